@@ -1,0 +1,140 @@
+import { tf } from '../tf';
+import { log } from '../log';
+import { registerWasmTrainingKernels } from './kernels/register';
+
+/** Backends MultiCheXNet can run on. `auto` picks the fastest available. */
+export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'webgl' | 'webgpu' | 'cpu';
+
+/** The outcome of {@link initBackend}. */
+export interface BackendInfo {
+  /** The backend now active. */
+  name: Exclude<BackendName, 'auto'>;
+  /** Why it was chosen, in words (also logged once). */
+  reason: string;
+  /** wasm: threads XNNPACK uses; other backends: 1. */
+  threads: number;
+}
+
+const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+let current: BackendInfo | null = null;
+let loggedOnce = false;
+
+async function tryImport(specifier: string): Promise<boolean> {
+  try {
+    // Indirect specifier: bundlers must not try to resolve the optional peer at build time.
+    const dynamicImport = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
+    await dynamicImport(specifier);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const TENSORFLOW_HINT =
+  "The 'tensorflow' backend needs the native TensorFlow binding, an optional peer dependency that MultiCheXNet " +
+  'never installs itself. Install one of them next to your project (it downloads libtensorflow, so the machine ' +
+  'needs access to storage.googleapis.com):\n' +
+  '  npm install @tensorflow/tfjs-node@4.22.0        # CPU\n' +
+  '  npm install @tensorflow/tfjs-node-gpu@4.22.0    # NVIDIA GPU with CUDA 11.2 + cuDNN 8.1\n' +
+  "or use initBackend('wasm'), which needs nothing extra.";
+
+async function initTensorflow(): Promise<string | null> {
+  if (await tryImport('@tensorflow/tfjs-node-gpu')) return '@tensorflow/tfjs-node-gpu is installed';
+  if (await tryImport('@tensorflow/tfjs-node')) return '@tensorflow/tfjs-node is installed';
+  return null;
+}
+
+async function initWasm(): Promise<number> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  const ok = await tf.setBackend('wasm');
+  if (!ok) throw new Error('The wasm backend failed to initialise');
+  await tf.ready();
+  registerWasmTrainingKernels();
+  const wasmMod = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as { getThreadsCount?: () => number };
+  return wasmMod.getThreadsCount?.() ?? 1;
+}
+
+/**
+ * Selects and initialises the tfjs backend, once per process (later calls with the same name are free).
+ *
+ * - `auto`: `tensorflow` when `@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node` can be imported (the user's
+ *   own install), else `wasm` in Node with the project's training kernels, else in browsers `webgpu`, `webgl`,
+ *   `wasm`, `cpu` in that order.
+ * - `tensorflow` when neither binding is installed fails with instructions to install one.
+ *
+ * @returns the backend chosen and why; the reason is logged once.
+ * @example
+ * const { name } = await initBackend();   // 'wasm' on a plain Node install
+ */
+export async function initBackend(name: BackendName = 'auto'): Promise<BackendInfo> {
+  if (current !== null && (name === 'auto' || name === current.name) && tf.getBackend() === current.name) {
+    return current;
+  }
+  let info: BackendInfo;
+  if (name === 'tensorflow' || (name === 'auto' && isNode)) {
+    const why = await initTensorflow();
+    if (why !== null) {
+      await tf.setBackend('tensorflow');
+      await tf.ready();
+      info = { name: 'tensorflow', reason: why, threads: 1 };
+    } else if (name === 'tensorflow') {
+      throw new Error(TENSORFLOW_HINT);
+    } else {
+      const threads = await initWasm();
+      info = {
+        name: 'wasm',
+        reason: 'Node without @tensorflow/tfjs-node(-gpu): wasm backend with MultiCheXNet training kernels',
+        threads,
+      };
+    }
+  } else if (name === 'wasm') {
+    const threads = await initWasm();
+    info = { name: 'wasm', reason: 'requested', threads };
+  } else if (name === 'cpu') {
+    await tf.setBackend('cpu');
+    await tf.ready();
+    info = { name: 'cpu', reason: 'requested (reference backend, slow)', threads: 1 };
+  } else if (name === 'webgl' || name === 'webgpu') {
+    if (name === 'webgpu') await tryImport('@tensorflow/tfjs-backend-webgpu');
+    const ok = await tf.setBackend(name);
+    if (!ok) throw new Error(`The ${name} backend is not available in this environment`);
+    await tf.ready();
+    info = { name, reason: 'requested', threads: 1 };
+  } else {
+    // auto in a browser
+    let chosen: BackendInfo | null = null;
+    for (const candidate of ['webgpu', 'webgl'] as const) {
+      try {
+        if (candidate === 'webgpu' && !(await tryImport('@tensorflow/tfjs-backend-webgpu'))) continue;
+        if (await tf.setBackend(candidate)) {
+          await tf.ready();
+          chosen = { name: candidate, reason: `browser with ${candidate}`, threads: 1 };
+          break;
+        }
+      } catch {
+        /* try the next one */
+      }
+    }
+    if (chosen === null) {
+      try {
+        const threads = await initWasm();
+        chosen = { name: 'wasm', reason: 'browser without webgpu/webgl', threads };
+      } catch {
+        await tf.setBackend('cpu');
+        chosen = { name: 'cpu', reason: 'no faster backend available', threads: 1 };
+      }
+    }
+    info = chosen;
+  }
+  current = info;
+  if (!loggedOnce) {
+    loggedOnce = true;
+    log.info(`backend ${info.name} (${info.reason}${info.threads > 1 ? `, ${info.threads} threads` : ''})`);
+  }
+  return info;
+}
+
+/** The backend chosen by the last {@link initBackend}, or null. */
+export function currentBackend(): BackendInfo | null {
+  return current;
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from './errors';
+
+function show(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  try {
+    const s = JSON.stringify(value);
+    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+  } catch {
+    return String(value);
+  }
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/** Turns one zod issue into a rule in words. */
+function ruleOf(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_small': {
+      const op = issue.inclusive ? '>=' : '>';
+      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+      return `must be ${op} ${String(issue.minimum)}${unit}`;
+    }
+    case 'too_big': {
+      const op = issue.inclusive ? '<=' : '<';
+      const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+      return `must be ${op} ${String(issue.maximum)}${unit}`;
+    }
+    case 'invalid_type':
+      return `must be of type ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return issue.message;
+  }
+}
+
+/**
+ * Validates `input` against a zod schema once and returns the resolved config (`z.output`).
+ * On failure throws a {@link ConfigError} whose message names each field, the rule and the value received,
+ * e.g. `growthRate: must be > 0; received -1`.
+ *
+ * @example
+ * const cfg = parseConfig(EncoderConfigSchema, { preset: 'densenet-tiny' }, 'encoder config');
+ */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what = 'config'): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues: ConfigIssue[] = result.error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const received =
+      issue.code === 'unrecognized_keys'
+        ? show(Object.fromEntries(issue.keys.map((k) => [k, valueAt(input, [...issue.path, k])])))
+        : show(valueAt(input, issue.path));
+    return { path, rule: ruleOf(issue), received };
+  });
+  throw new ConfigError(what, issues);
+}
+
+export { z };

@@ -1,0 +1,27 @@
+export { tf, TFJS_VERSION } from './tf';
+export { CORE_VERSION as version } from './version';
+export { ConfigError, DataError, assertShape } from './errors';
+export type { ConfigIssue, DataErrorContext } from './errors';
+export { parseConfig, z } from './config';
+export { createRng, deriveSeed } from './rng';
+export type { Rng } from './rng';
+export { log, setLogLevel, setLogSink } from './log';
+export type { LogLevel } from './log';
+export { FEATURE_LEVELS, FEATURE_STRIDES } from './blocks/block';
+export type { ApplyOptions, AnyTensor, Block, EncoderFeatures, FeatureChannels, FeatureLevel, Head } from './blocks/block';
+export { LayerBlock, namedWeightsOf } from './blocks/layer-block';
+export { registerBlock, registeredBlocks, serializeBlock, deserializeBlock } from './registry';
+export type { BlockSpec } from './registry';
+export {
+  encodeBlockWeights,
+  decodeWeightsFile,
+  loadBlockWeightsFromBytes,
+  loadBlockFromBytes,
+  saveBlockWeights,
+  loadBlockWeights,
+  loadBlock,
+  writeFileAtomic,
+} from './weights';
+export type { WeightEntry, WeightsHeader } from './weights';
+export { initBackend, currentBackend } from './backend/init-backend';
+export type { BackendName, BackendInfo } from './backend/init-backend';
