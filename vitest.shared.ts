@@ -18,6 +18,7 @@ export function sharedTestConfig(configUrl: string, overrides: { testTimeout?: n
       testTimeout: overrides.testTimeout ?? 60_000,
       hookTimeout: 120_000,
       pool: 'forks',
+      passWithNoTests: true,
       server: { deps: { inline: [/@multichexnet\//] } },
       // A JSON report per package, summed by scripts/test.mjs into one closing line.
       reporters: ['default', 'json'],
