@@ -25,3 +25,7 @@ export {
 export type { WeightEntry, WeightsHeader } from './weights';
 export { initBackend, currentBackend } from './backend/init-backend';
 export type { BackendName, BackendInfo } from './backend/init-backend';
+export { CHESTXRAY14_CLASSES } from './types';
+export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';
+export { batchNorm } from './layers/batch-norm';
+export type { BatchNormArgs } from './layers/batch-norm';
