@@ -1,0 +1,99 @@
+import {
+  DataError,
+  LayerBlock,
+  parseConfig,
+  registerBlock,
+  tf,
+  type ApplyOptions,
+  type Box,
+  type EncoderFeatures,
+  type Head,
+  type ScoredBox,
+} from '@multichexnet/core';
+import type { Anchor } from './anchors/anchor';
+import { DET_LEVEL_STRIDE, DetHeadConfigSchema, type DetHeadConfig, type DetHeadConfigInput } from './config';
+import { decodeDetections, type DecodeDetectionsOptions } from './decode/decode-detections';
+import { buildDetModel } from './det-model';
+import type { ImageSize } from './grid';
+import { detLoss } from './losses/det-loss';
+import { encodeDetTargets, type DetTargets } from './targets/encode-targets';
+
+/** Registry name of the CheXDet block. */
+export const DET_HEAD_CLASS_NAME = 'head-det/DetHead';
+
+/**
+ * CheXDet: encoder features -> raw detections [B, S_h, S_w, K*5] (NHWC; channel k*5 + j is field j of anchor k:
+ * tx, ty, tw, th, objectness logit), on the grid of `config.level`.
+ */
+export interface DetHead extends Head<tf.Tensor4D, DetTargets, ScoredBox[], DetHeadConfig> {
+  readonly task: 'det';
+  /** The K anchor shapes (fractions of the image). */
+  readonly anchors: readonly Anchor[];
+  /** Stride of the grid relative to the image (32 for c5, 16 for c4). */
+  readonly stride: number;
+  /** Raw detections [B, S_h, S_w, K*5] of eager features; a symbolic tensor for symbolic features. */
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  /** {@link encodeDetTargets} with this head's grid and anchors. */
+  encodeTargets(boxesPerImage: readonly (readonly Box[] | null)[], imageSize: ImageSize): DetTargets;
+  /** {@link detLoss} with this head's weights. */
+  loss(target: DetTargets, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar;
+  /** {@link decodeDetections}: boxes per image in pixels, defaults from `config.decode`. */
+  decode(output: tf.Tensor4D, options?: DecodeDetectionsOptions): ScoredBox[][];
+}
+
+class AnchorDetHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, DetHeadConfig> implements DetHead {
+  readonly className = DET_HEAD_CLASS_NAME;
+  readonly task = 'det' as const;
+  readonly anchors: readonly Anchor[];
+  readonly stride: number;
+
+  constructor(config: DetHeadConfig) {
+    super(config, buildDetModel(config));
+    this.anchors = config.anchors;
+    this.stride = DET_LEVEL_STRIDE[config.level];
+  }
+
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor4D | tf.SymbolicTensor {
+    const { level, featureChannels, name } = this.config;
+    const x = features?.[level];
+    const c = featureChannels[level];
+    if (x === undefined || x.shape.length !== 4 || (x.shape[3] !== null && x.shape[3] !== c)) {
+      throw new DataError(`Det head input ${level} must be [B, H, W, ${c}] (NHWC)`, {
+        field: `${name} features.${level}`,
+        expected: `[B, H, W, ${c}]`,
+        found: x === undefined ? 'missing' : `[${x.shape.join(', ')}]`,
+      });
+    }
+    return this.run([x], opts)[0] as tf.Tensor4D;
+  }
+
+  encodeTargets(boxesPerImage: readonly (readonly Box[] | null)[], imageSize: ImageSize): DetTargets {
+    return encodeDetTargets(boxesPerImage, imageSize, this.config);
+  }
+
+  loss(target: DetTargets, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar {
+    return detLoss(target, output, this.config, mask);
+  }
+
+  decode(output: tf.Tensor4D, options?: DecodeDetectionsOptions): ScoredBox[][] {
+    return decodeDetections(output, this.config, options);
+  }
+}
+
+/**
+ * Creates CheXDet, the YOLOv2-style pneumonia box head. Validates the config once (a bad field throws a
+ * ConfigError naming it); weights are initialised from `seed`.
+ *
+ * @example
+ * const head = createDetHead({ featureChannels: encoder.featureChannels, seed: 1 });
+ * const raw = head.apply(encoder.apply(images));            // [B, 8, 8, 25] for 256 px images, 5 anchors
+ * const boxes = head.decode(raw, { imageSize: 1024 });     // ScoredBox[][] in original RSNA pixels
+ */
+export function createDetHead(config: DetHeadConfigInput): DetHead {
+  return new AnchorDetHead(parseConfig(DetHeadConfigSchema, config, 'det head config'));
+}
+
+registerBlock(DET_HEAD_CLASS_NAME, (config: DetHeadConfigInput) => createDetHead(config));
