@@ -1,0 +1,34 @@
+import * as dicomParserNs from 'dicom-parser';
+import type { DataSet } from 'dicom-parser';
+import { DataError } from '@multichexnet/core';
+
+/*
+ * dicom-parser ships a UMD bundle: Node's ESM loader exposes it only as the default export, bundlers sometimes
+ * as the namespace itself. Normalise once here.
+ */
+type DicomParserModule = typeof dicomParserNs;
+const ns = dicomParserNs as unknown as DicomParserModule & { default?: DicomParserModule };
+export const dicomParser: DicomParserModule = ns.default ?? ns;
+
+export type { DataSet, Element } from 'dicom-parser';
+
+/** The 128-byte preamble is followed by `DICM` in every Part 10 file. */
+export function hasDicmMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+}
+
+/**
+ * Parses a DICOM file (Part 10, or a bare implicit-VR little-endian data set as some old exports are) and
+ * wraps parser failures in a {@link DataError} naming the file.
+ */
+export function parseDicomBytes(bytes: Uint8Array, file: string, untilTag?: string): DataSet {
+  try {
+    const options = hasDicmMagic(bytes)
+      ? untilTag !== undefined ? { untilTag } : {}
+      : { TransferSyntaxUID: '1.2.840.10008.1.2', ...(untilTag !== undefined ? { untilTag } : {}) };
+    return dicomParser.parseDicom(bytes, options);
+  } catch (err) {
+    const found = err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(err);
+    throw new DataError('DICOM file cannot be parsed', { file, expected: 'a DICOM Part 10 file', found }, { cause: err });
+  }
+}

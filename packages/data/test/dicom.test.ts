@@ -1,0 +1,219 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import jpeg from 'jpeg-js';
+import { DataError } from '@multichexnet/core';
+import { decodeDicom } from '../src/codecs/dicom';
+import { readDicomMeta } from '../src/codecs/dicom-meta';
+import { PHI_TAGS } from '../src/codecs/phi-tags';
+import { decodeImage } from '../src/codecs/decode-image';
+import { missingMessage, realFile } from './realdata';
+import { pixelModule, writeTestDicom, type TestElement } from './helpers/dicom-writer';
+import { hasTool, parsePgm, runTool } from './helpers/run-tool';
+
+const SIIM_DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
+const MONO1_DCM = 'Fake_MONOHR1.dcm';
+const siimPath = realFile(SIIM_DCM);
+const mono1Path = realFile(MONO1_DCM);
+const DCMTK = hasTool('dcmj2pnm') && hasTool('dcmdjpeg') && hasTool('dcmconv') && hasTool('dcmcrle');
+const tmp = mkdtempSync(join(tmpdir(), 'mcx-dicom-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function u16le(values: number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 2);
+  const dv = new DataView(out.buffer);
+  values.forEach((v, i) => dv.setUint16(i * 2, v & 0xffff, true));
+  return out;
+}
+
+/** The JPEG stream inside the file, cut at its SOI and EOI markers: an independent way to reach the payload. */
+function jpegPayload(bytes: Uint8Array): Uint8Array {
+  let soi = -1;
+  for (let i = 132; i < bytes.length - 2; i++) {
+    if (bytes[i] === 0xff && bytes[i + 1] === 0xd8 && bytes[i + 2] === 0xff) {
+      soi = i;
+      break;
+    }
+  }
+  let eoi = -1;
+  for (let i = bytes.length - 2; i > soi; i--) {
+    if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) {
+      eoi = i + 2;
+      break;
+    }
+  }
+  return bytes.subarray(soi, eoi);
+}
+
+function pgmOf(dcm: string, args: string[] = []): ReturnType<typeof parsePgm> {
+  const out = join(tmp, `${Math.random().toString(36).slice(2)}.pgm`);
+  runTool('dcmj2pnm', [...args, dcm, out]);
+  return parsePgm(readFileSync(out));
+}
+
+describe('decodeDicom on the real SIIM file', () => {
+  it.skipIf(siimPath === null)(siimPath === null ? missingMessage(SIIM_DCM) : 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone', () => {
+    const bytes = new Uint8Array(readFileSync(siimPath as string));
+    const img = decodeDicom(bytes, SIIM_DCM);
+    expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
+    const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
+    const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
+    expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
+    // not a constant image
+    const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
+    expect(mean).toBeGreaterThan(20);
+    expect(mean).toBeLessThan(235);
+  });
+
+  it.skipIf(siimPath === null || mono1Path === null)('decodes the MONOCHROME1 copy to the inverse', () => {
+    const a = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));
+    const b = decodeDicom(new Uint8Array(readFileSync(mono1Path as string)));
+    expect(b.width).toBe(1024);
+    let mismatches = 0;
+    for (let i = 0; i < a.data.length; i++) if ((b.data[i] as number) !== 255 - (a.data[i] as number)) mismatches++;
+    expect(mismatches).toBe(0);
+  });
+
+  it.skipIf(siimPath === null || !DCMTK)(DCMTK ? 'agrees with dcmtk dcmj2pnm within JPEG IDCT rounding' : 'dcmtk absent: skipped', () => {
+    const img = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));
+    const ref = pgmOf(siimPath as string);
+    expect([ref.width, ref.height]).toEqual([1024, 1024]);
+    let maxDiff = 0;
+    let sumDiff = 0;
+    for (let i = 0; i < ref.data.length; i++) {
+      const d = Math.abs((img.data[i] as number) - (ref.data[i] as number));
+      maxDiff = Math.max(maxDiff, d);
+      sumDiff += d;
+    }
+    // two IDCT implementations (jpeg-js vs IJG) round differently: measured max 1, mean 0.07 levels
+    expect(maxDiff).toBeLessThanOrEqual(2);
+    expect(sumDiff / ref.data.length).toBeLessThan(0.2);
+  });
+
+  it.skipIf(siimPath === null || !DCMTK)('decodes native explicit and implicit VR copies (made by dcmtk) exactly as dcmtk does', () => {
+    const explicit = join(tmp, 'explicit.dcm');
+    const implicit = join(tmp, 'implicit.dcm');
+    runTool('dcmdjpeg', [siimPath as string, explicit]);
+    runTool('dcmconv', ['+ti', explicit, implicit]);
+    const ref = pgmOf(explicit);
+    for (const f of [explicit, implicit]) {
+      const bytes = new Uint8Array(readFileSync(f));
+      expect(readDicomMeta(bytes).transferSyntaxUid).toBe(f === explicit ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2');
+      const img = decodeDicom(bytes, f);
+      expect(Array.from(img.data)).toEqual(ref.data);
+    }
+  });
+
+  it.skipIf(siimPath === null || !DCMTK)('rejects an unsupported transfer syntax (RLE Lossless) naming file and UID', () => {
+    const explicit = join(tmp, 'explicit-for-rle.dcm');
+    const rle = join(tmp, 'rle.dcm');
+    runTool('dcmdjpeg', [siimPath as string, explicit]);
+    runTool('dcmcrle', [explicit, rle]);
+    const bytes = new Uint8Array(readFileSync(rle));
+    expect(() => decodeDicom(bytes, rle)).toThrow(DataError);
+    expect(() => decodeDicom(bytes, rle)).toThrow(/rle\.dcm.*1\.2\.840\.10008\.1\.2\.5/s);
+  });
+
+  it.skipIf(siimPath === null)('readDicomMeta returns safe fields and no PHI value', () => {
+    const bytes = new Uint8Array(readFileSync(siimPath as string));
+    const meta = readDicomMeta(bytes, SIIM_DCM);
+    expect(meta).toMatchObject({
+      transferSyntaxUid: '1.2.840.10008.1.2.4.50',
+      modality: 'CR',
+      bodyPartExamined: 'CHEST',
+      viewPosition: 'PA',
+      rows: 1024,
+      columns: 1024,
+      bitsAllocated: 8,
+      bitsStored: 8,
+      photometricInterpretation: 'MONOCHROME2',
+      pixelSpacing: [0.168, 0.168],
+      lossyImageCompression: true,
+    });
+    expect(meta.windowCenter).toBeUndefined();
+    expect(meta.rescaleSlope).toBe(1);
+    const json = JSON.stringify(meta);
+    // every PHI value present in the file (read straight from the bytes) is absent from the meta
+    const text = new TextDecoder('latin1').decode(bytes);
+    const phiValues = ['16d7f894-55d7-4d95-8957-d18987f0e981', '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819', '1.2.276.0.7230010.3.1.2.8323329.6904.1517875201.850818', '19010101', 'view: PA'];
+    for (const v of phiValues) {
+      expect(text.includes(v)).toBe(true);
+      expect(json.includes(v)).toBe(false);
+    }
+    const keys = Object.keys(meta).map((k) => k.toLowerCase());
+    for (const { keyword } of PHI_TAGS) expect(keys).not.toContain(keyword.toLowerCase());
+  });
+});
+
+describe('decodeDicom on synthetic native files', () => {
+  const base = (extra: TestElement[], pix: Parameters<typeof pixelModule>[0]): Uint8Array =>
+    writeTestDicom([...pixelModule(pix), ...extra]);
+
+  it('reads 8-bit native MONOCHROME2 as Uint8 unchanged', () => {
+    const pixels = new Uint8Array([0, 10, 200, 255, 1, 2]);
+    const img = decodeDicom(base([], { rows: 2, columns: 3, bitsAllocated: 8, pixels }));
+    expect(img.data).toBeInstanceOf(Uint8Array);
+    expect(Array.from(img.data)).toEqual([0, 10, 200, 255, 1, 2]);
+    expect(img.maxValue).toBe(255);
+  });
+
+  it('masks 12 stored bits in 16 allocated bits and ignores the unused high bits', () => {
+    // 0xF000 bits are garbage (overlay-style) and must be masked away
+    const img = decodeDicom(base([], { rows: 1, columns: 3, bitsAllocated: 16, bitsStored: 12, pixels: u16le([0xf000 | 4095, 0x1000 | 0, 2048]) }));
+    expect(Array.from(img.data)).toEqual([4095, 0, 2048]);
+    expect(img.maxValue).toBe(4095);
+  });
+
+  it('sign-extends PixelRepresentation=1 and applies rescale slope/intercept', () => {
+    // 12-bit two's complement: 0xFFF = -1, 0x800 = -2048, 0x7FF = 2047
+    const img = decodeDicom(base(
+      [
+        { tag: [0x0028, 0x1052], vr: 'DS', value: '-1024' },
+        { tag: [0x0028, 0x1053], vr: 'DS', value: '2' },
+      ],
+      { rows: 1, columns: 3, bitsAllocated: 16, bitsStored: 12, signed: true, pixels: u16le([0xfff, 0x800, 0x7ff]) },
+    ));
+    // modality values -1026, -5120, 3070; range [2*-2048-1024, 2*2047-1024] shifted to start at 0
+    expect(Array.from(img.data)).toEqual([-1026 + 5120, 0, 3070 + 5120]);
+    expect(img.maxValue).toBe(3070 + 5120);
+  });
+
+  it('applies a LINEAR VOI window and clamps outside it; voi:false keeps the raw range', () => {
+    const file = base(
+      [
+        { tag: [0x0028, 0x1050], vr: 'DS', value: '1000.5' },
+        { tag: [0x0028, 0x1051], vr: 'DS', value: '201' },
+      ],
+      { rows: 1, columns: 4, bitsAllocated: 16, bitsStored: 12, pixels: u16le([0, 900, 1000, 4000]) },
+    );
+    const img = decodeDicom(file);
+    expect(img.maxValue).toBe(65535);
+    // window [900, 1100): x <= 900 -> 0, x > 1100 -> max, centre (1000) -> (1000-1000)/200+0.5 = half
+    expect(Array.from(img.data)).toEqual([0, 0, 0.5 * 65535, 65535]);
+    const raw = decodeDicom(file, 'f.dcm', { voi: false });
+    expect(Array.from(raw.data)).toEqual([0, 900, 1000, 4000]);
+  });
+
+  it('inverts MONOCHROME1 after the VOI window', () => {
+    const img = decodeDicom(base(
+      [
+        { tag: [0x0028, 0x1050], vr: 'DS', value: '128' },
+        { tag: [0x0028, 0x1051], vr: 'DS', value: '1' },
+      ],
+      { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: new Uint8Array([0, 200]) },
+    ));
+    expect(Array.from(img.data)).toEqual([255, 0]);
+  });
+
+  it('rejects a file without pixel data, and garbage bytes, with DataErrors', () => {
+    const noPixels = writeTestDicom(pixelModule({ rows: 1, columns: 1, bitsAllocated: 8, pixels: new Uint8Array(2) }).filter((e) => e.tag[0] !== 0x7fe0));
+    expect(() => decodeDicom(noPixels, 'np.dcm')).toThrow(/no pixel data.*np\.dcm/);
+    expect(() => decodeImage(new Uint8Array([1, 2, 3, 4, 5]), 'x.bin')).toThrow(DataError);
+  });
+
+  it('decodeImage dispatches DICOM by magic bytes', () => {
+    const img = decodeImage(base([], { rows: 1, columns: 2, bitsAllocated: 8, pixels: new Uint8Array([7, 9]) }), 'noext');
+    expect(Array.from(img.data)).toEqual([7, 9]);
+  });
+});
