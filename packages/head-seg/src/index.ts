@@ -1,1 +1,14 @@
 export const version = '0.1.0';
+export { createSegHead, SEG_HEAD_CLASS_NAME } from './seg-head';
+export type { SegHead } from './seg-head';
+export { SegHeadConfigSchema, SegLossConfigSchema, FeatureChannelsSchema } from './config';
+export type { SegHeadConfig, SegHeadConfigInput, SegLossConfig } from './config';
+export { segLoss } from './losses/seg-loss';
+export type { SegLossSettings } from './losses/seg-loss';
+export { encodeSegTargets } from './masks/encode-masks';
+export { decodeMasks } from './decode/decode-masks';
+export { diceScore, siimMeanDice } from './metrics/dice';
+export type { SegmentationImage } from './metrics/dice';
+export { maskToBoxes, maskComponents } from './masks/mask-to-boxes';
+export type { MaskToBoxesOptions, MaskComponent } from './masks/mask-to-boxes';
+export { boxesToMask } from './masks/boxes-to-mask';

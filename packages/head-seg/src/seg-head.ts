@@ -1,0 +1,97 @@
+import {
+  DataError,
+  FEATURE_LEVELS,
+  LayerBlock,
+  parseConfig,
+  registerBlock,
+  tf,
+  type ApplyOptions,
+  type BinaryMask,
+  type EncoderFeatures,
+  type Head,
+} from '@multichexnet/core';
+import { SegHeadConfigSchema, type SegHeadConfig, type SegHeadConfigInput } from './config';
+import { decodeMasks } from './decode/decode-masks';
+import { segLoss } from './losses/seg-loss';
+import { buildSegModel } from './seg-model';
+
+/** Registry name of the CheXSeg block. */
+export const SEG_HEAD_CLASS_NAME = 'head-seg/SegHead';
+
+/** CheXSeg: encoder features {c2..c5} -> mask logits [B, H, W, 1] (NHWC, pre-sigmoid), H = 4 x c2 height. */
+export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegHeadConfig> {
+  readonly task: 'seg';
+  /** Mask logits [B, H, W, 1] of eager features; a symbolic tensor for symbolic features. */
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  /** {@link segLoss} with this head's weights; `target` [B, H, W, 1] of 0/1 (NaN = ignored pixel). */
+  loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar;
+  /** {@link decodeMasks} at `threshold` (default `config.threshold`). */
+  decode(output: tf.Tensor4D, threshold?: number): BinaryMask[];
+}
+
+class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig> implements SegHead {
+  readonly className = SEG_HEAD_CLASS_NAME;
+  readonly task = 'seg' as const;
+
+  constructor(config: SegHeadConfig) {
+    super(config, buildSegModel(config));
+  }
+
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor4D | tf.SymbolicTensor {
+    const { featureChannels, name } = this.config;
+    const inputs = FEATURE_LEVELS.map((level) => {
+      const x = features?.[level];
+      const c = featureChannels[level];
+      if (x === undefined || x.shape.length !== 4 || (x.shape[3] !== null && x.shape[3] !== c)) {
+        throw new DataError(`Seg head input ${level} must be [B, H, W, ${c}] (NHWC)`, {
+          field: `${name} features.${level}`,
+          expected: `[B, H, W, ${c}]`,
+          found: x === undefined ? 'missing' : `[${x.shape.join(', ')}]`,
+        });
+      }
+      return x;
+    });
+    // The add-skips need each level to be exactly twice the next one; say so before tfjs fails inside a layer.
+    const [c2, c3, c4, c5] = inputs.map((x) => x.shape);
+    const pairs: [readonly (number | null)[], readonly (number | null)[], string][] = [[c2!, c3!, 'c2/c3'], [c3!, c4!, 'c3/c4'], [c4!, c5!, 'c4/c5']];
+    for (const [fine, coarse, what] of pairs) {
+      for (const axis of [1, 2]) {
+        if (fine[axis] !== null && coarse[axis] !== null && fine[axis] !== 2 * coarse[axis]!) {
+          throw new DataError(`Seg head features ${what} must differ by a factor 2 in size (strides 4, 8, 16, 32)`, {
+            field: `${name} features`,
+            expected: `${what} sizes in ratio 2`,
+            found: `[${fine.join(', ')}] and [${coarse.join(', ')}]`,
+          });
+        }
+      }
+    }
+    return this.run(inputs, opts)[0] as tf.Tensor4D;
+  }
+
+  loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar {
+    return segLoss(target, output, this.config, mask);
+  }
+
+  decode(output: tf.Tensor4D, threshold?: number): BinaryMask[] {
+    return decodeMasks(output, threshold ?? this.config.threshold);
+  }
+}
+
+/**
+ * Creates CheXSeg, the pneumothorax mask head: an FPN-style decoder with add-skips from c5 to c2, then x4
+ * upsampling of the logits to the full image. Validates the config once (a bad field throws a ConfigError naming
+ * it); weights are initialised from `seed`.
+ *
+ * @example
+ * const head = createSegHead({ featureChannels: encoder.featureChannels, decoderChannels: 32, seed: 1 });
+ * const logits = head.apply(encoder.apply(images));   // [B, 256, 256, 1] for 256 px images
+ * const [mask] = head.decode(logits);                   // BinaryMask, 1 where p > 0.5
+ */
+export function createSegHead(config: SegHeadConfigInput): SegHead {
+  return new FpnSegHead(parseConfig(SegHeadConfigSchema, config, 'seg head config'));
+}
+
+registerBlock(SEG_HEAD_CLASS_NAME, (config: SegHeadConfigInput) => createSegHead(config));
