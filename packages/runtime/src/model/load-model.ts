@@ -34,7 +34,7 @@ export interface VerifiedModel {
 async function readSource(source: string): Promise<Uint8Array> {
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   if (isNode && !/^https?:\/\//.test(source)) {
-    const fs = (await (new Function('s', 'return import(s)') as (s: string) => Promise<typeof import('node:fs/promises')>)('node:fs/promises'));
+    const fs = await import('node:fs/promises');
     try {
       return new Uint8Array(await fs.readFile(source));
     } catch (e) {

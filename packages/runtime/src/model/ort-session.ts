@@ -21,8 +21,10 @@ export interface OrtModule {
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 
-// onnxruntime-node is a native addon: an indirect import keeps browser bundlers from trying to resolve it.
-const importNodeOnly = new Function('s', 'return import(s)') as (s: string) => Promise<unknown>;
+// onnxruntime-node is a native addon: a computed specifier with the bundlers' ignore hints keeps browser builds
+// from trying to resolve it (a `new Function` import would also hide it, but fails inside vm-based test runners).
+const NODE_ONLY_ORT = ['onnxruntime', 'node'].join('-');
+const importNodeOnly = (s: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ s);
 
 const modules = new Map<OrtBackend, Promise<OrtModule>>();
 
@@ -39,7 +41,7 @@ export function ortModule(backend: OrtBackend): Promise<OrtModule> {
       try {
         if (backend === 'node') {
           if (!isNode) throw new Error('onnxruntime-node runs in Node only');
-          const mod = (await importNodeOnly('onnxruntime-node')) as OrtModule & { default?: OrtModule };
+          const mod = (await importNodeOnly(NODE_ONLY_ORT)) as OrtModule & { default?: OrtModule };
           return mod.InferenceSession !== undefined ? mod : mod.default!;
         }
         const mod = (await import('onnxruntime-web')) as unknown as OrtModule & { default?: OrtModule };
