@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataError, initBackend, tf } from '@multichexnet/core';
+import { batchNorm, DataError, initBackend, tf } from '@multichexnet/core';
 import { decodeModelProto, exportOnnx, exportOnnxWithReport, supportedLayerClasses } from '../src/index';
 import { checkParity, onnxCheckerAvailable, randomInput, randomizeStatistics, runOnnxChecker } from './helpers/parity';
 
@@ -48,6 +48,16 @@ const CASES: { name: string; shape: number[]; build: (x: Sym) => Sym | Sym[] }[]
   { name: 'BatchNorm standalone (pre-activation, DenseNet order)', shape: [8, 8, 4], build: (x) => ap(L.conv2d({ filters: 3, kernelSize: 1 }), ap(L.reLU(), ap(L.batchNormalization({ epsilon: 1e-5 }), x))) },
   { name: 'BatchNorm on [B, C]', shape: [5], build: (x) => ap(L.batchNormalization({ center: false }), x) },
   { name: 'BatchNorm on [B, T, C] (Mul + Add)', shape: [4, 3], build: (x) => ap(L.batchNormalization({ scale: false }), x) },
+  {
+    name: "core's batchNorm() and fused BatchNormReLU folded into Conv2D",
+    shape: [9, 9, 3],
+    build: (x) => ap(batchNorm({ relu: true }), ap(batchNorm({ epsilon: 1e-5 }), ap(L.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', useBias: false }), x))),
+  },
+  {
+    name: "core's fused BatchNormReLU standalone (DenseNet pre-activation) and on [B, C]",
+    shape: [6, 6, 4],
+    build: (x) => [ap(L.conv2d({ filters: 2, kernelSize: 1 }), ap(batchNorm({ relu: true }), x)), ap(batchNorm({ relu: true }), ap(L.globalAveragePooling2d({}), x))],
+  },
   {
     name: 'BatchNorm not folded when the conv output is read twice',
     shape: [8, 8, 2],

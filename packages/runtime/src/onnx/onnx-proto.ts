@@ -186,12 +186,20 @@ function types(): { model: protobuf.Type; entry: protobuf.Type } {
   return { model: root.lookupType('onnx.ModelProto'), entry: root.lookupType('onnx.StringStringEntryProto') };
 }
 
+/**
+ * A plain Uint8Array with its own memory. In Node protobufjs returns a Buffer, possibly a slice of a shared pool,
+ * and Buffer#slice shares memory where Uint8Array#slice copies: callers must get the standard semantics.
+ */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.byteLength);
+  out.set(bytes);
+  return out;
+}
+
 /** Encodes a model to the ONNX protobuf wire format. */
 export function encodeModelProto(model: ModelProtoData): Uint8Array {
   const { model: type } = types();
-  const bytes = type.encode(type.fromObject(model as unknown as Record<string, unknown>)).finish();
-  // protobufjs may hand back a view into a shared pool buffer; give the caller bytes of its own.
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  return ownBytes(type.encode(type.fromObject(model as unknown as Record<string, unknown>)).finish());
 }
 
 /** Decodes a whole model (used by tests and tools; the loader uses {@link scanModelProto}). */
@@ -250,5 +258,5 @@ export function scanModelProto(bytes: Uint8Array): ModelProtoScan {
 /** Encodes a GraphProto alone (what the checksum covers is the graph's bytes as written inside the model). */
 export function encodeGraphProto(graph: GraphProtoData): Uint8Array {
   const type = (root ??= protobuf.Root.fromJSON(SCHEMA)).lookupType('onnx.GraphProto');
-  return type.encode(type.fromObject(graph as unknown as Record<string, unknown>)).finish().slice();
+  return ownBytes(type.encode(type.fromObject(graph as unknown as Record<string, unknown>)).finish());
 }

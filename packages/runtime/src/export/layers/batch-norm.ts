@@ -1,4 +1,4 @@
-import { DataError, type tf } from '@multichexnet/core';
+import { BATCH_NORM_RELU_CLASS_NAME, DataError, type tf } from '@multichexnet/core';
 import type { Value } from '../../onnx/graph-builder';
 import { applyActivation } from './activation';
 import type { AffineFold, ConvertArgs } from './converter';
@@ -28,9 +28,17 @@ export function isBatchNormLayer(layer: tf.layers.Layer): boolean {
   return names.some((n) => /moving_mean(_\d+)?$/.test(n)) && names.some((n) => /moving_variance(_\d+)?$/.test(n));
 }
 
-/** Whether a BatchNorm-like layer applies a ReLU itself (config `relu: true` or `activation: 'relu'`). */
-function fusesRelu(cfg: Record<string, unknown>): boolean {
-  return cfg.relu === true || cfg.activation === 'relu';
+/**
+ * Whether a BatchNorm-like layer applies a ReLU itself: core's `BatchNormReLU` (class name, or its `fusedRelu`
+ * flag), or a config saying `relu: true` / `activation: 'relu'`.
+ */
+function fusesRelu(layer: tf.layers.Layer, cfg: Record<string, unknown>): boolean {
+  return (
+    layer.getClassName() === BATCH_NORM_RELU_CLASS_NAME ||
+    (layer as unknown as { fusedRelu?: unknown }).fusedRelu === true ||
+    cfg.relu === true ||
+    cfg.activation === 'relu'
+  );
 }
 
 /** Reads a BatchNorm's parameters; its axis must be the last (channels) axis of a `rank`-D input. */
@@ -54,7 +62,7 @@ export function readBatchNorm(layer: tf.layers.Layer, rank: number): BatchNormPa
     mean,
     variance,
     epsilon: (cfg.epsilon as number | undefined) ?? 1e-3,
-    relu: fusesRelu(cfg),
+    relu: fusesRelu(layer, cfg),
   };
 }
 
