@@ -32,6 +32,11 @@ export interface DicomDecodeOptions {
  * const img = decodeDicom(bytes, 'stage_2_train_images/0004cfab.dcm'); // { width: 1024, height: 1024, maxValue: 255, ... }
  */
 export function decodeDicom(bytes: Uint8Array, file = '(dicom)', options: DicomDecodeOptions = {}): DecodedImage {
+  return decodeDicomWithMeta(bytes, file, options).image;
+}
+
+/** {@link decodeDicom} plus the file's non-identifying attributes, from one parse. */
+export function decodeDicomWithMeta(bytes: Uint8Array, file = '(dicom)', options: DicomDecodeOptions = {}): { image: DecodedImage; meta: DicomMeta } {
   const ds = parseDicomBytes(bytes, file);
   const meta = metaFromDataSet(ds);
   const pixel = ds.elements.x7fe00010;
@@ -60,7 +65,8 @@ export function decodeDicom(bytes: Uint8Array, file = '(dicom)', options: DicomD
       found: ts,
     });
   }
-  return applyDisplayChain(stored, meta, { bitsStored, signed, highBit: stored instanceof Int32Array ? meta.highBit : bitsStored - 1 }, options, file);
+  const image = applyDisplayChain(stored, meta, { bitsStored, signed, highBit: stored instanceof Int32Array ? meta.highBit : bitsStored - 1 }, options, file);
+  return { image, meta };
 }
 
 function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string): Int32Array | Uint8Array | Uint16Array {

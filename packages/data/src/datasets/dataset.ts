@@ -1,0 +1,192 @@
+import { DataError, log, type BinaryMask } from '@multichexnet/core';
+import { rleDecode } from '../codecs/rle';
+import { decodeImage, sniffImageFormat } from '../codecs/decode-image';
+import { decodeDicomWithMeta } from '../codecs/dicom';
+import type { DicomMeta } from '../codecs/dicom-meta';
+import type { DecodedImage } from '../codecs/decoded-image';
+import type { FileSource } from '../io/file-source';
+import { PATHOLOGIES, type Pathology } from './pathologies';
+import type { LabeledBox, Sample, SampleEntry, SampleMeta, SourceName } from './sample';
+
+/** What to do with a sample whose CSV row or image is bad: count and skip it, or throw its DataError. */
+export type BadSamplePolicy = 'skip' | 'fail';
+
+/**
+ * A custom image decoder (e.g. the sharp fast path of `@multichexnet/data/node`). Returns null to fall back to
+ * the built-in pure-JS decoders (DICOM always uses the built-in one).
+ */
+export type ImageDecoder = (bytes: Uint8Array, file: string) => DecodedImage | null | Promise<DecodedImage | null>;
+
+/**
+ * An indexed dataset: every sample's labels and annotations in memory, images read and decoded on demand.
+ *
+ * `get(i)` throws the sample's DataError whatever the policy; async iteration (and `createBatchStream`) skip bad
+ * samples under `onBadSample: 'skip'` and count them in `skipped`.
+ */
+export interface Dataset {
+  readonly source: SourceName;
+  /** The dataset root (folder path or source label). */
+  readonly root: string;
+  /** The label space of `labels`: always {@link PATHOLOGIES}. */
+  readonly classes: readonly Pathology[];
+  /** Samples whose image is present. */
+  readonly size: number;
+  /** Indexed samples whose image is not on disk (partial download); they are not part of `size`. */
+  readonly missing: number;
+  /** Bad samples skipped so far: bad CSV rows at open time plus bad images met while iterating. */
+  readonly skipped: number;
+  readonly onBadSample: BadSamplePolicy;
+  /** Sample i without its image. */
+  entry(i: number): SampleEntry;
+  /** All entries, in order. */
+  readonly entries: readonly SampleEntry[];
+  /** Reads the raw image bytes of sample i. */
+  readBytes(i: number): Promise<Uint8Array>;
+  /** Reads and decodes sample i. */
+  get(i: number): Promise<Sample>;
+  /** A view on some samples (same root, same policy), e.g. one split. */
+  subset(indices: readonly number[]): Dataset;
+  /** Records one more skipped sample (used by the batch stream, which decodes on its own). */
+  noteSkipped(i: number, err: unknown): void;
+  [Symbol.asyncIterator](): AsyncIterator<Sample>;
+}
+
+/** What a loader hands to {@link createDataset}. */
+export interface DatasetInit {
+  source: SourceName;
+  files: FileSource;
+  entries: SampleEntry[];
+  missing: number;
+  skippedAtOpen: number;
+  onBadSample: BadSamplePolicy;
+  voi: boolean;
+  decoder?: ImageDecoder | undefined;
+}
+
+/** Builds the {@link Dataset} a loader returns. */
+export function createDataset(init: DatasetInit): Dataset {
+  return makeDataset(init, init.entries, init.missing, { count: init.skippedAtOpen });
+}
+
+function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing: number, skipped: { count: number }): Dataset {
+  const { files, onBadSample } = init;
+  const check = (i: number): SampleEntry => {
+    const e = entries[i];
+    if (e === undefined || !Number.isInteger(i)) {
+      throw new RangeError(`sample index ${i} is outside 0..${entries.length - 1}`);
+    }
+    return e;
+  };
+  const ds: Dataset = {
+    source: init.source,
+    root: files.root,
+    classes: PATHOLOGIES,
+    size: entries.length,
+    missing,
+    get skipped() {
+      return skipped.count;
+    },
+    onBadSample,
+    entries,
+    entry: check,
+    readBytes: (i) => files.read(check(i).file),
+    async get(i) {
+      const entry = check(i);
+      const bytes = await files.read(entry.file);
+      return loadSample(entry, bytes, `${files.root}/${entry.file}`, init);
+    },
+    subset(indices) {
+      return makeDataset(init, indices.map((i) => check(i)), 0, skipped);
+    },
+    noteSkipped(i, err) {
+      skipped.count++;
+      log.warn(`${init.source}: skipped sample ${i}: ${err instanceof Error ? err.message : String(err)}`);
+    },
+    async *[Symbol.asyncIterator]() {
+      for (let i = 0; i < entries.length; i++) {
+        try {
+          yield await ds.get(i);
+        } catch (err) {
+          if (onBadSample === 'fail' || !(err instanceof DataError)) throw err;
+          ds.noteSkipped(i, err);
+        }
+      }
+    },
+  };
+  return ds;
+}
+
+/** Decodes an image with the custom decoder when given (falls back to the built-in ones). */
+export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<{ image: DecodedImage; dicom?: DicomMeta }> {
+  if (sniffImageFormat(bytes, path) === 'dicom') {
+    const { image, meta } = decodeDicomWithMeta(bytes, path, { voi: init.voi });
+    return { image, dicom: meta };
+  }
+  if (init.decoder !== undefined) {
+    const image = await init.decoder(bytes, path);
+    if (image !== null) return { image };
+  }
+  return { image: decodeImage(bytes, path) };
+}
+
+/** Entry + image bytes → Sample: decodes, adds safe DICOM facts, scales boxes and masks to the image. */
+export async function loadSample(entry: SampleEntry, bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<Sample> {
+  const { image, dicom } = await decodeWith(bytes, path, init);
+  const meta: SampleMeta = { ...entry.meta };
+  if (dicom !== undefined) {
+    if (meta.viewPosition === undefined && dicom.viewPosition !== undefined) meta.viewPosition = dicom.viewPosition;
+    if (meta.modality === undefined && dicom.modality !== undefined) meta.modality = dicom.modality;
+    if (meta.pixelSpacing === undefined && dicom.pixelSpacing !== undefined) meta.pixelSpacing = dicom.pixelSpacing;
+  }
+  const sample: Sample = {
+    id: entry.id,
+    patientId: entry.patientId,
+    source: entry.source,
+    image,
+    labels: entry.labels,
+    tasks: entry.tasks,
+    meta,
+  };
+  if (entry.demographics !== undefined) sample.demographics = entry.demographics;
+  const space = entry.annotationSize ?? { width: image.width, height: image.height };
+  if (entry.boxes !== undefined) sample.boxes = scaleBoxes(entry.boxes, image.width / space.width, image.height / space.height);
+  if (entry.maskRle !== undefined) {
+    const m = unionOfRle(entry.maskRle, space.width, space.height, path);
+    sample.mask = m.width === image.width && m.height === image.height ? m : resizeMaskNearest(m, image.width, image.height);
+  }
+  return sample;
+}
+
+function scaleBoxes(boxes: LabeledBox[], sx: number, sy: number): LabeledBox[] {
+  if (sx === 1 && sy === 1) return boxes.map((b) => ({ ...b }));
+  return boxes.map((b) => ({ label: b.label, x: b.x * sx, y: b.y * sy, width: b.width * sx, height: b.height * sy }));
+}
+
+/** OR of the instance masks of one image (SIIM instances overlap; summing them would overflow). */
+export function unionOfRle(rles: readonly string[], width: number, height: number, file: string): BinaryMask {
+  const data = new Uint8Array(width * height);
+  for (const rle of rles) {
+    let m: BinaryMask;
+    try {
+      m = rleDecode(rle, width, height);
+    } catch (err) {
+      if (err instanceof DataError) throw new DataError(err.message, { ...err.context, file }, { cause: err });
+      throw err;
+    }
+    for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) | (m.data[i] as number);
+  }
+  return { width, height, data };
+}
+
+/** Mask [h, w] → mask [H, W], nearest neighbour on pixel centres. */
+export function resizeMaskNearest(mask: BinaryMask, width: number, height: number): BinaryMask {
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(mask.height - 1, Math.floor(((y + 0.5) * mask.height) / height));
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(mask.width - 1, Math.floor(((x + 0.5) * mask.width) / width));
+      data[y * width + x] = mask.data[sy * mask.width + sx] as number;
+    }
+  }
+  return { width, height, data };
+}
