@@ -29,3 +29,7 @@ export { CHESTXRAY14_CLASSES } from './types';
 export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';
 export { batchNorm } from './layers/batch-norm';
 export type { BatchNormArgs } from './layers/batch-norm';
+export { BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME } from './layers/batch-norm';
+export { batchNormTraining } from './layers/batch-norm-training';
+export type { BatchNormTrainingResult } from './layers/batch-norm-training';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register';

@@ -1,7 +1,35 @@
 /**
- * Registers the training kernels that tfjs-backend-wasm 4.22.0 lacks or gets wrong.
- * (Filled in by the kernel work: Conv2DBackpropFilter, Conv2DBackpropInput on XNNPACK, MaxPoolGrad, ...)
+ * Registers the training kernels that tfjs-backend-wasm 4.22.0 lacks or gets wrong, replacing stock ones where
+ * ours are faster or correct. Called by initBackend('wasm'|'auto') after `tf.setBackend('wasm')`; idempotent.
+ *
+ * To add a kernel: write it in this folder as a `tf.KernelConfig` (one file per kernel, inputs and attrs exactly
+ * as tfjs-core's op passes them), add it to KERNELS below, and add a parity case to
+ * test/kernels-parity.test.ts (gradient against the `cpu` backend, relative error < 1e-4).
  */
+import { tf } from '../../tf';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
+import { identityConfig } from './identity';
+import { maxPoolGradConfig } from './max-pool-grad';
+import { batchNormKernelConfigs } from './batch-norm-kernels';
+
+const KERNELS: tf.KernelConfig[] = [
+  conv2DBackpropFilterConfig,
+  conv2DBackpropInputConfig,
+  maxPoolGradConfig,
+  identityConfig,
+  ...batchNormKernelConfigs,
+];
+
+/** Names of the wasm kernels MultiCheXNet registers (stock replacements and additions). */
+export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.kernelName);
+
+/** Registers (or re-registers) our kernels for the `wasm` backend. */
 export function registerWasmTrainingKernels(): void {
-  // see kernels in this folder
+  for (const config of KERNELS) {
+    const existing = tf.getKernel(config.kernelName, 'wasm');
+    if (existing?.kernelFunc === config.kernelFunc) continue;
+    if (existing !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
 }

@@ -1,0 +1,178 @@
+/**
+ * Training-mode BatchNorm as two wasm kernels, used by core's BatchNorm layer (layers/batch-norm.ts) through
+ * tf.customGrad. Over x flattened to rows x C (NHWC, channels last):
+ *
+ *   forward  (MCXBatchNormTraining):     one pass for sum and sum of squares per channel, one pass for
+ *                                         y = x * scale + offset (optionally max(., 0)): outputs y, mean, variance
+ *   backward (MCXBatchNormTrainingGrad): one pass for sum(g) and sum(g * (x - mean)), one pass for dx; outputs
+ *                                         dx, dgamma, dbeta
+ *
+ * tfjs-core's own BatchNorm gradient tiles 1/sqrt(var) to the full tensor size and reduces through transposes:
+ * about half of a training step on wasm. Both passes here stream the tensor once, in SIMD. The ReLU mask of the
+ * fused variant is recomputed from x with the very float operations of the forward, so y need not be kept.
+ */
+import { tf } from '../../tf';
+import { requireSimd } from './kernel-context';
+import { asWasm, f32Of, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+
+/** Kernel names (custom: they exist only for wasm and are never called by tfjs itself). */
+export const BATCH_NORM_TRAINING = 'MCXBatchNormTraining';
+export const BATCH_NORM_TRAINING_GRAD = 'MCXBatchNormTrainingGrad';
+
+/** Per-channel affine form of the normalisation; the same float32 rounding in forward and backward. */
+export interface BatchNormAffine {
+  invStd: Float32Array;
+  scale: Float32Array;
+  offset: Float32Array;
+}
+
+/** scale = gamma / sqrt(var + eps), offset = beta - mean * scale, each rounded to float32. */
+export function batchNormAffine(
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  mean: ArrayLike<number>,
+  variance: ArrayLike<number>,
+  epsilon: number,
+): BatchNormAffine {
+  const C = mean.length;
+  const invStd = new Float32Array(C);
+  const scale = new Float32Array(C);
+  const offset = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    invStd[c] = 1 / Math.sqrt(variance[c]! + epsilon);
+    scale[c] = gamma[c]! * invStd[c]!;
+    offset[c] = beta[c]! - mean[c]! * scale[c]!;
+  }
+  return { invStd, scale, offset };
+}
+
+/** Scratch heap block for per-channel parameters, freed in one call. */
+class Scratch {
+  private readonly ptrs: number[] = [];
+  constructor(private readonly backend: WasmBackend) {}
+  f32(values: ArrayLike<number>): number {
+    const ptr = this.backend.wasm._malloc(Math.max(16, values.length * 4));
+    new Float32Array(this.backend.wasm.HEAPU8.buffer, ptr, values.length).set(values);
+    this.ptrs.push(ptr);
+    return ptr;
+  }
+  f64Zeros(n: number): number {
+    const ptr = this.backend.wasm._malloc(Math.max(16, n * 8));
+    new Float64Array(this.backend.wasm.HEAPU8.buffer, ptr, n).fill(0);
+    this.ptrs.push(ptr);
+    return ptr;
+  }
+  readF64(ptr: number, n: number): Float64Array {
+    return new Float64Array(this.backend.wasm.HEAPU8.buffer, ptr, n).slice();
+  }
+  free(): void {
+    for (const p of this.ptrs) this.backend.wasm._free(p);
+    this.ptrs.length = 0;
+  }
+}
+
+function channelsOf(x: tf.TensorInfo): { C: number; rows: number } {
+  const C = x.shape[x.shape.length - 1]!;
+  return { C, rows: C === 0 ? 0 : sizeOf(x.shape) / C };
+}
+
+function writeOutput(backend: WasmBackend, values: Float32Array): tf.TensorInfo {
+  const out = backend.makeOutput([values.length], 'float32');
+  f32Of(backend, out).set(values);
+  return out;
+}
+
+function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const backend = asWasm(args.backend);
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
+  const { C, rows } = channelsOf(x);
+  const simd = requireSimd(backend, BATCH_NORM_TRAINING);
+  const scratch = new Scratch(backend);
+  try {
+    const shift = rows > 0 ? f32Of(backend, x).slice(0, C) : new Float32Array(C);
+    const sums = scratch.f64Zeros(2 * C);
+    if (rows > 0) simd.bnStats(ptrOf(backend, x), rows, C, scratch.f32(shift), sums);
+    const s = scratch.readF64(sums, 2 * C);
+    const mean = new Float32Array(C);
+    const variance = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const m1 = rows > 0 ? s[c]! / rows : 0;
+      mean[c] = shift[c]! + m1;
+      variance[c] = rows > 0 ? Math.max(0, s[C + c]! / rows - m1 * m1) : 0;
+    }
+    const { scale, offset } = batchNormAffine(f32Of(backend, gamma), f32Of(backend, beta), mean, variance, epsilon);
+    const y = backend.makeOutput(x.shape, 'float32');
+    if (rows > 0) simd.bnApply(ptrOf(backend, x), ptrOf(backend, y), rows, C, scratch.f32(scale), scratch.f32(offset), relu ? 1 : 0);
+    return [y, writeOutput(backend, mean), writeOutput(backend, variance)];
+  } finally {
+    scratch.free();
+  }
+}
+
+function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const backend = asWasm(args.backend);
+  const { x, dy, gamma, beta, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
+  const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
+  const { C, rows } = channelsOf(x!);
+  const simd = requireSimd(backend, BATCH_NORM_TRAINING_GRAD);
+  const scratch = new Scratch(backend);
+  try {
+    const meanV = f32Of(backend, mean!).slice();
+    const gammaV = f32Of(backend, gamma!).slice();
+    const { invStd, scale, offset } = batchNormAffine(gammaV, f32Of(backend, beta!), meanV, f32Of(backend, variance!), epsilon);
+    const pMean = scratch.f32(meanV);
+    const pScale = scratch.f32(scale);
+    const pOffset = scratch.f32(offset);
+    const sums = scratch.f64Zeros(2 * C);
+    if (rows > 0) simd.bnGradReduce(ptrOf(backend, x!), ptrOf(backend, dy!), rows, C, pMean, pScale, pOffset, relu ? 1 : 0, sums);
+    const s = scratch.readF64(sums, 2 * C);
+    const dgamma = new Float32Array(C);
+    const dbeta = new Float32Array(C);
+    const a = new Float32Array(C);
+    const b = new Float32Array(C);
+    const k = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      const sumG = s[c]!;
+      const sumGXmu = s[C + c]!;
+      const is = invStd[c]!;
+      dbeta[c] = sumG;
+      dgamma[c] = sumGXmu * is;
+      // dx = gamma*is * (g - mean(g) - (x - mean) * is^2 * mean(g * (x - mean)))
+      const ac = gammaV[c]! * is;
+      a[c] = ac;
+      b[c] = rows > 0 ? (-ac * is * is * sumGXmu) / rows : 0;
+      k[c] = rows > 0 ? (-ac * sumG) / rows : 0;
+    }
+    const dx = backend.makeOutput(x!.shape, 'float32');
+    if (rows > 0) {
+      simd.bnGradApply(
+        ptrOf(backend, x!),
+        ptrOf(backend, dy!),
+        ptrOf(backend, dx),
+        rows,
+        C,
+        pScale,
+        pOffset,
+        relu ? 1 : 0,
+        pMean,
+        scratch.f32(a),
+        scratch.f32(b),
+        scratch.f32(k),
+      );
+    }
+    return [dx, writeOutput(backend, dgamma), writeOutput(backend, dbeta)];
+  } finally {
+    scratch.free();
+  }
+}
+
+/** Kernel configs: registered by registerWasmTrainingKernels(). */
+export const batchNormKernelConfigs: tf.KernelConfig[] = [
+  { kernelName: BATCH_NORM_TRAINING, backendName: 'wasm', kernelFunc: batchNormTraining as unknown as tf.KernelFunc },
+  {
+    kernelName: BATCH_NORM_TRAINING_GRAD,
+    backendName: 'wasm',
+    kernelFunc: batchNormTrainingGrad as unknown as tf.KernelFunc,
+  },
+];

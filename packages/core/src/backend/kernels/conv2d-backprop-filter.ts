@@ -1,0 +1,109 @@
+/**
+ * Conv2DBackpropFilter for wasm (stock tfjs-backend-wasm 4.22.0 has none, so no conv net can train on it).
+ *
+ * dW[kh, kw, ci, co] = sum over b, oh, ow of x[b, oh*s + kh - pad, ow*s + kw - pad, ci] * dy[b, oh, ow, co].
+ * Read with ci as the batch and b as the channel axis, that is itself a convolution: the "image" is x transposed
+ * to [Ci, H, W, B], the "filter" is dy transposed to [OH, OW, B, Co], the convolution's dilation is the forward
+ * stride and its output [Ci, KH, KW, Co] is dW up to a transpose. So the whole reduction runs in XNNPACK's
+ * convolution (SIMD, threaded) instead of a scalar loop.
+ */
+import { tf } from '../../tf';
+import { requireSimd } from './kernel-context';
+import { xnnConv2d } from './xnn-conv';
+import { asWasm, ptrOf, release, transpose, type WasmBackend } from './wasm-backend';
+
+interface Attrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/** dW [KH, KW, Ci, Co] from x [B, H, W, Ci] and dy [B, OH, OW, Co] (NHWC). */
+export function conv2dBackpropFilterSwapped(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const { inChannels: Ci, outChannels: Co } = info;
+  const padTop = info.padInfo.top;
+  const padLeft = info.padInfo.left;
+  // Bottom/right padding that makes the swapped convolution's output exactly KH x KW; negative means the forward
+  // never read the last rows/columns of x, so the output comes out larger and is cropped.
+  const padBottom = (OH - 1) * sh + KH - H - padTop;
+  const padRight = (OW - 1) * sw + KW - W - padLeft;
+
+  const xT = transpose(backend, x, [3, 1, 2, 0]);
+  const dyT = transpose(backend, dy, [1, 2, 0, 3]);
+  let out = xnnConv2d(backend, xT, dyT, {
+    padTop,
+    padLeft,
+    padBottom: Math.max(0, padBottom),
+    padRight: Math.max(0, padRight),
+    strideH: 1,
+    strideW: 1,
+    dilationH: sh,
+    dilationW: sw,
+  });
+  release(backend, xT);
+  release(backend, dyT);
+  if (out.shape[1] !== KH || out.shape[2] !== KW) {
+    const cropped = backend.makeOutput([Ci, KH, KW, Co], 'float32');
+    requireSimd(backend, 'Conv2DBackpropFilter').crop(
+      ptrOf(backend, out),
+      ptrOf(backend, cropped),
+      Ci,
+      out.shape[1]!,
+      out.shape[2]!,
+      Co,
+      0,
+      0,
+      KH,
+      KW,
+    );
+    release(backend, out);
+    out = cropped;
+  }
+  const dw = transpose(backend, out, [1, 2, 0, 3]);
+  release(backend, out);
+  return dw;
+}
+
+function conv2DBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Attrs;
+  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+  if (fmt !== 'channelsLast') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    fmt,
+  );
+  if (info.batchSize * info.outHeight * info.outWidth === 0 || info.inChannels * info.outChannels === 0) {
+    const zeros = backend.makeOutput(filterShape, 'float32');
+    new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, zeros), info.filterHeight * info.filterWidth * info.inChannels * info.outChannels).fill(0);
+    return zeros;
+  }
+  return conv2dBackpropFilterSwapped(backend, x, dy, info);
+}
+
+/** Kernel config: registered by registerWasmTrainingKernels(). */
+export const conv2DBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: 'Conv2DBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,128 @@
+/**
+ * Conv2DBackpropInput for wasm on XNNPACK (stock 4.22.0 runs it as a scalar loop, ~8x slower for the same FLOPs).
+ *
+ * The input gradient of a stride-1 convolution is a stride-1 convolution of dy with the filter reversed in space
+ * and with its in/out channels swapped, padded by (K - 1 - pad). A stride s > 1 first spreads dy over an s-times
+ * finer grid with zeros in between (zero insertion). The same kernel is the forward pass of Conv2DTranspose.
+ */
+import { tf } from '../../tf';
+import { requireSimd } from './kernel-context';
+import { xnnConv2d } from './xnn-conv';
+import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
+
+interface Attrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/** filter [KH, KW, Ci, Co] -> [KH, KW, Co, Ci] reversed in both spatial axes. */
+function reverseTransposedFilter(backend: WasmBackend, filter: tf.TensorInfo): tf.TensorInfo {
+  const [KH, KW, Ci, Co] = filter.shape as [number, number, number, number];
+  const out = backend.makeOutput([KH, KW, Co, Ci], 'float32');
+  // Views after makeOutput: it may have grown the heap.
+  const src = f32Of(backend, filter);
+  const dst = f32Of(backend, out);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const s = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * Ci * Co;
+      const d = (kh * KW + kw) * Co * Ci;
+      for (let ci = 0; ci < Ci; ci++) {
+        for (let co = 0; co < Co; co++) dst[d + co * Ci + ci] = src[s + ci * Co + co]!;
+      }
+    }
+  }
+  return out;
+}
+
+/** dx [B, H, W, Ci] from dy [B, OH, OW, Co] and filter [KH, KW, Ci, Co] (NHWC). */
+export function conv2dBackpropInputXnn(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, inChannels: Ci, outChannels: Co } = info;
+  let src = dy;
+  let UH = OH;
+  let UW = OW;
+  if (sh > 1 || sw > 1) {
+    UH = (OH - 1) * sh + 1;
+    UW = (OW - 1) * sw + 1;
+    src = backend.makeOutput([B, UH, UW, Co], 'float32');
+    requireSimd(backend, 'Conv2DBackpropInput').zeroInsert(ptrOf(backend, dy), ptrOf(backend, src), B, OH, OW, Co, sh, sw, UH, UW);
+  }
+  // Pads of the equivalent full correlation; negative ones are clamped to 0 and the excess cropped below.
+  const top = KH - 1 - info.padInfo.top;
+  const left = KW - 1 - info.padInfo.left;
+  const bottom = H + KH - 1 - UH - top;
+  const right = W + KW - 1 - UW - left;
+  const wRot = reverseTransposedFilter(backend, filter);
+  let out = xnnConv2d(backend, src, wRot, {
+    padTop: Math.max(0, top),
+    padLeft: Math.max(0, left),
+    padBottom: Math.max(0, bottom),
+    padRight: Math.max(0, right),
+    strideH: 1,
+    strideW: 1,
+    dilationH: 1,
+    dilationW: 1,
+  });
+  release(backend, wRot);
+  if (src !== dy) release(backend, src);
+  if (out.shape[1] !== H || out.shape[2] !== W) {
+    const cropped = backend.makeOutput([B, H, W, Ci], 'float32');
+    requireSimd(backend, 'Conv2DBackpropInput').crop(
+      ptrOf(backend, out),
+      ptrOf(backend, cropped),
+      B,
+      out.shape[1]!,
+      out.shape[2]!,
+      Ci,
+      Math.max(0, -top),
+      Math.max(0, -left),
+      H,
+      W,
+    );
+    release(backend, out);
+    out = cropped;
+  }
+  return out;
+}
+
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Attrs;
+  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
+  if (fmt !== 'channelsLast') throw new Error(`Conv2DBackpropInput on wasm supports NHWC only, got ${dataFormat}`);
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    fmt,
+  );
+  if (info.batchSize * info.inHeight * info.inWidth * info.inChannels === 0) {
+    return backend.makeOutput(inputShape, 'float32');
+  }
+  if (info.outHeight * info.outWidth * info.outChannels === 0) {
+    const zeros = backend.makeOutput(inputShape, 'float32');
+    f32Of(backend, zeros).fill(0);
+    return zeros;
+  }
+  return conv2dBackpropInputXnn(backend, dy, filter, info);
+}
+
+/** Kernel config: replaces the stock scalar kernel; registered by registerWasmTrainingKernels(). */
+export const conv2DBackpropInputConfig: tf.KernelConfig = {
+  kernelName: 'Conv2DBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,194 @@
+// Parity of every custom wasm kernel against the `cpu` backend (tfjs's reference implementation): the kernels
+// reach into tfjs-backend-wasm internals, so these tests are what keeps the 4.22.0 pin honest.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRng, initBackend, tf } from '../src/index';
+import { WASM_TRAINING_KERNELS } from '../src/backend/kernels/register';
+
+type Pad = 'same' | 'valid' | number;
+
+/** max |a - b| / max |b|: the relative error of a whole tensor. */
+function relErr(a: Float32Array | number[], b: Float32Array | number[]): number {
+  expect(a.length).toBe(b.length);
+  let diff = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    ref = Math.max(ref, Math.abs(b[i]!));
+  }
+  if (Number.isNaN(diff)) return Number.NaN;
+  return diff / Math.max(ref, 1e-12);
+}
+
+function randn(shape: number[], seed: number): Float32Array {
+  const rng = createRng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.normal();
+  return out;
+}
+
+/** Runs fn on a backend and returns plain arrays (the tensors are disposed). */
+async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  return tf.tidy(fn).map((t) => {
+    const v = t.dataSync() as Float32Array;
+    t.dispose();
+    return v.slice();
+  });
+}
+
+function conv2dGrads(
+  xShape: [number, number, number, number],
+  fShape: [number, number, number, number],
+  strides: number,
+  pad: Pad,
+  seed: number,
+): () => tf.Tensor[] {
+  const xv = randn(xShape, seed);
+  const fv = randn(fShape, seed + 1);
+  return () => {
+    const x = tf.tensor4d(xv, xShape);
+    const f = tf.tensor4d(fv, fShape);
+    const y = tf.conv2d(x, f, strides, pad);
+    const r = tf.tensor(randn(y.shape, seed + 2), y.shape);
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), r)));
+    return g([x, f]);
+  };
+}
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+afterAll(async () => {
+  await tf.setBackend('wasm');
+});
+
+describe('registration', () => {
+  it('registers every kernel for wasm', () => {
+    for (const name of WASM_TRAINING_KERNELS) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
+    expect(WASM_TRAINING_KERNELS).toContain('Conv2DBackpropFilter');
+    expect(WASM_TRAINING_KERNELS).toContain('Conv2DBackpropInput');
+    expect(WASM_TRAINING_KERNELS).toContain('MaxPoolGrad');
+  });
+});
+
+describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', () => {
+  const cases: { k: number; s: number; pad: Pad; ci: number; h: number; w: number }[] = [];
+  for (const k of [1, 3, 7]) for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) cases.push({ k, s, pad, ci: 3, h: 11, w: 10 });
+  cases.push({ k: 3, s: 1, pad: 'same', ci: 1, h: 16, w: 16 }); // the 1-channel first layer
+  cases.push({ k: 7, s: 2, pad: 'same', ci: 1, h: 20, w: 18 }); // a DenseNet stem
+  cases.push({ k: 3, s: 2, pad: 1, ci: 5, h: 9, w: 12 }); // explicit numeric padding
+  cases.push({ k: 3, s: 1, pad: 'valid', ci: 4, h: 3, w: 3 }); // output 1x1
+
+  for (const c of cases) {
+    it(`k=${c.k} s=${c.s} pad=${c.pad} ci=${c.ci} in=${c.h}x${c.w}`, async () => {
+      const fn = conv2dGrads([2, c.h, c.w, c.ci], [c.k, c.k, c.ci, 4], c.s, c.pad, 100 + c.k * 10 + c.s);
+      const [dxRef, dwRef] = await on('cpu', fn);
+      const before = tf.memory().numTensors;
+      const [dx, dw] = await on('wasm', fn);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(dw!, dwRef!)).toBeLessThan(1e-4);
+      expect(relErr(dx!, dxRef!)).toBeLessThan(1e-4);
+    });
+  }
+
+  it('runs the kernels directly with explicit padding, leaving no backend buffers behind', async () => {
+    const x = randn([2, 8, 9, 3], 7);
+    const dy = randn([2, 4, 4, 5], 8);
+    const f = randn([3, 3, 3, 5], 9);
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 0], [0, 1], [0, 0]];
+    const run = () => [
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) }, {
+        strides: [2, 2],
+        pad,
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, 3, 5],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) }, {
+        strides: [2, 2],
+        pad,
+        dataFormat: 'NHWC',
+        inputShape: [2, 8, 9, 3],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    ];
+    const ref = await on('cpu', run);
+    await tf.setBackend('wasm');
+    const ids = tf.backend().numDataIds();
+    const got = await on('wasm', run);
+    expect(tf.backend().numDataIds()).toBe(ids);
+    expect(relErr(got[0]!, ref[0]!)).toBeLessThan(1e-4);
+    expect(relErr(got[1]!, ref[1]!)).toBeLessThan(1e-4);
+  });
+
+  it('Conv2DTranspose (forward = Conv2DBackpropInput) matches cpu', async () => {
+    const xv = randn([2, 5, 6, 4], 21);
+    const fv = randn([3, 3, 2, 4], 22);
+    const fn = () => [tf.conv2dTranspose(tf.tensor4d(xv, [2, 5, 6, 4]), tf.tensor4d(fv, [3, 3, 2, 4]), [2, 10, 12, 2], 2, 'same')];
+    const [ref] = await on('cpu', fn);
+    const [got] = await on('wasm', fn);
+    expect(relErr(got!, ref!)).toBeLessThan(1e-4);
+  });
+
+  it('propagates NaN from dy into the filter gradient', async () => {
+    const xv = randn([1, 4, 4, 2], 31);
+    const dyv = randn([1, 4, 4, 3], 32);
+    dyv[5] = Number.NaN;
+    await tf.setBackend('wasm');
+    const dw = tf.tidy(() =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [1, 4, 4, 2]), dy: tf.tensor4d(dyv, [1, 4, 4, 3]) }, {
+        strides: [1, 1],
+        pad: 'same',
+        dataFormat: 'NHWC',
+        filterShape: [3, 3, 2, 3],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    );
+    expect(Array.from(dw.dataSync()).some(Number.isNaN)).toBe(true);
+    dw.dispose();
+  });
+});
+
+describe('MaxPoolGrad vs cpu', () => {
+  const cases: { k: number; s: number; pad: 'same' | 'valid'; h: number; w: number; c: number }[] = [
+    { k: 2, s: 2, pad: 'valid', h: 8, w: 8, c: 16 }, // SIMD fast path
+    { k: 2, s: 2, pad: 'valid', h: 7, w: 9, c: 6 }, // fast path with odd sizes and a scalar channel tail
+    { k: 2, s: 2, pad: 'same', h: 7, w: 7, c: 4 }, // padded: generic path
+    { k: 3, s: 2, pad: 'same', h: 9, w: 8, c: 3 }, // overlapping windows
+    { k: 3, s: 1, pad: 'same', h: 6, w: 6, c: 5 },
+  ];
+  for (const c of cases) {
+    for (const sign of ['mixed', 'negative', 'ties'] as const) {
+      it(`k=${c.k} s=${c.s} ${c.pad} ${c.h}x${c.w}x${c.c} ${sign}`, async () => {
+        const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
+        let xv = randn(shape, 41 + c.k + c.h);
+        if (sign === 'negative') xv = xv.map((v) => -Math.abs(v) - 0.5);
+        if (sign === 'ties') xv = xv.map((v) => Math.round(v));
+        const fn = () =>
+          tf.grads((a: tf.Tensor) => {
+            const y = tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad);
+            return tf.sum(tf.mul(y, tf.tensor(randn(y.shape, 5), y.shape)));
+          })([tf.tensor4d(xv, shape)]);
+        const [ref] = await on('cpu', fn);
+        const before = tf.memory().numTensors;
+        const [got] = await on('wasm', fn);
+        expect(tf.memory().numTensors).toBe(before);
+        expect(relErr(got!, ref!)).toBeLessThan(1e-6);
+      });
+    }
+  }
+});
+
+describe('Identity', () => {
+  it('clones without copying and without leaking', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor([1, 2, 3]);
+    const buffers = tf.backend().numDataIds();
+    const y = tf.clone(x);
+    expect(tf.backend().numDataIds()).toBe(buffers);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3]);
+    const before = tf.memory().numTensors;
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before - 1);
+  });
+});
