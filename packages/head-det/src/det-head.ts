@@ -27,6 +27,8 @@ export const DET_HEAD_CLASS_NAME = 'head-det/DetHead';
  */
 export interface DetHead extends Head<tf.Tensor4D, DetTargets, ScoredBox[], DetHeadConfig> {
   readonly task: 'det';
+  /** The functional graph (what the trainer nests and the ONNX exporter walks). */
+  readonly layersModel: tf.LayersModel;
   /** The K anchor shapes (fractions of the image). */
   readonly anchors: readonly Anchor[];
   /** Stride of the grid relative to the image (32 for c5, 16 for c4). */

@@ -21,6 +21,8 @@ export const SEG_HEAD_CLASS_NAME = 'head-seg/SegHead';
 /** CheXSeg: encoder features {c2..c5} -> mask logits [B, H, W, 1] (NHWC, pre-sigmoid), H = 4 x c2 height. */
 export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegHeadConfig> {
   readonly task: 'seg';
+  /** The functional graph (what the trainer nests and the ONNX exporter walks). */
+  readonly layersModel: tf.LayersModel;
   /** Mask logits [B, H, W, 1] of eager features; a symbolic tensor for symbolic features. */
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
