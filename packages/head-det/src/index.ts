@@ -23,7 +23,7 @@ export type { DetTargets } from './targets/encode-targets';
 export { detLoss } from './losses/det-loss';
 export type { DetLossSettings } from './losses/det-loss';
 export { decodeDetections } from './decode/decode-detections';
-export type { DecodeDetectionsOptions, DetDecodeSettings } from './decode/decode-detections';
+export type { DecodeDetectionsOptions, DetDecodeSettings, PlainTensor } from './decode/decode-detections';
 export { nonMaxSuppression } from './decode/nms';
 export { boxIoU } from './boxes/box-iou';
 export { rsnaMeanAP, rsnaImageAP, RSNA_IOU_THRESHOLDS } from './metrics/rsna-map';

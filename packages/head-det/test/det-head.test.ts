@@ -15,7 +15,7 @@ import {
   tf,
   type Box,
 } from '@multichexnet/core';
-import { createDetHead, disposeDetTargets, DET_HEAD_CLASS_NAME, RSNA_ANCHORS, type DetHead, type DetTargets } from '../src/index';
+import { createDetHead, decodeDetections, disposeDetTargets, DET_HEAD_CLASS_NAME, RSNA_ANCHORS, type DetHead, type DetTargets } from '../src/index';
 import { CHANNELS, disposeFeatures, maxGradError, randomFeatures, randomTensor } from './helpers';
 
 const small = { featureChannels: CHANNELS, hiddenChannels: 8, hiddenLayers: 1, seed: 3 };
@@ -354,6 +354,16 @@ describe('decode', () => {
     const [def] = head.decode(out, { scoreThreshold: 0.05, maxDetections: 1 });
     expect(def).toHaveLength(1);
     expect(def![0]!.width).toBeCloseTo(0.2 * 128, 2);
+    tf.dispose(out);
+    head.dispose();
+  });
+
+  it('decodes plain data with dims (onnxruntime output) exactly as the tensor', () => {
+    const head = createDetHead(small);
+    const out = randomTensor([2, 2, 2, 25], 40, 2) as tf.Tensor4D;
+    const plain = { data: out.dataSync().slice(), dims: out.shape };
+    expect(decodeDetections(plain, head.config, { scoreThreshold: 0.3 })).toEqual(head.decode(out, { scoreThreshold: 0.3 }));
+    expect(() => decodeDetections({ data: new Float32Array(10), dims: [1, 2, 2, 25] }, head.config)).toThrow(DataError);
     tf.dispose(out);
     head.dispose();
   });

@@ -83,6 +83,13 @@ describe('encodeDetTargets', () => {
     expect(() => encodeDetTargets([], 64, layout)).toThrow(DataError);
   });
 
+  it('breaks equal shape IoUs towards the lower anchor index', () => {
+    const same = [{ width: 0.3, height: 0.3 }, { width: 0.3, height: 0.3 }];
+    const t = encodeDetTargets([[{ x: 0, y: 0, width: 20, height: 20 }]], 64, { level: 'c5', anchors: same });
+    expect(t.objectness.arraySync()[0]![0]![0]).toEqual([1, 0]);
+    disposeDetTargets(t);
+  });
+
   it('supports rectangular inputs and the c4 level', () => {
     const t = encodeDetTargets([[{ x: 0, y: 0, width: 10, height: 10 }]], { width: 64, height: 32 }, { level: 'c4', anchors });
     expect(t.objectness.shape).toEqual([1, 2, 4, 2]);

@@ -7,6 +7,7 @@ export { segLoss } from './losses/seg-loss';
 export type { SegLossSettings } from './losses/seg-loss';
 export { encodeSegTargets } from './masks/encode-masks';
 export { decodeMasks } from './decode/decode-masks';
+export type { PlainTensor } from './decode/decode-masks';
 export { diceScore, siimMeanDice } from './metrics/dice';
 export type { SegmentationImage } from './metrics/dice';
 export { maskToBoxes, maskComponents } from './masks/mask-to-boxes';

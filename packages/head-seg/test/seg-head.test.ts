@@ -265,6 +265,9 @@ describe('encodeSegTargets and decode', () => {
     expect(Array.from(c!.data)).toEqual([0, 0, 1, 0]);
     expect(a!.width).toBe(2);
     expect(() => decodeMasks(logits, 1)).toThrow(DataError);
+    // plain data with dims, as onnxruntime returns it
+    expect(decodeMasks({ data: logits.dataSync().slice(), dims: logits.shape })).toEqual(decodeMasks(logits));
+    expect(() => decodeMasks({ data: new Float32Array(3), dims: [1, 2, 2, 1] })).toThrow(DataError);
     logits.dispose();
   });
 

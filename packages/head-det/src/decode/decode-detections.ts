@@ -14,6 +14,15 @@ export interface DecodeDetectionsOptions extends Partial<DetDecodeConfig> {
   imageSize?: ImageSize;
 }
 
+/**
+ * Raw output as plain data with its dims (what onnxruntime returns), so the ONNX inference pipeline decodes
+ * without tfjs tensors.
+ */
+export interface PlainTensor {
+  data: ArrayLike<number>;
+  dims: readonly number[];
+}
+
 /** What {@link decodeDetections} needs from the head config. */
 export interface DetDecodeSettings extends DetLayout {
   decode: DetDecodeConfig;
@@ -22,7 +31,7 @@ export interface DetDecodeSettings extends DetLayout {
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
 /**
- * Raw output [B, S_h, S_w, K*5] -> one list of boxes per image, in pixels (top-left + size, RSNA style), highest
+ * Raw output [B, S_h, S_w, K*5] (a tensor, or plain data with dims as onnxruntime returns it) -> one list of boxes per image, in pixels (top-left + size, RSNA style), highest
  * score first. Per anchor: score = sigmoid(objectness); cx = (col + sigmoid(tx)) / S_w,
  * cy = (row + sigmoid(ty)) / S_h, w = anchor_w * exp(tw), h = anchor_h * exp(th); boxes with score >=
  * `scoreThreshold` are clipped to the image (boxes left with no area are dropped), then NMS and `maxDetections`.
@@ -32,18 +41,20 @@ const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
  * const [boxes] = decodeDetections(head.apply(features), head.config, { imageSize: 1024, scoreThreshold: 0.3 });
  * // boxes: [{ x: 212.4, y: 160.0, width: 230.1, height: 402.7, score: 0.91 }, ...]
  */
-export function decodeDetections(output: tf.Tensor4D, settings: DetDecodeSettings, options: DecodeDetectionsOptions = {}): ScoredBox[][] {
+export function decodeDetections(output: tf.Tensor4D | PlainTensor, settings: DetDecodeSettings, options: DecodeDetectionsOptions = {}): ScoredBox[][] {
   const K = settings.anchors.length;
-  if (output.rank !== 4 || output.shape[3] !== K * DET_VALUES_PER_ANCHOR) {
-    throw new DataError('Det output has the wrong shape', { field: 'det output', expected: `[B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}]`, found: `[${output.shape.join(', ')}]` });
+  const shape = output instanceof tf.Tensor ? output.shape : output.dims;
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = output instanceof tf.Tensor ? output.dataSync() : output.data;
+  if (shape.length !== 4 || shape[3] !== K * DET_VALUES_PER_ANCHOR || data.length !== count) {
+    throw new DataError('Det output has the wrong shape', { field: 'det output', expected: `[B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}]`, found: `[${shape.join(', ')}] with ${data.length} values` });
   }
-  const [B, rows, cols] = output.shape;
+  const [B, rows, cols] = shape as [number, number, number, number];
   const stride = DET_LEVEL_STRIDE[settings.level];
   const { width: W, height: H } = sizeOf(options.imageSize ?? { width: cols * stride, height: rows * stride }, 'imageSize');
   const scoreThreshold = options.scoreThreshold ?? settings.decode.scoreThreshold;
   const nmsIoU = options.nmsIoU ?? settings.decode.nmsIoU;
   const maxDetections = options.maxDetections ?? settings.decode.maxDetections;
-  const data = output.dataSync();
   const result: ScoredBox[][] = [];
   for (let b = 0; b < B; b++) {
     const candidates: ScoredBox[] = [];
