@@ -19,3 +19,28 @@ export {
 } from './model/metadata';
 export type { ModelMetadata, GateSpec, GateSpecInput, PreprocessingSpec, PreprocessingSpecInput, TensorSpec, TensorLayout } from './model/metadata';
 export { decodeModelProto } from './onnx/onnx-proto';
+export {
+  exportPipeline,
+  writePipelineFiles,
+  ExportPipelineOptionsSchema,
+  DEFAULT_GATE_CLASSES,
+  PIPELINE_FILES,
+  featureOutputName,
+} from './pipeline/export-pipeline';
+export type {
+  ExportPipelineOptions,
+  PipelineBlocks,
+  PipelineModels,
+  PipelineEncoder,
+  PipelineHead,
+  PipelineClsHead,
+  PipelineDetHead,
+  PipelineSegHead,
+} from './pipeline/export-pipeline';
+export { createPipeline, PipelineOptionsSchema } from './pipeline/create-pipeline';
+export type { Pipeline, PipelineOptions, PipelineResult, PipelineTimings, PipelineModelSource } from './pipeline/create-pipeline';
+export { preprocessImage, resizeBilinear } from './pipeline/preprocess-image';
+export { renderOverlayPng, writeOverlayPng } from './pipeline/overlay-png';
+export type { OverlayOptions } from './pipeline/overlay-png';
+export type { DecodeSpec } from './model/metadata';
+export { DecodeSpecSchema } from './model/metadata';

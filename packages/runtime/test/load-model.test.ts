@@ -1,14 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, DataError, initBackend, tf } from '@multichexnet/core';
 import { decodeModelProto, exportOnnx, loadModel, runModel, verifyModelBytes, CHECKSUM_KEY } from '../src/index';
 import { encodeModelProto } from '../src/onnx/onnx-proto';
 import { randomInput, randomizeStatistics } from './helpers/parity';
+import { REALDATA_DIR } from './helpers/real-images';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const realdata = join(here, '..', '..', '..', '..', 'shared', 'realdata');
+const realdata = REALDATA_DIR;
 
 let bytes: Uint8Array;
 let model: tf.LayersModel;

@@ -8,6 +8,7 @@ import {
   ModelMetadataSchema,
   PreprocessingSpecSchema,
   BlockSpecSchema,
+  DecodeSpecSchema,
   metadataToProps,
   ONNX_MODEL_FORMAT,
   type ModelMetadata,
@@ -60,6 +61,7 @@ export const ExportOnnxOptionsSchema = z
         versions: z.record(z.string(), z.string()).default({}),
         gate: GateSpecSchema.nullable().default(null),
         pairedWith: z.string().nullable().default(null),
+        decode: DecodeSpecSchema.optional(),
       })
       .strict()
       .default({ role: 'model', classNames: [], preprocessing: null, versions: {}, gate: null, pairedWith: null }),
@@ -110,6 +112,17 @@ export async function exportOnnx(source: Exportable, options: ExportOnnxOptions 
 
 /** {@link exportOnnx}, also returning the metadata written, the checksum and conversion statistics. */
 export async function exportOnnxWithReport(source: Exportable, options: ExportOnnxOptions = {}): Promise<ExportReport> {
+  return exportWithExtension(source, options, null);
+}
+
+/**
+ * Adds graph outputs computed from the finished outputs (by name, in their written layout), e.g. box decoding;
+ * returns their specs.
+ */
+export type GraphExtension = (gb: GraphBuilder, outputs: ReadonlyMap<string, Value>) => TensorSpec[];
+
+/** {@link exportOnnxWithReport} with extra in-graph post-processing (used by the pipeline exporter). */
+export async function exportWithExtension(source: Exportable, options: ExportOnnxOptions, extend: GraphExtension | null): Promise<ExportReport> {
   const opts = parseConfig(ExportOnnxOptionsSchema, options, 'ONNX export options');
   const model = modelOf(source);
   const flat = flattenModel(model);
@@ -149,19 +162,23 @@ export async function exportOnnxWithReport(source: Exportable, options: ExportOn
     const o = opts.outputs?.[i] ?? { name: `output_${i}`, activation: 'none' as const, layout: 'NHWC' as const, description: '' };
     const spec = finishOutput(gb, v, o);
     outputSpecs.push(spec);
-    finalValues.set(spec.name, { name: spec.name, shape: v.shape, layout: 'plain' });
+    finalValues.set(spec.name, { name: spec.name, shape: v.shape, layout: spec.layout === 'NCHW' ? 'nchw' : 'plain' });
   });
+  if (extend !== null) outputSpecs.push(...extend(gb, finalValues));
 
   const meta = opts.metadata;
-  if (meta.gate !== null && meta.gate.source === 'cls') {
-    outputSpecs.push(addClsGate(gb, meta.gate.classes, meta.classNames, finalValues));
-  }
-  if (meta.gate !== null && meta.gate.source === 'output' && !outputSpecs.some((s) => s.name === (meta.gate as { output: string }).output)) {
-    throw new DataError('The gate reads an output the model does not have', {
-      field: 'metadata.gate.output',
-      expected: `one of ${outputSpecs.map((s) => s.name).join(', ')}`,
-      found: meta.gate.output,
-    });
+  // The gate lives in the graph that sees the image (stage 2 only records the spec for the pipeline).
+  if (meta.gate !== null && meta.role !== 'stage2') {
+    const gate = meta.gate;
+    if (gate.source === 'cls') {
+      outputSpecs.push(addClsGate(gb, gate.classes, meta.classNames, finalValues));
+    } else if (!outputSpecs.some((s) => s.name === gate.output)) {
+      throw new DataError('The gate reads an output the model does not have', {
+        field: 'metadata.gate.output',
+        expected: `one of ${outputSpecs.map((s) => s.name).join(', ')}`,
+        found: gate.output,
+      });
+    }
   }
 
   const image = inputSpecs[0];
@@ -186,6 +203,7 @@ export async function exportOnnxWithReport(source: Exportable, options: ExportOn
     outputs: outputSpecs,
     gate: meta.gate,
     pairedWith: meta.pairedWith,
+    ...(meta.decode !== undefined ? { decode: meta.decode } : {}),
   });
   return { ...(await sealModel(gb, opts, metadata)), metadata, ops: gb.opCounts(), stats };
 }

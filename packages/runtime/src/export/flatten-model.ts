@@ -28,6 +28,24 @@ interface Scope {
   memo: Map<number, string>;
 }
 
+/**
+ * The output shape of one layer call given the shapes its inputs really have here. A block's own model is built
+ * for any image size ([B, null, null, C] inputs), so the shapes stored inside a nested model are mostly unknown;
+ * re-running shape inference from the outer model's inputs gives the concrete sizes that explicit paddings and the
+ * det decoding need. Falls back to the stored shape, filling in what it knows.
+ */
+function inferShape(layer: tf.layers.Layer, inputShapes: (number | null)[][], stored: (number | null)[]): (number | null)[] {
+  let inferred: (number | null)[] | null = null;
+  try {
+    const s = layer.computeOutputShape(inputShapes.length === 1 ? inputShapes[0]! : inputShapes);
+    if (Array.isArray(s) && (s.length === 0 || !Array.isArray(s[0]))) inferred = s as (number | null)[];
+  } catch {
+    inferred = null;
+  }
+  if (inferred === null || inferred.length !== stored.length) return stored.slice();
+  return stored.map((d, i) => d ?? inferred![i] ?? null);
+}
+
 function isContainer(layer: tf.layers.Layer): layer is tf.LayersModel {
   return layer instanceof tf.LayersModel;
 }
@@ -41,9 +59,11 @@ export function flattenModel(model: tf.LayersModel): FlatGraph {
   const callScopes = new Map<string, Scope>();
   let scopeCount = 0;
   const top: Scope = { id: 's0', bindings: new Map(), memo: new Map() };
+  const shapes = new Map<string, (number | null)[]>();
   const inputs = model.inputs.map((t, i) => {
     const key = `${top.id}:in${i}`;
     top.bindings.set(t.id, key);
+    shapes.set(key, t.shape.slice());
     return { key, shape: t.shape.slice(), name: t.sourceLayer.name };
   });
 
@@ -89,7 +109,9 @@ export function flattenModel(model: tf.LayersModel): FlatGraph {
       }
       const ins = t.inputs.map((x) => resolve(x, scope));
       key = `${scope.id}:${t.id}`;
-      nodes.push({ layer, inputs: ins, output: key, outShape: t.shape.slice() });
+      const outShape = inferShape(layer, ins.map((k) => shapes.get(k)!), t.shape);
+      shapes.set(key, outShape);
+      nodes.push({ layer, inputs: ins, output: key, outShape });
     }
     scope.memo.set(t.id, key);
     return key;

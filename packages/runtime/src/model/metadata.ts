@@ -59,6 +59,24 @@ export const PreprocessingSpecSchema = z.object({
 export type PreprocessingSpec = z.output<typeof PreprocessingSpecSchema>;
 export type PreprocessingSpecInput = z.input<typeof PreprocessingSpecSchema>;
 
+/**
+ * Decoding defaults of the heads' outputs, read by the pipeline (each overridable per pipeline):
+ * det: keep boxes with score >= scoreThreshold, NMS at nmsIoU, at most maxDetections; seg: foreground where the
+ * mask probability > threshold.
+ */
+export const DecodeSpecSchema = z.object({
+  det: z
+    .object({
+      scoreThreshold: z.number().min(0).max(1),
+      nmsIoU: z.number().min(0).max(1),
+      maxDetections: z.number().int().positive(),
+    })
+    .nullable()
+    .default(null),
+  seg: z.object({ threshold: z.number().gt(0).lt(1) }).nullable().default(null),
+});
+export type DecodeSpec = z.output<typeof DecodeSpecSchema>;
+
 /** A block spec as stored (`serializeBlock` output). */
 export const BlockSpecSchema = z.object({ className: z.string().min(1), config: z.unknown() });
 
@@ -78,6 +96,7 @@ export const ModelMetadataSchema = z.object({
   gate: GateSpecSchema.nullable().default(null),
   /** stage2 only: the checksum of the stage1 graph whose features it takes. */
   pairedWith: z.string().nullable().default(null),
+  decode: DecodeSpecSchema.default({ det: null, seg: null }),
 });
 export type ModelMetadata = z.output<typeof ModelMetadataSchema>;
 export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;

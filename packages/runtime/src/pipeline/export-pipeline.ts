@@ -1,0 +1,230 @@
+import { DataError, FEATURE_LEVELS, parseConfig, serializeBlock, tf, z, type Block, type EncoderFeatures, type FeatureLevel } from '@multichexnet/core';
+import { addDetDecode, type AnchorShape } from '../export/det-decode-graph';
+import { exportWithExtension, type ExportReport } from '../export/export-onnx';
+import { GateSpecSchema, PreprocessingSpecSchema, type DecodeSpec, type GateSpecInput } from '../model/metadata';
+
+type Sym = tf.SymbolicTensor;
+type AnyBlock = Block<unknown, unknown, unknown>;
+
+/** The encoder as the pipeline exporter uses it: image [B, H, W, Cin] NHWC -> {c2..c5}. */
+export interface PipelineEncoder extends AnyBlock {
+  readonly layersModel: tf.LayersModel;
+  readonly config: { readonly inputChannels: number };
+  apply(x: Sym): EncoderFeatures<Sym>;
+}
+
+/** A head over the encoder features, returning one symbolic tensor. */
+export interface PipelineHead extends AnyBlock {
+  readonly layersModel: tf.LayersModel;
+  apply(features: EncoderFeatures<Sym>): Sym;
+}
+
+/** CheXCls: logits [B, C], pre-sigmoid, classes in `config.classes` order. */
+export interface PipelineClsHead extends PipelineHead {
+  readonly config: { readonly classes: readonly string[] };
+}
+
+/** CheXDet: raw [B, S_h, S_w, K*5] (tx, ty, tw, th, objectness per anchor), anchors as image fractions. */
+export interface PipelineDetHead extends PipelineHead {
+  readonly anchors: readonly AnchorShape[];
+  readonly config: { readonly decode?: { scoreThreshold: number; nmsIoU: number; maxDetections: number } };
+}
+
+/** CheXSeg: mask logits [B, H, W, 1] NHWC, pre-sigmoid. */
+export interface PipelineSegHead extends PipelineHead {
+  readonly config: { readonly threshold?: number };
+}
+
+/** The trained blocks of a MultiCheXNet model. */
+export interface PipelineBlocks {
+  encoder: PipelineEncoder;
+  cls: PipelineClsHead;
+  det?: PipelineDetHead;
+  seg?: PipelineSegHead;
+  /** A dedicated binary gate head (logit [B, 1]); without it the gate reads the cls probabilities. */
+  gate?: PipelineHead;
+}
+
+/** Options of {@link exportPipeline}. */
+export const ExportPipelineOptionsSchema = z
+  .object({
+    /** Network input size in pixels: a side, or [height, width]; multiples of 32. */
+    inputSize: z.union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])]),
+    /** Preprocessing as in training; width/height default to the input size, channels to the encoder's. */
+    preprocessing: PreprocessingSpecSchema.partial().default({}),
+    /**
+     * The gate. Default: `{ source: 'cls', classes: <Pneumonia and Pneumothorax among the cls classes>,
+     * threshold: 0.5 }`, or `{ source: 'output', output: 'gate_prob' }` when a gate block is given.
+     */
+    gate: GateSpecSchema.optional(),
+    foldBatchNorm: z.boolean().default(true),
+    opset: z.number().int().min(13).max(17).default(17),
+    /** Extra versions to record (package name -> version). */
+    versions: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+export type ExportPipelineOptions = z.input<typeof ExportPipelineOptionsSchema>;
+
+/** The two graphs of a gated pipeline. */
+export interface PipelineModels {
+  /** image -> cls_probs, gate_prob, encoder features (NCHW, for stage 2). */
+  stage1: Uint8Array;
+  /** encoder features -> det_boxes, det_scores, det_raw, seg_mask; null when the model has no det/seg head. */
+  stage2: Uint8Array | null;
+  reports: { stage1: ExportReport; stage2: ExportReport | null };
+}
+
+/** The default gate classes: the findings the det and seg heads look for. */
+export const DEFAULT_GATE_CLASSES = ['Pneumonia', 'Pneumothorax'] as const;
+
+/** Name of the stage-1 output carrying feature level `level` (NCHW). */
+export const featureOutputName = (level: FeatureLevel): string => `feat_${level}`;
+
+/**
+ * Exports a trained MultiCheXNet as the two ONNX graphs of the gated pipeline, so the encoder runs once per image:
+ *
+ * - stage 1: `image` [B, H, W, Cin] NHWC -> `cls_probs` [B, C] (sigmoid in the graph), `gate_prob` [B], and the
+ *   encoder features `feat_c2..feat_c5` [B, C_l, H_l, W_l] NCHW that the stage-2 heads read (NCHW because
+ *   they only go from one graph to the other: no transposes on either side);
+ * - stage 2: those features -> `det_boxes` [B, N, 4], `det_scores` [B, N] (YOLOv2 decoding in the graph),
+ *   `det_raw` [B, S, S, K*5] NHWC, `seg_mask` [B, H, W, 1] NHWC probabilities (sigmoid in the graph).
+ *
+ * Stage 2 records the checksum of its stage 1 (`pairedWith`), so mismatched files are refused together.
+ *
+ * @example
+ * const models = await exportPipeline({ encoder, cls, det, seg }, { inputSize: 256, preprocessing: { mean: 0.5, std: 0.25 } });
+ * await writePipelineFiles('runs/exp1', models);   // model.stage1.onnx, model.stage2.onnx
+ */
+export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipelineOptions): Promise<PipelineModels> {
+  const opts = parseConfig(ExportPipelineOptionsSchema, options, 'pipeline export options');
+  const [height, width] = typeof opts.inputSize === 'number' ? [opts.inputSize, opts.inputSize] : opts.inputSize;
+  const { encoder, cls, det, seg, gate: gateBlock } = blocks;
+  for (const role of ['encoder', 'cls', 'det', 'seg', 'gate'] as const) {
+    const b = blocks[role] as AnyBlock | undefined;
+    if (b !== undefined && !((b as { layersModel?: unknown }).layersModel instanceof tf.LayersModel)) {
+      throw new DataError('Pipeline block is not a layer block', { field: role, expected: 'a block with a layersModel', found: typeof b });
+    }
+  }
+  const classNames = [...cls.config.classes];
+  const gate = resolveGate(opts.gate, classNames, gateBlock !== undefined);
+  const preprocessing = PreprocessingSpecSchema.parse({ width, height, channels: encoder.config.inputChannels, ...opts.preprocessing });
+  const versions = opts.versions;
+
+  // Stage 1: image -> cls (+ gate) and the features stage 2 will read.
+  const image = tf.input({ shape: [height, width, encoder.config.inputChannels] });
+  const features = encoder.apply(image);
+  const stage2 = det !== undefined || seg !== undefined ? buildStage2(features, det, seg) : null;
+  const s1Outputs: Sym[] = [cls.apply(features)];
+  const s1Specs: { name: string; activation: 'none' | 'sigmoid'; layout: 'NHWC' | 'NCHW'; description: string }[] = [
+    { name: 'cls_probs', activation: 'sigmoid', layout: 'NHWC', description: `[B, ${classNames.length}] sigmoid probabilities, classes in metadata classNames order` },
+  ];
+  if (gateBlock !== undefined) {
+    s1Outputs.push(gateBlock.apply(features));
+    s1Specs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
+  }
+  for (const level of stage2?.levels ?? []) {
+    s1Outputs.push(features[level]);
+    s1Specs.push({ name: featureOutputName(level), activation: 'none', layout: 'NCHW', description: `encoder feature ${level}, NCHW, input of stage 2` });
+  }
+  const stage1Model = tf.model({ inputs: image, outputs: s1Outputs });
+  const blockSpecs = [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b));
+  const decode: DecodeSpec = {
+    det: det ? { scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10, ...(det.config.decode ?? {}) } : null,
+    seg: seg ? { threshold: seg.config.threshold ?? 0.5 } : null,
+  };
+  const s1 = await exportWithExtension(
+    stage1Model,
+    {
+      outputs: s1Specs,
+      foldBatchNorm: opts.foldBatchNorm,
+      opset: opts.opset,
+      graphName: 'multichexnet_stage1',
+      metadata: { role: 'stage1', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode },
+    },
+    null,
+  );
+  if (stage2 === null) return { stage1: s1.bytes, stage2: null, reports: { stage1: s1, stage2: null } };
+
+  // Stage 2: features (NCHW, as stage 1 writes them) -> det boxes/scores and seg mask probabilities.
+  const s2Outputs: { name: string; activation: 'none' | 'sigmoid'; layout: 'NHWC'; description: string }[] = [];
+  if (det) s2Outputs.push({ name: 'det_raw', activation: 'none', layout: 'NHWC', description: 'raw CheXDet output [B, S_h, S_w, K*5], NHWC' });
+  if (seg) s2Outputs.push({ name: 'seg_mask', activation: 'sigmoid', layout: 'NHWC', description: '[B, H, W, 1] foreground probabilities, NHWC' });
+  const s2 = await exportWithExtension(
+    stage2.model,
+    {
+      inputs: stage2.levels.map((level) => ({ name: featureOutputName(level), layout: 'NCHW' as const })),
+      outputs: s2Outputs,
+      foldBatchNorm: opts.foldBatchNorm,
+      opset: opts.opset,
+      graphName: 'multichexnet_stage2',
+      metadata: { role: 'stage2', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode, pairedWith: s1.checksum },
+    },
+    det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
+  );
+  return { stage1: s1.bytes, stage2: s2.bytes, reports: { stage1: s1, stage2: s2 } };
+}
+
+function resolveGate(gate: z.output<typeof GateSpecSchema> | undefined, classNames: string[], hasGateBlock: boolean): z.output<typeof GateSpecSchema> {
+  if (gate !== undefined) return gate;
+  if (hasGateBlock) return { source: 'output', output: 'gate_prob', threshold: 0.5 };
+  const classes = DEFAULT_GATE_CLASSES.filter((c) => classNames.includes(c));
+  if (classes.length === 0) {
+    throw new DataError('No gate given and the cls head has neither Pneumonia nor Pneumothorax', {
+      field: 'gate',
+      expected: "a gate spec, e.g. { source: 'cls', classes: [...], threshold: 0.5 }",
+      found: `classes ${classNames.join(', ')}`,
+    });
+  }
+  return { source: 'cls', classes: [...classes], threshold: 0.5 };
+}
+
+/**
+ * The stage-2 model: fresh inputs for exactly the feature levels the det/seg heads read (recorded as the heads
+ * access them), shaped like the stage-1 features.
+ */
+function buildStage2(
+  features: EncoderFeatures<Sym>,
+  det: PipelineDetHead | undefined,
+  seg: PipelineSegHead | undefined,
+): { model: tf.LayersModel; levels: FeatureLevel[] } {
+  const inputs = new Map<FeatureLevel, Sym>();
+  const lazy = {} as EncoderFeatures<Sym>;
+  for (const level of FEATURE_LEVELS) {
+    Object.defineProperty(lazy, level, {
+      enumerable: true,
+      get: () => {
+        let t = inputs.get(level);
+        if (t === undefined) {
+          t = tf.input({ shape: features[level].shape.slice(1) as number[] });
+          inputs.set(level, t);
+        }
+        return t;
+      },
+    });
+  }
+  const outputs: Sym[] = [];
+  if (det) outputs.push(det.apply(lazy));
+  if (seg) outputs.push(seg.apply(lazy));
+  const levels = FEATURE_LEVELS.filter((l) => inputs.has(l));
+  return { model: tf.model({ inputs: levels.map((l) => inputs.get(l)!), outputs }), levels };
+}
+
+/** File names of the two graphs inside a run folder. */
+export const PIPELINE_FILES = { stage1: 'model.stage1.onnx', stage2: 'model.stage2.onnx' } as const;
+
+/**
+ * Writes the pipeline graphs into `dir` (atomically, folders created): `model.stage1.onnx` and, when present,
+ * `model.stage2.onnx`. Node only.
+ */
+export async function writePipelineFiles(dir: string, models: Pick<PipelineModels, 'stage1' | 'stage2'>): Promise<{ stage1: string; stage2: string | null }> {
+  const { join } = await import('node:path');
+  const { writeOnnxFile } = await import('../export/write-onnx-file');
+  const stage1 = join(dir, PIPELINE_FILES.stage1);
+  await writeOnnxFile(stage1, models.stage1);
+  let stage2: string | null = null;
+  if (models.stage2 !== null) {
+    stage2 = join(dir, PIPELINE_FILES.stage2);
+    await writeOnnxFile(stage2, models.stage2);
+  }
+  return { stage1, stage2 };
+}

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { DataError, initBackend, tf, type GrayImage } from '@multichexnet/core';
+import { decodeDetections } from '@multichexnet/head-det';
+import {
+  createPipeline,
+  exportPipeline,
+  loadModel,
+  preprocessImage,
+  renderOverlayPng,
+  runModel,
+  writePipelineFiles,
+  type PipelineModels,
+} from '../src/index';
+import { decodeBoxes, decodeMask } from '../src/pipeline/decode-outputs';
+import { buildBlocks, referenceForward } from './helpers/models';
+import { maxAbsDiff } from './helpers/parity';
+import { readRealImage, REAL_IMAGES, realImagesAvailable } from './helpers/real-images';
+
+const SIZE = 64;
+const TOL = 1e-4;
+let blocks: ReturnType<typeof buildBlocks>;
+let models: PipelineModels;
+let dir: string;
+
+beforeAll(async () => {
+  await initBackend('cpu');
+  blocks = buildBlocks('densenet-tiny', 3);
+  models = await exportPipeline(blocks, { inputSize: SIZE, preprocessing: { mean: 0.5, std: 0.25 } });
+  dir = await mkdtemp(join(tmpdir(), 'mcx-pipe-'));
+  await writePipelineFiles(dir, models);
+});
+
+afterAll(async () => {
+  blocks.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A synthetic gray image: a smooth gradient with a bright blob, `w` x `h`, 8-bit. */
+function gradientImage(w: number, h: number, seed: number): GrayImage {
+  const data = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const blob = Math.exp(-(((x - w * 0.3 - seed * 3) / (w * 0.15)) ** 2 + ((y - h * 0.6) / (h * 0.2)) ** 2));
+      data[y * w + x] = Math.round(Math.min(255, 40 + (150 * x) / w + 60 * blob + seed * 7));
+    }
+  }
+  return { width: w, height: h, data };
+}
+
+function nhwcBatch(images: GrayImage[], spec: NonNullable<Awaited<ReturnType<typeof loadModel>>['metadata']['preprocessing']>): tf.Tensor4D {
+  const per = spec.width * spec.height * spec.channels;
+  const data = new Float32Array(images.length * per);
+  images.forEach((img, b) => preprocessImage(img, spec, data, b * per));
+  return tf.tensor4d(data, [images.length, spec.height, spec.width, spec.channels]);
+}
+
+describe('exportPipeline: two graphs matching tfjs (densenet-tiny + cls + det + seg)', () => {
+  it('writes self-describing stage graphs that belong together', async () => {
+    const s1 = await loadModel(models.stage1);
+    const s2 = await loadModel(models.stage2!);
+    expect(s1.metadata.role).toBe('stage1');
+    expect(s1.metadata.outputs.map((o) => o.name)).toEqual(['cls_probs', 'feat_c2', 'feat_c3', 'feat_c4', 'feat_c5', 'gate_prob']);
+    expect(s1.metadata.gate).toEqual({ source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.5 });
+    expect(s1.metadata.blocks.map((b) => b.className)).toEqual(['core-encoder/DenseNetEncoder', 'head-cls/ClsHead', 'head-det/DetHead', 'head-seg/SegHead']);
+    expect(s1.metadata.preprocessing).toEqual({ width: SIZE, height: SIZE, channels: 1, maxValue: 255, mean: 0.5, std: 0.25 });
+    expect(s2.metadata.role).toBe('stage2');
+    expect(s2.metadata.pairedWith).toBe(s1.checksum);
+    expect(s2.metadata.inputs.map((i) => [i.name, i.layout])).toEqual([
+      ['feat_c2', 'NCHW'],
+      ['feat_c3', 'NCHW'],
+      ['feat_c4', 'NCHW'],
+      ['feat_c5', 'NCHW'],
+    ]);
+    expect(s2.metadata.outputs.map((o) => o.name)).toEqual(['det_raw', 'seg_mask', 'det_boxes', 'det_scores']);
+    expect(s2.metadata.decode).toEqual({ det: { scoreThreshold: 0.05, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.5 } });
+    // The stage-1 features leave NCHW and stage 2 takes them NCHW: the only transposes are the image's and the
+    // NHWC outputs'.
+    expect(models.reports.stage1.ops.Transpose).toBe(1);
+    expect(models.reports.stage2!.ops.Transpose).toBe(2);
+    await s1.dispose();
+    await s2.dispose();
+  });
+
+  it.each(['node', 'web'] as const)('stage 1 and stage 2 match tfjs on random images (%s)', async (backend) => {
+    const s1 = await loadModel(models.stage1, { backend });
+    const s2 = await loadModel(models.stage2!, { backend });
+    const x = tf.randomNormal([2, SIZE, SIZE, 1], 0, 1, 'float32', 21) as tf.Tensor4D;
+    const ref = referenceForward(blocks, x);
+    const o1 = await runModel(s1, { image: { data: x.dataSync() as Float32Array, dims: [2, SIZE, SIZE, 1] } });
+    expect(maxAbsDiff(ref.clsProbs.dataSync(), o1.cls_probs!.data)).toBeLessThan(TOL);
+    for (const level of ['c2', 'c3', 'c4', 'c5'] as const) {
+      const nchw = tf.tidy(() => ref.features[level].transpose([0, 3, 1, 2]).dataSync());
+      expect(maxAbsDiff(nchw, o1[`feat_${level}`]!.data)).toBeLessThan(TOL);
+    }
+    const feeds = Object.fromEntries(['c2', 'c3', 'c4', 'c5'].map((l) => [`feat_${l}`, o1[`feat_${l}`]!]));
+    const o2 = await runModel(s2, feeds);
+    expect(maxAbsDiff(ref.detRaw.dataSync(), o2.det_raw!.data)).toBeLessThan(TOL);
+    expect(maxAbsDiff(ref.segProbs.dataSync(), o2.seg_mask!.data)).toBeLessThan(TOL);
+    expect(o2.seg_mask!.dims).toEqual([2, SIZE, SIZE, 1]);
+
+    // In-graph box decoding against head-det's own decoder (all boxes: threshold 0, no NMS, no cap).
+    const all = { scoreThreshold: 0, nmsIoU: 1, maxDetections: 1e9 };
+    const expected = decodeDetections(ref.detRaw as tf.Tensor4D, blocks.det.config, all);
+    const n = o2.det_scores!.dims[1]!;
+    expect(n).toBe(2 * 2 * blocks.det.anchors.length);
+    for (let b = 0; b < 2; b++) {
+      const got = decodeBoxes(o2.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4), o2.det_scores!.data.subarray(b * n, (b + 1) * n), all, { width: SIZE, height: SIZE }, { width: SIZE, height: SIZE });
+      expect(got.length).toBe(expected[b]!.length);
+      expect(got.length).toBeGreaterThan(0);
+      got.forEach((box, i) => {
+        const e = expected[b]![i]!;
+        expect(Math.abs(box.score - e.score)).toBeLessThan(TOL);
+        for (const k of ['x', 'y', 'width', 'height'] as const) expect(Math.abs(box[k] - e[k])).toBeLessThan(1e-3);
+      });
+    }
+    tf.dispose([x, ref.clsProbs, ref.detRaw, ref.segProbs, ...Object.values(ref.features)]);
+    await s1.dispose();
+    await s2.dispose();
+  });
+});
+
+describe('createPipeline: gated inference', () => {
+  it.runIf(realImagesAvailable())('matches tfjs on the real chest X-rays (probabilities, gate, boxes, mask)', async () => {
+    const images = REAL_IMAGES.map(readRealImage);
+    const pipe = await createPipeline({ model: dir, gate: { enabled: false } });
+    const results = await pipe.runBatch(images);
+    const spec = pipe.metadata.preprocessing!;
+    const x = nhwcBatch(images, spec);
+    const ref = referenceForward(blocks, x);
+    const probs = ref.clsProbs.dataSync();
+    const detAll = decodeDetections(ref.detRaw as tf.Tensor4D, blocks.det.config);
+    const segProbs = ref.segProbs.dataSync() as Float32Array;
+    results.forEach((r, b) => {
+      const img = images[b]!;
+      const p = pipe.metadata.classNames.map((c) => r.probabilities[c]!);
+      expect(maxAbsDiff(p, probs.subarray(b * 14, (b + 1) * 14))).toBeLessThan(TOL);
+      expect(r.gate.probability).toBe(Math.max(r.probabilities.Pneumonia!, r.probabilities.Pneumothorax!));
+      // Boxes in original pixels: head-det's decoder at the original size.
+      const [expected] = decodeDetections(ref.detRaw.slice([b, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D, blocks.det.config, { imageSize: { width: img.width, height: img.height } });
+      expect(r.boxes.length).toBe(expected!.length);
+      expect(detAll[b]!.length).toBe(expected!.length);
+      r.boxes.forEach((box, i) => {
+        expect(Math.abs(box.score - expected![i]!.score)).toBeLessThan(TOL);
+        expect(Math.abs(box.x - expected![i]!.x)).toBeLessThan(0.05);
+        expect(Math.abs(box.width - expected![i]!.width)).toBeLessThan(0.05);
+      });
+      // Mask: same decoding applied to the tfjs probabilities; allow the few pixels that sit on the threshold.
+      const want = decodeMask(segProbs.subarray(b * SIZE * SIZE, (b + 1) * SIZE * SIZE), { width: SIZE, height: SIZE }, img, 0.5);
+      expect(r.mask!.width).toBe(img.width);
+      let differ = 0;
+      for (let i = 0; i < want.data.length; i++) if (want.data[i] !== r.mask!.data[i]) differ++;
+      expect(differ / want.data.length).toBeLessThan(1e-3);
+      expect(r.maskRle === '-1' || /^\d+( \d+)+$/.test(r.maskRle)).toBe(true);
+      expect(r.timings.totalMs).toBeGreaterThan(0);
+    });
+    tf.dispose([x, ref.clsProbs, ref.detRaw, ref.segProbs, ...Object.values(ref.features)]);
+    await pipe.dispose();
+  });
+
+  it('runs det/seg only for images the gate passes, on the cached features', async () => {
+    const images = [0, 1, 2, 3, 4, 5].map((s) => gradientImage(80, 72, s));
+    const ungated = await createPipeline({ model: dir, gate: { enabled: false } });
+    const all = await ungated.runBatch(images);
+    // A threshold between the gate probabilities splits the set.
+    const gp = all.map((r) => r.gate.probability).sort((a, b) => a - b);
+    const threshold = (gp[2]! + gp[3]!) / 2;
+    const gated = await createPipeline({ model: { stage1: models.stage1, stage2: models.stage2 }, gate: { threshold } });
+    const some = await gated.runBatch(images);
+    let passed = 0;
+    some.forEach((r, i) => {
+      expect(r.gate.probability).toBeCloseTo(all[i]!.gate.probability, 6);
+      expect(r.gate.positive).toBe(r.gate.probability >= threshold);
+      if (r.gate.positive) {
+        passed++;
+        // Same boxes and mask as the ungated run: stage 2 on the gathered rows of the cached features.
+        expect(r.boxes).toEqual(all[i]!.boxes);
+        expect(r.mask!.data).toEqual(all[i]!.mask!.data);
+        expect(r.timings.stage2Ms).toBeGreaterThan(0);
+      } else {
+        expect(r.boxes).toEqual([]);
+        expect(r.mask).toBeNull();
+        expect(r.maskRle).toBe('-1');
+        expect(r.timings.stage2Ms).toBe(0);
+      }
+    });
+    expect(passed).toBe(3);
+    // Nothing passes: stage 2 never runs.
+    const none = await createPipeline({ model: dir, gate: { threshold: 1 } });
+    const r0 = await none.run(images[0]!);
+    expect(r0.gate.positive).toBe(false);
+    await Promise.all([ungated.dispose(), gated.dispose(), none.dispose()]);
+  });
+
+  it('runs on onnxruntime-web with the same results as onnxruntime-node', async () => {
+    const image = gradientImage(96, 96, 2);
+    const a = await createPipeline({ model: dir, gate: { enabled: false } });
+    const b = await createPipeline({ model: dir, gate: { enabled: false }, backend: 'web', threads: 1 });
+    const [ra, rb] = [await a.run(image), await b.run(image)];
+    for (const c of Object.keys(ra.probabilities)) expect(Math.abs(ra.probabilities[c]! - rb.probabilities[c]!)).toBeLessThan(TOL);
+    expect(rb.boxes.length).toBe(ra.boxes.length);
+    await Promise.all([a.dispose(), b.dispose()]);
+  });
+
+  it('refuses a stage 2 from another export, and bad options', async () => {
+    const other = buildBlocks('densenet-tiny', 9);
+    const otherModels = await exportPipeline(other, { inputSize: SIZE });
+    other.dispose();
+    await expect(createPipeline({ model: { stage1: models.stage1, stage2: otherModels.stage2 } })).rejects.toThrow(/stage 2 does not belong to this stage 1/);
+    await expect(createPipeline({ model: { stage1: models.stage2!, stage2: null } })).rejects.toThrow(/wrong role/);
+    await expect(createPipeline({ model: dir, gate: { threshold: 2 } })).rejects.toThrow(/gate.threshold: must be <= 1/);
+    const pipe = await createPipeline({ model: dir });
+    await expect(pipe.run({ width: 10, height: 10, data: new Uint8Array(5) })).rejects.toThrow(DataError);
+    await pipe.dispose();
+  });
+
+  it('renders an overlay PNG of image, mask and boxes', async () => {
+    const image = gradientImage(64, 48, 1);
+    const mask = { width: 64, height: 48, data: new Uint8Array(64 * 48) };
+    mask.data[10 * 64 + 10] = 1;
+    const png = PNG.sync.read(Buffer.from(renderOverlayPng(image, { boxes: [{ x: 20, y: 5, width: 30, height: 20, score: 0.9 }], mask })));
+    expect([png.width, png.height]).toEqual([64, 48]);
+    const px = (x: number, y: number) => Array.from(png.data.subarray((y * 64 + x) * 4, (y * 64 + x) * 4 + 3));
+    expect(px(20, 5)).toEqual([255, 220, 0]); // box corner
+    expect(px(49, 24)).toEqual([255, 220, 0]); // opposite corner
+    const [r, g] = px(10, 10);
+    expect(r!).toBeGreaterThan(g!); // red tint on the mask pixel
+    const [r2, g2, b2] = px(0, 40);
+    expect(r2).toBe(g2);
+    expect(g2).toBe(b2); // untouched gray elsewhere
+    expect(() => renderOverlayPng(image, { boxes: [], mask: { width: 2, height: 2, data: new Uint8Array(4) } })).toThrow(/Mask size differs/);
+  });
+});
