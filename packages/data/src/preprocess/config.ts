@@ -1,0 +1,59 @@
+import { parseConfig, z } from '@multichexnet/core';
+
+/** Random augmentation ranges (training only; drawn per sample from a seeded generator). */
+export const AugmentConfigSchema = z.object({
+  /** Max rotation in degrees, uniform in [-r, r]. Chest films are rarely rotated by more than a few degrees. */
+  rotationDeg: z.number().min(0).max(45).default(5),
+  /** Isotropic scale range. */
+  scale: z.tuple([z.number().positive(), z.number().positive()]).default([0.9, 1.1]),
+  /** Max translation as a fraction of the size, uniform in [-t, t] on each axis. */
+  translate: z.number().min(0).max(0.5).default(0.05),
+  /** Contrast factor range around the image mean. */
+  contrast: z.tuple([z.number().positive(), z.number().positive()]).default([0.9, 1.1]),
+  /** Brightness offset range, in units of the full [0, 1] range. */
+  brightness: z.tuple([z.number(), z.number()]).default([-0.05, 0.05]),
+  /** Gamma range (applied to [0, 1] intensities). */
+  gamma: z.tuple([z.number().positive(), z.number().positive()]).default([0.9, 1.1]),
+  /**
+   * Probability of a left-right flip. 0 by default: anatomy is not symmetric (heart on the left), so a flipped
+   * film is not a plausible film.
+   */
+  flipHorizontal: z.number().min(0).max(1).default(0),
+}).strict();
+
+/**
+ * Preprocessing of an image into a model input, shared by training and inference (it is stored with the model
+ * as its preprocessing metadata); `augment` holds the training-only random ranges.
+ *
+ * - `size`: output is size x size.
+ * - `fit`: `letterbox` keeps the aspect ratio and pads with black (default; chest films of the COVID collection
+ *   come in many shapes, and stretching changes the apparent heart size); `stretch` scales each axis.
+ * - `interpolation`: `area` (default) averages the source footprint, the right filter for 1024→256 downscaling;
+ *   `bilinear` samples 2x2 neighbours (half-pixel centres), as `tf.image.resizeBilinear`.
+ * - normalisation: `(x / maxValue - mean) / std` with x the stored value.
+ */
+export const PreprocessConfigSchema = z.object({
+  size: z.number().int().min(8).max(4096).default(256),
+  fit: z.enum(['letterbox', 'stretch']).default('letterbox'),
+  interpolation: z.enum(['area', 'bilinear']).default('area'),
+  mean: z.number().default(0.5),
+  std: z.number().positive().default(0.25),
+  augment: AugmentConfigSchema.default(AugmentConfigSchema.parse({})),
+}).strict();
+
+/** What users pass (every field optional). */
+export type PreprocessConfigInput = z.input<typeof PreprocessConfigSchema>;
+/** The resolved preprocessing config. */
+export type PreprocessConfig = z.output<typeof PreprocessConfigSchema>;
+/** The resolved augmentation ranges. */
+export type AugmentConfig = z.output<typeof AugmentConfigSchema>;
+
+/**
+ * Validates a preprocessing config (ConfigError naming the field on failure) and fills the defaults.
+ *
+ * @example
+ * const pre = resolvePreprocessConfig({ size: 224, fit: 'stretch' });
+ */
+export function resolvePreprocessConfig(input: PreprocessConfigInput = {}): PreprocessConfig {
+  return parseConfig(PreprocessConfigSchema, input, 'preprocess config');
+}
