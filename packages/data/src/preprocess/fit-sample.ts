@@ -1,4 +1,4 @@
-import type { BinaryMask } from '@multichexnet/core';
+import { DataError, type BinaryMask } from '@multichexnet/core';
 import type { DecodedImage } from '../codecs/decoded-image';
 import type { LabeledBox } from '../datasets/sample';
 import type { PreprocessConfig } from './config';
@@ -61,7 +61,12 @@ export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'si
   const h = Math.round(image.height * t.scaleY);
   const r = resample(image.data, image.width, image.height, w, h, config.interpolation);
   const inv = 1 / image.maxValue;
-  for (let i = 0; i < r.length; i++) r[i] = Math.min(1, Math.max(0, (r[i] as number) * inv));
+  for (let i = 0; i < r.length; i++) {
+    const v = (r[i] as number) * inv;
+    // NaN survives clamping; a NaN pixel is a corrupt image, not something to feed a network
+    if (Number.isNaN(v)) throw new DataError('Image has NaN pixels', { field: 'image', expected: 'finite values', found: 'NaN' });
+    r[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  }
   return { data: place(r, w, h, t, S), transform: t };
 }
 
