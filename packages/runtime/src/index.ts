@@ -12,15 +12,16 @@ export type { OrtBackend } from './model/ort-session';
 export {
   ModelMetadataSchema,
   GateSpecSchema,
-  PreprocessingSpecSchema,
   TensorSpecSchema,
   ONNX_MODEL_FORMAT,
   CHECKSUM_KEY,
 } from './model/metadata';
-export type { ModelMetadata, GateSpec, GateSpecInput, PreprocessingSpec, PreprocessingSpecInput, TensorSpec, TensorLayout } from './model/metadata';
+export type { ModelMetadata, GateSpec, GateSpecInput, TensorSpec, TensorLayout } from './model/metadata';
 export { decodeModelProto } from './onnx/onnx-proto';
 export {
   exportPipeline,
+  exportModel,
+  exportModelWithReport,
   writePipelineFiles,
   ExportPipelineOptionsSchema,
   DEFAULT_GATE_CLASSES,
@@ -39,7 +40,6 @@ export type {
 } from './pipeline/export-pipeline';
 export { createPipeline, PipelineOptionsSchema } from './pipeline/create-pipeline';
 export type { Pipeline, PipelineOptions, PipelineResult, PipelineTimings, PipelineModelSource } from './pipeline/create-pipeline';
-export { preprocessImage, resizeBilinear } from './pipeline/preprocess-image';
 export { renderOverlayPng, writeOverlayPng } from './pipeline/overlay-png';
 export type { OverlayOptions } from './pipeline/overlay-png';
 export type { DecodeSpec } from './model/metadata';

@@ -23,7 +23,7 @@ beforeAll(async () => {
     outputs: [{ name: 'cls_probs', activation: 'sigmoid', description: 'ChestX-ray14 probabilities' }],
     metadata: {
       classNames: [...CHESTXRAY14_CLASSES],
-      preprocessing: { width: 16, height: 16, mean: 0.5, std: 0.25 },
+      preprocessing: { size: 16, fit: 'stretch' },
       gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 },
       versions: { '@multichexnet/head-cls': '0.1.0' },
     },
@@ -35,7 +35,7 @@ describe('loadModel: self-describing files', () => {
     const m = await loadModel(bytes);
     expect(m.backend).toBe('node');
     expect(m.metadata.classNames).toEqual([...CHESTXRAY14_CLASSES]);
-    expect(m.metadata.preprocessing).toEqual({ width: 16, height: 16, channels: 1, maxValue: 255, mean: 0.5, std: 0.25 });
+    expect(m.metadata.preprocessing).toMatchObject({ size: 16, fit: 'stretch', interpolation: 'area', mean: 0.5, std: 0.25 });
     expect(m.metadata.inputSize).toEqual([16, 16]);
     expect(m.metadata.inputs).toEqual([{ name: 'image', shape: [null, 16, 16, 1], layout: 'NHWC', description: '' }]);
     expect(m.metadata.outputs.map((o) => [o.name, o.shape, o.layout])).toEqual([
@@ -66,7 +66,7 @@ describe('loadModel: self-describing files', () => {
       outputs: [{ name: 'cls_probs', activation: 'sigmoid', description: 'ChestX-ray14 probabilities' }],
       metadata: {
         classNames: [...CHESTXRAY14_CLASSES],
-        preprocessing: { width: 16, height: 16, mean: 0.5, std: 0.25 },
+        preprocessing: { size: 16, fit: 'stretch' },
         gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 },
         versions: { '@multichexnet/head-cls': '0.1.0' },
       },

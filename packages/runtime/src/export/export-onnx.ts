@@ -6,7 +6,6 @@ import {
   CHECKSUM_KEY,
   GateSpecSchema,
   ModelMetadataSchema,
-  PreprocessingSpecSchema,
   BlockSpecSchema,
   DecodeSpecSchema,
   metadataToProps,
@@ -14,6 +13,7 @@ import {
   type ModelMetadata,
   type TensorSpec,
 } from '../model/metadata';
+import { PreprocessConfigSchema } from '@multichexnet/data';
 import { RUNTIME_VERSION } from '../version';
 import { convertFlatGraph, type ConversionStats } from './convert-graph';
 import { flattenModel } from './flatten-model';
@@ -56,7 +56,7 @@ export const ExportOnnxOptionsSchema = z
       .object({
         role: z.enum(['model', 'stage1', 'stage2']).default('model'),
         classNames: z.array(z.string()).default([]),
-        preprocessing: PreprocessingSpecSchema.nullable().default(null),
+        preprocessing: PreprocessConfigSchema.nullable().default(null),
         blocks: z.array(BlockSpecSchema).optional(),
         versions: z.record(z.string(), z.string()).default({}),
         gate: GateSpecSchema.nullable().default(null),

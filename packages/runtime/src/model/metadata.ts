@@ -1,4 +1,5 @@
 import { DataError, z } from '@multichexnet/core';
+import { PreprocessConfigSchema } from '@multichexnet/data';
 import type { StringStringEntry } from '../onnx/onnx-proto';
 
 /** Format tag of every model file this package writes. */
@@ -44,22 +45,6 @@ export type GateSpec = z.output<typeof GateSpecSchema>;
 export type GateSpecInput = z.input<typeof GateSpecSchema>;
 
 /**
- * Preprocessing of a decoded GrayImage into the `image` input, exactly as in training: resize to
- * `width` x `height` (bilinear), scale by 1 / `maxValue`, then (x - mean) / std, replicated over `channels`.
- */
-export const PreprocessingSpecSchema = z.object({
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  channels: z.union([z.literal(1), z.literal(3)]).default(1),
-  /** Pixel value that maps to 1.0 before normalisation (255 for 8-bit images). */
-  maxValue: z.number().positive().default(255),
-  mean: z.number().default(0),
-  std: z.number().positive().default(1),
-});
-export type PreprocessingSpec = z.output<typeof PreprocessingSpecSchema>;
-export type PreprocessingSpecInput = z.input<typeof PreprocessingSpecSchema>;
-
-/**
  * Decoding defaults of the heads' outputs, read by the pipeline (each overridable per pipeline):
  * det: keep boxes with score >= scoreThreshold, NMS at nmsIoU, at most maxDetections; seg: foreground where the
  * mask probability > threshold.
@@ -86,7 +71,8 @@ export const ModelMetadataSchema = z.object({
   /** `model`: one graph; `stage1` / `stage2`: the two graphs of a gated pipeline. */
   role: z.enum(['model', 'stage1', 'stage2']),
   classNames: z.array(z.string()).default([]),
-  preprocessing: PreprocessingSpecSchema.nullable().default(null),
+  /** @multichexnet/data's preprocessing config, exactly as in training (size = the image input's side). */
+  preprocessing: PreprocessConfigSchema.nullable().default(null),
   blocks: z.array(BlockSpecSchema).default([]),
   versions: z.record(z.string(), z.string()).default({}),
   /** [height, width] of the `image` input, `null` when it is not fixed. */

@@ -1,12 +1,11 @@
 import { DataError, parseConfig, z, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core';
-import { rleEncode } from '@multichexnet/data';
+import { preprocessImage, rleEncode, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
 import { loadModel, type OnnxModel } from '../model/load-model';
 import type { ModelMetadata } from '../model/metadata';
 import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
 import { decodeBoxes, decodeMask } from './decode-outputs';
 import { PIPELINE_FILES } from './export-pipeline';
-import { preprocessImage } from './preprocess-image';
 
 /** Where the pipeline's graphs come from: a run folder (Node), or each graph as bytes, a path or a URL. */
 export type PipelineModelSource = string | { stage1: Uint8Array | string; stage2?: Uint8Array | string | null };
@@ -60,10 +59,13 @@ export interface PipelineResult {
 export interface Pipeline {
   /** Stage-1 metadata: classes, preprocessing, gate, blocks, versions. */
   readonly metadata: ModelMetadata;
-  /** Runs one decoded image. */
-  run(image: GrayImage): Promise<PipelineResult>;
+  /**
+   * Runs one decoded image (`decodeImage` of @multichexnet/data, or any GrayImage: without `maxValue`, 8-bit
+   * data counts as 0..255, 16-bit as 0..65535, float as 0..1).
+   */
+  run(image: GrayImage | DecodedImage): Promise<PipelineResult>;
   /** Runs many, `batchSize` per stage-1 call, gated positives together in stage 2. */
-  runBatch(images: readonly GrayImage[]): Promise<PipelineResult[]>;
+  runBatch(images: readonly (GrayImage | DecodedImage)[]): Promise<PipelineResult[]>;
   /** Releases both sessions. */
   dispose(): Promise<void>;
 }
@@ -130,7 +132,8 @@ type ResolvedOptions = z.output<typeof PipelineOptionsSchema>;
 
 class GatedPipeline implements Pipeline {
   readonly metadata: ModelMetadata;
-  private readonly input: { width: number; height: number; channels: number };
+  private readonly preprocess: PreprocessConfig;
+  private readonly channels: number;
   private readonly featureNames: string[];
   private readonly gateOutput: string;
   private readonly gateThreshold: number;
@@ -141,8 +144,17 @@ class GatedPipeline implements Pipeline {
     private readonly opts: ResolvedOptions,
   ) {
     this.metadata = stage1.metadata;
-    const pre = this.metadata.preprocessing!;
-    this.input = { width: pre.width, height: pre.height, channels: pre.channels };
+    this.preprocess = this.metadata.preprocessing!;
+    const image = this.metadata.inputs[0]!;
+    this.channels = image.shape[3] ?? 1;
+    if (image.shape[1] !== this.preprocess.size || image.shape[2] !== this.preprocess.size) {
+      throw new DataError('Model input size differs from its preprocessing size', {
+        file: stage1.source,
+        field: 'multichexnet.preprocessing.size',
+        expected: `${image.shape[1]} x ${image.shape[2]}`,
+        found: `${this.preprocess.size} x ${this.preprocess.size}`,
+      });
+    }
     this.featureNames = stage2?.metadata.inputs.map((i) => i.name) ?? [];
     const gate = this.metadata.gate;
     this.gateOutput = gate === null || gate.source === 'cls' ? 'gate_prob' : gate.output;
@@ -152,30 +164,34 @@ class GatedPipeline implements Pipeline {
     }
   }
 
-  async run(image: GrayImage): Promise<PipelineResult> {
+  async run(image: GrayImage | DecodedImage): Promise<PipelineResult> {
     return (await this.runBatch([image]))[0]!;
   }
 
-  async runBatch(images: readonly GrayImage[]): Promise<PipelineResult[]> {
+  async runBatch(images: readonly (GrayImage | DecodedImage)[]): Promise<PipelineResult[]> {
     const out: PipelineResult[] = [];
     for (let i = 0; i < images.length; i += this.opts.batchSize) out.push(...(await this.runChunk(images.slice(i, i + this.opts.batchSize))));
     return out;
   }
 
-  private async runChunk(images: readonly GrayImage[]): Promise<PipelineResult[]> {
+  private async runChunk(images: readonly (GrayImage | DecodedImage)[]): Promise<PipelineResult[]> {
     const B = images.length;
-    const { width: W, height: H, channels: C } = this.input;
-    const pre = this.metadata.preprocessing!;
-    const per = W * H * C;
+    const S = this.preprocess.size;
+    const C = this.channels;
+    const per = S * S * C;
     const batch = new Float32Array(B * per);
+    const transforms: FitTransform[] = [];
     const preMs = images.map((img, b) => {
       const t = now();
-      preprocessImage(img, pre, batch, b * per);
+      const { input, transform } = preprocessImage(asDecoded(img, b), this.preprocess);
+      if (C === 1) batch.set(input, b * per);
+      else for (let i = 0; i < S * S; i++) batch.fill(input[i]!, b * per + i * C, b * per + (i + 1) * C);
+      transforms.push(transform);
       return now() - t;
     });
 
     let t = now();
-    const s1 = await runModel(this.stage1, { image: { data: batch, dims: [B, H, W, C] } });
+    const s1 = await runModel(this.stage1, { image: { data: batch, dims: [B, S, S, C] } });
     const stage1Ms = (now() - t) / B;
 
     const classes = this.metadata.classNames;
@@ -202,7 +218,7 @@ class GatedPipeline implements Pipeline {
     const detSettings = decode.det === null ? null : { ...decode.det, ...this.opts.det };
     const segThreshold = this.opts.seg.threshold ?? decode.seg?.threshold ?? 0.5;
     const hasSeg = decode.seg !== null && this.stage2 !== null;
-    return images.map((img, b) => {
+    return images.map((_, b) => {
       const td = now();
       const probabilities: Record<string, number> = {};
       for (let k = 0; k < K; k++) probabilities[classes[k] ?? `class_${k}`] = probs.data[b * K + k]!;
@@ -210,13 +226,12 @@ class GatedPipeline implements Pipeline {
       let boxes: ScoredBox[] = [];
       let mask: BinaryMask | null = null;
       if (s2 !== null && row >= 0) {
-        const original = { width: img.width, height: img.height };
         if (detSettings !== null && s2.det_boxes !== undefined) {
           const n = s2.det_scores!.dims[1]!;
-          boxes = decodeBoxes(s2.det_boxes.data.subarray(row * n * 4, (row + 1) * n * 4), s2.det_scores!.data.subarray(row * n, (row + 1) * n), detSettings, this.input, original);
+          boxes = decodeBoxes(s2.det_boxes.data.subarray(row * n * 4, (row + 1) * n * 4), s2.det_scores!.data.subarray(row * n, (row + 1) * n), detSettings, transforms[b]!);
         }
         if (hasSeg && s2.seg_mask !== undefined) {
-          mask = decodeMask(s2.seg_mask.data.subarray(row * W * H, (row + 1) * W * H), this.input, original, segThreshold);
+          mask = decodeMask(s2.seg_mask.data.subarray(row * S * S, (row + 1) * S * S), S, transforms[b]!, segThreshold);
         }
       }
       const maskRle = !hasSeg ? '' : mask === null ? '-1' : rleEncode(mask);
@@ -237,6 +252,21 @@ class GatedPipeline implements Pipeline {
     await this.stage1.dispose();
     await this.stage2?.dispose();
   }
+}
+
+/** A GrayImage with the `maxValue` its sample type implies, unless it says its own. */
+function asDecoded(image: GrayImage | DecodedImage, index: number): DecodedImage {
+  if (image === null || typeof image !== 'object' || !(image.width > 0 && image.height > 0) || image.data?.length !== image.width * image.height) {
+    throw new DataError('Image data does not match its size', {
+      row: index + 1,
+      field: 'image',
+      expected: image && image.width > 0 && image.height > 0 ? `${image.width} x ${image.height} = ${image.width * image.height} values` : 'width > 0, height > 0',
+      found: `${image?.data?.length ?? 'no'} values`,
+    });
+  }
+  if ('maxValue' in image && typeof image.maxValue === 'number') return image;
+  const maxValue = image.data instanceof Uint8Array ? 255 : image.data instanceof Uint16Array ? 65535 : 1;
+  return { ...image, maxValue };
 }
 
 /** Rows `rows` of a [B, ...] tensor as a new [rows.length, ...] tensor. */

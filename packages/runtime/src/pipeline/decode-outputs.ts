@@ -1,6 +1,7 @@
 import type { BinaryMask, ScoredBox } from '@multichexnet/core';
+import { unfitBoxes, type FitTransform } from '@multichexnet/data';
 import { nonMaxSuppression } from '@multichexnet/head-det';
-import { resizeBilinear } from './preprocess-image';
+import { resizeBilinear } from './resize-bilinear';
 
 /** Thresholds of the det decoding. */
 export interface DetDecodeSettings {
@@ -10,17 +11,11 @@ export interface DetDecodeSettings {
 }
 
 /**
- * One image's boxes from the graph's `det_boxes` [N, 4] (x, y, w, h in input pixels) and `det_scores` [N]:
- * score >= threshold, non-empty after clipping, head-det's greedy NMS, at most maxDetections, then scaled from
- * the network input (inW x inH) to the original image (outW x outH).
+ * One image's boxes from the graph's `det_boxes` [N, 4] (x, y, w, h in model-input pixels) and `det_scores` [N]:
+ * score >= threshold, non-empty after clipping, head-det's greedy NMS, at most maxDetections, then mapped back
+ * onto the original image with data's `unfitBoxes` (`transform` null: left in model-input pixels).
  */
-export function decodeBoxes(
-  boxes: Float32Array,
-  scores: Float32Array,
-  settings: DetDecodeSettings,
-  input: { width: number; height: number },
-  original: { width: number; height: number },
-): ScoredBox[] {
+export function decodeBoxes(boxes: Float32Array, scores: Float32Array, settings: DetDecodeSettings, transform: FitTransform | null): ScoredBox[] {
   const candidates: ScoredBox[] = [];
   for (let i = 0; i < scores.length; i++) {
     const score = scores[i]!;
@@ -30,24 +25,24 @@ export function decodeBoxes(
     if (!(width > 0 && height > 0)) continue;
     candidates.push({ x: boxes[i * 4]!, y: boxes[i * 4 + 1]!, width, height, score });
   }
-  const sx = original.width / input.width;
-  const sy = original.height / input.height;
-  return nonMaxSuppression(candidates, settings.nmsIoU, settings.maxDetections).map((b) => ({
-    x: b.x * sx,
-    y: b.y * sy,
-    width: b.width * sx,
-    height: b.height * sy,
-    score: b.score,
-  }));
+  const kept = nonMaxSuppression(candidates, settings.nmsIoU, settings.maxDetections);
+  return transform === null ? kept : unfitBoxes(kept, transform);
 }
 
 /**
- * One image's mask from `seg_mask` probabilities [H, W] (network input size): resized bilinearly to the original
- * image size, foreground where probability > threshold.
+ * One image's mask from `seg_mask` probabilities [S, S] (model input): the part covering the image (without
+ * letterbox padding) resized bilinearly to the original size, foreground where probability > threshold.
  */
-export function decodeMask(probs: Float32Array, input: { width: number; height: number }, original: { width: number; height: number }, threshold: number): BinaryMask {
-  const p = input.width === original.width && input.height === original.height ? probs : resizeBilinear(probs, input.width, input.height, original.width, original.height);
-  const data = new Uint8Array(original.width * original.height);
+export function decodeMask(probs: Float32Array, size: number, transform: FitTransform, threshold: number): BinaryMask {
+  const { width, height } = transform;
+  const window = {
+    x0: transform.offsetX,
+    y0: transform.offsetY,
+    w: Math.max(1, Math.round(width * transform.scaleX)),
+    h: Math.max(1, Math.round(height * transform.scaleY)),
+  };
+  const p = resizeBilinear(probs, size, window, width, height);
+  const data = new Uint8Array(width * height);
   for (let i = 0; i < data.length; i++) data[i] = p[i]! > threshold ? 1 : 0;
-  return { width: original.width, height: original.height, data };
+  return { width, height, data };
 }

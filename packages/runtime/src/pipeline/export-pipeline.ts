@@ -1,7 +1,8 @@
 import { DataError, FEATURE_LEVELS, parseConfig, serializeBlock, tf, z, type Block, type EncoderFeatures, type FeatureLevel } from '@multichexnet/core';
 import { addDetDecode, type AnchorShape } from '../export/det-decode-graph';
 import { exportWithExtension, type ExportReport } from '../export/export-onnx';
-import { GateSpecSchema, PreprocessingSpecSchema, type DecodeSpec, type GateSpecInput } from '../model/metadata';
+import { PreprocessConfigSchema } from '@multichexnet/data';
+import { GateSpecSchema, type DecodeSpec } from '../model/metadata';
 
 type Sym = tf.SymbolicTensor;
 type AnyBlock = Block<unknown, unknown, unknown>;
@@ -48,10 +49,11 @@ export interface PipelineBlocks {
 /** Options of {@link exportPipeline}. */
 export const ExportPipelineOptionsSchema = z
   .object({
-    /** Network input size in pixels: a side, or [height, width]; multiples of 32. */
-    inputSize: z.union([z.number().int().positive(), z.tuple([z.number().int().positive(), z.number().int().positive()])]),
-    /** Preprocessing as in training; width/height default to the input size, channels to the encoder's. */
-    preprocessing: PreprocessingSpecSchema.partial().default({}),
+    /**
+     * @multichexnet/data's preprocessing config exactly as in training; its `size` is the network input side
+     * (a multiple of 32; default 256).
+     */
+    preprocessing: PreprocessConfigSchema.prefault({}),
     /**
      * The gate. Default: `{ source: 'cls', classes: <Pneumonia and Pneumothorax among the cls classes>,
      * threshold: 0.5 }`, or `{ source: 'output', output: 'gate_prob' }` when a gate block is given.
@@ -92,12 +94,13 @@ export const featureOutputName = (level: FeatureLevel): string => `feat_${level}
  * Stage 2 records the checksum of its stage 1 (`pairedWith`), so mismatched files are refused together.
  *
  * @example
- * const models = await exportPipeline({ encoder, cls, det, seg }, { inputSize: 256, preprocessing: { mean: 0.5, std: 0.25 } });
+ * const models = await exportPipeline({ encoder, cls, det, seg }, { preprocessing: { size: 256 } });
  * await writePipelineFiles('runs/exp1', models);   // model.stage1.onnx, model.stage2.onnx
  */
 export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipelineOptions): Promise<PipelineModels> {
   const opts = parseConfig(ExportPipelineOptionsSchema, options, 'pipeline export options');
-  const [height, width] = typeof opts.inputSize === 'number' ? [opts.inputSize, opts.inputSize] : opts.inputSize;
+  const height = opts.preprocessing.size;
+  const width = height;
   const { encoder, cls, det, seg, gate: gateBlock } = blocks;
   for (const role of ['encoder', 'cls', 'det', 'seg', 'gate'] as const) {
     const b = blocks[role] as AnyBlock | undefined;
@@ -107,7 +110,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
   }
   const classNames = [...cls.config.classes];
   const gate = resolveGate(opts.gate, classNames, gateBlock !== undefined);
-  const preprocessing = PreprocessingSpecSchema.parse({ width, height, channels: encoder.config.inputChannels, ...opts.preprocessing });
+  const preprocessing = opts.preprocessing;
   const versions = opts.versions;
 
   // Stage 1: image -> cls (+ gate) and the features stage 2 will read.
@@ -128,10 +131,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
   }
   const stage1Model = tf.model({ inputs: image, outputs: s1Outputs });
   const blockSpecs = [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b));
-  const decode: DecodeSpec = {
-    det: det ? { scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10, ...(det.config.decode ?? {}) } : null,
-    seg: seg ? { threshold: seg.config.threshold ?? 0.5 } : null,
-  };
+  const decode = decodeSpecOf(det, seg);
   const s1 = await exportWithExtension(
     stage1Model,
     {
@@ -162,6 +162,72 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
     det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
   );
   return { stage1: s1.bytes, stage2: s2.bytes, reports: { stage1: s1, stage2: s2 } };
+}
+
+/**
+ * Exports a trained MultiCheXNet as ONE ONNX graph (role `model`, the run folder's `model.onnx`): `image` ->
+ * `cls_probs`, `gate_prob`, `det_raw`, `det_boxes`, `det_scores`, `seg_mask`, every head on every image (no
+ * gating). For Python/C++ users, tools such as Netron, and the one-pass multi-task benchmark; the gated pipeline
+ * uses {@link exportPipeline}.
+ *
+ * @example
+ * await writeOnnxFile('runs/exp1/model.onnx', await exportModel({ encoder, cls, det, seg }, { preprocessing: { size: 256 } }));
+ */
+export async function exportModel(blocks: PipelineBlocks, options: ExportPipelineOptions): Promise<Uint8Array> {
+  return (await exportModelWithReport(blocks, options)).bytes;
+}
+
+/** {@link exportModel} with the export report (operator counts, metadata, checksum). */
+export async function exportModelWithReport(blocks: PipelineBlocks, options: ExportPipelineOptions): Promise<ExportReport> {
+  const opts = parseConfig(ExportPipelineOptionsSchema, options, 'model export options');
+  const height = opts.preprocessing.size;
+  const width = height;
+  const { encoder, cls, det, seg, gate: gateBlock } = blocks;
+  const classNames = [...cls.config.classes];
+  const image = tf.input({ shape: [height, width, encoder.config.inputChannels] });
+  const features = encoder.apply(image);
+  const outputs: Sym[] = [cls.apply(features)];
+  const specs: { name: string; activation: 'none' | 'sigmoid'; layout: 'NHWC'; description: string }[] = [
+    { name: 'cls_probs', activation: 'sigmoid', layout: 'NHWC', description: `[B, ${classNames.length}] sigmoid probabilities, classes in metadata classNames order` },
+  ];
+  if (gateBlock) {
+    outputs.push(gateBlock.apply(features));
+    specs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
+  }
+  if (det) {
+    outputs.push(det.apply(features));
+    specs.push({ name: 'det_raw', activation: 'none', layout: 'NHWC', description: 'raw CheXDet output [B, S_h, S_w, K*5], NHWC' });
+  }
+  if (seg) {
+    outputs.push(seg.apply(features));
+    specs.push({ name: 'seg_mask', activation: 'sigmoid', layout: 'NHWC', description: '[B, H, W, 1] foreground probabilities, NHWC' });
+  }
+  return exportWithExtension(
+    tf.model({ inputs: image, outputs }),
+    {
+      outputs: specs,
+      foldBatchNorm: opts.foldBatchNorm,
+      opset: opts.opset,
+      graphName: 'multichexnet',
+      metadata: {
+        role: 'model',
+        classNames,
+        preprocessing: opts.preprocessing,
+        blocks: [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b)),
+        versions: opts.versions,
+        gate: resolveGate(opts.gate, classNames, gateBlock !== undefined),
+        decode: decodeSpecOf(det, seg),
+      },
+    },
+    det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
+  );
+}
+
+function decodeSpecOf(det: PipelineDetHead | undefined, seg: PipelineSegHead | undefined): DecodeSpec {
+  return {
+    det: det ? { scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10, ...(det.config.decode ?? {}) } : null,
+    seg: seg ? { threshold: seg.config.threshold ?? 0.5 } : null,
+  };
 }
 
 function resolveGate(gate: z.output<typeof GateSpecSchema> | undefined, classNames: string[], hasGateBlock: boolean): z.output<typeof GateSpecSchema> {

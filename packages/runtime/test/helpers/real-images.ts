@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import type { GrayImage } from '@multichexnet/core';
+import type { DecodedImage } from '@multichexnet/data';
 
 /** `<repoRoot>/../shared/realdata`, where the real test images live (never copied into the repo). */
 export const REALDATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'realdata');
@@ -17,18 +17,18 @@ export function realImagesAvailable(): boolean {
 }
 
 /** Decodes one real image to gray (PNG via pngjs, JPEG via jpeg-js; colour JPEGs by their luma). */
-export function readRealImage(name: string): GrayImage {
+export function readRealImage(name: string): DecodedImage {
   const bytes = readFileSync(join(REALDATA_DIR, name));
   if (name.endsWith('.png')) {
     const png = PNG.sync.read(bytes);
     const data = new Uint8Array(png.width * png.height);
     for (let i = 0; i < data.length; i++) data[i] = png.data[i * 4]!;
-    return { width: png.width, height: png.height, data };
+    return { width: png.width, height: png.height, data, maxValue: 255 };
   }
   const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
   const data = new Uint8Array(img.width * img.height);
   for (let i = 0; i < data.length; i++) {
     data[i] = Math.round(0.299 * img.data[i * 4]! + 0.587 * img.data[i * 4 + 1]! + 0.114 * img.data[i * 4 + 2]!);
   }
-  return { width: img.width, height: img.height, data };
+  return { width: img.width, height: img.height, data, maxValue: 255 };
 }
