@@ -1,0 +1,106 @@
+import { createRng, deriveSeed } from '@multichexnet/core';
+import type { Sex } from './anatomy';
+import type { SynthConfig } from './config';
+import { joinLines } from './csv';
+import { encodeDicomFilm } from './dicom-writer';
+import type { FindingKind } from './findings/painters';
+import { filmUids, randomUuid } from './identifiers';
+import type { FileSink, Tick } from './output';
+import { fakePhi } from './phi';
+import { renderFilm, type FindingSpec } from './render';
+
+/*
+ * RSNA Pneumonia Detection layout (specs/DATASETS.md §2): stage_2_train_labels.csv (one row per box, boxes as
+ * integer-valued floats `264.0`, negatives `,,,,,0`), stage_2_detailed_class_info.csv (row-aligned), and
+ * stage_2_train_images/<patientId>.dcm. The boxes are the bounding boxes of the drawn pneumonia opacities,
+ * in pixels of the written size (the real files use 1024).
+ */
+
+/** Findings that make a film "No Lung Opacity / Not Normal" without a lung opacity. */
+const NOT_NORMAL: readonly FindingKind[] = ['Cardiomegaly', 'Effusion', 'Emphysema', 'Pleural_Thickening', 'Hernia', 'Nodule', 'Fibrosis', 'Pneumothorax'];
+
+/** Boxes per positive patient: 1-4, two the most common as in the real set. */
+const BOX_COUNTS: ReadonlyArray<[number, number]> = [
+  [1, 0.42],
+  [2, 0.53],
+  [3, 0.04],
+  [4, 0.01],
+];
+
+/** Pixel spacing of a film resized from 1024 px at 0.143 mm (the common RSNA spacing) to `size`. */
+export function scaledSpacing(base: number, size: number): number {
+  return (base * 1024) / size;
+}
+
+/** What the RSNA writer produced. */
+export interface RsnaSummary {
+  images: number;
+  positives: number;
+  boxes: number;
+}
+
+/** Writes the RSNA set into `sink` (the dataset folder). */
+export async function writeRsna(cfg: SynthConfig, sink: FileSink, tick: Tick): Promise<RsnaSummary> {
+  const rows: Array<{ id: string; label: string; cls: string }> = [];
+  let positives = 0;
+  let boxes = 0;
+  for (let i = 0; i < cfg.counts.rsna; i++) {
+    const rng = createRng(deriveSeed(cfg.seed, `rsna/image/${i}`));
+    const patientId = randomUuid(rng);
+    const sex: Sex = rng.bernoulli(0.57) ? 'M' : 'F';
+    const age = rng.bernoulli(0.05) ? rng.int(2, 18) : rng.int(18, 90);
+    const positive = rng.bernoulli(cfg.rsna.positiveFraction);
+    let cls = 'Normal';
+    const findings: FindingSpec[] = [];
+    if (positive) {
+      let u = rng.next();
+      let n = 1;
+      for (const [count, p] of BOX_COUNTS) {
+        n = count;
+        if ((u -= p) < 0) break;
+      }
+      findings.push({ kind: 'Pneumonia', count: n });
+      cls = 'Lung Opacity';
+    } else if (rng.bernoulli(cfg.rsna.notNormalFraction)) {
+      findings.push({ kind: rng.pick(NOT_NORMAL) });
+      cls = 'No Lung Opacity / Not Normal';
+    }
+    const view = rng.bernoulli(positive ? 0.65 : 0.4) ? 'AP' : 'PA';
+    const film = renderFilm({ size: cfg.size, view, sex, findings }, rng.fork('film'));
+    const uids = filmUids(rng, rng.int(100000, 1000000));
+    const bytes = await encodeDicomFilm({
+      pixels: film.pixels,
+      width: film.width,
+      height: film.height,
+      transferSyntax: cfg.rsna.transferSyntax,
+      jpegQuality: cfg.jpegQuality,
+      studyInstanceUid: uids.study,
+      seriesInstanceUid: uids.series,
+      sopInstanceUid: uids.sop,
+      patientId,
+      patientSex: sex,
+      patientAge: age,
+      viewPosition: view,
+      pixelSpacing: scaledSpacing(0.143, cfg.size),
+      phi: fakePhi(rng.fork('phi'), sex, age),
+    });
+    await sink.write(`stage_2_train_images/${patientId}.dcm`, bytes);
+    const opacities = film.findings.filter((f) => f.kind === 'Pneumonia');
+    if (positive && opacities.length > 0) {
+      positives++;
+      for (const f of opacities) {
+        const b = f.box;
+        rows.push({ id: patientId, label: `${patientId},${b.x}.0,${b.y}.0,${b.width}.0,${b.height}.0,1`, cls });
+        boxes++;
+      }
+    } else {
+      rows.push({ id: patientId, label: `${patientId},,,,,0`, cls: positive ? 'No Lung Opacity / Not Normal' : cls });
+    }
+    tick();
+  }
+  // The real files list patients in patientId order, boxes of one patient together.
+  const order = rows.map((r, k) => ({ r, k })).sort((a, b) => (a.r.id < b.r.id ? -1 : a.r.id > b.r.id ? 1 : a.k - b.k));
+  await sink.write('stage_2_train_labels.csv', joinLines(['patientId,x,y,width,height,Target', ...order.map((o) => o.r.label)]));
+  await sink.write('stage_2_detailed_class_info.csv', joinLines(['patientId,class', ...order.map((o) => `${o.r.id},${o.r.cls}`)]));
+  return { images: cfg.counts.rsna, positives, boxes };
+}
