@@ -1,0 +1,60 @@
+import { z } from '@multichexnet/core';
+import { ENCODER_PRESETS, PRESETS, type DenseNetArchitecture, type EncoderPreset } from './presets';
+
+// Layer names become tfjs tensor names (which must match /^[A-Za-z0-9][-A-Za-z0-9._\/]*$/); the block name is a
+// prefix of every layer, so it may not contain '/' (that would read as a name scope).
+const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/**
+ * The CheXEnc config: a preset plus optional per-field overrides. Parsing resolves the preset, so the output
+ * (`EncoderConfig`) always holds every architecture field: it alone rebuilds the same encoder.
+ *
+ * @example
+ * createEncoder({ preset: 'densenet-tiny', growthRate: 12, seed: 7 });
+ */
+export const EncoderConfigSchema = z
+  .object({
+    /** Which preset to start from (default `densenet-small`). */
+    preset: z.enum(ENCODER_PRESETS).default('densenet-small'),
+    initFeatures: z.number().int().positive().optional(),
+    growthRate: z.number().int().positive().optional(),
+    blockLayers: z.tuple([
+      z.number().int().positive(),
+      z.number().int().positive(),
+      z.number().int().positive(),
+      z.number().int().positive(),
+    ]).optional(),
+    bottleneckWidth: z.number().int().nonnegative().optional(),
+    compression: z.number().gt(0).lte(1).optional(),
+    dropRate: z.number().min(0).lt(1).optional(),
+    /** Seed of every initializer (and of the dropout masks). */
+    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    /** Block name, prefix of every layer name, so two encoders can live in one graph. */
+    name: z.string().regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -').default('encoder'),
+    /** Image channels (1 for radiographs; 3 to load ImageNet-style weights). */
+    inputChannels: z.number().int().positive().default(1),
+  })
+  .strict()
+  .transform((c) => {
+    const p = PRESETS[c.preset];
+    const arch: DenseNetArchitecture = {
+      initFeatures: c.initFeatures ?? p.initFeatures,
+      growthRate: c.growthRate ?? p.growthRate,
+      blockLayers: c.blockLayers ?? [...p.blockLayers],
+      bottleneckWidth: c.bottleneckWidth ?? p.bottleneckWidth,
+      compression: c.compression ?? p.compression,
+      dropRate: c.dropRate ?? p.dropRate,
+    };
+    return { preset: c.preset, ...arch, seed: c.seed, name: c.name, inputChannels: c.inputChannels };
+  });
+
+/** What a user passes to `createEncoder` (every field optional). */
+export type EncoderConfigInput = z.input<typeof EncoderConfigSchema>;
+
+/** The resolved encoder config: every field present, JSON only. */
+export interface EncoderConfig extends DenseNetArchitecture {
+  preset: EncoderPreset;
+  seed: number;
+  name: string;
+  inputChannels: number;
+}
