@@ -37,6 +37,36 @@ export function decodeDicom(bytes: Uint8Array, file = '(dicom)', options: DicomD
 
 /** {@link decodeDicom} plus the file's non-identifying attributes, from one parse. */
 export function decodeDicomWithMeta(bytes: Uint8Array, file = '(dicom)', options: DicomDecodeOptions = {}): { image: DecodedImage; meta: DicomMeta } {
+  const p = prepareDicom(bytes, file);
+  const stored = p.jpegFrame === null ? (p.native as Int32Array | Uint8Array) : decodeJpegFrameJs(p.jpegFrame, p.meta, file);
+  return { image: finishDicom(p, stored, options, file), meta: p.meta };
+}
+
+/** Decodes a JPEG Baseline frame to 8-bit samples [Rows x Columns] (gray, or luminance of colour). */
+export type JpegFrameDecoder = (frame: Uint8Array, meta: DicomMeta, file: string) => Promise<Uint8Array>;
+
+/**
+ * {@link decodeDicomWithMeta} with a custom (asynchronous) JPEG Baseline frame decoder, e.g. libjpeg-turbo
+ * through sharp off the main thread; everything else (tags, bits, LUTs, inversion) is the same code.
+ */
+export async function decodeDicomAsync(bytes: Uint8Array, file: string, options: DicomDecodeOptions, jpeg: JpegFrameDecoder): Promise<{ image: DecodedImage; meta: DicomMeta }> {
+  const p = prepareDicom(bytes, file);
+  const stored = p.jpegFrame === null ? (p.native as Int32Array | Uint8Array) : await jpeg(p.jpegFrame, p.meta, file);
+  if (p.jpegFrame !== null && stored.length !== p.meta.rows * p.meta.columns) {
+    throw new DataError('DICOM JPEG size disagrees with Rows/Columns', { file, field: '(0028,0010) Rows', expected: `${p.meta.columns * p.meta.rows} samples`, found: `${stored.length}` });
+  }
+  return { image: finishDicom(p, stored, options, file), meta: p.meta };
+}
+
+interface PreparedDicom {
+  meta: DicomMeta;
+  /** Native samples, or null for JPEG. */
+  native: Int32Array | Uint8Array | null;
+  /** The JPEG Baseline frame, or null for native. */
+  jpegFrame: Uint8Array | null;
+}
+
+function prepareDicom(bytes: Uint8Array, file: string): PreparedDicom {
   const ds = parseDicomBytes(bytes, file);
   const meta = metaFromDataSet(ds);
   const pixel = ds.elements.x7fe00010;
@@ -47,29 +77,26 @@ export function decodeDicomWithMeta(bytes: Uint8Array, file = '(dicom)', options
     throw new DataError('DICOM image has no size', { file, field: '(0028,0010) Rows / (0028,0011) Columns', expected: '> 0', found: `${meta.rows} x ${meta.columns}` });
   }
   const ts = meta.transferSyntaxUid;
-  let stored: Int32Array | Uint8Array | Uint16Array;
-  let bitsStored = meta.bitsStored;
-  let signed = meta.pixelRepresentation === 1;
-  if (ts === '1.2.840.10008.1.2' || ts === '1.2.840.10008.1.2.1') {
-    stored = readNativeFrame(ds, pixel, meta, file);
-  } else if (ts === '1.2.840.10008.1.2.4.50') {
-    stored = readJpegBaselineFrame(ds, pixel, meta, file);
-    // JPEG Baseline is 8-bit unsigned by definition, whatever the header claims
-    bitsStored = 8;
-    signed = false;
-  } else {
-    throw new DataError('DICOM transfer syntax is not supported', {
-      file,
-      field: '(0002,0010) TransferSyntaxUID',
-      expected: Object.entries(SUPPORTED_TRANSFER_SYNTAXES).map(([uid, name]) => `${uid} (${name})`).join(', '),
-      found: ts,
-    });
-  }
-  const image = applyDisplayChain(stored, meta, { bitsStored, signed, highBit: stored instanceof Int32Array ? meta.highBit : bitsStored - 1 }, options, file);
-  return { image, meta };
+  if (ts === '1.2.840.10008.1.2' || ts === '1.2.840.10008.1.2.1') return { meta, native: readNativeFrame(ds, pixel, meta, file), jpegFrame: null };
+  if (ts === '1.2.840.10008.1.2.4.50') return { meta, native: null, jpegFrame: readJpegBaselineBytes(ds, pixel, meta, file) };
+  throw new DataError('DICOM transfer syntax is not supported', {
+    file,
+    field: '(0002,0010) TransferSyntaxUID',
+    expected: Object.entries(SUPPORTED_TRANSFER_SYNTAXES).map(([uid, name]) => `${uid} (${name})`).join(', '),
+    found: ts,
+  });
 }
 
-function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string): Int32Array | Uint8Array | Uint16Array {
+function finishDicom(p: PreparedDicom, stored: Int32Array | Uint8Array, options: DicomDecodeOptions, file: string): DecodedImage {
+  // JPEG Baseline is 8-bit unsigned by definition, whatever the header claims
+  const jpegPath = p.jpegFrame !== null;
+  const bitsStored = jpegPath ? 8 : p.meta.bitsStored;
+  const signed = jpegPath ? false : p.meta.pixelRepresentation === 1;
+  const highBit = stored instanceof Int32Array ? p.meta.highBit : bitsStored - 1;
+  return applyDisplayChain(stored, p.meta, { bitsStored, signed, highBit }, options, file);
+}
+
+function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string): Int32Array | Uint8Array {
   const { rows, columns, samplesPerPixel: spp, bitsAllocated } = meta;
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
     throw new DataError('DICOM BitsAllocated is not supported', { file, field: '(0028,0100) BitsAllocated', expected: '8 or 16', found: String(bitsAllocated) });
@@ -106,7 +133,7 @@ function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: str
   return out;
 }
 
-function readJpegBaselineFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string): Uint8Array {
+function readJpegBaselineBytes(ds: DataSet, pixel: Element, meta: DicomMeta, file: string): Uint8Array {
   const fragments = pixel.fragments ?? [];
   if (!pixel.encapsulatedPixelData || fragments.length === 0) {
     throw new DataError('DICOM JPEG pixel data is not encapsulated', { file, field: '(7FE0,0010) PixelData', expected: 'encapsulated fragments', found: 'native pixel data' });
@@ -124,6 +151,10 @@ function readJpegBaselineFrame(ds: DataSet, pixel: Element, meta: DicomMeta, fil
   } catch (err) {
     throw new DataError('DICOM encapsulated pixel data cannot be read', { file, field: '(7FE0,0010) PixelData', expected: 'JPEG fragments', found: String(err) }, { cause: err });
   }
+  return frameBytes;
+}
+
+function decodeJpegFrameJs(frameBytes: Uint8Array, meta: DicomMeta, file: string): Uint8Array {
   let raw: { width: number; height: number; data: Uint8Array };
   try {
     raw = jpeg.decode(frameBytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });

@@ -12,10 +12,15 @@ import type { LabeledBox, Sample, SampleEntry, SampleMeta, SourceName } from './
 export type BadSamplePolicy = 'skip' | 'fail';
 
 /**
- * A custom image decoder (e.g. the sharp fast path of `@multichexnet/data/node`). Returns null to fall back to
- * the built-in pure-JS decoders (DICOM always uses the built-in one).
+ * A custom image decoder (e.g. the sharp fast path of `@multichexnet/data/node`) for any of the formats;
+ * `dicom` carries the file's safe attributes when it was a DICOM. Returns null to fall back to the built-in
+ * pure-JS decoders.
  */
-export type ImageDecoder = (bytes: Uint8Array, file: string) => DecodedImage | null | Promise<DecodedImage | null>;
+export type ImageDecoder = (
+  bytes: Uint8Array,
+  file: string,
+  options: { voi: boolean },
+) => Promise<{ image: DecodedImage; dicom?: DicomMeta } | null>;
 
 /**
  * An indexed dataset: every sample's labels and annotations in memory, images read and decoded on demand.
@@ -118,13 +123,13 @@ function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing
 
 /** Decodes an image with the custom decoder when given (falls back to the built-in ones). */
 export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<{ image: DecodedImage; dicom?: DicomMeta }> {
+  if (init.decoder !== undefined) {
+    const got = await init.decoder(bytes, path, { voi: init.voi });
+    if (got !== null) return got;
+  }
   if (sniffImageFormat(bytes, path) === 'dicom') {
     const { image, meta } = decodeDicomWithMeta(bytes, path, { voi: init.voi });
     return { image, dicom: meta };
-  }
-  if (init.decoder !== undefined) {
-    const image = await init.decoder(bytes, path);
-    if (image !== null) return { image };
   }
   return { image: decodeImage(bytes, path) };
 }

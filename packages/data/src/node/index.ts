@@ -1,0 +1,4 @@
+// Node-only helpers of @multichexnet/data (fs, sharp, disk cache): import from '@multichexnet/data/node'.
+export { createFsSource } from './fs-source';
+export { createSharpDecoder } from './sharp-decoder';
+export { createDiskCache } from './disk-cache';

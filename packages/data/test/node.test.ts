@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PNG } from 'pngjs';
+import { DataError } from '@multichexnet/core';
+import { createDiskCache, createFsSource, createSharpDecoder } from '@multichexnet/data/node';
+import { decodeImage } from '../src/codecs/decode-image';
+import { fitSample } from '../src/preprocess/fit-sample';
+import { resolvePreprocessConfig } from '../src/preprocess/config';
+import { createBatchStream } from '../src/batching/batch-stream';
+import { missingMessage, realFile } from './realdata';
+import { makeTmpRoot } from './helpers/tmp-root';
+import { memoryNih } from './helpers/memory-datasets';
+
+const root = makeTmpRoot('mcx-node-');
+afterAll(() => root.remove());
+
+describe('createFsSource', () => {
+  it('lists recursively (following links), reads, and refuses paths leaving the root', async () => {
+    root.write('a/b/c.txt', 'hello');
+    root.write('top.csv', 'x');
+    const png = realFile('00000001_000.png');
+    if (png !== null) root.link(png, 'imgs/link.png');
+    const src = createFsSource(root.dir);
+    const listed = await src.list('');
+    expect(listed).toEqual(['a/b/c.txt', ...(png !== null ? ['imgs/link.png'] : []), 'top.csv']);
+    expect(await src.list('a')).toEqual(['a/b/c.txt']);
+    expect(await src.list('nope')).toEqual([]);
+    expect(new TextDecoder().decode(await src.read('a/b/c.txt'))).toBe('hello');
+    expect(await src.exists('a/b/c.txt')).toBe(true);
+    expect(await src.exists('a/b')).toBe(false);
+    await expect(src.read('../etc/passwd')).rejects.toThrow(DataError);
+    await expect(src.read('/etc/passwd')).rejects.toThrow(/leaves the dataset root/);
+    await expect(src.read('missing.png')).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('createSharpDecoder', () => {
+  const pngPath = realFile('00000001_000.png');
+  const jpgPath = realFile('16747_3_1.jpg');
+  const dcmPath = realFile('1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm');
+  const mono1Path = realFile('Fake_MONOHR1.dcm');
+
+  it.skipIf(pngPath === null)(pngPath === null ? missingMessage('00000001_000.png') : 'gives the same PNG pixels as the pure-JS path', async () => {
+    const dec = await createSharpDecoder();
+    expect(dec).not.toBeNull();
+    const bytes = new Uint8Array(readFileSync(pngPath as string));
+    const got = await dec?.(bytes, 'a.png', { voi: true });
+    const ref = decodeImage(bytes);
+    expect(got?.image.width).toBe(ref.width);
+    expect(Buffer.from(got?.image.data as Uint8Array).equals(Buffer.from(ref.data as Uint8Array))).toBe(true);
+  });
+
+  it.skipIf(jpgPath === null || dcmPath === null || mono1Path === null)('decodes colour JPEG and DICOM JPEG within one level of the pure-JS path, MONOCHROME1 inverted', async () => {
+    const dec = await createSharpDecoder();
+    for (const p of [jpgPath, dcmPath, mono1Path] as string[]) {
+      const bytes = new Uint8Array(readFileSync(p));
+      const got = await dec?.(bytes, p, { voi: true });
+      const ref = decodeImage(bytes, p);
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < ref.data.length; i++) {
+        const d = Math.abs((got?.image.data[i] as number) - (ref.data[i] as number));
+        max = Math.max(max, d);
+        sum += d;
+      }
+      expect(max).toBeLessThanOrEqual(p === jpgPath ? 8 : 1);
+      expect(sum / ref.data.length).toBeLessThan(0.2);
+    }
+    const d = await dec?.(new Uint8Array(readFileSync(dcmPath as string)), 'x.dcm', { voi: true });
+    expect(d?.dicom?.viewPosition).toBe('PA');
+  });
+
+  it('declines 16-bit PNGs and corrupt files (the pure-JS path handles them)', async () => {
+    const dec = await createSharpDecoder();
+    const png = new PNG({ width: 2, height: 1, colorType: 0, bitDepth: 16, inputColorType: 0, inputHasAlpha: false });
+    (png as unknown as { data: Uint16Array }).data = new Uint16Array([1, 60000]);
+    const bytes = new Uint8Array(PNG.sync.write(png, { colorType: 0, bitDepth: 16, inputColorType: 0, inputHasAlpha: false }));
+    expect(await dec?.(bytes, 'x.png', { voi: true })).toBeNull();
+    expect(await dec?.(new Uint8Array([0xff, 0xd8, 0xff, 0, 1]), 'x.jpg', { voi: true })).toBeNull();
+  });
+});
+
+describe('createDiskCache', () => {
+  it('round-trips fitted samples (8-bit, 16-bit, masks, boxes) and counts hits', async () => {
+    const cache = createDiskCache({ dir: `${root.dir}/cache` });
+    const cfg = resolvePreprocessConfig({ size: 8 });
+    const a = fitSample({ image: { width: 8, height: 8, data: new Uint8Array(64).map((_, i) => i * 3), maxValue: 255 }, mask: { width: 8, height: 8, data: new Uint8Array(64).fill(1) }, boxes: [{ label: 'Mass', x: 1, y: 2, width: 3, height: 4 }] }, cfg);
+    const b = fitSample({ image: { width: 8, height: 8, data: new Uint16Array(64).map((_, i) => i * 1000), maxValue: 65535 } }, cfg);
+    expect(await cache.get('a')).toBeUndefined();
+    await cache.set('a', a);
+    await cache.set('b', b);
+    expect(await cache.get('a')).toEqual(a);
+    expect(await cache.get('b')).toEqual(b);
+    expect([cache.hits, cache.misses]).toEqual([2, 1]);
+    expect(cache.bytes).toBeGreaterThan(64 + 128);
+  });
+
+  it('serves a second stream from disk without decoding', async () => {
+    const nih = await memoryNih(6, 3);
+    const dir = `${root.dir}/cache2`;
+    const first = createBatchStream({ datasets: nih, batchSize: 3, shuffle: false, cache: createDiskCache({ dir }), preprocess: { size: 8 } });
+    const e1 = [];
+    for await (const batch of first) e1.push(batch);
+    const cache = createDiskCache({ dir });
+    let loads = 0;
+    const second = createBatchStream({ datasets: nih, batchSize: 3, shuffle: false, cache, preprocess: { size: 8 }, loader: async () => { loads++; throw new Error('should not decode'); } });
+    const e2 = [];
+    for await (const batch of second) e2.push(batch);
+    expect(loads).toBe(0);
+    expect(cache.hits).toBe(6);
+    expect(e2.map((x) => Array.from(x.images))).toEqual(e1.map((x) => Array.from(x.images)));
+  });
+});
