@@ -30,6 +30,13 @@ export const SynthConfigSchema = z
     size: z.number().int().min(64).max(2048).multipleOf(16).default(256),
     /** Seed of every random choice: the same seed writes byte-identical files. */
     seed: z.number().int().min(0).max(0xffffffff).default(0),
+    /**
+     * Pixel space of the NIH / RSNA / SIIM boxes and masks. `image`: the written images' pixels (`size`).
+     * `original`: the real files' 1024 x 1024 space, as in a downsampled copy of the real datasets whose label
+     * files were left unchanged (RSNA boxes rounded to whole pixels, SIIM masks upsampled nearest-neighbour).
+     * Each dataset folder's `synth.json` records the space used.
+     */
+    annotationSpace: z.enum(['image', 'original']).default('image'),
     /** JPEG quality of the DICOM and COVID JPEG files. */
     jpegQuality: z.number().int().min(50).max(100).default(95),
     nih: z

@@ -1,4 +1,4 @@
-import type { Rng } from '@multichexnet/core';
+import { createRng, deriveSeed, type Rng } from '@multichexnet/core';
 import type { Anatomy, Pose } from './anatomy';
 import { closedSpline, createFrame, ellipsePoints, openSpline } from './geometry';
 import { valueNoise } from './noise';
@@ -65,8 +65,10 @@ export function renderLateral(req: RenderRequest, a: Anatomy, pose: Pose, rng: R
   }
 
   const drawn: DrawnFinding[] = [];
+  const noiseRng = createRng(rng.seed());
+  const findingBase = rng.seed();
   req.findings.forEach((spec, k) => {
-    const frng = rng.fork(`${spec.kind}/${k}`);
+    const frng = createRng(deriveSeed(findingBase, `${k}/${spec.kind}`));
     const sev = spec.severity ?? frng.uniform(0.35, 1);
     const covid = spec.kind === 'Covid19';
     const f = createField(size, size);
@@ -81,7 +83,7 @@ export function renderLateral(req: RenderRequest, a: Anatomy, pose: Pose, rng: R
     const found = toFinding(spec.kind, f, 0.3);
     if (found) drawn.push(found);
   });
-  return { width: size, height: size, pixels: toneMap(density, pose, rng.fork('film')), findings: drawn };
+  return { width: size, height: size, pixels: toneMap(density, pose, noiseRng), findings: drawn };
 }
 
 function createScratch(like: Field): Field {

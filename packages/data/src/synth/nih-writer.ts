@@ -1,10 +1,11 @@
 import { CHESTXRAY14_CLASSES, createRng, deriveSeed, type ChestXray14Class, type Rng } from '@multichexnet/core';
 import { drawAnatomy, type Sex } from './anatomy';
+import { boxToAnnotation } from './annotation-space';
 import type { SynthConfig } from './config';
 import { joinLines } from './csv';
 import { encodePngGray } from './image-codec';
 import type { FileSink, Tick } from './output';
-import { renderFilm } from './render';
+import { renderFilm, type RenderRequest } from './render';
 
 /*
  * NIH ChestX-ray14 layout (specs/DATASETS.md §1): Data_Entry_2017.csv, images/{PatientID:08d}_{NNN}.png (8-bit
@@ -65,6 +66,11 @@ export const NIH_INDEX_FILE: Readonly<Record<SynthConfig['nih']['header'], strin
   txv: 'Data_Entry_2017_v2020.csv',
 };
 
+/** A coordinate as the real file prints them: integers bare, others with 15 significant digits. */
+function num(v: number): string {
+  return String(Number(v.toPrecision(15)));
+}
+
 function labelRates(cfg: SynthConfig['nih']): Record<ChestXray14Class, number> {
   const out = {} as Record<ChestXray14Class, number>;
   for (const c of CHESTXRAY14_CLASSES) {
@@ -79,6 +85,78 @@ function drawLabels(rng: Rng, rates: Record<ChestXray14Class, number>, max: numb
   return labels;
 }
 
+/** One planned NIH image: its index row fields and the film to render. */
+export interface NihImagePlan {
+  name: string;
+  patientId: number;
+  followUp: number;
+  age: number;
+  sex: Sex;
+  view: 'PA' | 'AP';
+  /** Labels in the order written to `Finding Labels` (usually sorted). */
+  labels: ChestXray14Class[];
+  originalSize: [number, number];
+  spacing: string;
+  /** Whether this image's boxes go to BBox_List_2017.csv. */
+  boxed: boolean;
+  request: RenderRequest;
+  /** Seed of the film's Rng: `renderFilm(request, createRng(filmSeed))` redraws the written film. */
+  filmSeed: number;
+}
+
+/** The planned NIH set: images in patient order, and which patients form the official test split. */
+export interface NihPlan {
+  images: NihImagePlan[];
+  patients: number;
+  testPatients: ReadonlySet<number>;
+}
+
+/** Plans the NIH set of a configuration (no rendering). */
+export function planNih(cfg: SynthConfig): NihPlan {
+  const total = cfg.counts.nih;
+  const meta = createRng(deriveSeed(cfg.seed, 'nih/meta'));
+  const rates = labelRates(cfg.nih);
+  const images: NihImagePlan[] = [];
+  let patientId = 0;
+  while (images.length < total) {
+    patientId++;
+    // Most patients have one film, a few many (as in the real index): a geometric count, capped.
+    let n = 1;
+    while (n < cfg.nih.maxImagesPerPatient && meta.bernoulli(0.45)) n++;
+    n = Math.min(n, total - images.length);
+    const prng = createRng(deriveSeed(cfg.seed, `nih/patient/${patientId}`));
+    const sex: Sex = prng.bernoulli(0.56) ? 'M' : 'F';
+    const baseAge = prng.bernoulli(0.04) ? prng.int(2, 18) : prng.int(18, 90);
+    const anatomy = drawAnatomy(prng.fork('anatomy'), sex);
+    const originalSize = prng.pick(ORIGINAL_SIZES);
+    const spacing = prng.pick(SPACINGS);
+    for (let j = 0; j < n; j++) {
+      const irng = createRng(deriveSeed(cfg.seed, `nih/patient/${patientId}/image/${j}`));
+      const drawn = drawLabels(irng, rates, cfg.nih.maxFindings);
+      const view = irng.bernoulli(0.6) ? 'PA' : 'AP';
+      // Labels are usually sorted, but the real index has a few unsorted rows: parsers must treat them as a set.
+      const labels = drawn.length > 1 && irng.bernoulli(0.02) ? drawn.slice().sort().reverse() : drawn.slice().sort();
+      images.push({
+        name: `${String(patientId).padStart(8, '0')}_${String(j).padStart(3, '0')}.png`,
+        patientId,
+        followUp: irng.bernoulli(0.15) ? j + irng.int(1, 4) : j,
+        age: baseAge + Math.floor(j / 2),
+        sex,
+        view,
+        labels,
+        originalSize: [originalSize[0], originalSize[1]],
+        spacing,
+        boxed: drawn.length > 0 && irng.bernoulli(cfg.nih.bboxFraction),
+        request: { size: cfg.size, view, sex, anatomy, findings: drawn.map((kind) => ({ kind })) },
+        filmSeed: irng.seed(),
+      });
+    }
+  }
+  const order = meta.shuffle(Array.from({ length: patientId }, (_, i) => i + 1));
+  const testPatients = new Set(order.slice(0, Math.round(cfg.nih.testFraction * patientId)));
+  return { images, patients: patientId, testPatients };
+}
+
 /** What the NIH writer produced. */
 export interface NihSummary {
   images: number;
@@ -88,62 +166,31 @@ export interface NihSummary {
 
 /** Writes the NIH set into `sink` (the dataset folder). */
 export async function writeNih(cfg: SynthConfig, sink: FileSink, tick: Tick): Promise<NihSummary> {
-  const total = cfg.counts.nih;
-  const meta = createRng(deriveSeed(cfg.seed, 'nih/meta'));
-  const rates = labelRates(cfg.nih);
+  const plan = planNih(cfg);
   const rows: string[] = [HEADERS[cfg.nih.header]];
   const boxRows: string[] = ['Image Index,Finding Label,Bbox [x,y,w,h],,,'];
-  const imagesByPatient: string[][] = [];
   const trailing = cfg.nih.header === 'txv' ? '' : ',';
-  let written = 0;
-  let patientId = 0;
-  while (written < total) {
-    patientId++;
-    // Most patients have one film, a few many (as in the real index): a geometric count, capped.
-    let n = 1;
-    while (n < cfg.nih.maxImagesPerPatient && meta.bernoulli(0.45)) n++;
-    n = Math.min(n, total - written);
-    const prng = createRng(deriveSeed(cfg.seed, `nih/patient/${patientId}`));
-    const sex: Sex = prng.bernoulli(0.56) ? 'M' : 'F';
-    const baseAge = prng.bernoulli(0.04) ? prng.int(2, 18) : prng.int(18, 90);
-    const anatomy = drawAnatomy(prng.fork('anatomy'), sex);
-    const [ow, oh] = prng.pick(ORIGINAL_SIZES);
-    const spacing = prng.pick(SPACINGS);
-    const names: string[] = [];
-    for (let j = 0; j < n; j++) {
-      const irng = createRng(deriveSeed(cfg.seed, `nih/patient/${patientId}/image/${j}`));
-      const name = `${String(patientId).padStart(8, '0')}_${String(j).padStart(3, '0')}.png`;
-      const labels = drawLabels(irng, rates, cfg.nih.maxFindings);
-      const view = irng.bernoulli(0.6) ? 'PA' : 'AP';
-      const film = renderFilm({ size: cfg.size, view, sex, anatomy, findings: labels.map((kind) => ({ kind })) }, irng.fork('film'));
-      await sink.write(`images/${name}`, encodePngGray(film.pixels, film.width, film.height));
-      // Labels are usually sorted, but the real index has a few unsorted rows: parsers must treat them as a set.
-      const ordered = labels.length > 1 && irng.bernoulli(0.02) ? labels.slice().reverse() : labels.slice().sort();
-      const followUp = irng.bernoulli(0.15) ? j + irng.int(1, 4) : j;
-      const age = baseAge + Math.floor(j / 2);
-      rows.push(`${name},${ordered.length === 0 ? 'No Finding' : ordered.join('|')},${followUp},${patientId},${age},${sex},${view},${ow},${oh},${spacing},${spacing}${trailing}`);
-      if (labels.length > 0 && irng.bernoulli(cfg.nih.bboxFraction)) {
-        const boxed = film.findings.filter((f) => BBOX_LABELS[f.kind as ChestXray14Class] !== undefined).slice(0, 4);
-        for (const f of boxed) {
-          const b = f.box;
-          boxRows.push(`${name},${BBOX_LABELS[f.kind as ChestXray14Class] as string},${b.x},${b.y},${b.width},${b.height}`);
-        }
+  const trainVal: string[] = [];
+  const test: string[] = [];
+  for (const im of plan.images) {
+    const film = renderFilm(im.request, createRng(im.filmSeed));
+    await sink.write(`images/${im.name}`, encodePngGray(film.pixels, film.width, film.height));
+    const labels = im.labels.length === 0 ? 'No Finding' : im.labels.join('|');
+    const [ow, oh] = im.originalSize;
+    rows.push(`${im.name},${labels},${im.followUp},${im.patientId},${im.age},${im.sex},${im.view},${ow},${oh},${im.spacing},${im.spacing}${trailing}`);
+    if (im.boxed) {
+      const boxed = film.findings.filter((f) => BBOX_LABELS[f.kind as ChestXray14Class] !== undefined).slice(0, 4);
+      for (const f of boxed) {
+        const b = boxToAnnotation(cfg, f.box);
+        boxRows.push(`${im.name},${BBOX_LABELS[f.kind as ChestXray14Class] as string},${num(b.x)},${num(b.y)},${num(b.width)},${num(b.height)}`);
       }
-      names.push(name);
-      written++;
-      tick();
     }
-    imagesByPatient.push(names);
+    (plan.testPatients.has(im.patientId) ? test : trainVal).push(im.name);
+    tick();
   }
   await sink.write(NIH_INDEX_FILE[cfg.nih.header], joinLines(rows));
   await sink.write('BBox_List_2017.csv', joinLines(boxRows));
-  const order = meta.shuffle(imagesByPatient.map((_, i) => i));
-  const nTest = Math.round(cfg.nih.testFraction * imagesByPatient.length);
-  const test = new Set(order.slice(0, nTest));
-  const trainVal: string[] = [];
-  const testNames: string[] = [];
-  imagesByPatient.forEach((names, i) => (test.has(i) ? testNames : trainVal).push(...names));
   await sink.write('train_val_list.txt', joinLines(trainVal));
-  await sink.write('test_list.txt', joinLines(testNames));
-  return { images: written, patients: imagesByPatient.length, boxes: boxRows.length - 1 };
+  await sink.write('test_list.txt', joinLines(test));
+  return { images: plan.images.length, patients: plan.patients, boxes: boxRows.length - 1 };
 }

@@ -87,29 +87,75 @@ export function fillPolygon(f: Field, pts: readonly Point[], value = 1): void {
 
 /**
  * In-place separable box blur, `passes` times (three passes approximate a Gaussian with
- * sigma ≈ radius · 1.0). Edges are clamped. A radius below 1 leaves the field unchanged.
+ * sigma ≈ radius · 1.0). Edges are clamped. A radius below 1 leaves the field unchanged. Only the bounding
+ * box of the nonzero pixels, grown by the blur's reach, is processed (blurring zeros gives zeros), which makes
+ * blurring a small patch on a large canvas cheap.
  */
 export function blurField(f: Field, radius: number, passes = 3): void {
   const r = Math.round(radius);
   if (r < 1) return;
   const { width: w, height: h, data } = f;
-  const line = new Float32Array(Math.max(w, h));
+  const nz = boundsNonzero(f);
+  if (nz === null) return;
+  const reach = r * passes + 1;
+  const x0 = Math.max(0, nz.x0 - reach);
+  const x1 = Math.min(w, nz.x1 + reach);
+  const y0 = Math.max(0, nz.y0 - reach);
+  const y1 = Math.min(h, nz.y1 + reach);
+  const line = new Float32Array(Math.max(w, h) + 2 * r + 2);
   const norm = 1 / (2 * r + 1);
   for (let pass = 0; pass < passes; pass++) {
-    for (let y = 0; y < h; y++) blurLine(data, y * w, 1, w, r, norm, line);
-    for (let x = 0; x < w; x++) blurLine(data, x, w, h, r, norm, line);
+    for (let y = y0; y < y1; y++) blurLine(data, y * w + x0, 1, x1 - x0, r, norm, line, x0 === 0, x1 === w);
+    for (let x = x0; x < x1; x++) blurLine(data, y0 * w + x, w, y1 - y0, r, norm, line, y0 === 0, y1 === h);
   }
 }
 
-function blurLine(data: Float32Array, start: number, stride: number, n: number, r: number, norm: number, line: Float32Array): void {
-  for (let i = 0; i < n; i++) line[i] = data[start + i * stride] as number;
-  const at = (i: number): number => line[i < 0 ? 0 : i >= n ? n - 1 : i] as number;
-  let acc = 0;
-  for (let i = -r; i <= r; i++) acc += at(i);
-  for (let i = 0; i < n; i++) {
-    data[start + i * stride] = acc * norm;
-    acc += at(i + r + 1) - at(i - r);
+/**
+ * Blurs one line of `n` samples. Beyond a true image edge the edge value repeats (clamp); beyond the end of a
+ * processed window that is not the image edge the field is zero.
+ */
+function blurLine(data: Float32Array, start: number, stride: number, n: number, r: number, norm: number, line: Float32Array, clampLo: boolean, clampHi: boolean): void {
+  // line[k + r] holds sample k, padded by r on each side.
+  const first = data[start] as number;
+  const last = data[start + (n - 1) * stride] as number;
+  for (let k = 0; k < r; k++) {
+    line[k] = clampLo ? first : 0;
+    line[n + r + k] = clampHi ? last : 0;
   }
+  line[n + 2 * r] = clampHi ? last : 0;
+  for (let i = 0, j = start; i < n; i++, j += stride) line[i + r] = data[j] as number;
+  let acc = 0;
+  for (let k = 0; k <= 2 * r; k++) acc += line[k] as number;
+  for (let i = 0, j = start; i < n; i++, j += stride) {
+    data[j] = acc * norm;
+    acc += (line[i + 2 * r + 1] as number) - (line[i] as number);
+  }
+}
+
+/** Bounding rectangle of the nonzero pixels, or null when all are zero. */
+function boundsNonzero(f: Field): PixelRect | null {
+  const { width: w, height: h, data } = f;
+  let y0 = -1;
+  let y1 = -1;
+  let x0 = w;
+  let x1 = -1;
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let first = -1;
+    let last = -1;
+    for (let x = 0; x < w; x++) {
+      if ((data[row + x] as number) !== 0) {
+        if (first < 0) first = x;
+        last = x;
+      }
+    }
+    if (first < 0) continue;
+    if (y0 < 0) y0 = y;
+    y1 = y;
+    if (first < x0) x0 = first;
+    if (last > x1) x1 = last;
+  }
+  return y0 < 0 ? null : { x0, y0, x1: x1 + 1, y1: y1 + 1 };
 }
 
 /**

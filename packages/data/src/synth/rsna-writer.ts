@@ -1,13 +1,14 @@
 import { createRng, deriveSeed } from '@multichexnet/core';
 import type { Sex } from './anatomy';
+import { boxToAnnotation } from './annotation-space';
 import type { SynthConfig } from './config';
 import { joinLines } from './csv';
 import { encodeDicomFilm } from './dicom-writer';
 import type { FindingKind } from './findings/painters';
-import { filmUids, randomUuid } from './identifiers';
+import { filmUids, randomUuid, type FilmUids } from './identifiers';
 import type { FileSink, Tick } from './output';
 import { fakePhi } from './phi';
-import { renderFilm, type FindingSpec } from './render';
+import { renderFilm, type FindingSpec, type RenderRequest } from './render';
 
 /*
  * RSNA Pneumonia Detection layout (specs/DATASETS.md §2): stage_2_train_labels.csv (one row per box, boxes as
@@ -32,6 +33,58 @@ export function scaledSpacing(base: number, size: number): number {
   return (base * 1024) / size;
 }
 
+/** Everything drawn for RSNA image `index`, before rendering (the writer and the tests share it). */
+export interface RsnaPlan {
+  patientId: string;
+  sex: Sex;
+  age: number;
+  positive: boolean;
+  cls: 'Lung Opacity' | 'No Lung Opacity / Not Normal' | 'Normal';
+  view: 'PA' | 'AP';
+  request: RenderRequest;
+  /** Seed of the film's Rng: `renderFilm(request, createRng(filmSeed))` redraws the written film. */
+  filmSeed: number;
+  uids: FilmUids;
+  phiSeed: number;
+}
+
+/** Plans RSNA image `index` of a configuration. */
+export function planRsnaImage(cfg: SynthConfig, index: number): RsnaPlan {
+  const rng = createRng(deriveSeed(cfg.seed, `rsna/image/${index}`));
+  const patientId = randomUuid(rng);
+  const sex: Sex = rng.bernoulli(0.57) ? 'M' : 'F';
+  const age = rng.bernoulli(0.05) ? rng.int(2, 18) : rng.int(18, 90);
+  const positive = rng.bernoulli(cfg.rsna.positiveFraction);
+  let cls: RsnaPlan['cls'] = 'Normal';
+  const findings: FindingSpec[] = [];
+  if (positive) {
+    let u = rng.next();
+    let n = 1;
+    for (const [count, p] of BOX_COUNTS) {
+      n = count;
+      if ((u -= p) < 0) break;
+    }
+    findings.push({ kind: 'Pneumonia', count: n });
+    cls = 'Lung Opacity';
+  } else if (rng.bernoulli(cfg.rsna.notNormalFraction)) {
+    findings.push({ kind: rng.pick(NOT_NORMAL) });
+    cls = 'No Lung Opacity / Not Normal';
+  }
+  const view = rng.bernoulli(positive ? 0.65 : 0.4) ? 'AP' : 'PA';
+  return {
+    patientId,
+    sex,
+    age,
+    positive,
+    cls,
+    view,
+    request: { size: cfg.size, view, sex, findings },
+    filmSeed: rng.seed(),
+    uids: filmUids(rng, rng.int(100000, 1000000)),
+    phiSeed: rng.seed(),
+  };
+}
+
 /** What the RSNA writer produced. */
 export interface RsnaSummary {
   images: number;
@@ -45,29 +98,9 @@ export async function writeRsna(cfg: SynthConfig, sink: FileSink, tick: Tick): P
   let positives = 0;
   let boxes = 0;
   for (let i = 0; i < cfg.counts.rsna; i++) {
-    const rng = createRng(deriveSeed(cfg.seed, `rsna/image/${i}`));
-    const patientId = randomUuid(rng);
-    const sex: Sex = rng.bernoulli(0.57) ? 'M' : 'F';
-    const age = rng.bernoulli(0.05) ? rng.int(2, 18) : rng.int(18, 90);
-    const positive = rng.bernoulli(cfg.rsna.positiveFraction);
-    let cls = 'Normal';
-    const findings: FindingSpec[] = [];
-    if (positive) {
-      let u = rng.next();
-      let n = 1;
-      for (const [count, p] of BOX_COUNTS) {
-        n = count;
-        if ((u -= p) < 0) break;
-      }
-      findings.push({ kind: 'Pneumonia', count: n });
-      cls = 'Lung Opacity';
-    } else if (rng.bernoulli(cfg.rsna.notNormalFraction)) {
-      findings.push({ kind: rng.pick(NOT_NORMAL) });
-      cls = 'No Lung Opacity / Not Normal';
-    }
-    const view = rng.bernoulli(positive ? 0.65 : 0.4) ? 'AP' : 'PA';
-    const film = renderFilm({ size: cfg.size, view, sex, findings }, rng.fork('film'));
-    const uids = filmUids(rng, rng.int(100000, 1000000));
+    const plan = planRsnaImage(cfg, i);
+    const { patientId, sex, age, view, uids } = plan;
+    const film = renderFilm(plan.request, createRng(plan.filmSeed));
     const bytes = await encodeDicomFilm({
       pixels: film.pixels,
       width: film.width,
@@ -82,19 +115,25 @@ export async function writeRsna(cfg: SynthConfig, sink: FileSink, tick: Tick): P
       patientAge: age,
       viewPosition: view,
       pixelSpacing: scaledSpacing(0.143, cfg.size),
-      phi: fakePhi(rng.fork('phi'), sex, age),
+      phi: fakePhi(createRng(plan.phiSeed), sex, age),
     });
     await sink.write(`stage_2_train_images/${patientId}.dcm`, bytes);
     const opacities = film.findings.filter((f) => f.kind === 'Pneumonia');
-    if (positive && opacities.length > 0) {
+    if (plan.positive && opacities.length > 0) {
       positives++;
       for (const f of opacities) {
-        const b = f.box;
-        rows.push({ id: patientId, label: `${patientId},${b.x}.0,${b.y}.0,${b.width}.0,${b.height}.0,1`, cls });
+        // Whole pixels, printed as floats with `.0` like the real file.
+        const b = boxToAnnotation(cfg, f.box);
+        const x = Math.round(b.x);
+        const y = Math.round(b.y);
+        const w = Math.round(b.x + b.width) - x;
+        const h = Math.round(b.y + b.height) - y;
+        rows.push({ id: patientId, label: `${patientId},${x}.0,${y}.0,${w}.0,${h}.0,1`, cls: plan.cls });
         boxes++;
       }
     } else {
-      rows.push({ id: patientId, label: `${patientId},,,,,0`, cls: positive ? 'No Lung Opacity / Not Normal' : cls });
+      // A positive plan whose opacities all fell outside the visible lung is written as not normal.
+      rows.push({ id: patientId, label: `${patientId},,,,,0`, cls: plan.positive ? 'No Lung Opacity / Not Normal' : plan.cls });
     }
     tick();
   }

@@ -1,14 +1,15 @@
 import { createRng, deriveSeed } from '@multichexnet/core';
 import { rleEncode } from '../codecs/rle';
 import type { Sex } from './anatomy';
+import { maskToAnnotation } from './annotation-space';
 import type { SynthConfig } from './config';
 import { joinLines } from './csv';
 import { encodeDicomFilm } from './dicom-writer';
 import type { FindingKind } from './findings/painters';
-import { filmUids, randomUuid } from './identifiers';
+import { filmUids, randomUuid, type FilmUids } from './identifiers';
 import type { FileSink, Tick } from './output';
 import { fakePhi } from './phi';
-import { renderFilm, type FindingSpec } from './render';
+import { renderFilm, type FindingSpec, type RenderRequest } from './render';
 import { scaledSpacing } from './rsna-writer';
 
 /*
@@ -19,6 +20,39 @@ import { scaledSpacing } from './rsna-writer';
 
 /** Other findings some pneumothorax-negative films carry (the real negatives are not all normal). */
 const OTHER: readonly FindingKind[] = ['Cardiomegaly', 'Effusion', 'Nodule', 'Atelectasis', 'Emphysema', 'Pleural_Thickening'];
+
+/** Everything drawn for SIIM image `index`, before rendering (the writer and the tests share it). */
+export interface SiimPlan {
+  uids: FilmUids;
+  patientId: string;
+  sex: Sex;
+  age: number;
+  positive: boolean;
+  view: 'PA' | 'AP';
+  request: RenderRequest;
+  /** Seed of the film's Rng: `renderFilm(request, createRng(filmSeed))` redraws the written film. */
+  filmSeed: number;
+  phiSeed: number;
+}
+
+/** Plans SIIM image `index` of a configuration. */
+export function planSiimImage(cfg: SynthConfig, index: number): SiimPlan {
+  const rng = createRng(deriveSeed(cfg.seed, `siim/image/${index}`));
+  const uids = filmUids(rng, 100000 + index);
+  const patientId = randomUuid(rng);
+  const sex: Sex = rng.bernoulli(0.55) ? 'M' : 'F';
+  const age = rng.int(16, 90);
+  const positive = rng.bernoulli(cfg.siim.positiveFraction);
+  const findings: FindingSpec[] = [];
+  if (positive) {
+    const count = rng.bernoulli(cfg.siim.multiInstanceFraction) ? rng.int(2, 4) : 1;
+    findings.push({ kind: 'Pneumothorax', count });
+  } else if (rng.bernoulli(0.15)) {
+    findings.push({ kind: rng.pick(OTHER) });
+  }
+  const view = rng.bernoulli(0.7) ? 'PA' : 'AP';
+  return { uids, patientId, sex, age, positive, view, request: { size: cfg.size, view, sex, findings }, filmSeed: rng.seed(), phiSeed: rng.seed() };
+}
 
 /** What the SIIM writer produced. */
 export interface SiimSummary {
@@ -34,21 +68,9 @@ export async function writeSiim(cfg: SynthConfig, sink: FileSink, tick: Tick): P
   let positives = 0;
   let instances = 0;
   for (let i = 0; i < cfg.counts.siim; i++) {
-    const rng = createRng(deriveSeed(cfg.seed, `siim/image/${i}`));
-    const uids = filmUids(rng, 100000 + i);
-    const patientId = randomUuid(rng);
-    const sex: Sex = rng.bernoulli(0.55) ? 'M' : 'F';
-    const age = rng.int(16, 90);
-    const positive = rng.bernoulli(cfg.siim.positiveFraction);
-    const findings: FindingSpec[] = [];
-    if (positive) {
-      const count = rng.bernoulli(cfg.siim.multiInstanceFraction) ? rng.int(2, 4) : 1;
-      findings.push({ kind: 'Pneumothorax', count });
-    } else if (rng.bernoulli(0.15)) {
-      findings.push({ kind: rng.pick(OTHER) });
-    }
-    const view = rng.bernoulli(0.7) ? 'PA' : 'AP';
-    const film = renderFilm({ size: cfg.size, view, sex, findings }, rng.fork('film'));
+    const plan = planSiimImage(cfg, i);
+    const { uids, patientId, sex, age, view } = plan;
+    const film = renderFilm(plan.request, createRng(plan.filmSeed));
     const bytes = await encodeDicomFilm({
       pixels: film.pixels,
       width: film.width,
@@ -63,14 +85,14 @@ export async function writeSiim(cfg: SynthConfig, sink: FileSink, tick: Tick): P
       patientAge: age,
       viewPosition: view,
       pixelSpacing: scaledSpacing(0.168, cfg.size),
-      phi: fakePhi(rng.fork('phi'), sex, age),
+      phi: fakePhi(createRng(plan.phiSeed), sex, age),
     });
     await sink.write(`dicom-images-train/${uids.study}/${uids.series}/${uids.sop}.dcm`, bytes);
     const masks = film.findings.filter((f) => f.kind === 'Pneumothorax');
     if (masks.length === 0) rows.push(`${uids.sop},${lead}-1`);
     else positives++;
     for (const m of masks) {
-      rows.push(`${uids.sop},${lead}${rleEncode(m.mask)}`);
+      rows.push(`${uids.sop},${lead}${rleEncode(maskToAnnotation(cfg, m.mask))}`);
       instances++;
     }
     tick();

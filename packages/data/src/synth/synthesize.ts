@@ -1,4 +1,5 @@
 import { parseConfig } from '@multichexnet/core';
+import { datasetManifest } from './annotation-space';
 import { SynthConfigSchema, type SynthConfig, type SynthConfigInput } from './config';
 import { writeCovid, type CovidSummary } from './covid-writer';
 import { NIH_INDEX_FILE, writeNih, type NihSummary } from './nih-writer';
@@ -53,10 +54,19 @@ export async function synthesize(input: SynthConfigInput): Promise<SynthResult> 
     covid: path.join(cfg.out, 'covid'),
     manifest: path.join(cfg.out, 'synth.json'),
   };
-  const nih = await writeNih(cfg, await createFileSink(paths.nih), tick);
-  const rsna = await writeRsna(cfg, await createFileSink(paths.rsna), tick);
-  const siim = await writeSiim(cfg, await createFileSink(paths.siim), tick);
-  const covid = await writeCovid(cfg, await createFileSink(paths.covid), tick);
+  const sinks = {
+    nih: await createFileSink(paths.nih),
+    rsna: await createFileSink(paths.rsna),
+    siim: await createFileSink(paths.siim),
+    covid: await createFileSink(paths.covid),
+  };
+  const nih = await writeNih(cfg, sinks.nih, tick);
+  const rsna = await writeRsna(cfg, sinks.rsna, tick);
+  const siim = await writeSiim(cfg, sinks.siim, tick);
+  const covid = await writeCovid(cfg, sinks.covid, tick);
+  for (const name of ['nih', 'rsna', 'siim', 'covid'] as const) {
+    await sinks[name].write('synth.json', datasetManifest(cfg, name, SYNTH_GENERATOR_VERSION));
+  }
   const manifest = {
     generator: '@multichexnet/data synthesize',
     generatorVersion: SYNTH_GENERATOR_VERSION,

@@ -42,7 +42,7 @@ export function lobarField(scene: Scene, lung: Lung, lobe: 'upper' | 'middle' | 
   const fy = lobe === 'upper' ? rng.uniform(0.12, 0.3) : lobe === 'middle' ? rng.uniform(0.5, 0.62) : rng.uniform(0.68, 0.85);
   const center = sampleInLung(lung, { fy: [fy - 0.05, fy + 0.05], fl: [0.3, 0.7] }, frame.len(0.04), rng);
   const sx = frame.len(rng.uniform(0.07, 0.1));
-  const patch = makePatch(scene, lung, { center, sx, sy: sx * rng.uniform(0.8, 1.1), lobules: 3, fluff: 0.25 }, rng);
+  const patch = makePatch(scene, lung, { center, sx, sy: sx * rng.uniform(0.8, 1.1), lobules: 3, fluff: 0.4 }, rng);
   // The fissure: a nearly horizontal line that bounds an upper-lobe consolidation below and a middle- or
   // lower-lobe consolidation above. It gives the sharp straight edge that tells consolidation from pneumonia.
   const fissureY = lobe === 'upper' ? center.y + frame.len(rng.uniform(0.03, 0.06)) : center.y - frame.len(rng.uniform(0.02, 0.05));
@@ -58,7 +58,7 @@ export function lobarField(scene: Scene, lung: Lung, lobe: 'upper' | 'middle' | 
       const line = fissureY + slope * (x - cx);
       const side = lobe === 'upper' ? smoothstep(line + edge, line - edge, y) : smoothstep(line - edge, line + edge, y);
       // Dense and homogeneous: flatten the patch towards 1 inside.
-      f.data[i] = side * smoothstep(0.05, 0.45, v);
+      f.data[i] = side * smoothstep(0.04, 0.6, v);
     }
   }
   return f;

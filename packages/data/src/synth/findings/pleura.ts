@@ -32,11 +32,11 @@ export const paintEffusion: FindingPainter = (rng, opts) => ({
           const top = level - rise * lat * lat;
           const v = smoothstep(top - edge, top + edge, y);
           const i = y * size + x;
-          region.data[i] = Math.max(region.data[i] as number, v * (lung.full.data[i] as number));
+          // Fluid takes the place of aerated lung, so it follows the same soft lung edge as the air did.
+          region.data[i] = Math.max(region.data[i] as number, v * (scene.lungSoft.data[i] as number));
         }
       }
     }
-    blurField(region, frame.len(0.003), 2);
     addScaled(scene.density, region, 0.55 + 0.2 * sev, fullRect(region), undefined, false);
     const mask = createField(size, size);
     for (let i = 0; i < mask.data.length; i++) mask.data[i] = (region.data[i] as number) * (scene.lungHard.data[i] as number);

@@ -27,7 +27,7 @@ export const paintEmphysema: FindingPainter = (rng, opts) => {
   const sev = severityOf(rng, opts);
   return {
     adjust(a) {
-      const drop = 0.035 + 0.035 * sev;
+      const drop = 0.045 + 0.04 * sev;
       a.domeR += drop;
       a.domeL += drop * 0.9;
       a.cpDepth *= 0.45;
@@ -118,7 +118,7 @@ export const paintFibrosis: FindingPainter = (rng, opts) => {
     },
     draw(scene) {
       const { size, frame } = scene;
-      const net = ridgeNoise(size, size, frame.len(0.05), rng, 0.07);
+      const net = ridgeNoise(size, size, frame.len(0.035), rng, 0.06);
       const zone = createField(size, size);
       const upper = rng.uniform(0.25, 0.5);
       for (const lung of scene.lungs) {
