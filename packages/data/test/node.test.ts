@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { DataError } from '@multichexnet/core';
-import { createDiskCache, createFsSource, createSharpDecoder } from '@multichexnet/data/node';
+import { createDiskCache, createFsSource, createSharpDecoder, createWorkerLoader } from '../src/node/index';
+import { openNih } from '../src/datasets/nih';
 import { decodeImage } from '../src/codecs/decode-image';
 import { fitSample } from '../src/preprocess/fit-sample';
 import { resolvePreprocessConfig } from '../src/preprocess/config';
@@ -109,5 +111,43 @@ describe('createDiskCache', () => {
     expect(loads).toBe(0);
     expect(cache.hits).toBe(6);
     expect(e2.map((x) => Array.from(x.images))).toEqual(e1.map((x) => Array.from(x.images)));
+  });
+});
+
+describe('createWorkerLoader', () => {
+  const built = existsSync(fileURLToPath(new URL('../dist/node/load-worker.js', import.meta.url)));
+  const png = realFile('00000001_000.png');
+
+  it.skipIf(!built || png === null)(built ? 'loads on worker threads exactly as in-thread, and propagates DataErrors' : 'package not built (dist/node/load-worker.js absent): skipped', async () => {
+    const r = makeTmpRoot('mcx-worker-');
+    try {
+      const rows = ['Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]'];
+      for (let i = 0; i < 5; i++) {
+        const id = `0000000${i + 1}_000.png`;
+        rows.push(`${id},Mass,0,${i + 1},50,M,PA,1,1,0.1,0.1`);
+        if (i === 3) r.write(`images/${id}`, 'not a png');
+        else r.link(png as string, `images/${id}`);
+      }
+      r.write('Data_Entry_2017.csv', `${rows.join('\n')}\n`);
+      const nih = await openNih({ root: r.dir, onBadSample: 'skip' });
+      const loader = createWorkerLoader({ threads: 2 });
+      try {
+        const inWorkers = createBatchStream({ datasets: nih, batchSize: 2, shuffle: false, loader, augment: true, seed: 2, preprocess: { size: 32 } });
+        const inThread = createBatchStream({ datasets: nih, batchSize: 2, shuffle: false, augment: true, seed: 2, preprocess: { size: 32 } });
+        const a = [];
+        for await (const b of inWorkers) a.push(b);
+        const b = [];
+        for await (const x of inThread) b.push(x);
+        expect(a.map((x) => x.ids)).toEqual(b.map((x) => x.ids));
+        expect(a.map((x) => Array.from(x.images))).toEqual(b.map((x) => Array.from(x.images)));
+        expect(inWorkers.stats.skipped).toBe(1);
+        const failing = await openNih({ root: r.dir });
+        await expect(loader(failing, 3, { size: 32, fit: 'letterbox', interpolation: 'area' })).rejects.toThrow(DataError);
+      } finally {
+        await loader.close();
+      }
+    } finally {
+      r.remove();
+    }
   });
 });

@@ -41,6 +41,8 @@ export interface Dataset {
   /** Bad samples skipped so far: bad CSV rows at open time plus bad images met while iterating. */
   readonly skipped: number;
   readonly onBadSample: BadSamplePolicy;
+  /** Whether DICOM VOI windows are applied. */
+  readonly voi: boolean;
   /** Sample i without its image. */
   entry(i: number): SampleEntry;
   /** All entries, in order. */
@@ -92,6 +94,7 @@ function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing
       return skipped.count;
     },
     onBadSample,
+    voi: init.voi,
     entries,
     entry: check,
     readBytes: (i) => files.read(check(i).file),
