@@ -67,10 +67,12 @@ export async function synthesize(input: SynthConfigInput): Promise<SynthResult> 
   for (const name of ['nih', 'rsna', 'siim', 'covid'] as const) {
     await sinks[name].write('synth.json', datasetManifest(cfg, name, SYNTH_GENERATOR_VERSION));
   }
+  // The manifest leaves out `out`, so a set is byte-identical wherever it is written (and relocatable).
+  const { out: _out, ...relocatable } = config;
   const manifest = {
     generator: '@multichexnet/data synthesize',
     generatorVersion: SYNTH_GENERATOR_VERSION,
-    config,
+    config: relocatable,
     files: {
       nih: { index: NIH_INDEX_FILE[cfg.nih.header], boxes: 'BBox_List_2017.csv', images: 'images/', splits: ['train_val_list.txt', 'test_list.txt'] },
       rsna: { labels: 'stage_2_train_labels.csv', classes: 'stage_2_detailed_class_info.csv', images: 'stage_2_train_images/' },
