@@ -132,11 +132,14 @@ function drawLungsAndMediastinum(scene: Scene, rng: Rng): void {
   const d = density.data;
   const tex = valueNoise(size, size, size / 22, rng, 3, 0.55);
   const air = 0.78 * a.air * scene.airScale;
+  const bulk = { width: size, height: size, data: scene.heartHard.data.slice() };
+  blurField(bulk, frame.len(0.035), 2);
   for (let i = 0; i < d.length; i++) {
     const lung = scene.lungSoft.data[i] as number;
     const c = scene.central.data[i] as number;
     const m = scene.markings.data[i] as number;
-    d[i] = (d[i] as number) - air * lung * (1 - 0.93 * c) + 0.09 * m * (tex.data[i] as number) + 0.5 * c * a.tissue;
+    // The widely blurred copy makes the heart thicker in its middle than at its borders (a rounded organ).
+    d[i] = (d[i] as number) - air * lung * (1 - 0.93 * c) + 0.09 * m * (tex.data[i] as number) + (0.36 * c + 0.2 * c * (bulk.data[i] as number)) * a.tissue;
   }
   // Trachea and main bronchi: air columns over the bright mediastinum.
   const carina = frame.toPx(a.mid + 0.004, a.lungTop + 0.16);
@@ -156,7 +159,7 @@ function drawSpine(scene: Scene): void {
   const band = [frame.toPx(a.mid, -0.05), frame.toPx(a.mid, 1.05)];
   const rect = strokePolyline(scene.scratch, band, frame.len(0.033), 'bone');
   const weight = createField(scene.size, scene.size);
-  for (let i = 0; i < weight.data.length; i++) weight.data[i] = Math.max(0, 1 - 0.6 * (scene.abdomen.data[i] as number) - 0.45 * (scene.central.data[i] as number));
+  for (let i = 0; i < weight.data.length; i++) weight.data[i] = Math.max(0, 1 - 0.6 * (scene.abdomen.data[i] as number) - 0.6 * (scene.central.data[i] as number));
   addScaled(density, scene.scratch, 0.16, rect, weight);
   const step = a.ribSpacing * 0.98;
   for (let v = a.lungTop - 0.06; v < 1.02; v += step) {

@@ -1,31 +1,62 @@
-import { createRng } from '@multichexnet/core';
-import { PNG } from 'pngjs';
+/*
+ * Development tool: renders one film per finding kind into a labelled contact sheet PNG, to LOOK at the
+ * generator's output (docs/synthetic-contact-sheet.png in the README is made with it). Node only; labels are
+ * drawn with sharp's SVG text.
+ *
+ *   npx tsx src/synth/contact-sheet.ts [--size 160] [--seed 1] [--view PA] [--boxes] [--out sheet.png] [--kinds A,B]
+ */
 import { writeFileSync } from 'node:fs';
-import { renderFilm } from './render';
-import type { FindingKind } from './findings/painters';
+import { parseArgs } from 'node:util';
+import { createRng } from '@multichexnet/core';
+import sharp from 'sharp';
+import { FINDING_KINDS, type FindingKind } from './findings/painters';
+import { renderFilm, type RenderRequest } from './render';
 
-const size = Number(process.argv[2] ?? 256);
-const seed = Number(process.argv[3] ?? 1);
-const boxes = process.argv.includes('--boxes');
-const kinds: Array<FindingKind | 'Normal'> = process.env.KINDS ? (process.env.KINDS.split(',') as Array<FindingKind | 'Normal'>) : ['Normal', 'Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia', 'Pneumothorax', 'Consolidation', 'Edema', 'Emphysema', 'Fibrosis', 'Pleural_Thickening', 'Hernia', 'Covid19', 'ViralPneumonia', 'BacterialPneumonia', 'FungalPneumonia', 'Tuberculosis'];
-const cols = Math.min(5, kinds.length);
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '160' },
+    seed: { type: 'string', default: '1' },
+    view: { type: 'string', default: 'PA' },
+    boxes: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'synthetic-contact-sheet.png' },
+    kinds: { type: 'string' },
+    cols: { type: 'string', default: '5' },
+  },
+});
+const size = Number(values.size);
+const seed = Number(values.seed);
+const kinds: Array<FindingKind | 'Normal'> = values.kinds !== undefined ? (values.kinds.split(',') as FindingKind[]) : ['Normal', ...FINDING_KINDS];
+const cols = Math.min(Number(values.cols), kinds.length);
 const rows = Math.ceil(kinds.length / cols);
+const label = Math.round(size * 0.1);
 const W = size * cols;
-const buf = Buffer.alloc(W * size * rows);
+const H = (size + label) * rows;
+const sheet = Buffer.alloc(W * H);
+const svg: string[] = [];
 const t0 = performance.now();
 kinds.forEach((kind, k) => {
-  const f = renderFilm({ size, view: (process.env.VIEW ?? 'PA') as 'PA', sex: k % 2 ? 'F' : 'M', findings: kind === 'Normal' ? [] : [{ kind, severity: 0.8 }] }, createRng(seed * 1000 + k));
-  const ox = (k % cols) * size;
-  const oy = Math.floor(k / cols) * size;
-  const px = f.pixels;
-  if (boxes) for (const d of f.findings) {
-    const { x, y, width, height } = d.box;
-    for (let i = 0; i < width; i++) for (const yy of [y, y + height - 1]) px[yy * size + x + i] = i % 4 < 2 ? 255 : 0;
-    for (let j = 0; j < height; j++) for (const xx of [x, x + width - 1]) px[(y + j) * size + xx] = j % 4 < 2 ? 255 : 0;
+  const req: RenderRequest = { size, view: values.view as RenderRequest['view'], sex: k % 2 ? 'F' : 'M', findings: kind === 'Normal' ? [] : [{ kind, severity: 0.8 }] };
+  const film = renderFilm(req, createRng(seed * 1000 + k));
+  const px = film.pixels;
+  if (values.boxes) {
+    // Dashed box outlines, white and black so they show on any background.
+    for (const d of film.findings) {
+      const { x, y, width, height } = d.box;
+      for (let i = 0; i < width; i++) for (const yy of [y, y + height - 1]) px[yy * size + x + i] = i % 4 < 2 ? 255 : 0;
+      for (let j = 0; j < height; j++) for (const xx of [x, x + width - 1]) px[(y + j) * size + xx] = j % 4 < 2 ? 255 : 0;
+    }
   }
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) buf[(oy + y) * W + ox + x] = px[y * size + x] as number;
+  const ox = (k % cols) * size;
+  const oy = Math.floor(k / cols) * (size + label);
+  for (let y = 0; y < size; y++) sheet.set(px.subarray(y * size, (y + 1) * size), (oy + label + y) * W + ox);
+  svg.push(`<text x="${ox + 3}" y="${oy + label * 0.8}" font-family="DejaVu Sans, sans-serif" font-size="${label * 0.75}" fill="white">${kind.replace('_', ' ')}</text>`);
 });
-console.log('ms/img', (performance.now() - t0) / kinds.length);
-const png = new PNG({ width: W, height: size * rows, colorType: 0, inputColorType: 0, inputHasAlpha: false });
-png.data = buf;
-writeFileSync(process.env.SHEET ?? '/tmp/synth/sheet.png', PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false }));
+const ms = (performance.now() - t0) / kinds.length;
+const overlay = Buffer.from(`<svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${svg.join('')}</svg>`);
+const png = await sharp(sheet, { raw: { width: W, height: H, channels: 1 } })
+  .composite([{ input: overlay }])
+  .toColourspace('b-w')
+  .png({ compressionLevel: 9, palette: false })
+  .toBuffer();
+writeFileSync(values.out as string, png);
+console.log(`${kinds.length} films, ${ms.toFixed(1)} ms each at ${size} px -> ${values.out} (${(png.length / 1024).toFixed(0)} KB)`);

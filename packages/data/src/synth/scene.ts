@@ -157,11 +157,11 @@ export function createScene(size: number, anatomy: Anatomy, pose: Pose): Scene {
     frame.toPx(a.mid - a.medialHalf * 1.1, dome - 0.14),
   ];
   fillPolygon(central, med, 1);
-  const knob = frame.toPx(a.mid + a.medialHalf + 0.006, a.lungTop + 0.12);
-  fillPolygon(central, ellipsePoints(knob.x, knob.y, frame.len(0.032), frame.len(0.028), 0), 1);
+  const knob = frame.toPx(a.mid + a.medialHalf + 0.002, a.lungTop + 0.12);
+  fillPolygon(central, ellipsePoints(knob.x, knob.y, frame.len(0.028), frame.len(0.026), 0), 1);
   const trunk = frame.toPx(a.mid + a.medialHalf + 0.012, a.lungTop + 0.2);
-  fillPolygon(central, ellipsePoints(trunk.x, trunk.y, frame.len(0.03), frame.len(0.04), 0), 1);
-  blurField(central, frame.len(0.008));
+  fillPolygon(central, ellipsePoints(trunk.x, trunk.y, frame.len(0.022), frame.len(0.04), 0), 1);
+  blurField(central, frame.len(0.011));
 
   const lungs: [Lung, Lung] = [buildLung(frame, anatomy, pose, -1, size, central), buildLung(frame, anatomy, pose, 1, size, central)];
   const lungHard = createField(size, size);

@@ -2,7 +2,7 @@ import type { Rng } from '@multichexnet/core';
 import { ellipsePoints } from '../geometry';
 import { addScaled, blurField, createField, fillPolygon, fullRect, type Field } from '../raster';
 import { sampleInLung, toFinding, type DrawnFinding, type Scene } from '../scene';
-import { severityOf, type FindingPainter } from './painters';
+import { severityOf, type FindingPainter } from './finding';
 
 /*
  * Focal opacities: a nodule is a small, round, well-defined opacity (under 3 cm: here 3-6 % of the image

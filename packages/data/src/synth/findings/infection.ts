@@ -4,7 +4,7 @@ import { addEllipse, addScaled, fullRect, strokePolyline, type Field } from '../
 import { sampleInLung, toFinding, type DrawnFinding, type Lung, type LungZone, type Scene } from '../scene';
 import { addAirBronchograms, applyPatch, makePatch, unionField } from './patches';
 import { lobarField } from './opacity';
-import { severityOf, type FindingPainter } from './painters';
+import { severityOf, type FindingPainter } from './finding';
 
 /*
  * Infection patterns of the COVID-19 image collection. COVID-19: bilateral, peripheral, lower-zone

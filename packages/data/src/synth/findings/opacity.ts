@@ -2,7 +2,7 @@ import type { Rng } from '@multichexnet/core';
 import { addScaled, createField, fullRect, smoothstep, strokePolyline, type Field } from '../raster';
 import { sampleInLung, toFinding, type DrawnFinding, type Lung, type Scene } from '../scene';
 import { addAirBronchograms, applyPatch, makePatch, unionField } from './patches';
-import { severityOf, type FindingPainter } from './painters';
+import { severityOf, type FindingPainter } from './finding';
 
 /*
  * Airspace and interstitial opacities of ChestX-ray14: pneumonia (fluffy patches; the RSNA boxes are their

@@ -2,7 +2,7 @@ import type { Rng } from '@multichexnet/core';
 import { centroid } from '../geometry';
 import { addScaled, blurField, createField, fillPolygon, fullRect, smoothstep, strokePolyline, type Field, type Point } from '../raster';
 import { lungFraction, toFinding, type DrawnFinding, type Lung, type Scene } from '../scene';
-import { severityOf, type FindingPainter } from './painters';
+import { severityOf, type FindingPainter } from './finding';
 
 /*
  * Pleural findings: effusion (fluid filling the costophrenic recess with a meniscus rising along the lateral
@@ -19,9 +19,12 @@ export const paintEffusion: FindingPainter = (rng, opts) => ({
     const { frame, size } = scene;
     const region = createField(size, size);
     for (const lung of sides) {
-      const { x0, x1 } = lung.rect;
       let cpY = 0;
-      for (let x = x0; x < x1; x++) cpY = Math.max(cpY, lung.bottom[x] as number);
+      for (let x = lung.rect.x0; x < lung.rect.x1; x++) cpY = Math.max(cpY, lung.bottom[x] as number);
+      // Cover the lung's soft edge too, so the fluid has no straight vertical border.
+      const pad = Math.ceil(frame.len(0.03));
+      const x0 = Math.max(0, lung.rect.x0 - pad);
+      const x1 = Math.min(size, lung.rect.x1 + pad);
       // The fluid fills the recess from its lowest point; small effusions only blunt the angle.
       const level = cpY - frame.len(0.02 + 0.12 * sev * rng.uniform(0.7, 1.2));
       const rise = frame.len(rng.uniform(0.03, 0.07) * (0.6 + sev));
@@ -32,8 +35,11 @@ export const paintEffusion: FindingPainter = (rng, opts) => ({
           const top = level - rise * lat * lat;
           const v = smoothstep(top - edge, top + edge, y);
           const i = y * size + x;
-          // Fluid takes the place of aerated lung, so it follows the same soft lung edge as the air did.
-          region.data[i] = Math.max(region.data[i] as number, v * (scene.lungSoft.data[i] as number));
+          // Fluid takes the place of aerated lung, so it has exactly the weight the air had (soft lung edge,
+          // almost none behind the heart).
+          const air = (scene.lungSoft.data[i] as number) * (1 - 0.93 * (scene.central.data[i] as number));
+          const sideWeight = lung.sign < 0 ? (x < (scene.lungs[1].rect.x0 + lung.rect.x1) / 2 ? 1 : 0) : x >= (scene.lungs[0].rect.x1 + lung.rect.x0) / 2 ? 1 : 0;
+          region.data[i] = Math.max(region.data[i] as number, v * air * sideWeight);
         }
       }
     }

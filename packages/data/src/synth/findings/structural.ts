@@ -2,7 +2,7 @@ import { ellipsePoints } from '../geometry';
 import { ridgeNoise } from '../noise';
 import { addEllipse, addScaled, blurField, createField, fillPolygon, fullRect, smoothstep, strokePolyline, type Point } from '../raster';
 import { lungFraction, sampleInLung, toFinding, type DrawnFinding, type Lung } from '../scene';
-import { severityOf, type FindingPainter } from './painters';
+import { severityOf, type FindingPainter } from './finding';
 
 /*
  * Findings that change the shape of the chest: cardiomegaly (cardiothoracic ratio above 0.5-0.55),
