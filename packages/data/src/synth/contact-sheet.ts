@@ -3,7 +3,7 @@
  * generator's output (docs/synthetic-contact-sheet.png in the README is made with it). Node only; labels are
  * drawn with sharp's SVG text.
  *
- *   npx tsx src/synth/contact-sheet.ts [--size 160] [--seed 1] [--view PA] [--boxes] [--out sheet.png] [--kinds A,B]
+ *   npx tsx src/synth/contact-sheet.ts [--size 160] [--seed 1] [--view PA] [--boxes] [--out sheet.png] [--kinds A,B] [--levels 32]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'synthetic-contact-sheet.png' },
     kinds: { type: 'string' },
     cols: { type: 'string', default: '5' },
+    levels: { type: 'string', default: '256' },
   },
 });
 const size = Number(values.size);
@@ -46,6 +47,9 @@ kinds.forEach((kind, k) => {
       for (let j = 0; j < height; j++) for (const xx of [x, x + width - 1]) px[(y + j) * size + xx] = j % 4 < 2 ? 255 : 0;
     }
   }
+  // Fewer gray levels make a smaller PNG for the docs (the films themselves are always 8-bit).
+  const step = 256 / Number(values.levels);
+  if (step > 1) for (let i = 0; i < px.length; i++) px[i] = Math.min(255, Math.round(Math.floor((px[i] as number) / step) * step + step / 2));
   const ox = (k % cols) * size;
   const oy = Math.floor(k / cols) * (size + label);
   for (let y = 0; y < size; y++) sheet.set(px.subarray(y * size, (y + 1) * size), (oy + label + y) * W + ox);
@@ -56,7 +60,7 @@ const overlay = Buffer.from(`<svg width="${W}" height="${H}" xmlns="http://www.w
 const png = await sharp(sheet, { raw: { width: W, height: H, channels: 1 } })
   .composite([{ input: overlay }])
   .toColourspace('b-w')
-  .png({ compressionLevel: 9, palette: false })
+  .png({ compressionLevel: 9 })
   .toBuffer();
 writeFileSync(values.out as string, png);
 console.log(`${kinds.length} films, ${ms.toFixed(1)} ms each at ${size} px -> ${values.out} (${(png.length / 1024).toFixed(0)} KB)`);
