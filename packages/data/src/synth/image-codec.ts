@@ -1,7 +1,8 @@
-import { PNG } from 'pngjs';
+import { encode } from 'fast-png';
 
 /*
- * Image file encoders for the synthetic films. PNG: pngjs (pure JS, already the package's PNG codec).
+ * Image file encoders for the synthetic films. PNG: fast-png (plain ESM, the package's PNG codec; pngjs would
+ * pull Node's Buffer and zlib into the browser-safe entry).
  * JPEG: sharp (libjpeg-turbo), because the real RSNA/SIIM DICOMs hold a ONE-component baseline JPEG
  * (SOF0, 8 bit) and jpeg-js can only encode three-component YCbCr JPEGs. sharp is loaded lazily so that
  * importing the package in a browser never touches it.
@@ -9,9 +10,7 @@ import { PNG } from 'pngjs';
 
 /** 8-bit gray image [H, W] row-major -> PNG bytes (colour type 0, bit depth 8, like the NIH files). */
 export function encodePngGray(pixels: Uint8Array, width: number, height: number): Uint8Array {
-  const png = new PNG({ width, height, colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
-  png.data = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
-  return new Uint8Array(PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, deflateLevel: 6 }));
+  return encode({ width, height, data: pixels, channels: 1, depth: 8 }, { zlib: { level: 6 } });
 }
 
 /**
