@@ -1,1 +1,51 @@
-export const version = '0.1.0';
+export { version } from './version';
+// --- the model
+export { createMultiCheXNet, TASKS, BLOCK_NAMES } from './model/multichexnet';
+export type {
+  MultiCheXNet,
+  MultiCheXNetParts,
+  HeadSet,
+  TaskName,
+  BlockName,
+  ForwardOutputs,
+  Gating,
+  ImagePrediction,
+  PredictOptions,
+  ModelSpec,
+  ToLayersModelOptions,
+} from './model/multichexnet';
+export { buildModel, ModelConfigSchema } from './model/model-config';
+export type { ModelConfig, ModelConfigInput } from './model/model-config';
+export { loadMultiCheXNet } from './model/load-model';
+// --- plans
+export { TrainingPlanSchema, PhaseSchema, BatchRecipeSchema, RoutingConfigSchema, PLAN_SOURCES } from './plan/plan-schema';
+export type { TrainingPlan, TrainingPlanInput, Phase, PhaseInput, BatchRecipe, BatchRecipeInput, RoutingConfig, PlanSource } from './plan/plan-schema';
+export { builtinPlan, parsePlan, loadPlan, BUILTIN_PLANS, PLAN_SIZES } from './plan/builtin-plans';
+export type { BuiltinPlanName, PlanSize } from './plan/builtin-plans';
+// --- optimisation
+export { createOptimizer } from './optim/optimizer';
+export type { Optimizer, OptimizerState, OptimizerSlot, TrainableVariable } from './optim/optimizer';
+export { OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-config';
+export type { OptimizerConfig, OptimizerConfigInput, ScheduleConfig, ScheduleConfigInput } from './optim/optimizer-config';
+export { learningRateAt } from './optim/lr-schedule';
+export { createLossWeighting, LossWeightingConfigSchema, LOSS_TASKS } from './losses/loss-weighting';
+export type { LossWeighting, LossWeightingConfig, LossWeightingConfigInput, LossWeightingState, LossTask } from './losses/loss-weighting';
+// --- data
+export { openTrainingData } from './data/training-data';
+export type { TrainingData, SourceSplits, DatasetRoots } from './data/training-data';
+export { createBatchCursor } from './data/batch-cursor';
+export type { BatchCursor, BatchCursorOptions } from './data/batch-cursor';
+export { batchTargets } from './data/batch-targets';
+export type { BatchTargets } from './data/batch-targets';
+// --- training
+export { train } from './train/train';
+export type { TrainOptions, TrainResult } from './train/train';
+export { trainStep } from './train/train-step';
+export type { StepContext, StepOutcome } from './train/train-step';
+export type { TrainEvent, TrainEventHandler } from './train/events';
+export { createConsoleReporter } from './train/console-reporter';
+export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, restoreBlocks, checkpointName } from './train/checkpoint';
+export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition, BestState } from './train/checkpoint';
+// --- evaluation
+export { evaluate } from './eval/evaluate';
+export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, ClsMetrics, DetMetrics, SegMetrics, GateEval, EvalRaw } from './eval/evaluate';

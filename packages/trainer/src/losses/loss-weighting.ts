@@ -1,0 +1,189 @@
+import { DataError, parseConfig, tf, z } from '@multichexnet/core';
+import type { TrainableVariable } from '../optim/optimizer';
+
+/** The losses the trainer combines. */
+export const LOSS_TASKS = ['cls', 'det', 'seg', 'gate'] as const;
+/** One of {@link LOSS_TASKS}. */
+export type LossTask = (typeof LOSS_TASKS)[number];
+
+const weightsRecord = z.partialRecord(z.enum(LOSS_TASKS), z.number().min(0));
+
+/**
+ * How the task losses of a step become one scalar.
+ *
+ * - `equal`: the plain sum (the paper).
+ * - `fixed`: sum of `weights[task] x loss` (a task without a weight gets 1).
+ * - `uncertainty` (Kendall, Gal and Cipolla 2018): a learnable s_t = log sigma_t^2 per task,
+ *   total = sum_t exp(-s_t) L_t + s_t; the s_t train with the network.
+ * - `dwa`, dynamic weight average (Liu, Johns and Davison 2019): lambda_t = K exp(r_t / T) / sum_i exp(r_i / T),
+ *   r_t = mean loss of the last window / mean loss of the window before (windows of `window` steps stand in for
+ *   the paper's epochs); lambda = 1 for the first two windows.
+ */
+export const LossWeightingConfigSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('equal') }).strict(),
+  z.object({ type: z.literal('fixed'), weights: weightsRecord.default({}) }).strict(),
+  z.object({ type: z.literal('uncertainty'), initLogVariance: z.number().default(0) }).strict(),
+  z.object({ type: z.literal('dwa'), temperature: z.number().positive().default(2), window: z.number().int().positive().default(10) }).strict(),
+]);
+/** What a plan writes. */
+export type LossWeightingConfigInput = z.input<typeof LossWeightingConfigSchema>;
+/** The resolved loss-weighting config. */
+export type LossWeightingConfig = z.output<typeof LossWeightingConfigSchema>;
+
+/** The resumable state of a loss weighting: plain JSON plus (uncertainty) the log-variances. */
+export interface LossWeightingState {
+  type: LossWeightingConfig['type'];
+  /** uncertainty: s_t per task. */
+  logVariances?: Record<string, number>;
+  /** dwa: per-task sums and counts of the current window, and the means of the last two windows. */
+  dwa?: { sums: Record<string, number>; counts: Record<string, number>; steps: number; previous: Record<string, number>[]; weights: Record<string, number> };
+}
+
+/** Turns the per-task losses of a step into the scalar the optimizer minimises. */
+export interface LossWeighting {
+  readonly config: LossWeightingConfig;
+  /** The tasks weighted (a phase's tasks). */
+  readonly tasks: readonly LossTask[];
+  /** Learnable variables of the weighting (uncertainty's s_t; empty otherwise), trained with the model. */
+  readonly variables: TrainableVariable[];
+  /** Differentiable scalar of the losses present in this step (a task without samples is left out). */
+  combine(losses: Partial<Record<LossTask, tf.Scalar>>): tf.Scalar;
+  /** The effective weight of each task now (for logs). */
+  weights(): Record<string, number>;
+  /** Records the plain loss values of a finished step (DWA's windows). */
+  update(values: Partial<Record<LossTask, number>>): void;
+  getState(): LossWeightingState;
+  setState(state: LossWeightingState): void;
+  dispose(): void;
+}
+
+function present(losses: Partial<Record<LossTask, tf.Scalar>>, tasks: readonly LossTask[]): [LossTask, tf.Scalar][] {
+  const out: [LossTask, tf.Scalar][] = [];
+  for (const t of Object.keys(losses) as LossTask[]) {
+    if (!tasks.includes(t)) {
+      throw new DataError('Loss of a task the weighting does not know', { field: `losses.${t}`, expected: `one of ${tasks.join(', ')}`, found: t });
+    }
+    const l = losses[t];
+    if (l !== undefined) out.push([t, l]);
+  }
+  if (out.length === 0) throw new DataError('No task loss to combine', { field: 'losses', expected: 'at least one task loss', found: 'none' });
+  return out;
+}
+
+function sumOf(terms: tf.Scalar[]): tf.Scalar {
+  return (terms.length === 1 ? tf.clone(terms[0]!) : tf.addN(terms)) as tf.Scalar;
+}
+
+/**
+ * Creates a loss weighting for the given tasks (validated once; a ConfigError names the field).
+ *
+ * @example
+ * const w = createLossWeighting({ type: 'uncertainty' }, ['cls', 'det', 'seg']);
+ * const total = w.combine({ cls: lc, seg: ls });   // det had no sample in this batch
+ */
+export function createLossWeighting(config: LossWeightingConfigInput, tasks: readonly LossTask[]): LossWeighting {
+  const cfg = parseConfig(LossWeightingConfigSchema, config, 'loss weighting config');
+  if (tasks.length === 0) throw new DataError('A loss weighting needs at least one task', { field: 'tasks', expected: 'a non-empty list', found: '[]' });
+  switch (cfg.type) {
+    case 'equal':
+    case 'fixed':
+      return staticWeighting(cfg, tasks);
+    case 'uncertainty':
+      return uncertaintyWeighting(cfg, tasks);
+    case 'dwa':
+      return dwaWeighting(cfg, tasks);
+  }
+}
+
+function staticWeighting(cfg: Extract<LossWeightingConfig, { type: 'equal' | 'fixed' }>, tasks: readonly LossTask[]): LossWeighting {
+  const w = (t: LossTask): number => (cfg.type === 'fixed' ? (cfg.weights[t] ?? 1) : 1);
+  return {
+    config: cfg,
+    tasks,
+    variables: [],
+    combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => (w(t) === 1 ? l : (tf.mul(l, w(t)) as tf.Scalar))))),
+    weights: () => Object.fromEntries(tasks.map((t) => [t, w(t)])),
+    update: () => {},
+    getState: () => ({ type: cfg.type }),
+    setState: (s) => {
+      if (s.type !== cfg.type) throw new DataError('Loss weighting state of another type', { field: 'lossWeighting.type', expected: cfg.type, found: s.type });
+    },
+    dispose: () => {},
+  };
+}
+
+function uncertaintyWeighting(cfg: Extract<LossWeightingConfig, { type: 'uncertainty' }>, tasks: readonly LossTask[]): LossWeighting {
+  const vars = new Map<LossTask, tf.Variable>(tasks.map((t) => [t, tf.variable(tf.scalar(cfg.initLogVariance), true)]));
+  return {
+    config: cfg,
+    tasks,
+    variables: tasks.map((t) => ({ key: `weighting/log_variance/${t}`, variable: vars.get(t)! })),
+    combine: (losses) =>
+      tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => {
+        const s = vars.get(t)!;
+        return tf.add(tf.mul(tf.exp(tf.neg(s)), l), s) as tf.Scalar;
+      }))),
+    weights: () => Object.fromEntries(tasks.map((t) => [t, Math.exp(-vars.get(t)!.dataSync()[0]!)])),
+    update: () => {},
+    getState: () => ({ type: 'uncertainty', logVariances: Object.fromEntries(tasks.map((t) => [t, vars.get(t)!.dataSync()[0]!])) }),
+    setState: (s) => {
+      if (s.type !== 'uncertainty' || s.logVariances === undefined) {
+        throw new DataError('Loss weighting state of another type', { field: 'lossWeighting.type', expected: 'uncertainty', found: s.type });
+      }
+      for (const t of tasks) {
+        const v = s.logVariances[t];
+        if (v === undefined) throw new DataError('Loss weighting state lacks a task', { field: `logVariances.${t}`, expected: 'a number', found: 'missing' });
+        vars.get(t)!.assign(tf.scalar(v));
+      }
+    },
+    dispose: () => {
+      for (const v of vars.values()) v.dispose();
+    },
+  };
+}
+
+function dwaWeighting(cfg: Extract<LossWeightingConfig, { type: 'dwa' }>, tasks: readonly LossTask[]): LossWeighting {
+  const ones = (): Record<string, number> => Object.fromEntries(tasks.map((t) => [t, 1]));
+  let state: NonNullable<LossWeightingState['dwa']> = { sums: {}, counts: {}, steps: 0, previous: [], weights: ones() };
+  const recompute = (): void => {
+    const [older, last] = state.previous.length >= 2 ? state.previous.slice(-2) : [undefined, undefined];
+    if (older === undefined || last === undefined) {
+      state.weights = ones();
+      return;
+    }
+    // A task absent from either window keeps the neutral ratio 1.
+    const r = tasks.map((t) => (older[t] !== undefined && last[t] !== undefined && older[t]! > 0 ? last[t]! / older[t]! : 1));
+    const e = r.map((x) => Math.exp(x / cfg.temperature));
+    const total = e.reduce((a, b) => a + b, 0);
+    state.weights = Object.fromEntries(tasks.map((t, i) => [t, (tasks.length * e[i]!) / total]));
+  };
+  return {
+    config: cfg,
+    tasks,
+    variables: [],
+    combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => tf.mul(l, state.weights[t] ?? 1) as tf.Scalar))),
+    weights: () => ({ ...state.weights }),
+    update: (values) => {
+      for (const [t, v] of Object.entries(values)) {
+        if (v === undefined || !Number.isFinite(v)) continue;
+        state.sums[t] = (state.sums[t] ?? 0) + v;
+        state.counts[t] = (state.counts[t] ?? 0) + 1;
+      }
+      state.steps++;
+      if (state.steps % cfg.window === 0) {
+        const means: Record<string, number> = {};
+        for (const t of tasks) if ((state.counts[t] ?? 0) > 0) means[t] = state.sums[t]! / state.counts[t]!;
+        state.previous = [...state.previous, means].slice(-2);
+        state.sums = {};
+        state.counts = {};
+        recompute();
+      }
+    },
+    getState: () => ({ type: 'dwa', dwa: JSON.parse(JSON.stringify(state)) as NonNullable<LossWeightingState['dwa']> }),
+    setState: (s) => {
+      if (s.type !== 'dwa' || s.dwa === undefined) throw new DataError('Loss weighting state of another type', { field: 'lossWeighting.type', expected: 'dwa', found: s.type });
+      state = JSON.parse(JSON.stringify(s.dwa)) as NonNullable<LossWeightingState['dwa']>;
+    },
+    dispose: () => {},
+  };
+}

@@ -1,0 +1,200 @@
+import { DataError, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
+import { decodeTensorBundle, encodeTensorBundle, sha256Hex } from '../io/tensor-bundle';
+import type { LossWeightingState } from '../losses/loss-weighting';
+import type { BlockName, HeadSet, MultiCheXNet } from '../model/multichexnet';
+import type { OptimizerState } from '../optim/optimizer';
+
+/** Where a run stands: the next step to run is `step` of phase `phaseIndex`. */
+export interface RunPosition {
+  phaseIndex: number;
+  phase: string;
+  /** Steps of that phase completed. */
+  step: number;
+  /** Steps completed over the whole plan. */
+  globalStep: number;
+}
+
+/** Best validation score of the current phase. */
+export interface BestState {
+  phase: string;
+  step: number;
+  score: number;
+  metric: string;
+}
+
+/** The trainer state a checkpoint carries besides the weights and the optimizer moments. */
+export interface CheckpointState {
+  weighting: LossWeightingState | null;
+  optimizer: { type: OptimizerState['type']; steps: Record<string, number> } | null;
+  best: BestState | null;
+  gateThreshold: number | null;
+  /** Training seconds spent before this checkpoint (for time-left estimates after a resume). */
+  elapsedSeconds: number;
+}
+
+/** The `manifest.json` of a checkpoint folder. */
+export interface CheckpointManifest {
+  format: 'multichexnet-checkpoint';
+  formatVersion: 1;
+  plan: { name: string; sha256: string };
+  position: RunPosition;
+  /** SHA-256 of every file of the folder, checked on load. */
+  files: Record<string, string>;
+}
+
+const POINTER = 'latest.json';
+
+/** Folder name of a checkpoint: sortable by position. */
+export function checkpointName(pos: RunPosition): string {
+  return `p${String(pos.phaseIndex).padStart(2, '0')}-s${String(pos.step).padStart(7, '0')}`;
+}
+
+/**
+ * Writes a checkpoint atomically: every file into a temporary sibling folder (each fsynced), the folder renamed
+ * into place, then `latest.json` (which also holds the manifest's SHA-256) replaced atomically. A crash at any
+ * point leaves `latest.json` naming a complete, verified checkpoint. `pointer: false` writes the folder only
+ * (the best-weights checkpoint). Node only.
+ */
+export async function saveCheckpoint(
+  root: string,
+  name: string,
+  args: { model: MultiCheXNet<HeadSet>; position: RunPosition; plan: { name: string; sha256: string }; state: CheckpointState; optimizer: OptimizerState | null; pointer?: boolean },
+): Promise<string> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  await fs.mkdir(root, { recursive: true });
+  const final = join(root, name);
+  const tmp = join(root, `.tmp-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  await fs.mkdir(tmp);
+  try {
+    const files: Record<string, string> = {};
+    const put = async (file: string, data: Uint8Array | string): Promise<void> => {
+      const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+      await writeFileAtomic(join(tmp, file), bytes);
+      files[file] = await sha256Hex(bytes);
+    };
+    for (const [block, b] of args.model.blocks()) await put(`${block}.mcxw`, await encodeBlockWeights(b));
+    if (args.optimizer !== null) {
+      await put('optimizer.bin', await encodeTensorBundle(args.optimizer.slots.map((s) => ({ name: `${s.key}#${s.slot}`, shape: s.shape, values: s.values }))));
+    }
+    await put('state.json', `${JSON.stringify(args.state, null, 2)}\n`);
+    const manifest: CheckpointManifest = { format: 'multichexnet-checkpoint', formatVersion: 1, plan: args.plan, position: args.position, files };
+    const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
+    await writeFileAtomic(join(tmp, 'manifest.json'), manifestText);
+    await fs.rm(final, { recursive: true, force: true });
+    await fs.rename(tmp, final);
+    if (args.pointer !== false) {
+      const pointer = { checkpoint: name, manifestSha256: await sha256Hex(new TextEncoder().encode(manifestText)) };
+      await writeFileAtomic(join(root, POINTER), `${JSON.stringify(pointer, null, 2)}\n`);
+    }
+    return final;
+  } catch (e) {
+    await fs.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** A checkpoint read back and verified. */
+export interface LoadedCheckpoint {
+  path: string;
+  manifest: CheckpointManifest;
+  state: CheckpointState;
+  optimizer: OptimizerState | null;
+  blocks: Map<BlockName, Uint8Array>;
+}
+
+/**
+ * Reads a checkpoint folder and verifies every file against the manifest's SHA-256 (and the manifest against
+ * `expectedManifestSha256` when given): a truncated or altered file is refused with a DataError naming it.
+ */
+export async function loadCheckpoint(path: string, expectedManifestSha256?: string): Promise<LoadedCheckpoint> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const read = async (file: string): Promise<Uint8Array> => {
+    try {
+      return new Uint8Array(await fs.readFile(join(path, file)));
+    } catch (e) {
+      throw new DataError('Checkpoint file is missing', { file: join(path, file), found: (e as Error).message }, { cause: e });
+    }
+  };
+  const manifestBytes = await read('manifest.json');
+  if (expectedManifestSha256 !== undefined) {
+    const sum = await sha256Hex(manifestBytes);
+    if (sum !== expectedManifestSha256) {
+      throw new DataError('Checkpoint manifest checksum mismatch: the checkpoint was altered', { file: join(path, 'manifest.json'), field: 'manifestSha256', expected: expectedManifestSha256, found: sum });
+    }
+  }
+  let manifest: CheckpointManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as CheckpointManifest;
+  } catch (e) {
+    throw new DataError('Checkpoint manifest is not valid JSON', { file: join(path, 'manifest.json') }, { cause: e });
+  }
+  if (manifest.format !== 'multichexnet-checkpoint') {
+    throw new DataError('Not a MultiCheXNet checkpoint', { file: join(path, 'manifest.json'), field: 'format', expected: 'multichexnet-checkpoint', found: String(manifest.format) });
+  }
+  const contents = new Map<string, Uint8Array>();
+  for (const [file, expected] of Object.entries(manifest.files)) {
+    const bytes = await read(file);
+    const sum = await sha256Hex(bytes);
+    if (sum !== expected) {
+      throw new DataError('Checkpoint file checksum mismatch: the file was altered or damaged', { file: join(path, file), field: 'sha256', expected, found: sum });
+    }
+    contents.set(file, bytes);
+  }
+  const state = JSON.parse(new TextDecoder().decode(contents.get('state.json')!)) as CheckpointState;
+  let optimizer: OptimizerState | null = null;
+  const opt = contents.get('optimizer.bin');
+  if (opt !== undefined && state.optimizer !== null) {
+    const entries = await decodeTensorBundle(opt, join(path, 'optimizer.bin'));
+    optimizer = {
+      type: state.optimizer.type,
+      steps: state.optimizer.steps,
+      slots: entries.map((e) => {
+        const cut = e.name.lastIndexOf('#');
+        return { key: e.name.slice(0, cut), slot: e.name.slice(cut + 1), shape: e.shape, values: e.values };
+      }),
+    };
+  }
+  const blocks = new Map<BlockName, Uint8Array>();
+  for (const [file, bytes] of contents) if (file.endsWith('.mcxw')) blocks.set(file.slice(0, -'.mcxw'.length) as BlockName, bytes);
+  return { path, manifest, state, optimizer, blocks };
+}
+
+/** Loads the weights of a checkpoint into the model's blocks (every block of the model must be present). */
+export async function restoreBlocks(model: MultiCheXNet<HeadSet>, ckpt: LoadedCheckpoint): Promise<void> {
+  for (const [name, block] of model.blocks()) {
+    const bytes = ckpt.blocks.get(name);
+    if (bytes === undefined) {
+      throw new DataError('Checkpoint lacks a block of the model', { file: ckpt.path, field: name, expected: `${name}.mcxw`, found: [...ckpt.blocks.keys()].join(', ') });
+    }
+    await loadBlockWeightsFromBytes(block, bytes, `${ckpt.path}/${name}.mcxw`);
+  }
+}
+
+/** The checkpoint `latest.json` points to (verified), or null when the folder has none. */
+export async function loadLatestCheckpoint(root: string): Promise<LoadedCheckpoint | null> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let pointer: { checkpoint: string; manifestSha256: string };
+  try {
+    pointer = JSON.parse(await fs.readFile(join(root, POINTER), 'utf8')) as typeof pointer;
+  } catch {
+    return null;
+  }
+  return loadCheckpoint(join(root, pointer.checkpoint), pointer.manifestSha256);
+}
+
+/** Removes all but the newest `keep` position checkpoints (the pointer's target always stays). */
+export async function pruneCheckpoints(root: string, keep: number): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const names = (await fs.readdir(root)).filter((n) => /^p\d{2}-s\d{7}$/.test(n)).sort();
+  let current: string | null = null;
+  try {
+    current = (JSON.parse(await fs.readFile(join(root, POINTER), 'utf8')) as { checkpoint: string }).checkpoint;
+  } catch {
+    /* no pointer yet */
+  }
+  for (const n of names.slice(0, Math.max(0, names.length - keep))) if (n !== current) await fs.rm(join(root, n), { recursive: true, force: true });
+}

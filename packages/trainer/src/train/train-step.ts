@@ -1,0 +1,152 @@
+import { tf, type BinaryMask, type Box, type EncoderFeatures } from '@multichexnet/core';
+import { encodeSegTargets } from '@multichexnet/head-seg';
+import { createEncoderCache, type RoutingSource, type TeacherForcing, type TaskRouting } from '@multichexnet/gating';
+import type { Batch } from '@multichexnet/data';
+import { batchTargets, isPositiveTarget } from '../data/batch-targets';
+import type { LossTask, LossWeighting } from '../losses/loss-weighting';
+import type { HeadSet, MultiCheXNet } from '../model/multichexnet';
+import type { Optimizer, TrainableVariable } from '../optim/optimizer';
+import type { BatchRecipe, Phase } from '../plan/plan-schema';
+
+/** What one optimizer step did. */
+export interface StepOutcome {
+  /** Plain value of each task loss computed in this step (tasks without samples are absent). */
+  losses: Partial<Record<LossTask, number>>;
+  /** The weighted total the optimizer minimised. */
+  total: number;
+  /** Whether the update was applied (false: no loss in this batch, or a non-finite loss). */
+  applied: boolean;
+  /** Teacher-forcing source of the batch (null when the phase routes every sample). */
+  routing: RoutingSource | null;
+  /** Samples each det/seg head trained on, and the gate's false positives / negatives among them. */
+  routed: Partial<Record<'det' | 'seg', { samples: number; falsePositives: number; falseNegatives: number }>>;
+}
+
+/** Everything a step needs besides the batch. */
+export interface StepContext {
+  model: MultiCheXNet<HeadSet>;
+  phase: Phase;
+  recipe: BatchRecipe;
+  /** 0-based step inside the phase. */
+  step: number;
+  teacherForcing: TeacherForcing | null;
+  weighting: LossWeighting;
+  optimizer: Optimizer;
+  variables: TrainableVariable[];
+  learningRate: number;
+  gateClasses: readonly string[];
+}
+
+const sameOrder = (rows: number[], n: number): boolean => rows.length === n && rows.every((r, i) => r === i);
+
+/**
+ * One optimizer step on one batch: the encoder runs once (shared by every head through the cache), cls and the
+ * gate on all samples, det / seg on the rows routing chooses (teacher forcing: ground-truth positives, or the
+ * gate's positives with its false positives as empty targets), masked task losses, the weighting's total,
+ * gradients of the trainable variables, then the update, unless a loss is not finite (the caller stops then).
+ */
+export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
+  const { model, phase, recipe, weighting } = ctx;
+  const { cls, det, seg } = model.heads;
+  const gate = model.gate;
+  const clsClasses = cls?.config.classes ?? [];
+  const t = batchTargets(batch, recipe, clsClasses, ctx.gateClasses);
+  const B = t.size;
+  const S = t.imageSize;
+  const tasks = recipe.tasks;
+  const routeTasks = (['det', 'seg'] as const).filter((k) => tasks.includes(k));
+  const source: RoutingSource | null = phase.routing.type === 'teacher-forcing' && routeTasks.length > 0 ? ctx.teacherForcing!.decide(ctx.step, phase.name) : null;
+
+  const images = tf.tensor4d(batch.images, [B, S, S, 1]);
+  const cache = createEncoderCache(model.encoder);
+  const kept: Partial<Record<LossTask, tf.Scalar>> = {};
+  const routed: StepOutcome['routed'] = {};
+  let empty = false;
+
+  const lossFn = (): tf.Scalar => {
+    const features = cache.features(images, { training: model.encoder.trainable });
+    const losses: Partial<Record<LossTask, tf.Scalar>> = {};
+    const needClsForGate = source === 'gate' && gate?.reads === 'probabilities';
+    let clsLogits: tf.Tensor2D | null = null;
+    if (cls && (tasks.includes('cls') || needClsForGate)) clsLogits = cls.apply(features, { training: cls.trainable });
+    if (cls && clsLogits && tasks.includes('cls') && t.hasCls) {
+      losses.cls = cls.loss(tf.tensor2d(t.clsLabels, [B, clsClasses.length]), clsLogits);
+    }
+    if (tasks.includes('gate') && gate?.head && t.gateLabels.some((v) => !Number.isNaN(v))) {
+      losses.gate = gate.head.loss(tf.tensor1d(t.gateLabels), gate.head.apply(features, { training: gate.head.trainable }));
+    }
+    let gatePositive: boolean[] | null = null;
+    if (source === 'gate' && gate) {
+      // The decision reads the current network, outside the gradient: routing chooses samples, it is not learned.
+      const decisions = gate.reads === 'probabilities' ? gate.decide(tf.sigmoid(clsLogits!) as tf.Tensor2D) : gate.decide(features);
+      gatePositive = decisions.map((d) => d.positive);
+    }
+    const routeOf = (targets: (Box[] | BinaryMask | null)[]): TaskRouting => {
+      const labeled = targets.map((x) => x !== null);
+      const truthPositive = targets.map(isPositiveTarget);
+      if (source === null) {
+        const indices = labeled.flatMap((l, i) => (l ? [i] : []));
+        return { source: 'ground-truth', indices, targets: indices.map(() => 'truth'), falsePositives: [], falseNegatives: [] };
+      }
+      return ctx.teacherForcing!.route(source, { truthPositive, gatePositive: gatePositive ?? truthPositive, labeled });
+    };
+    const rowsOf = (rows: number[]): EncoderFeatures => (sameOrder(rows, B) ? features : cache.rows(rows));
+    if (det && tasks.includes('det')) {
+      const r = routeOf(t.detBoxes);
+      routed.det = { samples: r.indices.length, falsePositives: r.falsePositives.length, falseNegatives: r.falseNegatives.length };
+      if (r.indices.length > 0) {
+        const out = det.apply(rowsOf(r.indices), { training: det.trainable });
+        const boxes = r.indices.map((i, k) => (r.targets[k] === 'truth' ? t.detBoxes[i]! : []));
+        const targets = det.encodeTargets(boxes, S);
+        losses.det = det.loss(targets, out);
+      }
+    }
+    if (seg && tasks.includes('seg')) {
+      const r = routeOf(t.segMasks);
+      routed.seg = { samples: r.indices.length, falsePositives: r.falsePositives.length, falseNegatives: r.falseNegatives.length };
+      if (r.indices.length > 0) {
+        const out = seg.apply(rowsOf(r.indices), { training: seg.trainable });
+        const masks = r.indices.map((i, k) => (r.targets[k] === 'truth' ? t.segMasks[i]! : null));
+        // An empty target (a gate false positive) is an all-zero mask: the head learns "nothing here".
+        const target = encodeSegTargets(masks.map((m) => m ?? { width: S, height: S, data: new Uint8Array(S * S) }));
+        losses.seg = seg.loss(target, out);
+      }
+    }
+    for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
+    if (Object.keys(losses).length === 0) {
+      // Nothing to learn from this batch: a zero connected to the variables keeps variableGrads well defined;
+      // the update is not applied.
+      empty = true;
+      return tf.mul(tf.sum(ctx.variables[0]!.variable), 0) as tf.Scalar;
+    }
+    return weighting.combine(losses);
+  };
+
+  let outcome: StepOutcome;
+  try {
+    const vars = ctx.variables.map((v) => v.variable);
+    const { value, grads } = tf.variableGrads(lossFn, vars);
+    const total = value.dataSync()[0]!;
+    value.dispose();
+    const losses: Partial<Record<LossTask, number>> = {};
+    for (const [k, v] of Object.entries(kept) as [LossTask, tf.Scalar][]) losses[k] = v.dataSync()[0]!;
+    const finite = Number.isFinite(total) && Object.values(losses).every((v) => Number.isFinite(v));
+    const applied = !empty && finite;
+    if (applied) {
+      const byKey = new Map<string, tf.Tensor>();
+      for (const v of ctx.variables) {
+        const g = grads[v.variable.name];
+        if (g !== undefined) byKey.set(v.key, g);
+      }
+      ctx.optimizer.apply(ctx.variables, byKey, ctx.learningRate);
+      weighting.update(losses);
+    }
+    tf.dispose(Object.values(grads));
+    outcome = { losses, total, applied, routing: source, routed };
+  } finally {
+    tf.dispose(Object.values(kept) as tf.Tensor[]);
+    cache.clear();
+    images.dispose();
+  }
+  return outcome;
+}
