@@ -1,0 +1,136 @@
+import {
+  DataError,
+  LayerBlock,
+  assertShape,
+  createRng,
+  deriveSeed,
+  parseConfig,
+  registerBlock,
+  tf,
+  type ApplyOptions,
+  type EncoderFeatures,
+  type Head,
+  type Rng,
+} from '@multichexnet/core';
+import { ClsHeadConfigSchema, type ClsHeadConfig, type ClsHeadConfigInput } from './config';
+import { maskedBinaryCrossEntropy } from './losses/masked-bce';
+
+/** Registry name of the classification head. */
+export const CLS_HEAD_CLASS_NAME = 'head-cls/ClsHead';
+
+/** One image's decoded classification: the sigmoid probability of each class, by class name. */
+export interface ClsPrediction {
+  probabilities: Record<string, number>;
+}
+
+/**
+ * CheXCls: features {c2..c5} -> logits [B, C], pre-sigmoid (C = config.classes.length, in that order).
+ * Probabilities are `sigmoid(logits)`, which {@link ClsHead.decode} returns per image.
+ */
+export interface ClsHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig>,
+  Head<tf.Tensor2D, tf.Tensor2D, ClsPrediction, ClsHeadConfig> {
+  readonly task: 'cls';
+  /** Logits [B, C] (eager) or the symbolic logits of a larger graph. */
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  /**
+   * Scalar masked BCE: target [B, C] in [0, 1] with NaN for "not annotated", output the logits [B, C],
+   * mask [B] of 0/1 switching samples off. Uses the config's posWeights / negWeights.
+   */
+  loss(target: tf.Tensor2D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar;
+  /** Logits [B, C] -> one `{ probabilities }` per image (does not dispose `output`). */
+  decode(output: tf.Tensor2D): ClsPrediction[];
+}
+
+function buildModel(c: ClsHeadConfig): tf.LayersModel {
+  const { name, seed } = c;
+  const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
+  let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
+  if (c.hidden > 0) {
+    x = tf.layers.dense({
+      name: `${name}_hidden`,
+      units: c.hidden,
+      kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
+    }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
+  }
+  if (c.dropout > 0) {
+    x = tf.layers.dropout({ name: `${name}_dropout`, rate: c.dropout, seed: deriveSeed(seed, 'dropout') }).apply(x) as tf.SymbolicTensor;
+  }
+  const logits = tf.layers.dense({
+    name: `${name}_logits`,
+    units: c.classes.length,
+    kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logits') }),
+  }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ name, inputs: input, outputs: logits });
+}
+
+class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig> implements ClsHead {
+  readonly className = CLS_HEAD_CLASS_NAME;
+  readonly task = 'cls' as const;
+  private readonly dropouts: tf.layers.Layer[];
+  private readonly dropoutRng: Rng;
+
+  constructor(config: ClsHeadConfig) {
+    super(config, buildModel(config));
+    this.dropouts = this.layersModel.layers.filter((l) => l.getClassName() === 'Dropout');
+    this.dropoutRng = createRng(deriveSeed(config.seed, 'dropout-masks'));
+  }
+
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor2D | tf.SymbolicTensor {
+    const { level, featureChannels, name } = this.config;
+    const x = features?.[level];
+    if (x === undefined) {
+      throw new DataError('Classification head input lacks its feature level', { field: `${name} input`, expected: `features with ${level}`, found: features === null || typeof features !== 'object' ? String(features) : `keys ${Object.keys(features).join(', ')}` });
+    }
+    assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
+    if (opts?.training === true) {
+      // tfjs's Dropout reuses a fixed seed; a fresh one per training call keeps masks random yet reproducible.
+      for (const layer of this.dropouts) (layer as unknown as { seed: number }).seed = this.dropoutRng.seed();
+    }
+    return this.run([x], opts)[0] as tf.Tensor2D;
+  }
+
+  loss(target: tf.Tensor2D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {
+    assertShape(`${this.config.name} logits`, output.shape, [null, this.config.classes.length]);
+    return maskedBinaryCrossEntropy(target, output, {
+      posWeights: this.config.posWeights,
+      negWeights: this.config.negWeights,
+      mask,
+    });
+  }
+
+  decode(output: tf.Tensor2D): ClsPrediction[] {
+    const { classes, name } = this.config;
+    assertShape(`${name} logits`, output.shape, [null, classes.length]);
+    const probs = tf.tidy(() => tf.sigmoid(output).dataSync() as Float32Array);
+    const batch = output.shape[0];
+    const out: ClsPrediction[] = [];
+    for (let b = 0; b < batch; b++) {
+      const probabilities: Record<string, number> = {};
+      classes.forEach((cls, c) => {
+        probabilities[cls] = probs[b * classes.length + c]!;
+      });
+      out.push({ probabilities });
+    }
+    return out;
+  }
+}
+
+/**
+ * Creates CheXCls: global average pooling of one encoder level (c5 by default) -> optional hidden dense + ReLU
+ * -> dropout -> C logits [B, C], pre-sigmoid. Validates the config once (ConfigError names the field).
+ *
+ * @example
+ * const head = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: encoder.featureChannels, seed: 1 });
+ * const logits = head.apply(encoder.apply(images));                 // [B, 14]
+ * const loss = head.loss(labels, logits);                           // labels [B, 14], NaN = not annotated
+ * head.decode(logits)[0].probabilities.Effusion;                    // 0.43
+ */
+export function createClsHead(config: ClsHeadConfigInput): ClsHead {
+  return new ClsHeadImpl(parseConfig(ClsHeadConfigSchema, config, 'classification head config'));
+}
+
+registerBlock(CLS_HEAD_CLASS_NAME, (config: ClsHeadConfigInput) => createClsHead(config));
