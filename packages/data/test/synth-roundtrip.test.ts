@@ -18,29 +18,13 @@ import { synthesize, type SynthResult } from '../src/synth/synthesize';
 
 /*
  * Acceptance of issue #4: a few hundred synthetic images, written in the real formats, load through the four
- * real-data loaders with the labels, boxes and masks that were drawn. The loaders read annotations in the real
- * 1024 px space, so this set is written with `annotationSpace: 'original'` (a downsampled copy of the real
- * layout: 128 px images, 1024 px label files).
+ * real-data loaders with the labels, boxes and masks that were drawn, both with labels in the images' own pixels
+ * (the default; the loaders learn that space from the folder's synth.json) and in the real datasets' 1024 px space
+ * (a downsampled copy of the real layout: 128 px images, 1024 px label files).
  */
 
 const SIZE = 128;
 const COUNTS = { nih: 120, rsna: 70, siim: 60, covid: 50 };
-let root = '';
-let cfg: SynthConfig;
-let result: SynthResult;
-let seconds = 0;
-
-beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'synth-roundtrip-'));
-  const t0 = performance.now();
-  result = await synthesize({ out: root, counts: COUNTS, size: SIZE, seed: 2024, annotationSpace: 'original' });
-  seconds = (performance.now() - t0) / 1000;
-  cfg = SynthConfigSchema.parse({ out: root, counts: COUNTS, size: SIZE, seed: 2024, annotationSpace: 'original' });
-});
-
-afterAll(() => {
-  if (root !== '') rmSync(root, { recursive: true, force: true });
-});
 
 async function all(ds: Dataset): Promise<Awaited<ReturnType<Dataset['get']>>[]> {
   const out = [];
@@ -54,7 +38,24 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s / a.length;
 }
 
-describe('synthetic data through the real loaders', () => {
+describe.each(['image', 'original'] as const)('synthetic data through the real loaders (annotations in %s space)', (space) => {
+  let root = '';
+  let cfg: SynthConfig;
+  let result: SynthResult;
+  let seconds = 0;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'synth-roundtrip-'));
+    const t0 = performance.now();
+    result = await synthesize({ out: root, counts: COUNTS, size: SIZE, seed: 2024, annotationSpace: space });
+    seconds = (performance.now() - t0) / 1000;
+    cfg = SynthConfigSchema.parse({ out: root, counts: COUNTS, size: SIZE, seed: 2024, annotationSpace: space });
+  });
+
+  afterAll(() => {
+    if (root !== '') rmSync(root, { recursive: true, force: true });
+  });
+
   it(`generates ${COUNTS.nih + COUNTS.rsna + COUNTS.siim + COUNTS.covid} images in under a minute`, () => {
     expect(result.nih.images + result.rsna.images + result.siim.images + result.covid.images).toBe(300);
     expect(seconds).toBeLessThan(60);

@@ -1,3 +1,4 @@
+import { resolveAnnotationSize } from './annotation-size';
 import { CHESTXRAY14_CLASSES, DataError, log, parseConfig, z } from '@multichexnet/core';
 import { parseCsvRows } from '../csv/parse-csv';
 import { openSource } from '../io/open-source';
@@ -179,6 +180,7 @@ const NIH_IMAGE_DIR = /^(?:images(?:_\d+)?\/)?(?:images\/)?[^/]+\.png$/i;
 export async function openNih(options: NihOptions): Promise<Dataset> {
   const opts = parseConfig(NihOptionsSchema, options, 'NIH dataset options');
   const files = await openSource(opts.root);
+  const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
   const bad = badRowSink(opts.onBadSample);
   const labelsText = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'NIH label index');
   const all = parseNihIndex(labelsText.text, `${files.root}/${labelsText.path}`, bad, { demographics: opts.demographics });
@@ -219,6 +221,7 @@ export async function openNih(options: NihOptions): Promise<Dataset> {
     e.file = resolveInside(p, labelsText.path);
     present.push(e);
   }
+  for (const e of present) e.annotationSize = annotationSize;
   const missing = all.length - present.length;
   if (missing > 0) log.warn(`nih: ${missing} of ${all.length} indexed images are not under ${files.root}; loading the ${present.length} present`);
   return createDataset({ source: 'nih', files, entries: present, missing, skippedAtOpen: bad.count, onBadSample: opts.onBadSample, voi: opts.voi, decoder: opts.decoder });

@@ -1,3 +1,4 @@
+import { resolveAnnotationSize } from './annotation-size';
 import { DataError, log, parseConfig, z } from '@multichexnet/core';
 import { parseCsvRows } from '../csv/parse-csv';
 import { openSource } from '../io/open-source';
@@ -28,7 +29,6 @@ export interface RsnaPatient {
 }
 
 const LABEL_CANDIDATES = ['stage_2_train_labels.csv', 'stage_2_train_labels.csv.zip', 'kaggle_stage_2_train_labels.csv.zip', 'stage_2_train_labels.csv.gz'];
-const RSNA_SIZE = { width: 1024, height: 1024 };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -102,6 +102,7 @@ export function parseRsnaClassInfo(text: string, file: string): Map<string, stri
 export async function openRsna(options: RsnaOptions): Promise<Dataset> {
   const opts = parseConfig(RsnaOptionsSchema, options, 'RSNA dataset options');
   const files = await openSource(opts.root);
+  const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
   const bad = badRowSink(opts.onBadSample);
   const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'RSNA label file');
   const patients = parseRsnaLabels(labels.text, `${files.root}/${labels.path}`, bad);
@@ -121,7 +122,7 @@ export async function openRsna(options: RsnaOptions): Promise<Dataset> {
       file: `${dir}/${name}`,
       labels: harmoniseLabels({ Pneumonia: p.target }),
       boxes: p.boxes,
-      annotationSize: RSNA_SIZE,
+      annotationSize,
       tasks: { cls: true, det: true, seg: false },
       meta: {},
     };

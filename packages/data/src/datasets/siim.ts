@@ -1,3 +1,4 @@
+import { resolveAnnotationSize } from './annotation-size';
 import { DataError, log, parseConfig, z } from '@multichexnet/core';
 import { RLE_EMPTY } from '../codecs/rle';
 import { parseCsvRows } from '../csv/parse-csv';
@@ -28,7 +29,6 @@ export interface SiimImage {
 }
 
 const LABEL_CANDIDATES = ['train-rle.csv', 'stage_2_train.csv', 'train-rle.csv.gz', 'siim-pneumothorax-train-rle.csv.gz', 'stage_2_train.csv.gz'];
-const SIIM_SIZE = { width: 1024, height: 1024 };
 const RLE_SHAPE = /^\d+( \d+)*$/;
 
 /**
@@ -72,6 +72,7 @@ export function parseSiimRle(text: string, file: string, onBad: (err: DataError)
 export async function openSiim(options: SiimOptions): Promise<Dataset> {
   const opts = parseConfig(SiimOptionsSchema, options, 'SIIM dataset options');
   const files = await openSource(opts.root);
+  const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
   const bad = badRowSink(opts.onBadSample);
   const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'SIIM RLE file');
   const images = parseSiimRle(labels.text, `${files.root}/${labels.path}`, bad);
@@ -93,7 +94,7 @@ export async function openSiim(options: SiimOptions): Promise<Dataset> {
       file: p,
       labels: harmoniseLabels({ Pneumothorax: img.rles.length > 0 ? 1 : 0 }),
       maskRle: img.rles,
-      annotationSize: SIIM_SIZE,
+      annotationSize,
       tasks: { cls: true, det: false, seg: true },
       meta: {},
     });
