@@ -1,0 +1,245 @@
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import { ConfigError, DataError, parseConfig } from '@multichexnet/core';
+import { renderOverlayPng, type PipelineResult } from '@multichexnet/runtime';
+import { decodeUpload, type DecodedUpload } from '../image/decode-upload';
+import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
+import { resultToJson } from '../model/result-json';
+import { SERVICE_VERSION } from '../version';
+import { ServeOptionsSchema, type ResolvedServeOptions, type ServeOptions } from './serve-options';
+import { Slots, type SlotTicket } from './slots';
+
+/** A running inference server. */
+export interface RunningServer {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  /** Images being processed now. */
+  inFlight(): number;
+  /**
+   * Graceful shutdown: refuses new requests (503), lets in-flight ones finish (up to `shutdownTimeout`), then
+   * releases the model. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+const RAW_TYPES = ['application/octet-stream', 'image/png', 'image/jpeg', 'application/dicom'];
+// Multipart framing (boundaries, part headers) on top of the file; refusing on Content-Length above this saves
+// reading a body that cannot be accepted.
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    slot: SlotTicket | null;
+  }
+}
+
+/** Client-facing error body: the error class and a message, never a client's file name. */
+interface ErrorBody {
+  error: string;
+  message: string;
+  field?: string;
+  expected?: string;
+  found?: string;
+}
+
+/**
+ * Starts the HTTP inference service on the gated pipeline of `model`:
+ *
+ * - `POST /v1/predict`: an image (PNG, JPEG or DICOM) as the raw body (`application/octet-stream`, `image/png`,
+ *   `image/jpeg`, `application/dicom`) or as the file of a `multipart/form-data` upload -> the pipeline's JSON
+ *   (probabilities, gate, boxes, mask RLE, timings);
+ * - `POST /v1/overlay`: the same upload -> an RGB PNG with the mask tinted and the boxes drawn;
+ * - `GET /v1/model`: classes, input size, gate and checksum of the loaded model;
+ * - `GET /healthz`: 200 when serving, 503 while draining.
+ *
+ * Limits: uploads above `maxBody` get 413; more than `concurrency` images at once get 503 with Retry-After; a
+ * request not answered within `timeout` ms gets 503. Logs are JSON lines (pino) that carry request ids, sizes,
+ * formats and timings, never a file name or a DICOM attribute.
+ *
+ * @example
+ * const server = await startServer({ model: 'runs/exp1', port: 8080, concurrency: 2 });
+ * // curl -F file=@image.dcm http://127.0.0.1:8080/v1/predict
+ * await server.close();
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const opts = parseConfig(ServeOptionsSchema, options, 'serve options');
+  const loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
+  try {
+    return await listen(loaded, opts);
+  } catch (e) {
+    await loaded.pipeline.dispose();
+    throw e;
+  }
+}
+
+async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServeOptions): Promise<RunningServer> {
+  const slots = new Slots(opts.concurrency);
+  const started = Date.now();
+  let draining = false;
+  let nextId = 0;
+  const app = Fastify({
+    logger:
+      opts.logLevel === 'silent'
+        ? false
+        : {
+            level: opts.logLevel,
+            ...(opts.logStream !== undefined ? { stream: opts.logStream } : {}),
+            base: { service: 'multichexnet-serve' },
+            // Only what cannot identify a patient: no query strings, headers, client file names or DICOM tags.
+            serializers: {
+              req: (req: FastifyRequest) => ({ method: req.method, path: req.url.split('?')[0] }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+              err: serializeError,
+            },
+          },
+    bodyLimit: opts.maxBody,
+    handlerTimeout: opts.timeout,
+    requestTimeout: opts.timeout,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: () => `r${(++nextId).toString(36)}`,
+  });
+  app.decorateRequest('slot', null);
+  await app.register(multipart, { limits: { fileSize: opts.maxBody, files: 1, fields: 8, parts: 9 }, throwFileSizeLimit: true });
+  app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer', bodyLimit: opts.maxBody }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: FastifyError, req, reply) => {
+    const { status, body } = errorResponse(error, opts);
+    if (status >= 500 && body.error !== 'Timeout') req.log.error({ err: error }, 'request failed');
+    else req.log.info({ err: error }, 'request refused');
+    if (status === 503) reply.header('Retry-After', String(slots.retryAfterSeconds()));
+    return reply.code(status).send(body);
+  });
+
+  const admit = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const length = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(length) && length > opts.maxBody + MULTIPART_OVERHEAD) {
+      // Answering before the body is read: close the connection so the unread upload is not parsed as a request.
+      reply.header('Connection', 'close');
+      return reply.code(413).send({ error: 'PayloadTooLarge', message: `upload of ${length} bytes exceeds the limit of ${opts.maxBody} bytes` } satisfies ErrorBody);
+    }
+    const ticket = slots.tryTake();
+    if (ticket === null) {
+      reply.header('Retry-After', String(slots.retryAfterSeconds()));
+      return reply.code(503).send({ error: 'Busy', message: `all ${opts.concurrency} inference slots are busy; retry later` } satisfies ErrorBody);
+    }
+    req.slot = ticket;
+    reply.raw.once('close', () => ticket.closed());
+  };
+
+  const infer = async (req: FastifyRequest): Promise<{ upload: DecodedUpload; result: PipelineResult; ms: number }> => {
+    const { bytes, dicomHint } = await readUpload(req);
+    const t0 = performance.now();
+    const work = (async () => {
+      const upload = decodeUpload(bytes, 'upload', dicomHint);
+      const result = await pipeline.run(upload.image);
+      return { upload, result };
+    })();
+    req.slot?.track(work);
+    const { upload, result } = await work;
+    const ms = performance.now() - t0;
+    slots.record(ms);
+    req.log.info({ format: upload.format, width: upload.image.width, height: upload.image.height, bytes: bytes.length, gate: result.gate.positive, boxes: result.boxes.length, ms: Math.round(ms * 10) / 10 }, 'inference');
+    return { upload, result, ms };
+  };
+
+  app.post('/v1/predict', { onRequest: admit }, async (req) => {
+    const { upload, result } = await infer(req);
+    return {
+      model: { checksum },
+      image: { format: upload.format, width: upload.image.width, height: upload.image.height },
+      ...(upload.dicom !== null ? { dicom: upload.dicom } : {}),
+      ...resultToJson(result),
+    };
+  });
+
+  app.post('/v1/overlay', { onRequest: admit }, async (req, reply) => {
+    const { upload, result } = await infer(req);
+    const png = renderOverlayPng(upload.image, result, { maxValue: upload.image.maxValue });
+    return reply.type('image/png').send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
+  });
+
+  app.get('/v1/model', async () => {
+    const m = pipeline.metadata;
+    return { checksum, classNames: m.classNames, inputSize: m.preprocessing?.size ?? null, gate: m.gate, decode: m.decode, versions: m.versions, service: SERVICE_VERSION };
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const body = { status: draining ? 'draining' : 'ok', inFlight: slots.inUse, concurrency: opts.concurrency, uptimeS: Math.round((Date.now() - started) / 1000) };
+    return reply.code(draining ? 503 : 200).send(body);
+  });
+
+  await app.listen({ port: opts.port, host: opts.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    inFlight: () => slots.inUse,
+    close: () => {
+      closing ??= (async () => {
+        draining = true;
+        app.log.info({ inFlight: slots.inUse }, 'draining');
+        const force = setTimeout(() => app.server.closeAllConnections(), opts.shutdownTimeout);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(force);
+          await pipeline.dispose();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * An error as a log record. A DataError keeps only the sentence the code wrote (before its "(file ...)" part),
+ * its field and what was expected: its file name and `found` come from the client's data.
+ */
+function serializeError(err: FastifyError): { type: string; message: string; stack: string; [key: string]: unknown } {
+  const base = { type: err.name, ...(err.code !== undefined ? { code: err.code } : {}), ...(err.statusCode !== undefined ? { statusCode: err.statusCode } : {}) };
+  if (err instanceof DataError) {
+    return { ...base, message: err.message.split(' (')[0]!.split(': expected')[0]!, stack: '', field: err.context.field, expected: err.context.expected };
+  }
+  return { ...base, message: err.message, stack: err.stack ?? '' };
+}
+
+/** The upload's bytes: the raw body, or the single file of a multipart form. */
+async function readUpload(req: FastifyRequest): Promise<{ bytes: Uint8Array; dicomHint: boolean }> {
+  if (req.isMultipart()) {
+    const part = await req.file();
+    if (part === undefined) {
+      throw new DataError('Multipart upload has no file', { field: 'file', expected: 'one file part (PNG, JPEG or DICOM)', found: 'no file part' });
+    }
+    const bytes = await part.toBuffer();
+    // The client's file name is used only for its extension and never kept.
+    const dicomHint = part.mimetype === 'application/dicom' || /\.(dcm|dicom)$/i.test(part.filename ?? '');
+    return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), dicomHint };
+  }
+  const body = req.body;
+  if (!(body instanceof Uint8Array)) {
+    throw new DataError('Request has no image body', { field: 'body', expected: `an image with Content-Type ${RAW_TYPES.join(', ')} or multipart/form-data`, found: typeof body });
+  }
+  return { bytes: body, dicomHint: (req.headers['content-type'] ?? '').startsWith('application/dicom') };
+}
+
+function errorResponse(error: FastifyError, opts: ResolvedServeOptions): { status: number; body: ErrorBody } {
+  if (error instanceof DataError) {
+    const { field, expected, found } = error.context;
+    return {
+      status: 400,
+      body: { error: 'DataError', message: error.message, ...(field !== undefined ? { field } : {}), ...(expected !== undefined ? { expected } : {}), ...(found !== undefined ? { found } : {}) },
+    };
+  }
+  if (error instanceof ConfigError) return { status: 400, body: { error: 'ConfigError', message: error.message } };
+  if (error.code === 'FST_ERR_HANDLER_TIMEOUT') return { status: 503, body: { error: 'Timeout', message: `the request did not finish within ${opts.timeout} ms` } };
+  const status = error.statusCode ?? 500;
+  if (status === 413) return { status, body: { error: 'PayloadTooLarge', message: `upload exceeds the limit of ${opts.maxBody} bytes` } };
+  if (status < 500) return { status, body: { error: error.code ?? error.name, message: error.message } };
+  return { status, body: { error: 'InternalError', message: 'inference failed; see the server log' } };
+}
