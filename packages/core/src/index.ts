@@ -33,3 +33,4 @@ export { BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME } from './layers/b
 export { batchNormTraining } from './layers/batch-norm-training';
 export type { BatchNormTrainingResult } from './layers/batch-norm-training';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register';
+export type { BackendOptions } from './backend/init-backend';

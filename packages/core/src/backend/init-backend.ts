@@ -1,9 +1,22 @@
 import { tf } from '../tf';
 import { log } from '../log';
 import { registerWasmTrainingKernels } from './kernels/register';
+import { defaultWasmThreads, installThreadedWasm } from './wasm-threads';
+import { compileSimdKernels } from './simd/simd-kernels';
+import { memoryOf, type WasmBackend } from './kernels/wasm-backend';
 
 /** Backends MultiCheXNet can run on. `auto` picks the fastest available. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'webgl' | 'webgpu' | 'cpu';
+
+/** Options of {@link initBackend}. */
+export interface BackendOptions {
+  /**
+   * wasm in Node: XNNPACK threads (the threaded-SIMD build on worker_threads). Default: env
+   * MULTICHEXNET_WASM_THREADS, else every logical core (at most 8); 1 keeps the single-threaded build. Only
+   * effective before the wasm backend is first created in the process.
+   */
+  threads?: number;
+}
 
 /** The outcome of {@link initBackend}. */
 export interface BackendInfo {
@@ -44,11 +57,28 @@ async function initTensorflow(): Promise<string | null> {
   return null;
 }
 
-async function initWasm(): Promise<number> {
+async function initWasm(options: BackendOptions): Promise<number> {
   await import('@tensorflow/tfjs-backend-wasm');
-  const ok = await tf.setBackend('wasm');
+  let ok = false;
+  if (isNode) {
+    const restore = await installThreadedWasm(options.threads ?? (await defaultWasmThreads()));
+    if (restore !== null) {
+      try {
+        ok = await tf.setBackend('wasm');
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        log.warn('wasm: the threaded backend failed to start; using the single-threaded build');
+        restore();
+      }
+    }
+  }
+  if (!ok) ok = await tf.setBackend('wasm');
   if (!ok) throw new Error('The wasm backend failed to initialise');
   await tf.ready();
+  const memory = memoryOf(tf.backend() as WasmBackend);
+  if (memory !== null) await compileSimdKernels(memory);
   registerWasmTrainingKernels();
   const wasmMod = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as { getThreadsCount?: () => number };
   return wasmMod.getThreadsCount?.() ?? 1;
@@ -61,12 +91,13 @@ async function initWasm(): Promise<number> {
  *   own install), else `wasm` in Node with the project's training kernels, else in browsers `webgpu`, `webgl`,
  *   `wasm`, `cpu` in that order.
  * - `tensorflow` when neither binding is installed fails with instructions to install one.
+ * - `wasm` in Node runs XNNPACK on `options.threads` worker threads (default: every core), see {@link BackendOptions}.
  *
  * @returns the backend chosen and why; the reason is logged once.
  * @example
  * const { name } = await initBackend();   // 'wasm' on a plain Node install
  */
-export async function initBackend(name: BackendName = 'auto'): Promise<BackendInfo> {
+export async function initBackend(name: BackendName = 'auto', options: BackendOptions = {}): Promise<BackendInfo> {
   if (current !== null && (name === 'auto' || name === current.name) && tf.getBackend() === current.name) {
     return current;
   }
@@ -80,7 +111,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<BackendIn
     } else if (name === 'tensorflow') {
       throw new Error(TENSORFLOW_HINT);
     } else {
-      const threads = await initWasm();
+      const threads = await initWasm(options);
       info = {
         name: 'wasm',
         reason: 'Node without @tensorflow/tfjs-node(-gpu): wasm backend with MultiCheXNet training kernels',
@@ -88,7 +119,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<BackendIn
       };
     }
   } else if (name === 'wasm') {
-    const threads = await initWasm();
+    const threads = await initWasm(options);
     info = { name: 'wasm', reason: 'requested', threads };
   } else if (name === 'cpu') {
     await tf.setBackend('cpu');
@@ -117,7 +148,7 @@ export async function initBackend(name: BackendName = 'auto'): Promise<BackendIn
     }
     if (chosen === null) {
       try {
-        const threads = await initWasm();
+        const threads = await initWasm(options);
         chosen = { name: 'wasm', reason: 'browser without webgpu/webgl', threads };
       } catch {
         await tf.setBackend('cpu');

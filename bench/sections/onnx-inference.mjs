@@ -1,0 +1,168 @@
+// Inference on onnxruntime, measured in one process on one set of images (the real X-rays of shared/realdata and
+// deterministic variants of them), with the project's default encoder (densenet-small) and the three heads at 256 px:
+//   mtlVsSingle  one multi-task pass vs three single-task models (encoder + one head each), onnxruntime-node;
+//                target: MTL >= 2.5x faster than the three together
+//   onnxVsTfjs   the same multi-task model on onnxruntime-node vs tfjs (wasm backend)
+//   gating       gated vs ungated pipeline on a set where the gate stops 70% of the images
+//   throughput   images/s at batch 1 and 16 (model alone, and the whole pipeline from decoded images)
+// Weights are the seeded initialisation: speed does not depend on their values. The gate threshold is set to the
+// 70th percentile of this model's gate probabilities on the set, which makes exactly 70% of it negative.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const name = 'onnx-inference';
+export const description = 'ONNX inference at 256 px: MTL vs 3 single-task models, onnxruntime-node vs tfjs-wasm, gated vs ungated pipeline, images/s';
+export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'data', 'runtime'];
+
+const SIZE = 256;
+const REAL = ['00000001_000.png', '00027426_000.png', '16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'];
+
+/** 20 decoded images: each real X-ray as is, mirrored, two crops and a gamma change (no randomness). */
+function imageSet(data, repoRoot) {
+  const dir = join(repoRoot, '..', 'shared', 'realdata');
+  const bases = REAL.filter((f) => existsSync(join(dir, f))).map((f) => data.decodeImage(new Uint8Array(readFileSync(join(dir, f))), f));
+  if (bases.length === 0) return null;
+  const crop = (img, fx, fy, fw, fh) => {
+    const x0 = Math.floor(img.width * fx), y0 = Math.floor(img.height * fy);
+    const w = Math.floor(img.width * fw), h = Math.floor(img.height * fh);
+    const out = new img.data.constructor(w * h);
+    for (let y = 0; y < h; y++) out.set(img.data.subarray((y0 + y) * img.width + x0, (y0 + y) * img.width + x0 + w), y * w);
+    return { ...img, width: w, height: h, data: out };
+  };
+  const mirror = (img) => {
+    const out = new img.data.constructor(img.data.length);
+    for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) out[y * img.width + x] = img.data[y * img.width + img.width - 1 - x];
+    return { ...img, data: out };
+  };
+  const gamma = (img) => ({ ...img, data: img.data.map((v) => Math.round(img.maxValue * (v / img.maxValue) ** 0.8)) });
+  const set = [];
+  for (let i = 0; set.length < 20; i++) {
+    const b = bases[i % bases.length];
+    const variant = Math.floor(i / bases.length) % 5;
+    set.push([b, mirror(b), crop(b, 0.1, 0.1, 0.8, 0.8), crop(b, 0, 0, 0.6, 0.7), gamma(b)][variant]);
+  }
+  return set;
+}
+
+function composed(tf, encoder, heads) {
+  const image = tf.input({ shape: [SIZE, SIZE, 1] });
+  const features = encoder.apply(image);
+  return tf.model({ inputs: image, outputs: heads.map((h) => h.apply(features)) });
+}
+
+export async function run(ctx) {
+  const core = await ctx.importPackage('core');
+  const { createEncoder } = await ctx.importPackage('core-encoder');
+  const { createClsHead } = await ctx.importPackage('head-cls');
+  const { createDetHead } = await ctx.importPackage('head-det');
+  const { createSegHead } = await ctx.importPackage('head-seg');
+  const data = await ctx.importPackage('data');
+  const rt = await ctx.importPackage('runtime');
+  const { tf } = core;
+
+  const images = imageSet(data, ctx.repoRoot);
+  if (images === null) return { skipped: 'no real images in ../shared/realdata' };
+  await core.initBackend('cpu'); // model building and export only; timing below uses onnxruntime / wasm explicitly
+
+  const encoder = createEncoder({ preset: 'densenet-small', seed: 1 });
+  const fc = encoder.featureChannels;
+  const cls = createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels: fc, seed: 2 });
+  const det = createDetHead({ featureChannels: fc, seed: 3 });
+  const seg = createSegHead({ featureChannels: fc, seed: 4 });
+  const blocks = { encoder, cls, det, seg };
+  const pre = { size: SIZE };
+
+  // Inputs: the set preprocessed exactly as the pipeline does.
+  const inputs = images.map((img) => data.preprocessImage(img, pre).input);
+  const batchOf = (from, n) => {
+    const out = new Float32Array(n * SIZE * SIZE);
+    for (let i = 0; i < n; i++) out.set(inputs[(from + i) % inputs.length], i * SIZE * SIZE);
+    return { data: out, dims: [n, SIZE, SIZE, 1] };
+  };
+  const it = (n) => (ctx.quick ? Math.max(2, Math.ceil(n / 4)) : n);
+
+  // ---- models
+  const mtlBytes = await rt.exportModel(blocks, { preprocessing: pre });
+  const singleBytes = {};
+  for (const [task, head] of [['cls', cls], ['det', det], ['seg', seg]]) {
+    singleBytes[task] = await rt.exportOnnx(composed(tf, encoder, [head]), { outputs: [{ name: `${task}_out` }] });
+  }
+  const mtl = await rt.loadModel(mtlBytes, { backend: 'node' });
+  const singles = {};
+  for (const t of Object.keys(singleBytes)) singles[t] = await rt.loadModel(singleBytes[t], { backend: 'node' });
+  ctx.log(`models: MTL ${(mtlBytes.length / 2 ** 20).toFixed(1)} MiB, params encoder ${encoder.countParams()}, cls ${cls.countParams()}, det ${det.countParams()}, seg ${seg.countParams()}`);
+
+  // ---- 1. one MTL pass vs three single-task models (onnxruntime-node)
+  const mtlVsSingle = {};
+  for (const bs of [1, 16]) {
+    let k = 0;
+    const mtlT = await ctx.measure(async () => { await rt.runModel(mtl, { image: batchOf(k++ * bs, bs) }); }, { warmup: 2, iterations: it(bs === 1 ? 20 : 6) });
+    const per = {};
+    for (const t of Object.keys(singles)) {
+      k = 0;
+      per[t] = (await ctx.measure(async () => { await rt.runModel(singles[t], { image: batchOf(k++ * bs, bs) }); }, { warmup: 2, iterations: it(bs === 1 ? 20 : 6) })).medianMs;
+    }
+    const threeMs = per.cls + per.det + per.seg;
+    mtlVsSingle[`batch${bs}`] = { mtlMs: mtlT.medianMs, singleMs: per, threeSingleMs: threeMs, speedup: threeMs / mtlT.medianMs, target: 2.5, meetsTarget: threeMs / mtlT.medianMs >= 2.5 };
+    ctx.log(`batch ${bs}: MTL ${mtlT.medianMs.toFixed(1)} ms vs three singles ${threeMs.toFixed(1)} ms -> x${(threeMs / mtlT.medianMs).toFixed(2)}`);
+  }
+
+  // ---- 2. onnxruntime-node vs tfjs (wasm) on the same model
+  const full = composed(tf, encoder, [cls, det, seg]);
+  const wasm = await core.initBackend('wasm');
+  const onnxVsTfjs = { tfjsBackend: wasm.name, tfjsThreads: wasm.threads };
+  for (const bs of [1, 16]) {
+    let k = 0;
+    const ort = await ctx.measure(async () => { await rt.runModel(mtl, { image: batchOf(k++ * bs, bs) }); }, { warmup: 1, iterations: it(bs === 1 ? 10 : 4) });
+    k = 0;
+    const tfjs = await ctx.measure(() => {
+      const b = batchOf(k++ * bs, bs);
+      tf.tidy(() => {
+        const outs = full.predict(tf.tensor4d(b.data, b.dims));
+        for (const o of outs) o.dataSync();
+      });
+    }, { warmup: 1, iterations: ctx.quick ? 2 : bs === 1 ? 5 : 2 });
+    onnxVsTfjs[`batch${bs}`] = { onnxruntimeNodeMs: ort.medianMs, tfjsWasmMs: tfjs.medianMs, speedup: tfjs.medianMs / ort.medianMs };
+    ctx.log(`batch ${bs}: onnxruntime-node ${ort.medianMs.toFixed(1)} ms vs tfjs-wasm ${tfjs.medianMs.toFixed(1)} ms`);
+  }
+
+  // ---- 3. gated vs ungated pipeline, 70% negatives; 4. images/s at batch 1 and 16
+  const pipelineModels = await rt.exportPipeline(blocks, { preprocessing: pre });
+  const probe = await rt.createPipeline({ model: pipelineModels, gate: { enabled: false } });
+  const gateProbs = (await probe.runBatch(images)).map((r) => r.gate.probability).sort((a, b) => a - b);
+  await probe.dispose();
+  const threshold = (gateProbs[13] + gateProbs[14]) / 2; // 14 of 20 below: 70% negatives
+  const gating = { images: images.length, threshold };
+  const throughput = { model: {}, pipeline: {} };
+  for (const bs of [1, 16]) {
+    const gated = await rt.createPipeline({ model: pipelineModels, gate: { threshold }, batchSize: bs });
+    const ungated = await rt.createPipeline({ model: pipelineModels, gate: { enabled: false }, batchSize: bs });
+    let positives = 0;
+    const g = await ctx.measure(async () => { positives = (await gated.runBatch(images)).filter((r) => r.gate.positive).length; }, { warmup: 1, iterations: it(4) });
+    const u = await ctx.measure(async () => { await ungated.runBatch(images); }, { warmup: 1, iterations: it(4) });
+    gating[`batch${bs}`] = {
+      negativesFraction: 1 - positives / images.length,
+      gatedMs: g.medianMs,
+      ungatedMs: u.medianMs,
+      gatedImagesPerSecond: (images.length * 1000) / g.medianMs,
+      ungatedImagesPerSecond: (images.length * 1000) / u.medianMs,
+      speedup: u.medianMs / g.medianMs,
+    };
+    throughput.pipeline[`batch${bs}`] = { gatedImagesPerSecond: gating[`batch${bs}`].gatedImagesPerSecond, ungatedImagesPerSecond: gating[`batch${bs}`].ungatedImagesPerSecond };
+    throughput.model[`batch${bs}`] = { imagesPerSecond: (bs * 1000) / mtlVsSingle[`batch${bs}`].mtlMs };
+    ctx.log(`pipeline batch ${bs}: gated ${g.medianMs.toFixed(0)} ms vs ungated ${u.medianMs.toFixed(0)} ms for ${images.length} images`);
+    await gated.dispose();
+    await ungated.dispose();
+  }
+
+  await mtl.dispose();
+  for (const s of Object.values(singles)) await s.dispose();
+  return {
+    model: { encoder: 'densenet-small', inputSize: SIZE, heads: ['cls', 'det', 'seg'], onnxMiB: mtlBytes.length / 2 ** 20 },
+    onnxruntime: { backend: 'onnxruntime-node (cpu EP, default intra-op threads)' },
+    mtlVsSingle,
+    onnxVsTfjs,
+    gating,
+    throughput,
+  };
+}
