@@ -66,6 +66,8 @@ export interface SessionOptions {
   threads?: number;
   /** Execution providers in preference order (default: `cpu` for node, `wasm` for web). */
   executionProviders?: string[];
+  /** `web` only: URL prefix of onnxruntime-web's .wasm files, when they are not served next to the bundle. */
+  wasmPaths?: string;
 }
 
 /** Creates an inference session from ONNX bytes. */
@@ -74,6 +76,7 @@ export async function createSession(backend: OrtBackend, bytes: Uint8Array, opti
   const threads = options.threads;
   if (backend === 'web') {
     // Set before the first session: the wasm module starts its thread pool once.
+    if (options.wasmPaths !== undefined) ort.env.wasm.wasmPaths = options.wasmPaths;
     if (threads !== undefined) ort.env.wasm.numThreads = threads;
     else if (isNode && ort.env.wasm.numThreads === undefined) ort.env.wasm.numThreads = 1;
   }

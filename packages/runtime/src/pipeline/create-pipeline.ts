@@ -17,6 +17,8 @@ export const PipelineOptionsSchema = z
     backend: z.enum(['auto', 'node', 'web']).default('auto'),
     /** Intra-op threads (wasm threads for `web`). */
     threads: z.number().int().positive().optional(),
+    /** `web` only: where onnxruntime-web fetches its .wasm files (a URL prefix), when not next to the bundle. */
+    wasmPaths: z.string().optional(),
     /** `enabled: false` runs det/seg on every image (ungated); `threshold` overrides the model's. */
     gate: z.object({ enabled: z.boolean().default(true), threshold: z.number().min(0).max(1).optional() }).strict().prefault({}),
     /** Overrides of the det decoding the model recorded. */
@@ -74,6 +76,14 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 
 async function resolveSources(model: PipelineModelSource): Promise<{ stage1: Uint8Array | string; stage2: Uint8Array | string | null }> {
   if (typeof model !== 'string') return { stage1: model.stage1, stage2: model.stage2 ?? null };
+  const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+  if (!isNode || /^https?:\/\//.test(model)) {
+    // A folder URL: stage 2 is optional, so ask whether it is there before loading it.
+    const base = model.endsWith('/') ? model : `${model}/`;
+    const stage2 = `${base}${PIPELINE_FILES.stage2}`;
+    const head = await fetch(stage2, { method: 'HEAD' }).catch(() => null);
+    return { stage1: `${base}${PIPELINE_FILES.stage1}`, stage2: head !== null && head.ok ? stage2 : null };
+  }
   const { join } = await import('node:path');
   const { access } = await import('node:fs/promises');
   const stage2 = join(model, PIPELINE_FILES.stage2);
@@ -99,7 +109,11 @@ export async function createPipeline(args: { model: PipelineModelSource } & Pipe
   const { model, ...rest } = args;
   const opts = parseConfig(PipelineOptionsSchema, rest, 'pipeline options');
   const sources = await resolveSources(model);
-  const load = { backend: resolveBackend(opts.backend), ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+  const load = {
+    backend: resolveBackend(opts.backend),
+    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    ...(opts.wasmPaths !== undefined ? { wasmPaths: opts.wasmPaths } : {}),
+  };
   const stage1 = await loadModel(sources.stage1, load);
   let stage2: OnnxModel | null = null;
   try {
