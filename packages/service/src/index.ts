@@ -1,9 +1,36 @@
 export { SERVICE_VERSION as version } from './version';
+
+// --- HTTP inference service
 export { startServer } from './server/start-server';
 export type { RunningServer } from './server/start-server';
 export { ServeOptionsSchema } from './server/serve-options';
 export type { ServeOptions, LogStream } from './server/serve-options';
+
+// --- batch screening on a Redis job queue
+export { enqueue } from './screen/enqueue';
+export type { EnqueueSummary, ScreenJobData } from './screen/enqueue';
+export { startWorker } from './screen/start-worker';
+export type { ScreenWorker } from './screen/start-worker';
+export { screenStatus } from './screen/screen-status';
+export type { ScreenStatus, FailedImage } from './screen/screen-status';
+export { exportResults } from './screen/export-results';
+export type { ExportSummary } from './screen/export-results';
+export { scanInputs, imageIdOf } from './screen/scan-inputs';
+export type { InputImage } from './screen/scan-inputs';
+export type { StoredResult } from './screen/results-store';
+export { screenKeys, BULL_PREFIX } from './screen/redis';
+export type { ScreenKeys } from './screen/redis';
+export { EnqueueOptionsSchema, WorkerOptionsSchema, StatusOptionsSchema, ExportOptionsSchema, RedisTargetSchema, EXPORT_FORMATS } from './screen/screen-options';
+export type { EnqueueOptions, WorkerOptions, StatusOptions, ExportOptions, LineSink } from './screen/screen-options';
+
+// --- the commands the multichexnet CLI registers
+export { serveCommand } from './cli/serve-command';
+export { screenCommand } from './cli/screen-command';
+
+// --- shared parts
 export { openPipeline, resolvePipelineFiles } from './model/open-pipeline';
 export type { LoadedPipeline } from './model/open-pipeline';
 export { resultToJson } from './model/result-json';
 export type { ResultJson } from './model/result-json';
+export { decodeUpload } from './image/decode-upload';
+export type { DecodedUpload } from './image/decode-upload';

@@ -1,0 +1,257 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { QueueEvents } from 'bullmq';
+import { ConfigError, DataError } from '@multichexnet/core';
+import { rleDecode, synthesize } from '@multichexnet/data';
+import { parseRsnaPredictionString } from '@multichexnet/head-det';
+import { BULL_PREFIX, enqueue, exportResults, scanInputs, screenKeys, screenStatus, startWorker, type StoredResult } from '../src/index';
+import { writeTestModel } from './helpers/model';
+import { REDIS_SERVER, REDIS_SKIP_REASON, freePort, startRedis, type TestRedis } from './helpers/redis-server';
+import { spawnCli, waitForOutput, type CliProcess } from './helpers/spawn-cli';
+
+const hasRedis = REDIS_SERVER !== null;
+if (!hasRedis) console.warn(`screen tests skipped: ${REDIS_SKIP_REASON}`);
+
+let root: string;
+let redis: TestRedis;
+let client: Redis;
+let modelDir: string;
+let imagesDir: string;
+/** Every image file written, by id (file stem). */
+let expectedIds: string[];
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'mcx-screen-'));
+  modelDir = join(root, 'model');
+  await writeTestModel(modelDir);
+  if (!hasRedis) return;
+  redis = await startRedis();
+  client = new Redis(redis.url);
+  imagesDir = join(root, 'synth');
+  // 200 PNG + 30 RSNA DICOM + 30 SIIM DICOM + 10 COVID PNG/JPEG films at 64 px (fake PHI in every DICOM).
+  await synthesize({ out: imagesDir, counts: { nih: 200, rsna: 30, siim: 30, covid: 10 }, size: 64, seed: 11 });
+  // A corrupt file (PNG signature, then garbage) and a byte-identical copy of one image under another name.
+  writeFileSync(join(imagesDir, 'corrupt-0001.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]));
+  copyFileSync(join(imagesDir, 'nih', 'images', '00000001_000.png'), join(imagesDir, 'copy-of-00000001_000.png'));
+  expectedIds = (await scanInputs(imagesDir)).map((i) => i.id);
+}, 120_000);
+
+afterAll(async () => {
+  client?.disconnect();
+  await redis?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('scanInputs', () => {
+  it('walks a folder recursively for PNG, JPEG and DICOM, ids are file stems', async () => {
+    const dir = join(root, 'scan');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
+    for (const f of ['x.png', 'a/y.JPG', 'a/b/z.dcm', 'notes.txt', 'a/b/w.nii.gz', '.hidden.png']) writeFileSync(join(dir, f), 'x');
+    const found = await scanInputs(dir);
+    expect(found.map((f) => f.id)).toEqual(['z', 'y', 'x']);
+    expect(found.every((f) => f.file.startsWith(dir))).toBe(true);
+  });
+
+  it('reads csv, jsonl and plain-list manifests relative to their folder', async () => {
+    const dir = join(root, 'manifests');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'm.csv'), 'path,id\nimgs/a.png,first\n"imgs/b,c.dcm",\n');
+    writeFileSync(join(dir, 'm.jsonl'), '{"path":"imgs/a.png"}\n\n{"path":"/abs/b.dcm","id":"B"}\n');
+    writeFileSync(join(dir, 'm.txt'), '# list\nimgs/a.png\n\nimgs/c.jpeg\n');
+    expect(await scanInputs(join(dir, 'm.csv'))).toEqual([
+      { id: 'first', file: join(dir, 'imgs/a.png') },
+      { id: 'b,c', file: join(dir, 'imgs/b,c.dcm') },
+    ]);
+    expect(await scanInputs(join(dir, 'm.jsonl'))).toEqual([
+      { id: 'a', file: join(dir, 'imgs/a.png') },
+      { id: 'B', file: '/abs/b.dcm' },
+    ]);
+    expect((await scanInputs(join(dir, 'm.txt'))).map((i) => i.id)).toEqual(['a', 'c']);
+  });
+
+  it('refuses a manifest without a path column, a bad JSON line, and two files with one id', async () => {
+    const dir = join(root, 'bad-manifests');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'nopath.csv'), 'name,id\na.png,1\n');
+    writeFileSync(join(dir, 'bad.jsonl'), '{"path":"a.png"}\n{oops\n');
+    writeFileSync(join(dir, 'clash.txt'), 'x/a.png\ny/a.png\n');
+    await expect(scanInputs(join(dir, 'nopath.csv'))).rejects.toThrow(/no path column.*found name,id/);
+    await expect(scanInputs(join(dir, 'bad.jsonl'))).rejects.toThrow(/row 2/);
+    const clash = await scanInputs(join(dir, 'clash.txt')).catch((e: unknown) => e);
+    expect(clash).toBeInstanceOf(DataError);
+    expect((clash as DataError).message).toMatch(/same image id.*row 2.*a for both/);
+    await expect(scanInputs(join(dir, 'missing-folder'))).rejects.toBeInstanceOf(DataError);
+  });
+});
+
+describe('screen options and connection errors', () => {
+  it('validates options with ConfigError naming the field', async () => {
+    await expect(enqueue({ source: 'x', queue: 'bad name!' })).rejects.toBeInstanceOf(ConfigError);
+    await expect(exportResults({ format: 'xml' as 'csv' })).rejects.toThrow(/format/);
+    await expect(startWorker({ model: modelDir, redis: 'http://localhost' })).rejects.toThrow(/redis: must start with redis:\/\//);
+  });
+
+  it('names an unreachable Redis in a DataError', async () => {
+    const port = await freePort();
+    await expect(screenStatus({ redis: `redis://:secret@127.0.0.1:${port}` })).rejects.toThrow(/Cannot reach Redis \(file redis:\/\/:\*\*\*@127\.0\.0\.1/);
+  });
+});
+
+describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with SIGKILL mid-run', () => {
+  const queue = 'crash';
+  const workers: CliProcess[] = [];
+
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  });
+
+  it('gives every image exactly one result, fails the corrupt file with its error, and re-enqueueing adds nothing', async () => {
+    const total = expectedIds.length; // files, of which two share their content
+    const first = await enqueue({ source: imagesDir, redis: redis.url, queue, attempts: 3, backoffMs: 200 });
+    expect(first).toMatchObject({ files: total, images: total - 1, added: total - 1, alreadyDone: 0 });
+    const again = await enqueue({ source: imagesDir, redis: redis.url, queue });
+    expect(again).toMatchObject({ files: total, images: total - 1, added: 0, alreadyQueued: total - 1 });
+
+    const events = new QueueEvents(queue, { connection: { url: redis.url }, prefix: BULL_PREFIX });
+    await events.waitUntilReady();
+    let stalled = 0;
+    events.on('stalled', () => stalled++);
+
+    const args = ['screen', 'worker', '--redis', redis.url, '--queue', queue, '--model', modelDir, '--concurrency', '2', '--threads', '1', '--lock-ms', '2000', '--stalled-check-ms', '1000'];
+    for (let i = 0; i < 3; i++) workers.push(spawnCli(args));
+    await Promise.all(workers.map((w) => waitForOutput(w, (out) => out.includes('"msg":"started"'))));
+
+    const keys = screenKeys(queue);
+    const victim = workers[0]!;
+    // Kill one worker once it has stored some results (so it dies in the middle of its stream of jobs).
+    await waitForOutput(victim, (out) => (out.match(/"msg":"stored"/g) ?? []).length >= 5);
+    victim.child.kill('SIGKILL');
+    expect(await victim.exited).toBe('SIGKILL');
+    const doneAtKill = await client.hlen(keys.results);
+    expect(doneAtKill).toBeLessThan(total - 1);
+
+    const t0 = Date.now();
+    let status = await screenStatus({ redis: redis.url, queue });
+    while (status.done + status.failed < status.total) {
+      if (Date.now() - t0 > 60_000) throw new Error(`screening did not finish: ${JSON.stringify(status)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      status = await screenStatus({ redis: redis.url, queue });
+    }
+    expect(status).toMatchObject({ total: total - 1, done: total - 2, failed: 1, waiting: 0, active: 0, delayed: 0, remaining: 0, etaSeconds: 0 });
+    expect(status.ratePerSecond).toBeGreaterThan(0);
+    expect(status.failures).toHaveLength(1);
+    expect(status.failures[0]).toMatchObject({ id: 'corrupt-0001', attempts: 1 });
+    expect(status.failures[0]!.reason).toMatch(/^DataError: .*PNG.*file corrupt-0001/);
+    // The killed worker's running jobs were found stalled and handed to the others.
+    expect(stalled).toBeGreaterThanOrEqual(1);
+
+    // Exactly one result per content: the store is keyed by hash and written once; every result is complete.
+    const stored = Object.values(await client.hgetall(keys.results)).map((v) => JSON.parse(v) as StoredResult);
+    expect(stored).toHaveLength(total - 2);
+    expect(new Set(stored.map((r) => r.sha256)).size).toBe(total - 2);
+    expect(new Set(stored.map((r) => r.worker)).size).toBeGreaterThanOrEqual(2);
+    for (const r of stored) {
+      expect(Object.keys(r.probabilities)).toHaveLength(14);
+      expect(r.gate.positive).toBe(true);
+      expect(r.maskRle).not.toBe('');
+    }
+
+    // Re-enqueueing a finished run changes nothing.
+    const third = await enqueue({ source: imagesDir, redis: redis.url, queue });
+    expect(third).toMatchObject({ added: 0, alreadyDone: total - 2, failedKept: 1, alreadyQueued: 0 });
+    expect(await client.hlen(keys.results)).toBe(total - 2);
+
+    // The survivors drain on SIGTERM and exit 0.
+    for (const w of workers.slice(1)) w.child.kill('SIGTERM');
+    expect(await Promise.all(workers.slice(1).map((w) => w.exited))).toEqual([0, 0]);
+    await events.close();
+
+    // jsonl: one row per file id with a result (the copy gets its own row), the corrupt file left out.
+    const jsonl = join(root, 'out', 'results.jsonl');
+    const sum = await exportResults({ redis: redis.url, queue, format: 'jsonl', out: jsonl });
+    expect(sum).toMatchObject({ rows: total - 1, missing: 1, path: jsonl });
+    const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StoredResult & { id: string });
+    expect(rows.map((r) => r.id)).toEqual(expectedIds.filter((id) => id !== 'corrupt-0001').sort());
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    expect(byId.get('copy-of-00000001_000')!.sha256).toBe(byId.get('00000001_000')!.sha256);
+
+    // rsna: patientId,PredictionString; the boxes read back equal the stored ones (4 decimals).
+    const rsnaText: string[] = [];
+    await exportResults({ redis: redis.url, queue, format: 'rsna', stream: { write: (t: string) => rsnaText.push(t) } });
+    const rsna = rsnaText.join('').trim().split('\n');
+    expect(rsna[0]).toBe('patientId,PredictionString');
+    expect(rsna).toHaveLength(total);
+    let boxes = 0;
+    for (const line of rsna.slice(1)) {
+      const [id, pred] = line.split(',') as [string, string];
+      const parsed = parseRsnaPredictionString(pred);
+      const ref = byId.get(id)!.boxes;
+      expect(parsed).toHaveLength(ref.length);
+      parsed.forEach((b, k) => expect(b.score).toBeCloseTo(ref[k]!.score, 4));
+      boxes += parsed.length;
+    }
+    expect(boxes).toBeGreaterThan(0);
+
+    // siim: ImageId,EncodedPixels; each RLE decodes to a mask with the stored pixel count.
+    const siimFile = join(root, 'out', 'siim.csv');
+    await exportResults({ redis: redis.url, queue, format: 'siim', out: siimFile });
+    const siim = readFileSync(siimFile, 'utf8').trim().split('\n');
+    expect(siim[0]).toBe('ImageId,EncodedPixels');
+    for (const line of siim.slice(1)) {
+      const [id, rle] = line.split(',') as [string, string];
+      const r = byId.get(id)!;
+      const mask = rleDecode(rle, r.mask?.width ?? 1, r.mask?.height ?? 1);
+      expect(mask.data.reduce((s, v) => s + v, 0)).toBe(r.mask?.pixels ?? 0);
+    }
+
+    // csv: header with one probability column per class, quoted where needed.
+    const csvFile = join(root, 'out', 'results.csv');
+    await exportResults({ redis: redis.url, queue, format: 'csv', out: csvFile });
+    const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels$/);
+    expect(csv).toHaveLength(total);
+  }, 150_000);
+});
+
+describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared storage), in-process worker', () => {
+  it('matches the path-payload results for the same contents and leaves no payload behind', async () => {
+    const queue = 'inline';
+    const dir = join(root, 'inline');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    const names = ['00000001_000.png', '00000002_000.png', '00000003_000.png'];
+    for (const n of names) copyFileSync(join(imagesDir, 'nih', 'images', n), join(dir, n));
+    const s = await enqueue({ source: dir, redis: redis.url, queue, payload: 'redis' });
+    expect(s.added).toBe(3);
+    const keys = screenKeys(queue);
+    expect(await client.keys(keys.blob('*'))).toHaveLength(3);
+    // Workers never read the files: remove them before the worker runs.
+    rmSync(dir, { recursive: true });
+    const lines: string[] = [];
+    const worker = await startWorker({ redis: redis.url, queue, model: modelDir, untilEmpty: true, threads: 1, logStream: { write: (l: string) => lines.push(l) } });
+    await worker.closed;
+    expect(worker.stats()).toEqual({ stored: 3, duplicates: 0, failed: 0 });
+    expect(await client.keys(keys.blob('*'))).toHaveLength(0);
+    expect(lines.every((l) => JSON.parse(l).service === 'multichexnet-screen-worker')).toBe(true);
+    const crash = screenKeys('crash');
+    for (const [hash, value] of Object.entries(await client.hgetall(keys.results))) {
+      const mine = JSON.parse(value) as StoredResult;
+      const other = JSON.parse((await client.hget(crash.results, hash))!) as StoredResult;
+      expect(mine.probabilities).toEqual(other.probabilities);
+      expect(mine.boxes).toEqual(other.boxes);
+      expect(mine.maskRle).toBe(other.maskRle);
+    }
+  }, 60_000);
+
+  it('refuses a worker with another model on a bound queue', async () => {
+    const other = join(root, 'other-model');
+    await writeTestModel(other, 99);
+    await expect(startWorker({ redis: redis.url, queue: 'inline', model: other, logLevel: 'silent' })).rejects.toThrow(/bound to another model/);
+  }, 60_000);
+});
