@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHESTXRAY14_CLASSES, initBackend, tf } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, deserializeBlock, initBackend, tf } from '@multichexnet/core';
 import { preprocessImage } from '@multichexnet/data';
 import { decodeDetections } from '@multichexnet/head-det';
 import { createClsHead } from '@multichexnet/head-cls';
-import { createPipeline, exportModelWithReport, exportPipeline, loadModel, runModel, type ExportReport } from '../src/index';
+import { createPipeline, exportModelWithReport, exportPipeline, loadModel, runModel, verifyModelBytes, type ExportReport } from '../src/index';
 import { decodeBoxes } from '../src/pipeline/decode-outputs';
 import { buildBlocks, referenceForward } from './helpers/models';
 import { maxAbsDiff, randomizeStatistics } from './helpers/parity';
@@ -53,6 +53,18 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
     // Only the image enters NCHW and the two NHWC outputs (det_raw, seg_mask) leave it.
     expect(report.ops.Transpose).toBe(3);
     expect(report.stats.foldedBatchNorms).toBeGreaterThan(20);
+  });
+
+  it('stores block specs that rebuild the same blocks through the registry', async () => {
+    const specs = (await verifyModelBytes(report.bytes)).metadata.blocks;
+    const originals = [blocks.encoder, blocks.cls, gate, blocks.det, blocks.seg];
+    specs.forEach((spec, i) => {
+      const rebuilt = deserializeBlock(spec);
+      expect(rebuilt.className).toBe(originals[i]!.className);
+      expect(rebuilt.config).toEqual(originals[i]!.config);
+      expect(rebuilt.countParams()).toBe(originals[i]!.countParams());
+      rebuilt.dispose();
+    });
   });
 
   it.each(['node', 'web'] as const)('matches tfjs on random and real images (%s)', async (backend) => {

@@ -228,7 +228,17 @@ describe('createPipeline: gated inference', () => {
     await expect(createPipeline({ model: dir, gate: { threshold: 2 } })).rejects.toThrow(/gate.threshold: must be <= 1/);
     const pipe = await createPipeline({ model: dir });
     await expect(pipe.run({ width: 10, height: 10, data: new Uint8Array(5) })).rejects.toThrow(DataError);
+    const nan = new Float32Array(100).fill(0.5);
+    nan[42] = NaN;
+    await expect(pipe.runBatch([gradientImage(10, 10, 0), { width: 10, height: 10, data: nan }])).rejects.toThrow(/non-finite pixels \(row 2, field image\): expected finite values, found NaN at pixel 42/);
     await pipe.dispose();
+  });
+
+  it('exports without leaking tensors', async () => {
+    await exportPipeline(blocks, { preprocessing: { size: SIZE } }); // warm-up
+    const before = tf.memory().numTensors;
+    await exportPipeline(blocks, { preprocessing: { size: SIZE } });
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('renders an overlay PNG of image, mask and boxes', async () => {

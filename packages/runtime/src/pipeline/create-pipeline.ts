@@ -278,6 +278,13 @@ function asDecoded(image: GrayImage | DecodedImage, index: number): DecodedImage
       found: `${image?.data?.length ?? 'no'} values`,
     });
   }
+  if (image.data instanceof Float32Array) {
+    // NaN would flow through the graphs as NaN probabilities; a corrupt image should fail by name instead.
+    const bad = image.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      throw new DataError('Image holds non-finite pixels', { row: index + 1, field: 'image', expected: 'finite values', found: `${image.data[bad]} at pixel ${bad}` });
+    }
+  }
   if ('maxValue' in image && typeof image.maxValue === 'number') return image;
   const maxValue = image.data instanceof Uint8Array ? 255 : image.data instanceof Uint16Array ? 65535 : 1;
   return { ...image, maxValue };
