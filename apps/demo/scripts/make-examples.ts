@@ -1,0 +1,61 @@
+// Writes the page's built-in examples: a few synthetic chest films from @multichexnet/data's generator with a
+// fixed seed, one per format the page reads (PNG, JPEG, JPEG Baseline DICOM, uncompressed DICOM), into
+// public/examples/ with a manifest. Run by `npm run demo:examples` (the files are committed, so the page works
+// on a fresh clone without running the generator).
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, synthesize, SYNTH_GENERATOR_VERSION, type Dataset } from '@multichexnet/data';
+
+const SEED = 20080197;
+const SIZE = 512;
+const appRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outDir = join(appRoot, 'public', 'examples');
+
+const work = await mkdtemp(join(tmpdir(), 'demo-examples-'));
+try {
+  await synthesize({
+    out: work,
+    size: SIZE,
+    seed: SEED,
+    counts: { nih: 16, rsna: 8, siim: 8, covid: 8 },
+    rsna: { transferSyntax: 'jpeg-baseline', positiveFraction: 0.6 },
+    siim: { transferSyntax: 'explicit-vr-little-endian', positiveFraction: 0.6 },
+    covid: { lateralFraction: 0, ctVolumes: 0 },
+  });
+  const findings = (labels: Float32Array): string[] => PATHOLOGIES.filter((_, k) => labels[k] === 1);
+  const first = (ds: Dataset, want: (labels: Float32Array, i: number) => boolean): number => {
+    const i = ds.entries.findIndex((e, j) => want(e.labels, j));
+    if (i < 0) throw new Error(`no suitable ${ds.source} example with seed ${SEED}`);
+    return i;
+  };
+  const nih = await openNih({ root: join(work, 'nih') });
+  const rsna = await openRsna({ root: join(work, 'rsna') });
+  const siim = await openSiim({ root: join(work, 'siim') });
+  const covid = await openCovid({ root: join(work, 'covid') });
+  const picks = [
+    { id: 'nih-png', title: 'Synthetic NIH film', format: 'PNG', ds: nih, file: 'nih.png', i: first(nih, (l) => findings(l).length >= 2) },
+    { id: 'rsna-dicom', title: 'Synthetic RSNA pneumonia', format: 'DICOM (JPEG Baseline)', ds: rsna, file: 'rsna-pneumonia.dcm', i: first(rsna, (l) => findings(l).includes('Pneumonia')) },
+    { id: 'siim-dicom', title: 'Synthetic SIIM pneumothorax', format: 'DICOM (uncompressed)', ds: siim, file: 'siim-pneumothorax.dcm', i: first(siim, (l) => findings(l).includes('Pneumothorax')) },
+    { id: 'covid-jpeg', title: 'Synthetic COVID-19 film', format: 'JPEG', ds: covid, file: 'covid.jpg', i: first(covid, (l) => findings(l).includes('COVID-19')) },
+  ];
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const manifest = {
+    generator: '@multichexnet/data synthesize',
+    generatorVersion: SYNTH_GENERATOR_VERSION,
+    seed: SEED,
+    size: SIZE,
+    examples: [] as { id: string; title: string; format: string; file: string; findings: string[] }[],
+  };
+  for (const p of picks) {
+    const entry = p.ds.entry(p.i);
+    await copyFile(join(p.ds.root, entry.file), join(outDir, p.file));
+    manifest.examples.push({ id: p.id, title: p.title, format: p.format, file: p.file, findings: findings(entry.labels) });
+  }
+  await writeFile(join(outDir, 'examples.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  console.log(`wrote ${picks.length} examples to ${outDir}`);
+} finally {
+  await rm(work, { recursive: true, force: true });
+}

@@ -1,0 +1,60 @@
+import type { ModelMetadata } from '@multichexnet/runtime';
+import type { ModelProvenance } from '../engine/provenance';
+import { el, replaceChildren } from './dom';
+
+/** What the model panel shows. */
+export interface ModelInfo {
+  /** `bundled` (the app's quickstart model) or `user` (a file the user opened). */
+  origin: 'bundled' | 'user';
+  name: string;
+  kind: 'single' | 'gated';
+  sizeBytes: number;
+  checksum: string;
+  metadata: ModelMetadata;
+  loadMs: number;
+  provenance: ModelProvenance | null;
+}
+
+function row(label: string, ...value: (Node | string)[]): HTMLElement {
+  return el('div', { class: 'kv' }, el('dt', {}, label), el('dd', {}, ...value));
+}
+
+/** Model metadata: origin, classes, versions, preprocessing, gate, decoding and, when bundled, provenance. */
+export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
+  const m = info.metadata;
+  const pre = m.preprocessing;
+  const versions = Object.entries(m.versions).map(([k, v]) => `${k.replace('@multichexnet/', '')} ${v}`).join(' · ');
+  const encoder = m.blocks.find((b) => b.className.startsWith('core-encoder/'));
+  const preset = (encoder?.config as { preset?: string } | undefined)?.preset;
+  const rows: HTMLElement[] = [
+    row('Model', el('span', { 'data-testid': 'model-name' }, info.name), ' ', el('span', { class: `tag ${info.origin === 'bundled' ? 'tag-bundled' : 'tag-user'}` }, info.origin === 'bundled' ? 'bundled' : 'your file')),
+    row('Graph', info.kind === 'single' ? 'single graph (all heads every image)' : 'gated pair (stage 2 only after a positive gate)'),
+    row('Size', `${(info.sizeBytes / 1e6).toFixed(2)} MB · opened in ${Math.round(info.loadMs)} ms`),
+    row('Checksum', el('code', { title: info.checksum }, `sha256 ${info.checksum.slice(0, 16)}…`), ' ', el('span', { class: 'ok' }, 'verified')),
+    row('Blocks', m.blocks.map((b) => b.className).join(', ') + (preset ? ` (${preset})` : '')),
+  ];
+  if (pre !== null) {
+    rows.push(row('Preprocessing', `${pre.size} × ${pre.size} px · ${pre.fit} · ${pre.interpolation} · (x − ${pre.mean}) / ${pre.std}`));
+  }
+  if (m.gate !== null) {
+    rows.push(row('Gate', m.gate.source === 'cls' ? `max p(${m.gate.classes.join(', ')}) ≥ ${m.gate.threshold}` : `${m.gate.output} ≥ ${m.gate.threshold}`));
+  }
+  const dec = [
+    m.decode.det ? `boxes: score ≥ ${m.decode.det.scoreThreshold}, NMS IoU ${m.decode.det.nmsIoU}, ≤ ${m.decode.det.maxDetections}` : null,
+    m.decode.seg ? `mask: p > ${m.decode.seg.threshold}` : null,
+  ].filter((s): s is string => s !== null);
+  if (dec.length > 0) rows.push(row('Decoding', dec.join(' · ')));
+  if (versions) rows.push(row('Versions', versions));
+  const p = info.provenance;
+  if (info.origin === 'bundled' && p !== null) {
+    rows.push(row('Trained by', el('code', {}, p.command || p.run), p.exportedAt ? ` · exported ${p.exportedAt.slice(0, 10)}` : ''));
+    const metrics = Object.entries(p.metrics);
+    if (metrics.length > 0) rows.push(row('Run metrics', metrics.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(' · ')));
+    for (const note of p.notes ?? []) rows.push(row('', note));
+  }
+  replaceChildren(
+    container,
+    el('dl', { class: 'kv-list', 'data-testid': 'model-info' }, ...rows),
+    el('div', { class: 'chips', 'aria-label': 'classes' }, ...m.classNames.map((c) => el('span', { class: 'chip' }, c.replace(/_/g, ' ')))),
+  );
+}

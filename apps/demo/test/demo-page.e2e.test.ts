@@ -1,0 +1,216 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SYNTH_PHI_MARKER } from '@multichexnet/data';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium, CHROMIUM } from './helpers/browser';
+import { serveStatic, type StaticServer } from './helpers/static-server';
+
+const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const realdata = resolve(appRoot, '..', '..', '..', 'shared', 'realdata');
+const artifacts = join(appRoot, 'test-artifacts');
+const site = join(artifacts, 'site');
+const REAL_PNG = join(realdata, '00000001_000.png');
+// SIIM's file name is the image's SOPInstanceUID, an identifying attribute the page must never show.
+const REAL_DICOM = join(realdata, '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm');
+const bundledModel = join(appRoot, 'public', 'model', 'model.onnx');
+
+const skipReason = !hasChromium()
+  ? `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
+  : !existsSync(REAL_PNG) || !existsSync(REAL_DICOM)
+    ? `real images not found under ${realdata}`
+    : null;
+if (skipReason !== null) console.warn(`[demo e2e] skipped: ${skipReason}`);
+
+type State = 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-model';
+
+async function waitForState(page: Page, states: State[], timeout = 30_000): Promise<State> {
+  await page.waitForFunction((s) => s.includes(document.body.dataset.state ?? ''), states, { timeout });
+  return (await page.evaluate(() => document.body.dataset.state)) as State;
+}
+
+/** Every visible text, attribute value and title of the page, for leak checks. */
+const pageText = (page: Page): Promise<string> =>
+  page.evaluate(() => {
+    const attrs = Array.from(document.querySelectorAll('*')).flatMap((n) => Array.from(n.attributes, (a) => a.value));
+    return `${document.title}\n${document.body.innerText}\n${attrs.join('\n')}`;
+  });
+
+/** What the results panels say after a run. */
+async function readResult(page: Page) {
+  return page.evaluate(() => {
+    const q = (sel: string) => document.querySelector<HTMLElement>(sel);
+    const canvas = q('#viewer-canvas')!;
+    return {
+      probabilities: Array.from(document.querySelectorAll<HTMLElement>('[data-testid=probabilities] .prob-row'), (r) => ({ name: r.dataset.class!, p: Number(r.dataset.probability) })),
+      timingMs: Number(q('[data-testid=timing]')?.dataset.ms),
+      backend: q('[data-testid=backend]')?.dataset.backend ?? null,
+      gate: q('[data-testid=gate]')?.dataset.positive ?? null,
+      boxCount: q('[data-testid=box-count]') ? Number(q('[data-testid=box-count]')!.dataset.count) : null,
+      maskArea: q('[data-testid=mask-area]') ? Number(q('[data-testid=mask-area]')!.dataset.area) : null,
+      skipped: q('[data-testid=detseg-skipped]') !== null,
+      boxesDrawn: Number(canvas.dataset.boxesDrawn),
+      maskDrawn: canvas.dataset.maskDrawn === 'true',
+      facts: Object.fromEntries(Array.from(document.querySelectorAll('[data-testid=image-facts] .kv'), (kv) => [kv.querySelector('dt')!.textContent, kv.querySelector('dd')!.textContent])),
+      title: q('#image-title')!.textContent,
+    };
+  });
+}
+
+/** Drops a file on the viewer the way a browser does (a DataTransfer carrying a File). */
+async function dropFile(page: Page, path: string): Promise<void> {
+  const bytes = readFileSync(path).toString('base64');
+  await page.evaluate(
+    ({ b64, name }) => {
+      const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bin], name));
+      const target = document.getElementById('viewer')!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    },
+    { b64: bytes, name: basename(path) },
+  );
+}
+
+describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served on loopback)', () => {
+  let server: StaticServer;
+  let browser: Browser;
+  let page: Page;
+  const requests: string[] = [];
+  const sockets: string[] = [];
+  const consoleLines: string[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    expect(existsSync(bundledModel), 'public/model/model.onnx is missing: run `npm run demo:model` after `npm run quickstart`').toBe(true);
+    mkdirSync(artifacts, { recursive: true });
+    await build({ configFile: join(appRoot, 'vite.config.ts'), logLevel: 'error', build: { outDir: site, emptyOutDir: true } });
+    server = await serveStatic(site);
+    browser = await launchChromium();
+    const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
+    // Context-wide: covers the page, its workers and anything else the browser fetches on its behalf.
+    context.on('request', (r) => requests.push(r.url()));
+    page = await context.newPage();
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+    page.on('console', (m) => consoleLines.push(m.text()));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${server.origin}/`);
+    expect(await waitForState(page, ['ready', 'error', 'no-model'], 45_000)).toBe('ready');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows the bundled model with its metadata', async () => {
+    const info = await page.locator('[data-testid=model-info]').innerText();
+    expect(info).toContain('bundled');
+    expect(info).toContain('verified');
+    expect(info).toMatch(/Preprocessing\s+\d+ × \d+ px/);
+    expect(await page.locator('.chips .chip').count()).toBe(14);
+  });
+
+  it('runs the real NIH PNG opened through the file picker', async () => {
+    await page.setInputFiles('#image-input', REAL_PNG);
+    expect(await waitForState(page, ['done', 'error'])).toBe('done');
+    const r = await readResult(page);
+    expect(r.title).toContain(basename(REAL_PNG));
+    expect(r.probabilities).toHaveLength(14);
+    for (const { p } of r.probabilities) expect(p >= 0 && p <= 1).toBe(true);
+    const ps = r.probabilities.map((x) => x.p);
+    expect(ps).toEqual([...ps].sort((a, b) => b - a));
+    expect(r.timingMs).toBeGreaterThan(0);
+    expect(['wasm', 'webgpu']).toContain(r.backend);
+    expect(r.gate === 'true' || r.gate === 'false').toBe(true);
+    // What the canvas drew matches what the panel reports.
+    if (!r.skipped) {
+      expect(r.boxesDrawn).toBe(r.boxCount);
+      expect(r.maskDrawn).toBe((r.maskArea ?? 0) > 0);
+    }
+    await page.screenshot({ path: join(artifacts, 'real-png.png'), fullPage: true });
+  });
+
+  it('shows det/seg for a gated-out image when the gate is switched off, and the overlay toggles work', async () => {
+    await page.uncheck('#toggle-gate');
+    expect(await waitForState(page, ['done', 'error'])).toBe('done');
+    const r = await readResult(page);
+    expect(r.skipped).toBe(false);
+    expect(r.boxCount).not.toBeNull();
+    expect(r.maskArea).not.toBeNull();
+    expect(r.boxesDrawn).toBe(r.boxCount);
+    await page.uncheck('#toggle-boxes');
+    await page.uncheck('#toggle-mask');
+    const off = await readResult(page);
+    expect(off.boxesDrawn).toBe(0);
+    expect(off.maskDrawn).toBe(false);
+    await page.check('#toggle-boxes');
+    await page.check('#toggle-mask');
+    await page.locator('#opacity').fill('0.8');
+    expect((await readResult(page)).boxesDrawn).toBe(r.boxCount);
+    await page.check('#toggle-gate');
+    await waitForState(page, ['done', 'error']);
+  });
+
+  it('runs the real SIIM DICOM (JPEG Baseline) dropped on the viewer, without showing identifying attributes', async () => {
+    await dropFile(page, REAL_DICOM);
+    expect(await waitForState(page, ['done', 'error'])).toBe('done');
+    const r = await readResult(page);
+    expect(r.facts.Format).toBe('DICOM');
+    expect(r.facts['Transfer syntax']).toMatch(/JPEG Baseline/);
+    expect(r.probabilities).toHaveLength(14);
+    expect(r.timingMs).toBeGreaterThan(0);
+    const uid = basename(REAL_DICOM, '.dcm');
+    expect(await pageText(page)).not.toContain(uid);
+    expect(consoleLines.join('\n')).not.toContain(uid);
+    await page.screenshot({ path: join(artifacts, 'real-dicom.png'), fullPage: true });
+  });
+
+  it('runs the built-in synthetic examples; the synthetic DICOM identifiers never reach the page', async () => {
+    const ids = await page.locator('.example').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.example!));
+    expect(ids.length).toBeGreaterThanOrEqual(3);
+    const drawn: Record<string, { boxes: number; mask: boolean; findings: string }> = {};
+    await page.uncheck('#toggle-gate');
+    for (const id of ids) {
+      await page.click(`.example[data-example="${id}"]`);
+      expect(await waitForState(page, ['done', 'error'])).toBe('done');
+      const r = await readResult(page);
+      expect(r.probabilities).toHaveLength(14);
+      drawn[id] = { boxes: r.boxesDrawn, mask: r.maskDrawn, findings: JSON.stringify(r.facts) };
+      expect(await pageText(page)).not.toContain(SYNTH_PHI_MARKER);
+      await page.screenshot({ path: join(artifacts, `example-${id}.png`), fullPage: true });
+    }
+    await page.check('#toggle-gate');
+    expect(consoleLines.join('\n')).not.toContain(SYNTH_PHI_MARKER);
+    // With the gate off every example gets det/seg; at least one overlay is drawn across them.
+    expect(Object.values(drawn).some((d) => d.boxes > 0 || d.mask)).toBe(true);
+  });
+
+  it("loads the user's own model.onnx through the model picker", async () => {
+    await page.setInputFiles('#model-input', bundledModel);
+    expect(await waitForState(page, ['done', 'ready', 'error'])).not.toBe('error');
+    const info = await page.locator('[data-testid=model-info]').innerText();
+    expect(info).toContain('your file');
+    const r = await readResult(page);
+    expect(r.probabilities).toHaveLength(14);
+  });
+
+  it('refuses a file that is not a MultiCheXNet model with a readable error', async () => {
+    await page.setInputFiles('#model-input', { name: 'model.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not an onnx file at all, just text') });
+    expect(await waitForState(page, ['error', 'done', 'ready'])).toBe('error');
+    expect(await page.locator('#error').innerText()).toMatch(/Not an ONNX model file/);
+  });
+
+  it('made no request outside its own origin and opened no websocket', () => {
+    expect(requests.length).toBeGreaterThan(0);
+    const foreign = requests.filter((u) => !u.startsWith(`${server.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+    expect(foreign).toEqual([]);
+    expect(sockets).toEqual([]);
+    // onnxruntime-web's WebAssembly came from the app itself.
+    expect(server.requests.some((r) => r.startsWith('GET /ort/ort-wasm-simd-threaded.jsep.wasm 200'))).toBe(true);
+    expect(pageErrors).toEqual([]);
+  });
+});
