@@ -8,8 +8,9 @@ import { DataError, tf, type EncoderFeatures } from '@multichexnet/core';
 function gatherDifferentiable(x: tf.Tensor4D, indices: Int32Array): tf.Tensor4D {
   const B = x.shape[0];
   const K = indices.length;
-  const op = tf.customGrad((xi: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([]);
+  const op = tf.customGrad((...args: unknown[]) => {
+    const xi = args[0] as tf.Tensor;
+    (args[1] as tf.GradSaveFunc)([]);
     const value = tf.gather(xi, tf.tensor1d(indices, 'int32')) as tf.Tensor4D;
     return {
       value,

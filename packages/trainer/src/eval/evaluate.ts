@@ -33,8 +33,11 @@ export interface EvaluateOptions {
   sources?: EvalSources;
   batchSize?: number;
   cache?: SampleCache;
-  /** Threshold of the macro F1 (default 0.5). */
-  f1Threshold?: number;
+  /**
+   * Decision threshold(s) of the macro F1: one for every class (default 0.5) or one per class (e.g. from
+   * `chooseF1Thresholds` on validation data).
+   */
+  f1Threshold?: number | Record<string, number>;
   /** Labels that define a gate positive (default the gate's classes, else Pneumonia and Pneumothorax). */
   gateClasses?: readonly string[];
   /** Det score threshold override. */
@@ -44,6 +47,8 @@ export interface EvaluateOptions {
 /** Classification metrics. */
 export interface ClsMetrics {
   meanAuroc: number;
+  /** The thresholds of `macroF1`: one number for all classes, or per class. */
+  f1Threshold: number | Record<string, number>;
   perClassAuroc: Record<string, number>;
   macroF1: number;
   images: number;
@@ -166,7 +171,8 @@ export async function evaluate(model: MultiCheXNet<HeadSet>, data: EvalSets, opt
         }
         let gateRun: ImagePrediction[] | null = null;
         for (const r of runs) {
-          const g: Gating = r.truth !== undefined ? 'truth' : gating;
+          // Gating only concerns det / seg: a run without them (or a truth run) needs no other decision.
+          const g: Gating = r.truth !== undefined ? 'truth' : r.tasks.some((t) => t === 'det' || t === 'seg') ? gating : 'none';
           const preds = model.predict(images, { gating: g, tasks: r.tasks, ...(r.truth ? { truthPositive: r.truth } : {}), ...(options.detScoreThreshold !== undefined ? { detScoreThreshold: options.detScoreThreshold } : {}) });
           if (preds[0]?.gate !== undefined && gateRun === null) gateRun = preds;
           preds.forEach((p, b) => {
@@ -204,8 +210,10 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: P
   const out: Omit<EvalResult, 'gating' | 'raw'> = {};
   if (raw.cls.labels.length > 0) {
     const m = macroAuroc(raw.cls.labels, raw.cls.scores, raw.cls.classes);
-    const f1 = f1Score(raw.cls.labels, raw.cls.scores, { threshold: options.f1Threshold ?? 0.5, classes: raw.cls.classes });
-    out.cls = { meanAuroc: m.mean, perClassAuroc: m.perClass, macroF1: f1.macro, images: raw.cls.labels.length };
+    const t = options.f1Threshold ?? 0.5;
+    const decided = typeof t === 'number' ? raw.cls.scores : raw.cls.scores.map((row) => Float32Array.from(raw.cls.classes, (c, j) => (row[j]! >= (t[c] ?? 0.5) ? 1 : 0)));
+    const f1 = f1Score(raw.cls.labels, decided, { threshold: typeof t === 'number' ? t : 0.5, classes: raw.cls.classes });
+    out.cls = { meanAuroc: m.mean, f1Threshold: t, perClassAuroc: m.perClass, macroF1: f1.macro, images: raw.cls.labels.length };
   }
   if (raw.det.length > 0) {
     out.det = { mAP: rsnaMeanAP(raw.det), ap50: apAt(raw.det, 0.5), images: raw.det.length, positives: raw.det.filter((d) => d.truth.length > 0).length };

@@ -38,7 +38,7 @@ const SIZES: Record<PlanSize, SizeTable> = {
     det: { hiddenChannels: 32, hiddenLayers: 1 },
     seg: { decoderChannels: 16 },
     learningRate: 3e-3,
-    steps: { nihCls: 150, stageCls: 60, stageHead: 100, mtl: 250 },
+    steps: { nihCls: 100, stageCls: 40, stageHead: 60, mtl: 150 },
     evalEvery: 50,
     checkpointEvery: 50,
   },

@@ -50,7 +50,10 @@ export interface TrainResult {
   gate: ThresholdChoice | null;
   /** Validation metrics of the final model (gated pipeline). */
   validation: Omit<EvalResult, 'raw'> | null;
+  /** Seconds of this call. */
   seconds: number;
+  /** Seconds of training over every call that worked on this run (from the checkpoints' clocks). */
+  trainingSeconds: number;
 }
 
 const PRIMARY: Record<string, (r: EvalResult) => number | undefined> = {
@@ -280,7 +283,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
         }
         if (options.signal?.aborted === true) {
           emit({ type: 'run-end', status: 'aborted', seconds: (performance.now() - started) / 1000 });
-          return { status: 'aborted', plan, model, runDir, position: { phaseIndex: p, phase: phase.name, step: k + 1, globalStep }, gate: null, validation: null, seconds: (performance.now() - started) / 1000 };
+          return { status: 'aborted', plan, model, runDir, position: { phaseIndex: p, phase: phase.name, step: k + 1, globalStep }, gate: null, validation: null, seconds: (performance.now() - started) / 1000, trainingSeconds: elapsedBefore + (performance.now() - started) / 1000 };
         }
       }
       await validate(phase.steps);
@@ -329,5 +332,5 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
   const seconds = (performance.now() - started) / 1000;
   await writeFileAtomic(join(runDir, 'eval.json'), `${JSON.stringify({ split: 'val', gate: gateChoice, validation }, null, 2)}\n`);
   emit({ type: 'run-end', status: 'completed', seconds });
-  return { status: 'completed', plan, model, runDir, position, gate: gateChoice, validation, seconds };
+  return { status: 'completed', plan, model, runDir, position, gate: gateChoice, validation, seconds, trainingSeconds: elapsedBefore + seconds };
 }
