@@ -374,3 +374,296 @@ export function crop(src: usize, dst: usize, N: i32, SH: i32, SW: i32, C: i32, t
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Single-input-channel convolution (the first layer of a grey-scale X-ray net). XNNPACK runs it as a GEMM whose
+// inner dimension is only KH*KW, at a few GFLOP/s; these direct kernels broadcast each pixel over the output
+// channels instead. Rows of x are first copied into a zero-padded scratch row, so the tap loops have no bounds
+// checks.
+
+/** Copies x row `ih` of image b into pad (padLeft zeros, W values, zeros up to padLen). */
+function padRow(x: usize, b: i32, ih: i32, H: i32, W: i32, padLeft: i32, padLen: i32, pad: usize): void {
+  memory.fill(pad, 0, <usize>padLen << 2);
+  memory.copy(pad + (<usize>padLeft << 2), x + (<usize>(b * H + ih) * <usize>W << 2), <usize>W << 2);
+}
+
+/**
+ * y[b, oh, ow, co] = bias[co] + sum over kh, kw of x[b, oh*SH + kh - padTop, ow*SW + kw - padLeft] * w[kh, kw, 0, co]
+ * (then max(., 0) when relu != 0), for Co a multiple of 4. bias points at Co floats (zeros for "no bias").
+ * scratch: KH * padLen floats, padLen >= max(padLeft + W, (OW - 1) * SW + KW).
+ */
+export function conv1ch(
+  x: usize,
+  w: usize,
+  bias: usize,
+  y: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  OH: i32,
+  OW: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  padTop: i32,
+  padLeft: i32,
+  Co: i32,
+  relu: i32,
+  scratch: usize,
+  padLen: i32,
+): void {
+  const coBytes = <usize>Co << 2;
+  const C16 = Co & ~15;
+  const rowStride = <usize>padLen << 2;
+  const swBytes = <usize>SW << 2;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      // The KH padded input rows this output row reads; rows outside the image stay all zeros.
+      for (let kh: i32 = 0; kh < KH; kh++) {
+        const ih = oh * SH + kh - padTop;
+        const row = scratch + <usize>kh * rowStride;
+        if (ih >= 0 && ih < H) padRow(x, b, ih, H, W, padLeft, padLen, row);
+        else memory.fill(row, 0, rowStride);
+      }
+      const yRow = y + <usize>((b * OH + oh) * OW) * coBytes;
+      // Blocks of 16 channels: four accumulators per output pixel, the taps streaming from the padded rows.
+      for (let cb: i32 = 0; cb < C16; cb += 16) {
+        const cOff = <usize>cb << 2;
+        let py = yRow + cOff;
+        let px = scratch;
+        for (let ow: i32 = 0; ow < OW; ow++) {
+          let a0 = v128.load(bias + cOff);
+          let a1 = v128.load(bias + cOff, 16);
+          let a2 = v128.load(bias + cOff, 32);
+          let a3 = v128.load(bias + cOff, 48);
+          let pw = w + cOff;
+          let prow = px;
+          for (let kh: i32 = 0; kh < KH; kh++) {
+            for (let kw: i32 = 0; kw < KW; kw++) {
+              const xv = f32x4.splat(load<f32>(prow + (<usize>kw << 2)));
+              a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(pw)));
+              a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(pw, 16)));
+              a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(pw, 32)));
+              a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(pw, 48)));
+              pw += coBytes;
+            }
+            prow += rowStride;
+          }
+          if (relu) {
+            const z = f32x4.splat(0);
+            a0 = f32x4.max(a0, z);
+            a1 = f32x4.max(a1, z);
+            a2 = f32x4.max(a2, z);
+            a3 = f32x4.max(a3, z);
+          }
+          v128.store(py, a0);
+          v128.store(py, a1, 16);
+          v128.store(py, a2, 32);
+          v128.store(py, a3, 48);
+          py += coBytes;
+          px += swBytes;
+        }
+      }
+      // Remaining channels, 4 at a time.
+      for (let cb: i32 = C16; cb < Co; cb += 4) {
+        const cOff = <usize>cb << 2;
+        let py = yRow + cOff;
+        let px = scratch;
+        for (let ow: i32 = 0; ow < OW; ow++) {
+          let a0 = v128.load(bias + cOff);
+          let pw = w + cOff;
+          let prow = px;
+          for (let kh: i32 = 0; kh < KH; kh++) {
+            for (let kw: i32 = 0; kw < KW; kw++) {
+              a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(prow + (<usize>kw << 2))), v128.load(pw)));
+              pw += coBytes;
+            }
+            prow += rowStride;
+          }
+          if (relu) a0 = f32x4.max(a0, f32x4.splat(0));
+          v128.store(py, a0);
+          py += coBytes;
+          px += swBytes;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dW[kh, kw, 0, co] = sum over b, oh, ow of x[b, oh*SH + kh - padTop, ow*SW + kw - padLeft] * dy[b, oh, ow, co], for
+ * Co a multiple of 4. dw (KH*KW*Co floats) is overwritten. scratch: padLen floats, padLen >= (OW-1)*SW + 3*ceil(KW/3).
+ * Per output row, each (kh, 3 taps, 8 channels) pass keeps 6 accumulators in registers over the row.
+ */
+export function conv1chBackpropFilter(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  OH: i32,
+  OW: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  padTop: i32,
+  padLeft: i32,
+  Co: i32,
+  scratch: usize,
+  padLen: i32,
+): void {
+  const coBytes = <usize>Co << 2;
+  memory.fill(dw, 0, <usize>(KH * KW) * coBytes);
+  const swBytes = <usize>SW << 2;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      const dyRow = dy + <usize>((b * OH + oh) * OW) * coBytes;
+      for (let kh: i32 = 0; kh < KH; kh++) {
+        const ih = oh * SH + kh - padTop;
+        if (ih < 0 || ih >= H) continue;
+        padRow(x, b, ih, H, W, padLeft, padLen, scratch);
+        for (let kw0: i32 = 0; kw0 < KW; kw0 += 3) {
+          for (let cb: i32 = 0; cb < Co; cb += 8) {
+            const two = Co - cb >= 8;
+            const cOff = <usize>cb << 2;
+            let s00 = f32x4.splat(0);
+            let s01 = f32x4.splat(0);
+            let s10 = f32x4.splat(0);
+            let s11 = f32x4.splat(0);
+            let s20 = f32x4.splat(0);
+            let s21 = f32x4.splat(0);
+            let px = scratch + (<usize>kw0 << 2);
+            let pd = dyRow + cOff;
+            for (let ow: i32 = 0; ow < OW; ow++) {
+              const d0 = v128.load(pd);
+              const d1 = two ? v128.load(pd + 16) : f32x4.splat(0);
+              const x0 = f32x4.splat(load<f32>(px));
+              const x1 = f32x4.splat(load<f32>(px, 4));
+              const x2 = f32x4.splat(load<f32>(px, 8));
+              s00 = f32x4.add(s00, f32x4.mul(x0, d0));
+              s01 = f32x4.add(s01, f32x4.mul(x0, d1));
+              s10 = f32x4.add(s10, f32x4.mul(x1, d0));
+              s11 = f32x4.add(s11, f32x4.mul(x1, d1));
+              s20 = f32x4.add(s20, f32x4.mul(x2, d0));
+              s21 = f32x4.add(s21, f32x4.mul(x2, d1));
+              px += swBytes;
+              pd += coBytes;
+            }
+            let o = dw + <usize>(kh * KW + kw0) * coBytes + cOff;
+            v128.store(o, f32x4.add(v128.load(o), s00));
+            if (two) v128.store(o + 16, f32x4.add(v128.load(o + 16), s01));
+            if (kw0 + 1 < KW) {
+              o += coBytes;
+              v128.store(o, f32x4.add(v128.load(o), s10));
+              if (two) v128.store(o + 16, f32x4.add(v128.load(o + 16), s11));
+            }
+            if (kw0 + 2 < KW) {
+              o += coBytes;
+              v128.store(o, f32x4.add(v128.load(o), s20));
+              if (two) v128.store(o + 16, f32x4.add(v128.load(o + 16), s21));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx[b, ih, iw, 0] = sum over (oh, ow, kh, kw) with ih = oh*SH + kh - padTop, iw = ow*SW + kw - padLeft of
+ * dy[b, oh, ow, :] . w[kh, kw, 0, :], for Co a multiple of 4. Each dy pixel scatters its KH*KW dot products into
+ * a zero-padded copy of the dx rows it touches (scratch: KH rows of padLen floats, kept as a ring over oh), so
+ * the tap loop has no bounds checks.
+ */
+export function conv1chBackpropInput(
+  dy: usize,
+  w: usize,
+  dx: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  OH: i32,
+  OW: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  padTop: i32,
+  padLeft: i32,
+  Co: i32,
+  scratch: usize,
+  padLen: i32,
+): void {
+  const coBytes = <usize>Co << 2;
+  const C16 = Co & ~15;
+  memory.fill(dx, 0, <usize>B * <usize>H * <usize>W << 2);
+  // Padded dx rows: padded row r (0-based, r = ih + padTop) lives in the scratch slot r % KH... the rows an output
+  // row touches are oh*SH .. oh*SH + KH - 1, so with SH <= KH a ring of KH + SH slots is enough; use KH + SH rows.
+  const slots = KH + SH;
+  for (let b: i32 = 0; b < B; b++) {
+    memory.fill(scratch, 0, <usize>(slots * padLen) << 2);
+    let flushed: i32 = 0; // padded rows below this index were added to dx and cleared
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      const r0 = oh * SH;
+      // Flush padded rows no later output row touches (those < r0).
+      for (; flushed < r0; flushed++) {
+        const slot = scratch + (<usize>((flushed % slots) * padLen) << 2);
+        const ih = flushed - padTop;
+        if (ih >= 0 && ih < H) {
+          const out = dx + (<usize>((b * H + ih) * W) << 2);
+          for (let iw: i32 = 0; iw < W; iw++) {
+            const p = out + (<usize>iw << 2);
+            store<f32>(p, load<f32>(p) + load<f32>(slot + (<usize>(iw + padLeft) << 2)));
+          }
+        }
+        memory.fill(slot, 0, <usize>padLen << 2);
+      }
+      let pd = dy + <usize>((b * OH + oh) * OW) * coBytes;
+      for (let ow: i32 = 0; ow < OW; ow++) {
+        const c0 = ow * SW;
+        let pw = w;
+        for (let kh: i32 = 0; kh < KH; kh++) {
+          const row = scratch + (<usize>(((r0 + kh) % slots) * padLen + c0) << 2);
+          for (let kw: i32 = 0; kw < KW; kw++) {
+            let acc = f32x4.splat(0);
+            let c: i32 = 0;
+            for (; c < C16; c += 16) {
+              const off = <usize>c << 2;
+              acc = f32x4.add(acc, f32x4.mul(v128.load(pd + off), v128.load(pw + off)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(pd + off, 16), v128.load(pw + off, 16)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(pd + off, 32), v128.load(pw + off, 32)));
+              acc = f32x4.add(acc, f32x4.mul(v128.load(pd + off, 48), v128.load(pw + off, 48)));
+            }
+            for (; c < Co; c += 4) {
+              const off = <usize>c << 2;
+              acc = f32x4.add(acc, f32x4.mul(v128.load(pd + off), v128.load(pw + off)));
+            }
+            const s =
+              f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+            const p = row + (<usize>kw << 2);
+            store<f32>(p, load<f32>(p) + s);
+            pw += coBytes;
+          }
+        }
+        pd += coBytes;
+      }
+    }
+    // Flush the remaining padded rows of this image.
+    const lastRow = (OH - 1) * SH + KH;
+    for (; flushed < lastRow; flushed++) {
+      const slot = scratch + (<usize>((flushed % slots) * padLen) << 2);
+      const ih = flushed - padTop;
+      if (ih >= 0 && ih < H) {
+        const out = dx + (<usize>((b * H + ih) * W) << 2);
+        for (let iw: i32 = 0; iw < W; iw++) {
+          const p = out + (<usize>iw << 2);
+          store<f32>(p, load<f32>(p) + load<f32>(slot + (<usize>(iw + padLeft) << 2)));
+        }
+      }
+      memory.fill(slot, 0, <usize>padLen << 2);
+    }
+  }
+}

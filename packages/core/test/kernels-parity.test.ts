@@ -148,6 +148,39 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   });
 });
 
+describe('single-input-channel convolution (direct SIMD kernels) vs cpu', () => {
+  const cases: { k: number; s: number; pad: Pad; co: number }[] = [
+    { k: 3, s: 1, pad: 'same', co: 16 },
+    { k: 3, s: 2, pad: 'valid', co: 20 },
+    { k: 5, s: 2, pad: 'same', co: 12 },
+    { k: 1, s: 1, pad: 'valid', co: 8 },
+    { k: 7, s: 2, pad: 'same', co: 24 }, // 49 taps: forward stays on XNNPACK, backprop filter is direct
+    { k: 3, s: 1, pad: 1, co: 4 },
+    { k: 2, s: 3, pad: 'valid', co: 8 }, // stride larger than the kernel: untouched input pixels
+  ];
+  for (const c of cases) {
+    it(`k=${c.k} s=${c.s} pad=${c.pad} co=${c.co}: forward (+bias, relu), filter and input gradients`, async () => {
+      const xShape: [number, number, number, number] = [2, 13, 11, 1];
+      const fShape: [number, number, number, number] = [c.k, c.k, 1, c.co];
+      const xv = randn(xShape, 61 + c.k);
+      const fv = randn(fShape, 62 + c.co);
+      const bv = randn([c.co], 63);
+      const fn = () => {
+        const x = tf.tensor4d(xv, xShape);
+        const f = tf.tensor4d(fv, fShape);
+        const plain = tf.conv2d(x, f, c.s, c.pad);
+        const fused = tf.fused.conv2d({ x, filter: f, strides: c.s, pad: c.pad, bias: tf.tensor1d(bv), activation: 'relu' });
+        const r = tf.tensor(randn(plain.shape, 64), plain.shape);
+        const [dx, dw] = tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)))([x, f]);
+        return [plain, fused, dw!, dx!];
+      };
+      const ref = await on('cpu', fn);
+      const got = await on('wasm', fn);
+      ['conv2d', 'fused conv2d', 'filter gradient', 'input gradient'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4));
+    });
+  }
+});
+
 describe('MaxPoolGrad vs cpu', () => {
   const cases: { k: number; s: number; pad: 'same' | 'valid'; h: number; w: number; c: number }[] = [
     { k: 2, s: 2, pad: 'valid', h: 8, w: 8, c: 16 }, // SIMD fast path

@@ -9,6 +9,7 @@
  */
 import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
+import { paddedRowLength } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, ptrOf, release, transpose, type WasmBackend } from './wasm-backend';
 
@@ -73,6 +74,42 @@ export function conv2dBackpropFilterSwapped(
   return dw;
 }
 
+/** dW [KH, KW, 1, Co] of a single-input-channel convolution, by the direct SIMD kernel (Co a multiple of 4). */
+export function conv2dBackpropFilter1ch(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const dw = backend.makeOutput([info.filterHeight, info.filterWidth, 1, info.outChannels], 'float32');
+  const padLen = paddedRowLength(info);
+  const scratch = backend.wasm._malloc(padLen * 4);
+  try {
+    requireSimd(backend, 'Conv2DBackpropFilter').conv1chBackpropFilter(
+      ptrOf(backend, x),
+      ptrOf(backend, dy),
+      ptrOf(backend, dw),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      info.outChannels,
+      scratch,
+      padLen,
+    );
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  return dw;
+}
+
 function conv2DBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;
@@ -98,6 +135,7 @@ function conv2DBackpropFilter(args: {
     new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, zeros), info.filterHeight * info.filterWidth * info.inChannels * info.outChannels).fill(0);
     return zeros;
   }
+  if (info.inChannels === 1 && info.outChannels % 4 === 0) return conv2dBackpropFilter1ch(backend, x, dy, info);
   return conv2dBackpropFilterSwapped(backend, x, dy, info);
 }
 

@@ -7,6 +7,7 @@
  */
 import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
+import { paddedRowLength } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
 
@@ -93,6 +94,42 @@ export function conv2dBackpropInputXnn(
   return out;
 }
 
+/** dx [B, H, W, 1] of a single-input-channel convolution by the direct SIMD kernel (Co a multiple of 4). */
+export function conv2dBackpropInput1ch(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
+  const padLen = paddedRowLength(info);
+  const scratch = backend.wasm._malloc((info.filterHeight + info.strideHeight) * padLen * 4);
+  try {
+    requireSimd(backend, 'Conv2DBackpropInput').conv1chBackpropInput(
+      ptrOf(backend, dy),
+      ptrOf(backend, filter),
+      ptrOf(backend, dx),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      info.outChannels,
+      scratch,
+      padLen,
+    );
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  return dx;
+}
+
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
@@ -117,6 +154,8 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
     f32Of(backend, zeros).fill(0);
     return zeros;
   }
+  // One input channel: XNNPACK would run a GEMM with a single output column.
+  if (info.inChannels === 1 && info.outChannels % 4 === 0) return conv2dBackpropInput1ch(backend, dy, filter, info);
   return conv2dBackpropInputXnn(backend, dy, filter, info);
 }
 

@@ -12,14 +12,19 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input';
 import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { batchNormKernelConfigs } from './batch-norm-kernels';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d-single-channel';
+import { captureStock, markOurs, stockKernel } from './stock-kernels';
 
 const KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
   identityConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
   ...batchNormKernelConfigs,
 ];
+for (const k of KERNELS) markOurs(k.kernelFunc);
 
 /** Names of the wasm kernels MultiCheXNet registers (stock replacements and additions). */
 export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.kernelName);
@@ -29,7 +34,10 @@ export function registerWasmTrainingKernels(): void {
   for (const config of KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing?.kernelFunc === config.kernelFunc) continue;
+    captureStock(config.kernelName);
     if (existing !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
-    tf.registerKernel(config);
+    // The stock setup (its cwrap bindings) must still run for every new wasm backend: ours may delegate to it.
+    const stock = stockKernel(config.kernelName);
+    tf.registerKernel({ ...config, setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc });
   }
 }

@@ -53,6 +53,65 @@ export interface SimdKernels {
   ): void;
   zeroInsert(src: number, dst: number, B: number, OH: number, OW: number, C: number, SH: number, SW: number, DH: number, DW: number): void;
   crop(src: number, dst: number, N: number, SH: number, SW: number, C: number, top: number, left: number, DH: number, DW: number): void;
+  conv1ch(
+    x: number,
+    w: number,
+    bias: number,
+    y: number,
+    B: number,
+    H: number,
+    W: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    SH: number,
+    SW: number,
+    padTop: number,
+    padLeft: number,
+    Co: number,
+    relu: number,
+    scratch: number,
+    padLen: number,
+  ): void;
+  conv1chBackpropInput(
+    dy: number,
+    w: number,
+    dx: number,
+    B: number,
+    H: number,
+    W: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    SH: number,
+    SW: number,
+    padTop: number,
+    padLeft: number,
+    Co: number,
+    scratch: number,
+    padLen: number,
+  ): void;
+  conv1chBackpropFilter(
+    x: number,
+    dy: number,
+    dw: number,
+    B: number,
+    H: number,
+    W: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    SH: number,
+    SW: number,
+    padTop: number,
+    padLeft: number,
+    Co: number,
+    scratch: number,
+    padLen: number,
+  ): void;
 }
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {

@@ -1,0 +1,130 @@
+/**
+ * Conv2D / FusedConv2D for wasm with a direct SIMD path for one input channel (the first layer of a grey-scale
+ * X-ray network). XNNPACK treats that case as a GEMM whose inner dimension is only KH*KW and runs it at a few
+ * GFLOP/s; broadcasting each input pixel over the output channels is several times faster. Every other case goes
+ * to the stock kernel unchanged.
+ */
+import { tf } from '../../tf';
+import { requireSimd } from './kernel-context';
+import { runStock } from './stock-kernels';
+import { asWasm, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+
+interface ConvAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+}
+
+/** Largest filter area the direct path takes; beyond it XNNPACK's GEMM has enough depth to win. */
+const MAX_TAPS = 25;
+
+/** Geometry when the direct single-channel path applies, else null. */
+export function singleChannelConvInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: Pick<ConvAttrs, 'strides' | 'pad' | 'dataFormat' | 'dilations' | 'dimRoundingMode'>,
+): tf.backend_util.Conv2DInfo | null {
+  if (filterShape[2] !== 1 || xShape.length !== 4 || xShape[3] !== 1) return null;
+  const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  if (fmt !== 'channelsLast') return null;
+  const dil = attrs.dilations ?? 1;
+  if (!(dil === 1 || (Array.isArray(dil) && dil[0] === 1 && dil[1] === 1))) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
+  if (info.outChannels % 4 !== 0 || info.filterHeight * info.filterWidth > MAX_TAPS) return null;
+  if (info.batchSize * info.outHeight * info.outWidth === 0) return null;
+  return info;
+}
+
+/** Scratch row length covering padding and the taps read past the last output column (multiple of 4). */
+export function paddedRowLength(info: tf.backend_util.Conv2DInfo): number {
+  const reach = (info.outWidth - 1) * info.strideWidth + 3 * Math.ceil(info.filterWidth / 3);
+  return (Math.max(info.padInfo.left + info.inWidth, reach) + 3) & ~3;
+}
+
+/** y [B, OH, OW, Co] of x [B, H, W, 1] and filter [KH, KW, 1, Co]; bias [Co] optional; relu optional. */
+export function conv1ch(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
+  const padLen = paddedRowLength(info);
+  // Scratch: the padded rows, then Co zeros standing in for a missing bias.
+  const scratch = backend.wasm._malloc((info.filterHeight * padLen + info.outChannels) * 4);
+  const zeros = scratch + info.filterHeight * padLen * 4;
+  if (bias === null) new Float32Array(backend.wasm.HEAPU8.buffer, zeros, info.outChannels).fill(0);
+  try {
+    requireSimd(backend, 'Conv2D').conv1ch(
+      ptrOf(backend, x),
+      ptrOf(backend, filter),
+      bias === null ? zeros : ptrOf(backend, bias),
+      ptrOf(backend, out),
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      info.outChannels,
+      relu ? 1 : 0,
+      scratch,
+      padLen,
+    );
+  } finally {
+    backend.wasm._free(scratch);
+  }
+  return out;
+}
+
+function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const info = singleChannelConvInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
+  if (info === null) return runStock('Conv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  return conv1ch(asWasm(args.backend), x, filter, null, false, info);
+}
+
+function fusedConv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const activation = attrs.activation ?? 'linear';
+  const info =
+    (activation === 'linear' || activation === 'relu') && preluActivationWeights == null
+      ? singleChannelConvInfo(x!.shape, filter!.shape, attrs)
+      : null;
+  if (info === null || (bias != null && sizeOf(bias.shape) !== info.outChannels)) {
+    return runStock('FusedConv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  return conv1ch(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', info);
+}
+
+/** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
+export const conv2DConfig: tf.KernelConfig = {
+  kernelName: 'Conv2D',
+  backendName: 'wasm',
+  kernelFunc: conv2D as unknown as tf.KernelFunc,
+};
+export const fusedConv2DConfig: tf.KernelConfig = {
+  kernelName: 'FusedConv2D',
+  backendName: 'wasm',
+  kernelFunc: fusedConv2D as unknown as tf.KernelFunc,
+};
