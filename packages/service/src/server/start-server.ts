@@ -95,13 +95,20 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
           },
     bodyLimit: opts.maxBody,
     handlerTimeout: opts.timeout,
-    requestTimeout: opts.timeout,
+    // Socket-level backstop (Node checks it coarsely); handlerTimeout gives the precise 503.
+    requestTimeout: 2 * opts.timeout,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     genReqId: () => `r${(++nextId).toString(36)}`,
   });
   app.decorateRequest('slot', null);
+  // While draining, each answered connection is closed, so shutdown ends with the last in-flight response
+  // instead of waiting for keep-alive connections to time out.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (draining) reply.header('Connection', 'close');
+    return payload;
+  });
   await app.register(multipart, { limits: { fileSize: opts.maxBody, files: 1, fields: 8, parts: 9 }, throwFileSizeLimit: true });
   app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer', bodyLimit: opts.maxBody }, (_req, body, done) => done(null, body));
 
@@ -110,6 +117,9 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     if (status >= 500 && body.error !== 'Timeout') req.log.error({ err: error }, 'request failed');
     else req.log.info({ err: error }, 'request refused');
     if (status === 503) reply.header('Retry-After', String(slots.retryAfterSeconds()));
+    // After a timeout or an oversized upload the rest of the body may still be coming: close the connection
+    // rather than read it.
+    if (body.error === 'Timeout' || status === 413) reply.header('Connection', 'close');
     return reply.code(status).send(body);
   });
 
