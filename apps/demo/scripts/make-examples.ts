@@ -6,7 +6,8 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, synthesize, SYNTH_GENERATOR_VERSION, type Dataset } from '@multichexnet/data';
+import { readFile } from 'node:fs/promises';
+import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, readDicomMeta, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, synthesize, SYNTH_GENERATOR_VERSION, type Dataset } from '@multichexnet/data';
 
 const SEED = 20080197;
 const SIZE = 512;
@@ -25,8 +26,8 @@ try {
     covid: { lateralFraction: 0, ctVolumes: 0 },
   });
   const findings = (labels: Float32Array): string[] => PATHOLOGIES.filter((_, k) => labels[k] === 1);
-  const first = (ds: Dataset, want: (labels: Float32Array, i: number) => boolean): number => {
-    const i = ds.entries.findIndex((e, j) => want(e.labels, j));
+  const first = (ds: Dataset, want: (labels: Float32Array, file: string) => boolean): number => {
+    const i = ds.entries.findIndex((e) => want(e.labels, e.file));
     if (i < 0) throw new Error(`no suitable ${ds.source} example with seed ${SEED}`);
     return i;
   };
@@ -35,10 +36,10 @@ try {
   const siim = await openSiim({ root: join(work, 'siim') });
   const covid = await openCovid({ root: join(work, 'covid') });
   const picks = [
-    { id: 'nih-png', title: 'Synthetic NIH film', format: 'PNG', ds: nih, file: 'nih.png', i: first(nih, (l) => findings(l).length >= 2) },
-    { id: 'rsna-dicom', title: 'Synthetic RSNA pneumonia', format: 'DICOM (JPEG Baseline)', ds: rsna, file: 'rsna-pneumonia.dcm', i: first(rsna, (l) => findings(l).includes('Pneumonia')) },
-    { id: 'siim-dicom', title: 'Synthetic SIIM pneumothorax', format: 'DICOM (uncompressed)', ds: siim, file: 'siim-pneumothorax.dcm', i: first(siim, (l) => findings(l).includes('Pneumothorax')) },
-    { id: 'covid-jpeg', title: 'Synthetic COVID-19 film', format: 'JPEG', ds: covid, file: 'covid.jpg', i: first(covid, (l) => findings(l).includes('COVID-19')) },
+    { id: 'nih-png', title: 'Synthetic NIH film', ds: nih, file: 'nih.png', i: first(nih, (l) => findings(l).length >= 2) },
+    { id: 'rsna-dicom', title: 'Synthetic RSNA pneumonia', ds: rsna, file: 'rsna-pneumonia.dcm', i: first(rsna, (l) => findings(l).includes('Pneumonia')) },
+    { id: 'siim-dicom', title: 'Synthetic SIIM pneumothorax', ds: siim, file: 'siim-pneumothorax.dcm', i: first(siim, (l) => findings(l).includes('Pneumothorax')) },
+    { id: 'covid-jpeg', title: 'Synthetic COVID-19 film', ds: covid, file: 'covid.jpg', i: first(covid, (l, f) => findings(l).includes('COVID-19') && /\.jpe?g$/i.test(f)) },
   ];
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
@@ -51,8 +52,15 @@ try {
   };
   for (const p of picks) {
     const entry = p.ds.entry(p.i);
-    await copyFile(join(p.ds.root, entry.file), join(outDir, p.file));
-    manifest.examples.push({ id: p.id, title: p.title, format: p.format, file: p.file, findings: findings(entry.labels) });
+    const from = join(p.ds.root, entry.file);
+    const bytes = new Uint8Array(await readFile(from));
+    // The label the page shows comes from the bytes, not from the name the file is given here.
+    const kind = sniffImageFormat(bytes, from);
+    const format =
+      kind === 'dicom' ? `DICOM (${SUPPORTED_TRANSFER_SYNTAXES[readDicomMeta(bytes, from).transferSyntaxUid]?.replace(/ \(.*\)$/, '') ?? 'other'})` : kind === 'png' ? 'PNG' : kind === 'jpeg' ? 'JPEG' : 'unknown';
+    if (!p.file.endsWith(kind === 'jpeg' ? '.jpg' : kind === 'png' ? '.png' : '.dcm')) throw new Error(`${from} is ${format}, not what ${p.file} says`);
+    await copyFile(from, join(outDir, p.file));
+    manifest.examples.push({ id: p.id, title: p.title, format, file: p.file, findings: findings(entry.labels) });
   }
   await writeFile(join(outDir, 'examples.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   console.log(`wrote ${picks.length} examples to ${outDir}`);

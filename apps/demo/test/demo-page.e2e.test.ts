@@ -27,7 +27,7 @@ if (skipReason !== null) console.warn(`[demo e2e] skipped: ${skipReason}`);
 type State = 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-model';
 
 async function waitForState(page: Page, states: State[], timeout = 30_000): Promise<State> {
-  await page.waitForFunction((s) => s.includes(document.body.dataset.state ?? ''), states, { timeout });
+  await page.waitForFunction((s) => (s as string[]).includes(document.body.dataset.state ?? ''), states, { timeout });
   return (await page.evaluate(() => document.body.dataset.state)) as State;
 }
 
