@@ -667,3 +667,108 @@ export function conv1chBackpropInput(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// im2col, transposed, for the backprop-filter GEMM: dW[(kh, kw, ci), co] = P^T[(kh, kw, ci), n] . dy[n, co]
+
+/**
+ * Writes P^T for output pixels n in [n0, n0 + count) (n enumerates b, oh, ow) into out [KH*KW*Ci, count]:
+ * out[(kh*KW + kw)*Ci + ci, n - n0] = x[b, oh*SH + kh - padTop, ow*SW + kw - padLeft, ci], 0 outside the image.
+ * Groups of 4 pixels x 4 channels move as one 4x4 SIMD transpose.
+ */
+export function im2colT(
+  x: usize,
+  out: usize,
+  H: i32,
+  W: i32,
+  Ci: i32,
+  OH: i32,
+  OW: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  padTop: i32,
+  padLeft: i32,
+  n0: i32,
+  count: i32,
+): void {
+  const rowBytes = <usize>count << 2;
+  const Ci4 = Ci & ~3;
+  const ciBytes = <usize>Ci << 2;
+  const pixStride = <usize>SW * ciBytes;
+  for (let kh: i32 = 0; kh < KH; kh++) {
+    for (let kw: i32 = 0; kw < KW; kw++) {
+      const tapRow = out + <usize>((kh * KW + kw) * Ci) * rowBytes;
+      let j: i32 = 0;
+      while (j < count) {
+        const n = n0 + j;
+        const ow = n % OW;
+        const t = n / OW;
+        const oh = t % OH;
+        const b = t / OH;
+        const ih = oh * SH + kh - padTop;
+        const iw = ow * SW + kw - padLeft;
+        const dst = tapRow + (<usize>j << 2);
+        // Four pixels in this output row, all inside the image: vector path.
+        if (
+          j + 4 <= count &&
+          ow + 4 <= OW &&
+          ih >= 0 &&
+          ih < H &&
+          iw >= 0 &&
+          iw + 3 * SW < W
+        ) {
+          const src = x + <usize>((b * H + ih) * W + iw) * ciBytes;
+          let c: i32 = 0;
+          for (; c < Ci4; c += 4) {
+            const p = src + (<usize>c << 2);
+            const r0 = v128.load(p);
+            const r1 = v128.load(p + pixStride);
+            const r2 = v128.load(p + 2 * pixStride);
+            const r3 = v128.load(p + 3 * pixStride);
+            const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+            const t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+            const t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+            const t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+            const d = dst + <usize>c * rowBytes;
+            v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+            v128.store(d + rowBytes, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+            v128.store(d + 2 * rowBytes, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+            v128.store(d + 3 * rowBytes, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+          }
+          for (; c < Ci; c++) {
+            const p = src + (<usize>c << 2);
+            const d = dst + <usize>c * rowBytes;
+            store<f32>(d, load<f32>(p));
+            store<f32>(d, load<f32>(p + pixStride), 4);
+            store<f32>(d, load<f32>(p + 2 * pixStride), 8);
+            store<f32>(d, load<f32>(p + 3 * pixStride), 12);
+          }
+          j += 4;
+        } else {
+          if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
+            const src = x + <usize>((b * H + ih) * W + iw) * ciBytes;
+            for (let c: i32 = 0; c < Ci; c++) store<f32>(dst + <usize>c * rowBytes, load<f32>(src + (<usize>c << 2)));
+          } else {
+            for (let c: i32 = 0; c < Ci; c++) store<f32>(dst + <usize>c * rowBytes, 0);
+          }
+          j += 1;
+        }
+      }
+    }
+  }
+}
+
+/** acc[i] += part[i] for n floats. */
+export function addInto(acc: usize, part: usize, n: i32): void {
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(acc + o, f32x4.add(v128.load(acc + o), v128.load(part + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(acc + o, load<f32>(acc + o) + load<f32>(part + o));
+  }
+}

@@ -80,6 +80,8 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   cases.push({ k: 7, s: 2, pad: 'same', ci: 1, h: 20, w: 18 }); // a DenseNet stem
   cases.push({ k: 3, s: 2, pad: 1, ci: 5, h: 9, w: 12 }); // explicit numeric padding
   cases.push({ k: 3, s: 1, pad: 'valid', ci: 4, h: 3, w: 3 }); // output 1x1
+  cases.push({ k: 3, s: 1, pad: 'same', ci: 64, h: 24, w: 23 }); // several GEMM chunks, the last one partial
+  cases.push({ k: 1, s: 2, pad: 'valid', ci: 36, h: 30, w: 31 });
 
   for (const c of cases) {
     it(`k=${c.k} s=${c.s} pad=${c.pad} ci=${c.ci} in=${c.h}x${c.w}`, async () => {

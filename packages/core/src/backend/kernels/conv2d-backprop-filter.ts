@@ -11,7 +11,7 @@ import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
 import { paddedRowLength } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
-import { asWasm, ptrOf, release, transpose, type WasmBackend } from './wasm-backend';
+import { asWasm, callKernel, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
 
 interface Attrs {
   strides: [number, number] | number;
@@ -71,6 +71,52 @@ export function conv2dBackpropFilterSwapped(
   }
   const dw = transpose(backend, out, [1, 2, 0, 3]);
   release(backend, out);
+  return dw;
+}
+
+/**
+ * Output pixels per GEMM chunk: a P^T block of about 4 MB. Smaller blocks fit the cache better but each chunk pays
+ * an XNNPACK operator set-up and, with threads, a pool synchronisation; measured on the probe net (1 and 2
+ * threads), 1M floats per block was best or close to best for every layer. MULTICHEXNET_BPF_CHUNK overrides it.
+ */
+function gemmChunk(rows: number, pixels: number): number {
+  const floats = Number((typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF_CHUNK'] : undefined) ?? 1048576);
+  const target = Math.floor(floats / rows) & ~3;
+  return Math.min(Math.max(target, 256), pixels);
+}
+
+/**
+ * dW [KH, KW, Ci, Co] as a GEMM on XNNPACK: dW[(kh, kw, ci), co] = P^T . dy, where P^T [KH*KW*Ci, pixels] is the
+ * transposed im2col of x, built chunk by chunk (a few MB) by a SIMD kernel, and dy
+ * [pixels, Co] is used in place (rows of the chunk, no copy) as the GEMM's packed operand.
+ */
+export function conv2dBackpropFilterGemm(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW } = info;
+  const { inChannels: Ci, outChannels: Co } = info;
+  const rows = KH * KW * Ci;
+  const pixels = B * OH * OW;
+  const chunk = gemmChunk(rows, pixels);
+  const simd = requireSimd(backend, 'Conv2DBackpropFilter');
+  const dw = backend.makeOutput([KH, KW, Ci, Co], 'float32');
+  const pT = backend.makeOutput([1, rows, chunk], 'float32');
+  for (let n0 = 0; n0 < pixels; n0 += chunk) {
+    const count = Math.min(chunk, pixels - n0);
+    simd.im2colT(ptrOf(backend, x), ptrOf(backend, pT), H, W, Ci, OH, OW, KH, KW, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, n0, count);
+    const a = count === chunk ? pT : makeView(backend, ptrOf(backend, pT), [1, rows, count]);
+    const b = makeView(backend, ptrOf(backend, dy) + n0 * Co * 4, [1, count, Co]);
+    const part = callKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
+    if (n0 === 0) new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, dw), rows * Co).set(new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, part), rows * Co));
+    else simd.addInto(ptrOf(backend, dw), ptrOf(backend, part), rows * Co);
+    release(backend, part);
+    releaseView(backend, b);
+    if (a !== pT) releaseView(backend, a);
+  }
+  release(backend, pT);
   return dw;
 }
 
@@ -136,7 +182,9 @@ function conv2DBackpropFilter(args: {
     return zeros;
   }
   if (info.inChannels === 1 && info.outChannels % 4 === 0) return conv2dBackpropFilter1ch(backend, x, dy, info);
-  return conv2dBackpropFilterSwapped(backend, x, dy, info);
+  const strategy = typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF'] : undefined;
+  if (strategy === 'swap') return conv2dBackpropFilterSwapped(backend, x, dy, info);
+  return conv2dBackpropFilterGemm(backend, x, dy, info);
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */

@@ -36,6 +36,10 @@ export interface WasmBackend extends tf.KernelBackend {
   incRef(dataId: object): void;
 }
 
+interface DataMap {
+  delete(dataId: object): boolean;
+}
+
 /** Narrows a kernel's backend argument; our kernels are only registered for `wasm`. */
 export function asWasm(backend: unknown): WasmBackend {
   return backend as WasmBackend;
@@ -86,6 +90,23 @@ export function callKernel(
 /** Transposes with the stock wasm Transpose kernel. */
 export function transpose(backend: WasmBackend, x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
   return callKernel('Transpose', backend, { x }, { perm });
+}
+
+/**
+ * A tensor that aliases `shape`-sized memory at `ptr` inside another buffer (a row range of a tensor, a scratch
+ * area), so stock kernels can run on part of a tensor without a copy. Release it with {@link releaseView}, never
+ * with disposeData (that would free an interior pointer).
+ */
+export function makeView(backend: WasmBackend, ptr: number, shape: number[]): tf.TensorInfo {
+  return backend.makeOutput(shape, 'float32', ptr);
+}
+
+/** Forgets a view made by {@link makeView}: C-side tensor entry (and its cached XNNPACK operators), no free. */
+export function releaseView(backend: WasmBackend, view: tf.TensorInfo): void {
+  const data = backend.dataIdMap.get(view.dataId);
+  if (data === undefined) return;
+  (backend.wasm as unknown as { tfjs: { disposeData(id: number): void } }).tfjs.disposeData(data.id);
+  (backend.dataIdMap as unknown as DataMap).delete(view.dataId);
 }
 
 /** Heap scratch space for small per-call parameter arrays; freed by the caller with `backend.wasm._free`. */

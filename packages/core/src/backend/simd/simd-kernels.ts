@@ -93,6 +93,24 @@ export interface SimdKernels {
     scratch: number,
     padLen: number,
   ): void;
+  im2colT(
+    x: number,
+    out: number,
+    H: number,
+    W: number,
+    Ci: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    SH: number,
+    SW: number,
+    padTop: number,
+    padLeft: number,
+    n0: number,
+    count: number,
+  ): void;
+  addInto(acc: number, part: number, n: number): void;
   conv1chBackpropFilter(
     x: number,
     dy: number,
