@@ -1,0 +1,56 @@
+import { parseConfig } from '@multichexnet/core';
+import { ExperimentConfigSchema, VARIANTS, experimentTable1, experimentTable2, openTrainingData, type ExperimentConfigInput, type ExperimentRuntime, type Table1, type Table2, type Variant } from '@multichexnet/trainer';
+import { UsageError } from '../cli-error';
+import { EXPERIMENTS } from '../commands/names';
+import type { CommandContext } from '../context';
+import { routeLibraryLogs } from './prepare';
+import { createTrainProgress } from '../io/train-progress';
+import { writeReport } from '../report/load-run';
+import { resolveDataRoots, startBackend, type DataOptions } from '../run/run-folder';
+
+
+export interface ExperimentOptions extends DataOptions {
+  out: string;
+  size: string;
+  seed: number;
+  stepScale: number;
+  variants?: string;
+  backend: string;
+}
+
+/** Experiment config and runtime from the command line (synthetic data unless --data is given). */
+async function experimentInputs(ctx: CommandContext, o: ExperimentOptions): Promise<{ config: ExperimentConfigInput; runtime: ExperimentRuntime }> {
+  const variants = o.variants?.split(',').map((v) => v.trim()).filter(Boolean);
+  const bad = variants?.find((v) => !(VARIANTS as readonly string[]).includes(v));
+  if (bad !== undefined) throw new UsageError(`unknown variant "${bad}": expected some of ${VARIANTS.join(', ')}`);
+  const config: ExperimentConfigInput = { out: ctx.path(o.out), size: o.size as 'tiny', seed: o.seed, stepScale: o.stepScale, ...(variants ? { variants: variants as Variant[] } : {}) };
+  const resolved = parseConfig(ExperimentConfigSchema, config, 'experiment config');
+  const runtime: ExperimentRuntime = { onEvent: createTrainProgress(ctx.reporter) };
+  if (o.data !== undefined || o.nih !== undefined || o.rsna !== undefined || o.siim !== undefined) {
+    // The same patient split the experiment would use on its own synthetic data.
+    runtime.data = await openTrainingData(await resolveDataRoots(ctx, o), { ...resolved.split, seed: resolved.seed });
+  }
+  return { config, runtime };
+}
+
+/** Table 1 / Table 2 of the paper through @multichexnet/trainer's experiment functions. */
+export async function runTables(ctx: CommandContext, which: readonly ('table1' | 'table2')[], config: ExperimentConfigInput, runtime: ExperimentRuntime): Promise<{ table1?: Table1; table2?: Table2 }> {
+  const out: { table1?: Table1; table2?: Table2 } = {};
+  if (which.includes('table1')) out.table1 = await experimentTable1(config, runtime);
+  if (which.includes('table2')) out.table2 = await experimentTable2(config, runtime);
+  return out;
+}
+
+
+/** The `experiment` verb. */
+export async function experimentAction(ctx: CommandContext, table: string, o: ExperimentOptions): Promise<void> {
+  routeLibraryLogs(ctx);
+  if (!(EXPERIMENTS as readonly string[]).includes(table)) throw new UsageError(`unknown experiment "${table}": expected ${EXPERIMENTS.join(', ')}`);
+  if (table === 'table3' || table === 'table4') throw new UsageError(`${table} (transfer to COVID-19) needs @multichexnet/transfer's experiment functions, which this build does not have yet`);
+  await startBackend(ctx, o.backend);
+  const { config, runtime } = await experimentInputs(ctx, o);
+  const result = await runTables(ctx, [table as 'table1' | 'table2'], config, runtime);
+  const report = await writeReport(ctx.path(o.out));
+  const t = result.table1 ?? result.table2!;
+  ctx.emit({ ...result, report: report.path }, [t.markdown.trimEnd(), '', `report: ${report.path}`]);
+}

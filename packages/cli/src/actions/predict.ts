@@ -1,0 +1,136 @@
+import { mkdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
+import { writeOverlayPng } from '@multichexnet/runtime';
+import type { CommandContext } from '../context';
+import { routeLibraryLogs } from './prepare';
+import { listImageFiles, readImageFile, type ImageFile } from '../io/image-files';
+import { openPredictor, type PredictSettings } from '../predict/predictor';
+
+/** Options of `multichexnet predict`. */
+export interface PredictCommandOptions {
+  model: string;
+  out?: string;
+  overlay?: string;
+  gate: boolean;
+  gateThreshold?: number;
+  scoreThreshold?: number;
+  segThreshold?: number;
+  top: number;
+  threads?: number;
+}
+
+/** One image's entry in `predict`'s JSON. */
+export interface PredictedImage {
+  file: string;
+  format: string;
+  width: number;
+  height: number;
+  /** Sigmoid probability per class (model's class order). */
+  probabilities: Record<string, number>;
+  /** The `top` most probable classes, best first. */
+  top: { class: string; probability: number }[];
+  gate: { probability: number; positive: boolean };
+  /** Boxes in original image pixels (top-left + size), best first. */
+  boxes: ScoredBox[];
+  /** SIIM run-length encoding of the mask in original pixels (`-1`: empty or gated out; `''`: no seg head). */
+  maskRle: string;
+  /** Foreground pixels of the mask. */
+  maskPixels: number;
+  /** The overlay PNG written for this image (`--overlay`). */
+  overlay?: string;
+  timings: { totalMs: number };
+}
+
+/** `predict`'s JSON document. */
+export interface PredictOutput {
+  model: { files: string[]; kind: 'pipeline' | 'single-graph'; classes: string[]; inputSize: number; gate: unknown };
+  images: PredictedImage[];
+}
+
+const BATCH = 8;
+
+function uniqueOverlayName(file: string, used: Set<string>): string {
+  const stem = basename(file, extname(file));
+  let name = `${stem}.overlay.png`;
+  for (let k = 2; used.has(name); k++) name = `${stem}-${k}.overlay.png`;
+  used.add(name);
+  return name;
+}
+
+/** Runs `predict` (also used by the report's gallery): files -> results, overlays written when asked. */
+export async function runPredict(ctx: CommandContext, inputs: string[], o: PredictCommandOptions): Promise<PredictOutput> {
+  routeLibraryLogs(ctx);
+  const files = await listImageFiles(inputs.map((i) => ctx.path(i)));
+  const settings: PredictSettings = {
+    gate: o.gate,
+    det: o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {},
+    ...(o.gateThreshold !== undefined ? { gateThreshold: o.gateThreshold } : {}),
+    ...(o.segThreshold !== undefined ? { segThreshold: o.segThreshold } : {}),
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+  };
+  const predictor = await openPredictor(ctx.path(o.model), settings);
+  const overlayDir = o.overlay !== undefined ? ctx.path(o.overlay) : null;
+  if (overlayDir !== null) await mkdir(overlayDir, { recursive: true });
+  const used = new Set<string>();
+  const images: PredictedImage[] = [];
+  const task = ctx.reporter.task('predict', files.length, 'images');
+  try {
+    for (let i = 0; i < files.length; i += BATCH) {
+      const chunk: ImageFile[] = [];
+      for (const f of files.slice(i, i + BATCH)) chunk.push(await readImageFile(f));
+      const results = await predictor.run(chunk.map((c) => c.image));
+      for (let k = 0; k < chunk.length; k++) {
+        const { file, format, image } = chunk[k]!;
+        const r = results[k]!;
+        const top = Object.entries(r.probabilities)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, o.top)
+          .map(([c, p]) => ({ class: c, probability: p }));
+        const entry: PredictedImage = {
+          file,
+          format,
+          width: image.width,
+          height: image.height,
+          probabilities: r.probabilities,
+          top,
+          gate: r.gate,
+          boxes: r.boxes,
+          maskRle: r.maskRle,
+          maskPixels: r.mask === null ? 0 : r.mask.data.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0),
+          timings: { totalMs: r.timings.totalMs },
+        };
+        if (overlayDir !== null) {
+          entry.overlay = join(overlayDir, uniqueOverlayName(file, used));
+          await writeOverlayPng(entry.overlay, image, r, { maxValue: image.maxValue });
+        }
+        images.push(entry);
+      }
+      task.update(images.length);
+    }
+  } finally {
+    await predictor.dispose();
+  }
+  task.finish();
+  const meta = predictor.metadata;
+  const output: PredictOutput = {
+    model: { files: predictor.files, kind: predictor.kind, classes: meta.classNames, inputSize: meta.preprocessing?.size ?? 0, gate: meta.gate },
+    images,
+  };
+  if (o.out !== undefined) await writeFileAtomic(ctx.path(o.out), `${JSON.stringify(output, null, 2)}\n`);
+  return output;
+}
+
+function humanLine(p: PredictedImage): string {
+  const top = p.top.map((t) => `${t.class} ${t.probability.toFixed(3)}`).join(', ');
+  const gate = `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}`;
+  const det = p.boxes.length > 0 ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})` : 'no boxes';
+  const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
+  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${top}; ${det}${seg}${p.overlay ? ` -> ${p.overlay}` : ''}`;
+}
+
+/** The `predict` verb. */
+export async function predictAction(ctx: CommandContext, inputs: string[], opts: PredictCommandOptions): Promise<void> {
+  const out = await runPredict(ctx, inputs, opts);
+  ctx.emit(out, [...out.images.map(humanLine), ...(opts.out ? [`results written to ${ctx.path(opts.out)}`] : [])]);
+}

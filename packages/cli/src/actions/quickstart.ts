@@ -1,0 +1,139 @@
+import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
+import { ExperimentConfigSchema, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots } from '@multichexnet/trainer';
+import type { CommandContext } from '../context';
+import { routeLibraryLogs } from './prepare';
+import { createTrainProgress } from '../io/train-progress';
+import { formatDuration } from '../io/progress';
+import { completeRun, startBackend, writeDataRoots, type RunOutputs } from '../run/run-folder';
+import { RUN_FILES } from '../report/load-run';
+import { runTables } from './experiment';
+import { runSynth } from './synth';
+import { headlineLines } from './train';
+
+/** Options of the quickstart: where, which seed, which backend. */
+export const QuickstartConfigSchema = z
+  .object({
+    /** The run folder: the MultiCheXNet model, its report, and the experiment (data/, one folder per variant). */
+    out: z.string().min(1).default('runs/quickstart'),
+    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    /** Step counts of every phase multiplied by this (1: the tiny preset as is). */
+    stepScale: z.number().gt(0).max(10).default(1),
+    backend: z.enum(['auto', 'wasm', 'tensorflow', 'cpu']).default('auto'),
+  })
+  .strict();
+/** What users pass to the quickstart. */
+export type QuickstartConfigInput = z.input<typeof QuickstartConfigSchema>;
+
+/** The model the quickstart folder presents (its ONNX files, eval and report). */
+const MAIN_VARIANT = 'multichexnet-joint';
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** metrics.jsonl of the shared pre-training then the joint MTL run, on one global step axis. */
+async function mergeMetrics(parts: { file: string; stepOffset: number; phaseOffset: number }[], out: string): Promise<void> {
+  const lines: string[] = [];
+  for (const p of parts) {
+    let text = '';
+    try {
+      text = await readFile(p.file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      const r = JSON.parse(line) as { globalStep: number; phaseIndex?: number };
+      r.globalStep += p.stepOffset;
+      if (r.phaseIndex !== undefined) r.phaseIndex += p.phaseOffset;
+      lines.push(JSON.stringify(r));
+    }
+  }
+  await writeFileAtomic(out, lines.length > 0 ? `${lines.join('\n')}\n` : '');
+}
+
+/**
+ * The README's main job: synthetic NIH / RSNA / SIIM data, the whole MultiCheXNet protocol at the tiny preset
+ * through @multichexnet/trainer's experiments (Table 1: every variant; Table 2: the gate), then the MultiCheXNet
+ * (pre-trained + joint MTL) model presented in `out`: its plan, merged training metrics, weights, ONNX export,
+ * test evaluation, gallery and report.html.
+ */
+export async function runQuickstart(ctx: CommandContext, input: QuickstartConfigInput): Promise<{ out: string; outputs: RunOutputs; seconds: number; verdict: string }> {
+  const cfg = parseConfig(QuickstartConfigSchema, input, 'quickstart options');
+  const started = performance.now();
+  const out = ctx.path(cfg.out);
+  await startBackend(ctx, cfg.backend);
+  const experiment = parseConfig(ExperimentConfigSchema, { out, size: 'tiny', seed: cfg.seed, stepScale: cfg.stepScale }, 'experiment config');
+  const plan = parsePlan(builtinPlan(MAIN_VARIANT, { size: 'tiny', seed: cfg.seed }));
+
+  // 1. Data: written where the experiment looks for it (<out>/data), so it reuses it; the bar shows the writing.
+  const dataRoot = join(out, 'data');
+  if (!(await exists(join(dataRoot, 'synth.json')))) {
+    const { nih, rsna, siim } = experiment.synthetic;
+    await runSynth(ctx, { out: dataRoot, nih, rsna, siim, covid: 0, size: plan.imageSize, seed: cfg.seed, annotationSpace: 'original' });
+  } else {
+    ctx.reporter.info(`reusing the synthetic data in ${dataRoot}`);
+  }
+
+  // 2. The protocol: every variant of Table 1, then Table 2 on the trained gated models.
+  await runTables(ctx, ['table1', 'table2'], { out, size: 'tiny', seed: cfg.seed, stepScale: cfg.stepScale }, { onEvent: createTrainProgress(ctx.reporter) });
+
+  // 3. The MultiCheXNet model as this folder's run: plan, metrics on one axis, weights.
+  const pretrainSteps = plan.phases.filter((p) => p.stage === 'pretrain').reduce((a, p) => a + Math.max(1, Math.round(p.steps * cfg.stepScale)), 0);
+  const pretrainPhases = plan.phases.filter((p) => p.stage === 'pretrain').length;
+  await writeFileAtomic(join(out, RUN_FILES.plan), `${JSON.stringify(plan, null, 2)}\n`);
+  await mergeMetrics(
+    [
+      { file: join(out, 'pretrain', RUN_FILES.metrics), stepOffset: 0, phaseOffset: 0 },
+      { file: join(out, MAIN_VARIANT, RUN_FILES.metrics), stepOffset: pretrainSteps, phaseOffset: pretrainPhases },
+    ],
+    join(out, RUN_FILES.metrics),
+  );
+  await cp(join(out, MAIN_VARIANT, RUN_FILES.validation), join(out, RUN_FILES.validation));
+  await rm(join(out, 'weights'), { recursive: true, force: true });
+  await mkdir(join(out, 'weights'), { recursive: true });
+  await cp(join(out, MAIN_VARIANT, 'weights'), join(out, 'weights'), { recursive: true });
+  const roots: DatasetRoots = { nih: join(dataRoot, 'nih'), rsna: join(dataRoot, 'rsna'), siim: join(dataRoot, 'siim') };
+  await writeDataRoots(out, roots);
+
+  // 4. Export, test evaluation (the experiment's split), gallery, report.
+  const data = await openTrainingData(roots, { ...experiment.split, seed: experiment.seed });
+  const model = await loadMultiCheXNet(join(out, 'weights'));
+  let outputs: RunOutputs;
+  try {
+    outputs = await completeRun(ctx, { runDir: out, model, plan, data, export: true, evaluate: true, report: true });
+  } finally {
+    model.dispose();
+  }
+  const table1 = JSON.parse(await readFile(join(out, 'table1.json'), 'utf8')) as { verdict?: string };
+  return { out, outputs, seconds: (performance.now() - started) / 1000, verdict: table1.verdict ?? '' };
+}
+
+export interface QuickstartOptions {
+  out: string;
+  seed: number;
+  backend: string;
+}
+
+
+/** The `quickstart` verb. */
+export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions): Promise<void> {
+  routeLibraryLogs(ctx);
+  const r = await runQuickstart(ctx, { out: o.out, seed: o.seed, backend: o.backend as 'auto' });
+  const m = r.outputs.evaluation?.metrics ?? null;
+  ctx.emit({ out: r.out, seconds: r.seconds, model: r.outputs.exported, test: m, report: r.outputs.report, tables: [join(r.out, 'table1.md'), join(r.out, 'table2.md')], verdict: r.verdict }, [
+    `quickstart done in ${formatDuration(r.seconds)}: ${r.out}`,
+    'MultiCheXNet (pre-trained + joint MTL), test split:',
+    ...headlineLines(m),
+    ...(r.verdict ? [`Table 1: ${r.verdict}`] : []),
+    `model:   ${r.outputs.exported?.model ?? '(not exported)'}`,
+    `tables:  ${join(r.out, 'table1.md')}, ${join(r.out, 'table2.md')}`,
+    `report:  ${r.outputs.report ?? '(not written)'}`,
+    `next:    multichexnet predict --model ${r.outputs.exported?.model ?? join(r.out, 'model.onnx')} <image.png|.jpg|.dcm>`,
+  ]);
+}

@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { BUILTIN_PLANS, PLAN_SIZES, loadPlan, train, type TrainingPlan } from '@multichexnet/trainer';
+import { UsageError } from '../cli-error';
+import type { CommandContext } from '../context';
+import { routeLibraryLogs } from './prepare';
+import { createTrainProgress } from '../io/train-progress';
+import { completeRun, openData, planSources, resolveDataRoots, startBackend, writeDataRoots, type DataOptions } from '../run/run-folder';
+
+/** Options of `multichexnet train`. */
+export interface TrainCommandOptions extends DataOptions {
+  size: string;
+  seed?: number;
+  run?: string;
+  runs: string;
+  resume?: boolean;
+  backend: string;
+  export: boolean;
+  eval: boolean;
+  report: boolean;
+}
+
+/** A built-in plan name gets the `--size` suffix unless it names one (`multichexnet-joint:tiny`). */
+export function planSource(plan: string, size: string): string {
+  const [name, suffix] = plan.split(':');
+  if ((BUILTIN_PLANS as readonly string[]).includes(name!) && suffix === undefined) return `${name}:${size}`;
+  return plan;
+}
+
+
+/** The `train` verb. */
+export async function trainAction(ctx: CommandContext, planArg: string, o: TrainCommandOptions): Promise<void> {
+  routeLibraryLogs(ctx);
+  if (!(PLAN_SIZES as readonly string[]).includes(o.size)) throw new UsageError(`--size must be one of ${PLAN_SIZES.join(', ')}; got "${o.size}"`);
+  const plan: TrainingPlan = await loadPlan(planSource(planArg, o.size), o.seed !== undefined ? { seed: o.seed } : {});
+  const roots = await resolveDataRoots(ctx, o);
+  const needed = planSources(plan);
+  const lacking = needed.filter((s) => roots[s] === undefined);
+  if (lacking.length > 0) throw new UsageError(`plan ${plan.name} trains on ${needed.join(', ')}: give --data <root> or --${lacking[0]} <dir> (missing ${lacking.join(', ')})`);
+  const runDir = ctx.path(o.run ?? join(o.runs, plan.name));
+  await startBackend(ctx, o.backend);
+  const data = await openData(roots, plan);
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    ctx.reporter.warn('interrupted: stopping after this step (resume with --resume)');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  let result;
+  try {
+    result = await train(plan, { runDir, data, resume: o.resume === true, onEvent: createTrainProgress(ctx.reporter), signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (result.status === 'aborted') {
+    result.model.dispose();
+    throw new Error(`training interrupted at ${result.position.phase} step ${result.position.step}; continue with: multichexnet train ${planArg} --run ${runDir} --resume`);
+  }
+  await writeDataRoots(runDir, roots);
+  const outputs = await completeRun(ctx, { runDir, model: result.model, plan, data, export: o.export, evaluate: o.eval, report: o.report });
+  result.model.dispose();
+  const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, model: outputs.exported, report: outputs.report };
+  ctx.emit(summary, [
+    `trained ${plan.name} in ${result.seconds.toFixed(0)} s -> ${runDir}`,
+    ...headlineLines(outputs.evaluation?.metrics ?? null),
+    ...(outputs.exported ? [`model: ${outputs.exported.model}`] : []),
+    ...(outputs.report ? [`report: ${outputs.report}`] : []),
+  ]);
+}
+
+/** The headline numbers of an evaluation, one line each. */
+export function headlineLines(m: { cls?: { meanAuroc: number }; det?: { mAP: number; ap50: number }; seg?: { dice: number }; gate?: { sensitivity: number; specificity: number } } | null): string[] {
+  if (m === null) return [];
+  const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+  return [
+    ...(m.cls ? [`  CheXCls mean AUROC   ${f(m.cls.meanAuroc)}`] : []),
+    ...(m.det ? [`  CheXDet RSNA mAP     ${f(m.det.mAP)}  (AP@0.5 ${f(m.det.ap50)})`] : []),
+    ...(m.seg ? [`  CheXSeg SIIM Dice    ${f(m.seg.dice)}`] : []),
+    ...(m.gate ? [`  gate sens / spec     ${f(m.gate.sensitivity)} / ${f(m.gate.specificity)}`] : []),
+  ];
+}

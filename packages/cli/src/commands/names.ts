@@ -1,0 +1,13 @@
+/*
+ * Names the help texts list. They mirror @multichexnet/trainer's BUILTIN_PLANS, PLAN_SIZES and VARIANTS (a test
+ * keeps them equal) so that `--help` and usage errors answer without loading the trainer and tfjs.
+ */
+
+/** The trainer's built-in plans. */
+export const BUILTIN_PLAN_NAMES = ['multichexnet-joint', 'multichexnet-alternating', 'bigbang', 'single-cls', 'single-det', 'single-seg'] as const;
+/** The trainer's plan sizes. */
+export const PLAN_SIZE_NAMES = ['tiny', 'full'] as const;
+/** The variants the experiments train. */
+export const VARIANT_NAMES = ['single-cls', 'single-det', 'single-seg', 'bigbang', 'multichexnet-joint', 'multichexnet-alternating'] as const;
+/** The experiments `multichexnet experiment` runs. */
+export const EXPERIMENTS = ['table1', 'table2', 'table3', 'table4'] as const;

@@ -1,0 +1,61 @@
+import type { ExperimentEvent, TrainEvent } from '@multichexnet/trainer';
+import type { ProgressTask, Reporter } from './progress';
+
+const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));
+
+/**
+ * Renders the trainer's progress events: one bar per phase (steps, rate, time left, the step's losses), and log
+ * lines for evaluations, the gate threshold, checkpoints at phase ends and stops. Experiment events (which carry a
+ * `variant`) get the variant as a label prefix.
+ *
+ * @example
+ * await train(plan, { runDir, data, onEvent: createTrainProgress(ctx.reporter) });
+ */
+export function createTrainProgress(reporter: Reporter): (event: TrainEvent | ExperimentEvent) => void {
+  let task: ProgressTask | null = null;
+  return (e) => {
+    const prefix = 'variant' in e && e.variant !== undefined && e.type !== 'experiment' ? `${e.variant} ` : '';
+    switch (e.type) {
+      case 'experiment':
+        reporter.info(e.message);
+        break;
+      case 'run-start':
+        reporter.info(`${prefix}training ${e.plan}: ${e.phases} phases, ${e.totalSteps} steps -> ${e.runDir}${e.resumedFrom ? ` (resumed at ${e.resumedFrom.phase} step ${e.resumedFrom.step})` : ''}`);
+        break;
+      case 'phase-start':
+        task?.finish();
+        task = reporter.task(`${prefix}[${e.phaseIndex + 1}/${e.phases}] ${e.phase}`, e.steps, 'steps');
+        if (e.startStep > 0) task.update(e.startStep);
+        break;
+      case 'step': {
+        const losses: Record<string, string | number> = {};
+        for (const [k, v] of Object.entries(e.losses)) losses[k] = f(v!);
+        losses['img/s'] = Math.round(e.imagesPerSecond);
+        task?.update(e.step, losses);
+        break;
+      }
+      case 'eval':
+        reporter.info(`${prefix}  validation ${e.phase} @${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${f(v)}`).join(', ')}${e.best ? ' (best)' : ''}`);
+        break;
+      case 'phase-end':
+        task?.finish(e.restoredBest ? `restored best weights of step ${e.restoredBest.step}` : undefined);
+        task = null;
+        break;
+      case 'gate-threshold':
+        reporter.info(`${prefix}gate threshold ${f(e.threshold)}: sensitivity ${f(e.sensitivity)} (target ${e.targetSensitivity}), specificity ${f(e.specificity)} on validation`);
+        break;
+      case 'stopped':
+        task?.finish();
+        task = null;
+        reporter.warn(`${prefix}training stopped in ${e.phase} at step ${e.step}: ${e.reason}${e.lastCheckpoint ? `; last good checkpoint ${e.lastCheckpoint}` : ''}`);
+        break;
+      case 'run-end':
+        task?.finish();
+        task = null;
+        if (e.status !== 'completed') reporter.warn(`${prefix}run ${e.status} after ${e.seconds.toFixed(0)} s`);
+        break;
+      case 'checkpoint':
+        break;
+    }
+  };
+}

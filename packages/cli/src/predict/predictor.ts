@@ -1,0 +1,72 @@
+import { stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { DecodedImage } from '@multichexnet/data';
+import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type PipelineResult } from '@multichexnet/runtime';
+import { UsageError } from '../cli-error';
+import { loadSingleGraph } from './single-graph';
+
+/** Decoding and gating overrides of `predict`. */
+export interface PredictSettings {
+  /** false: det/seg on every image. */
+  gate: boolean;
+  gateThreshold?: number;
+  det: Partial<{ scoreThreshold: number; nmsIoU: number; maxDetections: number }>;
+  segThreshold?: number;
+  threads?: number;
+}
+
+/** A loaded model that turns decoded images into pipeline results. */
+export interface Predictor {
+  /** `pipeline`: the gated two-graph export (encoder once, det/seg on gate positives); `single-graph`: model.onnx. */
+  readonly kind: 'pipeline' | 'single-graph';
+  readonly metadata: ModelMetadata;
+  /** The ONNX files in use. */
+  readonly files: string[];
+  run(images: readonly DecodedImage[]): Promise<PipelineResult[]>;
+  dispose(): Promise<void>;
+}
+
+async function isDir(path: string): Promise<boolean | null> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Opens `--model`: a run folder (its gated pipeline `model.stage1.onnx` + `model.stage2.onnx`, else its
+ * `model.onnx`), a `model.stage1.onnx` file (its paired stage 2 beside it), or a single-graph `model.onnx`.
+ */
+export async function openPredictor(model: string, settings: PredictSettings): Promise<Predictor> {
+  const dir = await isDir(model);
+  if (dir === null) throw new UsageError(`no such model file or run folder: ${model}`);
+  let file = model;
+  if (dir) {
+    const candidates = [join(model, PIPELINE_FILES.stage1), join(model, 'model.onnx')];
+    const found = [];
+    for (const c of candidates) if ((await isDir(c)) === false) found.push(c);
+    if (found.length === 0) throw new UsageError(`no model in ${model}: expected ${PIPELINE_FILES.stage1} or model.onnx (run "multichexnet export" first)`);
+    file = found[0]!;
+  }
+  const { readFile } = await import('node:fs/promises');
+  const bytes = new Uint8Array(await readFile(file));
+  const { metadata } = await verifyModelBytes(bytes, file);
+  // A model exported without a gate runs det/seg on every image.
+  const s = { ...settings, gate: settings.gate && metadata.gate !== null };
+  if (metadata.role === 'stage2') throw new UsageError(`${file} is the second stage of a pipeline: pass its ${PIPELINE_FILES.stage1} or the run folder`);
+  if (metadata.role === 'model') {
+    const g = await loadSingleGraph(file, s);
+    return { kind: 'single-graph', metadata: g.model.metadata, files: [file], run: g.run, dispose: () => g.model.dispose() };
+  }
+  const stage2 = join(dirname(file), basename(file).replace('stage1', 'stage2'));
+  const hasStage2 = stage2 !== file && (await isDir(stage2)) === false;
+  const pipe = await createPipeline({
+    model: { stage1: bytes, ...(hasStage2 ? { stage2 } : {}) },
+    gate: { enabled: s.gate, ...(s.gateThreshold !== undefined ? { threshold: s.gateThreshold } : {}) },
+    det: s.det,
+    seg: s.segThreshold !== undefined ? { threshold: s.segThreshold } : {},
+    ...(s.threads !== undefined ? { threads: s.threads } : {}),
+  });
+  return { kind: 'pipeline', metadata: pipe.metadata, files: hasStage2 ? [file, stage2] : [file], run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };
+}

@@ -1,0 +1,122 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { DataError, writeFileAtomic } from '@multichexnet/core';
+import { UsageError } from '../cli-error';
+import { version } from '../version';
+import { renderReport } from './render-report';
+import { PAPER_TABLE_FILES, paperTable } from './paper-tables';
+import type { Gallery, MetricsRecord, ReportData, ResultTable, TestEvaluation } from './report-data';
+
+/** File names of a run folder that the CLI writes (the trainer writes plan.json, metrics.jsonl, eval.json, weights/, checkpoints/). */
+export const RUN_FILES = {
+  plan: 'plan.json',
+  metrics: 'metrics.jsonl',
+  validation: 'eval.json',
+  test: 'eval-test.json',
+  gallery: 'gallery',
+  report: 'report.html',
+} as const;
+
+async function readJson<T>(file: string): Promise<T | null> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new DataError('Run file is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
+  }
+}
+
+async function readMetrics(file: string): Promise<MetricsRecord[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: MetricsRecord[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      out.push(JSON.parse(line) as MetricsRecord);
+    } catch {
+      throw new DataError('metrics.jsonl line is not JSON', { file, row: i + 1, expected: 'one JSON object per line', found: line.slice(0, 60) });
+    }
+  });
+  return out;
+}
+
+async function listFiles(dir: string, root = dir): Promise<{ name: string; bytes: number }[]> {
+  const out: { name: string; bytes: number }[] = [];
+  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      // Checkpoints and the gallery are many files: one line each for the folder.
+      if (e.name === 'checkpoints' || e.name === RUN_FILES.gallery) {
+        const inner = await listFiles(p, root);
+        out.push({ name: `${relative(root, p)}/ (${inner.length} files)`, bytes: inner.reduce((a, f) => a + f.bytes, 0) });
+      } else {
+        out.push(...(await listFiles(p, root)));
+      }
+    } else if (!e.name.startsWith('.')) {
+      out.push({ name: relative(root, p), bytes: (await stat(p)).size });
+    }
+  }
+  return out;
+}
+
+/** Reads everything report.html shows from a run folder (missing parts are left out of the page). */
+export async function loadReportData(runDir: string): Promise<ReportData> {
+  try {
+    if (!(await stat(runDir)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new UsageError(`no such run folder: ${runDir}`);
+  }
+  const gallery = await readJson<Gallery>(join(runDir, RUN_FILES.gallery, 'gallery.json'));
+  const galleryImages: Record<string, string> = {};
+  for (const item of gallery?.items ?? []) {
+    for (const f of [item.image, item.maskLayer]) {
+      if (f === null || f in galleryImages) continue;
+      try {
+        galleryImages[f] = (await readFile(join(runDir, RUN_FILES.gallery, f))).toString('base64');
+      } catch {
+        /* a missing picture leaves an empty frame rather than no report */
+      }
+    }
+  }
+  const tables: ResultTable[] = [];
+  for (const id of PAPER_TABLE_FILES) {
+    const json = await readJson<unknown>(join(runDir, `${id}.json`));
+    if (json !== null) tables.push(paperTable(id, json));
+  }
+  return {
+    runName: basename(runDir),
+    runDir,
+    plan: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.plan)),
+    metrics: await readMetrics(join(runDir, RUN_FILES.metrics)),
+    validation: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.validation)),
+    test: await readJson<TestEvaluation>(join(runDir, RUN_FILES.test)),
+    gallery,
+    galleryImages,
+    tables,
+    files: (await listFiles(runDir)).filter((f) => f.name !== RUN_FILES.report),
+    generatedBy: `@multichexnet/cli ${version}`,
+  };
+}
+
+/**
+ * (Re-)renders `report.html` of a run folder from its files; returns the page's path.
+ *
+ * @example
+ * const page = await writeReport('runs/quickstart');   // runs/quickstart/report.html
+ */
+export async function writeReport(runDir: string): Promise<{ path: string; bytes: number }> {
+  const html = await renderReport(await loadReportData(runDir));
+  const path = join(runDir, RUN_FILES.report);
+  await writeFileAtomic(path, html);
+  return { path, bytes: Buffer.byteLength(html) };
+}

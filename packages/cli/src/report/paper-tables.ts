@@ -1,0 +1,84 @@
+import type { ResultTable } from './report-data';
+
+/*
+ * The experiment functions of @multichexnet/trainer and @multichexnet/transfer write `table<N>.json` into their
+ * folder; these turn them into the report's tables. Numbers arrive as numbers, or as "NaN" strings where a metric
+ * was undefined: those become empty cells.
+ */
+
+type Json = Record<string, unknown>;
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const at = (o: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Json)[k] : undefined), o);
+
+function table1(t: Json): ResultTable {
+  const chance = (t.chance ?? {}) as Json;
+  const rows: ResultTable['rows'] = [
+    ['Chance: constant scores / no boxes / empty masks', numOrNull(at(chance, 'cls.constantMeanAuroc')), numOrNull(at(chance, 'cls.allPositiveMacroF1')), numOrNull(at(chance, 'det.emptyMAP')), numOrNull(at(chance, 'det.emptyAp50')), numOrNull(at(chance, 'seg.emptyDice')), null, null],
+    ['Chance: random scores / one random box / full masks', numOrNull(at(chance, 'cls.randomMeanAuroc')), null, numOrNull(at(chance, 'det.randomMAP')), numOrNull(at(chance, 'det.randomAp50')), numOrNull(at(chance, 'seg.fullDice')), null, null],
+  ];
+  for (const r of (t.rows ?? []) as Json[]) {
+    rows.push([`${String(r.label ?? r.variant)}${r.gating === 'gate' ? ' †' : ''}`, numOrNull(at(r, 'cls.meanAuroc')), numOrNull(at(r, 'cls.macroF1')), numOrNull(at(r, 'det.mAP')), numOrNull(at(r, 'det.ap50')), numOrNull(at(r, 'seg.dice')), numOrNull(r.steps), numOrNull(r.trainSeconds)]);
+  }
+  const img = (t.testImages ?? {}) as Json;
+  return {
+    id: 'table1',
+    title: String(t.title ?? 'Table 1'),
+    caption: `Test split: NIH ${String(img.nih ?? '?')}, RSNA ${String(img.rsna ?? '?')}, SIIM ${String(img.siim ?? '?')} images. † gated pipeline: det/seg predict only for images the trained gate passes. ${String(t.verdict ?? '')}`,
+    columns: ['Model', 'cls mean AUROC (NIH)', 'cls macro F1', 'det mAP (RSNA)', 'det AP@0.5', 'seg Dice (SIIM)', 'steps', 'train s'],
+    rows,
+    highlight: [1, 2, 3, 4, 5],
+    referenceRows: [0, 1],
+    decimals: { 6: 0, 7: 0 },
+  };
+}
+
+function table2(t: Json): ResultTable {
+  const rows: ResultTable['rows'] = ((t.rows ?? []) as Json[]).map((r) => [
+    String(r.variant),
+    String(r.gating),
+    numOrNull(at(r, 'det.mAP')),
+    numOrNull(at(r, 'det.ap50')),
+    numOrNull(at(r, 'seg.dice')),
+    numOrNull(at(r, 'gate.sensitivity')),
+    numOrNull(at(r, 'gate.specificity')),
+    r.gate ? `${String(at(r, 'gate.falsePositives'))} / ${String(at(r, 'gate.falseNegatives'))}` : null,
+    numOrNull(at(r, 'gate.threshold')),
+  ]);
+  return {
+    id: 'table2',
+    title: String(t.title ?? 'Table 2'),
+    caption: 'gate: the trained gate (its false positives reach det/seg, its false negatives get nothing); truth: ground-truth gating; none: det/seg on every image. Gate sensitivity / specificity on the RSNA + SIIM test images at the threshold chosen on validation data.',
+    columns: ['Model', 'Gating', 'det mAP (RSNA)', 'det AP@0.5', 'seg Dice (SIIM)', 'gate sensitivity', 'gate specificity', 'gate FP / FN', 'gate threshold'],
+    rows,
+    highlight: [2, 3, 4],
+  };
+}
+
+/** Any other table: one column per scalar field of its rows (nested objects flattened with dots). */
+function generic(id: string, t: Json): ResultTable {
+  const flat = (o: unknown, prefix = ''): [string, unknown][] =>
+    o !== null && typeof o === 'object' && !Array.isArray(o) ? Object.entries(o as Json).flatMap(([k, v]) => flat(v, prefix ? `${prefix}.${k}` : k)) : [[prefix, o]];
+  const rows = ((t.rows ?? []) as Json[]).map((r) => new Map(flat(r).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')));
+  const columns = [...new Set(rows.flatMap((r) => [...r.keys()]))];
+  return {
+    id,
+    title: String(t.title ?? id),
+    caption: typeof t.caption === 'string' ? t.caption : '',
+    columns,
+    rows: rows.map((r) => columns.map((c) => {
+      const v = r.get(c);
+      return typeof v === 'number' ? numOrNull(v) : v === undefined || v === 'NaN' ? null : String(v);
+    })),
+  };
+}
+
+/** The report table of `table<N>.json` content. */
+export function paperTable(id: string, json: unknown): ResultTable {
+  const t = (json ?? {}) as Json;
+  if (id === 'table1') return table1(t);
+  if (id === 'table2') return table2(t);
+  return generic(id, t);
+}
+
+/** File names of the paper tables, in order. */
+export const PAPER_TABLE_FILES = ['table1', 'table2', 'table3', 'table4'] as const;

@@ -1,0 +1,145 @@
+import type { TopLevelSpec } from 'vega-lite';
+import { aurocBarsSpec, diceHistogramSpec, gateRocSpec, lossCurvesSpec, prCurveSpec, rocPanelsSpec, validationCurvesSpec } from './charts';
+import { renderChartSvg } from './render-chart';
+import type { GalleryItem, ReportData, ResultTable, TestEvaluation } from './report-data';
+
+const esc = (s: unknown): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const num = (v: unknown, d = 3): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+const bytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(0)} KiB` : `${n} B`);
+
+async function chart(spec: TopLevelSpec | null, caption = ''): Promise<string> {
+  if (spec === null) return '';
+  return `<figure class="chart-box">${await renderChartSvg(spec)}${caption ? `<figcaption>${caption}</figcaption>` : ''}</figure>`;
+}
+
+function card(label: string, value: string, note: string): string {
+  return `<div class="card"><div class="card-label">${esc(label)}</div><div class="card-value">${esc(value)}</div><div class="card-note">${esc(note)}</div></div>`;
+}
+
+function headline(test: TestEvaluation | null, validation: Record<string, unknown> | null): string {
+  const m = test?.metrics ?? ((validation?.validation as TestEvaluation['metrics'] | undefined) ?? {});
+  const split = test !== null ? `${test.split} split` : 'validation split';
+  const cards: string[] = [];
+  if (m.cls) cards.push(card('CheXCls mean AUROC', num(m.cls.meanAuroc), `${m.cls.images} images, macro F1 ${num(m.cls.macroF1)}`));
+  if (m.det) cards.push(card('CheXDet RSNA mAP', num(m.det.mAP), `AP@0.5 ${num(m.det.ap50)}, ${m.det.images} images`));
+  if (m.seg) cards.push(card('CheXSeg SIIM Dice', num(m.seg.dice), `${m.seg.images} images, ${m.seg.positives} positive`));
+  if (m.gate) cards.push(card('Gate sensitivity / specificity', `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`, `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`));
+  if (cards.length === 0) return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
+  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes.</p>`;
+}
+
+function table(t: ResultTable): string {
+  const best = new Map<number, number>();
+  const reference = new Set(t.referenceRows ?? []);
+  for (const c of t.highlight ?? []) {
+    const vals = t.rows.filter((_, i) => !reference.has(i)).map((r) => r[c]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    if (vals.length > 1) best.set(c, Math.max(...vals));
+  }
+  const cell = (v: string | number | null, c: number, row: number): string => {
+    if (v === null) return '<td class="num muted">-</td>';
+    if (typeof v === 'number') return `<td class="num${!reference.has(row) && best.get(c) === v ? ' best' : ''}">${num(v, t.decimals?.[c] ?? 3)}</td>`;
+    return `<td>${esc(v)}</td>`;
+  };
+  return `<div class="table-wrap"><table><caption><b>${esc(t.title)}.</b> ${esc(t.caption)}</caption><thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
+    .map((r, i) => `<tr${reference.has(i) ? ' class="ref"' : ''}>${r.map((v, c) => cell(v, c, i)).join('')}</tr>`)
+    .join('')}</tbody></table></div>`;
+}
+
+function galleryItem(item: GalleryItem, images: Record<string, string>): string {
+  const S = item.size;
+  const img = images[item.image];
+  const layer = item.maskLayer !== null ? images[item.maskLayer] : undefined;
+  const rects = item.boxes
+    .map((b) => `<rect class="bx ${b.status}" x="${b.x.toFixed(1)}" y="${b.y.toFixed(1)}" width="${b.width.toFixed(1)}" height="${b.height.toFixed(1)}"/>${b.score !== undefined ? `<text class="bx-label ${b.status}" x="${(b.x + 2).toFixed(1)}" y="${Math.max(9, b.y - 2).toFixed(1)}">${b.score.toFixed(2)}</text>` : ''}`)
+    .join('');
+  const g = item.gate;
+  const gateText = `gate ${g.probability.toFixed(2)} ${g.positive ? 'positive' : 'negative'}${g.truth === null ? '' : g.truth === g.positive ? ' ✓' : g.truth ? ' ✗ missed' : ' ✗ false alarm'}`;
+  const gateClass = g.truth === null ? 'neutral' : g.truth === g.positive ? 'ok' : 'bad';
+  const flags = item.flags.map((f) => `<span class="flag">${esc(f)}</span>`).join('');
+  return `<figure class="xr">
+<div class="frame">${img ? `<img alt="${esc(item.id)}" src="data:image/png;base64,${img}">` : ''}${layer ? `<img class="layer" alt="" src="data:image/png;base64,${layer}">` : ''}<svg viewBox="0 0 ${S} ${S}" preserveAspectRatio="none">${rects}</svg><span class="gate ${gateClass}">${esc(gateText)}</span></div>
+<figcaption><div class="xr-id">${esc(item.source.toUpperCase())} · ${esc(item.id)}</div>${flags ? `<div>${flags}</div>` : ''}
+<div class="probs">${item.top.map((t) => `<span class="${item.truthLabels.includes(t.class) ? 'true-label' : ''}">${esc(t.class)} ${t.probability.toFixed(2)}</span>`).join(' · ')}</div>
+<div class="truth">truth: ${item.truthLabels.length > 0 ? esc(item.truthLabels.join(', ')) : 'no finding'}${item.dice !== null ? ` · Dice ${item.dice.toFixed(2)}` : ''}</div></figcaption></figure>`;
+}
+
+const CSS = `
+:root{--ink:#1f2933;--muted:#616e7c;--line:#d0d7de;--bg:#f6f8fa;--accent:#2563eb}
+*{box-sizing:border-box}body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:var(--ink);background:var(--bg)}
+header{background:#0f172a;color:#e2e8f0;padding:22px 36px}header h1{margin:0 0 4px;font-size:22px;font-weight:650;color:#fff}header .sub{color:#94a3b8;font-size:13px}
+nav{position:sticky;top:0;z-index:5;background:#fff;border-bottom:1px solid var(--line);padding:8px 36px;display:flex;gap:18px;flex-wrap:wrap;font-size:13px}nav a{color:var(--accent);text-decoration:none}
+main{max-width:1320px;margin:0 auto;padding:12px 36px 48px}section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:18px 0}
+h2{margin:0 0 10px;font-size:17px}h3{font-size:14px;margin:16px 0 6px}.muted{color:var(--muted)}code{background:#eef1f4;padding:1px 5px;border-radius:4px;font-size:12.5px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(220px,1fr));gap:12px;margin:6px 0 8px}.card{border:1px solid var(--line);border-radius:8px;padding:12px 14px;background:#fbfcfd}
+.card-label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}.card-value{font-size:28px;font-weight:650;font-variant-numeric:tabular-nums}.card-note{font-size:12px;color:var(--muted)}
+.charts{display:flex;flex-wrap:wrap;gap:18px;align-items:flex-start}.chart-box{margin:0;max-width:100%}.chart-box figcaption{font-size:12px;color:var(--muted);max-width:560px}svg.chart{display:block}
+.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(230px,1fr));gap:14px}.xr{margin:0;border:1px solid var(--line);border-radius:8px;overflow:hidden;background:#fff}
+.frame{position:relative;aspect-ratio:1/1;background:#000}.frame img,.frame svg{position:absolute;inset:0;width:100%;height:100%}.frame img{image-rendering:auto}
+.bx{fill:none;stroke-width:1.6;vector-effect:non-scaling-stroke}.bx.tp{stroke:#22c55e}.bx.fp{stroke:#f97316;stroke-dasharray:5 3}.bx.pred{stroke:#facc15}.bx.hit{stroke:#38bdf8;stroke-width:1}.bx.miss{stroke:#e11d48;stroke-dasharray:2 2;stroke-width:2}
+.bx-label{font:9px system-ui,sans-serif;paint-order:stroke;stroke:#000;stroke-width:2px}.bx-label.tp{fill:#22c55e}.bx-label.fp{fill:#f97316}.bx-label.pred{fill:#facc15}
+.gate{position:absolute;left:6px;top:6px;font-size:11px;padding:1px 7px;border-radius:10px;background:rgba(15,23,42,.8);color:#e2e8f0}.gate.ok{box-shadow:inset 0 0 0 1px #22c55e}.gate.bad{background:#be123c;color:#fff}
+figcaption{padding:8px 10px;font-size:12px}.xr-id{font-weight:600;font-size:11.5px;color:var(--muted);word-break:break-all}.probs{margin-top:3px}.true-label{font-weight:650;color:#15803d}.truth{color:var(--muted)}
+.flag{display:inline-block;margin:3px 4px 0 0;padding:0 6px;border-radius:9px;background:#fee2e2;color:#991b1b;font-size:11px}
+.legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;margin:4px 0 12px;color:var(--muted)}.sw{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:-1px;border-radius:2px}
+.table-wrap{overflow-x:auto}table{border-collapse:collapse;margin:8px 0 18px;font-size:13px;min-width:520px}caption{text-align:left;padding:0 0 6px;color:var(--ink);max-width:980px}
+th,td{border-bottom:1px solid var(--line);padding:5px 12px;text-align:left}th{background:#f1f4f7;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}td.best{font-weight:700;color:#15803d}tr.ref td{color:var(--muted);font-style:italic}
+pre{background:#0f172a;color:#e2e8f0;padding:14px;border-radius:6px;overflow:auto;max-height:520px;font-size:12px}details summary{cursor:pointer;color:var(--accent)}
+.files td:last-child{text-align:right}footer{color:var(--muted);font-size:12px;text-align:center;padding:10px}
+`;
+
+/**
+ * The run's report as one self-contained HTML page: headline metrics, training curves per loss and phase,
+ * ROC per class, detection precision-recall, Dice histogram, gate ROC, a gallery of predictions over the films
+ * (boxes, masks, gate decision; false positives and misses marked), paper-style tables and the run's config.
+ * Charts are Vega-Lite rendered to inline SVG and images are base64 PNGs: nothing is fetched when it opens.
+ *
+ * @example
+ * const html = await renderReport(await loadReportData('runs/quickstart'));
+ */
+export async function renderReport(d: ReportData): Promise<string> {
+  const plan = d.plan as { name?: string; description?: string; imageSize?: number; seed?: number; phases?: { name: string; steps: number; description?: string }[] } | null;
+  const t = d.test;
+  const sections: { id: string; title: string; html: string }[] = [];
+  sections.push({ id: 'summary', title: 'Summary', html: headline(t, d.validation) + phasesTable(plan) });
+  const training = (await chart(lossCurvesSpec(d.metrics), 'Task losses logged during training (masked BCE for cls, box + objectness for det, BCE + Dice for seg), by phase of the plan.')) + (await chart(validationCurvesSpec(d.metrics), 'Validation scores the trainer computed during each phase.'));
+  sections.push({ id: 'training', title: 'Training', html: training ? `<div class="charts">${training}</div>` : '<p class="muted">No metrics.jsonl in this run.</p>' });
+  if (t?.curves.roc) {
+    const rocs = t.curves.roc;
+    const missing = rocs.filter((r) => !Number.isFinite(r.auroc)).map((r) => r.name);
+    sections.push({
+      id: 'cls',
+      title: 'Classification (CheXCls)',
+      html: `<div class="charts">${await chart(aurocBarsSpec(rocs, t.metrics.cls?.meanAuroc ?? Number.NaN))}${await chart(rocPanelsSpec(rocs))}</div>${missing.length > 0 ? `<p class="muted">No ROC for ${esc(missing.join(', '))}: the test split lacks positives or negatives of these classes.</p>` : ''}`,
+    });
+  }
+  const detSeg = [t?.curves.pr ? await chart(prCurveSpec(t.curves.pr), `RSNA mAP (IoU 0.4-0.75) ${num(t.metrics.det?.mAP)}; boxes at or above the deployed score threshold.`) : '', t?.curves.dice ? await chart(diceHistogramSpec(t.curves.dice), `SIIM mean Dice ${num(t.metrics.seg?.dice)} (an empty prediction on an empty truth scores 1).`) : '', t?.curves.gateRoc ? await chart(gateRocSpec(t.curves.gateRoc), 'The first-stage gate keeps negatives away from CheXDet and CheXSeg; its threshold was chosen on validation data for the plan\'s sensitivity.') : ''].join('');
+  if (detSeg) sections.push({ id: 'detseg', title: 'Detection, segmentation and gate', html: `<div class="charts">${detSeg}</div>` });
+  if (d.gallery !== null && d.gallery.items.length > 0) {
+    sections.push({
+      id: 'gallery',
+      title: 'Prediction gallery',
+      html: `<p class="muted">Test images through the exported ONNX pipeline (${esc(d.gallery.model)}), boxes and masks mapped back to the film.</p><div class="legend"><span><i class="sw" style="background:#22c55e"></i>box / mask pixels: correct</span><span><i class="sw" style="background:#f97316"></i>false-positive box</span><span><i class="sw" style="background:#e11d48"></i>missed truth box</span><span><i class="sw" style="background:#38bdf8"></i>truth box found</span><span><i class="sw" style="background:#ef4444;opacity:.6"></i>false-positive mask pixels</span><span><i class="sw" style="background:#3b82f6;opacity:.6"></i>missed mask pixels</span><span><b>✗</b> gate decision differs from the truth</span></div><div class="gallery">${d.gallery.items.map((i) => galleryItem(i, d.galleryImages)).join('')}</div>`,
+    });
+  }
+  if (d.tables.length > 0) sections.push({ id: 'tables', title: 'Experiments (paper tables)', html: d.tables.map(table).join('') });
+  sections.push({
+    id: 'config',
+    title: 'Configuration and files',
+    html: `${d.files.length > 0 ? `<table class="files"><thead><tr><th>file</th><th>size</th></tr></thead><tbody>${d.files.map((f) => `<tr><td><code>${esc(f.name)}</code></td><td>${bytes(f.bytes)}</td></tr>`).join('')}</tbody></table>` : ''}${d.plan !== null ? `<details><summary>Resolved training plan (plan.json)</summary><pre>${esc(JSON.stringify(d.plan, null, 2))}</pre></details>` : ''}`,
+  });
+  const title = `MultiCheXNet run ${d.runName}`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head>
+<body><header><h1>${esc(title)}</h1><div class="sub">${esc(plan?.description ?? '')}${plan?.name ? ` · plan <b>${esc(plan.name)}</b>` : ''}${plan?.imageSize ? ` · ${plan.imageSize} px` : ''}${plan?.seed !== undefined ? ` · seed ${plan.seed}` : ''}</div></header>
+<nav>${sections.map((s) => `<a href="#${s.id}">${esc(s.title)}</a>`).join('')}</nav>
+<main>${sections.map((s) => `<section id="${s.id}"><h2>${esc(s.title)}</h2>${s.html}</section>`).join('\n')}</main>
+<footer>${esc(d.generatedBy)} · ${esc(d.runDir)}</footer></body></html>
+`;
+}
+
+function phasesTable(plan: { phases?: { name: string; steps: number; description?: string }[] } | null): string {
+  if (!plan?.phases?.length) return '';
+  return `<h3>Plan</h3><table><thead><tr><th>#</th><th>phase</th><th>steps</th><th>what it trains</th></tr></thead><tbody>${plan.phases
+    .map((p, i) => `<tr><td>${i + 1}</td><td><code>${esc(p.name)}</code></td><td class="num">${p.steps}</td><td>${esc(p.description ?? '')}</td></tr>`)
+    .join('')}</tbody></table>`;
+}

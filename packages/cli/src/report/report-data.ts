@@ -1,0 +1,132 @@
+/*
+ * What report.html is rendered from. Every piece is a file of the run folder, so `multichexnet report <run>`
+ * re-renders the page from the folder alone:
+ *   plan.json, metrics.jsonl, eval.json            (written by @multichexnet/trainer's train)
+ *   eval-test.json, gallery/gallery.json + PNGs    (written by `multichexnet eval`)
+ *   table1.json .. table4.json                     (written by the trainer's / transfer's experiment functions)
+ *   model.onnx, model.stage1.onnx, model.stage2.onnx (written by `multichexnet export`)
+ */
+
+/** One point of a ROC curve. */
+export interface RocPointData {
+  fpr: number;
+  tpr: number;
+}
+
+/** ROC of one class on the test split. */
+export interface ClassRoc {
+  name: string;
+  auroc: number;
+  positives: number;
+  negatives: number;
+  points: RocPointData[];
+}
+
+/** `eval-test.json`: test-split metrics of the final model (gated pipeline semantics) and the curves behind them. */
+export interface TestEvaluation {
+  format: 'multichexnet-eval';
+  split: 'test' | 'val';
+  gating: string;
+  /** The numbers of @multichexnet/trainer's evaluate (cls, det, seg, gate), without its raw per-image material. */
+  metrics: {
+    cls?: { meanAuroc: number; perClassAuroc: Record<string, number>; macroF1: number; images: number };
+    det?: { mAP: number; ap50: number; images: number; positives: number };
+    seg?: { dice: number; images: number; positives: number };
+    gate?: { threshold: number; sensitivity: number; specificity: number; auroc: number; truePositives: number; falsePositives: number; trueNegatives: number; falseNegatives: number; count: number };
+  };
+  curves: {
+    roc?: ClassRoc[];
+    /** Precision-recall of the det boxes at IoU 0.5 (boxes at or above the deployed score threshold). */
+    pr?: { iou: number; ap: number; truthCount: number; points: { recall: number; precision: number; score: number }[] };
+    /** Per-image SIIM Dice, and whether the image truly has a pneumothorax. */
+    dice?: { values: number[]; positive: boolean[] };
+    gateRoc?: { auroc: number; threshold: number; points: RocPointData[]; operating: RocPointData };
+  };
+}
+
+/** A box drawn in the gallery, in display pixels, with how it fared against the truth. */
+export interface GalleryBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  /**
+   * Predicted boxes: `tp` (matches a truth box at IoU >= 0.4), `fp`, or `pred` on an image without box labels;
+   * truth boxes: `hit` or `miss`.
+   */
+  status: 'tp' | 'fp' | 'pred' | 'hit' | 'miss';
+  score?: number;
+}
+
+/** One gallery image: the film, the mask comparison layer, boxes, gate decision and what it should have been. */
+export interface GalleryItem {
+  id: string;
+  source: string;
+  /** Grey film, PNG file name inside gallery/. */
+  image: string;
+  /** RGBA layer (green: predicted and true, red: false positive pixels, blue: missed), PNG inside gallery/; null without seg. */
+  maskLayer: string | null;
+  size: number;
+  gate: { probability: number; positive: boolean; truth: boolean | null };
+  boxes: GalleryBox[];
+  /** Dice of this image's mask (SIIM), when it has a mask label. */
+  dice: number | null;
+  /** Top class probabilities and the labels the image truly has. */
+  top: { class: string; probability: number }[];
+  truthLabels: string[];
+  /** Short verdicts: "gate miss", "false-positive box", "missed box", "mask FP". */
+  flags: string[];
+}
+
+/** `gallery/gallery.json`. */
+export interface Gallery {
+  format: 'multichexnet-gallery';
+  model: string;
+  items: GalleryItem[];
+}
+
+/** A paper-style results table as rendered (numbers as numbers, missing cells null). */
+export interface ResultTable {
+  id: string;
+  title: string;
+  caption: string;
+  columns: string[];
+  rows: (string | number | null)[][];
+  /** Columns whose highest value is shown in bold. */
+  highlight?: number[];
+  /** Rows that are references (chance baselines): never bold. */
+  referenceRows?: number[];
+  /** Decimals per column (default 3). */
+  decimals?: Record<number, number>;
+}
+
+/** One line of metrics.jsonl (the trainer's records). */
+export interface MetricsRecord {
+  type: string;
+  phase?: string;
+  phaseIndex?: number;
+  step?: number;
+  globalStep: number;
+  losses?: Record<string, number>;
+  total?: number;
+  lr?: number;
+  imagesPerSecond?: number;
+  [key: string]: unknown;
+}
+
+/** Everything the report shows. */
+export interface ReportData {
+  runName: string;
+  runDir: string;
+  plan: Record<string, unknown> | null;
+  metrics: MetricsRecord[];
+  /** The trainer's eval.json (validation metrics, gate threshold). */
+  validation: Record<string, unknown> | null;
+  test: TestEvaluation | null;
+  gallery: Gallery | null;
+  /** Gallery PNGs by file name, as base64. */
+  galleryImages: Record<string, string>;
+  tables: ResultTable[];
+  files: { name: string; bytes: number }[];
+  generatedBy: string;
+}

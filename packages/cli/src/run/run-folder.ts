@@ -1,0 +1,151 @@
+import { access, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DataError, initBackend, writeFileAtomic, type BackendName } from '@multichexnet/core';
+import { loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type HeadSet, type MultiCheXNet, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { UsageError } from '../cli-error';
+import type { CommandContext } from '../context';
+import { writeReport } from '../report/load-run';
+import { RUN_FILES } from '../report/load-run';
+import { evaluateRun, splitSets } from './evaluate-run';
+import { exportRunModel, type ExportedFiles } from './export-model';
+import { writeGallery } from './gallery';
+
+/** `data.json` of a run: where its datasets are, so `eval` and `report` find them again. */
+export const DATA_FILE = 'data.json';
+
+/** Data options shared by train, eval and transfer. */
+export interface DataOptions {
+  data?: string;
+  nih?: string;
+  rsna?: string;
+  siim?: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Dataset folders from `--data <root>` (its nih/, rsna/, siim/ sub-folders, as `synth` writes them) and the
+ * per-dataset flags, which win. Every folder named must exist.
+ */
+export async function resolveDataRoots(ctx: CommandContext, o: DataOptions): Promise<DatasetRoots> {
+  const roots: DatasetRoots = {};
+  if (o.data !== undefined) {
+    const root = ctx.path(o.data);
+    if (!(await exists(root))) throw new UsageError(`no such data folder: ${root}`);
+    for (const s of ['nih', 'rsna', 'siim'] as const) if (await exists(join(root, s))) roots[s] = join(root, s);
+    if (Object.keys(roots).length === 0) throw new UsageError(`${root} holds none of nih/, rsna/, siim/ (write one with "multichexnet synth --out ${o.data}")`);
+  }
+  for (const s of ['nih', 'rsna', 'siim'] as const) {
+    const v = o[s];
+    if (v === undefined) continue;
+    const p = ctx.path(v);
+    if (!(await exists(p))) throw new UsageError(`no such ${s} folder: ${p}`);
+    roots[s] = p;
+  }
+  return roots;
+}
+
+/** The datasets a plan trains on. */
+export function planSources(plan: TrainingPlan): PlanSource[] {
+  return [...new Set(plan.phases.flatMap((p) => p.batches.flatMap((b) => b.datasets)))];
+}
+
+/** Opens the given roots split by the plan's patient split (only `only`, when given). */
+export async function openData(roots: DatasetRoots, plan: TrainingPlan, only?: readonly PlanSource[]): Promise<TrainingData> {
+  const picked: DatasetRoots = {};
+  for (const s of ['nih', 'rsna', 'siim'] as const) if (roots[s] !== undefined && (only === undefined || only.includes(s))) picked[s] = roots[s];
+  return openTrainingData(picked, plan.split);
+}
+
+/** Records the data roots of a run. */
+export async function writeDataRoots(runDir: string, roots: DatasetRoots): Promise<void> {
+  await writeFileAtomic(join(runDir, DATA_FILE), `${JSON.stringify({ roots }, null, 2)}\n`);
+}
+
+/** The data roots a run recorded, or null. */
+export async function readDataRoots(runDir: string): Promise<DatasetRoots | null> {
+  try {
+    return (JSON.parse(await readFile(join(runDir, DATA_FILE), 'utf8')) as { roots: DatasetRoots }).roots;
+  } catch {
+    return null;
+  }
+}
+
+/** A finished run's plan and trained model (`plan.json` + `weights/`). */
+export async function openRun(runDir: string): Promise<{ plan: TrainingPlan; model: MultiCheXNet<HeadSet> }> {
+  try {
+    if (!(await stat(runDir)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw new UsageError(`no such run folder: ${runDir}`);
+  }
+  const planFile = join(runDir, RUN_FILES.plan);
+  let text: string;
+  try {
+    text = await readFile(planFile, 'utf8');
+  } catch {
+    throw new UsageError(`${runDir} is not a run folder: it has no ${RUN_FILES.plan}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new DataError('plan.json is not valid JSON', { file: planFile, found: (e as Error).message });
+  }
+  const plan = parsePlan(json);
+  if (!(await exists(join(runDir, 'weights', 'model.json')))) throw new UsageError(`${runDir} has no trained weights yet (weights/model.json): finish training first (multichexnet train ... --resume)`);
+  return { plan, model: await loadMultiCheXNet(join(runDir, 'weights')) };
+}
+
+/** Starts the tfjs backend a verb trains or evaluates on. */
+export async function startBackend(ctx: CommandContext, name: string): Promise<void> {
+  const allowed = ['auto', 'tensorflow', 'wasm', 'cpu'];
+  if (!allowed.includes(name)) throw new UsageError(`--backend must be one of ${allowed.join(', ')}; got "${name}"`);
+  // initBackend logs which backend it chose and why (through the reporter).
+  await initBackend(name as BackendName);
+}
+
+/** What the post-training steps produced. */
+export interface RunOutputs {
+  exported: ExportedFiles | null;
+  evaluation: Awaited<ReturnType<typeof evaluateRun>> | null;
+  galleryItems: number;
+  report: string | null;
+}
+
+/**
+ * The steps after training that complete a run folder, each optional: export the ONNX files, evaluate on the
+ * test split (`eval-test.json`), render the gallery through the exported pipeline, write report.html.
+ */
+export async function completeRun(
+  ctx: CommandContext,
+  args: { runDir: string; model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData | null; export: boolean; evaluate: boolean; report: boolean; split?: 'test' | 'val' },
+): Promise<RunOutputs> {
+  const out: RunOutputs = { exported: null, evaluation: null, galleryItems: 0, report: null };
+  const split = args.split ?? 'test';
+  if (args.export) {
+    if (args.model.heads.cls === undefined) ctx.reporter.warn(`plan ${args.plan.name} has no cls head: no ONNX export (the pipeline's stage 1 is encoder + cls)`);
+    else out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter);
+  }
+  if (args.evaluate && args.data !== null) {
+    const sets = splitSets(args.data, split);
+    if (Object.values(sets).every((d) => d === undefined || d.size === 0)) {
+      ctx.reporter.warn(`no ${split} images: evaluation skipped`);
+    } else {
+      out.evaluation = await evaluateRun({ model: args.model, plan: args.plan, data: args.data, split, reporter: ctx.reporter });
+      await writeFileAtomic(join(args.runDir, split === 'test' ? RUN_FILES.test : `eval-${split}.json`), `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`);
+      if (await exists(join(args.runDir, 'model.stage1.onnx'))) out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
+    }
+  }
+  if (args.report) out.report = (await writeReport(args.runDir)).path;
+  return out;
+}
+
+/** JSON.stringify replacer keeping NaN / Infinity visible (`"NaN"`) instead of null. */
+export function nanAsString(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
