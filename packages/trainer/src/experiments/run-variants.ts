@@ -69,7 +69,9 @@ export function variantPlan(variant: Variant | 'pretrain', cfg: ExperimentConfig
   if (variant === 'multichexnet-joint' || variant === 'multichexnet-alternating') {
     return parsePlan({ ...plan, phases: plan.phases.filter((p) => p.stage !== 'pretrain') });
   }
-  return plan;
+  // The baselines get as many steps as the scaled protocol (rounding each phase may add a few).
+  const protocol = scaled(builtinPlan('multichexnet-joint', opts), cfg).phases.reduce((s, p) => s + p.steps, 0);
+  return parsePlan({ ...plan, phases: plan.phases.map((p) => ({ ...p, steps: protocol })) });
 }
 
 /**

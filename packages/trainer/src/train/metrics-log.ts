@@ -1,3 +1,5 @@
+import { writeFileAtomic } from '@multichexnet/core';
+
 /**
  * `metrics.jsonl` of a run: one JSON object per line (`type` step | eval | gate-threshold | stopped, with `phase`,
  * `globalStep` and the numbers). Node only.
@@ -34,7 +36,6 @@ export async function openMetricsLog(path: string): Promise<MetricsLog> {
             return false;
           }
         });
-      const { writeFileAtomic } = await import('@multichexnet/core');
       await writeFileAtomic(path, keep.length > 0 ? `${keep.join('\n')}\n` : '');
     },
   };

@@ -113,7 +113,11 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
       }
     }
     for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
-    if (Object.keys(losses).length === 0) {
+    // A loss reaches a trainable variable through its head or through the encoder; frozen-only losses are logged
+    // but cannot move anything.
+    const headOf = (k: LossTask) => (k === 'gate' ? gate?.head ?? null : model.heads[k] ?? null);
+    const connected = (Object.keys(losses) as LossTask[]).some((k) => model.encoder.trainable || headOf(k)?.trainable === true);
+    if (!connected) {
       // Nothing to learn from this batch: a zero connected to the variables keeps variableGrads well defined;
       // the update is not applied.
       empty = true;

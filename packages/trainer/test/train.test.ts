@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DataError, initBackend, tf } from '@multichexnet/core';
+import { buildModel, loadCheckpoint, loadLatestCheckpoint, parsePlan, train, type TrainEvent, type TrainingData, type TrainingPlanInput } from '../src/index';
+import { differing, snapshot } from './helpers';
+import { syntheticData } from './synthetic';
+
+let data: TrainingData;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  ({ data } = await syntheticData({ nih: 24, rsna: 24, siim: 24 }, 64, 5));
+}, 120_000);
+
+/** Two phases: cls warm-up, then alternating RSNA / SIIM batches with teacher forcing and uncertainty weighting. */
+function plan(): TrainingPlanInput {
+  return {
+    name: 'resume-test',
+    seed: 11,
+    imageSize: 64,
+    logEvery: 1,
+    model: { encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 }, cls: {}, det: { hiddenChannels: 8, hiddenLayers: 1 }, seg: { decoderChannels: 4 }, gate: { kind: 'cls-path' } },
+    phases: [
+      { name: 'warm', trainable: ['encoder', 'cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: 3, batchSize: 4, checkpointEvery: 2, evalEvery: 2, lossWeighting: { type: 'dwa', window: 1 } },
+      {
+        name: 'mtl',
+        trainable: ['encoder', 'cls', 'det', 'seg'],
+        batches: [{ datasets: ['rsna'], tasks: ['cls', 'det'] }, { datasets: ['siim'], tasks: ['cls', 'seg'] }],
+        steps: 5,
+        batchSize: 4,
+        routing: { type: 'teacher-forcing', p: 0.5 },
+        lossWeighting: { type: 'uncertainty' },
+        schedule: { type: 'cosine', warmupSteps: 1 },
+        checkpointEvery: 2,
+        evalEvery: 2,
+        restoreBest: true,
+      },
+    ],
+  };
+}
+
+/** metrics.jsonl without the wall-clock fields. */
+function metricsOf(runDir: string): unknown[] {
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const { imagesPerSecond: _s, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+}
+
+describe('train', () => {
+  it('a run stopped mid-phase and resumed ends exactly where an uninterrupted run ends', async () => {
+    const resolved = parsePlan(plan());
+    const dirA = mkdtempSync(join(tmpdir(), 'run-a-'));
+    const a = await train(resolved, { runDir: dirA, data, onEvent: null });
+    expect(a.status).toBe('completed');
+
+    const dirB = mkdtempSync(join(tmpdir(), 'run-b-'));
+    const stop = new AbortController();
+    const events: TrainEvent[] = [];
+    const b1 = await train(resolved, {
+      runDir: dirB,
+      data,
+      signal: stop.signal,
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'step' && e.phase === 'mtl' && e.step === 3) stop.abort();
+      },
+    });
+    expect(b1.status).toBe('aborted');
+    expect(b1.position).toMatchObject({ phase: 'mtl', step: 3 });
+    expect(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { phase: string; step: number }).step)).toContain(2);
+    b1.model.dispose();
+    // A fresh process would build a fresh model: resume loads the step-2 checkpoint of phase mtl into it.
+    const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
+    expect(latest.manifest.position).toMatchObject({ phase: 'mtl', step: 2 });
+    expect(latest.optimizer!.slots.some((s) => s.key.startsWith('weighting/'))).toBe(true);
+    const b2 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), onEvent: null });
+    expect(b2.status).toBe('completed');
+
+    expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
+    expect(b2.gate?.threshold).toBe(a.gate?.threshold);
+    expect(JSON.stringify(b2.validation)).toBe(JSON.stringify(a.validation));
+    expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
+    a.model.dispose();
+    b2.model.dispose();
+  });
+
+  it('refuses to resume a run folder of another plan', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-c-'));
+    const p = plan();
+    p.phases = [p.phases[0]!];
+    p.phases[0]!.steps = 2;
+    const r = await train(p, { runDir: dir, data, onEvent: null });
+    r.model.dispose();
+    await expect(train({ ...p, seed: 12 }, { runDir: dir, data, resume: true, onEvent: null })).rejects.toThrow(/another plan/);
+    await expect(train(p, { runDir: dir, data, onEvent: null })).rejects.toThrow(/already holds checkpoints/);
+  });
+
+  it('a NaN loss stops the run with the phase, step and loss named, keeping the last good checkpoint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'run-nan-'));
+    const p = plan();
+    p.phases = [{ ...p.phases[0]!, steps: 4, evalEvery: 0 }];
+    const resolved = parsePlan(p);
+    const model = buildModel(resolved.model, resolved.seed);
+    let atStep2: Map<string, Float32Array> | null = null;
+    const error = await train(resolved, {
+      runDir: dir,
+      data,
+      model,
+      onEvent: (e) => {
+        if (e.type === 'checkpoint' && e.step === 2) {
+          atStep2 = new Map(model.trainableVariables().map((v) => [v.key, Float32Array.from(v.variable.dataSync())]));
+          // A fault right after the step-2 checkpoint: the cls logits layer turns to NaN, so step 3's loss is NaN.
+          const w = model.heads.cls!.trainableWeights[0]!;
+          const nan = tf.fill(w.shape as number[], Number.NaN);
+          w.write(nan);
+          nan.dispose();
+        }
+      },
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DataError);
+    expect((error as Error).message).toMatch(/Training stopped in phase warm at step 3: loss cls is NaN; the update was not applied and the last good checkpoint is .*p00-s0000002/);
+    // No update reached the encoder.
+    for (const v of model.trainableVariables()) if (v.key.startsWith('encoder/')) expect(Array.from(v.variable.dataSync())).toEqual(Array.from(atStep2!.get(v.key)!));
+    const latest = (await loadLatestCheckpoint(join(dir, 'checkpoints')))!;
+    expect(latest.manifest.position.step).toBe(2);
+    const ckpt = await loadCheckpoint(latest.path);
+    const restored = buildModel(resolved.model, 99);
+    const { restoreBlocks } = await import('../src/index');
+    await restoreBlocks(restored, ckpt);
+    for (const [, block] of restored.blocks()) for (const w of block.weights) expect(w.read().dataSync().every(Number.isFinite)).toBe(true);
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; reason?: string });
+    expect(lines.at(-1)).toMatchObject({ type: 'stopped', reason: 'loss cls is NaN' });
+    model.dispose();
+    restored.dispose();
+  });
+});
