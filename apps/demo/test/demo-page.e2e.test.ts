@@ -31,6 +31,18 @@ async function waitForState(page: Page, states: State[], timeout = 30_000): Prom
   return (await page.evaluate(() => document.body.dataset.state)) as State;
 }
 
+/**
+ * Does `action` and waits until the page settles in one of `states`. The marker is cleared first, so a state
+ * left over from the previous step cannot be mistaken for the end of this one.
+ */
+async function settle(page: Page, action: () => Promise<void>, states: State[] = ['done', 'error']): Promise<State> {
+  await page.evaluate(() => {
+    document.body.dataset.state = 'pending';
+  });
+  await action();
+  return waitForState(page, states);
+}
+
 /** Every visible text, attribute value and title of the page, for leak checks. */
 const pageText = (page: Page): Promise<string> =>
   page.evaluate(() => {
@@ -115,8 +127,7 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it('runs the real NIH PNG opened through the file picker', async () => {
-    await page.setInputFiles('#image-input', REAL_PNG);
-    expect(await waitForState(page, ['done', 'error'])).toBe('done');
+    expect(await settle(page, () => page.setInputFiles('#image-input', REAL_PNG))).toBe('done');
     const r = await readResult(page);
     expect(r.title).toContain(basename(REAL_PNG));
     expect(r.probabilities).toHaveLength(14);
@@ -134,9 +145,8 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     await page.screenshot({ path: join(artifacts, 'real-png.png'), fullPage: true });
   });
 
-  it('shows det/seg for a gated-out image when the gate is switched off, and the overlay toggles work', async () => {
-    await page.uncheck('#toggle-gate');
-    expect(await waitForState(page, ['done', 'error'])).toBe('done');
+  it('shows det/seg with the gate switched off, and the overlay toggles and opacity work', async () => {
+    expect(await settle(page, () => page.uncheck('#toggle-gate'))).toBe('done');
     const r = await readResult(page);
     expect(r.skipped).toBe(false);
     expect(r.boxCount).not.toBeNull();
@@ -151,13 +161,11 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     await page.check('#toggle-mask');
     await page.locator('#opacity').fill('0.8');
     expect((await readResult(page)).boxesDrawn).toBe(r.boxCount);
-    await page.check('#toggle-gate');
-    await waitForState(page, ['done', 'error']);
+    expect(await settle(page, () => page.check('#toggle-gate'))).toBe('done');
   });
 
   it('runs the real SIIM DICOM (JPEG Baseline) dropped on the viewer, without showing identifying attributes', async () => {
-    await dropFile(page, REAL_DICOM);
-    expect(await waitForState(page, ['done', 'error'])).toBe('done');
+    expect(await settle(page, () => dropFile(page, REAL_DICOM))).toBe('done');
     const r = await readResult(page);
     expect(r.facts.Format).toBe('DICOM');
     expect(r.facts['Transfer syntax']).toMatch(/JPEG Baseline/);
@@ -173,25 +181,24 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     const ids = await page.locator('.example').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.example!));
     expect(ids.length).toBeGreaterThanOrEqual(3);
     const drawn: Record<string, { boxes: number; mask: boolean; findings: string }> = {};
-    await page.uncheck('#toggle-gate');
+    expect(await settle(page, () => page.uncheck('#toggle-gate'))).toBe('done');
     for (const id of ids) {
-      await page.click(`.example[data-example="${id}"]`);
-      expect(await waitForState(page, ['done', 'error'])).toBe('done');
+      expect(await settle(page, () => page.click(`.example[data-example="${id}"]`))).toBe('done');
       const r = await readResult(page);
       expect(r.probabilities).toHaveLength(14);
       drawn[id] = { boxes: r.boxesDrawn, mask: r.maskDrawn, findings: JSON.stringify(r.facts) };
       expect(await pageText(page)).not.toContain(SYNTH_PHI_MARKER);
       await page.screenshot({ path: join(artifacts, `example-${id}.png`), fullPage: true });
     }
-    await page.check('#toggle-gate');
+    expect(await settle(page, () => page.check('#toggle-gate'))).toBe('done');
     expect(consoleLines.join('\n')).not.toContain(SYNTH_PHI_MARKER);
     // With the gate off every example gets det/seg; at least one overlay is drawn across them.
     expect(Object.values(drawn).some((d) => d.boxes > 0 || d.mask)).toBe(true);
   });
 
   it("loads the user's own model.onnx through the model picker", async () => {
-    await page.setInputFiles('#model-input', bundledModel);
-    expect(await waitForState(page, ['done', 'ready', 'error'])).not.toBe('error');
+    // With an image open, a new model re-runs it: the page ends in 'done'.
+    expect(await settle(page, () => page.setInputFiles('#model-input', bundledModel))).toBe('done');
     const info = await page.locator('[data-testid=model-info]').innerText();
     expect(info).toContain('your file');
     const r = await readResult(page);
@@ -199,8 +206,8 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it('refuses a file that is not a MultiCheXNet model with a readable error', async () => {
-    await page.setInputFiles('#model-input', { name: 'model.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not an onnx file at all, just text') });
-    expect(await waitForState(page, ['error', 'done', 'ready'])).toBe('error');
+    const junk = { name: 'model.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not an onnx file at all, just text') };
+    expect(await settle(page, () => page.setInputFiles('#model-input', junk), ['error', 'done', 'ready'])).toBe('error');
     expect(await page.locator('#error').innerText()).toMatch(/Not an ONNX model file/);
   });
 

@@ -1,4 +1,3 @@
-import { DataError } from '@multichexnet/core';
 import { openEngine, type BackendChoice } from '../engine/create-engine';
 import type { DemoEngine } from '../engine/demo-engine';
 import { readModelFiles, type ModelFiles, type NamedBytes } from '../engine/model-files';
@@ -26,14 +25,9 @@ interface Example {
 
 type PageState = 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-model';
 
-/** A user-facing message for any failure: DataError fields spelled out, never a stack. */
-function describe(e: unknown): { title: string; detail: string } {
-  if (e instanceof DataError) {
-    const d = e as DataError & { file?: string; field?: string; expected?: string; found?: string };
-    const parts = [d.file && `file: ${d.file}`, d.field && `field: ${d.field}`, d.expected && `expected: ${d.expected}`, d.found && `found: ${d.found}`].filter(Boolean);
-    return { title: e.message.split('\n')[0]!, detail: parts.join(' · ') };
-  }
-  return { title: e instanceof Error ? e.message : String(e), detail: '' };
+/** A user-facing message for any failure: a DataError's message already names file, field, expected and found. */
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 async function fetchBytes(url: string): Promise<Uint8Array | null> {
@@ -88,8 +82,7 @@ export async function startApp(): Promise<void> {
     ui.busyText.textContent = text ?? '';
   };
   const showError = (e: unknown): void => {
-    const { title, detail } = describe(e);
-    replaceChildren(ui.error, el('strong', {}, title), detail ? el('div', { class: 'small' }, detail) : null);
+    replaceChildren(ui.error, el('strong', {}, 'Could not finish: '), describe(e));
     ui.error.hidden = false;
   };
   const clearError = (): void => {
@@ -158,9 +151,10 @@ export async function startApp(): Promise<void> {
     await runCurrent();
   };
 
-  const openImageBytes = async (bytes: Uint8Array, name: string): Promise<void> => {
+  const openImageBytes = async (bytes: Uint8Array, name: string, drawnWith?: string[]): Promise<void> => {
     clearError();
     const opened = openImage(bytes, name);
+    if (drawnWith !== undefined) opened.facts.push({ label: 'Drawn with', value: drawnWith.length > 0 ? drawnWith.join(', ') : 'no findings' });
     current = opened;
     ui.empty.hidden = true;
     ui.viewer.classList.add('has-image');
@@ -245,7 +239,7 @@ export async function startApp(): Promise<void> {
         el('span', { class: 'example-format' }, ex.format),
         el('span', { class: 'example-truth' }, ex.findings.length > 0 ? `drawn with: ${ex.findings.join(', ')}` : 'drawn without findings'),
       );
-      button.addEventListener('click', () => void serial(() => openImageBytes(bytes, ex.file)));
+      button.addEventListener('click', () => void serial(() => openImageBytes(bytes, ex.file, ex.findings)));
       ui.examples.append(button);
     }
   })().catch(showError);
