@@ -32,5 +32,5 @@ export { openPipeline, resolvePipelineFiles } from './model/open-pipeline';
 export type { LoadedPipeline } from './model/open-pipeline';
 export { resultToJson } from './model/result-json';
 export type { ResultJson } from './model/result-json';
-export { decodeUpload } from './image/decode-upload';
+export { decodeUpload, createUploadDecoder } from './image/decode-upload';
 export type { DecodedUpload } from './image/decode-upload';

@@ -1,5 +1,6 @@
 import { DataError } from '@multichexnet/core';
-import { decodeImage, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageFormat } from '@multichexnet/data';
+import { decodeImage, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
+import { createSharpDecoder } from '@multichexnet/data/node';
 
 /** A decoded upload and what it was. */
 export interface DecodedUpload {
@@ -13,18 +14,37 @@ export interface DecodedUpload {
 }
 
 /**
+ * The fast decoder of @multichexnet/data/node (sharp: libspng / libjpeg-turbo on libuv threads, off the event
+ * loop, for 8-bit PNG, JPEG and JPEG Baseline DICOM), or null where sharp cannot load; the pure-JS decoders
+ * cover everything else.
+ */
+export async function createUploadDecoder(): Promise<ImageDecoder | null> {
+  return createSharpDecoder();
+}
+
+/**
  * PNG, JPEG or DICOM bytes -> gray image [H, W] row-major with its format. `label` names the input in error
  * messages; callers pass a neutral label, never a client's file name (which may hold a patient's name). `dicomHint`
  * says the input is DICOM when it lacks the Part 10 preamble (a client's `application/dicom` content type).
+ * `decoder` ({@link createUploadDecoder}) takes the formats it handles off the event loop.
  */
-export function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false): DecodedUpload {
+export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null): Promise<DecodedUpload> {
   if (bytes.length === 0) throw new DataError('Empty image upload', { file: label, expected: 'PNG, JPEG or DICOM bytes', found: '0 bytes' });
   const name = dicomHint ? `${label}.dcm` : label;
   const format = sniffImageFormat(bytes, name);
-  const image = decodeImage(bytes, name);
+  let fast: Awaited<ReturnType<ImageDecoder>> = null;
+  if (decoder !== null && format !== null) {
+    try {
+      fast = await decoder(bytes, name, { voi: true });
+    } catch (e) {
+      // A library error on bad bytes: the pure-JS decoder below says what is wrong in a DataError.
+      if (e instanceof DataError) throw e;
+    }
+  }
+  const image = fast?.image ?? decodeImage(bytes, name);
   let dicom: DecodedUpload['dicom'] = null;
   if (format === 'dicom') {
-    const m = readDicomMeta(bytes, name);
+    const m = fast?.dicom ?? readDicomMeta(bytes, name);
     dicom = { rows: m.rows, columns: m.columns, photometricInterpretation: m.photometricInterpretation };
     if (m.modality !== undefined) dicom.modality = m.modality;
     if (m.viewPosition !== undefined) dicom.viewPosition = m.viewPosition;

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DataError, parseConfig } from '@multichexnet/core';
-import { decodeUpload } from '../image/decode-upload';
+import { createUploadDecoder, decodeUpload } from '../image/decode-upload';
 import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
 import { resultToJson } from '../model/result-json';
 import type { ScreenJobData } from './enqueue';
@@ -63,6 +63,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   }
   const { pipeline, checksum } = loaded;
   const counts = { stored: 0, duplicates: 0, failed: 0 };
+  const decoder = await createUploadDecoder();
 
   const process1 = async (job: Job<ScreenJobData, JobOutcome>): Promise<JobOutcome> => {
     const { sha256, id, file, payload } = job.data;
@@ -84,7 +85,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
       }
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       // The file's extension tells the decoder a DICOM without the Part 10 preamble; errors name the image id.
-      const upload = decodeUpload(view, id, /\.(dcm|dicom)$/i.test(file));
+      const upload = await decodeUpload(view, id, /\.(dcm|dicom)$/i.test(file), decoder);
       result = resultToJson(await pipeline.run(upload.image));
     } catch (e) {
       // Bad data fails the same way on every try: no retries, the decoder's message is the job's error.

@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import multipart from '@fastify/multipart';
 import { ConfigError, DataError, parseConfig } from '@multichexnet/core';
 import { renderOverlayPng, type PipelineResult } from '@multichexnet/runtime';
-import { decodeUpload, type DecodedUpload } from '../image/decode-upload';
+import { createUploadDecoder, decodeUpload, type DecodedUpload } from '../image/decode-upload';
 import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
 import { resultToJson } from '../model/result-json';
 import { SERVICE_VERSION } from '../version';
@@ -75,6 +75,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
 async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServeOptions): Promise<RunningServer> {
   const slots = new Slots(opts.concurrency);
+  const decoder = await createUploadDecoder();
   const started = Date.now();
   let draining = false;
   let nextId = 0;
@@ -143,7 +144,7 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     const { bytes, dicomHint } = await readUpload(req);
     const t0 = performance.now();
     const work = (async () => {
-      const upload = decodeUpload(bytes, 'upload', dicomHint);
+      const upload = await decodeUpload(bytes, 'upload', dicomHint, decoder);
       const result = await pipeline.run(upload.image);
       return { upload, result };
     })();
