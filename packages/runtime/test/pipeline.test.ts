@@ -209,6 +209,37 @@ describe('createPipeline: gated inference', () => {
     await Promise.all([ungated.dispose(), gated.dispose(), none.dispose()]);
   });
 
+  it('runs a single-graph model.onnx with the same results as the two stages', async () => {
+    const { exportModel, writeOnnxFile } = await import('../src/index');
+    const single = await exportModel(blocks, { preprocessing: { size: SIZE } });
+    const images = [0, 1, 2, 3].map((s) => gradientImage(90, 70, s));
+    const twoStage = await createPipeline({ model: dir, gate: { enabled: false }, seg: { threshold: 0.6 } });
+    const a = await twoStage.runBatch(images);
+    const gp = a.map((r) => r.gate.probability).sort((x, y) => x - y);
+    const threshold = (gp[1]! + gp[2]!) / 2;
+    const oneGraph = await createPipeline({ model: { model: single }, gate: { threshold }, seg: { threshold: 0.6 } });
+    const b = await oneGraph.runBatch(images);
+    b.forEach((r, i) => {
+      expect(maxAbsDiff(Object.values(r.probabilities), Object.values(a[i]!.probabilities))).toBeLessThan(1e-5);
+      expect(r.gate.positive).toBe(a[i]!.gate.probability >= threshold);
+      if (r.gate.positive) {
+        expect(r.boxes.length).toBe(a[i]!.boxes.length);
+        r.boxes.forEach((box, k) => expect(Math.abs(box.score - a[i]!.boxes[k]!.score)).toBeLessThan(1e-5));
+        expect(r.maskRle).toBe(a[i]!.maskRle);
+      } else {
+        expect([r.boxes, r.mask, r.maskRle]).toEqual([[], null, '-1']);
+      }
+    });
+    // A run folder holding only model.onnx opens the same way.
+    const only = await mkdtemp(join(tmpdir(), 'mcx-single-'));
+    await writeOnnxFile(join(only, 'model.onnx'), single);
+    const fromDir = await createPipeline({ model: only, gate: { enabled: false } });
+    expect(fromDir.metadata.role).toBe('model');
+    expect((await fromDir.run(images[0]!)).boxes.length).toBe(a[0]!.boxes.length);
+    await Promise.all([twoStage.dispose(), oneGraph.dispose(), fromDir.dispose()]);
+    await rm(only, { recursive: true, force: true });
+  });
+
   it('runs on onnxruntime-web with the same results as onnxruntime-node', async () => {
     const image = gradientImage(96, 96, 2);
     const a = await createPipeline({ model: dir, gate: { enabled: false } });
@@ -225,6 +256,7 @@ describe('createPipeline: gated inference', () => {
     other.dispose();
     await expect(createPipeline({ model: { stage1: models.stage1, stage2: otherModels.stage2 } })).rejects.toThrow(/stage 2 does not belong to this stage 1/);
     await expect(createPipeline({ model: { stage1: models.stage2!, stage2: null } })).rejects.toThrow(/wrong role/);
+    await expect(createPipeline({ model: { model: models.stage2! } })).rejects.toThrow(/wrong role.*expected model or stage1, found stage2/);
     await expect(createPipeline({ model: dir, gate: { threshold: 2 } })).rejects.toThrow(/gate.threshold: must be <= 1/);
     const pipe = await createPipeline({ model: dir });
     await expect(pipe.run({ width: 10, height: 10, data: new Uint8Array(5) })).rejects.toThrow(DataError);

@@ -7,8 +7,15 @@ import { runModel, type TensorData } from '../model/run-model';
 import { decodeBoxes, decodeMask } from './decode-outputs';
 import { PIPELINE_FILES } from './export-pipeline';
 
-/** Where the pipeline's graphs come from: a run folder (Node), or each graph as bytes, a path or a URL. */
-export type PipelineModelSource = string | { stage1: Uint8Array | string; stage2?: Uint8Array | string | null };
+/**
+ * Where the pipeline's graphs come from: a run folder (path in Node, URL anywhere; the two-stage files when present,
+ * else `model.onnx`), a `.onnx` file, the two stages as bytes/paths/URLs, or one single graph (`{ model }`, role
+ * `model`: every head runs on every image and the gate only decides which results are decoded).
+ */
+export type PipelineModelSource =
+  | string
+  | { stage1: Uint8Array | string; stage2?: Uint8Array | string | null }
+  | { model: Uint8Array | string };
 
 /** Options of {@link createPipeline} besides the model. */
 export const PipelineOptionsSchema = z
@@ -74,24 +81,30 @@ export interface Pipeline {
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-async function resolveSources(model: PipelineModelSource): Promise<{ stage1: Uint8Array | string; stage2: Uint8Array | string | null }> {
-  if (typeof model !== 'string') return { stage1: model.stage1, stage2: model.stage2 ?? null };
-  const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
-  if (!isNode || /^https?:\/\//.test(model)) {
-    // A folder URL: stage 2 is optional, so ask whether it is there before loading it.
-    const base = model.endsWith('/') ? model : `${model}/`;
-    const stage2 = `${base}${PIPELINE_FILES.stage2}`;
-    const head = await fetch(stage2, { method: 'HEAD' }).catch(() => null);
-    return { stage1: `${base}${PIPELINE_FILES.stage1}`, stage2: head !== null && head.ok ? stage2 : null };
+type ResolvedSources = { stage1: Uint8Array | string; stage2: Uint8Array | string | null } | { model: Uint8Array | string };
+
+async function exists(target: string, isUrl: boolean): Promise<boolean> {
+  if (isUrl) {
+    const head = await fetch(target, { method: 'HEAD' }).catch(() => null);
+    return head !== null && head.ok;
   }
-  const { join } = await import('node:path');
   const { access } = await import('node:fs/promises');
-  const stage2 = join(model, PIPELINE_FILES.stage2);
-  const hasStage2 = await access(stage2).then(
+  return access(target).then(
     () => true,
     () => false,
   );
-  return { stage1: join(model, PIPELINE_FILES.stage1), stage2: hasStage2 ? stage2 : null };
+}
+
+async function resolveSources(model: PipelineModelSource): Promise<ResolvedSources> {
+  if (typeof model !== 'string') return 'model' in model ? { model: model.model } : { stage1: model.stage1, stage2: model.stage2 ?? null };
+  if (model.endsWith('.onnx')) return { model };
+  const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
+  const isUrl = !isNode || /^https?:\/\//.test(model);
+  const join = isUrl ? (a: string, b: string) => `${a.endsWith('/') ? a : `${a}/`}${b}` : (await import('node:path')).join;
+  const stage1 = join(model, PIPELINE_FILES.stage1);
+  if (!(await exists(stage1, isUrl))) return { model: join(model, PIPELINE_FILES.model) };
+  const stage2 = join(model, PIPELINE_FILES.stage2);
+  return { stage1, stage2: (await exists(stage2, isUrl)) ? stage2 : null };
 }
 
 /**
@@ -114,16 +127,19 @@ export async function createPipeline(args: { model: PipelineModelSource } & Pipe
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.wasmPaths !== undefined ? { wasmPaths: opts.wasmPaths } : {}),
   };
-  const stage1 = await loadModel(sources.stage1, load);
+  const single = 'model' in sources;
+  const stage1 = await loadModel(single ? sources.model : sources.stage1, load);
   let stage2: OnnxModel | null = null;
   try {
-    if (stage1.metadata.role !== 'stage1') {
-      throw new DataError('Pipeline stage 1 has the wrong role', { file: stage1.source, field: 'multichexnet.role', expected: 'stage1', found: stage1.metadata.role });
+    const role = stage1.metadata.role;
+    // A `.onnx` path may name either kind of graph: a stage 1 alone runs cls + gate only.
+    if (single ? role !== 'model' && role !== 'stage1' : role !== 'stage1') {
+      throw new DataError('Pipeline model has the wrong role', { file: stage1.source, field: 'multichexnet.role', expected: single ? 'model or stage1' : 'stage1', found: role });
     }
     if (stage1.metadata.preprocessing === null) {
       throw new DataError('Pipeline model lacks its preprocessing', { file: stage1.source, field: 'multichexnet.preprocessing', expected: 'a preprocessing spec', found: 'null' });
     }
-    if (sources.stage2 !== null) {
+    if (!single && sources.stage2 !== null) {
       stage2 = await loadModel(sources.stage2, load);
       if (stage2.metadata.role !== 'stage2' || stage2.metadata.pairedWith !== stage1.checksum) {
         throw new DataError('Pipeline stage 2 does not belong to this stage 1 (export both together)', {
@@ -218,7 +234,11 @@ class GatedPipeline implements Pipeline {
     });
     const positives = gates.flatMap((g, b) => (g.positive ? [b] : []));
 
-    let s2: Record<string, TensorData> | null = null;
+    // Where the det/seg outputs of positive image b sit: row b of the single graph's outputs, or its position among
+    // the positives in stage 2's.
+    const single = this.metadata.role === 'model';
+    let s2: Record<string, TensorData> | null = single ? s1 : null;
+    const rowOf = (b: number): number => (!gates[b]!.positive ? -1 : single ? b : positives.indexOf(b));
     let stage2Ms = 0;
     if (this.stage2 !== null && positives.length > 0) {
       t = now();
@@ -231,12 +251,12 @@ class GatedPipeline implements Pipeline {
     const decode = this.stage2?.metadata.decode ?? this.metadata.decode;
     const detSettings = decode.det === null ? null : { ...decode.det, ...this.opts.det };
     const segThreshold = this.opts.seg.threshold ?? decode.seg?.threshold ?? 0.5;
-    const hasSeg = decode.seg !== null && this.stage2 !== null;
+    const hasSeg = decode.seg !== null && (this.stage2 !== null || single);
     return images.map((_, b) => {
       const td = now();
       const probabilities: Record<string, number> = {};
       for (let k = 0; k < K; k++) probabilities[classes[k] ?? `class_${k}`] = probs.data[b * K + k]!;
-      const row = positives.indexOf(b);
+      const row = rowOf(b);
       let boxes: ScoredBox[] = [];
       let mask: BinaryMask | null = null;
       if (s2 !== null && row >= 0) {
@@ -253,7 +273,7 @@ class GatedPipeline implements Pipeline {
       const timings: PipelineTimings = {
         preprocessMs: preMs[b]!,
         stage1Ms,
-        stage2Ms: row >= 0 ? stage2Ms : 0,
+        stage2Ms: row >= 0 && !single ? stage2Ms : 0,
         decodeMs,
         totalMs: 0,
       };

@@ -11,9 +11,12 @@ export interface DetDecodeSettings {
 }
 
 /**
- * One image's boxes from the graph's `det_boxes` [N, 4] (x, y, w, h in model-input pixels) and `det_scores` [N]:
+ * `det_boxes` [N, 4] (x, y, w, h in model-input pixels) and `det_scores` [N] of one image -> its boxes:
  * score >= threshold, non-empty after clipping, head-det's greedy NMS, at most maxDetections, then mapped back
  * onto the original image with data's `unfitBoxes` (`transform` null: left in model-input pixels).
+ *
+ * @example
+ * const boxes = decodeBoxes(boxesOfImage, scoresOfImage, model.metadata.decode.det!, transform);
  */
 export function decodeBoxes(boxes: Float32Array, scores: Float32Array, settings: DetDecodeSettings, transform: FitTransform | null): ScoredBox[] {
   const candidates: ScoredBox[] = [];
@@ -30,8 +33,11 @@ export function decodeBoxes(boxes: Float32Array, scores: Float32Array, settings:
 }
 
 /**
- * One image's mask from `seg_mask` probabilities [S, S] (model input): the part covering the image (without
- * letterbox padding) resized bilinearly to the original size, foreground where probability > threshold.
+ * `seg_mask` probabilities [S, S] of one image (model input) -> BinaryMask at the original size: the part covering
+ * the image (without letterbox padding) resized bilinearly, foreground where probability > threshold.
+ *
+ * @example
+ * const mask = decodeMask(probsOfImage, 256, transform, model.metadata.decode.seg!.threshold);
  */
 export function decodeMask(probs: Float32Array, size: number, transform: FitTransform, threshold: number): BinaryMask {
   const { width, height } = transform;

@@ -275,8 +275,8 @@ function buildStage2(
   return { model: tf.model({ inputs: levels.map((l) => inputs.get(l)!), outputs }), levels };
 }
 
-/** File names of the two graphs inside a run folder. */
-export const PIPELINE_FILES = { stage1: 'model.stage1.onnx', stage2: 'model.stage2.onnx' } as const;
+/** File names inside a run folder: the two graphs of the gated pipeline, and the single graph of {@link exportModel}. */
+export const PIPELINE_FILES = { stage1: 'model.stage1.onnx', stage2: 'model.stage2.onnx', model: 'model.onnx' } as const;
 
 /**
  * Writes the pipeline graphs into `dir` (atomically, folders created): `model.stage1.onnx` and, when present,
