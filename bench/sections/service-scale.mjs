@@ -190,6 +190,13 @@ export async function run(ctx) {
       bytesPerStoredResult: (memAfter - memBefore) / jobs,
       note: 'one worker process with concurrency 16 and the Redis server on the same 2 cores; each job: move to active, lock, HSETNX result, move to finished (removed)',
     };
+    // Raw Redis ceiling on this machine for the commands a job is made of (pipelining off: one round trip each).
+    const rb = spawnSync('redis-benchmark', ['-p', redis.url.split(':').pop(), '-t', 'set,get,lpush,hset', '-n', ctx.quick ? '20000' : '100000', '-q', '--csv'], { encoding: 'utf8' });
+    if (rb.status === 0) {
+      result.queue.redisBenchmarkOpsPerSecond = Object.fromEntries(
+        rb.stdout.trim().split('\n').slice(1).map((l) => l.split(',').map((c) => c.replace(/"/g, ''))).map(([test, rps]) => [test, Number(rps)]),
+      );
+    }
     ctx.log(`queue: ${processPerSecond.toFixed(0)} no-op jobs/s, ${(result.queue.bytesPerStoredResult / 1024).toFixed(2)} KiB per stored result`);
 
     // ---- serve: latency under fixed concurrency

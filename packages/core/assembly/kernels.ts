@@ -772,3 +772,44 @@ export function addInto(acc: usize, part: usize, n: i32): void {
     store<f32>(acc + o, load<f32>(acc + o) + load<f32>(part + o));
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Strided block copy: the core of channel Slice / SplitV / Concat on NHWC tensors (tfjs-backend-wasm copies the
+// whole input out of the heap for every Slice and then copies each pixel's channels with a JS call).
+
+/**
+ * For r in [0, rows): copies `width` floats from src + (r * srcStride + srcOff) to dst + (r * dstStride + dstOff);
+ * strides and offsets in floats.
+ */
+export function copyBlock(
+  src: usize,
+  srcStride: i32,
+  srcOff: i32,
+  dst: usize,
+  dstStride: i32,
+  dstOff: i32,
+  rows: i32,
+  width: i32,
+): void {
+  const bytes = <usize>width << 2;
+  let ps = src + (<usize>srcOff << 2);
+  let pd = dst + (<usize>dstOff << 2);
+  const ss = <usize>srcStride << 2;
+  const ds = <usize>dstStride << 2;
+  if (width >= 64) {
+    for (let r: i32 = 0; r < rows; r++) {
+      memory.copy(pd, ps, bytes);
+      ps += ss;
+      pd += ds;
+    }
+    return;
+  }
+  const w4 = <usize>(width & ~3) << 2;
+  for (let r: i32 = 0; r < rows; r++) {
+    let o: usize = 0;
+    for (; o < w4; o += 16) v128.store(pd + o, v128.load(ps + o));
+    for (; o < bytes; o += 4) store<f32>(pd + o, load<f32>(ps + o));
+    ps += ss;
+    pd += ds;
+  }
+}

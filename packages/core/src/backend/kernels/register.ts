@@ -13,6 +13,8 @@ import { identityConfig } from './identity';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { batchNormKernelConfigs } from './batch-norm-kernels';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d-single-channel';
+import { castConfig } from './cast';
+import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 
 const KERNELS: tf.KernelConfig[] = [
@@ -22,6 +24,10 @@ const KERNELS: tf.KernelConfig[] = [
   identityConfig,
   conv2DConfig,
   fusedConv2DConfig,
+  castConfig,
+  sliceConfig,
+  splitVConfig,
+  concatConfig,
   ...batchNormKernelConfigs,
 ];
 for (const k of KERNELS) markOurs(k.kernelFunc);

@@ -111,6 +111,7 @@ export interface SimdKernels {
     count: number,
   ): void;
   addInto(acc: number, part: number, n: number): void;
+  copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
   conv1chBackpropFilter(
     x: number,
     dy: number,

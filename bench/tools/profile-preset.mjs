@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Per-kernel time of one training step of the default MultiCheXNet preset (encoder + cls/det/seg heads) on wasm:
+//   node bench/tools/profile-preset.mjs [--size 256] [--batch 16] [--steps 2]
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const size = Number(opt('size', '256'));
+const batch = Number(opt('batch', '16'));
+const steps = Number(opt('steps', '2'));
+const pkg = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
+const core = await pkg('core');
+const { createEncoder } = await pkg('core-encoder');
+const { createClsHead } = await pkg('head-cls');
+const { createDetHead } = await pkg('head-det');
+const { createSegHead } = await pkg('head-seg');
+const { tf } = core;
+const info = await core.initBackend('wasm');
+
+const totals = new Map();
+let depth = 0;
+for (const k of tf.getKernelsForBackend('wasm')) {
+  const inner = k.kernelFunc;
+  const wrapped = (a) => {
+    if (depth > 0) return inner(a);
+    depth++;
+    const t0 = performance.now();
+    try {
+      return inner(a);
+    } finally {
+      depth--;
+      const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
+      e.ms += performance.now() - t0;
+      e.calls++;
+      totals.set(k.kernelName, e);
+    }
+  };
+  tf.unregisterKernel(k.kernelName, 'wasm');
+  tf.registerKernel({ ...k, kernelFunc: wrapped });
+}
+
+const encoder = createEncoder({ seed: 1 });
+const featureChannels = encoder.featureChannels;
+const cls = createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels, seed: 2 });
+const det = createDetHead({ featureChannels, seed: 3 });
+const seg = createSegHead({ featureChannels, seed: 4 });
+const vars = [encoder, cls, det, seg].flatMap((b) => b.trainableWeights.map((w) => w.read()));
+const opt2 = tf.train.adam(1e-3);
+const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', 9);
+const labels = tf.zeros([batch, 14]);
+const detT = det.encodeTargets(Array.from({ length: batch }, (_, i) => (i % 2 ? [] : [{ x: 40, y: 50, width: 60, height: 70 }])), size);
+const masks = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 3), 0.9), 'float32'));
+const step = () => {
+  const l = opt2.minimize(() => {
+    const f = encoder.apply(x, { training: true });
+    return tf.addN([cls.loss(labels, cls.apply(f, { training: true })), det.loss(detT, det.apply(f, { training: true })), seg.loss(masks, seg.apply(f, { training: true }))]);
+  }, true, vars);
+  l.dataSync();
+  l.dispose();
+};
+step();
+totals.clear();
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) step();
+const stepMs = (performance.now() - t0) / steps;
+const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps]).sort((a, b) => b[1] - a[1]);
+const kernelMs = rows.reduce((a, r) => a + r[1], 0);
+process.stdout.write(`preset ${size} px batch ${batch}, threads=${info.threads}: ${stepMs.toFixed(0)} ms/step, kernels ${kernelMs.toFixed(0)} ms, other ${(stepMs - kernelMs).toFixed(0)} ms\n`);
+for (const [k, ms, calls] of rows) if (ms >= 0.5) process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${String(calls).padStart(5)} calls\n`);
