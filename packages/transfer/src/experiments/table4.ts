@@ -1,0 +1,173 @@
+import { CHESTXRAY14_CLASSES } from '@multichexnet/core';
+import { chooseThresholds, clsReport, type ClsReport } from '../eval/cls-report';
+import { scoreClassifier } from '../eval/score-classifier';
+import { fineTune } from '../fine-tune/fine-tune';
+import type { FreezeMode } from '../model/cls-path';
+import type { TransferExperimentConfigInput } from './config';
+import { disposeContext, prepareTransferExperiment, sourceModel, writeTable, type SourceModel, type TransferContext, type TransferExperimentRuntime } from './context';
+import { cell, markdownTable } from './markdown';
+
+/** The models Table 4 compares. */
+export const TABLE4_MODELS = ['chexnet', 'mtl', 'mtl-finetuned'] as const;
+/** One of {@link TABLE4_MODELS}. */
+export type Table4Model = (typeof TABLE4_MODELS)[number];
+
+/** One column group of Table 4: a model's NIH test metrics. */
+export interface Table4Row {
+  model: Table4Model;
+  label: string;
+  /** Steps that trained it (source steps, plus fine-tuning). */
+  steps: number | null;
+  provenance: string;
+  perClass: Record<string, { auroc: number; f1: number; f1Threshold: number; positives: number }>;
+  meanAuroc: number;
+  macroF1: number;
+  /** Fine-tuning settings (the fine-tuned row only). */
+  fineTune: { freeze: FreezeMode; lrMultiplier: number; learningRate: number; steps: number; seconds: number } | null;
+}
+
+/** Table 4 as written to `table4.json`. */
+export interface Table4 {
+  title: string;
+  config: TransferContext['config'];
+  classes: string[];
+  testImages: number;
+  rows: Table4Row[];
+  /** Fine-tuned MultiCheXNet against the CheXNet baseline. */
+  comparison: { meanAuroc: number; macroF1: number; classesAurocBetter: number; classesF1Better: number; classes: number };
+  verdict: string;
+  seconds: { generation: number; sources: number; fineTuning: number; evaluation: number; total: number };
+  markdown: string;
+}
+
+const LABELS: Record<Table4Model, string> = {
+  chexnet: 'CheXNet-multilabel (NIH only)',
+  mtl: 'MultiCheXNet (MTL, before fine-tuning)',
+  'mtl-finetuned': 'MultiCheXNet, cls path fine-tuned on NIH',
+};
+
+function rowOf(model: Table4Model, r: ClsReport, source: SourceModel, extraSteps: number, fine: Table4Row['fineTune']): Table4Row {
+  const perClass: Table4Row['perClass'] = {};
+  for (const [c, m] of Object.entries(r.perClass)) perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, positives: m.positives };
+  return { model, label: LABELS[model], steps: source.steps === null ? null : source.steps + extraSteps, provenance: source.provenance, perClass, meanAuroc: r.meanAuroc, macroF1: r.macroF1, fineTune: fine };
+}
+
+async function evaluateOn(ctx: TransferContext, source: SourceModel): Promise<ClsReport> {
+  const nih = ctx.data.nih!;
+  const opts = { imageSize: source.imageSize, preprocess: source.preprocess, cache: ctx.cache };
+  const f1Thresholds = chooseThresholds(await scoreClassifier(source.model, nih.val, opts));
+  return clsReport(await scoreClassifier(source.model, nih.test, opts), { f1Thresholds });
+}
+
+function markdownOf(t: Omit<Table4, 'markdown'>): string {
+  const header = ['Class', ...t.rows.flatMap((r) => [`${r.label} F1`, `${r.label} AUROC`])];
+  const body = t.classes.map((c) => [c, ...t.rows.flatMap((r) => [cell(r.perClass[c]?.f1), cell(r.perClass[c]?.auroc)])]);
+  body.push(['**Mean**', ...t.rows.flatMap((r) => [`**${cell(r.macroF1)}**`, `**${cell(r.meanAuroc)}**`])]);
+  const c = t.comparison;
+  return [
+    `# ${t.title}`,
+    '',
+    `NIH test split: ${t.testImages} images. F1 per class at the threshold chosen on the NIH validation split; means over the classes where the metric is defined.`,
+    '',
+    markdownTable(header, body),
+    '',
+    ...t.rows.map((r) => `- ${r.label}: ${r.provenance}${r.steps === null ? '' : `, ${r.steps} steps`}${r.fineTune ? `; fine-tuned ${r.fineTune.steps} steps (${r.fineTune.freeze}, lr ${r.fineTune.learningRate}, multiplier ${r.fineTune.lrMultiplier}, ${r.fineTune.seconds.toFixed(0)} s)` : ''}`),
+    '',
+    `Fine-tuned MultiCheXNet − CheXNet: mean AUROC ${c.meanAuroc >= 0 ? '+' : ''}${cell(c.meanAuroc)}, mean F1 ${c.macroF1 >= 0 ? '+' : ''}${cell(c.macroF1)}; better AUROC on ${c.classesAurocBetter} of ${c.classes} classes, better F1 on ${c.classesF1Better}.`,
+    '',
+    `**${t.verdict}**`,
+    '',
+    `Time: data ${t.seconds.generation.toFixed(0)} s, source models ${t.seconds.sources.toFixed(0)} s, fine-tuning ${t.seconds.fineTuning.toFixed(0)} s, evaluation ${t.seconds.evaluation.toFixed(0)} s, total ${t.seconds.total.toFixed(0)} s.`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Table 4 of the paper: per-class F1 and AUROC on the NIH test split of the CheXNet-multilabel baseline (DenseNet
+ * encoder, 14 sigmoids, NIH only), of MultiCheXNet after MTL, and of MultiCheXNet with its classification path
+ * fine-tuned on NIH (the 14-class decoder kept), with the means. Writes `table4.json` and `table4.md`.
+ *
+ * @example
+ * const t4 = await experimentTable4({ out: 'runs/transfer', reuse: 'runs/quickstart' });
+ * t4.rows[2].meanAuroc - t4.rows[0].meanAuroc;
+ */
+export async function experimentTable4(config: TransferExperimentConfigInput, runtime: TransferExperimentRuntime = {}): Promise<Table4> {
+  const t0 = performance.now();
+  const ctx = await prepareTransferExperiment(config, runtime);
+  try {
+    const cfg = ctx.config;
+    const nft = cfg.nihFineTune;
+    const nih = ctx.data.nih;
+    if (nih === undefined) {
+      const { DataError } = await import('@multichexnet/core');
+      throw new DataError('Table 4 needs the NIH dataset', { field: 'data.nih', expected: 'NIH train / val / test splits', found: 'none' });
+    }
+    const s0 = performance.now();
+    const chexnet = await sourceModel(ctx, 'chexnet');
+    const mtl = await sourceModel(ctx, 'mtl');
+    const sourceSeconds = (performance.now() - s0) / 1000;
+    const classes = [...(mtl.model.heads.cls?.config.classes ?? CHESTXRAY14_CLASSES)];
+    const e0 = performance.now();
+    const reports: [Table4Model, ClsReport][] = [
+      ['chexnet', await evaluateOn(ctx, chexnet)],
+      ['mtl', await evaluateOn(ctx, mtl)],
+    ];
+    let evaluation = (performance.now() - e0) / 1000;
+    const f0 = performance.now();
+    ctx.emit({ type: 'experiment', stage: 'fine-tune', message: `fine-tuning the MultiCheXNet classification path on NIH (${nft.steps} steps, ${nft.freeze})` });
+    const r = await fineTune({
+      from: mtl.model,
+      data: { train: nih.train, val: nih.val, test: nih.test },
+      classes,
+      decoder: 'keep',
+      freeze: nft.freeze,
+      lrMultiplier: nft.lrMultiplier,
+      steps: nft.steps,
+      batchSize: nft.batchSize,
+      optimizer: { type: 'adam', learningRate: nft.learningRate },
+      imbalance: nft.imbalance,
+      seed: cfg.seed,
+      imageSize: mtl.imageSize,
+      preprocess: mtl.preprocess,
+      cache: ctx.cache,
+      onEvent: (e) => ctx.emit({ ...e, run: 'nih-fine-tune' }),
+    });
+    const fineTuning = r.trainSeconds;
+    evaluation += (performance.now() - f0) / 1000 - r.trainSeconds;
+    r.model.dispose();
+    const rows: Table4Row[] = [
+      rowOf('chexnet', reports[0]![1], chexnet, 0, null),
+      rowOf('mtl', reports[1]![1], mtl, 0, null),
+      rowOf('mtl-finetuned', r.test!, mtl, nft.steps, { freeze: nft.freeze, lrMultiplier: nft.lrMultiplier, learningRate: nft.learningRate, steps: nft.steps, seconds: r.trainSeconds }),
+    ];
+    const base = rows[0]!;
+    const tuned = rows[2]!;
+    const better = (k: 'auroc' | 'f1'): number => classes.filter((c) => (tuned.perClass[c]?.[k] ?? Number.NaN) > (base.perClass[c]?.[k] ?? Number.NaN)).length;
+    const comparison = { meanAuroc: tuned.meanAuroc - base.meanAuroc, macroF1: tuned.macroF1 - base.macroF1, classesAurocBetter: better('auroc'), classesF1Better: better('f1'), classes: classes.length };
+    const verdict =
+      comparison.meanAuroc > 0 && comparison.macroF1 > 0
+        ? 'The fine-tuned MultiCheXNet classification path beat the CheXNet baseline on mean AUROC and mean F1.'
+        : comparison.meanAuroc > 0
+          ? 'The fine-tuned MultiCheXNet classification path beat the CheXNet baseline on mean AUROC but not on mean F1.'
+          : comparison.macroF1 > 0
+            ? 'The fine-tuned MultiCheXNet classification path beat the CheXNet baseline on mean F1 but not on mean AUROC.'
+            : 'The fine-tuned MultiCheXNet classification path did not beat the CheXNet baseline on mean AUROC or mean F1.';
+    const table: Omit<Table4, 'markdown'> = {
+      title: 'Table 4: MultiCheXNet classification path fine-tuned on NIH vs CheXNet-multilabel',
+      config: cfg,
+      classes,
+      testImages: r.test!.images,
+      rows,
+      comparison,
+      verdict,
+      seconds: { generation: ctx.generationSeconds, sources: sourceSeconds, fineTuning, evaluation, total: (performance.now() - t0) / 1000 },
+    };
+    const markdown = markdownOf(table);
+    const result: Table4 = { ...table, markdown };
+    await writeTable(cfg.out, 'table4', result, markdown);
+    ctx.emit({ type: 'experiment', stage: 'tables', message: `Table 4 written to ${cfg.out}/table4.md (${table.seconds.total.toFixed(0)} s)` });
+    return result;
+  } finally {
+    disposeContext(ctx);
+  }
+}

@@ -1,0 +1,2 @@
+/** Version of @multichexnet/transfer. */
+export const version = '0.1.0';

@@ -1,0 +1,68 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CHESTXRAY14_CLASSES, createRng, tf } from '@multichexnet/core';
+import { createEncoder } from '@multichexnet/core-encoder';
+import { createClsHead } from '@multichexnet/head-cls';
+import { createDetHead } from '@multichexnet/head-det';
+import { createSegHead } from '@multichexnet/head-seg';
+import { createGate } from '@multichexnet/gating';
+import { synthesize } from '@multichexnet/data';
+import { createMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+
+/** A small trained-shape MultiCheXNet: narrowed densenet-tiny, 14-class cls (hidden layer optional), det, seg, cls-path gate. */
+export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet<HeadSet> {
+  const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed });
+  const fc = encoder.featureChannels;
+  const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: fc, hidden: opts.hidden ?? 8, seed: seed + 1 });
+  const det = createDetHead({ featureChannels: fc, hiddenChannels: 8, hiddenLayers: 1, seed: seed + 2 });
+  const seg = createSegHead({ featureChannels: fc, decoderChannels: 4, seed: seed + 3 });
+  const kind = opts.gate === undefined ? 'cls-path' : opts.gate;
+  const gate =
+    kind === 'cls-path'
+      ? createGate({ kind: 'cls-path', classes: ['Pneumonia', 'Pneumothorax'], classNames: cls.config.classes })
+      : kind === 'binary-head'
+        ? createGate({ kind: 'binary-head', head: { featureChannels: fc, seed: seed + 4 } })
+        : null;
+  return createMultiCheXNet({ encoder, heads: { cls, det, seg }, gate });
+}
+
+/** Seeded normal images [B, S, S, 1]. */
+export function randomImages(batch: number, size: number, seed: number): tf.Tensor4D {
+  const rng = createRng(seed);
+  return tf.tensor4d(Float32Array.from({ length: batch * size * size }, () => rng.normal()), [batch, size, size, 1]);
+}
+
+/** Every weight of every block as plain arrays, keyed by block and stable weight name. */
+export function snapshot(model: MultiCheXNet<HeadSet>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, block] of model.blocks()) {
+    block.weights.forEach((w, i) => out.set(`${name}#${i}:${(w as unknown as { originalName: string }).originalName}`, Float32Array.from(w.read().dataSync())));
+  }
+  return out;
+}
+
+/** Keys whose values differ (or are missing) between two snapshots. */
+export function differing(a: Map<string, Float32Array>, b: Map<string, Float32Array>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of a) {
+    const w = b.get(k);
+    if (w === undefined || w.length !== v.length || v.some((x, i) => !Object.is(x, w[i]))) out.push(k);
+  }
+  return out;
+}
+
+/** Max |a - b| of two tensors. */
+export function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+/**
+ * A synthetic COVID-19 image data collection (the real metadata.csv layout, JPEG/PNG films, a few lateral and CT
+ * rows that the loader must leave out) written by the data package's generator.
+ */
+export async function syntheticCovid(count: number, seed: number, covidFraction = 0.3, size = 64): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'mcx-covid-'));
+  await synthesize({ out: root, counts: { nih: 0, rsna: 0, siim: 0, covid: count }, size, seed, covid: { covidFraction } });
+  return join(root, 'covid');
+}
