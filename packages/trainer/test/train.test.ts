@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, tf } from '@multichexnet/core';
-import { buildModel, loadCheckpoint, loadLatestCheckpoint, parsePlan, train, type TrainEvent, type TrainingData, type TrainingPlanInput } from '../src/index';
+import { buildModel, loadCheckpoint, loadLatestCheckpoint, parsePlan, restoreBlocks, train, type TrainEvent, type TrainingData, type TrainingPlanInput } from '../src/index';
 import { differing, snapshot } from './helpers';
 import { syntheticData } from './synthetic';
 
@@ -84,6 +84,11 @@ describe('train', () => {
     expect(b2.status).toBe('completed');
 
     expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
+    // restoreBest: the run ends on the weights of the best validation score of phase mtl.
+    const bestRun = buildModel(resolved.model, 5);
+    await restoreBlocks(bestRun, await loadCheckpoint(join(dirA, 'checkpoints', 'best-mtl')));
+    expect(differing(snapshot(a.model), snapshot(bestRun))).toEqual([]);
+    bestRun.dispose();
     expect(b2.gate?.threshold).toBe(a.gate?.threshold);
     expect(JSON.stringify(b2.validation)).toBe(JSON.stringify(a.validation));
     expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
@@ -132,7 +137,6 @@ describe('train', () => {
     expect(latest.manifest.position.step).toBe(2);
     const ckpt = await loadCheckpoint(latest.path);
     const restored = buildModel(resolved.model, 99);
-    const { restoreBlocks } = await import('../src/index');
     await restoreBlocks(restored, ckpt);
     for (const [, block] of restored.blocks()) for (const w of block.weights) expect(w.read().dataSync().every(Number.isFinite)).toBe(true);
     const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; reason?: string });

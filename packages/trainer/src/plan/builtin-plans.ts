@@ -39,7 +39,7 @@ const SIZES: Record<PlanSize, SizeTable> = {
     seg: { decoderChannels: 16 },
     learningRate: 3e-3,
     steps: { nihCls: 100, stageCls: 40, stageHead: 60, mtl: 150 },
-    evalEvery: 50,
+    evalEvery: 75,
     checkpointEvery: 50,
   },
   full: {
