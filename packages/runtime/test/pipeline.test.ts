@@ -18,7 +18,7 @@ import {
 } from '../src/index';
 import { decodeBoxes, decodeMask } from '../src/pipeline/decode-outputs';
 import { buildBlocks, referenceForward } from './helpers/models';
-import { maxAbsDiff } from './helpers/parity';
+import { maxAbsDiff, onnxCheckerAvailable, runOnnxChecker } from './helpers/parity';
 import { readRealImage, REAL_IMAGES, realImagesAvailable } from './helpers/real-images';
 
 const SIZE = 64;
@@ -89,6 +89,13 @@ describe('exportPipeline: two graphs matching tfjs (densenet-tiny + cls + det + 
     expect(models.reports.stage2!.ops.Transpose).toBe(2);
     await s1.dispose();
     await s2.dispose();
+  });
+
+  it.runIf(onnxCheckerAvailable())('passes onnx.checker with full shape inference (both stages)', () => {
+    for (const bytes of [models.stage1, models.stage2!]) {
+      const r = runOnnxChecker(bytes);
+      expect(r.message).toMatch(/^ok 17/);
+    }
   });
 
   it.each(['node', 'web'] as const)('stage 1 and stage 2 match tfjs on random images (%s)', async (backend) => {
