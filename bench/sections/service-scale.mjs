@@ -148,6 +148,9 @@ export async function run(ctx) {
       };
       ctx.log(`${cfg.workers} worker(s) x ${cfg.threads} thread(s): ${steady.toFixed(1)} images/s steady, ${((lastAt - t0) / 1000).toFixed(1)} s with startup`);
     }
+    const k2 = service.screenKeys('bench-2w');
+    const perImage = async (key) => Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) / total;
+    result.screening.redisBytesPerImage = { results: await perImage(k2.results), images: await perImage(k2.images), ids: await perImage(k2.ids) };
     const one = result.screening.workers1_threads2.imagesPerSecond;
     const two = result.screening.workers2_threads1.imagesPerSecond;
     result.screening.twoWorkersOverOne = two / one;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { QueueEvents } from 'bullmq';
 import { ConfigError, DataError } from '@multichexnet/core';
 import { rleDecode, synthesize } from '@multichexnet/data';
 import { parseRsnaPredictionString } from '@multichexnet/head-det';
-import { BULL_PREFIX, enqueue, exportResults, scanInputs, screenKeys, screenStatus, startWorker, type StoredResult } from '../src/index';
+import { BULL_PREFIX, enqueue, exportResults, scanInputs, screenCommand, screenKeys, screenStatus, startWorker, type StoredResult } from '../src/index';
 import { writeTestModel } from './helpers/model';
 import { REDIS_SERVER, REDIS_SKIP_REASON, freePort, startRedis, type TestRedis } from './helpers/redis-server';
 import { spawnCli, waitForOutput, type CliProcess } from './helpers/spawn-cli';
@@ -217,6 +217,27 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     expect(csv[0]).toMatch(/^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels$/);
     expect(csv).toHaveLength(total);
   }, 150_000);
+
+  it('prints progress and exports through the screen commands', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const so = vi.spyOn(process.stdout, 'write').mockImplementation((t) => (out.push(String(t)), true));
+    const se = vi.spyOn(process.stderr, 'write').mockImplementation((t) => (err.push(String(t)), true));
+    try {
+      await screenCommand().parseAsync(['status', '--redis', redis.url, '--queue', queue], { from: 'user' });
+      await screenCommand().parseAsync(['status', '--redis', redis.url, '--queue', queue, '--json'], { from: 'user' });
+      await screenCommand().parseAsync(['export', '--redis', redis.url, '--queue', queue, '--format', 'rsna', '--out', join(root, 'out', 'cli.csv')], { from: 'user' });
+    } finally {
+      so.mockRestore();
+      se.mockRestore();
+    }
+    const total = expectedIds.length - 1;
+    expect(out[0]).toMatch(new RegExp(`^queue crash: ${total - 1}/${total} done \\(\\d+\\.\\d%\\), 1 failed, 0 waiting, 0 active, 0 retrying\\n`));
+    expect(out[0]).toMatch(/failed corrupt-0001 \([0-9a-f]{12}, 1 attempt\(s\)\): DataError: /);
+    expect(JSON.parse(out[1]!)).toMatchObject({ queue, total, done: total - 1, failed: 1 });
+    expect(err.join('')).toMatch(new RegExp(`exported ${total} image\\(s\\) as rsna to .*cli\\.csv; 1 without a result`));
+    expect(readFileSync(join(root, 'out', 'cli.csv'), 'utf8').split('\n')[0]).toBe('patientId,PredictionString');
+  });
 });
 
 describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared storage), in-process worker', () => {
