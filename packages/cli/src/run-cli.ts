@@ -33,9 +33,12 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       // commander already printed its one line through outputError.
       return EXIT_CODES.usage;
     }
-    io.stderr.write(`multichexnet: error: ${describeError(e)}${debug ? '' : ' (--debug shows the stack)'}\n`);
+    const code = exitCodeOf(e);
+    // A usage error is about the command line: the stack would not help, so no hint for it.
+    const hint = debug || code === EXIT_CODES.usage ? '' : ' (--debug shows the stack)';
+    io.stderr.write(`multichexnet: error: ${describeError(e)}${hint}\n`);
     if (debug && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
-    return exitCodeOf(e);
+    return code;
   } finally {
     for (const fn of cleanups.reverse()) await fn();
   }

@@ -1,7 +1,7 @@
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
-import { completeRun, openData, openRun, readDataRoots, resolveDataRoots, startBackend, type DataOptions } from '../run/run-folder';
+import { completeRun, openData, openRun, readRunData, resolveDataRoots, startBackend, type DataOptions } from '../run/run-folder';
 import { headlineLines } from './train';
 
 export interface EvalOptions extends DataOptions {
@@ -17,12 +17,14 @@ export async function evalAction(ctx: CommandContext, run: string, o: EvalOption
   if (o.split !== 'test' && o.split !== 'val') throw new UsageError(`--split must be test or val; got "${o.split}"`);
   const runDir = ctx.path(run);
   const given = o.data !== undefined || o.nih !== undefined || o.rsna !== undefined || o.siim !== undefined;
-  const roots = given ? await resolveDataRoots(ctx, o) : await readDataRoots(runDir);
-  if (roots === null) throw new UsageError(`${runDir} does not record its data (data.json): pass --data <root>`);
+  const recorded = await readRunData(runDir);
+  const roots = given ? await resolveDataRoots(ctx, o) : recorded?.roots;
+  if (roots === undefined) throw new UsageError(`${runDir} does not record its data (data.json): pass --data <root>`);
   await startBackend(ctx, o.backend);
   const { plan, model } = await openRun(runDir);
   try {
-    const data = await openData(roots, plan);
+    // The run's own split, so `test` is the test set the run was evaluated on.
+    const data = await openData(roots, plan, recorded?.split ?? plan.split);
     const out = await completeRun(ctx, { runDir, model, plan, data, export: false, evaluate: true, report: o.report, split: o.split });
     ctx.emit({ run: runDir, split: o.split, evaluation: out.evaluation, galleryItems: out.galleryItems, report: out.report }, [
       `${plan.name} on the ${o.split} split:`,

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
 import { writeOverlayPng } from '@multichexnet/runtime';
+import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { listImageFiles, readImageFile, type ImageFile } from '../io/image-files';
@@ -61,6 +63,8 @@ function uniqueOverlayName(file: string, used: Set<string>): string {
 /** Runs `predict` (also used by the report's gallery): files -> results, overlays written when asked. */
 export async function runPredict(ctx: CommandContext, inputs: string[], o: PredictCommandOptions): Promise<PredictOutput> {
   routeLibraryLogs(ctx);
+  // The model first: a wrong --model is the likelier mistake, and it is checked without reading any image.
+  if (!existsSync(ctx.path(o.model))) throw new UsageError(`no such model file or run folder: ${ctx.path(o.model)}`);
   const files = await listImageFiles(inputs.map((i) => ctx.path(i)));
   const settings: PredictSettings = {
     gate: o.gate,

@@ -6,7 +6,7 @@ import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
 import { formatDuration } from '../io/progress';
-import { completeRun, startBackend, writeDataRoots, type RunOutputs } from '../run/run-folder';
+import { completeRun, startBackend, writeRunData, type RunOutputs } from '../run/run-folder';
 import { RUN_FILES } from '../report/load-run';
 import { runTables } from './experiment';
 import { runSynth } from './synth';
@@ -18,8 +18,10 @@ export const QuickstartConfigSchema = z
     /** The run folder: the MultiCheXNet model, its report, and the experiment (data/, one folder per variant). */
     out: z.string().min(1).default('runs/quickstart'),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
-    /** Step counts of every phase multiplied by this (1: the tiny preset as is). */
+    /** Step counts of every phase multiplied by this (1: the tiny preset as is; smaller for a smoke run). */
     stepScale: z.number().gt(0).max(10).default(1),
+    /** Synthetic images per dataset; omitted counts take the experiment's defaults. */
+    synthetic: z.object({ nih: z.number().int().positive(), rsna: z.number().int().positive(), siim: z.number().int().positive() }).partial().strict().default({}),
     backend: z.enum(['auto', 'wasm', 'tensorflow', 'cpu']).default('auto'),
   })
   .strict();
@@ -68,7 +70,8 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   const started = performance.now();
   const out = ctx.path(cfg.out);
   await startBackend(ctx, cfg.backend);
-  const experiment = parseConfig(ExperimentConfigSchema, { out, size: 'tiny', seed: cfg.seed, stepScale: cfg.stepScale }, 'experiment config');
+  const experimentInput = { out, size: 'tiny' as const, seed: cfg.seed, stepScale: cfg.stepScale, synthetic: cfg.synthetic };
+  const experiment = parseConfig(ExperimentConfigSchema, experimentInput, 'experiment config');
   const plan = parsePlan(builtinPlan(MAIN_VARIANT, { size: 'tiny', seed: cfg.seed }));
 
   // 1. Data: written where the experiment looks for it (<out>/data), so it reuses it; the bar shows the writing.
@@ -81,7 +84,7 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   }
 
   // 2. The protocol: every variant of Table 1, then Table 2 on the trained gated models.
-  await runTables(ctx, ['table1', 'table2'], { out, size: 'tiny', seed: cfg.seed, stepScale: cfg.stepScale }, { onEvent: createTrainProgress(ctx.reporter) });
+  await runTables(ctx, ['table1', 'table2'], experimentInput, { onEvent: createTrainProgress(ctx.reporter) });
 
   // 3. The MultiCheXNet model as this folder's run: plan, metrics on one axis, weights.
   const pretrainSteps = plan.phases.filter((p) => p.stage === 'pretrain').reduce((a, p) => a + Math.max(1, Math.round(p.steps * cfg.stepScale)), 0);
@@ -99,10 +102,11 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   await mkdir(join(out, 'weights'), { recursive: true });
   await cp(join(out, MAIN_VARIANT, 'weights'), join(out, 'weights'), { recursive: true });
   const roots: DatasetRoots = { nih: join(dataRoot, 'nih'), rsna: join(dataRoot, 'rsna'), siim: join(dataRoot, 'siim') };
-  await writeDataRoots(out, roots);
+  const split = { ...experiment.split, seed: experiment.seed };
+  await writeRunData(out, { roots, split });
 
   // 4. Export, test evaluation (the experiment's split), gallery, report.
-  const data = await openTrainingData(roots, { ...experiment.split, seed: experiment.seed });
+  const data = await openTrainingData(roots, split);
   const model = await loadMultiCheXNet(join(out, 'weights'));
   let outputs: RunOutputs;
   try {
@@ -118,13 +122,18 @@ export interface QuickstartOptions {
   out: string;
   seed: number;
   backend: string;
+  stepScale: number;
+  nih?: number;
+  rsna?: number;
+  siim?: number;
 }
 
 
 /** The `quickstart` verb. */
 export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions): Promise<void> {
   routeLibraryLogs(ctx);
-  const r = await runQuickstart(ctx, { out: o.out, seed: o.seed, backend: o.backend as 'auto' });
+  const synthetic = { ...(o.nih !== undefined ? { nih: o.nih } : {}), ...(o.rsna !== undefined ? { rsna: o.rsna } : {}), ...(o.siim !== undefined ? { siim: o.siim } : {}) };
+  const r = await runQuickstart(ctx, { out: o.out, seed: o.seed, backend: o.backend as 'auto', stepScale: o.stepScale, synthetic });
   const m = r.outputs.evaluation?.metrics ?? null;
   ctx.emit({ out: r.out, seconds: r.seconds, model: r.outputs.exported, test: m, report: r.outputs.report, tables: [join(r.out, 'table1.md'), join(r.out, 'table2.md')], verdict: r.verdict }, [
     `quickstart done in ${formatDuration(r.seconds)}: ${r.out}`,

@@ -4,7 +4,7 @@ import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
-import { completeRun, openData, planSources, resolveDataRoots, startBackend, writeDataRoots, type DataOptions } from '../run/run-folder';
+import { completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
 
 /** Options of `multichexnet train`. */
 export interface TrainCommandOptions extends DataOptions {
@@ -19,19 +19,21 @@ export interface TrainCommandOptions extends DataOptions {
   report: boolean;
 }
 
-/** A built-in plan name gets the `--size` suffix unless it names one (`multichexnet-joint:tiny`). */
-export function planSource(plan: string, size: string): string {
+/**
+ * A built-in plan name gets the `--size` suffix unless it names one (`multichexnet-joint:tiny`); anything else is
+ * a file path, resolved against the invocation's folder.
+ */
+export function planSource(plan: string, size: string, resolve: (p: string) => string): string {
   const [name, suffix] = plan.split(':');
-  if ((BUILTIN_PLANS as readonly string[]).includes(name!) && suffix === undefined) return `${name}:${size}`;
-  return plan;
+  if ((BUILTIN_PLANS as readonly string[]).includes(name!)) return suffix === undefined ? `${name}:${size}` : plan;
+  return resolve(plan);
 }
-
 
 /** The `train` verb. */
 export async function trainAction(ctx: CommandContext, planArg: string, o: TrainCommandOptions): Promise<void> {
   routeLibraryLogs(ctx);
   if (!(PLAN_SIZES as readonly string[]).includes(o.size)) throw new UsageError(`--size must be one of ${PLAN_SIZES.join(', ')}; got "${o.size}"`);
-  const plan: TrainingPlan = await loadPlan(planSource(planArg, o.size), o.seed !== undefined ? { seed: o.seed } : {});
+  const plan: TrainingPlan = await loadPlan(planSource(planArg, o.size, ctx.path), o.seed !== undefined ? { seed: o.seed } : {});
   const roots = await resolveDataRoots(ctx, o);
   const needed = planSources(plan);
   const lacking = needed.filter((s) => roots[s] === undefined);
@@ -55,7 +57,7 @@ export async function trainAction(ctx: CommandContext, planArg: string, o: Train
     result.model.dispose();
     throw new Error(`training interrupted at ${result.position.phase} step ${result.position.step}; continue with: multichexnet train ${planArg} --run ${runDir} --resume`);
   }
-  await writeDataRoots(runDir, roots);
+  await writeRunData(runDir, { roots, split: plan.split });
   const outputs = await completeRun(ctx, { runDir, model: result.model, plan, data, export: o.export, evaluate: o.eval, report: o.report });
   result.model.dispose();
   const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, model: outputs.exported, report: outputs.report };

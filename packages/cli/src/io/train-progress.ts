@@ -17,7 +17,8 @@ export function createTrainProgress(reporter: Reporter): (event: TrainEvent | Ex
     const prefix = 'variant' in e && e.variant !== undefined && e.type !== 'experiment' ? `${e.variant} ` : '';
     switch (e.type) {
       case 'experiment':
-        reporter.info(e.message);
+        // The variant's own run-start line says what variant-start would.
+        if (e.stage !== 'variant-start') reporter.info(e.message);
         break;
       case 'run-start':
         reporter.info(`${prefix}training ${e.plan}: ${e.phases} phases, ${e.totalSteps} steps -> ${e.runDir}${e.resumedFrom ? ` (resumed at ${e.resumedFrom.phase} step ${e.resumedFrom.step})` : ''}`);

@@ -1,4 +1,4 @@
-import { DataError, tf, type BinaryMask, type ScoredBox } from '@multichexnet/core';
+import { DataError, type BinaryMask, type ScoredBox } from '@multichexnet/core';
 import { preprocessImage, rleEncode, unfitBoxes, type DecodedImage, type FitTransform } from '@multichexnet/data';
 import { nonMaxSuppression } from '@multichexnet/head-det';
 import { loadModel, runModel, type ModelMetadata, type OnnxModel, type PipelineResult } from '@multichexnet/runtime';
@@ -9,7 +9,7 @@ import type { PredictSettings } from './predictor';
  * createPipeline reads only the two-stage export. So that `predict --model model.onnx` works on the file alone,
  * this applies the gate after the graph (det/seg outputs of gated-out images are dropped, as the pipeline never
  * computes them) and decodes with the same pieces the runtime uses: data's preprocessing and unfitBoxes,
- * head-det's NMS. The mask goes back onto the original image with tfjs' cropAndResize (bilinear).
+ * head-det's NMS. The mask goes back onto the original image by bilinear sampling of the letterbox window.
  */
 
 const now = (): number => performance.now();
@@ -88,16 +88,33 @@ function gateOf(meta: ModelMetadata, o: Record<string, { data: Float32Array }>, 
   return { probability, positive: !settings.gate || probability >= threshold };
 }
 
-/** Probabilities [S, S] over the letterboxed input -> binary mask at the original size. */
+/**
+ * Probabilities [S, S] over the letterboxed input -> binary mask at the original size: the window the image
+ * occupies, sampled bilinearly at the original pixel centres (half-pixel convention, clamped at the border).
+ * Hand-written (a dozen lines) because runtime keeps its resampler internal and tfjs would start a backend here.
+ */
 function maskOf(probs: Float32Array, S: number, t: FitTransform, threshold: number): BinaryMask {
-  const w = t.width * t.scaleX;
-  const h = t.height * t.scaleY;
-  // cropAndResize takes normalised corner coordinates of pixel centres: (S - 1) spans the input.
-  const box = [t.offsetY / (S - 1), t.offsetX / (S - 1), (t.offsetY + h - 1) / (S - 1), (t.offsetX + w - 1) / (S - 1)];
-  const data = tf.tidy(() => {
-    const img = tf.tensor4d(probs, [1, S, S, 1]);
-    const out = tf.image.cropAndResize(img, tf.tensor2d([box], [1, 4]), tf.tensor1d([0], 'int32'), [t.height, t.width], 'bilinear');
-    return out.greater(threshold).dataSync();
-  });
-  return { width: t.width, height: t.height, data: Uint8Array.from(data) };
+  const w = Math.max(1, Math.round(t.width * t.scaleX));
+  const h = Math.max(1, Math.round(t.height * t.scaleY));
+  const sx = w / t.width;
+  const sy = h / t.height;
+  const data = new Uint8Array(t.width * t.height);
+  for (let y = 0; y < t.height; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), h - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, h - 1);
+    const wy = fy - y0;
+    const r0 = (t.offsetY + y0) * S + t.offsetX;
+    const r1 = (t.offsetY + y1) * S + t.offsetX;
+    for (let x = 0; x < t.width; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), w - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, w - 1);
+      const wx = fx - x0;
+      const top = probs[r0 + x0]! * (1 - wx) + probs[r0 + x1]! * wx;
+      const bottom = probs[r1 + x0]! * (1 - wx) + probs[r1 + x1]! * wx;
+      data[y * t.width + x] = top * (1 - wy) + bottom * wy > threshold ? 1 : 0;
+    }
+  }
+  return { width: t.width, height: t.height, data };
 }

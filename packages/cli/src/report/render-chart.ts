@@ -30,7 +30,9 @@ export async function renderChartSvg(spec: TopLevelSpec): Promise<string> {
   try {
     const svg = await view.toSVG();
     // Scale with the page: drop the fixed size, keep the aspect ratio from the viewBox.
-    return svg.replace(/^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"/, '<svg$1 class="chart" style="width:$2px;max-width:100%;height:auto"');
+    return svg
+      .replace(/^<svg([^>]*?) class="marks"/, '<svg$1 class="chart marks"')
+      .replace(/^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"/, '<svg$1 style="width:$2px;max-width:100%;height:auto"');
   } finally {
     view.finalize();
   }

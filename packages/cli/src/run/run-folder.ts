@@ -1,6 +1,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, initBackend, writeFileAtomic, type BackendName } from '@multichexnet/core';
+import type { SplitConfig } from '@multichexnet/data';
 import { loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type HeadSet, type MultiCheXNet, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
@@ -10,7 +11,7 @@ import { evaluateRun, splitSets } from './evaluate-run';
 import { exportRunModel, type ExportedFiles } from './export-model';
 import { writeGallery } from './gallery';
 
-/** `data.json` of a run: where its datasets are, so `eval` and `report` find them again. */
+/** `data.json` of a run: where its datasets are and how they were split, so `eval` finds its test set again. */
 export const DATA_FILE = 'data.json';
 
 /** Data options shared by train, eval and transfer. */
@@ -55,22 +56,26 @@ export function planSources(plan: TrainingPlan): PlanSource[] {
   return [...new Set(plan.phases.flatMap((p) => p.batches.flatMap((b) => b.datasets)))];
 }
 
-/** Opens the given roots split by the plan's patient split (only `only`, when given). */
-export async function openData(roots: DatasetRoots, plan: TrainingPlan, only?: readonly PlanSource[]): Promise<TrainingData> {
-  const picked: DatasetRoots = {};
-  for (const s of ['nih', 'rsna', 'siim'] as const) if (roots[s] !== undefined && (only === undefined || only.includes(s))) picked[s] = roots[s];
-  return openTrainingData(picked, plan.split);
+/** Opens the given roots with a patient split (default the plan's). */
+export async function openData(roots: DatasetRoots, plan: TrainingPlan, split: SplitConfig = plan.split): Promise<TrainingData> {
+  return openTrainingData(roots, split);
 }
 
-/** Records the data roots of a run. */
-export async function writeDataRoots(runDir: string, roots: DatasetRoots): Promise<void> {
-  await writeFileAtomic(join(runDir, DATA_FILE), `${JSON.stringify({ roots }, null, 2)}\n`);
+/** What `data.json` records: the dataset folders and the patient split the run's test set comes from. */
+export interface RunData {
+  roots: DatasetRoots;
+  split: SplitConfig;
 }
 
-/** The data roots a run recorded, or null. */
-export async function readDataRoots(runDir: string): Promise<DatasetRoots | null> {
+/** Records where a run's data is and how it was split. */
+export async function writeRunData(runDir: string, data: RunData): Promise<void> {
+  await writeFileAtomic(join(runDir, DATA_FILE), `${JSON.stringify(data, null, 2)}\n`);
+}
+
+/** The data a run recorded, or null. */
+export async function readRunData(runDir: string): Promise<RunData | null> {
   try {
-    return (JSON.parse(await readFile(join(runDir, DATA_FILE), 'utf8')) as { roots: DatasetRoots }).roots;
+    return JSON.parse(await readFile(join(runDir, DATA_FILE), 'utf8')) as RunData;
   } catch {
     return null;
   }

@@ -1,0 +1,72 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestEvaluation } from '../src/report/report-data';
+import { cli, lines } from './helpers';
+
+/*
+ * The quickstart's whole flow on a small synthetic set with every phase cut to a step or two: the experiment
+ * functions train all six variants (the MultiCheXNet ones from one shared pre-training), Table 1 and Table 2
+ * are written, and the MultiCheXNet (joint) model becomes the folder's run: plan, merged metrics, weights, ONNX,
+ * evaluation, gallery, report with both tables. The numbers are whatever that run produced.
+ */
+let dir: string;
+let out: string;
+let result: { out: string; test: TestEvaluation['metrics']; report: string; model: { model: string }; verdict: string };
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mcx-cli-qs-'));
+  const r = await cli(dir, 'quickstart', '--out', 'qs', '--seed', '4', '--step-scale', '0.005', '--nih', '40', '--rsna', '30', '--siim', '30', '--json');
+  expect(r.code, r.err).toBe(0);
+  result = JSON.parse(r.out) as typeof result;
+  out = join(dir, 'qs');
+}, 900_000);
+
+describe('quickstart', () => {
+  it('writes the run folder with the model, the report and both tables', () => {
+    expect(result.out).toBe(out);
+    for (const f of ['model.onnx', 'model.stage1.onnx', 'model.stage2.onnx', 'report.html', 'plan.json', 'metrics.jsonl', 'eval-test.json', 'weights/model.json', 'table1.json', 'table1.md', 'table2.json', 'table2.md', 'data/synth.json']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    for (const v of ['pretrain', 'single-cls', 'single-det', 'single-seg', 'bigbang', 'multichexnet-joint', 'multichexnet-alternating']) expect(existsSync(join(out, v, 'weights', 'model.json')), v).toBe(true);
+    expect(result.model.model).toBe(join(out, 'model.onnx'));
+  });
+
+  it("presents the joint variant: its weights, and its test metrics equal Table 1's row", () => {
+    for (const b of ['encoder', 'cls', 'det', 'seg']) expect(readFileSync(join(out, 'weights', `${b}.mcxw`)).equals(readFileSync(join(out, 'multichexnet-joint', 'weights', `${b}.mcxw`)))).toBe(true);
+    const t1 = JSON.parse(readFileSync(join(out, 'table1.json'), 'utf8')) as { rows: { variant: string; cls?: { meanAuroc: number }; seg?: { dice: number }; det?: { mAP: number } }[]; verdict: string };
+    const joint = t1.rows.find((r) => r.variant === 'multichexnet-joint')!;
+    expect(result.test.cls!.meanAuroc).toBeCloseTo(joint.cls!.meanAuroc, 10);
+    expect(result.test.seg!.dice).toBeCloseTo(joint.seg!.dice, 10);
+    expect(result.test.det!.mAP).toBeCloseTo(joint.det!.mAP, 10);
+    expect(result.verdict).toBe(t1.verdict);
+  });
+
+  it('merges the pre-training and the joint MTL metrics on one step axis, phases in plan order', () => {
+    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as { phases: { name: string }[] };
+    const recs = lines(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { type: string; phase: string; globalStep: number });
+    const steps = recs.filter((r) => r.type === 'step');
+    const order = [...new Set(steps.map((r) => r.phase))];
+    expect(order).toEqual(plan.phases.map((p) => p.name));
+    for (let i = 1; i < steps.length; i++) expect(steps[i]!.globalStep).toBeGreaterThan(steps[i - 1]!.globalStep);
+  });
+
+  it('the report shows both paper tables with the numbers of table1.json and table2.json', () => {
+    const page = readFileSync(join(out, 'report.html'), 'utf8');
+    const t1 = JSON.parse(readFileSync(join(out, 'table1.json'), 'utf8')) as { rows: { label: string; steps: number }[] };
+    const t2 = JSON.parse(readFileSync(join(out, 'table2.json'), 'utf8')) as { rows: { variant: string; gating: string; seg?: { dice: number } }[] };
+    expect(page).toContain('Table 1: single-task baselines, BigBang MTL and MultiCheXNet');
+    expect(page).toContain('Table 2');
+    for (const r of t1.rows) expect(page).toContain(r.label);
+    for (const r of t2.rows.filter((x) => x.seg !== undefined && Number.isFinite(x.seg.dice))) expect(page).toContain(`>${r.seg!.dice.toFixed(3)}</td>`);
+  });
+
+  it('a second run reuses the data and the trained variants', async () => {
+    const r = await cli(dir, 'quickstart', '--out', 'qs', '--seed', '4', '--step-scale', '0.005', '--nih', '40', '--rsna', '30', '--siim', '30', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`reusing the synthetic data in ${join(out, 'data')}`);
+    expect(r.err).not.toMatch(/^synth /m);
+    expect((JSON.parse(r.out) as typeof result).test).toEqual(result.test);
+  });
+});

@@ -1,0 +1,205 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodePng } from '@multichexnet/data';
+import { verifyModelBytes } from '@multichexnet/runtime';
+import type { PredictOutput } from '../src/actions/predict';
+import type { Gallery, TestEvaluation } from '../src/report/report-data';
+import { cli, lines, realFile } from './helpers';
+
+/*
+ * One tiny real run shared by every test of this file: synthetic data written by `synth`, a four-phase plan (the
+ * Algorithm 1 stages and joint MTL, a few steps each at 64 px) trained by `train`, which also exports, evaluates,
+ * renders the gallery and the report. Every number the assertions read comes from that run.
+ */
+let dir: string;
+let runDir: string;
+let trainOut: Record<string, unknown>;
+let test: TestEvaluation;
+
+const PLAN = {
+  name: 'cli-fixture',
+  seed: 5,
+  imageSize: 64,
+  model: { encoder: { preset: 'densenet-tiny' }, cls: {}, det: { hiddenChannels: 8, hiddenLayers: 1 }, seg: { decoderChannels: 8 }, gate: { kind: 'cls-path' } },
+  logEvery: 2,
+  phases: [
+    { name: 'pre-cls', stage: 'pretrain', trainable: ['encoder', 'cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: 4, batchSize: 8 },
+    { name: 'pre-det', stage: 'pretrain', trainable: ['det'], batches: [{ datasets: ['rsna'], tasks: ['det'] }], steps: 2, batchSize: 8, routing: { type: 'teacher-forcing', p: 0.9 } },
+    { name: 'pre-seg', stage: 'pretrain', trainable: ['seg'], batches: [{ datasets: ['siim'], tasks: ['seg'] }], steps: 2, batchSize: 8, routing: { type: 'teacher-forcing', p: 0.9 } },
+    { name: 'mtl', stage: 'mtl', trainable: ['encoder', 'cls', 'det', 'seg'], batches: [{ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: true }], steps: 4, batchSize: 8, routing: { type: 'teacher-forcing', p: 0.9 } },
+  ],
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mcx-cli-run-'));
+  const synth = await cli(dir, 'synth', '--out', 'data', '--nih', '48', '--rsna', '32', '--siim', '32', '--covid', '0', '--size', '64', '--seed', '2', '--json');
+  expect(synth.code, synth.err).toBe(0);
+  writeFileSync(join(dir, 'plan.json'), JSON.stringify(PLAN));
+  const r = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/fixture', '--json');
+  expect(r.code, r.err).toBe(0);
+  trainOut = JSON.parse(r.out) as Record<string, unknown>;
+  runDir = join(dir, 'runs', 'fixture');
+  test = JSON.parse(readFileSync(join(runDir, 'eval-test.json'), 'utf8')) as TestEvaluation;
+}, 600_000);
+
+describe('train writes a complete run folder', () => {
+  it('holds the config, checkpoints, metrics, weights, the ONNX files, the evaluation, the gallery and the report', () => {
+    for (const f of ['plan.json', 'data.json', 'metrics.jsonl', 'eval.json', 'eval-test.json', 'model.onnx', 'model.stage1.onnx', 'model.stage2.onnx', 'report.html', 'gallery/gallery.json', 'weights/model.json', 'checkpoints/latest.json']) {
+      expect(existsSync(join(runDir, f)), f).toBe(true);
+    }
+    const blocks = readdirSync(join(runDir, 'weights')).filter((f) => f.endsWith('.mcxw')).sort();
+    expect(blocks).toEqual(['cls.mcxw', 'det.mcxw', 'encoder.mcxw', 'seg.mcxw']);
+    const steps = lines(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { type: string; phase: string });
+    expect(new Set(steps.filter((s) => s.type === 'step').map((s) => s.phase))).toEqual(new Set(PLAN.phases.map((p) => p.name)));
+  });
+
+  it('--json prints one document: run, status, validation and test metrics, model files, report', () => {
+    expect(trainOut).toMatchObject({ run: runDir, plan: 'cli-fixture', status: 'completed', report: join(runDir, 'report.html') });
+    expect(trainOut.model).toMatchObject({ model: join(runDir, 'model.onnx'), stage1: join(runDir, 'model.stage1.onnx'), stage2: join(runDir, 'model.stage2.onnx') });
+    expect(trainOut.test).toEqual(test.metrics);
+  });
+
+  it('eval-test.json holds the metrics and the curves behind them', () => {
+    const m = test.metrics;
+    expect(test.split).toBe('test');
+    expect(m.cls!.images).toBeGreaterThan(0);
+    expect(m.det!.images).toBeGreaterThan(0);
+    expect(m.seg!.images).toBeGreaterThan(0);
+    expect(m.gate!.count).toBe(m.gate!.truePositives + m.gate!.falsePositives + m.gate!.trueNegatives + m.gate!.falseNegatives);
+    // One ROC per class; a class with both labels in the split has a curve from (0,0) to (1,1).
+    expect(test.curves.roc!.map((r) => r.name)).toEqual(Object.keys(m.cls!.perClassAuroc));
+    for (const r of test.curves.roc!) {
+      if (r.positives > 0 && r.negatives > 0) {
+        expect(r.points[0]).toEqual({ fpr: 0, tpr: 0 });
+        expect(r.points.at(-1)).toEqual({ fpr: 1, tpr: 1 });
+      } else {
+        expect(r.points).toEqual([]);
+      }
+    }
+    expect(test.curves.dice!.values).toHaveLength(m.seg!.images);
+    const mean = test.curves.dice!.values.reduce((a, b) => a + b, 0) / test.curves.dice!.values.length;
+    expect(mean).toBeCloseTo(m.seg!.dice, 10);
+  });
+});
+
+describe('report.html', () => {
+  const html = (): string => readFileSync(join(runDir, 'report.html'), 'utf8');
+
+  it('is self-contained: inline SVG charts and base64 PNGs, nothing fetched', () => {
+    const page = html();
+    expect(page).not.toMatch(/<script/i);
+    expect(page).not.toMatch(/<link/i);
+    expect(page).not.toMatch(/(src|href)="(https?:)?\/\//i);
+    expect(page).not.toMatch(/url\(/i);
+    expect((page.match(/<svg [^>]*class="chart marks"/g) ?? []).length).toBeGreaterThanOrEqual(4);
+    expect(page).toMatch(/data:image\/png;base64,/);
+  });
+
+  it('shows the numbers of the run', () => {
+    const page = html();
+    expect(page).toContain(`<div class="card-value">${test.metrics.cls!.meanAuroc.toFixed(3)}</div>`);
+    expect(page).toContain(`<div class="card-value">${test.metrics.seg!.dice.toFixed(3)}</div>`);
+    const withRoc = test.curves.roc!.filter((r) => r.points.length > 1);
+    for (const r of withRoc) expect(page).toContain(`${r.name}  AUROC ${r.auroc.toFixed(3)}`);
+    for (const p of PLAN.phases) expect(page).toContain(`<code>${p.name}</code>`);
+  });
+
+  it('has a gallery of the exported pipeline on test images, truth and predictions marked', () => {
+    const g = JSON.parse(readFileSync(join(runDir, 'gallery', 'gallery.json'), 'utf8')) as Gallery;
+    expect(g.items.length).toBeGreaterThan(0);
+    expect(new Set(g.items.map((i) => i.source))).toEqual(new Set(['rsna', 'siim', 'nih']));
+    for (const item of g.items) {
+      const png = decodePng(readFileSync(join(runDir, 'gallery', item.image)), item.image);
+      expect([png.width, png.height]).toEqual([item.size, item.size]);
+      if (item.gate.truth !== null) expect(item.flags.includes('gate miss')).toBe(item.gate.truth && !item.gate.positive);
+      for (const b of item.boxes) expect(b.x + b.width).toBeLessThanOrEqual(item.size + 1e-6);
+    }
+    const page = html();
+    expect((page.match(/<figure class="xr">/g) ?? []).length).toBe(g.items.length);
+  });
+
+  it('`report` re-renders the same page from the folder', async () => {
+    const before = html();
+    const r = await cli(dir, 'report', 'runs/fixture', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ report: join(runDir, 'report.html') });
+    expect(html()).toBe(before);
+  });
+});
+
+describe('eval, export, predict on the run', () => {
+  it('`eval` reproduces the test metrics of the run', async () => {
+    const r = await cli(dir, 'eval', 'runs/fixture', '--json', '--no-report');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { evaluation: TestEvaluation; split: string };
+    expect(out.split).toBe('test');
+    expect(out.evaluation.metrics).toEqual(test.metrics);
+  });
+
+  it('`export --out` writes the same model.onnx bytes as training did', async () => {
+    const r = await cli(dir, 'export', 'runs/fixture', '--out', 'exported', '--json');
+    expect(r.code, r.err).toBe(0);
+    const a = readFileSync(join(runDir, 'model.onnx'));
+    const b = readFileSync(join(dir, 'exported', 'model.onnx'));
+    expect(b.equals(a)).toBe(true);
+    const { metadata } = await verifyModelBytes(new Uint8Array(a), 'model.onnx');
+    expect(metadata.role).toBe('model');
+    expect(metadata.preprocessing?.size).toBe(PLAN.imageSize);
+    expect(metadata.gate).toMatchObject({ source: 'cls', threshold: (JSON.parse(readFileSync(join(runDir, 'eval.json'), 'utf8')) as { gate: { threshold: number } }).gate.threshold });
+  });
+
+  const REAL = ['00000001_000.png', '16747_3_1.jpg', '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm', 'Fake_MONOHR1.dcm'];
+  const present = REAL.map(realFile);
+
+  it.skipIf(present.some((p) => p === null))('predicts on the real PNG, JPEG and DICOM files with model.onnx, overlays included', async () => {
+    const r = await cli(dir, 'predict', '--model', join('runs', 'fixture', 'model.onnx'), ...(present as string[]), '--overlay', 'overlays', '--json');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as PredictOutput;
+    expect(out.model.kind).toBe('single-graph');
+    expect(out.images.map((i) => i.format)).toEqual(['png', 'jpeg', 'dicom', 'dicom']);
+    for (const img of out.images) {
+      expect(Object.keys(img.probabilities)).toEqual(out.model.classes);
+      for (const p of Object.values(img.probabilities)) expect(p).toBeGreaterThanOrEqual(0);
+      expect(img.top).toHaveLength(3);
+      expect(img.maskRle === '-1' || /^\d+( \d+)*$/.test(img.maskRle)).toBe(true);
+      for (const b of img.boxes) expect(b.x + b.width).toBeLessThanOrEqual(img.width + 1e-3);
+      const overlay = decodePng(readFileSync(img.overlay!), img.overlay!);
+      expect([overlay.width, overlay.height]).toEqual([img.width, img.height]);
+    }
+  });
+
+  it.skipIf(present.some((p) => p === null))('model.onnx decodes like the gated pipeline: same probabilities, boxes and masks', async () => {
+    const files = present as string[];
+    const single = await cli(dir, 'predict', '--model', join('runs', 'fixture', 'model.onnx'), '--no-gate', '--score-threshold', '0.05', ...files, '--json');
+    const pipe = await cli(dir, 'predict', '--model', join('runs', 'fixture'), '--no-gate', '--score-threshold', '0.05', ...files, '--json');
+    expect(single.code, single.err).toBe(0);
+    expect(pipe.code, pipe.err).toBe(0);
+    const a = JSON.parse(single.out) as PredictOutput;
+    const b = JSON.parse(pipe.out) as PredictOutput;
+    expect(b.model.kind).toBe('pipeline');
+    a.images.forEach((x, i) => {
+      const y = b.images[i]!;
+      for (const c of a.model.classes) expect(x.probabilities[c]).toBeCloseTo(y.probabilities[c]!, 4);
+      expect(x.boxes.length).toBe(y.boxes.length);
+      x.boxes.forEach((bx, k) => {
+        expect(bx.score).toBeCloseTo(y.boxes[k]!.score, 4);
+        expect(bx.x).toBeCloseTo(y.boxes[k]!.x, 1);
+        expect(bx.width).toBeCloseTo(y.boxes[k]!.width, 1);
+      });
+      // Masks agree up to pixels on the threshold's edge.
+      expect(Math.abs(x.maskPixels - y.maskPixels)).toBeLessThanOrEqual(Math.max(2, 0.01 * y.maskPixels));
+    });
+  });
+
+  it('predicts on a folder of synthetic DICOMs (walked recursively) and writes --out', async () => {
+    const r = await cli(dir, 'predict', '--model', join('runs', 'fixture'), join('data', 'siim'), '--out', 'siim.json', '--quiet');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(readFileSync(join(dir, 'siim.json'), 'utf8')) as PredictOutput;
+    expect(out.images).toHaveLength(32);
+    expect(out.images.every((i) => i.format === 'dicom')).toBe(true);
+    expect(lines(r.out)).toHaveLength(33);
+    expect(r.err).toBe('');
+  });
+});
