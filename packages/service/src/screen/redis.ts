@@ -45,21 +45,25 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Connects to Redis and checks the connection with PING. `blocking` clients (BullMQ workers) retry forever;
- * the short-lived commands give up after a few tries with a DataError naming the (redacted) URL.
+ * Connects to Redis and checks the connection with PING (a DataError naming the redacted URL when it fails).
+ * Afterwards, `blocking` clients (long-running workers) reconnect and retry forever; the short-lived commands give
+ * up after a few tries.
  */
 export async function connectRedis(url: string, options: { blocking?: boolean } = {}): Promise<Redis> {
+  let connected = false;
   const client = new Redis(url, {
     maxRetriesPerRequest: options.blocking ? null : 2,
     connectTimeout: 5000,
     lazyConnect: true,
-    ...(options.blocking ? {} : { retryStrategy: (times: number) => (times > 3 ? null : 200 * times) }),
+    // The first connection fails fast either way; later drops are retried forever by blocking clients.
+    retryStrategy: (times: number) => (options.blocking && connected ? Math.min(200 * times, 2000) : times > 3 ? null : 200 * times),
   });
   // Errors surface through the awaited commands; without a listener ioredis would print each retry.
   client.on('error', () => {});
   try {
     await client.connect();
     await client.ping();
+    connected = true;
   } catch (e) {
     client.disconnect();
     throw new DataError('Cannot reach Redis', { file: redactUrl(url), expected: 'a Redis server (>= 6.2) answering PING', found: (e as Error).message }, { cause: e });

@@ -51,7 +51,8 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
     out.write(`${JSON.stringify({ level, time: new Date().toISOString(), service: 'multichexnet-screen-worker', worker: name, queue: opts.queue, msg, ...fields })}\n`);
   };
 
-  const redis = await connectRedis(opts.redis);
+  // Reconnects forever, like BullMQ's own clients: a Redis restart pauses the worker instead of failing its jobs.
+  const redis = await connectRedis(opts.redis, { blocking: true });
   let loaded: LoadedPipeline | null = null;
   try {
     loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
