@@ -12,7 +12,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -92,7 +92,7 @@ export async function run(ctx) {
   const root = mkdtempSync(join(tmpdir(), 'mcx-bench-service-'));
   const redis = await startRedis(root);
   const client = new Redis(redis.url);
-  const result = { machine: { note: 'all processes share this machine: workers, Redis, client' } };
+  const result = { machine: { note: 'all processes share this machine: workers, Redis, client', loadAverage1mAtStart: loadavg()[0] } };
   try {
     // ---- model and images
     await core.initBackend('cpu');
@@ -248,6 +248,7 @@ export async function run(ctx) {
     }
     server.child.kill('SIGTERM');
     result.serve.exitCodeAfterSigterm = await server.exited;
+    result.machine.loadAverage1mAtEnd = loadavg()[0];
     return result;
   } finally {
     client.disconnect();

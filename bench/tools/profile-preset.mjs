@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Per-kernel time of one training step of the default MultiCheXNet preset (encoder + cls/det/seg heads) on wasm:
-//   node bench/tools/profile-preset.mjs [--size 256] [--batch 16] [--steps 2]
+//   node bench/tools/profile-preset.mjs [--size 256] [--batch 16] [--steps 2] [--by-shape]
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -14,6 +14,7 @@ const opt = (name, def) => {
 const size = Number(opt('size', '256'));
 const batch = Number(opt('batch', '16'));
 const steps = Number(opt('steps', '2'));
+const byShape = args.includes('--by-shape');
 const pkg = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
 const core = await pkg('core');
 const { createEncoder } = await pkg('core-encoder');
@@ -35,10 +36,12 @@ for (const k of tf.getKernelsForBackend('wasm')) {
       return inner(a);
     } finally {
       depth--;
-      const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
+      const conv = /^(Conv2DBackprop|FusedConv2D|Conv2D$)/.test(k.kernelName);
+      const key = conv && byShape ? `${k.kernelName} ${JSON.stringify(Object.values(a.inputs).filter(Boolean).map((t) => t.shape))} s${JSON.stringify(a.attrs.strides)}` : k.kernelName;
+      const e = totals.get(key) ?? { ms: 0, calls: 0 };
       e.ms += performance.now() - t0;
       e.calls++;
-      totals.set(k.kernelName, e);
+      totals.set(key, e);
     }
   };
   tf.unregisterKernel(k.kernelName, 'wasm');
@@ -72,4 +75,4 @@ const stepMs = (performance.now() - t0) / steps;
 const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps]).sort((a, b) => b[1] - a[1]);
 const kernelMs = rows.reduce((a, r) => a + r[1], 0);
 process.stdout.write(`preset ${size} px batch ${batch}, threads=${info.threads}: ${stepMs.toFixed(0)} ms/step, kernels ${kernelMs.toFixed(0)} ms, other ${(stepMs - kernelMs).toFixed(0)} ms\n`);
-for (const [k, ms, calls] of rows) if (ms >= 0.5) process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${String(calls).padStart(5)} calls\n`);
+for (const [k, ms, calls] of rows) if (ms >= (byShape ? 20 : 0.5)) process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${String(calls).padStart(5)} calls\n`);

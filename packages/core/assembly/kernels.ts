@@ -282,7 +282,8 @@ export function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, B: i32, H: i32, W
 
 /**
  * Any window size, stride and padding (dilation 1): dx is zeroed, then each window adds its dy to the position of
- * its first maximum (windows may overlap, hence +=). Scalar: it is the rare case.
+ * its first maximum (windows may overlap, hence +=). Four channels at a time: the running maximum and the winning
+ * tap are kept per lane, then the window's taps are walked again to add dy where the lane's winner is that tap.
  */
 export function maxPoolGradGeneric(
   x: usize,
@@ -302,6 +303,8 @@ export function maxPoolGradGeneric(
   padLeft: i32,
 ): void {
   memory.fill(dx, 0, <usize>B * <usize>H * <usize>W * <usize>C << 2);
+  const C4 = C & ~3;
+  const pix = <usize>C << 2;
   for (let b: i32 = 0; b < B; b++) {
     for (let oh: i32 = 0; oh < OH; oh++) {
       const h0 = oh * SH - padTop;
@@ -311,23 +314,105 @@ export function maxPoolGradGeneric(
         const w0 = ow * SW - padLeft;
         const ws = max(w0, 0);
         const we = min(w0 + KW, W);
-        const g0 = dy + (<usize>((b * OH + oh) * OW + ow) * <usize>C << 2);
-        for (let c: i32 = 0; c < C; c++) {
-          let at: i32 = -1;
-          let best: f32 = 0;
+        if (hs >= he || ws >= we) continue; // a window entirely in the padding
+        const g0 = dy + <usize>((b * OH + oh) * OW + ow) * pix;
+        const first = <usize>((b * H + hs) * W + ws) * pix;
+        let c: i32 = 0;
+        for (; c < C4; c += 4) {
+          const off = <usize>c << 2;
+          let m = v128.load(x + first + off);
+          let at = i32x4.splat(0);
+          let t: i32 = 0;
           for (let h = hs; h < he; h++) {
             for (let w = ws; w < we; w++) {
-              const idx = ((b * H + h) * W + w) * C + c;
-              const v = load<f32>(x + (<usize>idx << 2));
-              if (at < 0 || v > best) {
+              if (t > 0) {
+                const v = v128.load(x + <usize>((b * H + h) * W + w) * pix + off);
+                const gt = f32x4.gt(v, m);
+                m = v128.bitselect(v, m, gt);
+                at = v128.bitselect(i32x4.splat(t), at, gt);
+              }
+              t++;
+            }
+          }
+          const g = v128.load(g0 + off);
+          t = 0;
+          for (let h = hs; h < he; h++) {
+            for (let w = ws; w < we; w++) {
+              const p = dx + <usize>((b * H + h) * W + w) * pix + off;
+              v128.store(p, f32x4.add(v128.load(p), v128.and(g, i32x4.eq(at, i32x4.splat(t)))));
+              t++;
+            }
+          }
+        }
+        for (; c < C; c++) {
+          const off = <usize>c << 2;
+          let best = load<f32>(x + first + off);
+          let bestAt = first;
+          for (let h = hs; h < he; h++) {
+            for (let w = ws; w < we; w++) {
+              const q = <usize>((b * H + h) * W + w) * pix;
+              const v = load<f32>(x + q + off);
+              if (v > best) {
                 best = v;
-                at = idx;
+                bestAt = q;
               }
             }
           }
-          if (at >= 0) {
-            const p = dx + (<usize>at << 2);
-            store<f32>(p, load<f32>(p) + load<f32>(g0 + (<usize>c << 2)));
+          const p = dx + bestAt + off;
+          store<f32>(p, load<f32>(p) + load<f32>(g0 + off));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * AvgPool gradient with tfjs's semantics (every window divides by KH*KW, padding included): dx is zeroed, then
+ * each window adds dy * scale to each of its taps inside the image. Four channels at a time.
+ */
+export function avgPoolGrad(
+  dy: usize,
+  dx: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  padTop: i32,
+  padLeft: i32,
+  scale: f32,
+): void {
+  memory.fill(dx, 0, <usize>B * <usize>H * <usize>W * <usize>C << 2);
+  const C4 = C & ~3;
+  const pix = <usize>C << 2;
+  const k = f32x4.splat(scale);
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      const h0 = oh * SH - padTop;
+      const hs = max(h0, 0);
+      const he = min(h0 + KH, H);
+      for (let ow: i32 = 0; ow < OW; ow++) {
+        const w0 = ow * SW - padLeft;
+        const ws = max(w0, 0);
+        const we = min(w0 + KW, W);
+        const g0 = dy + <usize>((b * OH + oh) * OW + ow) * pix;
+        for (let h = hs; h < he; h++) {
+          for (let w = ws; w < we; w++) {
+            const q = dx + <usize>((b * H + h) * W + w) * pix;
+            let c: i32 = 0;
+            for (; c < C4; c += 4) {
+              const off = <usize>c << 2;
+              v128.store(q + off, f32x4.add(v128.load(q + off), f32x4.mul(v128.load(g0 + off), k)));
+            }
+            for (; c < C; c++) {
+              const off = <usize>c << 2;
+              store<f32>(q + off, load<f32>(q + off) + load<f32>(g0 + off) * scale);
+            }
           }
         }
       }
@@ -811,5 +896,73 @@ export function copyBlock(
     for (; o < bytes; o += 4) store<f32>(pd + o, load<f32>(ps + o));
     ps += ss;
     pd += ds;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// ResizeBilinear gradient (decoder upsampling): each dy pixel adds its four bilinear weights into dx. The source
+// rows/columns and fractions come precomputed from the caller (the forward's exact index arithmetic).
+
+/**
+ * dx [B, xH, xW, C] (zeroed here) += the transpose of bilinear resizing applied to dy [B, yH, yW, C].
+ * rowTop/rowBottom (i32[yH]), rowFrac (f32[yH]), colLeft/colRight (i32[yW]), colFrac (f32[yW]).
+ */
+export function resizeBilinearGrad(
+  dy: usize,
+  dx: usize,
+  B: i32,
+  xH: i32,
+  xW: i32,
+  yH: i32,
+  yW: i32,
+  C: i32,
+  rowTop: usize,
+  rowBottom: usize,
+  rowFrac: usize,
+  colLeft: usize,
+  colRight: usize,
+  colFrac: usize,
+): void {
+  const pix = <usize>C << 2;
+  memory.fill(dx, 0, <usize>B * <usize>xH * <usize>xW * pix);
+  const C4 = C & ~3;
+  let pd = dy;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let r: i32 = 0; r < yH; r++) {
+      const fy = load<f32>(rowFrac + (<usize>r << 2));
+      const top = dx + <usize>((b * xH + load<i32>(rowTop + (<usize>r << 2))) * xW) * pix;
+      const bot = dx + <usize>((b * xH + load<i32>(rowBottom + (<usize>r << 2))) * xW) * pix;
+      for (let c: i32 = 0; c < yW; c++) {
+        const fx = load<f32>(colFrac + (<usize>c << 2));
+        const l = <usize>load<i32>(colLeft + (<usize>c << 2)) * pix;
+        const rr = <usize>load<i32>(colRight + (<usize>c << 2)) * pix;
+        const w00: f32 = (1 - fy) * (1 - fx);
+        const w01: f32 = (1 - fy) * fx;
+        const w10: f32 = fy * (1 - fx);
+        const w11: f32 = fy * fx;
+        const v00 = f32x4.splat(w00);
+        const v01 = f32x4.splat(w01);
+        const v10 = f32x4.splat(w10);
+        const v11 = f32x4.splat(w11);
+        let k: i32 = 0;
+        for (; k < C4; k += 4) {
+          const off = <usize>k << 2;
+          const g = v128.load(pd + off);
+          v128.store(top + l + off, f32x4.add(v128.load(top + l + off), f32x4.mul(g, v00)));
+          v128.store(top + rr + off, f32x4.add(v128.load(top + rr + off), f32x4.mul(g, v01)));
+          v128.store(bot + l + off, f32x4.add(v128.load(bot + l + off), f32x4.mul(g, v10)));
+          v128.store(bot + rr + off, f32x4.add(v128.load(bot + rr + off), f32x4.mul(g, v11)));
+        }
+        for (; k < C; k++) {
+          const off = <usize>k << 2;
+          const g = load<f32>(pd + off);
+          store<f32>(top + l + off, load<f32>(top + l + off) + g * w00);
+          store<f32>(top + rr + off, load<f32>(top + rr + off) + g * w01);
+          store<f32>(bot + l + off, load<f32>(bot + l + off) + g * w10);
+          store<f32>(bot + rr + off, load<f32>(bot + rr + off) + g * w11);
+        }
+        pd += pix;
+      }
+    }
   }
 }

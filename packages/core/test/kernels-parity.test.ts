@@ -213,6 +213,68 @@ describe('MaxPoolGrad vs cpu', () => {
   }
 });
 
+describe('AvgPoolGrad vs cpu', () => {
+  const cases: { k: number; s: number; pad: 'same' | 'valid'; h: number; w: number; c: number }[] = [
+    { k: 2, s: 2, pad: 'valid', h: 8, w: 8, c: 16 }, // DenseNet transition
+    { k: 2, s: 2, pad: 'valid', h: 7, w: 9, c: 6 },
+    { k: 3, s: 2, pad: 'same', h: 9, w: 8, c: 5 }, // overlapping, padded windows
+    { k: 3, s: 1, pad: 'same', h: 6, w: 7, c: 4 },
+  ];
+  for (const c of cases) {
+    it(`k=${c.k} s=${c.s} ${c.pad} ${c.h}x${c.w}x${c.c}`, async () => {
+      const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
+      const xv = randn(shape, 71 + c.k + c.h);
+      const fn = () =>
+        tf.grads((a: tf.Tensor) => {
+          const y = tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad);
+          return tf.sum(tf.mul(y, tf.tensor(randn(y.shape, 6), y.shape)));
+        })([tf.tensor4d(xv, shape)]);
+      const [ref] = await on('cpu', fn);
+      const before = tf.memory().numTensors;
+      const [got] = await on('wasm', fn);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(got!, ref!)).toBeLessThan(1e-5);
+    });
+  }
+});
+
+describe('ResizeBilinearGrad vs cpu', () => {
+  /** (J^T r)_i = <resize(e_i), r>: the exact gradient, one cpu forward pass per input element. */
+  async function transposeOfForward(shape: [number, number, number, number], size: [number, number], align: boolean, hpc: boolean, rv: Float32Array) {
+    await tf.setBackend('cpu');
+    const n = shape.reduce((a, b) => a * b, 1);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = new Float32Array(n);
+      e[i] = 1;
+      out[i] = tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(e, shape), size, align, hpc), tf.tensor(rv, [shape[0], ...size, shape[3]]))).dataSync()[0]!);
+    }
+    return out;
+  }
+  const cases: { h: number; w: number; c: number; oh: number; ow: number; align: boolean; hpc: boolean }[] = [
+    { h: 8, w: 8, c: 16, oh: 16, ow: 16, align: false, hpc: false }, // 2x decoder upsampling
+    { h: 4, w: 5, c: 6, oh: 16, ow: 20, align: false, hpc: false }, // 4x, non-square, scalar channel tail
+    { h: 5, w: 7, c: 4, oh: 9, ow: 12, align: true, hpc: false },
+    { h: 9, w: 8, c: 3, oh: 4, ow: 5, align: false, hpc: false }, // downsampling
+    { h: 3, w: 4, c: 2, oh: 7, ow: 9, align: false, hpc: true }, // half-pixel centres
+  ];
+  for (const c of cases) {
+    it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
+      const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
+      const rv = randn([2, c.oh, c.ow, c.c], 82 + c.h);
+      const ref = await transposeOfForward(shape, [c.oh, c.ow], c.align, c.hpc, rv);
+      const before = tf.memory().numTensors;
+      const [got] = await on('wasm', () =>
+        tf.grads((a: tf.Tensor) =>
+          tf.sum(tf.mul(tf.image.resizeBilinear(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))),
+        )([tf.zeros(shape)]),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(got!, ref)).toBeLessThan(1e-5);
+    });
+  }
+});
+
 describe('Identity', () => {
   it('clones without copying and without leaking', async () => {
     await tf.setBackend('wasm');

@@ -75,12 +75,13 @@ export function conv2dBackpropFilterSwapped(
 }
 
 /**
- * Output pixels per GEMM chunk: a P^T block of about 4 MB. Smaller blocks fit the cache better but each chunk pays
- * an XNNPACK operator set-up and, with threads, a pool synchronisation; measured on the probe net (1 and 2
- * threads), 1M floats per block was best or close to best for every layer. MULTICHEXNET_BPF_CHUNK overrides it.
+ * Output pixels per GEMM chunk: a P^T block of about 2 MB (512K floats). Smaller blocks fit the cache better but
+ * each chunk pays an XNNPACK operator set-up and, with threads, a pool synchronisation. Measured (CPU time, 1
+ * thread) on the probe-net and DenseNet/decoder shapes, 256K-1M floats were within 5% of the best everywhere;
+ * with 2 threads blocks under 256K lost up to 2x. MULTICHEXNET_BPF_CHUNK overrides it.
  */
 function gemmChunk(rows: number, pixels: number): number {
-  const floats = Number((typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF_CHUNK'] : undefined) ?? 1048576);
+  const floats = Number((typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF_CHUNK'] : undefined) ?? 524288);
   const target = Math.floor(floats / rows) & ~3;
   return Math.min(Math.max(target, 256), pixels);
 }

@@ -14,6 +14,8 @@ import { maxPoolGradConfig } from './max-pool-grad';
 import { batchNormKernelConfigs } from './batch-norm-kernels';
 import { conv2DConfig, fusedConv2DConfig } from './conv2d-single-channel';
 import { castConfig } from './cast';
+import { avgPoolGradConfig } from './avg-pool-grad';
+import { resizeBilinearGradConfig } from './resize-bilinear-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 
@@ -21,6 +23,8 @@ const KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
+  avgPoolGradConfig,
+  resizeBilinearGradConfig,
   identityConfig,
   conv2DConfig,
   fusedConv2DConfig,

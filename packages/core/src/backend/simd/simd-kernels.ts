@@ -51,6 +51,39 @@ export interface SimdKernels {
     padTop: number,
     padLeft: number,
   ): void;
+  avgPoolGrad(
+    dy: number,
+    dx: number,
+    B: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+    KH: number,
+    KW: number,
+    SH: number,
+    SW: number,
+    padTop: number,
+    padLeft: number,
+    scale: number,
+  ): void;
+  resizeBilinearGrad(
+    dy: number,
+    dx: number,
+    B: number,
+    xH: number,
+    xW: number,
+    yH: number,
+    yW: number,
+    C: number,
+    rowTop: number,
+    rowBottom: number,
+    rowFrac: number,
+    colLeft: number,
+    colRight: number,
+    colFrac: number,
+  ): void;
   zeroInsert(src: number, dst: number, B: number, OH: number, OW: number, C: number, SH: number, SW: number, DH: number, DW: number): void;
   crop(src: number, dst: number, N: number, SH: number, SW: number, C: number, top: number, left: number, DH: number, DW: number): void;
   conv1ch(
