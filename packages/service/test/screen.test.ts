@@ -270,6 +270,20 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     }
   }, 60_000);
 
+  it('re-runs failed images with retryFailed, and they fail again with the same error', async () => {
+    const before = await screenStatus({ redis: redis.url, queue: 'crash' });
+    expect(before.failed).toBe(1);
+    const s = await enqueue({ source: imagesDir, redis: redis.url, queue: 'crash', retryFailed: true });
+    expect(s).toMatchObject({ added: 0, failedRetried: 1, failedKept: 0, alreadyDone: before.done });
+    expect((await screenStatus({ redis: redis.url, queue: 'crash' })).waiting).toBe(1);
+    const worker = await startWorker({ redis: redis.url, queue: 'crash', model: modelDir, untilEmpty: true, threads: 1, logLevel: 'silent' });
+    await worker.closed;
+    expect(worker.stats()).toEqual({ stored: 0, duplicates: 0, failed: 1 });
+    const after = await screenStatus({ redis: redis.url, queue: 'crash' });
+    expect(after).toMatchObject({ done: before.done, failed: 1, waiting: 0 });
+    expect(after.failures[0]!.reason).toBe(before.failures[0]!.reason);
+  }, 60_000);
+
   it('refuses a worker with another model on a bound queue', async () => {
     const other = join(root, 'other-model');
     await writeTestModel(other, 99);
