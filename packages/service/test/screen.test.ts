@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { QueueEvents } from 'bullmq';
 import { ConfigError, DataError } from '@multichexnet/core';
-import { rleDecode, synthesize } from '@multichexnet/data';
+import { rleDecode, synthesize, SYNTH_PHI_MARKER } from '@multichexnet/data';
 import { parseRsnaPredictionString } from '@multichexnet/head-det';
 import { BULL_PREFIX, enqueue, exportResults, scanInputs, screenCommand, screenKeys, screenStatus, startWorker, type StoredResult } from '../src/index';
 import { writeTestModel } from './helpers/model';
@@ -216,6 +216,14 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels$/);
     expect(csv).toHaveLength(total);
+
+    // The DICOMs carry fake PHI: none of it reaches worker logs, the stored failure or the exports.
+    const dcm = (await scanInputs(join(imagesDir, 'rsna'))).find((i) => i.file.endsWith('.dcm'))!;
+    expect(readFileSync(dcm.file).includes(SYNTH_PHI_MARKER)).toBe(true);
+    for (const w of workers) expect(w.stdout() + w.stderr()).not.toContain(SYNTH_PHI_MARKER);
+    for (const f of [jsonl, siimFile, csvFile]) expect(readFileSync(f, 'utf8')).not.toContain(SYNTH_PHI_MARKER);
+    expect(rsnaText.join('')).not.toContain(SYNTH_PHI_MARKER);
+    expect(JSON.stringify(status)).not.toContain(SYNTH_PHI_MARKER);
   }, 150_000);
 
   it('prints progress and exports through the screen commands', async () => {
