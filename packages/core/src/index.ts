@@ -34,3 +34,4 @@ export { batchNormTraining } from './layers/batch-norm-training';
 export type { BatchNormTrainingResult } from './layers/batch-norm-training';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register';
 export type { BackendOptions } from './backend/init-backend';
+export type { WasmKernelOptions } from './backend/kernels/register';

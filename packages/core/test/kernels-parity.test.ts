@@ -2,7 +2,7 @@
 // reach into tfjs-backend-wasm internals, so these tests are what keeps the 4.22.0 pin honest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, initBackend, tf } from '../src/index';
-import { WASM_TRAINING_KERNELS } from '../src/backend/kernels/register';
+import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../src/backend/kernels/register';
 
 type Pad = 'same' | 'valid' | number;
 
@@ -70,6 +70,16 @@ describe('registration', () => {
     expect(WASM_TRAINING_KERNELS).toContain('Conv2DBackpropFilter');
     expect(WASM_TRAINING_KERNELS).toContain('Conv2DBackpropInput');
     expect(WASM_TRAINING_KERNELS).toContain('MaxPoolGrad');
+  });
+
+  it('puts stock kernels back for excluded names and takes them over again', () => {
+    const ours = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc;
+    registerWasmTrainingKernels({ exclude: ['Conv2DBackpropInput', 'MCXBatchNormTraining'] });
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).not.toBe(ours);
+    expect(tf.getKernel('MCXBatchNormTraining', 'wasm')).toBeUndefined();
+    registerWasmTrainingKernels();
+    expect(tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc).toBe(ours);
+    expect(tf.getKernel('MCXBatchNormTraining', 'wasm')).toBeDefined();
   });
 });
 

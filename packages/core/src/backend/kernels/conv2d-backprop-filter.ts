@@ -9,7 +9,7 @@
  */
 import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
-import { paddedRowLength } from './conv2d-single-channel';
+import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, callKernel, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
 
@@ -182,7 +182,9 @@ function conv2DBackpropFilter(args: {
     new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, zeros), info.filterHeight * info.filterWidth * info.inChannels * info.outChannels).fill(0);
     return zeros;
   }
-  if (info.inChannels === 1 && info.outChannels % 4 === 0) return conv2dBackpropFilter1ch(backend, x, dy, info);
+  if (info.inChannels === 1 && info.outChannels % 4 === 0 && singleChannelEnabled()) {
+    return conv2dBackpropFilter1ch(backend, x, dy, info);
+  }
   const strategy = typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF'] : undefined;
   if (strategy === 'swap') return conv2dBackpropFilterSwapped(backend, x, dy, info);
   return conv2dBackpropFilterGemm(backend, x, dy, info);

@@ -7,7 +7,7 @@
  */
 import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
-import { paddedRowLength } from './conv2d-single-channel';
+import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
 
@@ -155,7 +155,9 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
     return zeros;
   }
   // One input channel: XNNPACK would run a GEMM with a single output column.
-  if (info.inChannels === 1 && info.outChannels % 4 === 0) return conv2dBackpropInput1ch(backend, dy, filter, info);
+  if (info.inChannels === 1 && info.outChannels % 4 === 0 && singleChannelEnabled()) {
+    return conv2dBackpropInput1ch(backend, dy, filter, info);
+  }
   return conv2dBackpropInputXnn(backend, dy, filter, info);
 }
 

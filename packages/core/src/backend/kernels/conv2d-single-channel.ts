@@ -21,13 +21,18 @@ interface ConvAttrs {
 /** Largest filter area the direct path takes; beyond it XNNPACK's GEMM has enough depth to win. */
 const MAX_TAPS = 25;
 
+/** MULTICHEXNET_CONV1CH=0 turns the direct single-channel paths off (to measure them); read per call. */
+export function singleChannelEnabled(): boolean {
+  return (typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_CONV1CH'] : undefined) !== '0';
+}
+
 /** Geometry when the direct single-channel path applies, else null. */
 export function singleChannelConvInfo(
   xShape: number[],
   filterShape: number[],
   attrs: Pick<ConvAttrs, 'strides' | 'pad' | 'dataFormat' | 'dilations' | 'dimRoundingMode'>,
 ): tf.backend_util.Conv2DInfo | null {
-  if (filterShape[2] !== 1 || xShape.length !== 4 || xShape[3] !== 1) return null;
+  if (filterShape[2] !== 1 || xShape.length !== 4 || xShape[3] !== 1 || !singleChannelEnabled()) return null;
   const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
   if (fmt !== 'channelsLast') return null;
   const dil = attrs.dilations ?? 1;

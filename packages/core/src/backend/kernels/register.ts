@@ -39,15 +39,37 @@ for (const k of KERNELS) markOurs(k.kernelFunc);
 /** Names of the wasm kernels MultiCheXNet registers (stock replacements and additions). */
 export const WASM_TRAINING_KERNELS: readonly string[] = KERNELS.map((k) => k.kernelName);
 
-/** Registers (or re-registers) our kernels for the `wasm` backend. */
-export function registerWasmTrainingKernels(): void {
+/** Options of {@link registerWasmTrainingKernels}. */
+export interface WasmKernelOptions {
+  /**
+   * Kernel names to leave to tfjs-backend-wasm (the stock kernel is put back where there is one; the BatchNorm
+   * layer falls back to plain ops without its kernels). For measuring what each kernel gives.
+   */
+  exclude?: readonly string[];
+}
+
+/**
+ * Registers (or re-registers) our kernels for the `wasm` backend; initBackend calls it. Idempotent; calling it
+ * again with another `exclude` list switches kernels between ours and stock at once.
+ * @example
+ * registerWasmTrainingKernels({ exclude: ['Conv2DBackpropInput'] });   // time the stock kernel
+ */
+export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): void {
+  const exclude = new Set(options.exclude ?? []);
   for (const config of KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
-    if (existing?.kernelFunc === config.kernelFunc) continue;
     captureStock(config.kernelName);
+    const stock = stockKernel(config.kernelName);
+    if (exclude.has(config.kernelName)) {
+      if (existing !== undefined && existing.kernelFunc === config.kernelFunc) {
+        tf.unregisterKernel(config.kernelName, 'wasm');
+        if (stock !== undefined) tf.registerKernel(stock);
+      }
+      continue;
+    }
+    if (existing?.kernelFunc === config.kernelFunc) continue;
     if (existing !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
     // The stock setup (its cwrap bindings) must still run for every new wasm backend: ours may delegate to it.
-    const stock = stockKernel(config.kernelName);
     tf.registerKernel({ ...config, setupFunc: stock?.setupFunc, disposeFunc: stock?.disposeFunc });
   }
 }
