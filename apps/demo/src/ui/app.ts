@@ -163,7 +163,7 @@ export async function startApp(): Promise<void> {
     viewer.setImage(opened.image);
     replaceChildren(
       ui.imageFacts,
-      el('dl', { class: 'kv-list', 'data-testid': 'image-facts' }, ...opened.facts.map((f) => el('div', { class: 'kv' }, el('dt', {}, f.label), el('dd', {}, f.value)))),
+      el('dl', { class: 'kv-list kv-grid', 'data-testid': 'image-facts' }, ...opened.facts.map((f) => el('div', { class: 'kv' }, el('dt', {}, f.label), el('dd', {}, f.value)))),
     );
     await runCurrent();
   };
