@@ -1,7 +1,7 @@
 // Scale-out of @multichexnet/service on this machine, with the project's default model (densenet-small encoder
 // + cls + det + seg, seeded weights: speed does not depend on their values) at 256 px:
 //   screening   images/s of `multichexnet screen worker` processes on one local Redis: 1 worker x 2 onnxruntime
-//               threads, and 2 workers x 1 thread; steady rate (first to last stored result) and wall time with
+//               threads, 2 workers x 1 thread, and the same with --batch 4; steady rate (first to last stored result) and wall time with
 //               process start. Images: synthetic films (PNG and JPEG Baseline DICOM) at 256 px.
 //   queue       what one Redis carries: BullMQ jobs/s with a processor that only writes the result (HSETNX of
 //               a result-sized JSON), enqueue rate, and Redis bytes per queued job and per stored result.
@@ -116,14 +116,14 @@ export async function run(ctx) {
 
     // ---- screening: 1 worker x 2 threads, 2 workers x 1 thread
     result.screening = { images: total, imageSide: SIZE, formats: { png: n.nih, dicomJpegBaseline: n.rsna } };
-    for (const cfg of [{ workers: 1, threads: 2 }, { workers: 2, threads: 1 }]) {
-      const queue = `bench-${cfg.workers}w`;
+    for (const cfg of [{ workers: 1, threads: 2, batch: 1 }, { workers: 2, threads: 1, batch: 1 }, { workers: 2, threads: 1, batch: 4 }]) {
+      const queue = `bench-${cfg.workers}w-b${cfg.batch}`;
       t = performance.now();
       const enq = await service.enqueue({ source: synthDir, redis: redis.url, queue });
       const enqueueMs = performance.now() - t;
       const t0 = performance.now();
       const procs = Array.from({ length: cfg.workers }, () =>
-        spawnCommand(serviceDist, 'screen', ['worker', '--redis', redis.url, '--queue', queue, '--model', modelDir, '--threads', String(cfg.threads), '--until-empty', '--log-level', 'warn']),
+        spawnCommand(serviceDist, 'screen', ['worker', '--redis', redis.url, '--queue', queue, '--model', modelDir, '--threads', String(cfg.threads), '--batch', String(cfg.batch), '--until-empty', '--log-level', 'warn']),
       );
       const resultsKey = service.screenKeys(queue).results;
       let firstAt = null;
@@ -139,25 +139,26 @@ export async function run(ctx) {
       if (done < enq.images) throw new Error(`screening ${queue} stopped at ${done}/${enq.images}: ${procs.map((p) => p.err()).join('\n')}`);
       const steady = (done - 1) / ((lastAt - firstAt) / 1000);
       const positives = Object.values(await client.hgetall(resultsKey)).filter((v) => JSON.parse(v).gate.positive).length;
-      result.screening[`workers${cfg.workers}_threads${cfg.threads}`] = {
+      result.screening[`workers${cfg.workers}_threads${cfg.threads}_batch${cfg.batch}`] = {
         imagesPerSecond: steady,
         wallSecondsWithStartup: (lastAt - t0) / 1000,
         enqueueImagesPerSecond: enq.files / (enqueueMs / 1000),
         gatePositiveShare: positives / done,
         exitCodes: codes,
       };
-      ctx.log(`${cfg.workers} worker(s) x ${cfg.threads} thread(s): ${steady.toFixed(1)} images/s steady, ${((lastAt - t0) / 1000).toFixed(1)} s with startup`);
+      ctx.log(`${cfg.workers} worker(s) x ${cfg.threads} thread(s), batch ${cfg.batch}: ${steady.toFixed(1)} images/s steady, ${((lastAt - t0) / 1000).toFixed(1)} s with startup`);
     }
-    const k2 = service.screenKeys('bench-2w');
+    const k2 = service.screenKeys('bench-2w-b1');
     const perImage = async (key) => Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) / total;
     result.screening.redisBytesPerImage = { results: await perImage(k2.results), images: await perImage(k2.images), ids: await perImage(k2.ids) };
-    const one = result.screening.workers1_threads2.imagesPerSecond;
-    const two = result.screening.workers2_threads1.imagesPerSecond;
+    const one = result.screening.workers1_threads2_batch1.imagesPerSecond;
+    const two = result.screening.workers2_threads1_batch1.imagesPerSecond;
     result.screening.twoWorkersOverOne = two / one;
+    result.screening.batch4OverBatch1 = result.screening.workers2_threads1_batch4.imagesPerSecond / two;
 
     // ---- queue capacity: BullMQ + the results store with a processor that does nothing else
     const jobs = ctx.quick ? 1000 : 4000;
-    const sampleResult = (await client.hvals(service.screenKeys('bench-1w').results))[0];
+    const sampleResult = (await client.hvals(service.screenKeys('bench-1w-b1').results))[0];
     const queue = new Queue('noop', { connection: { url: redis.url }, prefix: service.BULL_PREFIX });
     const memBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))[1]);
     t = performance.now();

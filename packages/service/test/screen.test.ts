@@ -124,7 +124,8 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     events.on('stalled', () => stalled++);
 
     const args = ['screen', 'worker', '--redis', redis.url, '--queue', queue, '--model', modelDir, '--concurrency', '2', '--threads', '1', '--lock-ms', '2000', '--stalled-check-ms', '1000'];
-    for (let i = 0; i < 3; i++) workers.push(spawnCli(args));
+    // The third groups its running jobs into onnxruntime batches of 2.
+    for (let i = 0; i < 3; i++) workers.push(spawnCli(i === 2 ? [...args, '--batch', '2'] : args));
     await Promise.all(workers.map((w) => waitForOutput(w, (out) => out.includes('"msg":"started"'))));
 
     const keys = screenKeys(queue);

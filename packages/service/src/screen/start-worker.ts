@@ -9,6 +9,7 @@ import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
 import { resultToJson } from '../model/result-json';
 import type { ScreenJobData } from './enqueue';
 import { BULL_PREFIX, bullConnection, connectRedis, screenKeys, type ScreenKeys } from './redis';
+import { BatchRunner } from './batch-runner';
 import { recordResult, type StoredResult } from './results-store';
 import { WorkerOptionsSchema, type LineSink, type WorkerOptions } from './screen-options';
 
@@ -65,6 +66,8 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   const { pipeline, checksum } = loaded;
   const counts = { stored: 0, duplicates: 0, failed: 0 };
   const decoder = await createUploadDecoder();
+  const runner = new BatchRunner(pipeline, opts.batch, opts.batchWaitMs);
+  const concurrency = Math.max(opts.concurrency, opts.batch);
 
   const process1 = async (job: Job<ScreenJobData, JobOutcome>): Promise<JobOutcome> => {
     const { sha256, id, file, payload } = job.data;
@@ -87,7 +90,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       // The file's extension tells the decoder a DICOM without the Part 10 preamble; errors name the image id.
       const upload = await decodeUpload(view, id, /\.(dcm|dicom)$/i.test(file), decoder);
-      result = resultToJson(await pipeline.run(upload.image));
+      result = resultToJson(await runner.run(upload.image));
     } catch (e) {
       // Bad data fails the same way on every try: no retries, the decoder's message is the job's error.
       if (e instanceof DataError) throw new UnrecoverableError(`DataError: ${e.message}`);
@@ -105,7 +108,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
     connection: bullConnection(opts.redis),
     prefix: BULL_PREFIX,
     name,
-    concurrency: opts.concurrency,
+    concurrency,
     lockDuration: opts.lockMs,
     stalledInterval: opts.stalledCheckMs ?? Math.max(500, Math.floor(opts.lockMs / 2)),
     // A job survives two dead workers before it is failed as "stalled".
@@ -157,7 +160,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   }
 
   void worker.run();
-  log('info', 'started', { model: checksum.slice(0, 16), concurrency: opts.concurrency });
+  log('info', 'started', { model: checksum.slice(0, 16), concurrency, batch: opts.batch });
   return { name, stats: () => ({ ...counts }), close, closed };
 }
 
