@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Per-kernel time of one probe-net training step on the wasm backend (a developer tool, not a bench section):
-//   node bench/tools/profile-probe.mjs [--size 128] [--norm core|core-unfused|stock] [--steps 3]
+//   node bench/tools/profile-probe.mjs [--size 128] [--norm core|core-unfused|stock] [--steps 3] [--threads N] [--cpu]
 // Kernel times come from wrapping every registered wasm kernel function with a timer, so nested kernel calls
 // (our kernels call Transpose and Conv2D internally) are counted once, at the outermost level.
 import { join, dirname } from 'node:path';
@@ -17,10 +17,14 @@ const opt = (name, def) => {
 const size = Number(opt('size', '128'));
 const norm = opt('norm', 'core');
 const steps = Number(opt('steps', '3'));
+// --cpu: process CPU time instead of wall time (robust on a busy machine; meaningful with --threads 1).
+const useCpu = args.includes('--cpu');
+const threads = opt('threads', undefined);
+const clock = () => (useCpu ? (() => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; })() : performance.now());
 
 const core = await import(pathToFileURL(join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
 const { tf } = core;
-const info = await core.initBackend('wasm');
+const info = await core.initBackend('wasm', threads === undefined ? {} : { threads: Number(threads) });
 
 const totals = new Map();
 let depth = 0;
@@ -30,12 +34,12 @@ for (const k of kernels) {
   const wrapped = (a) => {
     if (depth > 0) return inner(a);
     depth++;
-    const t0 = performance.now();
+    const t0 = clock();
     try {
       return inner(a);
     } finally {
       depth--;
-      const dt = performance.now() - t0;
+      const dt = clock() - t0;
       const key = k.kernelName;
       const e = totals.get(key) ?? { ms: 0, calls: 0 };
       e.ms += dt;
@@ -51,9 +55,9 @@ const trainer = probeTrainer(core, { size, norm });
 trainer.step();
 trainer.step();
 totals.clear();
-const t0 = performance.now();
+const t0 = clock();
 for (let i = 0; i < steps; i++) trainer.step();
-const stepMs = (performance.now() - t0) / steps;
+const stepMs = (clock() - t0) / steps;
 trainer.dispose();
 const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps]).sort((a, b) => b[1] - a[1]);
 const kernelMs = rows.reduce((a, r) => a + r[1], 0);

@@ -15,13 +15,66 @@ const CHUNK: i32 = 256;
 // ---------------------------------------------------------------------------------------------------------------
 // BatchNorm
 
+/** Adds the four f32 lanes of s into the f64 accumulators at o[0..4). */
+@inline
+function flush4(o: usize, s: v128): void {
+  v128.store(o, f64x2.add(v128.load(o), f64x2.promote_low_f32x4(s)));
+  v128.store(o + 16, f64x2.add(v128.load(o + 16), f64x2.promote_low_f32x4(i32x4.shuffle(s, s, 2, 3, 0, 1))));
+}
+
 /**
  * Per-channel sums of (x - shift) and (x - shift)^2 over `rows`, added into f64 accumulators
  * out[0..C) and out[C..2C) (the caller zeroes them). shift[c] keeps the one-pass variance accurate.
+ * Channels go 16 at a time (one 64-byte cache line per row), so each line of x is fetched once.
  */
 export function bnStats(x: usize, rows: i32, C: i32, shift: usize, out: usize): void {
   const rowBytes = <usize>C << 2;
   let c: i32 = 0;
+  for (; c + 16 <= C; c += 16) {
+    const off = <usize>c << 2;
+    const k0 = v128.load(shift + off);
+    const k1 = v128.load(shift + off, 16);
+    const k2 = v128.load(shift + off, 32);
+    const k3 = v128.load(shift + off, 48);
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      let q0 = f32x4.splat(0);
+      let q1 = f32x4.splat(0);
+      let q2 = f32x4.splat(0);
+      let q3 = f32x4.splat(0);
+      let p = x + <usize>r * rowBytes + off;
+      for (; r < end; r++) {
+        const d0 = f32x4.sub(v128.load(p), k0);
+        const d1 = f32x4.sub(v128.load(p, 16), k1);
+        const d2 = f32x4.sub(v128.load(p, 32), k2);
+        const d3 = f32x4.sub(v128.load(p, 48), k3);
+        s0 = f32x4.add(s0, d0);
+        s1 = f32x4.add(s1, d1);
+        s2 = f32x4.add(s2, d2);
+        s3 = f32x4.add(s3, d3);
+        q0 = f32x4.add(q0, f32x4.mul(d0, d0));
+        q1 = f32x4.add(q1, f32x4.mul(d1, d1));
+        q2 = f32x4.add(q2, f32x4.mul(d2, d2));
+        q3 = f32x4.add(q3, f32x4.mul(d3, d3));
+        p += rowBytes;
+      }
+      const o = out + (<usize>c << 3);
+      const oq = out + (<usize>(C + c) << 3);
+      flush4(o, s0);
+      flush4(o + 32, s1);
+      flush4(o + 64, s2);
+      flush4(o + 96, s3);
+      flush4(oq, q0);
+      flush4(oq + 32, q1);
+      flush4(oq + 64, q2);
+      flush4(oq + 96, q3);
+    }
+  }
   for (; c + 4 <= C; c += 4) {
     const k = v128.load(shift + (<usize>c << 2));
     let r: i32 = 0;
@@ -36,12 +89,8 @@ export function bnStats(x: usize, rows: i32, C: i32, shift: usize, out: usize): 
         q = f32x4.add(q, f32x4.mul(d, d));
         p += rowBytes;
       }
-      const o = out + (<usize>c << 3);
-      const oq = out + (<usize>(C + c) << 3);
-      v128.store(o, f64x2.add(v128.load(o), f64x2.promote_low_f32x4(s)));
-      v128.store(o + 16, f64x2.add(v128.load(o + 16), f64x2.promote_low_f32x4(i32x4.shuffle(s, s, 2, 3, 0, 1))));
-      v128.store(oq, f64x2.add(v128.load(oq), f64x2.promote_low_f32x4(q)));
-      v128.store(oq + 16, f64x2.add(v128.load(oq + 16), f64x2.promote_low_f32x4(i32x4.shuffle(q, q, 2, 3, 0, 1))));
+      flush4(out + (<usize>c << 3), s);
+      flush4(out + (<usize>(C + c) << 3), q);
     }
   }
   for (; c < C; c++) {
@@ -94,7 +143,7 @@ export function bnApply(x: usize, y: usize, rows: i32, C: i32, scale: usize, off
 /**
  * Backward reductions: per channel, sum(g) into out[0..C) and sum(g * (x - mean)) into out[C..2C) (f64, zeroed by
  * the caller), where g = dy, masked by (x * scale + offset > 0) when relu != 0 (the same float ops as bnApply, so
- * the mask is exactly the forward's).
+ * the mask is exactly the forward's). Eight channels per pass (16 accumulators would spill).
  */
 export function bnGradReduce(
   x: usize,
@@ -110,6 +159,47 @@ export function bnGradReduce(
   const rowBytes = <usize>C << 2;
   const zero = f32x4.splat(0);
   let c: i32 = 0;
+  for (; c + 8 <= C; c += 8) {
+    const off = <usize>c << 2;
+    const m0 = v128.load(mean + off);
+    const m1 = v128.load(mean + off, 16);
+    const sc0 = v128.load(scale + off);
+    const sc1 = v128.load(scale + off, 16);
+    const sh0 = v128.load(offset + off);
+    const sh1 = v128.load(offset + off, 16);
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let q0 = f32x4.splat(0);
+      let q1 = f32x4.splat(0);
+      let px = x + <usize>r * rowBytes + off;
+      let pd = dy + <usize>r * rowBytes + off;
+      for (; r < end; r++) {
+        const x0 = v128.load(px);
+        const x1 = v128.load(px, 16);
+        let g0 = v128.load(pd);
+        let g1 = v128.load(pd, 16);
+        if (relu) {
+          g0 = v128.and(g0, f32x4.gt(f32x4.add(f32x4.mul(x0, sc0), sh0), zero));
+          g1 = v128.and(g1, f32x4.gt(f32x4.add(f32x4.mul(x1, sc1), sh1), zero));
+        }
+        s0 = f32x4.add(s0, g0);
+        s1 = f32x4.add(s1, g1);
+        q0 = f32x4.add(q0, f32x4.mul(g0, f32x4.sub(x0, m0)));
+        q1 = f32x4.add(q1, f32x4.mul(g1, f32x4.sub(x1, m1)));
+        px += rowBytes;
+        pd += rowBytes;
+      }
+      const o = out + (<usize>c << 3);
+      const oq = out + (<usize>(C + c) << 3);
+      flush4(o, s0);
+      flush4(o + 32, s1);
+      flush4(oq, q0);
+      flush4(oq + 32, q1);
+    }
+  }
   for (; c + 4 <= C; c += 4) {
     const off = <usize>c << 2;
     const m = v128.load(mean + off);
@@ -131,12 +221,8 @@ export function bnGradReduce(
         px += rowBytes;
         pd += rowBytes;
       }
-      const o = out + (<usize>c << 3);
-      const oq = out + (<usize>(C + c) << 3);
-      v128.store(o, f64x2.add(v128.load(o), f64x2.promote_low_f32x4(s)));
-      v128.store(o + 16, f64x2.add(v128.load(o + 16), f64x2.promote_low_f32x4(i32x4.shuffle(s, s, 2, 3, 0, 1))));
-      v128.store(oq, f64x2.add(v128.load(oq), f64x2.promote_low_f32x4(q)));
-      v128.store(oq + 16, f64x2.add(v128.load(oq + 16), f64x2.promote_low_f32x4(i32x4.shuffle(q, q, 2, 3, 0, 1))));
+      flush4(out + (<usize>c << 3), s);
+      flush4(out + (<usize>(C + c) << 3), q);
     }
   }
   for (; c < C; c++) {

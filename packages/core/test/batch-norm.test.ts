@@ -108,6 +108,8 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
     [3, 5, 7, 6], // C = 6: SIMD + scalar tail
     [2, 3, 3, 1], // one channel
     [16, 12], // after a dense layer
+    [2, 3, 4, 20], // 16-channel blocks + a 4-channel block
+    [3, 4, 3, 27], // every path: 16-, 8- and 4-channel blocks and a scalar tail
   ];
   for (const backend of ['wasm', 'cpu'] as const) {
     for (const shape of shapes) {
