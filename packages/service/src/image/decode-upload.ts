@@ -17,6 +17,9 @@ export interface DecodedUpload {
  * The fast decoder of @multichexnet/data/node (sharp: libspng / libjpeg-turbo on libuv threads, off the event
  * loop, for 8-bit PNG, JPEG and JPEG Baseline DICOM), or null where sharp cannot load; the pure-JS decoders
  * cover everything else.
+ *
+ * @example
+ * const decoder = await createUploadDecoder(); // reuse it for every image
  */
 export async function createUploadDecoder(): Promise<ImageDecoder | null> {
   return createSharpDecoder();
@@ -27,6 +30,9 @@ export async function createUploadDecoder(): Promise<ImageDecoder | null> {
  * messages; callers pass a neutral label, never a client's file name (which may hold a patient's name). `dicomHint`
  * says the input is DICOM when it lacks the Part 10 preamble (a client's `application/dicom` content type).
  * `decoder` ({@link createUploadDecoder}) takes the formats it handles off the event loop.
+ *
+ * @example
+ * const { image, format, dicom } = await decodeUpload(bytes, 'upload', false, await createUploadDecoder());
  */
 export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null): Promise<DecodedUpload> {
   if (bytes.length === 0) throw new DataError('Empty image upload', { file: label, expected: 'PNG, JPEG or DICOM bytes', found: '0 bytes' });

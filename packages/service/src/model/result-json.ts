@@ -19,7 +19,12 @@ export interface ResultJson {
   timings: PipelineTimings;
 }
 
-/** {@link PipelineResult} -> {@link ResultJson}. */
+/**
+ * {@link PipelineResult} -> {@link ResultJson} (the mask raster replaced by its size and pixel count).
+ *
+ * @example
+ * const json = resultToJson(await pipeline.run(image)); // { probabilities, gate, boxes, mask: { width, height, pixels }, maskRle, timings }
+ */
 export function resultToJson(r: PipelineResult): ResultJson {
   let mask: ResultJson['mask'] = null;
   if (r.mask !== null) {

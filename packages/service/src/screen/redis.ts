@@ -20,7 +20,12 @@ export interface ScreenKeys {
   blob(sha256: string): string;
 }
 
-/** Keys of queue `queue`. */
+/**
+ * Keys of queue `queue`.
+ *
+ * @example
+ * screenKeys('rsna').results; // 'mcx:screen:{rsna}:results'
+ */
 export function screenKeys(queue: string): ScreenKeys {
   const base = `mcx:screen:{${queue}}`;
   return {

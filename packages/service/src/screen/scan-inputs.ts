@@ -11,14 +11,21 @@ export interface InputImage {
 
 const IMAGE_EXT = /\.(png|jpe?g|dcm|dicom)$/i;
 
-/** Image id of a file: its name without the image extension (RSNA patientId, SIIM ImageId, NIH Image Index stem). */
+/**
+ * Image id of a file: its name without the image extension (RSNA patientId, SIIM ImageId, NIH Image Index stem).
+ *
+ * @example
+ * imageIdOf('/data/rsna/0004cfab-14fd-4e49-80ba-63a80b6bddd6.dcm'); // '0004cfab-14fd-4e49-80ba-63a80b6bddd6'
+ */
 export function imageIdOf(file: string): string {
   const name = basename(file);
   return IMAGE_EXT.test(name) ? name.slice(0, name.length - extname(name).length) : name;
 }
 
 async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await readdir(dir, { withFileTypes: true }).catch((e: unknown) => {
+    throw new DataError('Cannot list a folder of images', { file: dir, expected: 'a readable folder', found: (e as Error).message }, { cause: e });
+  });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
@@ -68,6 +75,9 @@ function manifestRows(text: string, file: string): { path: string; id?: string; 
  * (or `file`) column and an optional `id` column, a `.jsonl` of `{path, id?}`, or a plain list of paths (one per
  * line, `#` comments). Manifest paths are relative to the manifest's folder. Two different files may not share
  * an id (the exports key rows by id).
+ *
+ * @example
+ * await scanInputs('data/rsna/stage_2_test_images'); // [{ id: '000924cf-…', file: '/abs/…/000924cf-….dcm' }, …]
  */
 export async function scanInputs(source: string): Promise<InputImage[]> {
   const info = await stat(source).catch((e: unknown) => {
