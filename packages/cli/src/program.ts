@@ -11,10 +11,11 @@ import { registerQuickstart } from './commands/quickstart';
 import { registerReport } from './commands/report';
 import { registerSynth } from './commands/synth';
 import { registerTrain } from './commands/train';
+import { registerTransfer } from './commands/transfer';
 import { version } from './version';
 
 /** The verbs this package defines (`serve` and `screen` come from @multichexnet/service). */
-export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'experiment', 'report', 'bench'] as const;
+export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'transfer', 'experiment', 'report', 'bench'] as const;
 
 /** Options of {@link createProgram}. */
 export interface ProgramOptions {
@@ -68,6 +69,7 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
   registerEval(program, context);
   registerPredict(program, context);
   registerExport(program, context);
+  registerTransfer(program, context);
   registerExperiment(program, context);
   registerReport(program, context);
   registerBench(program, context);

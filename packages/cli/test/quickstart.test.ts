@@ -70,3 +70,27 @@ describe('quickstart', () => {
     expect((JSON.parse(r.out) as typeof result).test).toEqual(result.test);
   });
 });
+
+describe('experiment table3 / table4 on the quickstart folder', () => {
+  it('reuses its models and data, writes both tables and a report that shows them', async () => {
+    const t3 = await cli(dir, 'experiment', 'table3', '--reuse', 'qs', '--out', 'transfer', '--seeds', '1', '--fine-tune-steps', '2', '--step-scale', '0.005', '--seed', '4', '--json');
+    expect(t3.code, t3.err).toBe(0);
+    const t4 = await cli(dir, 'experiment', 'table4', '--reuse', 'qs', '--out', 'transfer', '--fine-tune-steps', '2', '--step-scale', '0.005', '--seed', '4', '--json');
+    expect(t4.code, t4.err).toBe(0);
+    const folder = join(dir, 'transfer');
+    const table3 = JSON.parse(readFileSync(join(folder, 'table3.json'), 'utf8')) as { rows: { label: string; summary: { auroc: { mean: number } } }[] };
+    const table4 = JSON.parse(readFileSync(join(folder, 'table4.json'), 'utf8')) as { rows: { label: string; meanAuroc: number }[]; classes: string[] };
+    expect(table3.rows.map((r) => r.label)).toHaveLength(3);
+    expect((JSON.parse(t3.out) as { table3: { rows: unknown[] } }).table3.rows).toHaveLength(3);
+    const page = readFileSync(join(folder, 'report.html'), 'utf8');
+    for (const r of table3.rows) {
+      expect(page).toContain(r.label);
+      if (Number.isFinite(r.summary.auroc.mean)) expect(page).toContain(`${r.summary.auroc.mean.toFixed(3)}</td>`);
+    }
+    for (const r of table4.rows) {
+      expect(page).toContain(`AUROC · ${r.label}`);
+      if (Number.isFinite(r.meanAuroc)) expect(page).toContain(`${r.meanAuroc.toFixed(3)}</td>`);
+    }
+    for (const c of table4.classes) expect(page).toContain(`<td>${c}</td>`);
+  });
+});

@@ -34,7 +34,7 @@ const PLAN = {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-run-'));
-  const synth = await cli(dir, 'synth', '--out', 'data', '--nih', '48', '--rsna', '32', '--siim', '32', '--covid', '0', '--size', '64', '--seed', '2', '--json');
+  const synth = await cli(dir, 'synth', '--out', 'data', '--nih', '48', '--rsna', '32', '--siim', '32', '--covid', '60', '--size', '64', '--seed', '2', '--json');
   expect(synth.code, synth.err).toBe(0);
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(PLAN));
   const r = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/fixture', '--json');
@@ -201,5 +201,32 @@ describe('eval, export, predict on the run', () => {
     expect(out.images.every((i) => i.format === 'dicom')).toBe(true);
     expect(lines(r.out)).toHaveLength(33);
     expect(r.err).toBe('');
+  });
+});
+
+describe('transfer', () => {
+  it('fine-tunes the run to COVID-19, exports it and reports the test metrics of transfer.json', async () => {
+    const r = await cli(dir, 'transfer', '--from', 'runs/fixture', '--covid', join('data', 'covid'), '--steps', '3', '--batch-size', '8', '--run', 'runs/covid', '--json');
+    expect(r.code, r.err).toBe(0);
+    const out = JSON.parse(r.out) as { run: string; classes: string[]; freeze: string; test: { perClass: Record<string, { auroc: number }>; meanAuroc: number }; model: { model: string }; report: string };
+    const tr = join(dir, 'runs', 'covid');
+    expect(out).toMatchObject({ run: tr, classes: ['COVID-19'], freeze: 'encoder-frozen', report: join(tr, 'report.html') });
+    for (const f of ['transfer.json', 'metrics.jsonl', 'weights/model.json', 'model.onnx', 'model.stage1.onnx', 'eval-test.json', 'report.html']) expect(existsSync(join(tr, f)), f).toBe(true);
+    const record = JSON.parse(readFileSync(join(tr, 'transfer.json'), 'utf8')) as { test: { meanAuroc: number } };
+    expect(out.test.meanAuroc).toBe(record.test.meanAuroc);
+    const ev = JSON.parse(readFileSync(join(tr, 'eval-test.json'), 'utf8')) as TestEvaluation;
+    expect(ev.metrics.cls!.perClassAuroc['COVID-19']).toBe(out.test.perClass['COVID-19']!.auroc);
+    const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(tr, 'model.onnx'))), 'model.onnx');
+    expect(metadata.classNames).toEqual(['COVID-19']);
+    const page = readFileSync(join(tr, 'report.html'), 'utf8');
+    expect(page).toContain('Transfer (fine-tuning)');
+    expect(page).toContain(`<td class="num">${out.test.perClass['COVID-19']!.auroc.toFixed(3)}</td>`);
+  });
+
+  it('an unknown freeze mode is a usage error naming the allowed ones', async () => {
+    const r = await cli(dir, 'transfer', '--from', 'runs/fixture', '--covid', join('data', 'covid'), '--freeze', 'frozen');
+    expect(r.code).toBe(2);
+    expect(lines(r.err)).toHaveLength(1);
+    expect(r.err).toMatch(/freeze: must be one of "encoder-frozen", "feats-frozen", "all-trainable"; received "frozen"/);
   });
 });

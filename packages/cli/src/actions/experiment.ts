@@ -1,14 +1,15 @@
+import { existsSync } from 'node:fs';
 import { parseConfig } from '@multichexnet/core';
 import { ExperimentConfigSchema, VARIANTS, experimentTable1, experimentTable2, openTrainingData, type ExperimentConfigInput, type ExperimentRuntime, type Table1, type Table2, type Variant } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import { EXPERIMENTS } from '../commands/names';
 import type { CommandContext } from '../context';
-import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
 import { writeReport } from '../report/load-run';
 import { resolveDataRoots, startBackend, type DataOptions } from '../run/run-folder';
+import { routeLibraryLogs } from './prepare';
 
-
+/** Options of `multichexnet experiment`. */
 export interface ExperimentOptions extends DataOptions {
   out: string;
   size: string;
@@ -16,6 +17,14 @@ export interface ExperimentOptions extends DataOptions {
   stepScale: number;
   variants?: string;
   backend: string;
+  /** table3 / table4: a Table 1 / quickstart folder whose trained models and data to reuse. */
+  reuse?: string;
+  /** table3 / table4: a COVID-19 collection folder (default synthetic). */
+  covid?: string;
+  /** table3: fine-tuning repeats per row. */
+  seeds?: number;
+  /** table3 / table4: steps of every fine-tuning run (and of the from-scratch row). */
+  fineTuneSteps?: number;
 }
 
 /** Experiment config and runtime from the command line (synthetic data unless --data is given). */
@@ -41,12 +50,41 @@ export async function runTables(ctx: CommandContext, which: readonly ('table1' |
   return out;
 }
 
+/** Table 3 / Table 4 of the paper through @multichexnet/transfer's experiment functions. */
+async function runTransferTable(ctx: CommandContext, table: 'table3' | 'table4', o: ExperimentOptions): Promise<{ markdown: string }> {
+  const { experimentTable3, experimentTable4 } = await import('@multichexnet/transfer');
+  for (const [flag, v] of [['--reuse', o.reuse], ['--covid', o.covid]] as const) {
+    if (v !== undefined && !existsSync(ctx.path(v))) throw new UsageError(`${flag}: no such folder: ${ctx.path(v)}`);
+  }
+  const config = {
+    out: ctx.path(o.out),
+    size: o.size as 'tiny',
+    seed: o.seed,
+    stepScale: o.stepScale,
+    ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
+    ...(o.fineTuneSteps !== undefined ? { fineTune: { steps: o.fineTuneSteps }, nihFineTune: { steps: o.fineTuneSteps }, scratchSteps: o.fineTuneSteps } : {}),
+    ...(o.reuse !== undefined ? { reuse: ctx.path(o.reuse) } : {}),
+    ...(o.covid !== undefined ? { covid: ctx.path(o.covid) } : {}),
+  };
+  const runtime = { onEvent: createTrainProgress(ctx.reporter) };
+  return table === 'table3' ? experimentTable3(config, runtime) : experimentTable4(config, runtime);
+}
 
 /** The `experiment` verb. */
 export async function experimentAction(ctx: CommandContext, table: string, o: ExperimentOptions): Promise<void> {
   routeLibraryLogs(ctx);
   if (!(EXPERIMENTS as readonly string[]).includes(table)) throw new UsageError(`unknown experiment "${table}": expected ${EXPERIMENTS.join(', ')}`);
-  if (table === 'table3' || table === 'table4') throw new UsageError(`${table} (transfer to COVID-19) needs @multichexnet/transfer's experiment functions, which this build does not have yet`);
+  if (table === 'table3' || table === 'table4') {
+    if (o.variants !== undefined || o.data !== undefined || o.nih !== undefined || o.rsna !== undefined || o.siim !== undefined) {
+      throw new UsageError(`${table} takes its source models and data from --reuse <table1 folder> or trains them itself: --variants, --data, --nih, --rsna, --siim are for table1 / table2`);
+    }
+    await startBackend(ctx, o.backend);
+    const t = await runTransferTable(ctx, table, o);
+    const report = await writeReport(ctx.path(o.out));
+    ctx.emit({ [table]: t, report: report.path }, [t.markdown.trimEnd(), '', `report: ${report.path}`]);
+    return;
+  }
+  if (o.reuse !== undefined || o.covid !== undefined || o.seeds !== undefined || o.fineTuneSteps !== undefined) throw new UsageError('--reuse, --covid, --seeds and --fine-tune-steps are for table3 / table4');
   await startBackend(ctx, o.backend);
   const { config, runtime } = await experimentInputs(ctx, o);
   const result = await runTables(ctx, [table as 'table1' | 'table2'], config, runtime);

@@ -1,7 +1,7 @@
 import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
-import { ExperimentConfigSchema, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots } from '@multichexnet/trainer';
+import { ExperimentConfigSchema, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type TrainingPlan } from '@multichexnet/trainer';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
@@ -72,13 +72,13 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   await startBackend(ctx, cfg.backend);
   const experimentInput = { out, size: 'tiny' as const, seed: cfg.seed, stepScale: cfg.stepScale, synthetic: cfg.synthetic };
   const experiment = parseConfig(ExperimentConfigSchema, experimentInput, 'experiment config');
-  const plan = parsePlan(builtinPlan(MAIN_VARIANT, { size: 'tiny', seed: cfg.seed }));
+  const builtin = parsePlan(builtinPlan(MAIN_VARIANT, { size: 'tiny', seed: cfg.seed }));
 
   // 1. Data: written where the experiment looks for it (<out>/data), so it reuses it; the bar shows the writing.
   const dataRoot = join(out, 'data');
   if (!(await exists(join(dataRoot, 'synth.json')))) {
     const { nih, rsna, siim } = experiment.synthetic;
-    await runSynth(ctx, { out: dataRoot, nih, rsna, siim, covid: 0, size: plan.imageSize, seed: cfg.seed, annotationSpace: 'original' });
+    await runSynth(ctx, { out: dataRoot, nih, rsna, siim, covid: 0, size: builtin.imageSize, seed: cfg.seed, annotationSpace: 'original' });
   } else {
     ctx.reporter.info(`reusing the synthetic data in ${dataRoot}`);
   }
@@ -86,9 +86,14 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   // 2. The protocol: every variant of Table 1, then Table 2 on the trained gated models.
   await runTables(ctx, ['table1', 'table2'], experimentInput, { onEvent: createTrainProgress(ctx.reporter) });
 
-  // 3. The MultiCheXNet model as this folder's run: plan, metrics on one axis, weights.
-  const pretrainSteps = plan.phases.filter((p) => p.stage === 'pretrain').reduce((a, p) => a + Math.max(1, Math.round(p.steps * cfg.stepScale)), 0);
-  const pretrainPhases = plan.phases.filter((p) => p.stage === 'pretrain').length;
+  // 3. The MultiCheXNet model as this folder's run: its plan is the shared pre-training's phases then the joint
+  //    variant's (as the experiment ran them, step scale included), metrics on one axis, weights.
+  const readPlan = async (dir: string): Promise<TrainingPlan> => parsePlan(JSON.parse(await readFile(join(out, dir, RUN_FILES.plan), 'utf8')));
+  const pre = await readPlan('pretrain');
+  const joint = await readPlan(MAIN_VARIANT);
+  const plan = parsePlan({ ...joint, name: builtin.name, description: builtin.description, phases: [...pre.phases, ...joint.phases] });
+  const pretrainSteps = pre.phases.reduce((a, p) => a + p.steps, 0);
+  const pretrainPhases = pre.phases.length;
   await writeFileAtomic(join(out, RUN_FILES.plan), `${JSON.stringify(plan, null, 2)}\n`);
   await mergeMetrics(
     [

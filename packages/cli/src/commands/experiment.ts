@@ -12,10 +12,11 @@ export function registerExperiment(program: Command, context: (cmd: Command) => 
     .description(
       'table1: single-task baselines, BigBang MTL and MultiCheXNet (pre-trained + joint / alternating MTL) on the test ' +
         'splits, next to chance baselines. table2: det/seg with the trained gate vs ground-truth and no gating. ' +
-        'table3 / table4: transfer to COVID-19 (@multichexnet/transfer). ' +
-        'Without --data the experiment writes synthetic NIH, RSNA and SIIM sets into <out>/data. Variants already ' +
-        'trained in <out> are reused, so table2 after table1 only evaluates. The folder gets tableN.json / .md and a ' +
-        'report.html.',
+        'table3: COVID-19 classification after transfer (from scratch, from the stage-1 classifier, from MultiCheXNet), ' +
+        'over several seeds. table4: per-class NIH F1 / AUROC of a CheXNet baseline, MultiCheXNet and its fine-tuned ' +
+        'cls path (@multichexnet/transfer). Without --data (table1 / table2) or --reuse (table3 / table4) the ' +
+        'experiment writes synthetic data into <out>/data and trains what it needs. Variants already trained in <out> ' +
+        'are reused, so table2 after table1 only evaluates. The folder gets tableN.json / .md and a report.html.',
     )
     .argument('<table>', EXPERIMENTS.join(' | '))
     .option('-o, --out <dir>', 'experiment folder', 'runs/experiments')
@@ -27,7 +28,18 @@ export function registerExperiment(program: Command, context: (cmd: Command) => 
     .option('--nih <dir>', 'NIH ChestX-ray14 folder')
     .option('--rsna <dir>', 'RSNA Pneumonia folder')
     .option('--siim <dir>', 'SIIM-ACR Pneumothorax folder')
+    .option('--reuse <dir>', 'table3 / table4: a table1 or quickstart folder whose trained models and data to reuse')
+    .option('--covid <dir>', 'table3 / table4: COVID-19 image data collection folder (default: synthetic in <out>/data/covid)')
+    .option('--seeds <n>', 'table3: fine-tuning repeats per row', integerArg(1))
+    .option('--fine-tune-steps <n>', 'table3 / table4: steps of every fine-tuning run', integerArg(1))
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
-    .addHelpText('after', examples('multichexnet experiment table1 --size tiny --out runs/table1', 'multichexnet experiment table2 --out runs/table1   # reuses the trained variants'))
+    .addHelpText(
+      'after',
+      examples(
+        'multichexnet experiment table1 --size tiny --out runs/table1',
+        'multichexnet experiment table2 --out runs/table1   # reuses the trained variants',
+        'multichexnet experiment table3 --reuse runs/quickstart --out runs/transfer --seeds 3',
+      ),
+    )
     .action(async (table: string, o: ExperimentOptions, cmd: Command) => (await import('../actions/experiment')).experimentAction(context(cmd), table, o));
 }

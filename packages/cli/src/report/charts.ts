@@ -15,10 +15,13 @@ const fmt = (v: number, d = 3): string => (Number.isFinite(v) ? v.toFixed(d) : '
 export function lossCurvesSpec(records: readonly MetricsRecord[]): TopLevelSpec | null {
   const rows: { step: number; phase: string; loss: string; value: number }[] = [];
   for (const r of records) {
-    if (r.type !== 'step' || r.losses === undefined) continue;
+    if (r.type !== 'step') continue;
     const phase = r.phase ?? '';
-    for (const [loss, value] of Object.entries(r.losses)) if (Number.isFinite(value)) rows.push({ step: r.globalStep, phase, loss: `${loss} loss`, value });
-    if (r.total !== undefined && Number.isFinite(r.total) && Object.keys(r.losses).length > 1) rows.push({ step: r.globalStep, phase, loss: 'weighted total', value: r.total });
+    const step = r.globalStep ?? r.step ?? 0;
+    // A fine-tuning run logs one `loss` (the new decoder's BCE) instead of per-task `losses`.
+    const losses = r.losses ?? (typeof r.loss === 'number' ? { cls: r.loss } : {});
+    for (const [loss, value] of Object.entries(losses)) if (Number.isFinite(value)) rows.push({ step, phase, loss: `${loss} loss`, value });
+    if (r.total !== undefined && Number.isFinite(r.total) && Object.keys(losses).length > 1) rows.push({ step, phase, loss: 'weighted total', value: r.total });
   }
   if (rows.length === 0) return null;
   const losses = [...new Set(rows.map((r) => r.loss))];
@@ -47,7 +50,7 @@ export function validationCurvesSpec(records: readonly MetricsRecord[]): TopLeve
   for (const r of records) {
     if (r.type !== 'eval') continue;
     for (const [k, v] of Object.entries(r)) {
-      if (/^(cls|det|seg|gate)\./.test(k) && typeof v === 'number' && Number.isFinite(v)) rows.push({ step: r.globalStep, phase: r.phase ?? '', metric: k, value: v });
+      if (/^(cls|det|seg|gate)\./.test(k) && typeof v === 'number' && Number.isFinite(v)) rows.push({ step: r.globalStep ?? r.step ?? 0, phase: r.phase ?? '', metric: k, value: v });
     }
   }
   if (rows.length === 0) return null;

@@ -15,6 +15,7 @@ export const RUN_FILES = {
   test: 'eval-test.json',
   gallery: 'gallery',
   report: 'report.html',
+  transfer: 'transfer.json',
 } as const;
 
 async function readJson<T>(file: string): Promise<T | null> {
@@ -55,13 +56,11 @@ async function listFiles(dir: string, root = dir): Promise<{ name: string; bytes
   for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const p = join(dir, e.name);
     if (e.isDirectory()) {
-      // Checkpoints and the gallery are many files: one line each for the folder.
-      if (e.name === 'checkpoints' || e.name === RUN_FILES.gallery) {
-        const inner = await listFiles(p, root);
-        out.push({ name: `${relative(root, p)}/ (${inner.length} files)`, bytes: inner.reduce((a, f) => a + f.bytes, 0) });
-      } else {
-        out.push(...(await listFiles(p, root)));
-      }
+      // weights/ file by file (a user may want one block); any other folder (checkpoints, gallery, data, the
+      // variants of an experiment) as one line.
+      const inner = await listFiles(p, root);
+      if (e.name === 'weights' && dir === root) out.push(...inner);
+      else out.push({ name: `${relative(root, p)}/ (${inner.length} files)`, bytes: inner.reduce((a, f) => a + f.bytes, 0) });
     } else if (!e.name.startsWith('.')) {
       out.push({ name: relative(root, p), bytes: (await stat(p)).size });
     }
@@ -103,13 +102,14 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
     gallery,
     galleryImages,
     tables,
+    transfer: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.transfer)),
     files: (await listFiles(runDir)).filter((f) => f.name !== RUN_FILES.report),
     generatedBy: `@multichexnet/cli ${version}`,
   };
 }
 
 /**
- * (Re-)renders `report.html` of a run folder from its files; returns the page's path.
+ * (Re-)renders `report.html` of a run, experiment or fine-tuning folder from its files; returns the page's path.
  *
  * @example
  * const page = await writeReport('runs/quickstart');   // runs/quickstart/report.html

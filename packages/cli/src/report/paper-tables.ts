@@ -54,6 +54,53 @@ function table2(t: Json): ResultTable {
   };
 }
 
+const spreadText = (v: unknown): string | null => {
+  const sp = v as { mean?: unknown; std?: unknown; n?: unknown; of?: unknown } | undefined;
+  const std = numOrNull(sp?.std);
+  return std === null ? null : `± ${std.toFixed(3)}${sp?.n !== sp?.of ? ` (${String(sp?.n)}/${String(sp?.of)} defined)` : ''}`;
+};
+
+function table3(t: Json): ResultTable {
+  const chance = (t.chance ?? {}) as Json;
+  const rows: ResultTable['rows'] = [
+    ['Chance: constant score', numOrNull(at(chance, 'constant.auroc')), null, numOrNull(at(chance, 'constant.f1')), null, numOrNull(at(chance, 'constant.sensitivity')), null, null, null],
+    ['Chance: random scores', numOrNull(at(chance, 'random.auroc')), null, numOrNull(at(chance, 'random.f1')), null, numOrNull(at(chance, 'random.sensitivity')), null, null, null],
+  ];
+  for (const r of (t.rows ?? []) as Json[]) {
+    const runs = ((r.runs ?? []) as unknown[]).length;
+    rows.push([String(r.label ?? r.method), numOrNull(at(r, 'summary.auroc.mean')), spreadText(at(r, 'summary.auroc')), numOrNull(at(r, 'summary.f1.mean')), spreadText(at(r, 'summary.f1')), numOrNull(at(r, 'summary.sensitivity.mean')), spreadText(at(r, 'summary.sensitivity')), `${String(r.freeze)}, ${String(r.steps)} steps`, runs]);
+  }
+  const data = (t.data ?? {}) as Json;
+  const classes = ((t.classes ?? []) as string[]).join(', ');
+  return {
+    id: 'table3',
+    title: String(t.title ?? 'Table 3'),
+    caption: `${classes} on the COVID-19 test split (${String(at(data, 'images.test') ?? '?')} images, ${String(at(data, 'positives.test') ?? '?')} positive); mean ± std over the seeds. F1 at the threshold chosen on validation data; sensitivity at specificity >= ${String(t.specificity ?? '?')}. ${String(t.verdict ?? '')}`,
+    columns: ['Method', 'AUROC', '', 'F1', '', `Sensitivity @ spec ${String(t.specificity ?? '')}`, '', 'training', 'seeds'],
+    rows,
+    highlight: [1, 3, 5],
+    referenceRows: [0, 1],
+    decimals: { 8: 0 },
+  };
+}
+
+function table4(t: Json): ResultTable {
+  const models = (t.rows ?? []) as Json[];
+  const classes = (t.classes ?? []) as string[];
+  const rows: ResultTable['rows'] = classes.map((c) => [c, ...models.flatMap((m) => [numOrNull(at(m, `perClass.${c}.f1`)), numOrNull(at(m, `perClass.${c}.auroc`))])]);
+  rows.push(['Mean', ...models.flatMap((m) => [numOrNull(m.macroF1), numOrNull(m.meanAuroc)])]);
+  const f1Cols = models.map((_, i) => 1 + 2 * i);
+  const aurocCols = models.map((_, i) => 2 + 2 * i);
+  return {
+    id: 'table4',
+    title: String(t.title ?? 'Table 4'),
+    caption: `NIH test split (${String(t.testImages ?? '?')} images). F1 at the threshold chosen on the NIH validation split; the best model per class in bold. ${String(t.verdict ?? '')}`,
+    columns: ['Class', ...models.flatMap((m) => [`F1 · ${String(m.label ?? m.model)}`, `AUROC · ${String(m.label ?? m.model)}`])],
+    rows,
+    highlightAcross: [f1Cols, aurocCols],
+  };
+}
+
 /** Any other table: one column per scalar field of its rows (nested objects flattened with dots). */
 function generic(id: string, t: Json): ResultTable {
   const flat = (o: unknown, prefix = ''): [string, unknown][] =>
@@ -77,6 +124,8 @@ export function paperTable(id: string, json: unknown): ResultTable {
   const t = (json ?? {}) as Json;
   if (id === 'table1') return table1(t);
   if (id === 'table2') return table2(t);
+  if (id === 'table3') return table3(t);
+  if (id === 'table4') return table4(t);
   return generic(id, t);
 }
 

@@ -25,7 +25,8 @@ function headline(test: TestEvaluation | null, validation: Record<string, unknow
   if (m.seg) cards.push(card('CheXSeg SIIM Dice', num(m.seg.dice), `${m.seg.images} images, ${m.seg.positives} positive`));
   if (m.gate) cards.push(card('Gate sensitivity / specificity', `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`, `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`));
   if (cards.length === 0) return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
-  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes.</p>`;
+  const semantics = m.det || m.seg ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes` : '';
+  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>`;
 }
 
 function table(t: ResultTable): string {
@@ -33,11 +34,18 @@ function table(t: ResultTable): string {
   const reference = new Set(t.referenceRows ?? []);
   for (const c of t.highlight ?? []) {
     const vals = t.rows.filter((_, i) => !reference.has(i)).map((r) => r[c]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-    if (vals.length > 1) best.set(c, Math.max(...vals));
+    // Nothing is best when every value is the same.
+    if (vals.length > 1 && Math.max(...vals) > Math.min(...vals)) best.set(c, Math.max(...vals));
   }
+  const rowBest = (row: number, c: number): boolean => {
+    const group = (t.highlightAcross ?? []).find((g) => g.includes(c));
+    if (group === undefined) return false;
+    const vals = group.map((k) => t.rows[row]![k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    return vals.length > 1 && Math.max(...vals) > Math.min(...vals) && t.rows[row]![c] === Math.max(...vals);
+  };
   const cell = (v: string | number | null, c: number, row: number): string => {
     if (v === null) return '<td class="num muted">-</td>';
-    if (typeof v === 'number') return `<td class="num${!reference.has(row) && best.get(c) === v ? ' best' : ''}">${num(v, t.decimals?.[c] ?? 3)}</td>`;
+    if (typeof v === 'number') return `<td class="num${!reference.has(row) && (best.get(c) === v || rowBest(row, c)) ? ' best' : ''}">${num(v, t.decimals?.[c] ?? 3)}</td>`;
     return `<td>${esc(v)}</td>`;
   };
   return `<div class="table-wrap"><table><caption><b>${esc(t.title)}.</b> ${esc(t.caption)}</caption><thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
@@ -97,12 +105,22 @@ pre{background:#0f172a;color:#e2e8f0;padding:14px;border-radius:6px;overflow:aut
  * const html = await renderReport(await loadReportData('runs/quickstart'));
  */
 export async function renderReport(d: ReportData): Promise<string> {
-  const plan = d.plan as { name?: string; description?: string; imageSize?: number; seed?: number; phases?: { name: string; steps: number; description?: string }[] } | null;
+  const plan = (d.plan ?? (d.transfer !== null ? { name: 'fine-tuning', description: `Transfer to ${((d.transfer.config as { classes?: string[] } | undefined)?.classes ?? []).join(', ')}`, imageSize: d.transfer.imageSize } : null)) as {
+    name?: string;
+    description?: string;
+    imageSize?: number;
+    seed?: number;
+    phases?: { name: string; steps: number; description?: string }[];
+  } | null;
   const t = d.test;
   const sections: { id: string; title: string; html: string }[] = [];
-  sections.push({ id: 'summary', title: 'Summary', html: headline(t, d.validation) + phasesTable(plan) });
-  const training = (await chart(lossCurvesSpec(d.metrics), 'Task losses logged during training (masked BCE for cls, box + objectness for det, BCE + Dice for seg), by phase of the plan.')) + (await chart(validationCurvesSpec(d.metrics), 'Validation scores the trainer computed during each phase.'));
-  sections.push({ id: 'training', title: 'Training', html: training ? `<div class="charts">${training}</div>` : '<p class="muted">No metrics.jsonl in this run.</p>' });
+  // An experiment folder holds tables (and the variants' own run folders), not a run of its own.
+  const isRun = d.plan !== null || d.transfer !== null || t !== null || d.validation !== null || d.metrics.length > 0;
+  if (isRun) {
+    sections.push({ id: 'summary', title: 'Summary', html: headline(t, d.validation) + phasesTable(plan) });
+    const training = (await chart(lossCurvesSpec(d.metrics), 'Task losses logged during training (masked BCE for cls, box + objectness for det, BCE + Dice for seg), by phase of the plan.')) + (await chart(validationCurvesSpec(d.metrics), 'Validation scores the trainer computed during each phase.'));
+    sections.push({ id: 'training', title: 'Training', html: training ? `<div class="charts">${training}</div>` : '<p class="muted">No metrics.jsonl in this run.</p>' });
+  }
   if (t?.curves.roc) {
     const rocs = t.curves.roc;
     const missing = rocs.filter((r) => !Number.isFinite(r.auroc)).map((r) => r.name);
@@ -121,13 +139,14 @@ export async function renderReport(d: ReportData): Promise<string> {
       html: `<p class="muted">Test images through the exported ONNX pipeline (${esc(d.gallery.model)}), boxes and masks mapped back to the film.</p><div class="legend"><span><i class="sw" style="background:#22c55e"></i>box / mask pixels: correct</span><span><i class="sw" style="background:#f97316"></i>false-positive box</span><span><i class="sw" style="background:#e11d48"></i>missed truth box</span><span><i class="sw" style="background:#38bdf8"></i>truth box found</span><span><i class="sw" style="background:#ef4444;opacity:.6"></i>false-positive mask pixels</span><span><i class="sw" style="background:#3b82f6;opacity:.6"></i>missed mask pixels</span><span><b>✗</b> gate decision differs from the truth</span></div><div class="gallery">${d.gallery.items.map((i) => galleryItem(i, d.galleryImages)).join('')}</div>`,
     });
   }
+  if (d.transfer !== null) sections.push({ id: 'transfer', title: 'Transfer (fine-tuning)', html: transferSection(d.transfer) });
   if (d.tables.length > 0) sections.push({ id: 'tables', title: 'Experiments (paper tables)', html: d.tables.map(table).join('') });
   sections.push({
     id: 'config',
     title: 'Configuration and files',
     html: `${d.files.length > 0 ? `<table class="files"><thead><tr><th>file</th><th>size</th></tr></thead><tbody>${d.files.map((f) => `<tr><td><code>${esc(f.name)}</code></td><td>${bytes(f.bytes)}</td></tr>`).join('')}</tbody></table>` : ''}${d.plan !== null ? `<details><summary>Resolved training plan (plan.json)</summary><pre>${esc(JSON.stringify(d.plan, null, 2))}</pre></details>` : ''}`,
   });
-  const title = `MultiCheXNet run ${d.runName}`;
+  const title = isRun ? `MultiCheXNet run ${d.runName}` : `MultiCheXNet experiments ${d.runName}`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(title)}</title><style>${CSS}</style></head>
 <body><header><h1>${esc(title)}</h1><div class="sub">${esc(plan?.description ?? '')}${plan?.name ? ` · plan <b>${esc(plan.name)}</b>` : ''}${plan?.imageSize ? ` · ${plan.imageSize} px` : ''}${plan?.seed !== undefined ? ` · seed ${plan.seed}` : ''}</div></header>
@@ -135,6 +154,29 @@ export async function renderReport(d: ReportData): Promise<string> {
 <main>${sections.map((s) => `<section id="${s.id}"><h2>${esc(s.title)}</h2>${s.html}</section>`).join('\n')}</main>
 <footer>${esc(d.generatedBy)} · ${esc(d.runDir)}</footer></body></html>
 `;
+}
+
+/** A fine-tuning run: what was transferred, how it learned, and the per-class metrics on validation and test. */
+function transferSection(t: Record<string, unknown>): string {
+  const cfg = (t.config ?? {}) as Record<string, unknown>;
+  const imb = (t.imbalance ?? {}) as { mode?: string; trainSamples?: number; trainPositives?: Record<string, number> };
+  const count = (v: unknown): string => (Array.isArray(v) ? String(v.length) : v === undefined ? '?' : String(v));
+  const tr = (t.trainable ?? {}) as { trainable?: unknown; transferred?: unknown; fresh?: unknown };
+  const facts: [string, string][] = [
+    ['source model', String(t.from ?? '(in memory)')],
+    ['new classes', ((cfg.classes ?? []) as string[]).join(', ')],
+    ['what learns', `${String(cfg.freeze)}: ${count(tr.trainable)} variables (${count(tr.transferred)} transferred at lr x ${String(cfg.lrMultiplier)}, ${count(tr.fresh)} new)`],
+    ['training', `${String(cfg.steps)} steps, batch ${String(cfg.batchSize)}, ${String(imb.trainSamples ?? '?')} images, imbalance: ${String(imb.mode)} (positives ${Object.entries(imb.trainPositives ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')})`],
+    ['gate threshold', t.gateThreshold === null || t.gateThreshold === undefined ? 'no cls-path gate' : num(t.gateThreshold)],
+  ];
+  const report = (name: string, r: unknown): string => {
+    const rep = r as { perClass?: Record<string, { auroc: number; f1: number; f1Threshold: number; sensitivity: number; specificity: number; positives: number; negatives: number }>; specificityTarget?: number; images?: number } | null;
+    if (!rep?.perClass) return '';
+    return `<h3>${esc(name)} (${String(rep.images ?? '?')} images)</h3><table><thead><tr><th>class</th><th>AUROC</th><th>F1</th><th>F1 threshold</th><th>sensitivity @ spec ≥ ${esc(rep.specificityTarget ?? '')}</th><th>positives / negatives</th></tr></thead><tbody>${Object.entries(rep.perClass)
+      .map(([c, m]) => `<tr><td>${esc(c)}</td><td class="num">${num(m.auroc)}</td><td class="num">${num(m.f1)}</td><td class="num">${num(m.f1Threshold)}</td><td class="num">${num(m.sensitivity)}</td><td class="num">${m.positives} / ${m.negatives}</td></tr>`)
+      .join('')}</tbody></table>`;
+  };
+  return `<table><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>${report('Test split', t.test)}${report('Validation split', t.validation)}`;
 }
 
 function phasesTable(plan: { phases?: { name: string; steps: number; description?: string }[] } | null): string {

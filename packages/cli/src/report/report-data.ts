@@ -98,16 +98,19 @@ export interface ResultTable {
   referenceRows?: number[];
   /** Decimals per column (default 3). */
   decimals?: Record<number, number>;
+  /** Groups of columns compared within each row: the highest value of a group in a row is bold. */
+  highlightAcross?: number[][];
 }
 
-/** One line of metrics.jsonl (the trainer's records). */
+/** One line of metrics.jsonl (the trainer's records; a fine-tuning run writes `step` and `loss` only). */
 export interface MetricsRecord {
   type: string;
   phase?: string;
   phaseIndex?: number;
   step?: number;
-  globalStep: number;
+  globalStep?: number;
   losses?: Record<string, number>;
+  loss?: number;
   total?: number;
   lr?: number;
   imagesPerSecond?: number;
@@ -127,6 +130,8 @@ export interface ReportData {
   /** Gallery PNGs by file name, as base64. */
   galleryImages: Record<string, string>;
   tables: ResultTable[];
+  /** A fine-tuning run's transfer.json (@multichexnet/transfer), when the folder is one. */
+  transfer: Record<string, unknown> | null;
   files: { name: string; bytes: number }[];
   generatedBy: string;
 }

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { writeFileAtomic, type Block } from '@multichexnet/core';
 import { exportModelWithReport, exportPipeline, writePipelineFiles, PIPELINE_FILES, type GateSpecInput, type PipelineBlocks } from '@multichexnet/runtime';
-import type { HeadSet, MultiCheXNet, TrainingPlan } from '@multichexnet/trainer';
+import type { PreprocessConfigInput } from '@multichexnet/data';
+import type { HeadSet, MultiCheXNet } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { Reporter } from '../io/progress';
 import { version } from '../version';
@@ -27,12 +28,22 @@ function gateSpec(model: MultiCheXNet<HeadSet>): GateSpecInput | undefined {
   return { source: 'output', output: 'gate_prob', threshold: g.threshold };
 }
 
+/** What the export records about the model's input: a training plan, or a fine-tuning run's settings. */
+export interface ModelInput {
+  /** Name recorded in the files' `versions` (the plan's or run's). */
+  name: string;
+  /** Network input side. */
+  imageSize: number;
+  /** Preprocessing as in training (without `size`). */
+  preprocess?: Omit<PreprocessConfigInput, 'size'>;
+}
+
 /**
  * Exports a trained model into `dir`: `model.onnx` (one graph) and `model.stage1.onnx` + `model.stage2.onnx`
  * (the gated pipeline), with the plan's preprocessing and the gate threshold recorded in their metadata.
  * A model without a cls head cannot be exported (the pipeline's stage 1 is encoder + cls).
  */
-export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: TrainingPlan, dir: string, reporter: Reporter): Promise<ExportedFiles> {
+export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelInput, dir: string, reporter: Reporter): Promise<ExportedFiles> {
   const { cls, det, seg } = model.heads;
   if (cls === undefined) throw new UsageError(`plan ${plan.name} has no cls head: the ONNX export needs encoder + cls (its stage 1)`);
   const blocks = {
@@ -44,7 +55,7 @@ export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: Trainin
   } as unknown as PipelineBlocks;
   const gate = gateSpec(model);
   const options = {
-    preprocessing: { ...plan.preprocess, size: plan.imageSize },
+    preprocessing: { ...(plan.preprocess ?? {}), size: plan.imageSize },
     ...(gate !== undefined ? { gate } : {}),
     versions: { '@multichexnet/cli': version, plan: plan.name },
   };

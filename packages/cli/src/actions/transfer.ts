@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '@multichexnet/core';
+import { rocCurve } from '@multichexnet/head-cls';
+import { fineTune, type FineTuneResult, type FreezeMode, type ImbalanceMode } from '@multichexnet/transfer';
+import { UsageError } from '../cli-error';
+import type { CommandContext } from '../context';
+import { createFineTuneProgress } from '../io/train-progress';
+import { thinCurve } from '../report/charts';
+import { RUN_FILES, writeReport } from '../report/load-run';
+import type { TestEvaluation } from '../report/report-data';
+import { exportRunModel, type ExportedFiles } from '../run/export-model';
+import { nanAsString, startBackend } from '../run/run-folder';
+import { routeLibraryLogs } from './prepare';
+
+/** Options of `multichexnet transfer`. */
+export interface TransferOptions {
+  from: string;
+  covid: string;
+  classes: string;
+  freeze?: string;
+  lrMultiplier?: number;
+  imbalance?: string;
+  steps?: number;
+  batchSize?: number;
+  learningRate?: number;
+  seed: number;
+  run?: string;
+  runs: string;
+  backend: string;
+  export: boolean;
+  report: boolean;
+}
+
+/**
+ * The test split of a fine-tuning run in the report's format: the transfer package's per-class metrics and the ROC
+ * curves of its raw test scores.
+ */
+export function transferEvaluation(r: FineTuneResult): TestEvaluation | null {
+  if (r.test === null || r.testScores === null) return null;
+  const s = r.testScores;
+  const roc = s.classes.map((name, c) => {
+    const y: number[] = [];
+    const p: number[] = [];
+    s.labels.forEach((row, i) => {
+      if (!Number.isNaN(row[c]!)) {
+        y.push(row[c]!);
+        p.push(s.scores[i]![c]!);
+      }
+    });
+    const positives = y.filter((v) => v === 1).length;
+    const negatives = y.length - positives;
+    const points = positives > 0 && negatives > 0 ? thinCurve(rocCurve(y, p).map((q) => ({ fpr: q.fpr, tpr: q.tpr }))) : [];
+    return { name, auroc: r.test!.perClass[name]!.auroc, positives, negatives, points };
+  });
+  const perClassAuroc = Object.fromEntries(s.classes.map((c) => [c, r.test!.perClass[c]!.auroc]));
+  return {
+    format: 'multichexnet-eval',
+    split: 'test',
+    gating: 'cls only',
+    metrics: { cls: { meanAuroc: r.test.meanAuroc, perClassAuroc, macroF1: r.test.macroF1, images: r.test.images } },
+    curves: { roc },
+  };
+}
+
+/** The `transfer` verb: fine-tune a trained model to new classes, export it, report. */
+export async function transferAction(ctx: CommandContext, o: TransferOptions): Promise<void> {
+  routeLibraryLogs(ctx);
+  const from = ctx.path(o.from);
+  const covid = ctx.path(o.covid);
+  if (!existsSync(from)) throw new UsageError(`no such model or run folder: ${from}`);
+  if (!existsSync(covid)) throw new UsageError(`no such COVID-19 collection folder: ${covid} (write one with "multichexnet synth --out data")`);
+  const classes = o.classes.split(',').map((c) => c.trim()).filter(Boolean);
+  const runDir = ctx.path(o.run ?? join(o.runs, `transfer-${classes.join('-').toLowerCase()}`));
+  await startBackend(ctx, o.backend);
+  const result = await fineTune({
+    from,
+    data: covid,
+    classes,
+    seed: o.seed,
+    runDir,
+    onEvent: createFineTuneProgress(ctx.reporter),
+    ...(o.freeze !== undefined ? { freeze: o.freeze as FreezeMode } : {}),
+    ...(o.lrMultiplier !== undefined ? { lrMultiplier: o.lrMultiplier } : {}),
+    ...(o.imbalance !== undefined ? { imbalance: o.imbalance as ImbalanceMode } : {}),
+    ...(o.steps !== undefined ? { steps: o.steps } : {}),
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+    ...(o.learningRate !== undefined ? { optimizer: { type: 'adam', learningRate: o.learningRate } } : {}),
+  });
+  let exported: ExportedFiles | null = null;
+  let report: string | null = null;
+  try {
+    const evaluation = transferEvaluation(result);
+    if (evaluation !== null) await writeFileAtomic(join(runDir, RUN_FILES.test), `${JSON.stringify(evaluation, nanAsString, 2)}\n`);
+    if (o.export) exported = await exportRunModel(result.model, { name: `transfer-${classes.join('-')}`, imageSize: result.imageSize, ...(result.config.preprocess ? { preprocess: result.config.preprocess } : {}) }, runDir, ctx.reporter);
+    if (o.report) report = (await writeReport(runDir)).path;
+  } finally {
+    result.model.dispose();
+  }
+  const t = result.test;
+  ctx.emit(
+    { run: runDir, classes, freeze: result.config.freeze, steps: result.config.steps, test: t, validation: result.validation, gateThreshold: result.gateThreshold, imbalance: result.imbalance, model: exported, report, seconds: result.seconds },
+    [
+      `fine-tuned ${classes.join(', ')} from ${from} (${result.config.freeze}, ${result.config.steps} steps) in ${result.seconds.toFixed(0)} s -> ${runDir}`,
+      ...(t === null
+        ? ['  no test split']
+        : classes.map((c) => {
+            const m = t.perClass[c]!;
+            const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+            return `  ${c}: test AUROC ${f(m.auroc)}, F1 ${f(m.f1)}, sensitivity ${f(m.sensitivity)} at specificity >= ${t.specificityTarget} (${m.positives} positive of ${m.positives + m.negatives})`;
+          })),
+      ...(exported ? [`model: ${exported.model}`] : []),
+      ...(report ? [`report: ${report}`] : []),
+    ],
+  );
+}
