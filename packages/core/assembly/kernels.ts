@@ -843,7 +843,7 @@ export function conv1chBackpropInput(
 // im2col, transposed, for the backprop-filter GEMM: dW[(kh, kw, ci), co] = P^T[(kh, kw, ci), n] . dy[n, co]
 
 /**
- * Writes P^T for output pixels n in [n0, n0 + count) (n enumerates b, oh, ow) into out [KH*KW*Ci, count]:
+ * Writes P^T for output pixels n in [n0, n0 + count) (n enumerates b, oh, ow) into out, rows of rowLen floats:
  * out[(kh*KW + kw)*Ci + ci, n - n0] = x[b, oh*SH + kh - padTop, ow*SW + kw - padLeft, ci], 0 outside the image.
  * Groups of 4 pixels x 4 channels move as one 4x4 SIMD transpose.
  */
@@ -863,8 +863,9 @@ export function im2colT(
   padLeft: i32,
   n0: i32,
   count: i32,
+  rowLen: i32,
 ): void {
-  const rowBytes = <usize>count << 2;
+  const rowBytes = <usize>rowLen << 2;
   const Ci4 = Ci & ~3;
   const ciBytes = <usize>Ci << 2;
   const pixStride = <usize>SW * ciBytes;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createRng, initBackend, tf } from '../src/index';
 import { memoryOf, type WasmBackend } from '../src/backend/kernels/wasm-backend';
+import { simdThreads } from '../src/backend/kernels/kernel-context';
 
 const pkgRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = join(pkgRoot, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -29,6 +30,17 @@ function runScript(source: string, env: Record<string, string> = {}, timeoutMs =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** max |a - b| / max |b| (loops: the arrays are too long to spread into Math.max). */
+function relErr(a: number[], b: number[]): number {
+  let diff = 0;
+  let ref = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    ref = Math.max(ref, Math.abs(b[i]!));
+  }
+  return diff / Math.max(ref, 1e-12);
 }
 
 const SCRIPT = `
@@ -70,6 +82,70 @@ describe('threaded wasm backend', () => {
       const err = Math.max(...got[k]!.map((v, i) => Math.abs(v - ref[k]![i]!)));
       expect(err / scale).toBeLessThan(1e-4);
     }
+  });
+
+  it('splits the SIMD kernels over helper threads, with the results of the cpu backend', async () => {
+    const info = await initBackend('wasm', { threads: 2 });
+    const threads = simdThreads(tf.backend() as WasmBackend);
+    expect(threads).toBe(info.threads);
+    const rng = createRng(9);
+    const rand = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+    // Sizes above the split thresholds, so every kernel below runs in two parts when there are two threads.
+    const x1 = rand(8 * 64 * 64);
+    const w1 = rand(9 * 16);
+    const x16 = rand(8 * 32 * 32 * 16);
+    const w16 = rand(9 * 16 * 8);
+    const g = rand(16);
+    const b = rand(16);
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor4d(x1, [8, 64, 64, 1]);
+        const k = tf.tensor4d(w1, [3, 3, 1, 16]);
+        const c = tf.tensor4d(x16, [8, 32, 32, 16]);
+        const k2 = tf.tensor4d(w16, [3, 3, 16, 8]);
+        const gamma = tf.tensor1d(g);
+        const beta = tf.tensor1d(b);
+        const f = (inp: tf.Tensor, w1t: tf.Tensor, inp2: tf.Tensor, w2t: tf.Tensor, gt: tf.Tensor, bt: tf.Tensor) => {
+          const h = tf.conv2d(inp as tf.Tensor4D, w1t as tf.Tensor4D, 1, 'same'); // 1-channel direct kernels
+          const p = tf.maxPool(h, 2, 2, 'valid'); // [8, 32, 32, 16]
+          const n = tf.add(tf.mul(p, gt), bt);
+          const q = tf.avgPool(tf.add(n, inp2) as tf.Tensor4D, 2, 2, 'valid');
+          const u = tf.image.resizeBilinear(q, [32, 32]);
+          return tf.sum(tf.mul(tf.conv2d(u, w2t as tf.Tensor4D, 1, 'same'), 0.01)); // im2col GEMM backprop filter
+        };
+        return tf.grads(f)([a, k, c, k2, gamma, beta]).map((t) => Array.from(t.dataSync()));
+      });
+    const got = run();
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    for (let i = 0; i < got.length; i++) expect(relErr(got[i]!, ref[i]!), `gradient ${i}`).toBeLessThan(1e-4);
+  });
+
+  it('splits the BatchNorm layer kernels over helper threads', async () => {
+    const { batchNormTraining } = await import('../src/index');
+    await initBackend('wasm', { threads: 2 });
+    const rng = createRng(10);
+    const xv = Float32Array.from({ length: 8 * 32 * 32 * 16 }, () => rng.normal(1, 2));
+    const rv = Float32Array.from({ length: xv.length }, () => rng.normal());
+    const run = () =>
+      tf.tidy(() => {
+        const gamma = tf.tensor1d(Array.from({ length: 16 }, (_, i) => 1 + i / 10));
+        const beta = tf.tensor1d(Array.from({ length: 16 }, (_, i) => i / 20 - 0.3));
+        const r = tf.tensor(rv, [8, 32, 32, 16]);
+        const grads = tf.grads((x: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) => {
+          const { y, mean, variance } = batchNormTraining(x, gm as tf.Tensor1D, bt as tf.Tensor1D, 1e-3, true);
+          mean.dispose();
+          variance.dispose();
+          return tf.sum(tf.mul(y, r));
+        })([tf.tensor(xv, [8, 32, 32, 16]), gamma, beta]);
+        return grads.map((t) => Array.from(t.dataSync()));
+      });
+    const got = run();
+    await tf.setBackend('cpu');
+    const ref = run();
+    await tf.setBackend('wasm');
+    for (let i = 0; i < 3; i++) expect(relErr(got[i]!, ref[i]!), `gradient ${i}`).toBeLessThan(1e-4);
   });
 
   it('lets a Node process exit on its own, with threads and with one thread', () => {

@@ -4,6 +4,7 @@ import { registerWasmTrainingKernels } from './kernels/register';
 import { defaultWasmThreads, installThreadedWasm } from './wasm-threads';
 import { compileSimdKernels } from './simd/simd-kernels';
 import { memoryOf, type WasmBackend } from './kernels/wasm-backend';
+import { startSimdPool } from './kernels/kernel-context';
 
 /** Backends MultiCheXNet can run on. `auto` picks the fastest available. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'webgl' | 'webgpu' | 'cpu';
@@ -81,7 +82,10 @@ async function initWasm(options: BackendOptions): Promise<number> {
   if (memory !== null) await compileSimdKernels(memory);
   registerWasmTrainingKernels();
   const wasmMod = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as { getThreadsCount?: () => number };
-  return wasmMod.getThreadsCount?.() ?? 1;
+  const threads = wasmMod.getThreadsCount?.() ?? 1;
+  // Our SIMD kernels get as many threads as XNNPACK (helpers exist only with the shared heap of the threaded build).
+  if (threads > 1) await startSimdPool(tf.backend() as WasmBackend, threads);
+  return threads;
 }
 
 /**

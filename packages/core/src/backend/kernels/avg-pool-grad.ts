@@ -3,7 +3,8 @@
  * on every block). Same semantics as tfjs: each window spreads dy / (KH * KW) over its taps inside the image.
  */
 import { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { asWasm, ptrOf } from './wasm-backend';
 
 interface Attrs {
@@ -28,22 +29,21 @@ function avgPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const dx = backend.makeOutput(input.shape, 'float32');
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   if (B * H * W * C === 0) return dx;
-  requireSimd(backend, 'AvgPoolGrad').avgPoolGrad(
-    ptrOf(backend, dy),
-    ptrOf(backend, dx),
-    B,
-    H,
-    W,
-    C,
-    OH,
-    OW,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    1 / (info.filterHeight * info.filterWidth),
+  requireSimd(backend, 'AvgPoolGrad');
+  const images = splitRange(B, simdThreads(backend), Math.ceil(65536 / (H * W * C)));
+  const dyp = ptrOf(backend, dy);
+  const dxp = ptrOf(backend, dx);
+  const scale = 1 / (info.filterHeight * info.filterWidth);
+  runParts(
+    backend,
+    'AvgPoolGrad',
+    'avgPoolGrad',
+    images.map(
+      ([b0, b1]) =>
+        [dyp + b0 * OH * OW * C * 4, dxp + b0 * H * W * C * 4, b1 - b0, H, W, C, OH, OW, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, scale] as [
+          number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+        ],
+    ),
   );
   return dx;
 }

@@ -12,7 +12,8 @@
  * fused variant is recomputed from x with the very float operations of the forward, so y need not be kept.
  */
 import { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { asWasm, f32Of, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
 
 /** Kernel names (custom: they exist only for wasm and are never called by tfjs itself). */
@@ -71,6 +72,18 @@ class Scratch {
   }
 }
 
+/** Row ranges for the helper threads: at least ~32K elements per part, or no split. */
+function rowParts(backend: WasmBackend, rows: number, C: number): [number, number][] {
+  return splitRange(rows, simdThreads(backend), Math.ceil(32768 / Math.max(1, C)));
+}
+
+/** Adds the per-part f64 accumulators (parts x n) into one array of n. */
+function sumParts(parts: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let p = 0; p < parts.length; p += n) for (let i = 0; i < n; i++) out[i]! += parts[p + i]!;
+  return out;
+}
+
 function channelsOf(x: tf.TensorInfo): { C: number; rows: number } {
   const C = x.shape[x.shape.length - 1]!;
   return { C, rows: C === 0 ? 0 : sizeOf(x.shape) / C };
@@ -87,13 +100,18 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
   const { C, rows } = channelsOf(x);
-  const simd = requireSimd(backend, BATCH_NORM_TRAINING);
+  requireSimd(backend, BATCH_NORM_TRAINING);
   const scratch = new Scratch(backend);
   try {
     const shift = rows > 0 ? f32Of(backend, x).slice(0, C) : new Float32Array(C);
-    const sums = scratch.f64Zeros(2 * C);
-    if (rows > 0) simd.bnStats(ptrOf(backend, x), rows, C, scratch.f32(shift), sums);
-    const s = scratch.readF64(sums, 2 * C);
+    const ranges = rowParts(backend, rows, C);
+    const sums = scratch.f64Zeros(2 * C * ranges.length);
+    const pShift = scratch.f32(shift);
+    const px = ptrOf(backend, x);
+    if (rows > 0) {
+      runParts(backend, BATCH_NORM_TRAINING, 'bnStats', ranges.map(([r0, r1], i) => [px + r0 * C * 4, r1 - r0, C, pShift, sums + i * 16 * C] as [number, number, number, number, number]));
+    }
+    const s = sumParts(scratch.readF64(sums, 2 * C * ranges.length), 2 * C);
     const mean = new Float32Array(C);
     const variance = new Float32Array(C);
     for (let c = 0; c < C; c++) {
@@ -103,7 +121,13 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     }
     const { scale, offset } = batchNormAffine(f32Of(backend, gamma), f32Of(backend, beta), mean, variance, epsilon);
     const y = backend.makeOutput(x.shape, 'float32');
-    if (rows > 0) simd.bnApply(ptrOf(backend, x), ptrOf(backend, y), rows, C, scratch.f32(scale), scratch.f32(offset), relu ? 1 : 0);
+    if (rows > 0) {
+      const pScale = scratch.f32(scale);
+      const pOffset = scratch.f32(offset);
+      const xp = ptrOf(backend, x);
+      const yp = ptrOf(backend, y);
+      runParts(backend, BATCH_NORM_TRAINING, 'bnApply', ranges.map(([r0, r1]) => [xp + r0 * C * 4, yp + r0 * C * 4, r1 - r0, C, pScale, pOffset, relu ? 1 : 0] as [number, number, number, number, number, number, number]));
+    }
     return [y, writeOutput(backend, mean), writeOutput(backend, variance)];
   } finally {
     scratch.free();
@@ -115,7 +139,7 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
   const { x, dy, gamma, beta, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
   const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
   const { C, rows } = channelsOf(x!);
-  const simd = requireSimd(backend, BATCH_NORM_TRAINING_GRAD);
+  requireSimd(backend, BATCH_NORM_TRAINING_GRAD);
   const scratch = new Scratch(backend);
   try {
     const meanV = f32Of(backend, mean!).slice();
@@ -124,9 +148,19 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
     const pMean = scratch.f32(meanV);
     const pScale = scratch.f32(scale);
     const pOffset = scratch.f32(offset);
-    const sums = scratch.f64Zeros(2 * C);
-    if (rows > 0) simd.bnGradReduce(ptrOf(backend, x!), ptrOf(backend, dy!), rows, C, pMean, pScale, pOffset, relu ? 1 : 0, sums);
-    const s = scratch.readF64(sums, 2 * C);
+    const ranges = rowParts(backend, rows, C);
+    const sums = scratch.f64Zeros(2 * C * ranges.length);
+    const xp = ptrOf(backend, x!);
+    const dyp = ptrOf(backend, dy!);
+    if (rows > 0) {
+      runParts(
+        backend,
+        BATCH_NORM_TRAINING_GRAD,
+        'bnGradReduce',
+        ranges.map(([r0, r1], i) => [xp + r0 * C * 4, dyp + r0 * C * 4, r1 - r0, C, pMean, pScale, pOffset, relu ? 1 : 0, sums + i * 16 * C] as [number, number, number, number, number, number, number, number, number]),
+      );
+    }
+    const s = sumParts(scratch.readF64(sums, 2 * C * ranges.length), 2 * C);
     const dgamma = new Float32Array(C);
     const dbeta = new Float32Array(C);
     const a = new Float32Array(C);
@@ -146,19 +180,20 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
     }
     const dx = backend.makeOutput(x!.shape, 'float32');
     if (rows > 0) {
-      simd.bnGradApply(
-        ptrOf(backend, x!),
-        ptrOf(backend, dy!),
-        ptrOf(backend, dx),
-        rows,
-        C,
-        pScale,
-        pOffset,
-        relu ? 1 : 0,
-        pMean,
-        scratch.f32(a),
-        scratch.f32(b),
-        scratch.f32(k),
+      const pa = scratch.f32(a);
+      const pb = scratch.f32(b);
+      const pk = scratch.f32(k);
+      const xq = ptrOf(backend, x!);
+      const dyq = ptrOf(backend, dy!);
+      const dxq = ptrOf(backend, dx);
+      runParts(
+        backend,
+        BATCH_NORM_TRAINING_GRAD,
+        'bnGradApply',
+        ranges.map(([r0, r1]) => {
+          const o = r0 * C * 4;
+          return [xq + o, dyq + o, dxq + o, r1 - r0, C, pScale, pOffset, relu ? 1 : 0, pMean, pa, pb, pk] as [number, number, number, number, number, number, number, number, number, number, number, number];
+        }),
       );
     }
     return [dx, writeOutput(backend, dgamma), writeOutput(backend, dbeta)];

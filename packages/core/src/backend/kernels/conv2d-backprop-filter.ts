@@ -8,7 +8,8 @@
  * convolution (SIMD, threaded) instead of a scalar loop.
  */
 import { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, callKernel, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
@@ -107,7 +108,21 @@ export function conv2dBackpropFilterGemm(
   const pT = backend.makeOutput([1, rows, chunk], 'float32');
   for (let n0 = 0; n0 < pixels; n0 += chunk) {
     const count = Math.min(chunk, pixels - n0);
-    simd.im2colT(ptrOf(backend, x), ptrOf(backend, pT), H, W, Ci, OH, OW, KH, KW, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, n0, count);
+    // Columns split across the helper threads (multiples of 4 keep the 4x4 transposes aligned).
+    const cols = splitRange(count >> 2, simdThreads(backend), 256).map(([a, b], i, all) => [a * 4, i === all.length - 1 ? count : b * 4]);
+    const xp = ptrOf(backend, x);
+    const pp = ptrOf(backend, pT);
+    runParts(
+      backend,
+      'Conv2DBackpropFilter',
+      'im2colT',
+      cols.map(
+        ([c0, c1]) =>
+          [xp, pp + c0! * 4, H, W, Ci, OH, OW, KH, KW, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, n0 + c0!, c1! - c0!, count] as [
+            number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+          ],
+      ),
+    );
     const a = count === chunk ? pT : makeView(backend, ptrOf(backend, pT), [1, rows, count]);
     const b = makeView(backend, ptrOf(backend, dy) + n0 * Co * 4, [1, count, Co]);
     const part = callKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
@@ -130,27 +145,44 @@ export function conv2dBackpropFilter1ch(
 ): tf.TensorInfo {
   const dw = backend.makeOutput([info.filterHeight, info.filterWidth, 1, info.outChannels], 'float32');
   const padLen = paddedRowLength(info);
-  const scratch = backend.wasm._malloc(padLen * 4);
+  const taps = info.filterHeight * info.filterWidth * info.outChannels;
+  const images = splitRange(info.batchSize, simdThreads(backend), Math.ceil(262144 / (info.outHeight * info.outWidth * info.outChannels)));
+  // Part 0 accumulates into dw, the others into private blocks added at the end.
+  const scratch = backend.wasm._malloc(images.length * (padLen + taps) * 4);
   try {
-    requireSimd(backend, 'Conv2DBackpropFilter').conv1chBackpropFilter(
-      ptrOf(backend, x),
-      ptrOf(backend, dy),
-      ptrOf(backend, dw),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-      info.outChannels,
-      scratch,
-      padLen,
+    const xp = ptrOf(backend, x);
+    const dyp = ptrOf(backend, dy);
+    const dwp = ptrOf(backend, dw);
+    const partDw = (i: number) => (i === 0 ? dwp : scratch + (images.length * padLen + i * taps) * 4);
+    runParts(
+      backend,
+      'Conv2DBackpropFilter',
+      'conv1chBackpropFilter',
+      images.map(
+        ([b0, b1], i) =>
+          [
+            xp + b0 * info.inHeight * info.inWidth * 4,
+            dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
+            partDw(i),
+            b1 - b0,
+            info.inHeight,
+            info.inWidth,
+            info.outHeight,
+            info.outWidth,
+            info.filterHeight,
+            info.filterWidth,
+            info.strideHeight,
+            info.strideWidth,
+            info.padInfo.top,
+            info.padInfo.left,
+            info.outChannels,
+            scratch + i * padLen * 4,
+            padLen,
+          ] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number],
+      ),
     );
+    const simd = requireSimd(backend, 'Conv2DBackpropFilter');
+    for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
   } finally {
     backend.wasm._free(scratch);
   }

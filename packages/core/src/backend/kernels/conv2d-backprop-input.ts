@@ -6,7 +6,8 @@
  * finer grid with zeros in between (zero insertion). The same kernel is the forward pass of Conv2DTranspose.
  */
 import { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
@@ -54,7 +55,10 @@ export function conv2dBackpropInputXnn(
     UH = (OH - 1) * sh + 1;
     UW = (OW - 1) * sw + 1;
     src = backend.makeOutput([B, UH, UW, Co], 'float32');
-    requireSimd(backend, 'Conv2DBackpropInput').zeroInsert(ptrOf(backend, dy), ptrOf(backend, src), B, OH, OW, Co, sh, sw, UH, UW);
+    const dyp = ptrOf(backend, dy);
+    const up = ptrOf(backend, src);
+    const images = splitRange(B, simdThreads(backend), Math.ceil(262144 / (UH * UW * Co)));
+    runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images.map(([b0, b1]) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW] as [number, number, number, number, number, number, number, number, number, number]));
   }
   // Pads of the equivalent full correlation; negative ones are clamped to 0 and the excess cropped below.
   const top = KH - 1 - info.padInfo.top;
@@ -103,26 +107,40 @@ export function conv2dBackpropInput1ch(
 ): tf.TensorInfo {
   const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
   const padLen = paddedRowLength(info);
-  const scratch = backend.wasm._malloc((info.filterHeight + info.strideHeight) * padLen * 4);
+  const slab = (info.filterHeight + info.strideHeight) * padLen;
+  const images = splitRange(info.batchSize, simdThreads(backend), Math.ceil(262144 / (info.outHeight * info.outWidth * info.outChannels)));
+  const scratch = backend.wasm._malloc(images.length * slab * 4);
+  requireSimd(backend, 'Conv2DBackpropInput');
   try {
-    requireSimd(backend, 'Conv2DBackpropInput').conv1chBackpropInput(
-      ptrOf(backend, dy),
-      ptrOf(backend, filter),
-      ptrOf(backend, dx),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-      info.outChannels,
-      scratch,
-      padLen,
+    const dyp = ptrOf(backend, dy);
+    const fp = ptrOf(backend, filter);
+    const dxp = ptrOf(backend, dx);
+    runParts(
+      backend,
+      'Conv2DBackpropInput',
+      'conv1chBackpropInput',
+      images.map(
+        ([b0, b1], i) =>
+          [
+            dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
+            fp,
+            dxp + b0 * info.inHeight * info.inWidth * 4,
+            b1 - b0,
+            info.inHeight,
+            info.inWidth,
+            info.outHeight,
+            info.outWidth,
+            info.filterHeight,
+            info.filterWidth,
+            info.strideHeight,
+            info.strideWidth,
+            info.padInfo.top,
+            info.padInfo.left,
+            info.outChannels,
+            scratch + i * slab * 4,
+            padLen,
+          ] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number],
+      ),
     );
   } finally {
     backend.wasm._free(scratch);

@@ -5,7 +5,8 @@
  * to the stock kernel unchanged.
  */
 import { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { runStock } from './stock-kernels';
 import { asWasm, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
 
@@ -69,31 +70,46 @@ export function conv1ch(
 ): tf.TensorInfo {
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
   const padLen = paddedRowLength(info);
-  // Scratch: the padded rows, then Co zeros standing in for a missing bias.
-  const scratch = backend.wasm._malloc((info.filterHeight * padLen + info.outChannels) * 4);
-  const zeros = scratch + info.filterHeight * padLen * 4;
+  const slab = info.filterHeight * padLen;
+  const images = splitRange(info.batchSize, simdThreads(backend), Math.ceil(262144 / (info.outHeight * info.outWidth * info.outChannels)));
+  // Scratch: padded rows per part, then Co zeros standing in for a missing bias.
+  const scratch = backend.wasm._malloc((images.length * slab + info.outChannels) * 4);
+  const zeros = scratch + images.length * slab * 4;
   if (bias === null) new Float32Array(backend.wasm.HEAPU8.buffer, zeros, info.outChannels).fill(0);
+  requireSimd(backend, 'Conv2D');
   try {
-    requireSimd(backend, 'Conv2D').conv1ch(
-      ptrOf(backend, x),
-      ptrOf(backend, filter),
-      bias === null ? zeros : ptrOf(backend, bias),
-      ptrOf(backend, out),
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.outHeight,
-      info.outWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-      info.outChannels,
-      relu ? 1 : 0,
-      scratch,
-      padLen,
+    const xp = ptrOf(backend, x);
+    const fp = ptrOf(backend, filter);
+    const bp = bias === null ? zeros : ptrOf(backend, bias);
+    const yp = ptrOf(backend, out);
+    runParts(
+      backend,
+      'Conv2D',
+      'conv1ch',
+      images.map(
+        ([b0, b1], i) =>
+          [
+            xp + b0 * info.inHeight * info.inWidth * 4,
+            fp,
+            bp,
+            yp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
+            b1 - b0,
+            info.inHeight,
+            info.inWidth,
+            info.outHeight,
+            info.outWidth,
+            info.filterHeight,
+            info.filterWidth,
+            info.strideHeight,
+            info.strideWidth,
+            info.padInfo.top,
+            info.padInfo.left,
+            info.outChannels,
+            relu ? 1 : 0,
+            scratch + i * slab * 4,
+            padLen,
+          ] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number],
+      ),
     );
   } finally {
     backend.wasm._free(scratch);

@@ -6,7 +6,8 @@
  * SIMD path that writes each element once.
  */
 import { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { asWasm, ptrOf } from './wasm-backend';
 
 interface Attrs {
@@ -31,7 +32,7 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const dx = backend.makeOutput(input.shape, 'float32');
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   if (B * H * W * C === 0) return dx;
-  const simd = requireSimd(backend, 'MaxPoolGrad');
+  requireSimd(backend, 'MaxPoolGrad');
   const p = info.padInfo;
   const tiles2x2 =
     info.filterHeight === 2 &&
@@ -42,25 +43,26 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
     p.left === 0 &&
     OH === Math.floor(H / 2) &&
     OW === Math.floor(W / 2);
+  // Images split across the helper threads: disjoint dx.
+  const images = splitRange(B, simdThreads(backend), Math.ceil(65536 / (H * W * C)));
+  const xp = ptrOf(backend, input);
+  const dyp = ptrOf(backend, dy);
+  const dxp = ptrOf(backend, dx);
+  const inImg = H * W * C * 4;
+  const outImg = OH * OW * C * 4;
   if (tiles2x2) {
-    simd.maxPoolGrad2x2(ptrOf(backend, input), ptrOf(backend, dy), ptrOf(backend, dx), B, H, W, C);
+    runParts(backend, 'MaxPoolGrad', 'maxPoolGrad2x2', images.map(([b0, b1]) => [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, H, W, C] as [number, number, number, number, number, number, number]));
   } else {
-    simd.maxPoolGradGeneric(
-      ptrOf(backend, input),
-      ptrOf(backend, dy),
-      ptrOf(backend, dx),
-      B,
-      H,
-      W,
-      C,
-      OH,
-      OW,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      p.top,
-      p.left,
+    runParts(
+      backend,
+      'MaxPoolGrad',
+      'maxPoolGradGeneric',
+      images.map(
+        ([b0, b1]) =>
+          [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, H, W, C, OH, OW, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left] as [
+            number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+          ],
+      ),
     );
   }
   return dx;

@@ -5,7 +5,8 @@
  * ignores halfPixelCenters in the gradient; with the default, false, both agree).
  */
 import type { tf } from '../../tf';
-import { requireSimd } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
 import { asWasm, ptrOf } from './wasm-backend';
 
 /** Per output index: floor and ceil source indices and the fraction, as tfjs's forward ResizeBilinear computes them. */
@@ -43,21 +44,20 @@ function resizeBilinearGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
       const view = a instanceof Int32Array ? new Int32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length) : new Float32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length);
       view.set(a as never);
     });
-    requireSimd(backend, 'ResizeBilinearGrad').resizeBilinearGrad(
-      ptrOf(backend, dy),
-      ptrOf(backend, dx),
-      B,
-      xH,
-      xW,
-      yH,
-      yW,
-      C,
-      ptrs[0]!,
-      ptrs[1]!,
-      ptrs[2]!,
-      ptrs[3]!,
-      ptrs[4]!,
-      ptrs[5]!,
+    requireSimd(backend, 'ResizeBilinearGrad');
+    const dyp = ptrOf(backend, dy);
+    const dxp = ptrOf(backend, dx);
+    const images = splitRange(B, simdThreads(backend), Math.ceil(65536 / (yH * yW * C)));
+    runParts(
+      backend,
+      'ResizeBilinearGrad',
+      'resizeBilinearGrad',
+      images.map(
+        ([b0, b1]) =>
+          [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, ptrs[5]!] as [
+            number, number, number, number, number, number, number, number, number, number, number, number, number, number,
+          ],
+      ),
     );
   } finally {
     for (const p of ptrs) backend.wasm._free(p);

@@ -142,6 +142,7 @@ export interface SimdKernels {
     padLeft: number,
     n0: number,
     count: number,
+    rowLen: number,
   ): void;
   addInto(acc: number, part: number, n: number): void;
   copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
@@ -174,6 +175,11 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
 }
 
 const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
+
+/** The compiled module for this memory's variant (after compileSimdKernels or instantiateSimdKernels). */
+export function compiledSimdModule(memory: WebAssembly.Memory): WebAssembly.Module | undefined {
+  return compiled[isShared(memory) ? 'shared' : 'plain'];
+}
 
 function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
