@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseConfig } from '@multichexnet/core';
 import { ExperimentConfigSchema, VARIANTS, experimentTable1, experimentTable2, openTrainingData, type ExperimentConfigInput, type ExperimentRuntime, type Table1, type Table2, type Variant } from '@multichexnet/trainer';
+import { experimentTable3, experimentTable4 } from '@multichexnet/transfer';
 import { UsageError } from '../cli-error';
 import { EXPERIMENTS } from '../commands/names';
 import type { CommandContext } from '../context';
@@ -52,7 +53,6 @@ export async function runTables(ctx: CommandContext, which: readonly ('table1' |
 
 /** Table 3 / Table 4 of the paper through @multichexnet/transfer's experiment functions. */
 async function runTransferTable(ctx: CommandContext, table: 'table3' | 'table4', o: ExperimentOptions): Promise<{ markdown: string }> {
-  const { experimentTable3, experimentTable4 } = await import('@multichexnet/transfer');
   for (const [flag, v] of [['--reuse', o.reuse], ['--covid', o.covid]] as const) {
     if (v !== undefined && !existsSync(ctx.path(v))) throw new UsageError(`${flag}: no such folder: ${ctx.path(v)}`);
   }
