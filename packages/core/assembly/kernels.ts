@@ -15,8 +15,7 @@ const CHUNK: i32 = 256;
 // ---------------------------------------------------------------------------------------------------------------
 // BatchNorm
 
-/** Adds the four f32 lanes of s into the f64 accumulators at o[0..4). */
-@inline
+/** Adds the four f32 lanes of s into the f64 accumulators at o[0..4) (small: the optimizer inlines it). */
 function flush4(o: usize, s: v128): void {
   v128.store(o, f64x2.add(v128.load(o), f64x2.promote_low_f32x4(s)));
   v128.store(o + 16, f64x2.add(v128.load(o + 16), f64x2.promote_low_f32x4(i32x4.shuffle(s, s, 2, 3, 0, 1))));
