@@ -26,7 +26,7 @@ describe('usage errors: one line on stderr, exit code 2, no stack', () => {
     ['a mistyped flag next to a required one', ['predict', '--model', 'm.onnx', '--overlya', 'o', 'x.png'], /unknown option '--overlya' \(did you mean --overlay\?\)/],
     ['a missing model', ['predict', '--model', 'no-such-run', '.'], /no such model file or run folder: .*no-such-run/],
     ['a missing run folder', ['report', 'no-such-run'], /no such run folder: .*no-such-run/],
-    ['a missing plan file', ['train', 'no-such-plan.json', '--data', '.'], /invalid training plan: \(root\): must be a built-in plan .* received "no-such-plan\.json"/],
+    ['a missing plan file', ['train', 'no-such-plan.json', '--data', '.'], /invalid training plan: \(root\): must be a built-in plan .* received ".*no-such-plan\.json"/],
     ['an unknown experiment', ['experiment', 'table9'], /unknown experiment "table9"/],
     ['a mistyped flag of a service verb', ['serve', '--model', 'm', '--prot', '80'], /unknown option '--prot' \(did you mean --port\?\)/],
   ];
