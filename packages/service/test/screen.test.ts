@@ -31,8 +31,8 @@ beforeAll(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
   imagesDir = join(root, 'synth');
-  // 200 PNG + 30 RSNA DICOM + 30 SIIM DICOM + 10 COVID PNG/JPEG films at 64 px (fake PHI in every DICOM).
-  await synthesize({ out: imagesDir, counts: { nih: 200, rsna: 30, siim: 30, covid: 10 }, size: 64, seed: 11 });
+  // 160 PNG + 30 RSNA DICOM + 30 SIIM DICOM + 10 COVID PNG/JPEG films at 64 px (fake PHI in every DICOM).
+  await synthesize({ out: imagesDir, counts: { nih: 160, rsna: 30, siim: 30, covid: 10 }, size: 64, seed: 11 });
   // A corrupt file (PNG signature, then garbage) and a byte-identical copy of one image under another name.
   writeFileSync(join(imagesDir, 'corrupt-0001.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]));
   copyFileSync(join(imagesDir, 'nih', 'images', '00000001_000.png'), join(imagesDir, 'copy-of-00000001_000.png'));
@@ -291,6 +291,38 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     const after = await screenStatus({ redis: redis.url, queue: 'crash' });
     expect(after).toMatchObject({ done: before.done, failed: 1, waiting: 0 });
     expect(after.failures[0]!.reason).toBe(before.failures[0]!.reason);
+  }, 60_000);
+
+  it('keeps a worker alive across a Redis restart: it reconnects and takes the jobs enqueued afterwards', async () => {
+    const own = await startRedis();
+    const lines: string[] = [];
+    const worker = await startWorker({ redis: own.url, queue: 'restart', model: modelDir, threads: 1, lockMs: 2000, logStream: { write: (l: string) => lines.push(l) } });
+    try {
+      await own.stop();
+      // Longer than a short-lived client's retries (3 tries, 1.2 s): only a reconnect-forever client survives.
+      await new Promise((r) => setTimeout(r, 2500));
+      const again = await startRedis(own.port);
+      try {
+        const dir = join(root, 'restart');
+        const { mkdirSync } = await import('node:fs');
+        mkdirSync(dir);
+        copyFileSync(join(imagesDir, 'nih', 'images', '00000004_000.png'), join(dir, 'a.png'));
+        await enqueue({ source: dir, redis: again.url, queue: 'restart' });
+        const t0 = Date.now();
+        let status = await screenStatus({ redis: again.url, queue: 'restart' });
+        while (status.done < 1 && Date.now() - t0 < 30_000) {
+          await new Promise((r) => setTimeout(r, 100));
+          status = await screenStatus({ redis: again.url, queue: 'restart' });
+        }
+        expect(status).toMatchObject({ total: 1, done: 1, failed: 0 });
+        expect(worker.stats().stored).toBe(1);
+        await worker.close();
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await worker.close();
+    }
   }, 60_000);
 
   it('refuses a worker with another model on a bound queue', async () => {

@@ -32,10 +32,11 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** Starts one; `port` reuses a port (a restart), else a free one is picked. */
+export async function startRedis(port?: number): Promise<TestRedis> {
   if (REDIS_SERVER === null) throw new Error(REDIS_SKIP_REASON);
   const dir = mkdtempSync(join(tmpdir(), 'mcx-redis-'));
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
