@@ -293,6 +293,26 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     expect(after.failures[0]!.reason).toBe(before.failures[0]!.reason);
   }, 60_000);
 
+  it('retries an unreadable file with backoff, then keeps it failed with the I/O error', async () => {
+    const dir = join(root, 'vanishing');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dir);
+    copyFileSync(join(imagesDir, 'nih', 'images', '00000005_000.png'), join(dir, 'gone.png'));
+    await enqueue({ source: dir, redis: redis.url, queue: 'retry', attempts: 3, backoffMs: 100 });
+    // The file disappears between enqueue and work (an unmounted share): not bad data, so it is retried.
+    rmSync(join(dir, 'gone.png'));
+    const t0 = Date.now();
+    const worker = await startWorker({ redis: redis.url, queue: 'retry', model: modelDir, untilEmpty: true, logLevel: 'silent' });
+    await worker.closed;
+    // Two backoffs, 100 ms then 200 ms, before the third and last attempt.
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    expect(worker.stats()).toEqual({ stored: 0, duplicates: 0, failed: 3 });
+    const s = await screenStatus({ redis: redis.url, queue: 'retry' });
+    expect(s).toMatchObject({ total: 1, done: 0, failed: 1 });
+    expect(s.failures[0]).toMatchObject({ id: 'gone', attempts: 3 });
+    expect(s.failures[0]!.reason).toMatch(/ENOENT/);
+  }, 60_000);
+
   it('keeps a worker alive across a Redis restart: it reconnects and takes the jobs enqueued afterwards', async () => {
     const own = await startRedis();
     const lines: string[] = [];
