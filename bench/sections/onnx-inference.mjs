@@ -68,6 +68,38 @@ async function interleaved(fns, { warmup = 1, rounds = 5 } = {}) {
   return Object.fromEntries(names.map((n) => [n, stat(samples[n])]));
 }
 
+/**
+ * Where the MTL graph's kernel time goes (onnxruntime profiling, batch 16), by block: node names carry the block
+ * name (encoder, cls, chex_det, chex_seg). Shares survive load from other processes better than wall times do;
+ * with encoder time E and head time H, one pass beats three single-task models by (3E + H) / (E + H).
+ */
+async function kernelShares(bytes, batch, runs) {
+  const ort = await import('onnxruntime-node');
+  const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'mcx-ortprof-'));
+  try {
+    const session = await ort.InferenceSession.create(bytes, { enableProfiling: true, profileFilePrefix: join(dir, 'p'), graphOptimizationLevel: 'all' });
+    const feeds = { image: new ort.Tensor('float32', batch.data, batch.dims) };
+    for (let i = 0; i < runs; i++) await session.run(feeds);
+    await session.endProfiling?.();
+    await session.release();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')).filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    const ms = { encoder: 0, cls: 0, det: 0, seg: 0, other: 0 };
+    for (const e of events) {
+      const n = e.name.replace(/^fused /, '');
+      const key = n.startsWith('encoder') ? 'encoder' : n.startsWith('cls') ? 'cls' : n.startsWith('chex_det') || n.startsWith('det_') ? 'det' : n.startsWith('chex_seg') || n.startsWith('seg_') ? 'seg' : 'other';
+      ms[key] += e.dur / 1000 / runs;
+    }
+    const E = ms.encoder;
+    const H = ms.cls + ms.det + ms.seg;
+    return { ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}Ms`, v])), predictedSpeedup: (3 * E + H) / (E + H) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function composed(tf, encoder, heads) {
   const image = tf.input({ shape: [SIZE, SIZE, 1] });
   const features = encoder.apply(image);
@@ -140,6 +172,7 @@ export async function run(ctx) {
     }
   };
   await compare('densenet-small', mtl, singles);
+  mtlVsSingle['densenet-small'].kernelShares = await kernelShares(mtlBytes, batchOf(0, 16), ctx.quick ? 2 : 4);
   if (!ctx.quick) {
     const big = createEncoder({ preset: 'densenet121', seed: 1 });
     const bfc = big.featureChannels;

@@ -18,6 +18,7 @@ const VARIANTS = [
   { lever: 'Conv2DBackpropInput on XNNPACK (vs stock scalar kernel)', norm: 'core', exclude: ['Conv2DBackpropInput'] },
   { lever: 'Conv2DBackpropFilter as im2col GEMM (vs swapped-axes XNNPACK conv)', norm: 'core', env: { MULTICHEXNET_BPF: 'swap' } },
   { lever: 'direct SIMD kernels for the 1-channel first layer (vs XNNPACK)', norm: 'core', env: { MULTICHEXNET_CONV1CH: '0' } },
+  { lever: 'deferred input gradient: the image gradient of the first layer is never computed', norm: 'core', env: { MULTICHEXNET_DEFER: '0' } },
   { lever: 'MaxPoolGrad replacement (vs stock)', norm: 'core', exclude: ['MaxPoolGrad'] },
   { lever: 'Identity without a copy (vs stock)', norm: 'core', exclude: ['Identity'] },
   { lever: 'Cast without a copy (vs stock)', norm: 'core', exclude: ['Cast'] },
@@ -37,7 +38,7 @@ export async function run(ctx) {
   const times = VARIANTS.map(() => []);
   const apply = (v) => {
     core.registerWasmTrainingKernels({ exclude: v.exclude ?? [] });
-    for (const key of ['MULTICHEXNET_BPF', 'MULTICHEXNET_CONV1CH']) delete process.env[key];
+    for (const key of ['MULTICHEXNET_BPF', 'MULTICHEXNET_CONV1CH', 'MULTICHEXNET_DEFER']) delete process.env[key];
     Object.assign(process.env, v.env ?? {});
   };
   for (let r = -1; r < rounds; r++) {

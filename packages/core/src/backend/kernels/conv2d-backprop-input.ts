@@ -9,6 +9,7 @@ import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+import { deferOutput } from './deferred';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
 
@@ -172,11 +173,14 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unk
     f32Of(backend, zeros).fill(0);
     return zeros;
   }
-  // One input channel: XNNPACK would run a GEMM with a single output column.
-  if (info.inChannels === 1 && info.outChannels % 4 === 0 && singleChannelEnabled()) {
-    return conv2dBackpropInput1ch(backend, dy, filter, info);
-  }
-  return conv2dBackpropInputXnn(backend, dy, filter, info);
+  const compute = () =>
+    // One input channel: XNNPACK would run a GEMM with a single output column.
+    info.inChannels === 1 && info.outChannels % 4 === 0 && singleChannelEnabled()
+      ? conv2dBackpropInput1ch(backend, dy, filter, info)
+      : conv2dBackpropInputXnn(backend, dy, filter, info);
+  // The input gradient of a first layer (the image's) is computed by tfjs and never read: compute it only on use.
+  if (typeof process !== 'undefined' && process.env?.['MULTICHEXNET_DEFER'] === '0') return compute();
+  return deferOutput(backend, [...inputShape], [dy, filter], compute);
 }
 
 /** Kernel config: replaces the stock scalar kernel; registered by registerWasmTrainingKernels(). */
