@@ -302,8 +302,17 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     // The file disappears between enqueue and work (an unmounted share): not bad data, so it is retried.
     rmSync(join(dir, 'gone.png'));
     const t0 = Date.now();
-    const worker = await startWorker({ redis: redis.url, queue: 'retry', model: modelDir, untilEmpty: true, logLevel: 'silent' });
+    const lines: string[] = [];
+    const worker = await startWorker({ redis: redis.url, queue: 'retry', model: modelDir, untilEmpty: true, logStream: { write: (l: string) => lines.push(l) } });
     await worker.closed;
+    // Logged as the error class and code, never with the file's path.
+    const failures = lines.map((l) => JSON.parse(l) as { msg: string; error?: string }).filter((r) => r.msg.startsWith('failed'));
+    expect(failures.map((r) => [r.msg, r.error])).toEqual([
+      ['failed, will retry', 'Error ENOENT'],
+      ['failed, will retry', 'Error ENOENT'],
+      ['failed', 'Error ENOENT'],
+    ]);
+    expect(lines.join('')).not.toContain('gone.png');
     // Two backoffs, 100 ms then 200 ms, before the third and last attempt.
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
     expect(worker.stats()).toEqual({ stored: 0, duplicates: 0, failed: 3 });

@@ -118,7 +118,11 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   worker.on('failed', (job, err) => {
     counts.failed++;
     const final = job !== undefined && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
-    log(final ? 'error' : 'warn', final ? 'failed' : 'failed, will retry', { job: job?.id?.slice(0, 12), attempt: job?.attemptsMade, error: err.message.split(' (')[0] });
+    // The log gets the sentence our code wrote, or the error class and code (an fs message holds the path); the
+    // job keeps the whole message for `screen status`.
+    const code = (err as NodeJS.ErrnoException).code;
+    const error = err instanceof UnrecoverableError ? err.message.split(' (')[0] : `${err.name}${code !== undefined ? ` ${code}` : ''}`;
+    log(final ? 'error' : 'warn', final ? 'failed' : 'failed, will retry', { job: job?.id?.slice(0, 12), attempt: job?.attemptsMade, error });
   });
   worker.on('error', (err) => log('error', 'worker error', { error: err.message }));
 
