@@ -40,9 +40,18 @@ export interface EvaluateOptions {
   f1Threshold?: number | Record<string, number>;
   /** Labels that define a gate positive (default the gate's classes, else Pneumonia and Pneumothorax). */
   gateClasses?: readonly string[];
-  /** Det score threshold override. */
+  /**
+   * Score threshold of the boxes the RSNA mAP counts (default the det head's `decode.scoreThreshold`). Boxes are
+   * decoded down to 0.01 so that AP@0.5, which ranks every box, sees them all; NMS is greedy by score, so the boxes
+   * above a threshold are the same whichever lower threshold decoded them.
+   */
   detScoreThreshold?: number;
+  /** Predicted masks with fewer foreground pixels than this count as empty (default 0: none removed). */
+  segMinArea?: number;
 }
+
+/** Lowest score decoded during evaluation. */
+const DECODE_FLOOR = 0.01;
 
 /** Classification metrics. */
 export interface ClsMetrics {
@@ -58,6 +67,8 @@ export interface ClsMetrics {
 export interface DetMetrics {
   /** RSNA Pneumonia challenge metric (mean over IoU 0.4..0.75 of TP / (TP + FP + FN), per image). */
   mAP: number;
+  /** The box score threshold of `mAP`. */
+  scoreThreshold: number;
   /** PASCAL VOC AP at IoU 0.5. */
   ap50: number;
   images: number;
@@ -68,6 +79,8 @@ export interface DetMetrics {
 export interface SegMetrics {
   /** SIIM-ACR mean Dice (empty truth and empty prediction score 1). */
   dice: number;
+  /** Predicted masks below this many pixels counted as empty. */
+  minArea: number;
   images: number;
   positives: number;
 }
@@ -173,7 +186,7 @@ export async function evaluate(model: MultiCheXNet<HeadSet>, data: EvalSets, opt
         for (const r of runs) {
           // Gating only concerns det / seg: a run without them (or a truth run) needs no other decision.
           const g: Gating = r.truth !== undefined ? 'truth' : r.tasks.some((t) => t === 'det' || t === 'seg') ? gating : 'none';
-          const preds = model.predict(images, { gating: g, tasks: r.tasks, ...(r.truth ? { truthPositive: r.truth } : {}), ...(options.detScoreThreshold !== undefined ? { detScoreThreshold: options.detScoreThreshold } : {}) });
+          const preds = model.predict(images, { gating: g, tasks: r.tasks, ...(r.truth ? { truthPositive: r.truth } : {}), detScoreThreshold: Math.min(DECODE_FLOOR, options.detScoreThreshold ?? DECODE_FLOOR) });
           if (preds[0]?.gate !== undefined && gateRun === null) gateRun = preds;
           preds.forEach((p, b) => {
             if (r.tasks.includes('cls') && p.probabilities !== undefined) {
@@ -206,7 +219,7 @@ export async function evaluate(model: MultiCheXNet<HeadSet>, data: EvalSets, opt
 }
 
 /** Metrics from collected truths and predictions. */
-export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: Pick<EvaluateOptions, 'f1Threshold'> = {}): Omit<EvalResult, 'gating' | 'raw'> {
+export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: Pick<EvaluateOptions, 'f1Threshold' | 'detScoreThreshold' | 'segMinArea'> = {}): Omit<EvalResult, 'gating' | 'raw'> {
   const out: Omit<EvalResult, 'gating' | 'raw'> = {};
   if (raw.cls.labels.length > 0) {
     const m = macroAuroc(raw.cls.labels, raw.cls.scores, raw.cls.classes);
@@ -216,10 +229,12 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: P
     out.cls = { meanAuroc: m.mean, f1Threshold: t, perClassAuroc: m.perClass, macroF1: f1.macro, images: raw.cls.labels.length };
   }
   if (raw.det.length > 0) {
-    out.det = { mAP: rsnaMeanAP(raw.det), ap50: apAt(raw.det, 0.5), images: raw.det.length, positives: raw.det.filter((d) => d.truth.length > 0).length };
+    const scoreThreshold = options.detScoreThreshold ?? model.heads.det?.config.decode.scoreThreshold ?? 0.25;
+    out.det = { mAP: detMapAt(raw.det, scoreThreshold), ap50: apAt(raw.det, 0.5), scoreThreshold, images: raw.det.length, positives: raw.det.filter((d) => d.truth.length > 0).length };
   }
   if (raw.seg.length > 0) {
-    out.seg = { dice: siimMeanDice(raw.seg), images: raw.seg.length, positives: raw.seg.filter((s) => s.truth.data.some((v) => v !== 0)).length };
+    const minArea = options.segMinArea ?? 0;
+    out.seg = { dice: segDiceAt(raw.seg, minArea), minArea, images: raw.seg.length, positives: raw.seg.filter((s) => s.truth.data.some((v) => v !== 0)).length };
   }
   if (raw.gate.labels.length > 0 && model.gate !== null) {
     const m = gateMetrics(raw.gate.positive, raw.gate.labels);
@@ -232,4 +247,21 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: P
     out.gate = { threshold: model.gate.threshold, ...m, auroc: auroc(raw.gate.labels, raw.gate.scores), bySource };
   }
   return out;
+}
+
+/** RSNA mAP of the predictions with score >= `threshold`. */
+export function detMapAt(images: readonly DetectionImage[], threshold: number): number {
+  return rsnaMeanAP(images.map((d) => ({ truth: d.truth, predictions: d.predictions.filter((p) => p.score >= threshold) })));
+}
+
+/** SIIM mean Dice with predicted masks of fewer than `minArea` pixels emptied. */
+export function segDiceAt(images: readonly SegmentationImage[], minArea: number): number {
+  if (minArea <= 0) return siimMeanDice(images);
+  return siimMeanDice(
+    images.map((s) => {
+      let n = 0;
+      for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
+      return n >= minArea ? s : { truth: s.truth, prediction: { width: s.prediction.width, height: s.prediction.height, data: new Uint8Array(s.prediction.data.length) } };
+    }),
+  );
 }

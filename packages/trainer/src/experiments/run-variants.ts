@@ -2,9 +2,9 @@ import { log, parseConfig, writeFileAtomic } from '@multichexnet/core';
 import { createMemoryCache, synthesize, type SampleCache } from '@multichexnet/data';
 import { openTrainingData, type TrainingData } from '../data/training-data';
 import { evaluate, type EvalResult, type EvalSets } from '../eval/evaluate';
-import { chooseF1Thresholds } from '../eval/f1-thresholds';
+import { calibrate, type Calibration } from '../eval/calibrate';
 import type { Gating, HeadSet, MultiCheXNet } from '../model/multichexnet';
-import { builtinPlan, parsePlan, type BuiltinPlanName } from '../plan/builtin-plans';
+import { builtinPlan, parsePlan, stepsTraining, type BuiltinPlanName } from '../plan/builtin-plans';
 import type { TrainingPlan } from '../plan/plan-schema';
 import { createConsoleReporter } from '../train/console-reporter';
 import type { TrainEvent } from '../train/events';
@@ -69,9 +69,11 @@ export function variantPlan(variant: Variant | 'pretrain', cfg: ExperimentConfig
   if (variant === 'multichexnet-joint' || variant === 'multichexnet-alternating') {
     return parsePlan({ ...plan, phases: plan.phases.filter((p) => p.stage !== 'pretrain') });
   }
-  // The baselines get as many steps as the scaled protocol (rounding each phase may add a few).
-  const protocol = scaled(builtinPlan('multichexnet-joint', opts), cfg).phases.reduce((s, p) => s + p.steps, 0);
-  return parsePlan({ ...plan, phases: plan.phases.map((p) => ({ ...p, steps: protocol })) });
+  // Budgets follow the scaled protocol (rounding each phase may add a few steps): BigBang all of it, a single-task
+  // baseline as many steps as the protocol trains its head.
+  const protocol = scaled(builtinPlan('multichexnet-joint', opts), cfg).phases;
+  const steps = variant === 'bigbang' ? protocol.reduce((s, p) => s + p.steps, 0) : stepsTraining(protocol, variant.slice('single-'.length) as 'cls' | 'det' | 'seg');
+  return parsePlan({ ...plan, phases: plan.phases.map((p) => ({ ...p, steps })) });
 }
 
 /**
@@ -153,15 +155,19 @@ export function testSets(data: TrainingData): EvalSets {
 }
 
 /** Evaluates a trained variant on the test sets with one gating mode. */
-export async function evaluateVariant(ctx: ExperimentContext, v: TrainedVariant, gating: Gating): Promise<EvalResult> {
-  const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache };
-  let f1Threshold: Record<string, number> | undefined;
-  if (v.model.heads.cls !== undefined && ctx.data.nih !== undefined) {
-    // Per-class F1 thresholds chosen on validation data, then applied unchanged to the test set.
-    const val = await evaluate(v.model, { nih: ctx.data.nih.val }, { ...common, gating: 'none', sources: { cls: ['nih'], det: [], seg: [], gate: [] } });
-    f1Threshold = chooseF1Thresholds(val.raw.cls.labels, val.raw.cls.scores, val.raw.cls.classes);
-  }
-  return evaluate(v.model, testSets(ctx.data), { ...common, gating, ...(f1Threshold !== undefined ? { f1Threshold } : {}) });
+export async function evaluateVariant(ctx: ExperimentContext, v: TrainedVariant, gating: Gating): Promise<EvalResult & { calibration: Calibration }> {
+  const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache, gating };
+  // Decision settings (F1 thresholds, box score threshold, minimum mask area) chosen on validation data under the
+  // same gating, then applied unchanged to the test set.
+  const calibration = calibrate((await evaluate(v.model, valSets(ctx.data), common)).raw);
+  return { ...(await evaluate(v.model, testSets(ctx.data), { ...common, ...calibration })), calibration };
+}
+
+/** Validation sets of an experiment. */
+export function valSets(data: TrainingData): EvalSets {
+  const out: EvalSets = {};
+  for (const s of ['nih', 'rsna', 'siim'] as const) if (data[s] !== undefined) out[s] = data[s]!.val;
+  return out;
 }
 
 /** Writes `<out>/<name>.json` and `<out>/<name>.md`. */

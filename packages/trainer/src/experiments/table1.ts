@@ -4,6 +4,7 @@ import { cell, markdownTable } from './markdown';
 import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime, type TrainedVariant } from './run-variants';
 import type { EvalResult } from '../eval/evaluate';
 import type { Gating } from '../model/multichexnet';
+import type { Calibration } from '../eval/calibrate';
 
 /** One row of Table 1. */
 export interface Table1Row {
@@ -16,6 +17,8 @@ export interface Table1Row {
   cls?: { meanAuroc: number; macroF1: number; perClassAuroc: Record<string, number> };
   det?: { mAP: number; ap50: number };
   seg?: { dice: number };
+  /** Decision settings chosen on the validation split and applied to the test split. */
+  calibration: Calibration;
 }
 
 /** MTL against the single-task baseline on one metric. */
@@ -61,8 +64,8 @@ const LABELS: Record<Variant, string> = {
   'multichexnet-alternating': 'MultiCheXNet (pre-trained + alternating MTL)',
 };
 
-function rowOf(v: TrainedVariant, r: EvalResult): Table1Row {
-  const row: Table1Row = { variant: v.variant, label: LABELS[v.variant], gating: r.gating, steps: v.steps, trainSeconds: v.seconds };
+function rowOf(v: TrainedVariant, r: EvalResult & { calibration: Calibration }): Table1Row {
+  const row: Table1Row = { variant: v.variant, label: LABELS[v.variant], gating: r.gating, steps: v.steps, trainSeconds: v.seconds, calibration: r.calibration };
   if (r.cls) row.cls = { meanAuroc: r.cls.meanAuroc, macroF1: r.cls.macroF1, perClassAuroc: r.cls.perClassAuroc };
   if (r.det) row.det = { mAP: r.det.mAP, ap50: r.det.ap50 };
   if (r.seg) row.seg = { dice: r.seg.dice };
@@ -118,6 +121,8 @@ function markdownOf(t: Omit<Table1, 'markdown'>): string {
     markdownTable(header, rows),
     '',
     '† gated pipeline: det / seg predictions only for images the trained gate lets through (threshold chosen on validation data), empty for the rest. Single-task det / seg models run on every image.',
+    '',
+    'Decision settings are chosen on the validation split per model and applied unchanged to the test split: per-class F1 thresholds, the box score threshold of the RSNA mAP (AP@0.5 ranks every box), and the smallest mask area kept for the SIIM Dice. Steps: MultiCheXNet counts its share of the pre-training; BigBang gets the whole protocol; a single-task baseline gets as many steps as the protocol trains its head.',
     '',
     '## MTL against the single-task baselines',
     '',
