@@ -6,7 +6,7 @@ import { DataError, initBackend, tf } from '@multichexnet/core';
 import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createSegHead } from '@multichexnet/head-seg';
-import { loadMultiCheXNet } from '@multichexnet/trainer';
+import { createMultiCheXNet, loadMultiCheXNet } from '@multichexnet/trainer';
 import { addHead, cloneModel, swapHead } from '../src/index';
 import { differing, maxDiff, randomImages, smallModel, snapshot } from './helpers';
 
@@ -115,7 +115,6 @@ describe('addHead', () => {
     const fc = copy.encoder.featureChannels;
     const seg = copy.heads.seg!;
     // A model without seg (the original seg head stays with `model`).
-    const { createMultiCheXNet } = await import('@multichexnet/trainer');
     const noSeg = createMultiCheXNet({ encoder: copy.encoder, heads: { cls: copy.heads.cls!, det: copy.heads.det! }, gate: copy.gate });
     const before = snapshot(noSeg);
     const fresh = createSegHead({ featureChannels: fc, decoderChannels: 4, seed: 1 });

@@ -47,14 +47,14 @@ export const TransferExperimentConfigSchema = z
         siim: z.number().int().positive().default(300),
         covid: z.number().int().positive().default(100),
         /** Share of COVID-19 patients: below 0.5 the new class is the minority. */
-        covidFraction: z.number().gt(0).lt(1).default(0.25),
+        covidFraction: z.number().gt(0).lt(1).default(0.35),
       })
       .strict()
       .prefault({}),
     /** Patient-level split of NIH / RSNA / SIIM (as the trainer's experiments). */
     split: SplitConfigSchema.prefault({ fractions: { train: 0.7, val: 0.1, test: 0.2 } }),
     /** Patient-level split of the COVID set (its seed defaults to the experiment seed). */
-    covidSplit: z.object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) }).strict().default({ train: 0.6, val: 0.2, test: 0.2 }),
+    covidSplit: z.object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) }).strict().default({ train: 0.5, val: 0.2, test: 0.3 }),
     /** Step counts of the source protocol multiplied by this. */
     stepScale: z.number().gt(0).max(10).default(1),
     /** Table 3 fine-tuning (the same for every transferred row). */
@@ -79,7 +79,8 @@ export const TransferExperimentConfigSchema = z
       .object({
         freeze: z.enum(FREEZE_MODES).default('all-trainable'),
         lrMultiplier: z.number().min(0).max(10).default(1),
-        learningRate: z.number().positive().default(1e-3),
+        /** The tiny plans' rate. */
+        learningRate: z.number().positive().default(3e-3),
         steps: z.number().int().positive().default(100),
         batchSize: z.number().int().positive().default(16),
         imbalance: z.enum(IMBALANCE_MODES).default('none'),

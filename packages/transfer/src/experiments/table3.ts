@@ -1,4 +1,5 @@
-import { createRng } from '@multichexnet/core';
+import { createRng, tf } from '@multichexnet/core';
+import { createBatchStream } from '@multichexnet/data';
 import { auroc, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
 import { buildModel, builtinPlan, parsePlan, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
 import { datasetLabels, transferLabels } from '../data/transfer-labels';
@@ -53,8 +54,8 @@ export interface Table3 {
   chance: { constant: { auroc: number; f1: number; sensitivity: number }; random: { auroc: number; f1: number; sensitivity: number } };
   rows: Table3Row[];
   /**
-   * "Free" localisation: the MTL-transferred model (first seed) on the COVID-19-positive test films through its
-   * untouched det / seg heads, routed by the gate that now reads the new class.
+   * "Free" localisation: the MTL-transferred model (first seed) runs its untouched det / seg heads on every
+   * COVID-19-positive test film; `routed` counts those its gate (now reading the new class) would pass on.
    */
   localisation: { positives: number; routed: number; withBoxes: number; meanBoxes: number; withMask: number; meanMaskFraction: number } | null;
   verdict: string;
@@ -103,34 +104,35 @@ function runOf(seed: number, r: FineTuneResult): Table3Run {
 
 async function localise(ctx: TransferContext, model: MultiCheXNet<HeadSet>, imageSize: number, preprocess: object): Promise<Table3['localisation']> {
   if (model.heads.det === undefined && model.heads.seg === undefined) return null;
-  const { createBatchStream } = await import('@multichexnet/data');
-  const { tf } = await import('@multichexnet/core');
   const classes = model.heads.cls!.config.classes;
-  const test = ctx.covid.test!;
-  const labels = new Map(test.entries.map((e) => [e.id, transferLabels(e, classes)]));
-  const out = { positives: 0, routed: 0, withBoxes: 0, meanBoxes: 0, withMask: 0, meanMaskFraction: 0 };
+  const test = ctx.covid.test;
+  if (test === undefined) return null;
+  const positives = test.entries.flatMap((e, i) => (transferLabels(e, classes)[0] === 1 ? [i] : []));
+  const out = { positives: positives.length, routed: 0, withBoxes: 0, meanBoxes: 0, withMask: 0, meanMaskFraction: 0 };
+  if (positives.length === 0) return out;
   let boxes = 0;
   let area = 0;
-  const stream = createBatchStream({ datasets: test, batchSize: 16, shuffle: false, augment: false, preprocess: { ...preprocess, size: imageSize }, prefetch: 1, cache: ctx.cache });
+  const stream = createBatchStream({ datasets: test.subset(positives), batchSize: 16, shuffle: false, augment: false, preprocess: { ...preprocess, size: imageSize }, prefetch: 1, cache: ctx.cache });
   for await (const batch of stream) {
     const x = tf.tensor4d(batch.images, [batch.size, batch.imageSize, batch.imageSize, 1]);
-    const preds = model.predict(x, { gating: model.gate !== null ? 'gate' : 'none' });
-    x.dispose();
-    preds.forEach((p, b) => {
-      if (labels.get(batch.ids[b]!)?.[0] !== 1) return;
-      out.positives++;
-      if (!p.routed) return;
-      out.routed++;
-      const n = p.boxes?.length ?? 0;
-      boxes += n;
-      if (n > 0) out.withBoxes++;
-      const a = maskArea(p.mask);
-      if (a > 0) out.withMask++;
-      area += p.mask === undefined ? 0 : a / (p.mask.width * p.mask.height);
-    });
+    try {
+      // det / seg on every positive film (the heads' own view), and the gate's decision for each.
+      const preds = model.predict(x, { gating: 'none' });
+      for (const p of preds) {
+        if (p.gate?.positive === true) out.routed++;
+        const n = p.boxes?.length ?? 0;
+        boxes += n;
+        if (n > 0) out.withBoxes++;
+        const a = maskArea(p.mask);
+        if (a > 0) out.withMask++;
+        area += p.mask === undefined ? 0 : a / (p.mask.width * p.mask.height);
+      }
+    } finally {
+      x.dispose();
+    }
   }
-  out.meanBoxes = out.routed > 0 ? boxes / out.routed : 0;
-  out.meanMaskFraction = out.routed > 0 ? area / out.routed : 0;
+  out.meanBoxes = boxes / positives.length;
+  out.meanMaskFraction = area / positives.length;
   return out;
 }
 
@@ -177,7 +179,7 @@ function markdownOf(t: Omit<Table3, 'markdown'>): string {
       : [
           '## Free localisation',
           '',
-          `The MTL-transferred model (seed ${seeds[0]}) on the ${loc.positives} COVID-19-positive test films: the gate (reading the new class) sent ${loc.routed} to the untouched det / seg heads; ${loc.withBoxes} got boxes (${cell(loc.meanBoxes, 2)} per film), ${loc.withMask} a mask (${cell(100 * loc.meanMaskFraction, 1)} % of the film on average). No COVID box or mask truth exists: this shows the heads run, not that they are right.`,
+          `The MTL-transferred model (seed ${seeds[0]}) ran its untouched det / seg heads on the ${loc.positives} ${t.classes[0]}-positive test films: ${loc.withBoxes} got pneumonia boxes (${cell(loc.meanBoxes, 2)} per film), ${loc.withMask} a pneumothorax mask (${cell(100 * loc.meanMaskFraction, 1)} % of the film on average); its gate, now reading ${t.classes.join(' / ')} at the threshold chosen on validation data, would route ${loc.routed} of them. No box or mask truth exists for this set: this shows the heads run on the new disease, not that they are right.`,
           '',
         ]),
     `**${t.verdict}**`,

@@ -1,4 +1,4 @@
-import { CHESTXRAY14_CLASSES } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, DataError } from '@multichexnet/core';
 import { chooseThresholds, clsReport, type ClsReport } from '../eval/cls-report';
 import { scoreClassifier } from '../eval/score-classifier';
 import { fineTune } from '../fine-tune/fine-tune';
@@ -40,6 +40,9 @@ export interface Table4 {
   markdown: string;
 }
 
+/** Short column names of the Markdown table. */
+const SHORT: Record<Table4Model, string> = { chexnet: 'CheXNet', mtl: 'MTL', 'mtl-finetuned': 'MTL + fine-tune' };
+
 const LABELS: Record<Table4Model, string> = {
   chexnet: 'CheXNet-multilabel (NIH only)',
   mtl: 'MultiCheXNet (MTL, before fine-tuning)',
@@ -60,7 +63,7 @@ async function evaluateOn(ctx: TransferContext, source: SourceModel): Promise<Cl
 }
 
 function markdownOf(t: Omit<Table4, 'markdown'>): string {
-  const header = ['Class', ...t.rows.flatMap((r) => [`${r.label} F1`, `${r.label} AUROC`])];
+  const header = ['Class', ...t.rows.flatMap((r) => [`${SHORT[r.model]} F1`, `${SHORT[r.model]} AUROC`])];
   const body = t.classes.map((c) => [c, ...t.rows.flatMap((r) => [cell(r.perClass[c]?.f1), cell(r.perClass[c]?.auroc)])]);
   body.push(['**Mean**', ...t.rows.flatMap((r) => [`**${cell(r.macroF1)}**`, `**${cell(r.meanAuroc)}**`])]);
   const c = t.comparison;
@@ -71,7 +74,7 @@ function markdownOf(t: Omit<Table4, 'markdown'>): string {
     '',
     markdownTable(header, body),
     '',
-    ...t.rows.map((r) => `- ${r.label}: ${r.provenance}${r.steps === null ? '' : `, ${r.steps} steps`}${r.fineTune ? `; fine-tuned ${r.fineTune.steps} steps (${r.fineTune.freeze}, lr ${r.fineTune.learningRate}, multiplier ${r.fineTune.lrMultiplier}, ${r.fineTune.seconds.toFixed(0)} s)` : ''}`),
+    ...t.rows.map((r) => `- ${SHORT[r.model]}: ${r.label}; ${r.provenance}${r.steps === null ? '' : `, ${r.steps} steps`}${r.fineTune ? `; fine-tuned ${r.fineTune.steps} steps (${r.fineTune.freeze}, lr ${r.fineTune.learningRate}, multiplier ${r.fineTune.lrMultiplier}, ${r.fineTune.seconds.toFixed(0)} s)` : ''}`),
     '',
     `Fine-tuned MultiCheXNet − CheXNet: mean AUROC ${c.meanAuroc >= 0 ? '+' : ''}${cell(c.meanAuroc)}, mean F1 ${c.macroF1 >= 0 ? '+' : ''}${cell(c.macroF1)}; better AUROC on ${c.classesAurocBetter} of ${c.classes} classes, better F1 on ${c.classesF1Better}.`,
     '',
@@ -99,7 +102,6 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
     const nft = cfg.nihFineTune;
     const nih = ctx.data.nih;
     if (nih === undefined) {
-      const { DataError } = await import('@multichexnet/core');
       throw new DataError('Table 4 needs the NIH dataset', { field: 'data.nih', expected: 'NIH train / val / test splits', found: 'none' });
     }
     const s0 = performance.now();

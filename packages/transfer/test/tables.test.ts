@@ -1,0 +1,83 @@
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CHESTXRAY14_CLASSES, ConfigError, initBackend } from '@multichexnet/core';
+import { experimentTable3, experimentTable4, TABLE3_METHODS, TransferExperimentConfigSchema, type Table3, type TransferExperimentEvent } from '../src/index';
+
+// A mini run of both experiments: every stage runs (synthetic data, source protocol, fine-tuning, evaluation,
+// files), with step counts far too small for the numbers to mean anything; the structure is what is checked.
+const out = mkdtempSync(join(tmpdir(), 'mcx-tables-'));
+const config = {
+  out,
+  seeds: 2,
+  synthetic: { nih: 48, rsna: 32, siim: 32, covid: 50, covidFraction: 0.45 },
+  stepScale: 0.02,
+  fineTune: { steps: 2, batchSize: 8 },
+  scratchSteps: 2,
+  nihFineTune: { steps: 2, batchSize: 8 },
+};
+let t3: Table3;
+const events: TransferExperimentEvent[] = [];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  t3 = await experimentTable3(config, { onEvent: (e) => events.push(e) });
+}, 240_000);
+
+describe('experimentTable3', () => {
+  it('has the three rows, one run per seed, spreads and chance baselines, and writes table3.{json,md}', async () => {
+    expect(t3.rows.map((r) => r.method)).toEqual([...TABLE3_METHODS]);
+    expect(t3.classes).toEqual(['COVID-19']);
+    for (const r of t3.rows) {
+      expect(r.runs.map((x) => x.seed)).toEqual([0, 1]);
+      for (const k of ['auroc', 'f1', 'sensitivity'] as const) {
+        const s = r.summary[k];
+        expect(s.of).toBe(2);
+        if (s.n > 0) expect(s.min).toBeLessThanOrEqual(s.mean), expect(s.mean).toBeLessThanOrEqual(s.max);
+      }
+      for (const x of r.runs) expect(x.auroc >= 0 && x.auroc <= 1).toBe(true);
+    }
+    const [scratch, stage1, mtl] = t3.rows;
+    expect([scratch!.freeze, scratch!.lrMultiplier, scratch!.source]).toEqual(['all-trainable', 1, null]);
+    expect([stage1!.freeze, stage1!.lrMultiplier]).toEqual(['encoder-frozen', 0.1]);
+    expect(stage1!.source!.steps).toBe(2);
+    expect(mtl!.source!.steps).toBeGreaterThan(stage1!.source!.steps!);
+    expect(t3.chance.constant.auroc).toBe(0.5);
+    expect(t3.data.images.test).toBeGreaterThan(0);
+    expect(t3.data.positives.train).toBeGreaterThan(0);
+    expect(t3.localisation!.positives).toBe(t3.data.positives.test);
+    const json = JSON.parse(await readFile(join(out, 'table3.json'), 'utf8')) as Table3;
+    expect(json.rows).toHaveLength(3);
+    expect(json.config).toEqual(TransferExperimentConfigSchema.parse(config));
+    const md = await readFile(join(out, 'table3.md'), 'utf8');
+    expect(md).toBe(t3.markdown);
+    expect(md).toContain('| Transfer from MultiCheXNet (MTL) |');
+    expect(md).toContain('Sensitivity @ specificity 0.90');
+    expect(events.filter((e) => e.type === 'experiment' && e.stage === 'source')).not.toHaveLength(0);
+  });
+
+  it('refuses a bad config naming the field', async () => {
+    await expect(experimentTable3({ out, seeds: 0 })).rejects.toThrow(ConfigError);
+    await expect(experimentTable3({ out, fineTune: { freeze: 'half' as never } })).rejects.toThrow(/fineTune\.freeze/);
+  });
+});
+
+describe('experimentTable4', () => {
+  it('reuses the trained sources, adds the CheXNet baseline, and reports per-class F1 / AUROC with means', async () => {
+    const seen: TransferExperimentEvent[] = [];
+    const t4 = await experimentTable4(config, { onEvent: (e) => seen.push(e) });
+    expect(t4.rows.map((r) => r.model)).toEqual(['chexnet', 'mtl', 'mtl-finetuned']);
+    expect(t4.classes).toEqual([...CHESTXRAY14_CLASSES]);
+    for (const r of t4.rows) expect(Object.keys(r.perClass)).toEqual([...CHESTXRAY14_CLASSES]);
+    expect(t4.rows[2]!.fineTune).toMatchObject({ steps: 2, freeze: 'all-trainable' });
+    expect(t4.comparison.meanAuroc).toBeCloseTo(t4.rows[2]!.meanAuroc - t4.rows[0]!.meanAuroc, 10);
+    // Stage 1 and MTL were trained by Table 3: this call resumed them (no optimizer step), only CheXNet trained.
+    const steps = seen.filter((e) => e.type === 'step' && 'variant' in e).map((e) => (e as { variant: string }).variant);
+    expect(new Set(steps)).toEqual(new Set(['source-chexnet']));
+    const md = await readFile(join(out, 'table4.md'), 'utf8');
+    expect(md).toContain('| **Mean** |');
+    expect(md).toContain('CheXNet F1');
+  });
+});
