@@ -40,6 +40,9 @@ export function exitCodeOf(error: unknown): ExitCode {
 /**
  * A thrown value as ONE line a user can act on. ConfigError's per-field lines are joined with "; "; DataError
  * already names file, row, field, expected and found.
+ *
+ * @example
+ * describeError(new UsageError('no such file: x.png'));   // 'no such file: x.png'
  */
 export function describeError(error: unknown): string {
   if (isConfigError(error)) {

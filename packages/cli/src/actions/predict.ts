@@ -60,7 +60,10 @@ function uniqueOverlayName(file: string, used: Set<string>): string {
   return name;
 }
 
-/** Runs `predict` (also used by the report's gallery): files -> results, overlays written when asked. */
+/** Runs `predict` (also used by the report's gallery): files -> results, overlays written when asked. *
+ * @example
+ * const out = await runPredict(ctx, ['scans/'], { model: 'runs/quickstart', gate: true, top: 3 });   // out.images[0].boxes
+ */
 export async function runPredict(ctx: CommandContext, inputs: string[], o: PredictCommandOptions): Promise<PredictOutput> {
   routeLibraryLogs(ctx);
   // The model first: a wrong --model is the likelier mistake, and it is checked without reading any image.

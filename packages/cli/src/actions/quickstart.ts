@@ -64,6 +64,9 @@ async function mergeMetrics(parts: { file: string; stepOffset: number; phaseOffs
  * through @multichexnet/trainer's experiments (Table 1: every variant; Table 2: the gate), then the MultiCheXNet
  * (pre-trained + joint MTL) model presented in `out`: its plan, merged training metrics, weights, ONNX export,
  * test evaluation, gallery and report.html.
+ *
+ * @example
+ * const r = await runQuickstart(ctx, { out: 'runs/quickstart', seed: 0 });   // r.outputs.report, r.verdict
  */
 export async function runQuickstart(ctx: CommandContext, input: QuickstartConfigInput): Promise<{ out: string; outputs: RunOutputs; seconds: number; verdict: string }> {
   const cfg = parseConfig(QuickstartConfigSchema, input, 'quickstart options');

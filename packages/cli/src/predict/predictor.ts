@@ -37,6 +37,11 @@ async function isDir(path: string): Promise<boolean | null> {
 /**
  * Opens `--model`: a run folder (its gated pipeline `model.stage1.onnx` + `model.stage2.onnx`, else its
  * `model.onnx`), a `model.stage1.onnx` file (its paired stage 2 beside it), or a single-graph `model.onnx`.
+ *
+ * @example
+ * const p = await openPredictor('runs/quickstart/model.onnx', { gate: true, det: {} });
+ * const [r] = await p.run([decodeImage(bytes, 'scan.dcm')]);   // r.probabilities, r.gate, r.boxes, r.maskRle
+ * await p.dispose();
  */
 export async function openPredictor(model: string, settings: PredictSettings): Promise<Predictor> {
   const dir = await isDir(model);

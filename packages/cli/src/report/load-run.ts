@@ -68,7 +68,10 @@ async function listFiles(dir: string, root = dir): Promise<{ name: string; bytes
   return out;
 }
 
-/** Reads everything report.html shows from a run folder (missing parts are left out of the page). */
+/** Reads everything report.html shows from a run folder (missing parts are left out of the page). *
+ * @example
+ * const html = await renderReport(await loadReportData('runs/quickstart'));
+ */
 export async function loadReportData(runDir: string): Promise<ReportData> {
   try {
     if (!(await stat(runDir)).isDirectory()) throw new Error('not a folder');

@@ -119,7 +119,10 @@ function generic(id: string, t: Json): ResultTable {
   };
 }
 
-/** The report table of `table<N>.json` content. */
+/** The report table of `table<N>.json` content. *
+ * @example
+ * const t = paperTable('table1', JSON.parse(await readFile('runs/quickstart/table1.json', 'utf8')));   // t.rows
+ */
 export function paperTable(id: string, json: unknown): ResultTable {
   const t = (json ?? {}) as Json;
   if (id === 'table1') return table1(t);

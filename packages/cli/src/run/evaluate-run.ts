@@ -55,6 +55,10 @@ function classRocs(r: EvalResult): ClassRoc[] {
  * Evaluates a trained model on one split with @multichexnet/trainer's `evaluate` (gated pipeline semantics) and
  * derives what the report plots from its per-image material: ROC per class, detection precision-recall at
  * IoU 0.5, per-image Dice, the gate's ROC and operating point. Progress counts decoded images.
+ *
+ * @example
+ * const e = await evaluateRun({ model, plan, data, split: 'test', reporter });
+ * e.metrics.det?.mAP; e.curves.roc?.[0].points;
  */
 export async function evaluateRun(args: { model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData; split: 'test' | 'val'; gating?: Gating; reporter: Reporter }): Promise<TestEvaluation> {
   const sets = splitSets(args.data, args.split);

@@ -42,6 +42,9 @@ export interface ModelInput {
  * Exports a trained model into `dir`: `model.onnx` (one graph) and `model.stage1.onnx` + `model.stage2.onnx`
  * (the gated pipeline), with the plan's preprocessing and the gate threshold recorded in their metadata.
  * A model without a cls head cannot be exported (the pipeline's stage 1 is encoder + cls).
+ *
+ * @example
+ * const files = await exportRunModel(model, plan, 'runs/exp1', reporter);   // files.model === 'runs/exp1/model.onnx'
  */
 export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelInput, dir: string, reporter: Reporter): Promise<ExportedFiles> {
   const { cls, det, seg } = model.heads;

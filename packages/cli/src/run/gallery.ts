@@ -133,6 +133,9 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
  * Runs the exported ONNX pipeline of a run folder on a few test images of each source and writes `gallery/`:
  * the films and mask-comparison layers as PNGs and `gallery.json` (boxes matched against the truth, gate decision
  * against the labels). The picks mix correct positives, gate misses, false alarms and true negatives.
+ *
+ * @example
+ * const g = await writeGallery('runs/exp1', { rsna: data.rsna.test, siim: data.siim.test }, reporter);   // g.items[0].flags
  */
 export async function writeGallery(runDir: string, sets: EvalSets, reporter: Reporter): Promise<Gallery> {
   const predictor = await openPredictor(runDir, { gate: true, det: {} });
