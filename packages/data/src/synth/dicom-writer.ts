@@ -1,3 +1,4 @@
+/// <reference path="./dcmjs.d.ts" />
 import { encodeJpeg } from './image-codec';
 import type { FakePhi } from './phi';
 
