@@ -73,16 +73,29 @@ export function probeTrainer(core, { size, batch = 16, norm = 'core', seed = 7 }
   };
 }
 
+/** Our probe-net steps in a fresh process (own backend, so its own thread count). */
+export async function oursInChild(ctx, { size, warmup, steps, threads }) {
+  const { spawnSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const r = spawnSync(
+    process.execPath,
+    [join(ctx.repoRoot, 'bench', 'lib', 'probe-step-child.mjs'), ctx.repoRoot, String(size), String(warmup), String(steps)],
+    { encoding: 'utf8', env: { ...process.env, MULTICHEXNET_WASM_THREADS: String(threads), MULTICHEXNET_LOG: 'warn' } },
+  );
+  if (r.status !== 0) throw new Error(`probe child failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 /** Runs the PyTorch reference; null when Debian's torch is not importable. */
-export async function torchProbe(ctx, { size, batch = 16, warmup, steps }) {
+export async function torchProbe(ctx, { size, batch = 16, warmup, steps, threads = 2 }) {
   if (!ctx.torchAvailable) return null;
   const { spawnSync } = await import('node:child_process');
   const { join } = await import('node:path');
   const script = join(ctx.repoRoot, 'bench', 'reference', 'probe_net_torch.py');
   const r = spawnSync(
     ctx.python,
-    [script, '--size', String(size), '--batch', String(batch), '--threads', '2', '--warmup', String(warmup), '--steps', String(steps)],
-    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' } },
+    [script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--warmup', String(warmup), '--steps', String(steps)],
+    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } },
   );
   if (r.status !== 0) throw new Error(`torch reference failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());

@@ -59,11 +59,15 @@ def main() -> None:
     for _ in range(args.warmup):
         step()
     samples = []
+    cpu = []
     for _ in range(args.steps):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         step()
         samples.append((time.perf_counter() - t0) * 1000.0)
+        cpu.append((time.process_time() - c0) * 1000.0)
     ordered = sorted(samples)
+    cpu_ordered = sorted(cpu)
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -73,6 +77,9 @@ def main() -> None:
         "p10Ms": ordered[int(0.1 * (len(ordered) - 1))],
         "p90Ms": ordered[round(0.9 * (len(ordered) - 1))],
         "samples": samples,
+        # CPU time of the process (all threads): with --threads 1 it does not depend on other load.
+        "cpuMedianMs": cpu_ordered[len(cpu_ordered) // 2],
+        "cpuSamples": cpu,
     }))
 
 
