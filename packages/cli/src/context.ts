@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { CliIo } from './io/cli-io';
 import { createReporter, progressModeFor, type Reporter } from './io/progress';
 
-/** The options every verb accepts (declared on the root program). */
+/** The options every verb of this package accepts (`--debug` is the root's). */
 export interface GlobalOptions {
   json?: boolean;
   debug?: boolean;

@@ -44,9 +44,7 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
         'a first-stage gate, staged multi-task training on CPU, ONNX export and inference.',
     )
     .version(version, '-V, --version', 'print the version')
-    .option('--json', 'machine-readable output: one JSON document on stdout (progress stays on stderr)')
-    .option('-q, --quiet', 'no progress output')
-    .option('--debug', 'print stack traces of errors')
+    .option('--debug', 'print stack traces of errors (anywhere on the line)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -60,7 +58,8 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
       '\nGetting started:\n' +
         '  $ multichexnet quickstart                 # synthetic data, the whole protocol (tiny), ONNX, report\n' +
         '  $ multichexnet predict --model runs/quickstart/model.onnx xray.dcm\n' +
-        '\nExit codes: 0 ok, 1 runtime failure, 2 usage error (unknown verb or flag, missing file, invalid config).\n',
+        '\nEvery verb takes --json (one JSON document on stdout) and -q / --quiet (no progress on stderr).\n' +
+        'Exit codes: 0 ok, 1 runtime failure, 2 usage error (unknown verb or flag, missing file, invalid config).\n',
     );
   const context = (cmd: Command): CommandContext => createContext(io, cmd.optsWithGlobals<GlobalOptions>(), options.cleanups);
   registerQuickstart(program, context);
@@ -73,6 +72,11 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
   registerExperiment(program, context);
   registerReport(program, context);
   registerBench(program, context);
+  // --json and --quiet belong to each verb, not to the root: the root's options are parsed anywhere on the line,
+  // and @multichexnet/service's verbs have their own -q (--queue) and --json.
+  for (const cmd of program.commands) {
+    cmd.option('--json', 'machine-readable output: one JSON document on stdout (progress stays on stderr)').option('-q, --quiet', 'no progress output');
+  }
   if (options.service !== false) (await import('./commands/service')).registerServiceCommands(program);
   return program;
 }

@@ -63,6 +63,13 @@ describe('runtime failures: exit code 1', () => {
     expect(r.err).toMatch(/model\.onnx/);
   });
 
+  it("the service verbs keep their own -q (--queue) and --json: the CLI's flags do not shadow them", async () => {
+    const r = await cli(dir, 'screen', 'status', '-q', 'some-queue', '--json', '--redis', 'redis://127.0.0.1:1');
+    expect(r.code).toBe(1);
+    expect(lines(r.err)).toHaveLength(1);
+    expect(r.err).toMatch(/Cannot reach Redis/);
+  });
+
   it('--debug adds the stack', async () => {
     const model = join(dir, 'model.onnx');
     writeFileSync(model, 'not onnx');

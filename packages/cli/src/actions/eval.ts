@@ -4,12 +4,12 @@ import { routeLibraryLogs } from './prepare';
 import { completeRun, openData, openRun, readRunData, resolveDataRoots, startBackend, type DataOptions } from '../run/run-folder';
 import { headlineLines } from './train';
 
+/** Options of `multichexnet eval`. */
 export interface EvalOptions extends DataOptions {
   split: string;
   backend: string;
   report: boolean;
 }
-
 
 /** The `eval` verb. */
 export async function evalAction(ctx: CommandContext, run: string, o: EvalOptions): Promise<void> {

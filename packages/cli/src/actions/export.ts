@@ -3,10 +3,10 @@ import { routeLibraryLogs } from './prepare';
 import { exportRunModel } from '../run/export-model';
 import { openRun } from '../run/run-folder';
 
+/** Options of `multichexnet export`. */
 export interface ExportOptions {
   out?: string;
 }
-
 
 /** The `export` verb. */
 export async function exportAction(ctx: CommandContext, run: string, o: ExportOptions): Promise<void> {

@@ -87,7 +87,7 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   }
 
   // 2. The protocol: every variant of Table 1, then Table 2 on the trained gated models.
-  await runTables(ctx, ['table1', 'table2'], experimentInput, { onEvent: createTrainProgress(ctx.reporter) });
+  const tables = await runTables(ctx, ['table1', 'table2'], experimentInput, { onEvent: createTrainProgress(ctx.reporter) });
 
   // 3. The MultiCheXNet model as this folder's run: its plan is the shared pre-training's phases then the joint
   //    variant's (as the experiment ran them, step scale included), metrics on one axis, weights.
@@ -122,10 +122,10 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   } finally {
     model.dispose();
   }
-  const table1 = JSON.parse(await readFile(join(out, 'table1.json'), 'utf8')) as { verdict?: string };
-  return { out, outputs, seconds: (performance.now() - started) / 1000, verdict: table1.verdict ?? '' };
+  return { out, outputs, seconds: (performance.now() - started) / 1000, verdict: tables.table1?.verdict ?? '' };
 }
 
+/** Options of `multichexnet quickstart`. */
 export interface QuickstartOptions {
   out: string;
   seed: number;
@@ -135,7 +135,6 @@ export interface QuickstartOptions {
   rsna?: number;
   siim?: number;
 }
-
 
 /** The `quickstart` verb. */
 export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions): Promise<void> {

@@ -2,7 +2,6 @@ import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { writeReport } from '../report/load-run';
 
-
 /** The `report` verb. */
 export async function reportAction(ctx: CommandContext, run: string): Promise<void> {
   routeLibraryLogs(ctx);
