@@ -1052,3 +1052,32 @@ export function resizeBilinearGrad(
     }
   }
 }
+
+/**
+ * ResizeNearestNeighbor gradient: dx [B, xH, xW, C] (zeroed here) += dy [B, yH, yW, C] at each output pixel's
+ * source pixel; rowSrc (i32[yH]) and colSrc (i32[yW]) come from the forward's own index arithmetic.
+ */
+export function resizeNearestGrad(dy: usize, dx: usize, B: i32, xH: i32, xW: i32, yH: i32, yW: i32, C: i32, rowSrc: usize, colSrc: usize): void {
+  const pix = <usize>C << 2;
+  memory.fill(dx, 0, <usize>B * <usize>xH * <usize>xW * pix);
+  const C4 = C & ~3;
+  let pd = dy;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let r: i32 = 0; r < yH; r++) {
+      const row = dx + <usize>((b * xH + load<i32>(rowSrc + (<usize>r << 2))) * xW) * pix;
+      for (let c: i32 = 0; c < yW; c++) {
+        const q = row + <usize>load<i32>(colSrc + (<usize>c << 2)) * pix;
+        let k: i32 = 0;
+        for (; k < C4; k += 4) {
+          const off = <usize>k << 2;
+          v128.store(q + off, f32x4.add(v128.load(q + off), v128.load(pd + off)));
+        }
+        for (; k < C; k++) {
+          const off = <usize>k << 2;
+          store<f32>(q + off, load<f32>(q + off) + load<f32>(pd + off));
+        }
+        pd += pix;
+      }
+    }
+  }
+}

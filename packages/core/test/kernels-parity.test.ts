@@ -285,6 +285,35 @@ describe('ResizeBilinearGrad vs cpu', () => {
   }
 });
 
+describe('ResizeNearestNeighborGrad: the exact transpose of the forward', () => {
+  const cases: { h: number; w: number; c: number; oh: number; ow: number; align: boolean; hpc: boolean }[] = [
+    { h: 4, w: 4, c: 8, oh: 8, ow: 8, align: false, hpc: false }, // 2x decoder upsampling
+    { h: 3, w: 5, c: 6, oh: 12, ow: 20, align: false, hpc: false },
+    { h: 5, w: 4, c: 4, oh: 9, ow: 7, align: true, hpc: false },
+    { h: 4, w: 3, c: 3, oh: 7, ow: 8, align: false, hpc: true },
+  ];
+  for (const c of cases) {
+    it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
+      const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
+      const n = shape.reduce((a, b) => a * b, 1);
+      const rv = randn([2, c.oh, c.ow, c.c], 91 + c.h);
+      await tf.setBackend('cpu');
+      const ref = new Float32Array(n);
+      for (let i = 0; i < n; i++) {
+        const e = new Float32Array(n);
+        e[i] = 1;
+        ref[i] = tf.tidy(() => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(tf.tensor4d(e, shape), [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))).dataSync()[0]!);
+      }
+      const before = tf.memory().numTensors;
+      const [got] = await on('wasm', () =>
+        tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))))([tf.zeros(shape)]),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(got!, ref)).toBeLessThan(1e-6);
+    });
+  }
+});
+
 describe('Identity', () => {
   it('clones without copying and without leaking', async () => {
     await tf.setBackend('wasm');

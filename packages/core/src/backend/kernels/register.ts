@@ -16,6 +16,7 @@ import { conv2DConfig, fusedConv2DConfig } from './conv2d-single-channel';
 import { castConfig } from './cast';
 import { avgPoolGradConfig } from './avg-pool-grad';
 import { resizeBilinearGradConfig } from './resize-bilinear-grad';
+import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 
@@ -25,6 +26,7 @@ const KERNELS: tf.KernelConfig[] = [
   maxPoolGradConfig,
   avgPoolGradConfig,
   resizeBilinearGradConfig,
+  resizeNearestNeighborGradConfig,
   identityConfig,
   conv2DConfig,
   fusedConv2DConfig,

@@ -84,6 +84,7 @@ export interface SimdKernels {
     colRight: number,
     colFrac: number,
   ): void;
+  resizeNearestGrad(dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number, rowSrc: number, colSrc: number): void;
   zeroInsert(src: number, dst: number, B: number, OH: number, OW: number, C: number, SH: number, SW: number, DH: number, DW: number): void;
   crop(src: number, dst: number, N: number, SH: number, SW: number, C: number, top: number, left: number, DH: number, DW: number): void;
   conv1ch(
