@@ -53,18 +53,21 @@ put('CheXSeg Dice', m.seg?.dice);
 put('gate sensitivity', m.gate?.sensitivity);
 put('gate specificity', m.gate?.specificity);
 const plan = await readJson(join(runDir, 'plan.json'));
+const table1 = await readJson(join(runDir, 'table1.json'));
+const seed = typeof plan?.seed === 'number' ? plan.seed : 0;
 
 const provenance = {
   run: relative(repoRoot, runDir),
-  command: 'npm run quickstart',
+  command: `multichexnet quickstart${seed !== 0 ? ` --seed ${seed}` : ''}`,
   exportedAt: info.mtime.toISOString(),
   copiedAt: new Date().toISOString(),
   checksum,
   bytes: bytes.byteLength,
   metrics,
   notes: [
-    `plan ${typeof plan?.name === 'string' ? plan.name : 'unknown'}, ${metadata.preprocessing?.size ?? '?'} px, metrics on the ${typeof evalTest?.split === 'string' ? evalTest.split : 'test'} split`,
-    'trained on synthetic chest films only (the quickstart protocol): a demonstration, not a diagnostic model',
+    `plan ${typeof plan?.name === 'string' ? plan.name : 'unknown'}, ${metadata.preprocessing?.size ?? '?'} px input; metrics on the synthetic ${typeof evalTest?.split === 'string' ? evalTest.split : 'test'} split${typeof evalTest?.gating === 'string' ? `, gating: ${evalTest.gating}` : ''}`,
+    ...(typeof table1?.verdict === 'string' ? [`Table 1: ${table1.verdict}`] : []),
+    'trained on synthetic chest films only, at the tiny preset: a demonstration of the system, not a diagnostic model',
   ],
 };
 await mkdir(dirname(target), { recursive: true });

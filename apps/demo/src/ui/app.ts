@@ -59,6 +59,7 @@ export async function startApp(): Promise<void> {
     imageFacts: byId('image-facts'),
     modelInfo: byId('model-info'),
     examples: byId('examples'),
+    emptyExamples: byId('empty-examples'),
     useBundled: byId<HTMLButtonElement>('use-bundled'),
     gate: byId<HTMLInputElement>('toggle-gate'),
     backend: byId<HTMLSelectElement>('backend-choice'),
@@ -239,8 +240,14 @@ export async function startApp(): Promise<void> {
         el('span', { class: 'example-format' }, ex.format),
         el('span', { class: 'example-truth' }, ex.findings.length > 0 ? `drawn with: ${ex.findings.join(', ')}` : 'drawn without findings'),
       );
-      button.addEventListener('click', () => void serial(() => openImageBytes(bytes, ex.file, ex.findings)));
+      const open = (): void => void serial(() => openImageBytes(bytes, ex.file, ex.findings));
+      button.addEventListener('click', open);
       ui.examples.append(button);
+      // The same example as a chip on the empty viewer, so a first visit can start in one click.
+      const chip = el('button', { class: 'empty-chip', type: 'button' }, `${ex.title.replace(/^Synthetic /, '')} · ${ex.format}`);
+      chip.addEventListener('click', open);
+      if (ui.emptyExamples.childElementCount === 0) ui.emptyExamples.append(el('span', { class: 'empty-or' }, 'or try a synthetic example'));
+      ui.emptyExamples.append(chip);
     }
   })().catch(showError);
 

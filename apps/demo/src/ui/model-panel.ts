@@ -1,6 +1,6 @@
 import type { ModelMetadata } from '@multichexnet/runtime';
 import type { ModelProvenance } from '../engine/provenance';
-import { el, replaceChildren } from './dom';
+import { el, formatMs, replaceChildren } from './dom';
 
 /** What the model panel shows. */
 export interface ModelInfo {
@@ -29,7 +29,7 @@ export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
   const rows: HTMLElement[] = [
     row('Model', el('span', { 'data-testid': 'model-name' }, info.name), ' ', el('span', { class: `tag ${info.origin === 'bundled' ? 'tag-bundled' : 'tag-user'}` }, info.origin === 'bundled' ? 'bundled' : 'your file')),
     row('Graph', info.kind === 'single' ? 'single graph (all heads every image)' : 'gated pair (stage 2 only after a positive gate)'),
-    row('Size', `${(info.sizeBytes / 1e6).toFixed(2)} MB · opened in ${Math.round(info.loadMs)} ms`),
+    row('Size', `${(info.sizeBytes / 1e6).toFixed(2)} MB · ready in ${formatMs(info.loadMs)}`),
     row('Checksum', el('code', { title: info.checksum }, `sha256 ${info.checksum.slice(0, 16)}…`), ' ', el('span', { class: 'ok' }, 'verified')),
     row('Blocks', m.blocks.map((b) => b.className).join(', ') + (preset ? ` (${preset})` : '')),
   ];
@@ -37,7 +37,8 @@ export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
     rows.push(row('Preprocessing', `${pre.size} × ${pre.size} px · ${pre.fit} · ${pre.interpolation} · (x − ${pre.mean}) / ${pre.std}`));
   }
   if (m.gate !== null) {
-    rows.push(row('Gate', m.gate.source === 'cls' ? `max p(${m.gate.classes.join(', ')}) ≥ ${m.gate.threshold}` : `${m.gate.output} ≥ ${m.gate.threshold}`));
+    const t = Number(m.gate.threshold.toFixed(3));
+    rows.push(row('Gate', m.gate.source === 'cls' ? `max p(${m.gate.classes.join(', ')}) ≥ ${t}` : `${m.gate.output} ≥ ${t}`));
   }
   const dec = [
     m.decode.det ? `boxes: score ≥ ${m.decode.det.scoreThreshold}, NMS IoU ${m.decode.det.nmsIoU}, ≤ ${m.decode.det.maxDetections}` : null,
@@ -49,8 +50,10 @@ export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
   if (info.origin === 'bundled' && p !== null) {
     rows.push(row('Trained by', el('code', {}, p.command || p.run), p.exportedAt ? ` · exported ${p.exportedAt.slice(0, 10)}` : ''));
     const metrics = Object.entries(p.metrics);
-    if (metrics.length > 0) rows.push(row('Run metrics', metrics.map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(3)}`).join(' · ')));
-    for (const note of p.notes ?? []) rows.push(row('', note));
+    if (metrics.length > 0) {
+      rows.push(row('Test metrics', el('span', { class: 'metric-chips' }, ...metrics.map(([k, v]) => el('span', { class: 'chip' }, `${k} `, el('b', {}, v.toFixed(3)))))));
+    }
+    if ((p.notes ?? []).length > 0) rows.push(row('Notes', el('ul', { class: 'notes' }, ...(p.notes ?? []).map((n) => el('li', {}, n)))));
   }
   replaceChildren(
     container,
