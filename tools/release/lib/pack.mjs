@@ -1,0 +1,112 @@
+// Packs a workspace package the way it is published: the files `npm pack` would take, with a manifest that
+// keeps only what a consumer needs. The same tarball is checked (publint, attw, declaration imports), installed by
+// the consumer tests and published by `npm run release -- --publish`, so what is tested is what ships.
+//
+// Why a staged copy instead of `npm pack` in the package folder: the workspace manifest carries the `source`
+// export condition (tests and `tsc` resolve sibling packages to their src/ through it). Published, that condition
+// would point at files the tarball does not hold, and any consumer whose own tooling enables a condition named
+// `source` (a common monorepo convention) would fail to resolve the package. npm has no publishConfig override
+// for `exports`, and editing package.json in place would race with the other people working in this tree, so
+// the manifest is rewritten in a temporary copy.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+/** npm's environment for packing: no lifecycle scripts, no update notices, no audit. */
+export const npmEnv = {
+  ...process.env,
+  npm_config_update_notifier: 'false',
+  npm_config_fund: 'false',
+  npm_config_audit: 'false',
+  ONNXRUNTIME_NODE_INSTALL: 'skip',
+};
+
+/** Runs npm with arguments and returns its stdout. */
+export function npm(args, cwd, extraEnv = {}) {
+  return execFileSync('npm', args, {
+    cwd,
+    env: { ...npmEnv, ...extraEnv },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+}
+
+/** The last JSON value in npm's stdout (npm may print notices before it). */
+function parseNpmJson(stdout) {
+  const start = stdout.search(/^[[{]/m);
+  if (start < 0) throw new Error(`npm printed no JSON:\n${stdout}`);
+  return JSON.parse(stdout.slice(start));
+}
+
+/** Drops every `source` condition from an exports value, recursively. */
+export function stripSourceCondition(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'source') continue;
+    out[key] = stripSourceCondition(inner);
+  }
+  return out;
+}
+
+/**
+ * The manifest as published: no `source` conditions, no workspace-only fields (`scripts`, `nx`, `devDependencies`),
+ * `sideEffects` entries only for files the tarball holds.
+ */
+export function publishedManifest(manifest, shippedFiles) {
+  const out = { ...manifest };
+  out.exports = stripSourceCondition(manifest.exports);
+  delete out.scripts;
+  delete out.nx;
+  delete out.devDependencies;
+  if (Array.isArray(manifest.sideEffects)) {
+    const shipped = new Set(shippedFiles.map((f) => `./${f}`));
+    out.sideEffects = manifest.sideEffects.filter((f) => shipped.has(f.startsWith('./') ? f : `./${f}`));
+  }
+  return out;
+}
+
+/** Files `npm pack` takes from a package folder (paths relative to it). */
+export function packedFileList(pkgDir) {
+  const [info] = parseNpmJson(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], pkgDir));
+  return info.files.map((f) => f.path);
+}
+
+/**
+ * Copies the publishable files of `pkgDir` into `stageDir` with the published manifest. Fails when the package has
+ * not been built (no dist/).
+ */
+export function stagePackage(pkgDir, stageDir) {
+  pkgDir = resolve(pkgDir);
+  const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
+  if (!existsSync(join(pkgDir, 'dist'))) {
+    throw new Error(`${manifest.name}: no dist/ in ${pkgDir}; build first (npx nx run-many -t build)`);
+  }
+  const files = packedFileList(pkgDir).filter((f) => f !== 'package.json');
+  rmSync(stageDir, { recursive: true, force: true });
+  mkdirSync(stageDir, { recursive: true });
+  for (const file of files) {
+    mkdirSync(dirname(join(stageDir, file)), { recursive: true });
+    cpSync(join(pkgDir, file), join(stageDir, file));
+  }
+  writeFileSync(join(stageDir, 'package.json'), JSON.stringify(publishedManifest(manifest, files), null, 2) + '\n');
+  return { manifest, stageDir, files };
+}
+
+/**
+ * Packs a workspace package into `outDir` and returns the tarball's absolute path and the published manifest.
+ */
+export function packPackage(pkgDir, outDir) {
+  mkdirSync(outDir, { recursive: true });
+  const stageDir = mkdtempSync(join(tmpdir(), 'mcx-stage-'));
+  try {
+    const { manifest } = stagePackage(pkgDir, stageDir);
+    const [info] = parseNpmJson(npm(['pack', stageDir, '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)], stageDir));
+    const published = JSON.parse(readFileSync(join(stageDir, 'package.json'), 'utf8'));
+    return { name: manifest.name, version: manifest.version, tarball: join(resolve(outDir), info.filename), manifest: published, files: info.files.map((f) => f.path) };
+  } finally {
+    rmSync(stageDir, { recursive: true, force: true });
+  }
+}
