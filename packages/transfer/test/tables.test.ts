@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,8 @@ describe('experimentTable3', () => {
     expect(mtl!.source!.steps).toBeGreaterThan(stage1!.source!.steps!);
     expect(t3.chance.constant.auroc).toBe(0.5);
     expect(t3.data.images.test).toBeGreaterThan(0);
+    expect(t3.data.resplit).toBe(true);
+    expect(t3.rows[0]!.runs.map((x) => x.split)).toEqual(t3.rows[2]!.runs.map((x) => x.split));
     expect(t3.data.positives.train).toBeGreaterThan(0);
     expect(t3.localisation!.positives).toBe(t3.data.positives.test);
     const json = JSON.parse(await readFile(join(out, 'table3.json'), 'utf8')) as Table3;
@@ -79,5 +81,21 @@ describe('experimentTable4', () => {
     const md = await readFile(join(out, 'table4.md'), 'utf8');
     expect(md).toContain('| **Mean** |');
     expect(md).toContain('CheXNet F1');
+
+    // The same models as a trainer experiment folder (Table 1 / quickstart layout): reused, with the split its
+    // table1.json records, they give the same baseline numbers on the same NIH test split.
+    const reuse = mkdtempSync(join(tmpdir(), 'mcx-reuse-'));
+    await cp(join(out, 'sources', 'mtl'), join(reuse, 'multichexnet-joint'), { recursive: true });
+    await cp(join(out, 'sources', 'chexnet'), join(reuse, 'single-cls'), { recursive: true });
+    await mkdir(join(reuse, 'data'));
+    for (const d of ['nih', 'rsna', 'siim']) await symlink(join(out, 'data', d), join(reuse, 'data', d));
+    const resolved = TransferExperimentConfigSchema.parse(config);
+    await writeFile(join(reuse, 'table1.json'), JSON.stringify({ config: { split: resolved.split, seed: resolved.seed } }));
+    const again: TransferExperimentEvent[] = [];
+    const t4b = await experimentTable4({ ...config, out: mkdtempSync(join(tmpdir(), 'mcx-t4-')), reuse, covid: join(out, 'data', 'covid') }, { onEvent: (e) => again.push(e) });
+    expect(t4b.rows[0]!.provenance).toBe(`reused: ${join(reuse, 'single-cls')}`);
+    expect(t4b.rows[0]!.perClass).toEqual(t4.rows[0]!.perClass);
+    expect(t4b.rows[1]!.perClass).toEqual(t4.rows[1]!.perClass);
+    expect(again.some((e) => e.type === 'step' && 'variant' in e)).toBe(false);
   });
 });

@@ -58,7 +58,13 @@ export interface TransferContext {
   config: TransferExperimentConfig;
   /** NIH / RSNA / SIIM (train / val / test). */
   data: TrainingData;
+  /** The COVID splits of the experiment seed. */
   covid: TransferSplits;
+  /**
+   * The COVID splits of a fine-tuning seed: re-drawn by patient with that seed when `resplit` is on (and the set is
+   * a folder), else always {@link TransferContext.covid}.
+   */
+  covidFor(seed: number): Promise<TransferSplits>;
   /** Where the COVID set lives ('given' for splits passed at runtime). */
   covidRoot: string;
   cache: SampleCache;
@@ -99,7 +105,7 @@ function scaledPlan(name: BuiltinPlanName, cfg: TransferExperimentConfig): Train
 /**
  * The plan of a source trained here. Stage 1 and MTL split the `multichexnet-joint` plan (same phases, same seed:
  * the same weights as one uninterrupted protocol run, the MTL run continuing from the stage-1 weights);
- * the CheXNet baseline is the `single-cls` plan (NIH only, as many steps as the whole protocol).
+ * the CheXNet baseline is the `single-cls` plan (NIH only, as many updates as the protocol gives CheXCls).
  */
 export function sourcePlan(name: SourceName, cfg: TransferExperimentConfig): TrainingPlan {
   if (name === 'chexnet') {
@@ -166,7 +172,9 @@ export async function prepareTransferExperiment(input: TransferExperimentConfigI
   }
   const covidRoot = runtime.covid !== undefined ? 'given' : (config.covid ?? join(root, 'covid'));
   const covid = runtime.covid ?? (await openTransferData(covidRoot, { fractions: config.covidSplit, seed: config.seed }));
-  return { config, data, covid, covidRoot, cache: createMemoryCache(2 * 1024 ** 3), emit, generationSeconds, sources: new Map() };
+  const covidFor = async (seed: number): Promise<TransferSplits> =>
+    runtime.covid !== undefined || !config.resplit || seed === config.seed ? covid : openTransferData(covidRoot, { fractions: config.covidSplit, seed });
+  return { config, data, covid, covidFor, covidRoot, cache: createMemoryCache(2 * 1024 ** 3), emit, generationSeconds, sources: new Map() };
 }
 
 /**

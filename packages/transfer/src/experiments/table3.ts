@@ -3,6 +3,7 @@ import { createBatchStream } from '@multichexnet/data';
 import { auroc, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
 import { buildModel, builtinPlan, parsePlan, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
 import { datasetLabels, transferLabels } from '../data/transfer-labels';
+import type { TransferSplits } from '../data/transfer-data';
 import { fineTune, type FineTuneResult } from '../fine-tune/fine-tune';
 import type { FreezeMode } from '../model/cls-path';
 import type { TransferExperimentConfigInput } from './config';
@@ -27,6 +28,8 @@ export interface Table3Run {
   perClass: Record<string, { auroc: number; f1: number; f1Threshold: number; sensitivity: number }>;
   finalLoss: number;
   trainSeconds: number;
+  /** The COVID split of this seed: images per split and test positives (first class). */
+  split: { train: number; val: number; test: number; testPositives: number };
 }
 
 /** One row of Table 3. */
@@ -47,10 +50,10 @@ export interface Table3 {
   title: string;
   config: TransferContext['config'];
   classes: string[];
-  /** COVID set: images and positives per split (first class). */
-  data: { root: string; images: { train: number; val: number; test: number }; positives: { train: number; val: number; test: number } };
+  /** COVID set: images and positives per split (first class) of the experiment seed's split. */
+  data: { root: string; resplit: boolean; images: { train: number; val: number; test: number }; positives: { train: number; val: number; test: number } };
   specificity: number;
-  /** Scores of predictors that know nothing, on the same test labels. */
+  /** Scores of predictors that know nothing, on the same test labels (means over the seeds' test splits). */
   chance: { constant: { auroc: number; f1: number; sensitivity: number }; random: { auroc: number; f1: number; sensitivity: number } };
   rows: Table3Row[];
   /**
@@ -85,7 +88,7 @@ function chanceOf(labels: Float32Array[], specificity: number, seed: number): Ta
   };
 }
 
-function runOf(seed: number, r: FineTuneResult): Table3Run {
+function runOf(seed: number, r: FineTuneResult, split: TransferSplits): Table3Run {
   const t = r.test!;
   const perClass: Table3Run['perClass'] = {};
   for (const [c, m] of Object.entries(t.perClass)) perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, sensitivity: m.sensitivity };
@@ -99,13 +102,14 @@ function runOf(seed: number, r: FineTuneResult): Table3Run {
     perClass,
     finalLoss: r.history[r.history.length - 1]?.loss ?? Number.NaN,
     trainSeconds: r.trainSeconds,
+    split: { train: split.train.size, val: split.val?.size ?? 0, test: split.test?.size ?? 0, testPositives: positivesOf(r.testScores?.labels ?? []) },
   };
 }
 
-async function localise(ctx: TransferContext, model: MultiCheXNet<HeadSet>, imageSize: number, preprocess: object): Promise<Table3['localisation']> {
+async function localise(ctx: TransferContext, split: TransferSplits, model: MultiCheXNet<HeadSet>, imageSize: number, preprocess: object): Promise<Table3['localisation']> {
   if (model.heads.det === undefined && model.heads.seg === undefined) return null;
   const classes = model.heads.cls!.config.classes;
-  const test = ctx.covid.test;
+  const test = split.test;
   if (test === undefined) return null;
   const positives = test.entries.flatMap((e, i) => (transferLabels(e, classes)[0] === 1 ? [i] : []));
   const out = { positives: positives.length, routed: 0, withBoxes: 0, meanBoxes: 0, withMask: 0, meanMaskFraction: 0 };
@@ -156,13 +160,16 @@ function markdownOf(t: Omit<Table3, 'markdown'>): string {
     ...t.rows.map((r) => [r.label, spreadCell(r.summary.auroc), spreadCell(r.summary.f1), spreadCell(r.summary.sensitivity), r.freeze, String(r.lrMultiplier), String(r.steps)]),
   ];
   const seeds = t.rows[0]?.runs.map((r) => r.seed) ?? [];
-  const perSeed = markdownTable(['Model', ...seeds.map((s) => `seed ${s} AUROC / F1 / sens.`)], t.rows.map((r) => [r.label, ...r.runs.map((x) => `${cell(x.auroc)} / ${cell(x.f1)} / ${cell(x.sensitivity)}`)]));
+  const perSeed = markdownTable(['Model', ...seeds.map((s) => `seed ${s} AUROC / F1 / sens.`)], [
+    ['Test split: films (positive)', ...(t.rows[0]?.runs ?? []).map((x) => `${x.split.test} (${x.split.testPositives})`)],
+    ...t.rows.map((r) => [r.label, ...r.runs.map((x) => `${cell(x.auroc)} / ${cell(x.f1)} / ${cell(x.sensitivity)}`)]),
+  ]);
   const d = t.data;
   const loc = t.localisation;
   return [
     `# ${t.title}`,
     '',
-    `Classes: ${t.classes.join(', ')}. COVID set ${d.root}: train ${d.images.train} (${d.positives.train} positive), val ${d.images.val} (${d.positives.val}), test ${d.images.test} (${d.positives.test}). Values: mean ± std [min, max] over ${seeds.length} seeds on the test split; F1 at the threshold chosen on the validation split.`,
+    `Classes: ${t.classes.join(', ')}. COVID set ${d.root}: train ${d.images.train} (${d.positives.train} positive), val ${d.images.val} (${d.positives.val}), test ${d.images.test} (${d.positives.test})${d.resplit ? ' with the first seed; every seed re-draws the patient split (the three rows share it)' : ''}. Values: mean ± std [min, max] over ${seeds.length} seeds on the test split; F1 at the threshold chosen on the validation split.`,
     '',
     markdownTable(header, rows),
     '',
@@ -215,9 +222,11 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
     const f0 = performance.now();
     const runs = new Map<Table3Method, Table3Run[]>(TABLE3_METHODS.map((m) => [m, []]));
     let localisation: Table3['localisation'] = null;
-    let testLabels: Float32Array[] = [];
+    const chances: Table3['chance'][] = [];
     for (let k = 0; k < cfg.seeds; k++) {
       const seed = cfg.seed + k;
+      const split = await ctx.covidFor(seed);
+      let testLabels: Float32Array[] = [];
       for (const method of TABLE3_METHODS) {
         const scratch = method === 'scratch';
         const from = scratch ? buildModel(scratchModel, seed) : sources[method]!.model;
@@ -227,7 +236,7 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
         try {
           r = await fineTune({
             from,
-            data: ctx.covid,
+            data: split,
             classes: ft.classes,
             freeze: scratch ? 'all-trainable' : ft.freeze,
             lrMultiplier: scratch ? 1 : ft.lrMultiplier,
@@ -245,12 +254,13 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
         } finally {
           if (scratch) from.dispose();
         }
-        runs.get(method)!.push(runOf(seed, r));
+        runs.get(method)!.push(runOf(seed, r, split));
         testLabels = r.testScores!.labels;
         ctx.emit({ type: 'experiment', stage: 'fine-tune', message: `${name}: test AUROC ${cell(r.test!.meanAuroc)}, F1 ${cell(r.test!.macroF1)}, sensitivity ${cell(r.test!.meanSensitivity)} (${r.trainSeconds.toFixed(1)} s)`, seconds: r.seconds });
-        if (method === 'mtl' && k === 0) localisation = await localise(ctx, r.model, imageSize, preprocess);
+        if (method === 'mtl' && k === 0) localisation = await localise(ctx, split, r.model, imageSize, preprocess);
         r.model.dispose();
       }
+      chances.push(chanceOf(testLabels, ft.specificity, seed));
     }
     const rows: Table3Row[] = TABLE3_METHODS.map((method) => {
       const rs = runs.get(method)!;
@@ -269,17 +279,23 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
     });
     const trainLabels = datasetLabels(ctx.covid.train, ft.classes);
     const valLabels = ctx.covid.val ? datasetLabels(ctx.covid.val, ft.classes) : [];
+    const testLabels = ctx.covid.test ? datasetLabels(ctx.covid.test, ft.classes) : [];
+    const meanOf = (f: (c: Table3['chance']) => number): number => spreadOf(chances.map(f)).mean;
     const table: Omit<Table3, 'markdown'> = {
       title: 'Table 3: transfer to COVID-19 (a finding the pre-training never saw)',
       config: cfg,
       classes: [...ft.classes],
       data: {
         root: ctx.covidRoot,
+        resplit: cfg.resplit && ctx.covidRoot !== 'given',
         images: { train: ctx.covid.train.size, val: ctx.covid.val?.size ?? 0, test: ctx.covid.test?.size ?? 0 },
         positives: { train: positivesOf(trainLabels), val: positivesOf(valLabels), test: positivesOf(testLabels) },
       },
       specificity: ft.specificity,
-      chance: chanceOf(testLabels, ft.specificity, cfg.seed),
+      chance: {
+        constant: { auroc: meanOf((c) => c.constant.auroc), f1: meanOf((c) => c.constant.f1), sensitivity: meanOf((c) => c.constant.sensitivity) },
+        random: { auroc: meanOf((c) => c.random.auroc), f1: meanOf((c) => c.random.f1), sensitivity: meanOf((c) => c.random.sensitivity) },
+      },
       rows,
       localisation,
       verdict: verdictOf(rows),
