@@ -9,13 +9,14 @@
 //   3. The imports of every shipped .js and .d.ts file: relative ones resolve to a shipped file, bare ones name a
 //      Node builtin or a package the manifest declares (dependencies, peerDependencies, optionalDependencies), and
 //      none reaches into another package's src/ (the `source` condition must not leak into published types).
+//   4. The built entry's exported `version` equals the manifest's (a release bumps both; see release.mjs).
 // Usage: node tools/release/check-package.mjs [packageDir]   (default: the current directory)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { publint } from 'publint';
 import { formatMessage } from 'publint/utils';
 import { packPackage, stagePackage } from './lib/pack.mjs';
@@ -122,6 +123,15 @@ async function main() {
       console.log('imports: no .d.ts shipped');
       failed = true;
     }
+
+    // 4. exported version
+    const entry = pathToFileURL(join(pkgDir, 'dist', 'index.js')).href;
+    const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); process.stdout.write(String(m.version));`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    console.log(`version: dist exports ${exported}, package.json says ${manifest.version}`);
+    if (exported !== manifest.version) failed = true;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -13,9 +13,12 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, write
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-/** npm's environment for packing: no lifecycle scripts, no update notices, no audit. */
+/**
+ * npm's environment: no update notices, no audit. The `npm_*` variables of a surrounding `npm run` (prefix, workspace,
+ * lifecycle) are dropped, so a child npm never acts on the workspace that started it.
+ */
 export const npmEnv = {
-  ...process.env,
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
   npm_config_update_notifier: 'false',
   npm_config_fund: 'false',
   npm_config_audit: 'false',
@@ -68,45 +71,58 @@ export function publishedManifest(manifest, shippedFiles) {
   return out;
 }
 
-/** Files `npm pack` takes from a package folder (paths relative to it). */
-export function packedFileList(pkgDir) {
-  const [info] = parseNpmJson(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], pkgDir));
-  return info.files.map((f) => f.path);
+/** Files `npm pack` takes from each package folder (paths relative to it), with one npm call for all of them. */
+export function packedFileLists(pkgDirs) {
+  const dirs = pkgDirs.map((d) => resolve(d));
+  const infos = parseNpmJson(npm(['pack', '--dry-run', '--json', '--ignore-scripts', ...dirs], dirs[0]));
+  return infos.map((info) => info.files.map((f) => f.path));
 }
 
 /**
  * Copies the publishable files of `pkgDir` into `stageDir` with the published manifest. Fails when the package has
- * not been built (no dist/).
+ * not been built (no dist/). `files` skips the `npm pack --dry-run` that lists them.
  */
-export function stagePackage(pkgDir, stageDir) {
+export function stagePackage(pkgDir, stageDir, files = packedFileLists([pkgDir])[0]) {
   pkgDir = resolve(pkgDir);
   const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
   if (!existsSync(join(pkgDir, 'dist'))) {
     throw new Error(`${manifest.name}: no dist/ in ${pkgDir}; build first (npx nx run-many -t build)`);
   }
-  const files = packedFileList(pkgDir).filter((f) => f !== 'package.json');
+  const shipped = files.filter((f) => f !== 'package.json');
   rmSync(stageDir, { recursive: true, force: true });
   mkdirSync(stageDir, { recursive: true });
-  for (const file of files) {
+  for (const file of shipped) {
     mkdirSync(dirname(join(stageDir, file)), { recursive: true });
     cpSync(join(pkgDir, file), join(stageDir, file));
   }
-  writeFileSync(join(stageDir, 'package.json'), JSON.stringify(publishedManifest(manifest, files), null, 2) + '\n');
-  return { manifest, stageDir, files };
+  writeFileSync(join(stageDir, 'package.json'), JSON.stringify(publishedManifest(manifest, shipped), null, 2) + '\n');
+  return { manifest, stageDir, files: shipped };
 }
 
 /**
- * Packs a workspace package into `outDir` and returns the tarball's absolute path and the published manifest.
+ * Packs workspace packages into `outDir` (two npm calls in all, however many packages) and returns, in order, each
+ * tarball's absolute path with its published manifest.
  */
-export function packPackage(pkgDir, outDir) {
+export function packPackages(pkgDirs, outDir) {
   mkdirSync(outDir, { recursive: true });
-  const stageDir = mkdtempSync(join(tmpdir(), 'mcx-stage-'));
+  const work = mkdtempSync(join(tmpdir(), 'mcx-stage-'));
   try {
-    const { manifest } = stagePackage(pkgDir, stageDir);
-    const [info] = parseNpmJson(npm(['pack', stageDir, '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)], stageDir));
-    const published = JSON.parse(readFileSync(join(stageDir, 'package.json'), 'utf8'));
-    return { name: manifest.name, version: manifest.version, tarball: join(resolve(outDir), info.filename), manifest: published, files: info.files.map((f) => f.path) };
+    const lists = packedFileLists(pkgDirs);
+    const staged = pkgDirs.map((dir, i) => stagePackage(dir, join(work, String(i)), lists[i]));
+    const infos = parseNpmJson(npm(['pack', ...staged.map((s) => s.stageDir), '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)], work));
+    return staged.map((s, i) => ({
+      name: s.manifest.name,
+      version: s.manifest.version,
+      tarball: join(resolve(outDir), infos[i].filename),
+      manifest: JSON.parse(readFileSync(join(s.stageDir, 'package.json'), 'utf8')),
+      files: infos[i].files.map((f) => f.path),
+    }));
   } finally {
-    rmSync(stageDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Packs one workspace package into `outDir`; see {@link packPackages}. */
+export function packPackage(pkgDir, outDir) {
+  return packPackages([pkgDir], outDir)[0];
 }
