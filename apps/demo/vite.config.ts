@@ -42,6 +42,9 @@ function ortRuntimeFiles(): Plugin {
         const name = (req.url ?? '').replace(/^\//, '').split('?')[0]!;
         if (!ORT_FILES.includes(name)) return next();
         res.setHeader('Content-Type', name.endsWith('.wasm') ? 'application/wasm' : 'text/javascript');
+        // This middleware answers before Vite adds server.headers; onnxruntime starts its wasm threads as module
+        // workers from the .mjs, and a cross-origin isolated page only runs workers whose response says COEP too.
+        for (const [k, v] of Object.entries(ISOLATION)) res.setHeader(k, v);
         res.end(readFileSync(path(name)));
       });
     },
