@@ -26,7 +26,7 @@ if (skipReason !== null) console.warn(`[demo e2e] skipped: ${skipReason}`);
 
 type State = 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-model';
 
-async function waitForState(page: Page, states: State[], timeout = 30_000): Promise<State> {
+async function waitForState(page: Page, states: State[], timeout = 45_000): Promise<State> {
   await page.waitForFunction((s) => (s as string[]).includes(document.body.dataset.state ?? ''), states, { timeout });
   return (await page.evaluate(() => document.body.dataset.state)) as State;
 }
@@ -110,7 +110,7 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     page.on('console', (m) => consoleLines.push(m.text()));
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`${server.origin}/`);
-    expect(await waitForState(page, ['ready', 'error', 'no-model'], 45_000)).toBe('ready');
+    expect(await waitForState(page, ['ready', 'error', 'no-model'], 60_000)).toBe('ready');
   }, 120_000);
 
   afterAll(async () => {
