@@ -55,7 +55,7 @@ export function batchTargets(batch: Batch, recipe: BatchRecipe, clsClasses: read
     segMasks.push(wantsSeg ? mask : null);
     if (!wantsDet) detBoxes.push(null);
     else if (batch.tasks.det[b] === 1) detBoxes.push(batch.boxes[b]!.map(({ x, y, width, height }) => ({ x, y, width, height })));
-    else if (recipe.detFromMasks && mask !== null) detBoxes.push(maskToBoxes(mask));
+    else if (recipe.detFromMasks && mask !== null) detBoxes.push(maskToBoxes(mask, { minArea: Math.max(1, Math.round(recipe.maskBoxMinArea * S * S)) }));
     else detBoxes.push(null);
   }
   return { size: B, imageSize: S, clsLabels, hasCls, gateLabels: gateTargets(rows, batch.classes, gateClasses), detBoxes, segMasks };

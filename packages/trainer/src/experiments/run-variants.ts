@@ -33,6 +33,8 @@ export interface ExperimentContext {
   emit: (e: ExperimentEvent) => void;
   /** Seconds spent writing synthetic data (0 when reused or given). */
   generationSeconds: number;
+  /** Training seconds of each run folder trained or found (the shared pre-training counted once). */
+  runSeconds: Map<string, number>;
 }
 
 /** A trained variant and its cost. */
@@ -100,14 +102,15 @@ export async function prepareExperiment(input: ExperimentConfigInput, runtime: E
     if (!have) {
       emitter({ type: 'experiment', stage: 'data', message: `writing synthetic NIH ${config.synthetic.nih}, RSNA ${config.synthetic.rsna}, SIIM ${config.synthetic.siim} images (${imageSize} px) to ${root}` });
       const t0 = performance.now();
-      // Annotations in the real 1024 px space, as the real label files: the loaders scale them to the images.
-      await synthesize({ out: root, counts: { ...config.synthetic, covid: 0 }, size: imageSize, seed: config.seed, annotationSpace: 'original' });
+      // Written at the network's input size, so loading costs no resize; the loaders read the annotation space
+      // from the generator's synth.json.
+      await synthesize({ out: root, counts: { ...config.synthetic, covid: 0 }, size: imageSize, seed: config.seed });
       generationSeconds = (performance.now() - t0) / 1000;
       emitter({ type: 'experiment', stage: 'data', message: `synthetic data written in ${generationSeconds.toFixed(1)} s`, seconds: generationSeconds });
     }
     data = await openTrainingData({ nih: join(root, 'nih'), rsna: join(root, 'rsna'), siim: join(root, 'siim') }, { ...config.split, seed: config.seed });
   }
-  return { config, data, cache: createMemoryCache(2 * 1024 ** 3), imageSize, emit: emitter, generationSeconds };
+  return { config, data, cache: createMemoryCache(2 * 1024 ** 3), imageSize, emit: emitter, generationSeconds, runSeconds: new Map() };
 }
 
 function defaultEmitter(): (e: ExperimentEvent) => void {
@@ -131,6 +134,7 @@ export async function trainVariant(ctx: ExperimentContext, variant: Variant): Pr
       onEvent: (e) => ctx.emit({ ...e, variant: name }),
       ...(initWeights !== undefined ? { initWeights } : {}),
     });
+    ctx.runSeconds.set(name, r.trainingSeconds);
     ctx.emit({ type: 'experiment', stage: 'variant-end', variant: name, message: `${name}: ${r.trainingSeconds.toFixed(1)} s of training (${r.seconds.toFixed(1)} s in this call)`, seconds: r.trainingSeconds });
     return { model: r.model, seconds: r.trainingSeconds };
   };

@@ -150,12 +150,10 @@ export async function experimentTable1(config: ExperimentConfigInput, runtime: E
   const cpu0 = process.cpuUsage();
   const ctx = await prepareExperiment(config, runtime);
   const rows: Table1Row[] = [];
-  let training = 0;
   let evaluation = 0;
   const raws: EvalResult['raw'][] = [];
   for (const variant of ctx.config.variants) {
     const v = await trainVariant(ctx, variant);
-    training += v.seconds;
     const e0 = performance.now();
     ctx.emit({ type: 'experiment', stage: 'evaluate', variant, message: `evaluating ${variant} on the test sets` });
     const r = await evaluateVariant(ctx, v, v.model.gate !== null ? 'gate' : 'none');
@@ -173,6 +171,7 @@ export async function experimentTable1(config: ExperimentConfigInput, runtime: E
   };
   const chance = chanceBaselines(merged, ctx.imageSize, ctx.config.seed);
   const comparison = compare(rows);
+  const training = [...ctx.runSeconds.values()].reduce((a, b) => a + b, 0);
   const table: Omit<Table1, 'markdown'> = {
     title: 'Table 1: single-task baselines, BigBang MTL and MultiCheXNet',
     config: ctx.config,

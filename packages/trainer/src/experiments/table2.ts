@@ -13,7 +13,17 @@ export interface Table2Row {
   gating: Gating;
   det?: { mAP: number; ap50: number; images: number };
   seg?: { dice: number; images: number };
-  gate?: { threshold: number; sensitivity: number; specificity: number; falsePositives: number; falseNegatives: number; count: number; auroc: number };
+  gate?: {
+    threshold: number;
+    sensitivity: number;
+    specificity: number;
+    falsePositives: number;
+    falseNegatives: number;
+    count: number;
+    auroc: number;
+    /** Per test set: what det (RSNA) and seg (SIIM) each lose and gain. */
+    bySource: Partial<Record<'nih' | 'rsna' | 'siim', { sensitivity: number; specificity: number; count: number }>>;
+  };
 }
 
 /** Table 2 as written to `table2.json`. */
@@ -45,11 +55,9 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
   const cpu0 = process.cpuUsage();
   const ctx = await prepareExperiment(config, runtime);
   const rows: Table2Row[] = [];
-  let training = 0;
   let evaluation = 0;
   for (const variant of GATED.filter((v) => ctx.config.variants.includes(v))) {
     const v = await trainVariant(ctx, variant);
-    training += v.seconds;
     const e0 = performance.now();
     ctx.emit({ type: 'experiment', stage: 'evaluate', variant, message: `evaluating ${variant} with gate, ground-truth and no gating` });
     for (const gating of ['gate', 'truth', 'none'] as const) {
@@ -58,14 +66,15 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
       if (r.det) row.det = { mAP: r.det.mAP, ap50: r.det.ap50, images: r.det.images };
       if (r.seg) row.seg = { dice: r.seg.dice, images: r.seg.images };
       if (r.gate && gating === 'gate') {
-        row.gate = { threshold: r.gate.threshold, sensitivity: r.gate.sensitivity, specificity: r.gate.specificity, falsePositives: r.gate.falsePositives, falseNegatives: r.gate.falseNegatives, count: r.gate.count, auroc: r.gate.auroc };
+        row.gate = { threshold: r.gate.threshold, sensitivity: r.gate.sensitivity, specificity: r.gate.specificity, falsePositives: r.gate.falsePositives, falseNegatives: r.gate.falseNegatives, count: r.gate.count, auroc: r.gate.auroc, bySource: r.gate.bySource };
       }
       rows.push(row);
     }
     evaluation += (performance.now() - e0) / 1000;
     v.model.dispose();
   }
-  const header = ['Model', 'Gating', 'det mAP (RSNA)', 'det AP@0.5', 'seg Dice (SIIM)', 'gate sensitivity', 'gate specificity', 'gate FP / FN', 'gate threshold'];
+  const training = [...ctx.runSeconds.values()].reduce((a, b) => a + b, 0);
+  const header = ['Model', 'Gating', 'det mAP (RSNA)', 'det AP@0.5', 'seg Dice (SIIM)', 'gate sensitivity', 'gate specificity', 'gate sens / spec RSNA', 'gate sens / spec SIIM', 'gate FP / FN', 'gate threshold'];
   const body = rows.map((r) => [
     r.variant,
     r.gating,
@@ -74,6 +83,8 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
     cell(r.seg?.dice),
     cell(r.gate?.sensitivity),
     cell(r.gate?.specificity),
+    r.gate?.bySource.rsna ? `${cell(r.gate.bySource.rsna.sensitivity)} / ${cell(r.gate.bySource.rsna.specificity)}` : '–',
+    r.gate?.bySource.siim ? `${cell(r.gate.bySource.siim.sensitivity)} / ${cell(r.gate.bySource.siim.specificity)}` : '–',
     r.gate ? `${r.gate.falsePositives} / ${r.gate.falseNegatives}` : '–',
     cell(r.gate?.threshold),
   ]);

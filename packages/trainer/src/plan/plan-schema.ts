@@ -25,6 +25,11 @@ export const BatchRecipeSchema = z
     tasks: z.array(z.enum(LOSS_TASKS)).min(1),
     /** Derive det boxes from the seg masks of samples without boxes (SIIM: `maskToBoxes`), as the joint mode. */
     detFromMasks: z.boolean().default(false),
+    /**
+     * Mask components smaller than this fraction of the image give no derived box: masks carry specks a box
+     * regression cannot fit (a 1 x 3 px box is 20 times thinner than the smallest anchor).
+     */
+    maskBoxMinArea: z.number().min(0).max(1).default(0.0025),
   })
   .strict();
 /** What a plan writes for a recipe. */

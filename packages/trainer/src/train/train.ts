@@ -3,7 +3,8 @@ import { createMemoryCache, type SampleCache } from '@multichexnet/data';
 import { chooseThreshold, createTeacherForcing, type ThresholdChoice } from '@multichexnet/gating';
 import { createBatchCursor, recipeBatchIndex, type BatchCursor } from '../data/batch-cursor';
 import { requireSource, type TrainingData } from '../data/training-data';
-import { evaluate, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
+import { calibrate } from '../eval/calibrate';
+import { evaluate, summarise, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
 import { sha256Hex } from '../io/tensor-bundle';
 import { createLossWeighting, type LossTask, type LossWeighting } from '../losses/loss-weighting';
 import { buildModel } from '../model/model-config';
@@ -163,8 +164,10 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     if (latest.state.gateThreshold !== null && model.gate !== null) model.gate.setThreshold(latest.state.gateThreshold);
     lastCheckpoint = latest.path;
     await metrics.truncateAfter(position.globalStep);
-  } else if (options.initWeights !== undefined) {
-    await model.load(options.initWeights);
+  } else {
+    // A run that crashed before its first checkpoint starts over: its log starts over too.
+    await metrics.truncateAfter(0);
+    if (options.initWeights !== undefined) await model.load(options.initWeights);
   }
   emit({ type: 'run-start', plan: plan.name, runDir, phases: plan.phases.length, totalSteps, resumedFrom: latest ? { phase: position.phase, step: position.step } : null });
 
@@ -201,7 +204,9 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     const val = valSets(options.data, sources);
     const validate = async (step: number): Promise<void> => {
       if (Object.keys(val).length === 0) return;
-      const r = await evaluate(model, val, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: phase.routing.type === 'teacher-forcing' ? 'truth' : 'none', sources, cache, gateClasses });
+      const raw = await evaluate(model, val, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: phase.routing.type === 'teacher-forcing' ? 'truth' : 'none', sources, cache, gateClasses });
+      // Scored with its decision settings tuned on the same split: what the head can do, not where 0.25 falls.
+      const r: EvalResult = { ...raw, ...summarise(raw.raw, model, calibrate(raw.raw)) };
       const m = metricsOf(r);
       const parts = tasks.map((t) => PRIMARY[t]!(r)).filter((v): v is number => v !== undefined && Number.isFinite(v));
       const score = parts.length > 0 ? parts.reduce((a, b) => a + b, 0) / parts.length : Number.NaN;
