@@ -597,8 +597,15 @@ export function conv1ch(
         else memory.fill(row, 0, rowStride);
       }
       const yRow = y + <usize>((b * OH + oh) * OW) * coBytes;
+      // 3x3 with 16-channel blocks: the common first layer, taps unrolled.
+      if (KH == 3 && KW == 3) {
+        for (let cb: i32 = 0; cb < C16; cb += 16) {
+          const cOff = <usize>cb << 2;
+          conv1chRow3x3(scratch, rowStride, swBytes, w + cOff, coBytes, bias + cOff, yRow + cOff, OW, relu);
+        }
+      }
       // Blocks of 16 channels: four accumulators per output pixel, the taps streaming from the padded rows.
-      for (let cb: i32 = 0; cb < C16; cb += 16) {
+      for (let cb: i32 = KH == 3 && KW == 3 ? C16 : 0; cb < C16; cb += 16) {
         const cOff = <usize>cb << 2;
         let py = yRow + cOff;
         let px = scratch;
@@ -658,6 +665,87 @@ export function conv1ch(
         }
       }
     }
+  }
+}
+
+/** One output row of a 3x3 single-channel convolution for one 16-channel block (see conv1ch). */
+function conv1chRow3x3(rows: usize, rowStride: usize, swBytes: usize, w: usize, coBytes: usize, bias: usize, y: usize, OW: i32, relu: i32): void {
+  const r1 = rowStride;
+  const r2 = rowStride << 1;
+  const w1 = coBytes;
+  const w2 = coBytes << 1;
+  const w3 = w2 + coBytes;
+  const w4 = coBytes << 2;
+  const w5 = w4 + coBytes;
+  const w6 = w3 << 1;
+  const w7 = w6 + coBytes;
+  const w8 = coBytes << 3;
+  const zero = f32x4.splat(0);
+  let px = rows;
+  let py = y;
+  for (let ow: i32 = 0; ow < OW; ow++) {
+    let a0 = v128.load(bias);
+    let a1 = v128.load(bias, 16);
+    let a2 = v128.load(bias, 32);
+    let a3 = v128.load(bias, 48);
+    // Tap (kh, kw) reads padded row kh at column ow*SW + kw and weight row kh*3 + kw.
+    let xv = f32x4.splat(load<f32>(px));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w, 48)));
+    xv = f32x4.splat(load<f32>(px, 4));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w1)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w1, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w1, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w1, 48)));
+    xv = f32x4.splat(load<f32>(px, 8));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w2)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w2, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w2, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w2, 48)));
+    xv = f32x4.splat(load<f32>(px + r1));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w3)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w3, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w3, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w3, 48)));
+    xv = f32x4.splat(load<f32>(px + r1, 4));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w4)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w4, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w4, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w4, 48)));
+    xv = f32x4.splat(load<f32>(px + r1, 8));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w5)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w5, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w5, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w5, 48)));
+    xv = f32x4.splat(load<f32>(px + r2));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w6)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w6, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w6, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w6, 48)));
+    xv = f32x4.splat(load<f32>(px + r2, 4));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w7)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w7, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w7, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w7, 48)));
+    xv = f32x4.splat(load<f32>(px + r2, 8));
+    a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(w + w8)));
+    a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(w + w8, 16)));
+    a2 = f32x4.add(a2, f32x4.mul(xv, v128.load(w + w8, 32)));
+    a3 = f32x4.add(a3, f32x4.mul(xv, v128.load(w + w8, 48)));
+    if (relu) {
+      a0 = f32x4.max(a0, zero);
+      a1 = f32x4.max(a1, zero);
+      a2 = f32x4.max(a2, zero);
+      a3 = f32x4.max(a3, zero);
+    }
+    v128.store(py, a0);
+    v128.store(py, a1, 16);
+    v128.store(py, a2, 32);
+    v128.store(py, a3, 48);
+    py += coBytes;
+    px += swBytes;
   }
 }
 
