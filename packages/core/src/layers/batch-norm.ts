@@ -62,6 +62,7 @@ export class BatchNorm extends Stock {
   /** Whether a ReLU follows the normalisation inside this layer. */
   protected readonly fusedRelu: boolean = false;
 
+  /** Normalised input [..., C], channels last, same shape: batch statistics in training, moving averages otherwise. */
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     const training = kwargs['training'] === true;
