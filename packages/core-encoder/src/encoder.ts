@@ -34,7 +34,10 @@ export type EncoderOutput = EncoderFeatures & tf.TensorContainerObject;
 export interface Encoder extends LayerBlock<tf.Tensor4D, EncoderFeatures, EncoderConfig> {
   /** Channel counts of c2..c5: what a head needs to be built on this encoder. */
   readonly featureChannels: FeatureChannels;
-  /** Eager: features of an image batch. Symbolic: the same graph on a symbolic input (to build a larger model). */
+  /**
+   * Features {c2, c3, c4, c5} [B, H/s, W/s, C_l], NHWC, s = 4/8/16/32, of images [B, H, W, Cin]. Eager: features of an
+   * image batch. Symbolic: the same graph on a symbolic input (to build a larger model).
+   */
   apply(x: tf.Tensor4D, opts?: ApplyOptions): EncoderOutput;
   apply(x: tf.SymbolicTensor, opts?: ApplyOptions): EncoderFeatures<tf.SymbolicTensor>;
 }
