@@ -28,7 +28,7 @@ export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegH
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
   /** {@link segLoss} with this head's weights; `target` [B, H, W, 1] of 0/1 (NaN = ignored pixel). */
   loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar;
-  /** {@link decodeMasks} at `threshold` (default `config.threshold`). */
+  /** Mask logits [B, H, W, 1] -> a binary mask per image: {@link decodeMasks} at `threshold` (default `config.threshold`). */
   decode(output: tf.Tensor4D, threshold?: number): BinaryMask[];
 }
 
