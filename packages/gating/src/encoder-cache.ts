@@ -3,6 +3,7 @@ import { gatherRows } from './gather-rows';
 
 /** Anything that maps an image batch [B, H, W, C] to encoder features (CheXEnc). */
 export interface FeatureEncoder {
+  /** Features {c2, c3, c4, c5} [B, H/s, W/s, C_l], NHWC, s = 4/8/16/32, of images [B, H, W, C]. */
   apply(images: tf.Tensor4D, opts?: ApplyOptions): EncoderFeatures;
 }
 
