@@ -110,11 +110,14 @@ export interface MultiCheXNet<H extends HeadSet = HeadSet> {
   /** The tasks of the heads given, in `TASKS` order. */
   readonly tasks: TaskName[];
   /**
-   * Eager forward pass: encoder once, then every head on all images. `training` puts the trainable blocks in
-   * training mode (batch statistics, dropout); frozen blocks always run in inference mode.
+   * Eager forward pass of images [B, H, W, C], NHWC: encoder once, then every head on all images. `training` puts
+   * the trainable blocks in training mode (batch statistics, dropout); frozen blocks always run in inference mode.
    */
   forward(images: tf.Tensor4D, opts?: { training?: boolean }): ForwardOutputs<H>;
-  /** The gated pipeline: encoder once, cls + gate, det/seg on the chosen rows only; plain predictions. */
+  /**
+   * Plain predictions for images [B, H, W, C], NHWC, by the gated pipeline: encoder once, cls + gate, det/seg on the
+   * chosen rows only.
+   */
   predict(images: tf.Tensor4D, opts?: PredictOptions): ImagePrediction[];
   /** The block under a name, or null. */
   block(name: BlockName): Block<unknown, unknown, unknown> | null;

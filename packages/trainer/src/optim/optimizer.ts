@@ -37,7 +37,7 @@ export interface OptimizerState {
  */
 export interface Optimizer {
   readonly config: OptimizerConfig;
-  /** One update with `learningRate`; `grads` by variable key. */
+  /** One update with `learningRate`; `grads` by variable key, each [...shape of its variable]. */
   apply(vars: readonly TrainableVariable[], grads: ReadonlyMap<string, tf.Tensor>, learningRate: number): void;
   /** A plain copy of the state (for checkpoints). */
   getState(): OptimizerState;
