@@ -11,12 +11,14 @@ type AnyBlock = Block<unknown, unknown, unknown>;
 export interface PipelineEncoder extends AnyBlock {
   readonly layersModel: tf.LayersModel;
   readonly config: { readonly inputChannels: number };
+  /** Symbolic features {c2, c3, c4, c5} [B, H/s, W/s, C_l], NHWC, s = 4/8/16/32, of a symbolic image [B, H, W, Cin]. */
   apply(x: Sym): EncoderFeatures<Sym>;
 }
 
 /** A head over the encoder features, returning one symbolic tensor. */
 export interface PipelineHead extends AnyBlock {
   readonly layersModel: tf.LayersModel;
+  /** The head's symbolic output (cls [B, C], det [B, S_h, S_w, K*5], seg [B, H, W, 1]) of symbolic features c2..c5. */
   apply(features: EncoderFeatures<Sym>): Sym;
 }
 
