@@ -51,6 +51,24 @@ async function readMetrics(file: string): Promise<MetricsRecord[]> {
   return out;
 }
 
+/** Files and bytes under a folder, recursively. */
+async function folderSize(dir: string): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const inner = await folderSize(p);
+      files += inner.files;
+      bytes += inner.bytes;
+    } else {
+      files++;
+      bytes += (await stat(p)).size;
+    }
+  }
+  return { files, bytes };
+}
+
 async function listFiles(dir: string, root = dir): Promise<{ name: string; bytes: number }[]> {
   const out: { name: string; bytes: number }[] = [];
   for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -58,9 +76,12 @@ async function listFiles(dir: string, root = dir): Promise<{ name: string; bytes
     if (e.isDirectory()) {
       // weights/ file by file (a user may want one block); any other folder (checkpoints, gallery, data, the
       // variants of an experiment) as one line.
-      const inner = await listFiles(p, root);
-      if (e.name === 'weights' && dir === root) out.push(...inner);
-      else out.push({ name: `${relative(root, p)}/ (${inner.length} files)`, bytes: inner.reduce((a, f) => a + f.bytes, 0) });
+      if (e.name === 'weights' && dir === root) {
+        out.push(...(await listFiles(p, root)));
+      } else {
+        const size = await folderSize(p);
+        out.push({ name: `${relative(root, p)}/ (${size.files} files)`, bytes: size.bytes });
+      }
     } else if (!e.name.startsWith('.')) {
       out.push({ name: relative(root, p), bytes: (await stat(p)).size });
     }
