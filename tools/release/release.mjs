@@ -9,6 +9,7 @@
 //   options: --projects=a,b   only these packages (dependents still follow: updateDependents "always")
 //            --registry=URL   --tag=next   --otp=123456   (passed to npm publish)
 //            --no-git         with --publish: write versions and changelogs, but no commit and no tags
+//            --verbose        show nx's own output (every manifest change) in a dry run too
 //
 // First release. A package without any `<name>@<version>` tag has never been released; its first release is the
 // version in its package.json (0.1.0 today), NOT a bump computed from history: the history before the first
@@ -42,7 +43,7 @@ function parseArgs(argv) {
     if (!m) throw new Error(`unknown argument ${a} (see the header of tools/release/release.mjs)`);
     out[m[2]] = m[1] ? false : m[3] ?? true;
   }
-  const known = new Set(['publish', 'projects', 'registry', 'tag', 'otp', 'git', 'dry-run']);
+  const known = new Set(['publish', 'projects', 'registry', 'tag', 'otp', 'git', 'dry-run', 'verbose']);
   for (const k of Object.keys(out)) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   return out;
 }
@@ -51,7 +52,12 @@ function git(...a) {
   return execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
 }
 
-/** The release projects: every package of the release group in nx.json, with its manifest. */
+/**
+ * The published projects: every public package of the release group in nx.json, with its manifest. The group also
+ * holds the private workspace packages (apps/demo, consumer-tests) so that nx keeps their ranges on the published
+ * packages current (an outdated exact pin would send `npm install` to the registry); they are never tagged or
+ * published.
+ */
 async function releaseProjects() {
   const nxJson = JSON.parse(readFileSync(join(root, 'nx.json'), 'utf8'));
   const graph = await createProjectGraphAsync({ exitOnError: true });
@@ -116,43 +122,42 @@ async function main() {
   const filter = typeof args.projects === 'string' ? new Set(args.projects.split(',').map((s) => s.trim())) : null;
   const selected = all.filter((p) => filter === null || filter.has(p.name) || filter.has(p.name.replace('@multichexnet/', '')));
   if (selected.length === 0) throw new Error(`no release project matches --projects=${args.projects}`);
-  const firsts = selected.filter((p) => !hasTag(p.name));
-  const tagged = selected.filter((p) => hasTag(p.name));
+  const untagged = new Set(all.filter((p) => !hasTag(p.name)).map((p) => p.name));
+  const firsts = selected.filter((p) => untagged.has(p.name));
+  const tagged = selected.filter((p) => !untagged.has(p.name));
 
   if (publish && useGit && git('status', '--porcelain', '--untracked-files=no').length > 0) {
     throw new Error('the working tree has uncommitted changes; commit them first (a release must be reproducible from a commit)');
   }
 
-  // Versions of the packages released before: nx, from conventional commits since each package's last tag.
+  // Packages released before: nx, from the conventional commits since each one's last tag; their dependents (in the
+  // project graph) get a patch bump and updated ranges, whether selected or not.
   let versionData = {};
   if (tagged.length > 0) {
-    const res = await releaseVersion({
-      projects: tagged.map((p) => p.name),
-      dryRun: !publish,
-      gitCommit: false,
-      gitTag: false,
-      stageChanges: false,
-      verbose: false,
-    });
+    const res = await quietUnless(publish || args.verbose === true, () =>
+      releaseVersion({ projects: tagged.map((p) => p.name), dryRun: !publish, gitCommit: false, gitTag: false, stageChanges: false, verbose: args.verbose === true }),
+    );
     versionData = res.projectsVersionData;
   }
-  // First releases: the version on disk, as is.
+  // First releases: the version on disk, as is (unless nx just bumped it as a dependent of a released package).
   for (const p of firsts) {
-    versionData[p.name] = { currentVersion: p.manifest.version, newVersion: p.manifest.version, dependentProjects: [] };
+    if (!versionData[p.name]?.newVersion) versionData[p.name] = { currentVersion: p.manifest.version, newVersion: p.manifest.version, dependentProjects: [] };
   }
 
   const rows = [];
   for (const p of all) {
     const v = versionData[p.name];
-    if (v === undefined) { rows.push([p.name, p.manifest.version, '-', 'not selected']); continue; }
-    const reason = firsts.includes(p)
-      ? 'first release (no tag yet): version on disk'
-      : v.newVersion === null ? 'no release (no conventional commit since its last tag)' : 'conventional commits / dependency bumped';
-    rows.push([p.name, firsts.includes(p) ? '(unreleased)' : v.currentVersion, v.newVersion ?? v.currentVersion, reason]);
+    const first = untagged.has(p.name);
+    let reason;
+    if (v === undefined) reason = 'not selected';
+    else if (first) reason = v.newVersion === p.manifest.version ? 'first release (no tag yet): version on disk' : 'first release, patch: a dependency is released';
+    else if (v.newVersion === null) reason = 'unchanged: no releasable conventional commit since its last tag';
+    else reason = 'conventional commits since its last tag, or a dependency released';
+    rows.push([p.name, first ? '(unreleased)' : v?.currentVersion ?? p.manifest.version, v?.newVersion ?? '-', reason]);
   }
   console.log(publish ? 'Release plan:' : 'Release plan (dry run: nothing is written, tagged or published; add --publish to release):');
   printPlan(rows);
-  const toRelease = topological(selected.filter((p) => versionData[p.name]?.newVersion));
+  const toRelease = topological(all.filter((p) => versionData[p.name]?.newVersion));
   if (!publish) {
     console.log(`${toRelease.length} package(s) would be released, in this order: ${toRelease.map((p) => `${p.name}@${versionData[p.name].newVersion}`).join(', ')}`);
     return;
@@ -161,20 +166,21 @@ async function main() {
 
   // The `version` each package exports is a literal in its src (tests run on src/, without a build): bump it too.
   for (const p of toRelease) {
-    const { currentVersion, newVersion } = versionData[p.name];
-    if (newVersion !== currentVersion) updateVersionLiteral(p, currentVersion, newVersion);
+    const { newVersion } = versionData[p.name];
+    if (newVersion !== p.manifest.version) updateVersionLiteral(p, p.manifest.version, newVersion);
   }
 
   // Changelogs: nx renders the conventional commits of released packages; first releases get their own entry.
   const date = new Date().toISOString().slice(0, 10);
-  const taggedVersionData = Object.fromEntries(Object.entries(versionData).filter(([n]) => tagged.some((p) => p.name === n)));
+  const published = new Set(all.map((p) => p.name));
+  const taggedVersionData = Object.fromEntries(Object.entries(versionData).filter(([n]) => published.has(n) && !untagged.has(n)));
   if (Object.values(taggedVersionData).some((v) => v.newVersion)) {
     await releaseChangelog({ versionData: taggedVersionData, gitCommit: false, gitTag: false, stageChanges: false, dryRun: false });
   }
-  for (const p of firsts) {
+  for (const p of toRelease.filter((q) => untagged.has(q.name))) {
     const file = join(root, p.root, 'CHANGELOG.md');
     const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    writeFileSync(file, FIRST_RELEASE_NOTE(p.name, p.manifest.version, date) + (previous ? `\n${previous}` : ''));
+    writeFileSync(file, FIRST_RELEASE_NOTE(p.name, versionData[p.name].newVersion, date) + (previous ? `\n${previous}` : ''));
   }
 
   // Build and check exactly what ships before anything is committed, tagged or published.
@@ -187,8 +193,11 @@ async function main() {
 
   const tags = toRelease.map((p) => `${p.name}@${versionData[p.name].newVersion}`);
   if (useGit) {
-    const changed = git('status', '--porcelain', '--untracked-files=all').split('\n').filter(Boolean).map((l) => l.slice(3));
-    git('add', '--', ...changed);
+    // What the release wrote: tracked files it changed (manifests, version literals, lock file, changelogs) and the
+    // changelogs of first releases. Nothing else that happens to be untracked in the tree.
+    const changed = git('diff', '--name-only').split('\n').filter(Boolean);
+    const changelogs = toRelease.map((p) => join(p.root, 'CHANGELOG.md')).filter((f) => existsSync(join(root, f)));
+    git('add', '--', ...new Set([...changed, ...changelogs]));
     git('commit', '-m', 'chore(release): publish', '-m', tags.map((t) => `- ${t}`).join('\n'));
     for (const t of tags) git('tag', '-a', t, '-m', t);
     console.log(`committed and tagged: ${tags.join(', ')}`);
@@ -210,6 +219,22 @@ async function main() {
     rmSync(out, { recursive: true, force: true });
   }
   if (useGit) console.log('push the release commit and its tags: git push --follow-tags');
+}
+
+/** Runs `fn` with nx's output muted unless `loud` (a dry run prints every manifest diff); errors still throw. */
+async function quietUnless(loud, fn) {
+  if (loud) return fn();
+  const saved = { out: process.stdout.write, err: process.stderr.write, log: console.log, info: console.info, warn: console.warn };
+  process.stdout.write = () => true;
+  process.stderr.write = () => true;
+  console.log = console.info = console.warn = () => {};
+  try {
+    return await fn();
+  } finally {
+    process.stdout.write = saved.out;
+    process.stderr.write = saved.err;
+    Object.assign(console, { log: saved.log, info: saved.info, warn: saved.warn });
+  }
 }
 
 /** Rewrites `export const <NAME> = '<old>';` in src/version.ts (or src/index.ts) to the new version. */

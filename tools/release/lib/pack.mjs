@@ -14,11 +14,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /**
- * npm's environment: no update notices, no audit. The `npm_*` variables of a surrounding `npm run` (prefix, workspace,
- * lifecycle) are dropped, so a child npm never acts on the workspace that started it.
+ * npm's environment: no update notices, no audit. The lower-case `npm_*` variables a surrounding `npm run` sets for
+ * its scripts (npm_config_local_prefix, npm_package_*, ...) are dropped, so a child npm never acts on the workspace
+ * that started it; upper-case ones the user set (NPM_CONFIG_USERCONFIG, NPM_TOKEN) are kept.
  */
 export const npmEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/.test(k))),
   npm_config_update_notifier: 'false',
   npm_config_fund: 'false',
   npm_config_audit: 'false',
