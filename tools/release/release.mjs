@@ -149,7 +149,7 @@ async function main() {
     const v = versionData[p.name];
     const first = untagged.has(p.name);
     let reason;
-    if (v === undefined) reason = 'not selected';
+    if (v === undefined || (v.newVersion === null && !selected.includes(p))) reason = 'not selected';
     else if (first) reason = v.newVersion === p.manifest.version ? 'first release (no tag yet): version on disk' : 'first release, patch: a dependency is released';
     else if (v.newVersion === null) reason = 'unchanged: no releasable conventional commit since its last tag';
     else reason = 'conventional commits since its last tag, or a dependency released';
@@ -175,7 +175,8 @@ async function main() {
   const published = new Set(all.map((p) => p.name));
   const taggedVersionData = Object.fromEntries(Object.entries(versionData).filter(([n]) => published.has(n) && !untagged.has(n)));
   if (Object.values(taggedVersionData).some((v) => v.newVersion)) {
-    await releaseChangelog({ versionData: taggedVersionData, gitCommit: false, gitTag: false, stageChanges: false, dryRun: false });
+    const projects = Object.keys(taggedVersionData);
+    await releaseChangelog({ projects, versionData: taggedVersionData, gitCommit: false, gitTag: false, stageChanges: false, dryRun: false });
   }
   for (const p of toRelease.filter((q) => untagged.has(q.name))) {
     const file = join(root, p.root, 'CHANGELOG.md');
