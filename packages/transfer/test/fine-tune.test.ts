@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, DataError, initBackend, tf } from '@multichexnet/core';
 import { createBatchStream, type Batch } from '@multichexnet/data';
 import { positiveWeightsFromLabels } from '@multichexnet/head-cls';
-import { loadMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import { createMultiCheXNet, loadMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
 import { clsReport, createDecoderHead, datasetLabels, scoreClassifier, FineTuneConfigSchema, fineTune, openTransferData, splitClsPath, type TransferSplits } from '../src/index';
 import { differing, maxDiff, smallModel, snapshot, syntheticCovid } from './helpers';
 
@@ -185,6 +185,21 @@ describe('fineTune', () => {
     expect(r.model.gate!.config).toMatchObject({ classes: ['COVID-19', 'Pneumonia'] });
     r.model.dispose();
     source.dispose();
+  });
+
+  it('a source without a cls head gets a new one from config.head (addHead); det / seg untouched', async () => {
+    const full = smallModel(10, { gate: null });
+    const source = createMultiCheXNet({ encoder: full.encoder, heads: { det: full.heads.det!, seg: full.heads.seg! } });
+    const r = await fineTune({ ...base, from: source, data, steps: 2, freeze: 'feats-frozen', head: { level: 'c4', hidden: 6 } });
+    expect(r.model.tasks).toEqual(['cls', 'det', 'seg']);
+    expect(r.model.heads.cls!.config).toMatchObject({ classes: ['COVID-19'], level: 'c4', hidden: 6 });
+    expect(r.model.gate).toBeNull();
+    // Only the new head learns, all of it at the base rate: its hidden layer is new, so feats-frozen cannot mean it.
+    expect(r.trainable.transferred).toEqual([]);
+    expect(r.trainable.fresh.sort()).toEqual(['cls/cls_hidden/bias', 'cls/cls_hidden/kernel', 'cls/cls_logits/bias', 'cls/cls_logits/kernel']);
+    expect(differing(without(snapshot(source), 'cls#'), without(snapshot(r.model), 'cls#'))).toEqual([]);
+    r.model.dispose();
+    full.dispose();
   });
 
   it('refuses bad configs and data with errors that name the field', async () => {

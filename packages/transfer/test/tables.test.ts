@@ -57,6 +57,7 @@ describe('experimentTable3', () => {
     expect(md).toBe(t3.markdown);
     expect(md).toContain('| Transfer from MultiCheXNet (MTL) |');
     expect(md).toContain('Sensitivity @ specificity 0.90');
+    expect(t3.verdict).toMatch(/^Mean test AUROC minus training from scratch \(paired by seed\): Transfer from the stage-1 classifier \(NIH\) ([+-]\d\.\d{3}|n\/a) \(better on [0-2] of 2 seeds\); /);
     expect(events.filter((e) => e.type === 'experiment' && e.stage === 'source')).not.toHaveLength(0);
   });
 

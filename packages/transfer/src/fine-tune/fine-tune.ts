@@ -151,7 +151,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     oldCls?.dispose();
     const cls = model.heads.cls!;
 
-    const freeze = applyFreeze(model, cfg.freeze, { decoderTransferred: cfg.decoder === 'keep' });
+    const freeze = applyFreeze(model, cfg.freeze, { decoderTransferred: cfg.decoder === 'keep', clsFeatsNew: oldCls === undefined });
     const transferred = new Set(freeze.transferred);
     const variables = model.trainableVariables();
     const optimizer = scaleLearningRates(createOptimizer(cfg.optimizer), (key) => (transferred.has(key) ? cfg.lrMultiplier : 1));

@@ -82,13 +82,14 @@ export interface FreezeResult {
 /**
  * Freezes a model for fine-tuning its classification path: det, seg and a gate head are frozen, the encoder and the
  * cls head's feature layers follow `mode`, theta_dec always learns. `decoderTransferred` marks theta_dec as
- * transferred too (a kept, not re-initialised, decoder), so it gets the multiplier. Returns the trainable keys,
- * which `model.trainableVariables()` now returns exactly.
+ * transferred too (a kept, not re-initialised, decoder), so it gets the multiplier; `clsFeatsNew` marks the cls
+ * feature layers as new (a head added to a model that had none), so they learn like theta_dec whatever the mode.
+ * Returns the trainable keys, which `model.trainableVariables()` now returns exactly.
  *
  * @example
  * const f = applyFreeze(model, 'feats-frozen');   // f.trainable = f.split.dec
  */
-export function applyFreeze(model: MultiCheXNet<HeadSet>, mode: FreezeMode, options: { decoderTransferred?: boolean } = {}): FreezeResult {
+export function applyFreeze(model: MultiCheXNet<HeadSet>, mode: FreezeMode, options: { decoderTransferred?: boolean; clsFeatsNew?: boolean } = {}): FreezeResult {
   if (!(FREEZE_MODES as readonly string[]).includes(mode)) {
     throw new DataError('Unknown freeze mode', { field: 'freeze', expected: `one of ${FREEZE_MODES.join(', ')}`, found: JSON.stringify(mode) });
   }
@@ -97,10 +98,12 @@ export function applyFreeze(model: MultiCheXNet<HeadSet>, mode: FreezeMode, opti
   model.setTrainable(flags);
   // Layer flags after the block flags: a LayersModel's trainable setter rewrites its layers' variables.
   const clsModel = layersModelOf(model.heads.cls);
-  for (const name of split.featLayers) clsModel.getLayer(name).trainable = mode !== 'feats-frozen';
+  const featsNew = options.clsFeatsNew === true;
+  for (const name of split.featLayers) clsModel.getLayer(name).trainable = featsNew || mode !== 'feats-frozen';
   clsModel.getLayer(split.decLayer).trainable = true;
   const trainable = model.trainableVariables().map((v) => v.key);
-  const transferredSet = new Set([...split.feats, ...(options.decoderTransferred === true ? split.dec : [])]);
+  const clsFeats = split.feats.filter((k) => k.startsWith('cls/'));
+  const transferredSet = new Set([...split.feats.filter((k) => !featsNew || !clsFeats.includes(k)), ...(options.decoderTransferred === true ? split.dec : [])]);
   return { mode, trainable, transferred: trainable.filter((k) => transferredSet.has(k)), fresh: trainable.filter((k) => !transferredSet.has(k)), split };
 }
 
