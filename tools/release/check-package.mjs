@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { publint } from 'publint';
+import ts from 'typescript';
 import { formatMessage } from 'publint/utils';
 import { packPackage, stagePackage } from './lib/pack.mjs';
 
@@ -25,18 +26,13 @@ const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..
 const pkgDir = resolve(process.argv[2] ?? process.cwd());
 const IGNORED_ATTW_RULES = ['cjs-resolves-to-esm'];
 
-/** Import specifiers written as string literals in a JS or declaration file. */
+/**
+ * Module specifiers a JS or declaration file imports: static and dynamic imports, re-exports, require() calls and
+ * `/// <reference path>`, found by TypeScript's own scanner (which knows strings and templates from code).
+ */
 export function importSpecifiers(text) {
-  const specs = new Set();
-  const patterns = [
-    /\bfrom\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*['"]([^'"]+)['"]/g,
-    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-    /\brequire\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-    /\/\/\/\s*<reference\s+path\s*=\s*['"]([^'"]+)['"]/g,
-  ];
-  for (const re of patterns) for (const m of text.matchAll(re)) specs.add(m[1]);
-  return [...specs];
+  const info = ts.preProcessFile(text, true, true);
+  return [...new Set([...info.importedFiles, ...info.referencedFiles].map((f) => f.fileName))];
 }
 
 /** The package name of a bare specifier ('@scope/name/sub' -> '@scope/name'). */
