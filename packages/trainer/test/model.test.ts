@@ -20,6 +20,9 @@ describe('createMultiCheXNet', () => {
     const before = tf.memory().numTensors;
     const out = model.forward(x);
     expect(Object.keys(out).sort()).toEqual(['cls', 'seg']);
+    // The output type follows the heads given (checked by tsc over this file): no det key on a cls + seg model.
+    // @ts-expect-error det is not a head of this model
+    expect(out.det).toBeUndefined();
     expect(out.cls.shape).toEqual([2, 14]);
     expect(out.seg.shape).toEqual([2, 64, 64, 1]);
     tf.dispose([out.cls, out.seg]);
