@@ -110,7 +110,7 @@ describe('a project that installs core, core-encoder and head-seg from their tar
     const r = await runInConsumer<{ sameCore: boolean; sameTf: boolean; sameSeg: boolean; registered: string[]; encoderFactory: string; coreVersion: string }>(
       project,
       process.execPath,
-      ['require-esm.cjs'],
+      ['require-esm.mjs'],
     );
     expect(r.sameCore).toBe(true);
     expect(r.sameTf).toBe(true);

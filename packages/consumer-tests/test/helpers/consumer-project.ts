@@ -5,6 +5,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+// tools/release is not a workspace library: the tests pack with the very code the release publishes with.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { npmEnv, packPackages, type PackedPackage } from '../../../../tools/release/lib/pack.mjs';
 
 const run = promisify(execFile);
