@@ -37,6 +37,7 @@ export function exampleBlock(text) {
 const dir = join(root, 'node_modules', '.cache', 'mcx-readme-examples');
 mkdirSync(dir, { recursive: true });
 let failed = 0;
+let skipped = 0;
 for (const pkg of selected) {
   const readme = join(root, 'packages', pkg, 'README.md');
   const block = existsSync(readme) ? exampleBlock(readFileSync(readme, 'utf8')) : null;
@@ -47,6 +48,7 @@ for (const pkg of selected) {
   }
   if (block.code.includes('../shared/realdata') && !existsSync(join(root, '..', 'shared', 'realdata'))) {
     console.log(`${pkg}: skipped (its example reads ../shared/realdata, which is absent)`);
+    skipped++;
     continue;
   }
   const file = join(dir, `${pkg}.${/^(ts|typescript)$/.test(block.lang) ? 'mts' : 'mjs'}`);
@@ -63,5 +65,5 @@ for (const pkg of selected) {
   }
   rmSync(file, { force: true });
 }
-console.log(`${selected.length - failed} of ${selected.length} README examples ran`);
+console.log(`${selected.length - failed - skipped} of ${selected.length} README examples ran, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);
