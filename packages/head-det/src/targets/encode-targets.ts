@@ -9,18 +9,18 @@ import { gridOf, sizeOf, type DetLayout, type ImageSize } from '../grid';
  */
 export interface DetTargets {
   /**
-   * [B, S_h, S_w, K, 4]: regression targets of matched anchors, in the order the loss compares them with the
+   * Regression targets [B, S_h, S_w, K, 4] of matched anchors, in the order the loss compares them with the
    * prediction: (x offset in the cell in [0, 1], y offset, log(w / anchor_w), log(h / anchor_h)); 0 elsewhere.
    */
   box: tf.Tensor5D;
-  /** [B, S_h, S_w, K]: 1 where an anchor is matched to a truth box, else 0; NaN for images without a det label. */
+  /** Objectness targets [B, S_h, S_w, K], 1 where an anchor is matched to a truth box, else 0; NaN without a det label. */
   objectness: tf.Tensor4D;
   /**
-   * [B, M, 4]: the truth boxes as normalised corners (x1, y1, x2, y2) in [0, 1], zero-padded to M = max(1, most
+   * Truth boxes [B, M, 4] as normalised corners (x1, y1, x2, y2) in [0, 1], zero-padded to M = max(1, most
    * boxes in one image). The loss uses them for the ignore rule.
    */
   truth: tf.Tensor3D;
-  /** [B]: 1 for an image with a det label (boxes, possibly none), 0 for an image without one (`null`). */
+  /** Label mask [B], 1 for an image with a det label (boxes, possibly none), 0 for an image without one (`null`). */
   mask: tf.Tensor1D;
   /** Truth boxes that found no free anchor in their cell (every anchor there was taken); not regressed. */
   readonly dropped: number;
