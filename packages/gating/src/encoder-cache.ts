@@ -18,7 +18,7 @@ export interface FeatureEncoder {
 export interface EncoderCache {
   /** Encoder passes run so far (what the "encoder runs once per batch" guarantee is measured by). */
   readonly passes: number;
-  /** Features of `images` [B, H, W, C]: computed once per batch and mode. */
+  /** Features of `images` [B, H, W, C], computed once per batch and mode. */
   features(images: tf.Tensor4D, opts?: ApplyOptions): EncoderFeatures;
   /** Rows `indices` of the cached batch's features ([K, ...] each level); new tensors owned by the caller. */
   rows(indices: readonly number[] | Int32Array): EncoderFeatures;
