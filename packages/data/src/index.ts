@@ -29,6 +29,7 @@ export { resolveInside } from './io/safe-path';
 export { decodeImage, sniffImageFormat } from './codecs/decode-image';
 export type { ImageFormat } from './codecs/decode-image';
 export type { DecodedImage } from './codecs/decoded-image';
+export { assertRadiograph, MIN_RADIOGRAPH_SIDE, MAX_RADIOGRAPH_PIXELS, MAX_COLOUR_FRACTION } from './codecs/assert-radiograph';
 export { decodePng } from './codecs/png';
 export { decodeJpeg } from './codecs/jpeg';
 export { decodeDicom, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES } from './codecs/dicom';

@@ -8,4 +8,9 @@ import type { GrayImage } from '@multichexnet/core';
  */
 export interface DecodedImage extends GrayImage {
   maxValue: number;
+  /**
+   * For colour sources (RGB, RGBA, palette): the fraction of pixels whose channels differ by more than 1/8 of the
+   * full scale, measured before the conversion to luminance. Absent for gray sources. See `assertRadiograph`.
+   */
+  colourFraction?: number;
 }

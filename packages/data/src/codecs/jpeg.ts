@@ -1,6 +1,9 @@
 import { DataError } from '@multichexnet/core';
 import jpeg from 'jpeg-js';
 import type { DecodedImage } from './decoded-image';
+import { colourFraction } from './colour-fraction';
+import { MAX_RADIOGRAPH_PIXELS } from './assert-radiograph';
+import { assertDeclaredSize, jpegDeclaredSize } from './header-size';
 
 /**
  * Baseline/progressive 8-bit JPEG bytes → gray image [H, W], row-major, Uint8 0..255.
@@ -11,9 +14,10 @@ import type { DecodedImage } from './decoded-image';
  * const img = decodeJpeg(bytes, '16747_3_1.jpg'); // { width: 1036, height: 885, data: Uint8Array, maxValue: 255 }
  */
 export function decodeJpeg(bytes: Uint8Array, file = '(jpeg)'): DecodedImage {
+  assertDeclaredSize(jpegDeclaredSize(bytes), file, 'JPEG');
   let raw: { width: number; height: number; data: Uint8Array };
   try {
-    raw = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+    raw = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6 });
   } catch (err) {
     throw new DataError('JPEG cannot be decoded', {
       file,
@@ -34,5 +38,5 @@ export function decodeJpeg(bytes: Uint8Array, file = '(jpeg)'): DecodedImage {
     const o = i * channels;
     data[i] = Math.floor((299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000);
   }
-  return { width, height, data, maxValue: 255 };
+  return { width, height, data, maxValue: 255, colourFraction: colourFraction(src, channels, n, 255) };
 }

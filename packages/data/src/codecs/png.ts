@@ -1,6 +1,8 @@
 import { DataError } from '@multichexnet/core';
 import { decode as decodePngBytes, convertIndexedToRgb } from 'fast-png';
 import type { DecodedImage } from './decoded-image';
+import { colourFraction } from './colour-fraction';
+import { assertDeclaredSize, pngDeclaredSize } from './header-size';
 
 /*
  * fast-png rather than pngjs: pngjs needs Node's Buffer, zlib and streams, while fast-png is plain ESM on
@@ -17,6 +19,7 @@ import type { DecodedImage } from './decoded-image';
  * const img = decodePng(bytes, '00000001_000.png'); // { width: 1024, height: 1024, data: Uint8Array, maxValue: 255 }
  */
 export function decodePng(bytes: Uint8Array, file = '(png)'): DecodedImage {
+  assertDeclaredSize(pngDeclaredSize(bytes), file, 'PNG');
   let png;
   try {
     png = decodePngBytes(bytes);
@@ -36,15 +39,16 @@ export function decodePng(bytes: Uint8Array, file = '(png)'): DecodedImage {
   }
   const n = width * height;
   const data = depth === 16 ? new Uint16Array(n) : new Uint8Array(n);
+  const maxValue = depth === 16 ? 65535 : depth === 8 ? 255 : 2 ** depth - 1;
   if (channels <= 2) {
     for (let i = 0; i < n; i++) data[i] = src[i * channels] as number;
-  } else {
-    for (let i = 0; i < n; i++) {
-      const o = i * channels;
-      data[i] = Math.floor((299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000);
-    }
+    return { width, height, data, maxValue };
   }
-  return { width, height, data, maxValue: depth === 16 ? 65535 : depth === 8 ? 255 : 2 ** depth - 1 };
+  for (let i = 0; i < n; i++) {
+    const o = i * channels;
+    data[i] = Math.floor((299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000);
+  }
+  return { width, height, data, maxValue, colourFraction: colourFraction(src, channels, n, maxValue) };
 }
 
 /** Unpacks 1/2/4-bit gray rows (each row starts on a byte boundary) to one byte per pixel. */

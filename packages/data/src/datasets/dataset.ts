@@ -2,6 +2,7 @@ import { DataError, log, type BinaryMask } from '@multichexnet/core';
 import { rleDecode } from '../codecs/rle';
 import { decodeImage, sniffImageFormat } from '../codecs/decode-image';
 import { decodeDicomWithMeta } from '../codecs/dicom';
+import { assertRadiograph } from '../codecs/assert-radiograph';
 import type { DicomMeta } from '../codecs/dicom-meta';
 import type { DecodedImage } from '../codecs/decoded-image';
 import type { FileSource } from '../io/file-source';
@@ -137,9 +138,10 @@ export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<Dat
   return { image: decodeImage(bytes, path) };
 }
 
-/** Entry + image bytes → Sample: decodes, adds safe DICOM facts, scales boxes and masks to the image. */
+/** Entry + image bytes → Sample: decodes, refuses what cannot be a radiograph, adds safe DICOM facts, scales boxes and masks to the image. */
 export async function loadSample(entry: SampleEntry, bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<Sample> {
   const { image, dicom } = await decodeWith(bytes, path, init);
+  assertRadiograph(image, path);
   const meta: SampleMeta = { ...entry.meta };
   if (dicom !== undefined) {
     if (meta.viewPosition === undefined && dicom.viewPosition !== undefined) meta.viewPosition = dicom.viewPosition;

@@ -1,4 +1,5 @@
 import type { DecodedImage } from '../codecs/decoded-image';
+import { colourFraction } from '../codecs/colour-fraction';
 import { decodeDicomAsync, type JpegFrameDecoder } from '../codecs/dicom';
 import { sniffImageFormat } from '../codecs/decode-image';
 import type { ImageDecoder } from '../datasets/dataset';
@@ -23,10 +24,12 @@ function toGray(raw: Uint8Array, channels: number, n: number): Uint8Array {
   return out;
 }
 
-async function sharpGray(sharp: SharpFn, bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array }> {
+async function sharpGray(sharp: SharpFn, bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array; colourFraction?: number }> {
   const { data, info } = await sharp(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return { width: info.width, height: info.height, data: toGray(raw, info.channels, info.width * info.height) };
+  const n = info.width * info.height;
+  const gray = { width: info.width, height: info.height, data: toGray(raw, info.channels, n) };
+  return info.channels >= 3 ? { ...gray, colourFraction: colourFraction(raw, info.channels, n, 255) } : gray;
 }
 
 /**
@@ -61,8 +64,8 @@ export async function createSharpDecoder(): Promise<ImageDecoder | null> {
     if (format === 'png' && (bytes[24] !== 8 || bytes[25] === 3)) return null; // 16-bit or palette: pure JS
     if (format !== 'png' && format !== 'jpeg') return null;
     try {
-      const { width, height, data } = await sharpGray(sharp, bytes);
-      const image: DecodedImage = { width, height, data, maxValue: 255 };
+      const { width, height, data, colourFraction: colour } = await sharpGray(sharp, bytes);
+      const image: DecodedImage = { width, height, data, maxValue: 255, ...(colour !== undefined ? { colourFraction: colour } : {}) };
       return { image };
     } catch {
       // let the pure-JS decoder produce the proper DataError for a corrupt file
