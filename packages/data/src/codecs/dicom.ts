@@ -3,7 +3,9 @@ import jpeg from 'jpeg-js';
 import type { DataSet, Element } from 'dicom-parser';
 import type { DecodedImage } from './decoded-image';
 import { dicomParser, parseDicomBytes } from './dicom-parser';
-import { metaFromDataSet, type DicomMeta } from './dicom-meta';
+import { decimalValue, metaFromDataSet, type DicomMeta } from './dicom-meta';
+import { MAX_RADIOGRAPH_PIXELS } from './assert-radiograph';
+import { assertDeclaredSize, jpegDeclaredSize } from './header-size';
 
 /** Transfer syntaxes this decoder reads, by UID. */
 export const SUPPORTED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = Object.freeze({
@@ -25,8 +27,8 @@ export interface DicomDecodeOptions {
  * fragments), mask to BitsStored and sign-extend, modality LUT (RescaleSlope/Intercept), VOI window
  * (LINEAR, LINEAR_EXACT or SIGMOID) when present, and MONOCHROME1 inversion. Without a window the output is
  * the full stored range shifted to start at 0; with one it spans [0, 255] (BitsStored ≤ 8) or [0, 65535].
- * Multi-frame files give their first frame. Unsupported transfer syntaxes throw a {@link DataError} naming the
- * file and the UID.
+ * Multi-frame files (cine, tomosynthesis) are refused: a radiograph is one frame. Unsupported transfer syntaxes
+ * throw a {@link DataError} naming the file and the UID.
  *
  * @example
  * const img = decodeDicom(bytes, 'stage_2_train_images/0004cfab.dcm'); // { width: 1024, height: 1024, maxValue: 255, ... }
@@ -51,7 +53,14 @@ export type JpegFrameDecoder = (frame: Uint8Array, meta: DicomMeta, file: string
  */
 export async function decodeDicomAsync(bytes: Uint8Array, file: string, options: DicomDecodeOptions, jpeg: JpegFrameDecoder): Promise<{ image: DecodedImage; meta: DicomMeta }> {
   const p = prepareDicom(bytes, file);
-  const stored = p.jpegFrame === null ? (p.native as Int32Array | Uint8Array) : await jpeg(p.jpegFrame, p.meta, file);
+  let stored: Int32Array | Uint8Array;
+  try {
+    stored = p.jpegFrame === null ? (p.native as Int32Array | Uint8Array) : await jpeg(p.jpegFrame, p.meta, file);
+  } catch (err) {
+    // a custom decoder's library error (e.g. libjpeg's "Bogus Huffman table") is still bad data in this file
+    if (err instanceof DataError) throw err;
+    throw new DataError('DICOM JPEG fragment cannot be decoded', { file, field: '(7FE0,0010) PixelData', expected: 'an 8-bit baseline JPEG', found: String(err instanceof Error ? err.message : err).split('\n')[0] }, { cause: err });
+  }
   if (p.jpegFrame !== null && stored.length !== p.meta.rows * p.meta.columns) {
     throw new DataError('DICOM JPEG size disagrees with Rows/Columns', { file, field: '(0028,0010) Rows', expected: `${p.meta.columns * p.meta.rows} samples`, found: `${stored.length}` });
   }
@@ -68,7 +77,17 @@ interface PreparedDicom {
 
 function prepareDicom(bytes: Uint8Array, file: string): PreparedDicom {
   const ds = parseDicomBytes(bytes, file);
-  const meta = metaFromDataSet(ds);
+  const meta = metaFromDataSet(ds, file);
+  // The modality LUT defines what every pixel value means: a value that is there but unreadable is not guessed.
+  for (const [tag, field] of [['x00281053', '(0028,1053) RescaleSlope'], ['x00281052', '(0028,1052) RescaleIntercept']] as const) {
+    const v = decimalValue(ds, tag, 0, file);
+    if (v !== undefined && !Number.isFinite(v)) throw new DataError('DICOM rescale value is not a finite number', { file, field, expected: 'a decimal string', found: JSON.stringify(ds.string(tag)) });
+  }
+  if (meta.rescaleSlope === 0) throw new DataError('DICOM RescaleSlope is zero: every pixel would have the same value', { file, field: '(0028,1053) RescaleSlope', expected: 'a non-zero slope', found: '0' });
+  if (meta.numberOfFrames > 1) {
+    // A chest radiograph is one frame; several frames are a cine, a tomosynthesis or a CT series, not a film.
+    throw new DataError('DICOM file holds several frames, not one radiograph', { file, field: '(0028,0008) NumberOfFrames', expected: '1', found: String(meta.numberOfFrames) });
+  }
   const pixel = ds.elements.x7fe00010;
   if (pixel === undefined) {
     throw new DataError('DICOM file has no pixel data', { file, field: '(7FE0,0010) PixelData', expected: 'an image', found: 'no PixelData element' });
@@ -78,7 +97,16 @@ function prepareDicom(bytes: Uint8Array, file: string): PreparedDicom {
   }
   const ts = meta.transferSyntaxUid;
   if (ts === '1.2.840.10008.1.2' || ts === '1.2.840.10008.1.2.1') return { meta, native: readNativeFrame(ds, pixel, meta, file), jpegFrame: null };
-  if (ts === '1.2.840.10008.1.2.4.50') return { meta, native: null, jpegFrame: readJpegBaselineBytes(ds, pixel, meta, file) };
+  if (ts === '1.2.840.10008.1.2.4.50') {
+    const jpegFrame = readJpegBaselineBytes(ds, pixel, meta, file);
+    // the frame's own header, before a decoder allocates from it
+    const declared = jpegDeclaredSize(jpegFrame);
+    assertDeclaredSize(declared, file, 'DICOM JPEG');
+    if (declared !== null && (declared.width !== meta.columns || declared.height !== meta.rows)) {
+      throw new DataError('DICOM JPEG size disagrees with Rows/Columns', { file, field: '(0028,0010) Rows', expected: `${meta.columns}x${meta.rows}`, found: `${declared.width}x${declared.height}` });
+    }
+    return { meta, native: null, jpegFrame };
+  }
   throw new DataError('DICOM transfer syntax is not supported', {
     file,
     field: '(0002,0010) TransferSyntaxUID',
@@ -157,7 +185,7 @@ function readJpegBaselineBytes(ds: DataSet, pixel: Element, meta: DicomMeta, fil
 function decodeJpegFrameJs(frameBytes: Uint8Array, meta: DicomMeta, file: string): Uint8Array {
   let raw: { width: number; height: number; data: Uint8Array };
   try {
-    raw = jpeg.decode(frameBytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024 });
+    raw = jpeg.decode(frameBytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6 });
   } catch (err) {
     throw new DataError('DICOM JPEG fragment cannot be decoded', { file, field: '(7FE0,0010) PixelData', expected: 'an 8-bit baseline JPEG', found: String(err instanceof Error ? err.message : err) }, { cause: err });
   }
@@ -230,6 +258,10 @@ function applyDisplayChain(
   } else {
     maxValue = hi - lo;
     for (let i = 0; i < n; i++) data[i] = (data[i] as number) - lo;
+  }
+  if (!(maxValue > 0 && maxValue <= 3.4e38)) {
+    // e.g. BitsStored 0, or a rescale so large that the range overflows: no image can be shown from it
+    throw new DataError('DICOM pixel range is empty or not finite', { file, field: '(0028,0101) BitsStored / (0028,1053) RescaleSlope', expected: 'a finite range > 0', found: `${bitsStored} bits, slope ${slope}, range ${maxValue}` });
   }
   if (mono1) for (let i = 0; i < n; i++) data[i] = maxValue - (data[i] as number);
   return { width, height, data, maxValue };
