@@ -41,7 +41,7 @@ export function decodeImage(bytes: Uint8Array, file = '(image)', options: DicomD
       throw new DataError('Image format is not recognised', {
         file,
         expected: 'PNG, JPEG or DICOM',
-        found: `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
+        found: bytes.length === 0 ? 'an empty file' : `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
       });
   }
 }

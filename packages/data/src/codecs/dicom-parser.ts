@@ -28,7 +28,18 @@ export function parseDicomBytes(bytes: Uint8Array, file: string, untilTag?: stri
       : { TransferSyntaxUID: '1.2.840.10008.1.2', ...(untilTag !== undefined ? { untilTag } : {}) };
     return dicomParser.parseDicom(bytes, options);
   } catch (err) {
-    const found = err instanceof Error ? err.message : typeof err === 'string' ? err : JSON.stringify(err);
-    throw new DataError('DICOM file cannot be parsed', { file, expected: 'a DICOM Part 10 file', found }, { cause: err });
+    throw new DataError('DICOM file cannot be parsed', { file, expected: 'a DICOM Part 10 file', found: parserMessage(err) }, { cause: err });
   }
+}
+
+/**
+ * The words of a dicom-parser failure. It throws `{ exception, dataSet }` objects whose data set holds every byte
+ * of the file: printing that object made a one-line error megabytes long, with the patient's tags in it as byte
+ * values. Only the exception text is kept.
+ */
+function parserMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === 'string') return err;
+  const exception = (err as { exception?: unknown } | null)?.exception;
+  return typeof exception === 'string' ? exception : 'unreadable data';
 }
