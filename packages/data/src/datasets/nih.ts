@@ -4,7 +4,7 @@ import { parseCsvRows } from '../csv/parse-csv';
 import { openSource } from '../io/open-source';
 import { readFirstText, requireText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
-import { badRowSink, guardRow } from './bad-rows';
+import { badRowSink, boxInside, guardRow } from './bad-rows';
 import { createDataset, type Dataset } from './dataset';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels, isPathology, type Pathology } from './pathologies';
@@ -131,9 +131,10 @@ export function parseNihIndex(text: string, file: string, onBad: (err: DataError
 }
 
 /**
- * `BBox_List_2017.csv` text → boxes per image name (1024 px space; `Infiltrate` renamed `Infiltration`).
+ * `BBox_List_2017.csv` text → boxes per image name (1024 px space; `Infiltrate` renamed `Infiltration`). A box
+ * leaving `bounds` (the labels' pixel space) when given is a bad row.
  */
-export function parseNihBoxes(text: string, file: string, onBad: (err: DataError) => void): Map<string, LabeledBox[]> {
+export function parseNihBoxes(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): Map<string, LabeledBox[]> {
   const rows = parseCsvRows(text, file);
   const header = (rows[0] ?? []).map((h) => h.trim());
   if (header[0] !== 'Image Index' || header[1] !== 'Finding Label') {
@@ -152,6 +153,7 @@ export function parseNihBoxes(text: string, file: string, onBad: (err: DataError
       if (!isPathology(label) || !NIH_LABELS.has(label)) throw bad('Finding Label', 'a ChestX-ray14 label', JSON.stringify(raw));
       const [x, y, w, h] = cells.slice(2, 6).map((c) => Number(c.trim())) as [number, number, number, number];
       if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0) throw bad('Bbox [x,y,w,h]', 'finite numbers, w and h > 0', cells.slice(2, 6).join(','));
+      if (bounds !== undefined && !boxInside(x, y, w, h, bounds)) throw bad('Bbox [x,y,w,h]', `a box inside the ${bounds.width}x${bounds.height} image`, cells.slice(2, 6).join(','));
       const list = out.get(id) ?? [];
       list.push({ label, x, y, width: w, height: h });
       out.set(id, list);
@@ -188,7 +190,7 @@ export async function openNih(options: NihOptions): Promise<Dataset> {
   if (opts.bboxFile !== false) {
     const boxText = await readFirstText(files, opts.bboxFile !== undefined ? [resolveInside(opts.bboxFile, 'bboxFile')] : BBOX_CANDIDATES);
     if (boxText !== null) {
-      const boxes = parseNihBoxes(boxText.text, `${files.root}/${boxText.path}`, bad);
+      const boxes = parseNihBoxes(boxText.text, `${files.root}/${boxText.path}`, bad, annotationSize);
       for (const e of all) {
         const b = boxes.get(e.id);
         if (b !== undefined) e.boxes = b;

@@ -4,7 +4,7 @@ import { parseCsvRows } from '../csv/parse-csv';
 import { openSource } from '../io/open-source';
 import { readFirstText, requireText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
-import { badRowSink, guardRow } from './bad-rows';
+import { badRowSink, boxInside, guardRow } from './bad-rows';
 import { createDataset, type Dataset } from './dataset';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels } from './pathologies';
@@ -33,9 +33,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * `stage_2_train_labels.csv` text → one record per patient, in first-appearance order. Negatives have one row
- * with empty coordinates and no box; positives one row per box. A patient mixing Target values is a bad row.
+ * with empty coordinates and no box; positives one row per box. A patient mixing Target values is a bad row, and
+ * so is a box leaving `bounds` (the labels' pixel space) when given.
  */
-export function parseRsnaLabels(text: string, file: string, onBad: (err: DataError) => void): RsnaPatient[] {
+export function parseRsnaLabels(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): RsnaPatient[] {
   const rows = parseCsvRows(text, file);
   const header = (rows[0] ?? []).map((h) => h.trim());
   const want = ['patientId', 'x', 'y', 'width', 'height', 'Target'];
@@ -67,6 +68,7 @@ export function parseRsnaLabels(text: string, file: string, onBad: (err: DataErr
       } else {
         const [x, y, w, h] = [xs, ys, ws, hs].map((v) => (v === '' ? Number.NaN : Number(v))) as [number, number, number, number];
         if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0) throw bad('x,y,width,height', 'finite numbers, width and height > 0', [xs, ys, ws, hs].join(','));
+        if (bounds !== undefined && !boxInside(x, y, w, h, bounds)) throw bad('x,y,width,height', `a box inside the ${bounds.width}x${bounds.height} image`, [xs, ys, ws, hs].join(','));
         p.boxes.push({ label: 'Pneumonia', x, y, width: w, height: h });
       }
       byId.set(id, p);
@@ -105,7 +107,7 @@ export async function openRsna(options: RsnaOptions): Promise<Dataset> {
   const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
   const bad = badRowSink(opts.onBadSample);
   const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'RSNA label file');
-  const patients = parseRsnaLabels(labels.text, `${files.root}/${labels.path}`, bad);
+  const patients = parseRsnaLabels(labels.text, `${files.root}/${labels.path}`, bad, annotationSize);
   const classInfo = await readFirstText(files, ['stage_2_detailed_class_info.csv', 'stage_2_detailed_class_info.csv.zip']);
   const classes = classInfo === null ? new Map<string, string>() : parseRsnaClassInfo(classInfo.text, `${files.root}/${classInfo.path}`);
 

@@ -33,9 +33,10 @@ const RLE_SHAPE = /^\d+( \d+)*$/;
 
 /**
  * `train-rle.csv` text (header `ImageId, EncodedPixels`, spaces trimmed) → one record per image in
- * first-appearance order; its rows are separate instances, to be OR-ed. `-1` means no pneumothorax.
+ * first-appearance order; its rows are separate instances, to be OR-ed. `-1` means no pneumothorax. A run that
+ * overflows a `bounds` mask (the labels' pixel space) when given is a bad row.
  */
-export function parseSiimRle(text: string, file: string, onBad: (err: DataError) => void): SiimImage[] {
+export function parseSiimRle(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): SiimImage[] {
   const rows = parseCsvRows(text, file);
   const header = (rows[0] ?? []).map((h) => h.trim());
   if (header[0] !== 'ImageId' || header[1] !== 'EncodedPixels') {
@@ -50,6 +51,12 @@ export function parseSiimRle(text: string, file: string, onBad: (err: DataError)
       if (!/^[0-9.]+$/.test(id)) throw new DataError('Bad SIIM RLE row', { file, row, field: 'ImageId', expected: 'a DICOM UID', found: JSON.stringify(id) });
       if (rle === undefined || (rle !== RLE_EMPTY && (!RLE_SHAPE.test(rle) || rle.split(' ').length % 2 !== 0))) {
         throw new DataError('Bad SIIM RLE row', { file, row, field: 'EncodedPixels', expected: '-1 or pairs of integers', found: JSON.stringify((rle ?? '').slice(0, 40)) });
+      }
+      if (bounds !== undefined && rle !== RLE_EMPTY) {
+        // starts are relative: the last run ends at the sum of every start and length
+        const end = rle.split(' ').reduce((a, v) => a + Number(v), 0);
+        const total = bounds.width * bounds.height;
+        if (end > total) throw new DataError('Bad SIIM RLE row', { file, row, field: 'EncodedPixels', expected: `runs within ${bounds.width}x${bounds.height} = ${total} pixels`, found: `a run ending at ${end}` });
       }
       const img = byId.get(id) ?? { imageId: id, rles: [] };
       if (rle !== RLE_EMPTY) img.rles.push(rle);
@@ -75,7 +82,7 @@ export async function openSiim(options: SiimOptions): Promise<Dataset> {
   const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
   const bad = badRowSink(opts.onBadSample);
   const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'SIIM RLE file');
-  const images = parseSiimRle(labels.text, `${files.root}/${labels.path}`, bad);
+  const images = parseSiimRle(labels.text, `${files.root}/${labels.path}`, bad, annotationSize);
   const dir = opts.imagesDir === '' ? '' : resolveInside(opts.imagesDir, 'imagesDir');
   const where = new Map<string, string>();
   for (const p of await files.list(dir)) {
