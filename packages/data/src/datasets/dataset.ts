@@ -39,7 +39,10 @@ export interface Dataset {
   readonly size: number;
   /** Indexed samples whose image is not on disk (partial download); they are not part of `size`. */
   readonly missing: number;
-  /** Bad samples skipped so far: bad CSV rows at open time plus bad images met while iterating. */
+  /**
+   * Bad samples skipped so far: bad CSV rows at open time plus the distinct bad images met while iterating (an image
+   * met again in a later epoch is not counted twice). Shared by the dataset and its subsets.
+   */
   readonly skipped: number;
   readonly onBadSample: BadSamplePolicy;
   /** Whether DICOM VOI windows are applied. */
@@ -73,10 +76,10 @@ export interface DatasetInit {
 
 /** Builds the {@link Dataset} a loader returns. */
 export function createDataset(init: DatasetInit): Dataset {
-  return makeDataset(init, init.entries, init.missing, { count: init.skippedAtOpen });
+  return makeDataset(init, init.entries, init.missing, { count: init.skippedAtOpen, files: new Set() });
 }
 
-function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing: number, skipped: { count: number }): Dataset {
+function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing: number, skipped: { count: number; files: Set<string> }): Dataset {
   const { files, onBadSample } = init;
   const check = (i: number): SampleEntry => {
     const e = entries[i];
@@ -108,6 +111,10 @@ function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing
       return makeDataset(init, indices.map((i) => check(i)), 0, skipped);
     },
     noteSkipped(i, err) {
+      // a bad image fails again every epoch (it is never cached): count and report it once
+      const file = entries[i]?.file ?? `#${i}`;
+      if (skipped.files.has(file)) return;
+      skipped.files.add(file);
       skipped.count++;
       log.warn(`${init.source}: skipped sample ${i}: ${err instanceof Error ? err.message : String(err)}`);
     },
