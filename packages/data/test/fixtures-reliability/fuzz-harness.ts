@@ -59,6 +59,8 @@ function invariantProblem(img: DecodedImage): string | null {
 }
 
 const FIT = { size: 32, fit: 'letterbox', interpolation: 'area' } as const;
+/** A DataError is one line a person reads: never a dump of the file (dicom-parser's errors once carried every byte). */
+const MAX_MESSAGE = 1000;
 
 /** Decoded image → the checks every consumer runs next; returns a problem or null. */
 function afterDecode(img: DecodedImage, file: string): string | null {
@@ -153,8 +155,11 @@ async function main(): Promise<void> {
       outcome = p === null ? 'ok' : 'invariant';
       problem = p ?? '';
     } catch (e) {
-      if (e instanceof DataError) outcome = 'DataError';
-      else {
+      if (e instanceof DataError && e.message.length <= MAX_MESSAGE) outcome = 'DataError';
+      else if (e instanceof DataError) {
+        outcome = 'invariant';
+        problem = `a ${e.message.length}-character DataError message: ${e.message.slice(0, 200)}...`;
+      } else {
         outcome = 'crash';
         problem = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
       }
