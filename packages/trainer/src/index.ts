@@ -32,6 +32,8 @@ export { createLossWeighting, LossWeightingConfigSchema, LOSS_TASKS } from './lo
 export type { LossWeighting, LossWeightingConfig, LossWeightingConfigInput, LossWeightingState, LossTask } from './losses/loss-weighting';
 // --- data
 export { openTrainingData } from './data/training-data';
+export { dataHealth } from './data/data-health';
+export type { DataHealth } from './data/data-health';
 export type { TrainingData, SourceSplits, DatasetRoots } from './data/training-data';
 export { createBatchCursor } from './data/batch-cursor';
 export type { BatchCursor, BatchCursorOptions } from './data/batch-cursor';
@@ -44,7 +46,7 @@ export { trainStep } from './train/train-step';
 export type { StepContext, StepOutcome } from './train/train-step';
 export type { TrainEvent, TrainEventHandler } from './train/events';
 export { createConsoleReporter } from './train/console-reporter';
-export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, restoreBlocks, checkpointName } from './train/checkpoint';
+export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, loadResumeCheckpoint, restoreBlocks, checkpointName } from './train/checkpoint';
 export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition, BestState } from './train/checkpoint';
 // --- evaluation
 export { evaluate } from './eval/evaluate';

@@ -172,17 +172,69 @@ export async function restoreBlocks(model: MultiCheXNet<HeadSet>, ckpt: LoadedCh
   }
 }
 
-/** The checkpoint `latest.json` points to (verified), or null when the folder has none. */
+/**
+ * The checkpoint `latest.json` points to (verified), or null when the folder has none. A `latest.json` that exists
+ * but cannot be read is a DataError, not "no checkpoint": a resumed run must never start over silently.
+ */
 export async function loadLatestCheckpoint(root: string): Promise<LoadedCheckpoint | null> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
-  let pointer: { checkpoint: string; manifestSha256: string };
+  let text: string;
   try {
-    pointer = JSON.parse(await fs.readFile(join(root, POINTER), 'utf8')) as typeof pointer;
+    text = await fs.readFile(join(root, POINTER), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new DataError('Checkpoint pointer cannot be read', { file: join(root, POINTER), found: (e as Error).message }, { cause: e });
+  }
+  let pointer: { checkpoint?: unknown; manifestSha256?: unknown };
+  try {
+    pointer = JSON.parse(text) as typeof pointer;
+  } catch (e) {
+    throw new DataError('Checkpoint pointer is damaged', { file: join(root, POINTER), expected: 'JSON naming the latest checkpoint', found: (e as Error).message }, { cause: e });
+  }
+  if (typeof pointer.checkpoint !== 'string' || !/^p\d{2}-s\d{7}$/.test(pointer.checkpoint) || typeof pointer.manifestSha256 !== 'string') {
+    throw new DataError('Checkpoint pointer is damaged', { file: join(root, POINTER), field: 'checkpoint', expected: 'a checkpoint name and its manifest SHA-256', found: JSON.stringify(pointer).slice(0, 120) });
+  }
+  return loadCheckpoint(join(root, pointer.checkpoint), pointer.manifestSha256);
+}
+
+/**
+ * The checkpoint a resumed run continues from. Normally the one `latest.json` names. When that one (or the pointer
+ * itself) is damaged, the newest older position checkpoint that verifies is used instead and `warn` says which was
+ * damaged and which is used: training is a pure function of the plan and the checkpoint, so the run still ends
+ * exactly where an uninterrupted one would, only later. With no intact checkpoint left the damage is thrown: a run
+ * never starts over silently. Stale temporary folders of saves a crash interrupted are removed. Node only.
+ */
+export async function loadResumeCheckpoint(root: string, warn: (message: string) => void): Promise<LoadedCheckpoint | null> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let names: string[] = [];
+  try {
+    names = await fs.readdir(root);
   } catch {
     return null;
   }
-  return loadCheckpoint(join(root, pointer.checkpoint), pointer.manifestSha256);
+  // only one process writes a run folder: any temporary folder left now belongs to a save that a crash cut short
+  for (const n of names.filter((x) => x.startsWith('.tmp-'))) await fs.rm(join(root, n), { recursive: true, force: true });
+  let damage: DataError;
+  try {
+    return await loadLatestCheckpoint(root);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    damage = e;
+  }
+  const candidates = names.filter((n) => /^p\d{2}-s\d{7}$/.test(n)).sort().reverse();
+  for (const name of candidates) {
+    if (damage.context.file?.includes(`${name}`) === true) continue;
+    try {
+      const ckpt = await loadCheckpoint(join(root, name));
+      warn(`${damage.message}; resuming from ${name}, the newest intact checkpoint (the run ends with the same result)`);
+      return ckpt;
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+    }
+  }
+  throw new DataError(`No intact checkpoint to resume from: ${damage.message}`, { file: root, expected: 'a checkpoint whose files match their checksums', found: `${candidates.length} checkpoint folder(s), none intact` }, { cause: damage });
 }
 
 /** Removes all but the newest `keep` position checkpoints (the pointer's target always stays). */

@@ -1,8 +1,9 @@
-import { DataError, deriveSeed, writeFileAtomic } from '@multichexnet/core';
+import { DataError, deriveSeed, log, writeFileAtomic } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
 import { chooseThreshold, createTeacherForcing, type ThresholdChoice } from '@multichexnet/gating';
 import { createBatchCursor, recipeBatchIndex, type BatchCursor } from '../data/batch-cursor';
 import { requireSource, type TrainingData } from '../data/training-data';
+import { dataHealth, type DataHealth } from '../data/data-health';
 import { calibrate } from '../eval/calibrate';
 import { evaluate, summarise, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
 import { sha256Hex } from '../io/tensor-bundle';
@@ -13,7 +14,7 @@ import { learningRateAt } from '../optim/lr-schedule';
 import { createOptimizer, type OptimizerState } from '../optim/optimizer';
 import { parsePlan } from '../plan/builtin-plans';
 import type { Phase, PlanSource, TrainingPlan, TrainingPlanInput } from '../plan/plan-schema';
-import { checkpointName, loadCheckpoint, loadLatestCheckpoint, pruneCheckpoints, restoreBlocks, saveCheckpoint, type BestState, type CheckpointState, type RunPosition } from './checkpoint';
+import { checkpointName, loadCheckpoint, loadResumeCheckpoint, pruneCheckpoints, restoreBlocks, saveCheckpoint, type BestState, type CheckpointState, type RunPosition } from './checkpoint';
 import { createConsoleReporter } from './console-reporter';
 import type { TrainEvent, TrainEventHandler } from './events';
 import { openMetricsLog } from './metrics-log';
@@ -25,7 +26,10 @@ export interface TrainOptions {
   runDir: string;
   /** Train / val / test splits per source (`openTrainingData`). */
   data: TrainingData;
-  /** Continue from the last checkpoint of `runDir` (its plan must be the same). */
+  /**
+   * Continue from the last checkpoint of `runDir` (its plan must be the same). A damaged last checkpoint is
+   * skipped for the newest intact one, with a warning (see `loadResumeCheckpoint`).
+   */
   resume?: boolean;
   /** A model to train; default the plan's model built from its seed. */
   model?: MultiCheXNet<HeadSet>;
@@ -55,6 +59,8 @@ export interface TrainResult {
   seconds: number;
   /** Seconds of training over every call that worked on this run (from the checkpoints' clocks). */
   trainingSeconds: number;
+  /** The bad-sample policy and the samples skipped so far in this process (also in eval.json). */
+  data: DataHealth;
 }
 
 const PRIMARY: Record<string, (r: EvalResult) => number | undefined> = {
@@ -129,7 +135,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
   if (existing !== null && existing !== planText) {
     throw new DataError('The run folder holds another plan', { file: planFile, expected: `plan ${plan.name} (sha256 ${planSha.slice(0, 12)})`, found: 'a different plan.json; use a new run folder' });
   }
-  const latest = options.resume === true ? await loadLatestCheckpoint(ckptDir) : null;
+  const latest = options.resume === true ? await loadResumeCheckpoint(ckptDir, (m) => log.warn(m)) : null;
   if (options.resume !== true && existing !== null) {
     try {
       await fs.access(join(ckptDir, 'latest.json'));
@@ -288,7 +294,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
         }
         if (options.signal?.aborted === true) {
           emit({ type: 'run-end', status: 'aborted', seconds: (performance.now() - started) / 1000 });
-          return { status: 'aborted', plan, model, runDir, position: { phaseIndex: p, phase: phase.name, step: k + 1, globalStep }, gate: null, validation: null, seconds: (performance.now() - started) / 1000, trainingSeconds: elapsedBefore + (performance.now() - started) / 1000 };
+          return { status: 'aborted', plan, model, runDir, position: { phaseIndex: p, phase: phase.name, step: k + 1, globalStep }, gate: null, validation: null, seconds: (performance.now() - started) / 1000, trainingSeconds: elapsedBefore + (performance.now() - started) / 1000, data: dataHealth(options.data) };
         }
       }
       await validate(phase.steps);
@@ -335,7 +341,9 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
   const validation = Object.keys(valAll).length > 0 ? withoutRaw(await evaluate(model, valAll, { imageSize: plan.imageSize, preprocess: plan.preprocess, cache, gateClasses })) : null;
   await model.save(join(runDir, 'weights'));
   const seconds = (performance.now() - started) / 1000;
-  await writeFileAtomic(join(runDir, 'eval.json'), `${JSON.stringify({ split: 'val', gate: gateChoice, validation }, null, 2)}\n`);
+  // What the data lost is part of the result: a metric over fewer images than the folder holds must say so.
+  const health = dataHealth(options.data);
+  await writeFileAtomic(join(runDir, 'eval.json'), `${JSON.stringify({ split: 'val', gate: gateChoice, validation, data: health }, null, 2)}\n`);
   emit({ type: 'run-end', status: 'completed', seconds });
-  return { status: 'completed', plan, model, runDir, position, gate: gateChoice, validation, seconds, trainingSeconds: elapsedBefore + seconds };
+  return { status: 'completed', plan, model, runDir, position, gate: gateChoice, validation, seconds, trainingSeconds: elapsedBefore + seconds, data: health };
 }
