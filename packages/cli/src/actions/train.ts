@@ -4,7 +4,7 @@ import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
-import { completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
+import { badSamplePolicy, completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
 
 /** Options of `multichexnet train`. */
 export interface TrainCommandOptions extends DataOptions {
@@ -39,8 +39,9 @@ export async function trainAction(ctx: CommandContext, planArg: string, o: Train
   const lacking = needed.filter((s) => roots[s] === undefined);
   if (lacking.length > 0) throw new UsageError(`plan ${plan.name} trains on ${needed.join(', ')}: give --data <root> or --${lacking[0]} <dir> (missing ${lacking.join(', ')})`);
   const runDir = ctx.path(o.run ?? join(o.runs, plan.name));
+  const onBadSample = badSamplePolicy(o.onBadSample);
   await startBackend(ctx, o.backend);
-  const data = await openData(roots, plan);
+  const data = await openData(roots, plan, plan.split, onBadSample);
   const controller = new AbortController();
   const onSigint = (): void => {
     ctx.reporter.warn('interrupted: stopping after this step (resume with --resume)');
@@ -57,16 +58,26 @@ export async function trainAction(ctx: CommandContext, planArg: string, o: Train
     result.model.dispose();
     throw new Error(`training interrupted at ${result.position.phase} step ${result.position.step}; continue with: multichexnet train ${planArg} --run ${runDir} --resume`);
   }
-  await writeRunData(runDir, { roots, split: plan.split });
+  await writeRunData(runDir, { roots, split: plan.split, onBadSample });
   const outputs = await completeRun(ctx, { runDir, model: result.model, plan, data, export: o.export, evaluate: o.eval, report: o.report });
   result.model.dispose();
-  const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, model: outputs.exported, report: outputs.report };
+  const health = outputs.evaluation?.data ?? result.data;
+  const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, data: health, model: outputs.exported, report: outputs.report };
   ctx.emit(summary, [
     `trained ${plan.name} in ${result.seconds.toFixed(0)} s -> ${runDir}`,
+    ...(health.totalSkipped > 0 ? [`  skipped ${health.totalSkipped} bad sample(s): ${skippedText(health.skipped)} (--on-bad-sample skip)`] : []),
     ...headlineLines(outputs.evaluation?.metrics ?? null),
     ...(outputs.exported ? [`model: ${outputs.exported.model}`] : []),
     ...(outputs.report ? [`report: ${outputs.report}`] : []),
   ]);
+}
+
+/** `nih 2, rsna 1` from per-source counts (sources with none left out). */
+export function skippedText(skipped: Partial<Record<string, number>>): string {
+  return Object.entries(skipped)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([s, n]) => `${s} ${n}`)
+    .join(', ');
 }
 
 /** The headline numbers of an evaluation, one line each. */

@@ -20,6 +20,7 @@ export function registerEval(program: Command, context: (cmd: Command) => Comman
     .option('--rsna <dir>', 'RSNA Pneumonia folder')
     .option('--siim <dir>', 'SIIM-ACR Pneumothorax folder')
     .option('--split <split>', 'test | val', 'test')
+    .option('--on-bad-sample <policy>', 'a bad label row or image: fail | skip (default: what the run trained with)')
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
     .option('--no-report', 'do not re-render report.html')
     .addHelpText('after', examples('multichexnet eval runs/multichexnet-joint-tiny --json'))

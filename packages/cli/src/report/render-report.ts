@@ -26,7 +26,18 @@ function headline(test: TestEvaluation | null, validation: Record<string, unknow
   if (m.gate) cards.push(card('Gate sensitivity / specificity', `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`, `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`));
   if (cards.length === 0) return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
   const semantics = m.det || m.seg ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes` : '';
-  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>`;
+  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>${dataLine(test?.data ?? (validation?.data as TestEvaluation['data']))}`;
+}
+
+/** What the data lost: bad label rows and images skipped under --on-bad-sample skip (the metrics cover the rest). */
+function dataLine(data: TestEvaluation['data']): string {
+  if (data === undefined) return '';
+  if (data.totalSkipped === 0) return `<p class="muted" id="skipped-samples">Skipped samples: 0 (bad-sample policy: ${esc(data.onBadSample)}).</p>`;
+  const per = Object.entries(data.skipped)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([s, n]) => `${esc(s)} ${n}`)
+    .join(', ');
+  return `<p id="skipped-samples"><span class="flag">Skipped samples: ${data.totalSkipped}</span> ${per}: bad label rows or images left out under the bad-sample policy <code>${esc(data.onBadSample)}</code>; the metrics cover the rest. Their files are named in the training log.</p>`;
 }
 
 function table(t: ResultTable): string {

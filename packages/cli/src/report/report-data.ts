@@ -27,6 +27,11 @@ export interface TestEvaluation {
   format: 'multichexnet-eval';
   split: 'test' | 'val';
   gating: string;
+  /**
+   * The bad-sample policy and the samples skipped (bad label rows, undecodable or non-radiograph images) per source:
+   * the metrics cover the rest. Absent in files written before it existed.
+   */
+  data?: { onBadSample: 'skip' | 'fail'; skipped: Partial<Record<string, number>>; totalSkipped: number };
   /** The numbers of @multichexnet/trainer's evaluate (cls, det, seg, gate), without its raw per-image material. */
   metrics: {
     cls?: { meanAuroc: number; perClassAuroc: Record<string, number>; macroF1: number; images: number };

@@ -2,7 +2,7 @@ import type { Dataset } from '@multichexnet/data';
 import { rocCurve } from '@multichexnet/head-cls';
 import { precisionRecallCurve } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
-import { evaluate, type EvalResult, type EvalSets, type Gating, type HeadSet, type MultiCheXNet, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { dataHealth, evaluate, type EvalResult, type EvalSets, type Gating, type HeadSet, type MultiCheXNet, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { thinCurve } from '../report/charts';
 import type { ClassRoc, TestEvaluation } from '../report/report-data';
@@ -60,7 +60,7 @@ function classRocs(r: EvalResult): ClassRoc[] {
  * const e = await evaluateRun({ model, plan, data, split: 'test', reporter });
  * e.metrics.det?.mAP; e.curves.roc?.[0].points;
  */
-export async function evaluateRun(args: { model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData; split: 'test' | 'val'; gating?: Gating; reporter: Reporter }): Promise<TestEvaluation> {
+export async function evaluateRun(args: { model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData; split: 'test' | 'val'; gating?: Gating; reporter: Reporter }): Promise<TestEvaluation & Required<Pick<TestEvaluation, 'data'>>> {
   const sets = splitSets(args.data, args.split);
   const total = Object.values(sets).reduce((a, d) => a + (d?.size ?? 0), 0);
   const task = args.reporter.task(`evaluate (${args.split})`, total, 'images');
@@ -97,5 +97,6 @@ export async function evaluateRun(args: { model: MultiCheXNet<HeadSet>; plan: Tr
     const { bySource: _bySource, ...gate } = r.gate;
     metrics.gate = gate;
   }
-  return { format: 'multichexnet-eval', split: args.split, gating: r.gating, metrics, curves };
+  // after the evaluation: the count includes the bad images it met in this split
+  return { format: 'multichexnet-eval', split: args.split, gating: r.gating, metrics, curves, data: dataHealth(args.data) };
 }

@@ -1,7 +1,7 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, initBackend, writeFileAtomic, type BackendName } from '@multichexnet/core';
-import type { SplitConfig } from '@multichexnet/data';
+import type { BadSamplePolicy, SplitConfig } from '@multichexnet/data';
 import { loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type HeadSet, type MultiCheXNet, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
@@ -20,6 +20,15 @@ export interface DataOptions {
   nih?: string;
   rsna?: string;
   siim?: string;
+  /** `--on-bad-sample`: 'fail' (default) stops at the first bad label row or image, 'skip' counts and goes on. */
+  onBadSample?: string;
+}
+
+/** The `--on-bad-sample` value, checked (a usage error names the allowed ones). */
+export function badSamplePolicy(value: string | undefined, fallback: BadSamplePolicy = 'fail'): BadSamplePolicy {
+  if (value === undefined) return fallback;
+  if (value !== 'skip' && value !== 'fail') throw new UsageError(`--on-bad-sample must be skip or fail; got "${value}"`);
+  return value;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -56,15 +65,19 @@ export function planSources(plan: TrainingPlan): PlanSource[] {
   return [...new Set(plan.phases.flatMap((p) => p.batches.flatMap((b) => b.datasets)))];
 }
 
-/** Opens the given roots with a patient split (default the plan's). */
-export async function openData(roots: DatasetRoots, plan: TrainingPlan, split: SplitConfig = plan.split): Promise<TrainingData> {
-  return openTrainingData(roots, split);
+/** Opens the given roots with a patient split (default the plan's) and a bad-sample policy (default 'fail'). */
+export async function openData(roots: DatasetRoots, plan: TrainingPlan, split: SplitConfig = plan.split, onBadSample: BadSamplePolicy = 'fail'): Promise<TrainingData> {
+  return openTrainingData(roots, split, { onBadSample });
 }
 
-/** What `data.json` records: the dataset folders and the patient split the run's test set comes from. */
+/**
+ * What `data.json` records: the dataset folders, the patient split the run's test set comes from, and the
+ * bad-sample policy the run trained with (eval uses it too unless told otherwise).
+ */
 export interface RunData {
   roots: DatasetRoots;
   split: SplitConfig;
+  onBadSample?: BadSamplePolicy;
 }
 
 /** Records where a run's data is and how it was split. */
