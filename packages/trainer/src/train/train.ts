@@ -16,6 +16,7 @@ import { parsePlan } from '../plan/builtin-plans';
 import type { Phase, PlanSource, TrainingPlan, TrainingPlanInput } from '../plan/plan-schema';
 import { checkpointName, loadCheckpoint, loadResumeCheckpoint, pruneCheckpoints, restoreBlocks, saveCheckpoint, type BestState, type CheckpointState, type RunPosition } from './checkpoint';
 import { createConsoleReporter } from './console-reporter';
+import { firstNonFiniteWeight } from './finite-weights';
 import type { TrainEvent, TrainEventHandler } from './events';
 import { openMetricsLog } from './metrics-log';
 import { trainStep } from './train-step';
@@ -248,17 +249,22 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
         const learningRate = learningRateAt(phase.schedule, phase.optimizer.learningRate, k, phase.steps);
         const outcome = trainStep({ model, phase, recipe: phase.batches[r]!, step: k, teacherForcing, weighting, optimizer, variables, learningRate, gateClasses }, batch);
         const globalStep = phaseBase + k + 1;
-        const bad = Object.entries(outcome.losses).find(([, v]) => !Number.isFinite(v!)) ?? (Number.isFinite(outcome.total) ? undefined : ['total', outcome.total]);
-        if (bad !== undefined) {
-          const reason = `loss ${bad[0]} is ${String(bad[1])}`;
+        const stop = async (reason: string, applied: string, field: string, expected: string, found: string): Promise<never> => {
           await metrics.append({ type: 'stopped', phase: phase.name, phaseIndex: p, step: k + 1, globalStep, reason });
           emit({ type: 'stopped', phase: phase.name, step: k + 1, reason, lastCheckpoint });
           emit({ type: 'run-end', status: 'stopped', seconds: (performance.now() - started) / 1000 });
-          throw new DataError(`Training stopped in phase ${phase.name} at step ${k + 1}: ${reason}; the update was not applied${lastCheckpoint ? ` and the last good checkpoint is ${lastCheckpoint}` : ''}`, {
-            field: `loss.${bad[0]}`,
-            expected: 'a finite loss',
-            found: String(bad[1]),
-          });
+          throw new DataError(`Training stopped in phase ${phase.name} at step ${k + 1}: ${reason}; ${applied}${lastCheckpoint ? ` and the last good checkpoint is ${lastCheckpoint}` : ''}`, { field, expected, found });
+        };
+        const bad = Object.entries(outcome.losses).find(([, v]) => !Number.isFinite(v!)) ?? (Number.isFinite(outcome.total) ? undefined : ['total', outcome.total]);
+        if (bad !== undefined) await stop(`loss ${bad[0]} is ${String(bad[1])}`, 'the update was not applied', `loss.${bad[0]}`, 'a finite loss', String(bad[1]));
+        const evalDue = phase.evalEvery > 0 && (k + 1) % phase.evalEvery === 0 && k + 1 < phase.steps;
+        const checkpointDue = phase.checkpointEvery > 0 && (k + 1) % phase.checkpointEvery === 0 && k + 1 < phase.steps;
+        // Before anything is validated or saved: a diverged model must never become a checkpoint.
+        if (evalDue || checkpointDue || k + 1 === phase.steps) {
+          const nonFinite = firstNonFiniteWeight(model);
+          if (nonFinite !== null) {
+            await stop(`weight ${nonFinite.weight} of ${nonFinite.block} is ${String(nonFinite.value)} (the model diverged: lower the learning rate)`, 'nothing was saved', `${nonFinite.block}.${nonFinite.weight}`, 'finite weights', String(nonFinite.value));
+          }
         }
         const seconds = (performance.now() - t0) / 1000;
         secondsPerStep = k === startStep ? seconds : 0.9 * secondsPerStep + 0.1 * seconds;
@@ -284,8 +290,8 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
         if ((k + 1) % plan.logEvery === 0 || k + 1 === phase.steps) {
           await metrics.append({ type: 'step', phase: phase.name, phaseIndex: p, step: k + 1, globalStep, losses: outcome.losses, total: outcome.total, weights: event.weights, lr: learningRate, imagesPerSecond, routing: outcome.routing, routed: outcome.routed });
         }
-        if (phase.evalEvery > 0 && (k + 1) % phase.evalEvery === 0 && k + 1 < phase.steps) await validate(k + 1);
-        if (phase.checkpointEvery > 0 && (k + 1) % phase.checkpointEvery === 0 && k + 1 < phase.steps) {
+        if (evalDue) await validate(k + 1);
+        if (checkpointDue) {
           const pos = { phaseIndex: p, phase: phase.name, step: k + 1, globalStep };
           const opt = optimizer.getState();
           lastCheckpoint = await saveCheckpoint(ckptDir, checkpointName(pos), { model, position: pos, plan: { name: plan.name, sha256: planSha }, state: stateOf(weighting, opt), optimizer: opt });
