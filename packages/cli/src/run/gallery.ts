@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
-import { writeFileAtomic, type BinaryMask, type Box } from '@multichexnet/core';
+import { DataError, writeFileAtomic, type BinaryMask, type Box } from '@multichexnet/core';
 import { PATHOLOGIES, fitBoxes, fitImage, fitMask, fitTransform, type Dataset, type LabeledBox, type Sample } from '@multichexnet/data';
 import { boxIoU } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
@@ -145,13 +145,24 @@ export async function writeGallery(runDir: string, sets: EvalSets, reporter: Rep
   const total = picks.reduce((a, p) => a + p.n, 0);
   const task = reporter.task('gallery', total, 'images');
   const cands: Candidate[] = [];
+  let seen = 0;
   try {
     for (const { ds, n } of picks) {
       for (let i = 0; i < n; i++) {
-        const sample = await ds.get(i);
+        let sample: Sample;
+        try {
+          sample = await ds.get(i);
+        } catch (err) {
+          // The run's --on-bad-sample policy holds here too: under 'skip' a bad test image (already counted by the
+          // evaluation, counted once) is left out of the gallery instead of failing a completed run.
+          if (ds.onBadSample === 'fail' || !(err instanceof DataError)) throw err;
+          ds.noteSkipped(i, err);
+          continue;
+        } finally {
+          task.update(++seen);
+        }
         const [result] = await predictor.run([sample.image]);
         cands.push({ sample, result: result!, gateTruth: gateTruthOf(sample.labels, gateClasses) });
-        task.update(cands.length);
       }
     }
   } finally {
