@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYNTH_PHI_MARKER } from '@multichexnet/data';
@@ -116,6 +116,18 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  it('bundles no Node module, not even a stub for one', () => {
+    // Vite swaps a Node built-in it meets in a browser build for a stub chunk that throws when used; the runtime's
+    // file reading is Node-only and must stay out of the bundle instead.
+    const assets = readdirSync(join(site, 'assets'));
+    expect(assets.filter((f) => f.includes('browser-external'))).toEqual([]);
+    for (const f of assets.filter((a) => a.endsWith('.js'))) {
+      const code = readFileSync(join(site, 'assets', f), 'utf8');
+      expect(code, f).not.toContain('externalized for browser compatibility');
+      expect(code, f).not.toMatch(/import\((?:`|"|')node:/);
+    }
   });
 
   it('shows the bundled model with its metadata', async () => {

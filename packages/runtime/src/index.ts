@@ -41,8 +41,8 @@ export type {
 export { createPipeline, PipelineOptionsSchema } from './pipeline/create-pipeline';
 export type { Pipeline, PipelineOptions, PipelineResult, PipelineTimings, PipelineModelSource } from './pipeline/create-pipeline';
 export { renderOverlayPng, writeOverlayPng } from './pipeline/overlay-png';
-export { decodeBoxes, decodeMask } from './pipeline/decode-outputs';
-export type { DetDecodeSettings } from './pipeline/decode-outputs';
+export { decodeOutputs, decodeBoxes, decodeMask } from './pipeline/decode-outputs';
+export type { DetDecodeSettings, DecodeOutputsOptions, DecodedOutputs, GateDecision } from './pipeline/decode-outputs';
 export type { OverlayOptions } from './pipeline/overlay-png';
 export type { DecodeSpec } from './model/metadata';
 export { DecodeSpecSchema } from './model/metadata';

@@ -254,7 +254,12 @@ describe('createPipeline: gated inference', () => {
     const [ra, rb] = [await a.run(image), await b.run(image)];
     for (const c of Object.keys(ra.probabilities)) expect(Math.abs(ra.probabilities[c]! - rb.probabilities[c]!)).toBeLessThan(TOL);
     expect(rb.boxes.length).toBe(ra.boxes.length);
-    await Promise.all([a.dispose(), b.dispose()]);
+    // The execution provider is the caller's choice (the demo asks for webgpu and falls back to wasm itself).
+    const c = await createPipeline({ model: dir, gate: { enabled: false }, backend: 'web', executionProviders: ['wasm'] });
+    expect((await c.run(image)).probabilities).toEqual(rb.probabilities);
+    await expect(createPipeline({ model: dir, backend: 'web', executionProviders: ['no-such-provider'] })).rejects.toThrow(DataError);
+    await expect(createPipeline({ model: dir, executionProviders: [] })).rejects.toThrow(/executionProviders/);
+    await Promise.all([a.dispose(), b.dispose(), c.dispose()]);
   });
 
   it('refuses a stage 2 from another export, and bad options', async () => {

@@ -3,7 +3,6 @@ import { basename, dirname, join } from 'node:path';
 import type { DecodedImage } from '@multichexnet/data';
 import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type PipelineResult } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
-import { loadSingleGraph } from './single-graph';
 
 /** Decoding and gating overrides of `predict`. */
 export interface PredictSettings {
@@ -60,18 +59,17 @@ export async function openPredictor(model: string, settings: PredictSettings): P
   // A model exported without a gate runs det/seg on every image.
   const s = { ...settings, gate: settings.gate && metadata.gate !== null };
   if (metadata.role === 'stage2') throw new UsageError(`${file} is the second stage of a pipeline: pass its ${PIPELINE_FILES.stage1} or the run folder`);
-  if (metadata.role === 'model') {
-    const g = await loadSingleGraph(file, s);
-    return { kind: 'single-graph', metadata: g.model.metadata, files: [file], run: g.run, dispose: () => g.model.dispose() };
-  }
+  const single = metadata.role === 'model';
   const stage2 = join(dirname(file), basename(file).replace('stage1', 'stage2'));
-  const hasStage2 = stage2 !== file && (await isDir(stage2)) === false;
+  const hasStage2 = !single && stage2 !== file && (await isDir(stage2)) === false;
+  // The single graph runs every head on every image; the runtime's pipeline applies the gate after it.
   const pipe = await createPipeline({
-    model: { stage1: bytes, ...(hasStage2 ? { stage2 } : {}) },
+    model: single ? { model: file } : { stage1: bytes, ...(hasStage2 ? { stage2 } : {}) },
     gate: { enabled: s.gate, ...(s.gateThreshold !== undefined ? { threshold: s.gateThreshold } : {}) },
     det: s.det,
     seg: s.segThreshold !== undefined ? { threshold: s.segThreshold } : {},
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
   });
-  return { kind: 'pipeline', metadata: pipe.metadata, files: hasStage2 ? [file, stage2] : [file], run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };
+  const files = hasStage2 ? [file, stage2] : [file];
+  return { kind: single ? 'single-graph' : 'pipeline', metadata: pipe.metadata, files, run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };
 }

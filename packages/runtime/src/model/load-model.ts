@@ -1,6 +1,7 @@
 import { DataError } from '@multichexnet/core';
 import { scanModelProto } from '../onnx/onnx-proto';
 import { modelChecksum } from './checksum';
+import { nodeFs } from './node-only';
 import { CHECKSUM_KEY, metadataFromProps, type ModelMetadata } from './metadata';
 import { createSession, resolveBackend, type OrtBackend, type OrtSessionLike, type SessionOptions } from './ort-session';
 
@@ -34,7 +35,7 @@ export interface VerifiedModel {
 async function readSource(source: string): Promise<Uint8Array> {
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   if (isNode && !/^https?:\/\//.test(source)) {
-    const fs = await import('node:fs/promises');
+    const fs = await nodeFs();
     try {
       return new Uint8Array(await fs.readFile(source));
     } catch (e) {

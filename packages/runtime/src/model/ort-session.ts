@@ -1,5 +1,6 @@
 import { DataError } from '@multichexnet/core';
 import type * as Ort from 'onnxruntime-web';
+import { importNodeOnly } from './node-only';
 
 /** Which onnxruntime runs a model: native `node` (onnxruntime-node) or `web` (onnxruntime-web, wasm). */
 export type OrtBackend = 'node' | 'web';
@@ -21,10 +22,8 @@ export interface OrtModule {
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
 
-// onnxruntime-node is a native addon: a computed specifier with the bundlers' ignore hints keeps browser builds
-// from trying to resolve it (a `new Function` import would also hide it, but fails inside vm-based test runners).
+// onnxruntime-node is a native addon that browser builds must not try to resolve.
 const NODE_ONLY_ORT = ['onnxruntime', 'node'].join('-');
-const importNodeOnly = (s: string): Promise<unknown> => import(/* @vite-ignore */ /* webpackIgnore: true */ s);
 
 const modules = new Map<OrtBackend, Promise<OrtModule>>();
 

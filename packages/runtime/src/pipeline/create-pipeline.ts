@@ -1,10 +1,11 @@
-import { DataError, parseConfig, z, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core';
-import { preprocessImage, rleEncode, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
+import { DataError, parseConfig, z, type GrayImage } from '@multichexnet/core';
+import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
 import { loadModel, type OnnxModel } from '../model/load-model';
 import type { ModelMetadata } from '../model/metadata';
+import { nodeFs, nodePath } from '../model/node-only';
 import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
-import { decodeBoxes, decodeMask } from './decode-outputs';
+import { decideGate, decodeOutputs, type DecodedOutputs } from './decode-outputs';
 import { PIPELINE_FILES } from './export-pipeline';
 
 /**
@@ -26,6 +27,11 @@ export const PipelineOptionsSchema = z
     threads: z.number().int().positive().optional(),
     /** `web` only: where onnxruntime-web fetches its .wasm files (a URL prefix), when not next to the bundle. */
     wasmPaths: z.string().optional(),
+    /**
+     * onnxruntime execution providers in preference order, e.g. `['webgpu']` for `web` (default: `cpu` for node,
+     * `wasm` for web). A provider the runtime cannot open fails the load, so callers can fall back themselves.
+     */
+    executionProviders: z.array(z.string().min(1)).min(1).optional(),
     /** `enabled: false` runs det/seg on every image (ungated); `threshold` overrides the model's. */
     gate: z.object({ enabled: z.boolean().default(true), threshold: z.number().min(0).max(1).optional() }).strict().prefault({}),
     /** Overrides of the det decoding the model recorded. */
@@ -49,18 +55,8 @@ export interface PipelineTimings {
   totalMs: number;
 }
 
-/** One image's result. */
-export interface PipelineResult {
-  /** Sigmoid probability per class name. */
-  probabilities: Record<string, number>;
-  /** The first-stage gate: its probability and whether the image went on to det/seg. */
-  gate: { probability: number; positive: boolean };
-  /** Boxes in original image pixels, best first ([] when gated out or no det head). */
-  boxes: ScoredBox[];
-  /** Mask at the original image size (null when gated out or no seg head). */
-  mask: BinaryMask | null;
-  /** SIIM run-length encoding of `mask` (`-1` when empty or gated out, '' when the model has no seg head). */
-  maskRle: string;
+/** One image's result: its decoded outputs (see {@link decodeOutputs}) and where the time went. */
+export interface PipelineResult extends DecodedOutputs {
   timings: PipelineTimings;
 }
 
@@ -88,7 +84,7 @@ async function exists(target: string, isUrl: boolean): Promise<boolean> {
     const head = await fetch(target, { method: 'HEAD' }).catch(() => null);
     return head !== null && head.ok;
   }
-  const { access } = await import('node:fs/promises');
+  const { access } = await nodeFs();
   return access(target).then(
     () => true,
     () => false,
@@ -100,7 +96,7 @@ async function resolveSources(model: PipelineModelSource): Promise<ResolvedSourc
   if (model.endsWith('.onnx')) return { model };
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   const isUrl = !isNode || /^https?:\/\//.test(model);
-  const join = isUrl ? (a: string, b: string) => `${a.endsWith('/') ? a : `${a}/`}${b}` : (await import('node:path')).join;
+  const join = isUrl ? (a: string, b: string) => `${a.endsWith('/') ? a : `${a}/`}${b}` : (await nodePath()).join;
   const stage1 = join(model, PIPELINE_FILES.stage1);
   if (!(await exists(stage1, isUrl))) return { model: join(model, PIPELINE_FILES.model) };
   const stage2 = join(model, PIPELINE_FILES.stage2);
@@ -126,6 +122,7 @@ export async function createPipeline(args: { model: PipelineModelSource } & Pipe
     backend: resolveBackend(opts.backend),
     ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
     ...(opts.wasmPaths !== undefined ? { wasmPaths: opts.wasmPaths } : {}),
+    ...(opts.executionProviders !== undefined ? { executionProviders: opts.executionProviders } : {}),
   };
   const single = 'model' in sources;
   const stage1 = await loadModel(single ? sources.model : sources.stage1, load);
@@ -165,8 +162,9 @@ class GatedPipeline implements Pipeline {
   private readonly preprocess: PreprocessConfig;
   private readonly channels: number;
   private readonly featureNames: string[];
-  private readonly gateOutput: string;
   private readonly gateThreshold: number;
+  /** Stage 1's metadata with stage 2's outputs and decoding: what {@link decodeOutputs} reads. */
+  private readonly decodeMetadata: ModelMetadata;
 
   constructor(
     private readonly stage1: OnnxModel,
@@ -187,7 +185,8 @@ class GatedPipeline implements Pipeline {
     }
     this.featureNames = stage2?.metadata.inputs.map((i) => i.name) ?? [];
     const gate = this.metadata.gate;
-    this.gateOutput = gate === null || gate.source === 'cls' ? 'gate_prob' : gate.output;
+    this.decodeMetadata =
+      stage2 === null ? this.metadata : { ...this.metadata, outputs: [...this.metadata.outputs, ...stage2.metadata.outputs], decode: stage2.metadata.decode };
     this.gateThreshold = opts.gate.threshold ?? gate?.threshold ?? 0.5;
     if (gate === null && opts.gate.enabled) {
       throw new DataError('Model has no gate; create the pipeline with gate: { enabled: false }', { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' });
@@ -224,51 +223,29 @@ class GatedPipeline implements Pipeline {
     const s1 = await runModel(this.stage1, { image: { data: batch, dims: [B, S, S, C] } });
     const stage1Ms = (now() - t) / B;
 
-    const classes = this.metadata.classNames;
-    const probs = s1.cls_probs!;
-    const K = probs.dims[1]!;
-    const gateData = this.metadata.gate === null ? null : s1[this.gateOutput]!.data;
-    const gates = images.map((_, b) => {
-      const probability = gateData === null ? 1 : gateData[b * (gateData.length / B)]!;
-      return { probability, positive: !this.opts.gate.enabled || probability >= this.gateThreshold };
-    });
+    const gateOptions = { enabled: this.opts.gate.enabled, threshold: this.gateThreshold };
+    const gates = images.map((_, b) => decideGate(s1, this.metadata, b, gateOptions));
     const positives = gates.flatMap((g, b) => (g.positive ? [b] : []));
 
-    // Where the det/seg outputs of positive image b sit: row b of the single graph's outputs, or its position among
-    // the positives in stage 2's.
-    const single = this.metadata.role === 'model';
-    let s2: Record<string, TensorData> | null = single ? s1 : null;
-    const rowOf = (b: number): number => (!gates[b]!.positive ? -1 : single ? b : positives.indexOf(b));
+    let s2: Record<string, TensorData> | null = null;
     let stage2Ms = 0;
     if (this.stage2 !== null && positives.length > 0) {
       t = now();
       const feeds: Record<string, TensorData> = {};
-      for (const name of this.featureNames) feeds[name] = gatherRows(s1[name]!, positives);
+      for (const name of this.featureNames) feeds[name] = gatherRows(s1, name, positives);
       s2 = await runModel(this.stage2, feeds);
       stage2Ms = (now() - t) / positives.length;
     }
 
-    const decode = this.stage2?.metadata.decode ?? this.metadata.decode;
-    const detSettings = decode.det === null ? null : { ...decode.det, ...this.opts.det };
-    const segThreshold = this.opts.seg.threshold ?? decode.seg?.threshold ?? 0.5;
-    const hasSeg = decode.seg !== null && (this.stage2 !== null || single);
+    const single = this.metadata.role === 'model';
+    const overrides = { gate: gateOptions, det: this.opts.det, seg: this.opts.seg };
     return images.map((_, b) => {
       const td = now();
-      const probabilities: Record<string, number> = {};
-      for (let k = 0; k < K; k++) probabilities[classes[k] ?? `class_${k}`] = probs.data[b * K + k]!;
-      const row = rowOf(b);
-      let boxes: ScoredBox[] = [];
-      let mask: BinaryMask | null = null;
-      if (s2 !== null && row >= 0) {
-        if (detSettings !== null && s2.det_boxes !== undefined) {
-          const n = s2.det_scores!.dims[1]!;
-          boxes = decodeBoxes(s2.det_boxes.data.subarray(row * n * 4, (row + 1) * n * 4), s2.det_scores!.data.subarray(row * n, (row + 1) * n), detSettings, transforms[b]!);
-        }
-        if (hasSeg && s2.seg_mask !== undefined) {
-          mask = decodeMask(s2.seg_mask.data.subarray(row * S * S, (row + 1) * S * S), S, transforms[b]!, segThreshold);
-        }
-      }
-      const maskRle = !hasSeg ? '' : mask === null ? '-1' : rleEncode(mask);
+      // Image b is row b of the single graph's outputs; in the two-stage case its det/seg rows sit at its position
+      // among the positives in stage 2's outputs, so its view is assembled from both.
+      const row = positives.indexOf(b);
+      const outputs = single ? s1 : { ...rowView(s1, b), ...(s2 !== null && row >= 0 ? rowView(s2, row) : {}) };
+      const decoded = decodeOutputs(outputs, this.decodeMetadata, { ...overrides, transform: transforms[b]!, index: single ? b : 0 });
       const decodeMs = now() - td;
       const timings: PipelineTimings = {
         preprocessMs: preMs[b]!,
@@ -278,7 +255,7 @@ class GatedPipeline implements Pipeline {
         totalMs: 0,
       };
       timings.totalMs = timings.preprocessMs + timings.stage1Ms + timings.stage2Ms + timings.decodeMs;
-      return { probabilities, gate: gates[b]!, boxes, mask, maskRle, timings };
+      return { ...decoded, timings };
     });
   }
 
@@ -310,11 +287,22 @@ function asDecoded(image: GrayImage | DecodedImage, index: number): DecodedImage
   return { ...image, maxValue };
 }
 
-/** Rows `rows` of a [B, ...] tensor as a new [rows.length, ...] tensor. */
-function gatherRows(t: TensorData, rows: number[]): TensorData {
+/** Rows `rows` of output `name` [B, ...] as a new [rows.length, ...] tensor. */
+function gatherRows(outputs: Record<string, TensorData>, name: string, rows: number[]): TensorData {
+  const t = outputs[name]!;
   const per = t.data.length / t.dims[0]!;
   const data = new Float32Array(rows.length * per);
   rows.forEach((r, i) => data.set(t.data.subarray(r * per, (r + 1) * per), i * per));
   return { data, dims: [rows.length, ...t.dims.slice(1)] };
 }
 
+
+/** Row r of every output [B, ...], as [1, ...] views (no copy). */
+function rowView(outputs: Record<string, TensorData>, r: number): Record<string, TensorData> {
+  const view: Record<string, TensorData> = {};
+  for (const [name, t] of Object.entries(outputs)) {
+    const per = t.data.length / t.dims[0]!;
+    view[name] = { data: t.data.subarray(r * per, (r + 1) * per), dims: [1, ...t.dims.slice(1)] };
+  }
+  return view;
+}

@@ -1,6 +1,8 @@
-import type { BinaryMask, ScoredBox } from '@multichexnet/core';
-import { unfitBoxes, type FitTransform } from '@multichexnet/data';
+import { DataError, type BinaryMask, type ScoredBox } from '@multichexnet/core';
+import { rleEncode, unfitBoxes, type FitTransform } from '@multichexnet/data';
 import { nonMaxSuppression } from '@multichexnet/head-det';
+import type { ModelMetadata } from '../model/metadata';
+import type { TensorData } from '../model/run-model';
 import { resizeBilinear } from './resize-bilinear';
 
 /** Thresholds of the det decoding. */
@@ -8,6 +10,116 @@ export interface DetDecodeSettings {
   scoreThreshold: number;
   nmsIoU: number;
   maxDetections: number;
+}
+
+/** Options of {@link decodeOutputs}: which image, where it came from, and overrides of what the model recorded. */
+export interface DecodeOutputsOptions {
+  /** data's fit of the original image (`preprocessImage(...).transform`): boxes and mask go back through it. */
+  transform: FitTransform;
+  /** Row of every output that holds this image (default 0). */
+  index?: number;
+  /** `enabled: false` decodes det/seg whatever the gate says; `threshold` overrides `metadata.gate.threshold`. */
+  gate?: { enabled?: boolean; threshold?: number };
+  /** Overrides of `metadata.decode.det`. */
+  det?: Partial<DetDecodeSettings>;
+  /** Override of `metadata.decode.seg.threshold`. */
+  seg?: { threshold?: number };
+}
+
+/** The first-stage gate's decision for one image. */
+export interface GateDecision {
+  /** Gate probability (1 when the model has no gate). */
+  probability: number;
+  /** Whether the det/seg outputs of the image count. */
+  positive: boolean;
+}
+
+/** One image's decoded outputs. */
+export interface DecodedOutputs {
+  /** Sigmoid probability per class name. */
+  probabilities: Record<string, number>;
+  gate: GateDecision;
+  /** Boxes in original image pixels, best first ([] when gated out or no det head). */
+  boxes: ScoredBox[];
+  /** Mask at the original image size (null when gated out or no seg head). */
+  mask: BinaryMask | null;
+  /** SIIM run-length encoding of `mask` (`-1` when empty or gated out, '' when the model has no seg head). */
+  maskRle: string;
+}
+
+/** Row `index` of a [B, ...] output, as the values of that row. */
+function rowOf(outputs: Record<string, TensorData>, name: string, index: number): Float32Array {
+  const t = outputs[name];
+  if (t === undefined) {
+    throw new DataError('Model output missing', { field: name, expected: `an output named ${name}`, found: Object.keys(outputs).join(', ') || '(none)' });
+  }
+  const rows = t.dims[0] ?? 1;
+  if (!(Number.isInteger(index) && index >= 0 && index < rows)) {
+    throw new DataError('Image index outside the batch', { field: name, expected: `0 <= index < ${rows}`, found: String(index) });
+  }
+  const per = t.data.length / rows;
+  return t.data.subarray(index * per, (index + 1) * per);
+}
+
+/** The keys set to a value: `{ nmsIoU: undefined }` must not erase the model's own setting. */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+const hasOutput = (metadata: ModelMetadata, name: string): boolean => metadata.outputs.some((o) => o.name === name);
+
+/**
+ * `gate_prob` [B] or [B, 1] (a cls gate: max of its classes, computed in the graph), or a gate head's output ->
+ * image `index`'s gate decision. Not exported from the package: {@link decodeOutputs} is the public way.
+ */
+export function decideGate(
+  outputs: Record<string, TensorData>,
+  metadata: ModelMetadata,
+  index: number,
+  gate: { enabled?: boolean; threshold?: number } = {},
+): GateDecision {
+  const spec = metadata.gate;
+  if (spec === null) return { probability: 1, positive: true };
+  const name = spec.source === 'cls' ? 'gate_prob' : spec.output;
+  const probability = rowOf(outputs, name, index)[0]!;
+  return { probability, positive: gate.enabled === false || probability >= (gate.threshold ?? spec.threshold) };
+}
+
+/**
+ * `cls_probs` [B, C], gate, `det_boxes` [B, N, 4] + `det_scores` [B, N], `seg_mask` [B, S, S, 1] NHWC -> one image's result.
+ *
+ * Class probabilities by name, the gate decision, boxes and mask mapped back onto the original image (boxes
+ * arrive in model-input pixels, the mask as probabilities). Thresholds come from `metadata.decode` unless
+ * overridden; det/seg are decoded only for gate positives, and only when `metadata.outputs` lists them (a stage-1
+ * graph has none). Pure JavaScript, no session: it serves any onnxruntime result of a MultiCheXNet graph.
+ *
+ * @example
+ * const { input, transform } = preprocessImage(image, model.metadata.preprocessing!);
+ * const out = await runModel(model, { image: { data: input, dims: [1, S, S, 1] } });
+ * const r = decodeOutputs(out, model.metadata, { transform });
+ * r.probabilities.Pneumonia; r.gate.positive; r.boxes; r.maskRle;
+ */
+export function decodeOutputs(outputs: Record<string, TensorData>, metadata: ModelMetadata, options: DecodeOutputsOptions): DecodedOutputs {
+  const index = options.index ?? 0;
+  const probs = rowOf(outputs, 'cls_probs', index);
+  const probabilities: Record<string, number> = {};
+  for (let k = 0; k < probs.length; k++) probabilities[metadata.classNames[k] ?? `class_${k}`] = probs[k]!;
+  const gate = decideGate(outputs, metadata, index, options.gate);
+
+  const { det, seg } = metadata.decode;
+  const hasDet = det !== null && hasOutput(metadata, 'det_boxes') && hasOutput(metadata, 'det_scores');
+  const hasSeg = seg !== null && hasOutput(metadata, 'seg_mask');
+  let boxes: ScoredBox[] = [];
+  let mask: BinaryMask | null = null;
+  if (gate.positive && hasDet) {
+    const settings = { ...det, ...definedOnly(options.det) };
+    boxes = decodeBoxes(rowOf(outputs, 'det_boxes', index), rowOf(outputs, 'det_scores', index), settings, options.transform);
+  }
+  if (gate.positive && hasSeg) {
+    const size = outputs.seg_mask?.dims[1] ?? metadata.preprocessing?.size ?? 0;
+    mask = decodeMask(rowOf(outputs, 'seg_mask', index), size, options.transform, options.seg?.threshold ?? seg.threshold);
+  }
+  return { probabilities, gate, boxes, mask, maskRle: !hasSeg ? '' : mask === null ? '-1' : rleEncode(mask) };
 }
 
 /**

@@ -3,6 +3,7 @@ import { addDetDecode, type AnchorShape } from '../export/det-decode-graph';
 import { exportWithExtension, type ExportReport } from '../export/export-onnx';
 import { PreprocessConfigSchema } from '@multichexnet/data';
 import { GateSpecSchema, type DecodeSpec } from '../model/metadata';
+import { nodePath } from '../model/node-only';
 
 type Sym = tf.SymbolicTensor;
 type AnyBlock = Block<unknown, unknown, unknown>;
@@ -285,7 +286,7 @@ export const PIPELINE_FILES = { stage1: 'model.stage1.onnx', stage2: 'model.stag
  * `model.stage2.onnx`. Node only.
  */
 export async function writePipelineFiles(dir: string, models: Pick<PipelineModels, 'stage1' | 'stage2'>): Promise<{ stage1: string; stage2: string | null }> {
-  const { join } = await import('node:path');
+  const { join } = await nodePath();
   const { writeOnnxFile } = await import('../export/write-onnx-file');
   const stage1 = join(dir, PIPELINE_FILES.stage1);
   await writeOnnxFile(stage1, models.stage1);

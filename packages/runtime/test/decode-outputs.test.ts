@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { DataError } from '@multichexnet/core';
+import { fitBoxes, fitMask, fitTransform, rleEncode } from '@multichexnet/data';
+import { decodeBoxes, decodeMask, decodeOutputs, ModelMetadataSchema, ONNX_MODEL_FORMAT, type ModelMetadata, type TensorData } from '../src/index';
+
+const S = 32;
+const settings = { scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10 };
+const identity = fitTransform(S, S, { size: S, fit: 'letterbox' });
+const CLASSES = ['Atelectasis', 'Pneumonia', 'Pneumothorax'];
+
+/** det_boxes [N, 4] and det_scores [N] as the graph returns them. */
+function graphBoxes(boxes: { x: number; y: number; width: number; height: number; score: number }[]) {
+  return {
+    boxes: Float32Array.from(boxes.flatMap((b) => [b.x, b.y, b.width, b.height])),
+    scores: Float32Array.from(boxes.map((b) => b.score)),
+  };
+}
+
+/** The metadata of a graph with the given outputs (role `model` unless said otherwise). */
+function metadataOf(outputs: string[], extra: Partial<Record<keyof ModelMetadata, unknown>> = {}): ModelMetadata {
+  return ModelMetadataSchema.parse({
+    format: ONNX_MODEL_FORMAT,
+    role: 'model',
+    classNames: CLASSES,
+    inputs: [{ name: 'image', shape: [null, S, S, 1], layout: 'NHWC' }],
+    outputs: outputs.map((name) => ({ name, shape: [null], layout: 'plain' })),
+    gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.5 },
+    decode: { det: settings, seg: { threshold: 0.5 } },
+    ...extra,
+  });
+}
+
+const ALL = ['cls_probs', 'gate_prob', 'det_boxes', 'det_scores', 'seg_mask'];
+
+/** Outputs of a batch of images: per image its class probabilities, gate probability, boxes and mask probabilities. */
+function outputsOf(images: { cls: number[]; gate: number; boxes: Parameters<typeof graphBoxes>[0]; seg: Float32Array }[], n = 3): Record<string, TensorData> {
+  const B = images.length;
+  const det = images.map((im) => graphBoxes([...im.boxes, ...Array.from({ length: n - im.boxes.length }, () => ({ x: 0, y: 0, width: 0, height: 0, score: 0 }))]));
+  const cat = (parts: ArrayLike<number>[]) => Float32Array.from(parts.flatMap((p) => Array.from(p)));
+  return {
+    cls_probs: { data: cat(images.map((im) => im.cls)), dims: [B, CLASSES.length] },
+    gate_prob: { data: Float32Array.from(images.map((im) => im.gate)), dims: [B] },
+    det_boxes: { data: cat(det.map((d) => d.boxes)), dims: [B, n, 4] },
+    det_scores: { data: cat(det.map((d) => d.scores)), dims: [B, n] },
+    seg_mask: { data: cat(images.map((im) => im.seg)), dims: [B, S, S, 1] },
+  };
+}
+
+/** Mask probabilities [S, S]: 0.9 inside the square [x0, x1) x [y0, y1), 0.1 elsewhere. */
+function square(x0: number, y0: number, x1: number, y1: number): Float32Array {
+  const p = new Float32Array(S * S).fill(0.1);
+  for (let y = y0; y < y1; y++) p.fill(0.9, y * S + x0, y * S + x1);
+  return p;
+}
+
+const box = { x: 4, y: 6, width: 10, height: 8, score: 0.8 };
+const positive = { cls: [0.1, 0.7, 0.2], gate: 0.7, boxes: [box], seg: square(8, 8, 16, 16) };
+const negative = { cls: [0.3, 0.2, 0.1], gate: 0.2, boxes: [box], seg: square(0, 0, 4, 4) };
+
+describe('decodeOutputs', () => {
+  it('names the probabilities and decodes boxes and mask of a gate positive', () => {
+    const r = decodeOutputs(outputsOf([positive]), metadataOf(ALL), { transform: identity });
+    expect(r.probabilities).toEqual({ Atelectasis: Math.fround(0.1), Pneumonia: Math.fround(0.7), Pneumothorax: Math.fround(0.2) });
+    expect(r.gate).toEqual({ probability: Math.fround(0.7), positive: true });
+    expect(r.boxes).toEqual([{ x: 4, y: 6, width: 10, height: 8, score: Math.fround(0.8) }]);
+    expect(r.mask!.width).toBe(S);
+    expect(Array.from(r.mask!.data).reduce((a, v) => a + v, 0)).toBe(64);
+    expect(r.maskRle).toBe(rleEncode(r.mask!));
+  });
+
+  it('reads image `index` of a batch', () => {
+    const outputs = outputsOf([negative, positive]);
+    const meta = metadataOf(ALL);
+    const second = decodeOutputs(outputs, meta, { transform: identity, index: 1 });
+    expect(second).toEqual(decodeOutputs(outputsOf([positive]), meta, { transform: identity }));
+    expect(decodeOutputs(outputs, meta, { transform: identity, index: 0 }).gate.probability).toBe(Math.fround(0.2));
+  });
+
+  it('drops det/seg behind a negative gate unless the gate is off; the threshold can be overridden', () => {
+    const meta = metadataOf(ALL);
+    const gated = decodeOutputs(outputsOf([negative]), meta, { transform: identity });
+    expect([gated.gate.positive, gated.boxes, gated.mask, gated.maskRle]).toEqual([false, [], null, '-1']);
+    const open = decodeOutputs(outputsOf([negative]), meta, { transform: identity, gate: { enabled: false } });
+    expect(open.gate).toEqual({ probability: Math.fround(0.2), positive: true });
+    expect(open.boxes).toHaveLength(1);
+    expect(open.mask).not.toBeNull();
+    expect(decodeOutputs(outputsOf([negative]), meta, { transform: identity, gate: { threshold: 0.1 } }).gate.positive).toBe(true);
+  });
+
+  it('applies det and seg overrides, and an undefined override keeps the model setting', () => {
+    const meta = metadataOf(ALL);
+    const outputs = outputsOf([positive]);
+    expect(decodeOutputs(outputs, meta, { transform: identity, det: { scoreThreshold: 0.9 } }).boxes).toEqual([]);
+    expect(decodeOutputs(outputs, meta, { transform: identity, det: { scoreThreshold: undefined } }).boxes).toHaveLength(1);
+    expect(decodeOutputs(outputs, meta, { transform: identity, seg: { threshold: 0.95 } }).maskRle).toBe('-1');
+  });
+
+  it('leaves out the heads a graph lacks: a stage 1 has no boxes and an empty RLE, a gateless model passes all', () => {
+    const stage1 = metadataOf(['cls_probs', 'gate_prob'], { role: 'stage1' });
+    const r = decodeOutputs(outputsOf([positive]), stage1, { transform: identity });
+    expect([r.boxes, r.mask, r.maskRle]).toEqual([[], null, '']);
+    const gateless = decodeOutputs(outputsOf([negative]), metadataOf(ALL, { gate: null }), { transform: identity });
+    expect(gateless.gate).toEqual({ probability: 1, positive: true });
+    expect(gateless.boxes).toHaveLength(1);
+    const noDecode = decodeOutputs(outputsOf([positive]), metadataOf(ALL, { decode: { det: null, seg: null } }), { transform: identity });
+    expect([noDecode.boxes, noDecode.mask, noDecode.maskRle]).toEqual([[], null, '']);
+  });
+
+  it('maps boxes and mask back onto the original image through the letterbox fit', () => {
+    const t = fitTransform(128, 64, { size: S, fit: 'letterbox' });
+    const inModel = fitBoxes([{ x: 40, y: 10, width: 32, height: 24, label: 'Pneumonia' as const }], t).map((b) => ({ ...b, score: 0.8 }));
+    const r = decodeOutputs(outputsOf([{ ...positive, boxes: inModel }]), metadataOf(ALL), { transform: t });
+    expect(r.boxes[0]!.x).toBeCloseTo(40, 3);
+    expect(r.boxes[0]!.height).toBeCloseTo(24, 3);
+    expect([r.mask!.width, r.mask!.height]).toEqual([128, 64]);
+  });
+
+  it('treats a NaN gate probability as negative and NaN mask probabilities as background', () => {
+    const meta = metadataOf(ALL);
+    expect(decodeOutputs(outputsOf([{ ...positive, gate: Number.NaN }]), meta, { transform: identity }).gate.positive).toBe(false);
+    const r = decodeOutputs(outputsOf([{ ...positive, seg: new Float32Array(S * S).fill(Number.NaN) }]), meta, { transform: identity });
+    expect(r.maskRle).toBe('-1');
+  });
+
+  it('names a missing output and an index outside the batch', () => {
+    const outputs = outputsOf([positive]);
+    const { cls_probs: _, ...withoutCls } = outputs;
+    expect(() => decodeOutputs(withoutCls, metadataOf(ALL), { transform: identity })).toThrow(DataError);
+    expect(() => decodeOutputs(withoutCls, metadataOf(ALL), { transform: identity })).toThrow(/cls_probs/);
+    expect(() => decodeOutputs(outputs, metadataOf(ALL), { transform: identity, index: 1 })).toThrow(/0 <= index < 1/);
+    const { gate_prob: __, ...withoutGate } = outputs;
+    expect(() => decodeOutputs(withoutGate, metadataOf(ALL), { transform: identity })).toThrow(/gate_prob/);
+  });
+});
+
+// These cases came with the demo's own copy of the decoder, which now uses this one.
+describe('decodeBoxes', () => {
+  const T = fitTransform(256, 256, { size: 256, fit: 'letterbox' });
+
+  it('keeps boxes above the threshold, best first, and suppresses overlaps above the NMS IoU', () => {
+    const a = { x: 10, y: 10, width: 100, height: 100, score: 0.9 };
+    const b = { x: 20, y: 20, width: 100, height: 100, score: 0.8 }; // IoU with a = 8100 / 11900 > 0.5
+    const c = { x: 150, y: 150, width: 50, height: 50, score: 0.6 };
+    const d = { x: 0, y: 150, width: 50, height: 50, score: 0.1 };
+    const { boxes, scores } = graphBoxes([c, b, d, a]);
+    const out = decodeBoxes(boxes, scores, settings, T);
+    expect(out.map((o) => o.score)).toEqual([Math.fround(0.9), Math.fround(0.6)]);
+    expect(out[0]).toMatchObject({ x: 10, y: 10, width: 100, height: 100 });
+  });
+
+  it('keeps an overlapping box when its IoU is at or below the NMS threshold', () => {
+    const a = { x: 0, y: 0, width: 100, height: 100, score: 0.9 };
+    const b = { x: 50, y: 0, width: 100, height: 100, score: 0.8 }; // IoU = 5000 / 15000
+    const { boxes, scores } = graphBoxes([a, b]);
+    expect(decodeBoxes(boxes, scores, settings, T)).toHaveLength(2);
+    expect(decodeBoxes(boxes, scores, { ...settings, nmsIoU: 0.3 }, T)).toHaveLength(1);
+  });
+
+  it('caps the count at maxDetections and breaks score ties by graph order', () => {
+    const many = Array.from({ length: 6 }, (_, i) => ({ x: i * 40, y: 0, width: 30, height: 30, score: 0.5 }));
+    const { boxes, scores } = graphBoxes(many);
+    const out = decodeBoxes(boxes, scores, { ...settings, maxDetections: 3 }, T);
+    expect(out.map((o) => o.x)).toEqual([0, 40, 80]);
+  });
+
+  it('returns no boxes for empty outputs, NaN scores and empty boxes', () => {
+    expect(decodeBoxes(new Float32Array(0), new Float32Array(0), settings, T)).toEqual([]);
+    const { boxes, scores } = graphBoxes([
+      { x: 0, y: 0, width: 10, height: 10, score: Number.NaN },
+      { x: 0, y: 0, width: 0, height: 10, score: 0.9 },
+      { x: 0, y: 0, width: 10, height: Number.NaN, score: 0.9 },
+    ]);
+    expect(decodeBoxes(boxes, scores, settings, T)).toEqual([]);
+  });
+
+  it('leaves boxes in model-input pixels without a transform', () => {
+    const { boxes, scores } = graphBoxes([box]);
+    expect(decodeBoxes(boxes, scores, settings, null)).toEqual([{ ...box, score: Math.fround(0.8) }]);
+  });
+});
+
+describe('decodeMask', () => {
+  it('resamples only the letterbox window onto the original image; padding foreground does not count', () => {
+    const size = 256;
+    const width = 512;
+    const height = 256;
+    const t = fitTransform(width, height, { size, fit: 'letterbox' });
+    const truth = new Uint8Array(width * height);
+    for (let y = 64; y < 192; y++) for (let x = 128; x < 256; x++) truth[y * width + x] = 1;
+    const fitted = fitMask({ width, height, data: truth }, t, { size });
+    const probs = Float32Array.from(fitted, (v) => (v ? 0.9 : 0.1));
+    probs[0] = 0.99;
+    const mask = decodeMask(probs, size, t, 0.5);
+    expect([mask.width, mask.height]).toEqual([width, height]);
+    let differ = 0;
+    for (let i = 0; i < truth.length; i++) if (mask.data[i] !== truth[i]) differ++;
+    // Only pixels on the square's border may land on the other side of the threshold after the 2x upsampling.
+    expect(differ).toBeLessThanOrEqual(4 * 128);
+    expect(mask.data[0]).toBe(0);
+  });
+
+  it('gives an empty mask for all-background and NaN probabilities', () => {
+    const probs = new Float32Array(S * S).fill(0.2);
+    probs.fill(Number.NaN, 0, 100);
+    const mask = decodeMask(probs, S, identity, 0.5);
+    expect(mask.width * mask.height).toBe(S * S);
+    expect(mask.data.every((v) => v === 0)).toBe(true);
+  });
+});
