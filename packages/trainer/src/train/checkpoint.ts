@@ -81,7 +81,7 @@ export async function saveCheckpoint(
     const manifest: CheckpointManifest = { format: 'multichexnet-checkpoint', formatVersion: 1, plan: args.plan, position: args.position, files };
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
     await writeFileAtomic(join(tmp, 'manifest.json'), manifestText);
-    await fs.rm(final, { recursive: true, force: true });
+    await removeFolder(root, name);
     await fs.rename(tmp, final);
     if (args.pointer !== false) {
       const pointer = { checkpoint: name, manifestSha256: await sha256Hex(new TextEncoder().encode(manifestText)) };
@@ -248,5 +248,23 @@ export async function pruneCheckpoints(root: string, keep: number): Promise<void
   } catch {
     /* no pointer yet */
   }
-  for (const n of names.slice(0, Math.max(0, names.length - keep))) if (n !== current) await fs.rm(join(root, n), { recursive: true, force: true });
+  for (const n of names.slice(0, Math.max(0, names.length - keep))) if (n !== current) await removeFolder(root, n);
+}
+
+/**
+ * Removes a checkpoint folder without ever showing it half-deleted: it is first renamed (atomically) to a `.tmp-`
+ * name, which every reader ignores and a resume clears, then deleted. A recursive delete in place, cut short by a
+ * crash, would leave a visible folder missing some of its files.
+ */
+async function removeFolder(root: string, name: string): Promise<void> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const trash = join(root, `.tmp-removed-${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  try {
+    await fs.rename(join(root, name), trash);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  await fs.rm(trash, { recursive: true, force: true });
 }
