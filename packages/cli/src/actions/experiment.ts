@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseConfig } from '@multichexnet/core';
 import { ExperimentConfigSchema, VARIANTS, experimentTable1, experimentTable2, openTrainingData, type ExperimentConfigInput, type ExperimentRuntime, type Table1, type Table2, type Variant } from '@multichexnet/trainer';
-import { experimentTable3, experimentTable4 } from '@multichexnet/transfer';
+import { experimentTable3, experimentTable4, type TransferExperimentConfigInput } from '@multichexnet/transfer';
 import { UsageError } from '../cli-error';
 import { EXPERIMENTS } from '../commands/names';
 import type { CommandContext } from '../context';
@@ -15,7 +15,8 @@ export interface ExperimentOptions extends DataOptions {
   out: string;
   size: string;
   seed: number;
-  stepScale: number;
+  /** Unset unless given on the command line: each table then keeps its own default. */
+  stepScale?: number;
   variants?: string;
   backend: string;
   /** table3 / table4: a Table 1 / quickstart folder whose trained models and data to reuse. */
@@ -28,12 +29,25 @@ export interface ExperimentOptions extends DataOptions {
   fineTuneSteps?: number;
 }
 
-/** Experiment config and runtime from the command line (synthetic data unless --data is given). */
-async function experimentInputs(ctx: CommandContext, o: ExperimentOptions): Promise<{ config: ExperimentConfigInput; runtime: ExperimentRuntime }> {
+/** `stepScale` only when the user gave it, so the experiment functions' own defaults apply otherwise. */
+const stepScaleOf = (o: ExperimentOptions): { stepScale?: number } => (o.stepScale !== undefined ? { stepScale: o.stepScale } : {});
+
+/**
+ * Table 1 / Table 2 config from the command line (trainer's ExperimentConfigSchema input).
+ *
+ * @example
+ * tablesConfig(ctx, { out: 'runs/t1', size: 'tiny', seed: 0, backend: 'auto' });   // stepScale left to the trainer: 1
+ */
+export function tablesConfig(ctx: CommandContext, o: ExperimentOptions): ExperimentConfigInput {
   const variants = o.variants?.split(',').map((v) => v.trim()).filter(Boolean);
   const bad = variants?.find((v) => !(VARIANTS as readonly string[]).includes(v));
   if (bad !== undefined) throw new UsageError(`unknown variant "${bad}": expected some of ${VARIANTS.join(', ')}`);
-  const config: ExperimentConfigInput = { out: ctx.path(o.out), size: o.size as 'tiny', seed: o.seed, stepScale: o.stepScale, ...(variants ? { variants: variants as Variant[] } : {}) };
+  return { out: ctx.path(o.out), size: o.size as 'tiny', seed: o.seed, ...stepScaleOf(o), ...(variants ? { variants: variants as Variant[] } : {}) };
+}
+
+/** Experiment config and runtime from the command line (synthetic data unless --data is given). */
+async function experimentInputs(ctx: CommandContext, o: ExperimentOptions): Promise<{ config: ExperimentConfigInput; runtime: ExperimentRuntime }> {
+  const config = tablesConfig(ctx, o);
   const resolved = parseConfig(ExperimentConfigSchema, config, 'experiment config');
   const runtime: ExperimentRuntime = { onEvent: createTrainProgress(ctx.reporter) };
   if (o.data !== undefined || o.nih !== undefined || o.rsna !== undefined || o.siim !== undefined) {
@@ -51,21 +65,31 @@ export async function runTables(ctx: CommandContext, which: readonly ('table1' |
   return out;
 }
 
-/** Table 3 / Table 4 of the paper through @multichexnet/transfer's experiment functions. */
-async function runTransferTable(ctx: CommandContext, table: 'table3' | 'table4', o: ExperimentOptions): Promise<{ markdown: string }> {
-  for (const [flag, v] of [['--reuse', o.reuse], ['--covid', o.covid]] as const) {
-    if (v !== undefined && !existsSync(ctx.path(v))) throw new UsageError(`${flag}: no such folder: ${ctx.path(v)}`);
-  }
-  const config = {
+/**
+ * Table 3 / Table 4 config from the command line (transfer's TransferExperimentConfigSchema input).
+ *
+ * @example
+ * transferTablesConfig(ctx, { out: 'runs/t3', size: 'tiny', seed: 0, backend: 'auto' });   // stepScale left to transfer: 0.5
+ */
+export function transferTablesConfig(ctx: CommandContext, o: ExperimentOptions): TransferExperimentConfigInput {
+  return {
     out: ctx.path(o.out),
     size: o.size as 'tiny',
     seed: o.seed,
-    stepScale: o.stepScale,
+    ...stepScaleOf(o),
     ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
     ...(o.fineTuneSteps !== undefined ? { fineTune: { steps: o.fineTuneSteps }, nihFineTune: { steps: o.fineTuneSteps }, scratchSteps: o.fineTuneSteps } : {}),
     ...(o.reuse !== undefined ? { reuse: ctx.path(o.reuse) } : {}),
     ...(o.covid !== undefined ? { covid: ctx.path(o.covid) } : {}),
   };
+}
+
+/** Table 3 / Table 4 of the paper through @multichexnet/transfer's experiment functions. */
+async function runTransferTable(ctx: CommandContext, table: 'table3' | 'table4', o: ExperimentOptions): Promise<{ markdown: string }> {
+  for (const [flag, v] of [['--reuse', o.reuse], ['--covid', o.covid]] as const) {
+    if (v !== undefined && !existsSync(ctx.path(v))) throw new UsageError(`${flag}: no such folder: ${ctx.path(v)}`);
+  }
+  const config = transferTablesConfig(ctx, o);
   const runtime = { onEvent: createTrainProgress(ctx.reporter) };
   return table === 'table3' ? experimentTable3(config, runtime) : experimentTable4(config, runtime);
 }

@@ -22,7 +22,8 @@ export function registerExperiment(program: Command, context: (cmd: Command) => 
     .option('-o, --out <dir>', 'experiment folder', 'runs/experiments')
     .option('--size <size>', 'plan size of every variant (tiny | full)', 'tiny')
     .option('--seed <n>', 'seed of the data, the plans and the chance baselines', integerArg(0), 0)
-    .option('--step-scale <x>', 'multiply every phase length (0.05 for a smoke test)', numberArg(0.0001, 10), 1)
+    // No commander default: an omitted flag leaves each table its own (1 for table1 / table2, 0.5 for table3 / table4).
+    .option('--step-scale <x>', "multiply every phase length (0.05 for a smoke test; omitted: the table's own, 1 for table1 / table2, 0.5 for table3 / table4)", numberArg(0.0001, 10))
     .option('--variants <list>', `comma-separated subset of ${VARIANT_NAMES.join(', ')}`)
     .option('-d, --data <dir>', 'real or synthetic data root with nih/, rsna/, siim/ (default: synthetic in <out>/data)')
     .option('--nih <dir>', 'NIH ChestX-ray14 folder')
