@@ -22,7 +22,8 @@ export function firstNonFiniteWeight(model: MultiCheXNet<HeadSet>): { block: str
     for (const w of weights) {
       const values = w.read().dataSync();
       const value = values.find((v) => !Number.isFinite(v));
-      if (value !== undefined) return { block: name, weight: w.name, value };
+      // originalName: the name the layer gave it, without the suffix tfjs adds when a process builds a second model.
+      if (value !== undefined) return { block: name, weight: w.originalName, value };
     }
   }
   return null;
