@@ -65,6 +65,7 @@ export interface GalleryBox {
 
 /** One gallery image: the film, the mask comparison layer, boxes, gate decision and what it should have been. */
 export interface GalleryItem {
+  /** The image's pseudonym (imageRef: source + 12 hex digits of SHA-256), never the raw dataset key. */
   id: string;
   source: string;
   /** Grey film, PNG file name inside gallery/. */

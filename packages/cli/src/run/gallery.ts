@@ -9,6 +9,7 @@ import type { PipelineResult } from '@multichexnet/runtime';
 import type { EvalSets } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { openPredictor } from '../predict/predictor';
+import { imageRef } from './image-ref';
 import type { Gallery, GalleryBox, GalleryItem } from '../report/report-data';
 
 /** Side of the gallery pictures in pixels. */
@@ -126,7 +127,7 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
     .slice(0, 3)
     .map(([cls, probability]) => ({ class: cls, probability }));
   const truthLabels = PATHOLOGIES.filter((p, i) => sample.labels[i] === 1 && (classes.length === 0 || classes.includes(p)));
-  return { item: { id: sample.id, source: sample.source, image, maskLayer, size: DISPLAY, gate: { ...result.gate, truth: c.gateTruth }, boxes, dice, top, truthLabels: [...truthLabels], flags }, files };
+  return { item: { id: imageRef(sample.source, sample.id), source: sample.source, image, maskLayer, size: DISPLAY, gate: { ...result.gate, truth: c.gateTruth }, boxes, dice, top, truthLabels: [...truthLabels], flags }, files };
 }
 
 /**
