@@ -108,8 +108,9 @@ function withoutRaw(r: EvalResult): Omit<EvalResult, 'raw'> {
  * Determinism: every random choice is a pure function of (plan seed, phase name, step), and a checkpoint holds the
  * weights (BatchNorm statistics included), the optimizer moments and step counts, the loss-weighting state and
  * the best score so far. A run resumed after a crash therefore ends with exactly the weights of an uninterrupted
- * run. A non-finite loss stops the run before the update with a DataError naming phase, step and loss; the last
- * checkpoint stays the newest.
+ * run. A non-finite loss stops the run before the update with a DataError naming phase, step and loss; a diverged
+ * model (a non-finite weight or BatchNorm statistic behind a finite loss) stops it before it is validated or
+ * checkpointed, naming the weight. Either way the last checkpoint stays the newest, and good.
  *
  * @example
  * const data = await openTrainingData({ nih: 'data/nih', rsna: 'data/rsna', siim: 'data/siim' });
