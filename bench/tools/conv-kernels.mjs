@@ -1,19 +1,13 @@
 #!/usr/bin/env node
 // Times Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter on wasm for the probe-net layer shapes (min of N):
 //   node bench/tools/conv-kernels.mjs [--size 128] [--reps 5]
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { importBuilt, toolArgs } from '../lib/tool-setup.mjs';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const { opt } = toolArgs();
 const size = Number(opt('size', '128'));
 const reps = Number(opt('reps', '5'));
-const core = await import(pathToFileURL(join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
+const core = await importBuilt('core');
 const { tf } = core;
 await core.initBackend('wasm');
 

@@ -1,52 +1,28 @@
 #!/usr/bin/env node
 // Per-kernel time of one training step of the default MultiCheXNet preset (encoder + cls/det/seg heads) on wasm:
 //   node bench/tools/profile-preset.mjs [--size 256] [--batch 16] [--steps 2] [--by-shape]
-import { join, dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
+import { importBuilt, kernelRows, timeKernels, toolArgs } from '../lib/tool-setup.mjs';
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
+const { opt, has } = toolArgs();
 const size = Number(opt('size', '256'));
 const batch = Number(opt('batch', '16'));
 const steps = Number(opt('steps', '2'));
-const byShape = args.includes('--by-shape');
-const pkg = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
-const core = await pkg('core');
-const { createEncoder } = await pkg('core-encoder');
-const { createClsHead } = await pkg('head-cls');
-const { createDetHead } = await pkg('head-det');
-const { createSegHead } = await pkg('head-seg');
+const byShape = has('by-shape');
+const core = await importBuilt('core');
+const { createEncoder } = await importBuilt('core-encoder');
+const { createClsHead } = await importBuilt('head-cls');
+const { createDetHead } = await importBuilt('head-det');
+const { createSegHead } = await importBuilt('head-seg');
 const { tf } = core;
 const info = await core.initBackend('wasm');
 
-const totals = new Map();
-let depth = 0;
-for (const k of tf.getKernelsForBackend('wasm')) {
-  const inner = k.kernelFunc;
-  const wrapped = (a) => {
-    if (depth > 0) return inner(a);
-    depth++;
-    const t0 = performance.now();
-    try {
-      return inner(a);
-    } finally {
-      depth--;
-      const conv = /^(Conv2DBackprop|FusedConv2D|Conv2D$)/.test(k.kernelName);
-      const key = conv && byShape ? `${k.kernelName} ${JSON.stringify(Object.values(a.inputs).filter(Boolean).map((t) => t.shape))} s${JSON.stringify(a.attrs.strides)}` : k.kernelName;
-      const e = totals.get(key) ?? { ms: 0, calls: 0 };
-      e.ms += performance.now() - t0;
-      e.calls++;
-      totals.set(key, e);
-    }
-  };
-  tf.unregisterKernel(k.kernelName, 'wasm');
-  tf.registerKernel({ ...k, kernelFunc: wrapped });
-}
+// --by-shape: convolutions split by their input shapes and strides.
+const keyOf = (k, a) =>
+  byShape && /^(Conv2DBackprop|FusedConv2D|Conv2D$)/.test(k.kernelName)
+    ? `${k.kernelName} ${JSON.stringify(Object.values(a.inputs).filter(Boolean).map((t) => t.shape))} s${JSON.stringify(a.attrs.strides)}`
+    : k.kernelName;
+const totals = timeKernels(tf, { keyOf });
 
 const encoder = createEncoder({ seed: 1 });
 const featureChannels = encoder.featureChannels;
@@ -72,7 +48,6 @@ totals.clear();
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const stepMs = (performance.now() - t0) / steps;
-const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps]).sort((a, b) => b[1] - a[1]);
-const kernelMs = rows.reduce((a, r) => a + r[1], 0);
+const { rows, kernelMs } = kernelRows(totals, steps);
 process.stdout.write(`preset ${size} px batch ${batch}, threads=${info.threads}: ${stepMs.toFixed(0)} ms/step, kernels ${kernelMs.toFixed(0)} ms, other ${(stepMs - kernelMs).toFixed(0)} ms\n`);
 for (const [k, ms, calls] of rows) if (ms >= (byShape ? 20 : 0.5)) process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${String(calls).padStart(5)} calls\n`);

@@ -51,20 +51,12 @@ function rowsOf(p: ClassProbabilities, classCount: number): { data: ArrayLike<nu
   return { data: flat, rows: p.length };
 }
 
-function checkThreshold(t: number): void {
-  if (!(t >= 0 && t <= 1)) throw new DataError('Gate threshold must be a probability', { field: 'threshold', expected: 'a number in [0, 1]', found: String(t) });
-}
+/** The config and threshold handling both kinds of gate share; `cfg` is replaced, never mutated. */
+abstract class ThresholdGate<C extends GateConfig> {
+  protected cfg: C;
 
-class ClsPathGate implements Gate {
-  readonly kind = 'cls-path' as const;
-  readonly reads = 'probabilities' as const;
-  readonly head = null;
-  private cfg: Extract<GateConfig, { kind: 'cls-path' }>;
-  private readonly indices: number[];
-
-  constructor(cfg: Extract<GateConfig, { kind: 'cls-path' }>) {
+  constructor(cfg: C) {
     this.cfg = cfg;
-    this.indices = cfg.classes.map((c) => cfg.classNames.indexOf(c));
   }
 
   get config(): GateConfig {
@@ -76,8 +68,22 @@ class ClsPathGate implements Gate {
   }
 
   setThreshold(threshold: number): void {
-    checkThreshold(threshold);
+    if (!(threshold >= 0 && threshold <= 1)) {
+      throw new DataError('Gate threshold must be a probability', { field: 'threshold', expected: 'a number in [0, 1]', found: String(threshold) });
+    }
     this.cfg = { ...this.cfg, threshold };
+  }
+}
+
+class ClsPathGate extends ThresholdGate<Extract<GateConfig, { kind: 'cls-path' }>> implements Gate {
+  readonly kind = 'cls-path' as const;
+  readonly reads = 'probabilities' as const;
+  readonly head = null;
+  private readonly indices: number[];
+
+  constructor(cfg: Extract<GateConfig, { kind: 'cls-path' }>) {
+    super(cfg);
+    this.indices = cfg.classes.map((c) => cfg.classNames.indexOf(c));
   }
 
   score(input: GateInput): Float32Array {
@@ -118,28 +124,14 @@ class ClsPathGate implements Gate {
   dispose(): void {}
 }
 
-class BinaryHeadGate implements Gate {
+class BinaryHeadGate extends ThresholdGate<Extract<GateConfig, { kind: 'binary-head' }>> implements Gate {
   readonly kind = 'binary-head' as const;
   readonly reads = 'features' as const;
   readonly head: GateHead;
-  private cfg: Extract<GateConfig, { kind: 'binary-head' }>;
 
   constructor(cfg: Extract<GateConfig, { kind: 'binary-head' }>) {
-    this.cfg = cfg;
+    super(cfg);
     this.head = createGateHead(cfg.head);
-  }
-
-  get config(): GateConfig {
-    return JSON.parse(JSON.stringify(this.cfg)) as GateConfig;
-  }
-
-  get threshold(): number {
-    return this.cfg.threshold;
-  }
-
-  setThreshold(threshold: number): void {
-    checkThreshold(threshold);
-    this.cfg = { ...this.cfg, threshold };
   }
 
   score(input: GateInput): Float32Array {

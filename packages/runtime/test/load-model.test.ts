@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, DataError, initBackend, tf } from '@multichexnet/core';
-import { decodeModelProto, exportOnnx, loadModel, runModel, verifyModelBytes, CHECKSUM_KEY } from '../src/index';
+import { decodeModelProto, exportOnnx, loadModel, runModel, verifyModelBytes, CHECKSUM_KEY, type ExportOnnxOptions } from '../src/index';
 import { encodeModelProto } from '../src/onnx/onnx-proto';
 import { randomInput, randomizeStatistics } from './helpers/parity';
 import { REALDATA_DIR } from './helpers/real-images';
@@ -12,6 +12,17 @@ const realdata = REALDATA_DIR;
 let bytes: Uint8Array;
 let model: tf.LayersModel;
 
+/** What the fixture model is exported with (the determinism test exports it again with the same). */
+const EXPORT_OPTIONS: ExportOnnxOptions = {
+  outputs: [{ name: 'cls_probs', activation: 'sigmoid', description: 'ChestX-ray14 probabilities' }],
+  metadata: {
+    classNames: [...CHESTXRAY14_CLASSES],
+    preprocessing: { size: 16, fit: 'stretch' },
+    gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 },
+    versions: { '@multichexnet/head-cls': '0.1.0' },
+  },
+};
+
 beforeAll(async () => {
   await initBackend('cpu');
   const x = tf.input({ shape: [16, 16, 1] });
@@ -19,15 +30,7 @@ beforeAll(async () => {
   const cls = tf.layers.dense({ units: 14 }).apply(tf.layers.globalAveragePooling2d({}).apply(h)) as tf.SymbolicTensor;
   model = tf.model({ inputs: x, outputs: cls });
   randomizeStatistics(model, 3);
-  bytes = await exportOnnx(model, {
-    outputs: [{ name: 'cls_probs', activation: 'sigmoid', description: 'ChestX-ray14 probabilities' }],
-    metadata: {
-      classNames: [...CHESTXRAY14_CLASSES],
-      preprocessing: { size: 16, fit: 'stretch' },
-      gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 },
-      versions: { '@multichexnet/head-cls': '0.1.0' },
-    },
-  });
+  bytes = await exportOnnx(model, EXPORT_OPTIONS);
 });
 
 describe('loadModel: self-describing files', () => {
@@ -62,15 +65,7 @@ describe('loadModel: self-describing files', () => {
   });
 
   it('exports deterministically: same model, same bytes', async () => {
-    const again = await exportOnnx(model, {
-      outputs: [{ name: 'cls_probs', activation: 'sigmoid', description: 'ChestX-ray14 probabilities' }],
-      metadata: {
-        classNames: [...CHESTXRAY14_CLASSES],
-        preprocessing: { size: 16, fit: 'stretch' },
-        gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 },
-        versions: { '@multichexnet/head-cls': '0.1.0' },
-      },
-    });
+    const again = await exportOnnx(model, EXPORT_OPTIONS);
     expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
   });
 

@@ -3,7 +3,7 @@ import type { Sex } from './anatomy';
 import { boxToAnnotation } from './annotation-space';
 import type { SynthConfig } from './config';
 import { joinLines } from './csv';
-import { encodeDicomFilm } from './dicom-writer';
+import { encodeDicomFilm, type DicomTransferSyntax } from './dicom-writer';
 import type { FindingKind } from './findings/painters';
 import { filmUids, randomUuid, type FilmUids } from './identifiers';
 import type { FileSink, Tick } from './output';
@@ -31,6 +31,39 @@ const BOX_COUNTS: ReadonlyArray<[number, number]> = [
 /** Pixel spacing of a film resized from 1024 px at 0.143 mm (the common RSNA spacing) to `size`. */
 export function scaledSpacing(base: number, size: number): number {
   return (base * 1024) / size;
+}
+
+/** What a DICOM set (RSNA, SIIM) plans per film: who, which view, its identifiers and the seeds of film and PHI. */
+export type DicomFilmPlan = Pick<RsnaPlan, 'patientId' | 'sex' | 'age' | 'view' | 'uids' | 'request' | 'filmSeed' | 'phiSeed'>;
+
+/**
+ * Renders a planned film and encodes it as DICOM with the plan's UIDs, patient attributes and fake PHI; the pixel
+ * spacing is the set's `spacing1024` (mm at 1024 px) scaled to the written size.
+ */
+export async function renderDicomFilm(
+  cfg: SynthConfig,
+  plan: DicomFilmPlan,
+  transferSyntax: DicomTransferSyntax,
+  spacing1024: number,
+): Promise<{ film: ReturnType<typeof renderFilm>; bytes: Uint8Array }> {
+  const film = renderFilm(plan.request, createRng(plan.filmSeed));
+  const bytes = await encodeDicomFilm({
+    pixels: film.pixels,
+    width: film.width,
+    height: film.height,
+    transferSyntax,
+    jpegQuality: cfg.jpegQuality,
+    studyInstanceUid: plan.uids.study,
+    seriesInstanceUid: plan.uids.series,
+    sopInstanceUid: plan.uids.sop,
+    patientId: plan.patientId,
+    patientSex: plan.sex,
+    patientAge: plan.age,
+    viewPosition: plan.view,
+    pixelSpacing: scaledSpacing(spacing1024, cfg.size),
+    phi: fakePhi(createRng(plan.phiSeed), plan.sex, plan.age),
+  });
+  return { film, bytes };
 }
 
 /** Everything drawn for RSNA image `index`, before rendering (the writer and the tests share it). */
@@ -99,24 +132,8 @@ export async function writeRsna(cfg: SynthConfig, sink: FileSink, tick: Tick): P
   let boxes = 0;
   for (let i = 0; i < cfg.counts.rsna; i++) {
     const plan = planRsnaImage(cfg, i);
-    const { patientId, sex, age, view, uids } = plan;
-    const film = renderFilm(plan.request, createRng(plan.filmSeed));
-    const bytes = await encodeDicomFilm({
-      pixels: film.pixels,
-      width: film.width,
-      height: film.height,
-      transferSyntax: cfg.rsna.transferSyntax,
-      jpegQuality: cfg.jpegQuality,
-      studyInstanceUid: uids.study,
-      seriesInstanceUid: uids.series,
-      sopInstanceUid: uids.sop,
-      patientId,
-      patientSex: sex,
-      patientAge: age,
-      viewPosition: view,
-      pixelSpacing: scaledSpacing(0.143, cfg.size),
-      phi: fakePhi(createRng(plan.phiSeed), sex, age),
-    });
+    const { patientId } = plan;
+    const { film, bytes } = await renderDicomFilm(cfg, plan, cfg.rsna.transferSyntax, 0.143);
     await sink.write(`stage_2_train_images/${patientId}.dcm`, bytes);
     const opacities = film.findings.filter((f) => f.kind === 'Pneumonia');
     if (plan.positive && opacities.length > 0) {

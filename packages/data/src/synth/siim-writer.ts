@@ -4,13 +4,11 @@ import type { Sex } from './anatomy';
 import { maskToAnnotation } from './annotation-space';
 import type { SynthConfig } from './config';
 import { joinLines } from './csv';
-import { encodeDicomFilm } from './dicom-writer';
 import type { FindingKind } from './findings/painters';
 import { filmUids, randomUuid, type FilmUids } from './identifiers';
 import type { FileSink, Tick } from './output';
-import { fakePhi } from './phi';
-import { renderFilm, type FindingSpec, type RenderRequest } from './render';
-import { scaledSpacing } from './rsna-writer';
+import type { FindingSpec, RenderRequest } from './render';
+import { renderDicomFilm } from './rsna-writer';
 
 /*
  * SIIM-ACR Pneumothorax layout (specs/DATASETS.md §3): train-rle.csv with the header `ImageId, EncodedPixels`
@@ -69,24 +67,8 @@ export async function writeSiim(cfg: SynthConfig, sink: FileSink, tick: Tick): P
   let instances = 0;
   for (let i = 0; i < cfg.counts.siim; i++) {
     const plan = planSiimImage(cfg, i);
-    const { uids, patientId, sex, age, view } = plan;
-    const film = renderFilm(plan.request, createRng(plan.filmSeed));
-    const bytes = await encodeDicomFilm({
-      pixels: film.pixels,
-      width: film.width,
-      height: film.height,
-      transferSyntax: cfg.siim.transferSyntax,
-      jpegQuality: cfg.jpegQuality,
-      studyInstanceUid: uids.study,
-      seriesInstanceUid: uids.series,
-      sopInstanceUid: uids.sop,
-      patientId,
-      patientSex: sex,
-      patientAge: age,
-      viewPosition: view,
-      pixelSpacing: scaledSpacing(0.168, cfg.size),
-      phi: fakePhi(createRng(plan.phiSeed), sex, age),
-    });
+    const { uids } = plan;
+    const { film, bytes } = await renderDicomFilm(cfg, plan, cfg.siim.transferSyntax, 0.168);
     await sink.write(`dicom-images-train/${uids.study}/${uids.series}/${uids.sop}.dcm`, bytes);
     const masks = film.findings.filter((f) => f.kind === 'Pneumothorax');
     if (masks.length === 0) rows.push(`${uids.sop},${lead}-1`);

@@ -2,35 +2,15 @@
  * AvgPoolGrad for wasm, four channels at a time (the stock kernel is a scalar loop; DenseNet transitions run it
  * on every block). Same semantics as tfjs: each window spreads dy / (KH * KW) over its taps inside the image.
  */
-import { tf } from '../../tf';
-import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { splitRange } from '../simd/simd-pool';
-import { asWasm, ptrOf } from './wasm-backend';
+import type { tf } from '../../tf';
+import { runParts } from './kernel-context';
+import { poolGradSetup, type KernelArgs } from './kernel-setup';
+import { ptrOf } from './wasm-backend';
 
-interface Attrs {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-function avgPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const backend = asWasm(args.backend);
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as Attrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  const dx = backend.makeOutput(input.shape, 'float32');
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  if (B * H * W * C === 0) return dx;
-  requireSimd(backend, 'AvgPoolGrad');
-  const images = splitRange(B, simdThreads(backend), Math.ceil(65536 / (H * W * C)));
+function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { backend, dy, info, dx, images } = poolGradSetup(args, 'AvgPoolGrad');
+  if (images === null) return dx;
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const dyp = ptrOf(backend, dy);
   const dxp = ptrOf(backend, dx);
   const scale = 1 / (info.filterHeight * info.filterWidth);

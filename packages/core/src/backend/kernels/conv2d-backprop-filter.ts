@@ -9,18 +9,12 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
+import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs, type KernelArgs } from './kernel-setup';
+import type { SimdKernels } from '../simd/simd-kernels';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, callKernel, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
-
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-}
 
 /** dW [KH, KW, Ci, Co] from x [B, H, W, Ci] and dy [B, OH, OW, Co] (NHWC). */
 export function conv2dBackpropFilterSwapped(
@@ -146,7 +140,7 @@ export function conv2dBackpropFilter1ch(
   const dw = backend.makeOutput([info.filterHeight, info.filterWidth, 1, info.outChannels], 'float32');
   const padLen = paddedRowLength(info);
   const taps = info.filterHeight * info.filterWidth * info.outChannels;
-  const images = splitRange(info.batchSize, simdThreads(backend), Math.ceil(262144 / (info.outHeight * info.outWidth * info.outChannels)));
+  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
   // Part 0 accumulates into dw, the others into private blocks added at the end.
   const scratch = backend.wasm._malloc(images.length * (padLen + taps) * 4);
   try {
@@ -165,20 +159,10 @@ export function conv2dBackpropFilter1ch(
             dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
             partDw(i),
             b1 - b0,
-            info.inHeight,
-            info.inWidth,
-            info.outHeight,
-            info.outWidth,
-            info.filterHeight,
-            info.filterWidth,
-            info.strideHeight,
-            info.strideWidth,
-            info.padInfo.top,
-            info.padInfo.left,
-            info.outChannels,
+            ...singleChannelGeometry(info),
             scratch + i * padLen * 4,
             padLen,
-          ] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number],
+          ] as Parameters<SimdKernels['conv1chBackpropFilter']>,
       ),
     );
     const simd = requireSimd(backend, 'Conv2DBackpropFilter');
@@ -189,26 +173,12 @@ export function conv2dBackpropFilter1ch(
   return dw;
 }
 
-function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as Attrs;
-  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
-  if (fmt !== 'channelsLast') throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    fmt,
-  );
+  const attrs = args.attrs as unknown as ConvGeometryAttrs & { filterShape: [number, number, number, number] };
+  const { filterShape } = attrs;
+  const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, filterShape, attrs);
   if (info.batchSize * info.outHeight * info.outWidth === 0 || info.inChannels * info.outChannels === 0) {
     const zeros = backend.makeOutput(filterShape, 'float32');
     new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, zeros), info.filterHeight * info.filterWidth * info.inChannels * info.outChannels).fill(0);

@@ -6,20 +6,13 @@
  * finer grid with zeros in between (zero insertion). The same kernel is the forward pass of Conv2DTranspose.
  */
 import { tf } from '../../tf';
-import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { splitRange } from '../simd/simd-pool';
+import { requireSimd, runParts } from './kernel-context';
+import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs, type KernelArgs } from './kernel-setup';
+import type { SimdKernels } from '../simd/simd-kernels';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
-
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-}
 
 /** filter [KH, KW, Ci, Co] -> [KH, KW, Co, Ci] reversed in both spatial axes. */
 function reverseTransposedFilter(backend: WasmBackend, filter: tf.TensorInfo): tf.TensorInfo {
@@ -58,7 +51,7 @@ export function conv2dBackpropInputXnn(
     src = backend.makeOutput([B, UH, UW, Co], 'float32');
     const dyp = ptrOf(backend, dy);
     const up = ptrOf(backend, src);
-    const images = splitRange(B, simdThreads(backend), Math.ceil(262144 / (UH * UW * Co)));
+    const images = imageParts(backend, B, UH * UW * Co, 262144);
     runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images.map(([b0, b1]) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW] as [number, number, number, number, number, number, number, number, number, number]));
   }
   // Pads of the equivalent full correlation; negative ones are clamped to 0 and the excess cropped below.
@@ -109,7 +102,7 @@ export function conv2dBackpropInput1ch(
   const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
   const padLen = paddedRowLength(info);
   const slab = (info.filterHeight + info.strideHeight) * padLen;
-  const images = splitRange(info.batchSize, simdThreads(backend), Math.ceil(262144 / (info.outHeight * info.outWidth * info.outChannels)));
+  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
   const scratch = backend.wasm._malloc(images.length * slab * 4);
   requireSimd(backend, 'Conv2DBackpropInput');
   try {
@@ -127,20 +120,10 @@ export function conv2dBackpropInput1ch(
             fp,
             dxp + b0 * info.inHeight * info.inWidth * 4,
             b1 - b0,
-            info.inHeight,
-            info.inWidth,
-            info.outHeight,
-            info.outWidth,
-            info.filterHeight,
-            info.filterWidth,
-            info.strideHeight,
-            info.strideWidth,
-            info.padInfo.top,
-            info.padInfo.left,
-            info.outChannels,
+            ...singleChannelGeometry(info),
             scratch + i * slab * 4,
             padLen,
-          ] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number],
+          ] as Parameters<SimdKernels['conv1chBackpropInput']>,
       ),
     );
   } finally {
@@ -149,22 +132,12 @@ export function conv2dBackpropInput1ch(
   return dx;
 }
 
-function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as Attrs;
-  const fmt = tf.backend_util.convertConv2DDataFormat(dataFormat);
-  if (fmt !== 'channelsLast') throw new Error(`Conv2DBackpropInput on wasm supports NHWC only, got ${dataFormat}`);
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    fmt,
-  );
+  const attrs = args.attrs as unknown as ConvGeometryAttrs & { inputShape: [number, number, number, number] };
+  const { inputShape } = attrs;
+  const info = nhwcConvInfo('Conv2DBackpropInput', inputShape, filter.shape, attrs);
   if (info.batchSize * info.inHeight * info.inWidth * info.inChannels === 0) {
     return backend.makeOutput(inputShape, 'float32');
   }

@@ -5,17 +5,14 @@
  * to the stock kernel unchanged.
  */
 import { tf } from '../../tf';
-import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { splitRange } from '../simd/simd-pool';
+import { requireSimd, runParts } from './kernel-context';
+import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs } from './kernel-setup';
+import type { SimdKernels } from '../simd/simd-kernels';
 import { runStock } from './stock-kernels';
 import { asWasm, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
 
-interface ConvAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
+interface ConvAttrs extends ConvGeometryAttrs {
   dilations: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
   activation?: string;
 }
 
@@ -42,16 +39,7 @@ export function singleChannelConvInfo(
   if (fmt !== 'channelsLast') return null;
   const dil = attrs.dilations ?? 1;
   if (!(dil === 1 || (Array.isArray(dil) && dil[0] === 1 && dil[1] === 1))) return null;
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    fmt,
-  );
+  const info = nhwcConvInfo('Conv2D', xShape, filterShape, { ...attrs, dataFormat: 'NHWC' });
   if (info.outChannels % 4 !== 0 || info.filterHeight * info.filterWidth > MAX_TAPS) return null;
   if (info.batchSize * info.outHeight * info.outWidth === 0) return null;
   return info;
@@ -75,7 +63,7 @@ export function conv1ch(
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
   const padLen = paddedRowLength(info);
   const slab = info.filterHeight * padLen;
-  const images = splitRange(info.batchSize, simdThreads(backend), Math.ceil(262144 / (info.outHeight * info.outWidth * info.outChannels)));
+  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
   // Scratch: padded rows per part, then Co zeros standing in for a missing bias.
   const scratch = backend.wasm._malloc((images.length * slab + info.outChannels) * 4);
   const zeros = scratch + images.length * slab * 4;
@@ -98,21 +86,11 @@ export function conv1ch(
             bp,
             yp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
             b1 - b0,
-            info.inHeight,
-            info.inWidth,
-            info.outHeight,
-            info.outWidth,
-            info.filterHeight,
-            info.filterWidth,
-            info.strideHeight,
-            info.strideWidth,
-            info.padInfo.top,
-            info.padInfo.left,
-            info.outChannels,
+            ...singleChannelGeometry(info),
             relu ? 1 : 0,
             scratch + i * slab * 4,
             padLen,
-          ] as [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number],
+          ] as Parameters<SimdKernels['conv1ch']>,
       ),
     );
   } finally {

@@ -5,34 +5,15 @@
  * the window's first element. 2x2 windows with stride 2 and no padding (every U-Net / VGG style pool) take a
  * SIMD path that writes each element once.
  */
-import { tf } from '../../tf';
-import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { splitRange } from '../simd/simd-pool';
-import { asWasm, ptrOf } from './wasm-backend';
+import type { tf } from '../../tf';
+import { runParts } from './kernel-context';
+import { poolGradSetup, type KernelArgs } from './kernel-setup';
+import { ptrOf } from './wasm-backend';
 
-interface Attrs {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const backend = asWasm(args.backend);
-  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as Attrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  const dx = backend.makeOutput(input.shape, 'float32');
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  if (B * H * W * C === 0) return dx;
-  requireSimd(backend, 'MaxPoolGrad');
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { backend, dy, input, info, dx, images } = poolGradSetup(args, 'MaxPoolGrad');
+  if (images === null) return dx;
+  const { inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const p = info.padInfo;
   const tiles2x2 =
     info.filterHeight === 2 &&
@@ -43,8 +24,6 @@ function maxPoolGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
     p.left === 0 &&
     OH === Math.floor(H / 2) &&
     OW === Math.floor(W / 2);
-  // Images split across the helper threads: disjoint dx.
-  const images = splitRange(B, simdThreads(backend), Math.ceil(65536 / (H * W * C)));
   const xp = ptrOf(backend, input);
   const dyp = ptrOf(backend, dy);
   const dxp = ptrOf(backend, dx);

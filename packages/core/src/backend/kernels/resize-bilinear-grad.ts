@@ -5,15 +5,13 @@
  * ignores halfPixelCenters in the gradient; with the default, false, both agree).
  */
 import type { tf } from '../../tf';
-import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { splitRange } from '../simd/simd-pool';
-import { asWasm, ptrOf } from './wasm-backend';
+import { runParts } from './kernel-context';
+import { resizeGradSetup, resizeRatio, withHeapTables, type KernelArgs } from './kernel-setup';
+import { ptrOf } from './wasm-backend';
 
 /** Per output index: floor and ceil source indices and the fraction, as tfjs's forward ResizeBilinear computes them. */
 export function bilinearTaps(outSize: number, inSize: number, alignCorners: boolean, halfPixelCenters: boolean) {
-  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
-  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
-  const ratio = effIn / effOut;
+  const ratio = resizeRatio(outSize, inSize, alignCorners);
   const lo = new Int32Array(outSize);
   const hi = new Int32Array(outSize);
   const frac = new Float32Array(outSize);
@@ -27,27 +25,14 @@ export function bilinearTaps(outSize: number, inSize: number, alignCorners: bool
   return { lo, hi, frac };
 }
 
-function resizeBilinearGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const backend = asWasm(args.backend);
-  const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
-  const { alignCorners, halfPixelCenters } = args.attrs as unknown as { alignCorners: boolean; halfPixelCenters?: boolean };
-  const [B, xH, xW, C] = images.shape as [number, number, number, number];
-  const [, yH, yW] = dy.shape as [number, number, number, number];
-  const dx = backend.makeOutput(images.shape, 'float32');
-  if (B * xH * xW * C === 0) return dx;
-  const rows = bilinearTaps(yH, xH, alignCorners, halfPixelCenters === true);
-  const cols = bilinearTaps(yW, xW, alignCorners, halfPixelCenters === true);
-  const arrays = [rows.lo, rows.hi, rows.frac, cols.lo, cols.hi, cols.frac];
-  const ptrs = arrays.map((a) => backend.wasm._malloc(Math.max(4, a.length * 4)));
-  try {
-    arrays.forEach((a, i) => {
-      const view = a instanceof Int32Array ? new Int32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length) : new Float32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length);
-      view.set(a as never);
-    });
-    requireSimd(backend, 'ResizeBilinearGrad');
+function resizeBilinearGrad(args: KernelArgs): tf.TensorInfo {
+  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(args, 'ResizeBilinearGrad');
+  if (images === null) return dx;
+  const rows = bilinearTaps(yH, xH, alignCorners, halfPixelCenters);
+  const cols = bilinearTaps(yW, xW, alignCorners, halfPixelCenters);
+  withHeapTables(backend, [rows.lo, rows.hi, rows.frac, cols.lo, cols.hi, cols.frac], (ptrs) => {
     const dyp = ptrOf(backend, dy);
     const dxp = ptrOf(backend, dx);
-    const images = splitRange(B, simdThreads(backend), Math.ceil(65536 / (yH * yW * C)));
     runParts(
       backend,
       'ResizeBilinearGrad',
@@ -59,9 +44,7 @@ function resizeBilinearGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
           ],
       ),
     );
-  } finally {
-    for (const p of ptrs) backend.wasm._free(p);
-  }
+  });
   return dx;
 }
 

@@ -4,15 +4,13 @@
  * index arithmetic for alignCorners and halfPixelCenters.
  */
 import type { tf } from '../../tf';
-import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { splitRange } from '../simd/simd-pool';
-import { asWasm, ptrOf } from './wasm-backend';
+import { runParts } from './kernel-context';
+import { resizeGradSetup, resizeRatio, withHeapTables, type KernelArgs } from './kernel-setup';
+import { ptrOf } from './wasm-backend';
 
 /** Per output index, the source index tfjs's forward ResizeNearestNeighbor reads. */
 export function nearestSources(outSize: number, inSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
-  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
-  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
-  const ratio = effIn / effOut;
+  const ratio = resizeRatio(outSize, inSize, alignCorners);
   const out = new Int32Array(outSize);
   for (let i = 0; i < outSize; i++) {
     const src = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
@@ -23,35 +21,21 @@ export function nearestSources(outSize: number, inSize: number, alignCorners: bo
   return out;
 }
 
-function resizeNearestNeighborGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
-  const backend = asWasm(args.backend);
-  const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
-  const { alignCorners, halfPixelCenters } = args.attrs as unknown as { alignCorners: boolean; halfPixelCenters?: boolean };
-  const [B, xH, xW, C] = images.shape as [number, number, number, number];
-  const [, yH, yW] = dy.shape as [number, number, number, number];
-  const dx = backend.makeOutput(images.shape, 'float32');
-  if (B * xH * xW * C === 0) return dx;
-  const rows = nearestSources(yH, xH, alignCorners, halfPixelCenters === true);
-  const cols = nearestSources(yW, xW, alignCorners, halfPixelCenters === true);
-  const pr = backend.wasm._malloc(Math.max(4, yH * 4));
-  const pc = backend.wasm._malloc(Math.max(4, yW * 4));
-  try {
-    new Int32Array(backend.wasm.HEAPU8.buffer, pr, yH).set(rows);
-    new Int32Array(backend.wasm.HEAPU8.buffer, pc, yW).set(cols);
-    requireSimd(backend, 'ResizeNearestNeighborGrad');
+function resizeNearestNeighborGrad(args: KernelArgs): tf.TensorInfo {
+  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(args, 'ResizeNearestNeighborGrad');
+  if (images === null) return dx;
+  const rows = nearestSources(yH, xH, alignCorners, halfPixelCenters);
+  const cols = nearestSources(yW, xW, alignCorners, halfPixelCenters);
+  withHeapTables(backend, [rows, cols], ([pr, pc]) => {
     const dyp = ptrOf(backend, dy);
     const dxp = ptrOf(backend, dx);
-    const images4 = splitRange(B, simdThreads(backend), Math.ceil(65536 / (yH * yW * C)));
     runParts(
       backend,
       'ResizeNearestNeighborGrad',
       'resizeNearestGrad',
-      images4.map(([b0, b1]) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, pr, pc] as [number, number, number, number, number, number, number, number, number, number]),
+      images.map(([b0, b1]) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, pr!, pc!] as [number, number, number, number, number, number, number, number, number, number]),
     );
-  } finally {
-    backend.wasm._free(pr);
-    backend.wasm._free(pc);
-  }
+  });
   return dx;
 }
 

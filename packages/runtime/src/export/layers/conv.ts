@@ -80,16 +80,26 @@ function finishWithActivation(args: ConvertArgs, v: Value): Value {
   return applyActivation(gb, v, act, base, layer);
 }
 
-/** `Conv2D`: NCHW Conv with the kernel [kh, kw, in, out] permuted to [out, in, kh, kw]. */
-export function convertConv2D(args: ConvertArgs): Value {
+/**
+ * The NCHW input and the kernel [kh, kw, a, b] permuted to [b, a, kh, kw] with its bias, a following BatchNorm
+ * folded in along `foldAxis` (the ONNX output-channel axis: 0 for Conv, 1 for ConvTranspose).
+ */
+function convOperands(args: ConvertArgs, foldAxis: number): { x: Value; kernel: Float32Array; shape: number[]; bias: Float32Array | null } {
   assertChannelsLast(args);
-  const { gb, layer, config, base, fold } = args;
+  const { gb, layer, config, fold } = args;
   const x = gb.toNchw(args.inputs[0]!);
   const weights = readLayerWeights(layer);
   const k = requireWeight(weights, 'kernel', layer);
   let { data: kernel, shape } = permuteAxes(k.data, k.shape, [3, 2, 0, 1]);
   let bias: Float32Array | null = (config.useBias as boolean | undefined) === false ? null : (weights.get('bias')?.data ?? null);
-  if (fold !== null) ({ kernel, bias } = foldAffine(kernel, shape, 0, bias, fold));
+  if (fold !== null) ({ kernel, bias } = foldAffine(kernel, shape, foldAxis, bias, fold));
+  return { x, kernel, shape, bias };
+}
+
+/** `Conv2D`: NCHW Conv with the kernel [kh, kw, in, out] permuted to [out, in, kh, kw]. */
+export function convertConv2D(args: ConvertArgs): Value {
+  const { gb, layer, config, base } = args;
+  const { x, kernel, shape, bias } = convOperands(args, 0);
   const kernelSize = pair(config.kernelSize as number | number[], 1);
   const strides = pair(config.strides as number | number[], 1);
   const dilations = pair(config.dilationRate as number | number[], 1);
@@ -111,14 +121,8 @@ export function convertConv2D(args: ConvertArgs): Value {
  * when the kernel is smaller than the stride; ONNX expresses both with `pads` and `output_padding`.
  */
 export function convertConv2DTranspose(args: ConvertArgs): Value {
-  assertChannelsLast(args);
-  const { gb, layer, config, base, fold } = args;
-  const x = gb.toNchw(args.inputs[0]!);
-  const weights = readLayerWeights(layer);
-  const k = requireWeight(weights, 'kernel', layer);
-  let { data: kernel, shape } = permuteAxes(k.data, k.shape, [3, 2, 0, 1]);
-  let bias: Float32Array | null = (config.useBias as boolean | undefined) === false ? null : (weights.get('bias')?.data ?? null);
-  if (fold !== null) ({ kernel, bias } = foldAffine(kernel, shape, 1, bias, fold));
+  const { gb, layer, config, base } = args;
+  const { x, kernel, shape, bias } = convOperands(args, 1);
   const [kh, kw] = pair(config.kernelSize as number | number[], 1);
   const [sh, sw] = pair(config.strides as number | number[], 1);
   const dilations = pair(config.dilationRate as number | number[], 1);

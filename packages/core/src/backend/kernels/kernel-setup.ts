@@ -1,0 +1,154 @@
+/**
+ * Set-up shared by the training kernels: attribute decoding, geometry, the split of a batch over the helper
+ * threads and scratch tables on the wasm heap. Only the JavaScript around a kernel lives here; the loops stay in
+ * each kernel's SIMD code.
+ */
+import { tf } from '../../tf';
+import { requireSimd, simdThreads } from './kernel-context';
+import { splitRange } from '../simd/simd-pool';
+import { asWasm, type WasmBackend } from './wasm-backend';
+
+/** The arguments tfjs hands a kernel function. */
+export interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
+/** Padding attribute of the conv and pool kernels. */
+export type PadAttr = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+/**
+ * Whole images per part, so parts write disjoint memory: as many parts as helper threads, but none smaller than
+ * about `floatsPerPart` floats (`floatsPerImage` floats each), where a thread would cost more than it saves.
+ */
+export function imageParts(backend: WasmBackend, batch: number, floatsPerImage: number, floatsPerPart: number): [number, number][] {
+  return splitRange(batch, simdThreads(backend), Math.ceil(floatsPerPart / floatsPerImage));
+}
+
+/** What a pool gradient kernel starts from: its geometry, the dx it fills and the image split (null: nothing to do). */
+export interface PoolGradSetup {
+  backend: WasmBackend;
+  dy: tf.TensorInfo;
+  input: tf.TensorInfo;
+  info: tf.backend_util.Conv2DInfo;
+  dx: tf.TensorInfo;
+  images: [number, number][] | null;
+}
+
+/** MaxPoolGrad / AvgPoolGrad: geometry as tfjs computes it, dx allocated, parts of at least 64K floats of x. */
+export function poolGradSetup(args: KernelArgs, kernel: string): PoolGradSetup {
+  const backend = asWasm(args.backend);
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: PadAttr;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C } = info;
+  if (B * H * W * C === 0) return { backend, dy, input, info, dx, images: null };
+  requireSimd(backend, kernel);
+  return { backend, dy, input, info, dx, images: imageParts(backend, B, H * W * C, 65536) };
+}
+
+/** What a resize gradient kernel starts from (null images: nothing to do). */
+export interface ResizeGradSetup {
+  backend: WasmBackend;
+  dy: tf.TensorInfo;
+  dx: tf.TensorInfo;
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+  /** x [B, xH, xW, C], dy [B, yH, yW, C]. */
+  B: number;
+  xH: number;
+  xW: number;
+  C: number;
+  yH: number;
+  yW: number;
+  images: [number, number][] | null;
+}
+
+/** ResizeBilinearGrad / ResizeNearestNeighborGrad: shapes, attributes, dx allocated, parts of at least 64K floats of dy. */
+export function resizeGradSetup(args: KernelArgs, kernel: string): ResizeGradSetup {
+  const backend = asWasm(args.backend);
+  const { images: x, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+  const { alignCorners, halfPixelCenters } = args.attrs as unknown as { alignCorners: boolean; halfPixelCenters?: boolean };
+  const [B, xH, xW, C] = x.shape as [number, number, number, number];
+  const [, yH, yW] = dy.shape as [number, number, number, number];
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const setup = { backend, dy, dx, alignCorners, halfPixelCenters: halfPixelCenters === true, B, xH, xW, C, yH, yW };
+  if (B * xH * xW * C === 0) return { ...setup, images: null };
+  requireSimd(backend, kernel);
+  return { ...setup, images: imageParts(backend, B, yH * yW * C, 65536) };
+}
+
+/** Input-per-output ratio of a resize along one axis, as tfjs's forward resizes compute it. */
+export function resizeRatio(outSize: number, inSize: number, alignCorners: boolean): number {
+  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
+  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
+  return effIn / effOut;
+}
+
+/**
+ * Copies `tables` onto the wasm heap, runs `fn` with their addresses and frees them, also when `fn` throws.
+ * The heap views are made after every `_malloc`, which may grow (and so detach) the heap.
+ */
+export function withHeapTables<T>(backend: WasmBackend, tables: readonly (Int32Array | Float32Array)[], fn: (ptrs: number[]) => T): T {
+  const ptrs = tables.map((a) => backend.wasm._malloc(Math.max(4, a.length * 4)));
+  try {
+    tables.forEach((a, i) => {
+      const view = a instanceof Int32Array ? new Int32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length) : new Float32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length);
+      view.set(a as never);
+    });
+    return fn(ptrs);
+  } finally {
+    for (const p of ptrs) backend.wasm._free(p);
+  }
+}
+
+/** Attributes that fix a convolution's geometry (Conv2D and its two gradients). */
+export interface ConvGeometryAttrs {
+  strides: [number, number] | number;
+  pad: PadAttr;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The forward convolution's geometry of a conv gradient kernel; these kernels take NHWC only. */
+export function nhwcConvInfo(kernel: string, xShape: number[], filterShape: number[], attrs: ConvGeometryAttrs): tf.backend_util.Conv2DInfo {
+  const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
+  if (fmt !== 'channelsLast') throw new Error(`${kernel} on wasm supports NHWC only, got ${attrs.dataFormat}`);
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
+}
+
+/**
+ * The geometry arguments every direct single-channel SIMD kernel takes, in their order: H, W, OH, OW, KH, KW,
+ * stride h, stride w, pad top, pad left, Co.
+ */
+export function singleChannelGeometry(info: tf.backend_util.Conv2DInfo): [number, number, number, number, number, number, number, number, number, number, number] {
+  return [
+    info.inHeight,
+    info.inWidth,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.outChannels,
+  ];
+}
