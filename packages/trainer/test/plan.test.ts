@@ -48,7 +48,7 @@ describe('training plans', () => {
     }
     expect(stepsTraining(joint.phases, 'det')).toBe(joint.phases.filter((p) => p.name === 'pretrain-rsna-det' || p.name === 'mtl-joint').reduce((s, p) => s + p.steps, 0));
     expect(alt.phases.at(-1)!.batches.map((b) => b.datasets)).toEqual([['nih'], ['rsna'], ['siim']]);
-    expect(joint.phases.at(-1)!.batches[0]).toMatchObject({ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: true });
+    expect(joint.phases.at(-1)!.batches[0]).toMatchObject({ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: false });
   });
 
   it('errors name the field, the rule and the value', () => {
