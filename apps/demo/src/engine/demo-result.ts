@@ -19,8 +19,8 @@ export interface GateDecision {
 }
 
 /**
- * Pneumothorax mask [H, W], row-major, 1 = foreground, covering the whole original image (drawn stretched over
- * it; H and W may be the model's resolution of the image rather than the image's own).
+ * Pneumothorax mask [H, W], row-major, 1 = foreground, at the original image's size (the runtime maps the model's
+ * mask back through the letterbox fit).
  */
 export interface MaskOverlay {
   width: number;
