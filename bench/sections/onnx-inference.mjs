@@ -1,5 +1,6 @@
 // Inference on onnxruntime, measured in one process on one set of images (the real X-rays of shared/realdata and
-// deterministic variants of them), with the project's default encoder (densenet-small) and the three heads at 256 px:
+// deterministic variants of them), with the project's default MultiCheXNet preset (the trainer's `full` model config:
+// densenet-small and heads proportionate to it, at the plan's 256 px; @multichexnet/trainer's builtinPlan + buildModel):
 //   mtlVsSingle  one multi-task pass vs three single-task models (encoder + one head each), onnxruntime-node;
 //                target: MTL >= 2.5x faster than the three together (also with the paper's DenseNet-121 encoder)
 //   onnxVsTfjs   the same multi-task model on onnxruntime-node vs tfjs (wasm backend)
@@ -14,9 +15,9 @@ import { performance } from 'node:perf_hooks';
 
 export const name = 'onnx-inference';
 export const description = 'ONNX inference at 256 px: MTL vs 3 single-task models, onnxruntime-node vs tfjs-wasm, gated vs ungated pipeline, images/s';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'data', 'runtime'];
+export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'trainer', 'data', 'runtime'];
 
-const SIZE = 256;
+let SIZE = 256; // the preset's imageSize, set in run()
 const REAL = ['00000001_000.png', '00027426_000.png', '16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'];
 
 /** 20 decoded images: each real X-ray as is, mirrored, two crops and a gamma change (no randomness). */
@@ -109,10 +110,7 @@ function composed(tf, encoder, heads) {
 export async function run(ctx) {
   const loadAtStart = loadavg()[0];
   const core = await ctx.importPackage('core');
-  const { createEncoder } = await ctx.importPackage('core-encoder');
-  const { createClsHead } = await ctx.importPackage('head-cls');
-  const { createDetHead } = await ctx.importPackage('head-det');
-  const { createSegHead } = await ctx.importPackage('head-seg');
+  const { builtinPlan, buildModel, ModelConfigSchema } = await ctx.importPackage('trainer');
   const data = await ctx.importPackage('data');
   const rt = await ctx.importPackage('runtime');
   const { tf } = core;
@@ -121,11 +119,14 @@ export async function run(ctx) {
   if (images === null) return { skipped: 'no real images in ../shared/realdata' };
   await core.initBackend('cpu'); // model building and export only; timing below uses onnxruntime / wasm explicitly
 
-  const encoder = createEncoder({ preset: 'densenet-small', seed: 1 });
-  const fc = encoder.featureChannels;
-  const cls = createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels: fc, seed: 2 });
-  const det = createDetHead({ featureChannels: fc, seed: 3 });
-  const seg = createSegHead({ featureChannels: fc, seed: 4 });
+  // The project's default preset, as the trainer builds it (no gate: the pipeline section below sets its own).
+  const preset = builtinPlan('multichexnet-joint', { size: 'full', seed: 1 });
+  SIZE = preset.imageSize;
+  const modelConfig = (encoder) => ModelConfigSchema.parse({ ...preset.model, encoder: encoder ?? preset.model.encoder, gate: undefined });
+  const built = buildModel(modelConfig(), 1);
+  const { encoder } = built;
+  const { cls, det, seg } = built.heads;
+  const label = encoder.config.preset;
   const blocks = { encoder, cls, det, seg };
   const pre = { size: SIZE };
 
@@ -171,12 +172,13 @@ export async function run(ctx) {
       ctx.log(`${label} batch ${bs}: MTL ${t.mtl.medianMs.toFixed(1)} ms vs three singles ${threeMs.toFixed(1)} ms -> x${(threeMs / t.mtl.medianMs).toFixed(2)}`);
     }
   };
-  await compare('densenet-small', mtl, singles);
-  mtlVsSingle['densenet-small'].kernelShares = await kernelShares(mtlBytes, batchOf(0, 16), ctx.quick ? 2 : 4);
+  await compare(label, mtl, singles);
+  mtlVsSingle[label].heads = { det: preset.model.det, seg: preset.model.seg };
+  mtlVsSingle[label].kernelShares = await kernelShares(mtlBytes, batchOf(0, 16), ctx.quick ? 2 : 4);
   if (!ctx.quick) {
-    const big = createEncoder({ preset: 'densenet121', seed: 1 });
-    const bfc = big.featureChannels;
-    const bHeads = { cls: createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels: bfc, seed: 2 }), det: createDetHead({ featureChannels: bfc, seed: 3 }), seg: createSegHead({ featureChannels: bfc, seed: 4 }) };
+    const bigModel = buildModel(modelConfig({ preset: 'densenet121' }), 1);
+    const big = bigModel.encoder;
+    const bHeads = { cls: bigModel.heads.cls, det: bigModel.heads.det, seg: bigModel.heads.seg };
     const bMtl = await rt.loadModel(await rt.exportModel({ encoder: big, ...bHeads }, { preprocessing: pre }), { backend: 'node' });
     const bSingles = {};
     for (const [task, head] of Object.entries(bHeads)) bSingles[task] = await rt.loadModel(await rt.exportOnnx(composed(tf, big, [head]), { outputs: [{ name: `${task}_out` }] }), { backend: 'node' });
@@ -238,7 +240,7 @@ export async function run(ctx) {
       speedup: u.medianMs / g.medianMs,
     };
     throughput.pipeline[`batch${bs}`] = { gatedImagesPerSecond: gating[`batch${bs}`].gatedImagesPerSecond, ungatedImagesPerSecond: gating[`batch${bs}`].ungatedImagesPerSecond };
-    throughput.model[`batch${bs}`] = { imagesPerSecond: (bs * 1000) / mtlVsSingle['densenet-small'][`batch${bs}`].mtlMs, onnxruntime: 'node' };
+    throughput.model[`batch${bs}`] = { imagesPerSecond: (bs * 1000) / mtlVsSingle[label][`batch${bs}`].mtlMs, onnxruntime: 'node' };
     ctx.log(`pipeline batch ${bs}: gated ${g.medianMs.toFixed(0)} ms vs ungated ${u.medianMs.toFixed(0)} ms for ${images.length} images`);
     await gated.dispose();
     await ungated.dispose();
@@ -249,7 +251,7 @@ export async function run(ctx) {
   return {
     // Other processes share these 2 cores; rounds are interleaved so load falls on all alternatives alike.
     loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0] },
-    model: { encoder: 'densenet-small', inputSize: SIZE, heads: ['cls', 'det', 'seg'], onnxMiB: mtlBytes.length / 2 ** 20 },
+    model: { encoder: label, inputSize: SIZE, det: preset.model.det, seg: preset.model.seg, heads: ['cls', 'det', 'seg'], onnxMiB: mtlBytes.length / 2 ** 20 },
     onnxruntime: { backend: 'onnxruntime-node (cpu EP, default intra-op threads)' },
     mtlVsSingle,
     onnxVsTfjs,
