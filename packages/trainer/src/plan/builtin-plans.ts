@@ -30,7 +30,7 @@ interface SizeTable {
  * a step that trains the encoder costs 130-165 ms, a det / seg step on a frozen encoder 35 / 65 ms. MTL gets 300
  * steps: at 150 the joint model's gate and heads had not recovered from pre-training (seed 0: NIH cls 0.527, gate
  * specificity 0.22; 300 steps with the pre-training below: 0.657 and 0.54, every head above chance on seeds 0-2).
- * The whole Table 1 (every variant, 3480 steps) took 574 s at load average 5-6 (other jobs on the 2 cores).
+ * The whole Table 1 (every variant, 3480 steps) took 390 s at load average 2 (seed 1), 574 s at 5-6 (seed 0).
  */
 const SIZES: Record<PlanSize, SizeTable> = {
   tiny: {
