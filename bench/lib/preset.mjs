@@ -1,15 +1,16 @@
-// The default MultiCheXNet preset as a training step for the benchmark: CheXEnc (createEncoder() defaults) with
-// CheXCls, CheXDet and CheXSeg (factory defaults), loss = sum of the three heads' losses on random but fixed
-// targets, Adam. Built from the BUILT packages. Used by bench/sections/multichexnet-preset.mjs and its child.
+// The default MultiCheXNet preset as a training step for the benchmark: the model of @multichexnet/trainer's `full`
+// plan size (CheXEnc with CheXCls, CheXDet and CheXSeg as the trainer builds them, through its public builtinPlan +
+// buildModel), loss = sum of the three heads' losses on random but fixed targets, Adam. Built from the BUILT
+// packages. Used by bench/sections/multichexnet-preset.mjs and its child.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const PRESET_PACKAGES = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg'];
+export const PRESET_PACKAGES = ['core', 'head-det', 'trainer'];
 
 export async function importPresetPackages(repoRoot) {
   const load = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
-  const [core, enc, cls, det, seg] = await Promise.all(PRESET_PACKAGES.map(load));
-  return { core, createEncoder: enc.createEncoder, createClsHead: cls.createClsHead, createDetHead: det.createDetHead, disposeDetTargets: det.disposeDetTargets, createSegHead: seg.createSegHead };
+  const [core, det, trainer] = await Promise.all(PRESET_PACKAGES.map(load));
+  return { core, disposeDetTargets: det.disposeDetTargets, builtinPlan: trainer.builtinPlan, buildModel: trainer.buildModel, ModelConfigSchema: trainer.ModelConfigSchema };
 }
 
 /** Random but fixed targets for the three heads (a box or none per image, a disc mask or none per image). */
@@ -34,16 +35,18 @@ function randomTargets(tf, det, rng, size, batch) {
 }
 
 /** Builds the preset and returns { step(): loss, dispose(), encoder, params }. */
-export function presetTrainer(pkgs, { size = 256, batch = 16 } = {}) {
-  const { core, createEncoder, createClsHead, createDetHead, createSegHead, disposeDetTargets } = pkgs;
+export function presetTrainer(pkgs, { batch = 16 } = {}) {
+  const { core, builtinPlan, buildModel, ModelConfigSchema, disposeDetTargets } = pkgs;
   const { tf } = core;
   const r = core.createRng(5);
   const rng = () => r.next();
-  const encoder = createEncoder({ seed: 1 });
-  const featureChannels = encoder.featureChannels;
-  const cls = createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels, seed: 2 });
-  const det = createDetHead({ featureChannels, seed: 3 });
-  const seg = createSegHead({ featureChannels, seed: 4 });
+  // the trainer's default (`full`) model without its gate: the gate is a cls threshold or a small extra head and is
+  // not part of the three-task step measured here
+  const plan = builtinPlan('multichexnet-joint', { size: 'full', seed: 1 });
+  const size = plan.imageSize;
+  const built = buildModel(ModelConfigSchema.parse({ ...plan.model, gate: undefined }), 1);
+  const { encoder } = built;
+  const { cls, det, seg } = built.heads;
   const blocks = { encoder, cls, det, seg };
   const params = Object.fromEntries(Object.entries(blocks).map(([k, b]) => [k, b.countParams?.() ?? null]));
   const vars = Object.values(blocks).flatMap((b) => b.trainableWeights.map((w) => w.read()));
@@ -52,6 +55,8 @@ export function presetTrainer(pkgs, { size = 256, batch = 16 } = {}) {
   const targets = randomTargets(tf, det, rng, size, batch);
   return {
     encoder,
+    size,
+    heads: { cls: cls.config, det: det.config, seg: seg.config },
     params,
     step() {
       const total = optimizer.minimize(
@@ -73,7 +78,7 @@ export function presetTrainer(pkgs, { size = 256, batch = 16 } = {}) {
       tf.dispose([x, targets.labels, targets.masks]);
       disposeDetTargets(targets.detTargets);
       optimizer.dispose();
-      for (const b of Object.values(blocks)) b.dispose();
+      built.dispose();
     },
   };
 }

@@ -1,6 +1,7 @@
-// ===== Default MultiCheXNet preset (encoder + three heads) at 256 px, batch 16 =====
-// One joint training step of CheXEnc (createEncoder() defaults) with CheXCls, CheXDet and CheXSeg (their factory
-// defaults), the loss being the plain sum of the three heads' losses on random targets, Adam (bench/lib/preset.mjs).
+// ===== Default MultiCheXNet preset (encoder + three heads) at the plan's 256 px, batch 16 =====
+// One joint training step of the project's default model: @multichexnet/trainer's `full` plan size (CheXEnc
+// densenet-small with CheXCls, CheXDet and CheXSeg as that plan configures them), the loss being the plain sum
+// of the three heads' losses on random targets, Adam (bench/lib/preset.mjs).
 // Reports step time, images/s, peak RSS and live tensors before / after the measured steps (target: peak RSS
 // < 3 GB), plus the step on one thread in process CPU time (child process), which other load does not distort.
 // Skipped with a note when one of the packages is missing from the tree.
@@ -13,7 +14,6 @@ export const name = 'multichexnet-preset';
 export const description = 'default MultiCheXNet preset (encoder + cls/det/seg heads) train step at 256 px, batch 16';
 export const packages = PRESET_PACKAGES;
 
-const SIZE = 256;
 const BATCH = 16;
 const RSS_TARGET_MB = 3 * 1024;
 
@@ -24,7 +24,8 @@ export async function run(ctx) {
   const { tf } = pkgs.core;
   const info = await pkgs.core.initBackend('wasm');
   const tensorsAtStart = tf.memory().numTensors;
-  const trainer = presetTrainer(pkgs, { size: SIZE, batch: BATCH });
+  const trainer = presetTrainer(pkgs, { batch: BATCH });
+  const SIZE = trainer.size;
   const warmup = ctx.quick ? 1 : 2;
   const iterations = ctx.quick ? 2 : 5;
   let loss = NaN;
@@ -37,7 +38,7 @@ export async function run(ctx) {
   const tensorsAfter = tf.memory().numTensors;
   const stepsRun = 1 + warmup + iterations;
   ctx.log(`step ${timing.medianMs.toFixed(0)} ms, ${((BATCH * 1000) / timing.medianMs).toFixed(2)} images/s, ${stepsRun} steps`);
-  const { encoder, params } = trainer;
+  const { encoder, params, heads } = trainer;
   trainer.dispose();
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
@@ -53,6 +54,7 @@ export async function run(ctx) {
     imageSize: SIZE,
     batch: BATCH,
     encoder: { preset: encoder.config.preset, featureChannels: encoder.featureChannels },
+    heads: { det: { hiddenChannels: heads.det.hiddenChannels, hiddenLayers: heads.det.hiddenLayers }, seg: { decoderChannels: heads.seg.decoderChannels } },
     params,
     step: { medianMs: timing.medianMs, p10Ms: timing.p10Ms, p90Ms: timing.p90Ms, samples: timing.samples },
     imagesPerSecond: (BATCH * 1000) / timing.medianMs,
