@@ -95,6 +95,28 @@ describe('decodeOutputs', () => {
     expect(decodeOutputs(outputs, meta, { transform: identity, seg: { threshold: 0.95 } }).maskRle).toBe('-1');
   });
 
+  it('empties a mask below the recorded minimum area, counted on the model-input grid', () => {
+    const outputs = outputsOf([positive]); // 64 foreground pixels of the 32 x 32 grid
+    const withArea = (minArea: number) => metadataOf(ALL, { decode: { det: settings, seg: { threshold: 0.5, minArea } } });
+    expect(decodeOutputs(outputs, withArea(64), { transform: identity }).maskRle).not.toBe('-1');
+    const small = decodeOutputs(outputs, withArea(65), { transform: identity });
+    expect([small.mask!.width, small.mask!.height, small.mask!.data.some((v) => v !== 0), small.maskRle]).toEqual([S, S, false, '-1']);
+    // The same decision on a 4x larger original: the area is counted before resizing, not on the larger mask.
+    const big = fitTransform(4 * S, 4 * S, { size: S, fit: 'letterbox' });
+    expect(decodeOutputs(outputs, withArea(65), { transform: big }).maskRle).toBe('-1');
+    expect(decodeOutputs(outputs, withArea(64), { transform: big }).mask!.data.reduce((a, v) => a + v, 0)).toBeGreaterThan(64);
+    // An override wins over the recorded area; files without one keep every mask.
+    expect(decodeOutputs(outputs, withArea(65), { transform: identity, seg: { minArea: 0 } }).maskRle).not.toBe('-1');
+    expect(decodeOutputs(outputs, metadataOf(ALL), { transform: identity }).maskRle).not.toBe('-1');
+  });
+
+  it('lists the findings at the recorded per-class thresholds, only when the model records them', () => {
+    const meta = metadataOf(ALL, { decode: { det: settings, seg: { threshold: 0.5 }, cls: { thresholds: { Atelectasis: 0.05, Pneumonia: 0.8, Pneumothorax: 0.15 } } } });
+    // Atelectasis 0.1 >= 0.05, Pneumonia 0.7 < 0.8, Pneumothorax 0.2 >= 0.15.
+    expect(decodeOutputs(outputsOf([positive]), meta, { transform: identity }).findings).toEqual(['Atelectasis', 'Pneumothorax']);
+    expect(decodeOutputs(outputsOf([positive]), metadataOf(ALL), { transform: identity }).findings).toBeUndefined();
+  });
+
   it('leaves out the heads a graph lacks: a stage 1 has no boxes and an empty RLE, a gateless model passes all', () => {
     const stage1 = metadataOf(['cls_probs', 'gate_prob'], { role: 'stage1' });
     const r = decodeOutputs(outputsOf([positive]), stage1, { transform: identity });

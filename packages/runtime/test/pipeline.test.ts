@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { DataError, initBackend, tf, type GrayImage } from '@multichexnet/core';
+import { ConfigError, DataError, initBackend, tf, type GrayImage } from '@multichexnet/core';
 import { preprocessImage, unfitBoxes, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
 import { decodeDetections } from '@multichexnet/head-det';
 import {
@@ -276,6 +276,19 @@ describe('createPipeline: gated inference', () => {
     nan[42] = NaN;
     await expect(pipe.runBatch([gradientImage(10, 10, 0), { width: 10, height: 10, data: nan }])).rejects.toThrow(/non-finite pixels \(row 2, field image\): expected finite values, found NaN at pixel 42/);
     await pipe.dispose();
+  });
+
+  it('records decision settings chosen on validation in both graphs, over the heads\' own', async () => {
+    const chosen = { det: { scoreThreshold: 0.3 }, seg: { threshold: 0.4, minArea: 20 }, cls: { thresholds: { Pneumonia: 0.2 } } };
+    const m = await exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: chosen });
+    const want = { det: { scoreThreshold: 0.3, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.4, minArea: 20 }, cls: { thresholds: { Pneumonia: 0.2 } } };
+    for (const bytes of [m.stage1, m.stage2!]) {
+      const loaded = await loadModel(bytes);
+      expect(loaded.metadata.decode).toEqual(want);
+      await loaded.dispose();
+    }
+    await expect(exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: { cls: { thresholds: { Pneumonia: 0.2, Pneumonai: 0.3 } } } })).rejects.toThrow(/decode.cls.thresholds.*Pneumonai/);
+    await expect(exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: { seg: { minArea: -1 } } })).rejects.toThrow(ConfigError);
   });
 
   it('exports without leaking tensors', async () => {

@@ -47,7 +47,9 @@ export type GateSpecInput = z.input<typeof GateSpecSchema>;
 /**
  * Decoding defaults of the heads' outputs, read by the pipeline (each overridable per pipeline):
  * det: keep boxes with score >= scoreThreshold, NMS at nmsIoU, at most maxDetections; seg: foreground where the
- * mask probability > threshold.
+ * mask probability > threshold, and a mask with fewer than `minArea` foreground pixels of the model-input grid
+ * counts as empty; cls: per-class decision thresholds (a finding is positive when probability >= threshold).
+ * Trainers choose them on validation data (e.g. @multichexnet/trainer's `calibrate`).
  */
 export const DecodeSpecSchema = z.object({
   det: z
@@ -58,7 +60,19 @@ export const DecodeSpecSchema = z.object({
     })
     .nullable()
     .default(null),
-  seg: z.object({ threshold: z.number().gt(0).lt(1) }).nullable().default(null),
+  seg: z
+    .object({
+      threshold: z.number().gt(0).lt(1),
+      /** Foreground pixels counted on the [S, S] model-input grid, as evaluation counts them (absent: 0). */
+      minArea: z.number().int().min(0).optional(),
+    })
+    .nullable()
+    .default(null),
+  /** Absent in files written before it existed: then no class has a recorded threshold. */
+  cls: z
+    .object({ thresholds: z.record(z.string(), z.number().min(0).max(1)) })
+    .nullable()
+    .optional(),
 });
 export type DecodeSpec = z.output<typeof DecodeSpecSchema>;
 

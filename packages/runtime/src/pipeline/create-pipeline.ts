@@ -36,8 +36,8 @@ export const PipelineOptionsSchema = z
     gate: z.object({ enabled: z.boolean().default(true), threshold: z.number().min(0).max(1).optional() }).strict().prefault({}),
     /** Overrides of the det decoding the model recorded. */
     det: z.object({ scoreThreshold: z.number().min(0).max(1), nmsIoU: z.number().min(0).max(1), maxDetections: z.number().int().positive() }).partial().strict().prefault({}),
-    /** Override of the seg mask threshold the model recorded. */
-    seg: z.object({ threshold: z.number().gt(0).lt(1) }).partial().strict().prefault({}),
+    /** Overrides of the seg mask threshold and minimum mask area (model-input pixels) the model recorded. */
+    seg: z.object({ threshold: z.number().gt(0).lt(1), minArea: z.number().int().min(0) }).partial().strict().prefault({}),
     /** Images per stage-1 run in {@link Pipeline.runBatch}. */
     batchSize: z.number().int().positive().default(16),
   })

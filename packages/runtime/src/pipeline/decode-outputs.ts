@@ -22,8 +22,8 @@ export interface DecodeOutputsOptions {
   gate?: { enabled?: boolean; threshold?: number };
   /** Overrides of `metadata.decode.det`. */
   det?: Partial<DetDecodeSettings>;
-  /** Override of `metadata.decode.seg.threshold`. */
-  seg?: { threshold?: number };
+  /** Overrides of `metadata.decode.seg` (threshold, minimum foreground area on the model-input grid). */
+  seg?: { threshold?: number; minArea?: number };
 }
 
 /** The first-stage gate's decision for one image. */
@@ -45,6 +45,11 @@ export interface DecodedOutputs {
   mask: BinaryMask | null;
   /** SIIM run-length encoding of `mask` (`-1` when empty or gated out, '' when the model has no seg head). */
   maskRle: string;
+  /**
+   * Class names whose probability reaches the per-class threshold of `metadata.decode.cls`, in class order;
+   * absent when the model records no cls thresholds.
+   */
+  findings?: string[];
 }
 
 /** Row `index` of a [B, ...] output, as the values of that row. */
@@ -105,6 +110,7 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   const probabilities: Record<string, number> = {};
   for (let k = 0; k < probs.length; k++) probabilities[metadata.classNames[k] ?? `class_${k}`] = probs[k]!;
   const gate = decideGate(outputs, metadata, index, options.gate);
+  const clsThresholds = metadata.decode.cls?.thresholds;
 
   const { det, seg } = metadata.decode;
   const hasDet = det !== null && hasOutput(metadata, 'det_boxes') && hasOutput(metadata, 'det_scores');
@@ -117,9 +123,24 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   }
   if (gate.positive && hasSeg) {
     const size = outputs.seg_mask?.dims[1] ?? metadata.preprocessing?.size ?? 0;
-    mask = decodeMask(rowOf(outputs, 'seg_mask', index), size, options.transform, options.seg?.threshold ?? seg.threshold);
+    const probs = rowOf(outputs, 'seg_mask', index);
+    const threshold = options.seg?.threshold ?? seg.threshold;
+    mask = decodeMask(probs, size, options.transform, threshold);
+    // The minimum area is counted on the model-input grid, as the evaluation that chose it counted it, so the
+    // decision does not depend on the original image's size.
+    const minArea = options.seg?.minArea ?? seg.minArea ?? 0;
+    if (minArea > 0 && foregroundCount(probs, threshold) < minArea) mask.data.fill(0);
   }
-  return { probabilities, gate, boxes, mask, maskRle: !hasSeg ? '' : mask === null ? '-1' : rleEncode(mask) };
+  const result: DecodedOutputs = { probabilities, gate, boxes, mask, maskRle: !hasSeg ? '' : mask === null ? '-1' : rleEncode(mask) };
+  if (clsThresholds !== undefined) result.findings = Object.keys(probabilities).filter((c) => clsThresholds[c] !== undefined && probabilities[c]! >= clsThresholds[c]!);
+  return result;
+}
+
+/** Pixels of a probability map above `threshold`. */
+function foregroundCount(probs: Float32Array, threshold: number): number {
+  let n = 0;
+  for (let i = 0; i < probs.length; i++) if (probs[i]! > threshold) n++;
+  return n;
 }
 
 /**

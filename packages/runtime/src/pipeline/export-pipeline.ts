@@ -66,9 +66,23 @@ export const ExportPipelineOptionsSchema = z
     opset: z.number().int().min(13).max(17).default(17),
     /** Extra versions to record (package name -> version). */
     versions: z.record(z.string(), z.string()).default({}),
+    /**
+     * Decision settings recorded in `metadata.decode` over the heads' own decode configs, e.g. those chosen on
+     * validation data: det score threshold (NMS, maximum boxes), seg threshold and minimum mask area (pixels of
+     * the model-input grid), per-class cls thresholds. Settings of a head the model lacks are ignored.
+     */
+    decode: z
+      .object({
+        det: z.object({ scoreThreshold: z.number().min(0).max(1), nmsIoU: z.number().min(0).max(1), maxDetections: z.number().int().positive() }).partial().strict().optional(),
+        seg: z.object({ threshold: z.number().gt(0).lt(1), minArea: z.number().int().min(0) }).partial().strict().optional(),
+        cls: z.object({ thresholds: z.record(z.string(), z.number().min(0).max(1)) }).strict().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type ExportPipelineOptions = z.input<typeof ExportPipelineOptionsSchema>;
+type ExportPipelineOptionsOutput = z.output<typeof ExportPipelineOptionsSchema>;
 
 /** The two graphs of a gated pipeline. */
 export interface PipelineModels {
@@ -134,7 +148,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
   }
   const stage1Model = tf.model({ inputs: image, outputs: s1Outputs });
   const blockSpecs = [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b));
-  const decode = decodeSpecOf(det, seg);
+  const decode = decodeSpecOf(det, seg, opts.decode, classNames);
   const s1 = await exportWithExtension(
     stage1Model,
     {
@@ -219,18 +233,28 @@ export async function exportModelWithReport(blocks: PipelineBlocks, options: Exp
         blocks: [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b)),
         versions: opts.versions,
         gate: resolveGate(opts.gate, classNames, gateBlock !== undefined),
-        decode: decodeSpecOf(det, seg),
+        decode: decodeSpecOf(det, seg, opts.decode, classNames),
       },
     },
     det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
   );
 }
 
-function decodeSpecOf(det: PipelineDetHead | undefined, seg: PipelineSegHead | undefined): DecodeSpec {
+function decodeSpecOf(det: PipelineDetHead | undefined, seg: PipelineSegHead | undefined, chosen: ExportPipelineOptionsOutput['decode'], classNames: readonly string[]): DecodeSpec {
+  const unknown = Object.keys(chosen?.cls?.thresholds ?? {}).filter((c) => !classNames.includes(c));
+  if (unknown.length > 0) {
+    throw new DataError('Decode thresholds name a class the cls head does not have', { field: 'decode.cls.thresholds', expected: `classes among ${classNames.join(', ')}`, found: unknown.join(', ') });
+  }
   return {
-    det: det ? { scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10, ...(det.config.decode ?? {}) } : null,
-    seg: seg ? { threshold: seg.config.threshold ?? 0.5 } : null,
+    det: det ? { scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10, ...(det.config.decode ?? {}), ...definedOnly(chosen?.det) } : null,
+    seg: seg ? { threshold: chosen?.seg?.threshold ?? seg.config.threshold ?? 0.5, ...(chosen?.seg?.minArea !== undefined ? { minArea: chosen.seg.minArea } : {}) } : null,
+    ...(chosen?.cls !== undefined ? { cls: { thresholds: { ...chosen.cls.thresholds } } } : {}),
   };
+}
+
+/** The keys set to a value (`{ nmsIoU: undefined }` keeps the head's own setting). */
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function resolveGate(gate: z.output<typeof GateSpecSchema> | undefined, classNames: string[], hasGateBlock: boolean): z.output<typeof GateSpecSchema> {
