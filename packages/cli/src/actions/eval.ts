@@ -29,7 +29,7 @@ export async function evalAction(ctx: CommandContext, run: string, o: EvalOption
     const out = await completeRun(ctx, { runDir, model, plan, data, export: false, evaluate: true, report: o.report, split: o.split });
     ctx.emit({ run: runDir, split: o.split, evaluation: out.evaluation, galleryItems: out.galleryItems, report: out.report }, [
       `${plan.name} on the ${o.split} split:`,
-      ...headlineLines(out.evaluation?.metrics ?? null),
+      ...headlineLines(out.evaluation?.metrics ?? null, out.evaluation?.calibration),
       ...((out.evaluation?.data.totalSkipped ?? 0) > 0 ? [`  skipped ${out.evaluation!.data.totalSkipped} bad sample(s): ${skippedText(out.evaluation!.data.skipped)}`] : []),
       ...(out.report ? [`report: ${out.report}`] : []),
     ]);

@@ -1,22 +1,45 @@
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
+import { calibrationText } from './train';
+import { calibrateRun } from '../run/evaluate-run';
 import { exportRunModel } from '../run/export-model';
-import { openRun } from '../run/run-folder';
+import { openData, openRun, readRunCalibration, readRunData, startBackend, writeRunCalibration } from '../run/run-folder';
 
 /** Options of `multichexnet export`. */
 export interface ExportOptions {
   out?: string;
 }
 
-/** The `export` verb. */
+/**
+ * The `export` verb. The model records the decision settings the run chose on its validation split
+ * (calibration.json, written by train / eval); a run without that file is calibrated now on the data it recorded,
+ * and one without recorded data keeps the heads' own decode settings (with a warning).
+ */
 export async function exportAction(ctx: CommandContext, run: string, o: ExportOptions): Promise<void> {
   routeLibraryLogs(ctx);
   const runDir = ctx.path(run);
   const { plan, model } = await openRun(runDir);
   try {
-    const files = await exportRunModel(model, plan, o.out !== undefined ? ctx.path(o.out) : runDir, ctx.reporter);
-    ctx.emit(files, [`model.onnx: ${files.model} (${(files.bytes / 1024).toFixed(0)} KiB, sha256 ${files.checksum.slice(0, 16)}...)`, `pipeline: ${files.stage1}${files.stage2 ? ` + ${files.stage2}` : ''}`]);
+    let calibration = await readRunCalibration(runDir);
+    if (calibration === undefined) {
+      const recorded = await readRunData(runDir);
+      if (recorded === null) {
+        ctx.reporter.warn(`${runDir} records neither calibration.json nor its data (data.json): the model keeps the heads' default decode settings`);
+      } else {
+        await startBackend(ctx, 'auto');
+        const data = await openData(recorded.roots, plan, recorded.split, recorded.onBadSample ?? 'fail');
+        calibration = await calibrateRun({ model, plan, data, reporter: ctx.reporter });
+        await writeRunCalibration(runDir, calibration);
+      }
+    }
+    const files = await exportRunModel(model, plan, o.out !== undefined ? ctx.path(o.out) : runDir, ctx.reporter, calibration);
+    ctx.emit({ ...files, calibration: calibration ?? null }, [
+      `model.onnx: ${files.model} (${(files.bytes / 1024).toFixed(0)} KiB, sha256 ${files.checksum.slice(0, 16)}...)`,
+      `pipeline: ${files.stage1}${files.stage2 ? ` + ${files.stage2}` : ''}`,
+      ...(calibration ? [`decode settings chosen on val: ${calibrationText(calibration)}`] : []),
+    ]);
   } finally {
     model.dispose();
   }
 }
+

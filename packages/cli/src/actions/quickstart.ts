@@ -142,10 +142,10 @@ export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions
   const synthetic = { ...(o.nih !== undefined ? { nih: o.nih } : {}), ...(o.rsna !== undefined ? { rsna: o.rsna } : {}), ...(o.siim !== undefined ? { siim: o.siim } : {}) };
   const r = await runQuickstart(ctx, { out: o.out, seed: o.seed, backend: o.backend as 'auto', stepScale: o.stepScale, synthetic });
   const m = r.outputs.evaluation?.metrics ?? null;
-  ctx.emit({ out: r.out, seconds: r.seconds, model: r.outputs.exported, test: m, report: r.outputs.report, tables: [join(r.out, 'table1.md'), join(r.out, 'table2.md')], verdict: r.verdict }, [
+  ctx.emit({ out: r.out, seconds: r.seconds, model: r.outputs.exported, test: m, calibration: r.outputs.calibration ?? null, report: r.outputs.report, tables: [join(r.out, 'table1.md'), join(r.out, 'table2.md')], verdict: r.verdict }, [
     `quickstart done in ${formatDuration(r.seconds)}: ${r.out}`,
     'MultiCheXNet (pre-trained + joint MTL), test split:',
-    ...headlineLines(m),
+    ...headlineLines(m, r.outputs.evaluation?.calibration),
     ...(r.verdict ? [`Table 1: ${r.verdict}`] : []),
     `model:   ${r.outputs.exported?.model ?? '(not exported)'}`,
     `tables:  ${join(r.out, 'table1.md')}, ${join(r.out, 'table2.md')}`,

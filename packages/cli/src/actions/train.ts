@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { BUILTIN_PLANS, PLAN_SIZES, loadPlan, train, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
+import type { RunCalibration } from '../report/report-data';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
 import { badSamplePolicy, completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
@@ -62,11 +63,11 @@ export async function trainAction(ctx: CommandContext, planArg: string, o: Train
   const outputs = await completeRun(ctx, { runDir, model: result.model, plan, data, export: o.export, evaluate: o.eval, report: o.report });
   result.model.dispose();
   const health = outputs.evaluation?.data ?? result.data;
-  const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, data: health, model: outputs.exported, report: outputs.report };
+  const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, calibration: outputs.calibration ?? null, data: health, model: outputs.exported, report: outputs.report };
   ctx.emit(summary, [
     `trained ${plan.name} in ${result.seconds.toFixed(0)} s -> ${runDir}`,
     ...(health.totalSkipped > 0 ? [`  skipped ${health.totalSkipped} bad sample(s): ${skippedText(health.skipped)} (--on-bad-sample skip)`] : []),
-    ...headlineLines(outputs.evaluation?.metrics ?? null),
+    ...headlineLines(outputs.evaluation?.metrics ?? null, outputs.evaluation?.calibration),
     ...(outputs.exported ? [`model: ${outputs.exported.model}`] : []),
     ...(outputs.report ? [`report: ${outputs.report}`] : []),
   ]);
@@ -80,8 +81,11 @@ export function skippedText(skipped: Partial<Record<string, number>>): string {
     .join(', ');
 }
 
-/** The headline numbers of an evaluation, one line each. */
-export function headlineLines(m: { cls?: { meanAuroc: number }; det?: { mAP: number; ap50: number }; seg?: { dice: number }; gate?: { sensitivity: number; specificity: number } } | null): string[] {
+/** The headline numbers of an evaluation, one line each, then the decision settings they were measured with. */
+export function headlineLines(
+  m: { cls?: { meanAuroc: number }; det?: { mAP: number; ap50: number }; seg?: { dice: number }; gate?: { sensitivity: number; specificity: number } } | null,
+  calibration?: RunCalibration | null,
+): string[] {
   if (m === null) return [];
   const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
   return [
@@ -89,5 +93,15 @@ export function headlineLines(m: { cls?: { meanAuroc: number }; det?: { mAP: num
     ...(m.det ? [`  CheXDet RSNA mAP     ${f(m.det.mAP)}  (AP@0.5 ${f(m.det.ap50)})`] : []),
     ...(m.seg ? [`  CheXSeg SIIM Dice    ${f(m.seg.dice)}`] : []),
     ...(m.gate ? [`  gate sens / spec     ${f(m.gate.sensitivity)} / ${f(m.gate.specificity)}`] : []),
+    ...(calibration ? [`  decision settings chosen on val: ${calibrationText(calibration)}`] : calibration === null ? ['  decision settings: defaults (no validation images)'] : []),
   ];
+}
+
+/** The chosen decision settings in one line, e.g. `box score >= 0.3, min mask area 41 px, 14 per-class F1 thresholds`. */
+export function calibrationText(c: Pick<RunCalibration, 'f1Threshold' | 'detScoreThreshold' | 'segMinArea'>): string {
+  const parts: string[] = [];
+  if (c.detScoreThreshold !== undefined) parts.push(`box score >= ${c.detScoreThreshold}`);
+  if (c.segMinArea !== undefined) parts.push(`min mask area ${c.segMinArea} px`);
+  if (c.f1Threshold !== undefined) parts.push(`${Object.keys(c.f1Threshold).length} per-class F1 thresholds`);
+  return parts.join(', ') || '(none)';
 }

@@ -16,6 +16,8 @@ export const RUN_FILES = {
   gallery: 'gallery',
   report: 'report.html',
   transfer: 'transfer.json',
+  /** The decision settings chosen on the validation split, as the exported model records them. */
+  calibration: 'calibration.json',
 } as const;
 
 async function readJson<T>(file: string): Promise<T | null> {

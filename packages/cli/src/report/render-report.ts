@@ -26,7 +26,23 @@ function headline(test: TestEvaluation | null, validation: Record<string, unknow
   if (m.gate) cards.push(card('Gate sensitivity / specificity', `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`, `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`));
   if (cards.length === 0) return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
   const semantics = m.det || m.seg ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes` : '';
-  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>${dataLine(test?.data ?? (validation?.data as TestEvaluation['data']))}`;
+  return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>${calibrationLine(test)}${dataLine(test?.data ?? (validation?.data as TestEvaluation['data']))}`;
+}
+
+/** The decision settings behind the headline cards: chosen on the validation split, as Table 1 chooses them. */
+function calibrationLine(test: TestEvaluation | null): string {
+  if (test === null || test.calibration === undefined) return '';
+  const c = test.calibration;
+  if (c === null) return '<p class="muted" id="calibration">Decision settings: defaults (F1 threshold 0.5, the det head\'s box score threshold, no minimum mask area): the run has no validation images to choose them on.</p>';
+  const parts: string[] = [];
+  if (c.detScoreThreshold !== undefined) parts.push(`box score threshold ${esc(c.detScoreThreshold)}`);
+  if (c.segMinArea !== undefined) parts.push(`minimum mask area ${esc(c.segMinArea)} px`);
+  if (c.f1Threshold !== undefined) {
+    const t = Object.entries(c.f1Threshold);
+    parts.push(`per-class F1 thresholds (${t.map(([k, v]) => `${esc(k)} ${num(v, 2)}`).join(', ')})`);
+  }
+  const same = test.split === 'val' ? ' The split evaluated here is the one they were chosen on, so these numbers are optimistic.' : '';
+  return `<p class="muted" id="calibration">Decision settings chosen on the validation split (gating ${esc(c.gating)}) and applied unchanged here, as in Table 1; the exported model decodes with the same ones: ${parts.join('; ') || 'none'}.${same}</p>`;
 }
 
 /** What the data lost: bad label rows and images skipped under --on-bad-sample skip (the metrics cover the rest). */

@@ -22,11 +22,32 @@ export interface ClassRoc {
   points: RocPointData[];
 }
 
+/**
+ * The decision settings an evaluation used, chosen on the validation split with @multichexnet/trainer's
+ * `calibrate` (as Table 1 does); the exported model records the same ones in its `decode` metadata.
+ */
+export interface RunCalibration {
+  chosenOn: 'val';
+  /** The gating the settings were chosen under (the evaluation's). */
+  gating: string;
+  /** Per-class F1 thresholds of the cls head. */
+  f1Threshold?: Record<string, number>;
+  /** Box score threshold of the RSNA mAP (and of the exported model's box decoding). */
+  detScoreThreshold?: number;
+  /** Predicted masks with fewer foreground pixels (model-input grid) count as empty. */
+  segMinArea?: number;
+}
+
 /** `eval-test.json`: test-split metrics of the final model (gated pipeline semantics) and the curves behind them. */
 export interface TestEvaluation {
   format: 'multichexnet-eval';
   split: 'test' | 'val';
   gating: string;
+  /**
+   * The decision settings of `metrics`, chosen on the validation split (null: no validation images, defaults used).
+   * Absent in files written before it existed.
+   */
+  calibration?: RunCalibration | null;
   /**
    * The bad-sample policy and the samples skipped (bad label rows, undecodable or non-radiograph images) per source:
    * the metrics cover the rest. Absent in files written before it existed.
@@ -35,8 +56,8 @@ export interface TestEvaluation {
   /** The numbers of @multichexnet/trainer's evaluate (cls, det, seg, gate), without its raw per-image material. */
   metrics: {
     cls?: { meanAuroc: number; perClassAuroc: Record<string, number>; macroF1: number; images: number };
-    det?: { mAP: number; ap50: number; images: number; positives: number };
-    seg?: { dice: number; images: number; positives: number };
+    det?: { mAP: number; ap50: number; images: number; positives: number; scoreThreshold?: number };
+    seg?: { dice: number; images: number; positives: number; minArea?: number };
     gate?: { threshold: number; sensitivity: number; specificity: number; auroc: number; truePositives: number; falsePositives: number; trueNegatives: number; falseNegatives: number; count: number };
   };
   curves: {

@@ -2,10 +2,10 @@ import type { Dataset } from '@multichexnet/data';
 import { rocCurve } from '@multichexnet/head-cls';
 import { precisionRecallCurve } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
-import { dataHealth, evaluate, type EvalResult, type EvalSets, type Gating, type HeadSet, type MultiCheXNet, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { calibrate, dataHealth, evaluate, type EvalResult, type EvalSets, type Gating, type HeadSet, type MultiCheXNet, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { thinCurve } from '../report/charts';
-import type { ClassRoc, TestEvaluation } from '../report/report-data';
+import type { ClassRoc, RunCalibration, TestEvaluation } from '../report/report-data';
 
 /** A dataset view that calls `onRead` whenever a sample is decoded (the evaluation's progress). */
 function counting(ds: Dataset, onRead: () => void): Dataset {
@@ -51,25 +51,73 @@ function classRocs(r: EvalResult): ClassRoc[] {
   });
 }
 
-/**
- * Evaluates a trained model on one split with @multichexnet/trainer's `evaluate` (gated pipeline semantics) and
- * derives what the report plots from its per-image material: ROC per class, detection precision-recall at
- * IoU 0.5, per-image Dice, the gate's ROC and operating point. Progress counts decoded images.
- *
- * @example
- * const e = await evaluateRun({ model, plan, data, split: 'test', reporter });
- * e.metrics.det?.mAP; e.curves.roc?.[0].points;
- */
-export async function evaluateRun(args: { model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData; split: 'test' | 'val'; gating?: Gating; reporter: Reporter }): Promise<TestEvaluation & Required<Pick<TestEvaluation, 'data'>>> {
-  const sets = splitSets(args.data, args.split);
+/** `evaluate` over the images of `sets`, its progress counted in decoded images. */
+async function evaluateCounted(sets: EvalSets, label: string, reporter: Reporter, run: (sets: EvalSets) => Promise<EvalResult>): Promise<EvalResult> {
   const total = Object.values(sets).reduce((a, d) => a + (d?.size ?? 0), 0);
-  const task = args.reporter.task(`evaluate (${args.split})`, total, 'images');
+  const task = reporter.task(label, total, 'images');
   let done = 0;
   const tick = (): void => task.update(++done);
   const counted: EvalSets = {};
   for (const [k, d] of Object.entries(sets) as [keyof EvalSets, Dataset][]) counted[k] = counting(d, tick);
-  const r = await evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(args.gating !== undefined ? { gating: args.gating } : {}) });
+  const r = await run(counted);
   task.finish();
+  return r;
+}
+
+/**
+ * Chooses the decision settings of a trained model on the run's validation split, exactly as Table 1 does
+ * (@multichexnet/trainer's `calibrate` over the same search grids, under the same gating as the evaluation):
+ * per-class F1 thresholds, the box score threshold of the RSNA mAP, the minimum mask area of the SIIM Dice.
+ * Null when the split has no validation images. The gate threshold is not among them: training already chose it
+ * on validation for the plan's target sensitivity and it travels with the weights.
+ *
+ * @example
+ * const cal = await calibrateRun({ model, plan, data, reporter });   // cal?.detScoreThreshold, cal?.segMinArea
+ */
+export async function calibrateRun(args: { model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData; gating?: Gating; reporter: Reporter }): Promise<RunCalibration | null> {
+  const sets = splitSets(args.data, 'val');
+  if (Object.values(sets).every((d) => d === undefined || d.size === 0)) return null;
+  const r = await evaluateCounted(sets, 'calibrate (val)', args.reporter, (counted) =>
+    evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(args.gating !== undefined ? { gating: args.gating } : {}) }),
+  );
+  return { chosenOn: 'val', gating: r.gating, ...calibrate(r.raw) };
+}
+
+/** The calibration's settings as `evaluate` options (`chosenOn` / `gating` are only provenance). */
+export function calibrationOptions(c: RunCalibration | null | undefined): { f1Threshold?: Record<string, number>; detScoreThreshold?: number; segMinArea?: number } {
+  if (c === null || c === undefined) return {};
+  return {
+    ...(c.f1Threshold !== undefined ? { f1Threshold: c.f1Threshold } : {}),
+    ...(c.detScoreThreshold !== undefined ? { detScoreThreshold: c.detScoreThreshold } : {}),
+    ...(c.segMinArea !== undefined ? { segMinArea: c.segMinArea } : {}),
+  };
+}
+
+/**
+ * Evaluates a trained model on one split with @multichexnet/trainer's `evaluate` (gated pipeline semantics) and
+ * derives what the report plots from its per-image material: ROC per class, detection precision-recall at
+ * IoU 0.5, per-image Dice, the gate's ROC and operating point. Progress counts decoded images. The decision
+ * settings are `calibration`'s (chosen on validation by {@link calibrateRun}; null: the defaults, F1 at 0.5, the det
+ * head's score threshold, no minimum mask area) and are recorded in the result.
+ *
+ * @example
+ * const calibration = await calibrateRun({ model, plan, data, reporter });
+ * const e = await evaluateRun({ model, plan, data, split: 'test', calibration, reporter });
+ * e.metrics.det?.mAP; e.calibration?.detScoreThreshold; e.curves.roc?.[0].points;
+ */
+export async function evaluateRun(args: {
+  model: MultiCheXNet<HeadSet>;
+  plan: TrainingPlan;
+  data: TrainingData;
+  split: 'test' | 'val';
+  gating?: Gating;
+  calibration: RunCalibration | null;
+  reporter: Reporter;
+}): Promise<TestEvaluation & Required<Pick<TestEvaluation, 'data' | 'calibration'>>> {
+  const gating = args.gating;
+  const r = await evaluateCounted(splitSets(args.data, args.split), `evaluate (${args.split})`, args.reporter, (counted) =>
+    evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(gating !== undefined ? { gating } : {}), ...calibrationOptions(args.calibration) }),
+  );
   const curves: TestEvaluation['curves'] = {};
   if (r.cls) curves.roc = classRocs(r);
   if (r.det) {
@@ -98,5 +146,5 @@ export async function evaluateRun(args: { model: MultiCheXNet<HeadSet>; plan: Tr
     metrics.gate = gate;
   }
   // after the evaluation: the count includes the bad images it met in this split
-  return { format: 'multichexnet-eval', split: args.split, gating: r.gating, metrics, curves, data: dataHealth(args.data) };
+  return { format: 'multichexnet-eval', split: args.split, gating: r.gating, calibration: args.calibration, metrics, curves, data: dataHealth(args.data) };
 }

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { writeFileAtomic, type Block } from '@multichexnet/core';
-import { exportModelWithReport, exportPipeline, writePipelineFiles, PIPELINE_FILES, type GateSpecInput, type PipelineBlocks } from '@multichexnet/runtime';
+import { exportModelWithReport, exportPipeline, writePipelineFiles, PIPELINE_FILES, type ExportPipelineOptions, type GateSpecInput, type PipelineBlocks } from '@multichexnet/runtime';
 import type { PreprocessConfigInput } from '@multichexnet/data';
 import type { HeadSet, MultiCheXNet } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { Reporter } from '../io/progress';
+import type { RunCalibration } from '../report/report-data';
 import { version } from '../version';
 
 /** What `export` writes into a run folder. */
@@ -28,6 +29,19 @@ function gateSpec(model: MultiCheXNet<HeadSet>): GateSpecInput | undefined {
   return { source: 'output', output: 'gate_prob', threshold: g.threshold };
 }
 
+/**
+ * The calibration as the export's `decode` option: the det score threshold, the minimum mask area and the per-class
+ * F1 thresholds, so the pipeline decodes exactly as the evaluation counted.
+ */
+export function decodeOfCalibration(c: RunCalibration | null | undefined): ExportPipelineOptions['decode'] {
+  if (c === null || c === undefined) return undefined;
+  return {
+    ...(c.detScoreThreshold !== undefined ? { det: { scoreThreshold: c.detScoreThreshold } } : {}),
+    ...(c.segMinArea !== undefined ? { seg: { minArea: c.segMinArea } } : {}),
+    ...(c.f1Threshold !== undefined ? { cls: { thresholds: c.f1Threshold } } : {}),
+  };
+}
+
 /** What the export records about the model's input: a training plan, or a fine-tuning run's settings. */
 export interface ModelInput {
   /** Name recorded in the files' `versions` (the plan's or run's). */
@@ -40,13 +54,15 @@ export interface ModelInput {
 
 /**
  * Exports a trained model into `dir`: `model.onnx` (one graph) and `model.stage1.onnx` + `model.stage2.onnx`
- * (the gated pipeline), with the plan's preprocessing and the gate threshold recorded in their metadata.
+ * (the gated pipeline), with the plan's preprocessing, the gate threshold and the decision settings chosen on
+ * validation (`calibration`: det score threshold, minimum mask area, per-class thresholds; without one, the heads'
+ * own decode settings) recorded in their metadata.
  * A model without a cls head cannot be exported (the pipeline's stage 1 is encoder + cls).
  *
  * @example
- * const files = await exportRunModel(model, plan, 'runs/exp1', reporter);   // files.model === 'runs/exp1/model.onnx'
+ * const files = await exportRunModel(model, plan, 'runs/exp1', reporter, calibration);   // files.model === 'runs/exp1/model.onnx'
  */
-export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelInput, dir: string, reporter: Reporter): Promise<ExportedFiles> {
+export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelInput, dir: string, reporter: Reporter, calibration?: RunCalibration | null): Promise<ExportedFiles> {
   const { cls, det, seg } = model.heads;
   if (cls === undefined) throw new UsageError(`plan ${plan.name} has no cls head: the ONNX export needs encoder + cls (its stage 1)`);
   const blocks = {
@@ -57,9 +73,11 @@ export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelIn
     ...(model.gate?.head ? { gate: model.gate.head as unknown as Block<unknown, unknown, unknown> } : {}),
   } as unknown as PipelineBlocks;
   const gate = gateSpec(model);
+  const decode = decodeOfCalibration(calibration);
   const options = {
     preprocessing: { ...(plan.preprocess ?? {}), size: plan.imageSize },
     ...(gate !== undefined ? { gate } : {}),
+    ...(decode !== undefined ? { decode } : {}),
     versions: { '@multichexnet/cli': version, plan: plan.name },
   };
   const task = reporter.task('export', 3, 'graphs');

@@ -7,7 +7,8 @@ import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { writeReport } from '../report/load-run';
 import { RUN_FILES } from '../report/load-run';
-import { evaluateRun, splitSets } from './evaluate-run';
+import type { RunCalibration } from '../report/report-data';
+import { calibrateRun, evaluateRun, splitSets } from './evaluate-run';
 import { exportRunModel, type ExportedFiles } from './export-model';
 import { writeGallery } from './gallery';
 
@@ -127,8 +128,31 @@ export async function startBackend(ctx: CommandContext, name: string): Promise<v
   await initBackend(name as BackendName);
 }
 
+/** Records the decision settings chosen on validation (`calibration.json`), the ones `export` writes into the model. */
+export async function writeRunCalibration(runDir: string, calibration: RunCalibration | null): Promise<void> {
+  await writeFileAtomic(join(runDir, RUN_FILES.calibration), `${JSON.stringify(calibration, null, 2)}\n`);
+}
+
+/** The decision settings a run recorded: undefined when it has no calibration.json, null when it found no validation images. */
+export async function readRunCalibration(runDir: string): Promise<RunCalibration | null | undefined> {
+  const file = join(runDir, RUN_FILES.calibration);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text) as RunCalibration | null;
+  } catch (e) {
+    throw new DataError('calibration.json is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
+  }
+}
+
 /** What the post-training steps produced. */
 export interface RunOutputs {
+  /** Decision settings chosen on the validation split (null: no validation images; undefined: not calibrated). */
+  calibration?: RunCalibration | null;
   exported: ExportedFiles | null;
   evaluation: Awaited<ReturnType<typeof evaluateRun>> | null;
   galleryItems: number;
@@ -136,8 +160,10 @@ export interface RunOutputs {
 }
 
 /**
- * The steps after training that complete a run folder, each optional: export the ONNX files, evaluate on the
- * test split (`eval-test.json`), render the gallery through the exported pipeline, write report.html.
+ * The steps after training that complete a run folder, each optional: choose the decision settings on the
+ * validation split (`calibration.json`, as Table 1 does), export the ONNX files with them, evaluate the test split
+ * with them (`eval-test.json`; `split: 'val'` evaluates the validation split with its own choice), render the
+ * gallery through the exported pipeline, write report.html.
  */
 export async function completeRun(
   ctx: CommandContext,
@@ -145,16 +171,21 @@ export async function completeRun(
 ): Promise<RunOutputs> {
   const out: RunOutputs = { exported: null, evaluation: null, galleryItems: 0, report: null };
   const split = args.split ?? 'test';
+  if ((args.export || args.evaluate) && args.data !== null) {
+    out.calibration = await calibrateRun({ model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter });
+    if (out.calibration === null) ctx.reporter.warn('no validation images: decision settings left at their defaults (F1 at 0.5, the det head\'s score threshold, no minimum mask area)');
+    await writeRunCalibration(args.runDir, out.calibration);
+  }
   if (args.export) {
     if (args.model.heads.cls === undefined) ctx.reporter.warn(`plan ${args.plan.name} has no cls head: no ONNX export (the pipeline's stage 1 is encoder + cls)`);
-    else out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter);
+    else out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration);
   }
   if (args.evaluate && args.data !== null) {
     const sets = splitSets(args.data, split);
     if (Object.values(sets).every((d) => d === undefined || d.size === 0)) {
       ctx.reporter.warn(`no ${split} images: evaluation skipped`);
     } else {
-      out.evaluation = await evaluateRun({ model: args.model, plan: args.plan, data: args.data, split, reporter: ctx.reporter });
+      out.evaluation = await evaluateRun({ model: args.model, plan: args.plan, data: args.data, split, calibration: out.calibration ?? null, reporter: ctx.reporter });
       await writeFileAtomic(join(args.runDir, split === 'test' ? RUN_FILES.test : `eval-${split}.json`), `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`);
       if (await exists(join(args.runDir, 'model.stage1.onnx'))) out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
     }
