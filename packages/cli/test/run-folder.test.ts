@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodePng } from '@multichexnet/data';
+import { decodePng, type SplitConfig } from '@multichexnet/data';
+import { calibrate, evaluate, loadMultiCheXNet, openTrainingData, parsePlan, type Calibration, type DatasetRoots, type EvalSets } from '@multichexnet/trainer';
 import { verifyModelBytes } from '@multichexnet/runtime';
 import type { PredictOutput } from '../src/actions/predict';
 import type { Gallery, TestEvaluation } from '../src/report/report-data';
@@ -201,6 +202,73 @@ describe('eval, export, predict on the run', () => {
     expect(out.images.every((i) => i.format === 'dicom')).toBe(true);
     expect(lines(r.out)).toHaveLength(33);
     expect(r.err).toBe('');
+  });
+});
+
+describe('decision settings chosen on the validation split (as Table 1 chooses them)', () => {
+  /** The calibration the trainer's own API chooses on this run's validation split, independently of the CLI. */
+  async function trainerCalibration(): Promise<Calibration> {
+    const recorded = JSON.parse(readFileSync(join(runDir, 'data.json'), 'utf8')) as { roots: DatasetRoots; split: SplitConfig };
+    const data = await openTrainingData(recorded.roots, recorded.split);
+    const model = await loadMultiCheXNet(join(runDir, 'weights'));
+    try {
+      const val: EvalSets = {};
+      for (const s of ['nih', 'rsna', 'siim'] as const) if (data[s] !== undefined) val[s] = data[s]!.val;
+      return calibrate((await evaluate(model, val, { imageSize: PLAN.imageSize, preprocess: parsePlan(PLAN).preprocess })).raw);
+    } finally {
+      model.dispose();
+    }
+  }
+  const decodeOf = async (file: string) => (await verifyModelBytes(new Uint8Array(readFileSync(join(runDir, file))), file)).metadata.decode;
+
+  it('eval-test.json records the settings chosen on val, and the test metrics are measured with them', async () => {
+    const want = await trainerCalibration();
+    expect(want.detScoreThreshold).toBeDefined();
+    expect(want.segMinArea).toBeDefined();
+    expect(Object.keys(want.f1Threshold ?? {})).toEqual(Object.keys(test.metrics.cls!.perClassAuroc));
+    expect(test.calibration).toEqual({ chosenOn: 'val', gating: 'gate', ...want });
+    expect(test.metrics.det!.scoreThreshold).toBe(want.detScoreThreshold);
+    expect(test.metrics.seg!.minArea).toBe(want.segMinArea);
+    expect(JSON.parse(readFileSync(join(runDir, 'calibration.json'), 'utf8'))).toEqual(test.calibration);
+    expect(trainOut.calibration).toEqual(test.calibration);
+  });
+
+  it('the exported graphs decode with the same settings', async () => {
+    const c = test.calibration!;
+    for (const file of ['model.onnx', 'model.stage2.onnx']) {
+      const decode = await decodeOf(file);
+      expect(decode.det?.scoreThreshold, file).toBe(c.detScoreThreshold);
+      expect(decode.seg?.minArea, file).toBe(c.segMinArea);
+      expect(decode.cls?.thresholds, file).toEqual(c.f1Threshold);
+    }
+  });
+
+  it('report.html shows them next to the headline cards', () => {
+    const page = readFileSync(join(runDir, 'report.html'), 'utf8');
+    const line = /<p class="muted" id="calibration">([^<]*)<\/p>/.exec(page)?.[1] ?? '';
+    expect(line).toContain('chosen on the validation split');
+    expect(line).toContain(`box score threshold ${test.calibration!.detScoreThreshold}`);
+    expect(line).toContain(`minimum mask area ${test.calibration!.segMinArea} px`);
+    expect(page.indexOf('id="calibration"')).toBeGreaterThan(page.lastIndexOf('class="card-value"'));
+  });
+
+  it('`export` of a run without calibration.json chooses them again on the recorded data', async () => {
+    rmSync(join(runDir, 'calibration.json'));
+    const r = await cli(dir, 'export', 'runs/fixture', '--out', 'recalibrated', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as { calibration: unknown }).calibration).toEqual(test.calibration);
+    expect(JSON.parse(readFileSync(join(runDir, 'calibration.json'), 'utf8'))).toEqual(test.calibration);
+    expect(readFileSync(join(dir, 'recalibrated', 'model.onnx')).equals(readFileSync(join(runDir, 'model.onnx')))).toBe(true);
+  });
+
+  it('`eval --split val` evaluates val with the settings chosen on it, and says so', async () => {
+    const r = await cli(dir, 'eval', 'runs/fixture', '--split', 'val', '--no-report');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/decision settings chosen on val: box score >= [\d.]+, min mask area \d+ px, \d+ per-class F1 thresholds/);
+    const ev = JSON.parse(readFileSync(join(runDir, 'eval-val.json'), 'utf8')) as TestEvaluation;
+    expect(ev.split).toBe('val');
+    expect(ev.calibration).toEqual(test.calibration);
+    expect(ev.metrics.det!.scoreThreshold).toBe(test.calibration!.detScoreThreshold);
   });
 });
 
