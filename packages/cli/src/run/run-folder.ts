@@ -174,7 +174,8 @@ export async function completeRun(
   if ((args.export || args.evaluate) && args.data !== null) {
     out.calibration = await calibrateRun({ model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter });
     if (out.calibration === null) ctx.reporter.warn('no validation images: decision settings left at their defaults (F1 at 0.5, the det head\'s score threshold, no minimum mask area)');
-    await writeRunCalibration(args.runDir, out.calibration);
+    // calibration.json stays what the exported files record: `eval --data <other>` must not overwrite it.
+    if (args.export || (await readRunCalibration(args.runDir)) === undefined) await writeRunCalibration(args.runDir, out.calibration);
   }
   if (args.export) {
     if (args.model.heads.cls === undefined) ctx.reporter.warn(`plan ${args.plan.name} has no cls head: no ONNX export (the pipeline's stage 1 is encoder + cls)`);
