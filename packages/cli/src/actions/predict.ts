@@ -30,6 +30,11 @@ export interface PredictedImage {
   height: number;
   /** Sigmoid probability per class (model's class order). */
   probabilities: Record<string, number>;
+  /**
+   * Classes at or above the per-class thresholds chosen on validation (model's class order); absent when the
+   * model records no cls thresholds.
+   */
+  findings?: string[];
   /** The `top` most probable classes, best first. */
   top: { class: string; probability: number }[];
   gate: { probability: number; positive: boolean };
@@ -100,6 +105,7 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           width: image.width,
           height: image.height,
           probabilities: r.probabilities,
+          ...(r.findings !== undefined ? { findings: r.findings } : {}),
           top,
           gate: r.gate,
           boxes: r.boxes,
@@ -133,7 +139,8 @@ function humanLine(p: PredictedImage): string {
   const gate = `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}`;
   const det = p.boxes.length > 0 ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})` : 'no boxes';
   const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
-  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${top}; ${det}${seg}${p.overlay ? ` -> ${p.overlay}` : ''}`;
+  const findings = p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
+  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${p.overlay ? ` -> ${p.overlay}` : ''}`;
 }
 
 /** The `predict` verb. */
