@@ -42,7 +42,9 @@ export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
   }
   const dec = [
     m.decode.det ? `boxes: score ≥ ${m.decode.det.scoreThreshold}, NMS IoU ${m.decode.det.nmsIoU}, ≤ ${m.decode.det.maxDetections}` : null,
-    m.decode.seg ? `mask: p > ${m.decode.seg.threshold}` : null,
+    m.decode.seg ? `mask: p > ${m.decode.seg.threshold}${m.decode.seg.minArea ? `, smallest mask kept ${m.decode.seg.minArea} px (model grid)` : ''}` : null,
+    // Thresholds chosen on validation: the count tells the user which findings the model itself decides.
+    m.decode.cls ? `findings: ${Object.keys(m.decode.cls.thresholds).length} per-class thresholds` : null,
   ].filter((s): s is string => s !== null);
   if (dec.length > 0) rows.push(row('Decoding', dec.join(' · ')));
   if (versions) rows.push(row('Versions', versions));
