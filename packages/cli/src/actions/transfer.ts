@@ -8,10 +8,11 @@ import type { CommandContext } from '../context';
 import { createFineTuneProgress } from '../io/train-progress';
 import { thinCurve } from '../report/charts';
 import { RUN_FILES, writeReport } from '../report/load-run';
-import type { TestEvaluation } from '../report/report-data';
+import type { RunCalibration, TestEvaluation } from '../report/report-data';
 import { exportRunModel, type ExportedFiles } from '../run/export-model';
-import { nanAsString, startBackend } from '../run/run-folder';
+import { nanAsString, startBackend, writeRunCalibration } from '../run/run-folder';
 import { routeLibraryLogs } from './prepare';
+import { calibrationText } from './train';
 
 /** Options of `multichexnet transfer`. */
 export interface TransferOptions {
@@ -63,7 +64,18 @@ export function transferEvaluation(r: FineTuneResult): TestEvaluation | null {
   };
 }
 
-/** The `transfer` verb: fine-tune a trained model to new classes, export it, report. */
+/**
+ * The decision settings a fine-tuning run chose on its validation split: the per-class F1 thresholds `fineTune`
+ * picks there (the trainer's rule, chooseF1Thresholds); null without validation images, where they are only 0.5.
+ * Only cls is calibrated: the COVID-19 collection has no boxes or masks, and the source run's det / seg settings were
+ * chosen for an encoder that fine-tuning may have changed, so the det / seg heads keep their own decode settings.
+ */
+export function transferCalibration(r: Pick<FineTuneResult, 'validation' | 'f1Thresholds'>): RunCalibration | null {
+  if (r.validation === null) return null;
+  return { chosenOn: 'val', gating: 'cls only', f1Threshold: { ...r.f1Thresholds } };
+}
+
+/** The `transfer` verb: fine-tune a trained model to new classes, export it with the settings chosen on val, report. */
 export async function transferAction(ctx: CommandContext, o: TransferOptions): Promise<void> {
   routeLibraryLogs(ctx);
   const from = ctx.path(o.from);
@@ -89,17 +101,21 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
   });
   let exported: ExportedFiles | null = null;
   let report: string | null = null;
+  const calibration = transferCalibration(result);
   try {
     const evaluation = transferEvaluation(result);
+    // The test F1 of transfer.json was counted at these thresholds; the exported files record the same ones.
+    if (evaluation !== null) evaluation.calibration = calibration;
     if (evaluation !== null) await writeFileAtomic(join(runDir, RUN_FILES.test), `${JSON.stringify(evaluation, nanAsString, 2)}\n`);
-    if (o.export) exported = await exportRunModel(result.model, { name: `transfer-${classes.join('-')}`, imageSize: result.imageSize, ...(result.config.preprocess ? { preprocess: result.config.preprocess } : {}) }, runDir, ctx.reporter);
+    await writeRunCalibration(runDir, calibration);
+    if (o.export) exported = await exportRunModel(result.model, { name: `transfer-${classes.join('-')}`, imageSize: result.imageSize, ...(result.config.preprocess ? { preprocess: result.config.preprocess } : {}) }, runDir, ctx.reporter, calibration);
     if (o.report) report = (await writeReport(runDir)).path;
   } finally {
     result.model.dispose();
   }
   const t = result.test;
   ctx.emit(
-    { run: runDir, classes, freeze: result.config.freeze, steps: result.config.steps, test: t, validation: result.validation, gateThreshold: result.gateThreshold, imbalance: result.imbalance, model: exported, report, seconds: result.seconds },
+    { run: runDir, classes, freeze: result.config.freeze, steps: result.config.steps, test: t, validation: result.validation, gateThreshold: result.gateThreshold, imbalance: result.imbalance, calibration, model: exported, report, seconds: result.seconds },
     [
       `fine-tuned ${classes.join(', ')} from ${from} (${result.config.freeze}, ${result.config.steps} steps) in ${result.seconds.toFixed(0)} s -> ${runDir}`,
       ...(t === null
@@ -109,6 +125,7 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
             const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
             return `  ${c}: test AUROC ${f(m.auroc)}, F1 ${f(m.f1)}, sensitivity ${f(m.sensitivity)} at specificity >= ${t.specificityTarget} (${m.positives} positive of ${m.positives + m.negatives})`;
           })),
+      calibration ? `  decision settings chosen on val: ${calibrationText(calibration)}` : '  decision settings: defaults (no validation images)',
       ...(exported ? [`model: ${exported.model}`] : []),
       ...(report ? [`report: ${report}`] : []),
     ],
