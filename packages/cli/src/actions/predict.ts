@@ -134,9 +134,10 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   return output;
 }
 
-function humanLine(p: PredictedImage): string {
+function humanLine(p: PredictedImage, hasGate: boolean): string {
   const top = p.top.map((t) => `${t.class} ${t.probability.toFixed(3)}`).join(', ');
-  const gate = `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}`;
+  // a classifier without det/seg (e.g. fine-tuned to new classes) is exported without a gate
+  const gate = hasGate ? `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}` : 'no gate';
   const det = p.boxes.length > 0 ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})` : 'no boxes';
   const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
   const findings = p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
@@ -146,5 +147,5 @@ function humanLine(p: PredictedImage): string {
 /** The `predict` verb. */
 export async function predictAction(ctx: CommandContext, inputs: string[], opts: PredictCommandOptions): Promise<void> {
   const out = await runPredict(ctx, inputs, opts);
-  ctx.emit(out, [...out.images.map(humanLine), ...(opts.out ? [`results written to ${ctx.path(opts.out)}`] : [])]);
+  ctx.emit(out, [...out.images.map((p) => humanLine(p, out.model.gate !== null)), ...(opts.out ? [`results written to ${ctx.path(opts.out)}`] : [])]);
 }

@@ -188,7 +188,9 @@ class GatedPipeline implements Pipeline {
     this.decodeMetadata =
       stage2 === null ? this.metadata : { ...this.metadata, outputs: [...this.metadata.outputs, ...stage2.metadata.outputs], decode: stage2.metadata.decode };
     this.gateThreshold = opts.gate.threshold ?? gate?.threshold ?? 0.5;
-    if (gate === null && opts.gate.enabled) {
+    // a model without a gate is fine when there is nothing to gate (a classifier alone); with det/seg it is not
+    const localises = this.decodeMetadata.outputs.some((o) => o.name === 'det_boxes' || o.name === 'det_raw' || o.name === 'seg_mask');
+    if (gate === null && opts.gate.enabled && localises) {
       throw new DataError('Model has no gate; create the pipeline with gate: { enabled: false }', { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' });
     }
   }

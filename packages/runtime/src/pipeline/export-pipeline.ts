@@ -126,7 +126,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
     }
   }
   const classNames = [...cls.config.classes];
-  const gate = resolveGate(opts.gate, classNames, gateBlock !== undefined);
+  const gate = resolveGate(opts.gate, classNames, gateBlock !== undefined, det !== undefined || seg !== undefined);
   const preprocessing = opts.preprocessing;
   const versions = opts.versions;
 
@@ -232,7 +232,7 @@ export async function exportModelWithReport(blocks: PipelineBlocks, options: Exp
         preprocessing: opts.preprocessing,
         blocks: [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b)),
         versions: opts.versions,
-        gate: resolveGate(opts.gate, classNames, gateBlock !== undefined),
+        gate: resolveGate(opts.gate, classNames, gateBlock !== undefined, det !== undefined || seg !== undefined),
         decode: decodeSpecOf(det, seg, opts.decode, classNames),
       },
     },
@@ -257,10 +257,17 @@ function definedOnly<T extends object>(o: T | undefined): Partial<T> {
   return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function resolveGate(gate: z.output<typeof GateSpecSchema> | undefined, classNames: string[], hasGateBlock: boolean): z.output<typeof GateSpecSchema> {
+function resolveGate(
+  gate: z.output<typeof GateSpecSchema> | undefined,
+  classNames: string[],
+  hasGateBlock: boolean,
+  hasLocalisation: boolean,
+): z.output<typeof GateSpecSchema> | null {
   if (gate !== undefined) return gate;
   if (hasGateBlock) return { source: 'output', output: 'gate_prob', threshold: 0.5 };
   const classes = DEFAULT_GATE_CLASSES.filter((c) => classNames.includes(c));
+  // A classifier alone (e.g. fine-tuned to COVID-19 classes) has no det/seg stage for a gate to guard.
+  if (classes.length === 0 && !hasLocalisation) return null;
   if (classes.length === 0) {
     throw new DataError('No gate given and the cls head has neither Pneumonia nor Pneumothorax', {
       field: 'gate',
