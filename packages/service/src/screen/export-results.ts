@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { DataError, parseConfig } from '@multichexnet/core';
 import { toRsnaPredictionString } from '@multichexnet/head-det';
-import { connectRedis, screenKeys } from './redis';
+import { connectRedis, resolveRedis, screenKeys } from './redis';
 import type { StoredResult } from './results-store';
 import { ExportOptionsSchema, type ExportOptions, type LineSink } from './screen-options';
 
@@ -38,8 +38,9 @@ function csvField(v: string): string {
  */
 export async function exportResults(options: ExportOptions): Promise<ExportSummary> {
   const opts = parseConfig(ExportOptionsSchema, options, 'export options');
+  const endpoint = resolveRedis(opts);
   const keys = screenKeys(opts.queue);
-  const redis = await connectRedis(opts.redis);
+  const redis = await connectRedis(endpoint);
   let sink: LineSink;
   let finish: () => Promise<void>;
   let abort: () => Promise<void> = async () => {};
