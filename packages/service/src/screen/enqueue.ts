@@ -45,7 +45,7 @@ const READ_PARALLEL = 8;
  * recorded (id -> content), so the exports have one row per file even when two files share their content.
  *
  * @example
- * const s = await enqueue({ source: 'data/rsna/stage_2_test_images', redis: 'redis://10.0.0.5:6379', queue: 'rsna' });
+ * const s = await enqueue({ source: 'data/rsna/stage_2_test_images', redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna' });
  * // { files: 3000, images: 3000, added: 3000, alreadyDone: 0, ... }
  */
 export async function enqueue(options: EnqueueOptions): Promise<EnqueueSummary> {

@@ -34,7 +34,7 @@ function csvField(v: string): string {
  * (or a manifest's ids), which is what both submissions use (`{patientId}.dcm`, `{ImageId}.dcm`).
  *
  * @example
- * await exportResults({ redis: 'redis://10.0.0.5:6379', queue: 'rsna', format: 'rsna', out: 'submission.csv' });
+ * await exportResults({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna', format: 'rsna', out: 'submission.csv' });
  */
 export async function exportResults(options: ExportOptions): Promise<ExportSummary> {
   const opts = parseConfig(ExportOptionsSchema, options, 'export options');

@@ -3,7 +3,7 @@ import { QUEUE_NAME } from './redis';
 
 /** The Redis and queue every screen command names. */
 export const RedisTargetSchema = z.object({
-  /** Redis URL, e.g. `redis://10.0.0.5:6379/0` or `rediss://user:pass@host:6380`. */
+  /** Redis URL, e.g. `redis://127.0.0.1:6379/0` or `rediss://user:pass@host:6380` (plaintext `redis://` only to loopback unless `allowPlaintextRedis`). */
   redis: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   /** Queue name; several screening runs can share one Redis under different names. */
   queue: z.string().regex(QUEUE_NAME, 'must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . _ -)').default('default'),

@@ -46,7 +46,7 @@ export interface ScreenStatus {
  * left, and the errors of failed images.
  *
  * @example
- * const s = await screenStatus({ redis: 'redis://10.0.0.5:6379', queue: 'rsna' });
+ * const s = await screenStatus({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna' });
  * console.log(`${s.done}/${s.total} done, ${s.failed} failed, ${s.ratePerSecond.toFixed(1)} img/s, ${s.etaSeconds} s left`);
  */
 export async function screenStatus(options: StatusOptions): Promise<ScreenStatus> {

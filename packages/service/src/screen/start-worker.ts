@@ -38,7 +38,7 @@ interface JobOutcome {
  * retried with exponential backoff. Every worker of a queue must load the same model (checked by checksum).
  *
  * @example
- * const w = await startWorker({ redis: 'redis://10.0.0.5:6379', queue: 'rsna', model: 'runs/exp1', concurrency: 2 });
+ * const w = await startWorker({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna', model: 'runs/exp1', concurrency: 2 });
  * process.once('SIGTERM', () => void w.close());
  */
 export async function startWorker(options: WorkerOptions): Promise<ScreenWorker> {
