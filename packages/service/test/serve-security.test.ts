@@ -243,6 +243,38 @@ describe('without tokens on loopback', () => {
   });
 });
 
+describe('behind a proxy, and the warnings at start', () => {
+  it('takes the client address from X-Forwarded-For only from a trusted proxy', async () => {
+    const audit: string[] = [];
+    const trusting = await startServer({ model: modelDir, port: 0, trustProxy: '127.0.0.1', rateLimit: 1, logLevel: 'silent', auditLog: { write: (l: string) => audit.push(l) } });
+    const plain = await startServer({ model: modelDir, port: 0, logLevel: 'silent', auditLog: { write: (l: string) => audit.push(l) } });
+    try {
+      // Documentation addresses (RFC 5737), only ever written in a header here.
+      const via = (server: RunningServer, client: string): Promise<number> => send(`${server.url}/v1/model`, { headers: { 'x-forwarded-for': client } }).then((r) => r.status);
+      expect([await via(trusting, '203.0.113.7'), await via(trusting, '203.0.113.8'), await via(trusting, '203.0.113.7')]).toEqual([200, 200, 429]);
+      expect(await via(plain, '203.0.113.9')).toBe(200);
+      expect(audit.map((l) => (JSON.parse(l) as AuditRecord).client)).toEqual(['203.0.113.7', '203.0.113.8', '203.0.113.7', '127.0.0.1']);
+    } finally {
+      await trusting.close();
+      await plain.close();
+    }
+  });
+
+  it('logs what it warns about as JSON and returns it', async () => {
+    const file = join(root, 'loose-tokens.txt');
+    writeFileSync(file, `viewer:${VIEWER}\n`);
+    chmodSync(file, 0o644);
+    const logs: string[] = [];
+    const server = await startServer({ model: modelDir, port: 0, tokensFile: file, logLevel: 'info', logStream: { write: (l: string) => logs.push(l) } });
+    try {
+      expect(server.warnings).toEqual([expect.stringMatching(/can be read by other users/)]);
+      expect(logs.map((l) => JSON.parse(l) as { level: number; msg: string }).find((r) => /can be read by other users/.test(r.msg))?.level).toBe(40);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe.skipIf(!hasOpenssl)('TLS', () => {
   it('serves HTTPS with a certificate made by openssl, tokens on top', async () => {
     const server = await startServer({ model: modelDir, port: 0, tls: { cert: certs.server.cert, key: certs.server.key }, tokens: [{ name: 'viewer', token: VIEWER }], logLevel: 'silent' });
