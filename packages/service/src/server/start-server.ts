@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { Server } from 'node:http';
 import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -15,7 +13,8 @@ import { SERVICE_VERSION } from '../version';
 import { ServeOptionsSchema, type ResolvedServeOptions, type ServeOptions } from './serve-options';
 import { Slots, type SlotTicket } from './slots';
 import { resolveAccess, type ServerAccess } from './access';
-import { openAuditSink, type AuditRecord, type AuditSink } from './audit';
+import { openAuditSink, type AuditSink } from './audit';
+import { OPEN_ROUTES, recordRequests } from './audit-hooks';
 
 /** A running inference server. */
 export interface RunningServer {
@@ -38,30 +37,14 @@ const RAW_TYPES = ['application/octet-stream', 'image/png', 'image/jpeg', 'appli
 // reading a body that cannot be accepted.
 const MULTIPART_OVERHEAD = 64 * 1024;
 
-/** What a request's audit line is built from, filled in as the request goes. */
-interface RequestAudit {
-  t0: number;
-  token: string | null;
-  certificate: string | null;
-  /** The error class answered (set with every refusal or failure). */
-  error: string | null;
-  bytes: number | null;
-  sha256: string | null;
-  result: { gate: boolean; findings: string[] | null; boxes: number } | null;
-  /** The connection was ended by Node's request timeout while this request was running. */
-  timedOut: boolean;
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
     slot: SlotTicket | null;
-    audit: RequestAudit | null;
   }
 }
 
 const AUTH_CHALLENGE = 'Bearer realm="multichexnet"';
-// Routes open without a token, and left out of the audit trail and the rate limit: load balancers poll them.
-const OPEN_ROUTES = new Set(['/healthz']);
+
 
 /** Client-facing error body: the error class and a message, never a client's file name. */
 interface ErrorBody {
@@ -147,95 +130,16 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
   } as FastifyHttpOptions<Server>); // typed as http: an https.Server has the methods used here (address, closeAllConnections)
   for (const w of access.warnings) app.log.warn(w);
   app.decorateRequest('slot', null);
-  app.decorateRequest('audit', null);
-
-  // The running request of each socket, so a socket-level timeout is recorded on that request's audit line.
-  const running = new WeakMap<Socket, FastifyRequest>();
-  const writeAudit = (req: FastifyRequest, reply: FastifyReply): void => {
-    const a = req.audit;
-    running.delete(req.raw.socket);
-    if (audit === null || a === null || OPEN_ROUTES.has(req.routeOptions.url ?? '')) return;
-    const finished = reply.raw.writableFinished;
-    const status = finished ? reply.raw.statusCode : a.timedOut ? 408 : null;
-    const error = status !== null && status < 400 ? null : (a.error ?? (a.timedOut ? 'RequestTimeout' : 'ClientClosed'));
-    audit.write(
-      auditRecord({
-        requestId: req.id,
-        client: req.ip,
-        token: a.token,
-        certificate: a.certificate,
-        method: req.method,
-        route: req.routeOptions.url ?? null,
-        status,
-        outcome: status === null ? 'error' : status < 400 ? (a.result !== null ? 'answered' : 'served') : status < 500 || error === 'Busy' ? 'refused' : 'error',
-        error,
-        bytes: a.bytes,
-        sha256: a.sha256,
-        model: checksum,
-        gate: a.result?.gate ?? null,
-        findings: a.result?.findings ?? null,
-        boxes: a.result?.boxes ?? null,
-        latencyMs: Math.round((performance.now() - a.t0) * 10) / 10,
-      }),
-    );
-  };
-  // Connections refused before a request is read (headers too slow or too large, bad HTTP, a failed TLS
-  // handshake) get a line of their own; fastify's own handler still answers the HTTP ones (408 / 431 / 400).
-  const refusedSockets = new WeakSet<Socket>();
-  const auditConnection = (socket: Socket, status: number | null, error: string): void => {
-    // A failed handshake can surface as both a TLS and an HTTP client error: one line per connection.
-    if (refusedSockets.has(socket)) return;
-    refusedSockets.add(socket);
-    audit?.write(
-      auditRecord({
-        requestId: null,
-        client: socket.remoteAddress ?? null,
-        token: null,
-        certificate: null,
-        method: null,
-        route: null,
-        status,
-        outcome: 'refused',
-        error,
-        bytes: null,
-        sha256: null,
-        model: checksum,
-        gate: null,
-        findings: null,
-        boxes: null,
-        latencyMs: 0,
-      }),
-    );
-  };
-  app.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code === 'ECONNRESET') return;
-    const req = running.get(socket);
-    if (req?.audit != null) {
-      req.audit.timedOut = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      return;
-    }
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') auditConnection(socket, 408, 'RequestTimeout');
-    else if (err.code === 'HPE_HEADER_OVERFLOW') auditConnection(socket, 431, 'HeadersTooLarge');
-    else if (/SSL|TLS|CERT/.test(err.code ?? '')) auditConnection(socket, null, 'TlsHandshake');
-    else auditConnection(socket, 400, 'BadRequest');
-  });
-  // A client that hangs up mid-handshake (ECONNRESET) was not refused by us, and its address is already gone.
-  app.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    if (err.code !== 'ECONNRESET') auditConnection(socket, null, 'TlsHandshake');
-  });
-
-  // First hook of every request: its audit line, then its token.
+  recordRequests(app, audit, checksum, access.mutualTls);
+  // After the audit trail's hook (which creates req.audit): the token.
   app.addHook('onRequest', async (req, reply) => {
-    req.audit = { t0: performance.now(), token: null, certificate: access.mutualTls ? peerName(req.raw.socket) : null, error: null, bytes: null, sha256: null, result: null, timedOut: false };
-    running.set(req.raw.socket, req);
-    reply.raw.once('close', () => writeAudit(req, reply));
     if (access.tokens === null || OPEN_ROUTES.has(req.routeOptions.url ?? '')) return;
     const name = access.tokens.verify(req.headers.authorization);
     if (name === null) {
-      req.audit.error = 'Unauthorized';
+      if (req.audit !== null) req.audit.error = 'Unauthorized';
       return reply.code(401).header('WWW-Authenticate', AUTH_CHALLENGE).send({ error: 'Unauthorized' });
     }
-    req.audit.token = name;
+    if (req.audit !== null) req.audit.token = name;
   });
   app.addHook('onSend', async (req, reply, payload) => {
     // While draining, each answered connection is closed, so shutdown ends with the last in-flight response
@@ -364,17 +268,6 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
       return closing;
     },
   };
-}
-
-/** An audit record with its time stamp. */
-function auditRecord(fields: Omit<AuditRecord, 'time'>): AuditRecord {
-  return { time: new Date().toISOString(), ...fields };
-}
-
-/** Common name of a TLS client's verified certificate, or null. */
-function peerName(socket: Socket): string | null {
-  const cn = (socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
-  return typeof cn === 'string' && cn !== '' ? cn : Array.isArray(cn) ? (cn[0] ?? null) : null;
 }
 
 /**
