@@ -29,6 +29,9 @@ describe('usage errors: one line on stderr, exit code 2, no stack', () => {
     ['a missing plan file', ['train', 'no-such-plan.json', '--data', '.'], /invalid training plan: \(root\): must be a built-in plan .* received ".*no-such-plan\.json"/],
     ['an unknown experiment', ['experiment', 'table9'], /unknown experiment "table9"/],
     ['a mistyped flag of a service verb', ['serve', '--model', 'm', '--prot', '80'], /unknown option '--prot' \(did you mean --port\?\)/],
+    // Refused before the model is read (it does not exist here) or any port is bound.
+    ['serve on a non-loopback address without tokens', ['serve', '--model', 'no-such-run', '--host', '0.0.0.0'], /invalid serve options: host: serving on a non-loopback address needs authentication: add API tokens with --tokens-file FILE \(lines name:token\) or MULTICHEXNET_TOKENS/],
+    ['screening over plaintext Redis to another machine', ['screen', 'status', '--redis', 'redis://:pw@10.0.0.5:6379'], /invalid screen options: redis: a plaintext redis:\/\/ URL to another machine .* --allow-plaintext-redis .*; received "redis:\/\/:\*\*\*@10\.0\.0\.5:6379"/],
   ];
   for (const [what, argv, message] of cases) {
     it(what, async () => {

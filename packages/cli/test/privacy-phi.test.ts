@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -6,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyModelBytes } from '@multichexnet/runtime';
 import type { Gallery } from '../src/report/report-data';
 import { lines } from './helpers';
-import { runChild, synthesize, tinyPlan, type ChildResult } from './reliability-helpers';
+import { finished, runChild, spawnCli, synthesize, tinyPlan, type ChildResult } from './reliability-helpers';
 
 /*
  * No PHI leaves a DICOM. The whole flow runs as users run it, each verb in its own process (synth -> train ->
@@ -15,7 +16,8 @@ import { runChild, synthesize, tinyPlan, type ChildResult } from './reliability-
  * PatientID, PatientBirthDate, OtherPatientIDs, PatientAddress, InstitutionName, AccessionNumber,
  * ReferringPhysicianName, OperatorsName, StationName, StudyID, StudyDescription, SeriesDescription and the
  * Study / Series / SOP Instance UIDs). Every file written under the run folder, the exported model, the predict
- * outputs and overlays, and every byte of stdout and stderr are scanned for each value: exact,
+ * outputs and overlays, the audit trail of `serve` (the films posted to it under file names made of the PHI),
+ * and every byte of stdout and stderr are scanned for each value: exact,
  * case-insensitive, JSON-escaped, HTML-escaped, and with the name separator ^ as a space.
  * The datasets' join keys (RSNA patientId, SIIM ImageId, from the label CSVs) are not PHI by the dataset's
  * design, but files meant to be shared (gallery.json, report.html) name images by a pseudonym all the same.
@@ -101,6 +103,10 @@ const runs: { name: string; r: ChildResult }[] = [];
 let phiValues: string[];
 let joinKeys: string[];
 const FILES_CRAFTED = 6;
+/** A serve API token (the audit trail must name its holder, never the token). */
+const TOKEN = '5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee0';
+/** SHA-256 of each film posted to `serve`, in order. */
+const posted: string[] = [];
 
 const PLAN = tinyPlan(
   'privacy',
@@ -152,7 +158,45 @@ beforeAll(async () => {
     expect(r.code, `${name}: ${r.err}`).toBe(0);
     runs.push({ name, r });
   }
+  runs.push({ name: 'serve', r: await serveFilms() });
 }, 300_000);
+
+/**
+ * `multichexnet serve` on the trained run with a token and an audit log: each film is posted as a multipart file
+ * named after its patient (the crafted PatientName) and as a raw body, and once without the token; then SIGTERM.
+ */
+async function serveFilms(): Promise<ChildResult> {
+  writeFileSync(join(dir, 'tokens.txt'), `reading-room:${TOKEN}\n`, { mode: 0o600 });
+  const child = spawnCli(dir, ['serve', '--model', 'runs/privacy', '--port', '0', '--threads', '1', '--tokens-file', 'tokens.txt', '--audit-log', 'audit.jsonl']);
+  const done = finished(child);
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const t0 = Date.now();
+  while (!/listening on http:\/\/127\.0\.0\.1:\d+/.test(err)) {
+    if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`serve did not start: ${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err)![1]!;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  try {
+    for (let k = 0; k < FILES_CRAFTED; k++) {
+      const film = readFileSync(join(dir, 'films', `film-${k}.dcm`));
+      const form = new FormData();
+      form.append('file', new Blob([film], { type: 'application/dicom' }), `${CRAFTED[0]!.value(k)}.dcm`);
+      const a = await fetch(`${url}/v1/predict`, { method: 'POST', headers: auth, body: form });
+      const b = await fetch(`${url}/v1/overlay`, { method: 'POST', headers: { ...auth, 'content-type': 'application/dicom' }, body: film });
+      expect([a.status, b.status]).toEqual([200, 200]);
+      await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
+      posted.push(createHash('sha256').update(film).digest('hex'), createHash('sha256').update(film).digest('hex'));
+    }
+    expect((await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: readFileSync(join(dir, 'films', 'film-0.dcm')) })).status).toBe(401);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const r = await done;
+  expect(r.code, r.err).toBe(0);
+  return r;
+}
 
 describe('PHI in DICOM tags never reaches an output', () => {
   it('the scan finds the values where they are (the input DICOMs): it is not blind', () => {
@@ -165,7 +209,7 @@ describe('PHI in DICOM tags never reaches an output', () => {
   });
 
   it('no file under the run folder, the exported model, the predictions or overlays, and no stdout or stderr holds any of them', () => {
-    const written = ['runs', 'exported', 'overlays', 'overlays-pipeline', 'predictions.json'].flatMap((p) => (statSync(join(dir, p)).isDirectory() ? walk(join(dir, p)) : [join(dir, p)]));
+    const written = ['runs', 'exported', 'overlays', 'overlays-pipeline', 'predictions.json', 'audit.jsonl'].flatMap((p) => (statSync(join(dir, p)).isDirectory() ? walk(join(dir, p)) : [join(dir, p)]));
     expect(written.length).toBeGreaterThan(30);
     const haystacks = [
       ...written.map((f) => ({ name: relative(dir, f), text: readFileSync(f).toString('latin1') })),
@@ -175,6 +219,14 @@ describe('PHI in DICOM tags never reaches an output', () => {
       ]),
     ];
     expect(findLeaks(haystacks, phiValues)).toEqual([]);
+  });
+
+  it("serve's audit trail has one line per request, naming the token holder and the upload's hash, never the token", () => {
+    const audit = lines(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { token: string | null; sha256: string | null; status: number; route: string; outcome: string; error: string | null });
+    expect(audit.filter((a) => a.status === 200).map((a) => a.sha256)).toEqual(posted);
+    expect(audit.filter((a) => a.status === 200).every((a) => a.token === 'reading-room' && a.outcome === 'answered')).toBe(true);
+    expect(audit.at(-1)).toMatchObject({ status: 401, token: null, error: 'Unauthorized', sha256: null });
+    expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).not.toContain(TOKEN);
   });
 
   it('the ONNX metadata of every exported graph carries none of them', async () => {

@@ -3,8 +3,11 @@ export { SERVICE_VERSION as version } from './version';
 // --- HTTP inference service
 export { startServer } from './server/start-server';
 export type { RunningServer } from './server/start-server';
-export { ServeOptionsSchema } from './server/serve-options';
+export { ServeOptionsSchema, ServeTlsSchema } from './server/serve-options';
 export type { ServeOptions, LogStream } from './server/serve-options';
+export { parseTokenList, TOKENS_ENV } from './server/auth';
+export type { ApiToken } from './server/auth';
+export type { AuditRecord } from './server/audit';
 
 // --- batch screening on a Redis job queue
 export { enqueue } from './screen/enqueue';
@@ -21,7 +24,7 @@ export type { StoredResult } from './screen/results-store';
 export { screenKeys, BULL_PREFIX } from './screen/redis';
 export type { ScreenKeys } from './screen/redis';
 export { EnqueueOptionsSchema, WorkerOptionsSchema, StatusOptionsSchema, ExportOptionsSchema, RedisTargetSchema, EXPORT_FORMATS } from './screen/screen-options';
-export type { EnqueueOptions, WorkerOptions, StatusOptions, ExportOptions, LineSink } from './screen/screen-options';
+export type { EnqueueOptions, WorkerOptions, StatusOptions, ExportOptions, LineSink, RedisTarget } from './screen/screen-options';
 
 // --- the commands the multichexnet CLI registers
 export { serveCommand } from './cli/serve-command';
@@ -33,4 +36,5 @@ export type { LoadedPipeline } from './model/open-pipeline';
 export { resultToJson } from './model/result-json';
 export type { ResultJson } from './model/result-json';
 export { decodeUpload, createUploadDecoder } from './image/decode-upload';
+export { assertInflatedSize, InflateLimitError, DEFLATED_TRANSFER_SYNTAX } from './image/inflate-limit';
 export type { DecodedUpload } from './image/decode-upload';

@@ -187,7 +187,7 @@ describe('startServer: limits', () => {
     }
   });
 
-  it('answers 503 Timeout to a request not complete within the timeout (a stalled upload), and frees its slot', async () => {
+  it('answers 408 to a request whose upload is not complete within the timeout (a stalled upload), and frees its slot', async () => {
     const slow = await startServer({ model: modelDir, port: 0, concurrency: 1, timeout: 300, logLevel: 'silent' });
     try {
       const { request } = await import('node:http');
@@ -202,8 +202,8 @@ describe('startServer: limits', () => {
         // Half the image, then nothing: the server must not wait for the rest forever.
         req.write(png.subarray(0, png.length >> 1));
       });
-      expect(answer.status).toBe(503);
-      expect(JSON.parse(answer.body)).toMatchObject({ error: 'Timeout' });
+      expect(answer.status).toBe(408);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: 'RequestTimeout' });
       expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
       const t1 = Date.now();
       while (slow.inFlight() > 0 && Date.now() - t1 < 5000) await new Promise((r) => setTimeout(r, 10));

@@ -72,10 +72,13 @@ describe('command-line arguments', () => {
     expect(version).toMatch(/^\d+\.\d+\.\d+/);
     const serve = serveCommand();
     expect(serve.name()).toBe('serve');
-    expect(serve.options.map((o) => o.long)).toEqual(['--model', '--port', '--host', '--max-body', '--timeout', '--concurrency', '--threads', '--shutdown-timeout', '--log-level']);
+    expect(serve.options.map((o) => o.long)).toEqual([
+      '--model', '--port', '--host', '--tokens-file', '--insecure-no-auth', '--tls-cert', '--tls-key', '--tls-client-ca', '--rate-limit', '--trust-proxy',
+      '--audit-log', '--max-body', '--timeout', '--headers-timeout', '--concurrency', '--threads', '--shutdown-timeout', '--log-level',
+    ]);
     const screen = screenCommand();
     expect(screen.commands.map((c) => c.name())).toEqual(['enqueue', 'worker', 'status', 'export']);
-    for (const c of screen.commands) expect(c.options.map((o) => o.long)).toContain('--redis');
+    for (const c of screen.commands) expect(c.options.map((o) => o.long)).toEqual(expect.arrayContaining(['--redis', '--redis-ca', '--redis-cert', '--redis-key', '--allow-plaintext-redis']));
   });
 
   it('rejects a bad option value before doing any work', async () => {

@@ -1,5 +1,6 @@
 import type { DecodedImage } from '../codecs/decoded-image';
 import { colourFraction } from '../codecs/colour-fraction';
+import { MAX_RADIOGRAPH_PIXELS } from '../codecs/assert-radiograph';
 import { decodeDicomAsync, type JpegFrameDecoder } from '../codecs/dicom';
 import { sniffImageFormat } from '../codecs/decode-image';
 import type { ImageDecoder } from '../datasets/dataset';
@@ -25,7 +26,8 @@ function toGray(raw: Uint8Array, channels: number, n: number): Uint8Array {
 }
 
 async function sharpGray(sharp: SharpFn, bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array; colourFraction?: number }> {
-  const { data, info } = await sharp(bytes, { failOn: 'error' }).raw().toBuffer({ resolveWithObject: true });
+  // libvips' own pixel limit (2^28) is 8x ours: a small, valid PNG of 16000 x 16000 zeros would be decoded in full.
+  const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_RADIOGRAPH_PIXELS }).raw().toBuffer({ resolveWithObject: true });
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const n = info.width * info.height;
   const gray = { width: info.width, height: info.height, data: toGray(raw, info.channels, n) };

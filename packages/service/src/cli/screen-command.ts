@@ -9,12 +9,26 @@ import { DEFAULT_REDIS, intArg } from './parse-args';
 interface Target {
   redis: string;
   queue: string;
+  allowPlaintextRedis: boolean;
+  redisCa?: string;
+  redisCert?: string;
+  redisKey?: string;
 }
 
 function withTarget(cmd: Command): Command {
   return cmd
-    .option('-r, --redis <url>', 'Redis URL (env MULTICHEXNET_REDIS)', DEFAULT_REDIS)
-    .option('-q, --queue <name>', 'queue name (several runs can share one Redis)', 'default');
+    .option('-r, --redis <url>', 'Redis URL, redis://[user:password@]host:port[/db] or rediss:// for TLS (env MULTICHEXNET_REDIS: keeps the password off the command line)', DEFAULT_REDIS)
+    .option('-q, --queue <name>', 'queue name (several runs can share one Redis)', 'default')
+    .option('--redis-ca <file>', 'rediss://: PEM CA that signed the Redis server certificate')
+    .option('--redis-cert <file>', 'rediss://: PEM client certificate, when Redis asks for one (tls-auth-clients)')
+    .option('--redis-key <file>', 'rediss://: PEM key of --redis-cert')
+    .option('--allow-plaintext-redis', 'accept a plaintext redis:// URL to another machine (refused by default)', false);
+}
+
+/** The Redis part of a command's options, as the screen functions take it. */
+function target(o: Target): { redis: string; queue: string; allowPlaintextRedis: boolean; redisTls?: { ca?: string; cert?: string; key?: string } } {
+  const files = { ...(o.redisCa !== undefined ? { ca: o.redisCa } : {}), ...(o.redisCert !== undefined ? { cert: o.redisCert } : {}), ...(o.redisKey !== undefined ? { key: o.redisKey } : {}) };
+  return { redis: o.redis, queue: o.queue, allowPlaintextRedis: o.allowPlaintextRedis, ...(Object.keys(files).length > 0 ? { redisTls: files } : {}) };
 }
 
 function duration(seconds: number | null): string {
@@ -52,7 +66,7 @@ export function screenCommand(): Command {
       .option('--backoff <ms>', 'first retry delay, doubled per retry', intArg, 2000)
       .option('--retry-failed', 're-run images whose job failed before', false)
       .action(async (source: string, o: Target & { payload: 'path' | 'redis'; attempts: number; backoff: number; retryFailed: boolean }) => {
-        const s = await enqueue({ source, redis: o.redis, queue: o.queue, payload: o.payload, attempts: o.attempts, backoffMs: o.backoff, retryFailed: o.retryFailed });
+        const s = await enqueue({ source, ...target(o), payload: o.payload, attempts: o.attempts, backoffMs: o.backoff, retryFailed: o.retryFailed });
         process.stdout.write(
           `queue ${s.queue}: ${s.files} files, ${s.images} distinct images: ${s.added} added, ${s.alreadyQueued} already queued, ${s.alreadyDone} already done, ` +
             `${s.failedRetried} failed retried, ${s.failedKept} failed kept\n`,
@@ -73,8 +87,7 @@ export function screenCommand(): Command {
       .addOption(new Option('--log-level <level>', 'JSON log level').choices(['info', 'warn', 'error', 'silent']).default('info'))
       .action(async (o: Target & { model: string; concurrency: number; threads?: number; batch: number; lockMs: number; stalledCheckMs?: number; untilEmpty: boolean; logLevel: 'info' }) => {
         const worker = await startWorker({
-          redis: o.redis,
-          queue: o.queue,
+          ...target(o),
           model: o.model,
           concurrency: o.concurrency,
           ...(o.threads !== undefined ? { threads: o.threads } : {}),
@@ -99,7 +112,7 @@ export function screenCommand(): Command {
       .option('--failures <n>', 'failed images to list', intArg, 10)
       .option('--json', 'print JSON', false)
       .action(async (o: Target & { failures: number; json: boolean }) => {
-        const s = await screenStatus({ redis: o.redis, queue: o.queue, failures: o.failures });
+        const s = await screenStatus({ ...target(o), failures: o.failures });
         process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : printStatus(s));
       }),
   );
@@ -110,7 +123,7 @@ export function screenCommand(): Command {
       .addOption(new Option('-f, --format <format>', 'output format').choices([...EXPORT_FORMATS]).makeOptionMandatory())
       .option('-o, --out <file>', 'output file (default: stdout)')
       .action(async (o: Target & { format: (typeof EXPORT_FORMATS)[number]; out?: string }) => {
-        const s = await exportResults({ redis: o.redis, queue: o.queue, format: o.format, ...(o.out !== undefined ? { out: o.out } : {}) });
+        const s = await exportResults({ ...target(o), format: o.format, ...(o.out !== undefined ? { out: o.out } : {}) });
         process.stderr.write(`exported ${s.rows} image(s) as ${s.format}${s.path !== null ? ` to ${s.path}` : ''}${s.missing > 0 ? `; ${s.missing} without a result (failed or pending) left out` : ''}\n`);
       }),
   );

@@ -1,6 +1,7 @@
 import { DataError } from '@multichexnet/core';
 import { decodeImage, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
+import { assertInflatedSize, DEFAULT_MAX_INFLATED_BYTES } from './inflate-limit';
 
 /** A decoded upload and what it was. */
 export interface DecodedUpload {
@@ -29,13 +30,15 @@ export async function createUploadDecoder(): Promise<ImageDecoder | null> {
  * PNG, JPEG or DICOM bytes -> gray image [H, W] row-major with its format. `label` names the input in error
  * messages; callers pass a neutral label, never a client's file name (which may hold a patient's name). `dicomHint`
  * says the input is DICOM when it lacks the Part 10 preamble (a client's `application/dicom` content type).
- * `decoder` ({@link createUploadDecoder}) takes the formats it handles off the event loop.
+ * `decoder` ({@link createUploadDecoder}) takes the formats it handles off the event loop. A deflated DICOM whose
+ * data set inflates past `maxInflatedBytes` is refused with an `InflateLimitError` before any decoder sees it.
  *
  * @example
  * const { image, format, dicom } = await decodeUpload(bytes, 'upload', false, await createUploadDecoder());
  */
-export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null): Promise<DecodedUpload> {
+export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES): Promise<DecodedUpload> {
   if (bytes.length === 0) throw new DataError('Empty image upload', { file: label, expected: 'PNG, JPEG or DICOM bytes', found: '0 bytes' });
+  await assertInflatedSize(bytes, maxInflatedBytes, label);
   const name = dicomHint ? `${label}.dcm` : label;
   const format = sniffImageFormat(bytes, name);
   let fast: Awaited<ReturnType<ImageDecoder>> = null;

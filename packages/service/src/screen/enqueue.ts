@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { DataError, parseConfig } from '@multichexnet/core';
 import { EnqueueOptionsSchema, type EnqueueOptions } from './screen-options';
-import { BULL_PREFIX, bullConnection, connectRedis, screenKeys } from './redis';
+import { BULL_PREFIX, bullConnection, connectRedis, resolveRedis, screenKeys } from './redis';
 import { scanInputs, type InputImage } from './scan-inputs';
 
 /** The data of one screening job (its id is `sha256`). */
@@ -45,15 +45,16 @@ const READ_PARALLEL = 8;
  * recorded (id -> content), so the exports have one row per file even when two files share their content.
  *
  * @example
- * const s = await enqueue({ source: 'data/rsna/stage_2_test_images', redis: 'redis://10.0.0.5:6379', queue: 'rsna' });
+ * const s = await enqueue({ source: 'data/rsna/stage_2_test_images', redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna' });
  * // { files: 3000, images: 3000, added: 3000, alreadyDone: 0, ... }
  */
 export async function enqueue(options: EnqueueOptions): Promise<EnqueueSummary> {
   const opts = parseConfig(EnqueueOptionsSchema, options, 'enqueue options');
+  const endpoint = resolveRedis(opts);
   const inputs = await scanInputs(opts.source);
   const keys = screenKeys(opts.queue);
-  const redis = await connectRedis(opts.redis);
-  const queue = new Queue<ScreenJobData>(opts.queue, { connection: bullConnection(opts.redis), prefix: BULL_PREFIX });
+  const redis = await connectRedis(endpoint);
+  const queue = new Queue<ScreenJobData>(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX });
   const summary: EnqueueSummary = { queue: opts.queue, files: inputs.length, images: 0, added: 0, alreadyDone: 0, alreadyQueued: 0, failedRetried: 0, failedKept: 0 };
   const seen = new Set<string>();
   let hashed = 0;

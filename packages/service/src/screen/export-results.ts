@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 import { DataError, parseConfig } from '@multichexnet/core';
 import { toRsnaPredictionString } from '@multichexnet/head-det';
-import { connectRedis, screenKeys } from './redis';
+import { connectRedis, resolveRedis, screenKeys } from './redis';
 import type { StoredResult } from './results-store';
 import { ExportOptionsSchema, type ExportOptions, type LineSink } from './screen-options';
 
@@ -34,12 +34,13 @@ function csvField(v: string): string {
  * (or a manifest's ids), which is what both submissions use (`{patientId}.dcm`, `{ImageId}.dcm`).
  *
  * @example
- * await exportResults({ redis: 'redis://10.0.0.5:6379', queue: 'rsna', format: 'rsna', out: 'submission.csv' });
+ * await exportResults({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna', format: 'rsna', out: 'submission.csv' });
  */
 export async function exportResults(options: ExportOptions): Promise<ExportSummary> {
   const opts = parseConfig(ExportOptionsSchema, options, 'export options');
+  const endpoint = resolveRedis(opts);
   const keys = screenKeys(opts.queue);
-  const redis = await connectRedis(opts.redis);
+  const redis = await connectRedis(endpoint);
   let sink: LineSink;
   let finish: () => Promise<void>;
   let abort: () => Promise<void> = async () => {};

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { parseConfig } from '@multichexnet/core';
 import type { ScreenJobData } from './enqueue';
-import { BULL_PREFIX, bullConnection, connectRedis, screenKeys } from './redis';
+import { BULL_PREFIX, bullConnection, connectRedis, resolveRedis, screenKeys } from './redis';
 import { TICK_SECONDS } from './results-store';
 import { StatusOptionsSchema, type StatusOptions } from './screen-options';
 
@@ -46,14 +46,15 @@ export interface ScreenStatus {
  * left, and the errors of failed images.
  *
  * @example
- * const s = await screenStatus({ redis: 'redis://10.0.0.5:6379', queue: 'rsna' });
+ * const s = await screenStatus({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna' });
  * console.log(`${s.done}/${s.total} done, ${s.failed} failed, ${s.ratePerSecond.toFixed(1)} img/s, ${s.etaSeconds} s left`);
  */
 export async function screenStatus(options: StatusOptions): Promise<ScreenStatus> {
   const opts = parseConfig(StatusOptionsSchema, options, 'status options');
+  const endpoint = resolveRedis(opts);
   const keys = screenKeys(opts.queue);
-  const redis = await connectRedis(opts.redis);
-  const queue = new Queue<ScreenJobData>(opts.queue, { connection: bullConnection(opts.redis), prefix: BULL_PREFIX });
+  const redis = await connectRedis(endpoint);
+  const queue = new Queue<ScreenJobData>(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX });
   try {
     const [total, done, meta, time] = await Promise.all([redis.hlen(keys.images), redis.hlen(keys.results), redis.hgetall(keys.meta), redis.time()]);
     const counts = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');

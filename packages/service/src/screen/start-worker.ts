@@ -8,7 +8,7 @@ import { createUploadDecoder, decodeUpload } from '../image/decode-upload';
 import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
 import { resultToJson } from '../model/result-json';
 import type { ScreenJobData } from './enqueue';
-import { BULL_PREFIX, bullConnection, connectRedis, screenKeys, type ScreenKeys } from './redis';
+import { BULL_PREFIX, bullConnection, connectRedis, resolveRedis, screenKeys, type ScreenKeys } from './redis';
 import { BatchRunner } from './batch-runner';
 import { recordResult, type StoredResult } from './results-store';
 import { WorkerOptionsSchema, type LineSink, type WorkerOptions } from './screen-options';
@@ -38,11 +38,12 @@ interface JobOutcome {
  * retried with exponential backoff. Every worker of a queue must load the same model (checked by checksum).
  *
  * @example
- * const w = await startWorker({ redis: 'redis://10.0.0.5:6379', queue: 'rsna', model: 'runs/exp1', concurrency: 2 });
+ * const w = await startWorker({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, queue: 'rsna', model: 'runs/exp1', concurrency: 2 });
  * process.once('SIGTERM', () => void w.close());
  */
 export async function startWorker(options: WorkerOptions): Promise<ScreenWorker> {
   const opts = parseConfig(WorkerOptionsSchema, options, 'worker options');
+  const endpoint = resolveRedis(opts);
   const name = `${hostname()}:${process.pid}`;
   const keys = screenKeys(opts.queue);
   const out: LineSink = opts.logStream ?? process.stdout;
@@ -53,7 +54,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   };
 
   // Reconnects forever, like BullMQ's own clients: a Redis restart pauses the worker instead of failing its jobs.
-  const redis = await connectRedis(opts.redis, { blocking: true });
+  const redis = await connectRedis(endpoint, { blocking: true });
   let loaded: LoadedPipeline | null = null;
   try {
     loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
@@ -105,7 +106,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   };
 
   const worker = new Worker<ScreenJobData, JobOutcome>(opts.queue, process1, {
-    connection: bullConnection(opts.redis),
+    connection: bullConnection(endpoint),
     prefix: BULL_PREFIX,
     name,
     concurrency,
@@ -130,7 +131,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let poll: NodeJS.Timeout | null = null;
-  const watcher = opts.untilEmpty ? new Queue(opts.queue, { connection: bullConnection(opts.redis), prefix: BULL_PREFIX }) : null;
+  const watcher = opts.untilEmpty ? new Queue(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX }) : null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       if (poll !== null) clearInterval(poll);

@@ -1,19 +1,28 @@
-import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
 import { ConfigError, DataError, parseConfig } from '@multichexnet/core';
 import { renderOverlayPng, type PipelineResult } from '@multichexnet/runtime';
 import { createUploadDecoder, decodeUpload, type DecodedUpload } from '../image/decode-upload';
+import { InflateLimitError } from '../image/inflate-limit';
 import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
 import { resultToJson } from '../model/result-json';
 import { SERVICE_VERSION } from '../version';
 import { ServeOptionsSchema, type ResolvedServeOptions, type ServeOptions } from './serve-options';
 import { Slots, type SlotTicket } from './slots';
+import { resolveAccess, type ServerAccess } from './access';
+import { openAuditSink, type AuditSink } from './audit';
+import { OPEN_ROUTES, recordRequests } from './audit-hooks';
 
 /** A running inference server. */
 export interface RunningServer {
-  /** `http://host:port`, with the port actually bound. */
+  /** `http://host:port` (`https://` with TLS), with the port actually bound. */
   readonly url: string;
   readonly port: number;
+  /** What was logged as a warning at start (no authentication off loopback, clear-text tokens, ...). */
+  readonly warnings: readonly string[];
   /** Images being processed now. */
   inFlight(): number;
   /**
@@ -33,6 +42,9 @@ declare module 'fastify' {
     slot: SlotTicket | null;
   }
 }
+
+const AUTH_CHALLENGE = 'Bearer realm="multichexnet"';
+
 
 /** Client-facing error body: the error class and a message, never a client's file name. */
 interface ErrorBody {
@@ -64,21 +76,29 @@ interface ErrorBody {
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const opts = parseConfig(ServeOptionsSchema, options, 'serve options');
-  const loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
+  // Who may connect is settled before the model is loaded or a port bound: a refused configuration binds nothing.
+  const access = resolveAccess(opts);
+  const auditTarget = opts.auditLog ?? (opts.logLevel !== 'silent' ? (opts.logStream ?? process.stdout) : null);
+  const audit = auditTarget !== null ? openAuditSink(auditTarget) : null;
+  let loaded: LoadedPipeline | null = null;
   try {
-    return await listen(loaded, opts);
+    loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
+    return await listen(loaded, opts, access, audit);
   } catch (e) {
-    await loaded.pipeline.dispose();
+    await loaded?.pipeline.dispose();
+    await audit?.close();
     throw e;
   }
 }
 
-async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServeOptions): Promise<RunningServer> {
+async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServeOptions, access: ServerAccess, audit: AuditSink | null): Promise<RunningServer> {
   const slots = new Slots(opts.concurrency);
   const decoder = await createUploadDecoder();
   const started = Date.now();
   let draining = false;
   let nextId = 0;
+  // Node enforces headersTimeout (and the requestTimeout backstop) on a timer: check often enough to be on time.
+  const socketLimits = { headersTimeout: opts.headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(opts.headersTimeout / 4))) };
   const app = Fastify({
     logger:
       opts.logLevel === 'silent'
@@ -94,47 +114,81 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
               err: serializeError,
             },
           },
+    // The https server takes http.Server's options too; fastify passes `http` only to a plain server.
+    ...(access.https !== null ? { https: { ...access.https, ...socketLimits } } : { http: socketLimits }),
     bodyLimit: opts.maxBody,
     handlerTimeout: opts.timeout,
-    // Socket-level backstop (Node checks it coarsely); handlerTimeout gives the precise 503.
+    // Backstops on the socket: the whole request (Node answers 408), and a client that stops reading its answer.
     requestTimeout: 2 * opts.timeout,
+    connectionTimeout: 2 * opts.timeout,
+    keepAliveTimeout: 5000,
+    trustProxy: opts.trustProxy !== undefined ? opts.trustProxy.split(',').map((a) => a.trim()) : false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     genReqId: () => `r${(++nextId).toString(36)}`,
-  });
+  } as FastifyHttpOptions<Server>); // typed as http: an https.Server has the methods used here (address, closeAllConnections)
+  for (const w of access.warnings) app.log.warn(w);
   app.decorateRequest('slot', null);
-  // While draining, each answered connection is closed, so shutdown ends with the last in-flight response
-  // instead of waiting for keep-alive connections to time out.
-  app.addHook('onSend', async (_req, reply, payload) => {
-    if (draining) reply.header('Connection', 'close');
+  recordRequests(app, audit, checksum, access.mutualTls);
+  // After the audit trail's hook (which creates req.audit): the token.
+  app.addHook('onRequest', async (req, reply) => {
+    if (access.tokens === null || OPEN_ROUTES.has(req.routeOptions.url ?? '')) return;
+    const name = access.tokens.verify(req.headers.authorization);
+    if (name === null) {
+      if (req.audit !== null) req.audit.error = 'Unauthorized';
+      return reply.code(401).header('WWW-Authenticate', AUTH_CHALLENGE).send({ error: 'Unauthorized' });
+    }
+    if (req.audit !== null) req.audit.token = name;
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    // While draining, each answered connection is closed, so shutdown ends with the last in-flight response
+    // instead of waiting for keep-alive connections to time out. An answer sent before its request's body was
+    // read (401, 413, 429, 503, a timeout) closes the connection rather than reading the rest of that body.
+    if (draining || !req.raw.complete) reply.header('Connection', 'close');
     return payload;
   });
-  await app.register(multipart, { limits: { fileSize: opts.maxBody, files: 1, fields: 8, parts: 9 }, throwFileSizeLimit: true });
+  if (opts.rateLimit > 0) {
+    await app.register(rateLimit, {
+      max: opts.rateLimit,
+      timeWindow: 60_000,
+      keyGenerator: (req) => (req.audit?.token != null ? `token:${req.audit.token}` : `address:${req.ip}`),
+      errorResponseBuilder: (_req, ctx) => Object.assign(new Error(`more than ${ctx.max} requests per minute from this client; retry in ${ctx.after}`), { statusCode: ctx.statusCode, code: 'TooManyRequests' }),
+    });
+  }
+  // One file part and nothing else: a field, a second file or any further part ends the upload with 413.
+  await app.register(multipart, { limits: { fileSize: opts.maxBody, files: 1, fields: 0, parts: 1, headerPairs: 16 }, throwFileSizeLimit: true });
   app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer', bodyLimit: opts.maxBody }, (_req, body, done) => done(null, body));
 
+  const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply => {
+    if (req.audit !== null) req.audit.error = body.error;
+    return reply.code(status).send(body);
+  };
+
   app.setErrorHandler((error: FastifyError, req, reply) => {
-    const { status, body } = errorResponse(error, opts);
+    const { status, body } = errorResponse(error, opts, req.raw.complete);
     if (status >= 500 && body.error !== 'Timeout') req.log.error({ err: error }, 'request failed');
     else req.log.info({ err: error }, 'request refused');
     if (status === 503) reply.header('Retry-After', String(slots.retryAfterSeconds()));
     // After a timeout or an oversized upload the rest of the body may still be coming: close the connection
     // rather than read it.
-    if (body.error === 'Timeout' || status === 413) reply.header('Connection', 'close');
-    return reply.code(status).send(body);
+    if (status === 408 || body.error === 'Timeout' || status === 413) reply.header('Connection', 'close');
+    return refuse(req, reply, status, body);
   });
+  app.setNotFoundHandler((req, reply) => refuse(req, reply, 404, { error: 'NotFound', message: 'no such route: POST /v1/predict, POST /v1/overlay, GET /v1/model, GET /healthz' }));
 
+  // After the token and the rate limit, before the body is read.
   const admit = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const length = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(length) && length > opts.maxBody + MULTIPART_OVERHEAD) {
-      // Answering before the body is read: close the connection so the unread upload is not parsed as a request.
-      reply.header('Connection', 'close');
-      return reply.code(413).send({ error: 'PayloadTooLarge', message: `upload of ${length} bytes exceeds the limit of ${opts.maxBody} bytes` } satisfies ErrorBody);
+      refuse(req, reply, 413, { error: 'PayloadTooLarge', message: `upload of ${length} bytes exceeds the limit of ${opts.maxBody} bytes` });
+      return;
     }
     const ticket = slots.tryTake();
     if (ticket === null) {
       reply.header('Retry-After', String(slots.retryAfterSeconds()));
-      return reply.code(503).send({ error: 'Busy', message: `all ${opts.concurrency} inference slots are busy; retry later` } satisfies ErrorBody);
+      refuse(req, reply, 503, { error: 'Busy', message: `all ${opts.concurrency} inference slots are busy; retry later` });
+      return;
     }
     req.slot = ticket;
     reply.raw.once('close', () => ticket.closed());
@@ -142,9 +196,14 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
 
   const infer = async (req: FastifyRequest): Promise<{ upload: DecodedUpload; result: PipelineResult; ms: number }> => {
     const { bytes, dicomHint } = await readUpload(req);
+    if (req.audit !== null) {
+      req.audit.bytes = bytes.length;
+      req.audit.sha256 = createHash('sha256').update(bytes).digest('hex');
+    }
     const t0 = performance.now();
     const work = (async () => {
-      const upload = await decodeUpload(bytes, 'upload', dicomHint, decoder);
+      // A deflated DICOM counts against the upload limit once inflated.
+      const upload = await decodeUpload(bytes, 'upload', dicomHint, decoder, opts.maxBody);
       const result = await pipeline.run(upload.image);
       return { upload, result };
     })();
@@ -152,11 +211,12 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     const { upload, result } = await work;
     const ms = performance.now() - t0;
     slots.record(ms);
+    if (req.audit !== null) req.audit.result = { gate: result.gate.positive, findings: result.findings ?? null, boxes: result.boxes.length };
     req.log.info({ format: upload.format, width: upload.image.width, height: upload.image.height, bytes: bytes.length, gate: result.gate.positive, boxes: result.boxes.length, ms: Math.round(ms * 10) / 10 }, 'inference');
     return { upload, result, ms };
   };
 
-  app.post('/v1/predict', { onRequest: admit }, async (req) => {
+  app.post('/v1/predict', { preParsing: admit }, async (req) => {
     const { upload, result } = await infer(req);
     return {
       model: { checksum },
@@ -166,7 +226,7 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     };
   });
 
-  app.post('/v1/overlay', { onRequest: admit }, async (req, reply) => {
+  app.post('/v1/overlay', { preParsing: admit }, async (req, reply) => {
     const { upload, result } = await infer(req);
     const png = renderOverlayPng(upload.image, result, { maxValue: upload.image.maxValue });
     return reply.type('image/png').send(Buffer.from(png.buffer, png.byteOffset, png.byteLength));
@@ -177,7 +237,7 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     return { checksum, classNames: m.classNames, inputSize: m.preprocessing?.size ?? null, gate: m.gate, decode: m.decode, versions: m.versions, service: SERVICE_VERSION };
   });
 
-  app.get('/healthz', async (_req, reply) => {
+  app.get('/healthz', { config: { rateLimit: false } }, async (_req, reply) => {
     const body = { status: draining ? 'draining' : 'ok', inFlight: slots.inUse, concurrency: opts.concurrency, uptimeS: Math.round((Date.now() - started) / 1000) };
     return reply.code(draining ? 503 : 200).send(body);
   });
@@ -188,8 +248,9 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${host}:${port}`,
+    url: `${access.https !== null ? 'https' : 'http'}://${host}:${port}`,
     port,
+    warnings: access.warnings,
     inFlight: () => slots.inUse,
     close: () => {
       closing ??= (async () => {
@@ -201,6 +262,7 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
         } finally {
           clearTimeout(force);
           await pipeline.dispose();
+          await audit?.close();
         }
       })();
       return closing;
@@ -223,14 +285,17 @@ function serializeError(err: FastifyError): { type: string; message: string; sta
 /** The upload's bytes: the raw body, or the single file of a multipart form. */
 async function readUpload(req: FastifyRequest): Promise<{ bytes: Uint8Array; dicomHint: boolean }> {
   if (req.isMultipart()) {
-    const part = await req.file();
-    if (part === undefined) {
-      throw new DataError('Multipart upload has no file', { field: 'file', expected: 'one file part (PNG, JPEG or DICOM)', found: 'no file part' });
+    let upload: { bytes: Uint8Array; dicomHint: boolean } | null = null;
+    // Read to the end, so a part after the file meets the parts limit instead of being left unread.
+    for await (const part of req.parts()) {
+      if (part.type !== 'file') throw new DataError('Multipart upload has a field', { field: part.fieldname, expected: 'one file part and nothing else', found: 'a field' });
+      const bytes = await part.toBuffer();
+      // The client's file name is used only for its extension and never kept.
+      const dicomHint = part.mimetype === 'application/dicom' || /\.(dcm|dicom)$/i.test(part.filename ?? '');
+      upload = { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), dicomHint };
     }
-    const bytes = await part.toBuffer();
-    // The client's file name is used only for its extension and never kept.
-    const dicomHint = part.mimetype === 'application/dicom' || /\.(dcm|dicom)$/i.test(part.filename ?? '');
-    return { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), dicomHint };
+    if (upload === null) throw new DataError('Multipart upload has no file', { field: 'file', expected: 'one file part (PNG, JPEG or DICOM)', found: 'no file part' });
+    return upload;
   }
   const body = req.body;
   if (!(body instanceof Uint8Array)) {
@@ -239,7 +304,11 @@ async function readUpload(req: FastifyRequest): Promise<{ bytes: Uint8Array; dic
   return { bytes: body, dicomHint: (req.headers['content-type'] ?? '').startsWith('application/dicom') };
 }
 
-function errorResponse(error: FastifyError, opts: ResolvedServeOptions): { status: number; body: ErrorBody } {
+const MULTIPART_LIMITS = new Set(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FST_FIELDS_LIMIT']);
+
+/** An error as the client's status and body. `complete`: the request's body had fully arrived. */
+function errorResponse(error: FastifyError, opts: ResolvedServeOptions, complete: boolean): { status: number; body: ErrorBody } {
+  if (error instanceof InflateLimitError) return { status: 413, body: { error: 'PayloadTooLarge', message: `the DICOM data set inflates past the upload limit of ${opts.maxBody} bytes` } };
   if (error instanceof DataError) {
     const { field, expected, found } = error.context;
     return {
@@ -248,8 +317,15 @@ function errorResponse(error: FastifyError, opts: ResolvedServeOptions): { statu
     };
   }
   if (error instanceof ConfigError) return { status: 400, body: { error: 'ConfigError', message: error.message } };
-  if (error.code === 'FST_ERR_HANDLER_TIMEOUT') return { status: 503, body: { error: 'Timeout', message: `the request did not finish within ${opts.timeout} ms` } };
+  if (error.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    // The client was still sending: its fault (408); everything had arrived: the server was too slow (503).
+    return complete
+      ? { status: 503, body: { error: 'Timeout', message: `the request did not finish within ${opts.timeout} ms` } }
+      : { status: 408, body: { error: 'RequestTimeout', message: `the upload did not arrive within ${opts.timeout} ms` } };
+  }
   const status = error.statusCode ?? 500;
+  if (status === 429) return { status, body: { error: 'TooManyRequests', message: error.message } };
+  if (error.code !== undefined && MULTIPART_LIMITS.has(error.code)) return { status: 413, body: { error: 'TooManyParts', message: 'a multipart upload holds one file part and nothing else' } };
   if (status === 413) return { status, body: { error: 'PayloadTooLarge', message: `upload exceeds the limit of ${opts.maxBody} bytes` } };
   if (status < 500) return { status, body: { error: error.code ?? error.name, message: error.message } };
   return { status, body: { error: 'InternalError', message: 'inference failed; see the server log' } };

@@ -32,12 +32,19 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
+/** Extra settings of a test Redis: config directives, and TLS only (no plaintext port; clients need a certificate). */
+export interface TestRedisOptions {
+  args?: string[];
+  tls?: { cert: string; key: string; ca: string };
+}
+
 /** Starts one; `port` reuses a port (a restart), else a free one is picked. */
-export async function startRedis(port?: number): Promise<TestRedis> {
+export async function startRedis(port?: number, options: TestRedisOptions = {}): Promise<TestRedis> {
   if (REDIS_SERVER === null) throw new Error(REDIS_SKIP_REASON);
   const dir = mkdtempSync(join(tmpdir(), 'mcx-redis-'));
   port ??= await freePort();
-  const child: ChildProcess = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'], {
+  const listen = options.tls !== undefined ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key, '--tls-ca-cert-file', options.tls.ca] : ['--port', String(port)];
+  const child: ChildProcess = spawn(REDIS_SERVER, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -56,7 +63,7 @@ export async function startRedis(port?: number): Promise<TestRedis> {
     });
   });
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls !== undefined ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     stop: async () => {
       if (child.exitCode === null) {
