@@ -1,8 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../src/program';
 import { bufferIo, cli, lines } from './helpers';
 
@@ -15,6 +15,7 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-flags-'));
 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Every verb of the program (a command with an action), as the words that invoke it, with its long flags. */
 async function verbs(): Promise<{ words: string[]; flags: string[] }[]> {
