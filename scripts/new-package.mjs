@@ -11,6 +11,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repositoryFields } from '../tools/release/lib/pack.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const usage = 'usage: node scripts/new-package.mjs <dir> <name> <tag> "<description>"';
@@ -44,6 +45,7 @@ const files = {
     version: '0.1.0',
     description,
     license: 'Apache-2.0',
+    ...repositoryFields(dir),
     type: 'module',
     sideEffects: false,
     main: './dist/index.js',

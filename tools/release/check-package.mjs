@@ -10,6 +10,10 @@
 //      Node builtin or a package the manifest declares (dependencies, peerDependencies, optionalDependencies), and
 //      none reaches into another package's src/ (the `source` condition must not leak into published types).
 //   4. The built entry's exported `version` equals the manifest's (a release bumps both; see release.mjs).
+//   5. What a registry page shows: the tarball holds a LICENSE, and `license`, `repository` (with the package's
+//      `directory`), `homepage` and `bugs` are those of the root package.json (lib/pack.mjs `repositoryFields`).
+// The staged package stays in dist/publish/<package folder> (the target's output): `nx release publish` publishes
+// that very folder (nx.json: `nx-release-publish` depends on `check-package`).
 // Usage: node tools/release/check-package.mjs [packageDir]   (default: the current directory)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { publint } from 'publint';
 import ts from 'typescript';
 import { formatMessage } from 'publint/utils';
-import { packPackage, stagePackage } from './lib/pack.mjs';
+import { packStaged, publishStageDir, repositoryFields, stagePackage } from './lib/pack.mjs';
 
 const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkgDir = resolve(process.argv[2] ?? process.cwd());
@@ -76,13 +80,27 @@ export function checkImports(stageDir, manifest, files) {
   return problems;
 }
 
+/** Problems with the licence and repository fields of a published manifest and its shipped files. */
+export function checkMetadata(published, files, pkgDir) {
+  const problems = [];
+  const rootManifest = JSON.parse(readFileSync(join(workspaceRoot, 'package.json'), 'utf8'));
+  if (!files.some((f) => /^licen[cs]e(\.|$)/i.test(f))) problems.push('no LICENSE file in the tarball');
+  if (published.license !== rootManifest.license) problems.push(`license is ${JSON.stringify(published.license)}, the repository's is ${JSON.stringify(rootManifest.license)}`);
+  for (const [field, expected] of Object.entries(repositoryFields(pkgDir))) {
+    if (JSON.stringify(published[field]) !== JSON.stringify(expected)) {
+      problems.push(`${field} is ${JSON.stringify(published[field])}, expected ${JSON.stringify(expected)}`);
+    }
+  }
+  return problems;
+}
+
 async function main() {
   const manifest = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'));
   const label = `${manifest.name}@${manifest.version}`;
   const work = mkdtempSync(join(tmpdir(), 'mcx-check-'));
   let failed = false;
   try {
-    const stageDir = join(work, 'stage');
+    const stageDir = publishStageDir(pkgDir);
     const { files } = stagePackage(pkgDir, stageDir);
     const published = JSON.parse(readFileSync(join(stageDir, 'package.json'), 'utf8'));
 
@@ -94,7 +112,7 @@ async function main() {
     if (blocking.length > 0) failed = true;
 
     // 2. are the types wrong
-    const { tarball } = packPackage(pkgDir, join(work, 'tarball'));
+    const [{ tarball }] = packStaged([stageDir], join(work, 'tarball'));
     const attwBin = join(workspaceRoot, 'node_modules', '.bin', 'attw');
     try {
       const out = execFileSync(attwBin, [tarball, '--format', 'ascii', '--no-emoji', '--no-color', '--ignore-rules', ...IGNORED_ATTW_RULES], {
@@ -128,6 +146,12 @@ async function main() {
     });
     console.log(`version: dist exports ${exported}, package.json says ${manifest.version}`);
     if (exported !== manifest.version) failed = true;
+
+    // 5. licence and repository metadata
+    const metadata = checkMetadata(published, files, pkgDir);
+    for (const p of metadata) console.log(`metadata: ${p}`);
+    console.log(`metadata: ${metadata.length === 0 ? `clean (${published.license}, ${published.repository.directory})` : `${metadata.length} problem(s)`}`);
+    if (metadata.length > 0) failed = true;
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -7,32 +7,15 @@
 //   node tools/release/readme-examples.mjs [package ...]   exit 1 when an example fails
 // Examples that print "runs as is from the repository root" may read files under ../shared/realdata; they are
 // skipped with a message when those files are absent.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exampleBlock, failureTail, isTypeScript, runExample } from './lib/readme-example.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PUBLISHED = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'data', 'trainer', 'transfer', 'runtime', 'service', 'cli'];
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : PUBLISHED;
 const TIMEOUT_MS = Number(process.env.README_EXAMPLE_TIMEOUT_MS ?? 600_000);
-
-/** The example code block of a README, or null: { lang, code }. */
-export function exampleBlock(text) {
-  const lines = text.split('\n');
-  let start = lines.findIndex((l) => /^##\s+Example\b/.test(l));
-  if (start < 0) start = lines.findIndex((l) => /^<!--\s*example:/.test(l));
-  if (start < 0) return null;
-  for (let i = start + 1; i < lines.length; i++) {
-    if (/^##\s/.test(lines[i]) && i > start + 1 && !/^<!--/.test(lines[start])) break;
-    const open = /^```(ts|typescript|js|javascript|mjs)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    const close = lines.findIndex((l, j) => j > i && /^```\s*$/.test(l));
-    if (close < 0) return null;
-    return { lang: open[1], code: lines.slice(i + 1, close).join('\n') + '\n' };
-  }
-  return null;
-}
 
 const dir = join(root, 'node_modules', '.cache', 'mcx-readme-examples');
 mkdirSync(dir, { recursive: true });
@@ -51,17 +34,15 @@ for (const pkg of selected) {
     skipped++;
     continue;
   }
-  const file = join(dir, `${pkg}.${/^(ts|typescript)$/.test(block.lang) ? 'mts' : 'mjs'}`);
-  writeFileSync(file, block.code);
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: TIMEOUT_MS, env: { ...process.env, NODE_OPTIONS: '' } });
-  const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+  const file = join(dir, `${pkg}.${isTypeScript(block) ? 'mts' : 'mjs'}`);
+  const r = runExample(block, file, { cwd: root, timeoutMs: TIMEOUT_MS });
+  const seconds = r.seconds.toFixed(1);
   if (r.status === 0) {
     const out = r.stdout.trim().split('\n').slice(-3).join(' | ');
     console.log(`${pkg}: ok in ${seconds} s${out ? `  (last output: ${out.slice(0, 200)})` : ''}`);
   } else {
     failed++;
-    console.log(`${pkg}: FAILED in ${seconds} s (exit ${r.status ?? r.signal})\n${(r.stderr || r.stdout).trim().split('\n').slice(-15).map((l) => l.slice(0, 300)).join('\n')}`);
+    console.log(`${pkg}: FAILED in ${seconds} s (exit ${r.status ?? r.signal})\n${failureTail(r)}`);
   }
   rmSync(file, { force: true });
 }

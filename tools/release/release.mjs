@@ -5,7 +5,8 @@
 //   npm run release                          plan only (dry run)
 //   npm run release -- --publish             versions (package.json and the exported `version`), changelogs, then
 //                                            build + check-package of each released package, and only then the
-//                                            release commit, the tags, and npm publish of the checked tarballs
+//                                            release commit, the tags, and `nx release publish` of the checked
+//                                            packages (staged by check-package in dist/publish/)
 //   options: --projects=a,b   only these packages (dependents still follow: updateDependents "always")
 //            --registry=URL   --tag=next   --otp=123456   (passed to npm publish)
 //            --no-git         with --publish: write versions and changelogs, but no commit and no tags
@@ -18,13 +19,11 @@
 // that touched the package since its last tag (feat -> minor, fix and perf -> patch, `!`/BREAKING CHANGE -> major,
 // shifted down one step while the major version is 0), and every dependent of a bumped package gets a patch bump.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { releaseChangelog, releaseVersion } from 'nx/release';
+import { releaseChangelog, releasePublish, releaseVersion } from 'nx/release';
 import { createProjectGraphAsync } from 'nx/src/devkit-exports.js';
-import { npm, packPackages } from './lib/pack.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 process.chdir(root);
@@ -204,21 +203,18 @@ async function main() {
     console.log(`committed and tagged: ${tags.join(', ')}`);
   }
 
-  // Publish the checked tarballs, dependencies first.
-  const out = mkdtempSync(join(tmpdir(), 'mcx-release-'));
-  try {
-    const packed = packPackages(toRelease.map((p) => join(root, p.root)), out);
-    for (const { name, version, tarball } of packed) {
-      const publishArgs = ['publish', tarball, '--access', 'public'];
-      if (typeof args.registry === 'string') publishArgs.push('--registry', args.registry);
-      if (typeof args.tag === 'string') publishArgs.push('--tag', args.tag);
-      if (typeof args.otp === 'string') publishArgs.push('--otp', args.otp);
-      npm(publishArgs, root);
-      console.log(`published ${name}@${version}`);
-    }
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  // Publish what check-package staged and checked (dist/publish/<package folder>, nx.json's `nx-release-publish`
+  // packageRoot). With a project list nx runs no task dependencies, so nothing is rebuilt between check and publish.
+  const results = await releasePublish({
+    projects: toRelease.map((p) => p.name),
+    ...(typeof args.registry === 'string' ? { registry: args.registry } : {}),
+    ...(typeof args.tag === 'string' ? { tag: args.tag } : {}),
+    // a string: nx passes it on as --otp=<value>, and a number would drop a leading zero
+    ...(typeof args.otp === 'string' ? { otp: args.otp } : {}),
+  });
+  const failedPublish = toRelease.filter((p) => results[p.name]?.code !== 0).map((p) => p.name);
+  if (failedPublish.length > 0) throw new Error(`npm publish failed for ${failedPublish.join(', ')} (see above); the others are published`);
+  console.log(`published ${tags.join(', ')}`);
   if (useGit) console.log('push the release commit and its tags: git push --follow-tags');
 }
 

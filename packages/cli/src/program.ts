@@ -78,7 +78,26 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
     cmd.option('--json', 'machine-readable output: one JSON document on stdout (progress stays on stderr)').option('-q, --quiet', 'no progress output');
   }
   if (options.service !== false) (await import('./commands/service')).registerServiceCommands(program);
+  checkRequiredOptionsLast(program);
   return program;
+}
+
+/**
+ * commander checks required options before unknown ones, so `predict --modle x` would say "required option
+ * '-m, --model <path>' not specified". Every verb's required options are checked after its unknown options and
+ * arguments instead (a preAction hook), so the mistyped flag names itself: "unknown option '--modle' (did you mean
+ * --model?)". A missing one still gets commander's own message and code.
+ */
+function checkRequiredOptionsLast(cmd: Command): void {
+  const required = cmd.options.filter((o) => o.mandatory);
+  for (const o of required) o.mandatory = false;
+  if (required.length > 0) {
+    cmd.hook('preAction', (self) => {
+      const missing = required.find((o) => self.getOptionValue(o.attributeName()) === undefined);
+      if (missing !== undefined) self.error(`error: required option '${missing.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+    });
+  }
+  for (const sub of cmd.commands) checkRequiredOptionsLast(sub);
 }
 
 

@@ -6,6 +6,17 @@ import { runCli } from '../src/run-cli';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** The repository root. */
+export const REPO_ROOT = resolve(here, '..', '..', '..');
+
+/**
+ * The environment a user's shell has: this process's, without the `npm_*` variables that `npm test` sets for its
+ * scripts (a child npm or npx would act on them).
+ */
+export function shellEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
+}
+
 /** `<repoRoot>/../shared/realdata` (tests read the real files in place, never copies). */
 export const REALDATA = resolve(here, '..', '..', '..', '..', 'shared', 'realdata');
 

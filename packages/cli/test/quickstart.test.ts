@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { TestEvaluation } from '../src/report/report-data';
-import { cli, lines } from './helpers';
+import { REPO_ROOT, cli, lines, shellEnv } from './helpers';
 
 /*
  * The quickstart's whole flow on a small synthetic set with every phase cut to a step or two: the experiment
@@ -68,6 +69,20 @@ describe('quickstart', () => {
     expect(r.err).toContain(`reusing the synthetic data in ${join(out, 'data')}`);
     expect(r.err).not.toMatch(/^synth /m);
     expect((JSON.parse(r.out) as typeof result).test).toEqual(result.test);
+  });
+
+  it('closes with a command that runs as printed from the repository root (npx finds the workspace bin)', async () => {
+    // As `npm run quickstart` runs it: from the repository root (here with the folder above, reused).
+    const r = await cli(REPO_ROOT, 'quickstart', '--out', out, '--seed', '4', '--step-scale', '0.005', '--nih', '40', '--rsna', '30', '--siim', '30');
+    expect(r.code, r.err).toBe(0);
+    const next = lines(r.out).find((l) => l.startsWith('next:'));
+    const command = next?.slice('next:'.length).trim() ?? '';
+    expect(command).toMatch(/^npx multichexnet predict --model \S+\/model\.onnx \S+\.dcm +# /);
+    const film = command.split(/\s+/)[5]!;
+    expect(existsSync(film)).toBe(true);
+    const run = spawnSync('sh', ['-c', command], { cwd: REPO_ROOT, env: shellEnv(), encoding: 'utf8', timeout: 240_000 });
+    expect(run.status, `${command}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^${film.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\[dicom \\d+x\\d+\\]: gate `));
   });
 });
 

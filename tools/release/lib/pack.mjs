@@ -11,7 +11,12 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The licence every package ships: the repository's LICENSE, copied into a package that has none of its own. */
+const LICENSE_FILE = 'LICENSE';
 
 /**
  * npm's environment: no update notices, no audit. The lower-case `npm_*` variables a surrounding `npm run` sets for
@@ -80,8 +85,33 @@ export function packedFileLists(pkgDirs) {
 }
 
 /**
- * Copies the publishable files of `pkgDir` into `stageDir` with the published manifest. Fails when the package has
- * not been built (no dist/). `files` skips the `npm pack --dry-run` that lists them.
+ * Where `check-package` stages a package for publishing, and where `nx release publish` publishes it from
+ * (nx.json: the `check-package` output and the `nx-release-publish` packageRoot): dist/publish/<package folder>.
+ */
+export function publishStageDir(pkgDir) {
+  return join(workspaceRoot, 'dist', 'publish', relative(workspaceRoot, resolve(pkgDir)));
+}
+
+/**
+ * The `repository`, `homepage` and `bugs` fields of the package in `pkgDir`, from the root package.json's (the one
+ * place the repository's address is written): the repository with the package's folder as `directory`, the
+ * package's README on the repository's web page as homepage.
+ */
+export function repositoryFields(pkgDir) {
+  const rootManifest = JSON.parse(readFileSync(join(workspaceRoot, 'package.json'), 'utf8'));
+  const directory = relative(workspaceRoot, resolve(pkgDir)).split('\\').join('/');
+  const web = rootManifest.repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
+  return {
+    repository: { ...rootManifest.repository, directory },
+    homepage: `${web}/tree/main/${directory}#readme`,
+    bugs: rootManifest.bugs,
+  };
+}
+
+/**
+ * Copies the publishable files of `pkgDir` into `stageDir` with the published manifest, and the repository's
+ * LICENSE when the package has none. Fails when the package has not been built (no dist/). `files` skips the
+ * `npm pack --dry-run` that lists them.
  */
 export function stagePackage(pkgDir, stageDir, files = packedFileLists([pkgDir])[0]) {
   pkgDir = resolve(pkgDir);
@@ -96,8 +126,25 @@ export function stagePackage(pkgDir, stageDir, files = packedFileLists([pkgDir])
     mkdirSync(dirname(join(stageDir, file)), { recursive: true });
     cpSync(join(pkgDir, file), join(stageDir, file));
   }
+  if (!shipped.some((f) => /^licen[cs]e(\.|$)/i.test(f))) {
+    cpSync(join(workspaceRoot, LICENSE_FILE), join(stageDir, LICENSE_FILE));
+    shipped.push(LICENSE_FILE);
+  }
   writeFileSync(join(stageDir, 'package.json'), JSON.stringify(publishedManifest(manifest, shipped), null, 2) + '\n');
   return { manifest, stageDir, files: shipped };
+}
+
+/**
+ * Packs staged package folders (see {@link stagePackage}) into `outDir` with one npm call and returns, in order, each
+ * tarball's absolute path with its published manifest.
+ */
+export function packStaged(stageDirs, outDir) {
+  mkdirSync(outDir, { recursive: true });
+  const infos = parseNpmJson(npm(['pack', ...stageDirs, '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)], dirname(resolve(outDir))));
+  return stageDirs.map((dir, i) => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    return { name: manifest.name, version: manifest.version, tarball: join(resolve(outDir), infos[i].filename), manifest, files: infos[i].files.map((f) => f.path) };
+  });
 }
 
 /**
@@ -105,19 +152,11 @@ export function stagePackage(pkgDir, stageDir, files = packedFileLists([pkgDir])
  * tarball's absolute path with its published manifest.
  */
 export function packPackages(pkgDirs, outDir) {
-  mkdirSync(outDir, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'mcx-stage-'));
   try {
     const lists = packedFileLists(pkgDirs);
     const staged = pkgDirs.map((dir, i) => stagePackage(dir, join(work, String(i)), lists[i]));
-    const infos = parseNpmJson(npm(['pack', ...staged.map((s) => s.stageDir), '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)], work));
-    return staged.map((s, i) => ({
-      name: s.manifest.name,
-      version: s.manifest.version,
-      tarball: join(resolve(outDir), infos[i].filename),
-      manifest: JSON.parse(readFileSync(join(s.stageDir, 'package.json'), 'utf8')),
-      files: infos[i].files.map((f) => f.path),
-    }));
+    return packStaged(staged.map((s) => s.stageDir), outDir);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
-import { ExperimentConfigSchema, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type TrainingPlan } from '@multichexnet/trainer';
+import { ExperimentConfigSchema, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
@@ -68,7 +68,7 @@ async function mergeMetrics(parts: { file: string; stepOffset: number; phaseOffs
  * @example
  * const r = await runQuickstart(ctx, { out: 'runs/quickstart', seed: 0 });   // r.outputs.report, r.verdict
  */
-export async function runQuickstart(ctx: CommandContext, input: QuickstartConfigInput): Promise<{ out: string; outputs: RunOutputs; seconds: number; verdict: string }> {
+export async function runQuickstart(ctx: CommandContext, input: QuickstartConfigInput): Promise<{ out: string; outputs: RunOutputs; seconds: number; verdict: string; film: string | null }> {
   const cfg = parseConfig(QuickstartConfigSchema, input, 'quickstart options');
   const started = performance.now();
   const out = ctx.path(cfg.out);
@@ -122,7 +122,22 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   } finally {
     model.dispose();
   }
-  return { out, outputs, seconds: (performance.now() - started) / 1000, verdict: tables.table1?.verdict ?? '' };
+  return { out, outputs, seconds: (performance.now() - started) / 1000, verdict: tables.table1?.verdict ?? '', film: testFilm(data) };
+}
+
+/** A film of the RSNA test split to try `predict` on (a DICOM, with pneumonia boxes when one has them), or null. */
+function testFilm(data: TrainingData): string | null {
+  const test = data.rsna?.test;
+  if (test === undefined || test.size === 0) return null;
+  const entry = test.entries.find((e) => (e.boxes?.length ?? 0) > 0) ?? test.entries[0]!;
+  return join(test.root, entry.file);
+}
+
+/** `p` as typed in a shell in the current folder: relative when it lies below it, quoted when it needs to be. */
+function fromHere(ctx: CommandContext, p: string): string {
+  const rel = relative(ctx.path('.'), p);
+  const typed = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? p : rel;
+  return /^[\w@%+=:,./-]+$/.test(typed) ? typed : `'${typed.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Options of `multichexnet quickstart`. */
@@ -150,6 +165,8 @@ export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions
     `model:   ${r.outputs.exported?.model ?? '(not exported)'}`,
     `tables:  ${join(r.out, 'table1.md')}, ${join(r.out, 'table2.md')}`,
     `report:  ${r.outputs.report ?? '(not written)'}`,
-    `next:    multichexnet predict --model ${r.outputs.exported?.model ?? join(r.out, 'model.onnx')} <image.png|.jpg|.dcm>`,
+    // Runnable as printed from this folder: in a clone `npx` finds the workspace's bin (packages/cli/bin), elsewhere
+    // the installed @multichexnet/cli.
+    `next:    npx multichexnet predict --model ${fromHere(ctx, r.outputs.exported?.model ?? join(r.out, 'model.onnx'))} ${r.film === null ? '<image.png|.jpg|.dcm>' : `${fromHere(ctx, r.film)}   # a synthetic test film, or your own PNG / JPEG / DICOM`}`,
   ]);
 }

@@ -42,14 +42,19 @@ export interface ConsumerSpec {
    * ask for) comes from.
    */
   overrides?: Record<string, string>;
+  /** The registry `@multichexnet/*` comes from (the project's .npmrc); other packages come from the default one. */
+  registry?: string;
 }
 
-/** Writes a consumer project: package.json (ESM) and the fixture files copied from `fixtures/<fixture>`. */
-export function createConsumerProject(dir: string, spec: ConsumerSpec, fixture: string): void {
+/**
+ * Writes a consumer project: package.json (ESM), the .npmrc of `spec.registry`, and the fixture files copied from
+ * `fixtures/<fixture>` when one is named.
+ */
+export function createConsumerProject(dir: string, spec: ConsumerSpec, fixture?: string): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const manifest = {
-    name: `consumer-${fixture}`,
+    name: `consumer-${fixture ?? 'project'}`,
     version: '1.0.0',
     private: true,
     type: 'module',
@@ -57,18 +62,20 @@ export function createConsumerProject(dir: string, spec: ConsumerSpec, fixture: 
     ...(spec.overrides ? { overrides: spec.overrides } : {}),
   };
   writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
-  cpSync(join(fixturesDir, fixture), dir, { recursive: true });
+  if (spec.registry !== undefined) writeFileSync(join(dir, '.npmrc'), `@multichexnet:registry=${spec.registry}\n`);
+  if (fixture !== undefined) cpSync(join(fixturesDir, fixture), dir, { recursive: true });
 }
 
 /**
- * `npm install` in the consumer project, from the local npm cache where it can (`--prefer-offline`); the packages'
- * install scripts do not run (onnxruntime-node's would fetch CUDA providers).
+ * `npm install` in the consumer project (of `packages` when given, as `npm install <name>...` adds them), from the
+ * local npm cache where it can (`--prefer-offline`); the packages' install scripts do not run (onnxruntime-node's
+ * would fetch CUDA providers).
  */
-export async function installConsumerProject(dir: string): Promise<{ seconds: number; output: string }> {
+export async function installConsumerProject(dir: string, packages: string[] = []): Promise<{ seconds: number; output: string }> {
   const t0 = performance.now();
   const { stdout, stderr } = await run(
     'npm',
-    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...packages],
     { cwd: dir, env: npmEnv, maxBuffer: 64 * 1024 * 1024 },
   );
   return { seconds: (performance.now() - t0) / 1000, output: `${stdout}${stderr}` };
