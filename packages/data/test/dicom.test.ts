@@ -16,7 +16,7 @@ const SIIM_DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
 const MONO1_DCM = 'Fake_MONOHR1.dcm';
 const siimPath = realFile(SIIM_DCM);
 const mono1Path = realFile(MONO1_DCM);
-const DCMTK = hasTool('dcmj2pnm') && hasTool('dcmdjpeg') && hasTool('dcmconv') && hasTool('dcmcrle');
+const DCMTK = hasTool('dcmj2pnm') && hasTool('dcmdjpeg') && hasTool('dcmconv') && hasTool('dcmcjpeg');
 const tmp = mkdtempSync(join(tmpdir(), 'mcx-dicom-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -105,14 +105,14 @@ describe('decodeDicom on the real SIIM file', () => {
     }
   });
 
-  it.skipIf(siimPath === null || !DCMTK)('rejects an unsupported transfer syntax (RLE Lossless) naming file and UID', () => {
-    const explicit = join(tmp, 'explicit-for-rle.dcm');
-    const rle = join(tmp, 'rle.dcm');
+  it.skipIf(siimPath === null || !DCMTK)('rejects an unsupported transfer syntax (JPEG Extended) naming file and UID', () => {
+    const explicit = join(tmp, 'explicit-for-extended.dcm');
+    const extended = join(tmp, 'extended.dcm');
     runTool('dcmdjpeg', [siimPath as string, explicit]);
-    runTool('dcmcrle', [explicit, rle]);
-    const bytes = new Uint8Array(readFileSync(rle));
-    expect(() => decodeDicom(bytes, rle)).toThrow(DataError);
-    expect(() => decodeDicom(bytes, rle)).toThrow(/rle\.dcm.*1\.2\.840\.10008\.1\.2\.5/s);
+    runTool('dcmcjpeg', ['+ee', explicit, extended]);
+    const bytes = new Uint8Array(readFileSync(extended));
+    expect(() => decodeDicom(bytes, extended)).toThrow(DataError);
+    expect(() => decodeDicom(bytes, extended)).toThrow(/extended\.dcm.*1\.2\.840\.10008\.1\.2\.4\.51/s);
   });
 
   it.skipIf(siimPath === null)('readDicomMeta returns safe fields and no PHI value', () => {
