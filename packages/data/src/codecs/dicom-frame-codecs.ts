@@ -150,7 +150,8 @@ async function openjpegCodec(url: string | undefined): Promise<FrameCodec> {
 
 /** The decoder's output bytes (a view into the module's heap, freed with the decoder) as samples of their width. */
 function copySamples(bytes: Uint8Array, bitsPerSample: number, signed: boolean): Uint8Array | Uint16Array | Int16Array {
-  if (bitsPerSample <= 8) return bytes.slice();
-  const copy = bytes.slice();
+  // (the codecs hand 8-bit output out as a Uint8ClampedArray: copied into a plain Uint8Array)
+  const copy = new Uint8Array(bytes);
+  if (bitsPerSample <= 8) return copy;
   return signed ? new Int16Array(copy.buffer, 0, copy.length >> 1) : new Uint16Array(copy.buffer, 0, copy.length >> 1);
 }

@@ -344,8 +344,16 @@ function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: str
   const buf = ds.byteArray;
   // Big endian swaps OW data per 16-bit word, also when each word holds two 8-bit samples (PS3.5 7.3)
   const swappedBytes = bigEndian && bitsAllocated === 8 && pixel.vr === 'OW';
-  if (bitsAllocated === 8 && spp === 1 && meta.bitsStored === 8 && meta.pixelRepresentation === 0 && !swappedBytes) {
-    return buf.slice(pixel.dataOffset, pixel.dataOffset + n);
+  if (bitsAllocated === 8 && spp === 1 && meta.bitsStored === 8 && meta.pixelRepresentation === 0) {
+    const out = buf.slice(pixel.dataOffset, pixel.dataOffset + n + (n % 2));
+    if (swappedBytes) {
+      for (let i = 0; i + 1 < out.length; i += 2) {
+        const t = out[i] as number;
+        out[i] = out[i + 1] as number;
+        out[i + 1] = t;
+      }
+    }
+    return out.length === n ? out : out.subarray(0, n);
   }
   const view = new DataView(buf.buffer, buf.byteOffset + pixel.dataOffset, frameBytes + (frameBytes % 2));
   const read = bitsAllocated === 16 ? (o: number) => view.getUint16(o, !bigEndian) : swappedBytes ? (o: number) => view.getUint8(o ^ 1) : (o: number) => view.getUint8(o);
