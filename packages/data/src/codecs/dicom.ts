@@ -101,7 +101,7 @@ export type JpegFrameDecoder = (frame: Uint8Array, meta: DicomMeta, file: string
  */
 export async function decodeDicomAsync(bytes: Uint8Array, file = '(dicom)', options: DicomDecodeOptions = {}, jpeg?: JpegFrameDecoder): Promise<{ image: DecodedImage; meta: DicomMeta }> {
   const p = prepareDicom(bytes, file, options);
-  let stored: Int32Array | Uint8Array;
+  let stored: StoredSamples;
   if (p.encoding === 'jpeg-baseline' && jpeg !== undefined) {
     try {
       stored = await jpeg(p.frame as Uint8Array, p.meta, file);
@@ -136,6 +136,9 @@ export async function decodeDicomAsync(bytes: Uint8Array, file = '(dicom)', opti
   return { image: finishDicom(p, stored, file), meta: p.meta };
 }
 
+/** Stored samples before the display chain (see {@link readNativeFrame}). */
+type StoredSamples = Int32Array | Uint16Array | Uint8Array;
+
 /** A VOI transform chosen from the file and the options (PS3.3 C.11.2). */
 type VoiTransform =
   | { kind: 'window'; center: number; width: number; fn: string }
@@ -146,7 +149,7 @@ interface PreparedDicom {
   syntax: SyntaxInfo;
   encoding: PixelEncoding;
   /** Native samples, or null for encapsulated data. */
-  native: Int32Array | Uint8Array | null;
+  native: StoredSamples | null;
   /** The encapsulated frame, or null for native data. */
   frame: Uint8Array | null;
   voi: VoiTransform | null;
@@ -199,10 +202,10 @@ function prepareDicom(bytes: Uint8Array, file: string, options: DicomDecodeOptio
 }
 
 /** The stored samples of the encodings decoded without a lazily loaded codec. */
-function storedWithoutCodec(p: PreparedDicom, file: string): Int32Array | Uint8Array {
+function storedWithoutCodec(p: PreparedDicom, file: string): StoredSamples {
   switch (p.encoding) {
     case 'native':
-      return p.native as Int32Array | Uint8Array;
+      return p.native as StoredSamples;
     case 'jpeg-baseline':
       return decodeJpegFrameJs(p.frame as Uint8Array, p, file);
     case 'rle': {
@@ -239,7 +242,7 @@ function firstLine(err: unknown): string {
  * A codec's frame → stored samples in the same form {@link readNativeFrame} gives for the uncompressed file, so a
  * lossless file and its uncompressed original go through the display chain identically.
  */
-function storedFromFrame(f: CodecFrame, p: PreparedDicom, file: string): Int32Array | Uint8Array {
+function storedFromFrame(f: CodecFrame, p: PreparedDicom, file: string): StoredSamples {
   const { rows, columns, samplesPerPixel: spp, bitsAllocated, bitsStored, pixelRepresentation } = p.meta;
   const what = `DICOM ${FRAGMENT_NAMES[p.encoding as Exclude<PixelEncoding, 'native'>]}`;
   if (f.width !== columns || f.height !== rows) {
@@ -252,6 +255,7 @@ function storedFromFrame(f: CodecFrame, p: PreparedDicom, file: string): Int32Ar
   const s = f.samples;
   if (spp === 1) {
     if (s instanceof Uint8Array && bitsAllocated === 8 && bitsStored === 8 && pixelRepresentation === 0) return s.length === n ? s : s.slice(0, n);
+    if (bitsAllocated === 16 && pixelRepresentation === 0) return s instanceof Uint16Array && s.length === n ? s : Uint16Array.from(s.subarray(0, n));
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = s[i] as number;
     return out;
@@ -269,11 +273,11 @@ function luminance(n: number, sample: (i: number, c: number) => number): Int32Ar
   return out;
 }
 
-function finishDicom(p: PreparedDicom, stored: Int32Array | Uint8Array, file: string): DecodedImage {
+function finishDicom(p: PreparedDicom, stored: StoredSamples, file: string): DecodedImage {
   // JPEG Baseline is 8-bit unsigned by definition, whatever the header claims; codecs return samples in the low bits
   if (p.encoding === 'jpeg-baseline') return applyDisplayChain(stored, p, { bitsStored: 8, signed: false, highBit: 7 }, file);
   const bitsStored = p.meta.bitsStored;
-  const highBit = p.encoding === 'native' && stored instanceof Int32Array ? p.meta.highBit : bitsStored - 1;
+  const highBit = p.encoding === 'native' && !(stored instanceof Uint8Array) ? p.meta.highBit : bitsStored - 1;
   return applyDisplayChain(stored, p, { bitsStored, signed: p.meta.pixelRepresentation === 1, highBit }, file);
 }
 
@@ -327,7 +331,12 @@ function readVoiLut(item: DataSet, meta: DicomMeta, file: string): VoiTransform 
   }
   return { kind: 'lut', firstMapped, bits, table };
 }
-function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string, bigEndian: boolean): Int32Array | Uint8Array {
+/**
+ * The stored samples of native pixel data: Uint8Array for 8-bit unsigned, Uint16Array for 16-bit unsigned
+ * monochrome, Int32Array otherwise (signed, or the luminance of colour). {@link storedFromFrame} gives codecs' output
+ * the same form, so both reach the display chain alike.
+ */
+function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string, bigEndian: boolean): StoredSamples {
   const { rows, columns, samplesPerPixel: spp, bitsAllocated } = meta;
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
     throw new DataError('DICOM BitsAllocated is not supported', { file, field: '(0028,0100) BitsAllocated', expected: '8 or 16', found: String(bitsAllocated) });
@@ -354,6 +363,12 @@ function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: str
       }
     }
     return out.length === n ? out : out.subarray(0, n);
+  }
+  if (bitsAllocated === 16 && spp === 1 && meta.pixelRepresentation === 0) {
+    // a byte copy viewed as 16-bit words (little-endian hosts, as every JavaScript engine in use); big endian swapped
+    const out = new Uint16Array(buf.slice(pixel.dataOffset, pixel.dataOffset + 2 * n).buffer);
+    if (bigEndian) for (let i = 0; i < n; i++) out[i] = (((out[i] as number) & 0xff) << 8) | ((out[i] as number) >> 8);
+    return out;
   }
   const view = new DataView(buf.buffer, buf.byteOffset + pixel.dataOffset, frameBytes + (frameBytes % 2));
   const read = bitsAllocated === 16 ? (o: number) => view.getUint16(o, !bigEndian) : swappedBytes ? (o: number) => view.getUint8(o ^ 1) : (o: number) => view.getUint8(o);
@@ -411,7 +426,7 @@ interface StoredLayout {
   highBit: number;
 }
 
-function applyDisplayChain(stored: Int32Array | Uint8Array, p: PreparedDicom, layout: StoredLayout, file: string): DecodedImage {
+function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: StoredLayout, file: string): DecodedImage {
   const { meta, voi } = p;
   const width = meta.columns;
   const height = meta.rows;
@@ -430,6 +445,12 @@ function applyDisplayChain(stored: Int32Array | Uint8Array, p: PreparedDicom, la
 
   const shift = highBit + 1 - bitsStored;
   const valueMask = bitsStored >= 32 ? 0xffffffff : 2 ** bitsStored - 1;
+  // 16-bit unsigned, identity LUTs (a native CR / DX export): the masked samples are the output, in Uint16
+  if (stored instanceof Uint16Array && voi === null && slope === 1 && intercept === 0 && !signed && shift === 0 && bitsStored >= 1 && bitsStored <= 16) {
+    if (bitsStored < 16) for (let i = 0; i < n; i++) stored[i] = (stored[i] as number) & valueMask;
+    if (invert) for (let i = 0; i < n; i++) stored[i] = valueMask - (stored[i] as number);
+    return { width, height, data: stored, maxValue: valueMask };
+  }
   const signBit = 2 ** (bitsStored - 1);
   const lowStored = signed ? -signBit : 0;
   const highStored = signed ? signBit - 1 : valueMask;
