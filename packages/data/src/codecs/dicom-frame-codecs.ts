@@ -1,3 +1,4 @@
+/// <reference path="./codec-modules.d.ts" />
 /*
  * The compressed DICOM pixel encodings whose decoders are loaded on first use (dynamic import), so a user who only
  * opens PNG, JPEG or native DICOM files never downloads, parses or instantiates them. Each one runs unchanged in

@@ -443,10 +443,13 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
     return { width, height, data: stored, maxValue: 255 };
   }
 
+  if (!(bitsStored >= 1 && bitsStored <= 16)) {
+    throw new DataError('DICOM BitsStored is not supported', { file, field: '(0028,0101) BitsStored', expected: '1 to 16', found: String(bitsStored) });
+  }
   const shift = highBit + 1 - bitsStored;
-  const valueMask = bitsStored >= 32 ? 0xffffffff : 2 ** bitsStored - 1;
+  const valueMask = 2 ** bitsStored - 1;
   // 16-bit unsigned, identity LUTs (a native CR / DX export): the masked samples are the output, in Uint16
-  if (stored instanceof Uint16Array && voi === null && slope === 1 && intercept === 0 && !signed && shift === 0 && bitsStored >= 1 && bitsStored <= 16) {
+  if (stored instanceof Uint16Array && voi === null && slope === 1 && intercept === 0 && !signed && shift === 0) {
     if (bitsStored < 16) for (let i = 0; i < n; i++) stored[i] = (stored[i] as number) & valueMask;
     if (invert) for (let i = 0; i < n; i++) stored[i] = valueMask - (stored[i] as number);
     return { width, height, data: stored, maxValue: valueMask };
@@ -457,32 +460,32 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
   const ends = [slope * lowStored + intercept, slope * highStored + intercept];
   const lo = Math.min(ends[0] as number, ends[1] as number);
   const hi = Math.max(ends[0] as number, ends[1] as number);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = ((stored[i] as number) >>> shift) & valueMask;
-    if (signed && v >= signBit) v -= 2 * signBit;
-    data[i] = slope * v + intercept;
-  }
+  // Every step depends on the stored value alone, and there are at most 2^16 of them: the chain runs once per
+  // stored value into a table, then once per pixel as a lookup (a film has millions of pixels).
+  const table = new Float32Array(valueMask + 1);
+  for (let v = 0; v <= valueMask; v++) table[v] = slope * (signed && v >= signBit ? v - 2 * signBit : v) + intercept;
   let maxValue: number;
   if (voi?.kind === 'window') {
     maxValue = bitsStored <= 8 ? 255 : 65535;
-    applyVoiWindow(data, voi.center, voi.width, voi.fn, maxValue, file);
+    applyVoiWindow(table, voi.center, voi.width, voi.fn, maxValue, file);
   } else if (voi?.kind === 'lut') {
     maxValue = 2 ** voi.bits - 1;
     const last = voi.table.length - 1;
-    for (let i = 0; i < n; i++) {
-      const k = Math.round(data[i] as number) - voi.firstMapped;
-      data[i] = Math.min(voi.table[k < 0 ? 0 : k > last ? last : k] as number, maxValue);
+    for (let i = 0; i < table.length; i++) {
+      const k = Math.round(table[i] as number) - voi.firstMapped;
+      table[i] = Math.min(voi.table[k < 0 ? 0 : k > last ? last : k] as number, maxValue);
     }
   } else {
     maxValue = hi - lo;
-    for (let i = 0; i < n; i++) data[i] = (data[i] as number) - lo;
+    for (let i = 0; i < table.length; i++) table[i] = (table[i] as number) - lo;
   }
   if (!(maxValue > 0 && maxValue <= 3.4e38)) {
     // e.g. BitsStored 0, or a rescale so large that the range overflows: no image can be shown from it
     throw new DataError('DICOM pixel range is empty or not finite', { file, field: '(0028,0101) BitsStored / (0028,1053) RescaleSlope', expected: 'a finite range > 0', found: `${bitsStored} bits, slope ${slope}, range ${maxValue}` });
   }
-  if (invert) for (let i = 0; i < n; i++) data[i] = maxValue - (data[i] as number);
+  if (invert) for (let i = 0; i < table.length; i++) table[i] = maxValue - (table[i] as number);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = table[((stored[i] as number) >>> shift) & valueMask] as number;
   return { width, height, data, maxValue };
 }
 

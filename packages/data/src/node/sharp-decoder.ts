@@ -63,18 +63,13 @@ async function sharpMono(sharp: SharpFn, bytes: Uint8Array, sixteen: boolean, si
 
 /**
  * A decoded DICOM image resized by libvips to `size`, or null when its range does not fit 16 bits. Float samples (the
- * display chain's output) go through as 16-bit integers: a window's fractional levels move by at most half of one
- * 65536th of the range.
+ * display chain's output) go through as 16-bit integers.
  */
 async function resizeDecoded(sharp: SharpFn, image: DecodedImage, size: { width: number; height: number }): Promise<DecodedImage | null> {
   if (!(image.maxValue <= 65535)) return null;
   const eight = image.data instanceof Uint8Array;
-  let samples = image.data;
-  if (!eight && !(samples instanceof Uint16Array)) {
-    const from = samples;
-    samples = new Uint16Array(from.length);
-    for (let i = 0; i < from.length; i++) samples[i] = Math.round(from[i] as number);
-  }
+  // (a typed-array copy truncates: a level moves by less than one 65536th of the range)
+  const samples = eight || image.data instanceof Uint16Array ? image.data : new Uint16Array(image.data);
   const input = sharp(samples, { raw: { width: image.width, height: image.height, channels: 1 } });
   // one band in, one band out: libvips' default sRGB output would make three
   const out = await resized(input, size).toColourspace(eight ? 'b-w' : 'grey16').raw(eight ? {} : { depth: 'ushort' }).toBuffer();
