@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYNTH_PHI_MARKER } from '@multichexnet/data';
@@ -6,6 +7,8 @@ import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchChromium, CHROMIUM } from './helpers/browser';
+import { openImage } from '../src/image/open-image';
+import { imageDigest } from '../src/image/image-digest';
 import { serveStatic, type StaticServer } from './helpers/static-server';
 
 const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,6 +26,29 @@ const skipReason = !hasChromium()
     ? `real images not found under ${realdata}`
     : null;
 if (skipReason !== null) console.warn(`[demo e2e] skipped: ${skipReason}`);
+
+/*
+ * The transfer syntaxes the page must read, written by Debian's dcmtk and gdcm at test time (.ci/system-deps). The
+ * data package's tests hold the same list with every bit depth; this copy exists because one project's test may not
+ * import another's files.
+ */
+const TRANSCODE: { label: string; uid: string; tool: string; args: string[]; lossy?: true }[] = [
+  { label: 'big-endian', uid: '1.2.840.10008.1.2.2', tool: 'dcmconv', args: ['+tb'] },
+  { label: 'deflated', uid: '1.2.840.10008.1.2.1.99', tool: 'dcmconv', args: ['+td'] },
+  { label: 'rle', uid: '1.2.840.10008.1.2.5', tool: 'dcmcrle', args: [] },
+  { label: 'jpeg-lossless-p14', uid: '1.2.840.10008.1.2.4.57', tool: 'dcmcjpeg', args: ['+el'] },
+  { label: 'jpeg-lossless-sv1', uid: '1.2.840.10008.1.2.4.70', tool: 'dcmcjpeg', args: ['+e1'] },
+  { label: 'jpeg-ls', uid: '1.2.840.10008.1.2.4.80', tool: 'gdcmconv', args: ['--jpegls'] },
+  { label: 'jpeg-ls-near', uid: '1.2.840.10008.1.2.4.81', tool: 'dcmcjpls', args: ['+en'], lossy: true },
+  { label: 'j2k', uid: '1.2.840.10008.1.2.4.90', tool: 'gdcmconv', args: ['--j2k'] },
+  { label: 'j2k-lossy', uid: '1.2.840.10008.1.2.4.91', tool: 'gdcmconv', args: ['--j2k', '--lossy', '-r', '5'], lossy: true },
+];
+const TOOLS = [...new Set([...TRANSCODE.map((t) => t.tool), 'dcmdjpeg', 'gdcmimg'])];
+const missingTools = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+const run = (cmd: string, args: string[]): void => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+};
 
 type State = 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-model';
 
@@ -188,6 +214,44 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(consoleLines.join('\n')).not.toContain(uid);
     await page.screenshot({ path: join(artifacts, 'real-dicom.png'), fullPage: true });
   });
+
+  it.skipIf(missingTools.length > 0)(
+    missingTools.length > 0 ? `DICOM tools missing (${missingTools.join(', ')}): see .ci/system-deps` : 'reads every DICOM transfer syntax to the pixels Node decodes, fetching each codec only when a file needs it',
+    async () => {
+      const codecFetches = (): string[] => server.requests.filter((r) => /charlswasm|openjpegwasm|lossless-/.test(r));
+      // a PNG and a JPEG Baseline DICOM are open by now: no codec was fetched for them
+      expect(codecFetches()).toEqual([]);
+      const dir = join(artifacts, 'syntaxes');
+      mkdirSync(dir, { recursive: true });
+      // the real SIIM film decompressed by dcmtk (8-bit), and a signed 16-bit film written by gdcm from raw samples
+      const sources = [join(dir, 'siim.dcm'), join(dir, 'signed16.dcm')];
+      run('dcmdjpeg', [REAL_DICOM, sources[0]!]);
+      const raw = new Int16Array(160 * 128).map((_, i) => Math.round(3000 * Math.sin(i / 700) * Math.cos((i % 160) / 30)));
+      writeFileSync(join(dir, 'signed16.raw'), new Uint8Array(raw.buffer));
+      run('gdcmimg', ['--size', '160,128', '--depth', '16', '--sign', '1', join(dir, 'signed16.raw'), sources[1]!]);
+      const digestOf = async (file: string): Promise<string> => imageDigest((await openImage(readFileSync(file), basename(file))).image);
+      for (const src of sources) {
+        const native = await digestOf(src);
+        for (const t of TRANSCODE) {
+          if (t.label === 'jpeg-ls-near' && src.includes('signed')) continue; // dcmcjpls: near-lossless is unsigned only
+          const out = join(dir, `${basename(src, '.dcm')}.${t.label}.dcm`);
+          run(t.tool, [...t.args, src, out]);
+          expect(await settle(page, () => dropFile(page, out)), `${t.label} of ${basename(src)}`).toBe('done');
+          const r = await readResult(page);
+          expect(r.facts['Transfer syntax'], t.label).toBeDefined();
+          const digest = await page.evaluate(() => document.querySelector<HTMLElement>('#viewer-canvas')!.dataset.imageDigest);
+          // the page decodes as Node does; a lossless file decodes to its uncompressed original
+          expect(digest, `${t.label} of ${basename(src)}`).toBe(await digestOf(out));
+          if (t.lossy !== true) expect(digest, `${t.label} of ${basename(src)}`).toBe(native);
+        }
+      }
+      await page.screenshot({ path: join(artifacts, 'dicom-syntaxes.png'), fullPage: true });
+      // each codec's WebAssembly came from the app itself, once
+      for (const wasm of ['charlswasm_decode', 'openjpegwasm_decode']) expect(codecFetches().filter((r) => r.includes(`${wasm}-`) && r.includes('.wasm 200')), wasm).toHaveLength(1);
+      expect(codecFetches().some((r) => /lossless-[^ ]*\.js 200/.test(r))).toBe(true);
+    },
+    240_000,
+  );
 
   it('runs the built-in synthetic examples; the synthetic DICOM identifiers never reach the page', async () => {
     const ids = await page.locator('.example').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.example!));
