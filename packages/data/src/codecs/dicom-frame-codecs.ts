@@ -106,47 +106,49 @@ function codecFailure(err: unknown, library: string, printed: string | undefined
   return new Error(printed ?? `${library} rejected the data`, { cause: err });
 }
 
-async function charlsCodec(url: string | undefined): Promise<FrameCodec> {
+/**
+ * One of the cornerstone WebAssembly codecs: a decoder object per frame (the frame copied into its heap, decoded,
+ * its output copied out, the object freed); `frameOf` reads the decoded frame or throws what the library reported.
+ */
+async function wasmCodec<D extends EmscriptenFrameDecoder>(
+  library: string,
+  instantiate: (options: EmscriptenCodecOptions) => Promise<new () => D>,
+  url: string | undefined,
+  frameOf: (decoder: D, printed: string | undefined) => CodecFrame,
+): Promise<FrameCodec> {
   const sink = messageSink();
-  const charls = await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default({ ...sink.options, ...locate(url) });
+  const Decoder = await instantiate({ ...sink.options, ...locate(url) });
   return (frame) => {
     sink.clear();
-    const decoder = new charls.JpegLSDecoder();
+    const decoder = new Decoder();
     try {
       decoder.getEncodedBuffer(frame.length).set(frame);
       decoder.decode();
-      const info = decoder.getFrameInfo();
-      // interleave mode 0 (none) stores the components one plane after another
-      const planar = info.componentCount > 1 && decoder.getInterleaveMode() === 0;
-      return { width: info.width, height: info.height, components: info.componentCount, samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, false), planar };
+      return frameOf(decoder, sink.last());
     } catch (err) {
-      throw codecFailure(err, 'CharLS', sink.last());
+      throw codecFailure(err, library, sink.last());
     } finally {
       decoder.delete();
     }
   };
 }
 
-async function openjpegCodec(url: string | undefined): Promise<FrameCodec> {
-  const sink = messageSink();
-  const openjpeg = await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default({ ...sink.options, ...locate(url) });
-  return (frame) => {
-    sink.clear();
-    const decoder = new openjpeg.J2KDecoder();
-    try {
-      decoder.getEncodedBuffer(frame.length).set(frame);
-      decoder.decode();
-      const info = decoder.getFrameInfo();
-      // OpenJPEG reports most damage by printing "[ERROR] ..." and returning an empty or partial image
-      const printed = sink.last();
-      if (info.width === 0 || info.height === 0 || (printed !== undefined && /error/i.test(printed))) throw new Error(printed ?? 'OpenJPEG found no image in the data');
-      return { width: info.width, height: info.height, components: info.componentCount, samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, info.isSigned === true), planar: false };
-    } catch (err) {
-      throw codecFailure(err, 'OpenJPEG', sink.last());
-    } finally {
-      decoder.delete();
-    }
-  };
+function charlsCodec(url: string | undefined): Promise<FrameCodec> {
+  return wasmCodec('CharLS', async (o) => (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(o)).JpegLSDecoder, url, (decoder) => {
+    const info = decoder.getFrameInfo();
+    // interleave mode 0 (none) stores the components one plane after another
+    const planar = info.componentCount > 1 && decoder.getInterleaveMode() === 0;
+    return { width: info.width, height: info.height, components: info.componentCount, samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, false), planar };
+  });
+}
+
+function openjpegCodec(url: string | undefined): Promise<FrameCodec> {
+  return wasmCodec('OpenJPEG', async (o) => (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(o)).J2KDecoder, url, (decoder, printed) => {
+    const info = decoder.getFrameInfo();
+    // OpenJPEG reports most damage by printing "[ERROR] ..." and returning an empty or partial image
+    if (info.width === 0 || info.height === 0 || (printed !== undefined && /error/i.test(printed))) throw new Error(printed ?? 'OpenJPEG found no image in the data');
+    return { width: info.width, height: info.height, components: info.componentCount, samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, info.isSigned === true), planar: false };
+  });
 }
 
 /** The decoder's output bytes (a view into the module's heap, freed with the decoder) as samples of their width. */
