@@ -68,7 +68,9 @@ export interface DicomDecodeOptions {
  * Baseline and RLE fragments), mask to BitsStored and sign-extend, modality LUT (RescaleSlope/Intercept), VOI
  * transform (a VOI LUT, or a LINEAR, LINEAR_EXACT or SIGMOID window) when present, and one inversion for MONOCHROME1
  * or Presentation LUT Shape INVERSE. Without a VOI transform the output is the full stored range shifted to start at
- * 0; with a window it spans [0, 255] (BitsStored ≤ 8) or [0, 65535]; with a VOI LUT, [0, 2^bits - 1] of the LUT.
+ * 0; with a window it spans [0, 255] (BitsStored ≤ 8) or [0, 65535] in whole levels; with a VOI LUT, [0, 2^bits - 1]
+ * of the LUT. Whole levels come as Uint8Array (up to 255) or Uint16Array, fractional ones (a fractional rescale) as
+ * Float32Array.
  * Multi-frame files (cine, tomosynthesis) are refused: a radiograph is one frame. JPEG Lossless, JPEG-LS and JPEG 2000
  * need their codec loaded first: use {@link decodeDicomAsync}, which reads every syntax in
  * {@link SUPPORTED_TRANSFER_SYNTAXES}; here they throw a {@link DataError} saying so. Other syntaxes throw a
@@ -484,7 +486,11 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
     throw new DataError('DICOM pixel range is empty or not finite', { file, field: '(0028,0101) BitsStored / (0028,1053) RescaleSlope', expected: 'a finite range > 0', found: `${bitsStored} bits, slope ${slope}, range ${maxValue}` });
   }
   if (invert) for (let i = 0; i < table.length; i++) table[i] = maxValue - (table[i] as number);
-  const data = new Float32Array(n);
+  // A window or VOI LUT maps to whole display levels: 8- or 16-bit output. Without one, integer levels up to 65535
+  // (an integer rescale) stay 16-bit too; only a fractional or wider range needs floats.
+  if (voi?.kind === 'window') for (let i = 0; i < table.length; i++) table[i] = Math.round(table[i] as number);
+  const whole = maxValue <= 65535 && table.every((v) => Number.isInteger(v));
+  const data = !whole ? new Float32Array(n) : maxValue <= 255 ? new Uint8Array(n) : new Uint16Array(n);
   for (let i = 0; i < n; i++) data[i] = table[((stored[i] as number) >>> shift) & valueMask] as number;
   return { width, height, data, maxValue };
 }

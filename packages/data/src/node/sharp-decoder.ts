@@ -68,7 +68,7 @@ async function sharpMono(sharp: SharpFn, bytes: Uint8Array, sixteen: boolean, si
 async function resizeDecoded(sharp: SharpFn, image: DecodedImage, size: { width: number; height: number }): Promise<DecodedImage | null> {
   if (!(image.maxValue <= 65535)) return null;
   const eight = image.data instanceof Uint8Array;
-  // (a typed-array copy truncates: a level moves by less than one 65536th of the range)
+  // (only a fractional rescale gives floats; a typed-array copy truncates them by less than one level)
   const samples = eight || image.data instanceof Uint16Array ? image.data : new Uint16Array(image.data);
   const input = sharp(samples, { raw: { width: image.width, height: image.height, channels: 1 } });
   // one band in, one band out: libvips' default sRGB output would make three
