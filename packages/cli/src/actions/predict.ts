@@ -126,7 +126,8 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           gate: r.gate,
           boxes: r.boxes,
           maskRle: r.maskRle,
-          maskPixels: r.mask === null ? 0 : countNonZero(r.mask.data),
+          // '-1' is an empty mask: a full-size film's millions of zeros need no count
+          maskPixels: r.mask === null || r.maskRle === '-1' ? 0 : countNonZero(r.mask.data),
           timings: { totalMs: r.timings.totalMs },
         };
         if (overlayDir !== null) {

@@ -54,7 +54,8 @@ export interface ImageFile {
  * DataError naming it. `decoder` (sharp, where Node has it) goes first; with `fit` it may resize for the model.
  */
 export async function readImageFile(file: string, options: { decoder?: ImageDecoder | null; fit?: ImageDecodeOptions['fit'] } = {}): Promise<ImageFile> {
-  const bytes = new Uint8Array(await readFile(file));
+  const buf = await readFile(file);
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const { image, format } = await decodeImageAsync(bytes, file, { decoder: options.decoder ?? null, ...(options.fit !== undefined ? { fit: options.fit } : {}) });
   return { file, format, image };
 }
