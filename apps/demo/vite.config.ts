@@ -54,6 +54,25 @@ function ortRuntimeFiles(): Plugin {
   };
 }
 
+/**
+ * The cornerstone DICOM codecs ship one Emscripten glue file for Node and browsers; its Node branch, never taken in a
+ * page, requires `fs` and `path`. Those two requires resolve to an empty module, so the build neither warns about
+ * Node modules nor carries Vite's stub for them. The codecs themselves are imported lazily by @multichexnet/data.
+ */
+function codecGlueNodeBranch(): Plugin {
+  const EMPTY = '\0multichexnet-codec-glue-node-branch';
+  return {
+    name: 'multichexnet-codec-glue-node-branch',
+    enforce: 'pre',
+    resolveId(id, importer) {
+      return (id === 'fs' || id === 'path') && importer !== undefined && /[\\/]@cornerstonejs[\\/]codec-[^\\/]+[\\/]dist[\\/]/.test(importer) ? EMPTY : null;
+    },
+    load(id) {
+      return id === EMPTY ? 'export default {};' : null;
+    },
+  };
+}
+
 /** The CSP goes into the built page only: the dev server injects inline scripts of its own. */
 function contentSecurityPolicy(): Plugin {
   return {
@@ -107,5 +126,5 @@ export default defineConfig({
   },
   server: { headers: ISOLATION },
   preview: { headers: ISOLATION },
-  plugins: [ortRuntimeFiles(), contentSecurityPolicy()],
+  plugins: [ortRuntimeFiles(), contentSecurityPolicy(), codecGlueNodeBranch()],
 });

@@ -1,11 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SYNTH_PHI_MARKER } from '@multichexnet/data';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
+import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launchChromium, CHROMIUM } from './helpers/browser';
+import { openImage } from '../src/image/open-image';
+import { imageDigest } from '../src/image/image-digest';
 import { serveStatic, type StaticServer } from './helpers/static-server';
 
 const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,6 +26,29 @@ const skipReason = !hasChromium()
     ? `real images not found under ${realdata}`
     : null;
 if (skipReason !== null) console.warn(`[demo e2e] skipped: ${skipReason}`);
+
+/*
+ * The transfer syntaxes the page must read, written by Debian's dcmtk and gdcm at test time (.ci/system-deps). The
+ * data package's tests hold the same list with every bit depth; this copy exists because one project's test may not
+ * import another's files.
+ */
+const TRANSCODE: { label: string; uid: string; tool: string; args: string[]; lossy?: true }[] = [
+  { label: 'big-endian', uid: '1.2.840.10008.1.2.2', tool: 'dcmconv', args: ['+tb'] },
+  { label: 'deflated', uid: '1.2.840.10008.1.2.1.99', tool: 'dcmconv', args: ['+td'] },
+  { label: 'rle', uid: '1.2.840.10008.1.2.5', tool: 'dcmcrle', args: [] },
+  { label: 'jpeg-lossless-p14', uid: '1.2.840.10008.1.2.4.57', tool: 'dcmcjpeg', args: ['+el'] },
+  { label: 'jpeg-lossless-sv1', uid: '1.2.840.10008.1.2.4.70', tool: 'dcmcjpeg', args: ['+e1'] },
+  { label: 'jpeg-ls', uid: '1.2.840.10008.1.2.4.80', tool: 'gdcmconv', args: ['--jpegls'] },
+  { label: 'jpeg-ls-near', uid: '1.2.840.10008.1.2.4.81', tool: 'dcmcjpls', args: ['+en'], lossy: true },
+  { label: 'j2k', uid: '1.2.840.10008.1.2.4.90', tool: 'gdcmconv', args: ['--j2k'] },
+  { label: 'j2k-lossy', uid: '1.2.840.10008.1.2.4.91', tool: 'gdcmconv', args: ['--j2k', '--lossy', '-r', '5'], lossy: true },
+];
+const TOOLS = [...new Set([...TRANSCODE.map((t) => t.tool), 'dcmdjpeg', 'gdcmimg'])];
+const missingTools = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+const run = (cmd: string, args: string[]): void => {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+};
 
 type State = 'loading' | 'ready' | 'running' | 'done' | 'error' | 'no-model';
 
@@ -95,11 +121,21 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   const sockets: string[] = [];
   const consoleLines: string[] = [];
   const pageErrors: string[] = [];
+  const buildWarnings: string[] = [];
 
   beforeAll(async () => {
     expect(existsSync(bundledModel), 'public/model/model.onnx is missing: run `npm run demo:model` after `npm run quickstart`').toBe(true);
     mkdirSync(artifacts, { recursive: true });
-    await build({ configFile: join(appRoot, 'vite.config.ts'), logLevel: 'error', build: { outDir: site, emptyOutDir: true } });
+    // every warning the build gives (Vite's and the bundler's), the config's filters bypassed
+    const logger = createLogger('warn');
+    logger.warn = (msg) => void buildWarnings.push(msg);
+    logger.warnOnce = (msg) => void buildWarnings.push(msg);
+    await build({
+      configFile: join(appRoot, 'vite.config.ts'),
+      customLogger: logger,
+      logLevel: 'warn',
+      build: { outDir: site, emptyOutDir: true, rolldownOptions: { onLog: (_level, log) => void buildWarnings.push(`${log.code ?? ''} ${log.message}`) } },
+    });
     server = await serveStatic(site);
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1440, height: 1000 } });
@@ -116,6 +152,24 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+  });
+
+  // (without vite.config.ts's codecGlueNodeBranch the codec glue's Node-only requires become Vite's browser stub, and
+  // the next test fails)
+  it('builds the DICOM codecs as lazily loaded chunks and assets, with no bundler warning about them', () => {
+    expect(buildWarnings.filter((w) => /cornerstonejs|jpeg-lossless|charls|openjpeg/i.test(w))).toEqual([]);
+    const assets = readdirSync(join(site, 'assets'));
+    for (const name of ['charlswasm_decode', 'openjpegwasm_decode']) {
+      expect(assets.filter((f) => f.startsWith(`${name}-`)).map((f) => f.slice(f.lastIndexOf('.'))).sort(), name).toEqual(['.js', '.wasm']);
+    }
+    // the page's entry neither imports a codec chunk statically nor embeds a codec (their glue names the bare .wasm
+    // file; the entry knows only the hashed asset URLs)
+    const entry = assets.find((f) => /^index-.*\.js$/.test(f) && readFileSync(join(site, 'assets', f), 'utf8').includes('viewer-canvas'));
+    expect(entry).toBeDefined();
+    const code = readFileSync(join(site, 'assets', entry!), 'utf8');
+    expect(code).not.toMatch(/from\s*["']\.\/(charlswasm_decode|openjpegwasm_decode|lossless)-/);
+    expect(code).not.toMatch(/charlswasm_decode\.wasm|openjpegwasm_decode\.wasm/);
+    expect(code).not.toContain('frame format error');
   });
 
   it('bundles no Node module, not even a stub for one', () => {
@@ -188,6 +242,44 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(consoleLines.join('\n')).not.toContain(uid);
     await page.screenshot({ path: join(artifacts, 'real-dicom.png'), fullPage: true });
   });
+
+  it.skipIf(missingTools.length > 0)(
+    missingTools.length > 0 ? `DICOM tools missing (${missingTools.join(', ')}): see .ci/system-deps` : 'reads every DICOM transfer syntax to the pixels Node decodes, fetching each codec only when a file needs it',
+    async () => {
+      const codecFetches = (): string[] => server.requests.filter((r) => /charlswasm|openjpegwasm|lossless-/.test(r));
+      // a PNG and a JPEG Baseline DICOM are open by now: no codec was fetched for them
+      expect(codecFetches()).toEqual([]);
+      const dir = join(artifacts, 'syntaxes');
+      mkdirSync(dir, { recursive: true });
+      // the real SIIM film decompressed by dcmtk (8-bit), and a signed 16-bit film written by gdcm from raw samples
+      const sources = [join(dir, 'siim.dcm'), join(dir, 'signed16.dcm')];
+      run('dcmdjpeg', [REAL_DICOM, sources[0]!]);
+      const raw = new Int16Array(160 * 128).map((_, i) => Math.round(3000 * Math.sin(i / 700) * Math.cos((i % 160) / 30)));
+      writeFileSync(join(dir, 'signed16.raw'), new Uint8Array(raw.buffer));
+      run('gdcmimg', ['--size', '160,128', '--depth', '16', '--sign', '1', join(dir, 'signed16.raw'), sources[1]!]);
+      const digestOf = async (file: string): Promise<string> => imageDigest((await openImage(readFileSync(file), basename(file))).image);
+      for (const src of sources) {
+        const native = await digestOf(src);
+        for (const t of TRANSCODE) {
+          if (t.label === 'jpeg-ls-near' && src.includes('signed')) continue; // dcmcjpls: near-lossless is unsigned only
+          const out = join(dir, `${basename(src, '.dcm')}.${t.label}.dcm`);
+          run(t.tool, [...t.args, src, out]);
+          expect(await settle(page, () => dropFile(page, out)), `${t.label} of ${basename(src)}`).toBe('done');
+          const r = await readResult(page);
+          expect(r.facts['Transfer syntax'], t.label).toBeDefined();
+          const digest = await page.evaluate(() => document.querySelector<HTMLElement>('#viewer-canvas')!.dataset.imageDigest);
+          // the page decodes as Node does; a lossless file decodes to its uncompressed original
+          expect(digest, `${t.label} of ${basename(src)}`).toBe(await digestOf(out));
+          if (t.lossy !== true) expect(digest, `${t.label} of ${basename(src)}`).toBe(native);
+        }
+      }
+      await page.screenshot({ path: join(artifacts, 'dicom-syntaxes.png'), fullPage: true });
+      // each codec's WebAssembly came from the app itself, once
+      for (const wasm of ['charlswasm_decode', 'openjpegwasm_decode']) expect(codecFetches().filter((r) => r.includes(`${wasm}-`) && r.includes('.wasm 200')), wasm).toHaveLength(1);
+      expect(codecFetches().some((r) => /lossless-[^ ]*\.js 200/.test(r))).toBe(true);
+    },
+    240_000,
+  );
 
   it('runs the built-in synthetic examples; the synthetic DICOM identifiers never reach the page', async () => {
     const ids = await page.locator('.example').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.example!));

@@ -15,29 +15,29 @@ const hasReal = existsSync(REAL_PNG) && existsSync(REAL_DICOM);
 if (!hasReal) console.warn(`[open-image] real-image cases skipped: ${realdata} not found`);
 
 describe('openImage', () => {
-  it.skipIf(!hasReal)('opens the real NIH PNG with its name and size', () => {
-    const o = openImage(readFileSync(REAL_PNG), basename(REAL_PNG));
+  it.skipIf(!hasReal)('opens the real NIH PNG with its name and size', async () => {
+    const o = await openImage(readFileSync(REAL_PNG), basename(REAL_PNG));
     expect(o.format).toBe('PNG');
     expect(o.title).toBe(basename(REAL_PNG));
     expect(o.image.data.length).toBe(o.image.width * o.image.height);
     expect(o.facts.find((f) => f.label === 'Size')?.value).toBe(`${o.image.width} × ${o.image.height} px`);
   });
 
-  it.skipIf(!hasReal)('opens the real SIIM DICOM (JPEG Baseline) without its name, which is its SOPInstanceUID', () => {
+  it.skipIf(!hasReal)('opens the real SIIM DICOM (JPEG Baseline) without its name, which is its SOPInstanceUID', async () => {
     const name = basename(REAL_DICOM);
-    const o = openImage(readFileSync(REAL_DICOM), name);
+    const o = await openImage(readFileSync(REAL_DICOM), name);
     expect(o.format).toBe('DICOM');
     expect(o.title).toBe('DICOM file');
     expect(o.facts.find((f) => f.label === 'Transfer syntax')?.value).toMatch(/JPEG Baseline/);
     expect(JSON.stringify(o.facts)).not.toContain(basename(name, '.dcm'));
   });
 
-  it.skipIf(!hasReal)("keeps a broken DICOM's name out of its error", () => {
+  it.skipIf(!hasReal)("keeps a broken DICOM's name out of its error", async () => {
     const name = basename(REAL_DICOM);
     const bytes = readFileSync(REAL_DICOM);
     let error: unknown = null;
     try {
-      openImage(bytes.subarray(0, 400), name);
+      await openImage(bytes.subarray(0, 400), name);
     } catch (e) {
       error = e;
     }
@@ -45,20 +45,20 @@ describe('openImage', () => {
     expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain(basename(name, '.dcm'));
   });
 
-  it('shows none of the identifying attributes the synthetic DICOM examples carry', () => {
+  it('shows none of the identifying attributes the synthetic DICOM examples carry', async () => {
     for (const file of ['rsna-pneumonia.dcm', 'siim-pneumothorax.dcm']) {
       const bytes = readFileSync(join(examples, file));
       // The files do carry (synthetic) identifiers, so this check can fail.
       expect(Buffer.from(bytes).includes(SYNTH_PHI_MARKER)).toBe(true);
-      const o = openImage(bytes, file);
+      const o = await openImage(bytes, file);
       expect(o.format).toBe('DICOM');
       expect(JSON.stringify({ title: o.title, facts: o.facts })).not.toContain(SYNTH_PHI_MARKER);
       expect(o.facts.map((f) => f.label)).toEqual(expect.arrayContaining(['Transfer syntax', 'Modality', 'Photometric']));
     }
   });
 
-  it('opens the JPEG example and refuses bytes of no known format', () => {
-    expect(openImage(readFileSync(join(examples, 'covid.jpg')), 'covid.jpg').format).toBe('JPEG');
-    expect(() => openImage(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), 'notes.txt')).toThrow(DataError);
+  it('opens the JPEG example and refuses bytes of no known format', async () => {
+    expect((await openImage(readFileSync(join(examples, 'covid.jpg')), 'covid.jpg')).format).toBe('JPEG');
+    await expect(openImage(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), 'notes.txt')).rejects.toThrow(DataError);
   });
 });

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -192,6 +193,47 @@ describe('eval, export, predict on the run', () => {
       // Masks agree up to pixels on the threshold's edge.
       expect(Math.abs(x.maskPixels - y.maskPixels)).toBeLessThanOrEqual(Math.max(2, 0.01 * y.maskPixels));
     });
+  });
+
+  // dcmtk / gdcm write the real SIIM film in the compressed transfer syntaxes (the data package's tests hold the full
+  // list; one project's test may not import another's files)
+  const TRANSCODE: [string, string[], boolean][] = [
+    ['dcmconv', ['+tb'], true],
+    ['dcmconv', ['+td'], true],
+    ['dcmcrle', [], true],
+    ['dcmcjpeg', ['+el'], true],
+    ['dcmcjpeg', ['+e1'], true],
+    ['dcmcjpls', [], true],
+    ['dcmcjpls', ['+en'], false],
+    ['gdcmconv', ['--j2k'], true],
+    ['gdcmconv', ['--j2k', '--lossy', '-r', '5'], false],
+  ];
+  const haveTools = ['dcmdjpeg', ...TRANSCODE.map((t) => t[0])].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+  it.skipIf(present[2] === null || !haveTools)('predicts every compressed DICOM transfer syntax: lossless ones exactly as the uncompressed film, with sharp or --js-decode', async () => {
+    const native = join(dir, 'siim-native.dcm');
+    const run = (cmd: string, args: string[]): void => void expect(spawnSync(cmd, args, { encoding: 'utf8' }).status, `${cmd} ${args.join(' ')}`).toBe(0);
+    run('dcmdjpeg', [present[2]!, native]);
+    const files = TRANSCODE.map(([tool, args], k) => {
+      const out = join(dir, `siim-${k}.dcm`);
+      run(tool, [...args, native, out]);
+      return out;
+    });
+    const byDecoder: Record<string, number>[] = [];
+    for (const decode of [[], ['--js-decode']]) {
+      const r = await cli(dir, 'predict', '--model', join('runs', 'fixture', 'model.onnx'), '--no-gate', native, ...files, ...decode, '--json');
+      expect(r.code, r.err).toBe(0);
+      const [ref, ...rest] = (JSON.parse(r.out) as PredictOutput).images;
+      byDecoder.push(ref!.probabilities);
+      rest.forEach((img, k) => {
+        expect([img.format, img.width, img.height]).toEqual(['dicom', 1024, 1024]);
+        for (const c of Object.keys(ref!.probabilities)) {
+          if (TRANSCODE[k]![2]) expect(img.probabilities[c], `${files[k]} ${c}`).toBe(ref!.probabilities[c]);
+          else expect(img.probabilities[c]!).toBeCloseTo(ref!.probabilities[c]!, 2);
+        }
+      });
+    }
+    // sharp's decode and native resize feed the model nearly what the pure-JS path does
+    for (const c of Object.keys(byDecoder[0]!)) expect(byDecoder[0]![c]!).toBeCloseTo(byDecoder[1]![c]!, 2);
   });
 
   it('predicts on a folder of synthetic DICOMs (walked recursively) and writes --out', async () => {

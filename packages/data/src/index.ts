@@ -26,14 +26,16 @@ export type { FileBytes } from './io/memory-source';
 export { resolveInside } from './io/safe-path';
 
 // --- image codecs
-export { decodeImage, sniffImageFormat } from './codecs/decode-image';
-export type { ImageFormat } from './codecs/decode-image';
+export { decodeImage, decodeImageAsync, sniffImageFormat } from './codecs/decode-image';
+export type { ImageFormat, ImageDecodeOptions } from './codecs/decode-image';
 export type { DecodedImage } from './codecs/decoded-image';
 export { assertRadiograph, MIN_RADIOGRAPH_SIDE, MAX_RADIOGRAPH_PIXELS, MAX_COLOUR_FRACTION } from './codecs/assert-radiograph';
 export { decodePng } from './codecs/png';
 export { decodeJpeg } from './codecs/jpeg';
-export { decodeDicom, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES } from './codecs/dicom';
-export type { DicomDecodeOptions } from './codecs/dicom';
+export { decodeDicom, decodeDicomAsync, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES } from './codecs/dicom';
+export type { DicomDecodeOptions, JpegFrameDecoder } from './codecs/dicom';
+export type { DicomCodecWasmUrls } from './codecs/dicom-frame-codecs';
+export { DEFAULT_MAX_INFLATED_BYTES } from './codecs/dicom-inflate';
 export { readDicomMeta } from './codecs/dicom-meta';
 export type { DicomMeta } from './codecs/dicom-meta';
 export { PHI_TAGS } from './codecs/phi-tags';

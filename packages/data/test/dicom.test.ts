@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,14 +9,14 @@ import { readDicomMeta } from '../src/codecs/dicom-meta';
 import { PHI_TAGS } from '../src/codecs/phi-tags';
 import { decodeImage } from '../src/codecs/decode-image';
 import { missingMessage, realFile } from './realdata';
-import { pixelModule, writeTestDicom, type TestElement } from './helpers/dicom-writer';
+import { pixelModule, sequenceValue, writeTestDicom, type TestElement } from './helpers/dicom-writer';
 import { hasTool, parsePgm, runTool } from './helpers/run-tool';
 
 const SIIM_DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
 const MONO1_DCM = 'Fake_MONOHR1.dcm';
 const siimPath = realFile(SIIM_DCM);
 const mono1Path = realFile(MONO1_DCM);
-const DCMTK = hasTool('dcmj2pnm') && hasTool('dcmdjpeg') && hasTool('dcmconv') && hasTool('dcmcrle');
+const DCMTK = hasTool('dcmj2pnm') && hasTool('dcmdjpeg') && hasTool('dcmconv') && hasTool('dcmcjpeg');
 const tmp = mkdtempSync(join(tmpdir(), 'mcx-dicom-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -105,14 +105,14 @@ describe('decodeDicom on the real SIIM file', () => {
     }
   });
 
-  it.skipIf(siimPath === null || !DCMTK)('rejects an unsupported transfer syntax (RLE Lossless) naming file and UID', () => {
-    const explicit = join(tmp, 'explicit-for-rle.dcm');
-    const rle = join(tmp, 'rle.dcm');
+  it.skipIf(siimPath === null || !DCMTK)('rejects an unsupported transfer syntax (JPEG Extended) naming file and UID', () => {
+    const explicit = join(tmp, 'explicit-for-extended.dcm');
+    const extended = join(tmp, 'extended.dcm');
     runTool('dcmdjpeg', [siimPath as string, explicit]);
-    runTool('dcmcrle', [explicit, rle]);
-    const bytes = new Uint8Array(readFileSync(rle));
-    expect(() => decodeDicom(bytes, rle)).toThrow(DataError);
-    expect(() => decodeDicom(bytes, rle)).toThrow(/rle\.dcm.*1\.2\.840\.10008\.1\.2\.5/s);
+    runTool('dcmcjpeg', ['+ee', explicit, extended]);
+    const bytes = new Uint8Array(readFileSync(extended));
+    expect(() => decodeDicom(bytes, extended)).toThrow(DataError);
+    expect(() => decodeDicom(bytes, extended)).toThrow(/extended\.dcm.*1\.2\.840\.10008\.1\.2\.4\.51/s);
   });
 
   it.skipIf(siimPath === null)('readDicomMeta returns safe fields and no PHI value', () => {
@@ -189,8 +189,9 @@ describe('decodeDicom on synthetic native files', () => {
     );
     const img = decodeDicom(file);
     expect(img.maxValue).toBe(65535);
-    // window [900, 1100): x <= 900 -> 0, x > 1100 -> max, centre (1000) -> (1000-1000)/200+0.5 = half
-    expect(Array.from(img.data)).toEqual([0, 0, 0.5 * 65535, 65535]);
+    // window [900, 1100): x <= 900 -> 0, x > 1100 -> max, centre (1000) -> (1000-1000)/200+0.5 = half, a whole level
+    expect(img.data).toBeInstanceOf(Uint16Array);
+    expect(Array.from(img.data)).toEqual([0, 0, Math.round(0.5 * 65535), 65535]);
     const raw = decodeDicom(file, 'f.dcm', { voi: false });
     expect(Array.from(raw.data)).toEqual([0, 900, 1000, 4000]);
   });
@@ -204,6 +205,71 @@ describe('decodeDicom on synthetic native files', () => {
       { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: new Uint8Array([0, 200]) },
     ));
     expect(Array.from(img.data)).toEqual([255, 0]);
+  });
+
+  /** A 12-bit file with two windows and a VOI LUT Sequence of one 4-entry LUT mapping 100..103. */
+  const voiFile = (extra: TestElement[] = []): Uint8Array =>
+    base(
+      [
+        { tag: [0x0028, 0x1050], vr: 'DS', value: '1000\\3000' },
+        { tag: [0x0028, 0x1051], vr: 'DS', value: '201\\2001' },
+        {
+          tag: [0x0028, 0x3010],
+          vr: 'SQ',
+          value: sequenceValue([
+            [
+              { tag: [0x0028, 0x3002], vr: 'US', value: [4, 100, 12] },
+              { tag: [0x0028, 0x3006], vr: 'OW', value: u16le([10, 20, 30, 4000]) },
+            ],
+          ]),
+        },
+        ...extra,
+      ],
+      { rows: 1, columns: 5, bitsAllocated: 16, bitsStored: 12, pixels: u16le([0, 100, 101, 103, 3000]) },
+    );
+
+  it('applies the first VOI LUT Sequence item over the windows, clamping outside its range', () => {
+    const img = decodeDicom(voiFile());
+    expect(img.maxValue).toBe(4095);
+    expect(Array.from(img.data)).toEqual([10, 10, 20, 4000, 4000]);
+    expect(readDicomMeta(voiFile()).voiLutCount).toBe(1);
+  });
+
+  it('voiWindow picks a window by index, over the LUT; a missing one is a DataError naming the file', () => {
+    const w1 = decodeDicom(voiFile(), 'w.dcm', { voiWindow: 1 });
+    // window 2: centre 3000, width 2001 -> [2000, 4000): 3000 is the centre, 0..103 below it
+    expect(w1.maxValue).toBe(65535);
+    expect(Array.from(w1.data)).toEqual([0, 0, 0, 0, Math.round(((3000 - 2999.5) / 2000 + 0.5) * 65535)]);
+    const w0 = decodeDicom(voiFile(), 'w.dcm', { voiWindow: 0 });
+    expect(Array.from(w0.data).slice(0, 2)).toEqual([0, 0]);
+    expect(() => decodeDicom(voiFile(), 'w.dcm', { voiWindow: 2 })).toThrow(/no such VOI window \(file w\.dcm.*expected voiWindow an index below 2, found 2/);
+    expect(Array.from(decodeDicom(voiFile(), 'w.dcm', { voi: false }).data)).toEqual([0, 100, 101, 103, 3000]);
+  });
+
+  it('Presentation LUT Shape INVERSE inverts MONOCHROME2; with MONOCHROME1 the two mean one inversion', () => {
+    const inverse = { tag: [0x2050, 0x0020] as [number, number], vr: 'CS', value: 'INVERSE' };
+    const pixels = new Uint8Array([0, 200]);
+    expect(Array.from(decodeDicom(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, pixels })).data)).toEqual([255, 55]);
+    const mono1 = decodeDicom(base([], { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: pixels.slice() }));
+    const both = decodeDicom(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: pixels.slice() }));
+    expect(Array.from(both.data)).toEqual(Array.from(mono1.data));
+    expect(Array.from(both.data)).toEqual([255, 55]);
+    expect(readDicomMeta(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, pixels })).presentationLutShape).toBe('INVERSE');
+  });
+
+  it.skipIf(!DCMTK)('inflates a deflated file only up to maxInflatedBytes, naming the file when it expands past it', () => {
+    const flat = join(tmp, 'flat.dcm');
+    const deflated = join(tmp, 'bomb.dcm');
+    writeFileSync(flat, base([], { rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 12, pixels: new Uint8Array(512 * 512 * 2) }));
+    runTool('dcmconv', ['+td', flat, deflated]);
+    const bytes = new Uint8Array(readFileSync(deflated));
+    expect(bytes.length).toBeLessThan(10_000);
+    expect(decodeDicom(bytes, 'bomb.dcm').width).toBe(512);
+    const limit = /DICOM deflated data set expands past the limit \(file bomb\.dcm, field maxInflatedBytes\): expected at most 100000 bytes inflated/;
+    expect(() => decodeDicom(bytes, 'bomb.dcm', { maxInflatedBytes: 100_000 })).toThrow(limit);
+    expect(() => readDicomMeta(bytes, 'bomb.dcm', { maxInflatedBytes: 100_000 })).toThrow(limit);
+    // a cut deflate stream
+    expect(() => decodeDicom(bytes.subarray(0, bytes.length - 40), 'cut.dcm')).toThrow(/DICOM deflated data set cannot be inflated \(file cut\.dcm/);
   });
 
   it('rejects a file without pixel data, and garbage bytes, with DataErrors', () => {

@@ -5,8 +5,11 @@ import { PNG } from 'pngjs';
 import { DataError } from '@multichexnet/core';
 import { createDiskCache, createFsSource, createSharpDecoder, createWorkerLoader } from '../src/node/index';
 import { openNih } from '../src/datasets/nih';
-import { decodeImage } from '../src/codecs/decode-image';
-import { fitSample } from '../src/preprocess/fit-sample';
+import { decodeImage, decodeImageAsync, type ImageDecoder } from '../src/codecs/decode-image';
+import type { DecodedImage } from '../src/codecs/decoded-image';
+import { fitImage, fitSample } from '../src/preprocess/fit-sample';
+import { encode as encodePng } from 'fast-png';
+import { filmPattern, nativeDicom } from './helpers/transcode-dicom';
 import { resolvePreprocessConfig } from '../src/preprocess/config';
 import { createBatchStream } from '../src/batching/batch-stream';
 import { missingMessage, realFile } from './realdata';
@@ -72,13 +75,64 @@ describe('createSharpDecoder', () => {
     expect(d?.dicom?.viewPosition).toBe('PA');
   });
 
-  it('declines 16-bit PNGs and corrupt files (the pure-JS path handles them)', async () => {
+  it('declines 16-bit colour PNGs and corrupt files (the pure-JS path handles them)', async () => {
     const dec = await createSharpDecoder();
-    const png = new PNG({ width: 2, height: 1, colorType: 0, bitDepth: 16, inputColorType: 0, inputHasAlpha: false });
-    (png as unknown as { data: Uint16Array }).data = new Uint16Array([1, 60000]);
-    const bytes = new Uint8Array(PNG.sync.write(png, { colorType: 0, bitDepth: 16, inputColorType: 0, inputHasAlpha: false }));
+    const png = new PNG({ width: 2, height: 1, colorType: 2, bitDepth: 16, inputColorType: 2, inputHasAlpha: false });
+    (png as unknown as { data: Uint16Array }).data = new Uint16Array([1, 60000, 3, 4, 5, 6]);
+    const bytes = new Uint8Array(PNG.sync.write(png, { colorType: 2, bitDepth: 16, inputColorType: 2, inputHasAlpha: false }));
     expect(await dec?.(bytes, 'x.png', { voi: true })).toBeNull();
     expect(await dec?.(new Uint8Array([0xff, 0xd8, 0xff, 0, 1]), 'x.jpg', { voi: true })).toBeNull();
+  });
+
+  describe('16-bit films, and the native resize for the model', () => {
+    const W = 900;
+    const H = 720;
+    const film16 = filmPattern(W, H, 0, 65535);
+    const png16 = encodePng({ width: W, height: H, data: Uint16Array.from(film16), depth: 16, channels: 1 });
+    const cfg = resolvePreprocessConfig({ size: 256 });
+
+    it('decodes a 16-bit gray PNG to the pure-JS pixels', async () => {
+      const dec = await createSharpDecoder();
+      const got = await dec?.(png16, 'f.png', { voi: true });
+      const ref = decodeImage(png16, 'f.png');
+      expect(got?.image.data).toBeInstanceOf(Uint16Array);
+      expect(got?.image.maxValue).toBe(65535);
+      expect(Buffer.from((got?.image.data as Uint16Array).buffer).equals(Buffer.from((ref.data as Uint16Array).buffer))).toBe(true);
+    });
+
+    it('resizes natively for an area fit: the model input matches the pure-JS one within the stated tolerance', async () => {
+      const dec = (await createSharpDecoder()) as ImageDecoder;
+      const sharp = (await import('sharp')).default;
+      const jpg = new Uint8Array(await sharp(Buffer.from(Uint8Array.from(filmPattern(W, H, 0, 255))), { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 95 }).toBuffer());
+      const windowed = [{ tag: [0x0028, 0x1050] as [number, number], vr: 'DS', value: '1800' }, { tag: [0x0028, 0x1051] as [number, number], vr: 'DS', value: '3000' }];
+      const films: [string, Uint8Array][] = [
+        ['16-bit.png', png16],
+        ['gray.jpg', jpg],
+        ['12-bit.dcm', nativeDicom({ width: W, height: H, bitsAllocated: 16, bitsStored: 12, signed: false, values: filmPattern(W, H, 0, 4095) })],
+        ['windowed-mono1.dcm', nativeDicom({ width: W, height: H, bitsAllocated: 16, bitsStored: 12, signed: false, photometric: 'MONOCHROME1', values: filmPattern(W, H, 0, 4095), extra: windowed })],
+      ];
+      for (const [name, bytes] of films) {
+        const got = await dec(bytes, name, { voi: true, fit: cfg });
+        expect(got?.image.originalSize, name).toEqual({ width: W, height: H });
+        expect([got?.image.width, got?.image.height]).toEqual([256, 205]);
+        const native = fitImage(got?.image as DecodedImage, cfg);
+        const js = fitImage((await decodeImageAsync(bytes, name)).image, cfg);
+        expect(native.transform).toEqual(js.transform);
+        let max = 0;
+        let sum = 0;
+        for (let i = 0; i < js.data.length; i++) {
+          const d = Math.abs((native.data[i] as number) - (js.data[i] as number));
+          max = Math.max(max, d);
+          sum += d;
+        }
+        // libvips' box shrink + cubic reduction against the exact area filter, in units of the full scale
+        expect(sum / js.data.length, name).toBeLessThanOrEqual(0.003);
+        expect(max, name).toBeLessThanOrEqual(0.08);
+      }
+      // bilinear preprocessing, or no shrink: the full image, for fitImage to resize
+      expect((await dec(png16, 'f.png', { voi: true, fit: { ...cfg, interpolation: 'bilinear' } }))?.image.width).toBe(W);
+      expect((await dec(png16, 'f.png', { voi: true, fit: { ...cfg, size: 2048 } }))?.image.originalSize).toBeUndefined();
+    });
   });
 });
 

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@multichexnet/core';
 import { decodeImage, decodePng, synthesize, SYNTH_PHI_MARKER } from '@multichexnet/data';
 import { renderOverlayPng } from '@multichexnet/runtime';
-import { startServer, type RunningServer } from '../src/index';
+import { decodeUpload, startServer, type RunningServer } from '../src/index';
 import { writeTestModel } from './helpers/model';
 import { spawnCli, waitForOutput } from './helpers/spawn-cli';
 
@@ -19,6 +20,9 @@ let dicoms: Uint8Array[];
 let bigPng: Uint8Array;
 let server: RunningServer;
 const logLines: string[] = [];
+/** Lossless transfer syntaxes written by dcmtk / gdcm (the data package's tests hold the full list). */
+const DICOM_TRANSCODE: [string, string[]][] = [['dcmconv', ['+tb']], ['dcmconv', ['+td']], ['dcmcrle', []], ['dcmcjpeg', ['+e1']], ['dcmcjpls', []], ['gdcmconv', ['--j2k']]];
+const haveDicomTools = [...new Set(DICOM_TRANSCODE.map((t) => t[0]))].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
 
 const PHI_FILENAME = `${SYNTH_PHI_MARKER}^DOE^JOHN_1970-01-01.dcm`;
 const firstFile = (dir: string, ext: RegExp): string => {
@@ -92,6 +96,27 @@ describe('startServer: predictions', () => {
       expect(body.maskRle).toMatch(/^(-1|\d+( \d+)*)$/);
       if (format === 'dicom') expect(body.dicom?.modality).toBeDefined();
       expect(text).not.toContain(SYNTH_PHI_MARKER);
+    }
+  });
+
+  it.skipIf(!haveDicomTools)('reads every compressed DICOM transfer syntax (serve and screen share decodeUpload), lossless ones as the uncompressed file', async () => {
+    // the SIIM DICOM is native explicit VR LE; dcmtk / gdcm write it in the other syntaxes
+    const native = join(root, 'siim-native.dcm');
+    writeFileSync(native, dicoms[1]!);
+    const ask = async (bytes: Uint8Array): Promise<Record<string, number>> => {
+      const res = await post(`${server.url}/v1/predict`, bytes, 'application/dicom');
+      expect(res.status, await res.clone().text()).toBe(200);
+      return ((await res.json()) as { probabilities: Record<string, number> }).probabilities;
+    };
+    const ref = await ask(dicoms[1]!);
+    for (const [tool, args] of DICOM_TRANSCODE) {
+      const out = join(root, `siim-${tool}-${args.join('')}.dcm`);
+      expect(spawnSync(tool, [...args, native, out]).status, `${tool} ${args.join(' ')}`).toBe(0);
+      const bytes = new Uint8Array(readFileSync(out));
+      expect(await ask(bytes), `${tool} ${args.join(' ')}`).toEqual(ref);
+      // without sharp (decoder null) as with it: the pure-JS path reads the syntax too
+      const js = await decodeUpload(bytes, 'upload', false, null);
+      expect([js.format, js.image.width, js.dicom?.rows]).toEqual(['dicom', 128, 128]);
     }
   });
 

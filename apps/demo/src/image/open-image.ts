@@ -1,4 +1,7 @@
-import { decodeDicomWithMeta, decodeImage, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type DecodedImage, type DicomMeta } from '@multichexnet/data';
+import { decodeDicomAsync, decodeImage, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type DecodedImage, type DicomCodecWasmUrls, type DicomMeta } from '@multichexnet/data';
+// URLs only: the bundler emits each .wasm as an asset, fetched the first time a file needs its codec
+import charlsWasm from '@cornerstonejs/codec-charls/decodewasm?url';
+import openjpegWasm from '@cornerstonejs/codec-openjpeg/decodewasm?url';
 
 /** One fact about an opened file that is safe to show. */
 export interface ImageFact {
@@ -16,6 +19,9 @@ export interface OpenedImage {
   /** Non-identifying facts only: size, depth, and for DICOM the allow-listed attributes of readDicomMeta. */
   facts: ImageFact[];
 }
+
+/** In a page the codecs fetch their WebAssembly from the app; in Node (tests) they read it from their packages. */
+const CODEC_WASM: DicomCodecWasmUrls = typeof document === 'undefined' ? {} : { charls: charlsWasm, openjpeg: openjpegWasm };
 
 /** The name errors and the page use for a DICOM file instead of its own. */
 const DICOM_LABEL = 'DICOM file';
@@ -38,18 +44,19 @@ function dicomFacts(meta: DicomMeta): ImageFact[] {
 }
 
 /**
- * PNG, JPEG or DICOM bytes -> gray image [H, W] with @multichexnet/data's decoders (DICOM: modality LUT, VOI
- * window, MONOCHROME1 inversion, JPEG Baseline). A DICOM file's name is never used, not even in errors: only
- * the allow-listed, non-identifying attributes of `decodeDicomWithMeta` reach the page.
+ * PNG, JPEG or DICOM bytes -> gray image [H, W] with @multichexnet/data's decoders (DICOM: every transfer syntax it
+ * reads, the JPEG Lossless, JPEG-LS and JPEG 2000 codecs loaded only when a file needs one; modality LUT, VOI LUT or
+ * window, MONOCHROME1 / Presentation LUT inversion). A DICOM file's name is never used, not even in errors: only
+ * the allow-listed, non-identifying attributes of `decodeDicomAsync` reach the page.
  *
  * @example
- * const opened = openImage(new Uint8Array(await file.arrayBuffer()), file.name);
+ * const opened = await openImage(new Uint8Array(await file.arrayBuffer()), file.name);
  * opened.image.width; opened.facts; // [{ label: 'Size', value: '1024 × 1024' }, ...]
  */
-export function openImage(bytes: Uint8Array, name: string): OpenedImage {
+export async function openImage(bytes: Uint8Array, name: string): Promise<OpenedImage> {
   const format = sniffImageFormat(bytes, name);
   if (format === 'dicom') {
-    const { image, meta } = decodeDicomWithMeta(bytes, DICOM_LABEL);
+    const { image, meta } = await decodeDicomAsync(bytes, DICOM_LABEL, { codecWasmUrls: CODEC_WASM });
     return { image, format: 'DICOM', title: DICOM_LABEL, facts: [...baseFacts(image, 'DICOM'), ...dicomFacts(meta)] };
   }
   const image = decodeImage(bytes, name);

@@ -154,7 +154,7 @@ export async function startApp(): Promise<void> {
 
   const openImageBytes = async (bytes: Uint8Array, name: string, drawnWith?: string[]): Promise<void> => {
     clearError();
-    const opened = openImage(bytes, name);
+    const opened = await openImage(bytes, name);
     if (drawnWith !== undefined) opened.facts.push({ label: 'Drawn with', value: drawnWith.length > 0 ? drawnWith.join(', ') : 'no findings' });
     current = opened;
     ui.empty.hidden = true;
@@ -230,7 +230,7 @@ export async function startApp(): Promise<void> {
       const bytes = await fetchBytes(`examples/${ex.file}`);
       if (bytes === null) continue;
       const thumb = el('canvas', { class: 'thumb', width: 96, height: 96 });
-      const opened = openImage(bytes, ex.file);
+      const opened = await openImage(bytes, ex.file);
       drawThumb(thumb, opened);
       const button = el(
         'button',

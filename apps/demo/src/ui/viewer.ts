@@ -1,5 +1,6 @@
 import type { DecodedImage } from '@multichexnet/data';
 import type { DemoResult } from '../engine/demo-result';
+import { imageDigest } from '../image/image-digest';
 
 /** What the overlays show. */
 export interface OverlayOptions {
@@ -53,7 +54,8 @@ function maskCanvas(mask: { width: number; height: number; data: Uint8Array }): 
 /**
  * The X-ray on a canvas, fitted to its box, with the pneumonia boxes and the pneumothorax mask drawn over it.
  * Redraws on resize and when the overlay options change; reports what it drew in `data-*` attributes
- * (`data-boxes-drawn`, `data-mask-drawn`) so the end-to-end test can check the overlays without reading pixels.
+ * (`data-boxes-drawn`, `data-mask-drawn`, and `data-image-digest` of the decoded image) so the end-to-end test can
+ * check the image and the overlays without reading pixels.
  */
 export class Viewer {
   private base: HTMLCanvasElement | null = null;
@@ -68,6 +70,8 @@ export class Viewer {
 
   setImage(image: DecodedImage | null): void {
     this.base = image === null ? null : imageCanvas(image);
+    if (image === null) delete this.canvas.dataset.imageDigest;
+    else this.canvas.dataset.imageDigest = imageDigest(image);
     this.imageSize = image === null ? null : { width: image.width, height: image.height };
     this.setResult(null);
   }

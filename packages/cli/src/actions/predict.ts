@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
+import { createSharpDecoder } from '@multichexnet/data/node';
 import { writeOverlayPng } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
@@ -20,6 +21,11 @@ export interface PredictCommandOptions {
   segThreshold?: number;
   top: number;
   threads?: number;
+  /**
+   * Decode with the pure-JavaScript decoders only (as the browser demo does), not sharp: for comparisons and for
+   * machines where sharp's native binary misbehaves.
+   */
+  jsDecode?: boolean;
 }
 
 /** One image's entry in `predict`'s JSON. */
@@ -87,13 +93,23 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   const used = new Set<string>();
   const images: PredictedImage[] = [];
   const task = ctx.reporter.task('predict', files.length, 'images');
+  // libvips (sharp) decodes off the JavaScript thread; without overlays only the model-sized image is needed, which
+  // it resizes itself. The next chunk decodes while the model runs on this one.
+  const decoder = o.jsDecode === true ? null : await createSharpDecoder();
+  const pre = predictor.metadata.preprocessing;
+  const fit = overlayDir === null && pre !== null ? { size: pre.size, fit: pre.fit, interpolation: pre.interpolation } : undefined;
+  const readChunk = (from: number): Promise<ImageFile[]> => readInOrder(files.slice(from, from + BATCH), (f) => readImageFile(f, { decoder, ...(fit !== undefined ? { fit } : {}) }));
+  let next: Promise<ImageFile[]> | null = files.length > 0 ? readChunk(0) : null;
   try {
     for (let i = 0; i < files.length; i += BATCH) {
-      const chunk: ImageFile[] = [];
-      for (const f of files.slice(i, i + BATCH)) chunk.push(await readImageFile(f));
+      const chunk = await (next as Promise<ImageFile[]>);
+      next = i + BATCH < files.length ? readChunk(i + BATCH) : null;
+      // a failure of the prefetched chunk surfaces when its turn comes, not as an unhandled rejection
+      next?.catch(() => undefined);
       const results = await predictor.run(chunk.map((c) => c.image));
       for (let k = 0; k < chunk.length; k++) {
         const { file, format, image } = chunk[k]!;
+        const size = image.originalSize ?? image;
         const r = results[k]!;
         const top = Object.entries(r.probabilities)
           .sort((a, b) => b[1] - a[1])
@@ -102,15 +118,16 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
         const entry: PredictedImage = {
           file,
           format,
-          width: image.width,
-          height: image.height,
+          width: size.width,
+          height: size.height,
           probabilities: r.probabilities,
           ...(r.findings !== undefined ? { findings: r.findings } : {}),
           top,
           gate: r.gate,
           boxes: r.boxes,
           maskRle: r.maskRle,
-          maskPixels: r.mask === null ? 0 : r.mask.data.reduce((a, v) => a + (v !== 0 ? 1 : 0), 0),
+          // '-1' is an empty mask: a full-size film's millions of zeros need no count
+          maskPixels: r.mask === null || r.maskRle === '-1' ? 0 : countNonZero(r.mask.data),
           timings: { totalMs: r.timings.totalMs },
         };
         if (overlayDir !== null) {
@@ -132,6 +149,20 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   };
   if (o.out !== undefined) await writeFileAtomic(ctx.path(o.out), `${JSON.stringify(output, null, 2)}\n`);
   return output;
+}
+
+/** Reads every file of a chunk at once (decoders that work off-thread overlap); the first failure in file order wins. */
+async function readInOrder(files: string[], read: (f: string) => Promise<ImageFile>): Promise<ImageFile[]> {
+  const settled = await Promise.allSettled(files.map(read));
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<ImageFile>).value);
+}
+
+function countNonZero(data: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0) n++;
+  return n;
 }
 
 function humanLine(p: PredictedImage, hasGate: boolean): string {

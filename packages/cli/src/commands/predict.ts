@@ -24,6 +24,7 @@ export function registerPredict(program: Command, context: (cmd: Command) => Com
     .option('--seg-threshold <p>', 'override the seg mask threshold', numberArg(0.0001, 0.9999))
     .option('--top <k>', 'classes listed per image', integerArg(1), 3)
     .option('--threads <n>', 'onnxruntime intra-op threads', integerArg(1))
+    .option('--js-decode', 'decode with the pure-JavaScript decoders only (as the browser demo does), not sharp')
     .addHelpText(
       'after',
       examples(

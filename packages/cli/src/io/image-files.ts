@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { decodeImage, sniffImageFormat, type DecodedImage, type ImageFormat } from '@multichexnet/data';
+import { decodeImageAsync, type DecodedImage, type ImageDecodeOptions, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
 import { UsageError } from '../cli-error';
 
 /** File extensions a folder walk picks up (a file named explicitly is read whatever its name: formats are sniffed). */
@@ -45,12 +45,17 @@ async function walk(dir: string): Promise<string[]> {
 export interface ImageFile {
   file: string;
   format: ImageFormat;
+  /** The film, or (with `fit` and a native decoder) its model-sized copy: `image.originalSize` then gives the film's size. */
   image: DecodedImage;
 }
 
-/** Reads and decodes a PNG, JPEG or DICOM file (format from its bytes); a bad file is a DataError naming it. */
-export async function readImageFile(file: string): Promise<ImageFile> {
-  const bytes = new Uint8Array(await readFile(file));
-  const image = decodeImage(bytes, file);
-  return { file, format: sniffImageFormat(bytes, file)!, image };
+/**
+ * Reads and decodes a PNG, JPEG or DICOM file (format from its bytes, every DICOM transfer syntax); a bad file is a
+ * DataError naming it. `decoder` (sharp, where Node has it) goes first; with `fit` it may resize for the model.
+ */
+export async function readImageFile(file: string, options: { decoder?: ImageDecoder | null; fit?: ImageDecodeOptions['fit'] } = {}): Promise<ImageFile> {
+  const buf = await readFile(file);
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const { image, format } = await decodeImageAsync(bytes, file, { decoder: options.decoder ?? null, ...(options.fit !== undefined ? { fit: options.fit } : {}) });
+  return { file, format, image };
 }

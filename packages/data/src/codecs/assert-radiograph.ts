@@ -25,7 +25,8 @@ export const MAX_COLOUR_FRACTION = 0.05;
  * assertRadiograph(img, 'scan.png'); // throws on a 1x1 PNG or a holiday photo
  */
 export function assertRadiograph(image: DecodedImage, file = '(image)'): void {
-  const { width, height } = image;
+  // the film's own size, also when its decoder already resized it for the model
+  const { width, height } = image.originalSize ?? image;
   if (width < MIN_RADIOGRAPH_SIDE || height < MIN_RADIOGRAPH_SIDE) {
     throw new DataError('Image is too small to be a chest X-ray', { file, field: 'width x height', expected: `at least ${MIN_RADIOGRAPH_SIDE} x ${MIN_RADIOGRAPH_SIDE} pixels`, found: `${width} x ${height}` });
   }

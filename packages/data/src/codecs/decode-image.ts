@@ -2,8 +2,10 @@ import { DataError } from '@multichexnet/core';
 import type { DecodedImage } from './decoded-image';
 import { decodePng } from './png';
 import { decodeJpeg } from './jpeg';
-import { decodeDicom, type DicomDecodeOptions } from './dicom';
+import { decodeDicom, decodeDicomAsync, type DicomDecodeOptions } from './dicom';
 import { hasDicmMagic } from './dicom-parser';
+import type { DicomMeta } from './dicom-meta';
+import type { PreprocessConfig } from '../preprocess/config';
 
 /** Image container formats the loaders read. */
 export type ImageFormat = 'png' | 'jpeg' | 'dicom';
@@ -44,4 +46,48 @@ export function decodeImage(bytes: Uint8Array, file = '(image)', options: DicomD
         found: bytes.length === 0 ? 'an empty file' : `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
       });
   }
+}
+
+/** Options of {@link decodeImageAsync} and of an {@link ImageDecoder}. */
+export interface ImageDecodeOptions extends DicomDecodeOptions {
+  /**
+   * The model's fit, when only the model input is wanted: a decoder that resizes natively (sharp) may then return
+   * the image already resized to the fitted size, with `originalSize` set; `fitImage` takes it from there as if it
+   * had resized the full image itself. Decoders without a native resize ignore it.
+   */
+  fit?: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>;
+}
+
+/**
+ * A custom image decoder (e.g. the sharp fast path of `@multichexnet/data/node`) for any of the formats;
+ * `dicom` carries the file's safe attributes when it was a DICOM. Returns null to fall back to the built-in
+ * pure-JS decoders.
+ */
+export type ImageDecoder = (bytes: Uint8Array, file: string, options: ImageDecodeOptions & { voi: boolean }) => Promise<{ image: DecodedImage; dicom?: DicomMeta } | null>;
+
+/**
+ * PNG, JPEG or DICOM bytes → gray image [H, W] (row-major, values in [0, maxValue]) with its format and, for DICOM,
+ * its non-identifying attributes: {@link decodeImage} for every DICOM transfer syntax of
+ * `SUPPORTED_TRANSFER_SYNTAXES`, the JPEG Lossless, JPEG-LS and JPEG 2000 codecs imported on first use. `decoder`
+ * (e.g. `await createSharpDecoder()` in Node) goes first for what it handles.
+ *
+ * @example
+ * const { image, format, dicom } = await decodeImageAsync(bytes, 'cr.dcm'); // dicom?.transferSyntaxUid
+ */
+export async function decodeImageAsync(
+  bytes: Uint8Array,
+  file = '(image)',
+  options: ImageDecodeOptions & { decoder?: ImageDecoder | null } = {},
+): Promise<{ image: DecodedImage; format: ImageFormat; dicom?: DicomMeta }> {
+  const { decoder, ...rest } = options;
+  const format = sniffImageFormat(bytes, file);
+  if (decoder !== undefined && decoder !== null && format !== null) {
+    const got = await decoder(bytes, file, { ...rest, voi: rest.voi !== false });
+    if (got !== null) return { ...got, format };
+  }
+  if (format === 'dicom') {
+    const { image, meta } = await decodeDicomAsync(bytes, file, rest);
+    return { image, format, dicom: meta };
+  }
+  return { image: decodeImage(bytes, file, rest), format: format ?? 'dicom' };
 }

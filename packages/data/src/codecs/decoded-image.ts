@@ -13,4 +13,10 @@ export interface DecodedImage extends GrayImage {
    * full scale, measured before the conversion to luminance. Absent for gray sources. See `assertRadiograph`.
    */
   colourFraction?: number;
+  /**
+   * Set when a decoder already resized the image for the model (`ImageDecodeOptions.fit`, e.g. sharp's native
+   * resize): the size of the file's full image, which `fitImage` maps boxes and masks back to. `width` x `height`
+   * is then the fitted size, not the film's.
+   */
+  originalSize?: { width: number; height: number };
 }

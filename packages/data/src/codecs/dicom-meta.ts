@@ -1,6 +1,7 @@
 import type { DataSet } from 'dicom-parser';
 import { DataError } from '@multichexnet/core';
 import { parseDicomBytes } from './dicom-parser';
+import { DEFAULT_MAX_INFLATED_BYTES } from './dicom-inflate';
 
 /**
  * The non-identifying DICOM attributes the loaders use, as plain JSON (no tensor; nothing from {@link PHI_TAGS}).
@@ -32,6 +33,10 @@ export interface DicomMeta {
   windowCenter?: number;
   windowWidth?: number;
   voiLutFunction?: string;
+  /** Items of the VOI LUT Sequence (0028,3010), when present. */
+  voiLutCount?: number;
+  /** Presentation LUT Shape (2050,0020): `IDENTITY` or `INVERSE`. */
+  presentationLutShape?: string;
   lossyImageCompression?: boolean;
 }
 
@@ -108,6 +113,7 @@ export function metaFromDataSet(ds: DataSet, file = '(dicom)'): DicomMeta {
     ['viewPosition', str(ds, 'x00185101', file)],
     ['conversionType', str(ds, 'x00080064', file)],
     ['voiLutFunction', str(ds, 'x00281056', file)],
+    ['presentationLutShape', str(ds, 'x20500020', file)],
   ];
   for (const [k, v] of optional) if (v !== undefined) (meta as unknown as Record<string, unknown>)[k] = v;
   const sy = ds1(ds, 'x00280030', 0, file);
@@ -119,6 +125,8 @@ export function metaFromDataSet(ds: DataSet, file = '(dicom)'): DicomMeta {
     meta.windowCenter = wc;
     meta.windowWidth = ww;
   }
+  const voiLuts = ds.elements.x00283010?.items?.length ?? 0;
+  if (voiLuts > 0) meta.voiLutCount = voiLuts;
   const lossy = str(ds, 'x00282110', file);
   if (lossy !== undefined) meta.lossyImageCompression = lossy === '01';
   return meta;
@@ -132,6 +140,6 @@ export function metaFromDataSet(ds: DataSet, file = '(dicom)'): DicomMeta {
  * @example
  * const meta = readDicomMeta(bytes, 'image.dcm'); // { modality: 'CR', viewPosition: 'PA', rows: 1024, ... }
  */
-export function readDicomMeta(bytes: Uint8Array, file = '(dicom)'): DicomMeta {
-  return metaFromDataSet(parseDicomBytes(bytes, file, 'x7fe00010'), file);
+export function readDicomMeta(bytes: Uint8Array, file = '(dicom)', options: { maxInflatedBytes?: number } = {}): DicomMeta {
+  return metaFromDataSet(parseDicomBytes(bytes, file, 'x7fe00010', options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES), file);
 }

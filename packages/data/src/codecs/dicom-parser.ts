@@ -1,6 +1,7 @@
 import * as dicomParserNs from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
 import { DataError } from '@multichexnet/core';
+import { boundedInflater, DEFAULT_MAX_INFLATED_BYTES } from './dicom-inflate';
 
 /*
  * dicom-parser ships a UMD bundle: Node's ESM loader exposes it only as the default export, bundlers sometimes
@@ -19,15 +20,20 @@ export function hasDicmMagic(bytes: Uint8Array): boolean {
 
 /**
  * Parses a DICOM file (Part 10, or a bare implicit-VR little-endian data set as some old exports are) and
- * wraps parser failures in a {@link DataError} naming the file.
+ * wraps parser failures in a {@link DataError} naming the file. A deflated data set is inflated up to
+ * `maxInflatedBytes` (default {@link DEFAULT_MAX_INFLATED_BYTES}).
  */
-export function parseDicomBytes(bytes: Uint8Array, file: string, untilTag?: string): DataSet {
+export function parseDicomBytes(bytes: Uint8Array, file: string, untilTag?: string, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES): DataSet {
   try {
-    const options = hasDicmMagic(bytes)
-      ? untilTag !== undefined ? { untilTag } : {}
-      : { TransferSyntaxUID: '1.2.840.10008.1.2', ...(untilTag !== undefined ? { untilTag } : {}) };
+    const options = {
+      ...(hasDicmMagic(bytes) ? {} : { TransferSyntaxUID: '1.2.840.10008.1.2' }),
+      ...(untilTag !== undefined ? { untilTag } : {}),
+      inflater: boundedInflater(maxInflatedBytes, file),
+    };
     return dicomParser.parseDicom(bytes, options);
   } catch (err) {
+    // the inflater's own error already names the file and the limit
+    if (err instanceof DataError) throw err;
     throw new DataError('DICOM file cannot be parsed', { file, expected: 'a DICOM Part 10 file', found: parserMessage(err) }, { cause: err });
   }
 }

@@ -1,7 +1,6 @@
 import { DataError, log, type BinaryMask } from '@multichexnet/core';
 import { rleDecode } from '../codecs/rle';
-import { decodeImage, sniffImageFormat } from '../codecs/decode-image';
-import { decodeDicomWithMeta } from '../codecs/dicom';
+import { decodeImageAsync, type ImageDecoder } from '../codecs/decode-image';
 import { assertRadiograph } from '../codecs/assert-radiograph';
 import type { DicomMeta } from '../codecs/dicom-meta';
 import type { DecodedImage } from '../codecs/decoded-image';
@@ -12,16 +11,7 @@ import type { LabeledBox, Sample, SampleEntry, SampleMeta, SourceName } from './
 /** What to do with a sample whose CSV row or image is bad: count and skip it, or throw its DataError. */
 export type BadSamplePolicy = 'skip' | 'fail';
 
-/**
- * A custom image decoder (e.g. the sharp fast path of `@multichexnet/data/node`) for any of the formats;
- * `dicom` carries the file's safe attributes when it was a DICOM. Returns null to fall back to the built-in
- * pure-JS decoders.
- */
-export type ImageDecoder = (
-  bytes: Uint8Array,
-  file: string,
-  options: { voi: boolean },
-) => Promise<{ image: DecodedImage; dicom?: DicomMeta } | null>;
+export type { ImageDecoder } from '../codecs/decode-image';
 
 /**
  * An indexed dataset: every sample's labels and annotations in memory, images read and decoded on demand.
@@ -134,15 +124,8 @@ function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing
 
 /** Decodes an image with the custom decoder when given (falls back to the built-in ones). */
 export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<{ image: DecodedImage; dicom?: DicomMeta }> {
-  if (init.decoder !== undefined) {
-    const got = await init.decoder(bytes, path, { voi: init.voi });
-    if (got !== null) return got;
-  }
-  if (sniffImageFormat(bytes, path) === 'dicom') {
-    const { image, meta } = decodeDicomWithMeta(bytes, path, { voi: init.voi });
-    return { image, dicom: meta };
-  }
-  return { image: decodeImage(bytes, path) };
+  const { image, dicom } = await decodeImageAsync(bytes, path, { voi: init.voi, decoder: init.decoder ?? null });
+  return dicom === undefined ? { image } : { image, dicom };
 }
 
 /** Entry + image bytes → Sample: decodes, refuses what cannot be a radiograph, adds safe DICOM facts, scales boxes and masks to the image. */

@@ -56,10 +56,15 @@ function place(src: Float32Array, w: number, h: number, t: FitTransform, S: numb
  */
 export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>): { data: Float32Array; transform: FitTransform } {
   const S = config.size;
-  const t = fitTransform(image.width, image.height, config);
-  const w = Math.round(image.width * t.scaleX);
-  const h = Math.round(image.height * t.scaleY);
-  const r = resample(image.data, image.width, image.height, w, h, config.interpolation);
+  const original = image.originalSize ?? image;
+  const t = fitTransform(original.width, original.height, config);
+  const w = Math.round(original.width * t.scaleX);
+  const h = Math.round(original.height * t.scaleY);
+  if (image.originalSize !== undefined && (image.width !== w || image.height !== h)) {
+    throw new DataError('Image was resized by its decoder for another fit', { field: 'image.originalSize', expected: `${w} x ${h} for ${original.width} x ${original.height} at size ${S} (${config.fit})`, found: `${image.width} x ${image.height}` });
+  }
+  // an image its decoder already resized for this fit is only copied
+  const r = image.originalSize !== undefined ? Float32Array.from(image.data) : resample(image.data, image.width, image.height, w, h, config.interpolation);
   const inv = 1 / image.maxValue;
   for (let i = 0; i < r.length; i++) {
     const v = (r[i] as number) * inv;

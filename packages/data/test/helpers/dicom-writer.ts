@@ -48,6 +48,21 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** The value of an SQ element: items of explicit-VR LE elements, each with a defined length. */
+export function sequenceValue(items: TestElement[][]): Uint8Array {
+  return concat(
+    items.map((elements) => {
+      const body = concat(elements.slice().sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]).map(encodeElement));
+      const head = new Uint8Array(8);
+      const dv = new DataView(head.buffer);
+      dv.setUint16(0, 0xfffe, true);
+      dv.setUint16(2, 0xe000, true);
+      dv.setUint32(4, body.length, true);
+      return concat([head, body]);
+    }),
+  );
+}
+
 /** A Part 10 file: preamble, DICM, meta group (explicit LE), then the data set elements (sorted by tag). */
 export function writeTestDicom(elements: TestElement[], transferSyntax = '1.2.840.10008.1.2.1'): Uint8Array {
   const metaBody = concat([

@@ -1,5 +1,5 @@
 import { DataError } from '@multichexnet/core';
-import { decodeImage, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
+import { decodeImageAsync, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
 import { assertInflatedSize, DEFAULT_MAX_INFLATED_BYTES } from './inflate-limit';
 
@@ -16,8 +16,8 @@ export interface DecodedUpload {
 
 /**
  * The fast decoder of @multichexnet/data/node (sharp: libspng / libjpeg-turbo on libuv threads, off the event
- * loop, for 8-bit PNG, JPEG and JPEG Baseline DICOM), or null where sharp cannot load; the pure-JS decoders
- * cover everything else.
+ * loop, for 8- and 16-bit PNG, JPEG, and DICOM with its JPEG Baseline frames), or null where sharp cannot load; the
+ * pure-JS decoders cover everything else.
  *
  * @example
  * const decoder = await createUploadDecoder(); // reuse it for every image
@@ -50,7 +50,8 @@ export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint =
       if (e instanceof DataError) throw e;
     }
   }
-  const image = fast?.image ?? decodeImage(bytes, name);
+  // every format and DICOM transfer syntax; the JPEG Lossless, JPEG-LS and JPEG 2000 codecs load on first use
+  const image = fast?.image ?? (await decodeImageAsync(bytes, name)).image;
   let dicom: DecodedUpload['dicom'] = null;
   if (format === 'dicom') {
     const m = fast?.dicom ?? readDicomMeta(bytes, name);
