@@ -189,7 +189,9 @@ function f16ToF32(h: number): number {
  * const w = tensorAsFloat32(file, file.entries[0]);
  */
 export function tensorAsFloat32(file: SafetensorsFile, entry: SafetensorsEntry): Float32Array {
-  const bytes = file.data.slice(entry.begin, entry.end);
+  // A copy into a fresh buffer (a Node Buffer's slice would share the whole file's memory).
+  const bytes = new Uint8Array(entry.end - entry.begin);
+  bytes.set(file.data.subarray(entry.begin, entry.end));
   const buf = bytes.buffer;
   switch (entry.dtype) {
     case 'F32':

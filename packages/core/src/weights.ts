@@ -161,7 +161,9 @@ export async function loadBlockWeightsFromBytes(block: Block<unknown, unknown, u
   }
   for (const { name, variable } of named) {
     const entry = byName.get(name)!;
-    const slice = data.slice(entry.offset, entry.offset + entry.byteLength);
+    // A copy into a fresh, aligned buffer (a Node Buffer's slice would be a view of the whole file).
+    const slice = new Uint8Array(entry.byteLength);
+    slice.set(data.subarray(entry.offset, entry.offset + entry.byteLength));
     const values = entry.dtype === 'int32' ? new Int32Array(slice.buffer) : new Float32Array(slice.buffer);
     const t = tf.tensor(values, entry.shape, entry.dtype);
     variable.write(t);
