@@ -9,3 +9,7 @@ export { PRETRAINED_LAYOUTS, LAYOUTS, TORCHXRAYVISION_PATHOLOGIES, IMAGENET_MEAN
 export type { PretrainedLayout, LayoutSpec } from './layouts/layouts';
 export { denseNet121Keys } from './layouts/densenet-keys';
 export type { ExpectedTensor } from './layouts/densenet-keys';
+export { fromPretrained, resolvePretrained, pretrainedLocation, DEFAULT_HF_ENDPOINT } from './hub/from-pretrained';
+export type { FromPretrainedOptions } from './hub/from-pretrained';
+export { downloadToCache } from './hub/download';
+export type { DownloadOptions, DownloadProgress, CachedFile } from './hub/download';

@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, saveBlockWeights, tf } from '@multichexnet/core';
 import { preprocessImage, type DecodedImage } from '@multichexnet/data';
-import { LAYOUTS, importCheckpoint, type ImportedModel, type ImportOptions } from '../src/index';
+import { LAYOUTS, fromPretrained, importCheckpoint, type ImportedModel, type ImportOptions } from '../src/index';
 import { SIZE, decodeFilms, fittedGrey, readWithNumpy, torchAvailable, torchReference, type Reference } from './reference/torch-reference';
 
 // Parity with PyTorch on real films: DenseNet-121 in the three layouts, seeded random weights (spread-out
@@ -101,6 +103,22 @@ describe('DenseNet-121 checkpoints imported match PyTorch on real films (PNG, JP
     const pth = await load('xrv.pth', { layout: 'torchxrayvision' });
     sameWeights(m, pth);
     pth.dispose();
+    // fromPretrained: the same file from a server on 127.0.0.1 in the hub's layout, into a cache folder.
+    const server = createServer((req, res) => {
+      if (req.url !== '/org/xrv-densenet121/resolve/main/xrv.safetensors') return void res.writeHead(404).end();
+      const data = readFileSync(join(dir, 'xrv.safetensors'));
+      res.writeHead(200, { 'content-length': String(data.byteLength) }).end(data);
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const hub = await fromPretrained('org/xrv-densenet121', { layout: 'torchxrayvision', file: 'xrv.safetensors', endpoint, cacheDir: join(out, 'cache') });
+      sameWeights(m, hub);
+      expect(hub.provenance.file).toBe(`${endpoint}/org/xrv-densenet121/resolve/main/xrv.safetensors`);
+      hub.dispose();
+    } finally {
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
     const source = m.provenance.sourceClasses;
     expect(m.cls.config.classes.slice(14)).toEqual(['Lung Lesion', 'Fracture', 'Lung Opacity', 'Enlarged Cardiomediastinum']);
     expect(m.preprocess).toMatchObject({ size: 224, fit: 'crop', crop: 1, mean: 0.5, std: 1 / 2048 });
@@ -125,9 +143,9 @@ describe('DenseNet-121 checkpoints imported match PyTorch on real films (PNG, JP
     const named = m.encoder.namedWeights();
     expect(Object.keys(seen.tensors).length).toBe(named.length);
     for (const { name, variable } of named.filter((_, i) => i % 50 === 0)) {
-      const v = variable.read().dataSync();
+      const v = variable.read().dataSync() as Float32Array;
       expect(seen.tensors[name]!.shape).toEqual(variable.shape);
-      expect(seen.tensors[name]!.sum).toBeCloseTo(v.reduce((a, b) => a + b, 0), 2);
+      expect(seen.tensors[name]!.sum).toBeCloseTo(v.reduce((a: number, b: number) => a + b, 0), 2);
     }
     m.dispose();
   }, 120_000);
