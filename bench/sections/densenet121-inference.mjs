@@ -49,7 +49,7 @@ export async function run(ctx) {
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const twin = await torchTwin(ctx.python, ctx.repoRoot);
-  const rounds = ctx.quick ? 3 : 7;
+  const rounds = ctx.quick ? 2 : 5;
   const out = { threads: THREADS, imageSize: 224, torch: twin.ready, onnxBytes: bytes.byteLength, rounds };
   try {
     for (const batch of [1, 16]) {
