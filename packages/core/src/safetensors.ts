@@ -172,7 +172,8 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): Saf
   return { entries, metadata, data };
 }
 
-function f16ToF32(h: number): number {
+/** An IEEE half-precision value (its 16 bits) as a number: what F16 tensors of safetensors and torch hold. */
+export function float16ToNumber(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exp = (h >> 10) & 0x1f;
   const frac = h & 0x3ff;
@@ -199,7 +200,7 @@ export function tensorAsFloat32(file: SafetensorsFile, entry: SafetensorsEntry):
     case 'F64':
       return Float32Array.from(new Float64Array(buf));
     case 'F16':
-      return Float32Array.from(new Uint16Array(buf), f16ToF32);
+      return Float32Array.from(new Uint16Array(buf), float16ToNumber);
     case 'BF16': {
       const wide = new Uint32Array(bytes.byteLength / 2);
       const half = new Uint16Array(buf);

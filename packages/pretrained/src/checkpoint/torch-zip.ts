@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError, float16ToNumber } from '@multichexnet/core';
 import { unzipSync } from 'fflate';
 import { UnpicklingRefused, unpickle, type PickleValue, type TensorRecord } from './pickle';
 import { needsPythonError, type CheckpointTensor, type StateDict } from './state-dict';
@@ -6,7 +6,7 @@ import { needsPythonError, type CheckpointTensor, type StateDict } from './state
 const ITEM: Record<string, { bytes: number; read: (v: DataView, o: number) => number }> = {
   FloatStorage: { bytes: 4, read: (v, o) => v.getFloat32(o, true) },
   DoubleStorage: { bytes: 8, read: (v, o) => v.getFloat64(o, true) },
-  HalfStorage: { bytes: 2, read: (v, o) => f16(v.getUint16(o, true)) },
+  HalfStorage: { bytes: 2, read: (v, o) => float16ToNumber(v.getUint16(o, true)) },
   BFloat16Storage: { bytes: 2, read: (v, o) => new Float32Array(new Uint32Array([v.getUint16(o, true) << 16]).buffer)[0]! },
   LongStorage: { bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
   IntStorage: { bytes: 4, read: (v, o) => v.getInt32(o, true) },
@@ -15,15 +15,6 @@ const ITEM: Record<string, { bytes: number; read: (v: DataView, o: number) => nu
   ByteStorage: { bytes: 1, read: (v, o) => v.getUint8(o) },
   BoolStorage: { bytes: 1, read: (v, o) => v.getUint8(o) },
 };
-
-function f16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 0x1f) return f === 0 ? s * Infinity : Number.NaN;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 /** Whether bytes start like a zip archive (`torch.save` since PyTorch 1.6). */
 export function isZip(bytes: Uint8Array): boolean {
