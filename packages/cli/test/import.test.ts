@@ -132,7 +132,7 @@ describe('multichexnet import', () => {
   }, 120_000);
 
   it('a plan with "init" starts Algorithm 1 at stage 2 from the imported run: det, seg and the gate trained on top, the encoder kept', async () => {
-    expect((await cli(work, 'synth', '--out', 'data', '--nih', '6', '--rsna', '12', '--siim', '12', '--covid', '0', '--size', '64', '--seed', '3')).code).toBe(0);
+    expect((await cli(work, 'synth', '--out', 'data', '--nih', '12', '--rsna', '12', '--siim', '12', '--covid', '16', '--size', '64', '--seed', '3')).code).toBe(0);
     const plan = {
       name: 'stage2-on-xrv',
       init: join('runs', 'torchxrayvision'),
@@ -154,5 +154,18 @@ describe('multichexnet import', () => {
     const data = (f: string): string => parseSafetensors(readFileSync(f), f).metadata.dataSha256!;
     // Frozen in both phases: the imported encoder and classifier come out unchanged.
     for (const b of ['encoder', 'cls']) expect(data(join(work, 'runs', 'stage2', 'weights', `${b}.safetensors`)), b).toBe(data(join(work, 'runs', 'torchxrayvision', 'weights', `${b}.safetensors`)));
+  }, 300_000);
+
+  it('eval and transfer accept the imported run (its preprocessing, its classes)', async () => {
+    const run = join('runs', 'torchxrayvision');
+    const ev = await cli(work, 'eval', run, '--data', 'data', '--no-report', '--json');
+    expect(ev.code, ev.err).toBe(0);
+    const test = JSON.parse(readFileSync(join(work, run, 'eval-test.json'), 'utf8')) as { metrics: { cls?: { perClassAuroc: Record<string, number> } } };
+    expect(Object.keys(test.metrics.cls!.perClassAuroc)).toContain('Effusion');
+    const tr = await cli(work, 'transfer', '--from', run, '--covid', join('data', 'covid'), '--steps', '2', '--batch-size', '4', '--run', join('runs', 'covid'), '--no-export', '--no-report', '--json');
+    expect(tr.code, tr.err).toBe(0);
+    const transfer = JSON.parse(readFileSync(join(work, 'runs', 'covid', 'transfer.json'), 'utf8')) as { imageSize?: number; preprocess?: { mean: number } };
+    expect(transfer.imageSize).toBe(224);
+    expect(transfer.preprocess?.mean).toBe(0.5);
   }, 300_000);
 });
