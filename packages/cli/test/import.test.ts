@@ -105,6 +105,9 @@ describe('multichexnet import', () => {
     const [p] = (JSON.parse(r.out) as { images: { probabilities: Record<string, number> }[] }).images;
     expect(worst([p!.probabilities], [ref.xrv.probs[3]!], LAYOUTS.torchxrayvision.defaultClasses(18)!)).toBeLessThan(TOLERANCE);
     expect((await cli(work, 'report', join('runs', 'torchxrayvision'))).code).toBe(0);
+    const again = await cli(work, 'export', join('runs', 'torchxrayvision'), '--out', 'reexport', '--json');
+    expect(again.code, again.err).toBe(0);
+    expect(readFileSync(join(work, 'reexport', 'model.onnx')).equals(readFileSync(join(work, 'runs', 'torchxrayvision', 'model.onnx')))).toBe(true);
   }, 120_000);
 
   it('bad checkpoints: one line naming the file and the first key or shape that does not fit; nothing written to --out', async () => {
