@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -293,7 +294,7 @@ describe('createEncoder: registry and weights', () => {
     randomiseStatistics(enc, 21);
     const x = image(21, [2, 64, 64, 1]);
     const ref = tf.tidy(() => enc.apply(x));
-    const file = join(dir, 'encoder.mcxw');
+    const file = join(dir, 'encoder.safetensors');
     await saveBlockWeights(enc, file);
     const fromFile = await loadBlock<Encoder>(file);
     const fromBytes = await loadBlockFromBytes<Encoder>(await encodeBlockWeights(enc));
@@ -309,5 +310,17 @@ describe('createEncoder: registry and weights', () => {
     disposeFeatures(ref);
     for (const e of [enc, fromFile, fromBytes, fresh]) e.dispose();
     x.dispose();
+  });
+
+  it('still loads a weights file of the earlier .mcxw format (written by the code before safetensors)', async () => {
+    // fixtures/densenet-tiny-seed1.mcxw: createEncoder({ preset: 'densenet-tiny', seed: 1 }) saved by that code.
+    const legacy = await loadBlock<Encoder>(fileURLToPath(new URL('./fixtures/densenet-tiny-seed1.mcxw', import.meta.url)));
+    const same = createEncoder({ preset: 'densenet-tiny', seed: 1 });
+    const a = legacy.namedWeights();
+    const b = same.namedWeights();
+    expect(a.map((w) => w.name)).toEqual(b.map((w) => w.name));
+    for (let i = 0; i < a.length; i++) expect(a[i]!.variable.read().dataSync()).toEqual(b[i]!.variable.read().dataSync());
+    legacy.dispose();
+    same.dispose();
   });
 });

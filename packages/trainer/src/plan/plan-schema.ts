@@ -102,16 +102,26 @@ export const TrainingPlanSchema = z
     /** Patient-level split of each dataset into train / val / test. */
     split: SplitConfigSchema.prefault({}),
     model: ModelConfigSchema,
+    /**
+     * A run folder (or a weights folder) whose blocks start this run: each block it holds (encoder, cls, ...) is built
+     * from its config and loaded with its weights in place of the plan's, and its recorded preprocessing (size aside)
+     * replaces the plan's normalisation; blocks it lacks start from the seed. Algorithm 1 from stage 2 on top of an
+     * imported stage 1: `multichexnet import chexnet model.pth.tar --out runs/chexnet`, then `"init": "runs/chexnet"`.
+     */
+    init: z.string().min(1).optional(),
+    /** Where an imported model came from (written by `multichexnet import`; such a plan has no phases). */
+    pretrained: z.record(z.string(), z.unknown()).optional(),
     /** The gate threshold is chosen on validation data for this sensitivity at the end of the run. */
     gateSensitivity: z.number().gt(0).lte(1).default(0.9),
     /** Checkpoints kept (the latest ones; the best ones are kept apart). */
     keepCheckpoints: z.number().int().positive().default(2),
     /** Log (metrics.jsonl, events) every N steps. */
     logEvery: z.number().int().positive().default(10),
-    phases: z.array(PhaseSchema).min(1),
+    phases: z.array(PhaseSchema),
   })
   .strict()
   .superRefine((plan, ctx) => {
+    if (plan.phases.length === 0 && plan.pretrained === undefined) ctx.addIssue({ code: 'custom', path: ['phases'], message: 'must hold at least one phase' });
     const names = new Set<string>();
     const heads = { encoder: true, cls: plan.model.cls !== undefined, det: plan.model.det !== undefined, seg: plan.model.seg !== undefined, gate: plan.model.gate?.kind === 'binary-head' };
     plan.phases.forEach((phase, p) => {
