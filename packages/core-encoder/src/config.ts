@@ -33,6 +33,11 @@ export const EncoderConfigSchema = z
     name: z.string().regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -').default('encoder'),
     /** Image channels (1 for radiographs; 3 to load ImageNet-style weights). */
     inputChannels: z.number().int().positive().default(1),
+    /**
+     * Recompute each dense layer's concatenation, BN + ReLU and first convolution in the backward pass instead of
+     * keeping them (torchvision's `memory_efficient`): same outputs, gradients and weights, less memory, more time.
+     */
+    memoryEfficient: z.boolean().default(false),
   })
   .strict()
   .transform((c) => {
@@ -45,7 +50,7 @@ export const EncoderConfigSchema = z
       compression: c.compression ?? p.compression,
       dropRate: c.dropRate ?? p.dropRate,
     };
-    return { preset: c.preset, ...arch, seed: c.seed, name: c.name, inputChannels: c.inputChannels };
+    return { preset: c.preset, ...arch, seed: c.seed, name: c.name, inputChannels: c.inputChannels, memoryEfficient: c.memoryEfficient };
   });
 
 /** What a user passes to `createEncoder` (every field optional). */
@@ -57,4 +62,6 @@ export interface EncoderConfig extends DenseNetArchitecture {
   seed: number;
   name: string;
   inputChannels: number;
+  /** Whether training recomputes the dense layers' wide tensors in the backward pass (see the schema). */
+  memoryEfficient: boolean;
 }

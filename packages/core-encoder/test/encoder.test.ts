@@ -135,6 +135,7 @@ describe('createEncoder: config', () => {
       seed: 0,
       name: 'encoder',
       inputChannels: 1,
+      memoryEfficient: false,
     });
   });
 
@@ -153,6 +154,7 @@ describe('createEncoder: config', () => {
       [{ dropRate: 1 }, /dropRate: must be < 1; received 1/],
       [{ name: 'enc/a' }, /name: must start with a letter.*; received "enc\/a"/],
       [{ growthrate: 8 }, /unknown key\(s\) "growthrate"/],
+      [{ memoryEfficient: 'yes' }, /memoryEfficient: .*; received "yes"/],
       [{ compression: 0.01, preset: 'densenet-tiny' }, /compression: must leave at least 1 channel after transition 1; received 0\.01/],
     ];
     for (const [input, message] of cases) {
