@@ -74,6 +74,12 @@ describe('training plans', () => {
     const masks = minimal();
     masks.phases[0]!.batches = [{ datasets: ['siim'], tasks: ['cls'], detFromMasks: true }];
     expect(issues(masks)).toMatch(/detFromMasks: needs "det"/);
+    const acc = minimal();
+    acc.phases[0]!.accumulate = 3;
+    expect(issues(acc)).toMatch(/phases\.0\.accumulate: must divide batchSize \(16\) into equal micro-batches; received 3/);
+    expect(issues({ ...minimal(), phases: [{ ...minimal().phases[0]!, accumulate: 0 }] })).toMatch(/phases\.0\.accumulate: must be > 0; received 0/);
+    // Absent means 1, and leaves the resolved plan (plan.json, whose hash resume checks) as it was.
+    expect('accumulate' in parsePlan(minimal()).phases[0]!).toBe(false);
   });
 
   it('loads built-in names with a size suffix and JSON files', async () => {
