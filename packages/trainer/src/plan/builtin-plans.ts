@@ -6,8 +6,11 @@ import { TrainingPlanSchema } from './plan-schema';
 export const BUILTIN_PLANS = ['multichexnet-joint', 'multichexnet-alternating', 'bigbang', 'single-cls', 'single-det', 'single-seg'] as const;
 /** One of {@link BUILTIN_PLANS}. */
 export type BuiltinPlanName = (typeof BUILTIN_PLANS)[number];
-/** Size variants: `tiny` runs the whole protocol in minutes on 2 CPU cores; `full` is the paper-scale default. */
-export const PLAN_SIZES = ['tiny', 'full'] as const;
+/**
+ * Size variants: `tiny` runs the whole protocol in minutes on 2 CPU cores; `small` is the same protocol (tiny's step
+ * counts) on `full`'s model at 256 px; `full` is the paper-scale default.
+ */
+export const PLAN_SIZES = ['tiny', 'small', 'full'] as const;
 /** One of {@link PLAN_SIZES}. */
 export type PlanSize = (typeof PLAN_SIZES)[number];
 
@@ -40,6 +43,19 @@ const SIZES: Record<PlanSize, SizeTable> = {
     det: { hiddenChannels: 32, hiddenLayers: 1 },
     seg: { decoderChannels: 16 },
     learningRate: 3e-3,
+    steps: { nihCls: 100, stageCls: 30, stageHead: 150, mtl: 300 },
+    evalEvery: 75,
+    checkpointEvery: 50,
+  },
+  // The tiny protocol on the default model: densenet-small and full's heads at 256 px, full's learning rate, tiny's
+  // step counts and cadence. What it costs per step and in all: `node bench/run.mjs --only training-sizes`.
+  small: {
+    imageSize: 256,
+    batchSize: 16,
+    encoder: { preset: 'densenet-small' },
+    det: { hiddenChannels: 128, hiddenLayers: 1 },
+    seg: { decoderChannels: 16 },
+    learningRate: 1e-3,
     steps: { nihCls: 100, stageCls: 30, stageHead: 150, mtl: 300 },
     evalEvery: 75,
     checkpointEvery: 50,
