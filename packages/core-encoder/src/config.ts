@@ -34,10 +34,12 @@ export const EncoderConfigSchema = z
     /** Image channels (1 for radiographs; 3 to load ImageNet-style weights). */
     inputChannels: z.number().int().positive().default(1),
     /**
-     * Recompute each dense layer's concatenation, BN + ReLU and first convolution in the backward pass instead of
-     * keeping them (torchvision's `memory_efficient`): same outputs, gradients and weights, less memory, more time.
+     * Recompute the dense layers in the backward pass instead of keeping their activations (torchvision's
+     * `memory_efficient`): same outputs, gradients and weights, far less memory, more time. Default: on for
+     * `densenet121` (whose training batch of 16 at 256 px cannot fit the 4 GiB wasm heap otherwise), off for the
+     * compact presets.
      */
-    memoryEfficient: z.boolean().default(false),
+    memoryEfficient: z.boolean().optional(),
   })
   .strict()
   .transform((c) => {
@@ -50,7 +52,7 @@ export const EncoderConfigSchema = z
       compression: c.compression ?? p.compression,
       dropRate: c.dropRate ?? p.dropRate,
     };
-    return { preset: c.preset, ...arch, seed: c.seed, name: c.name, inputChannels: c.inputChannels, memoryEfficient: c.memoryEfficient };
+    return { preset: c.preset, ...arch, seed: c.seed, name: c.name, inputChannels: c.inputChannels, memoryEfficient: c.memoryEfficient ?? c.preset === 'densenet121' };
   });
 
 /** What a user passes to `createEncoder` (every field optional). */

@@ -10,7 +10,7 @@ import {
   tf,
   type EncoderFeatures,
 } from '@multichexnet/core';
-import { createEncoder, type Encoder, type EncoderConfigInput } from '../src/index';
+import { EncoderConfigSchema, createEncoder, type Encoder, type EncoderConfigInput } from '../src/index';
 
 function image(seed: number, shape: [number, number, number, number]): tf.Tensor4D {
   const rng = createRng(seed);
@@ -130,6 +130,13 @@ describe('memoryEfficient encoder', () => {
     expect(b).toBeLessThan(0.5 * a);
     plain.dispose();
     lean.dispose();
+  });
+
+  it('is on by default for densenet121 only, and recorded in the resolved config', () => {
+    expect(EncoderConfigSchema.parse({ preset: 'densenet121' }).memoryEfficient).toBe(true);
+    expect(EncoderConfigSchema.parse({ preset: 'densenet121', memoryEfficient: false }).memoryEfficient).toBe(false);
+    expect(EncoderConfigSchema.parse({ preset: 'densenet-small' }).memoryEfficient).toBe(false);
+    expect(EncoderConfigSchema.parse({ preset: 'densenet-tiny', memoryEfficient: true }).memoryEfficient).toBe(true);
   });
 
   it('shares weight names and weight files with the normal path, and keeps the option through the registry', async () => {
