@@ -18,13 +18,8 @@ import {
   type EncoderFeatures,
 } from '@multichexnet/core';
 import { ENCODER_CLASS_NAME, EncoderConfigSchema, createEncoder, type Encoder } from '../src/index';
+import { image } from './images';
 
-/** Seeded image batch [B, H, W, C]. */
-function image(seed: number, shape: [number, number, number, number]): tf.Tensor4D {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor4d(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
 
 /** Random but valid BatchNorm statistics, so that save/load and inference exercise every weight. */
 function randomiseStatistics(encoder: Encoder, seed: number): void {

@@ -11,11 +11,8 @@ import {
   type EncoderFeatures,
 } from '@multichexnet/core';
 import { EncoderConfigSchema, createEncoder, type Encoder, type EncoderConfigInput } from '../src/index';
+import { image } from './images';
 
-function image(seed: number, shape: [number, number, number, number]): tf.Tensor4D {
-  const rng = createRng(seed);
-  return tf.tensor4d(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
-}
 
 /** A scalar that depends on every feature through fixed random weights, so every gradient is exercised. */
 function probeLoss(f: EncoderFeatures, seed: number): tf.Scalar {

@@ -51,6 +51,15 @@ describe('training plans', () => {
     expect(joint.phases.at(-1)!.batches[0]).toMatchObject({ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: false });
   });
 
+  it('the small size is the tiny protocol on the full model at 256 px', () => {
+    const tiny = parsePlan(builtinPlan('multichexnet-joint', { size: 'tiny' }));
+    const small = parsePlan(builtinPlan('multichexnet-joint', { size: 'small' }));
+    const full = parsePlan(builtinPlan('multichexnet-joint', { size: 'full' }));
+    expect(small.phases.map((p) => [p.name, p.steps, p.evalEvery, p.checkpointEvery])).toEqual(tiny.phases.map((p) => [p.name, p.steps, p.evalEvery, p.checkpointEvery]));
+    expect({ ...small.model, imageSize: small.imageSize, lr: small.phases[0]!.optimizer.learningRate }).toEqual({ ...full.model, imageSize: full.imageSize, lr: full.phases[0]!.optimizer.learningRate });
+    expect(small.model.encoder).toEqual({ preset: 'densenet-small' });
+  });
+
   it('errors name the field, the rule and the value', () => {
     const bad = minimal();
     bad.phases[0]!.steps = 0;

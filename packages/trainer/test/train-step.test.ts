@@ -60,18 +60,24 @@ function context(model: MultiCheXNet<HeadSet>, p: number, trainable: ('encoder' 
   };
 }
 
+/** Counts the encoder's forward passes from now on (the real encoder still runs). */
+function countEncoderPasses(model: MultiCheXNet<HeadSet>): { count: number } {
+  const counter = { count: 0 };
+  const apply = model.encoder.apply.bind(model.encoder);
+  (model.encoder as unknown as { apply: typeof apply }).apply = ((...a: Parameters<typeof apply>) => {
+    counter.count++;
+    return apply(...a);
+  }) as typeof apply;
+  return counter;
+}
+
 describe('trainStep', () => {
   it('ground-truth routing trains det / seg on the true positives only, with one encoder pass', () => {
     const model = smallModel(1);
-    let passes = 0;
-    const apply = model.encoder.apply.bind(model.encoder);
-    (model.encoder as unknown as { apply: typeof apply }).apply = ((...a: Parameters<typeof apply>) => {
-      passes++;
-      return apply(...a);
-    }) as typeof apply;
+    const passes = countEncoderPasses(model);
     const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg']);
     const out = trainStep(ctx, batch(1));
-    expect(passes).toBe(1);
+    expect(passes.count).toBe(1);
     expect(out.applied).toBe(true);
     expect(out.routing).toBe('ground-truth');
     expect(out.routed).toEqual({ det: { samples: 2, falsePositives: 0, falseNegatives: 0 }, seg: { samples: 2, falsePositives: 0, falseNegatives: 0 } });
@@ -173,16 +179,11 @@ describe('trainStep', () => {
 
   it('gradient accumulation: one encoder pass per micro-batch, one update, losses averaged, routing summed, no leak', () => {
     const model = smallModel(5);
-    let passes = 0;
-    const apply = model.encoder.apply.bind(model.encoder);
-    (model.encoder as unknown as { apply: typeof apply }).apply = ((...a: Parameters<typeof apply>) => {
-      passes++;
-      return apply(...a);
-    }) as typeof apply;
+    const passes = countEncoderPasses(model);
     const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { batchSize: 8, accumulate: 2 });
     expect(ctx.phase.accumulate).toBe(2);
     const out = trainStep(ctx, batch(7));
-    expect(passes).toBe(2);
+    expect(passes.count).toBe(2);
     expect(out.applied).toBe(true);
     // Micro-batch 1 holds the RSNA samples (det only), micro-batch 2 the SIIM samples (seg only); cls in both.
     expect(out.routed).toEqual({ det: { samples: 2, falsePositives: 0, falseNegatives: 0 }, seg: { samples: 2, falsePositives: 0, falseNegatives: 0 } });
