@@ -2,7 +2,7 @@
 // (Table 1: the shared Algorithm 1 pre-training, joint and alternating MTL, BigBang, the three single-task
 // baselines) at one plan size, measured through the trainer's own `train()` on a small synthetic set written at the
 // plan's image size (data loading, augmentation, teacher forcing and the step itself, as in the real run).
-// Each phase runs `steps` steps; the median of all but the first is its seconds per step.
+// Each phase runs `steps` steps; the median of all but the first is its seconds (wall, and process CPU) per step.
 // argv: <repoRoot> <plan size> <steps per phase>. Prints one JSON line.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,24 +40,36 @@ try {
   for (const r of runs) {
     const short = r.phases.map((p) => ({ ...p, steps, evalEvery: 0, checkpointEvery: 0, restoreBest: false, schedule: { type: 'constant' } }));
     const seconds = new Map();
+    const cpuSeconds = new Map();
+    const cpuNow = () => {
+      const c = process.cpuUsage();
+      return (c.user + c.system) / 1e6;
+    };
+    let cpuMark = 0;
     const result = await trainer.train(
       { ...r.plan, name: `bench-${r.run}`, phases: short },
       {
         runDir: join(root, r.run),
         data: td,
         onEvent: (e) => {
+          if (e.type === 'phase-start') cpuMark = cpuNow();
           if (e.type !== 'step') return;
           const list = seconds.get(e.phase) ?? [];
           // imagesPerSecond = batch size / seconds of that step (batch fetch + step)
           list.push(r.phases.find((p) => p.name === e.phase).batchSize / e.imagesPerSecond);
           seconds.set(e.phase, list);
+          // process CPU time since the previous step event (both wasm threads), less moved by other load
+          const now = cpuNow();
+          cpuSeconds.set(e.phase, [...(cpuSeconds.get(e.phase) ?? []), now - cpuMark]);
+          cpuMark = now;
         },
       },
     );
     result.model.dispose();
     for (const p of r.phases) {
       const s = seconds.get(p.name);
-      out.phases.push({ run: r.run, phase: p.name, steps: p.steps, batchSize: p.batchSize, trainable: p.trainable, secondsPerStep: median(s.slice(1)), samples: s });
+      const c = cpuSeconds.get(p.name);
+      out.phases.push({ run: r.run, phase: p.name, steps: p.steps, batchSize: p.batchSize, trainable: p.trainable, secondsPerStep: median(s.slice(1)), cpuSecondsPerStep: median(c.slice(1)), samples: s, cpuSamples: c });
     }
   }
 } catch (err) {

@@ -58,16 +58,16 @@ function stepConfigs(quick) {
   ];
 }
 
-/** The quickstart's training time at a plan size: sum over its phases of steps x measured seconds per step. */
-function estimate(measured, stepsFrom) {
-  const byPhase = new Map(measured.phases.map((p) => [`${p.run}/${p.phase}`, p.secondsPerStep]));
+/** The quickstart's training time at a plan size: sum over its phases of steps x measured (wall, CPU) seconds per step. */
+function estimate(measured) {
   let seconds = 0;
-  const phases = stepsFrom.phases.map((p) => {
-    const s = byPhase.get(`${p.run}/${p.phase}`);
-    seconds += p.steps * s;
-    return { run: p.run, phase: p.phase, steps: p.steps, secondsPerStep: s };
+  let cpuSeconds = 0;
+  const phases = measured.phases.map((p) => {
+    seconds += p.steps * p.secondsPerStep;
+    cpuSeconds += p.steps * p.cpuSecondsPerStep;
+    return { run: p.run, phase: p.phase, steps: p.steps, secondsPerStep: p.secondsPerStep, cpuSecondsPerStep: p.cpuSecondsPerStep };
   });
-  return { trainingMinutes: seconds / 60, steps: stepsFrom.phases.reduce((a, p) => a + p.steps, 0), phases };
+  return { trainingMinutes: seconds / 60, trainingCpuMinutes: cpuSeconds / 60, steps: measured.phases.reduce((a, p) => a + p.steps, 0), phases };
 }
 
 export async function run(ctx) {
@@ -80,7 +80,7 @@ export async function run(ctx) {
     steps.push({ label, ...cfg, threads: r.backend?.threads ?? null, secondsPerStep: r.stepMs ? r.stepMs.median / 1000 : null, cpuSecondsPerStep: r.cpuMs ? r.cpuMs.median / 1000 : null, peakRssMB: r.peakRssMB ?? null, wasmHeapMB: r.wasmHeapMB ?? null, error: r.error ?? null, load1: r.load1, samplesMs: r.stepMs?.samples ?? [] });
   }
 
-  const perStep = ctx.quick ? 2 : 3;
+  const perStep = ctx.quick ? 2 : 4;
   const tiny = child(ctx, 'protocol-steps-child.mjs', ['tiny', String(perStep)]);
   ctx.log(tiny.error ? `protocol at tiny: ${tiny.error}` : 'protocol at tiny measured');
   const small = child(ctx, 'protocol-steps-child.mjs', ['small', String(perStep)]);
@@ -90,11 +90,11 @@ export async function run(ctx) {
       ? { error: tiny.error ?? small.error }
       : {
           // What `npm run quickstart` trains today.
-          tiny: { encoder: tiny.encoder, imageSize: tiny.imageSize, ...estimate(tiny, tiny) },
+          tiny: { encoder: tiny.encoder, imageSize: tiny.imageSize, ...estimate(tiny) },
           // The `small` plan size: tiny's step counts, full's model (densenet-small) at 256 px.
-          small: { encoder: small.encoder, imageSize: small.imageSize, ...estimate(small, small) },
+          small: { encoder: small.encoder, imageSize: small.imageSize, ...estimate(small) },
           measured: { tiny, small },
         };
-  if (!quickstart.error) ctx.log(`quickstart training estimate: tiny ${quickstart.tiny.trainingMinutes.toFixed(1)} min, densenet-small 256 ${quickstart.small.trainingMinutes.toFixed(1)} min`);
+  if (!quickstart.error) ctx.log(`quickstart training estimate: tiny ${quickstart.tiny.trainingMinutes.toFixed(1)} min (${quickstart.tiny.trainingCpuMinutes.toFixed(1)} CPU min), small ${quickstart.small.trainingMinutes.toFixed(1)} min (${quickstart.small.trainingCpuMinutes.toFixed(1)} CPU min)`);
   return { backend: 'wasm (threads: see each row)', steps, quickstart };
 }
