@@ -19,13 +19,8 @@ import {
   type EncoderFeatures,
 } from '@multichexnet/core';
 import { ENCODER_CLASS_NAME, EncoderConfigSchema, createEncoder, type Encoder } from '../src/index';
+import { image } from './images';
 
-/** Seeded image batch [B, H, W, C]. */
-function image(seed: number, shape: [number, number, number, number]): tf.Tensor4D {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor4d(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
 
 /** Random but valid BatchNorm statistics, so that save/load and inference exercise every weight. */
 function randomiseStatistics(encoder: Encoder, seed: number): void {
@@ -136,6 +131,7 @@ describe('createEncoder: config', () => {
       seed: 0,
       name: 'encoder',
       inputChannels: 1,
+      memoryEfficient: false,
     });
   });
 
@@ -154,6 +150,7 @@ describe('createEncoder: config', () => {
       [{ dropRate: 1 }, /dropRate: must be < 1; received 1/],
       [{ name: 'enc/a' }, /name: must start with a letter.*; received "enc\/a"/],
       [{ growthrate: 8 }, /unknown key\(s\) "growthrate"/],
+      [{ memoryEfficient: 'yes' }, /memoryEfficient: .*; received "yes"/],
       [{ compression: 0.01, preset: 'densenet-tiny' }, /compression: must leave at least 1 channel after transition 1; received 0\.01/],
     ];
     for (const [input, message] of cases) {

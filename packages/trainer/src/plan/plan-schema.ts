@@ -62,6 +62,13 @@ export const PhaseSchema = z
     batches: z.array(BatchRecipeSchema).min(1),
     steps: z.number().int().positive(),
     batchSize: z.number().int().positive().default(16),
+    /**
+     * Gradient accumulation: each batch of `batchSize` runs as this many micro-batches of `batchSize / accumulate`
+     * samples, one after the other, whose gradients are averaged into one optimizer step (so a batch that does not
+     * fit in memory still trains). BatchNorm normalises each micro-batch with its own statistics, as PyTorch does.
+     * Absent = 1 (no accumulation).
+     */
+    accumulate: z.number().int().positive().optional(),
     optimizer: OptimizerConfigSchema.default({ type: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 }),
     schedule: ScheduleConfigSchema.default({ type: 'constant' }),
     lossWeighting: LossWeightingConfigSchema.default({ type: 'equal' }),
@@ -138,6 +145,9 @@ export const TrainingPlanSchema = z
           ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'detFromMasks'], message: 'needs "det" among the tasks' });
         }
       });
+      if (phase.accumulate !== undefined && phase.batchSize % phase.accumulate !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['phases', p, 'accumulate'], message: `must divide batchSize (${phase.batchSize}) into equal micro-batches` });
+      }
       if (phase.routing.type === 'teacher-forcing' && plan.model.gate === undefined) {
         ctx.addIssue({ code: 'custom', path: ['phases', p, 'routing'], message: 'teacher forcing routes by the gate: define model.gate' });
       }
