@@ -59,15 +59,3 @@ export type { BatchTensors } from './batching/batch-to-tensors';
 export { createMemoryCache } from './batching/sample-cache';
 export type { SampleCache } from './batching/sample-cache';
 
-// --- synthetic data: chest films drawn from a seed, written in the four datasets' real formats (Node)
-export { synthesize, SYNTH_GENERATOR_VERSION } from './synth/synthesize';
-export type { SynthResult } from './synth/synthesize';
-export { SynthConfigSchema } from './synth/config';
-export type { SynthConfig, SynthConfigInput } from './synth/config';
-export { renderFilm } from './synth/render';
-export type { RenderRequest, RenderedFilm, FindingSpec } from './synth/render';
-export { FINDING_KINDS } from './synth/findings/painters';
-export type { FindingKind } from './synth/findings/painters';
-export type { DrawnFinding } from './synth/scene';
-export type { Sex, ViewPosition } from './synth/anatomy';
-export { SYNTH_PHI_MARKER } from './synth/phi';
