@@ -83,9 +83,10 @@ function contentSecurityPolicy(): Plugin {
 }
 
 /**
- * The workspace packages' main entries also hold Node-only code (file IO, the synthetic data writer) behind
- * dynamic imports the page never reaches; Vite reports each such import. Those reports are expected here, so
- * they are dropped; every other warning still shows.
+ * The main entry of @multichexnet/core (reached through @multichexnet/runtime) also holds Node-only code (weight-file
+ * IO) behind dynamic imports the page never reaches; Vite reports each such import. Those reports are expected here,
+ * so they are dropped; every other warning still shows. Images are decoded through @multichexnet/data/decode, which
+ * imports no Node module at all.
  */
 function quietLogger() {
   const logger = createLogger();

@@ -82,7 +82,7 @@ export async function run(ctx) {
   const { createClsHead } = await ctx.importPackage('head-cls');
   const { createDetHead } = await ctx.importPackage('head-det');
   const { createSegHead } = await ctx.importPackage('head-seg');
-  const data = await ctx.importPackage('data');
+  const synth = await ctx.importPackage('synth');
   const rt = await ctx.importPackage('runtime');
   const service = await ctx.importPackage('service');
   const serviceDist = pathToFileURL(join(ctx.repoRoot, 'packages', 'service', 'dist', 'index.js')).href;
@@ -110,7 +110,7 @@ export async function run(ctx) {
     const n = ctx.quick ? { nih: 30, rsna: 10 } : { nih: 120, rsna: 40 };
     const synthDir = join(root, 'synth');
     let t = performance.now();
-    await data.synthesize({ out: synthDir, counts: { nih: n.nih, rsna: n.rsna, siim: 0, covid: 0 }, size: SIZE, seed: 21 });
+    await synth.synthesize({ out: synthDir, counts: { nih: n.nih, rsna: n.rsna, siim: 0, covid: 0 }, size: SIZE, seed: 21 });
     ctx.log(`model written, ${n.nih + n.rsna} films synthesised in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const total = n.nih + n.rsna;
 

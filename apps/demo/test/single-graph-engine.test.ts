@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeImage } from '@multichexnet/data';
+import { decodeImage } from '@multichexnet/data/decode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoEngine } from '../src/engine/demo-engine';
 import { readModelFiles } from '../src/engine/model-files';

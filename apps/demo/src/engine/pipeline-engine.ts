@@ -1,4 +1,4 @@
-import type { DecodedImage } from '@multichexnet/data';
+import type { DecodedImage } from '@multichexnet/data/decode';
 import type { ModelMetadata, Pipeline } from '@multichexnet/runtime';
 import type { DemoEngine, RunOptions } from './demo-engine';
 import type { ClassProbability, DemoResult, ExecutionBackend, GateDecision, MaskOverlay, TimedStep } from './demo-result';

@@ -13,7 +13,7 @@ import {
   type ModelMetadata,
   type TensorSpec,
 } from '../model/metadata';
-import { PreprocessConfigSchema } from '@multichexnet/data';
+import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import { RUNTIME_VERSION } from '../version';
 import { convertFlatGraph, type ConversionStats } from './convert-graph';
 import { flattenModel } from './flatten-model';

@@ -1,5 +1,5 @@
 import { DataError, parseConfig, z, type GrayImage } from '@multichexnet/core';
-import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
+import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data/decode';
 import { loadModel, type OnnxModel } from '../model/load-model';
 import type { ModelMetadata } from '../model/metadata';
 import { nodeFs, nodePath } from '../model/node-only';

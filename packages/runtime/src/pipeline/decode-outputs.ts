@@ -1,5 +1,5 @@
 import { DataError, type BinaryMask, type ScoredBox } from '@multichexnet/core';
-import { rleEncode, unfitBoxes, type FitTransform } from '@multichexnet/data';
+import { rleEncode, unfitBoxes, type FitTransform } from '@multichexnet/data/decode';
 import { nonMaxSuppression } from '@multichexnet/head-det';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';

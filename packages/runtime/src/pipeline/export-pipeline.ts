@@ -1,7 +1,7 @@
 import { DataError, FEATURE_LEVELS, parseConfig, serializeBlock, tf, z, type Block, type EncoderFeatures, type FeatureLevel } from '@multichexnet/core';
 import { addDetDecode, type AnchorShape } from '../export/det-decode-graph';
 import { exportWithExtension, type ExportReport } from '../export/export-onnx';
-import { PreprocessConfigSchema } from '@multichexnet/data';
+import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import { GateSpecSchema, type DecodeSpec } from '../model/metadata';
 import { nodePath } from '../model/node-only';
 

@@ -1,10 +1,10 @@
 import { createRng, type BinaryMask, type Box } from '@multichexnet/core';
 import { describe, expect, it } from 'vitest';
-import { rleDecode, rleEncode } from '../src/codecs/rle';
-import { maskToAnnotation } from '../src/synth/annotation-space';
-import { SynthConfigSchema } from '../src/synth/config';
-import { FINDING_KINDS, type FindingKind } from '../src/synth/findings/painters';
-import { renderFilm, type RenderRequest } from '../src/synth/render';
+import { rleDecode, rleEncode } from '@multichexnet/data';
+import { maskToAnnotation } from '../src/annotation-space';
+import { SynthConfigSchema } from '../src/config';
+import { FINDING_KINDS, type FindingKind } from '../src/findings/painters';
+import { renderFilm, type RenderRequest } from '../src/render';
 
 const SIZE = 160;
 

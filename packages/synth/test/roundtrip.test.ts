@@ -3,18 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHESTXRAY14_CLASSES, createRng } from '@multichexnet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCovid } from '../src/datasets/covid';
-import type { Dataset } from '../src/datasets/dataset';
-import { openNih } from '../src/datasets/nih';
-import { PATHOLOGIES, pathologyIndex } from '../src/datasets/pathologies';
-import { openRsna } from '../src/datasets/rsna';
-import { openSiim } from '../src/datasets/siim';
-import { SynthConfigSchema, type SynthConfig } from '../src/synth/config';
-import { planNih, type NihImagePlan } from '../src/synth/nih-writer';
-import { renderFilm } from '../src/synth/render';
-import { planRsnaImage, type RsnaPlan } from '../src/synth/rsna-writer';
-import { planSiimImage, type SiimPlan } from '../src/synth/siim-writer';
-import { synthesize, type SynthResult } from '../src/synth/synthesize';
+import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, pathologyIndex, type Dataset } from '@multichexnet/data';
+import { SynthConfigSchema, type SynthConfig } from '../src/config';
+import { planNih, type NihImagePlan } from '../src/nih-writer';
+import { renderFilm } from '../src/render';
+import { planRsnaImage, type RsnaPlan } from '../src/rsna-writer';
+import { planSiimImage, type SiimPlan } from '../src/siim-writer';
+import { synthesize, type SynthResult } from '../src/synthesize';
 
 /*
  * Acceptance of issue #4: a few hundred synthetic images, written in the real formats, load through the four

@@ -3,7 +3,7 @@
  * generator's output (docs/synthetic-contact-sheet.png in the README is made with it). Node only; labels are
  * drawn with sharp's SVG text.
  *
- *   npx tsx src/synth/contact-sheet.ts [--size 160] [--seed 1] [--view PA] [--boxes] [--out sheet.png] [--kinds A,B] [--levels 32]
+ *   npx tsx src/contact-sheet.ts [--size 160] [--seed 1] [--view PA] [--boxes] [--out sheet.png] [--kinds A,B] [--levels 32]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

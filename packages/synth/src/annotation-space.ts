@@ -41,7 +41,7 @@ export function datasetManifest(cfg: SynthConfig, dataset: 'nih' | 'rsna' | 'sii
   const side = dataset === 'covid' ? cfg.size : annotationSide(cfg);
   return `${JSON.stringify(
     {
-      generator: '@multichexnet/data synthesize',
+      generator: '@multichexnet/synth synthesize',
       generatorVersion,
       dataset,
       seed: cfg.seed,

@@ -1,5 +1,5 @@
 import { createRng, deriveSeed } from '@multichexnet/core';
-import { rleEncode } from '../codecs/rle';
+import { rleEncode } from '@multichexnet/data';
 import type { Sex } from './anatomy';
 import { maskToAnnotation } from './annotation-space';
 import type { SynthConfig } from './config';

@@ -70,7 +70,7 @@ export async function synthesize(input: SynthConfigInput): Promise<SynthResult> 
   // The manifest leaves out `out`, so a set is byte-identical wherever it is written (and relocatable).
   const { out: _out, ...relocatable } = config;
   const manifest = {
-    generator: '@multichexnet/data synthesize',
+    generator: '@multichexnet/synth synthesize',
     generatorVersion: SYNTH_GENERATOR_VERSION,
     config: relocatable,
     files: {
