@@ -61,6 +61,10 @@ export type { ExperimentConfig, ExperimentConfigInput, Variant } from './experim
 export type { ExperimentEvent, ExperimentRuntime } from './experiments/run-variants';
 export { chanceBaselines } from './experiments/baselines';
 export type { ChanceBaselines } from './experiments/baselines';
+export { pairedBootstrap, pairedBootstrapOverSeeds, quantileSorted, verdictOf } from './experiments/bootstrap';
+export type { BootstrapOptions, DifferenceInterval, PairedRun, SetMetric, Verdict } from './experiments/bootstrap';
+export { summariseSeeds } from './experiments/seed-summary';
+export type { SeedSummary } from './experiments/seed-summary';
 export { chooseF1Thresholds } from './eval/f1-thresholds';
 export { calibrate, DET_THRESHOLDS, SEG_MIN_AREA_FRACTIONS } from './eval/calibrate';
 export type { Calibration } from './eval/calibrate';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHESTXRAY14_CLASSES, createRng, type BinaryMask } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, createRng, type BinaryMask, type Box, type ScoredBox } from '@multichexnet/core';
 import { gateRoc } from '@multichexnet/gating';
 import { f1Score, macroAuroc } from '@multichexnet/head-cls';
 import { apAt, positiveApAt } from '@multichexnet/head-det';
@@ -8,7 +8,8 @@ import { summarise, type EvalRaw } from '../src/eval/evaluate';
 import { smallModel } from './helpers';
 
 const mask = (bits: number[]): BinaryMask => ({ width: 2, height: 2, data: Uint8Array.from(bits) });
-const box = (x: number, score?: number) => ({ x, y: 0, width: 10, height: 10, ...(score === undefined ? {} : { score }) });
+const box = (x: number): Box => ({ x, y: 0, width: 10, height: 10 });
+const scored = (x: number, score: number): ScoredBox => ({ ...box(x), score });
 
 describe('summarise: both metric families, each from its head package', () => {
   it('reports the leaderboard and the positive-image metrics, per-class AUROC and F1, the gate AUROC', () => {
@@ -20,8 +21,8 @@ describe('summarise: both metric families, each from its head package', () => {
     const raw: EvalRaw = {
       cls: { labels, scores, classes },
       det: [
-        { truth: [box(0)], predictions: [box(0, 0.9)] },
-        { truth: [], predictions: [box(50, 0.95)] },
+        { truth: [box(0)], predictions: [scored(0, 0.9)] },
+        { truth: [], predictions: [scored(50, 0.95)] },
         { truth: [box(20)], predictions: [] },
       ],
       seg: [
