@@ -89,8 +89,8 @@ function valSets(data: TrainingData, sources: EvalSources): EvalSets {
 function metricsOf(r: EvalResult): Record<string, number> {
   const m: Record<string, number> = {};
   if (r.cls) Object.assign(m, { 'cls.meanAuroc': r.cls.meanAuroc, 'cls.macroF1': r.cls.macroF1 });
-  if (r.det) Object.assign(m, { 'det.mAP': r.det.mAP, 'det.ap50': r.det.ap50 });
-  if (r.seg) Object.assign(m, { 'seg.dice': r.seg.dice });
+  if (r.det) Object.assign(m, { 'det.mAP': r.det.mAP, 'det.ap50': r.det.ap50, 'det.positiveAp50': r.det.positiveAp50 });
+  if (r.seg) Object.assign(m, { 'seg.dice': r.seg.dice, 'seg.positiveDice': r.seg.positiveDice });
   if (r.gate) Object.assign(m, { 'gate.sensitivity': r.gate.sensitivity, 'gate.specificity': r.gate.specificity, 'gate.auroc': r.gate.auroc });
   return m;
 }
