@@ -6,6 +6,7 @@ import { registerBench } from './commands/bench';
 import { registerEval } from './commands/eval';
 import { registerExperiment } from './commands/experiment';
 import { registerExport } from './commands/export';
+import { registerImport } from './commands/import';
 import { registerPredict } from './commands/predict';
 import { registerQuickstart } from './commands/quickstart';
 import { registerReport } from './commands/report';
@@ -15,7 +16,7 @@ import { registerTransfer } from './commands/transfer';
 import { version } from './version';
 
 /** The verbs this package defines (`serve` and `screen` come from @multichexnet/service). */
-export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'transfer', 'experiment', 'report', 'bench'] as const;
+export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'import', 'transfer', 'experiment', 'report', 'bench'] as const;
 
 /** Options of {@link createProgram}. */
 export interface ProgramOptions {
@@ -68,6 +69,7 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
   registerEval(program, context);
   registerPredict(program, context);
   registerExport(program, context);
+  registerImport(program, context);
   registerTransfer(program, context);
   registerExperiment(program, context);
   registerReport(program, context);

@@ -35,7 +35,7 @@ describe('quickstart', () => {
   });
 
   it("presents the joint variant: its weights, and its test metrics equal Table 1's row", () => {
-    for (const b of ['encoder', 'cls', 'det', 'seg']) expect(readFileSync(join(out, 'weights', `${b}.mcxw`)).equals(readFileSync(join(out, 'multichexnet-joint', 'weights', `${b}.mcxw`)))).toBe(true);
+    for (const b of ['encoder', 'cls', 'det', 'seg']) expect(readFileSync(join(out, 'weights', `${b}.safetensors`)).equals(readFileSync(join(out, 'multichexnet-joint', 'weights', `${b}.safetensors`)))).toBe(true);
     const t1 = JSON.parse(readFileSync(join(out, 'table1.json'), 'utf8')) as { rows: { variant: string; cls?: { meanAuroc: number }; seg?: { dice: number }; det?: { mAP: number } }[]; verdict: string };
     const joint = t1.rows.find((r) => r.variant === 'multichexnet-joint')!;
     expect(result.test.cls!.meanAuroc).toBeCloseTo(joint.cls!.meanAuroc, 10);

@@ -124,8 +124,8 @@ describe('train killed with SIGKILL and resumed', () => {
     const res = JSON.parse(last!.out) as { test: unknown; validation: unknown };
     expect(res.test).toEqual(ref.test);
     expect(res.validation).toEqual(ref.validation);
-    const blocks = readdirSync(join(a, 'weights')).filter((f) => f.endsWith('.mcxw'));
-    expect(blocks.sort()).toEqual(['cls.mcxw', 'encoder.mcxw']);
+    const blocks = readdirSync(join(a, 'weights')).filter((f) => f.endsWith('.safetensors'));
+    expect(blocks.sort()).toEqual(['cls.safetensors', 'encoder.safetensors']);
     for (const f of blocks) expect(readFileSync(join(b, 'weights', f)).equals(readFileSync(join(a, 'weights', f))), f).toBe(true);
     expect(existsSync(join(b, 'checkpoints', 'latest.json'))).toBe(true);
     // No stale temporary folder of an interrupted save is left behind by the final resume.

@@ -51,8 +51,8 @@ describe('train writes a complete run folder', () => {
     for (const f of ['plan.json', 'data.json', 'metrics.jsonl', 'eval.json', 'eval-test.json', 'model.onnx', 'model.stage1.onnx', 'model.stage2.onnx', 'report.html', 'gallery/gallery.json', 'weights/model.json', 'checkpoints/latest.json']) {
       expect(existsSync(join(runDir, f)), f).toBe(true);
     }
-    const blocks = readdirSync(join(runDir, 'weights')).filter((f) => f.endsWith('.mcxw')).sort();
-    expect(blocks).toEqual(['cls.mcxw', 'det.mcxw', 'encoder.mcxw', 'seg.mcxw']);
+    const blocks = readdirSync(join(runDir, 'weights')).filter((f) => f.endsWith('.safetensors')).sort();
+    expect(blocks).toEqual(['cls.safetensors', 'det.safetensors', 'encoder.safetensors', 'seg.safetensors']);
     const steps = lines(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { type: string; phase: string });
     expect(new Set(steps.filter((s) => s.type === 'step').map((s) => s.phase))).toEqual(new Set(PLAN.phases.map((p) => p.name)));
   });

@@ -13,10 +13,23 @@ export function denseNetFeatureChannels(arch: DenseNetArchitecture): FeatureChan
   return { c2: out[0]!, c3: out[1]!, c4: out[2]!, c5: out[3]! };
 }
 
-interface BuildArgs extends DenseNetArchitecture {
+/** What builds a DenseNet: the architecture, the block name (prefix of every layer), the seed, the input channels. */
+export interface DenseNetArgs extends DenseNetArchitecture {
   name: string;
   seed: number;
   inputChannels: number;
+}
+
+/** Layer names (without the block-name prefix) of dense layer `layer` (1-based) of block `block` (0-based). */
+export function denseLayerNames(block: number, layer: number) {
+  const id = `block${block + 1}_layer${layer}`;
+  return { bn1: `${id}_1_bn`, conv1: `${id}_conv1`, bn2: `${id}_2_bn`, conv2: `${id}_conv2`, drop: `${id}_drop`, concat: `${id}_concat` };
+}
+
+/** Layer names (without the block-name prefix) of the transition after block `block` (0-based, 0..2). */
+export function transitionNames(block: number) {
+  const t = `transition${block + 1}`;
+  return { bn: `${t}_bn`, conv: `${t}_conv`, pool: `${t}_pool` };
 }
 
 /**
@@ -31,7 +44,7 @@ interface BuildArgs extends DenseNetArchitecture {
  * following transition (computed anyway), for c5 it is DenseNet's final norm5 + ReLU. So heads see normalised
  * activations and the feature taps add no parameters.
  */
-export function buildDenseNet(args: BuildArgs): tf.LayersModel {
+export function buildDenseNet(args: DenseNetArgs): tf.LayersModel {
   const { name, seed } = args;
   const conv = (filters: number, kernelSize: number, strides: number, padding: 'same' | 'valid', layer: string) =>
     tf.layers.conv2d({
@@ -47,12 +60,12 @@ export function buildDenseNet(args: BuildArgs): tf.LayersModel {
     });
   // Every BatchNorm of DenseNet is followed by a ReLU: core's fused layer does both in one pass (one kernel on wasm).
   const bnRelu = (x: tf.SymbolicTensor, layer: string): tf.SymbolicTensor =>
-    batchNorm({ name: `${name}_${layer}_bn`, momentum: 0.9, epsilon: 1e-5, relu: true }).apply(x) as tf.SymbolicTensor;
+    batchNorm({ name: `${name}_${layer}`, momentum: 0.9, epsilon: 1e-5, relu: true }).apply(x) as tf.SymbolicTensor;
 
   const input = tf.input({ shape: [null, null, args.inputChannels], name: `${name}_image` });
   let x = tf.layers.zeroPadding2d({ name: `${name}_stem_pad`, padding: 3 }).apply(input) as tf.SymbolicTensor;
   x = conv(args.initFeatures, 7, 2, 'valid', 'stem_conv').apply(x) as tf.SymbolicTensor;
-  x = bnRelu(x, 'stem');
+  x = bnRelu(x, 'stem_bn');
   // Zero padding before the max pool equals PyTorch's -inf padding here because the input is post-ReLU (>= 0).
   x = tf.layers.zeroPadding2d({ name: `${name}_stem_pool_pad`, padding: 1 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.maxPooling2d({ name: `${name}_stem_pool`, poolSize: 3, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
@@ -60,30 +73,29 @@ export function buildDenseNet(args: BuildArgs): tf.LayersModel {
   let channels = args.initFeatures;
   const features: tf.SymbolicTensor[] = [];
   args.blockLayers.forEach((layers, b) => {
-    const block = `block${b + 1}`;
     for (let l = 1; l <= layers; l++) {
-      const id = `${block}_layer${l}`;
-      let h = bnRelu(x, `${id}_1`);
+      const n = denseLayerNames(b, l);
+      let h = bnRelu(x, n.bn1);
       if (args.bottleneckWidth > 0) {
-        h = conv(args.bottleneckWidth * args.growthRate, 1, 1, 'valid', `${id}_conv1`).apply(h) as tf.SymbolicTensor;
-        h = bnRelu(h, `${id}_2`);
+        h = conv(args.bottleneckWidth * args.growthRate, 1, 1, 'valid', n.conv1).apply(h) as tf.SymbolicTensor;
+        h = bnRelu(h, n.bn2);
       }
-      h = conv(args.growthRate, 3, 1, 'same', `${id}_conv2`).apply(h) as tf.SymbolicTensor;
+      h = conv(args.growthRate, 3, 1, 'same', n.conv2).apply(h) as tf.SymbolicTensor;
       if (args.dropRate > 0) {
-        h = tf.layers.dropout({ name: `${name}_${id}_drop`, rate: args.dropRate, seed: deriveSeed(seed, `${id}_drop`) }).apply(h) as tf.SymbolicTensor;
+        h = tf.layers.dropout({ name: `${name}_${n.drop}`, rate: args.dropRate, seed: deriveSeed(seed, n.drop) }).apply(h) as tf.SymbolicTensor;
       }
-      x = tf.layers.concatenate({ name: `${name}_${id}_concat`, axis: -1 }).apply([x, h]) as tf.SymbolicTensor;
+      x = tf.layers.concatenate({ name: `${name}_${n.concat}`, axis: -1 }).apply([x, h]) as tf.SymbolicTensor;
       channels += args.growthRate;
     }
     if (b < 3) {
-      const t = `transition${b + 1}`;
-      const feat = bnRelu(x, t);
+      const t = transitionNames(b);
+      const feat = bnRelu(x, t.bn);
       features.push(feat);
       channels = Math.floor(channels * args.compression);
-      x = conv(channels, 1, 1, 'valid', `${t}_conv`).apply(feat) as tf.SymbolicTensor;
-      x = tf.layers.averagePooling2d({ name: `${name}_${t}_pool`, poolSize: 2, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
+      x = conv(channels, 1, 1, 'valid', t.conv).apply(feat) as tf.SymbolicTensor;
+      x = tf.layers.averagePooling2d({ name: `${name}_${t.pool}`, poolSize: 2, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
     } else {
-      features.push(bnRelu(x, 'final'));
+      features.push(bnRelu(x, 'final_bn'));
     }
   });
   return tf.model({ name, inputs: input, outputs: features });

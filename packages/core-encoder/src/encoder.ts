@@ -14,6 +14,7 @@ import {
 } from '@multichexnet/core';
 import { EncoderConfigSchema, type EncoderConfig, type EncoderConfigInput } from './config';
 import { buildDenseNet, denseNetFeatureChannels } from './densenet';
+import { denseNetTrainingPass } from './memory-efficient';
 
 /** Registry name of the encoder block. */
 export const ENCODER_CLASS_NAME = 'core-encoder/DenseNetEncoder';
@@ -61,8 +62,16 @@ class DenseNetEncoder extends LayerBlock<tf.Tensor4D, EncoderFeatures, EncoderCo
     this.checkInput(x.shape);
     if (x instanceof tf.Tensor) this.checkFinite(x);
     if (opts?.training === true) this.reseedDropout();
-    const [c2, c3, c4, c5] = this.run([x], opts) as tf.Tensor4D[];
+    const [c2, c3, c4, c5] = (
+      this.config.memoryEfficient && opts?.training === true && x instanceof tf.Tensor ? this.runMemoryEfficient(x) : this.run([x], opts)
+    ) as tf.Tensor4D[];
     return { c2: c2!, c3: c3!, c4: c4!, c5: c5! } as EncoderOutput;
+  }
+
+  /** The eager training pass that recomputes each dense layer's wide tensors in the backward pass. */
+  private runMemoryEfficient(x: tf.Tensor4D): tf.Tensor4D[] {
+    this.assertAlive();
+    return denseNetTrainingPass(this.layersModel, this.config, x);
   }
 
   /**

@@ -23,7 +23,7 @@ export type EncoderPreset = (typeof ENCODER_PRESETS)[number];
  * The preset table.
  *
  * - `densenet121`: the CheXNet trunk (DenseNet-BC-121 as CheXNet and the MultiCheXNet authors used it at 256 px).
- *   Far too slow to train on a small CPU; there for fidelity and for porting weights.
+ *   Trains memory-efficiently by default (see `memoryEfficient` in the config); for fidelity and ported weights.
  * - `densenet-small`: the project default for training at 256 px on a CPU.
  * - `densenet-tiny`: for tests and the quickstart at 128 px.
  *

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -18,13 +19,8 @@ import {
   type EncoderFeatures,
 } from '@multichexnet/core';
 import { ENCODER_CLASS_NAME, EncoderConfigSchema, createEncoder, type Encoder } from '../src/index';
+import { image } from './images';
 
-/** Seeded image batch [B, H, W, C]. */
-function image(seed: number, shape: [number, number, number, number]): tf.Tensor4D {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor4d(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
 
 /** Random but valid BatchNorm statistics, so that save/load and inference exercise every weight. */
 function randomiseStatistics(encoder: Encoder, seed: number): void {
@@ -135,6 +131,7 @@ describe('createEncoder: config', () => {
       seed: 0,
       name: 'encoder',
       inputChannels: 1,
+      memoryEfficient: false,
     });
   });
 
@@ -153,6 +150,7 @@ describe('createEncoder: config', () => {
       [{ dropRate: 1 }, /dropRate: must be < 1; received 1/],
       [{ name: 'enc/a' }, /name: must start with a letter.*; received "enc\/a"/],
       [{ growthrate: 8 }, /unknown key\(s\) "growthrate"/],
+      [{ memoryEfficient: 'yes' }, /memoryEfficient: .*; received "yes"/],
       [{ compression: 0.01, preset: 'densenet-tiny' }, /compression: must leave at least 1 channel after transition 1; received 0\.01/],
     ];
     for (const [input, message] of cases) {
@@ -293,7 +291,7 @@ describe('createEncoder: registry and weights', () => {
     randomiseStatistics(enc, 21);
     const x = image(21, [2, 64, 64, 1]);
     const ref = tf.tidy(() => enc.apply(x));
-    const file = join(dir, 'encoder.mcxw');
+    const file = join(dir, 'encoder.safetensors');
     await saveBlockWeights(enc, file);
     const fromFile = await loadBlock<Encoder>(file);
     const fromBytes = await loadBlockFromBytes<Encoder>(await encodeBlockWeights(enc));
@@ -309,5 +307,17 @@ describe('createEncoder: registry and weights', () => {
     disposeFeatures(ref);
     for (const e of [enc, fromFile, fromBytes, fresh]) e.dispose();
     x.dispose();
+  });
+
+  it('still loads a weights file of the earlier .mcxw format (written by the code before safetensors)', async () => {
+    // fixtures/densenet-tiny-seed1.mcxw: createEncoder({ preset: 'densenet-tiny', seed: 1 }) saved by that code.
+    const legacy = await loadBlock<Encoder>(fileURLToPath(new URL('./fixtures/densenet-tiny-seed1.mcxw', import.meta.url)));
+    const same = createEncoder({ preset: 'densenet-tiny', seed: 1 });
+    const a = legacy.namedWeights();
+    const b = same.namedWeights();
+    expect(a.map((w) => w.name)).toEqual(b.map((w) => w.name));
+    for (let i = 0; i < a.length; i++) expect(a[i]!.variable.read().dataSync()).toEqual(b[i]!.variable.read().dataSync());
+    legacy.dispose();
+    same.dispose();
   });
 });

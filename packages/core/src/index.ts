@@ -23,7 +23,11 @@ export {
   loadBlockWeights,
   loadBlock,
   writeFileAtomic,
+  WEIGHTS_FILE_EXTENSION,
+  LEGACY_WEIGHTS_FILE_EXTENSION,
 } from './weights';
+export { encodeSafetensors, parseSafetensors, isSafetensors, tensorAsFloat32, float16ToNumber, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES } from './safetensors';
+export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, SafetensorsTensor } from './safetensors';
 export type { WeightEntry, WeightsHeader } from './weights';
 export { initBackend, currentBackend } from './backend/init-backend';
 export type { BackendName, BackendInfo } from './backend/init-backend';

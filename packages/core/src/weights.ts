@@ -4,21 +4,24 @@ import type { Block } from './blocks/block';
 import { namedWeightsOf } from './blocks/layer-block';
 import { deserializeBlock, serializeBlock, type BlockSpec } from './registry';
 import { CORE_VERSION } from './version';
+import { encodeSafetensors, isSafetensors, parseSafetensors, type SafetensorsTensor } from './safetensors';
 
 /**
- * File format of one block's weights (`*.mcxw`), self-describing so a user who installed a single head can load
- * exactly that head:
+ * File format of one block's weights: safetensors (Hugging Face's format, readable by `safetensors.torch.load_file`
+ * and every other safetensors reader), self-describing so a user who installed a single head can load exactly that
+ * head. Tensors are named `<layer>/<weight>` (see `namedWeightsOf`); `__metadata__` holds, as JSON strings (the spec
+ * allows string values only): `format` ("multichexnet-weights"), `block` ({className, config}), `dataSha256` (SHA-256
+ * of the data section, checked on load so a truncated or altered file is refused) and `createdBy`.
  *
- * ```
- * 8 bytes   magic "MCXWGT01"
- * 4 bytes   uint32 LE: header length N
- * N bytes   UTF-8 JSON header: { format, block: {className, config}, weights: [{name, shape, dtype, offset, byteLength}],
- *           dataSha256, createdBy }
- * rest      tensor data, little-endian, concatenated in header order
- * ```
- * The SHA-256 of the data is checked on load, so a truncated or altered file is refused.
+ * Files of the earlier `.mcxw` format still load (read only): 8 bytes magic "MCXWGT01", uint32 LE header length N,
+ * N bytes JSON { format, block, weights: [{name, shape, dtype, offset, byteLength}], dataSha256, createdBy }, data.
  */
 const MAGIC = 'MCXWGT01';
+
+/** Extension of the weight files this package writes. */
+export const WEIGHTS_FILE_EXTENSION = '.safetensors';
+/** Extension of the earlier weight format, still read. */
+export const LEGACY_WEIGHTS_FILE_EXTENSION = '.mcxw';
 
 /** One weight entry of the header. */
 export interface WeightEntry {
@@ -50,46 +53,70 @@ function namedOf(block: WeightBlock): { name: string; variable: tf.LayerVariable
   return block.weights.map((variable) => ({ name: variable.name, variable }));
 }
 
-/** Serialises a block (spec + all weights, BatchNorm statistics included) to bytes. */
+/** Serialises a block (spec + all weights, BatchNorm statistics included) to safetensors bytes. */
 export async function encodeBlockWeights(block: Block<unknown, unknown, unknown>): Promise<Uint8Array> {
-  const named = namedOf(block as WeightBlock);
-  const chunks: Uint8Array[] = [];
-  const entries: WeightEntry[] = [];
-  let offset = 0;
-  for (const { name, variable } of named) {
+  const tensors: SafetensorsTensor[] = namedOf(block as WeightBlock).map(({ name, variable }) => {
     const values = variable.read().dataSync();
-    const bytes = new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
-    entries.push({ name, shape: variable.shape.slice() as number[], dtype: variable.dtype as 'float32' | 'int32', offset, byteLength: bytes.byteLength });
-    chunks.push(bytes);
-    offset += bytes.byteLength;
-  }
-  const data = new Uint8Array(offset);
+    const int = variable.dtype === 'int32';
+    return { name, dtype: int ? 'I32' : 'F32', shape: variable.shape.slice() as number[], data: int ? Int32Array.from(values) : Float32Array.from(values) };
+  });
+  // The checksum covers the data section, which is the tensors' bytes in this order.
+  const data = new Uint8Array(tensors.reduce((n, t) => n + t.data.byteLength, 0));
   let o = 0;
-  for (const c of chunks) {
-    data.set(c, o);
-    o += c.byteLength;
+  for (const t of tensors) {
+    data.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), o);
+    o += t.data.byteLength;
   }
-  const header: WeightsHeader = {
+  return encodeSafetensors(tensors, {
     format: 'multichexnet-weights',
-    block: serializeBlock(block),
-    weights: entries,
+    block: JSON.stringify(serializeBlock(block)),
     dataSha256: await sha256Hex(data),
-    createdBy: { core: CORE_VERSION, tfjs: TFJS_VERSION },
-  };
-  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + 4 + headerBytes.byteLength + data.byteLength);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, headerBytes.byteLength, true);
-  out.set(headerBytes, 12);
-  out.set(data, 12 + headerBytes.byteLength);
-  return out;
+    createdBy: JSON.stringify({ core: CORE_VERSION, tfjs: TFJS_VERSION }),
+  });
+}
+
+function decodeSafetensorsWeights(bytes: Uint8Array, source: string): { header: WeightsHeader; data: Uint8Array } {
+  const file = parseSafetensors(bytes, source);
+  const m = file.metadata;
+  if (m.format !== 'multichexnet-weights' || m.block === undefined) {
+    throw new DataError('Not a MultiCheXNet weights file: its safetensors metadata lacks the block spec (import a foreign checkpoint with @multichexnet/pretrained)', {
+      file: source,
+      field: '__metadata__.format',
+      expected: 'multichexnet-weights',
+      found: m.format === undefined ? 'no such key' : JSON.stringify(m.format),
+    });
+  }
+  let block: BlockSpec;
+  let createdBy: WeightsHeader['createdBy'];
+  try {
+    block = JSON.parse(m.block) as BlockSpec;
+    createdBy = JSON.parse(m.createdBy ?? '{}') as WeightsHeader['createdBy'];
+  } catch (e) {
+    throw new DataError('Weights file metadata is not valid JSON', { file: source, field: '__metadata__.block' }, { cause: e });
+  }
+  const weights: WeightEntry[] = [];
+  for (const e of file.entries) {
+    if (e.dtype !== 'F32' && e.dtype !== 'I32') throw new DataError('Weights file holds a tensor of another type', { file: source, field: e.name, expected: 'F32 or I32', found: e.dtype });
+    weights.push({ name: e.name, shape: e.shape, dtype: e.dtype === 'F32' ? 'float32' : 'int32', offset: e.begin, byteLength: e.end - e.begin });
+  }
+  return { header: { format: 'multichexnet-weights', block, weights, dataSha256: m.dataSha256 ?? '', createdBy }, data: file.data };
 }
 
 /** Reads and verifies the header and data of a weights file. `source` names the file in errors. */
 export async function decodeWeightsFile(bytes: Uint8Array, source = 'weights'): Promise<{ header: WeightsHeader; data: Uint8Array }> {
-  if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw new DataError('Not a MultiCheXNet weights file', { file: source, expected: `magic "${MAGIC}"`, found: `${bytes.byteLength} bytes starting ${JSON.stringify(new TextDecoder().decode(bytes.subarray(0, Math.min(8, bytes.byteLength))))}` });
+  const legacy = bytes.byteLength >= 12 && new TextDecoder().decode(bytes.subarray(0, 8)) === MAGIC;
+  if (!legacy && !isSafetensors(bytes)) {
+    throw new DataError('Not a MultiCheXNet weights file', { file: source, expected: `safetensors (or the earlier magic "${MAGIC}")`, found: `${bytes.byteLength} bytes starting ${JSON.stringify(new TextDecoder().decode(bytes.subarray(0, Math.min(8, bytes.byteLength))))}` });
   }
+  const { header, data } = legacy ? decodeLegacyWeights(bytes, source) : decodeSafetensorsWeights(bytes, source);
+  const sum = await sha256Hex(data);
+  if (sum !== header.dataSha256) {
+    throw new DataError('Weights file checksum mismatch: the file was altered or damaged', { file: source, field: 'dataSha256', expected: header.dataSha256, found: sum });
+  }
+  return { header, data };
+}
+
+function decodeLegacyWeights(bytes: Uint8Array, source: string): { header: WeightsHeader; data: Uint8Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getUint32(8, true);
   if (12 + n > bytes.byteLength) {
@@ -108,10 +135,6 @@ export async function decodeWeightsFile(bytes: Uint8Array, source = 'weights'): 
   const expectedBytes = header.weights.reduce((s, w) => Math.max(s, w.offset + w.byteLength), 0);
   if (data.byteLength !== expectedBytes) {
     throw new DataError('Weights file is truncated or has trailing bytes', { file: source, expected: `${expectedBytes} data bytes`, found: `${data.byteLength}` });
-  }
-  const sum = await sha256Hex(data);
-  if (sum !== header.dataSha256) {
-    throw new DataError('Weights file checksum mismatch: the file was altered or damaged', { file: source, field: 'dataSha256', expected: header.dataSha256, found: sum });
   }
   return { header, data };
 }
@@ -138,7 +161,9 @@ export async function loadBlockWeightsFromBytes(block: Block<unknown, unknown, u
   }
   for (const { name, variable } of named) {
     const entry = byName.get(name)!;
-    const slice = data.slice(entry.offset, entry.offset + entry.byteLength);
+    // A copy into a fresh, aligned buffer (a Node Buffer's slice would be a view of the whole file).
+    const slice = new Uint8Array(entry.byteLength);
+    slice.set(data.subarray(entry.offset, entry.offset + entry.byteLength));
     const values = entry.dtype === 'int32' ? new Int32Array(slice.buffer) : new Float32Array(slice.buffer);
     const t = tf.tensor(values, entry.shape, entry.dtype);
     variable.write(t);
@@ -183,7 +208,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
   }
 }
 
-/** Saves one block (spec + weights) to a `.mcxw` file, atomically. Node only. */
+/** Saves one block (spec + weights) to a weights file (`.safetensors`), atomically. Node only. */
 export async function saveBlockWeights(block: Block<unknown, unknown, unknown>, path: string): Promise<void> {
   await writeFileAtomic(path, await encodeBlockWeights(block));
 }
@@ -197,12 +222,12 @@ async function readBytes(path: string): Promise<Uint8Array> {
   }
 }
 
-/** Loads a `.mcxw` file into an existing block. Node only. */
+/** Loads a weights file (`.safetensors`, or the earlier `.mcxw`) into an existing block. Node only. */
 export async function loadBlockWeights(block: Block<unknown, unknown, unknown>, path: string): Promise<void> {
   await loadBlockWeightsFromBytes(block, await readBytes(path), path);
 }
 
-/** Rebuilds a block from a `.mcxw` file (its package must be imported so its class is registered). Node only. */
+/** Rebuilds a block from a weights file (its package must be imported so its class is registered). Node only. */
 export async function loadBlock<B extends Block<unknown, unknown, unknown>>(path: string): Promise<B> {
   return loadBlockFromBytes<B>(await readBytes(path), path);
 }

@@ -263,7 +263,7 @@ describe('createClsHead: registry and weights', () => {
     const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, hidden: 6, seed: 9 });
     const f = features(9, 2);
     const ref = head.apply(f);
-    const file = join(dir, 'cls.mcxw');
+    const file = join(dir, 'cls.safetensors');
     await saveBlockWeights(head, file);
     const loaded = await loadBlock<ClsHead>(file);
     const got = loaded.apply(f);

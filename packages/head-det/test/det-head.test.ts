@@ -158,7 +158,7 @@ describe('createDetHead', () => {
     [a, b, c].forEach((h) => h.dispose());
   });
 
-  it('round-trips its config through the registry and its weights through a .mcxw file', async () => {
+  it('round-trips its config through the registry and its weights through a .safetensors file', async () => {
     const head = createDetHead({ ...small, seed: 11 });
     const spec = serializeBlock(head);
     expect(spec.className).toBe('head-det/DetHead');
@@ -166,7 +166,7 @@ describe('createDetHead', () => {
     expect(rebuilt.config).toEqual(head.config);
     // fresh weights differ only if the seed differs; move the original away from its init to test the load
     head.weights.forEach((w) => w.write(tf.tidy(() => tf.add(w.read(), 0.5))));
-    const path = join(dir, 'det.mcxw');
+    const path = join(dir, 'det.safetensors');
     await saveBlockWeights(head, path);
     const loaded = await loadBlock<DetHead>(path);
     const fromBytes = await loadBlockFromBytes<DetHead>(await encodeBlockWeights(head));

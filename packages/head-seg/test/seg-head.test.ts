@@ -130,14 +130,14 @@ describe('createSegHead', () => {
     [a, b, c].forEach((h) => h.dispose());
   });
 
-  it('round-trips its config through the registry and its weights through a .mcxw file', async () => {
+  it('round-trips its config through the registry and its weights through a .safetensors file', async () => {
     const head = createSegHead({ ...small, seed: 11, upsampling: 'nearest' });
     const spec = serializeBlock(head);
     expect(spec.className).toBe('head-seg/SegHead');
     const rebuilt = deserializeBlock<SegHead>(JSON.parse(JSON.stringify(spec)));
     expect(rebuilt.config).toEqual(head.config);
     head.weights.forEach((w) => w.write(tf.tidy(() => tf.add(w.read(), 0.25))));
-    const path = join(dir, 'seg.mcxw');
+    const path = join(dir, 'seg.safetensors');
     await saveBlockWeights(head, path);
     const loaded = await loadBlock<SegHead>(path);
     const f = randomFeatures(1, 64, 6);

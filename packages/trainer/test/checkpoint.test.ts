@@ -34,11 +34,11 @@ describe('checkpoints', () => {
     const model = smallModel(3);
     const pos = { phaseIndex: 0, phase: 'a', step: 5, globalStep: 5 };
     const dir = await saveCheckpoint(root, checkpointName(pos), { model, position: pos, plan, state, optimizer });
-    const enc = join(dir, 'encoder.mcxw');
+    const enc = join(dir, 'encoder.safetensors');
     const bytes = readFileSync(enc);
     bytes[bytes.length - 3] ^= 0xff;
     writeFileSync(enc, bytes);
-    await expect(loadLatestCheckpoint(root)).rejects.toThrow(/encoder\.mcxw.*checksum mismatch|checksum mismatch.*encoder\.mcxw/);
+    await expect(loadLatestCheckpoint(root)).rejects.toThrow(/encoder\.safetensors.*checksum mismatch|checksum mismatch.*encoder\.safetensors/);
     writeFileSync(enc, bytes.subarray(0, 100));
     await expect(loadCheckpoint(dir)).rejects.toThrow(DataError);
     const manifest = join(dir, 'manifest.json');
@@ -54,7 +54,7 @@ describe('checkpoints', () => {
     await saveCheckpoint(root, checkpointName(first), { model, position: first, plan, state, optimizer: null });
     // What an interrupted save leaves: a half-written temporary folder, never renamed, pointer untouched.
     mkdirSync(join(root, '.tmp-p00-s0000004-999-abc'));
-    writeFileSync(join(root, '.tmp-p00-s0000004-999-abc', 'encoder.mcxw'), 'partial');
+    writeFileSync(join(root, '.tmp-p00-s0000004-999-abc', 'encoder.safetensors'), 'partial');
     const latest = (await loadLatestCheckpoint(root))!;
     expect(latest.manifest.position.step).toBe(2);
     expect(latest.optimizer).toBeNull();

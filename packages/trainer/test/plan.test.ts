@@ -51,6 +51,15 @@ describe('training plans', () => {
     expect(joint.phases.at(-1)!.batches[0]).toMatchObject({ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: false });
   });
 
+  it('the small size is the tiny protocol on the full model at 256 px', () => {
+    const tiny = parsePlan(builtinPlan('multichexnet-joint', { size: 'tiny' }));
+    const small = parsePlan(builtinPlan('multichexnet-joint', { size: 'small' }));
+    const full = parsePlan(builtinPlan('multichexnet-joint', { size: 'full' }));
+    expect(small.phases.map((p) => [p.name, p.steps, p.evalEvery, p.checkpointEvery])).toEqual(tiny.phases.map((p) => [p.name, p.steps, p.evalEvery, p.checkpointEvery]));
+    expect({ ...small.model, imageSize: small.imageSize, lr: small.phases[0]!.optimizer.learningRate }).toEqual({ ...full.model, imageSize: full.imageSize, lr: full.phases[0]!.optimizer.learningRate });
+    expect(small.model.encoder).toEqual({ preset: 'densenet-small' });
+  });
+
   it('errors name the field, the rule and the value', () => {
     const bad = minimal();
     bad.phases[0]!.steps = 0;
@@ -74,6 +83,12 @@ describe('training plans', () => {
     const masks = minimal();
     masks.phases[0]!.batches = [{ datasets: ['siim'], tasks: ['cls'], detFromMasks: true }];
     expect(issues(masks)).toMatch(/detFromMasks: needs "det"/);
+    const acc = minimal();
+    acc.phases[0]!.accumulate = 3;
+    expect(issues(acc)).toMatch(/phases\.0\.accumulate: must divide batchSize \(16\) into equal micro-batches; received 3/);
+    expect(issues({ ...minimal(), phases: [{ ...minimal().phases[0]!, accumulate: 0 }] })).toMatch(/phases\.0\.accumulate: must be > 0; received 0/);
+    // Absent means 1, and leaves the resolved plan (plan.json, whose hash resume checks) as it was.
+    expect('accumulate' in parsePlan(minimal()).phases[0]!).toBe(false);
   });
 
   it('loads built-in names with a size suffix and JSON files', async () => {

@@ -86,13 +86,13 @@ describe('resume after damage', () => {
     const dir = await interrupted(5);
     const ckpt = join(dir, 'checkpoints');
     expect(readdirSync(ckpt).filter((n) => n.startsWith('p00')).sort()).toEqual(['p00-s0000002', 'p00-s0000004']);
-    const enc = join(ckpt, 'p00-s0000004', 'encoder.mcxw');
+    const enc = join(ckpt, 'p00-s0000004', 'encoder.safetensors');
     const bytes = readFileSync(enc);
     bytes[bytes.length >> 1] ^= 0x40;
     writeFileSync(enc, bytes);
     warnings.length = 0;
     const { events, weights } = await resume(dir);
-    expect(warnings.join('\n')).toMatch(/Checkpoint file checksum mismatch: the file was altered or damaged \(file .*p00-s0000004\/encoder\.mcxw, field sha256\).*; resuming from p00-s0000002, the newest intact checkpoint/);
+    expect(warnings.join('\n')).toMatch(/Checkpoint file checksum mismatch: the file was altered or damaged \(file .*p00-s0000004\/encoder\.safetensors, field sha256\).*; resuming from p00-s0000002, the newest intact checkpoint/);
     expect(events.find((e) => e.type === 'run-start')).toMatchObject({ resumedFrom: { phase: 'cls', step: 2 } });
     expect(differing(reference.weights, weights)).toEqual([]);
     expect(metricsOf(dir)).toEqual(metricsOf(reference.dir));
@@ -125,7 +125,7 @@ describe('resume after damage', () => {
     const dir = await interrupted(3);
     const stale = join(dir, 'checkpoints', '.tmp-p00-s0000004-12345-abcdef');
     mkdirSync(stale);
-    writeFileSync(join(stale, 'encoder.mcxw'), 'half a file');
+    writeFileSync(join(stale, 'encoder.safetensors'), 'half a file');
     const { weights } = await resume(dir);
     expect(existsSync(stale)).toBe(false);
     expect(differing(reference.weights, weights)).toEqual([]);

@@ -2,7 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PATHOLOGIES, type Batch } from '@multichexnet/data';
 import { createRng, initBackend, tf } from '@multichexnet/core';
 import { createTeacherForcing } from '@multichexnet/gating';
-import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createOptimizer, trainStep, type HeadSet, type MultiCheXNet, type StepContext } from '../src/index';
+import { createEncoder } from '@multichexnet/core-encoder';
+import { createClsHead } from '@multichexnet/head-cls';
+import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createMultiCheXNet, createOptimizer, trainStep, type HeadSet, type MultiCheXNet, type PhaseInput, type StepContext } from '../src/index';
 import { differing, smallModel, snapshot } from './helpers';
 
 beforeAll(async () => {
@@ -40,9 +42,9 @@ function batch(seed: number): Batch {
   return { size: B, imageSize: S, images, labels, classes: PATHOLOGIES, boxes, masks, tasks, ids: [], patientIds: [], sources: ['rsna', 'rsna', 'rsna', 'rsna', 'siim', 'siim', 'siim', 'siim'] };
 }
 
-function context(model: MultiCheXNet<HeadSet>, p: number, trainable: ('encoder' | 'cls' | 'det' | 'seg')[]): StepContext {
-  const phase = PhaseSchema.parse({ name: 'joint', trainable, batches: [{ datasets: ['rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }], steps: 10, routing: { type: 'teacher-forcing', p } });
-  model.setTrainable({ encoder: trainable.includes('encoder'), cls: trainable.includes('cls'), det: trainable.includes('det'), seg: trainable.includes('seg') });
+function context(model: MultiCheXNet<HeadSet>, p: number, trainable: ('encoder' | 'cls' | 'det' | 'seg')[], extra: Partial<PhaseInput> = {}): StepContext {
+  const phase = PhaseSchema.parse({ name: 'joint', trainable, batches: [{ datasets: ['rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }], steps: 10, routing: { type: 'teacher-forcing', p }, ...extra });
+  model.setTrainable(Object.fromEntries([...model.blocks()].map(([name]) => [name, (trainable as string[]).includes(name)])));
   const weighting = createLossWeighting({ type: 'equal' }, ['cls', 'det', 'seg']);
   return {
     model,
@@ -58,18 +60,24 @@ function context(model: MultiCheXNet<HeadSet>, p: number, trainable: ('encoder' 
   };
 }
 
+/** Counts the encoder's forward passes from now on (the real encoder still runs). */
+function countEncoderPasses(model: MultiCheXNet<HeadSet>): { count: number } {
+  const counter = { count: 0 };
+  const apply = model.encoder.apply.bind(model.encoder);
+  (model.encoder as unknown as { apply: typeof apply }).apply = ((...a: Parameters<typeof apply>) => {
+    counter.count++;
+    return apply(...a);
+  }) as typeof apply;
+  return counter;
+}
+
 describe('trainStep', () => {
   it('ground-truth routing trains det / seg on the true positives only, with one encoder pass', () => {
     const model = smallModel(1);
-    let passes = 0;
-    const apply = model.encoder.apply.bind(model.encoder);
-    (model.encoder as unknown as { apply: typeof apply }).apply = ((...a: Parameters<typeof apply>) => {
-      passes++;
-      return apply(...a);
-    }) as typeof apply;
+    const passes = countEncoderPasses(model);
     const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg']);
     const out = trainStep(ctx, batch(1));
-    expect(passes).toBe(1);
+    expect(passes.count).toBe(1);
     expect(out.applied).toBe(true);
     expect(out.routing).toBe('ground-truth');
     expect(out.routed).toEqual({ det: { samples: 2, falsePositives: 0, falseNegatives: 0 }, seg: { samples: 2, falsePositives: 0, falseNegatives: 0 } });
@@ -127,6 +135,65 @@ describe('trainStep', () => {
     expect(out.applied).toBe(false);
     expect(out.losses.cls).toBeNaN();
     for (const v of ctx.variables) if (keys.includes(v.key)) expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before.get(v.key)!));
+    ctx.optimizer.dispose();
+    model.dispose();
+  });
+
+  it('gradient accumulation: the mean of 4 micro-batch gradients is the full-batch gradient of a BatchNorm-free net (1e-5)', () => {
+    // A frozen encoder runs in inference mode, so what trains (the cls head: pooling, hidden dense + ReLU, logits)
+    // has no batch statistics; every sample carries every cls label, so the masked BCE is a plain mean.
+    const build = () => {
+      const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed: 7 });
+      const cls = createClsHead({ classes: ['Pneumonia', 'Pneumothorax'], featureChannels: encoder.featureChannels, hidden: 8, seed: 8 });
+      return createMultiCheXNet({ encoder, heads: { cls } });
+    };
+    const b = batch(6);
+    for (let i = 0; i < b.size; i++) {
+      b.labels[i * C + PNA] = i % 2;
+      b.labels[i * C + PTX] = (i >> 1) % 2;
+    }
+    const sgd = { optimizer: { type: 'sgd' as const, learningRate: 1, momentum: 0 }, batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const] }], routing: { type: 'all' as const } };
+    const deltas = (accumulate: number): Map<string, Float32Array> => {
+      const model = build();
+      const ctx = context(model, 1, ['cls'], { ...sgd, accumulate });
+      const before = new Map(ctx.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync())]));
+      const out = trainStep({ ...ctx, learningRate: 1 }, b);
+      expect(out.applied).toBe(true);
+      // SGD with learning rate 1 and no momentum: the update is minus the gradient.
+      const g = new Map(ctx.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync(), (x, i) => before.get(v.key)![i]! - x)]));
+      ctx.optimizer.dispose();
+      model.dispose();
+      return g;
+    };
+    const full = deltas(1);
+    const micro = deltas(4);
+    expect([...micro.keys()]).toEqual([...full.keys()]);
+    expect(full.size).toBeGreaterThan(2);
+    for (const [key, g] of full) {
+      const scale = Math.max(...Array.from(g, Math.abs));
+      expect(scale, key).toBeGreaterThan(0);
+      const diff = Math.max(...Array.from(g, (v, i) => Math.abs(v - micro.get(key)![i]!)));
+      expect(diff / scale, key).toBeLessThan(1e-5);
+    }
+  });
+
+  it('gradient accumulation: one encoder pass per micro-batch, one update, losses averaged, routing summed, no leak', () => {
+    const model = smallModel(5);
+    const passes = countEncoderPasses(model);
+    const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { batchSize: 8, accumulate: 2 });
+    expect(ctx.phase.accumulate).toBe(2);
+    const out = trainStep(ctx, batch(7));
+    expect(passes.count).toBe(2);
+    expect(out.applied).toBe(true);
+    // Micro-batch 1 holds the RSNA samples (det only), micro-batch 2 the SIIM samples (seg only); cls in both.
+    expect(out.routed).toEqual({ det: { samples: 2, falsePositives: 0, falseNegatives: 0 }, seg: { samples: 2, falsePositives: 0, falseNegatives: 0 } });
+    expect(Object.keys(out.losses).sort()).toEqual(['cls', 'det', 'seg']);
+    expect(Object.values(ctx.optimizer.getState().steps).every((n) => n === 1)).toBe(true);
+    // total = mean over the 2 micro-batches of (cls + det) and (cls + seg) = mean cls + (det + seg) / 2
+    expect(out.total).toBeCloseTo(out.losses.cls! + (out.losses.det! + out.losses.seg!) / 2, 4);
+    const n = tf.memory().numTensors;
+    trainStep({ ...ctx, step: 1 }, batch(8));
+    expect(tf.memory().numTensors).toBe(n);
     ctx.optimizer.dispose();
     model.dispose();
   });

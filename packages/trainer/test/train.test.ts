@@ -96,6 +96,27 @@ describe('train', () => {
     b2.model.dispose();
   });
 
+  it('with gradient accumulation: one log line per optimizer step, and a stopped run resumes to the same bytes', async () => {
+    const p = plan();
+    const mtl = { ...p.phases[1]!, steps: 4, accumulate: 2, restoreBest: false, evalEvery: 0 };
+    const resolved = parsePlan({ ...p, name: 'resume-accumulate', phases: [{ ...p.phases[0]!, steps: 2, accumulate: 4, evalEvery: 0 }, mtl] });
+    const dirA = mkdtempSync(join(tmpdir(), 'run-acc-a-'));
+    const a = await train(resolved, { runDir: dirA, data, onEvent: null });
+    const steps = metricsOf(dirA).filter((l) => (l as { type: string }).type === 'step');
+    expect(steps.map((l) => `${(l as { phase: string }).phase}:${(l as { step: number }).step}`)).toEqual(['warm:1', 'warm:2', 'mtl:1', 'mtl:2', 'mtl:3', 'mtl:4']);
+    const dirB = mkdtempSync(join(tmpdir(), 'run-acc-b-'));
+    const stop = new AbortController();
+    const b1 = await train(resolved, { runDir: dirB, data, signal: stop.signal, onEvent: (e) => e.type === 'step' && e.phase === 'mtl' && e.step === 3 && stop.abort() });
+    expect(b1.status).toBe('aborted');
+    b1.model.dispose();
+    const b2 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), onEvent: null });
+    expect(b2.status).toBe('completed');
+    expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
+    expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
+    a.model.dispose();
+    b2.model.dispose();
+  });
+
   it('refuses to resume a run folder of another plan', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'run-c-'));
     const p = plan();

@@ -34,7 +34,9 @@ export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
     row('Blocks', m.blocks.map((b) => b.className).join(', ') + (preset ? ` (${preset})` : '')),
   ];
   if (pre !== null) {
-    rows.push(row('Preprocessing', `${pre.size} × ${pre.size} px · ${pre.fit} · ${pre.interpolation} · (x − ${pre.mean}) / ${pre.std}`));
+    const num = (v: number | number[]): string => (Array.isArray(v) ? `[${v.join(', ')}]` : String(v));
+    const fit = pre.fit === 'crop' ? `centre crop ${pre.crop ?? 1}` : pre.fit;
+    rows.push(row('Preprocessing', `${pre.size} × ${pre.size} px · ${fit} · ${pre.interpolation} · ${pre.channels === 3 ? 'grey as RGB · ' : ''}(x − ${num(pre.mean)}) / ${num(pre.std)}`));
   }
   if (m.gate !== null) {
     const t = Number(m.gate.threshold.toFixed(3));

@@ -1,7 +1,7 @@
 import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
-import { ExperimentConfigSchema, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { ExperimentConfigSchema, PLAN_SIZES, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
@@ -18,6 +18,11 @@ export const QuickstartConfigSchema = z
     /** The run folder: the MultiCheXNet model, its report, and the experiment (data/, one folder per variant). */
     out: z.string().min(1).default('runs/quickstart'),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    /**
+     * Plan size of every variant: `tiny` (densenet-tiny at 128 px, the default) or `small` (the same step counts,
+     * densenet-small at 256 px: several times longer, see the README); `full` is the paper-scale protocol (hours).
+     */
+    size: z.enum(PLAN_SIZES).default('tiny'),
     /** Step counts of every phase multiplied by this (1: the tiny preset as is; smaller for a smoke run). */
     stepScale: z.number().gt(0).max(10).default(1),
     /** Synthetic images per dataset; omitted counts take the experiment's defaults. */
@@ -60,7 +65,7 @@ async function mergeMetrics(parts: { file: string; stepOffset: number; phaseOffs
 }
 
 /**
- * The README's main job: synthetic NIH / RSNA / SIIM data, the whole MultiCheXNet protocol at the tiny preset
+ * The README's main job: synthetic NIH / RSNA / SIIM data, the whole MultiCheXNet protocol (tiny plan size by default)
  * through @multichexnet/trainer's experiments (Table 1: every variant; Table 2: the gate), then the MultiCheXNet
  * (pre-trained + joint MTL) model presented in `out`: its plan, merged training metrics, weights, ONNX export,
  * test evaluation, gallery and report.html.
@@ -73,9 +78,9 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
   const started = performance.now();
   const out = ctx.path(cfg.out);
   await startBackend(ctx, cfg.backend);
-  const experimentInput = { out, size: 'tiny' as const, seed: cfg.seed, stepScale: cfg.stepScale, synthetic: cfg.synthetic };
+  const experimentInput = { out, size: cfg.size, seed: cfg.seed, stepScale: cfg.stepScale, synthetic: cfg.synthetic };
   const experiment = parseConfig(ExperimentConfigSchema, experimentInput, 'experiment config');
-  const builtin = parsePlan(builtinPlan(MAIN_VARIANT, { size: 'tiny', seed: cfg.seed }));
+  const builtin = parsePlan(builtinPlan(MAIN_VARIANT, { size: cfg.size, seed: cfg.seed }));
 
   // 1. Data: written where the experiment looks for it (<out>/data), so it reuses it; the bar shows the writing.
   const dataRoot = join(out, 'data');
@@ -144,6 +149,7 @@ function fromHere(ctx: CommandContext, p: string): string {
 export interface QuickstartOptions {
   out: string;
   seed: number;
+  size: string;
   backend: string;
   stepScale: number;
   nih?: number;
@@ -155,7 +161,7 @@ export interface QuickstartOptions {
 export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions): Promise<void> {
   routeLibraryLogs(ctx);
   const synthetic = { ...(o.nih !== undefined ? { nih: o.nih } : {}), ...(o.rsna !== undefined ? { rsna: o.rsna } : {}), ...(o.siim !== undefined ? { siim: o.siim } : {}) };
-  const r = await runQuickstart(ctx, { out: o.out, seed: o.seed, backend: o.backend as 'auto', stepScale: o.stepScale, synthetic });
+  const r = await runQuickstart(ctx, { out: o.out, seed: o.seed, size: o.size as 'tiny', backend: o.backend as 'auto', stepScale: o.stepScale, synthetic });
   const m = r.outputs.evaluation?.metrics ?? null;
   ctx.emit({ out: r.out, seconds: r.seconds, model: r.outputs.exported, test: m, calibration: r.outputs.calibration ?? null, report: r.outputs.report, tables: [join(r.out, 'table1.md'), join(r.out, 'table2.md')], verdict: r.verdict }, [
     `quickstart done in ${formatDuration(r.seconds)}: ${r.out}`,

@@ -34,7 +34,9 @@ export function planSource(plan: string, size: string, resolve: (p: string) => s
 export async function trainAction(ctx: CommandContext, planArg: string, o: TrainCommandOptions): Promise<void> {
   routeLibraryLogs(ctx);
   if (!(PLAN_SIZES as readonly string[]).includes(o.size)) throw new UsageError(`--size must be one of ${PLAN_SIZES.join(', ')}; got "${o.size}"`);
-  const plan: TrainingPlan = await loadPlan(planSource(planArg, o.size, ctx.path), o.seed !== undefined ? { seed: o.seed } : {});
+  const loaded: TrainingPlan = await loadPlan(planSource(planArg, o.size, ctx.path), o.seed !== undefined ? { seed: o.seed } : {});
+  // A plan's `init` folder is a path like every other on the command line: relative to the current folder.
+  const plan: TrainingPlan = loaded.init !== undefined ? { ...loaded, init: ctx.path(loaded.init) } : loaded;
   const roots = await resolveDataRoots(ctx, o);
   const needed = planSources(plan);
   const lacking = needed.filter((s) => roots[s] === undefined);

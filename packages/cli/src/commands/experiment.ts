@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ExperimentOptions } from '../actions/experiment';
 import type { CommandContext } from '../context';
-import { EXPERIMENTS, VARIANT_NAMES } from './names';
+import { EXPERIMENTS, PLAN_SIZE_NAMES, VARIANT_NAMES } from './names';
 import { examples, integerArg, numberArg } from './options';
 
 /** Registers `multichexnet experiment`. */
@@ -20,7 +20,7 @@ export function registerExperiment(program: Command, context: (cmd: Command) => 
     )
     .argument('<table>', EXPERIMENTS.join(' | '))
     .option('-o, --out <dir>', 'experiment folder', 'runs/experiments')
-    .option('--size <size>', 'plan size of every variant (tiny | full)', 'tiny')
+    .option('--size <size>', `plan size of every variant (${PLAN_SIZE_NAMES.join(' | ')})`, 'tiny')
     .option('--seed <n>', 'seed of the data, the plans and the chance baselines', integerArg(0), 0)
     // No commander default: an omitted flag leaves each table its own (1 for table1 / table2, 0.5 for table3 / table4).
     .option('--step-scale <x>', "multiply every phase length (0.05 for a smoke test; omitted: the table's own, 1 for table1 / table2, 0.5 for table3 / table4)", numberArg(0.0001, 10))

@@ -6,7 +6,7 @@
 /** The trainer's built-in plans. */
 export const BUILTIN_PLAN_NAMES = ['multichexnet-joint', 'multichexnet-alternating', 'bigbang', 'single-cls', 'single-det', 'single-seg'] as const;
 /** The trainer's plan sizes. */
-export const PLAN_SIZE_NAMES = ['tiny', 'full'] as const;
+export const PLAN_SIZE_NAMES = ['tiny', 'small', 'full'] as const;
 /** The variants the experiments train. */
 export const VARIANT_NAMES = ['single-cls', 'single-det', 'single-seg', 'bigbang', 'multichexnet-joint', 'multichexnet-alternating'] as const;
 /** The experiments `multichexnet experiment` runs. */

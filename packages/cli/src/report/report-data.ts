@@ -27,7 +27,8 @@ export interface ClassRoc {
  * `calibrate` (as Table 1 does); the exported model records the same ones in its `decode` metadata.
  */
 export interface RunCalibration {
-  chosenOn: 'val';
+  /** `val`: chosen on the run's validation split; `source`: published with imported weights (torchxrayvision's op_threshs). */
+  chosenOn: 'val' | 'source';
   /** The gating the settings were chosen under (the evaluation's). */
   gating: string;
   /** Per-class F1 thresholds of the cls head. */

@@ -55,7 +55,7 @@ export interface ImageDecodeOptions extends DicomDecodeOptions {
    * the image already resized to the fitted size, with `originalSize` set; `fitImage` takes it from there as if it
    * had resized the full image itself. Decoders without a native resize ignore it.
    */
-  fit?: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>;
+  fit?: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation' | 'crop'>;
 }
 
 /**

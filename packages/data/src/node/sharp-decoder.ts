@@ -42,7 +42,7 @@ async function sharpGray(sharp: SharpFn, bytes: Uint8Array): Promise<{ width: nu
  * test/node.test.ts of the exact box filter. Null: decode at full size and let `fitImage` resize.
  */
 function nativeFitSize(width: number, height: number, fit: ImageDecodeOptions['fit']): { width: number; height: number } | null {
-  if (fit === undefined || fit.interpolation !== 'area') return null;
+  if (fit === undefined || fit.interpolation !== 'area' || fit.fit === 'crop') return null;
   const t = fitTransform(width, height, fit);
   const w = Math.round(width * t.scaleX);
   const h = Math.round(height * t.scaleY);

@@ -1,4 +1,4 @@
-import type { Rng } from '@multichexnet/core';
+import { DataError, type Rng } from '@multichexnet/core';
 import type { LabeledBox } from '../datasets/sample';
 import type { AugmentConfig, PreprocessConfig } from './config';
 import type { FittedSample } from './fit-sample';
@@ -104,6 +104,9 @@ export function finishSample(f: FittedSample, config: Pick<PreprocessConfig, 'me
   }
   img = adjustIntensity(img, p);
   const { mean, std } = config;
+  if (typeof mean !== 'number' || typeof std !== 'number') {
+    throw new DataError('Training batches are one grey channel: per-channel mean / std apply to inference only', { field: 'preprocess.mean', expected: 'one number (channels 1)', found: JSON.stringify(mean) });
+  }
   for (let i = 0; i < n; i++) img[i] = ((img[i] as number) - mean) / std;
   const out: ModelSample = { image: img };
   if (mask !== undefined) out.mask = mask === f.mask ? mask.slice() : mask;

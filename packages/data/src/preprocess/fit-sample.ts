@@ -32,13 +32,32 @@ export interface FittedSample {
 }
 
 /** The transform of {@link fitImage} for an image of the given size. */
-export function fitTransform(width: number, height: number, config: Pick<PreprocessConfig, 'size' | 'fit'>): FitTransform {
+export function fitTransform(width: number, height: number, config: Pick<PreprocessConfig, 'size' | 'fit' | 'crop'>): FitTransform {
   const S = config.size;
   if (config.fit === 'stretch') return { scaleX: S / width, scaleY: S / height, offsetX: 0, offsetY: 0, width, height };
+  if (config.fit === 'crop') {
+    const { x0, y0, side } = cropSquare(width, height, config.crop ?? 1);
+    const s = S / side;
+    return { scaleX: s, scaleY: s, offsetX: -x0 * s, offsetY: -y0 * s, width, height };
+  }
   const s = S / Math.max(width, height);
   const w = Math.max(1, Math.round(width * s));
   const h = Math.max(1, Math.round(height * s));
   return { scaleX: w / width, scaleY: h / height, offsetX: Math.floor((S - w) / 2), offsetY: Math.floor((S - h) / 2), width, height };
+}
+
+/** The centred square of the `crop` fit: side `crop` x the shorter side (whole pixels), top-left rounded down. */
+function cropSquare(width: number, height: number, crop: number): { x0: number; y0: number; side: number } {
+  const side = Math.max(1, Math.round(crop * Math.min(width, height)));
+  return { x0: Math.floor((width - side) / 2), y0: Math.floor((height - side) / 2), side };
+}
+
+/** The crop fit's source square of a row-major image, as Float32 (resample's input type). */
+function cropPixels(data: ArrayLike<number>, width: number, height: number, crop: number): { data: Float32Array; side: number } {
+  const { x0, y0, side } = cropSquare(width, height, crop);
+  const out = new Float32Array(side * side);
+  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) out[y * side + x] = data[(y + y0) * width + x0 + x] as number;
+  return { data: out, side };
 }
 
 function place(src: Float32Array, w: number, h: number, t: FitTransform, S: number): Float32Array {
@@ -54,17 +73,26 @@ function place(src: Float32Array, w: number, h: number, t: FitTransform, S: numb
  * @example
  * const x = fitImage(await decodeImage(bytes), resolvePreprocessConfig({ size: 256 })); // Float32Array(65536)
  */
-export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>): { data: Float32Array; transform: FitTransform } {
+export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation' | 'crop'>): { data: Float32Array; transform: FitTransform } {
   const S = config.size;
+  const crop = config.fit === 'crop';
   const original = image.originalSize ?? image;
   const t = fitTransform(original.width, original.height, config);
-  const w = Math.round(original.width * t.scaleX);
-  const h = Math.round(original.height * t.scaleY);
-  if (image.originalSize !== undefined && (image.width !== w || image.height !== h)) {
+  const w = crop ? S : Math.round(original.width * t.scaleX);
+  const h = crop ? S : Math.round(original.height * t.scaleY);
+  if (image.originalSize !== undefined && (crop || image.width !== w || image.height !== h)) {
     throw new DataError('Image was resized by its decoder for another fit', { field: 'image.originalSize', expected: `${w} x ${h} for ${original.width} x ${original.height} at size ${S} (${config.fit})`, found: `${image.width} x ${image.height}` });
   }
-  // an image its decoder already resized for this fit is only copied
-  const r = image.originalSize !== undefined ? Float32Array.from(image.data) : resample(image.data, image.width, image.height, w, h, config.interpolation);
+  let r: Float32Array;
+  if (image.originalSize !== undefined) {
+    // an image its decoder already resized for this fit is only copied
+    r = Float32Array.from(image.data);
+  } else if (crop) {
+    const src = cropPixels(image.data, image.width, image.height, config.crop ?? 1);
+    r = resample(src.data, src.side, src.side, S, S, config.interpolation);
+  } else {
+    r = resample(image.data, image.width, image.height, w, h, config.interpolation);
+  }
   const inv = 1 / image.maxValue;
   for (let i = 0; i < r.length; i++) {
     const v = (r[i] as number) * inv;
@@ -76,11 +104,17 @@ export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'si
 }
 
 /** Mask [H, W] → mask [S, S]: area-average then threshold at 0.5 when shrinking (keeps thin structures fair). */
-export function fitMask(mask: BinaryMask, t: FitTransform, config: Pick<PreprocessConfig, 'size'>): Uint8Array {
+export function fitMask(mask: BinaryMask, t: FitTransform, config: Pick<PreprocessConfig, 'size'> & Partial<Pick<PreprocessConfig, 'fit' | 'crop'>>): Uint8Array {
   const S = config.size;
-  const w = Math.round(mask.width * t.scaleX);
-  const h = Math.round(mask.height * t.scaleY);
-  const r = place(resample(mask.data, mask.width, mask.height, w, h, 'area'), w, h, t, S);
+  let r: Float32Array;
+  if (config.fit === 'crop') {
+    const src = cropPixels(mask.data, mask.width, mask.height, config.crop ?? 1);
+    r = resample(src.data, src.side, src.side, S, S, 'area');
+  } else {
+    const w = Math.round(mask.width * t.scaleX);
+    const h = Math.round(mask.height * t.scaleY);
+    r = place(resample(mask.data, mask.width, mask.height, w, h, 'area'), w, h, t, S);
+  }
   const out = new Uint8Array(S * S);
   for (let i = 0; i < out.length; i++) out[i] = (r[i] as number) >= 0.5 ? 1 : 0;
   return out;
@@ -105,7 +139,7 @@ export function unfitBoxes<B extends { x: number; y: number; width: number; heig
 /** Sample parts → {@link FittedSample} (quantised for the cache). */
 export function fitSample(
   sample: { image: DecodedImage; mask?: BinaryMask; boxes?: LabeledBox[] },
-  config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>,
+  config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation' | 'crop'>,
 ): FittedSample {
   const { data, transform } = fitImage(sample.image, config);
   const eight = sample.image.maxValue === 255;

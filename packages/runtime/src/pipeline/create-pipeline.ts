@@ -215,7 +215,9 @@ class GatedPipeline implements Pipeline {
     const preMs = images.map((img, b) => {
       const t = now();
       const { input, transform } = preprocessImage(asDecoded(img, b), this.preprocess);
-      if (C === 1) batch.set(input, b * per);
+      // The preprocessing gives every channel itself (`channels`: per-channel normalisation); a grey input for a
+      // wider image input is repeated across its channels.
+      if (input.length === per) batch.set(input, b * per);
       else for (let i = 0; i < S * S; i++) batch.fill(input[i]!, b * per + i * C, b * per + (i + 1) * C);
       transforms.push(transform);
       return now() - t;

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError, encodeSafetensors, isSafetensors, parseSafetensors, tensorAsFloat32 } from '@multichexnet/core';
 
 /** One named float32 array with its shape. */
 export interface BundleEntry {
@@ -16,31 +16,36 @@ export async function sha256Hex(data: Uint8Array): Promise<string> {
 }
 
 /**
- * Packs named float32 arrays into one self-checking file (optimizer moments of a checkpoint):
- * magic `MCXTB001`, uint32 LE header length, JSON header {entries: [{name, shape, offset, length}], dataSha256},
- * then the little-endian data. Written here because core's `.mcxw` format is tied to a block's weights.
+ * Packs named float32 arrays into one self-checking safetensors file (optimizer moments of a checkpoint), with
+ * `__metadata__` { format: "multichexnet-tensor-bundle", dataSha256 } so a truncated or altered file is refused.
+ * Files of the earlier format (magic `MCXTB001`, uint32 LE header length, JSON {entries, dataSha256}, data) still load.
  */
 export async function encodeTensorBundle(entries: readonly BundleEntry[]): Promise<Uint8Array> {
-  let offset = 0;
-  const header = entries.map((e) => {
-    const h = { name: e.name, shape: e.shape, offset, length: e.values.length };
-    offset += e.values.length;
-    return h;
-  });
-  const data = new Float32Array(offset);
-  entries.forEach((e, i) => data.set(e.values, header[i]!.offset));
-  const dataBytes = new Uint8Array(data.buffer);
-  const headerBytes = new TextEncoder().encode(JSON.stringify({ entries: header, dataSha256: await sha256Hex(dataBytes) }));
-  const out = new Uint8Array(12 + headerBytes.byteLength + dataBytes.byteLength);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, headerBytes.byteLength, true);
-  out.set(headerBytes, 12);
-  out.set(dataBytes, 12 + headerBytes.byteLength);
-  return out;
+  const tensors = entries.map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: e.values }));
+  const data = new Uint8Array(entries.reduce((n, e) => n + e.values.byteLength, 0));
+  let o = 0;
+  for (const e of entries) {
+    data.set(new Uint8Array(e.values.buffer, e.values.byteOffset, e.values.byteLength), o);
+    o += e.values.byteLength;
+  }
+  return encodeSafetensors(tensors, { format: 'multichexnet-tensor-bundle', dataSha256: await sha256Hex(data) });
+}
+
+async function decodeSafetensorsBundle(bytes: Uint8Array, source: string): Promise<BundleEntry[]> {
+  const file = parseSafetensors(bytes, source);
+  if (file.metadata.format !== 'multichexnet-tensor-bundle') {
+    throw new DataError('Not a MultiCheXNet tensor bundle', { file: source, field: '__metadata__.format', expected: 'multichexnet-tensor-bundle', found: String(file.metadata.format) });
+  }
+  const sum = await sha256Hex(file.data);
+  if (sum !== file.metadata.dataSha256) {
+    throw new DataError('Tensor bundle checksum mismatch: the file was altered or damaged', { file: source, field: 'dataSha256', expected: String(file.metadata.dataSha256), found: sum });
+  }
+  return file.entries.map((e) => ({ name: e.name, shape: e.shape, values: tensorAsFloat32(file, e) }));
 }
 
 /** Reads a bundle written by {@link encodeTensorBundle}; a truncated or altered file is refused (DataError). */
 export async function decodeTensorBundle(bytes: Uint8Array, source = 'bundle'): Promise<BundleEntry[]> {
+  if (isSafetensors(bytes)) return decodeSafetensorsBundle(bytes, source);
   if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
     throw new DataError('Not a MultiCheXNet tensor bundle', { file: source, expected: `magic "${MAGIC}"`, found: `${bytes.byteLength} bytes` });
   }

@@ -1,5 +1,6 @@
 import {
   DataError,
+  WEIGHTS_FILE_EXTENSION,
   loadBlockWeights,
   namedWeightsOf,
   saveBlockWeights,
@@ -131,7 +132,7 @@ export interface MultiCheXNet<H extends HeadSet = HeadSet> {
   readonly outputNames: string[];
   /** One functional LayersModel: input `image` -> nested encoder model -> nested head models (for ONNX export). */
   toLayersModel(opts: ToLayersModelOptions): tf.LayersModel;
-  /** Writes `model.json` and one `.mcxw` per block into `dir` (atomically). Node only. */
+  /** Writes `model.json` and one `.safetensors` per block into `dir` (atomically). Node only. */
   save(dir: string): Promise<ModelSpec>;
   /** Loads the weights of every block from a folder written by `save` (names and shapes must match). */
   load(dir: string): Promise<void>;
@@ -140,8 +141,18 @@ export interface MultiCheXNet<H extends HeadSet = HeadSet> {
   dispose(): void;
 }
 
+async function readModelSpec(dir: string): Promise<ModelSpec | null> {
+  const fs = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  try {
+    return JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')) as ModelSpec;
+  } catch {
+    return null;
+  }
+}
+
 function blockFile(name: BlockName): string {
-  return `${name}.mcxw`;
+  return `${name}${WEIGHTS_FILE_EXTENSION}`;
 }
 
 class MultiCheXNetImpl<H extends HeadSet> implements MultiCheXNet<H> {
@@ -346,7 +357,9 @@ class MultiCheXNetImpl<H extends HeadSet> implements MultiCheXNet<H> {
 
   async load(dir: string): Promise<void> {
     const { join } = await import('node:path');
-    for (const [name, block] of this.blocks()) await loadBlockWeights(block, join(dir, blockFile(name)));
+    // The file names model.json recorded (a folder saved before safetensors holds `.mcxw` files).
+    const spec = await readModelSpec(dir);
+    for (const [name, block] of this.blocks()) await loadBlockWeights(block, join(dir, spec?.blocks[name]?.file ?? blockFile(name)));
   }
 
   dispose(): void {

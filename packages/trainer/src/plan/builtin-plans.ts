@@ -6,8 +6,11 @@ import { TrainingPlanSchema } from './plan-schema';
 export const BUILTIN_PLANS = ['multichexnet-joint', 'multichexnet-alternating', 'bigbang', 'single-cls', 'single-det', 'single-seg'] as const;
 /** One of {@link BUILTIN_PLANS}. */
 export type BuiltinPlanName = (typeof BUILTIN_PLANS)[number];
-/** Size variants: `tiny` runs the whole protocol in minutes on 2 CPU cores; `full` is the paper-scale default. */
-export const PLAN_SIZES = ['tiny', 'full'] as const;
+/**
+ * Size variants: `tiny` runs the whole protocol in minutes on 2 CPU cores; `small` is the same protocol (tiny's step
+ * counts) on `full`'s model at 256 px; `full` is the paper-scale default.
+ */
+export const PLAN_SIZES = ['tiny', 'small', 'full'] as const;
 /** One of {@link PLAN_SIZES}. */
 export type PlanSize = (typeof PLAN_SIZES)[number];
 
@@ -32,35 +35,42 @@ interface SizeTable {
  * specificity 0.22; 300 steps with the pre-training below: 0.657 and 0.54, every head above chance on seeds 0-2).
  * The whole Table 1 (every variant, 3480 steps) took 390 s at load average 2 (seed 1), 574 s at 5-6 (seed 0).
  */
+const TINY: SizeTable = {
+  imageSize: 128,
+  batchSize: 16,
+  encoder: { preset: 'densenet-tiny' },
+  det: { hiddenChannels: 32, hiddenLayers: 1 },
+  seg: { decoderChannels: 16 },
+  learningRate: 3e-3,
+  steps: { nihCls: 100, stageCls: 30, stageHead: 150, mtl: 300 },
+  evalEvery: 75,
+  checkpointEvery: 50,
+};
+
+const FULL: SizeTable = {
+  imageSize: 256,
+  batchSize: 16,
+  encoder: { preset: 'densenet-small' },
+  // Heads proportionate to the encoder: one pass beats three single-task models by (3E + H) / (E + H) (encoder
+  // cost E, heads H), so the shared encoder pays off only while H is well under E. With the heads' factory
+  // defaults (det 2 x 256, seg decoder 64) onnxruntime measured E 476 ms, det 119 ms, seg 347 ms at batch 16:
+  // 1.90x. The seg decoder's stride-4 3x3 conv costs D^2: with det 1 x 128 and D = 32 the bench measured encoder
+  // 44 ms, seg 20 ms, det 4 ms (kernel time, batch 16) and 2.40x / 2.49x at batch 1 / 16; D = 16 (as `tiny`)
+  // measured 2.53x / 2.63x (`node bench/run.mjs --only onnx-inference`, load average 2.2).
+  det: { hiddenChannels: 128, hiddenLayers: 1 },
+  seg: { decoderChannels: 16 },
+  learningRate: 1e-3,
+  steps: { nihCls: 6000, stageCls: 1500, stageHead: 3000, mtl: 8000 },
+  evalEvery: 500,
+  checkpointEvery: 500,
+};
+
 const SIZES: Record<PlanSize, SizeTable> = {
-  tiny: {
-    imageSize: 128,
-    batchSize: 16,
-    encoder: { preset: 'densenet-tiny' },
-    det: { hiddenChannels: 32, hiddenLayers: 1 },
-    seg: { decoderChannels: 16 },
-    learningRate: 3e-3,
-    steps: { nihCls: 100, stageCls: 30, stageHead: 150, mtl: 300 },
-    evalEvery: 75,
-    checkpointEvery: 50,
-  },
-  full: {
-    imageSize: 256,
-    batchSize: 16,
-    encoder: { preset: 'densenet-small' },
-    // Heads proportionate to the encoder: one pass beats three single-task models by (3E + H) / (E + H) (encoder
-    // cost E, heads H), so the shared encoder pays off only while H is well under E. With the heads' factory
-    // defaults (det 2 x 256, seg decoder 64) onnxruntime measured E 476 ms, det 119 ms, seg 347 ms at batch 16:
-    // 1.90x. The seg decoder's stride-4 3x3 conv costs D^2: with det 1 x 128 and D = 32 the bench measured encoder
-    // 44 ms, seg 20 ms, det 4 ms (kernel time, batch 16) and 2.40x / 2.49x at batch 1 / 16; D = 16 (as `tiny`)
-    // measured 2.53x / 2.63x (`node bench/run.mjs --only onnx-inference`, load average 2.2).
-    det: { hiddenChannels: 128, hiddenLayers: 1 },
-    seg: { decoderChannels: 16 },
-    learningRate: 1e-3,
-    steps: { nihCls: 6000, stageCls: 1500, stageHead: 3000, mtl: 8000 },
-    evalEvery: 500,
-    checkpointEvery: 500,
-  },
+  tiny: TINY,
+  // The tiny protocol on the default model: full's densenet-small, heads, 256 px and learning rate, tiny's step counts
+  // and cadence. What it costs per step and in all: `node bench/run.mjs --only training-sizes`.
+  small: { ...FULL, steps: TINY.steps, evalEvery: TINY.evalEvery, checkpointEvery: TINY.checkpointEvery },
+  full: FULL,
 };
 
 function phase(t: SizeTable, p: Omit<PhaseInput, 'batchSize' | 'optimizer' | 'evalEvery' | 'checkpointEvery'> & Partial<PhaseInput>): PhaseInput {

@@ -62,6 +62,13 @@ export const PhaseSchema = z
     batches: z.array(BatchRecipeSchema).min(1),
     steps: z.number().int().positive(),
     batchSize: z.number().int().positive().default(16),
+    /**
+     * Gradient accumulation: each batch of `batchSize` runs as this many micro-batches of `batchSize / accumulate`
+     * samples, one after the other, whose gradients are averaged into one optimizer step (so a batch that does not
+     * fit in memory still trains). BatchNorm normalises each micro-batch with its own statistics, as PyTorch does.
+     * Absent = 1 (no accumulation).
+     */
+    accumulate: z.number().int().positive().optional(),
     optimizer: OptimizerConfigSchema.default({ type: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 }),
     schedule: ScheduleConfigSchema.default({ type: 'constant' }),
     lossWeighting: LossWeightingConfigSchema.default({ type: 'equal' }),
@@ -102,16 +109,26 @@ export const TrainingPlanSchema = z
     /** Patient-level split of each dataset into train / val / test. */
     split: SplitConfigSchema.prefault({}),
     model: ModelConfigSchema,
+    /**
+     * A run folder (or a weights folder) whose blocks start this run: each block it holds (encoder, cls, ...) is built
+     * from its config and loaded with its weights in place of the plan's, and its recorded preprocessing (size aside)
+     * replaces the plan's normalisation; blocks it lacks start from the seed. Algorithm 1 from stage 2 on top of an
+     * imported stage 1: `multichexnet import chexnet model.pth.tar --out runs/chexnet`, then `"init": "runs/chexnet"`.
+     */
+    init: z.string().min(1).optional(),
+    /** Where an imported model came from (written by `multichexnet import`; such a plan has no phases). */
+    pretrained: z.record(z.string(), z.unknown()).optional(),
     /** The gate threshold is chosen on validation data for this sensitivity at the end of the run. */
     gateSensitivity: z.number().gt(0).lte(1).default(0.9),
     /** Checkpoints kept (the latest ones; the best ones are kept apart). */
     keepCheckpoints: z.number().int().positive().default(2),
     /** Log (metrics.jsonl, events) every N steps. */
     logEvery: z.number().int().positive().default(10),
-    phases: z.array(PhaseSchema).min(1),
+    phases: z.array(PhaseSchema),
   })
   .strict()
   .superRefine((plan, ctx) => {
+    if (plan.phases.length === 0 && plan.pretrained === undefined) ctx.addIssue({ code: 'custom', path: ['phases'], message: 'must hold at least one phase' });
     const names = new Set<string>();
     const heads = { encoder: true, cls: plan.model.cls !== undefined, det: plan.model.det !== undefined, seg: plan.model.seg !== undefined, gate: plan.model.gate?.kind === 'binary-head' };
     plan.phases.forEach((phase, p) => {
@@ -128,6 +145,9 @@ export const TrainingPlanSchema = z
           ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'detFromMasks'], message: 'needs "det" among the tasks' });
         }
       });
+      if (phase.accumulate !== undefined && phase.batchSize % phase.accumulate !== 0) {
+        ctx.addIssue({ code: 'custom', path: ['phases', p, 'accumulate'], message: `must divide batchSize (${phase.batchSize}) into equal micro-batches` });
+      }
       if (phase.routing.type === 'teacher-forcing' && plan.model.gate === undefined) {
         ctx.addIssue({ code: 'custom', path: ['phases', p, 'routing'], message: 'teacher forcing routes by the gate: define model.gate' });
       }

@@ -1,8 +1,12 @@
-import { DataError, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
+import { DataError, LEGACY_WEIGHTS_FILE_EXTENSION, WEIGHTS_FILE_EXTENSION, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
 import { decodeTensorBundle, encodeTensorBundle, sha256Hex } from '../io/tensor-bundle';
 import type { LossWeightingState } from '../losses/loss-weighting';
 import type { BlockName, HeadSet, MultiCheXNet } from '../model/multichexnet';
 import type { OptimizerState } from '../optim/optimizer';
+
+/** The optimizer moments of a checkpoint (safetensors); checkpoints written before it hold `optimizer.bin`. */
+const OPTIMIZER_FILE = 'optimizer.safetensors';
+const LEGACY_OPTIMIZER_FILE = 'optimizer.bin';
 
 /** Where a run stands: the next step to run is `step` of phase `phaseIndex`. */
 export interface RunPosition {
@@ -73,9 +77,9 @@ export async function saveCheckpoint(
       await writeFileAtomic(join(tmp, file), bytes);
       files[file] = await sha256Hex(bytes);
     };
-    for (const [block, b] of args.model.blocks()) await put(`${block}.mcxw`, await encodeBlockWeights(b));
+    for (const [block, b] of args.model.blocks()) await put(`${block}${WEIGHTS_FILE_EXTENSION}`, await encodeBlockWeights(b));
     if (args.optimizer !== null) {
-      await put('optimizer.bin', await encodeTensorBundle(args.optimizer.slots.map((s) => ({ name: `${s.key}#${s.slot}`, shape: s.shape, values: s.values }))));
+      await put(OPTIMIZER_FILE, await encodeTensorBundle(args.optimizer.slots.map((s) => ({ name: `${s.key}#${s.slot}`, shape: s.shape, values: s.values }))));
     }
     await put('state.json', `${JSON.stringify(args.state, null, 2)}\n`);
     const manifest: CheckpointManifest = { format: 'multichexnet-checkpoint', formatVersion: 1, plan: args.plan, position: args.position, files };
@@ -144,9 +148,10 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
   }
   const state = JSON.parse(new TextDecoder().decode(contents.get('state.json')!)) as CheckpointState;
   let optimizer: OptimizerState | null = null;
-  const opt = contents.get('optimizer.bin');
+  const optFile = contents.has(OPTIMIZER_FILE) ? OPTIMIZER_FILE : LEGACY_OPTIMIZER_FILE;
+  const opt = contents.get(optFile);
   if (opt !== undefined && state.optimizer !== null) {
-    const entries = await decodeTensorBundle(opt, join(path, 'optimizer.bin'));
+    const entries = await decodeTensorBundle(opt, join(path, optFile));
     optimizer = {
       type: state.optimizer.type,
       steps: state.optimizer.steps,
@@ -157,7 +162,11 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
     };
   }
   const blocks = new Map<BlockName, Uint8Array>();
-  for (const [file, bytes] of contents) if (file.endsWith('.mcxw')) blocks.set(file.slice(0, -'.mcxw'.length) as BlockName, bytes);
+  for (const [file, bytes] of contents) {
+    for (const ext of [WEIGHTS_FILE_EXTENSION, LEGACY_WEIGHTS_FILE_EXTENSION]) {
+      if (file.endsWith(ext) && file !== OPTIMIZER_FILE) blocks.set(file.slice(0, -ext.length) as BlockName, bytes);
+    }
+  }
   return { path, manifest, state, optimizer, blocks };
 }
 
@@ -166,9 +175,9 @@ export async function restoreBlocks(model: MultiCheXNet<HeadSet>, ckpt: LoadedCh
   for (const [name, block] of model.blocks()) {
     const bytes = ckpt.blocks.get(name);
     if (bytes === undefined) {
-      throw new DataError('Checkpoint lacks a block of the model', { file: ckpt.path, field: name, expected: `${name}.mcxw`, found: [...ckpt.blocks.keys()].join(', ') });
+      throw new DataError('Checkpoint lacks a block of the model', { file: ckpt.path, field: name, expected: `${name}${WEIGHTS_FILE_EXTENSION}`, found: [...ckpt.blocks.keys()].join(', ') });
     }
-    await loadBlockWeightsFromBytes(block, bytes, `${ckpt.path}/${name}.mcxw`);
+    await loadBlockWeightsFromBytes(block, bytes, `${ckpt.path}/${name}${WEIGHTS_FILE_EXTENSION}`);
   }
 }
 

@@ -3,6 +3,7 @@ import { encodeSegTargets } from '@multichexnet/head-seg';
 import { createEncoderCache, type RoutingSource, type TeacherForcing, type TaskRouting } from '@multichexnet/gating';
 import type { Batch } from '@multichexnet/data';
 import { batchTargets, isPositiveTarget } from '../data/batch-targets';
+import { microBatches } from '../data/micro-batches';
 import type { LossTask, LossWeighting } from '../losses/loss-weighting';
 import type { HeadSet, MultiCheXNet } from '../model/multichexnet';
 import type { Optimizer, TrainableVariable } from '../optim/optimizer';
@@ -10,15 +11,18 @@ import type { BatchRecipe, Phase } from '../plan/plan-schema';
 
 /** What one optimizer step did. */
 export interface StepOutcome {
-  /** Plain value of each task loss computed in this step (tasks without samples are absent). */
+  /**
+   * Plain value of each task loss computed in this step (tasks without samples are absent); with micro-batches, the
+   * mean over the micro-batches that computed it.
+   */
   losses: Partial<Record<LossTask, number>>;
-  /** The weighted total the optimizer minimised. */
+  /** The weighted total the optimizer minimised (with micro-batches, their mean). */
   total: number;
   /** Whether the update was applied (false: no loss in this batch, or a non-finite loss). */
   applied: boolean;
   /** Teacher-forcing source of the batch (null when the phase routes every sample). */
   routing: RoutingSource | null;
-  /** Samples each det/seg head trained on, and the gate's false positives / negatives among them. */
+  /** Samples each det/seg head trained on, and the gate's false positives / negatives among them (over the whole batch). */
   routed: Partial<Record<'det' | 'seg', { samples: number; falsePositives: number; falseNegatives: number }>>;
 }
 
@@ -39,14 +43,84 @@ export interface StepContext {
 
 const sameOrder = (rows: number[], n: number): boolean => rows.length === n && rows.every((r, i) => r === i);
 
+/** Gradients and losses of one (micro-)batch, before any update. */
+interface BatchGradients {
+  /** Gradient of each trainable variable the losses reach, by variable key. */
+  grads: Map<string, tf.Tensor>;
+  losses: Partial<Record<LossTask, number>>;
+  total: number;
+  /** No loss reached a trainable variable (nothing to learn from these samples). */
+  empty: boolean;
+  routed: StepOutcome['routed'];
+}
+
 /**
- * One optimizer step on one batch: the encoder runs once (shared by every head through the cache), cls and the
- * gate on all samples, det / seg on the rows routing chooses (teacher forcing: ground-truth positives, or the
- * gate's positives with its false positives as empty targets), masked task losses, the weighting's total,
- * gradients of the trainable variables, then the update, unless a loss is not finite (the caller stops then).
+ * One optimizer step on one batch: its micro-batches (`phase.accumulate`, default 1) one after the other, each
+ * through the network and back, their gradients averaged, then the update, unless a loss is not finite (the caller
+ * stops then). The teacher-forcing draw is made once per step and holds for every micro-batch.
+ *
+ * Averaging the micro-batch gradients is PyTorch's `loss / k` accumulation: it equals the full-batch gradient for a
+ * mean loss over samples that all carry the same labels and a network without BatchNorm. BatchNorm normalises each
+ * micro-batch with its own statistics and updates its moving averages once per micro-batch; a task without samples in
+ * one micro-batch adds nothing to that micro-batch's share.
  */
 export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
-  const { model, phase, recipe, weighting } = ctx;
+  const { phase } = ctx;
+  const routeTasks = (['det', 'seg'] as const).filter((k) => ctx.recipe.tasks.includes(k));
+  const source: RoutingSource | null = phase.routing.type === 'teacher-forcing' && routeTasks.length > 0 ? ctx.teacherForcing!.decide(ctx.step, phase.name) : null;
+  const parts = microBatches(batch, phase.accumulate ?? 1);
+  const sums = new Map<string, tf.Tensor>();
+  const lossSums: Partial<Record<LossTask, { sum: number; count: number }>> = {};
+  const routed: StepOutcome['routed'] = {};
+  let total = 0;
+  let learned = false;
+  try {
+    for (const part of parts) {
+      const r = batchGradients(ctx, part, source);
+      for (const [key, g] of r.grads) {
+        const previous = sums.get(key);
+        if (previous === undefined) sums.set(key, g);
+        else {
+          sums.set(key, tf.add(previous, g));
+          tf.dispose([previous, g]);
+        }
+      }
+      for (const [k, v] of Object.entries(r.losses) as [LossTask, number][]) {
+        const e = lossSums[k] ?? { sum: 0, count: 0 };
+        lossSums[k] = { sum: e.sum + v, count: e.count + 1 };
+      }
+      for (const [k, v] of Object.entries(r.routed) as ['det' | 'seg', NonNullable<StepOutcome['routed']['det']>][]) {
+        const e = routed[k] ?? { samples: 0, falsePositives: 0, falseNegatives: 0 };
+        routed[k] = { samples: e.samples + v.samples, falsePositives: e.falsePositives + v.falsePositives, falseNegatives: e.falseNegatives + v.falseNegatives };
+      }
+      total += r.total;
+      learned ||= !r.empty;
+    }
+    const losses: Partial<Record<LossTask, number>> = {};
+    for (const [k, e] of Object.entries(lossSums) as [LossTask, { sum: number; count: number }][]) losses[k] = e.sum / e.count;
+    total /= parts.length;
+    const finite = Number.isFinite(total) && Object.values(losses).every((v) => Number.isFinite(v));
+    const applied = learned && finite;
+    if (applied) {
+      const grads = parts.length === 1 ? sums : new Map([...sums].map(([key, g]) => [key, tf.div(g, parts.length)]));
+      ctx.optimizer.apply(ctx.variables, grads, ctx.learningRate);
+      ctx.weighting.update(losses);
+      if (grads !== sums) tf.dispose([...grads.values()]);
+    }
+    return { losses, total, applied, routing: source, routed };
+  } finally {
+    tf.dispose([...sums.values()]);
+  }
+}
+
+/**
+ * Forward and backward pass of one (micro-)batch: the encoder runs once (shared by every head through the cache), cls
+ * and the gate on all samples, det / seg on the rows routing chooses (teacher forcing: ground-truth positives, or the
+ * gate's positives with its false positives as empty targets), masked task losses, the weighting's total, gradients
+ * of the trainable variables.
+ */
+function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | null): BatchGradients {
+  const { model, recipe, weighting } = ctx;
   const { cls, det, seg } = model.heads;
   const gate = model.gate;
   const clsClasses = cls?.config.classes ?? [];
@@ -54,8 +128,6 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
   const B = t.size;
   const S = t.imageSize;
   const tasks = recipe.tasks;
-  const routeTasks = (['det', 'seg'] as const).filter((k) => tasks.includes(k));
-  const source: RoutingSource | null = phase.routing.type === 'teacher-forcing' && routeTasks.length > 0 ? ctx.teacherForcing!.decide(ctx.step, phase.name) : null;
 
   const images = tf.tensor4d(batch.images, [B, S, S, 1]);
   const cache = createEncoderCache(model.encoder);
@@ -126,7 +198,6 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
     return weighting.combine(losses);
   };
 
-  let outcome: StepOutcome;
   try {
     const vars = ctx.variables.map((v) => v.variable);
     const { value, grads } = tf.variableGrads(lossFn, vars);
@@ -134,23 +205,16 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
     value.dispose();
     const losses: Partial<Record<LossTask, number>> = {};
     for (const [k, v] of Object.entries(kept) as [LossTask, tf.Scalar][]) losses[k] = v.dataSync()[0]!;
-    const finite = Number.isFinite(total) && Object.values(losses).every((v) => Number.isFinite(v));
-    const applied = !empty && finite;
-    if (applied) {
-      const byKey = new Map<string, tf.Tensor>();
-      for (const v of ctx.variables) {
-        const g = grads[v.variable.name];
-        if (g !== undefined) byKey.set(v.key, g);
-      }
-      ctx.optimizer.apply(ctx.variables, byKey, ctx.learningRate);
-      weighting.update(losses);
+    const byKey = new Map<string, tf.Tensor>();
+    for (const v of ctx.variables) {
+      const g = grads[v.variable.name];
+      if (g !== undefined && !empty) byKey.set(v.key, g);
+      else if (g !== undefined) g.dispose();
     }
-    tf.dispose(Object.values(grads));
-    outcome = { losses, total, applied, routing: source, routed };
+    return { grads: byKey, losses, total, empty, routed };
   } finally {
     tf.dispose(Object.values(kept) as tf.Tensor[]);
     cache.clear();
     images.dispose();
   }
-  return outcome;
 }

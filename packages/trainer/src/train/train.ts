@@ -20,6 +20,7 @@ import { firstNonFiniteWeight } from './finite-weights';
 import type { TrainEvent, TrainEventHandler } from './events';
 import { openMetricsLog } from './metrics-log';
 import { trainStep } from './train-step';
+import { applyInit, loadInitWeights, readInitSource } from './init-from-run';
 
 /** Options of {@link train}. */
 export interface TrainOptions {
@@ -117,7 +118,12 @@ function withoutRaw(r: EvalResult): Omit<EvalResult, 'raw'> {
  * const { model, validation } = await train(builtinPlan('multichexnet-joint', { size: 'tiny' }), { runDir: 'runs/joint', data });
  */
 export async function train(planInput: TrainingPlanInput | TrainingPlan, options: TrainOptions): Promise<TrainResult> {
-  const plan = parsePlan(planInput);
+  const parsed = parsePlan(planInput);
+  if (parsed.phases.length === 0) {
+    throw new DataError('The plan has no phases to train (the plan of an imported model)', { field: 'phases', expected: `a plan with phases; start one from this model with "init": "<its run folder>"`, found: 'none' });
+  }
+  const init = parsed.init !== undefined ? await readInitSource(parsed.init) : null;
+  const plan = init !== null ? parsePlan(applyInit(parsed, init)) : parsed;
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   const started = performance.now();
@@ -176,6 +182,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     // A run that crashed before its first checkpoint starts over: its log starts over too.
     await metrics.truncateAfter(0);
     if (options.initWeights !== undefined) await model.load(options.initWeights);
+    if (init !== null) log.info(`init from ${parsed.init}: ${(await loadInitWeights(model, init)).join(', ')} loaded, the other blocks from the seed`);
   }
   emit({ type: 'run-start', plan: plan.name, runDir, phases: plan.phases.length, totalSteps, resumedFrom: latest ? { phase: position.phase, step: position.step } : null });
 

@@ -38,7 +38,7 @@ export async function modelFolderOf(path: string): Promise<string> {
       /* next */
     }
   }
-  throw new DataError('No MultiCheXNet model in this folder', { file: path, expected: 'a model folder (model.json + .mcxw files) or a run folder with weights/', found: 'neither' });
+  throw new DataError('No MultiCheXNet model in this folder', { file: path, expected: 'a model folder (model.json + .safetensors files) or a run folder with weights/', found: 'neither' });
 }
 
 /**

@@ -1,0 +1,73 @@
+import { DataError, loadBlockWeights, type BlockSpec } from '@multichexnet/core';
+import type { ModelSpec, MultiCheXNet, HeadSet, BlockName } from '../model/multichexnet';
+import type { TrainingPlan } from '../plan/plan-schema';
+
+/** A plan's `init` folder, read: where its model.json is, its block specs, and the preprocessing it recorded. */
+export interface InitSource {
+  /** The folder holding model.json (the run's `weights/`, or the folder itself). */
+  weightsDir: string;
+  spec: ModelSpec;
+  preprocess: Record<string, unknown> | null;
+}
+
+async function readJson(path: string): Promise<Record<string, unknown> | null> {
+  const fs = await import('node:fs/promises');
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new DataError('Init file is not valid JSON', { file: path, found: (e as Error).message }, { cause: e });
+  }
+}
+
+/** Reads the folder a plan's `init` names (a run folder with weights/, or a weights folder). Node only. */
+export async function readInitSource(dir: string): Promise<InitSource> {
+  const { join } = await import('node:path');
+  for (const weightsDir of [join(dir, 'weights'), dir]) {
+    const spec = (await readJson(join(weightsDir, 'model.json'))) as ModelSpec | null;
+    if (spec === null) continue;
+    if (spec.format !== 'multichexnet-model' || spec.blocks?.encoder === undefined) {
+      throw new DataError('The plan\'s init is not a MultiCheXNet model', { file: join(weightsDir, 'model.json'), field: 'format', expected: 'multichexnet-model with an encoder', found: String(spec.format) });
+    }
+    const plan = (await readJson(join(dir, 'plan.json'))) ?? (await readJson(join(weightsDir, '..', 'plan.json')));
+    const preprocess = plan !== null && typeof plan.preprocess === 'object' && plan.preprocess !== null ? (plan.preprocess as Record<string, unknown>) : null;
+    return { weightsDir, spec, preprocess };
+  }
+  throw new DataError('The plan\'s init folder holds no model', { file: dir, field: 'init', expected: 'a run folder with weights/model.json, or a folder with model.json', found: 'neither' });
+}
+
+function configOf(spec: BlockSpec): Record<string, unknown> {
+  const { featureChannels: _fc, ...rest } = spec.config as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * The plan with its `init` applied to the model and preprocessing sections: the init's encoder config (and cls
+ * config, when both have a cls head) replace the plan's, its preprocessing (except `size` and `augment`) replaces the
+ * plan's. What `train` writes as plan.json, so eval, export and predict see what the weights need.
+ */
+export function applyInit(plan: TrainingPlan, init: InitSource): TrainingPlan {
+  const blocks = init.spec.blocks;
+  const model = { ...plan.model, encoder: configOf(blocks.encoder!) };
+  if (plan.model.cls !== undefined && blocks.cls !== undefined) model.cls = { ...plan.model.cls, ...configOf(blocks.cls) };
+  const { size: _size, augment: _augment, ...normalisation } = init.preprocess ?? {};
+  return { ...plan, model, preprocess: { ...plan.preprocess, ...normalisation } as TrainingPlan['preprocess'] };
+}
+
+/** Loads the weights of every block the init folder holds into the model's block of the same name. */
+export async function loadInitWeights(model: MultiCheXNet<HeadSet>, init: InitSource): Promise<BlockName[]> {
+  const { join } = await import('node:path');
+  const loaded: BlockName[] = [];
+  for (const [name, block] of model.blocks()) {
+    const s = init.spec.blocks[name];
+    if (s === undefined) continue;
+    await loadBlockWeights(block, join(init.weightsDir, s.file));
+    loaded.push(name);
+  }
+  return loaded;
+}
