@@ -29,7 +29,18 @@ export { OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-c
 export type { OptimizerConfig, OptimizerConfigInput, ScheduleConfig, ScheduleConfigInput } from './optim/optimizer-config';
 export { learningRateAt } from './optim/lr-schedule';
 export { createLossWeighting, LossWeightingConfigSchema, LOSS_TASKS } from './losses/loss-weighting';
-export type { LossWeighting, LossWeightingConfig, LossWeightingConfigInput, LossWeightingState, LossTask } from './losses/loss-weighting';
+export type {
+  GradientMap,
+  GradientWeighting,
+  LossCombining,
+  LossWeighting,
+  LossWeightingConfig,
+  LossWeightingConfigInput,
+  LossWeightingOptions,
+  LossWeightingState,
+  LossTask,
+  TaskGradients,
+} from './losses/loss-weighting';
 // --- data
 export { openTrainingData } from './data/training-data';
 export { dataHealth } from './data/data-health';
