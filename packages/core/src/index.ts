@@ -5,6 +5,8 @@ export type { ConfigIssue, DataErrorContext } from './errors';
 export { parseConfig, z } from './config';
 export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
+export { auroc, aurocOf, rocCounts, rocCurve, rocPointsOf } from './metrics/roc';
+export type { RocCounts, RocPoint } from './metrics/roc';
 export { log, setLogLevel, setLogSink } from './log';
 export type { LogLevel } from './log';
 export { FEATURE_LEVELS, FEATURE_STRIDES } from './blocks/block';

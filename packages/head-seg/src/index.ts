@@ -8,7 +8,7 @@ export type { SegLossSettings } from './losses/seg-loss';
 export { encodeSegTargets } from './masks/encode-masks';
 export { decodeMasks } from './decode/decode-masks';
 export type { PlainTensor } from './decode/decode-masks';
-export { diceScore, siimMeanDice } from './metrics/dice';
+export { diceScore, positiveMeanDice, siimMeanDice } from './metrics/dice';
 export type { SegmentationImage } from './metrics/dice';
 export { maskToBoxes, maskComponents } from './masks/mask-to-boxes';
 export type { MaskToBoxesOptions, MaskComponent } from './masks/mask-to-boxes';

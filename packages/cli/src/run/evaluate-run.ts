@@ -1,4 +1,5 @@
 import type { Dataset } from '@multichexnet/data';
+import { gateRoc } from '@multichexnet/gating';
 import { rocCurve } from '@multichexnet/head-cls';
 import { precisionRecallCurve } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
@@ -133,7 +134,7 @@ export async function evaluateRun(args: {
     curves.gateRoc = {
       auroc: g.auroc,
       threshold: g.threshold,
-      points: thinCurve(rocCurve(r.raw.gate.labels, r.raw.gate.scores).map((p) => ({ fpr: p.fpr, tpr: p.tpr }))),
+      points: thinCurve(gateRoc(r.raw.gate.scores, r.raw.gate.labels).points.map((p) => ({ fpr: p.fpr, tpr: p.tpr }))),
       operating: { fpr: negatives > 0 ? g.falsePositives / negatives : 0, tpr: g.sensitivity },
     };
   }

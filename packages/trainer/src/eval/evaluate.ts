@@ -1,9 +1,9 @@
 import { DataError, tf, type BinaryMask, type Box } from '@multichexnet/core';
 import { PATHOLOGIES, createBatchStream, type Dataset, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
-import { gateMetrics, gateTargets } from '@multichexnet/gating';
-import { auroc, f1Score, macroAuroc } from '@multichexnet/head-cls';
-import { apAt, rsnaMeanAP, type DetectionImage } from '@multichexnet/head-det';
-import { siimMeanDice, type SegmentationImage } from '@multichexnet/head-seg';
+import { gateMetrics, gateRoc, gateTargets } from '@multichexnet/gating';
+import { f1Score, macroAuroc } from '@multichexnet/head-cls';
+import { apAt, positiveApAt, rsnaMeanAP, type DetectionImage } from '@multichexnet/head-det';
+import { positiveMeanDice, siimMeanDice, type SegmentationImage } from '@multichexnet/head-seg';
 import type { Gating, HeadSet, ImagePrediction, MultiCheXNet, TaskName } from '../model/multichexnet';
 import type { PlanSource } from '../plan/plan-schema';
 
@@ -60,6 +60,8 @@ export interface ClsMetrics {
   f1Threshold: number | Record<string, number>;
   perClassAuroc: Record<string, number>;
   macroF1: number;
+  /** F1 by class at `f1Threshold`. */
+  perClassF1: Record<string, number>;
   images: number;
 }
 
@@ -69,16 +71,20 @@ export interface DetMetrics {
   mAP: number;
   /** The box score threshold of `mAP`. */
   scoreThreshold: number;
-  /** PASCAL VOC AP at IoU 0.5. */
+  /** PASCAL VOC AP at IoU 0.5 (all-point) over all images: false alarms on negative images count. */
   ap50: number;
+  /** The same AP on the images with a truth box only, as the authors' code reports it (`positiveApAt`). */
+  positiveAp50: number;
   images: number;
   positives: number;
 }
 
 /** Segmentation metrics (SIIM). */
 export interface SegMetrics {
-  /** SIIM-ACR mean Dice (empty truth and empty prediction score 1). */
+  /** SIIM-ACR mean Dice over all images (empty truth and empty prediction score 1). */
   dice: number;
+  /** Mean Dice over the images with a non-empty truth mask, as the authors' code reports it (`positiveMeanDice`). */
+  positiveDice: number;
   /** Predicted masks below this many pixels counted as empty. */
   minArea: number;
   images: number;
@@ -132,8 +138,9 @@ function defaultSources(data: EvalSets, model: MultiCheXNet<HeadSet>): Required<
 }
 
 /**
- * Evaluates a model on held-out data with the gated pipeline's semantics: cls per-class AUROC, mean AUROC and
- * macro F1; det RSNA mAP and AP@0.5; seg SIIM mean Dice; gate sensitivity / specificity / AUROC. Det / seg
+ * Evaluates a model on held-out data with the gated pipeline's semantics: cls per-class AUROC and F1, mean AUROC
+ * and macro F1; det RSNA mAP and VOC AP@0.5 (all images and positive images); seg SIIM mean Dice (all images) and
+ * Dice on positive images; gate sensitivity / specificity / AUROC. Det / seg
  * predictions are made only for the images the gating lets through (`gate`, `truth`) and are empty for the rest.
  *
  * @example
@@ -226,15 +233,23 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: P
     const t = options.f1Threshold ?? 0.5;
     const decided = typeof t === 'number' ? raw.cls.scores : raw.cls.scores.map((row) => Float32Array.from(raw.cls.classes, (c, j) => (row[j]! >= (t[c] ?? 0.5) ? 1 : 0)));
     const f1 = f1Score(raw.cls.labels, decided, { threshold: typeof t === 'number' ? t : 0.5, classes: raw.cls.classes });
-    out.cls = { meanAuroc: m.mean, f1Threshold: t, perClassAuroc: m.perClass, macroF1: f1.macro, images: raw.cls.labels.length };
+    out.cls = { meanAuroc: m.mean, f1Threshold: t, perClassAuroc: m.perClass, macroF1: f1.macro, perClassF1: f1.perClass, images: raw.cls.labels.length };
   }
   if (raw.det.length > 0) {
     const scoreThreshold = options.detScoreThreshold ?? model.heads.det?.config.decode.scoreThreshold ?? 0.25;
-    out.det = { mAP: detMapAt(raw.det, scoreThreshold), ap50: apAt(raw.det, 0.5), scoreThreshold, images: raw.det.length, positives: raw.det.filter((d) => d.truth.length > 0).length };
+    out.det = {
+      mAP: detMapAt(raw.det, scoreThreshold),
+      ap50: apAt(raw.det, 0.5),
+      positiveAp50: positiveApAt(raw.det, 0.5),
+      scoreThreshold,
+      images: raw.det.length,
+      positives: raw.det.filter((d) => d.truth.length > 0).length,
+    };
   }
   if (raw.seg.length > 0) {
     const minArea = options.segMinArea ?? 0;
-    out.seg = { dice: segDiceAt(raw.seg, minArea), minArea, images: raw.seg.length, positives: raw.seg.filter((s) => s.truth.data.some((v) => v !== 0)).length };
+    const seg = segMasksAt(raw.seg, minArea);
+    out.seg = { dice: siimMeanDice(seg), positiveDice: positiveMeanDice(seg), minArea, images: raw.seg.length, positives: raw.seg.filter((s) => s.truth.data.some((v) => v !== 0)).length };
   }
   if (raw.gate.labels.length > 0 && model.gate !== null) {
     const m = gateMetrics(raw.gate.positive, raw.gate.labels);
@@ -244,7 +259,7 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet<HeadSet>, options: P
       const ms = gateMetrics(idx.map((i) => raw.gate.positive[i]!), idx.map((i) => raw.gate.labels[i]!));
       bySource[s] = { sensitivity: ms.sensitivity, specificity: ms.specificity, count: ms.count };
     }
-    out.gate = { threshold: model.gate.threshold, ...m, auroc: auroc(raw.gate.labels, raw.gate.scores), bySource };
+    out.gate = { threshold: model.gate.threshold, ...m, auroc: gateRoc(raw.gate.scores, raw.gate.labels).auroc, bySource };
   }
   return out;
 }
@@ -256,12 +271,15 @@ export function detMapAt(images: readonly DetectionImage[], threshold: number): 
 
 /** SIIM mean Dice with predicted masks of fewer than `minArea` pixels emptied. */
 export function segDiceAt(images: readonly SegmentationImage[], minArea: number): number {
-  if (minArea <= 0) return siimMeanDice(images);
-  return siimMeanDice(
-    images.map((s) => {
-      let n = 0;
-      for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
-      return n >= minArea ? s : { truth: s.truth, prediction: { width: s.prediction.width, height: s.prediction.height, data: new Uint8Array(s.prediction.data.length) } };
-    }),
-  );
+  return siimMeanDice(segMasksAt(images, minArea));
+}
+
+/** The images with predicted masks of fewer than `minArea` pixels emptied. */
+function segMasksAt(images: readonly SegmentationImage[], minArea: number): readonly SegmentationImage[] {
+  if (minArea <= 0) return images;
+  return images.map((s) => {
+    let n = 0;
+    for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
+    return n >= minArea ? s : { truth: s.truth, prediction: { width: s.prediction.width, height: s.prediction.height, data: new Uint8Array(s.prediction.data.length) } };
+  });
 }

@@ -90,8 +90,8 @@ function valSets(data: TrainingData, sources: EvalSources): EvalSets {
 function metricsOf(r: EvalResult): Record<string, number> {
   const m: Record<string, number> = {};
   if (r.cls) Object.assign(m, { 'cls.meanAuroc': r.cls.meanAuroc, 'cls.macroF1': r.cls.macroF1 });
-  if (r.det) Object.assign(m, { 'det.mAP': r.det.mAP, 'det.ap50': r.det.ap50 });
-  if (r.seg) Object.assign(m, { 'seg.dice': r.seg.dice });
+  if (r.det) Object.assign(m, { 'det.mAP': r.det.mAP, 'det.ap50': r.det.ap50, 'det.positiveAp50': r.det.positiveAp50 });
+  if (r.seg) Object.assign(m, { 'seg.dice': r.seg.dice, 'seg.positiveDice': r.seg.positiveDice });
   if (r.gate) Object.assign(m, { 'gate.sensitivity': r.gate.sensitivity, 'gate.specificity': r.gate.specificity, 'gate.auroc': r.gate.auroc });
   return m;
 }
@@ -203,7 +203,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     const flags = Object.fromEntries(BLOCK_NAMES.filter((b) => model.block(b) !== null).map((b) => [b, phase.trainable.includes(b)])) as Record<BlockName, boolean>;
     model.setTrainable(flags);
     const tasks = phaseTasks(phase);
-    const weighting = createLossWeighting(phase.lossWeighting, tasks);
+    const weighting = createLossWeighting(phase.lossWeighting, tasks, { seed: deriveSeed(plan.seed, `weighting/${phase.name}`) });
     const optimizer = createOptimizer(phase.optimizer);
     const variables = [...model.trainableVariables(), ...weighting.variables];
     if (startStep > 0) {
