@@ -5,6 +5,7 @@ import { defaultWasmThreads, installThreadedWasm } from './wasm-threads';
 import { compileSimdKernels } from './simd/simd-kernels';
 import { memoryOf, type WasmBackend } from './kernels/wasm-backend';
 import { startSimdPool } from './kernels/kernel-context';
+import { installHeapGuard } from './kernels/heap';
 
 /** Backends MultiCheXNet can run on. `auto` picks the fastest available. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'webgl' | 'webgpu' | 'cpu';
@@ -81,6 +82,8 @@ async function initWasm(options: BackendOptions): Promise<number> {
   const memory = memoryOf(tf.backend() as WasmBackend);
   if (memory !== null) await compileSimdKernels(memory);
   registerWasmTrainingKernels();
+  // A full heap throws a WasmHeapError naming the batch that fits, instead of tfjs writing at address 0.
+  installHeapGuard(tf.backend() as WasmBackend);
   const wasmMod = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as { getThreadsCount?: () => number };
   const threads = wasmMod.getThreadsCount?.() ?? 1;
   // Our SIMD kernels get as many threads as XNNPACK (helpers exist only with the shared heap of the threaded build).

@@ -11,6 +11,7 @@ import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs
 import type { SimdKernels } from '../simd/simd-kernels';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
+import { heapAlloc, heapFree } from './heap';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
 
@@ -103,8 +104,8 @@ export function conv2dBackpropInput1ch(
   const padLen = paddedRowLength(info);
   const slab = (info.filterHeight + info.strideHeight) * padLen;
   const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
-  const scratch = backend.wasm._malloc(images.length * slab * 4);
   requireSimd(backend, 'Conv2DBackpropInput');
+  const scratch = heapAlloc(backend, images.length * slab * 4);
   try {
     const dyp = ptrOf(backend, dy);
     const fp = ptrOf(backend, filter);
@@ -127,7 +128,7 @@ export function conv2dBackpropInput1ch(
       ),
     );
   } finally {
-    backend.wasm._free(scratch);
+    heapFree(backend, scratch);
   }
   return dx;
 }

@@ -8,6 +8,7 @@ import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
 import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs } from './kernel-setup';
 import type { SimdKernels } from '../simd/simd-kernels';
+import { heapAlloc, heapF32, heapFree } from './heap';
 import { runStock } from './stock-kernels';
 import { asWasm, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
 
@@ -65,10 +66,10 @@ export function conv1ch(
   const slab = info.filterHeight * padLen;
   const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
   // Scratch: padded rows per part, then Co zeros standing in for a missing bias.
-  const scratch = backend.wasm._malloc((images.length * slab + info.outChannels) * 4);
-  const zeros = scratch + images.length * slab * 4;
-  if (bias === null) new Float32Array(backend.wasm.HEAPU8.buffer, zeros, info.outChannels).fill(0);
   requireSimd(backend, 'Conv2D');
+  const scratch = heapAlloc(backend, (images.length * slab + info.outChannels) * 4);
+  const zeros = scratch + images.length * slab * 4;
+  if (bias === null) heapF32(backend, zeros, info.outChannels).fill(0);
   try {
     const xp = ptrOf(backend, x);
     const fp = ptrOf(backend, filter);
@@ -94,7 +95,7 @@ export function conv1ch(
       ),
     );
   } finally {
-    backend.wasm._free(scratch);
+    heapFree(backend, scratch);
   }
   return out;
 }

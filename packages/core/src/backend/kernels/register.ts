@@ -19,8 +19,9 @@ import { resizeBilinearGradConfig } from './resize-bilinear-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
+import { withHeapScope } from './heap';
 
-const KERNELS: tf.KernelConfig[] = [
+const RAW_KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   maxPoolGradConfig,
@@ -36,6 +37,8 @@ const KERNELS: tf.KernelConfig[] = [
   concatConfig,
   ...batchNormKernelConfigs,
 ];
+// Each kernel frees what it allocated when it fails (a full heap), so a caught WasmHeapError leaks nothing.
+const KERNELS: tf.KernelConfig[] = RAW_KERNELS.map((k) => ({ ...k, kernelFunc: withHeapScope(k.kernelName, k.kernelFunc) }));
 for (const k of KERNELS) markOurs(k.kernelFunc);
 
 /** Names of the wasm kernels MultiCheXNet registers (stock replacements and additions). */
