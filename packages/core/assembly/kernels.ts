@@ -1169,3 +1169,164 @@ export function resizeNearestGrad(dy: usize, dx: usize, B: i32, xH: i32, xW: i32
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Depthwise convolution gradients (stock tfjs-backend-wasm 4.22.0 registers neither, so depthwise and separable
+// convolutions could not train). Filter [KH, KW, C, M]; dy has C*M channels, channel c*M + m of dy belongs to input
+// channel c. Dilation is supported (tfjs's own gradient refuses dilation > 1, but the kernels can be called).
+
+/** acc[j] += x[j / M] * g[j] for j < C*M: one tap of one output pixel of the filter gradient. */
+function dwTapFilter(acc: usize, xp: usize, g: usize, C: i32, M: i32): void {
+  if (M == 1) {
+    let c: i32 = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(v128.load(xp + o), v128.load(g + o))));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      store<f32>(acc + o, load<f32>(acc + o) + load<f32>(xp + o) * load<f32>(g + o));
+    }
+    return;
+  }
+  if ((M & 3) == 0) {
+    for (let c: i32 = 0; c < C; c++) {
+      const xv = f32x4.splat(load<f32>(xp + (<usize>c << 2)));
+      const base = <usize>(c * M) << 2;
+      for (let m: i32 = 0; m < M; m += 4) {
+        const o = base + (<usize>m << 2);
+        v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(xv, v128.load(g + o))));
+      }
+    }
+    return;
+  }
+  for (let c: i32 = 0; c < C; c++) {
+    const xv = load<f32>(xp + (<usize>c << 2));
+    const base = <usize>(c * M) << 2;
+    for (let m: i32 = 0; m < M; m++) {
+      const o = base + (<usize>m << 2);
+      store<f32>(acc + o, load<f32>(acc + o) + xv * load<f32>(g + o));
+    }
+  }
+}
+
+/** dxp[c] += sum over m of g[c*M + m] * f[c*M + m]: one tap of one output pixel of the input gradient. */
+function dwTapInput(dxp: usize, g: usize, f: usize, C: i32, M: i32): void {
+  if (M == 1) {
+    let c: i32 = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(dxp + o, f32x4.add(v128.load(dxp + o), f32x4.mul(v128.load(g + o), v128.load(f + o))));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      store<f32>(dxp + o, load<f32>(dxp + o) + load<f32>(g + o) * load<f32>(f + o));
+    }
+    return;
+  }
+  for (let c: i32 = 0; c < C; c++) {
+    const base = <usize>(c * M) << 2;
+    let s: f32 = 0;
+    for (let m: i32 = 0; m < M; m++) {
+      const o = base + (<usize>m << 2);
+      s += load<f32>(g + o) * load<f32>(f + o);
+    }
+    const p = dxp + (<usize>c << 2);
+    store<f32>(p, load<f32>(p) + s);
+  }
+}
+
+/**
+ * dw [KH, KW, C, M] (zeroed here) = sum over images, output pixels and taps of x[b, ih, iw, c] * dy[b, oh, ow, c*M + m]
+ * with ih = oh*SH + kh*DLH - padTop, iw = ow*SW + kw*DLW - padLeft (taps outside x are padding).
+ */
+export function depthwiseBackpropFilter(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  DLH: i32,
+  DLW: i32,
+  padTop: i32,
+  padLeft: i32,
+): void {
+  const cBytes = <usize>C << 2;
+  const cmBytes = <usize>(C * M) << 2;
+  memory.fill(dw, 0, <usize>(KH * KW) * cmBytes);
+  let g = dy;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      for (let ow: i32 = 0; ow < OW; ow++) {
+        for (let kh: i32 = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh * DLH - padTop;
+          if (ih < 0 || ih >= H) continue;
+          const row = x + <usize>((b * H + ih) * W) * cBytes;
+          for (let kw: i32 = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw * DLW - padLeft;
+            if (iw < 0 || iw >= W) continue;
+            dwTapFilter(dw + <usize>(kh * KW + kw) * cmBytes, row + <usize>iw * cBytes, g, C, M);
+          }
+        }
+        g += cmBytes;
+      }
+    }
+  }
+}
+
+/**
+ * dx [B, H, W, C] (zeroed here) = the transpose of the depthwise convolution applied to dy [B, OH, OW, C*M] with
+ * filter f [KH, KW, C, M]: every dy pixel adds sum over m of dy[., c*M + m] * f[kh, kw, c, m] into the input pixel
+ * each tap read.
+ */
+export function depthwiseBackpropInput(
+  dy: usize,
+  f: usize,
+  dx: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  DLH: i32,
+  DLW: i32,
+  padTop: i32,
+  padLeft: i32,
+): void {
+  const cBytes = <usize>C << 2;
+  const cmBytes = <usize>(C * M) << 2;
+  memory.fill(dx, 0, <usize>B * <usize>(H * W) * cBytes);
+  let g = dy;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      for (let ow: i32 = 0; ow < OW; ow++) {
+        for (let kh: i32 = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh * DLH - padTop;
+          if (ih < 0 || ih >= H) continue;
+          const row = dx + <usize>((b * H + ih) * W) * cBytes;
+          for (let kw: i32 = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw * DLW - padLeft;
+            if (iw < 0 || iw >= W) continue;
+            dwTapInput(row + <usize>iw * cBytes, g, f + <usize>(kh * KW + kw) * cmBytes, C, M);
+          }
+        }
+        g += cmBytes;
+      }
+    }
+  }
+}

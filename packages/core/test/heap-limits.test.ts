@@ -44,7 +44,7 @@ function trainOneStep(): Float32Array[] {
   const optimizer = tf.train.adam(0.01);
   const { value, grads } = tf.variableGrads(forward as () => tf.Scalar);
   const out = [value.dataSync().slice() as Float32Array, ...Object.values(grads).map((g) => g.dataSync().slice() as Float32Array)];
-  optimizer.applyGradients(grads);
+  optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
   tf.dispose([value, ...Object.values(grads)]);
   out.push(...layers.flatMap((l) => l.getWeights().map((w) => w.dataSync().slice() as Float32Array)));
   optimizer.dispose();

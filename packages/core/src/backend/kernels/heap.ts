@@ -236,6 +236,11 @@ export function installHeapGuard(backend: WasmBackend): void {
       if (state.liveBytes > state.peakSinceBatch) state.peakSinceBatch = state.liveBytes;
     }
   };
+  // tfjs's own allocations already take `>>> 0`; tensors it registers at an address that C returned (the
+  // NonMaxSuppression kernels) do not.
+  const rawMakeOutput = backend.makeOutput.bind(backend);
+  backend.makeOutput = (shape, dtype, memoryOffset, ...rest: unknown[]) =>
+    (rawMakeOutput as (...a: unknown[]) => tf.TensorInfo)(shape, dtype, memoryOffset == null ? memoryOffset : memoryOffset >>> 0, ...rest);
   const rawDispose = backend.disposeData.bind(backend);
   backend.disposeData = (dataId: object, force?: boolean): boolean => {
     const freed = rawDispose(dataId, force);

@@ -18,17 +18,22 @@ import { avgPoolGradConfig } from './avg-pool-grad';
 import { resizeBilinearGradConfig } from './resize-bilinear-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
+import { depthwiseConv2dNativeBackpropFilterConfig, depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 import { withHeapScope } from './heap';
 
 const RAW_KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
   maxPoolGradConfig,
   avgPoolGradConfig,
   resizeBilinearGradConfig,
   resizeNearestNeighborGradConfig,
   identityConfig,
+  unsortedSegmentSumConfig,
   conv2DConfig,
   fusedConv2DConfig,
   castConfig,

@@ -4,6 +4,9 @@
  */
 import { SIMD_KERNELS_PLAIN_WASM, SIMD_KERNELS_SHARED_WASM } from './kernels-wasm.generated';
 
+/** B, H, W, C, OH, OW, M (channel multiplier), KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left. */
+export type DepthwiseGeometry = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
 /** The exported kernels; every pointer is a byte offset into the backend heap. */
 export interface SimdKernels {
   bnStats(x: number, rows: number, C: number, shift: number, out: number): void;
@@ -147,6 +150,8 @@ export interface SimdKernels {
   ): void;
   addInto(acc: number, part: number, n: number): void;
   copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
+  depthwiseBackpropFilter(x: number, dy: number, dw: number, ...geometry: DepthwiseGeometry): void;
+  depthwiseBackpropInput(dy: number, f: number, dx: number, ...geometry: DepthwiseGeometry): void;
   conv1chBackpropFilter(
     x: number,
     dy: number,
