@@ -1330,3 +1330,87 @@ export function depthwiseBackpropInput(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Element-wise gradient and column reductions that stock tfjs-backend-wasm runs as several passes.
+
+/**
+ * dx = dy * step(x), the gradient of Relu, in one pass (tfjs runs Step, Cast and Multiply): step(x) is 1 for
+ * x > 0, 0 otherwise and NaN for NaN x, so NaNs in x or dy propagate exactly as in tfjs.
+ */
+export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    const step = v128.or(v128.and(f32x4.gt(xv, f32x4.splat(0)), one), v128.and(f32x4.ne(xv, xv), xv));
+    v128.store(dx + o, f32x4.mul(v128.load(dy + o), step));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const xv = load<f32>(x + o);
+    const step: f32 = xv != xv ? xv : xv > 0 ? 1 : 0;
+    store<f32>(dx + o, load<f32>(dy + o) * step);
+  }
+}
+
+/**
+ * Per-column sums of x [rows, C] added into f64 out[0..C) (zeroed by the caller): a reduction over all leading
+ * axes of an NHWC tensor (bias gradients, means over batch and space) without the transpose tfjs does first.
+ */
+export function colSums(x: usize, rows: i32, C: i32, out: usize): void {
+  const rowBytes = <usize>C << 2;
+  let c: i32 = 0;
+  for (; c + 16 <= C; c += 16) {
+    const off = <usize>c << 2;
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      let p = x + <usize>r * rowBytes + off;
+      for (; r < end; r++) {
+        s0 = f32x4.add(s0, v128.load(p));
+        s1 = f32x4.add(s1, v128.load(p, 16));
+        s2 = f32x4.add(s2, v128.load(p, 32));
+        s3 = f32x4.add(s3, v128.load(p, 48));
+        p += rowBytes;
+      }
+      const o = out + (<usize>c << 3);
+      flush4(o, s0);
+      flush4(o + 32, s1);
+      flush4(o + 64, s2);
+      flush4(o + 96, s3);
+    }
+  }
+  for (; c + 4 <= C; c += 4) {
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s = f32x4.splat(0);
+      let p = x + <usize>r * rowBytes + (<usize>c << 2);
+      for (; r < end; r++) {
+        s = f32x4.add(s, v128.load(p));
+        p += rowBytes;
+      }
+      flush4(out + (<usize>c << 3), s);
+    }
+  }
+  for (; c < C; c++) {
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s: f32 = 0;
+      let p = x + <usize>r * rowBytes + (<usize>c << 2);
+      for (; r < end; r++) {
+        s += load<f32>(p);
+        p += rowBytes;
+      }
+      const o = out + (<usize>c << 3);
+      store<f64>(o, load<f64>(o) + <f64>s);
+    }
+  }
+}

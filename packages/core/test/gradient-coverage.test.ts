@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../src/index';
+import { kernelsRunBy } from './helpers/kernels-run';
 
 type Example = () => { inputs: tf.Tensor[]; f: (...xs: tf.Tensor[]) => tf.Tensor };
 
@@ -125,23 +126,6 @@ const EXAMPLES: Record<string, Example> = {
   UnsortedSegmentSum: () => ({ inputs: [t([4, 3])], f: (x) => tf.unsortedSegmentSum(x!, tf.tensor1d([0, 1, 0, 1], 'int32'), 2) }),
   ZerosLike: unary(tf.zerosLike),
 };
-
-/** Kernel names dispatched by the engine while `fn` runs. */
-function kernelsRunBy(fn: () => void): Set<string> {
-  const engine = tf.engine() as unknown as { runKernel: (name: string, ...rest: unknown[]) => unknown };
-  const raw = engine.runKernel;
-  const seen = new Set<string>();
-  engine.runKernel = function (this: unknown, name: string, ...rest: unknown[]) {
-    seen.add(name);
-    return raw.call(this, name, ...rest);
-  };
-  try {
-    fn();
-  } finally {
-    engine.runKernel = raw;
-  }
-  return seen;
-}
 
 /** Loss of an example: the sum of its output, so every output element gets a gradient. */
 function trainOnce(example: Example): void {

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, initBackend, tf } from '../src/index';
 import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../src/backend/kernels/register';
+import { kernelsRunDuring } from './helpers/kernels-run';
 
 type Pad = 'same' | 'valid' | number;
 
@@ -289,6 +290,52 @@ describe('UnsortedSegmentSum (the gradient of tf.gather) vs cpu', () => {
     const got = await on('wasm', fn);
     expect(tf.memory().numTensors).toBe(before);
     ['segment sum', 'int32 segment sum', 'gather gradient'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-6));
+  });
+});
+
+describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
+  it('reduces over leading axes (keepDims, 16-, 4-channel blocks and tails, split over threads) and falls back elsewhere', async () => {
+    const shapes: [number[], number | number[]][] = [
+      [[4, 6, 5, 27], [0, 1, 2]],
+      [[64, 40, 33], [0, 1]], // large enough to split over the helper threads
+      [[7, 5], 0],
+      [[3, 4, 5], [1, 0]],
+      [[3, 4, 5], -1], // last axis: stock kernel
+      [[3, 4, 5], [0, 2]], // not leading: stock kernel
+      [[6, 2], [0, 1]], // all axes: stock kernel
+    ];
+    const fn = () =>
+      shapes.flatMap(([shape, axis], i) => {
+        const x = tf.tensor(randn(shape, 110 + i), shape);
+        return [tf.sum(x, axis), tf.mean(x, axis, true), tf.sum(x, axis, true)];
+      });
+    const ref = await on('cpu', fn);
+    const before = tf.memory().numTensors;
+    const got = await on('wasm', fn);
+    expect(tf.memory().numTensors).toBe(before);
+    got.forEach((g, i) => expect(relErr(g, ref[i]!), `output ${i}`).toBeLessThan(1e-5));
+  });
+
+  it('Relu gradient: one kernel on wasm, the values (NaN included) of tfjs', async () => {
+    const xv = randn([3, 70, 50], 120);
+    const dyv = randn([3, 70, 50], 121);
+    xv[3] = Number.NaN;
+    xv[5] = 0;
+    dyv[7] = Number.NaN;
+    xv[7] = -1;
+    const fn = () => {
+      const [dx] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dyv, [3, 70, 50]))))([tf.tensor(xv, [3, 70, 50])]);
+      return [dx!];
+    };
+    const [ref] = await on('cpu', fn);
+    const { kernels: seen, result: [got] } = await kernelsRunDuring(() => on('wasm', fn));
+    expect(seen).toContain('MCXReluGrad');
+    expect(seen).not.toContain('Step');
+    expect(Number.isNaN(got![3]!)).toBe(true);
+    expect(Number.isNaN(got![7]!)).toBe(true);
+    expect(Math.abs(got![5]!)).toBe(0);
+    const finite = (a: Float32Array) => a.map((v) => (Number.isNaN(v) ? 1234 : v));
+    expect(relErr(finite(got!), finite(ref!))).toBe(0);
   });
 });
 

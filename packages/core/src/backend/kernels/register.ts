@@ -20,6 +20,8 @@ import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
 import { depthwiseConv2dNativeBackpropFilterConfig, depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
+import { meanConfig, sumConfig } from './reductions';
+import { installReluGradient, reluGradConfig } from './relu-grad';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 import { withHeapScope } from './heap';
 
@@ -34,6 +36,9 @@ const RAW_KERNELS: tf.KernelConfig[] = [
   resizeNearestNeighborGradConfig,
   identityConfig,
   unsortedSegmentSumConfig,
+  reluGradConfig,
+  sumConfig,
+  meanConfig,
   conv2DConfig,
   fusedConv2DConfig,
   castConfig,
@@ -65,6 +70,7 @@ export interface WasmKernelOptions {
  * registerWasmTrainingKernels({ exclude: ['Conv2DBackpropInput'] });   // time the stock kernel
  */
 export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): void {
+  installReluGradient();
   const exclude = new Set(options.exclude ?? []);
   for (const config of KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');

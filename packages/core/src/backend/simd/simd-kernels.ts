@@ -150,6 +150,8 @@ export interface SimdKernels {
   ): void;
   addInto(acc: number, part: number, n: number): void;
   copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
+  colSums(x: number, rows: number, C: number, out: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, ...geometry: DepthwiseGeometry): void;
   depthwiseBackpropInput(dy: number, f: number, dx: number, ...geometry: DepthwiseGeometry): void;
   conv1chBackpropFilter(
