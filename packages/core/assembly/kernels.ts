@@ -1414,3 +1414,8 @@ export function colSums(x: usize, rows: i32, C: i32, out: usize): void {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// GEMM (assembly/gemm.ts)
+
+export { convGemmFilterRows, convGemmRows, gemm, gemmPackB, im2col } from './gemm';

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, initBackend, tf } from '../src/index';
 import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../src/backend/kernels/register';
 import { kernelsRunDuring } from './helpers/kernels-run';
+import { gemmFor } from '../src/backend/kernels/gemm';
+import { relaxedSimdActive } from '../src/backend/simd/simd-kernels';
 
 type Pad = 'same' | 'valid' | number;
 
@@ -94,17 +96,34 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   cases.push({ k: 3, s: 1, pad: 'same', ci: 64, h: 24, w: 23 }); // several GEMM chunks, the last one partial
   cases.push({ k: 1, s: 2, pad: 'valid', ci: 36, h: 30, w: 31 });
 
-  for (const c of cases) {
-    it(`k=${c.k} s=${c.s} pad=${c.pad} ci=${c.ci} in=${c.h}x${c.w}`, async () => {
-      const fn = conv2dGrads([2, c.h, c.w, c.ci], [c.k, c.k, c.ci, 4], c.s, c.pad, 100 + c.k * 10 + c.s);
-      const [dxRef, dwRef] = await on('cpu', fn);
-      const before = tf.memory().numTensors;
-      const [dx, dw] = await on('wasm', fn);
-      expect(tf.memory().numTensors).toBe(before);
-      expect(relErr(dw!, dwRef!)).toBeLessThan(1e-4);
-      expect(relErr(dx!, dxRef!)).toBeLessThan(1e-4);
-    });
+  // MULTICHEXNET_GEMM unset: our GEMM (forward, both gradients); 0: the XNNPACK paths it replaces.
+  for (const gemm of ['default', '0'] as const) {
+    for (const c of cases) {
+      it(`k=${c.k} s=${c.s} pad=${c.pad} ci=${c.ci} in=${c.h}x${c.w}${gemm === '0' ? ' (XNNPACK)' : ''}`, async () => {
+        const fn = conv2dGrads([2, c.h, c.w, c.ci], [c.k, c.k, c.ci, 4], c.s, c.pad, 100 + c.k * 10 + c.s);
+        const [dxRef, dwRef] = await on('cpu', fn);
+        if (gemm === '0') process.env['MULTICHEXNET_GEMM'] = '0';
+        try {
+          const before = tf.memory().numTensors;
+          const [dx, dw] = await on('wasm', fn);
+          expect(tf.memory().numTensors).toBe(before);
+          expect(relErr(dw!, dwRef!)).toBeLessThan(1e-4);
+          expect(relErr(dx!, dxRef!)).toBeLessThan(1e-4);
+        } finally {
+          delete process.env['MULTICHEXNET_GEMM'];
+        }
+      });
+    }
   }
+
+  it('forward and both gradients run on our GEMM when relaxed SIMD is on', async () => {
+    const fn = conv2dGrads([2, 9, 9, 6], [3, 3, 6, 8], 1, 'same', 5);
+    await tf.setBackend('wasm');
+    const { kernels } = await kernelsRunDuring(() => on('wasm', fn));
+    expect(relaxedSimdActive()).toBe(true);
+    expect([...kernels].filter((k) => k.startsWith('Conv2D')).sort()).toEqual(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+    expect(gemmFor('forward') && gemmFor('input') && gemmFor('filter')).toBe(true);
+  });
 
   it('runs the kernels directly with explicit padding, leaving no backend buffers behind', async () => {
     const x = randn([2, 8, 9, 3], 7);

@@ -13,6 +13,7 @@ import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs
 import type { SimdKernels } from '../simd/simd-kernels';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+import { convGemmFilter, gemmFor, geometryOf } from './gemm';
 import { xnnConv2d } from './xnn-conv';
 import { heapAlloc, heapFree } from './heap';
 import { asWasm, callKernel, f32Of, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
@@ -87,7 +88,7 @@ function gemmChunk(rows: number, pixels: number): number {
  * transposed im2col of x, built chunk by chunk (a few MB) by a SIMD kernel, and dy
  * [pixels, Co] is used in place (rows of the chunk, no copy) as the GEMM's packed operand.
  */
-export function conv2dBackpropFilterGemm(
+export function conv2dBackpropFilterXnn(
   backend: WasmBackend,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
@@ -190,7 +191,8 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   }
   const strategy = typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF'] : undefined;
   if (strategy === 'swap') return conv2dBackpropFilterSwapped(backend, x, dy, info);
-  return conv2dBackpropFilterGemm(backend, x, dy, info);
+  if (!gemmFor('filter')) return conv2dBackpropFilterXnn(backend, x, dy, info);
+  return convGemmFilter(backend, 'Conv2DBackpropFilter', x, dy, geometryOf(info), info.outChannels);
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */

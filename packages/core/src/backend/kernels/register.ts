@@ -22,6 +22,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig, depthwiseConv2dNativeBackpro
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { meanConfig, sumConfig } from './reductions';
 import { installReluGradient, reluGradConfig } from './relu-grad';
+import { batchMatMulConfig, fusedMatMulConfig } from './matmul';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 import { withHeapScope } from './heap';
 
@@ -39,6 +40,8 @@ const RAW_KERNELS: tf.KernelConfig[] = [
   reluGradConfig,
   sumConfig,
   meanConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
   conv2DConfig,
   fusedConv2DConfig,
   castConfig,
