@@ -23,6 +23,7 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { meanConfig, sumConfig } from './reductions';
 import { installReluGradient, reluGradConfig } from './relu-grad';
 import { batchMatMulConfig, fusedMatMulConfig } from './matmul';
+import { adamUpdateConfig, installFusedAdam } from './adam';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
 import { withHeapScope } from './heap';
 
@@ -42,6 +43,7 @@ const RAW_KERNELS: tf.KernelConfig[] = [
   meanConfig,
   batchMatMulConfig,
   fusedMatMulConfig,
+  adamUpdateConfig,
   conv2DConfig,
   fusedConv2DConfig,
   castConfig,
@@ -74,6 +76,7 @@ export interface WasmKernelOptions {
  */
 export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): void {
   installReluGradient();
+  installFusedAdam();
   const exclude = new Set(options.exclude ?? []);
   for (const config of KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');

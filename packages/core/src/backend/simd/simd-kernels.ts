@@ -22,6 +22,9 @@ export type ConvGemmRowsArgs = [...ConvGeometryArgs, number, number, number, num
 /** convGemmFilterRows after x, dy: geometry, Co, first pixel, pixels, col, pack, dw, accumulate. */
 export type ConvGemmFilterRowsArgs = [...ConvGeometryArgs, number, number, number, number, number, number, number];
 
+/** value, g, m, v, out value, out m, out v, n, beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^t, 1 - beta2^t, epsilon, -lr. */
+export type AdamArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
 /** The exported kernels; every pointer is a byte offset into the backend heap. */
 export interface SimdKernels {
   bnStats(x: number, rows: number, C: number, shift: number, out: number): void;
@@ -166,6 +169,7 @@ export interface SimdKernels {
   addInto(acc: number, part: number, n: number): void;
   copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
   reluGrad(dy: number, x: number, dx: number, n: number): void;
+  adamUpdate(...args: AdamArgs): void;
   gemmPackB(b: number, sbk: number, sbn: number, K: number, N: number, bp: number, Kp: number, k0: number, j0: number, j1: number): void;
   gemm(
     M: number,
