@@ -8,10 +8,10 @@ export function densenetStepGflop(size, batch) {
   return 6 * 2.76 * (size / 224) ** 2 * batch;
 }
 
-/** { step(): loss, dispose() } for DenseNet-121 on fixed random data. */
-export function densenetTrainer(core, encoderPkg, { size, batch, seed = 1 }) {
+/** { step(): loss, dispose() } for a CheXEnc preset (default DenseNet-121) + pool + dense 14 on fixed random data. */
+export function densenetTrainer(core, encoderPkg, { size, batch, preset = 'densenet121', seed = 1 }) {
   const { tf } = core;
-  const encoder = encoderPkg.createEncoder({ preset: 'densenet121', seed });
+  const encoder = encoderPkg.createEncoder({ preset, seed });
   const dense = tf.layers.dense({ units: 14, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) });
   const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', seed + 2);
   const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, 14], 0, 1, 'float32', seed + 3), 0.5), 'float32'));
