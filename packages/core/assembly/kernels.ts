@@ -1237,6 +1237,56 @@ function dwTapInput(dxp: usize, g: usize, f: usize, C: i32, M: i32): void {
 }
 
 /**
+ * The loop both depthwise gradients share: every tap of every output pixel, padding skipped. mode 0 (filter
+ * gradient): pix is x and taps are dw; mode 1 (input gradient): pix is dx and taps are the filter.
+ */
+function depthwiseTaps(
+  mode: i32,
+  pix: usize,
+  dy: usize,
+  taps: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  DLH: i32,
+  DLW: i32,
+  padTop: i32,
+  padLeft: i32,
+): void {
+  const cBytes = <usize>C << 2;
+  const cmBytes = <usize>(C * M) << 2;
+  let g = dy;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      for (let ow: i32 = 0; ow < OW; ow++) {
+        for (let kh: i32 = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh * DLH - padTop;
+          if (ih < 0 || ih >= H) continue;
+          const row = pix + <usize>((b * H + ih) * W) * cBytes;
+          for (let kw: i32 = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw * DLW - padLeft;
+            if (iw < 0 || iw >= W) continue;
+            const p = row + <usize>iw * cBytes;
+            const t = taps + <usize>(kh * KW + kw) * cmBytes;
+            if (mode == 0) dwTapFilter(t, p, g, C, M);
+            else dwTapInput(p, g, t, C, M);
+          }
+        }
+        g += cmBytes;
+      }
+    }
+  }
+}
+
+/**
  * dw [KH, KW, C, M] (zeroed here) = sum over images, output pixels and taps of x[b, ih, iw, c] * dy[b, oh, ow, c*M + m]
  * with ih = oh*SH + kh*DLH - padTop, iw = ow*SW + kw*DLW - padLeft (taps outside x are padding).
  */
@@ -1260,27 +1310,8 @@ export function depthwiseBackpropFilter(
   padTop: i32,
   padLeft: i32,
 ): void {
-  const cBytes = <usize>C << 2;
-  const cmBytes = <usize>(C * M) << 2;
-  memory.fill(dw, 0, <usize>(KH * KW) * cmBytes);
-  let g = dy;
-  for (let b: i32 = 0; b < B; b++) {
-    for (let oh: i32 = 0; oh < OH; oh++) {
-      for (let ow: i32 = 0; ow < OW; ow++) {
-        for (let kh: i32 = 0; kh < KH; kh++) {
-          const ih = oh * SH + kh * DLH - padTop;
-          if (ih < 0 || ih >= H) continue;
-          const row = x + <usize>((b * H + ih) * W) * cBytes;
-          for (let kw: i32 = 0; kw < KW; kw++) {
-            const iw = ow * SW + kw * DLW - padLeft;
-            if (iw < 0 || iw >= W) continue;
-            dwTapFilter(dw + <usize>(kh * KW + kw) * cmBytes, row + <usize>iw * cBytes, g, C, M);
-          }
-        }
-        g += cmBytes;
-      }
-    }
-  }
+  memory.fill(dw, 0, <usize>(KH * KW * C * M) << 2);
+  depthwiseTaps(0, x, dy, dw, B, H, W, C, OH, OW, M, KH, KW, SH, SW, DLH, DLW, padTop, padLeft);
 }
 
 /**
@@ -1308,27 +1339,8 @@ export function depthwiseBackpropInput(
   padTop: i32,
   padLeft: i32,
 ): void {
-  const cBytes = <usize>C << 2;
-  const cmBytes = <usize>(C * M) << 2;
-  memory.fill(dx, 0, <usize>B * <usize>(H * W) * cBytes);
-  let g = dy;
-  for (let b: i32 = 0; b < B; b++) {
-    for (let oh: i32 = 0; oh < OH; oh++) {
-      for (let ow: i32 = 0; ow < OW; ow++) {
-        for (let kh: i32 = 0; kh < KH; kh++) {
-          const ih = oh * SH + kh * DLH - padTop;
-          if (ih < 0 || ih >= H) continue;
-          const row = dx + <usize>((b * H + ih) * W) * cBytes;
-          for (let kw: i32 = 0; kw < KW; kw++) {
-            const iw = ow * SW + kw * DLW - padLeft;
-            if (iw < 0 || iw >= W) continue;
-            dwTapInput(row + <usize>iw * cBytes, g, f + <usize>(kh * KW + kw) * cmBytes, C, M);
-          }
-        }
-        g += cmBytes;
-      }
-    }
-  }
+  memory.fill(dx, 0, <usize>B * <usize>(H * W * C) << 2);
+  depthwiseTaps(1, dx, dy, f, B, H, W, C, OH, OW, M, KH, KW, SH, SW, DLH, DLW, padTop, padLeft);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
