@@ -16,9 +16,9 @@ const out = { backend: info.name, threads: info.threads, preset, size: Number(si
 let trainer = null;
 try {
   trainer = densenetTrainer(core, encoderPkg, { size: Number(size), batch: Number(batch), preset });
-  core.wasmHeapStats({ resetPeak: true });
+  core.wasmHeapStats?.({ resetPeak: true }); // (absent in a baseline build from before issue 22)
   const { wall, cpu } = timeSteps(trainer, Number(warmup), Number(steps));
-  const heap = core.wasmHeapStats();
+  const heap = core.wasmHeapStats?.() ?? null;
   const gflop = preset === 'densenet121' ? densenetStepGflop(Number(size), Number(batch)) : null;
   Object.assign(out, {
     medianMs: median(wall),

@@ -5,13 +5,12 @@
 // GEMM, with and without relaxed SIMD, and on tfjs's stock kernel) beside PyTorch's matmul, the per-kernel
 // profile of one step, and @tensorflow/tfjs-node when it is installed. Goal (issue 22): 8x256 within 2.5x of
 // PyTorch. Wall-clock ratios need a quiet machine: the 1-minute load average is recorded with every number.
+// MCX_BENCH_BASELINE=<dir with an older build of packages/core and packages/core-encoder> adds a `before`
+// column measured in the same run (bench/tools/baseline-build.mjs makes one from a git commit).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import { densenetTrainer } from '../lib/densenet.mjs';
-import { matMulGflops } from '../lib/matmul-peak.mjs';
 import { nativeBackend } from '../lib/native-backend.mjs';
-import { kernelRows, timeKernels } from '../lib/tool-setup.mjs';
 
 export const name = 'densenet121';
 export const description = 'DenseNet-121 + pool + dense 14 train step vs PyTorch (2x256 .. 16x256), GFLOP/s, GEMM peak, profile';
@@ -25,9 +24,11 @@ const CONFIGS = [
   [16, 256],
 ];
 const GOAL = { batch: 8, size: 256, ratio: 2.5 };
+/** Sizes also measured on one thread in CPU time. */
+const ONE_THREAD = new Set(['2x256', '4x224', '8x256']);
 
-function child(ctx, script, args, env = {}) {
-  const r = spawnSync(process.execPath, [join(ctx.repoRoot, 'bench', 'lib', script), ctx.repoRoot, ...args.map(String)], {
+function child(ctx, script, args, env = {}, root = ctx.repoRoot) {
+  const r = spawnSync(process.execPath, [join(ctx.repoRoot, 'bench', 'lib', script), root, ...args.map(String)], {
     encoding: 'utf8',
     env: { ...process.env, MULTICHEXNET_LOG: 'warn', ...env },
     maxBuffer: 1 << 24,
@@ -48,7 +49,6 @@ function torch(ctx, args) {
 
 export async function run(ctx) {
   const core = await ctx.importPackage('core');
-  const encoderPkg = await ctx.importPackage('core-encoder');
   const info = await core.initBackend('wasm');
   const result = {
     backend: { name: info.name, threads: info.threads, relaxedSimd: info.relaxedSimd },
@@ -56,17 +56,28 @@ export async function run(ctx) {
     nativeBackend: nativeBackend(ctx.repoRoot),
   };
 
-  // The backend's GEMM peak in this run, beside PyTorch's.
+  // The backend's GEMM peak in this run, beside PyTorch's: default threads in wall time, and one thread in process
+  // CPU time (what a busy machine does not distort).
   const n = ctx.quick ? 1024 : 2048;
   const load0 = loadavg()[0];
+  const mm = (gemm, env, size = n) => child(ctx, 'matmul-child.mjs', [size, gemm], env);
+  const one = { MULTICHEXNET_WASM_THREADS: '1' };
   result.gemmPeak = {
-    ours: matMulGflops(core, n, '1'),
-    oursSimd128: child(ctx, 'matmul-child.mjs', [n], { MULTICHEXNET_RELAXED_SIMD: '0' }),
-    tfjsStock: matMulGflops(core, 1024, '0', 1),
+    n,
+    ours: mm('1', {}),
+    oursOneThread: mm('1', one),
+    oursSimd128OneThread: mm('1', { ...one, MULTICHEXNET_RELAXED_SIMD: '0' }),
+    tfjsStock: mm('0', {}, 1024),
+    tfjsStockOneThread: mm('0', one, 1024),
     pytorch: torch(ctx, ['--batch', 0, '--threads', 2, '--matmul', n]).matmul ?? null,
+    pytorchOneThread: torch(ctx, ['--batch', 0, '--threads', 1, '--matmul', n]).matmul ?? null,
     loadAvg1m: [load0, loadavg()[0]],
   };
-  ctx.log(`GEMM ${n}^3: ours ${result.gemmPeak.ours.gflops.toFixed(1)} GFLOP/s (SIMD128 ${result.gemmPeak.oursSimd128.gflops?.toFixed(1)}), tfjs stock ${result.gemmPeak.tfjsStock.gflops.toFixed(1)} at 1024^3, PyTorch ${result.gemmPeak.pytorch?.gflops?.toFixed(1)}`);
+  const g = result.gemmPeak;
+  ctx.log(
+    `GEMM ${n}^3, 1 thread CPU time: ours ${g.oursOneThread.cpuGflops?.toFixed(1)} GFLOP/s (SIMD128 ${g.oursSimd128OneThread.cpuGflops?.toFixed(1)}), tfjs stock ${g.tfjsStockOneThread.cpuGflops?.toFixed(1)} (1024^3), PyTorch ${g.pytorchOneThread?.cpuGflops?.toFixed(1)}; ` +
+      `${info.threads} threads wall: ours ${g.ours.wallGflops?.toFixed(1)}, PyTorch ${g.pytorch?.wallGflops?.toFixed(1)}`,
+  );
 
   // Training steps, ours and PyTorch's, size by size.
   const steps = ctx.quick ? 1 : 3;
@@ -75,13 +86,27 @@ export async function run(ctx) {
     const ours = child(ctx, 'densenet-child.mjs', [size, batch, 1, steps]);
     const pt = torch(ctx, ['--size', size, '--batch', batch, '--threads', 2, '--warmup', 1, '--steps', steps]);
     const entry = { batch, size, ours, pytorch: pt };
+    const baseline = process.env.MCX_BENCH_BASELINE;
+    if (baseline) entry.before = child(ctx, 'densenet-child.mjs', [size, batch, 1, steps], {}, baseline);
+    // One thread each side, process CPU time: the ratio a busy machine does not distort.
+    if (ONE_THREAD.has(`${batch}x${size}`) && !ctx.quick) {
+      const o1 = child(ctx, 'densenet-child.mjs', [size, batch, 1, 2], { MULTICHEXNET_WASM_THREADS: '1' });
+      const p1 = torch(ctx, ['--size', size, '--batch', batch, '--threads', 1, '--warmup', 1, '--steps', 2]);
+      entry.oneThreadCpu = { oursMs: o1.cpuMedianMs ?? null, pytorchMs: p1.cpuMedianMs ?? null, oursError: o1.error, pytorchError: p1.error };
+      if (o1.cpuMedianMs !== undefined && p1.cpuMedianMs !== undefined) {
+        entry.oneThreadCpu.ratio = o1.cpuMedianMs / p1.cpuMedianMs;
+        entry.oneThreadCpu.oursGflops = (o1.gflopPerStep / o1.cpuMedianMs) * 1000;
+      }
+    }
     if (ours.medianMs !== undefined && pt.medianMs !== undefined) {
       entry.ratio = ours.medianMs / pt.medianMs;
       entry.pytorchGflops = (ours.gflopPerStep / pt.medianMs) * 1000;
+      if (entry.before?.medianMs !== undefined) entry.ratioBefore = entry.before.medianMs / pt.medianMs;
     }
     if (batch === GOAL.batch && size === GOAL.size) entry.goal = { ratio: GOAL.ratio, met: entry.ratio !== undefined && entry.ratio <= GOAL.ratio };
     ctx.log(
-      `${batch}x${size}: ours ${ours.medianMs?.toFixed(0) ?? ours.error} ms (${ours.gflops?.toFixed(1) ?? '-'} GFLOP/s), PyTorch ${pt.medianMs?.toFixed(0) ?? pt.error ?? pt.skipped} ms, ratio ${entry.ratio?.toFixed(2) ?? '-'}, load ${ours.loadBefore?.toFixed(1)}`,
+      `${batch}x${size}: ours ${ours.medianMs?.toFixed(0) ?? ours.error} ms (${ours.gflops?.toFixed(1) ?? '-'} GFLOP/s), PyTorch ${pt.medianMs?.toFixed(0) ?? pt.error ?? pt.skipped} ms, ratio ${entry.ratio?.toFixed(2) ?? '-'}${entry.before ? `, before ${entry.before.medianMs?.toFixed(0) ?? entry.before.error?.slice(0, 80)} ms` : ''}, load ${ours.loadBefore?.toFixed(1)}` +
+        (entry.oneThreadCpu ? `; 1 thread CPU: ours ${entry.oneThreadCpu.oursMs?.toFixed(0)} ms, PyTorch ${entry.oneThreadCpu.pytorchMs?.toFixed(0)} ms, ratio ${entry.oneThreadCpu.ratio?.toFixed(2)}` : ''),
     );
     result.steps.push(entry);
   }
@@ -90,26 +115,10 @@ export async function run(ctx) {
     result.native = CONFIGS.filter(([b]) => b <= 8).map(([batch, size]) => child(ctx, 'densenet-child.mjs', [size, batch, 1, steps, 'tensorflow']));
   }
 
-  // Where the time of one step goes: every wasm kernel timed (outermost calls only), 4 x 224.
+  // Where the time of one step goes: every wasm kernel timed (outermost calls only), one thread, CPU time. The
+  // input gradient of a convolution is computed when the next kernel reads it (deferred), so it is counted there:
+  // MULTICHEXNET_DEFER=0 shows it on its own.
   const [pb, ps] = ctx.quick ? [2, 128] : [4, 224];
-  const totals = timeKernels(core.tf);
-  const trainer = densenetTrainer(core, encoderPkg, { size: ps, batch: pb });
-  trainer.step();
-  totals.clear();
-  const t0 = performance.now();
-  trainer.step();
-  const stepMs = performance.now() - t0;
-  trainer.dispose();
-  const { rows, kernelMs } = kernelRows(totals, 1);
-  result.profile = {
-    batch: pb,
-    size: ps,
-    threads: info.threads,
-    stepMs,
-    kernelMs,
-    otherMs: stepMs - kernelMs,
-    kernels: rows.filter(([, ms]) => ms >= 1).map(([kernel, ms, calls]) => ({ kernel, ms, calls, share: ms / stepMs })),
-    loadAvg1m: loadavg()[0],
-  };
+  result.profile = child(ctx, 'densenet-profile-child.mjs', [ps, pb], { MULTICHEXNET_DEFER: '0' });
   return result;
 }
