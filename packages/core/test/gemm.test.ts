@@ -98,6 +98,8 @@ describe('convolution drivers vs float64 reference', () => {
     { B: 1, H: 9, W: 9, Ci: 3, Co: 8, K: 3, S: 2, D: 1, pad: 0 },
     { B: 2, H: 8, W: 7, Ci: 4, Co: 6, K: 3, S: 1, D: 2, pad: 2 },
     { B: 3, H: 5, W: 4, Ci: 9, Co: 13, K: 1, S: 1, D: 1, pad: 0 }, // 1 x 1: x read in place
+    { B: 2, H: 7, W: 5, Ci: 8, Co: 10, K: 3, S: 1, D: 1, pad: 1 }, // 70 pixels, two uneven halves
+    { B: 2, H: 9, W: 8, Ci: 4, Co: 16, K: 3, S: 2, D: 1, pad: 1 },
   ];
   for (const c of cases) {
     it(`${c.K}x${c.K} stride ${c.S} dilation ${c.D} pad ${c.pad}, ${c.Ci} -> ${c.Co}: forward and filter gradient, both builds`, () => {
