@@ -24,6 +24,16 @@ trainer.step();
 const stepMs = clock() - t0;
 trainer.dispose();
 const { rows, kernelMs } = kernelRows(totals, 1);
+// What one thread can move here: a 256 MiB copy (native memmove), read + write bytes per second.
+const buf = new Float32Array(2 ** 26);
+buf.fill(1);
+let copyMs = Infinity;
+for (let i = 0; i < 3; i++) {
+  const c0 = clock();
+  buf.copyWithin(0, 2 ** 25);
+  copyMs = Math.min(copyMs, clock() - c0);
+}
+const copyGBps = (2 * 2 ** 27) / copyMs / 1e6;
 process.stdout.write(
   `${JSON.stringify({
     batch: Number(batch),
@@ -33,7 +43,10 @@ process.stdout.write(
     stepMs,
     kernelMs,
     otherMs: stepMs - kernelMs,
-    kernels: rows.filter(([, ms]) => ms >= 1).map(([kernel, ms, calls]) => ({ kernel, ms, calls, share: ms / stepMs })),
+    // GB/s: the bytes of each call's inputs and outputs over its time (a lower bound of the traffic), beside the copy
+    // bandwidth of one thread: for memory-bound kernels (BatchNorm, Concat, SplitV, pools, Adam) how near they are.
+    copyGBps,
+    kernels: rows.filter(([, ms]) => ms >= 1).map(([kernel, ms, calls, bytes]) => ({ kernel, ms, calls, share: ms / stepMs, gbPerS: bytes / ms / 1e6 })),
     loadAvg1m: loadavg()[0],
   })}\n`,
 );
