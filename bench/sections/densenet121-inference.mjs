@@ -1,6 +1,6 @@
 // DenseNet-121 inference at 224 px (what `multichexnet import` produces: CheXEnc densenet121 with a grey stem +
 // CheXCls 14), batch 1 and 16: onnxruntime-node (2 intra-op threads, the exported model) against the same network in
-// PyTorch CPU (2 threads, bench/reference/densenet121_torch.py), in one run, rounds interleaved (ort, torch, ort,
+// PyTorch CPU (2 threads, bench/reference/densenet121_inference_torch.py), in one run, rounds interleaved (ort, torch, ort,
 // torch, ...) so load from other processes falls on both alike. Goal: onnxruntime at least as fast as PyTorch.
 // Weights are the seeded initialisation: speed does not depend on their values.
 import { spawn } from 'node:child_process';
@@ -22,7 +22,7 @@ function median(xs) {
 
 /** The PyTorch twin as a child process answering one timed forward pass per line. */
 async function torchTwin(python, repoRoot) {
-  const child = spawn(python, [join(repoRoot, 'bench', 'reference', 'densenet121_torch.py'), String(THREADS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(python, [join(repoRoot, 'bench', 'reference', 'densenet121_inference_torch.py'), String(THREADS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const ready = (await lines.next()).value;
   return {

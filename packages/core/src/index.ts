@@ -39,5 +39,7 @@ export { BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME } from './layers/b
 export { batchNormTraining } from './layers/batch-norm-training';
 export type { BatchNormTrainingResult } from './layers/batch-norm-training';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register';
+export { WasmHeapError, wasmHeapStats } from './backend/kernels/heap';
+export type { HeapShortage, WasmHeapStats } from './backend/kernels/heap';
 export type { BackendOptions } from './backend/init-backend';
 export type { WasmKernelOptions } from './backend/kernels/register';
