@@ -78,7 +78,7 @@ try {
   weighting.dispose();
   model.dispose();
 } catch (err) {
-  result.error = String(err?.message ?? err).split('\n')[0].slice(0, 300);
+  result.error = String(err?.message ?? err).split('\n').map((l) => l.trim()).join(' ').slice(0, 400);
 }
 result.wasmHeapMB = heapMB();
 result.peakRssMB = process.resourceUsage().maxRSS / 1024;

@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 
 export const name = 'service';
 export const description = 'screening images/s (1 and 2 worker processes on one Redis), queue capacity (no-op jobs/s, bytes per job), serve latency percentiles under fixed concurrent load';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'data', 'runtime', 'service'];
+export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'data', 'synth', 'runtime', 'service'];
 
 const SIZE = 256;
 
