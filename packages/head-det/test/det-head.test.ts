@@ -16,7 +16,7 @@ import {
   type Box,
 } from '@multichexnet/core';
 import { createDetHead, decodeDetections, disposeDetTargets, DET_HEAD_CLASS_NAME, RSNA_ANCHORS, type DetHead, type DetTargets } from '../src/index';
-import { CHANNELS, disposeFeatures, maxGradError, randomFeatures, randomTensor } from './helpers';
+import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, maxGradError, randomFeatures, randomTensor } from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, hiddenChannels: 8, hiddenLayers: 1, seed: 3 };
 let dir: string;
@@ -139,7 +139,7 @@ describe('createDetHead', () => {
 
   it('rejects features of the wrong width with a DataError', () => {
     const head = createDetHead(small);
-    const f = randomFeatures(1, 64, 4, { ...CHANNELS, c5: 5 });
+    const f = randomFeatures(1, 64, 4, { channels: { ...CHANNELS, c5: 5 } });
     expect(() => head.apply(f)).toThrow(DataError);
     disposeFeatures(f);
     head.dispose();

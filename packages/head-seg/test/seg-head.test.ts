@@ -14,7 +14,7 @@ import {
   type BinaryMask,
 } from '@multichexnet/core';
 import { createSegHead, decodeMasks, encodeSegTargets, SEG_HEAD_CLASS_NAME, segLoss, type SegHead } from '../src/index';
-import { CHANNELS, disposeFeatures, maxGradError, randomFeatures, randomTensor } from './helpers';
+import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, maxGradError, randomFeatures, randomTensor } from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, decoderChannels: 8, seed: 3 };
 let dir: string;
@@ -106,7 +106,7 @@ describe('createSegHead', () => {
 
   it('rejects features of the wrong width or of inconsistent sizes with a DataError', () => {
     const head = createSegHead(small);
-    const f = randomFeatures(1, 64, 3, { ...CHANNELS, c3: 7 });
+    const f = randomFeatures(1, 64, 3, { channels: { ...CHANNELS, c3: 7 } });
     expect(() => head.apply(f)).toThrow(/features\.c3/);
     const g = randomFeatures(1, 64, 3);
     const bad = { ...g, c2: tf.zeros([1, 10, 16, CHANNELS.c2]) as tf.Tensor4D };
