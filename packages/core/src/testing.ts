@@ -2,9 +2,11 @@
 // written outside this repository): seeded stand-ins for encoder features, a finite-difference gradient check and a
 // few optimiser steps that report the loss curve and the tensors they leave behind. No test framework is imported:
 // the helpers return numbers and the caller's test asserts on them.
-import { FEATURE_STRIDES, type EncoderFeatures, type FeatureChannels } from './blocks/block';
+import { FEATURE_STRIDES, type Block, type EncoderFeatures, type FeatureChannels, type Head } from './blocks/block';
+import { deserializeBlock, serializeBlock } from './registry';
 import { createRng } from './rng';
 import { tf } from './tf';
+import { encodeBlockWeights, loadBlock, loadBlockFromBytes, saveBlockWeights } from './weights';
 
 /** Narrow feature widths for fast head tests (a real encoder has hundreds of channels per level). */
 export const SMALL_FEATURE_CHANNELS: Readonly<FeatureChannels> = Object.freeze({ c2: 4, c3: 6, c4: 8, c5: 12 });
@@ -96,4 +98,78 @@ export function adamSteps(options: AdamStepsOptions): { losses: number[]; leaked
   } finally {
     optimizer.dispose();
   }
+}
+
+type TensorBlock<X> = Block<X, tf.Tensor, unknown>;
+
+/** Each block's output on the same input, as plain values (the outputs are disposed). */
+export function outputValues<X>(blocks: readonly Pick<TensorBlock<X>, 'apply'>[], input: X): number[][] {
+  return blocks.map((b) => {
+    const y = b.apply(input);
+    const values = Array.from(y.dataSync());
+    y.dispose();
+    return values;
+  });
+}
+
+/**
+ * Seed determinism of a block factory: whether two blocks made with `seed` give the same output on `input`, and
+ * whether one made with `seed + 1` gives another. The blocks are disposed.
+ */
+export function seedDeterminism<X>(create: (seed: number) => TensorBlock<X>, seed: number, input: X): { sameSeedSame: boolean; otherSeedDiffers: boolean } {
+  const blocks = [create(seed), create(seed), create(seed + 1)];
+  try {
+    const [a, b, c] = outputValues(blocks, input).map((v) => JSON.stringify(v));
+    return { sameSeedSame: a === b, otherSeedDiffers: a !== c };
+  } finally {
+    blocks.forEach((b) => b.dispose());
+  }
+}
+
+/**
+ * The registry and weight-file round trip of a block: its spec through JSON (`configKept`: the rebuilt block has the
+ * same config), its weights through a .safetensors file at `file` and through bytes (`fileLoadSame`, `bytesLoadSame`:
+ * same output on `input`). The weights are first moved away from their initial values (by `shift`), so that
+ * `rebuiltDiffers` (the block rebuilt from its spec alone, fresh weights) shows that the loads did load. Every
+ * block made here is disposed; `block` is not.
+ */
+export async function weightsRoundTrip<X>(
+  block: TensorBlock<NoInfer<X>>,
+  input: X,
+  file: string,
+  shift = 0.5,
+): Promise<{ className: string; configKept: boolean; fileLoadSame: boolean; bytesLoadSame: boolean; rebuiltDiffers: boolean }> {
+  const spec = serializeBlock(block);
+  const rebuilt = deserializeBlock<TensorBlock<X>>(JSON.parse(JSON.stringify(spec)));
+  block.weights.forEach((w) => w.write(tf.tidy(() => tf.add(w.read(), shift))));
+  await saveBlockWeights(block, file);
+  const loaded = [rebuilt, await loadBlock<TensorBlock<X>>(file), await loadBlockFromBytes<TensorBlock<X>>(await encodeBlockWeights(block))];
+  try {
+    const [own, fresh, fromFile, fromBytes] = outputValues([block, ...loaded], input).map((v) => JSON.stringify(v));
+    return {
+      className: spec.className,
+      configKept: JSON.stringify(rebuilt.config) === JSON.stringify(block.config),
+      fileLoadSame: fromFile === own,
+      bytesLoadSame: fromBytes === own,
+      rebuiltDiffers: fresh !== own,
+    };
+  } finally {
+    loaded.forEach((b) => b.dispose());
+  }
+}
+
+/**
+ * Tensors left behind by `rounds` rounds of what training and inference do with a head: apply in training mode, the
+ * loss, the loss's gradient with respect to the output, decode. 0 for a leak-free head.
+ */
+export function headLeak<Y extends tf.Tensor, T>(head: Head<Y, T, unknown, unknown>, features: EncoderFeatures, target: T, rounds = 2): number {
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < rounds; i++) {
+    const out = head.apply(features, { training: true });
+    tf.dispose(head.loss(target, out));
+    tf.dispose(tf.grad((o: tf.Tensor) => head.loss(target, o as Y))(out));
+    head.decode(out);
+    out.dispose();
+  }
+  return tf.memory().numTensors - before;
 }
