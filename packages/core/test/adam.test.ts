@@ -1,23 +1,9 @@
 // tf.train.adam on wasm runs one fused kernel per variable (kernels/adam.ts): same weights and optimizer state as
 // tfjs on the cpu backend, no tensor left behind.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng, initBackend, tf } from '../src/index';
+import { initBackend, tf } from '../src/index';
 import { kernelsRunDuring } from './helpers/kernels-run';
-
-function rand(n: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
-
-function maxRelErr(got: Float32Array, ref: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
-}
+import { randomValues, relErr } from './helpers/numeric';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -35,8 +21,8 @@ describe('tf.train.adam on wasm (one fused kernel per variable)', () => {
       });
       const optimizer = tf.train.adam(0.05, 0.8, 0.95, 1e-6);
       model.compile({ optimizer, loss: 'meanSquaredError' });
-      const x = tf.tensor2d(rand(20 * 7, 9), [20, 7]);
-      const y = tf.tensor2d(rand(20 * 3, 10), [20, 3]);
+      const x = tf.tensor2d(randomValues(20 * 7, 9), [20, 7]);
+      const y = tf.tensor2d(randomValues(20 * 3, 10), [20, 3]);
       const { kernels } = await kernelsRunDuring(async () => {
         for (let i = 0; i < 4; i++) await model.trainOnBatch(x, y);
       });
@@ -56,6 +42,6 @@ describe('tf.train.adam on wasm (one fused kernel per variable)', () => {
     expect(got.kernels).toContain('MCXAdamUpdate');
     expect(got.kernels).not.toContain('Sqrt');
     expect(got.state.length).toBe(ref.state.length);
-    [...got.weights, ...got.state].forEach((w, i) => expect(maxRelErr(w, [...ref.weights, ...ref.state][i]!), `tensor ${i}`).toBeLessThan(1e-5));
+    [...got.weights, ...got.state].forEach((w, i) => expect(relErr(w, [...ref.weights, ...ref.state][i]!), `tensor ${i}`).toBeLessThan(1e-5));
   });
 });

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createRng, initBackend, tf } from '../src/index';
 import { memoryOf, type WasmBackend } from '../src/backend/kernels/wasm-backend';
 import { simdThreads } from '../src/backend/kernels/kernel-context';
+import { relErr } from './helpers/numeric';
 
 const pkgRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsx = join(pkgRoot, '..', '..', 'node_modules', 'tsx', 'dist', 'cli.mjs');
@@ -30,17 +31,6 @@ function runScript(source: string, env: Record<string, string> = {}, timeoutMs =
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** max |a - b| / max |b| (loops: the arrays are too long to spread into Math.max). */
-function relErr(a: number[], b: number[]): number {
-  let diff = 0;
-  let ref = 0;
-  for (let i = 0; i < b.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    ref = Math.max(ref, Math.abs(b[i]!));
-  }
-  return diff / Math.max(ref, 1e-12);
 }
 
 const SCRIPT = `

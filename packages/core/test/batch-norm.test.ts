@@ -3,23 +3,8 @@
 // (the plain-ops path of the same custom gradient).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kernelsRunBy, kernelsRunDuring } from './helpers/kernels-run';
-import { batchNorm, batchNormTraining, BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME, createRng, initBackend, tf } from '../src/index';
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let ref = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    ref = Math.max(ref, Math.abs(b[i]!));
-  }
-  return Number.isNaN(diff) ? Number.NaN : diff / Math.max(ref, 1e-12);
-}
-
-function randn(n: number, seed: number, mean = 0, std = 1): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal(mean, std));
-}
+import { batchNorm, batchNormTraining, BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME, initBackend, tf } from '../src/index';
+import { randomValues, relErr } from './helpers/numeric';
 
 interface Params {
   gamma: Float32Array;
@@ -30,10 +15,10 @@ interface Params {
 
 function paramsFor(C: number, seed: number): Params {
   return {
-    gamma: randn(C, seed, 1, 0.3),
-    beta: randn(C, seed + 1, 0, 0.5),
-    movingMean: randn(C, seed + 2, 0, 0.1),
-    movingVariance: Float32Array.from(randn(C, seed + 3), (v) => 1 + Math.abs(v)),
+    gamma: randomValues(C, seed, 1, 0.3),
+    beta: randomValues(C, seed + 1, 0, 0.5),
+    movingMean: randomValues(C, seed + 2, 0, 0.1),
+    movingVariance: Float32Array.from(randomValues(C, seed + 3), (v) => 1 + Math.abs(v)),
   };
 }
 
@@ -120,8 +105,8 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
           const C = shape[shape.length - 1]!;
           const p = paramsFor(C, 11 * C);
           // An offset mean checks the one-pass variance; the negative part checks the relu mask.
-          const xv = randn(n, 3 + C, 2.5, 1.5);
-          const rv = randn(n, 4 + C);
+          const xv = randomValues(n, 3 + C, 2.5, 1.5);
+          const rv = randomValues(n, 4 + C);
           const ref = await runTrainStep('cpu', () => tf.layers.batchNormalization({ momentum: 0.9 }), shape, p, xv, rv, relu);
           const before = tf.memory().numTensors;
           const got = await runTrainStep(backend, () => batchNorm({ momentum: 0.9, relu }), shape, p, xv, rv, false);
@@ -135,7 +120,7 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
   it('inference uses the moving statistics, like tfjs', async () => {
     const shape = [2, 4, 4, 8];
     const p = paramsFor(8, 5);
-    const xv = randn(256, 6);
+    const xv = randomValues(256, 6);
     const outs: Float32Array[] = [];
     for (const make of [() => tf.layers.batchNormalization({}), () => batchNorm({})]) {
       await tf.setBackend('wasm');
@@ -151,7 +136,7 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
   it('propagates NaN inputs to the output of their channel', async () => {
     await tf.setBackend('wasm');
     const layer = batchNorm({});
-    const xv = randn(2 * 2 * 2 * 4, 9);
+    const xv = randomValues(2 * 2 * 2 * 4, 9);
     xv[1] = Number.NaN; // channel 1
     const y = tf.tidy(() => (layer.apply(tf.tensor(xv, [2, 2, 2, 4]), { training: true }) as tf.Tensor).dataSync());
     for (let i = 0; i < y.length; i++) expect(Number.isNaN(y[i]!), `element ${i}`).toBe(i % 4 === 1);
@@ -163,8 +148,8 @@ describe('tf.layers.batchNormalization on wasm', () => {
   it('trains through the SIMD BatchNorm kernels, with the results of tfjs on cpu', async () => {
     const shape = [3, 5, 4, 12];
     const p = paramsFor(12, 91);
-    const xv = randn(3 * 5 * 4 * 12, 92, 1.5, 2);
-    const rv = randn(3 * 5 * 4 * 12, 93);
+    const xv = randomValues(3 * 5 * 4 * 12, 92, 1.5, 2);
+    const rv = randomValues(3 * 5 * 4 * 12, 93);
     const make = () => tf.layers.batchNormalization({ momentum: 0.9 });
     const ref = await runTrainStep('cpu', make, shape, p, xv, rv, true);
     const { kernels: seen, result: got } = await kernelsRunDuring(() => runTrainStep('wasm', make, shape, p, xv, rv, true));
@@ -194,8 +179,8 @@ describe('batchNormTraining gradient vs finite differences', () => {
       await tf.setBackend(backend);
       const shape = [2, 3, 3, 4];
       const n = 72;
-      const xv = randn(n, 17);
-      const rv = randn(n, 18);
+      const xv = randomValues(n, 17);
+      const rv = randomValues(n, 18);
       const g = tf.tensor1d([1.2, 0.7, -0.4, 1.5]);
       const b = tf.tensor1d([0.1, -0.2, 0.3, 0]);
       const r = tf.tensor(rv, shape);
@@ -252,7 +237,7 @@ describe('serialization', () => {
     const stock = build((name) => tf.layers.batchNormalization({ name }));
     const p = paramsFor(4, 77);
     setParams(ours.getLayer('norm'), p);
-    const x = tf.tensor(randn(2 * 72, 78), [2, 6, 6, 2]);
+    const x = tf.tensor(randomValues(2 * 72, 78), [2, 6, 6, 2]);
     stock.setWeights(ours.getWeights()); // same names and order: weights move either way
     const expected = (stock.predict(x) as tf.Tensor).dataSync().slice();
     // JSON of ours names the tfjs class; deserialising it yields our layer (registered under that name).
@@ -275,7 +260,7 @@ describe('serialization', () => {
     const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
     const restored = await tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'] });
     expect(restored.getLayer('bnr')).toBeInstanceOf(BatchNormReLU);
-    const x = tf.tensor(randn(2 * 36, 3), [2, 3, 3, 4]);
+    const x = tf.tensor(randomValues(2 * 36, 3), [2, 3, 3, 4]);
     const y = (restored.predict(x) as tf.Tensor).dataSync();
     expect(Math.min(...y)).toBeGreaterThanOrEqual(0);
     tf.dispose(x);

@@ -3,10 +3,11 @@
 // convolution drivers (im2col rows, filter-gradient rows). The kernels as the backend uses them (one build per
 // process) are checked against the cpu backend in kernels-parity.test.ts; tf.matMul on the GEMM is checked here.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng, initBackend, tf } from '../src/index';
+import { initBackend, tf } from '../src/index';
 import { heapAlloc, heapF32, heapFree } from '../src/backend/kernels/heap';
 import { memoryOf, type WasmBackend } from '../src/backend/kernels/wasm-backend';
 import { enableRelaxedSimd, instantiateSimdKernels, type SimdKernels } from '../src/backend/simd/simd-kernels';
+import { randomValues, relErr } from './helpers/numeric';
 
 let backend: WasmBackend;
 const builds: [string, SimdKernels][] = [];
@@ -19,11 +20,6 @@ beforeAll(async () => {
   if (await enableRelaxedSimd()) builds.push(['relaxed SIMD', instantiateSimdKernels(memory, true)!]);
 });
 
-function rand(n: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
-
 /** Heap copies of the arrays; fn gets their addresses; everything is freed after. */
 function onHeap<T>(arrays: Float32Array[], fn: (ptrs: number[]) => T): T {
   const ptrs = arrays.map((a) => heapAlloc(backend, Math.max(16, a.length * 4)));
@@ -33,16 +29,6 @@ function onHeap<T>(arrays: Float32Array[], fn: (ptrs: number[]) => T): T {
   } finally {
     ptrs.forEach((p) => heapFree(backend, p));
   }
-}
-
-function maxRelErr(got: Float32Array, ref: Float64Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - ref[i]!));
-    scale = Math.max(scale, Math.abs(ref[i]!));
-  }
-  return diff / Math.max(scale, 1e-12);
 }
 
 it('relaxed SIMD is available in this Node', () => {
@@ -61,10 +47,10 @@ describe('gemm vs float64 reference', () => {
     for (const transA of [false, true]) {
       it(`M=${c.M} N=${c.N} K=${c.K}${transA ? ' A^T' : ''}, + C, bias, relu: both builds`, () => {
         const { M, N, K } = c;
-        const a = rand(M * K, M + K);
-        const b = rand(K * N, N + 1);
-        const c0 = rand(M * N, 3);
-        const bias = rand(N, 4);
+        const a = randomValues(M * K, M + K);
+        const b = randomValues(K * N, N + 1);
+        const c0 = randomValues(M * N, 3);
+        const bias = randomValues(N, 4);
         for (const [accumulate, withBias, relu] of [
           [false, false, false],
           [true, true, true],
@@ -84,7 +70,7 @@ describe('gemm vs float64 reference', () => {
               simd.gemm(M, N, K, pa!, transA ? 4 : K * 4, transA ? M * 4 : 4, pp!, K, pc!, N * 4, accumulate ? 1 : 0, withBias ? pbias! : 0, relu ? 1 : 0);
               return heapF32(backend, pc!, M * N).slice();
             });
-            expect(maxRelErr(got, ref), `${name} accumulate=${accumulate}`).toBeLessThan(1e-5);
+            expect(relErr(got, ref), `${name} accumulate=${accumulate}`).toBeLessThan(1e-5);
           }
         }
       });
@@ -108,9 +94,9 @@ describe('convolution drivers vs float64 reference', () => {
       const OW = Math.floor((W + 2 * pad - (K - 1) * D - 1) / S) + 1;
       const P = B * OH * OW;
       const kdim = K * K * Ci;
-      const x = rand(B * H * W * Ci, 10 + K);
-      const w = rand(kdim * Co, 11);
-      const dy = rand(P * Co, 12);
+      const x = randomValues(B * H * W * Ci, 10 + K);
+      const w = randomValues(kdim * Co, 11);
+      const dy = randomValues(P * Co, 12);
       const at = (b: number, oh: number, ow: number, kh: number, kw: number, ci: number): number => {
         const ih = oh * S + kh * D - pad;
         const iw = ow * S + kw * D - pad;
@@ -151,8 +137,8 @@ describe('convolution drivers vs float64 reference', () => {
             return [heapF32(backend, py!, P * Co).slice(), heapF32(backend, pdw!, kdim * Co).slice()];
           },
         );
-        expect(maxRelErr(y!, yRef), `${name} forward`).toBeLessThan(1e-5);
-        expect(maxRelErr(dw!, dwRef), `${name} filter gradient`).toBeLessThan(1e-5);
+        expect(relErr(y!, yRef), `${name} forward`).toBeLessThan(1e-5);
+        expect(relErr(dw!, dwRef), `${name} filter gradient`).toBeLessThan(1e-5);
       }
     });
   }
@@ -161,14 +147,14 @@ describe('convolution drivers vs float64 reference', () => {
 describe('tf.matMul and dense layers on the GEMM vs cpu', () => {
   it('matches cpu: transposes, batches (one side broadcast), fused bias + relu, dense gradients', async () => {
     const fn = () => {
-      const a = tf.tensor(rand(3 * 17 * 29, 1), [3, 17, 29]);
-      const b = tf.tensor(rand(3 * 29 * 10, 2), [3, 29, 10]);
-      const b1 = tf.tensor(rand(29 * 10, 3), [1, 29, 10]);
-      const at = tf.tensor(rand(29 * 17, 4), [29, 17]);
-      const bt = tf.tensor(rand(10 * 29, 5), [10, 29]);
-      const bias = tf.tensor1d(rand(10, 6));
-      const x = tf.tensor2d(rand(9 * 29, 7), [9, 29]);
-      const w = tf.tensor2d(rand(29 * 10, 8), [29, 10]);
+      const a = tf.tensor(randomValues(3 * 17 * 29, 1), [3, 17, 29]);
+      const b = tf.tensor(randomValues(3 * 29 * 10, 2), [3, 29, 10]);
+      const b1 = tf.tensor(randomValues(29 * 10, 3), [1, 29, 10]);
+      const at = tf.tensor(randomValues(29 * 17, 4), [29, 17]);
+      const bt = tf.tensor(randomValues(10 * 29, 5), [10, 29]);
+      const bias = tf.tensor1d(randomValues(10, 6));
+      const x = tf.tensor2d(randomValues(9 * 29, 7), [9, 29]);
+      const w = tf.tensor2d(randomValues(29 * 10, 8), [29, 10]);
       const [dx, dw, db] = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
         tf.sum(tf.square(tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi, activation: 'relu' }))),
       )([x, w, bias]);
@@ -184,6 +170,6 @@ describe('tf.matMul and dense layers on the GEMM vs cpu', () => {
       return v;
     });
     expect(tf.memory().numTensors).toBe(before);
-    got.forEach((g, i) => expect(maxRelErr(g, Float64Array.from(ref[i]!)), `output ${i}`).toBeLessThan(1e-5));
+    got.forEach((g, i) => expect(relErr(g, Float64Array.from(ref[i]!)), `output ${i}`).toBeLessThan(1e-5));
   });
 });

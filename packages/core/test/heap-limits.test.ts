@@ -3,17 +3,13 @@
 // passes 2 GiB (DenseNet-121 at batch 8 did). The filler is a raw, never-written allocation, so these tests move
 // the heap past 2 GiB without touching (or paying for) that memory.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchNorm, ConfigError, createRng, initBackend, tf, WasmHeapError, wasmHeapStats } from '../src/index';
+import { batchNorm, ConfigError, initBackend, tf, WasmHeapError, wasmHeapStats } from '../src/index';
 import { heapAlloc, heapFree } from '../src/backend/kernels/heap';
 import { ptrOf, type WasmBackend } from '../src/backend/kernels/wasm-backend';
+import { relErr } from './helpers/numeric';
+import { randomTensor } from '../src/testing';
 
 const TWO_GIB = 2 ** 31;
-
-function randn(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
 
 /**
  * A small net that runs through our kernels: 1-channel conv (direct SIMD, split over the helper threads), fused
@@ -28,7 +24,7 @@ function trainOneStep(): Float32Array[] {
     tf.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }),
     tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
   ] as const;
-  const x = randn([4, 96, 96, 1], 4);
+  const x = randomTensor([4, 96, 96, 1], 4);
   const labels = tf.tensor2d([1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 1, 0], [4, 3]);
   const forward = () => {
     let h = layers[1].apply(layers[0].apply(x), { training: true }) as tf.Tensor4D;
@@ -63,17 +59,6 @@ beforeAll(async () => {
 afterAll(() => {
   tf.disposeVariables();
 });
-
-/** max |a - b| / max |b| */
-function relErr(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let ref = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    ref = Math.max(ref, Math.abs(b[i]!));
-  }
-  return Number.isNaN(diff) ? Number.NaN : diff / Math.max(ref, 1e-12);
-}
 
 describe('wasm heap above 2 GiB', () => {
   const fillers: number[] = [];

@@ -1,13 +1,9 @@
 // The copy kernels (Slice, SplitV, Concat, Cast) of the wasm backend against the cpu backend: values, gradients
 // (Concat's gradient is SplitV, Slice's is a pad), dtypes, ranks, empty pieces and tensor leaks.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng, initBackend, tf } from '../src/index';
+import { initBackend, tf } from '../src/index';
 import { collapseSlice } from '../src/backend/kernels/slice-concat';
-
-function randn(shape: number[], seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
-}
+import { randomValues } from './helpers/numeric';
 
 async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<{ values: number[]; shape: number[]; dtype: string }[]> {
   await tf.setBackend(backend);
@@ -58,7 +54,7 @@ describe('Slice vs cpu', () => {
   ];
   for (const c of cases) {
     it(`${JSON.stringify(c.shape)} begin ${JSON.stringify(c.begin)} size ${JSON.stringify(c.size)}`, async () => {
-      const xv = randn(c.shape, c.shape.length);
+      const xv = randomValues(c.shape, c.shape.length);
       xv[2] = Number.NaN;
       await expectSame(() => {
         const x = tf.tensor(xv, c.shape);
@@ -68,7 +64,7 @@ describe('Slice vs cpu', () => {
   }
 
   it('gradient of a slice (a pad) matches cpu', async () => {
-    const xv = randn([2, 4, 4, 6], 3);
+    const xv = randomValues([2, 4, 4, 6], 3);
     await expectSame(() => [tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [0, 1, 0, 2], [2, 2, 4, 3]), 3)))(tf.tensor(xv, [2, 4, 4, 6]))]);
   });
 
@@ -80,9 +76,9 @@ describe('Slice vs cpu', () => {
 describe('SplitV and Concat vs cpu', () => {
   for (const axis of [3, 1, 0, -1]) {
     it(`concat and split along axis ${axis}, with gradients`, async () => {
-      const a = randn([2, 3, 4, 5], 10);
-      const b = randn([2, 3, 4, 5], 11);
-      const c = randn([2, 3, 4, 5], 12);
+      const a = randomValues([2, 3, 4, 5], 10);
+      const b = randomValues([2, 3, 4, 5], 11);
+      const c = randomValues([2, 3, 4, 5], 12);
       await expectSame(() => {
         const ta = tf.tensor(a, [2, 3, 4, 5]);
         const tb = tf.tensor(b, [2, 3, 4, 5]);
@@ -97,7 +93,7 @@ describe('SplitV and Concat vs cpu', () => {
   }
 
   it('concatenates DenseNet style (growing channel counts) and int32', async () => {
-    const base = randn([2, 4, 4, 7], 20);
+    const base = randomValues([2, 4, 4, 7], 20);
     await expectSame(() => {
       let x = tf.tensor(base, [2, 4, 4, 7]);
       for (let i = 0; i < 4; i++) x = tf.concat([x, tf.mul(tf.slice(x, [0, 0, 0, 0], [-1, -1, -1, 3]), i + 1)], -1);

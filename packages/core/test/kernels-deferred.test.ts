@@ -1,14 +1,10 @@
 // Deferred outputs (the input gradient of a convolution): computed on first read, never when unused, and holding
 // their inputs alive until then.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createRng, initBackend, tf } from '../src/index';
+import { initBackend, tf } from '../src/index';
 import { pendingOutputs } from '../src/backend/kernels/deferred';
 import type { WasmBackend } from '../src/backend/kernels/wasm-backend';
-
-function randn(n: number, seed: number): Float32Array {
-  const rng = createRng(seed);
-  return Float32Array.from({ length: n }, () => rng.normal());
-}
+import { randomValues } from './helpers/numeric';
 
 const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: [2, 6, 6, 3] } as unknown as tf.NamedAttrMap;
 
@@ -20,8 +16,8 @@ describe('deferred Conv2DBackpropInput', () => {
   it('never computes the input gradient of a layer whose input is not trained (the image)', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as WasmBackend;
-    const x = tf.tensor4d(randn(2 * 6 * 6 * 3, 1), [2, 6, 6, 3]);
-    const w = tf.variable(tf.tensor4d(randn(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]));
+    const x = tf.tensor4d(randomValues(2 * 6 * 6 * 3, 1), [2, 6, 6, 3]);
+    const w = tf.variable(tf.tensor4d(randomValues(3 * 3 * 3 * 4, 2), [3, 3, 3, 4]));
     const wasm = backend.wasm as unknown as { _Conv2D: (...a: number[]) => void };
     const original = wasm._Conv2D;
     let convs = 0;
@@ -62,8 +58,8 @@ describe('deferred Conv2DBackpropInput', () => {
   });
 
   it('computes on first read, even after its inputs were disposed, and matches cpu', async () => {
-    const dyv = randn(2 * 6 * 6 * 4, 3);
-    const fv = randn(3 * 3 * 3 * 4, 4);
+    const dyv = randomValues(2 * 6 * 6 * 4, 3);
+    const fv = randomValues(3 * 3 * 3 * 4, 4);
     await tf.setBackend('cpu');
     const ref = tf.tidy(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, [2, 6, 6, 4]), filter: tf.tensor4d(fv, [3, 3, 3, 4]) }, attrs) as tf.Tensor).dataSync().slice();
     await tf.setBackend('wasm');
@@ -88,8 +84,8 @@ describe('deferred Conv2DBackpropInput', () => {
     await tf.setBackend('wasm');
     const backend = tf.backend() as WasmBackend;
     const ids = backend.numDataIds();
-    const dy = tf.tensor4d(randn(2 * 6 * 6 * 4, 5), [2, 6, 6, 4]);
-    const filter = tf.tensor4d(randn(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]);
+    const dy = tf.tensor4d(randomValues(2 * 6 * 6 * 4, 5), [2, 6, 6, 4]);
+    const filter = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]);
     const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs) as tf.Tensor;
     tf.dispose([dy, filter]);
     expect(backend.numDataIds()).toBe(ids + 3); // dx's entry, and dy and filter kept alive for it
@@ -101,8 +97,8 @@ describe('deferred Conv2DBackpropInput', () => {
 
   it('feeds a following op (reshape shares the buffer; the next kernel triggers the computation)', async () => {
     await tf.setBackend('wasm');
-    const dy = tf.tensor4d(randn(2 * 6 * 6 * 4, 7), [2, 6, 6, 4]);
-    const filter = tf.tensor4d(randn(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
+    const dy = tf.tensor4d(randomValues(2 * 6 * 6 * 4, 7), [2, 6, 6, 4]);
+    const filter = tf.tensor4d(randomValues(3 * 3 * 3 * 4, 8), [3, 3, 3, 4]);
     const total = tf.tidy(() => {
       const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs) as tf.Tensor;
       return tf.sum(tf.reshape(dx, [-1])).dataSync()[0]!;

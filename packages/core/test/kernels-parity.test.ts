@@ -1,34 +1,14 @@
 // Parity of every custom wasm kernel against the `cpu` backend (tfjs's reference implementation): the kernels
 // reach into tfjs-backend-wasm internals, so these tests are what keeps the 4.22.0 pin honest.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRng, initBackend, tf } from '../src/index';
+import { initBackend, tf } from '../src/index';
 import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../src/backend/kernels/register';
 import { kernelsRunDuring } from './helpers/kernels-run';
 import { gemmFor } from '../src/backend/kernels/gemm';
 import { relaxedSimdActive } from '../src/backend/simd/simd-kernels';
+import { randomValues, relErr } from './helpers/numeric';
 
 type Pad = 'same' | 'valid' | number;
-
-/** max |a - b| / max |b|: the relative error of a whole tensor. */
-function relErr(a: Float32Array | number[], b: Float32Array | number[]): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let ref = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    ref = Math.max(ref, Math.abs(b[i]!));
-  }
-  if (Number.isNaN(diff)) return Number.NaN;
-  return diff / Math.max(ref, 1e-12);
-}
-
-function randn(shape: number[], seed: number): Float32Array {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = rng.normal();
-  return out;
-}
 
 /** Runs fn on a backend and returns plain arrays (the tensors are disposed). */
 async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<Float32Array[]> {
@@ -47,13 +27,13 @@ function conv2dGrads(
   pad: Pad,
   seed: number,
 ): () => tf.Tensor[] {
-  const xv = randn(xShape, seed);
-  const fv = randn(fShape, seed + 1);
+  const xv = randomValues(xShape, seed);
+  const fv = randomValues(fShape, seed + 1);
   return () => {
     const x = tf.tensor4d(xv, xShape);
     const f = tf.tensor4d(fv, fShape);
     const y = tf.conv2d(x, f, strides, pad);
-    const r = tf.tensor(randn(y.shape, seed + 2), y.shape);
+    const r = tf.tensor(randomValues(y.shape, seed + 2), y.shape);
     const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), r)));
     return g([x, f]);
   };
@@ -126,9 +106,9 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   });
 
   it('runs the kernels directly with explicit padding, leaving no backend buffers behind', async () => {
-    const x = randn([2, 8, 9, 3], 7);
-    const dy = randn([2, 4, 4, 5], 8);
-    const f = randn([3, 3, 3, 5], 9);
+    const x = randomValues([2, 8, 9, 3], 7);
+    const dy = randomValues([2, 4, 4, 5], 8);
+    const f = randomValues([3, 3, 3, 5], 9);
     const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 0], [0, 1], [0, 0]];
     const run = () => [
       tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) }, {
@@ -154,8 +134,8 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   });
 
   it('Conv2DTranspose (forward = Conv2DBackpropInput) matches cpu', async () => {
-    const xv = randn([2, 5, 6, 4], 21);
-    const fv = randn([3, 3, 2, 4], 22);
+    const xv = randomValues([2, 5, 6, 4], 21);
+    const fv = randomValues([3, 3, 2, 4], 22);
     const fn = () => [tf.conv2dTranspose(tf.tensor4d(xv, [2, 5, 6, 4]), tf.tensor4d(fv, [3, 3, 2, 4]), [2, 10, 12, 2], 2, 'same')];
     const [ref] = await on('cpu', fn);
     const [got] = await on('wasm', fn);
@@ -163,8 +143,8 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   });
 
   it('propagates NaN from dy into the filter gradient', async () => {
-    const xv = randn([1, 4, 4, 2], 31);
-    const dyv = randn([1, 4, 4, 3], 32);
+    const xv = randomValues([1, 4, 4, 2], 31);
+    const dyv = randomValues([1, 4, 4, 3], 32);
     dyv[5] = Number.NaN;
     await tf.setBackend('wasm');
     const dw = tf.tidy(() =>
@@ -194,15 +174,15 @@ describe('single-input-channel convolution (direct SIMD kernels) vs cpu', () => 
     it(`k=${c.k} s=${c.s} pad=${c.pad} co=${c.co}: forward (+bias, relu), filter and input gradients`, async () => {
       const xShape: [number, number, number, number] = [2, 13, 11, 1];
       const fShape: [number, number, number, number] = [c.k, c.k, 1, c.co];
-      const xv = randn(xShape, 61 + c.k);
-      const fv = randn(fShape, 62 + c.co);
-      const bv = randn([c.co], 63);
+      const xv = randomValues(xShape, 61 + c.k);
+      const fv = randomValues(fShape, 62 + c.co);
+      const bv = randomValues([c.co], 63);
       const fn = () => {
         const x = tf.tensor4d(xv, xShape);
         const f = tf.tensor4d(fv, fShape);
         const plain = tf.conv2d(x, f, c.s, c.pad);
         const fused = tf.fused.conv2d({ x, filter: f, strides: c.s, pad: c.pad, bias: tf.tensor1d(bv), activation: 'relu' });
-        const r = tf.tensor(randn(plain.shape, 64), plain.shape);
+        const r = tf.tensor(randomValues(plain.shape, 64), plain.shape);
         const [dx, dw] = tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)))([x, f]);
         return [plain, fused, dw!, dx!];
       };
@@ -225,13 +205,13 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
     it(`k=${c.k} s=${c.s} pad=${c.pad} C=${c.c} multiplier=${c.m} batch=${c.b}`, async () => {
       const xShape: [number, number, number, number] = [c.b, c.h, c.h + 1, c.c];
       const fShape: [number, number, number, number] = [c.k, c.k, c.c, c.m];
-      const xv = randn(xShape, 71 + c.k + c.m);
-      const fv = randn(fShape, 72 + c.s);
+      const xv = randomValues(xShape, 71 + c.k + c.m);
+      const fv = randomValues(fShape, 72 + c.s);
       const fn = () => {
         const x = tf.tensor4d(xv, xShape);
         const f = tf.tensor4d(fv, fShape);
         const y = tf.depthwiseConv2d(x, f, c.s, c.pad);
-        const r = tf.tensor(randn(y.shape, 73), y.shape);
+        const r = tf.tensor(randomValues(y.shape, 73), y.shape);
         return tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)))([x, f]);
       };
       const [dxRef, dwRef] = await on('cpu', fn);
@@ -244,9 +224,9 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
   }
 
   it('separableConv2d trains: its gradients match cpu', async () => {
-    const xv = randn([2, 10, 9, 4], 81);
-    const dv = randn([3, 3, 4, 2], 82);
-    const pv = randn([1, 1, 8, 5], 83);
+    const xv = randomValues([2, 10, 9, 4], 81);
+    const dv = randomValues([3, 3, 4, 2], 82);
+    const pv = randomValues([1, 1, 8, 5], 83);
     const fn = () =>
       tf.grads((x: tf.Tensor, d: tf.Tensor, p: tf.Tensor) => tf.sum(tf.square(tf.separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 2, 'same'))))([
         tf.tensor4d(xv, [2, 10, 9, 4]),
@@ -262,14 +242,14 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
     // tfjs's own depthwiseConv2d gradient refuses dilation > 1 (and the cpu kernels ignore it), so the reference is
     // the undilated convolution with the zero-spread filter, whose gradients cpu computes.
     const [b, h, w, c, m, k, d] = [2, 12, 11, 3, 2, 3, 2];
-    const xv = randn([b, h, w, c], 91);
-    const fv = randn([k, k, c, m], 92);
+    const xv = randomValues([b, h, w, c], 91);
+    const fv = randomValues([k, k, c, m], 92);
     const ke = (k - 1) * d + 1;
     const spread = new Float32Array(ke * ke * c * m);
     for (let kh = 0; kh < k; kh++) for (let kw = 0; kw < k; kw++) for (let j = 0; j < c * m; j++) spread[((kh * d) * ke + kw * d) * c * m + j] = fv[(kh * k + kw) * c * m + j]!;
     const xShape: [number, number, number, number] = [b, h, w, c];
     const dyShape: [number, number, number, number] = [b, h, w, c * m];
-    const dyv = randn(dyShape, 93);
+    const dyv = randomValues(dyShape, 93);
     const ref = await on('cpu', () => {
       const x = tf.tensor4d(xv, xShape);
       const fe = tf.tensor4d(spread, [ke, ke, c, m]);
@@ -293,7 +273,7 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
 
 describe('UnsortedSegmentSum (the gradient of tf.gather) vs cpu', () => {
   it('sums rows into segments (ids out of range dropped), int32 too, and trains tf.gather', async () => {
-    const xv = randn([6, 4, 5], 101);
+    const xv = randomValues([6, 4, 5], 101);
     const ids = [0, 2, -1, 1, 9, 2];
     const fn = () => {
       const x = tf.tensor3d(xv, [6, 4, 5]);
@@ -325,7 +305,7 @@ describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
     ];
     const fn = () =>
       shapes.flatMap(([shape, axis], i) => {
-        const x = tf.tensor(randn(shape, 110 + i), shape);
+        const x = tf.tensor(randomValues(shape, 110 + i), shape);
         return [tf.sum(x, axis), tf.mean(x, axis, true), tf.sum(x, axis, true)];
       });
     const ref = await on('cpu', fn);
@@ -336,8 +316,8 @@ describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
   });
 
   it('Relu gradient: one kernel on wasm, the values (NaN included) of tfjs', async () => {
-    const xv = randn([3, 70, 50], 120);
-    const dyv = randn([3, 70, 50], 121);
+    const xv = randomValues([3, 70, 50], 120);
+    const dyv = randomValues([3, 70, 50], 121);
     xv[3] = Number.NaN;
     xv[5] = 0;
     dyv[7] = Number.NaN;
@@ -370,13 +350,13 @@ describe('MaxPoolGrad vs cpu', () => {
     for (const sign of ['mixed', 'negative', 'ties'] as const) {
       it(`k=${c.k} s=${c.s} ${c.pad} ${c.h}x${c.w}x${c.c} ${sign}`, async () => {
         const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
-        let xv = randn(shape, 41 + c.k + c.h);
+        let xv = randomValues(shape, 41 + c.k + c.h);
         if (sign === 'negative') xv = xv.map((v) => -Math.abs(v) - 0.5);
         if (sign === 'ties') xv = xv.map((v) => Math.round(v));
         const fn = () =>
           tf.grads((a: tf.Tensor) => {
             const y = tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad);
-            return tf.sum(tf.mul(y, tf.tensor(randn(y.shape, 5), y.shape)));
+            return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, 5), y.shape)));
           })([tf.tensor4d(xv, shape)]);
         const [ref] = await on('cpu', fn);
         const before = tf.memory().numTensors;
@@ -398,11 +378,11 @@ describe('AvgPoolGrad vs cpu', () => {
   for (const c of cases) {
     it(`k=${c.k} s=${c.s} ${c.pad} ${c.h}x${c.w}x${c.c}`, async () => {
       const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
-      const xv = randn(shape, 71 + c.k + c.h);
+      const xv = randomValues(shape, 71 + c.k + c.h);
       const fn = () =>
         tf.grads((a: tf.Tensor) => {
           const y = tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad);
-          return tf.sum(tf.mul(y, tf.tensor(randn(y.shape, 6), y.shape)));
+          return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, 6), y.shape)));
         })([tf.tensor4d(xv, shape)]);
       const [ref] = await on('cpu', fn);
       const before = tf.memory().numTensors;
@@ -436,7 +416,7 @@ describe('ResizeBilinearGrad vs cpu', () => {
   for (const c of cases) {
     it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
       const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
-      const rv = randn([2, c.oh, c.ow, c.c], 82 + c.h);
+      const rv = randomValues([2, c.oh, c.ow, c.c], 82 + c.h);
       const ref = await transposeOfForward(shape, [c.oh, c.ow], c.align, c.hpc, rv);
       const before = tf.memory().numTensors;
       const [got] = await on('wasm', () =>
@@ -461,7 +441,7 @@ describe('ResizeNearestNeighborGrad: the exact transpose of the forward', () => 
     it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
       const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
       const n = shape.reduce((a, b) => a * b, 1);
-      const rv = randn([2, c.oh, c.ow, c.c], 91 + c.h);
+      const rv = randomValues([2, c.oh, c.ow, c.c], 91 + c.h);
       await tf.setBackend('cpu');
       const ref = new Float32Array(n);
       for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, ConfigError, DataError, tf } from '@multichexnet/core';
 import { createGate } from '../src/index';
-import { CHANNELS, disposeFeatures, randomFeatures } from './helpers';
+import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, randomFeatures } from '@multichexnet/core/testing';
 
 const classNames = [...CHESTXRAY14_CLASSES];
 const PNA = classNames.indexOf('Pneumonia');

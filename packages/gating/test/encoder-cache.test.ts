@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, tf } from '@multichexnet/core';
 import { createEncoderCache, createGate, createGateHead, gatherRows } from '../src/index';
-import { CHANNELS, countingEncoder, disposeFeatures, randomFeatures } from './helpers';
+import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, randomFeatures } from '@multichexnet/core/testing';
+import { countingEncoder } from './helpers';
 
 function images(batch: number, seed: number): tf.Tensor4D {
   const rng = createRng(seed);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError, decodeWeightsFile, deserializeBlock, encodeBlockWeights, loadBlockWeightsFromBytes, serializeBlock, tf } from '@multichexnet/core';
 import { GATE_HEAD_CLASS_NAME, createGateHead, gateBinaryCrossEntropy, type GateHead } from '../src/index';
-import { CHANNELS, disposeFeatures, maxGradError, randomFeatures } from './helpers';
+import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, maxGradError, randomFeatures } from '@multichexnet/core/testing';
 
 /** BCE written as the textbook formula on probabilities, in float64, as an independent reference. */
 function referenceBce(target: number[], logits: number[]): number {

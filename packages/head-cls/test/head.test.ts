@@ -9,29 +9,20 @@ import {
   createRng,
   deserializeBlock,
   initBackend,
-  loadBlock,
-  saveBlockWeights,
   serializeBlock,
   tf,
   type EncoderFeatures,
   type FeatureChannels,
 } from '@multichexnet/core';
+import { disposeFeatures, randomFeatures, weightsRoundTrip } from '@multichexnet/core/testing';
 import { CLS_HEAD_CLASS_NAME, createClsHead, maskedBinaryCrossEntropy, type ClsHead } from '../src/index';
 
 const CHANNELS: FeatureChannels = { c2: 6, c3: 8, c4: 10, c5: 12 };
 const CLASSES = [...CHESTXRAY14_CLASSES];
 
 /** Seeded stand-in for encoder output (non-negative, as post-ReLU features), 128 px input. */
-function features(seed: number, batch: number, channels: FeatureChannels = CHANNELS): EncoderFeatures {
-  const rng = createRng(seed);
-  const make = (size: number, c: number) =>
-    tf.tensor4d(Float32Array.from({ length: batch * size * size * c }, () => Math.max(0, rng.normal())), [batch, size, size, c]);
-  return { c2: make(32, channels.c2), c3: make(16, channels.c3), c4: make(8, channels.c4), c5: make(4, channels.c5) };
-}
-
-function disposeAll(f: EncoderFeatures): void {
-  for (const t of Object.values(f)) t.dispose();
-}
+const features = (seed: number, batch: number, channels: FeatureChannels = CHANNELS): EncoderFeatures =>
+  randomFeatures(batch, 128, seed, { channels, nonNegative: true });
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -51,7 +42,7 @@ describe('createClsHead: outputs', () => {
     });
     expect(Array.from(logits.dataSync()).map((v, i) => v - manual.dataSync()[i]!).every((d) => Math.abs(d) < 1e-5)).toBe(true);
     for (const t of [logits, manual]) t.dispose();
-    disposeAll(f);
+    disposeFeatures(f);
     head.dispose();
   });
 
@@ -65,7 +56,7 @@ describe('createClsHead: outputs', () => {
     const logits = head.apply(f);
     expect(logits.shape).toEqual([2, 3]);
     logits.dispose();
-    disposeAll(f);
+    disposeFeatures(f);
     head.dispose();
   });
 
@@ -92,7 +83,7 @@ describe('createClsHead: outputs', () => {
     expect(() => head.apply(f)).toThrow(/field cls input c5\): expected \[\?, \?, \?, 12\], found \[1, 4, 4, 7\]/);
     expect(() => head.apply({ c2: f.c2 } as unknown as EncoderFeatures)).toThrow(/expected features with c5, found keys c2/);
     expect(() => head.decode(tf.zeros([1, 3]) as tf.Tensor2D)).toThrow(/expected \[\?, 14\], found \[1, 3\]/);
-    disposeAll(f);
+    disposeFeatures(f);
     head.dispose();
   });
 });
@@ -142,7 +133,7 @@ describe('createClsHead: loss', () => {
     const restore = tf.tensor(base, shape);
     variable.write(restore);
     for (const t of [restore, labels, value, ...Object.values(grads)]) t.dispose();
-    disposeAll(f);
+    disposeFeatures(f);
     head.dispose();
   });
 });
@@ -194,7 +185,7 @@ describe('createClsHead: determinism, dropout, memory', () => {
       const f = features(6, 2);
       const train = [0, 1].map(() => tf.tidy(() => Array.from(head.apply(f, { training: true }).dataSync())));
       const infer = [0, 1].map(() => tf.tidy(() => Array.from(head.apply(f).dataSync())));
-      disposeAll(f);
+      disposeFeatures(f);
       head.dispose();
       return { train, infer };
     };
@@ -233,7 +224,7 @@ describe('createClsHead: determinism, dropout, memory', () => {
     });
     // the mask tensor1d above was created outside a tidy: it is the only extra tensor
     expect(tf.memory().numTensors).toBe(before + 1);
-    disposeAll(f);
+    disposeFeatures(f);
     labels.dispose();
     head.dispose();
   });
@@ -259,20 +250,12 @@ describe('createClsHead: registry and weights', () => {
     again.dispose();
   });
 
-  it('saves and loads its weights with identical outputs', async () => {
+  it('saves and loads its weights (file and bytes) with identical outputs', async () => {
     const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, hidden: 6, seed: 9 });
     const f = features(9, 2);
-    const ref = head.apply(f);
-    const file = join(dir, 'cls.safetensors');
-    await saveBlockWeights(head, file);
-    const loaded = await loadBlock<ClsHead>(file);
-    const got = loaded.apply(f);
-    expect(Array.from(await got.data())).toEqual(Array.from(await ref.data()));
-    const other = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, hidden: 6, seed: 10 });
-    const differs = other.apply(f);
-    expect(Array.from(await differs.data())).not.toEqual(Array.from(await ref.data()));
-    for (const t of [ref, got, differs]) t.dispose();
-    disposeAll(f);
-    for (const h of [head, loaded, other]) h.dispose();
+    const facts = await weightsRoundTrip(head, f, join(dir, 'cls.safetensors'));
+    expect(facts).toEqual({ className: CLS_HEAD_CLASS_NAME, configKept: true, fileLoadSame: true, bytesLoadSame: true, rebuiltDiffers: true });
+    disposeFeatures(f);
+    head.dispose();
   });
 });

@@ -5,18 +5,21 @@ import { join } from 'node:path';
 import {
   ConfigError,
   DataError,
-  deserializeBlock,
-  encodeBlockWeights,
   initBackend,
-  loadBlock,
-  loadBlockFromBytes,
-  saveBlockWeights,
-  serializeBlock,
   tf,
   type Box,
 } from '@multichexnet/core';
 import { createDetHead, decodeDetections, disposeDetTargets, DET_HEAD_CLASS_NAME, RSNA_ANCHORS, type DetHead, type DetTargets } from '../src/index';
-import { CHANNELS, disposeFeatures, maxGradError, randomFeatures, randomTensor } from './helpers';
+import {
+  SMALL_FEATURE_CHANNELS as CHANNELS,
+  disposeFeatures,
+  headLeak,
+  maxGradError,
+  randomFeatures,
+  randomTensor,
+  seedDeterminism,
+  weightsRoundTrip,
+} from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, hiddenChannels: 8, hiddenLayers: 1, seed: 3 };
 let dir: string;
@@ -139,60 +142,37 @@ describe('createDetHead', () => {
 
   it('rejects features of the wrong width with a DataError', () => {
     const head = createDetHead(small);
-    const f = randomFeatures(1, 64, 4, { ...CHANNELS, c5: 5 });
+    const f = randomFeatures(1, 64, 4, { channels: { ...CHANNELS, c5: 5 } });
     expect(() => head.apply(f)).toThrow(DataError);
     disposeFeatures(f);
     head.dispose();
   });
 
   it('is deterministic per seed', () => {
-    const a = createDetHead(small);
-    const b = createDetHead(small);
-    const c = createDetHead({ ...small, seed: 4 });
     const f = randomFeatures(1, 64, 5);
-    const [oa, ob, oc] = [a.apply(f), b.apply(f), c.apply(f)];
-    expect(Array.from(oa.dataSync())).toEqual(Array.from(ob.dataSync()));
-    expect(Array.from(oa.dataSync())).not.toEqual(Array.from(oc.dataSync()));
-    tf.dispose([oa, ob, oc]);
+    expect(seedDeterminism((seed) => createDetHead({ ...small, seed }), 3, f)).toEqual({ sameSeedSame: true, otherSeedDiffers: true });
     disposeFeatures(f);
-    [a, b, c].forEach((h) => h.dispose());
   });
 
-  it('round-trips its config through the registry and its weights through a .safetensors file', async () => {
+  it('round-trips its config through the registry and its weights through a .safetensors file and bytes', async () => {
     const head = createDetHead({ ...small, seed: 11 });
-    const spec = serializeBlock(head);
-    expect(spec.className).toBe('head-det/DetHead');
-    const rebuilt = deserializeBlock<DetHead>(JSON.parse(JSON.stringify(spec)));
-    expect(rebuilt.config).toEqual(head.config);
-    // fresh weights differ only if the seed differs; move the original away from its init to test the load
-    head.weights.forEach((w) => w.write(tf.tidy(() => tf.add(w.read(), 0.5))));
-    const path = join(dir, 'det.safetensors');
-    await saveBlockWeights(head, path);
-    const loaded = await loadBlock<DetHead>(path);
-    const fromBytes = await loadBlockFromBytes<DetHead>(await encodeBlockWeights(head));
     const f = randomFeatures(1, 64, 6);
-    const [o1, o2, o3, o4] = [head.apply(f), loaded.apply(f), fromBytes.apply(f), rebuilt.apply(f)];
-    expect(Array.from(o2.dataSync())).toEqual(Array.from(o1.dataSync()));
-    expect(Array.from(o3.dataSync())).toEqual(Array.from(o1.dataSync()));
-    expect(Array.from(o4.dataSync())).not.toEqual(Array.from(o1.dataSync()));
-    tf.dispose([o1, o2, o3, o4]);
+    expect(await weightsRoundTrip(head, f, join(dir, 'det.safetensors'))).toEqual({
+      className: 'head-det/DetHead',
+      configKept: true,
+      fileLoadSame: true,
+      bytesLoadSame: true,
+      rebuiltDiffers: true,
+    });
     disposeFeatures(f);
-    [head, rebuilt, loaded, fromBytes].forEach((h) => h.dispose());
+    head.dispose();
   });
 
   it('does not leak in apply, loss, gradient and decode', () => {
     const head = createDetHead(small);
     const f = randomFeatures(2, 64, 7);
     const t = head.encodeTargets([[{ x: 5, y: 5, width: 30, height: 40 }], []], 64);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 2; i++) {
-      const out = head.apply(f, { training: true });
-      tf.dispose(head.loss(t, out));
-      tf.dispose(tf.grad((o: tf.Tensor) => head.loss(t, o as tf.Tensor4D))(out));
-      head.decode(out);
-      out.dispose();
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    expect(headLeak(head, f, t)).toBe(0);
     disposeDetTargets(t);
     disposeFeatures(f);
     head.dispose();

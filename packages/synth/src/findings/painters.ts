@@ -1,3 +1,4 @@
+import { CHESTXRAY14_CLASSES } from '@multichexnet/core';
 import type { FindingPainter } from './finding';
 import { paintBacterialPneumonia, paintCovid19, paintFungalPneumonia, paintTuberculosis, paintViralPneumonia } from './infection';
 import { paintConsolidation, paintEdema, paintInfiltration, paintPneumonia } from './opacity';
@@ -10,27 +11,7 @@ import { paintAtelectasis, paintCardiomegaly, paintEmphysema, paintFibrosis, pai
  * the COVID-19 collection. `Covid19` is drawn ONLY in the COVID set, so it stays a disease the NIH/RSNA/SIIM
  * models have never seen (the transfer-learning experiment).
  */
-export const FINDING_KINDS = [
-  'Atelectasis',
-  'Cardiomegaly',
-  'Effusion',
-  'Infiltration',
-  'Mass',
-  'Nodule',
-  'Pneumonia',
-  'Pneumothorax',
-  'Consolidation',
-  'Edema',
-  'Emphysema',
-  'Fibrosis',
-  'Pleural_Thickening',
-  'Hernia',
-  'Covid19',
-  'ViralPneumonia',
-  'BacterialPneumonia',
-  'FungalPneumonia',
-  'Tuberculosis',
-] as const;
+export const FINDING_KINDS = [...CHESTXRAY14_CLASSES, 'Covid19', 'ViralPneumonia', 'BacterialPneumonia', 'FungalPneumonia', 'Tuberculosis'] as const;
 
 /** One drawable finding. */
 export type FindingKind = (typeof FINDING_KINDS)[number];

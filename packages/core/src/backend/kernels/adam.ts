@@ -36,7 +36,7 @@ function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   const scalars = [f(a.beta1), f(1 - a.beta1), f(a.beta2), f(1 - a.beta2), f(a.oneMinusAccBeta1), f(a.oneMinusAccBeta2), f(a.epsilon), f(-a.learningRate)];
   const ptrs = [value!, gradient!, m!, v!, ...outs].map((t) => ptrOf(backend, t));
   const parts = imageParts(backend, Math.ceil(n / 4), 4, 65536).map(([p0, p1]) => [p0 * 4, Math.min(n, p1 * 4)] as const);
-  runParts(backend, ADAM_UPDATE, 'adamUpdate', parts.map(([i0, i1]) => [...ptrs.map((p) => p + i0 * 4), i1 - i0, ...scalars] as AdamArgs));
+  runParts(backend, ADAM_UPDATE, 'adamUpdate', parts, (i0, i1) => [...ptrs.map((p) => p + i0 * 4), i1 - i0, ...scalars] as AdamArgs);
   return outs;
 }
 

@@ -4,7 +4,7 @@
  */
 import type { tf } from '../../tf';
 import { runParts } from './kernel-context';
-import { poolGradSetup, type KernelArgs } from './kernel-setup';
+import { poolGeometry, poolGradSetup, type KernelArgs } from './kernel-setup';
 import { ptrOf } from './wasm-backend';
 
 function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -14,17 +14,8 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const dyp = ptrOf(backend, dy);
   const dxp = ptrOf(backend, dx);
   const scale = 1 / (info.filterHeight * info.filterWidth);
-  runParts(
-    backend,
-    'AvgPoolGrad',
-    'avgPoolGrad',
-    images.map(
-      ([b0, b1]) =>
-        [dyp + b0 * OH * OW * C * 4, dxp + b0 * H * W * C * 4, b1 - b0, H, W, C, OH, OW, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, scale] as [
-          number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-        ],
-    ),
-  );
+  const geometry = poolGeometry(info);
+  runParts(backend, 'AvgPoolGrad', 'avgPoolGrad', images, (b0, b1) => [dyp + b0 * OH * OW * C * 4, dxp + b0 * H * W * C * 4, b1 - b0, ...geometry, scale]);
   return dx;
 }
 

@@ -109,7 +109,7 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     const pShift = scratch.f32(shift);
     const px = ptrOf(backend, x);
     if (rows > 0) {
-      runParts(backend, BATCH_NORM_TRAINING, 'bnStats', ranges.map(([r0, r1], i) => [px + r0 * C * 4, r1 - r0, C, pShift, sums + i * 16 * C] as [number, number, number, number, number]));
+      runParts(backend, BATCH_NORM_TRAINING, 'bnStats', ranges, (r0, r1, i) => [px + r0 * C * 4, r1 - r0, C, pShift, sums + i * 16 * C]);
     }
     const s = sumParts(scratch.readF64(sums, 2 * C * ranges.length), 2 * C);
     const mean = new Float32Array(C);
@@ -126,7 +126,7 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
       const pOffset = scratch.f32(offset);
       const xp = ptrOf(backend, x);
       const yp = ptrOf(backend, y);
-      runParts(backend, BATCH_NORM_TRAINING, 'bnApply', ranges.map(([r0, r1]) => [xp + r0 * C * 4, yp + r0 * C * 4, r1 - r0, C, pScale, pOffset, relu ? 1 : 0] as [number, number, number, number, number, number, number]));
+      runParts(backend, BATCH_NORM_TRAINING, 'bnApply', ranges, (r0, r1) => [xp + r0 * C * 4, yp + r0 * C * 4, r1 - r0, C, pScale, pOffset, relu ? 1 : 0]);
     }
     return [y, writeOutput(backend, mean), writeOutput(backend, variance)];
   } finally {
@@ -153,12 +153,7 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
     const xp = ptrOf(backend, x!);
     const dyp = ptrOf(backend, dy!);
     if (rows > 0) {
-      runParts(
-        backend,
-        BATCH_NORM_TRAINING_GRAD,
-        'bnGradReduce',
-        ranges.map(([r0, r1], i) => [xp + r0 * C * 4, dyp + r0 * C * 4, r1 - r0, C, pMean, pScale, pOffset, relu ? 1 : 0, sums + i * 16 * C] as [number, number, number, number, number, number, number, number, number]),
-      );
+      runParts(backend, BATCH_NORM_TRAINING_GRAD, 'bnGradReduce', ranges, (r0, r1, i) => [xp + r0 * C * 4, dyp + r0 * C * 4, r1 - r0, C, pMean, pScale, pOffset, relu ? 1 : 0, sums + i * 16 * C]);
     }
     const s = sumParts(scratch.readF64(sums, 2 * C * ranges.length), 2 * C);
     const dgamma = new Float32Array(C);
@@ -186,15 +181,10 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
       const xq = ptrOf(backend, x!);
       const dyq = ptrOf(backend, dy!);
       const dxq = ptrOf(backend, dx);
-      runParts(
-        backend,
-        BATCH_NORM_TRAINING_GRAD,
-        'bnGradApply',
-        ranges.map(([r0, r1]) => {
-          const o = r0 * C * 4;
-          return [xq + o, dyq + o, dxq + o, r1 - r0, C, pScale, pOffset, relu ? 1 : 0, pMean, pa, pb, pk] as [number, number, number, number, number, number, number, number, number, number, number, number];
-        }),
-      );
+      runParts(backend, BATCH_NORM_TRAINING_GRAD, 'bnGradApply', ranges, (r0, r1) => {
+        const o = r0 * C * 4;
+        return [xq + o, dyq + o, dxq + o, r1 - r0, C, pScale, pOffset, relu ? 1 : 0, pMean, pa, pb, pk];
+      });
     }
     return [dx, writeOutput(backend, dgamma), writeOutput(backend, dbeta)];
   } finally {

@@ -10,7 +10,6 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs, type KernelArgs } from './kernel-setup';
-import type { SimdKernels } from '../simd/simd-kernels';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { convGemmFilter, gemmFor, geometryOf } from './gemm';
@@ -105,20 +104,11 @@ export function conv2dBackpropFilterXnn(
   for (let n0 = 0; n0 < pixels; n0 += chunk) {
     const count = Math.min(chunk, pixels - n0);
     // Columns split across the helper threads (multiples of 4 keep the 4x4 transposes aligned).
-    const cols = splitRange(count >> 2, simdThreads(backend), 256).map(([a, b], i, all) => [a * 4, i === all.length - 1 ? count : b * 4]);
+    const cols = splitRange(count >> 2, simdThreads(backend), 256).map(([a, b], i, all) => [a * 4, i === all.length - 1 ? count : b * 4] as const);
     const xp = ptrOf(backend, x);
     const pp = ptrOf(backend, pT);
-    runParts(
-      backend,
-      'Conv2DBackpropFilter',
-      'im2colT',
-      cols.map(
-        ([c0, c1]) =>
-          [xp, pp + c0! * 4, H, W, Ci, OH, OW, KH, KW, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, n0 + c0!, c1! - c0!, count] as [
-            number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-          ],
-      ),
-    );
+    const { strideHeight: SH, strideWidth: SW, padInfo } = info;
+    runParts(backend, 'Conv2DBackpropFilter', 'im2colT', cols, (c0, c1) => [xp, pp + c0 * 4, H, W, Ci, OH, OW, KH, KW, SH, SW, padInfo.top, padInfo.left, n0 + c0, c1 - c0, count]);
     const a = count === chunk ? pT : makeView(backend, ptrOf(backend, pT), [1, rows, count]);
     const b = makeView(backend, ptrOf(backend, dy) + n0 * Co * 4, [1, count, Co]);
     const part = callKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
@@ -150,23 +140,15 @@ export function conv2dBackpropFilter1ch(
     const dyp = ptrOf(backend, dy);
     const dwp = ptrOf(backend, dw);
     const partDw = (i: number) => (i === 0 ? dwp : scratch + (images.length * padLen + i * taps) * 4);
-    runParts(
-      backend,
-      'Conv2DBackpropFilter',
-      'conv1chBackpropFilter',
-      images.map(
-        ([b0, b1], i) =>
-          [
-            xp + b0 * info.inHeight * info.inWidth * 4,
-            dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-            partDw(i),
-            b1 - b0,
-            ...singleChannelGeometry(info),
-            scratch + i * padLen * 4,
-            padLen,
-          ] as Parameters<SimdKernels['conv1chBackpropFilter']>,
-      ),
-    );
+    runParts(backend, 'Conv2DBackpropFilter', 'conv1chBackpropFilter', images, (b0, b1, i) => [
+      xp + b0 * info.inHeight * info.inWidth * 4,
+      dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
+      partDw(i),
+      b1 - b0,
+      ...singleChannelGeometry(info),
+      scratch + i * padLen * 4,
+      padLen,
+    ]);
     const simd = requireSimd(backend, 'Conv2DBackpropFilter');
     for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
   } finally {

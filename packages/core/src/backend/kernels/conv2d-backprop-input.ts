@@ -8,7 +8,6 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
 import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs, type KernelArgs } from './kernel-setup';
-import type { SimdKernels } from '../simd/simd-kernels';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
 import { heapAlloc, heapFree } from './heap';
@@ -45,7 +44,7 @@ function zeroInserted(backend: WasmBackend, dy: tf.TensorInfo, info: tf.backend_
   const dyp = ptrOf(backend, dy);
   const up = ptrOf(backend, src);
   const images = imageParts(backend, B, UH * UW * Co, 262144);
-  runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images.map(([b0, b1]) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW] as [number, number, number, number, number, number, number, number, number, number]));
+  runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images, (b0, b1) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW]);
   return { src, UH, UW };
 }
 
@@ -145,23 +144,15 @@ export function conv2dBackpropInput1ch(
     const dyp = ptrOf(backend, dy);
     const fp = ptrOf(backend, filter);
     const dxp = ptrOf(backend, dx);
-    runParts(
-      backend,
-      'Conv2DBackpropInput',
-      'conv1chBackpropInput',
-      images.map(
-        ([b0, b1], i) =>
-          [
-            dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-            fp,
-            dxp + b0 * info.inHeight * info.inWidth * 4,
-            b1 - b0,
-            ...singleChannelGeometry(info),
-            scratch + i * slab * 4,
-            padLen,
-          ] as Parameters<SimdKernels['conv1chBackpropInput']>,
-      ),
-    );
+    runParts(backend, 'Conv2DBackpropInput', 'conv1chBackpropInput', images, (b0, b1, i) => [
+      dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
+      fp,
+      dxp + b0 * info.inHeight * info.inWidth * 4,
+      b1 - b0,
+      ...singleChannelGeometry(info),
+      scratch + i * slab * 4,
+      padLen,
+    ]);
   } finally {
     heapFree(backend, scratch);
   }

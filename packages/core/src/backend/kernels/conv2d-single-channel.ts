@@ -7,7 +7,6 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
 import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs } from './kernel-setup';
-import type { SimdKernels } from '../simd/simd-kernels';
 import { heapAlloc, heapF32, heapFree } from './heap';
 import { convGemm, gemmFor, geometryOf, packFilter } from './gemm';
 import { runStock } from './stock-kernels';
@@ -76,25 +75,17 @@ export function conv1ch(
     const fp = ptrOf(backend, filter);
     const bp = bias === null ? zeros : ptrOf(backend, bias);
     const yp = ptrOf(backend, out);
-    runParts(
-      backend,
-      'Conv2D',
-      'conv1ch',
-      images.map(
-        ([b0, b1], i) =>
-          [
-            xp + b0 * info.inHeight * info.inWidth * 4,
-            fp,
-            bp,
-            yp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-            b1 - b0,
-            ...singleChannelGeometry(info),
-            relu ? 1 : 0,
-            scratch + i * slab * 4,
-            padLen,
-          ] as Parameters<SimdKernels['conv1ch']>,
-      ),
-    );
+    runParts(backend, 'Conv2D', 'conv1ch', images, (b0, b1, i) => [
+      xp + b0 * info.inHeight * info.inWidth * 4,
+      fp,
+      bp,
+      yp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
+      b1 - b0,
+      ...singleChannelGeometry(info),
+      relu ? 1 : 0,
+      scratch + i * slab * 4,
+      padLen,
+    ]);
   } finally {
     heapFree(backend, scratch);
   }

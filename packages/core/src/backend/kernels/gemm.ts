@@ -60,7 +60,7 @@ export function packB(backend: WasmBackend, kernel: string, segments: (HeapMatri
     const ranges = splitRange(panels, simdThreads(backend), Math.max(1, Math.ceil(65536 / Math.max(1, K * 8))));
     let k0 = 0;
     for (const s of segments) {
-      runParts(backend, kernel, 'gemmPackB', ranges.map(([j0, j1]) => [s.ptr, s.si, s.sj, s.rows, N, ptr, K, k0, j0, j1] as [number, number, number, number, number, number, number, number, number, number]));
+      runParts(backend, kernel, 'gemmPackB', ranges, (j0, j1) => [s.ptr, s.si, s.sj, s.rows, N, ptr, K, k0, j0, j1]);
       k0 += s.rows;
     }
   } catch (e) {
@@ -82,12 +82,7 @@ export function gemm(
 ): void {
   requireSimd(backend, kernel);
   const rows = splitRange(Math.ceil(M / 4), simdThreads(backend), Math.max(1, Math.ceil(16384 / Math.max(1, b.K * b.N)))).map(([r0, r1]) => [r0 * 4, Math.min(M, r1 * 4)] as const);
-  runParts(
-    backend,
-    kernel,
-    'gemm',
-    rows.map(([m0, m1]) => [m1 - m0, b.N, b.K, a.ptr + m0 * a.si, a.si, a.sj, b.ptr, b.K, c.ptr + m0 * c.ldc, c.ldc, opts.accumulate ? 1 : 0, opts.bias ?? 0, opts.relu ? 1 : 0] as [number, number, number, number, number, number, number, number, number, number, number, number, number]),
-  );
+  runParts(backend, kernel, 'gemm', rows, (m0, m1) => [m1 - m0, b.N, b.K, a.ptr + m0 * a.si, a.si, a.sj, b.ptr, b.K, c.ptr + m0 * c.ldc, c.ldc, opts.accumulate ? 1 : 0, opts.bias ?? 0, opts.relu ? 1 : 0]);
 }
 
 /** Geometry of a convolution as our kernels take it. */
@@ -156,12 +151,7 @@ export function convGemm(backend: WasmBackend, kernel: string, x: tf.TensorInfo,
   try {
     const xp = ptrOf(backend, x);
     const yp = ptrOf(backend, out);
-    runParts(
-      backend,
-      kernel,
-      'convGemmRows',
-      parts.map(([n0, n1], i) => [xp, ...geometryArgs(g), n0, n1 - n0, col + i * colFloats * 4, rowsPerCol, filter.ptr, N, yp, bias, relu ? 1 : 0] as [number, ...ConvGeometryArgs, number, number, number, number, number, number, number, number, number]),
-    );
+    runParts(backend, kernel, 'convGemmRows', parts, (n0, n1, i) => [xp, ...geometryArgs(g), n0, n1 - n0, col + i * colFloats * 4, rowsPerCol, filter.ptr, N, yp, bias, relu ? 1 : 0]);
   } finally {
     heapFree(backend, col);
   }
@@ -209,12 +199,7 @@ export function convGemmFilter(backend: WasmBackend, kernel: string, x: tf.Tenso
     const dwp = ptrOf(backend, dw);
     const base = (i: number) => scratch + i * perPart * 4;
     const target = (i: number) => (i === 0 ? dwp : base(i) + (colFloats + packFloats) * 4);
-    runParts(
-      backend,
-      kernel,
-      'convGemmFilterRows',
-      parts.map(([n0, n1], i) => [xp, dyp, ...geometryArgs(g), Co, n0, n1 - n0, base(i), base(i) + colFloats * 4, target(i), 0] as [number, number, ...ConvGeometryArgs, number, number, number, number, number, number, number]),
-    );
+    runParts(backend, kernel, 'convGemmFilterRows', parts, (n0, n1, i) => [xp, dyp, ...geometryArgs(g), Co, n0, n1 - n0, base(i), base(i) + colFloats * 4, target(i), 0]);
     for (let i = 1; i < parts.length; i++) simd.addInto(dwp, target(i), partDw);
   } finally {
     heapFree(backend, scratch);

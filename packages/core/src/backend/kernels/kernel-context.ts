@@ -56,10 +56,18 @@ export function simdThreads(backend: WasmBackend): number {
 }
 
 /**
- * Runs one SIMD kernel per argument list, in parallel on the pool when there is one (parts must write disjoint
- * memory), else one after the other.
+ * Runs one SIMD kernel per range (of images, rows, pixels...: the caller's split of the work), with the arguments
+ * `args` builds for that range: in parallel on the pool when there is one (parts must write disjoint memory), else
+ * one after the other.
  */
-export function runParts<K extends keyof SimdKernels>(backend: WasmBackend, kernel: string, fn: K, parts: Parameters<SimdKernels[K]>[]): void {
+export function runParts<K extends keyof SimdKernels>(
+  backend: WasmBackend,
+  kernel: string,
+  fn: K,
+  ranges: readonly (readonly [number, number])[],
+  args: (start: number, end: number, part: number) => Parameters<SimdKernels[K]>,
+): void {
+  const parts = ranges.map(([start, end], i) => args(start, end, i));
   const ctx = contextOf(backend);
   if (ctx.simd === null) throw new Error(`${kernel}: the SIMD kernels could not be instantiated on this wasm backend`);
   if (ctx.pool !== null && parts.length > 1) {

@@ -6,6 +6,7 @@
 import { tf } from '../../tf';
 import { requireSimd, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
+import type { PoolGeometry, SingleChannelGeometry } from '../simd/simd-kernels';
 import { heapAlloc, heapF32, heapFree, heapI32 } from './heap';
 import { asWasm, type WasmBackend } from './wasm-backend';
 
@@ -135,11 +136,8 @@ export function nhwcConvInfo(kernel: string, xShape: number[], filterShape: numb
   );
 }
 
-/**
- * The geometry arguments every direct single-channel SIMD kernel takes, in their order: H, W, OH, OW, KH, KW,
- * stride h, stride w, pad top, pad left, Co.
- */
-export function singleChannelGeometry(info: tf.backend_util.Conv2DInfo): [number, number, number, number, number, number, number, number, number, number, number] {
+/** The geometry arguments every direct single-channel SIMD kernel takes, in their order. */
+export function singleChannelGeometry(info: tf.backend_util.Conv2DInfo): SingleChannelGeometry {
   return [
     info.inHeight,
     info.inWidth,
@@ -153,4 +151,10 @@ export function singleChannelGeometry(info: tf.backend_util.Conv2DInfo): [number
     info.padInfo.left,
     info.outChannels,
   ];
+}
+
+/** The geometry arguments of the pooling gradient kernels after the batch size, in their order. */
+export function poolGeometry(info: tf.backend_util.Conv2DInfo): PoolGeometry {
+  const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  return [inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left];
 }

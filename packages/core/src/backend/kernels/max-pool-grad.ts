@@ -7,7 +7,7 @@
  */
 import type { tf } from '../../tf';
 import { runParts } from './kernel-context';
-import { poolGradSetup, type KernelArgs } from './kernel-setup';
+import { poolGeometry, poolGradSetup, type KernelArgs } from './kernel-setup';
 import { ptrOf } from './wasm-backend';
 
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -30,19 +30,10 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const inImg = H * W * C * 4;
   const outImg = OH * OW * C * 4;
   if (tiles2x2) {
-    runParts(backend, 'MaxPoolGrad', 'maxPoolGrad2x2', images.map(([b0, b1]) => [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, H, W, C] as [number, number, number, number, number, number, number]));
+    runParts(backend, 'MaxPoolGrad', 'maxPoolGrad2x2', images, (b0, b1) => [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, H, W, C]);
   } else {
-    runParts(
-      backend,
-      'MaxPoolGrad',
-      'maxPoolGradGeneric',
-      images.map(
-        ([b0, b1]) =>
-          [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, H, W, C, OH, OW, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, p.top, p.left] as [
-            number, number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-          ],
-      ),
-    );
+    const geometry = poolGeometry(info);
+    runParts(backend, 'MaxPoolGrad', 'maxPoolGradGeneric', images, (b0, b1) => [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, ...geometry]);
   }
   return dx;
 }

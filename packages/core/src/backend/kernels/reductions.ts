@@ -31,7 +31,7 @@ export function columnSums(backend: WasmBackend, kernel: string, x: tf.TensorInf
   try {
     heapF64(backend, acc, ranges.length * inner).fill(0);
     const xp = ptrOf(backend, x);
-    runParts(backend, kernel, 'colSums', ranges.map(([r0, r1], i) => [xp + r0 * inner * 4, r1 - r0, inner, acc + i * inner * 8] as [number, number, number, number]));
+    runParts(backend, kernel, 'colSums', ranges, (r0, r1, i) => [xp + r0 * inner * 4, r1 - r0, inner, acc + i * inner * 8]);
     const parts = heapF64(backend, acc, ranges.length * inner);
     const total = parts.slice(0, inner);
     for (let p = 1; p < ranges.length; p++) for (let j = 0; j < inner; j++) total[j]! += parts[p * inner + j]!;

@@ -21,8 +21,8 @@ function reluGrad(args: KernelArgs): tf.TensorInfo {
   requireSimd(backend, RELU_GRAD);
   const [dyp, xp, dxp] = [ptrOf(backend, dy), ptrOf(backend, x), ptrOf(backend, dx)];
   // Split into 4-aligned element ranges over the helper threads.
-  const parts = imageParts(backend, Math.ceil(n / 4), 4, 65536).map(([a, b]) => [a * 4, Math.min(n, b * 4)]);
-  runParts(backend, RELU_GRAD, 'reluGrad', parts.map(([a, b]) => [dyp + a! * 4, xp + a! * 4, dxp + a! * 4, b! - a!] as [number, number, number, number]));
+  const parts = imageParts(backend, Math.ceil(n / 4), 4, 65536).map(([a, b]) => [a * 4, Math.min(n, b * 4)] as const);
+  runParts(backend, RELU_GRAD, 'reluGrad', parts, (a, b) => [dyp + a * 4, xp + a * 4, dxp + a * 4, b - a]);
   return dx;
 }
 

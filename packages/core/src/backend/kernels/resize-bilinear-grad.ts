@@ -33,17 +33,7 @@ function resizeBilinearGrad(args: KernelArgs): tf.TensorInfo {
   withHeapTables(backend, [rows.lo, rows.hi, rows.frac, cols.lo, cols.hi, cols.frac], (ptrs) => {
     const dyp = ptrOf(backend, dy);
     const dxp = ptrOf(backend, dx);
-    runParts(
-      backend,
-      'ResizeBilinearGrad',
-      'resizeBilinearGrad',
-      images.map(
-        ([b0, b1]) =>
-          [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, ptrs[5]!] as [
-            number, number, number, number, number, number, number, number, number, number, number, number, number, number,
-          ],
-      ),
-    );
+    runParts(backend, 'ResizeBilinearGrad', 'resizeBilinearGrad', images, (b0, b1) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, ptrs[5]!]);
   });
   return dx;
 }

@@ -29,12 +29,7 @@ function resizeNearestNeighborGrad(args: KernelArgs): tf.TensorInfo {
   withHeapTables(backend, [rows, cols], ([pr, pc]) => {
     const dyp = ptrOf(backend, dy);
     const dxp = ptrOf(backend, dx);
-    runParts(
-      backend,
-      'ResizeNearestNeighborGrad',
-      'resizeNearestGrad',
-      images.map(([b0, b1]) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, pr!, pc!] as [number, number, number, number, number, number, number, number, number, number]),
-    );
+    runParts(backend, 'ResizeNearestNeighborGrad', 'resizeNearestGrad', images, (b0, b1) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, pr!, pc!]);
   });
   return dx;
 }

@@ -9,162 +9,74 @@ import {
   SIMD_KERNELS_SHARED_WASM,
 } from './kernels-wasm.generated';
 
-/** B, H, W, C, OH, OW, M (channel multiplier), KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left. */
-export type DepthwiseGeometry = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+// The argument lists of the exported kernels (assembly/kernels.ts, assembly/gemm.ts), as labeled tuples: a geometry
+// shared by several kernels is written once. Every pointer is a byte offset into the backend heap.
 
-/** x, out, H, W, Ci, OH, OW, KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left, first pixel, pixels. */
-export type Im2colArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** Depthwise gradients after the three pointers; M is the channel multiplier. */
+export type DepthwiseGeometry = [
+  B: number, H: number, W: number, C: number, OH: number, OW: number, M: number, KH: number, KW: number,
+  SH: number, SW: number, DH: number, DW: number, padTop: number, padLeft: number,
+];
 
-/** H, W, Ci, OH, OW, KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left. */
-export type ConvGeometryArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
-/** convGemmRows after x: geometry, first pixel, pixels, col, col rows, packed B, N, y, bias, relu. */
-export type ConvGemmRowsArgs = [...ConvGeometryArgs, number, number, number, number, number, number, number, number, number];
-/** convGemmFilterRows after x, dy: geometry, Co, first pixel, pixels, col, pack, dw, accumulate. */
-export type ConvGemmFilterRowsArgs = [...ConvGeometryArgs, number, number, number, number, number, number, number];
+/** A convolution's geometry as the GEMM convolution kernels take it. */
+export type ConvGeometryArgs = [
+  H: number, W: number, Ci: number, OH: number, OW: number, KH: number, KW: number,
+  SH: number, SW: number, DH: number, DW: number, padTop: number, padLeft: number,
+];
+export type Im2colArgs = [x: number, out: number, ...geometry: ConvGeometryArgs, n0: number, count: number];
+/** convGemmRows after x. */
+export type ConvGemmRowsArgs = [
+  ...geometry: ConvGeometryArgs, n0: number, count: number, col: number, colRows: number, packedB: number, N: number,
+  y: number, bias: number, relu: number,
+];
+/** convGemmFilterRows after x, dy. */
+export type ConvGemmFilterRowsArgs = [
+  ...geometry: ConvGeometryArgs, Co: number, n0: number, count: number, col: number, pack: number, dw: number,
+  accumulate: number,
+];
 
-/** value, g, m, v, out value, out m, out v, n, beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^t, 1 - beta2^t, epsilon, -lr. */
-export type AdamArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** The direct single-input-channel convolution kernels, after the pointers and the batch size. */
+export type SingleChannelGeometry = [
+  H: number, W: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number,
+  padTop: number, padLeft: number, Co: number,
+];
+/** The pooling gradient kernels, after the pointers and the batch size. */
+export type PoolGeometry = [
+  H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number,
+  padTop: number, padLeft: number,
+];
+
+export type AdamArgs = [
+  value: number, g: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
+  beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, biasCorrection1: number,
+  biasCorrection2: number, epsilon: number, negLr: number,
+];
+
+/** The BatchNorm gradient kernels share these after x, dy (bnGradApply: after x, dy, dx). */
+type BnGradTail = [rows: number, C: number, mean: number, scale: number, offset: number, relu: number];
 
 /** The exported kernels; every pointer is a byte offset into the backend heap. */
 export interface SimdKernels {
   bnStats(x: number, rows: number, C: number, shift: number, out: number): void;
   bnApply(x: number, y: number, rows: number, C: number, scale: number, offset: number, relu: number): void;
-  bnGradReduce(
-    x: number,
-    dy: number,
-    rows: number,
-    C: number,
-    mean: number,
-    scale: number,
-    offset: number,
-    relu: number,
-    out: number,
-  ): void;
+  bnGradReduce(...args: [x: number, dy: number, ...tail: BnGradTail, out: number]): void;
   bnGradApply(
-    x: number,
-    dy: number,
-    dx: number,
-    rows: number,
-    C: number,
-    scale: number,
-    offset: number,
-    relu: number,
-    mean: number,
-    a: number,
-    b: number,
-    k: number,
+    ...args: [x: number, dy: number, dx: number, rows: number, C: number, scale: number, offset: number, relu: number, mean: number, a: number, b: number, k: number]
   ): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number): void;
-  maxPoolGradGeneric(
-    x: number,
-    dy: number,
-    dx: number,
-    B: number,
-    H: number,
-    W: number,
-    C: number,
-    OH: number,
-    OW: number,
-    KH: number,
-    KW: number,
-    SH: number,
-    SW: number,
-    padTop: number,
-    padLeft: number,
-  ): void;
-  avgPoolGrad(
-    dy: number,
-    dx: number,
-    B: number,
-    H: number,
-    W: number,
-    C: number,
-    OH: number,
-    OW: number,
-    KH: number,
-    KW: number,
-    SH: number,
-    SW: number,
-    padTop: number,
-    padLeft: number,
-    scale: number,
-  ): void;
+  maxPoolGradGeneric(...args: [x: number, dy: number, dx: number, B: number, ...geometry: PoolGeometry]): void;
+  avgPoolGrad(...args: [dy: number, dx: number, B: number, ...geometry: PoolGeometry, scale: number]): void;
   resizeBilinearGrad(
-    dy: number,
-    dx: number,
-    B: number,
-    xH: number,
-    xW: number,
-    yH: number,
-    yW: number,
-    C: number,
-    rowTop: number,
-    rowBottom: number,
-    rowFrac: number,
-    colLeft: number,
-    colRight: number,
-    colFrac: number,
+    ...args: [dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number, rowTop: number, rowBottom: number, rowFrac: number, colLeft: number, colRight: number, colFrac: number]
   ): void;
   resizeNearestGrad(dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number, rowSrc: number, colSrc: number): void;
   zeroInsert(src: number, dst: number, B: number, OH: number, OW: number, C: number, SH: number, SW: number, DH: number, DW: number): void;
   crop(src: number, dst: number, N: number, SH: number, SW: number, C: number, top: number, left: number, DH: number, DW: number): void;
-  conv1ch(
-    x: number,
-    w: number,
-    bias: number,
-    y: number,
-    B: number,
-    H: number,
-    W: number,
-    OH: number,
-    OW: number,
-    KH: number,
-    KW: number,
-    SH: number,
-    SW: number,
-    padTop: number,
-    padLeft: number,
-    Co: number,
-    relu: number,
-    scratch: number,
-    padLen: number,
-  ): void;
-  conv1chBackpropInput(
-    dy: number,
-    w: number,
-    dx: number,
-    B: number,
-    H: number,
-    W: number,
-    OH: number,
-    OW: number,
-    KH: number,
-    KW: number,
-    SH: number,
-    SW: number,
-    padTop: number,
-    padLeft: number,
-    Co: number,
-    scratch: number,
-    padLen: number,
-  ): void;
+  conv1ch(...args: [x: number, w: number, bias: number, y: number, B: number, ...geometry: SingleChannelGeometry, relu: number, scratch: number, padLen: number]): void;
+  conv1chBackpropInput(...args: [dy: number, w: number, dx: number, B: number, ...geometry: SingleChannelGeometry, scratch: number, padLen: number]): void;
+  conv1chBackpropFilter(...args: [x: number, dy: number, dw: number, B: number, ...geometry: SingleChannelGeometry, scratch: number, padLen: number]): void;
   im2colT(
-    x: number,
-    out: number,
-    H: number,
-    W: number,
-    Ci: number,
-    OH: number,
-    OW: number,
-    KH: number,
-    KW: number,
-    SH: number,
-    SW: number,
-    padTop: number,
-    padLeft: number,
-    n0: number,
-    count: number,
-    rowLen: number,
+    ...args: [x: number, out: number, H: number, W: number, Ci: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number, padTop: number, padLeft: number, n0: number, count: number, rowLen: number]
   ): void;
   addInto(acc: number, part: number, n: number): void;
   copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
@@ -172,19 +84,7 @@ export interface SimdKernels {
   adamUpdate(...args: AdamArgs): void;
   gemmPackB(b: number, sbk: number, sbn: number, K: number, N: number, bp: number, Kp: number, k0: number, j0: number, j1: number): void;
   gemm(
-    M: number,
-    N: number,
-    K: number,
-    a: number,
-    sam: number,
-    sak: number,
-    bp: number,
-    Kp: number,
-    c: number,
-    ldc: number,
-    accumulate: number,
-    bias: number,
-    relu: number,
+    ...args: [M: number, N: number, K: number, a: number, sam: number, sak: number, bp: number, Kp: number, c: number, ldc: number, accumulate: number, bias: number, relu: number]
   ): void;
   im2col(...args: Im2colArgs): void;
   convGemmRows(x: number, ...rest: ConvGemmRowsArgs): void;
@@ -192,25 +92,6 @@ export interface SimdKernels {
   colSums(x: number, rows: number, C: number, out: number): void;
   depthwiseBackpropFilter(x: number, dy: number, dw: number, ...geometry: DepthwiseGeometry): void;
   depthwiseBackpropInput(dy: number, f: number, dx: number, ...geometry: DepthwiseGeometry): void;
-  conv1chBackpropFilter(
-    x: number,
-    dy: number,
-    dw: number,
-    B: number,
-    H: number,
-    W: number,
-    OH: number,
-    OW: number,
-    KH: number,
-    KW: number,
-    SH: number,
-    SW: number,
-    padTop: number,
-    padLeft: number,
-    Co: number,
-    scratch: number,
-    padLen: number,
-  ): void;
 }
 
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {

@@ -1,16 +1,17 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@multichexnet/core';
+import { disposeFeatures, randomFeatures } from '@multichexnet/core/testing';
 import { gatherRows } from '../src/index';
-import { disposeFeatures, randomFeatures } from './helpers';
 
-// The trainer runs on wasm, where tfjs's own gradient of gather is missing a kernel (UnsortedSegmentSum).
-beforeAll(async () => {
-  await initBackend('wasm');
-});
+// On wasm, where the trainer runs, tfjs's own gradient of gather is missing a kernel (UnsortedSegmentSum); cpu is
+// the reference.
+describe.each(['cpu', 'wasm'] as const)('gatherRows on %s', (backend) => {
+  beforeAll(async () => {
+    await initBackend(backend);
+  });
 
-describe('gatherRows on wasm', () => {
   it('back-propagates to the chosen rows, repeated rows summed', () => {
-    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.getBackend()).toBe(backend);
     const f = randomFeatures(3, 64, 12);
     const w = tf.randomNormal([2, 2, 12], 0, 1, 'float32', 5);
     const grad = tf.grad((c5: tf.Tensor) => tf.sum(tf.mul(gatherRows({ ...f, c5: c5 as tf.Tensor4D }, [2, 0, 2]).c5, w)) as tf.Scalar)(f.c5);
