@@ -61,7 +61,6 @@ export type { ExperimentConfig, ExperimentConfigInput, Variant } from './experim
 export type { ExperimentEvent, ExperimentRuntime } from './experiments/run-variants';
 export { chanceBaselines } from './experiments/baselines';
 export type { ChanceBaselines } from './experiments/baselines';
-export { chooseF1Thresholds } from './eval/f1-thresholds';
 export { calibrate, DET_THRESHOLDS, SEG_MIN_AREA_FRACTIONS } from './eval/calibrate';
 export type { Calibration } from './eval/calibrate';
 export { detMapAt, segDiceAt } from './eval/evaluate';

@@ -1,5 +1,5 @@
 import { DataError, FEATURE_LEVELS, parseConfig, serializeBlock, tf, z, type Block, type EncoderFeatures, type FeatureLevel } from '@multichexnet/core';
-import { addDetDecode, type AnchorShape } from '../export/det-decode-graph';
+import { addDetBoxesToGraph } from '@multichexnet/head-det';
 import { exportWithExtension, type ExportReport } from '../export/export-onnx';
 import { PreprocessConfigSchema } from '@multichexnet/data';
 import { GateSpecSchema, type DecodeSpec } from '../model/metadata';
@@ -30,7 +30,7 @@ export interface PipelineClsHead extends PipelineHead {
 
 /** CheXDet: raw [B, S_h, S_w, K*5] (tx, ty, tw, th, objectness per anchor), anchors as image fractions. */
 export interface PipelineDetHead extends PipelineHead {
-  readonly anchors: readonly AnchorShape[];
+  readonly anchors: readonly { width: number; height: number }[];
   readonly config: { readonly decode?: { scoreThreshold: number; nmsIoU: number; maxDetections: number } };
 }
 
@@ -176,7 +176,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
       graphName: 'multichexnet_stage2',
       metadata: { role: 'stage2', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode, pairedWith: s1.checksum },
     },
-    det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
+    det ? (gb, outs) => addDetBoxesToGraph(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
   );
   return { stage1: s1.bytes, stage2: s2.bytes, reports: { stage1: s1, stage2: s2 } };
 }
@@ -236,7 +236,7 @@ export async function exportModelWithReport(blocks: PipelineBlocks, options: Exp
         decode: decodeSpecOf(det, seg, opts.decode, classNames),
       },
     },
-    det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
+    det ? (gb, outs) => addDetBoxesToGraph(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
   );
 }
 

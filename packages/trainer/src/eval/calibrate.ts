@@ -1,6 +1,6 @@
 import type { EvalRaw } from './evaluate';
 import { detMapAt, segDiceAt } from './evaluate';
-import { chooseF1Thresholds } from './f1-thresholds';
+import { chooseF1Thresholds } from '@multichexnet/head-cls';
 
 /** Post-processing settings chosen on validation data and applied unchanged to the test set. */
 export interface Calibration {

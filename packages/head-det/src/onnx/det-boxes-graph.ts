@@ -1,35 +1,24 @@
-import { DataError } from '@multichexnet/core';
-import type { GraphBuilder, Value } from '../onnx/graph-builder';
-import type { TensorSpec } from '../model/metadata';
-
-/** An anchor shape as a fraction of the image (CheXDet's `anchors`). */
-export interface AnchorShape {
-  width: number;
-  height: number;
-}
-
-/** Values per anchor in CheXDet's raw output: tx, ty, tw, th, objectness logit. */
-const FIELDS = 5;
+import { DataError, type OnnxGraphWriter, type OnnxTensorSpec, type OnnxValue } from '@multichexnet/core';
+import type { Anchor } from '../anchors/anchor';
+import { DET_BOXES_OUTPUT, DET_SCORES_OUTPUT } from '../decode/det-boxes';
+import { DET_VALUES_PER_ANCHOR } from '../grid';
 
 /**
- * Decodes CheXDet's raw output in the graph, YOLOv2 style, into one box and one score per anchor cell:
+ * Adds CheXDet's box decoding to an exported graph, YOLOv2 style, as {@link detBoxesOf} computes it on plain arrays:
  * `det_boxes` [B, N, 4] = (x, y, width, height) in network-input pixels, top-left + size, clipped to the image;
- * `det_scores` [B, N] = sigmoid(objectness), N = S_h x S_w x K in (row, col, anchor) order. Per cell
- * cx = (col + sigmoid(tx)) / S_w x W, cy likewise, w = anchor.width x exp(tw) x W, h likewise. Thresholding, NMS
- * and the cap on detections stay in JS (data-dependent sizes), where the pipeline uses head-det's NMS.
+ * `det_scores` [B, N] = sigmoid(objectness), N = S_h x S_w x K in (row, col, anchor) order. Thresholding, NMS and the
+ * cap on detections stay in JS (data-dependent sizes): the decoder's `selectBoxes`.
+ *
+ * @example
+ * const specs = addDetBoxesToGraph(writer, outputs.get('det_raw')!, head.anchors, { width: 256, height: 256 });
  */
-export function addDetDecode(
-  gb: GraphBuilder,
-  raw: Value,
-  anchors: readonly AnchorShape[],
-  imageSize: { width: number; height: number },
-): TensorSpec[] {
+export function addDetBoxesToGraph(gb: OnnxGraphWriter, raw: OnnxValue, anchors: readonly Anchor[], imageSize: { width: number; height: number }): OnnxTensorSpec[] {
   const K = anchors.length;
   const [, rows, cols, channels] = raw.shape;
-  if (raw.shape.length !== 4 || raw.layout !== 'plain' || typeof rows !== 'number' || typeof cols !== 'number' || channels !== K * FIELDS) {
+  if (raw.shape.length !== 4 || raw.layout !== 'plain' || typeof rows !== 'number' || typeof cols !== 'number' || channels !== K * DET_VALUES_PER_ANCHOR) {
     throw new DataError('Det output cannot be decoded in the graph', {
-      field: 'det_raw',
-      expected: `NHWC [B, S_h, S_w, ${K * FIELDS}] with a fixed grid`,
+      field: raw.name,
+      expected: `NHWC [B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}] with a fixed grid`,
       found: `[${raw.shape.map((d) => d ?? '?').join(', ')}] ${raw.layout}`,
     });
   }
@@ -38,7 +27,7 @@ export function addDetDecode(
   const c = (name: string, dims: number[], values: number[]): string => gb.floats(`det_decode/${name}`, dims, values);
   const op = (type: string, inputs: string[], base: string, attrs = {}): string => gb.node(type, inputs, attrs, `det_decode/${base}`)[0]!;
 
-  const cells = op('Reshape', [raw.name, gb.int64s('det_decode/cell_shape', [-1, rows, cols, K, FIELDS])], 'cells');
+  const cells = op('Reshape', [raw.name, gb.int64s('det_decode/cell_shape', [-1, rows, cols, K, DET_VALUES_PER_ANCHOR])], 'cells');
   const slice = (from: number, to: number, base: string): string =>
     op('Slice', [cells, gb.int64s(`det_decode/${base}_start`, [from]), gb.int64s(`det_decode/${base}_end`, [to]), gb.int64s(`det_decode/${base}_axis`, [4])], base);
   const txy = slice(0, 2, 'txy');
@@ -59,10 +48,10 @@ export function addDetDecode(
   const wh = op('Sub', [bottomRight, topLeft], 'clipped_size');
   const boxes = op('Concat', [topLeft, wh], 'boxes5', { axis: 4 });
 
-  const boxesName = gb.reserveName('det_boxes');
-  gb.nodeTo('Reshape', [boxes, gb.int64s('det_decode/boxes_shape', [-1, N, 4])], [boxesName], {}, 'det_boxes');
-  const scoresName = gb.reserveName('det_scores');
-  gb.nodeTo('Reshape', [op('Sigmoid', [tobj], 'score5'), gb.int64s('det_decode/scores_shape', [-1, N])], [scoresName], {}, 'det_scores');
+  const boxesName = gb.reserveName(DET_BOXES_OUTPUT);
+  gb.nodeTo('Reshape', [boxes, gb.int64s('det_decode/boxes_shape', [-1, N, 4])], [boxesName], {}, DET_BOXES_OUTPUT);
+  const scoresName = gb.reserveName(DET_SCORES_OUTPUT);
+  gb.nodeTo('Reshape', [op('Sigmoid', [tobj], 'score5'), gb.int64s('det_decode/scores_shape', [-1, N])], [scoresName], {}, DET_SCORES_OUTPUT);
 
   const boxDoc = `[B, ${N}, 4] boxes (x, y, width, height) in ${W}x${H} input pixels, clipped; one per grid cell and anchor`;
   const scoreDoc = `[B, ${N}] objectness probabilities of det_boxes`;
