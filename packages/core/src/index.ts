@@ -39,6 +39,7 @@ export type { ImageSpace } from './tasks/image-space';
 export { defineTaskDecoder, deepFreeze } from './tasks/task-decoder';
 export type { TaskDecoder, DecodeContext } from './tasks/task-decoder';
 export type { LabelBatch } from './tasks/label-batch';
+export type { GateDecision } from './tasks/gate-decision';
 export { resolveSettings, probabilityRule } from './tasks/decode-settings';
 export type { SettingRule } from './tasks/decode-settings';
 export { defineTaskSpec } from './tasks/task-spec';

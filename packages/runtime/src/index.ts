@@ -30,19 +30,18 @@ export {
 } from './pipeline/export-pipeline';
 export type {
   ExportPipelineOptions,
-  PipelineBlocks,
+  PipelineModel,
+  PipelineGate,
+  PipelineGateHead,
   PipelineModels,
   PipelineEncoder,
-  PipelineHead,
-  PipelineClsHead,
-  PipelineDetHead,
-  PipelineSegHead,
 } from './pipeline/export-pipeline';
 export { createPipeline, PipelineOptionsSchema } from './pipeline/create-pipeline';
 export type { Pipeline, PipelineOptions, PipelineResult, PipelineTimings, PipelineModelSource } from './pipeline/create-pipeline';
 export { renderOverlayPng, writeOverlayPng } from './pipeline/overlay-png';
-export { decodeOutputs, decodeBoxes, decodeMask } from './pipeline/decode-outputs';
-export type { DetDecodeSettings, DecodeOutputsOptions, DecodedOutputs, GateDecision } from './pipeline/decode-outputs';
+export { decodeOutputs, taskDecoding, BUILTIN_DECODERS } from './pipeline/decode-outputs';
+export type { DecodeOutputsOptions, DecodedOutputs, TaskDecoding } from './pipeline/decode-outputs';
+export { fitImageSpace } from './pipeline/fit-image-space';
 export type { OverlayOptions } from './pipeline/overlay-png';
 export type { DecodeSpec } from './model/metadata';
 export { DecodeSpecSchema } from './model/metadata';

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, deserializeBlock, initBackend, tf } from '@multichexnet/core';
 import { preprocessImage } from '@multichexnet/data';
-import { decodeDetections } from '@multichexnet/head-det';
+import { decodeDetections, selectBoxes } from '@multichexnet/head-det';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createPipeline, exportModelWithReport, exportPipeline, loadModel, runModel, verifyModelBytes, type ExportReport } from '../src/index';
-import { decodeBoxes } from '../src/pipeline/decode-outputs';
-import { buildBlocks, referenceForward } from './helpers/models';
+import { buildBlocks, referenceForward, withGateHead } from './helpers/models';
 import { maxAbsDiff, randomizeStatistics } from './helpers/parity';
 import { readRealImage, REAL_IMAGES, realImagesAvailable } from './helpers/real-images';
 
@@ -21,7 +20,7 @@ beforeAll(async () => {
   blocks = buildBlocks('densenet-small', 5);
   gate = createClsHead({ classes: ['abnormal'], featureChannels: blocks.encoder.featureChannels, seed: 77, name: 'gate' });
   randomizeStatistics(gate.layersModel, 78);
-  report = await exportModelWithReport({ ...blocks, gate }, { preprocessing: { size: SIZE } });
+  report = await exportModelWithReport(withGateHead(blocks.model, gate), { preprocessing: { size: SIZE } });
 });
 
 afterAll(() => {
@@ -44,11 +43,13 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
   it('describes itself', () => {
     const m = report.metadata;
     expect(m.role).toBe('model');
-    expect(m.outputs.map((o) => o.name)).toEqual(['cls_probs', 'gate_prob', 'det_raw', 'seg_mask', 'det_boxes', 'det_scores']);
+    expect(m.outputs.map((o) => o.name)).toEqual(['cls_probs', 'det_raw', 'seg_mask', 'gate_prob', 'det_boxes', 'det_scores']);
+    expect(m.tasks).toEqual(['cls', 'det', 'seg']);
+    expect(m.decode).toEqual({ cls: { classes: [...CHESTXRAY14_CLASSES] }, det: { scoreThreshold: 0.05, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.5, minArea: 0 } });
     expect(m.gate).toEqual({ source: 'output', output: 'gate_prob', threshold: 0.5 });
     expect(m.inputSize).toEqual([SIZE, SIZE]);
     expect(m.classNames).toEqual([...CHESTXRAY14_CLASSES]);
-    expect(m.blocks.map((b) => b.className)).toEqual(['core-encoder/DenseNetEncoder', 'head-cls/ClsHead', 'head-cls/ClsHead', 'head-det/DetHead', 'head-seg/SegHead']);
+    expect(m.blocks.map((b) => b.className)).toEqual(['core-encoder/DenseNetEncoder', 'head-cls/ClsHead', 'head-det/DetHead', 'head-seg/SegHead', 'head-cls/ClsHead']);
     expect((m.blocks[0]!.config as { preset: string }).preset).toBe('densenet-small');
     // Only the image enters NCHW and the two NHWC outputs (det_raw, seg_mask) leave it.
     expect(report.ops.Transpose).toBe(3);
@@ -57,7 +58,7 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
 
   it('stores block specs that rebuild the same blocks through the registry', async () => {
     const specs = (await verifyModelBytes(report.bytes)).metadata.blocks;
-    const originals = [blocks.encoder, blocks.cls, gate, blocks.det, blocks.seg];
+    const originals = [blocks.encoder, blocks.cls, blocks.det, blocks.seg, gate];
     specs.forEach((spec, i) => {
       const rebuilt = deserializeBlock(spec);
       expect(rebuilt.className).toBe(originals[i]!.className);
@@ -83,7 +84,7 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
     const n = out.det_scores!.dims[1]!;
     let total = 0;
     for (let b = 0; b < B; b++) {
-      const got = decodeBoxes(out.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4), out.det_scores!.data.subarray(b * n, (b + 1) * n), all, null);
+      const got = selectBoxes(out.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4), out.det_scores!.data.subarray(b * n, (b + 1) * n), all);
       expect(got.length).toBe(expected[b]!.length);
       got.forEach((box, i) => {
         expect(Math.abs(box.score - expected[b]![i]!.score)).toBeLessThan(TOL);
@@ -98,7 +99,7 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
   });
 
   it('gates the pipeline with the dedicated gate head', async () => {
-    const models = await exportPipeline({ ...blocks, gate }, { preprocessing: { size: SIZE } });
+    const models = await exportPipeline(withGateHead(blocks.model, gate), { preprocessing: { size: SIZE } });
     const pipe = await createPipeline({ model: { stage1: models.stage1, stage2: models.stage2 }, gate: { threshold: 0 } });
     expect(pipe.metadata.gate).toEqual({ source: 'output', output: 'gate_prob', threshold: 0.5 });
     const image = { width: 200, height: 150, data: new Uint8Array(200 * 150).map((_, i) => (i * 7) % 251) };

@@ -45,7 +45,7 @@ describe('loadModel: self-describing files', () => {
       ['cls_probs', [null, 14], 'plain'],
       ['gate_prob', [null], 'plain'],
     ]);
-    expect(m.metadata.gate).toEqual({ source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 });
+    expect(m.metadata.gate).toEqual({ source: 'cls', task: 'cls', probabilities: 'cls_probs', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 });
     expect(m.metadata.versions).toMatchObject({ '@multichexnet/runtime': '0.1.0', '@tensorflow/tfjs': '4.22.0', '@multichexnet/head-cls': '0.1.0' });
     expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
     await m.dispose();

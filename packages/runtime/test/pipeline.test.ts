@@ -3,12 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { ConfigError, DataError, initBackend, tf, type GrayImage } from '@multichexnet/core';
+import { DataError, initBackend, tf, type GrayImage } from '@multichexnet/core';
 import { preprocessImage, unfitBoxes, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
-import { decodeDetections } from '@multichexnet/head-det';
+import { decodeDetections, selectBoxes } from '@multichexnet/head-det';
 import {
   createPipeline,
   exportPipeline,
+  fitImageSpace,
   loadModel,
   renderOverlayPng,
   runModel,
@@ -16,7 +17,6 @@ import {
   writePipelineFiles,
   type PipelineModels,
 } from '../src/index';
-import { decodeBoxes, decodeMask } from '../src/pipeline/decode-outputs';
 import { buildBlocks, referenceForward } from './helpers/models';
 import { maxAbsDiff, onnxCheckerAvailable, runOnnxChecker } from './helpers/parity';
 import { readRealImage, REAL_IMAGES, realImagesAvailable } from './helpers/real-images';
@@ -30,7 +30,7 @@ let dir: string;
 beforeAll(async () => {
   await initBackend('cpu');
   blocks = buildBlocks('densenet-tiny', 3);
-  models = await exportPipeline(blocks, { preprocessing: { size: SIZE } });
+  models = await exportPipeline(blocks.model, { preprocessing: { size: SIZE } });
   dir = await mkdtemp(join(tmpdir(), 'mcx-pipe-'));
   await writePipelineFiles(dir, models);
 });
@@ -70,7 +70,8 @@ describe('exportPipeline: two graphs matching tfjs (densenet-tiny + cls + det + 
     const s2 = await loadModel(models.stage2!);
     expect(s1.metadata.role).toBe('stage1');
     expect(s1.metadata.outputs.map((o) => o.name)).toEqual(['cls_probs', 'feat_c2', 'feat_c3', 'feat_c4', 'feat_c5', 'gate_prob']);
-    expect(s1.metadata.gate).toEqual({ source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.5 });
+    expect(s1.metadata.gate).toEqual({ source: 'cls', task: 'cls', probabilities: 'cls_probs', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.5 });
+    expect(s1.metadata.tasks).toEqual(['cls']);
     expect(s1.metadata.blocks.map((b) => b.className)).toEqual(['core-encoder/DenseNetEncoder', 'head-cls/ClsHead', 'head-det/DetHead', 'head-seg/SegHead']);
     expect(s1.metadata.preprocessing).toMatchObject({ size: SIZE, fit: 'letterbox', interpolation: 'area', mean: 0.5, std: 0.25 });
     expect(s2.metadata.role).toBe('stage2');
@@ -82,7 +83,8 @@ describe('exportPipeline: two graphs matching tfjs (densenet-tiny + cls + det + 
       ['feat_c5', 'NCHW'],
     ]);
     expect(s2.metadata.outputs.map((o) => o.name)).toEqual(['det_raw', 'seg_mask', 'det_boxes', 'det_scores']);
-    expect(s2.metadata.decode).toEqual({ det: { scoreThreshold: 0.05, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.5 } });
+    expect(s2.metadata.tasks).toEqual(['cls', 'det', 'seg']);
+    expect(s2.metadata.decode).toMatchObject({ det: { scoreThreshold: 0.05, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.5, minArea: 0 } });
     // The stage-1 features leave NCHW and stage 2 takes them NCHW: the only transposes are the image's and the
     // NHWC outputs'.
     expect(models.reports.stage1.ops.Transpose).toBe(1);
@@ -121,7 +123,7 @@ describe('exportPipeline: two graphs matching tfjs (densenet-tiny + cls + det + 
     const n = o2.det_scores!.dims[1]!;
     expect(n).toBe(2 * 2 * blocks.det.anchors.length);
     for (let b = 0; b < 2; b++) {
-      const got = decodeBoxes(o2.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4), o2.det_scores!.data.subarray(b * n, (b + 1) * n), all, null);
+      const got = selectBoxes(o2.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4), o2.det_scores!.data.subarray(b * n, (b + 1) * n), all);
       expect(got.length).toBe(expected[b]!.length);
       expect(got.length).toBeGreaterThan(0);
       got.forEach((box, i) => {
@@ -145,35 +147,34 @@ describe('createPipeline: gated inference', () => {
     // A mask threshold inside the range the random-weight model produces, so the mask comparison is not all-ones.
     const sorted = Array.from(ref.segProbs.dataSync()).sort((a, b) => a - b);
     const segThreshold = sorted[Math.floor(sorted.length / 2)]!;
-    const pipe = await createPipeline({ model: dir, gate: { enabled: false }, seg: { threshold: segThreshold } });
+    const pipe = await createPipeline({ model: dir, gate: { enabled: false }, decode: { seg: { threshold: segThreshold } } });
     const results = await pipe.runBatch(images);
     const probs = ref.clsProbs.dataSync();
     const detAll = decodeDetections(ref.detRaw as tf.Tensor4D, blocks.det.config);
     const segProbs = ref.segProbs.dataSync() as Float32Array;
     results.forEach((r, b) => {
       const img = images[b]!;
-      const p = pipe.metadata.classNames.map((c) => r.probabilities[c]!);
+      const p = pipe.metadata.classNames.map((c) => r.probabilities![c]!);
       expect(maxAbsDiff(p, probs.subarray(b * 14, (b + 1) * 14))).toBeLessThan(TOL);
-      expect(r.gate.probability).toBe(Math.max(r.probabilities.Pneumonia!, r.probabilities.Pneumothorax!));
+      expect(r.gate.probability).toBe(Math.max(r.probabilities!.Pneumonia!, r.probabilities!.Pneumothorax!));
       // Boxes in original pixels: head-det's decoder, mapped back through data's letterbox transform.
       const expected = unfitBoxes(detAll[b]!, transforms[b]!);
-      expect(r.boxes.length).toBe(expected.length);
-      r.boxes.forEach((box, i) => {
+      expect(r.boxes!.length).toBe(expected.length);
+      r.boxes!.forEach((box, i) => {
         expect(Math.abs(box.score - expected![i]!.score)).toBeLessThan(TOL);
         expect(Math.abs(box.x - expected![i]!.x)).toBeLessThan(0.05);
         expect(Math.abs(box.width - expected![i]!.width)).toBeLessThan(0.05);
       });
       // Mask: same decoding applied to the tfjs probabilities; allow the few pixels that sit on the threshold.
-      const want = decodeMask(segProbs.subarray(b * SIZE * SIZE, (b + 1) * SIZE * SIZE), SIZE, transforms[b]!, segThreshold);
+      const want = fitImageSpace(transforms[b]!, { width: SIZE, height: SIZE }).mask(segProbs.subarray(b * SIZE * SIZE, (b + 1) * SIZE * SIZE), segThreshold);
       expect(r.mask!.width).toBe(img.width);
       let differ = 0;
       for (let i = 0; i < want.data.length; i++) if (want.data[i] !== r.mask!.data[i]) differ++;
       expect(differ / want.data.length).toBeLessThan(1e-3);
-      expect(r.maskRle === '-1' || /^\d+( \d+)+$/.test(r.maskRle)).toBe(true);
       expect(r.timings.totalMs).toBeGreaterThan(0);
     });
     // The comparison is not vacuous: the random-weight model does predict boxes and foreground on these images.
-    expect(results.reduce((n, r) => n + r.boxes.length, 0)).toBeGreaterThan(0);
+    expect(results.reduce((n, r) => n + r.boxes!.length, 0)).toBeGreaterThan(0);
     const foreground = results.reduce((n, r) => n + r.mask!.data.reduce((a, v) => a + v, 0), 0);
     const pixels = results.reduce((n, r) => n + r.mask!.data.length, 0);
     expect(foreground / pixels).toBeGreaterThan(0.05);
@@ -204,7 +205,6 @@ describe('createPipeline: gated inference', () => {
       } else {
         expect(r.boxes).toEqual([]);
         expect(r.mask).toBeNull();
-        expect(r.maskRle).toBe('-1');
         expect(r.timings.stage2Ms).toBe(0);
       }
     });
@@ -218,23 +218,23 @@ describe('createPipeline: gated inference', () => {
 
   it('runs a single-graph model.onnx with the same results as the two stages', async () => {
     const { exportModel, writeOnnxFile } = await import('../src/index');
-    const single = await exportModel(blocks, { preprocessing: { size: SIZE } });
+    const single = await exportModel(blocks.model, { preprocessing: { size: SIZE } });
     const images = [0, 1, 2, 3].map((s) => gradientImage(90, 70, s));
-    const twoStage = await createPipeline({ model: dir, gate: { enabled: false }, seg: { threshold: 0.6 } });
+    const twoStage = await createPipeline({ model: dir, gate: { enabled: false }, decode: { seg: { threshold: 0.6 } } });
     const a = await twoStage.runBatch(images);
     const gp = a.map((r) => r.gate.probability).sort((x, y) => x - y);
     const threshold = (gp[1]! + gp[2]!) / 2;
-    const oneGraph = await createPipeline({ model: { model: single }, gate: { threshold }, seg: { threshold: 0.6 } });
+    const oneGraph = await createPipeline({ model: { model: single }, gate: { threshold }, decode: { seg: { threshold: 0.6 } } });
     const b = await oneGraph.runBatch(images);
     b.forEach((r, i) => {
-      expect(maxAbsDiff(Object.values(r.probabilities), Object.values(a[i]!.probabilities))).toBeLessThan(1e-5);
+      expect(maxAbsDiff(Object.values(r.probabilities!), Object.values(a[i]!.probabilities!))).toBeLessThan(1e-5);
       expect(r.gate.positive).toBe(a[i]!.gate.probability >= threshold);
       if (r.gate.positive) {
-        expect(r.boxes.length).toBe(a[i]!.boxes.length);
-        r.boxes.forEach((box, k) => expect(Math.abs(box.score - a[i]!.boxes[k]!.score)).toBeLessThan(1e-5));
-        expect(r.maskRle).toBe(a[i]!.maskRle);
+        expect(r.boxes!.length).toBe(a[i]!.boxes!.length);
+        r.boxes!.forEach((box, k) => expect(Math.abs(box.score - a[i]!.boxes![k]!.score)).toBeLessThan(1e-5));
+        expect(r.mask!.data).toEqual(a[i]!.mask!.data);
       } else {
-        expect([r.boxes, r.mask, r.maskRle]).toEqual([[], null, '-1']);
+        expect([r.boxes, r.mask]).toEqual([[], null]);
       }
     });
     // A run folder holding only model.onnx opens the same way.
@@ -242,7 +242,7 @@ describe('createPipeline: gated inference', () => {
     await writeOnnxFile(join(only, 'model.onnx'), single);
     const fromDir = await createPipeline({ model: only, gate: { enabled: false } });
     expect(fromDir.metadata.role).toBe('model');
-    expect((await fromDir.run(images[0]!)).boxes.length).toBe(a[0]!.boxes.length);
+    expect((await fromDir.run(images[0]!)).boxes!.length).toBe(a[0]!.boxes!.length);
     await Promise.all([twoStage.dispose(), oneGraph.dispose(), fromDir.dispose()]);
     await rm(only, { recursive: true, force: true });
   });
@@ -252,8 +252,8 @@ describe('createPipeline: gated inference', () => {
     const a = await createPipeline({ model: dir, gate: { enabled: false } });
     const b = await createPipeline({ model: dir, gate: { enabled: false }, backend: 'web', threads: 1 });
     const [ra, rb] = [await a.run(image), await b.run(image)];
-    for (const c of Object.keys(ra.probabilities)) expect(Math.abs(ra.probabilities[c]! - rb.probabilities[c]!)).toBeLessThan(TOL);
-    expect(rb.boxes.length).toBe(ra.boxes.length);
+    for (const c of Object.keys(ra.probabilities!)) expect(Math.abs(ra.probabilities![c]! - rb.probabilities![c]!)).toBeLessThan(TOL);
+    expect(rb.boxes!.length).toBe(ra.boxes!.length);
     // The execution provider is the caller's choice (the demo asks for webgpu and falls back to wasm itself).
     const c = await createPipeline({ model: dir, gate: { enabled: false }, backend: 'web', executionProviders: ['wasm'] });
     expect((await c.run(image)).probabilities).toEqual(rb.probabilities);
@@ -264,7 +264,7 @@ describe('createPipeline: gated inference', () => {
 
   it('refuses a stage 2 from another export, and bad options', async () => {
     const other = buildBlocks('densenet-tiny', 9);
-    const otherModels = await exportPipeline(other, { preprocessing: { size: SIZE } });
+    const otherModels = await exportPipeline(other.model, { preprocessing: { size: SIZE } });
     other.dispose();
     await expect(createPipeline({ model: { stage1: models.stage1, stage2: otherModels.stage2 } })).rejects.toThrow(/stage 2 does not belong to this stage 1/);
     await expect(createPipeline({ model: { stage1: models.stage2!, stage2: null } })).rejects.toThrow(/wrong role/);
@@ -280,21 +280,22 @@ describe('createPipeline: gated inference', () => {
 
   it('records decision settings chosen on validation in both graphs, over the heads\' own', async () => {
     const chosen = { det: { scoreThreshold: 0.3 }, seg: { threshold: 0.4, minArea: 20 }, cls: { thresholds: { Pneumonia: 0.2 } } };
-    const m = await exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: chosen });
-    const want = { det: { scoreThreshold: 0.3, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.4, minArea: 20 }, cls: { thresholds: { Pneumonia: 0.2 } } };
+    const m = await exportPipeline(blocks.model, { preprocessing: { size: SIZE }, decode: chosen });
+    const want = { det: { scoreThreshold: 0.3, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.4, minArea: 20 }, cls: { classes: blocks.cls.config.classes, thresholds: { Pneumonia: 0.2 } } };
     for (const bytes of [m.stage1, m.stage2!]) {
       const loaded = await loadModel(bytes);
       expect(loaded.metadata.decode).toEqual(want);
       await loaded.dispose();
     }
-    await expect(exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: { cls: { thresholds: { Pneumonia: 0.2, Pneumonai: 0.3 } } } })).rejects.toThrow(/decode.cls.thresholds.*Pneumonai/);
-    await expect(exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: { seg: { minArea: -1 } } })).rejects.toThrow(ConfigError);
+    await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, decode: { cls: { thresholds: { Pneumonia: 0.2, Pneumonai: 0.3 } } } })).rejects.toThrow(/cls.thresholds.*Pneumonai/);
+    await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, decode: { seg: { minArea: -1 } } })).rejects.toThrow(/seg.minArea/);
+    await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, decode: { det: { nms: 0.4 } } })).rejects.toThrow(/Unknown decode setting \(field det.nms\)/);
   });
 
   it('exports without leaking tensors', async () => {
-    await exportPipeline(blocks, { preprocessing: { size: SIZE } }); // warm-up
+    await exportPipeline(blocks.model, { preprocessing: { size: SIZE } }); // warm-up
     const before = tf.memory().numTensors;
-    await exportPipeline(blocks, { preprocessing: { size: SIZE } });
+    await exportPipeline(blocks.model, { preprocessing: { size: SIZE } });
     expect(tf.memory().numTensors).toBe(before);
   });
 

@@ -1,5 +1,5 @@
 import { DataError } from '@multichexnet/core';
-import type { GateDecision } from '../gate-head';
+import type { GateDecision } from '@multichexnet/core';
 
 /** Confusion counts of a gate and the two rates that matter for it. */
 export interface GateMetrics {

@@ -1,4 +1,4 @@
-import { tf, DataError, parseConfig, serializeBlock, TFJS_VERSION, version as coreVersion, z, type Block } from '@multichexnet/core';
+import { tf, DataError, parseConfig, serializeBlock, TFJS_VERSION, version as coreVersion, z, type Block, type OnnxGraphWriter } from '@multichexnet/core';
 import { GraphBuilder, type Value } from '../onnx/graph-builder';
 import { encodeGraphProto, encodeModelProto, scanModelProto, type DimData } from '../onnx/onnx-proto';
 import { modelChecksum } from '../model/checksum';
@@ -10,6 +10,7 @@ import {
   DecodeSpecSchema,
   metadataToProps,
   ONNX_MODEL_FORMAT,
+  type GateSpec,
   type ModelMetadata,
   type TensorSpec,
 } from '../model/metadata';
@@ -61,6 +62,7 @@ export const ExportOnnxOptionsSchema = z
         versions: z.record(z.string(), z.string()).default({}),
         gate: GateSpecSchema.nullable().default(null),
         pairedWith: z.string().nullable().default(null),
+        tasks: z.array(z.string().min(1)).optional(),
         decode: DecodeSpecSchema.optional(),
       })
       .strict()
@@ -119,7 +121,7 @@ export async function exportOnnxWithReport(source: Exportable, options: ExportOn
  * Adds graph outputs computed from the finished outputs (by name, in their written layout), e.g. box decoding;
  * returns their specs.
  */
-export type GraphExtension = (gb: GraphBuilder, outputs: ReadonlyMap<string, Value>) => TensorSpec[];
+export type GraphExtension = (gb: OnnxGraphWriter, outputs: ReadonlyMap<string, Value>) => TensorSpec[];
 
 /** {@link exportOnnxWithReport} with extra in-graph post-processing (used by the pipeline exporter). */
 export async function exportWithExtension(source: Exportable, options: ExportOnnxOptions, extend: GraphExtension | null): Promise<ExportReport> {
@@ -171,7 +173,7 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
   if (meta.gate !== null && meta.role !== 'stage2') {
     const gate = meta.gate;
     if (gate.source === 'cls') {
-      outputSpecs.push(addClsGate(gb, gate.classes, meta.classNames, finalValues));
+      outputSpecs.push(addClsGate(gb, gate, meta.classNames, finalValues));
     } else if (!outputSpecs.some((s) => s.name === gate.output)) {
       throw new DataError('The gate reads an output the model does not have', {
         field: 'metadata.gate.output',
@@ -203,6 +205,7 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
     outputs: outputSpecs,
     gate: meta.gate,
     pairedWith: meta.pairedWith,
+    ...(meta.tasks !== undefined ? { tasks: meta.tasks } : {}),
     ...(meta.decode !== undefined ? { decode: meta.decode } : {}),
   });
   return { ...(await sealModel(gb, opts, metadata)), metadata, ops: gb.opCounts(), stats };
@@ -249,17 +252,17 @@ function finishOutput(
   return { name, shape, layout: rank4 ? (wantNchw ? 'NCHW' : 'NHWC') : 'plain', description: o.description };
 }
 
-/** gate_prob [B] = max over the gate classes of cls_probs [B, K]: Gather + ReduceMax in the graph. */
-function addClsGate(gb: GraphBuilder, classes: string[], classNames: string[], outputs: Map<string, Value>): TensorSpec {
-  const probs = outputs.get('cls_probs');
+/** gate_prob [B] = max over the gate classes of its task's probabilities [B, K]: Gather + ReduceMax in the graph. */
+function addClsGate(gb: GraphBuilder, gate: Extract<GateSpec, { source: 'cls' }>, classNames: string[], outputs: Map<string, Value>): TensorSpec {
+  const probs = outputs.get(gate.probabilities);
   if (probs === undefined || probs.shape.length !== 2) {
-    throw new DataError("A cls gate needs a [B, K] output named 'cls_probs'", {
+    throw new DataError(`A cls gate needs a [B, K] output named '${gate.probabilities}'`, {
       field: 'metadata.gate',
-      expected: "output 'cls_probs' of rank 2",
+      expected: `output '${gate.probabilities}' of rank 2`,
       found: probs === undefined ? `outputs ${[...outputs.keys()].join(', ')}` : `rank ${probs.shape.length}`,
     });
   }
-  const indices = classes.map((c) => {
+  const indices = gate.classes.map((c) => {
     const i = classNames.indexOf(c);
     if (i < 0) {
       throw new DataError('Gate class is not one of the model classes', {
@@ -275,7 +278,7 @@ function addClsGate(gb: GraphBuilder, classes: string[], classNames: string[], o
   const name = gb.reserveName('gate_prob');
   // Opset 13..17 ReduceMax takes axes as an attribute.
   gb.nodeTo('ReduceMax', [picked!], [name], { axes: [1], keepdims: 0 }, 'gate_prob');
-  const description = `max cls probability of ${classes.join(', ')}`;
+  const description = `max ${gate.task} probability of ${gate.classes.join(', ')}`;
   gb.output(name, [{ dimParam: 'batch' }], description);
   return { name, shape: [null], layout: 'plain', description };
 }

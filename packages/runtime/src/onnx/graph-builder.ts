@@ -1,3 +1,4 @@
+import type { OnnxAttrValue, OnnxGraphWriter, OnnxValue } from '@multichexnet/core';
 import {
   OnnxAttributeType,
   OnnxDataType,
@@ -10,22 +11,17 @@ import {
 } from './onnx-proto';
 
 /** An attribute value as converters write it; the builder infers the ONNX attribute type. */
-export type AttrValue = number | string | number[] | { ints: number[] } | { floats: number[] } | { float: number };
+export type AttrValue = OnnxAttrValue;
 
 /**
  * Where a value's dimensions live. tfjs tensors are NHWC; the exported body runs 4-D tensors in NCHW because that
  * is the layout ONNX convolution and pooling operators take, so each value remembers which one it is stored in.
  * `nchw` is only ever used for rank-4 values; everything else is `plain` (stored exactly as tfjs holds it).
  */
-export type Layout = 'nchw' | 'plain';
+export type Layout = OnnxValue['layout'];
 
 /** A tensor of the graph under construction: its ONNX name, its tfjs (logical) shape and its storage layout. */
-export interface Value {
-  name: string;
-  /** Logical shape as tfjs reports it (NHWC for images), `null` for unknown sizes (the batch). */
-  shape: (number | null)[];
-  layout: Layout;
-}
+export type Value = OnnxValue;
 
 function utf8(s: string): Uint8Array {
   return new TextEncoder().encode(s);
@@ -52,7 +48,7 @@ function bytesOf(data: Float32Array | BigInt64Array | Int32Array): Uint8Array {
  * Accumulates nodes and initializers of one ONNX graph, hands out unique names, and converts values between the
  * NHWC (tfjs) and NCHW (ONNX body) layouts with at most one Transpose per value and direction.
  */
-export class GraphBuilder {
+export class GraphBuilder implements OnnxGraphWriter {
   private readonly nodes: NodeProtoData[] = [];
   private readonly initializers: TensorProtoData[] = [];
   private readonly inputs: ValueInfoProtoData[] = [];

@@ -5,9 +5,11 @@ import { createEncoder, type EncoderPreset } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { createSegHead } from '@multichexnet/head-seg';
+import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
+import type { PipelineGateHead, PipelineModel } from '../../src/index';
 import { randomizeStatistics } from './parity';
 
-/** A MultiCheXNet made of the project's real blocks, with non-trivial BatchNorm statistics and biases. */
+/** A MultiCheXNet made of the project's real blocks (`model`, and each block by name), with non-trivial BatchNorm statistics and biases. */
 export function buildBlocks(preset: EncoderPreset, seed = 1) {
   const encoder = createEncoder({ preset, seed });
   const featureChannels = encoder.featureChannels;
@@ -15,11 +17,16 @@ export function buildBlocks(preset: EncoderPreset, seed = 1) {
   const det = createDetHead({ featureChannels, hiddenChannels: 16, seed: seed + 2, decode: { scoreThreshold: 0.05 } });
   const seg = createSegHead({ featureChannels, decoderChannels: 8, seed: seed + 3 });
   for (const [i, b] of [encoder, cls, det, seg].entries()) randomizeStatistics(b.layersModel, seed * 10 + i);
-  const all = { encoder, cls, det, seg };
-  return {
-    ...all,
-    dispose: () => Object.values(all).forEach((b) => b.dispose()),
-  };
+  const model: MultiCheXNet = createMultiCheXNet({ encoder, heads: { cls, det, seg } });
+  return { encoder, cls, det, seg, model, dispose: () => model.dispose() };
+}
+
+/**
+ * The parts of `model` the exporter reads, with `gateHead` (any layer block over the features with one logit) as a
+ * dedicated binary gate.
+ */
+export function withGateHead(model: PipelineModel, gateHead: PipelineGateHead, threshold = 0.5): PipelineModel {
+  return { encoder: model.encoder, taskSpecs: model.taskSpecs, heads: model.heads, gate: { config: { kind: 'binary-head' }, threshold, head: gateHead } };
 }
 
 /** tfjs reference of every head on an image batch [B, H, W, C] (NHWC): logits/raw outputs, eager. */

@@ -20,12 +20,10 @@ describe('createMultiCheXNet', () => {
     const before = tf.memory().numTensors;
     const out = model.forward(x);
     expect(Object.keys(out).sort()).toEqual(['cls', 'seg']);
-    // The output type follows the heads given (checked by tsc over this file): no det key on a cls + seg model.
-    // @ts-expect-error det is not a head of this model
     expect(out.det).toBeUndefined();
-    expect(out.cls.shape).toEqual([2, 14]);
-    expect(out.seg.shape).toEqual([2, 64, 64, 1]);
-    tf.dispose([out.cls, out.seg]);
+    expect(out.cls!.shape).toEqual([2, 14]);
+    expect(out.seg!.shape).toEqual([2, 64, 64, 1]);
+    tf.dispose([out.cls!, out.seg!]);
     expect(tf.memory().numTensors).toBe(before);
     x.dispose();
     model.dispose();
@@ -39,7 +37,7 @@ describe('createMultiCheXNet', () => {
     const cls = createClsHead({ classes: ['Pneumonia', 'Pneumothorax'], featureChannels: encoder.featureChannels });
     const gate = createGate({ kind: 'cls-path', classes: ['Pneumonia'], classNames: ['Pneumothorax', 'Pneumonia'] });
     expect(() => createMultiCheXNet({ encoder, heads: { cls }, gate })).toThrow(DataError);
-    expect(() => createMultiCheXNet({ encoder, heads: {}, gate: createGate({ kind: 'cls-path', classes: ['A'], classNames: ['A'] }) })).toThrow(/needs a cls head/);
+    expect(() => createMultiCheXNet({ encoder, heads: {}, gate: createGate({ kind: 'cls-path', classes: ['A'], classNames: ['A'] }) })).toThrow(/needs the task it reads \(cls\)/);
     for (const b of [encoder, other, seg, cls]) b.dispose();
   });
 
@@ -116,11 +114,12 @@ describe('createMultiCheXNet', () => {
       return apply(...args);
     }) as typeof apply;
     const before = tf.memory().numTensors;
-    const truth = model.predict(x, { gating: 'truth', truthPositive: [true, false, false, true], detScoreThreshold: 0 });
+    const truth = model.predict(x, { gating: 'truth', truthPositive: [true, false, false, true], decode: { det: { scoreThreshold: 0 } } });
     expect(calls).toBe(1);
     expect(truth.map((p) => p.routed)).toEqual([true, false, false, true]);
     expect(truth[1]!.boxes).toEqual([]);
-    expect(truth[1]!.mask!.data.every((v) => v === 0)).toBe(true);
+    expect(truth[1]!.mask).toBeNull();
+    expect(truth[0]!.mask!.width).toBe(64);
     expect(truth[0]!.boxes!.length).toBeGreaterThan(0);
     expect(Object.keys(truth[0]!.probabilities!)).toHaveLength(14);
     model.gate!.setThreshold(0);
@@ -153,5 +152,6 @@ describe('buildModel', () => {
     expect(() => buildModel(cfg, 1)).toThrow(/model\.seg\.decoderChannels: must be > 0/);
     const noCls = ModelConfigSchema.parse({ seg: {}, gate: { kind: 'cls-path' } });
     expect(() => buildModel(noCls, 1)).toThrow(/model\.gate: a cls-path gate needs model\.cls/);
+    expect(() => buildModel(ModelConfigSchema.parse({ cls: {}, lung: {} }), 1)).toThrow(/model\.lung: must name a task of the table \(cls, det, seg\)/);
   });
 });
