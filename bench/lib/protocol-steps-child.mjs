@@ -13,7 +13,7 @@ import { median } from './time-steps.mjs';
 const [repoRoot, size, stepsArg] = process.argv.slice(2);
 const steps = Number(stepsArg);
 const load = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
-const [core, data, trainer] = await Promise.all([load('core'), load('data'), load('trainer')]);
+const [core, synth, trainer] = await Promise.all([load('core'), load('synth'), load('trainer')]);
 const info = await core.initBackend('wasm');
 core.setLogLevel('warn');
 
@@ -34,7 +34,7 @@ for (const name of ['bigbang', 'single-cls', 'single-det', 'single-seg']) {
 const root = mkdtempSync(join(tmpdir(), 'mcx-bench-protocol-'));
 const out = { size, imageSize: joint.imageSize, encoder: joint.model.encoder, backend: { name: info.name, threads: info.threads }, stepsPerPhase: steps, phases: [] };
 try {
-  await data.synthesize({ out: join(root, 'data'), counts: { nih: 48, rsna: 48, siim: 48, covid: 0 }, size: joint.imageSize, seed: 1 });
+  await synth.synthesize({ out: join(root, 'data'), counts: { nih: 48, rsna: 48, siim: 48, covid: 0 }, size: joint.imageSize, seed: 1 });
   const roots = { nih: join(root, 'data', 'nih'), rsna: join(root, 'data', 'rsna'), siim: join(root, 'data', 'siim') };
   const td = await trainer.openTrainingData(roots, { fractions: { train: 0.7, val: 0.1, test: 0.2 }, seed: 1 });
   for (const r of runs) {

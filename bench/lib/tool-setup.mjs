@@ -21,8 +21,9 @@ export function toolArgs(args = process.argv.slice(2)) {
 export const importBuilt = (pkg) => import(pathToFileURL(join(repoRoot, 'packages', pkg, 'dist', 'index.js')).href);
 
 /**
- * Re-registers every wasm kernel with a timer around it and returns the running totals (key -> { ms, calls }).
+ * Re-registers every wasm kernel with a timer around it and returns the running totals (key -> { ms, calls, bytes }).
  * Nested kernel calls (our kernels call Transpose and Conv2D internally) count once, at the outermost level.
+ * `bytes` adds up the sizes of each call's inputs and outputs (what a memory-bound kernel moves at least once).
  * `clock` gives milliseconds (wall time by default); `keyOf(kernel, args)` groups the calls (by name by default).
  */
 export function timeKernels(tf, { clock = () => performance.now(), keyOf = (k) => k.kernelName } = {}) {
@@ -34,14 +35,18 @@ export function timeKernels(tf, { clock = () => performance.now(), keyOf = (k) =
       if (depth > 0) return inner(a);
       depth++;
       const t0 = clock();
+      let out;
       try {
-        return inner(a);
+        out = inner(a);
+        return out;
       } finally {
         depth--;
         const key = keyOf(k, a);
-        const e = totals.get(key) ?? { ms: 0, calls: 0 };
+        const e = totals.get(key) ?? { ms: 0, calls: 0, bytes: 0 };
         e.ms += clock() - t0;
         e.calls++;
+        const infos = [...Object.values(a.inputs ?? {}), ...(Array.isArray(out) ? out : out ? [out] : [])].filter((t) => t?.shape);
+        e.bytes += infos.reduce((sum, t) => sum + t.shape.reduce((p, d) => p * d, 1) * (t.dtype === 'bool' ? 1 : 4), 0);
         totals.set(key, e);
       }
     };
@@ -51,8 +56,8 @@ export function timeKernels(tf, { clock = () => performance.now(), keyOf = (k) =
   return totals;
 }
 
-/** Rows [key, ms per step, calls per step] of kernel totals over `steps` steps, slowest first, and their sum. */
+/** Rows [key, ms per step, calls per step, bytes per step] of kernel totals over `steps` steps, slowest first, and their sum. */
 export function kernelRows(totals, steps) {
-  const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps]).sort((a, b) => b[1] - a[1]);
+  const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps, v.bytes / steps]).sort((a, b) => b[1] - a[1]);
   return { rows, kernelMs: rows.reduce((a, r) => a + r[1], 0) };
 }

@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'node/index': 'src/node/index.ts', 'node/load-worker': 'src/node/load-worker.ts' },
+  entry: { index: 'src/index.ts', decode: 'src/decode.ts', 'node/index': 'src/node/index.ts', 'node/load-worker': 'src/node/load-worker.ts' },
   format: ['esm'],
   dts: { compilerOptions: { customConditions: [] } },
   tsconfig: 'tsconfig.build.json',

@@ -1,4 +1,4 @@
-// Writes the page's built-in examples: a few synthetic chest films from @multichexnet/data's generator with a
+// Writes the page's built-in examples: a few synthetic chest films from @multichexnet/synth's generator with a
 // fixed seed, one per format the page reads (PNG, JPEG, JPEG Baseline DICOM, uncompressed DICOM), into
 // public/examples/ with a manifest. Run by `npm run demo:examples` (the files are committed, so the page works
 // on a fresh clone without running the generator).
@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
-import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, readDicomMeta, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, synthesize, SYNTH_GENERATOR_VERSION, type Dataset } from '@multichexnet/data';
+import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, readDicomMeta, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type Dataset } from '@multichexnet/data';
+import { synthesize, SYNTH_GENERATOR_VERSION } from '@multichexnet/synth';
 
 const SEED = 20080197;
 const SIZE = 512;
@@ -44,7 +45,7 @@ try {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
   const manifest = {
-    generator: '@multichexnet/data synthesize',
+    generator: '@multichexnet/synth synthesize',
     generatorVersion: SYNTH_GENERATOR_VERSION,
     seed: SEED,
     size: SIZE,

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SYNTH_PHI_MARKER } from '@multichexnet/data';
+import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import type { Browser, Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -170,6 +170,15 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(code).not.toMatch(/from\s*["']\.\/(charlswasm_decode|openjpegwasm_decode|lossless)-/);
     expect(code).not.toMatch(/charlswasm_decode\.wasm|openjpegwasm_decode\.wasm/);
     expect(code).not.toContain('frame format error');
+  });
+
+  it('builds without a single warning (the config filters none) and bundles no tfjs code', () => {
+    expect(buildWarnings).toEqual([]);
+    // Strings only tfjs code carries (its flag parser and engine global): the runtime runs on onnxruntime-web alone.
+    for (const f of readdirSync(join(site, 'assets')).filter((a) => a.endsWith('.js'))) {
+      const code = readFileSync(join(site, 'assets', f), 'utf8');
+      for (const marker of ['tfjsflags', '_tfengine']) expect(code.includes(marker), `${f} holds tfjs code (${marker})`).toBe(false);
+    }
   });
 
   it('bundles no Node module, not even a stub for one', () => {

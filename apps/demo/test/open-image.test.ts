@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError } from '@multichexnet/core';
-import { SYNTH_PHI_MARKER } from '@multichexnet/data';
+import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import { describe, expect, it } from 'vitest';
 import { openImage } from '../src/image/open-image';
 

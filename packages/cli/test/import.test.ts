@@ -94,13 +94,15 @@ describe('multichexnet import', () => {
         expect(pipe.metadata.preprocessing).toMatchObject({ size: 224, fit: 'crop' });
         const results = await pipe.runBatch(films);
         await pipe.dispose();
-        expect(worst(results.map((x) => x.probabilities), c.theirs(), c.classes), backend).toBeLessThan(TOLERANCE);
+        expect(worst(results.map((x) => x.probabilities!), c.theirs(), c.classes), backend).toBeLessThan(TOLERANCE);
       }
     }, 180_000);
   }
 
   it('predict on the imported run applies its preprocessing: probabilities as PyTorch', async () => {
-    const r = await cli(work, 'predict', '--model', join('runs', 'torchxrayvision'), join(REALDATA, FILMS[3]!), '--json');
+    // --js-decode: the PyTorch reference was fed the pure-JS decode; libjpeg-turbo (sharp, predict's default) may
+    // differ by one grey level in a JPEG-compressed DICOM frame, which a random-weight DenseNet amplifies past 1e-4
+    const r = await cli(work, 'predict', '--model', join('runs', 'torchxrayvision'), join(REALDATA, FILMS[3]!), '--json', '--js-decode');
     expect(r.code, r.err).toBe(0);
     const [p] = (JSON.parse(r.out) as { images: { probabilities: Record<string, number> }[] }).images;
     expect(worst([p!.probabilities], [ref.xrv.probs[3]!], LAYOUTS.torchxrayvision.defaultClasses(18)!)).toBeLessThan(TOLERANCE);

@@ -1169,3 +1169,321 @@ export function resizeNearestGrad(dy: usize, dx: usize, B: i32, xH: i32, xW: i32
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Depthwise convolution gradients (stock tfjs-backend-wasm 4.22.0 registers neither, so depthwise and separable
+// convolutions could not train). Filter [KH, KW, C, M]; dy has C*M channels, channel c*M + m of dy belongs to input
+// channel c. Dilation is supported (tfjs's own gradient refuses dilation > 1, but the kernels can be called).
+
+/** acc[j] += x[j / M] * g[j] for j < C*M: one tap of one output pixel of the filter gradient. */
+function dwTapFilter(acc: usize, xp: usize, g: usize, C: i32, M: i32): void {
+  if (M == 1) {
+    let c: i32 = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(v128.load(xp + o), v128.load(g + o))));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      store<f32>(acc + o, load<f32>(acc + o) + load<f32>(xp + o) * load<f32>(g + o));
+    }
+    return;
+  }
+  if ((M & 3) == 0) {
+    for (let c: i32 = 0; c < C; c++) {
+      const xv = f32x4.splat(load<f32>(xp + (<usize>c << 2)));
+      const base = <usize>(c * M) << 2;
+      for (let m: i32 = 0; m < M; m += 4) {
+        const o = base + (<usize>m << 2);
+        v128.store(acc + o, f32x4.add(v128.load(acc + o), f32x4.mul(xv, v128.load(g + o))));
+      }
+    }
+    return;
+  }
+  for (let c: i32 = 0; c < C; c++) {
+    const xv = load<f32>(xp + (<usize>c << 2));
+    const base = <usize>(c * M) << 2;
+    for (let m: i32 = 0; m < M; m++) {
+      const o = base + (<usize>m << 2);
+      store<f32>(acc + o, load<f32>(acc + o) + xv * load<f32>(g + o));
+    }
+  }
+}
+
+/** dxp[c] += sum over m of g[c*M + m] * f[c*M + m]: one tap of one output pixel of the input gradient. */
+function dwTapInput(dxp: usize, g: usize, f: usize, C: i32, M: i32): void {
+  if (M == 1) {
+    let c: i32 = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      v128.store(dxp + o, f32x4.add(v128.load(dxp + o), f32x4.mul(v128.load(g + o), v128.load(f + o))));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      store<f32>(dxp + o, load<f32>(dxp + o) + load<f32>(g + o) * load<f32>(f + o));
+    }
+    return;
+  }
+  for (let c: i32 = 0; c < C; c++) {
+    const base = <usize>(c * M) << 2;
+    let s: f32 = 0;
+    for (let m: i32 = 0; m < M; m++) {
+      const o = base + (<usize>m << 2);
+      s += load<f32>(g + o) * load<f32>(f + o);
+    }
+    const p = dxp + (<usize>c << 2);
+    store<f32>(p, load<f32>(p) + s);
+  }
+}
+
+/**
+ * The loop both depthwise gradients share: every tap of every output pixel, padding skipped. mode 0 (filter
+ * gradient): pix is x and taps are dw; mode 1 (input gradient): pix is dx and taps are the filter.
+ */
+function depthwiseTaps(
+  mode: i32,
+  pix: usize,
+  dy: usize,
+  taps: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  DLH: i32,
+  DLW: i32,
+  padTop: i32,
+  padLeft: i32,
+): void {
+  const cBytes = <usize>C << 2;
+  const cmBytes = <usize>(C * M) << 2;
+  let g = dy;
+  for (let b: i32 = 0; b < B; b++) {
+    for (let oh: i32 = 0; oh < OH; oh++) {
+      for (let ow: i32 = 0; ow < OW; ow++) {
+        for (let kh: i32 = 0; kh < KH; kh++) {
+          const ih = oh * SH + kh * DLH - padTop;
+          if (ih < 0 || ih >= H) continue;
+          const row = pix + <usize>((b * H + ih) * W) * cBytes;
+          for (let kw: i32 = 0; kw < KW; kw++) {
+            const iw = ow * SW + kw * DLW - padLeft;
+            if (iw < 0 || iw >= W) continue;
+            const p = row + <usize>iw * cBytes;
+            const t = taps + <usize>(kh * KW + kw) * cmBytes;
+            if (mode == 0) dwTapFilter(t, p, g, C, M);
+            else dwTapInput(p, g, t, C, M);
+          }
+        }
+        g += cmBytes;
+      }
+    }
+  }
+}
+
+/**
+ * dw [KH, KW, C, M] (zeroed here) = sum over images, output pixels and taps of x[b, ih, iw, c] * dy[b, oh, ow, c*M + m]
+ * with ih = oh*SH + kh*DLH - padTop, iw = ow*SW + kw*DLW - padLeft (taps outside x are padding).
+ */
+export function depthwiseBackpropFilter(
+  x: usize,
+  dy: usize,
+  dw: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  DLH: i32,
+  DLW: i32,
+  padTop: i32,
+  padLeft: i32,
+): void {
+  memory.fill(dw, 0, <usize>(KH * KW * C * M) << 2);
+  depthwiseTaps(0, x, dy, dw, B, H, W, C, OH, OW, M, KH, KW, SH, SW, DLH, DLW, padTop, padLeft);
+}
+
+/**
+ * dx [B, H, W, C] (zeroed here) = the transpose of the depthwise convolution applied to dy [B, OH, OW, C*M] with
+ * filter f [KH, KW, C, M]: every dy pixel adds sum over m of dy[., c*M + m] * f[kh, kw, c, m] into the input pixel
+ * each tap read.
+ */
+export function depthwiseBackpropInput(
+  dy: usize,
+  f: usize,
+  dx: usize,
+  B: i32,
+  H: i32,
+  W: i32,
+  C: i32,
+  OH: i32,
+  OW: i32,
+  M: i32,
+  KH: i32,
+  KW: i32,
+  SH: i32,
+  SW: i32,
+  DLH: i32,
+  DLW: i32,
+  padTop: i32,
+  padLeft: i32,
+): void {
+  memory.fill(dx, 0, <usize>B * <usize>(H * W * C) << 2);
+  depthwiseTaps(1, dx, dy, f, B, H, W, C, OH, OW, M, KH, KW, SH, SW, DLH, DLW, padTop, padLeft);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Element-wise gradient and column reductions that stock tfjs-backend-wasm runs as several passes.
+
+/**
+ * dx = dy * step(x), the gradient of Relu, in one pass (tfjs runs Step, Cast and Multiply): step(x) is 1 for
+ * x > 0, 0 otherwise and NaN for NaN x, so NaNs in x or dy propagate exactly as in tfjs.
+ */
+export function reluGrad(dy: usize, x: usize, dx: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    const step = v128.or(v128.and(f32x4.gt(xv, f32x4.splat(0)), one), v128.and(f32x4.ne(xv, xv), xv));
+    v128.store(dx + o, f32x4.mul(v128.load(dy + o), step));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const xv = load<f32>(x + o);
+    const step: f32 = xv != xv ? xv : xv > 0 ? 1 : 0;
+    store<f32>(dx + o, load<f32>(dy + o) * step);
+  }
+}
+
+/**
+ * Per-column sums of x [rows, C] added into f64 out[0..C) (zeroed by the caller): a reduction over all leading
+ * axes of an NHWC tensor (bias gradients, means over batch and space) without the transpose tfjs does first.
+ */
+export function colSums(x: usize, rows: i32, C: i32, out: usize): void {
+  const rowBytes = <usize>C << 2;
+  let c: i32 = 0;
+  for (; c + 16 <= C; c += 16) {
+    const off = <usize>c << 2;
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      let p = x + <usize>r * rowBytes + off;
+      for (; r < end; r++) {
+        s0 = f32x4.add(s0, v128.load(p));
+        s1 = f32x4.add(s1, v128.load(p, 16));
+        s2 = f32x4.add(s2, v128.load(p, 32));
+        s3 = f32x4.add(s3, v128.load(p, 48));
+        p += rowBytes;
+      }
+      const o = out + (<usize>c << 3);
+      flush4(o, s0);
+      flush4(o + 32, s1);
+      flush4(o + 64, s2);
+      flush4(o + 96, s3);
+    }
+  }
+  for (; c + 4 <= C; c += 4) {
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s = f32x4.splat(0);
+      let p = x + <usize>r * rowBytes + (<usize>c << 2);
+      for (; r < end; r++) {
+        s = f32x4.add(s, v128.load(p));
+        p += rowBytes;
+      }
+      flush4(out + (<usize>c << 3), s);
+    }
+  }
+  for (; c < C; c++) {
+    let r: i32 = 0;
+    while (r < rows) {
+      const end = min(rows, r + CHUNK);
+      let s: f32 = 0;
+      let p = x + <usize>r * rowBytes + (<usize>c << 2);
+      for (; r < end; r++) {
+        s += load<f32>(p);
+        p += rowBytes;
+      }
+      const o = out + (<usize>c << 3);
+      store<f64>(o, load<f64>(o) + <f64>s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// GEMM (assembly/gemm.ts)
+
+export { convGemmFilterRows, convGemmRows, gemm, gemmPackB, im2col } from './gemm';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Adam
+
+/**
+ * One Adam step over n parameters in one pass (tfjs runs about fifteen element-wise kernels per variable):
+ * m' = m*b1 + g*omb1, v' = v*b2 + g*g*omb2, value' = (m'/c1) / (sqrt(v'/c2) + eps) * negLr + value, each operation
+ * rounded to float32 in tfjs's order, so the result is tfjs's.
+ */
+export function adamUpdate(
+  value: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  outValue: usize,
+  outM: usize,
+  outV: usize,
+  n: i32,
+  b1: f32,
+  omb1: f32,
+  b2: f32,
+  omb2: f32,
+  c1: f32,
+  c2: f32,
+  eps: f32,
+  negLr: f32,
+): void {
+  const vb1 = f32x4.splat(b1);
+  const vomb1 = f32x4.splat(omb1);
+  const vb2 = f32x4.splat(b2);
+  const vomb2 = f32x4.splat(omb2);
+  const vc1 = f32x4.splat(c1);
+  const vc2 = f32x4.splat(c2);
+  const veps = f32x4.splat(eps);
+  const vlr = f32x4.splat(negLr);
+  let i: i32 = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const gv = v128.load(g + o);
+    const m2 = f32x4.add(f32x4.mul(v128.load(m + o), vb1), f32x4.mul(gv, vomb1));
+    const v2 = f32x4.add(f32x4.mul(v128.load(v + o), vb2), f32x4.mul(f32x4.mul(gv, gv), vomb2));
+    const step = f32x4.mul(f32x4.div(f32x4.div(m2, vc1), f32x4.add(f32x4.sqrt(f32x4.div(v2, vc2)), veps)), vlr);
+    v128.store(outM + o, m2);
+    v128.store(outV + o, v2);
+    v128.store(outValue + o, f32x4.add(step, v128.load(value + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gv = load<f32>(g + o);
+    const m2: f32 = load<f32>(m + o) * b1 + gv * omb1;
+    const v2: f32 = load<f32>(v + o) * b2 + gv * gv * omb2;
+    store<f32>(outM + o, m2);
+    store<f32>(outV + o, v2);
+    store<f32>(outValue + o, ((m2 / c1) / (Mathf.sqrt(v2 / c2) + eps)) * negLr + load<f32>(value + o));
+  }
+}

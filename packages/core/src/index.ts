@@ -5,6 +5,8 @@ export type { ConfigIssue, DataErrorContext } from './errors';
 export { parseConfig, z } from './config';
 export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
+export { auroc, aurocOf, rocCounts, rocCurve, rocPointsOf } from './metrics/roc';
+export type { RocCounts, RocPoint } from './metrics/roc';
 export { log, setLogLevel, setLogSink } from './log';
 export type { LogLevel } from './log';
 export { FEATURE_LEVELS, FEATURE_STRIDES } from './blocks/block';
@@ -20,10 +22,10 @@ export {
   saveBlockWeights,
   loadBlockWeights,
   loadBlock,
-  writeFileAtomic,
   WEIGHTS_FILE_EXTENSION,
   LEGACY_WEIGHTS_FILE_EXTENSION,
 } from './weights';
+export { writeFileAtomic } from './file-io';
 export { encodeSafetensors, parseSafetensors, isSafetensors, tensorAsFloat32, float16ToNumber, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, SafetensorsTensor } from './safetensors';
 export type { WeightEntry, WeightsHeader } from './weights';
@@ -31,7 +33,7 @@ export { initBackend, currentBackend } from './backend/init-backend';
 export type { BackendName, BackendInfo } from './backend/init-backend';
 export { CHESTXRAY14_CLASSES } from './types';
 export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';
-// --- the task table's contract (the plain part is also @multichexnet/core/plain)
+// --- the task table's contract (the plain part is also @multichexnet/core/base)
 export { readRow } from './tasks/plain-tensor';
 export type { PlainTensor } from './tasks/plain-tensor';
 export { inputImageSpace } from './tasks/image-space';
@@ -51,5 +53,7 @@ export { BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME } from './layers/b
 export { batchNormTraining } from './layers/batch-norm-training';
 export type { BatchNormTrainingResult } from './layers/batch-norm-training';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/kernels/register';
+export { WasmHeapError, wasmHeapStats } from './backend/kernels/heap';
+export type { HeapShortage, WasmHeapStats } from './backend/kernels/heap';
 export type { BackendOptions } from './backend/init-backend';
 export type { WasmKernelOptions } from './backend/kernels/register';

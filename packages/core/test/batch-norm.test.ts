@@ -2,6 +2,7 @@
 // statistics, fused ReLU, serialization (both directions) and tensor leaks; on wasm (SIMD kernels) and on cpu
 // (the plain-ops path of the same custom gradient).
 import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelsRunBy, kernelsRunDuring } from './helpers/kernels-run';
 import { batchNorm, batchNormTraining, BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME, createRng, initBackend, tf } from '../src/index';
 
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -155,6 +156,35 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
     const y = tf.tidy(() => (layer.apply(tf.tensor(xv, [2, 2, 2, 4]), { training: true }) as tf.Tensor).dataSync());
     for (let i = 0; i < y.length; i++) expect(Number.isNaN(y[i]!), `element ${i}`).toBe(i % 4 === 1);
     disposeLayer(layer);
+  });
+});
+
+describe('tf.layers.batchNormalization on wasm', () => {
+  it('trains through the SIMD BatchNorm kernels, with the results of tfjs on cpu', async () => {
+    const shape = [3, 5, 4, 12];
+    const p = paramsFor(12, 91);
+    const xv = randn(3 * 5 * 4 * 12, 92, 1.5, 2);
+    const rv = randn(3 * 5 * 4 * 12, 93);
+    const make = () => tf.layers.batchNormalization({ momentum: 0.9 });
+    const ref = await runTrainStep('cpu', make, shape, p, xv, rv, true);
+    const { kernels: seen, result: got } = await kernelsRunDuring(() => runTrainStep('wasm', make, shape, p, xv, rv, true));
+    expect(seen).toContain('MCXBatchNormTraining');
+    expect(seen).toContain('MCXBatchNormTrainingGrad');
+    expect(seen).not.toContain('FusedBatchNorm');
+    got.forEach((g, i) => expect(relErr(g, ref[i]!), names[i]).toBeLessThan(1e-4));
+  });
+
+  it('keeps tfjs own path with MULTICHEXNET_LAYERS_BN=stock', async () => {
+    process.env['MULTICHEXNET_LAYERS_BN'] = 'stock';
+    try {
+      await tf.setBackend('wasm');
+      const layer = tf.layers.batchNormalization({});
+      const seen = kernelsRunBy(() => tf.tidy(() => void layer.apply(tf.ones([2, 3, 3, 4]), { training: true })));
+      expect(seen).toContain('FusedBatchNorm');
+      disposeLayer(layer);
+    } finally {
+      delete process.env['MULTICHEXNET_LAYERS_BN'];
+    }
   });
 });
 

@@ -29,11 +29,13 @@ describe('deferred Conv2DBackpropInput', () => {
       convs++;
       original(...a);
     };
+    // On the XNNPACK paths, our input gradient is the one caller of _Conv2D, so the calls can be counted.
+    process.env['MULTICHEXNET_GEMM'] = '0';
     try {
       const ids = backend.numDataIds();
       const tensors = tf.memory().numTensors;
       // tf.fused.conv2d (what conv layers run) computes dx and dW in its custom gradient; only dW is needed here.
-      // Our input gradient is the one caller of _Conv2D (the forward has its own binding, dW is a GEMM).
+      // With MULTICHEXNET_GEMM=0 our input gradient is the one caller of _Conv2D (the forward has its own binding).
       const step = () => {
         const { value, grads } = tf.variableGrads(() => tf.sum(tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same' })) as tf.Scalar, [w]);
         expect(grads[w.name]!.shape).toEqual([3, 3, 3, 4]);
@@ -53,6 +55,7 @@ describe('deferred Conv2DBackpropInput', () => {
       }
       expect(convs).toBe(1);
     } finally {
+      delete process.env['MULTICHEXNET_GEMM'];
       wasm._Conv2D = original;
       tf.dispose([x, w]);
     }

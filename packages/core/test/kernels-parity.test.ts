@@ -3,6 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng, initBackend, tf } from '../src/index';
 import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from '../src/backend/kernels/register';
+import { kernelsRunDuring } from './helpers/kernels-run';
+import { gemmFor } from '../src/backend/kernels/gemm';
+import { relaxedSimdActive } from '../src/backend/simd/simd-kernels';
 
 type Pad = 'same' | 'valid' | number;
 
@@ -93,17 +96,34 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   cases.push({ k: 3, s: 1, pad: 'same', ci: 64, h: 24, w: 23 }); // several GEMM chunks, the last one partial
   cases.push({ k: 1, s: 2, pad: 'valid', ci: 36, h: 30, w: 31 });
 
-  for (const c of cases) {
-    it(`k=${c.k} s=${c.s} pad=${c.pad} ci=${c.ci} in=${c.h}x${c.w}`, async () => {
-      const fn = conv2dGrads([2, c.h, c.w, c.ci], [c.k, c.k, c.ci, 4], c.s, c.pad, 100 + c.k * 10 + c.s);
-      const [dxRef, dwRef] = await on('cpu', fn);
-      const before = tf.memory().numTensors;
-      const [dx, dw] = await on('wasm', fn);
-      expect(tf.memory().numTensors).toBe(before);
-      expect(relErr(dw!, dwRef!)).toBeLessThan(1e-4);
-      expect(relErr(dx!, dxRef!)).toBeLessThan(1e-4);
-    });
+  // MULTICHEXNET_GEMM unset: our GEMM (forward, both gradients); 0: the XNNPACK paths it replaces.
+  for (const gemm of ['default', '0'] as const) {
+    for (const c of cases) {
+      it(`k=${c.k} s=${c.s} pad=${c.pad} ci=${c.ci} in=${c.h}x${c.w}${gemm === '0' ? ' (XNNPACK)' : ''}`, async () => {
+        const fn = conv2dGrads([2, c.h, c.w, c.ci], [c.k, c.k, c.ci, 4], c.s, c.pad, 100 + c.k * 10 + c.s);
+        const [dxRef, dwRef] = await on('cpu', fn);
+        if (gemm === '0') process.env['MULTICHEXNET_GEMM'] = '0';
+        try {
+          const before = tf.memory().numTensors;
+          const [dx, dw] = await on('wasm', fn);
+          expect(tf.memory().numTensors).toBe(before);
+          expect(relErr(dw!, dwRef!)).toBeLessThan(1e-4);
+          expect(relErr(dx!, dxRef!)).toBeLessThan(1e-4);
+        } finally {
+          delete process.env['MULTICHEXNET_GEMM'];
+        }
+      });
+    }
   }
+
+  it('forward and both gradients run on our GEMM when relaxed SIMD is on', async () => {
+    const fn = conv2dGrads([2, 9, 9, 6], [3, 3, 6, 8], 1, 'same', 5);
+    await tf.setBackend('wasm');
+    const { kernels } = await kernelsRunDuring(() => on('wasm', fn));
+    expect(relaxedSimdActive()).toBe(true);
+    expect([...kernels].filter((k) => k.startsWith('Conv2D')).sort()).toEqual(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+    expect(gemmFor('forward') && gemmFor('input') && gemmFor('filter')).toBe(true);
+  });
 
   it('runs the kernels directly with explicit padding, leaving no backend buffers behind', async () => {
     const x = randn([2, 8, 9, 3], 7);
@@ -191,6 +211,151 @@ describe('single-input-channel convolution (direct SIMD kernels) vs cpu', () => 
       ['conv2d', 'fused conv2d', 'filter gradient', 'input gradient'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4));
     });
   }
+});
+
+describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter / Input) vs cpu', () => {
+  const cases: { k: number; s: number; pad: Pad; c: number; m: number; b: number; h: number }[] = [];
+  for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) for (const m of [1, 2]) cases.push({ k: 3, s, pad, c: 6, m, b: 2, h: 11 });
+  cases.push({ k: 5, s: 2, pad: 'same', c: 5, m: 4, b: 2, h: 13 }); // splat path of the filter gradient
+  cases.push({ k: 3, s: 1, pad: 'same', c: 3, m: 3, b: 1, h: 7 }); // scalar path
+  cases.push({ k: 1, s: 1, pad: 'valid', c: 9, m: 1, b: 2, h: 6 });
+  cases.push({ k: 3, s: 1, pad: 1, c: 7, m: 1, b: 2, h: 9 }); // explicit padding
+  cases.push({ k: 3, s: 1, pad: 'same', c: 32, m: 1, b: 4, h: 24 }); // split over the helper threads
+  for (const c of cases) {
+    it(`k=${c.k} s=${c.s} pad=${c.pad} C=${c.c} multiplier=${c.m} batch=${c.b}`, async () => {
+      const xShape: [number, number, number, number] = [c.b, c.h, c.h + 1, c.c];
+      const fShape: [number, number, number, number] = [c.k, c.k, c.c, c.m];
+      const xv = randn(xShape, 71 + c.k + c.m);
+      const fv = randn(fShape, 72 + c.s);
+      const fn = () => {
+        const x = tf.tensor4d(xv, xShape);
+        const f = tf.tensor4d(fv, fShape);
+        const y = tf.depthwiseConv2d(x, f, c.s, c.pad);
+        const r = tf.tensor(randn(y.shape, 73), y.shape);
+        return tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)))([x, f]);
+      };
+      const [dxRef, dwRef] = await on('cpu', fn);
+      const before = tf.memory().numTensors;
+      const [dx, dw] = await on('wasm', fn);
+      expect(tf.memory().numTensors).toBe(before);
+      expect(relErr(dw!, dwRef!), 'filter gradient').toBeLessThan(1e-4);
+      expect(relErr(dx!, dxRef!), 'input gradient').toBeLessThan(1e-4);
+    });
+  }
+
+  it('separableConv2d trains: its gradients match cpu', async () => {
+    const xv = randn([2, 10, 9, 4], 81);
+    const dv = randn([3, 3, 4, 2], 82);
+    const pv = randn([1, 1, 8, 5], 83);
+    const fn = () =>
+      tf.grads((x: tf.Tensor, d: tf.Tensor, p: tf.Tensor) => tf.sum(tf.square(tf.separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 2, 'same'))))([
+        tf.tensor4d(xv, [2, 10, 9, 4]),
+        tf.tensor4d(dv, [3, 3, 4, 2]),
+        tf.tensor4d(pv, [1, 1, 8, 5]),
+      ]);
+    const ref = await on('cpu', fn);
+    const got = await on('wasm', fn);
+    ['x', 'depthwise filter', 'pointwise filter'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4));
+  });
+
+  it('supports dilation: equal to the gradients of the same filter spread with zeros', async () => {
+    // tfjs's own depthwiseConv2d gradient refuses dilation > 1 (and the cpu kernels ignore it), so the reference is
+    // the undilated convolution with the zero-spread filter, whose gradients cpu computes.
+    const [b, h, w, c, m, k, d] = [2, 12, 11, 3, 2, 3, 2];
+    const xv = randn([b, h, w, c], 91);
+    const fv = randn([k, k, c, m], 92);
+    const ke = (k - 1) * d + 1;
+    const spread = new Float32Array(ke * ke * c * m);
+    for (let kh = 0; kh < k; kh++) for (let kw = 0; kw < k; kw++) for (let j = 0; j < c * m; j++) spread[((kh * d) * ke + kw * d) * c * m + j] = fv[(kh * k + kw) * c * m + j]!;
+    const xShape: [number, number, number, number] = [b, h, w, c];
+    const dyShape: [number, number, number, number] = [b, h, w, c * m];
+    const dyv = randn(dyShape, 93);
+    const ref = await on('cpu', () => {
+      const x = tf.tensor4d(xv, xShape);
+      const fe = tf.tensor4d(spread, [ke, ke, c, m]);
+      const dy = tf.tensor4d(dyv, dyShape);
+      const [dx, dwe] = tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), dy)))([x, fe]);
+      // dw of the dilated filter = dwe at the taps the dilated filter uses
+      const idx: number[] = [];
+      for (let kh = 0; kh < k; kh++) for (let kw = 0; kw < k; kw++) idx.push(kh * d * ke + kw * d);
+      return [dx!, tf.gather(tf.reshape(dwe!, [ke * ke, c * m]), idx)];
+    });
+    const got = await on('wasm', () => {
+      const attrs = { strides: [1, 1], pad: 'same', dilations: [d, d] } as unknown as tf.NamedAttrMap;
+      const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor4d(dyv, dyShape) }, { ...attrs, filterShape: [k, k, c, m] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(fv, [k, k, c, m]) }, { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      return [dx, dw];
+    });
+    expect(relErr(got[0]!, ref[0]!), 'input gradient').toBeLessThan(1e-4);
+    expect(relErr(got[1]!, ref[1]!), 'filter gradient').toBeLessThan(1e-4);
+  });
+});
+
+describe('UnsortedSegmentSum (the gradient of tf.gather) vs cpu', () => {
+  it('sums rows into segments (ids out of range dropped), int32 too, and trains tf.gather', async () => {
+    const xv = randn([6, 4, 5], 101);
+    const ids = [0, 2, -1, 1, 9, 2];
+    const fn = () => {
+      const x = tf.tensor3d(xv, [6, 4, 5]);
+      const seg = tf.tensor1d(ids, 'int32');
+      const sum = tf.unsortedSegmentSum(x, seg, 4);
+      const ints = tf.cast(tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3), 'float32');
+      const table = tf.tensor2d(xv.slice(0, 12), [6, 2]);
+      const [dTable] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([5, 1, 1, 0], 'int32')), tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]))))([table]);
+      return [sum, ints, dTable!];
+    };
+    const ref = await on('cpu', fn);
+    const before = tf.memory().numTensors;
+    const got = await on('wasm', fn);
+    expect(tf.memory().numTensors).toBe(before);
+    ['segment sum', 'int32 segment sum', 'gather gradient'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-6));
+  });
+});
+
+describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
+  it('reduces over leading axes (keepDims, 16-, 4-channel blocks and tails, split over threads) and falls back elsewhere', async () => {
+    const shapes: [number[], number | number[]][] = [
+      [[4, 6, 5, 27], [0, 1, 2]],
+      [[64, 40, 33], [0, 1]], // large enough to split over the helper threads
+      [[7, 5], 0],
+      [[3, 4, 5], [1, 0]],
+      [[3, 4, 5], -1], // last axis: stock kernel
+      [[3, 4, 5], [0, 2]], // not leading: stock kernel
+      [[6, 2], [0, 1]], // all axes: stock kernel
+    ];
+    const fn = () =>
+      shapes.flatMap(([shape, axis], i) => {
+        const x = tf.tensor(randn(shape, 110 + i), shape);
+        return [tf.sum(x, axis), tf.mean(x, axis, true), tf.sum(x, axis, true)];
+      });
+    const ref = await on('cpu', fn);
+    const before = tf.memory().numTensors;
+    const got = await on('wasm', fn);
+    expect(tf.memory().numTensors).toBe(before);
+    got.forEach((g, i) => expect(relErr(g, ref[i]!), `output ${i}`).toBeLessThan(1e-5));
+  });
+
+  it('Relu gradient: one kernel on wasm, the values (NaN included) of tfjs', async () => {
+    const xv = randn([3, 70, 50], 120);
+    const dyv = randn([3, 70, 50], 121);
+    xv[3] = Number.NaN;
+    xv[5] = 0;
+    dyv[7] = Number.NaN;
+    xv[7] = -1;
+    const fn = () => {
+      const [dx] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dyv, [3, 70, 50]))))([tf.tensor(xv, [3, 70, 50])]);
+      return [dx!];
+    };
+    const [ref] = await on('cpu', fn);
+    const { kernels: seen, result: [got] } = await kernelsRunDuring(() => on('wasm', fn));
+    expect(seen).toContain('MCXReluGrad');
+    expect(seen).not.toContain('Step');
+    expect(Number.isNaN(got![3]!)).toBe(true);
+    expect(Number.isNaN(got![7]!)).toBe(true);
+    expect(Math.abs(got![5]!)).toBe(0);
+    const finite = (a: Float32Array) => a.map((v) => (Number.isNaN(v) ? 1234 : v));
+    expect(relErr(finite(got!), finite(ref!))).toBe(0);
+  });
 });
 
 describe('MaxPoolGrad vs cpu', () => {

@@ -25,30 +25,25 @@ export { createMemorySource } from './io/memory-source';
 export type { FileBytes } from './io/memory-source';
 export { resolveInside } from './io/safe-path';
 
-// --- image codecs
-export { decodeImage, decodeImageAsync, sniffImageFormat } from './codecs/decode-image';
-export type { ImageFormat, ImageDecodeOptions } from './codecs/decode-image';
-export type { DecodedImage } from './codecs/decoded-image';
-export { assertRadiograph, MIN_RADIOGRAPH_SIDE, MAX_RADIOGRAPH_PIXELS, MAX_COLOUR_FRACTION } from './codecs/assert-radiograph';
-export { decodePng } from './codecs/png';
-export { decodeJpeg } from './codecs/jpeg';
-export { decodeDicom, decodeDicomAsync, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES } from './codecs/dicom';
-export type { DicomDecodeOptions, JpegFrameDecoder } from './codecs/dicom';
-export type { DicomCodecWasmUrls } from './codecs/dicom-frame-codecs';
-export { DEFAULT_MAX_INFLATED_BYTES } from './codecs/dicom-inflate';
-export { readDicomMeta } from './codecs/dicom-meta';
-export type { DicomMeta } from './codecs/dicom-meta';
-export { PHI_TAGS } from './codecs/phi-tags';
-export { rleDecode, rleEncode, RLE_EMPTY } from './codecs/rle';
+// --- image codecs and preprocessing to the model input; also alone, without tfjs or sharp: '@multichexnet/data/decode'
+export {
+  decodeImage, decodeImageAsync, sniffImageFormat, assertRadiograph, MIN_RADIOGRAPH_SIDE, MAX_RADIOGRAPH_PIXELS, MAX_COLOUR_FRACTION,
+  decodePng, decodeJpeg, decodeDicom, decodeDicomAsync, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES, DEFAULT_MAX_INFLATED_BYTES,
+  readDicomMeta, PHI_TAGS, rleDecode, rleEncode, RLE_EMPTY,
+  PreprocessConfigSchema, resolvePreprocessConfig, fitImage, fitMask, fitBoxes, fitTransform, unfitBoxes, preprocessImage,
+} from './decode';
+export type {
+  ImageFormat, ImageDecodeOptions, DecodedImage, DicomDecodeOptions, JpegFrameDecoder, DicomCodecWasmUrls, DicomMeta,
+  PreprocessConfig, PreprocessConfigInput, FitTransform,
+} from './decode';
 
-// --- preprocessing and augmentation (one config, stored with the model)
-export { PreprocessConfigSchema, AugmentConfigSchema, resolvePreprocessConfig } from './preprocess/config';
-export type { PreprocessConfig, PreprocessConfigInput, AugmentConfig } from './preprocess/config';
-export { fitImage, fitMask, fitBoxes, fitSample, fitTransform, unfitBoxes } from './preprocess/fit-sample';
-export type { FittedSample, FitTransform } from './preprocess/fit-sample';
+// --- training-side preprocessing: whole samples (image, boxes, mask) and augmentation
+export { AugmentConfigSchema } from './preprocess/config';
+export type { AugmentConfig } from './preprocess/config';
+export { fitSample } from './preprocess/fit-sample';
+export type { FittedSample } from './preprocess/fit-sample';
 export { drawAugment, finishSample, NO_AUGMENT } from './preprocess/augment';
 export type { AugmentParams, ModelSample } from './preprocess/augment';
-export { preprocessImage } from './preprocess/preprocess-image';
 
 // --- batching
 export { createBatchStream, BatchStreamOptionsSchema, loadFittedInThread } from './batching/batch-stream';
@@ -59,15 +54,3 @@ export type { BatchTensors } from './batching/batch-to-tensors';
 export { createMemoryCache } from './batching/sample-cache';
 export type { SampleCache } from './batching/sample-cache';
 
-// --- synthetic data: chest films drawn from a seed, written in the four datasets' real formats (Node)
-export { synthesize, SYNTH_GENERATOR_VERSION } from './synth/synthesize';
-export type { SynthResult } from './synth/synthesize';
-export { SynthConfigSchema } from './synth/config';
-export type { SynthConfig, SynthConfigInput } from './synth/config';
-export { renderFilm } from './synth/render';
-export type { RenderRequest, RenderedFilm, FindingSpec } from './synth/render';
-export { FINDING_KINDS } from './synth/findings/painters';
-export type { FindingKind } from './synth/findings/painters';
-export type { DrawnFinding } from './synth/scene';
-export type { Sex, ViewPosition } from './synth/anatomy';
-export { SYNTH_PHI_MARKER } from './synth/phi';

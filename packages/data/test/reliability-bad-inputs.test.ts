@@ -15,9 +15,8 @@ import { openSiim, parseSiimRle } from '../src/datasets/siim';
 import { openCovid, parseCovidMetadata } from '../src/datasets/covid';
 import { createBatchStream } from '../src/batching/batch-stream';
 import type { Dataset } from '../src/datasets/dataset';
-import { SYNTH_PHI_MARKER } from '../src/synth/phi';
 import { badImageFiles, badLabelTables, photoRgb, type BadImage, type BadTable } from './fixtures-reliability/bad-inputs';
-import { dicomFilm, film, pngGray8 } from './fixtures-reliability/bases';
+import { dicomFilm, FAKE_PHI_MARKER, film, pngGray8 } from './fixtures-reliability/bases';
 import { NIH_HEADER_2017, RSNA_HEADER, SIIM_HEADER } from './fixtures-reliability/label-texts';
 import { pixelModule, writeTestDicom } from './helpers/dicom-writer';
 import { missingMessage, readGzText, realFile } from './realdata';
@@ -59,7 +58,7 @@ function expectReadable(message: string, patterns: RegExp[]): void {
   for (const p of patterns) expect(message).toMatch(p);
   expect(message).not.toContain('\n');
   expect(message.length).toBeLessThan(1000);
-  expect(message).not.toContain(SYNTH_PHI_MARKER);
+  expect(message).not.toContain(FAKE_PHI_MARKER);
 }
 
 describe('bad image files: one DataError each, naming the file, what was expected and what was found', () => {

@@ -10,10 +10,13 @@ export { maskedBinaryCrossEntropy } from './losses/masked-bce';
 export type { MaskedBceOptions } from './losses/masked-bce';
 export { positiveWeightsFromLabels } from './losses/class-weights';
 export type { ClassWeights } from './losses/class-weights';
-export { auroc, macroAuroc } from './metrics/auroc';
+// The binary ROC is core's (the gate uses it too and may not import a head); re-exported for CheXCls users.
+export { auroc, rocCurve } from '@multichexnet/core';
+export type { RocPoint } from '@multichexnet/core';
+export { macroAuroc } from './metrics/auroc';
 export type { MacroAuroc } from './metrics/auroc';
-export { rocCurve, sensitivityAtSpecificity } from './metrics/roc-curve';
-export type { OperatingPoint, RocPoint } from './metrics/roc-curve';
+export { sensitivityAtSpecificity } from './metrics/roc-curve';
+export type { OperatingPoint } from './metrics/roc-curve';
 export { f1Score } from './metrics/f1';
 export type { F1Options, F1Result } from './metrics/f1';
 export { chooseF1Thresholds } from './metrics/f1-thresholds';

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core/plain';
+import { DataError } from '@multichexnet/core/base';
 import type { Anchor } from './anchors/anchor';
 
 /** Grid stride of each level the head can sit on. */

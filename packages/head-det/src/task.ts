@@ -48,7 +48,7 @@ export const detTask = defineTaskSpec<DetHead, DetTarget, DetPrediction, DetDeco
   loss: (head, output, targets, imageSize) => head.loss(head.encodeTargets(targets, imageSize), output as Parameters<DetHead['loss']>[1]),
   evaluation: {
     primary: 'mAP',
-    logged: ['mAP', 'ap50'],
+    logged: ['mAP', 'ap50', 'positiveAp50'],
     collectSettings: { scoreThreshold: COLLECT_SCORE },
     record: (truth, prediction) => ({ truth, predictions: prediction.boxes }),
     metrics: (records, settings) => detMetrics(records, settings.scoreThreshold),

@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DataError, type Box, type ScoredBox } from '@multichexnet/core';
+import { DataError, createRng, type Box, type ScoredBox } from '@multichexnet/core';
 import {
   apAt,
+  positiveApAt,
   boxIoU,
   nonMaxSuppression,
   parseRsnaPredictionString,
@@ -123,7 +126,37 @@ describe('precisionRecallCurve and apAt (VOC all-point)', () => {
   it('edge cases: no truth -> NaN, no predictions -> 0, empty curve', () => {
     expect(apAt([{ truth: [], predictions: [pred(0, 0, 1, 1)] }])).toBeNaN();
     expect(apAt([{ truth: [box(0, 0, 1, 1)], predictions: [] }])).toBe(0);
+    expect(apAt([{ truth: [box(0, 0, 1, 1)], predictions: [] }], 0.5, { interpolation: '11-point' })).toBe(0);
     expect(precisionRecallCurve([]).points).toEqual([]);
+  });
+
+  it('11-point interpolation: mean of the envelope at recall 0, 0.1, ..., 1', () => {
+    // The hand-computed curve above: recall 1/3 at precision 1, 2/3 at precision 2/3, never beyond 2/3.
+    const images = [
+      { truth: [box(0, 0, 10, 10), box(100, 100, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9), pred(200, 200, 10, 10, 0.8)] },
+      { truth: [box(0, 0, 20, 20)], predictions: [pred(0, 0, 20, 20, 0.7)] },
+    ];
+    // r = 0.0..0.3: 1 (4 levels); r = 0.4..0.6: 2/3 (3 levels); r = 0.7..1.0: 0 (4 levels)
+    expect(apAt(images, 0.5, { interpolation: '11-point' })).toBeCloseTo((4 + 3 * (2 / 3)) / 11, 12);
+    expect(apAt([{ truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10)] }], 0.5, { interpolation: '11-point' })).toBe(1);
+  });
+});
+
+describe('positiveApAt (the authors\' VOC AP@0.5 on positive images)', () => {
+  it('leaves out the images without truth, and the false alarms on them', () => {
+    const hit = { truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9)] };
+    const falseAlarm = { truth: [], predictions: [pred(50, 50, 10, 10, 0.95)] };
+    expect(apAt([hit, falseAlarm])).toBeCloseTo(0.5, 12);
+    expect(positiveApAt([hit, falseAlarm])).toBe(1);
+    expect(positiveApAt([hit, falseAlarm], 0.5, { interpolation: '11-point' })).toBe(1);
+    // A false alarm on a positive image still counts.
+    const both = { truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9), pred(50, 50, 10, 10, 0.95)] };
+    expect(positiveApAt([both])).toBeCloseTo(0.5, 12);
+  });
+
+  it('is NaN without a positive image', () => {
+    expect(positiveApAt([{ truth: [], predictions: [pred(0, 0, 1, 1)] }])).toBeNaN();
+    expect(positiveApAt([])).toBeNaN();
   });
 });
 
@@ -161,5 +194,55 @@ describe('RSNA PredictionString', () => {
     expect(() => parseRsnaPredictionString('0.5 0 zero 100 100')).toThrow(/value 3.*"zero"/);
     expect(() => parseRsnaPredictionString('0.5 0 0 -1 100')).toThrow(DataError);
     expect(() => toRsnaPredictionString([pred(0, 0, 1, Number.NaN)])).toThrow(DataError);
+  });
+});
+
+// An independent numpy implementation of the same definitions (test/reference/detection_reference.py), run by
+// Debian's /usr/bin/python3 once for every case of this file. sklearn has no interpolated detection AP
+// (`average_precision_score` neither interpolates nor counts truth boxes no prediction reaches), hence numpy.
+const PYTHON = '/usr/bin/python3';
+const REFERENCE = fileURLToPath(new URL('./reference/detection_reference.py', import.meta.url));
+
+/** Random images on integer pixels (exact IoUs, so both sides decide hits alike), with ties in the scores. */
+function randomImages(seed: string, count: number): { truth: Box[]; predictions: ScoredBox[] }[] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => {
+    const truth: Box[] = Array.from({ length: rng.bernoulli(0.35) ? 0 : rng.int(1, 4) }, () => box(rng.int(0, 200), rng.int(0, 200), rng.int(10, 80), rng.int(10, 80)));
+    const predictions: ScoredBox[] = [];
+    for (const t of truth) {
+      // 0-2 detections near each object (a second one is a duplicate), scores rounded to tenths.
+      for (let k = rng.int(0, 3); k > 0; k--) {
+        predictions.push(pred(t.x + rng.int(-12, 13), t.y + rng.int(-12, 13), Math.max(1, t.width + rng.int(-15, 16)), Math.max(1, t.height + rng.int(-15, 16)), rng.int(1, 10) / 10));
+      }
+    }
+    for (let k = rng.int(0, 3); k > 0; k--) predictions.push(pred(rng.int(0, 250), rng.int(0, 250), rng.int(5, 60), rng.int(5, 60), rng.int(1, 10) / 10));
+    return { truth, predictions };
+  });
+}
+
+describe('agreement with an independent numpy reference', () => {
+  it('VOC all-point and 11-point AP (all and positive images) and the RSNA mAP on random detections', () => {
+    const cases = Array.from({ length: 24 }, (_, c) => ({ images: randomImages(`det-reference-${c}`, 5 + 4 * c), iou: [0.5, 0.3, 0.75][c % 3]! }));
+    const payload = { cases: cases.map((c) => ({ iou: c.iou, images: c.images.map((im) => ({ truth: im.truth.map((b) => [b.x, b.y, b.width, b.height]), predictions: im.predictions.map((p) => [p.x, p.y, p.width, p.height, p.score]) })) })) };
+    const res = spawnSync(PYTHON, [REFERENCE], { input: JSON.stringify(payload), encoding: 'utf8' });
+    expect(res.error, `${PYTHON} with numpy is needed (python3-numpy in .ci/system-deps)`).toBeUndefined();
+    expect(res.status, res.stderr).toBe(0);
+    const ref = JSON.parse(res.stdout) as { cases: Record<'allPoint' | 'elevenPoint' | 'positiveAllPoint' | 'positiveElevenPoint' | 'rsnaMap', number | null>[] };
+    const same = (ours: number, theirs: number | null, what: string) => {
+      if (theirs === null) expect(ours, what).toBeNaN();
+      else expect(ours, what).toBeCloseTo(theirs, 12);
+    };
+    let nonTrivial = 0;
+    cases.forEach((c, i) => {
+      const r = ref.cases[i]!;
+      same(apAt(c.images, c.iou), r.allPoint, `case ${i} all-point`);
+      same(apAt(c.images, c.iou, { interpolation: '11-point' }), r.elevenPoint, `case ${i} 11-point`);
+      same(positiveApAt(c.images, c.iou), r.positiveAllPoint, `case ${i} positive all-point`);
+      same(positiveApAt(c.images, c.iou, { interpolation: '11-point' }), r.positiveElevenPoint, `case ${i} positive 11-point`);
+      same(rsnaMeanAP(c.images), r.rsnaMap, `case ${i} rsna`);
+      if (r.allPoint !== null && r.allPoint > 0.05 && r.allPoint < 0.95 && r.positiveAllPoint !== r.allPoint) nonTrivial++;
+    });
+    // The cases must exercise the metrics, not sit at 0 or 1 where any implementation agrees.
+    expect(nonTrivial).toBeGreaterThan(12);
   });
 });

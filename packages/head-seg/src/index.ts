@@ -10,7 +10,7 @@ export type { SegHeadConfig, SegHeadConfigInput, SegLossConfig } from './config'
 export { segLoss } from './losses/seg-loss';
 export type { SegLossSettings } from './losses/seg-loss';
 export { encodeSegTargets } from './masks/encode-masks';
-export { diceScore, siimMeanDice } from './metrics/dice';
+export { diceScore, positiveMeanDice, siimMeanDice } from './metrics/dice';
 export type { SegmentationImage } from './metrics/dice';
 export { segMetrics, segDiceAt, chooseMinArea, SEG_MIN_AREA_FRACTIONS } from './metrics/seg-metrics';
 export type { SegMetrics } from './metrics/seg-metrics';

@@ -40,7 +40,7 @@ export const segTask = defineTaskSpec<SegHead, SegTarget, SegPrediction, SegDeco
   loss: (head, output, targets, imageSize) => head.loss(encodeSegTargets(targets, { width: imageSize, height: imageSize }), output as tf.Tensor4D),
   evaluation: {
     primary: 'dice',
-    logged: ['dice'],
+    logged: ['dice', 'positiveDice'],
     collectSettings: { minArea: 0 },
     record: (truth, prediction) => ({ truth, prediction: prediction.mask ?? emptyMask(truth.width, truth.height) }),
     metrics: (records, settings) => segMetrics(records, settings.minArea),

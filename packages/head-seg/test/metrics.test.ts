@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, DataError, type BinaryMask } from '@multichexnet/core';
-import { boxesToMask, diceScore, maskComponents, maskToBoxes, siimMeanDice } from '../src/index';
+import { boxesToMask, diceScore, maskComponents, maskToBoxes, positiveMeanDice, siimMeanDice } from '../src/index';
 import { readSiimMasks } from './siim-rle';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -54,6 +54,18 @@ describe('diceScore and siimMeanDice: DATASETS.md 3.4 test vectors', () => {
     ];
     expect(siimMeanDice(images)).toBeCloseTo(1.8 / 3, 12);
     expect(siimMeanDice([])).toBeNaN();
+  });
+  it('positiveMeanDice averages only the images whose truth has a foreground pixel', () => {
+    const images = [
+      { prediction: empty(2, 2), truth: empty(2, 2) }, // left out (would be 1)
+      { prediction: mask(['#.', '..']), truth: empty(2, 2) }, // left out (would be 0)
+      { prediction: mask(['##.', '...']), truth: mask(['###', '...']) }, // 0.8
+      { prediction: empty(3, 2), truth: mask(['#..', '...']) }, // 0
+    ];
+    expect(positiveMeanDice(images)).toBeCloseTo(0.4, 12);
+    expect(positiveMeanDice(images.slice(0, 2))).toBeNaN();
+    expect(positiveMeanDice([])).toBeNaN();
+    expect(() => positiveMeanDice([{ prediction: empty(2, 2), truth: empty(3, 2) }])).toThrow(/row 1, field prediction/);
   });
   it('rejects masks of different sizes or broken data with a DataError naming the image', () => {
     expect(() => diceScore(empty(2, 2), empty(3, 2))).toThrow(DataError);
@@ -148,4 +160,40 @@ describe('maskToBoxes', () => {
   });
   if (!SCIPY) it.skip(`scipy not importable by ${PYTHON}; reference checks against scipy.ndimage skipped`, () => {});
   if (!existsSync(SIIM_RLE)) it.skip(`real SIIM labels not found at ${SIIM_RLE}; real-mask check skipped`, () => {});
+});
+
+// Dice of binary masks is the F1 score of their pixels: scikit-learn's f1_score (zero_division=1 for two empty
+// masks) run by Debian's python3-sklearn, one process for every case of this file.
+describe('agreement with scikit-learn f1_score on pixels', () => {
+  it('per-image Dice, siimMeanDice and positiveMeanDice on random masks with empty truths and predictions', () => {
+    const rng = createRng('dice-reference');
+    const W = 24;
+    const H = 20;
+    const randomMask = (p: number): BinaryMask => ({ width: W, height: H, data: Uint8Array.from({ length: W * H }, () => (rng.next() < p ? 1 : 0)) });
+    const cases = Array.from({ length: 8 }, (_, c) =>
+      Array.from({ length: 10 + 5 * c }, () => {
+        const truth = rng.bernoulli(0.6) ? empty(W, H) : randomMask(rng.uniform(0.01, 0.4));
+        // A prediction overlapping the truth, a random one, or nothing.
+        const kind = rng.int(0, 3);
+        const prediction = kind === 0 ? empty(W, H) : kind === 1 ? randomMask(rng.uniform(0.005, 0.3)) : { width: W, height: H, data: truth.data.map((v) => (rng.next() < 0.8 ? v : 1 - v)) };
+        return { truth, prediction };
+      }),
+    );
+    const payload = { cases: cases.map((images) => images.map((im) => ({ truth: Array.from(im.truth.data), prediction: Array.from(im.prediction.data) }))) };
+    const res = spawnSync(PYTHON, [join(here, 'reference', 'dice_reference.py')], { input: JSON.stringify(payload), encoding: 'utf8', maxBuffer: 1 << 26 });
+    expect(res.error, `${PYTHON} with sklearn is needed (python3-sklearn in .ci/system-deps)`).toBeUndefined();
+    expect(res.status, res.stderr).toBe(0);
+    const ref = JSON.parse(res.stdout) as { cases: { perImage: number[]; siim: number; positive: number | null }[] };
+    let apart = 0;
+    cases.forEach((images, c) => {
+      const r = ref.cases[c]!;
+      images.forEach((im, i) => expect(diceScore(im.prediction, im.truth), `case ${c} image ${i}`).toBeCloseTo(r.perImage[i]!, 12));
+      expect(siimMeanDice(images), `case ${c} siim`).toBeCloseTo(r.siim, 12);
+      if (r.positive === null) expect(positiveMeanDice(images)).toBeNaN();
+      else expect(positiveMeanDice(images), `case ${c} positive`).toBeCloseTo(r.positive, 12);
+      if (Math.abs(siimMeanDice(images) - positiveMeanDice(images)) > 0.05) apart++;
+    });
+    // Mostly-empty test sets are where the two families part: the cases must show it.
+    expect(apart).toBeGreaterThan(2);
+  });
 });

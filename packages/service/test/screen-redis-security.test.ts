@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError } from '@multichexnet/core';
-import { synthesize } from '@multichexnet/data';
+import { synthesize } from '@multichexnet/synth';
 import { enqueue, exportResults, screenStatus, startWorker } from '../src/index';
 import { resolveRedis } from '../src/screen/redis';
 import { RedisTargetSchema } from '../src/screen/screen-options';

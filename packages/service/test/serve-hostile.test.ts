@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthesize } from '@multichexnet/data';
+import { synthesize } from '@multichexnet/synth';
 import type { AuditRecord } from '../src/index';
 import { send, type Answer } from './helpers/http-client';
 import { deflateBombDicom, manyPartsBody, pngBomb, smallDeflatedDicom } from './helpers/hostile-inputs';

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError, parseConfig } from '@multichexnet/core';
-import { synthesize, SYNTH_PHI_MARKER } from '@multichexnet/data';
+import { synthesize, SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import { parseTokenList, startServer, ServeOptionsSchema, type AuditRecord, type RunningServer } from '../src/index';
 import { resolveAccess } from '../src/server/access';
 import { TokenVerifier } from '../src/server/auth';

@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@multichexnet/core';
-import { decodeImage, decodePng, synthesize, SYNTH_PHI_MARKER } from '@multichexnet/data';
+import { decodeImage, decodePng } from '@multichexnet/data';
+import { synthesize, SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import { renderOverlayPng } from '@multichexnet/runtime';
 import { decodeUpload, startServer, type RunningServer } from '../src/index';
 import { writeTestModel } from './helpers/model';

@@ -11,7 +11,18 @@ export { OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-c
 export type { OptimizerConfig, OptimizerConfigInput, ScheduleConfig, ScheduleConfigInput } from './optim/optimizer-config';
 export { learningRateAt } from './optim/lr-schedule';
 export { createLossWeighting, LossWeightingConfigSchema } from './losses/loss-weighting';
-export type { LossWeighting, LossWeightingConfig, LossWeightingConfigInput, LossWeightingState, LossTask } from './losses/loss-weighting';
+export type {
+  GradientMap,
+  GradientWeighting,
+  LossCombining,
+  LossWeighting,
+  LossWeightingConfig,
+  LossWeightingConfigInput,
+  LossWeightingOptions,
+  LossWeightingState,
+  LossTask,
+  TaskGradients,
+} from './losses/loss-weighting';
 // --- data
 export { openTrainingData } from './data/training-data';
 export { dataHealth } from './data/data-health';
@@ -43,6 +54,10 @@ export type { ExperimentConfig, ExperimentConfigInput, Variant } from './experim
 export type { ExperimentEvent, ExperimentRuntime } from './experiments/run-variants';
 export { chanceBaselines } from './experiments/baselines';
 export type { ChanceBaselines } from './experiments/baselines';
+export { pairedBootstrap, pairedBootstrapOverSeeds, quantileSorted, verdictOf } from './experiments/bootstrap';
+export type { BootstrapOptions, DifferenceInterval, PairedRun, SetMetric, Verdict } from './experiments/bootstrap';
+export { summariseSeeds } from './experiments/seed-summary';
+export type { SeedSummary } from './experiments/seed-summary';
 export { calibrate } from './eval/calibrate';
 export type { Calibration } from './eval/calibrate';
 export { stepsTraining } from './plan/builtin-plans';

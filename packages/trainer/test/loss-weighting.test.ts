@@ -31,7 +31,9 @@ describe('equal and fixed weighting', () => {
     expect(() => createLossWeighting({ type: 'fixed', weights: { cls: -1 } }, ['cls'])).toThrow(ConfigError);
     expect(() => createLossWeighting({ type: 'fixed', weights: { cls: -1 } }, ['cls'])).toThrow(/weights\.cls: must be >= 0/);
     expect(() => createLossWeighting({ type: 'dwa', temperature: 0 }, ['cls'])).toThrow(/temperature/);
-    expect(() => createLossWeighting({ type: 'gradnorm' } as never, ['cls'])).toThrow(/type/);
+    expect(() => createLossWeighting({ type: 'mgda' } as never, ['cls'])).toThrow(/type/);
+    expect(() => createLossWeighting({ type: 'gradnorm', alpha: -1 }, ['cls'])).toThrow(/alpha/);
+    expect(() => createLossWeighting({ type: 'pcgrad', seed: 0.5 }, ['cls'])).toThrow(/seed/);
   });
 });
 

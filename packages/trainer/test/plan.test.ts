@@ -91,6 +91,16 @@ describe('training plans', () => {
     expect('accumulate' in parsePlan(minimal()).phases[0]!).toBe(false);
   });
 
+  it('accepts the gradient weightings with their defaults and names their bad fields', () => {
+    const withWeighting = (lossWeighting: unknown) => ({ ...minimal(), phases: [{ ...minimal().phases[0]!, lossWeighting }] });
+    expect(parsePlan(withWeighting({ type: 'gradnorm' })).phases[0]!.lossWeighting).toEqual({ type: 'gradnorm', alpha: 1.5, learningRate: 0.025 });
+    expect(parsePlan(withWeighting({ type: 'pcgrad' })).phases[0]!.lossWeighting).toEqual({ type: 'pcgrad' });
+    expect(parsePlan(withWeighting({ type: 'pcgrad', seed: 4 })).phases[0]!.lossWeighting).toEqual({ type: 'pcgrad', seed: 4 });
+    expect(issues(withWeighting({ type: 'gradnorm', alpha: -0.5 }))).toMatch(/phases\.0\.lossWeighting\.alpha: must be >= 0; received -0\.5/);
+    expect(issues(withWeighting({ type: 'gradnorm', learningRate: 0 }))).toMatch(/phases\.0\.lossWeighting\.learningRate: must be > 0/);
+    expect(issues(withWeighting({ type: 'pcgrad', window: 3 }))).toMatch(/unknown key\(s\) "window"/);
+  });
+
   it('loads built-in names with a size suffix and JSON files', async () => {
     expect((await loadPlan('single-seg:tiny', { seed: 3 })).name).toBe('single-seg-tiny');
     const dir = mkdtempSync(join(tmpdir(), 'plan-'));

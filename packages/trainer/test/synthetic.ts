@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthesize } from '@multichexnet/data';
+import { synthesize } from '@multichexnet/synth';
 import { openTrainingData, type TrainingData } from '../src/index';
 
 /**

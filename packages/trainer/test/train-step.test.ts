@@ -5,7 +5,7 @@ import { createTeacherForcing } from '@multichexnet/gating';
 import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
-import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createOptimizer, trainStep, type PhaseInput, type StepContext } from '../src/index';
+import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createOptimizer, trainStep, type GradientWeighting, type PhaseInput, type StepContext, type TaskGradients } from '../src/index';
 import { differing, smallModel, snapshot } from './helpers';
 
 beforeAll(async () => {
@@ -46,7 +46,7 @@ function batch(seed: number): Batch {
 function context(model: MultiCheXNet, p: number, trainable: ('encoder' | 'cls' | 'det' | 'seg')[], extra: Partial<PhaseInput> = {}): StepContext {
   const phase = PhaseSchema.parse({ name: 'joint', trainable, batches: [{ datasets: ['rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }], steps: 10, routing: { type: 'teacher-forcing', p }, ...extra });
   model.setTrainable(Object.fromEntries([...model.blocks()].map(([name]) => [name, (trainable as string[]).includes(name)])));
-  const weighting = createLossWeighting({ type: 'equal' }, ['cls', 'det', 'seg']);
+  const weighting = createLossWeighting(phase.lossWeighting, ['cls', 'det', 'seg'], { seed: 1 });
   return {
     model,
     phase,
@@ -194,6 +194,114 @@ describe('trainStep', () => {
     expect(out.total).toBeCloseTo(out.losses.cls! + (out.losses.det! + out.losses.seg!) / 2, 4);
     const n = tf.memory().numTensors;
     trainStep({ ...ctx, step: 1 }, batch(8));
+    expect(tf.memory().numTensors).toBe(n);
+    ctx.optimizer.dispose();
+    model.dispose();
+  });
+
+  it('per-task weightings (pcgrad, gradnorm): one pass per task, the same losses and BatchNorm statistics as one combined pass, no leak', () => {
+    const movingStats = (m: MultiCheXNet) => new Map([...snapshot(m)].filter(([k]) => k.includes('moving')));
+    const reference = smallModel(9);
+    const plain = context(reference, 1, ['encoder', 'cls', 'det', 'seg']);
+    const expected = trainStep(plain, batch(9));
+    for (const lossWeighting of [{ type: 'pcgrad' as const }, { type: 'gradnorm' as const }]) {
+      const model = smallModel(9);
+      const passes = countEncoderPasses(model);
+      const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { lossWeighting });
+      expect(ctx.weighting.needsTaskGradients).toBe(true);
+      const out = trainStep(ctx, batch(9));
+      expect(out.applied).toBe(true);
+      expect(passes.count, lossWeighting.type).toBe(3); // cls, det, seg
+      expect(out.losses).toEqual(expected.losses);
+      expect(out.total).toBeCloseTo(out.losses.cls! + out.losses.det! + out.losses.seg!, 4); // weights start at 1
+      const stats = movingStats(model);
+      expect(stats.size).toBeGreaterThan(0);
+      expect(differing(movingStats(reference), stats)).toEqual([]);
+      const n = tf.memory().numTensors;
+      trainStep({ ...ctx, step: 1 }, batch(10));
+      expect(tf.memory().numTensors).toBe(n);
+      ctx.optimizer.dispose();
+      model.dispose();
+    }
+    plain.optimizer.dispose();
+    reference.dispose();
+  });
+
+  it('the per-task gradients a weighting receives sum to the combined gradient; shared = the encoder weights', () => {
+    const sgd = { optimizer: { type: 'sgd' as const, learningRate: 1, momentum: 0 } };
+    const reference = smallModel(12);
+    const plain = context(reference, 1, ['encoder', 'cls', 'det', 'seg'], sgd);
+    const before = new Map(plain.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync())]));
+    trainStep({ ...plain, learningRate: 1 }, batch(14));
+    // SGD with learning rate 1: the update is minus the gradient of cls + det + seg.
+    const combined = new Map(plain.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync(), (x, i) => before.get(v.key)![i]! - x)]));
+    const model = smallModel(12);
+    const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { ...sgd, lossWeighting: { type: 'pcgrad' } });
+    const pcgrad = ctx.weighting as GradientWeighting;
+    let seen: { sums: Map<string, Float32Array>; shared: string[]; tasks: string[] } | null = null;
+    const spy: GradientWeighting = {
+      ...pcgrad,
+      combineGradients: (g: TaskGradients) => {
+        const sums = new Map<string, Float32Array>();
+        for (const m of Object.values(g.byTask)) {
+          for (const [k, t] of m!) {
+            const v = t.dataSync();
+            sums.set(k, Float32Array.from(v, (x, i) => x + (sums.get(k)?.[i] ?? 0)));
+          }
+        }
+        seen = { sums, shared: [...g.shared], tasks: Object.keys(g.byTask).sort() };
+        return pcgrad.combineGradients(g);
+      },
+    };
+    trainStep({ ...ctx, weighting: spy, learningRate: 1 }, batch(14));
+    expect(seen).not.toBeNull();
+    const got = seen!;
+    expect(got.tasks).toEqual(['cls', 'det', 'seg']);
+    expect(got.shared.length).toBeGreaterThan(0);
+    expect(got.shared.every((k) => k.startsWith('encoder/'))).toBe(true);
+    expect(got.shared.length).toBe(ctx.variables.filter((v) => v.key.startsWith('encoder/')).length);
+    expect([...got.sums.keys()].sort()).toEqual([...combined.keys()].filter((k) => combined.get(k)!.some((x) => x !== 0)).sort());
+    // Float32 sums in another order: compared against the largest gradient entry of the step (tiny gradients,
+    // such as a BatchNorm gamma's where the tasks cancel, carry rounding noise of that absolute size).
+    const largest = Math.max(...[...combined.values()].map((g) => Math.max(...Array.from(g, Math.abs))));
+    for (const [k, g] of got.sums) {
+      const ref = combined.get(k)!;
+      const diff = Math.max(...Array.from(g, (v, i) => Math.abs(v - ref[i]!)));
+      expect(diff / largest, k).toBeLessThan(1e-5);
+    }
+    plain.optimizer.dispose();
+    ctx.optimizer.dispose();
+    reference.dispose();
+    model.dispose();
+  });
+
+  it('per-task weightings with one task give the plain gradient, byte for byte', () => {
+    const cls = { batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const] }], routing: { type: 'all' as const } };
+    const after = (lossWeighting: PhaseInput['lossWeighting']): Map<string, Float32Array> => {
+      const model = smallModel(10);
+      const ctx = context(model, 1, ['encoder', 'cls'], { ...cls, lossWeighting });
+      expect(trainStep(ctx, batch(11)).applied).toBe(true);
+      const s = snapshot(model);
+      ctx.optimizer.dispose();
+      model.dispose();
+      return s;
+    };
+    const equal = after({ type: 'equal' });
+    expect(differing(equal, after({ type: 'pcgrad' }))).toEqual([]);
+    expect(differing(equal, after({ type: 'gradnorm' }))).toEqual([]);
+  });
+
+  it('per-task weightings with gradient accumulation: one pass per task and micro-batch, one update, no leak', () => {
+    const model = smallModel(11);
+    const passes = countEncoderPasses(model);
+    const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { batchSize: 8, accumulate: 2, lossWeighting: { type: 'pcgrad' } });
+    const out = trainStep(ctx, batch(12));
+    expect(out.applied).toBe(true);
+    // Micro-batch 1: cls and det; micro-batch 2: cls and seg.
+    expect(passes.count).toBe(4);
+    expect(Object.values(ctx.optimizer.getState().steps).every((n) => n === 1)).toBe(true);
+    const n = tf.memory().numTensors;
+    trainStep({ ...ctx, step: 1 }, batch(13));
     expect(tf.memory().numTensors).toBe(n);
     ctx.optimizer.dispose();
     model.dispose();

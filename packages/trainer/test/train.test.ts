@@ -118,6 +118,43 @@ describe('train', () => {
     b2.model.dispose();
   });
 
+  it('with pcgrad and gradnorm phases: stopped in each and resumed, the run ends on the same bytes', async () => {
+    const p = plan();
+    const joint = { trainable: ['encoder', 'cls', 'det', 'seg'] as ('encoder' | 'cls' | 'det' | 'seg')[], batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const, 'det' as const, 'seg' as const] }], steps: 4, batchSize: 4, checkpointEvery: 2, evalEvery: 0 };
+    const resolved = parsePlan({
+      ...p,
+      name: 'resume-gradient-weightings',
+      phases: [
+        { ...joint, name: 'pc', lossWeighting: { type: 'pcgrad' }, routing: { type: 'teacher-forcing', p: 0.5 } },
+        { ...joint, name: 'gn', lossWeighting: { type: 'gradnorm', learningRate: 0.1 } },
+      ],
+    });
+    const dirA = mkdtempSync(join(tmpdir(), 'run-gw-a-'));
+    const a = await train(resolved, { runDir: dirA, data, onEvent: null });
+    expect(a.status).toBe('completed');
+    const weights = metricsOf(dirA).filter((l) => (l as { type: string; phase: string }).type === 'step' && (l as { phase: string }).phase === 'gn').map((l) => (l as { weights: Record<string, number> }).weights);
+    expect(weights.at(-1)).not.toEqual({ cls: 1, det: 1, seg: 1 }); // GradNorm moved its weights
+    const dirB = mkdtempSync(join(tmpdir(), 'run-gw-b-'));
+    const stopAt = (phase: string, step: number) => {
+      const stop = new AbortController();
+      return { signal: stop.signal, onEvent: (e: TrainEvent) => e.type === 'step' && e.phase === phase && e.step === step && stop.abort() };
+    };
+    const b1 = await train(resolved, { runDir: dirB, data, ...stopAt('pc', 3) });
+    expect(b1.status).toBe('aborted');
+    b1.model.dispose();
+    const b2 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), ...stopAt('gn', 3) });
+    expect(b2.status).toBe('aborted');
+    const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
+    expect(latest.state.weighting?.type).toBe('gradnorm');
+    b2.model.dispose();
+    const b3 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), onEvent: null });
+    expect(b3.status).toBe('completed');
+    expect(differing(snapshot(a.model), snapshot(b3.model))).toEqual([]);
+    expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
+    a.model.dispose();
+    b3.model.dispose();
+  });
+
   it('refuses to resume a run folder of another plan', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'run-c-'));
     const p = plan();

@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@multichexnet/core';
-// The test proves the fine-tuned model still exports and runs with det / seg; src/ never imports the runtime.
+// The test proves the fine-tuned model still exports and runs with det / seg; src/ never imports the exporter or the runtime.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { createPipeline, exportPipeline, writePipelineFiles } from '@multichexnet/runtime';
+import { exportPipeline, writePipelineFiles } from '@multichexnet/export';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createPipeline } from '@multichexnet/runtime';
 import { createGate } from '@multichexnet/gating';
 import { clsTask } from '@multichexnet/head-cls';
 import { createMultiCheXNet } from '@multichexnet/model';

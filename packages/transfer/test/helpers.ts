@@ -7,7 +7,7 @@ import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { createSegHead } from '@multichexnet/head-seg';
 import { createGate } from '@multichexnet/gating';
-import { synthesize } from '@multichexnet/data';
+import { synthesize } from '@multichexnet/synth';
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 
 /** A small trained-shape MultiCheXNet: narrowed densenet-tiny, 14-class cls (hidden layer optional), det, seg, cls-path gate. */

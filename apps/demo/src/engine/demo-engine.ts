@@ -1,4 +1,4 @@
-import type { DecodedImage } from '@multichexnet/data';
+import type { DecodedImage } from '@multichexnet/data/decode';
 import type { ModelMetadata } from '@multichexnet/runtime';
 import type { DemoResult, ExecutionBackend } from './demo-result';
 

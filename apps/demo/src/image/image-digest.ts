@@ -1,4 +1,4 @@
-import type { DecodedImage } from '@multichexnet/data';
+import type { DecodedImage } from '@multichexnet/data/decode';
 
 /**
  * Decoded image [H, W] → an 8-hex-digit FNV-1a digest of its size, range and every value (as float32 bits). The

@@ -1,4 +1,4 @@
-import { decodeDicomAsync, decodeImage, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type DecodedImage, type DicomCodecWasmUrls, type DicomMeta } from '@multichexnet/data';
+import { decodeDicomAsync, decodeImage, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type DecodedImage, type DicomCodecWasmUrls, type DicomMeta } from '@multichexnet/data/decode';
 // URLs only: the bundler emits each .wasm as an asset, fetched the first time a file needs its codec
 import charlsWasm from '@cornerstonejs/codec-charls/decodewasm?url';
 import openjpegWasm from '@cornerstonejs/codec-openjpeg/decodewasm?url';

@@ -1,4 +1,4 @@
-import type { DecodedImage } from '@multichexnet/data';
+import type { DecodedImage } from '@multichexnet/data/decode';
 import type { DemoResult } from '../engine/demo-result';
 import { imageDigest } from '../image/image-digest';
 

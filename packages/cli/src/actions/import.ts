@@ -2,6 +2,7 @@ import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '@multichexnet/core';
 import { PRETRAINED_LAYOUTS, importCheckpoint, resolvePretrained, type ImportedModel, type PretrainedLayout } from '@multichexnet/pretrained';
+import { clsTask } from '@multichexnet/head-cls';
 import { createMultiCheXNet } from '@multichexnet/model';
 import { parsePlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
@@ -88,7 +89,7 @@ export async function importAction(ctx: CommandContext, layout: string, file: st
     });
     await writeFileAtomic(join(tmp, RUN_FILES.plan), `${JSON.stringify(plan, null, 2)}\n`);
     await model.save(join(tmp, 'weights'));
-    const calibration: RunCalibration = { chosenOn: 'source', gating: 'none', ...(imported.thresholds !== null ? { f1Threshold: imported.thresholds } : {}) };
+    const calibration: RunCalibration = { chosenOn: 'source', gating: 'none', tasks: imported.thresholds !== null ? { [clsTask.name]: { thresholds: imported.thresholds } } : {} };
     await writeFileAtomic(join(tmp, RUN_FILES.calibration), `${JSON.stringify(calibration, null, 2)}\n`);
     const exported = o.export ? await exportRunModel(model, { name: plan.name, imageSize: size, preprocess }, tmp, ctx.reporter, calibration) : null;
     await writeReport(tmp);

@@ -1,4 +1,4 @@
-import { synthesize, type SynthResult } from '@multichexnet/data';
+import { synthesize, type SynthResult } from '@multichexnet/synth';
 import type { CommandContext } from '../context';
 import type { ProgressTask } from '../io/progress';
 import { routeLibraryLogs } from './prepare';

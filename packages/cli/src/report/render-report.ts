@@ -3,6 +3,7 @@ import { aurocBarsSpec, diceHistogramSpec, gateRocSpec, lossCurvesSpec, prCurveS
 import { renderChartSvg } from './render-chart';
 import { clsTask } from '@multichexnet/head-cls';
 import { BUILTIN_TASKS } from '@multichexnet/model';
+import { taskMetrics } from '@multichexnet/trainer';
 import type { GalleryItem, ReportData, ResultTable, TestEvaluation } from './report-data';
 import { settingsWords, taskHeadlines } from './task-headlines';
 
@@ -151,7 +152,7 @@ export async function renderReport(d: ReportData): Promise<string> {
     sections.push({
       id: 'cls',
       title: 'Classification (CheXCls)',
-      html: `<div class="charts">${await chart(aurocBarsSpec(rocs, t.metrics.cls?.meanAuroc ?? Number.NaN))}${await chart(rocPanelsSpec(rocs))}</div>${missing.length > 0 ? `<p class="muted">No ROC for ${esc(missing.join(', '))}: the test split lacks positives or negatives of these classes.</p>` : ''}`,
+      html: `<div class="charts">${await chart(aurocBarsSpec(rocs, taskMetrics(t, clsTask)?.meanAuroc ?? Number.NaN))}${await chart(rocPanelsSpec(rocs))}</div>${missing.length > 0 ? `<p class="muted">No ROC for ${esc(missing.join(', '))}: the test split lacks positives or negatives of these classes.</p>` : ''}`,
     });
   }
   const noBoxes = t?.curves.pr !== undefined && t.curves.pr.points.length === 0 ? `<p class="muted">CheXDet predicted no box at or above its score threshold on the ${t.curves.pr.truthCount} truth boxes of the test split (RSNA mAP ${num(t.metrics.det?.mAP)}): no precision-recall curve.</p>` : '';

@@ -1,4 +1,5 @@
 import type { Dataset } from '@multichexnet/data';
+import { gateRoc } from '@multichexnet/gating';
 import { clsTask, rocCurve } from '@multichexnet/head-cls';
 import { detTask, precisionRecallCurve } from '@multichexnet/head-det';
 import { diceScore, segTask } from '@multichexnet/head-seg';
@@ -74,7 +75,7 @@ async function evaluateCounted(sets: EvalSets, label: string, reporter: Reporter
  * on validation for the plan's target sensitivity and it travels with the weights.
  *
  * @example
- * const cal = await calibrateRun({ model, plan, data, reporter });   // cal?.detScoreThreshold, cal?.segMinArea
+ * const cal = await calibrateRun({ model, plan, data, reporter });   // cal?.tasks.det?.scoreThreshold, cal?.tasks.seg?.minArea
  */
 export async function calibrateRun(args: { model: MultiCheXNet; plan: TrainingPlan; data: TrainingData; gating?: Gating; reporter: Reporter }): Promise<RunCalibration | null> {
   const sets = splitSets(args.data, 'val');
@@ -100,7 +101,7 @@ export function calibrationOptions(c: RunCalibration | null | undefined): { sett
  * @example
  * const calibration = await calibrateRun({ model, plan, data, reporter });
  * const e = await evaluateRun({ model, plan, data, split: 'test', calibration, reporter });
- * e.metrics.det?.mAP; e.calibration?.detScoreThreshold; e.curves.roc?.[0].points;
+ * e.metrics.det?.mAP; e.calibration?.tasks.det?.scoreThreshold; e.curves.roc?.[0].points;
  */
 export async function evaluateRun(args: {
   model: MultiCheXNet;
@@ -134,7 +135,7 @@ export async function evaluateRun(args: {
     curves.gateRoc = {
       auroc: g.auroc,
       threshold: g.threshold,
-      points: thinCurve(rocCurve(r.raw.gate.labels, r.raw.gate.scores).map((p) => ({ fpr: p.fpr, tpr: p.tpr }))),
+      points: thinCurve(gateRoc(r.raw.gate.scores, r.raw.gate.labels).points.map((p) => ({ fpr: p.fpr, tpr: p.tpr }))),
       operating: { fpr: negatives > 0 ? g.falsePositives / negatives : 0, tpr: g.sensitivity },
     };
   }

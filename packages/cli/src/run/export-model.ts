@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { writeFileAtomic } from '@multichexnet/core';
-import { exportModelWithReport, exportPipeline, writePipelineFiles, PIPELINE_FILES, type ExportPipelineOptions } from '@multichexnet/runtime';
+import { exportModelWithReport, exportPipeline, writePipelineFiles, type ExportPipelineOptions } from '@multichexnet/export';
+import { PIPELINE_FILES } from '@multichexnet/runtime';
 import type { PreprocessConfigInput } from '@multichexnet/data';
 import type { MultiCheXNet } from '@multichexnet/model';
 import type { Reporter } from '../io/progress';

@@ -178,10 +178,8 @@ export async function completeRun(
     // calibration.json stays what the exported files record: `eval --data <other>` must not overwrite it.
     if (args.export || (await readRunCalibration(args.runDir)) === undefined) await writeRunCalibration(args.runDir, out.calibration);
   }
-  if (args.export) {
-    if (args.model.heads.cls === undefined) ctx.reporter.warn(`plan ${args.plan.name} has no cls head: no ONNX export (the pipeline's stage 1 is encoder + cls)`);
-    else out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration);
-  }
+  // Any set of heads exports (a single-task baseline too): each task writes the outputs its spec declares.
+  if (args.export) out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration);
   if (args.evaluate && args.data !== null) {
     const sets = splitSets(args.data, split);
     if (Object.values(sets).every((d) => d === undefined || d.size === 0)) {

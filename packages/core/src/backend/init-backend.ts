@@ -2,9 +2,10 @@ import { tf } from '../tf';
 import { log } from '../log';
 import { registerWasmTrainingKernels } from './kernels/register';
 import { defaultWasmThreads, installThreadedWasm } from './wasm-threads';
-import { compileSimdKernels } from './simd/simd-kernels';
+import { compileSimdKernels, relaxedSimdActive } from './simd/simd-kernels';
 import { memoryOf, type WasmBackend } from './kernels/wasm-backend';
 import { startSimdPool } from './kernels/kernel-context';
+import { installHeapGuard } from './kernels/heap';
 
 /** Backends MultiCheXNet can run on. `auto` picks the fastest available. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'webgl' | 'webgpu' | 'cpu';
@@ -27,6 +28,8 @@ export interface BackendInfo {
   reason: string;
   /** wasm: threads XNNPACK uses; other backends: 1. */
   threads: number;
+  /** wasm: whether MultiCheXNet's kernels use relaxed-SIMD fused multiply-add (Node 20: set at run time). */
+  relaxedSimd: boolean;
 }
 
 const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
@@ -58,7 +61,7 @@ async function initTensorflow(): Promise<string | null> {
   return null;
 }
 
-async function initWasm(options: BackendOptions): Promise<number> {
+async function initWasm(options: BackendOptions): Promise<{ threads: number; relaxedSimd: boolean }> {
   await import('@tensorflow/tfjs-backend-wasm');
   let ok = false;
   if (isNode) {
@@ -81,11 +84,13 @@ async function initWasm(options: BackendOptions): Promise<number> {
   const memory = memoryOf(tf.backend() as WasmBackend);
   if (memory !== null) await compileSimdKernels(memory);
   registerWasmTrainingKernels();
+  // A full heap throws a WasmHeapError naming the batch that fits, instead of tfjs writing at address 0.
+  installHeapGuard(tf.backend() as WasmBackend);
   const wasmMod = (await import('@tensorflow/tfjs-backend-wasm')) as unknown as { getThreadsCount?: () => number };
   const threads = wasmMod.getThreadsCount?.() ?? 1;
   // Our SIMD kernels get as many threads as XNNPACK (helpers exist only with the shared heap of the threaded build).
   if (threads > 1) await startSimdPool(tf.backend() as WasmBackend, threads);
-  return threads;
+  return { threads, relaxedSimd: relaxedSimdActive() };
 }
 
 /**
@@ -111,30 +116,24 @@ export async function initBackend(name: BackendName = 'auto', options: BackendOp
     if (why !== null) {
       await tf.setBackend('tensorflow');
       await tf.ready();
-      info = { name: 'tensorflow', reason: why, threads: 1 };
+      info = { name: 'tensorflow', reason: why, threads: 1, relaxedSimd: false };
     } else if (name === 'tensorflow') {
       throw new Error(TENSORFLOW_HINT);
     } else {
-      const threads = await initWasm(options);
-      info = {
-        name: 'wasm',
-        reason: 'Node without @tensorflow/tfjs-node(-gpu): wasm backend with MultiCheXNet training kernels',
-        threads,
-      };
+      info = { name: 'wasm', reason: 'Node without @tensorflow/tfjs-node(-gpu): wasm backend with MultiCheXNet training kernels', ...(await initWasm(options)) };
     }
   } else if (name === 'wasm') {
-    const threads = await initWasm(options);
-    info = { name: 'wasm', reason: 'requested', threads };
+    info = { name: 'wasm', reason: 'requested', ...(await initWasm(options)) };
   } else if (name === 'cpu') {
     await tf.setBackend('cpu');
     await tf.ready();
-    info = { name: 'cpu', reason: 'requested (reference backend, slow)', threads: 1 };
+    info = { name: 'cpu', reason: 'requested (reference backend, slow)', threads: 1, relaxedSimd: false };
   } else if (name === 'webgl' || name === 'webgpu') {
     if (name === 'webgpu') await tryImport('@tensorflow/tfjs-backend-webgpu');
     const ok = await tf.setBackend(name);
     if (!ok) throw new Error(`The ${name} backend is not available in this environment`);
     await tf.ready();
-    info = { name, reason: 'requested', threads: 1 };
+    info = { name, reason: 'requested', threads: 1, relaxedSimd: false };
   } else {
     // auto in a browser
     let chosen: BackendInfo | null = null;
@@ -143,7 +142,7 @@ export async function initBackend(name: BackendName = 'auto', options: BackendOp
         if (candidate === 'webgpu' && !(await tryImport('@tensorflow/tfjs-backend-webgpu'))) continue;
         if (await tf.setBackend(candidate)) {
           await tf.ready();
-          chosen = { name: candidate, reason: `browser with ${candidate}`, threads: 1 };
+          chosen = { name: candidate, reason: `browser with ${candidate}`, threads: 1, relaxedSimd: false };
           break;
         }
       } catch {
@@ -152,11 +151,10 @@ export async function initBackend(name: BackendName = 'auto', options: BackendOp
     }
     if (chosen === null) {
       try {
-        const threads = await initWasm(options);
-        chosen = { name: 'wasm', reason: 'browser without webgpu/webgl', threads };
+        chosen = { name: 'wasm', reason: 'browser without webgpu/webgl', ...(await initWasm(options)) };
       } catch {
         await tf.setBackend('cpu');
-        chosen = { name: 'cpu', reason: 'no faster backend available', threads: 1 };
+        chosen = { name: 'cpu', reason: 'no faster backend available', threads: 1, relaxedSimd: false };
       }
     }
     info = chosen;
@@ -164,7 +162,7 @@ export async function initBackend(name: BackendName = 'auto', options: BackendOp
   current = info;
   if (!loggedOnce) {
     loggedOnce = true;
-    log.info(`backend ${info.name} (${info.reason}${info.threads > 1 ? `, ${info.threads} threads` : ''})`);
+    log.info(`backend ${info.name} (${info.reason}${info.threads > 1 ? `, ${info.threads} threads` : ''}${info.relaxedSimd ? ', relaxed SIMD' : ''})`);
   }
   return info;
 }

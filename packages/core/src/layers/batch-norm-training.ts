@@ -16,7 +16,8 @@ export interface BatchNormTrainingResult {
   variance: tf.Tensor1D;
 }
 
-function useWasmKernels(): boolean {
+/** Whether the active backend is wasm with MultiCheXNet's BatchNorm kernels registered. */
+export function wasmKernelsActive(): boolean {
   return tf.getBackend() === 'wasm' && tf.getKernel(BATCH_NORM_TRAINING, 'wasm') !== undefined;
 }
 
@@ -46,7 +47,7 @@ export function batchNormTraining(
   relu: boolean,
 ): BatchNormTrainingResult {
   let stats: [tf.Tensor1D, tf.Tensor1D] | null = null;
-  const wasm = useWasmKernels();
+  const wasm = wasmKernelsActive();
   const axes = allButLast(x.rank);
   const op = tf.customGrad((...args: unknown[]) => {
     const [xi, g, b] = args as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];

@@ -1,5 +1,5 @@
 import { tf } from '../tf';
-import { batchNormTraining } from './batch-norm-training';
+import { batchNormTraining, wasmKernelsActive } from './batch-norm-training';
 
 /** Arguments of {@link batchNorm}: the subset of tfjs BatchNormalization options the project uses. */
 export interface BatchNormArgs {
@@ -44,16 +44,61 @@ function stockClass(): StockBatchNormClass {
 }
 
 const Stock = stockClass();
+const stockCall = Stock.prototype.call as (this: StockBatchNorm, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor | tf.Tensor[];
 
 function isLastAxis(axis: number, rank: number): boolean {
   return axis === -1 || axis === rank - 1;
 }
 
 /**
+ * Training-mode call through {@link batchNormTraining} (hand-written gradient, SIMD kernels on wasm), with the
+ * moving averages updated exactly as tfjs BatchNormalization updates them; null when the layer's settings need
+ * tfjs's own implementation (inference, another axis, center or scale off).
+ */
+function fastTrainingCall(layer: StockBatchNorm, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }, relu: boolean): tf.Tensor | null {
+  const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+  if (kwargs['training'] !== true || !layer.center || !layer.scale || !isLastAxis(layer.axis, x.rank)) return null;
+  return tf.tidy(() => {
+    const { y, mean, variance } = batchNormTraining(x, layer.gamma.read() as tf.Tensor1D, layer.beta.read() as tf.Tensor1D, layer.epsilon, relu);
+    const decay = 1 - layer.momentum;
+    for (const [variable, value] of [
+      [layer.movingMean, mean],
+      [layer.movingVariance, variance],
+    ] as const) {
+      const orig = variable.read();
+      variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
+    }
+    mean.dispose();
+    variance.dispose();
+    return y;
+  });
+}
+
+/**
+ * `MULTICHEXNET_LAYERS_BN=stock` keeps tfjs's own training path for `tf.layers.batchNormalization` (to measure what
+ * the fast path is worth); read per call.
+ */
+function stockLayersKeepTheirPath(): boolean {
+  return (typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_LAYERS_BN'] : undefined) === 'stock';
+}
+
+// `tf.layers.batchNormalization()` builds the stock class: on the wasm backend with our kernels its training step
+// takes the same fast path as core's own layer (the stock step, tf.moments + the FusedBatchNorm gradient with a
+// full-size Tile and transposed reductions, was about 45% of a training step there). Other backends keep tfjs's
+// implementation unchanged.
+Stock.prototype.call = function (this: StockBatchNorm, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) {
+  if (wasmKernelsActive() && !stockLayersKeepTheirPath()) {
+    const y = fastTrainingCall(this, inputs, kwargs, false);
+    if (y !== null) return y;
+  }
+  return stockCall.call(this, inputs, kwargs);
+} as typeof Stock.prototype.call;
+
+/**
  * BatchNorm over the last axis, NHWC [B, H, W, C] -> [B, H, W, C]: tfjs's BatchNormalization (same weights
  * gamma / beta / moving_mean / moving_variance, same config, same class name, so saved models load in either)
- * whose training step uses a hand-written gradient and, on wasm, SIMD kernels. Other axes, or center/scale off,
- * fall back to the stock implementation.
+ * whose training step uses a hand-written gradient on every backend and SIMD kernels on wasm. Other axes, or
+ * center/scale off, fall back to the stock implementation.
  */
 export class BatchNorm extends Stock {
   static className = 'BatchNormalization';
@@ -64,34 +109,11 @@ export class BatchNorm extends Stock {
 
   /** Normalised input [..., C], channels last, same shape: batch statistics in training, moving averages otherwise. */
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
-    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
-    const training = kwargs['training'] === true;
-    if (!training || !this.center || !this.scale || !isLastAxis(this.axis, x.rank)) {
-      return tf.tidy(() => {
-        const y = super.call(inputs, kwargs) as tf.Tensor;
-        return this.fusedRelu ? tf.relu(y) : y;
-      });
-    }
+    const y = fastTrainingCall(this, inputs, kwargs, this.fusedRelu);
+    if (y !== null) return y;
     return tf.tidy(() => {
-      const { y, mean, variance } = batchNormTraining(
-        x,
-        this.gamma.read() as tf.Tensor1D,
-        this.beta.read() as tf.Tensor1D,
-        this.epsilon,
-        this.fusedRelu,
-      );
-      // The moving averages exactly as tfjs BatchNormalization updates them.
-      const decay = 1 - this.momentum;
-      for (const [variable, value] of [
-        [this.movingMean, mean],
-        [this.movingVariance, variance],
-      ] as const) {
-        const orig = variable.read();
-        variable.write(tf.sub(orig, tf.mul(tf.sub(orig, value), decay)));
-      }
-      mean.dispose();
-      variance.dispose();
-      return y;
+      const out = stockCall.call(this, inputs, kwargs) as tf.Tensor;
+      return this.fusedRelu ? tf.relu(out) : out;
     });
   }
 }

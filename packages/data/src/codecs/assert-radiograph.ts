@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import type { DecodedImage } from './decoded-image';
 
 /** The smallest side a radiograph may have: below it there is no anatomy to read (icons, thumbnails, placeholders). */

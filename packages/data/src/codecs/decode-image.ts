@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import type { DecodedImage } from './decoded-image';
 import { decodePng } from './png';
 import { decodeJpeg } from './jpeg';

@@ -1,4 +1,4 @@
-import type { GrayImage } from '@multichexnet/core';
+import type { GrayImage } from '@multichexnet/core/base';
 
 /**
  * Decoded gray image [H, W], row-major, values in [0, maxValue] (0 = black).

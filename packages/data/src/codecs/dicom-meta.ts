@@ -1,5 +1,5 @@
 import type { DataSet } from 'dicom-parser';
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import { parseDicomBytes } from './dicom-parser';
 import { DEFAULT_MAX_INFLATED_BYTES } from './dicom-inflate';
 

@@ -1,6 +1,6 @@
 import * as dicomParserNs from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import { boundedInflater, DEFAULT_MAX_INFLATED_BYTES } from './dicom-inflate';
 
 /*

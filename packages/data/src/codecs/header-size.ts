@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import { MAX_RADIOGRAPH_PIXELS } from './assert-radiograph';
 
 /*

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import jpeg from 'jpeg-js';
 import type { DecodedImage } from './decoded-image';
 import { colourFraction } from './colour-fraction';

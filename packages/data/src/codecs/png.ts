@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import { decode as decodePngBytes, convertIndexedToRgb } from 'fast-png';
 import type { DecodedImage } from './decoded-image';
 import { colourFraction } from './colour-fraction';

@@ -1,4 +1,4 @@
-import { DataError, type BinaryMask } from '@multichexnet/core';
+import { DataError, type BinaryMask } from '@multichexnet/core/base';
 
 /*
  * The SIIM-ACR run-length codec (the competition's `mask_functions.py`), written from its description in

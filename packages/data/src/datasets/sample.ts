@@ -1,4 +1,4 @@
-import type { BinaryMask, Box } from '@multichexnet/core';
+import type { BinaryMask, Box } from '@multichexnet/core/base';
 import type { DecodedImage } from '../codecs/decoded-image';
 import type { Pathology } from './pathologies';
 

@@ -56,7 +56,7 @@ function resized(img: Sharp, size: { width: number; height: number }): Sharp {
 
 /** A gray 8- or 16-bit PNG / gray JPEG decoded (and resized when `size` is given) by libvips, one channel out. */
 async function sharpMono(sharp: SharpFn, bytes: Uint8Array, sixteen: boolean, size: { width: number; height: number } | null): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array }> {
-  let img = sharp(bytes, { failOn: 'error' });
+  let img = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_RADIOGRAPH_PIXELS });
   if (size !== null) img = resized(img, size);
   const { data, info } = await img.toColourspace(sixteen ? 'grey16' : 'b-w').raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
   const out = sixteen ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -117,7 +117,7 @@ export async function createSharpDecoder(): Promise<ImageDecoder | null> {
     if (colourType === 3 || (depth === 16 && colourType !== 0) || (depth !== 8 && depth !== 16)) return null;
     try {
       // one-channel sources resize natively; colour ones decode at full size, where their colour is measured
-      const mono = format === 'png' ? colourType === 0 : (bytes.length > 0 && (await sharp(bytes).metadata()).channels === 1);
+      const mono = format === 'png' ? colourType === 0 : (bytes.length > 0 && (await sharp(bytes, { limitInputPixels: MAX_RADIOGRAPH_PIXELS }).metadata()).channels === 1);
       if (mono) {
         const size = declared === null ? null : nativeFitSize(declared.width, declared.height, options.fit);
         const { width, height, data } = await sharpMono(sharp, bytes, depth === 16, size);

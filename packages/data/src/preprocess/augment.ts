@@ -1,4 +1,4 @@
-import { DataError, type Rng } from '@multichexnet/core';
+import { DataError, type Rng } from '@multichexnet/core/base';
 import type { LabeledBox } from '../datasets/sample';
 import type { AugmentConfig, PreprocessConfig } from './config';
 import type { FittedSample } from './fit-sample';

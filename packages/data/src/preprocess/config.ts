@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, z } from '@multichexnet/core';
+import { ConfigError, parseConfig, z } from '@multichexnet/core/base';
 
 /** Random augmentation ranges (training only; drawn per sample from a seeded generator). */
 export const AugmentConfigSchema = z.object({

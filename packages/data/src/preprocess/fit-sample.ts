@@ -1,4 +1,4 @@
-import { DataError, type BinaryMask } from '@multichexnet/core';
+import { DataError, type BinaryMask } from '@multichexnet/core/base';
 import type { DecodedImage } from '../codecs/decoded-image';
 import type { LabeledBox } from '../datasets/sample';
 import type { PreprocessConfig } from './config';

@@ -76,7 +76,7 @@ function setDicomUs(b: Uint8Array, tag: number, value: number): Uint8Array {
   return out;
 }
 
-/** The bad image files (DICOMs carry the synthetic generator's fake PHI, which no message may repeat). */
+/** The bad image files (DICOMs carry fake PHI, which no message may repeat). */
 export async function badImageFiles(): Promise<BadImage[]> {
   const png = pngGray8(64, 1);
   const gray = (size: number, seed: number) => sharp(Buffer.from(film(size, seed)), { raw: { width: size, height: size, channels: 1 } });

@@ -5,16 +5,13 @@ import { encode as encodePng } from 'fast-png';
 import jpegJs from 'jpeg-js';
 import sharp from 'sharp';
 import { createRng } from '@multichexnet/core';
-import { renderFilm } from '../../src/synth/render';
-import { encodeDicomFilm } from '../../src/synth/dicom-writer';
-import { fakePhi } from '../../src/synth/phi';
 import { rleEncode } from '../../src/codecs/rle';
-import { pixelModule, writeTestDicom } from '../helpers/dicom-writer';
+import { encapsulatedPixelData, pixelModule, writeTestDicom, type TestElement } from '../helpers/dicom-writer';
 import type { Container } from './mutate';
 
 /*
- * The valid inputs the fuzz and bad-input tests start from: small synthetic films written by independent encoders
- * (fast-png, sharp / libvips, jpeg-js, dcmjs, the tests' own DICOM writer) in the layouts the decoders meet, and
+ * The valid inputs the fuzz and bad-input tests start from: small film-like images written by independent encoders
+ * (fast-png, sharp / libvips, jpeg-js, the tests' own DICOM writer) in the layouts the decoders meet, and
  * the real files of ../shared/realdata when present. Everything is generated at test time from seeds: no binary
  * fixture is committed.
  */
@@ -30,9 +27,49 @@ export interface BaseInput {
   real: boolean;
 }
 
-/** An 8-bit chest film [size, size] drawn by the synthetic generator. */
+/**
+ * An 8-bit film-like image [size, size]: a bright body, two darker lung fields, a brighter spine and seeded noise
+ * (the decoders only need realistic value ranges and smooth structure, not anatomy).
+ */
 export function film(size: number, seed: number): Uint8Array {
-  return renderFilm({ size, view: 'PA', sex: seed % 2 === 0 ? 'F' : 'M', findings: [] }, createRng(seed)).pixels;
+  const rng = createRng(seed);
+  const out = new Uint8Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const u = x / size - 0.5;
+      const v = y / size - 0.5;
+      const body = Math.max(0, 1 - (u * u) / 0.18 - (v * v) / 0.3);
+      const lungs = Math.max(0, 1 - (Math.abs(u) - 0.2) ** 2 / 0.012 - (v + 0.05) ** 2 / 0.08);
+      const value = 30 + 170 * body - 90 * lungs + 40 * Math.exp(-(u * u) / 0.002) + rng.normal(0, 6);
+      out[y * size + x] = Math.min(255, Math.max(0, Math.round(value)));
+    }
+  }
+  return out;
+}
+
+/**
+ * The marker every fake identifying value of {@link dicomFilm} contains: no error message, log or output may repeat
+ * it (the files carry it in PatientName, PatientAddress, InstitutionName, ... as a real study carries PHI).
+ */
+export const FAKE_PHI_MARKER = 'FAKEPHI';
+
+/** Fake identifying attributes of the seed's patient and study, each value holding {@link FAKE_PHI_MARKER}. */
+function fakePhiElements(seed: number): TestElement[] {
+  const text = (group: number, element: number, vr: string, value: string): TestElement => ({ tag: [group, element], vr, value });
+  return [
+    text(0x0008, 0x0050, 'SH', `${FAKE_PHI_MARKER}${seed}`), // AccessionNumber
+    text(0x0008, 0x0080, 'LO', `${FAKE_PHI_MARKER} GENERAL HOSPITAL`), // InstitutionName
+    text(0x0008, 0x0090, 'PN', `${FAKE_PHI_MARKER}^REFERRER`), // ReferringPhysicianName
+    text(0x0008, 0x1010, 'SH', `${FAKE_PHI_MARKER}CR1`), // StationName
+    text(0x0010, 0x0010, 'PN', `${FAKE_PHI_MARKER}^DOE^JANE`), // PatientName
+    text(0x0010, 0x0020, 'LO', `00000000-0000-4000-8000-${String(seed).padStart(12, '0')}`), // PatientID
+    text(0x0010, 0x0030, 'DA', '19700101'), // PatientBirthDate
+    text(0x0010, 0x0040, 'CS', 'F'), // PatientSex
+    text(0x0010, 0x1010, 'AS', '050Y'), // PatientAge
+    text(0x0010, 0x1040, 'LO', `1 ${FAKE_PHI_MARKER} STREET`), // PatientAddress
+    text(0x0008, 0x0060, 'CS', 'CR'), // Modality
+    text(0x0018, 0x5101, 'CS', 'PA'), // ViewPosition
+  ];
 }
 
 /** A gray 8-bit PNG of a film (fast-png). */
@@ -40,25 +77,17 @@ export function pngGray8(size: number, seed: number): Uint8Array {
   return encodePng({ width: size, height: size, data: film(size, seed), channels: 1, depth: 8 });
 }
 
-/** A DICOM film as `synthesize` writes it (dcmjs; JPEG Baseline or explicit VR little endian), fake PHI included. */
+/**
+ * An 8-bit MONOCHROME2 DICOM film as the RSNA / SIIM files are stored, fake PHI included: JPEG Baseline (one gray
+ * frame from libjpeg-turbo through sharp, encapsulated) or explicit VR little endian native pixels.
+ */
 export async function dicomFilm(size: number, seed: number, transferSyntax: 'jpeg-baseline' | 'explicit-vr-little-endian'): Promise<Uint8Array> {
-  const rng = createRng(seed);
-  return encodeDicomFilm({
-    pixels: film(size, seed),
-    width: size,
-    height: size,
-    transferSyntax,
-    jpegQuality: 90,
-    studyInstanceUid: `1.2.276.0.7230010.3.1.2.8323329.${900000 + seed}.1517874000.1`,
-    seriesInstanceUid: `1.2.276.0.7230010.3.1.3.8323329.${900000 + seed}.1517874000.2`,
-    sopInstanceUid: `1.2.276.0.7230010.3.1.4.8323329.${900000 + seed}.1517874000.3`,
-    patientId: `00000000-0000-4000-8000-${String(seed).padStart(12, '0')}`,
-    patientSex: 'F',
-    patientAge: 50,
-    viewPosition: 'PA',
-    pixelSpacing: 0.5,
-    phi: fakePhi(rng, 'F', 50),
-  });
+  const pixels = film(size, seed);
+  const elements = [...pixelModule({ rows: size, columns: size, bitsAllocated: 8, pixels }), ...fakePhiElements(seed)];
+  if (transferSyntax === 'explicit-vr-little-endian') return writeTestDicom(elements);
+  const raw = sharp(Buffer.from(pixels), { raw: { width: size, height: size, channels: 1 } });
+  const frame = new Uint8Array(await raw.toColourspace('b-w').jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer());
+  return writeTestDicom([...elements.filter((e) => e.tag[0] !== 0x7fe0), encapsulatedPixelData(frame)], '1.2.840.10008.1.2.4.50');
 }
 
 /** A native 16-bit DICOM (12 bits stored, rescale, VOI window), written by the tests' own writer. */
@@ -93,7 +122,7 @@ export function realInputs(): BaseInput[] {
     .map(([f, container]) => ({ name: `real:${f}`, container, bytes: new Uint8Array(readFileSync(join(REALDATA, f))), real: true }));
 }
 
-/** The synthetic image inputs (every container, several layouts each). */
+/** The generated image inputs (every container, several layouts each). */
 export async function syntheticImageInputs(): Promise<BaseInput[]> {
   const f48 = film(48, 11);
   const rgba = new Uint8Array(40 * 40 * 4);
@@ -111,8 +140,8 @@ export async function syntheticImageInputs(): Promise<BaseInput[]> {
     ['jpeg:gray(sharp)', 'jpeg', new Uint8Array(await raw(film(64, 15), 64).toColourspace('b-w').jpeg({ quality: 85 }).toBuffer())],
     ['jpeg:progressive-rgb(sharp)', 'jpeg', new Uint8Array(await raw(film(48, 16), 48).toColourspace('srgb').jpeg({ quality: 80, progressive: true }).toBuffer())],
     ['jpeg:baseline(jpeg-js)', 'jpeg', new Uint8Array(jpegJs.encode({ width: 40, height: 40, data: Buffer.from(rgba) }, 80).data)],
-    ['dicom:jpeg-baseline(dcmjs)', 'dicom', await dicomFilm(64, 17, 'jpeg-baseline')],
-    ['dicom:explicit-le(dcmjs)', 'dicom', await dicomFilm(48, 18, 'explicit-vr-little-endian')],
+    ['dicom:jpeg-baseline', 'dicom', await dicomFilm(64, 17, 'jpeg-baseline')],
+    ['dicom:explicit-le', 'dicom', await dicomFilm(48, 18, 'explicit-vr-little-endian')],
     ['dicom:native16-voi', 'dicom', dicomNative16(40, 19)],
     ['dicom:native16-mono1', 'dicom', dicomNative16(32, 20, 'MONOCHROME1')],
   ];

@@ -1,12 +1,14 @@
 /*
- * A tiny explicit-VR little-endian DICOM writer for test fixtures (native pixel data only). Hand-written so
- * the decoder's tests do not depend on the package's own synthetic writer.
+ * A tiny explicit-VR little-endian DICOM writer for test fixtures (native pixel data, or one encapsulated compressed
+ * frame). Hand-written so the decoders' tests do not depend on a DICOM library's writer.
  */
 export interface TestElement {
   tag: [number, number];
   vr: string;
   /** string for text VRs, number[] for US/SS, Uint8Array for OB/OW. */
   value: string | number[] | Uint8Array;
+  /** Writes the length as undefined (0xFFFFFFFF): `value` is already a sequence of items ending in a delimiter. */
+  undefinedLength?: true;
 }
 
 const LONG_VRS = new Set(['OB', 'OW', 'SQ', 'UN', 'UT']);
@@ -33,9 +35,29 @@ function encodeElement(el: TestElement): Uint8Array {
   dv.setUint16(2, el.tag[1], true);
   head[4] = el.vr.charCodeAt(0);
   head[5] = el.vr.charCodeAt(1);
-  if (long) dv.setUint32(8, value.length, true);
+  if (long) dv.setUint32(8, el.undefinedLength === true ? 0xffffffff : value.length, true);
   else dv.setUint16(6, value.length, true);
   return concat([head, value]);
+}
+
+/** An item or delimiter tag (FFFE,xxxx) with its 4-byte length, followed by `body`. */
+function itemTag(element: number, body: Uint8Array): Uint8Array {
+  const head = new Uint8Array(8);
+  const dv = new DataView(head.buffer);
+  dv.setUint16(0, 0xfffe, true);
+  dv.setUint16(2, element, true);
+  dv.setUint32(4, body.length, true);
+  return concat([head, body]);
+}
+
+/**
+ * Encapsulated Pixel Data (PS3.5 A.4) holding one compressed frame: an empty Basic Offset Table item, the frame as
+ * one fragment (padded to even length), the sequence delimiter.
+ */
+export function encapsulatedPixelData(frame: Uint8Array): TestElement {
+  const fragment = frame.length % 2 === 0 ? frame : concat([frame, new Uint8Array(1)]);
+  const value = concat([itemTag(0xe000, new Uint8Array(0)), itemTag(0xe000, fragment), itemTag(0xe0dd, new Uint8Array(0))]);
+  return { tag: [0x7fe0, 0x0010], vr: 'OB', value, undefinedLength: true };
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
@@ -50,17 +72,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** The value of an SQ element: items of explicit-VR LE elements, each with a defined length. */
 export function sequenceValue(items: TestElement[][]): Uint8Array {
-  return concat(
-    items.map((elements) => {
-      const body = concat(elements.slice().sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]).map(encodeElement));
-      const head = new Uint8Array(8);
-      const dv = new DataView(head.buffer);
-      dv.setUint16(0, 0xfffe, true);
-      dv.setUint16(2, 0xe000, true);
-      dv.setUint32(4, body.length, true);
-      return concat([head, body]);
-    }),
-  );
+  return concat(items.map((elements) => itemTag(0xe000, concat(elements.slice().sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]).map(encodeElement)))));
 }
 
 /** A Part 10 file: preamble, DICM, meta group (explicit LE), then the data set elements (sorted by tag). */

@@ -1,5 +1,4 @@
-import { DataError } from '@multichexnet/core';
-import type { GateDecision } from '@multichexnet/core';
+import { DataError, aurocOf, rocCounts, rocPointsOf, type GateDecision, type RocPoint } from '@multichexnet/core';
 
 /** Confusion counts of a gate and the two rates that matter for it. */
 export interface GateMetrics {
@@ -49,5 +48,37 @@ export function gateMetrics(decisions: readonly (boolean | GateDecision)[], labe
     trueNegatives: tn,
     falseNegatives: fn,
     count: tp + fp + tn + fn,
+  };
+}
+
+/** The gate's ROC: every operating point its threshold can take, and the area under them. */
+export interface GateRoc {
+  /**
+   * One point per distinct score, from (0, 0) at threshold +Infinity to (1, 1): the gate with that threshold
+   * (positive when probability >= threshold, as `Gate.decide`) has these false- and true-positive rates.
+   */
+  points: RocPoint[];
+  /** Area under `points` (the Mann-Whitney probability, ties 1/2); NaN without positives or negatives. */
+  auroc: number;
+  /** Images with label 1 / 0 (NaN labels are skipped). */
+  positives: number;
+  negatives: number;
+}
+
+/**
+ * ROC curve and AUROC of gate probabilities scores [N] against labels [N] of 0/1 (NaN = unknown, skipped): what
+ * every threshold would give, where {@link gateMetrics} scores one. Core's binary ROC, the same as CheXCls's
+ * per-class curves; it equals sklearn's `roc_curve(drop_intermediate=False)` and `roc_auc_score`.
+ *
+ * @example
+ * gateRoc([0.9, 0.2, 0.6, 0.4], [1, 0, 0, 1]);   // { auroc: 0.75, points: [{ threshold: Infinity, fpr: 0, tpr: 0 }, ...], positives: 2, negatives: 2 }
+ */
+export function gateRoc(scores: ArrayLike<number>, labels: ArrayLike<number>): GateRoc {
+  const c = rocCounts(labels, scores, 'gateRoc');
+  return {
+    points: rocPointsOf(c),
+    auroc: aurocOf(c),
+    positives: c.positives,
+    negatives: c.negatives,
   };
 }

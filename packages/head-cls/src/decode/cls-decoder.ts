@@ -1,4 +1,4 @@
-import { DataError, defineTaskDecoder, probabilityRule, readRow, resolveSettings } from '@multichexnet/core/plain';
+import { DataError, defineTaskDecoder, probabilityRule, readRow, resolveSettings } from '@multichexnet/core/base';
 
 /** One image's decoded classification. */
 export interface ClsPrediction {

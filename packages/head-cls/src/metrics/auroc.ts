@@ -1,22 +1,5 @@
+import { auroc } from '@multichexnet/core';
 import { classNames, column, matrixShape } from './check-inputs';
-import { rocCounts } from './roc-curve';
-
-/**
- * Area under the ROC curve of one class: the trapezoid rule over all distinct thresholds, which equals the
- * Mann-Whitney probability P(s+ > s-) + 1/2 P(s+ = s-). NaN labels are skipped; NaN when only one class is
- * present (sklearn raises there). Same value as sklearn's `roc_auc_score`.
- *
- * @example
- * auroc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]);   // 0.75
- */
-export function auroc(yTrue: ArrayLike<number>, yScore: ArrayLike<number>): number {
-  const c = rocCounts(yTrue, yScore, 'auroc');
-  if (c.positives === 0 || c.negatives === 0) return NaN;
-  // Trapezoids on integer counts, divided once at the end: no rounding until the last step.
-  let twiceArea = 0;
-  for (let i = 1; i < c.tp.length; i++) twiceArea += (c.fp[i]! - c.fp[i - 1]!) * (c.tp[i]! + c.tp[i - 1]!);
-  return twiceArea / (2 * c.positives * c.negatives);
-}
 
 /** Per-class AUROC and their unweighted mean. */
 export interface MacroAuroc {

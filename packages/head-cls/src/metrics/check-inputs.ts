@@ -1,31 +1,5 @@
 import { DataError } from '@multichexnet/core';
 
-/**
- * The (label, score) pairs of one class with an annotated label: NaN labels are dropped (not annotated),
- * other labels must be 0 or 1 and scores finite; anything else is a DataError naming the index.
- */
-export function annotatedPairs(yTrue: ArrayLike<number>, yScore: ArrayLike<number>, what: string): { y: Uint8Array; s: Float64Array } {
-  if (yTrue.length !== yScore.length) {
-    throw new DataError(`${what}: labels and scores differ in length`, { field: 'yScore', expected: `${yTrue.length} scores`, found: `${yScore.length}` });
-  }
-  const y: number[] = [];
-  const s: number[] = [];
-  for (let i = 0; i < yTrue.length; i++) {
-    const label = yTrue[i]!;
-    if (Number.isNaN(label)) continue;
-    if (label !== 0 && label !== 1) {
-      throw new DataError(`${what}: labels must be 0, 1 or NaN`, { row: i + 1, field: 'yTrue', expected: '0, 1 or NaN', found: String(label) });
-    }
-    const score = yScore[i]!;
-    if (!Number.isFinite(score)) {
-      throw new DataError(`${what}: scores must be finite`, { row: i + 1, field: 'yScore', expected: 'a finite number', found: String(score) });
-    }
-    y.push(label);
-    s.push(score);
-  }
-  return { y: Uint8Array.from(y), s: Float64Array.from(s) };
-}
-
 /** Checks that two matrices [N][C] have the same shape; returns C. */
 export function matrixShape(yTrue: readonly ArrayLike<number>[], yScore: readonly ArrayLike<number>[], what: string): number {
   if (yTrue.length !== yScore.length) {

@@ -16,6 +16,8 @@ export interface ClsMetrics {
   perClassAuroc: Record<string, number>;
   /** Macro F1 at `f1Threshold`. */
   macroF1: number;
+  /** F1 by class at `f1Threshold`. */
+  perClassF1: Record<string, number>;
   images: number;
 }
 
@@ -32,5 +34,5 @@ export function clsMetrics(records: readonly ClsRecord[], classes: readonly stri
   const m = macroAuroc(labels, scores, classes);
   const decided = thresholds === undefined ? scores : scores.map((row) => Float32Array.from(classes, (c, j) => (row[j]! >= (thresholds[c] ?? 0.5) ? 1 : 0)));
   const f1 = f1Score(labels, decided, { threshold: 0.5, classes });
-  return { meanAuroc: m.mean, f1Threshold: thresholds === undefined ? 0.5 : { ...thresholds }, perClassAuroc: m.perClass, macroF1: f1.macro, images: records.length };
+  return { meanAuroc: m.mean, f1Threshold: thresholds === undefined ? 0.5 : { ...thresholds }, perClassAuroc: m.perClass, macroF1: f1.macro, perClassF1: f1.perClass, images: records.length };
 }

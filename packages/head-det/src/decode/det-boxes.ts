@@ -1,4 +1,4 @@
-import { DataError, type PlainTensor } from '@multichexnet/core/plain';
+import { DataError, type PlainTensor } from '@multichexnet/core/base';
 import { DET_LEVEL_STRIDE, DET_VALUES_PER_ANCHOR, type DetLayout } from '../grid';
 
 /** Name of the raw CheXDet output [B, S_h, S_w, K*5], NHWC. */

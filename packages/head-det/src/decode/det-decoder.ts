@@ -1,4 +1,4 @@
-import { defineTaskDecoder, probabilityRule, readRow, resolveSettings, type ScoredBox, type SettingRule } from '@multichexnet/core/plain';
+import { defineTaskDecoder, probabilityRule, readRow, resolveSettings, type ScoredBox, type SettingRule } from '@multichexnet/core/base';
 import { DET_BOXES_OUTPUT, DET_SCORES_OUTPUT } from './det-boxes';
 import { nonMaxSuppression } from './nms';
 

@@ -1,5 +1,5 @@
 import { rsnaMeanAP } from './rsna-map';
-import { apAt } from './voc-ap';
+import { apAt, positiveApAt } from './voc-ap';
 import type { DetectionImage } from './detection-image';
 
 /** Detection metrics of a set of images (RSNA). */
@@ -8,8 +8,10 @@ export interface DetMetrics {
   mAP: number;
   /** The box score threshold of `mAP`. */
   scoreThreshold: number;
-  /** PASCAL VOC AP at IoU 0.5 (every box ranked, whatever its score). */
+  /** PASCAL VOC AP at IoU 0.5 (all-point, every box ranked whatever its score) over all images: false alarms on negative images count. */
   ap50: number;
+  /** The same AP on the images with a truth box only, as the authors' code reports it (`positiveApAt`). */
+  positiveAp50: number;
   images: number;
   /** Images with at least one truth box. */
   positives: number;
@@ -29,13 +31,20 @@ export function detMapAt(images: readonly DetectionImage[], threshold: number): 
 }
 
 /**
- * The RSNA mAP at `scoreThreshold`, AP@0.5 over every box, and the image counts.
+ * The RSNA mAP at `scoreThreshold`, AP@0.5 over every box (all images, and positive images only), and the image counts.
  *
  * @example
  * detMetrics(images, 0.25).mAP;
  */
 export function detMetrics(images: readonly DetectionImage[], scoreThreshold: number): DetMetrics {
-  return { mAP: detMapAt(images, scoreThreshold), ap50: apAt(images, 0.5), scoreThreshold, images: images.length, positives: images.filter((d) => d.truth.length > 0).length };
+  return {
+    mAP: detMapAt(images, scoreThreshold),
+    ap50: apAt(images, 0.5),
+    positiveAp50: positiveApAt(images, 0.5),
+    scoreThreshold,
+    images: images.length,
+    positives: images.filter((d) => d.truth.length > 0).length,
+  };
 }
 
 /**

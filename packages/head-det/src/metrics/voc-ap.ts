@@ -11,10 +11,20 @@ export interface PrecisionRecallPoint {
   truePositive: boolean;
 }
 
-/** Options of {@link precisionRecallCurve} and {@link apAt}. */
+/**
+ * How AP summarises a precision-recall curve. `all-point` (VOC 2010+): the area under the precision envelope,
+ * precision at each recall replaced by the highest precision at any equal or larger recall. `11-point` (VOC
+ * 2007): the mean over recall levels r = 0, 0.1, ..., 1 of the highest precision at recall >= r (0 where the
+ * curve never reaches r).
+ */
+export type ApInterpolation = 'all-point' | '11-point';
+
+/** Options of {@link precisionRecallCurve}, {@link apAt} and {@link positiveApAt}. */
 export interface VocOptions {
   /** `gte` (default, as the PASCAL VOC devkit): a hit needs IoU >= the threshold; `gt`: IoU > the threshold. */
   matchRule?: MatchRule;
+  /** Default `all-point`. Only AP reads it; the curve is the same. */
+  interpolation?: ApInterpolation;
 }
 
 /** A precision-recall curve over a set of images. */
@@ -72,11 +82,12 @@ export function precisionRecallCurve(images: readonly DetectionImage[], iou = 0.
 }
 
 /**
- * Average precision at one IoU threshold (default 0.5), PASCAL VOC 2010+ "all-point interpolation": the area
- * under the precision-recall curve of {@link precisionRecallCurve} after replacing each precision by the highest
- * precision at any equal or larger recall. Recall that is never reached adds nothing, so missed objects lower AP.
- * NaN when there is no truth box at all. (Not sklearn's `average_precision_score`, which does not interpolate and
- * cannot count truth boxes that no prediction reaches.)
+ * Average precision at one IoU threshold (default 0.5) over all images: the precision-recall curve of
+ * {@link precisionRecallCurve} summarised with `options.interpolation` (default `all-point`, PASCAL VOC 2010+:
+ * the area under the precision envelope; `11-point`, VOC 2007). Recall that is never reached adds nothing, so
+ * missed objects lower AP; predictions on images without truth are false positives. NaN when there is no truth
+ * box at all. (Not sklearn's `average_precision_score`, which does not interpolate and cannot count truth boxes
+ * that no prediction reaches.)
  *
  * @example
  * apAt([{ truth: [{ x: 0, y: 0, width: 10, height: 10 }], predictions: [{ x: 0, y: 0, width: 10, height: 10, score: 0.9 }] }]); // 1
@@ -84,9 +95,18 @@ export function precisionRecallCurve(images: readonly DetectionImage[], iou = 0.
 export function apAt(images: readonly DetectionImage[], iou = 0.5, options: VocOptions = {}): number {
   const { points, truthCount } = precisionRecallCurve(images, iou, options);
   if (truthCount === 0) return Number.NaN;
-  // precision envelope from the right, then the sum of precision x recall increments
+  // The precision envelope from the right: the best precision at this or any larger recall.
   const envelope = points.map((p) => p.precision);
   for (let i = envelope.length - 2; i >= 0; i--) envelope[i] = Math.max(envelope[i]!, envelope[i + 1]!);
+  if ((options.interpolation ?? 'all-point') === '11-point') {
+    let sum = 0;
+    for (let k = 0; k <= 10; k++) {
+      // Recall rises along the curve, so the first point reaching k/10 holds the envelope's value there.
+      const i = points.findIndex((p) => p.recall >= k / 10);
+      sum += i < 0 ? 0 : envelope[i]!;
+    }
+    return sum / 11;
+  }
   let ap = 0;
   let prevRecall = 0;
   points.forEach((p, i) => {
@@ -96,4 +116,22 @@ export function apAt(images: readonly DetectionImage[], iou = 0.5, options: VocO
     }
   });
   return ap;
+}
+
+/**
+ * VOC AP on the positive images only, as the MultiCheXNet authors' evaluation reports it: {@link apAt} (IoU >= 0.5,
+ * all-point interpolation by default) over the images with at least one truth box; images without truth and the
+ * predictions on them are left out, so false alarms on negative films cost nothing here (the RSNA mAP of
+ * `rsnaMeanAP` counts them). The authors' RSNA loader keeps only `Target == 1` patients and scores them with the
+ * Cartucho/mAP tool (VOC all-point, IoU >= 0.5 on integer corners with the "+1 pixel" convention); this one keeps
+ * continuous coordinates and the plain IoU of `boxIoU`. NaN when no image has a truth box.
+ *
+ * @example
+ * positiveApAt([
+ *   { truth: [{ x: 0, y: 0, width: 10, height: 10 }], predictions: [{ x: 0, y: 0, width: 10, height: 10, score: 0.9 }] },
+ *   { truth: [], predictions: [{ x: 50, y: 50, width: 10, height: 10, score: 0.95 }] },   // left out
+ * ]); // 1 (apAt over both images gives 0.5)
+ */
+export function positiveApAt(images: readonly DetectionImage[], iou = 0.5, options: VocOptions = {}): number {
+  return apAt(images.filter((im) => im.truth.length > 0), iou, options);
 }

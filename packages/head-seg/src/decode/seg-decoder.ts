@@ -1,4 +1,4 @@
-import { DataError, defineTaskDecoder, readRow, resolveSettings, type BinaryMask, type SettingRule } from '@multichexnet/core/plain';
+import { DataError, defineTaskDecoder, readRow, resolveSettings, type BinaryMask, type SettingRule } from '@multichexnet/core/base';
 
 /** One image's decoded segmentation. */
 export interface SegPrediction {

@@ -53,3 +53,25 @@ export function siimMeanDice(images: readonly SegmentationImage[]): number {
   });
   return sum / images.length;
 }
+
+/**
+ * Mean Dice over the positive images only, as the MultiCheXNet authors' evaluation reports it: the mean of
+ * {@link diceScore} over the images whose truth mask has a foreground pixel; images with an empty truth are left
+ * out, so an empty prediction there earns nothing and a false alarm costs nothing (the leaderboard's
+ * {@link siimMeanDice} counts both). The authors' SIIM loader keeps only images with a mask and adds a smoothing 1
+ * to numerator and denominator; this one is the exact binary Dice. NaN when no truth mask is non-empty.
+ *
+ * @example
+ * positiveMeanDice([{ prediction: pred, truth }, { prediction: emptyMask, truth: emptyMask }]);   // diceScore(pred, truth)
+ */
+export function positiveMeanDice(images: readonly SegmentationImage[]): number {
+  let sum = 0;
+  let n = 0;
+  images.forEach((im, i) => {
+    const d = diceOf(im.prediction, im.truth, i + 1);
+    if (!im.truth.data.some((v) => v !== 0)) return;
+    sum += d;
+    n++;
+  });
+  return n === 0 ? Number.NaN : sum / n;
+}

@@ -1,9 +1,11 @@
-import { siimMeanDice, type SegmentationImage } from './dice';
+import { positiveMeanDice, siimMeanDice, type SegmentationImage } from './dice';
 
 /** Segmentation metrics of a set of images (SIIM). */
 export interface SegMetrics {
-  /** SIIM-ACR mean Dice (empty truth and empty prediction score 1). */
+  /** SIIM-ACR mean Dice over all images (empty truth and empty prediction score 1). */
   dice: number;
+  /** Mean Dice over the images with a non-empty truth mask, as the authors' code reports it (`positiveMeanDice`). */
+  positiveDice: number;
   /** Predicted masks below this many pixels counted as empty. */
   minArea: number;
   images: number;
@@ -21,24 +23,28 @@ export const SEG_MIN_AREA_FRACTIONS: readonly number[] = Object.freeze([0, 0.002
  * segDiceAt(images, 40);
  */
 export function segDiceAt(images: readonly SegmentationImage[], minArea: number): number {
-  if (minArea <= 0) return siimMeanDice(images);
-  return siimMeanDice(
-    images.map((s) => {
-      let n = 0;
-      for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
-      return n >= minArea ? s : { truth: s.truth, prediction: { width: s.prediction.width, height: s.prediction.height, data: new Uint8Array(s.prediction.data.length) } };
-    }),
-  );
+  return siimMeanDice(segMasksAt(images, minArea));
+}
+
+/** The images with predicted masks of fewer than `minArea` pixels emptied. */
+function segMasksAt(images: readonly SegmentationImage[], minArea: number): readonly SegmentationImage[] {
+  if (minArea <= 0) return images;
+  return images.map((s) => {
+    let n = 0;
+    for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
+    return n >= minArea ? s : { truth: s.truth, prediction: { width: s.prediction.width, height: s.prediction.height, data: new Uint8Array(s.prediction.data.length) } };
+  });
 }
 
 /**
- * The SIIM mean Dice at `minArea` and the image counts.
+ * The SIIM mean Dice at `minArea` (all images, and positive images only) and the image counts.
  *
  * @example
  * segMetrics(images, 0).dice;
  */
 export function segMetrics(images: readonly SegmentationImage[], minArea: number): SegMetrics {
-  return { dice: segDiceAt(images, minArea), minArea, images: images.length, positives: images.filter((s) => s.truth.data.some((v) => v !== 0)).length };
+  const masks = segMasksAt(images, minArea);
+  return { dice: siimMeanDice(masks), positiveDice: positiveMeanDice(masks), minArea, images: images.length, positives: images.filter((s) => s.truth.data.some((v) => v !== 0)).length };
 }
 
 /**

@@ -1,5 +1,5 @@
-import { DataError, z } from '@multichexnet/core';
-import { PreprocessConfigSchema } from '@multichexnet/data';
+import { DataError, z } from '@multichexnet/core/base';
+import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import type { StringStringEntry } from '../onnx/onnx-proto';
 
 /** Format tag of every model file this package writes. */

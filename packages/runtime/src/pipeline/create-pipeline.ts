@@ -1,12 +1,12 @@
-import { DataError, parseConfig, z, type GrayImage, type TaskDecoder } from '@multichexnet/core';
-import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data';
+import { DataError, parseConfig, z, type GrayImage, type TaskDecoder } from '@multichexnet/core/base';
+import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data/decode';
 import { loadModel, type OnnxModel } from '../model/load-model';
 import type { ModelMetadata } from '../model/metadata';
 import { nodeFs, nodePath } from '../model/node-only';
 import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
 import { decideGate, decodeWith, inputSizeOf, taskDecoding, type DecodedOutputs, type TaskDecoding } from './decode-outputs';
-import { PIPELINE_FILES } from './export-pipeline';
+import { PIPELINE_FILES } from '../model/pipeline-files';
 
 /**
  * Where the pipeline's graphs come from: a run folder (path in Node, URL anywhere; the two-stage files when present,

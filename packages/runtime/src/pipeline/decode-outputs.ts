@@ -1,5 +1,5 @@
-import { DataError, type GateDecision, type PlainTensor, type TaskDecoder } from '@multichexnet/core/plain';
-import type { FitTransform } from '@multichexnet/data';
+import { DataError, type GateDecision, type PlainTensor, type TaskDecoder } from '@multichexnet/core/base';
+import type { FitTransform } from '@multichexnet/data/decode';
 import { clsDecoder, type ClsPrediction } from '@multichexnet/head-cls/decode';
 import { detDecoder, type DetPrediction } from '@multichexnet/head-det/decode';
 import { segDecoder, type SegPrediction } from '@multichexnet/head-seg/decode';

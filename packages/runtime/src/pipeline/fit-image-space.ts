@@ -1,5 +1,5 @@
-import type { ImageSpace } from '@multichexnet/core';
-import { unfitBoxes, type FitTransform } from '@multichexnet/data';
+import type { ImageSpace } from '@multichexnet/core/base';
+import { unfitBoxes, type FitTransform } from '@multichexnet/data/decode';
 import { resizeBilinear } from './resize-bilinear';
 
 /**

@@ -1,5 +1,5 @@
 import { encode } from 'fast-png';
-import { DataError, writeFileAtomic, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core';
+import { DataError, writeFileAtomic, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core/base';
 
 /** Colours and strengths of {@link renderOverlayPng}. */
 export interface OverlayOptions {

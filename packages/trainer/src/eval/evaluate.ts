@@ -1,7 +1,6 @@
 import { DataError, tf, type AnyTaskSpec, type TaskSpec } from '@multichexnet/core';
 import { PATHOLOGIES, createBatchStream, type Dataset, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
-import { gateMetrics, gateTargets } from '@multichexnet/gating';
-import { auroc } from '@multichexnet/head-cls';
+import { gateMetrics, gateRoc, gateTargets } from '@multichexnet/gating';
 import { GATE_BLOCK, type Gating, type ImagePrediction, type MultiCheXNet } from '@multichexnet/model';
 import { PLAN_SOURCES, type PlanSource } from '../plan/plan-schema';
 
@@ -222,7 +221,7 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet, settings: DecisionS
       const ms = gateMetrics(idx.map((i) => raw.gate.positive[i]!), idx.map((i) => raw.gate.labels[i]!));
       bySource[s] = { sensitivity: ms.sensitivity, specificity: ms.specificity, count: ms.count };
     }
-    out.gate = { threshold: model.gate.threshold, ...m, auroc: auroc(raw.gate.labels, raw.gate.scores), bySource };
+    out.gate = { threshold: model.gate.threshold, ...m, auroc: gateRoc(raw.gate.scores, raw.gate.labels).auroc, bySource };
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { log, parseConfig, writeFileAtomic } from '@multichexnet/core';
-import { createMemoryCache, synthesize, type SampleCache } from '@multichexnet/data';
+import { createMemoryCache, type SampleCache } from '@multichexnet/data';
+import { synthesize } from '@multichexnet/synth';
 import { openTrainingData, type TrainingData } from '../data/training-data';
 import { evaluate, type EvalResult, type EvalSets } from '../eval/evaluate';
 import { calibrate, type Calibration } from '../eval/calibrate';

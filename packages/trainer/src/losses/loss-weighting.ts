@@ -1,5 +1,8 @@
 import { DataError, parseConfig, tf, z } from '@multichexnet/core';
 import type { TrainableVariable } from '@multichexnet/model';
+import { gradNormWeighting } from './gradnorm';
+import { pcgradWeighting } from './pcgrad';
+import { otherStateError, present, sumOf } from './weighting-helpers';
 
 /** A loss the trainer combines: a task of the model's table (`cls`, `det`, `seg`, ...) or `gate` (a binary-head gate). */
 export type LossTask = string;
@@ -16,60 +19,103 @@ const weightsRecord = z.record(z.string().min(1), z.number().min(0));
  * - `dwa`, dynamic weight average (Liu, Johns and Davison 2019): lambda_t = K exp(r_t / T) / sum_i exp(r_i / T),
  *   r_t = mean loss of the last window / mean loss of the window before (windows of `window` steps stand in for
  *   the paper's epochs); lambda = 1 for the first two windows.
+ * - `gradnorm` (Chen et al. 2018): learnable weights w_t, trained so that the gradient norms G_t = ||grad_W w_t L_t||
+ *   of the shared weights W move toward mean(G) r_t^alpha, r_t = (L_t / L_t(0)) / mean_i (L_i / L_i(0)) the
+ *   relative inverse training rate; the loss |G_t - target_t| (target held constant) is minimised over w by Adam
+ *   with `learningRate`; after each update the weights are renormalised to sum to the task count. Needs per-task
+ *   gradients (see {@link GradientWeighting}).
+ * - `pcgrad`, projecting conflicting gradients (Yu et al. 2020): per-task gradients of the shared weights; for each
+ *   task, in a seeded random order of the others, the component that conflicts with another task's gradient
+ *   (negative dot product) is projected out; the projected gradients are summed. Other weights get the plain sum.
+ *   Needs per-task gradients.
  */
 export const LossWeightingConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('equal') }).strict(),
   z.object({ type: z.literal('fixed'), weights: weightsRecord.default({}) }).strict(),
   z.object({ type: z.literal('uncertainty'), initLogVariance: z.number().default(0) }).strict(),
   z.object({ type: z.literal('dwa'), temperature: z.number().positive().default(2), window: z.number().int().positive().default(10) }).strict(),
+  z.object({ type: z.literal('gradnorm'), alpha: z.number().min(0).default(1.5), learningRate: z.number().positive().default(0.025) }).strict(),
+  // No seed by default: the trainer derives one from the plan's seed and the phase name.
+  z.object({ type: z.literal('pcgrad'), seed: z.number().int().optional() }).strict(),
 ]);
 /** What a plan writes. */
 export type LossWeightingConfigInput = z.input<typeof LossWeightingConfigSchema>;
 /** The resolved loss-weighting config. */
 export type LossWeightingConfig = z.output<typeof LossWeightingConfigSchema>;
 
-/** The resumable state of a loss weighting: plain JSON plus (uncertainty) the log-variances. */
+/** The resumable state of a loss weighting: plain JSON (the uncertainty log-variances included). */
 export interface LossWeightingState {
   type: LossWeightingConfig['type'];
   /** uncertainty: s_t per task. */
   logVariances?: Record<string, number>;
   /** dwa: per-task sums and counts of the current window, and the means of the last two windows. */
   dwa?: { sums: Record<string, number>; counts: Record<string, number>; steps: number; previous: Record<string, number>[]; weights: Record<string, number> };
+  /** gradnorm: the weights, each task's first loss L_t(0), and the Adam moments and step count of the weights. */
+  gradnorm?: { weights: Record<string, number>; initialLosses: Record<string, number>; m: Record<string, number>; v: Record<string, number>; steps: number };
 }
 
-/** Turns the per-task losses of a step into the scalar the optimizer minimises. */
-export interface LossWeighting {
+/** Gradients by variable key, each [...shape of its variable]. */
+export type GradientMap = Map<string, tf.Tensor>;
+
+/** The per-task gradients of one optimizer step, what a {@link GradientWeighting} combines. */
+export interface TaskGradients {
+  /**
+   * The gradient of each present task's own (unweighted) loss, by variable key; a variable the loss does not reach
+   * is absent. With gradient accumulation, the mean over the micro-batches.
+   */
+  byTask: Partial<Record<LossTask, GradientMap>>;
+  /** The plain loss values of the step (the same tasks). */
+  losses: Partial<Record<LossTask, number>>;
+  /** Keys of the shared variables (the encoder's), where the tasks' gradients meet. */
+  shared: ReadonlySet<string>;
+  /** 0-based step inside the phase. */
+  step: number;
+}
+
+/** What every loss weighting offers. */
+interface WeightingBase {
   readonly config: LossWeightingConfig;
   /** The tasks weighted (a phase's tasks). */
   readonly tasks: readonly LossTask[];
   /** Learnable variables of the weighting (uncertainty's s_t; empty otherwise), trained with the model. */
   readonly variables: TrainableVariable[];
-  /** Differentiable scalar of the losses present in this step (a task without samples is left out). */
+  /**
+   * Differentiable scalar of the losses present in this step (a task without samples is left out): what the
+   * optimizer minimises for a {@link LossCombining} weighting, the logged total for a {@link GradientWeighting}.
+   */
   combine(losses: Partial<Record<LossTask, tf.Scalar>>): tf.Scalar;
   /** The effective weight of each task now (for logs). */
   weights(): Record<string, number>;
-  /** Records the plain loss values of a finished step (DWA's windows). */
+  /** Records the plain loss values of a finished, applied step (DWA's windows, GradNorm's weight update). */
   update(values: Partial<Record<LossTask, number>>): void;
   getState(): LossWeightingState;
   setState(state: LossWeightingState): void;
   dispose(): void;
 }
 
-function present(losses: Partial<Record<LossTask, tf.Scalar>>, tasks: readonly LossTask[]): [LossTask, tf.Scalar][] {
-  const out: [LossTask, tf.Scalar][] = [];
-  for (const t of Object.keys(losses) as LossTask[]) {
-    if (!tasks.includes(t)) {
-      throw new DataError('Loss of a task the weighting does not know', { field: `losses.${t}`, expected: `one of ${tasks.join(', ')}`, found: t });
-    }
-    const l = losses[t];
-    if (l !== undefined) out.push([t, l]);
-  }
-  if (out.length === 0) throw new DataError('No task loss to combine', { field: 'losses', expected: 'at least one task loss', found: 'none' });
-  return out;
+/** A weighting whose step gradient is the gradient of `combine(losses)`: one backward pass (equal, fixed, uncertainty, dwa). */
+export interface LossCombining extends WeightingBase {
+  readonly needsTaskGradients: false;
 }
 
-function sumOf(terms: tf.Scalar[]): tf.Scalar {
-  return (terms.length === 1 ? tf.clone(terms[0]!) : tf.addN(terms)) as tf.Scalar;
+/**
+ * A weighting that forms the step gradient itself from each task's gradient (gradnorm, pcgrad). The train step
+ * then runs one forward and backward pass per task loss (BatchNorm statistics move once per step, as with one pass)
+ * and calls `combineGradients` once per applied optimizer step.
+ */
+export interface GradientWeighting extends WeightingBase {
+  readonly needsTaskGradients: true;
+  /** The step gradient, by variable key: new tensors the caller disposes; the inputs stay the caller's. */
+  combineGradients(grads: TaskGradients): GradientMap;
+}
+
+/** Turns the per-task losses (or per-task gradients) of a step into what the optimizer applies. */
+export type LossWeighting = LossCombining | GradientWeighting;
+
+/** Options of {@link createLossWeighting}. */
+export interface LossWeightingOptions {
+  /** Seed of the weighting's random choices (PCGrad's order) when its config names none. Default 0. */
+  seed?: number;
 }
 
 /**
@@ -79,7 +125,7 @@ function sumOf(terms: tf.Scalar[]): tf.Scalar {
  * const w = createLossWeighting({ type: 'uncertainty' }, ['cls', 'det', 'seg']);
  * const total = w.combine({ cls: lc, seg: ls });   // det had no sample in this batch
  */
-export function createLossWeighting(config: LossWeightingConfigInput, tasks: readonly LossTask[]): LossWeighting {
+export function createLossWeighting(config: LossWeightingConfigInput, tasks: readonly LossTask[], options: LossWeightingOptions = {}): LossWeighting {
   const cfg = parseConfig(LossWeightingConfigSchema, config, 'loss weighting config');
   if (tasks.length === 0) throw new DataError('A loss weighting needs at least one task', { field: 'tasks', expected: 'a non-empty list', found: '[]' });
   switch (cfg.type) {
@@ -90,6 +136,10 @@ export function createLossWeighting(config: LossWeightingConfigInput, tasks: rea
       return uncertaintyWeighting(cfg, tasks);
     case 'dwa':
       return dwaWeighting(cfg, tasks);
+    case 'gradnorm':
+      return gradNormWeighting(cfg, tasks);
+    case 'pcgrad':
+      return pcgradWeighting(cfg, tasks, cfg.seed ?? options.seed ?? 0);
   }
 }
 
@@ -98,13 +148,14 @@ function staticWeighting(cfg: Extract<LossWeightingConfig, { type: 'equal' | 'fi
   return {
     config: cfg,
     tasks,
+    needsTaskGradients: false,
     variables: [],
     combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => (w(t) === 1 ? l : (tf.mul(l, w(t)) as tf.Scalar))))),
     weights: () => Object.fromEntries(tasks.map((t) => [t, w(t)])),
     update: () => {},
     getState: () => ({ type: cfg.type }),
     setState: (s) => {
-      if (s.type !== cfg.type) throw new DataError('Loss weighting state of another type', { field: 'lossWeighting.type', expected: cfg.type, found: s.type });
+      if (s.type !== cfg.type) throw otherStateError(cfg.type, s.type);
     },
     dispose: () => {},
   };
@@ -115,6 +166,7 @@ function uncertaintyWeighting(cfg: Extract<LossWeightingConfig, { type: 'uncerta
   return {
     config: cfg,
     tasks,
+    needsTaskGradients: false,
     variables: tasks.map((t) => ({ key: `weighting/log_variance/${t}`, variable: vars.get(t)! })),
     combine: (losses) =>
       tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => {
@@ -126,7 +178,7 @@ function uncertaintyWeighting(cfg: Extract<LossWeightingConfig, { type: 'uncerta
     getState: () => ({ type: 'uncertainty', logVariances: Object.fromEntries(tasks.map((t) => [t, vars.get(t)!.dataSync()[0]!])) }),
     setState: (s) => {
       if (s.type !== 'uncertainty' || s.logVariances === undefined) {
-        throw new DataError('Loss weighting state of another type', { field: 'lossWeighting.type', expected: 'uncertainty', found: s.type });
+        throw otherStateError('uncertainty', s.type);
       }
       for (const t of tasks) {
         const v = s.logVariances[t];
@@ -158,6 +210,7 @@ function dwaWeighting(cfg: Extract<LossWeightingConfig, { type: 'dwa' }>, tasks:
   return {
     config: cfg,
     tasks,
+    needsTaskGradients: false,
     variables: [],
     combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => tf.mul(l, state.weights[t] ?? 1) as tf.Scalar))),
     weights: () => ({ ...state.weights }),
@@ -179,7 +232,7 @@ function dwaWeighting(cfg: Extract<LossWeightingConfig, { type: 'dwa' }>, tasks:
     },
     getState: () => ({ type: 'dwa', dwa: JSON.parse(JSON.stringify(state)) as NonNullable<LossWeightingState['dwa']> }),
     setState: (s) => {
-      if (s.type !== 'dwa' || s.dwa === undefined) throw new DataError('Loss weighting state of another type', { field: 'lossWeighting.type', expected: 'dwa', found: s.type });
+      if (s.type !== 'dwa' || s.dwa === undefined) throw otherStateError('dwa', s.type);
       state = JSON.parse(JSON.stringify(s.dwa)) as NonNullable<LossWeightingState['dwa']>;
     },
     dispose: () => {},

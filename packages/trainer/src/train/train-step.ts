@@ -4,7 +4,7 @@ import type { Batch } from '@multichexnet/data';
 import { GATE_BLOCK, type MultiCheXNet, type TrainableVariable } from '@multichexnet/model';
 import { batchTargets } from '../data/batch-targets';
 import { microBatches } from '../data/micro-batches';
-import type { LossTask, LossWeighting } from '../losses/loss-weighting';
+import type { GradientMap, LossTask, LossWeighting } from '../losses/loss-weighting';
 import type { Optimizer } from '../optim/optimizer';
 import type { BatchRecipe, Phase } from '../plan/plan-schema';
 
@@ -52,10 +52,13 @@ export interface StepContext {
 
 const sameOrder = (rows: number[], n: number): boolean => rows.length === n && rows.every((r, i) => r === i);
 
+/** The gradient of the combined loss, or (per-task weightings) of each task's own loss. */
+type GradientGroup = LossTask | 'combined';
+
 /** Gradients and losses of one (micro-)batch, before any update. */
 interface BatchGradients {
-  /** Gradient of each trainable variable the losses reach, by variable key. */
-  grads: Map<string, tf.Tensor>;
+  /** Gradient of each trainable variable the losses reach, by variable key, per group. */
+  grads: Map<GradientGroup, GradientMap>;
   losses: Partial<Record<LossTask, number>>;
   total: number;
   /** No loss reached a trainable variable (nothing to learn from these samples). */
@@ -72,13 +75,16 @@ interface BatchGradients {
  * mean loss over samples that all carry the same labels and a network without BatchNorm. BatchNorm normalises each
  * micro-batch with its own statistics and updates its moving averages once per micro-batch; a task without samples in
  * one micro-batch adds nothing to that micro-batch's share.
+ *
+ * A weighting that needs per-task gradients (gradnorm, pcgrad) gets each task loss's gradient, averaged over the
+ * micro-batches like the combined one, and forms the step gradient with `combineGradients` (once per applied step).
  */
 export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
   const { phase } = ctx;
   const routeTasks = ctx.model.taskSpecs.filter((s) => s.routed && ctx.recipe.tasks.includes(s.name));
   const source: RoutingSource | null = phase.routing.type === 'teacher-forcing' && routeTasks.length > 0 ? ctx.teacherForcing!.decide(ctx.step, phase.name) : null;
   const parts = microBatches(batch, phase.accumulate ?? 1);
-  const sums = new Map<string, tf.Tensor>();
+  const sums = new Map<GradientGroup, GradientMap>();
   const lossSums: Partial<Record<LossTask, { sum: number; count: number }>> = {};
   const routed: StepOutcome['routed'] = {};
   let total = 0;
@@ -86,12 +92,16 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
   try {
     for (const part of parts) {
       const r = batchGradients(ctx, part, source);
-      for (const [key, g] of r.grads) {
-        const previous = sums.get(key);
-        if (previous === undefined) sums.set(key, g);
-        else {
-          sums.set(key, tf.add(previous, g));
-          tf.dispose([previous, g]);
+      for (const [group, grads] of r.grads) {
+        const groupSums = sums.get(group) ?? new Map<string, tf.Tensor>();
+        sums.set(group, groupSums);
+        for (const [key, g] of grads) {
+          const previous = groupSums.get(key);
+          if (previous === undefined) groupSums.set(key, g);
+          else {
+            groupSums.set(key, tf.add(previous, g));
+            tf.dispose([previous, g]);
+          }
         }
       }
       for (const [k, v] of Object.entries(r.losses) as [LossTask, number][]) {
@@ -111,15 +121,36 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
     const finite = Number.isFinite(total) && Object.values(losses).every((v) => Number.isFinite(v));
     const applied = learned && finite;
     if (applied) {
-      const grads = parts.length === 1 ? sums : new Map([...sums].map(([key, g]) => [key, tf.div(g, parts.length)]));
-      ctx.optimizer.apply(ctx.variables, grads, ctx.learningRate);
-      ctx.weighting.update(losses);
-      if (grads !== sums) tf.dispose([...grads.values()]);
+      const mean = (m: GradientMap): GradientMap => (parts.length === 1 ? m : new Map([...m].map(([key, g]) => [key, tf.div(g, parts.length)])));
+      const owned: GradientMap[] = [];
+      try {
+        let grads: GradientMap;
+        if (ctx.weighting.needsTaskGradients) {
+          const byTask: Partial<Record<LossTask, GradientMap>> = {};
+          for (const [group, m] of sums) if (group !== 'combined') byTask[group] = mean(m);
+          if (parts.length > 1) owned.push(...(Object.values(byTask) as GradientMap[]));
+          grads = ctx.weighting.combineGradients({ byTask, losses, shared: sharedKeys(ctx), step: ctx.step });
+          owned.push(grads);
+        } else {
+          grads = mean(sums.get('combined')!);
+          if (parts.length > 1) owned.push(grads);
+        }
+        ctx.optimizer.apply(ctx.variables, grads, ctx.learningRate);
+        ctx.weighting.update(losses);
+      } finally {
+        for (const m of owned) tf.dispose([...m.values()]);
+      }
     }
     return { losses, total, applied, routing: source, routed };
   } finally {
-    tf.dispose([...sums.values()]);
+    for (const m of sums.values()) tf.dispose([...m.values()]);
   }
+}
+
+/** Keys of the encoder's trainable variables: the weights every task shares. */
+function sharedKeys(ctx: StepContext): Set<string> {
+  const encoder = new Set(ctx.model.encoder.trainable ? ctx.model.encoder.trainableWeights.map((w) => w.read().id) : []);
+  return new Set(ctx.variables.filter((v) => encoder.has(v.variable.id)).map((v) => v.key));
 }
 
 /**
@@ -144,7 +175,7 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
   const routed: StepOutcome['routed'] = {};
   let empty = false;
 
-  const lossFn = (): tf.Scalar => {
+  const taskLosses = (): Partial<Record<LossTask, tf.Scalar>> => {
     const features = cache.features(images, { training: model.encoder.trainable });
     const losses: Partial<Record<LossTask, tf.Scalar>> = {};
     const rowsOf = (rows: number[]): EncoderFeatures => (sameOrder(rows, B) ? features : cache.rows(rows));
@@ -190,36 +221,114 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
       const chosen = r.indices.map((i, k) => (r.targets[k] === 'truth' ? targets[i]! : spec.targets.empty(head, S)));
       losses[spec.name] = spec.loss(head, out, chosen, S);
     }
-    for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
-    // A loss reaches a trainable variable through its head or through the encoder; frozen-only losses are logged
-    // but cannot move anything.
-    const connected = (Object.keys(losses) as LossTask[]).some((k) => model.encoder.trainable || model.block(k)?.trainable === true);
-    if (!connected) {
-      // Nothing to learn from this batch: a zero connected to the variables keeps variableGrads well defined;
-      // the update is not applied.
-      empty = true;
-      return tf.mul(tf.sum(ctx.variables[0]!.variable), 0) as tf.Scalar;
+    // Every pass computes the same losses; the first one keeps their values for the log.
+    if (Object.keys(kept).length === 0) for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
+    return losses;
+  };
+  // A loss reaches a trainable variable through its head or through the encoder; frozen-only losses are logged
+  // but cannot move anything.
+  const reaches = (k: LossTask): boolean => model.encoder.trainable || model.block(k)?.trainable === true;
+  // Nothing to learn from this batch: a zero connected to the variables keeps variableGrads well defined; the
+  // update is not applied.
+  const nothing = (): tf.Scalar => {
+    empty = true;
+    return tf.mul(tf.sum(ctx.variables[0]!.variable), 0) as tf.Scalar;
+  };
+  const vars = ctx.variables.map((v) => v.variable);
+  const byKey = (grads: tf.NamedTensorMap): GradientMap => {
+    const out: GradientMap = new Map();
+    for (const v of ctx.variables) {
+      const g = grads[v.variable.name];
+      if (g !== undefined && !empty) out.set(v.key, g);
+      else if (g !== undefined) g.dispose();
     }
-    return weighting.combine(losses);
+    return out;
   };
 
   try {
-    const vars = ctx.variables.map((v) => v.variable);
-    const { value, grads } = tf.variableGrads(lossFn, vars);
-    const total = value.dataSync()[0]!;
-    value.dispose();
+    const groups = new Map<GradientGroup, GradientMap>();
+    let total: number;
+    if (!weighting.needsTaskGradients) {
+      const { value, grads } = tf.variableGrads(() => {
+        const losses = taskLosses();
+        return (Object.keys(losses) as LossTask[]).some(reaches) ? weighting.combine(losses) : nothing();
+      }, vars);
+      total = value.dataSync()[0]!;
+      value.dispose();
+      const g = byKey(grads);
+      if (!empty) groups.set('combined', g);
+    } else {
+      perTaskGradients(ctx, taskLosses, reaches, nothing, () => cache.clear(), vars, byKey, groups);
+      total = Object.keys(kept).length === 0 ? 0 : valueOf(weighting.combine(kept));
+    }
     const losses: Partial<Record<LossTask, number>> = {};
     for (const [k, v] of Object.entries(kept) as [LossTask, tf.Scalar][]) losses[k] = v.dataSync()[0]!;
-    const byKey = new Map<string, tf.Tensor>();
-    for (const v of ctx.variables) {
-      const g = grads[v.variable.name];
-      if (g !== undefined && !empty) byKey.set(v.key, g);
-      else if (g !== undefined) g.dispose();
-    }
-    return { grads: byKey, losses, total, empty, routed };
+    return { grads: groups, losses, total, empty, routed };
   } finally {
     tf.dispose(Object.values(kept) as tf.Tensor[]);
     cache.clear();
     images.dispose();
   }
+}
+
+/**
+ * Each task loss's gradient, one forward and backward pass per task that reaches a trainable variable (tfjs records
+ * a tape per gradient call, so the forward pass is not shared between them). BatchNorm moving statistics move in
+ * every training-mode pass: after the first pass they are saved, and restored after each later one, so they move
+ * once, as on the combined-loss path. The encoder cache is cleared between passes: features from an earlier pass
+ * are not on the current tape.
+ */
+function perTaskGradients(
+  ctx: StepContext,
+  taskLosses: () => Partial<Record<LossTask, tf.Scalar>>,
+  reaches: (k: LossTask) => boolean,
+  nothing: () => tf.Scalar,
+  clearCache: () => void,
+  vars: tf.Variable[],
+  byKey: (grads: tf.NamedTensorMap) => GradientMap,
+  groups: Map<GradientGroup, GradientMap>,
+): void {
+  // The tasks whose losses reach a trainable variable, known after the first forward pass.
+  const todo: { tasks: LossTask[] | null } = { tasks: null };
+  let saved: { variable: tf.LayerVariable; value: tf.Tensor }[] | null = null;
+  try {
+    for (let i = 0; todo.tasks === null || i < todo.tasks.length; i++) {
+      clearCache();
+      const { value, grads } = tf.variableGrads(() => {
+        const losses = taskLosses();
+        todo.tasks ??= (Object.keys(losses) as LossTask[]).filter(reaches);
+        const task = todo.tasks[i];
+        // A copy: the loss itself may be the one kept for the log, and variableGrads hands back what f returns.
+        return task === undefined ? nothing() : (tf.clone(losses[task]!) as tf.Scalar);
+      }, vars);
+      value.dispose();
+      const g = byKey(grads);
+      const task = todo.tasks?.[i];
+      if (task === undefined) return;
+      groups.set(task, g);
+      if (i === 0 && todo.tasks!.length > 1) saved = trainingState(ctx.model);
+      else if (saved !== null) for (const s of saved) s.variable.write(s.value);
+    }
+  } finally {
+    if (saved !== null) tf.dispose(saved.map((s) => s.value));
+  }
+}
+
+/** The value of a scalar, which is disposed. */
+function valueOf(t: tf.Scalar): number {
+  const v = t.dataSync()[0]!;
+  t.dispose();
+  return v;
+}
+
+/**
+ * Copies of the weights a training-mode forward pass moves: the non-trainable weights (BatchNorm moving statistics)
+ * of the trainable blocks. Frozen blocks run in inference mode and move nothing.
+ */
+function trainingState(model: MultiCheXNet): { variable: tf.LayerVariable; value: tf.Tensor }[] {
+  return model.blocks().flatMap(([, block]) => {
+    if (!block.trainable) return [];
+    const trainable = new Set(block.trainableWeights);
+    return block.weights.filter((w) => !trainable.has(w)).map((variable) => ({ variable, value: tf.clone(variable.read()) }));
+  });
 }

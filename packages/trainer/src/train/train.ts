@@ -201,7 +201,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     const flags = Object.fromEntries(model.blocks().map(([b]) => [b, phase.trainable.includes(b)]));
     model.setTrainable(flags);
     const tasks = phaseTasks(phase);
-    const weighting = createLossWeighting(phase.lossWeighting, tasks);
+    const weighting = createLossWeighting(phase.lossWeighting, tasks, { seed: deriveSeed(plan.seed, `weighting/${phase.name}`) });
     const optimizer = createOptimizer(phase.optimizer);
     const variables = [...model.trainableVariables(), ...weighting.variables];
     if (startStep > 0) {

@@ -1,5 +1,6 @@
 import { DataError, log, parseConfig, writeFileAtomic, type BinaryMask } from '@multichexnet/core';
-import { createMemoryCache, synthesize, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
+import { createMemoryCache, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
+import { synthesize } from '@multichexnet/synth';
 import {
   builtinPlan,
   createConsoleReporter,

@@ -14,7 +14,8 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
-import { asWasm, f32Of, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+import { heapAlloc, heapF64, heapFree } from './heap';
+import { asWasm, f32Of, mallocF32, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
 
 /** Kernel names (custom: they exist only for wasm and are never called by tfjs itself). */
 export const BATCH_NORM_TRAINING = 'MCXBatchNormTraining';
@@ -52,22 +53,21 @@ class Scratch {
   private readonly ptrs: number[] = [];
   constructor(private readonly backend: WasmBackend) {}
   f32(values: ArrayLike<number>): number {
-    const ptr = this.backend.wasm._malloc(Math.max(16, values.length * 4));
-    new Float32Array(this.backend.wasm.HEAPU8.buffer, ptr, values.length).set(values);
+    const ptr = mallocF32(this.backend, values);
     this.ptrs.push(ptr);
     return ptr;
   }
   f64Zeros(n: number): number {
-    const ptr = this.backend.wasm._malloc(Math.max(16, n * 8));
-    new Float64Array(this.backend.wasm.HEAPU8.buffer, ptr, n).fill(0);
+    const ptr = heapAlloc(this.backend, Math.max(16, n * 8));
     this.ptrs.push(ptr);
+    heapF64(this.backend, ptr, n).fill(0);
     return ptr;
   }
   readF64(ptr: number, n: number): Float64Array {
-    return new Float64Array(this.backend.wasm.HEAPU8.buffer, ptr, n).slice();
+    return heapF64(this.backend, ptr, n).slice();
   }
   free(): void {
-    for (const p of this.ptrs) this.backend.wasm._free(p);
+    for (const p of this.ptrs) heapFree(this.backend, p);
     this.ptrs.length = 0;
   }
 }

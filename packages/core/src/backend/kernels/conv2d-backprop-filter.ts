@@ -13,8 +13,10 @@ import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs
 import type { SimdKernels } from '../simd/simd-kernels';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+import { convGemmFilter, gemmFor, geometryOf } from './gemm';
 import { xnnConv2d } from './xnn-conv';
-import { asWasm, callKernel, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
+import { heapAlloc, heapFree } from './heap';
+import { asWasm, callKernel, f32Of, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
 
 /** dW [KH, KW, Ci, Co] from x [B, H, W, Ci] and dy [B, OH, OW, Co] (NHWC). */
 export function conv2dBackpropFilterSwapped(
@@ -86,7 +88,7 @@ function gemmChunk(rows: number, pixels: number): number {
  * transposed im2col of x, built chunk by chunk (a few MB) by a SIMD kernel, and dy
  * [pixels, Co] is used in place (rows of the chunk, no copy) as the GEMM's packed operand.
  */
-export function conv2dBackpropFilterGemm(
+export function conv2dBackpropFilterXnn(
   backend: WasmBackend,
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
@@ -120,7 +122,7 @@ export function conv2dBackpropFilterGemm(
     const a = count === chunk ? pT : makeView(backend, ptrOf(backend, pT), [1, rows, count]);
     const b = makeView(backend, ptrOf(backend, dy) + n0 * Co * 4, [1, count, Co]);
     const part = callKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
-    if (n0 === 0) new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, dw), rows * Co).set(new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, part), rows * Co));
+    if (n0 === 0) f32Of(backend, dw).set(f32Of(backend, part));
     else simd.addInto(ptrOf(backend, dw), ptrOf(backend, part), rows * Co);
     release(backend, part);
     releaseView(backend, b);
@@ -142,7 +144,7 @@ export function conv2dBackpropFilter1ch(
   const taps = info.filterHeight * info.filterWidth * info.outChannels;
   const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
   // Part 0 accumulates into dw, the others into private blocks added at the end.
-  const scratch = backend.wasm._malloc(images.length * (padLen + taps) * 4);
+  const scratch = heapAlloc(backend, images.length * (padLen + taps) * 4);
   try {
     const xp = ptrOf(backend, x);
     const dyp = ptrOf(backend, dy);
@@ -168,7 +170,7 @@ export function conv2dBackpropFilter1ch(
     const simd = requireSimd(backend, 'Conv2DBackpropFilter');
     for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
   } finally {
-    backend.wasm._free(scratch);
+    heapFree(backend, scratch);
   }
   return dw;
 }
@@ -181,7 +183,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, filterShape, attrs);
   if (info.batchSize * info.outHeight * info.outWidth === 0 || info.inChannels * info.outChannels === 0) {
     const zeros = backend.makeOutput(filterShape, 'float32');
-    new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, zeros), info.filterHeight * info.filterWidth * info.inChannels * info.outChannels).fill(0);
+    f32Of(backend, zeros).fill(0);
     return zeros;
   }
   if (info.inChannels === 1 && info.outChannels % 4 === 0 && singleChannelEnabled()) {
@@ -189,7 +191,8 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   }
   const strategy = typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF'] : undefined;
   if (strategy === 'swap') return conv2dBackpropFilterSwapped(backend, x, dy, info);
-  return conv2dBackpropFilterGemm(backend, x, dy, info);
+  if (!gemmFor('filter')) return conv2dBackpropFilterXnn(backend, x, dy, info);
+  return convGemmFilter(backend, 'Conv2DBackpropFilter', x, dy, geometryOf(info), info.outChannels);
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */

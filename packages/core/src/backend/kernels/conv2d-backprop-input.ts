@@ -11,6 +11,8 @@ import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs
 import type { SimdKernels } from '../simd/simd-kernels';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
+import { heapAlloc, heapFree } from './heap';
+import { convGemm, gemmFor, packReversedFilter } from './gemm';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
 
@@ -33,27 +35,61 @@ function reverseTransposedFilter(backend: WasmBackend, filter: tf.TensorInfo): t
   return out;
 }
 
-/** dx [B, H, W, Ci] from dy [B, OH, OW, Co] and filter [KH, KW, Ci, Co] (NHWC). */
+/** dy spread over the stride-1 grid, zeros between (dy itself for stride 1): [B, UH, UW, Co]. */
+function zeroInserted(backend: WasmBackend, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): { src: tf.TensorInfo; UH: number; UW: number } {
+  const { batchSize: B, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, outChannels: Co } = info;
+  if (sh === 1 && sw === 1) return { src: dy, UH: OH, UW: OW };
+  const UH = (OH - 1) * sh + 1;
+  const UW = (OW - 1) * sw + 1;
+  const src = backend.makeOutput([B, UH, UW, Co], 'float32');
+  const dyp = ptrOf(backend, dy);
+  const up = ptrOf(backend, src);
+  const images = imageParts(backend, B, UH * UW * Co, 262144);
+  runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images.map(([b0, b1]) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW] as [number, number, number, number, number, number, number, number, number, number]));
+  return { src, UH, UW };
+}
+
+/**
+ * dx [B, H, W, Ci] on our GEMM: the stride-1 convolution of (zero-inserted) dy with the reversed, channel-swapped
+ * filter, padded by K - 1 - pad; im2col computes exactly H x W outputs, so nothing is cropped.
+ */
+export function conv2dBackpropInputGemm(backend: WasmBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { src, UH, UW } = zeroInserted(backend, dy, info);
+  const packed = packReversedFilter(backend, 'Conv2DBackpropInput', filter);
+  try {
+    const g = {
+      B: info.batchSize,
+      H: UH,
+      W: UW,
+      Ci: info.outChannels,
+      OH: info.inHeight,
+      OW: info.inWidth,
+      KH: info.filterHeight,
+      KW: info.filterWidth,
+      SH: 1,
+      SW: 1,
+      DH: 1,
+      DW: 1,
+      padTop: info.filterHeight - 1 - info.padInfo.top,
+      padLeft: info.filterWidth - 1 - info.padInfo.left,
+    };
+    return convGemm(backend, 'Conv2DBackpropInput', src, g, packed, 0, false);
+  } finally {
+    packed.free();
+    if (src !== dy) release(backend, src);
+  }
+}
+
+/** dx [B, H, W, Ci] from dy [B, OH, OW, Co] and filter [KH, KW, Ci, Co] (NHWC), on XNNPACK. */
 export function conv2dBackpropInputXnn(
   backend: WasmBackend,
   dy: tf.TensorInfo,
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw, inChannels: Ci, outChannels: Co } = info;
-  let src = dy;
-  let UH = OH;
-  let UW = OW;
-  if (sh > 1 || sw > 1) {
-    UH = (OH - 1) * sh + 1;
-    UW = (OW - 1) * sw + 1;
-    src = backend.makeOutput([B, UH, UW, Co], 'float32');
-    const dyp = ptrOf(backend, dy);
-    const up = ptrOf(backend, src);
-    const images = imageParts(backend, B, UH * UW * Co, 262144);
-    runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images.map(([b0, b1]) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW] as [number, number, number, number, number, number, number, number, number, number]));
-  }
+  const { batchSize: B, inHeight: H, inWidth: W } = info;
+  const { filterHeight: KH, filterWidth: KW, inChannels: Ci } = info;
+  const { src, UH, UW } = zeroInserted(backend, dy, info);
   // Pads of the equivalent full correlation; negative ones are clamped to 0 and the excess cropped below.
   const top = KH - 1 - info.padInfo.top;
   const left = KW - 1 - info.padInfo.left;
@@ -103,8 +139,8 @@ export function conv2dBackpropInput1ch(
   const padLen = paddedRowLength(info);
   const slab = (info.filterHeight + info.strideHeight) * padLen;
   const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
-  const scratch = backend.wasm._malloc(images.length * slab * 4);
   requireSimd(backend, 'Conv2DBackpropInput');
+  const scratch = heapAlloc(backend, images.length * slab * 4);
   try {
     const dyp = ptrOf(backend, dy);
     const fp = ptrOf(backend, filter);
@@ -127,7 +163,7 @@ export function conv2dBackpropInput1ch(
       ),
     );
   } finally {
-    backend.wasm._free(scratch);
+    heapFree(backend, scratch);
   }
   return dx;
 }
@@ -150,7 +186,9 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     // One input channel: XNNPACK would run a GEMM with a single output column.
     info.inChannels === 1 && info.outChannels % 4 === 0 && singleChannelEnabled()
       ? conv2dBackpropInput1ch(backend, dy, filter, info)
-      : conv2dBackpropInputXnn(backend, dy, filter, info);
+      : gemmFor('input')
+        ? conv2dBackpropInputGemm(backend, dy, filter, info)
+        : conv2dBackpropInputXnn(backend, dy, filter, info);
   // The input gradient of a first layer (the image's) is computed by tfjs and never read: compute it only on use.
   if (typeof process !== 'undefined' && process.env?.['MULTICHEXNET_DEFER'] === '0') return compute();
   return deferOutput(backend, [...inputShape], [dy, filter], compute);

@@ -8,6 +8,8 @@ import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
 import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs } from './kernel-setup';
 import type { SimdKernels } from '../simd/simd-kernels';
+import { heapAlloc, heapF32, heapFree } from './heap';
+import { convGemm, gemmFor, geometryOf, packFilter } from './gemm';
 import { runStock } from './stock-kernels';
 import { asWasm, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
 
@@ -65,10 +67,10 @@ export function conv1ch(
   const slab = info.filterHeight * padLen;
   const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
   // Scratch: padded rows per part, then Co zeros standing in for a missing bias.
-  const scratch = backend.wasm._malloc((images.length * slab + info.outChannels) * 4);
-  const zeros = scratch + images.length * slab * 4;
-  if (bias === null) new Float32Array(backend.wasm.HEAPU8.buffer, zeros, info.outChannels).fill(0);
   requireSimd(backend, 'Conv2D');
+  const scratch = heapAlloc(backend, (images.length * slab + info.outChannels) * 4);
+  const zeros = scratch + images.length * slab * 4;
+  if (bias === null) heapF32(backend, zeros, info.outChannels).fill(0);
   try {
     const xp = ptrOf(backend, x);
     const fp = ptrOf(backend, filter);
@@ -94,30 +96,58 @@ export function conv1ch(
       ),
     );
   } finally {
-    backend.wasm._free(scratch);
+    heapFree(backend, scratch);
   }
   return out;
 }
 
+/** Geometry when our GEMM takes the convolution (NHWC float32, gemmFor('forward')), else null. */
+function gemmConvInfo(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): tf.backend_util.Conv2DInfo | null {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || !gemmFor('forward')) return null;
+  const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  if (fmt !== 'channelsLast') return null;
+  return tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    fmt,
+  );
+}
+
+/** y [B, OH, OW, Co] on our GEMM, + bias [Co] (optional), relu optional. */
+function convOnGemm(backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, relu: boolean, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const packed = packFilter(backend, 'Conv2D', filter);
+  try {
+    return convGemm(backend, 'Conv2D', x, geometryOf(info), packed, bias === null ? 0 : ptrOf(backend, bias), relu);
+  } finally {
+    packed.free();
+  }
+}
+
 function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-  const info = singleChannelConvInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
-  if (info === null) return runStock('Conv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  return conv1ch(asWasm(args.backend), x, filter, null, false, info);
+  const attrs = args.attrs as unknown as ConvAttrs;
+  const info = singleChannelConvInfo(x.shape, filter.shape, attrs);
+  if (info !== null) return conv1ch(asWasm(args.backend), x, filter, null, false, info);
+  const gemmInfo = gemmConvInfo(x, filter, attrs);
+  if (gemmInfo !== null) return convOnGemm(asWasm(args.backend), x, filter, null, false, gemmInfo);
+  return runStock('Conv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 
 function fusedConv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const attrs = args.attrs as unknown as ConvAttrs;
   const activation = attrs.activation ?? 'linear';
-  const info =
-    (activation === 'linear' || activation === 'relu') && preluActivationWeights == null
-      ? singleChannelConvInfo(x!.shape, filter!.shape, attrs)
-      : null;
-  if (info === null || (bias != null && sizeOf(bias.shape) !== info.outChannels)) {
-    return runStock('FusedConv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  }
-  return conv1ch(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', info);
+  const ours = (activation === 'linear' || activation === 'relu') && preluActivationWeights == null && (bias == null || (bias.dtype === 'float32' && sizeOf(bias.shape) === filter!.shape[3]));
+  const info = ours ? singleChannelConvInfo(x!.shape, filter!.shape, attrs) : null;
+  if (info !== null) return conv1ch(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', info);
+  const gemmInfo = ours ? gemmConvInfo(x!, filter!, attrs) : null;
+  if (gemmInfo !== null) return convOnGemm(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', gemmInfo);
+  return runStock('FusedConv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */

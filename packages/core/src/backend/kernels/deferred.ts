@@ -11,6 +11,7 @@
  * holding the inputs until then costs no memory; filter gradients wait for the optimizer and are never deferred.
  */
 import { tf } from '../../tf';
+import { adoptBuffer } from './heap';
 import { sizeOf, type WasmBackend } from './wasm-backend';
 
 interface Pending {
@@ -125,6 +126,7 @@ export function deferOutput(
       tfjs.registerTensor(id, sizeOf(shape), r.memoryOffset);
       tfjs.disposeData(r.id);
       storage.delete(result.dataId);
+      adoptBuffer(backend, result.dataId, dataId);
       for (const t of inputs) releaseInput(backend, t);
     },
     cancel: () => {

@@ -6,6 +6,7 @@
 import { tf } from '../../tf';
 import { requireSimd, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
+import { heapAlloc, heapF32, heapFree, heapI32 } from './heap';
 import { asWasm, type WasmBackend } from './wasm-backend';
 
 /** The arguments tfjs hands a kernel function. */
@@ -97,15 +98,16 @@ export function resizeRatio(outSize: number, inSize: number, alignCorners: boole
  * The heap views are made after every `_malloc`, which may grow (and so detach) the heap.
  */
 export function withHeapTables<T>(backend: WasmBackend, tables: readonly (Int32Array | Float32Array)[], fn: (ptrs: number[]) => T): T {
-  const ptrs = tables.map((a) => backend.wasm._malloc(Math.max(4, a.length * 4)));
+  const ptrs: number[] = [];
   try {
+    for (const a of tables) ptrs.push(heapAlloc(backend, Math.max(4, a.length * 4)));
     tables.forEach((a, i) => {
-      const view = a instanceof Int32Array ? new Int32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length) : new Float32Array(backend.wasm.HEAPU8.buffer, ptrs[i], a.length);
-      view.set(a as never);
+      if (a instanceof Int32Array) heapI32(backend, ptrs[i]!, a.length).set(a);
+      else heapF32(backend, ptrs[i]!, a.length).set(a);
     });
     return fn(ptrs);
   } finally {
-    for (const p of ptrs) backend.wasm._free(p);
+    for (const p of ptrs) heapFree(backend, p);
   }
 }
 

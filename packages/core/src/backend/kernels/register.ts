@@ -18,16 +18,32 @@ import { avgPoolGradConfig } from './avg-pool-grad';
 import { resizeBilinearGradConfig } from './resize-bilinear-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
+import { depthwiseConv2dNativeBackpropFilterConfig, depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
+import { meanConfig, sumConfig } from './reductions';
+import { installReluGradient, reluGradConfig } from './relu-grad';
+import { batchMatMulConfig, fusedMatMulConfig } from './matmul';
+import { adamUpdateConfig, installFusedAdam } from './adam';
 import { captureStock, markOurs, stockKernel } from './stock-kernels';
+import { withHeapScope } from './heap';
 
-const KERNELS: tf.KernelConfig[] = [
+const RAW_KERNELS: tf.KernelConfig[] = [
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
   maxPoolGradConfig,
   avgPoolGradConfig,
   resizeBilinearGradConfig,
   resizeNearestNeighborGradConfig,
   identityConfig,
+  unsortedSegmentSumConfig,
+  reluGradConfig,
+  sumConfig,
+  meanConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  adamUpdateConfig,
   conv2DConfig,
   fusedConv2DConfig,
   castConfig,
@@ -36,6 +52,8 @@ const KERNELS: tf.KernelConfig[] = [
   concatConfig,
   ...batchNormKernelConfigs,
 ];
+// Each kernel frees what it allocated when it fails (a full heap), so a caught WasmHeapError leaks nothing.
+const KERNELS: tf.KernelConfig[] = RAW_KERNELS.map((k) => ({ ...k, kernelFunc: withHeapScope(k.kernelName, k.kernelFunc) }));
 for (const k of KERNELS) markOurs(k.kernelFunc);
 
 /** Names of the wasm kernels MultiCheXNet registers (stock replacements and additions). */
@@ -57,6 +75,8 @@ export interface WasmKernelOptions {
  * registerWasmTrainingKernels({ exclude: ['Conv2DBackpropInput'] });   // time the stock kernel
  */
 export function registerWasmTrainingKernels(options: WasmKernelOptions = {}): void {
+  installReluGradient();
+  installFusedAdam();
   const exclude = new Set(options.exclude ?? []);
   for (const config of KERNELS) {
     const existing = tf.getKernel(config.kernelName, 'wasm');

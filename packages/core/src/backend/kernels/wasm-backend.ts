@@ -5,6 +5,7 @@
  * has a parity test against the `cpu` backend.
  */
 import { tf } from '../../tf';
+import { heapAlloc, heapF32 } from './heap';
 
 /** The emscripten module of tfjs-backend-wasm, as far as we use it. */
 export interface WasmModule {
@@ -51,15 +52,14 @@ export function idOf(backend: WasmBackend, t: tf.TensorInfo): number {
   return backend.dataIdMap.get(t.dataId)!.id;
 }
 
-/** Byte offset of a tensor's data in the wasm heap. */
+/** Byte offset of a tensor's data in the wasm heap (unsigned: tensors may live above 2 GiB). */
 export function ptrOf(backend: WasmBackend, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset >>> 0;
 }
 
 /** A fresh Float32Array view of a tensor's data (views go stale when the heap grows: take one after allocating). */
 export function f32Of(backend: WasmBackend, t: tf.TensorInfo): Float32Array {
-  const size = t.shape.reduce((a, b) => a * b, 1);
-  return new Float32Array(backend.wasm.HEAPU8.buffer, ptrOf(backend, t), size);
+  return heapF32(backend, ptrOf(backend, t), sizeOf(t.shape));
 }
 
 /** The WebAssembly.Memory the backend allocates tensors in (shared in the threaded build). */
@@ -99,7 +99,7 @@ export function transpose(backend: WasmBackend, x: tf.TensorInfo, perm: number[]
  * with disposeData (that would free an interior pointer).
  */
 export function makeView(backend: WasmBackend, ptr: number, shape: number[]): tf.TensorInfo {
-  return backend.makeOutput(shape, 'float32', ptr);
+  return backend.makeOutput(shape, 'float32', ptr >>> 0);
 }
 
 /** Forgets a view made by {@link makeView}: C-side tensor entry (and its cached XNNPACK operators), no free. */
@@ -110,10 +110,10 @@ export function releaseView(backend: WasmBackend, view: tf.TensorInfo): void {
   (backend.dataIdMap as unknown as DataMap).delete(view.dataId);
 }
 
-/** Heap scratch space for small per-call parameter arrays; freed by the caller with `backend.wasm._free`. */
+/** Heap scratch space for small per-call parameter arrays; freed by the caller with `heapFree`. */
 export function mallocF32(backend: WasmBackend, values: ArrayLike<number>): number {
-  const ptr = backend.wasm._malloc(values.length * 4);
-  new Float32Array(backend.wasm.HEAPU8.buffer, ptr, values.length).set(values);
+  const ptr = heapAlloc(backend, Math.max(16, values.length * 4));
+  heapF32(backend, ptr, values.length).set(values);
   return ptr;
 }
 

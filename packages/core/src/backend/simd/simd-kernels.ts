@@ -2,7 +2,28 @@
  * Loads the AssemblyScript SIMD kernels (assembly/kernels.ts) on the wasm backend's own heap: the module imports
  * the backend's WebAssembly.Memory, so the kernels read and write tensors in place, with no copies.
  */
-import { SIMD_KERNELS_PLAIN_WASM, SIMD_KERNELS_SHARED_WASM } from './kernels-wasm.generated';
+import {
+  SIMD_KERNELS_PLAIN_RELAXED_WASM,
+  SIMD_KERNELS_PLAIN_WASM,
+  SIMD_KERNELS_SHARED_RELAXED_WASM,
+  SIMD_KERNELS_SHARED_WASM,
+} from './kernels-wasm.generated';
+
+/** B, H, W, C, OH, OW, M (channel multiplier), KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left. */
+export type DepthwiseGeometry = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** x, out, H, W, Ci, OH, OW, KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left, first pixel, pixels. */
+export type Im2colArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
+/** H, W, Ci, OH, OW, KH, KW, stride h, stride w, dilation h, dilation w, pad top, pad left. */
+export type ConvGeometryArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number];
+/** convGemmRows after x: geometry, first pixel, pixels, col, col rows, packed B, N, y, bias, relu. */
+export type ConvGemmRowsArgs = [...ConvGeometryArgs, number, number, number, number, number, number, number, number, number];
+/** convGemmFilterRows after x, dy: geometry, Co, first pixel, pixels, col, pack, dw, accumulate. */
+export type ConvGemmFilterRowsArgs = [...ConvGeometryArgs, number, number, number, number, number, number, number];
+
+/** value, g, m, v, out value, out m, out v, n, beta1, 1 - beta1, beta2, 1 - beta2, 1 - beta1^t, 1 - beta2^t, epsilon, -lr. */
+export type AdamArgs = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
 
 /** The exported kernels; every pointer is a byte offset into the backend heap. */
 export interface SimdKernels {
@@ -147,6 +168,30 @@ export interface SimdKernels {
   ): void;
   addInto(acc: number, part: number, n: number): void;
   copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
+  reluGrad(dy: number, x: number, dx: number, n: number): void;
+  adamUpdate(...args: AdamArgs): void;
+  gemmPackB(b: number, sbk: number, sbn: number, K: number, N: number, bp: number, Kp: number, k0: number, j0: number, j1: number): void;
+  gemm(
+    M: number,
+    N: number,
+    K: number,
+    a: number,
+    sam: number,
+    sak: number,
+    bp: number,
+    Kp: number,
+    c: number,
+    ldc: number,
+    accumulate: number,
+    bias: number,
+    relu: number,
+  ): void;
+  im2col(...args: Im2colArgs): void;
+  convGemmRows(x: number, ...rest: ConvGemmRowsArgs): void;
+  convGemmFilterRows(x: number, dy: number, ...rest: ConvGemmFilterRowsArgs): void;
+  colSums(x: number, rows: number, C: number, out: number): void;
+  depthwiseBackpropFilter(x: number, dy: number, dw: number, ...geometry: DepthwiseGeometry): void;
+  depthwiseBackpropInput(dy: number, f: number, dx: number, ...geometry: DepthwiseGeometry): void;
   conv1chBackpropFilter(
     x: number,
     dy: number,
@@ -175,38 +220,88 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-const compiled: { plain?: WebAssembly.Module; shared?: WebAssembly.Module } = {};
+type Variant = 'plain' | 'shared' | 'plainRelaxed' | 'sharedRelaxed';
+const BINARIES: Record<Variant, string> = {
+  plain: SIMD_KERNELS_PLAIN_WASM,
+  shared: SIMD_KERNELS_SHARED_WASM,
+  plainRelaxed: SIMD_KERNELS_PLAIN_RELAXED_WASM,
+  sharedRelaxed: SIMD_KERNELS_SHARED_RELAXED_WASM,
+};
+const compiled: Partial<Record<Variant, WebAssembly.Module>> = {};
 
-/** The compiled module for this memory's variant (after compileSimdKernels or instantiateSimdKernels). */
-export function compiledSimdModule(memory: WebAssembly.Memory): WebAssembly.Module | undefined {
-  return compiled[isShared(memory) ? 'shared' : 'plain'];
+/** f32x4.relaxed_madd in the smallest valid module: whether this engine accepts relaxed SIMD. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 0x0a, 0x0d, 1, 0x0b, 0, 0x20, 0, 0x20, 1,
+  0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
+]);
+
+let relaxedState: boolean | null = null;
+
+/** MULTICHEXNET_RELAXED_SIMD=0 keeps the SIMD128 kernels even where relaxed SIMD exists (read once). */
+function relaxedWanted(): boolean {
+  return (typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_RELAXED_SIMD'] : undefined) !== '0';
+}
+
+/**
+ * Whether the kernels use relaxed SIMD (fused multiply-add in the GEMM). Node 20 has it behind
+ * `--experimental-wasm-relaxed-simd`, which this sets at run time (V8 reads it when a module is compiled); Node 22
+ * and current browsers have it on. Decided once per process, on the first call; MULTICHEXNET_RELAXED_SIMD=0 says no.
+ */
+export async function enableRelaxedSimd(): Promise<boolean> {
+  if (relaxedState !== null) return relaxedState;
+  relaxedState = false;
+  if (!relaxedWanted()) return false;
+  if (!WebAssembly.validate(RELAXED_PROBE) && typeof process !== 'undefined' && process.versions?.node !== undefined) {
+    try {
+      const v8 = (await import(/* @vite-ignore */ 'node:v8' as string)) as { setFlagsFromString(flags: string): void };
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      /* not settable here: SIMD128 kernels */
+    }
+  }
+  relaxedState = WebAssembly.validate(RELAXED_PROBE);
+  return relaxedState;
+}
+
+/** Whether the kernels instantiated from now on use relaxed SIMD (false before {@link enableRelaxedSimd}). */
+export function relaxedSimdActive(): boolean {
+  return relaxedState === true;
 }
 
 function isShared(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
 }
 
-/**
- * Compiles the variant for this memory ahead of time (browsers refuse synchronous compilation of larger modules on
- * the main thread; Node does not care). Safe to call more than once.
- */
-export async function compileSimdKernels(memory: WebAssembly.Memory): Promise<void> {
-  const variant = isShared(memory) ? 'shared' : 'plain';
-  if (compiled[variant] !== undefined) return;
-  const bytes = decodeBase64(variant === 'shared' ? SIMD_KERNELS_SHARED_WASM : SIMD_KERNELS_PLAIN_WASM);
-  compiled[variant] = await WebAssembly.compile(bytes);
+function variantFor(memory: WebAssembly.Memory, relaxed = relaxedSimdActive()): Variant {
+  return `${isShared(memory) ? 'shared' : 'plain'}${relaxed ? 'Relaxed' : ''}` as Variant;
+}
+
+/** The compiled module for this memory's variant (after compileSimdKernels or instantiateSimdKernels). */
+export function compiledSimdModule(memory: WebAssembly.Memory): WebAssembly.Module | undefined {
+  return compiled[variantFor(memory)];
 }
 
 /**
- * Instantiates the kernels on `memory`; null when this engine lacks SIMD128 (the callers then keep their
- * non-SIMD path).
+ * Compiles the variant for this memory ahead of time (browsers refuse synchronous compilation of larger modules on
+ * the main thread; Node does not care), deciding first whether relaxed SIMD is on. Safe to call more than once.
  */
-export function instantiateSimdKernels(memory: WebAssembly.Memory): SimdKernels | null {
-  const variant = isShared(memory) ? 'shared' : 'plain';
+export async function compileSimdKernels(memory: WebAssembly.Memory): Promise<void> {
+  await enableRelaxedSimd();
+  const variant = variantFor(memory);
+  if (compiled[variant] !== undefined) return;
+  compiled[variant] = await WebAssembly.compile(decodeBase64(BINARIES[variant]));
+}
+
+/**
+ * Instantiates the kernels on `memory` (the relaxed-SIMD variant when {@link enableRelaxedSimd} said yes, unless
+ * `relaxed` says otherwise); null when this engine lacks SIMD128 (the callers then keep their non-SIMD path).
+ */
+export function instantiateSimdKernels(memory: WebAssembly.Memory, relaxed = relaxedSimdActive()): SimdKernels | null {
+  const variant = variantFor(memory, relaxed);
   try {
     let mod = compiled[variant];
     if (mod === undefined) {
-      mod = new WebAssembly.Module(decodeBase64(variant === 'shared' ? SIMD_KERNELS_SHARED_WASM : SIMD_KERNELS_PLAIN_WASM));
+      mod = new WebAssembly.Module(decodeBase64(BINARIES[variant]));
       compiled[variant] = mod;
     }
     const instance = new WebAssembly.Instance(mod, { env: { memory } });

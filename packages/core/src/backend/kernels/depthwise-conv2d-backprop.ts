@@ -1,0 +1,131 @@
+/**
+ * DepthwiseConv2dNativeBackpropFilter and DepthwiseConv2dNativeBackpropInput for wasm. Stock tfjs-backend-wasm
+ * 4.22.0 registers neither, so `tf.depthwiseConv2d` and `tf.separableConv2d` (and the layers built on them) could
+ * not train there. Both are direct SIMD kernels over NHWC tensors (assembly/kernels.ts), split by images over the
+ * helper threads: the filter gradient accumulates each part privately and adds the parts up.
+ */
+import { tf } from '../../tf';
+import type { DepthwiseGeometry } from '../simd/simd-kernels';
+import { requireSimd, runParts } from './kernel-context';
+import { heapAlloc, heapFree } from './heap';
+import { imageParts, type KernelArgs, type PadAttr } from './kernel-setup';
+import { asWasm, f32Of, ptrOf, sizeOf } from './wasm-backend';
+
+interface DepthwiseAttrs {
+  strides: [number, number] | number;
+  pad: PadAttr;
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+function depthwiseInfo(xShape: number[], filterShape: number[], attrs: DepthwiseAttrs): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+}
+
+/** The geometry arguments of both SIMD kernels, in their order. */
+function geometry(info: tf.backend_util.Conv2DInfo, batch: number): DepthwiseGeometry {
+  return [
+    batch,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels / info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+/** Images per part: about 128K multiply-adds of work at least, as many parts as threads. */
+function parts(backend: ReturnType<typeof asWasm>, info: tf.backend_util.Conv2DInfo): [number, number][] {
+  const perImage = info.outHeight * info.outWidth * info.outChannels * info.filterHeight * info.filterWidth;
+  return imageParts(backend, info.batchSize, perImage, 131072);
+}
+
+function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as DepthwiseAttrs & { filterShape: [number, number, number, number] };
+  const info = depthwiseInfo(x.shape, attrs.filterShape, attrs);
+  const dw = backend.makeOutput(attrs.filterShape, 'float32');
+  const taps = sizeOf(attrs.filterShape);
+  if (info.batchSize * info.outHeight * info.outWidth === 0 || taps === 0) {
+    f32Of(backend, dw).fill(0);
+    return dw;
+  }
+  const simd = requireSimd(backend, 'DepthwiseConv2dNativeBackpropFilter');
+  const images = parts(backend, info);
+  // Part 0 accumulates into dw, the others into private blocks added at the end.
+  const scratch = images.length > 1 ? heapAlloc(backend, (images.length - 1) * taps * 4) : 0;
+  try {
+    const xp = ptrOf(backend, x);
+    const dyp = ptrOf(backend, dy);
+    const dwp = ptrOf(backend, dw);
+    const partDw = (i: number) => (i === 0 ? dwp : scratch + (i - 1) * taps * 4);
+    const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
+    const dyImage = info.outHeight * info.outWidth * info.outChannels * 4;
+    runParts(
+      backend,
+      'DepthwiseConv2dNativeBackpropFilter',
+      'depthwiseBackpropFilter',
+      images.map(([b0, b1], i) => [xp + b0 * xImage, dyp + b0 * dyImage, partDw(i), ...geometry(info, b1 - b0)] as [number, number, number, ...DepthwiseGeometry]),
+    );
+    for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
+  } finally {
+    if (scratch !== 0) heapFree(backend, scratch);
+  }
+  return dw;
+}
+
+function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as DepthwiseAttrs & { inputShape: [number, number, number, number] };
+  const info = depthwiseInfo(attrs.inputShape, filter.shape, attrs);
+  const dx = backend.makeOutput(attrs.inputShape, 'float32');
+  if (sizeOf(attrs.inputShape) === 0) return dx;
+  if (info.outHeight * info.outWidth * info.outChannels === 0) {
+    f32Of(backend, dx).fill(0);
+    return dx;
+  }
+  requireSimd(backend, 'DepthwiseConv2dNativeBackpropInput');
+  const dyp = ptrOf(backend, dy);
+  const fp = ptrOf(backend, filter);
+  const dxp = ptrOf(backend, dx);
+  const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
+  const dyImage = info.outHeight * info.outWidth * info.outChannels * 4;
+  runParts(
+    backend,
+    'DepthwiseConv2dNativeBackpropInput',
+    'depthwiseBackpropInput',
+    parts(backend, info).map(([b0, b1]) => [dyp + b0 * dyImage, fp, dxp + b0 * xImage, ...geometry(info, b1 - b0)] as [number, number, number, ...DepthwiseGeometry]),
+  );
+  return dx;
+}
+
+/** Kernel configs (missing in stock 4.22.0): registered by registerWasmTrainingKernels(). */
+export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: depthwiseConv2dNativeBackpropFilter as unknown as tf.KernelFunc,
+};
+export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: depthwiseConv2dNativeBackpropInput as unknown as tf.KernelFunc,
+};
