@@ -44,7 +44,7 @@ export type { LabelBatch } from './tasks/label-batch';
 export type { GateDecision } from './tasks/gate-decision';
 export { resolveSettings, probabilityRule } from './tasks/decode-settings';
 export type { SettingRule } from './tasks/decode-settings';
-export { defineTaskSpec } from './tasks/task-spec';
+export { defineTaskSpec, formatMetric } from './tasks/task-spec';
 export type { TaskSpec, AnyTaskSpec, TaskHead, TaskOutputSpec, TaskOutputContext, TaskHeadline, TaskSource } from './tasks/task-spec';
 export type { OnnxGraphWriter, OnnxValue, OnnxDim, OnnxAttrValue, OnnxTensorSpec, OnnxTensorLayout } from './tasks/onnx-graph';
 export { batchNorm } from './layers/batch-norm';

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNorm, DataError, initBackend, tf } from '@multichexnet/core';
-import { decodeModelProto } from '@multichexnet/runtime';
+import { decodeModelProto, loadModel, runModel } from '@multichexnet/runtime';
 import { exportOnnx, exportOnnxWithReport, supportedLayerClasses } from '../src/index';
 import { checkParity, onnxCheckerAvailable, randomInput, randomizeStatistics, runOnnxChecker } from './helpers/parity';
 
@@ -185,7 +185,6 @@ describe('exportOnnx: graph structure', () => {
     const input = randomInput([2, 6, 5, 3], 9);
     const ref = (m.predict(input) as tf.Tensor).transpose([0, 3, 1, 2]);
     const nchwIn = input.transpose([0, 3, 1, 2]);
-    const { loadModel, runModel } = await import('@multichexnet/runtime');
     const bytes = await exportOnnx(m, { inputs: [{ name: 'x', layout: 'NCHW' }], outputs: [{ name: 'y', layout: 'NCHW' }] });
     const loaded = await loadModel(bytes);
     expect(loaded.metadata.inputs[0]).toMatchObject({ name: 'x', layout: 'NCHW', shape: [null, 3, 6, 5] });

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, DataError, initBackend, tf } from '@multichexnet/core';
 import { decodeModelProto, loadModel, runModel, verifyModelBytes, CHECKSUM_KEY } from '@multichexnet/runtime';
 import { exportOnnx, type ExportOnnxOptions } from '../src/index';
-import { encodeModelProto } from '@multichexnet/runtime/format';
+import { encodeModelProto, scanModelProto } from '@multichexnet/runtime/format';
 import { randomInput, randomizeStatistics } from './helpers/parity';
 import { REALDATA_DIR } from './helpers/real-images';
 
@@ -98,8 +98,10 @@ describe('loadModel: self-describing files', () => {
 describe('loadModel: refuses corrupt, tampered and foreign files', () => {
   it('refuses a file whose weights were altered', async () => {
     const tampered = bytes.slice();
-    // Flip one byte in the middle of the largest block of raw float data (a weight).
-    tampered[Math.floor(tampered.length * 0.6)] ^= 0x01;
+    // Flip one byte in the middle of the serialized graph (its bulk is the raw float data of the weights), wherever
+    // the metadata after it ends.
+    const [start, end] = scanModelProto(bytes).graphRange!;
+    tampered[Math.floor((start + end) / 2)] ^= 0x01;
     await expect(loadModel(tampered)).rejects.toThrow(/checksum mismatch: the file was altered or truncated/);
   });
 

@@ -1,4 +1,4 @@
-import { CHESTXRAY14_CLASSES, defineTaskSpec, tf, type LabelBatch } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, defineTaskSpec, formatMetric, tf, type LabelBatch } from '@multichexnet/core';
 import { clsDecoder, CLS_PROBS_OUTPUT, type ClsDecodeSettings, type ClsPrediction } from './decode/cls-decoder';
 import type { ClsHeadConfigInput } from './config';
 import { CLS_HEAD_CLASS_NAME, createClsHead, type ClsHead } from './head';
@@ -57,7 +57,7 @@ export const clsTask = defineTaskSpec<ClsHead, ClsTarget, ClsPrediction, ClsDeco
     record: (target, prediction, head) => ({ labels: target, scores: Float32Array.from(head.config.classes, (c) => prediction.probabilities[c]!) }),
     metrics: (records, settings, head) => clsMetrics(records, head.config.classes, settings.thresholds),
     calibrate: (records, head) => ({ thresholds: chooseF1Thresholds(records.map((r) => r.labels), records.map((r) => r.scores), head.config.classes) }),
-    headline: (m) => [{ label: 'CheXCls mean AUROC', value: m.meanAuroc, detail: `macro F1 ${m.macroF1.toFixed(3)}, ${m.images} images` }],
+    headline: (m) => [{ label: 'CheXCls mean AUROC', value: m.meanAuroc, detail: `macro F1 ${formatMetric(m.macroF1)}, ${m.images} images` }],
     describeSettings: (s) => (s.thresholds === undefined ? [] : [`${Object.keys(s.thresholds).length} per-class F1 thresholds`]),
   },
 });

@@ -1,4 +1,4 @@
-import { auroc, defineTaskSpec, tf, type LabelBatch } from '@multichexnet/core';
+import { auroc, defineTaskSpec, formatMetric, tf, type LabelBatch } from '@multichexnet/core';
 import type { CovidHeadConfigInput } from './config';
 import { COVID_HEAD_CLASS_NAME, createCovidHead, type CovidHead } from './covid-head';
 import { COVID_PROB_OUTPUT, covidDecoder, type CovidDecodeSettings, type CovidPrediction } from './decode/covid-decoder';
@@ -71,7 +71,7 @@ export const covidTask = defineTaskSpec<CovidHead, CovidTarget, CovidPrediction,
       images: records.length,
       positives: records.filter((r) => r.label === 1).length,
     }),
-    headline: (m) => [{ label: 'CheXCovid AUROC', value: m.auroc, detail: `accuracy ${m.accuracy.toFixed(3)} at ${m.threshold}, ${m.images} images` }],
+    headline: (m) => [{ label: 'CheXCovid AUROC', value: m.auroc, detail: `accuracy ${formatMetric(m.accuracy)} at ${m.threshold}, ${m.images} images` }],
     describeSettings: (s) => (s.threshold === undefined ? [] : [`COVID-19 at p >= ${s.threshold}`]),
   },
 });

@@ -11,6 +11,7 @@ import { createRng, initBackend, tf, DataError, type GrayImage } from '@multiche
 import { PATHOLOGIES, preprocessImage, type Batch } from '@multichexnet/data';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createEncoder } from '@multichexnet/core-encoder';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { segTask } from '@multichexnet/head-seg';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';

@@ -1,4 +1,4 @@
-import { defineTaskSpec, type Box } from '@multichexnet/core';
+import { defineTaskSpec, formatMetric, type Box } from '@multichexnet/core';
 import type { DetHeadConfigInput } from './config';
 import { DET_BOXES_OUTPUT, DET_RAW_OUTPUT, DET_SCORES_OUTPUT, detBoxesOf } from './decode/det-boxes';
 import { detDecoder, type DetDecodeSettings, type DetPrediction } from './decode/det-decoder';
@@ -56,7 +56,7 @@ export const detTask = defineTaskSpec<DetHead, DetTarget, DetPrediction, DetDeco
       const t = chooseScoreThreshold(records);
       return t === undefined ? {} : { scoreThreshold: t };
     },
-    headline: (m) => [{ label: 'CheXDet RSNA mAP', value: m.mAP, detail: `AP@0.5 ${m.ap50.toFixed(3)}, ${m.images} images` }],
+    headline: (m) => [{ label: 'CheXDet RSNA mAP', value: m.mAP, detail: `AP@0.5 ${formatMetric(m.ap50)}, ${m.images} images` }],
     describeSettings: (s) => (s.scoreThreshold === undefined ? [] : [`box score >= ${s.scoreThreshold}`]),
   },
 });

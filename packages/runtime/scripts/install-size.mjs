@@ -5,11 +5,11 @@
 // and whether tfjs, sharp or onnxruntime-web came along. Also the demo's production bundle (apps/demo, `vite build`):
 // its size, the warnings the build printed, and whether tfjs code is in it.
 //
-//   node packages/runtime/scripts/install-size.mjs --label after [--root <a checkout> --commit <sha>] [--skip-demo]
+//   node packages/runtime/scripts/install-size.mjs --label after [--root <a checkout> --commit <sha>] [--skip-install | --skip-demo]
 //
 // `--root` measures another checkout with its own node_modules and built packages (the "before" numbers were taken on
 // a checkout of main). The result goes into packages/runtime/docs/install-size.json under its label.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -117,14 +117,20 @@ function measureInstall() {
 /** Strings only tfjs code carries (its kernel registry and engine); any of them in a bundle means tfjs is in it. */
 const TFJS_MARKERS = ['tfjsflags', '_tfengine', 'TFJS_VERSION', '@tensorflow/tfjs'];
 
-function measureDemo() {
+/**
+ * The demo's production build through Vite's API, every warning captured (Vite's logger and the bundler's logs) with
+ * the config's own filters bypassed, as apps/demo/test/demo-page.e2e.test.ts builds it.
+ */
+async function measureDemo() {
   const app = join(root, 'apps', 'demo');
   const outDir = mkdtempSync(join(tmpdir(), 'demo-bundle-'));
   try {
-    const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
-    const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'], { cwd: app, encoding: 'utf8', env: process.env, maxBuffer: 64 * 1024 * 1024 });
-    if (r.status !== 0) throw new Error(`vite build failed:\n${r.stderr}`);
-    const warnings = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+    const vite = await import(pathToFileURL(join(root, 'node_modules', 'vite', 'dist', 'node', 'index.js')).href);
+    const warnings = [];
+    const logger = vite.createLogger('warn');
+    logger.warn = (msg) => void warnings.push(msg);
+    logger.warnOnce = (msg) => void warnings.push(msg);
+    await vite.build({ root: app, configFile: join(app, 'vite.config.ts'), customLogger: logger, logLevel: 'warn', build: { outDir, emptyOutDir: true, rolldownOptions: { onLog: (_level, log) => void warnings.push(`${log.code ?? ''} ${log.message}`) } } });
     const files = [];
     const walk = (dir) => {
       for (const e of readdirSync(dir)) {
@@ -139,13 +145,14 @@ function measureDemo() {
     const entry = js.filter((f) => /^assets\/index-/.test(f.path)).reduce((s, f) => s + f.bytes, 0);
     const withTfjs = js.filter((f) => TFJS_MARKERS.some((m) => readFileSync(join(outDir, f.path), 'utf8').includes(m))).map((f) => f.path.replace(/-[A-Za-z0-9_-]{8}\.js$/, '.js'));
     return {
-      command: 'vite build --logLevel warn (apps/demo)',
+      command: "vite build of apps/demo (Vite API, the config's warning filters bypassed)",
       javascriptKB: kb(js.reduce((s, f) => s + f.bytes, 0)),
       entryChunkKB: kb(entry),
       // onnxruntime-web's wasm and the DICOM codecs' wasm, copied beside the bundle
       wasmKB: kb(files.filter((f) => f.path.endsWith('.wasm')).reduce((s, f) => s + f.bytes, 0)),
       chunksWithTfjsCode: withTfjs,
-      buildWarnings: warnings.length,
+      // PLUGIN_TIMINGS (slow plugin callbacks on a loaded machine) is about the build's speed, not the bundle
+      buildWarnings: warnings.filter((w) => !w.startsWith('PLUGIN_TIMINGS ')).map((w) => w.replace(/\u001b\[[0-9;]*m/g, '').slice(0, 200)),
       configSilencesWarnings: /customLogger|onLog\s*\(/.test(readFileSync(join(app, 'vite.config.ts'), 'utf8')),
     };
   } finally {
@@ -153,17 +160,18 @@ function measureDemo() {
   }
 }
 
-// A checkout without git metadata (a `git archive` of another commit) names its commit with --commit.
 const commit = option('commit') ?? sh('git', ['rev-parse', '--short', 'HEAD'], root);
+const all = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
+// --skip-install / --skip-demo keep what an earlier run of the same label measured for that part.
 const result = {
+  ...all[label],
   commit,
   measured: new Date().toISOString().slice(0, 10),
   node: process.version,
   npm: sh('npm', ['--version'], root),
-  runtimeInstall: measureInstall(),
-  ...(args.includes('--skip-demo') ? {} : { demoBundle: measureDemo() }),
+  ...(args.includes('--skip-install') ? {} : { runtimeInstall: measureInstall() }),
+  ...(args.includes('--skip-demo') ? {} : { demoBundle: await measureDemo() }),
 };
-const all = existsSync(out) ? JSON.parse(readFileSync(out, 'utf8')) : {};
 all[label] = result;
 writeFileSync(out, `${JSON.stringify(all, null, 2)}\n`);
 console.log(JSON.stringify({ [label]: result }, null, 2));

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { formatMetric } from '@multichexnet/core';
 import { BUILTIN_PLANS, PLAN_SIZES, loadPlan, train, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
@@ -87,7 +88,7 @@ export function skippedText(skipped: Partial<Record<string, number>>): string {
 /** The headline numbers of an evaluation, one line each, then the decision settings they were measured with. */
 export function headlineLines(m: TestEvaluation['metrics'] | null, calibration?: RunCalibration | null): string[] {
   if (m === null) return [];
-  const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+  const f = (v: unknown): string => formatMetric(v);
   return [
     ...taskHeadlines(m).map((h) => `  ${h.label.padEnd(20)} ${f(h.value)}  (${h.detail})`),
     ...(m.gate ? [`  gate sens / spec     ${f(m.gate.sensitivity)} / ${f(m.gate.specificity)}`] : []),

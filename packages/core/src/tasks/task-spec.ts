@@ -138,3 +138,15 @@ export function defineTaskSpec<H extends TaskHead, T, P extends object, S, M ext
   if (spec.outputs.length !== 1) throw new TypeError(`task spec ${spec.name}: a head has one output, ${spec.outputs.length} given`);
   return deepFreeze(spec);
 }
+
+/**
+ * A metric in a headline or table: `digits` decimals, `n/a` for anything that is not a finite number (NaN, or the
+ * `"NaN"` a run file stores for it).
+ *
+ * @example
+ * formatMetric(0.41234);   // '0.412'
+ * formatMetric(NaN);       // 'n/a'
+ */
+export function formatMetric(value: unknown, digits = 3): string {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}

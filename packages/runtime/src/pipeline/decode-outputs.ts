@@ -1,5 +1,5 @@
 import { DataError, type GateDecision, type PlainTensor, type TaskDecoder } from '@multichexnet/core/base';
-import type { FitTransform } from '@multichexnet/data/decode';
+import { rleEncode, type FitTransform } from '@multichexnet/data/decode';
 import { clsDecoder, type ClsPrediction } from '@multichexnet/head-cls/decode';
 import { detDecoder, type DetPrediction } from '@multichexnet/head-det/decode';
 import { segDecoder, type SegPrediction } from '@multichexnet/head-seg/decode';
@@ -35,6 +35,11 @@ export type DecodedOutputs = Partial<ClsPrediction & DetPrediction & SegPredicti
   gate: GateDecision;
   /** The tasks decoded, in the model's order. */
   tasks: string[];
+  /**
+   * SIIM run-length encoding of `mask` at the original image size (`-1`: empty, or the gate stopped the image), for
+   * JSON consumers; absent when the model has no mask-writing head.
+   */
+  maskRle?: string;
 };
 
 /** The decoders and resolved settings of a model's tasks: what {@link decodeOutputs} runs per image. */
@@ -110,6 +115,7 @@ export function decodeWith(decoding: readonly TaskDecoding[], outputs: Readonly<
   for (const { decoder, settings } of decoding) {
     Object.assign(result, decoder.routed && !gate.positive ? decoder.empty(settings) : decoder.decode(outputs, { index: context.index, settings, image }));
   }
+  if (result.mask !== undefined) result.maskRle = result.mask === null ? '-1' : rleEncode(result.mask);
   return result;
 }
 

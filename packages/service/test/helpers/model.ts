@@ -5,7 +5,9 @@ import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { createSegHead } from '@multichexnet/head-seg';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { exportPipeline, writePipelineFiles } from '@multichexnet/export';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet } from '@multichexnet/model';
 
 /** Input side of the test model (small: CI runs it on 2 cores). */
