@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, defaultClientConditions, defineConfig, type Plugin } from 'vite';
+import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 
 const appRoot = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -82,23 +82,7 @@ function contentSecurityPolicy(): Plugin {
   };
 }
 
-/**
- * The main entry of @multichexnet/core (reached through @multichexnet/runtime) also holds Node-only code (weight-file
- * IO) behind dynamic imports the page never reaches; Vite reports each such import. Those reports are expected here,
- * so they are dropped; every other warning still shows. Images are decoded through @multichexnet/data/decode, which
- * imports no Node module at all.
- */
-function quietLogger() {
-  const logger = createLogger();
-  const warn = logger.warn.bind(logger);
-  logger.warn = (msg, options) => {
-    if (!msg.includes('has been externalized for browser compatibility')) warn(msg, options);
-  };
-  return logger;
-}
-
 export default defineConfig({
-  customLogger: quietLogger(),
   root: appRoot,
   base: './',
   resolve: {
@@ -117,13 +101,6 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
-    rolldownOptions: {
-      // Same cause as quietLogger(): Node-only modules imported both statically and dynamically inside packages.
-      onLog(level, log, handler) {
-        if (log.code === 'INEFFECTIVE_DYNAMIC_IMPORT') return;
-        handler(level, log);
-      },
-    },
   },
   server: { headers: ISOLATION },
   preview: { headers: ISOLATION },

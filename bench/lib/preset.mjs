@@ -1,16 +1,16 @@
 // The default MultiCheXNet preset as a training step for the benchmark: the model of @multichexnet/trainer's `full`
 // plan size (CheXEnc with CheXCls, CheXDet and CheXSeg as the trainer builds them, through its public builtinPlan +
-// buildModel), loss = sum of the three heads' losses on random but fixed targets, Adam. Built from the BUILT
+// @multichexnet/model's buildModel), loss = sum of the three heads' losses on random but fixed targets, Adam. Built from the BUILT
 // packages. Used by bench/sections/multichexnet-preset.mjs and its child.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export const PRESET_PACKAGES = ['core', 'head-det', 'trainer'];
+export const PRESET_PACKAGES = ['core', 'head-det', 'model', 'trainer'];
 
 export async function importPresetPackages(repoRoot) {
   const load = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
-  const [core, det, trainer] = await Promise.all(PRESET_PACKAGES.map(load));
-  return { core, disposeDetTargets: det.disposeDetTargets, builtinPlan: trainer.builtinPlan, buildModel: trainer.buildModel, ModelConfigSchema: trainer.ModelConfigSchema };
+  const [core, det, model, trainer] = await Promise.all(PRESET_PACKAGES.map(load));
+  return { core, disposeDetTargets: det.disposeDetTargets, builtinPlan: trainer.builtinPlan, buildModel: model.buildModel, ModelConfigSchema: model.ModelConfigSchema };
 }
 
 /** Random but fixed targets for the three heads (a box or none per image, a disc mask or none per image). */

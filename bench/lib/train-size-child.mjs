@@ -11,7 +11,7 @@ import { median } from './time-steps.mjs';
 const [repoRoot, configJson] = process.argv.slice(2);
 const cfg = JSON.parse(configJson);
 const load = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
-const [core, data, trainer] = await Promise.all([load('core'), load('data'), load('trainer')]);
+const [core, data, modelPkg, trainer] = await Promise.all([load('core'), load('data'), load('model'), load('trainer')]);
 const { tf } = core;
 const info = await core.initBackend('wasm');
 
@@ -31,8 +31,8 @@ const heapMB = () => {
 
 const result = { config: cfg, backend: { name: info.name, threads: info.threads } };
 try {
-  const model = trainer.buildModel(
-    trainer.ModelConfigSchema.parse({ encoder: { preset: cfg.preset, memoryEfficient: cfg.memoryEfficient === true }, cls: {} }),
+  const model = modelPkg.buildModel(
+    modelPkg.ModelConfigSchema.parse({ encoder: { preset: cfg.preset, memoryEfficient: cfg.memoryEfficient === true }, cls: {} }),
     1,
   );
   const phase = trainer.PhaseSchema.parse({

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 
 export const name = 'densenet121-inference';
 export const description = 'DenseNet-121 at 224 px, batch 1 and 16: onnxruntime-node vs PyTorch CPU, 2 threads each, interleaved';
-export const packages = ['core', 'core-encoder', 'head-cls', 'data', 'runtime'];
+export const packages = ['core', 'core-encoder', 'head-cls', 'model', 'data', 'runtime', 'export'];
 
 const THREADS = 2;
 
@@ -41,11 +41,12 @@ export async function run(ctx) {
   const core = await ctx.importPackage('core');
   const { createEncoder } = await ctx.importPackage('core-encoder');
   const { createClsHead } = await ctx.importPackage('head-cls');
-  const rt = await ctx.importPackage('runtime');
+  const { createMultiCheXNet } = await ctx.importPackage('model');
+  const ex = await ctx.importPackage('export');
   await core.initBackend('cpu');
   const encoder = createEncoder({ preset: 'densenet121', seed: 0 });
   const cls = createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels: encoder.featureChannels, seed: 0 });
-  const bytes = await rt.exportModel({ encoder, cls }, { preprocessing: { size: 224 } });
+  const bytes = await ex.exportModel(createMultiCheXNet({ encoder, heads: { cls } }), { preprocessing: { size: 224 } });
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   const twin = await torchTwin(ctx.python, ctx.repoRoot);

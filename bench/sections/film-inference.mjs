@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 
 export const name = 'film-inference';
 export const description = 'predict films/s on 2500x2000 16-bit PNG, JPEG and 12-bit DICOM: pure-JS decode vs sharp decode + native resize';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'trainer', 'data', 'runtime', 'service', 'cli'];
+export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'model', 'trainer', 'data', 'runtime', 'export', 'service', 'cli'];
 
 const W = 2500;
 const H = 2000;
@@ -122,8 +122,10 @@ export async function run(ctx) {
   const dir = mkdtempSync(join(tmpdir(), 'mcx-film-bench-'));
   try {
     const core = await ctx.importPackage('core');
-    const { builtinPlan, buildModel, ModelConfigSchema } = await ctx.importPackage('trainer');
+    const { builtinPlan } = await ctx.importPackage('trainer');
+    const { buildModel, ModelConfigSchema } = await ctx.importPackage('model');
     const rt = await ctx.importPackage('runtime');
+    const ex = await ctx.importPackage('export');
     const data = await ctx.importPackage('data');
     const dataNode = await import(pathToFileURL(join(ctx.repoRoot, 'packages', 'data', 'dist', 'node', 'index.js')).href);
     const cli = await ctx.importPackage('cli');
@@ -134,7 +136,7 @@ export async function run(ctx) {
     const preset = builtinPlan('multichexnet-joint', { size: 'full', seed: 1 });
     const built = buildModel(ModelConfigSchema.parse({ ...preset.model, gate: undefined }), 1);
     const model = join(dir, 'model.onnx');
-    writeFileSync(model, await rt.exportModel({ encoder: built.encoder, ...built.heads }, { preprocessing: { size: preset.imageSize } }));
+    writeFileSync(model, await ex.exportModel(built, { preprocessing: { size: preset.imageSize } }));
 
     const small = ctx.quick ? 4 : 8;
     const large = ctx.quick ? 12 : 24;

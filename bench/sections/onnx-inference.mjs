@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 
 export const name = 'onnx-inference';
 export const description = 'ONNX inference at 256 px: MTL vs 3 single-task models, onnxruntime-node vs tfjs-wasm, gated vs ungated pipeline, images/s';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'trainer', 'data', 'runtime'];
+export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'model', 'trainer', 'data', 'runtime', 'export'];
 
 let SIZE = 256; // the preset's imageSize, set in run()
 const REAL = ['00000001_000.png', '00027426_000.png', '16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'];
@@ -110,9 +110,11 @@ function composed(tf, encoder, heads) {
 export async function run(ctx) {
   const loadAtStart = loadavg()[0];
   const core = await ctx.importPackage('core');
-  const { builtinPlan, buildModel, ModelConfigSchema } = await ctx.importPackage('trainer');
+  const { builtinPlan } = await ctx.importPackage('trainer');
+  const { buildModel, ModelConfigSchema } = await ctx.importPackage('model');
   const data = await ctx.importPackage('data');
   const rt = await ctx.importPackage('runtime');
+  const ex = await ctx.importPackage('export');
   const { tf } = core;
 
   const images = imageSet(data, ctx.repoRoot);
@@ -127,7 +129,6 @@ export async function run(ctx) {
   const { encoder } = built;
   const { cls, det, seg } = built.heads;
   const label = encoder.config.preset;
-  const blocks = { encoder, cls, det, seg };
   const pre = { size: SIZE };
 
   // Inputs: the set preprocessed exactly as the pipeline does.
@@ -140,10 +141,10 @@ export async function run(ctx) {
   const it = (n) => (ctx.quick ? Math.max(2, Math.ceil(n / 4)) : n);
 
   // ---- models
-  const mtlBytes = await rt.exportModel(blocks, { preprocessing: pre });
+  const mtlBytes = await ex.exportModel(built, { preprocessing: pre });
   const singleBytes = {};
   for (const [task, head] of [['cls', cls], ['det', det], ['seg', seg]]) {
-    singleBytes[task] = await rt.exportOnnx(composed(tf, encoder, [head]), { outputs: [{ name: `${task}_out` }] });
+    singleBytes[task] = await ex.exportOnnx(composed(tf, encoder, [head]), { outputs: [{ name: `${task}_out` }] });
   }
   const mtl = await rt.loadModel(mtlBytes, { backend: 'node' });
   const singles = {};
@@ -179,9 +180,9 @@ export async function run(ctx) {
     const bigModel = buildModel(modelConfig({ preset: 'densenet121' }), 1);
     const big = bigModel.encoder;
     const bHeads = { cls: bigModel.heads.cls, det: bigModel.heads.det, seg: bigModel.heads.seg };
-    const bMtl = await rt.loadModel(await rt.exportModel({ encoder: big, ...bHeads }, { preprocessing: pre }), { backend: 'node' });
+    const bMtl = await rt.loadModel(await ex.exportModel(bigModel, { preprocessing: pre }), { backend: 'node' });
     const bSingles = {};
-    for (const [task, head] of Object.entries(bHeads)) bSingles[task] = await rt.loadModel(await rt.exportOnnx(composed(tf, big, [head]), { outputs: [{ name: `${task}_out` }] }), { backend: 'node' });
+    for (const [task, head] of Object.entries(bHeads)) bSingles[task] = await rt.loadModel(await ex.exportOnnx(composed(tf, big, [head]), { outputs: [{ name: `${task}_out` }] }), { backend: 'node' });
     await compare('densenet121', bMtl, bSingles);
     await bMtl.dispose();
     for (const m of Object.values(bSingles)) await m.dispose();
@@ -209,7 +210,7 @@ export async function run(ctx) {
   }
 
   // ---- 3. gated vs ungated pipeline, 70% negatives; 4. images/s at batch 1 and 16
-  const pipelineModels = await rt.exportPipeline(blocks, { preprocessing: pre });
+  const pipelineModels = await ex.exportPipeline(built, { preprocessing: pre });
   const probe = await rt.createPipeline({ model: pipelineModels, gate: { enabled: false } });
   const gateProbs = (await probe.runBatch(images)).map((r) => r.gate.probability).sort((a, b) => a - b);
   await probe.dispose();

@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 
 export const name = 'service';
 export const description = 'screening images/s (1 and 2 worker processes on one Redis), queue capacity (no-op jobs/s, bytes per job), serve latency percentiles under fixed concurrent load';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'data', 'synth', 'runtime', 'service'];
+export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'model', 'data', 'synth', 'runtime', 'export', 'service'];
 
 const SIZE = 256;
 
@@ -83,7 +83,8 @@ export async function run(ctx) {
   const { createDetHead } = await ctx.importPackage('head-det');
   const { createSegHead } = await ctx.importPackage('head-seg');
   const synth = await ctx.importPackage('synth');
-  const rt = await ctx.importPackage('runtime');
+  const { createMultiCheXNet } = await ctx.importPackage('model');
+  const ex = await ctx.importPackage('export');
   const service = await ctx.importPackage('service');
   const serviceDist = pathToFileURL(join(ctx.repoRoot, 'packages', 'service', 'dist', 'index.js')).href;
   const { Queue, Worker } = await import('bullmq');
@@ -98,15 +99,15 @@ export async function run(ctx) {
     await core.initBackend('cpu');
     const encoder = createEncoder({ preset: 'densenet-small', seed: 1 });
     const fc = encoder.featureChannels;
-    const blocks = {
-      encoder,
+    const heads = {
       cls: createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels: fc, seed: 2 }),
       det: createDetHead({ featureChannels: fc, seed: 3 }),
       seg: createSegHead({ featureChannels: fc, seed: 4 }),
     };
+    const model = createMultiCheXNet({ encoder, heads });
     const modelDir = join(root, 'model');
-    await rt.writePipelineFiles(modelDir, await rt.exportPipeline(blocks, { preprocessing: { size: SIZE } }));
-    for (const b of Object.values(blocks)) b.dispose();
+    await ex.writePipelineFiles(modelDir, await ex.exportPipeline(model, { preprocessing: { size: SIZE } }));
+    model.dispose();
     const n = ctx.quick ? { nih: 30, rsna: 10 } : { nih: 120, rsna: 40 };
     const synthDir = join(root, 'synth');
     let t = performance.now();

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 
 export const name = 'training-sizes';
 export const description = 'which sizes train in what time: s/step and peak RSS per preset / size / batch (DenseNet-121 plain, memory-efficient, accumulated), quickstart estimate per plan size';
-export const packages = ['core', 'core-encoder', 'data', 'synth', 'trainer'];
+export const packages = ['core', 'core-encoder', 'data', 'synth', 'model', 'trainer'];
 
 const CHILD_TIMEOUT_MS = 20 * 60 * 1000;
 

@@ -59,14 +59,14 @@ describe.skipIf(skip)('single-graph engine (bundled model, onnxruntime-web wasm)
         expect(gated.boxes).toEqual(open.boxes);
       }
       // Boxes lie on the image (original pixels), best first, above the recorded threshold.
-      const det = engine.metadata.decode.det;
-      expect(open.hasDet).toBe(det !== null);
+      const det = engine.metadata.decode.det as { scoreThreshold: number; maxDetections: number } | null | undefined;
+      expect(open.hasDet).toBe(det !== null && det !== undefined);
       for (const b of open.boxes) {
         expect(b.score).toBeGreaterThanOrEqual(det!.scoreThreshold);
         expect(b.x + b.width).toBeGreaterThan(0);
         expect(b.x).toBeLessThan(image.width);
       }
-      if (det !== null) expect(open.boxes.length).toBeLessThanOrEqual(det.maxDetections);
+      if (det !== null && det !== undefined) expect(open.boxes.length).toBeLessThanOrEqual(det.maxDetections);
       expect(open.mask !== null).toBe(open.hasSeg);
     }
   });

@@ -32,13 +32,16 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The classes at or above the model's recorded thresholds, in class order. */
+/** The per-class thresholds the exported model records for its classifier. */
+const clsThresholds = (): Record<string, number> | undefined => (metadata.decode.cls as { thresholds?: Record<string, number> } | undefined)?.thresholds;
+
 function expectedFindings(probabilities: Record<string, number>, thresholds: Record<string, number>): string[] {
   return metadata.classNames.filter((c) => thresholds[c] !== undefined && probabilities[c]! >= thresholds[c]!);
 }
 
 describe('predict prints the findings chosen on validation', () => {
   it('the exported model records per-class cls thresholds (the precondition of this file)', () => {
-    const thresholds = metadata.decode.cls?.thresholds;
+    const thresholds = clsThresholds();
     expect(thresholds).toBeDefined();
     expect(Object.keys(thresholds ?? {}).length).toBeGreaterThan(0);
   });
@@ -48,7 +51,7 @@ describe('predict prints the findings chosen on validation', () => {
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(r.out) as PredictOutput;
     expect(out.images).toHaveLength(images.length);
-    const thresholds = metadata.decode.cls!.thresholds;
+    const thresholds = clsThresholds()!;
     for (const img of out.images) {
       expect(img.findings, img.file).toBeDefined();
       expect(img.findings).toEqual(expectedFindings(img.probabilities, thresholds));

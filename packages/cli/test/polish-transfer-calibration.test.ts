@@ -43,7 +43,7 @@ describe('transfer uses the decision settings chosen on its validation split', (
   });
 
   it('--json, calibration.json and eval-test.json carry the F1 thresholds transfer.json records', () => {
-    const want: RunCalibration = { chosenOn: 'val', gating: 'cls only', f1Threshold: record.f1Thresholds };
+    const want: RunCalibration = { chosenOn: 'val', gating: 'cls only', tasks: { cls: { thresholds: record.f1Thresholds } } };
     expect(out.calibration).toEqual(want);
     expect(JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'calibration.json'), 'utf8'))).toEqual(want);
     const ev = JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'eval-test.json'), 'utf8')) as TestEvaluation;
@@ -52,7 +52,7 @@ describe('transfer uses the decision settings chosen on its validation split', (
 
   it('the exported model decodes findings at those thresholds, and predict applies them', async () => {
     const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(dir, 'runs', 'covid', 'model.onnx'))), 'model.onnx');
-    expect(metadata.decode.cls?.thresholds).toEqual(record.f1Thresholds);
+    expect((metadata.decode.cls as { thresholds?: Record<string, number> } | undefined)?.thresholds).toEqual(record.f1Thresholds);
     const image = join(dir, 'data', 'nih', 'images', readdirSync(join(dir, 'data', 'nih', 'images')).sort()[0]!);
     const p = await cli(dir, 'predict', '--model', join('runs', 'covid', 'model.onnx'), image, '--json');
     expect(p.code, p.err).toBe(0);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@multichexnet/core';
-import { buildModel, loadLatestCheckpoint, parsePlan, restoreBlocks } from '@multichexnet/trainer';
+import { buildModel } from '@multichexnet/model';
+import { loadLatestCheckpoint, parsePlan, restoreBlocks } from '@multichexnet/trainer';
 import { cli, lines } from './helpers';
 import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
 

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodePng, type SplitConfig } from '@multichexnet/data';
-import { calibrate, evaluate, loadMultiCheXNet, openTrainingData, parsePlan, type Calibration, type DatasetRoots, type EvalSets } from '@multichexnet/trainer';
+import { loadMultiCheXNet } from '@multichexnet/model';
+import { clsTask } from '@multichexnet/head-cls';
+import { detTask } from '@multichexnet/head-det';
+import { segTask } from '@multichexnet/head-seg';
+import { calibrate, evaluate, openTrainingData, parsePlan, taskMetrics, type Calibration, type DatasetRoots, type EvalSets } from '@multichexnet/trainer';
 import { verifyModelBytes } from '@multichexnet/runtime';
 import type { PredictOutput } from '../src/actions/predict';
 import type { Gallery, TestEvaluation } from '../src/report/report-data';
@@ -65,13 +69,14 @@ describe('train writes a complete run folder', () => {
 
   it('eval-test.json holds the metrics and the curves behind them', () => {
     const m = test.metrics;
+    const [cls, det, seg] = [taskMetrics(test, clsTask)!, taskMetrics(test, detTask)!, taskMetrics(test, segTask)!];
     expect(test.split).toBe('test');
-    expect(m.cls!.images).toBeGreaterThan(0);
-    expect(m.det!.images).toBeGreaterThan(0);
-    expect(m.seg!.images).toBeGreaterThan(0);
+    expect(cls.images).toBeGreaterThan(0);
+    expect(det.images).toBeGreaterThan(0);
+    expect(seg.images).toBeGreaterThan(0);
     expect(m.gate!.count).toBe(m.gate!.truePositives + m.gate!.falsePositives + m.gate!.trueNegatives + m.gate!.falseNegatives);
     // One ROC per class; a class with both labels in the split has a curve from (0,0) to (1,1).
-    expect(test.curves.roc!.map((r) => r.name)).toEqual(Object.keys(m.cls!.perClassAuroc));
+    expect(test.curves.roc!.map((r) => r.name)).toEqual(Object.keys(cls.perClassAuroc));
     for (const r of test.curves.roc!) {
       if (r.positives > 0 && r.negatives > 0) {
         expect(r.points[0]).toEqual({ fpr: 0, tpr: 0 });
@@ -80,9 +85,9 @@ describe('train writes a complete run folder', () => {
         expect(r.points).toEqual([]);
       }
     }
-    expect(test.curves.dice!.values).toHaveLength(m.seg!.images);
+    expect(test.curves.dice!.values).toHaveLength(seg.images);
     const mean = test.curves.dice!.values.reduce((a, b) => a + b, 0) / test.curves.dice!.values.length;
-    expect(mean).toBeCloseTo(m.seg!.dice, 10);
+    expect(mean).toBeCloseTo(seg.dice, 10);
   });
 });
 
@@ -101,8 +106,8 @@ describe('report.html', () => {
 
   it('shows the numbers of the run', () => {
     const page = html();
-    expect(page).toContain(`<div class="card-value">${test.metrics.cls!.meanAuroc.toFixed(3)}</div>`);
-    expect(page).toContain(`<div class="card-value">${test.metrics.seg!.dice.toFixed(3)}</div>`);
+    expect(page).toContain(`<div class="card-value">${taskMetrics(test, clsTask)!.meanAuroc.toFixed(3)}</div>`);
+    expect(page).toContain(`<div class="card-value">${taskMetrics(test, segTask)!.dice.toFixed(3)}</div>`);
     const withRoc = test.curves.roc!.filter((r) => r.points.length > 1);
     for (const r of withRoc) expect(page).toContain(`${r.name}  AUROC ${r.auroc.toFixed(3)}`);
     for (const p of PLAN.phases) expect(page).toContain(`<code>${p.name}</code>`);
@@ -256,7 +261,7 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
     try {
       const val: EvalSets = {};
       for (const s of ['nih', 'rsna', 'siim'] as const) if (data[s] !== undefined) val[s] = data[s]!.val;
-      return calibrate((await evaluate(model, val, { imageSize: PLAN.imageSize, preprocess: parsePlan(PLAN).preprocess })).raw);
+      return calibrate((await evaluate(model, val, { imageSize: PLAN.imageSize, preprocess: parsePlan(PLAN).preprocess })).raw, model);
     } finally {
       model.dispose();
     }
@@ -265,12 +270,12 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
 
   it('eval-test.json records the settings chosen on val, and the test metrics are measured with them', async () => {
     const want = await trainerCalibration();
-    expect(want.detScoreThreshold).toBeDefined();
-    expect(want.segMinArea).toBeDefined();
-    expect(Object.keys(want.f1Threshold ?? {})).toEqual(Object.keys(test.metrics.cls!.perClassAuroc));
-    expect(test.calibration).toEqual({ chosenOn: 'val', gating: 'gate', ...want });
-    expect(test.metrics.det!.scoreThreshold).toBe(want.detScoreThreshold);
-    expect(test.metrics.seg!.minArea).toBe(want.segMinArea);
+    expect(want.det?.scoreThreshold).toBeDefined();
+    expect(want.seg?.minArea).toBeDefined();
+    expect(Object.keys(want.cls?.thresholds ?? {})).toEqual(Object.keys(test.metrics.cls!.perClassAuroc as object));
+    expect(test.calibration).toEqual({ chosenOn: 'val', gating: 'gate', tasks: want });
+    expect(test.metrics.det!.scoreThreshold).toBe(want.det!.scoreThreshold);
+    expect(test.metrics.seg!.minArea).toBe(want.seg!.minArea);
     expect(JSON.parse(readFileSync(join(runDir, 'calibration.json'), 'utf8'))).toEqual(test.calibration);
     expect(trainOut.calibration).toEqual(test.calibration);
   });
@@ -279,9 +284,10 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
     const c = test.calibration!;
     for (const file of ['model.onnx', 'model.stage2.onnx']) {
       const decode = await decodeOf(file);
-      expect(decode.det?.scoreThreshold, file).toBe(c.detScoreThreshold);
-      expect(decode.seg?.minArea, file).toBe(c.segMinArea);
-      expect(decode.cls?.thresholds, file).toEqual(c.f1Threshold);
+      const recorded = decode as Record<string, Record<string, unknown> | undefined>;
+      expect(recorded.det?.scoreThreshold, file).toBe(c.tasks.det!.scoreThreshold);
+      expect(recorded.seg?.minArea, file).toBe(c.tasks.seg!.minArea);
+      expect(recorded.cls?.thresholds, file).toEqual(c.tasks.cls!.thresholds);
     }
   });
 
@@ -289,8 +295,8 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
     const page = readFileSync(join(runDir, 'report.html'), 'utf8');
     const line = /<p class="muted" id="calibration">([^<]*)<\/p>/.exec(page)?.[1] ?? '';
     expect(line).toContain('chosen on the validation split');
-    expect(line).toContain(`box score threshold ${test.calibration!.detScoreThreshold}`);
-    expect(line).toContain(`minimum mask area ${test.calibration!.segMinArea} px`);
+    expect(line).toContain(`box score &gt;= ${test.calibration!.tasks.det!.scoreThreshold}`);
+    expect(line).toContain(`min mask area ${test.calibration!.tasks.seg!.minArea} px`);
     expect(page.indexOf('id="calibration"')).toBeGreaterThan(page.lastIndexOf('class="card-value"'));
   });
 
@@ -306,11 +312,11 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
   it('`eval --split val` evaluates val with the settings chosen on it, and says so', async () => {
     const r = await cli(dir, 'eval', 'runs/fixture', '--split', 'val', '--no-report');
     expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/decision settings chosen on val: box score >= [\d.]+, min mask area \d+ px, \d+ per-class F1 thresholds/);
+    expect(r.out).toMatch(/decision settings chosen on val: \d+ per-class F1 thresholds, box score >= [\d.]+, min mask area \d+ px/);
     const ev = JSON.parse(readFileSync(join(runDir, 'eval-val.json'), 'utf8')) as TestEvaluation;
     expect(ev.split).toBe('val');
     expect(ev.calibration).toEqual(test.calibration);
-    expect(ev.metrics.det!.scoreThreshold).toBe(test.calibration!.detScoreThreshold);
+    expect(ev.metrics.det!.scoreThreshold).toBe(test.calibration!.tasks.det!.scoreThreshold);
   });
 });
 
@@ -325,7 +331,7 @@ describe('transfer', () => {
     const record = JSON.parse(readFileSync(join(tr, 'transfer.json'), 'utf8')) as { test: { meanAuroc: number } };
     expect(out.test.meanAuroc).toBe(record.test.meanAuroc);
     const ev = JSON.parse(readFileSync(join(tr, 'eval-test.json'), 'utf8')) as TestEvaluation;
-    expect(ev.metrics.cls!.perClassAuroc['COVID-19']).toBe(out.test.perClass['COVID-19']!.auroc);
+    expect((ev.metrics.cls!.perClassAuroc as Record<string, number>)['COVID-19']).toBe(out.test.perClass['COVID-19']!.auroc);
     const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(tr, 'model.onnx'))), 'model.onnx');
     expect(metadata.classNames).toEqual(['COVID-19']);
     const page = readFileSync(join(tr, 'report.html'), 'utf8');

@@ -46,7 +46,11 @@ beforeAll(async () => {
   const packed = packWorkspacePackages(PACKAGES, join(work, 'tarballs'));
   sharpRange = (packed.get('@multichexnet/data')!.manifest.peerDependencies as Record<string, string>).sharp!;
   project = join(work, 'project');
-  createConsumerProject(project, { dependencies: Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])) }, 'data');
+  // tfjs is an optional peer of core and data (the decode entry needs none): a user of the main and Node entries
+  // installs it, at the version core pins.
+  const tfjs = (packed.get('@multichexnet/core')!.manifest.peerDependencies as Record<string, string>)['@tensorflow/tfjs']!;
+  const dependencies = { ...Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])), '@tensorflow/tfjs': tfjs, '@tensorflow/tfjs-backend-wasm': tfjs };
+  createConsumerProject(project, { dependencies }, 'data');
   const { seconds } = await installConsumerProject(project);
   const data = new Uint8Array(PNG.width * PNG.height).map((_, i) => (i * 7) % 256);
   pngFile = join(work, 'film.png');

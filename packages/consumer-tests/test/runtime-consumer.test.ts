@@ -1,6 +1,7 @@
-// A user installs only @multichexnet/runtime (from its tarball; the workspace packages it depends on come from their
-// tarballs too, since they are not on the registry) and runs a model exported here, from the workspace packages, on
-// onnxruntime-node. Its outputs must match tfjs on the same inputs.
+// A user installs only @multichexnet/runtime and onnxruntime-node (runtime from its tarball; the workspace packages it
+// depends on come from their tarballs too, since they are not on the registry) and runs a model exported here, by
+// @multichexnet/export from the workspace packages, on onnxruntime-node. Its outputs must match tfjs on the same
+// inputs, and the project must hold no tfjs, no sharp and no onnxruntime-web.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +11,13 @@ import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createSegHead } from '@multichexnet/head-seg';
 import { preprocessImage } from '@multichexnet/data';
-import { exportPipeline, writePipelineFiles } from '@multichexnet/runtime';
+import { createMultiCheXNet } from '@multichexnet/model';
+import { exportPipeline, writePipelineFiles } from '@multichexnet/export';
 import {
   createConsumerProject,
   installConsumerProject,
   installedCopies,
+  installedPackages,
   npmLs,
   packWorkspacePackages,
   runInConsumer,
@@ -23,7 +26,7 @@ import {
 const SIZE = 64;
 const TOL = 1e-4;
 /** runtime and the workspace packages it depends on. */
-const PACKAGES = ['@multichexnet/runtime', '@multichexnet/core', '@multichexnet/data', '@multichexnet/head-det'];
+const PACKAGES = ['@multichexnet/runtime', '@multichexnet/core', '@multichexnet/data', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg'];
 
 let work: string;
 let project: string;
@@ -59,7 +62,8 @@ async function exportModelAndReference(): Promise<void> {
   const seg = createSegHead({ featureChannels, decoderChannels: 8, seed: 23 });
   // Threshold 0: every image passes the gate, so stage 2 runs in the consumer as well.
   const preprocessing = { size: SIZE };
-  const models = await exportPipeline({ encoder, cls, seg }, { preprocessing, gate: { source: 'cls', classes: ['Pneumothorax'], threshold: 0 } });
+  const model = createMultiCheXNet({ encoder, heads: { cls, seg } });
+  const models = await exportPipeline(model, { preprocessing, gate: { source: 'cls', classes: ['Pneumothorax'], threshold: 0 } });
   await writePipelineFiles(modelDir, models);
 
   const rng = createRng(5);
@@ -77,7 +81,7 @@ async function exportModelAndReference(): Promise<void> {
       segMask: Array.from(tf.sigmoid(seg.apply(encoder.apply(x))).dataSync()),
     };
   });
-  [encoder, cls, seg].forEach((b) => b.dispose());
+  model.dispose();
 }
 
 beforeAll(async () => {
@@ -87,12 +91,14 @@ beforeAll(async () => {
   await exportModelAndReference();
 
   const packed = packWorkspacePackages(PACKAGES, join(work, 'tarballs'));
+  // The version range runtime names for its optional peer, as a user following its README gets it.
+  const onnxruntimeRange = (packed.get('@multichexnet/runtime')!.manifest.peerDependencies as Record<string, string>)['onnxruntime-node']!;
   const file = (name: string): string => `file:${packed.get(name)!.tarball}`;
   project = join(work, 'project');
   createConsumerProject(
     project,
     {
-      dependencies: { '@multichexnet/runtime': file('@multichexnet/runtime') },
+      dependencies: { '@multichexnet/runtime': file('@multichexnet/runtime'), 'onnxruntime-node': onnxruntimeRange },
       overrides: Object.fromEntries(PACKAGES.filter((n) => n !== '@multichexnet/runtime').map((n) => [n, file(n)])),
     },
     'runtime',
@@ -105,13 +111,12 @@ afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-describe('a project that installs @multichexnet/runtime alone', () => {
-  it('gets runtime, what it depends on, one core, one tfjs and onnxruntime-node', async () => {
-    const ours = ['@multichexnet/core', '@multichexnet/core-encoder', '@multichexnet/data', '@multichexnet/gating', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg', '@multichexnet/runtime', '@multichexnet/trainer'];
-    expect(ours.filter((name) => installedCopies(project, name).length > 0)).toEqual(['@multichexnet/core', '@multichexnet/data', '@multichexnet/head-det', '@multichexnet/runtime']);
-    for (const name of ['@multichexnet/core', '@tensorflow/tfjs', '@tensorflow/tfjs-core', 'onnxruntime-node']) {
-      expect(installedCopies(project, name), name).toHaveLength(1);
-    }
+describe('a project that installs @multichexnet/runtime and onnxruntime-node alone', () => {
+  it('gets runtime, what it depends on, one core and onnxruntime-node; no tfjs, no sharp, no onnxruntime-web', async () => {
+    const ours = ['@multichexnet/core', '@multichexnet/core-encoder', '@multichexnet/data', '@multichexnet/export', '@multichexnet/gating', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg', '@multichexnet/model', '@multichexnet/runtime', '@multichexnet/trainer'];
+    expect(ours.filter((name) => installedCopies(project, name).length > 0)).toEqual(['@multichexnet/core', '@multichexnet/data', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg', '@multichexnet/runtime']);
+    for (const name of ['@multichexnet/core', 'onnxruntime-node']) expect(installedCopies(project, name), name).toHaveLength(1);
+    expect(installedPackages(project).filter((name) => name.startsWith('@tensorflow/') || name === 'sharp' || name === 'onnxruntime-web')).toEqual([]);
     const { problems } = await npmLs(project);
     expect(problems).toEqual([]);
   });

@@ -1,6 +1,7 @@
 // `@multichexnet/core/base`: the parts of core that need no tfjs (errors, config validation, the seeded RNG, the log,
-// the plain geometry types). Code that must run without the tfjs engine (image decoding in a browser, inference on
-// onnxruntime) imports these from here: the main entry loads @tensorflow/tfjs, which cannot be tree-shaken away.
+// the plain geometry types, and what the tfjs-free task decoders are written against). Code that must run without the
+// tfjs engine (image decoding in a browser, inference on onnxruntime, the heads' `/decode` subpaths) imports these
+// from here: the main entry loads @tensorflow/tfjs, which cannot be tree-shaken away.
 // The main entry exports the same modules, so a DataError thrown here is `instanceof` the main entry's DataError.
 export { CORE_VERSION as version } from './version';
 export { ConfigError, DataError, assertShape } from './errors';
@@ -9,6 +10,18 @@ export { parseConfig, z } from './config';
 export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
 export { log, setLogLevel, setLogSink } from './log';
+export { writeFileAtomic } from './file-io';
 export type { LogLevel } from './log';
 export { CHESTXRAY14_CLASSES } from './types';
 export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';
+// --- the task table's plain contract (decoders on plain arrays)
+export { readRow } from './tasks/plain-tensor';
+export type { PlainTensor } from './tasks/plain-tensor';
+export { inputImageSpace } from './tasks/image-space';
+export type { ImageSpace } from './tasks/image-space';
+export { defineTaskDecoder, deepFreeze } from './tasks/task-decoder';
+export type { TaskDecoder, DecodeContext } from './tasks/task-decoder';
+export type { LabelBatch } from './tasks/label-batch';
+export type { GateDecision } from './tasks/gate-decision';
+export { resolveSettings, probabilityRule } from './tasks/decode-settings';
+export type { SettingRule } from './tasks/decode-settings';

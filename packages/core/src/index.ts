@@ -22,10 +22,10 @@ export {
   saveBlockWeights,
   loadBlockWeights,
   loadBlock,
-  writeFileAtomic,
   WEIGHTS_FILE_EXTENSION,
   LEGACY_WEIGHTS_FILE_EXTENSION,
 } from './weights';
+export { writeFileAtomic } from './file-io';
 export { encodeSafetensors, parseSafetensors, isSafetensors, tensorAsFloat32, float16ToNumber, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, SafetensorsTensor } from './safetensors';
 export type { WeightEntry, WeightsHeader } from './weights';
@@ -33,6 +33,20 @@ export { initBackend, currentBackend } from './backend/init-backend';
 export type { BackendName, BackendInfo } from './backend/init-backend';
 export { CHESTXRAY14_CLASSES } from './types';
 export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';
+// --- the task table's contract (the plain part is also @multichexnet/core/base)
+export { readRow } from './tasks/plain-tensor';
+export type { PlainTensor } from './tasks/plain-tensor';
+export { inputImageSpace } from './tasks/image-space';
+export type { ImageSpace } from './tasks/image-space';
+export { defineTaskDecoder, deepFreeze } from './tasks/task-decoder';
+export type { TaskDecoder, DecodeContext } from './tasks/task-decoder';
+export type { LabelBatch } from './tasks/label-batch';
+export type { GateDecision } from './tasks/gate-decision';
+export { resolveSettings, probabilityRule } from './tasks/decode-settings';
+export type { SettingRule } from './tasks/decode-settings';
+export { defineTaskSpec, formatMetric } from './tasks/task-spec';
+export type { TaskSpec, AnyTaskSpec, TaskHead, TaskOutputSpec, TaskOutputContext, TaskHeadline, TaskSource } from './tasks/task-spec';
+export type { OnnxGraphWriter, OnnxValue, OnnxDim, OnnxAttrValue, OnnxTensorSpec, OnnxTensorLayout } from './tasks/onnx-graph';
 export { batchNorm } from './layers/batch-norm';
 export type { BatchNormArgs } from './layers/batch-norm';
 export { BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME } from './layers/batch-norm';

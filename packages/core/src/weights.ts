@@ -4,6 +4,7 @@ import type { Block } from './blocks/block';
 import { namedWeightsOf } from './blocks/layer-block';
 import { deserializeBlock, serializeBlock, type BlockSpec } from './registry';
 import { CORE_VERSION } from './version';
+import { writeFileAtomic } from './file-io';
 import { encodeSafetensors, isSafetensors, parseSafetensors, type SafetensorsTensor } from './safetensors';
 
 /**
@@ -182,30 +183,6 @@ export async function loadBlockFromBytes<B extends Block<unknown, unknown, unkno
     throw e;
   }
   return block;
-}
-
-/**
- * Writes bytes to `path` atomically: a temporary file in the same folder, fsync, then rename. A crash leaves
- * either the old file or the new one, never half of one. Node only.
- */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
-  await fs.mkdir(nodePath.dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fs.rename(tmp, path);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Saves one block (spec + weights) to a weights file (`.safetensors`), atomically. Node only. */

@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+// tools/release is not a workspace library: the walk is shared with the runtime's entry test.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { walkEntry as walk, type EntryGraph, type ForbiddenImport } from '../../../tools/release/lib/entry-graph.mjs';
 
 /*
  * `@multichexnet/data/decode` is what inference code and the browser demo import: its whole module graph, third-party
@@ -12,7 +13,6 @@ import { describe, expect, it } from 'vitest';
  * the forbidden ones are kept out of the bundle and listed with the module that imports them.
  */
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const builtins = new Set(builtinModules);
 
 /**
  * The one known exception: the cornerstone DICOM codecs (JPEG-LS, JPEG 2000) ship one Emscripten glue file for Node
@@ -21,74 +21,8 @@ const builtins = new Set(builtinModules);
  */
 const EMSCRIPTEN_NODE_BRANCH = /node_modules\/@cornerstonejs\/codec-(charls|openjpeg)\/dist\/[a-z]+wasm_decode\.js$/;
 
-interface ForbiddenImport {
-  path: string;
-  importer: string;
-}
-
-interface EntryGraph {
-  /** Modules the bundle holds (own files and node_modules files), relative to the workspace. */
-  modules: string[];
-  /** Packages the bundle holds, by name. */
-  packages: string[];
-  forbidden: ForbiddenImport[];
-  /** Bytes of the entry chunk (loaded with the import) and of the chunks loaded on first use, minified, for a browser. */
-  bytes: { entry: number; lazy: number };
-}
-
-/** Marks the plugin's own resolve calls, which it lets esbuild answer. */
-const OWN_RESOLVE = Symbol('own resolve');
-
-function isForbidden(path: string): boolean {
-  return path.startsWith('node:') || builtins.has(path) || /^@tensorflow\//.test(path) || path === 'sharp' || /^onnxruntime-/.test(path);
-}
-
 /** Bundles `specifier` as a browser bundler would (with the given export conditions) and walks its graph. */
-async function walkEntry(specifier: string, conditions: string[]): Promise<EntryGraph> {
-  const forbidden: ForbiddenImport[] = [];
-  const result = await build({
-    entryPoints: [specifier],
-    absWorkingDir: packageDir,
-    bundle: true,
-    write: false,
-    outdir: 'bundle',
-    splitting: true,
-    minify: true,
-    metafile: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions,
-    logLevel: 'silent',
-    plugins: [
-      {
-        name: 'forbidden-imports',
-        setup(b) {
-          b.onResolve({ filter: /.*/ }, async (args) => {
-            if (args.pluginData === OWN_RESOLVE || !isForbidden(args.path)) return undefined;
-            // A bare builtin the importing package maps away for browsers (`"browser": { "zlib": false }`) is an empty
-            // module in every web bundle: esbuild resolves it without error, so it is not an import of the builtin.
-            if (builtins.has(args.path)) {
-              const own = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: OWN_RESOLVE });
-              if (own.errors.length === 0) return undefined;
-            }
-            forbidden.push({ path: args.path, importer: args.importer });
-            return { path: args.path, external: true };
-          });
-        },
-      },
-    ],
-  });
-  const metafile: Metafile = result.metafile;
-  const modules = Object.keys(metafile.inputs);
-  const packages = [...new Set(modules.map((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(m)?.[1]).filter((p): p is string => p !== undefined))].sort();
-  // Loaded with the import: the entry's output and the chunks it imports statically; the rest loads on first use.
-  const outputs = Object.entries(metafile.outputs).filter(([file]) => file.endsWith('.js'));
-  const dynamicTargets = new Set(outputs.flatMap(([, o]) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path)));
-  const eager = new Set(outputs.filter(([file, o]) => o.entryPoint !== undefined && !dynamicTargets.has(file)).map(([file]) => file));
-  for (const file of eager) for (const i of metafile.outputs[file]!.imports) if (i.kind === 'import-statement' && i.external !== true) eager.add(i.path);
-  const sum = (files: [string, { bytes: number }][]): number => files.reduce((n, [, o]) => n + o.bytes, 0);
-  return { modules, packages, forbidden, bytes: { entry: sum(outputs.filter(([f]) => eager.has(f))), lazy: sum(outputs.filter(([f]) => !eager.has(f))) } };
-}
+const walkEntry = (specifier: string, conditions: string[]): Promise<EntryGraph> => walk(specifier, { packageDir, conditions });
 
 /** What may stay: only the Emscripten glue's `fs` / `path`. */
 function unexpected(graph: EntryGraph): ForbiddenImport[] {

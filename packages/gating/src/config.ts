@@ -37,9 +37,11 @@ export type GateHeadConfig = z.output<typeof GateHeadConfigSchema>;
 const ClsPathSchema = z
   .object({
     kind: z.literal('cls-path'),
+    /** The task whose class probabilities the gate reads (a task with classes, e.g. CheXCls's `cls`). */
+    task: z.string().min(1).default('cls'),
     /** The classes whose probabilities open the gate, e.g. ['Pneumonia', 'Pneumothorax']. */
     classes: z.array(z.string().min(1)).min(1),
-    /** The class order of the probabilities the gate reads (the cls head's `config.classes`). */
+    /** The class order of the probabilities the gate reads (that task's classes, e.g. the cls head's `config.classes`). */
     classNames: z.array(z.string().min(1)).min(1),
     /**
      * `max`: the gate probability is the largest probability of `classes`, positive when it reaches `threshold`

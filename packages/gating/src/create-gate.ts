@@ -1,6 +1,6 @@
-import { DataError, assertShape, parseConfig, tf, type EncoderFeatures } from '@multichexnet/core';
+import { DataError, assertShape, parseConfig, tf, type EncoderFeatures, type GateDecision } from '@multichexnet/core';
 import { GateConfigSchema, type GateConfig, type GateConfigInput } from './config';
-import { createGateHead, type GateDecision, type GateHead } from './gate-head';
+import { createGateHead, type GateHead } from './gate-head';
 
 /** Class probabilities [B, C] in the cls head's class order: a tensor or plain rows. */
 export type ClassProbabilities = tf.Tensor2D | readonly ArrayLike<number>[];

@@ -16,14 +16,6 @@ import { gateBinaryCrossEntropy } from './losses/binary-cross-entropy';
 /** Registry name of the dedicated gate head. */
 export const GATE_HEAD_CLASS_NAME = 'gating/GateHead';
 
-/** One image's gate outcome. */
-export interface GateDecision {
-  /** Probability that the image holds a finding the det/seg heads should look at. */
-  probability: number;
-  /** Whether the image goes on to the det/seg heads. */
-  positive: boolean;
-}
-
 /**
  * The dedicated binary gate: features {c2..c5} -> logit [B, 1], pre-sigmoid ("does this image hold a finding the
  * det/seg heads should see?").

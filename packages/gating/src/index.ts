@@ -4,7 +4,7 @@ export type { Gate, GateInput, ClassProbabilities } from './create-gate';
 export { GateConfigSchema, GateHeadConfigSchema } from './config';
 export type { GateConfig, GateConfigInput, GateHeadConfig, GateHeadConfigInput } from './config';
 export { createGateHead, GATE_HEAD_CLASS_NAME } from './gate-head';
-export type { GateHead, GateDecision } from './gate-head';
+export type { GateHead } from './gate-head';
 export { gateBinaryCrossEntropy } from './losses/binary-cross-entropy';
 export { gateTargets } from './gate-targets';
 export { chooseThreshold } from './choose-threshold';

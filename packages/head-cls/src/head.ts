@@ -5,6 +5,7 @@ import {
   createRng,
   deriveSeed,
   parseConfig,
+  inputImageSpace,
   registerBlock,
   tf,
   type ApplyOptions,
@@ -13,15 +14,11 @@ import {
   type Rng,
 } from '@multichexnet/core';
 import { ClsHeadConfigSchema, type ClsHeadConfig, type ClsHeadConfigInput } from './config';
+import { clsDecoder, CLS_PROBS_OUTPUT, type ClsPrediction } from './decode/cls-decoder';
 import { maskedBinaryCrossEntropy } from './losses/masked-bce';
 
 /** Registry name of the classification head. */
 export const CLS_HEAD_CLASS_NAME = 'head-cls/ClsHead';
-
-/** One image's decoded classification: the sigmoid probability of each class, by class name. */
-export interface ClsPrediction {
-  probabilities: Record<string, number>;
-}
 
 /**
  * CheXCls: features {c2..c5} -> logits [B, C], pre-sigmoid (C = config.classes.length, in that order).
@@ -105,17 +102,12 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
   decode(output: tf.Tensor2D): ClsPrediction[] {
     const { classes, name } = this.config;
     assertShape(`${name} logits`, output.shape, [null, classes.length]);
-    const probs = tf.tidy(() => tf.sigmoid(output).dataSync() as Float32Array);
-    const batch = output.shape[0];
-    const out: ClsPrediction[] = [];
-    for (let b = 0; b < batch; b++) {
-      const probabilities: Record<string, number> = {};
-      classes.forEach((cls, c) => {
-        probabilities[cls] = probs[b * classes.length + c]!;
-      });
-      out.push({ probabilities });
-    }
-    return out;
+    const data = tf.tidy(() => tf.sigmoid(output).dataSync() as Float32Array);
+    const outputs = { [CLS_PROBS_OUTPUT]: { data, dims: output.shape } };
+    const settings = { classes: [...classes] };
+    // The ONNX pipeline's decoder on the same probabilities: one decoding for both.
+    const image = inputImageSpace({ width: 1, height: 1 });
+    return Array.from({ length: output.shape[0] }, (_, index) => clsDecoder.decode(outputs, { index, settings, image }));
   }
 }
 

@@ -1,5 +1,9 @@
 export { createClsHead, CLS_HEAD_CLASS_NAME } from './head';
-export type { ClsHead, ClsPrediction } from './head';
+export type { ClsHead } from './head';
+export { clsTask } from './task';
+export type { ClsTarget } from './task';
+export { clsDecoder, CLS_PROBS_OUTPUT } from './decode/cls-decoder';
+export type { ClsPrediction, ClsDecodeSettings } from './decode/cls-decoder';
 export { ClsHeadConfigSchema } from './config';
 export type { ClsHeadConfig, ClsHeadConfigInput } from './config';
 export { maskedBinaryCrossEntropy } from './losses/masked-bce';
@@ -15,4 +19,7 @@ export { sensitivityAtSpecificity } from './metrics/roc-curve';
 export type { OperatingPoint } from './metrics/roc-curve';
 export { f1Score } from './metrics/f1';
 export type { F1Options, F1Result } from './metrics/f1';
+export { chooseF1Thresholds } from './metrics/f1-thresholds';
+export { clsMetrics } from './metrics/cls-metrics';
+export type { ClsMetrics, ClsRecord } from './metrics/cls-metrics';
 export { version } from './version';

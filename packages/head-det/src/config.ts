@@ -83,6 +83,3 @@ export type DetHeadConfig = z.output<typeof DetHeadConfigSchema>;
 export type DetLossConfig = z.output<typeof DetLossConfigSchema>;
 /** Resolved decode settings. */
 export type DetDecodeConfig = z.output<typeof DetDecodeConfigSchema>;
-
-/** Grid stride of each level the head can sit on. */
-export const DET_LEVEL_STRIDE = { c5: 32, c4: 16 } as const;

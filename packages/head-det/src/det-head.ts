@@ -11,7 +11,8 @@ import {
   type ScoredBox,
 } from '@multichexnet/core';
 import type { Anchor } from './anchors/anchor';
-import { DET_LEVEL_STRIDE, DetHeadConfigSchema, type DetHeadConfig, type DetHeadConfigInput } from './config';
+import { DetHeadConfigSchema, type DetHeadConfig, type DetHeadConfigInput } from './config';
+import { DET_LEVEL_STRIDE } from './grid';
 import { decodeDetections, type DecodeDetectionsOptions } from './decode/decode-detections';
 import { buildDetModel } from './det-model';
 import type { ImageSize } from './grid';

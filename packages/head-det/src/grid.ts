@@ -1,6 +1,8 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import type { Anchor } from './anchors/anchor';
-import { DET_LEVEL_STRIDE } from './config';
+
+/** Grid stride of each level the head can sit on. */
+export const DET_LEVEL_STRIDE = { c5: 32, c4: 16 } as const;
 
 /**
  * Values per anchor in the raw output, in channel order: `k * 5 + j` holds field j of anchor k, with

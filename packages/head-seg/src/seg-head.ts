@@ -2,6 +2,7 @@ import {
   DataError,
   FEATURE_LEVELS,
   LayerBlock,
+  inputImageSpace,
   parseConfig,
   registerBlock,
   tf,
@@ -11,7 +12,7 @@ import {
   type Head,
 } from '@multichexnet/core';
 import { SegHeadConfigSchema, type SegHeadConfig, type SegHeadConfigInput } from './config';
-import { decodeMasks } from './decode/decode-masks';
+import { SEG_MASK_OUTPUT, segDecoder } from './decode/seg-decoder';
 import { segLoss } from './losses/seg-loss';
 import { buildSegModel } from './seg-model';
 
@@ -28,7 +29,11 @@ export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegH
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
   /** {@link segLoss} with this head's weights; `target` [B, H, W, 1] of 0/1 (NaN = ignored pixel). */
   loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar;
-  /** Mask logits [B, H, W, 1] -> a binary mask per image: {@link decodeMasks} at `threshold` (default `config.threshold`). */
+  /**
+   * Mask logits [B, H, W, 1] -> a binary mask per image, 1 where sigmoid(logit) > `threshold` (default
+   * `config.threshold`): the plain `segDecoder` on the probabilities, as the ONNX pipeline decodes. Reads the tensor
+   * synchronously; does not dispose it.
+   */
   decode(output: tf.Tensor4D, threshold?: number): BinaryMask[];
 }
 
@@ -78,7 +83,16 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
   }
 
   decode(output: tf.Tensor4D, threshold?: number): BinaryMask[] {
-    return decodeMasks(output, threshold ?? this.config.threshold);
+    const shape = output.shape;
+    if (shape.length !== 4 || shape[3] !== 1) {
+      throw new DataError('Seg logits have the wrong shape', { field: 'seg logits', expected: '[B, H, W, 1]', found: `[${shape.join(', ')}]` });
+    }
+    const [B, H, W] = shape;
+    const settings = segDecoder.settings({ threshold: threshold ?? this.config.threshold });
+    const data = tf.tidy(() => tf.sigmoid(output).dataSync() as Float32Array);
+    const outputs = { [SEG_MASK_OUTPUT]: { data, dims: shape } };
+    const image = inputImageSpace({ width: W, height: H });
+    return Array.from({ length: B }, (_, index) => segDecoder.decode(outputs, { index, settings, image }).mask!);
   }
 }
 

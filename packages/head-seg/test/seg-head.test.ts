@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DataError, initBackend, tf, type BinaryMask } from '@multichexnet/core';
-import { createSegHead, decodeMasks, encodeSegTargets, SEG_HEAD_CLASS_NAME, segLoss } from '../src/index';
+import { ConfigError, DataError, initBackend, inputImageSpace, tf, type BinaryMask } from '@multichexnet/core';
+import { createSegHead, encodeSegTargets, SEG_HEAD_CLASS_NAME, segDecoder, segLoss } from '../src/index';
 import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, headLeak, maxGradError, randomFeatures, randomTensor, seedDeterminism, weightsRoundTrip } from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, decoderChannels: 8, seed: 3 };
@@ -221,19 +221,27 @@ describe('encodeSegTargets and decode', () => {
     expect(() => encodeSegTargets([null])).toThrow(DataError);
   });
 
-  it('thresholds probabilities into BinaryMasks', () => {
+  it('thresholds probabilities into BinaryMasks through the plain decoder', () => {
+    const head = createSegHead(small);
     const logits = tf.tensor4d([-2, 0.1, 3, -0.1, 0, 0.5, 1, 2], [2, 2, 2, 1]);
-    const [a, b] = decodeMasks(logits);
+    const [a, b] = head.decode(logits);
     expect(Array.from(a!.data)).toEqual([0, 1, 1, 0]);
     expect(Array.from(b!.data)).toEqual([0, 1, 1, 1]); // p = 0.5 exactly is not > 0.5
-    const [c] = decodeMasks(logits, 0.8); // logit(0.8) = 1.386
+    const [c] = head.decode(logits, 0.8); // logit(0.8) = 1.386
     expect(Array.from(c!.data)).toEqual([0, 0, 1, 0]);
     expect(a!.width).toBe(2);
-    expect(() => decodeMasks(logits, 1)).toThrow(DataError);
-    // plain data with dims, as onnxruntime returns it
-    expect(decodeMasks({ data: logits.dataSync().slice(), dims: logits.shape })).toEqual(decodeMasks(logits));
-    expect(() => decodeMasks({ data: new Float32Array(3), dims: [1, 2, 2, 1] })).toThrow(DataError);
+    expect(() => head.decode(logits, 1)).toThrow(DataError);
+    // the same decoder on plain probabilities, as onnxruntime returns them
+    const probs = { seg_mask: { data: tf.tidy(() => tf.sigmoid(logits).dataSync()), dims: logits.shape } };
+    const image = inputImageSpace({ width: 2, height: 2 });
+    const settings = segDecoder.settings({ threshold: 0.5 });
+    expect([0, 1].map((index) => segDecoder.decode(probs, { index, settings, image }).mask)).toEqual(head.decode(logits));
+    expect(() => segDecoder.decode({ seg_mask: { data: new Float32Array(3), dims: [1, 2, 2, 1] } }, { index: 0, settings, image })).toThrow(DataError);
+    expect(segDecoder.decode(probs, { index: 0, settings: segDecoder.settings({ threshold: 0.5 }, { minArea: 3 }), image }).mask!.data.every((v) => v === 0)).toBe(true);
+    expect(() => segDecoder.settings({}, { minArea: -1 })).toThrow(/seg.minArea/);
+    expect(() => segDecoder.settings({}, { area: 3 })).toThrow(/Unknown decode setting/);
     logits.dispose();
+    head.dispose();
   });
 
   it('decode of a fresh head gives empty masks (prior 0.1 < 0.5)', () => {

@@ -48,7 +48,7 @@ describe('BatchRunner', () => {
     const grouped = await Promise.all(images.map((img) => runner.run(img)));
     expect(batches).toEqual([2, 2, 1]);
     grouped.forEach((r, i) => {
-      for (const [k, p] of Object.entries(single[i]!.probabilities)) expect(r.probabilities[k]).toBeCloseTo(p, 5);
+      for (const [k, p] of Object.entries(single[i]!.probabilities!)) expect(r.probabilities![k]).toBeCloseTo(p, 5);
       expect(r.gate.positive).toBe(single[i]!.gate.positive);
     });
   });

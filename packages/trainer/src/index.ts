@@ -1,22 +1,4 @@
 export { version } from './version';
-// --- the model
-export { createMultiCheXNet, TASKS, BLOCK_NAMES } from './model/multichexnet';
-export type {
-  MultiCheXNet,
-  MultiCheXNetParts,
-  HeadSet,
-  TaskName,
-  BlockName,
-  ForwardOutputs,
-  Gating,
-  ImagePrediction,
-  PredictOptions,
-  ModelSpec,
-  ToLayersModelOptions,
-} from './model/multichexnet';
-export { buildModel, ModelConfigSchema } from './model/model-config';
-export type { ModelConfig, ModelConfigInput } from './model/model-config';
-export { loadMultiCheXNet } from './model/load-model';
 // --- plans
 export { TrainingPlanSchema, PhaseSchema, BatchRecipeSchema, RoutingConfigSchema, PLAN_SOURCES } from './plan/plan-schema';
 export type { TrainingPlan, TrainingPlanInput, Phase, PhaseInput, BatchRecipe, BatchRecipeInput, RoutingConfig, PlanSource } from './plan/plan-schema';
@@ -24,11 +6,11 @@ export { builtinPlan, parsePlan, loadPlan, BUILTIN_PLANS, PLAN_SIZES } from './p
 export type { BuiltinPlanName, PlanSize } from './plan/builtin-plans';
 // --- optimisation
 export { createOptimizer } from './optim/optimizer';
-export type { Optimizer, OptimizerState, OptimizerSlot, TrainableVariable } from './optim/optimizer';
+export type { Optimizer, OptimizerState, OptimizerSlot } from './optim/optimizer';
 export { OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-config';
 export type { OptimizerConfig, OptimizerConfigInput, ScheduleConfig, ScheduleConfigInput } from './optim/optimizer-config';
 export { learningRateAt } from './optim/lr-schedule';
-export { createLossWeighting, LossWeightingConfigSchema, LOSS_TASKS } from './losses/loss-weighting';
+export { createLossWeighting, LossWeightingConfigSchema } from './losses/loss-weighting';
 export type {
   GradientMap,
   GradientWeighting,
@@ -48,20 +30,20 @@ export type { DataHealth } from './data/data-health';
 export type { TrainingData, SourceSplits, DatasetRoots } from './data/training-data';
 export { createBatchCursor } from './data/batch-cursor';
 export type { BatchCursor, BatchCursorOptions } from './data/batch-cursor';
-export { batchTargets } from './data/batch-targets';
+export { batchTargets, withBoxesFromMasks } from './data/batch-targets';
 export type { BatchTargets } from './data/batch-targets';
 // --- training
 export { train } from './train/train';
 export type { TrainOptions, TrainResult } from './train/train';
 export { trainStep } from './train/train-step';
-export type { StepContext, StepOutcome } from './train/train-step';
+export type { StepContext, StepOutcome, RoutedCount } from './train/train-step';
 export type { TrainEvent, TrainEventHandler } from './train/events';
 export { createConsoleReporter } from './train/console-reporter';
 export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, loadResumeCheckpoint, restoreBlocks, checkpointName } from './train/checkpoint';
 export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition, BestState } from './train/checkpoint';
 // --- evaluation
-export { evaluate } from './eval/evaluate';
-export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, ClsMetrics, DetMetrics, SegMetrics, GateEval, EvalRaw } from './eval/evaluate';
+export { evaluate, summarise, taskMetrics, taskRecords, evalSummary } from './eval/evaluate';
+export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, DecisionSettings, GateEval, EvalRaw, MetricsOf, RecordOf } from './eval/evaluate';
 // --- experiments (the paper's tables)
 export { experimentTable1 } from './experiments/table1';
 export type { Table1, Table1Row, Table1Comparison } from './experiments/table1';
@@ -76,8 +58,6 @@ export { pairedBootstrap, pairedBootstrapOverSeeds, quantileSorted, verdictOf } 
 export type { BootstrapOptions, DifferenceInterval, PairedRun, SetMetric, Verdict } from './experiments/bootstrap';
 export { summariseSeeds } from './experiments/seed-summary';
 export type { SeedSummary } from './experiments/seed-summary';
-export { chooseF1Thresholds } from './eval/f1-thresholds';
-export { calibrate, DET_THRESHOLDS, SEG_MIN_AREA_FRACTIONS } from './eval/calibrate';
+export { calibrate } from './eval/calibrate';
 export type { Calibration } from './eval/calibrate';
-export { detMapAt, segDiceAt } from './eval/evaluate';
 export { stepsTraining } from './plan/builtin-plans';

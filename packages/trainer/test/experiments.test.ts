@@ -30,8 +30,8 @@ describe('experiments (a mini protocol: a step or two per phase on a tiny synthe
     // steps the protocol trains its head.
     expect(row('multichexnet-joint').steps).toBe(row('bigbang').steps);
     expect(row('single-det').steps).toBeLessThan(row('bigbang').steps);
-    expect(row('single-det').calibration.detScoreThreshold).toBeGreaterThan(0);
-    expect(Object.keys(row('single-cls').calibration.f1Threshold!)).toHaveLength(14);
+    expect(row('single-det').calibration.det!.scoreThreshold).toBeGreaterThan(0);
+    expect(Object.keys(row('single-cls').calibration.cls!.thresholds as object)).toHaveLength(14);
     // Chance baselines computed on the same test truths: a constant score has AUROC 0.5, no boxes score 0.
     expect(t1.chance.cls!.constantMeanAuroc).toBe(0.5);
     expect(t1.chance.det!.emptyMAP).toBe(0);

@@ -4,10 +4,10 @@ import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { createSegHead } from '@multichexnet/head-seg';
 import { createGate } from '@multichexnet/gating';
-import { createMultiCheXNet, type HeadSet, type MultiCheXNet } from '../src/index';
+import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 
 /** A small full model: densenet-tiny (narrowed), all three heads, a cls-path gate. */
-export function smallModel(seed = 1, opts: { gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet<HeadSet> {
+export function smallModel(seed = 1, opts: { gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet {
   const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed });
   const fc = encoder.featureChannels;
   const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: fc, seed: seed + 1 });
@@ -30,7 +30,7 @@ export function randomImages(batch: number, size: number, seed: number): tf.Tens
 }
 
 /** All weights of a model as plain arrays, by block and weight name. */
-export function snapshot(model: MultiCheXNet<HeadSet>): Map<string, Float32Array> {
+export function snapshot(model: MultiCheXNet): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const [name, block] of model.blocks()) {
     block.weights.forEach((w, i) => out.set(`${name}#${i}:${(w as unknown as { originalName: string }).originalName}`, Float32Array.from(w.read().dataSync())));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, tf } from '@multichexnet/core';
-import { OptimizerConfigSchema, createOptimizer, learningRateAt, type TrainableVariable } from '../src/index';
+import type { TrainableVariable } from '@multichexnet/model';
+import { OptimizerConfigSchema, createOptimizer, learningRateAt } from '../src/index';
 
 const adamCfg = OptimizerConfigSchema.parse({ type: 'adam', learningRate: 0.1 });
 

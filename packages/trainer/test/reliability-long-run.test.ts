@@ -87,7 +87,7 @@ describe(`long run: ${STEPS} steps of the tiny preset`, () => {
     const seconds = (performance.now() - started) / 1000;
     expect(r.status).toBe('completed');
     expect(samples.at(-1)!.step).toBe(STEPS);
-    for (const v of Object.values(r.validation?.cls?.perClassAuroc ?? {})) expect(Number.isNaN(v) || (v >= 0 && v <= 1)).toBe(true);
+    for (const v of Object.values((r.validation?.cls as { perClassAuroc?: Record<string, number> } | undefined)?.perClassAuroc ?? {})) expect(Number.isNaN(v) || (v >= 0 && v <= 1)).toBe(true);
     r.model.dispose();
 
     const steady = samples.filter((s) => s.step > WARMUP);

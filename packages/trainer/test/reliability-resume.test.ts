@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, setLogSink } from '@multichexnet/core';
-import { buildModel, openTrainingData, parsePlan, train, type TrainEvent, type TrainingData, type TrainingPlan, type TrainingPlanInput } from '../src/index';
+import { buildModel } from '@multichexnet/model';
+import { openTrainingData, parsePlan, train, type TrainEvent, type TrainingData, type TrainingPlan, type TrainingPlanInput } from '../src/index';
 import { differing, snapshot } from './helpers';
 import { syntheticData } from './synthetic';
 

@@ -4,7 +4,8 @@ import { createRng, initBackend, tf } from '@multichexnet/core';
 import { createTeacherForcing } from '@multichexnet/gating';
 import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
-import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createMultiCheXNet, createOptimizer, trainStep, type GradientWeighting, type HeadSet, type MultiCheXNet, type PhaseInput, type StepContext, type TaskGradients } from '../src/index';
+import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
+import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createOptimizer, trainStep, type GradientWeighting, type PhaseInput, type StepContext, type TaskGradients } from '../src/index';
 import { differing, smallModel, snapshot } from './helpers';
 
 beforeAll(async () => {
@@ -42,7 +43,7 @@ function batch(seed: number): Batch {
   return { size: B, imageSize: S, images, labels, classes: PATHOLOGIES, boxes, masks, tasks, ids: [], patientIds: [], sources: ['rsna', 'rsna', 'rsna', 'rsna', 'siim', 'siim', 'siim', 'siim'] };
 }
 
-function context(model: MultiCheXNet<HeadSet>, p: number, trainable: ('encoder' | 'cls' | 'det' | 'seg')[], extra: Partial<PhaseInput> = {}): StepContext {
+function context(model: MultiCheXNet, p: number, trainable: ('encoder' | 'cls' | 'det' | 'seg')[], extra: Partial<PhaseInput> = {}): StepContext {
   const phase = PhaseSchema.parse({ name: 'joint', trainable, batches: [{ datasets: ['rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }], steps: 10, routing: { type: 'teacher-forcing', p }, ...extra });
   model.setTrainable(Object.fromEntries([...model.blocks()].map(([name]) => [name, (trainable as string[]).includes(name)])));
   const weighting = createLossWeighting(phase.lossWeighting, ['cls', 'det', 'seg'], { seed: 1 });
@@ -61,7 +62,7 @@ function context(model: MultiCheXNet<HeadSet>, p: number, trainable: ('encoder' 
 }
 
 /** Counts the encoder's forward passes from now on (the real encoder still runs). */
-function countEncoderPasses(model: MultiCheXNet<HeadSet>): { count: number } {
+function countEncoderPasses(model: MultiCheXNet): { count: number } {
   const counter = { count: 0 };
   const apply = model.encoder.apply.bind(model.encoder);
   (model.encoder as unknown as { apply: typeof apply }).apply = ((...a: Parameters<typeof apply>) => {
@@ -199,7 +200,7 @@ describe('trainStep', () => {
   });
 
   it('per-task weightings (pcgrad, gradnorm): one pass per task, the same losses and BatchNorm statistics as one combined pass, no leak', () => {
-    const movingStats = (m: MultiCheXNet<HeadSet>) => new Map([...snapshot(m)].filter(([k]) => k.includes('moving')));
+    const movingStats = (m: MultiCheXNet) => new Map([...snapshot(m)].filter(([k]) => k.includes('moving')));
     const reference = smallModel(9);
     const plain = context(reference, 1, ['encoder', 'cls', 'det', 'seg']);
     const expected = trainStep(plain, batch(9));

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, tf } from '@multichexnet/core';
-import { buildModel, loadCheckpoint, loadLatestCheckpoint, parsePlan, restoreBlocks, train, type TrainEvent, type TrainingData, type TrainingPlanInput } from '../src/index';
+import { buildModel } from '@multichexnet/model';
+import { loadCheckpoint, loadLatestCheckpoint, parsePlan, restoreBlocks, train, type TrainEvent, type TrainingData, type TrainingPlanInput } from '../src/index';
 import { differing, snapshot } from './helpers';
 import { syntheticData } from './synthetic';
 

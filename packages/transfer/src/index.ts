@@ -1,7 +1,7 @@
 export { version } from './version';
 // --- heads: swap / add without touching the other blocks
 export { swapHead, addHead } from './model/swap-head';
-export type { TaskHead, ClsGateChoice, HeadChangeOptions } from './model/swap-head';
+export type { ClsGateChoice, HeadChangeOptions } from './model/swap-head';
 export { cloneModel } from './model/clone-model';
 export { resolveSource, modelFolderOf } from './model/model-source';
 export type { ResolvedSource } from './model/model-source';

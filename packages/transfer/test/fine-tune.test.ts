@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, DataError, initBackend, tf } from '@multichexnet/core';
 import { createBatchStream, type Batch } from '@multichexnet/data';
-import { positiveWeightsFromLabels } from '@multichexnet/head-cls';
-import { createMultiCheXNet, loadMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import { clsTask, positiveWeightsFromLabels } from '@multichexnet/head-cls';
+import { createMultiCheXNet, loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 import { clsReport, createDecoderHead, datasetLabels, scoreClassifier, FineTuneConfigSchema, fineTune, openTransferData, splitClsPath, type TransferSplits } from '../src/index';
 import { differing, maxDiff, smallModel, snapshot, syntheticCovid } from './helpers';
 
@@ -49,7 +49,7 @@ describe('fineTune', () => {
     expect(differing(without(before, 'cls#'), without(after, 'cls#'))).toEqual([]);
     // The hidden layer was transferred as is; the decoder moved away from its seeded initial values.
     const cfg = FineTuneConfigSchema.parse({ seed: 3 });
-    const init = createDecoderHead(source.heads.cls, source.encoder.featureChannels, cfg, positiveWeightsFromLabels(datasetLabels(data.train, ['COVID-19'])));
+    const init = createDecoderHead(source.headOf(clsTask), source.encoder.featureChannels, cfg, positiveWeightsFromLabels(datasetLabels(data.train, ['COVID-19'])));
     const weightOf = (m: tf.LayersModel, layer: string): Float32Array[] => m.getLayer(layer).getWeights().map((w) => Float32Array.from(w.dataSync()));
     expect(weightOf(r.model.heads.cls!.layersModel, 'cls_hidden')).toEqual(weightOf(source.heads.cls!.layersModel, 'cls_hidden'));
     expect(weightOf(r.model.heads.cls!.layersModel, 'cls_hidden')).toEqual(weightOf(init.layersModel, 'cls_hidden'));
@@ -76,9 +76,9 @@ describe('fineTune', () => {
     const slow = await fineTune({ ...base, from: source, data, freeze: 'encoder-frozen', lrMultiplier: 0.1, seed: 1 });
     const fast = await fineTune({ ...base, from: source, data, freeze: 'encoder-frozen', lrMultiplier: 1, seed: 1 });
     expect(slow.trainable.transferred.sort()).toEqual(split.feats.filter((k) => k.startsWith('cls/')).sort());
-    const hidden = (m: MultiCheXNet<HeadSet>): Float32Array => Float32Array.from(m.heads.cls!.layersModel.getLayer('cls_hidden').getWeights()[0]!.dataSync());
+    const hidden = (m: MultiCheXNet): Float32Array => Float32Array.from(m.heads.cls!.layersModel.getLayer('cls_hidden').getWeights()[0]!.dataSync());
     const h0 = hidden(source);
-    const dist = (m: MultiCheXNet<HeadSet>): number => Math.sqrt(hidden(m).reduce((s, v, i) => s + (v - h0[i]!) ** 2, 0));
+    const dist = (m: MultiCheXNet): number => Math.sqrt(hidden(m).reduce((s, v, i) => s + (v - h0[i]!) ** 2, 0));
     expect(dist(frozen.model)).toBe(0);
     expect(dist(slow.model)).toBeGreaterThan(0);
     // Adam steps scale with the learning rate: 10x the rate moves the hidden layer about 10x further in 3 steps.
@@ -100,7 +100,7 @@ describe('fineTune', () => {
     expect(changed.some((k) => k.startsWith('encoder#'))).toBe(true);
     expect(changed.some((k) => k.startsWith('det#') || k.startsWith('seg#'))).toBe(false);
     const x = images();
-    const preds = r.model.predict(x, { gating: 'none', detScoreThreshold: 0 });
+    const preds = r.model.predict(x, { gating: 'none', decode: { det: { scoreThreshold: 0 } } });
     expect(preds).toHaveLength(batch.size);
     for (const p of preds) {
       expect(Object.keys(p.probabilities!)).toEqual(['COVID-19']);
@@ -128,7 +128,7 @@ describe('fineTune', () => {
     const common = { ...base, from: source, data, freeze: 'all-trainable' as const, lrMultiplier: 1, batchSize: 16, augment: false, seed: 1, optimizer: { type: 'adam' as const, learningRate: 3e-3 }, schedule: { type: 'constant' as const } };
     const start = await fineTune({ ...common, steps: 1 });
     const trained = await fineTune({ ...common, steps: 60 });
-    const aurocOn = async (m: MultiCheXNet<HeadSet>): Promise<number> => clsReport(await scoreClassifier(m, data.train, { imageSize: S })).meanAuroc;
+    const aurocOn = async (m: MultiCheXNet): Promise<number> => clsReport(await scoreClassifier(m, data.train, { imageSize: S })).meanAuroc;
     const before = await aurocOn(start.model);
     const after = await aurocOn(trained.model);
     expect(after).toBeGreaterThan(0.85);
@@ -159,11 +159,11 @@ describe('fineTune', () => {
     expect(positives).toBeLessThan(train.length / 2);
     const w = await fineTune({ ...base, from: source, data, imbalance: 'weighted-loss', steps: 1 });
     expect(w.imbalance.classWeights).toEqual(positiveWeightsFromLabels(train));
-    expect(w.model.heads.cls!.config.posWeights).toEqual(w.imbalance.classWeights!.posWeights);
+    expect(w.model.headOf(clsTask)!.config.posWeights).toEqual(w.imbalance.classWeights!.posWeights);
     expect(w.imbalance.classWeights!.posWeights[0]).toBeCloseTo((train.length - positives) / train.length, 6);
     const o = await fineTune({ ...base, from: source, data, imbalance: 'oversample', steps: 1 });
     expect(o.imbalance.classWeights).toBeNull();
-    expect(o.model.heads.cls!.config.posWeights).toBeUndefined();
+    expect(o.model.headOf(clsTask)!.config.posWeights).toBeUndefined();
     expect(o.imbalance.oversampling!.groups).toEqual([
       { pattern: '0', before: train.length - positives, after: train.length - positives },
       { pattern: '1', before: positives, after: train.length - positives },

@@ -8,10 +8,10 @@ import { createDetHead } from '@multichexnet/head-det';
 import { createSegHead } from '@multichexnet/head-seg';
 import { createGate } from '@multichexnet/gating';
 import { synthesize } from '@multichexnet/synth';
-import { createMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 
 /** A small trained-shape MultiCheXNet: narrowed densenet-tiny, 14-class cls (hidden layer optional), det, seg, cls-path gate. */
-export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet<HeadSet> {
+export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet {
   const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed });
   const fc = encoder.featureChannels;
   const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: fc, hidden: opts.hidden ?? 8, seed: seed + 1 });
@@ -34,7 +34,7 @@ export function randomImages(batch: number, size: number, seed: number): tf.Tens
 }
 
 /** Every weight of every block as plain arrays, keyed by block and stable weight name. */
-export function snapshot(model: MultiCheXNet<HeadSet>): Map<string, Float32Array> {
+export function snapshot(model: MultiCheXNet): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const [name, block] of model.blocks()) {
     block.weights.forEach((w, i) => out.set(`${name}#${i}:${(w as unknown as { originalName: string }).originalName}`, Float32Array.from(w.read().dataSync())));

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, tf } from '@multichexnet/core';
 import { createEncoder } from '@multichexnet/core-encoder';
-import { createClsHead } from '@multichexnet/head-cls';
+import { clsTask, createClsHead } from '@multichexnet/head-cls';
 import { createSegHead } from '@multichexnet/head-seg';
-import { createMultiCheXNet, loadMultiCheXNet } from '@multichexnet/trainer';
+import { createMultiCheXNet, loadMultiCheXNet } from '@multichexnet/model';
 import { addHead, cloneModel, swapHead } from '../src/index';
 import { differing, maxDiff, randomImages, smallModel, snapshot } from './helpers';
 
@@ -76,7 +76,7 @@ describe('swapHead', () => {
     const wide = createClsHead({ classes: ['COVID-19'], featureChannels: other.featureChannels });
     expect(() => swapHead(model, 'cls', wide, { gate: null })).toThrow(/featureChannels differ/);
     expect(() => swapHead(model, 'seg', model.heads.seg!)).toThrow(/already a block/);
-    const noSeg = swapHead(model, 'cls', createClsHead({ classes: [...model.heads.cls!.config.classes], featureChannels: fc }));
+    const noSeg = swapHead(model, 'cls', createClsHead({ classes: [...model.headOf(clsTask)!.config.classes], featureChannels: fc }));
     expect(() => swapHead(createMultiCheXNetWithout(noSeg), 'seg', seg)).toThrow(/no head for this task/);
     for (const b of [seg, other, wide, noSeg.heads.cls!]) b.dispose();
     model.dispose();

@@ -1,4 +1,4 @@
-import type { ScoredBox } from '@multichexnet/core';
+import type { ScoredBox } from '@multichexnet/core/base';
 
 /** Which onnxruntime-web execution provider ran the model. */
 export type ExecutionBackend = 'webgpu' | 'wasm';

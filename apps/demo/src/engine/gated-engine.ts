@@ -17,7 +17,8 @@ export async function createGatedEngine(files: Extract<ModelFiles, { kind: 'gate
     createPipeline({ model: { stage1: files.stage1, stage2: files.stage2 }, backend: 'web', gate: { enabled } });
   const gated = await open(files.metadata.gate !== null);
   const { decode } = files.metadata;
-  const heads = { det: decode.det !== null && files.stage2 !== null, seg: decode.seg !== null && files.stage2 !== null };
+  // A head the model lacks has no decode entry (null in files written before the task table).
+  const heads = { det: (decode.det ?? null) !== null && files.stage2 !== null, seg: (decode.seg ?? null) !== null && files.stage2 !== null };
   // The same graphs with the gate switched off, opened on first use, for "show det/seg on every image".
   return new PipelineEngine('gated', 'wasm', { gated, ungated: () => open(false) }, heads, now() - t);
 }

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import { verifyModelBytes, type ModelMetadata } from '@multichexnet/runtime';
 
 /** One file the user gave (or the page fetched): its name and bytes. */

@@ -32,7 +32,7 @@ export class PipelineEngine implements DemoEngine {
     const gateSpec = this.metadata.gate;
     const pipeline = !options.gated && gateSpec !== null ? await (this.ungated ??= this.pipelines.ungated()) : this.pipelines.gated;
     const r = await pipeline.run(image);
-    const probabilities: ClassProbability[] = Object.entries(r.probabilities).map(([name, probability]) => ({ name, probability }));
+    const probabilities: ClassProbability[] = Object.entries(r.probabilities ?? {}).map(([name, probability]) => ({ name, probability }));
     probabilities.sort((a, b) => b.probability - a.probability);
     const gate: GateDecision | null =
       gateSpec === null
@@ -46,7 +46,7 @@ export class PipelineEngine implements DemoEngine {
     // A single graph computes det/seg for every image; the page shows them only where the gate would pass them.
     const detSegShown = !options.gated || gate === null || gate.positive;
     let mask: MaskOverlay | null = null;
-    if (detSegShown && r.mask !== null) {
+    if (detSegShown && r.mask !== undefined && r.mask !== null) {
       let on = 0;
       for (let i = 0; i < r.mask.data.length; i++) on += r.mask.data[i]!;
       mask = { width: r.mask.width, height: r.mask.height, data: r.mask.data, areaFraction: on / r.mask.data.length };
@@ -69,7 +69,7 @@ export class PipelineEngine implements DemoEngine {
       probabilities,
       gate,
       detSegShown,
-      boxes: detSegShown ? r.boxes : [],
+      boxes: detSegShown ? (r.boxes ?? []) : [],
       mask,
       hasDet: this.heads.det,
       hasSeg: this.heads.seg,

@@ -18,7 +18,7 @@ export async function createSingleGraphEngine(files: Extract<ModelFiles, { kind:
   // serves both settings of the page's Gate switch, and the engine hides det/seg behind a negative gate.
   const pipeline = await createPipeline({ model: { model: files.bytes }, backend: 'web', executionProviders: [backend], gate: { enabled: false } });
   const outputs = new Set(files.metadata.outputs.map((o) => o.name));
-  const heads = { det: files.metadata.decode.det !== null && outputs.has('det_boxes'), seg: files.metadata.decode.seg !== null && outputs.has('seg_mask') };
+  const heads = { det: (files.metadata.decode.det ?? null) !== null && outputs.has('det_boxes'), seg: (files.metadata.decode.seg ?? null) !== null && outputs.has('seg_mask') };
   const engine = new PipelineEngine('single', backend, { gated: pipeline, ungated: () => Promise.resolve(pipeline) }, heads, 0);
   // One pass on a blank image: the first run pays for kernel set-up and memory planning, which would otherwise
   // show up as the user's first inference time.

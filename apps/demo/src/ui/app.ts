@@ -44,7 +44,7 @@ async function readFiles(list: FileList | readonly File[]): Promise<NamedBytes[]
  * lists the examples and wires drag and drop, the file pickers and the overlay controls.
  */
 export async function startApp(): Promise<void> {
-  const { threads } = configureOrt(document.baseURI);
+  const { threads } = await configureOrt(document.baseURI);
   const viewer = new Viewer(byId<HTMLCanvasElement>('viewer-canvas'));
   const ui = {
     viewer: byId('viewer'),

@@ -42,11 +42,17 @@ export function renderModelInfo(container: HTMLElement, info: ModelInfo): void {
     const t = Number(m.gate.threshold.toFixed(3));
     rows.push(row('Gate', m.gate.source === 'cls' ? `max p(${m.gate.classes.join(', ')}) ≥ ${t}` : `${m.gate.output} ≥ ${t}`));
   }
+  // The decision settings the built-in heads' decoders record (see their `/decode` entries).
+  const decode = m.decode as {
+    det?: { scoreThreshold: number; nmsIoU: number; maxDetections: number } | null;
+    seg?: { threshold: number; minArea?: number } | null;
+    cls?: { thresholds?: Record<string, number> } | null;
+  };
   const dec = [
-    m.decode.det ? `boxes: score ≥ ${m.decode.det.scoreThreshold}, NMS IoU ${m.decode.det.nmsIoU}, ≤ ${m.decode.det.maxDetections}` : null,
-    m.decode.seg ? `mask: p > ${m.decode.seg.threshold}${m.decode.seg.minArea ? `, smallest mask kept ${m.decode.seg.minArea} px (model grid)` : ''}` : null,
+    decode.det ? `boxes: score ≥ ${decode.det.scoreThreshold}, NMS IoU ${decode.det.nmsIoU}, ≤ ${decode.det.maxDetections}` : null,
+    decode.seg ? `mask: p > ${decode.seg.threshold}${decode.seg.minArea ? `, smallest mask kept ${decode.seg.minArea} px (model grid)` : ''}` : null,
     // Thresholds chosen on validation: the count tells the user which findings the model itself decides.
-    m.decode.cls ? `findings: ${Object.keys(m.decode.cls.thresholds).length} per-class thresholds` : null,
+    decode.cls?.thresholds ? `findings: ${Object.keys(decode.cls.thresholds).length} per-class thresholds` : null,
   ].filter((s): s is string => s !== null);
   if (dec.length > 0) rows.push(row('Decoding', dec.join(' · ')));
   if (versions) rows.push(row('Versions', versions));

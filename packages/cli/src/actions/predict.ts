@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
+import { rleEncode } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
 import { writeOverlayPng } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
@@ -82,9 +83,8 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   const files = await listImageFiles(inputs.map((i) => ctx.path(i)));
   const settings: PredictSettings = {
     gate: o.gate,
-    det: o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {},
+    decode: { ...(o.scoreThreshold !== undefined ? { det: { scoreThreshold: o.scoreThreshold } } : {}), ...(o.segThreshold !== undefined ? { seg: { threshold: o.segThreshold } } : {}) },
     ...(o.gateThreshold !== undefined ? { gateThreshold: o.gateThreshold } : {}),
-    ...(o.segThreshold !== undefined ? { segThreshold: o.segThreshold } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
   };
   const predictor = await openPredictor(ctx.path(o.model), settings);
@@ -111,7 +111,7 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
         const { file, format, image } = chunk[k]!;
         const size = image.originalSize ?? image;
         const r = results[k]!;
-        const top = Object.entries(r.probabilities)
+        const top = Object.entries(r.probabilities ?? {})
           .sort((a, b) => b[1] - a[1])
           .slice(0, o.top)
           .map(([c, p]) => ({ class: c, probability: p }));
@@ -120,14 +120,13 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           format,
           width: size.width,
           height: size.height,
-          probabilities: r.probabilities,
+          probabilities: r.probabilities ?? {},
           ...(r.findings !== undefined ? { findings: r.findings } : {}),
           top,
           gate: r.gate,
-          boxes: r.boxes,
-          maskRle: r.maskRle,
-          // '-1' is an empty mask: a full-size film's millions of zeros need no count
-          maskPixels: r.mask === null || r.maskRle === '-1' ? 0 : countNonZero(r.mask.data),
+          boxes: r.boxes ?? [],
+          maskRle: r.mask === undefined ? '' : r.mask === null ? '-1' : rleEncode(r.mask),
+          maskPixels: r.mask == null ? 0 : countNonZero(r.mask.data),
           timings: { totalMs: r.timings.totalMs },
         };
         if (overlayDir !== null) {

@@ -1,7 +1,8 @@
 import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
-import { ExperimentConfigSchema, PLAN_SIZES, builtinPlan, loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { loadMultiCheXNet } from '@multichexnet/model';
+import { ExperimentConfigSchema, PLAN_SIZES, builtinPlan, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
+import { formatMetric } from '@multichexnet/core';
 import { BUILTIN_PLANS, PLAN_SIZES, loadPlan, train, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
-import type { RunCalibration } from '../report/report-data';
+import type { RunCalibration, TestEvaluation } from '../report/report-data';
+import { settingsWords, taskHeadlines } from '../report/task-headlines';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
 import { badSamplePolicy, completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
@@ -84,26 +86,17 @@ export function skippedText(skipped: Partial<Record<string, number>>): string {
 }
 
 /** The headline numbers of an evaluation, one line each, then the decision settings they were measured with. */
-export function headlineLines(
-  m: { cls?: { meanAuroc: number }; det?: { mAP: number; ap50: number }; seg?: { dice: number }; gate?: { sensitivity: number; specificity: number } } | null,
-  calibration?: RunCalibration | null,
-): string[] {
+export function headlineLines(m: TestEvaluation['metrics'] | null, calibration?: RunCalibration | null): string[] {
   if (m === null) return [];
-  const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+  const f = (v: unknown): string => formatMetric(v);
   return [
-    ...(m.cls ? [`  CheXCls mean AUROC   ${f(m.cls.meanAuroc)}`] : []),
-    ...(m.det ? [`  CheXDet RSNA mAP     ${f(m.det.mAP)}  (AP@0.5 ${f(m.det.ap50)})`] : []),
-    ...(m.seg ? [`  CheXSeg SIIM Dice    ${f(m.seg.dice)}`] : []),
+    ...taskHeadlines(m).map((h) => `  ${h.label.padEnd(20)} ${f(h.value)}  (${h.detail})`),
     ...(m.gate ? [`  gate sens / spec     ${f(m.gate.sensitivity)} / ${f(m.gate.specificity)}`] : []),
     ...(calibration ? [`  decision settings chosen on val: ${calibrationText(calibration)}`] : calibration === null ? ['  decision settings: defaults (no validation images)'] : []),
   ];
 }
 
-/** The chosen decision settings in one line, e.g. `box score >= 0.3, min mask area 41 px, 14 per-class F1 thresholds`. */
-export function calibrationText(c: Pick<RunCalibration, 'f1Threshold' | 'detScoreThreshold' | 'segMinArea'>): string {
-  const parts: string[] = [];
-  if (c.detScoreThreshold !== undefined) parts.push(`box score >= ${c.detScoreThreshold}`);
-  if (c.segMinArea !== undefined) parts.push(`min mask area ${c.segMinArea} px`);
-  if (c.f1Threshold !== undefined) parts.push(`${Object.keys(c.f1Threshold).length} per-class F1 thresholds`);
-  return parts.join(', ') || '(none)';
+/** The chosen decision settings in one line, e.g. `14 per-class F1 thresholds, box score >= 0.3, min mask area 41 px`. */
+export function calibrationText(c: Pick<RunCalibration, 'tasks'>): string {
+  return settingsWords(c.tasks).join(', ') || '(none)';
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@multichexnet/core';
-import { rocCurve } from '@multichexnet/head-cls';
+import { clsTask, rocCurve } from '@multichexnet/head-cls';
 import { fineTune, type FineTuneResult, type FreezeMode, type ImbalanceMode } from '@multichexnet/transfer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
@@ -72,7 +72,7 @@ export function transferEvaluation(r: FineTuneResult): TestEvaluation | null {
  */
 export function transferCalibration(r: Pick<FineTuneResult, 'validation' | 'f1Thresholds'>): RunCalibration | null {
   if (r.validation === null) return null;
-  return { chosenOn: 'val', gating: 'cls only', f1Threshold: { ...r.f1Thresholds } };
+  return { chosenOn: 'val', gating: 'cls only', tasks: { [clsTask.name]: { thresholds: { ...r.f1Thresholds } } } };
 }
 
 /** The `transfer` verb: fine-tune a trained model to new classes, export it with the settings chosen on val, report. */

@@ -6,11 +6,14 @@ import { UsageError } from '../cli-error';
 
 /** Decoding and gating overrides of `predict`. */
 export interface PredictSettings {
-  /** false: det/seg on every image. */
+  /** false: the routed tasks (det / seg) on every image. */
   gate: boolean;
   gateThreshold?: number;
-  det: Partial<{ scoreThreshold: number; nmsIoU: number; maxDetections: number }>;
-  segThreshold?: number;
+  /**
+   * Per task overrides of the decision settings the model recorded (e.g. `{ det: { scoreThreshold: 0.4 } }`); those of
+   * a task the model lacks are ignored.
+   */
+  decode: Record<string, Record<string, unknown>>;
   threads?: number;
 }
 
@@ -38,8 +41,8 @@ async function isDir(path: string): Promise<boolean | null> {
  * `model.onnx`), a `model.stage1.onnx` file (its paired stage 2 beside it), or a single-graph `model.onnx`.
  *
  * @example
- * const p = await openPredictor('runs/quickstart/model.onnx', { gate: true, det: {} });
- * const [r] = await p.run([decodeImage(bytes, 'scan.dcm')]);   // r.probabilities, r.gate, r.boxes, r.maskRle
+ * const p = await openPredictor('runs/quickstart/model.onnx', { gate: true, decode: {} });
+ * const [r] = await p.run([decodeImage(bytes, 'scan.dcm')]);   // r.probabilities, r.gate, r.boxes, r.mask
  * await p.dispose();
  */
 export async function openPredictor(model: string, settings: PredictSettings): Promise<Predictor> {
@@ -56,7 +59,7 @@ export async function openPredictor(model: string, settings: PredictSettings): P
   const { readFile } = await import('node:fs/promises');
   const bytes = new Uint8Array(await readFile(file));
   const { metadata } = await verifyModelBytes(bytes, file);
-  // A model exported without a gate runs det/seg on every image.
+  // A model exported without a gate runs its routed tasks on every image.
   const s = { ...settings, gate: settings.gate && metadata.gate !== null };
   if (metadata.role === 'stage2') throw new UsageError(`${file} is the second stage of a pipeline: pass its ${PIPELINE_FILES.stage1} or the run folder`);
   const single = metadata.role === 'model';
@@ -66,8 +69,8 @@ export async function openPredictor(model: string, settings: PredictSettings): P
   const pipe = await createPipeline({
     model: single ? { model: file } : { stage1: bytes, ...(hasStage2 ? { stage2 } : {}) },
     gate: { enabled: s.gate, ...(s.gateThreshold !== undefined ? { threshold: s.gateThreshold } : {}) },
-    det: s.det,
-    seg: s.segThreshold !== undefined ? { threshold: s.segThreshold } : {},
+    // every task's settings are recorded in both stages: the tasks the model has
+    decode: Object.fromEntries(Object.entries(s.decode).filter(([task]) => metadata.decode[task] != null)),
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
   });
   const files = hasStage2 ? [file, stage2] : [file];

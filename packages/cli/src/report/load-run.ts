@@ -5,7 +5,7 @@ import { UsageError } from '../cli-error';
 import { version } from '../version';
 import { renderReport } from './render-report';
 import { PAPER_TABLE_FILES, paperTable } from './paper-tables';
-import type { Gallery, MetricsRecord, ReportData, ResultTable, TestEvaluation } from './report-data';
+import { runCalibrationOf, type Gallery, type MetricsRecord, type ReportData, type ResultTable, type TestEvaluation } from './report-data';
 
 /** File names of a run folder that the CLI writes (the trainer writes plan.json, metrics.jsonl, eval.json, weights/, checkpoints/). */
 export const RUN_FILES = {
@@ -124,7 +124,7 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
     plan: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.plan)),
     metrics: await readMetrics(join(runDir, RUN_FILES.metrics)),
     validation: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.validation)),
-    test: await readJson<TestEvaluation>(join(runDir, RUN_FILES.test)),
+    test: withCalibration(await readJson<TestEvaluation>(join(runDir, RUN_FILES.test))),
     gallery,
     galleryImages,
     tables,
@@ -145,4 +145,10 @@ export async function writeReport(runDir: string): Promise<{ path: string; bytes
   const path = join(runDir, RUN_FILES.report);
   await writeFileAtomic(path, html);
   return { path, bytes: Buffer.byteLength(html) };
+}
+
+/** A test evaluation with its calibration read in the current form (files before the task table named the heads). */
+function withCalibration(t: TestEvaluation | null): TestEvaluation | null {
+  if (t === null || t.calibration === undefined || t.calibration === null) return t;
+  return { ...t, calibration: runCalibrationOf(t.calibration) };
 }

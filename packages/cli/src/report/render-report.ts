@@ -1,7 +1,11 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { aurocBarsSpec, diceHistogramSpec, gateRocSpec, lossCurvesSpec, prCurveSpec, rocPanelsSpec, validationCurvesSpec } from './charts';
 import { renderChartSvg } from './render-chart';
+import { clsTask } from '@multichexnet/head-cls';
+import { BUILTIN_TASKS } from '@multichexnet/model';
+import { taskMetrics } from '@multichexnet/trainer';
 import type { GalleryItem, ReportData, ResultTable, TestEvaluation } from './report-data';
+import { settingsWords, taskHeadlines } from './task-headlines';
 
 const esc = (s: unknown): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: unknown, d = 3): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : 'n/a');
@@ -20,12 +24,10 @@ function headline(test: TestEvaluation | null, validation: Record<string, unknow
   const m = test?.metrics ?? ((validation?.validation as TestEvaluation['metrics'] | undefined) ?? {});
   const split = test !== null ? `${test.split} split` : 'validation split';
   const cards: string[] = [];
-  if (m.cls) cards.push(card('CheXCls mean AUROC', num(m.cls.meanAuroc), `${m.cls.images} images, macro F1 ${num(m.cls.macroF1)}`));
-  if (m.det) cards.push(card('CheXDet RSNA mAP', num(m.det.mAP), `AP@0.5 ${num(m.det.ap50)}, ${m.det.images} images`));
-  if (m.seg) cards.push(card('CheXSeg SIIM Dice', num(m.seg.dice), `${m.seg.images} images, ${m.seg.positives} positive`));
+  for (const h of taskHeadlines(m)) cards.push(card(h.label, num(h.value), h.detail));
   if (m.gate) cards.push(card('Gate sensitivity / specificity', `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`, `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`));
   if (cards.length === 0) return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
-  const semantics = m.det || m.seg ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes` : '';
+  const semantics = BUILTIN_TASKS.some((s) => s.routed && m[s.name] !== undefined) ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes` : '';
   return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>${calibrationLine(test)}${dataLine(test?.data ?? (validation?.data as TestEvaluation['data']))}`;
 }
 
@@ -34,13 +36,9 @@ function calibrationLine(test: TestEvaluation | null): string {
   if (test === null || test.calibration === undefined) return '';
   const c = test.calibration;
   if (c === null) return '<p class="muted" id="calibration">Decision settings: defaults (F1 threshold 0.5, the det head\'s box score threshold, no minimum mask area): the run has no validation images to choose them on.</p>';
-  const parts: string[] = [];
-  if (c.detScoreThreshold !== undefined) parts.push(`box score threshold ${esc(c.detScoreThreshold)}`);
-  if (c.segMinArea !== undefined) parts.push(`minimum mask area ${esc(c.segMinArea)} px`);
-  if (c.f1Threshold !== undefined) {
-    const t = Object.entries(c.f1Threshold);
-    parts.push(`per-class F1 thresholds (${t.map(([k, v]) => `${esc(k)} ${num(v, 2)}`).join(', ')})`);
-  }
+  const parts = settingsWords(c.tasks).map(esc);
+  const thresholds = (c.tasks[clsTask.name] as { thresholds?: Record<string, number> } | undefined)?.thresholds;
+  if (thresholds !== undefined) parts.push(`per class: ${Object.entries(thresholds).map(([k, v]) => `${esc(k)} ${num(v, 2)}`).join(', ')}`);
   const same = test.split === 'val' ? ' The split evaluated here is the one they were chosen on, so these numbers are optimistic.' : '';
   return `<p class="muted" id="calibration">Decision settings chosen on the validation split (gating ${esc(c.gating)}) and applied unchanged here, as in Table 1; the exported model decodes with the same ones: ${parts.join('; ') || 'none'}.${same}</p>`;
 }
@@ -154,7 +152,7 @@ export async function renderReport(d: ReportData): Promise<string> {
     sections.push({
       id: 'cls',
       title: 'Classification (CheXCls)',
-      html: `<div class="charts">${await chart(aurocBarsSpec(rocs, t.metrics.cls?.meanAuroc ?? Number.NaN))}${await chart(rocPanelsSpec(rocs))}</div>${missing.length > 0 ? `<p class="muted">No ROC for ${esc(missing.join(', '))}: the test split lacks positives or negatives of these classes.</p>` : ''}`,
+      html: `<div class="charts">${await chart(aurocBarsSpec(rocs, taskMetrics(t, clsTask)?.meanAuroc ?? Number.NaN))}${await chart(rocPanelsSpec(rocs))}</div>${missing.length > 0 ? `<p class="muted">No ROC for ${esc(missing.join(', '))}: the test split lacks positives or negatives of these classes.</p>` : ''}`,
     });
   }
   const noBoxes = t?.curves.pr !== undefined && t.curves.pr.points.length === 0 ? `<p class="muted">CheXDet predicted no box at or above its score threshold on the ${t.curves.pr.truthCount} truth boxes of the test split (RSNA mAP ${num(t.metrics.det?.mAP)}): no precision-recall curve.</p>` : '';

@@ -31,13 +31,40 @@ export interface RunCalibration {
   chosenOn: 'val' | 'source';
   /** The gating the settings were chosen under (the evaluation's). */
   gating: string;
-  /** Per-class F1 thresholds of the cls head. */
-  f1Threshold?: Record<string, number>;
-  /** Box score threshold of the RSNA mAP (and of the exported model's box decoding). */
-  detScoreThreshold?: number;
-  /** Predicted masks with fewer foreground pixels (model-input grid) count as empty. */
-  segMinArea?: number;
+  /**
+   * The chosen settings by task, as each task's decoder takes them: CheXCls `{ thresholds }` (per-class F1
+   * thresholds), CheXDet `{ scoreThreshold }`, CheXSeg `{ minArea }` (model-input pixels).
+   */
+  tasks: Record<string, Record<string, unknown>>;
 }
+
+/**
+ * A calibration as read from a run file: files written before the task table named the three heads' settings
+ * (`f1Threshold`, `detScoreThreshold`, `segMinArea`); they read as the same settings by task.
+ */
+export function runCalibrationOf(json: unknown): RunCalibration | null {
+  if (json === null || typeof json !== 'object') return null;
+  const c = json as Partial<RunCalibration> & { f1Threshold?: Record<string, number>; detScoreThreshold?: number; segMinArea?: number };
+  if (c.tasks !== undefined) return c as RunCalibration;
+  const tasks: RunCalibration['tasks'] = {};
+  if (c.f1Threshold !== undefined) tasks.cls = { thresholds: c.f1Threshold };
+  if (c.detScoreThreshold !== undefined) tasks.det = { scoreThreshold: c.detScoreThreshold };
+  if (c.segMinArea !== undefined) tasks.seg = { minArea: c.segMinArea };
+  return { chosenOn: c.chosenOn ?? 'val', gating: c.gating ?? 'gate', tasks };
+}
+
+/** The gate's numbers of an evaluation. */
+export type GateNumbers = {
+  threshold: number;
+  sensitivity: number;
+  specificity: number;
+  auroc: number;
+  truePositives: number;
+  falsePositives: number;
+  trueNegatives: number;
+  falseNegatives: number;
+  count: number;
+};
 
 /** `eval-test.json`: test-split metrics of the final model (gated pipeline semantics) and the curves behind them. */
 export interface TestEvaluation {
@@ -54,13 +81,12 @@ export interface TestEvaluation {
    * the metrics cover the rest. Absent in files written before it existed.
    */
   data?: { onBadSample: 'skip' | 'fail'; skipped: Partial<Record<string, number>>; totalSkipped: number };
-  /** The numbers of @multichexnet/trainer's evaluate (cls, det, seg, gate), without its raw per-image material. */
-  metrics: {
-    cls?: { meanAuroc: number; perClassAuroc: Record<string, number>; macroF1: number; images: number };
-    det?: { mAP: number; ap50: number; images: number; positives: number; scoreThreshold?: number };
-    seg?: { dice: number; images: number; positives: number; minArea?: number };
-    gate?: { threshold: number; sensitivity: number; specificity: number; auroc: number; truePositives: number; falsePositives: number; trueNegatives: number; falseNegatives: number; count: number };
-  };
+  /**
+   * The numbers of @multichexnet/trainer's evaluate, without its raw per-image material: each task's metrics under
+   * its name (cls `{ meanAuroc, macroF1, perClassAuroc, images }`, det `{ mAP, ap50, ... }`, seg `{ dice, ... }`),
+   * the gate's under `gate`.
+   */
+  metrics: Record<string, Record<string, unknown>> & { gate?: GateNumbers };
   curves: {
     roc?: ClassRoc[];
     /** Precision-recall of the det boxes at IoU 0.5 (boxes at or above the deployed score threshold). */

@@ -1,9 +1,10 @@
 import type { Dataset } from '@multichexnet/data';
 import { gateRoc } from '@multichexnet/gating';
-import { rocCurve } from '@multichexnet/head-cls';
-import { precisionRecallCurve } from '@multichexnet/head-det';
-import { diceScore } from '@multichexnet/head-seg';
-import { calibrate, dataHealth, evaluate, type EvalResult, type EvalSets, type Gating, type HeadSet, type MultiCheXNet, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { clsTask, rocCurve } from '@multichexnet/head-cls';
+import { detTask, precisionRecallCurve } from '@multichexnet/head-det';
+import { diceScore, segTask } from '@multichexnet/head-seg';
+import type { Gating, MultiCheXNet } from '@multichexnet/model';
+import { calibrate, dataHealth, evalSummary, evaluate, PLAN_SOURCES, taskMetrics, taskRecords, type EvalResult, type EvalSets, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { thinCurve } from '../report/charts';
 import type { ClassRoc, RunCalibration, TestEvaluation } from '../report/report-data';
@@ -28,25 +29,26 @@ function counting(ds: Dataset, onRead: () => void): Dataset {
 /** The split `split` of every source present. */
 export function splitSets(data: TrainingData, split: 'test' | 'val'): EvalSets {
   const out: EvalSets = {};
-  for (const s of ['nih', 'rsna', 'siim'] as const) if (data[s] !== undefined) out[s] = data[s]![split];
+  for (const s of PLAN_SOURCES) if (data[s] !== undefined) out[s] = data[s]![split];
   return out;
 }
 
 /** ROC per class from the collected labels and scores (NaN labels left out), AUROC from the trainer's metrics. */
-function classRocs(r: EvalResult): ClassRoc[] {
-  const { labels, scores, classes } = r.raw.cls;
+function classRocs(r: EvalResult, classes: readonly string[]): ClassRoc[] {
+  const records = taskRecords(r.raw, clsTask);
+  const metrics = taskMetrics(r, clsTask);
   return classes.map((name, c) => {
     const y: number[] = [];
     const s: number[] = [];
-    labels.forEach((row, i) => {
-      if (!Number.isNaN(row[c]!)) {
-        y.push(row[c]!);
-        s.push(scores[i]![c]!);
+    records.forEach(({ labels, scores }) => {
+      if (!Number.isNaN(labels[c]!)) {
+        y.push(labels[c]!);
+        s.push(scores[c]!);
       }
     });
     const positives = y.filter((v) => v === 1).length;
     const negatives = y.length - positives;
-    const auroc = r.cls?.perClassAuroc[name] ?? Number.NaN;
+    const auroc = metrics?.perClassAuroc[name] ?? Number.NaN;
     const points = positives > 0 && negatives > 0 ? thinCurve(rocCurve(y, s).map((p) => ({ fpr: p.fpr, tpr: p.tpr }))) : [];
     return { name, auroc, positives, negatives, points };
   });
@@ -73,25 +75,20 @@ async function evaluateCounted(sets: EvalSets, label: string, reporter: Reporter
  * on validation for the plan's target sensitivity and it travels with the weights.
  *
  * @example
- * const cal = await calibrateRun({ model, plan, data, reporter });   // cal?.detScoreThreshold, cal?.segMinArea
+ * const cal = await calibrateRun({ model, plan, data, reporter });   // cal?.tasks.det?.scoreThreshold, cal?.tasks.seg?.minArea
  */
-export async function calibrateRun(args: { model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData; gating?: Gating; reporter: Reporter }): Promise<RunCalibration | null> {
+export async function calibrateRun(args: { model: MultiCheXNet; plan: TrainingPlan; data: TrainingData; gating?: Gating; reporter: Reporter }): Promise<RunCalibration | null> {
   const sets = splitSets(args.data, 'val');
   if (Object.values(sets).every((d) => d === undefined || d.size === 0)) return null;
   const r = await evaluateCounted(sets, 'calibrate (val)', args.reporter, (counted) =>
     evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(args.gating !== undefined ? { gating: args.gating } : {}) }),
   );
-  return { chosenOn: 'val', gating: r.gating, ...calibrate(r.raw) };
+  return { chosenOn: 'val', gating: r.gating, tasks: calibrate(r.raw, args.model) };
 }
 
 /** The calibration's settings as `evaluate` options (`chosenOn` / `gating` are only provenance). */
-export function calibrationOptions(c: RunCalibration | null | undefined): { f1Threshold?: Record<string, number>; detScoreThreshold?: number; segMinArea?: number } {
-  if (c === null || c === undefined) return {};
-  return {
-    ...(c.f1Threshold !== undefined ? { f1Threshold: c.f1Threshold } : {}),
-    ...(c.detScoreThreshold !== undefined ? { detScoreThreshold: c.detScoreThreshold } : {}),
-    ...(c.segMinArea !== undefined ? { segMinArea: c.segMinArea } : {}),
-  };
+export function calibrationOptions(c: RunCalibration | null | undefined): { settings?: RunCalibration['tasks'] } {
+  return c === null || c === undefined ? {} : { settings: c.tasks };
 }
 
 /**
@@ -104,10 +101,10 @@ export function calibrationOptions(c: RunCalibration | null | undefined): { f1Th
  * @example
  * const calibration = await calibrateRun({ model, plan, data, reporter });
  * const e = await evaluateRun({ model, plan, data, split: 'test', calibration, reporter });
- * e.metrics.det?.mAP; e.calibration?.detScoreThreshold; e.curves.roc?.[0].points;
+ * e.metrics.det?.mAP; e.calibration?.tasks.det?.scoreThreshold; e.curves.roc?.[0].points;
  */
 export async function evaluateRun(args: {
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   plan: TrainingPlan;
   data: TrainingData;
   split: 'test' | 'val';
@@ -119,14 +116,18 @@ export async function evaluateRun(args: {
   const r = await evaluateCounted(splitSets(args.data, args.split), `evaluate (${args.split})`, args.reporter, (counted) =>
     evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(gating !== undefined ? { gating } : {}), ...calibrationOptions(args.calibration) }),
   );
+  // The report's plots of the built-in heads: ROC per class, detection precision-recall, per-image Dice.
   const curves: TestEvaluation['curves'] = {};
-  if (r.cls) curves.roc = classRocs(r);
-  if (r.det) {
-    const pr = precisionRecallCurve(r.raw.det, 0.5);
-    curves.pr = { iou: 0.5, ap: r.det.ap50, truthCount: pr.truthCount, points: thinCurve(pr.points.map((p) => ({ recall: p.recall, precision: p.precision, score: p.score })), 300) };
+  const cls = args.model.headOf(clsTask);
+  const det = taskMetrics(r, detTask);
+  if (cls !== undefined && taskMetrics(r, clsTask) !== undefined) curves.roc = classRocs(r, cls.config.classes);
+  if (det !== undefined) {
+    const pr = precisionRecallCurve(taskRecords(r.raw, detTask), 0.5);
+    curves.pr = { iou: 0.5, ap: det.ap50, truthCount: pr.truthCount, points: thinCurve(pr.points.map((p) => ({ recall: p.recall, precision: p.precision, score: p.score })), 300) };
   }
-  if (r.seg) {
-    curves.dice = { values: r.raw.seg.map((s) => diceScore(s.prediction, s.truth)), positive: r.raw.seg.map((s) => s.truth.data.some((v) => v !== 0)) };
+  if (taskMetrics(r, segTask) !== undefined) {
+    const seg = taskRecords(r.raw, segTask);
+    curves.dice = { values: seg.map((s) => diceScore(s.prediction, s.truth)), positive: seg.map((s) => s.truth.data.some((v) => v !== 0)) };
   }
   if (r.gate && r.raw.gate.labels.includes(1) && r.raw.gate.labels.includes(0)) {
     const g = r.gate;
@@ -138,10 +139,8 @@ export async function evaluateRun(args: {
       operating: { fpr: negatives > 0 ? g.falsePositives / negatives : 0, tpr: g.sensitivity },
     };
   }
-  const metrics: TestEvaluation['metrics'] = {};
-  if (r.cls) metrics.cls = r.cls;
-  if (r.det) metrics.det = r.det;
-  if (r.seg) metrics.seg = r.seg;
+  const { gating: _gating, gate: _gate, ...tasks } = evalSummary(r);
+  const metrics: TestEvaluation['metrics'] = tasks as TestEvaluation['metrics'];
   if (r.gate) {
     const { bySource: _bySource, ...gate } = r.gate;
     metrics.gate = gate;

@@ -86,6 +86,9 @@ function maskLayerPng(pred: Uint8Array | null, truth: Uint8Array | null): Uint8A
 
 function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: GalleryItem; files: Record<string, Uint8Array> } {
   const { sample, result } = c;
+  // what the model's det / seg heads predicted (absent heads: nothing to draw)
+  const predBoxes = result.boxes ?? [];
+  const predMask = result.mask ?? null;
   const t = fitTransform(sample.image.width, sample.image.height, { size: DISPLAY, fit: 'letterbox' });
   const picture = fitImage(sample.image, { size: DISPLAY, fit: 'letterbox', interpolation: 'area' });
   const files: Record<string, Uint8Array> = {};
@@ -94,9 +97,9 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
   const flags: string[] = [];
   const boxes: GalleryBox[] = [];
   const truthBoxes: LabeledBox[] = sample.tasks.det ? (sample.boxes ?? []) : [];
-  if (sample.tasks.det || result.boxes.length > 0) {
-    const m = matchBoxes(result.boxes, truthBoxes);
-    const shown = fitBoxes(result.boxes.map((b) => ({ ...b, label: 'Pneumonia' as const })), t);
+  if (sample.tasks.det || predBoxes.length > 0) {
+    const m = matchBoxes(predBoxes, truthBoxes);
+    const shown = fitBoxes(predBoxes.map((b) => ({ ...b, label: 'Pneumonia' as const })), t);
     shown.forEach((b, i) => boxes.push({ x: b.x, y: b.y, width: b.width, height: b.height, status: sample.tasks.det ? m.pred[i]! : 'pred', score: b.score }));
     fitBoxes(truthBoxes, t).forEach((b, j) => boxes.push({ x: b.x, y: b.y, width: b.width, height: b.height, status: m.truth[j]! }));
     const fp = m.pred.filter((s) => s === 'fp').length;
@@ -107,22 +110,22 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
   let maskLayer: string | null = null;
   let dice: number | null = null;
   const truthMask: BinaryMask | null = sample.tasks.seg && sample.mask !== undefined ? sample.mask : null;
-  if (result.mask !== null || truthMask !== null) {
-    const pred = result.mask !== null ? fitMask(result.mask, t, { size: DISPLAY }) : null;
+  if (predMask !== null || truthMask !== null) {
+    const pred = predMask !== null ? fitMask(predMask, t, { size: DISPLAY }) : null;
     const truth = truthMask !== null ? fitMask(truthMask, t, { size: DISPLAY }) : null;
     maskLayer = `${String(k).padStart(2, '0')}-${sample.source}-mask.png`;
     files[maskLayer] = maskLayerPng(pred, truth);
     if (truthMask !== null) {
-      const predFull = result.mask ?? { width: truthMask.width, height: truthMask.height, data: new Uint8Array(truthMask.data.length) };
+      const predFull = predMask ?? { width: truthMask.width, height: truthMask.height, data: new Uint8Array(truthMask.data.length) };
       dice = diceScore(predFull, truthMask);
       const truthEmpty = !truthMask.data.some((v) => v !== 0);
-      if (truthEmpty && result.mask !== null && result.mask.data.some((v) => v !== 0)) flags.push('false-positive mask');
+      if (truthEmpty && predMask !== null && predMask.data.some((v) => v !== 0)) flags.push('false-positive mask');
       else if (!truthEmpty && dice < 0.5) flags.push(`mask Dice ${dice.toFixed(2)}`);
     }
   }
   if (c.gateTruth === true && !result.gate.positive) flags.unshift('gate miss');
   if (c.gateTruth === false && result.gate.positive) flags.unshift('gate false alarm');
-  const top = Object.entries(result.probabilities)
+  const top = Object.entries(result.probabilities ?? {})
     .sort((a, b) => b[1] - a[1])
     .slice(0, 3)
     .map(([cls, probability]) => ({ class: cls, probability }));
@@ -139,7 +142,7 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
  * const g = await writeGallery('runs/exp1', { rsna: data.rsna.test, siim: data.siim.test }, reporter);   // g.items[0].flags
  */
 export async function writeGallery(runDir: string, sets: EvalSets, reporter: Reporter): Promise<Gallery> {
-  const predictor = await openPredictor(runDir, { gate: true, det: {} });
+  const predictor = await openPredictor(runDir, { gate: true, decode: {} });
   const gateClasses = predictor.metadata.gate?.source === 'cls' ? predictor.metadata.gate.classes : ['Pneumonia', 'Pneumothorax'];
   const picks: { ds: Dataset; n: number }[] = [];
   for (const s of ['rsna', 'siim', 'nih'] as const) if (sets[s] !== undefined) picks.push({ ds: sets[s]!, n: Math.min(CANDIDATES[s], sets[s]!.size) });

@@ -2,12 +2,13 @@ import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, initBackend, writeFileAtomic, type BackendName } from '@multichexnet/core';
 import type { BadSamplePolicy, SplitConfig } from '@multichexnet/data';
-import { loadMultiCheXNet, openTrainingData, parsePlan, type DatasetRoots, type HeadSet, type MultiCheXNet, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
+import { openTrainingData, parsePlan, type DatasetRoots, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { writeReport } from '../report/load-run';
 import { RUN_FILES } from '../report/load-run';
-import type { RunCalibration } from '../report/report-data';
+import { runCalibrationOf, type RunCalibration } from '../report/report-data';
 import { calibrateRun, evaluateRun, splitSets } from './evaluate-run';
 import { exportRunModel, type ExportedFiles } from './export-model';
 import { writeGallery } from './gallery';
@@ -96,7 +97,7 @@ export async function readRunData(runDir: string): Promise<RunData | null> {
 }
 
 /** A finished run's plan and trained model (`plan.json` + `weights/`). */
-export async function openRun(runDir: string): Promise<{ plan: TrainingPlan; model: MultiCheXNet<HeadSet> }> {
+export async function openRun(runDir: string): Promise<{ plan: TrainingPlan; model: MultiCheXNet }> {
   try {
     if (!(await stat(runDir)).isDirectory()) throw new Error('not a folder');
   } catch {
@@ -143,7 +144,7 @@ export async function readRunCalibration(runDir: string): Promise<RunCalibration
     return undefined;
   }
   try {
-    return JSON.parse(text) as RunCalibration | null;
+    return runCalibrationOf(JSON.parse(text));
   } catch (e) {
     throw new DataError('calibration.json is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
   }
@@ -167,7 +168,7 @@ export interface RunOutputs {
  */
 export async function completeRun(
   ctx: CommandContext,
-  args: { runDir: string; model: MultiCheXNet<HeadSet>; plan: TrainingPlan; data: TrainingData | null; export: boolean; evaluate: boolean; report: boolean; split?: 'test' | 'val' },
+  args: { runDir: string; model: MultiCheXNet; plan: TrainingPlan; data: TrainingData | null; export: boolean; evaluate: boolean; report: boolean; split?: 'test' | 'val' },
 ): Promise<RunOutputs> {
   const out: RunOutputs = { exported: null, evaluation: null, galleryItems: 0, report: null };
   const split = args.split ?? 'test';
@@ -177,10 +178,8 @@ export async function completeRun(
     // calibration.json stays what the exported files record: `eval --data <other>` must not overwrite it.
     if (args.export || (await readRunCalibration(args.runDir)) === undefined) await writeRunCalibration(args.runDir, out.calibration);
   }
-  if (args.export) {
-    if (args.model.heads.cls === undefined) ctx.reporter.warn(`plan ${args.plan.name} has no cls head: no ONNX export (the pipeline's stage 1 is encoder + cls)`);
-    else out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration);
-  }
+  // Any set of heads exports (a single-task baseline too): each task writes the outputs its spec declares.
+  if (args.export) out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration);
   if (args.evaluate && args.data !== null) {
     const sets = splitSets(args.data, split);
     if (Object.values(sets).every((d) => d === undefined || d.size === 0)) {

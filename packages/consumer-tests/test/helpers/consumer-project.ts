@@ -81,9 +81,9 @@ export async function installConsumerProject(dir: string, packages: string[] = [
   return { seconds: (performance.now() - t0) / 1000, output: `${stdout}${stderr}` };
 }
 
-/** Every installed copy of a package in a project: the folders under node_modules whose package.json has that name. */
-export function installedCopies(dir: string, name: string): { path: string; version: string }[] {
-  const found: { path: string; version: string }[] = [];
+/** Every package folder installed in a project (nested node_modules included), with its name and version. */
+function installedManifests(dir: string): { path: string; name: string; version: string }[] {
+  const found: { path: string; name: string; version: string }[] = [];
   const visit = (nodeModules: string): void => {
     if (!existsSync(nodeModules)) return;
     for (const entry of readdirSync(nodeModules, { withFileTypes: true })) {
@@ -100,12 +100,24 @@ export function installedCopies(dir: string, name: string): { path: string; vers
     const manifestPath = join(pkgDir, 'package.json');
     if (existsSync(manifestPath)) {
       const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { name?: string; version?: string };
-      if (m.name === name) found.push({ path: pkgDir, version: m.version ?? '?' });
+      if (m.name !== undefined) found.push({ path: pkgDir, name: m.name, version: m.version ?? '?' });
     }
     visit(join(pkgDir, 'node_modules'));
   };
   visit(join(dir, 'node_modules'));
   return found;
+}
+
+/** Every installed copy of a package in a project: the folders under node_modules whose package.json has that name. */
+export function installedCopies(dir: string, name: string): { path: string; version: string }[] {
+  return installedManifests(dir)
+    .filter((m) => m.name === name)
+    .map(({ path, version }) => ({ path, version }));
+}
+
+/** The names of every package installed in a project, sorted, each once. */
+export function installedPackages(dir: string): string[] {
+  return [...new Set(installedManifests(dir).map((m) => m.name))].sort();
 }
 
 interface NpmLsNode {

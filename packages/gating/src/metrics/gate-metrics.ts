@@ -1,5 +1,4 @@
-import { DataError, aurocOf, rocCounts, rocPointsOf, type RocPoint } from '@multichexnet/core';
-import type { GateDecision } from '../gate-head';
+import { DataError, aurocOf, rocCounts, rocPointsOf, type GateDecision, type RocPoint } from '@multichexnet/core';
 
 /** Confusion counts of a gate and the two rates that matter for it. */
 export interface GateMetrics {

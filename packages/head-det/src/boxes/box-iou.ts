@@ -1,4 +1,4 @@
-import type { Box } from '@multichexnet/core';
+import type { Box } from '@multichexnet/core/base';
 
 /**
  * Intersection over union of two pixel boxes (top-left + size), in [0, 1]. Continuous coordinates: x2 = x + width,

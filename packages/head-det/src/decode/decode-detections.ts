@@ -1,8 +1,8 @@
-import { DataError, tf, type ScoredBox } from '@multichexnet/core';
+import { tf, type PlainTensor, type ScoredBox } from '@multichexnet/core';
 import type { DetDecodeConfig } from '../config';
-import { DET_LEVEL_STRIDE } from '../config';
-import { DET_VALUES_PER_ANCHOR, sizeOf, type DetLayout, type ImageSize } from '../grid';
-import { nonMaxSuppression } from './nms';
+import { sizeOf, type DetLayout, type ImageSize } from '../grid';
+import { detBoxesOf } from './det-boxes';
+import { selectBoxes } from './det-decoder';
 
 /** Per-call options of {@link decodeDetections}; unset fields come from the head's `decode` config. */
 export interface DecodeDetectionsOptions extends Partial<DetDecodeConfig> {
@@ -15,70 +15,26 @@ export interface DecodeDetectionsOptions extends Partial<DetDecodeConfig> {
 }
 
 /**
- * Raw output as plain data with its dims (what onnxruntime returns), so the ONNX inference pipeline decodes
- * without tfjs tensors.
- */
-export interface PlainTensor {
-  data: ArrayLike<number>;
-  dims: readonly number[];
-}
-
-/** What {@link decodeDetections} needs from the head config. */
-export interface DetDecodeSettings extends DetLayout {
-  decode: DetDecodeConfig;
-}
-
-const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
-
-/**
- * Raw output [B, S_h, S_w, K*5] (a tensor, or plain data with dims as onnxruntime returns it) -> one list of boxes per image, in pixels (top-left + size, RSNA style), highest
- * score first. Per anchor: score = sigmoid(objectness); cx = (col + sigmoid(tx)) / S_w,
- * cy = (row + sigmoid(ty)) / S_h, w = anchor_w * exp(tw), h = anchor_h * exp(th); boxes with score >=
- * `scoreThreshold` are clipped to the image (boxes left with no area are dropped), then NMS and `maxDetections`.
- * Reads the tensor synchronously; does not dispose it.
+ * Raw output [B, S_h, S_w, K*5] (a tensor, or plain data with dims as onnxruntime returns it) -> one list of boxes per
+ * image, in pixels (top-left + size, RSNA style), highest score first: {@link detBoxesOf} (the boxes the exported
+ * graph computes), then the plain decoder's selection (score >= `scoreThreshold`, no empty box, NMS,
+ * `maxDetections`). Reads the tensor synchronously; does not dispose it.
  *
  * @example
  * const [boxes] = decodeDetections(head.apply(features), head.config, { imageSize: 1024, scoreThreshold: 0.3 });
  * // boxes: [{ x: 212.4, y: 160.0, width: 230.1, height: 402.7, score: 0.91 }, ...]
  */
-export function decodeDetections(output: tf.Tensor4D | PlainTensor, settings: DetDecodeSettings, options: DecodeDetectionsOptions = {}): ScoredBox[][] {
-  const K = settings.anchors.length;
-  const shape = output instanceof tf.Tensor ? output.shape : output.dims;
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = output instanceof tf.Tensor ? output.dataSync() : output.data;
-  if (shape.length !== 4 || shape[3] !== K * DET_VALUES_PER_ANCHOR || data.length !== count) {
-    throw new DataError('Det output has the wrong shape', { field: 'det output', expected: `[B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}]`, found: `[${shape.join(', ')}] with ${data.length} values` });
-  }
-  const [B, rows, cols] = shape as [number, number, number, number];
-  const stride = DET_LEVEL_STRIDE[settings.level];
-  const { width: W, height: H } = sizeOf(options.imageSize ?? { width: cols * stride, height: rows * stride }, 'imageSize');
-  const scoreThreshold = options.scoreThreshold ?? settings.decode.scoreThreshold;
-  const nmsIoU = options.nmsIoU ?? settings.decode.nmsIoU;
-  const maxDetections = options.maxDetections ?? settings.decode.maxDetections;
-  const result: ScoredBox[][] = [];
-  for (let b = 0; b < B; b++) {
-    const candidates: ScoredBox[] = [];
-    for (let row = 0; row < rows; row++) {
-      for (let col = 0; col < cols; col++) {
-        for (let k = 0; k < K; k++) {
-          const o = (((b * rows + row) * cols + col) * K + k) * DET_VALUES_PER_ANCHOR;
-          const score = sigmoid(data[o + 4]!);
-          if (!(score >= scoreThreshold)) continue;
-          const a = settings.anchors[k]!;
-          const cx = ((col + sigmoid(data[o]!)) / cols) * W;
-          const cy = ((row + sigmoid(data[o + 1]!)) / rows) * H;
-          const w = a.width * Math.exp(data[o + 2]!) * W;
-          const h = a.height * Math.exp(data[o + 3]!) * H;
-          const x1 = Math.max(0, cx - w / 2);
-          const y1 = Math.max(0, cy - h / 2);
-          const x2 = Math.min(W, cx + w / 2);
-          const y2 = Math.min(H, cy + h / 2);
-          if (!(x2 > x1 && y2 > y1)) continue;
-          candidates.push({ x: x1, y: y1, width: x2 - x1, height: y2 - y1, score });
-        }
-      }
-    }
-    result.push(nonMaxSuppression(candidates, nmsIoU, maxDetections));
-  }
-  return result;
+export function decodeDetections(output: tf.Tensor4D | PlainTensor, settings: DetLayout & { decode: DetDecodeConfig }, options: DecodeDetectionsOptions = {}): ScoredBox[][] {
+  const raw: PlainTensor = output instanceof tf.Tensor ? { data: output.dataSync(), dims: output.shape } : output;
+  const size = options.imageSize === undefined ? undefined : sizeOf(options.imageSize, 'imageSize');
+  const { boxes, scores } = detBoxesOf(raw, settings, size);
+  const chosen = {
+    scoreThreshold: options.scoreThreshold ?? settings.decode.scoreThreshold,
+    nmsIoU: options.nmsIoU ?? settings.decode.nmsIoU,
+    maxDetections: options.maxDetections ?? settings.decode.maxDetections,
+  };
+  const [B, N] = scores.dims as [number, number];
+  const b4 = boxes.data as Float64Array;
+  const s = scores.data as Float64Array;
+  return Array.from({ length: B }, (_, b) => selectBoxes(b4.subarray(b * N * 4, (b + 1) * N * 4), s.subarray(b * N, (b + 1) * N), chosen));
 }

@@ -1,4 +1,4 @@
-import type { ScoredBox } from '@multichexnet/core';
+import type { ScoredBox } from '@multichexnet/core/base';
 import { boxIoU } from '../boxes/box-iou';
 
 /**

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import { scanModelProto } from '../onnx/onnx-proto';
 import { modelChecksum } from './checksum';
 import { nodeFs } from './node-only';

@@ -1,4 +1,4 @@
-import { DataError, z } from '@multichexnet/core';
+import { DataError, z } from '@multichexnet/core/base';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import type { StringStringEntry } from '../onnx/onnx-proto';
 
@@ -24,14 +24,17 @@ export const TensorSpecSchema = z.object({
 export type TensorSpec = z.output<typeof TensorSpecSchema>;
 
 /**
- * The first-stage gate: which images go on to the det/seg heads.
- * - `cls`: the maximum of the cls probabilities of `classes` (in-graph output `gate_prob`).
+ * The first-stage gate: which images go on to the routed (det / seg style) tasks.
+ * - `cls`: the maximum of the probabilities of `classes` in the output `probabilities` of task `task` (CheXCls's
+ *   `cls_probs` unless said otherwise), computed in the graph as output `gate_prob`.
  * - `output`: a dedicated binary gate head writing probabilities to graph output `output` (the gating package).
  * An image passes when its gate probability is >= `threshold`.
  */
 export const GateSpecSchema = z.discriminatedUnion('source', [
   z.object({
     source: z.literal('cls'),
+    task: z.string().min(1).default('cls'),
+    probabilities: z.string().min(1).default('cls_probs'),
     classes: z.array(z.string().min(1)).min(1),
     threshold: z.number().min(0).max(1).default(0.5),
   }),
@@ -45,35 +48,13 @@ export type GateSpec = z.output<typeof GateSpecSchema>;
 export type GateSpecInput = z.input<typeof GateSpecSchema>;
 
 /**
- * Decoding defaults of the heads' outputs, read by the pipeline (each overridable per pipeline):
- * det: keep boxes with score >= scoreThreshold, NMS at nmsIoU, at most maxDetections; seg: foreground where the
- * mask probability > threshold, and a mask with fewer than `minArea` foreground pixels of the model-input grid
- * counts as empty; cls: per-class decision thresholds (a finding is positive when probability >= threshold).
- * Trainers choose them on validation data (e.g. @multichexnet/trainer's `calibrate`).
+ * Decision settings of each task's decoder, by task name, read by the pipeline (each overridable per pipeline): e.g.
+ * det `{ scoreThreshold, nmsIoU, maxDetections }`, seg `{ threshold, minArea }` (minArea counted on the model-input
+ * grid), cls `{ classes, thresholds }`. The task's decoder checks them. Trainers choose them on validation data (e.g.
+ * @multichexnet/trainer's `calibrate`). Files written before the task table hold `det` / `seg` entries that are null
+ * for a head the model lacks.
  */
-export const DecodeSpecSchema = z.object({
-  det: z
-    .object({
-      scoreThreshold: z.number().min(0).max(1),
-      nmsIoU: z.number().min(0).max(1),
-      maxDetections: z.number().int().positive(),
-    })
-    .nullable()
-    .default(null),
-  seg: z
-    .object({
-      threshold: z.number().gt(0).lt(1),
-      /** Foreground pixels counted on the [S, S] model-input grid, as evaluation counts them (absent: 0). */
-      minArea: z.number().int().min(0).optional(),
-    })
-    .nullable()
-    .default(null),
-  /** Absent in files written before it existed: then no class has a recorded threshold. */
-  cls: z
-    .object({ thresholds: z.record(z.string(), z.number().min(0).max(1)) })
-    .nullable()
-    .optional(),
-});
+export const DecodeSpecSchema = z.record(z.string(), z.unknown().nullable());
 export type DecodeSpec = z.output<typeof DecodeSpecSchema>;
 
 /** A block spec as stored (`serializeBlock` output). */
@@ -96,7 +77,12 @@ export const ModelMetadataSchema = z.object({
   gate: GateSpecSchema.nullable().default(null),
   /** stage2 only: the checksum of the stage1 graph whose features it takes. */
   pairedWith: z.string().nullable().default(null),
-  decode: DecodeSpecSchema.default({ det: null, seg: null }),
+  /**
+   * The tasks whose outputs this graph (or this pipeline, in stage 1) carries, in table order; each needs its decoder.
+   * Absent in files written before the task table: then the built-in decoders whose outputs are present.
+   */
+  tasks: z.array(z.string().min(1)).optional(),
+  decode: DecodeSpecSchema.default({}),
 });
 export type ModelMetadata = z.output<typeof ModelMetadataSchema>;
 export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;

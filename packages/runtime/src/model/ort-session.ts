@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import type * as Ort from 'onnxruntime-web';
 import { importNodeOnly } from './node-only';
 

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError } from '@multichexnet/core/base';
 import type { OnnxModel } from './load-model';
 import { ortModule } from './ort-session';
 

@@ -1,12 +1,12 @@
-import { DataError, parseConfig, z, type GrayImage } from '@multichexnet/core';
+import { DataError, parseConfig, z, type GrayImage, type TaskDecoder } from '@multichexnet/core/base';
 import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data/decode';
 import { loadModel, type OnnxModel } from '../model/load-model';
 import type { ModelMetadata } from '../model/metadata';
 import { nodeFs, nodePath } from '../model/node-only';
 import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
-import { decideGate, decodeOutputs, type DecodedOutputs } from './decode-outputs';
-import { PIPELINE_FILES } from './export-pipeline';
+import { decideGate, decodeWith, inputSizeOf, taskDecoding, type DecodedOutputs, type TaskDecoding } from './decode-outputs';
+import { PIPELINE_FILES } from '../model/pipeline-files';
 
 /**
  * Where the pipeline's graphs come from: a run folder (path in Node, URL anywhere; the two-stage files when present,
@@ -32,24 +32,28 @@ export const PipelineOptionsSchema = z
      * `wasm` for web). A provider the runtime cannot open fails the load, so callers can fall back themselves.
      */
     executionProviders: z.array(z.string().min(1)).min(1).optional(),
-    /** `enabled: false` runs det/seg on every image (ungated); `threshold` overrides the model's. */
+    /** `enabled: false` runs the routed tasks (det / seg style) on every image (ungated); `threshold` overrides the model's. */
     gate: z.object({ enabled: z.boolean().default(true), threshold: z.number().min(0).max(1).optional() }).strict().prefault({}),
-    /** Overrides of the det decoding the model recorded. */
-    det: z.object({ scoreThreshold: z.number().min(0).max(1), nmsIoU: z.number().min(0).max(1), maxDetections: z.number().int().positive() }).partial().strict().prefault({}),
-    /** Overrides of the seg mask threshold and minimum mask area (model-input pixels) the model recorded. */
-    seg: z.object({ threshold: z.number().gt(0).lt(1), minArea: z.number().int().min(0) }).partial().strict().prefault({}),
+    /**
+     * Per task overrides of the decision settings the model recorded, checked by the task's decoder, e.g.
+     * `{ det: { scoreThreshold: 0.4 }, seg: { threshold: 0.6, minArea: 40 }, cls: { thresholds: { Pneumonia: 0.3 } } }`.
+     */
+    decode: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Images per stage-1 run in {@link Pipeline.runBatch}. */
     batchSize: z.number().int().positive().default(16),
   })
   .strict();
-export type PipelineOptions = z.input<typeof PipelineOptionsSchema>;
+export type PipelineOptions = z.input<typeof PipelineOptionsSchema> & {
+  /** Decoders of tasks outside the built-in table (a user's own heads, from their package's decoder). */
+  decoders?: readonly TaskDecoder[];
+};
 
 /** Milliseconds spent per step; batch steps are shared evenly among the images of the batch that took them. */
 export interface PipelineTimings {
   preprocessMs: number;
-  /** Encoder + cls + gate. */
+  /** Encoder + the unrouted tasks + gate. */
   stage1Ms: number;
-  /** Det + seg on the cached features (0 for images the gate stopped). */
+  /** The routed tasks on the cached features (0 for images the gate stopped). */
   stage2Ms: number;
   decodeMs: number;
   totalMs: number;
@@ -105,17 +109,19 @@ async function resolveSources(model: PipelineModelSource): Promise<ResolvedSourc
 
 /**
  * Loads the two graphs written by {@link exportPipeline} and returns the gated inference pipeline: each image is
- * preprocessed as in training (from the model's metadata), the encoder + cls + gate run once, and only images the
- * gate passes go through det/seg, which read the cached encoder features of stage 1 (no second encoder pass).
+ * preprocessed as in training (from the model's metadata), the encoder + the unrouted tasks (CheXCls) + the gate run
+ * once, and only images the gate passes go through the routed tasks (CheXDet, CheXSeg), which read the cached encoder
+ * features of stage 1 (no second encoder pass). Any subset of the task table runs: each task present is decoded by
+ * its task's decoder (`decoders` for tasks outside the built-in table), and only those.
  *
  * @example
  * const pipe = await createPipeline({ model: 'runs/exp1' });
  * const result = await pipe.run(decodedImage);
- * result.probabilities.Pneumothorax; result.gate.positive; result.boxes; result.maskRle;
+ * result.probabilities?.Pneumothorax; result.gate.positive; result.boxes; result.mask;
  * await pipe.dispose();
  */
 export async function createPipeline(args: { model: PipelineModelSource } & PipelineOptions): Promise<Pipeline> {
-  const { model, ...rest } = args;
+  const { model, decoders, ...rest } = args;
   const opts = parseConfig(PipelineOptionsSchema, rest, 'pipeline options');
   const sources = await resolveSources(model);
   const load = {
@@ -152,7 +158,13 @@ export async function createPipeline(args: { model: PipelineModelSource } & Pipe
     await stage2?.dispose();
     throw e;
   }
-  return new GatedPipeline(stage1, stage2, opts);
+  try {
+    return new GatedPipeline(stage1, stage2, opts, decoders ?? []);
+  } catch (e) {
+    await stage1.dispose();
+    await stage2?.dispose();
+    throw e;
+  }
 }
 
 type ResolvedOptions = z.output<typeof PipelineOptionsSchema>;
@@ -163,13 +175,15 @@ class GatedPipeline implements Pipeline {
   private readonly channels: number;
   private readonly featureNames: string[];
   private readonly gateThreshold: number;
-  /** Stage 1's metadata with stage 2's outputs and decoding: what {@link decodeOutputs} reads. */
-  private readonly decodeMetadata: ModelMetadata;
+  /** The decoders of the model's tasks with their settings, resolved once. */
+  private readonly decoding: TaskDecoding[];
+  private readonly inputSize: { width: number; height: number };
 
   constructor(
     private readonly stage1: OnnxModel,
     private readonly stage2: OnnxModel | null,
     private readonly opts: ResolvedOptions,
+    decoders: readonly TaskDecoder[],
   ) {
     this.metadata = stage1.metadata;
     this.preprocess = this.metadata.preprocessing!;
@@ -185,13 +199,18 @@ class GatedPipeline implements Pipeline {
     }
     this.featureNames = stage2?.metadata.inputs.map((i) => i.name) ?? [];
     const gate = this.metadata.gate;
-    this.decodeMetadata =
-      stage2 === null ? this.metadata : { ...this.metadata, outputs: [...this.metadata.outputs, ...stage2.metadata.outputs], decode: stage2.metadata.decode };
+    // Stage 1's metadata with stage 2's outputs: the tasks of both graphs, decoded as one model.
+    const merged: ModelMetadata =
+      stage2 === null
+        ? this.metadata
+        : { ...this.metadata, outputs: [...this.metadata.outputs, ...stage2.metadata.outputs], decode: { ...this.metadata.decode, ...stage2.metadata.decode }, ...(stage2.metadata.tasks !== undefined ? { tasks: stage2.metadata.tasks } : {}) };
+    this.decoding = taskDecoding(merged, opts.decode, decoders);
+    this.inputSize = inputSizeOf(merged);
     this.gateThreshold = opts.gate.threshold ?? gate?.threshold ?? 0.5;
-    // a model without a gate is fine when there is nothing to gate (a classifier alone); with det/seg it is not
-    const localises = this.decodeMetadata.outputs.some((o) => o.name === 'det_boxes' || o.name === 'det_raw' || o.name === 'seg_mask');
-    if (gate === null && opts.gate.enabled && localises) {
-      throw new DataError('Model has no gate; create the pipeline with gate: { enabled: false }', { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' });
+    // a model without a gate is fine when there is nothing to gate (a classifier alone); with a routed task it is not
+    const routed = this.decoding.filter((d) => d.decoder.routed).map((d) => d.decoder.task);
+    if (gate === null && opts.gate.enabled && routed.length > 0) {
+      throw new DataError(`Model has no gate for its routed tasks (${routed.join(', ')}); create the pipeline with gate: { enabled: false }`, { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' });
     }
   }
 
@@ -242,14 +261,13 @@ class GatedPipeline implements Pipeline {
     }
 
     const single = this.metadata.role === 'model';
-    const overrides = { gate: gateOptions, det: this.opts.det, seg: this.opts.seg };
     return images.map((_, b) => {
       const td = now();
       // Image b is row b of the single graph's outputs; in the two-stage case its det/seg rows sit at its position
       // among the positives in stage 2's outputs, so its view is assembled from both.
       const row = positives.indexOf(b);
       const outputs = single ? s1 : { ...rowView(s1, b), ...(s2 !== null && row >= 0 ? rowView(s2, row) : {}) };
-      const decoded = decodeOutputs(outputs, this.decodeMetadata, { ...overrides, transform: transforms[b]!, index: single ? b : 0 });
+      const decoded = decodeWith(this.decoding, outputs, gates[b]!, { index: single ? b : 0, transform: transforms[b]!, inputSize: this.inputSize });
       const decodeMs = now() - td;
       const timings: PipelineTimings = {
         preprocessMs: preMs[b]!,

@@ -1,5 +1,5 @@
 import { encode } from 'fast-png';
-import { DataError, writeFileAtomic, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core';
+import { DataError, writeFileAtomic, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core/base';
 
 /** Colours and strengths of {@link renderOverlayPng}. */
 export interface OverlayOptions {
@@ -22,12 +22,13 @@ export interface OverlayOptions {
  * @example
  * const png = renderOverlayPng(image, result);   // Uint8Array, a PNG file's bytes
  */
-export function renderOverlayPng(image: GrayImage, result: { boxes: readonly ScoredBox[]; mask: BinaryMask | null }, options: OverlayOptions = {}): Uint8Array {
+export function renderOverlayPng(image: GrayImage, result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null }, options: OverlayOptions = {}): Uint8Array {
   const { width, height, data } = image;
   if (data.length !== width * height) {
     throw new DataError('Image data does not match its size', { field: 'image', expected: `${width * height} values`, found: `${data.length}` });
   }
-  const { mask } = result;
+  const mask = result.mask ?? null;
+  const boxes = result.boxes ?? [];
   if (mask !== null && (mask.width !== width || mask.height !== height)) {
     throw new DataError('Mask size differs from the image', { field: 'mask', expected: `${width} x ${height}`, found: `${mask.width} x ${mask.height}` });
   }
@@ -53,7 +54,7 @@ export function renderOverlayPng(image: GrayImage, result: { boxes: readonly Sco
     rgb[o + 1] = bg;
     rgb[o + 2] = bb;
   };
-  for (const b of result.boxes) {
+  for (const b of boxes) {
     const x0 = Math.round(b.x);
     const y0 = Math.round(b.y);
     const x1 = Math.round(b.x + b.width) - 1;
@@ -73,6 +74,6 @@ export function renderOverlayPng(image: GrayImage, result: { boxes: readonly Sco
 }
 
 /** {@link renderOverlayPng} written to `path` atomically. Node only. */
-export async function writeOverlayPng(path: string, image: GrayImage, result: { boxes: readonly ScoredBox[]; mask: BinaryMask | null }, options: OverlayOptions = {}): Promise<void> {
+export async function writeOverlayPng(path: string, image: GrayImage, result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null }, options: OverlayOptions = {}): Promise<void> {
   await writeFileAtomic(path, renderOverlayPng(image, result, options));
 }

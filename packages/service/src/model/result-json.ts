@@ -7,30 +7,36 @@ import type { PipelineResult, PipelineTimings } from '@multichexnet/runtime';
  * size, not as a raster.
  */
 export interface ResultJson {
-  /** Sigmoid probability per class name. */
+  /** The tasks the model decoded (its heads: `cls`, `det`, `seg`, a user task ...). */
+  tasks: string[];
+  /** Sigmoid probability per class name ({} without a classifier). */
   probabilities: Record<string, number>;
   gate: { probability: number; positive: boolean };
-  /** Boxes in original image pixels, top-left + size, best first. */
+  /** Boxes in original image pixels, top-left + size, best first ([] without a detector). */
   boxes: ScoredBox[];
   /** Size of the mask `maskRle` encodes, or null when the gate stopped the image or the model has no seg head. */
   mask: { width: number; height: number; pixels: number } | null;
   /** SIIM RLE of the mask; `-1` when empty or gated out, '' when the model has no seg head. */
   maskRle: string;
   timings: PipelineTimings;
+  /** The fields of other tasks' decoders (e.g. CheXCovid's `covid`), as they decode them. */
+  readonly [field: string]: unknown;
 }
 
 /**
- * {@link PipelineResult} -> {@link ResultJson} (the mask raster replaced by its size and pixel count).
+ * {@link PipelineResult} -> {@link ResultJson} (the mask raster replaced by its size and pixel count; the built-in
+ * heads' fields present, empty, when the model lacks the head).
  *
  * @example
- * const json = resultToJson(await pipeline.run(image)); // { probabilities, gate, boxes, mask: { width, height, pixels }, maskRle, timings }
+ * const json = resultToJson(await pipeline.run(image)); // { tasks, probabilities, gate, boxes, mask: { width, height, pixels }, maskRle, timings }
  */
 export function resultToJson(r: PipelineResult): ResultJson {
+  const { mask: raster, probabilities, boxes, maskRle, findings: _findings, ...rest } = r;
   let mask: ResultJson['mask'] = null;
-  if (r.mask !== null) {
+  if (raster !== undefined && raster !== null) {
     let pixels = 0;
-    for (let i = 0; i < r.mask.data.length; i++) pixels += r.mask.data[i] !== 0 ? 1 : 0;
-    mask = { width: r.mask.width, height: r.mask.height, pixels };
+    for (let i = 0; i < raster.data.length; i++) pixels += raster.data[i] !== 0 ? 1 : 0;
+    mask = { width: raster.width, height: raster.height, pixels };
   }
-  return { probabilities: r.probabilities, gate: r.gate, boxes: r.boxes, mask, maskRle: r.maskRle, timings: r.timings };
+  return { ...rest, probabilities: probabilities ?? {}, boxes: boxes ?? [], mask, maskRle: (maskRle as string | undefined) ?? '' };
 }

@@ -211,8 +211,8 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     const { upload, result } = await work;
     const ms = performance.now() - t0;
     slots.record(ms);
-    if (req.audit !== null) req.audit.result = { gate: result.gate.positive, findings: result.findings ?? null, boxes: result.boxes.length };
-    req.log.info({ format: upload.format, width: upload.image.width, height: upload.image.height, bytes: bytes.length, gate: result.gate.positive, boxes: result.boxes.length, ms: Math.round(ms * 10) / 10 }, 'inference');
+    if (req.audit !== null) req.audit.result = { gate: result.gate.positive, findings: result.findings ?? null, boxes: result.boxes?.length ?? 0 };
+    req.log.info({ format: upload.format, width: upload.image.width, height: upload.image.height, bytes: bytes.length, gate: result.gate.positive, boxes: result.boxes?.length ?? 0, ms: Math.round(ms * 10) / 10 }, 'inference');
     return { upload, result, ms };
   };
 

@@ -5,7 +5,10 @@ import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { createSegHead } from '@multichexnet/head-seg';
-import { exportPipeline, writePipelineFiles } from '@multichexnet/runtime';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { exportPipeline, writePipelineFiles } from '@multichexnet/export';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createMultiCheXNet } from '@multichexnet/model';
 
 /** Input side of the test model (small: CI runs it on 2 cores). */
 export const TEST_MODEL_SIZE = 64;
@@ -21,13 +24,14 @@ export async function writeTestModel(dir: string, seed = 5): Promise<{ stage1: s
   const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels, hidden: 16, seed: seed + 1 });
   const det = createDetHead({ featureChannels, hiddenChannels: 16, seed: seed + 2, priorProbability: 0.3, decode: { scoreThreshold: 0.2 } });
   const seg = createSegHead({ featureChannels, decoderChannels: 8, seed: seed + 3 });
+  const model = createMultiCheXNet({ encoder, heads: { cls, det, seg } });
   try {
     const models = await exportPipeline(
-      { encoder, cls, det, seg },
+      model,
       { preprocessing: { size: TEST_MODEL_SIZE }, gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0 } },
     );
     return await writePipelineFiles(dir, models);
   } finally {
-    for (const b of [encoder, cls, det, seg]) b.dispose();
+    model.dispose();
   }
 }

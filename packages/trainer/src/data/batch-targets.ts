@@ -1,69 +1,48 @@
-import type { BinaryMask, Box } from '@multichexnet/core';
-import { PATHOLOGIES, type Batch } from '@multichexnet/data';
+import type { Batch } from '@multichexnet/data';
 import { gateTargets } from '@multichexnet/gating';
 import { maskToBoxes } from '@multichexnet/head-seg';
+import type { MultiCheXNet } from '@multichexnet/model';
 import type { BatchRecipe } from '../plan/plan-schema';
 
 /** The plain targets of one batch for the tasks of its recipe. */
 export interface BatchTargets {
   size: number;
   imageSize: number;
-  /** Cls labels [B, C] over the cls head's classes, NaN = not annotated. */
-  clsLabels: Float32Array;
-  /** Some sample carries a cls label. */
-  hasCls: boolean;
+  /** Per task of the recipe (that the model has), one target per sample, null where the sample carries no label. */
+  tasks: Record<string, unknown[]>;
   /** Gate labels [B] (1 / 0 / NaN) over the gate classes. */
   gateLabels: Float32Array;
-  /** Det boxes per sample in network pixels; null = no det label (no loss). */
-  detBoxes: (Box[] | null)[];
-  /** Seg mask per sample; null = no seg label. */
-  segMasks: (BinaryMask | null)[];
 }
 
 /**
- * Targets of a batch: cls labels picked from the harmonised label vector, det boxes (RSNA boxes, or for SIIM
- * samples with `detFromMasks` the boxes of the mask's connected components), seg masks, gate labels.
- *
- * @example
- * const t = batchTargets(batch, recipe, cls.config.classes, ['Pneumonia', 'Pneumothorax']);
+ * The batch with boxes derived from the seg masks of samples that have a mask but no box label (SIIM: the boxes of
+ * the mask's connected components, components under `minAreaFraction` of the image left out): the recipe option
+ * `detFromMasks`, the joint mode's way to train detection on segmentation data.
  */
-export function batchTargets(batch: Batch, recipe: BatchRecipe, clsClasses: readonly string[], gateClasses: readonly string[]): BatchTargets {
-  const B = batch.size;
+export function withBoxesFromMasks(batch: Batch, minAreaFraction: number): Batch {
   const S = batch.imageSize;
-  const C = batch.classes.length;
-  const cols = clsClasses.map((c) => batch.classes.indexOf(c as (typeof PATHOLOGIES)[number]));
-  const clsLabels = new Float32Array(B * clsClasses.length).fill(Number.NaN);
-  const rows: Float32Array[] = [];
-  let hasCls = false;
-  for (let b = 0; b < B; b++) {
-    const row = batch.labels.subarray(b * C, (b + 1) * C);
-    rows.push(row);
-    cols.forEach((c, j) => {
-      if (c >= 0) {
-        const v = row[c]!;
-        clsLabels[b * clsClasses.length + j] = v;
-        if (!Number.isNaN(v)) hasCls = true;
-      }
-    });
-  }
-  const wantsDet = recipe.tasks.includes('det');
-  const wantsSeg = recipe.tasks.includes('seg');
-  const detBoxes: (Box[] | null)[] = [];
-  const segMasks: (BinaryMask | null)[] = [];
-  for (let b = 0; b < B; b++) {
-    const mask: BinaryMask | null = batch.tasks.seg[b] === 1 ? { width: S, height: S, data: batch.masks.slice(b * S * S, (b + 1) * S * S) } : null;
-    segMasks.push(wantsSeg ? mask : null);
-    if (!wantsDet) detBoxes.push(null);
-    else if (batch.tasks.det[b] === 1) detBoxes.push(batch.boxes[b]!.map(({ x, y, width, height }) => ({ x, y, width, height })));
-    else if (recipe.detFromMasks && mask !== null) detBoxes.push(maskToBoxes(mask, { minArea: Math.max(1, Math.round(recipe.maskBoxMinArea * S * S)) }));
-    else detBoxes.push(null);
-  }
-  return { size: B, imageSize: S, clsLabels, hasCls, gateLabels: gateTargets(rows, batch.classes, gateClasses), detBoxes, segMasks };
+  const minArea = Math.max(1, Math.round(minAreaFraction * S * S));
+  const det = batch.tasks.det.slice();
+  const boxes = batch.boxes.map((b, i) => {
+    if (det[i] === 1 || batch.tasks.seg[i] !== 1) return b;
+    det[i] = 1;
+    return maskToBoxes({ width: S, height: S, data: batch.masks.subarray(i * S * S, (i + 1) * S * S) }, { minArea }).map((box) => ({ ...box, label: 'Pneumothorax' as const }));
+  });
+  return { ...batch, boxes, tasks: { ...batch.tasks, det } };
 }
 
-/** Whether a det / seg target holds a finding (boxes, or a non-empty mask). */
-export function isPositiveTarget(t: Box[] | BinaryMask | null): boolean {
-  if (t === null) return false;
-  if (Array.isArray(t)) return t.length > 0;
-  return t.data.some((v) => v !== 0);
+/**
+ * Targets of a batch for the tasks of `recipe` that the model has, each built by its task spec from the batch's
+ * labels (cls rows over the head's classes, det boxes, seg masks, a user task's own), and the gate labels.
+ *
+ * @example
+ * const t = batchTargets(batch, recipe, model, ['Pneumonia', 'Pneumothorax']);   // t.tasks.det[i]: Box[] | null
+ */
+export function batchTargets(batch: Batch, recipe: BatchRecipe, model: MultiCheXNet, gateClasses: readonly string[]): BatchTargets {
+  const source = recipe.detFromMasks ? withBoxesFromMasks(batch, recipe.maskBoxMinArea) : batch;
+  const tasks: Record<string, unknown[]> = {};
+  for (const spec of model.taskSpecs) if (recipe.tasks.includes(spec.name)) tasks[spec.name] = spec.targets.fromBatch(source, model.heads[spec.name]);
+  const C = batch.classes.length;
+  const rows = Array.from({ length: batch.size }, (_, b) => batch.labels.subarray(b * C, (b + 1) * C));
+  return { size: batch.size, imageSize: batch.imageSize, tasks, gateLabels: gateTargets(rows, batch.classes, gateClasses) };
 }

@@ -1,8 +1,8 @@
 import { createRng, type BinaryMask, type ScoredBox } from '@multichexnet/core';
-import { auroc, f1Score } from '@multichexnet/head-cls';
-import { apAt, rsnaMeanAP } from '@multichexnet/head-det';
-import { siimMeanDice } from '@multichexnet/head-seg';
-import type { EvalRaw } from '../eval/evaluate';
+import { auroc, clsTask, f1Score } from '@multichexnet/head-cls';
+import { apAt, detTask, rsnaMeanAP } from '@multichexnet/head-det';
+import { segTask, siimMeanDice } from '@multichexnet/head-seg';
+import { taskRecords, type EvalRaw } from '../eval/evaluate';
 
 /** Reference scores of predictors that know nothing, computed on the same test truths as the models. */
 export interface ChanceBaselines {
@@ -44,17 +44,20 @@ function meanDefined(values: number[]): number {
 export function chanceBaselines(raw: EvalRaw, imageSize: number, seed: number): ChanceBaselines {
   const out: ChanceBaselines = {};
   const rng = createRng(seed);
-  if (raw.cls.labels.length > 0) {
-    const C = raw.cls.classes.length;
-    const col = (c: number): Float32Array => Float32Array.from(raw.cls.labels, (row) => row[c]!);
-    const constant = Array.from({ length: C }, (_, c) => auroc(col(c), new Float32Array(raw.cls.labels.length).fill(0.5)));
-    const random = Array.from({ length: C }, (_, c) => auroc(col(c), Float32Array.from(raw.cls.labels, () => rng.next())));
-    const f1 = f1Score(raw.cls.labels, raw.cls.labels.map(() => new Float32Array(C).fill(1)), { threshold: 0.5 });
+  const labels = taskRecords(raw, clsTask).map((r) => r.labels);
+  const det = taskRecords(raw, detTask);
+  const seg = taskRecords(raw, segTask);
+  if (labels.length > 0) {
+    const C = labels[0]!.length;
+    const col = (c: number): Float32Array => Float32Array.from(labels, (row) => row[c]!);
+    const constant = Array.from({ length: C }, (_, c) => auroc(col(c), new Float32Array(labels.length).fill(0.5)));
+    const random = Array.from({ length: C }, (_, c) => auroc(col(c), Float32Array.from(labels, () => rng.next())));
+    const f1 = f1Score(labels, labels.map(() => new Float32Array(C).fill(1)), { threshold: 0.5 });
     out.cls = { constantMeanAuroc: meanDefined(constant), randomMeanAuroc: meanDefined(random), allPositiveMacroF1: f1.macro };
   }
-  if (raw.det.length > 0) {
-    const empty = raw.det.map((d) => ({ truth: d.truth, predictions: [] as ScoredBox[] }));
-    const random = raw.det.map((d) => {
+  if (det.length > 0) {
+    const empty = det.map((d) => ({ truth: d.truth, predictions: [] as ScoredBox[] }));
+    const random = det.map((d) => {
       const w = rng.uniform(0.1, 0.5) * imageSize;
       const h = rng.uniform(0.1, 0.5) * imageSize;
       const box: ScoredBox = { x: rng.uniform(0, imageSize - w), y: rng.uniform(0, imageSize - h), width: w, height: h, score: rng.next() };
@@ -62,11 +65,11 @@ export function chanceBaselines(raw: EvalRaw, imageSize: number, seed: number): 
     });
     out.det = { emptyMAP: rsnaMeanAP(empty), emptyAp50: apAt(empty, 0.5), randomMAP: rsnaMeanAP(random), randomAp50: apAt(random, 0.5) };
   }
-  if (raw.seg.length > 0) {
+  if (seg.length > 0) {
     const mk = (t: BinaryMask, v: number): BinaryMask => ({ width: t.width, height: t.height, data: new Uint8Array(t.width * t.height).fill(v) });
     out.seg = {
-      emptyDice: siimMeanDice(raw.seg.map((s) => ({ truth: s.truth, prediction: mk(s.truth, 0) }))),
-      fullDice: siimMeanDice(raw.seg.map((s) => ({ truth: s.truth, prediction: mk(s.truth, 1) }))),
+      emptyDice: siimMeanDice(seg.map((s) => ({ truth: s.truth, prediction: mk(s.truth, 0) }))),
+      fullDice: siimMeanDice(seg.map((s) => ({ truth: s.truth, prediction: mk(s.truth, 1) }))),
     };
   }
   return out;

@@ -4,9 +4,9 @@ import { synthesize } from '@multichexnet/synth';
 import { openTrainingData, type TrainingData } from '../data/training-data';
 import { evaluate, type EvalResult, type EvalSets } from '../eval/evaluate';
 import { calibrate, type Calibration } from '../eval/calibrate';
-import type { Gating, HeadSet, MultiCheXNet } from '../model/multichexnet';
+import type { Gating, MultiCheXNet } from '@multichexnet/model';
 import { builtinPlan, parsePlan, stepsTraining, type BuiltinPlanName } from '../plan/builtin-plans';
-import type { TrainingPlan } from '../plan/plan-schema';
+import { PLAN_SOURCES, type TrainingPlan } from '../plan/plan-schema';
 import { createConsoleReporter } from '../train/console-reporter';
 import type { TrainEvent } from '../train/events';
 import { train } from '../train/train';
@@ -41,7 +41,7 @@ export interface ExperimentContext {
 /** A trained variant and its cost. */
 export interface TrainedVariant {
   variant: Variant;
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   plan: TrainingPlan;
   /** Optimizer steps of the variant (including the shared pre-training for MultiCheXNet). */
   steps: number;
@@ -125,7 +125,7 @@ function defaultEmitter(): (e: ExperimentEvent) => void {
  */
 export async function trainVariant(ctx: ExperimentContext, variant: Variant): Promise<TrainedVariant> {
   const { join } = await import('node:path');
-  const run = async (name: string, plan: TrainingPlan, initWeights?: string): Promise<{ model: MultiCheXNet<HeadSet>; seconds: number }> => {
+  const run = async (name: string, plan: TrainingPlan, initWeights?: string): Promise<{ model: MultiCheXNet; seconds: number }> => {
     ctx.emit({ type: 'experiment', stage: 'variant-start', variant: name, message: `training ${name} (${plan.phases.length} phases, ${plan.phases.reduce((s, p) => s + p.steps, 0)} steps)` });
     const r = await train(plan, {
       runDir: join(ctx.config.out, name),
@@ -155,7 +155,7 @@ export async function trainVariant(ctx: ExperimentContext, variant: Variant): Pr
 /** Test sets of an experiment. */
 export function testSets(data: TrainingData): EvalSets {
   const out: EvalSets = {};
-  for (const s of ['nih', 'rsna', 'siim'] as const) if (data[s] !== undefined) out[s] = data[s]!.test;
+  for (const s of PLAN_SOURCES) if (data[s] !== undefined) out[s] = data[s]!.test;
   return out;
 }
 
@@ -164,14 +164,14 @@ export async function evaluateVariant(ctx: ExperimentContext, v: TrainedVariant,
   const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache, gating };
   // Decision settings (F1 thresholds, box score threshold, minimum mask area) chosen on validation data under the
   // same gating, then applied unchanged to the test set.
-  const calibration = calibrate((await evaluate(v.model, valSets(ctx.data), common)).raw);
-  return { ...(await evaluate(v.model, testSets(ctx.data), { ...common, ...calibration })), calibration };
+  const calibration = calibrate((await evaluate(v.model, valSets(ctx.data), common)).raw, v.model);
+  return { ...(await evaluate(v.model, testSets(ctx.data), { ...common, settings: calibration })), calibration };
 }
 
 /** Validation sets of an experiment. */
 export function valSets(data: TrainingData): EvalSets {
   const out: EvalSets = {};
-  for (const s of ['nih', 'rsna', 'siim'] as const) if (data[s] !== undefined) out[s] = data[s]!.val;
+  for (const s of PLAN_SOURCES) if (data[s] !== undefined) out[s] = data[s]!.val;
   return out;
 }
 

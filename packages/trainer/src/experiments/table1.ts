@@ -2,8 +2,11 @@ import type { ExperimentConfigInput, Variant } from './experiment-config';
 import { chanceBaselines, type ChanceBaselines } from './baselines';
 import { cell, markdownTable } from './markdown';
 import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime, type TrainedVariant } from './run-variants';
-import type { EvalResult } from '../eval/evaluate';
-import type { Gating } from '../model/multichexnet';
+import { clsTask } from '@multichexnet/head-cls';
+import { detTask } from '@multichexnet/head-det';
+import { segTask } from '@multichexnet/head-seg';
+import { taskMetrics, type EvalResult } from '../eval/evaluate';
+import type { Gating } from '@multichexnet/model';
 import type { Calibration } from '../eval/calibrate';
 
 /** One row of Table 1. */
@@ -66,9 +69,12 @@ const LABELS: Record<Variant, string> = {
 
 function rowOf(v: TrainedVariant, r: EvalResult & { calibration: Calibration }): Table1Row {
   const row: Table1Row = { variant: v.variant, label: LABELS[v.variant], gating: r.gating, steps: v.steps, trainSeconds: v.seconds, calibration: r.calibration };
-  if (r.cls) row.cls = { meanAuroc: r.cls.meanAuroc, macroF1: r.cls.macroF1, perClassAuroc: r.cls.perClassAuroc };
-  if (r.det) row.det = { mAP: r.det.mAP, ap50: r.det.ap50 };
-  if (r.seg) row.seg = { dice: r.seg.dice };
+  const cls = taskMetrics(r, clsTask);
+  const det = taskMetrics(r, detTask);
+  const seg = taskMetrics(r, segTask);
+  if (cls) row.cls = { meanAuroc: cls.meanAuroc, macroF1: cls.macroF1, perClassAuroc: cls.perClassAuroc };
+  if (det) row.det = { mAP: det.mAP, ap50: det.ap50 };
+  if (seg) row.seg = { dice: seg.dice };
   return row;
 }
 
@@ -163,10 +169,9 @@ export async function experimentTable1(config: ExperimentConfigInput, runtime: E
     v.model.dispose();
   }
   // Chance baselines on the truths of the test sets (any evaluation holds all of them for its tasks).
+  const tasks = [...new Set(raws.flatMap((r) => Object.keys(r.tasks)))];
   const merged: EvalResult['raw'] = {
-    cls: raws.find((r) => r.cls.labels.length > 0)?.cls ?? { labels: [], scores: [], classes: [] },
-    det: raws.find((r) => r.det.length > 0)?.det ?? [],
-    seg: raws.find((r) => r.seg.length > 0)?.seg ?? [],
+    tasks: Object.fromEntries(tasks.map((t) => [t, raws.find((r) => (r.tasks[t]?.length ?? 0) > 0)?.tasks[t] ?? []])),
     gate: { scores: [], labels: [], positive: [], sources: [] },
   };
   const chance = chanceBaselines(merged, ctx.imageSize, ctx.config.seed);

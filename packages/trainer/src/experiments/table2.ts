@@ -2,7 +2,10 @@ import type { ExperimentConfigInput, Variant } from './experiment-config';
 import { cell, markdownTable } from './markdown';
 import { cpuSeconds } from './table1';
 import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime } from './run-variants';
-import type { Gating } from '../model/multichexnet';
+import type { Gating } from '@multichexnet/model';
+import { detTask } from '@multichexnet/head-det';
+import { segTask } from '@multichexnet/head-seg';
+import { taskMetrics } from '../eval/evaluate';
 
 /** The gated variants Table 2 examines. */
 const GATED: Variant[] = ['bigbang', 'multichexnet-joint', 'multichexnet-alternating'];
@@ -63,8 +66,10 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
     for (const gating of ['gate', 'truth', 'none'] as const) {
       const r = await evaluateVariant(ctx, v, gating);
       const row: Table2Row = { variant, gating };
-      if (r.det) row.det = { mAP: r.det.mAP, ap50: r.det.ap50, images: r.det.images };
-      if (r.seg) row.seg = { dice: r.seg.dice, images: r.seg.images };
+      const det = taskMetrics(r, detTask);
+      const seg = taskMetrics(r, segTask);
+      if (det) row.det = { mAP: det.mAP, ap50: det.ap50, images: det.images };
+      if (seg) row.seg = { dice: seg.dice, images: seg.images };
       if (r.gate && gating === 'gate') {
         row.gate = { threshold: r.gate.threshold, sensitivity: r.gate.sensitivity, specificity: r.gate.specificity, falsePositives: r.gate.falsePositives, falseNegatives: r.gate.falseNegatives, count: r.gate.count, auroc: r.gate.auroc, bySource: r.gate.bySource };
       }

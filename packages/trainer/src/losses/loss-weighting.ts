@@ -1,15 +1,13 @@
 import { DataError, parseConfig, tf, z } from '@multichexnet/core';
-import type { TrainableVariable } from '../optim/optimizer';
+import type { TrainableVariable } from '@multichexnet/model';
 import { gradNormWeighting } from './gradnorm';
 import { pcgradWeighting } from './pcgrad';
 import { otherStateError, present, sumOf } from './weighting-helpers';
 
-/** The losses the trainer combines. */
-export const LOSS_TASKS = ['cls', 'det', 'seg', 'gate'] as const;
-/** One of {@link LOSS_TASKS}. */
-export type LossTask = (typeof LOSS_TASKS)[number];
+/** A loss the trainer combines: a task of the model's table (`cls`, `det`, `seg`, ...) or `gate` (a binary-head gate). */
+export type LossTask = string;
 
-const weightsRecord = z.partialRecord(z.enum(LOSS_TASKS), z.number().min(0));
+const weightsRecord = z.record(z.string().min(1), z.number().min(0));
 
 /**
  * How the task losses of a step become one scalar.

@@ -1,11 +1,6 @@
 import { DataError, tf } from '@multichexnet/core';
+import type { TrainableVariable } from '@multichexnet/model';
 import type { OptimizerConfig } from './optimizer-config';
-
-/** A variable the optimizer updates, under a stable key (`<block>/<layer>/<weight>`, the same in every process). */
-export interface TrainableVariable {
-  key: string;
-  variable: tf.Variable;
-}
 
 /** One state tensor of the optimizer, as plain data. */
 export interface OptimizerSlot {

@@ -1,8 +1,7 @@
 import { z } from '@multichexnet/core';
 import { PreprocessConfigSchema, SplitConfigSchema } from '@multichexnet/data';
-import { LossWeightingConfigSchema, LOSS_TASKS } from '../losses/loss-weighting';
-import { ModelConfigSchema } from '../model/model-config';
-import { BLOCK_NAMES } from '../model/multichexnet';
+import { configuredTasks, ENCODER_BLOCK, GATE_BLOCK, ModelConfigSchema } from '@multichexnet/model';
+import { LossWeightingConfigSchema } from '../losses/loss-weighting';
 import { OptimizerConfigSchema, ScheduleConfigSchema } from '../optim/optimizer-config';
 
 /** The training datasets a plan can draw batches from. */
@@ -21,8 +20,11 @@ export const BatchRecipeSchema = z
   .object({
     /** Datasets the batch draws from (several: one shuffled pool, so one batch mixes them). */
     datasets: z.array(z.enum(PLAN_SOURCES)).min(1),
-    /** Losses computed on the batch (each masked to the samples that carry that label). */
-    tasks: z.array(z.enum(LOSS_TASKS)).min(1),
+    /**
+     * Losses computed on the batch (each masked to the samples that carry that label): tasks of the model (`cls`,
+     * `det`, `seg`, ...) and `gate` for a binary-head gate.
+     */
+    tasks: z.array(z.string().min(1)).min(1),
     /** Derive det boxes from the seg masks of samples without boxes (SIIM: `maskToBoxes`), as the joint mode. */
     detFromMasks: z.boolean().default(false),
     /**
@@ -57,8 +59,8 @@ export const PhaseSchema = z
     /** `pretrain` (Algorithm 1 stages 1-3), `mtl` (stage 4), or `single` (a single-task baseline). */
     stage: z.enum(['pretrain', 'mtl', 'single']).default('mtl'),
     description: z.string().default(''),
-    /** Blocks the optimizer updates; every other block is frozen (inference mode) during the phase. */
-    trainable: z.array(z.enum(BLOCK_NAMES)).min(1),
+    /** Blocks the optimizer updates (`encoder`, task names, `gate`); every other block is frozen (inference mode). */
+    trainable: z.array(z.string().min(1)).min(1),
     batches: z.array(BatchRecipeSchema).min(1),
     steps: z.number().int().positive(),
     batchSize: z.number().int().positive().default(16),
@@ -130,16 +132,22 @@ export const TrainingPlanSchema = z
   .superRefine((plan, ctx) => {
     if (plan.phases.length === 0 && plan.pretrained === undefined) ctx.addIssue({ code: 'custom', path: ['phases'], message: 'must hold at least one phase' });
     const names = new Set<string>();
-    const heads = { encoder: true, cls: plan.model.cls !== undefined, det: plan.model.det !== undefined, seg: plan.model.seg !== undefined, gate: plan.model.gate?.kind === 'binary-head' };
+    const tasks = configuredTasks(plan.model);
+    const blocks = new Set([ENCODER_BLOCK, ...tasks, ...(plan.model.gate?.kind === 'binary-head' ? [GATE_BLOCK] : [])]);
+    const known = [...blocks].join(', ');
     plan.phases.forEach((phase, p) => {
       if (names.has(phase.name)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'name'], message: `must be unique ("${phase.name}" appears twice)` });
       names.add(phase.name);
       phase.trainable.forEach((b, i) => {
-        if (!heads[b]) ctx.addIssue({ code: 'custom', path: ['phases', p, 'trainable', i], message: `names block "${b}", which model does not define` });
+        if (!blocks.has(b)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'trainable', i], message: `names block "${b}", which model does not define (its blocks: ${known})` });
+      });
+      const weights = phase.lossWeighting.type === 'fixed' ? Object.keys(phase.lossWeighting.weights) : [];
+      weights.forEach((t) => {
+        if (t === ENCODER_BLOCK || !blocks.has(t)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'lossWeighting', 'weights', t], message: `names loss "${t}", which model does not define (its losses: ${[...blocks].filter((b) => b !== ENCODER_BLOCK).join(', ')})` });
       });
       phase.batches.forEach((r, i) => {
         r.tasks.forEach((t, j) => {
-          if (!heads[t]) ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'tasks', j], message: `task "${t}" needs model.${t === 'gate' ? "gate of kind 'binary-head'" : t}` });
+          if (t === ENCODER_BLOCK || !blocks.has(t)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'tasks', j], message: `task "${t}" needs model.${t === GATE_BLOCK ? "gate of kind 'binary-head'" : t}` });
         });
         if (r.detFromMasks && !r.tasks.includes('det')) {
           ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'detFromMasks'], message: 'needs "det" among the tasks' });

@@ -1,7 +1,7 @@
 import { DataError, LEGACY_WEIGHTS_FILE_EXTENSION, WEIGHTS_FILE_EXTENSION, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
 import { decodeTensorBundle, encodeTensorBundle, sha256Hex } from '../io/tensor-bundle';
 import type { LossWeightingState } from '../losses/loss-weighting';
-import type { BlockName, HeadSet, MultiCheXNet } from '../model/multichexnet';
+import type { MultiCheXNet } from '@multichexnet/model';
 import type { OptimizerState } from '../optim/optimizer';
 
 /** The optimizer moments of a checkpoint (safetensors); checkpoints written before it hold `optimizer.bin`. */
@@ -62,7 +62,7 @@ export function checkpointName(pos: RunPosition): string {
 export async function saveCheckpoint(
   root: string,
   name: string,
-  args: { model: MultiCheXNet<HeadSet>; position: RunPosition; plan: { name: string; sha256: string }; state: CheckpointState; optimizer: OptimizerState | null; pointer?: boolean },
+  args: { model: MultiCheXNet; position: RunPosition; plan: { name: string; sha256: string }; state: CheckpointState; optimizer: OptimizerState | null; pointer?: boolean },
 ): Promise<string> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
@@ -104,7 +104,7 @@ export interface LoadedCheckpoint {
   manifest: CheckpointManifest;
   state: CheckpointState;
   optimizer: OptimizerState | null;
-  blocks: Map<BlockName, Uint8Array>;
+  blocks: Map<string, Uint8Array>;
 }
 
 /**
@@ -161,17 +161,17 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
       }),
     };
   }
-  const blocks = new Map<BlockName, Uint8Array>();
+  const blocks = new Map<string, Uint8Array>();
   for (const [file, bytes] of contents) {
     for (const ext of [WEIGHTS_FILE_EXTENSION, LEGACY_WEIGHTS_FILE_EXTENSION]) {
-      if (file.endsWith(ext) && file !== OPTIMIZER_FILE) blocks.set(file.slice(0, -ext.length) as BlockName, bytes);
+      if (file.endsWith(ext) && file !== OPTIMIZER_FILE) blocks.set(file.slice(0, -ext.length), bytes);
     }
   }
   return { path, manifest, state, optimizer, blocks };
 }
 
 /** Loads the weights of a checkpoint into the model's blocks (every block of the model must be present). */
-export async function restoreBlocks(model: MultiCheXNet<HeadSet>, ckpt: LoadedCheckpoint): Promise<void> {
+export async function restoreBlocks(model: MultiCheXNet, ckpt: LoadedCheckpoint): Promise<void> {
   for (const [name, block] of model.blocks()) {
     const bytes = ckpt.blocks.get(name);
     if (bytes === undefined) {

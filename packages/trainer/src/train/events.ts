@@ -1,5 +1,4 @@
 import type { LossTask } from '../losses/loss-weighting';
-import type { BlockName } from '../model/multichexnet';
 
 /**
  * Progress of a training run, one event at a time (the CLI renders its progress bars from these; the default
@@ -7,7 +6,7 @@ import type { BlockName } from '../model/multichexnet';
  */
 export type TrainEvent =
   | { type: 'run-start'; plan: string; runDir: string; phases: number; totalSteps: number; resumedFrom: { phase: string; step: number } | null }
-  | { type: 'phase-start'; phase: string; phaseIndex: number; phases: number; steps: number; startStep: number; trainable: BlockName[]; description: string }
+  | { type: 'phase-start'; phase: string; phaseIndex: number; phases: number; steps: number; startStep: number; trainable: string[]; description: string }
   | {
       type: 'step';
       phase: string;

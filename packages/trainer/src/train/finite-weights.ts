@@ -1,5 +1,5 @@
 import { tf } from '@multichexnet/core';
-import type { HeadSet, MultiCheXNet } from '../model/multichexnet';
+import type { MultiCheXNet } from '@multichexnet/model';
 
 /**
  * The first weight of the model holding NaN or ±Infinity, BatchNorm moving statistics included, or null.
@@ -12,7 +12,7 @@ import type { HeadSet, MultiCheXNet } from '../model/multichexnet';
  * @example
  * const bad = firstNonFiniteWeight(model);   // null, or { block: 'encoder', weight: 'encoder_stem_bn/moving_variance', value: NaN }
  */
-export function firstNonFiniteWeight(model: MultiCheXNet<HeadSet>): { block: string; weight: string; value: number } | null {
+export function firstNonFiniteWeight(model: MultiCheXNet): { block: string; weight: string; value: number } | null {
   for (const [name, block] of model.blocks()) {
     const weights = block.weights;
     if (weights.length === 0) continue;

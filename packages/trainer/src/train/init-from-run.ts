@@ -1,5 +1,5 @@
 import { DataError, loadBlockWeights, type BlockSpec } from '@multichexnet/core';
-import type { ModelSpec, MultiCheXNet, HeadSet, BlockName } from '../model/multichexnet';
+import { configuredTasks, type ModelSpec, type MultiCheXNet } from '@multichexnet/model';
 import type { TrainingPlan } from '../plan/plan-schema';
 
 /** A plan's `init` folder, read: where its model.json is, its block specs, and the preprocessing it recorded. */
@@ -47,22 +47,22 @@ function configOf(spec: BlockSpec): Record<string, unknown> {
 }
 
 /**
- * The plan with its `init` applied to the model and preprocessing sections: the init's encoder config (and cls
- * config, when both have a cls head) replace the plan's, its preprocessing (except `size` and `augment`) replaces the
- * plan's. What `train` writes as plan.json, so eval, export and predict see what the weights need.
+ * The plan with its `init` applied to the model and preprocessing sections: the init's encoder config (and each task's
+ * head config, when both have that task) replace the plan's, its preprocessing (except `size` and `augment`) replaces
+ * the plan's. What `train` writes as plan.json, so eval, export and predict see what the weights need.
  */
 export function applyInit(plan: TrainingPlan, init: InitSource): TrainingPlan {
   const blocks = init.spec.blocks;
-  const model = { ...plan.model, encoder: configOf(blocks.encoder!) };
-  if (plan.model.cls !== undefined && blocks.cls !== undefined) model.cls = { ...plan.model.cls, ...configOf(blocks.cls) };
+  const model: TrainingPlan['model'] = { ...plan.model, encoder: configOf(blocks.encoder!) };
+  for (const task of configuredTasks(plan.model)) if (blocks[task] !== undefined) model[task] = { ...(plan.model[task] as Record<string, unknown>), ...configOf(blocks[task]) };
   const { size: _size, augment: _augment, ...normalisation } = init.preprocess ?? {};
   return { ...plan, model, preprocess: { ...plan.preprocess, ...normalisation } as TrainingPlan['preprocess'] };
 }
 
 /** Loads the weights of every block the init folder holds into the model's block of the same name. */
-export async function loadInitWeights(model: MultiCheXNet<HeadSet>, init: InitSource): Promise<BlockName[]> {
+export async function loadInitWeights(model: MultiCheXNet, init: InitSource): Promise<string[]> {
   const { join } = await import('node:path');
-  const loaded: BlockName[] = [];
+  const loaded: string[] = [];
   for (const [name, block] of model.blocks()) {
     const s = init.spec.blocks[name];
     if (s === undefined) continue;

@@ -1,12 +1,11 @@
-import { tf, type BinaryMask, type Box, type EncoderFeatures } from '@multichexnet/core';
-import { encodeSegTargets } from '@multichexnet/head-seg';
-import { createEncoderCache, type RoutingSource, type TeacherForcing, type TaskRouting } from '@multichexnet/gating';
+import { tf, type AnyTaskSpec, type EncoderFeatures } from '@multichexnet/core';
+import { createEncoderCache, type GateConfig, type RoutingSource, type TeacherForcing, type TaskRouting } from '@multichexnet/gating';
 import type { Batch } from '@multichexnet/data';
-import { batchTargets, isPositiveTarget } from '../data/batch-targets';
+import { GATE_BLOCK, type MultiCheXNet, type TrainableVariable } from '@multichexnet/model';
+import { batchTargets } from '../data/batch-targets';
 import { microBatches } from '../data/micro-batches';
 import type { GradientMap, LossTask, LossWeighting } from '../losses/loss-weighting';
-import type { HeadSet, MultiCheXNet } from '../model/multichexnet';
-import type { Optimizer, TrainableVariable } from '../optim/optimizer';
+import type { Optimizer } from '../optim/optimizer';
 import type { BatchRecipe, Phase } from '../plan/plan-schema';
 
 /** What one optimizer step did. */
@@ -22,13 +21,23 @@ export interface StepOutcome {
   applied: boolean;
   /** Teacher-forcing source of the batch (null when the phase routes every sample). */
   routing: RoutingSource | null;
-  /** Samples each det/seg head trained on, and the gate's false positives / negatives among them (over the whole batch). */
-  routed: Partial<Record<'det' | 'seg', { samples: number; falsePositives: number; falseNegatives: number }>>;
+  /**
+   * Samples each routed head (det / seg style) trained on, and the gate's false positives / negatives among them
+   * (over the whole batch), by task.
+   */
+  routed: Record<string, RoutedCount>;
+}
+
+/** What routing gave one routed head in a step. */
+export interface RoutedCount {
+  samples: number;
+  falsePositives: number;
+  falseNegatives: number;
 }
 
 /** Everything a step needs besides the batch. */
 export interface StepContext {
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   phase: Phase;
   recipe: BatchRecipe;
   /** 0-based step inside the phase. */
@@ -72,7 +81,7 @@ interface BatchGradients {
  */
 export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
   const { phase } = ctx;
-  const routeTasks = (['det', 'seg'] as const).filter((k) => ctx.recipe.tasks.includes(k));
+  const routeTasks = ctx.model.taskSpecs.filter((s) => s.routed && ctx.recipe.tasks.includes(s.name));
   const source: RoutingSource | null = phase.routing.type === 'teacher-forcing' && routeTasks.length > 0 ? ctx.teacherForcing!.decide(ctx.step, phase.name) : null;
   const parts = microBatches(batch, phase.accumulate ?? 1);
   const sums = new Map<GradientGroup, GradientMap>();
@@ -99,7 +108,7 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
         const e = lossSums[k] ?? { sum: 0, count: 0 };
         lossSums[k] = { sum: e.sum + v, count: e.count + 1 };
       }
-      for (const [k, v] of Object.entries(r.routed) as ['det' | 'seg', NonNullable<StepOutcome['routed']['det']>][]) {
+      for (const [k, v] of Object.entries(r.routed)) {
         const e = routed[k] ?? { samples: 0, falsePositives: 0, falseNegatives: 0 };
         routed[k] = { samples: e.samples + v.samples, falsePositives: e.falsePositives + v.falsePositives, falseNegatives: e.falseNegatives + v.falseNegatives };
       }
@@ -145,20 +154,20 @@ function sharedKeys(ctx: StepContext): Set<string> {
 }
 
 /**
- * Forward and backward pass of one (micro-)batch: the encoder runs once (shared by every head through the cache), cls
- * and the gate on all samples, det / seg on the rows routing chooses (teacher forcing: ground-truth positives, or the
- * gate's positives with its false positives as empty targets), masked task losses, the weighting's total, gradients
- * of the trainable variables.
+ * Forward and backward pass of one (micro-)batch: the encoder runs once (shared by every head through the cache), the
+ * unrouted tasks (CheXCls) and the gate on all samples, each routed task (CheXDet, CheXSeg) on the rows routing
+ * chooses (teacher forcing: ground-truth positives, or the gate's positives with its false positives as empty
+ * targets), each task's loss from its spec, the weighting's total, gradients of the trainable variables.
  */
 function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | null): BatchGradients {
   const { model, recipe, weighting } = ctx;
-  const { cls, det, seg } = model.heads;
   const gate = model.gate;
-  const clsClasses = cls?.config.classes ?? [];
-  const t = batchTargets(batch, recipe, clsClasses, ctx.gateClasses);
+  const t = batchTargets(batch, recipe, model, ctx.gateClasses);
   const B = t.size;
   const S = t.imageSize;
   const tasks = recipe.tasks;
+  // A cls-path gate reads the probabilities of its task: that task's head runs whenever the gate decides.
+  const gateTask = source === 'gate' && gate?.reads === 'probabilities' ? (gate.config as Extract<GateConfig, { kind: 'cls-path' }>).task : null;
 
   const images = tf.tensor4d(batch.images, [B, S, S, 1]);
   const cache = createEncoderCache(model.encoder);
@@ -169,51 +178,48 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
   const taskLosses = (): Partial<Record<LossTask, tf.Scalar>> => {
     const features = cache.features(images, { training: model.encoder.trainable });
     const losses: Partial<Record<LossTask, tf.Scalar>> = {};
-    const needClsForGate = source === 'gate' && gate?.reads === 'probabilities';
-    let clsLogits: tf.Tensor2D | null = null;
-    if (cls && (tasks.includes('cls') || needClsForGate)) clsLogits = cls.apply(features, { training: cls.trainable });
-    if (cls && clsLogits && tasks.includes('cls') && t.hasCls) {
-      losses.cls = cls.loss(tf.tensor2d(t.clsLabels, [B, clsClasses.length]), clsLogits);
+    const rowsOf = (rows: number[]): EncoderFeatures => (sameOrder(rows, B) ? features : cache.rows(rows));
+    const apply = (spec: AnyTaskSpec, rows: EncoderFeatures): tf.Tensor => {
+      const head = model.heads[spec.name]!;
+      return head.apply(rows, { training: head.trainable });
+    };
+    let gateInput: tf.Tensor2D | null = null;
+    for (const spec of model.taskSpecs.filter((s) => !s.routed)) {
+      const targets = t.tasks[spec.name];
+      const learns = targets !== undefined && targets.some((x) => x !== null);
+      if (!learns && spec.name !== gateTask) continue;
+      const out = apply(spec, features);
+      if (learns) losses[spec.name] = spec.loss(model.heads[spec.name], out, targets, S);
+      // The gate's decision reads the current network, outside the gradient: routing chooses samples, it is not learned.
+      if (spec.name === gateTask) gateInput = tf.sigmoid(out) as tf.Tensor2D;
     }
-    if (tasks.includes('gate') && gate?.head && t.gateLabels.some((v) => !Number.isNaN(v))) {
-      losses.gate = gate.head.loss(tf.tensor1d(t.gateLabels), gate.head.apply(features, { training: gate.head.trainable }));
+    if (tasks.includes(GATE_BLOCK) && gate?.head && t.gateLabels.some((v) => !Number.isNaN(v))) {
+      losses[GATE_BLOCK] = gate.head.loss(tf.tensor1d(t.gateLabels), gate.head.apply(features, { training: gate.head.trainable }));
     }
     let gatePositive: boolean[] | null = null;
     if (source === 'gate' && gate) {
-      // The decision reads the current network, outside the gradient: routing chooses samples, it is not learned.
-      const decisions = gate.reads === 'probabilities' ? gate.decide(tf.sigmoid(clsLogits!) as tf.Tensor2D) : gate.decide(features);
+      const decisions = gate.reads === 'probabilities' ? gate.decide(gateInput!) : gate.decide(features);
       gatePositive = decisions.map((d) => d.positive);
     }
-    const routeOf = (targets: (Box[] | BinaryMask | null)[]): TaskRouting => {
+    for (const spec of model.taskSpecs.filter((s) => s.routed)) {
+      const targets = t.tasks[spec.name];
+      if (targets === undefined) continue;
       const labeled = targets.map((x) => x !== null);
-      const truthPositive = targets.map(isPositiveTarget);
+      const truthPositive = targets.map((x) => x !== null && spec.targets.isPositive(x));
+      let r: TaskRouting;
       if (source === null) {
         const indices = labeled.flatMap((l, i) => (l ? [i] : []));
-        return { source: 'ground-truth', indices, targets: indices.map(() => 'truth'), falsePositives: [], falseNegatives: [] };
+        r = { source: 'ground-truth', indices, targets: indices.map(() => 'truth'), falsePositives: [], falseNegatives: [] };
+      } else {
+        r = ctx.teacherForcing!.route(source, { truthPositive, gatePositive: gatePositive ?? truthPositive, labeled });
       }
-      return ctx.teacherForcing!.route(source, { truthPositive, gatePositive: gatePositive ?? truthPositive, labeled });
-    };
-    const rowsOf = (rows: number[]): EncoderFeatures => (sameOrder(rows, B) ? features : cache.rows(rows));
-    if (det && tasks.includes('det')) {
-      const r = routeOf(t.detBoxes);
-      routed.det = { samples: r.indices.length, falsePositives: r.falsePositives.length, falseNegatives: r.falseNegatives.length };
-      if (r.indices.length > 0) {
-        const out = det.apply(rowsOf(r.indices), { training: det.trainable });
-        const boxes = r.indices.map((i, k) => (r.targets[k] === 'truth' ? t.detBoxes[i]! : []));
-        const targets = det.encodeTargets(boxes, S);
-        losses.det = det.loss(targets, out);
-      }
-    }
-    if (seg && tasks.includes('seg')) {
-      const r = routeOf(t.segMasks);
-      routed.seg = { samples: r.indices.length, falsePositives: r.falsePositives.length, falseNegatives: r.falseNegatives.length };
-      if (r.indices.length > 0) {
-        const out = seg.apply(rowsOf(r.indices), { training: seg.trainable });
-        const masks = r.indices.map((i, k) => (r.targets[k] === 'truth' ? t.segMasks[i]! : null));
-        // An empty target (a gate false positive) is an all-zero mask: the head learns "nothing here".
-        const target = encodeSegTargets(masks.map((m) => m ?? { width: S, height: S, data: new Uint8Array(S * S) }));
-        losses.seg = seg.loss(target, out);
-      }
+      routed[spec.name] = { samples: r.indices.length, falsePositives: r.falsePositives.length, falseNegatives: r.falseNegatives.length };
+      if (r.indices.length === 0) continue;
+      const head = model.heads[spec.name]!;
+      const out = apply(spec, rowsOf(r.indices));
+      // An empty target (a gate false positive) says "nothing here": no box, an all-zero mask.
+      const chosen = r.indices.map((i, k) => (r.targets[k] === 'truth' ? targets[i]! : spec.targets.empty(head, S)));
+      losses[spec.name] = spec.loss(head, out, chosen, S);
     }
     // Every pass computes the same losses; the first one keeps their values for the log.
     if (Object.keys(kept).length === 0) for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
@@ -221,8 +227,7 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
   };
   // A loss reaches a trainable variable through its head or through the encoder; frozen-only losses are logged
   // but cannot move anything.
-  const headOf = (k: LossTask) => (k === 'gate' ? (gate?.head ?? null) : (model.heads[k] ?? null));
-  const reaches = (k: LossTask): boolean => model.encoder.trainable || headOf(k)?.trainable === true;
+  const reaches = (k: LossTask): boolean => model.encoder.trainable || model.block(k)?.trainable === true;
   // Nothing to learn from this batch: a zero connected to the variables keeps variableGrads well defined; the
   // update is not applied.
   const nothing = (): tf.Scalar => {
@@ -320,7 +325,7 @@ function valueOf(t: tf.Scalar): number {
  * Copies of the weights a training-mode forward pass moves: the non-trainable weights (BatchNorm moving statistics)
  * of the trainable blocks. Frozen blocks run in inference mode and move nothing.
  */
-function trainingState(model: MultiCheXNet<HeadSet>): { variable: tf.LayerVariable; value: tf.Tensor }[] {
+function trainingState(model: MultiCheXNet): { variable: tf.LayerVariable; value: tf.Tensor }[] {
   return model.blocks().flatMap(([, block]) => {
     if (!block.trainable) return [];
     const trainable = new Set(block.trainableWeights);

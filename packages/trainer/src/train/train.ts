@@ -1,19 +1,18 @@
-import { DataError, deriveSeed, log, writeFileAtomic } from '@multichexnet/core';
+import { DataError, deriveSeed, log, writeFileAtomic, type AnyTaskSpec } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
 import { chooseThreshold, createTeacherForcing, type ThresholdChoice } from '@multichexnet/gating';
 import { createBatchCursor, recipeBatchIndex, type BatchCursor } from '../data/batch-cursor';
 import { requireSource, type TrainingData } from '../data/training-data';
 import { dataHealth, type DataHealth } from '../data/data-health';
 import { calibrate } from '../eval/calibrate';
-import { evaluate, summarise, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
+import { buildModel, GATE_BLOCK, type MultiCheXNet } from '@multichexnet/model';
+import { evalSummary, evaluate, gateSources, summarise, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
 import { sha256Hex } from '../io/tensor-bundle';
 import { createLossWeighting, type LossTask, type LossWeighting } from '../losses/loss-weighting';
-import { buildModel } from '../model/model-config';
-import { BLOCK_NAMES, type BlockName, type HeadSet, type MultiCheXNet } from '../model/multichexnet';
 import { learningRateAt } from '../optim/lr-schedule';
 import { createOptimizer, type OptimizerState } from '../optim/optimizer';
 import { parsePlan } from '../plan/builtin-plans';
-import type { Phase, PlanSource, TrainingPlan, TrainingPlanInput } from '../plan/plan-schema';
+import { PLAN_SOURCES, type Phase, type PlanSource, type TrainingPlan, type TrainingPlanInput } from '../plan/plan-schema';
 import { checkpointName, loadCheckpoint, loadResumeCheckpoint, pruneCheckpoints, restoreBlocks, saveCheckpoint, type BestState, type CheckpointState, type RunPosition } from './checkpoint';
 import { createConsoleReporter } from './console-reporter';
 import { firstNonFiniteWeight } from './finite-weights';
@@ -34,7 +33,9 @@ export interface TrainOptions {
    */
   resume?: boolean;
   /** A model to train; default the plan's model built from its seed. */
-  model?: MultiCheXNet<HeadSet>;
+  model?: MultiCheXNet;
+  /** Task specs besides the built-in ones, for a plan whose model names a user's own task. */
+  tasks?: readonly AnyTaskSpec[];
   /** A folder written by `model.save` to start from (e.g. shared pre-training); ignored when resuming. */
   initWeights?: string;
   /** Progress events; default a console reporter, `null` for silence. */
@@ -49,14 +50,14 @@ export interface TrainOptions {
 export interface TrainResult {
   status: 'completed' | 'aborted';
   plan: TrainingPlan;
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   runDir: string;
   /** Where the run stands (at the end: phaseIndex = number of phases). */
   position: RunPosition;
   /** The gate threshold chosen on validation data (when the model has a gate and the data allow it). */
   gate: ThresholdChoice | null;
-  /** Validation metrics of the final model (gated pipeline). */
-  validation: Omit<EvalResult, 'raw'> | null;
+  /** Validation numbers of the final model (gated pipeline), as eval.json stores them ({@link evalSummary}). */
+  validation: Record<string, unknown> | null;
   /** Seconds of this call. */
   seconds: number;
   /** Seconds of training over every call that worked on this run (from the checkpoints' clocks). */
@@ -65,20 +66,20 @@ export interface TrainResult {
   data: DataHealth;
 }
 
-const PRIMARY: Record<string, (r: EvalResult) => number | undefined> = {
-  cls: (r) => r.cls?.meanAuroc,
-  det: (r) => r.det?.mAP,
-  seg: (r) => r.seg?.dice,
-  gate: (r) => r.gate?.auroc,
-};
+/** The metric a loss ranks by: its task spec's primary metric, the gate's AUROC. */
+function primaryOf(model: MultiCheXNet, task: LossTask): { name: string; value: (r: EvalResult) => number | undefined } {
+  if (task === GATE_BLOCK) return { name: 'auroc', value: (r) => r.gate?.auroc };
+  const name = model.taskSpec(task).evaluation.primary;
+  return { name, value: (r) => (r.metrics[task] as Record<string, number> | undefined)?.[name] };
+}
 
 function phaseTasks(phase: Phase): LossTask[] {
   return [...new Set(phase.batches.flatMap((b) => b.tasks))];
 }
 
-function evalSourcesOf(phase: Phase): EvalSources {
+function evalSourcesOf(phase: Phase, model: MultiCheXNet): EvalSources {
   const of = (task: LossTask): PlanSource[] => [...new Set(phase.batches.filter((b) => b.tasks.includes(task)).flatMap((b) => b.datasets))];
-  return { cls: of('cls'), det: of('det'), seg: of('seg'), gate: of('gate') };
+  return Object.fromEntries([...model.tasks, GATE_BLOCK].map((t) => [t, of(t)]));
 }
 
 function valSets(data: TrainingData, sources: EvalSources): EvalSets {
@@ -87,18 +88,15 @@ function valSets(data: TrainingData, sources: EvalSources): EvalSets {
   return out;
 }
 
-function metricsOf(r: EvalResult): Record<string, number> {
+/** The numbers a validation writes to metrics.jsonl: each task's logged metrics as `<task>.<metric>`, the gate's. */
+function metricsOf(r: EvalResult, model: MultiCheXNet): Record<string, number> {
   const m: Record<string, number> = {};
-  if (r.cls) Object.assign(m, { 'cls.meanAuroc': r.cls.meanAuroc, 'cls.macroF1': r.cls.macroF1 });
-  if (r.det) Object.assign(m, { 'det.mAP': r.det.mAP, 'det.ap50': r.det.ap50, 'det.positiveAp50': r.det.positiveAp50 });
-  if (r.seg) Object.assign(m, { 'seg.dice': r.seg.dice, 'seg.positiveDice': r.seg.positiveDice });
+  for (const spec of model.taskSpecs) {
+    const values = r.metrics[spec.name] as Record<string, number> | undefined;
+    if (values !== undefined) for (const k of spec.evaluation.logged) m[`${spec.name}.${k}`] = values[k]!;
+  }
   if (r.gate) Object.assign(m, { 'gate.sensitivity': r.gate.sensitivity, 'gate.specificity': r.gate.specificity, 'gate.auroc': r.gate.auroc });
   return m;
-}
-
-function withoutRaw(r: EvalResult): Omit<EvalResult, 'raw'> {
-  const { raw: _raw, ...rest } = r;
-  return rest;
 }
 
 /**
@@ -154,7 +152,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
   }
   await writeFileAtomic(planFile, planText);
   const metrics = await openMetricsLog(join(runDir, 'metrics.jsonl'));
-  const model = options.model ?? buildModel(plan.model, plan.seed);
+  const model = options.model ?? buildModel(plan.model, plan.seed, options.tasks !== undefined ? { tasks: options.tasks } : {});
   const cache = options.cache ?? createMemoryCache(2 * 1024 ** 3);
   const preprocess = { ...plan.preprocess, size: plan.imageSize };
   const totalSteps = plan.phases.reduce((s, p) => s + p.steps, 0);
@@ -200,7 +198,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     const phase = plan.phases[p]!;
     const startStep = p === position.phaseIndex ? position.step : 0;
     const phaseStarted = performance.now();
-    const flags = Object.fromEntries(BLOCK_NAMES.filter((b) => model.block(b) !== null).map((b) => [b, phase.trainable.includes(b)])) as Record<BlockName, boolean>;
+    const flags = Object.fromEntries(model.blocks().map(([b]) => [b, phase.trainable.includes(b)]));
     model.setTrainable(flags);
     const tasks = phaseTasks(phase);
     const weighting = createLossWeighting(phase.lossWeighting, tasks, { seed: deriveSeed(plan.seed, `weighting/${phase.name}`) });
@@ -215,18 +213,19 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     const teacherForcing = phase.routing.type === 'teacher-forcing' ? createTeacherForcing({ p: phase.routing.p, seed: deriveSeed(plan.seed, 'teacher-forcing') }) : null;
     if (startStep === 0) best = null;
     emit({ type: 'phase-start', phase: phase.name, phaseIndex: p, phases: plan.phases.length, steps: phase.steps, startStep, trainable: phase.trainable, description: phase.description });
-    const sources = evalSourcesOf(phase);
+    const sources = evalSourcesOf(phase, model);
     const val = valSets(options.data, sources);
     const validate = async (step: number): Promise<void> => {
       if (Object.keys(val).length === 0) return;
       const raw = await evaluate(model, val, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: phase.routing.type === 'teacher-forcing' ? 'truth' : 'none', sources, cache, gateClasses });
       // Scored with its decision settings tuned on the same split: what the head can do, not where 0.25 falls.
-      const r: EvalResult = { ...raw, ...summarise(raw.raw, model, calibrate(raw.raw)) };
-      const m = metricsOf(r);
-      const parts = tasks.map((t) => PRIMARY[t]!(r)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      const r: EvalResult = { ...raw, ...summarise(raw.raw, model, calibrate(raw.raw, model)) };
+      const m = metricsOf(r, model);
+      const primaries = tasks.map((t) => ({ task: t, ...primaryOf(model, t) }));
+      const parts = primaries.map((p) => p.value(r)).filter((v): v is number => v !== undefined && Number.isFinite(v));
       const score = parts.length > 0 ? parts.reduce((a, b) => a + b, 0) / parts.length : Number.NaN;
       const isBest = Number.isFinite(score) && (best === null || score > best.score);
-      if (isBest) best = { phase: phase.name, step, score, metric: tasks.map((t) => `${t}:${t === 'cls' ? 'meanAuroc' : t === 'det' ? 'mAP' : t === 'seg' ? 'dice' : 'auroc'}`).join('+') };
+      if (isBest) best = { phase: phase.name, step, score, metric: primaries.map((p) => `${p.task}:${p.name}`).join('+') };
       const globalStep = plan.phases.slice(0, p).reduce((s, x) => s + x.steps, 0) + step;
       await metrics.append({ type: 'eval', phase: phase.name, phaseIndex: p, step, globalStep, ...m, score, best: isBest });
       emit({ type: 'eval', phase: phase.name, step, metrics: m, score, best: isBest });
@@ -339,9 +338,10 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
   // The gate's threshold: the largest one reaching the plan's sensitivity on validation data.
   let gateChoice: ThresholdChoice | null = null;
   const gateVal: EvalSets = {};
-  for (const s of ['rsna', 'siim'] as const) if (options.data[s] !== undefined) gateVal[s] = options.data[s]!.val;
+  for (const s of gateSources(model, PLAN_SOURCES.filter((x) => options.data[x] !== undefined))) gateVal[s] = options.data[s]!.val;
   if (model.gate !== null && Object.keys(gateVal).length > 0) {
-    const r = await evaluate(model, gateVal, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: 'none', sources: { cls: [], det: [], seg: [], gate: Object.keys(gateVal) as PlanSource[] }, cache, gateClasses });
+    const onlyGate = { ...Object.fromEntries(model.tasks.map((t) => [t, []])), [GATE_BLOCK]: Object.keys(gateVal) as PlanSource[] };
+    const r = await evaluate(model, gateVal, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: 'none', sources: onlyGate, cache, gateClasses });
     if (r.raw.gate.labels.includes(1)) {
       gateChoice = chooseThreshold(r.raw.gate.scores, r.raw.gate.labels, { targetSensitivity: plan.gateSensitivity });
       model.gate.setThreshold(gateChoice.threshold);
@@ -349,10 +349,10 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
       emit({ type: 'gate-threshold', threshold: gateChoice.threshold, sensitivity: gateChoice.sensitivity, specificity: gateChoice.specificity, targetSensitivity: plan.gateSensitivity });
     }
   }
-  model.setTrainable(Object.fromEntries(BLOCK_NAMES.filter((b) => model.block(b) !== null).map((b) => [b, true])));
+  model.setTrainable(Object.fromEntries(model.blocks().map(([b]) => [b, true])));
   const valAll: EvalSets = {};
-  for (const s of ['nih', 'rsna', 'siim'] as const) if (options.data[s] !== undefined) valAll[s] = options.data[s]!.val;
-  const validation = Object.keys(valAll).length > 0 ? withoutRaw(await evaluate(model, valAll, { imageSize: plan.imageSize, preprocess: plan.preprocess, cache, gateClasses })) : null;
+  for (const s of PLAN_SOURCES) if (options.data[s] !== undefined) valAll[s] = options.data[s]!.val;
+  const validation = Object.keys(valAll).length > 0 ? evalSummary(await evaluate(model, valAll, { imageSize: plan.imageSize, preprocess: plan.preprocess, cache, gateClasses })) : null;
   await model.save(join(runDir, 'weights'));
   const seconds = (performance.now() - started) / 1000;
   // What the data lost is part of the result: a metric over fewer images than the folder holds must say so.

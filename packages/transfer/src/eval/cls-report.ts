@@ -1,5 +1,5 @@
 import { auroc, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
-import { chooseF1Thresholds } from '@multichexnet/trainer';
+import { chooseF1Thresholds } from '@multichexnet/head-cls';
 import type { ClsScores } from './score-classifier';
 
 /** Metrics of one class. */

@@ -1,6 +1,7 @@
 import { DataError, tf } from '@multichexnet/core';
 import { createBatchStream, type Dataset, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
-import type { HeadSet, MultiCheXNet } from '@multichexnet/trainer';
+import { clsTask } from '@multichexnet/head-cls';
+import type { MultiCheXNet } from '@multichexnet/model';
 import { transferLabels } from '../data/transfer-labels';
 
 /** Per-image truths and probabilities of a classifier on one dataset. */
@@ -32,8 +33,8 @@ export interface ScoreOptions {
  * @example
  * const s = await scoreClassifier(model, covid.test, { imageSize: 128 });   // s.scores[i][0] = P(COVID-19)
  */
-export async function scoreClassifier(model: MultiCheXNet<HeadSet>, dataset: Dataset, options: ScoreOptions): Promise<ClsScores> {
-  const cls = model.heads.cls;
+export async function scoreClassifier(model: MultiCheXNet, dataset: Dataset, options: ScoreOptions): Promise<ClsScores> {
+  const cls = model.headOf(clsTask);
   if (cls === undefined) throw new DataError('The model has no classification head', { field: 'heads.cls', expected: 'a cls head', found: 'none' });
   const classes = [...cls.config.classes];
   const byId = new Map(dataset.entries.map((e) => [e.id, e]));

@@ -8,12 +8,11 @@ import {
   parsePlan,
   train,
   type BuiltinPlanName,
-  type HeadSet,
-  type MultiCheXNet,
   type TrainEvent,
   type TrainingData,
   type TrainingPlan,
 } from '@multichexnet/trainer';
+import type { MultiCheXNet } from '@multichexnet/model';
 import { openTransferData, type TransferSplits } from '../data/transfer-data';
 import type { FineTuneEvent } from '../fine-tune/fine-tune';
 import { modelFolderOf, resolveSource } from '../model/model-source';
@@ -41,7 +40,7 @@ export type SourceName = 'stage1' | 'mtl' | 'chexnet';
 /** A source model and where it came from. */
 export interface SourceModel {
   name: SourceName;
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   /** Its weights folder. */
   dir: string;
   /** How it was obtained, in words (for the tables). */
@@ -280,8 +279,8 @@ export async function writeTable(out: string, name: string, json: unknown, markd
 }
 
 /** Mask pixels set. */
-export function maskArea(m: BinaryMask | undefined): number {
-  if (m === undefined) return 0;
+export function maskArea(m: BinaryMask | null | undefined): number {
+  if (m == null) return 0;
   let n = 0;
   for (const v of m.data) n += v;
   return n;

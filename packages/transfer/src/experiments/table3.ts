@@ -1,7 +1,8 @@
 import { createRng, tf } from '@multichexnet/core';
 import { createBatchStream } from '@multichexnet/data';
-import { auroc, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
-import { buildModel, builtinPlan, parsePlan, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import { auroc, clsTask, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
+import { buildModel, type MultiCheXNet } from '@multichexnet/model';
+import { builtinPlan, parsePlan } from '@multichexnet/trainer';
 import { datasetLabels, transferLabels } from '../data/transfer-labels';
 import type { TransferSplits } from '../data/transfer-data';
 import { fineTune, type FineTuneResult } from '../fine-tune/fine-tune';
@@ -106,9 +107,9 @@ function runOf(seed: number, r: FineTuneResult, split: TransferSplits): Table3Ru
   };
 }
 
-async function localise(ctx: TransferContext, split: TransferSplits, model: MultiCheXNet<HeadSet>, imageSize: number, preprocess: object): Promise<Table3['localisation']> {
-  if (model.heads.det === undefined && model.heads.seg === undefined) return null;
-  const classes = model.heads.cls!.config.classes;
+async function localise(ctx: TransferContext, split: TransferSplits, model: MultiCheXNet, imageSize: number, preprocess: object): Promise<Table3['localisation']> {
+  if (!model.taskSpecs.some((s) => s.routed)) return null;
+  const classes = model.headOf(clsTask)!.config.classes;
   const test = split.test;
   if (test === undefined) return null;
   const positives = test.entries.flatMap((e, i) => (transferLabels(e, classes)[0] === 1 ? [i] : []));
@@ -129,7 +130,7 @@ async function localise(ctx: TransferContext, split: TransferSplits, model: Mult
         if (n > 0) out.withBoxes++;
         const a = maskArea(p.mask);
         if (a > 0) out.withMask++;
-        area += p.mask === undefined ? 0 : a / (p.mask.width * p.mask.height);
+        area += p.mask == null ? 0 : a / (p.mask.width * p.mask.height);
       }
     } finally {
       x.dispose();

@@ -1,4 +1,5 @@
 import { CHESTXRAY14_CLASSES, DataError } from '@multichexnet/core';
+import { clsTask } from '@multichexnet/head-cls';
 import { chooseThresholds, clsReport, type ClsReport } from '../eval/cls-report';
 import { scoreClassifier } from '../eval/score-classifier';
 import { fineTune } from '../fine-tune/fine-tune';
@@ -108,7 +109,7 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
     const chexnet = await sourceModel(ctx, 'chexnet');
     const mtl = await sourceModel(ctx, 'mtl');
     const sourceSeconds = (performance.now() - s0) / 1000;
-    const classes = [...(mtl.model.heads.cls?.config.classes ?? CHESTXRAY14_CLASSES)];
+    const classes = [...(mtl.model.headOf(clsTask)?.config.classes ?? CHESTXRAY14_CLASSES)];
     const e0 = performance.now();
     const reports: [Table4Model, ClsReport][] = [
       ['chexnet', await evaluateOn(ctx, chexnet)],

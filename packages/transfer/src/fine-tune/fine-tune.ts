@@ -1,8 +1,9 @@
 import { DataError, deriveSeed, parseConfig, tf, writeFileAtomic } from '@multichexnet/core';
 import { createBatchStream, createMemoryCache, type Batch, type Dataset, type SampleCache } from '@multichexnet/data';
-import { positiveWeightsFromLabels, type ClassWeights } from '@multichexnet/head-cls';
+import { clsTask, positiveWeightsFromLabels, type ClassWeights } from '@multichexnet/head-cls';
 import { chooseThreshold } from '@multichexnet/gating';
-import { createOptimizer, learningRateAt, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import type { MultiCheXNet } from '@multichexnet/model';
+import { createOptimizer, learningRateAt } from '@multichexnet/trainer';
 import { checkClassesLearnable, datasetLabels, transferLabels } from '../data/transfer-labels';
 import { openTransferData, type TransferDataSource, type TransferSplits } from '../data/transfer-data';
 import { chooseThresholds, clsReport, type ClsReport } from '../eval/cls-report';
@@ -25,7 +26,7 @@ export type FineTuneEvent =
 /** Everything {@link fineTune} takes: the JSON config plus the source model and the data. */
 export interface FineTuneOptions extends FineTuneConfigInput {
   /** The trained model (cloned, never changed) or the path of a saved one / of a run folder. */
-  from: string | MultiCheXNet<HeadSet>;
+  from: string | MultiCheXNet;
   /** A COVID-19 collection folder (split by patient with `split`) or train / val / test datasets. */
   data: TransferDataSource;
   onEvent?: (e: FineTuneEvent) => void;
@@ -36,7 +37,7 @@ export interface FineTuneOptions extends FineTuneConfigInput {
 /** What {@link fineTune} returns. */
 export interface FineTuneResult {
   /** The fine-tuned model: the source's blocks (copies) with the new cls head; every block trainable again. */
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   config: FineTuneConfig;
   imageSize: number;
   /** Which variables learned: transferred ones at lr x lrMultiplier, fresh ones at lr. */
@@ -64,7 +65,7 @@ function labelMatrix(batch: Batch, labelsById: Map<string, Float32Array>, C: num
 }
 
 /** The old gate classes when the new head still has them all (same findings), else every new class. */
-function defaultGateClasses(model: MultiCheXNet<HeadSet>, classes: readonly string[]): string[] {
+function defaultGateClasses(model: MultiCheXNet, classes: readonly string[]): string[] {
   const old = (model.gate?.config as { classes?: string[] } | undefined)?.classes ?? [];
   return old.length > 0 && old.every((c) => classes.includes(c)) ? [...old] : [...classes];
 }
@@ -117,7 +118,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const emit = onEvent ?? (() => {});
   const splits: TransferSplits = await openTransferData(data, cfg.split, { views: cfg.views });
   const source = await resolveSource(from);
-  let model: MultiCheXNet<HeadSet> = source.model;
+  let model: MultiCheXNet = source.model;
   try {
     const imageSize = cfg.imageSize ?? source.imageSize ?? 128;
     const preprocess = cfg.preprocess ?? source.preprocess ?? {};
@@ -139,17 +140,17 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     }
 
     // theta_dec: the new decoder in the cls slot; every other block stays as it was.
-    const oldCls = model.heads.cls;
+    const oldCls = model.headOf(clsTask);
     const head = createDecoderHead(oldCls, model.encoder.featureChannels, cfg, classWeights);
     const gateChoice: ClsGateChoice | undefined = model.gate?.kind === 'cls-path' ? (cfg.gate === null ? null : { classes: cfg.gate.classes ?? defaultGateClasses(model, cfg.classes) }) : undefined;
     try {
-      model = oldCls !== undefined ? swapHead(model, 'cls', head, { gate: gateChoice }) : addHead(model, 'cls', head);
+      model = oldCls !== undefined ? swapHead(model, clsTask.name, head, { gate: gateChoice }) : addHead(model, clsTask.name, head);
     } catch (e) {
       head.dispose();
       throw e;
     }
     oldCls?.dispose();
-    const cls = model.heads.cls!;
+    const cls = model.headOf(clsTask)!;
 
     const freeze = applyFreeze(model, cfg.freeze, { decoderTransferred: cfg.decoder === 'keep', clsFeatsNew: oldCls === undefined });
     const transferred = new Set(freeze.transferred);

@@ -1,7 +1,7 @@
-import { deserializeBlock, encodeBlockWeights, loadBlockWeightsFromBytes, serializeBlock, type Block } from '@multichexnet/core';
+import { deserializeBlock, encodeBlockWeights, loadBlockWeightsFromBytes, serializeBlock, type Block, type TaskHead } from '@multichexnet/core';
 import type { Encoder } from '@multichexnet/core-encoder';
 import { createGate, type Gate } from '@multichexnet/gating';
-import { createMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import { BUILTIN_TASKS, createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 
 type AnyBlock = Block<unknown, unknown, unknown>;
 
@@ -24,16 +24,16 @@ async function cloneBlock<B extends AnyBlock>(block: B): Promise<B> {
  * @example
  * const copy = await cloneModel(model);   // copy.forward(x) equals model.forward(x)
  */
-export async function cloneModel(model: MultiCheXNet<HeadSet>): Promise<MultiCheXNet<HeadSet>> {
+export async function cloneModel(model: MultiCheXNet): Promise<MultiCheXNet> {
   const made: AnyBlock[] = [];
   try {
     const encoder = await cloneBlock(model.encoder as unknown as AnyBlock);
     made.push(encoder);
-    const heads: HeadSet = {};
+    const heads: Record<string, TaskHead> = {};
     for (const task of model.tasks) {
       const h = await cloneBlock(model.heads[task] as unknown as AnyBlock);
       made.push(h);
-      (heads as Record<string, unknown>)[task] = h;
+      heads[task] = h as unknown as TaskHead;
     }
     let gate: Gate | null = null;
     if (model.gate !== null) {
@@ -43,7 +43,7 @@ export async function cloneModel(model: MultiCheXNet<HeadSet>): Promise<MultiChe
         await loadBlockWeightsFromBytes(gate.head as unknown as AnyBlock, await encodeBlockWeights(model.gate.head as unknown as AnyBlock), 'gate (clone)');
       }
     }
-    return createMultiCheXNet({ encoder: encoder as unknown as Encoder, heads, gate });
+    return createMultiCheXNet({ encoder: encoder as unknown as Encoder, heads, gate, tasks: model.taskSpecs.filter((s) => !BUILTIN_TASKS.includes(s)) });
   } catch (e) {
     for (const b of made) b.dispose();
     throw e;

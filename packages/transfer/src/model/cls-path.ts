@@ -1,5 +1,6 @@
 import { DataError, namedWeightsOf, tf } from '@multichexnet/core';
-import type { HeadSet, MultiCheXNet } from '@multichexnet/trainer';
+import { clsTask } from '@multichexnet/head-cls';
+import { ENCODER_BLOCK, type MultiCheXNet } from '@multichexnet/model';
 
 /** How much of the transferred classification path learns during fine-tuning. */
 export const FREEZE_MODES = ['encoder-frozen', 'feats-frozen', 'all-trainable'] as const;
@@ -50,14 +51,14 @@ function layersModelOf(block: unknown): tf.LayersModel {
  * @example
  * const { feats, dec } = splitClsPath(model);   // dec: ['cls/cls_logits/kernel', 'cls/cls_logits/bias']
  */
-export function splitClsPath(model: MultiCheXNet<HeadSet>): ClsPathSplit {
-  const cls = model.heads.cls;
+export function splitClsPath(model: MultiCheXNet): ClsPathSplit {
+  const cls = model.headOf(clsTask);
   if (cls === undefined) {
     throw new DataError('The model has no classification head', { field: 'heads.cls', expected: 'a cls head', found: 'none' });
   }
   const clsModel = layersModelOf(cls);
   const decLayer = (clsModel.outputs[0] as tf.SymbolicTensor).sourceLayer.name;
-  const clsParams = parameterNames(clsModel, 'cls');
+  const clsParams = parameterNames(clsModel, clsTask.name);
   const featLayers = [...new Set(clsParams.filter((p) => p.layer !== decLayer).map((p) => p.layer))];
   return {
     feats: [...parameterNames(layersModelOf(model.encoder), 'encoder').map((p) => p.key), ...clsParams.filter((p) => p.layer !== decLayer).map((p) => p.key)],
@@ -89,27 +90,27 @@ export interface FreezeResult {
  * @example
  * const f = applyFreeze(model, 'feats-frozen');   // f.trainable = f.split.dec
  */
-export function applyFreeze(model: MultiCheXNet<HeadSet>, mode: FreezeMode, options: { decoderTransferred?: boolean; clsFeatsNew?: boolean } = {}): FreezeResult {
+export function applyFreeze(model: MultiCheXNet, mode: FreezeMode, options: { decoderTransferred?: boolean; clsFeatsNew?: boolean } = {}): FreezeResult {
   if (!(FREEZE_MODES as readonly string[]).includes(mode)) {
     throw new DataError('Unknown freeze mode', { field: 'freeze', expected: `one of ${FREEZE_MODES.join(', ')}`, found: JSON.stringify(mode) });
   }
   const split = splitClsPath(model);
-  const flags = Object.fromEntries(model.blocks().map(([name]) => [name, name === 'cls' || (name === 'encoder' && mode === 'all-trainable')]));
+  const flags = Object.fromEntries(model.blocks().map(([name]) => [name, name === clsTask.name || (name === ENCODER_BLOCK && mode === 'all-trainable')]));
   model.setTrainable(flags);
   // Layer flags after the block flags: a LayersModel's trainable setter rewrites its layers' variables.
-  const clsModel = layersModelOf(model.heads.cls);
+  const clsModel = layersModelOf(model.headOf(clsTask));
   const featsNew = options.clsFeatsNew === true;
   for (const name of split.featLayers) clsModel.getLayer(name).trainable = featsNew || mode !== 'feats-frozen';
   clsModel.getLayer(split.decLayer).trainable = true;
   const trainable = model.trainableVariables().map((v) => v.key);
-  const clsFeats = split.feats.filter((k) => k.startsWith('cls/'));
+  const clsFeats = split.feats.filter((k) => k.startsWith(`${clsTask.name}/`));
   const transferredSet = new Set([...split.feats.filter((k) => !featsNew || !clsFeats.includes(k)), ...(options.decoderTransferred === true ? split.dec : [])]);
   return { mode, trainable, transferred: trainable.filter((k) => transferredSet.has(k)), fresh: trainable.filter((k) => !transferredSet.has(k)), split };
 }
 
 /** Undoes {@link applyFreeze}: every block and every cls layer trainable again (the state a trained model is in). */
-export function releaseFreeze(model: MultiCheXNet<HeadSet>): void {
+export function releaseFreeze(model: MultiCheXNet): void {
   model.setTrainable(Object.fromEntries(model.blocks().map(([name]) => [name, true])));
-  const cls = model.heads.cls;
+  const cls = model.headOf(clsTask);
   if (cls !== undefined) for (const layer of layersModelOf(cls).layers) layer.trainable = true;
 }

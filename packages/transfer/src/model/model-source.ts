@@ -1,11 +1,11 @@
 import { DataError } from '@multichexnet/core';
 import type { PreprocessConfigInput } from '@multichexnet/data';
-import { loadMultiCheXNet, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
+import { loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 import { cloneModel } from './clone-model';
 
 /** A source model and what its run folder says about its input. */
 export interface ResolvedSource {
-  model: MultiCheXNet<HeadSet>;
+  model: MultiCheXNet;
   /** Where it was loaded from (null for an in-memory model). */
   dir: string | null;
   /** Network input side recorded next to it (plan.json / transfer.json), if any. */
@@ -46,9 +46,9 @@ export async function modelFolderOf(path: string): Promise<string> {
  * the run that trained it are read from `plan.json` or `transfer.json` in the folder or its parent. An in-memory
  * model is cloned, so fine-tuning never changes the caller's model.
  */
-export async function resolveSource(from: string | MultiCheXNet<HeadSet>): Promise<ResolvedSource> {
+export async function resolveSource(from: string | MultiCheXNet): Promise<ResolvedSource> {
   if (typeof from !== 'string') {
-    if (from === null || typeof from !== 'object' || typeof (from as MultiCheXNet<HeadSet>).blocks !== 'function') {
+    if (from === null || typeof from !== 'object' || typeof (from as MultiCheXNet).blocks !== 'function') {
       throw new DataError('fineTune needs a source model', { field: 'from', expected: 'a MultiCheXNet or the path of a saved one', found: String(from) });
     }
     return { model: await cloneModel(from), dir: null };

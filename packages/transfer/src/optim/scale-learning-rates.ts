@@ -1,5 +1,6 @@
 import { DataError, tf } from '@multichexnet/core';
-import type { Optimizer, TrainableVariable } from '@multichexnet/trainer';
+import type { TrainableVariable } from '@multichexnet/model';
+import type { Optimizer } from '@multichexnet/trainer';
 
 /**
  * Wraps a trainer optimizer so each variable learns at `learningRate * multiplierOf(key)`: discriminative

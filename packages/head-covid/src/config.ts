@@ -1,0 +1,27 @@
+import { z } from '@multichexnet/core';
+
+/**
+ * The CheXCovid config. `featureChannels` comes from the encoder (`encoder.featureChannels`).
+ *
+ * @example
+ * createCovidHead({ featureChannels: encoder.featureChannels, hidden: 16, seed: 1 });
+ */
+export const CovidHeadConfigSchema = z
+  .object({
+    /** Channels of the encoder's feature levels. */
+    featureChannels: z.object({ c2: z.number().int().positive(), c3: z.number().int().positive(), c4: z.number().int().positive(), c5: z.number().int().positive() }).strict(),
+    /** Units of an optional hidden dense layer + ReLU between the pooled c5 features and the logit (0 = none). */
+    hidden: z.number().int().nonnegative().default(0),
+    /** Weight of the positive term of the BCE (COVID-19 films are the rare class). */
+    posWeight: z.number().positive().finite().default(1),
+    /** Seed of the initializers. */
+    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    /** Block name, prefix of every layer name. */
+    name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must start with a letter and hold only letters, digits, _ and -').default('covid'),
+  })
+  .strict();
+
+/** What a user passes to `createCovidHead`. */
+export type CovidHeadConfigInput = z.input<typeof CovidHeadConfigSchema>;
+/** The resolved config, JSON only. */
+export type CovidHeadConfig = z.output<typeof CovidHeadConfigSchema>;

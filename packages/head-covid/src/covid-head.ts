@@ -1,0 +1,70 @@
+import { DataError, LayerBlock, assertShape, deriveSeed, parseConfig, registerBlock, tf, type ApplyOptions, type EncoderFeatures } from '@multichexnet/core';
+import { CovidHeadConfigSchema, type CovidHeadConfig, type CovidHeadConfigInput } from './config';
+
+/** Registry name of the COVID-19 head. */
+export const COVID_HEAD_CLASS_NAME = 'head-covid/CovidHead';
+
+/** CheXCovid: features {c2..c5} -> one COVID-19 logit [B, 1], pre-sigmoid. */
+export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadConfig> {
+  readonly task: 'covid';
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  /** Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by `posWeight`. */
+  loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar;
+}
+
+function buildModel(c: CovidHeadConfig): tf.LayersModel {
+  const input = tf.input({ shape: [null, null, c.featureChannels.c5], name: `${c.name}_features` });
+  let x = tf.layers.globalAveragePooling2d({ name: `${c.name}_pool` }).apply(input) as tf.SymbolicTensor;
+  if (c.hidden > 0) {
+    x = tf.layers.dense({ name: `${c.name}_hidden`, units: c.hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(c.seed, 'hidden') }) }).apply(x) as tf.SymbolicTensor;
+  }
+  const logit = tf.layers.dense({ name: `${c.name}_logit`, units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(c.seed, 'logit') }) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ name: c.name, inputs: input, outputs: logit });
+}
+
+class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadConfig> implements CovidHead {
+  readonly className = COVID_HEAD_CLASS_NAME;
+  readonly task = 'covid' as const;
+
+  constructor(config: CovidHeadConfig) {
+    super(config, buildModel(config));
+  }
+
+  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor2D | tf.SymbolicTensor {
+    const x = features?.c5;
+    if (x === undefined) throw new DataError('COVID-19 head input lacks its feature level', { field: `${this.config.name} input`, expected: 'features with c5', found: String(features) });
+    assertShape(`${this.config.name} input c5`, x.shape, [null, null, null, this.config.featureChannels.c5]);
+    return this.run([x], opts)[0] as tf.Tensor2D;
+  }
+
+  loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar {
+    assertShape(`${this.config.name} logits`, logits.shape, [labels.shape[0], 1]);
+    const posWeight = this.config.posWeight;
+    return tf.tidy(() => {
+      const known = tf.logicalNot(tf.isNaN(labels));
+      const y = tf.where(known, labels, tf.zerosLike(labels));
+      const z = logits.reshape([-1]);
+      // Stable BCE on logits: max(z, 0) - z y + log(1 + exp(-|z|)), the positive term scaled by posWeight.
+      const perSample = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      const weights = tf.mul(tf.cast(known, 'float32'), tf.add(1, tf.mul(y, posWeight - 1)));
+      return tf.div(tf.sum(tf.mul(perSample, weights)), tf.maximum(tf.sum(tf.cast(known, 'float32')), 1)) as tf.Scalar;
+    });
+  }
+}
+
+/**
+ * Creates CheXCovid: global average pooling of c5 -> optional hidden dense + ReLU -> one logit [B, 1], pre-sigmoid.
+ * Validates the config once (ConfigError names the field).
+ *
+ * @example
+ * const head = createCovidHead({ featureChannels: encoder.featureChannels, seed: 1 });
+ * const logits = head.apply(encoder.apply(images));   // [B, 1]
+ */
+export function createCovidHead(config: CovidHeadConfigInput): CovidHead {
+  return new CovidHeadImpl(parseConfig(CovidHeadConfigSchema, config, 'COVID-19 head config'));
+}
+
+registerBlock(COVID_HEAD_CLASS_NAME, (config: CovidHeadConfigInput) => createCovidHead(config));
