@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, inputImageSpace, tf, type LabelBatch } from '@multichexnet/core';
 import { SEG_HEAD_CLASS_NAME, segDecoder, segTask } from '../src/index';
-import { CHANNELS, disposeFeatures, randomFeatures } from './helpers';
+import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, randomFeatures } from '@multichexnet/core/testing';
 
 beforeAll(async () => {
   await initBackend('cpu');
