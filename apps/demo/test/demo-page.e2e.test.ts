@@ -2,6 +2,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHESTXRAY14_CLASSES, initBackend } from '@multichexnet/core';
+// The page itself imports only published entry points; this test builds a model as a user's export would.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createEncoder } from '@multichexnet/core-encoder';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createClsHead } from '@multichexnet/head-cls';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createDetHead } from '@multichexnet/head-det';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createSegHead } from '@multichexnet/head-seg';
+import { exportModel } from '@multichexnet/runtime';
 import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import type { Browser, Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
@@ -19,6 +30,24 @@ const REAL_PNG = join(realdata, '00000001_000.png');
 // SIIM's file name is the image's SOPInstanceUID, an identifying attribute the page must never show.
 const REAL_DICOM = join(realdata, '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm');
 const bundledModel = join(appRoot, 'public', 'model', 'model.onnx');
+
+/** A freshly initialised densenet-tiny MultiCheXNet (cls + det + seg, 64 px) exported as one graph with its class activation maps. */
+async function exportCamModel(): Promise<Uint8Array> {
+  await initBackend('cpu');
+  const encoder = createEncoder({ preset: 'densenet-tiny', seed: 1 });
+  const featureChannels = encoder.featureChannels;
+  const blocks = {
+    encoder,
+    cls: createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels, seed: 2 }),
+    det: createDetHead({ featureChannels, hiddenChannels: 8, seed: 3 }),
+    seg: createSegHead({ featureChannels, decoderChannels: 8, seed: 4 }),
+  };
+  try {
+    return await exportModel(blocks, { preprocessing: { size: 64 }, cam: true });
+  } finally {
+    for (const b of Object.values(blocks)) b.dispose();
+  }
+}
 
 const skipReason = !hasChromium()
   ? `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
@@ -318,6 +347,35 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(info).toContain('your file');
     const r = await readResult(page);
     expect(r.probabilities).toHaveLength(14);
+  });
+
+  it('toggles the class activation map of any class over the film, drawn at the film size (a model exported with cam)', async () => {
+    // the bundled model has no maps: no toggles
+    expect(await page.locator('.cam-toggle').count()).toBe(0);
+    const camModel = join(artifacts, 'cam-model.onnx');
+    writeFileSync(camModel, await exportCamModel());
+    expect(await settle(page, () => page.setInputFiles('#model-input', camModel))).toBe('done');
+    expect(await settle(page, () => page.setInputFiles('#image-input', REAL_PNG))).toBe('done');
+    expect(await page.locator('.cam-toggle').count()).toBe(14);
+    const canvas = page.locator('#viewer-canvas');
+    expect(await canvas.getAttribute('data-cam-drawn')).toBeNull();
+    await page.click('.cam-toggle[data-cam="Effusion"]');
+    expect(await canvas.getAttribute('data-cam-drawn')).toBe('Effusion');
+    // the map layer has the film's own size, not the model's 64 px input
+    const png = await openImage(readFileSync(REAL_PNG), basename(REAL_PNG));
+    expect(await canvas.getAttribute('data-cam-size')).toBe(`${png.image.width}x${png.image.height}`);
+    expect(await page.locator('.cam-toggle[data-cam="Effusion"]').getAttribute('aria-pressed')).toBe('true');
+    // another class replaces it; the same class again hides it
+    await page.click('.cam-toggle[data-cam="Mass"]');
+    expect(await canvas.getAttribute('data-cam-drawn')).toBe('Mass');
+    await page.screenshot({ path: join(artifacts, 'cam-mass.png'), fullPage: true });
+    await page.click('.cam-toggle[data-cam="Mass"]');
+    expect(await canvas.getAttribute('data-cam-drawn')).toBeNull();
+    // the choice survives a re-run of another image
+    await page.click('.cam-toggle[data-cam="Nodule"]');
+    expect(await settle(page, () => dropFile(page, REAL_DICOM))).toBe('done');
+    expect(await canvas.getAttribute('data-cam-drawn')).toBe('Nodule');
+    expect(await settle(page, () => page.click('#use-bundled'))).toBe('done');
   });
 
   it('refuses a file that is not a MultiCheXNet model with a readable error', async () => {

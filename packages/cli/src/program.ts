@@ -7,6 +7,7 @@ import { registerEval } from './commands/eval';
 import { registerExperiment } from './commands/experiment';
 import { registerExport } from './commands/export';
 import { registerImport } from './commands/import';
+import { registerPointingGame } from './commands/pointing-game';
 import { registerPredict } from './commands/predict';
 import { registerQuickstart } from './commands/quickstart';
 import { registerReport } from './commands/report';
@@ -16,7 +17,7 @@ import { registerTransfer } from './commands/transfer';
 import { version } from './version';
 
 /** The verbs this package defines (`serve` and `screen` come from @multichexnet/service). */
-export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'import', 'transfer', 'experiment', 'report', 'bench'] as const;
+export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'import', 'transfer', 'experiment', 'report', 'bench', 'pointing-game'] as const;
 
 /** Options of {@link createProgram}. */
 export interface ProgramOptions {
@@ -73,6 +74,7 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
   registerTransfer(program, context);
   registerExperiment(program, context);
   registerReport(program, context);
+  registerPointingGame(program, context);
   registerBench(program, context);
   // --json and --quiet belong to each verb, not to the root: the root's options are parsed anywhere on the line,
   // and @multichexnet/service's verbs have their own -q (--queue) and --json.

@@ -16,6 +16,7 @@ import {
 import { ClsHeadConfigSchema, type ClsHeadConfig, type ClsHeadConfigInput } from './config';
 import { clsDecoder, CLS_PROBS_OUTPUT, type ClsPrediction } from './decode/cls-decoder';
 import { maskedBinaryCrossEntropy } from './losses/masked-bce';
+import { applyCamLayer, classActivationMaps } from './cam/class-activation-maps';
 
 /** Registry name of the classification head. */
 export const CLS_HEAD_CLASS_NAME = 'head-cls/ClsHead';
@@ -37,6 +38,12 @@ export interface ClsHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHea
   loss(target: tf.Tensor2D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar;
   /** Logits [B, C] -> one `{ probabilities }` per image (does not dispose `output`). */
   decode(output: tf.Tensor2D): ClsPrediction[];
+  /**
+   * Class activation maps [B, h, w, C], NHWC, over the pooled level (exact: their spatial mean plus the bias is the
+   * logit; see `classActivationMaps`); symbolic features give the graph node the ONNX export writes as `cls_cam`.
+   */
+  cam(features: EncoderFeatures): tf.Tensor4D;
+  cam(features: EncoderFeatures<tf.SymbolicTensor>): tf.SymbolicTensor;
 }
 
 function buildModel(c: ClsHeadConfig): tf.LayersModel {
@@ -108,6 +115,14 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
     // The ONNX pipeline's decoder on the same probabilities: one decoding for both.
     const image = inputImageSpace({ width: 1, height: 1 });
     return Array.from({ length: output.shape[0] }, (_, index) => clsDecoder.decode(outputs, { index, settings, image }));
+  }
+
+  cam(features: EncoderFeatures): tf.Tensor4D;
+  cam(features: EncoderFeatures<tf.SymbolicTensor>): tf.SymbolicTensor;
+  cam(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>): tf.Tensor4D | tf.SymbolicTensor {
+    const x = features?.[this.config.level];
+    if (x instanceof tf.SymbolicTensor) return applyCamLayer(this, x);
+    return classActivationMaps(this, features as EncoderFeatures);
   }
 }
 

@@ -6,6 +6,8 @@ export { clsDecoder, CLS_PROBS_OUTPUT } from './decode/cls-decoder';
 export type { ClsPrediction, ClsDecodeSettings } from './decode/cls-decoder';
 export { ClsHeadConfigSchema } from './config';
 export type { ClsHeadConfig, ClsHeadConfigInput } from './config';
+export { applyCamLayer, classActivationMaps } from './cam/class-activation-maps';
+export type { CamSource } from './cam/class-activation-maps';
 export { maskedBinaryCrossEntropy } from './losses/masked-bce';
 export type { MaskedBceOptions } from './losses/masked-bce';
 export { positiveWeightsFromLabels } from './losses/class-weights';

@@ -1,4 +1,5 @@
 import type { ScoredBox } from '@multichexnet/core/base';
+import type { ClassActivationMap } from '@multichexnet/runtime';
 
 /** Which onnxruntime-web execution provider ran the model. */
 export type ExecutionBackend = 'webgpu' | 'wasm';
@@ -50,6 +51,8 @@ export interface DemoResult {
   mask: MaskOverlay | null;
   hasDet: boolean;
   hasSeg: boolean;
+  /** Class activation map of every class by name, on the model's feature grid; null when the model has none. */
+  cams: Record<string, ClassActivationMap> | null;
   steps: TimedStep[];
   totalMs: number;
 }

@@ -1,4 +1,4 @@
-import { createPipeline, type Pipeline } from '@multichexnet/runtime';
+import { CAM_OUTPUT, createPipeline, type Pipeline } from '@multichexnet/runtime';
 import { now, type DemoEngine } from './demo-engine';
 import type { ModelFiles } from './model-files';
 import { PipelineEngine } from './pipeline-engine';
@@ -13,8 +13,10 @@ import { PipelineEngine } from './pipeline-engine';
  */
 export async function createGatedEngine(files: Extract<ModelFiles, { kind: 'gated' }>): Promise<DemoEngine> {
   const t = now();
+  // every class's activation map, when the model has them: the page toggles them per class
+  const cam = files.metadata.outputs.some((o) => o.name === CAM_OUTPUT) ? { cam: { classes: 'all' as const } } : {};
   const open = (enabled: boolean): Promise<Pipeline> =>
-    createPipeline({ model: { stage1: files.stage1, stage2: files.stage2 }, backend: 'web', gate: { enabled } });
+    createPipeline({ model: { stage1: files.stage1, stage2: files.stage2 }, backend: 'web', gate: { enabled }, ...cam });
   const gated = await open(files.metadata.gate !== null);
   const { decode } = files.metadata;
   // A head the model lacks has no decode entry (null in files written before the task table).

@@ -73,6 +73,7 @@ export class PipelineEngine implements DemoEngine {
       mask,
       hasDet: this.heads.det,
       hasSeg: this.heads.seg,
+      cams: r.cams ?? null,
       steps,
       totalMs: t.totalMs,
     };

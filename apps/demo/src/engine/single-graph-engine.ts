@@ -1,4 +1,4 @@
-import { createPipeline } from '@multichexnet/runtime';
+import { CAM_OUTPUT, createPipeline } from '@multichexnet/runtime';
 import { now, type DemoEngine } from './demo-engine';
 import type { ExecutionBackend } from './demo-result';
 import type { ModelFiles } from './model-files';
@@ -16,7 +16,9 @@ export async function createSingleGraphEngine(files: Extract<ModelFiles, { kind:
   const t = now();
   // The graph runs every head on every image, so the gate saves nothing here: one pipeline with the gate off
   // serves both settings of the page's Gate switch, and the engine hides det/seg behind a negative gate.
-  const pipeline = await createPipeline({ model: { model: files.bytes }, backend: 'web', executionProviders: [backend], gate: { enabled: false } });
+  // every class's activation map, when the model has them: the page toggles them per class
+  const cam = files.metadata.outputs.some((o) => o.name === CAM_OUTPUT) ? { cam: { classes: 'all' as const } } : {};
+  const pipeline = await createPipeline({ model: { model: files.bytes }, backend: 'web', executionProviders: [backend], gate: { enabled: false }, ...cam });
   const outputs = new Set(files.metadata.outputs.map((o) => o.name));
   const heads = { det: (files.metadata.decode.det ?? null) !== null && outputs.has('det_boxes'), seg: (files.metadata.decode.seg ?? null) !== null && outputs.has('seg_mask') };
   const engine = new PipelineEngine('single', backend, { gated: pipeline, ungated: () => Promise.resolve(pipeline) }, heads, 0);

@@ -127,7 +127,23 @@ export async function startApp(): Promise<void> {
     viewer.setResult(result);
     const gateClasses = engine.metadata.gate?.source === 'cls' ? engine.metadata.gate.classes : [];
     renderSummary(ui.summary, result, { backend: engine.backend, threads, note: engineNote });
-    renderProbabilities(ui.probabilities, result.probabilities, gateClasses);
+    // with class activation maps, each class row toggles its map over the film
+    const showProbabilities = (): void =>
+      renderProbabilities(
+        ui.probabilities,
+        result.probabilities,
+        gateClasses,
+        result.cams === null
+          ? null
+          : {
+              shown: viewer.camClass,
+              toggle: (name: string) => {
+                viewer.setCam(viewer.camClass === name ? null : name);
+                showProbabilities();
+              },
+            },
+      );
+    showProbabilities();
     renderFindings(ui.findings, result, () => {
       ui.gate.checked = false;
       void serial(runCurrent);

@@ -1,4 +1,5 @@
 import type { DecodedImage } from '@multichexnet/data/decode';
+import { camHeatRgba } from '@multichexnet/runtime';
 import type { DemoResult } from '../engine/demo-result';
 import { imageDigest } from '../image/image-digest';
 
@@ -51,6 +52,18 @@ function maskCanvas(mask: { width: number; height: number; data: Uint8Array }): 
   return c;
 }
 
+/** A class activation map as an offscreen canvas at the film's own size (the runtime maps it back through the fit). */
+function camCanvas(cam: NonNullable<DemoResult['cams']>[string]): HTMLCanvasElement {
+  const c = document.createElement('canvas');
+  c.width = cam.transform.width;
+  c.height = cam.transform.height;
+  const ctx = c.getContext('2d')!;
+  const rgba = ctx.createImageData(c.width, c.height);
+  rgba.data.set(camHeatRgba(cam));
+  ctx.putImageData(rgba, 0, 0);
+  return c;
+}
+
 /**
  * The X-ray on a canvas, fitted to its box, with the pneumonia boxes and the pneumothorax mask drawn over it.
  * Redraws on resize and when the overlay options change; reports what it drew in `data-*` attributes
@@ -60,6 +73,8 @@ function maskCanvas(mask: { width: number; height: number; data: Uint8Array }): 
 export class Viewer {
   private base: HTMLCanvasElement | null = null;
   private maskLayer: HTMLCanvasElement | null = null;
+  /** The class whose activation map is shown, and that map drawn at the film's size. */
+  private cam: { name: string; layer: HTMLCanvasElement | null } | null = null;
   private result: DemoResult | null = null;
   private imageSize: { width: number; height: number } | null = null;
   private options: OverlayOptions = { boxes: true, mask: true, opacity: 0.45 };
@@ -79,7 +94,19 @@ export class Viewer {
   setResult(result: DemoResult | null): void {
     this.result = result;
     this.maskLayer = result?.mask ? maskCanvas(result.mask) : null;
+    this.setCam(this.cam?.name ?? null);
+  }
+
+  /** Shows the class activation map of class `name` over the film (null: none); kept across results. */
+  setCam(name: string | null): void {
+    const map = name === null ? undefined : this.result?.cams?.[name];
+    this.cam = name === null ? null : { name, layer: map === undefined ? null : camCanvas(map) };
     this.draw();
+  }
+
+  /** The class whose map is on, or null. */
+  get camClass(): string | null {
+    return this.cam?.name ?? null;
   }
 
   setOptions(options: Partial<OverlayOptions>): void {
@@ -99,6 +126,8 @@ export class Viewer {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     canvas.dataset.boxesDrawn = '0';
     canvas.dataset.maskDrawn = 'false';
+    delete canvas.dataset.camDrawn;
+    delete canvas.dataset.camSize;
     if (this.base === null || this.imageSize === null) return;
     const { width, height } = this.imageSize;
     const scale = Math.min(canvas.width / width, canvas.height / height);
@@ -111,6 +140,14 @@ export class Viewer {
     const r = this.result;
     if (r === null) return;
     const { opacity } = this.options;
+    if (this.cam?.layer) {
+      // the map was drawn at the film's own size, so it scales with the film
+      ctx.globalAlpha = Math.max(0.35, opacity);
+      ctx.drawImage(this.cam.layer, dx, dy, width * scale, height * scale);
+      ctx.globalAlpha = 1;
+      canvas.dataset.camDrawn = this.cam.name;
+      canvas.dataset.camSize = `${this.cam.layer.width}x${this.cam.layer.height}`;
+    }
     if (this.options.mask && this.maskLayer !== null && r.mask !== null && r.mask.areaFraction > 0) {
       ctx.globalAlpha = opacity;
       ctx.drawImage(this.maskLayer, dx, dy, width * scale, height * scale);

@@ -8,6 +8,8 @@ import { openData, openRun, readRunCalibration, readRunData, startBackend, write
 /** Options of `multichexnet export`. */
 export interface ExportOptions {
   out?: string;
+  /** false (`--no-cam`): leave the class activation maps (`cls_cam`) out of the graphs. */
+  cam?: boolean;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function exportAction(ctx: CommandContext, run: string, o: ExportOp
         await writeRunCalibration(runDir, calibration);
       }
     }
-    const files = await exportRunModel(model, plan, o.out !== undefined ? ctx.path(o.out) : runDir, ctx.reporter, calibration);
+    const files = await exportRunModel(model, plan, o.out !== undefined ? ctx.path(o.out) : runDir, ctx.reporter, calibration, { cam: o.cam !== false });
     ctx.emit({ ...files, calibration: calibration ?? null }, [
       `model.onnx: ${files.model} (${(files.bytes / 1024).toFixed(0)} KiB, sha256 ${files.checksum.slice(0, 16)}...)`,
       `pipeline: ${files.stage1}${files.stage2 ? ` + ${files.stage2}` : ''}`,

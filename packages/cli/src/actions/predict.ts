@@ -4,7 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
 import { rleEncode } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
-import { writeOverlayPng } from '@multichexnet/runtime';
+import { writeCamOverlayPng, writeOverlayPng } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
@@ -22,6 +22,8 @@ export interface PredictCommandOptions {
   segThreshold?: number;
   top: number;
   threads?: number;
+  /** [cam] classes whose activation maps are drawn besides the findings' (`all`: every class). */
+  cam?: string[];
   /**
    * Decode with the pure-JavaScript decoders only (as the browser demo does), not sharp: for comparisons and for
    * machines where sharp's native binary misbehaves.
@@ -53,6 +55,11 @@ export interface PredictedImage {
   maskPixels: number;
   /** The overlay PNG written for this image (`--overlay`). */
   overlay?: string;
+  /**
+   * Class activation maps (models exported with them): the findings' and the `--cam` classes', each with its peak
+   * in original image pixels and, with `--overlay`, its heatmap PNG.
+   */
+  cams?: { class: string; peak: { x: number; y: number; value: number }; overlay?: string }[];
   timings: { totalMs: number };
 }
 
@@ -86,6 +93,7 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
     decode: { ...(o.scoreThreshold !== undefined ? { det: { scoreThreshold: o.scoreThreshold } } : {}), ...(o.segThreshold !== undefined ? { seg: { threshold: o.segThreshold } } : {}) },
     ...(o.gateThreshold !== undefined ? { gateThreshold: o.gateThreshold } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.cam !== undefined && o.cam.length > 0 ? { camClasses: o.cam.includes('all') ? ('all' as const) : o.cam } : {}),
   };
   const predictor = await openPredictor(ctx.path(o.model), settings);
   const overlayDir = o.overlay !== undefined ? ctx.path(o.overlay) : null;
@@ -133,6 +141,18 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           entry.overlay = join(overlayDir, uniqueOverlayName(file, used));
           await writeOverlayPng(entry.overlay, image, r, { maxValue: image.maxValue });
         }
+        // [cam] one heatmap per finding and per --cam class, beside the overlay
+        if (r.cams !== undefined) {
+          entry.cams = [];
+          for (const cam of Object.values(r.cams)) {
+            const item: NonNullable<PredictedImage['cams']>[number] = { class: cam.className, peak: cam.peak };
+            if (entry.overlay !== undefined) {
+              item.overlay = entry.overlay.replace(/\.overlay\.png$/, `.cam-${cam.className.replace(/[^A-Za-z0-9_-]/g, '_')}.png`);
+              await writeCamOverlayPng(item.overlay, image, cam, { maxValue: image.maxValue });
+            }
+            entry.cams.push(item);
+          }
+        }
         images.push(entry);
       }
       task.update(images.length);
@@ -170,8 +190,9 @@ function humanLine(p: PredictedImage, hasGate: boolean): string {
   const gate = hasGate ? `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}` : 'no gate';
   const det = p.boxes.length > 0 ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})` : 'no boxes';
   const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
+  const cams = p.cams === undefined || p.cams.length === 0 ? '' : `; heatmap peaks: ${p.cams.map((c) => `${c.class} (${Math.round(c.peak.x)}, ${Math.round(c.peak.y)})`).join(', ')}`;
   const findings = p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
-  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${p.overlay ? ` -> ${p.overlay}` : ''}`;
+  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${cams}${p.overlay ? ` -> ${p.overlay}` : ''}`;
 }
 
 /** The `predict` verb. */

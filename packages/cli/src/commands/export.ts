@@ -16,6 +16,7 @@ export function registerExport(program: Command, context: (cmd: Command) => Comm
     )
     .argument('<run>', 'run folder')
     .option('-o, --out <dir>', 'folder for the ONNX files (default: the run folder)')
+    .option('--no-cam', 'leave the class activation maps (output cls_cam, for heatmaps) out of the graphs')
     .addHelpText('after', examples('multichexnet export runs/multichexnet-joint-tiny', 'multichexnet export runs/exp1 --out dist/model'))
     .action(async (run: string, o: ExportOptions, cmd: Command) => (await import('../actions/export')).exportAction(context(cmd), run, o));
 }

@@ -18,6 +18,7 @@ export function registerPredict(program: Command, context: (cmd: Command) => Com
     .requiredOption('-m, --model <path>', 'run folder, model.onnx or model.stage1.onnx')
     .option('-o, --out <file>', 'also write the JSON results to this file')
     .option('--overlay <dir>', 'write one overlay PNG per image (mask tinted, boxes outlined) into this folder')
+    .option('--cam <class>', 'with --overlay: a class activation map of CLASS as well as those of the findings (repeatable; "all": every class)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--no-gate', 'run det/seg on every image, not only on gate positives')
     .option('--gate-threshold <p>', "override the model's gate threshold", numberArg(0, 1))
     .option('--score-threshold <p>', 'override the det score threshold', numberArg(0, 1))
@@ -30,6 +31,7 @@ export function registerPredict(program: Command, context: (cmd: Command) => Com
       examples(
         'multichexnet predict --model runs/quickstart/model.onnx scan.dcm',
         'multichexnet predict --model runs/quickstart xrays/ --overlay overlays/ --json > results.json',
+        'multichexnet predict --model runs/quickstart scan.png --overlay overlays/ --cam Effusion',
       ),
     )
     .action(async (inputs: string[], opts: PredictCommandOptions, cmd: Command) => (await import('../actions/predict')).predictAction(context(cmd), inputs, opts));

@@ -15,6 +15,8 @@ export interface PredictSettings {
    */
   decode: Record<string, Record<string, unknown>>;
   threads?: number;
+  /** [cam] class activation maps of these classes (or 'all') besides the findings'; the model must have them. */
+  camClasses?: string[] | 'all';
 }
 
 /** A loaded model that turns decoded images into pipeline results. */
@@ -72,6 +74,7 @@ export async function openPredictor(model: string, settings: PredictSettings): P
     // every task's settings are recorded in both stages: the tasks the model has
     decode: Object.fromEntries(Object.entries(s.decode).filter(([task]) => metadata.decode[task] != null)),
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
+    ...(s.camClasses !== undefined ? { cam: { classes: s.camClasses } } : {}),
   });
   const files = hasStage2 ? [file, stage2] : [file];
   return { kind: single ? 'single-graph' : 'pipeline', metadata: pipe.metadata, files, run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };

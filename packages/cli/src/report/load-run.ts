@@ -104,7 +104,7 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   const gallery = await readJson<Gallery>(join(runDir, RUN_FILES.gallery, 'gallery.json'));
   const galleryImages: Record<string, string> = {};
   for (const item of gallery?.items ?? []) {
-    for (const f of [item.image, item.maskLayer]) {
+    for (const f of [item.image, item.maskLayer, item.cam?.layer ?? null]) {
       if (f === null || f in galleryImages) continue;
       try {
         galleryImages[f] = (await readFile(join(runDir, RUN_FILES.gallery, f))).toString('base64');

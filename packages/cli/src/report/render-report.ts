@@ -82,6 +82,7 @@ function galleryItem(item: GalleryItem, images: Record<string, string>): string 
   const S = item.size;
   const img = images[item.image];
   const layer = item.maskLayer !== null ? images[item.maskLayer] : undefined;
+  const cam = item.cam !== undefined ? images[item.cam.layer] : undefined;
   const rects = item.boxes
     .map((b) => `<rect class="bx ${b.status}" x="${b.x.toFixed(1)}" y="${b.y.toFixed(1)}" width="${b.width.toFixed(1)}" height="${b.height.toFixed(1)}"/>${b.score !== undefined ? `<text class="bx-label ${b.status}" x="${(b.x + 2).toFixed(1)}" y="${Math.max(9, b.y - 2).toFixed(1)}">${b.score.toFixed(2)}</text>` : ''}`)
     .join('');
@@ -90,10 +91,10 @@ function galleryItem(item: GalleryItem, images: Record<string, string>): string 
   const gateClass = g.truth === null ? 'neutral' : g.truth === g.positive ? 'ok' : 'bad';
   const flags = item.flags.map((f) => `<span class="flag">${esc(f)}</span>`).join('');
   return `<figure class="xr">
-<div class="frame">${img ? `<img alt="${esc(item.id)}" src="data:image/png;base64,${img}">` : ''}${layer ? `<img class="layer" alt="" src="data:image/png;base64,${layer}">` : ''}<svg viewBox="0 0 ${S} ${S}" preserveAspectRatio="none">${rects}</svg><span class="gate ${gateClass}">${esc(gateText)}</span></div>
+<div class="frame">${img ? `<img alt="${esc(item.id)}" src="data:image/png;base64,${img}">` : ''}${layer ? `<img class="layer" alt="" src="data:image/png;base64,${layer}">` : ''}${cam ? `<img class="cam" alt="heatmap ${esc(item.cam!.class)}" src="data:image/png;base64,${cam}">` : ''}<svg viewBox="0 0 ${S} ${S}" preserveAspectRatio="none">${rects}</svg><span class="gate ${gateClass}">${esc(gateText)}</span></div>
 <figcaption><div class="xr-id">${esc(item.source.toUpperCase())} · ${esc(item.id)}</div>${flags ? `<div>${flags}</div>` : ''}
 <div class="probs">${item.top.map((t) => `<span class="${item.truthLabels.includes(t.class) ? 'true-label' : ''}">${esc(t.class)} ${t.probability.toFixed(2)}</span>`).join(' · ')}</div>
-<div class="truth">truth: ${item.truthLabels.length > 0 ? esc(item.truthLabels.join(', ')) : 'no finding'}${item.dice !== null ? ` · Dice ${item.dice.toFixed(2)}` : ''}</div></figcaption></figure>`;
+<div class="truth">truth: ${item.truthLabels.length > 0 ? esc(item.truthLabels.join(', ')) : 'no finding'}${item.dice !== null ? ` · Dice ${item.dice.toFixed(2)}` : ''}</div>${item.cam !== undefined ? `<div class="muted">heatmap: ${esc(item.cam.class)}</div>` : ''}</figcaption></figure>`;
 }
 
 const CSS = `
@@ -112,6 +113,7 @@ h2{margin:0 0 10px;font-size:17px}h3{font-size:14px;margin:16px 0 6px}.muted{col
 .bx-label{font:9px system-ui,sans-serif;paint-order:stroke;stroke:#000;stroke-width:2px}.bx-label.tp{fill:#22c55e}.bx-label.fp{fill:#f97316}.bx-label.pred{fill:#facc15}
 .gate{position:absolute;left:6px;top:6px;font-size:11px;padding:1px 7px;border-radius:10px;background:rgba(15,23,42,.8);color:#e2e8f0}.gate.ok{box-shadow:inset 0 0 0 1px #22c55e}.gate.bad{background:#be123c;color:#fff}
 figcaption{padding:8px 10px;font-size:12px}.xr-id{font-weight:600;font-size:11.5px;color:var(--muted);word-break:break-all}.probs{margin-top:3px}.true-label{font-weight:650;color:#15803d}.truth{color:var(--muted)}
+.frame img.cam{opacity:.55}#cam-toggle:not(:checked)~.gallery img.cam{display:none}
 .flag{display:inline-block;margin:3px 4px 0 0;padding:0 6px;border-radius:9px;background:#fee2e2;color:#991b1b;font-size:11px}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;margin:4px 0 12px;color:var(--muted)}.sw{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:-1px;border-radius:2px}
 .table-wrap{overflow-x:auto}table{border-collapse:collapse;margin:8px 0 18px;font-size:13px;min-width:520px}caption{text-align:left;padding:0 0 6px;color:var(--ink);max-width:980px}
@@ -162,7 +164,7 @@ export async function renderReport(d: ReportData): Promise<string> {
     sections.push({
       id: 'gallery',
       title: 'Prediction gallery',
-      html: `<p class="muted">Test images through the exported ONNX pipeline (${esc(d.gallery.model)}), boxes and masks mapped back to the film.</p><div class="legend"><span><i class="sw" style="background:#22c55e"></i>box / mask pixels: correct</span><span><i class="sw" style="background:#f97316"></i>false-positive box</span><span><i class="sw" style="background:#e11d48"></i>missed truth box</span><span><i class="sw" style="background:#38bdf8"></i>truth box found</span><span><i class="sw" style="background:#ef4444;opacity:.6"></i>false-positive mask pixels</span><span><i class="sw" style="background:#3b82f6;opacity:.6"></i>missed mask pixels</span><span><b>✗</b> gate decision differs from the truth</span></div><div class="gallery">${d.gallery.items.map((i) => galleryItem(i, d.galleryImages)).join('')}</div>`,
+      html: `<p class="muted">Test images through the exported ONNX pipeline (${esc(d.gallery.model)}), boxes and masks mapped back to the film.</p><div class="legend"><span><i class="sw" style="background:#22c55e"></i>box / mask pixels: correct</span><span><i class="sw" style="background:#f97316"></i>false-positive box</span><span><i class="sw" style="background:#e11d48"></i>missed truth box</span><span><i class="sw" style="background:#38bdf8"></i>truth box found</span><span><i class="sw" style="background:#ef4444;opacity:.6"></i>false-positive mask pixels</span><span><i class="sw" style="background:#3b82f6;opacity:.6"></i>missed mask pixels</span><span><b>✗</b> gate decision differs from the truth</span></div>${d.gallery.items.some((i) => i.cam !== undefined) ? '<input type="checkbox" id="cam-toggle" checked><label for="cam-toggle"> class activation map of the most probable finding (blue to red: no to most evidence)</label>' : ''}<div class="gallery">${d.gallery.items.map((i) => galleryItem(i, d.galleryImages)).join('')}</div>`,
     });
   }
   if (d.transfer !== null) sections.push({ id: 'transfer', title: 'Transfer (fine-tuning)', html: transferSection(d.transfer) });

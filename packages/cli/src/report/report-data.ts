@@ -130,6 +130,11 @@ export interface GalleryItem {
   truthLabels: string[];
   /** Short verdicts: "gate miss", "false-positive box", "missed box", "mask FP". */
   flags: string[];
+  /**
+   * [cam] The class activation map of the image's most probable finding: an RGBA heat layer PNG inside gallery/ (absent: the
+   * model has no maps, or the image no finding).
+   */
+  cam?: { class: string; layer: string };
 }
 
 /** `gallery/gallery.json`. */

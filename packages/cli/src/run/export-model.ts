@@ -47,12 +47,16 @@ export interface ModelInput {
  * @example
  * const files = await exportRunModel(model, plan, 'runs/exp1', reporter, calibration);   // files.model === 'runs/exp1/model.onnx'
  */
-export async function exportRunModel(model: MultiCheXNet, plan: ModelInput, dir: string, reporter: Reporter, calibration?: RunCalibration | null): Promise<ExportedFiles> {
+export async function exportRunModel(model: MultiCheXNet, plan: ModelInput, dir: string, reporter: Reporter, calibration?: RunCalibration | null, exportOptions: { cam?: boolean } = {}): Promise<ExportedFiles> {
+  const cls = model.heads['cls'] as { config: { hidden?: number } } | undefined;
   const decode = decodeOfCalibration(calibration);
   const options = {
     preprocessing: { ...(plan.preprocess ?? {}), size: plan.imageSize },
     ...(decode !== undefined ? { decode } : {}),
     versions: { '@multichexnet/cli': version, plan: plan.name },
+    // [cam] class activation maps (cls_cam) for predict's overlays, the report's gallery and the demo: exact for a
+    // cls head without a hidden layer, which is every plan's; `export --no-cam` leaves them out
+    cam: (exportOptions.cam ?? true) && cls !== undefined && cls.config.hidden === 0,
   };
   const task = reporter.task('export', 3, 'graphs');
   const single = await exportModelWithReport(model, options);

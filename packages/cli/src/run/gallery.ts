@@ -5,6 +5,7 @@ import { DataError, writeFileAtomic, type BinaryMask, type Box } from '@multiche
 import { PATHOLOGIES, fitBoxes, fitImage, fitMask, fitTransform, type Dataset, type LabeledBox, type Sample } from '@multichexnet/data';
 import { boxIoU } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
+import { galleryCamLayer } from './gallery-cam';
 import type { PipelineResult } from '@multichexnet/runtime';
 import type { EvalSets } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
@@ -123,6 +124,10 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
       else if (!truthEmpty && dice < 0.5) flags.push(`mask Dice ${dice.toFixed(2)}`);
     }
   }
+  // [cam] the heatmap of the most probable finding, on the gallery's letterboxed picture (./gallery-cam.ts)
+  const cam = galleryCamLayer(result, t, DISPLAY);
+  const camFile = cam !== null ? `${String(k).padStart(2, '0')}-${sample.source}-cam.png` : null;
+  if (cam !== null && camFile !== null) files[camFile] = cam.png;
   if (c.gateTruth === true && !result.gate.positive) flags.unshift('gate miss');
   if (c.gateTruth === false && result.gate.positive) flags.unshift('gate false alarm');
   const top = Object.entries(result.probabilities ?? {})
@@ -130,7 +135,7 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
     .slice(0, 3)
     .map(([cls, probability]) => ({ class: cls, probability }));
   const truthLabels = PATHOLOGIES.filter((p, i) => sample.labels[i] === 1 && (classes.length === 0 || classes.includes(p)));
-  return { item: { id: imageRef(sample.source, sample.id), source: sample.source, image, maskLayer, size: DISPLAY, gate: { ...result.gate, truth: c.gateTruth }, boxes, dice, top, truthLabels: [...truthLabels], flags }, files };
+  return { item: { id: imageRef(sample.source, sample.id), source: sample.source, image, maskLayer, size: DISPLAY, gate: { ...result.gate, truth: c.gateTruth }, boxes, dice, top, truthLabels: [...truthLabels], flags, ...(cam !== null && camFile !== null ? { cam: { class: cam.className, layer: camFile } } : {}) }, files };
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   type TaskHead,
 } from '@multichexnet/core';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
+import { camExportOutput } from './cam-output';
 import { GateSpecSchema, PIPELINE_FILES, featureOutputName, type DecodeSpec, type GateSpec } from '@multichexnet/runtime/format';
 import { exportWithExtension, type ExportReport, type GraphExtension } from '../export-onnx';
 import { writeOnnxFile } from '../write-onnx-file';
@@ -68,6 +69,8 @@ export const ExportPipelineOptionsSchema = z
     gate: GateSpecSchema.optional(),
     foldBatchNorm: z.boolean().default(true),
     opset: z.number().int().min(13).max(17).default(17),
+    /** Add the `cls_cam` output: CheXCls's class activation maps [B, C, h, w] NCHW (off: the graph is unchanged). */
+    cam: z.boolean().default(false),
     /** Extra versions to record (package name -> version). */
     versions: z.record(z.string(), z.string()).default({}),
     /**
@@ -182,6 +185,12 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
     s1Outputs.push(model.heads[spec.name]!.apply(features));
     s1Specs.push(...outputSpecsOf(spec));
   }
+  // [cam] optional class activation maps (./cam-output.ts)
+  const s1Cam = camExportOutput(model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined, features, opts.cam);
+  if (s1Cam !== null) {
+    s1Outputs.push(s1Cam.output);
+    s1Specs.push(s1Cam.spec);
+  }
   if (model.gate?.head) {
     s1Outputs.push(model.gate.head.apply(features));
     s1Specs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
@@ -237,6 +246,12 @@ export async function exportModelWithReport(model: PipelineModel, options: Expor
   for (const spec of specs) {
     outputs.push(model.heads[spec.name]!.apply(features));
     outputSpecs.push(...outputSpecsOf(spec));
+  }
+  // [cam] optional class activation maps (./cam-output.ts)
+  const cam = camExportOutput(model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined, features, opts.cam);
+  if (cam !== null) {
+    outputs.push(cam.output);
+    outputSpecs.push(cam.spec);
   }
   if (model.gate?.head) {
     outputs.push(model.gate.head.apply(features));

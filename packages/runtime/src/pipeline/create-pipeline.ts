@@ -7,6 +7,7 @@ import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
 import { decideGate, decodeWith, inputSizeOf, taskDecoding, type DecodedOutputs, type TaskDecoding } from './decode-outputs';
 import { PIPELINE_FILES } from '../model/pipeline-files';
+import { CamOptionsSchema, camClassesOf, decodeCams, type ClassActivationMap } from './cam';
 
 /**
  * Where the pipeline's graphs come from: a run folder (path in Node, URL anywhere; the two-stage files when present,
@@ -41,6 +42,8 @@ export const PipelineOptionsSchema = z
     decode: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
     /** Images per stage-1 run in {@link Pipeline.runBatch}. */
     batchSize: z.number().int().positive().default(16),
+    /** Class activation maps of models exported with them: the findings' (default) and any classes named. */
+    cam: CamOptionsSchema.prefault({}),
   })
   .strict();
 export type PipelineOptions = z.input<typeof PipelineOptionsSchema> & {
@@ -62,6 +65,8 @@ export interface PipelineTimings {
 /** One image's result: its decoded outputs (see {@link decodeOutputs}) and where the time went. */
 export interface PipelineResult extends DecodedOutputs {
   timings: PipelineTimings;
+  /** Class activation maps by class name (models exported with `cam: true`): the findings and `cam.classes`. */
+  cams?: Record<string, ClassActivationMap>;
 }
 
 /** A loaded gated pipeline. */
@@ -178,6 +183,8 @@ class GatedPipeline implements Pipeline {
   /** The decoders of the model's tasks with their settings, resolved once. */
   private readonly decoding: TaskDecoding[];
   private readonly inputSize: { width: number; height: number };
+  /** [cam] classes whose maps every result carries; null: the model has no maps. */
+  private readonly camClasses: string[] | null;
 
   constructor(
     private readonly stage1: OnnxModel,
@@ -198,6 +205,7 @@ class GatedPipeline implements Pipeline {
       });
     }
     this.featureNames = stage2?.metadata.inputs.map((i) => i.name) ?? [];
+    this.camClasses = camClassesOf(this.metadata, opts.cam, stage1.source);
     const gate = this.metadata.gate;
     // Stage 1's metadata with stage 2's outputs: the tasks of both graphs, decoded as one model.
     const merged: ModelMetadata =
@@ -268,6 +276,9 @@ class GatedPipeline implements Pipeline {
       const row = positives.indexOf(b);
       const outputs = single ? s1 : { ...rowView(s1, b), ...(s2 !== null && row >= 0 ? rowView(s2, row) : {}) };
       const decoded = decodeWith(this.decoding, outputs, gates[b]!, { index: single ? b : 0, transform: transforms[b]!, inputSize: this.inputSize });
+      // [cam] the maps of the findings and of the classes asked for (./cam.ts)
+      const camClasses = this.camClasses === null ? null : [...this.camClasses, ...(this.opts.cam.findings ? (decoded.findings ?? []) : [])];
+      const cams = camClasses === null ? {} : { cams: decodeCams(outputs, this.metadata, { transform: transforms[b]!, classes: camClasses, index: single ? b : 0 }) };
       const decodeMs = now() - td;
       const timings: PipelineTimings = {
         preprocessMs: preMs[b]!,
@@ -277,7 +288,7 @@ class GatedPipeline implements Pipeline {
         totalMs: 0,
       };
       timings.totalMs = timings.preprocessMs + timings.stage1Ms + timings.stage2Ms + timings.decodeMs;
-      return { ...decoded, timings };
+      return { ...decoded, ...cams, timings };
     });
   }
 
