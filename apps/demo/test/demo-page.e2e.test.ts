@@ -12,7 +12,8 @@ import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createSegHead } from '@multichexnet/head-seg';
-import { exportModel } from '@multichexnet/runtime';
+import { exportModel } from '@multichexnet/export';
+import { createMultiCheXNet } from '@multichexnet/model';
 import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import type { Browser, Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
@@ -43,7 +44,8 @@ async function exportCamModel(): Promise<Uint8Array> {
     seg: createSegHead({ featureChannels, decoderChannels: 8, seed: 4 }),
   };
   try {
-    return await exportModel(blocks, { preprocessing: { size: 64 }, cam: true });
+    const { encoder: enc, ...heads } = blocks;
+    return await exportModel(createMultiCheXNet({ encoder: enc, heads }), { preprocessing: { size: 64 }, cam: true });
   } finally {
     for (const b of Object.values(blocks)) b.dispose();
   }

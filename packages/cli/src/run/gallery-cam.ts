@@ -11,7 +11,8 @@ import { camHeatRgba, type PipelineResult } from '@multichexnet/runtime';
  * const cam = galleryCamLayer(result, fitTransform(w, h, { size: 256, fit: 'letterbox' }), 256);   // cam?.png
  */
 export function galleryCamLayer(result: PipelineResult, shown: FitTransform, display: number): { className: string; png: Uint8Array } | null {
-  const className = (result.findings ?? []).filter((f) => result.cams?.[f] !== undefined).sort((a, b) => result.probabilities[b]! - result.probabilities[a]!)[0];
+  const probabilities = result.probabilities ?? {};
+  const className = (result.findings ?? []).filter((f) => result.cams?.[f] !== undefined).sort((a, b) => (probabilities[b] ?? 0) - (probabilities[a] ?? 0))[0];
   if (className === undefined) return null;
   const cam = result.cams![className]!;
   const m = cam.transform;

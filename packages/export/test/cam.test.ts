@@ -7,20 +7,9 @@ import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { preprocessImage, type PreprocessConfig } from '@multichexnet/data';
-import {
-  CAM_OUTPUT,
-  camHeatRgba,
-  camToImage,
-  createPipeline,
-  decodeCams,
-  exportModel,
-  exportPipeline,
-  loadModel,
-  renderCamOverlayPng,
-  runModel,
-  type ClassActivationMap,
-  type PipelineModels,
-} from '../src/index';
+import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
+import { CAM_OUTPUT, camHeatRgba, camToImage, createPipeline, decodeCams, loadModel, renderCamOverlayPng, runModel, type ClassActivationMap } from '@multichexnet/runtime';
+import { exportModel, exportPipeline, type PipelineModels } from '../src/index';
 import { maxAbsDiff, onnxCheckerAvailable, randomizeStatistics, runOnnxChecker } from './helpers/parity';
 
 const SIZE = 128;
@@ -28,6 +17,7 @@ const TOL = 1e-4;
 const CLASSES = [...CHESTXRAY14_CLASSES];
 const THRESHOLDS = { Pneumonia: 0, Mass: 1 };
 let blocks: { encoder: ReturnType<typeof createEncoder>; cls: ReturnType<typeof createClsHead>; det: ReturnType<typeof createDetHead> };
+let model: MultiCheXNet;
 let withCam: PipelineModels;
 let single: Uint8Array;
 
@@ -38,9 +28,10 @@ beforeAll(async () => {
   const det = createDetHead({ featureChannels: encoder.featureChannels, hiddenChannels: 8, seed: 9 });
   for (const [i, b] of [encoder, cls, det].entries()) randomizeStatistics(b.layersModel, 70 + i);
   blocks = { encoder, cls, det };
+  model = createMultiCheXNet({ encoder, heads: { cls, det } });
   const options = { preprocessing: { size: SIZE }, cam: true, decode: { cls: { thresholds: THRESHOLDS } } };
-  withCam = await exportPipeline(blocks, options);
-  single = await exportModel(blocks, options);
+  withCam = await exportPipeline(model, options);
+  single = await exportModel(model, options);
 });
 
 afterAll(() => {
@@ -73,8 +64,8 @@ function tfjsCam(images: GrayImage[], pre: PreprocessConfig): { nchw: Float32Arr
 
 describe('cls_cam: class activation maps in the ONNX export', () => {
   it('is an opt-in output [B, C, h, w] NCHW; the default export is unchanged', async () => {
-    const plain = await exportPipeline(blocks, { preprocessing: { size: SIZE }, decode: { cls: { thresholds: THRESHOLDS } } });
-    const off = await exportPipeline(blocks, { preprocessing: { size: SIZE }, cam: false, decode: { cls: { thresholds: THRESHOLDS } } });
+    const plain = await exportPipeline(model, { preprocessing: { size: SIZE }, decode: { cls: { thresholds: THRESHOLDS } } });
+    const off = await exportPipeline(model, { preprocessing: { size: SIZE }, cam: false, decode: { cls: { thresholds: THRESHOLDS } } });
     expect(Buffer.from(off.stage1).equals(Buffer.from(plain.stage1))).toBe(true);
     expect(plain.reports.stage1.metadata.outputs.map((o) => o.name)).not.toContain(CAM_OUTPUT);
     // the maps cost one 1x1 kernel: C5 x 14 weights
@@ -107,7 +98,7 @@ describe('cls_cam: class activation maps in the ONNX export', () => {
 
   it('is refused by name for a cls head with a hidden layer', async () => {
     const hidden = createClsHead({ classes: CLASSES, featureChannels: blocks.encoder.featureChannels, hidden: 4, seed: 1 });
-    await expect(exportModel({ ...blocks, cls: hidden }, { preprocessing: { size: SIZE }, cam: true })).rejects.toThrow(/hidden layer.*cls\.hidden/);
+    await expect(exportModel(createMultiCheXNet({ encoder: blocks.encoder, heads: { cls: hidden, det: blocks.det } }), { preprocessing: { size: SIZE }, cam: true })).rejects.toThrow(/hidden layer.*cls\.hidden/);
     hidden.dispose();
   });
 });
@@ -142,7 +133,7 @@ describe('the pipeline returns the maps', () => {
 
   it('refuses a class the model lacks, and maps asked of a model exported without them', async () => {
     await expect(createPipeline({ model: { model: single }, gate: { enabled: false }, cam: { classes: ['Covid19'] } })).rejects.toThrow(/cam\.classes.*found Covid19/);
-    const plain = await exportModel(blocks, { preprocessing: { size: SIZE } });
+    const plain = await exportModel(model, { preprocessing: { size: SIZE } });
     await expect(createPipeline({ model: { model: plain }, gate: { enabled: false }, cam: { classes: ['Mass'] } })).rejects.toThrow(DataError);
     await expect(createPipeline({ model: { model: plain }, gate: { enabled: false }, cam: { classes: ['Mass'] } })).rejects.toThrow(/export it with cam: true/);
     // without a request, a model without maps runs as before
