@@ -12,7 +12,9 @@ import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createSegHead } from '@multichexnet/head-seg';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { exportModel } from '@multichexnet/export';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet } from '@multichexnet/model';
 import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import type { Browser, Page } from 'playwright-core';
