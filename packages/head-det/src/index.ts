@@ -1,3 +1,4 @@
+export const version = '0.1.0';
 export { createDetHead, DET_HEAD_CLASS_NAME } from './det-head';
 export type { DetHead } from './det-head';
 export { detTask } from './task';

@@ -52,7 +52,7 @@ describe('swapHead', () => {
     const b = swapHead(model, 'cls', createClsHead({ classes: ['COVID-19'], featureChannels: fc }), { gate: null });
     expect(b.gate).toBeNull();
     const head = createClsHead({ classes: ['COVID-19'], featureChannels: fc });
-    expect(() => swapHead(model, 'cls', head)).toThrow(/gate reads classes the new cls head does not have/);
+    expect(() => swapHead(model, 'cls', head)).toThrow(/gate reads classes the new head does not have/);
     expect(() => swapHead(model, 'cls', head, { gate: { classes: ['Pneumonia'] } })).toThrow(DataError);
     for (const h of [a.heads.cls!, b.heads.cls!, head]) h.dispose();
     model.dispose();
@@ -71,7 +71,7 @@ describe('swapHead', () => {
     const fc = model.encoder.featureChannels;
     const seg = createSegHead({ featureChannels: fc, decoderChannels: 4 });
     expect(() => swapHead(model, 'cls', seg as never)).toThrow(/does not do this task/);
-    expect(() => swapHead(model, 'bogus' as never, seg as never)).toThrow(/Unknown task slot/);
+    expect(() => swapHead(model, 'bogus' as never, seg as never)).toThrow(/has no head for this task to replace.*heads.bogus/);
     const other = createEncoder({ preset: 'densenet-tiny' });
     const wide = createClsHead({ classes: ['COVID-19'], featureChannels: other.featureChannels });
     expect(() => swapHead(model, 'cls', wide, { gate: null })).toThrow(/featureChannels differ/);

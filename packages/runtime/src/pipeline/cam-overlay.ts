@@ -1,5 +1,5 @@
 import { encode } from 'fast-png';
-import { DataError, writeFileAtomic, type GrayImage } from '@multichexnet/core';
+import { DataError, writeFileAtomic, type GrayImage } from '@multichexnet/core/base';
 import { camHeatRgba, type ClassActivationMap } from './cam';
 
 /** Strength and scaling of {@link renderCamOverlayPng}. */
