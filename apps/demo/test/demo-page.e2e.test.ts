@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
+import { SYNTH_PHI_MARKER, writeNonChestSet } from '@multichexnet/synth';
 import type { Browser, Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -298,6 +298,29 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(consoleLines.join('\n')).not.toContain(SYNTH_PHI_MARKER);
     // With the gate off every example gets det/seg; at least one overlay is drawn across them.
     expect(Object.values(drawn).some((d) => d.boxes > 0 || d.mask)).toBe(true);
+  });
+
+  it('refuses an image that is not a frontal chest film, with its OOD score against the threshold; switched off, it shows the findings', async () => {
+    const files = await writeNonChestSet(join(artifacts, 'non-chest'), { perKind: 1, size: 256, seed: 5, kinds: ['text'] });
+    const ood = () =>
+      page.evaluate(() => {
+        const o = document.querySelector<HTMLElement>('[data-testid=ood]');
+        return o === null ? null : { refused: o.dataset.refused, score: Number(o.dataset.score), threshold: Number(o.dataset.threshold), text: o.innerText };
+      });
+    expect(await settle(page, () => page.setInputFiles('#image-input', files.text[0]!))).toBe('done');
+    const refused = await ood();
+    expect(refused).not.toBeNull();
+    expect(refused!.refused).toBe('true');
+    expect(refused!.score).toBeGreaterThan(refused!.threshold);
+    expect(refused!.text).toMatch(/OOD score [\d.]+ > threshold [\d.]+/);
+    expect((await readResult(page)).probabilities).toHaveLength(0);
+    expect(await page.locator('[data-testid=ood-refused]').count()).toBe(1);
+    await page.screenshot({ path: join(artifacts, 'ood-refused.png'), fullPage: true });
+    expect(await settle(page, () => page.uncheck('#toggle-ood'))).toBe('done');
+    expect((await readResult(page)).probabilities).toHaveLength(14);
+    expect((await ood())!.refused).toBe('false');
+    expect(await settle(page, () => page.check('#toggle-ood'))).toBe('done');
+    expect(await page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=calibration]')?.dataset.calibrated)).toBe('true');
   });
 
   it("loads the user's own model.onnx through the model picker", async () => {

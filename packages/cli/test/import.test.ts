@@ -173,4 +173,31 @@ describe('multichexnet import', () => {
     expect(transfer.imageSize).toBe(224);
     expect(transfer.preprocess?.mean).toBe(0.5);
   }, 300_000);
+
+  it('--ood-films fits the OOD refusal of an imported model on frontal films; predict then refuses a page of text', async () => {
+    const { renderFilm, writeNonChestSet } = await import('@multichexnet/synth');
+    const { createRng } = await import('@multichexnet/core');
+    const { encode } = await import('fast-png');
+    const films = join(work, 'frontal');
+    mkdirSync(films, { recursive: true });
+    for (let i = 0; i < 16; i++) {
+      const f = renderFilm({ size: 128, view: 'PA', sex: i % 2 ? 'F' : 'M', findings: [] }, createRng(`import-ood-${i}`));
+      writeFileSync(join(films, `film-${String(i).padStart(2, '0')}.png`), encode({ width: 128, height: 128, data: f.pixels, channels: 1, depth: 8 }));
+    }
+    const r = await cli(work, 'import', 'torchxrayvision', join(refDir, 'xrv.safetensors'), '--out', join('runs', 'xrv-ood'), '--ood-films', films, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as { ood: { fittedOn: number; thresholdOn: number } }).ood).toMatchObject({ fittedOn: 13, thresholdOn: 3 });
+    expect(readdirSync(join(work, 'runs', 'xrv-ood'))).toContain('ood.json');
+    const page = await writeNonChestSet(join(work, 'pages'), { perKind: 1, size: 128, seed: 2, kinds: ['text'] });
+    const p = await cli(work, 'predict', '--model', join('runs', 'xrv-ood'), '--json', page.text[0]!, join(films, 'film-04.png'));
+    expect(p.code, p.err).toBe(0);
+    const [text, film] = (JSON.parse(p.out) as { images: { refused?: boolean; ood: { score: number; threshold: number } }[] }).images;
+    expect(text!.refused).toBe(true);
+    expect(text!.ood.score).toBeGreaterThan(text!.ood.threshold);
+    expect(film!.refused).toBeUndefined();
+    const few = await cli(work, 'import', 'torchxrayvision', join(refDir, 'xrv.safetensors'), '--out', join('runs', 'xrv-few'), '--ood-films', join(films, 'film-00.png'));
+    expect(few.code).toBe(2);
+    expect(few.err).toMatch(/--ood-films: 1 film\(s\) found; give at least 10 frontal chest films/);
+    expect(existsSync(join(work, 'runs', 'xrv-few'))).toBe(false);
+  }, 300_000);
 });

@@ -7,6 +7,7 @@ export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
 export { auroc, aurocOf, rocCounts, rocCurve, rocPointsOf } from './metrics/roc';
 export type { RocCounts, RocPoint } from './metrics/roc';
+export { logitOf, scaleProbability, unscaleProbability } from './metrics/temperature-scaling';
 export { log, setLogLevel, setLogSink } from './log';
 export type { LogLevel } from './log';
 export { FEATURE_LEVELS, FEATURE_STRIDES } from './blocks/block';

@@ -46,3 +46,10 @@ export type { DetDecodeSettings, DecodeOutputsOptions, DecodedOutputs, GateDecis
 export type { OverlayOptions } from './pipeline/overlay-png';
 export type { DecodeSpec } from './model/metadata';
 export { DecodeSpecSchema } from './model/metadata';
+// --- out-of-distribution refusal and calibrated probabilities
+export { OodStatisticsSchema, OodExportSchema, OodSpecSchema, OOD_SCORE_OUTPUT, OOD_FEATURES_OUTPUT, decideOod, oodMessage } from './pipeline/ood';
+export type { OodStatistics, OodExport, OodSpec, OodDecision } from './pipeline/ood';
+export { OodPolicySchema } from './pipeline/ood-policy';
+export type { OodPolicy } from './pipeline/ood-policy';
+export { TemperatureSpecSchema, calibrationOf } from './pipeline/calibration';
+export type { TemperatureSpec, TemperatureSpecInput, ProbabilityCalibration } from './pipeline/calibration';

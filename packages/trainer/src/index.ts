@@ -78,6 +78,13 @@ export { summariseSeeds } from './experiments/seed-summary';
 export type { SeedSummary } from './experiments/seed-summary';
 export { chooseF1Thresholds } from './eval/f1-thresholds';
 export { calibrate, DET_THRESHOLDS, SEG_MIN_AREA_FRACTIONS } from './eval/calibrate';
+// --- probability calibration and out-of-distribution statistics
+export { fitTemperature, fitHeadTemperatures, reliability, headReliability } from './eval/temperature';
+export type { TemperatureFit, HeadTemperatures, HeadReliability, Reliability, ReliabilityBin } from './eval/temperature';
+export { fitOodStatistics, oodScore, oodThreshold, pooledFeatures, checkLevels, DEFAULT_OOD_LEVELS } from './eval/ood-fit';
+export type { OodStatistics, FitOodOptions } from './eval/ood-fit';
+export { collectOutputs } from './eval/collect-outputs';
+export type { CollectOutputsOptions, CollectedOutputs } from './eval/collect-outputs';
 export type { Calibration } from './eval/calibrate';
 export { detMapAt, segDiceAt } from './eval/evaluate';
 export { stepsTraining } from './plan/builtin-plans';

@@ -52,4 +52,10 @@ export interface DemoResult {
   hasSeg: boolean;
   steps: TimedStep[];
   totalMs: number;
+  /** The OOD verdict (null: the model records no OOD statistics). */
+  ood: { score: number; threshold: number; outOfDistribution: boolean } | null;
+  /** Refused as out of distribution: no probabilities, boxes or mask. */
+  refused: boolean;
+  /** Whether the probabilities and box scores are calibrated (temperature scaling fitted on validation). */
+  calibrated: boolean;
 }

@@ -14,7 +14,7 @@ import { PipelineEngine } from './pipeline-engine';
 export async function createGatedEngine(files: Extract<ModelFiles, { kind: 'gated' }>): Promise<DemoEngine> {
   const t = now();
   const open = (enabled: boolean): Promise<Pipeline> =>
-    createPipeline({ model: { stage1: files.stage1, stage2: files.stage2 }, backend: 'web', gate: { enabled } });
+    createPipeline({ model: { stage1: files.stage1, stage2: files.stage2 }, backend: 'web', gate: { enabled }, ...(files.metadata.ood !== null ? { ood: 'flag' as const } : {}) });
   const gated = await open(files.metadata.gate !== null);
   const { decode } = files.metadata;
   const heads = { det: decode.det !== null && files.stage2 !== null, seg: decode.seg !== null && files.stage2 !== null };

@@ -16,7 +16,7 @@ export async function createSingleGraphEngine(files: Extract<ModelFiles, { kind:
   const t = now();
   // The graph runs every head on every image, so the gate saves nothing here: one pipeline with the gate off
   // serves both settings of the page's Gate switch, and the engine hides det/seg behind a negative gate.
-  const pipeline = await createPipeline({ model: { model: files.bytes }, backend: 'web', executionProviders: [backend], gate: { enabled: false } });
+  const pipeline = await createPipeline({ model: { model: files.bytes }, backend: 'web', executionProviders: [backend], gate: { enabled: false }, ...(files.metadata.ood !== null ? { ood: 'flag' as const } : {}) });
   const outputs = new Set(files.metadata.outputs.map((o) => o.name));
   const heads = { det: files.metadata.decode.det !== null && outputs.has('det_boxes'), seg: files.metadata.decode.seg !== null && outputs.has('seg_mask') };
   const engine = new PipelineEngine('single', backend, { gated: pipeline, ungated: () => Promise.resolve(pipeline) }, heads, 0);

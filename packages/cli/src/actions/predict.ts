@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
 import { createSharpDecoder } from '@multichexnet/data/node';
-import { writeOverlayPng } from '@multichexnet/runtime';
+import { calibrationOf, oodMessage, writeOverlayPng, type OodDecision, type OodPolicy, type OodSpec } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
@@ -26,6 +26,9 @@ export interface PredictCommandOptions {
    * machines where sharp's native binary misbehaves.
    */
   jsDecode?: boolean;
+  /** `--ood refuse|flag|off` (default: refuse when the model records OOD statistics). */
+  ood?: string;
+  oodThreshold?: number;
 }
 
 /** One image's entry in `predict`'s JSON. */
@@ -53,11 +56,27 @@ export interface PredictedImage {
   /** The overlay PNG written for this image (`--overlay`). */
   overlay?: string;
   timings: { totalMs: number };
+  /** The OOD verdict (absent when the model has no OOD statistics or with `--ood off`). */
+  ood?: OodDecision;
+  /** true: refused as out of distribution (`--ood refuse`): no probabilities, findings, boxes or mask. */
+  refused?: boolean;
+  /** Whether `probabilities` and box scores are calibrated (temperature scaling fitted on validation). */
+  calibrated: boolean;
 }
 
 /** `predict`'s JSON document. */
 export interface PredictOutput {
-  model: { files: string[]; kind: 'pipeline' | 'single-graph'; classes: string[]; inputSize: number; gate: unknown };
+  model: {
+    files: string[];
+    kind: 'pipeline' | 'single-graph';
+    classes: string[];
+    inputSize: number;
+    gate: unknown;
+    /** Whether the model's probabilities are calibrated, and how. */
+    calibration: { calibrated: boolean; method?: string };
+    /** The model's OOD score output and threshold (null: none recorded), and the policy applied. */
+    ood: (OodSpec & { policy: OodPolicy }) | null;
+  };
   images: PredictedImage[];
 }
 
@@ -87,6 +106,9 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
     ...(o.segThreshold !== undefined ? { segThreshold: o.segThreshold } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
   };
+  if (o.ood !== undefined && !['refuse', 'flag', 'off'].includes(o.ood)) throw new UsageError(`--ood must be refuse, flag or off; got "${o.ood}"`);
+  if (o.ood !== undefined) settings.ood = o.ood as OodPolicy;
+  if (o.oodThreshold !== undefined) settings.oodThreshold = o.oodThreshold;
   const predictor = await openPredictor(ctx.path(o.model), settings);
   const overlayDir = o.overlay !== undefined ? ctx.path(o.overlay) : null;
   if (overlayDir !== null) await mkdir(overlayDir, { recursive: true });
@@ -129,6 +151,9 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           // '-1' is an empty mask: a full-size film's millions of zeros need no count
           maskPixels: r.mask === null || r.maskRle === '-1' ? 0 : countNonZero(r.mask.data),
           timings: { totalMs: r.timings.totalMs },
+          ...(r.ood !== undefined ? { ood: r.ood } : {}),
+          ...(r.refused === true ? { refused: true } : {}),
+          calibrated: r.calibrated === true,
         };
         if (overlayDir !== null) {
           entry.overlay = join(overlayDir, uniqueOverlayName(file, used));
@@ -144,7 +169,15 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   task.finish();
   const meta = predictor.metadata;
   const output: PredictOutput = {
-    model: { files: predictor.files, kind: predictor.kind, classes: meta.classNames, inputSize: meta.preprocessing?.size ?? 0, gate: meta.gate },
+    model: {
+      files: predictor.files,
+      kind: predictor.kind,
+      classes: meta.classNames,
+      inputSize: meta.preprocessing?.size ?? 0,
+      gate: meta.gate,
+      calibration: calibrationOf(meta),
+      ood: meta.ood === null ? null : { ...meta.ood, ...(o.oodThreshold !== undefined ? { threshold: o.oodThreshold } : {}), policy: (o.ood as OodPolicy | undefined) ?? 'refuse' },
+    },
     images,
   };
   if (o.out !== undefined) await writeFileAtomic(ctx.path(o.out), `${JSON.stringify(output, null, 2)}\n`);
@@ -166,13 +199,15 @@ function countNonZero(data: Uint8Array): number {
 }
 
 function humanLine(p: PredictedImage, hasGate: boolean): string {
+  if (p.refused === true) return oodMessage(`${p.file} [${p.format} ${p.width}x${p.height}]`, p.ood!);
   const top = p.top.map((t) => `${t.class} ${t.probability.toFixed(3)}`).join(', ');
   // a classifier without det/seg (e.g. fine-tuned to new classes) is exported without a gate
   const gate = hasGate ? `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}` : 'no gate';
   const det = p.boxes.length > 0 ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})` : 'no boxes';
   const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
   const findings = p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
-  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${p.overlay ? ` -> ${p.overlay}` : ''}`;
+  const flagged = p.ood?.outOfDistribution === true ? ` [OOD: score ${p.ood.score.toFixed(2)} > threshold ${p.ood.threshold.toFixed(2)}, not like the training films]` : '';
+  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${p.overlay ? ` -> ${p.overlay}` : ''}${flagged}`;
 }
 
 /** The `predict` verb. */

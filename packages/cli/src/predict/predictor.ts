@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DecodedImage } from '@multichexnet/data';
-import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type PipelineResult } from '@multichexnet/runtime';
+import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type OodPolicy, type PipelineResult } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 
 /** Decoding and gating overrides of `predict`. */
@@ -12,6 +12,9 @@ export interface PredictSettings {
   det: Partial<{ scoreThreshold: number; nmsIoU: number; maxDetections: number }>;
   segThreshold?: number;
   threads?: number;
+  /** Out-of-distribution images: refuse (default when the model records OOD statistics), flag or off. */
+  ood?: OodPolicy;
+  oodThreshold?: number;
 }
 
 /** A loaded model that turns decoded images into pipeline results. */
@@ -69,6 +72,8 @@ export async function openPredictor(model: string, settings: PredictSettings): P
     det: s.det,
     seg: s.segThreshold !== undefined ? { threshold: s.segThreshold } : {},
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
+    ...(s.ood !== undefined ? { ood: s.ood } : {}),
+    ...(s.oodThreshold !== undefined ? { oodThreshold: s.oodThreshold } : {}),
   });
   const files = hasStage2 ? [file, stage2] : [file];
   return { kind: single ? 'single-graph' : 'pipeline', metadata: pipe.metadata, files, run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };

@@ -7,6 +7,7 @@ import { UsageError } from '../cli-error';
 import type { Reporter } from '../io/progress';
 import type { RunCalibration } from '../report/report-data';
 import { version } from '../version';
+import { oodExportOf, type RunOod, type RunTemperature } from './fit-probability';
 
 /** What `export` writes into a run folder. */
 export interface ExportedFiles {
@@ -62,7 +63,14 @@ export interface ModelInput {
  * @example
  * const files = await exportRunModel(model, plan, 'runs/exp1', reporter, calibration);   // files.model === 'runs/exp1/model.onnx'
  */
-export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelInput, dir: string, reporter: Reporter, calibration?: RunCalibration | null): Promise<ExportedFiles> {
+export async function exportRunModel(
+  model: MultiCheXNet<HeadSet>,
+  plan: ModelInput,
+  dir: string,
+  reporter: Reporter,
+  calibration?: RunCalibration | null,
+  probability: { ood?: RunOod | null | undefined; temperature?: RunTemperature | null | undefined } = {},
+): Promise<ExportedFiles> {
   const { cls, det, seg } = model.heads;
   if (cls === undefined) throw new UsageError(`plan ${plan.name} has no cls head: the ONNX export needs encoder + cls (its stage 1)`);
   const blocks = {
@@ -79,6 +87,9 @@ export async function exportRunModel(model: MultiCheXNet<HeadSet>, plan: ModelIn
     ...(gate !== undefined ? { gate } : {}),
     ...(decode !== undefined ? { decode } : {}),
     versions: { '@multichexnet/cli': version, plan: plan.name },
+    // OOD refusal and calibrated probabilities, when fitted (run/fit-probability.ts)
+    ...(probability.ood ? { ood: oodExportOf(probability.ood) } : {}),
+    ...(probability.temperature ? { temperature: probability.temperature.spec } : {}),
   };
   const task = reporter.task('export', 3, 'graphs');
   const single = await exportModelWithReport(blocks, options);

@@ -14,6 +14,8 @@ import {
   type TensorSpec,
 } from '../model/metadata';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
+import { OodSpecSchema } from '../pipeline/ood';
+import { TemperatureSpecSchema } from '../pipeline/calibration';
 import { RUNTIME_VERSION } from '../version';
 import { convertFlatGraph, type ConversionStats } from './convert-graph';
 import { flattenModel } from './flatten-model';
@@ -62,9 +64,12 @@ export const ExportOnnxOptionsSchema = z
         gate: GateSpecSchema.nullable().default(null),
         pairedWith: z.string().nullable().default(null),
         decode: DecodeSpecSchema.optional(),
+        // OOD refusal and probability calibration (pipeline/ood.ts, pipeline/calibration.ts)
+        ood: OodSpecSchema.nullable().default(null),
+        temperature: TemperatureSpecSchema.nullable().default(null),
       })
       .strict()
-      .default({ role: 'model', classNames: [], preprocessing: null, versions: {}, gate: null, pairedWith: null }),
+      .default({ role: 'model', classNames: [], preprocessing: null, versions: {}, gate: null, pairedWith: null, ood: null, temperature: null }),
   })
   .strict();
 export type ExportOnnxOptions = z.input<typeof ExportOnnxOptionsSchema>;
@@ -204,6 +209,8 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
     gate: meta.gate,
     pairedWith: meta.pairedWith,
     ...(meta.decode !== undefined ? { decode: meta.decode } : {}),
+    ood: meta.ood,
+    temperature: meta.temperature,
   });
   return { ...(await sealModel(gb, opts, metadata)), metadata, ops: gb.opCounts(), stats };
 }

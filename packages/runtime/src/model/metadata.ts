@@ -1,6 +1,8 @@
 import { DataError, z } from '@multichexnet/core';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import type { StringStringEntry } from '../onnx/onnx-proto';
+import { OodSpecSchema } from '../pipeline/ood';
+import { TemperatureSpecSchema } from '../pipeline/calibration';
 
 /** Format tag of every model file this package writes. */
 export const ONNX_MODEL_FORMAT = 'multichexnet-onnx/1';
@@ -97,6 +99,11 @@ export const ModelMetadataSchema = z.object({
   /** stage2 only: the checksum of the stage1 graph whose features it takes. */
   pairedWith: z.string().nullable().default(null),
   decode: DecodeSpecSchema.default({ det: null, seg: null }),
+  // --- OOD refusal and probability calibration (pipeline/ood.ts, pipeline/calibration.ts); null in older files
+  /** The OOD score output and its threshold chosen on validation films. */
+  ood: OodSpecSchema.nullable().default(null),
+  /** Temperatures fitted on validation data, applied by the runtime to the probabilities. */
+  temperature: TemperatureSpecSchema.nullable().default(null),
 });
 export type ModelMetadata = z.output<typeof ModelMetadataSchema>;
 export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;

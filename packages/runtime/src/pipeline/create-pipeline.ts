@@ -7,6 +7,7 @@ import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
 import { decideGate, decodeOutputs, type DecodedOutputs } from './decode-outputs';
 import { PIPELINE_FILES } from './export-pipeline';
+import { OodPolicySchema, checkOodPolicy, oodPolicyOf, refuseResult } from './ood-policy';
 
 /**
  * Where the pipeline's graphs come from: a run folder (path in Node, URL anywhere; the two-stage files when present,
@@ -40,6 +41,14 @@ export const PipelineOptionsSchema = z
     seg: z.object({ threshold: z.number().gt(0).lt(1), minArea: z.number().int().min(0) }).partial().strict().prefault({}),
     /** Images per stage-1 run in {@link Pipeline.runBatch}. */
     batchSize: z.number().int().positive().default(16),
+    /**
+     * Out-of-distribution images (pipeline/ood.ts): `refuse` (default when the model records OOD statistics: no
+     * findings, `refused: true`), `flag` (findings kept, `ood.outOfDistribution` says it), `off` (not checked).
+     * `refuse` or `flag` with a model without OOD statistics is an error.
+     */
+    ood: OodPolicySchema.optional(),
+    /** Overrides the OOD threshold the model recorded. */
+    oodThreshold: z.number().positive().optional(),
   })
   .strict();
 export type PipelineOptions = z.input<typeof PipelineOptionsSchema>;
@@ -58,6 +67,8 @@ export interface PipelineTimings {
 /** One image's result: its decoded outputs (see {@link decodeOutputs}) and where the time went. */
 export interface PipelineResult extends DecodedOutputs {
   timings: PipelineTimings;
+  /** true when the image was refused as out of distribution (pipeline option `ood: 'refuse'`): no findings. */
+  refused?: boolean;
 }
 
 /** A loaded gated pipeline. */
@@ -165,6 +176,8 @@ class GatedPipeline implements Pipeline {
   private readonly gateThreshold: number;
   /** Stage 1's metadata with stage 2's outputs and decoding: what {@link decodeOutputs} reads. */
   private readonly decodeMetadata: ModelMetadata;
+  /** Whether the model has a seg output (a refused image's `maskRle` is then '-1', else ''). */
+  private readonly hasSeg: boolean;
 
   constructor(
     private readonly stage1: OnnxModel,
@@ -193,6 +206,8 @@ class GatedPipeline implements Pipeline {
     if (gate === null && opts.gate.enabled && localises) {
       throw new DataError('Model has no gate; create the pipeline with gate: { enabled: false }', { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' });
     }
+    checkOodPolicy(this.metadata, opts.ood, stage1.source); // OOD refusal (pipeline/ood-policy.ts)
+    this.hasSeg = this.decodeMetadata.decode.seg !== null && this.decodeMetadata.outputs.some((o) => o.name === 'seg_mask');
   }
 
   async run(image: GrayImage | DecodedImage): Promise<PipelineResult> {
@@ -229,7 +244,9 @@ class GatedPipeline implements Pipeline {
 
     const gateOptions = { enabled: this.opts.gate.enabled, threshold: this.gateThreshold };
     const gates = images.map((_, b) => decideGate(s1, this.metadata, b, gateOptions));
-    const positives = gates.flatMap((g, b) => (g.positive ? [b] : []));
+    // OOD refusal (pipeline/ood-policy.ts): a refused image goes no further than stage 1
+    const refused = images.map((_, b) => oodPolicyOf(s1, this.metadata, b, this.opts));
+    const positives = gates.flatMap((g, b) => (g.positive && !refused[b] ? [b] : []));
 
     let s2: Record<string, TensorData> | null = null;
     let stage2Ms = 0;
@@ -242,14 +259,15 @@ class GatedPipeline implements Pipeline {
     }
 
     const single = this.metadata.role === 'model';
-    const overrides = { gate: gateOptions, det: this.opts.det, seg: this.opts.seg };
+    const overrides = { gate: gateOptions, det: this.opts.det, seg: this.opts.seg, ...(this.opts.oodThreshold !== undefined ? { ood: { threshold: this.opts.oodThreshold } } : {}) };
     return images.map((_, b) => {
       const td = now();
       // Image b is row b of the single graph's outputs; in the two-stage case its det/seg rows sit at its position
       // among the positives in stage 2's outputs, so its view is assembled from both.
       const row = positives.indexOf(b);
       const outputs = single ? s1 : { ...rowView(s1, b), ...(s2 !== null && row >= 0 ? rowView(s2, row) : {}) };
-      const decoded = decodeOutputs(outputs, this.decodeMetadata, { ...overrides, transform: transforms[b]!, index: single ? b : 0 });
+      // a refused image has no stage-2 rows: decoded with stage 1's metadata, which lists no det/seg output
+      const decoded = decodeOutputs(outputs, refused[b] && !single ? this.metadata : this.decodeMetadata, { ...overrides, transform: transforms[b]!, index: single ? b : 0 });
       const decodeMs = now() - td;
       const timings: PipelineTimings = {
         preprocessMs: preMs[b]!,
@@ -259,7 +277,7 @@ class GatedPipeline implements Pipeline {
         totalMs: 0,
       };
       timings.totalMs = timings.preprocessMs + timings.stage1Ms + timings.stage2Ms + timings.decodeMs;
-      return { ...decoded, timings };
+      return refuseResult({ ...decoded, timings }, refused[b]!, this.opts.ood, this.hasSeg);
     });
   }
 

@@ -4,6 +4,8 @@ import { nonMaxSuppression } from '@multichexnet/head-det';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';
 import { resizeBilinear } from './resize-bilinear';
+import { applyTemperatures, calibrationOf, rawThreshold } from './calibration';
+import { decideOod, type OodDecision } from './ood';
 
 /** Thresholds of the det decoding. */
 export interface DetDecodeSettings {
@@ -24,6 +26,8 @@ export interface DecodeOutputsOptions {
   det?: Partial<DetDecodeSettings>;
   /** Overrides of `metadata.decode.seg` (threshold, minimum foreground area on the model-input grid). */
   seg?: { threshold?: number; minArea?: number };
+  /** Override of `metadata.ood.threshold`. */
+  ood?: { threshold?: number };
 }
 
 /** The first-stage gate's decision for one image. */
@@ -50,6 +54,13 @@ export interface DecodedOutputs {
    * absent when the model records no cls thresholds.
    */
   findings?: string[];
+  /** The OOD verdict (pipeline/ood.ts); absent when the model records no OOD statistics. */
+  ood?: OodDecision;
+  /**
+   * Whether `probabilities` and box scores are calibrated (temperature scaling recorded in the model,
+   * pipeline/calibration.ts); absent on results made before it existed.
+   */
+  calibrated?: boolean;
 }
 
 /** Row `index` of a [B, ...] output, as the values of that row. */
@@ -113,18 +124,21 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   const clsThresholds = metadata.decode.cls?.thresholds;
 
   const { det, seg } = metadata.decode;
+  // Calibrated models: a caller's det / seg thresholds are on the calibrated scale, the graph's scores raw.
+  const detOverride = { ...options.det, scoreThreshold: rawThreshold(metadata, 'det', options.det?.scoreThreshold) };
+  const segOverride = rawThreshold(metadata, 'seg', options.seg?.threshold);
   const hasDet = det !== null && hasOutput(metadata, 'det_boxes') && hasOutput(metadata, 'det_scores');
   const hasSeg = seg !== null && hasOutput(metadata, 'seg_mask');
   let boxes: ScoredBox[] = [];
   let mask: BinaryMask | null = null;
   if (gate.positive && hasDet) {
-    const settings = { ...det, ...definedOnly(options.det) };
+    const settings = { ...det, ...definedOnly(detOverride) };
     boxes = decodeBoxes(rowOf(outputs, 'det_boxes', index), rowOf(outputs, 'det_scores', index), settings, options.transform);
   }
   if (gate.positive && hasSeg) {
     const size = outputs.seg_mask?.dims[1] ?? metadata.preprocessing?.size ?? 0;
     const probs = rowOf(outputs, 'seg_mask', index);
-    const threshold = options.seg?.threshold ?? seg.threshold;
+    const threshold = segOverride ?? seg.threshold;
     mask = decodeMask(probs, size, options.transform, threshold);
     // The minimum area is counted on the model-input grid, as the evaluation that chose it counted it, so the
     // decision does not depend on the original image's size.
@@ -133,7 +147,11 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   }
   const result: DecodedOutputs = { probabilities, gate, boxes, mask, maskRle: !hasSeg ? '' : mask === null ? '-1' : rleEncode(mask) };
   if (clsThresholds !== undefined) result.findings = Object.keys(probabilities).filter((c) => clsThresholds[c] !== undefined && probabilities[c]! >= clsThresholds[c]!);
-  return result;
+  // OOD verdict and calibrated probabilities (pipeline/ood.ts, pipeline/calibration.ts)
+  const ood = decideOod(outputs, metadata, index, options.ood?.threshold);
+  if (ood !== null) result.ood = ood;
+  result.calibrated = calibrationOf(metadata).calibrated;
+  return applyTemperatures(result, metadata);
 }
 
 /** Pixels of a probability map above `threshold`. */

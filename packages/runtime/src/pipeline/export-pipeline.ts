@@ -4,6 +4,9 @@ import { exportWithExtension, type ExportReport } from '../export/export-onnx';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import { GateSpecSchema, type DecodeSpec } from '../model/metadata';
 import { nodePath } from '../model/node-only';
+import { oodExtension, oodOutputs } from './ood-export';
+import { TemperatureSpecSchema } from './calibration';
+import { OodExportSchema } from './ood';
 
 type Sym = tf.SymbolicTensor;
 type AnyBlock = Block<unknown, unknown, unknown>;
@@ -79,6 +82,13 @@ export const ExportPipelineOptionsSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * OOD refusal (pipeline/ood.ts): the statistics fitted on training films and the threshold chosen on validation
+     * films; stage 1 (and the single graph) then also output `ood_features` and `ood_score`.
+     */
+    ood: OodExportSchema.optional(),
+    /** Temperatures fitted on validation data (pipeline/calibration.ts), recorded for the runtime to apply. */
+    temperature: TemperatureSpecSchema.optional(),
   })
   .strict();
 export type ExportPipelineOptions = z.input<typeof ExportPipelineOptionsSchema>;
@@ -146,6 +156,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
     s1Outputs.push(features[level]);
     s1Specs.push({ name: featureOutputName(level), activation: 'none', layout: 'NCHW', description: `encoder feature ${level}, NCHW, input of stage 2` });
   }
+  const ood = oodOutputs(opts.ood, features, s1Outputs, s1Specs); // OOD refusal: pooled features (pipeline/ood-export.ts)
   const stage1Model = tf.model({ inputs: image, outputs: s1Outputs });
   const blockSpecs = [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b));
   const decode = decodeSpecOf(det, seg, opts.decode, classNames);
@@ -156,9 +167,9 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
       foldBatchNorm: opts.foldBatchNorm,
       opset: opts.opset,
       graphName: 'multichexnet_stage1',
-      metadata: { role: 'stage1', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode },
+      metadata: { role: 'stage1', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode, ...ood.metadata, ...temperatureOf(opts, classNames) },
     },
-    null,
+    oodExtension(opts.ood, null),
   );
   if (stage2 === null) return { stage1: s1.bytes, stage2: null, reports: { stage1: s1, stage2: null } };
 
@@ -174,7 +185,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
       foldBatchNorm: opts.foldBatchNorm,
       opset: opts.opset,
       graphName: 'multichexnet_stage2',
-      metadata: { role: 'stage2', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode, pairedWith: s1.checksum },
+      metadata: { role: 'stage2', classNames, preprocessing, blocks: blockSpecs, versions, gate, decode, pairedWith: s1.checksum, ...ood.metadata, ...temperatureOf(opts, classNames) },
     },
     det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
   );
@@ -219,6 +230,7 @@ export async function exportModelWithReport(blocks: PipelineBlocks, options: Exp
     outputs.push(seg.apply(features));
     specs.push({ name: 'seg_mask', activation: 'sigmoid', layout: 'NHWC', description: '[B, H, W, 1] foreground probabilities, NHWC' });
   }
+  const ood = oodOutputs(opts.ood, features, outputs, specs); // OOD refusal: pooled features (pipeline/ood-export.ts)
   return exportWithExtension(
     tf.model({ inputs: image, outputs }),
     {
@@ -234,10 +246,22 @@ export async function exportModelWithReport(blocks: PipelineBlocks, options: Exp
         versions: opts.versions,
         gate: resolveGate(opts.gate, classNames, gateBlock !== undefined, det !== undefined || seg !== undefined),
         decode: decodeSpecOf(det, seg, opts.decode, classNames),
+        ...ood.metadata,
+        ...temperatureOf(opts, classNames),
       },
     },
-    det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null,
+    oodExtension(opts.ood, det ? (gb, outs) => addDetDecode(gb, outs.get('det_raw')!, det.anchors, { width, height }) : null),
   );
+}
+
+/** The `temperature` metadata entry, when the export records one (its classes must be the cls head's). */
+function temperatureOf(opts: ExportPipelineOptionsOutput, classNames: readonly string[]): { temperature?: z.output<typeof TemperatureSpecSchema> } {
+  if (opts.temperature === undefined) return {};
+  const unknown = Object.keys(opts.temperature.cls).filter((c) => !classNames.includes(c));
+  if (unknown.length > 0) {
+    throw new DataError('Temperatures name a class the cls head does not have', { field: 'temperature.cls', expected: `classes among ${classNames.join(', ')}`, found: unknown.join(', ') });
+  }
+  return { temperature: opts.temperature };
 }
 
 function decodeSpecOf(det: PipelineDetHead | undefined, seg: PipelineSegHead | undefined, chosen: ExportPipelineOptionsOutput['decode'], classNames: readonly string[]): DecodeSpec {

@@ -1,5 +1,5 @@
 import type { ScoredBox } from '@multichexnet/core';
-import type { PipelineResult, PipelineTimings } from '@multichexnet/runtime';
+import { oodMessage, type OodDecision, type PipelineResult, type PipelineTimings } from '@multichexnet/runtime';
 
 /**
  * One image's pipeline result as JSON: what `POST /v1/predict` answers and what a screening worker stores.
@@ -17,6 +17,13 @@ export interface ResultJson {
   /** SIIM RLE of the mask; `-1` when empty or gated out, '' when the model has no seg head. */
   maskRle: string;
   timings: PipelineTimings;
+  /** The OOD verdict, when the model records OOD statistics (and the service checks them). */
+  ood?: OodDecision;
+  /** Refused as out of distribution (`--ood refuse`, the default): no probabilities, boxes or mask; `refusal` says why. */
+  refused?: true;
+  refusal?: string;
+  /** Whether the probabilities and box scores are calibrated (temperature scaling fitted on validation). */
+  calibrated: boolean;
 }
 
 /**
@@ -25,12 +32,22 @@ export interface ResultJson {
  * @example
  * const json = resultToJson(await pipeline.run(image)); // { probabilities, gate, boxes, mask: { width, height, pixels }, maskRle, timings }
  */
-export function resultToJson(r: PipelineResult): ResultJson {
+export function resultToJson(r: PipelineResult, name = 'image'): ResultJson {
   let mask: ResultJson['mask'] = null;
   if (r.mask !== null) {
     let pixels = 0;
     for (let i = 0; i < r.mask.data.length; i++) pixels += r.mask.data[i] !== 0 ? 1 : 0;
     mask = { width: r.mask.width, height: r.mask.height, pixels };
   }
-  return { probabilities: r.probabilities, gate: r.gate, boxes: r.boxes, mask, maskRle: r.maskRle, timings: r.timings };
+  return {
+    probabilities: r.probabilities,
+    gate: r.gate,
+    boxes: r.boxes,
+    mask,
+    maskRle: r.maskRle,
+    timings: r.timings,
+    ...(r.ood !== undefined ? { ood: r.ood } : {}),
+    ...(r.refused === true && r.ood !== undefined ? { refused: true as const, refusal: oodMessage(name, r.ood) } : {}),
+    calibrated: r.calibrated === true,
+  };
 }

@@ -82,7 +82,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const audit = auditTarget !== null ? openAuditSink(auditTarget) : null;
   let loaded: LoadedPipeline | null = null;
   try {
-    loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
+    loaded = await openPipeline(opts.model, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ood !== undefined ? { ood: opts.ood } : {}) });
     return await listen(loaded, opts, access, audit);
   } catch (e) {
     await loaded?.pipeline.dispose();
