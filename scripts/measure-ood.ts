@@ -15,10 +15,10 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auroc, createRng, deriveSeed, initBackend, tf, type FeatureLevel } from '@multichexnet/core';
-import { decodeImageAsync, openTrainingData, preprocessImage, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
+import { decodeImageAsync, preprocessImage, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
 import { createPipeline, PIPELINE_FILES } from '@multichexnet/runtime';
 import { FINDING_KINDS, NON_CHEST_KINDS, renderFilm, renderNonChest, type FindingKind, type NonChestKind } from '@multichexnet/synth';
-import { collectOutputs, fitOodStatistics, loadMultiCheXNet, oodScore, oodThreshold, parsePlan, pooledFeatures, type EvalSets } from '@multichexnet/trainer';
+import { collectOutputs, fitOodStatistics, loadMultiCheXNet, oodScore, oodThreshold, openTrainingData, parsePlan, pooledFeatures, type EvalSets } from '@multichexnet/trainer';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: string): string => {

@@ -117,8 +117,9 @@ describe('OOD refusal and calibrated probabilities of the trained quickstart mod
   it('fits ood.json on the training films and temperature.json on validation; the model records both, the report shows them', async () => {
     const ood = JSON.parse(readFileSync(join(out, 'ood.json'), 'utf8')) as { threshold: number; statistics: { count: number; levels: string[] }; thresholdFilms: number; fittedOn: string; thresholdOn: string };
     const t = JSON.parse(readFileSync(join(out, 'temperature.json'), 'utf8')) as { spec: { cls: Record<string, number>; det?: number; seg?: number }; val: Record<string, { before: { ece: number }; after: { ece: number } }>; test?: Record<string, unknown> };
-    expect(ood).toMatchObject({ fittedOn: 'train', thresholdOn: 'val', statistics: { levels: ['c4', 'c5'] } });
-    expect(ood.statistics.count).toBeGreaterThan(ood.thresholdFilms);
+    // too few validation films here for a 2% rate: the out-of-fold scores of the training films join them
+    expect(ood).toMatchObject({ fittedOn: 'train', thresholdOn: 'val + out-of-fold train', statistics: { levels: ['c4', 'c5'] } });
+    expect(ood.thresholdFilms).toBeGreaterThan(ood.statistics.count);
     expect(Object.keys(t.spec.cls)).toHaveLength(14);
     expect(t.spec.det).toBeGreaterThan(0);
     expect(t.spec.seg).toBeGreaterThan(0);

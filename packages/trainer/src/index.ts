@@ -81,7 +81,7 @@ export { calibrate, DET_THRESHOLDS, SEG_MIN_AREA_FRACTIONS } from './eval/calibr
 // --- probability calibration and out-of-distribution statistics
 export { fitTemperature, fitHeadTemperatures, reliability, headReliability } from './eval/temperature';
 export type { TemperatureFit, HeadTemperatures, HeadReliability, Reliability, ReliabilityBin } from './eval/temperature';
-export { fitOodStatistics, oodScore, oodThreshold, pooledFeatures, checkLevels, DEFAULT_OOD_LEVELS } from './eval/ood-fit';
+export { fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, enoughForRate, pooledFeatures, checkLevels, DEFAULT_OOD_LEVELS } from './eval/ood-fit';
 export type { OodStatistics, FitOodOptions } from './eval/ood-fit';
 export { collectOutputs } from './eval/collect-outputs';
 export type { CollectOutputsOptions, CollectedOutputs } from './eval/collect-outputs';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, initBackend, tf } from '@multichexnet/core';
-import { checkLevels, fitOodStatistics, oodScore, oodThreshold, pooledFeatures } from '../src/index';
+import { checkLevels, enoughForRate, fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, pooledFeatures } from '../src/index';
 
 /** Rows from a Gaussian with `k` strong directions and isotropic noise elsewhere, D dimensions. */
 function gaussianRows(n: number, D: number, k: number, seed: string, shift = 0): Float32Array[] {
@@ -31,8 +31,10 @@ describe('fitOodStatistics / oodScore', () => {
     expect(Math.min(...shifted)).toBeGreaterThan(Math.max(...held));
   });
 
-  it('fits with fewer films than dimensions (components capped at count - 1)', () => {
-    const stats = fitOodStatistics(gaussianRows(10, 64, 2, 'few'), ['c4', 'c5']);
+  it('fits with fewer films than dimensions (components capped at count - 1; by default count / 10)', () => {
+    expect(fitOodStatistics(gaussianRows(10, 64, 2, 'few'), ['c4', 'c5']).components).toHaveLength(1);
+    expect(fitOodStatistics(gaussianRows(400, 64, 2, 'many'), ['c4', 'c5']).components).toHaveLength(32);
+    const stats = fitOodStatistics(gaussianRows(10, 64, 2, 'few'), ['c4', 'c5'], { components: 20 });
     expect(stats.components).toHaveLength(9);
     expect(stats.components[0]).toHaveLength(64);
     expect(Number.isFinite(oodScore(gaussianRows(1, 64, 2, 'x')[0]!, stats))).toBe(true);
@@ -48,6 +50,20 @@ describe('fitOodStatistics / oodScore', () => {
     expect(() => checkLevels([])).toThrow(/distinct levels/);
     const stats = fitOodStatistics(gaussianRows(5, 8, 1, 'ok'), ['c5']);
     expect(() => oodScore(new Float32Array(7), stats)).toThrow(/8 values/);
+  });
+});
+
+describe('outOfFoldScores', () => {
+  it('scores every row without its fold: like held-out rows, above the in-sample scores', () => {
+    const rows = gaussianRows(60, 24, 3, 'oof');
+    const stats = fitOodStatistics(rows, ['c5'], { components: 6 });
+    const inSample = rows.map((r) => oodScore(r, stats));
+    const oof = outOfFoldScores(rows, ['c5'], 5, { components: 6 });
+    expect(oof).toHaveLength(60);
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    expect(mean(oof)).toBeGreaterThan(mean(inSample));
+    expect(enoughForRate(49, 0.02)).toBe(true);
+    expect(enoughForRate(48, 0.02)).toBe(false);
   });
 });
 

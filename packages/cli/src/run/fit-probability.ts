@@ -5,6 +5,8 @@ import { OodStatisticsSchema, TemperatureSpecSchema, type OodExport, type Temper
 import {
   DEFAULT_OOD_LEVELS,
   collectOutputs,
+  enoughForRate,
+  outOfFoldScores,
   fitHeadTemperatures,
   fitOodStatistics,
   headReliability,
@@ -148,10 +150,17 @@ async function collect(model: MultiCheXNet<HeadSet>, plan: TrainingPlan, sets: E
   return out;
 }
 
-/** The OOD statistics of pooled feature rows, scored against threshold rows. */
+/**
+ * The OOD statistics of pooled feature rows and their threshold on the threshold rows. When those are too few for
+ * the target rate, the out-of-fold scores of the fitting rows (5 folds) join them, and `thresholdOn` says so.
+ */
 export function oodOfRows(fit: Float32Array[], threshold: Float32Array[], target: number, provenance: { fittedOn: string; thresholdOn: string }): RunOod {
   const statistics = fitOodStatistics(fit, DEFAULT_OOD_LEVELS);
-  const scores = threshold.map((r) => oodScore(r, statistics));
+  let scores = threshold.map((r) => oodScore(r, statistics));
+  if (!enoughForRate(scores.length, target)) {
+    scores = [...scores, ...outOfFoldScores(fit, DEFAULT_OOD_LEVELS, 5, { components: statistics.components.length })];
+    provenance = { ...provenance, thresholdOn: `${provenance.thresholdOn} + out-of-fold ${provenance.fittedOn}` };
+  }
   const t = oodThreshold(scores, target);
   const sorted = [...scores].sort((a, b) => a - b);
   return {

@@ -32,7 +32,10 @@ export interface OodStatistics {
 
 /** Options of {@link fitOodStatistics}. */
 export interface FitOodOptions {
-  /** Principal components kept (default 32; at most count - 1 and D - 1). */
+  /**
+   * Principal components kept (default min(32, count / 10): the trailing components of few films are estimated
+   * badly and make held-out films look unusual; at most count - 1 and D - 1).
+   */
   components?: number;
 }
 
@@ -89,7 +92,7 @@ export function fitOodStatistics(rows: readonly Float32Array[], levels: readonly
     }
   }
   total /= N - 1;
-  const k = Math.max(1, Math.min(options.components ?? 32, N - 1, D - 1));
+  const k = Math.max(1, Math.min(options.components ?? Math.min(32, Math.floor(N / 10)), N - 1, D - 1));
   const svd = new SVD(X, { computeLeftSingularVectors: false, computeRightSingularVectors: true, autoTranspose: true });
   const s = svd.diagonal;
   const V = svd.rightSingularVectors;
@@ -150,4 +153,29 @@ export function oodThreshold(scores: readonly number[], targetFalseRefusal: numb
   const n = finite.length;
   const rank = Math.ceil((n + 1) * (1 - targetFalseRefusal));
   return rank <= n ? { threshold: finite[rank - 1]!, guaranteed: true } : { threshold: finite[n - 1]!, guaranteed: false };
+}
+
+/**
+ * Out-of-fold scores of the fitting rows: each row scored by statistics fitted without its fold (row i in fold
+ * i mod `folds`). They behave like held-out films, so they can stand in for validation films where too few exist.
+ *
+ * @example
+ * const extra = outOfFoldScores(trainRows, ['c4', 'c5'], 5);
+ */
+export function outOfFoldScores(rows: readonly Float32Array[], levels: readonly FeatureLevel[], folds = 5, options: FitOodOptions = {}): number[] {
+  const out = new Array<number>(rows.length);
+  for (let f = 0; f < folds; f++) {
+    const fit = rows.filter((_, i) => i % folds !== f);
+    if (fit.length < 3) continue;
+    const stats = fitOodStatistics(fit, levels, options);
+    rows.forEach((r, i) => {
+      if (i % folds === f) out[i] = oodScore(r, stats);
+    });
+  }
+  return out.filter((v) => v !== undefined);
+}
+
+/** Whether n scores are enough for the split-conformal quantile at rate alpha (n >= 1 / alpha - 1). */
+export function enoughForRate(n: number, targetFalseRefusal: number): boolean {
+  return Math.ceil((n + 1) * (1 - targetFalseRefusal)) <= n;
 }
