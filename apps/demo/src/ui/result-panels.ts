@@ -113,7 +113,7 @@ function oodBlock(r: DemoResult): HTMLElement | null {
   if (!o.outOfDistribution) return el('p', { class: 'muted', ...attrs }, `Looks like a frontal chest X-ray (OOD score ${f(o.score)} ≤ ${f(o.threshold)}).`);
   return el(
     'div',
-    { class: 'gate gate-neg', ...attrs },
+    { class: 'gate gate-ood', ...attrs },
     el('strong', {}, r.refused ? 'Refused: not a frontal chest X-ray?' : 'Warning: not a frontal chest X-ray?'),
     el('span', {}, `This image is not like the frontal chest X-rays the model was trained on (OOD score ${f(o.score)} > threshold ${f(o.threshold)}).`),
     el('span', { class: 'gate-effect' }, r.refused ? 'no findings are shown for it' : 'its findings are unreliable'),
