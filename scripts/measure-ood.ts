@@ -18,7 +18,7 @@ import { auroc, createRng, deriveSeed, initBackend, tf, type FeatureLevel } from
 import { decodeImageAsync, preprocessImage, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
 import { createPipeline, PIPELINE_FILES } from '@multichexnet/runtime';
 import { FINDING_KINDS, NON_CHEST_KINDS, renderFilm, renderNonChest, type FindingKind, type NonChestKind } from '@multichexnet/synth';
-import { collectOutputs, fitOodStatistics, loadMultiCheXNet, oodScore, oodThreshold, openTrainingData, parsePlan, pooledFeatures, type EvalSets } from '@multichexnet/trainer';
+import { collectOutputs, enoughForRate, fitOodStatistics, loadMultiCheXNet, oodScore, oodThreshold, openTrainingData, parsePlan, pooledFeatures, type EvalSets } from '@multichexnet/trainer';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: string): string => {
@@ -159,7 +159,7 @@ const cosineKnn = (train: Float32Array[], k: number) => {
 };
 const variants: { name: string; levels: FeatureLevel[]; score: (train: Float32Array[]) => (r: Float32Array) => number }[] = [];
 for (const levels of [['c5'], ['c4', 'c5'], ['c3', 'c4', 'c5'], ['c2', 'c3', 'c4', 'c5']] as FeatureLevel[][]) {
-  for (const k of [0, 8, 32]) variants.push({ name: `ppca k=${k} ${levels.join('+')}`, levels, score: (train) => {
+  for (const k of [0, 8, 32]) variants.push({ name: `ppca k=${k} ${levels.join('+')}`, levels, score: (train: Float32Array[]) => {
     const s = fitOodStatistics(train, levels, { components: Math.max(1, k) });
     const st = k === 0 ? { ...s, components: [], variances: [] } : s;
     return (r) => oodScore(r, st);
@@ -167,8 +167,16 @@ for (const levels of [['c5'], ['c4', 'c5'], ['c3', 'c4', 'c5'], ['c2', 'c3', 'c4
 }
 variants.push({ name: 'knn k=5 cosine c4+c5', levels: ['c4', 'c5'], score: (train) => cosineKnn(train, 5) });
 const methods = variants.map((v) => {
-  const score = v.score(select(trainRows, v.levels));
-  const val = select(valRows, v.levels).map(score);
+  const train = select(trainRows, v.levels);
+  const score = v.score(train);
+  let val = select(valRows, v.levels).map(score);
+  // as the deployed fit does: too few validation films for the rate -> the out-of-fold training scores join them
+  if (!enoughForRate(val.length, spec.targetFalseRefusal)) {
+    for (let f = 0; f < 5; f++) {
+      const s = v.score(train.filter((_, i) => i % 5 !== f));
+      val = [...val, ...train.filter((_, i) => i % 5 === f).map(s)];
+    }
+  }
   const { threshold } = oodThreshold(val, spec.targetFalseRefusal);
   const film = select(filmRows, v.levels).map(score);
   const realS = select(realRows, v.levels).map(score);
@@ -191,8 +199,8 @@ const ece = (r: Record<string, { before: { ece: number; count: number }; after: 
 
 const result = {
   format: 'multichexnet-ood-calibration',
-  command: `npm run ood:measure -- --run ${process.argv.includes('--run') ? arg('run', '') : 'runs/quickstart'}`,
-  run: { plan: plan.name, imageSize: size, seed: plan.seed },
+  command: `npm run ood:measure -- ${process.argv.slice(2).join(' ')}`.trim(),
+  run: { dir: runDir.startsWith(root) ? runDir.slice(root.length + 1) : runDir, plan: plan.name, imageSize: size, seed: plan.seed, trainingSteps: plan.phases.reduce((a, p) => a + p.steps, 0), films: { train: trainRows.length, val: valRows.length } },
   date: new Date().toISOString(),
   machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage1m: { start: loadStart, end: os.loadavg()[0] } },
   seconds: (performance.now() - t0) / 1000,

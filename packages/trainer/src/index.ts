@@ -79,7 +79,7 @@ export type { SeedSummary } from './experiments/seed-summary';
 export { chooseF1Thresholds } from './eval/f1-thresholds';
 export { calibrate, DET_THRESHOLDS, SEG_MIN_AREA_FRACTIONS } from './eval/calibrate';
 // --- probability calibration and out-of-distribution statistics
-export { fitTemperature, fitHeadTemperatures, reliability, headReliability } from './eval/temperature';
+export { fitTemperature, fitHeadTemperatures, reliability, headReliability, MIN_CLASS_LABELS } from './eval/temperature';
 export type { TemperatureFit, HeadTemperatures, HeadReliability, Reliability, ReliabilityBin } from './eval/temperature';
 export { fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, enoughForRate, pooledFeatures, checkLevels, DEFAULT_OOD_LEVELS } from './eval/ood-fit';
 export type { OodStatistics, FitOodOptions } from './eval/ood-fit';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, scaleProbability } from '@multichexnet/core';
-import { fitTemperature, reliability } from '../src/index';
+import { fitHeadTemperatures, fitTemperature, reliability } from '../src/index';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -87,5 +87,23 @@ describe('reliability and ECE', () => {
     expect(reliability([0.5], [Number.NaN]).ece).toBeNaN();
     expect(() => reliability([1.2], [1])).toThrow(/probabilities\[0\]/);
     expect(() => reliability([0.2], [1], 0)).toThrow(DataError);
+  });
+});
+
+describe('fitHeadTemperatures', () => {
+  it('fits a class with enough labels on its own and gives the others the pooled temperature', () => {
+    const a = overconfident(3, 4000, 'class-a');
+    const b = overconfident(0.5, 4000, 'class-b');
+    const rare = { z: [2, -1, 0.5], y: [1, 0, 1] };
+    const n = 4000;
+    const logits = Array.from({ length: n }, (_, i) => Float32Array.from([a.z[i]!, b.z[i]!, i < 3 ? rare.z[i]! : 0]));
+    const labels = Array.from({ length: n }, (_, i) => Float32Array.from([a.y[i]!, b.y[i]!, i < 3 ? rare.y[i]! : Number.NaN]));
+    const t = fitHeadTemperatures({ cls: { logits, labels, classes: ['A', 'B', 'Rare'] }, det: { logits: [], labels: [] }, seg: { logits: [], labels: [] }, features: [] });
+    expect(Math.abs(t.cls.A!.temperature - 3) / 3).toBeLessThan(0.08);
+    expect(Math.abs(t.cls.B!.temperature - 0.5) / 0.5).toBeLessThan(0.08);
+    expect(t.cls.A!.pooled).toBeUndefined();
+    expect(t.cls.Rare!.pooled).toBe(true);
+    expect(t.cls.Rare!.count).toBe(2 * n + 3);
+    expect(t.det).toBeUndefined();
   });
 });

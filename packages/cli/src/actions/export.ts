@@ -4,7 +4,7 @@ import { calibrationText } from './train';
 import { calibrateRun } from '../run/evaluate-run';
 import { exportRunModel } from '../run/export-model';
 import { openData, openRun, readRunCalibration, readRunData, startBackend, writeRunCalibration } from '../run/run-folder';
-import { fitRunProbability, readRunOod, readRunTemperature, writeRunOod, writeRunTemperature } from '../run/fit-probability';
+import { fitRunProbability, readRunOod, readRunTemperature, testReliability, writeRunOod, writeRunTemperature } from '../run/fit-probability';
 
 /** Options of `multichexnet export`. */
 export interface ExportOptions {
@@ -40,9 +40,13 @@ export async function exportAction(ctx: CommandContext, run: string, o: ExportOp
       const recorded = await readRunData(runDir);
       if (recorded !== null) {
         await startBackend(ctx, 'auto');
-        const fitted = await fitRunProbability({ model, plan, data: await openData(recorded.roots, plan, recorded.split, recorded.onBadSample ?? 'fail'), reporter: ctx.reporter });
+        const data = await openData(recorded.roots, plan, recorded.split, recorded.onBadSample ?? 'fail');
+        const fitted = await fitRunProbability({ model, plan, data, reporter: ctx.reporter });
         if (fitted.ood !== null) await writeRunOod(runDir, (ood = fitted.ood));
-        if (fitted.temperature !== null) await writeRunTemperature(runDir, (temperature = fitted.temperature));
+        if (fitted.temperature !== null) {
+          fitted.temperature.test = await testReliability({ model, plan, data, reporter: ctx.reporter }, fitted.temperature);
+          await writeRunTemperature(runDir, (temperature = fitted.temperature));
+        }
       }
     }
     const files = await exportRunModel(model, plan, o.out !== undefined ? ctx.path(o.out) : runDir, ctx.reporter, calibration, { ood, temperature });

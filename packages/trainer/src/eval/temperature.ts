@@ -149,10 +149,16 @@ export function reliability(probabilities: ArrayLike<number>, labels: ArrayLike<
   return { ece: total > 0 ? ece : Number.NaN, count: total, bins: out };
 }
 
+/** Labels of each kind a CheXCls class needs for a temperature of its own (else it takes the head's pooled one). */
+export const MIN_CLASS_LABELS = 10;
+
 /** Temperatures of every head fitted on one set of collected outputs. */
 export interface HeadTemperatures {
-  /** CheXCls, per class (classes with labels of one kind only keep T = 1, `fitted: false`). */
-  cls: Record<string, TemperatureFit>;
+  /**
+   * CheXCls, per class: its own fit when it has at least {@link MIN_CLASS_LABELS} positive and negative labels, else
+   * the fit pooled over every (image, class) pair (`pooled: true`): a temperature from a handful of labels is noise.
+   */
+  cls: Record<string, TemperatureFit & { pooled?: boolean }>;
   det?: TemperatureFit;
   seg?: TemperatureFit;
 }
@@ -169,12 +175,23 @@ export function fitHeadTemperatures(outputs: CollectedOutputs): HeadTemperatures
   const out: HeadTemperatures = { cls: {} };
   const { logits, labels, classes } = outputs.cls;
   if (logits.length > 0) {
+    const pooled = fitTemperature(
+      logits.flatMap((r) => Array.from(r)),
+      labels.flatMap((r) => Array.from(r)),
+      'cls',
+    );
     classes.forEach((c, j) => {
-      out.cls[c] = fitTemperature(
-        logits.map((r) => r[j]!),
-        labels.map((r) => r[j]!),
-        `cls.${c}`,
-      );
+      const y = labels.map((r) => r[j]!);
+      const positives = y.filter((v) => v === 1).length;
+      const negatives = y.filter((v) => v === 0).length;
+      out.cls[c] =
+        positives >= MIN_CLASS_LABELS && negatives >= MIN_CLASS_LABELS
+          ? fitTemperature(
+              logits.map((r) => r[j]!),
+              y,
+              `cls.${c}`,
+            )
+          : { ...pooled, pooled: true };
     });
   }
   if (outputs.det.logits.length > 0) out.det = fitTemperature(outputs.det.logits, outputs.det.labels, 'det');
