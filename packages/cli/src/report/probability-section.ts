@@ -22,22 +22,19 @@ export function reliabilitySpec(title: string, r: { before: Reliability; after: 
     r[when].bins.filter((b) => b.count > 0).map((b) => ({ probability: b.meanProbability, positives: b.positiveRate, count: b.count, series: when === 'before' ? `T = 1 (ECE ${num(r.before.ece)})` : `scaled (ECE ${num(r.after.ece)})` })),
   );
   if (rows.length === 0) return null;
+  const xy = {
+    x: { field: 'probability', type: 'quantitative', title: 'mean predicted probability', scale: { domain: [0, 1] } },
+    y: { field: 'positives', type: 'quantitative', title: 'fraction positive', scale: { domain: [0, 1] } },
+  };
+  const color = { field: 'series', type: 'nominal', title: null, scale: { range: ['#9aa5b1', '#2563eb'] } };
   return {
     title,
     width: 280,
     height: 260,
     layer: [
       { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#9aa5b1' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
-      {
-        data: { values: rows },
-        mark: { type: 'line', point: true, strokeWidth: 1.6 },
-        encoding: {
-          x: { field: 'probability', type: 'quantitative', title: 'mean predicted probability', scale: { domain: [0, 1] } },
-          y: { field: 'positives', type: 'quantitative', title: 'fraction positive', scale: { domain: [0, 1] } },
-          color: { field: 'series', type: 'nominal', title: null, scale: { range: ['#9aa5b1', '#2563eb'] } },
-          size: { field: 'count', type: 'quantitative', legend: null },
-        },
-      },
+      { data: { values: rows }, mark: { type: 'line', strokeWidth: 1.6 }, encoding: { ...xy, color } },
+      { data: { values: rows }, mark: { type: 'point', filled: true, opacity: 0.9 }, encoding: { ...xy, color, size: { field: 'count', type: 'quantitative', title: 'samples', scale: { range: [20, 220] } } } },
     ],
   } as unknown as TopLevelSpec;
 }
