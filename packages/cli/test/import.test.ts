@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSafetensors } from '@multichexnet/core';
+import { createRng, parseSafetensors } from '@multichexnet/core';
 import { decodeImage, fitSample, resolvePreprocessConfig, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
 import { LAYOUTS } from '@multichexnet/pretrained';
 import { createPipeline } from '@multichexnet/runtime';
+import { renderFilm, writeNonChestSet } from '@multichexnet/synth';
+import { encode } from 'fast-png';
 import { REALDATA, cli } from './helpers';
 
 // `multichexnet import` end to end, against PyTorch: the checkpoints and reference probabilities come from
@@ -175,9 +177,6 @@ describe('multichexnet import', () => {
   }, 300_000);
 
   it('--ood-films fits the OOD refusal of an imported model on frontal films; predict then refuses a page of text', async () => {
-    const { renderFilm, writeNonChestSet } = await import('@multichexnet/synth');
-    const { createRng } = await import('@multichexnet/core');
-    const { encode } = await import('fast-png');
     const films = join(work, 'frontal');
     mkdirSync(films, { recursive: true });
     for (let i = 0; i < 16; i++) {

@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { verifyModelBytes } from '@multichexnet/runtime';
+import { writeNonChestSet } from '@multichexnet/synth';
+import { openTrainingData } from '@multichexnet/trainer';
 import type { TestEvaluation } from '../src/report/report-data';
 import { REPO_ROOT, cli, lines, shellEnv } from './helpers';
 
@@ -126,7 +129,6 @@ describe('OOD refusal and calibrated probabilities of the trained quickstart mod
     expect(Object.keys(t.test ?? {}).sort()).toEqual(['cls', 'det', 'seg']);
     // temperature scaling minimises the validation log-loss, so the validation ECE of each head cannot grow much
     for (const h of ['cls', 'det', 'seg']) expect(t.val[h]!.after.ece, h).toBeLessThanOrEqual(t.val[h]!.before.ece + 0.05);
-    const { verifyModelBytes } = await import('@multichexnet/runtime');
     for (const f of ['model.onnx', 'model.stage1.onnx']) {
       const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(out, f))), f);
       expect(metadata.ood?.threshold, f).toBe(ood.threshold);
@@ -139,8 +141,6 @@ describe('OOD refusal and calibrated probabilities of the trained quickstart mod
   });
 
   it('refuses generated non-chest images and passes held-out frontal films of its test split; predict --json says calibrated', async () => {
-    const { writeNonChestSet } = await import('@multichexnet/synth');
-    const { openTrainingData } = await import('@multichexnet/trainer');
     const nonChest = await writeNonChestSet(join(dir, 'non-chest'), { perKind: 3, size: 128, seed: 21 });
     const recorded = JSON.parse(readFileSync(join(out, 'data.json'), 'utf8')) as { roots: Record<string, string>; split: never };
     const data = await openTrainingData(recorded.roots, recorded.split);
@@ -158,7 +158,6 @@ describe('OOD refusal and calibrated probabilities of the trained quickstart mod
   });
 
   it('refuses by default with one line naming the file and the score against the threshold', async () => {
-    const { writeNonChestSet } = await import('@multichexnet/synth');
     const files = await writeNonChestSet(join(dir, 'noise'), { perKind: 1, size: 128, seed: 3, kinds: ['noise'] });
     const r = await cli(dir, 'predict', '--model', 'qs', files.noise[0]!);
     expect(r.code, r.err).toBe(0);
