@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { scaleProbability } from '@multichexnet/core';
 import { decodePng, type SplitConfig } from '@multichexnet/data';
 import { calibrate, evaluate, loadMultiCheXNet, openTrainingData, parsePlan, type Calibration, type DatasetRoots, type EvalSets } from '@multichexnet/trainer';
 import { verifyModelBytes } from '@multichexnet/runtime';
@@ -261,7 +262,6 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
       model.dispose();
     }
   }
-  const decodeOf = async (file: string) => (await verifyModelBytes(new Uint8Array(readFileSync(join(runDir, file))), file)).metadata.decode;
 
   it('eval-test.json records the settings chosen on val, and the test metrics are measured with them', async () => {
     const want = await trainerCalibration();
@@ -275,13 +275,14 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
     expect(trainOut.calibration).toEqual(test.calibration);
   });
 
-  it('the exported graphs decode with the same settings', async () => {
+  it('the exported graphs decode with the same settings (mapped through the recorded temperatures)', async () => {
     const c = test.calibration!;
     for (const file of ['model.onnx', 'model.stage2.onnx']) {
-      const decode = await decodeOf(file);
-      expect(decode.det?.scoreThreshold, file).toBe(c.detScoreThreshold);
+      const { decode, temperature: T } = (await verifyModelBytes(new Uint8Array(readFileSync(join(runDir, file))), file)).metadata;
+      expect(T, file).not.toBeNull();
+      expect(decode.det?.scoreThreshold, file).toBeCloseTo(scaleProbability(c.detScoreThreshold!, T!.det ?? 1), 12);
       expect(decode.seg?.minArea, file).toBe(c.segMinArea);
-      expect(decode.cls?.thresholds, file).toEqual(c.f1Threshold);
+      for (const [cls, t] of Object.entries(c.f1Threshold ?? {})) expect(decode.cls?.thresholds[cls], `${file} ${cls}`).toBeCloseTo(scaleProbability(t, T!.cls[cls] ?? 1), 12);
     }
   });
 

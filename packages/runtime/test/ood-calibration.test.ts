@@ -193,6 +193,8 @@ describe('calibrated probabilities', () => {
       const images = [films[2]!, films[7]!];
       const [base, got] = [await ref.runBatch(images), await p.runBatch(images)];
       const T = p.metadata.temperature!;
+      // the recorded decision thresholds are on the calibrated scale
+      expect(p.metadata.decode.det!.scoreThreshold).toBeCloseTo(scaleProbability(ref.metadata.decode.det!.scoreThreshold, TEMPS.det), 12);
       images.forEach((_, i) => {
         expect(base[i]!.calibrated).toBe(false);
         expect(got[i]!.calibrated).toBe(true);

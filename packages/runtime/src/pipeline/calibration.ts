@@ -1,13 +1,13 @@
-import { scaleProbability, unscaleProbability, z } from '@multichexnet/core';
-import type { ModelMetadata } from '../model/metadata';
-import type { DecodedOutputs } from './decode-outputs';
+import { scaleProbability, unscaleProbability, z, type ScoredBox } from '@multichexnet/core';
+import type { DecodeSpec, ModelMetadata } from '../model/metadata';
 
 /*
  * Calibrated probabilities: the temperatures a trainer fitted on validation data (per class for CheXCls, one for
  * CheXDet's box scores, one for CheXSeg's pixels) are recorded in `metadata.temperature`, and the runtime applies
- * them to what the graph returns, p' = sigmoid(logit(p) / T). Decisions do not move: the thresholds the model
- * recorded were chosen on the raw scale and are compared there; thresholds a caller passes (det score, seg mask)
- * are on the calibrated scale and are mapped back onto the raw one. The gate stays a raw decision score.
+ * them to what the graph returns, p' = sigmoid(logit(p) / T). Decisions do not move: the export records the
+ * decision thresholds (chosen on validation on the raw scale) mapped through the temperatures, so recorded and
+ * caller thresholds (cls findings, det score, seg mask) are on the calibrated scale; the det / seg ones are mapped
+ * back onto the graph's raw scores. The gate stays a raw decision score.
  */
 
 /** `metadata.temperature`: temperatures fitted on validation data, and on how many samples. */
@@ -48,15 +48,29 @@ export function rawThreshold(metadata: ModelMetadata, head: 'det' | 'seg', thres
   return threshold === undefined || T === undefined ? threshold : unscaleProbability(threshold, T);
 }
 
-/**
- * The decoded result with calibrated class probabilities and box scores (decisions already taken on the raw scale
- * stay as they are). Not exported from the package: decodeOutputs applies it.
- */
-export function applyTemperatures(result: DecodedOutputs, metadata: ModelMetadata): DecodedOutputs {
+/** Calibrates class probabilities in place (a model without temperatures leaves them). Not exported from the package. */
+export function calibrateProbabilities(probabilities: Record<string, number>, metadata: ModelMetadata): void {
   const t = metadata.temperature;
-  if (t === null) return result;
-  const probabilities: Record<string, number> = {};
-  for (const [c, p] of Object.entries(result.probabilities)) probabilities[c] = scaleProbability(p, t.cls[c] ?? 1);
-  const boxes = t.det === undefined ? result.boxes : result.boxes.map((b) => ({ ...b, score: scaleProbability(b.score, t.det!) }));
-  return { ...result, probabilities, boxes };
+  if (t === null) return;
+  for (const c of Object.keys(probabilities)) probabilities[c] = scaleProbability(probabilities[c]!, t.cls[c] ?? 1);
+}
+
+/** Boxes with calibrated scores (same boxes, same order). Not exported from the package. */
+export function calibrateBoxes(boxes: ScoredBox[], metadata: ModelMetadata): ScoredBox[] {
+  const T = metadata.temperature?.det;
+  return T === undefined ? boxes : boxes.map((b) => ({ ...b, score: scaleProbability(b.score, T) }));
+}
+
+/**
+ * The decoding settings on the calibrated scale: a model exported with temperatures records its decision thresholds
+ * (chosen on validation on the raw scale) mapped through them, so a recorded threshold applies to the probabilities
+ * the runtime reports. The decisions are the same. Not exported from the package.
+ */
+export function calibratedDecode(decode: DecodeSpec, t: TemperatureSpec | undefined): DecodeSpec {
+  if (t === undefined) return decode;
+  return {
+    det: decode.det === null ? null : { ...decode.det, scoreThreshold: scaleProbability(decode.det.scoreThreshold, t.det ?? 1) },
+    seg: decode.seg === null ? null : { ...decode.seg, threshold: scaleProbability(decode.seg.threshold, t.seg ?? 1) },
+    ...(decode.cls ? { cls: { thresholds: Object.fromEntries(Object.entries(decode.cls.thresholds).map(([c, v]) => [c, scaleProbability(v, t.cls[c] ?? 1)])) } } : {}),
+  };
 }

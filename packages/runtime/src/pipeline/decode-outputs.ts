@@ -4,7 +4,7 @@ import { nonMaxSuppression } from '@multichexnet/head-det';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';
 import { resizeBilinear } from './resize-bilinear';
-import { applyTemperatures, calibrationOf, rawThreshold } from './calibration';
+import { calibrateBoxes, calibrateProbabilities, calibrationOf, rawThreshold } from './calibration';
 import { decideOod, type OodDecision } from './ood';
 
 /** Thresholds of the det decoding. */
@@ -120,13 +120,15 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   const probs = rowOf(outputs, 'cls_probs', index);
   const probabilities: Record<string, number> = {};
   for (let k = 0; k < probs.length; k++) probabilities[metadata.classNames[k] ?? `class_${k}`] = probs[k]!;
+  calibrateProbabilities(probabilities, metadata); // calibrated probabilities (pipeline/calibration.ts)
   const gate = decideGate(outputs, metadata, index, options.gate);
   const clsThresholds = metadata.decode.cls?.thresholds;
 
   const { det, seg } = metadata.decode;
-  // Calibrated models: a caller's det / seg thresholds are on the calibrated scale, the graph's scores raw.
-  const detOverride = { ...options.det, scoreThreshold: rawThreshold(metadata, 'det', options.det?.scoreThreshold) };
-  const segOverride = rawThreshold(metadata, 'seg', options.seg?.threshold);
+  // Calibrated models: the recorded and the caller's det / seg thresholds are on the calibrated scale, the graph's
+  // scores raw (pipeline/calibration.ts).
+  const detOverride = { ...options.det, scoreThreshold: rawThreshold(metadata, 'det', options.det?.scoreThreshold ?? det?.scoreThreshold) };
+  const segOverride = rawThreshold(metadata, 'seg', options.seg?.threshold ?? seg?.threshold);
   const hasDet = det !== null && hasOutput(metadata, 'det_boxes') && hasOutput(metadata, 'det_scores');
   const hasSeg = seg !== null && hasOutput(metadata, 'seg_mask');
   let boxes: ScoredBox[] = [];
@@ -151,7 +153,8 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   const ood = decideOod(outputs, metadata, index, options.ood?.threshold);
   if (ood !== null) result.ood = ood;
   result.calibrated = calibrationOf(metadata).calibrated;
-  return applyTemperatures(result, metadata);
+  result.boxes = calibrateBoxes(result.boxes, metadata);
+  return result;
 }
 
 /** Pixels of a probability map above `threshold`. */

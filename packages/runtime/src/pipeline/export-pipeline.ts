@@ -5,7 +5,7 @@ import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import { GateSpecSchema, type DecodeSpec } from '../model/metadata';
 import { nodePath } from '../model/node-only';
 import { oodExtension, oodOutputs } from './ood-export';
-import { TemperatureSpecSchema } from './calibration';
+import { TemperatureSpecSchema, calibratedDecode } from './calibration';
 import { OodExportSchema } from './ood';
 
 type Sym = tf.SymbolicTensor;
@@ -159,7 +159,7 @@ export async function exportPipeline(blocks: PipelineBlocks, options: ExportPipe
   const ood = oodOutputs(opts.ood, features, s1Outputs, s1Specs); // OOD refusal: pooled features (pipeline/ood-export.ts)
   const stage1Model = tf.model({ inputs: image, outputs: s1Outputs });
   const blockSpecs = [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b));
-  const decode = decodeSpecOf(det, seg, opts.decode, classNames);
+  const decode = calibratedDecode(decodeSpecOf(det, seg, opts.decode, classNames), opts.temperature); // thresholds on the calibrated scale
   const s1 = await exportWithExtension(
     stage1Model,
     {
@@ -245,7 +245,7 @@ export async function exportModelWithReport(blocks: PipelineBlocks, options: Exp
         blocks: [encoder, cls, ...(gateBlock ? [gateBlock] : []), ...(det ? [det] : []), ...(seg ? [seg] : [])].map((b) => serializeBlock(b)),
         versions: opts.versions,
         gate: resolveGate(opts.gate, classNames, gateBlock !== undefined, det !== undefined || seg !== undefined),
-        decode: decodeSpecOf(det, seg, opts.decode, classNames),
+        decode: calibratedDecode(decodeSpecOf(det, seg, opts.decode, classNames), opts.temperature),
         ...ood.metadata,
         ...temperatureOf(opts, classNames),
       },

@@ -31,8 +31,10 @@ export function oodExtension(ood: z.output<typeof OodExportSchema> | undefined, 
 
 /** The symbolic pooled features [B, D] the OOD score reads: each level globally average-pooled, then concatenated. */
 export function pooledOodFeatures(features: EncoderFeatures<tf.SymbolicTensor>, levels: readonly string[]): tf.SymbolicTensor {
-  const pooled = levels.map((l) => tf.layers.globalAveragePooling2d({}).apply(features[l as keyof EncoderFeatures<tf.SymbolicTensor>]) as tf.SymbolicTensor);
-  return pooled.length === 1 ? pooled[0]! : (tf.layers.concatenate({ axis: -1 }).apply(pooled) as tf.SymbolicTensor);
+  // Named layers: tfjs numbers unnamed ones per process, and the names reach the ONNX node names, so an export in
+  // another process would write other bytes.
+  const pooled = levels.map((l) => tf.layers.globalAveragePooling2d({ name: `ood_pool_${l}` }).apply(features[l as keyof EncoderFeatures<tf.SymbolicTensor>]) as tf.SymbolicTensor);
+  return pooled.length === 1 ? pooled[0]! : (tf.layers.concatenate({ axis: -1, name: 'ood_concat' }).apply(pooled) as tf.SymbolicTensor);
 }
 
 /** The `ood` metadata entry of an export. */
