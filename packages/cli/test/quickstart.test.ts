@@ -75,7 +75,7 @@ describe('quickstart', () => {
     expect(r.err).toContain(`reusing the synthetic data in ${join(out, 'data')}`);
     expect(r.err).not.toMatch(/^synth /m);
     expect((JSON.parse(r.out) as typeof result).test).toEqual(result.test);
-  });
+  }, 240_000);
 
   it('closes with a command that runs as printed from the repository root (npx finds the workspace bin)', async () => {
     // As `npm run quickstart` runs it: from the repository root (here with the folder above, reused).
