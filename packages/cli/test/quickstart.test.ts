@@ -89,7 +89,7 @@ describe('quickstart', () => {
     const run = spawnSync('sh', ['-c', command], { cwd: REPO_ROOT, env: shellEnv(), encoding: 'utf8', timeout: 240_000 });
     expect(run.status, `${command}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^${film.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\[dicom \\d+x\\d+\\]: gate `));
-  });
+  }, 240_000);
 });
 
 describe('experiment table3 / table4 on the quickstart folder', () => {
