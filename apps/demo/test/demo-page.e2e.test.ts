@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHESTXRAY14_CLASSES, initBackend } from '@multichexnet/core';
-// The page itself imports only published entry points; this test builds a model as a user's export would.
+import { CHESTXRAY14_CLASSES, createRng, initBackend, tf } from '@multichexnet/core';
+// The page itself imports only published entry points; these tests build models as a user's export would.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createEncoder } from '@multichexnet/core-encoder';
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -16,7 +16,11 @@ import { createSegHead } from '@multichexnet/head-seg';
 import { exportModel } from '@multichexnet/export';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet } from '@multichexnet/model';
-import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
+import { preprocessImage } from '@multichexnet/data/decode';
+import { SYNTH_PHI_MARKER, renderFilm, writeNonChestSet } from '@multichexnet/synth';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { fitOodStatistics, oodScore, oodThreshold, pooledFeatures } from '@multichexnet/trainer';
+import { encode as encodePng } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -144,6 +148,41 @@ async function dropFile(page: Page, path: string): Promise<void> {
     },
     { b64: bytes, name: basename(path) },
   );
+}
+
+/**
+ * A single-graph model.onnx of a fresh densenet-tiny + CheXCls at 64 px with OOD statistics fitted on synthetic
+ * frontal films (threshold on other films) and a temperature per class, written into `dir` with a held-out film.
+ */
+async function buildOodModel(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  await initBackend('cpu');
+  const size = 64;
+  const encoder = createEncoder({ preset: 'densenet-tiny', seed: 3 });
+  const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: encoder.featureChannels, seed: 4 });
+  const film = (seed: number) => renderFilm({ size, view: 'PA', sex: seed % 2 ? 'F' : 'M', findings: [] }, createRng(seed));
+  const rows = (seeds: number[]) =>
+    tf.tidy(() => {
+      const x = tf.stack(seeds.map((s) => tf.tensor3d(preprocessImage({ width: size, height: size, data: film(s).pixels, maxValue: 255 }, { size }).input, [size, size, 1]))) as tf.Tensor4D;
+      const p = pooledFeatures(encoder.apply(x), ['c4', 'c5']);
+      const d = p.dataSync() as Float32Array;
+      return seeds.map((_, i) => d.slice(i * p.shape[1], (i + 1) * p.shape[1]));
+    });
+  const statistics = fitOodStatistics(rows(Array.from({ length: 60 }, (_, i) => i)), ['c4', 'c5']);
+  const val = rows(Array.from({ length: 60 }, (_, i) => 100 + i)).map((r) => oodScore(r, statistics));
+  const { threshold } = oodThreshold(val, 0.02);
+  const bytes = await exportModel(createMultiCheXNet({ encoder, heads: { cls } }), {
+    preprocessing: { size },
+    ood: { statistics, threshold, targetFalseRefusal: 0.02, thresholdFilms: val.length },
+    temperature: { split: 'val', tasks: { cls: { temperature: { Pneumonia: 1.5 }, samples: 100 } } },
+  });
+  encoder.dispose();
+  cls.dispose();
+  const file = join(dir, 'model.onnx');
+  writeFileSync(file, bytes);
+  const held = film(999);
+  writeFileSync(join(dir, 'held-out-film.png'), encodePng({ width: size, height: size, data: held.pixels, channels: 1, depth: 8 }));
+  return file;
 }
 
 describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served on loopback)', () => {
@@ -343,6 +382,36 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     // With the gate off every example gets det/seg; at least one overlay is drawn across them.
     expect(Object.values(drawn).some((d) => d.boxes > 0 || d.mask)).toBe(true);
   });
+
+  it('refuses an image unlike the films its model was trained on, with the OOD score against the threshold; switched off, it shows the findings', async () => {
+    // a model with OOD statistics and temperatures, made here so the check does not depend on the bundled one
+    const modelFile = await buildOodModel(join(artifacts, 'ood-model'));
+    expect(await settle(page, () => page.setInputFiles('#model-input', modelFile), ['ready', 'done', 'error'])).not.toBe('error');
+    const pages = await writeNonChestSet(join(artifacts, 'non-chest'), { perKind: 1, size: 128, seed: 5, kinds: ['text'] });
+    const ood = () =>
+      page.evaluate(() => {
+        const o = document.querySelector<HTMLElement>('[data-testid=ood]');
+        return o === null ? null : { refused: o.dataset.refused, score: Number(o.dataset.score), threshold: Number(o.dataset.threshold), text: o.innerText };
+      });
+    expect(await settle(page, () => page.setInputFiles('#image-input', pages.text[0]!))).toBe('done');
+    const refused = await ood();
+    expect(refused).not.toBeNull();
+    expect(refused!.refused).toBe('true');
+    expect(refused!.score).toBeGreaterThan(refused!.threshold);
+    expect(refused!.text).toMatch(/OOD score [\d.]+ > threshold [\d.]+/);
+    expect((await readResult(page)).probabilities).toHaveLength(0);
+    expect(await page.locator('[data-testid=ood-refused]').count()).toBe(1);
+    await page.screenshot({ path: join(artifacts, 'ood-refused.png'), fullPage: true });
+    expect(await settle(page, () => page.uncheck('#toggle-ood'))).toBe('done');
+    expect((await readResult(page)).probabilities).toHaveLength(14);
+    expect((await ood())!.refused).toBe('false');
+    expect(await settle(page, () => page.check('#toggle-ood'))).toBe('done');
+    // a held-out frontal film passes, and the probabilities say they are calibrated
+    expect(await settle(page, () => page.setInputFiles('#image-input', join(artifacts, 'ood-model', 'held-out-film.png')))).toBe('done');
+    expect((await ood())!.refused).toBe('false');
+    expect((await readResult(page)).probabilities).toHaveLength(14);
+    expect(await page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=calibration]')?.dataset.calibrated)).toBe('true');
+  }, 120_000);
 
   it("loads the user's own model.onnx through the model picker", async () => {
     // With an image open, a new model re-runs it: the page ends in 'done'.
