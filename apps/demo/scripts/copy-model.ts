@@ -58,7 +58,8 @@ const seed = typeof plan?.seed === 'number' ? plan.seed : 0;
 
 const provenance = {
   run: relative(repoRoot, runDir),
-  command: `multichexnet quickstart${seed !== 0 ? ` --seed ${seed}` : ''}`,
+  // a quickstart folder holds its Table 1; any other run folder was trained by `train` on its plan
+  command: table1 !== null ? `multichexnet quickstart${seed !== 0 ? ` --seed ${seed}` : ''}` : `multichexnet train ${typeof plan?.name === 'string' ? plan.name : '<plan>'} --seed ${seed}`,
   exportedAt: info.mtime.toISOString(),
   copiedAt: new Date().toISOString(),
   checksum,
@@ -68,6 +69,8 @@ const provenance = {
     `plan ${typeof plan?.name === 'string' ? plan.name : 'unknown'}, ${metadata.preprocessing?.size ?? '?'} px input; metrics on the synthetic ${typeof evalTest?.split === 'string' ? evalTest.split : 'test'} split${typeof evalTest?.gating === 'string' ? `, gating: ${evalTest.gating}` : ''}`,
     ...(typeof table1?.verdict === 'string' ? [`Table 1: ${table1.verdict}`] : []),
     'trained on synthetic chest films only, at the tiny preset: a demonstration of the system, not a diagnostic model',
+    ...(metadata.ood !== null ? [`refuses images unlike its training films (OOD score > ${metadata.ood.threshold.toFixed(3)}, chosen on ${metadata.ood.thresholdOn} validation films): most real films`] : []),
+    ...(metadata.temperature !== null ? [`probabilities calibrated (temperature scaling on ${metadata.temperature.split})`] : []),
   ],
 };
 await mkdir(dirname(target), { recursive: true });

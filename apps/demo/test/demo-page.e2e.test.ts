@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHESTXRAY14_CLASSES, initBackend } from '@multichexnet/core';
-// The page itself imports only published entry points; this test builds a model as a user's export would.
+import { CHESTXRAY14_CLASSES, createRng, initBackend, tf } from '@multichexnet/core';
+// The page itself imports only published entry points; these tests build models as a user's export would.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createEncoder } from '@multichexnet/core-encoder';
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -16,7 +16,11 @@ import { createSegHead } from '@multichexnet/head-seg';
 import { exportModel } from '@multichexnet/export';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet } from '@multichexnet/model';
-import { SYNTH_PHI_MARKER } from '@multichexnet/synth';
+import { preprocessImage } from '@multichexnet/data/decode';
+import { SYNTH_PHI_MARKER, renderFilm, writeNonChestSet } from '@multichexnet/synth';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { fitOodStatistics, oodScore, oodThreshold, pooledFeatures } from '@multichexnet/trainer';
+import { encode as encodePng } from 'fast-png';
 import type { Browser, Page } from 'playwright-core';
 import { build, createLogger } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,7 +150,76 @@ async function dropFile(page: Page, path: string): Promise<void> {
   );
 }
 
+/**
+ * A single-graph model.onnx of a fresh densenet-tiny + CheXCls at 64 px with OOD statistics fitted on synthetic
+ * frontal films (threshold on other films) and a temperature per class, written into `dir` with a held-out film.
+ */
+async function buildOodModel(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  await initBackend('cpu');
+  const size = 64;
+  const encoder = createEncoder({ preset: 'densenet-tiny', seed: 3 });
+  const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: encoder.featureChannels, seed: 4 });
+  const film = (seed: number) => renderFilm({ size, view: 'PA', sex: seed % 2 ? 'F' : 'M', findings: [] }, createRng(seed));
+  const rows = (seeds: number[]) =>
+    tf.tidy(() => {
+      const x = tf.stack(seeds.map((s) => tf.tensor3d(preprocessImage({ width: size, height: size, data: film(s).pixels, maxValue: 255 }, { size }).input, [size, size, 1]))) as tf.Tensor4D;
+      const p = pooledFeatures(encoder.apply(x), ['c4', 'c5']);
+      const d = p.dataSync() as Float32Array;
+      return seeds.map((_, i) => d.slice(i * p.shape[1], (i + 1) * p.shape[1]));
+    });
+  const statistics = fitOodStatistics(rows(Array.from({ length: 60 }, (_, i) => i)), ['c4', 'c5']);
+  const val = rows(Array.from({ length: 60 }, (_, i) => 100 + i)).map((r) => oodScore(r, statistics));
+  const { threshold } = oodThreshold(val, 0.02);
+  const bytes = await exportModel(createMultiCheXNet({ encoder, heads: { cls } }), {
+    preprocessing: { size },
+    ood: { statistics, threshold, targetFalseRefusal: 0.02, thresholdFilms: val.length },
+    temperature: { split: 'val', tasks: { cls: { temperature: { Pneumonia: 1.5 }, samples: 100 } } },
+  });
+  encoder.dispose();
+  cls.dispose();
+  const file = join(dir, 'model.onnx');
+  writeFileSync(file, bytes);
+  const held = film(999);
+  writeFileSync(join(dir, 'held-out-film.png'), encodePng({ width: size, height: size, data: held.pixels, channels: 1, depth: 8 }));
+  return file;
+}
+
+/** The OOD verdict the page shows (null: the model records no OOD statistics). */
+const oodOf = (page: Page) =>
+  page.evaluate(() => {
+    const o = document.querySelector<HTMLElement>('[data-testid=ood]');
+    return o === null ? null : { refused: o.dataset.refused, score: Number(o.dataset.score), threshold: Number(o.dataset.threshold), text: o.innerText };
+  });
+
+/**
+ * Opens a real film with "Refuse non-chest" on. The bundled model is trained on synthetic films only, so a real film
+ * may well be refused (correctly: it is not like the films the model knows): then the refusal is checked and the
+ * page's "Show findings anyway" action followed, which leaves the switch off (flag mode). Returns whether it was
+ * refused.
+ */
+async function openRealFilm(page: Page, open: () => Promise<void>, shot: string): Promise<boolean> {
+  if (!(await page.isChecked('#toggle-ood'))) expect(await settle(page, () => page.check('#toggle-ood'))).toBe('done');
+  expect(await settle(page, open)).toBe('done');
+  const verdict = await oodOf(page);
+  expect(verdict, 'the bundled model records OOD statistics (npm run demo:model bundles a run fitted on its training films)').not.toBeNull();
+  if (verdict!.refused !== 'true') return false;
+  expect(verdict!.score).toBeGreaterThan(verdict!.threshold);
+  expect(verdict!.text).toMatch(/Refused: not a frontal chest X-ray\?.*OOD score [\d.]+ > threshold [\d.]+/s);
+  expect((await readResult(page)).probabilities).toHaveLength(0);
+  expect(await page.locator('[data-testid=ood-refused]').count()).toBe(1);
+  await page.screenshot({ path: join(artifacts, `${shot}-refused.png`), fullPage: true });
+  expect(await settle(page, () => page.click('[data-testid=ood-show-anyway]'))).toBe('done');
+  const flagged = await oodOf(page);
+  expect(flagged!.refused).toBe('false');
+  expect(flagged!.text).toMatch(/Warning: not a frontal chest X-ray\?/);
+  expect(await page.isChecked('#toggle-ood')).toBe(false);
+  return true;
+}
+
 describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served on loopback)', () => {
+  /** Real films the bundled (synthetic-only) model refused. */
+  const realRefused: string[] = [];
   let server: StaticServer;
   let browser: Browser;
   let page: Page;
@@ -236,8 +309,8 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(await page.locator('.chips .chip').count()).toBe(14);
   });
 
-  it('runs the real NIH PNG opened through the file picker', async () => {
-    expect(await settle(page, () => page.setInputFiles('#image-input', REAL_PNG))).toBe('done');
+  it('runs the real NIH PNG opened through the file picker (refused by the synthetic-only model: then shown anyway)', async () => {
+    if (await openRealFilm(page, () => page.setInputFiles('#image-input', REAL_PNG), 'real-png')) realRefused.push(basename(REAL_PNG));
     const r = await readResult(page);
     expect(r.title).toContain(basename(REAL_PNG));
     expect(r.probabilities).toHaveLength(14);
@@ -275,7 +348,9 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it('runs the real SIIM DICOM (JPEG Baseline) dropped on the viewer, without showing identifying attributes', async () => {
-    expect(await settle(page, () => dropFile(page, REAL_DICOM))).toBe('done');
+    if (await openRealFilm(page, () => dropFile(page, REAL_DICOM), 'real-dicom')) realRefused.push('SIIM DICOM');
+    // the bundled model knows synthetic films only: it refuses at least one of the real ones (results/ood-calibration.json)
+    expect(realRefused.length).toBeGreaterThan(0);
     const r = await readResult(page);
     expect(r.facts.Format).toBe('DICOM');
     expect(r.facts['Transfer syntax']).toMatch(/JPEG Baseline/);
@@ -344,6 +419,35 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(Object.values(drawn).some((d) => d.boxes > 0 || d.mask)).toBe(true);
   });
 
+  it('refuses an image unlike the films its model was trained on, with the OOD score against the threshold; switched off, it shows the findings', async () => {
+    // a model with OOD statistics and temperatures, made here so the check does not depend on the bundled one
+    const modelFile = await buildOodModel(join(artifacts, 'ood-model'));
+    if (!(await page.isChecked('#toggle-ood'))) await page.check('#toggle-ood');
+    expect(await settle(page, () => page.setInputFiles('#model-input', modelFile), ['ready', 'done', 'error'])).not.toBe('error');
+    const pages = await writeNonChestSet(join(artifacts, 'non-chest'), { perKind: 1, size: 128, seed: 5, kinds: ['text'] });
+    const ood = () => oodOf(page);
+    expect(await settle(page, () => page.setInputFiles('#image-input', pages.text[0]!))).toBe('done');
+    const refused = await ood();
+    expect(refused).not.toBeNull();
+    expect(refused!.refused).toBe('true');
+    expect(refused!.score).toBeGreaterThan(refused!.threshold);
+    expect(refused!.text).toMatch(/OOD score [\d.]+ > threshold [\d.]+/);
+    expect((await readResult(page)).probabilities).toHaveLength(0);
+    expect(await page.locator('[data-testid=ood-refused]').count()).toBe(1);
+    await page.screenshot({ path: join(artifacts, 'ood-refused.png'), fullPage: true });
+    // "Show findings anyway": the same page, flagged, with its findings
+    expect(await settle(page, () => page.click('[data-testid=ood-show-anyway]'))).toBe('done');
+    expect((await readResult(page)).probabilities).toHaveLength(14);
+    expect((await ood())!.refused).toBe('false');
+    expect(await page.isChecked('#toggle-ood')).toBe(false);
+    expect(await settle(page, () => page.check('#toggle-ood'))).toBe('done');
+    // a held-out frontal film passes, and the probabilities say they are calibrated
+    expect(await settle(page, () => page.setInputFiles('#image-input', join(artifacts, 'ood-model', 'held-out-film.png')))).toBe('done');
+    expect((await ood())!.refused).toBe('false');
+    expect((await readResult(page)).probabilities).toHaveLength(14);
+    expect(await page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=calibration]')?.dataset.calibrated)).toBe('true');
+  }, 120_000);
+
   it("loads the user's own model.onnx through the model picker", async () => {
     // With an image open, a new model re-runs it: the page ends in 'done'.
     expect(await settle(page, () => page.setInputFiles('#model-input', bundledModel))).toBe('done');
@@ -354,8 +458,7 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it('toggles the class activation map of any class over the film, drawn at the film size (a model exported with cam)', async () => {
-    // the bundled model has no maps: no toggles
-    expect(await page.locator('.cam-toggle').count()).toBe(0);
+    // a model of its own with maps and without OOD statistics (the bundled one has maps too, but refuses real films)
     const camModel = join(artifacts, 'cam-model.onnx');
     writeFileSync(camModel, await exportCamModel());
     expect(await settle(page, () => page.setInputFiles('#model-input', camModel))).toBe('done');

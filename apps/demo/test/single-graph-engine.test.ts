@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { unscaleProbability } from '@multichexnet/core/base';
 import { decodeImage } from '@multichexnet/data/decode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DemoEngine } from '../src/engine/demo-engine';
@@ -37,7 +38,11 @@ describe.skipIf(skip)('single-graph engine (bundled model, onnxruntime-web wasm)
     const spec = engine.metadata.gate;
     expect(spec).not.toBeNull();
     if (spec!.source === 'cls') {
-      const byName = new Map(r.probabilities.map((p) => [p.name, p.probability]));
+      // the gate reads the graph's raw probabilities; the reported ones are calibrated when the model records
+      // temperatures (the runtime's calibration: one per class here), so they go back to the raw scale first
+      const recorded = engine.metadata.temperature?.tasks['cls']?.temperature;
+      const T = (c: string): number => (typeof recorded === 'object' ? (recorded[c] ?? 1) : (recorded ?? 1));
+      const byName = new Map(r.probabilities.map((p) => [p.name, unscaleProbability(p.probability, T(p.name))]));
       expect(r.gate!.probability).toBeCloseTo(Math.max(...spec!.classes.map((c) => byName.get(c)!)), 5);
     }
     expect(r.gate!.positive).toBe(r.gate!.probability >= spec!.threshold);

@@ -25,6 +25,7 @@ describe('usage errors: one line on stderr, exit code 2, no stack', () => {
     ['a missing input file', ['predict', '--model', '.', 'no-such.png'], /no such file or folder: .*no-such\.png/],
     ['a mistyped flag next to a required one', ['predict', '--model', 'm.onnx', '--overlya', 'o', 'x.png'], /unknown option '--overlya' \(did you mean --overlay\?\)/],
     ['a missing model', ['predict', '--model', 'no-such-run', '.'], /no such model file or run folder: .*no-such-run/],
+    ['a bad --ood policy', ['predict', '--model', 'm', '--ood', 'maybe', 'x.png'], /option '--ood <policy>' argument 'maybe' is invalid\. Allowed choices are refuse, flag, off/],
     ['a missing run folder', ['report', 'no-such-run'], /no such run folder: .*no-such-run/],
     ['a missing plan file', ['train', 'no-such-plan.json', '--data', '.'], /invalid training plan: \(root\): must be a built-in plan .* received ".*no-such-plan\.json"/],
     ['an unknown experiment', ['experiment', 'table9'], /unknown experiment "table9"/],

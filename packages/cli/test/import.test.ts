@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSafetensors } from '@multichexnet/core';
+import { createRng, parseSafetensors } from '@multichexnet/core';
 import { decodeImage, fitSample, resolvePreprocessConfig, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
 import { LAYOUTS } from '@multichexnet/pretrained';
 import { createPipeline } from '@multichexnet/runtime';
+import { renderFilm, writeNonChestSet } from '@multichexnet/synth';
+import { encode } from 'fast-png';
 import { REALDATA, cli } from './helpers';
 
 // `multichexnet import` end to end, against PyTorch: the checkpoints and reference probabilities come from
@@ -172,5 +174,29 @@ describe('multichexnet import', () => {
     const transfer = JSON.parse(readFileSync(join(work, 'runs', 'covid', 'transfer.json'), 'utf8')) as { imageSize?: number; preprocess?: { mean: number } };
     expect(transfer.imageSize).toBe(224);
     expect(transfer.preprocess?.mean).toBe(0.5);
+  }, 300_000);
+
+  it('--ood-films fits the OOD refusal of an imported model on frontal films; predict then refuses a page of text', async () => {
+    const films = join(work, 'frontal');
+    mkdirSync(films, { recursive: true });
+    for (let i = 0; i < 16; i++) {
+      const f = renderFilm({ size: 128, view: 'PA', sex: i % 2 ? 'F' : 'M', findings: [] }, createRng(`import-ood-${i}`));
+      writeFileSync(join(films, `film-${String(i).padStart(2, '0')}.png`), encode({ width: 128, height: 128, data: f.pixels, channels: 1, depth: 8 }));
+    }
+    const r = await cli(work, 'import', 'torchxrayvision', join(refDir, 'xrv.safetensors'), '--out', join('runs', 'xrv-ood'), '--ood-films', films, '--json');
+    expect(r.code, r.err).toBe(0);
+    expect((JSON.parse(r.out) as { ood: { fittedOn: number; thresholdOn: number } }).ood).toMatchObject({ fittedOn: 13, thresholdOn: 16 }); // 3 held-out films + the 13 out-of-fold scores (too few for 2%)
+    expect(readdirSync(join(work, 'runs', 'xrv-ood'))).toContain('ood.json');
+    const page = await writeNonChestSet(join(work, 'pages'), { perKind: 1, size: 128, seed: 2, kinds: ['text'] });
+    const p = await cli(work, 'predict', '--model', join('runs', 'xrv-ood'), '--json', page.text[0]!, join(films, 'film-04.png'));
+    expect(p.code, p.err).toBe(0);
+    const [text, film] = (JSON.parse(p.out) as { images: { refused?: boolean; ood: { score: number; threshold: number } }[] }).images;
+    expect(text!.refused).toBe(true);
+    expect(text!.ood.score).toBeGreaterThan(text!.ood.threshold);
+    expect(film!.refused).toBeUndefined();
+    const few = await cli(work, 'import', 'torchxrayvision', join(refDir, 'xrv.safetensors'), '--out', join('runs', 'xrv-few'), '--ood-films', join(films, 'film-00.png'));
+    expect(few.code).toBe(2);
+    expect(few.err).toMatch(/--ood-films: 1 film\(s\) found; give at least 10 frontal chest films/);
+    expect(existsSync(join(work, 'runs', 'xrv-few'))).toBe(false);
   }, 300_000);
 });

@@ -3,6 +3,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { verifyModelBytes } from '@multichexnet/runtime';
+import { writeNonChestSet } from '@multichexnet/synth';
+import { openTrainingData } from '@multichexnet/trainer';
 import type { TestEvaluation } from '../src/report/report-data';
 import { REPO_ROOT, cli, lines, shellEnv } from './helpers';
 
@@ -14,6 +17,9 @@ import { REPO_ROOT, cli, lines, shellEnv } from './helpers';
  */
 let dir: string;
 let out: string;
+/** Floors of the OOD refusal on this barely trained model (step scale 0.005), from its measured rates. */
+const NON_CHEST_FLOOR = 0.8;
+const FRONTAL_CEILING = 0.25;
 let result: { out: string; test: TestEvaluation['metrics']; report: string; model: { model: string }; verdict: string };
 
 beforeAll(async () => {
@@ -69,7 +75,7 @@ describe('quickstart', () => {
     expect(r.err).toContain(`reusing the synthetic data in ${join(out, 'data')}`);
     expect(r.err).not.toMatch(/^synth /m);
     expect((JSON.parse(r.out) as typeof result).test).toEqual(result.test);
-  });
+  }, 240_000);
 
   it('closes with a command that runs as printed from the repository root (npx finds the workspace bin)', async () => {
     // As `npm run quickstart` runs it: from the repository root (here with the folder above, reused).
@@ -83,7 +89,7 @@ describe('quickstart', () => {
     const run = spawnSync('sh', ['-c', command], { cwd: REPO_ROOT, env: shellEnv(), encoding: 'utf8', timeout: 240_000 });
     expect(run.status, `${command}\n${run.stderr}`).toBe(0);
     expect(run.stdout).toMatch(new RegExp(`^${film.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\[dicom \\d+x\\d+\\]: gate `));
-  });
+  }, 240_000);
 });
 
 describe('experiment table3 / table4 on the quickstart folder', () => {
@@ -107,5 +113,56 @@ describe('experiment table3 / table4 on the quickstart folder', () => {
       if (Number.isFinite(r.meanAuroc)) expect(page).toContain(`${r.meanAuroc.toFixed(3)}</td>`);
     }
     for (const c of table4.classes) expect(page).toContain(`<td>${c}</td>`);
+  });
+});
+
+describe('OOD refusal and calibrated probabilities of the trained quickstart model', () => {
+  it('fits ood.json on the training films and temperature.json on validation; the model records both, the report shows them', async () => {
+    const ood = JSON.parse(readFileSync(join(out, 'ood.json'), 'utf8')) as { threshold: number; statistics: { count: number; levels: string[] }; thresholdFilms: number; fittedOn: string; thresholdOn: string };
+    const t = JSON.parse(readFileSync(join(out, 'temperature.json'), 'utf8')) as { spec: { tasks: Record<string, { temperature: number | Record<string, number> } | undefined> }; val: Record<string, { before: { ece: number }; after: { ece: number } }>; test?: Record<string, unknown> };
+    // too few validation films here for a 2% rate: the out-of-fold scores of the training films join them
+    expect(ood).toMatchObject({ fittedOn: 'train', thresholdOn: 'val + out-of-fold train', statistics: { levels: ['c4', 'c5'] } });
+    expect(ood.thresholdFilms).toBeGreaterThan(ood.statistics.count);
+    expect(Object.keys(t.spec.tasks.cls!.temperature)).toHaveLength(14);
+    expect(t.spec.tasks.det!.temperature).toBeGreaterThan(0);
+    expect(t.spec.tasks.seg!.temperature).toBeGreaterThan(0);
+    expect(Object.keys(t.test ?? {}).sort()).toEqual(['cls', 'det', 'seg']);
+    // temperature scaling minimises the validation log-loss, so the validation ECE of each head cannot grow much
+    for (const h of ['cls', 'det', 'seg']) expect(t.val[h]!.after.ece, h).toBeLessThanOrEqual(t.val[h]!.before.ece + 0.05);
+    for (const f of ['model.onnx', 'model.stage1.onnx']) {
+      const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(out, f))), f);
+      expect(metadata.ood?.threshold, f).toBe(ood.threshold);
+      expect(metadata.temperature?.tasks).toEqual(t.spec.tasks);
+    }
+    const page = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(page).toContain('Calibration and out-of-distribution refusal');
+    expect(page).toContain('ECE test');
+    expect(page).toContain(`<b>${ood.threshold.toFixed(3)}</b>`);
+  });
+
+  it('refuses generated non-chest images and passes held-out frontal films of its test split; predict --json says calibrated', async () => {
+    const nonChest = await writeNonChestSet(join(dir, 'non-chest'), { perKind: 3, size: 128, seed: 21 });
+    const recorded = JSON.parse(readFileSync(join(out, 'data.json'), 'utf8')) as { roots: Record<string, string>; split: never };
+    const data = await openTrainingData(recorded.roots, recorded.split);
+    const held = Object.values(data).flatMap((d) => d!.test.entries.map((e) => join(d!.test.root, e.file)));
+    const r = await cli(dir, 'predict', '--model', 'qs', '--ood', 'flag', '--json', ...Object.values(nonChest).flat(), ...held);
+    expect(r.code, r.err).toBe(0);
+    const res = JSON.parse(r.out) as { model: { calibration: { calibrated: boolean }; ood: { policy: string } }; images: { file: string; ood: { outOfDistribution: boolean }; calibrated: boolean; refused?: boolean }[] };
+    expect(res.model.calibration.calibrated).toBe(true);
+    expect(res.model.ood.policy).toBe('flag');
+    expect(res.images.every((i) => i.calibrated && i.refused === undefined)).toBe(true);
+    const flagged = (files: string[]) => res.images.filter((i) => files.includes(i.file) && i.ood.outOfDistribution).length;
+    const outFiles = Object.values(nonChest).flat();
+    expect(flagged(outFiles) / outFiles.length, 'non-chest refused').toBeGreaterThanOrEqual(NON_CHEST_FLOOR);
+    expect(flagged(held) / held.length, 'held-out frontal films refused').toBeLessThanOrEqual(FRONTAL_CEILING);
+  });
+
+  it('refuses by default with one line naming the file and the score against the threshold', async () => {
+    const files = await writeNonChestSet(join(dir, 'noise'), { perKind: 1, size: 128, seed: 3, kinds: ['noise'] });
+    const r = await cli(dir, 'predict', '--model', 'qs', files.noise[0]!);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out.trim()).toMatch(/noise-0\.png \[png 128x128\]: refused: not like the frontal chest X-rays the model was trained on \(OOD score [\d.]+ > threshold [\d.]+\)$/);
+    const j = JSON.parse((await cli(dir, 'predict', '--model', 'qs', '--json', files.noise[0]!)).out) as { images: { refused: boolean; probabilities: object; boxes: unknown[] }[] };
+    expect(j.images[0]).toMatchObject({ refused: true, probabilities: {}, boxes: [] });
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { scaleProbability } from '@multichexnet/core';
 import { decodePng, type SplitConfig } from '@multichexnet/data';
 import { loadMultiCheXNet } from '@multichexnet/model';
 import { clsTask } from '@multichexnet/head-cls';
@@ -266,7 +267,6 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
       model.dispose();
     }
   }
-  const decodeOf = async (file: string) => (await verifyModelBytes(new Uint8Array(readFileSync(join(runDir, file))), file)).metadata.decode;
 
   it('eval-test.json records the settings chosen on val, and the test metrics are measured with them', async () => {
     const want = await trainerCalibration();
@@ -280,14 +280,20 @@ describe('decision settings chosen on the validation split (as Table 1 chooses t
     expect(trainOut.calibration).toEqual(test.calibration);
   });
 
-  it('the exported graphs decode with the same settings', async () => {
+  it('the exported graphs decode with the same settings (mapped through the recorded temperatures)', async () => {
     const c = test.calibration!;
     for (const file of ['model.onnx', 'model.stage2.onnx']) {
-      const decode = await decodeOf(file);
+      const { decode, temperature } = (await verifyModelBytes(new Uint8Array(readFileSync(join(runDir, file))), file)).metadata;
       const recorded = decode as Record<string, Record<string, unknown> | undefined>;
-      expect(recorded.det?.scoreThreshold, file).toBe(c.tasks.det!.scoreThreshold);
+      expect(temperature, file).not.toBeNull();
+      const T = (task: string, cls?: string): number => {
+        const t = temperature!.tasks[task]?.temperature;
+        return t === undefined ? 1 : typeof t === 'number' ? t : (t[cls!] ?? 1);
+      };
+      expect(recorded.det?.scoreThreshold, file).toBeCloseTo(scaleProbability(c.tasks.det!.scoreThreshold as number, T('det')), 12);
       expect(recorded.seg?.minArea, file).toBe(c.tasks.seg!.minArea);
-      expect(recorded.cls?.thresholds, file).toEqual(c.tasks.cls!.thresholds);
+      const thresholds = recorded.cls?.thresholds as Record<string, number>;
+      for (const [cls, t] of Object.entries(c.tasks.cls!.thresholds as Record<string, number>)) expect(thresholds[cls], `${file} ${cls}`).toBeCloseTo(scaleProbability(t, T('cls', cls)), 12);
     }
   });
 

@@ -6,6 +6,8 @@ import {
   DecodeSpecSchema,
   GateSpecSchema,
   ModelMetadataSchema,
+  OodSpecSchema,
+  TemperatureSpecSchema,
   ONNX_MODEL_FORMAT,
   RUNTIME_VERSION,
   encodeGraphProto,
@@ -68,9 +70,12 @@ export const ExportOnnxOptionsSchema = z
         pairedWith: z.string().nullable().default(null),
         tasks: z.array(z.string().min(1)).optional(),
         decode: DecodeSpecSchema.optional(),
+        // OOD refusal and probability calibration (pipeline/ood.ts, pipeline/calibration.ts)
+        ood: OodSpecSchema.nullable().default(null),
+        temperature: TemperatureSpecSchema.nullable().default(null),
       })
       .strict()
-      .default({ role: 'model', classNames: [], preprocessing: null, versions: {}, gate: null, pairedWith: null }),
+      .default({ role: 'model', classNames: [], preprocessing: null, versions: {}, gate: null, pairedWith: null, ood: null, temperature: null }),
   })
   .strict();
 export type ExportOnnxOptions = z.input<typeof ExportOnnxOptionsSchema>;
@@ -212,6 +217,8 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
     pairedWith: meta.pairedWith,
     ...(meta.tasks !== undefined ? { tasks: meta.tasks } : {}),
     ...(meta.decode !== undefined ? { decode: meta.decode } : {}),
+    ood: meta.ood,
+    temperature: meta.temperature,
   });
   return { ...(await sealModel(gb, opts, metadata)), metadata, ops: gb.opCounts(), stats };
 }

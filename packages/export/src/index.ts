@@ -6,3 +6,5 @@ export type { ConversionStats } from './convert-graph';
 export { writeOnnxFile } from './write-onnx-file';
 export { exportPipeline, exportModel, exportModelWithReport, writePipelineFiles, ExportPipelineOptionsSchema, DEFAULT_GATE_CLASSES } from './pipeline/export-pipeline';
 export type { ExportPipelineOptions, PipelineModel, PipelineGate, PipelineGateHead, PipelineModels, PipelineEncoder } from './pipeline/export-pipeline';
+export { OodExportSchema } from './pipeline/ood-output';
+export type { OodExport } from './pipeline/ood-output';

@@ -40,3 +40,7 @@ export type { ModelMetadata, ModelMetadataInput, GateSpec, GateSpecInput, Tensor
 export { modelChecksum, sha256Hex } from './model/checksum';
 export { PIPELINE_FILES, featureOutputName } from './model/pipeline-files';
 export { CAM_OUTPUT } from './pipeline/cam';
+export { OodSpecSchema, OOD_SCORE_OUTPUT, OOD_FEATURES_OUTPUT } from './pipeline/ood';
+export type { OodSpec } from './pipeline/ood';
+export { TemperatureSpecSchema } from './pipeline/calibration';
+export type { TemperatureSpec, TemperatureSpecInput } from './pipeline/calibration';

@@ -19,3 +19,10 @@ export type { OverlayOptions } from './pipeline/overlay-png';
 export { decodeOutputs, taskDecoding, BUILTIN_DECODERS } from './pipeline/decode-outputs';
 export type { DecodeOutputsOptions, DecodedOutputs, TaskDecoding } from './pipeline/decode-outputs';
 export { fitImageSpace } from './pipeline/fit-image-space';
+// --- out-of-distribution refusal and calibrated probabilities
+export { OodSpecSchema, OOD_SCORE_OUTPUT, OOD_FEATURES_OUTPUT, decideOod, oodMessage } from './pipeline/ood';
+export type { OodSpec, OodDecision } from './pipeline/ood';
+export { OodPolicySchema } from './pipeline/ood-policy';
+export type { OodPolicy } from './pipeline/ood-policy';
+export { TemperatureSpecSchema, TaskTemperatureSchema, calibrationOf } from './pipeline/calibration';
+export type { TemperatureSpec, TemperatureSpecInput, TaskTemperature, ProbabilityCalibration } from './pipeline/calibration';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataError, defineTaskDecoder, readRow } from '@multichexnet/core';
+import { DataError, defineTaskDecoder, readRow, scaleProbability } from '@multichexnet/core';
 import { fitBoxes, fitMask, fitTransform } from '@multichexnet/data';
 import { detDecoder, selectBoxes } from '@multichexnet/head-det';
 import { decodeOutputs, fitImageSpace, ModelMetadataSchema, ONNX_MODEL_FORMAT, type ModelMetadata, type TensorData } from '../src/index';
@@ -185,6 +185,42 @@ describe('decoders of tasks outside the table', () => {
     expect(r.tasks).toEqual(['cls', 'det', 'seg', 'opacity']);
     expect(r.opacity).toBeCloseTo(0.8, 6);
     expect(r.boxes).toHaveLength(1);
+  });
+
+  it("calibrates a user task through its decoder's calibration descriptor, like the built-in ones", () => {
+    // per task: one temperature for the whole map; its threshold setting is a probability
+    const calibrated = defineTaskDecoder<{ opacity: number; opaque: boolean }, { threshold: number }>({
+      task: 'opacity',
+      reads: ['opacity_map'],
+      routed: false,
+      fields: ['opacity', 'opaque'],
+      settings: (recorded) => ({ threshold: (recorded as { threshold?: number } | undefined)?.threshold ?? 0.5 }),
+      decode: (outputs, { index, settings }) => {
+        const top = Math.max(...Array.from(readRow(outputs, 'opacity_map', index)));
+        return { opacity: top, opaque: top >= settings.threshold };
+      },
+      empty: () => ({ opacity: 0, opaque: false }),
+      calibration: { per: 'task', output: 'opacity_map', scaleSettings: (s, scale) => ({ threshold: scale(s.threshold) }) },
+    });
+    const T = 2;
+    const meta = metadataOf([...ALL, 'opacity_map'], {
+      tasks: ['cls', 'opacity'],
+      decode: { opacity: { threshold: scaleProbability(0.35, T) } },
+      temperature: { split: 'val', tasks: { opacity: { temperature: T, samples: 10 }, cls: { temperature: { Pneumonia: 0.5 }, samples: 30 } } },
+    });
+    const r = decodeOutputs(withOpacity(outputsOf([positive])), meta, { transform: identity, decoders: [calibrated] });
+    expect(r.calibrated).toBe(true);
+    expect(r.opacity).toBeCloseTo(scaleProbability(0.4, T), 6);
+    expect(r.opaque).toBe(true); // 0.4 >= 0.35 on the raw scale: the same decision on the calibrated one
+    const raw = decodeOutputs(withOpacity(outputsOf([positive])), metadataOf([...ALL, 'opacity_map'], { tasks: ['cls', 'opacity'] }), { transform: identity, decoders: [calibrated] });
+    expect(raw.calibrated).toBe(false);
+    expect(r.probabilities!.Pneumonia).toBeCloseTo(scaleProbability(raw.probabilities!.Pneumonia!, 0.5), 6);
+    expect(r.probabilities!.Atelectasis).toBe(raw.probabilities!.Atelectasis); // a class left out keeps T = 1
+    // temperatures for a task whose decoder has no calibration, or per class for a per-task one, are errors
+    const noCalibration = metadataOf([...ALL, 'opacity_map'], { tasks: ['cls', 'opacity'], temperature: { split: 'val', tasks: { opacity: { temperature: 2, samples: 1 } } } });
+    expect(() => decodeOutputs(withOpacity(outputsOf([positive])), noCalibration, { transform: identity, decoders: [opacityDecoder] })).toThrow(/without probabilities to scale.*temperature\.tasks\.opacity/s);
+    const perClass = metadataOf([...ALL, 'opacity_map'], { tasks: ['cls', 'opacity'], temperature: { split: 'val', tasks: { opacity: { temperature: { a: 2 }, samples: 1 } } } });
+    expect(() => decodeOutputs(withOpacity(outputsOf([positive])), perClass, { transform: identity, decoders: [calibrated] })).toThrow(/Per-class temperatures for a task calibrated as a whole/);
   });
 
   it('names a task without a decoder and two tasks writing one field', () => {

@@ -216,8 +216,10 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     const csvFile = join(root, 'out', 'results.csv');
     await exportResults({ redis: redis.url, queue, format: 'csv', out: csvFile });
     const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
-    expect(csv[0]).toMatch(/^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels$/);
+    expect(csv[0]).toMatch(/^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels,ood_score,ood_decision,calibrated$/);
     expect(csv).toHaveLength(total);
+    // the test model records no OOD statistics and no temperatures: the last three columns say so
+    for (const row of csv.slice(1)) expect(row.endsWith(',,,false')).toBe(true);
 
     // The DICOMs carry fake PHI: none of it reaches worker logs, the stored failure or the exports.
     const dcm = (await scanInputs(join(imagesDir, 'rsna'))).find((i) => i.file.endsWith('.dcm'))!;

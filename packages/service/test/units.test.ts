@@ -74,7 +74,7 @@ describe('command-line arguments', () => {
     expect(serve.name()).toBe('serve');
     expect(serve.options.map((o) => o.long)).toEqual([
       '--model', '--port', '--host', '--tokens-file', '--insecure-no-auth', '--tls-cert', '--tls-key', '--tls-client-ca', '--rate-limit', '--trust-proxy',
-      '--audit-log', '--max-body', '--timeout', '--headers-timeout', '--concurrency', '--threads', '--shutdown-timeout', '--log-level',
+      '--audit-log', '--max-body', '--timeout', '--headers-timeout', '--concurrency', '--threads', '--ood', '--shutdown-timeout', '--log-level',
     ]);
     const screen = screenCommand();
     expect(screen.commands.map((c) => c.name())).toEqual(['enqueue', 'worker', 'status', 'export']);

@@ -14,3 +14,6 @@ export type { DrawnFinding } from './scene';
 export type { Sex, ViewPosition } from './anatomy';
 // --- the marker every fake PHI value of the synthetic DICOMs contains (privacy tests scan for it)
 export { SYNTH_PHI_MARKER } from './phi';
+// --- images a chest model should refuse (out-of-distribution tests): lateral view, other anatomy, CT, noise, text, textures
+export { renderNonChest, writeNonChestSet, NON_CHEST_KINDS } from './non-chest';
+export type { NonChestKind, GrayFilm } from './non-chest';

@@ -59,5 +59,12 @@ export type { BootstrapOptions, DifferenceInterval, PairedRun, SetMetric, Verdic
 export { summariseSeeds } from './experiments/seed-summary';
 export type { SeedSummary } from './experiments/seed-summary';
 export { calibrate } from './eval/calibrate';
+// --- probability calibration and out-of-distribution statistics
+export { fitTemperature, fitHeadTemperatures, reliability, headReliability, MIN_CLASS_LABELS } from './eval/temperature';
+export type { TemperatureFit, HeadTemperatures, HeadReliability, Reliability, ReliabilityBin } from './eval/temperature';
+export { fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, enoughForRate, pooledFeatures, checkLevels, DEFAULT_OOD_LEVELS } from './eval/ood-fit';
+export type { FitOodOptions } from './eval/ood-fit';
+export { collectOutputs } from './eval/collect-outputs';
+export type { CollectOutputsOptions, CollectedOutputs } from './eval/collect-outputs';
 export type { Calibration } from './eval/calibrate';
 export { stepsTraining } from './plan/builtin-plans';

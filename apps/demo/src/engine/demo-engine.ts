@@ -6,6 +6,8 @@ import type { DemoResult, ExecutionBackend } from './demo-result';
 export interface RunOptions {
   /** false shows det/seg outputs even for images the gate stops (the gated export then runs stage 2 anyway). */
   gated: boolean;
+  /** true: an image whose OOD score exceeds the model's threshold gets no findings (`refused`); false: flagged only. */
+  refuseOod?: boolean;
 }
 
 /** A loaded model, ready to run images in this browser. */

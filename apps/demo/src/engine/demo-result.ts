@@ -55,4 +55,10 @@ export interface DemoResult {
   cams: Record<string, ClassActivationMap> | null;
   steps: TimedStep[];
   totalMs: number;
+  /** The OOD verdict (null: the model records no OOD statistics). */
+  ood: { score: number; threshold: number; outOfDistribution: boolean } | null;
+  /** Refused as out of distribution: no probabilities, boxes or mask. */
+  refused: boolean;
+  /** Whether the probabilities and box scores are calibrated (temperature scaling fitted on validation). */
+  calibrated: boolean;
 }

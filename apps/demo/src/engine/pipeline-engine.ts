@@ -32,7 +32,9 @@ export class PipelineEngine implements DemoEngine {
     const gateSpec = this.metadata.gate;
     const pipeline = !options.gated && gateSpec !== null ? await (this.ungated ??= this.pipelines.ungated()) : this.pipelines.gated;
     const r = await pipeline.run(image);
-    const probabilities: ClassProbability[] = Object.entries(r.probabilities ?? {}).map(([name, probability]) => ({ name, probability }));
+    // The pipelines flag OOD images (see gated-engine / single-graph-engine); the page's switch decides refusal.
+    const refused = options.refuseOod !== false && r.ood?.outOfDistribution === true;
+    const probabilities: ClassProbability[] = refused ? [] : Object.entries(r.probabilities ?? {}).map(([name, probability]) => ({ name, probability }));
     probabilities.sort((a, b) => b.probability - a.probability);
     const gate: GateDecision | null =
       gateSpec === null
@@ -44,7 +46,7 @@ export class PipelineEngine implements DemoEngine {
             classes: gateSpec.source === 'cls' ? gateSpec.classes : null,
           };
     // A single graph computes det/seg for every image; the page shows them only where the gate would pass them.
-    const detSegShown = !options.gated || gate === null || gate.positive;
+    const detSegShown = !refused && (!options.gated || gate === null || gate.positive);
     let mask: MaskOverlay | null = null;
     if (detSegShown && r.mask !== undefined && r.mask !== null) {
       let on = 0;
@@ -73,9 +75,12 @@ export class PipelineEngine implements DemoEngine {
       mask,
       hasDet: this.heads.det,
       hasSeg: this.heads.seg,
-      cams: r.cams ?? null,
+      cams: refused ? null : (r.cams ?? null),
       steps,
       totalMs: t.totalMs,
+      ood: r.ood ?? null,
+      refused,
+      calibrated: r.calibrated === true,
     };
   }
 

@@ -62,6 +62,7 @@ export async function startApp(): Promise<void> {
     emptyExamples: byId('empty-examples'),
     useBundled: byId<HTMLButtonElement>('use-bundled'),
     gate: byId<HTMLInputElement>('toggle-gate'),
+    ood: byId<HTMLInputElement>('toggle-ood'),
     backend: byId<HTMLSelectElement>('backend-choice'),
   };
 
@@ -123,7 +124,7 @@ export async function startApp(): Promise<void> {
     }
     setState('running');
     busy('Running the model…');
-    const result = await engine.run(current.image, { gated: ui.gate.checked });
+    const result = await engine.run(current.image, { gated: ui.gate.checked, refuseOod: ui.ood.checked });
     viewer.setResult(result);
     const gateClasses = engine.metadata.gate?.source === 'cls' ? engine.metadata.gate.classes : [];
     renderSummary(ui.summary, result, { backend: engine.backend, threads, note: engineNote });
@@ -144,10 +145,19 @@ export async function startApp(): Promise<void> {
             },
       );
     showProbabilities();
-    renderFindings(ui.findings, result, () => {
-      ui.gate.checked = false;
-      void serial(runCurrent);
-    });
+    renderFindings(
+      ui.findings,
+      result,
+      () => {
+        ui.gate.checked = false;
+        void serial(runCurrent);
+      },
+      // a refused image: "Show findings anyway" switches refusal to flagging (the switch stays off until turned on)
+      () => {
+        ui.ood.checked = false;
+        void serial(runCurrent);
+      },
+    );
     busy(null);
     setState('done');
   };
@@ -218,6 +228,7 @@ export async function startApp(): Promise<void> {
     if (modelFiles !== null) void serial(() => useModel(modelFiles!, modelOrigin));
   });
   ui.gate.addEventListener('change', () => void serial(runCurrent));
+  ui.ood.addEventListener('change', () => void serial(runCurrent));
   byId<HTMLInputElement>('toggle-boxes').addEventListener('change', (e) => viewer.setOptions({ boxes: (e.target as HTMLInputElement).checked }));
   byId<HTMLInputElement>('toggle-mask').addEventListener('change', (e) => viewer.setOptions({ mask: (e.target as HTMLInputElement).checked }));
   byId<HTMLInputElement>('opacity').addEventListener('input', (e) => viewer.setOptions({ opacity: Number((e.target as HTMLInputElement).value) }));

@@ -31,7 +31,9 @@ export function renderSummary(container: HTMLElement, r: DemoResult, place: RunP
   const breakdown = r.steps.map((s) => el('li', {}, el('span', {}, s.label), el('span', {}, formatMs(s.ms))));
   replaceChildren(
     container,
+    oodBlock(r),
     gateBlock,
+    el('p', { class: 'muted', 'data-testid': 'calibration', 'data-calibrated': String(r.calibrated) }, r.calibrated ? 'Probabilities calibrated (temperature scaling fitted on validation films).' : 'Probabilities not calibrated.'),
     el(
       'div',
       { class: 'timing' },
@@ -49,7 +51,16 @@ export function renderSummary(container: HTMLElement, r: DemoResult, place: RunP
 }
 
 /** Boxes and mask of one run in words. */
-export function renderFindings(container: HTMLElement, r: DemoResult, onShowAnyway: () => void): void {
+export function renderFindings(container: HTMLElement, r: DemoResult, onShowAnyway: () => void, onShowOodAnyway: () => void): void {
+  if (r.refused) {
+    replaceChildren(
+      container,
+      el('p', { class: 'muted', 'data-testid': 'ood-refused' }, 'Refused as out of distribution: this image is not like the frontal chest X-rays the model was trained on, so no findings are shown.'),
+      el('button', { class: 'btn btn-small', type: 'button', 'data-testid': 'ood-show-anyway' }, 'Show findings anyway'),
+    );
+    container.querySelector('button')!.addEventListener('click', onShowOodAnyway);
+    return;
+  }
   if (!r.detSegShown) {
     replaceChildren(
       container,
@@ -96,4 +107,20 @@ export function renderFindings(container: HTMLElement, r: DemoResult, onShowAnyw
   }
   if (!r.hasDet && !r.hasSeg) items.push(el('p', { class: 'muted' }, 'This model has no detection or segmentation head.'));
   replaceChildren(container, ...items);
+}
+
+/** The OOD verdict: a refusal (no findings), a flag, or nothing when the model records no OOD statistics. */
+function oodBlock(r: DemoResult): HTMLElement | null {
+  const o = r.ood;
+  if (o === null) return null;
+  const f = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(2));
+  const attrs = { 'data-testid': 'ood', 'data-score': String(o.score), 'data-threshold': String(o.threshold), 'data-refused': String(r.refused) };
+  if (!o.outOfDistribution) return el('p', { class: 'muted', ...attrs }, `Looks like a frontal chest X-ray (OOD score ${f(o.score)} ≤ ${f(o.threshold)}).`);
+  return el(
+    'div',
+    { class: 'gate gate-ood', ...attrs },
+    el('strong', {}, r.refused ? 'Refused: not a frontal chest X-ray?' : 'Warning: not a frontal chest X-ray?'),
+    el('span', {}, `This image is not like the frontal chest X-rays the model was trained on (OOD score ${f(o.score)} > threshold ${f(o.threshold)}).`),
+    el('span', { class: 'gate-effect' }, r.refused ? 'no findings are shown for it' : 'its findings are unreliable'),
+  );
 }

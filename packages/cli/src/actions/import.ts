@@ -12,6 +12,8 @@ import type { RunCalibration } from '../report/report-data';
 import { exportRunModel } from '../run/export-model';
 import { startBackend } from '../run/run-folder';
 import { routeLibraryLogs } from './prepare';
+import { fitOodOnFilms } from '../run/fit-ood-films';
+import { DEFAULT_OOD_TARGET, writeRunOod, type RunOod } from '../run/fit-probability';
 
 /** Options of `multichexnet import`. */
 export interface ImportCliOptions {
@@ -22,6 +24,9 @@ export interface ImportCliOptions {
   revision: string;
   sha256?: string;
   export: boolean;
+  /** Frontal chest films (files / folders) to fit the OOD refusal on (run/fit-ood-films.ts). */
+  oodFilms?: string[];
+  oodTarget?: number;
 }
 
 const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
@@ -91,17 +96,24 @@ export async function importAction(ctx: CommandContext, layout: string, file: st
     await model.save(join(tmp, 'weights'));
     const calibration: RunCalibration = { chosenOn: 'source', gating: 'none', tasks: imported.thresholds !== null ? { [clsTask.name]: { thresholds: imported.thresholds } } : {} };
     await writeFileAtomic(join(tmp, RUN_FILES.calibration), `${JSON.stringify(calibration, null, 2)}\n`);
-    const exported = o.export ? await exportRunModel(model, { name: plan.name, imageSize: size, preprocess }, tmp, ctx.reporter, calibration) : null;
+    // OOD refusal fitted on the user's films, when given (no training splits to fit it on)
+    let ood: RunOod | null = null;
+    if (o.oodFilms !== undefined && o.oodFilms.length > 0) {
+      ood = await fitOodOnFilms(model, { ...preprocess, size }, o.oodFilms.map((f) => ctx.path(f)), o.oodTarget ?? DEFAULT_OOD_TARGET, ctx.reporter);
+      await writeRunOod(tmp, ood);
+    }
+    const exported = o.export ? await exportRunModel(model, { name: plan.name, imageSize: size, preprocess }, tmp, ctx.reporter, calibration, { ood }) : null;
     await writeReport(tmp);
     await rename(tmp, out);
     const classes = imported.cls.config.classes;
     ctx.emit(
-      { run: out, layout, file: name, sha256: p.sha256, classes, thresholds: imported.thresholds, classifier: p.classifier, inputChannels: p.inputChannels, folded: p.folded, preprocess: imported.preprocess, exported: exported !== null },
+      { run: out, layout, file: name, sha256: p.sha256, classes, thresholds: imported.thresholds, classifier: p.classifier, inputChannels: p.inputChannels, folded: p.folded, preprocess: imported.preprocess, exported: exported !== null, ood: ood === null ? null : { threshold: ood.threshold, fittedOn: ood.statistics.count, thresholdOn: ood.thresholdFilms } },
       [
         `imported ${layout} checkpoint ${name} (sha256 ${p.sha256.slice(0, 16)}...) -> ${out}`,
         `  CheXEnc densenet121 (${p.inputChannels} input channel${p.inputChannels === 1 ? '' : 's'}${p.folded ? ', RGB stem folded to grey' : ''}) + CheXCls ${p.classifier === 'imported' ? `with its ${classes.length} classes` : `(new, untrained: the checkpoint has no chest X-ray classifier)`}`,
         `  preprocessing: ${p.preprocessNote}`,
         ...(imported.thresholds !== null ? [`  per-class thresholds from the checkpoint: ${Object.keys(imported.thresholds).length}`] : []),
+        ood !== null ? `  OOD refusal: fitted on ${ood.statistics.count} films, threshold ${ood.threshold.toFixed(3)} on ${ood.thresholdFilms} held-out films` : '  OOD refusal: none (fit it with --ood-films <frontal chest films>)',
         `next: multichexnet predict --model ${o.out} <films>   |   a plan with "init": "${o.out}" trains det / seg / gate on top (Algorithm 1 from stage 2)`,
       ],
     );

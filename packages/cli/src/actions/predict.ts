@@ -4,7 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
 import { rleEncode } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
-import { writeCamOverlayPng, writeOverlayPng } from '@multichexnet/runtime';
+import { calibrationOf, oodMessage, writeCamOverlayPng, writeOverlayPng, type OodDecision, type OodPolicy, type OodSpec } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
@@ -29,6 +29,9 @@ export interface PredictCommandOptions {
    * machines where sharp's native binary misbehaves.
    */
   jsDecode?: boolean;
+  /** `--ood refuse|flag|off` (default: refuse when the model records OOD statistics). */
+  ood?: string;
+  oodThreshold?: number;
 }
 
 /** One image's entry in `predict`'s JSON. */
@@ -61,11 +64,27 @@ export interface PredictedImage {
    */
   cams?: { class: string; peak: { x: number; y: number; value: number }; overlay?: string }[];
   timings: { totalMs: number };
+  /** The OOD verdict (absent when the model has no OOD statistics or with `--ood off`). */
+  ood?: OodDecision;
+  /** true: refused as out of distribution (`--ood refuse`): no probabilities, findings, boxes or mask. */
+  refused?: boolean;
+  /** Whether `probabilities` and box scores are calibrated (temperature scaling fitted on validation). */
+  calibrated: boolean;
 }
 
 /** `predict`'s JSON document. */
 export interface PredictOutput {
-  model: { files: string[]; kind: 'pipeline' | 'single-graph'; classes: string[]; inputSize: number; gate: unknown };
+  model: {
+    files: string[];
+    kind: 'pipeline' | 'single-graph';
+    classes: string[];
+    inputSize: number;
+    gate: unknown;
+    /** Whether the model's probabilities are calibrated, and how. */
+    calibration: { calibrated: boolean; method?: string };
+    /** The model's OOD score output and threshold (null: none recorded), and the policy applied. */
+    ood: (OodSpec & { policy: OodPolicy }) | null;
+  };
   images: PredictedImage[];
 }
 
@@ -95,6 +114,9 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.cam !== undefined && o.cam.length > 0 ? { camClasses: o.cam.includes('all') ? ('all' as const) : o.cam } : {}),
   };
+  if (o.ood !== undefined && !['refuse', 'flag', 'off'].includes(o.ood)) throw new UsageError(`--ood must be refuse, flag or off; got "${o.ood}"`);
+  if (o.ood !== undefined) settings.ood = o.ood as OodPolicy;
+  if (o.oodThreshold !== undefined) settings.oodThreshold = o.oodThreshold;
   const predictor = await openPredictor(ctx.path(o.model), settings);
   const overlayDir = o.overlay !== undefined ? ctx.path(o.overlay) : null;
   if (overlayDir !== null) await mkdir(overlayDir, { recursive: true });
@@ -136,6 +158,9 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           maskRle: r.mask === undefined ? '' : r.mask === null ? '-1' : rleEncode(r.mask),
           maskPixels: r.mask == null ? 0 : countNonZero(r.mask.data),
           timings: { totalMs: r.timings.totalMs },
+          ...(r.ood !== undefined ? { ood: r.ood } : {}),
+          ...(r.refused === true ? { refused: true } : {}),
+          calibrated: r.calibrated === true,
         };
         if (overlayDir !== null) {
           entry.overlay = join(overlayDir, uniqueOverlayName(file, used));
@@ -163,7 +188,15 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   task.finish();
   const meta = predictor.metadata;
   const output: PredictOutput = {
-    model: { files: predictor.files, kind: predictor.kind, classes: meta.classNames, inputSize: meta.preprocessing?.size ?? 0, gate: meta.gate },
+    model: {
+      files: predictor.files,
+      kind: predictor.kind,
+      classes: meta.classNames,
+      inputSize: meta.preprocessing?.size ?? 0,
+      gate: meta.gate,
+      calibration: calibrationOf(meta),
+      ood: meta.ood === null ? null : { ...meta.ood, ...(o.oodThreshold !== undefined ? { threshold: o.oodThreshold } : {}), policy: (o.ood as OodPolicy | undefined) ?? 'refuse' },
+    },
     images,
   };
   if (o.out !== undefined) await writeFileAtomic(ctx.path(o.out), `${JSON.stringify(output, null, 2)}\n`);
@@ -185,6 +218,7 @@ function countNonZero(data: Uint8Array): number {
 }
 
 function humanLine(p: PredictedImage, hasGate: boolean): string {
+  if (p.refused === true) return oodMessage(`${p.file} [${p.format} ${p.width}x${p.height}]`, p.ood!);
   const top = p.top.map((t) => `${t.class} ${t.probability.toFixed(3)}`).join(', ');
   // a classifier without det/seg (e.g. fine-tuned to new classes) is exported without a gate
   const gate = hasGate ? `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}` : 'no gate';
@@ -192,7 +226,8 @@ function humanLine(p: PredictedImage, hasGate: boolean): string {
   const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
   const cams = p.cams === undefined || p.cams.length === 0 ? '' : `; heatmap peaks: ${p.cams.map((c) => `${c.class} (${Math.round(c.peak.x)}, ${Math.round(c.peak.y)})`).join(', ')}`;
   const findings = p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
-  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${cams}${p.overlay ? ` -> ${p.overlay}` : ''}`;
+  const flagged = p.ood?.outOfDistribution === true ? ` [OOD: score ${p.ood.score.toFixed(2)} > threshold ${p.ood.threshold.toFixed(2)}, not like the training films]` : '';
+  return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${cams}${p.overlay ? ` -> ${p.overlay}` : ''}${flagged}`;
 }
 
 /** The `predict` verb. */

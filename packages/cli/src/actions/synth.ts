@@ -1,4 +1,5 @@
-import { synthesize, type SynthResult } from '@multichexnet/synth';
+import { join } from 'node:path';
+import { synthesize, writeNonChestSet, type SynthResult } from '@multichexnet/synth';
 import type { CommandContext } from '../context';
 import type { ProgressTask } from '../io/progress';
 import { routeLibraryLogs } from './prepare';
@@ -14,6 +15,8 @@ export interface SynthCommandOptions {
   seed: number;
   /** Pixel space of boxes and masks in the label files (default `image`). */
   annotationSpace?: 'image' | 'original';
+  /** Also this many images of every non-chest kind (out-of-distribution tests) under `<out>/non-chest/<kind>/`. */
+  nonChest?: number;
 }
 
 /**
@@ -43,12 +46,15 @@ export async function runSynth(ctx: CommandContext, o: SynthCommandOptions): Pro
 /** The `synth` verb. */
 export async function synthAction(ctx: CommandContext, opts: SynthCommandOptions): Promise<void> {
   const r = await runSynth(ctx, opts);
-  const summary = { out: ctx.path(opts.out), paths: r.paths, nih: r.nih, rsna: r.rsna, siim: r.siim, covid: r.covid, seconds: r.millis / 1000 };
+  // images the model should refuse (lateral view, other anatomy, CT, noise, text, textures), same seed and size
+  const nonChest = (opts.nonChest ?? 0) > 0 ? await writeNonChestSet(join(ctx.path(opts.out), 'non-chest'), { perKind: opts.nonChest!, size: opts.size ?? 256, seed: opts.seed }) : null;
+  const summary = { out: ctx.path(opts.out), paths: r.paths, nih: r.nih, rsna: r.rsna, siim: r.siim, covid: r.covid, seconds: r.millis / 1000, ...(nonChest !== null ? { nonChest } : {}) };
   ctx.emit(summary, [
     `synthetic data in ${summary.out}`,
     `  nih   ${r.paths.nih}  ${JSON.stringify(r.nih)}`,
     `  rsna  ${r.paths.rsna}  ${JSON.stringify(r.rsna)}`,
     `  siim  ${r.paths.siim}  ${JSON.stringify(r.siim)}`,
     `  covid ${r.paths.covid}  ${JSON.stringify(r.covid)}`,
+    ...(nonChest !== null ? [`  non-chest ${join(ctx.path(opts.out), 'non-chest')}  ${Object.keys(nonChest).length} kinds x ${opts.nonChest}`] : []),
   ]);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ImportCliOptions } from '../actions/import';
 import type { CommandContext } from '../context';
-import { examples } from './options';
+import { examples, numberArg } from './options';
 
 /** Registers `multichexnet import`. */
 export function registerImport(program: Command, context: (cmd: Command) => CommandContext): void {
@@ -26,6 +26,8 @@ export function registerImport(program: Command, context: (cmd: Command) => Comm
     .option('--revision <rev>', 'for a repo id: branch, tag or commit', 'main')
     .option('--sha256 <hex>', 'expected SHA-256 of a downloaded file')
     .option('--no-export', 'skip the ONNX export')
+    .option('--ood-films <paths...>', 'frontal chest films (files or folders) to fit the out-of-distribution refusal on; every fifth chooses its threshold')
+    .option('--ood-target <rate>', 'false-refusal rate on frontal films the OOD threshold is chosen for', numberArg(0.0001, 0.5), 0.02)
     .addHelpText(
       'after',
       examples(

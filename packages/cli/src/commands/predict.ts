@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { PredictCommandOptions } from '../actions/predict';
 import type { CommandContext } from '../context';
 import { examples, integerArg, numberArg } from './options';
@@ -26,12 +26,15 @@ export function registerPredict(program: Command, context: (cmd: Command) => Com
     .option('--top <k>', 'classes listed per image', integerArg(1), 3)
     .option('--threads <n>', 'onnxruntime intra-op threads', integerArg(1))
     .option('--js-decode', 'decode with the pure-JavaScript decoders only (as the browser demo does), not sharp')
+    .addOption(new Option('--ood <policy>', 'images unlike the training films (OOD score above the threshold chosen on validation): refuse (default: no findings), flag (findings kept, marked) or off').choices(['refuse', 'flag', 'off']))
+    .option('--ood-threshold <score>', "override the model's OOD threshold", numberArg(1e-9, Number.MAX_VALUE))
     .addHelpText(
       'after',
       examples(
         'multichexnet predict --model runs/quickstart/model.onnx scan.dcm',
         'multichexnet predict --model runs/quickstart xrays/ --overlay overlays/ --json > results.json',
         'multichexnet predict --model runs/quickstart scan.png --overlay overlays/ --cam Effusion',
+        'multichexnet predict --model runs/quickstart knee.png --ood flag',
       ),
     )
     .action(async (inputs: string[], opts: PredictCommandOptions, cmd: Command) => (await import('../actions/predict')).predictAction(context(cmd), inputs, opts));

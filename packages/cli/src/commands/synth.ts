@@ -20,6 +20,7 @@ export function registerSynth(program: Command, context: (cmd: Command) => Comma
     .option('--covid <n>', 'COVID-19 collection images (omitted: the generator\'s default)', integerArg(0))
     .option('--size <px>', "image side in pixels, a multiple of 16 (omitted: the generator's default)", integerArg(64))
     .option('--seed <n>', 'seed of every random choice', integerArg(0), 0)
-    .addHelpText('after', examples('multichexnet synth --out data/synth --nih 400 --seed 7'))
+    .option('--non-chest <n>', 'also n images of each kind a chest model should refuse (lateral view, hand, knee, CT slice, noise, text, texture) into non-chest/<kind>/', integerArg(0))
+    .addHelpText('after', examples('multichexnet synth --out data/synth --nih 400 --seed 7', 'multichexnet synth --out data/ood --nih 0 --rsna 0 --siim 0 --covid 0 --non-chest 5'))
     .action(async (opts: SynthCommandOptions, cmd: Command) => (await import('../actions/synth')).synthAction(context(cmd), opts));
 }

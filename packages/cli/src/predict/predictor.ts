@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DecodedImage } from '@multichexnet/data';
-import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type PipelineResult } from '@multichexnet/runtime';
+import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type OodPolicy, type PipelineResult } from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 
 /** Decoding and gating overrides of `predict`. */
@@ -17,6 +17,9 @@ export interface PredictSettings {
   threads?: number;
   /** [cam] class activation maps of these classes (or 'all') besides the findings'; the model must have them. */
   camClasses?: string[] | 'all';
+  /** Out-of-distribution images: refuse (default when the model records OOD statistics), flag or off. */
+  ood?: OodPolicy;
+  oodThreshold?: number;
 }
 
 /** A loaded model that turns decoded images into pipeline results. */
@@ -75,6 +78,8 @@ export async function openPredictor(model: string, settings: PredictSettings): P
     decode: Object.fromEntries(Object.entries(s.decode).filter(([task]) => metadata.decode[task] != null)),
     ...(s.threads !== undefined ? { threads: s.threads } : {}),
     ...(s.camClasses !== undefined ? { cam: { classes: s.camClasses } } : {}),
+    ...(s.ood !== undefined ? { ood: s.ood } : {}),
+    ...(s.oodThreshold !== undefined ? { oodThreshold: s.oodThreshold } : {}),
   });
   const files = hasStage2 ? [file, stage2] : [file];
   return { kind: single ? 'single-graph' : 'pipeline', metadata: pipe.metadata, files, run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };

@@ -6,6 +6,7 @@ import { version } from '../version';
 import { renderReport } from './render-report';
 import { PAPER_TABLE_FILES, paperTable } from './paper-tables';
 import { runCalibrationOf, type Gallery, type MetricsRecord, type ReportData, type ResultTable, type TestEvaluation } from './report-data';
+import { readRunOod, readRunTemperature } from '../run/fit-probability';
 
 /** File names of a run folder that the CLI writes (the trainer writes plan.json, metrics.jsonl, eval.json, weights/, checkpoints/). */
 export const RUN_FILES = {
@@ -131,6 +132,8 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
     transfer: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.transfer)),
     files: (await listFiles(runDir)).filter((f) => f.name !== RUN_FILES.report),
     generatedBy: `@multichexnet/cli ${version}`,
+    temperature: (await readRunTemperature(runDir)) ?? null,
+    ood: (await readRunOod(runDir)) ?? null,
   };
 }
 

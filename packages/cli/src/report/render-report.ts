@@ -4,6 +4,7 @@ import { renderChartSvg } from './render-chart';
 import { clsTask } from '@multichexnet/head-cls';
 import { BUILTIN_TASKS } from '@multichexnet/model';
 import { taskMetrics } from '@multichexnet/trainer';
+import { probabilitySection } from './probability-section';
 import type { GalleryItem, ReportData, ResultTable, TestEvaluation } from './report-data';
 import { settingsWords, taskHeadlines } from './task-headlines';
 
@@ -160,6 +161,9 @@ export async function renderReport(d: ReportData): Promise<string> {
   const noBoxes = t?.curves.pr !== undefined && t.curves.pr.points.length === 0 ? `<p class="muted">CheXDet predicted no box at or above its score threshold on the ${t.curves.pr.truthCount} truth boxes of the test split (RSNA mAP ${num(t.metrics.det?.mAP)}): no precision-recall curve.</p>` : '';
   const detSeg = [t?.curves.pr ? await chart(prCurveSpec(t.curves.pr), `RSNA mAP (IoU 0.4-0.75) ${num(t.metrics.det?.mAP)}; boxes at or above the deployed score threshold.`) : '', t?.curves.dice ? await chart(diceHistogramSpec(t.curves.dice), `SIIM mean Dice ${num(t.metrics.seg?.dice)} (an empty prediction on an empty truth scores 1).`) : '', t?.curves.gateRoc ? await chart(gateRocSpec(t.curves.gateRoc), 'The first-stage gate keeps negatives away from CheXDet and CheXSeg; its threshold was chosen on validation data for the plan\'s sensitivity.') : ''].join('');
   if (detSeg || noBoxes) sections.push({ id: 'detseg', title: 'Detection, segmentation and gate', html: `${noBoxes}<div class="charts">${detSeg}</div>` });
+  // calibration (ECE, reliability diagrams) and OOD refusal: report/probability-section.ts
+  const probability = await probabilitySection(d.temperature ?? null, d.ood ?? null, chart);
+  if (probability) sections.push({ id: 'calibration', title: 'Calibration and out-of-distribution refusal', html: probability });
   if (d.gallery !== null && d.gallery.items.length > 0) {
     sections.push({
       id: 'gallery',

@@ -7,6 +7,8 @@
  *   model.onnx, model.stage1.onnx, model.stage2.onnx (written by `multichexnet export`)
  */
 
+import type { RunOod, RunTemperature } from '../run/fit-probability';
+
 /** One point of a ROC curve. */
 export interface RocPointData {
   fpr: number;
@@ -193,4 +195,7 @@ export interface ReportData {
   transfer: Record<string, unknown> | null;
   files: { name: string; bytes: number }[];
   generatedBy: string;
+  /** temperature.json and ood.json (run/fit-probability.ts), when the run has them. */
+  temperature?: RunTemperature | null;
+  ood?: RunOod | null;
 }

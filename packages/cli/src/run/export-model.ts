@@ -6,6 +6,7 @@ import type { PreprocessConfigInput } from '@multichexnet/data';
 import type { MultiCheXNet } from '@multichexnet/model';
 import type { Reporter } from '../io/progress';
 import type { RunCalibration } from '../report/report-data';
+import { oodExportOf, type RunOod, type RunTemperature } from './fit-probability';
 import { version } from '../version';
 
 /** What `export` writes into a run folder. */
@@ -47,7 +48,14 @@ export interface ModelInput {
  * @example
  * const files = await exportRunModel(model, plan, 'runs/exp1', reporter, calibration);   // files.model === 'runs/exp1/model.onnx'
  */
-export async function exportRunModel(model: MultiCheXNet, plan: ModelInput, dir: string, reporter: Reporter, calibration?: RunCalibration | null, exportOptions: { cam?: boolean } = {}): Promise<ExportedFiles> {
+export async function exportRunModel(
+  model: MultiCheXNet,
+  plan: ModelInput,
+  dir: string,
+  reporter: Reporter,
+  calibration?: RunCalibration | null,
+  exportOptions: { cam?: boolean; ood?: RunOod | null | undefined; temperature?: RunTemperature | null | undefined } = {},
+): Promise<ExportedFiles> {
   const cls = model.heads['cls'] as { config: { hidden?: number } } | undefined;
   const decode = decodeOfCalibration(calibration);
   const options = {
@@ -57,6 +65,9 @@ export async function exportRunModel(model: MultiCheXNet, plan: ModelInput, dir:
     // [cam] class activation maps (cls_cam) for predict's overlays, the report's gallery and the demo: exact for a
     // cls head without a hidden layer, which is every plan's; `export --no-cam` leaves them out
     cam: (exportOptions.cam ?? true) && cls !== undefined && cls.config.hidden === 0,
+    // OOD refusal and calibrated probabilities, when fitted (run/fit-probability.ts)
+    ...(exportOptions.ood ? { ood: oodExportOf(exportOptions.ood) } : {}),
+    ...(exportOptions.temperature ? { temperature: exportOptions.temperature.spec } : {}),
   };
   const task = reporter.task('export', 3, 'graphs');
   const single = await exportModelWithReport(model, options);

@@ -147,7 +147,8 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
  * const g = await writeGallery('runs/exp1', { rsna: data.rsna.test, siim: data.siim.test }, reporter);   // g.items[0].flags
  */
 export async function writeGallery(runDir: string, sets: EvalSets, reporter: Reporter): Promise<Gallery> {
-  const predictor = await openPredictor(runDir, { gate: true, decode: {} });
+  // the gallery shows what the model predicts on the test split, as the evaluation counts it: no OOD refusal
+  const predictor = await openPredictor(runDir, { gate: true, decode: {}, ood: 'off' });
   const gateClasses = predictor.metadata.gate?.source === 'cls' ? predictor.metadata.gate.classes : ['Pneumonia', 'Pneumothorax'];
   const picks: { ds: Dataset; n: number }[] = [];
   for (const s of ['rsna', 'siim', 'nih'] as const) if (sets[s] !== undefined) picks.push({ ds: sets[s]!, n: Math.min(CANDIDATES[s], sets[s]!.size) });

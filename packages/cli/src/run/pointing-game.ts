@@ -65,7 +65,8 @@ export async function evaluatePointingGame(model: PipelineModelSource, options: 
   if (classes.length === 0) throw new UsageError(`pointing game: the model has none of the localised findings (${LOCALISED_FINDINGS.join(', ')})`);
   const inputSize = meta.preprocessing?.size ?? 256;
   const size = options.size ?? inputSize;
-  const pipeline = await createPipeline({ model, gate: { enabled: false }, cam: { classes, findings: false } });
+  // the maps are what is scored: no OOD refusal (a synthetic film the model's check would refuse keeps its maps)
+  const pipeline = await createPipeline({ model, gate: { enabled: false }, cam: { classes, findings: false }, ood: 'off' });
   const results: Record<string, PointingGameClassResult> = {};
   const all = { strict: [] as boolean[], tolerant: [] as boolean[], chance: [] as number[], tolerantChance: [] as number[] };
   let stride = 0;

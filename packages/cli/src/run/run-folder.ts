@@ -12,6 +12,7 @@ import { runCalibrationOf, type RunCalibration } from '../report/report-data';
 import { calibrateRun, evaluateRun, splitSets } from './evaluate-run';
 import { exportRunModel, type ExportedFiles } from './export-model';
 import { writeGallery } from './gallery';
+import { fitRunProbability, testReliability, writeRunOod, writeRunTemperature, type RunOod, type RunTemperature } from './fit-probability';
 
 /** `data.json` of a run: where its datasets are and how they were split, so `eval` finds its test set again. */
 export const DATA_FILE = 'data.json';
@@ -158,6 +159,9 @@ export interface RunOutputs {
   evaluation: Awaited<ReturnType<typeof evaluateRun>> | null;
   galleryItems: number;
   report: string | null;
+  /** OOD statistics and temperatures fitted after training (run/fit-probability.ts); absent when not fitted. */
+  ood?: RunOod | null;
+  temperature?: RunTemperature | null;
 }
 
 /**
@@ -177,9 +181,11 @@ export async function completeRun(
     if (out.calibration === null) ctx.reporter.warn('no validation images: decision settings left at their defaults (F1 at 0.5, the det head\'s score threshold, no minimum mask area)');
     // calibration.json stays what the exported files record: `eval --data <other>` must not overwrite it.
     if (args.export || (await readRunCalibration(args.runDir)) === undefined) await writeRunCalibration(args.runDir, out.calibration);
+    // OOD statistics and temperatures (run/fit-probability.ts), recorded by the export
+    if (args.export) Object.assign(out, await fitAndWriteProbability(args.runDir, { model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter }));
   }
   // Any set of heads exports (a single-task baseline too): each task writes the outputs its spec declares.
-  if (args.export) out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration);
+  if (args.export) out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration, { ood: out.ood, temperature: out.temperature });
   if (args.evaluate && args.data !== null) {
     const sets = splitSets(args.data, split);
     if (Object.values(sets).every((d) => d === undefined || d.size === 0)) {
@@ -187,6 +193,10 @@ export async function completeRun(
     } else {
       out.evaluation = await evaluateRun({ model: args.model, plan: args.plan, data: args.data, split, calibration: out.calibration ?? null, reporter: ctx.reporter });
       await writeFileAtomic(join(args.runDir, split === 'test' ? RUN_FILES.test : `eval-${split}.json`), `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`);
+      if (split === 'test' && out.temperature) {
+        out.temperature.test = await testReliability({ model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter }, out.temperature);
+        await writeRunTemperature(args.runDir, out.temperature);
+      }
       if (await exists(join(args.runDir, 'model.stage1.onnx'))) out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
     }
   }
@@ -197,4 +207,17 @@ export async function completeRun(
 /** JSON.stringify replacer keeping NaN / Infinity visible (`"NaN"`) instead of null. */
 export function nanAsString(_key: string, v: unknown): unknown {
   return typeof v === 'number' && !Number.isFinite(v) ? String(v) : v;
+}
+
+/** Fits the OOD statistics and temperatures of a trained model on its splits and writes ood.json / temperature.json. */
+async function fitAndWriteProbability(runDir: string, args: Parameters<typeof fitRunProbability>[0]): Promise<{ ood: RunOod | null; temperature: RunTemperature | null }> {
+  const fitted = await fitRunProbability(args);
+  if (fitted.ood !== null) await writeRunOod(runDir, fitted.ood);
+  else args.reporter.warn('too few training or validation films: no OOD statistics (the model will not refuse non-chest images)');
+  if (fitted.ood !== null && !fitted.ood.guaranteed) {
+    const n = fitted.ood.thresholdFilms;
+    args.reporter.warn(`only ${n} validation film(s) for an OOD false-refusal rate of ${fitted.ood.targetFalseRefusal}: the threshold is their largest score (expect up to ${(100 / (n + 1)).toFixed(0)}% false refusals)`);
+  }
+  if (fitted.temperature !== null) await writeRunTemperature(runDir, fitted.temperature);
+  return fitted;
 }

@@ -12,6 +12,23 @@ export interface DecodeContext<S> {
 }
 
 /**
+ * How temperature scaling (p' = sigmoid(logit(p) / T), fitted on validation data) applies to a task's probabilities:
+ * which output holds them, whether there is one temperature per class or one for the task, and which decision
+ * settings are probabilities (the export maps recorded thresholds onto the calibrated scale through it, so decisions
+ * stay the same). Absent on a task whose outputs are no probabilities.
+ */
+export interface TaskCalibration<S = unknown> {
+  /** `class`: one temperature per class ([B, C] output, classes in {@link classes} order); `task`: one for every value. */
+  readonly per: 'class' | 'task';
+  /** The sigmoid-probability output the temperatures apply to (`cls_probs`, `det_scores`, `seg_mask`). */
+  readonly output: string;
+  /** `per: 'class'`: the class names of the output's columns under these settings. */
+  classes?(settings: S): readonly string[];
+  /** The settings with each probability threshold passed through `scale` (`className` for per-class thresholds). */
+  scaleSettings(settings: S, scale: (probability: number, className?: string) => number): S;
+}
+
+/**
  * Decodes one task's model outputs (plain arrays, named as the ONNX export names them) into one image's plain
  * prediction, without tfjs: the same code serves onnxruntime results and tfjs predictions. Each head package exports
  * one from its `/decode` subpath (`@multichexnet/head-det/decode`); a user's own task brings its own.
@@ -37,6 +54,8 @@ export interface TaskDecoder<P extends object = object, S = unknown> {
   decode(outputs: Readonly<Record<string, PlainTensor>>, context: DecodeContext<S>): P;
   /** The prediction of an image the task did not run on (a routed task the gate stopped). */
   empty(settings: S): P;
+  /** How temperature scaling applies to the task's probabilities; absent when it has none. */
+  readonly calibration?: TaskCalibration<S>;
 }
 
 /** Freezes an object and every plain object and array inside it (not typed arrays, not functions' insides). */
@@ -59,5 +78,9 @@ export function defineTaskDecoder<P extends object, S>(decoder: TaskDecoder<P, S
     if (typeof decoder?.[key] !== 'function') throw new TypeError(`task decoder ${String(decoder?.task)}: ${key} must be a function`);
   }
   if (typeof decoder.task !== 'string' || decoder.task === '' || decoder.reads.length === 0) throw new TypeError('a task decoder needs a task name and the outputs it reads');
+  const c = decoder.calibration;
+  if (c !== undefined && (!decoder.reads.includes(c.output) || typeof c.scaleSettings !== 'function' || (c.per === 'class' && typeof c.classes !== 'function'))) {
+    throw new TypeError(`task decoder ${decoder.task}: calibration must name an output it reads, scaleSettings, and classes() when per class`);
+  }
   return deepFreeze(decoder);
 }

@@ -14,7 +14,9 @@ import {
 } from '@multichexnet/core';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import { camExportOutput } from './cam-output';
-import { GateSpecSchema, PIPELINE_FILES, featureOutputName, type DecodeSpec, type GateSpec } from '@multichexnet/runtime/format';
+import { OodExportSchema, oodExportOutput, oodExtension } from './ood-output';
+import { calibratedDecode } from './temperature';
+import { GateSpecSchema, PIPELINE_FILES, TemperatureSpecSchema, featureOutputName, type DecodeSpec, type GateSpec, type OodSpec, type TemperatureSpec } from '@multichexnet/runtime/format';
 import { exportWithExtension, type ExportReport, type GraphExtension } from '../export-onnx';
 import { writeOnnxFile } from '../write-onnx-file';
 
@@ -79,6 +81,20 @@ export const ExportPipelineOptionsSchema = z
      * Settings of a task the model lacks are ignored.
      */
     decode: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    /**
+     * Out-of-distribution refusal: the statistics fitted on training films (@multichexnet/trainer's
+     * fitOodStatistics) and the threshold chosen on validation films; stage 1 (and the single graph) then also output
+     * `ood_features` and `ood_score`, and `metadata.ood` records the threshold. Reads the encoder only: any subset of
+     * heads takes it.
+     */
+    ood: OodExportSchema.optional(),
+    /**
+     * Temperatures fitted on validation data, by task (`{ split: 'val', tasks: { cls: { temperature: { Mass: 1.4 },
+     * samples }, det: { temperature: 1.2, samples } } }`), recorded for the runtime to apply; the recorded decision
+     * thresholds move onto the calibrated scale with them (same decisions). What a task's temperature applies to comes
+     * from its decoder's calibration in the task table.
+     */
+    temperature: TemperatureSpecSchema.optional(),
   })
   .strict();
 export type ExportPipelineOptions = z.input<typeof ExportPipelineOptionsSchema>;
@@ -107,6 +123,8 @@ interface ExportPlan {
   gate: GateSpec | null;
   decode: DecodeSpec;
   blocks: { className: string; config: unknown }[];
+  /** `metadata.temperature` (present only when given). */
+  temperature: { temperature?: TemperatureSpec };
 }
 
 function planExport(model: PipelineModel, options: ExportPipelineOptions, what: string): ExportPlan {
@@ -126,7 +144,10 @@ function planExport(model: PipelineModel, options: ExportPipelineOptions, what: 
   for (const spec of specs) decode[spec.name] = spec.decoder.settings(spec.decodeSettings(model.heads[spec.name]), opts.decode?.[spec.name]);
   const blocks = [model.encoder, ...specs.map((s) => model.heads[s.name]!), ...(model.gate?.head ? [model.gate.head] : [])].map((b) => serializeBlock(b as AnyBlock));
   const size = { width: opts.preprocessing.size, height: opts.preprocessing.size };
-  return { opts, size, specs, classNames, gate: resolveGate(opts.gate, model, classTask, classNames), decode, blocks };
+  // calibrated exports record their thresholds on the calibrated scale (./temperature.ts)
+  const calibrated = calibratedDecode(specs, decode, opts.temperature);
+  const temperature = opts.temperature === undefined ? {} : { temperature: opts.temperature };
+  return { opts, size, specs, classNames, gate: resolveGate(opts.gate, model, classTask, classNames), decode: calibrated, blocks, temperature };
 }
 
 function resolveGate(given: GateSpec | undefined, model: PipelineModel, classTask: AnyTaskSpec | undefined, classNames: string[]): GateSpec | null {
@@ -139,6 +160,21 @@ function resolveGate(given: GateSpec | undefined, model: PipelineModel, classTas
   const classes = DEFAULT_GATE_CLASSES.filter((c) => classNames.includes(c));
   if (classTask === undefined || classes.length === 0 || !model.taskSpecs.some((s) => s.routed)) return null;
   return { source: 'cls', task: classTask.name, probabilities: probabilities(classTask), classes: [...classes], threshold: 0.5 };
+}
+
+/**
+ * The optional outputs an export adds on the encoder features beside the heads' (`cls_cam`: ./cam-output.ts,
+ * `ood_features`: ./ood-output.ts), appended to `outputs` / `specs`; returns the metadata entries they bring.
+ */
+function addOptionalOutputs(model: PipelineModel, opts: ResolvedOptions, features: EncoderFeatures<Sym>, outputs: Sym[], specs: OutputSpec[]): { ood?: OodSpec } {
+  const cam = camExportOutput(model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined, features, opts.cam);
+  const ood = oodExportOutput(opts.ood, features);
+  for (const extra of [cam, ood]) {
+    if (extra === null) continue;
+    outputs.push(extra.output);
+    specs.push(extra.spec);
+  }
+  return ood === null ? {} : { ood: ood.metadata };
 }
 
 function outputSpecsOf(spec: AnyTaskSpec): OutputSpec[] {
@@ -171,7 +207,7 @@ function derivedOf(model: PipelineModel, specs: readonly AnyTaskSpec[], size: { 
  */
 export async function exportPipeline(model: PipelineModel, options: ExportPipelineOptions): Promise<PipelineModels> {
   const plan = planExport(model, options, 'pipeline export options');
-  const { opts, size, specs, classNames, gate, decode, blocks } = plan;
+  const { opts, size, specs, classNames, gate, decode, blocks, temperature } = plan;
   const first = specs.filter((s) => !s.routed);
   const second = specs.filter((s) => s.routed);
 
@@ -185,12 +221,8 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
     s1Outputs.push(model.heads[spec.name]!.apply(features));
     s1Specs.push(...outputSpecsOf(spec));
   }
-  // [cam] optional class activation maps (./cam-output.ts)
-  const s1Cam = camExportOutput(model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined, features, opts.cam);
-  if (s1Cam !== null) {
-    s1Outputs.push(s1Cam.output);
-    s1Specs.push(s1Cam.spec);
-  }
+  // [cam] [ood] optional outputs on the encoder features (./cam-output.ts, ./ood-output.ts)
+  const s1Extra = addOptionalOutputs(model, opts, features, s1Outputs, s1Specs);
   if (model.gate?.head) {
     s1Outputs.push(model.gate.head.apply(features));
     s1Specs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
@@ -199,11 +231,11 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
     s1Outputs.push(features[level]);
     s1Specs.push({ name: featureOutputName(level), activation: 'none', layout: 'NCHW', description: `encoder feature ${level}, NCHW, input of stage 2` });
   }
-  const common = { classNames, preprocessing: opts.preprocessing, blocks, versions: opts.versions, gate, decode };
+  const common = { classNames, preprocessing: opts.preprocessing, blocks, versions: opts.versions, gate, decode, ...temperature };
   const s1 = await exportWithExtension(
     tf.model({ inputs: image, outputs: s1Outputs }),
-    { outputs: s1Specs, foldBatchNorm: opts.foldBatchNorm, opset: opts.opset, graphName: 'multichexnet_stage1', metadata: { role: 'stage1', ...common, tasks: first.map((s) => s.name) } },
-    derivedOf(model, first, size),
+    { outputs: s1Specs, foldBatchNorm: opts.foldBatchNorm, opset: opts.opset, graphName: 'multichexnet_stage1', metadata: { role: 'stage1', ...common, ...s1Extra, tasks: first.map((s) => s.name) } },
+    oodExtension(opts.ood, derivedOf(model, first, size)),
   );
   if (stage2 === null) return { stage1: s1.bytes, stage2: null, reports: { stage1: s1, stage2: null } };
 
@@ -238,7 +270,7 @@ export async function exportModel(model: PipelineModel, options: ExportPipelineO
 
 /** {@link exportModel} with the export report (operator counts, metadata, checksum). */
 export async function exportModelWithReport(model: PipelineModel, options: ExportPipelineOptions): Promise<ExportReport> {
-  const { opts, size, specs, classNames, gate, decode, blocks } = planExport(model, options, 'model export options');
+  const { opts, size, specs, classNames, gate, decode, blocks, temperature } = planExport(model, options, 'model export options');
   const image = tf.input({ shape: [size.height, size.width, model.encoder.config.inputChannels] });
   const features = model.encoder.apply(image);
   const outputs: Sym[] = [];
@@ -247,12 +279,8 @@ export async function exportModelWithReport(model: PipelineModel, options: Expor
     outputs.push(model.heads[spec.name]!.apply(features));
     outputSpecs.push(...outputSpecsOf(spec));
   }
-  // [cam] optional class activation maps (./cam-output.ts)
-  const cam = camExportOutput(model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined, features, opts.cam);
-  if (cam !== null) {
-    outputs.push(cam.output);
-    outputSpecs.push(cam.spec);
-  }
+  // [cam] [ood] optional outputs on the encoder features (./cam-output.ts, ./ood-output.ts)
+  const extra = addOptionalOutputs(model, opts, features, outputs, outputSpecs);
   if (model.gate?.head) {
     outputs.push(model.gate.head.apply(features));
     outputSpecs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
@@ -264,9 +292,9 @@ export async function exportModelWithReport(model: PipelineModel, options: Expor
       foldBatchNorm: opts.foldBatchNorm,
       opset: opts.opset,
       graphName: 'multichexnet',
-      metadata: { role: 'model', classNames, preprocessing: opts.preprocessing, blocks, versions: opts.versions, gate, decode, tasks: specs.map((s) => s.name) },
+      metadata: { role: 'model', classNames, preprocessing: opts.preprocessing, blocks, versions: opts.versions, gate, decode, tasks: specs.map((s) => s.name), ...extra, ...temperature },
     },
-    derivedOf(model, specs, size),
+    oodExtension(opts.ood, derivedOf(model, specs, size)),
   );
 }
 

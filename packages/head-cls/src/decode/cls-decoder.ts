@@ -59,4 +59,11 @@ export const clsDecoder = defineTaskDecoder<ClsPrediction, ClsDecodeSettings>({
     return { probabilities, findings: Object.keys(probabilities).filter((c) => t[c] !== undefined && probabilities[c]! >= t[c]!) };
   },
   empty: () => ({ probabilities: {} }),
+  // one temperature per class; each class's decision threshold is a probability
+  calibration: {
+    per: 'class',
+    output: CLS_PROBS_OUTPUT,
+    classes: (s) => s.classes,
+    scaleSettings: (s, scale) => (s.thresholds === undefined ? s : { ...s, thresholds: Object.fromEntries(Object.entries(s.thresholds).map(([c, t]) => [c, scale(t, c)])) }),
+  },
 });

@@ -36,4 +36,6 @@ export const covidDecoder = defineTaskDecoder<CovidPrediction, CovidDecodeSettin
   },
   // An unrouted task runs on every image; an empty call is only asked for by a caller that skipped it.
   empty: () => ({ covid: { probability: 0, positive: false } }),
+  // one temperature for the task (what a calibrated export records); the decision threshold is a probability
+  calibration: { per: 'task', output: COVID_PROB_OUTPUT, scaleSettings: (s, scale) => ({ ...s, threshold: scale(s.threshold) }) },
 });

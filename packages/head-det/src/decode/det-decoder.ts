@@ -63,4 +63,6 @@ export const detDecoder = defineTaskDecoder<DetPrediction, DetDecodeSettings>({
     return { boxes: image.boxes(selectBoxes(readRow(outputs, DET_BOXES_OUTPUT, index), readRow(outputs, DET_SCORES_OUTPUT, index), settings)) };
   },
   empty: () => ({ boxes: [] }),
+  // one temperature for every box score; the score threshold is a probability
+  calibration: { per: 'task', output: DET_SCORES_OUTPUT, scaleSettings: (s, scale) => ({ ...s, scoreThreshold: scale(s.scoreThreshold) }) },
 });

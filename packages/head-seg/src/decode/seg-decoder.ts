@@ -51,4 +51,6 @@ export const segDecoder = defineTaskDecoder<SegPrediction, SegDecodeSettings>({
     return { mask };
   },
   empty: () => ({ mask: null }),
+  // one temperature for every pixel; the mask threshold is a probability
+  calibration: { per: 'task', output: SEG_MASK_OUTPUT, scaleSettings: (s, scale) => ({ ...s, threshold: scale(s.threshold) }) },
 });

@@ -1,6 +1,8 @@
 import { DataError, z } from '@multichexnet/core/base';
 import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import type { StringStringEntry } from '../onnx/onnx-proto';
+import { OodSpecSchema } from '../pipeline/ood';
+import { TemperatureSpecSchema } from '../pipeline/calibration';
 
 /** Format tag of every model file this package writes. */
 export const ONNX_MODEL_FORMAT = 'multichexnet-onnx/1';
@@ -83,6 +85,11 @@ export const ModelMetadataSchema = z.object({
    */
   tasks: z.array(z.string().min(1)).optional(),
   decode: DecodeSpecSchema.default({}),
+  // --- OOD refusal and probability calibration (pipeline/ood.ts, pipeline/calibration.ts); null in older files
+  /** The OOD score output and its threshold chosen on validation films. */
+  ood: OodSpecSchema.nullable().default(null),
+  /** Temperatures fitted on validation data, by task, applied by the runtime to the probabilities. */
+  temperature: TemperatureSpecSchema.nullable().default(null),
 });
 export type ModelMetadata = z.output<typeof ModelMetadataSchema>;
 export type ModelMetadataInput = z.input<typeof ModelMetadataSchema>;

@@ -5,9 +5,10 @@ import type { ModelMetadata } from '../model/metadata';
 import { nodeFs, nodePath } from '../model/node-only';
 import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
-import { decideGate, decodeWith, inputSizeOf, taskDecoding, type DecodedOutputs, type TaskDecoding } from './decode-outputs';
+import { decideGate, decodeWith, inputSizeOf, taskDecoding, withOod, type DecodedOutputs, type TaskDecoding } from './decode-outputs';
 import { PIPELINE_FILES } from '../model/pipeline-files';
 import { CamOptionsSchema, camClassesOf, decodeCams, type ClassActivationMap } from './cam';
+import { OodPolicySchema, checkOodPolicy, isRefused, refusedOutputs } from './ood-policy';
 
 /**
  * Where the pipeline's graphs come from: a run folder (path in Node, URL anywhere; the two-stage files when present,
@@ -44,6 +45,14 @@ export const PipelineOptionsSchema = z
     batchSize: z.number().int().positive().default(16),
     /** Class activation maps of models exported with them: the findings' (default) and any classes named. */
     cam: CamOptionsSchema.prefault({}),
+    /**
+     * Out-of-distribution images (pipeline/ood.ts): `refuse` (default when the model records OOD statistics: no
+     * findings, `refused: true`), `flag` (findings kept, `ood.outOfDistribution` says it), `off` (not checked).
+     * `refuse` or `flag` with a model without OOD statistics is an error.
+     */
+    ood: OodPolicySchema.optional(),
+    /** Overrides the OOD threshold the model recorded. */
+    oodThreshold: z.number().positive().optional(),
   })
   .strict();
 export type PipelineOptions = z.input<typeof PipelineOptionsSchema> & {
@@ -67,6 +76,8 @@ export interface PipelineResult extends DecodedOutputs {
   timings: PipelineTimings;
   /** Class activation maps by class name (models exported with `cam: true`): the findings and `cam.classes`. */
   cams?: Record<string, ClassActivationMap>;
+  /** true when the image was refused as out of distribution (pipeline option `ood: 'refuse'`): no findings. */
+  refused?: boolean;
 }
 
 /** A loaded gated pipeline. */
@@ -206,6 +217,7 @@ class GatedPipeline implements Pipeline {
     }
     this.featureNames = stage2?.metadata.inputs.map((i) => i.name) ?? [];
     this.camClasses = camClassesOf(this.metadata, opts.cam, stage1.source);
+    checkOodPolicy(this.metadata, opts.ood, stage1.source); // OOD refusal (./ood-policy.ts)
     const gate = this.metadata.gate;
     // Stage 1's metadata with stage 2's outputs: the tasks of both graphs, decoded as one model.
     const merged: ModelMetadata =
@@ -256,7 +268,9 @@ class GatedPipeline implements Pipeline {
 
     const gateOptions = { enabled: this.opts.gate.enabled, threshold: this.gateThreshold };
     const gates = images.map((_, b) => decideGate(s1, this.metadata, b, gateOptions));
-    const positives = gates.flatMap((g, b) => (g.positive ? [b] : []));
+    // OOD refusal (./ood-policy.ts): a refused image goes no further than stage 1
+    const refused = images.map((_, b) => isRefused(s1, this.metadata, b, this.opts));
+    const positives = gates.flatMap((g, b) => (g.positive && !refused[b] ? [b] : []));
 
     let s2: Record<string, TensorData> | null = null;
     let stage2Ms = 0;
@@ -275,9 +289,13 @@ class GatedPipeline implements Pipeline {
       // among the positives in stage 2's outputs, so its view is assembled from both.
       const row = positives.indexOf(b);
       const outputs = single ? s1 : { ...rowView(s1, b), ...(s2 !== null && row >= 0 ? rowView(s2, row) : {}) };
-      const decoded = decodeWith(this.decoding, outputs, gates[b]!, { index: single ? b : 0, transform: transforms[b]!, inputSize: this.inputSize });
+      // OOD refusal (./ood-policy.ts): a refused image gets no findings and no maps
+      const decoded = refused[b]
+        ? refusedOutputs(this.decoding, gates[b]!)
+        : decodeWith(this.decoding, outputs, gates[b]!, { index: single ? b : 0, transform: transforms[b]!, inputSize: this.inputSize });
+      if (this.opts.ood !== 'off') withOod(decoded, outputs, this.metadata, single ? b : 0, this.opts.oodThreshold);
       // [cam] the maps of the findings and of the classes asked for (./cam.ts)
-      const camClasses = this.camClasses === null ? null : [...this.camClasses, ...(this.opts.cam.findings ? (decoded.findings ?? []) : [])];
+      const camClasses = this.camClasses === null || refused[b] ? null : [...this.camClasses, ...(this.opts.cam.findings ? (decoded.findings ?? []) : [])];
       const cams = camClasses === null ? {} : { cams: decodeCams(outputs, this.metadata, { transform: transforms[b]!, classes: camClasses, index: single ? b : 0 }) };
       const decodeMs = now() - td;
       const timings: PipelineTimings = {

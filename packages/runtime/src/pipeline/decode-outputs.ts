@@ -6,6 +6,8 @@ import { segDecoder, type SegPrediction } from '@multichexnet/head-seg/decode';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';
 import { fitImageSpace } from './fit-image-space';
+import { calibratedRow, temperatureOf } from './calibration';
+import { decideOod, type OodDecision } from './ood';
 
 /** The decoders of the built-in task table (CheXCls, CheXDet, CheXSeg), from the heads' tfjs-free subpaths. */
 export const BUILTIN_DECODERS: readonly TaskDecoder[] = Object.freeze([clsDecoder, detDecoder, segDecoder] as TaskDecoder[]);
@@ -22,6 +24,8 @@ export interface DecodeOutputsOptions {
   decode?: Readonly<Record<string, unknown>>;
   /** Decoders of tasks outside the built-in table (a user's own heads). */
   decoders?: readonly TaskDecoder[];
+  /** Override of `metadata.ood.threshold` (pipeline/ood.ts). */
+  ood?: { threshold?: number };
 }
 
 /**
@@ -40,12 +44,21 @@ export type DecodedOutputs = Partial<ClsPrediction & DetPrediction & SegPredicti
    * JSON consumers; absent when the model has no mask-writing head.
    */
   maskRle?: string;
+  /** The OOD verdict (pipeline/ood.ts); absent when the model records no OOD statistics. */
+  ood?: OodDecision;
+  /**
+   * Whether the tasks' probabilities (class probabilities, box scores) are calibrated: temperature scaling recorded
+   * in the model (pipeline/calibration.ts).
+   */
+  calibrated: boolean;
 };
 
 /** The decoders and resolved settings of a model's tasks: what {@link decodeOutputs} runs per image. */
 export interface TaskDecoding {
   decoder: TaskDecoder;
   settings: unknown;
+  /** The task's temperature by output column (pipeline/calibration.ts); null: its probabilities are left as they are. */
+  temperature: ((column: number) => number) | null;
 }
 
 /**
@@ -80,7 +93,10 @@ export function taskDecoding(metadata: ModelMetadata, overrides: Readonly<Record
       seen.set(f, d.task);
     }
   }
-  return decoders.map((decoder) => ({ decoder, settings: decoder.settings(metadata.decode[decoder.task], overrides[decoder.task], { classNames: metadata.classNames }) }));
+  return decoders.map((decoder) => {
+    const settings = decoder.settings(metadata.decode[decoder.task], overrides[decoder.task], { classNames: metadata.classNames });
+    return { decoder, settings, temperature: temperatureOf(decoder, settings, metadata.temperature) };
+  });
 }
 
 /**
@@ -111,9 +127,12 @@ export function inputSizeOf(metadata: ModelMetadata): { width: number; height: n
 /** One image's result from prepared decoders (the pipeline prepares them once). */
 export function decodeWith(decoding: readonly TaskDecoding[], outputs: Readonly<Record<string, PlainTensor>>, gate: GateDecision, context: { index: number; transform: FitTransform; inputSize: { width: number; height: number } }): DecodedOutputs {
   const image = fitImageSpace(context.transform, context.inputSize);
-  const result: DecodedOutputs = { gate, tasks: decoding.map((d) => d.decoder.task) };
-  for (const { decoder, settings } of decoding) {
-    Object.assign(result, decoder.routed && !gate.positive ? decoder.empty(settings) : decoder.decode(outputs, { index: context.index, settings, image }));
+  const result: DecodedOutputs = { gate, tasks: decoding.map((d) => d.decoder.task), calibrated: decoding.some((d) => d.temperature !== null) };
+  for (const { decoder, settings, temperature } of decoding) {
+    if (decoder.routed && !gate.positive) Object.assign(result, decoder.empty(settings));
+    // calibrated tasks read a calibrated copy of their row (pipeline/calibration.ts)
+    else if (temperature !== null) Object.assign(result, decoder.decode(calibratedRow(outputs, decoder, context.index, temperature), { index: 0, settings, image }));
+    else Object.assign(result, decoder.decode(outputs, { index: context.index, settings, image }));
   }
   if (result.mask !== undefined) result.maskRle = result.mask === null ? '-1' : rleEncode(result.mask);
   return result;
@@ -135,5 +154,13 @@ export function decodeOutputs(outputs: Record<string, TensorData>, metadata: Mod
   const index = options.index ?? 0;
   const decoding = taskDecoding(metadata, options.decode, options.decoders);
   const gate = decideGate(outputs, metadata, index, options.gate);
-  return decodeWith(decoding, outputs, gate, { index, transform: options.transform, inputSize: inputSizeOf(metadata) });
+  const result = decodeWith(decoding, outputs, gate, { index, transform: options.transform, inputSize: inputSizeOf(metadata) });
+  return withOod(result, outputs, metadata, index, options.ood?.threshold);
+}
+
+/** The result with its OOD verdict (models with OOD statistics). Not exported from the package. */
+export function withOod(result: DecodedOutputs, outputs: Record<string, TensorData>, metadata: ModelMetadata, index: number, oodThreshold?: number): DecodedOutputs {
+  const ood = decideOod(outputs, metadata, index, oodThreshold);
+  if (ood !== null) result.ood = ood;
+  return result;
 }

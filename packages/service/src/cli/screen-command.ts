@@ -80,17 +80,19 @@ export function screenCommand(): Command {
       .requiredOption('-m, --model <path>', 'run folder, or its model.stage1.onnx (the same model for every worker of a queue)')
       .option('-c, --concurrency <n>', 'images processed at once by this process', intArg, 1)
       .option('--threads <n>', 'onnxruntime intra-op threads per process', intArg)
+      .addOption(new Option('--ood <policy>', 'images unlike the training films: refuse (default when the model records OOD statistics), flag or off').choices(['refuse', 'flag', 'off']))
       .option('--batch <n>', 'images per onnxruntime run, grouped from running jobs (raises --concurrency to at least n)', intArg, 1)
       .option('--lock-ms <ms>', "job lock: a dead worker's images return to the queue after it", intArg, 30_000)
       .option('--stalled-check-ms <ms>', 'how often to look for stalled jobs (default lock-ms / 2)', intArg)
       .option('--until-empty', 'exit once nothing is waiting, retrying or running', false)
       .addOption(new Option('--log-level <level>', 'JSON log level').choices(['info', 'warn', 'error', 'silent']).default('info'))
-      .action(async (o: Target & { model: string; concurrency: number; threads?: number; batch: number; lockMs: number; stalledCheckMs?: number; untilEmpty: boolean; logLevel: 'info' }) => {
+      .action(async (o: Target & { model: string; concurrency: number; threads?: number; ood?: 'refuse' | 'flag' | 'off'; batch: number; lockMs: number; stalledCheckMs?: number; untilEmpty: boolean; logLevel: 'info' }) => {
         const worker = await startWorker({
           ...target(o),
           model: o.model,
           concurrency: o.concurrency,
           ...(o.threads !== undefined ? { threads: o.threads } : {}),
+          ...(o.ood !== undefined ? { ood: o.ood } : {}),
           batch: o.batch,
           lockMs: o.lockMs,
           ...(o.stalledCheckMs !== undefined ? { stalledCheckMs: o.stalledCheckMs } : {}),

@@ -12,6 +12,7 @@ interface ServeCliOptions {
   headersTimeout: number;
   concurrency: number;
   threads?: number;
+  ood?: 'refuse' | 'flag' | 'off';
   shutdownTimeout: number;
   tokensFile?: string;
   insecureNoAuth: boolean;
@@ -51,6 +52,7 @@ export function serveCommand(): Command {
     .option('--headers-timeout <ms>', 'time a client has to send its request headers (408 after it)', intArg, 10_000)
     .option('-c, --concurrency <n>', 'images processed at once (more get 503 + Retry-After)', intArg, 2)
     .option('--threads <n>', 'onnxruntime intra-op threads', intArg)
+    .addOption(new Option('--ood <policy>', 'images unlike the training films: refuse (default when the model records OOD statistics), flag or off').choices(['refuse', 'flag', 'off']))
     .option('--shutdown-timeout <ms>', 'how long SIGTERM waits for in-flight requests', intArg, 30_000)
     .addOption(new Option('--log-level <level>', 'JSON log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
     .action(async (o: ServeCliOptions) => {
@@ -73,6 +75,7 @@ export function serveCommand(): Command {
         headersTimeout: o.headersTimeout,
         concurrency: o.concurrency,
         ...(o.threads !== undefined ? { threads: o.threads } : {}),
+        ...(o.ood !== undefined ? { ood: o.ood } : {}),
         shutdownTimeout: o.shutdownTimeout,
         logLevel: o.logLevel,
       });

@@ -29,7 +29,8 @@ function csvField(v: string): string {
 /**
  * Writes the stored results of a queue, one row per image id (sorted by id), in one of four formats:
  * `csv` (id, sha256, gate probability and decision, one `p_<class>` column per class, RSNA PredictionString,
- * SIIM EncodedPixels), `jsonl` (every field), `rsna` (`patientId,PredictionString`: "confidence x y width height"
+ * SIIM EncodedPixels, then `ood_score`, `ood_decision` (in-distribution / refused / flagged, '' unchecked) and
+ * `calibrated`), `jsonl` (every field), `rsna` (`patientId,PredictionString`: "confidence x y width height"
  * repeated, '' without boxes) or `siim` (`ImageId,EncodedPixels`, `-1` without a mask). Ids are the file stems
  * (or a manifest's ids), which is what both submissions use (`{patientId}.dcm`, `{ImageId}.dcm`).
  *
@@ -71,7 +72,7 @@ export async function exportResults(options: ExportOptions): Promise<ExportSumma
       throw new DataError('SIIM export needs a model with a segmentation head', { field: 'format', expected: 'a queue screened by a model with CheXSeg', found: 'a model without seg head' });
     }
     const header: Record<typeof opts.format, string | null> = {
-      csv: ['id', 'sha256', 'gate_probability', 'gate_positive', ...classNames.map((c) => `p_${c}`), 'PredictionString', 'EncodedPixels'].map(csvField).join(','),
+      csv: ['id', 'sha256', 'gate_probability', 'gate_positive', ...classNames.map((c) => `p_${c}`), 'PredictionString', 'EncodedPixels', 'ood_score', 'ood_decision', 'calibrated'].map(csvField).join(','),
       jsonl: null,
       rsna: 'patientId,PredictionString',
       siim: 'ImageId,EncodedPixels',
@@ -115,7 +116,8 @@ function formatRow(format: 'csv' | 'jsonl' | 'rsna' | 'siim', id: string, r: Sto
     case 'siim':
       return `${csvField(id)},${r.maskRle === '' ? '-1' : r.maskRle}`;
     case 'csv':
-      return [id, r.sha256, String(r.gate.probability), String(r.gate.positive), ...classNames.map((c) => String(r.probabilities[c] ?? '')), toRsnaPredictionString(r.boxes), r.maskRle]
+      // ood_decision: in-distribution, refused or flagged ('' where the model or the worker did not check)
+      return [id, r.sha256, String(r.gate.probability), String(r.gate.positive), ...classNames.map((c) => String(r.probabilities[c] ?? '')), toRsnaPredictionString(r.boxes), r.maskRle, r.ood === undefined ? '' : String(r.ood.score), r.ood?.decision ?? '', String(r.calibrated === true)]
         .map(csvField)
         .join(',');
   }

@@ -1,4 +1,5 @@
 import { z } from '@multichexnet/core';
+import { OodPolicySchema } from '@multichexnet/runtime';
 import { QUEUE_NAME } from './redis';
 
 /** The Redis and queue every screen command names. */
@@ -49,6 +50,8 @@ export const WorkerOptionsSchema = RedisTargetSchema.extend({
   concurrency: z.number().int().min(1).max(256).default(1),
   /** onnxruntime intra-op threads per process (default: onnxruntime's choice). */
   threads: z.number().int().positive().optional(),
+  /** Out-of-distribution images: refuse (default when the model records OOD statistics), flag or off. */
+  ood: OodPolicySchema.optional(),
   /**
    * Images per onnxruntime run: running jobs' images are grouped (waiting at most `batchWaitMs`), which is faster
    * per image on CPU. Raises `concurrency` to at least this.

@@ -57,7 +57,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   const redis = await connectRedis(endpoint, { blocking: true });
   let loaded: LoadedPipeline | null = null;
   try {
-    loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
+    loaded = await openPipeline(opts.model, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ood !== undefined ? { ood: opts.ood } : {}) });
     await bindModel(redis, keys, loaded);
   } catch (e) {
     await loaded?.pipeline.dispose();
@@ -91,7 +91,7 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       // The file's extension tells the decoder a DICOM without the Part 10 preamble; errors name the image id.
       const upload = await decodeUpload(view, id, /\.(dcm|dicom)$/i.test(file), decoder);
-      result = resultToJson(await runner.run(upload.image));
+      result = resultToJson(await runner.run(upload.image), id);
     } catch (e) {
       // Bad data fails the same way on every try: no retries, the decoder's message is the job's error.
       if (e instanceof DataError) throw new UnrecoverableError(`DataError: ${e.message}`);

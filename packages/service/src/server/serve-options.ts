@@ -1,4 +1,5 @@
 import { z } from '@multichexnet/core';
+import { OodPolicySchema } from '@multichexnet/runtime';
 
 /** A writable line sink for the JSON logs (process.stdout by default). */
 export interface LogStream {
@@ -55,6 +56,8 @@ export const ServeOptionsSchema = z
     concurrency: z.number().int().positive().default(2),
     /** onnxruntime intra-op threads (default: onnxruntime's choice). */
     threads: z.number().int().positive().optional(),
+    /** Out-of-distribution images: refuse (default when the model records OOD statistics), flag or off. */
+    ood: OodPolicySchema.optional(),
     /** Milliseconds a graceful shutdown waits for in-flight requests before it closes their connections. */
     shutdownTimeout: z.number().int().positive().default(30_000),
     /** `info` logs one line per request; `silent` none. */

@@ -4,11 +4,11 @@ import Fastify, { type FastifyError, type FastifyHttpOptions, type FastifyReply,
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import { ConfigError, DataError, parseConfig } from '@multichexnet/core';
-import { renderOverlayPng, type PipelineResult } from '@multichexnet/runtime';
+import { CAM_OUTPUT, renderOverlayPng, type PipelineResult } from '@multichexnet/runtime';
 import { createUploadDecoder, decodeUpload, type DecodedUpload } from '../image/decode-upload';
 import { InflateLimitError } from '../image/inflate-limit';
 import { openPipeline, type LoadedPipeline } from '../model/open-pipeline';
-import { resultToJson } from '../model/result-json';
+import { resultToJson, type MapFormat } from '../model/result-json';
 import { SERVICE_VERSION } from '../version';
 import { ServeOptionsSchema, type ResolvedServeOptions, type ServeOptions } from './serve-options';
 import { Slots, type SlotTicket } from './slots';
@@ -60,7 +60,8 @@ interface ErrorBody {
  *
  * - `POST /v1/predict`: an image (PNG, JPEG or DICOM) as the raw body (`application/octet-stream`, `image/png`,
  *   `image/jpeg`, `application/dicom`) or as the file of a `multipart/form-data` upload -> the pipeline's JSON
- *   (probabilities, gate, boxes, mask RLE, timings);
+ *   (probabilities, gate, boxes, mask RLE, timings, `calibrated`, the OOD verdict); `?maps=png|grid` adds the
+ *   findings' class activation maps; an image refused as out of distribution answers 422 `OutOfDistribution`;
  * - `POST /v1/overlay`: the same upload -> an RGB PNG with the mask tinted and the boxes drawn;
  * - `GET /v1/model`: classes, input size, gate and checksum of the loaded model;
  * - `GET /healthz`: 200 when serving, 503 while draining.
@@ -82,7 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const audit = auditTarget !== null ? openAuditSink(auditTarget) : null;
   let loaded: LoadedPipeline | null = null;
   try {
-    loaded = await openPipeline(opts.model, opts.threads !== undefined ? { threads: opts.threads } : {});
+    loaded = await openPipeline(opts.model, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ood !== undefined ? { ood: opts.ood } : {}) });
     return await listen(loaded, opts, access, audit);
   } catch (e) {
     await loaded?.pipeline.dispose();
@@ -94,6 +95,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServeOptions, access: ServerAccess, audit: AuditSink | null): Promise<RunningServer> {
   const slots = new Slots(opts.concurrency);
   const decoder = await createUploadDecoder();
+  // [cam] whether `?maps=` can be answered: the model carries class activation maps
+  const hasMaps = pipeline.metadata.outputs.some((o) => o.name === CAM_OUTPUT);
   const started = Date.now();
   let draining = false;
   let nextId = 0;
@@ -216,14 +219,26 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     return { upload, result, ms };
   };
 
-  app.post('/v1/predict', { preParsing: admit }, async (req) => {
+  app.post('/v1/predict', { preParsing: admit }, async (req, reply) => {
+    // ?maps=png|grid: the findings' class activation maps (models exported with them), checked before the upload
+    const maps = (req.query as Record<string, unknown> | undefined)?.maps;
+    if (maps !== undefined && maps !== 'png' && maps !== 'grid') {
+      return refuse(req, reply, 400, { error: 'BadRequest', message: `query maps must be png or grid; got ${JSON.stringify(maps)}` });
+    }
+    if (maps !== undefined && !hasMaps) {
+      return refuse(req, reply, 400, { error: 'BadRequest', message: `the model has no class activation maps (output ${CAM_OUTPUT}): export it with them to ask for maps` });
+    }
     const { upload, result } = await infer(req);
-    return {
+    const json = resultToJson(result, 'upload', { maps: (maps as MapFormat | undefined) ?? null });
+    const body = {
       model: { checksum },
       image: { format: upload.format, width: upload.image.width, height: upload.image.height },
       ...(upload.dicom !== null ? { dicom: upload.dicom } : {}),
-      ...resultToJson(result),
+      ...json,
     };
+    // an image refused as out of distribution: 422 with the usual error fields and the verdict (README: OOD refusal)
+    if (json.refused === true) return refuse(req, reply, 422, { error: 'OutOfDistribution', message: json.refusal!, ...body } as ErrorBody);
+    return body;
   });
 
   app.post('/v1/overlay', { preParsing: admit }, async (req, reply) => {
