@@ -1,20 +1,37 @@
 import { log, parseConfig, writeFileAtomic } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
+import { chooseThreshold } from '@multichexnet/gating';
 import { synthesize } from '@multichexnet/synth';
-import { openTrainingData, type TrainingData } from '../data/training-data';
-import { evaluate, type EvalResult, type EvalSets } from '../eval/evaluate';
-import { calibrate, type Calibration } from '../eval/calibrate';
-import type { Gating, HeadSet, MultiCheXNet } from '../model/multichexnet';
-import { builtinPlan, parsePlan, stepsTraining, type BuiltinPlanName } from '../plan/builtin-plans';
-import type { TrainingPlan } from '../plan/plan-schema';
-import { createConsoleReporter } from '../train/console-reporter';
-import type { TrainEvent } from '../train/events';
-import { train } from '../train/train';
-import { ExperimentConfigSchema, type ExperimentConfig, type ExperimentConfigInput, type Variant } from './experiment-config';
+import {
+  buildModel,
+  builtinPlan,
+  calibrate,
+  checkpointName,
+  createConsoleReporter,
+  evaluate,
+  loadCheckpoint,
+  openTrainingData,
+  parsePlan,
+  restoreBlocks,
+  stepsTraining,
+  train,
+  type BuiltinPlanName,
+  type Calibration,
+  type EvalResult,
+  type EvalSets,
+  type EvalSources,
+  type Gating,
+  type HeadSet,
+  type MultiCheXNet,
+  type TrainEvent,
+  type TrainingData,
+  type TrainingPlan,
+} from '@multichexnet/trainer';
+import { ExperimentConfigSchema, MTL_FROM_PRETRAIN, STAGE_VARIANTS, type ExperimentConfig, type ExperimentConfigInput, type Variant } from './experiment-config';
 
 /** Progress of an experiment: its own stages, and the training events of each variant. */
 export type ExperimentEvent =
-  | { type: 'experiment'; stage: 'data' | 'variant-start' | 'variant-end' | 'evaluate' | 'tables'; variant?: string; message: string; seconds?: number }
+  | { type: 'experiment'; stage: 'data' | 'variant-start' | 'variant-end' | 'evaluate' | 'tables' | 'seed'; variant?: string; message: string; seconds?: number }
   | (TrainEvent & { variant: string });
 
 /** Runtime options of the experiments (not part of the JSON config). */
@@ -45,9 +62,14 @@ export interface TrainedVariant {
   plan: TrainingPlan;
   /** Optimizer steps of the variant (including the shared pre-training for MultiCheXNet). */
   steps: number;
+  /** Every phase that trained it, in order (the shared pre-training included). */
+  phases: TrainingPlan['phases'];
   /** Training seconds of the run, over every call that worked on it (resumed runs included). */
   seconds: number;
 }
+
+/** Phases of the pre-training run after which each stage variant is read off (its last phase index). */
+const STAGE_LAST_PHASE: Partial<Record<Variant, number>> = { 'stage1-cls': 0, 'stage2-det': 2, 'stage3-seg': 4 };
 
 function scaled(plan: ReturnType<typeof builtinPlan>, cfg: ExperimentConfig): TrainingPlan {
   const resolved = parsePlan(plan);
@@ -61,15 +83,24 @@ function scaled(plan: ReturnType<typeof builtinPlan>, cfg: ExperimentConfig): Tr
   return parsePlan(resolved);
 }
 
-/** The plan of a variant (MultiCheXNet variants without their pre-training phases) and of the shared pre-training. */
+/**
+ * The plan of a variant (MultiCheXNet variants without their pre-training phases; a stage variant: the shared
+ * pre-training itself) and of the shared pre-training. The pre-training keeps every checkpoint, so the stage
+ * baselines can be read off it.
+ */
 export function variantPlan(variant: Variant | 'pretrain', cfg: ExperimentConfig): TrainingPlan {
   const opts = { size: cfg.size, seed: cfg.seed };
-  if (variant === 'pretrain') {
+  if (variant === 'pretrain' || STAGE_VARIANTS.includes(variant)) {
     const joint = scaled(builtinPlan('multichexnet-joint', opts), cfg);
-    return parsePlan({ ...joint, name: `pretrain-${cfg.size}`, description: 'Algorithm 1, stages 1-3 (shared by the joint and alternating variants)', phases: joint.phases.filter((p) => p.stage === 'pretrain') });
+    return parsePlan({ ...joint, name: `pretrain-${cfg.size}`, description: 'Algorithm 1, stages 1-3 (shared by the joint and alternating variants)', keepCheckpoints: 1000, phases: joint.phases.filter((p) => p.stage === 'pretrain') });
+  }
+  if (variant === 'multichexnet-joint-gradnorm' || variant === 'multichexnet-joint-pcgrad') {
+    const joint = variantPlan('multichexnet-joint', cfg);
+    const weighting = variant === 'multichexnet-joint-gradnorm' ? cfg.ablations.gradnorm : cfg.ablations.pcgrad;
+    return parsePlan({ ...joint, name: `${variant}-${cfg.size}`, description: `${joint.description}; loss weighting ${weighting.type}`, phases: joint.phases.map((p) => ({ ...p, lossWeighting: weighting })) });
   }
   const plan = scaled(builtinPlan(variant as BuiltinPlanName, opts), cfg);
-  if (variant === 'multichexnet-joint' || variant === 'multichexnet-alternating') {
+  if (MTL_FROM_PRETRAIN.includes(variant)) {
     return parsePlan({ ...plan, phases: plan.phases.filter((p) => p.stage !== 'pretrain') });
   }
   // Budgets follow the scaled protocol (rounding each phase may add a few steps): BigBang all of it, a single-task
@@ -119,9 +150,21 @@ function defaultEmitter(): (e: ExperimentEvent) => void {
   return (e) => (e.type === 'experiment' ? log.info(e.message) : report(e));
 }
 
+/** Sets the gate's threshold as training does: the largest reaching the plan's sensitivity on validation data. */
+async function setGateThreshold(ctx: ExperimentContext, model: MultiCheXNet<HeadSet>, plan: TrainingPlan): Promise<void> {
+  if (model.gate === null) return;
+  const val: EvalSets = {};
+  for (const s of ['rsna', 'siim'] as const) if (ctx.data[s] !== undefined) val[s] = ctx.data[s]!.val;
+  const sources = Object.keys(val) as ('rsna' | 'siim')[];
+  if (sources.length === 0) return;
+  const r = await evaluate(model, val, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: 'none', sources: { cls: [], det: [], seg: [], gate: sources }, cache: ctx.cache });
+  if (r.raw.gate.labels.includes(1)) model.gate.setThreshold(chooseThreshold(r.raw.gate.scores, r.raw.gate.labels, { targetSensitivity: plan.gateSensitivity }).threshold);
+}
+
 /**
- * Trains (or finds finished on disk) one variant in `<out>/<variant>`. The joint and alternating variants start
- * from the shared pre-training run `<out>/pretrain`, which is trained once.
+ * Trains (or finds finished on disk) one variant in `<out>/<variant>`. The MTL variants start from the shared
+ * pre-training run `<out>/pretrain`, which is trained once; a stage variant is that run's checkpoint at the end of
+ * its stage, with the gate's threshold chosen on validation data as training chooses it.
  */
 export async function trainVariant(ctx: ExperimentContext, variant: Variant): Promise<TrainedVariant> {
   const { join } = await import('node:path');
@@ -141,15 +184,27 @@ export async function trainVariant(ctx: ExperimentContext, variant: Variant): Pr
   };
   const plan = variantPlan(variant, ctx.config);
   const steps = plan.phases.reduce((s, p) => s + p.steps, 0);
-  if (variant === 'multichexnet-joint' || variant === 'multichexnet-alternating') {
+  const last = STAGE_LAST_PHASE[variant];
+  if (last !== undefined) {
+    const p = await run('pretrain', plan);
+    p.model.dispose();
+    const phases = plan.phases.slice(0, last + 1);
+    const ckpt = await loadCheckpoint(join(ctx.config.out, 'pretrain', 'checkpoints', checkpointName({ phaseIndex: last + 1, phase: '', step: 0, globalStep: 0 })));
+    const model = buildModel(plan.model, plan.seed);
+    await restoreBlocks(model, ckpt);
+    await setGateThreshold(ctx, model, plan);
+    // Training time up to the end of the stage, as the checkpoint recorded it.
+    return { variant, model, plan, steps: phases.reduce((s, x) => s + x.steps, 0), phases, seconds: ckpt.state.elapsedSeconds };
+  }
+  if (MTL_FROM_PRETRAIN.includes(variant)) {
     const pre = variantPlan('pretrain', ctx.config);
     const p = await run('pretrain', pre);
     p.model.dispose();
     const m = await run(variant, plan, join(ctx.config.out, 'pretrain', 'weights'));
-    return { variant, model: m.model, plan, steps: steps + pre.phases.reduce((s, x) => s + x.steps, 0), seconds: m.seconds + p.seconds };
+    return { variant, model: m.model, plan, steps: steps + pre.phases.reduce((s, x) => s + x.steps, 0), phases: [...pre.phases, ...plan.phases], seconds: m.seconds + p.seconds };
   }
   const m = await run(variant, plan);
-  return { variant, model: m.model, plan, steps, seconds: m.seconds };
+  return { variant, model: m.model, plan, steps, phases: plan.phases, seconds: m.seconds };
 }
 
 /** Test sets of an experiment. */
@@ -159,9 +214,18 @@ export function testSets(data: TrainingData): EvalSets {
   return out;
 }
 
+/** The tasks a variant is scored on: a stage baseline only on the head its stage trained. */
+export function variantSources(variant: Variant): EvalSources | undefined {
+  if (variant === 'stage1-cls') return { cls: ['nih'], det: [], seg: [], gate: [] };
+  if (variant === 'stage2-det') return { cls: [], det: ['rsna'], seg: [], gate: ['rsna', 'siim'] };
+  if (variant === 'stage3-seg') return { cls: [], det: [], seg: ['siim'], gate: ['rsna', 'siim'] };
+  return undefined;
+}
+
 /** Evaluates a trained variant on the test sets with one gating mode. */
 export async function evaluateVariant(ctx: ExperimentContext, v: TrainedVariant, gating: Gating): Promise<EvalResult & { calibration: Calibration }> {
-  const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache, gating };
+  const sources = variantSources(v.variant);
+  const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache, gating, ...(sources !== undefined ? { sources } : {}) };
   // Decision settings (F1 thresholds, box score threshold, minimum mask area) chosen on validation data under the
   // same gating, then applied unchanged to the test set.
   const calibration = calibrate((await evaluate(v.model, valSets(ctx.data), common)).raw);

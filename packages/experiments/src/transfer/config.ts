@@ -1,8 +1,8 @@
 import { z } from '@multichexnet/core';
 import { SplitConfigSchema } from '@multichexnet/data';
 import { PLAN_SIZES } from '@multichexnet/trainer';
-import { IMBALANCE_MODES } from '../fine-tune/config';
-import { FREEZE_MODES } from '../model/cls-path';
+import { IMBALANCE_MODES } from '@multichexnet/transfer';
+import { FREEZE_MODES } from '@multichexnet/transfer';
 
 /** Model folders (written by `model.save`, or run folders with weights/) to use instead of training them. */
 const SourcesSchema = z

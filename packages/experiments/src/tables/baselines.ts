@@ -2,7 +2,7 @@ import { createRng, type BinaryMask, type ScoredBox } from '@multichexnet/core';
 import { auroc, f1Score } from '@multichexnet/head-cls';
 import { apAt, rsnaMeanAP } from '@multichexnet/head-det';
 import { siimMeanDice } from '@multichexnet/head-seg';
-import type { EvalRaw } from '../eval/evaluate';
+import type { EvalRaw } from '@multichexnet/trainer';
 
 /** Reference scores of predictors that know nothing, computed on the same test truths as the models. */
 export interface ChanceBaselines {

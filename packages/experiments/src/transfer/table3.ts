@@ -2,14 +2,15 @@ import { createRng, tf } from '@multichexnet/core';
 import { createBatchStream } from '@multichexnet/data';
 import { auroc, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
 import { buildModel, builtinPlan, parsePlan, type HeadSet, type MultiCheXNet } from '@multichexnet/trainer';
-import { datasetLabels, transferLabels } from '../data/transfer-labels';
-import type { TransferSplits } from '../data/transfer-data';
-import { fineTune, type FineTuneResult } from '../fine-tune/fine-tune';
-import type { FreezeMode } from '../model/cls-path';
+import { datasetLabels, transferLabels } from '@multichexnet/transfer';
+import type { TransferSplits } from '@multichexnet/transfer';
+import { fineTune, type FineTuneResult } from '@multichexnet/transfer';
+import type { FreezeMode } from '@multichexnet/transfer';
 import type { TransferExperimentConfigInput } from './config';
 import { disposeContext, maskArea, prepareTransferExperiment, sourceModel, writeTable, type SourceModel, type TransferContext, type TransferExperimentRuntime } from './context';
-import { cell, markdownTable, spreadCell } from './markdown';
+import { cell, markdownTable, spreadCell } from '../tables/markdown';
 import { spreadOf, type Spread } from './stats';
+import { clsRecords, type ImageRecords } from '../series/records';
 
 /** The three ways to get a COVID-19 classifier that Table 3 compares. */
 export const TABLE3_METHODS = ['scratch', 'stage1', 'mtl'] as const;
@@ -30,6 +31,8 @@ export interface Table3Run {
   trainSeconds: number;
   /** The COVID split of this seed: images per split and test positives (first class). */
   split: { train: number; val: number; test: number; testPositives: number };
+  /** Test labels and scores per image, for the paired intervals of a series. */
+  records: ImageRecords;
 }
 
 /** One row of Table 3. */
@@ -88,8 +91,9 @@ function chanceOf(labels: Float32Array[], specificity: number, seed: number): Ta
   };
 }
 
-function runOf(seed: number, r: FineTuneResult, split: TransferSplits): Table3Run {
+function runOf(seed: number, r: FineTuneResult, split: TransferSplits, specificity: number): Table3Run {
   const t = r.test!;
+  const scores = r.testScores!;
   const perClass: Table3Run['perClass'] = {};
   for (const [c, m] of Object.entries(t.perClass)) perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, sensitivity: m.sensitivity };
   const first = t.perClass[t.classes[0]!]!;
@@ -103,6 +107,7 @@ function runOf(seed: number, r: FineTuneResult, split: TransferSplits): Table3Ru
     finalLoss: r.history[r.history.length - 1]?.loss ?? Number.NaN,
     trainSeconds: r.trainSeconds,
     split: { train: split.train.size, val: split.val?.size ?? 0, test: split.test?.size ?? 0, testPositives: positivesOf(r.testScores?.labels ?? []) },
+    records: { cls: clsRecords(scores, Object.fromEntries(Object.entries(t.perClass).map(([c, m]) => [c, m.f1Threshold])), specificity) },
   };
 }
 
@@ -269,7 +274,7 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
         } finally {
           if (scratch) from.dispose();
         }
-        runs.get(method)!.push(runOf(seed, r, split));
+        runs.get(method)!.push(runOf(seed, r, split, ft.specificity));
         testLabels = r.testScores!.labels;
         ctx.emit({ type: 'experiment', stage: 'fine-tune', message: `${name}: test AUROC ${cell(r.test!.meanAuroc)}, F1 ${cell(r.test!.macroF1)}, sensitivity ${cell(r.test!.meanSensitivity)} (${r.trainSeconds.toFixed(1)} s)`, seconds: r.seconds });
         if (method === 'mtl' && k === 0) localisation = await localise(ctx, split, r.model, imageSize, preprocess);

@@ -2,9 +2,9 @@ import type { ExperimentConfigInput, Variant } from './experiment-config';
 import { chanceBaselines, type ChanceBaselines } from './baselines';
 import { cell, markdownTable } from './markdown';
 import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime, type TrainedVariant } from './run-variants';
-import type { EvalResult } from '../eval/evaluate';
-import type { Gating } from '../model/multichexnet';
-import type { Calibration } from '../eval/calibrate';
+import type { EvalResult } from '@multichexnet/trainer';
+import type { Gating } from '@multichexnet/trainer';
+import type { Calibration } from '@multichexnet/trainer';
 
 /** One row of Table 1. */
 export interface Table1Row {
@@ -55,17 +55,23 @@ export function cpuSeconds(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1e6;
 }
 
-const LABELS: Record<Variant, string> = {
-  'single-cls': 'Single-task CheXCls',
-  'single-det': 'Single-task CheXDet',
-  'single-seg': 'Single-task CheXSeg',
+/** Row labels of the variants. */
+export const VARIANT_LABELS: Record<Variant, string> = {
+  'single-cls': 'Single-task CheXCls (ungated)',
+  'single-det': 'Single-task CheXDet (ungated, every image)',
+  'single-seg': 'Single-task CheXSeg (ungated, every image)',
+  'stage1-cls': 'Algorithm 1 stage 1: CheXCls on NIH',
+  'stage2-det': 'Algorithm 1 stage 2: then CheXDet on RSNA (gated)',
+  'stage3-seg': 'Algorithm 1 stage 3: then CheXSeg on SIIM (gated)',
   bigbang: 'BigBang MTL (no pre-training)',
   'multichexnet-joint': 'MultiCheXNet (pre-trained + joint MTL)',
   'multichexnet-alternating': 'MultiCheXNet (pre-trained + alternating MTL)',
+  'multichexnet-joint-gradnorm': 'MultiCheXNet, joint MTL with GradNorm',
+  'multichexnet-joint-pcgrad': 'MultiCheXNet, joint MTL with PCGrad',
 };
 
 function rowOf(v: TrainedVariant, r: EvalResult & { calibration: Calibration }): Table1Row {
-  const row: Table1Row = { variant: v.variant, label: LABELS[v.variant], gating: r.gating, steps: v.steps, trainSeconds: v.seconds, calibration: r.calibration };
+  const row: Table1Row = { variant: v.variant, label: VARIANT_LABELS[v.variant], gating: r.gating, steps: v.steps, trainSeconds: v.seconds, calibration: r.calibration };
   if (r.cls) row.cls = { meanAuroc: r.cls.meanAuroc, macroF1: r.cls.macroF1, perClassAuroc: r.cls.perClassAuroc };
   if (r.det) row.det = { mAP: r.det.mAP, ap50: r.det.ap50 };
   if (r.seg) row.seg = { dice: r.seg.dice };

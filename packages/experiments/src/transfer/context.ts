@@ -14,9 +14,9 @@ import {
   type TrainingData,
   type TrainingPlan,
 } from '@multichexnet/trainer';
-import { openTransferData, type TransferSplits } from '../data/transfer-data';
-import type { FineTuneEvent } from '../fine-tune/fine-tune';
-import { modelFolderOf, resolveSource } from '../model/model-source';
+import { openTransferData, type TransferSplits } from '@multichexnet/transfer';
+import type { FineTuneEvent } from '@multichexnet/transfer';
+import { modelFolderOf, resolveSource } from '@multichexnet/transfer';
 import { TransferExperimentConfigSchema, type TransferExperimentConfig, type TransferExperimentConfigInput } from './config';
 
 /** Progress of a transfer experiment: its own stages, source training, and fine-tuning runs. */
@@ -123,7 +123,7 @@ export function sourcePlan(name: SourceName, cfg: TransferExperimentConfig): Tra
 async function reusedSplit(dir: string): Promise<{ split: unknown; seed: number }> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
-  for (const name of ['table1.json', 'table2.json']) {
+  for (const name of ['table1.json', 'table2.json', 'seed-tables12.json']) {
     try {
       const t = JSON.parse(await fs.readFile(join(dir, name), 'utf8')) as { config?: { split?: unknown; seed?: number } };
       if (t.config?.split !== undefined && typeof t.config.seed === 'number') return { split: t.config.split, seed: t.config.seed };

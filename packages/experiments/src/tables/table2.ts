@@ -2,7 +2,7 @@ import type { ExperimentConfigInput, Variant } from './experiment-config';
 import { cell, markdownTable } from './markdown';
 import { cpuSeconds } from './table1';
 import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime } from './run-variants';
-import type { Gating } from '../model/multichexnet';
+import type { Gating } from '@multichexnet/trainer';
 
 /** The gated variants Table 2 examines. */
 const GATED: Variant[] = ['bigbang', 'multichexnet-joint', 'multichexnet-alternating'];

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@multichexnet/core';
-import { VARIANTS, experimentTable1, experimentTable2, type ExperimentEvent } from '../src/index';
+import { CORE_VARIANTS, experimentTable1, experimentTable2, type ExperimentEvent } from '../src/index';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -16,7 +16,7 @@ describe('experiments (a mini protocol: a step or two per phase on a tiny synthe
     const t1 = await experimentTable1(config, { onEvent: null });
 
     expect(existsSync(join(out, 'data', 'synth.json'))).toBe(true);
-    expect(t1.rows.map((r) => r.variant)).toEqual([...VARIANTS]);
+    expect(t1.rows.map((r) => r.variant)).toEqual([...CORE_VARIANTS]);
     const row = (v: string) => t1.rows.find((r) => r.variant === v)!;
     expect(Object.keys(row('single-cls')).filter((k) => ['cls', 'det', 'seg'].includes(k))).toEqual(['cls']);
     expect(Object.keys(row('single-det')).filter((k) => ['cls', 'det', 'seg'].includes(k))).toEqual(['det']);
@@ -41,7 +41,7 @@ describe('experiments (a mini protocol: a step or two per phase on a tiny synthe
     const md = readFileSync(join(out, 'table1.md'), 'utf8');
     expect(md).toContain('| Model | cls mean AUROC (NIH) | cls macro F1 | det mAP (RSNA) | det AP@0.5 | seg Dice (SIIM) | steps | train s |');
     expect(md).toContain(t1.verdict);
-    expect(JSON.parse(readFileSync(join(out, 'table1.json'), 'utf8')).rows).toHaveLength(VARIANTS.length);
+    expect(JSON.parse(readFileSync(join(out, 'table1.json'), 'utf8')).rows).toHaveLength(CORE_VARIANTS.length);
     // The joint and alternating variants share one pre-training run.
     expect(existsSync(join(out, 'pretrain', 'weights', 'model.json'))).toBe(true);
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, ConfigError, initBackend } from '@multichexnet/core';
-import { experimentTable3, experimentTable4, TABLE3_METHODS, TransferExperimentConfigSchema, type Table3, type TransferExperimentEvent } from '../src/index';
+import { experimentTable3, experimentTable4, metricOf, TABLE3_METHODS, TransferExperimentConfigSchema, type Table3, type TransferExperimentEvent } from '../src/index';
 
 // A mini run of both experiments: every stage runs (synthetic data, source protocol, fine-tuning, evaluation,
 // files), with step counts far too small for the numbers to mean anything; the structure is what is checked.
@@ -68,14 +68,19 @@ describe('experimentTable3', () => {
 });
 
 describe('experimentTable4', () => {
-  it('reuses the trained sources, adds the CheXNet baseline, and reports per-class F1 / AUROC with means', async () => {
+  it('reuses the trained sources, adds the CheXNet baseline, gives both fine-tuned rows the same extra budget, and reports per-class F1 / AUROC with means', async () => {
     const seen: TransferExperimentEvent[] = [];
     const t4 = await experimentTable4(config, { onEvent: (e) => seen.push(e) });
-    expect(t4.rows.map((r) => r.model)).toEqual(['chexnet', 'mtl', 'mtl-finetuned']);
+    expect(t4.rows.map((r) => r.model)).toEqual(['chexnet', 'mtl', 'chexnet-finetuned', 'mtl-finetuned']);
     expect(t4.classes).toEqual([...CHESTXRAY14_CLASSES]);
     for (const r of t4.rows) expect(Object.keys(r.perClass)).toEqual([...CHESTXRAY14_CLASSES]);
     expect(t4.rows[2]!.fineTune).toMatchObject({ steps: 2, freeze: 'all-trainable' });
-    expect(t4.comparison.meanAuroc).toBeCloseTo(t4.rows[2]!.meanAuroc - t4.rows[0]!.meanAuroc, 10);
+    expect(t4.rows[3]!.fineTune).toMatchObject({ steps: 2, freeze: 'all-trainable' });
+    expect(t4.rows[2]!.steps! - t4.rows[0]!.steps!).toBe(t4.rows[3]!.steps! - t4.rows[1]!.steps!);
+    // The comparison is at equal budgets: MultiCheXNet fine-tuned minus CheXNet fine-tuned.
+    expect(t4.comparison.meanAuroc).toBeCloseTo(t4.rows[3]!.meanAuroc - t4.rows[2]!.meanAuroc, 10);
+    // Per-image records reproduce each row's means.
+    for (const r of t4.rows) expect(metricOf(r.records, 'cls.meanAuroc')).toBeCloseTo(r.meanAuroc, 4);
     // Stage 1 and MTL were trained by Table 3: this call resumed them (no optimizer step), only CheXNet trained.
     const steps = seen.filter((e) => e.type === 'step' && 'variant' in e).map((e) => (e as { variant: string }).variant);
     expect(new Set(steps)).toEqual(new Set(['source-chexnet']));
