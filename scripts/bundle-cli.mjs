@@ -2,9 +2,10 @@
 // Bundles the `multichexnet` CLI with every @multichexnet/* package inlined from its TypeScript sources into one
 // ESM file, so a long experiment runs from a fixed copy of the code while the working tree changes (a rebuild
 // wipes dist/ under a running process). npm dependencies (tfjs, sharp, onnxruntime, ...) stay external and resolve
-// from the workspace's node_modules, so the output must live inside the repository (e.g. runs/bin/).
-// Usage: node scripts/bundle-cli.mjs runs/bin/multichexnet.mjs
-//   then: node runs/bin/multichexnet.mjs experiment table1 --series tiny --out runs/series-tiny --resume
+// from node_modules as the CLI's own imports do, so the output must live in packages/cli/ (its nested
+// node_modules hold its own commander); packages/cli/runs/ is ignored by git.
+// Usage: node scripts/bundle-cli.mjs packages/cli/runs/multichexnet.mjs
+//   then: node packages/cli/runs/multichexnet.mjs experiment table1 --series tiny --out runs/series-tiny --resume
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -13,8 +14,8 @@ import { build } from 'esbuild';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2];
-if (!out) {
-  console.error('usage: node scripts/bundle-cli.mjs <out.mjs>');
+if (!out || !resolve(out).startsWith(resolve(root, 'packages', 'cli') + '/')) {
+  console.error('usage: node scripts/bundle-cli.mjs packages/cli/<dir>/<name>.mjs   (inside packages/cli, where the CLI\'s dependencies resolve)');
   process.exit(2);
 }
 const inline = {
