@@ -17,7 +17,10 @@ export const SeriesConfigSchema = z
     out: z.string().min(1),
     /** A series of the protocol (`tiny`, `small`, a learnability series): size, step scale, seeds, variants. */
     series: z.string().min(1).default('tiny'),
-    /** Seeds to run; default the first `seeds` of the protocol's final seeds. */
+    /**
+     * Seeds to run in this call; default the series' planned seeds (the first `seeds` of the protocol's final
+     * seeds). The tables cover every finished seed of the folder.
+     */
     seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
     /** Protocol file; default the package's `protocol.json`. */
     protocol: z.string().min(1).optional(),
@@ -106,7 +109,7 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
     size: size.size,
     stepScale: size.stepScale,
     seeds: [],
-    plannedSeeds: seeds,
+    plannedSeeds: planned,
     seedCommits: {},
     bootstrap: p.bootstrap,
     provenance: currentProvenance(cfg.command, startedAt),
@@ -121,7 +124,16 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
     await writeSummary(cfg.out, 'table2', table2, renderTable2(table2));
     return { table1, table2 };
   };
-  const records: SeedRecord[] = [];
+  // The tables cover every finished seed of the folder (the planned ones and any run here), whichever call ran it,
+  // so seeds run by separate calls (or processes) end up in one table.
+  const finished = async (): Promise<SeedRecord[]> => {
+    const out: SeedRecord[] = [];
+    for (const s of [...new Set([...planned, ...seeds])]) {
+      const r = await readSeedRecord(join(cfg.out, `seed-${s}`));
+      if (r !== null) out.push(r);
+    }
+    return out;
+  };
   let tables: { table1: Table1Summary; table2: Table2Summary } | null = null;
   for (const seed of seeds) {
     const dir = join(cfg.out, `seed-${seed}`);
@@ -130,8 +142,7 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
     const state = complete ? 'finished earlier, read' : had !== null ? 'extending with its missing variants' : (await exists(dir)) ? 'resuming' : 'starting';
     emit({ type: 'experiment', stage: 'seed', message: `seed ${seed}: ${state} in ${dir}` });
     const record = await runSeed({ out: dir, size: size.size, seed, stepScale: size.stepScale, synthetic: { nih: size.synthetic.nih, rsna: size.synthetic.rsna, siim: size.synthetic.siim }, variants, ablations: p.ablations }, { ...(runtime.data ? { data: runtime.data } : {}), onEvent: runtime.onEvent ?? null }, { protocol, series: cfg.series });
-    records.push(record);
-    tables = await write(records);
+    tables = await write(await finished());
     if (!complete) await runtime.onSeed?.(record, tables);
   }
   return { ...tables!, protocol };
