@@ -8,6 +8,7 @@ import {
   SEED_RECORD_FILE,
   defaultProtocolPath,
   experimentSeries,
+  experimentTransferSeries,
   freezeProtocol,
   metricOf,
   parseSummary,
@@ -15,10 +16,14 @@ import {
   readSeedRecord,
   renderTable1,
   renderTable2,
+  renderTable3,
+  renderTable4,
   type ExperimentEvent,
   type ProtocolFile,
   type Table1Summary,
   type Table2Summary,
+  type Table3Summary,
+  type Table4Summary,
 } from '../src/index';
 
 // A mini series: every phase a step or two on a small synthetic set, two seeds, the variants that exercise every
@@ -32,8 +37,9 @@ beforeAll(async () => {
   const f = JSON.parse(readFileSync(defaultProtocolPath(), 'utf8')) as ProtocolFile;
   f.frozen = null;
   f.protocol.plans = {};
-  f.protocol.series = { mini: { size: 'tiny', stepScale: 0.01, seeds: 2, variants: [...VARIANTS], synthetic: { nih: 40, rsna: 40, siim: 40, covid: 20 }, note: 'test' } };
+  f.protocol.series = { mini: { size: 'tiny', stepScale: 0.01, seeds: 2, variants: [...VARIANTS], synthetic: { nih: 40, rsna: 40, siim: 40, covid: 50 }, note: 'test' } };
   f.protocol.bootstrap = { resamples: 200, confidence: 0.95 };
+  f.protocol.transfer = { covidFineTuneSteps: 2, nihExtraSteps: 2 };
   const dir = mkdtempSync(join(tmpdir(), 'mcx-series-'));
   protocolFile = join(dir, 'protocol.json');
   writeFileSync(protocolFile, JSON.stringify(f));
@@ -112,6 +118,29 @@ describe('experimentSeries', () => {
     expect(md).toContain('## MTL minus baselines');
     expect(md).toContain('- command: `test`');
     expect(existsSync(join(out, 'seed-101', SEED_RECORD_FILE))).toBe(true);
+  }, 600_000);
+
+  it('runs Tables 3 and 4 on the finished seeds, reusing their models, with intervals at equal budgets', async () => {
+    const { table3, table4 } = await experimentTransferSeries({ out, series: 'mini', protocol: protocolFile, command: 'test' }, { onEvent: null });
+    expect(table3.seeds).toEqual([100, 101]);
+    expect(table3.rows.map((r) => r.method)).toEqual(['scratch', 'stage1', 'mtl']);
+    expect(table3.rows.every((r) => r.steps === 2)).toBe(true);
+    expect(new Set(table3.comparisons.map((c) => `${c.a}-${c.b}`))).toEqual(new Set(['stage1-scratch', 'mtl-scratch', 'mtl-stage1']));
+    expect(table4.rows.map((r) => [r.model, r.extraSteps])).toEqual([['chexnet', 0], ['mtl', 0], ['chexnet-finetuned', 2], ['mtl-finetuned', 2]]);
+    expect(new Set(table4.comparisons.map((c) => `${c.a}-${c.b}`))).toEqual(new Set(['mtl-finetuned-chexnet-finetuned', 'mtl-chexnet']));
+    for (const c of [...table3.comparisons, ...table4.comparisons]) expect(c.interval.low).toBeLessThanOrEqual(c.interval.high);
+    // The MTL source is each seed's own joint model, reused, not retrained (the CheXNet baseline would be its
+    // single-cls, which this mini series does not train, so it is trained there).
+    const t4 = JSON.parse(readFileSync(join(out, 'seed-100', 'transfer', 'table4.json'), 'utf8')) as { rows: { model: string; provenance: string }[] };
+    expect(t4.rows.find((r) => r.model === 'mtl')!.provenance).toBe(`reused: ${join(out, 'seed-100', 'multichexnet-joint')}`);
+    for (const [name, render] of [['table3', renderTable3], ['table4', renderTable4]] as const) {
+      const json = parseSummary<Table3Summary & Table4Summary>(readFileSync(join(out, `${name}.json`), 'utf8'));
+      expect(readFileSync(join(out, `${name}.md`), 'utf8')).toBe(render(json));
+    }
+    // A second call reads each seed's tables instead of fine-tuning again.
+    const t0 = performance.now();
+    await experimentTransferSeries({ out, series: 'mini', protocol: protocolFile, command: 'test' }, { onEvent: null });
+    expect(performance.now() - t0).toBeLessThan(20_000);
   }, 600_000);
 
   it('refuses tuning seeds and variants outside the series', async () => {

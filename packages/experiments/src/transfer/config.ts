@@ -63,7 +63,7 @@ export const TransferExperimentConfigSchema = z
     covidSplit: z.object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) }).strict().default({ train: 0.5, val: 0.2, test: 0.3 }),
     /**
      * Step counts of the source protocol (and the CheXNet baseline) multiplied by this: half the tiny plans by
-     * default, the short protocol that keeps both tables within 10 minutes on 2 cores.
+     * default, a short protocol for a single-folder run (a series reuses its seeds' models instead).
      */
     stepScale: z.number().gt(0).max(10).default(0.5),
     /** Table 3 fine-tuning (the same for every transferred row). */

@@ -147,8 +147,8 @@ async function localise(ctx: TransferContext, split: TransferSplits, model: Mult
 
 /**
  * The comparison the table supports: per seed the three rows share a split, so transfer minus scratch is paired;
- * a difference only counts when every seed agrees in sign, since one test split of a small set moves AUROC by
- * about 0.1 on its own.
+ * a difference only counts when every seed agrees in sign, since one test split of a small set moves AUROC a lot
+ * on its own (a series gives the paired bootstrap interval instead).
  */
 function verdictOf(rows: Table3Row[]): string {
   const scratch = rows.find((r) => r.method === 'scratch');
