@@ -142,8 +142,9 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
     const state = complete ? 'finished earlier, read' : had !== null ? 'extending with its missing variants' : (await exists(dir)) ? 'resuming' : 'starting';
     emit({ type: 'experiment', stage: 'seed', message: `seed ${seed}: ${state} in ${dir}` });
     const record = await runSeed({ out: dir, size: size.size, seed, stepScale: size.stepScale, synthetic: { nih: size.synthetic.nih, rsna: size.synthetic.rsna, siim: size.synthetic.siim }, variants, ablations: p.ablations }, { ...(runtime.data ? { data: runtime.data } : {}), onEvent: runtime.onEvent ?? null }, { protocol, series: cfg.series });
-    tables = await write(await finished());
-    if (!complete) await runtime.onSeed?.(record, tables);
+    // Tables after each newly run seed (an interrupted series keeps them), and once at the end.
+    if (!complete || seed === seeds[seeds.length - 1]) tables = await write(await finished());
+    if (!complete) await runtime.onSeed?.(record, tables!);
   }
   return { ...tables!, protocol };
 }
