@@ -1,6 +1,6 @@
 export { version } from './version';
 // --- the protocol
-export { ProtocolSchema, loadProtocol, freezeProtocol, checkPlan, seriesVariants, defaultProtocolPath, sha256Of, canonicalJson } from './protocol/protocol';
+export { ProtocolSchema, loadProtocol, freezeProtocol, checkPlan, seriesVariants, defaultProtocolPath, sha256Of, canonicalJson, frozenPlanForm } from './protocol/protocol';
 export type { Protocol, ProtocolInput, ProtocolFile, LoadedProtocol } from './protocol/protocol';
 // --- Tables 1 and 2 over seeds
 export { experimentSeries, SeriesConfigSchema, writeSummary, parseSummary } from './series/run-series';

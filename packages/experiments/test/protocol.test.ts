@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError } from '@multichexnet/core';
-import { checkPlan, defaultProtocolPath, freezeProtocol, loadProtocol, protocolPlan, seriesVariants, sha256Of, type ProtocolFile } from '../src/index';
+import { checkPlan, defaultProtocolPath, freezeProtocol, frozenPlanForm, loadProtocol, protocolPlan, seriesVariants, sha256Of, type ProtocolFile } from '../src/index';
 
 const planOf = (s: { size: 'tiny' | 'small' | 'full'; stepScale: number }, v: Parameters<typeof protocolPlan>[1], p: { ablations: Parameters<typeof protocolPlan>[0]['ablations'] }) => protocolPlan({ size: s.size, stepScale: s.stepScale, ablations: p.ablations }, v);
 
@@ -61,6 +61,17 @@ describe('freezing and checking a protocol', () => {
     const tiny = p.protocol.series.tiny!;
     expect(() => checkPlan(p, 'tiny', 'single-det', planOf({ ...tiny, stepScale: 0.5 }, 'single-det', p.protocol))).toThrow(/differs from the one the protocol froze/);
     expect(() => checkPlan(p, 'nonesuch', 'single-det', {})).toThrow(ConfigError);
+  });
+
+  it('hashes plans in their frozen form: a field added after the freeze at its default is left out, any other value is kept', () => {
+    const plan = { name: 'p', model: { encoder: { preset: 'densenet-tiny' }, cls: {}, gate: { kind: 'cls-path', task: 'cls', classes: ['Pneumonia'] } } };
+    const before = { name: 'p', model: { encoder: { preset: 'densenet-tiny' }, cls: {}, gate: { kind: 'cls-path', classes: ['Pneumonia'] } } };
+    expect(sha256Of(frozenPlanForm(plan))).toBe(sha256Of(before));
+    const otherTask = { ...plan, model: { ...plan.model, gate: { ...plan.model.gate, task: 'covid' } } };
+    expect(sha256Of(frozenPlanForm(otherTask))).not.toBe(sha256Of(before));
+    expect(frozenPlanForm({ name: 'q', model: { cls: {}, gate: null } })).toEqual({ name: 'q', model: { cls: {}, gate: null } });
+    // protocolPlan hashes the frozen form: the task table's default gate task is not in it.
+    expect(JSON.stringify(protocolPlan({ size: 'tiny', stepScale: 1, ablations: { gradnorm: { type: 'equal' }, pcgrad: { type: 'equal' } } }, 'multichexnet-joint'))).not.toMatch(/"task":"cls"/);
   });
 
   it('rejects final seeds that were tuning seeds, and a series asking for more seeds than there are', async () => {

@@ -45,5 +45,7 @@ export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition
 export { evaluate, summarise, taskMetrics, taskRecords, evalSummary } from './eval/evaluate';
 export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, DecisionSettings, GateEval, EvalRaw, MetricsOf, RecordOf } from './eval/evaluate';
 export { calibrate } from './eval/calibrate';
+export { fitGateThreshold } from './eval/gate-threshold';
+export type { GateThresholdOptions } from './eval/gate-threshold';
 export type { Calibration } from './eval/calibrate';
 export { stepsTraining } from './plan/builtin-plans';

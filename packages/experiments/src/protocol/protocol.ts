@@ -176,6 +176,23 @@ export async function freezeProtocol(file: string, planOf: (series: Protocol['se
   return { protocol, sha256, frozenAt: at, file };
 }
 
+/**
+ * A resolved plan in the form the protocol's plan hashes were taken of. Plans gained fields with defaults after the
+ * freeze (the task table's `model.gate.task`, default `cls`); a field at its default is left out, so a plan the
+ * protocol froze hashes as it did then, and a plan that sets it to anything else hashes differently. The protocol
+ * file itself never changes.
+ *
+ * @example
+ * sha256Of(frozenPlanForm(variantPlan('multichexnet-joint', cfg)));
+ */
+export function frozenPlanForm<P>(plan: P): P {
+  const model = (plan as { model?: { gate?: { kind?: string; task?: string } | null } }).model;
+  const gate = model?.gate;
+  if (gate === undefined || gate === null || gate.kind !== 'cls-path' || gate.task !== 'cls') return plan;
+  const { task: _default, ...rest } = gate;
+  return { ...plan, model: { ...model, gate: rest } } as P;
+}
+
 /** Throws unless the plan a run is about to train is the one the protocol froze. */
 export function checkPlan(p: LoadedProtocol, series: string, variant: Variant, plan: unknown): void {
   const key = `${series}/${variant}`;

@@ -1,9 +1,10 @@
 import type { Box, ScoredBox } from '@multichexnet/core';
 import { gateMetrics, gateRoc } from '@multichexnet/gating';
-import { f1Score, macroAuroc, sensitivityAtSpecificity } from '@multichexnet/head-cls';
-import { apAt, positiveApAt, rsnaImageAP } from '@multichexnet/head-det';
-import { siimMeanDice } from '@multichexnet/head-seg';
-import type { Calibration, EvalRaw } from '@multichexnet/trainer';
+import { clsTask, f1Score, macroAuroc, sensitivityAtSpecificity } from '@multichexnet/head-cls';
+import { apAt, detTask, positiveApAt, rsnaImageAP } from '@multichexnet/head-det';
+import { segTask, siimMeanDice } from '@multichexnet/head-seg';
+import type { MultiCheXNet } from '@multichexnet/model';
+import { taskMetrics, taskRecords, type EvalResult } from '@multichexnet/trainer';
 
 /**
  * What one evaluation saw, image by image, in a form small enough for a JSON file and complete enough to compute
@@ -45,17 +46,30 @@ export const MAX_BOXES = 20;
 
 const round = (v: number): number => Math.round(v * 1e5) / 1e5;
 
-/** Per-image records from an evaluation's raw truths and predictions and the calibration it used. */
-export function imageRecords(raw: EvalRaw, calibration: Calibration): ImageRecords {
+/**
+ * Per-image records of an evaluation: its raw truths and predictions, read through the task table, under the decision
+ * settings its metrics used (F1 thresholds, box score threshold, smallest mask kept: what `calibrate` chose on
+ * validation data, else the head's own). `model` is the evaluated model (its classifier's classes).
+ */
+export function imageRecords(r: Pick<EvalResult, 'raw' | 'metrics'>, model: MultiCheXNet): ImageRecords {
   const out: ImageRecords = {};
-  if (raw.cls.labels.length > 0) out.cls = clsRecords(raw.cls, calibration.f1Threshold ?? {});
-  if (raw.det.length > 0) {
-    const t = calibration.detScoreThreshold ?? 0.25;
+  const cls = taskRecords(r.raw, clsTask);
+  const clsHead = model.headOf(clsTask);
+  if (cls.length > 0 && clsHead !== undefined) {
+    const t = taskMetrics(r, clsTask)?.f1Threshold;
+    // A number is the uncalibrated default (0.5 for every class), which the records store as no thresholds.
+    const thresholds = t === undefined || typeof t === 'number' ? {} : t;
+    out.cls = clsRecords({ classes: clsHead.config.classes, labels: cls.map((x) => x.labels), scores: cls.map((x) => x.scores) }, thresholds);
+  }
+  const det = taskRecords(r.raw, detTask);
+  const detMetrics = taskMetrics(r, detTask);
+  if (det.length > 0 && detMetrics !== undefined) {
+    const t = detMetrics.scoreThreshold;
     out.det = {
       scoreThreshold: t,
-      rsnaAp: raw.det.map((d) => rsnaImageAP({ truth: d.truth, predictions: d.predictions.filter((p) => p.score >= t) })),
-      truth: raw.det.map((d) => d.truth.map(({ x, y, width, height }) => ({ x: round(x), y: round(y), width: round(width), height: round(height) }))),
-      predictions: raw.det.map((d) =>
+      rsnaAp: det.map((d) => rsnaImageAP({ truth: d.truth, predictions: d.predictions.filter((p) => p.score >= t) })),
+      truth: det.map((d) => d.truth.map(({ x, y, width, height }) => ({ x: round(x), y: round(y), width: round(width), height: round(height) }))),
+      predictions: det.map((d) =>
         [...d.predictions]
           .sort((a, b) => b.score - a.score)
           .slice(0, MAX_BOXES)
@@ -63,21 +77,23 @@ export function imageRecords(raw: EvalRaw, calibration: Calibration): ImageRecor
       ),
     };
   }
-  if (raw.seg.length > 0) {
-    const minArea = calibration.segMinArea ?? 0;
+  const seg = taskRecords(r.raw, segTask);
+  const segMetrics = taskMetrics(r, segTask);
+  if (seg.length > 0 && segMetrics !== undefined) {
+    const minArea = segMetrics.minArea;
     out.seg = {
       minArea,
-      dice: raw.seg.map((s) => {
+      dice: seg.map((s) => {
         let n = 0;
         for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
         const prediction = n >= minArea ? s.prediction : { ...s.prediction, data: new Uint8Array(s.prediction.data.length) };
         return round(siimMeanDice([{ truth: s.truth, prediction }]));
       }),
-      positive: raw.seg.map((s) => s.truth.data.some((v) => v !== 0)),
+      positive: seg.map((s) => s.truth.data.some((v) => v !== 0)),
     };
   }
-  if (raw.gate.labels.length > 0) {
-    out.gate = { scores: raw.gate.scores.map(round), labels: [...raw.gate.labels], positive: [...raw.gate.positive], sources: [...raw.gate.sources] };
+  if (r.raw.gate.labels.length > 0) {
+    out.gate = { scores: r.raw.gate.scores.map(round), labels: [...r.raw.gate.labels], positive: [...r.raw.gate.positive], sources: [...r.raw.gate.sources] };
   }
   return out;
 }

@@ -1,19 +1,24 @@
 import { DataError, writeFileAtomic } from '@multichexnet/core';
-import type { EvalRaw, Gating } from '@multichexnet/trainer';
-import { checkPlan, type LoadedProtocol } from '../protocol/protocol';
+import { clsTask } from '@multichexnet/head-cls';
+import type { Gating, MultiCheXNet } from '@multichexnet/model';
+import { evalSummary, taskMetrics, type EvalRaw } from '@multichexnet/trainer';
+import { checkPlan, frozenPlanForm, type LoadedProtocol } from '../protocol/protocol';
 import { chanceBaselines } from '../tables/baselines';
 import { ExperimentConfigSchema, VARIANTS, type ExperimentConfig, type ExperimentConfigInput, type Variant } from '../tables/experiment-config';
 import { evaluateVariant, prepareExperiment, trainVariant, variantPlan, type ExperimentRuntime } from '../tables/run-variants';
 import { VARIANT_LABELS, cpuSeconds } from '../tables/table1';
 import { budgetOf } from './budget';
 import { currentProvenance } from './provenance';
-import { imageRecords, type MetricName } from './records';
+import { METRICS, imageRecords, type MetricName } from './records';
 import { SEED_RECORD_FILE, type SeedEvaluation, type SeedRecord, type SeedVariant } from './seed-record';
 
-/** The plan a protocol freezes for a variant: the variant's plan at seed 0 with the size's step scale. */
+/**
+ * The plan a protocol freezes for a variant: the variant's plan at seed 0 with the size's step scale, in the form its
+ * hash was frozen in ({@link frozenPlanForm}).
+ */
 export function protocolPlan(config: Pick<ExperimentConfig, 'size' | 'stepScale' | 'ablations'>, variant: Variant): { variant: Variant; plan: unknown } {
   const cfg = ExperimentConfigSchema.parse({ out: '-', size: config.size, seed: 0, stepScale: config.stepScale, ablations: config.ablations });
-  return { variant, plan: variantPlan(variant, cfg) };
+  return { variant, plan: frozenPlanForm(variantPlan(variant, cfg)) };
 }
 
 /** Reads a seed record, or null when the seed has not finished. */
@@ -34,28 +39,18 @@ export async function readSeedRecord(dir: string): Promise<SeedRecord | null> {
   return r;
 }
 
-function evaluationOf(r: Awaited<ReturnType<typeof evaluateVariant>>): SeedEvaluation {
+function evaluationOf(r: Awaited<ReturnType<typeof evaluateVariant>>, model: MultiCheXNet): SeedEvaluation {
+  // The table's metrics as the evaluation stored them: `<task>.<metric>` from each task's metrics, `gate.*` from the gate.
+  const summary = evalSummary(r) as Record<string, Record<string, unknown> | undefined>;
   const metrics: Partial<Record<MetricName, number>> = {};
-  const out: SeedEvaluation = { metrics, calibration: r.calibration, records: imageRecords(r.raw, r.calibration) };
-  if (r.cls) {
-    metrics['cls.meanAuroc'] = r.cls.meanAuroc;
-    metrics['cls.macroF1'] = r.cls.macroF1;
-    out.perClass = { auroc: r.cls.perClassAuroc, f1: r.cls.perClassF1 };
+  for (const m of METRICS) {
+    const [block, key] = m.split('.') as [string, string];
+    const v = summary[block]?.[key];
+    if (typeof v === 'number') metrics[m] = v;
   }
-  if (r.det) {
-    metrics['det.mAP'] = r.det.mAP;
-    metrics['det.ap50'] = r.det.ap50;
-    metrics['det.positiveAp50'] = r.det.positiveAp50;
-  }
-  if (r.seg) {
-    metrics['seg.dice'] = r.seg.dice;
-    metrics['seg.positiveDice'] = r.seg.positiveDice;
-  }
-  if (r.gate) {
-    metrics['gate.auroc'] = r.gate.auroc;
-    metrics['gate.sensitivity'] = r.gate.sensitivity;
-    metrics['gate.specificity'] = r.gate.specificity;
-  }
+  const out: SeedEvaluation = { metrics, calibration: r.calibration, records: imageRecords(r, model) };
+  const cls = taskMetrics(r, clsTask);
+  if (cls !== undefined) out.perClass = { auroc: cls.perClassAuroc, f1: cls.perClassF1 };
   return out;
 }
 
@@ -87,7 +82,8 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
   const ctx = await prepareExperiment(config, runtime);
   // A record with fewer variants (a first pass with a subset) is extended: its variants are kept as they are.
   const variants: SeedVariant[] = [...(done?.variants ?? [])];
-  const truths: Partial<Record<'cls' | 'det' | 'seg', EvalRaw>> = {};
+  // The test truths of each task (records of any evaluation that scored it), for the chance baselines.
+  const truths: EvalRaw['tasks'] = {};
   let evaluation = 0;
   for (const variant of ctx.config.variants) {
     if (variants.some((x) => x.variant === variant)) continue;
@@ -95,18 +91,16 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
     try {
       const e0 = performance.now();
       // Gating concerns det / seg only: the stage-1 baseline is scored on CheXCls alone.
-      const routes = (v.model.heads.det !== undefined || v.model.heads.seg !== undefined) && variant !== 'stage1-cls';
+      const routes = v.model.taskSpecs.some((spec) => spec.routed) && variant !== 'stage1-cls';
       const gating: Gating = v.model.gate !== null && routes ? 'gate' : 'none';
       const gatings: Gating[] = gating === 'gate' ? ['gate', 'truth', 'none'] : [gating];
       ctx.emit({ type: 'experiment', stage: 'evaluate', variant, message: `evaluating ${variant} on the test sets (${gatings.join(', ')})` });
       const evaluations: SeedVariant['evaluations'] = {};
       for (const g of gatings) {
         const r = await evaluateVariant(ctx, v, g);
-        evaluations[g] = evaluationOf(r);
+        evaluations[g] = evaluationOf(r, v.model);
         if (g === 'none' || g === gating) {
-          if (r.raw.cls.labels.length > 0) truths.cls ??= r.raw;
-          if (r.raw.det.length > 0) truths.det ??= r.raw;
-          if (r.raw.seg.length > 0) truths.seg ??= r.raw;
+          for (const [task, records] of Object.entries(r.raw.tasks)) if (records.length > 0) truths[task] ??= records;
         }
       }
       evaluation += (performance.now() - e0) / 1000;
@@ -117,12 +111,7 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
   }
   // Training seconds per run folder (each run counted once, however many variants read it).
   const runs: Record<string, number> = { ...(done?.seconds.runs ?? {}), ...Object.fromEntries(ctx.runSeconds) };
-  const merged: EvalRaw = {
-    cls: truths.cls?.cls ?? { labels: [], scores: [], classes: [] },
-    det: truths.det?.det ?? [],
-    seg: truths.seg?.seg ?? [],
-    gate: { scores: [], labels: [], positive: [], sources: [] },
-  };
+  const merged: EvalRaw = { tasks: truths, gate: { scores: [], labels: [], positive: [], sources: [] } };
   const record: SeedRecord = {
     format: 'multichexnet-seed-tables12',
     formatVersion: 1,

@@ -1,4 +1,5 @@
-import type { Calibration, Gating } from '@multichexnet/trainer';
+import type { Gating } from '@multichexnet/model';
+import type { Calibration } from '@multichexnet/trainer';
 import type { ChanceBaselines } from '../tables/baselines';
 import type { ExperimentConfig, Variant } from '../tables/experiment-config';
 import type { Budget } from './budget';

@@ -1,5 +1,5 @@
 import { DataError } from '@multichexnet/core';
-import type { Gating } from '@multichexnet/trainer';
+import type { Gating } from '@multichexnet/model';
 import { pairedBootstrapOverSeeds, type PairedRun } from '../stats/bootstrap';
 import { summariseSeeds } from '../stats/seed-summary';
 import { MTL_FROM_PRETRAIN, STAGE_VARIANTS, type Variant } from '../tables/experiment-config';

@@ -1,4 +1,4 @@
-import type { Gating } from '@multichexnet/trainer';
+import type { Gating } from '@multichexnet/model';
 import type { DifferenceInterval } from '../stats/bootstrap';
 import type { SeedSummary } from '../stats/seed-summary';
 import type { Variant } from '../tables/experiment-config';

@@ -1,14 +1,18 @@
 import { log, parseConfig, writeFileAtomic } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
-import { chooseThreshold } from '@multichexnet/gating';
 import { synthesize } from '@multichexnet/synth';
-import { buildModel, type Gating, type MultiCheXNet } from '@multichexnet/model';
+import type { AnyTaskSpec } from '@multichexnet/core';
+import { clsTask } from '@multichexnet/head-cls';
+import { detTask } from '@multichexnet/head-det';
+import { segTask } from '@multichexnet/head-seg';
+import { buildModel, GATE_BLOCK, type Gating, type MultiCheXNet } from '@multichexnet/model';
 import {
   builtinPlan,
   calibrate,
   checkpointName,
   createConsoleReporter,
   evaluate,
+  fitGateThreshold,
   loadCheckpoint,
   openTrainingData,
   parsePlan,
@@ -21,6 +25,7 @@ import {
   type EvalResult,
   type EvalSets,
   type EvalSources,
+  type PlanSource,
   type TrainEvent,
   type TrainingData,
   type TrainingPlan,
@@ -148,17 +153,6 @@ function defaultEmitter(): (e: ExperimentEvent) => void {
   return (e) => (e.type === 'experiment' ? log.info(e.message) : report(e));
 }
 
-/** Sets the gate's threshold as training does: the largest reaching the plan's sensitivity on validation data. */
-async function setGateThreshold(ctx: ExperimentContext, model: MultiCheXNet<HeadSet>, plan: TrainingPlan): Promise<void> {
-  if (model.gate === null) return;
-  const val: EvalSets = {};
-  for (const s of ['rsna', 'siim'] as const) if (ctx.data[s] !== undefined) val[s] = ctx.data[s]!.val;
-  const sources = Object.keys(val) as ('rsna' | 'siim')[];
-  if (sources.length === 0) return;
-  const r = await evaluate(model, val, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: 'none', sources: { cls: [], det: [], seg: [], gate: sources }, cache: ctx.cache });
-  if (r.raw.gate.labels.includes(1)) model.gate.setThreshold(chooseThreshold(r.raw.gate.scores, r.raw.gate.labels, { targetSensitivity: plan.gateSensitivity }).threshold);
-}
-
 /**
  * Trains (or finds finished on disk) one variant in `<out>/<variant>`. The MTL variants start from the shared
  * pre-training run `<out>/pretrain`, which is trained once; a stage variant is that run's checkpoint at the end of
@@ -190,7 +184,7 @@ export async function trainVariant(ctx: ExperimentContext, variant: Variant): Pr
     const ckpt = await loadCheckpoint(join(ctx.config.out, 'pretrain', 'checkpoints', checkpointName({ phaseIndex: last + 1, phase: '', step: 0, globalStep: 0 })));
     const model = buildModel(plan.model, plan.seed);
     await restoreBlocks(model, ckpt);
-    await setGateThreshold(ctx, model, plan);
+    await fitGateThreshold(model, ctx.data, { imageSize: plan.imageSize, preprocess: plan.preprocess, targetSensitivity: plan.gateSensitivity, cache: ctx.cache });
     // Training time up to the end of the stage, as the checkpoint recorded it.
     return { variant, model, plan, steps: phases.reduce((s, x) => s + x.steps, 0), phases, seconds: ckpt.state.elapsedSeconds };
   }
@@ -212,17 +206,23 @@ export function testSets(data: TrainingData): EvalSets {
   return out;
 }
 
-/** The tasks a variant is scored on: a stage baseline only on the head its stage trained. */
-export function variantSources(variant: Variant): EvalSources | undefined {
-  if (variant === 'stage1-cls') return { cls: ['nih'], det: [], seg: [], gate: [] };
-  if (variant === 'stage2-det') return { cls: [], det: ['rsna'], seg: [], gate: ['rsna', 'siim'] };
-  if (variant === 'stage3-seg') return { cls: [], det: [], seg: ['siim'], gate: ['rsna', 'siim'] };
-  return undefined;
+/** The task each stage baseline is read off for: the head its stage of Algorithm 1 trained. */
+const STAGE_TASK: Partial<Record<Variant, AnyTaskSpec>> = { 'stage1-cls': clsTask, 'stage2-det': detTask, 'stage3-seg': segTask };
+
+/**
+ * The sources a variant is scored on: a stage baseline only on the head its stage trained (on that task's default
+ * source; the gate with it when the task is routed), every other variant by the evaluation's defaults.
+ */
+export function variantSources(variant: Variant, model: MultiCheXNet): EvalSources | undefined {
+  const stage = STAGE_TASK[variant];
+  if (stage === undefined) return undefined;
+  const gate = stage.routed ? model.taskSpecs.filter((s) => s.routed).map((s) => s.defaultSource.name as PlanSource) : [];
+  return { ...Object.fromEntries(model.taskSpecs.map((s) => [s.name, s.name === stage.name ? [stage.defaultSource.name as PlanSource] : []])), [GATE_BLOCK]: gate };
 }
 
 /** Evaluates a trained variant on the test sets with one gating mode. */
 export async function evaluateVariant(ctx: ExperimentContext, v: TrainedVariant, gating: Gating): Promise<EvalResult & { calibration: Calibration }> {
-  const sources = variantSources(v.variant);
+  const sources = variantSources(v.variant, v.model);
   const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache, gating, ...(sources !== undefined ? { sources } : {}) };
   // Decision settings (F1 thresholds, box score threshold, minimum mask area) chosen on validation data under the
   // same gating, then applied unchanged to the test set.
