@@ -25,12 +25,14 @@ export default [
             { sourceTag: 'layer:pretrained', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:data'] },
             { sourceTag: 'layer:trainer', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model'] },
             { sourceTag: 'layer:transfer', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:trainer'] },
+            // The paper's Tables 1-4 sit above trainer and transfer; nothing below imports them.
+            { sourceTag: 'layer:experiments', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:trainer', 'layer:transfer'] },
             // Inference without tfjs: runtime reads ONNX files and decodes them with the heads' tfjs-free decoders.
             { sourceTag: 'layer:runtime', onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data'] },
             // The tfjs -> ONNX exporter writes the files runtime reads.
             { sourceTag: 'layer:export', onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data', 'layer:model', 'layer:runtime'] },
             { sourceTag: 'layer:service', onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data', 'layer:synth', 'layer:runtime'] },
-            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:pretrained', 'layer:trainer', 'layer:transfer', 'layer:runtime', 'layer:export', 'layer:service'] },
+            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:pretrained', 'layer:trainer', 'layer:transfer', 'layer:experiments', 'layer:runtime', 'layer:export', 'layer:service'] },
             { sourceTag: 'layer:web', onlyDependOnLibsWithTags: ['layer:core', 'layer:data', 'layer:synth', 'layer:runtime'] },
           ],
         },

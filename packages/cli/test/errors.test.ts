@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BUILTIN_PLANS, PLAN_SIZES, VARIANTS } from '@multichexnet/trainer';
+import { BUILTIN_PLANS, PLAN_SIZES } from '@multichexnet/trainer';
+import { VARIANTS } from '@multichexnet/experiments';
 import { BUILTIN_PLAN_NAMES, PLAN_SIZE_NAMES, VARIANT_NAMES } from '../src/commands/names';
 import { OWN_VERBS } from '../src/program';
 import { describeError, exitCodeOf } from '../src/cli-error';
@@ -125,7 +126,7 @@ describe('help and version', () => {
     expect(version).toBe(pkg.version);
   });
 
-  it("the names in the help texts are the trainer's", () => {
+  it("the names in the help texts are the trainer's and the experiments'", () => {
     expect([...BUILTIN_PLAN_NAMES]).toEqual([...BUILTIN_PLANS]);
     expect([...PLAN_SIZE_NAMES]).toEqual([...PLAN_SIZES]);
     expect([...VARIANT_NAMES]).toEqual([...VARIANTS]);

@@ -44,20 +44,6 @@ export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition
 // --- evaluation
 export { evaluate, summarise, taskMetrics, taskRecords, evalSummary } from './eval/evaluate';
 export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, DecisionSettings, GateEval, EvalRaw, MetricsOf, RecordOf } from './eval/evaluate';
-// --- experiments (the paper's tables)
-export { experimentTable1 } from './experiments/table1';
-export type { Table1, Table1Row, Table1Comparison } from './experiments/table1';
-export { experimentTable2 } from './experiments/table2';
-export type { Table2, Table2Row } from './experiments/table2';
-export { ExperimentConfigSchema, VARIANTS } from './experiments/experiment-config';
-export type { ExperimentConfig, ExperimentConfigInput, Variant } from './experiments/experiment-config';
-export type { ExperimentEvent, ExperimentRuntime } from './experiments/run-variants';
-export { chanceBaselines } from './experiments/baselines';
-export type { ChanceBaselines } from './experiments/baselines';
-export { pairedBootstrap, pairedBootstrapOverSeeds, quantileSorted, verdictOf } from './experiments/bootstrap';
-export type { BootstrapOptions, DifferenceInterval, PairedRun, SetMetric, Verdict } from './experiments/bootstrap';
-export { summariseSeeds } from './experiments/seed-summary';
-export type { SeedSummary } from './experiments/seed-summary';
 export { calibrate } from './eval/calibrate';
 // --- probability calibration and out-of-distribution statistics
 export { fitTemperature, fitHeadTemperatures, reliability, headReliability, MIN_CLASS_LABELS } from './eval/temperature';
@@ -66,5 +52,7 @@ export { fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, enoughForRat
 export type { FitOodOptions } from './eval/ood-fit';
 export { collectOutputs } from './eval/collect-outputs';
 export type { CollectOutputsOptions, CollectedOutputs } from './eval/collect-outputs';
+export { fitGateThreshold } from './eval/gate-threshold';
+export type { GateThresholdOptions } from './eval/gate-threshold';
 export type { Calibration } from './eval/calibrate';
 export { stepsTraining } from './plan/builtin-plans';

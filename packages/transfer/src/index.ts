@@ -26,14 +26,3 @@ export { scoreClassifier } from './eval/score-classifier';
 export type { ClsScores, ScoreOptions } from './eval/score-classifier';
 export { clsReport, chooseThresholds } from './eval/cls-report';
 export type { ClsReport, ClassReport } from './eval/cls-report';
-// --- experiments (the paper's Tables 3 and 4)
-export { experimentTable3, TABLE3_METHODS } from './experiments/table3';
-export type { Table3, Table3Row, Table3Run, Table3Method } from './experiments/table3';
-export { experimentTable4, TABLE4_MODELS } from './experiments/table4';
-export type { Table4, Table4Row, Table4Model } from './experiments/table4';
-export { TransferExperimentConfigSchema } from './experiments/config';
-export type { TransferExperimentConfig, TransferExperimentConfigInput } from './experiments/config';
-export { prepareTransferExperiment, sourceModel, sourcePlan, disposeContext } from './experiments/context';
-export type { TransferContext, TransferExperimentEvent, TransferExperimentRuntime, SourceModel, SourceName } from './experiments/context';
-export { spreadOf } from './experiments/stats';
-export type { Spread } from './experiments/stats';

@@ -2,7 +2,8 @@ import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
 import { loadMultiCheXNet } from '@multichexnet/model';
-import { ExperimentConfigSchema, PLAN_SIZES, builtinPlan, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { PLAN_SIZES, builtinPlan, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import { ExperimentConfigSchema } from '@multichexnet/experiments';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
@@ -67,7 +68,7 @@ async function mergeMetrics(parts: { file: string; stepOffset: number; phaseOffs
 
 /**
  * The README's main job: synthetic NIH / RSNA / SIIM data, the whole MultiCheXNet protocol (tiny plan size by default)
- * through @multichexnet/trainer's experiments (Table 1: every variant; Table 2: the gate), then the MultiCheXNet
+ * through @multichexnet/experiments (Table 1: every variant; Table 2: the gate), then the MultiCheXNet
  * (pre-trained + joint MTL) model presented in `out`: its plan, merged training metrics, weights, ONNX export,
  * test evaluation, gallery and report.html.
  *

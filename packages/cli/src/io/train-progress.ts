@@ -1,5 +1,6 @@
-import type { ExperimentEvent, TrainEvent } from '@multichexnet/trainer';
-import type { FineTuneEvent, TransferExperimentEvent } from '@multichexnet/transfer';
+import type { TrainEvent } from '@multichexnet/trainer';
+import type { ExperimentEvent, TransferExperimentEvent } from '@multichexnet/experiments';
+import type { FineTuneEvent } from '@multichexnet/transfer';
 import type { ProgressTask, Reporter } from './progress';
 
 const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : String(v));

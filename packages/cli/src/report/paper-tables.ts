@@ -1,7 +1,7 @@
 import type { ResultTable } from './report-data';
 
 /*
- * The experiment functions of @multichexnet/trainer and @multichexnet/transfer write `table<N>.json` into their
+ * The experiment functions of @multichexnet/experiments write `table<N>.json` into their
  * folder; these turn them into the report's tables. Numbers arrive as numbers, or as "NaN" strings where a metric
  * was undefined: those become empty cells.
  */
@@ -119,12 +119,31 @@ function generic(id: string, t: Json): ResultTable {
   };
 }
 
+/**
+ * Table 1 / Table 2 of a series (@multichexnet/experiments `experimentSeries`): rows hold `metrics` with a mean
+ * and sd over seeds per metric; one column per metric present (the mean), the caption the table's verdict.
+ */
+function seriesTable(id: string, t: Json): ResultTable {
+  const rows = (t.rows ?? []) as Json[];
+  const metrics = [...new Set(rows.flatMap((r) => Object.keys((r.metrics ?? {}) as Json)))];
+  return {
+    id,
+    title: String(t.title ?? id),
+    caption: `Mean over ${((t.seeds ?? []) as unknown[]).length} seeds; intervals and verdicts in ${id}.md. ${String(t.verdict ?? '')}`,
+    columns: ['Model', ...(id === 'table2' ? ['Gating'] : []), ...metrics],
+    rows: rows.map((r) => [String(r.label ?? r.variant), ...(id === 'table2' ? [String(r.gating)] : []), ...metrics.map((m) => numOrNull(((r.metrics as Json)[m] as Json | undefined)?.mean))]),
+  };
+}
+
+const isSeries = (t: Json): boolean => Array.isArray(t.comparisons) && Array.isArray(t.seeds);
+
 /** The report table of `table<N>.json` content. *
  * @example
  * const t = paperTable('table1', JSON.parse(await readFile('runs/quickstart/table1.json', 'utf8')));   // t.rows
  */
 export function paperTable(id: string, json: unknown): ResultTable {
   const t = (json ?? {}) as Json;
+  if ((id === 'table1' || id === 'table2') && isSeries(t)) return seriesTable(id, t);
   if (id === 'table1') return table1(t);
   if (id === 'table2') return table2(t);
   if (id === 'table3') return table3(t);

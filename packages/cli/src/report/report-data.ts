@@ -3,7 +3,7 @@
  * re-renders the page from the folder alone:
  *   plan.json, metrics.jsonl, eval.json            (written by @multichexnet/trainer's train)
  *   eval-test.json, gallery/gallery.json + PNGs    (written by `multichexnet eval`)
- *   table1.json .. table4.json                     (written by the trainer's / transfer's experiment functions)
+ *   table1.json .. table4.json                     (written by @multichexnet/experiments)
  *   model.onnx, model.stage1.onnx, model.stage2.onnx (written by `multichexnet export`)
  */
 

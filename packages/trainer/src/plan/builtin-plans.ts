@@ -29,11 +29,9 @@ interface SizeTable {
 }
 
 /*
- * Tiny: measured on the project machine (2 vCPU, wasm with the core kernels, densenet-tiny at 128 px, batch 16):
- * a step that trains the encoder costs 130-165 ms, a det / seg step on a frozen encoder 35 / 65 ms. MTL gets 300
- * steps: at 150 the joint model's gate and heads had not recovered from pre-training (seed 0: NIH cls 0.527, gate
- * specificity 0.22; 300 steps with the pre-training below: 0.657 and 0.54, every head above chance on seeds 0-2).
- * The whole Table 1 (every variant, 3480 steps) took 390 s at load average 2 (seed 1), 574 s at 5-6 (seed 0).
+ * Tiny: the whole protocol in minutes on 2 CPU cores (what it costs: `node bench/run.mjs --only training-sizes`).
+ * MTL gets 300 steps: at 150 the joint model's gate and heads had not recovered from pre-training on the
+ * development seeds (the decision and its evidence: `decisions` in @multichexnet/experiments' protocol.json).
  */
 const TINY: SizeTable = {
   imageSize: 128,
@@ -52,11 +50,9 @@ const FULL: SizeTable = {
   batchSize: 16,
   encoder: { preset: 'densenet-small' },
   // Heads proportionate to the encoder: one pass beats three single-task models by (3E + H) / (E + H) (encoder
-  // cost E, heads H), so the shared encoder pays off only while H is well under E. With the heads' factory
-  // defaults (det 2 x 256, seg decoder 64) onnxruntime measured E 476 ms, det 119 ms, seg 347 ms at batch 16:
-  // 1.90x. The seg decoder's stride-4 3x3 conv costs D^2: with det 1 x 128 and D = 32 the bench measured encoder
-  // 44 ms, seg 20 ms, det 4 ms (kernel time, batch 16) and 2.40x / 2.49x at batch 1 / 16; D = 16 (as `tiny`)
-  // measured 2.53x / 2.63x (`node bench/run.mjs --only onnx-inference`, load average 2.2).
+  // cost E, heads H), so the shared encoder pays off only while H is well under E. The seg decoder's stride-4 3x3
+  // conv costs D^2, so det 1 x 128 and D = 16 keep the heads small next to densenet-small (the ratio at batch 1 /
+  // 16: `node bench/run.mjs --only onnx-inference`).
   det: { hiddenChannels: 128, hiddenLayers: 1 },
   seg: { decoderChannels: 16 },
   learningRate: 1e-3,
@@ -87,15 +83,13 @@ function phase(t: SizeTable, p: Omit<PhaseInput, 'batchSize' | 'optimizer' | 'ev
 
 /**
  * Algorithm 1, stages 1-3: cls on NIH; cls then det on RSNA; cls then seg on SIIM. The encoder learns in every
- * stage: measured on the tiny preset, CheXDet on an encoder frozen after the cls stages stays near mAP 0.02,
- * while det and seg need localising features the global-pooling cls loss never asks for.
+ * stage: det and seg need localising features the global-pooling cls loss never asks for, and CheXDet on an
+ * encoder frozen after the cls stages stayed near chance on the development seeds.
  *
  * In stages 2b and 3b CheXCls keeps learning its dataset's label (Pneumonia / Pneumothorax) on the same batches.
- * Without it the encoder's 300 det / seg steps move its features away from the frozen cls head: measured on the
- * tiny preset (seed 0), the pre-trained model then scored NIH mean AUROC 0.420 and gate AUROC 0.494, below
- * chance, and 150-300 MTL steps could not repair the gate (joint MTL: gate AUROC 0.76, cls 0.570). With CheXCls
- * in those stages the same joint MTL reached gate AUROC 0.917 and cls 0.675. The gate is CheXCls's output, so
- * the stages that train det / seg behind it must not break it.
+ * Without it the encoder's det / seg steps move its features away from the frozen cls head, and on the
+ * development seeds the pre-trained gate (CheXCls's output) fell to chance, which MTL could not repair. The gate
+ * is CheXCls's output, so the stages that train det / seg behind it must not break it (protocol.json decisions).
  */
 function pretrainPhases(t: SizeTable): PhaseInput[] {
   const tf = { type: 'teacher-forcing' as const, p: 0.9 };
@@ -109,8 +103,8 @@ function pretrainPhases(t: SizeTable): PhaseInput[] {
 }
 
 /**
- * MTL loss weights. CheXDet's loss is a YOLO sum over every anchor of an image (10-40 on positive images at the
- * start of MTL, measured) while the cls and seg losses are means near 0.3-1: with the paper's plain sum the box
+ * MTL loss weights. CheXDet's loss is a YOLO sum over every anchor of an image, an order of magnitude above the
+ * cls and seg losses, which are means: with the paper's plain sum the box
  * regression alone would steer the shared encoder. With Adam a single task's scale does not matter, so only the
  * ratio between tasks is set here; `{ type: 'equal' }` restores the paper's sum.
  */
@@ -118,9 +112,8 @@ const MTL_WEIGHTING = { type: 'fixed' as const, weights: { det: 0.1 } };
 
 /*
  * Joint MTL trains CheXDet on the RSNA rows only. Boxes derived from the SIIM pneumothorax masks (`detFromMasks`)
- * taught the det head a second, differently shaped finding that RSNA never scores: measured on the tiny preset
- * (seed 0, same pre-training, 300 MTL steps), with them the joint model's RSNA mAP was 0.016 gated / 0.078 with
- * ground-truth gating, without them 0.069 / 0.129 (validation mAP 0.073), and the gate AUROC rose 0.917 -> 0.927.
+ * taught the det head a second, differently shaped finding that RSNA never scores, and lowered its RSNA mAP on the
+ * development seeds (protocol.json decisions).
  */
 function mtlJoint(t: SizeTable, name: string, steps: number, stage: 'mtl'): PhaseInput {
   return phase(t, {

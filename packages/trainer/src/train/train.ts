@@ -1,12 +1,13 @@
 import { DataError, deriveSeed, log, writeFileAtomic, type AnyTaskSpec } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
-import { chooseThreshold, createTeacherForcing, type ThresholdChoice } from '@multichexnet/gating';
+import { createTeacherForcing, type ThresholdChoice } from '@multichexnet/gating';
 import { createBatchCursor, recipeBatchIndex, type BatchCursor } from '../data/batch-cursor';
 import { requireSource, type TrainingData } from '../data/training-data';
 import { dataHealth, type DataHealth } from '../data/data-health';
 import { calibrate } from '../eval/calibrate';
 import { buildModel, GATE_BLOCK, type MultiCheXNet } from '@multichexnet/model';
-import { evalSummary, evaluate, gateSources, summarise, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
+import { evalSummary, evaluate, summarise, type EvalResult, type EvalSets, type EvalSources } from '../eval/evaluate';
+import { fitGateThreshold } from '../eval/gate-threshold';
 import { sha256Hex } from '../io/tensor-bundle';
 import { createLossWeighting, type LossTask, type LossWeighting } from '../losses/loss-weighting';
 import { learningRateAt } from '../optim/lr-schedule';
@@ -336,18 +337,10 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
   }
 
   // The gate's threshold: the largest one reaching the plan's sensitivity on validation data.
-  let gateChoice: ThresholdChoice | null = null;
-  const gateVal: EvalSets = {};
-  for (const s of gateSources(model, PLAN_SOURCES.filter((x) => options.data[x] !== undefined))) gateVal[s] = options.data[s]!.val;
-  if (model.gate !== null && Object.keys(gateVal).length > 0) {
-    const onlyGate = { ...Object.fromEntries(model.tasks.map((t) => [t, []])), [GATE_BLOCK]: Object.keys(gateVal) as PlanSource[] };
-    const r = await evaluate(model, gateVal, { imageSize: plan.imageSize, preprocess: plan.preprocess, gating: 'none', sources: onlyGate, cache, gateClasses });
-    if (r.raw.gate.labels.includes(1)) {
-      gateChoice = chooseThreshold(r.raw.gate.scores, r.raw.gate.labels, { targetSensitivity: plan.gateSensitivity });
-      model.gate.setThreshold(gateChoice.threshold);
-      await metrics.append({ type: 'gate-threshold', globalStep: totalSteps, threshold: gateChoice.threshold, sensitivity: gateChoice.sensitivity, specificity: gateChoice.specificity, targetSensitivity: plan.gateSensitivity });
-      emit({ type: 'gate-threshold', threshold: gateChoice.threshold, sensitivity: gateChoice.sensitivity, specificity: gateChoice.specificity, targetSensitivity: plan.gateSensitivity });
-    }
+  const gateChoice = await fitGateThreshold(model, options.data, { imageSize: plan.imageSize, preprocess: plan.preprocess, targetSensitivity: plan.gateSensitivity, cache, gateClasses });
+  if (gateChoice !== null) {
+    await metrics.append({ type: 'gate-threshold', globalStep: totalSteps, threshold: gateChoice.threshold, sensitivity: gateChoice.sensitivity, specificity: gateChoice.specificity, targetSensitivity: plan.gateSensitivity });
+    emit({ type: 'gate-threshold', threshold: gateChoice.threshold, sensitivity: gateChoice.sensitivity, specificity: gateChoice.specificity, targetSensitivity: plan.gateSensitivity });
   }
   model.setTrainable(Object.fromEntries(model.blocks().map(([b]) => [b, true])));
   const valAll: EvalSets = {};
