@@ -35,8 +35,8 @@ export type { BatchTargets } from './data/batch-targets';
 // --- training
 export { train } from './train/train';
 export type { TrainOptions, TrainResult } from './train/train';
-export { openRunFolder, resumeRun } from './train/open-run';
-export type { OpenedRun, RunIdentity, RunStart } from './train/open-run';
+export { createRunnerContext, openRunFolder, resumeRun } from './train/open-run';
+export type { OpenedRun, RunIdentity, RunnerOptions, RunStart } from './train/open-run';
 export { runPhase, saveRunCheckpoint, runnerSeconds } from './train/phase-runner';
 export type { PhaseStepResult, PhaseSteps, RunnerContext, RunnerPhase } from './train/phase-runner';
 export { openMetricsLog, createMemoryMetricsLog } from './train/metrics-log';

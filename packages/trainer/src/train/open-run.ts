@@ -4,7 +4,9 @@ import { sha256Hex } from '../io/tensor-bundle';
 import type { LossWeightingState } from '../losses/loss-weighting';
 import type { OptimizerState } from '../optim/optimizer';
 import { loadResumeCheckpoint, restoreBlocks, type BestState, type LoadedCheckpoint, type RunPosition } from './checkpoint';
-import { openMetricsLog, type MetricsLog } from './metrics-log';
+import type { TrainEventHandler } from './events';
+import { createMemoryMetricsLog, openMetricsLog, type MetricsLog } from './metrics-log';
+import type { RunnerContext } from './phase-runner';
 
 /** What a run is: the checkpoints of a run folder belong to one identity (the SHA-256 of its text). */
 export interface RunIdentity {
@@ -84,4 +86,38 @@ export async function resumeRun(model: MultiCheXNet, checkpoint: LoadedCheckpoin
   const { state } = checkpoint;
   if (state.gateThreshold !== null && model.gate !== null) model.gate.setThreshold(state.gateThreshold);
   return { position: checkpoint.manifest.position, best: state.best, elapsedSeconds: state.elapsedSeconds, lastCheckpoint: checkpoint.path, optimizer: checkpoint.optimizer, weighting: state.weighting };
+}
+
+/** What {@link createRunnerContext} needs besides the opened folder and the start. */
+export interface RunnerOptions {
+  model: MultiCheXNet;
+  /** Steps of the whole run (for progress and the gate-threshold record). */
+  totalSteps: number;
+  /** Progress events (default: none). */
+  emit?: TrainEventHandler;
+  signal?: AbortSignal;
+  /** A step record every this many steps (default 1). */
+  logEvery?: number;
+  /** Position checkpoints kept (default 2). */
+  keepCheckpoints?: number;
+}
+
+/**
+ * The phase runner's context for a run: checkpoints and metrics.jsonl in the opened folder (`null`: no folder, no
+ * checkpoints, the metrics kept in memory), starting where `start` stands; its clock starts now.
+ */
+export function createRunnerContext(opened: OpenedRun | null, start: RunStart, o: RunnerOptions): RunnerContext {
+  return {
+    model: o.model,
+    folder: opened?.folder ?? null,
+    id: opened?.id ?? { name: start.position.phase, sha256: '' },
+    metrics: opened?.metrics ?? createMemoryMetricsLog(),
+    emit: o.emit ?? (() => {}),
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
+    logEvery: o.logEvery ?? 1,
+    keepCheckpoints: o.keepCheckpoints ?? 2,
+    totalSteps: o.totalSteps,
+    clock: { started: performance.now(), elapsedBefore: start.elapsedSeconds },
+    state: { position: start.position, best: start.best, lastCheckpoint: start.lastCheckpoint },
+  };
 }

@@ -11,8 +11,8 @@ import { createConsoleReporter } from './console-reporter';
 import type { TrainEventHandler } from './events';
 import { finaliseRun } from './finalise';
 import { applyInit, loadInitWeights, readInitSource, type InitSource } from './init-from-run';
-import { openRunFolder, resumeRun } from './open-run';
-import { runnerSeconds, type RunnerContext } from './phase-runner';
+import { createRunnerContext, openRunFolder, resumeRun } from './open-run';
+import { runnerSeconds } from './phase-runner';
 import { runPlanPhases } from './plan-phases';
 import type { ValidationContext } from './validation';
 
@@ -73,6 +73,10 @@ export interface TrainResult {
  * model (a non-finite weight or BatchNorm statistic behind a finite loss) stops it before it is validated or
  * checkpointed, naming the weight. Either way the last checkpoint stays the newest, and good.
  *
+ * Composed of the run's jobs, each its own module: open / resume the run folder (`openRunFolder`, `resumeRun`),
+ * the plan's phases through the phase runner (`runPlanPhases` -> `runPhase`), validation (`phaseValidator`,
+ * `chooseGateThreshold`, `validateFinal`) and finalisation (`finaliseRun`: weights/ and eval.json).
+ *
  * @example
  * const data = await openTrainingData({ nih: 'data/nih', rsna: 'data/rsna', siim: 'data/siim' });
  * const { model, validation } = await train(builtinPlan('multichexnet-joint', { size: 'tiny' }), { runDir: 'runs/joint', data });
@@ -89,19 +93,8 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     if (init !== null) log.info(`init from ${plan.init}: ${(await loadInitWeights(model, init)).join(', ')} loaded, the other blocks from the seed`);
   }
   const totalSteps = plan.phases.reduce((s, p) => s + p.steps, 0);
-  const ctx: RunnerContext = {
-    model,
-    folder: opened.folder,
-    id: opened.id,
-    metrics: opened.metrics,
-    emit,
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    logEvery: plan.logEvery,
-    keepCheckpoints: plan.keepCheckpoints,
-    totalSteps,
-    clock: { started, elapsedBefore: start.elapsedSeconds },
-    state: { position: start.position, best: start.best, lastCheckpoint: start.lastCheckpoint },
-  };
+  const ctx = createRunnerContext(opened, start, { model, totalSteps, emit, ...(options.signal !== undefined ? { signal: options.signal } : {}), logEvery: plan.logEvery, keepCheckpoints: plan.keepCheckpoints });
+  ctx.clock.started = started;
   const resumedFrom = opened.checkpoint !== null ? { phase: start.position.phase, step: start.position.step } : null;
   emit({ type: 'run-start', plan: plan.name, runDir: options.runDir, phases: plan.phases.length, totalSteps, resumedFrom });
   const gateClasses = model.gate?.config.kind === 'cls-path' ? model.gate.config.classes : ['Pneumonia', 'Pneumothorax'];

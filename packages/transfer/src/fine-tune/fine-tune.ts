@@ -5,7 +5,7 @@ import { chooseThreshold } from '@multichexnet/gating';
 import type { MultiCheXNet } from '@multichexnet/model';
 import {
   createBatchCursor,
-  createMemoryMetricsLog,
+  createRunnerContext,
   createOptimizer,
   learningRateAt,
   openRunFolder,
@@ -198,26 +198,15 @@ interface HeadRun {
 
 /** The fine-tuning run as the trainer's phase runner sees it: one phase, its checkpoints in `runDir` when given. */
 async function openHeadRun(model: MultiCheXNet, cfg: FineTuneConfig, run: HeadRun): Promise<{ ctx: RunnerContext; start: RunStart }> {
-  const { runDir: _dir, ...identity } = cfg;
+  // What the weights depend on: where checkpoints go and how many are kept do not.
+  const { runDir: _dir, checkpointEvery: _every, keepCheckpoints: _keep, ...identity } = cfg;
   const text = `${JSON.stringify({ from: run.from, config: identity }, null, 2)}\n`;
   const opened = cfg.runDir !== undefined ? await openRunFolder(cfg.runDir, { name: FINE_TUNE_PHASE, text }, { resume: run.resume }) : null;
   const start = await resumeRun(model, opened?.checkpoint ?? null, FINE_TUNE_PHASE);
   const emit: TrainEventHandler = (e) => {
     if (e.type === 'step') run.emit({ type: 'step', step: e.step, steps: e.steps, loss: e.total, learningRate: e.learningRate, imagesPerSecond: e.imagesPerSecond });
   };
-  const ctx: RunnerContext = {
-    model,
-    folder: opened?.folder ?? null,
-    id: opened?.id ?? { name: FINE_TUNE_PHASE, sha256: '' },
-    metrics: opened?.metrics ?? createMemoryMetricsLog(),
-    emit,
-    ...(run.signal !== undefined ? { signal: run.signal } : {}),
-    logEvery: 1,
-    keepCheckpoints: cfg.keepCheckpoints,
-    totalSteps: cfg.steps,
-    clock: { started: performance.now(), elapsedBefore: start.elapsedSeconds },
-    state: { position: start.position, best: start.best, lastCheckpoint: start.lastCheckpoint },
-  };
+  const ctx = createRunnerContext(opened, start, { model, totalSteps: cfg.steps, emit, ...(run.signal !== undefined ? { signal: run.signal } : {}), keepCheckpoints: cfg.keepCheckpoints });
   return { ctx, start };
 }
 
