@@ -100,11 +100,13 @@ export interface RunnerOptions {
   logEvery?: number;
   /** Position checkpoints kept (default 2). */
   keepCheckpoints?: number;
+  /** `performance.now()` when this call started (default: now). */
+  started?: number;
 }
 
 /**
  * The phase runner's context for a run: checkpoints and metrics.jsonl in the opened folder (`null`: no folder, no
- * checkpoints, the metrics kept in memory), starting where `start` stands; its clock starts now.
+ * checkpoints, the metrics kept in memory), starting where `start` stands.
  */
 export function createRunnerContext(opened: OpenedRun | null, start: RunStart, o: RunnerOptions): RunnerContext {
   return {
@@ -117,7 +119,7 @@ export function createRunnerContext(opened: OpenedRun | null, start: RunStart, o
     logEvery: o.logEvery ?? 1,
     keepCheckpoints: o.keepCheckpoints ?? 2,
     totalSteps: o.totalSteps,
-    clock: { started: performance.now(), elapsedBefore: start.elapsedSeconds },
+    clock: { started: o.started ?? performance.now(), elapsedBefore: start.elapsedSeconds },
     state: { position: start.position, best: start.best, lastCheckpoint: start.lastCheckpoint },
   };
 }

@@ -93,8 +93,7 @@ export async function train(planInput: TrainingPlanInput | TrainingPlan, options
     if (init !== null) log.info(`init from ${plan.init}: ${(await loadInitWeights(model, init)).join(', ')} loaded, the other blocks from the seed`);
   }
   const totalSteps = plan.phases.reduce((s, p) => s + p.steps, 0);
-  const ctx = createRunnerContext(opened, start, { model, totalSteps, emit, ...(options.signal !== undefined ? { signal: options.signal } : {}), logEvery: plan.logEvery, keepCheckpoints: plan.keepCheckpoints });
-  ctx.clock.started = started;
+  const ctx = createRunnerContext(opened, start, { model, totalSteps, emit, ...(options.signal !== undefined ? { signal: options.signal } : {}), logEvery: plan.logEvery, keepCheckpoints: plan.keepCheckpoints, started });
   const resumedFrom = opened.checkpoint !== null ? { phase: start.position.phase, step: start.position.step } : null;
   emit({ type: 'run-start', plan: plan.name, runDir: options.runDir, phases: plan.phases.length, totalSteps, resumedFrom });
   const gateClasses = model.gate?.config.kind === 'cls-path' ? model.gate.config.classes : ['Pneumonia', 'Pneumothorax'];
