@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { runFolder, writeFileAtomic } from '@multichexnet/core';
 import { exportModelWithReport, exportPipeline, writePipelineFiles, type ExportPipelineOptions } from '@multichexnet/export';
 import { PIPELINE_FILES } from '@multichexnet/runtime';
