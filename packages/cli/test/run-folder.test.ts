@@ -345,6 +345,18 @@ describe('transfer', () => {
     expect(page).toContain(`<td class="num">${out.test.perClass['COVID-19']!.auroc.toFixed(3)}</td>`);
   });
 
+  it('fine-tuning checkpoints its run: the same --run again is refused without --resume, and --resume finishes it', async () => {
+    const args = ['transfer', '--from', 'runs/fixture', '--covid', join('data', 'covid'), '--steps', '3', '--batch-size', '8', '--run', 'runs/covid', '--no-export', '--no-report'];
+    const again = await cli(dir, ...args);
+    expect(again.code).not.toBe(0);
+    expect(lines(again.err)).toHaveLength(1);
+    expect(again.err).toMatch(/already holds checkpoints/);
+    const before = JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'transfer.json'), 'utf8')) as { test: { meanAuroc: number } };
+    const resumed = await cli(dir, ...args, '--resume', '--json');
+    expect(resumed.code, resumed.err).toBe(0);
+    expect((JSON.parse(resumed.out) as { test: { meanAuroc: number } }).test.meanAuroc).toBe(before.test.meanAuroc);
+  });
+
   it('an unknown freeze mode is a usage error naming the allowed ones', async () => {
     const r = await cli(dir, 'transfer', '--from', 'runs/fixture', '--covid', join('data', 'covid'), '--freeze', 'frozen');
     expect(r.code).toBe(2);

@@ -11,6 +11,8 @@ export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
 export { log, setLogLevel, setLogSink } from './log';
 export { writeFileAtomic } from './file-io';
+export { RUN_FILES, MODEL_SPEC_FILE, CHECKPOINT_FILES, GALLERY_INDEX_FILE, joinRunPath, runFolder } from './run-folder';
+export type { RunFolder } from './run-folder';
 export type { LogLevel } from './log';
 export { CHESTXRAY14_CLASSES } from './types';
 export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';

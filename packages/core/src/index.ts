@@ -33,6 +33,8 @@ export {
   LEGACY_WEIGHTS_FILE_EXTENSION,
 } from './weights';
 export { writeFileAtomic } from './file-io';
+export { RUN_FILES, MODEL_SPEC_FILE, CHECKPOINT_FILES, GALLERY_INDEX_FILE, joinRunPath, runFolder } from './run-folder';
+export type { RunFolder } from './run-folder';
 export { encodeSafetensors, parseSafetensors, isSafetensors, tensorAsFloat32, float16ToNumber, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES } from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, SafetensorsTensor } from './safetensors';
 export type { WeightEntry, WeightsHeader } from './weights';

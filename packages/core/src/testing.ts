@@ -173,3 +173,42 @@ export function headLeak<Y extends tf.Tensor, T>(head: Head<Y, T, unknown, unkno
   }
   return tf.memory().numTensors - before;
 }
+
+/**
+ * The code of the ```ts block after the `<!-- example:<name> ... -->` marker of a README, as a user copies it.
+ * Throws naming the marker when the README lost it. Node only.
+ */
+export async function readmeExample(readmePath: string, name: string): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  const text = readFileSync(readmePath, 'utf8');
+  const start = text.indexOf(`<!-- example:${name}`);
+  const open = text.indexOf('```ts\n', start);
+  const close = text.indexOf('\n```', open + 6);
+  if (start < 0 || open < 0 || close < 0) throw new Error(`${readmePath} lost its example:${name} code block`);
+  return text.slice(open + 6, close + 1);
+}
+
+/**
+ * Runs example code as a module written into `dir` (so its imports resolve as the test's package would resolve them),
+ * and returns the lines it printed with console.log (captured, not shown). The module file is removed afterwards.
+ * Node only.
+ */
+export async function runExampleModule(code: string, dir: string): Promise<string[]> {
+  const { rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { pathToFileURL } = await import('node:url');
+  const file = join(dir, `.readme-example-${process.pid}-${Date.now().toString(36)}.ts`);
+  writeFileSync(file, code);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => {
+    lines.push(args.map(String).join(' '));
+  };
+  try {
+    await import(pathToFileURL(file).href);
+  } finally {
+    console.log = log;
+    rmSync(file, { force: true });
+  }
+  return lines;
+}

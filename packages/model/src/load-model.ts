@@ -1,4 +1,4 @@
-import { DataError, deserializeBlock, loadBlockWeights, type AnyTaskSpec, type Block, type TaskHead } from '@multichexnet/core';
+import { DataError, MODEL_SPEC_FILE, deserializeBlock, loadBlockWeights, type AnyTaskSpec, type Block, type TaskHead } from '@multichexnet/core';
 import type { Encoder } from '@multichexnet/core-encoder';
 import { createGate, type Gate } from '@multichexnet/gating';
 import { createMultiCheXNet, ENCODER_BLOCK, GATE_BLOCK, type ModelSpec, type MultiCheXNet } from './multichexnet';
@@ -16,7 +16,7 @@ import { specOf, taskTable } from './table';
 export async function loadMultiCheXNet(dir: string, options: { tasks?: readonly AnyTaskSpec[] } = {}): Promise<MultiCheXNet> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const file = join(dir, 'model.json');
+  const file = join(dir, MODEL_SPEC_FILE);
   let spec: ModelSpec;
   try {
     spec = JSON.parse(await fs.readFile(file, 'utf8')) as ModelSpec;

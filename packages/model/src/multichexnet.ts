@@ -5,6 +5,7 @@ import {
   loadBlockWeights,
   namedWeightsOf,
   readRow,
+  MODEL_SPEC_FILE,
   saveBlockWeights,
   serializeBlock,
   tf,
@@ -153,7 +154,7 @@ async function readModelSpec(dir: string): Promise<ModelSpec | null> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   try {
-    return JSON.parse(await fs.readFile(join(dir, 'model.json'), 'utf8')) as ModelSpec;
+    return JSON.parse(await fs.readFile(join(dir, MODEL_SPEC_FILE), 'utf8')) as ModelSpec;
   } catch {
     return null;
   }
@@ -376,7 +377,7 @@ class MultiCheXNetImpl implements MultiCheXNet {
     const { join } = await import('node:path');
     const spec = this.spec();
     for (const [name, block] of this.blocks()) await saveBlockWeights(block, join(dir, blockFile(name)));
-    await writeFileAtomic(join(dir, 'model.json'), `${JSON.stringify(spec, null, 2)}\n`);
+    await writeFileAtomic(join(dir, MODEL_SPEC_FILE), `${JSON.stringify(spec, null, 2)}\n`);
     return spec;
   }
 

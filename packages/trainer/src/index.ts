@@ -35,6 +35,12 @@ export type { BatchTargets } from './data/batch-targets';
 // --- training
 export { train } from './train/train';
 export type { TrainOptions, TrainResult } from './train/train';
+export { createRunnerContext, openRunFolder, resumeRun } from './train/open-run';
+export type { OpenedRun, RunIdentity, RunnerOptions, RunStart } from './train/open-run';
+export { runPhase, saveRunCheckpoint, runnerSeconds } from './train/phase-runner';
+export type { PhaseStepResult, PhaseSteps, RunnerContext, RunnerPhase } from './train/phase-runner';
+export { openMetricsLog, createMemoryMetricsLog } from './train/metrics-log';
+export type { MetricsLog } from './train/metrics-log';
 export { trainStep } from './train/train-step';
 export type { StepContext, StepOutcome, RoutedCount } from './train/train-step';
 export type { TrainEvent, TrainEventHandler } from './train/events';

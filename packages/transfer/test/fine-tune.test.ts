@@ -235,4 +235,31 @@ describe('fineTune', () => {
     x.dispose();
     for (const m of [r.model, loaded, again.model, source]) m.dispose();
   });
+
+  it('is a trainer phase: interrupted mid-way (AbortSignal) and resumed, it ends with the weights and history of an uninterrupted run', async () => {
+    const source = smallModel(12, { hidden: 8 });
+    const common = { ...base, steps: 5, checkpointEvery: 2, freeze: 'encoder-frozen' as const, seed: 7, from: source, data };
+    const whole = await fineTune({ ...common, runDir: mkdtempSync(join(tmpdir(), 'mcx-ft-whole-')) });
+    const dir = mkdtempSync(join(tmpdir(), 'mcx-ft-cut-'));
+    const stop = new AbortController();
+    const cut = await fineTune({ ...common, runDir: dir, signal: stop.signal, onEvent: (e) => e.type === 'step' && e.step === 3 && stop.abort() });
+    expect(cut.status).toBe('aborted');
+    expect(cut.test).toBeNull();
+    cut.model.dispose();
+    // A second call without resume must not overwrite the interrupted run; another config must not resume it.
+    await expect(fineTune({ ...common, runDir: dir })).rejects.toThrow(/already holds checkpoints/);
+    await expect(fineTune({ ...common, seed: 8, runDir: dir, resume: true })).rejects.toThrow(/another plan/);
+    const steps: number[] = [];
+    const resumed = await fineTune({ ...common, runDir: dir, resume: true, onEvent: (e) => e.type === 'step' && steps.push(e.step) });
+    expect(steps).toEqual([3, 4, 5]);
+    expect(resumed.status).toBe('completed');
+    expect(resumed.history.map((h) => h.step)).toEqual([1, 2, 3, 4, 5]);
+    expect(resumed.history.map((h) => h.loss)).toEqual(whole.history.map((h) => h.loss));
+    const a = snapshot(whole.model);
+    const b = snapshot(resumed.model);
+    expect([...b.keys()]).toEqual([...a.keys()]);
+    for (const [k, v] of a) expect(Math.max(...v.map((x, i) => Math.abs(x - b.get(k)![i]!))), k).toBeLessThan(1e-6);
+    expect(resumed.test!.meanAuroc).toBeCloseTo(whole.test!.meanAuroc, 6);
+    for (const m of [whole.model, resumed.model, source]) m.dispose();
+  });
 });

@@ -1,13 +1,13 @@
 import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '@multichexnet/core';
+import { RUN_FILES, runFolder, writeFileAtomic } from '@multichexnet/core';
 import { PRETRAINED_LAYOUTS, importCheckpoint, resolvePretrained, type ImportedModel, type PretrainedLayout } from '@multichexnet/pretrained';
 import { clsTask } from '@multichexnet/head-cls';
 import { createMultiCheXNet } from '@multichexnet/model';
 import { parsePlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
-import { writeReport, RUN_FILES } from '../report/load-run';
+import { writeReport } from '../report/load-run';
 import type { RunCalibration } from '../report/report-data';
 import { exportRunModel } from '../run/export-model';
 import { startBackend } from '../run/run-folder';
@@ -93,7 +93,7 @@ export async function importAction(ctx: CommandContext, layout: string, file: st
       pretrained: { ...p },
     });
     await writeFileAtomic(join(tmp, RUN_FILES.plan), `${JSON.stringify(plan, null, 2)}\n`);
-    await model.save(join(tmp, 'weights'));
+    await model.save(runFolder(tmp).weights);
     const calibration: RunCalibration = { chosenOn: 'source', gating: 'none', tasks: imported.thresholds !== null ? { [clsTask.name]: { thresholds: imported.thresholds } } : {} };
     await writeFileAtomic(join(tmp, RUN_FILES.calibration), `${JSON.stringify(calibration, null, 2)}\n`);
     // OOD refusal fitted on the user's films, when given (no training splits to fit it on)

@@ -1,6 +1,6 @@
 import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import { parseConfig, writeFileAtomic, z } from '@multichexnet/core';
+import { RUN_FILES, parseConfig, runFolder, writeFileAtomic, z } from '@multichexnet/core';
 import { loadMultiCheXNet } from '@multichexnet/model';
 import { PLAN_SIZES, builtinPlan, openTrainingData, parsePlan, type DatasetRoots, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import { ExperimentConfigSchema } from '@multichexnet/experiments';
@@ -9,7 +9,6 @@ import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
 import { formatDuration } from '../io/progress';
 import { completeRun, startBackend, writeRunData, type RunOutputs } from '../run/run-folder';
-import { RUN_FILES } from '../report/load-run';
 import { runTables } from './experiment';
 import { runSynth } from './synth';
 import { headlineLines } from './train';
@@ -113,16 +112,17 @@ export async function runQuickstart(ctx: CommandContext, input: QuickstartConfig
     join(out, RUN_FILES.metrics),
   );
   await cp(join(out, MAIN_VARIANT, RUN_FILES.validation), join(out, RUN_FILES.validation));
-  await rm(join(out, 'weights'), { recursive: true, force: true });
-  await mkdir(join(out, 'weights'), { recursive: true });
-  await cp(join(out, MAIN_VARIANT, 'weights'), join(out, 'weights'), { recursive: true });
+  const run = runFolder(out);
+  await rm(run.weights, { recursive: true, force: true });
+  await mkdir(run.weights, { recursive: true });
+  await cp(runFolder(join(out, MAIN_VARIANT)).weights, run.weights, { recursive: true });
   const roots: DatasetRoots = { nih: join(dataRoot, 'nih'), rsna: join(dataRoot, 'rsna'), siim: join(dataRoot, 'siim') };
   const split = { ...experiment.split, seed: experiment.seed };
   await writeRunData(out, { roots, split });
 
   // 4. Export, test evaluation (the experiment's split), gallery, report.
   const data = await openTrainingData(roots, split);
-  const model = await loadMultiCheXNet(join(out, 'weights'));
+  const model = await loadMultiCheXNet(run.weights);
   let outputs: RunOutputs;
   try {
     outputs = await completeRun(ctx, { runDir: out, model, plan, data, export: true, evaluate: true, report: true });
@@ -175,6 +175,6 @@ export async function quickstartAction(ctx: CommandContext, o: QuickstartOptions
     `report:  ${r.outputs.report ?? '(not written)'}`,
     // Runnable as printed from this folder: in a clone `npx` finds the workspace's bin (packages/cli/bin), elsewhere
     // the installed @multichexnet/cli.
-    `next:    npx multichexnet predict --model ${fromHere(ctx, r.outputs.exported?.model ?? join(r.out, 'model.onnx'))} ${r.film === null ? '<image.png|.jpg|.dcm>' : `${fromHere(ctx, r.film)}   # a synthetic test film, or your own PNG / JPEG / DICOM`}`,
+    `next:    npx multichexnet predict --model ${fromHere(ctx, r.outputs.exported?.model ?? runFolder(r.out).model)} ${r.film === null ? '<image.png|.jpg|.dcm>' : `${fromHere(ctx, r.film)}   # a synthetic test film, or your own PNG / JPEG / DICOM`}`,
   ]);
 }

@@ -8,6 +8,7 @@ import { settingsWords, taskHeadlines } from '../report/task-headlines';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
 import { badSamplePolicy, completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
+import { interruptible } from '../run/interrupt';
 
 /** Options of `multichexnet train`. */
 export interface TrainCommandOptions extends DataOptions {
@@ -47,18 +48,7 @@ export async function trainAction(ctx: CommandContext, planArg: string, o: Train
   const onBadSample = badSamplePolicy(o.onBadSample);
   await startBackend(ctx, o.backend);
   const data = await openData(roots, plan, plan.split, onBadSample);
-  const controller = new AbortController();
-  const onSigint = (): void => {
-    ctx.reporter.warn('interrupted: stopping after this step (resume with --resume)');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
-  let result;
-  try {
-    result = await train(plan, { runDir, data, resume: o.resume === true, onEvent: createTrainProgress(ctx.reporter), signal: controller.signal });
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const result = await interruptible(ctx, (signal) => train(plan, { runDir, data, resume: o.resume === true, onEvent: createTrainProgress(ctx.reporter), signal }));
   if (result.status === 'aborted') {
     result.model.dispose();
     throw new Error(`training interrupted at ${result.position.phase} step ${result.position.step}; continue with: multichexnet train ${planArg} --run ${runDir} --resume`);

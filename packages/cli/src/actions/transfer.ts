@@ -13,6 +13,7 @@ import { exportRunModel, type ExportedFiles } from '../run/export-model';
 import { nanAsString, startBackend, writeRunCalibration } from '../run/run-folder';
 import { routeLibraryLogs } from './prepare';
 import { calibrationText } from './train';
+import { interruptible } from '../run/interrupt';
 
 /** Options of `multichexnet transfer`. */
 export interface TransferOptions {
@@ -31,6 +32,8 @@ export interface TransferOptions {
   backend: string;
   export: boolean;
   report: boolean;
+  /** `--resume`: continue the fine-tuning in --run from its newest checkpoint. */
+  resume?: boolean;
 }
 
 /**
@@ -85,12 +88,14 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
   const classes = o.classes.split(',').map((c) => c.trim()).filter(Boolean);
   const runDir = ctx.path(o.run ?? join(o.runs, `transfer-${classes.join('-').toLowerCase()}`));
   await startBackend(ctx, o.backend);
-  const result = await fineTune({
+  const result = await interruptible(ctx, (signal) => fineTune({
     from,
     data: covid,
     classes,
     seed: o.seed,
     runDir,
+    resume: o.resume === true,
+    signal,
     onEvent: createFineTuneProgress(ctx.reporter),
     ...(o.freeze !== undefined ? { freeze: o.freeze as FreezeMode } : {}),
     ...(o.lrMultiplier !== undefined ? { lrMultiplier: o.lrMultiplier } : {}),
@@ -98,7 +103,11 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
     ...(o.steps !== undefined ? { steps: o.steps } : {}),
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
     ...(o.learningRate !== undefined ? { optimizer: { type: 'adam', learningRate: o.learningRate } } : {}),
-  });
+  }));
+  if (result.status === 'aborted') {
+    result.model.dispose();
+    throw new Error(`fine-tuning interrupted at step ${result.history.at(-1)?.step ?? 0}; continue with the same command and --resume`);
+  }
   let exported: ExportedFiles | null = null;
   let report: string | null = null;
   const calibration = transferCalibration(result);

@@ -13,8 +13,8 @@ export function registerTransfer(program: Command, context: (cmd: Command) => Co
         'are kept, a new decoder (theta_dec) with the new classes replaces the cls decoder, det / seg and the gate ' +
         'blocks stay untouched. Trains on a COVID-19 image data collection folder (frontal X-rays, labels from the ' +
         "finding hierarchy, split by patient), picks F1 and gate thresholds on validation data, reports test AUROC, F1 " +
-        'and sensitivity at 90 % specificity. The run folder gets weights/, transfer.json, metrics.jsonl, the ONNX ' +
-        'files, eval-test.json and report.html.',
+        'and sensitivity at 90 % specificity. The run folder gets weights/, transfer.json, metrics.jsonl, ' +
+        'checkpoints/, the ONNX files, eval-test.json and report.html; --resume continues an interrupted run.',
     )
     .requiredOption('--from <dir>', 'trained run folder (or weights folder), e.g. runs/quickstart')
     .requiredOption('--covid <dir>', 'COVID-19 image data collection folder (metadata.csv + images/), e.g. data/covid')
@@ -27,6 +27,7 @@ export function registerTransfer(program: Command, context: (cmd: Command) => Co
     .option('--learning-rate <x>', 'Adam learning rate of the new decoder', numberArg(1e-8, 1))
     .option('--seed <n>', 'seed of the new decoder, data order and augmentation', integerArg(0), 0)
     .option('--run <dir>', 'run folder (default <runs>/transfer-<classes>)')
+    .option('--resume', 'continue the fine-tuning in --run from its last checkpoint (Ctrl-C stops after the current step)')
     .option('--runs <dir>', 'parent folder of run folders', 'runs')
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
     .option('--no-export', 'skip the ONNX export')

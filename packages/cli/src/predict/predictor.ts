@@ -55,10 +55,10 @@ export async function openPredictor(model: string, settings: PredictSettings): P
   if (dir === null) throw new UsageError(`no such model file or run folder: ${model}`);
   let file = model;
   if (dir) {
-    const candidates = [join(model, PIPELINE_FILES.stage1), join(model, 'model.onnx')];
+    const candidates = [join(model, PIPELINE_FILES.stage1), join(model, PIPELINE_FILES.model)];
     const found = [];
     for (const c of candidates) if ((await isDir(c)) === false) found.push(c);
-    if (found.length === 0) throw new UsageError(`no model in ${model}: expected ${PIPELINE_FILES.stage1} or model.onnx (run "multichexnet export" first)`);
+    if (found.length === 0) throw new UsageError(`no model in ${model}: expected ${PIPELINE_FILES.stage1} or ${PIPELINE_FILES.model} (run "multichexnet export" first)`);
     file = found[0]!;
   }
   const { readFile } = await import('node:fs/promises');

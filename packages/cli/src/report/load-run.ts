@@ -1,6 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { DataError, writeFileAtomic } from '@multichexnet/core';
+import { DataError, RUN_FILES, runFolder, writeFileAtomic } from '@multichexnet/core';
 import { UsageError } from '../cli-error';
 import { version } from '../version';
 import { renderReport } from './render-report';
@@ -8,18 +8,8 @@ import { PAPER_TABLE_FILES, paperTable } from './paper-tables';
 import { runCalibrationOf, type Gallery, type MetricsRecord, type ReportData, type ResultTable, type TestEvaluation } from './report-data';
 import { readRunOod, readRunTemperature } from '../run/fit-probability';
 
-/** File names of a run folder that the CLI writes (the trainer writes plan.json, metrics.jsonl, eval.json, weights/, checkpoints/). */
-export const RUN_FILES = {
-  plan: 'plan.json',
-  metrics: 'metrics.jsonl',
-  validation: 'eval.json',
-  test: 'eval-test.json',
-  gallery: 'gallery',
-  report: 'report.html',
-  transfer: 'transfer.json',
-  /** The decision settings chosen on the validation split, as the exported model records them. */
-  calibration: 'calibration.json',
-} as const;
+/** File names of a run folder: core's run-folder layout, re-exported where the CLI exported it before. */
+export { RUN_FILES };
 
 async function readJson<T>(file: string): Promise<T | null> {
   let text: string;
@@ -79,7 +69,7 @@ async function listFiles(dir: string, root = dir): Promise<{ name: string; bytes
     if (e.isDirectory()) {
       // weights/ file by file (a user may want one block); any other folder (checkpoints, gallery, data, the
       // variants of an experiment) as one line.
-      if (e.name === 'weights' && dir === root) {
+      if (e.name === RUN_FILES.weights && dir === root) {
         out.push(...(await listFiles(p, root)));
       } else {
         const size = await folderSize(p);
@@ -102,13 +92,14 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   } catch {
     throw new UsageError(`no such run folder: ${runDir}`);
   }
-  const gallery = await readJson<Gallery>(join(runDir, RUN_FILES.gallery, 'gallery.json'));
+  const run = runFolder(runDir);
+  const gallery = await readJson<Gallery>(run.galleryIndex);
   const galleryImages: Record<string, string> = {};
   for (const item of gallery?.items ?? []) {
     for (const f of [item.image, item.maskLayer, item.cam?.layer ?? null]) {
       if (f === null || f in galleryImages) continue;
       try {
-        galleryImages[f] = (await readFile(join(runDir, RUN_FILES.gallery, f))).toString('base64');
+        galleryImages[f] = (await readFile(join(run.gallery, f))).toString('base64');
       } catch {
         /* a missing picture leaves an empty frame rather than no report */
       }
@@ -122,14 +113,14 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
   return {
     runName: basename(runDir),
     runDir,
-    plan: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.plan)),
-    metrics: await readMetrics(join(runDir, RUN_FILES.metrics)),
-    validation: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.validation)),
-    test: withCalibration(await readJson<TestEvaluation>(join(runDir, RUN_FILES.test))),
+    plan: await readJson<Record<string, unknown>>(run.plan),
+    metrics: await readMetrics(run.metrics),
+    validation: await readJson<Record<string, unknown>>(run.validation),
+    test: withCalibration(await readJson<TestEvaluation>(run.test)),
     gallery,
     galleryImages,
     tables,
-    transfer: await readJson<Record<string, unknown>>(join(runDir, RUN_FILES.transfer)),
+    transfer: await readJson<Record<string, unknown>>(run.transfer),
     files: (await listFiles(runDir)).filter((f) => f.name !== RUN_FILES.report),
     generatedBy: `@multichexnet/cli ${version}`,
     temperature: (await readRunTemperature(runDir)) ?? null,
@@ -145,7 +136,7 @@ export async function loadReportData(runDir: string): Promise<ReportData> {
  */
 export async function writeReport(runDir: string): Promise<{ path: string; bytes: number }> {
   const html = await renderReport(await loadReportData(runDir));
-  const path = join(runDir, RUN_FILES.report);
+  const path = runFolder(runDir).report;
   await writeFileAtomic(path, html);
   return { path, bytes: Buffer.byteLength(html) };
 }

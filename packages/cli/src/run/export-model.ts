@@ -1,5 +1,4 @@
-import { join } from 'node:path';
-import { writeFileAtomic } from '@multichexnet/core';
+import { runFolder, writeFileAtomic } from '@multichexnet/core';
 import { exportModelWithReport, exportPipeline, writePipelineFiles, type ExportPipelineOptions } from '@multichexnet/export';
 import { PIPELINE_FILES } from '@multichexnet/runtime';
 import type { PreprocessConfigInput } from '@multichexnet/data';
@@ -71,7 +70,7 @@ export async function exportRunModel(
   };
   const task = reporter.task('export', 3, 'graphs');
   const single = await exportModelWithReport(model, options);
-  const modelFile = join(dir, 'model.onnx');
+  const modelFile = runFolder(dir).model;
   await writeFileAtomic(modelFile, single.bytes);
   task.update(1);
   const pipe = await exportPipeline(model, options);

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { DataError, OodStatisticsSchema, writeFileAtomic, type OodStatistics } from '@multichexnet/core';
+import { DataError, OodStatisticsSchema, RUN_FILES, runFolder, writeFileAtomic, type OodStatistics } from '@multichexnet/core';
 import type { OodExport } from '@multichexnet/export';
 import type { MultiCheXNet } from '@multichexnet/model';
 import { TemperatureSpecSchema, type TemperatureSpecInput } from '@multichexnet/runtime';
@@ -33,7 +32,6 @@ import { splitSets } from './evaluate-run';
  */
 
 /** File names in the run folder. */
-export const PROBABILITY_FILES = { ood: 'ood.json', temperature: 'temperature.json' } as const;
 
 /** Default false-refusal rate on in-distribution films that the OOD threshold is chosen for. */
 export const DEFAULT_OOD_TARGET = 0.02;
@@ -87,36 +85,36 @@ const nanAsString = (_k: string, v: unknown): unknown => (typeof v === 'number' 
 
 /** A run's ood.json, checked (undefined when absent). */
 export async function readRunOod(runDir: string): Promise<RunOod | undefined> {
-  const file = join(runDir, PROBABILITY_FILES.ood);
+  const file = runFolder(runDir).ood;
   const r = await readRunJson<RunOod>(file);
   if (r === undefined) return undefined;
   const parsed = OodStatisticsSchema.safeParse(r.statistics);
   if (r.format !== 'multichexnet-ood' || !parsed.success || !(r.threshold > 0)) {
     const issue = parsed.success ? null : parsed.error.issues[0]!;
-    throw new DataError('ood.json does not validate', { file, field: issue ? `statistics.${issue.path.join('.')}` : r.format !== 'multichexnet-ood' ? 'format' : 'threshold', expected: issue?.message ?? (r.format !== 'multichexnet-ood' ? 'multichexnet-ood' : 'a positive threshold'), found: issue ? 'another value' : String(r.format !== 'multichexnet-ood' ? r.format : r.threshold) });
+    throw new DataError(`${RUN_FILES.ood} does not validate`, { file, field: issue ? `statistics.${issue.path.join('.')}` : r.format !== 'multichexnet-ood' ? 'format' : 'threshold', expected: issue?.message ?? (r.format !== 'multichexnet-ood' ? 'multichexnet-ood' : 'a positive threshold'), found: issue ? 'another value' : String(r.format !== 'multichexnet-ood' ? r.format : r.threshold) });
   }
   return r;
 }
 
 /** A run's temperature.json, checked (undefined when absent). */
 export async function readRunTemperature(runDir: string): Promise<RunTemperature | undefined> {
-  const file = join(runDir, PROBABILITY_FILES.temperature);
+  const file = runFolder(runDir).temperature;
   const r = await readRunJson<RunTemperature>(file);
   if (r === undefined) return undefined;
   const parsed = TemperatureSpecSchema.safeParse(r.spec);
   if (r.format !== 'multichexnet-temperature' || !parsed.success) {
     const issue = parsed.success ? null : parsed.error.issues[0]!;
-    throw new DataError('temperature.json does not validate', { file, field: issue ? `spec.${issue.path.join('.')}` : 'format', expected: issue?.message ?? 'multichexnet-temperature', found: issue ? 'another value' : String(r.format) });
+    throw new DataError(`${RUN_FILES.temperature} does not validate`, { file, field: issue ? `spec.${issue.path.join('.')}` : 'format', expected: issue?.message ?? 'multichexnet-temperature', found: issue ? 'another value' : String(r.format) });
   }
   return r;
 }
 
 export async function writeRunOod(runDir: string, ood: RunOod): Promise<void> {
-  await writeFileAtomic(join(runDir, PROBABILITY_FILES.ood), `${JSON.stringify(ood)}\n`);
+  await writeFileAtomic(runFolder(runDir).ood, `${JSON.stringify(ood)}\n`);
 }
 
 export async function writeRunTemperature(runDir: string, t: RunTemperature): Promise<void> {
-  await writeFileAtomic(join(runDir, PROBABILITY_FILES.temperature), `${JSON.stringify(t, nanAsString, 2)}\n`);
+  await writeFileAtomic(runFolder(runDir).temperature, `${JSON.stringify(t, nanAsString, 2)}\n`);
 }
 
 /** The export option `ood` of a run's ood.json. */

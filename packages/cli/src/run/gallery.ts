@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
-import { DataError, writeFileAtomic, type BinaryMask, type Box } from '@multichexnet/core';
+import { DataError, runFolder, writeFileAtomic, type BinaryMask, type Box } from '@multichexnet/core';
 import { PATHOLOGIES, fitBoxes, fitImage, fitMask, fitTransform, type Dataset, type LabeledBox, type Sample } from '@multichexnet/data';
 import { boxIoU } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
@@ -179,7 +179,8 @@ export async function writeGallery(runDir: string, sets: EvalSets, reporter: Rep
     await predictor.dispose();
   }
   task.finish();
-  const dir = join(runDir, 'gallery');
+  const run = runFolder(runDir);
+  const dir = run.gallery;
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const items: GalleryItem[] = [];
@@ -189,6 +190,6 @@ export async function writeGallery(runDir: string, sets: EvalSets, reporter: Rep
     items.push(item);
   }
   const gallery: Gallery = { format: 'multichexnet-gallery', model: predictor.files.map((f) => f.slice(runDir.length + 1)).join(' + '), items };
-  await writeFileAtomic(join(dir, 'gallery.json'), `${JSON.stringify(gallery, null, 2)}\n`);
+  await writeFileAtomic(run.galleryIndex, `${JSON.stringify(gallery, null, 2)}\n`);
   return gallery;
 }

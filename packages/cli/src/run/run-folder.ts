@@ -1,13 +1,12 @@
 import { access, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataError, initBackend, writeFileAtomic, type BackendName } from '@multichexnet/core';
+import { DataError, RUN_FILES, initBackend, runFolder, writeFileAtomic, type BackendName } from '@multichexnet/core';
 import type { BadSamplePolicy, SplitConfig } from '@multichexnet/data';
 import { loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 import { openTrainingData, parsePlan, type DatasetRoots, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { writeReport } from '../report/load-run';
-import { RUN_FILES } from '../report/load-run';
 import { runCalibrationOf, type RunCalibration } from '../report/report-data';
 import { calibrateRun, evaluateRun, splitSets } from './evaluate-run';
 import { exportRunModel, type ExportedFiles } from './export-model';
@@ -15,7 +14,7 @@ import { writeGallery } from './gallery';
 import { fitRunProbability, testReliability, writeRunOod, writeRunTemperature, type RunOod, type RunTemperature } from './fit-probability';
 
 /** `data.json` of a run: where its datasets are and how they were split, so `eval` finds its test set again. */
-export const DATA_FILE = 'data.json';
+export const DATA_FILE = RUN_FILES.data;
 
 /** Data options shared by train, eval and transfer. */
 export interface DataOptions {
@@ -85,13 +84,13 @@ export interface RunData {
 
 /** Records where a run's data is and how it was split. */
 export async function writeRunData(runDir: string, data: RunData): Promise<void> {
-  await writeFileAtomic(join(runDir, DATA_FILE), `${JSON.stringify(data, null, 2)}\n`);
+  await writeFileAtomic(runFolder(runDir).data, `${JSON.stringify(data, null, 2)}\n`);
 }
 
 /** The data a run recorded, or null. */
 export async function readRunData(runDir: string): Promise<RunData | null> {
   try {
-    return JSON.parse(await readFile(join(runDir, DATA_FILE), 'utf8')) as RunData;
+    return JSON.parse(await readFile(runFolder(runDir).data, 'utf8')) as RunData;
   } catch {
     return null;
   }
@@ -104,7 +103,8 @@ export async function openRun(runDir: string): Promise<{ plan: TrainingPlan; mod
   } catch {
     throw new UsageError(`no such run folder: ${runDir}`);
   }
-  const planFile = join(runDir, RUN_FILES.plan);
+  const run = runFolder(runDir);
+  const planFile = run.plan;
   let text: string;
   try {
     text = await readFile(planFile, 'utf8');
@@ -118,8 +118,8 @@ export async function openRun(runDir: string): Promise<{ plan: TrainingPlan; mod
     throw new DataError('plan.json is not valid JSON', { file: planFile, found: (e as Error).message });
   }
   const plan = parsePlan(json);
-  if (!(await exists(join(runDir, 'weights', 'model.json')))) throw new UsageError(`${runDir} has no trained weights yet (weights/model.json): finish training first (multichexnet train ... --resume)`);
-  return { plan, model: await loadMultiCheXNet(join(runDir, 'weights')) };
+  if (!(await exists(run.modelSpec))) throw new UsageError(`${runDir} has no trained weights yet (weights/model.json): finish training first (multichexnet train ... --resume)`);
+  return { plan, model: await loadMultiCheXNet(run.weights) };
 }
 
 /** Starts the tfjs backend a verb trains or evaluates on. */
@@ -132,12 +132,12 @@ export async function startBackend(ctx: CommandContext, name: string): Promise<v
 
 /** Records the decision settings chosen on validation (`calibration.json`), the ones `export` writes into the model. */
 export async function writeRunCalibration(runDir: string, calibration: RunCalibration | null): Promise<void> {
-  await writeFileAtomic(join(runDir, RUN_FILES.calibration), `${JSON.stringify(calibration, null, 2)}\n`);
+  await writeFileAtomic(runFolder(runDir).calibration, `${JSON.stringify(calibration, null, 2)}\n`);
 }
 
 /** The decision settings a run recorded: undefined when it has no calibration.json, null when it found no validation images. */
 export async function readRunCalibration(runDir: string): Promise<RunCalibration | null | undefined> {
-  const file = join(runDir, RUN_FILES.calibration);
+  const file = runFolder(runDir).calibration;
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -192,12 +192,12 @@ export async function completeRun(
       ctx.reporter.warn(`no ${split} images: evaluation skipped`);
     } else {
       out.evaluation = await evaluateRun({ model: args.model, plan: args.plan, data: args.data, split, calibration: out.calibration ?? null, reporter: ctx.reporter });
-      await writeFileAtomic(join(args.runDir, split === 'test' ? RUN_FILES.test : `eval-${split}.json`), `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`);
+      await writeFileAtomic(runFolder(args.runDir).evaluation(split), `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`);
       if (split === 'test' && out.temperature) {
         out.temperature.test = await testReliability({ model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter }, out.temperature);
         await writeRunTemperature(args.runDir, out.temperature);
       }
-      if (await exists(join(args.runDir, 'model.stage1.onnx'))) out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
+      if (await exists(runFolder(args.runDir).stage1)) out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
     }
   }
   if (args.report) out.report = (await writeReport(args.runDir)).path;

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { DataError } from '@multichexnet/core';
+import { basename, dirname } from 'node:path';
+import { DataError, runFolder } from '@multichexnet/core';
 import { createPipeline, PIPELINE_FILES, verifyModelBytes, type Pipeline, type PipelineOptions } from '@multichexnet/runtime';
 
 /** A loaded gated pipeline and the identity of its model. */
@@ -26,14 +26,15 @@ export async function resolvePipelineFiles(model: string): Promise<{ stage1: str
     throw new DataError('Model not found', { file: model, expected: 'a run folder or a model.stage1.onnx file', found: (e as Error).message }, { cause: e });
   });
   const dir = info.isDirectory() ? model : dirname(model);
-  const pair = async (stage1: string) => ({ stage1, stage2: (await isFile(join(dir, PIPELINE_FILES.stage2))) ? join(dir, PIPELINE_FILES.stage2) : null });
+  const folder = runFolder(dir);
+  const pair = async (stage1: string) => ({ stage1, stage2: (await isFile(folder.stage2)) ? folder.stage2 : null });
   if (info.isDirectory()) {
-    if (await isFile(join(dir, PIPELINE_FILES.stage1))) return pair(join(dir, PIPELINE_FILES.stage1));
+    if (await isFile(folder.stage1)) return pair(folder.stage1);
     throw new DataError('Run folder has no pipeline model', { file: model, expected: `${PIPELINE_FILES.stage1} (written by exportPipeline / writePipelineFiles)`, found: 'no such file' });
   }
   const { metadata } = await verifyModelBytes(new Uint8Array(await readFile(model)), model);
   if (metadata.role === 'stage1') return pair(model);
-  if (metadata.role === 'model' && (await isFile(join(dir, PIPELINE_FILES.stage1)))) return pair(join(dir, PIPELINE_FILES.stage1));
+  if (metadata.role === 'model' && (await isFile(folder.stage1))) return pair(folder.stage1);
   throw new DataError('Model is not the first stage of a gated pipeline', {
     file: basename(model),
     field: 'multichexnet.role',

@@ -1,12 +1,14 @@
-import { DataError, LEGACY_WEIGHTS_FILE_EXTENSION, WEIGHTS_FILE_EXTENSION, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
+import { CHECKPOINT_FILES, DataError, LEGACY_WEIGHTS_FILE_EXTENSION, WEIGHTS_FILE_EXTENSION, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
 import { decodeTensorBundle, encodeTensorBundle, sha256Hex } from '../io/tensor-bundle';
 import type { LossWeightingState } from '../losses/loss-weighting';
 import type { MultiCheXNet } from '@multichexnet/model';
 import type { OptimizerState } from '../optim/optimizer';
 
 /** The optimizer moments of a checkpoint (safetensors); checkpoints written before it hold `optimizer.bin`. */
-const OPTIMIZER_FILE = 'optimizer.safetensors';
-const LEGACY_OPTIMIZER_FILE = 'optimizer.bin';
+const OPTIMIZER_FILE = CHECKPOINT_FILES.optimizer;
+const LEGACY_OPTIMIZER_FILE = CHECKPOINT_FILES.legacyOptimizer;
+const MANIFEST = CHECKPOINT_FILES.manifest;
+const STATE = CHECKPOINT_FILES.state;
 
 /** Where a run stands: the next step to run is `step` of phase `phaseIndex`. */
 export interface RunPosition {
@@ -46,7 +48,7 @@ export interface CheckpointManifest {
   files: Record<string, string>;
 }
 
-const POINTER = 'latest.json';
+const POINTER = CHECKPOINT_FILES.pointer;
 
 /** Folder name of a checkpoint: sortable by position. */
 export function checkpointName(pos: RunPosition): string {
@@ -81,10 +83,10 @@ export async function saveCheckpoint(
     if (args.optimizer !== null) {
       await put(OPTIMIZER_FILE, await encodeTensorBundle(args.optimizer.slots.map((s) => ({ name: `${s.key}#${s.slot}`, shape: s.shape, values: s.values }))));
     }
-    await put('state.json', `${JSON.stringify(args.state, null, 2)}\n`);
+    await put(STATE, `${JSON.stringify(args.state, null, 2)}\n`);
     const manifest: CheckpointManifest = { format: 'multichexnet-checkpoint', formatVersion: 1, plan: args.plan, position: args.position, files };
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
-    await writeFileAtomic(join(tmp, 'manifest.json'), manifestText);
+    await writeFileAtomic(join(tmp, MANIFEST), manifestText);
     await removeFolder(root, name);
     await fs.rename(tmp, final);
     if (args.pointer !== false) {
@@ -121,21 +123,21 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
       throw new DataError('Checkpoint file is missing', { file: join(path, file), found: (e as Error).message }, { cause: e });
     }
   };
-  const manifestBytes = await read('manifest.json');
+  const manifestBytes = await read(MANIFEST);
   if (expectedManifestSha256 !== undefined) {
     const sum = await sha256Hex(manifestBytes);
     if (sum !== expectedManifestSha256) {
-      throw new DataError('Checkpoint manifest checksum mismatch: the checkpoint was altered', { file: join(path, 'manifest.json'), field: 'manifestSha256', expected: expectedManifestSha256, found: sum });
+      throw new DataError('Checkpoint manifest checksum mismatch: the checkpoint was altered', { file: join(path, MANIFEST), field: 'manifestSha256', expected: expectedManifestSha256, found: sum });
     }
   }
   let manifest: CheckpointManifest;
   try {
     manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as CheckpointManifest;
   } catch (e) {
-    throw new DataError('Checkpoint manifest is not valid JSON', { file: join(path, 'manifest.json') }, { cause: e });
+    throw new DataError('Checkpoint manifest is not valid JSON', { file: join(path, MANIFEST) }, { cause: e });
   }
   if (manifest.format !== 'multichexnet-checkpoint') {
-    throw new DataError('Not a MultiCheXNet checkpoint', { file: join(path, 'manifest.json'), field: 'format', expected: 'multichexnet-checkpoint', found: String(manifest.format) });
+    throw new DataError('Not a MultiCheXNet checkpoint', { file: join(path, MANIFEST), field: 'format', expected: 'multichexnet-checkpoint', found: String(manifest.format) });
   }
   const contents = new Map<string, Uint8Array>();
   for (const [file, expected] of Object.entries(manifest.files)) {
@@ -146,7 +148,7 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
     }
     contents.set(file, bytes);
   }
-  const state = JSON.parse(new TextDecoder().decode(contents.get('state.json')!)) as CheckpointState;
+  const state = JSON.parse(new TextDecoder().decode(contents.get(STATE)!)) as CheckpointState;
   let optimizer: OptimizerState | null = null;
   const optFile = contents.has(OPTIMIZER_FILE) ? OPTIMIZER_FILE : LEGACY_OPTIMIZER_FILE;
   const opt = contents.get(optFile);

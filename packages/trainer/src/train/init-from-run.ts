@@ -1,4 +1,4 @@
-import { DataError, loadBlockWeights, type BlockSpec } from '@multichexnet/core';
+import { DataError, MODEL_SPEC_FILE, RUN_FILES, loadBlockWeights, runFolder, type BlockSpec } from '@multichexnet/core';
 import { configuredTasks, type ModelSpec, type MultiCheXNet } from '@multichexnet/model';
 import type { TrainingPlan } from '../plan/plan-schema';
 
@@ -28,13 +28,13 @@ async function readJson(path: string): Promise<Record<string, unknown> | null> {
 /** Reads the folder a plan's `init` names (a run folder with weights/, or a weights folder). Node only. */
 export async function readInitSource(dir: string): Promise<InitSource> {
   const { join } = await import('node:path');
-  for (const weightsDir of [join(dir, 'weights'), dir]) {
-    const spec = (await readJson(join(weightsDir, 'model.json'))) as ModelSpec | null;
+  for (const weightsDir of [runFolder(dir).weights, dir]) {
+    const spec = (await readJson(join(weightsDir, MODEL_SPEC_FILE))) as ModelSpec | null;
     if (spec === null) continue;
     if (spec.format !== 'multichexnet-model' || spec.blocks?.encoder === undefined) {
-      throw new DataError('The plan\'s init is not a MultiCheXNet model', { file: join(weightsDir, 'model.json'), field: 'format', expected: 'multichexnet-model with an encoder', found: String(spec.format) });
+      throw new DataError('The plan\'s init is not a MultiCheXNet model', { file: join(weightsDir, MODEL_SPEC_FILE), field: 'format', expected: 'multichexnet-model with an encoder', found: String(spec.format) });
     }
-    const plan = (await readJson(join(dir, 'plan.json'))) ?? (await readJson(join(weightsDir, '..', 'plan.json')));
+    const plan = (await readJson(runFolder(dir).plan)) ?? (await readJson(join(weightsDir, '..', RUN_FILES.plan)));
     const preprocess = plan !== null && typeof plan.preprocess === 'object' && plan.preprocess !== null ? (plan.preprocess as Record<string, unknown>) : null;
     return { weightsDir, spec, preprocess };
   }

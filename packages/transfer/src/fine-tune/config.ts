@@ -63,8 +63,12 @@ export const FineTuneConfigSchema = z
       .default({ sensitivity: 0.9 }),
     /** Sensitivity is reported at this specificity. */
     specificity: z.number().gt(0).lt(1).default(0.9),
-    /** When given: the run folder (weights/, transfer.json, metrics.jsonl). */
+    /** When given: the run folder (weights/, transfer.json, metrics.jsonl, checkpoints/). */
     runDir: z.string().min(1).optional(),
+    /** With `runDir`: a checkpoint every this many steps (0: only at the end), from which `resume` goes on. */
+    checkpointEvery: z.number().int().nonnegative().default(50),
+    /** Position checkpoints kept in `runDir`/checkpoints (the newest ones). */
+    keepCheckpoints: z.number().int().positive().default(2),
   })
   .strict();
 /** What users pass (JSON part). */

@@ -1,4 +1,4 @@
-import { DataError } from '@multichexnet/core';
+import { DataError, MODEL_SPEC_FILE, runFolder } from '@multichexnet/core';
 import type { PreprocessConfigInput } from '@multichexnet/data';
 import { loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 import { cloneModel } from './clone-model';
@@ -30,9 +30,9 @@ async function readJson(path: string): Promise<Record<string, unknown> | null> {
 export async function modelFolderOf(path: string): Promise<string> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
-  for (const dir of [path, join(path, 'weights')]) {
+  for (const dir of [path, runFolder(path).weights]) {
     try {
-      await fs.access(join(dir, 'model.json'));
+      await fs.access(join(dir, MODEL_SPEC_FILE));
       return dir;
     } catch {
       /* next */
@@ -53,13 +53,13 @@ export async function resolveSource(from: string | MultiCheXNet): Promise<Resolv
     }
     return { model: await cloneModel(from), dir: null };
   }
-  const { dirname, join } = await import('node:path');
+  const { dirname } = await import('node:path');
   const dir = await modelFolderOf(from);
   const model = await loadMultiCheXNet(dir);
   const out: ResolvedSource = { model, dir };
   for (const folder of [dir, dirname(dir)]) {
-    for (const file of ['transfer.json', 'plan.json']) {
-      const json = await readJson(join(folder, file));
+    for (const file of [runFolder(folder).transfer, runFolder(folder).plan]) {
+      const json = await readJson(file);
       if (json === null) continue;
       if (typeof json.imageSize === 'number') out.imageSize = json.imageSize;
       if (json.preprocess !== null && typeof json.preprocess === 'object') out.preprocess = json.preprocess as Omit<PreprocessConfigInput, 'size'>;
