@@ -78,17 +78,9 @@ const files = {
     include: ['src'],
   }),
   'tsup.config.ts': `import { defineConfig } from 'tsup';
+import { packageBuild } from '${up}tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: { compilerOptions: { customConditions: [] } },
-  tsconfig: 'tsconfig.build.json',
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  platform: 'neutral',
-});
+export default defineConfig(packageBuild(['src/index.ts']));
 `,
   'vitest.config.ts': `import { defineConfig } from 'vitest/config';
 import { sharedTestConfig } from '${up}vitest.shared.ts';

@@ -2,6 +2,9 @@
 // written outside this repository): seeded stand-ins for encoder features, a finite-difference gradient check and a
 // few optimiser steps that report the loss curve and the tensors they leave behind. No test framework is imported:
 // the helpers return numbers and the caller's test asserts on them.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FEATURE_STRIDES, type Block, type EncoderFeatures, type FeatureChannels, type Head } from './blocks/block';
 import { deserializeBlock, serializeBlock } from './registry';
 import { createRng } from './rng';
@@ -172,4 +175,38 @@ export function headLeak<Y extends tf.Tensor, T>(head: Head<Y, T, unknown, unkno
     out.dispose();
   }
   return tf.memory().numTensors - before;
+}
+
+/**
+ * Runs a README's example as a user would: the first ```ts block after the `<!-- example:NAME` marker, written next to
+ * the README (so its imports resolve from that package) and imported, with `process.cwd()` at `options.cwd` while it
+ * runs. Returns what it printed with `console.log`, one string per call (objects as JSON). The file is removed.
+ *
+ * @example
+ * const lines = await runReadmeExample(new URL('../README.md', import.meta.url), 'train');
+ */
+export async function runReadmeExample(readme: URL | string, name: string, options: { cwd?: string } = {}): Promise<string[]> {
+  const path = typeof readme === 'string' ? readme : fileURLToPath(readme);
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(`<!-- example:${name}`);
+  const open = text.indexOf('```ts\n', start);
+  const close = text.indexOf('\n```', open + 6);
+  if (start < 0 || open < 0 || close < 0) throw new Error(`${path} lost its example:${name} code block`);
+  const file = join(dirname(path), `.readme-example-${name}-${process.pid}.ts`);
+  writeFileSync(file, text.slice(open + 6, close + 1));
+  const lines: string[] = [];
+  const log = console.log;
+  const cwd = process.cwd();
+  console.log = (...args: unknown[]) => {
+    lines.push(args.map((a) => (typeof a === 'object' && a !== null ? JSON.stringify(a) : String(a))).join(' '));
+  };
+  try {
+    if (options.cwd !== undefined) process.chdir(options.cwd);
+    await import(pathToFileURL(file).href);
+  } finally {
+    process.chdir(cwd);
+    console.log = log;
+    rmSync(file, { force: true });
+  }
+  return lines;
 }

@@ -1,8 +1,7 @@
-import { FEATURE_LEVELS, z } from '@multichexnet/core';
+import { FEATURE_LEVELS, FeatureChannelsSchema, z } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes them, so it may not contain '/' (a name scope).
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
-const channels = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 
 /**
@@ -15,7 +14,7 @@ const probability = z.number().min(0).max(1);
 export const GateHeadConfigSchema = z
   .object({
     /** Channel counts of the encoder levels (`encoder.featureChannels`). */
-    featureChannels: z.object({ c2: channels, c3: channels, c4: channels, c5: channels }).strict(),
+    featureChannels: FeatureChannelsSchema,
     /** Which level is pooled (default c5, as the classification head). */
     level: z.enum(FEATURE_LEVELS).default('c5'),
     /** Units of an optional hidden dense layer + ReLU (0 = logistic regression on the pooled features). */

@@ -1,4 +1,4 @@
-import { CHESTXRAY14_CLASSES, ConfigError, DataError, parseConfig, tf, z } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, ConfigError, DataError, parseConfig, sha256Hex, tf, z } from '@multichexnet/core';
 import { createEncoder, type Encoder } from '@multichexnet/core-encoder';
 import { resolvePreprocessConfig, type PreprocessConfig } from '@multichexnet/data';
 import { createClsHead, type ClsHead } from '@multichexnet/head-cls';
@@ -63,11 +63,6 @@ export interface ImportedModel {
   provenance: PretrainedProvenance;
   /** Disposes both blocks. */
   dispose(): void;
-}
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
