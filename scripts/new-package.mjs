@@ -146,4 +146,4 @@ next:
   flock /tmp/npm.lock npm install            # links ${name} into the workspace
   cd ${fromRoot} && npx vitest run && npx tsc --noEmit -p tsconfig.json && npx eslint .
   npx nx run ${name}:check-package            # build, then publint, attw, shipped imports, version
-When it is published: add it to typedoc.json and to PUBLISHED in tools/release/{check-doc-shapes,readme-examples}.mjs.`);
+When it is published: add it to typedoc.json (the README-example and doc-shape checks take every non-private package).`);

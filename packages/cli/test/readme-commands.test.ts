@@ -21,7 +21,10 @@ interface ReadmeCommand {
   argv: string[];
 }
 
-/** The concrete commands of a README's code blocks: `\` continuations joined, `&&` chains split, comments and redirects cut. */
+/**
+ * The concrete commands of a README's code blocks: `\` continuations joined, `&&` chains split, comments and redirects
+ * cut.
+ */
 function commandsOf(file: string): ReadmeCommand[] {
   const text = readFileSync(join(REPO_ROOT, file), 'utf8');
   const out: ReadmeCommand[] = [];

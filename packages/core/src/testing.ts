@@ -42,6 +42,28 @@ export function disposeFeatures(features: EncoderFeatures): void {
   tf.dispose([features.c2, features.c3, features.c4, features.c5]);
 }
 
+/** Max |a - b| over two equally long arrays (Infinity when lengths differ, NaN-safe: NaN vs NaN counts as 0). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    const d = Math.abs(x - y);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** Mean |a - b| over two equally long arrays (Infinity when lengths differ). */
+export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
 /** A seeded normal tensor of the given shape (mean 0, standard deviation `std`). */
 export function randomTensor(shape: number[], seed: number | string, std = 1): tf.Tensor {
   const rng = createRng(seed);
@@ -178,22 +200,33 @@ export function headLeak<Y extends tf.Tensor, T>(head: Head<Y, T, unknown, unkno
 }
 
 /**
- * Runs a README's example as a user would: the first ```ts block after the `<!-- example:NAME` marker, written next to
- * the README (so its imports resolve from that package) and imported, with `process.cwd()` at `options.cwd` while it
- * runs. Returns what it printed with `console.log`, one string per call (objects as JSON). The file is removed.
+ * Runs a README's example as a user would: the first ```ts block after `after` (a heading such as `## Example`, or a
+ * `<!-- example:NAME` marker), written next to the README (so its imports resolve from that package) and imported,
+ * with `process.cwd()` at `options.cwd` while it runs. `options.replace` swaps literal text of the code first (a
+ * user's file name for one the test made; each must occur). Returns what it printed with `console.log`, one string
+ * per call (objects as JSON). The file is removed.
  *
  * @example
- * const lines = await runReadmeExample(new URL('../README.md', import.meta.url), 'train');
+ * const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '<!-- example:train');
  */
-export async function runReadmeExample(readme: URL | string, name: string, options: { cwd?: string } = {}): Promise<string[]> {
+export async function runReadmeExample(
+  readme: URL | string,
+  after: string,
+  options: { cwd?: string; replace?: Record<string, string> } = {},
+): Promise<string[]> {
   const path = typeof readme === 'string' ? readme : fileURLToPath(readme);
   const text = readFileSync(path, 'utf8');
-  const start = text.indexOf(`<!-- example:${name}`);
+  const start = text.indexOf(after);
   const open = text.indexOf('```ts\n', start);
   const close = text.indexOf('\n```', open + 6);
-  if (start < 0 || open < 0 || close < 0) throw new Error(`${path} lost its example:${name} code block`);
-  const file = join(dirname(path), `.readme-example-${name}-${process.pid}.ts`);
-  writeFileSync(file, text.slice(open + 6, close + 1));
+  if (start < 0 || open < 0 || close < 0) throw new Error(`${path} lost the ts code block after "${after}"`);
+  let code = text.slice(open + 6, close + 1);
+  for (const [from, to] of Object.entries(options.replace ?? {})) {
+    if (!code.includes(from)) throw new Error(`${path}: the example after "${after}" no longer contains ${from}`);
+    code = code.replaceAll(from, to);
+  }
+  const file = join(dirname(path), `.readme-example-${process.pid}.ts`);
+  writeFileSync(file, code);
   const lines: string[] = [];
   const log = console.log;
   const cwd = process.cwd();

@@ -40,7 +40,9 @@ const ClsPathSchema = z
     task: z.string().min(1).default('cls'),
     /** The classes whose probabilities open the gate, e.g. ['Pneumonia', 'Pneumothorax']. */
     classes: z.array(z.string().min(1)).min(1),
-    /** The class order of the probabilities the gate reads (that task's classes, e.g. the cls head's `config.classes`). */
+    /**
+     * The class order of the probabilities the gate reads (that task's classes, e.g. the cls head's `config.classes`).
+     */
     classNames: z.array(z.string().min(1)).min(1),
     /**
      * `max`: the gate probability is the largest probability of `classes`, positive when it reaches `threshold`

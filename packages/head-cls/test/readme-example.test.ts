@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 // source never does (a devDependency only, for this test).
 describe('README example', () => {
   it('trains encoder + CheXCls on wasm with a falling loss and decodes probabilities', async () => {
-    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), 'train');
+    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '<!-- example:train');
     const losses = lines.filter((l) => l.startsWith('step ')).map((l) => Number(l.split('loss ')[1]));
     expect(losses).toHaveLength(5);
     expect(losses.every(Number.isFinite)).toBe(true);

@@ -9,7 +9,10 @@ export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, Covi
   readonly task: 'covid';
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  /** Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by `posWeight`. */
+  /**
+   * Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by
+   * `posWeight`.
+   */
   loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar;
 }
 

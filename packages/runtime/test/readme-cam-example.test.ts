@@ -12,7 +12,7 @@ const REAL = join(ROOT, '..', 'shared', 'realdata', '00000001_000.png');
 
 describe.skipIf(!existsSync(REAL))('README class activation map example', () => {
   it('exports with cls_cam, returns the asked map with its peak on the film, and gives the tfjs CAM and Grad-CAM', async () => {
-    const lines = await runReadmeExample(README, 'cam', { cwd: ROOT });
+    const lines = await runReadmeExample(README, '<!-- example:cam', { cwd: ROOT });
     expect(lines).toEqual(['4 4 32 true', '[1,4,4,14] [1,4,4]']);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 // The README's "Fine-tune a model for COVID-19" example, run as written.
 describe('README example', () => {
   it('fine-tunes a COVID-19 decoder on a synthetic collection, reports test metrics, and predicts boxes and masks', async () => {
-    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), 'fine-tune');
+    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '<!-- example:fine-tune');
     expect(lines).toHaveLength(2);
     const m = /^COVID-19 test AUROC (\S+), F1 (\S+), sensitivity (\S+) at specificity >= 0\.9$/.exec(lines[0]!);
     expect(m).not.toBeNull();

@@ -40,7 +40,9 @@ export interface PretrainedProvenance {
   inputChannels: 1 | 3;
   /** Whether an RGB stem was folded to grey. */
   folded: boolean;
-  /** `imported`: the checkpoint's classifier became CheXCls; `new`: it had none usable (ImageNet), CheXCls is untrained. */
+  /**
+   * `imported`: the checkpoint's classifier became CheXCls; `new`: it had none usable (ImageNet), CheXCls is untrained.
+   */
   classifier: 'imported' | 'new';
   /** The checkpoint's output names in its order, and the ones dropped ('' outputs). */
   sourceClasses: string[];
@@ -132,7 +134,10 @@ function sortKeys(stateDict: Map<string, CheckpointTensor>, layout: PretrainedLa
   return { sorted, stemChannels };
 }
 
-/** The head's class order: the ChestX-ray14 classes the source has (in our order), then its other outputs (in its order). */
+/**
+ * The head's class order: the ChestX-ray14 classes the source has (in our order), then its other outputs (in its
+ * order).
+ */
 function headClasses(source: readonly string[]): { classes: string[]; rows: number[]; dropped: number[] } {
   const ours = CHESTXRAY14_CLASSES.filter((c) => source.includes(c));
   const extra = source.filter((c) => c !== '' && !(CHESTXRAY14_CLASSES as readonly string[]).includes(c));

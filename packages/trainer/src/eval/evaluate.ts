@@ -70,7 +70,9 @@ export interface EvalResult {
 
 /** Per-image records collected by {@link evaluate}. */
 export interface EvalRaw {
-  /** Per task, one record per counted image, as its spec builds them (cls labels + scores, det boxes, seg masks, ...). */
+  /**
+   * Per task, one record per counted image, as its spec builds them (cls labels + scores, det boxes, seg masks, ...).
+   */
   tasks: Record<string, unknown[]>;
   gate: { scores: number[]; labels: number[]; positive: boolean[]; sources: PlanSource[] };
 }
