@@ -43,6 +43,8 @@ export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, loadResumeCheckpo
 export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition, BestState } from './train/checkpoint';
 // --- evaluation
 export { evaluate, summarise, taskMetrics, taskRecords, evalSummary } from './eval/evaluate';
+export { evaluationBatches } from './eval/eval-batches';
+export type { EvalPassOptions } from './eval/eval-batches';
 export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, DecisionSettings, GateEval, EvalRaw, MetricsOf, RecordOf } from './eval/evaluate';
 // --- experiments (the paper's tables)
 export { experimentTable1 } from './experiments/table1';
