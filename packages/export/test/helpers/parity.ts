@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, tf } from '@multichexnet/core';
+import { maxAbsDiff } from '@multichexnet/core/testing';
 import { loadModel, runModel, type OrtBackend, type TensorData } from '@multichexnet/runtime';
 import { exportOnnx, type ExportOnnxOptions } from '../../src/index';
 
@@ -35,7 +36,7 @@ function allLayers(model: tf.LayersModel): tf.layers.Layer[] {
 }
 
 // Shared with every package's tests (core/testing); re-exported for this package's parity tests.
-export { maxAbsDiff } from '@multichexnet/core/testing';
+export { maxAbsDiff };
 
 /** Seeded normal input. */
 export function randomInput(shape: number[], seed: number): tf.Tensor {
