@@ -1,4 +1,6 @@
-// Lint exists for one reason first: the package boundaries of DESIGN.md, enforced from real imports.
+// Lint exists for one reason first: the package boundaries of DESIGN.md, enforced from real imports. It has no
+// formatting rules: prettier owns formatting (.prettierrc.json; `npm run format:check` runs with lint in `npm test`),
+// so eslint-config-prettier is not needed; add it last here if a formatting rule is ever turned on.
 import nx from '@nx/eslint-plugin';
 import tsParser from '@typescript-eslint/parser';
 

@@ -8,7 +8,8 @@
 //   export const description = 'one line';
 //   export const packages = ['core'];            // optional: built packages it imports (built here when stale)
 //   export async function run(ctx) { return { ...json } }   // or { skipped: 'why' }
-// ctx = { repoRoot, quick, log(msg), measure(fn, { warmup, iterations }), importPackage(dirName), python, torchAvailable }
+// ctx = { repoRoot, quick, log(msg), measure(fn, { warmup, iterations }), importPackage(dirName), python,
+// torchAvailable }
 //
 // Each section runs in its own child process so that peak RSS, backend state and tensor counts of one section
 // never leak into the next; the parent only collects results. JSON goes to stdout (or --out), a table to stderr.

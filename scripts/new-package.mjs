@@ -78,17 +78,9 @@ const files = {
     include: ['src'],
   }),
   'tsup.config.ts': `import { defineConfig } from 'tsup';
+import { packageBuild } from '${up}tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm'],
-  dts: { compilerOptions: { customConditions: [] } },
-  tsconfig: 'tsconfig.build.json',
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  platform: 'neutral',
-});
+export default defineConfig(packageBuild(['src/index.ts']));
 `,
   'vitest.config.ts': `import { defineConfig } from 'vitest/config';
 import { sharedTestConfig } from '${up}vitest.shared.ts';
@@ -154,4 +146,4 @@ next:
   flock /tmp/npm.lock npm install            # links ${name} into the workspace
   cd ${fromRoot} && npx vitest run && npx tsc --noEmit -p tsconfig.json && npx eslint .
   npx nx run ${name}:check-package            # build, then publint, attw, shipped imports, version
-When it is published: add it to typedoc.json and to PUBLISHED in tools/release/{check-doc-shapes,readme-examples}.mjs.`);
+When it is published: add it to typedoc.json (the README-example and doc-shape checks take every non-private package).`);

@@ -1,7 +1,7 @@
 // The default MultiCheXNet preset as a training step for the benchmark: the model of @multichexnet/trainer's `full`
 // plan size (CheXEnc with CheXCls, CheXDet and CheXSeg as the trainer builds them, through its public builtinPlan +
-// @multichexnet/model's buildModel), loss = sum of the three heads' losses on random but fixed targets, Adam. Built from the BUILT
-// packages. Used by bench/sections/multichexnet-preset.mjs and its child.
+// @multichexnet/model's buildModel), loss = sum of the three heads' losses on random but fixed targets, Adam. Built
+// from the BUILT packages. Used by bench/sections/multichexnet-preset.mjs and its child.
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 

@@ -56,7 +56,10 @@ export function timeKernels(tf, { clock = () => performance.now(), keyOf = (k) =
   return totals;
 }
 
-/** Rows [key, ms per step, calls per step, bytes per step] of kernel totals over `steps` steps, slowest first, and their sum. */
+/**
+ * Rows [key, ms per step, calls per step, bytes per step] of kernel totals over `steps` steps, slowest first, and their
+ * sum.
+ */
 export function kernelRows(totals, steps) {
   const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps, v.bytes / steps]).sort((a, b) => b[1] - a[1]);
   return { rows, kernelMs: rows.reduce((a, r) => a + r[1], 0) };

@@ -1,7 +1,7 @@
 // Child process of the training-sizes section: one training configuration in a fresh process, so that its peak RSS
-// (process.resourceUsage().maxRSS) is its own. The step is the trainer's own `trainStep` (micro-batches included)
-// on CheXEnc + CheXCls (global average pool + dense 14, masked BCE), Adam, one batch of random images whose 14 labels
-// are all known. argv: <repoRoot> <config JSON: { preset, size, batch, memoryEfficient, accumulate, warmup, iterations }>.
+// (process.resourceUsage().maxRSS) is its own. The step is the trainer's own `trainStep` (micro-batches included) on
+// CheXEnc + CheXCls (global average pool + dense 14, masked BCE), Adam, one batch of random images whose 14 labels are
+// all known. argv: <repoRoot> <config JSON: { preset, size, batch, memoryEfficient, accumulate, warmup, iterations }>.
 // Prints one JSON line (wall and process CPU time per step: CPU time counts every thread and is less moved by other
 // processes' load); a step that throws (e.g. the wasm heap overflow) is reported as { error }, not a crash.
 import { join } from 'node:path';

@@ -1,8 +1,8 @@
-// DenseNet-121 inference at 224 px (what `multichexnet import` produces: CheXEnc densenet121 with a grey stem +
-// CheXCls 14), batch 1 and 16: onnxruntime-node (2 intra-op threads, the exported model) against the same network in
-// PyTorch CPU (2 threads, bench/reference/densenet121_inference_torch.py), in one run, rounds interleaved (ort, torch, ort,
-// torch, ...) so load from other processes falls on both alike. Goal: onnxruntime at least as fast as PyTorch.
-// Weights are the seeded initialisation: speed does not depend on their values.
+// DenseNet-121 inference at 224 px (what `multichexnet import` produces: CheXEnc densenet121 with a grey stem + CheXCls
+// 14), batch 1 and 16: onnxruntime-node (2 intra-op threads, the exported model) against the same network in PyTorch
+// CPU (2 threads, bench/reference/densenet121_inference_torch.py), in one run, rounds interleaved (ort, torch, ort,
+// torch, ...) so load from other processes falls on both alike. Goal: onnxruntime at least as fast as PyTorch. Weights
+// are the seeded initialisation: speed does not depend on their values.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { loadavg } from 'node:os';

@@ -1,6 +1,7 @@
 // Inference on onnxruntime, measured in one process on one set of images (the real X-rays of shared/realdata and
 // deterministic variants of them), with the project's default MultiCheXNet preset (the trainer's `full` model config:
-// densenet-small and heads proportionate to it, at the plan's 256 px; @multichexnet/trainer's builtinPlan + buildModel):
+// densenet-small and heads proportionate to it, at the plan's 256 px; @multichexnet/trainer's builtinPlan +
+// buildModel):
 //   mtlVsSingle  one multi-task pass vs three single-task models (encoder + one head each), onnxruntime-node;
 //                target: MTL >= 2.5x faster than the three together (also with the paper's DenseNet-121 encoder)
 //   onnxVsTfjs   the same multi-task model on onnxruntime-node vs tfjs (wasm backend)

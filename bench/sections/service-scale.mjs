@@ -48,7 +48,9 @@ async function startRedis(dir) {
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
-/** A `multichexnet screen|serve ...` process running the built service package (the CLI registers the same commands). */
+/**
+ * A `multichexnet screen|serve ...` process running the built service package (the CLI registers the same commands).
+ */
 function spawnCommand(serviceDist, command, args) {
   const code = `import { ${command}Command } from ${JSON.stringify(serviceDist)};
 await ${command}Command().parseAsync(process.argv.slice(1), { from: 'user' });

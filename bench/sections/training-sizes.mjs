@@ -58,7 +58,9 @@ function stepConfigs(quick) {
   ];
 }
 
-/** The quickstart's training time at a plan size: sum over its phases of steps x measured (wall, CPU) seconds per step. */
+/**
+ * The quickstart's training time at a plan size: sum over its phases of steps x measured (wall, CPU) seconds per step.
+ */
 function estimate(measured) {
   let seconds = 0;
   let cpuSeconds = 0;

@@ -13,9 +13,10 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { publishedPackageDirs } from './lib/pack.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PUBLISHED = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'model', 'data', 'synth', 'pretrained', 'trainer', 'transfer', 'experiments', 'runtime', 'export', 'service', 'cli'];
+const PUBLISHED = publishedPackageDirs(root);
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : PUBLISHED;
 const TENSOR_TYPE = /\b(Tensor[1-6]?D?|Scalar|SymbolicTensor|EncoderFeatures|AnyTensor)\b/;
 /** A dimension list: [B, H, W, 1], [N, 4], [B], [] (scalar), [S, S] ... */

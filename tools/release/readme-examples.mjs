@@ -10,10 +10,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { publishedPackageDirs } from './lib/pack.mjs';
 import { exampleBlock, failureTail, isTypeScript, runExample } from './lib/readme-example.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PUBLISHED = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'model', 'data', 'synth', 'trainer', 'transfer', 'experiments', 'runtime', 'export', 'service', 'cli'];
+const PUBLISHED = publishedPackageDirs(root);
 const selected = process.argv.slice(2).length > 0 ? process.argv.slice(2) : PUBLISHED;
 const TIMEOUT_MS = Number(process.env.README_EXAMPLE_TIMEOUT_MS ?? 600_000);
 

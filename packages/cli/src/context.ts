@@ -26,7 +26,10 @@ export interface CommandContext {
   onCleanup(fn: () => void | Promise<void>): void;
 }
 
-/** Builds the context of one invocation from the root program's options; `cleanups` collects {@link CommandContext.onCleanup}. */
+/**
+ * Builds the context of one invocation from the root program's options; `cleanups` collects {@link
+ * CommandContext.onCleanup}.
+ */
 export function createContext(io: CliIo, options: GlobalOptions, cleanups: (() => void | Promise<void>)[] = []): CommandContext {
   const json = options.json === true;
   return {

@@ -28,7 +28,9 @@ let dir: string;
 let modelFile: string;
 let plainModelFile: string;
 
-/** CheXCls ['Mass'] on densenet-tiny at 64 px (pooled at c3: an 8 x 8 map), trained on films with and without a mass. */
+/**
+ * CheXCls ['Mass'] on densenet-tiny at 64 px (pooled at c3: an 8 x 8 map), trained on films with and without a mass.
+ */
 async function trainMassModel(): Promise<{ encoder: ReturnType<typeof createEncoder>; cls: ReturnType<typeof createClsHead> }> {
   const pre = resolvePreprocessConfig({ size: SIZE });
   const n = 128;
@@ -152,7 +154,8 @@ describe('report gallery heatmap layer', () => {
   });
 
   it('draws the most probable finding on the letterboxed picture, hottest at the peak cell, the bars left clear', () => {
-    // a 128 x 64 film in a 64 px model input (scale 0.5, 16 px bars top and bottom), shown at 256 px (scale 2, 64 px bars)
+    // a 128 x 64 film in a 64 px model input (scale 0.5, 16 px bars top and bottom), shown at 256 px (scale 2, 64 px
+    // bars)
     const transform = { width: 128, height: 64, scaleX: 0.5, scaleY: 0.5, offsetX: 0, offsetY: 16 };
     const result = { findings: ['Effusion', 'Mass'], probabilities: { Effusion: 0.6, Mass: 0.8 }, cams: { Effusion: { ...cam(transform), className: 'Effusion' }, Mass: cam(transform) } } as unknown as PipelineResult;
     const layer = galleryCamLayer(result, { width: 128, height: 64, scaleX: 2, scaleY: 2, offsetX: 0, offsetY: 64 }, 256)!;

@@ -32,7 +32,9 @@ async function verbs(): Promise<{ words: string[]; flags: string[] }[]> {
   return out;
 }
 
-/** A typo of a long flag: two neighbouring letters of its name swapped, the last pair that differs (--model -> --modle). */
+/**
+ * A typo of a long flag: two neighbouring letters of its name swapped, the last pair that differs (--model -> --modle).
+ */
 function typo(flag: string): string {
   const chars = [...flag];
   for (let i = chars.length - 2; i > 2; i--) {

@@ -128,7 +128,8 @@ beforeAll(async () => {
   // ... and in files given to predict under names that say nothing.
   mkdirSync(join(dir, 'films'));
   targets.forEach((f, k) => copyFileSync(f, join(dir, 'films', `film-${k}.dcm`)));
-  // Every PHI value on disk: the crafted ones, and the generator's SYNTH-marked ones and UIDs read back from every file.
+  // Every PHI value on disk: the crafted ones, and the generator's SYNTH-marked ones and UIDs read back from every
+  // file.
   const values = new Set<string>();
   for (let k = 0; k < FILES_CRAFTED; k++) for (const c of CRAFTED) values.add(c.value(k));
   for (const f of [...rsna, ...siim]) {

@@ -10,10 +10,8 @@ import { npmEnv, repositoryFields } from '../../../tools/release/lib/pack.mjs';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { exampleBlock, failureTail, importedPackages, installLine, isTypeScript, runExample } from '../../../tools/release/lib/readme-example.mjs';
 import { createConsumerProject, installConsumerProject, installedCopies, workspaceRoot } from './helpers/consumer-project';
-import { publishableWorkspacePackages, publishWorkspace, startLocalRegistry, type LocalRegistry } from './helpers/local-registry';
+import { README_FOLLOWED, publishableWorkspacePackages, publishWorkspace, startLocalRegistry, type LocalRegistry } from './helpers/local-registry';
 
-/** The packages whose README a user follows here. */
-const FOLLOWED = ['head-det', 'runtime'];
 /** The project's shared folder: README examples read `../shared/realdata/...` from where they run. */
 const SHARED = resolve(workspaceRoot, '..', 'shared');
 /** Optional peers of core: a user installs them on purpose, npm never does. */
@@ -63,7 +61,7 @@ describe('nx release publish to a local registry', () => {
   });
 });
 
-describe.each(FOLLOWED)('a user who follows the README of @multichexnet/%s', (pkg) => {
+describe.each(README_FOLLOWED)('a user who follows the README of @multichexnet/%s', (pkg) => {
   const readme = readFileSync(join(workspaceRoot, 'packages', pkg, 'README.md'), 'utf8');
   const block = exampleBlock(readme);
   const needsShared = block?.code.includes('../shared/realdata') === true && !existsSync(join(SHARED, 'realdata'));

@@ -6,7 +6,10 @@ export interface DenseNetArchitecture {
   growthRate: number;
   /** Dense layers in each of the four dense blocks (strides 4, 8, 16, 32). */
   blockLayers: [number, number, number, number];
-  /** Width multiplier of the 1x1 bottleneck conv (bottleneck channels = bottleneckWidth x growthRate); 0 = no bottleneck. */
+  /**
+   * Width multiplier of the 1x1 bottleneck conv (bottleneck channels = bottleneckWidth x growthRate); 0 = no
+   * bottleneck.
+   */
   bottleneckWidth: number;
   /** Channel factor of each transition (theta in the DenseNet paper): out = floor(in x compression). */
   compression: number;

@@ -18,7 +18,7 @@ import {
   tf,
   type EncoderFeatures,
 } from '@multichexnet/core';
-import { ENCODER_CLASS_NAME, EncoderConfigSchema, createEncoder, type Encoder } from '../src/index';
+import { ENCODER_CLASS_NAME, EncoderConfigSchema, PRESETS, createEncoder, type Encoder } from '../src/index';
 import { image } from './images';
 
 
@@ -118,16 +118,12 @@ describe('createEncoder: shapes', () => {
 });
 
 describe('createEncoder: config', () => {
-  it('defaults to densenet-small and resolves every architecture field', () => {
+  it('defaults to densenet-small and resolves every architecture field from the preset table', () => {
     const cfg = EncoderConfigSchema.parse({});
+    expect(PRESETS['densenet-small']).toMatchObject({ initFeatures: 16, growthRate: 16, blockLayers: [2, 4, 8, 6] });
     expect(cfg).toEqual({
       preset: 'densenet-small',
-      initFeatures: 16,
-      growthRate: 16,
-      blockLayers: [2, 4, 8, 6],
-      bottleneckWidth: 4,
-      compression: 0.5,
-      dropRate: 0,
+      ...PRESETS['densenet-small'],
       seed: 0,
       name: 'encoder',
       inputChannels: 1,

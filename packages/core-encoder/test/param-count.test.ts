@@ -47,8 +47,8 @@ describe('parameter counts', () => {
     const exp3 = expectedParams(PRESETS.densenet121, 3);
     expect(trainableCount(rgb)).toBe(exp3.trainable);
     expect(rgb.countParams()).toBe(exp3.trainable + exp3.nonTrainable);
-    // Published reference for RGB input: Keras DenseNet121(include_top=False) reports 7,037,504 parameters, of
-    // which 6,953,856 trainable (torchvision's densenet121 has 7,978,856 with its 1000-class 1024x1000+1000 classifier).
+    // Published reference for RGB input: Keras DenseNet121(include_top=False) reports 7,037,504 parameters, of which
+    // 6,953,856 trainable (torchvision's densenet121 has 7,978,856 with its 1000-class 1024x1000+1000 classifier).
     expect(rgb.countParams()).toBe(7_037_504);
     expect(trainableCount(rgb)).toBe(6_953_856);
     expect(trainableCount(rgb)).toBe(7_978_856 - (1024 * 1000 + 1000));

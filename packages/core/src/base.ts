@@ -6,13 +6,14 @@
 export { CORE_VERSION as version } from './version';
 export { ConfigError, DataError, assertShape } from './errors';
 export type { ConfigIssue, DataErrorContext } from './errors';
-export { parseConfig, z } from './config';
+export { parseConfig, FeatureChannelsSchema, z } from './config';
 export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
 export { log, setLogLevel, setLogSink } from './log';
 export { writeFileAtomic } from './file-io';
 export { RUN_FILES, MODEL_SPEC_FILE, CHECKPOINT_FILES, GALLERY_INDEX_FILE, joinRunPath, runFolder } from './run-folder';
 export type { RunFolder } from './run-folder';
+export { sha256Hex } from './sha256';
 export type { LogLevel } from './log';
 export { CHESTXRAY14_CLASSES } from './types';
 export type { Box, ScoredBox, BinaryMask, GrayImage, ChestXray14Class } from './types';

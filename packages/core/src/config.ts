@@ -68,4 +68,12 @@ export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what
   throw new ConfigError(what, issues);
 }
 
+const channels = z.number().int().positive();
+
+/**
+ * Channel counts of the encoder levels c2..c5 (`encoder.featureChannels`): the `featureChannels` field of every head's
+ * and the gate head's config.
+ */
+export const FeatureChannelsSchema = z.object({ c2: channels, c3: channels, c4: channels, c5: channels }).strict();
+
 export { z };

@@ -2,6 +2,9 @@
 // written outside this repository): seeded stand-ins for encoder features, a finite-difference gradient check and a
 // few optimiser steps that report the loss curve and the tensors they leave behind. No test framework is imported:
 // the helpers return numbers and the caller's test asserts on them.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FEATURE_STRIDES, type Block, type EncoderFeatures, type FeatureChannels, type Head } from './blocks/block';
 import { deserializeBlock, serializeBlock } from './registry';
 import { createRng } from './rng';
@@ -37,6 +40,28 @@ export function randomFeatures(batch: number, size: number, seed: number | strin
 /** Disposes the four tensors of a feature set. */
 export function disposeFeatures(features: EncoderFeatures): void {
   tf.dispose([features.c2, features.c3, features.c4, features.c5]);
+}
+
+/** Max |a - b| over two equally long arrays (Infinity when lengths differ, NaN-safe: NaN vs NaN counts as 0). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    const d = Math.abs(x - y);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** Mean |a - b| over two equally long arrays (Infinity when lengths differ). */
+export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
 }
 
 /** A seeded normal tensor of the given shape (mean 0, standard deviation `std`). */
@@ -175,38 +200,44 @@ export function headLeak<Y extends tf.Tensor, T>(head: Head<Y, T, unknown, unkno
 }
 
 /**
- * The code of the ```ts block after the `<!-- example:<name> ... -->` marker of a README, as a user copies it.
- * Throws naming the marker when the README lost it. Node only.
+ * Runs a README's example as a user would: the first ```ts block after `after` (a heading such as `## Example`, or a
+ * `<!-- example:NAME` marker), written next to the README (so its imports resolve from that package) and imported,
+ * with `process.cwd()` at `options.cwd` while it runs. `options.replace` swaps literal text of the code first (a
+ * user's file name for one the test made; each must occur). Returns what it printed with `console.log`, one string
+ * per call (objects as JSON). The file is removed.
+ *
+ * @example
+ * const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '<!-- example:train');
  */
-export async function readmeExample(readmePath: string, name: string): Promise<string> {
-  const { readFileSync } = await import('node:fs');
-  const text = readFileSync(readmePath, 'utf8');
-  const start = text.indexOf(`<!-- example:${name}`);
+export async function runReadmeExample(
+  readme: URL | string,
+  after: string,
+  options: { cwd?: string; replace?: Record<string, string> } = {},
+): Promise<string[]> {
+  const path = typeof readme === 'string' ? readme : fileURLToPath(readme);
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf(after);
   const open = text.indexOf('```ts\n', start);
   const close = text.indexOf('\n```', open + 6);
-  if (start < 0 || open < 0 || close < 0) throw new Error(`${readmePath} lost its example:${name} code block`);
-  return text.slice(open + 6, close + 1);
-}
-
-/**
- * Runs example code as a module written into `dir` (so its imports resolve as the test's package would resolve them),
- * and returns the lines it printed with console.log (captured, not shown). The module file is removed afterwards.
- * Node only.
- */
-export async function runExampleModule(code: string, dir: string): Promise<string[]> {
-  const { rmSync, writeFileSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  const { pathToFileURL } = await import('node:url');
-  const file = join(dir, `.readme-example-${process.pid}-${Date.now().toString(36)}.ts`);
+  if (start < 0 || open < 0 || close < 0) throw new Error(`${path} lost the ts code block after "${after}"`);
+  let code = text.slice(open + 6, close + 1);
+  for (const [from, to] of Object.entries(options.replace ?? {})) {
+    if (!code.includes(from)) throw new Error(`${path}: the example after "${after}" no longer contains ${from}`);
+    code = code.replaceAll(from, to);
+  }
+  const file = join(dirname(path), `.readme-example-${process.pid}.ts`);
   writeFileSync(file, code);
   const lines: string[] = [];
   const log = console.log;
+  const cwd = process.cwd();
   console.log = (...args: unknown[]) => {
-    lines.push(args.map(String).join(' '));
+    lines.push(args.map((a) => (typeof a === 'object' && a !== null ? JSON.stringify(a) : String(a))).join(' '));
   };
   try {
+    if (options.cwd !== undefined) process.chdir(options.cwd);
     await import(pathToFileURL(file).href);
   } finally {
+    process.chdir(cwd);
     console.log = log;
     rmSync(file, { force: true });
   }

@@ -5,6 +5,7 @@ import { namedWeightsOf } from './blocks/layer-block';
 import { deserializeBlock, serializeBlock, type BlockSpec } from './registry';
 import { CORE_VERSION } from './version';
 import { writeFileAtomic } from './file-io';
+import { sha256Hex } from './sha256';
 import { encodeSafetensors, isSafetensors, parseSafetensors, type SafetensorsTensor } from './safetensors';
 
 /**
@@ -40,11 +41,6 @@ export interface WeightsHeader {
   weights: WeightEntry[];
   dataSha256: string;
   createdBy: { core: string; tfjs: string };
-}
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 type WeightBlock = Block<unknown, unknown, unknown> & { layersModel?: tf.LayersModel };

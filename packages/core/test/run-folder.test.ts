@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { joinRunPath, runFolder, RUN_FILES } from '../src/base';
-import { readmeExample, runExampleModule } from '../src/testing';
+import { runReadmeExample } from '../src/testing';
 
 describe('runFolder', () => {
   it('names every file of a run folder under it, with one separator whatever the folder ends with', () => {
@@ -23,8 +22,7 @@ describe('runFolder', () => {
   });
 
   it('the README example prints what it says', async () => {
-    const code = await readmeExample(fileURLToPath(new URL('../README.md', import.meta.url)), 'run-folder');
-    const lines = await runExampleModule(code, fileURLToPath(new URL('.', import.meta.url)));
+    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '<!-- example:run-folder');
     expect(lines).toEqual([
       'runs/exp1/plan.json runs/exp1/weights/model.json runs/exp1/checkpoints/latest.json',
       'runs/exp1/checkpoints/p00-s0000050 runs/exp1/eval-val.json model.stage1.onnx',

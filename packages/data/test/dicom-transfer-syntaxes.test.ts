@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '@multichexnet/core';
+import { maxAbsDiff } from '@multichexnet/core/testing';
 import { decodeDicom, decodeDicomAsync, SUPPORTED_TRANSFER_SYNTAXES } from '../src/codecs/dicom';
 import { decodeImageAsync } from '../src/codecs/decode-image';
 import type { DecodedImage } from '../src/codecs/decoded-image';
@@ -43,18 +44,12 @@ function psnr(a: DecodedImage, b: DecodedImage): number {
   return se === 0 ? Infinity : 10 * Math.log10(a.maxValue ** 2 / (se / a.data.length));
 }
 
-function maxAbsDiff(a: DecodedImage, b: DecodedImage): number {
-  let m = 0;
-  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs((a.data[i] as number) - (b.data[i] as number)));
-  return m;
-}
-
 /** Expected fidelity of each transcoder, stated here: lossless is exact, near-lossless within NEAR, lossy by PSNR. */
 function expectFaithful(t: Transcoder, got: DecodedImage, ref: DecodedImage, slope: number): void {
   expect([got.width, got.height, got.maxValue, got.data.constructor.name]).toEqual([ref.width, ref.height, ref.maxValue, ref.data.constructor.name]);
-  if (t.fidelity === 'exact') expect(maxAbsDiff(got, ref)).toBe(0);
+  if (t.fidelity === 'exact') expect(maxAbsDiff(got.data, ref.data)).toBe(0);
   // NEAR = 2 stored levels, times the rescale slope in output units (compared without a VOI window)
-  else if (t.fidelity === 'near') expect(maxAbsDiff(got, ref)).toBeLessThanOrEqual(2 * slope);
+  else if (t.fidelity === 'near') expect(maxAbsDiff(got.data, ref.data)).toBeLessThanOrEqual(2 * slope);
   // gdcm's irreversible JPEG 2000 at 5:1: the stated floor is 45 dB PSNR against the original (these films give >= 50)
   else expect(psnr(got, ref)).toBeGreaterThanOrEqual(45);
 }

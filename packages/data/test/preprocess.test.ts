@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError, createRng, tf } from '@multichexnet/core';
+import { maxAbsDiff } from '@multichexnet/core/testing';
 import { resample } from '../src/preprocess/resample';
 import { fitBoxes, fitImage, fitMask, fitSample, fitTransform, unfitBoxes } from '../src/preprocess/fit-sample';
 import { AugmentConfigSchema, PreprocessConfigSchema, resolvePreprocessConfig } from '../src/preprocess/config';
@@ -16,18 +17,14 @@ describe('resample', () => {
     const src = ramp(13, 7);
     const ours = resample(src, 13, 7, 5, 11, 'bilinear');
     const ref = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(src, [1, 7, 13, 1]), [11, 5], false, true).dataSync());
-    let max = 0;
-    for (let i = 0; i < ours.length; i++) max = Math.max(max, Math.abs((ours[i] as number) - (ref[i] as number)));
-    expect(max).toBeLessThan(1e-5);
+    expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-5);
   });
 
   it('area with an integer factor equals average pooling', () => {
     const src = ramp(16, 12);
     const ours = resample(src, 16, 12, 4, 3, 'area');
     const ref = tf.tidy(() => tf.avgPool(tf.tensor4d(src, [1, 12, 16, 1]), 4, 4, 'valid').dataSync());
-    let max = 0;
-    for (let i = 0; i < ours.length; i++) max = Math.max(max, Math.abs((ours[i] as number) - (ref[i] as number)));
-    expect(max).toBeLessThan(1e-5);
+    expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-5);
   });
 
   it('area with a fractional factor preserves the mean and constants', () => {

@@ -1,8 +1,7 @@
-import { FEATURE_LEVELS, z } from '@multichexnet/core';
+import { FEATURE_LEVELS, FeatureChannelsSchema, z } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes them, so it may not contain '/' (a name scope).
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
-const channels = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 
 /**
@@ -15,7 +14,7 @@ const probability = z.number().min(0).max(1);
 export const GateHeadConfigSchema = z
   .object({
     /** Channel counts of the encoder levels (`encoder.featureChannels`). */
-    featureChannels: z.object({ c2: channels, c3: channels, c4: channels, c5: channels }).strict(),
+    featureChannels: FeatureChannelsSchema,
     /** Which level is pooled (default c5, as the classification head). */
     level: z.enum(FEATURE_LEVELS).default('c5'),
     /** Units of an optional hidden dense layer + ReLU (0 = logistic regression on the pooled features). */
@@ -41,7 +40,9 @@ const ClsPathSchema = z
     task: z.string().min(1).default('cls'),
     /** The classes whose probabilities open the gate, e.g. ['Pneumonia', 'Pneumothorax']. */
     classes: z.array(z.string().min(1)).min(1),
-    /** The class order of the probabilities the gate reads (that task's classes, e.g. the cls head's `config.classes`). */
+    /**
+     * The class order of the probabilities the gate reads (that task's classes, e.g. the cls head's `config.classes`).
+     */
     classNames: z.array(z.string().min(1)).min(1),
     /**
      * `max`: the gate probability is the largest probability of `classes`, positive when it reaches `threshold`

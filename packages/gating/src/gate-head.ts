@@ -32,7 +32,7 @@ export interface GateHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateH
   decode(output: tf.Tensor2D): number[];
 }
 
-function buildModel(c: GateHeadConfig): tf.LayersModel {
+function buildGateModel(c: GateHeadConfig): tf.LayersModel {
   const { name, seed } = c;
   const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
   let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
@@ -60,7 +60,7 @@ class GateHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConf
   readonly task = 'gate' as const;
 
   constructor(config: GateHeadConfig) {
-    super(config, buildModel(config));
+    super(config, buildGateModel(config));
   }
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;

@@ -1,4 +1,4 @@
-import { FEATURE_LEVELS, z } from '@multichexnet/core';
+import { FEATURE_LEVELS, FeatureChannelsSchema, z } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes them, so it may not contain '/' (a name scope).
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -17,12 +17,7 @@ export const ClsHeadConfigSchema = z
     /** Class names, one logit each, in output order. */
     classes: z.array(z.string().min(1)).min(1),
     /** Channels of the encoder's feature levels. */
-    featureChannels: z.object({
-      c2: z.number().int().positive(),
-      c3: z.number().int().positive(),
-      c4: z.number().int().positive(),
-      c5: z.number().int().positive(),
-    }).strict(),
+    featureChannels: FeatureChannelsSchema,
     /** Which feature level is pooled (default c5, the coarsest, as CheXNet). */
     level: z.enum(FEATURE_LEVELS).default('c5'),
     /** Units of an optional hidden dense layer + ReLU between pooling and the logits (0 = none). */

@@ -46,7 +46,7 @@ export interface ClsHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHea
   cam(features: EncoderFeatures<tf.SymbolicTensor>): tf.SymbolicTensor;
 }
 
-function buildModel(c: ClsHeadConfig): tf.LayersModel {
+function buildClsModel(c: ClsHeadConfig): tf.LayersModel {
   const { name, seed } = c;
   const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
   let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
@@ -76,7 +76,7 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
   private readonly dropoutRng: Rng;
 
   constructor(config: ClsHeadConfig) {
-    super(config, buildModel(config));
+    super(config, buildClsModel(config));
     this.dropouts = this.layersModel.layers.filter((l) => l.getClassName() === 'Dropout');
     this.dropoutRng = createRng(deriveSeed(config.seed, 'dropout-masks'));
   }

@@ -1,4 +1,4 @@
-import { z } from '@multichexnet/core';
+import { FeatureChannelsSchema, z } from '@multichexnet/core';
 
 /**
  * The CheXCovid config. `featureChannels` comes from the encoder (`encoder.featureChannels`).
@@ -9,7 +9,7 @@ import { z } from '@multichexnet/core';
 export const CovidHeadConfigSchema = z
   .object({
     /** Channels of the encoder's feature levels. */
-    featureChannels: z.object({ c2: z.number().int().positive(), c3: z.number().int().positive(), c4: z.number().int().positive(), c5: z.number().int().positive() }).strict(),
+    featureChannels: FeatureChannelsSchema,
     /** Units of an optional hidden dense layer + ReLU between the pooled c5 features and the logit (0 = none). */
     hidden: z.number().int().nonnegative().default(0),
     /** Weight of the positive term of the BCE (COVID-19 films are the rare class). */

@@ -9,11 +9,14 @@ export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, Covi
   readonly task: 'covid';
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  /** Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by `posWeight`. */
+  /**
+   * Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by
+   * `posWeight`.
+   */
   loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar;
 }
 
-function buildModel(c: CovidHeadConfig): tf.LayersModel {
+function buildCovidModel(c: CovidHeadConfig): tf.LayersModel {
   const input = tf.input({ shape: [null, null, c.featureChannels.c5], name: `${c.name}_features` });
   let x = tf.layers.globalAveragePooling2d({ name: `${c.name}_pool` }).apply(input) as tf.SymbolicTensor;
   if (c.hidden > 0) {
@@ -28,7 +31,7 @@ class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadCo
   readonly task = 'covid' as const;
 
   constructor(config: CovidHeadConfig) {
-    super(config, buildModel(config));
+    super(config, buildCovidModel(config));
   }
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;

@@ -41,7 +41,9 @@ export interface DetHead extends Head<tf.Tensor4D, DetTargets, ScoredBox[], DetH
   encodeTargets(boxesPerImage: readonly (readonly Box[] | null)[], imageSize: ImageSize): DetTargets;
   /** Scalar loss of raw detections [B, S_h, S_w, K*5] against `target`: {@link detLoss} with this head's weights. */
   loss(target: DetTargets, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar;
-  /** Raw detections [B, S_h, S_w, K*5] -> boxes per image in pixels: {@link decodeDetections}, `config.decode` defaults. */
+  /**
+   * Raw detections [B, S_h, S_w, K*5] -> boxes per image in pixels: {@link decodeDetections}, `config.decode` defaults.
+   */
   decode(output: tf.Tensor4D, options?: DecodeDetectionsOptions): ScoredBox[][];
 }
 

@@ -8,7 +8,6 @@ export {
   DetLossConfigSchema,
   DetDecodeConfigSchema,
   AnchorSchema,
-  FeatureChannelsSchema,
 } from './config';
 export type { DetHeadConfig, DetHeadConfigInput, DetLossConfig, DetDecodeConfig } from './config';
 export { DET_OUTPUT_FIELDS, DET_VALUES_PER_ANCHOR, DET_LEVEL_STRIDE } from './grid';

@@ -1,12 +1,7 @@
-import { z } from '@multichexnet/core';
+import { FeatureChannelsSchema, z } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes every layer, so it may not contain '/'.
 const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
-
-const channels = z.number().int().positive();
-
-/** Channel counts of the encoder levels c2..c5 (`encoder.featureChannels`). */
-export const FeatureChannelsSchema = z.object({ c2: channels, c3: channels, c4: channels, c5: channels }).strict();
 
 /** Weights of the CheXSeg loss (see `segLoss`). */
 export const SegLossConfigSchema = z

@@ -5,7 +5,7 @@ export { segTask } from './task';
 export type { SegTarget } from './task';
 export { segDecoder, SEG_MASK_OUTPUT } from './decode/seg-decoder';
 export type { SegPrediction, SegDecodeSettings } from './decode/seg-decoder';
-export { SegHeadConfigSchema, SegLossConfigSchema, FeatureChannelsSchema } from './config';
+export { SegHeadConfigSchema, SegLossConfigSchema } from './config';
 export type { SegHeadConfig, SegHeadConfigInput, SegLossConfig } from './config';
 export { segLoss } from './losses/seg-loss';
 export type { SegLossSettings } from './losses/seg-loss';

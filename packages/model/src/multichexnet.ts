@@ -72,7 +72,9 @@ export interface PredictOptions {
   truthPositive?: readonly boolean[];
   /** Tasks to run (default all). The gate always decides (its task runs for a cls-path gate, unreported). */
   tasks?: readonly string[];
-  /** Decision settings per task over the head's own, e.g. `{ det: { scoreThreshold: 0.1 } }` (the decoder checks them). */
+  /**
+   * Decision settings per task over the head's own, e.g. `{ det: { scoreThreshold: 0.1 } }` (the decoder checks them).
+   */
   decode?: Readonly<Record<string, unknown>>;
 }
 
@@ -82,7 +84,10 @@ export interface ModelSpec {
   /** Block specs by block name: `encoder`, the task names, `gate`. */
   blocks: Record<string, BlockSpec & { file: string }>;
   gate: GateConfig | null;
-  /** The task names, in table order (absent in folders saved before the task table: then every non-encoder, non-gate block). */
+  /**
+   * The task names, in table order (absent in folders saved before the task table: then every non-encoder, non-gate
+   * block).
+   */
   tasks?: string[];
 }
 

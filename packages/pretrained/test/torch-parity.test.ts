@@ -3,9 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, saveBlockWeights, tf } from '@multichexnet/core';
+import { runReadmeExample } from '@multichexnet/core/testing';
 import { preprocessImage, type DecodedImage } from '@multichexnet/data';
 import { LAYOUTS, fromPretrained, importCheckpoint, type ImportedModel, type ImportOptions } from '../src/index';
 import { REALDATA, SIZE, decodeFilms, fittedGrey, readWithNumpy, torchAvailable, torchReference, type Reference } from './reference/torch-reference';
@@ -154,20 +154,9 @@ describe('DenseNet-121 checkpoints imported match PyTorch on real films (PNG, JP
 
 describe('README example', () => {
   it('runs as written on a torchxrayvision-layout checkpoint and a real DICOM', async () => {
-    const text = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
-    const open = text.indexOf('```ts\n', text.indexOf('## Example'));
-    const code = text.slice(open + 6, text.indexOf('\n```', open + 6) + 1);
-    expect(code).toContain("'densenet121-res224-all.safetensors'");
-    const file = fileURLToPath(new URL(`./.readme-example-${process.pid}.ts`, import.meta.url));
-    writeFileSync(file, code.replaceAll("'densenet121-res224-all.safetensors'", JSON.stringify(join(dir, 'xrv.safetensors'))).replaceAll("'scan.dcm'", JSON.stringify(join(REALDATA, 'Fake_MONOHR1.dcm'))));
-    const lines: string[] = [];
-    const spy = vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(' ')));
-    try {
-      await import(pathToFileURL(file).href);
-    } finally {
-      spy.mockRestore();
-      rmSync(file, { force: true });
-    }
+    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '## Example', {
+      replace: { "'densenet121-res224-all.safetensors'": JSON.stringify(join(dir, 'xrv.safetensors')), "'scan.dcm'": JSON.stringify(join(REALDATA, 'Fake_MONOHR1.dcm')) },
+    });
     const [name, p, t] = lines.at(-1)!.split(' ');
     expect(name).toBe('Atelectasis');
     expect(Math.abs(Number(p) - ref.xrv.probs[3]![0]!)).toBeLessThan(TOLERANCE);

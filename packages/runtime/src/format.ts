@@ -37,7 +37,7 @@ export {
   metadataFromProps,
 } from './model/metadata';
 export type { ModelMetadata, ModelMetadataInput, GateSpec, GateSpecInput, TensorSpec, TensorLayout, DecodeSpec } from './model/metadata';
-export { modelChecksum, sha256Hex } from './model/checksum';
+export { modelChecksum } from './model/checksum';
 export { PIPELINE_FILES, featureOutputName } from './model/pipeline-files';
 export { CAM_OUTPUT } from './pipeline/cam';
 export { OodSpecSchema, OOD_SCORE_OUTPUT, OOD_FEATURES_OUTPUT } from './pipeline/ood';

@@ -62,7 +62,8 @@ describe.skipIf(!hasRedis)('Redis with a password and an ACL user', () => {
   const port = (): number => redis.port;
 
   beforeAll(async () => {
-    // The default user needs PASSWORD; `worker` may touch only the project's keys (mcx:*), as a deployment would set it.
+    // The default user needs PASSWORD; `worker` may touch only the project's keys (mcx:*), as a deployment would set
+    // it.
     redis = await startRedis(undefined, { args: ['--requirepass', PASSWORD, '--user', 'worker', 'on', `>${WORKER_PASSWORD}`, '~mcx:*', '&*', '+@all'] });
   });
   afterAll(async () => redis?.stop());

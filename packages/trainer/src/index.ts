@@ -49,6 +49,8 @@ export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, loadResumeCheckpo
 export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition, BestState } from './train/checkpoint';
 // --- evaluation
 export { evaluate, summarise, taskMetrics, taskRecords, evalSummary } from './eval/evaluate';
+export { evaluationBatches } from './eval/eval-batches';
+export type { EvalPassOptions } from './eval/eval-batches';
 export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, DecisionSettings, GateEval, EvalRaw, MetricsOf, RecordOf } from './eval/evaluate';
 export { calibrate } from './eval/calibrate';
 // --- probability calibration and out-of-distribution statistics

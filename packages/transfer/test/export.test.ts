@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@multichexnet/core';
-// The test proves the fine-tuned model still exports and runs with det / seg; src/ never imports the exporter or the runtime.
+// The test proves the fine-tuned model still exports and runs with det / seg; src/ never imports the exporter or the
+// runtime.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { exportPipeline, writePipelineFiles } from '@multichexnet/export';
 // eslint-disable-next-line @nx/enforce-module-boundaries

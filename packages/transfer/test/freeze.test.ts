@@ -17,7 +17,8 @@ describe('splitClsPath', () => {
     expect(s.dec.sort()).toEqual(['cls/cls_logits/bias', 'cls/cls_logits/kernel']);
     expect(s.feats.filter((k) => k.startsWith('cls/')).sort()).toEqual(['cls/cls_hidden/bias', 'cls/cls_hidden/kernel']);
     const encoderParams = s.feats.filter((k) => k.startsWith('encoder/'));
-    // Every encoder variable that a fully trainable model optimises, and nothing else (moving mean / variance excluded).
+    // Every encoder variable that a fully trainable model optimises, and nothing else (moving mean / variance
+    // excluded).
     const all = model.trainableVariables().map((v) => v.key);
     expect(encoderParams.sort()).toEqual(all.filter((k) => k.startsWith('encoder/')).sort());
     expect(encoderParams.some((k) => /moving/.test(k))).toBe(false);

@@ -7,7 +7,9 @@ import type { MultiCheXNet } from '@multichexnet/model';
 import { smallModel as sharedSmallModel } from '@multichexnet/model/testing';
 export { differing, randomImages, snapshot } from '@multichexnet/model/testing';
 
-/** A small trained-shape MultiCheXNet: the shared test model with an 8-wide CheXCls hidden layer unless told otherwise. */
+/**
+ * A small trained-shape MultiCheXNet: the shared test model with an 8-wide CheXCls hidden layer unless told otherwise.
+ */
 export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet {
   return sharedSmallModel(seed, { ...opts, hidden: opts.hidden ?? 8 });
 }

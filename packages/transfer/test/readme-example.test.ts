@@ -1,12 +1,10 @@
-import { fileURLToPath } from 'node:url';
+import { runReadmeExample } from '@multichexnet/core/testing';
 import { describe, expect, it } from 'vitest';
-import { readmeExample, runExampleModule } from '@multichexnet/core/testing';
 
 // The README's "Fine-tune a model for COVID-19" example, run as written.
 describe('README example', () => {
   it('fine-tunes a COVID-19 decoder on a synthetic collection, reports test metrics, and predicts boxes and masks', async () => {
-    const code = await readmeExample(fileURLToPath(new URL('../README.md', import.meta.url)), 'fine-tune');
-    const lines = await runExampleModule(code, fileURLToPath(new URL('.', import.meta.url)));
+    const lines = await runReadmeExample(new URL('../README.md', import.meta.url), '<!-- example:fine-tune');
     expect(lines).toHaveLength(2);
     const m = /^COVID-19 test AUROC (\S+), F1 (\S+), sensitivity (\S+) at specificity >= 0\.9$/.exec(lines[0]!);
     expect(m).not.toBeNull();

@@ -9,7 +9,9 @@ export interface EntryGraph {
   /** Packages the bundle holds, by name. */
   packages: string[];
   forbidden: ForbiddenImport[];
-  /** Bytes of the entry chunk (loaded with the import) and of the chunks loaded on first use, minified, for a browser. */
+  /**
+   * Bytes of the entry chunk (loaded with the import) and of the chunks loaded on first use, minified, for a browser.
+   */
   bytes: { entry: number; lazy: number };
 }
 export function isForbiddenDefault(path: string): boolean;

@@ -21,3 +21,4 @@ export function packStaged(stageDirs: string[], outDir: string): PackedPackage[]
 export function stagePackage(pkgDir: string, stageDir: string, files?: string[]): { manifest: Record<string, unknown>; stageDir: string; files: string[] };
 export function packPackages(pkgDirs: string[], outDir: string): PackedPackage[];
 export function packPackage(pkgDir: string, outDir: string): PackedPackage;
+export function publishedPackageDirs(repoRoot?: string): string[];

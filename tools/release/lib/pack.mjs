@@ -9,7 +9,7 @@
 // for `exports`, and editing package.json in place would race with the other people working in this tree, so
 // the manifest is rewritten in a temporary copy.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -165,4 +165,17 @@ export function packPackages(pkgDirs, outDir) {
 /** Packs one workspace package into `outDir`; see {@link packPackages}. */
 export function packPackage(pkgDir, outDir) {
   return packPackages([pkgDir], outDir)[0];
+}
+
+/**
+ * The published packages: every folder of packages/ whose package.json is not private, by folder name (sorted). The
+ * one list the release scripts (README examples, doc shapes) and the registry test go by, so a new package is in
+ * it from its first commit.
+ */
+export function publishedPackageDirs(repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')) {
+  const packages = join(repoRoot, 'packages');
+  return readdirSync(packages)
+    .filter((d) => existsSync(join(packages, d, 'package.json')))
+    .filter((d) => JSON.parse(readFileSync(join(packages, d, 'package.json'), 'utf8')).private !== true)
+    .sort();
 }

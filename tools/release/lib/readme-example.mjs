@@ -27,7 +27,9 @@ export function isTypeScript(block) {
   return /^(ts|typescript)$/.test(block.lang);
 }
 
-/** The packages the first `npm install` line of the README's "## Install" section names (flags and comments left out). */
+/**
+ * The packages the first `npm install` line of the README's "## Install" section names (flags and comments left out).
+ */
 export function installLine(text) {
   const lines = text.split('\n');
   const start = lines.findIndex((l) => /^##\s+Install\b/.test(l));

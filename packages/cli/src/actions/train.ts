@@ -86,7 +86,9 @@ export function headlineLines(m: TestEvaluation['metrics'] | null, calibration?:
   ];
 }
 
-/** The chosen decision settings in one line, e.g. `14 per-class F1 thresholds, box score >= 0.3, min mask area 41 px`. */
+/**
+ * The chosen decision settings in one line, e.g. `14 per-class F1 thresholds, box score >= 0.3, min mask area 41 px`.
+ */
 export function calibrationText(c: Pick<RunCalibration, 'tasks'>): string {
   return settingsWords(c.tasks).join(', ') || '(none)';
 }

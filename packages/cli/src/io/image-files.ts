@@ -45,7 +45,10 @@ async function walk(dir: string): Promise<string[]> {
 export interface ImageFile {
   file: string;
   format: ImageFormat;
-  /** The film, or (with `fit` and a native decoder) its model-sized copy: `image.originalSize` then gives the film's size. */
+  /**
+   * The film, or (with `fit` and a native decoder) its model-sized copy: `image.originalSize` then gives the film's
+   * size.
+   */
   image: DecodedImage;
 }
 

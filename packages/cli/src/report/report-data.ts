@@ -8,6 +8,7 @@
  */
 
 import type { RunOod, RunTemperature } from '../run/fit-probability';
+import type { GateEval } from '@multichexnet/trainer';
 
 /** One point of a ROC curve. */
 export interface RocPointData {
@@ -29,7 +30,10 @@ export interface ClassRoc {
  * `calibrate` (as Table 1 does); the exported model records the same ones in its `decode` metadata.
  */
 export interface RunCalibration {
-  /** `val`: chosen on the run's validation split; `source`: published with imported weights (torchxrayvision's op_threshs). */
+  /**
+   * `val`: chosen on the run's validation split; `source`: published with imported weights (torchxrayvision's
+   * op_threshs).
+   */
   chosenOn: 'val' | 'source';
   /** The gating the settings were chosen under (the evaluation's). */
   gating: string;
@@ -55,18 +59,8 @@ export function runCalibrationOf(json: unknown): RunCalibration | null {
   return { chosenOn: c.chosenOn ?? 'val', gating: c.gating ?? 'gate', tasks };
 }
 
-/** The gate's numbers of an evaluation. */
-export type GateNumbers = {
-  threshold: number;
-  sensitivity: number;
-  specificity: number;
-  auroc: number;
-  truePositives: number;
-  falsePositives: number;
-  trueNegatives: number;
-  falseNegatives: number;
-  count: number;
-};
+/** The gate's numbers of an evaluation (the trainer's {@link GateEval}; the report does not show them per source). */
+export type GateNumbers = Omit<GateEval, 'bySource'>;
 
 /** `eval-test.json`: test-split metrics of the final model (gated pipeline semantics) and the curves behind them. */
 export interface TestEvaluation {
@@ -120,7 +114,10 @@ export interface GalleryItem {
   source: string;
   /** Grey film, PNG file name inside gallery/. */
   image: string;
-  /** RGBA layer (green: predicted and true, red: false positive pixels, blue: missed), PNG inside gallery/; null without seg. */
+  /**
+   * RGBA layer (green: predicted and true, red: false positive pixels, blue: missed), PNG inside gallery/; null without
+   * seg.
+   */
   maskLayer: string | null;
   size: number;
   gate: { probability: number; positive: boolean; truth: boolean | null };
@@ -133,8 +130,8 @@ export interface GalleryItem {
   /** Short verdicts: "gate miss", "false-positive box", "missed box", "mask FP". */
   flags: string[];
   /**
-   * [cam] The class activation map of the image's most probable finding: an RGBA heat layer PNG inside gallery/ (absent: the
-   * model has no maps, or the image no finding).
+   * [cam] The class activation map of the image's most probable finding: an RGBA heat layer PNG inside gallery/
+   * (absent: the model has no maps, or the image no finding).
    */
   cam?: { class: string; layer: string };
 }

@@ -12,7 +12,9 @@ export function taskHeadlines(metrics: Readonly<Record<string, unknown>>): TaskH
   return BUILTIN_TASKS.flatMap((spec) => (metrics[spec.name] !== undefined && metrics[spec.name] !== null ? spec.evaluation.headline(metrics[spec.name]) : []));
 }
 
-/** Chosen decision settings in words, task by task in table order (`14 per-class F1 thresholds`, `box score >= 0.3`). */
+/**
+ * Chosen decision settings in words, task by task in table order (`14 per-class F1 thresholds`, `box score >= 0.3`).
+ */
 export function settingsWords(tasks: Readonly<Record<string, Record<string, unknown>>>): string[] {
   return BUILTIN_TASKS.flatMap((spec) => (tasks[spec.name] !== undefined ? (spec.evaluation.describeSettings?.(tasks[spec.name]) ?? []) : []));
 }

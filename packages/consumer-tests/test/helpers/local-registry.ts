@@ -56,6 +56,11 @@ export async function startLocalRegistry(dir: string): Promise<LocalRegistry> {
   };
 }
 
+/**
+ * The packages whose README a user follows from the local registry in registry-consumer.test.ts (install + example).
+ */
+export const README_FOLLOWED = ['head-det', 'runtime'];
+
 /** Names and versions of the workspace packages a release publishes: every non-private package under packages/. */
 export function publishableWorkspacePackages(): { name: string; version: string; dir: string }[] {
   const dirs = readdirSync(join(workspaceRoot, 'packages')).map((d) => join(workspaceRoot, 'packages', d));

@@ -41,7 +41,10 @@ export function decodeRleFrame(frame: Uint8Array, width: number, height: number,
   return { width, height, components, samples, planar: components > 1 };
 }
 
-/** PackBits: a header byte h >= 0 copies h + 1 literal bytes, -127..-1 repeats the next byte 1 - h times, -128 is a no-op. */
+/**
+ * PackBits: a header byte h >= 0 copies h + 1 literal bytes, -127..-1 repeats the next byte 1 - h times, -128 is a
+ * no-op.
+ */
 function unpackBits(src: Uint8Array, start: number, end: number, out: Uint8Array, segment: number): void {
   let i = start;
   let o = 0;

@@ -128,7 +128,10 @@ export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<Dat
   return dicom === undefined ? { image } : { image, dicom };
 }
 
-/** Entry + image bytes → Sample: decodes, refuses what cannot be a radiograph, adds safe DICOM facts, scales boxes and masks to the image. */
+/**
+ * Entry + image bytes → Sample: decodes, refuses what cannot be a radiograph, adds safe DICOM facts, scales boxes and
+ * masks to the image.
+ */
 export async function loadSample(entry: SampleEntry, bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<Sample> {
   const { image, dicom } = await decodeWith(bytes, path, init);
   assertRadiograph(image, path);

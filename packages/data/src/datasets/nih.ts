@@ -1,11 +1,10 @@
-import { resolveAnnotationSize } from './annotation-size';
 import { CHESTXRAY14_CLASSES, DataError, log, parseConfig, z } from '@multichexnet/core';
 import { parseCsvRows } from '../csv/parse-csv';
-import { openSource } from '../io/open-source';
-import { readFirstText, requireText } from '../io/read-text';
+import { readFirstText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
-import { badRowSink, boxInside, guardRow } from './bad-rows';
+import { boxInside, guardRow } from './bad-rows';
 import { createDataset, type Dataset } from './dataset';
+import { openLabelTable, parseLabelTable } from './label-table';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels, isPathology, type Pathology } from './pathologies';
 import type { LabeledBox, SampleEntry } from './sample';
@@ -135,11 +134,7 @@ export function parseNihIndex(text: string, file: string, onBad: (err: DataError
  * leaving `bounds` (the labels' pixel space) when given is a bad row.
  */
 export function parseNihBoxes(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): Map<string, LabeledBox[]> {
-  const rows = parseCsvRows(text, file);
-  const header = (rows[0] ?? []).map((h) => h.trim());
-  if (header[0] !== 'Image Index' || header[1] !== 'Finding Label') {
-    throw new DataError('Not an NIH BBox list', { file, row: 1, field: 'header', expected: 'Image Index,Finding Label,Bbox [x,y,w,h]', found: header.join(',') });
-  }
+  const rows = parseLabelTable(text, file, 'Not an NIH BBox list', ['Image Index', 'Finding Label'], 'Image Index,Finding Label,Bbox [x,y,w,h]');
   const out = new Map<string, LabeledBox[]>();
   for (let r = 1; r < rows.length; r++) {
     const cells = rows[r] as string[];
@@ -181,11 +176,8 @@ const NIH_IMAGE_DIR = /^(?:images(?:_\d+)?\/)?(?:images\/)?[^/]+\.png$/i;
  */
 export async function openNih(options: NihOptions): Promise<Dataset> {
   const opts = parseConfig(NihOptionsSchema, options, 'NIH dataset options');
-  const files = await openSource(opts.root);
-  const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
-  const bad = badRowSink(opts.onBadSample);
-  const labelsText = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'NIH label index');
-  const all = parseNihIndex(labelsText.text, `${files.root}/${labelsText.path}`, bad, { demographics: opts.demographics });
+  const { files, annotationSize, bad, ...labelsText } = await openLabelTable(opts, LABEL_CANDIDATES, 'NIH label index');
+  const all = parseNihIndex(labelsText.text, labelsText.file, bad, { demographics: opts.demographics });
 
   if (opts.bboxFile !== false) {
     const boxText = await readFirstText(files, opts.bboxFile !== undefined ? [resolveInside(opts.bboxFile, 'bboxFile')] : BBOX_CANDIDATES);

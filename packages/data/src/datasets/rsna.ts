@@ -1,11 +1,9 @@
-import { resolveAnnotationSize } from './annotation-size';
 import { DataError, log, parseConfig, z } from '@multichexnet/core';
-import { parseCsvRows } from '../csv/parse-csv';
-import { openSource } from '../io/open-source';
-import { readFirstText, requireText } from '../io/read-text';
+import { readFirstText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
-import { badRowSink, boxInside, guardRow } from './bad-rows';
+import { boxInside, guardRow } from './bad-rows';
 import { createDataset, type Dataset } from './dataset';
+import { openLabelTable, parseLabelTable } from './label-table';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels } from './pathologies';
 import type { LabeledBox, SampleEntry } from './sample';
@@ -37,12 +35,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * so is a box leaving `bounds` (the labels' pixel space) when given.
  */
 export function parseRsnaLabels(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): RsnaPatient[] {
-  const rows = parseCsvRows(text, file);
-  const header = (rows[0] ?? []).map((h) => h.trim());
-  const want = ['patientId', 'x', 'y', 'width', 'height', 'Target'];
-  if (want.some((w, i) => header[i] !== w)) {
-    throw new DataError('Not an RSNA label file', { file, row: 1, field: 'header', expected: want.join(','), found: header.join(',') });
-  }
+  const rows = parseLabelTable(text, file, 'Not an RSNA label file', ['patientId', 'x', 'y', 'width', 'height', 'Target']);
   const byId = new Map<string, RsnaPatient>();
   const poisoned = new Set<string>();
   for (let r = 1; r < rows.length; r++) {
@@ -79,11 +72,7 @@ export function parseRsnaLabels(text: string, file: string, onBad: (err: DataErr
 
 /** `stage_2_detailed_class_info.csv` text → class per patient (the first row of each patient). */
 export function parseRsnaClassInfo(text: string, file: string): Map<string, string> {
-  const rows = parseCsvRows(text, file);
-  const header = (rows[0] ?? []).map((h) => h.trim());
-  if (header[0] !== 'patientId' || header[1] !== 'class') {
-    throw new DataError('Not an RSNA class info file', { file, row: 1, field: 'header', expected: 'patientId,class', found: header.join(',') });
-  }
+  const rows = parseLabelTable(text, file, 'Not an RSNA class info file', ['patientId', 'class']);
   const out = new Map<string, string>();
   for (let r = 1; r < rows.length; r++) {
     const [id, cls] = (rows[r] as string[]).map((c) => c.trim());
@@ -103,11 +92,8 @@ export function parseRsnaClassInfo(text: string, file: string): Map<string, stri
  */
 export async function openRsna(options: RsnaOptions): Promise<Dataset> {
   const opts = parseConfig(RsnaOptionsSchema, options, 'RSNA dataset options');
-  const files = await openSource(opts.root);
-  const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
-  const bad = badRowSink(opts.onBadSample);
-  const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'RSNA label file');
-  const patients = parseRsnaLabels(labels.text, `${files.root}/${labels.path}`, bad, annotationSize);
+  const { files, annotationSize, bad, ...labels } = await openLabelTable(opts, LABEL_CANDIDATES, 'RSNA label file');
+  const patients = parseRsnaLabels(labels.text, labels.file, bad, annotationSize);
   const classInfo = await readFirstText(files, ['stage_2_detailed_class_info.csv', 'stage_2_detailed_class_info.csv.zip']);
   const classes = classInfo === null ? new Map<string, string>() : parseRsnaClassInfo(classInfo.text, `${files.root}/${classInfo.path}`);
 

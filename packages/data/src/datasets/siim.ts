@@ -1,12 +1,9 @@
-import { resolveAnnotationSize } from './annotation-size';
 import { DataError, log, parseConfig, z } from '@multichexnet/core';
 import { RLE_EMPTY } from '../codecs/rle';
-import { parseCsvRows } from '../csv/parse-csv';
-import { openSource } from '../io/open-source';
-import { requireText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
-import { badRowSink, guardRow } from './bad-rows';
+import { guardRow } from './bad-rows';
 import { createDataset, type Dataset } from './dataset';
+import { openLabelTable, parseLabelTable } from './label-table';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels } from './pathologies';
 import type { SampleEntry } from './sample';
@@ -37,11 +34,7 @@ const RLE_SHAPE = /^\d+( \d+)*$/;
  * overflows a `bounds` mask (the labels' pixel space) when given is a bad row.
  */
 export function parseSiimRle(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): SiimImage[] {
-  const rows = parseCsvRows(text, file);
-  const header = (rows[0] ?? []).map((h) => h.trim());
-  if (header[0] !== 'ImageId' || header[1] !== 'EncodedPixels') {
-    throw new DataError('Not a SIIM RLE file', { file, row: 1, field: 'header', expected: 'ImageId, EncodedPixels', found: header.join(',') });
-  }
+  const rows = parseLabelTable(text, file, 'Not a SIIM RLE file', ['ImageId', 'EncodedPixels'], 'ImageId, EncodedPixels');
   const byId = new Map<string, SiimImage>();
   for (let r = 1; r < rows.length; r++) {
     const cells = (rows[r] as string[]).map((c) => c.trim());
@@ -78,11 +71,8 @@ export function parseSiimRle(text: string, file: string, onBad: (err: DataError)
  */
 export async function openSiim(options: SiimOptions): Promise<Dataset> {
   const opts = parseConfig(SiimOptionsSchema, options, 'SIIM dataset options');
-  const files = await openSource(opts.root);
-  const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
-  const bad = badRowSink(opts.onBadSample);
-  const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : LABEL_CANDIDATES, 'SIIM RLE file');
-  const images = parseSiimRle(labels.text, `${files.root}/${labels.path}`, bad, annotationSize);
+  const { files, annotationSize, bad, ...labels } = await openLabelTable(opts, LABEL_CANDIDATES, 'SIIM RLE file');
+  const images = parseSiimRle(labels.text, labels.file, bad, annotationSize);
   const dir = opts.imagesDir === '' ? '' : resolveInside(opts.imagesDir, 'imagesDir');
   const where = new Map<string, string>();
   for (const p of await files.list(dir)) {

@@ -1,4 +1,5 @@
-// Node-only helpers of @multichexnet/data (fs, sharp, disk cache, worker threads): import from '@multichexnet/data/node'.
+// Node-only helpers of @multichexnet/data (fs, sharp, disk cache, worker threads): import from
+// '@multichexnet/data/node'.
 export { createFsSource } from './fs-source';
 export { createSharpDecoder } from './sharp-decoder';
 export { createDiskCache } from './disk-cache';

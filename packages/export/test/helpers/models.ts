@@ -9,7 +9,10 @@ import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 import type { PipelineGateHead, PipelineModel } from '../../src/index';
 import { randomizeStatistics } from './parity';
 
-/** A MultiCheXNet made of the project's real blocks (`model`, and each block by name), with non-trivial BatchNorm statistics and biases. */
+/**
+ * A MultiCheXNet made of the project's real blocks (`model`, and each block by name), with non-trivial BatchNorm
+ * statistics and biases.
+ */
 export function buildBlocks(preset: EncoderPreset, seed = 1) {
   const encoder = createEncoder({ preset, seed });
   const featureChannels = encoder.featureChannels;

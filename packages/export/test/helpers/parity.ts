@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRng, tf } from '@multichexnet/core';
+import { maxAbsDiff } from '@multichexnet/core/testing';
 import { loadModel, runModel, type OrtBackend, type TensorData } from '@multichexnet/runtime';
 import { exportOnnx, type ExportOnnxOptions } from '../../src/index';
 
@@ -34,19 +35,8 @@ function allLayers(model: tf.LayersModel): tf.layers.Layer[] {
   return model.layers.flatMap((l) => (l instanceof tf.LayersModel ? [l, ...allLayers(l)] : [l]));
 }
 
-/** Max |a - b| over two equally long arrays (Infinity when lengths differ, NaN-safe: NaN vs NaN counts as 0). */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (Number.isNaN(x) && Number.isNaN(y)) continue;
-    const d = Math.abs(x - y);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
+// Shared with every package's tests (core/testing); re-exported for this package's parity tests.
+export { maxAbsDiff };
 
 /** Seeded normal input. */
 export function randomInput(shape: number[], seed: number): tf.Tensor {

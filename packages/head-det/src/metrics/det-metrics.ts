@@ -8,7 +8,10 @@ export interface DetMetrics {
   mAP: number;
   /** The box score threshold of `mAP`. */
   scoreThreshold: number;
-  /** PASCAL VOC AP at IoU 0.5 (all-point, every box ranked whatever its score) over all images: false alarms on negative images count. */
+  /**
+   * PASCAL VOC AP at IoU 0.5 (all-point, every box ranked whatever its score) over all images: false alarms on negative
+   * images count.
+   */
   ap50: number;
   /** The same AP on the images with a truth box only, as the authors' code reports it (`positiveApAt`). */
   positiveAp50: number;

@@ -9,7 +9,9 @@ export const RSNA_IOU_THRESHOLDS: readonly number[] = Object.freeze([0.4, 0.45, 
 
 /** Options of {@link rsnaMeanAP} and {@link rsnaImageAP}. */
 export interface RsnaMetricOptions {
-  /** `gt` (default): a hit needs IoU > t, as the competition text says. `gte`: IoU >= t, as the public reference kernel. */
+  /**
+   * `gt` (default): a hit needs IoU > t, as the competition text says. `gte`: IoU >= t, as the public reference kernel.
+   */
   matchRule?: MatchRule;
   /** Default {@link RSNA_IOU_THRESHOLDS}. */
   thresholds?: readonly number[];

@@ -13,7 +13,9 @@ export interface DetTargets {
    * prediction: (x offset in the cell in [0, 1], y offset, log(w / anchor_w), log(h / anchor_h)); 0 elsewhere.
    */
   box: tf.Tensor5D;
-  /** Objectness targets [B, S_h, S_w, K], 1 where an anchor is matched to a truth box, else 0; NaN without a det label. */
+  /**
+   * Objectness targets [B, S_h, S_w, K], 1 where an anchor is matched to a truth box, else 0; NaN without a det label.
+   */
   objectness: tf.Tensor4D;
   /**
    * Truth boxes [B, M, 4] as normalised corners (x1, y1, x2, y2) in [0, 1], zero-padded to M = max(1, most

@@ -21,7 +21,10 @@ export function isZip(bytes: Uint8Array): boolean {
   return bytes.byteLength >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
 }
 
-/** The dict of tensors inside a checkpoint object: the object itself, or its `state_dict` / `model_state_dict` / `model`. */
+/**
+ * The dict of tensors inside a checkpoint object: the object itself, or its `state_dict` / `model_state_dict` /
+ * `model`.
+ */
 function findStateDict(root: PickleValue, file: string): Map<PickleValue, PickleValue> {
   const isTensorDict = (v: PickleValue): v is Map<PickleValue, PickleValue> => v instanceof Map && [...v.values()].some((x) => (x as TensorRecord)?.kind === 'tensor');
   if (isTensorDict(root)) return root;

@@ -9,7 +9,10 @@ export interface DownloadProgress {
 
 /** Options of {@link downloadToCache}. */
 export interface DownloadOptions {
-  /** Expected SHA-256 (hex); default the server's `X-Linked-Etag` / `ETag` when it is one (the Hugging Face hub's LFS files). */
+  /**
+   * Expected SHA-256 (hex); default the server's `X-Linked-Etag` / `ETag` when it is one (the Hugging Face hub's LFS
+   * files).
+   */
   sha256?: string;
   onProgress?: (p: DownloadProgress) => void;
   /** Extra request headers (e.g. `Authorization: Bearer <token>` for a gated repo). */

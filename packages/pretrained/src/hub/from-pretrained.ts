@@ -2,7 +2,10 @@ import { DataError } from '@multichexnet/core';
 import { importCheckpoint, type ImportedModel, type ImportOptions } from '../import/import-checkpoint';
 import { downloadToCache, type CachedFile, type DownloadOptions } from './download';
 
-/** The hub the repo ids of {@link fromPretrained} resolve against, unless `MULTICHEXNET_HF_ENDPOINT` or `endpoint` says otherwise. */
+/**
+ * The hub the repo ids of {@link fromPretrained} resolve against, unless `MULTICHEXNET_HF_ENDPOINT` or `endpoint` says
+ * otherwise.
+ */
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
 
 /** Options of {@link fromPretrained} (and {@link resolvePretrained}). */
@@ -19,7 +22,9 @@ export interface FromPretrainedOptions extends DownloadOptions {
 
 const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
-/** The URL and cache path of a source: a URL as is, a repo id in the hub's `<repo>/resolve/<revision>/<file>` layout. */
+/**
+ * The URL and cache path of a source: a URL as is, a repo id in the hub's `<repo>/resolve/<revision>/<file>` layout.
+ */
 export async function pretrainedLocation(source: string, options: FromPretrainedOptions = {}): Promise<{ url: string; path: string; name: string }> {
   const { homedir } = await import('node:os');
   const { join } = await import('node:path');

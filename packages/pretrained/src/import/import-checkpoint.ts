@@ -1,4 +1,4 @@
-import { CHESTXRAY14_CLASSES, ConfigError, DataError, parseConfig, tf, z } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, ConfigError, DataError, parseConfig, sha256Hex, tf, z } from '@multichexnet/core';
 import { createEncoder, type Encoder } from '@multichexnet/core-encoder';
 import { resolvePreprocessConfig, type PreprocessConfig } from '@multichexnet/data';
 import { createClsHead, type ClsHead } from '@multichexnet/head-cls';
@@ -40,7 +40,9 @@ export interface PretrainedProvenance {
   inputChannels: 1 | 3;
   /** Whether an RGB stem was folded to grey. */
   folded: boolean;
-  /** `imported`: the checkpoint's classifier became CheXCls; `new`: it had none usable (ImageNet), CheXCls is untrained. */
+  /**
+   * `imported`: the checkpoint's classifier became CheXCls; `new`: it had none usable (ImageNet), CheXCls is untrained.
+   */
   classifier: 'imported' | 'new';
   /** The checkpoint's output names in its order, and the ones dropped ('' outputs). */
   sourceClasses: string[];
@@ -63,11 +65,6 @@ export interface ImportedModel {
   provenance: PretrainedProvenance;
   /** Disposes both blocks. */
   dispose(): void;
-}
-
-async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const shapeText = (s: readonly number[]): string => `[${s.join(', ')}]`;
@@ -137,7 +134,10 @@ function sortKeys(stateDict: Map<string, CheckpointTensor>, layout: PretrainedLa
   return { sorted, stemChannels };
 }
 
-/** The head's class order: the ChestX-ray14 classes the source has (in our order), then its other outputs (in its order). */
+/**
+ * The head's class order: the ChestX-ray14 classes the source has (in our order), then its other outputs (in its
+ * order).
+ */
 function headClasses(source: readonly string[]): { classes: string[]; rows: number[]; dropped: number[] } {
   const ours = CHESTXRAY14_CLASSES.filter((c) => source.includes(c));
   const extra = source.filter((c) => c !== '' && !(CHESTXRAY14_CLASSES as readonly string[]).includes(c));

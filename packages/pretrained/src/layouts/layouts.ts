@@ -43,7 +43,10 @@ export interface LayoutSpec {
   prefixes: readonly string[];
   /** Key of the classifier's Linear layer after the prefix (`classifier` or `classifier.0`). */
   classifierKeys: readonly string[];
-  /** Names of the classifier's outputs when the user names none, by output count; null = ImageNet-style head not imported. */
+  /**
+   * Names of the classifier's outputs when the user names none, by output count; null = ImageNet-style head not
+   * imported.
+   */
   defaultClasses(outputs: number): readonly string[] | null;
   /** Whether the state dict may hold `op_threshs` (torchxrayvision's operating points). */
   opThreshs: boolean;

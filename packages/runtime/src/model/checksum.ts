@@ -1,11 +1,6 @@
+import { sha256Hex } from '@multichexnet/core/base';
 import type { StringStringEntry } from '../onnx/onnx-proto';
 import { CHECKSUM_KEY } from './metadata';
-
-/** Hex SHA-256 (WebCrypto: Node >= 20 and browsers). */
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /**
  * The model checksum: SHA-256 over the serialized graph (nodes, weights, inputs, outputs) followed by every

@@ -1,7 +1,7 @@
 import { DataError } from '@multichexnet/core';
 import { decodeImageAsync, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
-import { assertInflatedSize, DEFAULT_MAX_INFLATED_BYTES } from './inflate-limit';
+import { assertInflatedSize, WORKER_MAX_INFLATED_BYTES } from './inflate-limit';
 
 /** A decoded upload and what it was. */
 export interface DecodedUpload {
@@ -36,7 +36,7 @@ export async function createUploadDecoder(): Promise<ImageDecoder | null> {
  * @example
  * const { image, format, dicom } = await decodeUpload(bytes, 'upload', false, await createUploadDecoder());
  */
-export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES): Promise<DecodedUpload> {
+export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null, maxInflatedBytes = WORKER_MAX_INFLATED_BYTES): Promise<DecodedUpload> {
   if (bytes.length === 0) throw new DataError('Empty image upload', { file: label, expected: 'PNG, JPEG or DICOM bytes', found: '0 bytes' });
   await assertInflatedSize(bytes, maxInflatedBytes, label);
   const name = dicomHint ? `${label}.dcm` : label;

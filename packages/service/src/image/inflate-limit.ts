@@ -4,8 +4,10 @@ import { DataError } from '@multichexnet/core';
 /** Deflated Explicit VR Little Endian: the data set after the file meta group is one raw deflate stream. */
 export const DEFLATED_TRANSFER_SYNTAX = '1.2.840.10008.1.2.1.99';
 
-/** The inflate bound of a screening worker, whose files are not limited by an upload size: 8 x 2^25 pixels of 16 bits. */
-export const DEFAULT_MAX_INFLATED_BYTES = 512 * 1024 * 1024;
+/**
+ * The inflate bound of a screening worker, whose files are not limited by an upload size: 8 x 2^25 pixels of 16 bits.
+ */
+export const WORKER_MAX_INFLATED_BYTES = 512 * 1024 * 1024;
 
 /** A deflated DICOM data set that inflates past the limit (a DataError: bad input; `serve` answers it with 413). */
 export class InflateLimitError extends DataError {}

@@ -112,8 +112,9 @@ export async function connectRedis(endpoint: RedisEndpoint, options: { blocking?
     // The first connection fails fast either way; later drops are retried forever by blocking clients.
     retryStrategy: (times: number) => (options.blocking && connected ? Math.min(200 * times, 2000) : times > 3 ? null : 200 * times),
   });
-  // Errors surface through the awaited commands; without a listener ioredis would print each retry. The last one
-  // says why a connection closed (NOAUTH, WRONGPASS, a certificate ioredis' own message hides behind "Connection is closed").
+  // Errors surface through the awaited commands; without a listener ioredis would print each retry. The last one says
+  // why a connection closed (NOAUTH, WRONGPASS, a certificate ioredis' own message hides behind "Connection is
+  // closed").
   let lastError: Error | null = null;
   client.on('error', (e: Error) => (lastError = e));
   try {

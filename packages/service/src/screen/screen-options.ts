@@ -4,13 +4,19 @@ import { QUEUE_NAME } from './redis';
 
 /** The Redis and queue every screen command names. */
 export const RedisTargetSchema = z.object({
-  /** Redis URL, e.g. `redis://127.0.0.1:6379/0` or `rediss://user:pass@host:6380` (plaintext `redis://` only to loopback unless `allowPlaintextRedis`). */
+  /**
+   * Redis URL, e.g. `redis://127.0.0.1:6379/0` or `rediss://user:pass@host:6380` (plaintext `redis://` only to loopback
+   * unless `allowPlaintextRedis`).
+   */
   redis: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
   /** Queue name; several screening runs can share one Redis under different names. */
   queue: z.string().regex(QUEUE_NAME, 'must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . _ -)').default('default'),
   /** Accept a plaintext `redis://` URL to another machine (refused by default: use `rediss://`). */
   allowPlaintextRedis: z.boolean().default(false),
-  /** PEM files for `rediss://`: the CA that signed the server's certificate, and a client certificate + key when Redis asks for one (its default). */
+  /**
+   * PEM files for `rediss://`: the CA that signed the server's certificate, and a client certificate + key when Redis
+   * asks for one (its default).
+   */
   redisTls: z.object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().optional(),
 });
 export type RedisTarget = z.output<typeof RedisTargetSchema>;

@@ -29,14 +29,19 @@ export interface AuditRecord {
    * client left before the answer.
    */
   outcome: 'answered' | 'served' | 'refused' | 'error';
-  /** The error class of a refusal or failure (`Unauthorized`, `TooManyRequests`, `PayloadTooLarge`, `DataError`, ...). */
+  /**
+   * The error class of a refusal or failure (`Unauthorized`, `TooManyRequests`, `PayloadTooLarge`, `DataError`, ...).
+   */
   error: string | null;
   /** Size and SHA-256 of the uploaded image bytes (null when no upload was read). */
   bytes: number | null;
   sha256: string | null;
   /** Stage-1 model checksum. */
   model: string;
-  /** The gate's decision, the classes found (per-class thresholds of the model; null when it records none) and the box count. */
+  /**
+   * The gate's decision, the classes found (per-class thresholds of the model; null when it records none) and the box
+   * count.
+   */
   gate: boolean | null;
   findings: string[] | null;
   boxes: number | null;

@@ -40,13 +40,18 @@ export const ServeOptionsSchema = z
     insecureNoAuth: z.boolean().default(false),
     /** Serve HTTPS (and with `clientCa`, mutual TLS) instead of plain HTTP. */
     tls: ServeTlsSchema.optional(),
-    /** Requests per minute per token (per client address without tokens); more get 429 with Retry-After. 0: no limit. */
+    /**
+     * Requests per minute per token (per client address without tokens); more get 429 with Retry-After. 0: no limit.
+     */
     rateLimit: z.number().int().min(0).default(600),
     /** Proxies whose `X-Forwarded-For` gives the client address (comma-separated addresses or CIDRs). */
     trustProxy: z.string().min(1).optional(),
     /** Milliseconds a client has to send the request headers (408 after them). */
     headersTimeout: z.number().int().positive().default(10_000),
-    /** One JSON line per request: a file (appended) or a sink. Without it, the lines go to the log stream unless logLevel is silent. */
+    /**
+     * One JSON line per request: a file (appended) or a sink. Without it, the lines go to the log stream unless
+     * logLevel is silent.
+     */
     auditLog: z.union([z.string().min(1), sink]).optional(),
     /** Largest accepted upload in bytes (413 above it). */
     maxBody: z.number().int().positive().default(32 * 1024 * 1024),

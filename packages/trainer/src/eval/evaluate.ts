@@ -1,8 +1,9 @@
 import { DataError, tf, type AnyTaskSpec, type TaskSpec } from '@multichexnet/core';
-import { PATHOLOGIES, createBatchStream, type Dataset, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
+import { PATHOLOGIES, type Dataset } from '@multichexnet/data';
 import { gateMetrics, gateRoc, gateTargets } from '@multichexnet/gating';
 import { GATE_BLOCK, type Gating, type ImagePrediction, type MultiCheXNet } from '@multichexnet/model';
 import { PLAN_SOURCES, type PlanSource } from '../plan/plan-schema';
+import { evaluationBatches, type EvalPassOptions } from './eval-batches';
 
 /** Evaluation sets by source (usually the test or val splits). */
 export type EvalSets = Partial<Record<PlanSource, Dataset>>;
@@ -14,11 +15,7 @@ export type EvalSources = Readonly<Record<string, readonly PlanSource[]>>;
 export type DecisionSettings = Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 
 /** Options of {@link evaluate}. */
-export interface EvaluateOptions {
-  /** Network input side (the plan's imageSize). */
-  imageSize: number;
-  /** Preprocessing of the plan (`size` is imageSize); no augmentation is applied. */
-  preprocess?: Omit<PreprocessConfigInput, 'size'>;
+export interface EvaluateOptions extends EvalPassOptions {
   /**
    * Gating of the routed tasks (det / seg): `gate` (default with a gate: predictions only for gate-positive images,
    * the rest empty, so gate false positives get predictions and false negatives none), `truth` (only truly positive
@@ -30,8 +27,6 @@ export interface EvaluateOptions {
    * det on rsna; seg on siim), the gate on the routed tasks' sources.
    */
   sources?: EvalSources;
-  batchSize?: number;
-  cache?: SampleCache;
   /**
    * The decision settings the metrics are computed with, by task, over each head's own: e.g. `{ cls: { thresholds },
    * det: { scoreThreshold }, seg: { minArea } }` from {@link calibrate} on validation data. Predictions are collected
@@ -70,7 +65,9 @@ export interface EvalResult {
 
 /** Per-image records collected by {@link evaluate}. */
 export interface EvalRaw {
-  /** Per task, one record per counted image, as its spec builds them (cls labels + scores, det boxes, seg masks, ...). */
+  /**
+   * Per task, one record per counted image, as its spec builds them (cls labels + scores, det boxes, seg masks, ...).
+   */
   tasks: Record<string, unknown[]>;
   gate: { scores: number[]; labels: number[]; positive: boolean[]; sources: PlanSource[] };
 }
@@ -146,16 +143,7 @@ export async function evaluate(model: MultiCheXNet, data: EvalSets, options: Eva
     const does = (name: string): boolean => sources[name]?.includes(source) === true;
     const unrouted = model.taskSpecs.filter((s) => !s.routed && does(s.name));
     const routed = model.taskSpecs.filter((s) => s.routed && does(s.name));
-    const stream = createBatchStream({
-      datasets: ds,
-      batchSize: options.batchSize ?? 32,
-      shuffle: false,
-      augment: false,
-      preprocess: { ...(options.preprocess ?? {}), size: options.imageSize },
-      classes: [...PATHOLOGIES],
-      prefetch: 1,
-      ...(options.cache !== undefined ? { cache: options.cache } : {}),
-    });
+    const stream = evaluationBatches(ds, options, PATHOLOGIES);
     const C = PATHOLOGIES.length;
     for await (const batch of stream) {
       const B = batch.size;

@@ -1,4 +1,4 @@
-import { DataError, encodeSafetensors, isSafetensors, parseSafetensors, tensorAsFloat32 } from '@multichexnet/core';
+import { DataError, encodeSafetensors, isSafetensors, parseSafetensors, sha256Hex, tensorAsFloat32 } from '@multichexnet/core';
 
 /** One named float32 array with its shape. */
 export interface BundleEntry {
@@ -9,11 +9,8 @@ export interface BundleEntry {
 
 const MAGIC = 'MCXTB001';
 
-/** SHA-256 of bytes, lowercase hex (WebCrypto: Node 20 and browsers). */
-export async function sha256Hex(data: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-}
+// sha256Hex is core's; re-exported for the trainer's own modules that import it from here.
+export { sha256Hex };
 
 /**
  * Packs named float32 arrays into one self-checking safetensors file (optimizer moments of a checkpoint), with

@@ -4,7 +4,9 @@ import { gradNormWeighting } from './gradnorm';
 import { pcgradWeighting } from './pcgrad';
 import { otherStateError, present, sumOf } from './weighting-helpers';
 
-/** A loss the trainer combines: a task of the model's table (`cls`, `det`, `seg`, ...) or `gate` (a binary-head gate). */
+/**
+ * A loss the trainer combines: a task of the model's table (`cls`, `det`, `seg`, ...) or `gate` (a binary-head gate).
+ */
 export type LossTask = string;
 
 const weightsRecord = z.record(z.string().min(1), z.number().min(0));
@@ -93,7 +95,10 @@ interface WeightingBase {
   dispose(): void;
 }
 
-/** A weighting whose step gradient is the gradient of `combine(losses)`: one backward pass (equal, fixed, uncertainty, dwa). */
+/**
+ * A weighting whose step gradient is the gradient of `combine(losses)`: one backward pass (equal, fixed, uncertainty,
+ * dwa).
+ */
 export interface LossCombining extends WeightingBase {
   readonly needsTaskGradients: false;
 }

@@ -1,7 +1,9 @@
 import { DataError, tf } from '@multichexnet/core';
 import type { LossTask, LossWeightingConfig } from './loss-weighting';
 
-/** The losses present in a step, as [task, loss] pairs; a DataError for a task outside `tasks` or for no loss at all. */
+/**
+ * The losses present in a step, as [task, loss] pairs; a DataError for a task outside `tasks` or for no loss at all.
+ */
 export function present(losses: Partial<Record<LossTask, tf.Scalar>>, tasks: readonly LossTask[]): [LossTask, tf.Scalar][] {
   const out: [LossTask, tf.Scalar][] = [];
   for (const t of Object.keys(losses) as LossTask[]) {

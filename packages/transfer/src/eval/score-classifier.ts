@@ -1,7 +1,8 @@
 import { DataError, tf } from '@multichexnet/core';
-import { createBatchStream, type Dataset, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
+import type { Dataset } from '@multichexnet/data';
 import { clsTask } from '@multichexnet/head-cls';
 import type { MultiCheXNet } from '@multichexnet/model';
+import { evaluationBatches, type EvalPassOptions } from '@multichexnet/trainer';
 import { transferLabels } from '../data/transfer-labels';
 
 /** Per-image truths and probabilities of a classifier on one dataset. */
@@ -17,14 +18,8 @@ export interface ClsScores {
 }
 
 /** Options of {@link scoreClassifier}. */
-export interface ScoreOptions {
-  /** Network input side. */
-  imageSize: number;
-  /** Preprocessing of training (`size` is imageSize); no augmentation is applied. */
-  preprocess?: Omit<PreprocessConfigInput, 'size'>;
-  batchSize?: number;
-  cache?: SampleCache;
-}
+/** How the images are read: the trainer's evaluation pass (in order, no augmentation, the plan's preprocessing). */
+export type ScoreOptions = EvalPassOptions;
 
 /**
  * Runs the classification path (encoder, cls head, sigmoid) of a model over a dataset, in order, with the labels
@@ -38,15 +33,7 @@ export async function scoreClassifier(model: MultiCheXNet, dataset: Dataset, opt
   if (cls === undefined) throw new DataError('The model has no classification head', { field: 'heads.cls', expected: 'a cls head', found: 'none' });
   const classes = [...cls.config.classes];
   const byId = new Map(dataset.entries.map((e) => [e.id, e]));
-  const stream = createBatchStream({
-    datasets: dataset,
-    batchSize: options.batchSize ?? 32,
-    shuffle: false,
-    augment: false,
-    preprocess: { ...(options.preprocess ?? {}), size: options.imageSize },
-    prefetch: 1,
-    ...(options.cache !== undefined ? { cache: options.cache } : {}),
-  });
+  const stream = evaluationBatches(dataset, options);
   const out: ClsScores = { classes, labels: [], scores: [], ids: [] };
   const C = classes.length;
   for await (const batch of stream) {

@@ -17,8 +17,8 @@ async function cloneBlock<B extends AnyBlock>(block: B): Promise<B> {
 }
 
 /**
- * An independent copy of a model: every block rebuilt from its spec (registry) and given the same weights
- * (BatchNorm statistics included) through the weight-file bytes (safetensors), the gate with its threshold. Training the copy
+ * An independent copy of a model: every block rebuilt from its spec (registry) and given the same weights (BatchNorm
+ * statistics included) through the weight-file bytes (safetensors), the gate with its threshold. Training the copy
  * leaves the original untouched.
  *
  * @example

@@ -73,7 +73,9 @@ export interface ResizeGradSetup {
   images: [number, number][] | null;
 }
 
-/** ResizeBilinearGrad / ResizeNearestNeighborGrad: shapes, attributes, dx allocated, parts of at least 64K floats of dy. */
+/**
+ * ResizeBilinearGrad / ResizeNearestNeighborGrad: shapes, attributes, dx allocated, parts of at least 64K floats of dy.
+ */
 export function resizeGradSetup(args: KernelArgs, kernel: string): ResizeGradSetup {
   const backend = asWasm(args.backend);
   const { images: x, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
