@@ -17,7 +17,8 @@ describe('results/', () => {
     const renderers = { table1: renderTable1, table2: renderTable2, table3: renderTable3, table4: renderTable4 } as const;
     for (const [name, render] of Object.entries(renderers) as [string, (t: never) => string][]) {
       const json = join(root, folder, `${name}.json`);
-      it.skipIf(!existsSync(json))(`${folder}/${name}.md is the Markdown rendered from ${folder}/${name}.json, under the shipped protocol`, async () => {
+      if (!existsSync(json)) continue; // a series writes the tables it has run (learnability: Tables 1 and 2)
+      it(`${folder}/${name}.md is the Markdown rendered from ${folder}/${name}.json, under the shipped protocol`, async () => {
         const t = parseSummary<Table1Summary & Table2Summary & Table3Summary & Table4Summary>(readFileSync(json, 'utf8'));
         expect(readFileSync(join(root, folder, `${name}.md`), 'utf8')).toBe(render(t as never));
         expect(t.series).toBe(folder);
