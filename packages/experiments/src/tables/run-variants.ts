@@ -1,4 +1,4 @@
-import { log, parseConfig, writeFileAtomic } from '@multichexnet/core';
+import { log, parseConfig, runFolder, writeFileAtomic } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
 import { synthesize } from '@multichexnet/synth';
 import type { AnyTaskSpec } from '@multichexnet/core';
@@ -30,11 +30,24 @@ import {
   type TrainingData,
   type TrainingPlan,
 } from '@multichexnet/trainer';
-import { ExperimentConfigSchema, MTL_FROM_PRETRAIN, STAGE_VARIANTS, type ExperimentConfig, type ExperimentConfigInput, type Variant } from './experiment-config';
+import {
+  ExperimentConfigSchema,
+  MTL_FROM_PRETRAIN,
+  STAGE_VARIANTS,
+  type ExperimentConfig,
+  type ExperimentConfigInput,
+  type Variant,
+} from './experiment-config';
 
 /** Progress of an experiment: its own stages, and the training events of each variant. */
 export type ExperimentEvent =
-  | { type: 'experiment'; stage: 'data' | 'variant-start' | 'variant-end' | 'evaluate' | 'tables' | 'seed'; variant?: string; message: string; seconds?: number }
+  | {
+      type: 'experiment';
+      stage: 'data' | 'variant-start' | 'variant-end' | 'evaluate' | 'tables' | 'seed';
+      variant?: string;
+      message: string;
+      seconds?: number;
+    }
   | (TrainEvent & { variant: string });
 
 /** Runtime options of the experiments (not part of the JSON config). */
@@ -81,7 +94,8 @@ function scaled(plan: ReturnType<typeof builtinPlan>, cfg: ExperimentConfig): Tr
     if (cfg.batchSize !== undefined) p.batchSize = cfg.batchSize;
     if (p.evalEvery > p.steps) p.evalEvery = 0;
     if (p.checkpointEvery > p.steps) p.checkpointEvery = 0;
-    if (p.schedule.type === 'cosine') p.schedule.warmupSteps = Math.min(p.schedule.warmupSteps, Math.floor(p.steps / 10));
+    if (p.schedule.type === 'cosine')
+      p.schedule.warmupSteps = Math.min(p.schedule.warmupSteps, Math.floor(p.steps / 10));
   }
   return parsePlan(resolved);
 }
@@ -95,12 +109,23 @@ export function variantPlan(variant: Variant | 'pretrain', cfg: ExperimentConfig
   const opts = { size: cfg.size, seed: cfg.seed };
   if (variant === 'pretrain' || STAGE_VARIANTS.includes(variant)) {
     const joint = scaled(builtinPlan('multichexnet-joint', opts), cfg);
-    return parsePlan({ ...joint, name: `pretrain-${cfg.size}`, description: 'Algorithm 1, stages 1-3 (shared by the joint and alternating variants)', keepCheckpoints: 1000, phases: joint.phases.filter((p) => p.stage === 'pretrain') });
+    return parsePlan({
+      ...joint,
+      name: `pretrain-${cfg.size}`,
+      description: 'Algorithm 1, stages 1-3 (shared by the joint and alternating variants)',
+      keepCheckpoints: 1000,
+      phases: joint.phases.filter((p) => p.stage === 'pretrain'),
+    });
   }
   if (variant === 'multichexnet-joint-gradnorm' || variant === 'multichexnet-joint-pcgrad') {
     const joint = variantPlan('multichexnet-joint', cfg);
     const weighting = variant === 'multichexnet-joint-gradnorm' ? cfg.ablations.gradnorm : cfg.ablations.pcgrad;
-    return parsePlan({ ...joint, name: `${variant}-${cfg.size}`, description: `${joint.description}; loss weighting ${weighting.type}`, phases: joint.phases.map((p) => ({ ...p, lossWeighting: weighting })) });
+    return parsePlan({
+      ...joint,
+      name: `${variant}-${cfg.size}`,
+      description: `${joint.description}; loss weighting ${weighting.type}`,
+      phases: joint.phases.map((p) => ({ ...p, lossWeighting: weighting })),
+    });
   }
   const plan = scaled(builtinPlan(variant as BuiltinPlanName, opts), cfg);
   if (MTL_FROM_PRETRAIN.includes(variant)) {
@@ -109,14 +134,20 @@ export function variantPlan(variant: Variant | 'pretrain', cfg: ExperimentConfig
   // Budgets follow the scaled protocol (rounding each phase may add a few steps): BigBang all of it, a single-task
   // baseline as many steps as the protocol trains its head.
   const protocol = scaled(builtinPlan('multichexnet-joint', opts), cfg).phases;
-  const steps = variant === 'bigbang' ? protocol.reduce((s, p) => s + p.steps, 0) : stepsTraining(protocol, variant.slice('single-'.length) as 'cls' | 'det' | 'seg');
+  const steps =
+    variant === 'bigbang'
+      ? protocol.reduce((s, p) => s + p.steps, 0)
+      : stepsTraining(protocol, variant.slice('single-'.length) as 'cls' | 'det' | 'seg');
   return parsePlan({ ...plan, phases: plan.phases.map((p) => ({ ...p, steps })) });
 }
 
 /**
  * Opens (or writes, then opens) the data of an experiment folder.
  */
-export async function prepareExperiment(input: ExperimentConfigInput, runtime: ExperimentRuntime = {}): Promise<ExperimentContext> {
+export async function prepareExperiment(
+  input: ExperimentConfigInput,
+  runtime: ExperimentRuntime = {},
+): Promise<ExperimentContext> {
   const config = parseConfig(ExperimentConfigSchema, input, 'experiment config');
   const emitter = runtime.onEvent === null ? () => {} : (runtime.onEvent ?? defaultEmitter());
   const { join } = await import('node:path');
@@ -135,17 +166,37 @@ export async function prepareExperiment(input: ExperimentConfigInput, runtime: E
       /* write it */
     }
     if (!have) {
-      emitter({ type: 'experiment', stage: 'data', message: `writing synthetic NIH ${config.synthetic.nih}, RSNA ${config.synthetic.rsna}, SIIM ${config.synthetic.siim} images (${imageSize} px) to ${root}` });
+      emitter({
+        type: 'experiment',
+        stage: 'data',
+        message: `writing synthetic NIH ${config.synthetic.nih}, RSNA ${config.synthetic.rsna}, SIIM ${config.synthetic.siim} images (${imageSize} px) to ${root}`,
+      });
       const t0 = performance.now();
       // Written at the network's input size, so loading costs no resize; the loaders read the annotation space
       // from the generator's synth.json.
       await synthesize({ out: root, counts: { ...config.synthetic, covid: 0 }, size: imageSize, seed: config.seed });
       generationSeconds = (performance.now() - t0) / 1000;
-      emitter({ type: 'experiment', stage: 'data', message: `synthetic data written in ${generationSeconds.toFixed(1)} s`, seconds: generationSeconds });
+      emitter({
+        type: 'experiment',
+        stage: 'data',
+        message: `synthetic data written in ${generationSeconds.toFixed(1)} s`,
+        seconds: generationSeconds,
+      });
     }
-    data = await openTrainingData({ nih: join(root, 'nih'), rsna: join(root, 'rsna'), siim: join(root, 'siim') }, { ...config.split, seed: config.seed });
+    data = await openTrainingData(
+      { nih: join(root, 'nih'), rsna: join(root, 'rsna'), siim: join(root, 'siim') },
+      { ...config.split, seed: config.seed },
+    );
   }
-  return { config, data, cache: createMemoryCache(2 * 1024 ** 3), imageSize, emit: emitter, generationSeconds, runSeconds: new Map() };
+  return {
+    config,
+    data,
+    cache: createMemoryCache(2 * 1024 ** 3),
+    imageSize,
+    emit: emitter,
+    generationSeconds,
+    runSeconds: new Map(),
+  };
 }
 
 function defaultEmitter(): (e: ExperimentEvent) => void {
@@ -160,8 +211,17 @@ function defaultEmitter(): (e: ExperimentEvent) => void {
  */
 export async function trainVariant(ctx: ExperimentContext, variant: Variant): Promise<TrainedVariant> {
   const { join } = await import('node:path');
-  const run = async (name: string, plan: TrainingPlan, initWeights?: string): Promise<{ model: MultiCheXNet; seconds: number }> => {
-    ctx.emit({ type: 'experiment', stage: 'variant-start', variant: name, message: `training ${name} (${plan.phases.length} phases, ${plan.phases.reduce((s, p) => s + p.steps, 0)} steps)` });
+  const run = async (
+    name: string,
+    plan: TrainingPlan,
+    initWeights?: string,
+  ): Promise<{ model: MultiCheXNet; seconds: number }> => {
+    ctx.emit({
+      type: 'experiment',
+      stage: 'variant-start',
+      variant: name,
+      message: `training ${name} (${plan.phases.length} phases, ${plan.phases.reduce((s, p) => s + p.steps, 0)} steps)`,
+    });
     const r = await train(plan, {
       runDir: join(ctx.config.out, name),
       data: ctx.data,
@@ -171,7 +231,13 @@ export async function trainVariant(ctx: ExperimentContext, variant: Variant): Pr
       ...(initWeights !== undefined ? { initWeights } : {}),
     });
     ctx.runSeconds.set(name, r.trainingSeconds);
-    ctx.emit({ type: 'experiment', stage: 'variant-end', variant: name, message: `${name}: ${r.trainingSeconds.toFixed(1)} s of training (${r.seconds.toFixed(1)} s in this call)`, seconds: r.trainingSeconds });
+    ctx.emit({
+      type: 'experiment',
+      stage: 'variant-end',
+      variant: name,
+      message: `${name}: ${r.trainingSeconds.toFixed(1)} s of training (${r.seconds.toFixed(1)} s in this call)`,
+      seconds: r.trainingSeconds,
+    });
     return { model: r.model, seconds: r.trainingSeconds };
   };
   const plan = variantPlan(variant, ctx.config);
@@ -181,19 +247,42 @@ export async function trainVariant(ctx: ExperimentContext, variant: Variant): Pr
     const p = await run('pretrain', plan);
     p.model.dispose();
     const phases = plan.phases.slice(0, last + 1);
-    const ckpt = await loadCheckpoint(join(ctx.config.out, 'pretrain', 'checkpoints', checkpointName({ phaseIndex: last + 1, phase: '', step: 0, globalStep: 0 })));
+    const ckpt = await loadCheckpoint(
+      runFolder(join(ctx.config.out, 'pretrain')).checkpoint(
+        checkpointName({ phaseIndex: last + 1, phase: '', step: 0, globalStep: 0 }),
+      ),
+    );
     const model = buildModel(plan.model, plan.seed);
     await restoreBlocks(model, ckpt);
-    await fitGateThreshold(model, ctx.data, { imageSize: plan.imageSize, preprocess: plan.preprocess, targetSensitivity: plan.gateSensitivity, cache: ctx.cache });
+    await fitGateThreshold(model, ctx.data, {
+      imageSize: plan.imageSize,
+      preprocess: plan.preprocess,
+      targetSensitivity: plan.gateSensitivity,
+      cache: ctx.cache,
+    });
     // Training time up to the end of the stage, as the checkpoint recorded it.
-    return { variant, model, plan, steps: phases.reduce((s, x) => s + x.steps, 0), phases, seconds: ckpt.state.elapsedSeconds };
+    return {
+      variant,
+      model,
+      plan,
+      steps: phases.reduce((s, x) => s + x.steps, 0),
+      phases,
+      seconds: ckpt.state.elapsedSeconds,
+    };
   }
   if (MTL_FROM_PRETRAIN.includes(variant)) {
     const pre = variantPlan('pretrain', ctx.config);
     const p = await run('pretrain', pre);
     p.model.dispose();
     const m = await run(variant, plan, join(ctx.config.out, 'pretrain', 'weights'));
-    return { variant, model: m.model, plan, steps: steps + pre.phases.reduce((s, x) => s + x.steps, 0), phases: [...pre.phases, ...plan.phases], seconds: m.seconds + p.seconds };
+    return {
+      variant,
+      model: m.model,
+      plan,
+      steps: steps + pre.phases.reduce((s, x) => s + x.steps, 0),
+      phases: [...pre.phases, ...plan.phases],
+      seconds: m.seconds + p.seconds,
+    };
   }
   const m = await run(variant, plan);
   return { variant, model: m.model, plan, steps, phases: plan.phases, seconds: m.seconds };
@@ -207,7 +296,11 @@ export function testSets(data: TrainingData): EvalSets {
 }
 
 /** The task each stage baseline is read off for: the head its stage of Algorithm 1 trained. */
-const STAGE_TASK: Partial<Record<Variant, AnyTaskSpec>> = { 'stage1-cls': clsTask, 'stage2-det': detTask, 'stage3-seg': segTask };
+const STAGE_TASK: Partial<Record<Variant, AnyTaskSpec>> = {
+  'stage1-cls': clsTask,
+  'stage2-det': detTask,
+  'stage3-seg': segTask,
+};
 
 /**
  * The sources a variant is scored on: a stage baseline only on the head its stage trained (on that task's default
@@ -216,14 +309,31 @@ const STAGE_TASK: Partial<Record<Variant, AnyTaskSpec>> = { 'stage1-cls': clsTas
 export function variantSources(variant: Variant, model: MultiCheXNet): EvalSources | undefined {
   const stage = STAGE_TASK[variant];
   if (stage === undefined) return undefined;
-  const gate = stage.routed ? model.taskSpecs.filter((s) => s.routed).map((s) => s.defaultSource.name as PlanSource) : [];
-  return { ...Object.fromEntries(model.taskSpecs.map((s) => [s.name, s.name === stage.name ? [stage.defaultSource.name as PlanSource] : []])), [GATE_BLOCK]: gate };
+  const gate = stage.routed
+    ? model.taskSpecs.filter((s) => s.routed).map((s) => s.defaultSource.name as PlanSource)
+    : [];
+  return {
+    ...Object.fromEntries(
+      model.taskSpecs.map((s) => [s.name, s.name === stage.name ? [stage.defaultSource.name as PlanSource] : []]),
+    ),
+    [GATE_BLOCK]: gate,
+  };
 }
 
 /** Evaluates a trained variant on the test sets with one gating mode. */
-export async function evaluateVariant(ctx: ExperimentContext, v: TrainedVariant, gating: Gating): Promise<EvalResult & { calibration: Calibration }> {
+export async function evaluateVariant(
+  ctx: ExperimentContext,
+  v: TrainedVariant,
+  gating: Gating,
+): Promise<EvalResult & { calibration: Calibration }> {
   const sources = variantSources(v.variant, v.model);
-  const common = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: ctx.cache, gating, ...(sources !== undefined ? { sources } : {}) };
+  const common = {
+    imageSize: v.plan.imageSize,
+    preprocess: v.plan.preprocess,
+    cache: ctx.cache,
+    gating,
+    ...(sources !== undefined ? { sources } : {}),
+  };
   // Decision settings (F1 thresholds, box score threshold, minimum mask area) chosen on validation data under the
   // same gating, then applied unchanged to the test set.
   const calibration = calibrate((await evaluate(v.model, valSets(ctx.data), common)).raw, v.model);
@@ -238,11 +348,19 @@ export function valSets(data: TrainingData): EvalSets {
 }
 
 /** Writes `<out>/<name>.json` and `<out>/<name>.md`. */
-export async function writeTable(out: string, name: string, json: unknown, markdown: string): Promise<{ json: string; markdown: string }> {
+export async function writeTable(
+  out: string,
+  name: string,
+  json: unknown,
+  markdown: string,
+): Promise<{ json: string; markdown: string }> {
   const { join } = await import('node:path');
   const j = join(out, `${name}.json`);
   const m = join(out, `${name}.md`);
-  await writeFileAtomic(j, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+  await writeFileAtomic(
+    j,
+    `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+  );
   await writeFileAtomic(m, markdown);
   return { json: j, markdown: m };
 }

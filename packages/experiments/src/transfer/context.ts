@@ -1,4 +1,12 @@
-import { DataError, log, parseConfig, writeFileAtomic, type BinaryMask } from '@multichexnet/core';
+import {
+  CHECKPOINT_FILES,
+  DataError,
+  log,
+  parseConfig,
+  runFolder,
+  writeFileAtomic,
+  type BinaryMask,
+} from '@multichexnet/core';
 import { createMemoryCache, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
 import { synthesize } from '@multichexnet/synth';
 import {
@@ -13,12 +21,27 @@ import {
   type TrainingPlan,
 } from '@multichexnet/trainer';
 import type { MultiCheXNet } from '@multichexnet/model';
-import { modelFolderOf, openTransferData, resolveSource, type FineTuneEvent, type TransferSplits } from '@multichexnet/transfer';
-import { TransferExperimentConfigSchema, type TransferExperimentConfig, type TransferExperimentConfigInput } from './config';
+import {
+  modelFolderOf,
+  openTransferData,
+  resolveSource,
+  type FineTuneEvent,
+  type TransferSplits,
+} from '@multichexnet/transfer';
+import {
+  TransferExperimentConfigSchema,
+  type TransferExperimentConfig,
+  type TransferExperimentConfigInput,
+} from './config';
 
 /** Progress of a transfer experiment: its own stages, source training, and fine-tuning runs. */
 export type TransferExperimentEvent =
-  | { type: 'experiment'; stage: 'data' | 'source' | 'fine-tune' | 'evaluate' | 'tables'; message: string; seconds?: number }
+  | {
+      type: 'experiment';
+      stage: 'data' | 'source' | 'fine-tune' | 'evaluate' | 'tables';
+      message: string;
+      seconds?: number;
+    }
   | (TrainEvent & { variant: string })
   | (FineTuneEvent & { run: string });
 
@@ -95,7 +118,8 @@ function scaledPlan(name: BuiltinPlanName, cfg: TransferExperimentConfig): Train
     p.steps = Math.max(1, Math.round(p.steps * cfg.stepScale));
     if (p.evalEvery > p.steps) p.evalEvery = 0;
     if (p.checkpointEvery > p.steps) p.checkpointEvery = 0;
-    if (p.schedule.type === 'cosine') p.schedule.warmupSteps = Math.min(p.schedule.warmupSteps, Math.floor(p.steps / 10));
+    if (p.schedule.type === 'cosine')
+      p.schedule.warmupSteps = Math.min(p.schedule.warmupSteps, Math.floor(p.steps / 10));
   }
   return parsePlan(plan);
 }
@@ -108,12 +132,27 @@ function scaledPlan(name: BuiltinPlanName, cfg: TransferExperimentConfig): Train
 export function sourcePlan(name: SourceName, cfg: TransferExperimentConfig): TrainingPlan {
   if (name === 'chexnet') {
     const p = scaledPlan('single-cls', cfg);
-    return parsePlan({ ...p, name: `chexnet-${cfg.size}`, description: 'CheXNet-multilabel baseline: DenseNet encoder + 14 sigmoids, NIH only' });
+    return parsePlan({
+      ...p,
+      name: `chexnet-${cfg.size}`,
+      description: 'CheXNet-multilabel baseline: DenseNet encoder + 14 sigmoids, NIH only',
+    });
   }
   const joint = scaledPlan('multichexnet-joint', cfg);
   const first = joint.phases[0]!;
-  if (name === 'stage1') return parsePlan({ ...joint, name: `stage1-${cfg.size}`, description: 'Algorithm 1 stage 1: encoder + CheXCls on NIH', phases: [first] });
-  return parsePlan({ ...joint, name: `mtl-${cfg.size}`, description: 'Algorithm 1 stages 2-3 and joint MTL, from the stage-1 weights', phases: joint.phases.slice(1) });
+  if (name === 'stage1')
+    return parsePlan({
+      ...joint,
+      name: `stage1-${cfg.size}`,
+      description: 'Algorithm 1 stage 1: encoder + CheXCls on NIH',
+      phases: [first],
+    });
+  return parsePlan({
+    ...joint,
+    name: `mtl-${cfg.size}`,
+    description: 'Algorithm 1 stages 2-3 and joint MTL, from the stage-1 weights',
+    phases: joint.phases.slice(1),
+  });
 }
 
 /** The split and seed a trainer experiment folder used (from its table1.json / table2.json). */
@@ -122,13 +161,20 @@ async function reusedSplit(dir: string): Promise<{ split: unknown; seed: number 
   const { join } = await import('node:path');
   for (const name of ['table1.json', 'table2.json', 'seed-tables12.json']) {
     try {
-      const t = JSON.parse(await fs.readFile(join(dir, name), 'utf8')) as { config?: { split?: unknown; seed?: number } };
-      if (t.config?.split !== undefined && typeof t.config.seed === 'number') return { split: t.config.split, seed: t.config.seed };
+      const t = JSON.parse(await fs.readFile(join(dir, name), 'utf8')) as {
+        config?: { split?: unknown; seed?: number };
+      };
+      if (t.config?.split !== undefined && typeof t.config.seed === 'number')
+        return { split: t.config.split, seed: t.config.seed };
     } catch {
       /* next */
     }
   }
-  throw new DataError('The reused experiment folder does not record its data split', { file: join(dir, 'table1.json'), expected: 'table1.json or table2.json of a trainer experiment (Table 1 / the quickstart)', found: 'neither' });
+  throw new DataError('The reused experiment folder does not record its data split', {
+    file: join(dir, 'table1.json'),
+    expected: 'table1.json or table2.json of a trainer experiment (Table 1 / the quickstart)',
+    found: 'neither',
+  });
 }
 
 /**
@@ -136,7 +182,10 @@ async function reusedSplit(dir: string): Promise<{ split: unknown; seed: number 
  * trainer experiment folder, or synthetic in <out>/data) and the COVID-19 collection (given, or synthetic in
  * <out>/data/covid with `synthetic.covidFraction` COVID patients), split by patient.
  */
-export async function prepareTransferExperiment(input: TransferExperimentConfigInput, runtime: TransferExperimentRuntime = {}): Promise<TransferContext> {
+export async function prepareTransferExperiment(
+  input: TransferExperimentConfigInput,
+  runtime: TransferExperimentRuntime = {},
+): Promise<TransferContext> {
   const config = parseConfig(TransferExperimentConfigSchema, input, 'transfer experiment config');
   const emit = runtime.onEvent === null ? () => {} : (runtime.onEvent ?? defaultEmitter());
   const { join } = await import('node:path');
@@ -148,31 +197,78 @@ export async function prepareTransferExperiment(input: TransferExperimentConfigI
   const needNih = runtime.data === undefined && config.reuse === undefined;
   const needCovid = runtime.covid === undefined && config.covid === undefined;
   const synth = config.synthetic;
-  const write = async (counts: { nih: number; rsna: number; siim: number; covid: number }, marker: string): Promise<void> => {
+  const write = async (
+    counts: { nih: number; rsna: number; siim: number; covid: number },
+    marker: string,
+  ): Promise<void> => {
     if (await exists(marker)) return;
-    emit({ type: 'experiment', stage: 'data', message: `writing synthetic NIH ${counts.nih}, RSNA ${counts.rsna}, SIIM ${counts.siim}, COVID ${counts.covid} images (${imageSize} px) to ${root}` });
+    emit({
+      type: 'experiment',
+      stage: 'data',
+      message: `writing synthetic NIH ${counts.nih}, RSNA ${counts.rsna}, SIIM ${counts.siim}, COVID ${counts.covid} images (${imageSize} px) to ${root}`,
+    });
     const t0 = performance.now();
-    await synthesize({ out: root, counts, size: imageSize, seed: config.seed, annotationSpace: 'original', covid: { covidFraction: synth.covidFraction } });
+    await synthesize({
+      out: root,
+      counts,
+      size: imageSize,
+      seed: config.seed,
+      annotationSpace: 'original',
+      covid: { covidFraction: synth.covidFraction },
+    });
     generationSeconds += (performance.now() - t0) / 1000;
   };
-  if (needNih) await write({ nih: synth.nih, rsna: synth.rsna, siim: synth.siim, covid: needCovid ? synth.covid : 0 }, join(root, 'nih', 'synth.json'));
+  if (needNih)
+    await write(
+      { nih: synth.nih, rsna: synth.rsna, siim: synth.siim, covid: needCovid ? synth.covid : 0 },
+      join(root, 'nih', 'synth.json'),
+    );
   if (needCovid) await write({ nih: 0, rsna: 0, siim: 0, covid: synth.covid }, join(root, 'covid', 'metadata.csv'));
-  if (generationSeconds > 0) emit({ type: 'experiment', stage: 'data', message: `synthetic data written in ${generationSeconds.toFixed(1)} s`, seconds: generationSeconds });
+  if (generationSeconds > 0)
+    emit({
+      type: 'experiment',
+      stage: 'data',
+      message: `synthetic data written in ${generationSeconds.toFixed(1)} s`,
+      seconds: generationSeconds,
+    });
 
   let data = runtime.data;
   if (data === undefined) {
     if (config.reuse !== undefined) {
       const r = await reusedSplit(config.reuse);
-      data = await openTrainingData({ nih: join(config.reuse, 'data', 'nih'), rsna: join(config.reuse, 'data', 'rsna'), siim: join(config.reuse, 'data', 'siim') }, { ...(r.split as object), seed: r.seed });
+      data = await openTrainingData(
+        {
+          nih: join(config.reuse, 'data', 'nih'),
+          rsna: join(config.reuse, 'data', 'rsna'),
+          siim: join(config.reuse, 'data', 'siim'),
+        },
+        { ...(r.split as object), seed: r.seed },
+      );
     } else {
-      data = await openTrainingData({ nih: join(root, 'nih'), rsna: join(root, 'rsna'), siim: join(root, 'siim') }, { ...config.split, seed: config.seed });
+      data = await openTrainingData(
+        { nih: join(root, 'nih'), rsna: join(root, 'rsna'), siim: join(root, 'siim') },
+        { ...config.split, seed: config.seed },
+      );
     }
   }
   const covidRoot = runtime.covid !== undefined ? 'given' : (config.covid ?? join(root, 'covid'));
-  const covid = runtime.covid ?? (await openTransferData(covidRoot, { fractions: config.covidSplit, seed: config.seed }));
+  const covid =
+    runtime.covid ?? (await openTransferData(covidRoot, { fractions: config.covidSplit, seed: config.seed }));
   const covidFor = async (seed: number): Promise<TransferSplits> =>
-    runtime.covid !== undefined || !config.resplit || seed === config.seed ? covid : openTransferData(covidRoot, { fractions: config.covidSplit, seed });
-  return { config, data, covid, covidFor, covidRoot, cache: createMemoryCache(2 * 1024 ** 3), emit, generationSeconds, sources: new Map() };
+    runtime.covid !== undefined || !config.resplit || seed === config.seed
+      ? covid
+      : openTransferData(covidRoot, { fractions: config.covidSplit, seed });
+  return {
+    config,
+    data,
+    covid,
+    covidFor,
+    covidRoot,
+    cache: createMemoryCache(2 * 1024 ** 3),
+    emit,
+    generationSeconds,
+    sources: new Map(),
+  };
 }
 
 /**
@@ -185,19 +281,26 @@ export async function sourceModel(ctx: TransferContext, name: SourceName): Promi
   const { join } = await import('node:path');
   const cfg = ctx.config;
   const given = cfg.sources[name];
-  const reused = cfg.reuse === undefined || name === 'stage1' ? undefined : join(cfg.reuse, name === 'mtl' ? 'multichexnet-joint' : 'single-cls');
+  const reused =
+    cfg.reuse === undefined || name === 'stage1'
+      ? undefined
+      : join(cfg.reuse, name === 'mtl' ? 'multichexnet-joint' : 'single-cls');
   let source: SourceModel;
-  const from = given ?? (reused !== undefined && (await exists(join(reused, 'weights', 'model.json'))) ? reused : undefined);
+  const from = given ?? (reused !== undefined && (await exists(runFolder(reused).modelSpec)) ? reused : undefined);
   if (from !== undefined) {
     const r = await resolveSource(from);
     const dir = await modelFolderOf(from);
-    const plan = await readPlan(join(dir, '..', 'plan.json'));
+    const plan = await readPlan(runFolder(join(dir, '..')).plan);
     source = {
       name,
       model: r.model,
       dir,
       provenance: given !== undefined ? `given: ${from}` : `reused: ${from}`,
-      steps: plan === null ? null : plan.phases.reduce((s, p) => s + p.steps, 0) + (name === 'mtl' && plan.phases[0]?.name !== 'pretrain-nih-cls' ? await pretrainSteps(cfg.reuse!) : 0),
+      steps:
+        plan === null
+          ? null
+          : plan.phases.reduce((s, p) => s + p.steps, 0) +
+            (name === 'mtl' && plan.phases[0]?.name !== 'pretrain-nih-cls' ? await pretrainSteps(cfg.reuse!) : 0),
       seconds: await trainingSeconds(join(dir, '..')),
       imageSize: r.imageSize ?? 128,
       preprocess: r.preprocess ?? {},
@@ -213,8 +316,19 @@ export async function sourceModel(ctx: TransferContext, name: SourceName): Promi
     }
     const runDir = join(cfg.out, 'sources', name);
     const steps = plan.phases.reduce((s, p) => s + p.steps, 0);
-    ctx.emit({ type: 'experiment', stage: 'source', message: `training source ${name} in ${runDir} (${plan.phases.map((p) => p.name).join(', ')}: ${steps} steps)` });
-    const r = await train(plan, { runDir, data: ctx.data, resume: true, cache: ctx.cache, onEvent: (e) => ctx.emit({ ...e, variant: `source-${name}` }), ...(init !== undefined ? { initWeights: init } : {}) });
+    ctx.emit({
+      type: 'experiment',
+      stage: 'source',
+      message: `training source ${name} in ${runDir} (${plan.phases.map((p) => p.name).join(', ')}: ${steps} steps)`,
+    });
+    const r = await train(plan, {
+      runDir,
+      data: ctx.data,
+      resume: true,
+      cache: ctx.cache,
+      onEvent: (e) => ctx.emit({ ...e, variant: `source-${name}` }),
+      ...(init !== undefined ? { initWeights: init } : {}),
+    });
     const stage1Seconds = name === 'mtl' ? (ctx.sources.get('stage1')?.seconds ?? 0) : 0;
     source = {
       name,
@@ -226,7 +340,12 @@ export async function sourceModel(ctx: TransferContext, name: SourceName): Promi
       imageSize: plan.imageSize,
       preprocess: plan.preprocess,
     };
-    ctx.emit({ type: 'experiment', stage: 'source', message: `source ${name}: ${r.trainingSeconds.toFixed(1)} s of training (${r.seconds.toFixed(1)} s in this call)`, seconds: r.trainingSeconds });
+    ctx.emit({
+      type: 'experiment',
+      stage: 'source',
+      message: `source ${name}: ${r.trainingSeconds.toFixed(1)} s of training (${r.seconds.toFixed(1)} s in this call)`,
+      seconds: r.trainingSeconds,
+    });
   }
   ctx.sources.set(name, source);
   return source;
@@ -244,7 +363,7 @@ async function readPlan(path: string): Promise<TrainingPlan | null> {
 /** Steps of the shared pre-training run a reused MTL variant started from. */
 async function pretrainSteps(reuse: string): Promise<number> {
   const { join } = await import('node:path');
-  const p = await readPlan(join(reuse, 'pretrain', 'plan.json'));
+  const p = await readPlan(runFolder(join(reuse, 'pretrain')).plan);
   return p === null ? 0 : p.phases.reduce((s, x) => s + x.steps, 0);
 }
 
@@ -252,9 +371,12 @@ async function pretrainSteps(reuse: string): Promise<number> {
 async function trainingSeconds(runDir: string): Promise<number> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
+  const run = runFolder(runDir);
   try {
-    const pointer = JSON.parse(await fs.readFile(join(runDir, 'checkpoints', 'latest.json'), 'utf8')) as { checkpoint: string };
-    const state = JSON.parse(await fs.readFile(join(runDir, 'checkpoints', pointer.checkpoint, 'state.json'), 'utf8')) as { elapsedSeconds?: number };
+    const pointer = JSON.parse(await fs.readFile(run.checkpointPointer, 'utf8')) as { checkpoint: string };
+    const state = JSON.parse(
+      await fs.readFile(join(run.checkpoint(pointer.checkpoint), CHECKPOINT_FILES.state), 'utf8'),
+    ) as { elapsedSeconds?: number };
     return state.elapsedSeconds ?? 0;
   } catch {
     return 0;
@@ -268,10 +390,18 @@ export function disposeContext(ctx: TransferContext): void {
 }
 
 /** Writes `<out>/<name>.json` and `<out>/<name>.md` (atomically). */
-export async function writeTable(out: string, name: string, json: unknown, markdown: string): Promise<{ json: string; markdown: string }> {
+export async function writeTable(
+  out: string,
+  name: string,
+  json: unknown,
+  markdown: string,
+): Promise<{ json: string; markdown: string }> {
   const { join } = await import('node:path');
   const files = { json: join(out, `${name}.json`), markdown: join(out, `${name}.md`) };
-  await writeFileAtomic(files.json, `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+  await writeFileAtomic(
+    files.json,
+    `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
   await writeFileAtomic(files.markdown, markdown);
   return files;
 }
