@@ -5,7 +5,18 @@ import nx from '@nx/eslint-plugin';
 import tsParser from '@typescript-eslint/parser';
 
 export default [
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/.nx/**', 'runs/**', '**/*.config.ts', 'bench/**', 'scripts/**', 'apps/demo/public/**'] },
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/.nx/**',
+      'runs/**',
+      '**/*.config.ts',
+      'bench/**',
+      'scripts/**',
+      'apps/demo/public/**',
+    ],
+  },
   {
     files: ['**/*.ts', '**/*.tsx', '**/*.mts'],
     languageOptions: { parser: tsParser, ecmaVersion: 2022, sourceType: 'module' },
@@ -23,19 +34,88 @@ export default [
             { sourceTag: 'layer:gating', onlyDependOnLibsWithTags: ['layer:core'] },
             { sourceTag: 'layer:data', onlyDependOnLibsWithTags: ['layer:core'] },
             { sourceTag: 'layer:synth', onlyDependOnLibsWithTags: ['layer:core', 'layer:data'] },
-            { sourceTag: 'layer:model', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating'] },
-            { sourceTag: 'layer:pretrained', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:data'] },
-            { sourceTag: 'layer:trainer', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model'] },
-            { sourceTag: 'layer:transfer', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:trainer'] },
+            {
+              sourceTag: 'layer:model',
+              onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating'],
+            },
+            {
+              sourceTag: 'layer:pretrained',
+              onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:data'],
+            },
+            {
+              sourceTag: 'layer:trainer',
+              onlyDependOnLibsWithTags: [
+                'layer:core',
+                'layer:encoder',
+                'layer:head',
+                'layer:gating',
+                'layer:data',
+                'layer:synth',
+                'layer:model',
+              ],
+            },
+            {
+              sourceTag: 'layer:transfer',
+              onlyDependOnLibsWithTags: [
+                'layer:core',
+                'layer:encoder',
+                'layer:head',
+                'layer:gating',
+                'layer:data',
+                'layer:synth',
+                'layer:model',
+                'layer:trainer',
+              ],
+            },
             // The paper's Tables 1-4 sit above trainer and transfer; nothing below imports them.
-            { sourceTag: 'layer:experiments', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:trainer', 'layer:transfer'] },
+            {
+              sourceTag: 'layer:experiments',
+              onlyDependOnLibsWithTags: [
+                'layer:core',
+                'layer:encoder',
+                'layer:head',
+                'layer:gating',
+                'layer:data',
+                'layer:synth',
+                'layer:model',
+                'layer:trainer',
+                'layer:transfer',
+              ],
+            },
             // Inference without tfjs: runtime reads ONNX files and decodes them with the heads' tfjs-free decoders.
             { sourceTag: 'layer:runtime', onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data'] },
             // The tfjs -> ONNX exporter writes the files runtime reads.
-            { sourceTag: 'layer:export', onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data', 'layer:model', 'layer:runtime'] },
-            { sourceTag: 'layer:service', onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data', 'layer:synth', 'layer:runtime'] },
-            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:core', 'layer:encoder', 'layer:head', 'layer:gating', 'layer:data', 'layer:synth', 'layer:model', 'layer:pretrained', 'layer:trainer', 'layer:transfer', 'layer:experiments', 'layer:runtime', 'layer:export', 'layer:service'] },
-            { sourceTag: 'layer:web', onlyDependOnLibsWithTags: ['layer:core', 'layer:data', 'layer:synth', 'layer:runtime'] },
+            {
+              sourceTag: 'layer:export',
+              onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data', 'layer:model', 'layer:runtime'],
+            },
+            {
+              sourceTag: 'layer:service',
+              onlyDependOnLibsWithTags: ['layer:core', 'layer:head', 'layer:data', 'layer:synth', 'layer:runtime'],
+            },
+            {
+              sourceTag: 'layer:app',
+              onlyDependOnLibsWithTags: [
+                'layer:core',
+                'layer:encoder',
+                'layer:head',
+                'layer:gating',
+                'layer:data',
+                'layer:synth',
+                'layer:model',
+                'layer:pretrained',
+                'layer:trainer',
+                'layer:transfer',
+                'layer:experiments',
+                'layer:runtime',
+                'layer:export',
+                'layer:service',
+              ],
+            },
+            {
+              sourceTag: 'layer:web',
+              onlyDependOnLibsWithTags: ['layer:core', 'layer:data', 'layer:synth', 'layer:runtime'],
+            },
           ],
         },
       ],

@@ -22,7 +22,9 @@ export function sharedTestConfig(configUrl: string, overrides: { testTimeout?: n
       server: { deps: { inline: [/@multichexnet\//] } },
       // A JSON report per package, summed by scripts/test.mjs into one closing line.
       reporters: ['default', 'json'],
-      outputFile: { json: join(root, '..', '..', '.test-results', `${basename(dirname(root))}-${basename(root)}.json`) },
+      outputFile: {
+        json: join(root, '..', '..', '.test-results', `${basename(dirname(root))}-${basename(root)}.json`),
+      },
     },
   };
 }

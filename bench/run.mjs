@@ -33,14 +33,20 @@ function parseArgs(argv) {
       if (v === undefined) fail(`${a} needs a value`);
       return v;
     };
-    if (a === '--only' || a.startsWith('--only=')) args.only = value().split(',').map((s) => s.trim()).filter(Boolean);
+    if (a === '--only' || a.startsWith('--only='))
+      args.only = value()
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (a === '--out' || a.startsWith('--out=')) args.out = value();
     else if (a === '--quick') args.quick = true;
     else if (a === '--list') args.list = true;
     else if (a === '--no-build') args.build = false;
     else if (a === '--section-worker') args.worker = argv[++i];
     else if (a === '--help' || a === '-h') {
-      process.stderr.write('usage: node bench/run.mjs [--only a,b] [--quick] [--out file.json] [--list] [--no-build]\n');
+      process.stderr.write(
+        'usage: node bench/run.mjs [--only a,b] [--quick] [--out file.json] [--list] [--no-build]\n',
+      );
       process.exit(0);
     } else fail(`unknown argument ${a} (try --help)`);
   }
@@ -55,14 +61,21 @@ function fail(msg) {
 /** Sections by file, in a stable order (file name). */
 async function discoverSections() {
   if (!existsSync(sectionsDir)) return [];
-  const files = readdirSync(sectionsDir).filter((f) => f.endsWith('.mjs')).sort();
+  const files = readdirSync(sectionsDir)
+    .filter((f) => f.endsWith('.mjs'))
+    .sort();
   const out = [];
   for (const file of files) {
     const mod = await import(pathToFileURL(join(sectionsDir, file)).href);
     if (typeof mod.name !== 'string' || typeof mod.description !== 'string' || typeof mod.run !== 'function') {
       fail(`bench/sections/${file} must export name (string), description (string) and run(ctx)`);
     }
-    out.push({ file, name: mod.name, description: mod.description, packages: Array.isArray(mod.packages) ? mod.packages : [] });
+    out.push({
+      file,
+      name: mod.name,
+      description: mod.description,
+      packages: Array.isArray(mod.packages) ? mod.packages : [],
+    });
   }
   const seen = new Set();
   for (const s of out) {
@@ -157,11 +170,15 @@ async function runWorker(file, quick) {
 function runSectionInChild(section, quick, torch) {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = fork(fileURLToPath(import.meta.url), ['--section-worker', section.file, ...(quick ? ['--quick'] : [])], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, MCX_BENCH_TORCH: torch ? '1' : '0' },
-    });
+    const child = fork(
+      fileURLToPath(import.meta.url),
+      ['--section-worker', section.file, ...(quick ? ['--quick'] : [])],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, MCX_BENCH_TORCH: torch ? '1' : '0' },
+      },
+    );
     let payload = null;
     child.on('message', (m) => {
       payload = m;
@@ -201,7 +218,9 @@ function flatten(obj, prefix = '', out = []) {
 
 function printTable(doc) {
   const lines = [];
-  lines.push(`machine: ${doc.machine.cpuModel} x${doc.machine.cpus}, node ${doc.machine.node}, torch ${doc.machine.torch ? 'yes' : 'no'}`);
+  lines.push(
+    `machine: ${doc.machine.cpuModel} x${doc.machine.cpus}, node ${doc.machine.node}, torch ${doc.machine.torch ? 'yes' : 'no'}`,
+  );
   for (const [name, result] of Object.entries(doc.sections)) {
     lines.push('');
     lines.push(`== ${name} (${doc.timings[name]?.toFixed(1)} s)`);

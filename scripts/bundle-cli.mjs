@@ -15,18 +15,24 @@ import { build } from 'esbuild';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = process.argv[2];
 if (!out || !resolve(out).startsWith(resolve(root, 'packages', 'cli') + '/')) {
-  console.error('usage: node scripts/bundle-cli.mjs packages/cli/<dir>/<name>.mjs   (inside packages/cli, where the CLI\'s dependencies resolve)');
+  console.error(
+    "usage: node scripts/bundle-cli.mjs packages/cli/<dir>/<name>.mjs   (inside packages/cli, where the CLI's dependencies resolve)",
+  );
   process.exit(2);
 }
 const inline = {
   name: 'inline-workspace',
   setup(b) {
     // Bare imports other than the workspace's packages stay imports of node_modules.
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.path.startsWith('@multichexnet/') || args.kind === 'entry-point' ? undefined : { external: true }));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith('@multichexnet/') || args.kind === 'entry-point' ? undefined : { external: true },
+    );
   },
 };
 const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim().length > 0;
+const dirty =
+  execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).trim()
+    .length > 0;
 await build({
   entryPoints: [resolve(root, 'packages/cli/src/bin.ts')],
   outfile: resolve(out),
@@ -41,5 +47,8 @@ await build({
   define: { 'process.env.MULTICHEXNET_CODE_COMMIT': JSON.stringify(`${commit}${dirty ? '+dirty' : ''}`) },
 });
 mkdirSync(dirname(resolve(out)), { recursive: true });
-writeFileSync(`${resolve(out)}.json`, `${JSON.stringify({ bundledAt: new Date().toISOString(), commit, dirty }, null, 2)}\n`);
+writeFileSync(
+  `${resolve(out)}.json`,
+  `${JSON.stringify({ bundledAt: new Date().toISOString(), commit, dirty }, null, 2)}\n`,
+);
 console.log(`bundled ${out} from ${commit}${dirty ? ' (with uncommitted changes)' : ''}`);

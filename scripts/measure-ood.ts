@@ -17,9 +17,26 @@ import { fileURLToPath } from 'node:url';
 import { auroc, createRng, deriveSeed, initBackend, tf, type FeatureLevel } from '@multichexnet/core';
 import { decodeImageAsync, preprocessImage, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
 import { createPipeline, PIPELINE_FILES } from '@multichexnet/runtime';
-import { FINDING_KINDS, NON_CHEST_KINDS, renderFilm, renderNonChest, type FindingKind, type NonChestKind } from '@multichexnet/synth';
+import {
+  FINDING_KINDS,
+  NON_CHEST_KINDS,
+  renderFilm,
+  renderNonChest,
+  type FindingKind,
+  type NonChestKind,
+} from '@multichexnet/synth';
 import { loadMultiCheXNet } from '@multichexnet/model';
-import { collectOutputs, enoughForRate, fitOodStatistics, oodScore, oodThreshold, openTrainingData, parsePlan, pooledFeatures, type EvalSets } from '@multichexnet/trainer';
+import {
+  collectOutputs,
+  enoughForRate,
+  fitOodStatistics,
+  oodScore,
+  oodThreshold,
+  openTrainingData,
+  parsePlan,
+  pooledFeatures,
+  type EvalSets,
+} from '@multichexnet/trainer';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: string): string => {
@@ -32,8 +49,17 @@ const perKind = Number(arg('per-kind', '30'));
 const filmCount = Number(arg('films', '120'));
 const SEED = 'ood-measure';
 const REALDATA = resolve(root, '..', 'shared', 'realdata');
-const REAL_FRONTAL = ['00000001_000.png', '00027426_000.png', '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm', 'Fake_MONOHR1.dcm', '16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'];
-const FRONTAL_FINDINGS = FINDING_KINDS.filter((k) => !['Covid19', 'ViralPneumonia', 'BacterialPneumonia', 'FungalPneumonia', 'Tuberculosis'].includes(k));
+const REAL_FRONTAL = [
+  '00000001_000.png',
+  '00027426_000.png',
+  '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm',
+  'Fake_MONOHR1.dcm',
+  '16747_3_1.jpg',
+  'covid-19-pneumonia-58-prior.jpg',
+];
+const FRONTAL_FINDINGS = FINDING_KINDS.filter(
+  (k) => !['Covid19', 'ViralPneumonia', 'BacterialPneumonia', 'FungalPneumonia', 'Tuberculosis'].includes(k),
+);
 
 const t0 = performance.now();
 const loadStart = os.loadavg()[0]!;
@@ -47,7 +73,12 @@ const size = plan.imageSize;
 const preprocess: PreprocessConfigInput = { ...(plan.preprocess ?? {}), size };
 
 // ---- the image sets
-const gray = (w: number, h: number, pixels: Uint8Array): DecodedImage => ({ width: w, height: h, data: pixels, maxValue: 255 });
+const gray = (w: number, h: number, pixels: Uint8Array): DecodedImage => ({
+  width: w,
+  height: h,
+  data: pixels,
+  maxValue: 255,
+});
 const real: { name: string; image: DecodedImage }[] = [];
 for (const f of REAL_FRONTAL) {
   const p = join(REALDATA, f);
@@ -57,15 +88,24 @@ for (const f of REAL_FRONTAL) {
 }
 const films = Array.from({ length: filmCount }, (_, i) => {
   const rng = createRng(deriveSeed(deriveSeed(0, SEED), `film/${i}`));
-  const findings = rng.shuffle(FRONTAL_FINDINGS).slice(0, rng.int(0, 3)).map((kind) => ({ kind: kind as FindingKind }));
-  const f = renderFilm({ size, view: rng.pick(['PA', 'AP'] as const), sex: rng.bernoulli(0.5) ? 'M' : 'F', findings }, rng);
+  const findings = rng
+    .shuffle(FRONTAL_FINDINGS)
+    .slice(0, rng.int(0, 3))
+    .map((kind) => ({ kind: kind as FindingKind }));
+  const f = renderFilm(
+    { size, view: rng.pick(['PA', 'AP'] as const), sex: rng.bernoulli(0.5) ? 'M' : 'F', findings },
+    rng,
+  );
   return gray(f.width, f.height, f.pixels);
 });
 const nonChest = Object.fromEntries(
-  NON_CHEST_KINDS.map((kind) => [kind, Array.from({ length: perKind }, (_, i) => {
-    const img = renderNonChest(kind, size, createRng(deriveSeed(deriveSeed(0, SEED), `${kind}/${i}`)));
-    return gray(img.width, img.height, img.pixels);
-  })]),
+  NON_CHEST_KINDS.map((kind) => [
+    kind,
+    Array.from({ length: perKind }, (_, i) => {
+      const img = renderNonChest(kind, size, createRng(deriveSeed(deriveSeed(0, SEED), `${kind}/${i}`)));
+      return gray(img.width, img.height, img.pixels);
+    }),
+  ]),
 ) as Record<NonChestKind, DecodedImage[]>;
 
 // ---- 1. the deployed model
@@ -78,9 +118,17 @@ if (spec === null) {
 const summary = (scores: number[], threshold: number) => {
   const s = [...scores].sort((a, b) => a - b);
   const refused = scores.filter((v) => !(v <= threshold)).length;
-  return { count: scores.length, refused, rate: scores.length > 0 ? refused / scores.length : Number.NaN, min: s[0], median: s[Math.floor(s.length / 2)], max: s[s.length - 1] };
+  return {
+    count: scores.length,
+    refused,
+    rate: scores.length > 0 ? refused / scores.length : Number.NaN,
+    min: s[0],
+    median: s[Math.floor(s.length / 2)],
+    max: s[s.length - 1],
+  };
 };
-const scoresOf = async (images: DecodedImage[]): Promise<number[]> => (await pipeline.runBatch(images)).map((r) => r.ood!.score);
+const scoresOf = async (images: DecodedImage[]): Promise<number[]> =>
+  (await pipeline.runBatch(images)).map((r) => r.ood!.score);
 const realScores = await scoresOf(real.map((r) => r.image));
 const filmScores = await scoresOf(films);
 const kindScores: Record<string, number[]> = {};
@@ -94,7 +142,10 @@ const deployed = {
   components: spec.components,
   fittedOn: spec.fittedOn,
   thresholdOn: spec.thresholdOn,
-  realFrontal: { ...summary(realScores, spec.threshold), files: real.map((r, i) => ({ file: r.name, score: realScores[i], refused: !(realScores[i]! <= spec.threshold) })) },
+  realFrontal: {
+    ...summary(realScores, spec.threshold),
+    files: real.map((r, i) => ({ file: r.name, score: realScores[i], refused: !(realScores[i]! <= spec.threshold) })),
+  },
   heldOutSynthetic: summary(filmScores, spec.threshold),
   nonChest: Object.fromEntries(NON_CHEST_KINDS.map((k) => [k, summary(kindScores[k]!, spec.threshold)])),
   nonChestAll: summary(allOut, spec.threshold),
@@ -103,25 +154,44 @@ const deployed = {
   // same numbers as JSON text in the metadata
   storage: {
     graphWeightBytes: 4 * (spec.dimensions * (2 * spec.components + 1) + spec.components + 2),
-    jsonBytes: existsSync(join(runDir, 'ood.json')) ? JSON.stringify((JSON.parse(await readFile(join(runDir, 'ood.json'), 'utf8')) as { statistics: unknown }).statistics).length : null,
+    jsonBytes: existsSync(join(runDir, 'ood.json'))
+      ? JSON.stringify(
+          (JSON.parse(await readFile(join(runDir, 'ood.json'), 'utf8')) as { statistics: unknown }).statistics,
+        ).length
+      : null,
   },
 };
 
 // ---- 2. variants of the score, from the run's tfjs weights and its own splits
 const model = await loadMultiCheXNet(join(runDir, 'weights'));
-const recorded = JSON.parse(await readFile(join(runDir, 'data.json'), 'utf8')) as { roots: Record<string, string>; split: never };
+const recorded = JSON.parse(await readFile(join(runDir, 'data.json'), 'utf8')) as {
+  roots: Record<string, string>;
+  split: never;
+};
 const data = await openTrainingData(recorded.roots, recorded.split);
 const LEVELS: FeatureLevel[] = ['c2', 'c3', 'c4', 'c5'];
-const sets = (split: 'train' | 'val'): EvalSets => Object.fromEntries(Object.entries(data).map(([s, d]) => [s, d![split]]));
-const trainRows = (await collectOutputs(model, sets('train'), { imageSize: size, preprocess: plan.preprocess ?? {}, features: LEVELS, maxImages: 600 })).features;
-const valRows = (await collectOutputs(model, sets('val'), { imageSize: size, preprocess: plan.preprocess ?? {}, features: LEVELS })).features;
+const sets = (split: 'train' | 'val'): EvalSets =>
+  Object.fromEntries(Object.entries(data).map(([s, d]) => [s, d![split]]));
+const trainRows = (
+  await collectOutputs(model, sets('train'), {
+    imageSize: size,
+    preprocess: plan.preprocess ?? {},
+    features: LEVELS,
+    maxImages: 600,
+  })
+).features;
+const valRows = (
+  await collectOutputs(model, sets('val'), { imageSize: size, preprocess: plan.preprocess ?? {}, features: LEVELS })
+).features;
 const rowsOf = (images: DecodedImage[]): Float32Array[] => {
   const out: Float32Array[] = [];
   for (let i = 0; i < images.length; i += 16) {
     const chunk = images.slice(i, i + 16);
     const batch = new Float32Array(chunk.length * size * size);
     chunk.forEach((im, k) => batch.set(preprocessImage(im, preprocess).input, k * size * size));
-    const rows = tf.tidy(() => pooledFeatures(model.encoder.apply(tf.tensor4d(batch, [chunk.length, size, size, 1])), LEVELS));
+    const rows = tf.tidy(() =>
+      pooledFeatures(model.encoder.apply(tf.tensor4d(batch, [chunk.length, size, size, 1])), LEVELS),
+    );
     const d = rows.dataSync() as Float32Array;
     const D = rows.shape[1];
     rows.dispose();
@@ -131,7 +201,10 @@ const rowsOf = (images: DecodedImage[]): Float32Array[] => {
 };
 const filmRows = rowsOf(films);
 const realRows = rowsOf(real.map((r) => r.image));
-const kindRows = Object.fromEntries(NON_CHEST_KINDS.map((k) => [k, rowsOf(nonChest[k])])) as Record<NonChestKind, Float32Array[]>;
+const kindRows = Object.fromEntries(NON_CHEST_KINDS.map((k) => [k, rowsOf(nonChest[k])])) as Record<
+  NonChestKind,
+  Float32Array[]
+>;
 const widths = Object.fromEntries(LEVELS.map((l) => [l, 0])) as Record<FeatureLevel, number>;
 {
   const probe = tf.tidy(() => model.encoder.apply(tf.zeros([1, size, size, 1]) as tf.Tensor4D));
@@ -158,13 +231,22 @@ const cosineKnn = (train: Float32Array[], k: number) => {
     return d[Math.min(k, d.length) - 1]!;
   };
 };
-const variants: { name: string; levels: FeatureLevel[]; score: (train: Float32Array[]) => (r: Float32Array) => number }[] = [];
+const variants: {
+  name: string;
+  levels: FeatureLevel[];
+  score: (train: Float32Array[]) => (r: Float32Array) => number;
+}[] = [];
 for (const levels of [['c5'], ['c4', 'c5'], ['c3', 'c4', 'c5'], ['c2', 'c3', 'c4', 'c5']] as FeatureLevel[][]) {
-  for (const k of [0, 8, 32]) variants.push({ name: `ppca k=${k} ${levels.join('+')}`, levels, score: (train: Float32Array[]) => {
-    const s = fitOodStatistics(train, levels, { components: Math.max(1, k) });
-    const st = k === 0 ? { ...s, components: [], variances: [] } : s;
-    return (r) => oodScore(r, st);
-  } });
+  for (const k of [0, 8, 32])
+    variants.push({
+      name: `ppca k=${k} ${levels.join('+')}`,
+      levels,
+      score: (train: Float32Array[]) => {
+        const s = fitOodStatistics(train, levels, { components: Math.max(1, k) });
+        const st = k === 0 ? { ...s, components: [], variances: [] } : s;
+        return (r) => oodScore(r, st);
+      },
+    });
 }
 variants.push({ name: 'knn k=5 cosine c4+c5', levels: ['c4', 'c5'], score: (train) => cosineKnn(train, 5) });
 const methods = variants.map((v) => {
@@ -181,7 +263,9 @@ const methods = variants.map((v) => {
   const { threshold } = oodThreshold(val, spec.targetFalseRefusal);
   const film = select(filmRows, v.levels).map(score);
   const realS = select(realRows, v.levels).map(score);
-  const perKindRate = Object.fromEntries(NON_CHEST_KINDS.map((k) => [k, summary(select(kindRows[k], v.levels).map(score), threshold).rate]));
+  const perKindRate = Object.fromEntries(
+    NON_CHEST_KINDS.map((k) => [k, summary(select(kindRows[k], v.levels).map(score), threshold).rate]),
+  );
   const out = NON_CHEST_KINDS.flatMap((k) => select(kindRows[k], v.levels).map(score));
   return {
     name: v.name,
@@ -194,24 +278,56 @@ const methods = variants.map((v) => {
 });
 
 // ---- 3. calibration recorded by the run
-const temperature = existsSync(join(runDir, 'temperature.json')) ? (JSON.parse(await readFile(join(runDir, 'temperature.json'), 'utf8')) as { spec: unknown; val: Record<string, { before: { ece: number; count: number }; after: { ece: number } }>; test?: Record<string, { before: { ece: number; count: number }; after: { ece: number } }> }) : null;
+const temperature = existsSync(join(runDir, 'temperature.json'))
+  ? (JSON.parse(await readFile(join(runDir, 'temperature.json'), 'utf8')) as {
+      spec: unknown;
+      val: Record<string, { before: { ece: number; count: number }; after: { ece: number } }>;
+      test?: Record<string, { before: { ece: number; count: number }; after: { ece: number } }>;
+    })
+  : null;
 const ece = (r: Record<string, { before: { ece: number; count: number }; after: { ece: number } }> | undefined) =>
-  r === undefined ? null : Object.fromEntries(Object.entries(r).map(([h, x]) => [h, { before: x.before.ece, after: x.after.ece, samples: x.before.count }]));
+  r === undefined
+    ? null
+    : Object.fromEntries(
+        Object.entries(r).map(([h, x]) => [h, { before: x.before.ece, after: x.after.ece, samples: x.before.count }]),
+      );
 
 const result = {
   format: 'multichexnet-ood-calibration',
   command: `npm run ood:measure -- ${process.argv.slice(2).join(' ')}`.trim(),
-  run: { dir: runDir.startsWith(root) ? runDir.slice(root.length + 1) : runDir, plan: plan.name, imageSize: size, seed: plan.seed, trainingSteps: plan.phases.reduce((a, p) => a + p.steps, 0), films: { train: trainRows.length, val: valRows.length } },
+  run: {
+    dir: runDir.startsWith(root) ? runDir.slice(root.length + 1) : runDir,
+    plan: plan.name,
+    imageSize: size,
+    seed: plan.seed,
+    trainingSteps: plan.phases.reduce((a, p) => a + p.steps, 0),
+    films: { train: trainRows.length, val: valRows.length },
+  },
   date: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, node: process.versions.node, loadAverage1m: { start: loadStart, end: os.loadavg()[0] } },
+  machine: {
+    cpus: os.cpus().length,
+    node: process.versions.node,
+    loadAverage1m: { start: loadStart, end: os.loadavg()[0] },
+  },
   seconds: (performance.now() - t0) / 1000,
   sets: { realFrontal: real.length, heldOutSynthetic: films.length, nonChestPerKind: perKind, seed: SEED },
   deployed,
   methods,
-  calibration: temperature === null ? null : { temperatures: temperature.spec, eceVal: ece(temperature.val), eceTest: ece(temperature.test) },
+  calibration:
+    temperature === null
+      ? null
+      : { temperatures: temperature.spec, eceVal: ece(temperature.val), eceTest: ece(temperature.test) },
 };
 await mkdir(dirname(outFile), { recursive: true });
-await writeFile(outFile, `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'number' ? Number(v.toPrecision(6)) : v), 2)}\n`);
+await writeFile(
+  outFile,
+  `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : typeof v === 'number' ? Number(v.toPrecision(6)) : v), 2)}\n`,
+);
 console.log(`wrote ${outFile} in ${result.seconds.toFixed(0)} s`);
-console.log(`deployed: threshold ${deployed.threshold.toFixed(3)}; false refusals real ${deployed.realFrontal.refused}/${deployed.realFrontal.count}, synthetic ${deployed.heldOutSynthetic.refused}/${deployed.heldOutSynthetic.count}; non-chest refused ${deployed.nonChestAll.refused}/${deployed.nonChestAll.count}`);
-for (const m of methods) console.log(`${m.name.padEnd(28)} AUROC ${m.auroc.toFixed(3)}  false refusal synth ${m.falseRefusalSynthetic.toFixed(3)} real ${m.falseRefusalReal.toFixed(3)}  non-chest refused ${m.refusalNonChest.toFixed(3)}`);
+console.log(
+  `deployed: threshold ${deployed.threshold.toFixed(3)}; false refusals real ${deployed.realFrontal.refused}/${deployed.realFrontal.count}, synthetic ${deployed.heldOutSynthetic.refused}/${deployed.heldOutSynthetic.count}; non-chest refused ${deployed.nonChestAll.refused}/${deployed.nonChestAll.count}`,
+);
+for (const m of methods)
+  console.log(
+    `${m.name.padEnd(28)} AUROC ${m.auroc.toFixed(3)}  false refusal synth ${m.falseRefusalSynthetic.toFixed(3)} real ${m.falseRefusalReal.toFixed(3)}  non-chest refused ${m.refusalNonChest.toFixed(3)}`,
+  );

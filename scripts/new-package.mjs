@@ -22,7 +22,9 @@ if (!dirArg || !name || !tag || !description) {
 }
 
 // The tags the package-boundary rule knows; a package with another tag would be unconstrained by lint.
-const tags = [...readFileSync(join(root, 'eslint.config.mjs'), 'utf8').matchAll(/sourceTag: '([^']+)'/g)].map((m) => m[1]);
+const tags = [...readFileSync(join(root, 'eslint.config.mjs'), 'utf8').matchAll(/sourceTag: '([^']+)'/g)].map(
+  (m) => m[1],
+);
 const fail = (message) => {
   console.error(`new-package: ${message}\n${usage}`);
   process.exit(2);
@@ -32,7 +34,8 @@ if (!/^@multichexnet\/[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) fail(`name "${name}" 
 
 const dir = resolve(dirArg);
 const fromRoot = relative(root, dir);
-if (fromRoot.startsWith('..') || !/^(packages|apps)\/[^/]+$/.test(fromRoot)) fail(`${dirArg} must be packages/<name> or apps/<name> (the npm workspaces)`);
+if (fromRoot.startsWith('..') || !/^(packages|apps)\/[^/]+$/.test(fromRoot))
+  fail(`${dirArg} must be packages/<name> or apps/<name> (the npm workspaces)`);
 const up = '../'.repeat(fromRoot.split('/').length);
 const shortName = name.split('/')[1];
 const isCore = tag === 'layer:core';

@@ -14,6 +14,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const started = Date.now();
 const bin = join(root, 'packages', 'cli', 'bin', 'multichexnet.mjs');
-const run = spawnSync(process.execPath, [bin, 'quickstart', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit', env: process.env });
+const run = spawnSync(process.execPath, [bin, 'quickstart', ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: 'inherit',
+  env: process.env,
+});
 process.stderr.write(`quickstart: ${((Date.now() - started) / 1000).toFixed(0)} s in all\n`);
 process.exit(run.status ?? 1);

@@ -49,7 +49,8 @@ function ortRuntimeFiles(): Plugin {
       });
     },
     generateBundle() {
-      for (const f of ORT_FILES) this.emitFile({ type: 'asset', fileName: `${ORT_DIR}/${f}`, source: readFileSync(path(f)) });
+      for (const f of ORT_FILES)
+        this.emitFile({ type: 'asset', fileName: `${ORT_DIR}/${f}`, source: readFileSync(path(f)) });
     },
   };
 }
@@ -65,7 +66,11 @@ function codecGlueNodeBranch(): Plugin {
     name: 'multichexnet-codec-glue-node-branch',
     enforce: 'pre',
     resolveId(id, importer) {
-      return (id === 'fs' || id === 'path') && importer !== undefined && /[\\/]@cornerstonejs[\\/]codec-[^\\/]+[\\/]dist[\\/]/.test(importer) ? EMPTY : null;
+      return (id === 'fs' || id === 'path') &&
+        importer !== undefined &&
+        /[\\/]@cornerstonejs[\\/]codec-[^\\/]+[\\/]dist[\\/]/.test(importer)
+        ? EMPTY
+        : null;
     },
     load(id) {
       return id === EMPTY ? 'export default {};' : null;
@@ -78,7 +83,9 @@ function contentSecurityPolicy(): Plugin {
   return {
     name: 'multichexnet-csp',
     apply: 'build',
-    transformIndexHtml: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' }],
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: CSP }, injectTo: 'head-prepend' },
+    ],
   };
 }
 

@@ -12,7 +12,14 @@ const load = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', '
 const core = await load('core');
 const encoderPkg = await load('core-encoder');
 const info = await core.initBackend(backendName);
-const out = { backend: info.name, threads: info.threads, preset, size: Number(size), batch: Number(batch), loadBefore: loadavg()[0] };
+const out = {
+  backend: info.name,
+  threads: info.threads,
+  preset,
+  size: Number(size),
+  batch: Number(batch),
+  loadBefore: loadavg()[0],
+};
 let trainer = null;
 try {
   trainer = densenetTrainer(core, encoderPkg, { size: Number(size), batch: Number(batch), preset });
@@ -32,7 +39,10 @@ try {
     heapMiB: heap === null ? null : heap.heapBytes / 2 ** 20,
   });
 } catch (e) {
-  out.error = String(e?.message ?? e).split('\n').slice(0, 3).join(' ');
+  out.error = String(e?.message ?? e)
+    .split('\n')
+    .slice(0, 3)
+    .join(' ');
   if (e?.fittingBatchSize !== undefined) out.fittingBatchSize = e.fittingBatchSize;
 } finally {
   trainer?.dispose();

@@ -46,7 +46,9 @@ process.stdout.write(
     // GB/s: the bytes of each call's inputs and outputs over its time (a lower bound of the traffic), beside the copy
     // bandwidth of one thread: for memory-bound kernels (BatchNorm, Concat, SplitV, pools, Adam) how near they are.
     copyGBps,
-    kernels: rows.filter(([, ms]) => ms >= 1).map(([kernel, ms, calls, bytes]) => ({ kernel, ms, calls, share: ms / stepMs, gbPerS: bytes / ms / 1e6 })),
+    kernels: rows
+      .filter(([, ms]) => ms >= 1)
+      .map(([kernel, ms, calls, bytes]) => ({ kernel, ms, calls, share: ms / stepMs, gbPerS: bytes / ms / 1e6 })),
     loadAvg1m: loadavg()[0],
   })}\n`,
 );

@@ -14,9 +14,12 @@ export function densenetTrainer(core, encoderPkg, { size, batch, preset = 'dense
   const encoder = encoderPkg.createEncoder({ preset, seed });
   const dense = tf.layers.dense({ units: 14, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) });
   const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', seed + 2);
-  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, 14], 0, 1, 'float32', seed + 3), 0.5), 'float32'));
+  const y = tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform([batch, 14], 0, 1, 'float32', seed + 3), 0.5), 'float32'),
+  );
   const optimizer = tf.train.adam(1e-3);
-  const forward = () => tf.losses.sigmoidCrossEntropy(y, dense.apply(tf.mean(encoder.apply(x, { training: true }).c5, [1, 2])));
+  const forward = () =>
+    tf.losses.sigmoidCrossEntropy(y, dense.apply(tf.mean(encoder.apply(x, { training: true }).c5, [1, 2])));
   tf.tidy(() => {
     dense.apply(tf.zeros([1, encoder.featureChannels.c5])); // builds the dense weights before the first step
   });

@@ -7,5 +7,7 @@ import { matMulGflops } from './matmul-peak.mjs';
 const [repoRoot, n, gemm] = process.argv.slice(2);
 const core = await import(pathToFileURL(join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
 const info = await core.initBackend('wasm');
-process.stdout.write(`${JSON.stringify({ threads: info.threads, relaxedSimd: info.relaxedSimd, ...matMulGflops(core, Number(n), gemm, gemm === '1' ? 3 : 1) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ threads: info.threads, relaxedSimd: info.relaxedSimd, ...matMulGflops(core, Number(n), gemm, gemm === '1' ? 3 : 1) })}\n`,
+);
 process.exit(0);

@@ -9,4 +9,6 @@ const info = await pkgs.core.initBackend('wasm', { threads: 1 });
 const trainer = presetTrainer(pkgs);
 const { cpu, wall } = timeSteps(trainer, Number(warmup), Number(iterations));
 trainer.dispose();
-process.stdout.write(`${JSON.stringify({ threads: info.threads, cpuMedianMs: median(cpu), wallMedianMs: median(wall), cpu, wall })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ threads: info.threads, cpuMedianMs: median(cpu), wallMedianMs: median(wall), cpu, wall })}\n`,
+);

@@ -10,7 +10,13 @@ export const PRESET_PACKAGES = ['core', 'head-det', 'model', 'trainer'];
 export async function importPresetPackages(repoRoot) {
   const load = (p) => import(pathToFileURL(join(repoRoot, 'packages', p, 'dist', 'index.js')).href);
   const [core, det, model, trainer] = await Promise.all(PRESET_PACKAGES.map(load));
-  return { core, disposeDetTargets: det.disposeDetTargets, builtinPlan: trainer.builtinPlan, buildModel: model.buildModel, ModelConfigSchema: model.ModelConfigSchema };
+  return {
+    core,
+    disposeDetTargets: det.disposeDetTargets,
+    builtinPlan: trainer.builtinPlan,
+    buildModel: model.buildModel,
+    ModelConfigSchema: model.ModelConfigSchema,
+  };
 }
 
 /** Random but fixed targets for the three heads (a box or none per image, a disc mask or none per image). */
@@ -29,7 +35,8 @@ function randomTargets(tf, det, rng, size, batch) {
     const cx = size * (0.15 + rng() * 0.7);
     const cy = size * (0.15 + rng() * 0.7);
     const r = size * (0.04 + rng() * 0.12);
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) if ((x - cx) ** 2 + (y - cy) ** 2 < r * r) mask[(b * size + y) * size + x] = 1;
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) if ((x - cx) ** 2 + (y - cy) ** 2 < r * r) mask[(b * size + y) * size + x] = 1;
   }
   return { labels, detTargets, masks: tf.tensor4d(mask, [batch, size, size, 1]) };
 }

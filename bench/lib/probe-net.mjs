@@ -50,7 +50,9 @@ export function probeTrainer(core, { size, batch = 16, norm = 'core', seed = 7 }
   const model = buildProbeNet(core, { size, norm, seed });
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', seed);
-  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, 14], 0, 1, 'float32', seed + 1), 0.5), 'float32'));
+  const y = tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform([batch, 14], 0, 1, 'float32', seed + 1), 0.5), 'float32'),
+  );
   const vars = model.trainableWeights.map((w) => w.read());
   return {
     model,
@@ -79,7 +81,13 @@ export async function oursInChild(ctx, { size, warmup, steps, threads }) {
   const { join } = await import('node:path');
   const r = spawnSync(
     process.execPath,
-    [join(ctx.repoRoot, 'bench', 'lib', 'probe-step-child.mjs'), ctx.repoRoot, String(size), String(warmup), String(steps)],
+    [
+      join(ctx.repoRoot, 'bench', 'lib', 'probe-step-child.mjs'),
+      ctx.repoRoot,
+      String(size),
+      String(warmup),
+      String(steps),
+    ],
     { encoding: 'utf8', env: { ...process.env, MULTICHEXNET_WASM_THREADS: String(threads), MULTICHEXNET_LOG: 'warn' } },
   );
   if (r.status !== 0) throw new Error(`probe child failed: ${r.stderr}`);
@@ -94,7 +102,19 @@ export async function torchProbe(ctx, { size, batch = 16, warmup, steps, threads
   const script = join(ctx.repoRoot, 'bench', 'reference', 'probe_net_torch.py');
   const r = spawnSync(
     ctx.python,
-    [script, '--size', String(size), '--batch', String(batch), '--threads', String(threads), '--warmup', String(warmup), '--steps', String(steps)],
+    [
+      script,
+      '--size',
+      String(size),
+      '--batch',
+      String(batch),
+      '--threads',
+      String(threads),
+      '--warmup',
+      String(warmup),
+      '--steps',
+      String(steps),
+    ],
     { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } },
   );
   if (r.status !== 0) throw new Error(`torch reference failed: ${r.stderr}`);

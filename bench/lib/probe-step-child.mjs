@@ -12,4 +12,6 @@ const trainer = probeTrainer(core, { size: Number(size), norm });
 const { wall: samples, cpu } = timeSteps(trainer, Number(warmup), Number(iterations));
 trainer.dispose();
 // CPU time of the whole process (main thread, XNNPACK pool, helpers): with 1 thread it ignores other load.
-process.stdout.write(`${JSON.stringify({ threads: info.threads, medianMs: median(samples), minMs: Math.min(...samples), cpuMedianMs: median(cpu), samples, cpuSamples: cpu })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ threads: info.threads, medianMs: median(samples), minMs: Math.min(...samples), cpuMedianMs: median(cpu), samples, cpuSamples: cpu })}\n`,
+);

@@ -25,20 +25,43 @@ const runs = [
   { run: 'multichexnet-joint', plan: joint, phases: joint.phases.filter((p) => p.stage !== 'pretrain') },
 ];
 const alternating = trainer.parsePlan(trainer.builtinPlan('multichexnet-alternating', { size, seed: 0 }));
-runs.push({ run: 'multichexnet-alternating', plan: alternating, phases: alternating.phases.filter((p) => p.stage !== 'pretrain') });
+runs.push({
+  run: 'multichexnet-alternating',
+  plan: alternating,
+  phases: alternating.phases.filter((p) => p.stage !== 'pretrain'),
+});
 for (const name of ['bigbang', 'single-cls', 'single-det', 'single-seg']) {
   const plan = trainer.parsePlan(trainer.builtinPlan(name, { size, seed: 0 }));
   runs.push({ run: name, plan, phases: plan.phases });
 }
 
 const root = mkdtempSync(join(tmpdir(), 'mcx-bench-protocol-'));
-const out = { size, imageSize: joint.imageSize, encoder: joint.model.encoder, backend: { name: info.name, threads: info.threads }, stepsPerPhase: steps, phases: [] };
+const out = {
+  size,
+  imageSize: joint.imageSize,
+  encoder: joint.model.encoder,
+  backend: { name: info.name, threads: info.threads },
+  stepsPerPhase: steps,
+  phases: [],
+};
 try {
-  await synth.synthesize({ out: join(root, 'data'), counts: { nih: 48, rsna: 48, siim: 48, covid: 0 }, size: joint.imageSize, seed: 1 });
+  await synth.synthesize({
+    out: join(root, 'data'),
+    counts: { nih: 48, rsna: 48, siim: 48, covid: 0 },
+    size: joint.imageSize,
+    seed: 1,
+  });
   const roots = { nih: join(root, 'data', 'nih'), rsna: join(root, 'data', 'rsna'), siim: join(root, 'data', 'siim') };
   const td = await trainer.openTrainingData(roots, { fractions: { train: 0.7, val: 0.1, test: 0.2 }, seed: 1 });
   for (const r of runs) {
-    const short = r.phases.map((p) => ({ ...p, steps, evalEvery: 0, checkpointEvery: 0, restoreBest: false, schedule: { type: 'constant' } }));
+    const short = r.phases.map((p) => ({
+      ...p,
+      steps,
+      evalEvery: 0,
+      checkpointEvery: 0,
+      restoreBest: false,
+      schedule: { type: 'constant' },
+    }));
     const seconds = new Map();
     const cpuSeconds = new Map();
     const cpuNow = () => {
@@ -69,11 +92,23 @@ try {
     for (const p of r.phases) {
       const s = seconds.get(p.name);
       const c = cpuSeconds.get(p.name);
-      out.phases.push({ run: r.run, phase: p.name, steps: p.steps, batchSize: p.batchSize, trainable: p.trainable, secondsPerStep: median(s.slice(1)), cpuSecondsPerStep: median(c.slice(1)), samples: s, cpuSamples: c });
+      out.phases.push({
+        run: r.run,
+        phase: p.name,
+        steps: p.steps,
+        batchSize: p.batchSize,
+        trainable: p.trainable,
+        secondsPerStep: median(s.slice(1)),
+        cpuSecondsPerStep: median(c.slice(1)),
+        samples: s,
+        cpuSamples: c,
+      });
     }
   }
 } catch (err) {
-  out.error = String(err?.message ?? err).split('\n')[0].slice(0, 300);
+  out.error = String(err?.message ?? err)
+    .split('\n')[0]
+    .slice(0, 300);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

@@ -12,8 +12,13 @@ const [repoRoot, net, size, batch, warmup, steps] = process.argv.slice(2);
 const core = await import(pathToFileURL(join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
 const info = await core.initBackend('wasm');
 const loadBefore = loadavg()[0];
-const trainer = net === 'probe' ? probeTrainer(core, { size: Number(size), batch: Number(batch), norm: 'stock' }) : stockSegTrainer(core.tf, { size: Number(size), batch: Number(batch) });
+const trainer =
+  net === 'probe'
+    ? probeTrainer(core, { size: Number(size), batch: Number(batch), norm: 'stock' })
+    : stockSegTrainer(core.tf, { size: Number(size), batch: Number(batch) });
 const { wall, cpu } = timeSteps(trainer, Number(warmup), Number(steps));
 trainer.dispose();
-process.stdout.write(`${JSON.stringify({ threads: info.threads, medianMs: median(wall), cpuMedianMs: median(cpu), samples: wall, loadAvg1m: [loadBefore, loadavg()[0]] })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ threads: info.threads, medianMs: median(wall), cpuMedianMs: median(cpu), samples: wall, loadAvg1m: [loadBefore, loadavg()[0]] })}\n`,
+);
 process.exit(0);

@@ -14,7 +14,8 @@ export const SEG_NET = { stem: 16, growth: 12, bottleneck: 48, layers: 4, blocks
 export function buildStockSegNet(tf, { size, seed = 3 }) {
   let i = 0;
   const init = () => tf.initializers.heNormal({ seed: seed + i++ });
-  const conv = (filters, k, strides = 1) => tf.layers.conv2d({ filters, kernelSize: k, strides, padding: 'same', useBias: false, kernelInitializer: init() });
+  const conv = (filters, k, strides = 1) =>
+    tf.layers.conv2d({ filters, kernelSize: k, strides, padding: 'same', useBias: false, kernelInitializer: init() });
   const bnRelu = (x) => tf.layers.reLU().apply(tf.layers.batchNormalization().apply(x));
   const input = tf.input({ shape: [size, size, 1] });
   let x = bnRelu(conv(SEG_NET.stem, 7, 2).apply(input));
@@ -50,11 +51,17 @@ export function stockSegTrainer(tf, { size, batch, seed = 3 }) {
   const model = buildStockSegNet(tf, { size, seed });
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', seed);
-  const y = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', seed + 1), 0.8), 'float32'));
+  const y = tf.tidy(() =>
+    tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', seed + 1), 0.8), 'float32'),
+  );
   const vars = model.trainableWeights.map((w) => w.read());
   return {
     step() {
-      const loss = optimizer.minimize(() => tf.losses.sigmoidCrossEntropy(y, model.apply(x, { training: true })), true, vars);
+      const loss = optimizer.minimize(
+        () => tf.losses.sigmoidCrossEntropy(y, model.apply(x, { training: true })),
+        true,
+        vars,
+      );
       const v = loss.dataSync()[0];
       loss.dispose();
       return v;

@@ -45,7 +45,9 @@ export function timeKernels(tf, { clock = () => performance.now(), keyOf = (k) =
         const e = totals.get(key) ?? { ms: 0, calls: 0, bytes: 0 };
         e.ms += clock() - t0;
         e.calls++;
-        const infos = [...Object.values(a.inputs ?? {}), ...(Array.isArray(out) ? out : out ? [out] : [])].filter((t) => t?.shape);
+        const infos = [...Object.values(a.inputs ?? {}), ...(Array.isArray(out) ? out : out ? [out] : [])].filter(
+          (t) => t?.shape,
+        );
         e.bytes += infos.reduce((sum, t) => sum + t.shape.reduce((p, d) => p * d, 1) * (t.dtype === 'bool' ? 1 : 4), 0);
         totals.set(key, e);
       }
@@ -61,6 +63,8 @@ export function timeKernels(tf, { clock = () => performance.now(), keyOf = (k) =
  * sum.
  */
 export function kernelRows(totals, steps) {
-  const rows = [...totals.entries()].map(([k, v]) => [k, v.ms / steps, v.calls / steps, v.bytes / steps]).sort((a, b) => b[1] - a[1]);
+  const rows = [...totals.entries()]
+    .map(([k, v]) => [k, v.ms / steps, v.calls / steps, v.bytes / steps])
+    .sort((a, b) => b[1] - a[1]);
   return { rows, kernelMs: rows.reduce((a, r) => a + r[1], 0) };
 }

@@ -21,7 +21,19 @@ function randomBatch(rng, size, batch) {
   const labels = Float32Array.from({ length: batch * classes.length }, () => (rng.bernoulli(0.2) ? 1 : 0));
   const tasks = { cls: new Uint8Array(batch).fill(1), det: new Uint8Array(batch), seg: new Uint8Array(batch) };
   const none = Array.from({ length: batch }, () => []);
-  return { size: batch, imageSize: size, images, labels, classes, boxes: none, masks: new Uint8Array(batch * size * size), tasks, ids: [], patientIds: [], sources: Array(batch).fill('nih') };
+  return {
+    size: batch,
+    imageSize: size,
+    images,
+    labels,
+    classes,
+    boxes: none,
+    masks: new Uint8Array(batch * size * size),
+    tasks,
+    ids: [],
+    patientIds: [],
+    sources: Array(batch).fill('nih'),
+  };
 }
 
 const heapMB = () => {
@@ -32,7 +44,10 @@ const heapMB = () => {
 const result = { config: cfg, backend: { name: info.name, threads: info.threads } };
 try {
   const model = modelPkg.buildModel(
-    modelPkg.ModelConfigSchema.parse({ encoder: { preset: cfg.preset, memoryEfficient: cfg.memoryEfficient === true }, cls: {} }),
+    modelPkg.ModelConfigSchema.parse({
+      encoder: { preset: cfg.preset, memoryEfficient: cfg.memoryEfficient === true },
+      cls: {},
+    }),
     1,
   );
   const phase = trainer.PhaseSchema.parse({
@@ -73,12 +88,21 @@ try {
     loss = out.total;
     if (!out.applied) throw new Error(`step ${i} was not applied (loss ${out.total})`);
   }
-  Object.assign(result, { stepMs: { median: median(wall), samples: wall }, cpuMs: { median: median(cpu), samples: cpu }, lastLoss: loss, params: model.encoder.countParams() });
+  Object.assign(result, {
+    stepMs: { median: median(wall), samples: wall },
+    cpuMs: { median: median(cpu), samples: cpu },
+    lastLoss: loss,
+    params: model.encoder.countParams(),
+  });
   ctx.optimizer.dispose();
   weighting.dispose();
   model.dispose();
 } catch (err) {
-  result.error = String(err?.message ?? err).split('\n').map((l) => l.trim()).join(' ').slice(0, 400);
+  result.error = String(err?.message ?? err)
+    .split('\n')
+    .map((l) => l.trim())
+    .join(' ')
+    .slice(0, 400);
 }
 result.wasmHeapMB = heapMB();
 result.peakRssMB = process.resourceUsage().maxRSS / 1024;

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const name = 'data-loader';
-export const description = 'data loader images/s at 256 px: PNG, JPEG, DICOM (JPEG Baseline and native), pure JS vs sharp, cached epoch';
+export const description =
+  'data loader images/s at 256 px: PNG, JPEG, DICOM (JPEG Baseline and native), pure JS vs sharp, cached epoch';
 export const packages = ['core', 'data'];
 
 const DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
@@ -23,14 +24,21 @@ function uid(i) {
 async function makeRoots(ctx, dir, n) {
   const real = join(ctx.repoRoot, '..', 'shared', 'realdata');
   if (!existsSync(join(real, DCM)) || !existsSync(join(real, '00000001_000.png'))) return null;
-  const sharp = (await import(pathToFileURL(join(ctx.repoRoot, 'node_modules', 'sharp', 'dist', 'index.mjs')).href)).default;
+  const sharp = (await import(pathToFileURL(join(ctx.repoRoot, 'node_modules', 'sharp', 'dist', 'index.mjs')).href))
+    .default;
   const png1024 = await sharp(join(real, '00000001_000.png')).resize(1024, 1024).greyscale().png().toBuffer();
-  const jpg1024 = await sharp(join(real, '00000001_000.png')).resize(1024, 1024).greyscale().jpeg({ quality: 90 }).toBuffer();
+  const jpg1024 = await sharp(join(real, '00000001_000.png'))
+    .resize(1024, 1024)
+    .greyscale()
+    .jpeg({ quality: 90 })
+    .toBuffer();
   const roots = {};
   // PNG: NIH layout
   const nih = join(dir, 'nih');
   mkdirSync(join(nih, 'images'), { recursive: true });
-  const rows = ['Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]'];
+  const rows = [
+    'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]',
+  ];
   for (let i = 0; i < n; i++) {
     const id = `${String(i + 1).padStart(8, '0')}_000.png`;
     rows.push(`${id},No Finding,0,${i + 1},50,M,PA,2000,2000,0.14,0.14`);
@@ -117,7 +125,15 @@ export async function run(ctx) {
         }
         const loader = makeLoader?.();
         const ds = await data[open]({ root, decoder });
-        const common = { datasets: ds, batchSize: 16, augment: true, seed: 1, prefetch: 2, preprocess: { size: 256 }, ...(loader ? { loader } : {}) };
+        const common = {
+          datasets: ds,
+          batchSize: 16,
+          augment: true,
+          seed: 1,
+          prefetch: 2,
+          preprocess: { size: 256 },
+          ...(loader ? { loader } : {}),
+        };
         const stream = data.createBatchStream(common);
         const cold = await epochRate(stream, 0);
         // best of two cached epochs: the CPU is shared, the faster run is the closer to the loader's own cost
@@ -126,8 +142,14 @@ export async function run(ctx) {
         const fed = data.createBatchStream({ ...common, cache: false });
         const share = await waitShare(fed, 0, 500);
         await loader?.close();
-        entry[label] = { coldImagesPerSecond: cold, cachedImagesPerSecond: warm, waitShareAt32ImagesPerSecondConsumer: share };
-        ctx.log(`${format} ${label}: ${cold.toFixed(1)} img/s cold, ${warm.toFixed(1)} img/s cached, consumer waits ${(share * 100).toFixed(0)}%`);
+        entry[label] = {
+          coldImagesPerSecond: cold,
+          cachedImagesPerSecond: warm,
+          waitShareAt32ImagesPerSecondConsumer: share,
+        };
+        ctx.log(
+          `${format} ${label}: ${cold.toFixed(1)} img/s cold, ${warm.toFixed(1)} img/s cached, consumer waits ${(share * 100).toFixed(0)}%`,
+        );
       }
       result.formats[format] = entry;
     }

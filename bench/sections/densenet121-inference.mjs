@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 export const name = 'densenet121-inference';
-export const description = 'DenseNet-121 at 224 px, batch 1 and 16: onnxruntime-node vs PyTorch CPU, 2 threads each, interleaved';
+export const description =
+  'DenseNet-121 at 224 px, batch 1 and 16: onnxruntime-node vs PyTorch CPU, 2 threads each, interleaved';
 export const packages = ['core', 'core-encoder', 'head-cls', 'model', 'data', 'runtime', 'export'];
 
 const THREADS = 2;
@@ -22,7 +23,11 @@ function median(xs) {
 
 /** The PyTorch twin as a child process answering one timed forward pass per line. */
 async function torchTwin(python, repoRoot) {
-  const child = spawn(python, [join(repoRoot, 'bench', 'reference', 'densenet121_inference_torch.py'), String(THREADS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    python,
+    [join(repoRoot, 'bench', 'reference', 'densenet121_inference_torch.py'), String(THREADS)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const ready = (await lines.next()).value;
   return {
@@ -36,7 +41,8 @@ async function torchTwin(python, repoRoot) {
 }
 
 export async function run(ctx) {
-  if (!ctx.torchAvailable) return { skipped: `${ctx.python} cannot import torch (apt-get install python3-torch python3-torchvision)` };
+  if (!ctx.torchAvailable)
+    return { skipped: `${ctx.python} cannot import torch (apt-get install python3-torch python3-torchvision)` };
   const load1mAtStart = loadavg()[0];
   const core = await ctx.importPackage('core');
   const { createEncoder } = await ctx.importPackage('core-encoder');
@@ -45,10 +51,18 @@ export async function run(ctx) {
   const ex = await ctx.importPackage('export');
   await core.initBackend('cpu');
   const encoder = createEncoder({ preset: 'densenet121', seed: 0 });
-  const cls = createClsHead({ classes: [...core.CHESTXRAY14_CLASSES], featureChannels: encoder.featureChannels, seed: 0 });
+  const cls = createClsHead({
+    classes: [...core.CHESTXRAY14_CLASSES],
+    featureChannels: encoder.featureChannels,
+    seed: 0,
+  });
   const bytes = await ex.exportModel(createMultiCheXNet({ encoder, heads: { cls } }), { preprocessing: { size: 224 } });
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   const twin = await torchTwin(ctx.python, ctx.repoRoot);
   const rounds = ctx.quick ? 2 : 5;
   const out = { threads: THREADS, imageSize: 224, torch: twin.ready, onnxBytes: bytes.byteLength, rounds };
@@ -71,8 +85,17 @@ export async function run(ctx) {
       }
       const o = median(ortMs);
       const t = median(torchMs);
-      out[`batch${batch}`] = { onnxruntimeMs: o, torchMs: t, torchOverOnnxruntime: t / o, onnxruntimeImagesPerSecond: (1000 * batch) / o, torchImagesPerSecond: (1000 * batch) / t, samples: { onnxruntime: ortMs, torch: torchMs } };
-      ctx.log(`batch ${batch}: onnxruntime ${o.toFixed(0)} ms, torch ${t.toFixed(0)} ms (torch / ort = ${(t / o).toFixed(2)})`);
+      out[`batch${batch}`] = {
+        onnxruntimeMs: o,
+        torchMs: t,
+        torchOverOnnxruntime: t / o,
+        onnxruntimeImagesPerSecond: (1000 * batch) / o,
+        torchImagesPerSecond: (1000 * batch) / t,
+        samples: { onnxruntime: ortMs, torch: torchMs },
+      };
+      ctx.log(
+        `batch ${batch}: onnxruntime ${o.toFixed(0)} ms, torch ${t.toFixed(0)} ms (torch / ort = ${(t / o).toFixed(2)})`,
+      );
     }
   } finally {
     twin.close();

@@ -13,7 +13,8 @@ import { loadavg } from 'node:os';
 import { nativeBackend } from '../lib/native-backend.mjs';
 
 export const name = 'densenet121';
-export const description = 'DenseNet-121 + pool + dense 14 train step vs PyTorch (2x256 .. 16x256), GFLOP/s, GEMM peak, profile';
+export const description =
+  'DenseNet-121 + pool + dense 14 train step vs PyTorch (2x256 .. 16x256), GFLOP/s, GEMM peak, profile';
 export const packages = ['core', 'core-encoder'];
 
 const CONFIGS = [
@@ -39,10 +40,14 @@ function child(ctx, script, args, env = {}, root = ctx.repoRoot) {
 
 function torch(ctx, args) {
   if (!ctx.torchAvailable) return { skipped: 'Debian torch not importable with /usr/bin/python3' };
-  const r = spawnSync(ctx.python, [join(ctx.repoRoot, 'bench', 'reference', 'densenet121_torch.py'), ...args.map(String)], {
-    encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: '2' },
-  });
+  const r = spawnSync(
+    ctx.python,
+    [join(ctx.repoRoot, 'bench', 'reference', 'densenet121_torch.py'), ...args.map(String)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: '2' },
+    },
+  );
   if (r.status !== 0) return { error: r.stderr.slice(-600) };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -92,7 +97,12 @@ export async function run(ctx) {
     if (ONE_THREAD.has(`${batch}x${size}`) && !ctx.quick) {
       const o1 = child(ctx, 'densenet-child.mjs', [size, batch, 1, 2], { MULTICHEXNET_WASM_THREADS: '1' });
       const p1 = torch(ctx, ['--size', size, '--batch', batch, '--threads', 1, '--warmup', 1, '--steps', 2]);
-      entry.oneThreadCpu = { oursMs: o1.cpuMedianMs ?? null, pytorchMs: p1.cpuMedianMs ?? null, oursError: o1.error, pytorchError: p1.error };
+      entry.oneThreadCpu = {
+        oursMs: o1.cpuMedianMs ?? null,
+        pytorchMs: p1.cpuMedianMs ?? null,
+        oursError: o1.error,
+        pytorchError: p1.error,
+      };
       if (o1.cpuMedianMs !== undefined && p1.cpuMedianMs !== undefined) {
         entry.oneThreadCpu.ratio = o1.cpuMedianMs / p1.cpuMedianMs;
         entry.oneThreadCpu.oursGflops = (o1.gflopPerStep / o1.cpuMedianMs) * 1000;
@@ -110,22 +120,35 @@ export async function run(ctx) {
       for (let r = 0; r < rounds; r++) {
         const o = child(ctx, 'densenet-child.mjs', [size, batch, 1, 2]);
         const p = torch(ctx, ['--size', size, '--batch', batch, '--threads', 2, '--warmup', 1, '--steps', 2]);
-        entry.alternating.push({ oursMs: o.medianMs ?? null, pytorchMs: p.medianMs ?? null, ratio: o.medianMs / p.medianMs, loadAvg1m: [o.loadBefore, loadavg()[0]] });
+        entry.alternating.push({
+          oursMs: o.medianMs ?? null,
+          pytorchMs: p.medianMs ?? null,
+          ratio: o.medianMs / p.medianMs,
+          loadAvg1m: [o.loadBefore, loadavg()[0]],
+        });
       }
-      const ratios = [entry.ratio, ...entry.alternating.map((a) => a.ratio)].filter((r) => Number.isFinite(r)).sort((a, b) => a - b);
+      const ratios = [entry.ratio, ...entry.alternating.map((a) => a.ratio)]
+        .filter((r) => Number.isFinite(r))
+        .sort((a, b) => a - b);
       entry.medianRatio = ratios[(ratios.length - 1) >> 1];
       entry.goal = { ratio: GOAL.ratio, met: entry.medianRatio !== undefined && entry.medianRatio <= GOAL.ratio };
-      ctx.log(`${batch}x${size} alternating: ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${entry.medianRatio?.toFixed(2)}`);
+      ctx.log(
+        `${batch}x${size} alternating: ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}, median ${entry.medianRatio?.toFixed(2)}`,
+      );
     }
     ctx.log(
       `${batch}x${size}: ours ${ours.medianMs?.toFixed(0) ?? ours.error} ms (${ours.gflops?.toFixed(1) ?? '-'} GFLOP/s), PyTorch ${pt.medianMs?.toFixed(0) ?? pt.error ?? pt.skipped} ms, ratio ${entry.ratio?.toFixed(2) ?? '-'}${entry.before ? `, before ${entry.before.medianMs?.toFixed(0) ?? entry.before.error?.slice(0, 80)} ms` : ''}, load ${ours.loadBefore?.toFixed(1)}` +
-        (entry.oneThreadCpu ? `; 1 thread CPU: ours ${entry.oneThreadCpu.oursMs?.toFixed(0)} ms, PyTorch ${entry.oneThreadCpu.pytorchMs?.toFixed(0)} ms, ratio ${entry.oneThreadCpu.ratio?.toFixed(2)}` : ''),
+        (entry.oneThreadCpu
+          ? `; 1 thread CPU: ours ${entry.oneThreadCpu.oursMs?.toFixed(0)} ms, PyTorch ${entry.oneThreadCpu.pytorchMs?.toFixed(0)} ms, ratio ${entry.oneThreadCpu.ratio?.toFixed(2)}`
+          : ''),
     );
     result.steps.push(entry);
   }
 
   if (result.nativeBackend.available) {
-    result.native = CONFIGS.filter(([b]) => b <= 8).map(([batch, size]) => child(ctx, 'densenet-child.mjs', [size, batch, 1, steps, 'tensorflow']));
+    result.native = CONFIGS.filter(([b]) => b <= 8).map(([batch, size]) =>
+      child(ctx, 'densenet-child.mjs', [size, batch, 1, steps, 'tensorflow']),
+    );
   }
 
   // Where the time of one step goes: every wasm kernel timed (outermost calls only), one thread, CPU time. The

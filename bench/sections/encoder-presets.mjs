@@ -8,7 +8,8 @@ import { loadavg } from 'node:os';
 import { nativeBackend } from '../lib/native-backend.mjs';
 
 export const name = 'encoder-presets';
-export const description = 'CheXEnc tiny / small / densenet121 train step at 128/224/256 px on wasm (and tfjs-node when installed)';
+export const description =
+  'CheXEnc tiny / small / densenet121 train step at 128/224/256 px on wasm (and tfjs-node when installed)';
 export const packages = ['core', 'core-encoder'];
 
 const PRESETS = [
@@ -19,10 +20,14 @@ const PRESETS = [
 const SIZES = [128, 224, 256];
 
 function child(ctx, args) {
-  const r = spawnSync(process.execPath, [join(ctx.repoRoot, 'bench', 'lib', 'densenet-child.mjs'), ctx.repoRoot, ...args.map(String)], {
-    encoding: 'utf8',
-    env: { ...process.env, MULTICHEXNET_LOG: 'warn' },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(ctx.repoRoot, 'bench', 'lib', 'densenet-child.mjs'), ctx.repoRoot, ...args.map(String)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, MULTICHEXNET_LOG: 'warn' },
+    },
+  );
   if (r.status !== 0) return { error: r.stderr.slice(-600) };
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -37,7 +42,9 @@ export async function run(ctx) {
         const steps = ctx.quick ? 1 : 3;
         const r = child(ctx, [size, batch, 1, steps, backend, preset]);
         rows.push({ preset, size, batch, ...r });
-        ctx.log(`${backend} ${preset} ${batch}x${size}: ${r.medianMs?.toFixed(0) ?? r.error} ms/step, ${r.imagesPerSecond?.toFixed(1) ?? '-'} images/s, load ${r.loadBefore?.toFixed(1)}`);
+        ctx.log(
+          `${backend} ${preset} ${batch}x${size}: ${r.medianMs?.toFixed(0) ?? r.error} ms/step, ${r.imagesPerSecond?.toFixed(1) ?? '-'} images/s, load ${r.loadBefore?.toFixed(1)}`,
+        );
       }
     }
   }

@@ -17,8 +17,23 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 export const name = 'film-inference';
-export const description = 'predict films/s on 2500x2000 16-bit PNG, JPEG and 12-bit DICOM: pure-JS decode vs sharp decode + native resize';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'model', 'trainer', 'data', 'runtime', 'export', 'service', 'cli'];
+export const description =
+  'predict films/s on 2500x2000 16-bit PNG, JPEG and 12-bit DICOM: pure-JS decode vs sharp decode + native resize';
+export const packages = [
+  'core',
+  'core-encoder',
+  'head-cls',
+  'head-det',
+  'head-seg',
+  'gating',
+  'model',
+  'trainer',
+  'data',
+  'runtime',
+  'export',
+  'service',
+  'cli',
+];
 
 const W = 2500;
 const H = 2000;
@@ -49,7 +64,12 @@ function nativeDicom(samples) {
   el(0x0002, 0x0010, 'UI', str('1.2.840.10008.1.2.1'));
   meta.push(...parts.splice(before));
   const metaLength = meta.reduce((a, p) => a + p.length, 0);
-  el(0x0002, 0x0000, 'UL', Uint8Array.of(metaLength & 0xff, (metaLength >> 8) & 0xff, (metaLength >> 16) & 0xff, metaLength >>> 24));
+  el(
+    0x0002,
+    0x0000,
+    'UL',
+    Uint8Array.of(metaLength & 0xff, (metaLength >> 8) & 0xff, (metaLength >> 16) & 0xff, metaLength >>> 24),
+  );
   parts.push(...meta);
   el(0x0008, 0x0060, 'CS', str('DX'));
   el(0x0028, 0x0002, 'US', us(1));
@@ -79,9 +99,16 @@ function nativeDicom(samples) {
 async function makeFilms(ctx, dir, distinct) {
   const real = join(ctx.repoRoot, '..', 'shared', 'realdata', '00000001_000.png');
   if (!existsSync(real)) return null;
-  const sharp = (await import(pathToFileURL(join(ctx.repoRoot, 'node_modules', 'sharp', 'dist', 'index.mjs')).href)).default;
-  const { encode } = await import(pathToFileURL(join(ctx.repoRoot, 'node_modules', 'fast-png', 'lib', 'index.js')).href);
-  const up = await sharp(real).resize(W, H, { kernel: 'lanczos3', fit: 'fill' }).toColourspace('grey16').raw({ depth: 'ushort' }).toBuffer();
+  const sharp = (await import(pathToFileURL(join(ctx.repoRoot, 'node_modules', 'sharp', 'dist', 'index.mjs')).href))
+    .default;
+  const { encode } = await import(
+    pathToFileURL(join(ctx.repoRoot, 'node_modules', 'fast-png', 'lib', 'index.js')).href
+  );
+  const up = await sharp(real)
+    .resize(W, H, { kernel: 'lanczos3', fit: 'fill' })
+    .toColourspace('grey16')
+    .raw({ depth: 'ushort' })
+    .toBuffer();
   const base = new Uint16Array(up.buffer, up.byteOffset, W * H);
   let seed = 7;
   const noise = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5) * 256;
@@ -94,7 +121,13 @@ async function makeFilms(ctx, dir, distinct) {
     writeFileSync(png, encode({ width: W, height: H, data: px, depth: 16, channels: 1 }));
     const eight = Uint8Array.from(px, (v) => v >> 8);
     const jpg = join(dir, 'src', 'jpeg', `film-${k}.jpg`);
-    writeFileSync(jpg, await sharp(eight, { raw: { width: W, height: H, channels: 1 } }).toColourspace('b-w').jpeg({ quality: 90 }).toBuffer());
+    writeFileSync(
+      jpg,
+      await sharp(eight, { raw: { width: W, height: H, channels: 1 } })
+        .toColourspace('b-w')
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
     const dcm = join(dir, 'src', 'dicom', `film-${k}.dcm`);
     writeFileSync(dcm, nativeDicom(Uint16Array.from(px, (v) => v >> 4)));
     files.png.push(png);
@@ -127,7 +160,9 @@ export async function run(ctx) {
     const rt = await ctx.importPackage('runtime');
     const ex = await ctx.importPackage('export');
     const data = await ctx.importPackage('data');
-    const dataNode = await import(pathToFileURL(join(ctx.repoRoot, 'packages', 'data', 'dist', 'node', 'index.js')).href);
+    const dataNode = await import(
+      pathToFileURL(join(ctx.repoRoot, 'packages', 'data', 'dist', 'node', 'index.js')).href
+    );
     const cli = await ctx.importPackage('cli');
     const films = await makeFilms(ctx, dir, 4);
     if (films === null) return { skipped: 'no real NIH PNG in ../shared/realdata' };
@@ -147,7 +182,10 @@ export async function run(ctx) {
       const io = { stdout: { write: (s) => out.push(s) }, stderr: silent, cwd: dir, env: {} };
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      const code = await cli.runCli(['predict', '--model', model, folder, '--json', '--quiet', ...(js ? ['--js-decode'] : [])], io);
+      const code = await cli.runCli(
+        ['predict', '--model', model, folder, '--json', '--quiet', ...(js ? ['--js-decode'] : [])],
+        io,
+      );
       const ms = performance.now() - t0;
       const c = process.cpuUsage(c0);
       if (code !== 0) throw new Error(`predict exited ${code}`);
@@ -156,7 +194,10 @@ export async function run(ctx) {
 
     const formats = {};
     for (const format of ['png', 'jpeg', 'dicom']) {
-      const folders = { small: folderOf(dir, `${format}-${small}`, films[format], small), large: folderOf(dir, `${format}-${large}`, films[format], large) };
+      const folders = {
+        small: folderOf(dir, `${format}-${small}`, films[format], small),
+        large: folderOf(dir, `${format}-${large}`, films[format], large),
+      };
       const times = { js: { small: [], large: [] }, native: { small: [], large: [] } };
       const cpu = { js: { small: [], large: [] }, native: { small: [], large: [] } };
       let outputs = {};
@@ -173,26 +214,48 @@ export async function run(ctx) {
       }
       // the two paths feed the model nearly the same input: their class probabilities, film by film
       let maxProbabilityDelta = 0;
-      outputs.js.forEach((p, i) => Object.keys(p).forEach((c) => (maxProbabilityDelta = Math.max(maxProbabilityDelta, Math.abs(p[c] - outputs.native[i][c])))));
+      outputs.js.forEach((p, i) =>
+        Object.keys(p).forEach(
+          (c) => (maxProbabilityDelta = Math.max(maxProbabilityDelta, Math.abs(p[c] - outputs.native[i][c]))),
+        ),
+      );
       const rate = (m) => ((large - small) * 1000) / (median(times[m].large) - median(times[m].small));
       const cpuPerFilm = (m) => (median(cpu[m].large) - median(cpu[m].small)) / (large - small);
       formats[format] = {
         films: { small, large, width: W, height: H },
-        js: { filmsPerSecond: rate('js'), cpuMsPerFilm: cpuPerFilm('js'), filmsPerSecondOnTwoFullCores: 2000 / cpuPerFilm('js'), largeRunMs: median(times.js.large), smallRunMs: median(times.js.small) },
-        native: { filmsPerSecond: rate('native'), cpuMsPerFilm: cpuPerFilm('native'), filmsPerSecondOnTwoFullCores: 2000 / cpuPerFilm('native'), largeRunMs: median(times.native.large), smallRunMs: median(times.native.small) },
+        js: {
+          filmsPerSecond: rate('js'),
+          cpuMsPerFilm: cpuPerFilm('js'),
+          filmsPerSecondOnTwoFullCores: 2000 / cpuPerFilm('js'),
+          largeRunMs: median(times.js.large),
+          smallRunMs: median(times.js.small),
+        },
+        native: {
+          filmsPerSecond: rate('native'),
+          cpuMsPerFilm: cpuPerFilm('native'),
+          filmsPerSecondOnTwoFullCores: 2000 / cpuPerFilm('native'),
+          largeRunMs: median(times.native.large),
+          smallRunMs: median(times.native.small),
+        },
         speedup: rate('native') / rate('js'),
         cpuSpeedup: cpuPerFilm('js') / cpuPerFilm('native'),
         maxProbabilityDelta,
         target: 12,
         meetsTarget: rate('native') >= 12,
       };
-      ctx.log(`${format}: js ${rate('js').toFixed(1)} films/s (${cpuPerFilm('js').toFixed(0)} CPU-ms/film), native ${rate('native').toFixed(1)} films/s (${cpuPerFilm('native').toFixed(0)} CPU-ms/film), x${formats[format].speedup.toFixed(2)}, max |dp| ${maxProbabilityDelta.toFixed(4)}`);
+      ctx.log(
+        `${format}: js ${rate('js').toFixed(1)} films/s (${cpuPerFilm('js').toFixed(0)} CPU-ms/film), native ${rate('native').toFixed(1)} films/s (${cpuPerFilm('native').toFixed(0)} CPU-ms/film), x${formats[format].speedup.toFixed(2)}, max |dp| ${maxProbabilityDelta.toFixed(4)}`,
+      );
     }
 
     // where a film's time goes, in-process, on one film of each format (median of the distinct films)
     const pipe = await rt.createPipeline({ model: { model }, gate: { enabled: false } });
     const sharpDecoder = await dataNode.createSharpDecoder();
-    const fit = { size: pipe.metadata.preprocessing.size, fit: pipe.metadata.preprocessing.fit, interpolation: pipe.metadata.preprocessing.interpolation };
+    const fit = {
+      size: pipe.metadata.preprocessing.size,
+      fit: pipe.metadata.preprocessing.fit,
+      interpolation: pipe.metadata.preprocessing.interpolation,
+    };
     const profile = {};
     for (const format of ['png', 'jpeg', 'dicom']) {
       for (const mode of ['js', 'native']) {
@@ -200,20 +263,37 @@ export async function run(ctx) {
         for (const f of films[format]) {
           const bytes = new Uint8Array(readFileSync(f));
           let t = performance.now();
-          const { image } = await data.decodeImageAsync(bytes, f, mode === 'native' ? { decoder: sharpDecoder, fit } : {});
+          const { image } = await data.decodeImageAsync(
+            bytes,
+            f,
+            mode === 'native' ? { decoder: sharpDecoder, fit } : {},
+          );
           const decodeMs = performance.now() - t;
           t = performance.now();
           const [r] = await pipe.runBatch([image]);
-          rows.push({ decodeMs, preprocessMs: r.timings.preprocessMs, modelMs: r.timings.stage1Ms, outputsMs: r.timings.decodeMs });
+          rows.push({
+            decodeMs,
+            preprocessMs: r.timings.preprocessMs,
+            modelMs: r.timings.stage1Ms,
+            outputsMs: r.timings.decodeMs,
+          });
         }
-        profile[`${format}.${mode}`] = Object.fromEntries(Object.keys(rows[0]).map((k) => [k, median(rows.map((x) => x[k]))]));
+        profile[`${format}.${mode}`] = Object.fromEntries(
+          Object.keys(rows[0]).map((k) => [k, median(rows.map((x) => x[k]))]),
+        );
       }
     }
     await pipe.dispose();
     return {
       loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0] },
       cores: (await import('node:os')).cpus().length,
-      model: { preset: 'multichexnet-joint (full)', encoder: built.encoder.config.preset, inputSize: preset.imageSize, heads: ['cls', 'det', 'seg'], gate: 'none (every film through det and seg)' },
+      model: {
+        preset: 'multichexnet-joint (full)',
+        encoder: built.encoder.config.preset,
+        inputSize: preset.imageSize,
+        heads: ['cls', 'det', 'seg'],
+        gate: 'none (every film through det and seg)',
+      },
       command: 'multichexnet predict --model model.onnx <folder> --json [--js-decode]',
       formats,
       profileMsPerFilm: profile,

@@ -32,36 +32,65 @@ export async function run(ctx) {
   trainer.step(); // first step: operator creation, heap growth
   const tensorsBefore = tf.memory().numTensors;
   const rssBeforeMB = process.memoryUsage().rss / 2 ** 20;
-  const timing = await ctx.measure(() => {
-    loss = trainer.step();
-  }, { warmup, iterations });
+  const timing = await ctx.measure(
+    () => {
+      loss = trainer.step();
+    },
+    { warmup, iterations },
+  );
   const tensorsAfter = tf.memory().numTensors;
   const stepsRun = 1 + warmup + iterations;
-  ctx.log(`step ${timing.medianMs.toFixed(0)} ms, ${((BATCH * 1000) / timing.medianMs).toFixed(2)} images/s, ${stepsRun} steps`);
+  ctx.log(
+    `step ${timing.medianMs.toFixed(0)} ms, ${((BATCH * 1000) / timing.medianMs).toFixed(2)} images/s, ${stepsRun} steps`,
+  );
   const { encoder, params, heads } = trainer;
   trainer.dispose();
   const peakRssMB = process.resourceUsage().maxRSS / 1024;
 
   // The same step on one thread in a fresh process, in CPU time.
-  const child = spawnSync(process.execPath, [join(ctx.repoRoot, 'bench', 'lib', 'preset-child.mjs'), ctx.repoRoot, '1', ctx.quick ? '1' : '2'], {
-    encoding: 'utf8',
-    env: { ...process.env, MULTICHEXNET_WASM_THREADS: '1', MULTICHEXNET_LOG: 'warn' },
-  });
-  const oneThread = child.status === 0 ? JSON.parse(child.stdout.trim().split('\n').pop()) : { error: child.stderr.slice(-800) };
+  const child = spawnSync(
+    process.execPath,
+    [join(ctx.repoRoot, 'bench', 'lib', 'preset-child.mjs'), ctx.repoRoot, '1', ctx.quick ? '1' : '2'],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, MULTICHEXNET_WASM_THREADS: '1', MULTICHEXNET_LOG: 'warn' },
+    },
+  );
+  const oneThread =
+    child.status === 0 ? JSON.parse(child.stdout.trim().split('\n').pop()) : { error: child.stderr.slice(-800) };
   if (child.status === 0) ctx.log(`1 thread: ${oneThread.cpuMedianMs.toFixed(0)} ms CPU time per step`);
   return {
     backend: { name: info.name, threads: info.threads },
     imageSize: SIZE,
     batch: BATCH,
     encoder: { preset: encoder.config.preset, featureChannels: encoder.featureChannels },
-    heads: { det: { hiddenChannels: heads.det.hiddenChannels, hiddenLayers: heads.det.hiddenLayers }, seg: { decoderChannels: heads.seg.decoderChannels } },
+    heads: {
+      det: { hiddenChannels: heads.det.hiddenChannels, hiddenLayers: heads.det.hiddenLayers },
+      seg: { decoderChannels: heads.seg.decoderChannels },
+    },
     params,
     step: { medianMs: timing.medianMs, p10Ms: timing.p10Ms, p90Ms: timing.p90Ms, samples: timing.samples },
     imagesPerSecond: (BATCH * 1000) / timing.medianMs,
-    oneThreadCpu: oneThread.error ? { error: oneThread.error } : { stepMs: oneThread.cpuMedianMs, imagesPerCpuSecond: (BATCH * 1000) / oneThread.cpuMedianMs, samples: oneThread.cpu },
+    oneThreadCpu: oneThread.error
+      ? { error: oneThread.error }
+      : {
+          stepMs: oneThread.cpuMedianMs,
+          imagesPerCpuSecond: (BATCH * 1000) / oneThread.cpuMedianMs,
+          samples: oneThread.cpu,
+        },
     lastLoss: loss,
     stepsRun,
-    tensors: { beforeSteps: tensorsBefore, afterSteps: tensorsAfter, growth: tensorsAfter - tensorsBefore, leakedAfterDispose: tf.memory().numTensors - tensorsAtStart },
-    rss: { beforeStepsMB: rssBeforeMB, peakMB: peakRssMB, targetMB: RSS_TARGET_MB, meetsTarget: peakRssMB < RSS_TARGET_MB },
+    tensors: {
+      beforeSteps: tensorsBefore,
+      afterSteps: tensorsAfter,
+      growth: tensorsAfter - tensorsBefore,
+      leakedAfterDispose: tf.memory().numTensors - tensorsAtStart,
+    },
+    rss: {
+      beforeStepsMB: rssBeforeMB,
+      peakMB: peakRssMB,
+      targetMB: RSS_TARGET_MB,
+      meetsTarget: peakRssMB < RSS_TARGET_MB,
+    },
   };
 }

@@ -15,8 +15,21 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export const name = 'onnx-inference';
-export const description = 'ONNX inference at 256 px: MTL vs 3 single-task models, onnxruntime-node vs tfjs-wasm, gated vs ungated pipeline, images/s';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'gating', 'model', 'trainer', 'data', 'runtime', 'export'];
+export const description =
+  'ONNX inference at 256 px: MTL vs 3 single-task models, onnxruntime-node vs tfjs-wasm, gated vs ungated pipeline, images/s';
+export const packages = [
+  'core',
+  'core-encoder',
+  'head-cls',
+  'head-det',
+  'head-seg',
+  'gating',
+  'model',
+  'trainer',
+  'data',
+  'runtime',
+  'export',
+];
 
 let SIZE = 256; // the preset's imageSize, set in run()
 const REAL = ['00000001_000.png', '00027426_000.png', '16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'];
@@ -24,18 +37,24 @@ const REAL = ['00000001_000.png', '00027426_000.png', '16747_3_1.jpg', 'covid-19
 /** 20 decoded images: each real X-ray as is, mirrored, two crops and a gamma change (no randomness). */
 function imageSet(data, repoRoot) {
   const dir = join(repoRoot, '..', 'shared', 'realdata');
-  const bases = REAL.filter((f) => existsSync(join(dir, f))).map((f) => data.decodeImage(new Uint8Array(readFileSync(join(dir, f))), f));
+  const bases = REAL.filter((f) => existsSync(join(dir, f))).map((f) =>
+    data.decodeImage(new Uint8Array(readFileSync(join(dir, f))), f),
+  );
   if (bases.length === 0) return null;
   const crop = (img, fx, fy, fw, fh) => {
-    const x0 = Math.floor(img.width * fx), y0 = Math.floor(img.height * fy);
-    const w = Math.floor(img.width * fw), h = Math.floor(img.height * fh);
+    const x0 = Math.floor(img.width * fx),
+      y0 = Math.floor(img.height * fy);
+    const w = Math.floor(img.width * fw),
+      h = Math.floor(img.height * fh);
     const out = new img.data.constructor(w * h);
-    for (let y = 0; y < h; y++) out.set(img.data.subarray((y0 + y) * img.width + x0, (y0 + y) * img.width + x0 + w), y * w);
+    for (let y = 0; y < h; y++)
+      out.set(img.data.subarray((y0 + y) * img.width + x0, (y0 + y) * img.width + x0 + w), y * w);
     return { ...img, width: w, height: h, data: out };
   };
   const mirror = (img) => {
     const out = new img.data.constructor(img.data.length);
-    for (let y = 0; y < img.height; y++) for (let x = 0; x < img.width; x++) out[y * img.width + x] = img.data[y * img.width + img.width - 1 - x];
+    for (let y = 0; y < img.height; y++)
+      for (let x = 0; x < img.width; x++) out[y * img.width + x] = img.data[y * img.width + img.width - 1 - x];
     return { ...img, data: out };
   };
   const gamma = (img) => ({ ...img, data: img.data.map((v) => Math.round(img.maxValue * (v / img.maxValue) ** 0.8)) });
@@ -81,22 +100,39 @@ async function kernelShares(bytes, batch, runs) {
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'mcx-ortprof-'));
   try {
-    const session = await ort.InferenceSession.create(bytes, { enableProfiling: true, profileFilePrefix: join(dir, 'p'), graphOptimizationLevel: 'all' });
+    const session = await ort.InferenceSession.create(bytes, {
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'p'),
+      graphOptimizationLevel: 'all',
+    });
     const feeds = { image: new ort.Tensor('float32', batch.data, batch.dims) };
     for (let i = 0; i < runs; i++) await session.run(feeds);
     await session.endProfiling?.();
     await session.release();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')).filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')).filter(
+      (e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'),
+    );
     const ms = { encoder: 0, cls: 0, det: 0, seg: 0, other: 0 };
     for (const e of events) {
       const n = e.name.replace(/^fused /, '');
-      const key = n.startsWith('encoder') ? 'encoder' : n.startsWith('cls') ? 'cls' : n.startsWith('chex_det') || n.startsWith('det_') ? 'det' : n.startsWith('chex_seg') || n.startsWith('seg_') ? 'seg' : 'other';
+      const key = n.startsWith('encoder')
+        ? 'encoder'
+        : n.startsWith('cls')
+          ? 'cls'
+          : n.startsWith('chex_det') || n.startsWith('det_')
+            ? 'det'
+            : n.startsWith('chex_seg') || n.startsWith('seg_')
+              ? 'seg'
+              : 'other';
       ms[key] += e.dur / 1000 / runs;
     }
     const E = ms.encoder;
     const H = ms.cls + ms.det + ms.seg;
-    return { ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}Ms`, v])), predictedSpeedup: (3 * E + H) / (E + H) };
+    return {
+      ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}Ms`, v])),
+      predictedSpeedup: (3 * E + H) / (E + H),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -125,7 +161,8 @@ export async function run(ctx) {
   // The project's default preset, as the trainer builds it (no gate: the pipeline section below sets its own).
   const preset = builtinPlan('multichexnet-joint', { size: 'full', seed: 1 });
   SIZE = preset.imageSize;
-  const modelConfig = (encoder) => ModelConfigSchema.parse({ ...preset.model, encoder: encoder ?? preset.model.encoder, gate: undefined });
+  const modelConfig = (encoder) =>
+    ModelConfigSchema.parse({ ...preset.model, encoder: encoder ?? preset.model.encoder, gate: undefined });
   const built = buildModel(modelConfig(), 1);
   const { encoder } = built;
   const { cls, det, seg } = built.heads;
@@ -144,13 +181,19 @@ export async function run(ctx) {
   // ---- models
   const mtlBytes = await ex.exportModel(built, { preprocessing: pre });
   const singleBytes = {};
-  for (const [task, head] of [['cls', cls], ['det', det], ['seg', seg]]) {
+  for (const [task, head] of [
+    ['cls', cls],
+    ['det', det],
+    ['seg', seg],
+  ]) {
     singleBytes[task] = await ex.exportOnnx(composed(tf, encoder, [head]), { outputs: [{ name: `${task}_out` }] });
   }
   const mtl = await rt.loadModel(mtlBytes, { backend: 'node' });
   const singles = {};
   for (const t of Object.keys(singleBytes)) singles[t] = await rt.loadModel(singleBytes[t], { backend: 'node' });
-  ctx.log(`models: MTL ${(mtlBytes.length / 2 ** 20).toFixed(1)} MiB, params encoder ${encoder.countParams()}, cls ${cls.countParams()}, det ${det.countParams()}, seg ${seg.countParams()}`);
+  ctx.log(
+    `models: MTL ${(mtlBytes.length / 2 ** 20).toFixed(1)} MiB, params encoder ${encoder.countParams()}, cls ${cls.countParams()}, det ${det.countParams()}, seg ${seg.countParams()}`,
+  );
 
   // ---- 1. one MTL pass vs three single-task models (onnxruntime-node). The speedup is (3E + H) / (E + H) for
   // encoder cost E and head costs H, so it is also measured with the paper's DenseNet-121 encoder (same heads).
@@ -158,7 +201,10 @@ export async function run(ctx) {
   const compare = async (label, m, s) => {
     for (const bs of [1, 16]) {
       const run = (model) => (r) => rt.runModel(model, { image: batchOf(r * bs, bs) });
-      const t = await interleaved({ mtl: run(m), cls: run(s.cls), det: run(s.det), seg: run(s.seg) }, { warmup: 2, rounds: it(bs === 1 ? 30 : 8) });
+      const t = await interleaved(
+        { mtl: run(m), cls: run(s.cls), det: run(s.det), seg: run(s.seg) },
+        { warmup: 2, rounds: it(bs === 1 ? 30 : 8) },
+      );
       const threeMs = t.cls.medianMs + t.det.medianMs + t.seg.medianMs;
       const threeP10 = t.cls.p10Ms + t.det.p10Ms + t.seg.p10Ms;
       mtlVsSingle[label] ??= {};
@@ -171,7 +217,9 @@ export async function run(ctx) {
         target: 2.5,
         meetsTarget: threeMs / t.mtl.medianMs >= 2.5,
       };
-      ctx.log(`${label} batch ${bs}: MTL ${t.mtl.medianMs.toFixed(1)} ms vs three singles ${threeMs.toFixed(1)} ms -> x${(threeMs / t.mtl.medianMs).toFixed(2)}`);
+      ctx.log(
+        `${label} batch ${bs}: MTL ${t.mtl.medianMs.toFixed(1)} ms vs three singles ${threeMs.toFixed(1)} ms -> x${(threeMs / t.mtl.medianMs).toFixed(2)}`,
+      );
     }
   };
   await compare(label, mtl, singles);
@@ -183,7 +231,11 @@ export async function run(ctx) {
     const bHeads = { cls: bigModel.heads.cls, det: bigModel.heads.det, seg: bigModel.heads.seg };
     const bMtl = await rt.loadModel(await ex.exportModel(bigModel, { preprocessing: pre }), { backend: 'node' });
     const bSingles = {};
-    for (const [task, head] of Object.entries(bHeads)) bSingles[task] = await rt.loadModel(await ex.exportOnnx(composed(tf, big, [head]), { outputs: [{ name: `${task}_out` }] }), { backend: 'node' });
+    for (const [task, head] of Object.entries(bHeads))
+      bSingles[task] = await rt.loadModel(
+        await ex.exportOnnx(composed(tf, big, [head]), { outputs: [{ name: `${task}_out` }] }),
+        { backend: 'node' },
+      );
     await compare('densenet121', bMtl, bSingles);
     await bMtl.dispose();
     for (const m of Object.values(bSingles)) await m.dispose();
@@ -206,8 +258,14 @@ export async function run(ctx) {
       },
       { warmup: 1, rounds: ctx.quick ? 2 : bs === 1 ? 6 : 3 },
     );
-    onnxVsTfjs[`batch${bs}`] = { onnxruntimeNodeMs: t.onnxruntimeNode.medianMs, tfjsWasmMs: t.tfjsWasm.medianMs, speedup: t.tfjsWasm.medianMs / t.onnxruntimeNode.medianMs };
-    ctx.log(`batch ${bs}: onnxruntime-node ${t.onnxruntimeNode.medianMs.toFixed(1)} ms vs tfjs-wasm ${t.tfjsWasm.medianMs.toFixed(1)} ms`);
+    onnxVsTfjs[`batch${bs}`] = {
+      onnxruntimeNodeMs: t.onnxruntimeNode.medianMs,
+      tfjsWasmMs: t.tfjsWasm.medianMs,
+      speedup: t.tfjsWasm.medianMs / t.onnxruntimeNode.medianMs,
+    };
+    ctx.log(
+      `batch ${bs}: onnxruntime-node ${t.onnxruntimeNode.medianMs.toFixed(1)} ms vs tfjs-wasm ${t.tfjsWasm.medianMs.toFixed(1)} ms`,
+    );
   }
 
   // ---- 3. gated vs ungated pipeline, 70% negatives; 4. images/s at batch 1 and 16
@@ -241,9 +299,17 @@ export async function run(ctx) {
       ungatedImagesPerSecond: (images.length * 1000) / u.medianMs,
       speedup: u.medianMs / g.medianMs,
     };
-    throughput.pipeline[`batch${bs}`] = { gatedImagesPerSecond: gating[`batch${bs}`].gatedImagesPerSecond, ungatedImagesPerSecond: gating[`batch${bs}`].ungatedImagesPerSecond };
-    throughput.model[`batch${bs}`] = { imagesPerSecond: (bs * 1000) / mtlVsSingle[label][`batch${bs}`].mtlMs, onnxruntime: 'node' };
-    ctx.log(`pipeline batch ${bs}: gated ${g.medianMs.toFixed(0)} ms vs ungated ${u.medianMs.toFixed(0)} ms for ${images.length} images`);
+    throughput.pipeline[`batch${bs}`] = {
+      gatedImagesPerSecond: gating[`batch${bs}`].gatedImagesPerSecond,
+      ungatedImagesPerSecond: gating[`batch${bs}`].ungatedImagesPerSecond,
+    };
+    throughput.model[`batch${bs}`] = {
+      imagesPerSecond: (bs * 1000) / mtlVsSingle[label][`batch${bs}`].mtlMs,
+      onnxruntime: 'node',
+    };
+    ctx.log(
+      `pipeline batch ${bs}: gated ${g.medianMs.toFixed(0)} ms vs ungated ${u.medianMs.toFixed(0)} ms for ${images.length} images`,
+    );
     await gated.dispose();
     await ungated.dispose();
   }
@@ -253,7 +319,14 @@ export async function run(ctx) {
   return {
     // Other processes share these 2 cores; rounds are interleaved so load falls on all alternatives alike.
     loadAverage1m: { atStart: loadAtStart, atEnd: loadavg()[0] },
-    model: { encoder: label, inputSize: SIZE, det: preset.model.det, seg: preset.model.seg, heads: ['cls', 'det', 'seg'], onnxMiB: mtlBytes.length / 2 ** 20 },
+    model: {
+      encoder: label,
+      inputSize: SIZE,
+      det: preset.model.det,
+      seg: preset.model.seg,
+      heads: ['cls', 'det', 'seg'],
+      onnxMiB: mtlBytes.length / 2 ** 20,
+    },
     onnxruntime: { backend: 'onnxruntime-node (cpu EP, default intra-op threads)' },
     mtlVsSingle,
     onnxVsTfjs,

@@ -20,16 +20,22 @@ export async function run(ctx) {
   const size = 128;
   const rounds = ctx.quick ? 3 : 9;
   const wall = ablate(core, { size, rounds, clock: 'wall' });
-  for (const l of wall.levers) ctx.log(`wall, ${info.threads} threads: ${l.lever}: ${l.withoutMs.toFixed(0)} -> ${l.withMs.toFixed(0)} ms`);
+  for (const l of wall.levers)
+    ctx.log(`wall, ${info.threads} threads: ${l.lever}: ${l.withoutMs.toFixed(0)} -> ${l.withMs.toFixed(0)} ms`);
 
-  const child = spawnSync(process.execPath, [join(ctx.repoRoot, 'bench', 'lib', 'levers-child.mjs'), ctx.repoRoot, String(size), String(rounds)], {
-    encoding: 'utf8',
-    env: { ...process.env, MULTICHEXNET_WASM_THREADS: '1', MULTICHEXNET_LOG: 'warn' },
-  });
+  const child = spawnSync(
+    process.execPath,
+    [join(ctx.repoRoot, 'bench', 'lib', 'levers-child.mjs'), ctx.repoRoot, String(size), String(rounds)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, MULTICHEXNET_WASM_THREADS: '1', MULTICHEXNET_LOG: 'warn' },
+    },
+  );
   let cpu1 = null;
   if (child.status === 0) {
     cpu1 = JSON.parse(child.stdout.trim().split('\n').pop());
-    for (const l of cpu1.levers) ctx.log(`CPU time, 1 thread: ${l.lever}: ${l.withoutMs.toFixed(0)} -> ${l.withMs.toFixed(0)} ms`);
+    for (const l of cpu1.levers)
+      ctx.log(`CPU time, 1 thread: ${l.lever}: ${l.withoutMs.toFixed(0)} -> ${l.withMs.toFixed(0)} ms`);
   } else {
     cpu1 = { error: child.stderr.slice(-800) };
   }
@@ -37,7 +43,20 @@ export async function run(ctx) {
   let threads = null;
   if (info.threads > 1) {
     const one = await oursInChild(ctx, { size, warmup: 2, steps: rounds, threads: 1 });
-    threads = { lever: `${info.threads} XNNPACK + helper threads (vs 1)`, withoutMs: one.medianMs, withMs: wall.allLeversMs, savesMs: one.medianMs - wall.allLeversMs };
+    threads = {
+      lever: `${info.threads} XNNPACK + helper threads (vs 1)`,
+      withoutMs: one.medianMs,
+      withMs: wall.allLeversMs,
+      savesMs: one.medianMs - wall.allLeversMs,
+    };
   }
-  return { backend: { name: info.name, threads: info.threads }, size, batch: 16, rounds, wallClock: wall, oneThreadCpuTime: cpu1, threads };
+  return {
+    backend: { name: info.name, threads: info.threads },
+    size,
+    batch: 16,
+    rounds,
+    wallClock: wall,
+    oneThreadCpuTime: cpu1,
+    threads,
+  };
 }

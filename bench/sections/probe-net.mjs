@@ -19,9 +19,12 @@ export async function run(ctx) {
     const warmup = size === 128 ? (ctx.quick ? 2 : 3) : ctx.quick ? 1 : 2;
     const trainer = probeTrainer(core, { size });
     let loss = NaN;
-    const ours = await ctx.measure(() => {
-      loss = trainer.step();
-    }, { warmup, iterations: iters });
+    const ours = await ctx.measure(
+      () => {
+        loss = trainer.step();
+      },
+      { warmup, iterations: iters },
+    );
     trainer.dispose();
     ctx.log(`${size} px: ours ${ours.medianMs.toFixed(1)} ms/step (p10 ${ours.p10Ms.toFixed(1)})`);
     const torch = await torchProbe(ctx, { size, warmup, steps: iters });
@@ -33,7 +36,15 @@ export async function run(ctx) {
       entry.pytorch = { skipped: 'Debian torch not importable with /usr/bin/python3' };
     } else {
       ctx.log(`${size} px: PyTorch ${torch.medianMs.toFixed(1)} ms/step (p10 ${torch.p10Ms.toFixed(1)})`);
-      entry.pytorch = { medianMs: torch.medianMs, p10Ms: torch.p10Ms, p90Ms: torch.p90Ms, cpuMedianMs: torch.cpuMedianMs, version: torch.torch, threads: torch.threads, samples: torch.samples };
+      entry.pytorch = {
+        medianMs: torch.medianMs,
+        p10Ms: torch.p10Ms,
+        p90Ms: torch.p90Ms,
+        cpuMedianMs: torch.cpuMedianMs,
+        version: torch.torch,
+        threads: torch.threads,
+        samples: torch.samples,
+      };
       // Medians are what a user waits for; p10 ratios show the ratio when the shared CPU is quiet.
       entry.ratio = ours.medianMs / torch.medianMs;
       entry.ratioP10 = ours.p10Ms / torch.p10Ms;
@@ -47,7 +58,9 @@ export async function run(ctx) {
     if (torch1 !== null) {
       entry.oneThreadCpu.pytorchMs = torch1.cpuMedianMs;
       entry.oneThreadCpu.ratio = one.cpuMedianMs / torch1.cpuMedianMs;
-      ctx.log(`${size} px, 1 thread CPU time: ours ${one.cpuMedianMs.toFixed(0)} ms, PyTorch ${torch1.cpuMedianMs.toFixed(0)} ms`);
+      ctx.log(
+        `${size} px, 1 thread CPU time: ours ${one.cpuMedianMs.toFixed(0)} ms, PyTorch ${torch1.cpuMedianMs.toFixed(0)} ms`,
+      );
     }
     result.sizes[size] = entry;
   }

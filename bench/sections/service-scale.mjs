@@ -18,8 +18,21 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
 export const name = 'service';
-export const description = 'screening images/s (1 and 2 worker processes on one Redis), queue capacity (no-op jobs/s, bytes per job), serve latency percentiles under fixed concurrent load';
-export const packages = ['core', 'core-encoder', 'head-cls', 'head-det', 'head-seg', 'model', 'data', 'synth', 'runtime', 'export', 'service'];
+export const description =
+  'screening images/s (1 and 2 worker processes on one Redis), queue capacity (no-op jobs/s, bytes per job), serve latency percentiles under fixed concurrent load';
+export const packages = [
+  'core',
+  'core-encoder',
+  'head-cls',
+  'head-det',
+  'head-seg',
+  'model',
+  'data',
+  'synth',
+  'runtime',
+  'export',
+  'service',
+];
 
 const SIZE = 256;
 
@@ -36,7 +49,11 @@ function freePort() {
 
 async function startRedis(dir) {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let log = '';
   await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -55,7 +72,9 @@ function spawnCommand(serviceDist, command, args) {
   const code = `import { ${command}Command } from ${JSON.stringify(serviceDist)};
 await ${command}Command().parseAsync(process.argv.slice(1), { from: 'user' });
 process.exit(process.exitCode ?? 0);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code, '--', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, '--', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));
@@ -78,7 +97,8 @@ function files(dir, re, out = []) {
 }
 
 export async function run(ctx) {
-  if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) return { skipped: 'redis-server is not installed (apt-get install redis-server)' };
+  if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0)
+    return { skipped: 'redis-server is not installed (apt-get install redis-server)' };
   const core = await ctx.importPackage('core');
   const { createEncoder } = await ctx.importPackage('core-encoder');
   const { createClsHead } = await ctx.importPackage('head-cls');
@@ -95,7 +115,9 @@ export async function run(ctx) {
   const root = mkdtempSync(join(tmpdir(), 'mcx-bench-service-'));
   const redis = await startRedis(root);
   const client = new Redis(redis.url);
-  const result = { machine: { note: 'all processes share this machine: workers, Redis, client', loadAverage1mAtStart: loadavg()[0] } };
+  const result = {
+    machine: { note: 'all processes share this machine: workers, Redis, client', loadAverage1mAtStart: loadavg()[0] },
+  };
   try {
     // ---- model and images
     await core.initBackend('cpu');
@@ -113,20 +135,44 @@ export async function run(ctx) {
     const n = ctx.quick ? { nih: 30, rsna: 10 } : { nih: 120, rsna: 40 };
     const synthDir = join(root, 'synth');
     let t = performance.now();
-    await synth.synthesize({ out: synthDir, counts: { nih: n.nih, rsna: n.rsna, siim: 0, covid: 0 }, size: SIZE, seed: 21 });
+    await synth.synthesize({
+      out: synthDir,
+      counts: { nih: n.nih, rsna: n.rsna, siim: 0, covid: 0 },
+      size: SIZE,
+      seed: 21,
+    });
     ctx.log(`model written, ${n.nih + n.rsna} films synthesised in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const total = n.nih + n.rsna;
 
     // ---- screening: 1 worker x 2 threads, 2 workers x 1 thread
     result.screening = { images: total, imageSide: SIZE, formats: { png: n.nih, dicomJpegBaseline: n.rsna } };
-    for (const cfg of [{ workers: 1, threads: 2, batch: 1 }, { workers: 2, threads: 1, batch: 1 }, { workers: 2, threads: 1, batch: 4 }]) {
+    for (const cfg of [
+      { workers: 1, threads: 2, batch: 1 },
+      { workers: 2, threads: 1, batch: 1 },
+      { workers: 2, threads: 1, batch: 4 },
+    ]) {
       const queue = `bench-${cfg.workers}w-b${cfg.batch}`;
       t = performance.now();
       const enq = await service.enqueue({ source: synthDir, redis: redis.url, queue });
       const enqueueMs = performance.now() - t;
       const t0 = performance.now();
       const procs = Array.from({ length: cfg.workers }, () =>
-        spawnCommand(serviceDist, 'screen', ['worker', '--redis', redis.url, '--queue', queue, '--model', modelDir, '--threads', String(cfg.threads), '--batch', String(cfg.batch), '--until-empty', '--log-level', 'warn']),
+        spawnCommand(serviceDist, 'screen', [
+          'worker',
+          '--redis',
+          redis.url,
+          '--queue',
+          queue,
+          '--model',
+          modelDir,
+          '--threads',
+          String(cfg.threads),
+          '--batch',
+          String(cfg.batch),
+          '--until-empty',
+          '--log-level',
+          'warn',
+        ]),
       );
       const resultsKey = service.screenKeys(queue).results;
       let firstAt = null;
@@ -139,9 +185,12 @@ export async function run(ctx) {
       }
       const lastAt = performance.now();
       const codes = await Promise.all(procs.map((p) => p.exited));
-      if (done < enq.images) throw new Error(`screening ${queue} stopped at ${done}/${enq.images}: ${procs.map((p) => p.err()).join('\n')}`);
+      if (done < enq.images)
+        throw new Error(`screening ${queue} stopped at ${done}/${enq.images}: ${procs.map((p) => p.err()).join('\n')}`);
       const steady = (done - 1) / ((lastAt - firstAt) / 1000);
-      const positives = Object.values(await client.hgetall(resultsKey)).filter((v) => JSON.parse(v).gate.positive).length;
+      const positives = Object.values(await client.hgetall(resultsKey)).filter(
+        (v) => JSON.parse(v).gate.positive,
+      ).length;
       result.screening[`workers${cfg.workers}_threads${cfg.threads}_batch${cfg.batch}`] = {
         imagesPerSecond: steady,
         wallSecondsWithStartup: (lastAt - t0) / 1000,
@@ -149,11 +198,17 @@ export async function run(ctx) {
         gatePositiveShare: positives / done,
         exitCodes: codes,
       };
-      ctx.log(`${cfg.workers} worker(s) x ${cfg.threads} thread(s), batch ${cfg.batch}: ${steady.toFixed(1)} images/s steady, ${((lastAt - t0) / 1000).toFixed(1)} s with startup`);
+      ctx.log(
+        `${cfg.workers} worker(s) x ${cfg.threads} thread(s), batch ${cfg.batch}: ${steady.toFixed(1)} images/s steady, ${((lastAt - t0) / 1000).toFixed(1)} s with startup`,
+      );
     }
     const k2 = service.screenKeys('bench-2w-b1');
     const perImage = async (key) => Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) / total;
-    result.screening.redisBytesPerImage = { results: await perImage(k2.results), images: await perImage(k2.images), ids: await perImage(k2.ids) };
+    result.screening.redisBytesPerImage = {
+      results: await perImage(k2.results),
+      images: await perImage(k2.images),
+      ids: await perImage(k2.ids),
+    };
     const one = result.screening.workers1_threads2_batch1.imagesPerSecond;
     const two = result.screening.workers2_threads1_batch1.imagesPerSecond;
     result.screening.twoWorkersOverOne = two / one;
@@ -170,8 +225,20 @@ export async function run(ctx) {
       await queue.addBulk(
         Array.from({ length: Math.min(500, jobs - i) }, (_, k) => ({
           name: 'screen',
-          data: { sha256: hex(i + k), id: `00000000_${String(i + k).padStart(3, '0')}`, file: `/data/nih/images/00000000_${i + k}.png`, payload: 'path', bytes: 180000 },
-          opts: { jobId: hex(i + k), attempts: 3, backoff: { type: 'exponential', delay: 2000 }, removeOnComplete: true, removeOnFail: false },
+          data: {
+            sha256: hex(i + k),
+            id: `00000000_${String(i + k).padStart(3, '0')}`,
+            file: `/data/nih/images/00000000_${i + k}.png`,
+            payload: 'path',
+            bytes: 180000,
+          },
+          opts: {
+            jobId: hex(i + k),
+            attempts: 3,
+            backoff: { type: 'exponential', delay: 2000 },
+            removeOnComplete: true,
+            removeOnFail: false,
+          },
         })),
       );
     }
@@ -181,7 +248,14 @@ export async function run(ctx) {
     const resultsKey = service.screenKeys('noop').results;
     let processed = 0;
     t = performance.now();
-    const worker = new Worker('noop', async (job) => { await client.hsetnx(resultsKey, job.id, sampleResult); processed++; }, { connection: { url: redis.url, maxRetriesPerRequest: null }, prefix: service.BULL_PREFIX, concurrency: 16 });
+    const worker = new Worker(
+      'noop',
+      async (job) => {
+        await client.hsetnx(resultsKey, job.id, sampleResult);
+        processed++;
+      },
+      { connection: { url: redis.url, maxRetriesPerRequest: null }, prefix: service.BULL_PREFIX, concurrency: 16 },
+    );
     while (processed < jobs) await new Promise((r) => setTimeout(r, 20));
     const processPerSecond = jobs / ((performance.now() - t) / 1000);
     await worker.close();
@@ -198,26 +272,64 @@ export async function run(ctx) {
       note: 'one worker process with concurrency 16 and the Redis server on the same 2 cores; each job: move to active, lock, HSETNX result, move to finished (removed)',
     };
     // Raw Redis ceiling on this machine for the commands a job is made of (pipelining off: one round trip each).
-    const rb = spawnSync('redis-benchmark', ['-p', redis.url.split(':').pop(), '-t', 'set,get,lpush,hset', '-n', ctx.quick ? '20000' : '100000', '-q', '--csv'], { encoding: 'utf8' });
+    const rb = spawnSync(
+      'redis-benchmark',
+      [
+        '-p',
+        redis.url.split(':').pop(),
+        '-t',
+        'set,get,lpush,hset',
+        '-n',
+        ctx.quick ? '20000' : '100000',
+        '-q',
+        '--csv',
+      ],
+      { encoding: 'utf8' },
+    );
     if (rb.status === 0) {
       result.queue.redisBenchmarkOpsPerSecond = Object.fromEntries(
-        rb.stdout.trim().split('\n').slice(1).map((l) => l.split(',').map((c) => c.replace(/"/g, ''))).map(([test, rps]) => [test, Number(rps)]),
+        rb.stdout
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(',').map((c) => c.replace(/"/g, '')))
+          .map(([test, rps]) => [test, Number(rps)]),
       );
     }
-    ctx.log(`queue: ${processPerSecond.toFixed(0)} no-op jobs/s, ${(result.queue.bytesPerStoredResult / 1024).toFixed(2)} KiB per stored result`);
+    ctx.log(
+      `queue: ${processPerSecond.toFixed(0)} no-op jobs/s, ${(result.queue.bytesPerStoredResult / 1024).toFixed(2)} KiB per stored result`,
+    );
 
     // ---- serve: latency under fixed concurrency
     const real = join(ctx.repoRoot, '..', 'shared', 'realdata');
-    const realFiles = ['00000001_000.png', '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm'].map((f) => join(real, f)).filter(existsSync);
-    const uploads = (realFiles.length > 0 ? realFiles : files(synthDir, /\.(png|dcm)$/).slice(0, 8)).map((f) => ({ bytes: readFileSync(f), type: f.endsWith('.dcm') ? 'application/dicom' : 'image/png' }));
+    const realFiles = ['00000001_000.png', '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm']
+      .map((f) => join(real, f))
+      .filter(existsSync);
+    const uploads = (realFiles.length > 0 ? realFiles : files(synthDir, /\.(png|dcm)$/).slice(0, 8)).map((f) => ({
+      bytes: readFileSync(f),
+      type: f.endsWith('.dcm') ? 'application/dicom' : 'image/png',
+    }));
     const port = await freePort();
-    const server = spawnCommand(serviceDist, 'serve', ['--model', modelDir, '--port', String(port), '--concurrency', '4', '--log-level', 'warn']);
+    const server = spawnCommand(serviceDist, 'serve', [
+      '--model',
+      modelDir,
+      '--port',
+      String(port),
+      '--concurrency',
+      '4',
+      '--log-level',
+      'warn',
+    ]);
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; !/listening/.test(server.err()); i++) {
       if (i > 600) throw new Error(`server did not start: ${server.err()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    result.serve = { inputs: realFiles.length > 0 ? 'real NIH PNG 1024 px + real SIIM DICOM (JPEG Baseline)' : `synthetic ${SIZE} px films`, serverConcurrency: 4 };
+    result.serve = {
+      inputs:
+        realFiles.length > 0 ? 'real NIH PNG 1024 px + real SIIM DICOM (JPEG Baseline)' : `synthetic ${SIZE} px films`,
+      serverConcurrency: 4,
+    };
     for (const clients of [1, 4]) {
       const requests = ctx.quick ? 20 : 100;
       const latencies = [];
@@ -230,7 +342,11 @@ export async function run(ctx) {
           while (next < requests && performance.now() < stopAt) {
             const u = uploads[next++ % uploads.length];
             const s = performance.now();
-            const res = await fetch(`${url}/v1/predict`, { method: 'POST', body: u.bytes, headers: { 'content-type': u.type } });
+            const res = await fetch(`${url}/v1/predict`, {
+              method: 'POST',
+              body: u.bytes,
+              headers: { 'content-type': u.type },
+            });
             await res.arrayBuffer();
             latencies.push(performance.now() - s);
             codes[res.status] = (codes[res.status] ?? 0) + 1;
@@ -248,7 +364,9 @@ export async function run(ctx) {
         p99Ms: pct(latencies, 99),
         maxMs: latencies[latencies.length - 1],
       };
-      ctx.log(`serve, ${clients} client(s): p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, ${(latencies.length / seconds).toFixed(1)} req/s`);
+      ctx.log(
+        `serve, ${clients} client(s): p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms, ${(latencies.length / seconds).toFixed(1)} req/s`,
+      );
     }
     server.child.kill('SIGTERM');
     result.serve.exitCodeAfterSigterm = await server.exited;

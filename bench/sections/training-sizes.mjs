@@ -15,7 +15,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 
 export const name = 'training-sizes';
-export const description = 'which sizes train in what time: s/step and peak RSS per preset / size / batch (DenseNet-121 plain, memory-efficient, accumulated), quickstart estimate per plan size';
+export const description =
+  'which sizes train in what time: s/step and peak RSS per preset / size / batch (DenseNet-121 plain, memory-efficient, accumulated), quickstart estimate per plan size';
 export const packages = ['core', 'core-encoder', 'data', 'synth', 'model', 'trainer'];
 
 const CHILD_TIMEOUT_MS = 20 * 60 * 1000;
@@ -32,11 +33,21 @@ function child(ctx, script, args) {
   const last = r.stdout?.trim().split('\n').pop() ?? '';
   if (r.status === 0 && last.startsWith('{')) return { ...JSON.parse(last), load1 };
   // A process the wasm runtime aborted (out of memory) or the timeout killed: the tail of its stderr says why.
-  return { error: `child exited with ${r.signal ?? r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`, load1 };
+  return {
+    error: `child exited with ${r.signal ?? r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ').slice(0, 400)}`,
+    load1,
+  };
 }
 
 function stepConfigs(quick) {
-  const row = (preset, size, batch, extra = {}) => ({ preset, size, batch, memoryEfficient: false, accumulate: 1, ...extra });
+  const row = (preset, size, batch, extra = {}) => ({
+    preset,
+    size,
+    batch,
+    memoryEfficient: false,
+    accumulate: 1,
+    ...extra,
+  });
   const b16 = [
     row('densenet121', 256, 16),
     row('densenet121', 256, 16, { memoryEfficient: true }),
@@ -67,26 +78,58 @@ function estimate(measured) {
   const phases = measured.phases.map((p) => {
     seconds += p.steps * p.secondsPerStep;
     cpuSeconds += p.steps * p.cpuSecondsPerStep;
-    return { run: p.run, phase: p.phase, steps: p.steps, secondsPerStep: p.secondsPerStep, cpuSecondsPerStep: p.cpuSecondsPerStep };
+    return {
+      run: p.run,
+      phase: p.phase,
+      steps: p.steps,
+      secondsPerStep: p.secondsPerStep,
+      cpuSecondsPerStep: p.cpuSecondsPerStep,
+    };
   });
-  return { trainingMinutes: seconds / 60, trainingCpuMinutes: cpuSeconds / 60, steps: measured.phases.reduce((a, p) => a + p.steps, 0), phases };
+  return {
+    trainingMinutes: seconds / 60,
+    trainingCpuMinutes: cpuSeconds / 60,
+    steps: measured.phases.reduce((a, p) => a + p.steps, 0),
+    phases,
+  };
 }
 
 export async function run(ctx) {
   const steps = [];
   for (const cfg of stepConfigs(ctx.quick)) {
     const big = cfg.preset === 'densenet121' && cfg.batch >= 8;
-    const r = child(ctx, 'train-size-child.mjs', [JSON.stringify({ ...cfg, warmup: ctx.quick || big ? 0 : 1, iterations: ctx.quick ? 1 : 2 })]);
+    const r = child(ctx, 'train-size-child.mjs', [
+      JSON.stringify({ ...cfg, warmup: ctx.quick || big ? 0 : 1, iterations: ctx.quick ? 1 : 2 }),
+    ]);
     const label = `${cfg.preset} ${cfg.size} px x ${cfg.batch}${cfg.memoryEfficient ? ' memoryEfficient' : ''}${cfg.accumulate > 1 ? ` accumulate ${cfg.accumulate}` : ''}`;
-    ctx.log(r.error ? `${label}: ${r.error}` : `${label}: ${(r.stepMs.median / 1000).toFixed(2)} s/step, peak RSS ${r.peakRssMB.toFixed(0)} MB, heap ${r.wasmHeapMB?.toFixed(0)} MB`);
-    steps.push({ label, ...cfg, threads: r.backend?.threads ?? null, secondsPerStep: r.stepMs ? r.stepMs.median / 1000 : null, cpuSecondsPerStep: r.cpuMs ? r.cpuMs.median / 1000 : null, peakRssMB: r.peakRssMB ?? null, wasmHeapMB: r.wasmHeapMB ?? null, error: r.error ?? null, load1: r.load1, samplesMs: r.stepMs?.samples ?? [] });
+    ctx.log(
+      r.error
+        ? `${label}: ${r.error}`
+        : `${label}: ${(r.stepMs.median / 1000).toFixed(2)} s/step, peak RSS ${r.peakRssMB.toFixed(0)} MB, heap ${r.wasmHeapMB?.toFixed(0)} MB`,
+    );
+    steps.push({
+      label,
+      ...cfg,
+      threads: r.backend?.threads ?? null,
+      secondsPerStep: r.stepMs ? r.stepMs.median / 1000 : null,
+      cpuSecondsPerStep: r.cpuMs ? r.cpuMs.median / 1000 : null,
+      peakRssMB: r.peakRssMB ?? null,
+      wasmHeapMB: r.wasmHeapMB ?? null,
+      error: r.error ?? null,
+      load1: r.load1,
+      samplesMs: r.stepMs?.samples ?? [],
+    });
   }
 
   const perStep = ctx.quick ? 2 : 4;
   const tiny = child(ctx, 'protocol-steps-child.mjs', ['tiny', String(perStep)]);
   ctx.log(tiny.error ? `protocol at tiny: ${tiny.error}` : 'protocol at tiny measured');
   const small = child(ctx, 'protocol-steps-child.mjs', ['small', String(perStep)]);
-  ctx.log(small.error ? `protocol at small (densenet-small 256): ${small.error}` : 'protocol at small (densenet-small 256) measured');
+  ctx.log(
+    small.error
+      ? `protocol at small (densenet-small 256): ${small.error}`
+      : 'protocol at small (densenet-small 256) measured',
+  );
   const quickstart =
     tiny.error || small.error
       ? { error: tiny.error ?? small.error }
@@ -97,6 +140,9 @@ export async function run(ctx) {
           small: { encoder: small.encoder, imageSize: small.imageSize, ...estimate(small) },
           measured: { tiny, small },
         };
-  if (!quickstart.error) ctx.log(`quickstart training estimate: tiny ${quickstart.tiny.trainingMinutes.toFixed(1)} min (${quickstart.tiny.trainingCpuMinutes.toFixed(1)} CPU min), small ${quickstart.small.trainingMinutes.toFixed(1)} min (${quickstart.small.trainingCpuMinutes.toFixed(1)} CPU min)`);
+  if (!quickstart.error)
+    ctx.log(
+      `quickstart training estimate: tiny ${quickstart.tiny.trainingMinutes.toFixed(1)} min (${quickstart.tiny.trainingCpuMinutes.toFixed(1)} CPU min), small ${quickstart.small.trainingMinutes.toFixed(1)} min (${quickstart.small.trainingCpuMinutes.toFixed(1)} CPU min)`,
+    );
   return { backend: 'wasm (threads: see each row)', steps, quickstart };
 }

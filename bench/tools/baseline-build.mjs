@@ -15,7 +15,11 @@ if (!commit || !out) {
 }
 const dir = resolve(out);
 mkdirSync(dir, { recursive: true });
-const archive = execFileSync('git', ['archive', commit, 'packages/core', 'packages/core-encoder', 'tsconfig.base.json', 'package.json'], { cwd: repoRoot });
+const archive = execFileSync(
+  'git',
+  ['archive', commit, 'packages/core', 'packages/core-encoder', 'tsconfig.base.json', 'package.json'],
+  { cwd: repoRoot },
+);
 spawnSync('tar', ['-x', '-C', dir], { input: archive, stdio: ['pipe', 'inherit', 'inherit'] });
 const nm = join(dir, 'node_modules');
 mkdirSync(join(nm, '@multichexnet'), { recursive: true });
@@ -24,10 +28,13 @@ for (const entry of readdirSync(join(repoRoot, 'node_modules'))) {
   symlinkSync(join(repoRoot, 'node_modules', entry), join(nm, entry));
 }
 for (const pkg of ['core', 'core-encoder']) {
-  if (!existsSync(join(nm, '@multichexnet', pkg))) symlinkSync(join(dir, 'packages', pkg), join(nm, '@multichexnet', pkg));
+  if (!existsSync(join(nm, '@multichexnet', pkg)))
+    symlinkSync(join(dir, 'packages', pkg), join(nm, '@multichexnet', pkg));
 }
 for (const pkg of ['core', 'core-encoder']) {
   const r = spawnSync(join(nm, '.bin', 'tsup'), [], { cwd: join(dir, 'packages', pkg), stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-process.stderr.write(`baseline ${commit} built in ${dir}: MCX_BENCH_BASELINE=${dir} npm run bench -- --only densenet121,stock-layers\n`);
+process.stderr.write(
+  `baseline ${commit} built in ${dir}: MCX_BENCH_BASELINE=${dir} npm run bench -- --only densenet121,stock-layers\n`,
+);

@@ -27,16 +27,41 @@ function time(fn) {
 const B = 16;
 let s = size;
 let total = { fwd: 0, bpi: 0, bpf: 0 };
-for (const [ci, co] of [[1, 16], [16, 32], [32, 64], [64, 128]]) {
+for (const [ci, co] of [
+  [1, 16],
+  [16, 32],
+  [32, 64],
+  [64, 128],
+]) {
   const x = tf.randomNormal([B, s, s, ci]);
   const f = tf.randomNormal([3, 3, ci, co]);
   const dy = tf.randomNormal([B, s, s, co]);
   const fwd = time(() => tf.conv2d(x, f, 1, 'same'));
-  const bpi = time(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: f }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: x.shape }));
-  const bpf = time(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: f.shape }));
+  const bpi = time(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropInput',
+        { dy, filter: f },
+        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: x.shape },
+      ),
+  );
+  const bpf = time(() =>
+    tf
+      .engine()
+      .runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: f.shape },
+      ),
+  );
   const gflop = (2 * B * s * s * 9 * ci * co) / 1e9;
-  console.log(`${s}x${s} ${ci}->${co}: fwd ${fwd.toFixed(1)} ms (${(gflop / fwd * 1e3).toFixed(1)} GFLOP/s)  bpi ${bpi.toFixed(1)} ms  bpf ${bpf.toFixed(1)} ms (${(gflop / bpf * 1e3).toFixed(1)} GFLOP/s)`);
-  total.fwd += fwd; total.bpi += bpi; total.bpf += bpf;
+  console.log(
+    `${s}x${s} ${ci}->${co}: fwd ${fwd.toFixed(1)} ms (${((gflop / fwd) * 1e3).toFixed(1)} GFLOP/s)  bpi ${bpi.toFixed(1)} ms  bpf ${bpf.toFixed(1)} ms (${((gflop / bpf) * 1e3).toFixed(1)} GFLOP/s)`,
+  );
+  total.fwd += fwd;
+  total.bpi += bpi;
+  total.bpf += bpf;
   tf.dispose([x, f, dy]);
   s /= 2;
 }

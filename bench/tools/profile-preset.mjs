@@ -20,7 +20,11 @@ const info = await core.initBackend('wasm');
 // --by-shape: convolutions split by their input shapes and strides.
 const keyOf = (k, a) =>
   byShape && /^(Conv2DBackprop|FusedConv2D|Conv2D$)/.test(k.kernelName)
-    ? `${k.kernelName} ${JSON.stringify(Object.values(a.inputs).filter(Boolean).map((t) => t.shape))} s${JSON.stringify(a.attrs.strides)}`
+    ? `${k.kernelName} ${JSON.stringify(
+        Object.values(a.inputs)
+          .filter(Boolean)
+          .map((t) => t.shape),
+      )} s${JSON.stringify(a.attrs.strides)}`
     : k.kernelName;
 const totals = timeKernels(tf, { keyOf });
 
@@ -33,13 +37,26 @@ const vars = [encoder, cls, det, seg].flatMap((b) => b.trainableWeights.map((w) 
 const opt2 = tf.train.adam(1e-3);
 const x = tf.randomNormal([batch, size, size, 1], 0, 1, 'float32', 9);
 const labels = tf.zeros([batch, 14]);
-const detT = det.encodeTargets(Array.from({ length: batch }, (_, i) => (i % 2 ? [] : [{ x: 40, y: 50, width: 60, height: 70 }])), size);
-const masks = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 3), 0.9), 'float32'));
+const detT = det.encodeTargets(
+  Array.from({ length: batch }, (_, i) => (i % 2 ? [] : [{ x: 40, y: 50, width: 60, height: 70 }])),
+  size,
+);
+const masks = tf.tidy(() =>
+  tf.cast(tf.greater(tf.randomUniform([batch, size, size, 1], 0, 1, 'float32', 3), 0.9), 'float32'),
+);
 const step = () => {
-  const l = opt2.minimize(() => {
-    const f = encoder.apply(x, { training: true });
-    return tf.addN([cls.loss(labels, cls.apply(f, { training: true })), det.loss(detT, det.apply(f, { training: true })), seg.loss(masks, seg.apply(f, { training: true }))]);
-  }, true, vars);
+  const l = opt2.minimize(
+    () => {
+      const f = encoder.apply(x, { training: true });
+      return tf.addN([
+        cls.loss(labels, cls.apply(f, { training: true })),
+        det.loss(detT, det.apply(f, { training: true })),
+        seg.loss(masks, seg.apply(f, { training: true })),
+      ]);
+    },
+    true,
+    vars,
+  );
   l.dataSync();
   l.dispose();
 };
@@ -49,5 +66,9 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) step();
 const stepMs = (performance.now() - t0) / steps;
 const { rows, kernelMs } = kernelRows(totals, steps);
-process.stdout.write(`preset ${size} px batch ${batch}, threads=${info.threads}: ${stepMs.toFixed(0)} ms/step, kernels ${kernelMs.toFixed(0)} ms, other ${(stepMs - kernelMs).toFixed(0)} ms\n`);
-for (const [k, ms, calls] of rows) if (ms >= (byShape ? 20 : 0.5)) process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${String(calls).padStart(5)} calls\n`);
+process.stdout.write(
+  `preset ${size} px batch ${batch}, threads=${info.threads}: ${stepMs.toFixed(0)} ms/step, kernels ${kernelMs.toFixed(0)} ms, other ${(stepMs - kernelMs).toFixed(0)} ms\n`,
+);
+for (const [k, ms, calls] of rows)
+  if (ms >= (byShape ? 20 : 0.5))
+    process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${String(calls).padStart(5)} calls\n`);

@@ -14,7 +14,13 @@ const steps = Number(opt('steps', '3'));
 // --cpu: process CPU time instead of wall time (robust on a busy machine; meaningful with --threads 1).
 const useCpu = has('cpu');
 const threads = opt('threads', undefined);
-const clock = () => (useCpu ? (() => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; })() : performance.now());
+const clock = () =>
+  useCpu
+    ? (() => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+      })()
+    : performance.now();
 
 const core = await importBuilt('core');
 const { tf } = core;
@@ -30,7 +36,9 @@ for (let i = 0; i < steps; i++) trainer.step();
 const stepMs = (clock() - t0) / steps;
 trainer.dispose();
 const { rows, kernelMs } = kernelRows(totals, steps);
-process.stdout.write(`probe net ${size} px, norm=${norm}, threads=${info.threads}: ${stepMs.toFixed(1)} ms/step, kernels ${kernelMs.toFixed(1)} ms, other (JS/engine) ${(stepMs - kernelMs).toFixed(1)} ms\n`);
+process.stdout.write(
+  `probe net ${size} px, norm=${norm}, threads=${info.threads}: ${stepMs.toFixed(1)} ms/step, kernels ${kernelMs.toFixed(1)} ms, other (JS/engine) ${(stepMs - kernelMs).toFixed(1)} ms\n`,
+);
 for (const [k, ms, calls] of rows) {
   if (ms < 0.05) continue;
   process.stdout.write(`  ${k.padEnd(28)} ${ms.toFixed(2).padStart(9)} ms  ${String(calls).padStart(4)} calls\n`);

@@ -29,13 +29,27 @@ const load = (s) => {
 };
 const failure = (s) => String(s.error).split('\n')[0].replace(/:$/, '');
 
-const out = ['Root README:', '', '| encoder | px | batch | wall s / step | CPU s / step | peak RSS | load |', '|---|---|---|---|---|---|---|'];
+const out = [
+  'Root README:',
+  '',
+  '| encoder | px | batch | wall s / step | CPU s / step | peak RSS | load |',
+  '|---|---|---|---|---|---|---|',
+];
 for (const s of section.steps) {
   const enc = `\`${s.preset}\`${s.preset === 'densenet121' || s.memoryEfficient ? `, ${variant(s)}` : ''}`;
   if (s.error) out.push(`| ${enc} | ${s.size} | ${batch(s)} | fails: ${failure(s)} | - | - | ${load(s)} |`);
-  else out.push(`| ${enc} | ${s.size} | ${batch(s)} | ${f2(s.secondsPerStep)} | ${f2(s.cpuSecondsPerStep)} | ${mb(s.peakRssMB)} | ${load(s)} |`);
+  else
+    out.push(
+      `| ${enc} | ${s.size} | ${batch(s)} | ${f2(s.secondsPerStep)} | ${f2(s.cpuSecondsPerStep)} | ${mb(s.peakRssMB)} | ${load(s)} |`,
+    );
 }
-out.push('', 'core-encoder README:', '', '| encoder, batch x px | wasm heap | peak RSS | CPU s / step |', '|---|---|---|---|');
+out.push(
+  '',
+  'core-encoder README:',
+  '',
+  '| encoder, batch x px | wasm heap | peak RSS | CPU s / step |',
+  '|---|---|---|---|',
+);
 for (const s of section.steps) {
   if (s.size !== 256 || s.preset === 'densenet-tiny') continue;
   const name = `\`${s.preset}\`, ${s.batch} x ${s.size}, ${variant(s)}`;

@@ -38,7 +38,10 @@ function involvesTensor(decl) {
   if (ts.isFunctionLike(decl)) {
     for (const p of decl.parameters) parts.push(p.type ? p.type.getText() : '');
     if (decl.type) parts.push(decl.type.getText());
-  } else if ((ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isVariableDeclaration(decl)) && decl.type) {
+  } else if (
+    (ts.isPropertySignature(decl) || ts.isPropertyDeclaration(decl) || ts.isVariableDeclaration(decl)) &&
+    decl.type
+  ) {
     parts.push(decl.type.getText());
   }
   return parts.some((t) => TENSOR_TYPE.test(t));
@@ -65,7 +68,11 @@ for (const entry of entries) {
       if (ts.isFunctionDeclaration(decl) || ts.isVariableDeclaration(decl)) check(symbol, exported.name, decl, pkg);
       if (ts.isInterfaceDeclaration(decl) || ts.isClassDeclaration(decl)) {
         for (const member of decl.members) {
-          if (!member.name || (ts.getCombinedModifierFlags(member) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected))) continue;
+          if (
+            !member.name ||
+            ts.getCombinedModifierFlags(member) & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)
+          )
+            continue;
           const memberSymbol = checker.getSymbolAtLocation(member.name);
           if (memberSymbol) check(memberSymbol, `${exported.name}.${member.name.getText()}`, member, pkg);
         }
@@ -75,5 +82,7 @@ for (const entry of entries) {
 }
 
 for (const p of problems) console.log(`${p.where}  ${p.pkg}: ${p.name}  "${p.line.slice(0, 90)}"`);
-console.log(`${problems.length} exported declaration(s) with a tensor and no shape on the first doc line (${selected.join(', ')})`);
+console.log(
+  `${problems.length} exported declaration(s) with a tensor and no shape on the first doc line (${selected.join(', ')})`,
+);
 process.exit(problems.length > 0 ? 1 : 0);

@@ -60,21 +60,36 @@ export function checkImports(stageDir, manifest, files) {
   for (const file of code) {
     const text = readFileSync(join(stageDir, file), 'utf8');
     for (const spec of importSpecifiers(text)) {
-      if (/(^|\/)src\//.test(spec) || /\.tsx?$/.test(spec) && !/\.d\.(m|c)?ts$/.test(spec)) {
+      if (/(^|\/)src\//.test(spec) || (/\.tsx?$/.test(spec) && !/\.d\.(m|c)?ts$/.test(spec))) {
         problems.push(`${file}: imports ${spec}, a source path (the source condition leaked)`);
         continue;
       }
       if (spec.startsWith('.') || spec.startsWith('/')) {
-        if (spec.startsWith('/')) { problems.push(`${file}: absolute import ${spec}`); continue; }
+        if (spec.startsWith('/')) {
+          problems.push(`${file}: absolute import ${spec}`);
+          continue;
+        }
         const target = normalize(join(dirname(file), spec));
-        if (target.startsWith('..')) { problems.push(`${file}: import ${spec} leaves the package`); continue; }
-        const candidates = [target, target.replace(/\.(m|c)?js$/, '.d.$1ts'), `${target}.js`, `${target}.d.ts`, join(target, 'index.js'), join(target, 'index.d.ts')];
-        if (!candidates.some((c) => shipped.has(c))) problems.push(`${file}: import ${spec} resolves to no shipped file`);
+        if (target.startsWith('..')) {
+          problems.push(`${file}: import ${spec} leaves the package`);
+          continue;
+        }
+        const candidates = [
+          target,
+          target.replace(/\.(m|c)?js$/, '.d.$1ts'),
+          `${target}.js`,
+          `${target}.d.ts`,
+          join(target, 'index.js'),
+          join(target, 'index.d.ts'),
+        ];
+        if (!candidates.some((c) => shipped.has(c)))
+          problems.push(`${file}: import ${spec} resolves to no shipped file`);
         continue;
       }
       if (spec.startsWith('node:') || builtins.has(spec) || builtins.has(spec.split('/')[0])) continue;
       const name = packageName(spec);
-      if (!declared.has(name)) problems.push(`${file}: imports ${spec}, but ${name} is not in dependencies or peerDependencies`);
+      if (!declared.has(name))
+        problems.push(`${file}: imports ${spec}, but ${name} is not in dependencies or peerDependencies`);
     }
   }
   return problems;
@@ -85,7 +100,10 @@ export function checkMetadata(published, files, pkgDir) {
   const problems = [];
   const rootManifest = JSON.parse(readFileSync(join(workspaceRoot, 'package.json'), 'utf8'));
   if (!files.some((f) => /^licen[cs]e(\.|$)/i.test(f))) problems.push('no LICENSE file in the tarball');
-  if (published.license !== rootManifest.license) problems.push(`license is ${JSON.stringify(published.license)}, the repository's is ${JSON.stringify(rootManifest.license)}`);
+  if (published.license !== rootManifest.license)
+    problems.push(
+      `license is ${JSON.stringify(published.license)}, the repository's is ${JSON.stringify(rootManifest.license)}`,
+    );
   for (const [field, expected] of Object.entries(repositoryFields(pkgDir))) {
     if (JSON.stringify(published[field]) !== JSON.stringify(expected)) {
       problems.push(`${field} is ${JSON.stringify(published[field])}, expected ${JSON.stringify(expected)}`);
@@ -108,17 +126,23 @@ async function main() {
     const { messages, pkg } = await publint({ pkgDir: stageDir, level: 'suggestion', strict: true, pack: 'npm' });
     const blocking = messages.filter((m) => m.type !== 'suggestion');
     for (const m of messages) console.log(`publint ${m.type}: ${formatMessage(m, pkg) ?? m.code}`);
-    console.log(`publint: ${blocking.length === 0 ? 'clean' : `${blocking.length} problem(s)`}${messages.length > blocking.length ? ` (${messages.length - blocking.length} suggestion(s))` : ''}`);
+    console.log(
+      `publint: ${blocking.length === 0 ? 'clean' : `${blocking.length} problem(s)`}${messages.length > blocking.length ? ` (${messages.length - blocking.length} suggestion(s))` : ''}`,
+    );
     if (blocking.length > 0) failed = true;
 
     // 2. are the types wrong
     const [{ tarball }] = packStaged([stageDir], join(work, 'tarball'));
     const attwBin = join(workspaceRoot, 'node_modules', '.bin', 'attw');
     try {
-      const out = execFileSync(attwBin, [tarball, '--format', 'ascii', '--no-emoji', '--no-color', '--ignore-rules', ...IGNORED_ATTW_RULES], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const out = execFileSync(
+        attwBin,
+        [tarball, '--format', 'ascii', '--no-emoji', '--no-color', '--ignore-rules', ...IGNORED_ATTW_RULES],
+        {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       console.log(out.trim());
       console.log(`attw: clean (ignored: ${IGNORED_ATTW_RULES.join(', ')})`);
     } catch (err) {
@@ -131,7 +155,9 @@ async function main() {
     const problems = checkImports(stageDir, published, files);
     for (const p of problems) console.log(`imports: ${p}`);
     const dts = files.filter((f) => f.endsWith('.d.ts'));
-    console.log(`imports: ${problems.length === 0 ? 'clean' : `${problems.length} problem(s)`} (${files.length} files, ${dts.length} declaration files)`);
+    console.log(
+      `imports: ${problems.length === 0 ? 'clean' : `${problems.length} problem(s)`} (${files.length} files, ${dts.length} declaration files)`,
+    );
     if (problems.length > 0) failed = true;
     if (dts.length === 0) {
       console.log('imports: no .d.ts shipped');
@@ -140,17 +166,27 @@ async function main() {
 
     // 4. exported version
     const entry = pathToFileURL(join(pkgDir, 'dist', 'index.js')).href;
-    const exported = execFileSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(entry)}); process.stdout.write(String(m.version));`], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const exported = execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(entry)}); process.stdout.write(String(m.version));`,
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     console.log(`version: dist exports ${exported}, package.json says ${manifest.version}`);
     if (exported !== manifest.version) failed = true;
 
     // 5. licence and repository metadata
     const metadata = checkMetadata(published, files, pkgDir);
     for (const p of metadata) console.log(`metadata: ${p}`);
-    console.log(`metadata: ${metadata.length === 0 ? `clean (${published.license}, ${published.repository.directory})` : `${metadata.length} problem(s)`}`);
+    console.log(
+      `metadata: ${metadata.length === 0 ? `clean (${published.license}, ${published.repository.directory})` : `${metadata.length} problem(s)`}`,
+    );
     if (metadata.length > 0) failed = true;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -47,5 +47,7 @@ for (const pkg of selected) {
   }
   rmSync(file, { force: true });
 }
-console.log(`${selected.length - failed - skipped} of ${selected.length} README examples ran, ${failed} failed, ${skipped} skipped`);
+console.log(
+  `${selected.length - failed - skipped} of ${selected.length} README examples ran, ${failed} failed, ${skipped} skipped`,
+);
 process.exit(failed > 0 ? 1 : 0);

@@ -40,7 +40,7 @@ function parseArgs(argv) {
   for (const a of argv) {
     const m = /^--(no-)?([a-z-]+)(?:=(.*))?$/.exec(a);
     if (!m) throw new Error(`unknown argument ${a} (see the header of tools/release/release.mjs)`);
-    out[m[2]] = m[1] ? false : m[3] ?? true;
+    out[m[2]] = m[1] ? false : (m[3] ?? true);
   }
   const known = new Set(['publish', 'projects', 'registry', 'tag', 'otp', 'git', 'dry-run', 'verbose']);
   for (const k of Object.keys(out)) if (!known.has(k)) throw new Error(`unknown option --${k}`);
@@ -66,7 +66,9 @@ async function releaseProjects() {
     for (const p of patterns) {
       const neg = p.startsWith('!');
       const pat = neg ? p.slice(1) : p;
-      const hit = pat.includes('/*') ? node.data.root.startsWith(pat.replace('/*', '/')) : node.name === pat || node.data.root === pat;
+      const hit = pat.includes('/*')
+        ? node.data.root.startsWith(pat.replace('/*', '/'))
+        : node.name === pat || node.data.root === pat;
       if (hit) keep = !neg;
     }
     return keep;
@@ -119,14 +121,18 @@ const FIRST_RELEASE_NOTE = (name, version, date) =>
 async function main() {
   const all = await releaseProjects();
   const filter = typeof args.projects === 'string' ? new Set(args.projects.split(',').map((s) => s.trim())) : null;
-  const selected = all.filter((p) => filter === null || filter.has(p.name) || filter.has(p.name.replace('@multichexnet/', '')));
+  const selected = all.filter(
+    (p) => filter === null || filter.has(p.name) || filter.has(p.name.replace('@multichexnet/', '')),
+  );
   if (selected.length === 0) throw new Error(`no release project matches --projects=${args.projects}`);
   const untagged = new Set(all.filter((p) => !hasTag(p.name)).map((p) => p.name));
   const firsts = selected.filter((p) => untagged.has(p.name));
   const tagged = selected.filter((p) => !untagged.has(p.name));
 
   if (publish && useGit && git('status', '--porcelain', '--untracked-files=no').length > 0) {
-    throw new Error('the working tree has uncommitted changes; commit them first (a release must be reproducible from a commit)');
+    throw new Error(
+      'the working tree has uncommitted changes; commit them first (a release must be reproducible from a commit)',
+    );
   }
 
   // Packages released before: nx, from the conventional commits since each one's last tag; their dependents (in the
@@ -134,13 +140,25 @@ async function main() {
   let versionData = {};
   if (tagged.length > 0) {
     const res = await quietUnless(publish || args.verbose === true, () =>
-      releaseVersion({ projects: tagged.map((p) => p.name), dryRun: !publish, gitCommit: false, gitTag: false, stageChanges: false, verbose: args.verbose === true }),
+      releaseVersion({
+        projects: tagged.map((p) => p.name),
+        dryRun: !publish,
+        gitCommit: false,
+        gitTag: false,
+        stageChanges: false,
+        verbose: args.verbose === true,
+      }),
     );
     versionData = res.projectsVersionData;
   }
   // First releases: the version on disk, as is (unless nx just bumped it as a dependent of a released package).
   for (const p of firsts) {
-    if (!versionData[p.name]?.newVersion) versionData[p.name] = { currentVersion: p.manifest.version, newVersion: p.manifest.version, dependentProjects: [] };
+    if (!versionData[p.name]?.newVersion)
+      versionData[p.name] = {
+        currentVersion: p.manifest.version,
+        newVersion: p.manifest.version,
+        dependentProjects: [],
+      };
   }
 
   const rows = [];
@@ -149,19 +167,37 @@ async function main() {
     const first = untagged.has(p.name);
     let reason;
     if (v === undefined || (v.newVersion === null && !selected.includes(p))) reason = 'not selected';
-    else if (first) reason = v.newVersion === p.manifest.version ? 'first release (no tag yet): version on disk' : 'first release, patch: a dependency is released';
+    else if (first)
+      reason =
+        v.newVersion === p.manifest.version
+          ? 'first release (no tag yet): version on disk'
+          : 'first release, patch: a dependency is released';
     else if (v.newVersion === null) reason = 'unchanged: no releasable conventional commit since its last tag';
     else reason = 'conventional commits since its last tag, or a dependency released';
-    rows.push([p.name, first ? '(unreleased)' : v?.currentVersion ?? p.manifest.version, v?.newVersion ?? '-', reason]);
+    rows.push([
+      p.name,
+      first ? '(unreleased)' : (v?.currentVersion ?? p.manifest.version),
+      v?.newVersion ?? '-',
+      reason,
+    ]);
   }
-  console.log(publish ? 'Release plan:' : 'Release plan (dry run: nothing is written, tagged or published; add --publish to release):');
+  console.log(
+    publish
+      ? 'Release plan:'
+      : 'Release plan (dry run: nothing is written, tagged or published; add --publish to release):',
+  );
   printPlan(rows);
   const toRelease = topological(all.filter((p) => versionData[p.name]?.newVersion));
   if (!publish) {
-    console.log(`${toRelease.length} package(s) would be released, in this order: ${toRelease.map((p) => `${p.name}@${versionData[p.name].newVersion}`).join(', ')}`);
+    console.log(
+      `${toRelease.length} package(s) would be released, in this order: ${toRelease.map((p) => `${p.name}@${versionData[p.name].newVersion}`).join(', ')}`,
+    );
     return;
   }
-  if (toRelease.length === 0) { console.log('nothing to release'); return; }
+  if (toRelease.length === 0) {
+    console.log('nothing to release');
+    return;
+  }
 
   // The `version` each package exports is a literal in its src (tests run on src/, without a build): bump it too.
   for (const p of toRelease) {
@@ -172,23 +208,41 @@ async function main() {
   // Changelogs: nx renders the conventional commits of released packages; first releases get their own entry.
   const date = new Date().toISOString().slice(0, 10);
   const published = new Set(all.map((p) => p.name));
-  const taggedVersionData = Object.fromEntries(Object.entries(versionData).filter(([n]) => published.has(n) && !untagged.has(n)));
+  const taggedVersionData = Object.fromEntries(
+    Object.entries(versionData).filter(([n]) => published.has(n) && !untagged.has(n)),
+  );
   if (Object.values(taggedVersionData).some((v) => v.newVersion)) {
     const projects = Object.keys(taggedVersionData);
-    await releaseChangelog({ projects, versionData: taggedVersionData, gitCommit: false, gitTag: false, stageChanges: false, dryRun: false });
+    await releaseChangelog({
+      projects,
+      versionData: taggedVersionData,
+      gitCommit: false,
+      gitTag: false,
+      stageChanges: false,
+      dryRun: false,
+    });
   }
   for (const p of toRelease.filter((q) => untagged.has(q.name))) {
     const file = join(root, p.root, 'CHANGELOG.md');
     const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
-    writeFileSync(file, FIRST_RELEASE_NOTE(p.name, versionData[p.name].newVersion, date) + (previous ? `\n${previous}` : ''));
+    writeFileSync(
+      file,
+      FIRST_RELEASE_NOTE(p.name, versionData[p.name].newVersion, date) + (previous ? `\n${previous}` : ''),
+    );
   }
 
   // Build and check exactly what ships before anything is committed, tagged or published.
   const projectsArg = `--projects=${toRelease.map((p) => p.name).join(',')}`;
   try {
-    execFileSync('npx', ['nx', 'run-many', '-t', 'check-package', projectsArg, '--parallel=2', '--outputStyle=stream'], { cwd: root, stdio: 'inherit', env: process.env });
+    execFileSync(
+      'npx',
+      ['nx', 'run-many', '-t', 'check-package', projectsArg, '--parallel=2', '--outputStyle=stream'],
+      { cwd: root, stdio: 'inherit', env: process.env },
+    );
   } catch {
-    throw new Error('check-package failed: nothing was committed, tagged or published. The new versions and changelogs are left in the working tree; discard them (git checkout -- .) and release again after the fix.');
+    throw new Error(
+      'check-package failed: nothing was committed, tagged or published. The new versions and changelogs are left in the working tree; discard them (git checkout -- .) and release again after the fix.',
+    );
   }
 
   const tags = toRelease.map((p) => `${p.name}@${versionData[p.name].newVersion}`);
@@ -213,7 +267,8 @@ async function main() {
     ...(typeof args.otp === 'string' ? { otp: args.otp } : {}),
   });
   const failedPublish = toRelease.filter((p) => results[p.name]?.code !== 0).map((p) => p.name);
-  if (failedPublish.length > 0) throw new Error(`npm publish failed for ${failedPublish.join(', ')} (see above); the others are published`);
+  if (failedPublish.length > 0)
+    throw new Error(`npm publish failed for ${failedPublish.join(', ')} (see above); the others are published`);
   console.log(`published ${tags.join(', ')}`);
   if (useGit) console.log('push the release commit and its tags: git push --follow-tags');
 }
@@ -221,7 +276,13 @@ async function main() {
 /** Runs `fn` with nx's output muted unless `loud` (a dry run prints every manifest diff); errors still throw. */
 async function quietUnless(loud, fn) {
   if (loud) return fn();
-  const saved = { out: process.stdout.write, err: process.stderr.write, log: console.log, info: console.info, warn: console.warn };
+  const saved = {
+    out: process.stdout.write,
+    err: process.stderr.write,
+    log: console.log,
+    info: console.info,
+    warn: console.warn,
+  };
   process.stdout.write = () => true;
   process.stderr.write = () => true;
   console.log = console.info = console.warn = () => {};

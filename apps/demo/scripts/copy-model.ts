@@ -24,7 +24,9 @@ async function readJson(file: string): Promise<Record<string, unknown> | null> {
 
 const info = await stat(source).catch(() => null);
 if (info === null) {
-  console.error(`No ${relative(repoRoot, source)} yet.\nTrain and export it first:  npm run quickstart\nthen bundle it:             npm run demo:model`);
+  console.error(
+    `No ${relative(repoRoot, source)} yet.\nTrain and export it first:  npm run quickstart\nthen bundle it:             npm run demo:model`,
+  );
   process.exit(1);
 }
 const bytes = new Uint8Array(await readFile(source));
@@ -59,7 +61,10 @@ const seed = typeof plan?.seed === 'number' ? plan.seed : 0;
 const provenance = {
   run: relative(repoRoot, runDir),
   // a quickstart folder holds its Table 1; any other run folder was trained by `train` on its plan
-  command: table1 !== null ? `multichexnet quickstart${seed !== 0 ? ` --seed ${seed}` : ''}` : `multichexnet train ${typeof plan?.name === 'string' ? plan.name : '<plan>'} --seed ${seed}`,
+  command:
+    table1 !== null
+      ? `multichexnet quickstart${seed !== 0 ? ` --seed ${seed}` : ''}`
+      : `multichexnet train ${typeof plan?.name === 'string' ? plan.name : '<plan>'} --seed ${seed}`,
   exportedAt: info.mtime.toISOString(),
   copiedAt: new Date().toISOString(),
   checksum,
@@ -69,13 +74,24 @@ const provenance = {
     `plan ${typeof plan?.name === 'string' ? plan.name : 'unknown'}, ${metadata.preprocessing?.size ?? '?'} px input; metrics on the synthetic ${typeof evalTest?.split === 'string' ? evalTest.split : 'test'} split${typeof evalTest?.gating === 'string' ? `, gating: ${evalTest.gating}` : ''}`,
     ...(typeof table1?.verdict === 'string' ? [`Table 1: ${table1.verdict}`] : []),
     'trained on synthetic chest films only, at the tiny preset: a demonstration of the system, not a diagnostic model',
-    ...(metadata.ood !== null ? [`refuses images unlike its training films (OOD score > ${metadata.ood.threshold.toFixed(3)}, chosen on ${metadata.ood.thresholdOn} validation films): most real films`] : []),
-    ...(metadata.temperature !== null ? [`probabilities calibrated (temperature scaling on ${metadata.temperature.split})`] : []),
+    ...(metadata.ood !== null
+      ? [
+          `refuses images unlike its training films (OOD score > ${metadata.ood.threshold.toFixed(3)}, chosen on ${metadata.ood.thresholdOn} validation films): most real films`,
+        ]
+      : []),
+    ...(metadata.temperature !== null
+      ? [`probabilities calibrated (temperature scaling on ${metadata.temperature.split})`]
+      : []),
   ],
 };
 await mkdir(dirname(target), { recursive: true });
 await copyFile(source, target);
 await writeFile(join(dirname(target), 'provenance.json'), `${JSON.stringify(provenance, null, 2)}\n`);
-console.log(`bundled ${relative(repoRoot, source)} -> ${relative(repoRoot, target)} (${(bytes.byteLength / 1e6).toFixed(2)} MB, sha256 ${checksum.slice(0, 12)}…)`);
+console.log(
+  `bundled ${relative(repoRoot, source)} -> ${relative(repoRoot, target)} (${(bytes.byteLength / 1e6).toFixed(2)} MB, sha256 ${checksum.slice(0, 12)}…)`,
+);
 for (const [k, v] of Object.entries(metrics)) console.log(`  ${k.padEnd(20)} ${v.toFixed(3)}`);
-if (bytes.byteLength > COMMIT_LIMIT_BYTES) console.warn(`note: ${(bytes.byteLength / 1e6).toFixed(1)} MB is over the 8 MB the repository keeps: do not commit it`);
+if (bytes.byteLength > COMMIT_LIMIT_BYTES)
+  console.warn(
+    `note: ${(bytes.byteLength / 1e6).toFixed(1)} MB is over the 8 MB the repository keeps: do not commit it`,
+  );

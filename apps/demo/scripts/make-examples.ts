@@ -7,7 +7,17 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
-import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, readDicomMeta, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type Dataset } from '@multichexnet/data';
+import {
+  openCovid,
+  openNih,
+  openRsna,
+  openSiim,
+  PATHOLOGIES,
+  readDicomMeta,
+  sniffImageFormat,
+  SUPPORTED_TRANSFER_SYNTAXES,
+  type Dataset,
+} from '@multichexnet/data';
 import { synthesize, SYNTH_GENERATOR_VERSION } from '@multichexnet/synth';
 
 const SEED = 20080197;
@@ -37,10 +47,34 @@ try {
   const siim = await openSiim({ root: join(work, 'siim') });
   const covid = await openCovid({ root: join(work, 'covid') });
   const picks = [
-    { id: 'nih-png', title: 'Synthetic NIH film', ds: nih, file: 'nih.png', i: first(nih, (l) => findings(l).length >= 2) },
-    { id: 'rsna-dicom', title: 'Synthetic RSNA pneumonia', ds: rsna, file: 'rsna-pneumonia.dcm', i: first(rsna, (l) => findings(l).includes('Pneumonia')) },
-    { id: 'siim-dicom', title: 'Synthetic SIIM pneumothorax', ds: siim, file: 'siim-pneumothorax.dcm', i: first(siim, (l) => findings(l).includes('Pneumothorax')) },
-    { id: 'covid-jpeg', title: 'Synthetic COVID-19 film', ds: covid, file: 'covid.jpg', i: first(covid, (l, f) => findings(l).includes('COVID-19') && /\.jpe?g$/i.test(f)) },
+    {
+      id: 'nih-png',
+      title: 'Synthetic NIH film',
+      ds: nih,
+      file: 'nih.png',
+      i: first(nih, (l) => findings(l).length >= 2),
+    },
+    {
+      id: 'rsna-dicom',
+      title: 'Synthetic RSNA pneumonia',
+      ds: rsna,
+      file: 'rsna-pneumonia.dcm',
+      i: first(rsna, (l) => findings(l).includes('Pneumonia')),
+    },
+    {
+      id: 'siim-dicom',
+      title: 'Synthetic SIIM pneumothorax',
+      ds: siim,
+      file: 'siim-pneumothorax.dcm',
+      i: first(siim, (l) => findings(l).includes('Pneumothorax')),
+    },
+    {
+      id: 'covid-jpeg',
+      title: 'Synthetic COVID-19 film',
+      ds: covid,
+      file: 'covid.jpg',
+      i: first(covid, (l, f) => findings(l).includes('COVID-19') && /\.jpe?g$/i.test(f)),
+    },
   ];
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
@@ -58,8 +92,15 @@ try {
     // The label the page shows comes from the bytes, not from the name the file is given here.
     const kind = sniffImageFormat(bytes, from);
     const format =
-      kind === 'dicom' ? `DICOM (${SUPPORTED_TRANSFER_SYNTAXES[readDicomMeta(bytes, from).transferSyntaxUid]?.replace(/ \(.*\)$/, '') ?? 'other'})` : kind === 'png' ? 'PNG' : kind === 'jpeg' ? 'JPEG' : 'unknown';
-    if (!p.file.endsWith(kind === 'jpeg' ? '.jpg' : kind === 'png' ? '.png' : '.dcm')) throw new Error(`${from} is ${format}, not what ${p.file} says`);
+      kind === 'dicom'
+        ? `DICOM (${SUPPORTED_TRANSFER_SYNTAXES[readDicomMeta(bytes, from).transferSyntaxUid]?.replace(/ \(.*\)$/, '') ?? 'other'})`
+        : kind === 'png'
+          ? 'PNG'
+          : kind === 'jpeg'
+            ? 'JPEG'
+            : 'unknown';
+    if (!p.file.endsWith(kind === 'jpeg' ? '.jpg' : kind === 'png' ? '.png' : '.dcm'))
+      throw new Error(`${from} is ${format}, not what ${p.file} says`);
     await copyFile(from, join(outDir, p.file));
     manifest.examples.push({ id: p.id, title: p.title, format, file: p.file, findings: findings(entry.labels) });
   }

@@ -78,7 +78,13 @@ const TRANSCODE: { label: string; uid: string; tool: string; args: string[]; los
   { label: 'jpeg-ls', uid: '1.2.840.10008.1.2.4.80', tool: 'gdcmconv', args: ['--jpegls'] },
   { label: 'jpeg-ls-near', uid: '1.2.840.10008.1.2.4.81', tool: 'dcmcjpls', args: ['+en'], lossy: true },
   { label: 'j2k', uid: '1.2.840.10008.1.2.4.90', tool: 'gdcmconv', args: ['--j2k'] },
-  { label: 'j2k-lossy', uid: '1.2.840.10008.1.2.4.91', tool: 'gdcmconv', args: ['--j2k', '--lossy', '-r', '5'], lossy: true },
+  {
+    label: 'j2k-lossy',
+    uid: '1.2.840.10008.1.2.4.91',
+    tool: 'gdcmconv',
+    args: ['--j2k', '--lossy', '-r', '5'],
+    lossy: true,
+  },
 ];
 const TOOLS = [...new Set([...TRANSCODE.map((t) => t.tool), 'dcmdjpeg', 'gdcmimg'])];
 const missingTools = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
@@ -119,7 +125,10 @@ async function readResult(page: Page) {
     const q = (sel: string) => document.querySelector<HTMLElement>(sel);
     const canvas = q('#viewer-canvas')!;
     return {
-      probabilities: Array.from(document.querySelectorAll<HTMLElement>('[data-testid=probabilities] .prob-row'), (r) => ({ name: r.dataset.class!, p: Number(r.dataset.probability) })),
+      probabilities: Array.from(
+        document.querySelectorAll<HTMLElement>('[data-testid=probabilities] .prob-row'),
+        (r) => ({ name: r.dataset.class!, p: Number(r.dataset.probability) }),
+      ),
       timingMs: Number(q('[data-testid=timing]')?.dataset.ms),
       backend: q('[data-testid=backend]')?.dataset.backend ?? null,
       gate: q('[data-testid=gate]')?.dataset.positive ?? null,
@@ -128,7 +137,12 @@ async function readResult(page: Page) {
       skipped: q('[data-testid=detseg-skipped]') !== null,
       boxesDrawn: Number(canvas.dataset.boxesDrawn),
       maskDrawn: canvas.dataset.maskDrawn === 'true',
-      facts: Object.fromEntries(Array.from(document.querySelectorAll('[data-testid=image-facts] .kv'), (kv) => [kv.querySelector('dt')!.textContent, kv.querySelector('dd')!.textContent])),
+      facts: Object.fromEntries(
+        Array.from(document.querySelectorAll('[data-testid=image-facts] .kv'), (kv) => [
+          kv.querySelector('dt')!.textContent,
+          kv.querySelector('dd')!.textContent,
+        ]),
+      ),
       title: q('#image-title')!.textContent,
     };
   });
@@ -160,10 +174,18 @@ async function buildOodModel(dir: string): Promise<string> {
   const size = 64;
   const encoder = createEncoder({ preset: 'densenet-tiny', seed: 3 });
   const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: encoder.featureChannels, seed: 4 });
-  const film = (seed: number) => renderFilm({ size, view: 'PA', sex: seed % 2 ? 'F' : 'M', findings: [] }, createRng(seed));
+  const film = (seed: number) =>
+    renderFilm({ size, view: 'PA', sex: seed % 2 ? 'F' : 'M', findings: [] }, createRng(seed));
   const rows = (seeds: number[]) =>
     tf.tidy(() => {
-      const x = tf.stack(seeds.map((s) => tf.tensor3d(preprocessImage({ width: size, height: size, data: film(s).pixels, maxValue: 255 }, { size }).input, [size, size, 1]))) as tf.Tensor4D;
+      const x = tf.stack(
+        seeds.map((s) =>
+          tf.tensor3d(
+            preprocessImage({ width: size, height: size, data: film(s).pixels, maxValue: 255 }, { size }).input,
+            [size, size, 1],
+          ),
+        ),
+      ) as tf.Tensor4D;
       const p = pooledFeatures(encoder.apply(x), ['c4', 'c5']);
       const d = p.dataSync() as Float32Array;
       return seeds.map((_, i) => d.slice(i * p.shape[1], (i + 1) * p.shape[1]));
@@ -181,7 +203,10 @@ async function buildOodModel(dir: string): Promise<string> {
   const file = join(dir, 'model.onnx');
   writeFileSync(file, bytes);
   const held = film(999);
-  writeFileSync(join(dir, 'held-out-film.png'), encodePng({ width: size, height: size, data: held.pixels, channels: 1, depth: 8 }));
+  writeFileSync(
+    join(dir, 'held-out-film.png'),
+    encodePng({ width: size, height: size, data: held.pixels, channels: 1, depth: 8 }),
+  );
   return file;
 }
 
@@ -189,7 +214,14 @@ async function buildOodModel(dir: string): Promise<string> {
 const oodOf = (page: Page) =>
   page.evaluate(() => {
     const o = document.querySelector<HTMLElement>('[data-testid=ood]');
-    return o === null ? null : { refused: o.dataset.refused, score: Number(o.dataset.score), threshold: Number(o.dataset.threshold), text: o.innerText };
+    return o === null
+      ? null
+      : {
+          refused: o.dataset.refused,
+          score: Number(o.dataset.score),
+          threshold: Number(o.dataset.threshold),
+          text: o.innerText,
+        };
   });
 
 /**
@@ -202,7 +234,10 @@ async function openRealFilm(page: Page, open: () => Promise<void>, shot: string)
   if (!(await page.isChecked('#toggle-ood'))) expect(await settle(page, () => page.check('#toggle-ood'))).toBe('done');
   expect(await settle(page, open)).toBe('done');
   const verdict = await oodOf(page);
-  expect(verdict, 'the bundled model records OOD statistics (npm run demo:model bundles a run fitted on its training films)').not.toBeNull();
+  expect(
+    verdict,
+    'the bundled model records OOD statistics (npm run demo:model bundles a run fitted on its training films)',
+  ).not.toBeNull();
   if (verdict!.refused !== 'true') return false;
   expect(verdict!.score).toBeGreaterThan(verdict!.threshold);
   expect(verdict!.text).toMatch(/Refused: not a frontal chest X-ray\?.*OOD score [\d.]+ > threshold [\d.]+/s);
@@ -230,7 +265,10 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   const buildWarnings: string[] = [];
 
   beforeAll(async () => {
-    expect(existsSync(bundledModel), 'public/model/model.onnx is missing: run `npm run demo:model` after `npm run quickstart`').toBe(true);
+    expect(
+      existsSync(bundledModel),
+      'public/model/model.onnx is missing: run `npm run demo:model` after `npm run quickstart`',
+    ).toBe(true);
     mkdirSync(artifacts, { recursive: true });
     // every warning the build gives (Vite's and the bundler's), the config's filters bypassed
     const logger = createLogger('warn');
@@ -240,7 +278,11 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
       configFile: join(appRoot, 'vite.config.ts'),
       customLogger: logger,
       logLevel: 'warn',
-      build: { outDir: site, emptyOutDir: true, rolldownOptions: { onLog: (_level, log) => void buildWarnings.push(`${log.code ?? ''} ${log.message}`) } },
+      build: {
+        outDir: site,
+        emptyOutDir: true,
+        rolldownOptions: { onLog: (_level, log) => void buildWarnings.push(`${log.code ?? ''} ${log.message}`) },
+      },
     });
     server = await serveStatic(site);
     browser = await launchChromium();
@@ -266,11 +308,19 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(buildWarnings.filter((w) => /cornerstonejs|jpeg-lossless|charls|openjpeg/i.test(w))).toEqual([]);
     const assets = readdirSync(join(site, 'assets'));
     for (const name of ['charlswasm_decode', 'openjpegwasm_decode']) {
-      expect(assets.filter((f) => f.startsWith(`${name}-`)).map((f) => f.slice(f.lastIndexOf('.'))).sort(), name).toEqual(['.js', '.wasm']);
+      expect(
+        assets
+          .filter((f) => f.startsWith(`${name}-`))
+          .map((f) => f.slice(f.lastIndexOf('.')))
+          .sort(),
+        name,
+      ).toEqual(['.js', '.wasm']);
     }
     // the page's entry neither imports a codec chunk statically nor embeds a codec (their glue names the bare .wasm
     // file; the entry knows only the hashed asset URLs)
-    const entry = assets.find((f) => /^index-.*\.js$/.test(f) && readFileSync(join(site, 'assets', f), 'utf8').includes('viewer-canvas'));
+    const entry = assets.find(
+      (f) => /^index-.*\.js$/.test(f) && readFileSync(join(site, 'assets', f), 'utf8').includes('viewer-canvas'),
+    );
     expect(entry).toBeDefined();
     const code = readFileSync(join(site, 'assets', entry!), 'utf8');
     expect(code).not.toMatch(/from\s*["']\.\/(charlswasm_decode|openjpegwasm_decode|lossless)-/);
@@ -285,7 +335,8 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     // Strings only tfjs code carries (its flag parser and engine global): the runtime runs on onnxruntime-web alone.
     for (const f of readdirSync(join(site, 'assets')).filter((a) => a.endsWith('.js'))) {
       const code = readFileSync(join(site, 'assets', f), 'utf8');
-      for (const marker of ['tfjsflags', '_tfengine']) expect(code.includes(marker), `${f} holds tfjs code (${marker})`).toBe(false);
+      for (const marker of ['tfjsflags', '_tfengine'])
+        expect(code.includes(marker), `${f} holds tfjs code (${marker})`).toBe(false);
     }
   });
 
@@ -310,7 +361,8 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it('runs the real NIH PNG opened through the file picker (refused by the synthetic-only model: then shown anyway)', async () => {
-    if (await openRealFilm(page, () => page.setInputFiles('#image-input', REAL_PNG), 'real-png')) realRefused.push(basename(REAL_PNG));
+    if (await openRealFilm(page, () => page.setInputFiles('#image-input', REAL_PNG), 'real-png'))
+      realRefused.push(basename(REAL_PNG));
     const r = await readResult(page);
     expect(r.title).toContain(basename(REAL_PNG));
     expect(r.probabilities).toHaveLength(14);
@@ -363,7 +415,9 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it.skipIf(missingTools.length > 0)(
-    missingTools.length > 0 ? `DICOM tools missing (${missingTools.join(', ')}): see .ci/system-deps` : 'reads every DICOM transfer syntax to the pixels Node decodes, fetching each codec only when a file needs it',
+    missingTools.length > 0
+      ? `DICOM tools missing (${missingTools.join(', ')}): see .ci/system-deps`
+      : 'reads every DICOM transfer syntax to the pixels Node decodes, fetching each codec only when a file needs it',
     async () => {
       const codecFetches = (): string[] => server.requests.filter((r) => /charlswasm|openjpegwasm|lossless-/.test(r));
       // a PNG and a JPEG Baseline DICOM are open by now: no codec was fetched for them
@@ -373,10 +427,13 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
       // the real SIIM film decompressed by dcmtk (8-bit), and a signed 16-bit film written by gdcm from raw samples
       const sources = [join(dir, 'siim.dcm'), join(dir, 'signed16.dcm')];
       run('dcmdjpeg', [REAL_DICOM, sources[0]!]);
-      const raw = new Int16Array(160 * 128).map((_, i) => Math.round(3000 * Math.sin(i / 700) * Math.cos((i % 160) / 30)));
+      const raw = new Int16Array(160 * 128).map((_, i) =>
+        Math.round(3000 * Math.sin(i / 700) * Math.cos((i % 160) / 30)),
+      );
       writeFileSync(join(dir, 'signed16.raw'), new Uint8Array(raw.buffer));
       run('gdcmimg', ['--size', '160,128', '--depth', '16', '--sign', '1', join(dir, 'signed16.raw'), sources[1]!]);
-      const digestOf = async (file: string): Promise<string> => imageDigest((await openImage(readFileSync(file), basename(file))).image);
+      const digestOf = async (file: string): Promise<string> =>
+        imageDigest((await openImage(readFileSync(file), basename(file))).image);
       for (const src of sources) {
         const native = await digestOf(src);
         for (const t of TRANSCODE) {
@@ -386,7 +443,9 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
           expect(await settle(page, () => dropFile(page, out)), `${t.label} of ${basename(src)}`).toBe('done');
           const r = await readResult(page);
           expect(r.facts['Transfer syntax'], t.label).toBeDefined();
-          const digest = await page.evaluate(() => document.querySelector<HTMLElement>('#viewer-canvas')!.dataset.imageDigest);
+          const digest = await page.evaluate(
+            () => document.querySelector<HTMLElement>('#viewer-canvas')!.dataset.imageDigest,
+          );
           // the page decodes as Node does; a lossless file decodes to its uncompressed original
           expect(digest, `${t.label} of ${basename(src)}`).toBe(await digestOf(out));
           if (t.lossy !== true) expect(digest, `${t.label} of ${basename(src)}`).toBe(native);
@@ -394,14 +453,20 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
       }
       await page.screenshot({ path: join(artifacts, 'dicom-syntaxes.png'), fullPage: true });
       // each codec's WebAssembly came from the app itself, once
-      for (const wasm of ['charlswasm_decode', 'openjpegwasm_decode']) expect(codecFetches().filter((r) => r.includes(`${wasm}-`) && r.includes('.wasm 200')), wasm).toHaveLength(1);
+      for (const wasm of ['charlswasm_decode', 'openjpegwasm_decode'])
+        expect(
+          codecFetches().filter((r) => r.includes(`${wasm}-`) && r.includes('.wasm 200')),
+          wasm,
+        ).toHaveLength(1);
       expect(codecFetches().some((r) => /lossless-[^ ]*\.js 200/.test(r))).toBe(true);
     },
     240_000,
   );
 
   it('runs the built-in synthetic examples; the synthetic DICOM identifiers never reach the page', async () => {
-    const ids = await page.locator('.example').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.example!));
+    const ids = await page
+      .locator('.example')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.example!));
     expect(ids.length).toBeGreaterThanOrEqual(3);
     const drawn: Record<string, { boxes: number; mask: boolean; findings: string }> = {};
     expect(await settle(page, () => page.uncheck('#toggle-gate'))).toBe('done');
@@ -423,8 +488,15 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     // a model with OOD statistics and temperatures, made here so the check does not depend on the bundled one
     const modelFile = await buildOodModel(join(artifacts, 'ood-model'));
     if (!(await page.isChecked('#toggle-ood'))) await page.check('#toggle-ood');
-    expect(await settle(page, () => page.setInputFiles('#model-input', modelFile), ['ready', 'done', 'error'])).not.toBe('error');
-    const pages = await writeNonChestSet(join(artifacts, 'non-chest'), { perKind: 1, size: 128, seed: 5, kinds: ['text'] });
+    expect(
+      await settle(page, () => page.setInputFiles('#model-input', modelFile), ['ready', 'done', 'error']),
+    ).not.toBe('error');
+    const pages = await writeNonChestSet(join(artifacts, 'non-chest'), {
+      perKind: 1,
+      size: 128,
+      seed: 5,
+      kinds: ['text'],
+    });
     const ood = () => oodOf(page);
     expect(await settle(page, () => page.setInputFiles('#image-input', pages.text[0]!))).toBe('done');
     const refused = await ood();
@@ -442,10 +514,14 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
     expect(await page.isChecked('#toggle-ood')).toBe(false);
     expect(await settle(page, () => page.check('#toggle-ood'))).toBe('done');
     // a held-out frontal film passes, and the probabilities say they are calibrated
-    expect(await settle(page, () => page.setInputFiles('#image-input', join(artifacts, 'ood-model', 'held-out-film.png')))).toBe('done');
+    expect(
+      await settle(page, () => page.setInputFiles('#image-input', join(artifacts, 'ood-model', 'held-out-film.png'))),
+    ).toBe('done');
     expect((await ood())!.refused).toBe('false');
     expect((await readResult(page)).probabilities).toHaveLength(14);
-    expect(await page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=calibration]')?.dataset.calibrated)).toBe('true');
+    expect(
+      await page.evaluate(() => document.querySelector<HTMLElement>('[data-testid=calibration]')?.dataset.calibrated),
+    ).toBe('true');
   }, 120_000);
 
   it("loads the user's own model.onnx through the model picker", async () => {
@@ -486,14 +562,22 @@ describe.skipIf(skipReason !== null)('demo page in Chromium (built app, served o
   });
 
   it('refuses a file that is not a MultiCheXNet model with a readable error', async () => {
-    const junk = { name: 'model.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('not an onnx file at all, just text') };
-    expect(await settle(page, () => page.setInputFiles('#model-input', junk), ['error', 'done', 'ready'])).toBe('error');
+    const junk = {
+      name: 'model.onnx',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.from('not an onnx file at all, just text'),
+    };
+    expect(await settle(page, () => page.setInputFiles('#model-input', junk), ['error', 'done', 'ready'])).toBe(
+      'error',
+    );
     expect(await page.locator('#error').innerText()).toMatch(/Not an ONNX model file/);
   });
 
   it('made no request outside its own origin and opened no websocket', () => {
     expect(requests.length).toBeGreaterThan(0);
-    const foreign = requests.filter((u) => !u.startsWith(`${server.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+    const foreign = requests.filter(
+      (u) => !u.startsWith(`${server.origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'),
+    );
     expect(foreign).toEqual([]);
     expect(sockets).toEqual([]);
     // onnxruntime-web's WebAssembly came from the app itself.

@@ -14,19 +14,37 @@ const realPng = resolve(appRoot, '..', '..', '..', 'shared', 'realdata', '000000
 const artifacts = join(appRoot, 'test-artifacts');
 const site = join(artifacts, 'site-webgpu');
 const wanted = process.env.DEMO_E2E_WEBGPU === '1';
-const skipReason = !wanted ? 'set DEMO_E2E_WEBGPU=1 to run it' : !hasChromium() ? 'Chromium not found' : !existsSync(realPng) ? `${realPng} not found` : null;
+const skipReason = !wanted
+  ? 'set DEMO_E2E_WEBGPU=1 to run it'
+  : !hasChromium()
+    ? 'Chromium not found'
+    : !existsSync(realPng)
+      ? `${realPng} not found`
+      : null;
 if (skipReason !== null && wanted) console.warn(`[demo webgpu e2e] skipped: ${skipReason}`);
 
 /** Opens the page in a browser, runs the real PNG, returns the backend that ran and the probabilities. */
-async function runPage(browser: Browser, origin: string): Promise<{ backend: string; probabilities: Record<string, number> }> {
+async function runPage(
+  browser: Browser,
+  origin: string,
+): Promise<{ backend: string; probabilities: Record<string, number> }> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   await page.goto(`${origin}/`);
-  await page.waitForFunction(() => ['ready', 'error', 'no-model'].includes(document.body.dataset.state ?? ''), null, { timeout: 150_000 });
+  await page.waitForFunction(() => ['ready', 'error', 'no-model'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 150_000,
+  });
   await page.setInputFiles('#image-input', realPng);
-  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, { timeout: 60_000 });
+  await page.waitForFunction(() => ['done', 'error'].includes(document.body.dataset.state ?? ''), null, {
+    timeout: 60_000,
+  });
   const r = await page.evaluate(() => ({
     backend: document.querySelector<HTMLElement>('[data-testid=backend]')?.dataset.backend ?? 'none',
-    probabilities: Object.fromEntries(Array.from(document.querySelectorAll<HTMLElement>('.prob-row'), (row) => [row.dataset.class!, Number(row.dataset.probability)])),
+    probabilities: Object.fromEntries(
+      Array.from(document.querySelectorAll<HTMLElement>('.prob-row'), (row) => [
+        row.dataset.class!,
+        Number(row.dataset.probability),
+      ]),
+    ),
   }));
   await page.screenshot({ path: join(artifacts, `backend-${r.backend}.png`), fullPage: true });
   return r;
@@ -37,7 +55,11 @@ describe.skipIf(skipReason !== null)('demo page on WebGPU (SwiftShader) vs WebAs
 
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
-    await build({ configFile: join(appRoot, 'vite.config.ts'), logLevel: 'error', build: { outDir: site, emptyOutDir: true } });
+    await build({
+      configFile: join(appRoot, 'vite.config.ts'),
+      logLevel: 'error',
+      build: { outDir: site, emptyOutDir: true },
+    });
     server = await serveStatic(site);
   }, 120_000);
 
@@ -53,6 +75,7 @@ describe.skipIf(skipReason !== null)('demo page on WebGPU (SwiftShader) vs WebAs
     expect(gpu.backend).toBe('webgpu');
     expect(cpu.backend).toBe('wasm');
     expect(Object.keys(gpu.probabilities).sort()).toEqual(Object.keys(cpu.probabilities).sort());
-    for (const [k, p] of Object.entries(gpu.probabilities)) expect(Math.abs(p - cpu.probabilities[k]!)).toBeLessThan(1e-3);
+    for (const [k, p] of Object.entries(gpu.probabilities))
+      expect(Math.abs(p - cpu.probabilities[k]!)).toBeLessThan(1e-3);
   }, 240_000);
 });

@@ -9,7 +9,8 @@ import { parseProvenance } from '../src/engine/provenance';
 const appRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bundled = join(appRoot, 'public', 'model', 'model.onnx');
 const hasBundled = existsSync(bundled);
-if (!hasBundled) console.warn('[model-files] bundled-model cases skipped: public/model/model.onnx is missing (npm run demo:model)');
+if (!hasBundled)
+  console.warn('[model-files] bundled-model cases skipped: public/model/model.onnx is missing (npm run demo:model)');
 
 describe('readModelFiles', () => {
   it('refuses no file, three files, and bytes that are not ONNX', async () => {
@@ -27,13 +28,20 @@ describe('readModelFiles', () => {
     expect(m.metadata.classNames).toHaveLength(14);
     expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(m.sizeBytes).toBe(bytes.byteLength);
-    const provenance = JSON.parse(readFileSync(join(dirname(bundled), 'provenance.json'), 'utf8')) as { checksum: string };
+    const provenance = JSON.parse(readFileSync(join(dirname(bundled), 'provenance.json'), 'utf8')) as {
+      checksum: string;
+    };
     expect(provenance.checksum).toBe(m.checksum);
   });
 
   it.skipIf(!hasBundled)('refuses two single graphs together and a tampered copy', async () => {
     const bytes = new Uint8Array(readFileSync(bundled));
-    await expect(readModelFiles([{ name: 'a.onnx', bytes }, { name: 'b.onnx', bytes }])).rejects.toThrow(/runs on its own/);
+    await expect(
+      readModelFiles([
+        { name: 'a.onnx', bytes },
+        { name: 'b.onnx', bytes },
+      ]),
+    ).rejects.toThrow(/runs on its own/);
     const tampered = bytes.slice();
     // A byte in the middle of the weights: the graph still parses, the checksum no longer matches.
     tampered[Math.floor(tampered.length / 2)]! ^= 0xff;
@@ -45,7 +53,17 @@ describe('parseProvenance', () => {
   it('keeps the known fields and finite metrics, and refuses non-objects', () => {
     expect(parseProvenance(null)).toBeNull();
     expect(parseProvenance('quickstart')).toBeNull();
-    const p = parseProvenance({ run: 'runs/quickstart', command: 'npm run quickstart', metrics: { a: 0.5, b: 'x', c: Number.NaN }, notes: ['n', 3] });
-    expect(p).toMatchObject({ run: 'runs/quickstart', command: 'npm run quickstart', metrics: { a: 0.5 }, notes: ['n'] });
+    const p = parseProvenance({
+      run: 'runs/quickstart',
+      command: 'npm run quickstart',
+      metrics: { a: 0.5, b: 'x', c: Number.NaN },
+      notes: ['n', 3],
+    });
+    expect(p).toMatchObject({
+      run: 'runs/quickstart',
+      command: 'npm run quickstart',
+      metrics: { a: 0.5 },
+      notes: ['n'],
+    });
   });
 });

@@ -23,14 +23,17 @@ describe('openImage', () => {
     expect(o.facts.find((f) => f.label === 'Size')?.value).toBe(`${o.image.width} × ${o.image.height} px`);
   });
 
-  it.skipIf(!hasReal)('opens the real SIIM DICOM (JPEG Baseline) without its name, which is its SOPInstanceUID', async () => {
-    const name = basename(REAL_DICOM);
-    const o = await openImage(readFileSync(REAL_DICOM), name);
-    expect(o.format).toBe('DICOM');
-    expect(o.title).toBe('DICOM file');
-    expect(o.facts.find((f) => f.label === 'Transfer syntax')?.value).toMatch(/JPEG Baseline/);
-    expect(JSON.stringify(o.facts)).not.toContain(basename(name, '.dcm'));
-  });
+  it.skipIf(!hasReal)(
+    'opens the real SIIM DICOM (JPEG Baseline) without its name, which is its SOPInstanceUID',
+    async () => {
+      const name = basename(REAL_DICOM);
+      const o = await openImage(readFileSync(REAL_DICOM), name);
+      expect(o.format).toBe('DICOM');
+      expect(o.title).toBe('DICOM file');
+      expect(o.facts.find((f) => f.label === 'Transfer syntax')?.value).toMatch(/JPEG Baseline/);
+      expect(JSON.stringify(o.facts)).not.toContain(basename(name, '.dcm'));
+    },
+  );
 
   it.skipIf(!hasReal)("keeps a broken DICOM's name out of its error", async () => {
     const name = basename(REAL_DICOM);
@@ -53,7 +56,9 @@ describe('openImage', () => {
       const o = await openImage(bytes, file);
       expect(o.format).toBe('DICOM');
       expect(JSON.stringify({ title: o.title, facts: o.facts })).not.toContain(SYNTH_PHI_MARKER);
-      expect(o.facts.map((f) => f.label)).toEqual(expect.arrayContaining(['Transfer syntax', 'Modality', 'Photometric']));
+      expect(o.facts.map((f) => f.label)).toEqual(
+        expect.arrayContaining(['Transfer syntax', 'Modality', 'Photometric']),
+      );
     }
   });
 

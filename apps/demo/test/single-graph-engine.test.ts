@@ -46,7 +46,10 @@ describe.skipIf(skip)('single-graph engine (bundled model, onnxruntime-web wasm)
       expect(r.gate!.probability).toBeCloseTo(Math.max(...spec!.classes.map((c) => byName.get(c)!)), 5);
     }
     expect(r.gate!.positive).toBe(r.gate!.probability >= spec!.threshold);
-    expect(r.totalMs).toBeCloseTo(r.steps.reduce((a, s) => a + s.ms, 0), 6);
+    expect(r.totalMs).toBeCloseTo(
+      r.steps.reduce((a, s) => a + s.ms, 0),
+      6,
+    );
   });
 
   it('hides det/seg behind a negative gate only while gating is on; the cls result does not change', async () => {

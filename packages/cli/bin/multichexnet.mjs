@@ -19,10 +19,14 @@ if (!existsSync(sources)) {
     // tsx is a development dependency of the repository; the published package never comes here (it has no src/).
     tsx = import.meta.resolve('tsx');
   } catch {
-    process.stderr.write('multichexnet: tsx is not installed in this clone; run `npm ci` at the repository root first\n');
+    process.stderr.write(
+      'multichexnet: tsx is not installed in this clone; run `npm ci` at the repository root first\n',
+    );
     process.exit(1);
   }
-  const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, sources, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--conditions=source', '--import', tsx, sources, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   // Ctrl-C in a terminal reaches the child too (one process group): `train` then stops after its step, checkpoint
   // kept. Passing it on would be a second SIGINT, which ends the child at once; so this process only waits for it.
   process.on('SIGINT', () => {});

@@ -7,7 +7,8 @@ interface ConfigErrorLike extends Error {
   what: string;
   issues: { path: string; rule: string; received: string }[];
 }
-const isConfigError = (e: unknown): e is ConfigErrorLike => e instanceof Error && e.name === 'ConfigError' && Array.isArray((e as ConfigErrorLike).issues);
+const isConfigError = (e: unknown): e is ConfigErrorLike =>
+  e instanceof Error && e.name === 'ConfigError' && Array.isArray((e as ConfigErrorLike).issues);
 const isDataError = (e: unknown): e is Error => e instanceof Error && e.name === 'DataError';
 
 /** Exit codes scripts can rely on. */
@@ -62,5 +63,8 @@ export function describeError(error: unknown): string {
 
 /** Collapses whitespace runs (newlines included) into single spaces. */
 export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

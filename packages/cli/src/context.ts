@@ -30,7 +30,11 @@ export interface CommandContext {
  * Builds the context of one invocation from the root program's options; `cleanups` collects {@link
  * CommandContext.onCleanup}.
  */
-export function createContext(io: CliIo, options: GlobalOptions, cleanups: (() => void | Promise<void>)[] = []): CommandContext {
+export function createContext(
+  io: CliIo,
+  options: GlobalOptions,
+  cleanups: (() => void | Promise<void>)[] = [],
+): CommandContext {
   const json = options.json === true;
   return {
     io,
@@ -39,7 +43,10 @@ export function createContext(io: CliIo, options: GlobalOptions, cleanups: (() =
     reporter: createReporter(io.stderr, progressModeFor(io.stderr, io.env, options.quiet === true)),
     path: (p) => resolve(io.cwd, p),
     emit(result, human) {
-      if (json) io.stdout.write(`${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+      if (json)
+        io.stdout.write(
+          `${JSON.stringify(result, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+        );
       else io.stdout.write(`${(Array.isArray(human) ? human : [human]).join('\n')}\n`);
     },
     onCleanup: (fn) => cleanups.push(fn),

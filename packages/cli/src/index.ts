@@ -14,7 +14,16 @@ export { renderReport } from './report/render-report';
 export { loadReportData, writeReport, RUN_FILES } from './report/load-run';
 export { renderChartSvg } from './report/render-chart';
 export { paperTable } from './report/paper-tables';
-export type { ReportData, TestEvaluation, ClassRoc, Gallery, GalleryItem, GalleryBox, ResultTable, MetricsRecord } from './report/report-data';
+export type {
+  ReportData,
+  TestEvaluation,
+  ClassRoc,
+  Gallery,
+  GalleryItem,
+  GalleryBox,
+  ResultTable,
+  MetricsRecord,
+} from './report/report-data';
 export { exportRunModel } from './run/export-model';
 export type { ExportedFiles } from './run/export-model';
 export { evaluateRun } from './run/evaluate-run';

@@ -17,7 +17,20 @@ import { registerTransfer } from './commands/transfer';
 import { version } from './version';
 
 /** The verbs this package defines (`serve` and `screen` come from @multichexnet/service). */
-export const OWN_VERBS = ['quickstart', 'synth', 'train', 'eval', 'predict', 'export', 'import', 'transfer', 'experiment', 'report', 'bench', 'pointing-game'] as const;
+export const OWN_VERBS = [
+  'quickstart',
+  'synth',
+  'train',
+  'eval',
+  'predict',
+  'export',
+  'import',
+  'transfer',
+  'experiment',
+  'report',
+  'bench',
+  'pointing-game',
+] as const;
 
 /** Options of {@link createProgram}. */
 export interface ProgramOptions {
@@ -63,7 +76,8 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
         '\nEvery verb takes --json (one JSON document on stdout) and -q / --quiet (no progress on stderr).\n' +
         'Exit codes: 0 ok, 1 runtime failure, 2 usage error (unknown verb or flag, missing file, invalid config).\n',
     );
-  const context = (cmd: Command): CommandContext => createContext(io, cmd.optsWithGlobals<GlobalOptions>(), options.cleanups);
+  const context = (cmd: Command): CommandContext =>
+    createContext(io, cmd.optsWithGlobals<GlobalOptions>(), options.cleanups);
   registerQuickstart(program, context);
   registerSynth(program, context);
   registerTrain(program, context);
@@ -79,7 +93,9 @@ export async function createProgram(io: CliIo, options: ProgramOptions = {}): Pr
   // --json and --quiet belong to each verb, not to the root: the root's options are parsed anywhere on the line,
   // and @multichexnet/service's verbs have their own -q (--queue) and --json.
   for (const cmd of program.commands) {
-    cmd.option('--json', 'machine-readable output: one JSON document on stdout (progress stays on stderr)').option('-q, --quiet', 'no progress output');
+    cmd
+      .option('--json', 'machine-readable output: one JSON document on stdout (progress stays on stderr)')
+      .option('-q, --quiet', 'no progress output');
   }
   if (options.service !== false) (await import('./commands/service')).registerServiceCommands(program);
   checkRequiredOptionsLast(program);
@@ -98,10 +114,11 @@ function checkRequiredOptionsLast(cmd: Command): void {
   if (required.length > 0) {
     cmd.hook('preAction', (self) => {
       const missing = required.find((o) => self.getOptionValue(o.attributeName()) === undefined);
-      if (missing !== undefined) self.error(`error: required option '${missing.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+      if (missing !== undefined)
+        self.error(`error: required option '${missing.flags}' not specified`, {
+          code: 'commander.missingMandatoryOptionValue',
+        });
     });
   }
   for (const sub of cmd.commands) checkRequiredOptionsLast(sub);
 }
-
-

@@ -5,11 +5,21 @@ import { OWN_VERBS, createProgram } from './program';
 /** By shape, not instanceof: @multichexnet/service's commands are built with its own copy of commander. */
 function isCommanderError(e: unknown): e is { code: string; exitCode: number } {
   const c = e as { code?: unknown; exitCode?: unknown } | null;
-  return e instanceof Error && typeof c?.code === 'string' && c.code.startsWith('commander.') && typeof c.exitCode === 'number';
+  return (
+    e instanceof Error &&
+    typeof c?.code === 'string' &&
+    c.code.startsWith('commander.') &&
+    typeof c.exitCode === 'number'
+  );
 }
 
 /** commander's exits that are not failures: help and version. */
-const CLEAN_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version', 'commander.executeSubCommandAsync']);
+const CLEAN_EXITS = new Set([
+  'commander.helpDisplayed',
+  'commander.help',
+  'commander.version',
+  'commander.executeSubCommandAsync',
+]);
 
 /**
  * Runs the CLI on `argv` (without the node and script entries) and returns the exit code: 0 ok, 1 runtime
@@ -24,7 +34,13 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   const verb = argv.find((a) => !a.startsWith('-'));
   const cleanups: (() => void | Promise<void>)[] = [];
   try {
-    const program = await createProgram(io, { cleanups, service: verb === undefined ? !argv.some((a) => a === '-V' || a === '--version') : !(OWN_VERBS as readonly string[]).includes(verb) });
+    const program = await createProgram(io, {
+      cleanups,
+      service:
+        verb === undefined
+          ? !argv.some((a) => a === '-V' || a === '--version')
+          : !(OWN_VERBS as readonly string[]).includes(verb),
+    });
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_CODES.ok;
   } catch (e) {

@@ -24,7 +24,13 @@ function layout(name: string, parts: { src?: string; dist?: string }): string {
   return join(dir, 'bin', 'multichexnet.mjs');
 }
 
-const node = (script: string, ...args: string[]) => spawnSync(process.execPath, [script, ...args], { cwd: REPO_ROOT, env: shellEnv(), encoding: 'utf8', timeout: 120_000 });
+const node = (script: string, ...args: string[]) =>
+  spawnSync(process.execPath, [script, ...args], {
+    cwd: REPO_ROOT,
+    env: shellEnv(),
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
 
 beforeAll(() => mkdirSync(lab, { recursive: true }));
 afterAll(() => rmSync(lab, { recursive: true, force: true }));
@@ -38,7 +44,10 @@ describe('the multichexnet bin', () => {
     } catch {
       target = '(missing)';
     }
-    expect(target, `${link} -> ${target}; run \`npm ci\` at the repository root (npm links a bin only when its file exists)`).toBe(realpathSync(SHIM));
+    expect(
+      target,
+      `${link} -> ${target}; run \`npm ci\` at the repository root (npm links a bin only when its file exists)`,
+    ).toBe(realpathSync(SHIM));
   });
 
   it('in a clone, runs the sources and ignores a dist/ that may be stale', () => {

@@ -31,7 +31,10 @@ let plainModelFile: string;
 /**
  * CheXCls ['Mass'] on densenet-tiny at 64 px (pooled at c3: an 8 x 8 map), trained on films with and without a mass.
  */
-async function trainMassModel(): Promise<{ encoder: ReturnType<typeof createEncoder>; cls: ReturnType<typeof createClsHead> }> {
+async function trainMassModel(): Promise<{
+  encoder: ReturnType<typeof createEncoder>;
+  cls: ReturnType<typeof createClsHead>;
+}> {
   const pre = resolvePreprocessConfig({ size: SIZE });
   const n = 128;
   const x = new Float32Array(n * SIZE * SIZE);
@@ -39,7 +42,15 @@ async function trainMassModel(): Promise<{ encoder: ReturnType<typeof createEnco
   for (let i = 0; i < n; i++) {
     const rng = createRng(deriveSeed(11, `train/${i}`));
     const mass = i % 2 === 0;
-    const film = renderFilm({ size: SIZE, view: 'PA', sex: i % 4 < 2 ? 'F' : 'M', findings: mass ? [{ kind: 'Mass', severity: rng.uniform(0.7, 1) }] : [] }, rng);
+    const film = renderFilm(
+      {
+        size: SIZE,
+        view: 'PA',
+        sex: i % 4 < 2 ? 'F' : 'M',
+        findings: mass ? [{ kind: 'Mass', severity: rng.uniform(0.7, 1) }] : [],
+      },
+      rng,
+    );
     x.set(preprocessImage({ width: SIZE, height: SIZE, data: film.pixels, maxValue: 255 }, pre).input, i * SIZE * SIZE);
     y[i] = mass ? 1 : 0;
   }
@@ -51,7 +62,10 @@ async function trainMassModel(): Promise<{ encoder: ReturnType<typeof createEnco
   const rng = createRng(5);
   const batch = 16;
   for (let step = 0; step < 150; step++) {
-    const idx = tf.tensor1d(Array.from({ length: batch }, () => rng.int(0, n - 1)), 'int32');
+    const idx = tf.tensor1d(
+      Array.from({ length: batch }, () => rng.int(0, n - 1)),
+      'int32',
+    );
     optimizer.minimize(() => {
       const xb = tf.gather(images, idx);
       return cls.loss(tf.gather(labels, idx), cls.apply(encoder.apply(xb, { training: true }), { training: true }));
@@ -70,8 +84,18 @@ beforeAll(async () => {
   const { encoder, cls } = await trainMassModel();
   modelFile = join(dir, 'mass', 'model.onnx');
   plainModelFile = join(dir, 'plain', 'model.onnx');
-  await writeOnnxFile(modelFile, await exportModel(createMultiCheXNet({ encoder, heads: { cls } }), { preprocessing: { size: SIZE }, cam: true, decode: { cls: { thresholds: { Mass: 0 } } } }));
-  await writeOnnxFile(plainModelFile, await exportModel(createMultiCheXNet({ encoder, heads: { cls } }), { preprocessing: { size: SIZE } }));
+  await writeOnnxFile(
+    modelFile,
+    await exportModel(createMultiCheXNet({ encoder, heads: { cls } }), {
+      preprocessing: { size: SIZE },
+      cam: true,
+      decode: { cls: { thresholds: { Mass: 0 } } },
+    }),
+  );
+  await writeOnnxFile(
+    plainModelFile,
+    await exportModel(createMultiCheXNet({ encoder, heads: { cls } }), { preprocessing: { size: SIZE } }),
+  );
   encoder.dispose();
   cls.dispose();
 }, 300_000);
@@ -83,7 +107,21 @@ afterAll(async () => {
 describe('class activation maps in the CLI', () => {
   it(`pointing-game: the Mass map of a model trained on synthetic films peaks on the painted mass (floor ${FLOOR})`, async () => {
     const out = join(dir, 'pointing-game.json');
-    const r = await cli(dir, 'pointing-game', '--model', modelFile, '--classes', 'Mass', '--films', '30', '--seed', '1', '--out', out, '--json');
+    const r = await cli(
+      dir,
+      'pointing-game',
+      '--model',
+      modelFile,
+      '--classes',
+      'Mass',
+      '--films',
+      '30',
+      '--seed',
+      '1',
+      '--out',
+      out,
+      '--json',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(await readFile(out, 'utf8')) as PointingGameReport;
@@ -95,7 +133,9 @@ describe('class activation maps in the CLI', () => {
     // strictly on a mass pixel: far above a random peak's chance too
     expect(mass.accuracy).toBeGreaterThan(5 * mass.chance);
     expect(mass.accuracy).toBeLessThanOrEqual(mass.tolerantAccuracy);
-    console.log(`pointing game (in-test model): strict ${mass.accuracy.toFixed(3)} (chance ${mass.chance.toFixed(3)}), tolerant ${mass.tolerantAccuracy.toFixed(3)} (chance ${mass.tolerantChance.toFixed(3)})`);
+    console.log(
+      `pointing game (in-test model): strict ${mass.accuracy.toFixed(3)} (chance ${mass.chance.toFixed(3)}), tolerant ${mass.tolerantAccuracy.toFixed(3)} (chance ${mass.tolerantChance.toFixed(3)})`,
+    );
   });
 
   it('predict --overlay writes a heatmap per finding at the film size, and --cam adds a class', async () => {
@@ -157,8 +197,16 @@ describe('report gallery heatmap layer', () => {
     // a 128 x 64 film in a 64 px model input (scale 0.5, 16 px bars top and bottom), shown at 256 px (scale 2, 64 px
     // bars)
     const transform = { width: 128, height: 64, scaleX: 0.5, scaleY: 0.5, offsetX: 0, offsetY: 16 };
-    const result = { findings: ['Effusion', 'Mass'], probabilities: { Effusion: 0.6, Mass: 0.8 }, cams: { Effusion: { ...cam(transform), className: 'Effusion' }, Mass: cam(transform) } } as unknown as PipelineResult;
-    const layer = galleryCamLayer(result, { width: 128, height: 64, scaleX: 2, scaleY: 2, offsetX: 0, offsetY: 64 }, 256)!;
+    const result = {
+      findings: ['Effusion', 'Mass'],
+      probabilities: { Effusion: 0.6, Mass: 0.8 },
+      cams: { Effusion: { ...cam(transform), className: 'Effusion' }, Mass: cam(transform) },
+    } as unknown as PipelineResult;
+    const layer = galleryCamLayer(
+      result,
+      { width: 128, height: 64, scaleX: 2, scaleY: 2, offsetX: 0, offsetY: 64 },
+      256,
+    )!;
     expect(layer.className).toBe('Mass');
     const png = decode(layer.png);
     expect([png.width, png.height, png.channels]).toEqual([256, 256, 4]);
@@ -168,12 +216,18 @@ describe('report gallery heatmap layer', () => {
     // the bottom-right cell (value 4) is the hottest, the top-left (0) transparent
     expect(alpha(250, 190)).toBeGreaterThan(240);
     expect(alpha(5, 70)).toBe(0);
-    expect(galleryCamLayer({ findings: [], cams: {} } as unknown as PipelineResult, { width: 1, height: 1, scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 }, 256)).toBeNull();
+    expect(
+      galleryCamLayer(
+        { findings: [], cams: {} } as unknown as PipelineResult,
+        { width: 1, height: 1, scaleX: 1, scaleY: 1, offsetX: 0, offsetY: 0 },
+        256,
+      ),
+    ).toBeNull();
   });
 });
 
 describe('report gallery', () => {
-  it('shows each item\'s heatmap layer over its film, with a switch for all of them', async () => {
+  it("shows each item's heatmap layer over its film, with a switch for all of them", async () => {
     const run = join(dir, 'report-run');
     await mkdir(join(run, 'gallery'), { recursive: true });
     const gray = encode({ width: 4, height: 4, data: new Uint8Array(16).fill(90), channels: 1, depth: 8 });
@@ -183,11 +237,28 @@ describe('report gallery', () => {
     const gallery: Gallery = {
       format: 'multichexnet-gallery',
       model: 'model.stage1.onnx',
-      items: [{ id: 'nih-0123456789ab', source: 'nih', image: '00-nih.png', maskLayer: null, size: 4, gate: { probability: 0.2, positive: false, truth: null }, boxes: [], dice: null, top: [{ class: 'Mass', probability: 0.7 }], truthLabels: ['Mass'], flags: [], cam: { class: 'Mass', layer: '00-nih-cam.png' } }],
+      items: [
+        {
+          id: 'nih-0123456789ab',
+          source: 'nih',
+          image: '00-nih.png',
+          maskLayer: null,
+          size: 4,
+          gate: { probability: 0.2, positive: false, truth: null },
+          boxes: [],
+          dice: null,
+          top: [{ class: 'Mass', probability: 0.7 }],
+          truthLabels: ['Mass'],
+          flags: [],
+          cam: { class: 'Mass', layer: '00-nih-cam.png' },
+        },
+      ],
     };
     await writeFile(join(run, 'gallery', 'gallery.json'), JSON.stringify(gallery));
     const page = await readFile((await writeReport(run)).path, 'utf8');
-    expect(page).toContain(`<img class="cam" alt="heatmap Mass" src="data:image/png;base64,${Buffer.from(heat).toString('base64')}">`);
+    expect(page).toContain(
+      `<img class="cam" alt="heatmap Mass" src="data:image/png;base64,${Buffer.from(heat).toString('base64')}">`,
+    );
     expect(page).toContain('id="cam-toggle"');
     expect(page).toContain('heatmap: Mass');
   });

@@ -18,22 +18,50 @@ beforeAll(() => {
 
 describe('usage errors: one line on stderr, exit code 2, no stack', () => {
   const cases: [string, string[], RegExp][] = [
-    ['a mistyped flag', ['train', 'multichexnet-joint', '--rezume'], /unknown option '--rezume' \(did you mean --resume\?\)/],
+    [
+      'a mistyped flag',
+      ['train', 'multichexnet-joint', '--rezume'],
+      /unknown option '--rezume' \(did you mean --resume\?\)/,
+    ],
     ['an unknown verb', ['trian'], /unknown command 'trian'/],
     ['a missing argument', ['eval'], /missing required argument 'run'/],
     ['a missing required option', ['predict', 'x.png'], /required option '-m, --model <path>' not specified/],
     ['a bad option value', ['synth', '--out', 'd', '--nih', 'ten'], /expected an integer >= 0, got "ten"/],
     ['a missing input file', ['predict', '--model', '.', 'no-such.png'], /no such file or folder: .*no-such\.png/],
-    ['a mistyped flag next to a required one', ['predict', '--model', 'm.onnx', '--overlya', 'o', 'x.png'], /unknown option '--overlya' \(did you mean --overlay\?\)/],
+    [
+      'a mistyped flag next to a required one',
+      ['predict', '--model', 'm.onnx', '--overlya', 'o', 'x.png'],
+      /unknown option '--overlya' \(did you mean --overlay\?\)/,
+    ],
     ['a missing model', ['predict', '--model', 'no-such-run', '.'], /no such model file or run folder: .*no-such-run/],
-    ['a bad --ood policy', ['predict', '--model', 'm', '--ood', 'maybe', 'x.png'], /option '--ood <policy>' argument 'maybe' is invalid\. Allowed choices are refuse, flag, off/],
+    [
+      'a bad --ood policy',
+      ['predict', '--model', 'm', '--ood', 'maybe', 'x.png'],
+      /option '--ood <policy>' argument 'maybe' is invalid\. Allowed choices are refuse, flag, off/,
+    ],
     ['a missing run folder', ['report', 'no-such-run'], /no such run folder: .*no-such-run/],
-    ['a missing plan file', ['train', 'no-such-plan.json', '--data', '.'], /invalid training plan: \(root\): must be a built-in plan .* received ".*no-such-plan\.json"/],
+    [
+      'a missing plan file',
+      ['train', 'no-such-plan.json', '--data', '.'],
+      /invalid training plan: \(root\): must be a built-in plan .* received ".*no-such-plan\.json"/,
+    ],
     ['an unknown experiment', ['experiment', 'table9'], /unknown experiment "table9"/],
-    ['a mistyped flag of a service verb', ['serve', '--model', 'm', '--prot', '80'], /unknown option '--prot' \(did you mean --port\?\)/],
+    [
+      'a mistyped flag of a service verb',
+      ['serve', '--model', 'm', '--prot', '80'],
+      /unknown option '--prot' \(did you mean --port\?\)/,
+    ],
     // Refused before the model is read (it does not exist here) or any port is bound.
-    ['serve on a non-loopback address without tokens', ['serve', '--model', 'no-such-run', '--host', '0.0.0.0'], /invalid serve options: host: serving on a non-loopback address needs authentication: add API tokens with --tokens-file FILE \(lines name:token\) or MULTICHEXNET_TOKENS/],
-    ['screening over plaintext Redis to another machine', ['screen', 'status', '--redis', 'redis://:pw@10.0.0.5:6379'], /invalid screen options: redis: a plaintext redis:\/\/ URL to another machine .* --allow-plaintext-redis .*; received "redis:\/\/:\*\*\*@10\.0\.0\.5:6379"/],
+    [
+      'serve on a non-loopback address without tokens',
+      ['serve', '--model', 'no-such-run', '--host', '0.0.0.0'],
+      /invalid serve options: host: serving on a non-loopback address needs authentication: add API tokens with --tokens-file FILE \(lines name:token\) or MULTICHEXNET_TOKENS/,
+    ],
+    [
+      'screening over plaintext Redis to another machine',
+      ['screen', 'status', '--redis', 'redis://:pw@10.0.0.5:6379'],
+      /invalid screen options: redis: a plaintext redis:\/\/ URL to another machine .* --allow-plaintext-redis .*; received "redis:\/\/:\*\*\*@10\.0\.0\.5:6379"/,
+    ],
   ];
   for (const [what, argv, message] of cases) {
     it(what, async () => {
@@ -48,7 +76,14 @@ describe('usage errors: one line on stderr, exit code 2, no stack', () => {
 
   it('an invalid plan names the field, the rule and the value', async () => {
     const plan = join(dir, 'bad-plan.json');
-    writeFileSync(plan, JSON.stringify({ name: 'bad', model: { cls: {} }, phases: [{ name: 'p', trainable: ['cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: 0 }] }));
+    writeFileSync(
+      plan,
+      JSON.stringify({
+        name: 'bad',
+        model: { cls: {} },
+        phases: [{ name: 'p', trainable: ['cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: 0 }],
+      }),
+    );
     const r = await cli(dir, 'train', plan, '--data', dir);
     expect(r.code).toBe(2);
     expect(lines(r.err)).toHaveLength(1);
@@ -91,11 +126,22 @@ describe('runtime failures: exit code 1', () => {
       { path: 'seed', rule: 'must be of type number', received: '"x"' },
     ]);
     expect(exitCodeOf(cfg)).toBe(2);
-    expect(describeError(cfg)).toBe('invalid synth config: size: must be >= 64; received 8; seed: must be of type number; received "x"');
-    const data = new DataError('Image format is not recognised', { file: 'a.png', expected: 'PNG, JPEG or DICOM', found: 'first bytes 68 65 6c 6c' });
+    expect(describeError(cfg)).toBe(
+      'invalid synth config: size: must be >= 64; received 8; seed: must be of type number; received "x"',
+    );
+    const data = new DataError('Image format is not recognised', {
+      file: 'a.png',
+      expected: 'PNG, JPEG or DICOM',
+      found: 'first bytes 68 65 6c 6c',
+    });
     expect(exitCodeOf(data)).toBe(1);
-    expect(describeError(data)).toBe('Image format is not recognised (file a.png): expected PNG, JPEG or DICOM, found first bytes 68 65 6c 6c');
-    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), { code: 'ENOENT', path: '/tmp/x' });
+    expect(describeError(data)).toBe(
+      'Image format is not recognised (file a.png): expected PNG, JPEG or DICOM, found first bytes 68 65 6c 6c',
+    );
+    const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x'"), {
+      code: 'ENOENT',
+      path: '/tmp/x',
+    });
     expect(describeError(enoent)).toBe('no such file or folder: /tmp/x');
   });
 });
@@ -134,7 +180,8 @@ describe('help and version', () => {
 });
 
 describe.skipIf(BUILT_BIN === null)('the built bin (dist/bin.js)', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [BUILT_BIN!, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [BUILT_BIN!, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
 
   it('exits 2 with one line for a mistyped flag and a missing file', () => {
     const a = run('predict', '--model', 'm.onnx', '--overlya', 'o', 'x.png');

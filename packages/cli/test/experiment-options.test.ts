@@ -2,7 +2,13 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '@multichexnet/core';
 import { SeriesConfigSchema, TransferExperimentConfigSchema } from '@multichexnet/experiments';
-import { experimentAction, parseSeedList, seriesConfig, transferTablesConfig, type ExperimentOptions } from '../src/actions/experiment';
+import {
+  experimentAction,
+  parseSeedList,
+  seriesConfig,
+  transferTablesConfig,
+  type ExperimentOptions,
+} from '../src/actions/experiment';
 import { createContext } from '../src/context';
 import { createProgram } from '../src/program';
 import { bufferIo } from './helpers';
@@ -27,13 +33,17 @@ describe('experiment --step-scale reaches the transfer tables only when given', 
     const o = await experimentOptions('table3');
     expect(o.stepScale).toBeUndefined();
     expect('stepScale' in transferTablesConfig(ctx, o)).toBe(false);
-    expect(parseConfig(TransferExperimentConfigSchema, transferTablesConfig(ctx, o), 'transfer experiment').stepScale).toBe(0.5);
+    expect(
+      parseConfig(TransferExperimentConfigSchema, transferTablesConfig(ctx, o), 'transfer experiment').stepScale,
+    ).toBe(0.5);
   });
 
   it('passes the value the user set, even when it equals a default', async () => {
     for (const x of ['0.05', '0.5']) {
       const o3 = await experimentOptions('table3', '--step-scale', x);
-      expect(parseConfig(TransferExperimentConfigSchema, transferTablesConfig(ctx, o3), 'transfer experiment').stepScale).toBe(Number(x));
+      expect(
+        parseConfig(TransferExperimentConfigSchema, transferTablesConfig(ctx, o3), 'transfer experiment').stepScale,
+      ).toBe(Number(x));
     }
   });
 
@@ -44,14 +54,38 @@ describe('experiment --step-scale reaches the transfer tables only when given', 
 
 describe('table1 / table2 take size, step scale and seeds from the protocol', () => {
   it('builds the series config from --series, --seed-list, --resume and --protocol', async () => {
-    const o = await experimentOptions('table1', '--series', 'small', '--seed-list', '100-102,104', '--resume', '--protocol', 'p.json', '--out', 'runs/s');
+    const o = await experimentOptions(
+      'table1',
+      '--series',
+      'small',
+      '--seed-list',
+      '100-102,104',
+      '--resume',
+      '--protocol',
+      'p.json',
+      '--out',
+      'runs/s',
+    );
     const c = parseConfig(SeriesConfigSchema, seriesConfig(ctx, o, 'multichexnet experiment table1'), 'series');
-    expect(c).toMatchObject({ series: 'small', seeds: [100, 101, 102, 104], resume: true, protocol: '/tmp/p.json', out: '/tmp/runs/s', allowUnfrozen: false });
-    expect(parseConfig(SeriesConfigSchema, seriesConfig(ctx, await experimentOptions('table1'), 'x'), 'series')).toMatchObject({ series: 'tiny', resume: false });
+    expect(c).toMatchObject({
+      series: 'small',
+      seeds: [100, 101, 102, 104],
+      resume: true,
+      protocol: '/tmp/p.json',
+      out: '/tmp/runs/s',
+      allowUnfrozen: false,
+    });
+    expect(
+      parseConfig(SeriesConfigSchema, seriesConfig(ctx, await experimentOptions('table1'), 'x'), 'series'),
+    ).toMatchObject({ series: 'tiny', resume: false });
   });
 
   it('refuses --step-scale, --size and --seed for table1 / table2 with a usage error', async () => {
-    for (const flags of [['--step-scale', '0.5'], ['--size', 'small'], ['--seed', '3']]) {
+    for (const flags of [
+      ['--step-scale', '0.5'],
+      ['--size', 'small'],
+      ['--seed', '3'],
+    ]) {
       const o = await experimentOptions('table1', ...flags);
       await expect(experimentAction(ctx, 'table1', o)).rejects.toThrow(/from the protocol: use --series/);
     }

@@ -64,14 +64,20 @@ describe('a mistyped flag', () => {
 
   it('names itself on every verb, for every one of its flags', async () => {
     const all = await verbs();
-    expect(all.map((v) => v.words[0])).toEqual(expect.arrayContaining(['predict', 'train', 'synth', 'transfer', 'serve', 'screen']));
+    expect(all.map((v) => v.words[0])).toEqual(
+      expect.arrayContaining(['predict', 'train', 'synth', 'transfer', 'serve', 'screen']),
+    );
     const wrong: string[] = [];
     for (const { words, flags } of all) {
       for (const flag of flags) {
         const mistyped = typo(flag);
         const r = await cli(dir, ...words, mistyped, 'x');
         const said = lines(r.err);
-        const ok = r.code === 2 && said.length === 1 && said[0]!.startsWith(`multichexnet: error: unknown option '${mistyped}' (did you mean `) && said[0]!.includes(flag);
+        const ok =
+          r.code === 2 &&
+          said.length === 1 &&
+          said[0]!.startsWith(`multichexnet: error: unknown option '${mistyped}' (did you mean `) &&
+          said[0]!.includes(flag);
         if (!ok) wrong.push(`${words.join(' ')} ${mistyped}: exit ${r.code}, ${r.err.trim()}`);
       }
     }

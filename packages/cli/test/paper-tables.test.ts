@@ -9,8 +9,19 @@ describe('paperTable', () => {
       comparisons: [],
       verdict: 'No MTL row beat a baseline.',
       rows: [
-        { variant: 'single-cls', label: 'Single-task CheXCls', metrics: { 'cls.meanAuroc': { mean: 0.75, sd: 0.01, seeds: 2, undefinedSeeds: 0 } } },
-        { variant: 'multichexnet-joint', label: 'MultiCheXNet', metrics: { 'cls.meanAuroc': { mean: 0.7, sd: 0.02, seeds: 2, undefinedSeeds: 0 }, 'det.mAP': { mean: 'NaN', sd: 'NaN', seeds: 0, undefinedSeeds: 2 } } },
+        {
+          variant: 'single-cls',
+          label: 'Single-task CheXCls',
+          metrics: { 'cls.meanAuroc': { mean: 0.75, sd: 0.01, seeds: 2, undefinedSeeds: 0 } },
+        },
+        {
+          variant: 'multichexnet-joint',
+          label: 'MultiCheXNet',
+          metrics: {
+            'cls.meanAuroc': { mean: 0.7, sd: 0.02, seeds: 2, undefinedSeeds: 0 },
+            'det.mAP': { mean: 'NaN', sd: 'NaN', seeds: 0, undefinedSeeds: 2 },
+          },
+        },
       ],
     };
     const t = paperTable('table1', json);
@@ -26,8 +37,13 @@ describe('paperTable', () => {
     expect(t2.rows[0]!.slice(0, 2)).toEqual(['MultiCheXNet', 'truth']);
   });
 
-  it('still reads a single-folder Table 1 (the quickstart\'s)', () => {
-    const t = paperTable('table1', { title: 'T1', rows: [{ label: 'Single-task CheXCls', cls: { meanAuroc: 0.6 }, steps: 10, trainSeconds: 3 }], chance: {}, testImages: {} });
+  it("still reads a single-folder Table 1 (the quickstart's)", () => {
+    const t = paperTable('table1', {
+      title: 'T1',
+      rows: [{ label: 'Single-task CheXCls', cls: { meanAuroc: 0.6 }, steps: 10, trainSeconds: 3 }],
+      chance: {},
+      testImages: {},
+    });
     expect(t.rows[2]!.slice(0, 2)).toEqual(['Single-task CheXCls', 0.6]);
   });
 });

@@ -26,14 +26,16 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(tinyPlan('findings', 3, [clsPhase('cls', 2)])));
   const r = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/f', '--no-report', '--no-eval');
   expect(r.code, r.err).toBe(0);
-  metadata = (await verifyModelBytes(new Uint8Array(readFileSync(join(dir, 'runs', 'f', 'model.onnx'))), 'model.onnx')).metadata;
+  metadata = (await verifyModelBytes(new Uint8Array(readFileSync(join(dir, 'runs', 'f', 'model.onnx'))), 'model.onnx'))
+    .metadata;
 }, 180_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The classes at or above the model's recorded thresholds, in class order. */
 /** The per-class thresholds the exported model records for its classifier. */
-const clsThresholds = (): Record<string, number> | undefined => (metadata.decode.cls as { thresholds?: Record<string, number> } | undefined)?.thresholds;
+const clsThresholds = (): Record<string, number> | undefined =>
+  (metadata.decode.cls as { thresholds?: Record<string, number> } | undefined)?.thresholds;
 
 function expectedFindings(probabilities: Record<string, number>, thresholds: Record<string, number>): string[] {
   return metadata.classNames.filter((c) => thresholds[c] !== undefined && probabilities[c]! >= thresholds[c]!);
@@ -46,7 +48,7 @@ describe('predict prints the findings chosen on validation', () => {
     expect(Object.keys(thresholds ?? {}).length).toBeGreaterThan(0);
   });
 
-  it('--json carries each image\'s findings, equal to probability >= recorded threshold', async () => {
+  it("--json carries each image's findings, equal to probability >= recorded threshold", async () => {
     const r = await cli(dir, 'predict', '--model', join('runs', 'f', 'model.onnx'), ...images, '--json');
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(r.out) as PredictOutput;
@@ -59,7 +61,9 @@ describe('predict prints the findings chosen on validation', () => {
   });
 
   it('the human line names the findings (or "none") for the gated pipeline of the run folder too', async () => {
-    const json = JSON.parse((await cli(dir, 'predict', '--model', join('runs', 'f'), ...images, '--json')).out) as PredictOutput;
+    const json = JSON.parse(
+      (await cli(dir, 'predict', '--model', join('runs', 'f'), ...images, '--json')).out,
+    ) as PredictOutput;
     const r = await cli(dir, 'predict', '--model', join('runs', 'f'), ...images);
     expect(r.code, r.err).toBe(0);
     const printed = lines(r.out).filter((l) => images.some((f) => l.startsWith(f)));

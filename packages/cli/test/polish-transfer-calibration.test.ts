@@ -20,16 +20,78 @@ let human: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-transfer-cal-'));
-  const synth = await cli(dir, 'synth', '--out', 'data', '--nih', '16', '--rsna', '0', '--siim', '0', '--covid', '40', '--size', '64', '--seed', '6', '--json');
+  const synth = await cli(
+    dir,
+    'synth',
+    '--out',
+    'data',
+    '--nih',
+    '16',
+    '--rsna',
+    '0',
+    '--siim',
+    '0',
+    '--covid',
+    '40',
+    '--size',
+    '64',
+    '--seed',
+    '6',
+    '--json',
+  );
   expect(synth.code, synth.err).toBe(0);
-  writeFileSync(join(dir, 'plan.json'), JSON.stringify(tinyPlan('transfer-cal', 4, [clsPhase('cls', 2)], { cls: {}, gate: { kind: 'cls-path' } })));
-  const t = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/src', '--no-report', '--no-eval', '--no-export');
+  writeFileSync(
+    join(dir, 'plan.json'),
+    JSON.stringify(tinyPlan('transfer-cal', 4, [clsPhase('cls', 2)], { cls: {}, gate: { kind: 'cls-path' } })),
+  );
+  const t = await cli(
+    dir,
+    'train',
+    'plan.json',
+    '--data',
+    'data',
+    '--run',
+    'runs/src',
+    '--no-report',
+    '--no-eval',
+    '--no-export',
+  );
   expect(t.code, t.err).toBe(0);
-  const r = await cli(dir, 'transfer', '--from', 'runs/src', '--covid', join('data', 'covid'), '--steps', '2', '--batch-size', '4', '--run', 'runs/covid', '--no-report', '--json');
+  const r = await cli(
+    dir,
+    'transfer',
+    '--from',
+    'runs/src',
+    '--covid',
+    join('data', 'covid'),
+    '--steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--run',
+    'runs/covid',
+    '--no-report',
+    '--json',
+  );
   expect(r.code, r.err).toBe(0);
   out = JSON.parse(r.out) as typeof out;
   record = JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'transfer.json'), 'utf8')) as typeof record;
-  const h = await cli(dir, 'transfer', '--from', 'runs/src', '--covid', join('data', 'covid'), '--steps', '2', '--batch-size', '4', '--run', 'runs/covid-h', '--no-report', '--no-export');
+  const h = await cli(
+    dir,
+    'transfer',
+    '--from',
+    'runs/src',
+    '--covid',
+    join('data', 'covid'),
+    '--steps',
+    '2',
+    '--batch-size',
+    '4',
+    '--run',
+    'runs/covid-h',
+    '--no-report',
+    '--no-export',
+  );
   expect(h.code, h.err).toBe(0);
   human = h.out;
 }, 180_000);
@@ -43,7 +105,11 @@ describe('transfer uses the decision settings chosen on its validation split', (
   });
 
   it('--json, calibration.json and eval-test.json carry the F1 thresholds transfer.json records', () => {
-    const want: RunCalibration = { chosenOn: 'val', gating: 'cls only', tasks: { cls: { thresholds: record.f1Thresholds } } };
+    const want: RunCalibration = {
+      chosenOn: 'val',
+      gating: 'cls only',
+      tasks: { cls: { thresholds: record.f1Thresholds } },
+    };
     expect(out.calibration).toEqual(want);
     expect(JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'calibration.json'), 'utf8'))).toEqual(want);
     const ev = JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'eval-test.json'), 'utf8')) as TestEvaluation;
@@ -51,8 +117,13 @@ describe('transfer uses the decision settings chosen on its validation split', (
   });
 
   it('the exported model decodes findings at those thresholds, and predict applies them', async () => {
-    const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(dir, 'runs', 'covid', 'model.onnx'))), 'model.onnx');
-    expect((metadata.decode.cls as { thresholds?: Record<string, number> } | undefined)?.thresholds).toEqual(record.f1Thresholds);
+    const { metadata } = await verifyModelBytes(
+      new Uint8Array(readFileSync(join(dir, 'runs', 'covid', 'model.onnx'))),
+      'model.onnx',
+    );
+    expect((metadata.decode.cls as { thresholds?: Record<string, number> } | undefined)?.thresholds).toEqual(
+      record.f1Thresholds,
+    );
     const image = join(dir, 'data', 'nih', 'images', readdirSync(join(dir, 'data', 'nih', 'images')).sort()[0]!);
     const p = await cli(dir, 'predict', '--model', join('runs', 'covid', 'model.onnx'), image, '--json');
     expect(p.code, p.err).toBe(0);

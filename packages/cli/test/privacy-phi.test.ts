@@ -33,7 +33,10 @@ interface DcmDict {
   write(): ArrayBuffer;
 }
 // dcmjs ships no type declarations; this is the part of its API the test uses.
-const dcmjs = dcmjsModule as unknown as { data: { DicomMessage: { readFile(buffer: ArrayBuffer): DcmDict } }; log: { setLevel(level: string): void } };
+const dcmjs = dcmjsModule as unknown as {
+  data: { DicomMessage: { readFile(buffer: ArrayBuffer): DcmDict } };
+  log: { setLevel(level: string): void };
+};
 // The generator writes PatientAge as the real files do ("62", no unit): dcmjs logs that as an error on every write.
 dcmjs.log.setLevel('silent');
 
@@ -84,7 +87,16 @@ function walk(dir: string): string[] {
 /** The forms a value could take in a text or binary output. */
 function variants(v: string): string[] {
   const html = v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  return [...new Set([v, JSON.stringify(v).slice(1, -1), v.replace(/\^/g, ' '), html, html.replace(/'/g, '&#39;'), html.replace(/'/g, '&#x27;')])].map((x) => x.toLowerCase());
+  return [
+    ...new Set([
+      v,
+      JSON.stringify(v).slice(1, -1),
+      v.replace(/\^/g, ' '),
+      html,
+      html.replace(/'/g, '&#39;'),
+      html.replace(/'/g, '&#x27;'),
+    ]),
+  ].map((x) => x.toLowerCase());
 }
 
 /** Where any PHI value occurs in any of the haystacks (case-insensitive). */
@@ -112,7 +124,15 @@ const PLAN = tinyPlan(
   'privacy',
   6,
   [
-    { name: 'mtl', stage: 'mtl', trainable: ['encoder', 'cls', 'det', 'seg'], batches: [{ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: true }], steps: 3, batchSize: 8, routing: { type: 'teacher-forcing', p: 0.9 } },
+    {
+      name: 'mtl',
+      stage: 'mtl',
+      trainable: ['encoder', 'cls', 'det', 'seg'],
+      batches: [{ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: true }],
+      steps: 3,
+      batchSize: 8,
+      routing: { type: 'teacher-forcing', p: 0.9 },
+    },
   ],
   { cls: {}, det: { hiddenChannels: 8, hiddenLayers: 1 }, seg: { decoderChannels: 8 }, gate: { kind: 'cls-path' } },
 );
@@ -120,8 +140,12 @@ const PLAN = tinyPlan(
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-phi-'));
   const data = await synthesize(dir, 'data', { nih: 16, rsna: 16, siim: 16 }, 12);
-  const rsna = walk(join(data, 'rsna')).filter((f) => f.endsWith('.dcm')).sort();
-  const siim = walk(join(data, 'siim')).filter((f) => f.endsWith('.dcm')).sort();
+  const rsna = walk(join(data, 'rsna'))
+    .filter((f) => f.endsWith('.dcm'))
+    .sort();
+  const siim = walk(join(data, 'siim'))
+    .filter((f) => f.endsWith('.dcm'))
+    .sort();
   // Crafted PHI inside training DICOMs (file names, the datasets' join keys, unchanged) ...
   const targets = [...rsna.slice(0, FILES_CRAFTED / 2), ...siim.slice(0, FILES_CRAFTED / 2)];
   targets.forEach((f, k) => craft(f, f, k));
@@ -136,21 +160,49 @@ beforeAll(async () => {
     const d = readDicom(f);
     for (const [tag, el] of Object.entries(d.dict)) {
       const v = el.Value?.[0];
-      const s = typeof v === 'string' ? v : typeof v === 'object' && v !== null && 'Alphabetic' in v ? String((v as { Alphabetic: string }).Alphabetic) : null;
+      const s =
+        typeof v === 'string'
+          ? v
+          : typeof v === 'object' && v !== null && 'Alphabetic' in v
+            ? String((v as { Alphabetic: string }).Alphabetic)
+            : null;
       if (s === null) continue;
-      if (s.includes('SYNTH') || (['0020000D', '0020000E'].includes(tag.toUpperCase()) && rsna.includes(f))) values.add(s.trim());
+      if (s.includes('SYNTH') || (['0020000D', '0020000E'].includes(tag.toUpperCase()) && rsna.includes(f)))
+        values.add(s.trim());
     }
   }
   phiValues = [...values];
   // The join keys: RSNA patientId and SIIM ImageId from the label CSVs, NIH image names.
-  const csvColumn = (file: string): string[] => lines(readFileSync(file, 'utf8')).slice(1).map((l) => l.split(',')[0]!.trim());
-  joinKeys = [...new Set([...csvColumn(join(data, 'rsna', 'stage_2_train_labels.csv')), ...csvColumn(join(data, 'siim', 'train-rle.csv')), ...csvColumn(join(data, 'nih', 'Data_Entry_2017.csv'))])].filter((k) => k.length >= 8);
+  const csvColumn = (file: string): string[] =>
+    lines(readFileSync(file, 'utf8'))
+      .slice(1)
+      .map((l) => l.split(',')[0]!.trim());
+  joinKeys = [
+    ...new Set([
+      ...csvColumn(join(data, 'rsna', 'stage_2_train_labels.csv')),
+      ...csvColumn(join(data, 'siim', 'train-rle.csv')),
+      ...csvColumn(join(data, 'nih', 'Data_Entry_2017.csv')),
+    ]),
+  ].filter((k) => k.length >= 8);
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(PLAN));
   const steps: [string, string[]][] = [
     ['train', ['train', 'plan.json', '--data', 'data', '--run', 'runs/privacy', '--json']],
     ['eval', ['eval', 'runs/privacy', '--json']],
     ['export', ['export', 'runs/privacy', '--out', 'exported', '--json']],
-    ['predict-onnx', ['predict', '--model', 'runs/privacy/model.onnx', 'films', join('data', 'rsna'), '--overlay', 'overlays', '--out', 'predictions.json']],
+    [
+      'predict-onnx',
+      [
+        'predict',
+        '--model',
+        'runs/privacy/model.onnx',
+        'films',
+        join('data', 'rsna'),
+        '--overlay',
+        'overlays',
+        '--out',
+        'predictions.json',
+      ],
+    ],
     ['predict-pipeline', ['predict', '--model', 'runs/privacy', 'films', '--json', '--overlay', 'overlays-pipeline']],
     ['report', ['report', 'runs/privacy', '--json']],
   ];
@@ -168,7 +220,19 @@ beforeAll(async () => {
  */
 async function serveFilms(): Promise<ChildResult> {
   writeFileSync(join(dir, 'tokens.txt'), `reading-room:${TOKEN}\n`, { mode: 0o600 });
-  const child = spawnCli(dir, ['serve', '--model', 'runs/privacy', '--port', '0', '--threads', '1', '--tokens-file', 'tokens.txt', '--audit-log', 'audit.jsonl']);
+  const child = spawnCli(dir, [
+    'serve',
+    '--model',
+    'runs/privacy',
+    '--port',
+    '0',
+    '--threads',
+    '1',
+    '--tokens-file',
+    'tokens.txt',
+    '--audit-log',
+    'audit.jsonl',
+  ]);
   const done = finished(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -185,12 +249,24 @@ async function serveFilms(): Promise<ChildResult> {
       const form = new FormData();
       form.append('file', new Blob([film], { type: 'application/dicom' }), `${CRAFTED[0]!.value(k)}.dcm`);
       const a = await fetch(`${url}/v1/predict`, { method: 'POST', headers: auth, body: form });
-      const b = await fetch(`${url}/v1/overlay`, { method: 'POST', headers: { ...auth, 'content-type': 'application/dicom' }, body: film });
+      const b = await fetch(`${url}/v1/overlay`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/dicom' },
+        body: film,
+      });
       expect([a.status, b.status]).toEqual([200, 200]);
       await Promise.all([a.arrayBuffer(), b.arrayBuffer()]);
       posted.push(createHash('sha256').update(film).digest('hex'), createHash('sha256').update(film).digest('hex'));
     }
-    expect((await fetch(`${url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: readFileSync(join(dir, 'films', 'film-0.dcm')) })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${url}/v1/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/dicom' },
+          body: readFileSync(join(dir, 'films', 'film-0.dcm')),
+        })
+      ).status,
+    ).toBe(401);
   } finally {
     child.kill('SIGTERM');
   }
@@ -203,14 +279,24 @@ describe('PHI in DICOM tags never reaches an output', () => {
   it('the scan finds the values where they are (the input DICOMs): it is not blind', () => {
     expect(phiValues.length).toBeGreaterThan(CRAFTED.length * FILES_CRAFTED);
     const film = { name: 'films/film-0.dcm', text: readFileSync(join(dir, 'films', 'film-0.dcm')).toString('latin1') };
-    const found = findLeaks([film], CRAFTED.map((c) => c.value(0)));
+    const found = findLeaks(
+      [film],
+      CRAFTED.map((c) => c.value(0)),
+    );
     // Every crafted value of file 0 is in its bytes (PN values: ^ kept); the O'Brien name also case-insensitively.
     expect(found.length).toBeGreaterThanOrEqual(CRAFTED.length);
-    expect(findLeaks([film], phiValues.filter((v) => v.includes('SYNTH'))).length).toBeGreaterThan(0);
+    expect(
+      findLeaks(
+        [film],
+        phiValues.filter((v) => v.includes('SYNTH')),
+      ).length,
+    ).toBeGreaterThan(0);
   });
 
   it('no file under the run folder, the exported model, the predictions or overlays, and no stdout or stderr holds any of them', () => {
-    const written = ['runs', 'exported', 'overlays', 'overlays-pipeline', 'predictions.json', 'audit.jsonl'].flatMap((p) => (statSync(join(dir, p)).isDirectory() ? walk(join(dir, p)) : [join(dir, p)]));
+    const written = ['runs', 'exported', 'overlays', 'overlays-pipeline', 'predictions.json', 'audit.jsonl'].flatMap(
+      (p) => (statSync(join(dir, p)).isDirectory() ? walk(join(dir, p)) : [join(dir, p)]),
+    );
     expect(written.length).toBeGreaterThan(30);
     const haystacks = [
       ...written.map((f) => ({ name: relative(dir, f), text: readFileSync(f).toString('latin1') })),
@@ -223,27 +309,49 @@ describe('PHI in DICOM tags never reaches an output', () => {
   });
 
   it("serve's audit trail has one line per request, naming the token holder and the upload's hash, never the token", () => {
-    const audit = lines(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { token: string | null; sha256: string | null; status: number; route: string; outcome: string; error: string | null });
+    const audit = lines(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).map(
+      (l) =>
+        JSON.parse(l) as {
+          token: string | null;
+          sha256: string | null;
+          status: number;
+          route: string;
+          outcome: string;
+          error: string | null;
+        },
+    );
     expect(audit.filter((a) => a.status === 200).map((a) => a.sha256)).toEqual(posted);
-    expect(audit.filter((a) => a.status === 200).every((a) => a.token === 'reading-room' && a.outcome === 'answered')).toBe(true);
+    expect(
+      audit.filter((a) => a.status === 200).every((a) => a.token === 'reading-room' && a.outcome === 'answered'),
+    ).toBe(true);
     expect(audit.at(-1)).toMatchObject({ status: 401, token: null, error: 'Unauthorized', sha256: null });
     expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8')).not.toContain(TOKEN);
   });
 
   it('the ONNX metadata of every exported graph carries none of them', async () => {
-    const models = ['runs/privacy/model.onnx', 'runs/privacy/model.stage1.onnx', 'runs/privacy/model.stage2.onnx', 'exported/model.onnx'];
+    const models = [
+      'runs/privacy/model.onnx',
+      'runs/privacy/model.stage1.onnx',
+      'runs/privacy/model.stage2.onnx',
+      'exported/model.onnx',
+    ];
     for (const m of models) {
       const { metadata } = await verifyModelBytes(new Uint8Array(readFileSync(join(dir, m))), m);
       expect(findLeaks([{ name: m, text: JSON.stringify(metadata) }], phiValues)).toEqual([]);
     }
   });
 
-  it('gallery.json and report.html name images by pseudonym, never by the datasets\' join keys', () => {
+  it("gallery.json and report.html name images by pseudonym, never by the datasets' join keys", () => {
     expect(joinKeys.length).toBeGreaterThan(30);
-    const gallery = JSON.parse(readFileSync(join(dir, 'runs', 'privacy', 'gallery', 'gallery.json'), 'utf8')) as Gallery;
+    const gallery = JSON.parse(
+      readFileSync(join(dir, 'runs', 'privacy', 'gallery', 'gallery.json'), 'utf8'),
+    ) as Gallery;
     expect(gallery.items.length).toBeGreaterThan(0);
     for (const item of gallery.items) expect(item.id).toMatch(new RegExp(`^${item.source}-[0-9a-f]{12}$`));
-    const shared = ['gallery/gallery.json', 'report.html', 'eval.json', 'eval-test.json', 'metrics.jsonl'].map((f) => ({ name: f, text: readFileSync(join(dir, 'runs', 'privacy', f), 'utf8') }));
+    const shared = ['gallery/gallery.json', 'report.html', 'eval.json', 'eval-test.json', 'metrics.jsonl'].map((f) => ({
+      name: f,
+      text: readFileSync(join(dir, 'runs', 'privacy', f), 'utf8'),
+    }));
     expect(findLeaks(shared, joinKeys)).toEqual([]);
   });
 });

@@ -35,7 +35,10 @@ describe('progress reporter', () => {
       t += 1;
       slow.update(i, { loss: 0.5 });
     }
-    expect(lines(s.text())).toEqual(['train 15/1000 steps (1%) 1.0 steps/s, eta 16m25s | loss 0.500', 'train 30/1000 steps (3%) 1.0 steps/s, eta 16m10s | loss 0.500']);
+    expect(lines(s.text())).toEqual([
+      'train 15/1000 steps (1%) 1.0 steps/s, eta 16m25s | loss 0.500',
+      'train 30/1000 steps (3%) 1.0 steps/s, eta 16m10s | loss 0.500',
+    ]);
     const quick = r.task('quick', 10, 'steps');
     for (let i = 1; i <= 10; i++) {
       t += 0.01;
@@ -89,19 +92,52 @@ describe('training progress from the trainer events', () => {
     const s = sink();
     const onEvent = createTrainProgress(createReporter(s, 'lines', { now: () => t }));
     onEvent({ type: 'run-start', plan: 'p', runDir: 'runs/p', phases: 2, totalSteps: 20, resumedFrom: null });
-    onEvent({ type: 'phase-start', phase: 'a', phaseIndex: 0, phases: 2, steps: 10, startStep: 0, trainable: ['encoder', 'cls'], description: '' });
+    onEvent({
+      type: 'phase-start',
+      phase: 'a',
+      phaseIndex: 0,
+      phases: 2,
+      steps: 10,
+      startStep: 0,
+      trainable: ['encoder', 'cls'],
+      description: '',
+    });
     for (let k = 1; k <= 10; k++) {
       t += 2;
-      onEvent({ type: 'step', phase: 'a', phaseIndex: 0, step: k, steps: 10, globalStep: k, totalSteps: 20, losses: { cls: 0.5 }, total: 0.5, weights: {}, learningRate: 1e-3, imagesPerSecond: 8, phaseSecondsLeft: 0, runSecondsLeft: 0, routing: null });
+      onEvent({
+        type: 'step',
+        phase: 'a',
+        phaseIndex: 0,
+        step: k,
+        steps: 10,
+        globalStep: k,
+        totalSteps: 20,
+        losses: { cls: 0.5 },
+        total: 0.5,
+        weights: {},
+        learningRate: 1e-3,
+        imagesPerSecond: 8,
+        phaseSecondsLeft: 0,
+        runSecondsLeft: 0,
+        routing: null,
+      });
     }
     onEvent({ type: 'eval', phase: 'a', step: 10, metrics: { 'cls.meanAuroc': 0.61 }, score: 0.61, best: true });
     onEvent({ type: 'phase-end', phase: 'a', phaseIndex: 0, seconds: 20, restoredBest: null });
-    onEvent({ type: 'stopped', phase: 'b', step: 3, reason: 'loss cls is NaN', lastCheckpoint: 'runs/p/checkpoints/p01-s0000000' });
+    onEvent({
+      type: 'stopped',
+      phase: 'b',
+      step: 3,
+      reason: 'loss cls is NaN',
+      lastCheckpoint: 'runs/p/checkpoints/p01-s0000000',
+    });
     const out = lines(s.text());
     expect(out[0]).toBe('training p: 2 phases, 20 steps -> runs/p');
     expect(out[1]).toBe('[1/2] a 1/10 steps (10%) 0.50 steps/s, eta 18s | cls 0.500 img/s 8');
     expect(out).toContain('  validation a @10: cls.meanAuroc 0.610 (best)');
     expect(out).toContain('[1/2] a: 10 steps in 20s (0.50 steps/s)');
-    expect(out.at(-1)).toBe('warning: training stopped in b at step 3: loss cls is NaN; last good checkpoint runs/p/checkpoints/p01-s0000000');
+    expect(out.at(-1)).toBe(
+      'warning: training stopped in b at step 3: loss cls is NaN; last good checkpoint runs/p/checkpoints/p01-s0000000',
+    );
   });
 });

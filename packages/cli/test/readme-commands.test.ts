@@ -14,7 +14,13 @@ import { REPO_ROOT, bufferIo, shellEnv } from './helpers';
  * the quickstart test runs the `npx multichexnet predict ...` line the quickstart prints. Synopsis lines
  * (`[--out dir]`, `<run>`, `a|b`, `...`) and shell variables are not commands and are left out.
  */
-const READMES = ['README.md', 'packages/cli/README.md', 'packages/service/README.md', 'packages/trainer/README.md', 'packages/transfer/README.md'];
+const READMES = [
+  'README.md',
+  'packages/cli/README.md',
+  'packages/service/README.md',
+  'packages/trainer/README.md',
+  'packages/transfer/README.md',
+];
 
 interface ReadmeCommand {
   where: string;
@@ -80,12 +86,17 @@ const commands = READMES.flatMap(commandsOf);
 describe('the commands in the READMEs', () => {
   it('are found (the extraction did not go blind)', () => {
     expect(commands.length).toBeGreaterThanOrEqual(20);
-    expect(commands.map((c) => c.argv[0])).toEqual(expect.arrayContaining(['quickstart', 'predict', 'train', 'eval', 'export', 'serve', 'screen']));
+    expect(commands.map((c) => c.argv[0])).toEqual(
+      expect.arrayContaining(['quickstart', 'predict', 'train', 'eval', 'export', 'serve', 'screen']),
+    );
   });
 
-  it.each(commands.map((c) => [`${c.where}: multichexnet ${c.argv.join(' ')}`, c] as const))('%s parses', async (_name, c) => {
-    expect(await parse(c.argv)).toBe('');
-  });
+  it.each(commands.map((c) => [`${c.where}: multichexnet ${c.argv.join(' ')}`, c] as const))(
+    '%s parses',
+    async (_name, c) => {
+      expect(await parse(c.argv)).toBe('');
+    },
+  );
 
   it('a README command with a mistyped flag would fail here (the check can fail)', async () => {
     expect(await parse(['predict', '--modle', 'runs/quickstart', 'xray.dcm'])).toMatch(/unknown option '--modle'/);
@@ -93,7 +104,12 @@ describe('the commands in the READMEs', () => {
   });
 
   it('`npx multichexnet` from the repository root runs the workspace bin (never the registry)', () => {
-    const r = spawnSync('npx', ['--no-install', 'multichexnet', '--version'], { cwd: REPO_ROOT, env: shellEnv(), encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('npx', ['--no-install', 'multichexnet', '--version'], {
+      cwd: REPO_ROOT,
+      env: shellEnv(),
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(version);
   });

@@ -30,14 +30,27 @@ beforeAll(async () => {
   writeFileSync(join(images, damaged['not-an-image']), '<html><body>502 Bad Gateway</body></html>\n');
   // A row whose label is no ChestX-ray14 class (its image exists, so only the row itself is wrong).
   writeFileSync(join(images, BAD_ROW_ID), png);
-  appendFileSync(join(data, 'nih', 'Data_Entry_2017.csv'), `${BAD_ROW_ID},Dragon_Scale,0,9999,40,M,PA,2500,2048,0.14,0.14,\n`);
+  appendFileSync(
+    join(data, 'nih', 'Data_Entry_2017.csv'),
+    `${BAD_ROW_ID},Dragon_Scale,0,9999,40,M,PA,2500,2048,0.14,0.14,\n`,
+  );
   // 12 steps of 4 draw 48 samples: more than the train split, so every bad train image is met.
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(tinyPlan('bad-samples', 3, [clsPhase('cls', 12)])));
 }, 120_000);
 
 describe('train --on-bad-sample', () => {
   it('fail (the default): exit 1, one line naming the bad file or row', async () => {
-    const r = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/fail', '--no-export', '--no-report');
+    const r = await cli(
+      dir,
+      'train',
+      'plan.json',
+      '--data',
+      'data',
+      '--run',
+      'runs/fail',
+      '--no-export',
+      '--no-report',
+    );
     expect(r.code).toBe(1);
     const errors = lines(r.err).filter((l) => l.startsWith('multichexnet: error:'));
     expect(errors).toHaveLength(1);
@@ -61,21 +74,46 @@ describe('train --on-bad-sample', () => {
   });
 
   it('skip: completes and reports the exact skipped count in the summary, eval.json, eval-test.json and report.html', async () => {
-    const r = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/skip', '--on-bad-sample', 'skip', '--json');
+    const r = await cli(
+      dir,
+      'train',
+      'plan.json',
+      '--data',
+      'data',
+      '--run',
+      'runs/skip',
+      '--on-bad-sample',
+      'skip',
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
-    const summary = JSON.parse(r.out) as { status: string; data: { onBadSample: string; skipped: Record<string, number>; totalSkipped: number } };
+    const summary = JSON.parse(r.out) as {
+      status: string;
+      data: { onBadSample: string; skipped: Record<string, number>; totalSkipped: number };
+    };
     expect(summary.status).toBe('completed');
-    expect(summary.data).toMatchObject({ onBadSample: 'skip', skipped: { nih: EXPECTED_SKIPPED }, totalSkipped: EXPECTED_SKIPPED });
+    expect(summary.data).toMatchObject({
+      onBadSample: 'skip',
+      skipped: { nih: EXPECTED_SKIPPED },
+      totalSkipped: EXPECTED_SKIPPED,
+    });
     const run = join(dir, 'runs', 'skip');
-    const health = (f: string): typeof summary.data => (JSON.parse(readFileSync(join(run, f), 'utf8')) as { data: typeof summary.data }).data;
+    const health = (f: string): typeof summary.data =>
+      (JSON.parse(readFileSync(join(run, f), 'utf8')) as { data: typeof summary.data }).data;
     expect(health('eval-test.json')).toEqual(summary.data);
     // eval.json is written when training ends: it counts what training and validation met (the bad row and the
     // bad images of the train and val splits, warned before the export starts); a bad test image is met later.
     const beforeExport = r.err.slice(0, r.err.indexOf('\nexport:'));
     const metInTraining = 1 + Object.values(damaged).filter((name) => beforeExport.includes(name)).length;
     expect(metInTraining).toBeLessThanOrEqual(EXPECTED_SKIPPED);
-    expect(health('eval.json')).toMatchObject({ onBadSample: 'skip', skipped: { nih: metInTraining }, totalSkipped: metInTraining });
-    expect((JSON.parse(readFileSync(join(run, 'data.json'), 'utf8')) as { onBadSample: string }).onBadSample).toBe('skip');
+    expect(health('eval.json')).toMatchObject({
+      onBadSample: 'skip',
+      skipped: { nih: metInTraining },
+      totalSkipped: metInTraining,
+    });
+    expect((JSON.parse(readFileSync(join(run, 'data.json'), 'utf8')) as { onBadSample: string }).onBadSample).toBe(
+      'skip',
+    );
     const page = readFileSync(join(run, 'report.html'), 'utf8');
     expect(page).toContain(`Skipped samples: ${EXPECTED_SKIPPED}</span> nih ${EXPECTED_SKIPPED}`);
     // Each bad image was named in a warning, once.

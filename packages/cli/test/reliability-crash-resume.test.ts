@@ -4,7 +4,16 @@ import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@multichexnet/core';
 import { loadCheckpoint, loadLatestCheckpoint } from '@multichexnet/trainer';
-import { clsPhase, finished, metricsWithoutClock, runChild, spawnCli, synthesize, tinyPlan, type ChildResult } from './reliability-helpers';
+import {
+  clsPhase,
+  finished,
+  metricsWithoutClock,
+  runChild,
+  spawnCli,
+  synthesize,
+  tinyPlan,
+  type ChildResult,
+} from './reliability-helpers';
 
 /*
  * Crash safety end to end: the real `multichexnet train` in its own process, killed with SIGKILL (no handler
@@ -18,7 +27,10 @@ import { clsPhase, finished, metricsWithoutClock, runChild, spawnCli, synthesize
 let dir: string;
 const ARGS = ['--data', 'data', '--no-export', '--no-report', '--json'];
 // Two phases so that resumes land in both; the second saves after every step, so a kill often hits a save.
-const PLAN = tinyPlan('crash', 8, [clsPhase('first', 30, { checkpointEvery: 3 }), clsPhase('second', 30, { checkpointEvery: 1, optimizer: { type: 'sgd', learningRate: 0.01 } })]);
+const PLAN = tinyPlan('crash', 8, [
+  clsPhase('first', 30, { checkpointEvery: 3 }),
+  clsPhase('second', 30, { checkpointEvery: 1, optimizer: { type: 'sgd', learningRate: 0.01 } }),
+]);
 let reference: ChildResult;
 
 beforeAll(async () => {
@@ -71,7 +83,8 @@ async function trainAndKill(run: string, resume: boolean, saves: number, delayMs
 /** Every visible checkpoint folder verifies, and the pointer names a verified one. */
 async function assertCheckpointsIntact(ckpts: string): Promise<number> {
   const folders = readdirSync(ckpts).filter((n) => /^p\d{2}-s\d{7}$/.test(n));
-  for (const f of folders) await expect(loadCheckpoint(join(ckpts, f)), f).resolves.toMatchObject({ path: join(ckpts, f) });
+  for (const f of folders)
+    await expect(loadCheckpoint(join(ckpts, f)), f).resolves.toMatchObject({ path: join(ckpts, f) });
   const latest = await loadLatestCheckpoint(ckpts);
   expect(latest).not.toBeNull();
   expect(folders).toContain(basename(latest!.path));
@@ -99,7 +112,12 @@ describe('train killed with SIGKILL and resumed', () => {
           expect(at).toBeGreaterThan(positions.at(-1) ?? 0);
           positions.push(at);
           // A temporary folder left behind means the kill cut a save short (invisible to resume by design).
-          if (readdirSync(join(dir, run, 'checkpoints')).some((n) => n.startsWith('.tmp-') && !n.startsWith('.tmp-removed-'))) cutSaves++;
+          if (
+            readdirSync(join(dir, run, 'checkpoints')).some(
+              (n) => n.startsWith('.tmp-') && !n.startsWith('.tmp-removed-'),
+            )
+          )
+            cutSaves++;
           if (attempt > 0) expect(r.err).toMatch(/\(resumed at \w+ step \d+\)/);
           continue;
         }
@@ -114,19 +132,26 @@ describe('train killed with SIGKILL and resumed', () => {
     const resumed = /\(resumed at (\w+) step (\d+)\)/.exec(last!.err);
     expect(resumed, last!.err).not.toBeNull();
     expect(positions).toHaveLength(4);
-    console.log(`crash-resume: ${crashes} SIGKILLs survived; checkpoints at global steps ${positions.join(', ')}; final resume at ${resumed![1]} step ${resumed![2]}; ${cutSaves} kill(s) cut a save short`);
+    console.log(
+      `crash-resume: ${crashes} SIGKILLs survived; checkpoints at global steps ${positions.join(', ')}; final resume at ${resumed![1]} step ${resumed![2]}; ${cutSaves} kill(s) cut a save short`,
+    );
     const a = join(dir, 'runs', 'reference');
     const b = join(dir, run);
     expect(metricsWithoutClock(b)).toEqual(metricsWithoutClock(a));
-    expect(JSON.parse(readFileSync(join(b, 'eval.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(join(a, 'eval.json'), 'utf8')));
-    expect(JSON.parse(readFileSync(join(b, 'eval-test.json'), 'utf8'))).toEqual(JSON.parse(readFileSync(join(a, 'eval-test.json'), 'utf8')));
+    expect(JSON.parse(readFileSync(join(b, 'eval.json'), 'utf8'))).toEqual(
+      JSON.parse(readFileSync(join(a, 'eval.json'), 'utf8')),
+    );
+    expect(JSON.parse(readFileSync(join(b, 'eval-test.json'), 'utf8'))).toEqual(
+      JSON.parse(readFileSync(join(a, 'eval-test.json'), 'utf8')),
+    );
     const ref = JSON.parse(reference.out) as { test: unknown; validation: unknown };
     const res = JSON.parse(last!.out) as { test: unknown; validation: unknown };
     expect(res.test).toEqual(ref.test);
     expect(res.validation).toEqual(ref.validation);
     const blocks = readdirSync(join(a, 'weights')).filter((f) => f.endsWith('.safetensors'));
     expect(blocks.sort()).toEqual(['cls.safetensors', 'encoder.safetensors']);
-    for (const f of blocks) expect(readFileSync(join(b, 'weights', f)).equals(readFileSync(join(a, 'weights', f))), f).toBe(true);
+    for (const f of blocks)
+      expect(readFileSync(join(b, 'weights', f)).equals(readFileSync(join(a, 'weights', f))), f).toBe(true);
     expect(existsSync(join(b, 'checkpoints', 'latest.json'))).toBe(true);
     // No stale temporary folder of an interrupted save is left behind by the final resume.
     expect(readdirSync(join(b, 'checkpoints')).filter((n) => n.startsWith('.tmp-'))).toEqual([]);

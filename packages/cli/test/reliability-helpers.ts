@@ -21,7 +21,11 @@ export const CHILD_ENV: NodeJS.ProcessEnv = { ...process.env, MULTICHEXNET_WASM_
 /** Starts the real `multichexnet` program in its own process (a kill -9 must hit a real process, not a promise). */
 export function spawnCli(cwd: string, args: readonly string[]): ChildProcess {
   if (!existsSync(BIN_TS)) throw new Error(`no CLI entry point at ${BIN_TS}`);
-  return spawn(process.execPath, ['--conditions=source', '--import', TSX, BIN_TS, ...args], { cwd, env: CHILD_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--conditions=source', '--import', TSX, BIN_TS, ...args], {
+    cwd,
+    env: CHILD_ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** What a finished child wrote, and how it ended. */
@@ -47,18 +51,61 @@ export function runChild(cwd: string, args: readonly string[]): Promise<ChildRes
 }
 
 /** A tiny plan (64 px, the smallest encoder) with the given phases. */
-export function tinyPlan(name: string, seed: number, phases: unknown[], model: Record<string, unknown> = { cls: {} }): Record<string, unknown> {
-  return { name, seed, imageSize: 64, logEvery: 1, keepCheckpoints: 3, model: { encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 }, ...model }, phases };
+export function tinyPlan(
+  name: string,
+  seed: number,
+  phases: unknown[],
+  model: Record<string, unknown> = { cls: {} },
+): Record<string, unknown> {
+  return {
+    name,
+    seed,
+    imageSize: 64,
+    logEvery: 1,
+    keepCheckpoints: 3,
+    model: { encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 }, ...model },
+    phases,
+  };
 }
 
 /** One cls phase on NIH. */
 export function clsPhase(name: string, steps: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { name, trainable: ['encoder', 'cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps, batchSize: 4, ...extra };
+  return {
+    name,
+    trainable: ['encoder', 'cls'],
+    batches: [{ datasets: ['nih'], tasks: ['cls'] }],
+    steps,
+    batchSize: 4,
+    ...extra,
+  };
 }
 
 /** `multichexnet synth` into `<dir>/<out>`, in-process; fails the test when it fails. */
-export async function synthesize(dir: string, out: string, counts: { nih: number; rsna: number; siim: number }, seed: number): Promise<string> {
-  const r = await cli(dir, 'synth', '--out', out, '--nih', String(counts.nih), '--rsna', String(counts.rsna), '--siim', String(counts.siim), '--covid', '0', '--size', '64', '--seed', String(seed), '--json');
+export async function synthesize(
+  dir: string,
+  out: string,
+  counts: { nih: number; rsna: number; siim: number },
+  seed: number,
+): Promise<string> {
+  const r = await cli(
+    dir,
+    'synth',
+    '--out',
+    out,
+    '--nih',
+    String(counts.nih),
+    '--rsna',
+    String(counts.rsna),
+    '--siim',
+    String(counts.siim),
+    '--covid',
+    '0',
+    '--size',
+    '64',
+    '--seed',
+    String(seed),
+    '--json',
+  );
   expect(r.code, r.err).toBe(0);
   return join(dir, out);
 }

@@ -36,7 +36,10 @@ async function expectRefused(modelPath: string, tag: string): Promise<string> {
   expect(r.out, tag).toBe('');
   const errorLines = lines(r.err).filter((l) => l.startsWith('multichexnet: error:'));
   expect(errorLines, `${tag}: ${r.err}`).toHaveLength(1);
-  expect(lines(r.err).filter((l) => !l.startsWith('multichexnet: error:') && !/^backend /.test(l)), tag).toEqual([]);
+  expect(
+    lines(r.err).filter((l) => !l.startsWith('multichexnet: error:') && !/^backend /.test(l)),
+    tag,
+  ).toEqual([]);
   expect(existsSync(out), `${tag}: --out written`).toBe(false);
   expect(existsSync(overlays), `${tag}: --overlay written`).toBe(false);
   return errorLines[0]!;
@@ -44,14 +47,27 @@ async function expectRefused(modelPath: string, tag: string): Promise<string> {
 
 describe('predict refuses a damaged model file', () => {
   it('the intact model predicts (control)', async () => {
-    const r = await cli(dir, 'predict', '--model', join('runs', 'm', 'model.onnx'), image, '--out', 'out-ok.json', '--overlay', 'overlays-ok');
+    const r = await cli(
+      dir,
+      'predict',
+      '--model',
+      join('runs', 'm', 'model.onnx'),
+      image,
+      '--out',
+      'out-ok.json',
+      '--overlay',
+      'overlays-ok',
+    );
     expect(r.code, r.err).toBe(0);
     expect(existsSync(join(dir, 'out-ok.json'))).toBe(true);
   });
 
   it(`a single flipped bit at ${FLIPS} seeded positions, the middle of the file included`, async () => {
     const rng = createRng(12);
-    const positions = [Math.floor(model.length / 2), ...Array.from({ length: FLIPS - 1 }, () => rng.int(0, model.length))];
+    const positions = [
+      Math.floor(model.length / 2),
+      ...Array.from({ length: FLIPS - 1 }, () => rng.int(0, model.length)),
+    ];
     for (const [k, at] of positions.entries()) {
       const bytes = model.slice();
       bytes[at]! ^= 1 << rng.int(0, 8);

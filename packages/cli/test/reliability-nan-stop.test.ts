@@ -17,8 +17,12 @@ import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
  */
 let dir: string;
 let first: { code: number; out: string; err: string };
-const PLAN = tinyPlan('diverges', 4, [clsPhase('warm', 2), clsPhase('hot', 30, { checkpointEvery: 1, optimizer: { type: 'sgd', learningRate: 1e12, momentum: 0.9 } })]);
-const STOP = /^multichexnet: error: Training stopped in phase (\w+) at step (\d+): (.+?); nothing was saved and the last good checkpoint is (\S+) /;
+const PLAN = tinyPlan('diverges', 4, [
+  clsPhase('warm', 2),
+  clsPhase('hot', 30, { checkpointEvery: 1, optimizer: { type: 'sgd', learningRate: 1e12, momentum: 0.9 } }),
+]);
+const STOP =
+  /^multichexnet: error: Training stopped in phase (\w+) at step (\d+): (.+?); nothing was saved and the last good checkpoint is (\S+) /;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-nan-'));
@@ -39,12 +43,17 @@ describe('a diverging run', () => {
     expect(Number(m![2])).toBeLessThan(30);
     expect(m![3]).toMatch(/(loss \w+|weight \S+ of \w+) is (NaN|-?Infinity)/);
     expect(first.out).toBe('');
-    const recs = lines(readFileSync(join(dir, 'runs', 'nan', 'metrics.jsonl'), 'utf8')).map((l) => JSON.parse(l) as { type: string; phase: string; step: number });
+    const recs = lines(readFileSync(join(dir, 'runs', 'nan', 'metrics.jsonl'), 'utf8')).map(
+      (l) => JSON.parse(l) as { type: string; phase: string; step: number },
+    );
     expect(recs.at(-1)).toMatchObject({ type: 'stopped', phase: 'hot', step: Number(m![2]) });
     // Every logged loss before the stop was finite: the divergence hid behind finite losses.
-    for (const r of recs.filter((x) => x.type === 'step')) for (const v of Object.values((r as unknown as { losses: Record<string, number> }).losses)) expect(Number.isFinite(v)).toBe(true);
+    for (const r of recs.filter((x) => x.type === 'step'))
+      for (const v of Object.values((r as unknown as { losses: Record<string, number> }).losses))
+        expect(Number.isFinite(v)).toBe(true);
     // Nothing that looks like a finished run.
-    for (const f of ['weights/model.json', 'eval.json', 'eval-test.json', 'model.onnx', 'report.html']) expect(existsSync(join(dir, 'runs', 'nan', f)), f).toBe(false);
+    for (const f of ['weights/model.json', 'eval.json', 'eval-test.json', 'model.onnx', 'report.html'])
+      expect(existsSync(join(dir, 'runs', 'nan', f)), f).toBe(false);
   });
 
   it('keeps the last good checkpoint: the one named, the one latest.json points to, verified and finite', async () => {
@@ -64,7 +73,10 @@ describe('a diverging run', () => {
         for (const w of block.weights) {
           const v = w.read().dataSync();
           values += v.length;
-          expect(v.every((x) => Number.isFinite(x)), `${basename(named)} ${w.name}`).toBe(true);
+          expect(
+            v.every((x) => Number.isFinite(x)),
+            `${basename(named)} ${w.name}`,
+          ).toBe(true);
         }
       }
       expect(values).toBeGreaterThan(1000);

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createConsumerProject, installConsumerProject, installedCopies, npmLs, packWorkspacePackages, runInConsumer } from './helpers/consumer-project';
+import {
+  createConsumerProject,
+  installConsumerProject,
+  installedCopies,
+  npmLs,
+  packWorkspacePackages,
+  runInConsumer,
+} from './helpers/consumer-project';
 
 const PACKAGES = ['@multichexnet/core', '@multichexnet/data'];
 const PNG = { width: 48, height: 40 };
@@ -38,7 +45,12 @@ function sizes(nodeModules: string): { totalMb: number; tfjsMb: number; packages
   }
   rows.sort((a, b) => b[1] - a[1]);
   const tfjs = rows.filter(([n]) => n.startsWith('@tensorflow/')).reduce((sum, [, b]) => sum + b, 0);
-  return { totalMb: du(nodeModules) / 1e6, tfjsMb: tfjs / 1e6, packages: rows.length, top: rows.slice(0, 6).map(([n, b]) => `${n} ${(b / 1e6).toFixed(1)}`) };
+  return {
+    totalMb: du(nodeModules) / 1e6,
+    tfjsMb: tfjs / 1e6,
+    packages: rows.length,
+    top: rows.slice(0, 6).map(([n, b]) => `${n} ${(b / 1e6).toFixed(1)}`),
+  };
 }
 
 beforeAll(async () => {
@@ -48,8 +60,14 @@ beforeAll(async () => {
   project = join(work, 'project');
   // tfjs is an optional peer of core and data (the decode entry needs none): a user of the main and Node entries
   // installs it, at the version core pins.
-  const tfjs = (packed.get('@multichexnet/core')!.manifest.peerDependencies as Record<string, string>)['@tensorflow/tfjs']!;
-  const dependencies = { ...Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])), '@tensorflow/tfjs': tfjs, '@tensorflow/tfjs-backend-wasm': tfjs };
+  const tfjs = (packed.get('@multichexnet/core')!.manifest.peerDependencies as Record<string, string>)[
+    '@tensorflow/tfjs'
+  ]!;
+  const dependencies = {
+    ...Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])),
+    '@tensorflow/tfjs': tfjs,
+    '@tensorflow/tfjs-backend-wasm': tfjs,
+  };
   createConsumerProject(project, { dependencies }, 'data');
   const { seconds } = await installConsumerProject(project);
   const data = new Uint8Array(PNG.width * PNG.height).map((_, i) => (i * 7) % 256);
@@ -68,7 +86,8 @@ afterAll(() => {
 
 describe('a project that installs @multichexnet/data from its tarball', () => {
   it('gets neither sharp nor dcmjs nor the synthetic generator', async () => {
-    for (const name of ['sharp', 'dcmjs', '@multichexnet/synth']) expect(installedCopies(project, name), name).toEqual([]);
+    for (const name of ['sharp', 'dcmjs', '@multichexnet/synth'])
+      expect(installedCopies(project, name), name).toEqual([]);
     const { problems } = await npmLs(project);
     expect(problems).toEqual([]);
   });
@@ -76,7 +95,10 @@ describe('a project that installs @multichexnet/data from its tarball', () => {
   it('decodes and preprocesses through @multichexnet/data/decode without loading tfjs; the Node fast path is off without sharp', async () => {
     const r = await runInConsumer<DecodeResult>(project, process.execPath, ['decode-files.mjs', pngFile]);
     expect(r).toEqual({ decoded: [{ format: 'png', ...PNG, inputLength: 32 * 32 }], tfjsLoaded: false });
-    expect(await runInConsumer<SharpResult>(project, process.execPath, ['sharp-decode.mjs', pngFile])).toEqual({ sharpDecoder: false, image: null });
+    expect(await runInConsumer<SharpResult>(project, process.execPath, ['sharp-decode.mjs', pngFile])).toEqual({
+      sharpDecoder: false,
+      image: null,
+    });
   });
 
   it('with sharp installed next to it (its optional peer), the Node entry decodes through libvips', async () => {
@@ -84,6 +106,9 @@ describe('a project that installs @multichexnet/data from its tarball', () => {
     expect(installedCopies(project, 'sharp')).toHaveLength(1);
     const { problems } = await npmLs(project);
     expect(problems).toEqual([]);
-    expect(await runInConsumer<SharpResult>(project, process.execPath, ['sharp-decode.mjs', pngFile])).toEqual({ sharpDecoder: true, image: PNG });
+    expect(await runInConsumer<SharpResult>(project, process.execPath, ['sharp-decode.mjs', pngFile])).toEqual({
+      sharpDecoder: true,
+      image: PNG,
+    });
   });
 });

@@ -26,7 +26,14 @@ import {
 const SIZE = 64;
 const TOL = 1e-4;
 /** runtime and the workspace packages it depends on. */
-const PACKAGES = ['@multichexnet/runtime', '@multichexnet/core', '@multichexnet/data', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg'];
+const PACKAGES = [
+  '@multichexnet/runtime',
+  '@multichexnet/core',
+  '@multichexnet/data',
+  '@multichexnet/head-cls',
+  '@multichexnet/head-det',
+  '@multichexnet/head-seg',
+];
 
 let work: string;
 let project: string;
@@ -63,7 +70,10 @@ async function exportModelAndReference(): Promise<void> {
   // Threshold 0: every image passes the gate, so stage 2 runs in the consumer as well.
   const preprocessing = { size: SIZE };
   const model = createMultiCheXNet({ encoder, heads: { cls, seg } });
-  const models = await exportPipeline(model, { preprocessing, gate: { source: 'cls', classes: ['Pneumothorax'], threshold: 0 } });
+  const models = await exportPipeline(model, {
+    preprocessing,
+    gate: { source: 'cls', classes: ['Pneumothorax'], threshold: 0 },
+  });
   await writePipelineFiles(modelDir, models);
 
   const rng = createRng(5);
@@ -92,7 +102,9 @@ beforeAll(async () => {
 
   const packed = packWorkspacePackages(PACKAGES, join(work, 'tarballs'));
   // The version range runtime names for its optional peer, as a user following its README gets it.
-  const onnxruntimeRange = (packed.get('@multichexnet/runtime')!.manifest.peerDependencies as Record<string, string>)['onnxruntime-node']!;
+  const onnxruntimeRange = (packed.get('@multichexnet/runtime')!.manifest.peerDependencies as Record<string, string>)[
+    'onnxruntime-node'
+  ]!;
   const file = (name: string): string => `file:${packed.get(name)!.tarball}`;
   project = join(work, 'project');
   createConsumerProject(
@@ -113,16 +125,44 @@ afterAll(() => {
 
 describe('a project that installs @multichexnet/runtime and onnxruntime-node alone', () => {
   it('gets runtime, what it depends on, one core and onnxruntime-node; no tfjs, no sharp, no onnxruntime-web', async () => {
-    const ours = ['@multichexnet/core', '@multichexnet/core-encoder', '@multichexnet/data', '@multichexnet/export', '@multichexnet/gating', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg', '@multichexnet/model', '@multichexnet/runtime', '@multichexnet/trainer'];
-    expect(ours.filter((name) => installedCopies(project, name).length > 0)).toEqual(['@multichexnet/core', '@multichexnet/data', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg', '@multichexnet/runtime']);
-    for (const name of ['@multichexnet/core', 'onnxruntime-node']) expect(installedCopies(project, name), name).toHaveLength(1);
-    expect(installedPackages(project).filter((name) => name.startsWith('@tensorflow/') || name === 'sharp' || name === 'onnxruntime-web')).toEqual([]);
+    const ours = [
+      '@multichexnet/core',
+      '@multichexnet/core-encoder',
+      '@multichexnet/data',
+      '@multichexnet/export',
+      '@multichexnet/gating',
+      '@multichexnet/head-cls',
+      '@multichexnet/head-det',
+      '@multichexnet/head-seg',
+      '@multichexnet/model',
+      '@multichexnet/runtime',
+      '@multichexnet/trainer',
+    ];
+    expect(ours.filter((name) => installedCopies(project, name).length > 0)).toEqual([
+      '@multichexnet/core',
+      '@multichexnet/data',
+      '@multichexnet/head-cls',
+      '@multichexnet/head-det',
+      '@multichexnet/head-seg',
+      '@multichexnet/runtime',
+    ]);
+    for (const name of ['@multichexnet/core', 'onnxruntime-node'])
+      expect(installedCopies(project, name), name).toHaveLength(1);
+    expect(
+      installedPackages(project).filter(
+        (name) => name.startsWith('@tensorflow/') || name === 'sharp' || name === 'onnxruntime-web',
+      ),
+    ).toEqual([]);
     const { problems } = await npmLs(project);
     expect(problems).toEqual([]);
   });
 
   it('runs the exported pipeline on onnxruntime-node with the outputs of tfjs', async () => {
-    const r = await runInConsumer<ConsumerResult>(project, process.execPath, ['run-pipeline.mjs', modelDir, inputsFile]);
+    const r = await runInConsumer<ConsumerResult>(project, process.execPath, [
+      'run-pipeline.mjs',
+      modelDir,
+      inputsFile,
+    ]);
     expect(r.backend).toBe('node');
     expect(Object.keys(r.probabilities)).toEqual([...CHESTXRAY14_CLASSES]);
     expect(maxAbsDiff(Object.values(r.probabilities), expected.pipelineProbs)).toBeLessThan(TOL);

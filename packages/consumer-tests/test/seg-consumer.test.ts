@@ -28,7 +28,11 @@ beforeAll(async () => {
   const packed = packWorkspacePackages(PACKAGES, join(work, 'tarballs'));
   coreVersion = packed.get('@multichexnet/core')!.version;
   project = join(work, 'project');
-  createConsumerProject(project, { dependencies: Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])) }, 'seg');
+  createConsumerProject(
+    project,
+    { dependencies: Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])) },
+    'seg',
+  );
   const { seconds } = await installConsumerProject(project);
   console.log(`seg consumer: packed ${PACKAGES.length} packages, npm install took ${seconds.toFixed(1)} s`);
 });
@@ -43,7 +47,13 @@ describe('a project that installs core, core-encoder and head-seg from their tar
   });
 
   it('holds exactly one copy of core and of each tfjs package, at the pinned version', async () => {
-    for (const name of ['@multichexnet/core', '@tensorflow/tfjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-layers']) {
+    for (const name of [
+      '@multichexnet/core',
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-wasm',
+      '@tensorflow/tfjs-layers',
+    ]) {
       const copies = installedCopies(project, name);
       expect(copies, name).toHaveLength(1);
       if (name.startsWith('@tensorflow/')) expect(copies[0]!.version, name).toBe(TFJS);
@@ -56,7 +66,17 @@ describe('a project that installs core, core-encoder and head-seg from their tar
   });
 
   it('installs only the workspace packages it asked for', () => {
-    const ours = ['@multichexnet/core', '@multichexnet/core-encoder', '@multichexnet/data', '@multichexnet/gating', '@multichexnet/head-cls', '@multichexnet/head-det', '@multichexnet/head-seg', '@multichexnet/runtime', '@multichexnet/trainer'];
+    const ours = [
+      '@multichexnet/core',
+      '@multichexnet/core-encoder',
+      '@multichexnet/data',
+      '@multichexnet/gating',
+      '@multichexnet/head-cls',
+      '@multichexnet/head-det',
+      '@multichexnet/head-seg',
+      '@multichexnet/runtime',
+      '@multichexnet/trainer',
+    ];
     const present = ours.filter((name) => installedCopies(project, name).length > 0);
     expect(present).toEqual(PACKAGES);
   });
@@ -107,11 +127,14 @@ describe('a project that installs core, core-encoder and head-seg from their tar
   });
 
   it('loads with require() from CommonJS as the same instance as import', async () => {
-    const r = await runInConsumer<{ sameCore: boolean; sameTf: boolean; sameSeg: boolean; registered: string[]; encoderFactory: string; coreVersion: string }>(
-      project,
-      process.execPath,
-      ['require-esm.mjs'],
-    );
+    const r = await runInConsumer<{
+      sameCore: boolean;
+      sameTf: boolean;
+      sameSeg: boolean;
+      registered: string[];
+      encoderFactory: string;
+      coreVersion: string;
+    }>(project, process.execPath, ['require-esm.mjs']);
     expect(r.sameCore).toBe(true);
     expect(r.sameTf).toBe(true);
     expect(r.sameSeg).toBe(true);
@@ -120,11 +143,14 @@ describe('a project that installs core, core-encoder and head-seg from their tar
     expect(r.coreVersion).toBe(coreVersion);
   });
 
-  it.each(['tsconfig.json', 'tsconfig.source-condition.json'])('type-checks a TypeScript consumer against the published declarations (%s)', async (tsconfig) => {
-    // The workspace's TypeScript compiler; the consumer's node_modules hold only what the packages install.
-    const tsc = join(workspaceRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = await runCommand(project, process.execPath, [tsc, '-p', tsconfig]);
-    expect(r.output.trim()).toBe('');
-    expect(r.code).toBe(0);
-  });
+  it.each(['tsconfig.json', 'tsconfig.source-condition.json'])(
+    'type-checks a TypeScript consumer against the published declarations (%s)',
+    async (tsconfig) => {
+      // The workspace's TypeScript compiler; the consumer's node_modules hold only what the packages install.
+      const tsc = join(workspaceRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+      const r = await runCommand(project, process.execPath, [tsc, '-p', tsconfig]);
+      expect(r.output.trim()).toBe('');
+      expect(r.code).toBe(0);
+    },
+  );
 });

@@ -38,8 +38,14 @@ it('times one training step per preset', async () => {
     const head = tf.sequential({ layers: [tf.layers.dense({ inputShape: [encoder.featureChannels.c5], units: 14 })] });
     const optimizer = tf.train.adam(1e-3);
     const rng = createRng(preset);
-    const x = tf.tensor4d(Float32Array.from({ length: batch * size * size }, () => rng.normal()), [batch, size, size, 1]);
-    const y = tf.tensor2d(Float32Array.from({ length: batch * 14 }, () => (rng.bernoulli(0.5) ? 1 : 0)), [batch, 14]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: batch * size * size }, () => rng.normal()),
+      [batch, size, size, 1],
+    );
+    const y = tf.tensor2d(
+      Float32Array.from({ length: batch * 14 }, () => (rng.bernoulli(0.5) ? 1 : 0)),
+      [batch, 14],
+    );
     const times: number[] = [];
     for (let s = 0; s <= steps; s++) {
       const t0 = performance.now();
@@ -56,16 +62,36 @@ it('times one training step per preset', async () => {
     await c5.data();
     const forwardMs = performance.now() - t0;
     c5.dispose();
-    const torch = spawnSync(PYTHON, [TORCH_SCRIPT, JSON.stringify([{ config: encoder.config, size, batch, steps }])], { encoding: 'utf8' });
+    const torch = spawnSync(PYTHON, [TORCH_SCRIPT, JSON.stringify([{ config: encoder.config, size, batch, steps }])], {
+      encoding: 'utf8',
+    });
     const torchMs = torch.status === 0 ? (JSON.parse(torch.stdout.trim()) as { stepMs: number }).stepMs : NaN;
     const wasmMs = median(times);
-    const result = { preset, size, batch, backend: info.name, threads: info.threads, wasmStepMs: Math.round(wasmMs), wasmForwardMs: Math.round(forwardMs), torchStepMs: Math.round(torchMs), ratio: +(wasmMs / torchMs).toFixed(2) };
+    const result = {
+      preset,
+      size,
+      batch,
+      backend: info.name,
+      threads: info.threads,
+      wasmStepMs: Math.round(wasmMs),
+      wasmForwardMs: Math.round(forwardMs),
+      torchStepMs: Math.round(torchMs),
+      ratio: +(wasmMs / torchMs).toFixed(2),
+    };
     console.log(JSON.stringify(result));
-    rows.push(`| \`${preset}\` | ${size} | ${batch} | ${result.wasmStepMs} | ${result.wasmForwardMs} | ${result.torchStepMs} | ${result.ratio} |`);
+    rows.push(
+      `| \`${preset}\` | ${size} | ${batch} | ${result.wasmStepMs} | ${result.wasmForwardMs} | ${result.torchStepMs} | ${result.ratio} |`,
+    );
     for (const t of [x, y]) t.dispose();
     optimizer.dispose();
     head.dispose();
     encoder.dispose();
   }
-  console.log(['| preset | px | batch | wasm step ms | wasm forward ms | PyTorch step ms | ratio |', '|---|---|---|---|---|---|---|', ...rows].join('\n'));
+  console.log(
+    [
+      '| preset | px | batch | wasm step ms | wasm forward ms | PyTorch step ms | ratio |',
+      '|---|---|---|---|---|---|---|',
+      ...rows,
+    ].join('\n'),
+  );
 });

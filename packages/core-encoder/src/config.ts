@@ -18,19 +18,29 @@ export const EncoderConfigSchema = z
     preset: z.enum(ENCODER_PRESETS).default('densenet-small'),
     initFeatures: z.number().int().positive().optional(),
     growthRate: z.number().int().positive().optional(),
-    blockLayers: z.tuple([
-      z.number().int().positive(),
-      z.number().int().positive(),
-      z.number().int().positive(),
-      z.number().int().positive(),
-    ]).optional(),
+    blockLayers: z
+      .tuple([
+        z.number().int().positive(),
+        z.number().int().positive(),
+        z.number().int().positive(),
+        z.number().int().positive(),
+      ])
+      .optional(),
     bottleneckWidth: z.number().int().nonnegative().optional(),
     compression: z.number().gt(0).lte(1).optional(),
     dropRate: z.number().min(0).lt(1).optional(),
     /** Seed of every initializer (and of the dropout masks). */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Block name, prefix of every layer name, so two encoders can live in one graph. */
-    name: z.string().regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -').default('encoder'),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
+      .default('encoder'),
     /** Image channels (1 for radiographs; 3 to load ImageNet-style weights). */
     inputChannels: z.number().int().positive().default(1),
     /**
@@ -52,7 +62,14 @@ export const EncoderConfigSchema = z
       compression: c.compression ?? p.compression,
       dropRate: c.dropRate ?? p.dropRate,
     };
-    return { preset: c.preset, ...arch, seed: c.seed, name: c.name, inputChannels: c.inputChannels, memoryEfficient: c.memoryEfficient ?? c.preset === 'densenet121' };
+    return {
+      preset: c.preset,
+      ...arch,
+      seed: c.seed,
+      name: c.name,
+      inputChannels: c.inputChannels,
+      memoryEfficient: c.memoryEfficient ?? c.preset === 'densenet121',
+    };
   });
 
 /** What a user passes to `createEncoder` (every field optional). */

@@ -23,7 +23,14 @@ export interface DenseNetArgs extends DenseNetArchitecture {
 /** Layer names (without the block-name prefix) of dense layer `layer` (1-based) of block `block` (0-based). */
 export function denseLayerNames(block: number, layer: number) {
   const id = `block${block + 1}_layer${layer}`;
-  return { bn1: `${id}_1_bn`, conv1: `${id}_conv1`, bn2: `${id}_2_bn`, conv2: `${id}_conv2`, drop: `${id}_drop`, concat: `${id}_concat` };
+  return {
+    bn1: `${id}_1_bn`,
+    conv1: `${id}_conv1`,
+    bn2: `${id}_2_bn`,
+    conv2: `${id}_conv2`,
+    drop: `${id}_drop`,
+    concat: `${id}_concat`,
+  };
 }
 
 /** Layer names (without the block-name prefix) of the transition after block `block` (0-based, 0..2). */
@@ -68,7 +75,9 @@ export function buildDenseNet(args: DenseNetArgs): tf.LayersModel {
   x = bnRelu(x, 'stem_bn');
   // Zero padding before the max pool equals PyTorch's -inf padding here because the input is post-ReLU (>= 0).
   x = tf.layers.zeroPadding2d({ name: `${name}_stem_pool_pad`, padding: 1 }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.maxPooling2d({ name: `${name}_stem_pool`, poolSize: 3, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .maxPooling2d({ name: `${name}_stem_pool`, poolSize: 3, strides: 2, padding: 'valid' })
+    .apply(x) as tf.SymbolicTensor;
 
   let channels = args.initFeatures;
   const features: tf.SymbolicTensor[] = [];
@@ -82,7 +91,9 @@ export function buildDenseNet(args: DenseNetArgs): tf.LayersModel {
       }
       h = conv(args.growthRate, 3, 1, 'same', n.conv2).apply(h) as tf.SymbolicTensor;
       if (args.dropRate > 0) {
-        h = tf.layers.dropout({ name: `${name}_${n.drop}`, rate: args.dropRate, seed: deriveSeed(seed, n.drop) }).apply(h) as tf.SymbolicTensor;
+        h = tf.layers
+          .dropout({ name: `${name}_${n.drop}`, rate: args.dropRate, seed: deriveSeed(seed, n.drop) })
+          .apply(h) as tf.SymbolicTensor;
       }
       x = tf.layers.concatenate({ name: `${name}_${n.concat}`, axis: -1 }).apply([x, h]) as tf.SymbolicTensor;
       channels += args.growthRate;
@@ -93,7 +104,9 @@ export function buildDenseNet(args: DenseNetArgs): tf.LayersModel {
       features.push(feat);
       channels = Math.floor(channels * args.compression);
       x = conv(channels, 1, 1, 'valid', t.conv).apply(feat) as tf.SymbolicTensor;
-      x = tf.layers.averagePooling2d({ name: `${name}_${t.pool}`, poolSize: 2, strides: 2, padding: 'valid' }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers
+        .averagePooling2d({ name: `${name}_${t.pool}`, poolSize: 2, strides: 2, padding: 'valid' })
+        .apply(x) as tf.SymbolicTensor;
     } else {
       features.push(bnRelu(x, 'final_bn'));
     }

@@ -63,7 +63,9 @@ class DenseNetEncoder extends LayerBlock<tf.Tensor4D, EncoderFeatures, EncoderCo
     if (x instanceof tf.Tensor) this.checkFinite(x);
     if (opts?.training === true) this.reseedDropout();
     const [c2, c3, c4, c5] = (
-      this.config.memoryEfficient && opts?.training === true && x instanceof tf.Tensor ? this.runMemoryEfficient(x) : this.run([x], opts)
+      this.config.memoryEfficient && opts?.training === true && x instanceof tf.Tensor
+        ? this.runMemoryEfficient(x)
+        : this.run([x], opts)
     ) as tf.Tensor4D[];
     return { c2: c2!, c3: c3!, c4: c4!, c5: c5! } as EncoderOutput;
   }
@@ -112,13 +114,19 @@ class DenseNetEncoder extends LayerBlock<tf.Tensor4D, EncoderFeatures, EncoderCo
         found: `[${shape.join(', ')}]`,
       });
     }
-    for (const [axis, size] of [['H', shape[1]], ['W', shape[2]]] as const) {
+    for (const [axis, size] of [
+      ['H', shape[1]],
+      ['W', shape[2]],
+    ] as const) {
       if (size !== null && (size === 0 || size % ENCODER_SIZE_MULTIPLE !== 0)) {
-        throw new DataError(`Encoder input ${axis} must be a positive multiple of ${ENCODER_SIZE_MULTIPLE} (strides 4..32)`, {
-          field: `${name} input`,
-          expected: `${axis} a multiple of ${ENCODER_SIZE_MULTIPLE}`,
-          found: `[${shape.join(', ')}]`,
-        });
+        throw new DataError(
+          `Encoder input ${axis} must be a positive multiple of ${ENCODER_SIZE_MULTIPLE} (strides 4..32)`,
+          {
+            field: `${name} input`,
+            expected: `${axis} a multiple of ${ENCODER_SIZE_MULTIPLE}`,
+            found: `[${shape.join(', ')}]`,
+          },
+        );
       }
     }
   }
@@ -141,7 +149,11 @@ export function createEncoder(config: EncoderConfigInput = {}): Encoder {
     c = Math.floor(c * resolved.compression);
     if (c < 1) {
       throw new ConfigError('encoder config', [
-        { path: 'compression', rule: `must leave at least 1 channel after transition ${b + 1}`, received: JSON.stringify(resolved.compression) },
+        {
+          path: 'compression',
+          rule: `must leave at least 1 channel after transition ${b + 1}`,
+          received: JSON.stringify(resolved.compression),
+        },
       ]);
     }
   }

@@ -71,7 +71,14 @@ function recomputeLayer(layer: DenseLayer, parts: tf.Tensor[], weights: tf.Tenso
     const { y, mean, variance } = batchNormTraining(h, gamma, beta, bn.epsilon, true);
     mean.dispose();
     variance.dispose();
-    h = tf.fused.conv2d({ x: y as tf.Tensor4D, filter: kernel, strides: conv.strides, pad: conv.padding, dataFormat: 'NHWC', dilations: conv.dilationRate });
+    h = tf.fused.conv2d({
+      x: y as tf.Tensor4D,
+      filter: kernel,
+      strides: conv.strides,
+      pad: conv.padding,
+      dataFormat: 'NHWC',
+      dilations: conv.dilationRate,
+    });
   });
   return layer.dropout === null ? h : tf.dropout(h, layer.dropout.rate, undefined, dropoutSeed);
 }
@@ -96,7 +103,8 @@ function checkpointedDenseBlock(x0: tf.Tensor4D, layers: DenseLayer[]): tf.Tenso
       parts.push(
         tf.tidy(() => {
           let h = concatOf(parts);
-          for (const { bn, conv } of layer.units) h = conv.apply(bn.apply(h, { training: true }), { training: true }) as tf.Tensor;
+          for (const { bn, conv } of layer.units)
+            h = conv.apply(bn.apply(h, { training: true }), { training: true }) as tf.Tensor;
           return layer.dropout === null ? h : (layer.dropout.apply(h, { training: true }) as tf.Tensor);
         }),
       );
@@ -108,14 +116,22 @@ function checkpointedDenseBlock(x0: tf.Tensor4D, layers: DenseLayer[]): tf.Tenso
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         // Running gradient of x0 and of each layer output, from the block output's gradient.
-        const running: tf.Tensor[] = tf.split(dy, saved.map((t) => t.shape[3]!), -1);
+        const running: tf.Tensor[] = tf.split(
+          dy,
+          saved.map((t) => t.shape[3]!),
+          -1,
+        );
         const weightGrads: tf.Tensor[][] = [];
         let offset = weights.length;
         for (let l = layers.length - 1; l >= 0; l--) {
           offset -= perLayer[l]!;
           const w = weights.slice(offset, offset + perLayer[l]!);
           const seed = seeds[l]!;
-          const grads = gradientsWithinBackward((...xs) => recomputeLayer(layers[l]!, xs.slice(0, l + 1), xs.slice(l + 1), seed), [...saved.slice(0, l + 1), ...w], running[l + 1]!);
+          const grads = gradientsWithinBackward(
+            (...xs) => recomputeLayer(layers[l]!, xs.slice(0, l + 1), xs.slice(l + 1), seed),
+            [...saved.slice(0, l + 1), ...w],
+            running[l + 1]!,
+          );
           running[l + 1]!.dispose();
           for (let i = 0; i <= l; i++) {
             const sum = tf.add(running[i]!, grads[i]!);

@@ -21,7 +21,6 @@ import {
 import { ENCODER_CLASS_NAME, EncoderConfigSchema, PRESETS, createEncoder, type Encoder } from '../src/index';
 import { image } from './images';
 
-
 /** Random but valid BatchNorm statistics, so that save/load and inference exercise every weight. */
 function randomiseStatistics(encoder: Encoder, seed: number): void {
   const rng = createRng(seed);
@@ -63,7 +62,13 @@ describe('createEncoder: shapes', () => {
   });
 
   it('feature channels follow the DenseNet recurrence (growth per layer, floor(compression x C) per transition)', () => {
-    const enc = createEncoder({ preset: 'densenet-tiny', initFeatures: 10, growthRate: 6, blockLayers: [1, 2, 3, 4], compression: 0.7 });
+    const enc = createEncoder({
+      preset: 'densenet-tiny',
+      initFeatures: 10,
+      growthRate: 6,
+      blockLayers: [1, 2, 3, 4],
+      compression: 0.7,
+    });
     // computed by hand from the recurrence: 10+6=16 -> 11; 11+12=23 -> 16; 16+18=34 -> 23; 23+24=47
     expect(enc.featureChannels).toEqual({ c2: 16, c3: 23, c4: 34, c5: 47 });
     const f = tf.tidy(() => enc.apply(tf.zeros([1, 32, 32, 1])));
@@ -133,21 +138,33 @@ describe('createEncoder: config', () => {
 
   it('lets single fields override the preset', () => {
     const enc = createEncoder({ preset: 'densenet121', growthRate: 4, blockLayers: [1, 1, 1, 1], initFeatures: 8 });
-    expect(enc.config).toMatchObject({ preset: 'densenet121', growthRate: 4, blockLayers: [1, 1, 1, 1], initFeatures: 8, bottleneckWidth: 4 });
+    expect(enc.config).toMatchObject({
+      preset: 'densenet121',
+      growthRate: 4,
+      blockLayers: [1, 1, 1, 1],
+      initFeatures: 8,
+      bottleneckWidth: 4,
+    });
     enc.dispose();
   });
 
   it('names field, rule and value of a wrong field', () => {
     const cases: [unknown, RegExp][] = [
       [{ growthRate: -1 }, /growthRate: must be > 0; received -1/],
-      [{ preset: 'resnet50' }, /preset: must be one of "densenet121", "densenet-small", "densenet-tiny"; received "resnet50"/],
+      [
+        { preset: 'resnet50' },
+        /preset: must be one of "densenet121", "densenet-small", "densenet-tiny"; received "resnet50"/,
+      ],
       [{ blockLayers: [6, 12, 0, 16] }, /blockLayers\.2: must be > 0; received 0/],
       [{ compression: 1.5 }, /compression: must be <= 1; received 1\.5/],
       [{ dropRate: 1 }, /dropRate: must be < 1; received 1/],
       [{ name: 'enc/a' }, /name: must start with a letter.*; received "enc\/a"/],
       [{ growthrate: 8 }, /unknown key\(s\) "growthrate"/],
       [{ memoryEfficient: 'yes' }, /memoryEfficient: .*; received "yes"/],
-      [{ compression: 0.01, preset: 'densenet-tiny' }, /compression: must leave at least 1 channel after transition 1; received 0\.01/],
+      [
+        { compression: 0.01, preset: 'densenet-tiny' },
+        /compression: must leave at least 1 channel after transition 1; received 0\.01/,
+      ],
     ];
     for (const [input, message] of cases) {
       let err: unknown;
@@ -169,7 +186,10 @@ describe('createEncoder: determinism and names', () => {
     const b = createEncoder({ preset: 'densenet-tiny', seed: 11 });
     const c = createEncoder({ preset: 'densenet-tiny', seed: 12 });
     const kernels = (e: Encoder) =>
-      e.namedWeights().filter(({ name }) => name.endsWith('/kernel')).map(({ variable }) => Array.from(variable.read().dataSync()));
+      e
+        .namedWeights()
+        .filter(({ name }) => name.endsWith('/kernel'))
+        .map(({ variable }) => Array.from(variable.read().dataSync()));
     expect(kernels(a).length).toBeGreaterThan(10);
     expect(kernels(a)).toEqual(kernels(b));
     expect(kernels(a)[0]).not.toEqual(kernels(c)[0]);
@@ -307,12 +327,15 @@ describe('createEncoder: registry and weights', () => {
 
   it('still loads a weights file of the earlier .mcxw format (written by the code before safetensors)', async () => {
     // fixtures/densenet-tiny-seed1.mcxw: createEncoder({ preset: 'densenet-tiny', seed: 1 }) saved by that code.
-    const legacy = await loadBlock<Encoder>(fileURLToPath(new URL('./fixtures/densenet-tiny-seed1.mcxw', import.meta.url)));
+    const legacy = await loadBlock<Encoder>(
+      fileURLToPath(new URL('./fixtures/densenet-tiny-seed1.mcxw', import.meta.url)),
+    );
     const same = createEncoder({ preset: 'densenet-tiny', seed: 1 });
     const a = legacy.namedWeights();
     const b = same.namedWeights();
     expect(a.map((w) => w.name)).toEqual(b.map((w) => w.name));
-    for (let i = 0; i < a.length; i++) expect(a[i]!.variable.read().dataSync()).toEqual(b[i]!.variable.read().dataSync());
+    for (let i = 0; i < a.length; i++)
+      expect(a[i]!.variable.read().dataSync()).toEqual(b[i]!.variable.read().dataSync());
     legacy.dispose();
     same.dispose();
   });

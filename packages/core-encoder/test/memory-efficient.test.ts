@@ -13,7 +13,6 @@ import {
 import { EncoderConfigSchema, createEncoder, type Encoder, type EncoderConfigInput } from '../src/index';
 import { image } from './images';
 
-
 /** A scalar that depends on every feature through fixed random weights, so every gradient is exercised. */
 function probeLoss(f: EncoderFeatures, seed: number): tf.Scalar {
   const rng = createRng(seed);
@@ -44,7 +43,8 @@ function trainingStep(enc: Encoder, x: tf.Tensor4D): StepResult {
     return probeLoss(f, 5);
   }, vars);
   const out: StepResult = { features, loss: value.dataSync()[0]!, grads: new Map(), weights: new Map() };
-  for (const { name, variable } of trainable) out.grads.set(name, grads[(variable.read() as tf.Variable).name]!.dataSync() as Float32Array);
+  for (const { name, variable } of trainable)
+    out.grads.set(name, grads[(variable.read() as tf.Variable).name]!.dataSync() as Float32Array);
   for (const { name, variable } of named) out.weights.set(name, variable.read().dataSync() as Float32Array);
   value.dispose();
   tf.dispose(Object.values(grads));
@@ -66,7 +66,10 @@ beforeAll(async () => {
 describe('memoryEfficient encoder', () => {
   const variants: [string, EncoderConfigInput][] = [
     ['densenet-tiny', { preset: 'densenet-tiny', seed: 3 }],
-    ['no bottleneck, dropout', { preset: 'densenet-tiny', bottleneckWidth: 0, dropRate: 0.2, growthRate: 6, blockLayers: [3, 2, 2, 1], seed: 4 }],
+    [
+      'no bottleneck, dropout',
+      { preset: 'densenet-tiny', bottleneckWidth: 0, dropRate: 0.2, growthRate: 6, blockLayers: [3, 2, 2, 1], seed: 4 },
+    ],
   ];
   for (const [label, config] of variants) {
     it(`gives the features, gradients and BatchNorm statistics of the normal path (${label}), to 1e-5`, () => {
@@ -85,7 +88,10 @@ describe('memoryEfficient encoder', () => {
       expect(stats.length).toBeGreaterThan(10);
       for (const name of stats) {
         expect(maxRelDiff(b.weights.get(name)!, a.weights.get(name)!), name).toBeLessThan(1e-5);
-        expect(Array.from(a.weights.get(name)!).some((v) => v !== 0 && v !== 1), name).toBe(true);
+        expect(
+          Array.from(a.weights.get(name)!).some((v) => v !== 0 && v !== 1),
+          name,
+        ).toBe(true);
       }
       x.dispose();
       plain.dispose();
@@ -167,7 +173,10 @@ describe('memoryEfficient encoder', () => {
     const counts: number[] = [];
     const losses: number[] = [];
     for (let step = 0; step < 3; step++) {
-      const loss = optimizer.minimize(() => tf.square(probeLoss(enc.apply(x, { training: true }), 2)).div(1e4) as tf.Scalar, true)!;
+      const loss = optimizer.minimize(
+        () => tf.square(probeLoss(enc.apply(x, { training: true }), 2)).div(1e4) as tf.Scalar,
+        true,
+      )!;
       losses.push(loss.dataSync()[0]!);
       loss.dispose();
       counts.push(tf.memory().numTensors);

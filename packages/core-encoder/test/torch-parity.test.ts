@@ -20,7 +20,10 @@ beforeAll(async () => {
 describe.skipIf(!hasTorch)('parity with a PyTorch (torchvision-layout) DenseNet', () => {
   for (const [label, cfg] of [
     ['densenet-tiny', { preset: 'densenet-tiny', seed: 3 }],
-    ['no bottleneck, compression 0.7, odd growth', { preset: 'densenet-tiny', bottleneckWidth: 0, compression: 0.7, growthRate: 5, seed: 4 }],
+    [
+      'no bottleneck, compression 0.7, odd growth',
+      { preset: 'densenet-tiny', bottleneckWidth: 0, compression: 0.7, growthRate: 5, seed: 4 },
+    ],
   ] as const) {
     it(`gives the same c2..c5 as torch in inference mode (${label})`, async () => {
       const enc = createEncoder(cfg);
@@ -28,7 +31,11 @@ describe.skipIf(!hasTorch)('parity with a PyTorch (torchvision-layout) DenseNet'
       const rng = createRng(`stats-${label}`);
       const weights: Record<string, { shape: number[]; data: number[] }> = {};
       for (const { name, variable } of enc.namedWeights()) {
-        const draw = /moving_variance$/.test(name) ? () => rng.uniform(0.2, 2) : /(moving_mean|gamma|beta)$/.test(name) ? () => rng.normal(0, 0.5) : null;
+        const draw = /moving_variance$/.test(name)
+          ? () => rng.uniform(0.2, 2)
+          : /(moving_mean|gamma|beta)$/.test(name)
+            ? () => rng.normal(0, 0.5)
+            : null;
         if (draw !== null) {
           const size = (variable.shape as number[]).reduce((a, b) => a * b, 1);
           const t = tf.tensor(Float32Array.from({ length: size }, draw), variable.shape as number[]);

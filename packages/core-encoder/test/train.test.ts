@@ -16,12 +16,24 @@ describe.each(['cpu', 'wasm'] as const)('training densenet-tiny on %s', (backend
     // A model (built at once) rather than a bare layer: a layer built lazily inside step 1 would enter the
     // optimizer's variable list only at step 2.
     const head = tf.sequential({
-      layers: [tf.layers.dense({ inputShape: [encoder.featureChannels.c5], units: 14, kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) })],
+      layers: [
+        tf.layers.dense({
+          inputShape: [encoder.featureChannels.c5],
+          units: 14,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }),
+        }),
+      ],
     });
     const rng = createRng('train-wasm');
     const batch = 8;
-    const x = tf.tensor4d(Float32Array.from({ length: batch * 64 * 64 }, () => rng.normal()), [batch, 64, 64, 1]);
-    const y = tf.tensor2d(Float32Array.from({ length: batch * 14 }, () => (rng.bernoulli(0.3) ? 1 : 0)), [batch, 14]);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: batch * 64 * 64 }, () => rng.normal()),
+      [batch, 64, 64, 1],
+    );
+    const y = tf.tensor2d(
+      Float32Array.from({ length: batch * 14 }, () => (rng.bernoulli(0.3) ? 1 : 0)),
+      [batch, 14],
+    );
     const { losses, leaked } = adamSteps({
       steps: 3,
       loss: () => {

@@ -23,9 +23,7 @@ export class ConfigError extends Error {
   readonly issues: ConfigIssue[];
   readonly what: string;
   constructor(what: string, issues: ConfigIssue[]) {
-    const lines = issues.map(
-      (i) => `  - ${i.path === '' ? '(root)' : i.path}: ${i.rule}; received ${i.received}`,
-    );
+    const lines = issues.map((i) => `  - ${i.path === '' ? '(root)' : i.path}: ${i.rule}; received ${i.received}`);
     super(`Invalid ${what}:\n${lines.join('\n')}`);
     this.what = what;
     this.issues = issues;

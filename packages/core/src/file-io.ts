@@ -30,4 +30,3 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     throw e;
   }
 }
-

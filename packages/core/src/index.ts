@@ -10,7 +10,15 @@ export type { ActivationModel, GradCamOptions } from './explain/grad-cam';
 export { OodStatisticsSchema } from './metrics/ood-statistics';
 export type { OodStatistics } from './metrics/ood-statistics';
 export { FEATURE_LEVELS, FEATURE_STRIDES } from './blocks/block';
-export type { ApplyOptions, AnyTensor, Block, EncoderFeatures, FeatureChannels, FeatureLevel, Head } from './blocks/block';
+export type {
+  ApplyOptions,
+  AnyTensor,
+  Block,
+  EncoderFeatures,
+  FeatureChannels,
+  FeatureLevel,
+  Head,
+} from './blocks/block';
 export { LayerBlock, namedWeightsOf } from './blocks/layer-block';
 export { registerBlock, registeredBlocks, serializeBlock, deserializeBlock } from './registry';
 export type { BlockSpec } from './registry';
@@ -25,14 +33,37 @@ export {
   WEIGHTS_FILE_EXTENSION,
   LEGACY_WEIGHTS_FILE_EXTENSION,
 } from './weights';
-export { encodeSafetensors, parseSafetensors, isSafetensors, tensorAsFloat32, float16ToNumber, SAFETENSORS_DTYPES, SAFETENSORS_MAX_HEADER_BYTES } from './safetensors';
+export {
+  encodeSafetensors,
+  parseSafetensors,
+  isSafetensors,
+  tensorAsFloat32,
+  float16ToNumber,
+  SAFETENSORS_DTYPES,
+  SAFETENSORS_MAX_HEADER_BYTES,
+} from './safetensors';
 export type { SafetensorsDtype, SafetensorsEntry, SafetensorsFile, SafetensorsTensor } from './safetensors';
 export type { WeightEntry, WeightsHeader } from './weights';
 export { initBackend, currentBackend } from './backend/init-backend';
 export type { BackendName, BackendInfo } from './backend/init-backend';
 export { defineTaskSpec, formatMetric } from './tasks/task-spec';
-export type { TaskSpec, AnyTaskSpec, TaskHead, TaskOutputSpec, TaskOutputContext, TaskHeadline, TaskSource } from './tasks/task-spec';
-export type { OnnxGraphWriter, OnnxValue, OnnxDim, OnnxAttrValue, OnnxTensorSpec, OnnxTensorLayout } from './tasks/onnx-graph';
+export type {
+  TaskSpec,
+  AnyTaskSpec,
+  TaskHead,
+  TaskOutputSpec,
+  TaskOutputContext,
+  TaskHeadline,
+  TaskSource,
+} from './tasks/task-spec';
+export type {
+  OnnxGraphWriter,
+  OnnxValue,
+  OnnxDim,
+  OnnxAttrValue,
+  OnnxTensorSpec,
+  OnnxTensorLayout,
+} from './tasks/onnx-graph';
 export { batchNorm } from './layers/batch-norm';
 export type { BatchNormArgs } from './layers/batch-norm';
 export { BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME } from './layers/batch-norm';

@@ -40,7 +40,10 @@ export function serializeBlock(block: Block<unknown, unknown, unknown>): BlockSp
  */
 export function deserializeBlock<B extends Block<unknown, unknown, unknown> = AnyBlock>(spec: BlockSpec): B {
   if (spec === null || typeof spec !== 'object' || typeof spec.className !== 'string') {
-    throw new DataError('Not a block spec', { expected: '{ className: string, config: object }', found: JSON.stringify(spec) });
+    throw new DataError('Not a block spec', {
+      expected: '{ className: string, config: object }',
+      found: JSON.stringify(spec),
+    });
   }
   const factory = factories.get(spec.className);
   if (factory === undefined) {

@@ -50,7 +50,7 @@ function hashString(s: string): number {
 
 /** Creates a generator from a numeric or string seed. */
 export function createRng(seed: number | string): Rng {
-  const s0 = typeof seed === 'string' ? hashString(seed) : seed >>> 0 ^ Math.floor(seed / 2 ** 32);
+  const s0 = typeof seed === 'string' ? hashString(seed) : (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
   const sm = splitmix32(s0);
   let a = sm();
   let b = sm();

@@ -82,7 +82,10 @@ export interface RunFolder {
 /** `dir` and `names` joined with `/` (Node's path functions accept it on every platform; no `node:path` here). */
 export function joinRunPath(dir: string, ...names: string[]): string {
   const base = dir.length > 1 ? dir.replace(/[\\/]+$/, '') : dir;
-  return [base, ...names].filter((s) => s !== '').join(base === '/' ? '' : '/').replace(/^\/\//, '/');
+  return [base, ...names]
+    .filter((s) => s !== '')
+    .join(base === '/' ? '' : '/')
+    .replace(/^\/\//, '/');
 }
 
 /**

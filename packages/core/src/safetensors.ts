@@ -18,7 +18,18 @@ export const SAFETENSORS_DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I
 /** One of {@link SAFETENSORS_DTYPES}. */
 export type SafetensorsDtype = (typeof SAFETENSORS_DTYPES)[number];
 
-const BYTES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+const BYTES: Record<SafetensorsDtype, number> = {
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
+};
 
 /** The spec's guard against headers that would exhaust memory. */
 export const SAFETENSORS_MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -54,7 +65,11 @@ export interface SafetensorsTensor {
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function assertLittleEndian(): void {
-  if (!littleEndian) throw new DataError('safetensors IO needs a little-endian host', { expected: 'little-endian', found: 'big-endian' });
+  if (!littleEndian)
+    throw new DataError('safetensors IO needs a little-endian host', {
+      expected: 'little-endian',
+      found: 'big-endian',
+    });
 }
 
 /** Whether bytes look like a safetensors file (plausible header length, then `{`). */
@@ -72,17 +87,30 @@ export function isSafetensors(bytes: Uint8Array): boolean {
  * @example
  * const bytes = encodeSafetensors([{ name: 'w', dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }], { format: 'pt' });
  */
-export function encodeSafetensors(tensors: readonly SafetensorsTensor[], metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: readonly SafetensorsTensor[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   assertLittleEndian();
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   const seen = new Set<string>();
   for (const t of tensors) {
-    if (t.name === '__metadata__' || seen.has(t.name)) throw new DataError('Tensor names must be unique and not __metadata__', { field: t.name, expected: 'a unique name', found: 'a duplicate' });
+    if (t.name === '__metadata__' || seen.has(t.name))
+      throw new DataError('Tensor names must be unique and not __metadata__', {
+        field: t.name,
+        expected: 'a unique name',
+        found: 'a duplicate',
+      });
     seen.add(t.name);
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new DataError('Tensor data does not match its shape', { field: t.name, expected: `${count} values for [${t.shape}]`, found: `${t.data.length}` });
+    if (count !== t.data.length)
+      throw new DataError('Tensor data does not match its shape', {
+        field: t.name,
+        expected: `${count} values for [${t.shape}]`,
+        found: `${t.data.length}`,
+      });
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
@@ -113,61 +141,116 @@ function lie(source: string, field: string, expected: string, found: string): Da
  */
 export function parseSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsFile {
   assertLittleEndian();
-  if (bytes.byteLength < 8) throw new DataError('Not a safetensors file: too short for its header length', { file: source, expected: '8+ bytes', found: `${bytes.byteLength} bytes` });
+  if (bytes.byteLength < 8)
+    throw new DataError('Not a safetensors file: too short for its header length', {
+      file: source,
+      expected: '8+ bytes',
+      found: `${bytes.byteLength} bytes`,
+    });
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const hi = view.getUint32(4, true);
   const n = view.getUint32(0, true);
-  if (hi !== 0 || n > SAFETENSORS_MAX_HEADER_BYTES) throw new DataError('Safetensors header length is implausible', { file: source, expected: `at most ${SAFETENSORS_MAX_HEADER_BYTES} bytes`, found: `${hi * 2 ** 32 + n} bytes` });
-  if (8 + n > bytes.byteLength) throw new DataError('Safetensors file is truncated in its header', { file: source, expected: `${8 + n}+ bytes`, found: `${bytes.byteLength} bytes` });
-  if (bytes[8] !== 0x7b) throw new DataError('Safetensors header is not a JSON object', { file: source, expected: "'{' at byte 8", found: JSON.stringify(String.fromCharCode(bytes[8] ?? 0)) });
+  if (hi !== 0 || n > SAFETENSORS_MAX_HEADER_BYTES)
+    throw new DataError('Safetensors header length is implausible', {
+      file: source,
+      expected: `at most ${SAFETENSORS_MAX_HEADER_BYTES} bytes`,
+      found: `${hi * 2 ** 32 + n} bytes`,
+    });
+  if (8 + n > bytes.byteLength)
+    throw new DataError('Safetensors file is truncated in its header', {
+      file: source,
+      expected: `${8 + n}+ bytes`,
+      found: `${bytes.byteLength} bytes`,
+    });
+  if (bytes[8] !== 0x7b)
+    throw new DataError('Safetensors header is not a JSON object', {
+      file: source,
+      expected: "'{' at byte 8",
+      found: JSON.stringify(String.fromCharCode(bytes[8] ?? 0)),
+    });
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n))) as Record<
+      string,
+      unknown
+    >;
   } catch (e) {
-    throw new DataError('Safetensors header is not valid UTF-8 JSON', { file: source, found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Safetensors header is not valid UTF-8 JSON',
+      { file: source, found: (e as Error).message },
+      { cause: e },
+    );
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new DataError('Safetensors header is not a JSON object', { file: source, found: typeof header });
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new DataError('Safetensors header is not a JSON object', { file: source, found: typeof header });
   const data = bytes.subarray(8 + n);
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw lie(source, '__metadata__', 'an object of strings', JSON.stringify(raw)?.slice(0, 40) ?? 'undefined');
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+        throw lie(source, '__metadata__', 'an object of strings', JSON.stringify(raw)?.slice(0, 40) ?? 'undefined');
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== 'string') throw lie(source, `__metadata__.${k}`, 'a string (the spec allows only strings)', typeof v);
+        if (typeof v !== 'string')
+          throw lie(source, `__metadata__.${k}`, 'a string (the spec allows only strings)', typeof v);
         metadata[k] = v;
       }
       continue;
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (info === null || typeof info !== 'object') throw lie(source, name, '{ dtype, shape, data_offsets }', JSON.stringify(raw)?.slice(0, 40) ?? 'undefined');
+    if (info === null || typeof info !== 'object')
+      throw lie(source, name, '{ dtype, shape, data_offsets }', JSON.stringify(raw)?.slice(0, 40) ?? 'undefined');
     const dtype = info.dtype as SafetensorsDtype;
-    if (!(SAFETENSORS_DTYPES as readonly string[]).includes(dtype as string)) throw lie(source, `${name}.dtype`, `one of ${SAFETENSORS_DTYPES.join(', ')}`, JSON.stringify(info.dtype));
+    if (!(SAFETENSORS_DTYPES as readonly string[]).includes(dtype as string))
+      throw lie(source, `${name}.dtype`, `one of ${SAFETENSORS_DTYPES.join(', ')}`, JSON.stringify(info.dtype));
     const shape = info.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) throw lie(source, `${name}.shape`, 'a list of non-negative integers', JSON.stringify(shape));
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0))
+      throw lie(source, `${name}.shape`, 'a list of non-negative integers', JSON.stringify(shape));
     const offs = info.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) || (offs[1] as number) < (offs[0] as number)) {
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((d) => Number.isSafeInteger(d) && (d as number) >= 0) ||
+      (offs[1] as number) < (offs[0] as number)
+    ) {
       throw lie(source, `${name}.data_offsets`, '[begin, end] with 0 <= begin <= end', JSON.stringify(offs));
     }
     const [begin, end] = offs as [number, number];
     const need = (shape as number[]).reduce((a, b) => a * b, 1) * BYTES[dtype];
-    if (end - begin !== need) throw lie(source, name, `${need} bytes for ${dtype} [${(shape as number[]).join(', ')}]`, `data_offsets [${begin}, ${end}] (${end - begin} bytes)`);
+    if (end - begin !== need)
+      throw lie(
+        source,
+        name,
+        `${need} bytes for ${dtype} [${(shape as number[]).join(', ')}]`,
+        `data_offsets [${begin}, ${end}] (${end - begin} bytes)`,
+      );
     entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let at = 0;
   for (const e of entries) {
-    if (e.begin !== at) throw lie(source, e.name, `data starting at byte ${at} (tensors must tile the data section)`, `data_offsets [${e.begin}, ${e.end}]`);
+    if (e.begin !== at)
+      throw lie(
+        source,
+        e.name,
+        `data starting at byte ${at} (tensors must tile the data section)`,
+        `data_offsets [${e.begin}, ${e.end}]`,
+      );
     at = e.end;
   }
   if (at !== data.byteLength) {
     const last = entries[entries.length - 1];
-    throw new DataError(at > data.byteLength ? 'Safetensors file is truncated: its data section is shorter than the header says' : 'Safetensors file has bytes after its last tensor', {
-      file: source,
-      ...(last !== undefined ? { field: last.name } : {}),
-      expected: `${at} data bytes`,
-      found: `${data.byteLength}`,
-    });
+    throw new DataError(
+      at > data.byteLength
+        ? 'Safetensors file is truncated: its data section is shorter than the header says'
+        : 'Safetensors file has bytes after its last tensor',
+      {
+        file: source,
+        ...(last !== undefined ? { field: last.name } : {}),
+        expected: `${at} data bytes`,
+        found: `${data.byteLength}`,
+      },
+    );
   }
   return { entries, metadata, data };
 }

@@ -25,7 +25,12 @@ export interface RandomFeaturesOptions {
  * Seeded standard-normal encoder features for `batch` images of `size` px: c2..c5 at strides 4..32, drawn from one
  * RNG stream level by level (c2 first). `size` must be a multiple of 32.
  */
-export function randomFeatures(batch: number, size: number, seed: number | string, options: RandomFeaturesOptions = {}): EncoderFeatures {
+export function randomFeatures(
+  batch: number,
+  size: number,
+  seed: number | string,
+  options: RandomFeaturesOptions = {},
+): EncoderFeatures {
   const channels = options.channels ?? SMALL_FEATURE_CHANNELS;
   const rng = createRng(seed);
   const draw = options.nonNegative === true ? () => Math.max(0, rng.normal()) : () => rng.normal();
@@ -68,7 +73,10 @@ export function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number 
 export function randomTensor(shape: number[], seed: number | string, std = 1): tf.Tensor {
   const rng = createRng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal(0, std)), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal(0, std)),
+    shape,
+  );
 }
 
 /**
@@ -141,7 +149,11 @@ export function outputValues<X>(blocks: readonly Pick<TensorBlock<X>, 'apply'>[]
  * Seed determinism of a block factory: whether two blocks made with `seed` give the same output on `input`, and
  * whether one made with `seed + 1` gives another. The blocks are disposed.
  */
-export function seedDeterminism<X>(create: (seed: number) => TensorBlock<X>, seed: number, input: X): { sameSeedSame: boolean; otherSeedDiffers: boolean } {
+export function seedDeterminism<X>(
+  create: (seed: number) => TensorBlock<X>,
+  seed: number,
+  input: X,
+): { sameSeedSame: boolean; otherSeedDiffers: boolean } {
   const blocks = [create(seed), create(seed), create(seed + 1)];
   try {
     const [a, b, c] = outputValues(blocks, input).map((v) => JSON.stringify(v));
@@ -163,12 +175,22 @@ export async function weightsRoundTrip<X>(
   input: X,
   file: string,
   shift = 0.5,
-): Promise<{ className: string; configKept: boolean; fileLoadSame: boolean; bytesLoadSame: boolean; rebuiltDiffers: boolean }> {
+): Promise<{
+  className: string;
+  configKept: boolean;
+  fileLoadSame: boolean;
+  bytesLoadSame: boolean;
+  rebuiltDiffers: boolean;
+}> {
   const spec = serializeBlock(block);
   const rebuilt = deserializeBlock<TensorBlock<X>>(JSON.parse(JSON.stringify(spec)));
   block.weights.forEach((w) => w.write(tf.tidy(() => tf.add(w.read(), shift))));
   await saveBlockWeights(block, file);
-  const loaded = [rebuilt, await loadBlock<TensorBlock<X>>(file), await loadBlockFromBytes<TensorBlock<X>>(await encodeBlockWeights(block))];
+  const loaded = [
+    rebuilt,
+    await loadBlock<TensorBlock<X>>(file),
+    await loadBlockFromBytes<TensorBlock<X>>(await encodeBlockWeights(block)),
+  ];
   try {
     const [own, fresh, fromFile, fromBytes] = outputValues([block, ...loaded], input).map((v) => JSON.stringify(v));
     return {
@@ -187,7 +209,12 @@ export async function weightsRoundTrip<X>(
  * Tensors left behind by `rounds` rounds of what training and inference do with a head: apply in training mode, the
  * loss, the loss's gradient with respect to the output, decode. 0 for a leak-free head.
  */
-export function headLeak<Y extends tf.Tensor, T>(head: Head<Y, T, unknown, unknown>, features: EncoderFeatures, target: T, rounds = 2): number {
+export function headLeak<Y extends tf.Tensor, T>(
+  head: Head<Y, T, unknown, unknown>,
+  features: EncoderFeatures,
+  target: T,
+  rounds = 2,
+): number {
   const before = tf.memory().numTensors;
   for (let i = 0; i < rounds; i++) {
     const out = head.apply(features, { training: true });

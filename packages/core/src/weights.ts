@@ -55,7 +55,12 @@ export async function encodeBlockWeights(block: Block<unknown, unknown, unknown>
   const tensors: SafetensorsTensor[] = namedOf(block as WeightBlock).map(({ name, variable }) => {
     const values = variable.read().dataSync();
     const int = variable.dtype === 'int32';
-    return { name, dtype: int ? 'I32' : 'F32', shape: variable.shape.slice() as number[], data: int ? Int32Array.from(values) : Float32Array.from(values) };
+    return {
+      name,
+      dtype: int ? 'I32' : 'F32',
+      shape: variable.shape.slice() as number[],
+      data: int ? Int32Array.from(values) : Float32Array.from(values),
+    };
   });
   // The checksum covers the data section, which is the tensors' bytes in this order.
   const data = new Uint8Array(tensors.reduce((n, t) => n + t.data.byteLength, 0));
@@ -76,12 +81,15 @@ function decodeSafetensorsWeights(bytes: Uint8Array, source: string): { header: 
   const file = parseSafetensors(bytes, source);
   const m = file.metadata;
   if (m.format !== 'multichexnet-weights' || m.block === undefined) {
-    throw new DataError('Not a MultiCheXNet weights file: its safetensors metadata lacks the block spec (import a foreign checkpoint with @multichexnet/pretrained)', {
-      file: source,
-      field: '__metadata__.format',
-      expected: 'multichexnet-weights',
-      found: m.format === undefined ? 'no such key' : JSON.stringify(m.format),
-    });
+    throw new DataError(
+      'Not a MultiCheXNet weights file: its safetensors metadata lacks the block spec (import a foreign checkpoint with @multichexnet/pretrained)',
+      {
+        file: source,
+        field: '__metadata__.format',
+        expected: 'multichexnet-weights',
+        found: m.format === undefined ? 'no such key' : JSON.stringify(m.format),
+      },
+    );
   }
   let block: BlockSpec;
   let createdBy: WeightsHeader['createdBy'];
@@ -89,26 +97,57 @@ function decodeSafetensorsWeights(bytes: Uint8Array, source: string): { header: 
     block = JSON.parse(m.block) as BlockSpec;
     createdBy = JSON.parse(m.createdBy ?? '{}') as WeightsHeader['createdBy'];
   } catch (e) {
-    throw new DataError('Weights file metadata is not valid JSON', { file: source, field: '__metadata__.block' }, { cause: e });
+    throw new DataError(
+      'Weights file metadata is not valid JSON',
+      { file: source, field: '__metadata__.block' },
+      { cause: e },
+    );
   }
   const weights: WeightEntry[] = [];
   for (const e of file.entries) {
-    if (e.dtype !== 'F32' && e.dtype !== 'I32') throw new DataError('Weights file holds a tensor of another type', { file: source, field: e.name, expected: 'F32 or I32', found: e.dtype });
-    weights.push({ name: e.name, shape: e.shape, dtype: e.dtype === 'F32' ? 'float32' : 'int32', offset: e.begin, byteLength: e.end - e.begin });
+    if (e.dtype !== 'F32' && e.dtype !== 'I32')
+      throw new DataError('Weights file holds a tensor of another type', {
+        file: source,
+        field: e.name,
+        expected: 'F32 or I32',
+        found: e.dtype,
+      });
+    weights.push({
+      name: e.name,
+      shape: e.shape,
+      dtype: e.dtype === 'F32' ? 'float32' : 'int32',
+      offset: e.begin,
+      byteLength: e.end - e.begin,
+    });
   }
-  return { header: { format: 'multichexnet-weights', block, weights, dataSha256: m.dataSha256 ?? '', createdBy }, data: file.data };
+  return {
+    header: { format: 'multichexnet-weights', block, weights, dataSha256: m.dataSha256 ?? '', createdBy },
+    data: file.data,
+  };
 }
 
 /** Reads and verifies the header and data of a weights file. `source` names the file in errors. */
-export async function decodeWeightsFile(bytes: Uint8Array, source = 'weights'): Promise<{ header: WeightsHeader; data: Uint8Array }> {
+export async function decodeWeightsFile(
+  bytes: Uint8Array,
+  source = 'weights',
+): Promise<{ header: WeightsHeader; data: Uint8Array }> {
   const legacy = bytes.byteLength >= 12 && new TextDecoder().decode(bytes.subarray(0, 8)) === MAGIC;
   if (!legacy && !isSafetensors(bytes)) {
-    throw new DataError('Not a MultiCheXNet weights file', { file: source, expected: `safetensors (or the earlier magic "${MAGIC}")`, found: `${bytes.byteLength} bytes starting ${JSON.stringify(new TextDecoder().decode(bytes.subarray(0, Math.min(8, bytes.byteLength))))}` });
+    throw new DataError('Not a MultiCheXNet weights file', {
+      file: source,
+      expected: `safetensors (or the earlier magic "${MAGIC}")`,
+      found: `${bytes.byteLength} bytes starting ${JSON.stringify(new TextDecoder().decode(bytes.subarray(0, Math.min(8, bytes.byteLength))))}`,
+    });
   }
   const { header, data } = legacy ? decodeLegacyWeights(bytes, source) : decodeSafetensorsWeights(bytes, source);
   const sum = await sha256Hex(data);
   if (sum !== header.dataSha256) {
-    throw new DataError('Weights file checksum mismatch: the file was altered or damaged', { file: source, field: 'dataSha256', expected: header.dataSha256, found: sum });
+    throw new DataError('Weights file checksum mismatch: the file was altered or damaged', {
+      file: source,
+      field: 'dataSha256',
+      expected: header.dataSha256,
+      found: sum,
+    });
   }
   return { header, data };
 }
@@ -117,7 +156,11 @@ function decodeLegacyWeights(bytes: Uint8Array, source: string): { header: Weigh
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getUint32(8, true);
   if (12 + n > bytes.byteLength) {
-    throw new DataError('Weights file is truncated in its header', { file: source, expected: `${12 + n}+ bytes`, found: `${bytes.byteLength} bytes` });
+    throw new DataError('Weights file is truncated in its header', {
+      file: source,
+      expected: `${12 + n}+ bytes`,
+      found: `${bytes.byteLength} bytes`,
+    });
   }
   let header: WeightsHeader;
   try {
@@ -126,12 +169,21 @@ function decodeLegacyWeights(bytes: Uint8Array, source: string): { header: Weigh
     throw new DataError('Weights file header is not valid JSON', { file: source }, { cause: e });
   }
   if (header.format !== 'multichexnet-weights' || !Array.isArray(header.weights)) {
-    throw new DataError('Weights file header has the wrong format', { file: source, field: 'format', expected: 'multichexnet-weights', found: String(header.format) });
+    throw new DataError('Weights file header has the wrong format', {
+      file: source,
+      field: 'format',
+      expected: 'multichexnet-weights',
+      found: String(header.format),
+    });
   }
   const data = bytes.subarray(12 + n);
   const expectedBytes = header.weights.reduce((s, w) => Math.max(s, w.offset + w.byteLength), 0);
   if (data.byteLength !== expectedBytes) {
-    throw new DataError('Weights file is truncated or has trailing bytes', { file: source, expected: `${expectedBytes} data bytes`, found: `${data.byteLength}` });
+    throw new DataError('Weights file is truncated or has trailing bytes', {
+      file: source,
+      expected: `${expectedBytes} data bytes`,
+      found: `${data.byteLength}`,
+    });
   }
   return { header, data };
 }
@@ -139,10 +191,19 @@ function decodeLegacyWeights(bytes: Uint8Array, source: string): { header: Weigh
 /**
  * Loads weights into an existing block. Names and shapes must match exactly; every mismatch is reported by name.
  */
-export async function loadBlockWeightsFromBytes(block: Block<unknown, unknown, unknown>, bytes: Uint8Array, source = 'weights'): Promise<void> {
+export async function loadBlockWeightsFromBytes(
+  block: Block<unknown, unknown, unknown>,
+  bytes: Uint8Array,
+  source = 'weights',
+): Promise<void> {
   const { header, data } = await decodeWeightsFile(bytes, source);
   if (header.block.className !== block.className) {
-    throw new DataError('Weights belong to another block class', { file: source, field: 'block.className', expected: block.className, found: header.block.className });
+    throw new DataError('Weights belong to another block class', {
+      file: source,
+      field: 'block.className',
+      expected: block.className,
+      found: header.block.className,
+    });
   }
   const byName = new Map(header.weights.map((w) => [w.name, w]));
   const named = namedOf(block as WeightBlock);
@@ -150,11 +211,17 @@ export async function loadBlockWeightsFromBytes(block: Block<unknown, unknown, u
   for (const { name, variable } of named) {
     const entry = byName.get(name);
     if (entry === undefined) problems.push(`missing ${name}`);
-    else if (entry.shape.join(',') !== variable.shape.join(',')) problems.push(`${name} has shape [${entry.shape}] in the file, [${variable.shape}] in the block`);
+    else if (entry.shape.join(',') !== variable.shape.join(','))
+      problems.push(`${name} has shape [${entry.shape}] in the file, [${variable.shape}] in the block`);
   }
-  if (named.length !== header.weights.length) problems.push(`file has ${header.weights.length} weights, block has ${named.length}`);
+  if (named.length !== header.weights.length)
+    problems.push(`file has ${header.weights.length} weights, block has ${named.length}`);
   if (problems.length > 0) {
-    throw new DataError('Weights do not fit this block', { file: source, expected: 'the same weight names and shapes', found: problems.slice(0, 8).join('; ') });
+    throw new DataError('Weights do not fit this block', {
+      file: source,
+      expected: 'the same weight names and shapes',
+      found: problems.slice(0, 8).join('; '),
+    });
   }
   for (const { name, variable } of named) {
     const entry = byName.get(name)!;
@@ -169,7 +236,10 @@ export async function loadBlockWeightsFromBytes(block: Block<unknown, unknown, u
 }
 
 /** Builds the block described by a weights file (its registered factory) and loads the weights into it. */
-export async function loadBlockFromBytes<B extends Block<unknown, unknown, unknown>>(bytes: Uint8Array, source = 'weights'): Promise<B> {
+export async function loadBlockFromBytes<B extends Block<unknown, unknown, unknown>>(
+  bytes: Uint8Array,
+  source = 'weights',
+): Promise<B> {
   const { header } = await decodeWeightsFile(bytes, source);
   const block = deserializeBlock<B>(header.block);
   try {

@@ -15,7 +15,12 @@ describe('tf.train.adam on wasm (one fused kernel per variable)', () => {
       await tf.setBackend(backend);
       const model = tf.sequential({
         layers: [
-          tf.layers.dense({ inputShape: [7], units: 13, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+          tf.layers.dense({
+            inputShape: [7],
+            units: 13,
+            activation: 'relu',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+          }),
           tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
         ],
       });
@@ -42,6 +47,8 @@ describe('tf.train.adam on wasm (one fused kernel per variable)', () => {
     expect(got.kernels).toContain('MCXAdamUpdate');
     expect(got.kernels).not.toContain('Sqrt');
     expect(got.state.length).toBe(ref.state.length);
-    [...got.weights, ...got.state].forEach((w, i) => expect(relErr(w, [...ref.weights, ...ref.state][i]!), `tensor ${i}`).toBeLessThan(1e-5));
+    [...got.weights, ...got.state].forEach((w, i) =>
+      expect(relErr(w, [...ref.weights, ...ref.state][i]!), `tensor ${i}`).toBeLessThan(1e-5),
+    );
   });
 });

@@ -57,10 +57,9 @@ describe('threaded wasm backend', () => {
     const grads = () =>
       tf.tidy(() =>
         tf
-          .grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), 2, 2, 'valid')))([
-            tf.tensor4d(xv, [2, 8, 8, 4]),
-            tf.tensor4d(fv, [3, 3, 4, 6]),
-          ])
+          .grads((a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.maxPool(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), 2, 2, 'valid')),
+          )([tf.tensor4d(xv, [2, 8, 8, 4]), tf.tensor4d(fv, [3, 3, 4, 6])])
           .map((t) => Array.from(t.dataSync())),
       );
     const got = grads();
@@ -103,7 +102,9 @@ describe('threaded wasm backend', () => {
           const u = tf.image.resizeBilinear(q, [32, 32]);
           return tf.sum(tf.mul(tf.conv2d(u, w2t as tf.Tensor4D, 1, 'same'), 0.01)); // im2col GEMM backprop filter
         };
-        return tf.grads(f)([a, k, c, k2, gamma, beta]).map((t) => Array.from(t.dataSync()));
+        return tf
+          .grads(f)([a, k, c, k2, gamma, beta])
+          .map((t) => Array.from(t.dataSync()));
       });
     const got = run();
     await tf.setBackend('cpu');

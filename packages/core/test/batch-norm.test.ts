@@ -3,7 +3,15 @@
 // (the plain-ops path of the same custom gradient).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kernelsRunBy, kernelsRunDuring } from './helpers/kernels-run';
-import { batchNorm, batchNormTraining, BatchNorm, BatchNormReLU, BATCH_NORM_RELU_CLASS_NAME, initBackend, tf } from '../src/index';
+import {
+  batchNorm,
+  batchNormTraining,
+  BatchNorm,
+  BatchNormReLU,
+  BATCH_NORM_RELU_CLASS_NAME,
+  initBackend,
+  tf,
+} from '../src/index';
 import { randomValues, relErr } from './helpers/numeric';
 
 interface Params {
@@ -25,7 +33,12 @@ function paramsFor(C: number, seed: number): Params {
 function setParams(layer: tf.layers.Layer, p: Params): void {
   const C = p.gamma.length;
   tf.tidy(() =>
-    layer.setWeights([tf.tensor1d(p.gamma), tf.tensor1d(p.beta), tf.tensor1d(p.movingMean), tf.tensor1d(p.movingVariance)]),
+    layer.setWeights([
+      tf.tensor1d(p.gamma),
+      tf.tensor1d(p.beta),
+      tf.tensor1d(p.movingMean),
+      tf.tensor1d(p.movingVariance),
+    ]),
   );
   expect(layer.getWeights().map((w) => w.shape[0])).toEqual([C, C, C, C]);
 }
@@ -48,8 +61,8 @@ function trainStep(layer: tf.layers.Layer, x: tf.Tensor, r: tf.Tensor, relu: boo
       return tf.sum(tf.mul(out, r));
     })(x);
     // Both sides apply the layer twice, so both moving averages move twice.
-    const out = [y!, dx, grads[gamma!.name]!, grads[beta!.name]!, ...layer.getWeights().slice(2)].map(
-      (t) => (t.dataSync() as Float32Array).slice(),
+    const out = [y!, dx, grads[gamma!.name]!, grads[beta!.name]!, ...layer.getWeights().slice(2)].map((t) =>
+      (t.dataSync() as Float32Array).slice(),
     );
     tf.dispose(y!);
     return out;
@@ -107,7 +120,15 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
           // An offset mean checks the one-pass variance; the negative part checks the relu mask.
           const xv = randomValues(n, 3 + C, 2.5, 1.5);
           const rv = randomValues(n, 4 + C);
-          const ref = await runTrainStep('cpu', () => tf.layers.batchNormalization({ momentum: 0.9 }), shape, p, xv, rv, relu);
+          const ref = await runTrainStep(
+            'cpu',
+            () => tf.layers.batchNormalization({ momentum: 0.9 }),
+            shape,
+            p,
+            xv,
+            rv,
+            relu,
+          );
           const before = tf.memory().numTensors;
           const got = await runTrainStep(backend, () => batchNorm({ momentum: 0.9, relu }), shape, p, xv, rv, false);
           expect(tf.memory().numTensors).toBe(before);
@@ -127,7 +148,11 @@ describe('BatchNorm layer vs tfjs BatchNormalization', () => {
       const layer = make();
       layer.build(shape);
       setParams(layer, p);
-      outs.push(tf.tidy(() => (layer.apply(tf.tensor(xv, shape), { training: false }) as tf.Tensor).dataSync() as Float32Array).slice());
+      outs.push(
+        tf
+          .tidy(() => (layer.apply(tf.tensor(xv, shape), { training: false }) as tf.Tensor).dataSync() as Float32Array)
+          .slice(),
+      );
       disposeLayer(layer);
     }
     expect(relErr(outs[1]!, outs[0]!)).toBeLessThan(1e-6);
@@ -152,7 +177,9 @@ describe('tf.layers.batchNormalization on wasm', () => {
     const rv = randomValues(3 * 5 * 4 * 12, 93);
     const make = () => tf.layers.batchNormalization({ momentum: 0.9 });
     const ref = await runTrainStep('cpu', make, shape, p, xv, rv, true);
-    const { kernels: seen, result: got } = await kernelsRunDuring(() => runTrainStep('wasm', make, shape, p, xv, rv, true));
+    const { kernels: seen, result: got } = await kernelsRunDuring(() =>
+      runTrainStep('wasm', make, shape, p, xv, rv, true),
+    );
     expect(seen).toContain('MCXBatchNormTraining');
     expect(seen).toContain('MCXBatchNormTrainingGrad');
     expect(seen).not.toContain('FusedBatchNorm');
@@ -229,7 +256,9 @@ describe('serialization', () => {
     await tf.setBackend('wasm');
     const build = (norm: (name: string) => tf.layers.Layer) => {
       const input = tf.input({ shape: [6, 6, 2] });
-      const c = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'conv' }).apply(input) as tf.SymbolicTensor;
+      const c = tf.layers
+        .conv2d({ filters: 4, kernelSize: 3, padding: 'same', name: 'conv' })
+        .apply(input) as tf.SymbolicTensor;
       const n = norm('norm').apply(c) as tf.SymbolicTensor;
       return tf.model({ inputs: input, outputs: n });
     };
@@ -258,7 +287,9 @@ describe('serialization', () => {
     expect(layer.getClassName()).toBe(BATCH_NORM_RELU_CLASS_NAME);
     const input = tf.input({ shape: [3, 3, 4] });
     const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
-    const restored = await tf.models.modelFromJSON({ modelTopology: model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'] });
+    const restored = await tf.models.modelFromJSON({
+      modelTopology: model.toJSON(null, false) as tf.io.ModelJSON['modelTopology'],
+    });
     expect(restored.getLayer('bnr')).toBeInstanceOf(BatchNormReLU);
     const x = tf.tensor(randomValues(2 * 36, 3), [2, 3, 3, 4]);
     const y = (restored.predict(x) as tf.Tensor).dataSync();

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError, createRng, deriveSeed, initBackend, parseConfig, tf, z } from '../src/index';
 
 describe('parseConfig', () => {
-  const schema = z.object({ growthRate: z.number().int().positive(), blocks: z.array(z.number().int().min(1)) }).strict();
+  const schema = z
+    .object({ growthRate: z.number().int().positive(), blocks: z.array(z.number().int().min(1)) })
+    .strict();
   it('returns the resolved config', () => {
     expect(parseConfig(schema, { growthRate: 32, blocks: [6, 12] })).toEqual({ growthRate: 32, blocks: [6, 12] });
   });
@@ -24,7 +26,13 @@ describe('parseConfig', () => {
 
 describe('DataError', () => {
   it('formats file, row, field, expected and found', () => {
-    const e = new DataError('Bad box', { file: 'a.csv', row: 3, field: 'width', expected: 'a number >= 0', found: '"-4"' });
+    const e = new DataError('Bad box', {
+      file: 'a.csv',
+      row: 3,
+      field: 'width',
+      expected: 'a number >= 0',
+      found: '"-4"',
+    });
     expect(e.message).toBe('Bad box (file a.csv, row 3, field width): expected a number >= 0, found "-4"');
   });
 });

@@ -65,11 +65,28 @@ describe('gemm vs float64 reference', () => {
             }
           }
           for (const [name, simd] of builds) {
-            const got = onHeap([a, b, c0, bias, new Float32Array(Math.ceil(N / 8) * 8 * K)], ([pa, pb, pc, pbias, pp]) => {
-              simd.gemmPackB(pb!, N * 4, 4, K, N, pp!, K, 0, 0, Math.ceil(N / 8));
-              simd.gemm(M, N, K, pa!, transA ? 4 : K * 4, transA ? M * 4 : 4, pp!, K, pc!, N * 4, accumulate ? 1 : 0, withBias ? pbias! : 0, relu ? 1 : 0);
-              return heapF32(backend, pc!, M * N).slice();
-            });
+            const got = onHeap(
+              [a, b, c0, bias, new Float32Array(Math.ceil(N / 8) * 8 * K)],
+              ([pa, pb, pc, pbias, pp]) => {
+                simd.gemmPackB(pb!, N * 4, 4, K, N, pp!, K, 0, 0, Math.ceil(N / 8));
+                simd.gemm(
+                  M,
+                  N,
+                  K,
+                  pa!,
+                  transA ? 4 : K * 4,
+                  transA ? M * 4 : 4,
+                  pp!,
+                  K,
+                  pc!,
+                  N * 4,
+                  accumulate ? 1 : 0,
+                  withBias ? pbias! : 0,
+                  relu ? 1 : 0,
+                );
+                return heapF32(backend, pc!, M * N).slice();
+              },
+            );
             expect(relErr(got, ref), `${name} accumulate=${accumulate}`).toBeLessThan(1e-5);
           }
         }
@@ -126,13 +143,27 @@ describe('convolution drivers vs float64 reference', () => {
       const colRows = 8;
       for (const [name, simd] of builds) {
         const [y, dw] = onHeap(
-          [x, w, dy, new Float32Array(Math.ceil(Co / 8) * 8 * kdim), new Float32Array(P * Co), new Float32Array(colRows * kdim), new Float32Array(256 * kdim), new Float32Array(256 * Math.ceil(Co / 8) * 8), new Float32Array(kdim * Co)],
+          [
+            x,
+            w,
+            dy,
+            new Float32Array(Math.ceil(Co / 8) * 8 * kdim),
+            new Float32Array(P * Co),
+            new Float32Array(colRows * kdim),
+            new Float32Array(256 * kdim),
+            new Float32Array(256 * Math.ceil(Co / 8) * 8),
+            new Float32Array(kdim * Co),
+          ],
           ([px, pw, pdy, pp, py, pcol, pcol2, ppack, pdw]) => {
             simd.gemmPackB(pw!, Co * 4, 4, kdim, Co, pp!, kdim, 0, 0, Math.ceil(Co / 8));
             const geometry = [H, W, Ci, OH, OW, K, K, S, S, D, D, pad, pad] as const;
             // Two calls over the pixel range, as two threads would split it.
             const half = Math.floor(P / 2);
-            for (const [n0, n1] of [[0, half], [half, P]] as const) simd.convGemmRows(px!, ...geometry, n0, n1 - n0, pcol!, colRows, pp!, Co, py!, 0, 0);
+            for (const [n0, n1] of [
+              [0, half],
+              [half, P],
+            ] as const)
+              simd.convGemmRows(px!, ...geometry, n0, n1 - n0, pcol!, colRows, pp!, Co, py!, 0, 0);
             simd.convGemmFilterRows(px!, pdy!, ...geometry, Co, 0, P, pcol2!, ppack!, pdw!, 0);
             return [heapF32(backend, py!, P * Co).slice(), heapF32(backend, pdw!, kdim * Co).slice()];
           },
@@ -156,9 +187,19 @@ describe('tf.matMul and dense layers on the GEMM vs cpu', () => {
       const x = tf.tensor2d(randomValues(9 * 29, 7), [9, 29]);
       const w = tf.tensor2d(randomValues(29 * 10, 8), [29, 10]);
       const [dx, dw, db] = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-        tf.sum(tf.square(tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi, activation: 'relu' }))),
+        tf.sum(
+          tf.square(tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi, activation: 'relu' })),
+        ),
       )([x, w, bias]);
-      return [tf.matMul(a, b), tf.matMul(a, b1), tf.matMul(at, bt, true, true), tf.matMul(tf.reshape(a, [51, 29]), w), dx!, dw!, db!];
+      return [
+        tf.matMul(a, b),
+        tf.matMul(a, b1),
+        tf.matMul(at, bt, true, true),
+        tf.matMul(tf.reshape(a, [51, 29]), w),
+        dx!,
+        dw!,
+        db!,
+      ];
     };
     await tf.setBackend('cpu');
     const ref = tf.tidy(fn).map((t) => t.dataSync().slice() as Float32Array);

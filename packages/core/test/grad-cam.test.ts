@@ -8,7 +8,10 @@ beforeAll(async () => {
 const seeded = (seed: number, shape: number[], relu = false): tf.Tensor => {
   const rng = createRng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => (relu ? Math.max(0, rng.normal()) : rng.normal())), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => (relu ? Math.max(0, rng.normal()) : rng.normal())),
+    shape,
+  );
 };
 
 /** Global average pooling + dense [K, C]: the CheXCls shape, written with plain ops. */
@@ -42,7 +45,8 @@ describe('gradCam', () => {
     const map = gradCam(conv, a, 1, { relu: false });
     // finite differences of the summed channel-1 output along the Grad-CAM weights' definition
     const eps = 1e-2;
-    const score = (x: tf.Tensor4D): number => tf.tidy(() => tf.sum(tf.slice(conv(x), [0, 0, 0, 1], [-1, -1, -1, 1])).dataSync()[0]!);
+    const score = (x: tf.Tensor4D): number =>
+      tf.tidy(() => tf.sum(tf.slice(conv(x), [0, 0, 0, 1], [-1, -1, -1, 1])).dataSync()[0]!);
     const grads = new Float32Array(4 * 4 * 3);
     const base = a.dataSync();
     for (let i = 0; i < grads.length; i++) {
@@ -93,7 +97,9 @@ describe('gradCam', () => {
     expect(() => gradCam(poolDense(w, b), a, 2)).toThrow(/classIndex.*\[0, 1\].*found 2/);
     expect(() => gradCam(poolDense(w, b), a, -1)).toThrow(DataError);
     const flat = tf.zeros([2, 3]);
-    expect(() => gradCam(poolDense(w, b), flat as unknown as tf.Tensor4D, 0)).toThrow(/\[B, h, w, K\].*found shape \[2, 3\]/);
+    expect(() => gradCam(poolDense(w, b), flat as unknown as tf.Tensor4D, 0)).toThrow(
+      /\[B, h, w, K\].*found shape \[2, 3\]/,
+    );
     flat.dispose();
     expect(tf.memory().numTensors).toBe(before);
     for (const t of [a, w, b]) t.dispose();

@@ -14,8 +14,12 @@ type Example = () => { inputs: tf.Tensor[]; f: (...xs: tf.Tensor[]) => tf.Tensor
 const t = (shape: number[], offset = 0.3) => tf.add(tf.mul(tf.randomUniform(shape, 0, 1, 'float32', 7), 0.8), offset);
 const x4 = () => t([2, 6, 6, 3]);
 const x5 = () => t([1, 4, 4, 4, 2]);
-const unary = (op: (x: tf.Tensor) => tf.Tensor, shape = [2, 3, 4]): Example => () => ({ inputs: [t(shape)], f: (x) => op(x) });
-const binary = (op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Example => () => ({ inputs: [t([2, 3]), t([2, 3], 0.5)], f: (a, b) => op(a, b) });
+const unary =
+  (op: (x: tf.Tensor) => tf.Tensor, shape = [2, 3, 4]): Example =>
+  () => ({ inputs: [t(shape)], f: (x) => op(x) });
+const binary =
+  (op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Example =>
+  () => ({ inputs: [t([2, 3]), t([2, 3], 0.5)], f: (a, b) => op(a, b) });
 
 /** One forward computation per kernel that has a gradient in tfjs 4.22.0. */
 const EXAMPLES: Record<string, Example> = {
@@ -34,24 +38,47 @@ const EXAMPLES: Record<string, Example> = {
   AvgPool: () => ({ inputs: [x4()], f: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid') }),
   AvgPool3D: () => ({ inputs: [x5()], f: (x) => tf.avgPool3d(x as tf.Tensor5D, 2, 2, 'valid') }),
   BatchMatMul: () => ({ inputs: [t([2, 3, 4]), t([2, 4, 5])], f: (a, b) => tf.matMul(a!, b!) }),
-  BatchToSpaceND: () => ({ inputs: [t([4, 2, 2, 1])], f: (x) => tf.batchToSpaceND(x!, [2, 2], [[0, 0], [0, 0]]) }),
+  BatchToSpaceND: () => ({
+    inputs: [t([4, 2, 2, 1])],
+    f: (x) =>
+      tf.batchToSpaceND(
+        x!,
+        [2, 2],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ),
+  }),
   Cast: unary((x) => tf.cast(x, 'float32')),
   Ceil: unary(tf.ceil),
   ClipByValue: unary((x) => tf.clipByValue(x, 0.4, 0.8)),
   ComplexAbs: () => ({ inputs: [tf.complex(t([2, 3]), t([2, 3]))], f: (z) => tf.abs(z!) }),
   Concat: binary((a, b) => tf.concat([a, b], 1)),
-  Conv2D: () => ({ inputs: [x4(), t([3, 3, 3, 4])], f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') }),
+  Conv2D: () => ({
+    inputs: [x4(), t([3, 3, 3, 4])],
+    f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+  }),
   Conv2DBackpropInput: () => ({
     inputs: [t([2, 3, 3, 4]), t([3, 3, 2, 4])],
     f: (x, w) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [2, 6, 6, 2], 2, 'same'),
   }),
-  Conv3D: () => ({ inputs: [x5(), t([2, 2, 2, 2, 3])], f: (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same') }),
+  Conv3D: () => ({
+    inputs: [x5(), t([2, 2, 2, 2, 3])],
+    f: (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same'),
+  }),
   Cos: unary(tf.cos),
   Cosh: unary(tf.cosh),
   // (tfjs 4.22.0's Cumsum gradient has the wrong shape for an inner axis of a rank-3 tensor: the last axis here)
   Cumsum: unary((x) => tf.cumsum(x, 2)),
-  DepthwiseConv2dNative: () => ({ inputs: [x4(), t([3, 3, 3, 2])], f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') }),
-  Dilation2D: () => ({ inputs: [x4(), t([2, 2, 3])], f: (x, w) => tf.dilation2d(x as tf.Tensor4D, w as tf.Tensor3D, 1, 'same') }),
+  DepthwiseConv2dNative: () => ({
+    inputs: [x4(), t([3, 3, 3, 2])],
+    f: (x, w) => tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'),
+  }),
+  Dilation2D: () => ({
+    inputs: [x4(), t([2, 2, 3])],
+    f: (x, w) => tf.dilation2d(x as tf.Tensor4D, w as tf.Tensor3D, 1, 'same'),
+  }),
   Elu: unary(tf.elu),
   Erf: unary(tf.erf),
   Exp: unary(tf.exp),
@@ -59,7 +86,10 @@ const EXAMPLES: Record<string, Example> = {
   Expm1: unary(tf.expm1),
   Floor: unary(tf.floor),
   FloorDiv: binary(tf.floorDiv),
-  FusedBatchNorm: () => ({ inputs: [x4(), t([3]), t([3]), t([3]), t([3])], f: (x, m, v, o, s) => tf.batchNorm(x!, m!, v!, o!, s!, 1e-3) }),
+  FusedBatchNorm: () => ({
+    inputs: [x4(), t([3]), t([3]), t([3]), t([3])],
+    f: (x, m, v, o, s) => tf.batchNorm(x!, m!, v!, o!, s!, 1e-3),
+  }),
   GatherV2: () => ({ inputs: [t([4, 3])], f: (x) => tf.gather(x!, tf.tensor1d([2, 0, 2], 'int32')) }),
   GreaterEqual: binary((a, b) => tf.cast(tf.greaterEqual(a, b), 'float32')),
   Identity: unary(tf.clone),
@@ -77,14 +107,34 @@ const EXAMPLES: Record<string, Example> = {
   Mean: unary((x) => tf.mean(x, [0, 1])),
   Min: unary((x) => tf.min(x, 1)),
   Minimum: binary(tf.minimum),
-  MirrorPad: unary((x) => tf.mirrorPad(x, [[0, 0], [1, 1], [1, 1]], 'reflect')),
+  MirrorPad: unary((x) =>
+    tf.mirrorPad(
+      x,
+      [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+      ],
+      'reflect',
+    ),
+  ),
   Mod: binary(tf.mod),
   Multiply: binary(tf.mul),
   Neg: unary(tf.neg),
   OneHot: () => ({ inputs: [t([3])], f: (x) => tf.mul(tf.oneHot(tf.tensor1d([0, 2, 1], 'int32'), 3), x!) }),
   OnesLike: unary(tf.onesLike),
   Pack: binary((a, b) => tf.stack([a, b])),
-  PadV2: unary((x) => tf.pad(x, [[0, 0], [1, 1], [0, 2]], 0.5)),
+  PadV2: unary((x) =>
+    tf.pad(
+      x,
+      [
+        [0, 0],
+        [1, 1],
+        [0, 2],
+      ],
+      0.5,
+    ),
+  ),
   Pow: binary(tf.pow),
   Prelu: () => ({ inputs: [t([2, 3], -0.5), t([3])], f: (x, a) => tf.prelu(x!, a!) }),
   Prod: unary((x) => tf.prod(x, 1)),
@@ -110,7 +160,18 @@ const EXAMPLES: Record<string, Example> = {
   Slice: unary((x) => tf.slice(x, [0, 1, 1], [2, 2, 2])),
   Softmax: unary(tf.softmax),
   Softplus: unary(tf.softplus),
-  SpaceToBatchND: () => ({ inputs: [t([1, 4, 4, 1])], f: (x) => tf.spaceToBatchND(x!, [2, 2], [[0, 0], [0, 0]]) }),
+  SpaceToBatchND: () => ({
+    inputs: [t([1, 4, 4, 1])],
+    f: (x) =>
+      tf.spaceToBatchND(
+        x!,
+        [2, 2],
+        [
+          [0, 0],
+          [0, 0],
+        ],
+      ),
+  }),
   SplitV: unary((x) => tf.split(x, [1, 3], 2)[1]!),
   Sqrt: unary(tf.sqrt),
   Square: unary(tf.square),
@@ -123,7 +184,10 @@ const EXAMPLES: Record<string, Example> = {
   Tile: unary((x) => tf.tile(x, [1, 2, 1])),
   Transpose: unary((x) => tf.transpose(x, [2, 0, 1])),
   Unpack: unary((x) => tf.unstack(x, 1)[2]!),
-  UnsortedSegmentSum: () => ({ inputs: [t([4, 3])], f: (x) => tf.unsortedSegmentSum(x!, tf.tensor1d([0, 1, 0, 1], 'int32'), 2) }),
+  UnsortedSegmentSum: () => ({
+    inputs: [t([4, 3])],
+    f: (x) => tf.unsortedSegmentSum(x!, tf.tensor1d([0, 1, 0, 1], 'int32'), 2),
+  }),
   ZerosLike: unary(tf.zerosLike),
 };
 
@@ -183,7 +247,10 @@ function readmeGaps(): Gap[] {
     .filter((line) => /^\| `\w+` \|/.test(line))
     .map((line) => {
       const cells = line.split('|').map((c) => c.trim());
-      return { kernel: cells[1]!.replace(/`/g, ''), missing: [...cells[2]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!).sort() };
+      return {
+        kernel: cells[1]!.replace(/`/g, ''),
+        missing: [...cells[2]!.matchAll(/`(\w+)`/g)].map((m) => m[1]!).sort(),
+      };
     });
 }
 
@@ -225,7 +292,9 @@ describe('gradient coverage of the wasm backend', () => {
   it('fails on wasm for every listed op, naming a kernel from the list', async () => {
     await tf.setBackend('wasm');
     for (const gap of result.gaps) {
-      expect(() => trainOnce(EXAMPLES[gap.kernel]!), gap.kernel).toThrow(new RegExp(`Kernel '(${gap.missing.join('|')})' not registered for backend 'wasm'`));
+      expect(() => trainOnce(EXAMPLES[gap.kernel]!), gap.kernel).toThrow(
+        new RegExp(`Kernel '(${gap.missing.join('|')})' not registered for backend 'wasm'`),
+      );
     }
   });
 });

@@ -19,9 +19,21 @@ const TWO_GIB = 2 ** 31;
  */
 function trainOneStep(): Float32Array[] {
   const layers = [
-    tf.layers.conv2d({ filters: 16, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tf.initializers.heNormal({ seed: 1 }) }),
+    tf.layers.conv2d({
+      filters: 16,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+    }),
     batchNorm({ relu: true }),
-    tf.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: tf.initializers.heNormal({ seed: 2 }) }),
+    tf.layers.conv2d({
+      filters: 16,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      kernelInitializer: tf.initializers.heNormal({ seed: 2 }),
+    }),
     tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
   ] as const;
   const x = randomTensor([4, 96, 96, 1], 4);
@@ -30,7 +42,10 @@ function trainOneStep(): Float32Array[] {
     let h = layers[1].apply(layers[0].apply(x), { training: true }) as tf.Tensor4D;
     h = tf.maxPool(h, 2, 2, 'valid');
     const s = layers[2].apply(h) as tf.Tensor4D;
-    const mixed = tf.concat([tf.avgPool(s, 2, 2, 'valid'), tf.slice(tf.maxPool(s, 2, 2, 'valid'), [0, 0, 0, 4], [-1, -1, -1, 8])], 3);
+    const mixed = tf.concat(
+      [tf.avgPool(s, 2, 2, 'valid'), tf.slice(tf.maxPool(s, 2, 2, 'valid'), [0, 0, 0, 4], [-1, -1, -1, 8])],
+      3,
+    );
     const up = tf.image.resizeBilinear(mixed, [20, 20]);
     return tf.losses.sigmoidCrossEntropy(labels, layers[3].apply(tf.mean(up, [1, 2])) as tf.Tensor2D);
   };
@@ -39,7 +54,10 @@ function trainOneStep(): Float32Array[] {
   });
   const optimizer = tf.train.adam(0.01);
   const { value, grads } = tf.variableGrads(forward as () => tf.Scalar);
-  const out = [value.dataSync().slice() as Float32Array, ...Object.values(grads).map((g) => g.dataSync().slice() as Float32Array)];
+  const out = [
+    value.dataSync().slice() as Float32Array,
+    ...Object.values(grads).map((g) => g.dataSync().slice() as Float32Array),
+  ];
   optimizer.applyGradients(grads as tf.NamedTensorMap as Record<string, tf.Variable>);
   tf.dispose([value, ...Object.values(grads)]);
   out.push(...layers.flatMap((l) => l.getWeights().map((w) => w.dataSync().slice() as Float32Array)));
@@ -139,11 +157,29 @@ describe('WasmHeapError estimate', () => {
   it('uses the peak of a smaller batch that completed a step when there is one', async () => {
     const { fittingBatchSize } = await import('../src/backend/kernels/heap');
     const GiB = 2 ** 30;
-    const fromFailure = fittingBatchSize({ requestedBytes: 0.1 * GiB, tensorBytes: 3.9 * GiB, variableBytes: 0, batchSize: 16, reference: null });
-    const fromReference = fittingBatchSize({ requestedBytes: 0.1 * GiB, tensorBytes: 3.9 * GiB, variableBytes: 0, batchSize: 16, reference: { batchSize: 4, peakBytes: 1.6 * GiB } });
+    const fromFailure = fittingBatchSize({
+      requestedBytes: 0.1 * GiB,
+      tensorBytes: 3.9 * GiB,
+      variableBytes: 0,
+      batchSize: 16,
+      reference: null,
+    });
+    const fromReference = fittingBatchSize({
+      requestedBytes: 0.1 * GiB,
+      tensorBytes: 3.9 * GiB,
+      variableBytes: 0,
+      batchSize: 16,
+      reference: { batchSize: 4, peakBytes: 1.6 * GiB },
+    });
     expect(fromFailure).toBe(14);
     expect(fromReference).toBe(9);
-    const error = new WasmHeapError({ requestedBytes: GiB, tensorBytes: 3 * GiB, variableBytes: 0, batchSize: null, reference: null });
+    const error = new WasmHeapError({
+      requestedBytes: GiB,
+      tensorBytes: 3 * GiB,
+      variableBytes: 0,
+      batchSize: null,
+      reference: null,
+    });
     expect(error.fittingBatchSize).toBeNull();
     expect(error.message).toMatch(/received unknown/);
   });

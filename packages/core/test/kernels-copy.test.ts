@@ -5,7 +5,10 @@ import { initBackend, tf } from '../src/index';
 import { collapseSlice } from '../src/backend/kernels/slice-concat';
 import { randomValues } from './helpers/numeric';
 
-async function on(backend: 'cpu' | 'wasm', fn: () => tf.Tensor[]): Promise<{ values: number[]; shape: number[]; dtype: string }[]> {
+async function on(
+  backend: 'cpu' | 'wasm',
+  fn: () => tf.Tensor[],
+): Promise<{ values: number[]; shape: number[]; dtype: string }[]> {
   await tf.setBackend(backend);
   return tf.tidy(fn).map((t) => {
     const r = { values: Array.from(t.dataSync() as ArrayLike<number>), shape: t.shape, dtype: t.dtype };
@@ -26,7 +29,9 @@ async function expectSame(fn: () => tf.Tensor[]): Promise<void> {
     expect(g.shape).toEqual(ref[i]!.shape);
     expect(g.dtype).toBe(ref[i]!.dtype);
     // Pure copies: bit-exact (NaN included, compared as NaN).
-    expect(g.values.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(ref[i]!.values.map((v) => (Number.isNaN(v) ? 'NaN' : v)));
+    expect(g.values.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(
+      ref[i]!.values.map((v) => (Number.isNaN(v) ? 'NaN' : v)),
+    );
   });
 }
 
@@ -36,7 +41,11 @@ beforeAll(async () => {
 
 describe('collapseSlice', () => {
   it('merges axes taken whole into the axis before them', () => {
-    expect(collapseSlice([2, 3, 4, 5], [0, 0, 0, 1], [2, 3, 4, 3])).toEqual({ shape: [24, 5], begin: [0, 1], size: [24, 3] });
+    expect(collapseSlice([2, 3, 4, 5], [0, 0, 0, 1], [2, 3, 4, 3])).toEqual({
+      shape: [24, 5],
+      begin: [0, 1],
+      size: [24, 3],
+    });
     expect(collapseSlice([2, 3, 4], [1, 0, 0], [1, 3, 4])).toEqual({ shape: [24], begin: [12], size: [12] });
     expect(collapseSlice([2, 3, 4], [0, 1, 0], [2, 1, 4])).toEqual({ shape: [2, 12], begin: [0, 4], size: [2, 4] });
   });
@@ -65,11 +74,17 @@ describe('Slice vs cpu', () => {
 
   it('gradient of a slice (a pad) matches cpu', async () => {
     const xv = randomValues([2, 4, 4, 6], 3);
-    await expectSame(() => [tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [0, 1, 0, 2], [2, 2, 4, 3]), 3)))(tf.tensor(xv, [2, 4, 4, 6]))]);
+    await expectSame(() => [
+      tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.slice(x, [0, 1, 0, 2], [2, 2, 4, 3]), 3)))(
+        tf.tensor(xv, [2, 4, 4, 6]),
+      ),
+    ]);
   });
 
   it('hands bool tensors to the stock kernel', async () => {
-    await expectSame(() => [tf.slice(tf.tensor([true, false, true, true, false, false], [2, 3], 'bool'), [0, 1], [2, 2])]);
+    await expectSame(() => [
+      tf.slice(tf.tensor([true, false, true, true, false, false], [2, 3], 'bool'), [0, 1], [2, 2]),
+    ]);
   });
 });
 
@@ -86,7 +101,9 @@ describe('SplitV and Concat vs cpu', () => {
         const joined = tf.concat([ta, tb, tc], axis);
         const k = joined.shape[axis < 0 ? 4 + axis : axis]! / 3;
         const parts = tf.split(joined, [k, 2 * k - 1, 1], axis);
-        const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.concat([x, y], axis), tf.onesLike(tf.concat([x, y], axis)).mul(2))))([ta, tb]);
+        const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(tf.concat([x, y], axis), tf.onesLike(tf.concat([x, y], axis)).mul(2))),
+        )([ta, tb]);
         return [joined, ...parts, ...grads];
       });
     });
@@ -116,6 +133,10 @@ describe('Cast', () => {
     x.dispose();
     expect(Array.from(y.dataSync())).toEqual([1.5, -2.25, 3]);
     y.dispose();
-    await expectSame(() => [tf.cast(tf.tensor([1.7, -2.2, 0]), 'int32'), tf.cast(tf.tensor([1.7, 0, -3, Number.NaN]), 'bool'), tf.cast(tf.tensor([1, 0], [2], 'bool'), 'float32')]);
+    await expectSame(() => [
+      tf.cast(tf.tensor([1.7, -2.2, 0]), 'int32'),
+      tf.cast(tf.tensor([1.7, 0, -3, Number.NaN]), 'bool'),
+      tf.cast(tf.tensor([1, 0], [2], 'bool'), 'float32'),
+    ]);
   });
 });

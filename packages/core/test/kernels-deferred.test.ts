@@ -6,7 +6,12 @@ import { pendingOutputs } from '../src/backend/kernels/deferred';
 import type { WasmBackend } from '../src/backend/kernels/wasm-backend';
 import { randomValues } from './helpers/numeric';
 
-const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: [2, 6, 6, 3] } as unknown as tf.NamedAttrMap;
+const attrs = {
+  strides: [1, 1],
+  pad: 'same',
+  dataFormat: 'NHWC',
+  inputShape: [2, 6, 6, 3],
+} as unknown as tf.NamedAttrMap;
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -33,7 +38,10 @@ describe('deferred Conv2DBackpropInput', () => {
       // tf.fused.conv2d (what conv layers run) computes dx and dW in its custom gradient; only dW is needed here.
       // With MULTICHEXNET_GEMM=0 our input gradient is the one caller of _Conv2D (the forward has its own binding).
       const step = () => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same' })) as tf.Scalar, [w]);
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same' })) as tf.Scalar,
+          [w],
+        );
         expect(grads[w.name]!.shape).toEqual([3, 3, 3, 4]);
         tf.dispose([value, grads[w.name]!]);
       };
@@ -61,7 +69,19 @@ describe('deferred Conv2DBackpropInput', () => {
     const dyv = randomValues(2 * 6 * 6 * 4, 3);
     const fv = randomValues(3 * 3 * 3 * 4, 4);
     await tf.setBackend('cpu');
-    const ref = tf.tidy(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, [2, 6, 6, 4]), filter: tf.tensor4d(fv, [3, 3, 3, 4]) }, attrs) as tf.Tensor).dataSync().slice();
+    const ref = tf
+      .tidy(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'Conv2DBackpropInput',
+              { dy: tf.tensor4d(dyv, [2, 6, 6, 4]), filter: tf.tensor4d(fv, [3, 3, 3, 4]) },
+              attrs,
+            ) as tf.Tensor,
+      )
+      .dataSync()
+      .slice();
     await tf.setBackend('wasm');
     const backend = tf.backend() as WasmBackend;
     const ids = backend.numDataIds();
@@ -104,7 +124,16 @@ describe('deferred Conv2DBackpropInput', () => {
       return tf.sum(tf.reshape(dx, [-1])).dataSync()[0]!;
     });
     await tf.setBackend('cpu');
-    const ref = tf.tidy(() => tf.sum(tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.clone(dy), filter: tf.clone(filter) }, attrs) as tf.Tensor).dataSync()[0]!);
+    const ref = tf.tidy(
+      () =>
+        tf
+          .sum(
+            tf
+              .engine()
+              .runKernel('Conv2DBackpropInput', { dy: tf.clone(dy), filter: tf.clone(filter) }, attrs) as tf.Tensor,
+          )
+          .dataSync()[0]!,
+    );
     expect(total).toBeCloseTo(ref, 3);
     tf.dispose([dy, filter]);
   });

@@ -34,7 +34,9 @@ function conv2dGrads(
     const f = tf.tensor4d(fv, fShape);
     const y = tf.conv2d(x, f, strides, pad);
     const r = tf.tensor(randomValues(y.shape, seed + 2), y.shape);
-    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), r)));
+    const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad), r)),
+    );
     return g([x, f]);
   };
 }
@@ -68,7 +70,9 @@ describe('registration', () => {
 
 describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', () => {
   const cases: { k: number; s: number; pad: Pad; ci: number; h: number; w: number }[] = [];
-  for (const k of [1, 3, 7]) for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) cases.push({ k, s, pad, ci: 3, h: 11, w: 10 });
+  for (const k of [1, 3, 7])
+    for (const s of [1, 2])
+      for (const pad of ['same', 'valid'] as const) cases.push({ k, s, pad, ci: 3, h: 11, w: 10 });
   cases.push({ k: 3, s: 1, pad: 'same', ci: 1, h: 16, w: 16 }); // the 1-channel first layer
   cases.push({ k: 7, s: 2, pad: 'same', ci: 1, h: 20, w: 18 }); // a DenseNet stem
   cases.push({ k: 3, s: 2, pad: 1, ci: 5, h: 9, w: 12 }); // explicit numeric padding
@@ -101,7 +105,11 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
     await tf.setBackend('wasm');
     const { kernels } = await kernelsRunDuring(() => on('wasm', fn));
     expect(relaxedSimdActive()).toBe(true);
-    expect([...kernels].filter((k) => k.startsWith('Conv2D')).sort()).toEqual(['Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput']);
+    expect([...kernels].filter((k) => k.startsWith('Conv2D')).sort()).toEqual([
+      'Conv2D',
+      'Conv2DBackpropFilter',
+      'Conv2DBackpropInput',
+    ]);
     expect(gemmFor('forward') && gemmFor('input') && gemmFor('filter')).toBe(true);
   });
 
@@ -109,20 +117,29 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
     const x = randomValues([2, 8, 9, 3], 7);
     const dy = randomValues([2, 4, 4, 5], 8);
     const f = randomValues([3, 3, 3, 5], 9);
-    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 0], [0, 1], [0, 0]];
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ];
     const run = () => [
-      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) }, {
-        strides: [2, 2],
-        pad,
-        dataFormat: 'NHWC',
-        filterShape: [3, 3, 3, 5],
-      } as unknown as tf.NamedAttrMap) as tf.Tensor,
-      tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) }, {
-        strides: [2, 2],
-        pad,
-        dataFormat: 'NHWC',
-        inputShape: [2, 8, 9, 3],
-      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      tf
+        .engine()
+        .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) }, {
+          strides: [2, 2],
+          pad,
+          dataFormat: 'NHWC',
+          filterShape: [3, 3, 3, 5],
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      tf
+        .engine()
+        .runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) }, {
+          strides: [2, 2],
+          pad,
+          dataFormat: 'NHWC',
+          inputShape: [2, 8, 9, 3],
+        } as unknown as tf.NamedAttrMap) as tf.Tensor,
     ];
     const ref = await on('cpu', run);
     await tf.setBackend('wasm');
@@ -136,7 +153,9 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
   it('Conv2DTranspose (forward = Conv2DBackpropInput) matches cpu', async () => {
     const xv = randomValues([2, 5, 6, 4], 21);
     const fv = randomValues([3, 3, 2, 4], 22);
-    const fn = () => [tf.conv2dTranspose(tf.tensor4d(xv, [2, 5, 6, 4]), tf.tensor4d(fv, [3, 3, 2, 4]), [2, 10, 12, 2], 2, 'same')];
+    const fn = () => [
+      tf.conv2dTranspose(tf.tensor4d(xv, [2, 5, 6, 4]), tf.tensor4d(fv, [3, 3, 2, 4]), [2, 10, 12, 2], 2, 'same'),
+    ];
     const [ref] = await on('cpu', fn);
     const [got] = await on('wasm', fn);
     expect(relErr(got!, ref!)).toBeLessThan(1e-4);
@@ -147,13 +166,16 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
     const dyv = randomValues([1, 4, 4, 3], 32);
     dyv[5] = Number.NaN;
     await tf.setBackend('wasm');
-    const dw = tf.tidy(() =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [1, 4, 4, 2]), dy: tf.tensor4d(dyv, [1, 4, 4, 3]) }, {
-        strides: [1, 1],
-        pad: 'same',
-        dataFormat: 'NHWC',
-        filterShape: [3, 3, 2, 3],
-      } as unknown as tf.NamedAttrMap) as tf.Tensor,
+    const dw = tf.tidy(
+      () =>
+        tf
+          .engine()
+          .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, [1, 4, 4, 2]), dy: tf.tensor4d(dyv, [1, 4, 4, 3]) }, {
+            strides: [1, 1],
+            pad: 'same',
+            dataFormat: 'NHWC',
+            filterShape: [3, 3, 2, 3],
+          } as unknown as tf.NamedAttrMap) as tf.Tensor,
     );
     expect(Array.from(dw.dataSync()).some(Number.isNaN)).toBe(true);
     dw.dispose();
@@ -181,21 +203,34 @@ describe('single-input-channel convolution (direct SIMD kernels) vs cpu', () => 
         const x = tf.tensor4d(xv, xShape);
         const f = tf.tensor4d(fv, fShape);
         const plain = tf.conv2d(x, f, c.s, c.pad);
-        const fused = tf.fused.conv2d({ x, filter: f, strides: c.s, pad: c.pad, bias: tf.tensor1d(bv), activation: 'relu' });
+        const fused = tf.fused.conv2d({
+          x,
+          filter: f,
+          strides: c.s,
+          pad: c.pad,
+          bias: tf.tensor1d(bv),
+          activation: 'relu',
+        });
         const r = tf.tensor(randomValues(plain.shape, 64), plain.shape);
-        const [dx, dw] = tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)))([x, f]);
+        const [dx, dw] = tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)),
+        )([x, f]);
         return [plain, fused, dw!, dx!];
       };
       const ref = await on('cpu', fn);
       const got = await on('wasm', fn);
-      ['conv2d', 'fused conv2d', 'filter gradient', 'input gradient'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4));
+      ['conv2d', 'fused conv2d', 'filter gradient', 'input gradient'].forEach((what, i) =>
+        expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4),
+      );
     });
   }
 });
 
 describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter / Input) vs cpu', () => {
   const cases: { k: number; s: number; pad: Pad; c: number; m: number; b: number; h: number }[] = [];
-  for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) for (const m of [1, 2]) cases.push({ k: 3, s, pad, c: 6, m, b: 2, h: 11 });
+  for (const s of [1, 2])
+    for (const pad of ['same', 'valid'] as const)
+      for (const m of [1, 2]) cases.push({ k: 3, s, pad, c: 6, m, b: 2, h: 11 });
   cases.push({ k: 5, s: 2, pad: 'same', c: 5, m: 4, b: 2, h: 13 }); // splat path of the filter gradient
   cases.push({ k: 3, s: 1, pad: 'same', c: 3, m: 3, b: 1, h: 7 }); // scalar path
   cases.push({ k: 1, s: 1, pad: 'valid', c: 9, m: 1, b: 2, h: 6 });
@@ -212,7 +247,9 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
         const f = tf.tensor4d(fv, fShape);
         const y = tf.depthwiseConv2d(x, f, c.s, c.pad);
         const r = tf.tensor(randomValues(y.shape, 73), y.shape);
-        return tf.grads((a: tf.Tensor, w: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)))([x, f]);
+        return tf.grads((a: tf.Tensor, w: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad), r)),
+        )([x, f]);
       };
       const [dxRef, dwRef] = await on('cpu', fn);
       const before = tf.memory().numTensors;
@@ -228,14 +265,14 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
     const dv = randomValues([3, 3, 4, 2], 82);
     const pv = randomValues([1, 1, 8, 5], 83);
     const fn = () =>
-      tf.grads((x: tf.Tensor, d: tf.Tensor, p: tf.Tensor) => tf.sum(tf.square(tf.separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 2, 'same'))))([
-        tf.tensor4d(xv, [2, 10, 9, 4]),
-        tf.tensor4d(dv, [3, 3, 4, 2]),
-        tf.tensor4d(pv, [1, 1, 8, 5]),
-      ]);
+      tf.grads((x: tf.Tensor, d: tf.Tensor, p: tf.Tensor) =>
+        tf.sum(tf.square(tf.separableConv2d(x as tf.Tensor4D, d as tf.Tensor4D, p as tf.Tensor4D, 2, 'same'))),
+      )([tf.tensor4d(xv, [2, 10, 9, 4]), tf.tensor4d(dv, [3, 3, 4, 2]), tf.tensor4d(pv, [1, 1, 8, 5])]);
     const ref = await on('cpu', fn);
     const got = await on('wasm', fn);
-    ['x', 'depthwise filter', 'pointwise filter'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4));
+    ['x', 'depthwise filter', 'pointwise filter'].forEach((what, i) =>
+      expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-4),
+    );
   });
 
   it('supports dilation: equal to the gradients of the same filter spread with zeros', async () => {
@@ -246,7 +283,9 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
     const fv = randomValues([k, k, c, m], 92);
     const ke = (k - 1) * d + 1;
     const spread = new Float32Array(ke * ke * c * m);
-    for (let kh = 0; kh < k; kh++) for (let kw = 0; kw < k; kw++) for (let j = 0; j < c * m; j++) spread[((kh * d) * ke + kw * d) * c * m + j] = fv[(kh * k + kw) * c * m + j]!;
+    for (let kh = 0; kh < k; kh++)
+      for (let kw = 0; kw < k; kw++)
+        for (let j = 0; j < c * m; j++) spread[(kh * d * ke + kw * d) * c * m + j] = fv[(kh * k + kw) * c * m + j]!;
     const xShape: [number, number, number, number] = [b, h, w, c];
     const dyShape: [number, number, number, number] = [b, h, w, c * m];
     const dyv = randomValues(dyShape, 93);
@@ -254,7 +293,9 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
       const x = tf.tensor4d(xv, xShape);
       const fe = tf.tensor4d(spread, [ke, ke, c, m]);
       const dy = tf.tensor4d(dyv, dyShape);
-      const [dx, dwe] = tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), dy)))([x, fe]);
+      const [dx, dwe] = tf.grads((a: tf.Tensor, f: tf.Tensor) =>
+        tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), dy)),
+      )([x, fe]);
       // dw of the dilated filter = dwe at the taps the dilated filter uses
       const idx: number[] = [];
       for (let kh = 0; kh < k; kh++) for (let kw = 0; kw < k; kw++) idx.push(kh * d * ke + kw * d);
@@ -262,8 +303,20 @@ describe('depthwise convolution gradients (DepthwiseConv2dNativeBackpropFilter /
     });
     const got = await on('wasm', () => {
       const attrs = { strides: [1, 1], pad: 'same', dilations: [d, d] } as unknown as tf.NamedAttrMap;
-      const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tf.tensor4d(xv, xShape), dy: tf.tensor4d(dyv, dyShape) }, { ...attrs, filterShape: [k, k, c, m] } as unknown as tf.NamedAttrMap) as tf.Tensor;
-      const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(fv, [k, k, c, m]) }, { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dw = tf
+        .engine()
+        .runKernel(
+          'DepthwiseConv2dNativeBackpropFilter',
+          { x: tf.tensor4d(xv, xShape), dy: tf.tensor4d(dyv, dyShape) },
+          { ...attrs, filterShape: [k, k, c, m] } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor;
+      const dx = tf
+        .engine()
+        .runKernel(
+          'DepthwiseConv2dNativeBackpropInput',
+          { dy: tf.tensor4d(dyv, dyShape), filter: tf.tensor4d(fv, [k, k, c, m]) },
+          { ...attrs, inputShape: xShape } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor;
       return [dx, dw];
     });
     expect(relErr(got[0]!, ref[0]!), 'input gradient').toBeLessThan(1e-4);
@@ -279,29 +332,51 @@ describe('UnsortedSegmentSum (the gradient of tf.gather) vs cpu', () => {
       const x = tf.tensor3d(xv, [6, 4, 5]);
       const seg = tf.tensor1d(ids, 'int32');
       const sum = tf.unsortedSegmentSum(x, seg, 4);
-      const ints = tf.cast(tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3), 'float32');
+      const ints = tf.cast(
+        tf.unsortedSegmentSum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), tf.tensor1d([1, 1, 0], 'int32'), 3),
+        'float32',
+      );
       const table = tf.tensor2d(xv.slice(0, 12), [6, 2]);
-      const [dTable] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d([5, 1, 1, 0], 'int32')), tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]))))([table]);
+      const [dTable] = tf.grads((t: tf.Tensor) =>
+        tf.sum(tf.mul(tf.gather(t, tf.tensor1d([5, 1, 1, 0], 'int32')), tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]))),
+      )([table]);
       return [sum, ints, dTable!];
     };
     const ref = await on('cpu', fn);
     const before = tf.memory().numTensors;
     const got = await on('wasm', fn);
     expect(tf.memory().numTensors).toBe(before);
-    ['segment sum', 'int32 segment sum', 'gather gradient'].forEach((what, i) => expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-6));
+    ['segment sum', 'int32 segment sum', 'gather gradient'].forEach((what, i) =>
+      expect(relErr(got[i]!, ref[i]!), what).toBeLessThan(1e-6),
+    );
   });
 });
 
 describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
   it('reduces over leading axes (keepDims, 16-, 4-channel blocks and tails, split over threads) and falls back elsewhere', async () => {
     const shapes: [number[], number | number[]][] = [
-      [[4, 6, 5, 27], [0, 1, 2]],
-      [[64, 40, 33], [0, 1]], // large enough to split over the helper threads
+      [
+        [4, 6, 5, 27],
+        [0, 1, 2],
+      ],
+      [
+        [64, 40, 33],
+        [0, 1],
+      ], // large enough to split over the helper threads
       [[7, 5], 0],
-      [[3, 4, 5], [1, 0]],
+      [
+        [3, 4, 5],
+        [1, 0],
+      ],
       [[3, 4, 5], -1], // last axis: stock kernel
-      [[3, 4, 5], [0, 2]], // not leading: stock kernel
-      [[6, 2], [0, 1]], // all axes: stock kernel
+      [
+        [3, 4, 5],
+        [0, 2],
+      ], // not leading: stock kernel
+      [
+        [6, 2],
+        [0, 1],
+      ], // all axes: stock kernel
     ];
     const fn = () =>
       shapes.flatMap(([shape, axis], i) => {
@@ -323,11 +398,16 @@ describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
     dyv[7] = Number.NaN;
     xv[7] = -1;
     const fn = () => {
-      const [dx] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dyv, [3, 70, 50]))))([tf.tensor(xv, [3, 70, 50])]);
+      const [dx] = tf.grads((x: tf.Tensor) => tf.sum(tf.mul(tf.relu(x), tf.tensor(dyv, [3, 70, 50]))))([
+        tf.tensor(xv, [3, 70, 50]),
+      ]);
       return [dx!];
     };
     const [ref] = await on('cpu', fn);
-    const { kernels: seen, result: [got] } = await kernelsRunDuring(() => on('wasm', fn));
+    const {
+      kernels: seen,
+      result: [got],
+    } = await kernelsRunDuring(() => on('wasm', fn));
     expect(seen).toContain('MCXReluGrad');
     expect(seen).not.toContain('Step');
     expect(Number.isNaN(got![3]!)).toBe(true);
@@ -395,14 +475,30 @@ describe('AvgPoolGrad vs cpu', () => {
 
 describe('ResizeBilinearGrad vs cpu', () => {
   /** (J^T r)_i = <resize(e_i), r>: the exact gradient, one cpu forward pass per input element. */
-  async function transposeOfForward(shape: [number, number, number, number], size: [number, number], align: boolean, hpc: boolean, rv: Float32Array) {
+  async function transposeOfForward(
+    shape: [number, number, number, number],
+    size: [number, number],
+    align: boolean,
+    hpc: boolean,
+    rv: Float32Array,
+  ) {
     await tf.setBackend('cpu');
     const n = shape.reduce((a, b) => a * b, 1);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) {
       const e = new Float32Array(n);
       e[i] = 1;
-      out[i] = tf.tidy(() => tf.sum(tf.mul(tf.image.resizeBilinear(tf.tensor4d(e, shape), size, align, hpc), tf.tensor(rv, [shape[0], ...size, shape[3]]))).dataSync()[0]!);
+      out[i] = tf.tidy(
+        () =>
+          tf
+            .sum(
+              tf.mul(
+                tf.image.resizeBilinear(tf.tensor4d(e, shape), size, align, hpc),
+                tf.tensor(rv, [shape[0], ...size, shape[3]]),
+              ),
+            )
+            .dataSync()[0]!,
+      );
     }
     return out;
   }
@@ -421,7 +517,12 @@ describe('ResizeBilinearGrad vs cpu', () => {
       const before = tf.memory().numTensors;
       const [got] = await on('wasm', () =>
         tf.grads((a: tf.Tensor) =>
-          tf.sum(tf.mul(tf.image.resizeBilinear(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))),
+          tf.sum(
+            tf.mul(
+              tf.image.resizeBilinear(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc),
+              tf.tensor(rv, [2, c.oh, c.ow, c.c]),
+            ),
+          ),
         )([tf.zeros(shape)]),
       );
       expect(tf.memory().numTensors).toBe(before);
@@ -447,11 +548,28 @@ describe('ResizeNearestNeighborGrad: the exact transpose of the forward', () => 
       for (let i = 0; i < n; i++) {
         const e = new Float32Array(n);
         e[i] = 1;
-        ref[i] = tf.tidy(() => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(tf.tensor4d(e, shape), [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))).dataSync()[0]!);
+        ref[i] = tf.tidy(
+          () =>
+            tf
+              .sum(
+                tf.mul(
+                  tf.image.resizeNearestNeighbor(tf.tensor4d(e, shape), [c.oh, c.ow], c.align, c.hpc),
+                  tf.tensor(rv, [2, c.oh, c.ow, c.c]),
+                ),
+              )
+              .dataSync()[0]!,
+        );
       }
       const before = tf.memory().numTensors;
       const [got] = await on('wasm', () =>
-        tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))))([tf.zeros(shape)]),
+        tf.grads((a: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc),
+              tf.tensor(rv, [2, c.oh, c.ow, c.c]),
+            ),
+          ),
+        )([tf.zeros(shape)]),
       );
       expect(tf.memory().numTensors).toBe(before);
       expect(relErr(got!, ref)).toBeLessThan(1e-6);

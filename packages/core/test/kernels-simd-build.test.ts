@@ -10,7 +10,9 @@ const pkgRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 describe('SIMD kernel build', () => {
   it('is up to date with assembly/kernels.ts', () => {
-    const r = spawnSync(process.execPath, [join(pkgRoot, 'scripts', 'build-simd.mjs'), '--check'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [join(pkgRoot, 'scripts', 'build-simd.mjs'), '--check'], {
+      encoding: 'utf8',
+    });
     expect(r.status, r.stderr).toBe(0);
   });
 

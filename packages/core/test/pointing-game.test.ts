@@ -34,8 +34,18 @@ describe('pointingGame', () => {
 
   it('names the trial with a NaN peak and a negative tolerance', () => {
     const box = [{ x: 0, y: 0, width: 1, height: 1 }];
-    expect(() => pointingGame([{ peak: { x: 0, y: 0 }, target: box }, { peak: { x: NaN, y: 0 }, target: box }])).toThrow(DataError);
-    expect(() => pointingGame([{ peak: { x: 0, y: 0 }, target: box }, { peak: { x: NaN, y: 0 }, target: box }])).toThrow(/row 2/);
+    expect(() =>
+      pointingGame([
+        { peak: { x: 0, y: 0 }, target: box },
+        { peak: { x: NaN, y: 0 }, target: box },
+      ]),
+    ).toThrow(DataError);
+    expect(() =>
+      pointingGame([
+        { peak: { x: 0, y: 0 }, target: box },
+        { peak: { x: NaN, y: 0 }, target: box },
+      ]),
+    ).toThrow(/row 2/);
     expect(() => pointingGame([], { tolerance: -1 })).toThrow(/tolerance/);
   });
 });

@@ -11,7 +11,15 @@ export { openCovid, CovidOptionsSchema, parseCovidMetadata, covidLabels, splitFi
 export type { CovidOptions, CovidRow } from './datasets/covid';
 export { BaseDatasetOptionsSchema } from './datasets/options';
 export type { Dataset, BadSamplePolicy, ImageDecoder } from './datasets/dataset';
-export type { Sample, SampleEntry, SampleMeta, LabeledBox, TaskAvailability, SourceName, Demographics } from './datasets/sample';
+export type {
+  Sample,
+  SampleEntry,
+  SampleMeta,
+  LabeledBox,
+  TaskAvailability,
+  SourceName,
+  Demographics,
+} from './datasets/sample';
 export { PATHOLOGIES, pathologyIndex, isPathology, harmoniseLabels, selectClasses } from './datasets/pathologies';
 export type { Pathology } from './datasets/pathologies';
 
@@ -27,14 +35,45 @@ export { resolveInside } from './io/safe-path';
 
 // --- image codecs and preprocessing to the model input; also alone, without tfjs or sharp: '@multichexnet/data/decode'
 export {
-  decodeImage, decodeImageAsync, sniffImageFormat, assertRadiograph, MIN_RADIOGRAPH_SIDE, MAX_RADIOGRAPH_PIXELS, MAX_COLOUR_FRACTION,
-  decodePng, decodeJpeg, decodeDicom, decodeDicomAsync, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES, DEFAULT_MAX_INFLATED_BYTES,
-  readDicomMeta, PHI_TAGS, rleDecode, rleEncode, RLE_EMPTY,
-  PreprocessConfigSchema, resolvePreprocessConfig, fitImage, fitMask, fitBoxes, fitTransform, unfitBoxes, preprocessImage,
+  decodeImage,
+  decodeImageAsync,
+  sniffImageFormat,
+  assertRadiograph,
+  MIN_RADIOGRAPH_SIDE,
+  MAX_RADIOGRAPH_PIXELS,
+  MAX_COLOUR_FRACTION,
+  decodePng,
+  decodeJpeg,
+  decodeDicom,
+  decodeDicomAsync,
+  decodeDicomWithMeta,
+  SUPPORTED_TRANSFER_SYNTAXES,
+  DEFAULT_MAX_INFLATED_BYTES,
+  readDicomMeta,
+  PHI_TAGS,
+  rleDecode,
+  rleEncode,
+  RLE_EMPTY,
+  PreprocessConfigSchema,
+  resolvePreprocessConfig,
+  fitImage,
+  fitMask,
+  fitBoxes,
+  fitTransform,
+  unfitBoxes,
+  preprocessImage,
 } from './decode';
 export type {
-  ImageFormat, ImageDecodeOptions, DecodedImage, DicomDecodeOptions, JpegFrameDecoder, DicomCodecWasmUrls, DicomMeta,
-  PreprocessConfig, PreprocessConfigInput, FitTransform,
+  ImageFormat,
+  ImageDecodeOptions,
+  DecodedImage,
+  DicomDecodeOptions,
+  JpegFrameDecoder,
+  DicomCodecWasmUrls,
+  DicomMeta,
+  PreprocessConfig,
+  PreprocessConfigInput,
+  FitTransform,
 } from './decode';
 
 // --- training-side preprocessing: whole samples (image, boxes, mask) and augmentation
@@ -53,4 +92,3 @@ export { batchToTensors, disposeBatchTensors } from './batching/batch-to-tensors
 export type { BatchTensors } from './batching/batch-to-tensors';
 export { createMemoryCache } from './batching/sample-cache';
 export type { SampleCache } from './batching/sample-cache';
-

@@ -17,7 +17,12 @@ async function collect(it: AsyncIterable<Batch>): Promise<Batch[]> {
 describe('createBatchStream', () => {
   it('mixes NIH, RSNA and SIIM in typed batches with NaN labels and task availability', async () => {
     const [nih, rsna, siim] = await Promise.all([memoryNih(6, 3), memoryRsna(4), memorySiim(4)]);
-    const stream = createBatchStream({ datasets: [nih, rsna, siim], batchSize: 5, shuffle: false, preprocess: { size: 16 } });
+    const stream = createBatchStream({
+      datasets: [nih, rsna, siim],
+      batchSize: 5,
+      shuffle: false,
+      preprocess: { size: 16 },
+    });
     expect([stream.numSamples, stream.batchesPerEpoch]).toEqual([14, 3]);
     const batches = await collect(stream);
     expect(batches.map((b) => b.size)).toEqual([5, 5, 4]);
@@ -67,7 +72,9 @@ describe('createBatchStream', () => {
 
   it('without augmentation, a batch equals the plain preprocessing of each sample', async () => {
     const nih = await memoryNih(3, 3, { size: 16 });
-    const [batch] = await collect(createBatchStream({ datasets: nih, batchSize: 3, shuffle: false, preprocess: { size: 16, mean: 0, std: 1 } }));
+    const [batch] = await collect(
+      createBatchStream({ datasets: nih, batchSize: 3, shuffle: false, preprocess: { size: 16, mean: 0, std: 1 } }),
+    );
     const s = await nih.get(1);
     const expected = Array.from(s.image.data, (v) => v / 255);
     const got = Array.from(batch?.images.subarray(256, 512) ?? []);
@@ -82,13 +89,22 @@ describe('createBatchStream', () => {
     expect(stream.stats.skipped).toBe(2);
     expect(skip.skipped).toBe(2);
     const failing = await memoryNih(4, 4, { corrupt: [1] });
-    await expect(collect(createBatchStream({ datasets: failing, batchSize: 2, shuffle: false, preprocess: { size: 8 } }))).rejects.toThrow(DataError);
+    await expect(
+      collect(createBatchStream({ datasets: failing, batchSize: 2, shuffle: false, preprocess: { size: 8 } })),
+    ).rejects.toThrow(DataError);
   });
 
   it('honours dropLast, class selection and a byte-bounded cache', async () => {
     const nih = await memoryNih(5, 5);
     const cache = createMemoryCache(2 * 16 * 16 + 200);
-    const stream = createBatchStream({ datasets: nih, batchSize: 2, dropLast: true, classes: ['Mass', 'COVID-19'], cache, preprocess: { size: 16 } });
+    const stream = createBatchStream({
+      datasets: nih,
+      batchSize: 2,
+      dropLast: true,
+      classes: ['Mass', 'COVID-19'],
+      cache,
+      preprocess: { size: 16 },
+    });
     const batches = await collect(stream);
     expect(batches.map((b) => b.size)).toEqual([2, 2]);
     expect(batches[0]?.labels.length).toBe(4);
@@ -105,7 +121,9 @@ describe('createBatchStream', () => {
 describe('batchToTensors', () => {
   it('builds the documented shapes, keeps NaN, and leaks nothing', async () => {
     const [nih, rsna] = await Promise.all([memoryNih(2, 2), memoryRsna(2)]);
-    const [batch] = await collect(createBatchStream({ datasets: [nih, rsna], batchSize: 4, shuffle: false, preprocess: { size: 16 } }));
+    const [batch] = await collect(
+      createBatchStream({ datasets: [nih, rsna], batchSize: 4, shuffle: false, preprocess: { size: 16 } }),
+    );
     const before = tf.memory().numTensors;
     const t = batchToTensors(batch as Batch);
     expect(t.images.shape).toEqual([4, 16, 16, 1]);

@@ -22,20 +22,28 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const EMSCRIPTEN_NODE_BRANCH = /node_modules\/@cornerstonejs\/codec-(charls|openjpeg)\/dist\/[a-z]+wasm_decode\.js$/;
 
 /** Bundles `specifier` as a browser bundler would (with the given export conditions) and walks its graph. */
-const walkEntry = (specifier: string, conditions: string[]): Promise<EntryGraph> => walk(specifier, { packageDir, conditions });
+const walkEntry = (specifier: string, conditions: string[]): Promise<EntryGraph> =>
+  walk(specifier, { packageDir, conditions });
 
 /** What may stay: only the Emscripten glue's `fs` / `path`. */
 function unexpected(graph: EntryGraph): ForbiddenImport[] {
-  return graph.forbidden.filter((f) => !((f.path === 'fs' || f.path === 'path') && EMSCRIPTEN_NODE_BRANCH.test(f.importer)));
+  return graph.forbidden.filter(
+    (f) => !((f.path === 'fs' || f.path === 'path') && EMSCRIPTEN_NODE_BRANCH.test(f.importer)),
+  );
 }
 
 const builtDecode = `${packageDir}dist/decode.js`;
 const assertBuilt = (): void => {
-  if (!existsSync(builtDecode)) throw new Error(`${builtDecode} is absent: build the package first (npx nx run @multichexnet/data:build)`);
+  if (!existsSync(builtDecode))
+    throw new Error(`${builtDecode} is absent: build the package first (npx nx run @multichexnet/data:build)`);
 };
 
 const variants = [
-  { name: 'the sources (the `source` condition, as tests and the demo resolve workspace packages)', conditions: ['source'], needs: null },
+  {
+    name: 'the sources (the `source` condition, as tests and the demo resolve workspace packages)',
+    conditions: ['source'],
+    needs: null,
+  },
   { name: 'the build (dist/, as published)', conditions: [], needs: builtDecode },
 ] as const;
 
@@ -45,9 +53,22 @@ describe.each(variants)('@multichexnet/data/decode from $name', ({ conditions, n
     const graph = await walkEntry('@multichexnet/data/decode', [...conditions]);
     expect(unexpected(graph)).toEqual([]);
     // The walk saw the whole graph: the lazily imported DICOM codecs and core's tfjs-free base are in it.
-    expect(graph.packages).toEqual(expect.arrayContaining(['@cornerstonejs/codec-charls', '@cornerstonejs/codec-openjpeg', 'jpeg-lossless-decoder-js', 'dicom-parser', 'fast-png', 'jpeg-js', 'fflate', 'zod']));
+    expect(graph.packages).toEqual(
+      expect.arrayContaining([
+        '@cornerstonejs/codec-charls',
+        '@cornerstonejs/codec-openjpeg',
+        'jpeg-lossless-decoder-js',
+        'dicom-parser',
+        'fast-png',
+        'jpeg-js',
+        'fflate',
+        'zod',
+      ]),
+    );
     expect(graph.modules.some((m) => /(^|\/)core\/(src\/base\.ts|dist\/base\.js)$/.test(m))).toBe(true);
-    console.log(`@multichexnet/data/decode (${conditions.length > 0 ? 'src' : 'dist'}): ${graph.modules.length} modules, ${(graph.bytes.entry / 1024).toFixed(0)} KiB minified for a browser + ${(graph.bytes.lazy / 1024).toFixed(0)} KiB of DICOM codecs loaded on first use; packages: ${graph.packages.join(', ')}`);
+    console.log(
+      `@multichexnet/data/decode (${conditions.length > 0 ? 'src' : 'dist'}): ${graph.modules.length} modules, ${(graph.bytes.entry / 1024).toFixed(0)} KiB minified for a browser + ${(graph.bytes.lazy / 1024).toFixed(0)} KiB of DICOM codecs loaded on first use; packages: ${graph.packages.join(', ')}`,
+    );
   });
 });
 
@@ -76,7 +97,17 @@ describe('@multichexnet/data/decode as published, in plain Node', () => {
       "const { DataError } = await import('@multichexnet/core');",
       'console.log(JSON.stringify({ before, after: tfjsLoaded(), sameClass: thrown instanceof DataError, message: thrown.message }));',
     ].join('\n');
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8' }).trim().split('\n').at(-1)!) as Record<string, unknown>;
-    expect(out).toEqual({ before: false, after: true, sameClass: true, message: expect.stringMatching(/^Image format is not recognised \(file x\.png\)/) });
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as Record<string, unknown>;
+    expect(out).toEqual({
+      before: false,
+      after: true,
+      sameClass: true,
+      message: expect.stringMatching(/^Image format is not recognised \(file x\.png\)/),
+    });
   });
 });

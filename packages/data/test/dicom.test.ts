@@ -54,18 +54,23 @@ function pgmOf(dcm: string, args: string[] = []): ReturnType<typeof parsePgm> {
 }
 
 describe('decodeDicom on the real SIIM file', () => {
-  it.skipIf(siimPath === null)(siimPath === null ? missingMessage(SIIM_DCM) : 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone', () => {
-    const bytes = new Uint8Array(readFileSync(siimPath as string));
-    const img = decodeDicom(bytes, SIIM_DCM);
-    expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
-    const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
-    const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
-    expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
-    // not a constant image
-    const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
-    expect(mean).toBeGreaterThan(20);
-    expect(mean).toBeLessThan(235);
-  });
+  it.skipIf(siimPath === null)(
+    siimPath === null
+      ? missingMessage(SIIM_DCM)
+      : 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone',
+    () => {
+      const bytes = new Uint8Array(readFileSync(siimPath as string));
+      const img = decodeDicom(bytes, SIIM_DCM);
+      expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
+      const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
+      const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
+      expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
+      // not a constant image
+      const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
+      expect(mean).toBeGreaterThan(20);
+      expect(mean).toBeLessThan(235);
+    },
+  );
 
   it.skipIf(siimPath === null || mono1Path === null)('decodes the MONOCHROME1 copy to the inverse', () => {
     const a = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));
@@ -76,38 +81,49 @@ describe('decodeDicom on the real SIIM file', () => {
     expect(mismatches).toBe(0);
   });
 
-  it.skipIf(siimPath === null || !DCMTK)(DCMTK ? 'agrees with dcmtk dcmj2pnm within JPEG IDCT rounding' : 'dcmtk absent: skipped', () => {
-    const img = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));
-    const ref = pgmOf(siimPath as string);
-    expect([ref.width, ref.height]).toEqual([1024, 1024]);
-    // two IDCT implementations (jpeg-js vs IJG) round differently: measured max 1, mean 0.07 levels
-    expect(maxAbsDiff(img.data, ref.data)).toBeLessThanOrEqual(2);
-    expect(meanAbsDiff(img.data, ref.data)).toBeLessThan(0.2);
-  });
+  it.skipIf(siimPath === null || !DCMTK)(
+    DCMTK ? 'agrees with dcmtk dcmj2pnm within JPEG IDCT rounding' : 'dcmtk absent: skipped',
+    () => {
+      const img = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));
+      const ref = pgmOf(siimPath as string);
+      expect([ref.width, ref.height]).toEqual([1024, 1024]);
+      // two IDCT implementations (jpeg-js vs IJG) round differently: measured max 1, mean 0.07 levels
+      expect(maxAbsDiff(img.data, ref.data)).toBeLessThanOrEqual(2);
+      expect(meanAbsDiff(img.data, ref.data)).toBeLessThan(0.2);
+    },
+  );
 
-  it.skipIf(siimPath === null || !DCMTK)('decodes native explicit and implicit VR copies (made by dcmtk) exactly as dcmtk does', () => {
-    const explicit = join(tmp, 'explicit.dcm');
-    const implicit = join(tmp, 'implicit.dcm');
-    runTool('dcmdjpeg', [siimPath as string, explicit]);
-    runTool('dcmconv', ['+ti', explicit, implicit]);
-    const ref = pgmOf(explicit);
-    for (const f of [explicit, implicit]) {
-      const bytes = new Uint8Array(readFileSync(f));
-      expect(readDicomMeta(bytes).transferSyntaxUid).toBe(f === explicit ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2');
-      const img = decodeDicom(bytes, f);
-      expect(Array.from(img.data)).toEqual(ref.data);
-    }
-  });
+  it.skipIf(siimPath === null || !DCMTK)(
+    'decodes native explicit and implicit VR copies (made by dcmtk) exactly as dcmtk does',
+    () => {
+      const explicit = join(tmp, 'explicit.dcm');
+      const implicit = join(tmp, 'implicit.dcm');
+      runTool('dcmdjpeg', [siimPath as string, explicit]);
+      runTool('dcmconv', ['+ti', explicit, implicit]);
+      const ref = pgmOf(explicit);
+      for (const f of [explicit, implicit]) {
+        const bytes = new Uint8Array(readFileSync(f));
+        expect(readDicomMeta(bytes).transferSyntaxUid).toBe(
+          f === explicit ? '1.2.840.10008.1.2.1' : '1.2.840.10008.1.2',
+        );
+        const img = decodeDicom(bytes, f);
+        expect(Array.from(img.data)).toEqual(ref.data);
+      }
+    },
+  );
 
-  it.skipIf(siimPath === null || !DCMTK)('rejects an unsupported transfer syntax (JPEG Extended) naming file and UID', () => {
-    const explicit = join(tmp, 'explicit-for-extended.dcm');
-    const extended = join(tmp, 'extended.dcm');
-    runTool('dcmdjpeg', [siimPath as string, explicit]);
-    runTool('dcmcjpeg', ['+ee', explicit, extended]);
-    const bytes = new Uint8Array(readFileSync(extended));
-    expect(() => decodeDicom(bytes, extended)).toThrow(DataError);
-    expect(() => decodeDicom(bytes, extended)).toThrow(/extended\.dcm.*1\.2\.840\.10008\.1\.2\.4\.51/s);
-  });
+  it.skipIf(siimPath === null || !DCMTK)(
+    'rejects an unsupported transfer syntax (JPEG Extended) naming file and UID',
+    () => {
+      const explicit = join(tmp, 'explicit-for-extended.dcm');
+      const extended = join(tmp, 'extended.dcm');
+      runTool('dcmdjpeg', [siimPath as string, explicit]);
+      runTool('dcmcjpeg', ['+ee', explicit, extended]);
+      const bytes = new Uint8Array(readFileSync(extended));
+      expect(() => decodeDicom(bytes, extended)).toThrow(DataError);
+      expect(() => decodeDicom(bytes, extended)).toThrow(/extended\.dcm.*1\.2\.840\.10008\.1\.2\.4\.51/s);
+    },
+  );
 
   it.skipIf(siimPath === null)('readDicomMeta returns safe fields and no PHI value', () => {
     const bytes = new Uint8Array(readFileSync(siimPath as string));
@@ -130,7 +146,13 @@ describe('decodeDicom on the real SIIM file', () => {
     const json = JSON.stringify(meta);
     // every PHI value present in the file (read straight from the bytes) is absent from the meta
     const text = new TextDecoder('latin1').decode(bytes);
-    const phiValues = ['16d7f894-55d7-4d95-8957-d18987f0e981', '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819', '1.2.276.0.7230010.3.1.2.8323329.6904.1517875201.850818', '19010101', 'view: PA'];
+    const phiValues = [
+      '16d7f894-55d7-4d95-8957-d18987f0e981',
+      '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819',
+      '1.2.276.0.7230010.3.1.2.8323329.6904.1517875201.850818',
+      '19010101',
+      'view: PA',
+    ];
     for (const v of phiValues) {
       expect(text.includes(v)).toBe(true);
       expect(json.includes(v)).toBe(false);
@@ -154,20 +176,30 @@ describe('decodeDicom on synthetic native files', () => {
 
   it('masks 12 stored bits in 16 allocated bits and ignores the unused high bits', () => {
     // 0xF000 bits are garbage (overlay-style) and must be masked away
-    const img = decodeDicom(base([], { rows: 1, columns: 3, bitsAllocated: 16, bitsStored: 12, pixels: u16le([0xf000 | 4095, 0x1000 | 0, 2048]) }));
+    const img = decodeDicom(
+      base([], {
+        rows: 1,
+        columns: 3,
+        bitsAllocated: 16,
+        bitsStored: 12,
+        pixels: u16le([0xf000 | 4095, 0x1000 | 0, 2048]),
+      }),
+    );
     expect(Array.from(img.data)).toEqual([4095, 0, 2048]);
     expect(img.maxValue).toBe(4095);
   });
 
   it('sign-extends PixelRepresentation=1 and applies rescale slope/intercept', () => {
     // 12-bit two's complement: 0xFFF = -1, 0x800 = -2048, 0x7FF = 2047
-    const img = decodeDicom(base(
-      [
-        { tag: [0x0028, 0x1052], vr: 'DS', value: '-1024' },
-        { tag: [0x0028, 0x1053], vr: 'DS', value: '2' },
-      ],
-      { rows: 1, columns: 3, bitsAllocated: 16, bitsStored: 12, signed: true, pixels: u16le([0xfff, 0x800, 0x7ff]) },
-    ));
+    const img = decodeDicom(
+      base(
+        [
+          { tag: [0x0028, 0x1052], vr: 'DS', value: '-1024' },
+          { tag: [0x0028, 0x1053], vr: 'DS', value: '2' },
+        ],
+        { rows: 1, columns: 3, bitsAllocated: 16, bitsStored: 12, signed: true, pixels: u16le([0xfff, 0x800, 0x7ff]) },
+      ),
+    );
     // modality values -1026, -5120, 3070; range [2*-2048-1024, 2*2047-1024] shifted to start at 0
     expect(Array.from(img.data)).toEqual([-1026 + 5120, 0, 3070 + 5120]);
     expect(img.maxValue).toBe(3070 + 5120);
@@ -191,13 +223,15 @@ describe('decodeDicom on synthetic native files', () => {
   });
 
   it('inverts MONOCHROME1 after the VOI window', () => {
-    const img = decodeDicom(base(
-      [
-        { tag: [0x0028, 0x1050], vr: 'DS', value: '128' },
-        { tag: [0x0028, 0x1051], vr: 'DS', value: '1' },
-      ],
-      { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: new Uint8Array([0, 200]) },
-    ));
+    const img = decodeDicom(
+      base(
+        [
+          { tag: [0x0028, 0x1050], vr: 'DS', value: '128' },
+          { tag: [0x0028, 0x1051], vr: 'DS', value: '1' },
+        ],
+        { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: new Uint8Array([0, 200]) },
+      ),
+    );
     expect(Array.from(img.data)).toEqual([255, 0]);
   });
 
@@ -236,44 +270,70 @@ describe('decodeDicom on synthetic native files', () => {
     expect(Array.from(w1.data)).toEqual([0, 0, 0, 0, Math.round(((3000 - 2999.5) / 2000 + 0.5) * 65535)]);
     const w0 = decodeDicom(voiFile(), 'w.dcm', { voiWindow: 0 });
     expect(Array.from(w0.data).slice(0, 2)).toEqual([0, 0]);
-    expect(() => decodeDicom(voiFile(), 'w.dcm', { voiWindow: 2 })).toThrow(/no such VOI window \(file w\.dcm.*expected voiWindow an index below 2, found 2/);
+    expect(() => decodeDicom(voiFile(), 'w.dcm', { voiWindow: 2 })).toThrow(
+      /no such VOI window \(file w\.dcm.*expected voiWindow an index below 2, found 2/,
+    );
     expect(Array.from(decodeDicom(voiFile(), 'w.dcm', { voi: false }).data)).toEqual([0, 100, 101, 103, 3000]);
   });
 
   it('Presentation LUT Shape INVERSE inverts MONOCHROME2; with MONOCHROME1 the two mean one inversion', () => {
     const inverse = { tag: [0x2050, 0x0020] as [number, number], vr: 'CS', value: 'INVERSE' };
     const pixels = new Uint8Array([0, 200]);
-    expect(Array.from(decodeDicom(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, pixels })).data)).toEqual([255, 55]);
-    const mono1 = decodeDicom(base([], { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: pixels.slice() }));
-    const both = decodeDicom(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: pixels.slice() }));
+    expect(Array.from(decodeDicom(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, pixels })).data)).toEqual([
+      255, 55,
+    ]);
+    const mono1 = decodeDicom(
+      base([], { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: pixels.slice() }),
+    );
+    const both = decodeDicom(
+      base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, photometric: 'MONOCHROME1', pixels: pixels.slice() }),
+    );
     expect(Array.from(both.data)).toEqual(Array.from(mono1.data));
     expect(Array.from(both.data)).toEqual([255, 55]);
-    expect(readDicomMeta(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, pixels })).presentationLutShape).toBe('INVERSE');
+    expect(readDicomMeta(base([inverse], { rows: 1, columns: 2, bitsAllocated: 8, pixels })).presentationLutShape).toBe(
+      'INVERSE',
+    );
   });
 
-  it.skipIf(!DCMTK)('inflates a deflated file only up to maxInflatedBytes, naming the file when it expands past it', () => {
-    const flat = join(tmp, 'flat.dcm');
-    const deflated = join(tmp, 'bomb.dcm');
-    writeFileSync(flat, base([], { rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 12, pixels: new Uint8Array(512 * 512 * 2) }));
-    runTool('dcmconv', ['+td', flat, deflated]);
-    const bytes = new Uint8Array(readFileSync(deflated));
-    expect(bytes.length).toBeLessThan(10_000);
-    expect(decodeDicom(bytes, 'bomb.dcm').width).toBe(512);
-    const limit = /DICOM deflated data set expands past the limit \(file bomb\.dcm, field maxInflatedBytes\): expected at most 100000 bytes inflated/;
-    expect(() => decodeDicom(bytes, 'bomb.dcm', { maxInflatedBytes: 100_000 })).toThrow(limit);
-    expect(() => readDicomMeta(bytes, 'bomb.dcm', { maxInflatedBytes: 100_000 })).toThrow(limit);
-    // a cut deflate stream
-    expect(() => decodeDicom(bytes.subarray(0, bytes.length - 40), 'cut.dcm')).toThrow(/DICOM deflated data set cannot be inflated \(file cut\.dcm/);
-  });
+  it.skipIf(!DCMTK)(
+    'inflates a deflated file only up to maxInflatedBytes, naming the file when it expands past it',
+    () => {
+      const flat = join(tmp, 'flat.dcm');
+      const deflated = join(tmp, 'bomb.dcm');
+      writeFileSync(
+        flat,
+        base([], { rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 12, pixels: new Uint8Array(512 * 512 * 2) }),
+      );
+      runTool('dcmconv', ['+td', flat, deflated]);
+      const bytes = new Uint8Array(readFileSync(deflated));
+      expect(bytes.length).toBeLessThan(10_000);
+      expect(decodeDicom(bytes, 'bomb.dcm').width).toBe(512);
+      const limit =
+        /DICOM deflated data set expands past the limit \(file bomb\.dcm, field maxInflatedBytes\): expected at most 100000 bytes inflated/;
+      expect(() => decodeDicom(bytes, 'bomb.dcm', { maxInflatedBytes: 100_000 })).toThrow(limit);
+      expect(() => readDicomMeta(bytes, 'bomb.dcm', { maxInflatedBytes: 100_000 })).toThrow(limit);
+      // a cut deflate stream
+      expect(() => decodeDicom(bytes.subarray(0, bytes.length - 40), 'cut.dcm')).toThrow(
+        /DICOM deflated data set cannot be inflated \(file cut\.dcm/,
+      );
+    },
+  );
 
   it('rejects a file without pixel data, and garbage bytes, with DataErrors', () => {
-    const noPixels = writeTestDicom(pixelModule({ rows: 1, columns: 1, bitsAllocated: 8, pixels: new Uint8Array(2) }).filter((e) => e.tag[0] !== 0x7fe0));
+    const noPixels = writeTestDicom(
+      pixelModule({ rows: 1, columns: 1, bitsAllocated: 8, pixels: new Uint8Array(2) }).filter(
+        (e) => e.tag[0] !== 0x7fe0,
+      ),
+    );
     expect(() => decodeDicom(noPixels, 'np.dcm')).toThrow(/no pixel data.*np\.dcm/);
     expect(() => decodeImage(new Uint8Array([1, 2, 3, 4, 5]), 'x.bin')).toThrow(DataError);
   });
 
   it('decodeImage dispatches DICOM by magic bytes', () => {
-    const img = decodeImage(base([], { rows: 1, columns: 2, bitsAllocated: 8, pixels: new Uint8Array([7, 9]) }), 'noext');
+    const img = decodeImage(
+      base([], { rows: 1, columns: 2, bitsAllocated: 8, pixels: new Uint8Array([7, 9]) }),
+      'noext',
+    );
     expect(Array.from(img.data)).toEqual([7, 9]);
   });
 });

@@ -35,7 +35,11 @@ interface HarnessRun {
 
 function runHarness(seed: number, cases: number): Promise<HarnessRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', HARNESS, String(seed), String(cases)], { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', HARNESS, String(seed), String(cases)],
+      { cwd: join(here, '..'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let buf = '';
     let stderr = '';
     let last = 'startup';
@@ -88,6 +92,12 @@ describe(`fuzzing the PNG, JPEG, DICOM, RLE and label-table readers (${CASES} se
       expect(t.dataError, `${reader}: no DataError`).toBeGreaterThan(0);
       expect(t.ok + t.dataError).toBe(t.cases);
     }
-    console.log(`fuzz: ${r.cases} cases (${Object.entries(r.byReader).map(([k, t]) => `${k} ${t.cases}: ${t.ok} ok, ${t.dataError} DataError`).join('; ')}), 0 crashes, max ${r.maxCaseMs.toFixed(0)} ms per case, peak RSS ${(r.maxRssBytes / 2 ** 20).toFixed(0)} MiB, ${(r.totalMs / 1000).toFixed(1)} s; real bases: ${r.realBases.length}`);
+    console.log(
+      `fuzz: ${r.cases} cases (${Object.entries(r.byReader)
+        .map(([k, t]) => `${k} ${t.cases}: ${t.ok} ok, ${t.dataError} DataError`)
+        .join(
+          '; ',
+        )}), 0 crashes, max ${r.maxCaseMs.toFixed(0)} ms per case, peak RSS ${(r.maxRssBytes / 2 ** 20).toFixed(0)} MiB, ${(r.totalMs / 1000).toFixed(1)} s; real bases: ${r.realBases.length}`,
+    );
   }, 180_000);
 });

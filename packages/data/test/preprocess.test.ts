@@ -16,7 +16,9 @@ describe('resample', () => {
   it('bilinear matches tf.image.resizeBilinear with half-pixel centres', () => {
     const src = ramp(13, 7);
     const ours = resample(src, 13, 7, 5, 11, 'bilinear');
-    const ref = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(src, [1, 7, 13, 1]), [11, 5], false, true).dataSync());
+    const ref = tf.tidy(() =>
+      tf.image.resizeBilinear(tf.tensor4d(src, [1, 7, 13, 1]), [11, 5], false, true).dataSync(),
+    );
     expect(maxAbsDiff(ours, ref)).toBeLessThan(1e-5);
   });
 
@@ -32,7 +34,9 @@ describe('resample', () => {
     const out = resample(src, 10, 10, 3, 3, 'area');
     const mean = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
     expect(mean(out)).toBeCloseTo(mean(src), 5);
-    expect(Array.from(resample(new Float32Array(100).fill(7), 10, 10, 3, 4, 'area')).every((v) => Math.abs(v - 7) < 1e-5)).toBe(true);
+    expect(
+      Array.from(resample(new Float32Array(100).fill(7), 10, 10, 3, 4, 'area')).every((v) => Math.abs(v - 7) < 1e-5),
+    ).toBe(true);
   });
 });
 
@@ -55,13 +59,21 @@ describe('fit (resize + letterbox)', () => {
     const h = 20;
     const data = new Uint8Array(w * h);
     const mask = new Uint8Array(w * h);
-    for (let y = 5; y < 15; y++) for (let x = 10; x < 20; x++) {
-      data[y * w + x] = 255;
-      mask[y * w + x] = 1;
-    }
+    for (let y = 5; y < 15; y++)
+      for (let x = 10; x < 20; x++) {
+        data[y * w + x] = 255;
+        mask[y * w + x] = 1;
+      }
     const img: DecodedImage = { width: w, height: h, data, maxValue: 255 };
     const c = resolvePreprocessConfig({ size: 8 });
-    const f = fitSample({ image: img, mask: { width: w, height: h, data: mask }, boxes: [{ label: 'Mass', x: 10, y: 5, width: 10, height: 10 }] }, c);
+    const f = fitSample(
+      {
+        image: img,
+        mask: { width: w, height: h, data: mask },
+        boxes: [{ label: 'Mass', x: 10, y: 5, width: 10, height: 10 }],
+      },
+      c,
+    );
     // 40x20 -> 8x4, placed at rows 2..5
     expect(f.transform).toMatchObject({ scaleX: 0.2, scaleY: 0.2, offsetX: 0, offsetY: 2 });
     expect(f.boxes).toEqual([{ label: 'Mass', x: 2, y: 3, width: 2, height: 2 }]);
@@ -89,7 +101,9 @@ describe('fit (resize + letterbox)', () => {
 
   it('fitMask handles an empty mask', () => {
     const t = fitTransform(16, 16, { size: 4, fit: 'letterbox' });
-    expect(Array.from(fitMask({ width: 16, height: 16, data: new Uint8Array(256) }, t, { size: 4 })).every((v) => v === 0)).toBe(true);
+    expect(
+      Array.from(fitMask({ width: 16, height: 16, data: new Uint8Array(256) }, t, { size: 4 })).every((v) => v === 0),
+    ).toBe(true);
     expect(fitBoxes([], t)).toEqual([]);
   });
 });
@@ -102,11 +116,19 @@ describe('augmentation', () => {
     const S = 64;
     const image = new Uint8Array(S * S);
     const mask = new Uint8Array(S * S);
-    for (let y = 20; y < 44; y++) for (let x = 12; x < 28; x++) {
-      image[y * S + x] = 255;
-      mask[y * S + x] = 1;
-    }
-    return { size: S, image, imageScale: 255 as const, mask, boxes: [{ label: 'Pneumonia' as const, x: 12, y: 20, width: 16, height: 24 }], transform: fitTransform(S, S, cfg) };
+    for (let y = 20; y < 44; y++)
+      for (let x = 12; x < 28; x++) {
+        image[y * S + x] = 255;
+        mask[y * S + x] = 1;
+      }
+    return {
+      size: S,
+      image,
+      imageScale: 255 as const,
+      mask,
+      boxes: [{ label: 'Pneumonia' as const, x: 12, y: 20, width: 16, height: 24 }],
+      transform: fitTransform(S, S, cfg),
+    };
   }
 
   it('same seed, same draw; no left-right flip by default', () => {

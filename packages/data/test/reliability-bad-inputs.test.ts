@@ -15,7 +15,13 @@ import { openSiim, parseSiimRle } from '../src/datasets/siim';
 import { openCovid, parseCovidMetadata } from '../src/datasets/covid';
 import { createBatchStream } from '../src/batching/batch-stream';
 import type { Dataset } from '../src/datasets/dataset';
-import { badImageFiles, badLabelTables, photoRgb, type BadImage, type BadTable } from './fixtures-reliability/bad-inputs';
+import {
+  badImageFiles,
+  badLabelTables,
+  photoRgb,
+  type BadImage,
+  type BadTable,
+} from './fixtures-reliability/bad-inputs';
 import { dicomFilm, FAKE_PHI_MARKER, film, pngGray8 } from './fixtures-reliability/bases';
 import { NIH_HEADER_2017, RSNA_HEADER, SIIM_HEADER } from './fixtures-reliability/label-texts';
 import { pixelModule, writeTestDicom } from './helpers/dicom-writer';
@@ -82,7 +88,9 @@ describe('bad image files: one DataError each, naming the file, what was expecte
       let message: string;
       try {
         const got = await sharpDecoder!(b.bytes, b.file, { voi: true });
-        message = messageOf(() => (got === null ? readRadiograph(b.bytes, b.file) : assertRadiograph(got.image, b.file)));
+        message = messageOf(() =>
+          got === null ? readRadiograph(b.bytes, b.file) : assertRadiograph(got.image, b.file),
+        );
       } catch (e) {
         expect(e, b.name).toBeInstanceOf(DataError);
         message = (e as DataError).message;
@@ -93,11 +101,15 @@ describe('bad image files: one DataError each, naming the file, what was expecte
 
   it('valid neighbours of the corpus still load: a single-valued PixelSpacing, gray stored as RGB, the real COVID JPEGs', () => {
     const px = film(32, 9);
-    const spacing = writeTestDicom([...pixelModule({ rows: 32, columns: 32, bitsAllocated: 8, pixels: px }), { tag: [0x0028, 0x0030], vr: 'DS', value: '0.5' }]);
+    const spacing = writeTestDicom([
+      ...pixelModule({ rows: 32, columns: 32, bitsAllocated: 8, pixels: px }),
+      { tag: [0x0028, 0x0030], vr: 'DS', value: '0.5' },
+    ]);
     expect(decodeDicom(spacing, 'one-spacing.dcm').width).toBe(32);
     // gray pixels stored as RGB, plus a small red arrow (2% of the picture): a radiograph, not a photo
     const rgb = photoRgb(64, 64);
-    for (let i = 0; i < 64 * 64; i++) rgb.set([px[i % px.length] as number, px[i % px.length] as number, px[i % px.length] as number], i * 3);
+    for (let i = 0; i < 64 * 64; i++)
+      rgb.set([px[i % px.length] as number, px[i % px.length] as number, px[i % px.length] as number], i * 3);
     for (let i = 0; i < 80; i++) rgb.set([255, 0, 0], i * 3);
     const img = decodeImage(rgbPng(rgb, 64, 64), 'annotated.png');
     expect(img.colourFraction).toBeCloseTo(80 / 4096, 5);
@@ -125,7 +137,11 @@ describe('bad label tables: the row, the field, what was expected and what was f
     if (t.kind === 'nih-boxes') return parseNihBoxes(t.text, 'labels.csv', onBad, t.bounds);
     if (t.kind === 'rsna') return parseRsnaLabels(t.text, 'labels.csv', onBad, t.bounds);
     if (t.kind === 'siim') return parseSiimRle(t.text, 'labels.csv', onBad, t.bounds);
-    return parseCovidMetadata(t.text, 'labels.csv', onBad, { views: ['PA', 'AP'], modalities: ['X-ray'], excludeFindings: [] });
+    return parseCovidMetadata(t.text, 'labels.csv', onBad, {
+      views: ['PA', 'AP'],
+      modalities: ['X-ray'],
+      excludeFindings: [],
+    });
   };
 
   it('the corpus is complete', () => {
@@ -151,12 +167,16 @@ describe('bad label tables: the row, the field, what was expected and what was f
   const bbox = realFile('BBox_List_2017.csv.gz');
   const rle = realFile('siim-pneumothorax-train-rle.csv.gz');
   it.skipIf(rsnaZip === null || bbox === null || rle === null)(
-    rsnaZip === null || bbox === null || rle === null ? missingMessage('label files') : 'the real RSNA, NIH BBox and SIIM label files have no box or run outside their 1024 x 1024 images',
+    rsnaZip === null || bbox === null || rle === null
+      ? missingMessage('label files')
+      : 'the real RSNA, NIH BBox and SIIM label files have no box or run outside their 1024 x 1024 images',
     () => {
       const bounds = { width: 1024, height: 1024 };
       const files = unzipSync(new Uint8Array(readFileSync(rsnaZip!)));
       const strict = badRowSink('fail');
-      expect(parseRsnaLabels(new TextDecoder().decode(Object.values(files)[0]), 'rsna', strict, bounds).length).toBe(26684);
+      expect(parseRsnaLabels(new TextDecoder().decode(Object.values(files)[0]), 'rsna', strict, bounds).length).toBe(
+        26684,
+      );
       expect(parseNihBoxes(readGzText(bbox!), 'bbox', strict, bounds).size).toBe(880);
       expect(parseSiimRle(readGzText(rle!), 'siim', strict, bounds).length).toBe(12047);
     },
@@ -165,11 +185,35 @@ describe('bad label tables: the row, the field, what was expected and what was f
 
 describe('paths that leave the dataset root', () => {
   const cases: [string, () => Promise<unknown> | unknown, RegExp[]][] = [
-    ['labelsFile "../outside.csv"', () => openNih({ root: createMemorySource({}), labelsFile: '../outside.csv' }), [/Path leaves the dataset root/, /field path/, /found "\.\.\/outside\.csv"/]],
-    ['labelsFile "/etc/passwd"', () => openRsna({ root: createMemorySource({}), labelsFile: '/etc/passwd' }), [/Path leaves the dataset root/, /found "\/etc\/passwd"/]],
-    ['imagesDir "../../"', () => openRsna({ root: createMemorySource({ 'stage_2_train_labels.csv': new TextEncoder().encode(`${RSNA_HEADER}\n`) }), imagesDir: '../..' }), [/Path leaves the dataset root/, /field path/]],
-    ['a Windows drive path', () => openSiim({ root: createMemorySource({}), labelsFile: 'C:\\Windows\\win.ini' }), [/Path leaves the dataset root/]],
-    ['a picked file named "../../x.png"', () => createMemorySource({ '../../x.png': new Uint8Array(1) }), [/Path leaves the dataset root/, /found "\.\.\/\.\.\/x\.png"/]],
+    [
+      'labelsFile "../outside.csv"',
+      () => openNih({ root: createMemorySource({}), labelsFile: '../outside.csv' }),
+      [/Path leaves the dataset root/, /field path/, /found "\.\.\/outside\.csv"/],
+    ],
+    [
+      'labelsFile "/etc/passwd"',
+      () => openRsna({ root: createMemorySource({}), labelsFile: '/etc/passwd' }),
+      [/Path leaves the dataset root/, /found "\/etc\/passwd"/],
+    ],
+    [
+      'imagesDir "../../"',
+      () =>
+        openRsna({
+          root: createMemorySource({ 'stage_2_train_labels.csv': new TextEncoder().encode(`${RSNA_HEADER}\n`) }),
+          imagesDir: '../..',
+        }),
+      [/Path leaves the dataset root/, /field path/],
+    ],
+    [
+      'a Windows drive path',
+      () => openSiim({ root: createMemorySource({}), labelsFile: 'C:\\Windows\\win.ini' }),
+      [/Path leaves the dataset root/],
+    ],
+    [
+      'a picked file named "../../x.png"',
+      () => createMemorySource({ '../../x.png': new Uint8Array(1) }),
+      [/Path leaves the dataset root/, /found "\.\.\/\.\.\/x\.png"/],
+    ],
     ['a NUL byte', () => createMemorySource({ 'images/a\0.png': new Uint8Array(1) }), [/Path is empty or invalid/]],
   ];
   for (const [what, run, patterns] of cases) {
@@ -188,7 +232,9 @@ describe('paths that leave the dataset root', () => {
   it('a COVID metadata row escaping the root throws even under onBadSample "skip"', async () => {
     const t = tables.find((x) => x.name === 'COVID row whose path leaves the root')!;
     const root = createMemorySource({ 'metadata.csv': new TextEncoder().encode(t.text) });
-    await expect(openCovid({ root, onBadSample: 'skip' })).rejects.toThrow(/Path leaves the dataset root \(file \(memory\)\/metadata\.csv, row 2, field path\)/);
+    await expect(openCovid({ root, onBadSample: 'skip' })).rejects.toThrow(
+      /Path leaves the dataset root \(file \(memory\)\/metadata\.csv, row 2, field path\)/,
+    );
   });
 });
 
@@ -229,7 +275,8 @@ describe('onBadSample: bad images are skipped and counted, or thrown with the fi
     expect(await collect(nih)).toEqual(goodNames);
     expect(nih.skipped).toBe(bad.length);
     const stream = createBatchStream({ datasets: nih, batchSize: 2, preprocess: { size: 16 }, seed: 1, cache: false });
-    for (let e = 0; e < 2; e++) for await (const b of stream) expect(b.ids.every((id) => goodNames.includes(id))).toBe(true);
+    for (let e = 0; e < 2; e++)
+      for await (const b of stream) expect(b.ids.every((id) => goodNames.includes(id))).toBe(true);
     expect(nih.skipped).toBe(bad.length);
     expect(stream.stats.skipped).toBe(2 * bad.length);
     // one warning per bad file, each naming it
@@ -261,14 +308,16 @@ describe('onBadSample: bad images are skipped and counted, or thrown with the fi
     expect(skip.skipped).toBe(2); // the box outside the image and the NaN Target, at open time
     expect(await collect(skip)).toEqual([id(0)]);
     expect(skip.skipped).toBe(2 + dicoms.length);
-    await expect(openRsna({ root: createMemorySource(files, 'rsna'), annotationSize: 1024 })).rejects.toThrow(/row \d+, field x,y,width,height\): expected a box inside the 1024x1024 image/);
+    await expect(openRsna({ root: createMemorySource(files, 'rsna'), annotationSize: 1024 })).rejects.toThrow(
+      /row \d+, field x,y,width,height\): expected a box inside the 1024x1024 image/,
+    );
     delete files['stage_2_train_labels.csv'];
     files['stage_2_train_labels.csv'] = new TextEncoder().encode(`${[RSNA_HEADER, ...rows.slice(0, -2)].join('\n')}\n`);
     const fail = await openRsna({ root: createMemorySource(files, 'rsna') });
     await expect(collect(fail)).rejects.toThrow(new RegExp(`file rsna/stage_2_train_images/${id(1)}\\.dcm`));
   });
 
-  it('SIIM: an RLE overflowing its image is a bad row at open time under both policies\' rules', async () => {
+  it("SIIM: an RLE overflowing its image is a bad row at open time under both policies' rules", async () => {
     const uid = (k: number): string => `1.2.276.0.7230010.3.1.4.8323329.${k}.1517875241.599591`;
     const files: Record<string, Uint8Array> = {
       [`a/${uid(1)}.dcm`]: await dicomFilm(32, 8, 'explicit-vr-little-endian'),
@@ -277,14 +326,20 @@ describe('onBadSample: bad images are skipped and counted, or thrown with the fi
     };
     const skip = await openSiim({ root: createMemorySource(files, 'siim'), onBadSample: 'skip', annotationSize: 1024 });
     expect([skip.size, skip.skipped]).toEqual([1, 1]);
-    await expect(openSiim({ root: createMemorySource(files, 'siim'), annotationSize: 1024 })).rejects.toThrow(/Bad SIIM RLE row \(file siim\/train-rle\.csv, row 3, field EncodedPixels\): expected runs within 1024x1024 = 1048576 pixels, found a run ending at 1048600/);
+    await expect(openSiim({ root: createMemorySource(files, 'siim'), annotationSize: 1024 })).rejects.toThrow(
+      /Bad SIIM RLE row \(file siim\/train-rle\.csv, row 3, field EncodedPixels\): expected runs within 1024x1024 = 1048576 pixels, found a run ending at 1048600/,
+    );
   });
 });
 
 describe('loader options with wrong types are ConfigErrors naming the field', () => {
   const cases: [string, () => Promise<unknown>, RegExp][] = [
     ['root a number', () => openNih({ root: 5 as never }), /root/],
-    ['onBadSample "ignore"', () => openRsna({ root: '/x', onBadSample: 'ignore' as never }), /onBadSample: must be one of "skip", "fail"; received "ignore"/],
+    [
+      'onBadSample "ignore"',
+      () => openRsna({ root: '/x', onBadSample: 'ignore' as never }),
+      /onBadSample: must be one of "skip", "fail"; received "ignore"/,
+    ],
     ['annotationSize -1', () => openSiim({ root: '/x', annotationSize: -1 }), /annotationSize/],
     ['voi "yes"', () => openCovid({ root: '/x', voi: 'yes' as never }), /voi: must be of type boolean; received "yes"/],
     ['views []', () => openCovid({ root: '/x', views: [] }), /views: must be >= 1 items; received \[\]/],

@@ -16,7 +16,15 @@ describe('rleDecode / rleEncode (SIIM codec)', () => {
     const m = rleDecode('1 2 5 1', 4, 4);
     expect(m.width).toBe(4);
     expect(m.height).toBe(4);
-    expect(Array.from(m.data)).toEqual(Array.from(maskOf(4, 4, [[1, 0], [2, 0], [0, 2]])));
+    expect(Array.from(m.data)).toEqual(
+      Array.from(
+        maskOf(4, 4, [
+          [1, 0],
+          [2, 0],
+          [0, 2],
+        ]),
+      ),
+    );
     expect(rleEncode(m)).toBe('1 2 5 1');
   });
 
@@ -47,7 +55,11 @@ describe('rleDecode / rleEncode (SIIM codec)', () => {
   });
 
   it('treats any nonzero mask value (e.g. 255) as foreground when encoding', () => {
-    const data = maskOf(4, 4, [[1, 0], [2, 0], [0, 2]]).map((v) => v * 255);
+    const data = maskOf(4, 4, [
+      [1, 0],
+      [2, 0],
+      [0, 2],
+    ]).map((v) => v * 255);
     expect(rleEncode({ width: 4, height: 4, data })).toBe('1 2 5 1');
   });
 

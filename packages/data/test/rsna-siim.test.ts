@@ -25,18 +25,27 @@ function rsnaText(): string {
 }
 
 describe('RSNA labels', () => {
-  it.skipIf(rsnaPath === null)(rsnaPath === null ? missingMessage(RSNA) : 'group the real file into 26,684 patients, 6,012 positive, 9,555 boxes', () => {
-    const patients = parseRsnaLabels(rsnaText(), RSNA, fail);
-    expect(patients.length).toBe(26684);
-    expect(patients.filter((p) => p.target === 1).length).toBe(6012);
-    expect(patients.reduce((a, p) => a + p.boxes.length, 0)).toBe(9555);
-    expect(patients.filter((p) => p.target === 0).every((p) => p.boxes.length === 0)).toBe(true);
-    const perPatient = [0, 0, 0, 0, 0];
-    for (const p of patients) perPatient[Math.max(1, p.boxes.length)]++;
-    expect(perPatient.slice(1)).toEqual([23286, 3266, 119, 13]);
-    expect(Math.max(...patients.flatMap((p) => p.boxes.map((b) => b.x + b.width)))).toBe(1024);
-    expect(patients.find((p) => p.patientId === '00436515-870c-4b36-a041-de91049b9ab4')?.boxes[0]).toEqual({ label: 'Pneumonia', x: 264, y: 152, width: 213, height: 379 });
-  });
+  it.skipIf(rsnaPath === null)(
+    rsnaPath === null ? missingMessage(RSNA) : 'group the real file into 26,684 patients, 6,012 positive, 9,555 boxes',
+    () => {
+      const patients = parseRsnaLabels(rsnaText(), RSNA, fail);
+      expect(patients.length).toBe(26684);
+      expect(patients.filter((p) => p.target === 1).length).toBe(6012);
+      expect(patients.reduce((a, p) => a + p.boxes.length, 0)).toBe(9555);
+      expect(patients.filter((p) => p.target === 0).every((p) => p.boxes.length === 0)).toBe(true);
+      const perPatient = [0, 0, 0, 0, 0];
+      for (const p of patients) perPatient[Math.max(1, p.boxes.length)]++;
+      expect(perPatient.slice(1)).toEqual([23286, 3266, 119, 13]);
+      expect(Math.max(...patients.flatMap((p) => p.boxes.map((b) => b.x + b.width)))).toBe(1024);
+      expect(patients.find((p) => p.patientId === '00436515-870c-4b36-a041-de91049b9ab4')?.boxes[0]).toEqual({
+        label: 'Pneumonia',
+        x: 264,
+        y: 152,
+        width: 213,
+        height: 379,
+      });
+    },
+  );
 
   it('rejects rows mixing Target values, boxes on negatives and non-numeric boxes', () => {
     const head = 'patientId,x,y,width,height,Target\n';
@@ -52,17 +61,25 @@ describe('RSNA labels', () => {
 });
 
 describe('SIIM labels', () => {
-  it.skipIf(siimPath === null)(siimPath === null ? missingMessage(SIIM) : 'group the real file into 12,047 images, 2,669 positive with 3,576 instances', () => {
-    const images = parseSiimRle(readGzText(siimPath as string), SIIM, fail);
-    expect(images.length).toBe(12047);
-    expect(images.filter((i) => i.rles.length > 0).length).toBe(2669);
-    expect(images.reduce((a, i) => a + i.rles.length, 0)).toBe(3576);
-    expect(Math.max(...images.map((i) => i.rles.length))).toBe(10);
-  });
+  it.skipIf(siimPath === null)(
+    siimPath === null
+      ? missingMessage(SIIM)
+      : 'group the real file into 12,047 images, 2,669 positive with 3,576 instances',
+    () => {
+      const images = parseSiimRle(readGzText(siimPath as string), SIIM, fail);
+      expect(images.length).toBe(12047);
+      expect(images.filter((i) => i.rles.length > 0).length).toBe(2669);
+      expect(images.reduce((a, i) => a + i.rles.length, 0)).toBe(3576);
+      expect(Math.max(...images.map((i) => i.rles.length))).toBe(10);
+    },
+  );
 
   it('trims the header space and the leading value space; rejects malformed RLE', () => {
     const out = parseSiimRle('ImageId, EncodedPixels\n1.2.3, -1\n1.2.4, 1 2 5 1\n1.2.4, 0 1\n', 's.csv', fail);
-    expect(out).toEqual([{ imageId: '1.2.3', rles: [] }, { imageId: '1.2.4', rles: ['1 2 5 1', '0 1'] }]);
+    expect(out).toEqual([
+      { imageId: '1.2.3', rles: [] },
+      { imageId: '1.2.4', rles: ['1 2 5 1', '0 1'] },
+    ]);
     expect(() => parseSiimRle('ImageId, EncodedPixels\n1.2.3, 1 2 3\n', 's.csv', fail)).toThrow(/EncodedPixels/);
     expect(() => parseSiimRle('a,b\n', 's.csv', fail)).toThrow(/Not a SIIM RLE file/);
   });
@@ -77,30 +94,42 @@ describe('openRsna / openSiim on real labels with one real DICOM present', () =>
     root = makeTmpRoot();
     if (!ready) return;
     rsnaPositive = parseRsnaLabels(rsnaText(), RSNA, fail).find((p) => p.boxes.length === 2)?.patientId as string;
-    positiveSiim = parseSiimRle(readGzText(siimPath as string), SIIM, fail).find((i) => i.rles.length >= 3)?.imageId as string;
+    positiveSiim = parseSiimRle(readGzText(siimPath as string), SIIM, fail).find((i) => i.rles.length >= 3)
+      ?.imageId as string;
     root.link(rsnaPath as string, `rsna/${RSNA}`);
     root.link(dcmPath as string, `rsna/stage_2_train_images/${rsnaPositive}.dcm`);
-    root.write('rsna/stage_2_detailed_class_info.csv', `patientId,class\n${rsnaPositive},Lung Opacity\n${rsnaPositive},Lung Opacity\n`);
+    root.write(
+      'rsna/stage_2_detailed_class_info.csv',
+      `patientId,class\n${rsnaPositive},Lung Opacity\n${rsnaPositive},Lung Opacity\n`,
+    );
     root.link(siimPath as string, 'siim/train-rle.csv.gz');
     root.link(dcmPath as string, `siim/dicom-images-train/1.2.3/1.2.4/${DCM}`);
     root.link(dcmPath as string, `siim/dicom-images-train/1.2.5/1.2.6/${positiveSiim}.dcm`);
   });
   afterAll(() => root.remove());
 
-  it.skipIf(!ready)(ready ? 'RSNA: one present patient, boxes, DICOM view position, no PHI in meta' : 'realdata absent: skipped', async () => {
-    const rsna = await openRsna({ root: `${root.dir}/rsna` });
-    expect([rsna.size, rsna.missing]).toEqual([1, 26683]);
-    const s = await rsna.get(0);
-    expect(s.id).toBe(rsnaPositive);
-    expect(s.boxes?.length).toBe(2);
-    expect(s.labels[pathologyIndex('Pneumonia')]).toBe(1);
-    expect(Number.isNaN(s.labels[pathologyIndex('Mass')])).toBe(true);
-    expect(s.tasks).toEqual({ cls: true, det: true, seg: false });
-    expect(s.meta).toEqual({ rsnaClass: 'Lung Opacity', viewPosition: 'PA', modality: 'CR', pixelSpacing: [0.168, 0.168] });
-    const metaKeys = Object.keys(s.meta).map((k) => k.toLowerCase());
-    for (const { keyword } of PHI_TAGS) expect(metaKeys).not.toContain(keyword.toLowerCase());
-    expect(JSON.stringify(s.meta)).not.toContain('16d7f894');
-  });
+  it.skipIf(!ready)(
+    ready ? 'RSNA: one present patient, boxes, DICOM view position, no PHI in meta' : 'realdata absent: skipped',
+    async () => {
+      const rsna = await openRsna({ root: `${root.dir}/rsna` });
+      expect([rsna.size, rsna.missing]).toEqual([1, 26683]);
+      const s = await rsna.get(0);
+      expect(s.id).toBe(rsnaPositive);
+      expect(s.boxes?.length).toBe(2);
+      expect(s.labels[pathologyIndex('Pneumonia')]).toBe(1);
+      expect(Number.isNaN(s.labels[pathologyIndex('Mass')])).toBe(true);
+      expect(s.tasks).toEqual({ cls: true, det: true, seg: false });
+      expect(s.meta).toEqual({
+        rsnaClass: 'Lung Opacity',
+        viewPosition: 'PA',
+        modality: 'CR',
+        pixelSpacing: [0.168, 0.168],
+      });
+      const metaKeys = Object.keys(s.meta).map((k) => k.toLowerCase());
+      for (const { keyword } of PHI_TAGS) expect(metaKeys).not.toContain(keyword.toLowerCase());
+      expect(JSON.stringify(s.meta)).not.toContain('16d7f894');
+    },
+  );
 
   it.skipIf(!ready)('SIIM: DICOMs found by walking the tree, instances merged with OR', async () => {
     const siim = await openSiim({ root: `${root.dir}/siim` });

@@ -1,6 +1,16 @@
 export { version } from './version';
 // --- the protocol
-export { ProtocolSchema, loadProtocol, freezeProtocol, checkPlan, seriesVariants, defaultProtocolPath, sha256Of, canonicalJson, frozenPlanForm } from './protocol/protocol';
+export {
+  ProtocolSchema,
+  loadProtocol,
+  freezeProtocol,
+  checkPlan,
+  seriesVariants,
+  defaultProtocolPath,
+  sha256Of,
+  canonicalJson,
+  frozenPlanForm,
+} from './protocol/protocol';
 export type { Protocol, ProtocolInput, ProtocolFile, LoadedProtocol } from './protocol/protocol';
 // --- Tables 1 and 2 over seeds
 export { experimentSeries, SeriesConfigSchema, writeSummary, parseSummary } from './series/run-series';
@@ -10,7 +20,15 @@ export type { SeedRecord, SeedVariant, SeedEvaluation } from './series/seed-reco
 export { SEED_RECORD_FILE } from './series/seed-record';
 export { summariseTable1, summariseTable2 } from './series/summarise';
 export { renderTable1, renderTable2, meanSd } from './series/render';
-export type { Table1Summary, Table1SummaryRow, Table2Summary, Table2SummaryRow, Comparison, SeriesFrame, Provenance } from './series/summary-types';
+export type {
+  Table1Summary,
+  Table1SummaryRow,
+  Table2Summary,
+  Table2SummaryRow,
+  Comparison,
+  SeriesFrame,
+  Provenance,
+} from './series/summary-types';
 export { budgetOf } from './series/budget';
 export type { Budget, HeadBudget } from './series/budget';
 export { imageRecords, metricOn, metricOf, imageCount, METRICS, METRIC_INFO, MAX_BOXES } from './series/records';
@@ -40,10 +58,23 @@ export type { Table4, Table4Row, Table4Model } from './transfer/table4';
 export { TransferExperimentConfigSchema } from './transfer/config';
 export type { TransferExperimentConfig, TransferExperimentConfigInput } from './transfer/config';
 export { prepareTransferExperiment, sourceModel, sourcePlan, disposeContext } from './transfer/context';
-export type { TransferContext, TransferExperimentEvent, TransferExperimentRuntime, SourceModel, SourceName } from './transfer/context';
+export type {
+  TransferContext,
+  TransferExperimentEvent,
+  TransferExperimentRuntime,
+  SourceModel,
+  SourceName,
+} from './transfer/context';
 export { spreadOf } from './transfer/stats';
 export type { Spread } from './transfer/stats';
 // --- Tables 3 and 4 over the seeds of a series
-export { experimentTransferSeries, TransferSeriesConfigSchema, summariseTable3, summariseTable4, renderTable3, renderTable4 } from './series/transfer-series';
+export {
+  experimentTransferSeries,
+  TransferSeriesConfigSchema,
+  summariseTable3,
+  summariseTable4,
+  renderTable3,
+  renderTable4,
+} from './series/transfer-series';
 export type { TransferSeriesConfigInput, Table3Summary, Table4Summary } from './series/transfer-series';
 export { clsRecords } from './series/records';

@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DataError, auroc, createRng, type Rng } from '@multichexnet/core';
 import { rsnaMeanAP, type DetectionImage } from '@multichexnet/head-det';
-import { pairedBootstrap, pairedBootstrapOverSeeds, quantileSorted, summariseSeeds, verdictOf, type SetMetric } from '../src/index';
+import {
+  pairedBootstrap,
+  pairedBootstrapOverSeeds,
+  quantileSorted,
+  summariseSeeds,
+  verdictOf,
+  type SetMetric,
+} from '../src/index';
 
 const mean: SetMetric<number> = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 
@@ -23,7 +30,11 @@ function pairedScores(rng: Rng, n: number, delta: number, noise = 0.5): { a: num
 function normalCdf(x: number): number {
   const z = Math.abs(x) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * z);
-  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z);
+  const erf =
+    1 -
+    t *
+      (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) *
+      Math.exp(-z * z);
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
 }
 
@@ -31,7 +42,11 @@ interface Scored {
   label: number;
   score: number;
 }
-const aurocOf: SetMetric<Scored> = (r) => auroc(r.map((x) => x.label), r.map((x) => x.score));
+const aurocOf: SetMetric<Scored> = (r) =>
+  auroc(
+    r.map((x) => x.label),
+    r.map((x) => x.score),
+  );
 
 /** Two binormal scorers on the same images: AUROC = Phi(d / sqrt 2) each, their noise correlated by `rho`. */
 function binormalPair(rng: Rng, n: number, dA: number, dB: number, rho = 0.5): { a: Scored[]; b: Scored[] } {
@@ -108,10 +123,20 @@ describe('pairedBootstrap', () => {
       const truth = positive ? [box(rng.int(0, 100))] : [];
       // A finds most objects; B finds fewer and raises false alarms.
       const a = positive && rng.bernoulli(0.9) ? [{ ...box(truth[0]!.x + rng.int(-3, 4)), score: 0.9 }] : [];
-      const b = positive && rng.bernoulli(0.5) ? [{ ...box(truth[0]!.x + rng.int(-3, 4)), score: 0.8 }] : !positive && rng.bernoulli(0.3) ? [{ ...box(50), score: 0.6 }] : [];
+      const b =
+        positive && rng.bernoulli(0.5)
+          ? [{ ...box(truth[0]!.x + rng.int(-3, 4)), score: 0.8 }]
+          : !positive && rng.bernoulli(0.3)
+            ? [{ ...box(50), score: 0.6 }]
+            : [];
       return { a: { truth, predictions: a }, b: { truth, predictions: b } };
     });
-    const ci = pairedBootstrap(images.map((i) => i.a), images.map((i) => i.b), (r) => rsnaMeanAP(r), { seed: 'map', resamples: 500 });
+    const ci = pairedBootstrap(
+      images.map((i) => i.a),
+      images.map((i) => i.b),
+      (r) => rsnaMeanAP(r),
+      { seed: 'map', resamples: 500 },
+    );
     expect(ci.difference).toBeCloseTo(rsnaMeanAP(images.map((i) => i.a)) - rsnaMeanAP(images.map((i) => i.b)), 12);
     expect(ci.verdict).toBe('better');
   });
@@ -119,7 +144,7 @@ describe('pairedBootstrap', () => {
   it('counts resamples where the metric is undefined and leaves them out', () => {
     // 2 positives among 12 images: some resamples hold no positive and AUROC is NaN there.
     const a: Scored[] = Array.from({ length: 12 }, (_, i) => ({ label: i < 2 ? 1 : 0, score: i < 2 ? 0.9 : i / 20 }));
-    const b = a.map((x, i) => ({ label: x.label, score: (i * 7) % 12 / 12 }));
+    const b = a.map((x, i) => ({ label: x.label, score: ((i * 7) % 12) / 12 }));
     const ci = pairedBootstrap(a, b, aurocOf, { seed: 5, resamples: 400 });
     expect(ci.undefinedResamples).toBeGreaterThan(0);
     expect(ci.undefinedResamples).toBeLessThan(400);
@@ -134,11 +159,15 @@ describe('pairedBootstrap', () => {
 
   it('rejects unpaired or empty inputs, bad settings and a metric undefined on the full set', () => {
     expect(() => pairedBootstrap([1, 2], [1], mean, { seed: 1 })).toThrow(DataError);
-    expect(() => pairedBootstrap([1, 2], [1], mean, { seed: 1 })).toThrow(/field b\): expected 2 results of B \(as many as of A\), found 1/);
+    expect(() => pairedBootstrap([1, 2], [1], mean, { seed: 1 })).toThrow(
+      /field b\): expected 2 results of B \(as many as of A\), found 1/,
+    );
     expect(() => pairedBootstrap([], [], mean, { seed: 1 })).toThrow(/at least one test image/);
     expect(() => pairedBootstrap([1], [1], mean, { seed: 1, resamples: 0 })).toThrow(/field resamples/);
     expect(() => pairedBootstrap([1], [1], mean, { seed: 1, confidence: 95 })).toThrow(/field confidence/);
-    expect(() => pairedBootstrap<Scored>([{ label: 1, score: 1 }], [{ label: 1, score: 0 }], aurocOf, { seed: 1 })).toThrow(/undefined on the full test set/);
+    expect(() =>
+      pairedBootstrap<Scored>([{ label: 1, score: 1 }], [{ label: 1, score: 0 }], aurocOf, { seed: 1 }),
+    ).toThrow(/undefined on the full test set/);
   });
 });
 
@@ -169,7 +198,12 @@ describe('pairedBootstrapOverSeeds', () => {
       const runs = seededRuns(rng, 5, 60, delta, 0.2);
       const ci = pairedBootstrapOverSeeds(runs, mean, { seed: r, resamples: 200 });
       if (ci.low <= delta && delta <= ci.high) twoLevel++;
-      const all = pairedBootstrap(runs.flatMap((x) => x.a), runs.flatMap((x) => x.b), mean, { seed: r, resamples: 200 });
+      const all = pairedBootstrap(
+        runs.flatMap((x) => x.a),
+        runs.flatMap((x) => x.b),
+        mean,
+        { seed: r, resamples: 200 },
+      );
       if (all.low <= delta && delta <= all.high) pooled++;
       const calm = pairedBootstrapOverSeeds(seededRuns(rng, 5, 60, delta, 0), mean, { seed: r, resamples: 200 });
       if (calm.low <= delta && delta <= calm.high) noSeedEffect++;
@@ -184,7 +218,16 @@ describe('pairedBootstrapOverSeeds', () => {
 
   it('rejects no seeds and unpaired seeds, naming the seed', () => {
     expect(() => pairedBootstrapOverSeeds([], mean, { seed: 1 })).toThrow(/at least one seed/);
-    expect(() => pairedBootstrapOverSeeds([{ a: [1], b: [1] }, { a: [1, 2], b: [1] }], mean, { seed: 1 })).toThrow(/field runs\[1\]\.b/);
+    expect(() =>
+      pairedBootstrapOverSeeds(
+        [
+          { a: [1], b: [1] },
+          { a: [1, 2], b: [1] },
+        ],
+        mean,
+        { seed: 1 },
+      ),
+    ).toThrow(/field runs\[1\]\.b/);
   });
 });
 
@@ -219,11 +262,18 @@ describe('agreement with scipy', () => {
     // A skewed case: per-image Dice-like scores in [0, 1] with many exact ones.
     const skewA = Array.from({ length: 100 }, () => (rng.bernoulli(0.6) ? 1 : rng.next() ** 2));
     cases.push({ a: skewA, b: skewA.map((v) => (rng.bernoulli(0.2) ? rng.next() : v)), resamples, seed: 3 });
-    const seedValues = [[0.71, 0.69, 0.74, 0.7, 0.72], [1, 2, 3, 4], [0.5, 0.5]];
+    const seedValues = [
+      [0.71, 0.69, 0.74, 0.7, 0.72],
+      [1, 2, 3, 4],
+      [0.5, 0.5],
+    ];
     const res = spawnSync(PYTHON, [REFERENCE], { input: JSON.stringify({ cases, seedValues }), encoding: 'utf8' });
     expect(res.error, `${PYTHON} with scipy is needed (python3-scipy in .ci/system-deps)`).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
-    const ref = JSON.parse(res.stdout) as { cases: { difference: number; low: number; high: number }[]; seedSummaries: { mean: number; sd: number }[] };
+    const ref = JSON.parse(res.stdout) as {
+      cases: { difference: number; low: number; high: number }[];
+      seedSummaries: { mean: number; sd: number }[];
+    };
     cases.forEach((c, i) => {
       const ours = pairedBootstrap(c.a, c.b, mean, { seed: i, resamples });
       const d = c.a.map((v, j) => v - c.b[j]!);

@@ -3,9 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DataError } from '@multichexnet/core';
-import { checkPlan, defaultProtocolPath, freezeProtocol, frozenPlanForm, loadProtocol, protocolPlan, seriesVariants, sha256Of, type ProtocolFile } from '../src/index';
+import {
+  checkPlan,
+  defaultProtocolPath,
+  freezeProtocol,
+  frozenPlanForm,
+  loadProtocol,
+  protocolPlan,
+  seriesVariants,
+  sha256Of,
+  type ProtocolFile,
+} from '../src/index';
 
-const planOf = (s: { size: 'tiny' | 'small' | 'full'; stepScale: number }, v: Parameters<typeof protocolPlan>[1], p: { ablations: Parameters<typeof protocolPlan>[0]['ablations'] }) => protocolPlan({ size: s.size, stepScale: s.stepScale, ablations: p.ablations }, v);
+const planOf = (
+  s: { size: 'tiny' | 'small' | 'full'; stepScale: number },
+  v: Parameters<typeof protocolPlan>[1],
+  p: { ablations: Parameters<typeof protocolPlan>[0]['ablations'] },
+) => protocolPlan({ size: s.size, stepScale: s.stepScale, ablations: p.ablations }, v);
 
 function tempProtocol(edit: (f: ProtocolFile) => void = () => {}): string {
   const f = JSON.parse(readFileSync(defaultProtocolPath(), 'utf8')) as ProtocolFile;
@@ -23,10 +37,15 @@ describe('the shipped protocol', () => {
     expect(p.frozenAt).not.toBeNull();
     expect(p.protocol.finalSeeds.some((s) => p.protocol.tuningSeeds.includes(s))).toBe(false);
     for (const [name, s] of Object.entries(p.protocol.series)) {
-      for (const v of seriesVariants(p.protocol, name)) expect(() => checkPlan(p, name, v, planOf(s, v, p.protocol)), `${name}/${v}`).not.toThrow();
+      for (const v of seriesVariants(p.protocol, name))
+        expect(() => checkPlan(p, name, v, planOf(s, v, p.protocol)), `${name}/${v}`).not.toThrow();
     }
     // Every decision says what it was made on; none on a final seed's test split.
-    expect(p.protocol.decisions.map((d) => d.chosenOn).every((c) => ['validation', 'development-seeds', 'fixed'].includes(c))).toBe(true);
+    expect(
+      p.protocol.decisions
+        .map((d) => d.chosenOn)
+        .every((c) => ['validation', 'development-seeds', 'fixed'].includes(c)),
+    ).toBe(true);
   });
 });
 
@@ -59,19 +78,41 @@ describe('freezing and checking a protocol', () => {
     const file = tempProtocol();
     const p = await freezeProtocol(file, planOf);
     const tiny = p.protocol.series.tiny!;
-    expect(() => checkPlan(p, 'tiny', 'single-det', planOf({ ...tiny, stepScale: 0.5 }, 'single-det', p.protocol))).toThrow(/differs from the one the protocol froze/);
+    expect(() =>
+      checkPlan(p, 'tiny', 'single-det', planOf({ ...tiny, stepScale: 0.5 }, 'single-det', p.protocol)),
+    ).toThrow(/differs from the one the protocol froze/);
     expect(() => checkPlan(p, 'nonesuch', 'single-det', {})).toThrow(ConfigError);
   });
 
   it('hashes plans in their frozen form: a field added after the freeze at its default is left out, any other value is kept', () => {
-    const plan = { name: 'p', model: { encoder: { preset: 'densenet-tiny' }, cls: {}, gate: { kind: 'cls-path', task: 'cls', classes: ['Pneumonia'] } } };
-    const before = { name: 'p', model: { encoder: { preset: 'densenet-tiny' }, cls: {}, gate: { kind: 'cls-path', classes: ['Pneumonia'] } } };
+    const plan = {
+      name: 'p',
+      model: {
+        encoder: { preset: 'densenet-tiny' },
+        cls: {},
+        gate: { kind: 'cls-path', task: 'cls', classes: ['Pneumonia'] },
+      },
+    };
+    const before = {
+      name: 'p',
+      model: { encoder: { preset: 'densenet-tiny' }, cls: {}, gate: { kind: 'cls-path', classes: ['Pneumonia'] } },
+    };
     expect(sha256Of(frozenPlanForm(plan))).toBe(sha256Of(before));
     const otherTask = { ...plan, model: { ...plan.model, gate: { ...plan.model.gate, task: 'covid' } } };
     expect(sha256Of(frozenPlanForm(otherTask))).not.toBe(sha256Of(before));
-    expect(frozenPlanForm({ name: 'q', model: { cls: {}, gate: null } })).toEqual({ name: 'q', model: { cls: {}, gate: null } });
+    expect(frozenPlanForm({ name: 'q', model: { cls: {}, gate: null } })).toEqual({
+      name: 'q',
+      model: { cls: {}, gate: null },
+    });
     // protocolPlan hashes the frozen form: the task table's default gate task is not in it.
-    expect(JSON.stringify(protocolPlan({ size: 'tiny', stepScale: 1, ablations: { gradnorm: { type: 'equal' }, pcgrad: { type: 'equal' } } }, 'multichexnet-joint'))).not.toMatch(/"task":"cls"/);
+    expect(
+      JSON.stringify(
+        protocolPlan(
+          { size: 'tiny', stepScale: 1, ablations: { gradnorm: { type: 'equal' }, pcgrad: { type: 'equal' } } },
+          'multichexnet-joint',
+        ),
+      ),
+    ).not.toMatch(/"task":"cls"/);
   });
 
   it('rejects final seeds that were tuning seeds, and a series asking for more seeds than there are', async () => {
@@ -79,12 +120,16 @@ describe('freezing and checking a protocol', () => {
       f.protocol.tuningSeeds = [0, 100];
       (f.protocol.series as Record<string, { seeds: number }>).tiny!.seeds = 9;
     });
-    await expect(loadProtocol(file, { allowUnfrozen: true })).rejects.toThrow(/finalSeeds: must not include tuning seeds \(found 100\)/);
+    await expect(loadProtocol(file, { allowUnfrozen: true })).rejects.toThrow(
+      /finalSeeds: must not include tuning seeds \(found 100\)/,
+    );
     await expect(loadProtocol(file, { allowUnfrozen: true })).rejects.toThrow(/series\.tiny\.seeds: must be at most 5/);
   });
 
   it('names a missing file and a file without its parts', async () => {
-    await expect(loadProtocol('/nonexistent/protocol.json')).rejects.toThrow(/Cannot read the protocol file.*\/nonexistent\/protocol\.json/);
+    await expect(loadProtocol('/nonexistent/protocol.json')).rejects.toThrow(
+      /Cannot read the protocol file.*\/nonexistent\/protocol\.json/,
+    );
     const file = join(mkdtempSync(join(tmpdir(), 'mcx-protocol-')), 'p.json');
     writeFileSync(file, '{"name": 1}');
     await expect(loadProtocol(file)).rejects.toThrow(/lacks its parts/);

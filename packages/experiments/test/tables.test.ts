@@ -12,7 +12,14 @@ beforeAll(async () => {
 describe('experiments (a mini protocol: a step or two per phase on a tiny synthetic set)', () => {
   it('train every variant once and write both tables with their chance baselines', async () => {
     const out = mkdtempSync(join(tmpdir(), 'mcx-exp-'));
-    const config = { out, size: 'tiny' as const, seed: 3, stepScale: 0.01, batchSize: 4, synthetic: { nih: 24, rsna: 20, siim: 20 } };
+    const config = {
+      out,
+      size: 'tiny' as const,
+      seed: 3,
+      stepScale: 0.01,
+      batchSize: 4,
+      synthetic: { nih: 24, rsna: 20, siim: 20 },
+    };
     const t1 = await experimentTable1(config, { onEvent: null });
 
     expect(existsSync(join(out, 'data', 'synth.json'))).toBe(true);
@@ -39,7 +46,9 @@ describe('experiments (a mini protocol: a step or two per phase on a tiny synthe
     expect(t1.comparison.map((c) => c.metric)).toEqual(expect.arrayContaining(['det.mAP', 'seg.dice']));
     expect(t1.verdict).toMatch(/MTL (beat|did not beat)/);
     const md = readFileSync(join(out, 'table1.md'), 'utf8');
-    expect(md).toContain('| Model | cls mean AUROC (NIH) | cls macro F1 | det mAP (RSNA) | det AP@0.5 | seg Dice (SIIM) | steps | train s |');
+    expect(md).toContain(
+      '| Model | cls mean AUROC (NIH) | cls macro F1 | det mAP (RSNA) | det AP@0.5 | seg Dice (SIIM) | steps | train s |',
+    );
     expect(md).toContain(t1.verdict);
     expect(JSON.parse(readFileSync(join(out, 'table1.json'), 'utf8')).rows).toHaveLength(CORE_VARIANTS.length);
     // The joint and alternating variants share one pre-training run.
@@ -49,7 +58,11 @@ describe('experiments (a mini protocol: a step or two per phase on a tiny synthe
     const t2 = await experimentTable2(config, { onEvent: (e) => events.push(e) });
     // Table 2 reuses the trained models: no phase runs again.
     expect(events.filter((e) => e.type === 'phase-start')).toEqual([]);
-    expect(t2.rows.map((r) => `${r.variant}/${r.gating}`)).toEqual(['bigbang', 'multichexnet-joint', 'multichexnet-alternating'].flatMap((v) => ['gate', 'truth', 'none'].map((g) => `${v}/${g}`)));
+    expect(t2.rows.map((r) => `${r.variant}/${r.gating}`)).toEqual(
+      ['bigbang', 'multichexnet-joint', 'multichexnet-alternating'].flatMap((v) =>
+        ['gate', 'truth', 'none'].map((g) => `${v}/${g}`),
+      ),
+    );
     for (const r of t2.rows) {
       expect(r.det).toBeDefined();
       expect(r.seg).toBeDefined();

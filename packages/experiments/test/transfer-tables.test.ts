@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CHESTXRAY14_CLASSES, ConfigError, initBackend } from '@multichexnet/core';
-import { experimentTable3, experimentTable4, metricOf, TABLE3_METHODS, TransferExperimentConfigSchema, type Table3, type TransferExperimentEvent } from '../src/index';
+import {
+  experimentTable3,
+  experimentTable4,
+  metricOf,
+  TABLE3_METHODS,
+  TransferExperimentConfigSchema,
+  type Table3,
+  type TransferExperimentEvent,
+} from '../src/index';
 
 // A mini run of both experiments: every stage runs (synthetic data, source protocol, fine-tuning, evaluation,
 // files), with step counts far too small for the numbers to mean anything; the structure is what is checked.
@@ -35,7 +43,7 @@ describe('experimentTable3', () => {
       for (const k of ['auroc', 'f1', 'sensitivity'] as const) {
         const s = r.summary[k];
         expect(s.of).toBe(2);
-        if (s.n > 0) expect(s.min).toBeLessThanOrEqual(s.mean), expect(s.mean).toBeLessThanOrEqual(s.max);
+        if (s.n > 0) (expect(s.min).toBeLessThanOrEqual(s.mean), expect(s.mean).toBeLessThanOrEqual(s.max));
       }
       for (const x of r.runs) expect(x.auroc >= 0 && x.auroc <= 1).toBe(true);
     }
@@ -57,7 +65,9 @@ describe('experimentTable3', () => {
     expect(md).toBe(t3.markdown);
     expect(md).toContain('| Transfer from MultiCheXNet (MTL) |');
     expect(md).toContain('Sensitivity @ specificity 0.90');
-    expect(t3.verdict).toMatch(/^Mean test AUROC minus training from scratch \(paired by seed\): Transfer from the stage-1 classifier \(NIH\) ([+-]\d\.\d{3}|n\/a) \(better on [0-2] of 2 seeds\); /);
+    expect(t3.verdict).toMatch(
+      /^Mean test AUROC minus training from scratch \(paired by seed\): Transfer from the stage-1 classifier \(NIH\) ([+-]\d\.\d{3}|n\/a) \(better on [0-2] of 2 seeds\); /,
+    );
     expect(events.filter((e) => e.type === 'experiment' && e.stage === 'source')).not.toHaveLength(0);
   });
 
@@ -82,7 +92,9 @@ describe('experimentTable4', () => {
     // Per-image records reproduce each row's means.
     for (const r of t4.rows) expect(metricOf(r.records, 'cls.meanAuroc')).toBeCloseTo(r.meanAuroc, 4);
     // Stage 1 and MTL were trained by Table 3: this call resumed them (no optimizer step), only CheXNet trained.
-    const steps = seen.filter((e) => e.type === 'step' && 'variant' in e).map((e) => (e as { variant: string }).variant);
+    const steps = seen
+      .filter((e) => e.type === 'step' && 'variant' in e)
+      .map((e) => (e as { variant: string }).variant);
     expect(new Set(steps)).toEqual(new Set(['source-chexnet']));
     const md = await readFile(join(out, 'table4.md'), 'utf8');
     expect(md).toContain('| **Mean** |');
@@ -96,9 +108,15 @@ describe('experimentTable4', () => {
     await mkdir(join(reuse, 'data'));
     for (const d of ['nih', 'rsna', 'siim']) await symlink(join(out, 'data', d), join(reuse, 'data', d));
     const resolved = TransferExperimentConfigSchema.parse(config);
-    await writeFile(join(reuse, 'table1.json'), JSON.stringify({ config: { split: resolved.split, seed: resolved.seed } }));
+    await writeFile(
+      join(reuse, 'table1.json'),
+      JSON.stringify({ config: { split: resolved.split, seed: resolved.seed } }),
+    );
     const again: TransferExperimentEvent[] = [];
-    const t4b = await experimentTable4({ ...config, out: mkdtempSync(join(tmpdir(), 'mcx-t4-')), reuse, covid: join(out, 'data', 'covid') }, { onEvent: (e) => again.push(e) });
+    const t4b = await experimentTable4(
+      { ...config, out: mkdtempSync(join(tmpdir(), 'mcx-t4-')), reuse, covid: join(out, 'data', 'covid') },
+      { onEvent: (e) => again.push(e) },
+    );
     expect(t4b.rows[0]!.provenance).toBe(`reused: ${join(reuse, 'single-cls')}`);
     expect(t4b.rows[0]!.perClass).toEqual(t4.rows[0]!.perClass);
     expect(t4b.rows[1]!.perClass).toEqual(t4.rows[1]!.perClass);

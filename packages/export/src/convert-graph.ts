@@ -70,7 +70,8 @@ export function convertFlatGraph(
         found: dataFormat,
       });
     }
-    const converter = LAYER_CONVERTERS[cls] ?? (isBatchNormLayer(n.layer) ? LAYER_CONVERTERS.BatchNormalization : undefined);
+    const converter =
+      LAYER_CONVERTERS[cls] ?? (isBatchNormLayer(n.layer) ? LAYER_CONVERTERS.BatchNormalization : undefined);
     if (converter === undefined) {
       throw new DataError(`Layer ${n.layer.name} of class ${cls} is not supported by the ONNX exporter`, {
         field: `${n.layer.name} (${cls})`,
@@ -91,7 +92,10 @@ export function convertFlatGraph(
         });
       }
     }
-    values.set(n.output, converter({ gb, layer: n.layer, config, inputs: ins, outShape: n.outShape, base: n.layer.name, fold }));
+    values.set(
+      n.output,
+      converter({ gb, layer: n.layer, config, inputs: ins, outShape: n.outShape, base: n.layer.name, fold }),
+    );
   }
   return {
     outputs: flat.outputs.map((k) => values.get(k)!),

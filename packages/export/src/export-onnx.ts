@@ -1,4 +1,14 @@
-import { tf, DataError, parseConfig, serializeBlock, TFJS_VERSION, version as coreVersion, z, type Block, type OnnxGraphWriter } from '@multichexnet/core';
+import {
+  tf,
+  DataError,
+  parseConfig,
+  serializeBlock,
+  TFJS_VERSION,
+  version as coreVersion,
+  z,
+  type Block,
+  type OnnxGraphWriter,
+} from '@multichexnet/core';
 import { GraphBuilder, type Value } from './onnx/graph-builder';
 import {
   BlockSpecSchema,
@@ -75,7 +85,16 @@ export const ExportOnnxOptionsSchema = z
         temperature: TemperatureSpecSchema.nullable().default(null),
       })
       .strict()
-      .default({ role: 'model', classNames: [], preprocessing: null, versions: {}, gate: null, pairedWith: null, ood: null, temperature: null }),
+      .default({
+        role: 'model',
+        classNames: [],
+        preprocessing: null,
+        versions: {},
+        gate: null,
+        pairedWith: null,
+        ood: null,
+        temperature: null,
+      }),
   })
   .strict();
 export type ExportOnnxOptions = z.input<typeof ExportOnnxOptionsSchema>;
@@ -133,7 +152,11 @@ export async function exportOnnxWithReport(source: Exportable, options: ExportOn
 export type GraphExtension = (gb: OnnxGraphWriter, outputs: ReadonlyMap<string, Value>) => TensorSpec[];
 
 /** {@link exportOnnxWithReport} with extra in-graph post-processing (used by the pipeline exporter). */
-export async function exportWithExtension(source: Exportable, options: ExportOnnxOptions, extend: GraphExtension | null): Promise<ExportReport> {
+export async function exportWithExtension(
+  source: Exportable,
+  options: ExportOnnxOptions,
+  extend: GraphExtension | null,
+): Promise<ExportReport> {
   const opts = parseConfig(ExportOnnxOptionsSchema, options, 'ONNX export options');
   const model = modelOf(source);
   const flat = flattenModel(model);
@@ -161,7 +184,12 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
     const nchw = o.layout === 'NCHW' && inp.shape.length === 4;
     const shape = nchw ? toNchwShape(inp.shape) : inp.shape;
     gb.input(name, dims(shape, 'batch'));
-    inputSpecs.push({ name, shape, layout: inp.shape.length === 4 ? (nchw ? 'NCHW' : 'NHWC') : 'plain', description: '' });
+    inputSpecs.push({
+      name,
+      shape,
+      layout: inp.shape.length === 4 ? (nchw ? 'NCHW' : 'NHWC') : 'plain',
+      description: '',
+    });
     return { name, shape: inp.shape, layout: nchw ? 'nchw' : 'plain' };
   });
 
@@ -170,7 +198,12 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
   const outputSpecs: TensorSpec[] = [];
   const finalValues = new Map<string, Value>();
   outputs.forEach((v, i) => {
-    const o = opts.outputs?.[i] ?? { name: `output_${i}`, activation: 'none' as const, layout: 'NHWC' as const, description: '' };
+    const o = opts.outputs?.[i] ?? {
+      name: `output_${i}`,
+      activation: 'none' as const,
+      layout: 'NHWC' as const,
+      description: '',
+    };
     const spec = finishOutput(gb, v, o);
     outputSpecs.push(spec);
     finalValues.set(spec.name, { name: spec.name, shape: v.shape, layout: spec.layout === 'NCHW' ? 'nchw' : 'plain' });
@@ -194,7 +227,11 @@ export async function exportWithExtension(source: Exportable, options: ExportOnn
 
   const image = inputSpecs[0];
   const inputSize: [number, number] | null =
-    image !== undefined && image.shape.length === 4 && image.layout === 'NHWC' && typeof image.shape[1] === 'number' && typeof image.shape[2] === 'number'
+    image !== undefined &&
+    image.shape.length === 4 &&
+    image.layout === 'NHWC' &&
+    typeof image.shape[1] === 'number' &&
+    typeof image.shape[2] === 'number'
       ? [image.shape[1], image.shape[2]]
       : null;
   const metadata: ModelMetadata = ModelMetadataSchema.parse({
@@ -230,7 +267,8 @@ function modelOf(source: Exportable): tf.LayersModel {
   throw new DataError('Cannot export this object to ONNX', {
     field: 'source',
     expected: 'a tf.LayersModel or a block with a layersModel (LayerBlock)',
-    found: source === null ? 'null' : typeof source === 'object' ? (source.constructor?.name ?? 'object') : typeof source,
+    found:
+      source === null ? 'null' : typeof source === 'object' ? (source.constructor?.name ?? 'object') : typeof source,
   });
 }
 
@@ -265,7 +303,12 @@ function finishOutput(
 }
 
 /** gate_prob [B] = max over the gate classes of its task's probabilities [B, K]: Gather + ReduceMax in the graph. */
-function addClsGate(gb: GraphBuilder, gate: Extract<GateSpec, { source: 'cls' }>, classNames: string[], outputs: Map<string, Value>): TensorSpec {
+function addClsGate(
+  gb: GraphBuilder,
+  gate: Extract<GateSpec, { source: 'cls' }>,
+  classNames: string[],
+  outputs: Map<string, Value>,
+): TensorSpec {
   const probs = outputs.get(gate.probabilities);
   if (probs === undefined || probs.shape.length !== 2) {
     throw new DataError(`A cls gate needs a [B, K] output named '${gate.probabilities}'`, {
@@ -295,7 +338,11 @@ function addClsGate(gb: GraphBuilder, gate: Extract<GateSpec, { source: 'cls' }>
   return { name, shape: [null], layout: 'plain', description };
 }
 
-async function sealModel(gb: GraphBuilder, opts: ResolvedOptions, metadata: ModelMetadata): Promise<{ bytes: Uint8Array; checksum: string }> {
+async function sealModel(
+  gb: GraphBuilder,
+  opts: ResolvedOptions,
+  metadata: ModelMetadata,
+): Promise<{ bytes: Uint8Array; checksum: string }> {
   const graph = gb.build(opts.graphName);
   const graphBytes = encodeGraphProto(graph);
   const props = metadataToProps(metadata);
@@ -310,7 +357,11 @@ async function sealModel(gb: GraphBuilder, opts: ResolvedOptions, metadata: Mode
   });
   // The checksum covers the graph bytes exactly as they sit in the file; make sure the encoder wrote them alike.
   const range = scanModelProto(bytes).graphRange;
-  if (range === null || range[1] - range[0] !== graphBytes.byteLength || !sameBytes(bytes.subarray(range[0], range[1]), graphBytes)) {
+  if (
+    range === null ||
+    range[1] - range[0] !== graphBytes.byteLength ||
+    !sameBytes(bytes.subarray(range[0], range[1]), graphBytes)
+  ) {
     throw new Error('internal: graph bytes inside the model differ from the hashed graph');
   }
   return { bytes, checksum };

@@ -34,7 +34,11 @@ interface Scope {
  * re-running shape inference from the outer model's inputs gives the concrete sizes that explicit paddings and the
  * det decoding need. Falls back to the stored shape, filling in what it knows.
  */
-function inferShape(layer: tf.layers.Layer, inputShapes: (number | null)[][], stored: (number | null)[]): (number | null)[] {
+function inferShape(
+  layer: tf.layers.Layer,
+  inputShapes: (number | null)[][],
+  stored: (number | null)[],
+): (number | null)[] {
   let inferred: (number | null)[] | null = null;
   try {
     const s = layer.computeOutputShape(inputShapes.length === 1 ? inputShapes[0]! : inputShapes);
@@ -93,7 +97,11 @@ export function flattenModel(model: tf.LayersModel): FlatGraph {
             found: String(callInputs.length),
           });
         }
-        inner = { id: `s${++scopeCount}`, bindings: new Map(layer.inputs.map((x, i) => [x.id, callInputs[i]!])), memo: new Map() };
+        inner = {
+          id: `s${++scopeCount}`,
+          bindings: new Map(layer.inputs.map((x, i) => [x.id, callInputs[i]!])),
+          memo: new Map(),
+        };
         callScopes.set(callKey, inner);
       }
       const tensorIndex = (t as unknown as { tensorIndex: number }).tensorIndex;
@@ -109,7 +117,11 @@ export function flattenModel(model: tf.LayersModel): FlatGraph {
       }
       const ins = t.inputs.map((x) => resolve(x, scope));
       key = `${scope.id}:${t.id}`;
-      const outShape = inferShape(layer, ins.map((k) => shapes.get(k)!), t.shape);
+      const outShape = inferShape(
+        layer,
+        ins.map((k) => shapes.get(k)!),
+        t.shape,
+      );
       shapes.set(key, outShape);
       nodes.push({ layer, inputs: ins, output: key, outShape });
     }

@@ -8,7 +8,17 @@ import { createClsHead } from '@multichexnet/head-cls';
 import { createDetHead } from '@multichexnet/head-det';
 import { preprocessImage, type PreprocessConfig } from '@multichexnet/data';
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
-import { CAM_OUTPUT, camHeatRgba, camToImage, createPipeline, decodeCams, loadModel, renderCamOverlayPng, runModel, type ClassActivationMap } from '@multichexnet/runtime';
+import {
+  CAM_OUTPUT,
+  camHeatRgba,
+  camToImage,
+  createPipeline,
+  decodeCams,
+  loadModel,
+  renderCamOverlayPng,
+  runModel,
+  type ClassActivationMap,
+} from '@multichexnet/runtime';
 import { exportModel, exportPipeline, type PipelineModels } from '../src/index';
 import { maxAbsDiff, onnxCheckerAvailable, randomizeStatistics, runOnnxChecker } from './helpers/parity';
 
@@ -16,7 +26,11 @@ const SIZE = 128;
 const TOL = 1e-4;
 const CLASSES = [...CHESTXRAY14_CLASSES];
 const THRESHOLDS = { Pneumonia: 0, Mass: 1 };
-let blocks: { encoder: ReturnType<typeof createEncoder>; cls: ReturnType<typeof createClsHead>; det: ReturnType<typeof createDetHead> };
+let blocks: {
+  encoder: ReturnType<typeof createEncoder>;
+  cls: ReturnType<typeof createClsHead>;
+  det: ReturnType<typeof createDetHead>;
+};
 let model: MultiCheXNet;
 let withCam: PipelineModels;
 let single: Uint8Array;
@@ -51,7 +65,10 @@ function film(w: number, h: number, seed: number): GrayImage {
 }
 
 /** tfjs's CAM [B, h, w, C] NHWC of preprocessed films, as NCHW values. */
-function tfjsCam(images: GrayImage[], pre: PreprocessConfig): { nchw: Float32Array; dims: number[]; input: Float32Array } {
+function tfjsCam(
+  images: GrayImage[],
+  pre: PreprocessConfig,
+): { nchw: Float32Array; dims: number[]; input: Float32Array } {
   const input = new Float32Array(images.length * SIZE * SIZE);
   images.forEach((img, b) => input.set(preprocessImage({ ...img, maxValue: 255 }, pre).input, b * SIZE * SIZE));
   return tf.tidy(() => {
@@ -64,13 +81,24 @@ function tfjsCam(images: GrayImage[], pre: PreprocessConfig): { nchw: Float32Arr
 
 describe('cls_cam: class activation maps in the ONNX export', () => {
   it('is an opt-in output [B, C, h, w] NCHW; the default export is unchanged', async () => {
-    const plain = await exportPipeline(model, { preprocessing: { size: SIZE }, decode: { cls: { thresholds: THRESHOLDS } } });
-    const off = await exportPipeline(model, { preprocessing: { size: SIZE }, cam: false, decode: { cls: { thresholds: THRESHOLDS } } });
+    const plain = await exportPipeline(model, {
+      preprocessing: { size: SIZE },
+      decode: { cls: { thresholds: THRESHOLDS } },
+    });
+    const off = await exportPipeline(model, {
+      preprocessing: { size: SIZE },
+      cam: false,
+      decode: { cls: { thresholds: THRESHOLDS } },
+    });
     expect(Buffer.from(off.stage1).equals(Buffer.from(plain.stage1))).toBe(true);
     expect(plain.reports.stage1.metadata.outputs.map((o) => o.name)).not.toContain(CAM_OUTPUT);
     // the maps cost one 1x1 kernel: C5 x 14 weights
-    expect(withCam.stage1.byteLength - plain.stage1.byteLength).toBeGreaterThanOrEqual(blocks.encoder.featureChannels.c5 * 14 * 4);
-    expect(withCam.stage1.byteLength - plain.stage1.byteLength).toBeLessThan(blocks.encoder.featureChannels.c5 * 14 * 4 + 2048);
+    expect(withCam.stage1.byteLength - plain.stage1.byteLength).toBeGreaterThanOrEqual(
+      blocks.encoder.featureChannels.c5 * 14 * 4,
+    );
+    expect(withCam.stage1.byteLength - plain.stage1.byteLength).toBeLessThan(
+      blocks.encoder.featureChannels.c5 * 14 * 4 + 2048,
+    );
     const spec = withCam.reports.stage1.metadata.outputs.find((o) => o.name === CAM_OUTPUT)!;
     expect(spec.layout).toBe('NCHW');
     expect(spec.shape).toEqual([null, 14, SIZE / 32, SIZE / 32]);
@@ -78,18 +106,21 @@ describe('cls_cam: class activation maps in the ONNX export', () => {
     expect(Buffer.from(withCam.stage2!).length).toBeGreaterThan(0);
   });
 
-  it.each(['node', 'web'] as const)('equals the tfjs CAM within 1e-4 on onnxruntime-%s (single graph and stage 1)', async (backend) => {
-    const pre = withCam.reports.stage1.metadata.preprocessing!;
-    const images = [film(SIZE, SIZE, 0), film(SIZE, SIZE, 3), film(SIZE, SIZE, 6)];
-    const ref = tfjsCam(images, pre);
-    for (const bytes of [single, withCam.stage1]) {
-      const model = await loadModel(bytes, { backend, threads: 1 });
-      const out = await runModel(model, { image: { data: ref.input, dims: [3, SIZE, SIZE, 1] } });
-      expect(out[CAM_OUTPUT]!.dims).toEqual(ref.dims);
-      expect(maxAbsDiff(out[CAM_OUTPUT]!.data, ref.nchw)).toBeLessThan(TOL);
-      await model.dispose();
-    }
-  });
+  it.each(['node', 'web'] as const)(
+    'equals the tfjs CAM within 1e-4 on onnxruntime-%s (single graph and stage 1)',
+    async (backend) => {
+      const pre = withCam.reports.stage1.metadata.preprocessing!;
+      const images = [film(SIZE, SIZE, 0), film(SIZE, SIZE, 3), film(SIZE, SIZE, 6)];
+      const ref = tfjsCam(images, pre);
+      for (const bytes of [single, withCam.stage1]) {
+        const model = await loadModel(bytes, { backend, threads: 1 });
+        const out = await runModel(model, { image: { data: ref.input, dims: [3, SIZE, SIZE, 1] } });
+        expect(out[CAM_OUTPUT]!.dims).toEqual(ref.dims);
+        expect(maxAbsDiff(out[CAM_OUTPUT]!.data, ref.nchw)).toBeLessThan(TOL);
+        await model.dispose();
+      }
+    },
+  );
 
   it.skipIf(!onnxCheckerAvailable())('passes the ONNX checker', () => {
     expect(runOnnxChecker(single).ok).toBe(true);
@@ -97,15 +128,28 @@ describe('cls_cam: class activation maps in the ONNX export', () => {
   });
 
   it('is refused by name for a cls head with a hidden layer', async () => {
-    const hidden = createClsHead({ classes: CLASSES, featureChannels: blocks.encoder.featureChannels, hidden: 4, seed: 1 });
-    await expect(exportModel(createMultiCheXNet({ encoder: blocks.encoder, heads: { cls: hidden, det: blocks.det } }), { preprocessing: { size: SIZE }, cam: true })).rejects.toThrow(/hidden layer.*cls\.hidden/);
+    const hidden = createClsHead({
+      classes: CLASSES,
+      featureChannels: blocks.encoder.featureChannels,
+      hidden: 4,
+      seed: 1,
+    });
+    await expect(
+      exportModel(createMultiCheXNet({ encoder: blocks.encoder, heads: { cls: hidden, det: blocks.det } }), {
+        preprocessing: { size: SIZE },
+        cam: true,
+      }),
+    ).rejects.toThrow(/hidden layer.*cls\.hidden/);
     hidden.dispose();
   });
 });
 
 describe('the pipeline returns the maps', () => {
   it('of the findings by default and of the classes asked for, mapped onto a letterboxed film', async () => {
-    const pipe = await createPipeline({ model: { stage1: withCam.stage1, stage2: withCam.stage2 }, cam: { classes: ['Effusion'] } });
+    const pipe = await createPipeline({
+      model: { stage1: withCam.stage1, stage2: withCam.stage2 },
+      cam: { classes: ['Effusion'] },
+    });
     const image = film(160, 100, 1);
     const r = await pipe.run(image);
     expect(r.findings).toEqual(['Pneumonia']);
@@ -122,20 +166,34 @@ describe('the pipeline returns the maps', () => {
     // the values are the graph's: the same as decodeCams on a direct run
     const { input, transform } = preprocessImage({ ...image, maxValue: 255 }, pipe.metadata.preprocessing!);
     const model = await loadModel(withCam.stage1);
-    const direct = decodeCams(await runModel(model, { image: { data: input, dims: [1, SIZE, SIZE, 1] } }), model.metadata, { transform, classes: ['Pneumonia'] });
+    const direct = decodeCams(
+      await runModel(model, { image: { data: input, dims: [1, SIZE, SIZE, 1] } }),
+      model.metadata,
+      { transform, classes: ['Pneumonia'] },
+    );
     expect(Array.from(direct.Pneumonia!.data)).toEqual(Array.from(cam.data));
     await model.dispose();
-    const all = await createPipeline({ model: { model: single }, gate: { enabled: false }, cam: { classes: 'all', findings: false } });
+    const all = await createPipeline({
+      model: { model: single },
+      gate: { enabled: false },
+      cam: { classes: 'all', findings: false },
+    });
     expect(Object.keys((await all.run(image)).cams!)).toHaveLength(14);
     await all.dispose();
     await pipe.dispose();
   });
 
   it('refuses a class the model lacks, and maps asked of a model exported without them', async () => {
-    await expect(createPipeline({ model: { model: single }, gate: { enabled: false }, cam: { classes: ['Covid19'] } })).rejects.toThrow(/cam\.classes.*found Covid19/);
+    await expect(
+      createPipeline({ model: { model: single }, gate: { enabled: false }, cam: { classes: ['Covid19'] } }),
+    ).rejects.toThrow(/cam\.classes.*found Covid19/);
     const plain = await exportModel(model, { preprocessing: { size: SIZE } });
-    await expect(createPipeline({ model: { model: plain }, gate: { enabled: false }, cam: { classes: ['Mass'] } })).rejects.toThrow(DataError);
-    await expect(createPipeline({ model: { model: plain }, gate: { enabled: false }, cam: { classes: ['Mass'] } })).rejects.toThrow(/export it with cam: true/);
+    await expect(
+      createPipeline({ model: { model: plain }, gate: { enabled: false }, cam: { classes: ['Mass'] } }),
+    ).rejects.toThrow(DataError);
+    await expect(
+      createPipeline({ model: { model: plain }, gate: { enabled: false }, cam: { classes: ['Mass'] } }),
+    ).rejects.toThrow(/export it with cam: true/);
     // without a request, a model without maps runs as before
     const p = await createPipeline({ model: { model: plain }, gate: { enabled: false } });
     expect((await p.run(film(SIZE, SIZE, 2))).cams).toBeUndefined();
@@ -180,7 +238,9 @@ describe('drawing a map at the film size', () => {
     expect(Array.from(png.data.slice(0, 3))).toEqual([100, 100, 100]);
     // at the peak: 60 % pure red over the gray 100
     expect(Array.from(png.data.slice((63 * 64 + 63) * 3, (63 * 64 + 63) * 3 + 3))).toEqual([193, 40, 40]);
-    expect(() => renderCamOverlayPng({ width: 10, height: 10, data: new Uint8Array(100) }, cam)).toThrow(/another image size/);
+    expect(() => renderCamOverlayPng({ width: 10, height: 10, data: new Uint8Array(100) }, cam)).toThrow(
+      /another image size/,
+    );
     // a map without positive evidence draws nothing
     expect(camHeatRgba(grid(cam.transform, [-1, -2, -3, -4])).every((v) => v === 0)).toBe(true);
   });

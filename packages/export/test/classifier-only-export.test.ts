@@ -22,7 +22,10 @@ let model: MultiCheXNet;
 beforeAll(async () => {
   await initBackend('cpu');
   encoder = createEncoder({ preset: 'densenet-tiny', seed: 3 });
-  model = createMultiCheXNet({ encoder, heads: { cls: createClsHead({ classes: CLASSES, featureChannels: encoder.featureChannels, seed: 4 }) } });
+  model = createMultiCheXNet({
+    encoder,
+    heads: { cls: createClsHead({ classes: CLASSES, featureChannels: encoder.featureChannels, seed: 4 }) },
+  });
 });
 afterAll(() => model.dispose());
 
@@ -49,14 +52,24 @@ describe('a classifier alone with classes the default gate does not know', () =>
   it('exports a model with det / seg and nothing to gate on ungated, and its pipeline asks to run ungated', async () => {
     const blocks = buildBlocks('densenet-tiny', 9);
     const other = createClsHead({ classes: CLASSES, featureChannels: blocks.encoder.featureChannels, seed: 5 });
-    const covid = createMultiCheXNet({ encoder: blocks.encoder, heads: { cls: other, det: blocks.det, seg: blocks.seg } });
+    const covid = createMultiCheXNet({
+      encoder: blocks.encoder,
+      heads: { cls: other, det: blocks.det, seg: blocks.seg },
+    });
     try {
       const m = await exportPipeline(covid, { preprocessing: { size: SIZE } });
       expect(m.reports.stage1.metadata.gate).toBeNull();
-      await expect(createPipeline({ model: { stage1: m.stage1, stage2: m.stage2 } })).rejects.toThrow(/no gate for its routed tasks \(det, seg\).*gate: \{ enabled: false \}/);
+      await expect(createPipeline({ model: { stage1: m.stage1, stage2: m.stage2 } })).rejects.toThrow(
+        /no gate for its routed tasks \(det, seg\).*gate: \{ enabled: false \}/,
+      );
       const p = await createPipeline({ model: { stage1: m.stage1, stage2: m.stage2 }, gate: { enabled: false } });
       const r = await p.run({ width: 64, height: 64, data: new Uint8Array(64 * 64).fill(90) });
-      expect([r.tasks, Object.keys(r.probabilities!), Array.isArray(r.boxes), r.mask!.width]).toEqual([['cls', 'det', 'seg'], CLASSES, true, 64]);
+      expect([r.tasks, Object.keys(r.probabilities!), Array.isArray(r.boxes), r.mask!.width]).toEqual([
+        ['cls', 'det', 'seg'],
+        CLASSES,
+        true,
+        64,
+      ]);
       await p.dispose();
     } finally {
       other.dispose();

@@ -19,7 +19,12 @@ beforeAll(async () => {
   await initBackend('cpu');
   // The project's default encoder preset with every head, and a one-class cls head as a dedicated binary gate.
   blocks = buildBlocks('densenet-small', 5);
-  gate = createClsHead({ classes: ['abnormal'], featureChannels: blocks.encoder.featureChannels, seed: 77, name: 'gate' });
+  gate = createClsHead({
+    classes: ['abnormal'],
+    featureChannels: blocks.encoder.featureChannels,
+    seed: 77,
+    name: 'gate',
+  });
   randomizeStatistics(gate.layersModel, 78);
   report = await exportModelWithReport(withGateHead(blocks.model, gate), { preprocessing: { size: SIZE } });
 });
@@ -44,13 +49,30 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
   it('describes itself', () => {
     const m = report.metadata;
     expect(m.role).toBe('model');
-    expect(m.outputs.map((o) => o.name)).toEqual(['cls_probs', 'det_raw', 'seg_mask', 'gate_prob', 'det_boxes', 'det_scores']);
+    expect(m.outputs.map((o) => o.name)).toEqual([
+      'cls_probs',
+      'det_raw',
+      'seg_mask',
+      'gate_prob',
+      'det_boxes',
+      'det_scores',
+    ]);
     expect(m.tasks).toEqual(['cls', 'det', 'seg']);
-    expect(m.decode).toEqual({ cls: { classes: [...CHESTXRAY14_CLASSES] }, det: { scoreThreshold: 0.05, nmsIoU: 0.5, maxDetections: 10 }, seg: { threshold: 0.5, minArea: 0 } });
+    expect(m.decode).toEqual({
+      cls: { classes: [...CHESTXRAY14_CLASSES] },
+      det: { scoreThreshold: 0.05, nmsIoU: 0.5, maxDetections: 10 },
+      seg: { threshold: 0.5, minArea: 0 },
+    });
     expect(m.gate).toEqual({ source: 'output', output: 'gate_prob', threshold: 0.5 });
     expect(m.inputSize).toEqual([SIZE, SIZE]);
     expect(m.classNames).toEqual([...CHESTXRAY14_CLASSES]);
-    expect(m.blocks.map((b) => b.className)).toEqual(['core-encoder/DenseNetEncoder', 'head-cls/ClsHead', 'head-det/DetHead', 'head-seg/SegHead', 'head-cls/ClsHead']);
+    expect(m.blocks.map((b) => b.className)).toEqual([
+      'core-encoder/DenseNetEncoder',
+      'head-cls/ClsHead',
+      'head-det/DetHead',
+      'head-seg/SegHead',
+      'head-cls/ClsHead',
+    ]);
     expect((m.blocks[0]!.config as { preset: string }).preset).toBe('densenet-small');
     // Only the image enters NCHW and the two NHWC outputs (det_raw, seg_mask) leave it.
     expect(report.ops.Transpose).toBe(3);
@@ -85,7 +107,11 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
     const n = out.det_scores!.dims[1]!;
     let total = 0;
     for (let b = 0; b < B; b++) {
-      const got = selectBoxes(out.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4), out.det_scores!.data.subarray(b * n, (b + 1) * n), all);
+      const got = selectBoxes(
+        out.det_boxes!.data.subarray(b * n * 4, (b + 1) * n * 4),
+        out.det_scores!.data.subarray(b * n, (b + 1) * n),
+        all,
+      );
       expect(got.length).toBe(expected[b]!.length);
       got.forEach((box, i) => {
         expect(Math.abs(box.score - expected[b]![i]!.score)).toBeLessThan(TOL);
@@ -101,7 +127,10 @@ describe('exportModel: one graph, densenet-small + cls + det + seg + gate head',
 
   it('gates the pipeline with the dedicated gate head', async () => {
     const models = await exportPipeline(withGateHead(blocks.model, gate), { preprocessing: { size: SIZE } });
-    const pipe = await createPipeline({ model: { stage1: models.stage1, stage2: models.stage2 }, gate: { threshold: 0 } });
+    const pipe = await createPipeline({
+      model: { stage1: models.stage1, stage2: models.stage2 },
+      gate: { threshold: 0 },
+    });
     expect(pipe.metadata.gate).toEqual({ source: 'output', output: 'gate_prob', threshold: 0.5 });
     const image = { width: 200, height: 150, data: new Uint8Array(200 * 150).map((_, i) => (i * 7) % 251) };
     const [r] = await pipe.runBatch([image]);

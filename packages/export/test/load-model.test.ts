@@ -27,7 +27,9 @@ const EXPORT_OPTIONS: ExportOnnxOptions = {
 beforeAll(async () => {
   await initBackend('cpu');
   const x = tf.input({ shape: [16, 16, 1] });
-  const h = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  const h = tf.layers
+    .conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' })
+    .apply(x) as tf.SymbolicTensor;
   const cls = tf.layers.dense({ units: 14 }).apply(tf.layers.globalAveragePooling2d({}).apply(h)) as tf.SymbolicTensor;
   model = tf.model({ inputs: x, outputs: cls });
   randomizeStatistics(model, 3);
@@ -39,15 +41,32 @@ describe('loadModel: self-describing files', () => {
     const m = await loadModel(bytes);
     expect(m.backend).toBe('node');
     expect(m.metadata.classNames).toEqual([...CHESTXRAY14_CLASSES]);
-    expect(m.metadata.preprocessing).toMatchObject({ size: 16, fit: 'stretch', interpolation: 'area', mean: 0.5, std: 0.25 });
+    expect(m.metadata.preprocessing).toMatchObject({
+      size: 16,
+      fit: 'stretch',
+      interpolation: 'area',
+      mean: 0.5,
+      std: 0.25,
+    });
     expect(m.metadata.inputSize).toEqual([16, 16]);
     expect(m.metadata.inputs).toEqual([{ name: 'image', shape: [null, 16, 16, 1], layout: 'NHWC', description: '' }]);
     expect(m.metadata.outputs.map((o) => [o.name, o.shape, o.layout])).toEqual([
       ['cls_probs', [null, 14], 'plain'],
       ['gate_prob', [null], 'plain'],
     ]);
-    expect(m.metadata.gate).toEqual({ source: 'cls', task: 'cls', probabilities: 'cls_probs', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0.4 });
-    expect(m.metadata.versions).toMatchObject({ '@multichexnet/export': '0.1.0', '@multichexnet/runtime': '0.1.0', '@tensorflow/tfjs': '4.22.0', '@multichexnet/head-cls': '0.1.0' });
+    expect(m.metadata.gate).toEqual({
+      source: 'cls',
+      task: 'cls',
+      probabilities: 'cls_probs',
+      classes: ['Pneumonia', 'Pneumothorax'],
+      threshold: 0.4,
+    });
+    expect(m.metadata.versions).toMatchObject({
+      '@multichexnet/export': '0.1.0',
+      '@multichexnet/runtime': '0.1.0',
+      '@tensorflow/tfjs': '4.22.0',
+      '@multichexnet/head-cls': '0.1.0',
+    });
     expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
     await m.dispose();
   });
@@ -115,7 +134,9 @@ describe('loadModel: refuses corrupt, tampered and foreign files', () => {
     const proto = decodeModelProto(bytes);
     const entry = proto.metadataProps.find((p) => p.key === 'multichexnet.classNames')!;
     entry.value = entry.value.replace('Pneumonia', 'Pneumonic');
-    await expect(verifyModelBytes(encodeModelProto(proto), 'edited.onnx')).rejects.toThrow(/checksum mismatch.*file edited\.onnx/);
+    await expect(verifyModelBytes(encodeModelProto(proto), 'edited.onnx')).rejects.toThrow(
+      /checksum mismatch.*file edited\.onnx/,
+    );
   });
 
   it('refuses a file without a checksum', async () => {
@@ -129,7 +150,9 @@ describe('loadModel: refuses corrupt, tampered and foreign files', () => {
     proto.metadataProps = [{ key: 'author', value: 'someone else' }];
     const foreign = encodeModelProto(proto);
     // onnxruntime itself would run it: the refusal is ours.
-    await expect(loadModel(foreign)).rejects.toThrow(/Not a MultiCheXNet model.*expected multichexnet-onnx\/1, found no such metadata entry/);
+    await expect(loadModel(foreign)).rejects.toThrow(
+      /Not a MultiCheXNet model.*expected multichexnet-onnx\/1, found no such metadata entry/,
+    );
   });
 
   it.runIf(true)('refuses an image passed as a model', async () => {
@@ -144,7 +167,9 @@ describe('loadModel: refuses corrupt, tampered and foreign files', () => {
   });
 
   it('refuses a missing file with its path', async () => {
-    await expect(loadModel('/nonexistent/model.onnx')).rejects.toThrow(/Cannot read model file \(file \/nonexistent\/model\.onnx\)/);
+    await expect(loadModel('/nonexistent/model.onnx')).rejects.toThrow(
+      /Cannot read model file \(file \/nonexistent\/model\.onnx\)/,
+    );
   });
 });
 
@@ -154,10 +179,19 @@ describe('runModel: checks its feeds', () => {
     await expect(runModel(m, { image: { data: new Float32Array(16 * 16), dims: [1, 16, 16] } })).rejects.toThrow(
       /wrong shape or type \(file <bytes>, field image\): expected float32 \[\?, 16, 16, 1\] \(NHWC\), found Float32Array of 256 values, dims \[1, 16, 16\]/,
     );
-    await expect(runModel(m, { image: { data: new Float32Array(10), dims: [1, 16, 16, 1] } })).rejects.toThrow(/wrong shape/);
+    await expect(runModel(m, { image: { data: new Float32Array(10), dims: [1, 16, 16, 1] } })).rejects.toThrow(
+      /wrong shape/,
+    );
     await expect(runModel(m, {})).rejects.toThrow(/Missing model input/);
-    await expect(runModel(m, { image: { data: new Float32Array(256), dims: [1, 16, 16, 1] }, extra: { data: new Float32Array(1), dims: [1] } })).rejects.toThrow(/Unknown model input/);
-    await expect(runModel(m, { image: { data: new Float32Array(256), dims: [1, 16, 16, 1] } }, { outputs: ['nope'] })).rejects.toThrow(/Unknown model output/);
+    await expect(
+      runModel(m, {
+        image: { data: new Float32Array(256), dims: [1, 16, 16, 1] },
+        extra: { data: new Float32Array(1), dims: [1] },
+      }),
+    ).rejects.toThrow(/Unknown model input/);
+    await expect(
+      runModel(m, { image: { data: new Float32Array(256), dims: [1, 16, 16, 1] } }, { outputs: ['nope'] }),
+    ).rejects.toThrow(/Unknown model output/);
     await m.dispose();
   });
 

@@ -1,5 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, DataError, initBackend, scaleProbability, tf, unscaleProbability, type GrayImage, type OodStatistics, type TaskHead } from '@multichexnet/core';
+import {
+  ConfigError,
+  DataError,
+  initBackend,
+  scaleProbability,
+  tf,
+  unscaleProbability,
+  type GrayImage,
+  type OodStatistics,
+  type TaskHead,
+} from '@multichexnet/core';
 import { preprocessImage } from '@multichexnet/data';
 import { createMultiCheXNet } from '@multichexnet/model';
 import { createPipeline, type Pipeline } from '@multichexnet/runtime';
@@ -30,7 +40,8 @@ function filmLike(seed: number): GrayImage {
   const data = new Uint8Array(w * h);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      const lung = (cx: number) => Math.exp(-(((x - cx) / (w * 0.13)) ** 2 + ((y - h * (0.45 + 0.01 * (seed % 5))) / (h * 0.25)) ** 2));
+      const lung = (cx: number) =>
+        Math.exp(-(((x - cx) / (w * 0.13)) ** 2 + ((y - h * (0.45 + 0.01 * (seed % 5))) / (h * 0.25)) ** 2));
       data[y * w + x] = Math.round(Math.min(255, 170 + (seed % 7) * 3 - 120 * (lung(w * 0.32) + lung(w * 0.68))));
     }
   }
@@ -53,7 +64,12 @@ function pooled(images: GrayImage[]): Float64Array[] {
   const pre = images.map((im) => preprocessImage({ ...im, maxValue: 255 }, { size: SIZE }).input);
   const x = tf.tensor4d(Float32Array.from(pre.flatMap((p) => Array.from(p))), [images.length, SIZE, SIZE, 1]);
   const f = blocks.encoder.apply(x);
-  const rows = tf.tidy(() => tf.concat(LEVELS.map((l) => tf.mean(f[l], [1, 2])), 1));
+  const rows = tf.tidy(() =>
+    tf.concat(
+      LEVELS.map((l) => tf.mean(f[l], [1, 2])),
+      1,
+    ),
+  );
   const data = rows.dataSync();
   const D = rows.shape[1]!;
   tf.dispose([x, rows, ...Object.values(f)]);
@@ -64,7 +80,7 @@ function pooled(images: GrayImage[]): Float64Array[] {
 function orthonormal(k: number, D: number): number[][] {
   const rows: number[][] = [];
   let s = 7;
-  const rand = (): number => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const rand = (): number => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5;
   while (rows.length < k) {
     const v = Array.from({ length: D }, rand);
     for (const u of rows) {
@@ -83,11 +99,18 @@ function referenceScore(x: Float64Array, st: OodStatistics): number {
   const c = Array.from(x, (v, j) => v - st.mean[j]!);
   const z = st.components.map((u) => u.reduce((a, uj, j) => a + uj * c[j]!, 0));
   const r = c.map((cj, j) => cj - st.components.reduce((a, u, i) => a + z[i]! * u[j]!, 0));
-  return (z.reduce((a, zi, i) => a + (zi * zi) / st.variances[i]!, 0) + r.reduce((a, v) => a + v * v, 0) / st.residualVariance) / D;
+  return (
+    (z.reduce((a, zi, i) => a + (zi * zi) / st.variances[i]!, 0) +
+      r.reduce((a, v) => a + v * v, 0) / st.residualVariance) /
+    D
+  );
 }
 
 /** Two masks agree but for pixels on a foreground border (bilinear resizing of calibrated vs raw probabilities). */
-function sameMaskUpToBorders(a: { width: number; height: number; data: Uint8Array } | null, b: { width: number; height: number; data: Uint8Array } | null): void {
+function sameMaskUpToBorders(
+  a: { width: number; height: number; data: Uint8Array } | null,
+  b: { width: number; height: number; data: Uint8Array } | null,
+): void {
   expect(a === null).toBe(b === null);
   if (a === null || b === null) return;
   let differ = 0;
@@ -108,8 +131,16 @@ beforeAll(async () => {
   const rows = pooled(films);
   const D = rows[0]!.length;
   const mean = Array.from({ length: D }, (_, j) => rows.reduce((a, r) => a + r[j]!, 0) / rows.length);
-  const variance = rows.reduce((a, r) => a + r.reduce((b, v, j) => b + (v - mean[j]!) ** 2, 0), 0) / (rows.length - 1) / D;
-  stats = { levels: [...LEVELS], mean, components: orthonormal(3, D), variances: [4 * variance, 2 * variance, 1.5 * variance], residualVariance: variance, count: films.length };
+  const variance =
+    rows.reduce((a, r) => a + r.reduce((b, v, j) => b + (v - mean[j]!) ** 2, 0), 0) / (rows.length - 1) / D;
+  stats = {
+    levels: [...LEVELS],
+    mean,
+    components: orthonormal(3, D),
+    variances: [4 * variance, 2 * variance, 1.5 * variance],
+    residualVariance: variance,
+    count: films.length,
+  };
   threshold = Math.max(...rows.map((r) => referenceScore(r, stats))) * 1.05;
   const ood = { statistics: stats, threshold, targetFalseRefusal: 0.05, thresholdFilms: films.length };
   plain = await exportPipeline(blocks.model, { preprocessing: { size: SIZE } });
@@ -120,7 +151,10 @@ beforeAll(async () => {
     temperature: {
       split: 'val',
       tasks: {
-        cls: { temperature: Object.fromEntries(blocks.cls.config.classes.map((c, i) => [c, 0.5 + 0.25 * i])), samples: 100 },
+        cls: {
+          temperature: Object.fromEntries(blocks.cls.config.classes.map((c, i) => [c, 0.5 + 0.25 * i])),
+          samples: 100,
+        },
         det: { temperature: TEMPS.det, samples: 40 },
         seg: { temperature: TEMPS.seg, samples: 900 },
       },
@@ -130,7 +164,13 @@ beforeAll(async () => {
 
 afterAll(() => blocks.dispose());
 
-const open = (m: PipelineModels, extra: Record<string, unknown> = {}): Promise<Pipeline> => createPipeline({ model: { stage1: m.stage1, stage2: m.stage2 }, backend: 'node', gate: { enabled: false }, ...extra });
+const open = (m: PipelineModels, extra: Record<string, unknown> = {}): Promise<Pipeline> =>
+  createPipeline({
+    model: { stage1: m.stage1, stage2: m.stage2 },
+    backend: 'node',
+    gate: { enabled: false },
+    ...extra,
+  });
 
 describe('OOD score in the exported graph', () => {
   it('equals the float64 score of the pooled tfjs features, and records its threshold', async () => {
@@ -144,7 +184,14 @@ describe('OOD score in the exported graph', () => {
         expect(Math.abs(r.ood!.score - ref) / ref, `image ${i}`).toBeLessThan(1e-3);
         expect(r.ood!.threshold).toBe(threshold);
       });
-      expect(p.metadata.ood).toMatchObject({ output: 'ood_score', method: 'ppca-mahalanobis', levels: ['c4', 'c5'], components: 3, threshold, fittedOn: films.length });
+      expect(p.metadata.ood).toMatchObject({
+        output: 'ood_score',
+        method: 'ppca-mahalanobis',
+        levels: ['c4', 'c5'],
+        components: 3,
+        threshold,
+        fittedOn: films.length,
+      });
       expect(p.metadata.outputs.map((o) => o.name)).toEqual(expect.arrayContaining(['ood_features', 'ood_score']));
     } finally {
       await p.dispose();
@@ -178,7 +225,11 @@ describe('OOD score in the exported graph', () => {
   });
 
   it("'flag' keeps the findings and marks the image; 'off' leaves the verdict out; a threshold override applies", async () => {
-    const [flag, off, loose] = [await open(withOod, { ood: 'flag' }), await open(withOod, { ood: 'off' }), await open(withOod, { oodThreshold: 1e9 })];
+    const [flag, off, loose] = [
+      await open(withOod, { ood: 'flag' }),
+      await open(withOod, { ood: 'off' }),
+      await open(withOod, { oodThreshold: 1e9 }),
+    ];
     try {
       const [f] = await flag.runBatch([noises[0]!]);
       expect(f!.refused).toBeUndefined();
@@ -196,8 +247,14 @@ describe('OOD score in the exported graph', () => {
   });
 
   it('the single graph scores the same as the pipeline', async () => {
-    const single = await exportModel(blocks.model, { preprocessing: { size: SIZE }, ood: { statistics: stats, threshold, targetFalseRefusal: 0.05, thresholdFilms: 12 } });
-    const [a, b] = [await createPipeline({ model: { model: single }, backend: 'node', gate: { enabled: false }, ood: 'flag' }), await open(withOod, { ood: 'flag' })];
+    const single = await exportModel(blocks.model, {
+      preprocessing: { size: SIZE },
+      ood: { statistics: stats, threshold, targetFalseRefusal: 0.05, thresholdFilms: 12 },
+    });
+    const [a, b] = [
+      await createPipeline({ model: { model: single }, backend: 'node', gate: { enabled: false }, ood: 'flag' }),
+      await open(withOod, { ood: 'flag' }),
+    ];
     try {
       const images = [films[1]!, noises[2]!];
       const [x, y] = [await a.runBatch(images), await b.runBatch(images)];
@@ -222,10 +279,15 @@ describe('calibrated probabilities', () => {
       images.forEach((_, i) => {
         expect(base[i]!.calibrated).toBe(false);
         expect(got[i]!.calibrated).toBe(true);
-        for (const [c, raw] of Object.entries(base[i]!.probabilities!)) expect(got[i]!.probabilities![c]).toBeCloseTo(scaleProbability(raw, T[c]!), 6);
+        for (const [c, raw] of Object.entries(base[i]!.probabilities!))
+          expect(got[i]!.probabilities![c]).toBeCloseTo(scaleProbability(raw, T[c]!), 6);
         expect(got[i]!.gate).toEqual(base[i]!.gate);
-        expect(got[i]!.boxes!.map((b) => ({ ...b, score: 0 }))).toEqual(base[i]!.boxes!.map((b) => ({ ...b, score: 0 })));
-        got[i]!.boxes!.forEach((b, k) => expect(b.score).toBeCloseTo(scaleProbability(base[i]!.boxes![k]!.score, TEMPS.det), 6));
+        expect(got[i]!.boxes!.map((b) => ({ ...b, score: 0 }))).toEqual(
+          base[i]!.boxes!.map((b) => ({ ...b, score: 0 })),
+        );
+        got[i]!.boxes!.forEach((b, k) =>
+          expect(b.score).toBeCloseTo(scaleProbability(base[i]!.boxes![k]!.score, TEMPS.det), 6),
+        );
         sameMaskUpToBorders(got[i]!.mask ?? null, base[i]!.mask ?? null);
       });
     } finally {
@@ -237,7 +299,13 @@ describe('calibrated probabilities', () => {
   it('takes a caller threshold on the calibrated scale (det score, seg mask)', async () => {
     const q = 0.3;
     const [ref, p] = [
-      await open(withOod, { ood: 'off', decode: { det: { scoreThreshold: unscaleProbability(q, TEMPS.det) }, seg: { threshold: unscaleProbability(q, TEMPS.seg) } } }),
+      await open(withOod, {
+        ood: 'off',
+        decode: {
+          det: { scoreThreshold: unscaleProbability(q, TEMPS.det) },
+          seg: { threshold: unscaleProbability(q, TEMPS.seg) },
+        },
+      }),
       await open(calibrated, { ood: 'off', decode: { det: { scoreThreshold: q }, seg: { threshold: q } } }),
     ];
     try {
@@ -259,23 +327,82 @@ describe('bad OOD / calibration metadata', () => {
     { key: 'multichexnet.inputs', value: '[]' },
     { key: 'multichexnet.outputs', value: '[]' },
   ];
-  const ood = { output: 'ood_score', method: 'ppca-mahalanobis', levels: ['c5'], dimensions: 8, components: 2, threshold: 2, targetFalseRefusal: 0.02, fittedOn: 10, thresholdOn: 5 };
+  const ood = {
+    output: 'ood_score',
+    method: 'ppca-mahalanobis',
+    levels: ['c5'],
+    dimensions: 8,
+    components: 2,
+    threshold: 2,
+    targetFalseRefusal: 0.02,
+    fittedOn: 10,
+    thresholdOn: 5,
+  };
 
   it('names the field of a bad OOD threshold or temperature', () => {
-    expect(() => metadataFromProps([...base, { key: 'multichexnet.ood', value: JSON.stringify({ ...ood, threshold: -1 }) }], 'm.onnx')).toThrow(/Model metadata does not validate.*multichexnet\.ood\.threshold/s);
-    expect(() => metadataFromProps([...base, { key: 'multichexnet.temperature', value: JSON.stringify({ split: 'val', tasks: { cls: { temperature: { Pneumonia: 0 }, samples: 9 } } }) }], 'm.onnx')).toThrow(/multichexnet\.temperature\.tasks\.cls\.temperature/);
-    expect(() => metadataFromProps([...base, { key: 'multichexnet.ood', value: JSON.stringify({ ...ood, levels: ['c9'] }) }], 'm.onnx')).toThrow(/m\.onnx.*multichexnet\.ood\.levels/s);
+    expect(() =>
+      metadataFromProps(
+        [...base, { key: 'multichexnet.ood', value: JSON.stringify({ ...ood, threshold: -1 }) }],
+        'm.onnx',
+      ),
+    ).toThrow(/Model metadata does not validate.*multichexnet\.ood\.threshold/s);
+    expect(() =>
+      metadataFromProps(
+        [
+          ...base,
+          {
+            key: 'multichexnet.temperature',
+            value: JSON.stringify({ split: 'val', tasks: { cls: { temperature: { Pneumonia: 0 }, samples: 9 } } }),
+          },
+        ],
+        'm.onnx',
+      ),
+    ).toThrow(/multichexnet\.temperature\.tasks\.cls\.temperature/);
+    expect(() =>
+      metadataFromProps(
+        [...base, { key: 'multichexnet.ood', value: JSON.stringify({ ...ood, levels: ['c9'] }) }],
+        'm.onnx',
+      ),
+    ).toThrow(/m\.onnx.*multichexnet\.ood\.levels/s);
   });
 
   it('refuses OOD statistics that do not fit the encoder, and a refuse policy without statistics', async () => {
-    const bad = { statistics: { ...stats, mean: stats.mean.slice(1), components: stats.components.map((c) => c.slice(1)) }, threshold: 1, targetFalseRefusal: 0.05, thresholdFilms: 3 };
+    const bad = {
+      statistics: { ...stats, mean: stats.mean.slice(1), components: stats.components.map((c) => c.slice(1)) },
+      threshold: 1,
+      targetFalseRefusal: 0.05,
+      thresholdFilms: 3,
+    };
     await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, ood: bad })).rejects.toThrow(DataError);
-    await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, ood: { ...bad, statistics: { ...stats, variances: [1] } } })).rejects.toThrow(ConfigError);
-    const temperature = (tasks: Record<string, { temperature: number | Record<string, number>; samples: number }>) => ({ split: 'val', tasks });
-    await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, temperature: temperature({ cls: { temperature: { Foo: 2 }, samples: 9 } }) })).rejects.toThrow(/Temperatures name a class the task does not have.*Foo/s);
-    await expect(exportPipeline(blocks.model, { preprocessing: { size: SIZE }, temperature: temperature({ det: { temperature: { Foo: 2 }, samples: 9 } }) })).rejects.toThrow(/Per-class temperatures for a task calibrated as a whole.*temperature\.tasks\.det/s);
+    await expect(
+      exportPipeline(blocks.model, {
+        preprocessing: { size: SIZE },
+        ood: { ...bad, statistics: { ...stats, variances: [1] } },
+      }),
+    ).rejects.toThrow(ConfigError);
+    const temperature = (tasks: Record<string, { temperature: number | Record<string, number>; samples: number }>) => ({
+      split: 'val',
+      tasks,
+    });
+    await expect(
+      exportPipeline(blocks.model, {
+        preprocessing: { size: SIZE },
+        temperature: temperature({ cls: { temperature: { Foo: 2 }, samples: 9 } }),
+      }),
+    ).rejects.toThrow(/Temperatures name a class the task does not have.*Foo/s);
+    await expect(
+      exportPipeline(blocks.model, {
+        preprocessing: { size: SIZE },
+        temperature: temperature({ det: { temperature: { Foo: 2 }, samples: 9 } }),
+      }),
+    ).rejects.toThrow(/Per-class temperatures for a task calibrated as a whole.*temperature\.tasks\.det/s);
     const clsOnly = createMultiCheXNet({ encoder: blocks.encoder, heads: { cls: blocks.cls } });
-    await expect(exportPipeline(clsOnly, { preprocessing: { size: SIZE }, temperature: temperature({ seg: { temperature: 2, samples: 9 } }) })).rejects.toThrow(/Temperatures for a task the model does not have.*temperature\.tasks\.seg/s);
+    await expect(
+      exportPipeline(clsOnly, {
+        preprocessing: { size: SIZE },
+        temperature: temperature({ seg: { temperature: 2, samples: 9 } }),
+      }),
+    ).rejects.toThrow(/Temperatures for a task the model does not have.*temperature\.tasks\.seg/s);
     await expect(open(plain, { ood: 'refuse' })).rejects.toThrow(/Model has no OOD statistics.*multichexnet\.ood/s);
     const p = await open(plain);
     expect((await p.run(noises[0]!)).ood).toBeUndefined();
@@ -291,7 +418,14 @@ describe('any subset of heads', () => {
       const [want] = await full.runBatch([noises[0]!]);
       for (const heads of [{ det: blocks.det }, { seg: blocks.seg }] as Record<string, TaskHead>[]) {
         const sub = createMultiCheXNet({ encoder: blocks.encoder, heads });
-        const models = await exportPipeline(sub, { preprocessing: { size: SIZE }, ood, temperature: { split: 'val', tasks: Object.fromEntries(Object.keys(heads).map((t) => [t, { temperature: 1.5, samples: 10 }])) } });
+        const models = await exportPipeline(sub, {
+          preprocessing: { size: SIZE },
+          ood,
+          temperature: {
+            split: 'val',
+            tasks: Object.fromEntries(Object.keys(heads).map((t) => [t, { temperature: 1.5, samples: 10 }])),
+          },
+        });
         const p = await open(models);
         try {
           const [got, film] = await p.runBatch([noises[0]!, films[0]!]);

@@ -22,9 +22,17 @@ export const GateHeadConfigSchema = z
     /** Initial probability of "positive" (bias of the logit), so training starts at the class prior. */
     priorProbability: z.number().gt(0).lt(1).default(0.5),
     /** Seed of every initializer. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Block name, prefix of every layer name. */
-    name: z.string().regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -').default('gate'),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
+      .default('gate'),
   })
   .strict();
 
@@ -59,11 +67,16 @@ const ClsPathSchema = z
   .superRefine((c, ctx) => {
     c.classes.forEach((name, i) => {
       if (!c.classNames.includes(name)) {
-        ctx.addIssue({ code: 'custom', path: ['classes', i], message: `must be one of classNames (${c.classNames.join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['classes', i],
+          message: `must be one of classNames (${c.classNames.join(', ')})`,
+        });
       }
     });
     for (const name of Object.keys(c.classThresholds ?? {})) {
-      if (!c.classes.includes(name)) ctx.addIssue({ code: 'custom', path: ['classThresholds', name], message: 'must name one of classes' });
+      if (!c.classes.includes(name))
+        ctx.addIssue({ code: 'custom', path: ['classThresholds', name], message: 'must name one of classes' });
     }
   });
 

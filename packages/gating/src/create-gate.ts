@@ -44,7 +44,12 @@ function rowsOf(p: ClassProbabilities, classCount: number): { data: ArrayLike<nu
   const flat = new Float32Array(p.length * classCount);
   p.forEach((row, i) => {
     if (row.length !== classCount) {
-      throw new DataError('Gate probability row has the wrong length', { row: i + 1, field: 'probabilities', expected: `${classCount} values (classNames)`, found: `${row.length}` });
+      throw new DataError('Gate probability row has the wrong length', {
+        row: i + 1,
+        field: 'probabilities',
+        expected: `${classCount} values (classNames)`,
+        found: `${row.length}`,
+      });
     }
     for (let c = 0; c < classCount; c++) flat[i * classCount + c] = row[c]!;
   });
@@ -69,7 +74,11 @@ abstract class ThresholdGate<C extends GateConfig> {
 
   setThreshold(threshold: number): void {
     if (!(threshold >= 0 && threshold <= 1)) {
-      throw new DataError('Gate threshold must be a probability', { field: 'threshold', expected: 'a number in [0, 1]', found: String(threshold) });
+      throw new DataError('Gate threshold must be a probability', {
+        field: 'threshold',
+        expected: 'a number in [0, 1]',
+        found: String(threshold),
+      });
     }
     this.cfg = { ...this.cfg, threshold };
   }
@@ -97,20 +106,31 @@ class ClsPathGate extends ThresholdGate<Extract<GateConfig, { kind: 'cls-path' }
 
   private evaluate(input: GateInput): { score: Float32Array; positive: boolean[] } {
     if (isFeatures(input)) {
-      throw new DataError('A cls-path gate reads class probabilities, not encoder features', { field: 'gate input', expected: `probabilities [B, ${this.cfg.classNames.length}]`, found: 'encoder features' });
+      throw new DataError('A cls-path gate reads class probabilities, not encoder features', {
+        field: 'gate input',
+        expected: `probabilities [B, ${this.cfg.classNames.length}]`,
+        found: 'encoder features',
+      });
     }
     const C = this.cfg.classNames.length;
     const { data, rows } = rowsOf(input, C);
     const score = new Float32Array(rows);
     const positive: boolean[] = [];
-    const perClass = this.indices.map((idx) => this.cfg.classThresholds?.[this.cfg.classNames[idx]!] ?? this.cfg.threshold);
+    const perClass = this.indices.map(
+      (idx) => this.cfg.classThresholds?.[this.cfg.classNames[idx]!] ?? this.cfg.threshold,
+    );
     for (let b = 0; b < rows; b++) {
       let best = -Infinity;
       let any = false;
       this.indices.forEach((idx, k) => {
         const p = data[b * C + idx]!;
         if (Number.isNaN(p)) {
-          throw new DataError('Gate probability is NaN', { row: b + 1, field: this.cfg.classNames[idx], expected: 'a probability in [0, 1]', found: 'NaN' });
+          throw new DataError('Gate probability is NaN', {
+            row: b + 1,
+            field: this.cfg.classNames[idx],
+            expected: 'a probability in [0, 1]',
+            found: 'NaN',
+          });
         }
         if (p > best) best = p;
         if (p >= perClass[k]!) any = true;
@@ -136,13 +156,20 @@ class BinaryHeadGate extends ThresholdGate<Extract<GateConfig, { kind: 'binary-h
 
   score(input: GateInput): Float32Array {
     if (!isFeatures(input)) {
-      throw new DataError('A binary-head gate reads encoder features, not class probabilities', { field: 'gate input', expected: 'encoder features {c2, c3, c4, c5}', found: 'probabilities' });
+      throw new DataError('A binary-head gate reads encoder features, not class probabilities', {
+        field: 'gate input',
+        expected: 'encoder features {c2, c3, c4, c5}',
+        found: 'probabilities',
+      });
     }
     return Float32Array.from(tf.tidy(() => tf.sigmoid(this.head.apply(input)).dataSync()));
   }
 
   decide(input: GateInput): GateDecision[] {
-    return Array.from(this.score(input), (probability) => ({ probability, positive: probability >= this.cfg.threshold }));
+    return Array.from(this.score(input), (probability) => ({
+      probability,
+      positive: probability >= this.cfg.threshold,
+    }));
   }
 
   dispose(): void {

@@ -59,7 +59,11 @@ class EncoderCacheImpl implements EncoderCache {
 
   rows(indices: readonly number[] | Int32Array): EncoderFeatures {
     if (this.entry === null || !alive(this.entry.features)) {
-      throw new DataError('EncoderCache.rows() before features() of this batch', { field: 'EncoderCache', expected: 'features(images) called first', found: 'no cached batch' });
+      throw new DataError('EncoderCache.rows() before features() of this batch', {
+        field: 'EncoderCache',
+        expected: 'features(images) called first',
+        found: 'no cached batch',
+      });
     }
     return gatherRows(this.entry.features, indices);
   }

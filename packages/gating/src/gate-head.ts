@@ -20,8 +20,10 @@ export const GATE_HEAD_CLASS_NAME = 'gating/GateHead';
  * The dedicated binary gate: features {c2..c5} -> logit [B, 1], pre-sigmoid ("does this image hold a finding the
  * det/seg heads should see?").
  */
-export interface GateHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConfig>,
-  Head<tf.Tensor2D, tf.Tensor1D, number, GateHeadConfig> {
+export interface GateHead
+  extends
+    LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConfig>,
+    Head<tf.Tensor2D, tf.Tensor1D, number, GateHeadConfig> {
   readonly task: 'gate';
   /** Logits [B, 1] (eager) or the symbolic logits of a larger graph. */
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
@@ -38,7 +40,11 @@ function buildGateModel(c: GateHeadConfig): tf.LayersModel {
   let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
   if (c.hidden > 0) {
     x = tf.layers
-      .dense({ name: `${name}_hidden`, units: c.hidden, kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }) })
+      .dense({
+        name: `${name}_hidden`,
+        units: c.hidden,
+        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
+      })
       .apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
   }
@@ -65,14 +71,20 @@ class GateHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConf
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor2D | tf.SymbolicTensor {
+  apply(
+    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
+    opts?: ApplyOptions,
+  ): tf.Tensor2D | tf.SymbolicTensor {
     const { level, featureChannels, name } = this.config;
     const x = features?.[level];
     if (x === undefined) {
       throw new DataError('Gate head input lacks its feature level', {
         field: `${name} input`,
         expected: `features with ${level}`,
-        found: features === null || typeof features !== 'object' ? String(features) : `keys ${Object.keys(features).join(', ')}`,
+        found:
+          features === null || typeof features !== 'object'
+            ? String(features)
+            : `keys ${Object.keys(features).join(', ')}`,
       });
     }
     assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);

@@ -10,10 +10,19 @@ import { DataError } from '@multichexnet/core';
  * gateTargets([[1, NaN], [0, NaN], [NaN, NaN]], ['Pneumonia', 'Pneumothorax'], ['Pneumonia', 'Pneumothorax']);
  * // Float32Array [1, 0, NaN]
  */
-export function gateTargets(labels: readonly ArrayLike<number>[], classNames: readonly string[], classes: readonly string[]): Float32Array {
+export function gateTargets(
+  labels: readonly ArrayLike<number>[],
+  classNames: readonly string[],
+  classes: readonly string[],
+): Float32Array {
   const idx = classes.map((c) => {
     const i = classNames.indexOf(c);
-    if (i < 0) throw new DataError('Gate class is not among the label classes', { field: 'classes', expected: `one of ${classNames.join(', ')}`, found: c });
+    if (i < 0)
+      throw new DataError('Gate class is not among the label classes', {
+        field: 'classes',
+        expected: `one of ${classNames.join(', ')}`,
+        found: c,
+      });
     return i;
   });
   return Float32Array.from(labels, (row) => {

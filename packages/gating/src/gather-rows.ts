@@ -41,7 +41,11 @@ export function gatherRows(features: EncoderFeatures, indices: readonly number[]
   for (let i = 0; i < indices.length; i++) {
     const r = indices[i]!;
     if (!Number.isInteger(r) || r < 0 || r >= batch) {
-      throw new DataError('Row index outside the batch', { field: `indices[${i}]`, expected: `an integer in 0..${batch - 1}`, found: String(r) });
+      throw new DataError('Row index outside the batch', {
+        field: `indices[${i}]`,
+        expected: `an integer in 0..${batch - 1}`,
+        found: String(r),
+      });
     }
   }
   const idx = Int32Array.from(indices);

@@ -6,7 +6,12 @@ export const TeacherForcingConfigSchema = z
     /** Probability that a batch routes by the ground truth instead of the gate (the paper: 0.9). */
     p: z.number().min(0).max(1).default(0.9),
     /** Seed of the per-batch draws. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
   })
   .strict();
 /** What a user passes to {@link createTeacherForcing}. */
@@ -73,7 +78,11 @@ function checkLengths(input: RoutingInput): number {
   for (const key of ['gatePositive', 'labeled'] as const) {
     const v = input[key];
     if (v !== undefined && v.length !== n) {
-      throw new DataError('Routing inputs differ in length', { field: key, expected: `${n} entries (truthPositive)`, found: `${v.length}` });
+      throw new DataError('Routing inputs differ in length', {
+        field: key,
+        expected: `${n} entries (truthPositive)`,
+        found: `${v.length}`,
+      });
     }
   }
   return n;
@@ -131,7 +140,11 @@ export function createTeacherForcing(config: TeacherForcingConfigInput = {}): Te
     history,
     decide(step, stream = '') {
       if (!Number.isInteger(step) || step < 0) {
-        throw new DataError('Teacher forcing step must be a non-negative integer', { field: 'step', expected: 'an integer >= 0', found: String(step) });
+        throw new DataError('Teacher forcing step must be a non-negative integer', {
+          field: 'step',
+          expected: 'an integer >= 0',
+          found: String(step),
+        });
       }
       const u = createRng(deriveSeed(cfg.seed, `teacher-forcing/${stream}/${step}`)).next();
       const source: RoutingSource = u < cfg.p ? 'ground-truth' : 'gate';

@@ -39,7 +39,13 @@ describe('chooseThreshold', () => {
       const target = [0.5, 0.8, 0.9, 0.95, 1][trial % 5]!;
       const r = chooseThreshold(scores, labels, { targetSensitivity: target });
       const known = labels.map((y, i) => [y, scores[i]!] as const).filter(([y]) => !Number.isNaN(y));
-      expect(r.threshold).toBe(bruteForce(known.map((k) => k[1]), known.map((k) => k[0]), target));
+      expect(r.threshold).toBe(
+        bruteForce(
+          known.map((k) => k[1]),
+          known.map((k) => k[0]),
+          target,
+        ),
+      );
       expect(r.sensitivity).toBeGreaterThanOrEqual(target);
       expect(r.count).toBe(known.length);
     }
@@ -63,7 +69,15 @@ describe('chooseThreshold', () => {
 describe('gateMetrics', () => {
   it('counts the confusion matrix and skips unknown labels', () => {
     const m = gateMetrics([true, false, true, false, true], [1, 1, 0, 0, Number.NaN]);
-    expect(m).toEqual({ sensitivity: 0.5, specificity: 0.5, truePositives: 1, falsePositives: 1, trueNegatives: 1, falseNegatives: 1, count: 4 });
+    expect(m).toEqual({
+      sensitivity: 0.5,
+      specificity: 0.5,
+      truePositives: 1,
+      falsePositives: 1,
+      trueNegatives: 1,
+      falseNegatives: 1,
+      count: 4,
+    });
   });
 
   it('accepts gate decisions and gives NaN rates for a missing class', () => {

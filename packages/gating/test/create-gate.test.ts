@@ -62,7 +62,9 @@ describe('cls-path gate', () => {
 
   it('names the field of a bad config', () => {
     expect(() => createGate({ ...cfg, classes: ['Pneumonia', 'Covid'] })).toThrow(ConfigError);
-    expect(() => createGate({ ...cfg, classes: ['Pneumonia', 'Covid'] })).toThrow(/classes\.1: must be one of classNames/);
+    expect(() => createGate({ ...cfg, classes: ['Pneumonia', 'Covid'] })).toThrow(
+      /classes\.1: must be one of classNames/,
+    );
     expect(() => createGate({ ...cfg, threshold: 2 })).toThrow(/threshold: must be <= 1/);
     expect(() => createGate({ kind: 'softmax' } as never)).toThrow(/kind/);
   });

@@ -6,7 +6,10 @@ import { countingEncoder } from './helpers';
 
 function images(batch: number, seed: number): tf.Tensor4D {
   const rng = createRng(seed);
-  return tf.tensor4d(Float32Array.from({ length: batch * 64 * 64 }, () => rng.normal()), [batch, 64, 64, 1]);
+  return tf.tensor4d(
+    Float32Array.from({ length: batch * 64 * 64 }, () => rng.normal()),
+    [batch, 64, 64, 1],
+  );
 }
 
 describe('EncoderCache', () => {
@@ -87,7 +90,9 @@ describe('gatherRows', () => {
 
   it('passes the gradient back to the chosen rows only', () => {
     const f = randomFeatures(3, 64, 8);
-    const grad = tf.grad((c5: tf.Tensor) => tf.sum(gatherRows({ ...f, c5: c5 as tf.Tensor4D }, [2, 2]).c5) as tf.Scalar)(f.c5);
+    const grad = tf.grad(
+      (c5: tf.Tensor) => tf.sum(gatherRows({ ...f, c5: c5 as tf.Tensor4D }, [2, 2]).c5) as tf.Scalar,
+    )(f.c5);
     const g = grad.arraySync() as number[][][][];
     expect(g[0]!.flat(2).every((v) => v === 0)).toBe(true);
     expect(g[1]!.flat(2).every((v) => v === 0)).toBe(true);

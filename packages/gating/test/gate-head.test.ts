@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DataError, decodeWeightsFile, deserializeBlock, encodeBlockWeights, loadBlockWeightsFromBytes, serializeBlock, tf } from '@multichexnet/core';
+import {
+  ConfigError,
+  DataError,
+  decodeWeightsFile,
+  deserializeBlock,
+  encodeBlockWeights,
+  loadBlockWeightsFromBytes,
+  serializeBlock,
+  tf,
+} from '@multichexnet/core';
 import { GATE_HEAD_CLASS_NAME, createGateHead, gateBinaryCrossEntropy, type GateHead } from '../src/index';
-import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, maxGradError, randomFeatures } from '@multichexnet/core/testing';
+import {
+  SMALL_FEATURE_CHANNELS as CHANNELS,
+  disposeFeatures,
+  maxGradError,
+  randomFeatures,
+} from '@multichexnet/core/testing';
 
 /** BCE written as the textbook formula on probabilities, in float64, as an independent reference. */
 function referenceBce(target: number[], logits: number[]): number {
@@ -23,7 +37,10 @@ describe('createGateHead', () => {
     const logits = head.apply(f);
     expect(logits.shape).toEqual([3, 1]);
     // The bias holds logit(prior); the mean pooled features are ~0, so the probabilities sit near the prior.
-    const bias = head.weights.find((w) => w.name.includes('logit') && w.name.includes('bias'))!.read().dataSync()[0]!;
+    const bias = head.weights
+      .find((w) => w.name.includes('logit') && w.name.includes('bias'))!
+      .read()
+      .dataSync()[0]!;
     expect(1 / (1 + Math.exp(-bias))).toBeCloseTo(0.2, 6);
     expect(head.decode(logits)).toHaveLength(3);
     logits.dispose();
@@ -45,13 +62,20 @@ describe('createGateHead', () => {
 
   it('names the field of a bad config', () => {
     expect(() => createGateHead({ featureChannels: CHANNELS, hidden: -1 })).toThrow(ConfigError);
-    expect(() => createGateHead({ featureChannels: CHANNELS, hidden: -1 })).toThrow(/hidden: must be >= 0; received -1/);
+    expect(() => createGateHead({ featureChannels: CHANNELS, hidden: -1 })).toThrow(
+      /hidden: must be >= 0; received -1/,
+    );
     expect(() => createGateHead({ featureChannels: { ...CHANNELS, c5: 0 } })).toThrow(/featureChannels\.c5/);
   });
 
   it('builds the same symbolic graph it runs eagerly', () => {
     const head = createGateHead({ featureChannels: CHANNELS, seed: 9 });
-    const sym = { c2: tf.input({ shape: [16, 16, 4] }), c3: tf.input({ shape: [8, 8, 6] }), c4: tf.input({ shape: [4, 4, 8] }), c5: tf.input({ shape: [2, 2, 12] }) };
+    const sym = {
+      c2: tf.input({ shape: [16, 16, 4] }),
+      c3: tf.input({ shape: [8, 8, 6] }),
+      c4: tf.input({ shape: [4, 4, 8] }),
+      c5: tf.input({ shape: [2, 2, 12] }),
+    };
     const out = head.apply(sym);
     expect(out.shape).toEqual([null, 1]);
     head.dispose();
@@ -111,7 +135,9 @@ describe('gateBinaryCrossEntropy', () => {
 
   it('is 0 with zero gradients when no target is known', () => {
     const z = tf.tensor2d([1, -1], [2, 1]);
-    const g = tf.grad((x: tf.Tensor) => gateBinaryCrossEntropy(tf.tensor1d([Number.NaN, Number.NaN]), x as tf.Tensor2D))(z);
+    const g = tf.grad((x: tf.Tensor) =>
+      gateBinaryCrossEntropy(tf.tensor1d([Number.NaN, Number.NaN]), x as tf.Tensor2D),
+    )(z);
     expect(gateBinaryCrossEntropy(tf.tensor1d([Number.NaN, Number.NaN]), z).dataSync()[0]).toBe(0);
     expect(Array.from(g.dataSync())).toEqual([0, 0]);
   });
@@ -139,7 +165,10 @@ describe('gate head training', () => {
     const f = randomFeatures(8, 64, 6);
     // Positives get a shifted c5 so pooling separates them.
     const labels = [1, 0, 1, 0, 1, 0, 0, 1];
-    const shift = tf.tensor4d(labels.flatMap((y) => Array(2 * 2 * 12).fill(y * 1.5)), [8, 2, 2, 12]);
+    const shift = tf.tensor4d(
+      labels.flatMap((y) => Array(2 * 2 * 12).fill(y * 1.5)),
+      [8, 2, 2, 12],
+    );
     const c5 = tf.add(f.c5, shift) as tf.Tensor4D;
     const feats = { ...f, c5 };
     const target = tf.tensor1d(labels);

@@ -23,7 +23,10 @@ describe('gateRoc', () => {
     const labels = Array.from({ length: 80 }, () => (rng.bernoulli(0.1) ? Number.NaN : rng.bernoulli(0.4) ? 1 : 0));
     const scores = labels.map((y) => Math.round((rng.next() + (y === 1 ? 0.4 : 0)) * 10) / 10); // ties
     for (const p of gateRoc(scores, labels).points) {
-      const m = gateMetrics(scores.map((s) => s >= p.threshold), labels);
+      const m = gateMetrics(
+        scores.map((s) => s >= p.threshold),
+        labels,
+      );
       expect(p.tpr).toBeCloseTo(m.sensitivity, 12);
       expect(p.fpr).toBeCloseTo(1 - m.specificity, 12);
     }
@@ -49,17 +52,32 @@ describe('agreement with scikit-learn', () => {
     const rng = createRng('gate-roc-sklearn');
     const cases = Array.from({ length: 12 }, (_, c) => {
       const n = 20 + 30 * c;
-      const labels = Array.from({ length: n }, () => (rng.bernoulli(0.08) ? Number.NaN : rng.bernoulli(0.15 + 0.05 * c) ? 1 : 0));
+      const labels = Array.from({ length: n }, () =>
+        rng.bernoulli(0.08) ? Number.NaN : rng.bernoulli(0.15 + 0.05 * c) ? 1 : 0,
+      );
       labels[0] = 0;
       labels[1] = 1;
       const decimals = c % 3 === 0 ? 10 : 1000; // coarse scores: many ties
-      const scores = labels.map((y) => Math.round(Math.min(1, Math.max(0, 0.6 * rng.next() + (y === 1 ? 0.25 : 0) + 0.15 * rng.next())) * decimals) / decimals);
+      const scores = labels.map(
+        (y) =>
+          Math.round(Math.min(1, Math.max(0, 0.6 * rng.next() + (y === 1 ? 0.25 : 0) + 0.15 * rng.next())) * decimals) /
+          decimals,
+      );
       return { scores, labels };
     });
     const res = spawnSync(PYTHON, [REFERENCE], { input: JSON.stringify({ cases }), encoding: 'utf8' });
     expect(res.error, `${PYTHON} with sklearn is needed (python3-sklearn in .ci/system-deps)`).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
-    const ref = JSON.parse(res.stdout) as { cases: { fpr: number[]; tpr: number[]; thresholds: number[]; auroc: number; positives: number; negatives: number }[] };
+    const ref = JSON.parse(res.stdout) as {
+      cases: {
+        fpr: number[];
+        tpr: number[];
+        thresholds: number[];
+        auroc: number;
+        positives: number;
+        negatives: number;
+      }[];
+    };
     cases.forEach((c, i) => {
       const ours = gateRoc(c.scores, c.labels);
       const r = ref.cases[i]!;

@@ -14,7 +14,9 @@ describe.each(['cpu', 'wasm'] as const)('gatherRows on %s', (backend) => {
     expect(tf.getBackend()).toBe(backend);
     const f = randomFeatures(3, 64, 12);
     const w = tf.randomNormal([2, 2, 12], 0, 1, 'float32', 5);
-    const grad = tf.grad((c5: tf.Tensor) => tf.sum(tf.mul(gatherRows({ ...f, c5: c5 as tf.Tensor4D }, [2, 0, 2]).c5, w)) as tf.Scalar)(f.c5);
+    const grad = tf.grad(
+      (c5: tf.Tensor) => tf.sum(tf.mul(gatherRows({ ...f, c5: c5 as tf.Tensor4D }, [2, 0, 2]).c5, w)) as tf.Scalar,
+    )(f.c5);
     const g = grad.arraySync() as number[][][][];
     const wv = w.arraySync() as number[][][];
     const twice = wv.map((r) => r.map((c) => c.map((v) => 2 * v)));

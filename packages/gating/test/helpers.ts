@@ -5,7 +5,10 @@ import { SMALL_FEATURE_CHANNELS } from '@multichexnet/core/testing';
  * A small real encoder (strided convs + ReLU) producing c2..c5 at strides 4..32, with a call counter: what the
  * encoder-cache tests measure. Gating may import only core, so CheXEnc itself is not used here.
  */
-export function countingEncoder(channels: FeatureChannels = SMALL_FEATURE_CHANNELS, seed = 1): {
+export function countingEncoder(
+  channels: FeatureChannels = SMALL_FEATURE_CHANNELS,
+  seed = 1,
+): {
   apply(x: tf.Tensor4D, opts?: { training?: boolean }): EncoderFeatures;
   calls: number;
   model: tf.LayersModel;
@@ -17,7 +20,14 @@ export function countingEncoder(channels: FeatureChannels = SMALL_FEATURE_CHANNE
   for (let level = 0; level < 5; level++) {
     const filters = level === 0 ? 4 : widths[level - 1]!;
     x = tf.layers
-      .conv2d({ filters, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + level }) })
+      .conv2d({
+        filters,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + level }),
+      })
       .apply(x) as tf.SymbolicTensor;
     if (level >= 1) outs.push(x);
   }

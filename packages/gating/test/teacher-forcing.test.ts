@@ -10,7 +10,7 @@ describe('TeacherForcing', () => {
       let truth = 0;
       for (let step = 0; step < n; step++) if (tfp.decide(step, 'mtl') === 'ground-truth') truth++;
       // Binomial(n, p): 4 standard deviations.
-      const sd = Math.sqrt(p * (1 - p) / n);
+      const sd = Math.sqrt((p * (1 - p)) / n);
       expect(Math.abs(truth / n - p)).toBeLessThan(4 * sd);
     }
   });
@@ -20,7 +20,10 @@ describe('TeacherForcing', () => {
     const b = createTeacherForcing({ p: 0.5, seed: 11 });
     const forward = Array.from({ length: 50 }, (_, s) => a.decide(s, 'joint'));
     // Another order of calls (a resumed run starting at step 25) gives the same draws.
-    const resumed = [...Array.from({ length: 25 }, (_, s) => b.decide(25 + s, 'joint')), ...Array.from({ length: 25 }, (_, s) => b.decide(s, 'joint'))];
+    const resumed = [
+      ...Array.from({ length: 25 }, (_, s) => b.decide(25 + s, 'joint')),
+      ...Array.from({ length: 25 }, (_, s) => b.decide(s, 'joint')),
+    ];
     expect([...resumed.slice(25), ...resumed.slice(0, 25)]).toEqual(forward);
     expect(a.history).toHaveLength(50);
     expect(a.history[7]).toEqual({ stream: 'joint', step: 7, source: forward[7] });
@@ -55,23 +58,46 @@ describe('routeSamples', () => {
   };
 
   it('ground truth: the labeled positives with their targets', () => {
-    expect(routeSamples('ground-truth', input)).toEqual({ source: 'ground-truth', indices: [0, 2], targets: ['truth', 'truth'], falsePositives: [], falseNegatives: [] });
+    expect(routeSamples('ground-truth', input)).toEqual({
+      source: 'ground-truth',
+      indices: [0, 2],
+      targets: ['truth', 'truth'],
+      falsePositives: [],
+      falseNegatives: [],
+    });
   });
 
   it('gate: false positives as negatives, false negatives dropped', () => {
-    expect(routeSamples('gate', input)).toEqual({ source: 'gate', indices: [0, 1], targets: ['truth', 'empty'], falsePositives: [1], falseNegatives: [2] });
+    expect(routeSamples('gate', input)).toEqual({
+      source: 'gate',
+      indices: [0, 1],
+      targets: ['truth', 'empty'],
+      falsePositives: [1],
+      falseNegatives: [2],
+    });
   });
 
   it('treats every sample as labeled by default and checks lengths', () => {
     expect(routeSamples('gate', { truthPositive: [true], gatePositive: [true] }).indices).toEqual([0]);
-    expect(() => routeSamples('gate', { truthPositive: [true], gatePositive: [true, false] })).toThrow(/differ in length/);
+    expect(() => routeSamples('gate', { truthPositive: [true], gatePositive: [true, false] })).toThrow(
+      /differ in length/,
+    );
   });
 });
 
 describe('gateTargets', () => {
   it('is 1 for any positive gate class, 0 for known negatives, NaN without a label', () => {
     const names = ['Pneumonia', 'Pneumothorax', 'Effusion'];
-    const t = gateTargets([[1, Number.NaN, 0], [0, Number.NaN, 1], [Number.NaN, Number.NaN, 1], [0, 1, 0]], names, ['Pneumonia', 'Pneumothorax']);
+    const t = gateTargets(
+      [
+        [1, Number.NaN, 0],
+        [0, Number.NaN, 1],
+        [Number.NaN, Number.NaN, 1],
+        [0, 1, 0],
+      ],
+      names,
+      ['Pneumonia', 'Pneumothorax'],
+    );
     expect(Array.from(t)).toEqual([1, 0, Number.NaN, 1]);
     expect(() => gateTargets([[1]], ['A'], ['B'])).toThrow(/Gate class/);
   });

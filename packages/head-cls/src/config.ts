@@ -29,15 +29,24 @@ export const ClsHeadConfigSchema = z
     /** Weight of the negative term per class (CheXNet's w-); default 1. */
     negWeights: classWeights.optional(),
     /** Seed of the initializers and of the dropout masks. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Block name, prefix of every layer name. */
-    name: z.string().regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -').default('cls'),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
+      .default('cls'),
   })
   .strict()
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.classes.forEach((name, i) => {
-      if (seen.has(name)) ctx.addIssue({ code: 'custom', path: ['classes', i], message: `must be unique ("${name}" appears twice)` });
+      if (seen.has(name))
+        ctx.addIssue({ code: 'custom', path: ['classes', i], message: `must be unique ("${name}" appears twice)` });
       seen.add(name);
     });
     for (const key of ['posWeights', 'negWeights'] as const) {

@@ -25,8 +25,10 @@ export const CLS_HEAD_CLASS_NAME = 'head-cls/ClsHead';
  * CheXCls: features {c2..c5} -> logits [B, C], pre-sigmoid (C = config.classes.length, in that order).
  * Probabilities are `sigmoid(logits)`, which {@link ClsHead.decode} returns per image.
  */
-export interface ClsHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig>,
-  Head<tf.Tensor2D, tf.Tensor2D, ClsPrediction, ClsHeadConfig> {
+export interface ClsHead
+  extends
+    LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig>,
+    Head<tf.Tensor2D, tf.Tensor2D, ClsPrediction, ClsHeadConfig> {
   readonly task: 'cls';
   /** Logits [B, C] (eager) or the symbolic logits of a larger graph. */
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
@@ -51,21 +53,27 @@ function buildClsModel(c: ClsHeadConfig): tf.LayersModel {
   const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
   let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
   if (c.hidden > 0) {
-    x = tf.layers.dense({
-      name: `${name}_hidden`,
-      units: c.hidden,
-      kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
-    }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({
+        name: `${name}_hidden`,
+        units: c.hidden,
+        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
   }
   if (c.dropout > 0) {
-    x = tf.layers.dropout({ name: `${name}_dropout`, rate: c.dropout, seed: deriveSeed(seed, 'dropout') }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dropout({ name: `${name}_dropout`, rate: c.dropout, seed: deriveSeed(seed, 'dropout') })
+      .apply(x) as tf.SymbolicTensor;
   }
-  const logits = tf.layers.dense({
-    name: `${name}_logits`,
-    units: c.classes.length,
-    kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logits') }),
-  }).apply(x) as tf.SymbolicTensor;
+  const logits = tf.layers
+    .dense({
+      name: `${name}_logits`,
+      units: c.classes.length,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logits') }),
+    })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ name, inputs: input, outputs: logits });
 }
 
@@ -83,11 +91,21 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor2D | tf.SymbolicTensor {
+  apply(
+    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
+    opts?: ApplyOptions,
+  ): tf.Tensor2D | tf.SymbolicTensor {
     const { level, featureChannels, name } = this.config;
     const x = features?.[level];
     if (x === undefined) {
-      throw new DataError('Classification head input lacks its feature level', { field: `${name} input`, expected: `features with ${level}`, found: features === null || typeof features !== 'object' ? String(features) : `keys ${Object.keys(features).join(', ')}` });
+      throw new DataError('Classification head input lacks its feature level', {
+        field: `${name} input`,
+        expected: `features with ${level}`,
+        found:
+          features === null || typeof features !== 'object'
+            ? String(features)
+            : `keys ${Object.keys(features).join(', ')}`,
+      });
     }
     assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
     if (opts?.training === true) {
@@ -114,7 +132,9 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
     const settings = { classes: [...classes] };
     // The ONNX pipeline's decoder on the same probabilities: one decoding for both.
     const image = inputImageSpace({ width: 1, height: 1 });
-    return Array.from({ length: output.shape[0] }, (_, index) => clsDecoder.decode(outputs, { index, settings, image }));
+    return Array.from({ length: output.shape[0] }, (_, index) =>
+      clsDecoder.decode(outputs, { index, settings, image }),
+    );
   }
 
   cam(features: EncoderFeatures): tf.Tensor4D;

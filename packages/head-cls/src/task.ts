@@ -33,9 +33,16 @@ export const clsTask = defineTaskSpec<ClsHead, ClsTarget, ClsPrediction, ClsDeco
   headClassName: CLS_HEAD_CLASS_NAME,
   routed: false,
   defaultSource: { name: 'nih', fallback: 'any-source' },
-  createHead: (config, featureChannels) => createClsHead({ classes: [...CHESTXRAY14_CLASSES], ...config, featureChannels } as ClsHeadConfigInput),
+  createHead: (config, featureChannels) =>
+    createClsHead({ classes: [...CHESTXRAY14_CLASSES], ...config, featureChannels } as ClsHeadConfigInput),
   classesOf: (head) => head.config.classes,
-  outputs: [{ name: CLS_PROBS_OUTPUT, activation: 'sigmoid', description: '[B, C] sigmoid probabilities, classes in metadata classNames order' }],
+  outputs: [
+    {
+      name: CLS_PROBS_OUTPUT,
+      activation: 'sigmoid',
+      description: '[B, C] sigmoid probabilities, classes in metadata classNames order',
+    },
+  ],
   decoder: clsDecoder,
   decodeSettings: (head) => ({ classes: [...head.config.classes] }),
   targets: {
@@ -54,10 +61,26 @@ export const clsTask = defineTaskSpec<ClsHead, ClsTarget, ClsPrediction, ClsDeco
   evaluation: {
     primary: 'meanAuroc',
     logged: ['meanAuroc', 'macroF1'],
-    record: (target, prediction, head) => ({ labels: target, scores: Float32Array.from(head.config.classes, (c) => prediction.probabilities[c]!) }),
+    record: (target, prediction, head) => ({
+      labels: target,
+      scores: Float32Array.from(head.config.classes, (c) => prediction.probabilities[c]!),
+    }),
     metrics: (records, settings, head) => clsMetrics(records, head.config.classes, settings.thresholds),
-    calibrate: (records, head) => ({ thresholds: chooseF1Thresholds(records.map((r) => r.labels), records.map((r) => r.scores), head.config.classes) }),
-    headline: (m) => [{ label: 'CheXCls mean AUROC', value: m.meanAuroc, detail: `macro F1 ${formatMetric(m.macroF1)}, ${m.images} images` }],
-    describeSettings: (s) => (s.thresholds === undefined ? [] : [`${Object.keys(s.thresholds).length} per-class F1 thresholds`]),
+    calibrate: (records, head) => ({
+      thresholds: chooseF1Thresholds(
+        records.map((r) => r.labels),
+        records.map((r) => r.scores),
+        head.config.classes,
+      ),
+    }),
+    headline: (m) => [
+      {
+        label: 'CheXCls mean AUROC',
+        value: m.meanAuroc,
+        detail: `macro F1 ${formatMetric(m.macroF1)}, ${m.images} images`,
+      },
+    ],
+    describeSettings: (s) =>
+      s.thresholds === undefined ? [] : [`${Object.keys(s.thresholds).length} per-class F1 thresholds`],
   },
 });

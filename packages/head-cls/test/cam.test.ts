@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataError, createRng, gradCam, initBackend, tf, type EncoderFeatures, type FeatureChannels } from '@multichexnet/core';
+import {
+  DataError,
+  createRng,
+  gradCam,
+  initBackend,
+  tf,
+  type EncoderFeatures,
+  type FeatureChannels,
+} from '@multichexnet/core';
 import { classActivationMaps, createClsHead } from '../src/index';
 
 const CHANNELS: FeatureChannels = { c2: 6, c3: 8, c4: 10, c5: 12 };
@@ -8,8 +16,17 @@ const CLASSES = ['Mass', 'Nodule', 'Effusion'];
 /** Seeded stand-in for encoder output (non-negative, as post-ReLU features) of a 128 x 96 input. */
 function features(seed: number, batch: number): EncoderFeatures {
   const rng = createRng(seed);
-  const make = (h: number, w: number, c: number) => tf.tensor4d(Float32Array.from({ length: batch * h * w * c }, () => Math.max(0, rng.normal())), [batch, h, w, c]);
-  return { c2: make(32, 24, CHANNELS.c2), c3: make(16, 12, CHANNELS.c3), c4: make(8, 6, CHANNELS.c4), c5: make(4, 3, CHANNELS.c5) };
+  const make = (h: number, w: number, c: number) =>
+    tf.tensor4d(
+      Float32Array.from({ length: batch * h * w * c }, () => Math.max(0, rng.normal())),
+      [batch, h, w, c],
+    );
+  return {
+    c2: make(32, 24, CHANNELS.c2),
+    c3: make(16, 12, CHANNELS.c3),
+    c4: make(8, 6, CHANNELS.c4),
+    c5: make(4, 3, CHANNELS.c5),
+  };
 }
 
 const dispose = (f: EncoderFeatures): void => Object.values(f).forEach((t) => t.dispose());
@@ -59,7 +76,12 @@ describe('class activation maps of CheXCls', () => {
 
   it('give the same values through the graph layer (what the ONNX export writes) as eagerly', () => {
     const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, seed: 6 });
-    const inputs = { c2: tf.input({ shape: [null, null, 6] }), c3: tf.input({ shape: [null, null, 8] }), c4: tf.input({ shape: [null, null, 10] }), c5: tf.input({ shape: [null, null, 12] }) };
+    const inputs = {
+      c2: tf.input({ shape: [null, null, 6] }),
+      c3: tf.input({ shape: [null, null, 8] }),
+      c4: tf.input({ shape: [null, null, 10] }),
+      c5: tf.input({ shape: [null, null, 12] }),
+    };
     const model = tf.model({ inputs: inputs.c5, outputs: head.cam(inputs) });
     const f = features(3, 2);
     const graph = model.predict(f.c5) as tf.Tensor;

@@ -40,14 +40,24 @@ describe('createClsHead: outputs', () => {
       const [kernel, bias] = head.layersModel.getLayer('cls_logits').getWeights();
       return tf.add(tf.matMul(tf.mean(f.c5, [1, 2]), kernel!), bias!);
     });
-    expect(Array.from(logits.dataSync()).map((v, i) => v - manual.dataSync()[i]!).every((d) => Math.abs(d) < 1e-5)).toBe(true);
+    expect(
+      Array.from(logits.dataSync())
+        .map((v, i) => v - manual.dataSync()[i]!)
+        .every((d) => Math.abs(d) < 1e-5),
+    ).toBe(true);
     for (const t of [logits, manual]) t.dispose();
     disposeFeatures(f);
     head.dispose();
   });
 
   it('pools another level when asked, and adds a hidden layer with the expected parameter count', () => {
-    const head = createClsHead({ classes: ['a', 'b', 'c'], featureChannels: CHANNELS, level: 'c4', hidden: 5, seed: 2 });
+    const head = createClsHead({
+      classes: ['a', 'b', 'c'],
+      featureChannels: CHANNELS,
+      level: 'c4',
+      hidden: 5,
+      seed: 2,
+    });
     expect(head.countParams()).toBe(CHANNELS.c4 * 5 + 5 + 5 * 3 + 3);
     const plain = createClsHead({ classes: CLASSES, featureChannels: CHANNELS });
     expect(plain.countParams()).toBe(CHANNELS.c5 * 14 + 14);
@@ -62,7 +72,10 @@ describe('createClsHead: outputs', () => {
 
   it('decodes probabilities = sigmoid(logits) by class name without disposing the logits', () => {
     const head = createClsHead({ classes: ['Effusion', 'Mass'], featureChannels: CHANNELS });
-    const logits = tf.tensor2d([[0, 2], [-3, 40]]);
+    const logits = tf.tensor2d([
+      [0, 2],
+      [-3, 40],
+    ]);
     const out = head.decode(logits);
     expect(out).toHaveLength(2);
     expect(out[0]!.probabilities.Effusion).toBe(0.5);
@@ -81,7 +94,9 @@ describe('createClsHead: outputs', () => {
     const f = features(3, 1, { ...CHANNELS, c5: 7 });
     expect(() => head.apply(f)).toThrow(DataError);
     expect(() => head.apply(f)).toThrow(/field cls input c5\): expected \[\?, \?, \?, 12\], found \[1, 4, 4, 7\]/);
-    expect(() => head.apply({ c2: f.c2 } as unknown as EncoderFeatures)).toThrow(/expected features with c5, found keys c2/);
+    expect(() => head.apply({ c2: f.c2 } as unknown as EncoderFeatures)).toThrow(
+      /expected features with c5, found keys c2/,
+    );
     expect(() => head.decode(tf.zeros([1, 3]) as tf.Tensor2D)).toThrow(/expected \[\?, 14\], found \[1, 3\]/);
     disposeFeatures(f);
     head.dispose();
@@ -92,10 +107,22 @@ describe('createClsHead: loss', () => {
   it('is the masked BCE with the configured class weights', () => {
     const pos = CLASSES.map((_, i) => 1 + i / 7);
     const neg = CLASSES.map((_, i) => 1 - i / 20);
-    const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, posWeights: pos, negWeights: neg, seed: 4 });
+    const head = createClsHead({
+      classes: CLASSES,
+      featureChannels: CHANNELS,
+      posWeights: pos,
+      negWeights: neg,
+      seed: 4,
+    });
     const rng = createRng('head-loss');
-    const labels = tf.tensor2d(Float32Array.from({ length: 3 * 14 }, () => (rng.bernoulli(0.2) ? NaN : rng.bernoulli(0.3) ? 1 : 0)), [3, 14]);
-    const logits = tf.tensor2d(Float32Array.from({ length: 3 * 14 }, () => rng.normal()), [3, 14]);
+    const labels = tf.tensor2d(
+      Float32Array.from({ length: 3 * 14 }, () => (rng.bernoulli(0.2) ? NaN : rng.bernoulli(0.3) ? 1 : 0)),
+      [3, 14],
+    );
+    const logits = tf.tensor2d(
+      Float32Array.from({ length: 3 * 14 }, () => rng.normal()),
+      [3, 14],
+    );
     const mask = tf.tensor1d([1, 0, 1]);
     const a = head.loss(labels, logits, mask);
     const b = maskedBinaryCrossEntropy(labels, logits, { posWeights: pos, negWeights: neg, mask });
@@ -109,7 +136,12 @@ describe('createClsHead: loss', () => {
   it('back-propagates into its weights: kernel gradient agrees with finite differences', () => {
     const head = createClsHead({ classes: ['a', 'b', 'c'], featureChannels: CHANNELS, hidden: 4, seed: 5 });
     const f = features(5, 4);
-    const labels = tf.tensor2d([[1, 0, NaN], [0, 0, 1], [1, 1, 0], [NaN, 0, 1]]);
+    const labels = tf.tensor2d([
+      [1, 0, NaN],
+      [0, 0, 1],
+      [1, 1, 0],
+      [NaN, 0, 1],
+    ]);
     const lossOf = () => head.loss(labels, head.apply(f, { training: true }));
     const variable = head.trainableWeights.find((w) => w.name.includes('cls_hidden') && w.name.includes('kernel'))!;
     const shape = variable.shape as number[];
@@ -142,13 +174,22 @@ describe('createClsHead: config', () => {
   it('names field, rule and value of each wrong field', () => {
     const cases: [unknown, RegExp][] = [
       [{ classes: [], featureChannels: CHANNELS }, /classes: must be >= 1 items; received \[\]/],
-      [{ classes: ['a', 'a'], featureChannels: CHANNELS }, /classes\.1: must be unique \("a" appears twice\); received "a"/],
+      [
+        { classes: ['a', 'a'], featureChannels: CHANNELS },
+        /classes\.1: must be unique \("a" appears twice\); received "a"/,
+      ],
       [{ classes: ['a'], featureChannels: { ...CHANNELS, c5: 0 } }, /featureChannels\.c5: must be > 0; received 0/],
       [{ classes: ['a'] }, /featureChannels: must be of type object; received undefined/],
-      [{ classes: ['a'], featureChannels: CHANNELS, level: 'c6' }, /level: must be one of "c2", "c3", "c4", "c5"; received "c6"/],
+      [
+        { classes: ['a'], featureChannels: CHANNELS, level: 'c6' },
+        /level: must be one of "c2", "c3", "c4", "c5"; received "c6"/,
+      ],
       [{ classes: ['a'], featureChannels: CHANNELS, hidden: -1 }, /hidden: must be >= 0; received -1/],
       [{ classes: ['a'], featureChannels: CHANNELS, dropout: 1 }, /dropout: must be < 1; received 1/],
-      [{ classes: ['a', 'b'], featureChannels: CHANNELS, posWeights: [1] }, /posWeights: must hold one weight per class \(2\); received \[1\]/],
+      [
+        { classes: ['a', 'b'], featureChannels: CHANNELS, posWeights: [1] },
+        /posWeights: must hold one weight per class \(2\); received \[1\]/,
+      ],
       [{ classes: ['a'], featureChannels: CHANNELS, negWeights: [-1] }, /negWeights\.0: must be >= 0; received -1/],
       [{ classes: ['a'], featureChannels: CHANNELS, name: '1cls' }, /name: must start with a letter/],
       [{ classes: ['a'], featureChannels: CHANNELS, hiden: 3 }, /unknown key\(s\) "hiden"/],
@@ -202,7 +243,10 @@ describe('createClsHead: determinism, dropout, memory', () => {
     const c5 = tf.input({ shape: [4, 4, CHANNELS.c5] });
     const sym = { c2: c5, c3: c5, c4: c5, c5 } as EncoderFeatures<tf.SymbolicTensor>;
     const joint = tf.model({ inputs: c5, outputs: [a.apply(sym), b.apply(sym)] });
-    expect(joint.outputs.map((o) => o.shape)).toEqual([[null, 1], [null, 2]]);
+    expect(joint.outputs.map((o) => o.shape)).toEqual([
+      [null, 1],
+      [null, 2],
+    ]);
     a.dispose();
     b.dispose();
   });
@@ -240,7 +284,14 @@ describe('createClsHead: registry and weights', () => {
   });
 
   it('round-trips its config through the registry', () => {
-    const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, hidden: 6, dropout: 0.2, posWeights: CLASSES.map(() => 2), seed: 8 });
+    const head = createClsHead({
+      classes: CLASSES,
+      featureChannels: CHANNELS,
+      hidden: 6,
+      dropout: 0.2,
+      posWeights: CLASSES.map(() => 2),
+      seed: 8,
+    });
     const spec = serializeBlock(head);
     expect(spec.className).toBe(CLS_HEAD_CLASS_NAME);
     const again = deserializeBlock<ClsHead>(JSON.parse(JSON.stringify(spec)));
@@ -254,7 +305,13 @@ describe('createClsHead: registry and weights', () => {
     const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS, hidden: 6, seed: 9 });
     const f = features(9, 2);
     const facts = await weightsRoundTrip(head, f, join(dir, 'cls.safetensors'));
-    expect(facts).toEqual({ className: CLS_HEAD_CLASS_NAME, configKept: true, fileLoadSame: true, bytesLoadSame: true, rebuiltDiffers: true });
+    expect(facts).toEqual({
+      className: CLS_HEAD_CLASS_NAME,
+      configKept: true,
+      fileLoadSame: true,
+      bytesLoadSame: true,
+      rebuiltDiffers: true,
+    });
     disposeFeatures(f);
     head.dispose();
   });

@@ -21,23 +21,38 @@ function referenceLoss(
   return count === 0 ? 0 : total / count;
 }
 
-function randomMatrix(seed: string, rows: number, cols: number, f: (r: ReturnType<typeof createRng>) => number): number[][] {
+function randomMatrix(
+  seed: string,
+  rows: number,
+  cols: number,
+  f: (r: ReturnType<typeof createRng>) => number,
+): number[][] {
   const rng = createRng(seed);
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => f(rng)));
 }
 
-function lossValue(labels: number[][], logits: number[][], opts: Omit<MaskedBceOptions, 'mask'> & { mask?: number[] } = {}): number {
+function lossValue(
+  labels: number[][],
+  logits: number[][],
+  opts: Omit<MaskedBceOptions, 'mask'> & { mask?: number[] } = {},
+): number {
   return tf.tidy(() => {
     const mask = opts.mask === undefined ? undefined : tf.tensor1d(opts.mask);
     return maskedBinaryCrossEntropy(tf.tensor2d(labels), tf.tensor2d(logits), { ...opts, mask }).dataSync()[0]!;
   });
 }
 
-function logitGrad(labels: number[][], logits: number[][], opts: Omit<MaskedBceOptions, 'mask'> & { mask?: number[] } = {}): Float32Array {
+function logitGrad(
+  labels: number[][],
+  logits: number[][],
+  opts: Omit<MaskedBceOptions, 'mask'> & { mask?: number[] } = {},
+): Float32Array {
   return tf.tidy(() => {
     const y = tf.tensor2d(labels);
     const mask = opts.mask === undefined ? undefined : tf.tensor1d(opts.mask);
-    const g = tf.grad((z: tf.Tensor) => maskedBinaryCrossEntropy(y, z as tf.Tensor2D, { ...opts, mask }))(tf.tensor2d(logits));
+    const g = tf.grad((z: tf.Tensor) => maskedBinaryCrossEntropy(y, z as tf.Tensor2D, { ...opts, mask }))(
+      tf.tensor2d(logits),
+    );
     return g.dataSync() as Float32Array;
   });
 }
@@ -71,9 +86,11 @@ describe('maskedBinaryCrossEntropy', () => {
     const moved = logits.map((row, b) => row.map((v, c) => ((b + c) % 3 === 0 ? v + 7 : v)));
     expect(lossValue(partial, moved)).toBeCloseTo(lossValue(partial, logits), 6);
     const g = logitGrad(partial, logits);
-    partial.forEach((row, b) => row.forEach((v, c) => {
-      if (!(v >= 0)) expect(g[b * 4 + c]).toBe(0);
-    }));
+    partial.forEach((row, b) =>
+      row.forEach((v, c) => {
+        if (!(v >= 0)) expect(g[b * 4 + c]).toBe(0);
+      }),
+    );
   });
 
   it('switches whole samples off with the mask', () => {
@@ -106,7 +123,10 @@ describe('maskedBinaryCrossEntropy', () => {
   it('applies positive and negative class weights', () => {
     const pos = [2, 0.5, 1, 3];
     const neg = [0.25, 1, 2, 1];
-    expect(lossValue(labels, logits, { posWeights: pos, negWeights: neg })).toBeCloseTo(referenceLoss(labels, logits, { pos, neg }), 5);
+    expect(lossValue(labels, logits, { posWeights: pos, negWeights: neg })).toBeCloseTo(
+      referenceLoss(labels, logits, { pos, neg }),
+      5,
+    );
   });
 
   it('has the analytic gradient (w+ y (s - 1) + w- (1 - y) s) / n and agrees with finite differences', () => {
@@ -119,23 +139,31 @@ describe('maskedBinaryCrossEntropy', () => {
     let n = 0;
     partial.forEach((row, b) => row.forEach((y) => (y >= 0 && mask[b] === 1 ? n++ : 0)));
     const eps = 1e-2;
-    partial.forEach((row, b) => row.forEach((y, c) => {
-      const z = logits[b]![c]!;
-      const s = 1 / (1 + Math.exp(-z));
-      const analytic = y >= 0 && mask[b] === 1 ? (pos[c]! * y * (s - 1) + neg[c]! * (1 - y) * s) / n : 0;
-      expect(g[b * 4 + c], `analytic ${b},${c}`).toBeCloseTo(analytic, 6);
-      // Central difference of the float64 reference (no float32 cancellation in the difference itself).
-      const plus = logits.map((r, i) => r.map((v, j) => (i === b && j === c ? v + eps : v)));
-      const minus = logits.map((r, i) => r.map((v, j) => (i === b && j === c ? v - eps : v)));
-      const fd = (referenceLoss(partial, plus, { pos, neg, mask }) - referenceLoss(partial, minus, { pos, neg, mask })) / (2 * eps);
-      expect(Math.abs(g[b * 4 + c]! - fd), `fd ${b},${c}`).toBeLessThan(1e-4 + 1e-3 * Math.abs(fd));
-    }));
+    partial.forEach((row, b) =>
+      row.forEach((y, c) => {
+        const z = logits[b]![c]!;
+        const s = 1 / (1 + Math.exp(-z));
+        const analytic = y >= 0 && mask[b] === 1 ? (pos[c]! * y * (s - 1) + neg[c]! * (1 - y) * s) / n : 0;
+        expect(g[b * 4 + c], `analytic ${b},${c}`).toBeCloseTo(analytic, 6);
+        // Central difference of the float64 reference (no float32 cancellation in the difference itself).
+        const plus = logits.map((r, i) => r.map((v, j) => (i === b && j === c ? v + eps : v)));
+        const minus = logits.map((r, i) => r.map((v, j) => (i === b && j === c ? v - eps : v)));
+        const fd =
+          (referenceLoss(partial, plus, { pos, neg, mask }) - referenceLoss(partial, minus, { pos, neg, mask })) /
+          (2 * eps);
+        expect(Math.abs(g[b * 4 + c]! - fd), `fd ${b},${c}`).toBeLessThan(1e-4 + 1e-3 * Math.abs(fd));
+      }),
+    );
   });
 
   it('also matches finite differences of its own float32 forward pass', () => {
     const eps = 5e-2;
     const g = logitGrad(labels, logits);
-    for (const [b, c] of [[0, 0], [1, 3], [4, 2]] as const) {
+    for (const [b, c] of [
+      [0, 0],
+      [1, 3],
+      [4, 2],
+    ] as const) {
       const plus = logits.map((r, i) => r.map((v, j) => (i === b && j === c ? v + eps : v)));
       const minus = logits.map((r, i) => r.map((v, j) => (i === b && j === c ? v - eps : v)));
       const fd = (lossValue(labels, plus) - lossValue(labels, minus)) / (2 * eps);
@@ -153,7 +181,9 @@ describe('maskedBinaryCrossEntropy', () => {
     expect(() => lossValue(labels, logits.slice(0, 4))).toThrow(DataError);
     expect(() => lossValue(labels, logits.slice(0, 4))).toThrow(/field labels\): expected \[4, 4\], found \[5, 4\]/);
     expect(() => lossValue(labels, logits, { mask: [1, 1] })).toThrow(/field mask\): expected \[5\], found \[2\]/);
-    expect(() => lossValue(labels, logits, { posWeights: [1, 2] })).toThrow(/field posWeights\): expected \[4\], found \[2\]/);
+    expect(() => lossValue(labels, logits, { posWeights: [1, 2] })).toThrow(
+      /field posWeights\): expected \[4\], found \[2\]/,
+    );
   });
 
   it('does not leak tensors', () => {
@@ -172,13 +202,20 @@ describe('maskedBinaryCrossEntropy', () => {
 
 describe('positiveWeightsFromLabels', () => {
   it('gives CheXNet weights w+ = N-/N and w- = N+/N per class over annotated labels', () => {
-    const w = positiveWeightsFromLabels([[1, 0, NaN], [0, 0, NaN], [0, NaN, NaN], [0, 1, NaN]]);
+    const w = positiveWeightsFromLabels([
+      [1, 0, NaN],
+      [0, 0, NaN],
+      [0, NaN, NaN],
+      [0, 1, NaN],
+    ]);
     expect(w.posWeights).toEqual([3 / 4, 2 / 3, 1]);
     expect(w.negWeights).toEqual([1 / 4, 1 / 3, 1]);
   });
 
   it('balances the two terms: for every class w+ * N+ equals w- * N-', () => {
-    const labels = randomMatrix('balance', 200, 5, (r) => (r.bernoulli(0.1) ? NaN : r.bernoulli(0.05 + 0.2 * r.next()) ? 1 : 0));
+    const labels = randomMatrix('balance', 200, 5, (r) =>
+      r.bernoulli(0.1) ? NaN : r.bernoulli(0.05 + 0.2 * r.next()) ? 1 : 0,
+    );
     const w = positiveWeightsFromLabels(labels);
     for (let c = 0; c < 5; c++) {
       const pos = labels.filter((r) => r[c] === 1).length;

@@ -41,8 +41,18 @@ describe('auroc', () => {
     const y = [0, 1, 1, 0, 1, 0, 0, 1];
     const s = [0.2, 0.7, 0.4, 0.4, 0.9, 0.1, 0.65, 0.3];
     const a = auroc(y, s);
-    expect(auroc(y, s.map((v) => Math.exp(5 * v) - 3))).toBeCloseTo(a, 12);
-    expect(auroc(y, s.map((v) => -v))).toBeCloseTo(1 - a, 12);
+    expect(
+      auroc(
+        y,
+        s.map((v) => Math.exp(5 * v) - 3),
+      ),
+    ).toBeCloseTo(a, 12);
+    expect(
+      auroc(
+        y,
+        s.map((v) => -v),
+      ),
+    ).toBeCloseTo(1 - a, 12);
   });
 
   it('is NaN when only one class is present, and skips NaN labels', () => {
@@ -87,14 +97,27 @@ describe('rocCurve and sensitivityAtSpecificity', () => {
     expect(sensitivityAtSpecificity(y, s, 0.5)).toEqual({ sensitivity: 1, specificity: 0.5, threshold: 0.35 });
     expect(sensitivityAtSpecificity(y, s, 0.9)).toEqual({ sensitivity: 0.5, specificity: 1, threshold: 0.8 });
     expect(sensitivityAtSpecificity(y, s, 0)).toEqual({ sensitivity: 1, specificity: 0.5, threshold: 0.35 });
-    expect(sensitivityAtSpecificity([1, 1, 0], [0.1, 0.2, 0.9], 1)).toEqual({ sensitivity: 0, specificity: 1, threshold: Infinity });
+    expect(sensitivityAtSpecificity([1, 1, 0], [0.1, 0.2, 0.9], 1)).toEqual({
+      sensitivity: 0,
+      specificity: 1,
+      threshold: Infinity,
+    });
     expect(sensitivityAtSpecificity([1, 1], [0.1, 0.2], 0.5).sensitivity).toBeNaN();
   });
 });
 
 describe('f1Score', () => {
   it('counts strictly above the threshold, per class, macro and micro', () => {
-    const r = f1Score([[1, 0], [0, 1]], [[0.9, 0.2], [0.6, 0.4]]);
+    const r = f1Score(
+      [
+        [1, 0],
+        [0, 1],
+      ],
+      [
+        [0.9, 0.2],
+        [0.6, 0.4],
+      ],
+    );
     expect(r.perClass['0']).toBeCloseTo(2 / 3, 12);
     expect(r.perClass['1']).toBe(0);
     expect(r.macro).toBeCloseTo(1 / 3, 12);
@@ -105,14 +128,34 @@ describe('f1Score', () => {
   });
 
   it('is 0 (not NaN) for a class with no positives and no positive predictions; skips NaN labels', () => {
-    const r = f1Score([[0, 1], [0, NaN], [0, 1]], [[0.1, 0.9], [0.2, 0.99], [0.3, 0.1]], { classes: ['a', 'b'] });
+    const r = f1Score(
+      [
+        [0, 1],
+        [0, NaN],
+        [0, 1],
+      ],
+      [
+        [0.1, 0.9],
+        [0.2, 0.99],
+        [0.3, 0.1],
+      ],
+      { classes: ['a', 'b'] },
+    );
     expect(r.perClass).toEqual({ a: 0, b: 2 / 3 });
     expect(r.macro).toBeCloseTo(1 / 3, 12);
     expect(r.micro).toBeCloseTo(2 / 3, 12);
   });
 
   it('refuses ragged rows and unnamed-class mismatches', () => {
-    expect(() => f1Score([[1, 0], [1]], [[0.9, 0.2], [0.6, 0.4]])).toThrow(/row 2\): expected 2 labels and 2 scores, found 1 labels and 2 scores/);
+    expect(() =>
+      f1Score(
+        [[1, 0], [1]],
+        [
+          [0.9, 0.2],
+          [0.6, 0.4],
+        ],
+      ),
+    ).toThrow(/row 2\): expected 2 labels and 2 scores, found 1 labels and 2 scores/);
     expect(() => f1Score([[1]], [[0.9]], { classes: ['a', 'b'] })).toThrow(/expected 1 names, found 2/);
   });
 });
@@ -167,7 +210,10 @@ describe('agreement with scikit-learn', () => {
       yTrue.push(labels);
       yScore.push(scores);
     }
-    const res = spawnSync(PYTHON, [SKLEARN], { input: JSON.stringify({ yTrue, yScore, specificities: [0.5, 0.8, 0.9, 0.95] }), encoding: 'utf8' });
+    const res = spawnSync(PYTHON, [SKLEARN], {
+      input: JSON.stringify({ yTrue, yScore, specificities: [0.5, 0.8, 0.9, 0.95] }),
+      encoding: 'utf8',
+    });
     expect(res.error, `${PYTHON} with sklearn is needed (python3-sklearn in .ci/system-deps)`).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
     const ref = JSON.parse(res.stdout.replace(/\bNaN\b/g, 'null').replace(/-?\bInfinity\b/g, 'null')) as {
@@ -189,7 +235,10 @@ describe('agreement with scikit-learn', () => {
       // sklearn's first threshold is a sentinel above the maximum; ours is +Infinity. The rest are the scores.
       expect(curve.slice(1).map((p) => p.threshold)).toEqual(ref.roc[c]!.thresholds.slice(1));
       ref.sensAtSpec[c]!.forEach((sens, k) => {
-        expect(sensitivityAtSpecificity(col(yTrue), col(yScore), [0.5, 0.8, 0.9, 0.95][k]!).sensitivity, `class ${c} spec ${k}`).toBeCloseTo(sens, 12);
+        expect(
+          sensitivityAtSpecificity(col(yTrue), col(yScore), [0.5, 0.8, 0.9, 0.95][k]!).sensitivity,
+          `class ${c} spec ${k}`,
+        ).toBeCloseTo(sens, 12);
       });
     }
     expect(ours.mean).toBeCloseTo(ref.macroAuroc, 12);

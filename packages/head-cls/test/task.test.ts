@@ -1,5 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHESTXRAY14_CLASSES, DataError, createRng, initBackend, inputImageSpace, tf, type FeatureChannels, type LabelBatch } from '@multichexnet/core';
+import {
+  CHESTXRAY14_CLASSES,
+  DataError,
+  createRng,
+  initBackend,
+  inputImageSpace,
+  tf,
+  type FeatureChannels,
+  type LabelBatch,
+} from '@multichexnet/core';
 import { CLS_HEAD_CLASS_NAME, clsDecoder, clsTask } from '../src/index';
 
 const CHANNELS: FeatureChannels = { c2: 6, c3: 8, c4: 10, c5: 12 };
@@ -10,7 +19,11 @@ beforeAll(async () => {
 
 function features(batch: number) {
   const rng = createRng(3);
-  const make = (size: number, c: number) => tf.tensor4d(Float32Array.from({ length: batch * size * size * c }, () => Math.max(0, rng.normal())), [batch, size, size, c]);
+  const make = (size: number, c: number) =>
+    tf.tensor4d(
+      Float32Array.from({ length: batch * size * size * c }, () => Math.max(0, rng.normal())),
+      [batch, size, size, c],
+    );
   return { c2: make(16, CHANNELS.c2), c3: make(8, CHANNELS.c3), c4: make(4, CHANNELS.c4), c5: make(2, CHANNELS.c5) };
 }
 
@@ -28,7 +41,12 @@ const batch: LabelBatch = {
 describe('clsTask', () => {
   it('is a frozen table entry: ChestX-ray14 by default, cls_probs, not routed', () => {
     expect(Object.isFrozen(clsTask) && Object.isFrozen(clsTask.evaluation)).toBe(true);
-    expect(clsTask).toMatchObject({ name: 'cls', headClassName: CLS_HEAD_CLASS_NAME, routed: false, defaultSource: { name: 'nih', fallback: 'any-source' } });
+    expect(clsTask).toMatchObject({
+      name: 'cls',
+      headClassName: CLS_HEAD_CLASS_NAME,
+      routed: false,
+      defaultSource: { name: 'nih', fallback: 'any-source' },
+    });
     const head = clsTask.createHead({}, CHANNELS);
     expect(head.config.classes).toEqual([...CHESTXRAY14_CLASSES]);
     expect(clsTask.classesOf!(head)).toEqual([...CHESTXRAY14_CLASSES]);
@@ -60,10 +78,16 @@ describe('clsTask', () => {
     const image = inputImageSpace({ width: 64, height: 64 });
     const settings = clsDecoder.settings(clsTask.decodeSettings(head));
     expect([0, 1].map((index) => clsDecoder.decode(outputs, { index, settings, image }))).toEqual(head.decode(logits));
-    const withThresholds = clsDecoder.settings({ classes: ['Pneumonia', 'Effusion'], thresholds: { Pneumonia: 0, Effusion: 1 } });
+    const withThresholds = clsDecoder.settings({
+      classes: ['Pneumonia', 'Effusion'],
+      thresholds: { Pneumonia: 0, Effusion: 1 },
+    });
     expect(clsDecoder.decode(outputs, { index: 0, settings: withThresholds, image }).findings).toEqual(['Pneumonia']);
     // a file that recorded its classes only in metadata.classNames
-    expect(clsDecoder.settings({ thresholds: { A: 0.2 } }, undefined, { classNames: ['A'] })).toEqual({ classes: ['A'], thresholds: { A: 0.2 } });
+    expect(clsDecoder.settings({ thresholds: { A: 0.2 } }, undefined, { classNames: ['A'] })).toEqual({
+      classes: ['A'],
+      thresholds: { A: 0.2 },
+    });
     expect(() => clsDecoder.settings({ classes: ['A'] }, { thresholds: { B: 0.3 } })).toThrow(DataError);
     expect(() => clsDecoder.settings({ classes: ['A'] }, { thresholds: { A: 3 } })).toThrow(/cls.thresholds/);
     tf.dispose([logits, ...Object.values(f)]);
@@ -72,7 +96,9 @@ describe('clsTask', () => {
 
   it('scores records by mean AUROC and calibrates per-class F1 thresholds', () => {
     const head = clsTask.createHead({ classes: ['A'] }, CHANNELS);
-    const records = [0.9, 0.8, 0.3, 0.2].map((p, i) => clsTask.evaluation.record(Float32Array.of(i < 2 ? 1 : 0), { probabilities: { A: p } }, head)!);
+    const records = [0.9, 0.8, 0.3, 0.2].map((p, i) =>
+      clsTask.evaluation.record(Float32Array.of(i < 2 ? 1 : 0), { probabilities: { A: p } }, head)!,
+    );
     const m = clsTask.evaluation.metrics(records, clsTask.decodeSettings(head), head);
     expect(m).toMatchObject({ meanAuroc: 1, macroF1: 1, images: 4, f1Threshold: 0.5 });
     expect(clsTask.evaluation.calibrate!(records, head)).toEqual({ thresholds: { A: expect.closeTo(0.8, 6) } });

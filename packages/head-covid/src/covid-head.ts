@@ -1,4 +1,14 @@
-import { DataError, LayerBlock, assertShape, deriveSeed, parseConfig, registerBlock, tf, type ApplyOptions, type EncoderFeatures } from '@multichexnet/core';
+import {
+  DataError,
+  LayerBlock,
+  assertShape,
+  deriveSeed,
+  parseConfig,
+  registerBlock,
+  tf,
+  type ApplyOptions,
+  type EncoderFeatures,
+} from '@multichexnet/core';
 import { CovidHeadConfigSchema, type CovidHeadConfig, type CovidHeadConfigInput } from './config';
 
 /** Registry name of the COVID-19 head. */
@@ -20,9 +30,22 @@ function buildCovidModel(c: CovidHeadConfig): tf.LayersModel {
   const input = tf.input({ shape: [null, null, c.featureChannels.c5], name: `${c.name}_features` });
   let x = tf.layers.globalAveragePooling2d({ name: `${c.name}_pool` }).apply(input) as tf.SymbolicTensor;
   if (c.hidden > 0) {
-    x = tf.layers.dense({ name: `${c.name}_hidden`, units: c.hidden, activation: 'relu', kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(c.seed, 'hidden') }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({
+        name: `${c.name}_hidden`,
+        units: c.hidden,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(c.seed, 'hidden') }),
+      })
+      .apply(x) as tf.SymbolicTensor;
   }
-  const logit = tf.layers.dense({ name: `${c.name}_logit`, units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(c.seed, 'logit') }) }).apply(x) as tf.SymbolicTensor;
+  const logit = tf.layers
+    .dense({
+      name: `${c.name}_logit`,
+      units: 1,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(c.seed, 'logit') }),
+    })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ name: c.name, inputs: input, outputs: logit });
 }
 
@@ -36,9 +59,17 @@ class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadCo
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor2D | tf.SymbolicTensor {
+  apply(
+    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
+    opts?: ApplyOptions,
+  ): tf.Tensor2D | tf.SymbolicTensor {
     const x = features?.c5;
-    if (x === undefined) throw new DataError('COVID-19 head input lacks its feature level', { field: `${this.config.name} input`, expected: 'features with c5', found: String(features) });
+    if (x === undefined)
+      throw new DataError('COVID-19 head input lacks its feature level', {
+        field: `${this.config.name} input`,
+        expected: 'features with c5',
+        found: String(features),
+      });
     assertShape(`${this.config.name} input c5`, x.shape, [null, null, null, this.config.featureChannels.c5]);
     return this.run([x], opts)[0] as tf.Tensor2D;
   }

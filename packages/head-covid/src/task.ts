@@ -1,7 +1,12 @@
 import { auroc, defineTaskSpec, formatMetric, tf, type LabelBatch } from '@multichexnet/core';
 import type { CovidHeadConfigInput } from './config';
 import { COVID_HEAD_CLASS_NAME, createCovidHead, type CovidHead } from './covid-head';
-import { COVID_PROB_OUTPUT, covidDecoder, type CovidDecodeSettings, type CovidPrediction } from './decode/covid-decoder';
+import {
+  COVID_PROB_OUTPUT,
+  covidDecoder,
+  type CovidDecodeSettings,
+  type CovidPrediction,
+} from './decode/covid-decoder';
 
 /** The target of one image: 1 (COVID-19), 0 (not). */
 export type CovidTarget = number;
@@ -44,7 +49,14 @@ function targetsOf(batch: LabelBatch): (CovidTarget | null)[] {
  * @example
  * const model = createMultiCheXNet({ encoder, heads: { covid: covidTask.createHead({}, encoder.featureChannels) }, tasks: [covidTask] });
  */
-export const covidTask = defineTaskSpec<CovidHead, CovidTarget, CovidPrediction, CovidDecodeSettings, CovidMetrics, CovidRecord>({
+export const covidTask = defineTaskSpec<
+  CovidHead,
+  CovidTarget,
+  CovidPrediction,
+  CovidDecodeSettings,
+  CovidMetrics,
+  CovidRecord
+>({
   name: 'covid',
   title: 'CheXCovid',
   headClassName: COVID_HEAD_CLASS_NAME,
@@ -65,13 +77,25 @@ export const covidTask = defineTaskSpec<CovidHead, CovidTarget, CovidPrediction,
     logged: ['auroc', 'accuracy'],
     record: (label, prediction) => ({ label, probability: prediction.covid.probability }),
     metrics: (records, settings) => ({
-      auroc: auroc(records.map((r) => r.label), records.map((r) => r.probability)),
-      accuracy: records.length === 0 ? Number.NaN : records.filter((r) => (r.probability >= settings.threshold ? 1 : 0) === r.label).length / records.length,
+      auroc: auroc(
+        records.map((r) => r.label),
+        records.map((r) => r.probability),
+      ),
+      accuracy:
+        records.length === 0
+          ? Number.NaN
+          : records.filter((r) => (r.probability >= settings.threshold ? 1 : 0) === r.label).length / records.length,
       threshold: settings.threshold,
       images: records.length,
       positives: records.filter((r) => r.label === 1).length,
     }),
-    headline: (m) => [{ label: 'CheXCovid AUROC', value: m.auroc, detail: `accuracy ${formatMetric(m.accuracy)} at ${m.threshold}, ${m.images} images` }],
+    headline: (m) => [
+      {
+        label: 'CheXCovid AUROC',
+        value: m.auroc,
+        detail: `accuracy ${formatMetric(m.accuracy)} at ${m.threshold}, ${m.images} images`,
+      },
+    ],
     describeSettings: (s) => (s.threshold === undefined ? [] : [`COVID-19 at p >= ${s.threshold}`]),
   },
 });

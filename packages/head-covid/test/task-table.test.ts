@@ -16,7 +16,16 @@ import { segTask } from '@multichexnet/head-seg';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createOptimizer, evalSummary, summarise, taskMetrics, trainStep } from '@multichexnet/trainer';
+import {
+  BatchRecipeSchema,
+  PhaseSchema,
+  createLossWeighting,
+  createOptimizer,
+  evalSummary,
+  summarise,
+  taskMetrics,
+  trainStep,
+} from '@multichexnet/trainer';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { exportPipeline } from '@multichexnet/export';
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -34,7 +43,14 @@ beforeAll(async () => {
 function model(seed: number): MultiCheXNet {
   const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed });
   const fc = encoder.featureChannels;
-  return createMultiCheXNet({ encoder, heads: { covid: covidTask.createHead({ hidden: 4, seed: seed + 1 }, fc), seg: segTask.createHead({ decoderChannels: 4, seed: seed + 2 }, fc) }, tasks: [covidTask] });
+  return createMultiCheXNet({
+    encoder,
+    heads: {
+      covid: covidTask.createHead({ hidden: 4, seed: seed + 1 }, fc),
+      seg: segTask.createHead({ decoderChannels: 4, seed: seed + 2 }, fc),
+    },
+    tasks: [covidTask],
+  });
 }
 
 /** A batch as the batch stream delivers it: COVID-19 labels on samples 0-3 (0 and 1 positive), seg masks on 2-5. */
@@ -50,7 +66,19 @@ function batch(seed: number): Batch {
     if (b < 4) for (let y = 10; y < 30; y++) for (let x = 5; x < 20; x++) masks[b * S * S + y * S + x] = 1;
   }
   const images = Float32Array.from({ length: B * S * S }, () => rng.normal());
-  return { size: B, imageSize: S, images, labels, classes: PATHOLOGIES, boxes: Array.from({ length: B }, () => []), masks, tasks, ids: [], patientIds: [], sources: [] };
+  return {
+    size: B,
+    imageSize: S,
+    images,
+    labels,
+    classes: PATHOLOGIES,
+    boxes: Array.from({ length: B }, () => []),
+    masks,
+    tasks,
+    ids: [],
+    patientIds: [],
+    sources: [],
+  };
 }
 
 describe('a fourth task from one package: CheXCovid', () => {
@@ -62,7 +90,10 @@ describe('a fourth task from one package: CheXCovid', () => {
     const preds = m.predict(x);
     expect(preds).toHaveLength(B);
     for (const p of preds) {
-      expect(p.covid).toEqual({ probability: expect.any(Number), positive: (p.covid as { probability: number }).probability >= 0.5 });
+      expect(p.covid).toEqual({
+        probability: expect.any(Number),
+        positive: (p.covid as { probability: number }).probability >= 0.5,
+      });
       expect(p.mask).toBeDefined();
     }
     x.dispose();
@@ -71,12 +102,29 @@ describe('a fourth task from one package: CheXCovid', () => {
 
   it('trains in the trainer step: its loss from its spec, gradients into its head and the shared encoder', () => {
     const m = model(3);
-    const phase = PhaseSchema.parse({ name: 'covid-seg', trainable: ['encoder', 'covid', 'seg'], batches: [{ datasets: ['siim'], tasks: ['covid', 'seg'] }], steps: 1, optimizer: { type: 'adam', learningRate: 1e-2 } });
+    const phase = PhaseSchema.parse({
+      name: 'covid-seg',
+      trainable: ['encoder', 'covid', 'seg'],
+      batches: [{ datasets: ['siim'], tasks: ['covid', 'seg'] }],
+      steps: 1,
+      optimizer: { type: 'adam', learningRate: 1e-2 },
+    });
     m.setTrainable({ encoder: true, covid: true, seg: true });
     const weighting = createLossWeighting(phase.lossWeighting, ['covid', 'seg']);
     const before = (m.heads.covid as CovidHead).layersModel.getWeights().map((w) => Float32Array.from(w.dataSync()));
     const outcome = trainStep(
-      { model: m, phase, recipe: BatchRecipeSchema.parse(phase.batches[0]), step: 0, teacherForcing: null, weighting, optimizer: createOptimizer(phase.optimizer), variables: m.trainableVariables(), learningRate: 1e-2, gateClasses: [] },
+      {
+        model: m,
+        phase,
+        recipe: BatchRecipeSchema.parse(phase.batches[0]),
+        step: 0,
+        teacherForcing: null,
+        weighting,
+        optimizer: createOptimizer(phase.optimizer),
+        variables: m.trainableVariables(),
+        learningRate: 1e-2,
+        gateClasses: [],
+      },
       batch(4),
     );
     expect(outcome.applied).toBe(true);
@@ -90,7 +138,9 @@ describe('a fourth task from one package: CheXCovid', () => {
   it('is scored by the evaluation with its own metrics, under its name', () => {
     const m = model(5);
     const records = [0.9, 0.7, 0.4, 0.2].map((probability, i) => ({ label: i < 2 ? 1 : i === 2 ? 1 : 0, probability }));
-    const r = summarise({ tasks: { covid: records }, gate: { scores: [], labels: [], positive: [], sources: [] } }, m, { covid: { threshold: 0.5 } });
+    const r = summarise({ tasks: { covid: records }, gate: { scores: [], labels: [], positive: [], sources: [] } }, m, {
+      covid: { threshold: 0.5 },
+    });
     const metrics = taskMetrics(r, covidTask)!;
     expect(metrics).toEqual({ auroc: 1, accuracy: 0.75, threshold: 0.5, images: 4, positives: 3 });
     expect(evalSummary({ gating: 'none', ...r })).toEqual({ gating: 'none', covid: metrics });
@@ -109,10 +159,17 @@ describe('a fourth task from one package: CheXCovid', () => {
     await expect(createPipeline({ model: files, gate: { enabled: false } })).rejects.toThrow(DataError);
     const pipe = await createPipeline({ model: files, gate: { enabled: false }, decoders: [covidDecoder] });
     const rng = createRng(8);
-    const images: GrayImage[] = [0, 1, 2].map(() => ({ width: S, height: S, data: Uint8Array.from({ length: S * S }, () => rng.int(0, 256)) }));
+    const images: GrayImage[] = [0, 1, 2].map(() => ({
+      width: S,
+      height: S,
+      data: Uint8Array.from({ length: S * S }, () => rng.int(0, 256)),
+    }));
     const results = await pipe.runBatch(images);
     const spec = exported.reports.stage1.metadata.preprocessing!;
-    const x = tf.tensor4d(Float32Array.from(images.flatMap((im) => Array.from(preprocessImage({ ...im, maxValue: 255 }, spec).input))), [images.length, S, S, 1]);
+    const x = tf.tensor4d(
+      Float32Array.from(images.flatMap((im) => Array.from(preprocessImage({ ...im, maxValue: 255 }, spec).input))),
+      [images.length, S, S, 1],
+    );
     const reference = m.predict(x, { gating: 'none' });
     results.forEach((r, i) => {
       expect(r.tasks).toEqual(['seg', 'covid']);
@@ -134,7 +191,11 @@ describe('a fourth task from one package: CheXCovid', () => {
       for (const e of readdirSync(dir, { withFileTypes: true })) {
         const full = join(dir, e.name);
         if (e.isDirectory()) visit(full);
-        else if (/\.(ts|mts|mjs|js)$/.test(e.name) && /covidTask|covidDecoder|head-covid/.test(readFileSync(full, 'utf8'))) offenders.push(full);
+        else if (
+          /\.(ts|mts|mjs|js)$/.test(e.name) &&
+          /covidTask|covidDecoder|head-covid/.test(readFileSync(full, 'utf8'))
+        )
+          offenders.push(full);
       }
     };
     for (const name of readdirSync(packages)) {
@@ -143,7 +204,8 @@ describe('a fourth task from one package: CheXCovid', () => {
       const manifest = join(packages, name, 'package.json');
       if (!existsSync(manifest)) continue;
       const m = JSON.parse(readFileSync(manifest, 'utf8')) as Record<string, Record<string, string> | undefined>;
-      for (const field of ['dependencies', 'devDependencies', 'peerDependencies']) if (m[field]?.['@multichexnet/head-covid'] !== undefined) offenders.push(`${manifest} ${field}`);
+      for (const field of ['dependencies', 'devDependencies', 'peerDependencies'])
+        if (m[field]?.['@multichexnet/head-covid'] !== undefined) offenders.push(`${manifest} ${field}`);
       if (existsSync(join(packages, name, 'src'))) visit(join(packages, name, 'src'));
     }
     expect(offenders).toEqual([]);

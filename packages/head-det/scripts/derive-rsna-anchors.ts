@@ -9,7 +9,8 @@ import { RSNA_ANCHOR_DERIVATION } from '../src/anchors/rsna-anchor-derivation';
 import { readRsnaBoxSizes } from './rsna-box-sizes';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const zip = process.argv[2] ?? join(here, '..', '..', '..', '..', 'shared', 'realdata', 'kaggle_stage_2_train_labels.csv.zip');
+const zip =
+  process.argv[2] ?? join(here, '..', '..', '..', '..', 'shared', 'realdata', 'kaggle_stage_2_train_labels.csv.zip');
 const sizes = readRsnaBoxSizes(zip);
 const { anchors, meanIoU } = deriveAnchors(sizes, RSNA_ANCHOR_DERIVATION);
 const fmt = (v: number): string => v.toFixed(6);

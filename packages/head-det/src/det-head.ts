@@ -61,7 +61,10 @@ class AnchorDetHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, DetHeadConf
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor4D | tf.SymbolicTensor {
+  apply(
+    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
+    opts?: ApplyOptions,
+  ): tf.Tensor4D | tf.SymbolicTensor {
     const { level, featureChannels, name } = this.config;
     const x = features?.[level];
     const c = featureChannels[level];

@@ -24,8 +24,19 @@ export type ImageSize = number | { width: number; height: number };
 /** `{width, height}` of an {@link ImageSize}, checked positive and finite. */
 export function sizeOf(imageSize: ImageSize, field = 'imageSize'): { width: number; height: number } {
   const s = typeof imageSize === 'number' ? { width: imageSize, height: imageSize } : imageSize;
-  if (!(s !== null && typeof s === 'object' && s.width > 0 && s.height > 0 && Number.isFinite(s.width) && Number.isFinite(s.height))) {
-    throw new DataError('Image size must be positive', { field, expected: 'a number > 0 or { width > 0, height > 0 }', found: JSON.stringify(imageSize) });
+  if (!(
+    s !== null &&
+    typeof s === 'object' &&
+    s.width > 0 &&
+    s.height > 0 &&
+    Number.isFinite(s.width) &&
+    Number.isFinite(s.height)
+  )) {
+    throw new DataError('Image size must be positive', {
+      field,
+      expected: 'a number > 0 or { width > 0, height > 0 }',
+      found: JSON.stringify(imageSize),
+    });
   }
   return s;
 }

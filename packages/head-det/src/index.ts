@@ -3,12 +3,7 @@ export { createDetHead, DET_HEAD_CLASS_NAME } from './det-head';
 export type { DetHead } from './det-head';
 export { detTask } from './task';
 export type { DetTarget } from './task';
-export {
-  DetHeadConfigSchema,
-  DetLossConfigSchema,
-  DetDecodeConfigSchema,
-  AnchorSchema,
-} from './config';
+export { DetHeadConfigSchema, DetLossConfigSchema, DetDecodeConfigSchema, AnchorSchema } from './config';
 export type { DetHeadConfig, DetHeadConfigInput, DetLossConfig, DetDecodeConfig } from './config';
 export { DET_OUTPUT_FIELDS, DET_VALUES_PER_ANCHOR, DET_LEVEL_STRIDE } from './grid';
 export type { DetLayout, ImageSize } from './grid';

@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, DataError } from '@multichexnet/core';
-import { deriveAnchors, RSNA_ANCHOR_DERIVATION, RSNA_ANCHORS, RSNA_ANCHORS_BOX_COUNT, RSNA_ANCHORS_MEAN_IOU, shapeIoU } from '../src/index';
+import {
+  deriveAnchors,
+  RSNA_ANCHOR_DERIVATION,
+  RSNA_ANCHORS,
+  RSNA_ANCHORS_BOX_COUNT,
+  RSNA_ANCHORS_MEAN_IOU,
+  shapeIoU,
+} from '../src/index';
 import { readRsnaBoxSizes } from '../scripts/rsna-box-sizes';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,14 +41,24 @@ describe('deriveAnchors', () => {
     expect(a.meanIoU).toBeGreaterThan(0.9);
     // sorted by area: the small cluster first
     a.anchors.forEach((anchor, i) => {
-      const target = [centres[0]!, centres[1]!, centres[2]!].sort((p, q) => p.width * p.height - q.width * q.height)[i]!;
+      const target = [centres[0]!, centres[1]!, centres[2]!].sort((p, q) => p.width * p.height - q.width * q.height)[
+        i
+      ]!;
       expect(shapeIoU(anchor, target)).toBeGreaterThan(0.9);
     });
   });
 
   it('rejects too few boxes and bad sizes', () => {
     expect(() => deriveAnchors([{ width: 0.1, height: 0.1 }], { k: 2 })).toThrow(DataError);
-    expect(() => deriveAnchors([{ width: Number.NaN, height: 0.1 }, { width: 0.1, height: 0.1 }], { k: 1 })).toThrow(/row 1/);
+    expect(() =>
+      deriveAnchors(
+        [
+          { width: Number.NaN, height: 0.1 },
+          { width: 0.1, height: 0.1 },
+        ],
+        { k: 1 },
+      ),
+    ).toThrow(/row 1/);
   });
 });
 

@@ -2,14 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigError, DataError, initBackend, tf, type Box } from '@multichexnet/core';
 import {
-  ConfigError,
-  DataError,
-  initBackend,
-  tf,
-  type Box,
-} from '@multichexnet/core';
-import { createDetHead, decodeDetections, disposeDetTargets, DET_HEAD_CLASS_NAME, RSNA_ANCHORS, type DetHead, type DetTargets } from '../src/index';
+  createDetHead,
+  decodeDetections,
+  disposeDetTargets,
+  DET_HEAD_CLASS_NAME,
+  RSNA_ANCHORS,
+  type DetHead,
+  type DetTargets,
+} from '../src/index';
 import {
   SMALL_FEATURE_CHANNELS as CHANNELS,
   disposeFeatures,
@@ -132,9 +134,13 @@ describe('createDetHead', () => {
   });
 
   it('rejects bad configs with a ConfigError naming the field', () => {
-    expect(() => createDetHead({ featureChannels: CHANNELS, level: 'c3' as 'c4' })).toThrow(/level: must be one of "c5", "c4"/);
+    expect(() => createDetHead({ featureChannels: CHANNELS, level: 'c3' as 'c4' })).toThrow(
+      /level: must be one of "c5", "c4"/,
+    );
     expect(() => createDetHead({ featureChannels: CHANNELS, anchors: [] })).toThrow(ConfigError);
-    expect(() => createDetHead({ featureChannels: CHANNELS, anchors: [{ width: 0, height: 0.2 }] })).toThrow(/anchors\.0\.width/);
+    expect(() => createDetHead({ featureChannels: CHANNELS, anchors: [{ width: 0, height: 0.2 }] })).toThrow(
+      /anchors\.0\.width/,
+    );
     expect(() => createDetHead({ featureChannels: { ...CHANNELS, c5: -1 } })).toThrow(/featureChannels\.c5/);
     expect(() => createDetHead({ featureChannels: CHANNELS, loss: { coordWeight: -1 } })).toThrow(/loss\.coordWeight/);
     expect(() => createDetHead({ featureChannels: CHANNELS, name: 'a/b' })).toThrow(/name/);
@@ -150,7 +156,10 @@ describe('createDetHead', () => {
 
   it('is deterministic per seed', () => {
     const f = randomFeatures(1, 64, 5);
-    expect(seedDeterminism((seed) => createDetHead({ ...small, seed }), 3, f)).toEqual({ sameSeedSame: true, otherSeedDiffers: true });
+    expect(seedDeterminism((seed) => createDetHead({ ...small, seed }), 3, f)).toEqual({
+      sameSeedSame: true,
+      otherSeedDiffers: true,
+    });
     disposeFeatures(f);
   });
 
@@ -181,7 +190,10 @@ describe('createDetHead', () => {
 
 describe('detLoss', () => {
   const boxes: (Box[] | null)[] = [
-    [{ x: 10, y: 8, width: 30, height: 44 }, { x: 70, y: 60, width: 40, height: 50 }],
+    [
+      { x: 10, y: 8, width: 30, height: 44 },
+      { x: 70, y: 60, width: 40, height: 50 },
+    ],
     [],
     [{ x: 40, y: 30, width: 60, height: 90 }],
   ];
@@ -214,8 +226,24 @@ describe('detLoss', () => {
   });
 
   it('has the gradient of its finite differences', () => {
-    const head = createDetHead({ ...small, anchors: [{ width: 0.2, height: 0.3 }, { width: 0.4, height: 0.4 }], loss: { ignoreIoU: null } });
-    const t = head.encodeTargets([[{ x: 4, y: 6, width: 20, height: 30 }, { x: 40, y: 36, width: 22, height: 20 }], []], 64);
+    const head = createDetHead({
+      ...small,
+      anchors: [
+        { width: 0.2, height: 0.3 },
+        { width: 0.4, height: 0.4 },
+      ],
+      loss: { ignoreIoU: null },
+    });
+    const t = head.encodeTargets(
+      [
+        [
+          { x: 4, y: 6, width: 20, height: 30 },
+          { x: 40, y: 36, width: 22, height: 20 },
+        ],
+        [],
+      ],
+      64,
+    );
     const out = randomTensor([2, 2, 2, 10], 23);
     const err = maxGradError((o) => head.loss(t, o as tf.Tensor4D), out);
     expect(err).toBeLessThan(5e-3);
@@ -263,7 +291,9 @@ describe('detLoss', () => {
     const out = randomTensor([2, 2, 2, 25], 25) as tf.Tensor4D;
     const first = tf.slice(out, [0, 0, 0, 0], [1, 2, 2, 25]);
     expect(head.loss(both, out).dataSync()[0]).toBeCloseTo(head.loss(one, first).dataSync()[0]!, 5);
-    const g = tf.grad((o: tf.Tensor) => head.loss(both, o as tf.Tensor4D))(out).dataSync();
+    const g = tf
+      .grad((o: tf.Tensor) => head.loss(both, o as tf.Tensor4D))(out)
+      .dataSync();
     expect(Array.from(g).every(Number.isFinite)).toBe(true);
     expect(Array.from(g.slice(100)).every((v) => v === 0)).toBe(true); // image 1: 2 x 2 x 25 values
     expect(Array.from(g.slice(0, 100)).some((v) => v !== 0)).toBe(true);
@@ -296,7 +326,11 @@ describe('detLoss', () => {
 
 describe('decode', () => {
   /** Raw output that encodes given boxes: the inverse of the decoding formulas. */
-  function rawFor(head: DetHead, S: number, entries: { row: number; col: number; k: number; cx: number; cy: number; w: number; h: number; score: number }[]): tf.Tensor4D {
+  function rawFor(
+    head: DetHead,
+    S: number,
+    entries: { row: number; col: number; k: number; cx: number; cy: number; w: number; h: number; score: number }[],
+  ): tf.Tensor4D {
     const K = head.anchors.length;
     const v = new Float32Array(S * S * K * 5).fill(0);
     for (let i = 4; i < v.length; i += 5) v[i] = -20;
@@ -342,7 +376,9 @@ describe('decode', () => {
     const head = createDetHead(small);
     const out = randomTensor([2, 2, 2, 25], 40, 2) as tf.Tensor4D;
     const plain = { data: out.dataSync().slice(), dims: out.shape };
-    expect(decodeDetections(plain, head.config, { scoreThreshold: 0.3 })).toEqual(head.decode(out, { scoreThreshold: 0.3 }));
+    expect(decodeDetections(plain, head.config, { scoreThreshold: 0.3 })).toEqual(
+      head.decode(out, { scoreThreshold: 0.3 }),
+    );
     expect(() => decodeDetections({ data: new Float32Array(10), dims: [1, 2, 2, 25] }, head.config)).toThrow(DataError);
     tf.dispose(out);
     head.dispose();
@@ -358,12 +394,15 @@ describe('decode', () => {
 
   it('round-trips encodeTargets -> perfect logits -> decode', () => {
     const head = createDetHead(small);
-    const truth = [{ x: 20, y: 12, width: 40, height: 70 }, { x: 140, y: 150, width: 60, height: 80 }];
+    const truth = [
+      { x: 20, y: 12, width: 40, height: 70 },
+      { x: 140, y: 150, width: 60, height: 80 },
+    ];
     const t = head.encodeTargets([truth], 256);
     const out = tf.tidy(() => {
       const logit = (p: tf.Tensor): tf.Tensor => tf.log(tf.div(p, tf.sub(1, p)));
       const box = tf.clipByValue(t.box, 1e-4, 1 - 1e-4);
-      const [bx, , ] = tf.split(box, [2, 2], 4);
+      const [bx, ,] = tf.split(box, [2, 2], 4);
       const [, bwh] = tf.split(t.box, [2, 2], 4);
       const obj = tf.expandDims(tf.sub(tf.mul(t.objectness, 40), 20), 4);
       return tf.reshape(tf.concat([logit(bx!), bwh!, obj], 4), [1, 8, 8, 25]) as tf.Tensor4D;

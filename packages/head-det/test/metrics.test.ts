@@ -16,7 +16,13 @@ import {
 } from '../src/index';
 
 const box = (x: number, y: number, width: number, height: number): Box => ({ x, y, width, height });
-const pred = (x: number, y: number, width: number, height: number, score = 1): ScoredBox => ({ x, y, width, height, score });
+const pred = (x: number, y: number, width: number, height: number, score = 1): ScoredBox => ({
+  x,
+  y,
+  width,
+  height,
+  score,
+});
 
 describe('boxIoU', () => {
   it('basic cases, continuous coordinates without +1', () => {
@@ -36,7 +42,13 @@ describe('rsnaMeanAP: DATASETS.md 2.5 test vectors', () => {
     ['no truth, 1 prediction', [], [pred(0, 0, 10, 10)], 0, 0],
     ['no truth, no prediction', [], [], null, null],
     ['2 truth, 1 exact prediction', [box(0, 0, 10, 10), box(50, 50, 10, 10)], [pred(0, 0, 10, 10)], 0.5, 0.5],
-    ['1 truth, 2 identical predictions', [box(0, 0, 10, 10)], [pred(0, 0, 10, 10, 0.9), pred(0, 0, 10, 10, 0.8)], 0.5, 0.5],
+    [
+      '1 truth, 2 identical predictions',
+      [box(0, 0, 10, 10)],
+      [pred(0, 0, 10, 10, 0.9), pred(0, 0, 10, 10, 0.8)],
+      0.5,
+      0.5,
+    ],
     ['1 truth, no prediction', [box(0, 0, 10, 10)], [], 0, 0],
   ];
   for (const [name, truth, predictions, official, kernel] of vectors) {
@@ -76,12 +88,17 @@ describe('rsnaMeanAP: DATASETS.md 2.5 test vectors', () => {
     // One truth, two candidates: the confident miss (IoU 0.5) is taken first. At t = 0.4, 0.45 it matches and
     // the exact box is a false positive (1/2); at t >= 0.5 it misses and the exact box matches (1/2).
     const one = [box(0, 0, 100, 100)];
-    expect(rsnaImageAP({ truth: one, predictions: [pred(0, 0, 100, 100, 0.1), pred(0, 0, 100, 50, 0.9)] })).toBeCloseTo(0.5, 12);
+    expect(rsnaImageAP({ truth: one, predictions: [pred(0, 0, 100, 100, 0.1), pred(0, 0, 100, 50, 0.9)] })).toBeCloseTo(
+      0.5,
+      12,
+    );
   });
 
   it('rejects NaN coordinates and scores with a DataError naming the image and field', () => {
     expect(() => rsnaMeanAP([{ truth: [box(0, Number.NaN, 1, 1)], predictions: [] }])).toThrow(DataError);
-    expect(() => rsnaMeanAP([{ truth: [], predictions: [pred(0, 0, 1, 1, Number.NaN)] }])).toThrow(/row 1, field predictions\[0\]\.score/);
+    expect(() => rsnaMeanAP([{ truth: [], predictions: [pred(0, 0, 1, 1, Number.NaN)] }])).toThrow(
+      /row 1, field predictions\[0\]\.score/,
+    );
   });
 });
 
@@ -89,7 +106,10 @@ describe('precisionRecallCurve and apAt (VOC all-point)', () => {
   it('a perfect detector has AP 1', () => {
     const images = [
       { truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9)] },
-      { truth: [box(20, 20, 10, 10), box(50, 50, 5, 5)], predictions: [pred(20, 20, 10, 10, 0.8), pred(50, 50, 5, 5, 0.7)] },
+      {
+        truth: [box(20, 20, 10, 10), box(50, 50, 5, 5)],
+        predictions: [pred(20, 20, 10, 10, 0.8), pred(50, 50, 5, 5, 0.7)],
+      },
     ];
     expect(apAt(images)).toBeCloseTo(1, 12);
   });
@@ -97,7 +117,10 @@ describe('precisionRecallCurve and apAt (VOC all-point)', () => {
   it('hand-computed curve: TP, FP, TP, missed truth', () => {
     // 3 truth boxes. Predictions by score: 0.9 TP, 0.8 FP (no overlap), 0.7 TP; one truth never found.
     const images = [
-      { truth: [box(0, 0, 10, 10), box(100, 100, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9), pred(200, 200, 10, 10, 0.8)] },
+      {
+        truth: [box(0, 0, 10, 10), box(100, 100, 10, 10)],
+        predictions: [pred(0, 0, 10, 10, 0.9), pred(200, 200, 10, 10, 0.8)],
+      },
       { truth: [box(0, 0, 20, 20)], predictions: [pred(0, 0, 20, 20, 0.7)] },
     ];
     const { points, truthCount } = precisionRecallCurve(images);
@@ -110,7 +133,12 @@ describe('precisionRecallCurve and apAt (VOC all-point)', () => {
   });
 
   it('a duplicate detection is a false positive; the envelope lifts the dip', () => {
-    const images = [{ truth: [box(0, 0, 10, 10), box(30, 30, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9), pred(0, 0, 10, 10, 0.8), pred(30, 30, 10, 10, 0.7)] }];
+    const images = [
+      {
+        truth: [box(0, 0, 10, 10), box(30, 30, 10, 10)],
+        predictions: [pred(0, 0, 10, 10, 0.9), pred(0, 0, 10, 10, 0.8), pred(30, 30, 10, 10, 0.7)],
+      },
+    ];
     const { points } = precisionRecallCurve(images);
     expect(points.map((p) => p.truePositive)).toEqual([true, false, true]);
     // precisions 1, 1/2, 2/3 at recalls 1/2, 1/2, 1 -> AP = 1/2 * 1 + 1/2 * 2/3
@@ -133,16 +161,21 @@ describe('precisionRecallCurve and apAt (VOC all-point)', () => {
   it('11-point interpolation: mean of the envelope at recall 0, 0.1, ..., 1', () => {
     // The hand-computed curve above: recall 1/3 at precision 1, 2/3 at precision 2/3, never beyond 2/3.
     const images = [
-      { truth: [box(0, 0, 10, 10), box(100, 100, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9), pred(200, 200, 10, 10, 0.8)] },
+      {
+        truth: [box(0, 0, 10, 10), box(100, 100, 10, 10)],
+        predictions: [pred(0, 0, 10, 10, 0.9), pred(200, 200, 10, 10, 0.8)],
+      },
       { truth: [box(0, 0, 20, 20)], predictions: [pred(0, 0, 20, 20, 0.7)] },
     ];
     // r = 0.0..0.3: 1 (4 levels); r = 0.4..0.6: 2/3 (3 levels); r = 0.7..1.0: 0 (4 levels)
     expect(apAt(images, 0.5, { interpolation: '11-point' })).toBeCloseTo((4 + 3 * (2 / 3)) / 11, 12);
-    expect(apAt([{ truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10)] }], 0.5, { interpolation: '11-point' })).toBe(1);
+    expect(
+      apAt([{ truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10)] }], 0.5, { interpolation: '11-point' }),
+    ).toBe(1);
   });
 });
 
-describe('positiveApAt (the authors\' VOC AP@0.5 on positive images)', () => {
+describe("positiveApAt (the authors' VOC AP@0.5 on positive images)", () => {
   it('leaves out the images without truth, and the false alarms on them', () => {
     const hit = { truth: [box(0, 0, 10, 10)], predictions: [pred(0, 0, 10, 10, 0.9)] };
     const falseAlarm = { truth: [], predictions: [pred(50, 50, 10, 10, 0.95)] };
@@ -162,7 +195,12 @@ describe('positiveApAt (the authors\' VOC AP@0.5 on positive images)', () => {
 
 describe('nonMaxSuppression', () => {
   it('keeps the best of overlapping boxes, is stable on ties and respects maxOutput', () => {
-    const boxes = [pred(1, 0, 10, 10, 0.8), pred(0, 0, 10, 10, 0.9), pred(50, 50, 10, 10, 0.8), pred(100, 100, 5, 5, 0.1)];
+    const boxes = [
+      pred(1, 0, 10, 10, 0.8),
+      pred(0, 0, 10, 10, 0.9),
+      pred(50, 50, 10, 10, 0.8),
+      pred(100, 100, 5, 5, 0.1),
+    ];
     expect(nonMaxSuppression(boxes, 0.5)).toEqual([boxes[1], boxes[2], boxes[3]]);
     expect(nonMaxSuppression(boxes, 0.5, 2)).toEqual([boxes[1], boxes[2]]);
     expect(nonMaxSuppression(boxes, 0.9)).toEqual([boxes[1], boxes[0], boxes[2], boxes[3]]);
@@ -190,7 +228,9 @@ describe('RSNA PredictionString', () => {
     expect(toRsnaPredictionString([pred(1 / 3, 0, 10, 10, 2 / 3)], { decimals: 2 })).toBe('0.67 0.33 0 10 10');
   });
   it('names the file, row and value on bad input', () => {
-    expect(() => parseRsnaPredictionString('0.5 0 0 100', { file: 'sub.csv', row: 7 })).toThrow(/file sub\.csv, row 7.*4 values/);
+    expect(() => parseRsnaPredictionString('0.5 0 0 100', { file: 'sub.csv', row: 7 })).toThrow(
+      /file sub\.csv, row 7.*4 values/,
+    );
     expect(() => parseRsnaPredictionString('0.5 0 zero 100 100')).toThrow(/value 3.*"zero"/);
     expect(() => parseRsnaPredictionString('0.5 0 0 -1 100')).toThrow(DataError);
     expect(() => toRsnaPredictionString([pred(0, 0, 1, Number.NaN)])).toThrow(DataError);
@@ -207,27 +247,54 @@ const REFERENCE = fileURLToPath(new URL('./reference/detection_reference.py', im
 function randomImages(seed: string, count: number): { truth: Box[]; predictions: ScoredBox[] }[] {
   const rng = createRng(seed);
   return Array.from({ length: count }, () => {
-    const truth: Box[] = Array.from({ length: rng.bernoulli(0.35) ? 0 : rng.int(1, 4) }, () => box(rng.int(0, 200), rng.int(0, 200), rng.int(10, 80), rng.int(10, 80)));
+    const truth: Box[] = Array.from({ length: rng.bernoulli(0.35) ? 0 : rng.int(1, 4) }, () =>
+      box(rng.int(0, 200), rng.int(0, 200), rng.int(10, 80), rng.int(10, 80)),
+    );
     const predictions: ScoredBox[] = [];
     for (const t of truth) {
       // 0-2 detections near each object (a second one is a duplicate), scores rounded to tenths.
       for (let k = rng.int(0, 3); k > 0; k--) {
-        predictions.push(pred(t.x + rng.int(-12, 13), t.y + rng.int(-12, 13), Math.max(1, t.width + rng.int(-15, 16)), Math.max(1, t.height + rng.int(-15, 16)), rng.int(1, 10) / 10));
+        predictions.push(
+          pred(
+            t.x + rng.int(-12, 13),
+            t.y + rng.int(-12, 13),
+            Math.max(1, t.width + rng.int(-15, 16)),
+            Math.max(1, t.height + rng.int(-15, 16)),
+            rng.int(1, 10) / 10,
+          ),
+        );
       }
     }
-    for (let k = rng.int(0, 3); k > 0; k--) predictions.push(pred(rng.int(0, 250), rng.int(0, 250), rng.int(5, 60), rng.int(5, 60), rng.int(1, 10) / 10));
+    for (let k = rng.int(0, 3); k > 0; k--)
+      predictions.push(pred(rng.int(0, 250), rng.int(0, 250), rng.int(5, 60), rng.int(5, 60), rng.int(1, 10) / 10));
     return { truth, predictions };
   });
 }
 
 describe('agreement with an independent numpy reference', () => {
   it('VOC all-point and 11-point AP (all and positive images) and the RSNA mAP on random detections', () => {
-    const cases = Array.from({ length: 24 }, (_, c) => ({ images: randomImages(`det-reference-${c}`, 5 + 4 * c), iou: [0.5, 0.3, 0.75][c % 3]! }));
-    const payload = { cases: cases.map((c) => ({ iou: c.iou, images: c.images.map((im) => ({ truth: im.truth.map((b) => [b.x, b.y, b.width, b.height]), predictions: im.predictions.map((p) => [p.x, p.y, p.width, p.height, p.score]) })) })) };
+    const cases = Array.from({ length: 24 }, (_, c) => ({
+      images: randomImages(`det-reference-${c}`, 5 + 4 * c),
+      iou: [0.5, 0.3, 0.75][c % 3]!,
+    }));
+    const payload = {
+      cases: cases.map((c) => ({
+        iou: c.iou,
+        images: c.images.map((im) => ({
+          truth: im.truth.map((b) => [b.x, b.y, b.width, b.height]),
+          predictions: im.predictions.map((p) => [p.x, p.y, p.width, p.height, p.score]),
+        })),
+      })),
+    };
     const res = spawnSync(PYTHON, [REFERENCE], { input: JSON.stringify(payload), encoding: 'utf8' });
     expect(res.error, `${PYTHON} with numpy is needed (python3-numpy in .ci/system-deps)`).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
-    const ref = JSON.parse(res.stdout) as { cases: Record<'allPoint' | 'elevenPoint' | 'positiveAllPoint' | 'positiveElevenPoint' | 'rsnaMap', number | null>[] };
+    const ref = JSON.parse(res.stdout) as {
+      cases: Record<
+        'allPoint' | 'elevenPoint' | 'positiveAllPoint' | 'positiveElevenPoint' | 'rsnaMap',
+        number | null
+      >[];
+    };
     const same = (ours: number, theirs: number | null, what: string) => {
       if (theirs === null) expect(ours, what).toBeNaN();
       else expect(ours, what).toBeCloseTo(theirs, 12);
@@ -238,9 +305,14 @@ describe('agreement with an independent numpy reference', () => {
       same(apAt(c.images, c.iou), r.allPoint, `case ${i} all-point`);
       same(apAt(c.images, c.iou, { interpolation: '11-point' }), r.elevenPoint, `case ${i} 11-point`);
       same(positiveApAt(c.images, c.iou), r.positiveAllPoint, `case ${i} positive all-point`);
-      same(positiveApAt(c.images, c.iou, { interpolation: '11-point' }), r.positiveElevenPoint, `case ${i} positive 11-point`);
+      same(
+        positiveApAt(c.images, c.iou, { interpolation: '11-point' }),
+        r.positiveElevenPoint,
+        `case ${i} positive 11-point`,
+      );
       same(rsnaMeanAP(c.images), r.rsnaMap, `case ${i} rsna`);
-      if (r.allPoint !== null && r.allPoint > 0.05 && r.allPoint < 0.95 && r.positiveAllPoint !== r.allPoint) nonTrivial++;
+      if (r.allPoint !== null && r.allPoint > 0.05 && r.allPoint < 0.95 && r.positiveAllPoint !== r.allPoint)
+        nonTrivial++;
     });
     // The cases must exercise the metrics, not sit at 0 or 1 where any implementation agrees.
     expect(nonTrivial).toBeGreaterThan(12);

@@ -22,7 +22,8 @@ describe('encodeDetTargets', () => {
     const obj = t.objectness.arraySync()[0]!;
     const w = 26 / 128;
     const h = 51 / 128;
-    const best = shapeIoU({ width: w, height: h }, anchors[1]!) > shapeIoU({ width: w, height: h }, anchors[0]!) ? 1 : 0;
+    const best =
+      shapeIoU({ width: w, height: h }, anchors[1]!) > shapeIoU({ width: w, height: h }, anchors[0]!) ? 1 : 0;
     expect(best).toBe(1);
     const ones: number[][] = [];
     obj.forEach((r, row) => r.forEach((c, col) => c.forEach((v, k) => v === 1 && ones.push([row, col, k]))));
@@ -77,21 +78,30 @@ describe('encodeDetTargets', () => {
   });
 
   it('rejects NaN coordinates, boxes outside the image and sizes that do not fit the stride', () => {
-    expect(() => encodeDetTargets([[], [{ x: Number.NaN, y: 0, width: 1, height: 1 }]], 64, layout)).toThrow(/row 2, field boxes\[0\]\.x/);
+    expect(() => encodeDetTargets([[], [{ x: Number.NaN, y: 0, width: 1, height: 1 }]], 64, layout)).toThrow(
+      /row 2, field boxes\[0\]\.x/,
+    );
     expect(() => encodeDetTargets([[{ x: 100, y: 0, width: 5, height: 5 }]], 64, layout)).toThrow(DataError);
     expect(() => encodeDetTargets([[]], 100, layout)).toThrow(/multiple of the c5 stride 32/);
     expect(() => encodeDetTargets([], 64, layout)).toThrow(DataError);
   });
 
   it('breaks equal shape IoUs towards the lower anchor index', () => {
-    const same = [{ width: 0.3, height: 0.3 }, { width: 0.3, height: 0.3 }];
+    const same = [
+      { width: 0.3, height: 0.3 },
+      { width: 0.3, height: 0.3 },
+    ];
     const t = encodeDetTargets([[{ x: 0, y: 0, width: 20, height: 20 }]], 64, { level: 'c5', anchors: same });
     expect(t.objectness.arraySync()[0]![0]![0]).toEqual([1, 0]);
     disposeDetTargets(t);
   });
 
   it('supports rectangular inputs and the c4 level', () => {
-    const t = encodeDetTargets([[{ x: 0, y: 0, width: 10, height: 10 }]], { width: 64, height: 32 }, { level: 'c4', anchors });
+    const t = encodeDetTargets(
+      [[{ x: 0, y: 0, width: 10, height: 10 }]],
+      { width: 64, height: 32 },
+      { level: 'c4', anchors },
+    );
     expect(t.objectness.shape).toEqual([1, 2, 4, 2]);
     disposeDetTargets(t);
   });

@@ -26,7 +26,12 @@ describe('detTask', () => {
     expect(Object.isFrozen(detTask)).toBe(true);
     expect(Object.isFrozen(detTask.outputs)).toBe(true);
     expect(Object.isFrozen(detTask.decoder.reads)).toBe(true);
-    expect(detTask).toMatchObject({ name: 'det', headClassName: DET_HEAD_CLASS_NAME, routed: true, defaultSource: { name: 'rsna' } });
+    expect(detTask).toMatchObject({
+      name: 'det',
+      headClassName: DET_HEAD_CLASS_NAME,
+      routed: true,
+      defaultSource: { name: 'rsna' },
+    });
     expect(detTask.outputs.map((o) => o.name)).toEqual(['det_raw']);
     expect(detTask.decoder.reads).toEqual(['det_boxes', 'det_scores']);
   });
@@ -45,7 +50,9 @@ describe('detTask', () => {
     const head = detTask.createHead({ hiddenChannels: 8, hiddenLayers: 1, seed: 2 }, CHANNELS);
     const f = randomFeatures(3, SIZE, 1);
     const before = tf.memory().numTensors;
-    const loss = tf.tidy(() => detTask.loss(head, head.apply(f), detTask.targets.fromBatch(batchOf(), head), SIZE).dataSync()[0]!);
+    const loss = tf.tidy(
+      () => detTask.loss(head, head.apply(f), detTask.targets.fromBatch(batchOf(), head), SIZE).dataSync()[0]!,
+    );
     expect(Number.isFinite(loss)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
     disposeFeatures(f);
@@ -53,10 +60,16 @@ describe('detTask', () => {
   });
 
   it('decodes its derived plain outputs exactly as the head decodes the tensor', () => {
-    const head: DetHead = detTask.createHead({ hiddenChannels: 8, hiddenLayers: 1, seed: 5, priorProbability: 0.3 }, CHANNELS);
+    const head: DetHead = detTask.createHead(
+      { hiddenChannels: 8, hiddenLayers: 1, seed: 5, priorProbability: 0.3 },
+      CHANNELS,
+    );
     const f = randomFeatures(2, SIZE, 4);
     const raw = head.apply(f);
-    const outputs = detTask.derivedOutputs!.plain({ det_raw: { data: raw.dataSync(), dims: raw.shape } }, { head, inputSize: { width: SIZE, height: SIZE } });
+    const outputs = detTask.derivedOutputs!.plain(
+      { det_raw: { data: raw.dataSync(), dims: raw.shape } },
+      { head, inputSize: { width: SIZE, height: SIZE } },
+    );
     const settings = detDecoder.settings(detTask.decodeSettings(head), { scoreThreshold: 0.2 });
     const image = inputImageSpace({ width: SIZE, height: SIZE });
     const plain = [0, 1].map((index) => detDecoder.decode(outputs, { index, settings, image }).boxes);
@@ -69,7 +82,11 @@ describe('detTask', () => {
   });
 
   it('names a bad decode setting', () => {
-    expect(detDecoder.settings({ scoreThreshold: 0.3, futureSetting: 1 })).toMatchObject({ scoreThreshold: 0.3, nmsIoU: 0.5, maxDetections: 10 });
+    expect(detDecoder.settings({ scoreThreshold: 0.3, futureSetting: 1 })).toMatchObject({
+      scoreThreshold: 0.3,
+      nmsIoU: 0.5,
+      maxDetections: 10,
+    });
     expect(() => detDecoder.settings({}, { scoreThreshold: 2 })).toThrow(/det.scoreThreshold/);
     expect(() => detDecoder.settings({}, { nms: 0.4 })).toThrow(DataError);
     expect(() => detDecoder.settings({}, { maxDetections: 0.5 })).toThrow(/integer > 0/);
@@ -82,7 +99,8 @@ describe('detTask', () => {
       detTask.evaluation.record(truth, { boxes: [{ ...truth[0]!, score: 0.6 }] }, head)!,
       detTask.evaluation.record([], { boxes: [{ x: 0, y: 0, width: 5, height: 5, score: 0.1 }] }, head)!,
     ];
-    const at = (scoreThreshold: number) => detTask.evaluation.metrics(records, { ...detTask.decodeSettings(head), scoreThreshold }, head);
+    const at = (scoreThreshold: number) =>
+      detTask.evaluation.metrics(records, { ...detTask.decodeSettings(head), scoreThreshold }, head);
     expect(at(0.5)).toMatchObject({ mAP: 1, images: 2, positives: 1, scoreThreshold: 0.5 });
     expect(at(0.05).mAP).toBe(0.5);
     expect(detTask.evaluation.calibrate!(records, head)).toEqual({ scoreThreshold: 0.15 });

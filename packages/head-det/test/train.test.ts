@@ -12,9 +12,19 @@ describe.each(['cpu', 'wasm'] as const)('CheXDet training on %s', (backend) => {
 
   it('25 Adam steps on fixed features and boxes (4 images to memorise) lower the loss and leak nothing', () => {
     expect(tf.getBackend()).toBe(backend);
-    const head = createDetHead({ featureChannels: SMALL_FEATURE_CHANNELS, hiddenChannels: 16, hiddenLayers: 1, seed: 5 });
+    const head = createDetHead({
+      featureChannels: SMALL_FEATURE_CHANNELS,
+      hiddenChannels: 16,
+      hiddenLayers: 1,
+      seed: 5,
+    });
     const features = randomFeatures(4, 64, 31);
-    const boxes: Box[][] = [[{ x: 4, y: 4, width: 20, height: 26 }], [], [{ x: 36, y: 30, width: 18, height: 28 }], [{ x: 10, y: 34, width: 26, height: 24 }]];
+    const boxes: Box[][] = [
+      [{ x: 4, y: 4, width: 20, height: 26 }],
+      [],
+      [{ x: 36, y: 30, width: 18, height: 28 }],
+      [{ x: 10, y: 34, width: 26, height: 24 }],
+    ];
     const targets = head.encodeTargets(boxes, 64);
     const { losses, leaked } = adamSteps({
       steps: 25,

@@ -34,9 +34,17 @@ export const SegHeadConfigSchema = z
     /** Probability threshold of `decode`: a pixel is foreground when sigmoid(logit) > threshold. */
     threshold: z.number().gt(0).lt(1).default(0.5),
     /** Seed of every initializer. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Block name, prefix of every layer name. */
-    name: z.string().regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -').default('chex_seg'),
+    name: z
+      .string()
+      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
+      .default('chex_seg'),
     loss: SegLossConfigSchema.prefault({}),
   })
   .strict();

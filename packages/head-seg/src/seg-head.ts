@@ -47,7 +47,10 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>, opts?: ApplyOptions): tf.Tensor4D | tf.SymbolicTensor {
+  apply(
+    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
+    opts?: ApplyOptions,
+  ): tf.Tensor4D | tf.SymbolicTensor {
     const { featureChannels, name } = this.config;
     const inputs = FEATURE_LEVELS.map((level) => {
       const x = features?.[level];
@@ -63,7 +66,11 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
     });
     // The add-skips need each level to be exactly twice the next one; say so before tfjs fails inside a layer.
     const [c2, c3, c4, c5] = inputs.map((x) => x.shape);
-    const pairs: [readonly (number | null)[], readonly (number | null)[], string][] = [[c2!, c3!, 'c2/c3'], [c3!, c4!, 'c3/c4'], [c4!, c5!, 'c4/c5']];
+    const pairs: [readonly (number | null)[], readonly (number | null)[], string][] = [
+      [c2!, c3!, 'c2/c3'],
+      [c3!, c4!, 'c3/c4'],
+      [c4!, c5!, 'c4/c5'],
+    ];
     for (const [fine, coarse, what] of pairs) {
       for (const axis of [1, 2]) {
         if (fine[axis] !== null && coarse[axis] !== null && fine[axis] !== 2 * coarse[axis]!) {
@@ -85,7 +92,11 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
   decode(output: tf.Tensor4D, threshold?: number): BinaryMask[] {
     const shape = output.shape;
     if (shape.length !== 4 || shape[3] !== 1) {
-      throw new DataError('Seg logits have the wrong shape', { field: 'seg logits', expected: '[B, H, W, 1]', found: `[${shape.join(', ')}]` });
+      throw new DataError('Seg logits have the wrong shape', {
+        field: 'seg logits',
+        expected: '[B, H, W, 1]',
+        found: `[${shape.join(', ')}]`,
+      });
     }
     const [B, H, W] = shape;
     const settings = segDecoder.settings({ threshold: threshold ?? this.config.threshold });

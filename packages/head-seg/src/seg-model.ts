@@ -13,16 +13,17 @@ export function buildSegModel(config: SegHeadConfig): tf.LayersModel {
   const { name, seed, decoderChannels: D, upsampling, featureChannels, priorProbability } = config;
   const levels = ['c2', 'c3', 'c4', 'c5'] as const;
   const inputs = levels.map((l) => tf.input({ shape: [null, null, featureChannels[l]], name: `${name}_${l}` }));
-  const lateral = inputs.map((x, i) =>
-    tf.layers
-      .conv2d({
-        filters: D,
-        kernelSize: 1,
-        useBias: true,
-        kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `lateral_${levels[i]}`) }),
-        name: `${name}_lateral_${levels[i]}`,
-      })
-      .apply(x) as tf.SymbolicTensor,
+  const lateral = inputs.map(
+    (x, i) =>
+      tf.layers
+        .conv2d({
+          filters: D,
+          kernelSize: 1,
+          useBias: true,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, `lateral_${levels[i]}`) }),
+          name: `${name}_lateral_${levels[i]}`,
+        })
+        .apply(x) as tf.SymbolicTensor,
   );
   const convBnRelu = (x: tf.SymbolicTensor, tag: string): tf.SymbolicTensor => {
     let y = tf.layers
@@ -40,7 +41,9 @@ export function buildSegModel(config: SegHeadConfig): tf.LayersModel {
   };
   let p = convBnRelu(lateral[3]!, 'p5');
   for (let i = 2; i >= 0; i--) {
-    const up = tf.layers.upSampling2d({ size: [2, 2], interpolation: upsampling, name: `${name}_up_${levels[i + 1]}` }).apply(p) as tf.SymbolicTensor;
+    const up = tf.layers
+      .upSampling2d({ size: [2, 2], interpolation: upsampling, name: `${name}_up_${levels[i + 1]}` })
+      .apply(p) as tf.SymbolicTensor;
     const merged = tf.layers.add({ name: `${name}_merge_${levels[i]}` }).apply([up, lateral[i]!]) as tf.SymbolicTensor;
     p = convBnRelu(merged, `p${i + 2}`);
   }
@@ -53,6 +56,8 @@ export function buildSegModel(config: SegHeadConfig): tf.LayersModel {
     name: `${name}_logit`,
   });
   const logit4 = logitLayer.apply(p) as tf.SymbolicTensor;
-  const out = tf.layers.upSampling2d({ size: [4, 4], interpolation: upsampling, name: `${name}_up_full` }).apply(logit4) as tf.SymbolicTensor;
+  const out = tf.layers
+    .upSampling2d({ size: [4, 4], interpolation: upsampling, name: `${name}_up_full` })
+    .apply(logit4) as tf.SymbolicTensor;
   return tf.model({ inputs, outputs: out, name });
 }

@@ -65,23 +65,24 @@ describe('diceScore and siimMeanDice: DATASETS.md 3.4 test vectors', () => {
     expect(positiveMeanDice(images)).toBeCloseTo(0.4, 12);
     expect(positiveMeanDice(images.slice(0, 2))).toBeNaN();
     expect(positiveMeanDice([])).toBeNaN();
-    expect(() => positiveMeanDice([{ prediction: empty(2, 2), truth: empty(3, 2) }])).toThrow(/row 1, field prediction/);
+    expect(() => positiveMeanDice([{ prediction: empty(2, 2), truth: empty(3, 2) }])).toThrow(
+      /row 1, field prediction/,
+    );
   });
   it('rejects masks of different sizes or broken data with a DataError naming the image', () => {
     expect(() => diceScore(empty(2, 2), empty(3, 2))).toThrow(DataError);
-    expect(() => siimMeanDice([{ prediction: empty(2, 2), truth: empty(2, 2) }, { prediction: { width: 2, height: 2, data: new Uint8Array(3) }, truth: empty(2, 2) }])).toThrow(/row 2, field prediction/);
+    expect(() =>
+      siimMeanDice([
+        { prediction: empty(2, 2), truth: empty(2, 2) },
+        { prediction: { width: 2, height: 2, data: new Uint8Array(3) }, truth: empty(2, 2) },
+      ]),
+    ).toThrow(/row 2, field prediction/);
   });
 });
 
 describe('maskToBoxes', () => {
   it('finds components with 8-connectivity by default, 4 on request, in raster order', () => {
-    const m = mask([
-      '##....',
-      '.#..#.',
-      '..#.##',
-      '......',
-      '#.....',
-    ]);
+    const m = mask(['##....', '.#..#.', '..#.##', '......', '#.....']);
     expect(maskToBoxes(m)).toEqual([
       { x: 0, y: 0, width: 3, height: 3 },
       { x: 4, y: 1, width: 2, height: 2 },
@@ -107,10 +108,18 @@ describe('maskToBoxes', () => {
     expect(() => maskToBoxes(empty(2, 2), { connectivity: 6 as 4 })).toThrow(/connectivity/);
   });
   it('boxesToMask inverts it for rectangles and ignores parts outside the image', () => {
-    const boxes = [{ x: 1, y: 0, width: 2, height: 1 }, { x: 4, y: 2, width: 3, height: 5 }];
+    const boxes = [
+      { x: 1, y: 0, width: 2, height: 1 },
+      { x: 4, y: 2, width: 3, height: 5 },
+    ];
     const m = boxesToMask(boxes, 6, 4);
-    expect(maskToBoxes(m)).toEqual([{ x: 1, y: 0, width: 2, height: 1 }, { x: 4, y: 2, width: 2, height: 2 }]);
-    expect(boxesToMask([{ x: 1, y: 0, width: 2, height: 1 }], 4, 2).data).toEqual(Uint8Array.of(0, 1, 1, 0, 0, 0, 0, 0));
+    expect(maskToBoxes(m)).toEqual([
+      { x: 1, y: 0, width: 2, height: 1 },
+      { x: 4, y: 2, width: 2, height: 2 },
+    ]);
+    expect(boxesToMask([{ x: 1, y: 0, width: 2, height: 1 }], 4, 2).data).toEqual(
+      Uint8Array.of(0, 1, 1, 0, 0, 0, 0, 0),
+    );
     expect(() => boxesToMask([{ x: Number.NaN, y: 0, width: 1, height: 1 }], 2, 2)).toThrow(DataError);
   });
 
@@ -119,7 +128,11 @@ describe('maskToBoxes', () => {
     const B = 6;
     const H = 40;
     const W = 33;
-    const masks = Array.from({ length: B }, (_, b): BinaryMask => ({ width: W, height: H, data: Uint8Array.from({ length: W * H }, () => (rng.next() < 0.25 + 0.08 * b ? 1 : 0)) }));
+    const masks = Array.from({ length: B }, (_, b): BinaryMask => ({
+      width: W,
+      height: H,
+      data: Uint8Array.from({ length: W * H }, () => (rng.next() < 0.25 + 0.08 * b ? 1 : 0)),
+    }));
     const dir = mkdtempSync(join(tmpdir(), 'chexseg-'));
     try {
       const file = join(dir, 'masks.u8');
@@ -127,9 +140,24 @@ describe('maskToBoxes', () => {
       masks.forEach((m, b) => all.set(m.data, b * W * H));
       writeFileSync(file, all);
       for (const conn of [8, 4] as const) {
-        const ref = JSON.parse(execFileSync(PYTHON, [join(here, 'reference', 'components.py'), file, String(B), String(H), String(W), String(conn)]).toString()) as number[][][];
+        const ref = JSON.parse(
+          execFileSync(PYTHON, [
+            join(here, 'reference', 'components.py'),
+            file,
+            String(B),
+            String(H),
+            String(W),
+            String(conn),
+          ]).toString(),
+        ) as number[][][];
         masks.forEach((m, b) => {
-          const ours = maskComponents(m, { connectivity: conn }).map((c) => [c.box.x, c.box.y, c.box.width, c.box.height, c.area]);
+          const ours = maskComponents(m, { connectivity: conn }).map((c) => [
+            c.box.x,
+            c.box.y,
+            c.box.width,
+            c.box.height,
+            c.area,
+          ]);
           const sortKey = (v: number[]): string => v.join(',');
           expect(ours.map(sortKey).sort()).toEqual(ref[b]!.map(sortKey).sort());
         });
@@ -148,7 +176,13 @@ describe('maskToBoxes', () => {
       const all = new Uint8Array(real.length * 1024 * 1024);
       real.forEach((r, i) => all.set(r.mask.data, i * 1024 * 1024));
       writeFileSync(file, all);
-      const ref = JSON.parse(execFileSync(PYTHON, [join(here, 'reference', 'components.py'), file, String(real.length), '1024', '1024', '8'], { maxBuffer: 1 << 24 }).toString()) as number[][][];
+      const ref = JSON.parse(
+        execFileSync(
+          PYTHON,
+          [join(here, 'reference', 'components.py'), file, String(real.length), '1024', '1024', '8'],
+          { maxBuffer: 1 << 24 },
+        ).toString(),
+      ) as number[][][];
       real.forEach((r, i) => {
         const ours = maskComponents(r.mask).map((c) => [c.box.x, c.box.y, c.box.width, c.box.height, c.area].join(','));
         expect(ours.length).toBeGreaterThan(0);
@@ -169,25 +203,44 @@ describe('agreement with scikit-learn f1_score on pixels', () => {
     const rng = createRng('dice-reference');
     const W = 24;
     const H = 20;
-    const randomMask = (p: number): BinaryMask => ({ width: W, height: H, data: Uint8Array.from({ length: W * H }, () => (rng.next() < p ? 1 : 0)) });
+    const randomMask = (p: number): BinaryMask => ({
+      width: W,
+      height: H,
+      data: Uint8Array.from({ length: W * H }, () => (rng.next() < p ? 1 : 0)),
+    });
     const cases = Array.from({ length: 8 }, (_, c) =>
       Array.from({ length: 10 + 5 * c }, () => {
         const truth = rng.bernoulli(0.6) ? empty(W, H) : randomMask(rng.uniform(0.01, 0.4));
         // A prediction overlapping the truth, a random one, or nothing.
         const kind = rng.int(0, 3);
-        const prediction = kind === 0 ? empty(W, H) : kind === 1 ? randomMask(rng.uniform(0.005, 0.3)) : { width: W, height: H, data: truth.data.map((v) => (rng.next() < 0.8 ? v : 1 - v)) };
+        const prediction =
+          kind === 0
+            ? empty(W, H)
+            : kind === 1
+              ? randomMask(rng.uniform(0.005, 0.3))
+              : { width: W, height: H, data: truth.data.map((v) => (rng.next() < 0.8 ? v : 1 - v)) };
         return { truth, prediction };
       }),
     );
-    const payload = { cases: cases.map((images) => images.map((im) => ({ truth: Array.from(im.truth.data), prediction: Array.from(im.prediction.data) }))) };
-    const res = spawnSync(PYTHON, [join(here, 'reference', 'dice_reference.py')], { input: JSON.stringify(payload), encoding: 'utf8', maxBuffer: 1 << 26 });
+    const payload = {
+      cases: cases.map((images) =>
+        images.map((im) => ({ truth: Array.from(im.truth.data), prediction: Array.from(im.prediction.data) })),
+      ),
+    };
+    const res = spawnSync(PYTHON, [join(here, 'reference', 'dice_reference.py')], {
+      input: JSON.stringify(payload),
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    });
     expect(res.error, `${PYTHON} with sklearn is needed (python3-sklearn in .ci/system-deps)`).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
     const ref = JSON.parse(res.stdout) as { cases: { perImage: number[]; siim: number; positive: number | null }[] };
     let apart = 0;
     cases.forEach((images, c) => {
       const r = ref.cases[c]!;
-      images.forEach((im, i) => expect(diceScore(im.prediction, im.truth), `case ${c} image ${i}`).toBeCloseTo(r.perImage[i]!, 12));
+      images.forEach((im, i) =>
+        expect(diceScore(im.prediction, im.truth), `case ${c} image ${i}`).toBeCloseTo(r.perImage[i]!, 12),
+      );
       expect(siimMeanDice(images), `case ${c} siim`).toBeCloseTo(r.siim, 12);
       if (r.positive === null) expect(positiveMeanDice(images)).toBeNaN();
       else expect(positiveMeanDice(images), `case ${c} positive`).toBeCloseTo(r.positive, 12);

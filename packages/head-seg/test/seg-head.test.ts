@@ -4,7 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, DataError, initBackend, inputImageSpace, tf, type BinaryMask } from '@multichexnet/core';
 import { createSegHead, encodeSegTargets, SEG_HEAD_CLASS_NAME, segDecoder, segLoss } from '../src/index';
-import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, headLeak, maxGradError, randomFeatures, randomTensor, seedDeterminism, weightsRoundTrip } from '@multichexnet/core/testing';
+import {
+  SMALL_FEATURE_CHANNELS as CHANNELS,
+  disposeFeatures,
+  headLeak,
+  maxGradError,
+  randomFeatures,
+  randomTensor,
+  seedDeterminism,
+  weightsRoundTrip,
+} from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, decoderChannels: 8, seed: 3 };
 let dir: string;
@@ -18,7 +27,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sig = (v: number): number => 1 / (1 + Math.exp(-v));
 
 /** The README's loss formula with plain loops, as an independent reference. */
-function referenceLoss(target: tf.Tensor4D, logits: tf.Tensor4D, w: { bce: number; dice: number; s: number }, mask?: number[]): number {
+function referenceLoss(
+  target: tf.Tensor4D,
+  logits: tf.Tensor4D,
+  w: { bce: number; dice: number; s: number },
+  mask?: number[],
+): number {
   const [B, H, W] = logits.shape;
   const t = target.dataSync();
   const x = logits.dataSync();
@@ -88,7 +102,9 @@ describe('createSegHead', () => {
   });
 
   it('rejects bad configs with a ConfigError naming the field', () => {
-    expect(() => createSegHead({ featureChannels: CHANNELS, upsampling: 'cubic' as 'nearest' })).toThrow(/upsampling: must be one of "nearest", "bilinear"/);
+    expect(() => createSegHead({ featureChannels: CHANNELS, upsampling: 'cubic' as 'nearest' })).toThrow(
+      /upsampling: must be one of "nearest", "bilinear"/,
+    );
     expect(() => createSegHead({ featureChannels: CHANNELS, decoderChannels: 0 })).toThrow(/decoderChannels/);
     expect(() => createSegHead({ featureChannels: CHANNELS, loss: { diceSmooth: 0 } })).toThrow(/loss\.diceSmooth/);
     expect(() => createSegHead({ featureChannels: CHANNELS, extra: 1 } as never)).toThrow(ConfigError);
@@ -109,7 +125,10 @@ describe('createSegHead', () => {
 
   it('is deterministic per seed', () => {
     const f = randomFeatures(1, 64, 5);
-    expect(seedDeterminism((seed) => createSegHead({ ...small, seed }), 3, f)).toEqual({ sameSeedSame: true, otherSeedDiffers: true });
+    expect(seedDeterminism((seed) => createSegHead({ ...small, seed }), 3, f)).toEqual({
+      sameSeedSame: true,
+      otherSeedDiffers: true,
+    });
     disposeFeatures(f);
   });
 
@@ -117,7 +136,13 @@ describe('createSegHead', () => {
     const head = createSegHead({ ...small, seed: 11, upsampling: 'nearest' });
     const f = randomFeatures(1, 64, 6);
     const facts = await weightsRoundTrip(head, f, join(dir, 'seg.safetensors'), 0.25);
-    expect(facts).toEqual({ className: 'head-seg/SegHead', configKept: true, fileLoadSame: true, bytesLoadSame: true, rebuiltDiffers: true });
+    expect(facts).toEqual({
+      className: 'head-seg/SegHead',
+      configKept: true,
+      fileLoadSame: true,
+      bytesLoadSame: true,
+      rebuiltDiffers: true,
+    });
     disposeFeatures(f);
     head.dispose();
   });
@@ -142,7 +167,10 @@ describe('segLoss', () => {
     const logits = randomTensor([3, 8, 8, 1], 31, 2) as tf.Tensor4D;
     expect(segLoss(target, logits, settings).dataSync()[0]).toBeCloseTo(referenceLoss(target, logits, w), 4);
     const mask = tf.tensor1d([1, 0, 1]);
-    expect(segLoss(target, logits, settings, mask).dataSync()[0]).toBeCloseTo(referenceLoss(target, logits, w, [1, 0, 1]), 4);
+    expect(segLoss(target, logits, settings, mask).dataSync()[0]).toBeCloseTo(
+      referenceLoss(target, logits, w, [1, 0, 1]),
+      4,
+    );
     tf.dispose([target, logits, mask]);
   });
 
@@ -151,7 +179,9 @@ describe('segLoss', () => {
     const logits = randomTensor([2, 4, 4, 1], 33);
     expect(maxGradError((x) => segLoss(target as tf.Tensor4D, x as tf.Tensor4D, settings), logits)).toBeLessThan(5e-3);
     const mask = tf.tensor1d([0, 1]);
-    expect(maxGradError((x) => segLoss(target as tf.Tensor4D, x as tf.Tensor4D, settings, mask), logits)).toBeLessThan(5e-3);
+    expect(maxGradError((x) => segLoss(target as tf.Tensor4D, x as tf.Tensor4D, settings, mask), logits)).toBeLessThan(
+      5e-3,
+    );
     tf.dispose([target, logits, mask]);
   });
 
@@ -188,7 +218,9 @@ describe('segLoss', () => {
     const loss = segLoss(target, logits, settings).dataSync()[0]!;
     expect(Number.isFinite(loss)).toBe(true);
     expect(loss).toBeCloseTo(referenceLoss(target, logits, w), 5);
-    const g = tf.grad((x: tf.Tensor) => segLoss(target, x as tf.Tensor4D, settings))(logits).dataSync();
+    const g = tf
+      .grad((x: tf.Tensor) => segLoss(target, x as tf.Tensor4D, settings))(logits)
+      .dataSync();
     expect(g[0]).toBe(0);
     expect(g[15]).toBe(0);
     expect(Array.from(g).every(Number.isFinite)).toBe(true);
@@ -235,9 +267,17 @@ describe('encodeSegTargets and decode', () => {
     const probs = { seg_mask: { data: tf.tidy(() => tf.sigmoid(logits).dataSync()), dims: logits.shape } };
     const image = inputImageSpace({ width: 2, height: 2 });
     const settings = segDecoder.settings({ threshold: 0.5 });
-    expect([0, 1].map((index) => segDecoder.decode(probs, { index, settings, image }).mask)).toEqual(head.decode(logits));
-    expect(() => segDecoder.decode({ seg_mask: { data: new Float32Array(3), dims: [1, 2, 2, 1] } }, { index: 0, settings, image })).toThrow(DataError);
-    expect(segDecoder.decode(probs, { index: 0, settings: segDecoder.settings({ threshold: 0.5 }, { minArea: 3 }), image }).mask!.data.every((v) => v === 0)).toBe(true);
+    expect([0, 1].map((index) => segDecoder.decode(probs, { index, settings, image }).mask)).toEqual(
+      head.decode(logits),
+    );
+    expect(() =>
+      segDecoder.decode({ seg_mask: { data: new Float32Array(3), dims: [1, 2, 2, 1] } }, { index: 0, settings, image }),
+    ).toThrow(DataError);
+    expect(
+      segDecoder
+        .decode(probs, { index: 0, settings: segDecoder.settings({ threshold: 0.5 }, { minArea: 3 }), image })
+        .mask!.data.every((v) => v === 0),
+    ).toBe(true);
     expect(() => segDecoder.settings({}, { minArea: -1 })).toThrow(/seg.minArea/);
     expect(() => segDecoder.settings({}, { area: 3 })).toThrow(/Unknown decode setting/);
     logits.dispose();

@@ -12,13 +12,26 @@ const S = 32;
 function batchOf(): LabelBatch {
   const masks = new Uint8Array(3 * S * S);
   masks.fill(1, 5 * S, 6 * S); // one row of image 0
-  return { size: 3, imageSize: S, labels: new Float32Array(3), classes: ['Pneumothorax'], boxes: [[], [], []], masks, tasks: { seg: Uint8Array.of(1, 1, 0) } };
+  return {
+    size: 3,
+    imageSize: S,
+    labels: new Float32Array(3),
+    classes: ['Pneumothorax'],
+    boxes: [[], [], []],
+    masks,
+    tasks: { seg: Uint8Array.of(1, 1, 0) },
+  };
 }
 
 describe('segTask', () => {
   it('is a frozen table entry: routed, seg_mask probabilities, SIIM', () => {
     expect(Object.isFrozen(segTask)).toBe(true);
-    expect(segTask).toMatchObject({ name: 'seg', headClassName: SEG_HEAD_CLASS_NAME, routed: true, defaultSource: { name: 'siim', fallback: 'none' } });
+    expect(segTask).toMatchObject({
+      name: 'seg',
+      headClassName: SEG_HEAD_CLASS_NAME,
+      routed: true,
+      defaultSource: { name: 'siim', fallback: 'none' },
+    });
     expect(segTask.outputs[0]).toMatchObject({ name: 'seg_mask', activation: 'sigmoid' });
     expect(segTask.decoder.reads).toEqual(['seg_mask']);
   });
@@ -44,7 +57,9 @@ describe('segTask', () => {
     const outputs = { seg_mask: { data: tf.tidy(() => tf.sigmoid(logits).dataSync()), dims: logits.shape } };
     const settings = segDecoder.settings(segTask.decodeSettings(head));
     const image = inputImageSpace({ width: S, height: S });
-    expect([0, 1].map((index) => segDecoder.decode(outputs, { index, settings, image }).mask)).toEqual(head.decode(logits));
+    expect([0, 1].map((index) => segDecoder.decode(outputs, { index, settings, image }).mask)).toEqual(
+      head.decode(logits),
+    );
     expect(segDecoder.empty(settings)).toEqual({ mask: null });
     tf.dispose(logits);
     disposeFeatures(f);
@@ -53,7 +68,11 @@ describe('segTask', () => {
 
   it('scores records by SIIM Dice with the minimum area and calibrates it', () => {
     const head = segTask.createHead({ decoderChannels: 8 }, CHANNELS);
-    const mask = (on: number[]) => ({ width: 10, height: 10, data: Uint8Array.from({ length: 100 }, (_, i) => (on.includes(i) ? 1 : 0)) });
+    const mask = (on: number[]) => ({
+      width: 10,
+      height: 10,
+      data: Uint8Array.from({ length: 100 }, (_, i) => (on.includes(i) ? 1 : 0)),
+    });
     const records = [
       segTask.evaluation.record(mask([1, 2, 3]), { mask: mask([1, 2, 3]) }, head)!,
       segTask.evaluation.record(mask([]), { mask: mask([50]) }, head)!,

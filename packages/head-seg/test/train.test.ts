@@ -18,7 +18,14 @@ describe.each(['cpu', 'wasm'] as const)('CheXSeg training on %s', (backend) => {
       boxesToMask([{ x: 4, y: 4, width: 10, height: 14 }], 32, 32),
       boxesToMask([], 32, 32),
       boxesToMask([{ x: 18, y: 10, width: 9, height: 16 }], 32, 32),
-      boxesToMask([{ x: 2, y: 20, width: 12, height: 8 }, { x: 20, y: 2, width: 8, height: 8 }], 32, 32),
+      boxesToMask(
+        [
+          { x: 2, y: 20, width: 12, height: 8 },
+          { x: 20, y: 2, width: 8, height: 8 },
+        ],
+        32,
+        32,
+      ),
     ];
     const target = encodeSegTargets(masks);
     const { losses, leaked } = adamSteps({

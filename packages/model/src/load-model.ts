@@ -1,4 +1,12 @@
-import { DataError, MODEL_SPEC_FILE, deserializeBlock, loadBlockWeights, type AnyTaskSpec, type Block, type TaskHead } from '@multichexnet/core';
+import {
+  DataError,
+  MODEL_SPEC_FILE,
+  deserializeBlock,
+  loadBlockWeights,
+  type AnyTaskSpec,
+  type Block,
+  type TaskHead,
+} from '@multichexnet/core';
 import type { Encoder } from '@multichexnet/core-encoder';
 import { createGate, type Gate } from '@multichexnet/gating';
 import { createMultiCheXNet, ENCODER_BLOCK, GATE_BLOCK, type ModelSpec, type MultiCheXNet } from './multichexnet';
@@ -13,7 +21,10 @@ import { specOf, taskTable } from './table';
  * const model = await loadMultiCheXNet('runs/exp1/weights');
  * const [p] = model.predict(images);   // { probabilities, gate, boxes, mask }
  */
-export async function loadMultiCheXNet(dir: string, options: { tasks?: readonly AnyTaskSpec[] } = {}): Promise<MultiCheXNet> {
+export async function loadMultiCheXNet(
+  dir: string,
+  options: { tasks?: readonly AnyTaskSpec[] } = {},
+): Promise<MultiCheXNet> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   const file = join(dir, MODEL_SPEC_FILE);
@@ -24,7 +35,12 @@ export async function loadMultiCheXNet(dir: string, options: { tasks?: readonly 
     throw new DataError('Cannot read the model spec', { file, found: (e as Error).message }, { cause: e });
   }
   if (spec.format !== 'multichexnet-model' || spec.blocks?.[ENCODER_BLOCK] === undefined) {
-    throw new DataError('Not a MultiCheXNet model folder', { file, field: 'format', expected: 'multichexnet-model with an encoder', found: String(spec.format) });
+    throw new DataError('Not a MultiCheXNet model folder', {
+      file,
+      field: 'format',
+      expected: 'multichexnet-model with an encoder',
+      found: String(spec.format),
+    });
   }
   const table = taskTable(options.tasks);
   const tasks = spec.tasks ?? Object.keys(spec.blocks).filter((n) => n !== ENCODER_BLOCK && n !== GATE_BLOCK);
@@ -33,7 +49,13 @@ export async function loadMultiCheXNet(dir: string, options: { tasks?: readonly 
   try {
     const make = async <B extends Block<unknown, unknown, unknown>>(name: string): Promise<B> => {
       const s = spec.blocks[name];
-      if (s === undefined) throw new DataError('Model spec lacks the block of a task', { file, field: `blocks.${name}`, expected: 'a block spec', found: 'missing' });
+      if (s === undefined)
+        throw new DataError('Model spec lacks the block of a task', {
+          file,
+          field: `blocks.${name}`,
+          expected: 'a block spec',
+          found: 'missing',
+        });
       const block = deserializeBlock<B>(s);
       built.push(block);
       await loadBlockWeights(block, join(dir, s.file));
@@ -48,11 +70,22 @@ export async function loadMultiCheXNet(dir: string, options: { tasks?: readonly 
       if (gate.head !== null) {
         built.push(gate.head);
         const s = spec.blocks[GATE_BLOCK];
-        if (s === undefined) throw new DataError('Model spec has a binary-head gate but no gate weights', { file, field: 'blocks.gate', expected: 'a block spec', found: 'missing' });
+        if (s === undefined)
+          throw new DataError('Model spec has a binary-head gate but no gate weights', {
+            file,
+            field: 'blocks.gate',
+            expected: 'a block spec',
+            found: 'missing',
+          });
         await loadBlockWeights(gate.head, join(dir, s.file));
       }
     }
-    return createMultiCheXNet({ encoder, heads, gate, ...(options.tasks !== undefined ? { tasks: options.tasks } : {}) });
+    return createMultiCheXNet({
+      encoder,
+      heads,
+      gate,
+      ...(options.tasks !== undefined ? { tasks: options.tasks } : {}),
+    });
   } catch (e) {
     for (const b of built) b.dispose();
     throw e;

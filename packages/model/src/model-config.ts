@@ -20,7 +20,13 @@ const GateSectionSchema = z.discriminatedUnion('kind', [
       reduce: z.enum(['max', 'any']).default('max'),
     })
     .strict(),
-  z.object({ kind: z.literal('binary-head'), head: blockConfig.default({}), threshold: z.number().min(0).max(1).default(0.5) }).strict(),
+  z
+    .object({
+      kind: z.literal('binary-head'),
+      head: blockConfig.default({}),
+      threshold: z.number().min(0).max(1).default(0.5),
+    })
+    .strict(),
 ]);
 
 /**
@@ -47,7 +53,9 @@ export type ModelConfig = z.output<typeof ModelConfigSchema>;
 
 /** The task entries of a model config, in their written order. */
 export function configuredTasks(config: ModelConfigInput | ModelConfig): string[] {
-  return Object.keys(config).filter((k) => k !== ENCODER_BLOCK && k !== GATE_BLOCK && (config as Record<string, unknown>)[k] !== undefined);
+  return Object.keys(config).filter(
+    (k) => k !== ENCODER_BLOCK && k !== GATE_BLOCK && (config as Record<string, unknown>)[k] !== undefined,
+  );
 }
 
 function relabel<T>(path: string, build: () => T): T {
@@ -55,7 +63,10 @@ function relabel<T>(path: string, build: () => T): T {
     return build();
   } catch (e) {
     if (e instanceof ConfigError) {
-      throw new ConfigError('model config', e.issues.map((i) => ({ ...i, path: i.path === '' ? path : `${path}.${i.path}` })));
+      throw new ConfigError(
+        'model config',
+        e.issues.map((i) => ({ ...i, path: i.path === '' ? path : `${path}.${i.path}` })),
+      );
     }
     throw e;
   }
@@ -70,34 +81,76 @@ function relabel<T>(path: string, build: () => T): T {
  * const model = buildModel({ encoder: { preset: 'densenet-tiny' }, cls: {}, det: { hiddenChannels: 32 }, gate: { kind: 'cls-path' } }, 7);
  * const withLungs = buildModel({ cls: {}, lung: { channels: 8 } }, 7, { tasks: [lungTask] });
  */
-export function buildModel(config: ModelConfig, seed: number, options: { tasks?: readonly AnyTaskSpec[] } = {}): MultiCheXNet {
+export function buildModel(
+  config: ModelConfig,
+  seed: number,
+  options: { tasks?: readonly AnyTaskSpec[] } = {},
+): MultiCheXNet {
   const table = taskTable(options.tasks);
   const names = configuredTasks(config);
   const unknown = names.filter((n) => !table.some((s) => s.name === n));
   if (unknown.length > 0) {
-    throw new ConfigError('model config', unknown.map((n) => ({ path: `model.${n}`, rule: `must name a task of the table (${table.map((s) => s.name).join(', ')}), the encoder or the gate`, received: JSON.stringify(config[n]) })));
+    throw new ConfigError(
+      'model config',
+      unknown.map((n) => ({
+        path: `model.${n}`,
+        rule: `must name a task of the table (${table.map((s) => s.name).join(', ')}), the encoder or the gate`,
+        received: JSON.stringify(config[n]),
+      })),
+    );
   }
-  const seeded = (name: string, c: Record<string, unknown>): Record<string, unknown> => ({ seed: deriveSeed(seed, name), ...c });
+  const seeded = (name: string, c: Record<string, unknown>): Record<string, unknown> => ({
+    seed: deriveSeed(seed, name),
+    ...c,
+  });
   const encoder = relabel('model.encoder', () => createEncoder(seeded(ENCODER_BLOCK, config.encoder)));
   const featureChannels = encoder.featureChannels;
   const heads: Record<string, TaskHead> = {};
   let gate: Gate | null = null;
   try {
     for (const spec of table.filter((s) => names.includes(s.name))) {
-      heads[spec.name] = relabel(`model.${spec.name}`, () => spec.createHead(seeded(spec.name, config[spec.name] as Record<string, unknown>), featureChannels));
+      heads[spec.name] = relabel(`model.${spec.name}`, () =>
+        spec.createHead(seeded(spec.name, config[spec.name] as Record<string, unknown>), featureChannels),
+      );
     }
     const g = config.gate;
     if (g?.kind === 'cls-path') {
       const spec = table.find((s) => s.name === g.task);
       if (heads[g.task] === undefined || spec?.classesOf === undefined) {
-        throw new ConfigError('model config', [{ path: 'model.gate', rule: `a cls-path gate needs model.${g.task}, a task with classes (or use kind 'binary-head')`, received: JSON.stringify(g) }]);
+        throw new ConfigError('model config', [
+          {
+            path: 'model.gate',
+            rule: `a cls-path gate needs model.${g.task}, a task with classes (or use kind 'binary-head')`,
+            received: JSON.stringify(g),
+          },
+        ]);
       }
       const classNames = [...spec.classesOf(heads[g.task])];
-      gate = relabel('model.gate', () => createGate({ kind: 'cls-path', task: g.task, classes: g.classes, classNames, threshold: g.threshold, reduce: g.reduce }));
+      gate = relabel('model.gate', () =>
+        createGate({
+          kind: 'cls-path',
+          task: g.task,
+          classes: g.classes,
+          classNames,
+          threshold: g.threshold,
+          reduce: g.reduce,
+        }),
+      );
     } else if (g?.kind === 'binary-head') {
-      gate = relabel('model.gate', () => createGate({ kind: 'binary-head', head: { ...seeded(GATE_BLOCK, g.head), featureChannels } as never, threshold: g.threshold }));
+      gate = relabel('model.gate', () =>
+        createGate({
+          kind: 'binary-head',
+          head: { ...seeded(GATE_BLOCK, g.head), featureChannels } as never,
+          threshold: g.threshold,
+        }),
+      );
     }
-    return createMultiCheXNet({ encoder, heads, gate, ...(options.tasks !== undefined ? { tasks: options.tasks } : {}) });
+    return createMultiCheXNet({
+      encoder,
+      heads,
+      gate,
+      ...(options.tasks !== undefined ? { tasks: options.tasks } : {}),
+    });
   } catch (e) {
     encoder.dispose();
     for (const h of Object.values(heads)) h.dispose();

@@ -50,7 +50,9 @@ export type ForwardOutputs = Record<string, tf.Tensor>;
 export type Gating = 'gate' | 'truth' | 'none';
 
 /** What the built-in decoders write into an image's prediction, typed; other tasks add their own fields. */
-export type TaskPredictionFields = Partial<ClsPrediction & DetPrediction & SegPrediction> & { readonly [field: string]: unknown };
+export type TaskPredictionFields = Partial<ClsPrediction & DetPrediction & SegPrediction> & {
+  readonly [field: string]: unknown;
+};
 
 /** One image's plain predictions (no tensors): the fields of each task's decoder, the gate, the routing. */
 export type ImagePrediction = TaskPredictionFields & {
@@ -172,11 +174,18 @@ function blockFile(name: string): string {
 type AnyBlock = Block<unknown, unknown, unknown>;
 
 /** A task's raw output as the export writes it: its declared activation applied, read back, derived outputs added. */
-function plainOutputs(spec: AnyTaskSpec, head: TaskHead, raw: tf.Tensor, inputSize: { width: number; height: number }): Record<string, PlainTensor> {
+function plainOutputs(
+  spec: AnyTaskSpec,
+  head: TaskHead,
+  raw: tf.Tensor,
+  inputSize: { width: number; height: number },
+): Record<string, PlainTensor> {
   const out = spec.outputs[0]!;
   const data = out.activation === 'sigmoid' ? tf.tidy(() => tf.sigmoid(raw).dataSync()) : raw.dataSync();
   const outputs: Record<string, PlainTensor> = { [out.name]: { data, dims: raw.shape } };
-  return spec.derivedOutputs === undefined ? outputs : { ...outputs, ...spec.derivedOutputs.plain(outputs, { head, inputSize }) };
+  return spec.derivedOutputs === undefined
+    ? outputs
+    : { ...outputs, ...spec.derivedOutputs.plain(outputs, { head, inputSize }) };
 }
 
 class MultiCheXNetImpl implements MultiCheXNet {
@@ -203,14 +212,22 @@ class MultiCheXNetImpl implements MultiCheXNet {
     for (const spec of this.taskSpecs) {
       const head = this.heads[spec.name]!;
       if (head.className !== spec.headClassName) {
-        throw new DataError('The head is not the head of its task', { field: `heads.${spec.name}`, expected: spec.headClassName, found: String(head.className) });
+        throw new DataError('The head is not the head of its task', {
+          field: `heads.${spec.name}`,
+          expected: spec.headClassName,
+          found: String(head.className),
+        });
       }
     }
     for (const [name, block] of this.blocks()) {
       if (name === ENCODER_BLOCK) continue;
       const fc = (block.config as { featureChannels?: unknown }).featureChannels;
       if (fc !== undefined && JSON.stringify(fc) !== channels) {
-        throw new DataError('Head does not fit the encoder: featureChannels differ', { field: `heads.${name}.config.featureChannels`, expected: channels, found: JSON.stringify(fc) });
+        throw new DataError('Head does not fit the encoder: featureChannels differ', {
+          field: `heads.${name}.config.featureChannels`,
+          expected: channels,
+          found: JSON.stringify(fc),
+        });
       }
     }
     const g = this.gate;
@@ -218,14 +235,26 @@ class MultiCheXNetImpl implements MultiCheXNet {
       const cfg = g.config as Extract<GateConfig, { kind: 'cls-path' }>;
       const spec = this.taskSpecs.find((s) => s.name === cfg.task);
       if (spec === undefined) {
-        throw new DataError(`A cls-path gate needs the task it reads (${cfg.task})`, { field: 'gate.task', expected: `a ${cfg.task} head, or a 'binary-head' gate`, found: `tasks ${this.tasks.join(', ') || '(none)'}` });
+        throw new DataError(`A cls-path gate needs the task it reads (${cfg.task})`, {
+          field: 'gate.task',
+          expected: `a ${cfg.task} head, or a 'binary-head' gate`,
+          found: `tasks ${this.tasks.join(', ') || '(none)'}`,
+        });
       }
       if (spec.routed || spec.classesOf === undefined) {
-        throw new DataError('A cls-path gate reads the class probabilities of an unrouted task', { field: 'gate.task', expected: 'a task with classes that runs on every image', found: cfg.task });
+        throw new DataError('A cls-path gate reads the class probabilities of an unrouted task', {
+          field: 'gate.task',
+          expected: 'a task with classes that runs on every image',
+          found: cfg.task,
+        });
       }
       const classes = spec.classesOf(this.heads[spec.name]);
       if (JSON.stringify(cfg.classNames) !== JSON.stringify(classes)) {
-        throw new DataError('The gate reads another class order than its task writes', { field: 'gate.classNames', expected: JSON.stringify(classes), found: JSON.stringify(cfg.classNames) });
+        throw new DataError('The gate reads another class order than its task writes', {
+          field: 'gate.classNames',
+          expected: JSON.stringify(classes),
+          found: JSON.stringify(cfg.classNames),
+        });
       }
     }
   }
@@ -256,7 +285,14 @@ class MultiCheXNetImpl implements MultiCheXNet {
     for (const [name, value] of Object.entries(flags)) {
       if (value === undefined) continue;
       const b = this.block(name);
-      if (b === null) throw new DataError('No such block in this model', { field: name, expected: `one of ${this.blocks().map(([n]) => n).join(', ')}`, found: name });
+      if (b === null)
+        throw new DataError('No such block in this model', {
+          field: name,
+          expected: `one of ${this.blocks()
+            .map(([n]) => n)
+            .join(', ')}`,
+          found: name,
+        });
       b.trainable = value;
     }
   }
@@ -291,16 +327,28 @@ class MultiCheXNetImpl implements MultiCheXNet {
     const B = images.shape[0];
     const inputSize = { width: images.shape[2], height: images.shape[1] };
     if (gating === 'gate' && this.gate === null) {
-      throw new DataError('Gated prediction needs a gate', { field: 'gating', expected: "a model with a gate, or gating 'none' / 'truth'", found: 'no gate' });
+      throw new DataError('Gated prediction needs a gate', {
+        field: 'gating',
+        expected: "a model with a gate, or gating 'none' / 'truth'",
+        found: 'no gate',
+      });
     }
     if (gating === 'truth' && opts.truthPositive?.length !== B) {
-      throw new DataError('Ground-truth gating needs one truthPositive flag per image', { field: 'truthPositive', expected: `${B} flags`, found: String(opts.truthPositive?.length ?? 'none') });
+      throw new DataError('Ground-truth gating needs one truthPositive flag per image', {
+        field: 'truthPositive',
+        expected: `${B} flags`,
+        found: String(opts.truthPositive?.length ?? 'none'),
+      });
     }
     for (const t of opts.tasks ?? []) this.taskSpec(t);
     const wanted = (t: string): boolean => opts.tasks === undefined || opts.tasks.includes(t);
-    const gateTask = this.gate?.reads === 'probabilities' ? (this.gate.config as Extract<GateConfig, { kind: 'cls-path' }>).task : null;
+    const gateTask =
+      this.gate?.reads === 'probabilities'
+        ? (this.gate.config as Extract<GateConfig, { kind: 'cls-path' }>).task
+        : null;
     const image: ImageSpace = inputImageSpace(inputSize);
-    const settingsOf = (spec: AnyTaskSpec): unknown => spec.decoder.settings(spec.decodeSettings(this.heads[spec.name]), opts.decode?.[spec.name]);
+    const settingsOf = (spec: AnyTaskSpec): unknown =>
+      spec.decoder.settings(spec.decodeSettings(this.heads[spec.name]), opts.decode?.[spec.name]);
     const preds: ImagePrediction[] = Array.from({ length: B }, () => ({ routed: false }));
     const cache = createEncoderCache(this.encoder);
     try {
@@ -329,7 +377,9 @@ class MultiCheXNetImpl implements MultiCheXNet {
           preds[i]!.gate = d;
         });
       }
-      const selected = preds.flatMap((p, i) => ((gating === 'none' ? true : gating === 'truth' ? opts.truthPositive![i]! : p.gate!.positive) ? [i] : []));
+      const selected = preds.flatMap((p, i) =>
+        (gating === 'none' ? true : gating === 'truth' ? opts.truthPositive![i]! : p.gate!.positive) ? [i] : [],
+      );
       for (const i of selected) preds[i]!.routed = true;
       const routed = this.taskSpecs.filter((s) => s.routed && wanted(s.name));
       if (routed.length > 0) {
@@ -340,7 +390,12 @@ class MultiCheXNetImpl implements MultiCheXNet {
           try {
             for (const spec of routed) {
               const outputs = run(spec, rows);
-              selected.forEach((i, index) => Object.assign(preds[i]!, spec.decoder.decode(outputs, { index, settings: settings.get(spec.name), image })));
+              selected.forEach((i, index) =>
+                Object.assign(
+                  preds[i]!,
+                  spec.decoder.decode(outputs, { index, settings: settings.get(spec.name), image }),
+                ),
+              );
             }
           } finally {
             if (rows !== features) tf.dispose([rows.c2, rows.c3, rows.c4, rows.c5]);
@@ -359,16 +414,28 @@ class MultiCheXNetImpl implements MultiCheXNet {
 
   toLayersModel(opts: ToLayersModelOptions): tf.LayersModel {
     const [h, w] = typeof opts.inputSize === 'number' ? [opts.inputSize, opts.inputSize] : opts.inputSize;
-    for (const [axis, v] of [['height', h], ['width', w]] as const) {
+    for (const [axis, v] of [
+      ['height', h],
+      ['width', w],
+    ] as const) {
       if (!Number.isInteger(v) || v <= 0 || v % 32 !== 0) {
-        throw new DataError('Model input size must be a positive multiple of 32', { field: `inputSize.${axis}`, expected: 'a multiple of 32', found: String(v) });
+        throw new DataError('Model input size must be a positive multiple of 32', {
+          field: `inputSize.${axis}`,
+          expected: 'a multiple of 32',
+          found: String(v),
+        });
       }
     }
     const image = tf.input({ shape: [h, w, this.encoder.config.inputChannels], name: 'image' });
     const features = this.encoder.apply(image);
     const outputs: tf.SymbolicTensor[] = this.tasks.map((t) => this.heads[t]!.apply(features));
     if (this.gate?.head) outputs.push(this.gate.head.apply(features));
-    if (outputs.length === 0) throw new DataError('A model needs at least one head', { field: 'heads', expected: 'a task head or a gate head', found: 'none' });
+    if (outputs.length === 0)
+      throw new DataError('A model needs at least one head', {
+        field: 'heads',
+        expected: 'a task head or a gate head',
+        found: 'none',
+      });
     return tf.model({ inputs: image, outputs, name: 'multichexnet' });
   }
 
@@ -390,7 +457,8 @@ class MultiCheXNetImpl implements MultiCheXNet {
     const { join } = await import('node:path');
     // The file names model.json recorded (a folder saved before safetensors holds `.mcxw` files).
     const spec = await readModelSpec(dir);
-    for (const [name, block] of this.blocks()) await loadBlockWeights(block, join(dir, spec?.blocks[name]?.file ?? blockFile(name)));
+    for (const [name, block] of this.blocks())
+      await loadBlockWeights(block, join(dir, spec?.blocks[name]?.file ?? blockFile(name)));
   }
 
   dispose(): void {
@@ -412,7 +480,11 @@ class MultiCheXNetImpl implements MultiCheXNet {
  */
 export function createMultiCheXNet(parts: MultiCheXNetParts): MultiCheXNet {
   if (parts === null || typeof parts !== 'object' || parts.encoder === undefined) {
-    throw new DataError('createMultiCheXNet needs an encoder', { field: 'encoder', expected: 'an Encoder (createEncoder)', found: String(parts?.encoder) });
+    throw new DataError('createMultiCheXNet needs an encoder', {
+      field: 'encoder',
+      expected: 'an Encoder (createEncoder)',
+      found: String(parts?.encoder),
+    });
   }
   return new MultiCheXNetImpl(parts);
 }

@@ -23,14 +23,26 @@ export function taskTable(extra: readonly AnyTaskSpec[] = []): readonly AnyTaskS
   const out = [...BUILTIN_TASKS];
   for (const spec of extra) {
     if (spec === null || typeof spec !== 'object' || typeof spec.name !== 'string') {
-      throw new DataError('Not a task spec', { field: 'tasks', expected: 'task specs (defineTaskSpec)', found: String(spec) });
+      throw new DataError('Not a task spec', {
+        field: 'tasks',
+        expected: 'task specs (defineTaskSpec)',
+        found: String(spec),
+      });
     }
     if (out.some((s) => s.name === spec.name)) {
       if (out.includes(spec)) continue;
-      throw new DataError('Two task specs share a name', { field: `tasks.${spec.name}`, expected: 'one spec per task name', found: `a second "${spec.name}" spec` });
+      throw new DataError('Two task specs share a name', {
+        field: `tasks.${spec.name}`,
+        expected: 'one spec per task name',
+        found: `a second "${spec.name}" spec`,
+      });
     }
     if (spec.name === 'encoder' || spec.name === 'gate') {
-      throw new DataError('A task cannot take a block name the model reserves', { field: 'tasks', expected: 'a name other than encoder and gate', found: spec.name });
+      throw new DataError('A task cannot take a block name the model reserves', {
+        field: 'tasks',
+        expected: 'a name other than encoder and gate',
+        found: spec.name,
+      });
     }
     out.push(spec);
   }
@@ -41,7 +53,11 @@ export function taskTable(extra: readonly AnyTaskSpec[] = []): readonly AnyTaskS
 export function specOf(table: readonly AnyTaskSpec[], name: string, field: string): AnyTaskSpec {
   const spec = table.find((s) => s.name === name);
   if (spec === undefined) {
-    throw new DataError('No task spec for this task', { field, expected: `one of ${table.map((s) => s.name).join(', ')} (or pass its spec in "tasks")`, found: JSON.stringify(name) });
+    throw new DataError('No task spec for this task', {
+      field,
+      expected: `one of ${table.map((s) => s.name).join(', ')} (or pass its spec in "tasks")`,
+      found: JSON.stringify(name),
+    });
   }
   return spec;
 }

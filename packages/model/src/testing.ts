@@ -15,10 +15,18 @@ import { createMultiCheXNet, type MultiCheXNet } from './multichexnet';
  * @example
  * const model = smallModel(1, { gate: null });
  */
-export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet {
+export function smallModel(
+  seed = 1,
+  opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {},
+): MultiCheXNet {
   const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed });
   const fc = encoder.featureChannels;
-  const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: fc, ...(opts.hidden !== undefined ? { hidden: opts.hidden } : {}), seed: seed + 1 });
+  const cls = createClsHead({
+    classes: [...CHESTXRAY14_CLASSES],
+    featureChannels: fc,
+    ...(opts.hidden !== undefined ? { hidden: opts.hidden } : {}),
+    seed: seed + 1,
+  });
   const det = createDetHead({ featureChannels: fc, hiddenChannels: 8, hiddenLayers: 1, seed: seed + 2 });
   const seg = createSegHead({ featureChannels: fc, decoderChannels: 4, seed: seed + 3 });
   const kind = opts.gate === undefined ? 'cls-path' : opts.gate;
@@ -34,14 +42,22 @@ export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' 
 /** Seeded normal images [B, S, S, 1]. */
 export function randomImages(batch: number, size: number, seed: number): tf.Tensor4D {
   const rng = createRng(seed);
-  return tf.tensor4d(Float32Array.from({ length: batch * size * size }, () => rng.normal()), [batch, size, size, 1]);
+  return tf.tensor4d(
+    Float32Array.from({ length: batch * size * size }, () => rng.normal()),
+    [batch, size, size, 1],
+  );
 }
 
 /** Every weight of every block as plain arrays, keyed by block and stable weight name. */
 export function snapshot(model: MultiCheXNet): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const [name, block] of model.blocks()) {
-    block.weights.forEach((w, i) => out.set(`${name}#${i}:${(w as unknown as { originalName: string }).originalName}`, Float32Array.from(w.read().dataSync())));
+    block.weights.forEach((w, i) =>
+      out.set(
+        `${name}#${i}:${(w as unknown as { originalName: string }).originalName}`,
+        Float32Array.from(w.read().dataSync()),
+      ),
+    );
   }
   return out;
 }

@@ -14,7 +14,13 @@ describe('createMultiCheXNet', () => {
   it('forward returns exactly the outputs of the heads given, with their shapes', () => {
     const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed: 1 });
     const fc = encoder.featureChannels;
-    const model = createMultiCheXNet({ encoder, heads: { cls: createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: fc }), seg: createSegHead({ featureChannels: fc, decoderChannels: 4 }) } });
+    const model = createMultiCheXNet({
+      encoder,
+      heads: {
+        cls: createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels: fc }),
+        seg: createSegHead({ featureChannels: fc, decoderChannels: 4 }),
+      },
+    });
     expect(model.tasks).toEqual(['cls', 'seg']);
     const x = randomImages(2, 64, 1);
     const before = tf.memory().numTensors;
@@ -37,7 +43,13 @@ describe('createMultiCheXNet', () => {
     const cls = createClsHead({ classes: ['Pneumonia', 'Pneumothorax'], featureChannels: encoder.featureChannels });
     const gate = createGate({ kind: 'cls-path', classes: ['Pneumonia'], classNames: ['Pneumothorax', 'Pneumonia'] });
     expect(() => createMultiCheXNet({ encoder, heads: { cls }, gate })).toThrow(DataError);
-    expect(() => createMultiCheXNet({ encoder, heads: {}, gate: createGate({ kind: 'cls-path', classes: ['A'], classNames: ['A'] }) })).toThrow(/needs the task it reads \(cls\)/);
+    expect(() =>
+      createMultiCheXNet({
+        encoder,
+        heads: {},
+        gate: createGate({ kind: 'cls-path', classes: ['A'], classNames: ['A'] }),
+      }),
+    ).toThrow(/needs the task it reads \(cls\)/);
     for (const b of [encoder, other, seg, cls]) b.dispose();
   });
 
@@ -93,7 +105,8 @@ describe('createMultiCheXNet', () => {
     const x = randomImages(2, 64, 4);
     const a = model.forward(x);
     const b = loaded.forward(x);
-    for (const k of ['cls', 'det', 'seg', 'gate'] as const) expect(Array.from(b[k]!.dataSync())).toEqual(Array.from(a[k]!.dataSync()));
+    for (const k of ['cls', 'det', 'seg', 'gate'] as const)
+      expect(Array.from(b[k]!.dataSync())).toEqual(Array.from(a[k]!.dataSync()));
     tf.dispose([...Object.values(a), ...Object.values(b)] as tf.Tensor[]);
     // A fresh model of the same config loads the saved weights too.
     const again = smallModel(99, { gate: 'binary-head' });
@@ -114,7 +127,11 @@ describe('createMultiCheXNet', () => {
       return apply(...args);
     }) as typeof apply;
     const before = tf.memory().numTensors;
-    const truth = model.predict(x, { gating: 'truth', truthPositive: [true, false, false, true], decode: { det: { scoreThreshold: 0 } } });
+    const truth = model.predict(x, {
+      gating: 'truth',
+      truthPositive: [true, false, false, true],
+      decode: { det: { scoreThreshold: 0 } },
+    });
     expect(calls).toBe(1);
     expect(truth.map((p) => p.routed)).toEqual([true, false, false, true]);
     expect(truth[1]!.boxes).toEqual([]);
@@ -127,7 +144,9 @@ describe('createMultiCheXNet', () => {
     expect(gated.every((p) => p.routed && p.gate!.positive)).toBe(true);
     model.gate!.setThreshold(1);
     const closed = model.predict(x, { tasks: ['det'] });
-    expect(closed.every((p) => !p.routed && p.boxes!.length === 0 && p.probabilities === undefined && p.mask === undefined)).toBe(true);
+    expect(
+      closed.every((p) => !p.routed && p.boxes!.length === 0 && p.probabilities === undefined && p.mask === undefined),
+    ).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
     expect(() => model.predict(x, { gating: 'truth' })).toThrow(/truthPositive/);
     x.dispose();
@@ -137,7 +156,12 @@ describe('createMultiCheXNet', () => {
 
 describe('buildModel', () => {
   it('builds the plan model with seeds derived from the plan seed, deterministically', () => {
-    const cfg = ModelConfigSchema.parse({ encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 }, cls: {}, seg: { decoderChannels: 4 }, gate: { kind: 'cls-path' } });
+    const cfg = ModelConfigSchema.parse({
+      encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 },
+      cls: {},
+      seg: { decoderChannels: 4 },
+      gate: { kind: 'cls-path' },
+    });
     const a = buildModel(cfg, 7);
     const b = buildModel(cfg, 7);
     const c = buildModel(cfg, 8);
@@ -152,6 +176,8 @@ describe('buildModel', () => {
     expect(() => buildModel(cfg, 1)).toThrow(/model\.seg\.decoderChannels: must be > 0/);
     const noCls = ModelConfigSchema.parse({ seg: {}, gate: { kind: 'cls-path' } });
     expect(() => buildModel(noCls, 1)).toThrow(/model\.gate: a cls-path gate needs model\.cls/);
-    expect(() => buildModel(ModelConfigSchema.parse({ cls: {}, lung: {} }), 1)).toThrow(/model\.lung: must name a task of the table \(cls, det, seg\)/);
+    expect(() => buildModel(ModelConfigSchema.parse({ cls: {}, lung: {} }), 1)).toThrow(
+      /model\.lung: must name a task of the table \(cls, det, seg\)/,
+    );
   });
 });

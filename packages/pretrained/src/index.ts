@@ -5,7 +5,15 @@ export { foldStem } from './import/fold-stem';
 export { readCheckpoint } from './checkpoint/read-checkpoint';
 export { conversionCommand } from './checkpoint/state-dict';
 export type { CheckpointTensor, StateDict, CheckpointSource } from './checkpoint/state-dict';
-export { PRETRAINED_LAYOUTS, LAYOUTS, TORCHXRAYVISION_PATHOLOGIES, IMAGENET_MEAN, IMAGENET_STD, FOLDED_MEAN, FOLDED_STD } from './layouts/layouts';
+export {
+  PRETRAINED_LAYOUTS,
+  LAYOUTS,
+  TORCHXRAYVISION_PATHOLOGIES,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  FOLDED_MEAN,
+  FOLDED_STD,
+} from './layouts/layouts';
 export type { PretrainedLayout, LayoutSpec } from './layouts/layouts';
 export { denseNet121Keys } from './layouts/densenet-keys';
 export type { ExpectedTensor } from './layouts/densenet-keys';

@@ -4,7 +4,9 @@ import { version } from '../src/index';
 
 describe('pretrained', () => {
   it('exports the version of its package.json', () => {
-    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(version).toBe(manifest.version);
   });
 });

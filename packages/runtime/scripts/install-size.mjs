@@ -10,7 +10,16 @@
 // `--root` measures another checkout with its own node_modules and built packages (the "before" numbers were taken on
 // a checkout of main). The result goes into packages/runtime/docs/install-size.json under its label.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,14 +32,17 @@ const option = (name) => {
 };
 const label = option('label');
 if (label === undefined) {
-  console.error('usage: node packages/runtime/scripts/install-size.mjs --label <name> [--root <checkout>] [--skip-demo]');
+  console.error(
+    'usage: node packages/runtime/scripts/install-size.mjs --label <name> [--root <checkout>] [--skip-demo]',
+  );
   process.exit(2);
 }
 const root = resolve(option('root') ?? join(here, '..', '..', '..'));
 const out = join(here, '..', 'docs', 'install-size.json');
 const { npmEnv, packPackages } = await import(pathToFileURL(join(root, 'tools', 'release', 'lib', 'pack.mjs')).href);
 
-const sh = (cmd, argv, cwd) => execFileSync(cmd, argv, { cwd, env: npmEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+const sh = (cmd, argv, cwd) =>
+  execFileSync(cmd, argv, { cwd, env: npmEnv, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
 const duBytes = (path) => Number(sh('du', ['-sb', path], root).split('\t')[0]);
 const manifestOf = (dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
@@ -76,11 +88,15 @@ function installed(nodeModules) {
 function measureInstall() {
   const names = [...closure('@multichexnet/runtime')].sort();
   for (const n of names) {
-    if (!existsSync(join(workspace.get(n), 'dist', 'index.js'))) throw new Error(`${n} is not built in ${root}: build it first`);
+    if (!existsSync(join(workspace.get(n), 'dist', 'index.js')))
+      throw new Error(`${n} is not built in ${root}: build it first`);
   }
   const work = mkdtempSync(join(tmpdir(), 'runtime-install-size-'));
   try {
-    const packed = packPackages(names.map((n) => workspace.get(n)), join(work, 'tarballs'));
+    const packed = packPackages(
+      names.map((n) => workspace.get(n)),
+      join(work, 'tarballs'),
+    );
     const file = (n) => `file:${packed.find((p) => p.name === n).tarball}`;
     const runtime = packed.find((p) => p.name === '@multichexnet/runtime').manifest;
     // onnxruntime-node at the range runtime names (an optional peer after the split, a dependency before it).
@@ -89,10 +105,25 @@ function measureInstall() {
     mkdirSync(project);
     writeFileSync(
       join(project, 'package.json'),
-      JSON.stringify({ name: 'runtime-install-size', version: '1.0.0', private: true, type: 'module', dependencies: { '@multichexnet/runtime': file('@multichexnet/runtime'), 'onnxruntime-node': ortRange }, overrides: Object.fromEntries(names.filter((n) => n !== '@multichexnet/runtime').map((n) => [n, file(n)])) }, null, 2),
+      JSON.stringify(
+        {
+          name: 'runtime-install-size',
+          version: '1.0.0',
+          private: true,
+          type: 'module',
+          dependencies: { '@multichexnet/runtime': file('@multichexnet/runtime'), 'onnxruntime-node': ortRange },
+          overrides: Object.fromEntries(names.filter((n) => n !== '@multichexnet/runtime').map((n) => [n, file(n)])),
+        },
+        null,
+        2,
+      ),
     );
     const t0 = performance.now();
-    sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], project);
+    sh(
+      'npm',
+      ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+      project,
+    );
     const seconds = (performance.now() - t0) / 1000;
     const nm = join(project, 'node_modules');
     const rows = installed(nm).sort((a, b) => b.bytes - a.bytes);
@@ -130,7 +161,17 @@ async function measureDemo() {
     const logger = vite.createLogger('warn');
     logger.warn = (msg) => void warnings.push(msg);
     logger.warnOnce = (msg) => void warnings.push(msg);
-    await vite.build({ root: app, configFile: join(app, 'vite.config.ts'), customLogger: logger, logLevel: 'warn', build: { outDir, emptyOutDir: true, rolldownOptions: { onLog: (_level, log) => void warnings.push(`${log.code ?? ''} ${log.message}`) } } });
+    await vite.build({
+      root: app,
+      configFile: join(app, 'vite.config.ts'),
+      customLogger: logger,
+      logLevel: 'warn',
+      build: {
+        outDir,
+        emptyOutDir: true,
+        rolldownOptions: { onLog: (_level, log) => void warnings.push(`${log.code ?? ''} ${log.message}`) },
+      },
+    });
     const files = [];
     const walk = (dir) => {
       for (const e of readdirSync(dir)) {
@@ -143,7 +184,9 @@ async function measureDemo() {
     const js = files.filter((f) => f.path.endsWith('.js') && f.path.startsWith('assets/'));
     const kb = (bytes) => Math.round(bytes / 102.4) / 10;
     const entry = js.filter((f) => /^assets\/index-/.test(f.path)).reduce((s, f) => s + f.bytes, 0);
-    const withTfjs = js.filter((f) => TFJS_MARKERS.some((m) => readFileSync(join(outDir, f.path), 'utf8').includes(m))).map((f) => f.path.replace(/-[A-Za-z0-9_-]{8}\.js$/, '.js'));
+    const withTfjs = js
+      .filter((f) => TFJS_MARKERS.some((m) => readFileSync(join(outDir, f.path), 'utf8').includes(m)))
+      .map((f) => f.path.replace(/-[A-Za-z0-9_-]{8}\.js$/, '.js'));
     return {
       command: "vite build of apps/demo (Vite API, the config's warning filters bypassed)",
       javascriptKB: kb(js.reduce((s, f) => s + f.bytes, 0)),
@@ -152,7 +195,9 @@ async function measureDemo() {
       wasmKB: kb(files.filter((f) => f.path.endsWith('.wasm')).reduce((s, f) => s + f.bytes, 0)),
       chunksWithTfjsCode: withTfjs,
       // PLUGIN_TIMINGS (slow plugin callbacks on a loaded machine) is about the build's speed, not the bundle
-      buildWarnings: warnings.filter((w) => !w.startsWith('PLUGIN_TIMINGS ')).map((w) => w.replace(/\u001b\[[0-9;]*m/g, '').slice(0, 200)),
+      buildWarnings: warnings
+        .filter((w) => !w.startsWith('PLUGIN_TIMINGS '))
+        .map((w) => w.replace(/\u001b\[[0-9;]*m/g, '').slice(0, 200)),
       configSilencesWarnings: /customLogger|onLog\s*\(/.test(readFileSync(join(app, 'vite.config.ts'), 'utf8')),
     };
   } finally {

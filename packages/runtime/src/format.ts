@@ -36,7 +36,15 @@ export {
   metadataToProps,
   metadataFromProps,
 } from './model/metadata';
-export type { ModelMetadata, ModelMetadataInput, GateSpec, GateSpecInput, TensorSpec, TensorLayout, DecodeSpec } from './model/metadata';
+export type {
+  ModelMetadata,
+  ModelMetadataInput,
+  GateSpec,
+  GateSpecInput,
+  TensorSpec,
+  TensorLayout,
+  DecodeSpec,
+} from './model/metadata';
 export { modelChecksum } from './model/checksum';
 export { PIPELINE_FILES, featureOutputName } from './model/pipeline-files';
 export { CAM_OUTPUT } from './pipeline/cam';

@@ -4,12 +4,25 @@ export type { OnnxModel, LoadModelOptions, VerifiedModel } from './model/load-mo
 export { runModel } from './model/run-model';
 export type { TensorData } from './model/run-model';
 export type { OrtBackend } from './model/ort-session';
-export { ModelMetadataSchema, GateSpecSchema, TensorSpecSchema, DecodeSpecSchema, ONNX_MODEL_FORMAT, CHECKSUM_KEY } from './model/metadata';
+export {
+  ModelMetadataSchema,
+  GateSpecSchema,
+  TensorSpecSchema,
+  DecodeSpecSchema,
+  ONNX_MODEL_FORMAT,
+  CHECKSUM_KEY,
+} from './model/metadata';
 export type { ModelMetadata, GateSpec, GateSpecInput, TensorSpec, TensorLayout, DecodeSpec } from './model/metadata';
 export { PIPELINE_FILES, featureOutputName } from './model/pipeline-files';
 export { decodeModelProto } from './onnx/onnx-proto';
 export { createPipeline, PipelineOptionsSchema } from './pipeline/create-pipeline';
-export type { Pipeline, PipelineOptions, PipelineResult, PipelineTimings, PipelineModelSource } from './pipeline/create-pipeline';
+export type {
+  Pipeline,
+  PipelineOptions,
+  PipelineResult,
+  PipelineTimings,
+  PipelineModelSource,
+} from './pipeline/create-pipeline';
 export { renderOverlayPng, writeOverlayPng } from './pipeline/overlay-png';
 export { CAM_OUTPUT, CamOptionsSchema, decodeCams, camToImage, camHeatRgba } from './pipeline/cam';
 export type { ClassActivationMap, CamOptions } from './pipeline/cam';
@@ -25,4 +38,9 @@ export type { OodSpec, OodDecision } from './pipeline/ood';
 export { OodPolicySchema } from './pipeline/ood-policy';
 export type { OodPolicy } from './pipeline/ood-policy';
 export { TemperatureSpecSchema, TaskTemperatureSchema, calibrationOf } from './pipeline/calibration';
-export type { TemperatureSpec, TemperatureSpecInput, TaskTemperature, ProbabilityCalibration } from './pipeline/calibration';
+export type {
+  TemperatureSpec,
+  TemperatureSpecInput,
+  TaskTemperature,
+  ProbabilityCalibration,
+} from './pipeline/calibration';

@@ -15,7 +15,8 @@ import { isForbiddenDefault, walkEntry } from '../../../tools/release/lib/entry-
  */
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const EMSCRIPTEN_NODE_BRANCH = /node_modules\/@cornerstonejs\/codec-(charls|openjpeg)\/dist\/[a-z]+wasm_decode\.js$/;
-const allowed = (f: { path: string; importer: string }): boolean => (f.path === 'fs' || f.path === 'path') && EMSCRIPTEN_NODE_BRANCH.test(f.importer);
+const allowed = (f: { path: string; importer: string }): boolean =>
+  (f.path === 'fs' || f.path === 'path') && EMSCRIPTEN_NODE_BRANCH.test(f.importer);
 const isForbidden = (path: string): boolean => isForbiddenDefault(path) && path !== 'onnxruntime-web';
 
 const built = `${packageDir}dist/index.js`;
@@ -25,17 +26,21 @@ const variants = [
 ] as const;
 
 describe.each(variants)('@multichexnet/runtime from $name', ({ conditions, needs }) => {
-  it.each(['@multichexnet/runtime', '@multichexnet/runtime/format'])('%s imports no tfjs, sharp, onnxruntime-node or Node builtin', async (entry) => {
-    if (needs !== null && !existsSync(needs)) throw new Error(`${needs} is absent: build the package first (npx nx run @multichexnet/runtime:build)`);
-    const graph = await walkEntry(entry, { packageDir, conditions: [...conditions], isForbidden });
-    expect(graph.forbidden.filter((f) => !allowed(f))).toEqual([]);
-    // The walk saw the graph it checks: core's tfjs-free base, the decoders, protobufjs.
-    expect(graph.modules.some((m) => /(^|\/)core\/(src\/base\.ts|dist\/base\.js)$/.test(m))).toBe(true);
-    if (entry === '@multichexnet/runtime') {
-      expect(graph.modules.some((m) => /head-det\/(src\/decode\.ts|dist\/decode\.js)$/.test(m))).toBe(true);
-      expect(graph.packages).toEqual(expect.arrayContaining(['protobufjs', 'fast-png', 'onnxruntime-web']));
-    }
-  });
+  it.each(['@multichexnet/runtime', '@multichexnet/runtime/format'])(
+    '%s imports no tfjs, sharp, onnxruntime-node or Node builtin',
+    async (entry) => {
+      if (needs !== null && !existsSync(needs))
+        throw new Error(`${needs} is absent: build the package first (npx nx run @multichexnet/runtime:build)`);
+      const graph = await walkEntry(entry, { packageDir, conditions: [...conditions], isForbidden });
+      expect(graph.forbidden.filter((f) => !allowed(f))).toEqual([]);
+      // The walk saw the graph it checks: core's tfjs-free base, the decoders, protobufjs.
+      expect(graph.modules.some((m) => /(^|\/)core\/(src\/base\.ts|dist\/base\.js)$/.test(m))).toBe(true);
+      if (entry === '@multichexnet/runtime') {
+        expect(graph.modules.some((m) => /head-det\/(src\/decode\.ts|dist\/decode\.js)$/.test(m))).toBe(true);
+        expect(graph.packages).toEqual(expect.arrayContaining(['protobufjs', 'fast-png', 'onnxruntime-web']));
+      }
+    },
+  );
 });
 
 describe('@multichexnet/runtime as published, in plain Node', () => {
@@ -51,7 +56,12 @@ describe('@multichexnet/runtime as published, in plain Node', () => {
       "const { DataError } = await import('@multichexnet/core');",
       'console.log(JSON.stringify({ before, after: tfjsLoaded(), sameClass: thrown instanceof DataError }));',
     ].join('\n');
-    const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8' }).trim().split('\n').at(-1)!) as Record<string, unknown>;
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: packageDir, encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as Record<string, unknown>;
     expect(out).toEqual({ before: false, after: true, sameClass: true });
   });
 });

@@ -30,6 +30,8 @@ describe('README OOD / calibration example', () => {
       rmSync(file, { force: true });
     }
     expect(lines[0]).toMatch(/^false true \{"score":[\d.e-]+,"threshold":[\d.e-]+,"outOfDistribution":false\}$/);
-    expect(lines[1]).toMatch(/^page\.png: refused: not like the frontal chest X-rays the model was trained on \(OOD score [\d.]+ > threshold [\d.]+\)$/);
+    expect(lines[1]).toMatch(
+      /^page\.png: refused: not like the frontal chest X-rays the model was trained on \(OOD score [\d.]+ > threshold [\d.]+\)$/,
+    );
   }, 120_000);
 });

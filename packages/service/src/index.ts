@@ -23,8 +23,22 @@ export type { InputImage } from './screen/scan-inputs';
 export type { StoredResult } from './screen/results-store';
 export { screenKeys, BULL_PREFIX } from './screen/redis';
 export type { ScreenKeys } from './screen/redis';
-export { EnqueueOptionsSchema, WorkerOptionsSchema, StatusOptionsSchema, ExportOptionsSchema, RedisTargetSchema, EXPORT_FORMATS } from './screen/screen-options';
-export type { EnqueueOptions, WorkerOptions, StatusOptions, ExportOptions, LineSink, RedisTarget } from './screen/screen-options';
+export {
+  EnqueueOptionsSchema,
+  WorkerOptionsSchema,
+  StatusOptionsSchema,
+  ExportOptionsSchema,
+  RedisTargetSchema,
+  EXPORT_FORMATS,
+} from './screen/screen-options';
+export type {
+  EnqueueOptions,
+  WorkerOptions,
+  StatusOptions,
+  ExportOptions,
+  LineSink,
+  RedisTarget,
+} from './screen/screen-options';
 
 // --- the commands the multichexnet CLI registers
 export { serveCommand } from './cli/serve-command';

@@ -15,7 +15,11 @@ const batches: number[] = [];
 /** A smooth 8-bit film with a seed-dependent bright blob. */
 function film(seed: number, side = 80): GrayImage {
   const data = new Uint8Array(side * side);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) data[y * side + x] = Math.round(40 + (120 * x) / side + 80 * Math.exp(-(((x - 10 - 7 * seed) / 12) ** 2 + ((y - side / 2) / 15) ** 2)));
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++)
+      data[y * side + x] = Math.round(
+        40 + (120 * x) / side + 80 * Math.exp(-(((x - 10 - 7 * seed) / 12) ** 2 + ((y - side / 2) / 15) ** 2)),
+      );
   return { width: side, height: side, data };
 }
 

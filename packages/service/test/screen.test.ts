@@ -8,7 +8,17 @@ import { ConfigError, DataError } from '@multichexnet/core';
 import { rleDecode } from '@multichexnet/data';
 import { synthesize, SYNTH_PHI_MARKER } from '@multichexnet/synth';
 import { parseRsnaPredictionString } from '@multichexnet/head-det';
-import { BULL_PREFIX, enqueue, exportResults, scanInputs, screenCommand, screenKeys, screenStatus, startWorker, type StoredResult } from '../src/index';
+import {
+  BULL_PREFIX,
+  enqueue,
+  exportResults,
+  scanInputs,
+  screenCommand,
+  screenKeys,
+  screenStatus,
+  startWorker,
+  type StoredResult,
+} from '../src/index';
 import { writeTestModel } from './helpers/model';
 import { REDIS_SERVER, REDIS_SKIP_REASON, freePort, startRedis, type TestRedis } from './helpers/redis-server';
 import { spawnCli, waitForOutput, type CliProcess } from './helpers/spawn-cli';
@@ -35,7 +45,10 @@ beforeAll(async () => {
   // 160 PNG + 30 RSNA DICOM + 30 SIIM DICOM + 10 COVID PNG/JPEG films at 64 px (fake PHI in every DICOM).
   await synthesize({ out: imagesDir, counts: { nih: 160, rsna: 30, siim: 30, covid: 10 }, size: 64, seed: 11 });
   // A corrupt file (PNG signature, then garbage) and a byte-identical copy of one image under another name.
-  writeFileSync(join(imagesDir, 'corrupt-0001.png'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]));
+  writeFileSync(
+    join(imagesDir, 'corrupt-0001.png'),
+    Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(300, 7)]),
+  );
   copyFileSync(join(imagesDir, 'nih', 'images', '00000001_000.png'), join(imagesDir, 'copy-of-00000001_000.png'));
   expectedIds = (await scanInputs(imagesDir)).map((i) => i.id);
 }, 120_000);
@@ -51,7 +64,8 @@ describe('scanInputs', () => {
     const dir = join(root, 'scan');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(join(dir, 'a', 'b'), { recursive: true });
-    for (const f of ['x.png', 'a/y.JPG', 'a/b/z.dcm', 'notes.txt', 'a/b/w.nii.gz', '.hidden.png']) writeFileSync(join(dir, f), 'x');
+    for (const f of ['x.png', 'a/y.JPG', 'a/b/z.dcm', 'notes.txt', 'a/b/w.nii.gz', '.hidden.png'])
+      writeFileSync(join(dir, f), 'x');
     const found = await scanInputs(dir);
     expect(found.map((f) => f.id)).toEqual(['z', 'y', 'x']);
     expect(found.every((f) => f.file.startsWith(dir))).toBe(true);
@@ -95,12 +109,16 @@ describe('screen options and connection errors', () => {
   it('validates options with ConfigError naming the field', async () => {
     await expect(enqueue({ source: 'x', queue: 'bad name!' })).rejects.toBeInstanceOf(ConfigError);
     await expect(exportResults({ format: 'xml' as 'csv' })).rejects.toThrow(/format/);
-    await expect(startWorker({ model: modelDir, redis: 'http://localhost' })).rejects.toThrow(/redis: must start with redis:\/\//);
+    await expect(startWorker({ model: modelDir, redis: 'http://localhost' })).rejects.toThrow(
+      /redis: must start with redis:\/\//,
+    );
   });
 
   it('names an unreachable Redis in a DataError', async () => {
     const port = await freePort();
-    await expect(screenStatus({ redis: `redis://:secret@127.0.0.1:${port}` })).rejects.toThrow(/Cannot reach Redis \(file redis:\/\/:\*\*\*@127\.0\.0\.1/);
+    await expect(screenStatus({ redis: `redis://:secret@127.0.0.1:${port}` })).rejects.toThrow(
+      /Cannot reach Redis \(file redis:\/\/:\*\*\*@127\.0\.0\.1/,
+    );
   });
 });
 
@@ -124,7 +142,24 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     let stalled = 0;
     events.on('stalled', () => stalled++);
 
-    const args = ['screen', 'worker', '--redis', redis.url, '--queue', queue, '--model', modelDir, '--concurrency', '2', '--threads', '1', '--lock-ms', '2000', '--stalled-check-ms', '1000'];
+    const args = [
+      'screen',
+      'worker',
+      '--redis',
+      redis.url,
+      '--queue',
+      queue,
+      '--model',
+      modelDir,
+      '--concurrency',
+      '2',
+      '--threads',
+      '1',
+      '--lock-ms',
+      '2000',
+      '--stalled-check-ms',
+      '1000',
+    ];
     // The third groups its running jobs into onnxruntime batches of 2.
     for (let i = 0; i < 3; i++) workers.push(spawnCli(i === 2 ? [...args, '--batch', '2'] : args));
     await Promise.all(workers.map((w) => waitForOutput(w, (out) => out.includes('"msg":"started"'))));
@@ -145,7 +180,16 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
       await new Promise((r) => setTimeout(r, 200));
       status = await screenStatus({ redis: redis.url, queue });
     }
-    expect(status).toMatchObject({ total: total - 1, done: total - 2, failed: 1, waiting: 0, active: 0, delayed: 0, remaining: 0, etaSeconds: 0 });
+    expect(status).toMatchObject({
+      total: total - 1,
+      done: total - 2,
+      failed: 1,
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+      remaining: 0,
+      etaSeconds: 0,
+    });
     expect(status.ratePerSecond).toBeGreaterThan(0);
     expect(status.failures).toHaveLength(1);
     expect(status.failures[0]).toMatchObject({ id: 'corrupt-0001', attempts: 1 });
@@ -178,14 +222,22 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     const jsonl = join(root, 'out', 'results.jsonl');
     const sum = await exportResults({ redis: redis.url, queue, format: 'jsonl', out: jsonl });
     expect(sum).toMatchObject({ rows: total - 1, missing: 1, path: jsonl });
-    const rows = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as StoredResult & { id: string });
+    const rows = readFileSync(jsonl, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as StoredResult & { id: string });
     expect(rows.map((r) => r.id)).toEqual(expectedIds.filter((id) => id !== 'corrupt-0001').sort());
     const byId = new Map(rows.map((r) => [r.id, r]));
     expect(byId.get('copy-of-00000001_000')!.sha256).toBe(byId.get('00000001_000')!.sha256);
 
     // rsna: patientId,PredictionString; the boxes read back equal the stored ones (4 decimals).
     const rsnaText: string[] = [];
-    await exportResults({ redis: redis.url, queue, format: 'rsna', stream: { write: (t: string) => rsnaText.push(t) } });
+    await exportResults({
+      redis: redis.url,
+      queue,
+      format: 'rsna',
+      stream: { write: (t: string) => rsnaText.push(t) },
+    });
     const rsna = rsnaText.join('').trim().split('\n');
     expect(rsna[0]).toBe('patientId,PredictionString');
     expect(rsna).toHaveLength(total);
@@ -216,7 +268,9 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     const csvFile = join(root, 'out', 'results.csv');
     await exportResults({ redis: redis.url, queue, format: 'csv', out: csvFile });
     const csv = readFileSync(csvFile, 'utf8').trim().split('\n');
-    expect(csv[0]).toMatch(/^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels,ood_score,ood_decision,calibrated$/);
+    expect(csv[0]).toMatch(
+      /^id,sha256,gate_probability,gate_positive,p_Atelectasis,p_Cardiomegaly,.*,p_Hernia,PredictionString,EncodedPixels,ood_score,ood_decision,calibrated$/,
+    );
     expect(csv).toHaveLength(total);
     // the test model records no OOD statistics and no temperatures: the last three columns say so
     for (const row of csv.slice(1)) expect(row.endsWith(',,,false')).toBe(true);
@@ -238,16 +292,25 @@ describe.skipIf(!hasRedis)('screening with 3 worker processes, one killed with S
     try {
       await screenCommand().parseAsync(['status', '--redis', redis.url, '--queue', queue], { from: 'user' });
       await screenCommand().parseAsync(['status', '--redis', redis.url, '--queue', queue, '--json'], { from: 'user' });
-      await screenCommand().parseAsync(['export', '--redis', redis.url, '--queue', queue, '--format', 'rsna', '--out', join(root, 'out', 'cli.csv')], { from: 'user' });
+      await screenCommand().parseAsync(
+        ['export', '--redis', redis.url, '--queue', queue, '--format', 'rsna', '--out', join(root, 'out', 'cli.csv')],
+        { from: 'user' },
+      );
     } finally {
       so.mockRestore();
       se.mockRestore();
     }
     const total = expectedIds.length - 1;
-    expect(out[0]).toMatch(new RegExp(`^queue crash: ${total - 1}/${total} done \\(\\d+\\.\\d%\\), 1 failed, 0 waiting, 0 active, 0 retrying\\n`));
+    expect(out[0]).toMatch(
+      new RegExp(
+        `^queue crash: ${total - 1}/${total} done \\(\\d+\\.\\d%\\), 1 failed, 0 waiting, 0 active, 0 retrying\\n`,
+      ),
+    );
     expect(out[0]).toMatch(/failed corrupt-0001 \([0-9a-f]{12}, 1 attempt\(s\)\): DataError: /);
     expect(JSON.parse(out[1]!)).toMatchObject({ queue, total, done: total - 1, failed: 1 });
-    expect(err.join('')).toMatch(new RegExp(`exported ${total} image\\(s\\) as rsna to .*cli\\.csv; 1 without a result`));
+    expect(err.join('')).toMatch(
+      new RegExp(`exported ${total} image\\(s\\) as rsna to .*cli\\.csv; 1 without a result`),
+    );
     expect(readFileSync(join(root, 'out', 'cli.csv'), 'utf8').split('\n')[0]).toBe('patientId,PredictionString');
   });
 });
@@ -267,7 +330,14 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     // Workers never read the files: remove them before the worker runs.
     rmSync(dir, { recursive: true });
     const lines: string[] = [];
-    const worker = await startWorker({ redis: redis.url, queue, model: modelDir, untilEmpty: true, threads: 1, logStream: { write: (l: string) => lines.push(l) } });
+    const worker = await startWorker({
+      redis: redis.url,
+      queue,
+      model: modelDir,
+      untilEmpty: true,
+      threads: 1,
+      logStream: { write: (l: string) => lines.push(l) },
+    });
     await worker.closed;
     expect(worker.stats()).toEqual({ stored: 3, duplicates: 0, failed: 0 });
     expect(await client.keys(keys.blob('*'))).toHaveLength(0);
@@ -288,7 +358,14 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     const s = await enqueue({ source: imagesDir, redis: redis.url, queue: 'crash', retryFailed: true });
     expect(s).toMatchObject({ added: 0, failedRetried: 1, failedKept: 0, alreadyDone: before.done });
     expect((await screenStatus({ redis: redis.url, queue: 'crash' })).waiting).toBe(1);
-    const worker = await startWorker({ redis: redis.url, queue: 'crash', model: modelDir, untilEmpty: true, threads: 1, logLevel: 'silent' });
+    const worker = await startWorker({
+      redis: redis.url,
+      queue: 'crash',
+      model: modelDir,
+      untilEmpty: true,
+      threads: 1,
+      logLevel: 'silent',
+    });
     await worker.closed;
     expect(worker.stats()).toEqual({ stored: 0, duplicates: 0, failed: 1 });
     const after = await screenStatus({ redis: redis.url, queue: 'crash' });
@@ -306,10 +383,18 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
     rmSync(join(dir, 'gone.png'));
     const t0 = Date.now();
     const lines: string[] = [];
-    const worker = await startWorker({ redis: redis.url, queue: 'retry', model: modelDir, untilEmpty: true, logStream: { write: (l: string) => lines.push(l) } });
+    const worker = await startWorker({
+      redis: redis.url,
+      queue: 'retry',
+      model: modelDir,
+      untilEmpty: true,
+      logStream: { write: (l: string) => lines.push(l) },
+    });
     await worker.closed;
     // Logged as the error class and code, never with the file's path.
-    const failures = lines.map((l) => JSON.parse(l) as { msg: string; error?: string }).filter((r) => r.msg.startsWith('failed'));
+    const failures = lines
+      .map((l) => JSON.parse(l) as { msg: string; error?: string })
+      .filter((r) => r.msg.startsWith('failed'));
     expect(failures.map((r) => [r.msg, r.error])).toEqual([
       ['failed, will retry', 'Error ENOENT'],
       ['failed, will retry', 'Error ENOENT'],
@@ -328,7 +413,14 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
   it('keeps a worker alive across a Redis restart: it reconnects and takes the jobs enqueued afterwards', async () => {
     const own = await startRedis();
     const lines: string[] = [];
-    const worker = await startWorker({ redis: own.url, queue: 'restart', model: modelDir, threads: 1, lockMs: 2000, logStream: { write: (l: string) => lines.push(l) } });
+    const worker = await startWorker({
+      redis: own.url,
+      queue: 'restart',
+      model: modelDir,
+      threads: 1,
+      lockMs: 2000,
+      logStream: { write: (l: string) => lines.push(l) },
+    });
     try {
       await own.stop();
       // Longer than a short-lived client's retries (3 tries, 1.2 s): only a reconnect-forever client survives.
@@ -360,6 +452,8 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
   it('refuses a worker with another model on a bound queue', async () => {
     const other = join(root, 'other-model');
     await writeTestModel(other, 99);
-    await expect(startWorker({ redis: redis.url, queue: 'inline', model: other, logLevel: 'silent' })).rejects.toThrow(/bound to another model/);
+    await expect(startWorker({ redis: redis.url, queue: 'inline', model: other, logLevel: 'silent' })).rejects.toThrow(
+      /bound to another model/,
+    );
   }, 60_000);
 });

@@ -38,7 +38,10 @@ function memoryOf(pid: number): { rss: number; peak: number } {
 }
 
 /** Runs one attack, timing it and recording the server's memory after it. */
-async function attack(name: string, run: () => Promise<number | string>): Promise<{ status: number | string; ms: number }> {
+async function attack(
+  name: string,
+  run: () => Promise<number | string>,
+): Promise<{ status: number | string; ms: number }> {
   const t0 = performance.now();
   const status = await run();
   const ms = Math.round(performance.now() - t0);
@@ -71,7 +74,9 @@ function slowClient(head: string, drip: string): Promise<{ status: number | 'clo
     });
     socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
     socket.on('close', done);
-    socket.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e)));
+    socket.on('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'ECONNRESET' || e.code === 'EPIPE' ? undefined : reject(e),
+    );
     // Bounded: no answer within 20 s fails the test.
     setTimeout(() => socket.destroy(), 20_000).unref();
   });
@@ -85,11 +90,32 @@ beforeAll(async () => {
   await writeTestModel(modelDir);
   await synthesize({ out: join(root, 'synth'), counts: { nih: 1, rsna: 0, siim: 0, covid: 0 }, size: 64, seed: 3 });
   png = new Uint8Array(readFileSync(join(root, 'synth', 'nih', 'images', '00000001_000.png')));
-  serve = spawnCli(['serve', '--model', modelDir, '--port', '0', '--threads', '1', '--max-body', String(MAX_BODY), '--timeout', String(TIMEOUT_MS), '--headers-timeout', String(HEADERS_TIMEOUT_MS), '--audit-log', join(root, 'audit.jsonl'), '--log-level', 'warn']);
+  serve = spawnCli([
+    'serve',
+    '--model',
+    modelDir,
+    '--port',
+    '0',
+    '--threads',
+    '1',
+    '--max-body',
+    String(MAX_BODY),
+    '--timeout',
+    String(TIMEOUT_MS),
+    '--headers-timeout',
+    String(HEADERS_TIMEOUT_MS),
+    '--audit-log',
+    join(root, 'audit.jsonl'),
+    '--log-level',
+    'warn',
+  ]);
   await waitForOutput(serve, (_out, err) => /listening on http:\/\/127\.0\.0\.1:\d+/.test(err));
   url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(serve.stderr())![1]!;
   // Warm up (first inference allocates onnxruntime's arenas): the baseline is a server that has worked.
-  for (let i = 0; i < 3; i++) expect((await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).status).toBe(200);
+  for (let i = 0; i < 3; i++)
+    expect(
+      (await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).status,
+    ).toBe(200);
   const m = memoryOf(serve.child.pid!);
   memory.baseline = { status: 200, ms: 0, rssMiB: m.rss, peakMiB: m.peak };
 }, 120_000);
@@ -110,14 +136,25 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
     expect(bomb.length).toBeLessThan(MAX_BODY);
     let answer!: Answer;
     await attack('deflate bomb DICOM (1 GiB data set, 1 MiB file)', async () => {
-      answer = await send(`${url}/v1/predict`, { method: 'POST', body: bomb, headers: { 'content-type': 'application/dicom' } });
+      answer = await send(`${url}/v1/predict`, {
+        method: 'POST',
+        body: bomb,
+        headers: { 'content-type': 'application/dicom' },
+      });
       return answer.status;
     });
     // 413 is the inflate bound's answer (the request timeout's is 408): refused in time; how fast is `ms` in the log.
     expect(answer.status, answer.text).toBe(413);
-    expect(jsonOf(answer)).toMatchObject({ error: 'PayloadTooLarge', message: expect.stringMatching(/inflates past the upload limit of 2097152 bytes/) as unknown });
+    expect(jsonOf(answer)).toMatchObject({
+      error: 'PayloadTooLarge',
+      message: expect.stringMatching(/inflates past the upload limit of 2097152 bytes/) as unknown,
+    });
     // A well-formed small deflated DICOM is let through the bound to the decoder (which may or may not read it yet).
-    const small = await send(`${url}/v1/predict`, { method: 'POST', body: smallDeflatedDicom(), headers: { 'content-type': 'application/dicom' } });
+    const small = await send(`${url}/v1/predict`, {
+      method: 'POST',
+      body: smallDeflatedDicom(),
+      headers: { 'content-type': 'application/dicom' },
+    });
     expect([200, 400], small.text).toContain(small.status);
   });
 
@@ -125,11 +162,18 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
     const bomb = pngBomb();
     let answer!: Answer;
     await attack('PNG bomb (16000 x 16000, 250 KB)', async () => {
-      answer = await send(`${url}/v1/predict`, { method: 'POST', body: bomb, headers: { 'content-type': 'image/png' } });
+      answer = await send(`${url}/v1/predict`, {
+        method: 'POST',
+        body: bomb,
+        headers: { 'content-type': 'image/png' },
+      });
       return answer.status;
     });
     expect(answer.status, answer.text).toBe(400);
-    expect(jsonOf(answer)).toMatchObject({ error: 'DataError', message: expect.stringMatching(/PNG header declares an image too large to decode.*16000 x 16000/) as unknown });
+    expect(jsonOf(answer)).toMatchObject({
+      error: 'DataError',
+      message: expect.stringMatching(/PNG header declares an image too large to decode.*16000 x 16000/) as unknown,
+    });
   });
 
   it('multipart bodies with many parts: 413 at the second part', async () => {
@@ -141,7 +185,11 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
       const form = manyPartsBody(fields, files);
       let answer!: Answer;
       await attack(name, async () => {
-        answer = await send(`${url}/v1/predict`, { method: 'POST', body: form.body, headers: { 'content-type': form.type } });
+        answer = await send(`${url}/v1/predict`, {
+          method: 'POST',
+          body: form.body,
+          headers: { 'content-type': form.type },
+        });
         return answer.status;
       });
       expect(answer.status, `${name}: ${answer.text}`).toBe(413);
@@ -155,7 +203,11 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
       const slow = Array.from({ length: 30 }, () => slowClient(head, 'a'.repeat(60)));
       // Served while 30 connections drip.
       await new Promise((r) => setTimeout(r, 500));
-      const meanwhile = await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
+      const meanwhile = await send(`${url}/v1/predict`, {
+        method: 'POST',
+        body: png,
+        headers: { 'content-type': 'image/png' },
+      });
       expect(meanwhile.status).toBe(200);
       const results = await Promise.all(slow);
       expect(new Set(results.map((r) => r.status))).toEqual(new Set([408]));
@@ -168,7 +220,10 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
 
   it('a body sent one byte a second: 408 at the request timeout, and its slot is freed', async () => {
     const head = `POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/png\r\nContent-Length: ${png.length}\r\n\r\n`;
-    const { status, ms } = await attack('slow body, 1 byte/s', async () => (await slowClient(head, Buffer.from(png).toString('latin1'))).status);
+    const { status, ms } = await attack(
+      'slow body, 1 byte/s',
+      async () => (await slowClient(head, Buffer.from(png).toString('latin1'))).status,
+    );
     expect(status).toBe(408);
     expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
     const health = JSON.parse((await send(`${url}/healthz`)).text) as { inFlight: number };
@@ -179,8 +234,13 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
     const base = memory.baseline!;
     const peak = Math.max(...Object.values(memory).map((m) => m.peakMiB));
     expect(peak - base.peakMiB).toBeLessThan(PEAK_GROWTH_LIMIT_MIB);
-    expect((await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).status).toBe(200);
-    const lines = readFileSync(join(root, 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord);
+    expect(
+      (await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).status,
+    ).toBe(200);
+    const lines = readFileSync(join(root, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord);
     const bomb = lines.find((l) => l.status === 413 && l.error === 'PayloadTooLarge')!;
     expect(bomb.sha256).toBe(createHash('sha256').update(deflateBombDicom()).digest('hex'));
     expect(lines.filter((l) => l.error === 'TooManyParts')).toHaveLength(3);

@@ -16,7 +16,8 @@ let modelDir: string;
 let images: { film: Uint8Array; text: Uint8Array };
 let refuse: RunningServer;
 let flag: RunningServer;
-const post = (url: string, body: Uint8Array): Promise<Response> => fetch(url, { method: 'POST', body: Buffer.from(body), headers: { 'content-type': 'image/png' } });
+const post = (url: string, body: Uint8Array): Promise<Response> =>
+  fetch(url, { method: 'POST', body: Buffer.from(body), headers: { 'content-type': 'image/png' } });
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'mcx-serve-ood-'));
@@ -48,12 +49,20 @@ describe('serve: OOD refusal and calibrated probabilities', () => {
     expect(res.status).toBe(422);
     const body = (await res.json()) as Record<string, any>;
     expect(body.error).toBe('OutOfDistribution');
-    expect(body.message).toMatch(/^upload: refused: not like the frontal chest X-rays the model was trained on \(OOD score [\d.]+ > threshold [\d.]+\)$/);
-    expect(body).toMatchObject({ refused: true, probabilities: {}, boxes: [], ood: { outOfDistribution: true, decision: 'refused' }, image: { format: 'png' } });
+    expect(body.message).toMatch(
+      /^upload: refused: not like the frontal chest X-rays the model was trained on \(OOD score [\d.]+ > threshold [\d.]+\)$/,
+    );
+    expect(body).toMatchObject({
+      refused: true,
+      probabilities: {},
+      boxes: [],
+      ood: { outOfDistribution: true, decision: 'refused' },
+      image: { format: 'png' },
+    });
     expect(body.ood.score).toBeGreaterThan(body.ood.threshold);
   });
 
-  it("under --ood flag answers the same page 200 with its findings, flagged", async () => {
+  it('under --ood flag answers the same page 200 with its findings, flagged', async () => {
     const res = await post(`${flag.url}/v1/predict`, images.text);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, any>;
@@ -83,7 +92,10 @@ describe('serve: class activation maps on request', () => {
     const bad = await post(`${refuse.url}/v1/predict?maps=jpeg`, images.film);
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/maps must be png or grid/);
-    const refused = (await (await post(`${refuse.url}/v1/predict?maps=png`, images.text)).json()) as Record<string, any>;
+    const refused = (await (await post(`${refuse.url}/v1/predict?maps=png`, images.text)).json()) as Record<
+      string,
+      any
+    >;
     expect(refused.maps).toEqual({});
   });
 });

@@ -22,17 +22,31 @@ let bigPng: Uint8Array;
 let server: RunningServer;
 const logLines: string[] = [];
 /** Lossless transfer syntaxes written by dcmtk / gdcm (the data package's tests hold the full list). */
-const DICOM_TRANSCODE: [string, string[]][] = [['dcmconv', ['+tb']], ['dcmconv', ['+td']], ['dcmcrle', []], ['dcmcjpeg', ['+e1']], ['dcmcjpls', []], ['gdcmconv', ['--j2k']]];
-const haveDicomTools = [...new Set(DICOM_TRANSCODE.map((t) => t[0]))].every((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0);
+const DICOM_TRANSCODE: [string, string[]][] = [
+  ['dcmconv', ['+tb']],
+  ['dcmconv', ['+td']],
+  ['dcmcrle', []],
+  ['dcmcjpeg', ['+e1']],
+  ['dcmcjpls', []],
+  ['gdcmconv', ['--j2k']],
+];
+const haveDicomTools = [...new Set(DICOM_TRANSCODE.map((t) => t[0]))].every(
+  (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status === 0,
+);
 
 const PHI_FILENAME = `${SYNTH_PHI_MARKER}^DOE^JOHN_1970-01-01.dcm`;
 const firstFile = (dir: string, ext: RegExp): string => {
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile() && ext.test(e.name)) return join(e.parentPath, e.name);
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile() && ext.test(e.name)) return join(e.parentPath, e.name);
   throw new Error(`no ${ext} file under ${dir}`);
 };
 const bytesOf = (p: string): Uint8Array => new Uint8Array(readFileSync(p));
 const post = (url: string, body: Uint8Array | FormData, type?: string): Promise<Response> =>
-  fetch(url, { method: 'POST', body: body instanceof FormData ? body : Buffer.from(body), ...(type !== undefined ? { headers: { 'content-type': type } } : {}) });
+  fetch(url, {
+    method: 'POST',
+    body: body instanceof FormData ? body : Buffer.from(body),
+    ...(type !== undefined ? { headers: { 'content-type': type } } : {}),
+  });
 const form = (bytes: Uint8Array, filename: string, type = 'application/octet-stream'): FormData => {
   const f = new FormData();
   f.append('file', new Blob([Buffer.from(bytes)], { type }), filename);
@@ -44,7 +58,13 @@ beforeAll(async () => {
   modelDir = join(root, 'model');
   await writeTestModel(modelDir);
   const synth = join(root, 'synth');
-  await synthesize({ out: synth, counts: { nih: 1, rsna: 2, siim: 1, covid: 3 }, size: 128, seed: 4, siim: { transferSyntax: 'explicit-vr-little-endian' } });
+  await synthesize({
+    out: synth,
+    counts: { nih: 1, rsna: 2, siim: 1, covid: 3 },
+    size: 128,
+    seed: 4,
+    siim: { transferSyntax: 'explicit-vr-little-endian' },
+  });
   png = bytesOf(join(synth, 'nih', 'images', '00000001_000.png'));
   jpeg = bytesOf(firstFile(join(synth, 'covid', 'images'), /\.jpe?g$/));
   dicoms = [bytesOf(firstFile(join(synth, 'rsna'), /\.dcm$/)), bytesOf(firstFile(join(synth, 'siim'), /\.dcm$/))];
@@ -53,9 +73,16 @@ beforeAll(async () => {
   const film = decodeImage(png);
   const S = 2048;
   const up = new Uint8Array(S * S);
-  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) up[y * S + x] = film.data[Math.floor((y * film.height) / S) * film.width + Math.floor((x * film.width) / S)]!;
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++)
+      up[y * S + x] = film.data[Math.floor((y * film.height) / S) * film.width + Math.floor((x * film.width) / S)]!;
   bigPng = renderOverlayPng({ width: S, height: S, data: up }, { boxes: [], mask: null });
-  server = await startServer({ model: modelDir, port: 0, concurrency: 2, logStream: { write: (l: string) => logLines.push(l) } });
+  server = await startServer({
+    model: modelDir,
+    port: 0,
+    concurrency: 2,
+    logStream: { write: (l: string) => logLines.push(l) },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -68,7 +95,11 @@ describe('startServer: predictions', () => {
     const h = await fetch(`${server.url}/healthz`);
     expect(h.status).toBe(200);
     expect(await h.json()).toMatchObject({ status: 'ok', inFlight: 0, concurrency: 2 });
-    const m = (await (await fetch(`${server.url}/v1/model`)).json()) as { classNames: string[]; inputSize: number; checksum: string };
+    const m = (await (await fetch(`${server.url}/v1/model`)).json()) as {
+      classNames: string[];
+      inputSize: number;
+      checksum: string;
+    };
     expect(m.classNames).toHaveLength(14);
     expect(m.inputSize).toBe(64);
     expect(m.checksum).toMatch(/^[0-9a-f]{64}$/);
@@ -80,14 +111,27 @@ describe('startServer: predictions', () => {
       ['png raw', () => post(`${server.url}/v1/predict`, png, 'image/png'), 'png'],
       ['jpeg raw', () => post(`${server.url}/v1/predict`, jpeg, 'application/octet-stream'), 'jpeg'],
       ['dicom raw', () => post(`${server.url}/v1/predict`, dicoms[0]!, 'application/dicom'), 'dicom'],
-      ['dicom multipart', () => post(`${server.url}/v1/predict`, form(dicoms[1]!, PHI_FILENAME, 'application/dicom')), 'dicom'],
+      [
+        'dicom multipart',
+        () => post(`${server.url}/v1/predict`, form(dicoms[1]!, PHI_FILENAME, 'application/dicom')),
+        'dicom',
+      ],
       ['png multipart', () => post(`${server.url}/v1/predict`, form(png, 'film.png')), 'png'],
     ];
     for (const [name, send, format] of cases) {
       const res = await send();
       const text = await res.text();
       expect(res.status, `${name}: ${text}`).toBe(200);
-      const body = JSON.parse(text) as { image: { format: string; width: number; height: number }; probabilities: Record<string, number>; gate: { positive: boolean }; boxes: unknown[]; maskRle: string; mask: { width: number } | null; dicom?: { modality?: string }; model: { checksum: string } };
+      const body = JSON.parse(text) as {
+        image: { format: string; width: number; height: number };
+        probabilities: Record<string, number>;
+        gate: { positive: boolean };
+        boxes: unknown[];
+        maskRle: string;
+        mask: { width: number } | null;
+        dicom?: { modality?: string };
+        model: { checksum: string };
+      };
       expect(body.image.format, name).toBe(format);
       expect(body.image.width).toBe(128);
       expect(Object.keys(body.probabilities)).toHaveLength(14);
@@ -100,29 +144,38 @@ describe('startServer: predictions', () => {
     }
   });
 
-  it.skipIf(!haveDicomTools)('reads every compressed DICOM transfer syntax (serve and screen share decodeUpload), lossless ones as the uncompressed file', async () => {
-    // the SIIM DICOM is native explicit VR LE; dcmtk / gdcm write it in the other syntaxes
-    const native = join(root, 'siim-native.dcm');
-    writeFileSync(native, dicoms[1]!);
-    const ask = async (bytes: Uint8Array): Promise<Record<string, number>> => {
-      const res = await post(`${server.url}/v1/predict`, bytes, 'application/dicom');
-      expect(res.status, await res.clone().text()).toBe(200);
-      return ((await res.json()) as { probabilities: Record<string, number> }).probabilities;
-    };
-    const ref = await ask(dicoms[1]!);
-    for (const [tool, args] of DICOM_TRANSCODE) {
-      const out = join(root, `siim-${tool}-${args.join('')}.dcm`);
-      expect(spawnSync(tool, [...args, native, out]).status, `${tool} ${args.join(' ')}`).toBe(0);
-      const bytes = new Uint8Array(readFileSync(out));
-      expect(await ask(bytes), `${tool} ${args.join(' ')}`).toEqual(ref);
-      // without sharp (decoder null) as with it: the pure-JS path reads the syntax too
-      const js = await decodeUpload(bytes, 'upload', false, null);
-      expect([js.format, js.image.width, js.dicom?.rows]).toEqual(['dicom', 128, 128]);
-    }
-  });
+  it.skipIf(!haveDicomTools)(
+    'reads every compressed DICOM transfer syntax (serve and screen share decodeUpload), lossless ones as the uncompressed file',
+    async () => {
+      // the SIIM DICOM is native explicit VR LE; dcmtk / gdcm write it in the other syntaxes
+      const native = join(root, 'siim-native.dcm');
+      writeFileSync(native, dicoms[1]!);
+      const ask = async (bytes: Uint8Array): Promise<Record<string, number>> => {
+        const res = await post(`${server.url}/v1/predict`, bytes, 'application/dicom');
+        expect(res.status, await res.clone().text()).toBe(200);
+        return ((await res.json()) as { probabilities: Record<string, number> }).probabilities;
+      };
+      const ref = await ask(dicoms[1]!);
+      for (const [tool, args] of DICOM_TRANSCODE) {
+        const out = join(root, `siim-${tool}-${args.join('')}.dcm`);
+        expect(spawnSync(tool, [...args, native, out]).status, `${tool} ${args.join(' ')}`).toBe(0);
+        const bytes = new Uint8Array(readFileSync(out));
+        expect(await ask(bytes), `${tool} ${args.join(' ')}`).toEqual(ref);
+        // without sharp (decoder null) as with it: the pure-JS path reads the syntax too
+        const js = await decodeUpload(bytes, 'upload', false, null);
+        expect([js.format, js.image.width, js.dicom?.rows]).toEqual(['dicom', 128, 128]);
+      }
+    },
+  );
 
   it('gives the same answer for the same image sent concurrently', async () => {
-    const answers = await Promise.all(Array.from({ length: 2 }, () => post(`${server.url}/v1/predict`, png, 'image/png').then((r) => r.json() as Promise<{ probabilities: unknown; boxes: unknown; maskRle: string }>)));
+    const answers = await Promise.all(
+      Array.from({ length: 2 }, () =>
+        post(`${server.url}/v1/predict`, png, 'image/png').then(
+          (r) => r.json() as Promise<{ probabilities: unknown; boxes: unknown; maskRle: string }>,
+        ),
+      ),
+    );
     expect(answers[1]!.probabilities).toEqual(answers[0]!.probabilities);
     expect(answers[1]!.boxes).toEqual(answers[0]!.boxes);
     expect(answers[1]!.maskRle).toBe(answers[0]!.maskRle);
@@ -154,14 +207,18 @@ describe('startServer: predictions', () => {
     }
     const garbage = await post(`${server.url}/v1/predict`, form(new Uint8Array(500).fill(3), 'scan.bin'));
     expect(garbage.status).toBe(400);
-    expect(((await garbage.json()) as { message: string }).message).toMatch(/format is not recognised.*expected PNG, JPEG or DICOM/);
+    expect(((await garbage.json()) as { message: string }).message).toMatch(
+      /format is not recognised.*expected PNG, JPEG or DICOM/,
+    );
     expect((await post(`${server.url}/v1/predict`, new Uint8Array(0), 'image/png')).status).toBe(400);
     expect((await post(`${server.url}/v1/predict`, png, 'application/xml')).status).toBe(415);
     expect((await post(`${server.url}/v1/predict`, png, 'text/plain')).status).toBe(400);
   });
 
   it('writes JSON logs with request lines and no identifying DICOM value or client file name', () => {
-    const records = logLines.map((l) => JSON.parse(l) as { msg: string; path?: string; format?: string; req?: { path: string } });
+    const records = logLines.map(
+      (l) => JSON.parse(l) as { msg: string; path?: string; format?: string; req?: { path: string } },
+    );
     expect(records.some((r) => r.msg === 'inference' && r.format === 'dicom')).toBe(true);
     expect(records.some((r) => r.msg === 'request refused')).toBe(true);
     const all = logLines.join('');
@@ -195,7 +252,9 @@ describe('startServer: limits', () => {
   it('answers 503 with Retry-After when all slots are busy, and frees them afterwards', async () => {
     const one = await startServer({ model: modelDir, port: 0, concurrency: 1, logLevel: 'silent' });
     try {
-      const responses = await Promise.all(Array.from({ length: 6 }, () => post(`${one.url}/v1/predict`, bigPng, 'image/png')));
+      const responses = await Promise.all(
+        Array.from({ length: 6 }, () => post(`${one.url}/v1/predict`, bigPng, 'image/png')),
+      );
       const codes = responses.map((r) => r.status).sort();
       expect(codes).toContain(200);
       expect(codes).toContain(503);
@@ -219,11 +278,15 @@ describe('startServer: limits', () => {
       const { request } = await import('node:http');
       const t0 = Date.now();
       const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(`${slow.url}/v1/predict`, { method: 'POST', headers: { 'content-type': 'image/png', 'content-length': String(png.length) } }, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = request(
+          `${slow.url}/v1/predict`,
+          { method: 'POST', headers: { 'content-type': 'image/png', 'content-length': String(png.length) } },
+          (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', reject);
         // Half the image, then nothing: the server must not wait for the rest forever.
         req.write(png.subarray(0, png.length >> 1));
@@ -260,7 +323,8 @@ describe('multichexnet serve as a process', () => {
       proc.child.kill('SIGTERM');
       const responses = await Promise.all(inflight);
       expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200]);
-      for (const r of responses) expect(Object.keys(((await r.json()) as { probabilities: object }).probabilities)).toHaveLength(14);
+      for (const r of responses)
+        expect(Object.keys(((await r.json()) as { probabilities: object }).probabilities)).toHaveLength(14);
       const t0 = Date.now();
       expect(await proc.exited).toBe(0);
       // It waited for the requests, not for idle keep-alive connections to time out.

@@ -73,18 +73,44 @@ describe('command-line arguments', () => {
     const serve = serveCommand();
     expect(serve.name()).toBe('serve');
     expect(serve.options.map((o) => o.long)).toEqual([
-      '--model', '--port', '--host', '--tokens-file', '--insecure-no-auth', '--tls-cert', '--tls-key', '--tls-client-ca', '--rate-limit', '--trust-proxy',
-      '--audit-log', '--max-body', '--timeout', '--headers-timeout', '--concurrency', '--threads', '--ood', '--shutdown-timeout', '--log-level',
+      '--model',
+      '--port',
+      '--host',
+      '--tokens-file',
+      '--insecure-no-auth',
+      '--tls-cert',
+      '--tls-key',
+      '--tls-client-ca',
+      '--rate-limit',
+      '--trust-proxy',
+      '--audit-log',
+      '--max-body',
+      '--timeout',
+      '--headers-timeout',
+      '--concurrency',
+      '--threads',
+      '--ood',
+      '--shutdown-timeout',
+      '--log-level',
     ]);
     const screen = screenCommand();
     expect(screen.commands.map((c) => c.name())).toEqual(['enqueue', 'worker', 'status', 'export']);
-    for (const c of screen.commands) expect(c.options.map((o) => o.long)).toEqual(expect.arrayContaining(['--redis', '--redis-ca', '--redis-cert', '--redis-key', '--allow-plaintext-redis']));
+    for (const c of screen.commands)
+      expect(c.options.map((o) => o.long)).toEqual(
+        expect.arrayContaining(['--redis', '--redis-ca', '--redis-cert', '--redis-key', '--allow-plaintext-redis']),
+      );
   });
 
   it('rejects a bad option value before doing any work', async () => {
-    const serve = serveCommand().exitOverride().configureOutput({ writeErr: () => {} });
-    await expect(serve.parseAsync(['--model', 'x', '--max-body', 'huge'], { from: 'user' })).rejects.toThrow(/expected a size/);
-    const screen = screenCommand().exitOverride().configureOutput({ writeErr: () => {} });
+    const serve = serveCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} });
+    await expect(serve.parseAsync(['--model', 'x', '--max-body', 'huge'], { from: 'user' })).rejects.toThrow(
+      /expected a size/,
+    );
+    const screen = screenCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => {} });
     screen.commands.forEach((c) => c.exitOverride().configureOutput({ writeErr: () => {} }));
     await expect(screen.parseAsync(['export', '--format', 'xml'], { from: 'user' })).rejects.toThrow(/format/);
   });

@@ -37,7 +37,11 @@ export function maskToAnnotation(cfg: SynthConfig, m: BinaryMask): BinaryMask {
 }
 
 /** The per-dataset `synth.json`: marks a folder as synthetic and records its image and annotation sizes. */
-export function datasetManifest(cfg: SynthConfig, dataset: 'nih' | 'rsna' | 'siim' | 'covid', generatorVersion: number): string {
+export function datasetManifest(
+  cfg: SynthConfig,
+  dataset: 'nih' | 'rsna' | 'siim' | 'covid',
+  generatorVersion: number,
+): string {
   const side = dataset === 'covid' ? cfg.size : annotationSide(cfg);
   return `${JSON.stringify(
     {

@@ -37,18 +37,22 @@ function drawBody(scene: Scene, rng: Rng): void {
   const { frame, anatomy: a, size, pose } = scene;
   const half = a.bodyHalf;
   const top = a.lungTop;
-  const side = (s: -1 | 1): Array<[number, number]> => [
-    [0.085, -0.06],
-    [0.1, top - 0.075],
-    [half - 0.04, top - 0.045],
-    [half - 0.005, top + 0.04],
-    [half, 0.5],
-    [half - 0.012, 0.85],
-    [half - 0.03, 1.12],
-  ].map(([o, v]) => [a.mid + s * (o as number), v as number]) as Array<[number, number]>;
+  const side = (s: -1 | 1): Array<[number, number]> =>
+    [
+      [0.085, -0.06],
+      [0.1, top - 0.075],
+      [half - 0.04, top - 0.045],
+      [half - 0.005, top + 0.04],
+      [half, 0.5],
+      [half - 0.012, 0.85],
+      [half - 0.03, 1.12],
+    ].map(([o, v]) => [a.mid + s * (o as number), v as number]) as Array<[number, number]>;
   const left = side(-1);
   const right = side(1).reverse();
-  const outline = closedSpline([...left, ...right].map(([u, v]) => frame.toPx(u, v)), 6);
+  const outline = closedSpline(
+    [...left, ...right].map(([u, v]) => frame.toPx(u, v)),
+    6,
+  );
   const body = createField(size, size);
   fillPolygon(body, outline, 1);
   if (pose.arms) {
@@ -73,7 +77,8 @@ function drawBody(scene: Scene, rng: Rng): void {
   const fade = frame.len(0.03);
   const xl = scene.lungs[0].rect.x0;
   const xr = scene.lungs[1].rect.x1;
-  for (let x = 0; x < size; x++) cage[x] = smoothstep(xl - fade, xl + fade, x) * (1 - smoothstep(xr - fade, xr + fade, x));
+  for (let x = 0; x < size; x++)
+    cage[x] = smoothstep(xl - fade, xl + fade, x) * (1 - smoothstep(xr - fade, xr + fade, x));
   const d = scene.density.data;
   for (let y = 0; y < size; y++) {
     for (let x = 0; x < size; x++) {
@@ -82,7 +87,9 @@ function drawBody(scene: Scene, rng: Rng): void {
       if (b <= 0) continue;
       const r = (x + 0.5 - midPx) / halfPx;
       const thick = 0.58 + 0.42 * Math.max(0, 1 - r * r);
-      const abdomen = (cage[x] as number) * smoothstep((diaph[x] as number) - frame.len(0.01), (diaph[x] as number) + frame.len(0.03), y);
+      const abdomen =
+        (cage[x] as number) *
+        smoothstep((diaph[x] as number) - frame.len(0.01), (diaph[x] as number) + frame.len(0.03), y);
       scene.abdomen.data[i] = abdomen * b;
       d[i] = (d[i] as number) + a.tissue * b * (thick + 0.28 * abdomen);
     }
@@ -91,7 +98,16 @@ function drawBody(scene: Scene, rng: Rng): void {
   if (rng.bernoulli(0.75)) {
     const dome = a.domeL + pose.inspiration;
     const g = frame.toPx(a.mid + rng.uniform(0.1, 0.17), dome + rng.uniform(0.05, 0.08));
-    addEllipse(scene.density, g.x, g.y, frame.len(rng.uniform(0.03, 0.05)), frame.len(rng.uniform(0.02, 0.03)), 0, -0.35, 0.5);
+    addEllipse(
+      scene.density,
+      g.x,
+      g.y,
+      frame.len(rng.uniform(0.03, 0.05)),
+      frame.len(rng.uniform(0.02, 0.03)),
+      0,
+      -0.35,
+      0.5,
+    );
   }
   // Shoulder muscles over the apices.
   for (const s of [-1, 1]) {
@@ -104,13 +120,15 @@ function drawBody(scene: Scene, rng: Rng): void {
 export function diaphragmLine(scene: Scene): Float32Array {
   const { size } = scene;
   const out = new Float32Array(size).fill(-1);
-  for (const l of scene.lungs) for (let x = 0; x < size; x++) if ((l.bottom[x] as number) > (out[x] as number)) out[x] = l.bottom[x] as number;
+  for (const l of scene.lungs)
+    for (let x = 0; x < size; x++) if ((l.bottom[x] as number) > (out[x] as number)) out[x] = l.bottom[x] as number;
   let first = -1;
   let last = -1;
-  for (let x = 0; x < size; x++) if ((out[x] as number) >= 0) {
-    if (first < 0) first = x;
-    last = x;
-  }
+  for (let x = 0; x < size; x++)
+    if ((out[x] as number) >= 0) {
+      if (first < 0) first = x;
+      last = x;
+    }
   if (first < 0) return out.fill(size * 0.7);
   for (let x = 0; x < first; x++) out[x] = out[first] as number;
   for (let x = last + 1; x < size; x++) out[x] = out[last] as number;
@@ -139,7 +157,11 @@ function drawLungsAndMediastinum(scene: Scene, rng: Rng): void {
     const c = scene.central.data[i] as number;
     const m = scene.markings.data[i] as number;
     // The widely blurred copy makes the heart thicker in its middle than at its borders (a rounded organ).
-    d[i] = (d[i] as number) - air * lung * (1 - 0.93 * c) + 0.09 * m * (tex.data[i] as number) + (0.36 * c + 0.2 * c * (bulk.data[i] as number)) * a.tissue;
+    d[i] =
+      (d[i] as number) -
+      air * lung * (1 - 0.93 * c) +
+      0.09 * m * (tex.data[i] as number) +
+      (0.36 * c + 0.2 * c * (bulk.data[i] as number)) * a.tissue;
   }
   // Trachea and main bronchi: air columns over the bright mediastinum.
   const carina = frame.toPx(a.mid + 0.004, a.lungTop + 0.16);
@@ -147,7 +169,10 @@ function drawLungsAndMediastinum(scene: Scene, rng: Rng): void {
   let rect = strokePolyline(scene.scratch, trachea, frame.len(0.014), 'flat');
   addScaled(density, scene.scratch, -0.26, rect);
   for (const l of scene.lungs) {
-    const bronchus = openSpline([carina, { x: (carina.x + l.hilum.x) / 2, y: carina.y + frame.len(0.025) }, l.hilum], 4);
+    const bronchus = openSpline(
+      [carina, { x: (carina.x + l.hilum.x) / 2, y: carina.y + frame.len(0.025) }, l.hilum],
+      4,
+    );
     rect = strokePolyline(scene.scratch, bronchus, frame.len(0.009), 'flat');
     addScaled(density, scene.scratch, -0.16, rect);
     addGaussian(density, l.hilum.x, l.hilum.y, frame.len(0.022), frame.len(0.04), 0.2);
@@ -159,7 +184,8 @@ function drawSpine(scene: Scene): void {
   const band = [frame.toPx(a.mid, -0.05), frame.toPx(a.mid, 1.05)];
   const rect = strokePolyline(scene.scratch, band, frame.len(0.033), 'bone');
   const weight = createField(scene.size, scene.size);
-  for (let i = 0; i < weight.data.length; i++) weight.data[i] = Math.max(0, 1 - 0.6 * (scene.abdomen.data[i] as number) - 0.6 * (scene.central.data[i] as number));
+  for (let i = 0; i < weight.data.length; i++)
+    weight.data[i] = Math.max(0, 1 - 0.6 * (scene.abdomen.data[i] as number) - 0.6 * (scene.central.data[i] as number));
   addScaled(density, scene.scratch, 0.16, rect, weight);
   const step = a.ribSpacing * 0.98;
   for (let v = a.lungTop - 0.06; v < 1.02; v += step) {
@@ -187,7 +213,10 @@ function drawRibs(scene: Scene, rng: Rng): void {
   // Ribs over the upper abdomen are washed out by the liver and spleen.
   const ribWeight = createField(scene.size, scene.size);
   for (let i = 0; i < ribWeight.data.length; i++) {
-    ribWeight.data[i] = Math.max(0, 1 - 0.8 * (scene.abdomen.data[i] as number) - 0.5 * (scene.central.data[i] as number));
+    ribWeight.data[i] = Math.max(
+      0,
+      1 - 0.8 * (scene.abdomen.data[i] as number) - 0.5 * (scene.central.data[i] as number),
+    );
   }
   for (let i = 0; i < 12; i++) {
     const v0 = a.lungTop - 0.035 + i * a.ribSpacing + rng.normal(0, 0.002);
@@ -196,14 +225,24 @@ function drawRibs(scene: Scene, rng: Rng): void {
       const L = cageHalf(scene, v0 + 0.07) + 0.01;
       const at = (o: number, v: number): Point => frame.toPx(a.mid + s * o, v);
       const posterior = openSpline(
-        [at(0.034, v0 + 0.015), at(0.09, v0 - 0.008), at(0.35 * L, v0 - 0.012), at(0.65 * L, v0 + 0.018), at(0.88 * L, v0 + 0.078), at(L, v0 + 0.165)],
+        [
+          at(0.034, v0 + 0.015),
+          at(0.09, v0 - 0.008),
+          at(0.35 * L, v0 - 0.012),
+          at(0.65 * L, v0 + 0.018),
+          at(0.88 * L, v0 + 0.078),
+          at(L, v0 + 0.165),
+        ],
         6,
       );
       const widths = posterior.map((_, k) => hw * (0.85 + 0.3 * (k / posterior.length)));
       let rect = strokePolyline(scene.scratch, posterior, widths, 'bone');
       addScaled(density, scene.scratch, 0.1 * rng.uniform(0.85, 1.1), rect, ribWeight);
       if (i >= 1) {
-        const anterior = openSpline([at(0.97 * L, v0 + 0.2), at(0.88 * L, v0 + 0.24), at(0.6 * L, v0 + 0.275), at(0.35 * L, v0 + 0.3)], 6);
+        const anterior = openSpline(
+          [at(0.97 * L, v0 + 0.2), at(0.88 * L, v0 + 0.24), at(0.6 * L, v0 + 0.275), at(0.35 * L, v0 + 0.3)],
+          6,
+        );
         rect = strokePolyline(scene.scratch, anterior, hw * 1.1, 'soft');
         addScaled(density, scene.scratch, 0.055, rect, ribWeight);
       }
@@ -218,14 +257,32 @@ function drawShoulderGirdle(scene: Scene, rng: Rng): void {
   for (const s of [-1, 1] as const) {
     const at = (o: number, v: number): Point => frame.toPx(a.mid + s * o, v);
     const lift = ap ? -0.012 : 0;
-    const clavicle = openSpline([at(0.04, top + 0.065 + lift), at(0.12, top + 0.045 + lift), at(0.22, top + 0.015 + lift), at(0.31, top - 0.008), at(0.38, top - 0.045)], 6);
+    const clavicle = openSpline(
+      [
+        at(0.04, top + 0.065 + lift),
+        at(0.12, top + 0.045 + lift),
+        at(0.22, top + 0.015 + lift),
+        at(0.31, top - 0.008),
+        at(0.38, top - 0.045),
+      ],
+      6,
+    );
     const widths = clavicle.map((_, k) => frame.len(0.017 - 0.004 * (k / clavicle.length)));
     const rect = strokePolyline(scene.scratch, clavicle, widths, 'bone');
     addScaled(density, scene.scratch, 0.22, rect);
     const head = at(a.bodyHalf - 0.01, top - 0.01);
     addEllipse(density, head.x, head.y, frame.len(0.05), frame.len(0.055), 0, 0.14, 0.5);
     const scap = ap ? at(a.lungHalfWidth - 0.02, top + 0.17) : at(a.lungHalfWidth + 0.05, top + 0.15);
-    addEllipse(density, scap.x, scap.y, frame.len(0.06), frame.len(0.14), frame.angle(s * 0.2), rng.uniform(0.07, 0.11), 0.6);
+    addEllipse(
+      density,
+      scap.x,
+      scap.y,
+      frame.len(0.06),
+      frame.len(0.14),
+      frame.angle(s * 0.2),
+      rng.uniform(0.07, 0.11),
+      0.6,
+    );
   }
 }
 
@@ -244,7 +301,13 @@ function drawVessels(scene: Scene, rng: Rng): void {
     const n = rng.bernoulli(0.2) ? 3 : 2;
     for (let k = 0; k < n; k++) {
       const off = n === 2 ? (k === 0 ? -spread : spread) : (k - 1) * spread;
-      branch(end, angle + bend + off + rng.normal(0, 0.1), len * rng.uniform(0.62, 0.8), Math.max(0.45, hw * 0.7), level + 1);
+      branch(
+        end,
+        angle + bend + off + rng.normal(0, 0.1),
+        len * rng.uniform(0.62, 0.8),
+        Math.max(0.45, hw * 0.7),
+        level + 1,
+      );
     }
   };
   for (const l of scene.lungs) {

@@ -92,7 +92,9 @@ export const SynthConfigSchema = z
       .prefault({}),
     /** Called after each file with (done, total), e.g. for the CLI's progress bar. Not part of the resolved config. */
     onProgress: z
-      .custom<(done: number, total: number) => void>((v) => typeof v === 'function', { message: 'must be a function (done, total) => void' })
+      .custom<(done: number, total: number) => void>((v) => typeof v === 'function', {
+        message: 'must be a function (done, total) => void',
+      })
       .optional(),
   })
   .strict();

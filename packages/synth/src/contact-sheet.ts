@@ -26,7 +26,8 @@ const { values } = parseArgs({
 });
 const size = Number(values.size);
 const seed = Number(values.seed);
-const kinds: Array<FindingKind | 'Normal'> = values.kinds !== undefined ? (values.kinds.split(',') as FindingKind[]) : ['Normal', ...FINDING_KINDS];
+const kinds: Array<FindingKind | 'Normal'> =
+  values.kinds !== undefined ? (values.kinds.split(',') as FindingKind[]) : ['Normal', ...FINDING_KINDS];
 const cols = Math.min(Number(values.cols), kinds.length);
 const rows = Math.ceil(kinds.length / cols);
 const label = Math.round(size * 0.1);
@@ -36,7 +37,12 @@ const sheet = Buffer.alloc(W * H);
 const svg: string[] = [];
 const t0 = performance.now();
 kinds.forEach((kind, k) => {
-  const req: RenderRequest = { size, view: values.view as RenderRequest['view'], sex: k % 2 ? 'F' : 'M', findings: kind === 'Normal' ? [] : [{ kind, severity: 0.8 }] };
+  const req: RenderRequest = {
+    size,
+    view: values.view as RenderRequest['view'],
+    sex: k % 2 ? 'F' : 'M',
+    findings: kind === 'Normal' ? [] : [{ kind, severity: 0.8 }],
+  };
   const film = renderFilm(req, createRng(seed * 1000 + k));
   const px = film.pixels;
   if (values.boxes) {
@@ -44,16 +50,21 @@ kinds.forEach((kind, k) => {
     for (const d of film.findings) {
       const { x, y, width, height } = d.box;
       for (let i = 0; i < width; i++) for (const yy of [y, y + height - 1]) px[yy * size + x + i] = i % 4 < 2 ? 255 : 0;
-      for (let j = 0; j < height; j++) for (const xx of [x, x + width - 1]) px[(y + j) * size + xx] = j % 4 < 2 ? 255 : 0;
+      for (let j = 0; j < height; j++)
+        for (const xx of [x, x + width - 1]) px[(y + j) * size + xx] = j % 4 < 2 ? 255 : 0;
     }
   }
   // Fewer gray levels make a smaller PNG for the docs (the films themselves are always 8-bit).
   const step = 256 / Number(values.levels);
-  if (step > 1) for (let i = 0; i < px.length; i++) px[i] = Math.min(255, Math.round(Math.floor((px[i] as number) / step) * step + step / 2));
+  if (step > 1)
+    for (let i = 0; i < px.length; i++)
+      px[i] = Math.min(255, Math.round(Math.floor((px[i] as number) / step) * step + step / 2));
   const ox = (k % cols) * size;
   const oy = Math.floor(k / cols) * (size + label);
   for (let y = 0; y < size; y++) sheet.set(px.subarray(y * size, (y + 1) * size), (oy + label + y) * W + ox);
-  svg.push(`<text x="${ox + 3}" y="${oy + label * 0.8}" font-family="DejaVu Sans, sans-serif" font-size="${label * 0.75}" fill="white">${kind.replace('_', ' ')}</text>`);
+  svg.push(
+    `<text x="${ox + 3}" y="${oy + label * 0.8}" font-family="DejaVu Sans, sans-serif" font-size="${label * 0.75}" fill="white">${kind.replace('_', ' ')}</text>`,
+  );
 });
 const ms = (performance.now() - t0) / kinds.length;
 const overlay = Buffer.from(`<svg width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">${svg.join('')}</svg>`);
@@ -63,4 +74,6 @@ const png = await sharp(sheet, { raw: { width: W, height: H, channels: 1 } })
   .png({ compressionLevel: 9 })
   .toBuffer();
 writeFileSync(values.out as string, png);
-console.log(`${kinds.length} films, ${ms.toFixed(1)} ms each at ${size} px -> ${values.out} (${(png.length / 1024).toFixed(0)} KB)`);
+console.log(
+  `${kinds.length} films, ${ms.toFixed(1)} ms each at ${size} px -> ${values.out} (${(png.length / 1024).toFixed(0)} KB)`,
+);

@@ -48,7 +48,17 @@ const OTHER_FINDINGS: ReadonlyArray<[string, number, FindingKind | null]> = [
   ['No Finding', 0.15, null],
 ];
 
-const LOCATIONS = ['Wuhan, China', 'Milan, Italy', 'Barcelona, Spain', 'Toronto, Canada', 'Seoul, South Korea', 'New York, USA', 'Tehran, Iran', 'Sydney, Australia', ''];
+const LOCATIONS = [
+  'Wuhan, China',
+  'Milan, Italy',
+  'Barcelona, Spain',
+  'Toronto, Canada',
+  'Seoul, South Korea',
+  'New York, USA',
+  'Tehran, Iran',
+  'Sydney, Australia',
+  '',
+];
 const LICENSES = ['CC BY-NC-SA 4.0', 'CC BY 4.0', 'CC BY-NC-ND 4.0', 'Apache 2.0', ''];
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June'];
 
@@ -69,10 +79,13 @@ function number(rng: Rng, lo: number, hi: number, digits: number, pBlank: number
 
 function clinicalNote(rng: Rng, age: number | null, sex: Sex | null, covid: boolean, offset: number): string {
   const who = `${age === null ? 'An adult' : `A ${age}-year-old`} ${sex === 'F' ? 'woman' : sex === 'M' ? 'man' : 'patient'}`;
-  const symptoms = covid ? rng.pick(['fever and dry cough', 'fever, myalgia and dyspnoea', 'cough and anosmia']) : rng.pick(['productive cough and fever', 'fever and pleuritic chest pain', 'progressive dyspnoea']);
+  const symptoms = covid
+    ? rng.pick(['fever and dry cough', 'fever, myalgia and dyspnoea', 'cough and anosmia'])
+    : rng.pick(['productive cough and fever', 'fever and pleuritic chest pain', 'progressive dyspnoea']);
   let note = `${who} presented with ${symptoms} for ${rng.int(2, 10)} days.`;
   if (rng.bernoulli(0.2)) note += ` Auscultation revealed "crackles" at both bases.`;
-  if (rng.bernoulli(0.15)) note += `\nDay ${offset + rng.int(2, 6)}: oxygen saturation fell to ${rng.int(82, 93)}%, supplemental oxygen started.\nChest film repeated.`;
+  if (rng.bernoulli(0.15))
+    note += `\nDay ${offset + rng.int(2, 6)}: oxygen saturation fell to ${rng.int(82, 93)}%, supplemental oxygen started.\nChest film repeated.`;
   return note;
 }
 
@@ -86,7 +99,12 @@ function ctVolume(rng: Rng): Uint8Array {
   const n = 48;
   const nz = 12;
   const vox = new Uint8Array(n * n * nz);
-  const blobs = Array.from({ length: 4 }, () => ({ x: rng.pick([0.18, 0.82]) + rng.normal(0, 0.03), y: rng.uniform(0.55, 0.75), z: rng.uniform(0, 1), r: rng.uniform(0.06, 0.1) }));
+  const blobs = Array.from({ length: 4 }, () => ({
+    x: rng.pick([0.18, 0.82]) + rng.normal(0, 0.03),
+    y: rng.uniform(0.55, 0.75),
+    z: rng.uniform(0, 1),
+    r: rng.uniform(0.06, 0.1),
+  }));
   for (let z = 0; z < nz; z++) {
     for (let y = 0; y < n; y++) {
       for (let x = 0; x < n; x++) {
@@ -96,7 +114,8 @@ function ctVolume(rng: Rng): Uint8Array {
         let val = ((u - 0.5) / 0.45) ** 2 + ((v - 0.5) / 0.35) ** 2 < 1 ? 110 : 0;
         for (const cx of [0.3, 0.7]) if (((u - cx) / 0.16) ** 2 + ((v - 0.52) / 0.22) ** 2 < 1) val = 15;
         if (((u - 0.5) / 0.06) ** 2 + ((v - 0.72) / 0.06) ** 2 < 1) val = 220;
-        for (const b of blobs) if ((u - b.x) ** 2 + (v - b.y) ** 2 + ((w - b.z) * 0.3) ** 2 < b.r * b.r && val === 15) val = 60;
+        for (const b of blobs)
+          if ((u - b.x) ** 2 + (v - b.y) ** 2 + ((w - b.z) * 0.3) ** 2 < b.r * b.r && val === 15) val = 60;
         vox[(z * n + y) * n + x] = val;
       }
     }
@@ -136,13 +155,30 @@ export async function writeCovid(cfg: SynthConfig, sink: FileSink, tick: Tick): 
     for (let k = 0; k < n; k++) {
       const irng = rng.fork(`image/${k}`);
       if (k > 0) offset = (offset ?? 0) + irng.int(2, 7);
-      const view: ViewPosition = irng.bernoulli(cfg.covid.lateralFraction) ? 'L' : (pickWeighted(irng, [['PA', 0.5, 'PA'], ['AP', 0.28, 'AP'], ['AP Supine', 0.22, 'AP Supine']] as const)[2] as ViewPosition);
+      const view: ViewPosition = irng.bernoulli(cfg.covid.lateralFraction)
+        ? 'L'
+        : (pickWeighted(irng, [
+            ['PA', 0.5, 'PA'],
+            ['AP', 0.28, 'AP'],
+            ['AP Supine', 0.22, 'AP Supine'],
+          ] as const)[2] as ViewPosition);
       const severity = Math.min(1, irng.uniform(0.3, 0.8) + 0.15 * k);
-      const film = renderFilm({ size: cfg.size, view, sex, anatomy, findings: kind === null ? [] : [{ kind, severity }] }, irng.fork('film'));
+      const film = renderFilm(
+        { size: cfg.size, view, sex, anatomy, findings: kind === null ? [] : [{ kind, severity }] },
+        irng.fork('film'),
+      );
       const tag = ['prior', 'day3', 'day7', 'day10'][k] ?? `day${offset ?? k}`;
       const filename =
-        style === 0 ? `${1000 + pid * 13}_${k + 1}_1.jpg` : style === 1 ? `synth-${slug(finding)}-${pid}-${tag}.jpg` : style === 2 ? `synth-${pid}-${k}.png` : `synth_case${pid}_fig${k + 1}.jpeg`;
-      const bytes = filename.endsWith('.png') ? encodePngGray(film.pixels, film.width, film.height) : await encodeJpeg(film.pixels, film.width, film.height, cfg.jpegQuality, rgb ? 3 : 1);
+        style === 0
+          ? `${1000 + pid * 13}_${k + 1}_1.jpg`
+          : style === 1
+            ? `synth-${slug(finding)}-${pid}-${tag}.jpg`
+            : style === 2
+              ? `synth-${pid}-${k}.png`
+              : `synth_case${pid}_fig${k + 1}.jpeg`;
+      const bytes = filename.endsWith('.png')
+        ? encodePngGray(film.pixels, film.width, film.height)
+        : await encodeJpeg(film.pixels, film.width, film.height, cfg.jpegQuality, rgb ? 3 : 1);
       await sink.write(`images/${filename}`, bytes);
       const date = irng.bernoulli(0.3) ? '' : irng.bernoulli(0.5) ? '2020' : `${month} ${irng.int(1, 29)}, 2020`;
       const cells = [
@@ -186,9 +222,42 @@ export async function writeCovid(cfg: SynthConfig, sink: FileSink, tick: Tick): 
     pid++;
     const rng = createRng(deriveSeed(cfg.seed, `covid/ct/${k}`));
     const filename = `synth-covid-19-pneumonia-${pid}-ct.nii.gz`;
-    await sink.write(`volumes/${filename}`, encodeNiftiGz({ nx: 48, ny: 48, nz: 12, voxels: ctVolume(rng), spacing: [7, 7, 5] }));
+    await sink.write(
+      `volumes/${filename}`,
+      encodeNiftiGz({ nx: 48, ny: 48, nz: 12, voxels: ctVolume(rng), spacing: [7, 7, 5] }),
+    );
     const sex = rng.bernoulli(0.5) ? 'M' : 'F';
-    const cells = [String(pid), '', sex, String(rng.int(30, 85)), COVID, 'Y', '', '', '', '', '', '', '', '', '', '', '', '', rng.pick(['Axial', 'Coronal']), 'CT', '2020', rng.pick(LOCATIONS), 'volumes', filename, `10.0000/synth.2020.${pid}`, `https://example.org/synthetic-case/${pid}`, 'CC BY-NC-SA 4.0', 'CT volume of a synthetic COVID-19 case.', ''];
+    const cells = [
+      String(pid),
+      '',
+      sex,
+      String(rng.int(30, 85)),
+      COVID,
+      'Y',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      rng.pick(['Axial', 'Coronal']),
+      'CT',
+      '2020',
+      rng.pick(LOCATIONS),
+      'volumes',
+      filename,
+      `10.0000/synth.2020.${pid}`,
+      `https://example.org/synthetic-case/${pid}`,
+      'CC BY-NC-SA 4.0',
+      'CT volume of a synthetic COVID-19 case.',
+      '',
+    ];
     rows.push(`${cells.map(csvField).join(',')},`);
   }
   await sink.write('metadata.csv', joinLines(rows));

@@ -66,7 +66,10 @@ export async function encodeDicomFilm(film: DicomFilm): Promise<Uint8Array> {
     const bytes = await encodeJpeg(film.pixels, film.width, film.height, film.jpegQuality, 1);
     pixelData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   } else {
-    pixelData = film.pixels.buffer.slice(film.pixels.byteOffset, film.pixels.byteOffset + film.pixels.byteLength) as ArrayBuffer;
+    pixelData = film.pixels.buffer.slice(
+      film.pixels.byteOffset,
+      film.pixels.byteOffset + film.pixels.byteLength,
+    ) as ArrayBuffer;
   }
   const { phi } = film;
   const dataset: Record<string, unknown> = {

@@ -17,9 +17,17 @@ export function encodePngGray(pixels: Uint8Array, width: number, height: number)
  * 8-bit gray image [H, W] row-major -> baseline JPEG bytes. `channels` 1 writes a single-component (gray)
  * JPEG as in DICOM JPEG Baseline; 3 writes an sRGB JPEG with equal channels, as many web-collected images are.
  */
-export async function encodeJpeg(pixels: Uint8Array, width: number, height: number, quality: number, channels: 1 | 3 = 1): Promise<Uint8Array> {
+export async function encodeJpeg(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  quality: number,
+  channels: 1 | 3 = 1,
+): Promise<Uint8Array> {
   const { default: sharp } = await import('sharp');
-  const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 1 } });
+  const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width, height, channels: 1 },
+  });
   const out = channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
   return new Uint8Array(await out.jpeg({ quality, progressive: false, chromaSubsampling: '4:4:4' }).toBuffer());
 }

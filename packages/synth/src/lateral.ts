@@ -2,7 +2,18 @@ import { createRng, deriveSeed, type Rng } from '@multichexnet/core';
 import type { Anatomy, Pose } from './anatomy';
 import { closedSpline, createFrame, ellipsePoints, openSpline } from './geometry';
 import { valueNoise } from './noise';
-import { addEllipse, addGaussian, addScaled, blurField, createField, fillPolygon, fullRect, strokePolyline, type Field, type Point } from './raster';
+import {
+  addEllipse,
+  addGaussian,
+  addScaled,
+  blurField,
+  createField,
+  fillPolygon,
+  fullRect,
+  strokePolyline,
+  type Field,
+  type Point,
+} from './raster';
 import type { RenderedFilm, RenderRequest } from './render';
 import { toneMap } from './render';
 import { toFinding, type DrawnFinding } from './scene';
@@ -23,19 +34,56 @@ export function renderLateral(req: RenderRequest, a: Anatomy, pose: Pose, rng: R
   const body = createField(size, size);
   const ant = 0.12 + rng.uniform(-0.02, 0.02);
   const post = 0.93 + rng.uniform(-0.02, 0.02);
-  fillPolygon(body, closedSpline([P(0.38, -0.05), P(0.62, -0.05), P(0.7, 0.08), P(post, 0.3), P(post + 0.01, 0.7), P(post - 0.02, 1.1), P(ant + 0.02, 1.1), P(ant - 0.02, 0.7), P(ant, 0.3), P(0.3, 0.08)], 6), 1);
+  fillPolygon(
+    body,
+    closedSpline(
+      [
+        P(0.38, -0.05),
+        P(0.62, -0.05),
+        P(0.7, 0.08),
+        P(post, 0.3),
+        P(post + 0.01, 0.7),
+        P(post - 0.02, 1.1),
+        P(ant + 0.02, 1.1),
+        P(ant - 0.02, 0.7),
+        P(ant, 0.3),
+        P(0.3, 0.08),
+      ],
+      6,
+    ),
+    1,
+  );
   blurField(body, frame.len(0.01));
   addScaled(density, body, 1.05 * a.tissue, fullRect(body), undefined, false);
 
   const dome = (a.domeR + a.domeL) / 2 + pose.inspiration;
   const lung = createField(size, size);
-  const lungPts = closedSpline([P(0.45, a.lungTop), P(0.62, a.lungTop + 0.02), P(0.78, 0.22), P(0.82, 0.45), P(0.82, dome + 0.1), P(0.7, dome + 0.06), P(0.5, dome - 0.01), P(0.3, dome - 0.03), P(ant + 0.07, dome - 0.06), P(ant + 0.06, 0.35), P(0.3, 0.15)], 6);
+  const lungPts = closedSpline(
+    [
+      P(0.45, a.lungTop),
+      P(0.62, a.lungTop + 0.02),
+      P(0.78, 0.22),
+      P(0.82, 0.45),
+      P(0.82, dome + 0.1),
+      P(0.7, dome + 0.06),
+      P(0.5, dome - 0.01),
+      P(0.3, dome - 0.03),
+      P(ant + 0.07, dome - 0.06),
+      P(ant + 0.06, 0.35),
+      P(0.3, 0.15),
+    ],
+    6,
+  );
   fillPolygon(lung, lungPts, 1);
   const lungHard: Field = { width: size, height: size, data: lung.data.slice() };
   blurField(lung, frame.len(0.008));
   const heart = createField(size, size);
   const hc = P(0.33, dome - 0.08);
-  fillPolygon(heart, ellipsePoints(hc.x, hc.y, frame.len(0.17 * a.heartScale), frame.len(0.14 * a.heartScale), frame.angle(-0.6)), 1);
+  fillPolygon(
+    heart,
+    ellipsePoints(hc.x, hc.y, frame.len(0.17 * a.heartScale), frame.len(0.14 * a.heartScale), frame.angle(-0.6)),
+    1,
+  );
   blurField(heart, frame.len(0.02));
   const tex = valueNoise(size, size, size / 22, rng, 3, 0.55);
   const d = density.data;
@@ -50,7 +98,12 @@ export function renderLateral(req: RenderRequest, a: Anatomy, pose: Pose, rng: R
     addEllipse(density, c.x, c.y, frame.len(0.05), frame.len(a.ribSpacing * 0.44), frame.angle(0), 0.16, 0.35);
   }
   const scratch = createScratch(density);
-  let rect = strokePolyline(scratch, openSpline([P(ant + 0.03, 0.18), P(ant + 0.02, 0.35), P(ant + 0.025, 0.55)], 6), frame.len(0.012), 'bone');
+  let rect = strokePolyline(
+    scratch,
+    openSpline([P(ant + 0.03, 0.18), P(ant + 0.02, 0.35), P(ant + 0.025, 0.55)], 6),
+    frame.len(0.012),
+    'bone',
+  );
   addScaled(density, scratch, 0.25, rect);
   rect = strokePolyline(scratch, openSpline([P(0.47, -0.05), P(0.5, 0.2), P(0.53, 0.36)], 6), frame.len(0.016), 'flat');
   addScaled(density, scratch, -0.22, rect);
@@ -60,7 +113,12 @@ export function renderLateral(req: RenderRequest, a: Anatomy, pose: Pose, rng: R
   }
   for (let i = 0; i < 9; i++) {
     const v0 = a.lungTop + i * a.ribSpacing;
-    rect = strokePolyline(scratch, openSpline([P(0.82, v0), P(0.65, v0 + 0.06), P(0.45, v0 + 0.13)], 5), frame.len(a.ribHalf), 'bone');
+    rect = strokePolyline(
+      scratch,
+      openSpline([P(0.82, v0), P(0.65, v0 + 0.06), P(0.45, v0 + 0.13)], 5),
+      frame.len(a.ribHalf),
+      'bone',
+    );
     addScaled(density, scratch, 0.06, rect);
   }
 
@@ -74,7 +132,9 @@ export function renderLateral(req: RenderRequest, a: Anatomy, pose: Pose, rng: R
     const f = createField(size, size);
     const n = covid ? frng.int(2, 5) : frng.int(1, 3);
     for (let j = 0; j < n; j++) {
-      const c = covid ? P(frng.uniform(0.55, 0.75), dome + frng.uniform(-0.18, 0.02)) : P(frng.uniform(0.3, 0.72), frng.uniform(0.25, dome));
+      const c = covid
+        ? P(frng.uniform(0.55, 0.75), dome + frng.uniform(-0.18, 0.02))
+        : P(frng.uniform(0.3, 0.72), frng.uniform(0.25, dome));
       const s = frame.len(frng.uniform(0.03, 0.06));
       addGaussian(f, c.x, c.y, s, s * frng.uniform(1, 1.5), 1);
     }

@@ -54,8 +54,10 @@ const ORIGINAL_SIZES: ReadonlyArray<[number, number]> = [
 const SPACINGS = ['0.14300000000000002', '0.168', '0.139', '0.171', '0.19431099999999998'];
 
 const HEADERS: Readonly<Record<SynthConfig['nih']['header'], string>> = {
-  '2017': 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],',
-  v2020: 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Sex,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],',
+  '2017':
+    'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],',
+  v2020:
+    'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Sex,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],',
   txv: 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]',
 };
 
@@ -74,7 +76,8 @@ function num(v: number): string {
 function labelRates(cfg: SynthConfig['nih']): Record<ChestXray14Class, number> {
   const out = {} as Record<ChestXray14Class, number>;
   for (const c of CHESTXRAY14_CLASSES) {
-    out[c] = cfg.prevalence === 'nih' ? NIH_RATES[c] : cfg.prevalence === 'balanced' ? 0.08 : (cfg.prevalence[c] ?? 0.08);
+    out[c] =
+      cfg.prevalence === 'nih' ? NIH_RATES[c] : cfg.prevalence === 'balanced' ? 0.08 : (cfg.prevalence[c] ?? 0.08);
   }
   return out;
 }
@@ -177,12 +180,16 @@ export async function writeNih(cfg: SynthConfig, sink: FileSink, tick: Tick): Pr
     await sink.write(`images/${im.name}`, encodePngGray(film.pixels, film.width, film.height));
     const labels = im.labels.length === 0 ? 'No Finding' : im.labels.join('|');
     const [ow, oh] = im.originalSize;
-    rows.push(`${im.name},${labels},${im.followUp},${im.patientId},${im.age},${im.sex},${im.view},${ow},${oh},${im.spacing},${im.spacing}${trailing}`);
+    rows.push(
+      `${im.name},${labels},${im.followUp},${im.patientId},${im.age},${im.sex},${im.view},${ow},${oh},${im.spacing},${im.spacing}${trailing}`,
+    );
     if (im.boxed) {
       const boxed = film.findings.filter((f) => BBOX_LABELS[f.kind as ChestXray14Class] !== undefined).slice(0, 4);
       for (const f of boxed) {
         const b = boxToAnnotation(cfg, f.box);
-        boxRows.push(`${im.name},${BBOX_LABELS[f.kind as ChestXray14Class] as string},${num(b.x)},${num(b.y)},${num(b.width)},${num(b.height)}`);
+        boxRows.push(
+          `${im.name},${BBOX_LABELS[f.kind as ChestXray14Class] as string},${num(b.x)},${num(b.y)},${num(b.width)},${num(b.height)}`,
+        );
       }
     }
     (plan.testPatients.has(im.patientId) ? test : trainVal).push(im.name);

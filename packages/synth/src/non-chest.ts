@@ -2,7 +2,18 @@ import { createRng, deriveSeed, type Rng } from '@multichexnet/core';
 import { drawPose } from './anatomy';
 import { closedSpline, ellipsePoints } from './geometry';
 import { valueNoise } from './noise';
-import { addEllipse, addGaussian, addScaled, blurField, createField, fillPolygon, fullRect, strokePolyline, type Field, type Point } from './raster';
+import {
+  addEllipse,
+  addGaussian,
+  addScaled,
+  blurField,
+  createField,
+  fillPolygon,
+  fullRect,
+  strokePolyline,
+  type Field,
+  type Point,
+} from './raster';
 import { renderFilm, toneMap } from './render';
 
 /*
@@ -59,7 +70,8 @@ function radiograph(density: Field, rng: Rng): GrayFilm {
 /** Brightness in [0, 1] -> 8-bit with a little Gaussian noise. */
 function toGray(f: Field, rng: Rng, noise: number): GrayFilm {
   const pixels = new Uint8Array(f.data.length);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.round(255 * Math.min(1, Math.max(0, f.data[i]! + rng.normal(0, noise))));
+  for (let i = 0; i < pixels.length; i++)
+    pixels[i] = Math.round(255 * Math.min(1, Math.max(0, f.data[i]! + rng.normal(0, noise))));
   return { width: f.width, height: f.height, pixels };
 }
 
@@ -72,10 +84,18 @@ function drawHand(size: number, rng: Rng): Field {
   const rot = (x: number, y: number): Point => {
     const dx = x - cx;
     const dy = y - s * 0.6;
-    return { x: cx + dx * Math.cos(tilt) - dy * Math.sin(tilt), y: s * 0.6 + dx * Math.sin(tilt) + dy * Math.cos(tilt) };
+    return {
+      x: cx + dx * Math.cos(tilt) - dy * Math.sin(tilt),
+      y: s * 0.6 + dx * Math.sin(tilt) + dy * Math.cos(tilt),
+    };
   };
   const soft = createField(size, size);
-  const palm = [rot(cx - 0.2 * s, 0.98 * s), rot(cx + 0.2 * s, 0.98 * s), rot(cx + 0.22 * s, 0.55 * s), rot(cx - 0.2 * s, 0.5 * s)];
+  const palm = [
+    rot(cx - 0.2 * s, 0.98 * s),
+    rot(cx + 0.2 * s, 0.98 * s),
+    rot(cx + 0.22 * s, 0.55 * s),
+    rot(cx - 0.2 * s, 0.5 * s),
+  ];
   fillPolygon(soft, closedSpline(palm, 6), 1);
   const scratch = createField(size, size);
   const bones = createField(size, size);
@@ -101,10 +121,24 @@ function drawHand(size: number, rng: Rng): Field {
   let r = strokePolyline(scratch, [thumbBase, thumbTip], s * 0.04, 'flat');
   addScaled(soft, scratch, 1, r);
   for (let k = 0; k < 3; k++) {
-    r = strokePolyline(scratch, [lerp(thumbBase, thumbTip, k / 3 + 0.03), lerp(thumbBase, thumbTip, (k + 1) / 3 - 0.03)], s * 0.015, 'bone');
+    r = strokePolyline(
+      scratch,
+      [lerp(thumbBase, thumbTip, k / 3 + 0.03), lerp(thumbBase, thumbTip, (k + 1) / 3 - 0.03)],
+      s * 0.015,
+      'bone',
+    );
     addScaled(bones, scratch, 1, r);
   }
-  for (let k = 0; k < 7; k++) addEllipse(bones, cx + s * rng.uniform(-0.12, 0.12), s * rng.uniform(0.9, 0.97), s * 0.03, s * 0.025, rng.uniform(0, 3), 0.8);
+  for (let k = 0; k < 7; k++)
+    addEllipse(
+      bones,
+      cx + s * rng.uniform(-0.12, 0.12),
+      s * rng.uniform(0.9, 0.97),
+      s * 0.03,
+      s * 0.025,
+      rng.uniform(0, 3),
+      0.8,
+    );
   blurField(soft, s * 0.006);
   addScaled(d, soft, 0.55, fullRect(d), undefined, false);
   addScaled(d, bones, 0.9, fullRect(d), undefined, false);
@@ -118,19 +152,55 @@ function drawKnee(size: number, rng: Rng): Field {
   const cx = s * rng.uniform(0.45, 0.55);
   const joint = s * rng.uniform(0.45, 0.55);
   const soft = createField(size, size);
-  fillPolygon(soft, closedSpline([{ x: cx - 0.3 * s, y: -0.05 * s }, { x: cx + 0.3 * s, y: -0.05 * s }, { x: cx + 0.27 * s, y: 1.05 * s }, { x: cx - 0.25 * s, y: 1.05 * s }], 4), 1);
+  fillPolygon(
+    soft,
+    closedSpline(
+      [
+        { x: cx - 0.3 * s, y: -0.05 * s },
+        { x: cx + 0.3 * s, y: -0.05 * s },
+        { x: cx + 0.27 * s, y: 1.05 * s },
+        { x: cx - 0.25 * s, y: 1.05 * s },
+      ],
+      4,
+    ),
+    1,
+  );
   blurField(soft, s * 0.01);
   addScaled(d, soft, 0.5, fullRect(d), undefined, false);
   const bone = createField(size, size);
   const scratch = createField(size, size);
-  let r = strokePolyline(scratch, [{ x: cx, y: -0.05 * s }, { x: cx, y: joint - 0.08 * s }], s * 0.09, 'bone');
+  let r = strokePolyline(
+    scratch,
+    [
+      { x: cx, y: -0.05 * s },
+      { x: cx, y: joint - 0.08 * s },
+    ],
+    s * 0.09,
+    'bone',
+  );
   addScaled(bone, scratch, 1, r);
   addEllipse(bone, cx - 0.08 * s, joint - 0.05 * s, 0.09 * s, 0.06 * s, 0, 1);
   addEllipse(bone, cx + 0.08 * s, joint - 0.05 * s, 0.09 * s, 0.06 * s, 0, 1);
   addEllipse(bone, cx, joint + 0.06 * s, 0.16 * s, 0.05 * s, 0, 1);
-  r = strokePolyline(scratch, [{ x: cx - 0.02 * s, y: joint + 0.08 * s }, { x: cx - 0.02 * s, y: 1.05 * s }], s * 0.08, 'bone');
+  r = strokePolyline(
+    scratch,
+    [
+      { x: cx - 0.02 * s, y: joint + 0.08 * s },
+      { x: cx - 0.02 * s, y: 1.05 * s },
+    ],
+    s * 0.08,
+    'bone',
+  );
   addScaled(bone, scratch, 1, r);
-  r = strokePolyline(scratch, [{ x: cx + 0.13 * s, y: joint + 0.1 * s }, { x: cx + 0.12 * s, y: 1.05 * s }], s * 0.025, 'bone');
+  r = strokePolyline(
+    scratch,
+    [
+      { x: cx + 0.13 * s, y: joint + 0.1 * s },
+      { x: cx + 0.12 * s, y: 1.05 * s },
+    ],
+    s * 0.025,
+    'bone',
+  );
   addScaled(bone, scratch, 1, r);
   addEllipse(bone, cx, joint - 0.04 * s, 0.055 * s, 0.07 * s, 0, 0.5);
   blurField(bone, s * 0.004);
@@ -146,18 +216,34 @@ function drawCtSlice(size: number, rng: Rng): Field {
   const cy = s * 0.5;
   fillPolygon(f, ellipsePoints(cx, cy, s * rng.uniform(0.4, 0.46), s * rng.uniform(0.28, 0.34), 0, 96), 0.55);
   const lungs = createField(size, size);
-  for (const side of [-1, 1]) fillPolygon(lungs, ellipsePoints(cx + side * s * 0.17, cy - s * 0.01, s * 0.13, s * 0.2, side * 0.15, 64), 1);
+  for (const side of [-1, 1])
+    fillPolygon(lungs, ellipsePoints(cx + side * s * 0.17, cy - s * 0.01, s * 0.13, s * 0.2, side * 0.15, 64), 1);
   blurField(lungs, s * 0.004);
   for (let i = 0; i < f.data.length; i++) f.data[i] = f.data[i]! * (1 - 0.92 * lungs.data[i]!);
   for (let k = 0; k < 40; k++) {
     const side = rng.bernoulli(0.5) ? -1 : 1;
-    addGaussian(f, cx + side * s * rng.uniform(0.08, 0.26), cy + s * rng.uniform(-0.15, 0.15), s * 0.004, s * 0.004, 0.4);
+    addGaussian(
+      f,
+      cx + side * s * rng.uniform(0.08, 0.26),
+      cy + s * rng.uniform(-0.15, 0.15),
+      s * 0.004,
+      s * 0.004,
+      0.4,
+    );
   }
   addEllipse(f, cx, cy - s * 0.02, s * 0.07, s * 0.09, 0, 0.1);
   addEllipse(f, cx, cy + s * 0.22, s * 0.05, s * 0.045, 0, 0.4);
   addEllipse(f, cx, cy - s * 0.3, s * 0.04, s * 0.015, 0, 0.3);
   const table = createField(size, size);
-  const r = strokePolyline(table, [{ x: 0, y: s * 0.9 }, { x: s, y: s * 0.9 }], s * 0.01, 'flat');
+  const r = strokePolyline(
+    table,
+    [
+      { x: 0, y: s * 0.9 },
+      { x: s, y: s * 0.9 },
+    ],
+    s * 0.01,
+    'flat',
+  );
   addScaled(f, table, 0.35, r);
   return f;
 }
@@ -222,7 +308,9 @@ function drawTexture(size: number, rng: Rng): Field {
     const cx = s * rng.uniform(-0.5, 1.5);
     const cy = s * rng.uniform(-0.5, 1.5);
     const rings = rng.uniform(20, 50);
-    for (let y = 0; y < s; y++) for (let x = 0; x < s; x++) f.data[y * s + x] = 0.45 + 0.3 * Math.sin((Math.hypot(x - cx, y - cy) / s) * rings + 6 * warp.data[y * s + x]!);
+    for (let y = 0; y < s; y++)
+      for (let x = 0; x < s; x++)
+        f.data[y * s + x] = 0.45 + 0.3 * Math.sin((Math.hypot(x - cx, y - cy) / s) * rings + 6 * warp.data[y * s + x]!);
     return f;
   }
   if (kind === 2) {
@@ -246,7 +334,15 @@ function drawTexture(size: number, rng: Rng): Field {
     const y = rng.uniform(0, s);
     const len = s * rng.uniform(0.03, 0.1);
     const a = -Math.PI / 2 + rng.uniform(-0.4, 0.4);
-    const r = strokePolyline(scratch, [{ x, y }, { x: x + len * Math.cos(a), y: y + len * Math.sin(a) }], 0.8, 'flat');
+    const r = strokePolyline(
+      scratch,
+      [
+        { x, y },
+        { x: x + len * Math.cos(a), y: y + len * Math.sin(a) },
+      ],
+      0.8,
+      'flat',
+    );
     addScaled(f, scratch, rng.uniform(0.1, 0.4), r);
   }
   return f;
@@ -263,7 +359,10 @@ function lerp(a: Point, b: Point, t: number): Point {
  * @example
  * const files = await writeNonChestSet('ood-images', { perKind: 10, size: 256, seed: 1 });   // files.hand[0]
  */
-export async function writeNonChestSet(dir: string, options: { perKind: number; size: number; seed: number; kinds?: readonly NonChestKind[] }): Promise<Record<NonChestKind, string[]>> {
+export async function writeNonChestSet(
+  dir: string,
+  options: { perKind: number; size: number; seed: number; kinds?: readonly NonChestKind[] },
+): Promise<Record<NonChestKind, string[]>> {
   const { createFileSink } = await import('./output');
   const { encodePngGray } = await import('./image-codec');
   const path = await import('node:path');

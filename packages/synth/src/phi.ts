@@ -26,7 +26,24 @@ export interface FakePhi {
   stationName: string;
 }
 
-const FAMILY = ['SMITH', 'GARCIA', 'JOHNSON', 'NGUYEN', 'BROWN', 'MARTIN', 'ROSSI', 'SCHMIDT', 'KOWALSKI', 'SILVA', 'KIM', 'PATEL', 'MOREAU', 'JANSEN', 'IVANOV', 'OKAFOR'];
+const FAMILY = [
+  'SMITH',
+  'GARCIA',
+  'JOHNSON',
+  'NGUYEN',
+  'BROWN',
+  'MARTIN',
+  'ROSSI',
+  'SCHMIDT',
+  'KOWALSKI',
+  'SILVA',
+  'KIM',
+  'PATEL',
+  'MOREAU',
+  'JANSEN',
+  'IVANOV',
+  'OKAFOR',
+];
 const GIVEN_M = ['JOHN', 'DAVID', 'CARLOS', 'WEI', 'AHMED', 'LUCA', 'JAN', 'PIOTR', 'KENJI', 'OMAR'];
 const GIVEN_F = ['MARY', 'ANNA', 'MARIA', 'LI', 'FATIMA', 'GIULIA', 'EVA', 'SOFIA', 'YUKI', 'AMARA'];
 const TOWNS = ['SPRINGFIELD', 'RIVERTON', 'LAKEWOOD', 'FAIRVIEW', 'GREENVILLE', 'MILLBROOK'];

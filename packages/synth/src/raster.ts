@@ -73,7 +73,7 @@ export function fillPolygon(f: Field, pts: readonly Point[], value = 1): void {
     for (let i = 0, j = n - 1; i < n; j = i++) {
       const a = pts[i] as Point;
       const b = pts[j] as Point;
-      if ((a.y > sy) !== (b.y > sy)) xs.push(a.x + ((sy - a.y) / (b.y - a.y)) * (b.x - a.x));
+      if (a.y > sy !== b.y > sy) xs.push(a.x + ((sy - a.y) / (b.y - a.y)) * (b.x - a.x));
     }
     xs.sort((p, q) => p - q);
     const row = y * f.width;
@@ -114,7 +114,17 @@ export function blurField(f: Field, radius: number, passes = 3): void {
  * Blurs one line of `n` samples. Beyond a true image edge the edge value repeats (clamp); beyond the end of a
  * processed window that is not the image edge the field is zero.
  */
-function blurLine(data: Float32Array, start: number, stride: number, n: number, r: number, norm: number, line: Float32Array, clampLo: boolean, clampHi: boolean): void {
+function blurLine(
+  data: Float32Array,
+  start: number,
+  stride: number,
+  n: number,
+  r: number,
+  norm: number,
+  line: Float32Array,
+  clampLo: boolean,
+  clampHi: boolean,
+): void {
   // line[k + r] holds sample k, padded by r on each side.
   const first = data[start] as number;
   const last = data[start + (n - 1) * stride] as number;
@@ -240,7 +250,13 @@ export function strokePolyline(
     const wa = hwAt(k);
     const wb = hwAt(k + 1);
     const m = Math.max(wa, wb) + 1.5;
-    const rect = clampRect(scratch, Math.min(a.x, b.x) - m, Math.min(a.y, b.y) - m, Math.max(a.x, b.x) + m + 1, Math.max(a.y, b.y) + m + 1);
+    const rect = clampRect(
+      scratch,
+      Math.min(a.x, b.x) - m,
+      Math.min(a.y, b.y) - m,
+      Math.max(a.x, b.x) + m + 1,
+      Math.max(a.y, b.y) + m + 1,
+    );
     if (rect.x0 >= rect.x1 || rect.y0 >= rect.y1) continue;
     bx0 = Math.min(bx0, rect.x0);
     by0 = Math.min(by0, rect.y0);

@@ -67,7 +67,8 @@ export function toneMap(density: Field, pose: Pose, rng: Rng): Uint8Array {
   const maxD = 6;
   const lut = new Float32Array(steps + 1);
   const range = pose.white - pose.black;
-  for (let k = 0; k <= steps; k++) lut[k] = (Math.pow(1 - Math.exp((-pose.exposure * maxD * k) / steps), pose.gamma) - pose.black) / range;
+  for (let k = 0; k <= steps; k++)
+    lut[k] = (Math.pow(1 - Math.exp((-pose.exposure * maxD * k) / steps), pose.gamma) - pose.black) / range;
   const scale = steps / maxD;
   for (let i = 0; i < d.length; i++) {
     const p = Math.min(steps - 1, Math.max(0, d[i] as number) * scale);

@@ -18,7 +18,16 @@ import { renderFilm, type FindingSpec, type RenderRequest } from './render';
  */
 
 /** Findings that make a film "No Lung Opacity / Not Normal" without a lung opacity. */
-const NOT_NORMAL: readonly FindingKind[] = ['Cardiomegaly', 'Effusion', 'Emphysema', 'Pleural_Thickening', 'Hernia', 'Nodule', 'Fibrosis', 'Pneumothorax'];
+const NOT_NORMAL: readonly FindingKind[] = [
+  'Cardiomegaly',
+  'Effusion',
+  'Emphysema',
+  'Pleural_Thickening',
+  'Hernia',
+  'Nodule',
+  'Fibrosis',
+  'Pneumothorax',
+];
 
 /** Boxes per positive patient: 1-4, two the most common as in the real set. */
 const BOX_COUNTS: ReadonlyArray<[number, number]> = [
@@ -34,7 +43,10 @@ export function scaledSpacing(base: number, size: number): number {
 }
 
 /** What a DICOM set (RSNA, SIIM) plans per film: who, which view, its identifiers and the seeds of film and PHI. */
-export type DicomFilmPlan = Pick<RsnaPlan, 'patientId' | 'sex' | 'age' | 'view' | 'uids' | 'request' | 'filmSeed' | 'phiSeed'>;
+export type DicomFilmPlan = Pick<
+  RsnaPlan,
+  'patientId' | 'sex' | 'age' | 'view' | 'uids' | 'request' | 'filmSeed' | 'phiSeed'
+>;
 
 /**
  * Renders a planned film and encodes it as DICOM with the plan's UIDs, patient attributes and fake PHI; the pixel
@@ -150,13 +162,23 @@ export async function writeRsna(cfg: SynthConfig, sink: FileSink, tick: Tick): P
       }
     } else {
       // A positive plan whose opacities all fell outside the visible lung is written as not normal.
-      rows.push({ id: patientId, label: `${patientId},,,,,0`, cls: plan.positive ? 'No Lung Opacity / Not Normal' : plan.cls });
+      rows.push({
+        id: patientId,
+        label: `${patientId},,,,,0`,
+        cls: plan.positive ? 'No Lung Opacity / Not Normal' : plan.cls,
+      });
     }
     tick();
   }
   // The real files list patients in patientId order, boxes of one patient together.
   const order = rows.map((r, k) => ({ r, k })).sort((a, b) => (a.r.id < b.r.id ? -1 : a.r.id > b.r.id ? 1 : a.k - b.k));
-  await sink.write('stage_2_train_labels.csv', joinLines(['patientId,x,y,width,height,Target', ...order.map((o) => o.r.label)]));
-  await sink.write('stage_2_detailed_class_info.csv', joinLines(['patientId,class', ...order.map((o) => `${o.r.id},${o.r.cls}`)]));
+  await sink.write(
+    'stage_2_train_labels.csv',
+    joinLines(['patientId,x,y,width,height,Target', ...order.map((o) => o.r.label)]),
+  );
+  await sink.write(
+    'stage_2_detailed_class_info.csv',
+    joinLines(['patientId,class', ...order.map((o) => `${o.r.id},${o.r.cls}`)]),
+  );
   return { images: cfg.counts.rsna, positives, boxes };
 }

@@ -94,7 +94,8 @@ function buildLung(frame: Frame, a: Anatomy, pose: Pose, sign: -1 | 1, size: num
   const full = createField(size, size);
   fillPolygon(full, outline, 1);
   const hard = createField(size, size);
-  for (let i = 0; i < hard.data.length; i++) hard.data[i] = (full.data[i] as number) > 0 && (central.data[i] as number) < 0.5 ? 1 : 0;
+  for (let i = 0; i < hard.data.length; i++)
+    hard.data[i] = (full.data[i] as number) > 0 && (central.data[i] as number) < 0.5 ? 1 : 0;
   let x0 = size;
   let y0 = size;
   let x1 = 0;
@@ -138,7 +139,10 @@ export function heartOutline(frame: Frame, a: Anatomy, pose: Pose): Point[] {
     [m + 0.035, dome - H * 0.92],
     [m * 0.9, dome - H],
   ];
-  return closedSpline(ctrl.map(([o, v]) => frame.toPx(a.mid + o, v)), 6);
+  return closedSpline(
+    ctrl.map(([o, v]) => frame.toPx(a.mid + o, v)),
+    6,
+  );
 }
 
 /** Builds the geometry of a film. Findings may already have adjusted `anatomy`. */
@@ -163,9 +167,14 @@ export function createScene(size: number, anatomy: Anatomy, pose: Pose): Scene {
   fillPolygon(central, ellipsePoints(trunk.x, trunk.y, frame.len(0.022), frame.len(0.04), 0), 1);
   blurField(central, frame.len(0.011));
 
-  const lungs: [Lung, Lung] = [buildLung(frame, anatomy, pose, -1, size, central), buildLung(frame, anatomy, pose, 1, size, central)];
+  const lungs: [Lung, Lung] = [
+    buildLung(frame, anatomy, pose, -1, size, central),
+    buildLung(frame, anatomy, pose, 1, size, central),
+  ];
   const lungHard = createField(size, size);
-  for (const l of lungs) for (let i = 0; i < lungHard.data.length; i++) lungHard.data[i] = Math.max(lungHard.data[i] as number, l.full.data[i] as number);
+  for (const l of lungs)
+    for (let i = 0; i < lungHard.data.length; i++)
+      lungHard.data[i] = Math.max(lungHard.data[i] as number, l.full.data[i] as number);
   const lungSoft = { width: size, height: size, data: lungHard.data.slice() };
   blurField(lungSoft, frame.len(0.006));
 

@@ -17,7 +17,14 @@ import { renderDicomFilm } from './rsna-writer';
  */
 
 /** Other findings some pneumothorax-negative films carry (the real negatives are not all normal). */
-const OTHER: readonly FindingKind[] = ['Cardiomegaly', 'Effusion', 'Nodule', 'Atelectasis', 'Emphysema', 'Pleural_Thickening'];
+const OTHER: readonly FindingKind[] = [
+  'Cardiomegaly',
+  'Effusion',
+  'Nodule',
+  'Atelectasis',
+  'Emphysema',
+  'Pleural_Thickening',
+];
 
 /** Everything drawn for SIIM image `index`, before rendering (the writer and the tests share it). */
 export interface SiimPlan {
@@ -49,7 +56,17 @@ export function planSiimImage(cfg: SynthConfig, index: number): SiimPlan {
     findings.push({ kind: rng.pick(OTHER) });
   }
   const view = rng.bernoulli(0.7) ? 'PA' : 'AP';
-  return { uids, patientId, sex, age, positive, view, request: { size: cfg.size, view, sex, findings }, filmSeed: rng.seed(), phiSeed: rng.seed() };
+  return {
+    uids,
+    patientId,
+    sex,
+    age,
+    positive,
+    view,
+    request: { size: cfg.size, view, sex, findings },
+    filmSeed: rng.seed(),
+    phiSeed: rng.seed(),
+  };
 }
 
 /** What the SIIM writer produced. */

@@ -74,8 +74,17 @@ export async function synthesize(input: SynthConfigInput): Promise<SynthResult> 
     generatorVersion: SYNTH_GENERATOR_VERSION,
     config: relocatable,
     files: {
-      nih: { index: NIH_INDEX_FILE[cfg.nih.header], boxes: 'BBox_List_2017.csv', images: 'images/', splits: ['train_val_list.txt', 'test_list.txt'] },
-      rsna: { labels: 'stage_2_train_labels.csv', classes: 'stage_2_detailed_class_info.csv', images: 'stage_2_train_images/' },
+      nih: {
+        index: NIH_INDEX_FILE[cfg.nih.header],
+        boxes: 'BBox_List_2017.csv',
+        images: 'images/',
+        splits: ['train_val_list.txt', 'test_list.txt'],
+      },
+      rsna: {
+        labels: 'stage_2_train_labels.csv',
+        classes: 'stage_2_detailed_class_info.csv',
+        images: 'stage_2_train_images/',
+      },
       siim: { labels: 'train-rle.csv', images: 'dicom-images-train/' },
       covid: { metadata: 'metadata.csv', images: 'images/', volumes: 'volumes/' },
     },

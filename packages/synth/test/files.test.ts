@@ -37,7 +37,10 @@ function walk(dir: string): string[] {
   return out.sort();
 }
 const text = (p: string): string => readFileSync(p, 'utf8');
-const lines = (p: string): string[] => text(p).split('\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
+const lines = (p: string): string[] =>
+  text(p)
+    .split('\n')
+    .filter((l, i, a) => !(l === '' && i === a.length - 1));
 const firstLine = (s: string): string => s.slice(0, s.indexOf('\n')).replace(/\r$/, '');
 
 beforeAll(async () => {
@@ -47,7 +50,14 @@ beforeAll(async () => {
   dirC = join(root, 'c');
   result = await synthesize({ ...base, out: dirA, onProgress: (d, t) => progress.push([d, t]) });
   await synthesize({ ...base, out: dirB });
-  await synthesize({ ...base, out: dirC, seed: 12, rsna: { transferSyntax: 'explicit-vr-little-endian' }, siim: { leadingSpace: false }, nih: { header: 'txv' } });
+  await synthesize({
+    ...base,
+    out: dirC,
+    seed: 12,
+    rsna: { transferSyntax: 'explicit-vr-little-endian' },
+    siim: { leadingSpace: false },
+    nih: { header: 'txv' },
+  });
 });
 
 afterAll(() => {
@@ -108,7 +118,9 @@ describe('synthesize: determinism', () => {
   });
 
   it('another seed writes different labels and images', () => {
-    expect(text(join(dirC, 'rsna', 'stage_2_train_labels.csv'))).not.toBe(text(join(dirA, 'rsna', 'stage_2_train_labels.csv')));
+    expect(text(join(dirC, 'rsna', 'stage_2_train_labels.csv'))).not.toBe(
+      text(join(dirA, 'rsna', 'stage_2_train_labels.csv')),
+    );
     const a = readFileSync(join(dirA, 'nih', 'images', '00000001_000.png'));
     const c = readFileSync(join(dirC, 'nih', 'images', '00000001_000.png'));
     expect(a.equals(c)).toBe(false);
@@ -117,14 +129,24 @@ describe('synthesize: determinism', () => {
 
 describe('synthesize: NIH ChestX-ray14 layout', () => {
   const real = realFile('Data_Entry_2017_v2020.csv.gz');
-  it.skipIf(real === null)('headers: 2017 / v2020 / torchxrayvision variants against the real index header', async () => {
-    const realHeader = firstLine(readGzText(real as string));
-    expect(firstLine(text(join(dirC, 'nih', 'Data_Entry_2017_v2020.csv')))).toBe(realHeader);
-    expect(firstLine(text(join(dirA, 'nih', 'Data_Entry_2017.csv')))).toBe(`${realHeader},`);
-    const v2020 = join(dirA, '..', 'v2020');
-    await synthesize({ out: v2020, counts: { nih: 1, rsna: 0, siim: 0, covid: 0 }, size: 64, nih: { header: 'v2020' } });
-    expect(firstLine(text(join(v2020, 'nih', 'Data_Entry_2017_v2020.csv')))).toBe(`${realHeader.replace('Patient Gender', 'Patient Sex')},`);
-  });
+  it.skipIf(real === null)(
+    'headers: 2017 / v2020 / torchxrayvision variants against the real index header',
+    async () => {
+      const realHeader = firstLine(readGzText(real as string));
+      expect(firstLine(text(join(dirC, 'nih', 'Data_Entry_2017_v2020.csv')))).toBe(realHeader);
+      expect(firstLine(text(join(dirA, 'nih', 'Data_Entry_2017.csv')))).toBe(`${realHeader},`);
+      const v2020 = join(dirA, '..', 'v2020');
+      await synthesize({
+        out: v2020,
+        counts: { nih: 1, rsna: 0, siim: 0, covid: 0 },
+        size: 64,
+        nih: { header: 'v2020' },
+      });
+      expect(firstLine(text(join(v2020, 'nih', 'Data_Entry_2017_v2020.csv')))).toBe(
+        `${realHeader.replace('Patient Gender', 'Patient Sex')},`,
+      );
+    },
+  );
   if (real === null) it.skip(missingMessage('Data_Entry_2017_v2020.csv.gz'), () => {});
 
   it('rows have the real shape: names, labels, ids, ages, sexes, views, sizes and spacings', () => {
@@ -164,8 +186,21 @@ describe('synthesize: NIH ChestX-ray14 layout', () => {
   it('BBox_List_2017.csv: real header, six fields, the eight box labels, boxes inside the image of a labelled finding', () => {
     const all = lines(join(dirA, 'nih', 'BBox_List_2017.csv'));
     if (realBoxes !== null) expect(all[0]).toBe(firstLine(readGzText(realBoxes)));
-    const index = new Map(lines(join(dirA, 'nih', 'Data_Entry_2017.csv')).slice(1).map((r) => [r.split(',')[0], (r.split(',')[1] as string).split('|')]));
-    const labels = new Set(['Atelectasis', 'Effusion', 'Cardiomegaly', 'Infiltrate', 'Pneumonia', 'Pneumothorax', 'Mass', 'Nodule']);
+    const index = new Map(
+      lines(join(dirA, 'nih', 'Data_Entry_2017.csv'))
+        .slice(1)
+        .map((r) => [r.split(',')[0], (r.split(',')[1] as string).split('|')]),
+    );
+    const labels = new Set([
+      'Atelectasis',
+      'Effusion',
+      'Cardiomegaly',
+      'Infiltrate',
+      'Pneumonia',
+      'Pneumothorax',
+      'Mass',
+      'Nodule',
+    ]);
     expect(all.length).toBeGreaterThan(1);
     for (const row of all.slice(1)) {
       const f = row.split(',');
@@ -184,7 +219,9 @@ describe('synthesize: NIH ChestX-ray14 layout', () => {
   it('train_val_list.txt / test_list.txt split by patient and cover every image once', () => {
     const tv = lines(join(dirA, 'nih', 'train_val_list.txt'));
     const te = lines(join(dirA, 'nih', 'test_list.txt'));
-    const names = lines(join(dirA, 'nih', 'Data_Entry_2017.csv')).slice(1).map((r) => r.split(',')[0]);
+    const names = lines(join(dirA, 'nih', 'Data_Entry_2017.csv'))
+      .slice(1)
+      .map((r) => r.split(',')[0]);
     expect([...tv, ...te].sort()).toEqual(names.sort());
     const tvPatients = new Set(tv.map((n) => n.slice(0, 8)));
     for (const n of te) expect(tvPatients.has(n.slice(0, 8))).toBe(false);
@@ -227,20 +264,31 @@ describe('synthesize: RSNA layout', () => {
   });
 
   it('each box lies over a drawn opacity in the written DICOM (brighter than the same film without findings)', () => {
-    const cfg = SynthConfigSchema.parse({ ...base, out: dirC, seed: 12, rsna: { transferSyntax: 'explicit-vr-little-endian' } });
+    const cfg = SynthConfigSchema.parse({
+      ...base,
+      out: dirC,
+      seed: 12,
+      rsna: { transferSyntax: 'explicit-vr-little-endian' },
+    });
     let checked = 0;
     for (let i = 0; i < COUNTS.rsna; i++) {
       const plan = planRsnaImage(cfg, i);
       if (!plan.positive) continue;
-      const ds = dicomParser.parseDicom(readFileSync(join(dirC, 'rsna', 'stage_2_train_images', `${plan.patientId}.dcm`)));
+      const ds = dicomParser.parseDicom(
+        readFileSync(join(dirC, 'rsna', 'stage_2_train_images', `${plan.patientId}.dcm`)),
+      );
       const el = ds.elements['x7fe00010'] as { dataOffset: number; length: number };
       const pixels = new Uint8Array(ds.byteArray.buffer, ds.byteArray.byteOffset + el.dataOffset, el.length);
       const normal = renderFilm({ ...plan.request, findings: [] }, createRng(plan.filmSeed)).pixels;
-      const rows = lines(join(dirC, 'rsna', 'stage_2_train_labels.csv')).filter((r) => r.startsWith(plan.patientId) && r.endsWith(',1'));
+      const rows = lines(join(dirC, 'rsna', 'stage_2_train_labels.csv')).filter(
+        (r) => r.startsWith(plan.patientId) && r.endsWith(',1'),
+      );
       for (const r of rows) {
         const [x, y, w, h] = r.split(',').slice(1, 5).map(Number) as [number, number, number, number];
         let diff = 0;
-        for (let yy = y; yy < y + h; yy++) for (let xx = x; xx < x + w; xx++) diff += (pixels[yy * SIZE + xx] as number) - (normal[yy * SIZE + xx] as number);
+        for (let yy = y; yy < y + h; yy++)
+          for (let xx = x; xx < x + w; xx++)
+            diff += (pixels[yy * SIZE + xx] as number) - (normal[yy * SIZE + xx] as number);
         expect(diff / (w * h)).toBeGreaterThan(5);
         checked++;
       }
@@ -262,11 +310,23 @@ function checkDicom(path: string, jpeg: boolean): dicomParser.DataSet {
   expect(ds.uint16('x00280002')).toBe(1);
   expect(ds.uint16('x00280010')).toBe(SIZE);
   expect(ds.uint16('x00280011')).toBe(SIZE);
-  expect([ds.uint16('x00280100'), ds.uint16('x00280101'), ds.uint16('x00280102'), ds.uint16('x00280103')]).toEqual([8, 8, 7, 0]);
+  expect([ds.uint16('x00280100'), ds.uint16('x00280101'), ds.uint16('x00280102'), ds.uint16('x00280103')]).toEqual([
+    8, 8, 7, 0,
+  ]);
   expect(ds.string('x00185101')).toMatch(/^(PA|AP)$/);
   expect(ds.string('x0008103e')).toBe(`view: ${ds.string('x00185101')}`);
   expect(ds.string('x00101010')).toMatch(/^\d+$/);
-  for (const tag of ['x00100010', 'x00080080', 'x00080081', 'x00080090', 'x00080050', 'x00200010', 'x00101040', 'x00081070', 'x00081010']) {
+  for (const tag of [
+    'x00100010',
+    'x00080080',
+    'x00080081',
+    'x00080090',
+    'x00080050',
+    'x00200010',
+    'x00101040',
+    'x00081070',
+    'x00081010',
+  ]) {
     expect(ds.string(tag), tag).toContain(SYNTH_PHI_MARKER);
   }
   expect(ds.string('x00100010')?.startsWith(`${SYNTH_PHI_MARKER}^`)).toBe(true);
@@ -282,10 +342,11 @@ function checkDicom(path: string, jpeg: boolean): dicomParser.DataSet {
     expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
     // Find SOF0 (baseline) and read its precision, size and component count.
     let sof = -1;
-    for (let i = 2; i + 9 < bytes.length; i++) if (bytes[i] === 0xff && bytes[i + 1] === 0xc0) {
-      sof = i;
-      break;
-    }
+    for (let i = 2; i + 9 < bytes.length; i++)
+      if (bytes[i] === 0xff && bytes[i + 1] === 0xc0) {
+        sof = i;
+        break;
+      }
     expect(sof).toBeGreaterThan(0);
     expect(bytes[sof + 4]).toBe(8);
     expect(((bytes[sof + 5] as number) << 8) | (bytes[sof + 6] as number)).toBe(SIZE);
@@ -311,14 +372,20 @@ describe('synthesize: DICOM files', () => {
     const ds = checkDicom(join(dirC, 'rsna', 'stage_2_train_images', `${plan.patientId}.dcm`), false);
     const el = ds.elements['x7fe00010'] as dicomParser.Element;
     const film = renderFilm(plan.request, createRng(plan.filmSeed));
-    expect(Buffer.from(ds.byteArray.subarray(el.dataOffset, el.dataOffset + el.length)).equals(Buffer.from(film.pixels))).toBe(true);
+    expect(
+      Buffer.from(ds.byteArray.subarray(el.dataOffset, el.dataOffset + el.length)).equals(Buffer.from(film.pixels)),
+    ).toBe(true);
   });
 
   it('SIIM: <Study>/<Series>/<SOP>.dcm with the real UID arcs, ImageId = SOPInstanceUID', () => {
     const files = walk(join(dirA, 'siim', 'dicom-images-train'));
     expect(files.length).toBe(COUNTS.siim);
     for (const f of files) {
-      const [study, series, file] = relative(join(dirA, 'siim', 'dicom-images-train'), f).split('/') as [string, string, string];
+      const [study, series, file] = relative(join(dirA, 'siim', 'dicom-images-train'), f).split('/') as [
+        string,
+        string,
+        string,
+      ];
       expect(study).toMatch(/^1\.2\.276\.0\.7230010\.3\.1\.2\.8323329\.\d+\.\d+\.\d+$/);
       expect(series).toMatch(/^1\.2\.276\.0\.7230010\.3\.1\.3\.8323329\.\d+\.\d+\.\d+$/);
       expect(file).toMatch(/^1\.2\.276\.0\.7230010\.3\.1\.4\.8323329\.\d+\.\d+\.\d+\.dcm$/);
@@ -331,23 +398,26 @@ describe('synthesize: DICOM files', () => {
   });
 
   const dcmdump = ['/usr/bin/dcmdump', '/usr/local/bin/dcmdump'].find((p) => existsSync(p));
-  it.skipIf(dcmdump === undefined)('dcmtk reads them: dcmdump shows the transfer syntax, dcmj2pnm decodes the JPEG close to the drawn film', () => {
-    const cfg = SynthConfigSchema.parse({ ...base, out: dirA });
-    const plan = planSiimImage(cfg, 0);
-    const path = join(dirA, 'siim', 'dicom-images-train', plan.uids.study, plan.uids.series, `${plan.uids.sop}.dcm`);
-    const dump = execFileSync(dcmdump as string, [path], { encoding: 'utf8' });
-    expect(dump).toMatch(/\(0002,0010\) UI =JPEGBaseline/);
-    expect(dump).toMatch(/\(0008,0016\) UI =SecondaryCaptureImageStorage/);
-    expect(dump).toMatch(/\(7fe0,0010\) OB \(PixelSequence/);
-    const pgm = join(dirA, '..', 'siim0.pgm');
-    execFileSync((dcmdump as string).replace('dcmdump', 'dcmj2pnm'), ['+op', path, pgm]);
-    const bytes = readFileSync(pgm);
-    const pixels = bytes.subarray(bytes.length - SIZE * SIZE);
-    const film = renderFilm(plan.request, createRng(plan.filmSeed)).pixels;
-    let err = 0;
-    for (let i = 0; i < film.length; i++) err += Math.abs((pixels[i] as number) - (film[i] as number));
-    expect(err / film.length).toBeLessThan(3);
-  });
+  it.skipIf(dcmdump === undefined)(
+    'dcmtk reads them: dcmdump shows the transfer syntax, dcmj2pnm decodes the JPEG close to the drawn film',
+    () => {
+      const cfg = SynthConfigSchema.parse({ ...base, out: dirA });
+      const plan = planSiimImage(cfg, 0);
+      const path = join(dirA, 'siim', 'dicom-images-train', plan.uids.study, plan.uids.series, `${plan.uids.sop}.dcm`);
+      const dump = execFileSync(dcmdump as string, [path], { encoding: 'utf8' });
+      expect(dump).toMatch(/\(0002,0010\) UI =JPEGBaseline/);
+      expect(dump).toMatch(/\(0008,0016\) UI =SecondaryCaptureImageStorage/);
+      expect(dump).toMatch(/\(7fe0,0010\) OB \(PixelSequence/);
+      const pgm = join(dirA, '..', 'siim0.pgm');
+      execFileSync((dcmdump as string).replace('dcmdump', 'dcmj2pnm'), ['+op', path, pgm]);
+      const bytes = readFileSync(pgm);
+      const pixels = bytes.subarray(bytes.length - SIZE * SIZE);
+      const film = renderFilm(plan.request, createRng(plan.filmSeed)).pixels;
+      let err = 0;
+      for (let i = 0; i < film.length; i++) err += Math.abs((pixels[i] as number) - (film[i] as number));
+      expect(err / film.length).toBeLessThan(3);
+    },
+  );
   if (dcmdump === undefined) it.skip('dcmtk (dcmdump) is not installed: DICOM cross-check skipped', () => {});
 });
 
@@ -372,11 +442,17 @@ describe('synthesize: SIIM layout', () => {
       mine.forEach((rle, k) => {
         expect(rle).toMatch(/^ \d+( \d+)*$/);
         const m = rleDecode(rle, SIZE, SIZE);
-        expect(Buffer.from(m.data).equals(Buffer.from((drawn[k] as { mask: { data: Uint8Array } }).mask.data))).toBe(true);
+        expect(Buffer.from(m.data).equals(Buffer.from((drawn[k] as { mask: { data: Uint8Array } }).mask.data))).toBe(
+          true,
+        );
       });
     }
     expect(positives).toBeGreaterThan(0);
-    expect(lines(join(dirC, 'siim', 'train-rle.csv')).slice(1).every((r) => /,(-1|\d+( \d+)*)$/.test(r))).toBe(true);
+    expect(
+      lines(join(dirC, 'siim', 'train-rle.csv'))
+        .slice(1)
+        .every((r) => /,(-1|\d+( \d+)*)$/.test(r)),
+    ).toBe(true);
   });
 });
 

@@ -13,16 +13,19 @@ const sd = (p: Uint8Array): number => {
 };
 
 describe('renderNonChest', () => {
-  it.each(NON_CHEST_KINDS)('%s: the size asked for, the same pixels for the same seed, other pixels for another', (kind) => {
-    const a = renderNonChest(kind, 96, createRng(3));
-    const b = renderNonChest(kind, 96, createRng(3));
-    const c = renderNonChest(kind, 96, createRng(4));
-    expect([a.width, a.height, a.pixels.length]).toEqual([96, 96, 96 * 96]);
-    expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
-    expect(Buffer.from(a.pixels).equals(Buffer.from(c.pixels))).toBe(false);
-    // an image, not a blank: some contrast
-    expect(sd(a.pixels)).toBeGreaterThan(5);
-  });
+  it.each(NON_CHEST_KINDS)(
+    '%s: the size asked for, the same pixels for the same seed, other pixels for another',
+    (kind) => {
+      const a = renderNonChest(kind, 96, createRng(3));
+      const b = renderNonChest(kind, 96, createRng(3));
+      const c = renderNonChest(kind, 96, createRng(4));
+      expect([a.width, a.height, a.pixels.length]).toEqual([96, 96, 96 * 96]);
+      expect(Buffer.from(a.pixels).equals(Buffer.from(b.pixels))).toBe(true);
+      expect(Buffer.from(a.pixels).equals(Buffer.from(c.pixels))).toBe(false);
+      // an image, not a blank: some contrast
+      expect(sd(a.pixels)).toBeGreaterThan(5);
+    },
+  );
 
   it('draws images unlike a frontal film of the same seed', () => {
     const film = renderFilm({ size: 96, view: 'PA', sex: 'M', findings: [] }, createRng(3)).pixels;
@@ -41,7 +44,11 @@ describe('renderNonChest', () => {
       expect(Object.keys(files)).toEqual(['hand', 'text']);
       const png = decode(await readFile(files.hand[1]!));
       expect([png.width, png.height, png.channels, png.depth]).toEqual([64, 64, 1, 8]);
-      expect(Buffer.from(png.data as Uint8Array).equals(Buffer.from(renderNonChest('hand', 64, createRng(deriveSeed(9, 'hand/1'))).pixels))).toBe(true);
+      expect(
+        Buffer.from(png.data as Uint8Array).equals(
+          Buffer.from(renderNonChest('hand', 64, createRng(deriveSeed(9, 'hand/1'))).pixels),
+        ),
+      ).toBe(true);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

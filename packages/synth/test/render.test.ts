@@ -35,10 +35,11 @@ function bbox(m: BinaryMask): Box | null {
 function meanIn(diff: Int16Array, m: BinaryMask): number {
   let s = 0;
   let n = 0;
-  for (let i = 0; i < diff.length; i++) if (m.data[i]) {
-    s += diff[i] as number;
-    n++;
-  }
+  for (let i = 0; i < diff.length; i++)
+    if (m.data[i]) {
+      s += diff[i] as number;
+      n++;
+    }
   return s / n;
 }
 
@@ -49,7 +50,19 @@ function difference(a: Uint8Array, b: Uint8Array): Int16Array {
 }
 
 /** Findings that only add density where they are: the film is unchanged far from their boxes. */
-const LOCAL: readonly FindingKind[] = ['Effusion', 'Infiltration', 'Mass', 'Nodule', 'Pneumonia', 'Consolidation', 'Pleural_Thickening', 'Hernia', 'Covid19', 'ViralPneumonia', 'BacterialPneumonia'];
+const LOCAL: readonly FindingKind[] = [
+  'Effusion',
+  'Infiltration',
+  'Mass',
+  'Nodule',
+  'Pneumonia',
+  'Consolidation',
+  'Pleural_Thickening',
+  'Hernia',
+  'Covid19',
+  'ViralPneumonia',
+  'BacterialPneumonia',
+];
 
 describe('renderFilm', () => {
   it('draws an 8-bit film of the requested size that looks like a chest: dark lungs, bright mediastinum, black air outside', () => {
@@ -72,22 +85,25 @@ describe('renderFilm', () => {
     expect(Buffer.from(a.pixels).equals(Buffer.from(c.pixels))).toBe(false);
   });
 
-  it.each(FINDING_KINDS.map((k) => [k]))('%s: masks are non-empty, inside the image, and each box is its mask\'s bounding box', (kind) => {
-    for (const seed of [3, 4]) {
-      const f = film([{ kind, severity: 0.8 }], seed);
-      expect(f.findings.length).toBeGreaterThan(0);
-      for (const d of f.findings) {
-        expect(d.kind).toBe(kind);
-        expect(d.mask.width).toBe(SIZE);
-        const b = bbox(d.mask);
-        expect(b).toEqual(d.box);
-        expect(d.box.x).toBeGreaterThanOrEqual(0);
-        expect(d.box.y).toBeGreaterThanOrEqual(0);
-        expect(d.box.x + d.box.width).toBeLessThanOrEqual(SIZE);
-        expect(d.box.y + d.box.height).toBeLessThanOrEqual(SIZE);
+  it.each(FINDING_KINDS.map((k) => [k]))(
+    "%s: masks are non-empty, inside the image, and each box is its mask's bounding box",
+    (kind) => {
+      for (const seed of [3, 4]) {
+        const f = film([{ kind, severity: 0.8 }], seed);
+        expect(f.findings.length).toBeGreaterThan(0);
+        for (const d of f.findings) {
+          expect(d.kind).toBe(kind);
+          expect(d.mask.width).toBe(SIZE);
+          const b = bbox(d.mask);
+          expect(b).toEqual(d.box);
+          expect(d.box.x).toBeGreaterThanOrEqual(0);
+          expect(d.box.y).toBeGreaterThanOrEqual(0);
+          expect(d.box.x + d.box.width).toBeLessThanOrEqual(SIZE);
+          expect(d.box.y + d.box.height).toBeLessThanOrEqual(SIZE);
+        }
       }
-    }
-  });
+    },
+  );
 
   it.each(FINDING_KINDS.filter((k) => !['Pneumothorax', 'Emphysema', 'Hernia'].includes(k)).map((k) => [k]))(
     '%s: the film is brighter over the mask than the same film without the finding',
@@ -96,7 +112,8 @@ describe('renderFilm', () => {
         const f = film([{ kind, severity: 0.7 }], seed);
         const normal = film([], seed);
         const diff = difference(f.pixels, normal.pixels);
-        for (const d of f.findings) expect(meanIn(diff, d.mask)).toBeGreaterThan(kind === 'Fibrosis' || kind === 'Infiltration' ? 3 : 8);
+        for (const d of f.findings)
+          expect(meanIn(diff, d.mask)).toBeGreaterThan(kind === 'Fibrosis' || kind === 'Infiltration' ? 3 : 8);
       }
     },
   );
@@ -108,10 +125,11 @@ describe('renderFilm', () => {
       const d = f.findings[0] as { mask: BinaryMask };
       let brighter = 0;
       let darker = 0;
-      for (let i = 0; i < diff.length; i++) if (d.mask.data[i]) {
-        if ((diff[i] as number) > 4) brighter++;
-        if ((diff[i] as number) < -8) darker++;
-      }
+      for (let i = 0; i < diff.length; i++)
+        if (d.mask.data[i]) {
+          if ((diff[i] as number) > 4) brighter++;
+          if ((diff[i] as number) < -8) darker++;
+        }
       expect(brighter).toBeGreaterThan(10);
       expect(darker).toBeGreaterThan(10);
     }
@@ -126,7 +144,13 @@ describe('renderFilm', () => {
     let changed = 0;
     for (let y = 0; y < SIZE; y++) {
       for (let x = 0; x < SIZE; x++) {
-        const near = f.findings.some((d) => x >= d.box.x - margin && x < d.box.x + d.box.width + margin && y >= d.box.y - margin && y < d.box.y + d.box.height + margin);
+        const near = f.findings.some(
+          (d) =>
+            x >= d.box.x - margin &&
+            x < d.box.x + d.box.width + margin &&
+            y >= d.box.y - margin &&
+            y < d.box.y + d.box.height + margin,
+        );
         if (near) continue;
         far++;
         if (diff[y * SIZE + x] !== 0) changed++;
@@ -155,7 +179,8 @@ describe('renderFilm', () => {
     const mask = (f.findings[0] as { mask: BinaryMask }).mask;
     const big = rleDecode(rleEncode(maskToAnnotation(cfg, mask)), 1024, 1024);
     const small = new Uint8Array(256 * 256);
-    for (let y = 0; y < 256; y++) for (let x = 0; x < 256; x++) small[y * 256 + x] = big.data[(y * 4 + 1) * 1024 + x * 4 + 1] as number;
+    for (let y = 0; y < 256; y++)
+      for (let x = 0; x < 256; x++) small[y * 256 + x] = big.data[(y * 4 + 1) * 1024 + x * 4 + 1] as number;
     expect(Buffer.from(small).equals(Buffer.from(mask.data))).toBe(true);
   });
 
@@ -173,7 +198,9 @@ describe('renderFilm', () => {
     const f = film([{ kind: 'Covid19', severity: 0.8 }], 50, 'L');
     expect(f.pixels.length).toBe(SIZE * SIZE);
     expect(f.findings.length).toBe(1);
-    expect(meanIn(difference(f.pixels, film([], 50, 'L').pixels), (f.findings[0] as { mask: BinaryMask }).mask)).toBeGreaterThan(5);
+    expect(
+      meanIn(difference(f.pixels, film([], 50, 'L').pixels), (f.findings[0] as { mask: BinaryMask }).mask),
+    ).toBeGreaterThan(5);
   });
 
   it('several findings on one film each get their own instances', () => {

@@ -1,14 +1,34 @@
 export { version } from './version';
 // --- plans
-export { TrainingPlanSchema, PhaseSchema, BatchRecipeSchema, RoutingConfigSchema, PLAN_SOURCES } from './plan/plan-schema';
-export type { TrainingPlan, TrainingPlanInput, Phase, PhaseInput, BatchRecipe, BatchRecipeInput, RoutingConfig, PlanSource } from './plan/plan-schema';
+export {
+  TrainingPlanSchema,
+  PhaseSchema,
+  BatchRecipeSchema,
+  RoutingConfigSchema,
+  PLAN_SOURCES,
+} from './plan/plan-schema';
+export type {
+  TrainingPlan,
+  TrainingPlanInput,
+  Phase,
+  PhaseInput,
+  BatchRecipe,
+  BatchRecipeInput,
+  RoutingConfig,
+  PlanSource,
+} from './plan/plan-schema';
 export { builtinPlan, parsePlan, loadPlan, BUILTIN_PLANS, PLAN_SIZES } from './plan/builtin-plans';
 export type { BuiltinPlanName, PlanSize } from './plan/builtin-plans';
 // --- optimisation
 export { createOptimizer } from './optim/optimizer';
 export type { Optimizer, OptimizerState, OptimizerSlot } from './optim/optimizer';
 export { OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-config';
-export type { OptimizerConfig, OptimizerConfigInput, ScheduleConfig, ScheduleConfigInput } from './optim/optimizer-config';
+export type {
+  OptimizerConfig,
+  OptimizerConfigInput,
+  ScheduleConfig,
+  ScheduleConfigInput,
+} from './optim/optimizer-config';
 export { learningRateAt } from './optim/lr-schedule';
 export { createLossWeighting, LossWeightingConfigSchema } from './losses/loss-weighting';
 export type {
@@ -45,18 +65,56 @@ export { trainStep } from './train/train-step';
 export type { StepContext, StepOutcome, RoutedCount } from './train/train-step';
 export type { TrainEvent, TrainEventHandler } from './train/events';
 export { createConsoleReporter } from './train/console-reporter';
-export { saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, loadResumeCheckpoint, restoreBlocks, checkpointName } from './train/checkpoint';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  loadResumeCheckpoint,
+  restoreBlocks,
+  checkpointName,
+} from './train/checkpoint';
 export type { CheckpointManifest, CheckpointState, LoadedCheckpoint, RunPosition, BestState } from './train/checkpoint';
 // --- evaluation
 export { evaluate, summarise, taskMetrics, taskRecords, evalSummary } from './eval/evaluate';
 export { evaluationBatches } from './eval/eval-batches';
 export type { EvalPassOptions } from './eval/eval-batches';
-export type { EvaluateOptions, EvalResult, EvalSets, EvalSources, DecisionSettings, GateEval, EvalRaw, MetricsOf, RecordOf } from './eval/evaluate';
+export type {
+  EvaluateOptions,
+  EvalResult,
+  EvalSets,
+  EvalSources,
+  DecisionSettings,
+  GateEval,
+  EvalRaw,
+  MetricsOf,
+  RecordOf,
+} from './eval/evaluate';
 export { calibrate } from './eval/calibrate';
 // --- probability calibration and out-of-distribution statistics
-export { fitTemperature, fitHeadTemperatures, reliability, headReliability, MIN_CLASS_LABELS } from './eval/temperature';
-export type { TemperatureFit, HeadTemperatures, HeadReliability, Reliability, ReliabilityBin } from './eval/temperature';
-export { fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, enoughForRate, pooledFeatures, checkLevels, DEFAULT_OOD_LEVELS } from './eval/ood-fit';
+export {
+  fitTemperature,
+  fitHeadTemperatures,
+  reliability,
+  headReliability,
+  MIN_CLASS_LABELS,
+} from './eval/temperature';
+export type {
+  TemperatureFit,
+  HeadTemperatures,
+  HeadReliability,
+  Reliability,
+  ReliabilityBin,
+} from './eval/temperature';
+export {
+  fitOodStatistics,
+  oodScore,
+  oodThreshold,
+  outOfFoldScores,
+  enoughForRate,
+  pooledFeatures,
+  checkLevels,
+  DEFAULT_OOD_LEVELS,
+} from './eval/ood-fit';
 export type { FitOodOptions } from './eval/ood-fit';
 export { collectOutputs } from './eval/collect-outputs';
 export type { CollectOutputsOptions, CollectedOutputs } from './eval/collect-outputs';

@@ -3,11 +3,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '@multichexnet/core';
-import { checkpointName, loadCheckpoint, loadLatestCheckpoint, restoreBlocks, saveCheckpoint, type CheckpointState } from '../src/index';
+import {
+  checkpointName,
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  restoreBlocks,
+  saveCheckpoint,
+  type CheckpointState,
+} from '../src/index';
 import { differing, smallModel, snapshot } from './helpers';
 
-const state: CheckpointState = { weighting: { type: 'equal' }, optimizer: { type: 'adam', steps: { 'cls/w': 3 } }, best: null, gateThreshold: 0.4, elapsedSeconds: 12 };
-const optimizer = { type: 'adam' as const, steps: { 'cls/w': 3 }, slots: [{ key: 'cls/w', slot: 'm', shape: [2, 2], values: Float32Array.of(1, 2, 3, 4) }, { key: 'cls/w', slot: 'v', shape: [2, 2], values: Float32Array.of(5, 6, 7, 8) }] };
+const state: CheckpointState = {
+  weighting: { type: 'equal' },
+  optimizer: { type: 'adam', steps: { 'cls/w': 3 } },
+  best: null,
+  gateThreshold: 0.4,
+  elapsedSeconds: 12,
+};
+const optimizer = {
+  type: 'adam' as const,
+  steps: { 'cls/w': 3 },
+  slots: [
+    { key: 'cls/w', slot: 'm', shape: [2, 2], values: Float32Array.of(1, 2, 3, 4) },
+    { key: 'cls/w', slot: 'v', shape: [2, 2], values: Float32Array.of(5, 6, 7, 8) },
+  ],
+};
 const plan = { name: 'p', sha256: 'abc' };
 
 describe('checkpoints', () => {
@@ -20,7 +40,10 @@ describe('checkpoints', () => {
     const latest = (await loadLatestCheckpoint(root))!;
     expect(latest.manifest.position).toEqual(pos);
     expect(latest.state).toEqual(state);
-    expect(latest.optimizer!.slots.map((s) => [s.key, s.slot, Array.from(s.values)])).toEqual([['cls/w', 'm', [1, 2, 3, 4]], ['cls/w', 'v', [5, 6, 7, 8]]]);
+    expect(latest.optimizer!.slots.map((s) => [s.key, s.slot, Array.from(s.values)])).toEqual([
+      ['cls/w', 'm', [1, 2, 3, 4]],
+      ['cls/w', 'v', [5, 6, 7, 8]],
+    ]);
     const other = smallModel(2);
     expect(differing(snapshot(model), snapshot(other)).length).toBeGreaterThan(0);
     await restoreBlocks(other, latest);
@@ -38,7 +61,9 @@ describe('checkpoints', () => {
     const bytes = readFileSync(enc);
     bytes[bytes.length - 3] ^= 0xff;
     writeFileSync(enc, bytes);
-    await expect(loadLatestCheckpoint(root)).rejects.toThrow(/encoder\.safetensors.*checksum mismatch|checksum mismatch.*encoder\.safetensors/);
+    await expect(loadLatestCheckpoint(root)).rejects.toThrow(
+      /encoder\.safetensors.*checksum mismatch|checksum mismatch.*encoder\.safetensors/,
+    );
     writeFileSync(enc, bytes.subarray(0, 100));
     await expect(loadCheckpoint(dir)).rejects.toThrow(DataError);
     const manifest = join(dir, 'manifest.json');
@@ -61,7 +86,15 @@ describe('checkpoints', () => {
     // A failing save (the model's weights cannot be read) removes its temporary folder and keeps the pointer.
     const broken = smallModel(5);
     broken.dispose();
-    await expect(saveCheckpoint(root, 'p00-s0000006', { model: broken, position: { ...first, step: 6 }, plan, state, optimizer: null })).rejects.toThrow();
+    await expect(
+      saveCheckpoint(root, 'p00-s0000006', {
+        model: broken,
+        position: { ...first, step: 6 },
+        plan,
+        state,
+        optimizer: null,
+      }),
+    ).rejects.toThrow();
     expect(readdirSync(root).filter((n) => n.startsWith('.tmp-p00-s0000006'))).toEqual([]);
     expect(existsSync(join(root, 'p00-s0000006'))).toBe(false);
     expect((await loadLatestCheckpoint(root))!.manifest.position.step).toBe(2);

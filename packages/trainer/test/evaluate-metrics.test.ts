@@ -30,7 +30,12 @@ describe('summarise: both metric families, each from its head package', () => {
     ];
     const raw: EvalRaw = {
       tasks: { cls: labels.map((l, i) => ({ labels: l, scores: scores[i]! })), det, seg },
-      gate: { scores: [0.9, 0.2, 0.6, 0.4], labels: [1, 0, 0, 1], positive: [true, false, true, false], sources: ['rsna', 'rsna', 'siim', 'siim'] },
+      gate: {
+        scores: [0.9, 0.2, 0.6, 0.4],
+        labels: [1, 0, 0, 1],
+        positive: [true, false, true, false],
+        sources: ['rsna', 'rsna', 'siim', 'siim'],
+      },
     };
     const r = summarise(raw, model, { det: { scoreThreshold: 0.5 } });
     const cls = taskMetrics(r, clsTask)!;

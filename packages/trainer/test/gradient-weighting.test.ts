@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, tf, type Rng } from '@multichexnet/core';
-import { createLossWeighting, type GradientMap, type GradientWeighting, type LossTask, type TaskGradients } from '../src/index';
+import {
+  createLossWeighting,
+  type GradientMap,
+  type GradientWeighting,
+  type LossTask,
+  type TaskGradients,
+} from '../src/index';
 import { projectConflicting } from '../src/losses/pcgrad';
 import { gradNormStep } from '../src/losses/gradnorm';
 
@@ -8,7 +14,11 @@ const vec = (values: number[]): tf.Tensor1D => tf.tensor1d(values);
 const values = (t: tf.Tensor): number[] => Array.from(t.dataSync());
 const dot = (a: number[], b: number[]): number => a.reduce((s, v, i) => s + v * b[i]!, 0);
 
-function gradientWeighting(config: Parameters<typeof createLossWeighting>[0], tasks: LossTask[], seed = 0): GradientWeighting {
+function gradientWeighting(
+  config: Parameters<typeof createLossWeighting>[0],
+  tasks: LossTask[],
+  seed = 0,
+): GradientWeighting {
   const w = createLossWeighting(config, tasks, { seed });
   if (!w.needsTaskGradients) throw new Error(`${config.type} should need task gradients`);
   return w;
@@ -76,7 +86,11 @@ describe('PCGrad: projecting conflicting gradients', () => {
     const rng = createRng('pcgrad-three');
     const g = [randomVector(rng, 20), randomVector(rng, 20), randomVector(rng, 20)];
     g[2] = g[2]!.map((v, k) => v - 1.5 * g[0]![k]!); // make task 2 conflict with task 0
-    const orders = [[2, 1], [0, 2], [1, 0]];
+    const orders = [
+      [2, 1],
+      [0, 2],
+      [1, 0],
+    ];
     const ours = projectConflicting(g.map(vec), (i) => orders[i]!);
     const ref = pcgradReference(g, (i) => orders[i]!);
     ours.forEach((t, i) => values(t).forEach((v, k) => expect(v).toBeCloseTo(ref[i]![k]!, 4)));
@@ -90,8 +104,14 @@ describe('PCGrad: projecting conflicting gradients', () => {
     const b = a.map((v) => -0.5 * v + 0.1); // conflicts with a
     const grads = (): TaskGradients => ({
       byTask: {
-        cls: new Map<string, tf.Tensor>([['encoder/w', tf.tensor2d(a, [2, 3])], ['cls/k', tf.tensor1d([1, 2])]]),
-        seg: new Map<string, tf.Tensor>([['encoder/w', tf.tensor2d(b, [2, 3])], ['seg/k', tf.tensor1d([5])]]),
+        cls: new Map<string, tf.Tensor>([
+          ['encoder/w', tf.tensor2d(a, [2, 3])],
+          ['cls/k', tf.tensor1d([1, 2])],
+        ]),
+        seg: new Map<string, tf.Tensor>([
+          ['encoder/w', tf.tensor2d(b, [2, 3])],
+          ['seg/k', tf.tensor1d([5])],
+        ]),
       },
       losses: { cls: 1, seg: 2 },
       shared: new Set(['encoder/w']),
@@ -122,7 +142,9 @@ describe('PCGrad: projecting conflicting gradients', () => {
     g[3] = g[3]!.map((v, k) => v - g[2]![k]! - g[1]![k]!);
     const tasks: LossTask[] = ['cls', 'det', 'seg', 'gate'];
     const at = (w: GradientWeighting, step: number): number[] => {
-      const byTask = Object.fromEntries(tasks.map((t, i) => [t, new Map([['encoder/w', vec(g[i]!)]])])) as TaskGradients['byTask'];
+      const byTask = Object.fromEntries(
+        tasks.map((t, i) => [t, new Map([['encoder/w', vec(g[i]!)]])]),
+      ) as TaskGradients['byTask'];
       const out = w.combineGradients({ byTask, losses: {}, shared: new Set(['encoder/w']), step });
       const v = values(out.get('encoder/w')!);
       for (const m of [...Object.values(byTask), out] as GradientMap[]) tf.dispose([...m.values()]);
@@ -137,7 +159,9 @@ describe('PCGrad: projecting conflicting gradients', () => {
     // With 4 tasks the order matters: some step draws a different result than another.
     expect(new Set(a.map((v) => v.join(','))).size).toBeGreaterThan(1);
     // The config's seed overrides the trainer's.
-    expect(at(gradientWeighting({ type: 'pcgrad', seed: 3 }, tasks, 11), 0)).toEqual(at(gradientWeighting({ type: 'pcgrad', seed: 3 }, tasks, 99), 0));
+    expect(at(gradientWeighting({ type: 'pcgrad', seed: 3 }, tasks, 11), 0)).toEqual(
+      at(gradientWeighting({ type: 'pcgrad', seed: 3 }, tasks, 99), 0),
+    );
     expect(() => first.setState({ type: 'dwa' })).toThrow(DataError);
   });
 });
@@ -167,7 +191,10 @@ function toyGradNorm(
     const losses: Record<string, number> = {};
     const norms: Record<string, number> = {};
     for (const [task, [scale, target]] of Object.entries(scales)) {
-      const { value, grads } = tf.variableGrads(() => tf.mul(scale, tf.sum(tf.square(tf.sub(theta, target)))) as tf.Scalar, [theta]);
+      const { value, grads } = tf.variableGrads(
+        () => tf.mul(scale, tf.sum(tf.square(tf.sub(theta, target)))) as tf.Scalar,
+        [theta],
+      );
       losses[task] = value.dataSync()[0]!;
       value.dispose();
       const g = grads[theta.name]!;
@@ -190,7 +217,10 @@ function toyGradNorm(
 describe('GradNorm', () => {
   it('moves the weights toward equal weighted gradient norms when the losses differ in scale by 10^2 and 10^4', () => {
     const meanAbsLog = (r: number[]) => r.reduce((s, v) => s + Math.abs(Math.log(v)), 0) / r.length;
-    for (const [scales, bound] of [[[10, 0.1], 0.3], [[100, 0.01], 2]] as const) {
+    for (const [scales, bound] of [
+      [[10, 0.1], 0.3],
+      [[100, 0.01], 2],
+    ] as const) {
       const w = gradientWeighting({ type: 'gradnorm', alpha: 0, learningRate: 0.025 }, ['cls', 'seg']);
       const { ratios, weights } = toyGradNorm(w, 250, { scales: [...scales] });
       // G_cls / G_seg starts at the scale ratio times the distance ratio; over the last 100 steps its log stays
@@ -202,13 +232,23 @@ describe('GradNorm', () => {
     }
   });
 
-
   it('with alpha > 0 the slower task gets the larger target; weights always sum to the task count', () => {
     const tasks: LossTask[] = ['cls', 'det', 'seg'];
-    const init = { weights: { cls: 1, det: 1, seg: 1 }, initialLosses: { cls: 1, det: 1, seg: 1 }, m: {}, v: {}, steps: 0 };
+    const init = {
+      weights: { cls: 1, det: 1, seg: 1 },
+      initialLosses: { cls: 1, det: 1, seg: 1 },
+      m: {},
+      v: {},
+      steps: 0,
+    };
     // Equal norms (G equal); det trains slowest (its loss still 1, the others halved): its target is highest, so
     // its weight goes up, the others down.
-    const next = gradNormStep(init, { cls: 2, det: 2, seg: 2 }, { cls: 0.5, det: 1, seg: 0.5 }, { alpha: 1.5, learningRate: 0.1, tasks });
+    const next = gradNormStep(
+      init,
+      { cls: 2, det: 2, seg: 2 },
+      { cls: 0.5, det: 1, seg: 0.5 },
+      { alpha: 1.5, learningRate: 0.1, tasks },
+    );
     expect(next.weights.det!).toBeGreaterThan(1);
     expect(next.weights.cls!).toBeLessThan(1);
     expect(next.weights.cls! + next.weights.det! + next.weights.seg!).toBeCloseTo(3, 12);
@@ -216,13 +256,29 @@ describe('GradNorm', () => {
     const alone = gradNormStep(init, { cls: 2 }, { cls: 0.5 }, { alpha: 1.5, learningRate: 0.1, tasks });
     expect(alone.weights).toEqual(init.weights);
     // The first loss of each task is recorded as L(0).
-    expect(gradNormStep({ ...init, initialLosses: {} }, { cls: 1, det: 2 }, { cls: 3, det: 4 }, { alpha: 1, learningRate: 0.1, tasks }).initialLosses).toEqual({ cls: 3, det: 4 });
+    expect(
+      gradNormStep(
+        { ...init, initialLosses: {} },
+        { cls: 1, det: 2 },
+        { cls: 3, det: 4 },
+        { alpha: 1, learningRate: 0.1, tasks },
+      ).initialLosses,
+    ).toEqual({ cls: 3, det: 4 });
   });
 
   it('the step gradient is sum_t w_t grad L_t; the logged total sum_t w_t L_t', () => {
     const w = gradientWeighting({ type: 'gradnorm' }, ['cls', 'seg']);
-    w.setState({ type: 'gradnorm', gradnorm: { weights: { cls: 0.5, seg: 1.5 }, initialLosses: {}, m: {}, v: {}, steps: 0 } });
-    const byTask = { cls: new Map([['encoder/w', vec([1, 2])], ['cls/b', vec([4])]]), seg: new Map([['encoder/w', vec([3, -1])]]) };
+    w.setState({
+      type: 'gradnorm',
+      gradnorm: { weights: { cls: 0.5, seg: 1.5 }, initialLosses: {}, m: {}, v: {}, steps: 0 },
+    });
+    const byTask = {
+      cls: new Map([
+        ['encoder/w', vec([1, 2])],
+        ['cls/b', vec([4])],
+      ]),
+      seg: new Map([['encoder/w', vec([3, -1])]]),
+    };
     const out = w.combineGradients({ byTask, losses: { cls: 1, seg: 1 }, shared: new Set(['encoder/w']), step: 0 });
     expect(values(out.get('encoder/w')!)).toEqual([0.5 * 1 + 1.5 * 3, 0.5 * 2 - 1.5]);
     expect(values(out.get('cls/b')!)).toEqual([2]);
@@ -230,7 +286,9 @@ describe('GradNorm', () => {
     expect(total.dataSync()[0]).toBeCloseTo(0.5 * 2 + 1.5 * 4, 6);
     for (const m of [...Object.values(byTask), out]) tf.dispose([...m.values()]);
     total.dispose();
-    expect(() => w.setState({ type: 'gradnorm', gradnorm: { weights: { cls: 1 }, initialLosses: {}, m: {}, v: {}, steps: 0 } })).toThrow(/gradnorm\.weights\.seg/);
+    expect(() =>
+      w.setState({ type: 'gradnorm', gradnorm: { weights: { cls: 1 }, initialLosses: {}, m: {}, v: {}, steps: 0 } }),
+    ).toThrow(/gradnorm\.weights\.seg/);
   });
 
   it('resumes byte-identically from its state (weights, L(0), Adam moments)', () => {
@@ -247,5 +305,4 @@ describe('GradNorm', () => {
     expect(whole.weights.at(-1)).not.toEqual({ cls: 1, seg: 1 });
     expect(() => after.setState({ type: 'pcgrad' })).toThrow(DataError);
   });
-
 });

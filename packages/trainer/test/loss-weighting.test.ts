@@ -29,7 +29,9 @@ describe('equal and fixed weighting', () => {
 
   it('names the field of a bad config', () => {
     expect(() => createLossWeighting({ type: 'fixed', weights: { cls: -1 } }, ['cls'])).toThrow(ConfigError);
-    expect(() => createLossWeighting({ type: 'fixed', weights: { cls: -1 } }, ['cls'])).toThrow(/weights\.cls: must be >= 0/);
+    expect(() => createLossWeighting({ type: 'fixed', weights: { cls: -1 } }, ['cls'])).toThrow(
+      /weights\.cls: must be >= 0/,
+    );
     expect(() => createLossWeighting({ type: 'dwa', temperature: 0 }, ['cls'])).toThrow(/temperature/);
     expect(() => createLossWeighting({ type: 'mgda' } as never, ['cls'])).toThrow(/type/);
     expect(() => createLossWeighting({ type: 'gradnorm', alpha: -1 }, ['cls'])).toThrow(/alpha/);
@@ -61,7 +63,10 @@ describe('uncertainty weighting (Kendall et al.)', () => {
     const w = createLossWeighting({ type: 'uncertainty' }, ['det']);
     const opt = createOptimizer(OptimizerConfigSchema.parse({ type: 'adam', learningRate: 0.05 }));
     for (let i = 0; i < 400; i++) {
-      const { value: v, grads } = tf.variableGrads(() => w.combine({ det: s(4) }), w.variables.map((x) => x.variable));
+      const { value: v, grads } = tf.variableGrads(
+        () => w.combine({ det: s(4) }),
+        w.variables.map((x) => x.variable),
+      );
       v.dispose();
       opt.apply(w.variables, new Map([[w.variables[0]!.key, grads[w.variables[0]!.variable.name]!]]), 0.05);
       tf.dispose(Object.values(grads));
@@ -88,9 +93,17 @@ describe('dynamic weight average (Liu et al.)', () => {
   it('keeps weights 1 for two windows, then K softmax(r / T) from the window means', () => {
     const w = createLossWeighting({ type: 'dwa', temperature: 2, window: 2 }, ['cls', 'det', 'seg']);
     // Window 1: means cls 1, det 2, seg 4. Window 2: cls 0.5, det 2, seg 2.
-    for (const step of [{ cls: 1, det: 2, seg: 4 }, { cls: 1, det: 2, seg: 4 }]) w.update(step);
+    for (const step of [
+      { cls: 1, det: 2, seg: 4 },
+      { cls: 1, det: 2, seg: 4 },
+    ])
+      w.update(step);
     expect(w.weights()).toEqual({ cls: 1, det: 1, seg: 1 });
-    for (const step of [{ cls: 0.25, det: 1, seg: 2 }, { cls: 0.75, det: 3, seg: 2 }]) w.update(step);
+    for (const step of [
+      { cls: 0.25, det: 1, seg: 2 },
+      { cls: 0.75, det: 3, seg: 2 },
+    ])
+      w.update(step);
     const r = [0.5, 1, 0.5];
     const e = r.map((x) => Math.exp(x / 2));
     const sum = e.reduce((a, b) => a + b, 0);

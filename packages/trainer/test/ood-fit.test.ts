@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, initBackend, tf } from '@multichexnet/core';
-import { checkLevels, enoughForRate, fitOodStatistics, oodScore, oodThreshold, outOfFoldScores, pooledFeatures } from '../src/index';
+import {
+  checkLevels,
+  enoughForRate,
+  fitOodStatistics,
+  oodScore,
+  oodThreshold,
+  outOfFoldScores,
+  pooledFeatures,
+} from '../src/index';
 
 /** Rows from a Gaussian with `k` strong directions and isotropic noise elsewhere, D dimensions. */
 function gaussianRows(n: number, D: number, k: number, seed: string, shift = 0): Float32Array[] {
@@ -80,7 +88,12 @@ describe('oodThreshold', () => {
 describe('pooledFeatures', () => {
   it('averages each level over H and W and concatenates, leaking no tensor', async () => {
     await initBackend('cpu');
-    const f = { c2: tf.ones([2, 8, 8, 3]), c3: tf.ones([2, 4, 4, 2]), c4: tf.fill([2, 2, 2, 4], 2), c5: tf.fill([2, 1, 1, 5], 3) } as never;
+    const f = {
+      c2: tf.ones([2, 8, 8, 3]),
+      c3: tf.ones([2, 4, 4, 2]),
+      c4: tf.fill([2, 2, 2, 4], 2),
+      c5: tf.fill([2, 1, 1, 5], 3),
+    } as never;
     const before = tf.memory().numTensors;
     const p = pooledFeatures(f, ['c4', 'c5']);
     expect(p.shape).toEqual([2, 9]);

@@ -9,7 +9,15 @@ function vars(seed: number): TrainableVariable[] {
   const rng = createRng(seed);
   return [
     { key: 'a/w', variable: tf.variable(tf.tensor1d(Array.from({ length: 4 }, () => rng.normal()))) },
-    { key: 'b/w', variable: tf.variable(tf.tensor2d(Array.from({ length: 6 }, () => rng.normal()), [2, 3])) },
+    {
+      key: 'b/w',
+      variable: tf.variable(
+        tf.tensor2d(
+          Array.from({ length: 6 }, () => rng.normal()),
+          [2, 3],
+        ),
+      ),
+    },
   ];
 }
 
@@ -54,9 +62,15 @@ describe('createOptimizer (adam)', () => {
       const g = grads(a);
       ours.apply(a, g, 0.1);
       tf.dispose([...g.values()]);
-      theirs.minimize(() => tf.addN(b.map((x) => tf.sum(tf.square(x.variable)))) as tf.Scalar, false, b.map((x) => x.variable));
+      theirs.minimize(
+        () => tf.addN(b.map((x) => tf.sum(tf.square(x.variable)))) as tf.Scalar,
+        false,
+        b.map((x) => x.variable),
+      );
     }
-    a.forEach((x, i) => Array.from(x.variable.dataSync()).forEach((y, j) => expect(y).toBeCloseTo(b[i]!.variable.dataSync()[j]!, 5)));
+    a.forEach((x, i) =>
+      Array.from(x.variable.dataSync()).forEach((y, j) => expect(y).toBeCloseTo(b[i]!.variable.dataSync()[j]!, 5)),
+    );
     ours.dispose();
     theirs.dispose();
     tf.dispose([...a, ...b].map((x) => x.variable));
@@ -76,7 +90,8 @@ describe('createOptimizer (adam)', () => {
     const after = opt.getState();
     expect(Array.from(vs[1]!.variable.dataSync())).toEqual(Array.from(bBefore));
     expect(after.steps).toEqual({ 'a/w': 2, 'b/w': 1 });
-    const slot = (s: typeof after, key: string, name: string) => Array.from(s.slots.find((x) => x.key === key && x.slot === name)!.values);
+    const slot = (s: typeof after, key: string, name: string) =>
+      Array.from(s.slots.find((x) => x.key === key && x.slot === name)!.values);
     expect(slot(after, 'b/w', 'm')).toEqual(slot(before, 'b/w', 'm'));
     expect(slot(after, 'a/w', 'm')).not.toEqual(slot(before, 'a/w', 'm'));
     opt.dispose();
@@ -98,10 +113,18 @@ describe('createOptimizer (adam)', () => {
       first.apply(b, g, 0.05);
       tf.dispose([...g.values()]);
     }
-    const state = JSON.parse(JSON.stringify({ ...first.getState(), slots: first.getState().slots.map((s) => ({ ...s, values: Array.from(s.values) })) }));
+    const state = JSON.parse(
+      JSON.stringify({
+        ...first.getState(),
+        slots: first.getState().slots.map((s) => ({ ...s, values: Array.from(s.values) })),
+      }),
+    );
     first.dispose();
     const second = createOptimizer(adamCfg);
-    second.setState({ ...state, slots: state.slots.map((s: { values: number[] }) => ({ ...s, values: Float32Array.from(s.values) })) });
+    second.setState({
+      ...state,
+      slots: state.slots.map((s: { values: number[] }) => ({ ...s, values: Float32Array.from(s.values) })),
+    });
     second.checkAgainst(b);
     for (let t = 0; t < 3; t++) {
       const g = grads(b);
@@ -116,8 +139,18 @@ describe('createOptimizer (adam)', () => {
   it('refuses a state of another optimizer or of the wrong shape', () => {
     const opt = createOptimizer(adamCfg);
     expect(() => opt.setState({ type: 'sgd', steps: {}, slots: [] })).toThrow(DataError);
-    expect(() => opt.setState({ type: 'adam', steps: {}, slots: [{ key: 'a/w', slot: 'm', shape: [3], values: new Float32Array(2) }] })).toThrow(/wrong size/);
-    opt.setState({ type: 'adam', steps: {}, slots: [{ key: 'a/w', slot: 'm', shape: [3], values: new Float32Array(3) }] });
+    expect(() =>
+      opt.setState({
+        type: 'adam',
+        steps: {},
+        slots: [{ key: 'a/w', slot: 'm', shape: [3], values: new Float32Array(2) }],
+      }),
+    ).toThrow(/wrong size/);
+    opt.setState({
+      type: 'adam',
+      steps: {},
+      slots: [{ key: 'a/w', slot: 'm', shape: [3], values: new Float32Array(3) }],
+    });
     const vs = vars(5);
     expect(() => opt.checkAgainst(vs)).toThrow(/does not fit/);
     opt.dispose();

@@ -49,7 +49,17 @@ function longPlan(): TrainingPlan {
     name: 'long-run',
     imageSize: 64,
     logEvery: 50,
-    phases: [{ ...mtl, steps: STEPS, batchSize: BATCH, trainable: ['encoder', 'cls', 'det', 'seg'], evalEvery: 500, checkpointEvery: 250, restoreBest: false }],
+    phases: [
+      {
+        ...mtl,
+        steps: STEPS,
+        batchSize: BATCH,
+        trainable: ['encoder', 'cls', 'det', 'seg'],
+        evalEvery: 500,
+        checkpointEvery: 250,
+        restoreBest: false,
+      },
+    ],
   });
 }
 
@@ -87,15 +97,27 @@ describe(`long run: ${STEPS} steps of the tiny preset`, () => {
     const seconds = (performance.now() - started) / 1000;
     expect(r.status).toBe('completed');
     expect(samples.at(-1)!.step).toBe(STEPS);
-    for (const v of Object.values((r.validation?.cls as { perClassAuroc?: Record<string, number> } | undefined)?.perClassAuroc ?? {})) expect(Number.isNaN(v) || (v >= 0 && v <= 1)).toBe(true);
+    for (const v of Object.values(
+      (r.validation?.cls as { perClassAuroc?: Record<string, number> } | undefined)?.perClassAuroc ?? {},
+    ))
+      expect(Number.isNaN(v) || (v >= 0 && v <= 1)).toBe(true);
     r.model.dispose();
 
     const steady = samples.filter((s) => s.step > WARMUP);
-    expect(new Set(steady.map((s) => s.tensors)).size, `tensor counts ${[...new Set(steady.map((s) => s.tensors))].join(', ')}`).toBe(1);
+    expect(
+      new Set(steady.map((s) => s.tensors)).size,
+      `tensor counts ${[...new Set(steady.map((s) => s.tensors))].join(', ')}`,
+    ).toBe(1);
     const late = samples.filter((s) => s.step > STEPS / 2);
     const steps = late.map((s) => s.step);
-    const rssSlope = slope(steps, late.map((s) => s.rss));
-    const heapSlope = slope(steps, late.map((s) => s.heap));
+    const rssSlope = slope(
+      steps,
+      late.map((s) => s.rss),
+    );
+    const heapSlope = slope(
+      steps,
+      late.map((s) => s.heap),
+    );
     const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
     console.log(
       `long run: ${STEPS} steps in ${seconds.toFixed(1)} s; tensors ${steady[0]!.tensors} throughout; RSS ${mib(samples[0]!.rss)} MiB at step ${samples[0]!.step}, ` +

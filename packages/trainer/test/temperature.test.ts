@@ -44,7 +44,10 @@ describe('fitTemperature', () => {
     const { z, y } = overconfident(2.5, 20000, 'ece-drop');
     const T = fitTemperature(z, y).temperature;
     const before = reliability(z.map(sigmoid), y).ece;
-    const after = reliability(z.map((v) => scaleProbability(sigmoid(v), T)), y).ece;
+    const after = reliability(
+      z.map((v) => scaleProbability(sigmoid(v), T)),
+      y,
+    ).ece;
     expect(after).toBeLessThan(before / 3);
     expect(after).toBeLessThan(0.02);
   });
@@ -63,10 +66,15 @@ describe('reliability and ECE', () => {
       if (k === 1) p[0] = 1;
       return { p, y, bins };
     });
-    const res = spawnSync(PYTHON, [REFERENCE], { input: JSON.stringify({ cases: cases.map((c) => ({ ...c, y: c.y.map((v) => (Number.isNaN(v) ? null : v)) })) }), encoding: 'utf8' });
+    const res = spawnSync(PYTHON, [REFERENCE], {
+      input: JSON.stringify({ cases: cases.map((c) => ({ ...c, y: c.y.map((v) => (Number.isNaN(v) ? null : v)) })) }),
+      encoding: 'utf8',
+    });
     expect(res.error, `${PYTHON} with numpy is needed (python3-numpy in .ci/system-deps)`).toBeUndefined();
     expect(res.status, res.stderr).toBe(0);
-    const ref = JSON.parse(res.stdout) as { cases: { ece: number; count: number; counts: number[]; mean_p: (number | null)[]; rate: (number | null)[] }[] };
+    const ref = JSON.parse(res.stdout) as {
+      cases: { ece: number; count: number; counts: number[]; mean_p: (number | null)[]; rate: (number | null)[] }[];
+    };
     cases.forEach((c, i) => {
       const ours = reliability(c.p, c.y, c.bins);
       const r = ref.cases[i]!;
@@ -97,8 +105,15 @@ describe('fitHeadTemperatures', () => {
     const rare = { z: [2, -1, 0.5], y: [1, 0, 1] };
     const n = 4000;
     const logits = Array.from({ length: n }, (_, i) => Float32Array.from([a.z[i]!, b.z[i]!, i < 3 ? rare.z[i]! : 0]));
-    const labels = Array.from({ length: n }, (_, i) => Float32Array.from([a.y[i]!, b.y[i]!, i < 3 ? rare.y[i]! : Number.NaN]));
-    const t = fitHeadTemperatures({ cls: { logits, labels, classes: ['A', 'B', 'Rare'] }, det: { logits: [], labels: [] }, seg: { logits: [], labels: [] }, features: [] });
+    const labels = Array.from({ length: n }, (_, i) =>
+      Float32Array.from([a.y[i]!, b.y[i]!, i < 3 ? rare.y[i]! : Number.NaN]),
+    );
+    const t = fitHeadTemperatures({
+      cls: { logits, labels, classes: ['A', 'B', 'Rare'] },
+      det: { logits: [], labels: [] },
+      seg: { logits: [], labels: [] },
+      features: [],
+    });
     expect(Math.abs(t.cls.A!.temperature - 3) / 3).toBeLessThan(0.08);
     expect(Math.abs(t.cls.B!.temperature - 0.5) / 0.5).toBeLessThan(0.08);
     expect(t.cls.A!.pooled).toBeUndefined();

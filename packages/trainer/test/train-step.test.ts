@@ -5,7 +5,17 @@ import { createTeacherForcing } from '@multichexnet/gating';
 import { createEncoder } from '@multichexnet/core-encoder';
 import { createClsHead } from '@multichexnet/head-cls';
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
-import { BatchRecipeSchema, PhaseSchema, createLossWeighting, createOptimizer, trainStep, type GradientWeighting, type PhaseInput, type StepContext, type TaskGradients } from '../src/index';
+import {
+  BatchRecipeSchema,
+  PhaseSchema,
+  createLossWeighting,
+  createOptimizer,
+  trainStep,
+  type GradientWeighting,
+  type PhaseInput,
+  type StepContext,
+  type TaskGradients,
+} from '../src/index';
 import { differing, smallModel, snapshot } from './helpers';
 
 beforeAll(async () => {
@@ -40,12 +50,38 @@ function batch(seed: number): Batch {
     boxes.push([]);
     if (b < 6) for (let y = 10; y < 30; y++) for (let x = 5; x < 20; x++) masks[b * S * S + y * S + x] = 1;
   }
-  return { size: B, imageSize: S, images, labels, classes: PATHOLOGIES, boxes, masks, tasks, ids: [], patientIds: [], sources: ['rsna', 'rsna', 'rsna', 'rsna', 'siim', 'siim', 'siim', 'siim'] };
+  return {
+    size: B,
+    imageSize: S,
+    images,
+    labels,
+    classes: PATHOLOGIES,
+    boxes,
+    masks,
+    tasks,
+    ids: [],
+    patientIds: [],
+    sources: ['rsna', 'rsna', 'rsna', 'rsna', 'siim', 'siim', 'siim', 'siim'],
+  };
 }
 
-function context(model: MultiCheXNet, p: number, trainable: ('encoder' | 'cls' | 'det' | 'seg')[], extra: Partial<PhaseInput> = {}): StepContext {
-  const phase = PhaseSchema.parse({ name: 'joint', trainable, batches: [{ datasets: ['rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }], steps: 10, routing: { type: 'teacher-forcing', p }, ...extra });
-  model.setTrainable(Object.fromEntries([...model.blocks()].map(([name]) => [name, (trainable as string[]).includes(name)])));
+function context(
+  model: MultiCheXNet,
+  p: number,
+  trainable: ('encoder' | 'cls' | 'det' | 'seg')[],
+  extra: Partial<PhaseInput> = {},
+): StepContext {
+  const phase = PhaseSchema.parse({
+    name: 'joint',
+    trainable,
+    batches: [{ datasets: ['rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }],
+    steps: 10,
+    routing: { type: 'teacher-forcing', p },
+    ...extra,
+  });
+  model.setTrainable(
+    Object.fromEntries([...model.blocks()].map(([name]) => [name, (trainable as string[]).includes(name)])),
+  );
   const weighting = createLossWeighting(phase.lossWeighting, ['cls', 'det', 'seg'], { seed: 1 });
   return {
     model,
@@ -81,7 +117,10 @@ describe('trainStep', () => {
     expect(passes.count).toBe(1);
     expect(out.applied).toBe(true);
     expect(out.routing).toBe('ground-truth');
-    expect(out.routed).toEqual({ det: { samples: 2, falsePositives: 0, falseNegatives: 0 }, seg: { samples: 2, falsePositives: 0, falseNegatives: 0 } });
+    expect(out.routed).toEqual({
+      det: { samples: 2, falsePositives: 0, falseNegatives: 0 },
+      seg: { samples: 2, falsePositives: 0, falseNegatives: 0 },
+    });
     expect(Object.keys(out.losses).sort()).toEqual(['cls', 'det', 'seg']);
     expect(out.total).toBeCloseTo(out.losses.cls! + out.losses.det! + out.losses.seg!, 4);
     ctx.optimizer.dispose();
@@ -95,10 +134,16 @@ describe('trainStep', () => {
     const all = trainStep(open, batch(2));
     expect(all.routing).toBe('gate');
     // Every labeled sample passes a gate at 0: 2 of 4 RSNA and 2 of 4 SIIM samples are false positives.
-    expect(all.routed).toEqual({ det: { samples: 4, falsePositives: 2, falseNegatives: 0 }, seg: { samples: 4, falsePositives: 2, falseNegatives: 0 } });
+    expect(all.routed).toEqual({
+      det: { samples: 4, falsePositives: 2, falseNegatives: 0 },
+      seg: { samples: 4, falsePositives: 2, falseNegatives: 0 },
+    });
     model.gate!.setThreshold(1);
     const closed = trainStep({ ...open, step: 1 }, batch(2));
-    expect(closed.routed).toEqual({ det: { samples: 0, falsePositives: 0, falseNegatives: 2 }, seg: { samples: 0, falsePositives: 0, falseNegatives: 2 } });
+    expect(closed.routed).toEqual({
+      det: { samples: 0, falsePositives: 0, falseNegatives: 2 },
+      seg: { samples: 0, falsePositives: 0, falseNegatives: 2 },
+    });
     // The frozen cls head still reports its loss; with det and seg starved nothing trainable is reached: no update.
     expect(closed.losses.cls).toBeGreaterThan(0);
     expect(closed.applied).toBe(false);
@@ -135,7 +180,8 @@ describe('trainStep', () => {
     const out = trainStep(ctx, batch(5));
     expect(out.applied).toBe(false);
     expect(out.losses.cls).toBeNaN();
-    for (const v of ctx.variables) if (keys.includes(v.key)) expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before.get(v.key)!));
+    for (const v of ctx.variables)
+      if (keys.includes(v.key)) expect(Array.from(v.variable.dataSync())).toEqual(Array.from(before.get(v.key)!));
     ctx.optimizer.dispose();
     model.dispose();
   });
@@ -145,7 +191,12 @@ describe('trainStep', () => {
     // has no batch statistics; every sample carries every cls label, so the masked BCE is a plain mean.
     const build = () => {
       const encoder = createEncoder({ preset: 'densenet-tiny', initFeatures: 8, growthRate: 4, seed: 7 });
-      const cls = createClsHead({ classes: ['Pneumonia', 'Pneumothorax'], featureChannels: encoder.featureChannels, hidden: 8, seed: 8 });
+      const cls = createClsHead({
+        classes: ['Pneumonia', 'Pneumothorax'],
+        featureChannels: encoder.featureChannels,
+        hidden: 8,
+        seed: 8,
+      });
       return createMultiCheXNet({ encoder, heads: { cls } });
     };
     const b = batch(6);
@@ -153,7 +204,11 @@ describe('trainStep', () => {
       b.labels[i * C + PNA] = i % 2;
       b.labels[i * C + PTX] = (i >> 1) % 2;
     }
-    const sgd = { optimizer: { type: 'sgd' as const, learningRate: 1, momentum: 0 }, batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const] }], routing: { type: 'all' as const } };
+    const sgd = {
+      optimizer: { type: 'sgd' as const, learningRate: 1, momentum: 0 },
+      batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const] }],
+      routing: { type: 'all' as const },
+    };
     const deltas = (accumulate: number): Map<string, Float32Array> => {
       const model = build();
       const ctx = context(model, 1, ['cls'], { ...sgd, accumulate });
@@ -161,7 +216,12 @@ describe('trainStep', () => {
       const out = trainStep({ ...ctx, learningRate: 1 }, b);
       expect(out.applied).toBe(true);
       // SGD with learning rate 1 and no momentum: the update is minus the gradient.
-      const g = new Map(ctx.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync(), (x, i) => before.get(v.key)![i]! - x)]));
+      const g = new Map(
+        ctx.variables.map((v) => [
+          v.key,
+          Float32Array.from(v.variable.dataSync(), (x, i) => before.get(v.key)![i]! - x),
+        ]),
+      );
       ctx.optimizer.dispose();
       model.dispose();
       return g;
@@ -187,7 +247,10 @@ describe('trainStep', () => {
     expect(passes.count).toBe(2);
     expect(out.applied).toBe(true);
     // Micro-batch 1 holds the RSNA samples (det only), micro-batch 2 the SIIM samples (seg only); cls in both.
-    expect(out.routed).toEqual({ det: { samples: 2, falsePositives: 0, falseNegatives: 0 }, seg: { samples: 2, falsePositives: 0, falseNegatives: 0 } });
+    expect(out.routed).toEqual({
+      det: { samples: 2, falsePositives: 0, falseNegatives: 0 },
+      seg: { samples: 2, falsePositives: 0, falseNegatives: 0 },
+    });
     expect(Object.keys(out.losses).sort()).toEqual(['cls', 'det', 'seg']);
     expect(Object.values(ctx.optimizer.getState().steps).every((n) => n === 1)).toBe(true);
     // total = mean over the 2 micro-batches of (cls + det) and (cls + seg) = mean cls + (det + seg) / 2
@@ -234,7 +297,12 @@ describe('trainStep', () => {
     const before = new Map(plain.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync())]));
     trainStep({ ...plain, learningRate: 1 }, batch(14));
     // SGD with learning rate 1: the update is minus the gradient of cls + det + seg.
-    const combined = new Map(plain.variables.map((v) => [v.key, Float32Array.from(v.variable.dataSync(), (x, i) => before.get(v.key)![i]! - x)]));
+    const combined = new Map(
+      plain.variables.map((v) => [
+        v.key,
+        Float32Array.from(v.variable.dataSync(), (x, i) => before.get(v.key)![i]! - x),
+      ]),
+    );
     const model = smallModel(12);
     const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { ...sgd, lossWeighting: { type: 'pcgrad' } });
     const pcgrad = ctx.weighting as GradientWeighting;
@@ -246,7 +314,10 @@ describe('trainStep', () => {
         for (const m of Object.values(g.byTask)) {
           for (const [k, t] of m!) {
             const v = t.dataSync();
-            sums.set(k, Float32Array.from(v, (x, i) => x + (sums.get(k)?.[i] ?? 0)));
+            sums.set(
+              k,
+              Float32Array.from(v, (x, i) => x + (sums.get(k)?.[i] ?? 0)),
+            );
           }
         }
         seen = { sums, shared: [...g.shared], tasks: Object.keys(g.byTask).sort() };
@@ -260,7 +331,9 @@ describe('trainStep', () => {
     expect(got.shared.length).toBeGreaterThan(0);
     expect(got.shared.every((k) => k.startsWith('encoder/'))).toBe(true);
     expect(got.shared.length).toBe(ctx.variables.filter((v) => v.key.startsWith('encoder/')).length);
-    expect([...got.sums.keys()].sort()).toEqual([...combined.keys()].filter((k) => combined.get(k)!.some((x) => x !== 0)).sort());
+    expect([...got.sums.keys()].sort()).toEqual(
+      [...combined.keys()].filter((k) => combined.get(k)!.some((x) => x !== 0)).sort(),
+    );
     // Float32 sums in another order: compared against the largest gradient entry of the step (tiny gradients,
     // such as a BatchNorm gamma's where the tasks cancel, carry rounding noise of that absolute size).
     const largest = Math.max(...[...combined.values()].map((g) => Math.max(...Array.from(g, Math.abs))));
@@ -276,7 +349,10 @@ describe('trainStep', () => {
   });
 
   it('per-task weightings with one task give the plain gradient, byte for byte', () => {
-    const cls = { batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const] }], routing: { type: 'all' as const } };
+    const cls = {
+      batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const] }],
+      routing: { type: 'all' as const },
+    };
     const after = (lossWeighting: PhaseInput['lossWeighting']): Map<string, Float32Array> => {
       const model = smallModel(10);
       const ctx = context(model, 1, ['encoder', 'cls'], { ...cls, lossWeighting });
@@ -294,7 +370,11 @@ describe('trainStep', () => {
   it('per-task weightings with gradient accumulation: one pass per task and micro-batch, one update, no leak', () => {
     const model = smallModel(11);
     const passes = countEncoderPasses(model);
-    const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], { batchSize: 8, accumulate: 2, lossWeighting: { type: 'pcgrad' } });
+    const ctx = context(model, 1, ['encoder', 'cls', 'det', 'seg'], {
+      batchSize: 8,
+      accumulate: 2,
+      lossWeighting: { type: 'pcgrad' },
+    });
     const out = trainStep(ctx, batch(12));
     expect(out.applied).toBe(true);
     // Micro-batch 1: cls and det; micro-batch 2: cls and seg.

@@ -5,7 +5,16 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DataError, initBackend, tf } from '@multichexnet/core';
 import { buildModel } from '@multichexnet/model';
-import { loadCheckpoint, loadLatestCheckpoint, parsePlan, restoreBlocks, train, type TrainEvent, type TrainingData, type TrainingPlanInput } from '../src/index';
+import {
+  loadCheckpoint,
+  loadLatestCheckpoint,
+  parsePlan,
+  restoreBlocks,
+  train,
+  type TrainEvent,
+  type TrainingData,
+  type TrainingPlanInput,
+} from '../src/index';
 import { differing, snapshot } from './helpers';
 import { syntheticData } from './synthetic';
 
@@ -23,13 +32,31 @@ function plan(): TrainingPlanInput {
     seed: 11,
     imageSize: 64,
     logEvery: 1,
-    model: { encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 }, cls: {}, det: { hiddenChannels: 8, hiddenLayers: 1 }, seg: { decoderChannels: 4 }, gate: { kind: 'cls-path' } },
+    model: {
+      encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 },
+      cls: {},
+      det: { hiddenChannels: 8, hiddenLayers: 1 },
+      seg: { decoderChannels: 4 },
+      gate: { kind: 'cls-path' },
+    },
     phases: [
-      { name: 'warm', trainable: ['encoder', 'cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: 3, batchSize: 4, checkpointEvery: 2, evalEvery: 2, lossWeighting: { type: 'dwa', window: 1 } },
+      {
+        name: 'warm',
+        trainable: ['encoder', 'cls'],
+        batches: [{ datasets: ['nih'], tasks: ['cls'] }],
+        steps: 3,
+        batchSize: 4,
+        checkpointEvery: 2,
+        evalEvery: 2,
+        lossWeighting: { type: 'dwa', window: 1 },
+      },
       {
         name: 'mtl',
         trainable: ['encoder', 'cls', 'det', 'seg'],
-        batches: [{ datasets: ['rsna'], tasks: ['cls', 'det'] }, { datasets: ['siim'], tasks: ['cls', 'seg'] }],
+        batches: [
+          { datasets: ['rsna'], tasks: ['cls', 'det'] },
+          { datasets: ['siim'], tasks: ['cls', 'seg'] },
+        ],
         steps: 5,
         batchSize: 4,
         routing: { type: 'teacher-forcing', p: 0.5 },
@@ -75,13 +102,21 @@ describe('train', () => {
     });
     expect(b1.status).toBe('aborted');
     expect(b1.position).toMatchObject({ phase: 'mtl', step: 3 });
-    expect(events.filter((e) => e.type === 'checkpoint').map((e) => (e as { phase: string; step: number }).step)).toContain(2);
+    expect(
+      events.filter((e) => e.type === 'checkpoint').map((e) => (e as { phase: string; step: number }).step),
+    ).toContain(2);
     b1.model.dispose();
     // A fresh process would build a fresh model: resume loads the step-2 checkpoint of phase mtl into it.
     const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
     expect(latest.manifest.position).toMatchObject({ phase: 'mtl', step: 2 });
     expect(latest.optimizer!.slots.some((s) => s.key.startsWith('weighting/'))).toBe(true);
-    const b2 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), onEvent: null });
+    const b2 = await train(resolved, {
+      runDir: dirB,
+      data,
+      resume: true,
+      model: buildModel(resolved.model, resolved.seed),
+      onEvent: null,
+    });
     expect(b2.status).toBe('completed');
 
     expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
@@ -100,17 +135,39 @@ describe('train', () => {
   it('with gradient accumulation: one log line per optimizer step, and a stopped run resumes to the same bytes', async () => {
     const p = plan();
     const mtl = { ...p.phases[1]!, steps: 4, accumulate: 2, restoreBest: false, evalEvery: 0 };
-    const resolved = parsePlan({ ...p, name: 'resume-accumulate', phases: [{ ...p.phases[0]!, steps: 2, accumulate: 4, evalEvery: 0 }, mtl] });
+    const resolved = parsePlan({
+      ...p,
+      name: 'resume-accumulate',
+      phases: [{ ...p.phases[0]!, steps: 2, accumulate: 4, evalEvery: 0 }, mtl],
+    });
     const dirA = mkdtempSync(join(tmpdir(), 'run-acc-a-'));
     const a = await train(resolved, { runDir: dirA, data, onEvent: null });
     const steps = metricsOf(dirA).filter((l) => (l as { type: string }).type === 'step');
-    expect(steps.map((l) => `${(l as { phase: string }).phase}:${(l as { step: number }).step}`)).toEqual(['warm:1', 'warm:2', 'mtl:1', 'mtl:2', 'mtl:3', 'mtl:4']);
+    expect(steps.map((l) => `${(l as { phase: string }).phase}:${(l as { step: number }).step}`)).toEqual([
+      'warm:1',
+      'warm:2',
+      'mtl:1',
+      'mtl:2',
+      'mtl:3',
+      'mtl:4',
+    ]);
     const dirB = mkdtempSync(join(tmpdir(), 'run-acc-b-'));
     const stop = new AbortController();
-    const b1 = await train(resolved, { runDir: dirB, data, signal: stop.signal, onEvent: (e) => e.type === 'step' && e.phase === 'mtl' && e.step === 3 && stop.abort() });
+    const b1 = await train(resolved, {
+      runDir: dirB,
+      data,
+      signal: stop.signal,
+      onEvent: (e) => e.type === 'step' && e.phase === 'mtl' && e.step === 3 && stop.abort(),
+    });
     expect(b1.status).toBe('aborted');
     b1.model.dispose();
-    const b2 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), onEvent: null });
+    const b2 = await train(resolved, {
+      runDir: dirB,
+      data,
+      resume: true,
+      model: buildModel(resolved.model, resolved.seed),
+      onEvent: null,
+    });
     expect(b2.status).toBe('completed');
     expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
     expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
@@ -120,7 +177,16 @@ describe('train', () => {
 
   it('with pcgrad and gradnorm phases: stopped in each and resumed, the run ends on the same bytes', async () => {
     const p = plan();
-    const joint = { trainable: ['encoder', 'cls', 'det', 'seg'] as ('encoder' | 'cls' | 'det' | 'seg')[], batches: [{ datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const, 'det' as const, 'seg' as const] }], steps: 4, batchSize: 4, checkpointEvery: 2, evalEvery: 0 };
+    const joint = {
+      trainable: ['encoder', 'cls', 'det', 'seg'] as ('encoder' | 'cls' | 'det' | 'seg')[],
+      batches: [
+        { datasets: ['rsna' as const, 'siim' as const], tasks: ['cls' as const, 'det' as const, 'seg' as const] },
+      ],
+      steps: 4,
+      batchSize: 4,
+      checkpointEvery: 2,
+      evalEvery: 0,
+    };
     const resolved = parsePlan({
       ...p,
       name: 'resume-gradient-weightings',
@@ -132,22 +198,39 @@ describe('train', () => {
     const dirA = mkdtempSync(join(tmpdir(), 'run-gw-a-'));
     const a = await train(resolved, { runDir: dirA, data, onEvent: null });
     expect(a.status).toBe('completed');
-    const weights = metricsOf(dirA).filter((l) => (l as { type: string; phase: string }).type === 'step' && (l as { phase: string }).phase === 'gn').map((l) => (l as { weights: Record<string, number> }).weights);
+    const weights = metricsOf(dirA)
+      .filter((l) => (l as { type: string; phase: string }).type === 'step' && (l as { phase: string }).phase === 'gn')
+      .map((l) => (l as { weights: Record<string, number> }).weights);
     expect(weights.at(-1)).not.toEqual({ cls: 1, det: 1, seg: 1 }); // GradNorm moved its weights
     const dirB = mkdtempSync(join(tmpdir(), 'run-gw-b-'));
     const stopAt = (phase: string, step: number) => {
       const stop = new AbortController();
-      return { signal: stop.signal, onEvent: (e: TrainEvent) => e.type === 'step' && e.phase === phase && e.step === step && stop.abort() };
+      return {
+        signal: stop.signal,
+        onEvent: (e: TrainEvent) => e.type === 'step' && e.phase === phase && e.step === step && stop.abort(),
+      };
     };
     const b1 = await train(resolved, { runDir: dirB, data, ...stopAt('pc', 3) });
     expect(b1.status).toBe('aborted');
     b1.model.dispose();
-    const b2 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), ...stopAt('gn', 3) });
+    const b2 = await train(resolved, {
+      runDir: dirB,
+      data,
+      resume: true,
+      model: buildModel(resolved.model, resolved.seed),
+      ...stopAt('gn', 3),
+    });
     expect(b2.status).toBe('aborted');
     const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
     expect(latest.state.weighting?.type).toBe('gradnorm');
     b2.model.dispose();
-    const b3 = await train(resolved, { runDir: dirB, data, resume: true, model: buildModel(resolved.model, resolved.seed), onEvent: null });
+    const b3 = await train(resolved, {
+      runDir: dirB,
+      data,
+      resume: true,
+      model: buildModel(resolved.model, resolved.seed),
+      onEvent: null,
+    });
     expect(b3.status).toBe('completed');
     expect(differing(snapshot(a.model), snapshot(b3.model))).toEqual([]);
     expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
@@ -162,7 +245,9 @@ describe('train', () => {
     p.phases[0]!.steps = 2;
     const r = await train(p, { runDir: dir, data, onEvent: null });
     r.model.dispose();
-    await expect(train({ ...p, seed: 12 }, { runDir: dir, data, resume: true, onEvent: null })).rejects.toThrow(/another plan/);
+    await expect(train({ ...p, seed: 12 }, { runDir: dir, data, resume: true, onEvent: null })).rejects.toThrow(
+      /another plan/,
+    );
     await expect(train(p, { runDir: dir, data, onEvent: null })).rejects.toThrow(/already holds checkpoints/);
   });
 
@@ -189,16 +274,24 @@ describe('train', () => {
       },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataError);
-    expect((error as Error).message).toMatch(/Training stopped in phase warm at step 3: loss cls is NaN; the update was not applied and the last good checkpoint is .*p00-s0000002/);
+    expect((error as Error).message).toMatch(
+      /Training stopped in phase warm at step 3: loss cls is NaN; the update was not applied and the last good checkpoint is .*p00-s0000002/,
+    );
     // No update reached the encoder.
-    for (const v of model.trainableVariables()) if (v.key.startsWith('encoder/')) expect(Array.from(v.variable.dataSync())).toEqual(Array.from(atStep2!.get(v.key)!));
+    for (const v of model.trainableVariables())
+      if (v.key.startsWith('encoder/'))
+        expect(Array.from(v.variable.dataSync())).toEqual(Array.from(atStep2!.get(v.key)!));
     const latest = (await loadLatestCheckpoint(join(dir, 'checkpoints')))!;
     expect(latest.manifest.position.step).toBe(2);
     const ckpt = await loadCheckpoint(latest.path);
     const restored = buildModel(resolved.model, 99);
     await restoreBlocks(restored, ckpt);
-    for (const [, block] of restored.blocks()) for (const w of block.weights) expect(w.read().dataSync().every(Number.isFinite)).toBe(true);
-    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; reason?: string });
+    for (const [, block] of restored.blocks())
+      for (const w of block.weights) expect(w.read().dataSync().every(Number.isFinite)).toBe(true);
+    const lines = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; reason?: string });
     expect(lines.at(-1)).toMatchObject({ type: 'stopped', reason: 'loss cls is NaN' });
     model.dispose();
     restored.dispose();

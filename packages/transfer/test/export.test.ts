@@ -20,20 +20,34 @@ let data: TransferSplits;
 
 beforeAll(async () => {
   await initBackend('wasm');
-  data = await openTransferData(await syntheticCovid(60, 21, 0.4, S), { fractions: { train: 0.6, val: 0.2, test: 0.2 }, seed: 2 });
+  data = await openTransferData(await syntheticCovid(60, 21, 0.4, S), {
+    fractions: { train: 0.6, val: 0.2, test: 0.2 },
+    seed: 2,
+  });
 });
 
 describe('export of a fine-tuned model', () => {
   it('exports through the runtime and runs on onnxruntime: COVID-19 probabilities match tfjs, det / seg run for the gate positives', async () => {
     const source = smallModel(1);
-    const r = await fineTune({ from: source, data, imageSize: S, batchSize: 8, steps: 2, freeze: 'all-trainable', seed: 1 });
+    const r = await fineTune({
+      from: source,
+      data,
+      imageSize: S,
+      batchSize: 8,
+      steps: 2,
+      freeze: 'all-trainable',
+      seed: 1,
+    });
     const m = r.model;
     const test = data.test!;
     const reference = await scoreClassifier(m, test, { imageSize: S });
     // The median probability as gate threshold: both branches (routed to det / seg, stopped) are exercised.
     const sorted = reference.scores.map((s) => s[0]!).sort((a, b) => a - b);
     const threshold = sorted[Math.floor(sorted.length / 2)]!;
-    const models = await exportPipeline(m, { preprocessing: { size: S }, gate: { source: 'cls', classes: ['COVID-19'], threshold } });
+    const models = await exportPipeline(m, {
+      preprocessing: { size: S },
+      gate: { source: 'cls', classes: ['COVID-19'], threshold },
+    });
     const dir = mkdtempSync(join(tmpdir(), 'mcx-ft-onnx-'));
     await writePipelineFiles(dir, models);
     const pipe = await createPipeline({ model: dir, backend: 'node' });
@@ -64,8 +78,15 @@ describe('export of a fine-tuned model', () => {
     for (const g of [gate, null]) {
       const covidSeg = createMultiCheXNet({ encoder: m.encoder, heads: { cls: head, seg: m.heads.seg! }, gate: g });
       const exported = await exportPipeline(covidSeg, { preprocessing: { size: S } });
-      expect(exported.reports.stage1.metadata.gate).toEqual(g === null ? null : { source: 'cls', task: 'cls', probabilities: 'cls_probs', classes: ['COVID-19'], threshold });
-      const p = await createPipeline({ model: { stage1: exported.stage1, stage2: exported.stage2 }, gate: { enabled: g !== null } });
+      expect(exported.reports.stage1.metadata.gate).toEqual(
+        g === null
+          ? null
+          : { source: 'cls', task: 'cls', probabilities: 'cls_probs', classes: ['COVID-19'], threshold },
+      );
+      const p = await createPipeline({
+        model: { stage1: exported.stage1, stage2: exported.stage2 },
+        gate: { enabled: g !== null },
+      });
       const out = await p.runBatch(films.map((f) => f.image));
       out.forEach((res, i) => {
         expect(res.tasks).toEqual(['cls', 'seg']);

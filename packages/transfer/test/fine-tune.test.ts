@@ -7,7 +7,17 @@ import { ConfigError, DataError, initBackend, tf } from '@multichexnet/core';
 import { createBatchStream, type Batch } from '@multichexnet/data';
 import { clsTask, positiveWeightsFromLabels } from '@multichexnet/head-cls';
 import { createMultiCheXNet, loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
-import { clsReport, createDecoderHead, datasetLabels, scoreClassifier, FineTuneConfigSchema, fineTune, openTransferData, splitClsPath, type TransferSplits } from '../src/index';
+import {
+  clsReport,
+  createDecoderHead,
+  datasetLabels,
+  scoreClassifier,
+  FineTuneConfigSchema,
+  fineTune,
+  openTransferData,
+  splitClsPath,
+  type TransferSplits,
+} from '../src/index';
 import { differing, maxDiff, smallModel, snapshot, syntheticCovid } from './helpers';
 
 const S = 64;
@@ -49,11 +59,24 @@ describe('fineTune', () => {
     expect(differing(without(before, 'cls#'), without(after, 'cls#'))).toEqual([]);
     // The hidden layer was transferred as is; the decoder moved away from its seeded initial values.
     const cfg = FineTuneConfigSchema.parse({ seed: 3 });
-    const init = createDecoderHead(source.headOf(clsTask), source.encoder.featureChannels, cfg, positiveWeightsFromLabels(datasetLabels(data.train, ['COVID-19'])));
-    const weightOf = (m: tf.LayersModel, layer: string): Float32Array[] => m.getLayer(layer).getWeights().map((w) => Float32Array.from(w.dataSync()));
-    expect(weightOf(r.model.heads.cls!.layersModel, 'cls_hidden')).toEqual(weightOf(source.heads.cls!.layersModel, 'cls_hidden'));
+    const init = createDecoderHead(
+      source.headOf(clsTask),
+      source.encoder.featureChannels,
+      cfg,
+      positiveWeightsFromLabels(datasetLabels(data.train, ['COVID-19'])),
+    );
+    const weightOf = (m: tf.LayersModel, layer: string): Float32Array[] =>
+      m
+        .getLayer(layer)
+        .getWeights()
+        .map((w) => Float32Array.from(w.dataSync()));
+    expect(weightOf(r.model.heads.cls!.layersModel, 'cls_hidden')).toEqual(
+      weightOf(source.heads.cls!.layersModel, 'cls_hidden'),
+    );
     expect(weightOf(r.model.heads.cls!.layersModel, 'cls_hidden')).toEqual(weightOf(init.layersModel, 'cls_hidden'));
-    expect(weightOf(r.model.heads.cls!.layersModel, 'cls_logits')).not.toEqual(weightOf(init.layersModel, 'cls_logits'));
+    expect(weightOf(r.model.heads.cls!.layersModel, 'cls_logits')).not.toEqual(
+      weightOf(init.layersModel, 'cls_logits'),
+    );
     init.dispose();
     // Free localisation: det and seg give exactly the source's outputs on COVID films.
     const x = images();
@@ -76,7 +99,8 @@ describe('fineTune', () => {
     const slow = await fineTune({ ...base, from: source, data, freeze: 'encoder-frozen', lrMultiplier: 0.1, seed: 1 });
     const fast = await fineTune({ ...base, from: source, data, freeze: 'encoder-frozen', lrMultiplier: 1, seed: 1 });
     expect(slow.trainable.transferred.sort()).toEqual(split.feats.filter((k) => k.startsWith('cls/')).sort());
-    const hidden = (m: MultiCheXNet): Float32Array => Float32Array.from(m.heads.cls!.layersModel.getLayer('cls_hidden').getWeights()[0]!.dataSync());
+    const hidden = (m: MultiCheXNet): Float32Array =>
+      Float32Array.from(m.heads.cls!.layersModel.getLayer('cls_hidden').getWeights()[0]!.dataSync());
     const h0 = hidden(source);
     const dist = (m: MultiCheXNet): number => Math.sqrt(hidden(m).reduce((s, v, i) => s + (v - h0[i]!) ** 2, 0));
     expect(dist(frozen.model)).toBe(0);
@@ -125,10 +149,22 @@ describe('fineTune', () => {
     // (Table 3) measures it. Scoring the training films with their own labels still fails if fine-tuning paired
     // images with the wrong labels, did not update, or did not reach the decoder.
     const source = smallModel(9, { hidden: 0 });
-    const common = { ...base, from: source, data, freeze: 'all-trainable' as const, lrMultiplier: 1, batchSize: 16, augment: false, seed: 1, optimizer: { type: 'adam' as const, learningRate: 3e-3 }, schedule: { type: 'constant' as const } };
+    const common = {
+      ...base,
+      from: source,
+      data,
+      freeze: 'all-trainable' as const,
+      lrMultiplier: 1,
+      batchSize: 16,
+      augment: false,
+      seed: 1,
+      optimizer: { type: 'adam' as const, learningRate: 3e-3 },
+      schedule: { type: 'constant' as const },
+    };
     const start = await fineTune({ ...common, steps: 1 });
     const trained = await fineTune({ ...common, steps: 60 });
-    const aurocOn = async (m: MultiCheXNet): Promise<number> => clsReport(await scoreClassifier(m, data.train, { imageSize: S })).meanAuroc;
+    const aurocOn = async (m: MultiCheXNet): Promise<number> =>
+      clsReport(await scoreClassifier(m, data.train, { imageSize: S })).meanAuroc;
     const before = await aurocOn(start.model);
     const after = await aurocOn(trained.model);
     expect(after).toBeGreaterThan(0.85);
@@ -179,7 +215,14 @@ describe('fineTune', () => {
     const source = smallModel(6);
     const labels = datasetLabels(data.train, ['COVID-19', 'Pneumonia']);
     expect(labels.some((y) => Number.isNaN(y[1]!))).toBe(true);
-    const r = await fineTune({ ...base, from: source, data, classes: ['COVID-19', 'Pneumonia'], steps: 2, imbalance: 'oversample' });
+    const r = await fineTune({
+      ...base,
+      from: source,
+      data,
+      classes: ['COVID-19', 'Pneumonia'],
+      steps: 2,
+      imbalance: 'oversample',
+    });
     expect(r.history.every((h) => Number.isFinite(h.loss))).toBe(true);
     expect(r.test!.classes).toEqual(['COVID-19', 'Pneumonia']);
     expect(r.model.gate!.config).toMatchObject({ classes: ['COVID-19', 'Pneumonia'] });
@@ -190,13 +233,25 @@ describe('fineTune', () => {
   it('a source without a cls head gets a new one from config.head (addHead); det / seg untouched', async () => {
     const full = smallModel(10, { gate: null });
     const source = createMultiCheXNet({ encoder: full.encoder, heads: { det: full.heads.det!, seg: full.heads.seg! } });
-    const r = await fineTune({ ...base, from: source, data, steps: 2, freeze: 'feats-frozen', head: { level: 'c4', hidden: 6 } });
+    const r = await fineTune({
+      ...base,
+      from: source,
+      data,
+      steps: 2,
+      freeze: 'feats-frozen',
+      head: { level: 'c4', hidden: 6 },
+    });
     expect(r.model.tasks).toEqual(['cls', 'det', 'seg']);
     expect(r.model.heads.cls!.config).toMatchObject({ classes: ['COVID-19'], level: 'c4', hidden: 6 });
     expect(r.model.gate).toBeNull();
     // Only the new head learns, all of it at the base rate: its hidden layer is new, so feats-frozen cannot mean it.
     expect(r.trainable.transferred).toEqual([]);
-    expect(r.trainable.fresh.sort()).toEqual(['cls/cls_hidden/bias', 'cls/cls_hidden/kernel', 'cls/cls_logits/bias', 'cls/cls_logits/kernel']);
+    expect(r.trainable.fresh.sort()).toEqual([
+      'cls/cls_hidden/bias',
+      'cls/cls_hidden/kernel',
+      'cls/cls_logits/bias',
+      'cls/cls_logits/kernel',
+    ]);
     expect(differing(without(snapshot(source), 'cls#'), without(snapshot(r.model), 'cls#'))).toEqual([]);
     r.model.dispose();
     full.dispose();
@@ -206,7 +261,9 @@ describe('fineTune', () => {
     const source = smallModel(7);
     await expect(fineTune({ ...base, from: source, data, freeze: 'sometimes' as never })).rejects.toThrow(ConfigError);
     await expect(fineTune({ ...base, from: source, data, steps: 0 })).rejects.toThrow(/steps/);
-    await expect(fineTune({ ...base, from: source, data, classes: ['Covid-19'] })).rejects.toThrow(/Covid-19.*0 positive/);
+    await expect(fineTune({ ...base, from: source, data, classes: ['Covid-19'] })).rejects.toThrow(
+      /Covid-19.*0 positive/,
+    );
     await expect(fineTune({ ...base, from: source, data, batchSize: 500 })).rejects.toThrow(/smaller than one batch/);
     await expect(fineTune({ ...base, from: source, data: { train: 'nope' } as never })).rejects.toThrow(DataError);
     await expect(fineTune({ ...base, from: '/nowhere/at/all', data })).rejects.toThrow(/No MultiCheXNet model/);
@@ -219,7 +276,11 @@ describe('fineTune', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcx-ft-'));
     const r = await fineTune({ ...base, from: source, data, runDir: dir, seed: 4 });
     const record = JSON.parse(await readFile(join(dir, 'transfer.json'), 'utf8')) as Record<string, unknown>;
-    expect(record).toMatchObject({ format: 'multichexnet-transfer', imageSize: S, config: { classes: ['COVID-19'], seed: 4 } });
+    expect(record).toMatchObject({
+      format: 'multichexnet-transfer',
+      imageSize: S,
+      config: { classes: ['COVID-19'], seed: 4 },
+    });
     expect((await readFile(join(dir, 'metrics.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(3);
     const loaded = await loadMultiCheXNet(join(dir, 'weights'));
     expect(loaded.gate!.threshold).toBe(r.model.gate!.threshold);
@@ -238,11 +299,24 @@ describe('fineTune', () => {
 
   it('is a trainer phase: interrupted mid-way (AbortSignal) and resumed, it ends with the weights and history of an uninterrupted run', async () => {
     const source = smallModel(12, { hidden: 8 });
-    const common = { ...base, steps: 5, checkpointEvery: 2, freeze: 'encoder-frozen' as const, seed: 7, from: source, data };
+    const common = {
+      ...base,
+      steps: 5,
+      checkpointEvery: 2,
+      freeze: 'encoder-frozen' as const,
+      seed: 7,
+      from: source,
+      data,
+    };
     const whole = await fineTune({ ...common, runDir: mkdtempSync(join(tmpdir(), 'mcx-ft-whole-')) });
     const dir = mkdtempSync(join(tmpdir(), 'mcx-ft-cut-'));
     const stop = new AbortController();
-    const cut = await fineTune({ ...common, runDir: dir, signal: stop.signal, onEvent: (e) => e.type === 'step' && e.step === 3 && stop.abort() });
+    const cut = await fineTune({
+      ...common,
+      runDir: dir,
+      signal: stop.signal,
+      onEvent: (e) => e.type === 'step' && e.step === 3 && stop.abort(),
+    });
     expect(cut.status).toBe('aborted');
     expect(cut.test).toBeNull();
     cut.model.dispose();
@@ -250,7 +324,12 @@ describe('fineTune', () => {
     await expect(fineTune({ ...common, runDir: dir })).rejects.toThrow(/already holds checkpoints/);
     await expect(fineTune({ ...common, seed: 8, runDir: dir, resume: true })).rejects.toThrow(/another plan/);
     const steps: number[] = [];
-    const resumed = await fineTune({ ...common, runDir: dir, resume: true, onEvent: (e) => e.type === 'step' && steps.push(e.step) });
+    const resumed = await fineTune({
+      ...common,
+      runDir: dir,
+      resume: true,
+      onEvent: (e) => e.type === 'step' && steps.push(e.step),
+    });
     expect(steps).toEqual([3, 4, 5]);
     expect(resumed.status).toBe('completed');
     expect(resumed.history.map((h) => h.step)).toEqual([1, 2, 3, 4, 5]);

@@ -15,7 +15,10 @@ describe('splitClsPath', () => {
     expect(s.decLayer).toBe('cls_logits');
     expect(s.featLayers).toEqual(['cls_hidden']);
     expect(s.dec.sort()).toEqual(['cls/cls_logits/bias', 'cls/cls_logits/kernel']);
-    expect(s.feats.filter((k) => k.startsWith('cls/')).sort()).toEqual(['cls/cls_hidden/bias', 'cls/cls_hidden/kernel']);
+    expect(s.feats.filter((k) => k.startsWith('cls/')).sort()).toEqual([
+      'cls/cls_hidden/bias',
+      'cls/cls_hidden/kernel',
+    ]);
     const encoderParams = s.feats.filter((k) => k.startsWith('encoder/'));
     // Every encoder variable that a fully trainable model optimises, and nothing else (moving mean / variance
     // excluded).
@@ -48,17 +51,29 @@ describe('applyFreeze', () => {
     for (const mode of FREEZE_MODES) {
       const f = applyFreeze(model, mode);
       expect(f.trainable.sort()).toEqual(expected[mode].sort());
-      expect(model.trainableVariables().map((v) => v.key).sort()).toEqual(expected[mode].sort());
+      expect(
+        model
+          .trainableVariables()
+          .map((v) => v.key)
+          .sort(),
+      ).toEqual(expected[mode].sort());
       expect(f.fresh.sort()).toEqual([...s.dec].sort());
       expect(f.transferred.sort()).toEqual(expected[mode].filter((k) => !s.dec.includes(k)).sort());
       expect(model.heads.det!.trainable || model.heads.seg!.trainable).toBe(false);
     }
     // A kept decoder is transferred too (it gets the multiplier).
-    expect(applyFreeze(model, 'feats-frozen', { decoderTransferred: true }).transferred.sort()).toEqual([...s.dec].sort());
+    expect(applyFreeze(model, 'feats-frozen', { decoderTransferred: true }).transferred.sort()).toEqual(
+      [...s.dec].sort(),
+    );
     // Block-level toggles (the trainer's setTrainable) do not undo the layer-level freeze.
     applyFreeze(model, 'feats-frozen');
     model.setTrainable({ cls: true });
-    expect(model.trainableVariables().map((v) => v.key).sort()).toEqual([...s.dec].sort());
+    expect(
+      model
+        .trainableVariables()
+        .map((v) => v.key)
+        .sort(),
+    ).toEqual([...s.dec].sort());
     releaseFreeze(model);
     expect(model.trainableVariables().length).toBeGreaterThan(expected['all-trainable'].length);
     expect(() => applyFreeze(model, 'nothing' as never)).toThrow(DataError);
@@ -86,7 +101,9 @@ describe('scaleLearningRates', () => {
     const n0 = tf.memory().numTensors;
     opt.apply(vars, grads, 0.5);
     expect(tf.memory().numTensors).toBe(n0);
-    expect(Array.from(a.dataSync())).toEqual([1 - 0.5 * 0.1 * 10, 2 - 0.5 * 0.1 * 20, 3 - 0.5 * 0.1 * 30].map(Math.fround));
+    expect(Array.from(a.dataSync())).toEqual(
+      [1 - 0.5 * 0.1 * 10, 2 - 0.5 * 0.1 * 20, 3 - 0.5 * 0.1 * 30].map(Math.fround),
+    );
     expect(Array.from(b.dataSync())).toEqual([3.5, 5.5]);
     expect(Array.from(c.dataSync())).toEqual([6]);
     expect(opt.getState().steps).toEqual({ 'encoder/conv/kernel': 1, 'cls/cls_logits/kernel': 1 });
@@ -118,7 +135,9 @@ describe('frozen blocks in training mode', () => {
   it('a forward pass in training mode leaves frozen BatchNorm statistics alone', () => {
     const model = smallModel(4);
     applyFreeze(model, 'encoder-frozen');
-    const stats = model.encoder.weights.filter((w) => /moving/.test((w as unknown as { originalName: string }).originalName));
+    const stats = model.encoder.weights.filter((w) =>
+      /moving/.test((w as unknown as { originalName: string }).originalName),
+    );
     expect(stats.length).toBeGreaterThan(0);
     const before = stats.map((w) => Array.from(w.read().dataSync()));
     const x = randomImages(2, 64, 4);

@@ -10,7 +10,10 @@ export { differing, randomImages, snapshot } from '@multichexnet/model/testing';
 /**
  * A small trained-shape MultiCheXNet: the shared test model with an 8-wide CheXCls hidden layer unless told otherwise.
  */
-export function smallModel(seed = 1, opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {}): MultiCheXNet {
+export function smallModel(
+  seed = 1,
+  opts: { hidden?: number; gate?: 'cls-path' | 'binary-head' | null } = {},
+): MultiCheXNet {
   return sharedSmallModel(seed, { ...opts, hidden: opts.hidden ?? 8 });
 }
 
@@ -25,6 +28,12 @@ export function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
  */
 export async function syntheticCovid(count: number, seed: number, covidFraction = 0.3, size = 64): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'mcx-covid-'));
-  await synthesize({ out: root, counts: { nih: 0, rsna: 0, siim: 0, covid: count }, size, seed, covid: { covidFraction } });
+  await synthesize({
+    out: root,
+    counts: { nih: 0, rsna: 0, siim: 0, covid: count },
+    size,
+    seed,
+    covid: { covidFraction },
+  });
   return join(root, 'covid');
 }

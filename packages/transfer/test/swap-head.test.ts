@@ -47,8 +47,15 @@ describe('swapHead', () => {
   it('keeps a cls-path gate when the new head still has its classes, and drops it on request', () => {
     const model = smallModel(2);
     const fc = model.encoder.featureChannels;
-    const a = swapHead(model, 'cls', createClsHead({ classes: ['Pneumothorax', 'COVID-19', 'Pneumonia'], featureChannels: fc }));
-    expect(a.gate!.config).toMatchObject({ classes: ['Pneumonia', 'Pneumothorax'], classNames: ['Pneumothorax', 'COVID-19', 'Pneumonia'] });
+    const a = swapHead(
+      model,
+      'cls',
+      createClsHead({ classes: ['Pneumothorax', 'COVID-19', 'Pneumonia'], featureChannels: fc }),
+    );
+    expect(a.gate!.config).toMatchObject({
+      classes: ['Pneumonia', 'Pneumothorax'],
+      classNames: ['Pneumothorax', 'COVID-19', 'Pneumonia'],
+    });
     const b = swapHead(model, 'cls', createClsHead({ classes: ['COVID-19'], featureChannels: fc }), { gate: null });
     expect(b.gate).toBeNull();
     const head = createClsHead({ classes: ['COVID-19'], featureChannels: fc });
@@ -60,7 +67,11 @@ describe('swapHead', () => {
 
   it('keeps a binary-head gate (it reads the encoder features) untouched', () => {
     const model = smallModel(3, { gate: 'binary-head' });
-    const swapped = swapHead(model, 'cls', createClsHead({ classes: ['COVID-19'], featureChannels: model.encoder.featureChannels }));
+    const swapped = swapHead(
+      model,
+      'cls',
+      createClsHead({ classes: ['COVID-19'], featureChannels: model.encoder.featureChannels }),
+    );
     expect(swapped.gate).toBe(model.gate);
     swapped.heads.cls!.dispose();
     model.dispose();
@@ -71,12 +82,18 @@ describe('swapHead', () => {
     const fc = model.encoder.featureChannels;
     const seg = createSegHead({ featureChannels: fc, decoderChannels: 4 });
     expect(() => swapHead(model, 'cls', seg as never)).toThrow(/does not do this task/);
-    expect(() => swapHead(model, 'bogus' as never, seg as never)).toThrow(/has no head for this task to replace.*heads.bogus/);
+    expect(() => swapHead(model, 'bogus' as never, seg as never)).toThrow(
+      /has no head for this task to replace.*heads.bogus/,
+    );
     const other = createEncoder({ preset: 'densenet-tiny' });
     const wide = createClsHead({ classes: ['COVID-19'], featureChannels: other.featureChannels });
     expect(() => swapHead(model, 'cls', wide, { gate: null })).toThrow(/featureChannels differ/);
     expect(() => swapHead(model, 'seg', model.heads.seg!)).toThrow(/already a block/);
-    const noSeg = swapHead(model, 'cls', createClsHead({ classes: [...model.headOf(clsTask)!.config.classes], featureChannels: fc }));
+    const noSeg = swapHead(
+      model,
+      'cls',
+      createClsHead({ classes: [...model.headOf(clsTask)!.config.classes], featureChannels: fc }),
+    );
     expect(() => swapHead(createMultiCheXNetWithout(noSeg), 'seg', seg)).toThrow(/no head for this task/);
     for (const b of [seg, other, wide, noSeg.heads.cls!]) b.dispose();
     model.dispose();
@@ -84,7 +101,17 @@ describe('swapHead', () => {
 
   it('saves and reloads through the registry to the same outputs (config round trip)', async () => {
     const model = smallModel(5);
-    const swapped = swapHead(model, 'cls', createClsHead({ classes: ['COVID-19', 'Viral'], featureChannels: model.encoder.featureChannels, hidden: 4, seed: 3 }), { gate: { classes: ['COVID-19'], threshold: 0.3 } });
+    const swapped = swapHead(
+      model,
+      'cls',
+      createClsHead({
+        classes: ['COVID-19', 'Viral'],
+        featureChannels: model.encoder.featureChannels,
+        hidden: 4,
+        seed: 3,
+      }),
+      { gate: { classes: ['COVID-19'], threshold: 0.3 } },
+    );
     const dir = mkdtempSync(join(tmpdir(), 'mcx-swap-'));
     await swapped.save(dir);
     const loaded = await loadMultiCheXNet(dir);
@@ -93,7 +120,8 @@ describe('swapHead', () => {
     const x = randomImages(2, 64, 5);
     const a = swapped.forward(x);
     const b = loaded.forward(x);
-    for (const k of ['cls', 'det', 'seg'] as const) expect(Array.from(b[k]!.dataSync())).toEqual(Array.from(a[k]!.dataSync()));
+    for (const k of ['cls', 'det', 'seg'] as const)
+      expect(Array.from(b[k]!.dataSync())).toEqual(Array.from(a[k]!.dataSync()));
     tf.dispose([...Object.values(a), ...Object.values(b)] as tf.Tensor[]);
     x.dispose();
     model.heads.cls!.dispose();
@@ -105,7 +133,12 @@ describe('swapHead', () => {
 /** The same blocks without the seg head (for the missing-slot case). */
 function createMultiCheXNetWithout(model: ReturnType<typeof smallModel>): ReturnType<typeof smallModel> {
   const { seg: _seg, ...heads } = model.heads;
-  return { ...model, heads, tasks: model.tasks.filter((t) => t !== 'seg'), blocks: () => model.blocks().filter(([n]) => n !== 'seg') } as ReturnType<typeof smallModel>;
+  return {
+    ...model,
+    heads,
+    tasks: model.tasks.filter((t) => t !== 'seg'),
+    blocks: () => model.blocks().filter(([n]) => n !== 'seg'),
+  } as ReturnType<typeof smallModel>;
 }
 
 describe('addHead', () => {
@@ -115,7 +148,11 @@ describe('addHead', () => {
     const fc = copy.encoder.featureChannels;
     const seg = copy.heads.seg!;
     // A model without seg (the original seg head stays with `model`).
-    const noSeg = createMultiCheXNet({ encoder: copy.encoder, heads: { cls: copy.heads.cls!, det: copy.heads.det! }, gate: copy.gate });
+    const noSeg = createMultiCheXNet({
+      encoder: copy.encoder,
+      heads: { cls: copy.heads.cls!, det: copy.heads.det! },
+      gate: copy.gate,
+    });
     const before = snapshot(noSeg);
     const fresh = createSegHead({ featureChannels: fc, decoderChannels: 4, seed: 1 });
     const withSeg = addHead(noSeg, 'seg', fresh);

@@ -15,4 +15,7 @@ export interface EntryGraph {
   bytes: { entry: number; lazy: number };
 }
 export function isForbiddenDefault(path: string): boolean;
-export function walkEntry(specifier: string, options: { packageDir: string; conditions?: string[]; isForbidden?: (path: string) => boolean }): Promise<EntryGraph>;
+export function walkEntry(
+  specifier: string,
+  options: { packageDir: string; conditions?: string[]; isForbidden?: (path: string) => boolean },
+): Promise<EntryGraph>;

@@ -12,7 +12,13 @@ const OWN_RESOLVE = Symbol('own resolve');
 
 /** The default test: Node builtins, @tensorflow/*, sharp and onnxruntime-*. */
 export function isForbiddenDefault(path) {
-  return path.startsWith('node:') || builtins.has(path) || /^@tensorflow\//.test(path) || path === 'sharp' || /^onnxruntime-/.test(path);
+  return (
+    path.startsWith('node:') ||
+    builtins.has(path) ||
+    /^@tensorflow\//.test(path) ||
+    path === 'sharp' ||
+    /^onnxruntime-/.test(path)
+  );
 }
 
 /**
@@ -43,7 +49,12 @@ export async function walkEntry(specifier, { packageDir, conditions = [], isForb
             // A bare builtin the importing package maps away for browsers (`"browser": { "zlib": false }`) is an empty
             // module in every web bundle: esbuild resolves it without error, so it is not an import of the builtin.
             if (builtins.has(args.path)) {
-              const own = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: OWN_RESOLVE });
+              const own = await b.resolve(args.path, {
+                kind: args.kind,
+                importer: args.importer,
+                resolveDir: args.resolveDir,
+                pluginData: OWN_RESOLVE,
+              });
               if (own.errors.length === 0) return undefined;
             }
             forbidden.push({ path: args.path, importer: args.importer });
@@ -55,12 +66,25 @@ export async function walkEntry(specifier, { packageDir, conditions = [], isForb
   });
   const metafile = result.metafile;
   const modules = Object.keys(metafile.inputs);
-  const packages = [...new Set(modules.map((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(m)?.[1]).filter((p) => p !== undefined))].sort();
+  const packages = [
+    ...new Set(modules.map((m) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(m)?.[1]).filter((p) => p !== undefined)),
+  ].sort();
   // Loaded with the import: the entry's output and the chunks it imports statically; the rest loads on first use.
   const outputs = Object.entries(metafile.outputs).filter(([file]) => file.endsWith('.js'));
-  const dynamicTargets = new Set(outputs.flatMap(([, o]) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path)));
-  const eager = new Set(outputs.filter(([file, o]) => o.entryPoint !== undefined && !dynamicTargets.has(file)).map(([file]) => file));
-  for (const file of eager) for (const i of metafile.outputs[file].imports) if (i.kind === 'import-statement' && i.external !== true) eager.add(i.path);
+  const dynamicTargets = new Set(
+    outputs.flatMap(([, o]) => o.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path)),
+  );
+  const eager = new Set(
+    outputs.filter(([file, o]) => o.entryPoint !== undefined && !dynamicTargets.has(file)).map(([file]) => file),
+  );
+  for (const file of eager)
+    for (const i of metafile.outputs[file].imports)
+      if (i.kind === 'import-statement' && i.external !== true) eager.add(i.path);
   const sum = (files) => files.reduce((n, [, o]) => n + o.bytes, 0);
-  return { modules, packages, forbidden, bytes: { entry: sum(outputs.filter(([f]) => eager.has(f))), lazy: sum(outputs.filter(([f]) => !eager.has(f))) } };
+  return {
+    modules,
+    packages,
+    forbidden,
+    bytes: { entry: sum(outputs.filter(([f]) => eager.has(f))), lazy: sum(outputs.filter(([f]) => !eager.has(f))) },
+  };
 }

@@ -16,9 +16,17 @@ export function stripSourceCondition(value: unknown): unknown;
 export function publishedManifest(manifest: Record<string, unknown>, shippedFiles: string[]): Record<string, unknown>;
 export function packedFileLists(pkgDirs: string[]): string[][];
 export function publishStageDir(pkgDir: string): string;
-export function repositoryFields(pkgDir: string): { repository: Record<string, string>; homepage: string; bugs: Record<string, string> };
+export function repositoryFields(pkgDir: string): {
+  repository: Record<string, string>;
+  homepage: string;
+  bugs: Record<string, string>;
+};
 export function packStaged(stageDirs: string[], outDir: string): PackedPackage[];
-export function stagePackage(pkgDir: string, stageDir: string, files?: string[]): { manifest: Record<string, unknown>; stageDir: string; files: string[] };
+export function stagePackage(
+  pkgDir: string,
+  stageDir: string,
+  files?: string[],
+): { manifest: Record<string, unknown>; stageDir: string; files: string[] };
 export function packPackages(pkgDirs: string[], outDir: string): PackedPackage[];
 export function packPackage(pkgDir: string, outDir: string): PackedPackage;
 export function publishedPackageDirs(repoRoot?: string): string[];

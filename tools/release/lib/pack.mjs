@@ -140,10 +140,21 @@ export function stagePackage(pkgDir, stageDir, files = packedFileLists([pkgDir])
  */
 export function packStaged(stageDirs, outDir) {
   mkdirSync(outDir, { recursive: true });
-  const infos = parseNpmJson(npm(['pack', ...stageDirs, '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)], dirname(resolve(outDir))));
+  const infos = parseNpmJson(
+    npm(
+      ['pack', ...stageDirs, '--json', '--ignore-scripts', '--pack-destination', resolve(outDir)],
+      dirname(resolve(outDir)),
+    ),
+  );
   return stageDirs.map((dir, i) => {
     const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    return { name: manifest.name, version: manifest.version, tarball: join(resolve(outDir), infos[i].filename), manifest, files: infos[i].files.map((f) => f.path) };
+    return {
+      name: manifest.name,
+      version: manifest.version,
+      tarball: join(resolve(outDir), infos[i].filename),
+      manifest,
+      files: infos[i].files.map((f) => f.path),
+    };
   });
 }
 
@@ -156,7 +167,10 @@ export function packPackages(pkgDirs, outDir) {
   try {
     const lists = packedFileLists(pkgDirs);
     const staged = pkgDirs.map((dir, i) => stagePackage(dir, join(work, String(i)), lists[i]));
-    return packStaged(staged.map((s) => s.stageDir), outDir);
+    return packStaged(
+      staged.map((s) => s.stageDir),
+      outDir,
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -15,5 +15,9 @@ export function exampleBlock(text: string): ExampleBlock | null;
 export function isTypeScript(block: ExampleBlock): boolean;
 export function installLine(text: string): string[];
 export function importedPackages(code: string): string[];
-export function runExample(block: ExampleBlock, file: string, options?: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): ExampleRun;
+export function runExample(
+  block: ExampleBlock,
+  file: string,
+  options?: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
+): ExampleRun;
 export function failureTail(result: ExampleRun, lines?: number): string;

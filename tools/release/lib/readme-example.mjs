@@ -36,7 +36,11 @@ export function installLine(text) {
   if (start < 0) return [];
   for (let i = start + 1; i < lines.length && !/^##\s/.test(lines[i]); i++) {
     const m = /^\s*npm (?:install|i)\s+([^#]*)/.exec(lines[i]);
-    if (m) return m[1].trim().split(/\s+/).filter((w) => w !== '' && !w.startsWith('-'));
+    if (m)
+      return m[1]
+        .trim()
+        .split(/\s+/)
+        .filter((w) => w !== '' && !w.startsWith('-'));
   }
   return [];
 }
@@ -57,11 +61,28 @@ export function runExample(block, file, { cwd, timeoutMs = 600_000, env = proces
   writeFileSync(file, block.code);
   const args = isTypeScript(block) ? ['--import', import.meta.resolve('tsx'), file] : [file];
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...env, NODE_OPTIONS: '' }, maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', seconds: (performance.now() - t0) / 1000 };
+  const r = spawnSync(process.execPath, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...env, NODE_OPTIONS: '' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return {
+    status: r.status,
+    signal: r.signal,
+    stdout: r.stdout ?? '',
+    stderr: r.stderr ?? '',
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** The last lines of a failed example's output, each cut to a readable length (wasm loaders print megabyte lines). */
 export function failureTail(result, lines = 15) {
-  return (result.stderr || result.stdout).trim().split('\n').slice(-lines).map((l) => l.slice(0, 300)).join('\n');
+  return (result.stderr || result.stdout)
+    .trim()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => l.slice(0, 300))
+    .join('\n');
 }

@@ -29,12 +29,18 @@ export async function openEngine(files: ModelFiles, choice: BackendChoice): Prom
   }
   if (choice === 'wasm') return { engine: await createSingleGraphEngine(files, 'wasm'), note: 'WebAssembly chosen' };
   if (!(await hasWebGpuAdapter())) {
-    return { engine: await createSingleGraphEngine(files, 'wasm'), note: 'WebGPU unavailable in this browser (no adapter)' };
+    return {
+      engine: await createSingleGraphEngine(files, 'wasm'),
+      note: 'WebGPU unavailable in this browser (no adapter)',
+    };
   }
   try {
     return { engine: await createSingleGraphEngine(files, 'webgpu'), note: 'WebGPU adapter found' };
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    return { engine: await createSingleGraphEngine(files, 'wasm'), note: `WebGPU session failed (${reason.slice(0, 120)}); fell back to WebAssembly` };
+    return {
+      engine: await createSingleGraphEngine(files, 'wasm'),
+      note: `WebGPU session failed (${reason.slice(0, 120)}); fell back to WebAssembly`,
+    };
   }
 }

@@ -42,9 +42,20 @@ export async function readModelFiles(files: readonly NamedBytes[]): Promise<Mode
   const single = verified.find((v) => v.metadata.role === 'model');
   if (single !== undefined) {
     if (verified.length > 1) {
-      throw new DataError('A single-graph model.onnx runs on its own', { file: single.name, expected: 'one file', found: `${verified.length} files` });
+      throw new DataError('A single-graph model.onnx runs on its own', {
+        file: single.name,
+        expected: 'one file',
+        found: `${verified.length} files`,
+      });
     }
-    return { kind: 'single', name: single.name, bytes: single.bytes, metadata: single.metadata, checksum: single.checksum, sizeBytes };
+    return {
+      kind: 'single',
+      name: single.name,
+      bytes: single.bytes,
+      metadata: single.metadata,
+      checksum: single.checksum,
+      sizeBytes,
+    };
   }
   const stage1 = verified.find((v) => v.metadata.role === 'stage1');
   const stage2 = verified.find((v) => v.metadata.role === 'stage2') ?? null;

@@ -1,7 +1,14 @@
 import type { DecodedImage } from '@multichexnet/data/decode';
 import type { ModelMetadata, Pipeline } from '@multichexnet/runtime';
 import type { DemoEngine, RunOptions } from './demo-engine';
-import type { ClassProbability, DemoResult, ExecutionBackend, GateDecision, MaskOverlay, TimedStep } from './demo-result';
+import type {
+  ClassProbability,
+  DemoResult,
+  ExecutionBackend,
+  GateDecision,
+  MaskOverlay,
+  TimedStep,
+} from './demo-result';
 
 /** The pipelines behind an engine: the one gated runs use, and (opened on first use) one with the gate off. */
 export interface EnginePipelines {
@@ -30,11 +37,14 @@ export class PipelineEngine implements DemoEngine {
 
   async run(image: DecodedImage, options: RunOptions): Promise<DemoResult> {
     const gateSpec = this.metadata.gate;
-    const pipeline = !options.gated && gateSpec !== null ? await (this.ungated ??= this.pipelines.ungated()) : this.pipelines.gated;
+    const pipeline =
+      !options.gated && gateSpec !== null ? await (this.ungated ??= this.pipelines.ungated()) : this.pipelines.gated;
     const r = await pipeline.run(image);
     // The pipelines flag OOD images (see gated-engine / single-graph-engine); the page's switch decides refusal.
     const refused = options.refuseOod !== false && r.ood?.outOfDistribution === true;
-    const probabilities: ClassProbability[] = refused ? [] : Object.entries(r.probabilities ?? {}).map(([name, probability]) => ({ name, probability }));
+    const probabilities: ClassProbability[] = refused
+      ? []
+      : Object.entries(r.probabilities ?? {}).map(([name, probability]) => ({ name, probability }));
     probabilities.sort((a, b) => b.probability - a.probability);
     const gate: GateDecision | null =
       gateSpec === null

@@ -23,8 +23,17 @@ export function parseProvenance(value: unknown): ModelProvenance | null {
   const str = (k: string): string => (typeof v[k] === 'string' ? (v[k] as string) : '');
   const metrics: Record<string, number> = {};
   if (typeof v.metrics === 'object' && v.metrics !== null) {
-    for (const [k, m] of Object.entries(v.metrics as Record<string, unknown>)) if (typeof m === 'number' && Number.isFinite(m)) metrics[k] = m;
+    for (const [k, m] of Object.entries(v.metrics as Record<string, unknown>))
+      if (typeof m === 'number' && Number.isFinite(m)) metrics[k] = m;
   }
   const notes = Array.isArray(v.notes) ? v.notes.filter((n): n is string => typeof n === 'string') : undefined;
-  return { run: str('run'), command: str('command'), exportedAt: str('exportedAt'), copiedAt: str('copiedAt'), checksum: str('checksum'), metrics, ...(notes ? { notes } : {}) };
+  return {
+    run: str('run'),
+    command: str('command'),
+    exportedAt: str('exportedAt'),
+    copiedAt: str('copiedAt'),
+    checksum: str('checksum'),
+    metrics,
+    ...(notes ? { notes } : {}),
+  };
 }

@@ -1,4 +1,12 @@
-import { decodeDicomAsync, decodeImage, sniffImageFormat, SUPPORTED_TRANSFER_SYNTAXES, type DecodedImage, type DicomCodecWasmUrls, type DicomMeta } from '@multichexnet/data/decode';
+import {
+  decodeDicomAsync,
+  decodeImage,
+  sniffImageFormat,
+  SUPPORTED_TRANSFER_SYNTAXES,
+  type DecodedImage,
+  type DicomCodecWasmUrls,
+  type DicomMeta,
+} from '@multichexnet/data/decode';
 // URLs only: the bundler emits each .wasm as an asset, fetched the first time a file needs its codec
 import charlsWasm from '@cornerstonejs/codec-charls/decodewasm?url';
 import openjpegWasm from '@cornerstonejs/codec-openjpeg/decodewasm?url';
@@ -21,7 +29,8 @@ export interface OpenedImage {
 }
 
 /** In a page the codecs fetch their WebAssembly from the app; in Node (tests) they read it from their packages. */
-const CODEC_WASM: DicomCodecWasmUrls = typeof document === 'undefined' ? {} : { charls: charlsWasm, openjpeg: openjpegWasm };
+const CODEC_WASM: DicomCodecWasmUrls =
+  typeof document === 'undefined' ? {} : { charls: charlsWasm, openjpeg: openjpegWasm };
 
 /** The name errors and the page use for a DICOM file instead of its own. */
 const DICOM_LABEL = 'DICOM file';
@@ -38,7 +47,8 @@ function dicomFacts(meta: DicomMeta): ImageFact[] {
   add('Photometric', meta.photometricInterpretation);
   add('Bits stored', String(meta.bitsStored));
   if (meta.pixelSpacing !== undefined) add('Pixel spacing', `${meta.pixelSpacing[0]} × ${meta.pixelSpacing[1]} mm`);
-  if (meta.windowCenter !== undefined && meta.windowWidth !== undefined) add('VOI window', `C ${meta.windowCenter} / W ${meta.windowWidth}`);
+  if (meta.windowCenter !== undefined && meta.windowWidth !== undefined)
+    add('VOI window', `C ${meta.windowCenter} / W ${meta.windowWidth}`);
   if (meta.lossyImageCompression !== undefined) add('Lossy', meta.lossyImageCompression ? 'yes' : 'no');
   return facts;
 }

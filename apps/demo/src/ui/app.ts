@@ -181,7 +181,8 @@ export async function startApp(): Promise<void> {
   const openImageBytes = async (bytes: Uint8Array, name: string, drawnWith?: string[]): Promise<void> => {
     clearError();
     const opened = await openImage(bytes, name);
-    if (drawnWith !== undefined) opened.facts.push({ label: 'Drawn with', value: drawnWith.length > 0 ? drawnWith.join(', ') : 'no findings' });
+    if (drawnWith !== undefined)
+      opened.facts.push({ label: 'Drawn with', value: drawnWith.length > 0 ? drawnWith.join(', ') : 'no findings' });
     current = opened;
     ui.empty.hidden = true;
     ui.viewer.classList.add('has-image');
@@ -190,7 +191,11 @@ export async function startApp(): Promise<void> {
     viewer.setImage(opened.image);
     replaceChildren(
       ui.imageFacts,
-      el('dl', { class: 'kv-list kv-grid', 'data-testid': 'image-facts' }, ...opened.facts.map((f) => el('div', { class: 'kv' }, el('dt', {}, f.label), el('dd', {}, f.value)))),
+      el(
+        'dl',
+        { class: 'kv-list kv-grid', 'data-testid': 'image-facts' },
+        ...opened.facts.map((f) => el('div', { class: 'kv' }, el('dt', {}, f.label), el('dd', {}, f.value))),
+      ),
     );
     await runCurrent();
   };
@@ -229,9 +234,15 @@ export async function startApp(): Promise<void> {
   });
   ui.gate.addEventListener('change', () => void serial(runCurrent));
   ui.ood.addEventListener('change', () => void serial(runCurrent));
-  byId<HTMLInputElement>('toggle-boxes').addEventListener('change', (e) => viewer.setOptions({ boxes: (e.target as HTMLInputElement).checked }));
-  byId<HTMLInputElement>('toggle-mask').addEventListener('change', (e) => viewer.setOptions({ mask: (e.target as HTMLInputElement).checked }));
-  byId<HTMLInputElement>('opacity').addEventListener('input', (e) => viewer.setOptions({ opacity: Number((e.target as HTMLInputElement).value) }));
+  byId<HTMLInputElement>('toggle-boxes').addEventListener('change', (e) =>
+    viewer.setOptions({ boxes: (e.target as HTMLInputElement).checked }),
+  );
+  byId<HTMLInputElement>('toggle-mask').addEventListener('change', (e) =>
+    viewer.setOptions({ mask: (e.target as HTMLInputElement).checked }),
+  );
+  byId<HTMLInputElement>('opacity').addEventListener('input', (e) =>
+    viewer.setOptions({ opacity: Number((e.target as HTMLInputElement).value) }),
+  );
 
   // The whole page accepts drops, so a file dropped beside the viewer is not opened by the browser instead.
   document.addEventListener('dragover', (e) => {
@@ -265,24 +276,47 @@ export async function startApp(): Promise<void> {
         thumb,
         el('span', { class: 'example-title' }, ex.title),
         el('span', { class: 'example-format' }, ex.format),
-        el('span', { class: 'example-truth' }, ex.findings.length > 0 ? `drawn with: ${ex.findings.join(', ')}` : 'drawn without findings'),
+        el(
+          'span',
+          { class: 'example-truth' },
+          ex.findings.length > 0 ? `drawn with: ${ex.findings.join(', ')}` : 'drawn without findings',
+        ),
       );
       const open = (): void => void serial(() => openImageBytes(bytes, ex.file, ex.findings));
       button.addEventListener('click', open);
       ui.examples.append(button);
       // The same example as a chip on the empty viewer, so a first visit can start in one click.
-      const chip = el('button', { class: 'empty-chip', type: 'button' }, `${ex.title.replace(/^Synthetic /, '')} · ${ex.format}`);
+      const chip = el(
+        'button',
+        { class: 'empty-chip', type: 'button' },
+        `${ex.title.replace(/^Synthetic /, '')} · ${ex.format}`,
+      );
       chip.addEventListener('click', open);
-      if (ui.emptyExamples.childElementCount === 0) ui.emptyExamples.append(el('span', { class: 'empty-or' }, 'or try a synthetic example'));
+      if (ui.emptyExamples.childElementCount === 0)
+        ui.emptyExamples.append(el('span', { class: 'empty-or' }, 'or try a synthetic example'));
       ui.emptyExamples.append(chip);
     }
   })().catch(showError);
 
   await serial(async () => {
-    const [bytes, prov] = await Promise.all([fetchBytes(BUNDLED_MODEL), fetch(BUNDLED_PROVENANCE).then((r) => (r.ok ? r.json() : null)).catch(() => null)]);
+    const [bytes, prov] = await Promise.all([
+      fetchBytes(BUNDLED_MODEL),
+      fetch(BUNDLED_PROVENANCE)
+        .then((r) => (r.ok ? r.json() : null))
+        .catch(() => null),
+    ]);
     provenance = parseProvenance(prov);
     if (bytes === null) {
-      replaceChildren(ui.modelInfo, el('p', { class: 'muted' }, 'This build has no bundled model (run ', el('code', {}, 'npm run demo:model'), '). Load your own model.onnx below.'));
+      replaceChildren(
+        ui.modelInfo,
+        el(
+          'p',
+          { class: 'muted' },
+          'This build has no bundled model (run ',
+          el('code', {}, 'npm run demo:model'),
+          '). Load your own model.onnx below.',
+        ),
+      );
       setState('no-model');
       return;
     }
@@ -310,5 +344,15 @@ function drawThumb(canvas: HTMLCanvasElement, opened: OpenedImage): void {
   const side = Math.min(image.width, image.height);
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(src, (image.width - side) / 2, (image.height - side) / 2, side, side, 0, 0, canvas.width, canvas.height);
+  ctx.drawImage(
+    src,
+    (image.width - side) / 2,
+    (image.height - side) / 2,
+    side,
+    side,
+    0,
+    0,
+    canvas.width,
+    canvas.height,
+  );
 }

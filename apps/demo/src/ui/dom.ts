@@ -8,19 +8,28 @@ type Child = Node | string | number | null | undefined | false;
  * @example
  * el('p', { class: 'muted' }, 'Loaded ', el('b', {}, name));
  */
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | number | boolean | undefined> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | number | boolean | undefined> = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === false) continue;
     node.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(typeof c === 'object' ? c : String(c));
+  for (const c of children)
+    if (c !== null && c !== undefined && c !== false) node.append(typeof c === 'object' ? c : String(c));
   return node;
 }
 
 /** Replaces the children of `parent`. */
 export function replaceChildren(parent: Element, ...children: Child[]): void {
-  parent.replaceChildren(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'object' ? c : String(c))));
+  parent.replaceChildren(
+    ...children
+      .filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false)
+      .map((c) => (typeof c === 'object' ? c : String(c))),
+  );
 }
 
 /** The element with this id, typed; throws when the page skeleton lacks it (a bug in index.html). */

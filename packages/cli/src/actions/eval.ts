@@ -1,7 +1,16 @@
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
-import { badSamplePolicy, completeRun, openData, openRun, readRunData, resolveDataRoots, startBackend, type DataOptions } from '../run/run-folder';
+import {
+  badSamplePolicy,
+  completeRun,
+  openData,
+  openRun,
+  readRunData,
+  resolveDataRoots,
+  startBackend,
+  type DataOptions,
+} from '../run/run-folder';
 import { headlineLines, skippedText } from './train';
 
 /** Options of `multichexnet eval`. */
@@ -26,13 +35,29 @@ export async function evalAction(ctx: CommandContext, run: string, o: EvalOption
   try {
     // The run's own split, so `test` is the test set the run was evaluated on.
     const data = await openData(roots, plan, recorded?.split ?? plan.split, onBadSample);
-    const out = await completeRun(ctx, { runDir, model, plan, data, export: false, evaluate: true, report: o.report, split: o.split });
-    ctx.emit({ run: runDir, split: o.split, evaluation: out.evaluation, galleryItems: out.galleryItems, report: out.report }, [
-      `${plan.name} on the ${o.split} split:`,
-      ...headlineLines(out.evaluation?.metrics ?? null, out.evaluation?.calibration),
-      ...((out.evaluation?.data.totalSkipped ?? 0) > 0 ? [`  skipped ${out.evaluation!.data.totalSkipped} bad sample(s): ${skippedText(out.evaluation!.data.skipped)}`] : []),
-      ...(out.report ? [`report: ${out.report}`] : []),
-    ]);
+    const out = await completeRun(ctx, {
+      runDir,
+      model,
+      plan,
+      data,
+      export: false,
+      evaluate: true,
+      report: o.report,
+      split: o.split,
+    });
+    ctx.emit(
+      { run: runDir, split: o.split, evaluation: out.evaluation, galleryItems: out.galleryItems, report: out.report },
+      [
+        `${plan.name} on the ${o.split} split:`,
+        ...headlineLines(out.evaluation?.metrics ?? null, out.evaluation?.calibration),
+        ...((out.evaluation?.data.totalSkipped ?? 0) > 0
+          ? [
+              `  skipped ${out.evaluation!.data.totalSkipped} bad sample(s): ${skippedText(out.evaluation!.data.skipped)}`,
+            ]
+          : []),
+        ...(out.report ? [`report: ${out.report}`] : []),
+      ],
+    );
   } finally {
     model.dispose();
   }

@@ -58,10 +58,14 @@ export interface ExperimentOptions extends DataOptions {
 }
 
 /** `stepScale` only when the user gave it, so the experiment functions' own defaults apply otherwise. */
-const stepScaleOf = (o: ExperimentOptions): { stepScale?: number } => (o.stepScale !== undefined ? { stepScale: o.stepScale } : {});
+const stepScaleOf = (o: ExperimentOptions): { stepScale?: number } =>
+  o.stepScale !== undefined ? { stepScale: o.stepScale } : {};
 
 function variantsOf(o: ExperimentOptions): Variant[] | undefined {
-  const variants = o.variants?.split(',').map((v) => v.trim()).filter(Boolean);
+  const variants = o.variants
+    ?.split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
   const bad = variants?.find((v) => !(VARIANTS as readonly string[]).includes(v));
   if (bad !== undefined) throw new UsageError(`unknown variant "${bad}": expected some of ${VARIANTS.join(', ')}`);
   return variants as Variant[] | undefined;
@@ -70,7 +74,10 @@ function variantsOf(o: ExperimentOptions): Variant[] | undefined {
 /** `100,101` or `100-104` as seeds. */
 export function parseSeedList(text: string): number[] {
   const out: number[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);
     if (m === null) throw new UsageError(`--seed-list: "${part}" is not a seed or a range like 100-104`);
     const a = Number(m[1]);
@@ -103,7 +110,12 @@ export function seriesConfig(ctx: CommandContext, o: ExperimentOptions, command:
 }
 
 /** Table 1 / Table 2 of one seed in one folder (the quickstart's), through @multichexnet/experiments. */
-export async function runTables(ctx: CommandContext, which: readonly ('table1' | 'table2')[], config: ExperimentConfigInput, runtime: ExperimentRuntime): Promise<{ table1?: Table1; table2?: Table2 }> {
+export async function runTables(
+  ctx: CommandContext,
+  which: readonly ('table1' | 'table2')[],
+  config: ExperimentConfigInput,
+  runtime: ExperimentRuntime,
+): Promise<{ table1?: Table1; table2?: Table2 }> {
   const out: { table1?: Table1; table2?: Table2 } = {};
   if (which.includes('table1')) out.table1 = await experimentTable1(config, runtime);
   if (which.includes('table2')) out.table2 = await experimentTable2(config, runtime);
@@ -123,15 +135,24 @@ export function transferTablesConfig(ctx: CommandContext, o: ExperimentOptions):
     seed: o.seed ?? 0,
     ...stepScaleOf(o),
     ...(o.seeds !== undefined ? { seeds: o.seeds } : {}),
-    ...(o.fineTuneSteps !== undefined ? { fineTune: { steps: o.fineTuneSteps }, nihFineTune: { steps: o.fineTuneSteps }, scratchSteps: o.fineTuneSteps } : {}),
+    ...(o.fineTuneSteps !== undefined
+      ? { fineTune: { steps: o.fineTuneSteps }, nihFineTune: { steps: o.fineTuneSteps }, scratchSteps: o.fineTuneSteps }
+      : {}),
     ...(o.reuse !== undefined ? { reuse: ctx.path(o.reuse) } : {}),
     ...(o.covid !== undefined ? { covid: ctx.path(o.covid) } : {}),
   };
 }
 
 /** Table 3 / Table 4 of the paper through @multichexnet/experiments. */
-async function runTransferTable(ctx: CommandContext, table: 'table3' | 'table4', o: ExperimentOptions): Promise<{ markdown: string }> {
-  for (const [flag, v] of [['--reuse', o.reuse], ['--covid', o.covid]] as const) {
+async function runTransferTable(
+  ctx: CommandContext,
+  table: 'table3' | 'table4',
+  o: ExperimentOptions,
+): Promise<{ markdown: string }> {
+  for (const [flag, v] of [
+    ['--reuse', o.reuse],
+    ['--covid', o.covid],
+  ] as const) {
     if (v !== undefined && !existsSync(ctx.path(v))) throw new UsageError(`${flag}: no such folder: ${ctx.path(v)}`);
   }
   const config = transferTablesConfig(ctx, o);
@@ -144,21 +165,45 @@ const commandLine = (): string => ['multichexnet', ...process.argv.slice(2)].joi
 /** The `experiment` verb. */
 export async function experimentAction(ctx: CommandContext, table: string, o: ExperimentOptions): Promise<void> {
   routeLibraryLogs(ctx);
-  if (!(EXPERIMENTS as readonly string[]).includes(table)) throw new UsageError(`unknown experiment "${table}": expected ${EXPERIMENTS.join(', ')}`);
+  if (!(EXPERIMENTS as readonly string[]).includes(table))
+    throw new UsageError(`unknown experiment "${table}": expected ${EXPERIMENTS.join(', ')}`);
   if (table === 'freeze') {
     const file = o.protocol !== undefined ? ctx.path(o.protocol) : defaultProtocolPath();
-    const p = await freezeProtocol(file, (s, v, protocol) => protocolPlan({ size: s.size, stepScale: s.stepScale, ablations: protocol.ablations }, v));
-    ctx.emit({ protocol: file, sha256: p.sha256, frozenAt: p.frozenAt, plans: Object.keys(p.protocol.plans).length }, [`protocol ${file} frozen at ${p.frozenAt}: sha256 ${p.sha256} (${Object.keys(p.protocol.plans).length} plans)`]);
+    const p = await freezeProtocol(file, (s, v, protocol) =>
+      protocolPlan({ size: s.size, stepScale: s.stepScale, ablations: protocol.ablations }, v),
+    );
+    ctx.emit({ protocol: file, sha256: p.sha256, frozenAt: p.frozenAt, plans: Object.keys(p.protocol.plans).length }, [
+      `protocol ${file} frozen at ${p.frozenAt}: sha256 ${p.sha256} (${Object.keys(p.protocol.plans).length} plans)`,
+    ]);
     return;
   }
-  if ((table === 'table3' || table === 'table4') && o.reuse === undefined && existsSync(`${ctx.path(o.out)}/provenance.json`)) {
+  if (
+    (table === 'table3' || table === 'table4') &&
+    o.reuse === undefined &&
+    existsSync(`${ctx.path(o.out)}/provenance.json`)
+  ) {
     // A Table 1 series folder: Tables 3 and 4 over its finished seeds.
-    if (o.size !== undefined || o.seed !== undefined || o.stepScale !== undefined || o.seeds !== undefined || o.fineTuneSteps !== undefined) {
-      throw new UsageError('table3 / table4 on a series folder take size, steps and seeds from the protocol: use --series and --seed-list');
+    if (
+      o.size !== undefined ||
+      o.seed !== undefined ||
+      o.stepScale !== undefined ||
+      o.seeds !== undefined ||
+      o.fineTuneSteps !== undefined
+    ) {
+      throw new UsageError(
+        'table3 / table4 on a series folder take size, steps and seeds from the protocol: use --series and --seed-list',
+      );
     }
     await startBackend(ctx, o.backend);
     const r = await experimentTransferSeries(
-      { out: ctx.path(o.out), series: o.series, command: commandLine(), ...(o.seedList !== undefined ? { seeds: parseSeedList(o.seedList) } : {}), ...(o.protocol !== undefined ? { protocol: ctx.path(o.protocol) } : {}), ...(o.allowUnfrozen === true ? { allowUnfrozen: true } : {}) },
+      {
+        out: ctx.path(o.out),
+        series: o.series,
+        command: commandLine(),
+        ...(o.seedList !== undefined ? { seeds: parseSeedList(o.seedList) } : {}),
+        ...(o.protocol !== undefined ? { protocol: ctx.path(o.protocol) } : {}),
+        ...(o.allowUnfrozen === true ? { allowUnfrozen: true } : {}),
+      },
       { onEvent: createTrainProgress(ctx.reporter) },
     );
     const md = await (await import('node:fs/promises')).readFile(`${ctx.path(o.out)}/${table}.md`, 'utf8');
@@ -166,8 +211,18 @@ export async function experimentAction(ctx: CommandContext, table: string, o: Ex
     return;
   }
   if (table === 'table3' || table === 'table4') {
-    if (o.variants !== undefined || o.data !== undefined || o.nih !== undefined || o.rsna !== undefined || o.siim !== undefined || o.seedList !== undefined || o.resume === true) {
-      throw new UsageError(`${table} takes its source models and data from --reuse <table1 folder> or trains them itself: --variants, --data, --nih, --rsna, --siim, --seed-list and --resume are for table1 / table2`);
+    if (
+      o.variants !== undefined ||
+      o.data !== undefined ||
+      o.nih !== undefined ||
+      o.rsna !== undefined ||
+      o.siim !== undefined ||
+      o.seedList !== undefined ||
+      o.resume === true
+    ) {
+      throw new UsageError(
+        `${table} takes its source models and data from --reuse <table1 folder> or trains them itself: --variants, --data, --nih, --rsna, --siim, --seed-list and --resume are for table1 / table2`,
+      );
     }
     await startBackend(ctx, o.backend);
     const t = await runTransferTable(ctx, table, o);
@@ -175,9 +230,12 @@ export async function experimentAction(ctx: CommandContext, table: string, o: Ex
     ctx.emit({ [table]: t, report: report.path }, [t.markdown.trimEnd(), '', `report: ${report.path}`]);
     return;
   }
-  if (o.reuse !== undefined || o.covid !== undefined || o.seeds !== undefined || o.fineTuneSteps !== undefined) throw new UsageError('--reuse, --covid, --seeds and --fine-tune-steps are for table3 / table4');
+  if (o.reuse !== undefined || o.covid !== undefined || o.seeds !== undefined || o.fineTuneSteps !== undefined)
+    throw new UsageError('--reuse, --covid, --seeds and --fine-tune-steps are for table3 / table4');
   if (o.size !== undefined || o.seed !== undefined || o.stepScale !== undefined) {
-    throw new UsageError('table1 / table2 take the plan size, step scale and seeds from the protocol: use --series <name> and --seed-list (or --protocol <file> for another protocol)');
+    throw new UsageError(
+      'table1 / table2 take the plan size, step scale and seeds from the protocol: use --series <name> and --seed-list (or --protocol <file> for another protocol)',
+    );
   }
   await startBackend(ctx, o.backend);
   const runtime: SeriesRuntime = { onEvent: createTrainProgress(ctx.reporter) };

@@ -25,12 +25,23 @@ export async function pointingGameAction(ctx: CommandContext, o: PointingGameCom
     films: o.films,
     seed: o.seed,
     ...(o.size !== undefined ? { size: o.size } : {}),
-    ...(o.classes !== undefined ? { classes: o.classes.split(',').map((c) => c.trim()).filter((c) => c !== '') } : {}),
+    ...(o.classes !== undefined
+      ? {
+          classes: o.classes
+            .split(',')
+            .map((c) => c.trim())
+            .filter((c) => c !== ''),
+        }
+      : {}),
     ...(o.tolerance !== undefined ? { tolerance: o.tolerance } : {}),
   });
   if (o.out !== undefined) await writeFileAtomic(ctx.path(o.out), `${JSON.stringify(r, null, 2)}\n`);
   const pct = (v: number): string => `${(100 * v).toFixed(1)}%`;
   const line = (name: string, c: (typeof r)['overall']): string =>
     `${name}: ${pct(c.accuracy)} on the lesion (chance ${pct(c.chance)}), ${pct(c.tolerantAccuracy)} within ${r.settings.tolerance.toFixed(1)} px (chance ${pct(c.tolerantChance)}), ${c.trials} films`;
-  ctx.emit(r, [...Object.entries(r.classes).map(([k, c]) => line(k, c)), line('overall', r.overall), ...(o.out ? [`report written to ${ctx.path(o.out)}`] : [])]);
+  ctx.emit(r, [
+    ...Object.entries(r.classes).map(([k, c]) => line(k, c)),
+    line('overall', r.overall),
+    ...(o.out ? [`report written to ${ctx.path(o.out)}`] : []),
+  ]);
 }

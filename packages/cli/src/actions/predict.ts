@@ -4,7 +4,15 @@ import { basename, extname, join } from 'node:path';
 import { writeFileAtomic, type ScoredBox } from '@multichexnet/core';
 import { rleEncode } from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
-import { calibrationOf, oodMessage, writeCamOverlayPng, writeOverlayPng, type OodDecision, type OodPolicy, type OodSpec } from '@multichexnet/runtime';
+import {
+  calibrationOf,
+  oodMessage,
+  writeCamOverlayPng,
+  writeOverlayPng,
+  type OodDecision,
+  type OodPolicy,
+  type OodSpec,
+} from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { routeLibraryLogs } from './prepare';
@@ -102,19 +110,29 @@ function uniqueOverlayName(file: string, used: Set<string>): string {
  * @example
  * const out = await runPredict(ctx, ['scans/'], { model: 'runs/quickstart', gate: true, top: 3 });   // out.images[0].boxes
  */
-export async function runPredict(ctx: CommandContext, inputs: string[], o: PredictCommandOptions): Promise<PredictOutput> {
+export async function runPredict(
+  ctx: CommandContext,
+  inputs: string[],
+  o: PredictCommandOptions,
+): Promise<PredictOutput> {
   routeLibraryLogs(ctx);
   // The model first: a wrong --model is the likelier mistake, and it is checked without reading any image.
   if (!existsSync(ctx.path(o.model))) throw new UsageError(`no such model file or run folder: ${ctx.path(o.model)}`);
   const files = await listImageFiles(inputs.map((i) => ctx.path(i)));
   const settings: PredictSettings = {
     gate: o.gate,
-    decode: { ...(o.scoreThreshold !== undefined ? { det: { scoreThreshold: o.scoreThreshold } } : {}), ...(o.segThreshold !== undefined ? { seg: { threshold: o.segThreshold } } : {}) },
+    decode: {
+      ...(o.scoreThreshold !== undefined ? { det: { scoreThreshold: o.scoreThreshold } } : {}),
+      ...(o.segThreshold !== undefined ? { seg: { threshold: o.segThreshold } } : {}),
+    },
     ...(o.gateThreshold !== undefined ? { gateThreshold: o.gateThreshold } : {}),
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
-    ...(o.cam !== undefined && o.cam.length > 0 ? { camClasses: o.cam.includes('all') ? ('all' as const) : o.cam } : {}),
+    ...(o.cam !== undefined && o.cam.length > 0
+      ? { camClasses: o.cam.includes('all') ? ('all' as const) : o.cam }
+      : {}),
   };
-  if (o.ood !== undefined && !['refuse', 'flag', 'off'].includes(o.ood)) throw new UsageError(`--ood must be refuse, flag or off; got "${o.ood}"`);
+  if (o.ood !== undefined && !['refuse', 'flag', 'off'].includes(o.ood))
+    throw new UsageError(`--ood must be refuse, flag or off; got "${o.ood}"`);
   if (o.ood !== undefined) settings.ood = o.ood as OodPolicy;
   if (o.oodThreshold !== undefined) settings.oodThreshold = o.oodThreshold;
   const predictor = await openPredictor(ctx.path(o.model), settings);
@@ -127,8 +145,14 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
   // it resizes itself. The next chunk decodes while the model runs on this one.
   const decoder = o.jsDecode === true ? null : await createSharpDecoder();
   const pre = predictor.metadata.preprocessing;
-  const fit = overlayDir === null && pre !== null ? { size: pre.size, fit: pre.fit, interpolation: pre.interpolation } : undefined;
-  const readChunk = (from: number): Promise<ImageFile[]> => readInOrder(files.slice(from, from + BATCH), (f) => readImageFile(f, { decoder, ...(fit !== undefined ? { fit } : {}) }));
+  const fit =
+    overlayDir === null && pre !== null
+      ? { size: pre.size, fit: pre.fit, interpolation: pre.interpolation }
+      : undefined;
+  const readChunk = (from: number): Promise<ImageFile[]> =>
+    readInOrder(files.slice(from, from + BATCH), (f) =>
+      readImageFile(f, { decoder, ...(fit !== undefined ? { fit } : {}) }),
+    );
   let next: Promise<ImageFile[]> | null = files.length > 0 ? readChunk(0) : null;
   try {
     for (let i = 0; i < files.length; i += BATCH) {
@@ -172,7 +196,10 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
           for (const cam of Object.values(r.cams)) {
             const item: NonNullable<PredictedImage['cams']>[number] = { class: cam.className, peak: cam.peak };
             if (entry.overlay !== undefined) {
-              item.overlay = entry.overlay.replace(/\.overlay\.png$/, `.cam-${cam.className.replace(/[^A-Za-z0-9_-]/g, '_')}.png`);
+              item.overlay = entry.overlay.replace(
+                /\.overlay\.png$/,
+                `.cam-${cam.className.replace(/[^A-Za-z0-9_-]/g, '_')}.png`,
+              );
               await writeCamOverlayPng(item.overlay, image, cam, { maxValue: image.maxValue });
             }
             entry.cams.push(item);
@@ -195,7 +222,14 @@ export async function runPredict(ctx: CommandContext, inputs: string[], o: Predi
       inputSize: meta.preprocessing?.size ?? 0,
       gate: meta.gate,
       calibration: calibrationOf(meta),
-      ood: meta.ood === null ? null : { ...meta.ood, ...(o.oodThreshold !== undefined ? { threshold: o.oodThreshold } : {}), policy: (o.ood as OodPolicy | undefined) ?? 'refuse' },
+      ood:
+        meta.ood === null
+          ? null
+          : {
+              ...meta.ood,
+              ...(o.oodThreshold !== undefined ? { threshold: o.oodThreshold } : {}),
+              policy: (o.ood as OodPolicy | undefined) ?? 'refuse',
+            },
     },
     images,
   };
@@ -221,17 +255,32 @@ function humanLine(p: PredictedImage, hasGate: boolean): string {
   if (p.refused === true) return oodMessage(`${p.file} [${p.format} ${p.width}x${p.height}]`, p.ood!);
   const top = p.top.map((t) => `${t.class} ${t.probability.toFixed(3)}`).join(', ');
   // a classifier without det/seg (e.g. fine-tuned to new classes) is exported without a gate
-  const gate = hasGate ? `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}` : 'no gate';
-  const det = p.boxes.length > 0 ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})` : 'no boxes';
+  const gate = hasGate
+    ? `gate ${p.gate.probability.toFixed(3)} ${p.gate.positive ? 'positive' : 'negative'}`
+    : 'no gate';
+  const det =
+    p.boxes.length > 0
+      ? `${p.boxes.length} box${p.boxes.length > 1 ? 'es' : ''} (best ${p.boxes[0]!.score.toFixed(2)})`
+      : 'no boxes';
   const seg = p.maskRle === '' ? '' : `, mask ${p.maskPixels} px`;
-  const cams = p.cams === undefined || p.cams.length === 0 ? '' : `; heatmap peaks: ${p.cams.map((c) => `${c.class} (${Math.round(c.peak.x)}, ${Math.round(c.peak.y)})`).join(', ')}`;
-  const findings = p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
-  const flagged = p.ood?.outOfDistribution === true ? ` [OOD: score ${p.ood.score.toFixed(2)} > threshold ${p.ood.threshold.toFixed(2)}, not like the training films]` : '';
+  const cams =
+    p.cams === undefined || p.cams.length === 0
+      ? ''
+      : `; heatmap peaks: ${p.cams.map((c) => `${c.class} (${Math.round(c.peak.x)}, ${Math.round(c.peak.y)})`).join(', ')}`;
+  const findings =
+    p.findings === undefined ? '' : `findings: ${p.findings.length > 0 ? p.findings.join(', ') : 'none'}; `;
+  const flagged =
+    p.ood?.outOfDistribution === true
+      ? ` [OOD: score ${p.ood.score.toFixed(2)} > threshold ${p.ood.threshold.toFixed(2)}, not like the training films]`
+      : '';
   return `${p.file} [${p.format} ${p.width}x${p.height}]: ${gate}; ${findings}${top}; ${det}${seg}${cams}${p.overlay ? ` -> ${p.overlay}` : ''}${flagged}`;
 }
 
 /** The `predict` verb. */
 export async function predictAction(ctx: CommandContext, inputs: string[], opts: PredictCommandOptions): Promise<void> {
   const out = await runPredict(ctx, inputs, opts);
-  ctx.emit(out, [...out.images.map((p) => humanLine(p, out.model.gate !== null)), ...(opts.out ? [`results written to ${ctx.path(opts.out)}`] : [])]);
+  ctx.emit(out, [
+    ...out.images.map((p) => humanLine(p, out.model.gate !== null)),
+    ...(opts.out ? [`results written to ${ctx.path(opts.out)}`] : []),
+  ]);
 }

@@ -6,6 +6,8 @@ import type { CommandContext } from '../context';
  * never tear a progress bar (restored when the invocation ends).
  */
 export function routeLibraryLogs(ctx: CommandContext): void {
-  setLogSink((level, message) => (level === 'warn' || level === 'error' ? ctx.reporter.warn(message) : ctx.reporter.info(message)));
+  setLogSink((level, message) =>
+    level === 'warn' || level === 'error' ? ctx.reporter.warn(message) : ctx.reporter.info(message),
+  );
   ctx.onCleanup(() => setLogSink(null));
 }

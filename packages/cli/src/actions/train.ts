@@ -7,7 +7,16 @@ import type { RunCalibration, TestEvaluation } from '../report/report-data';
 import { settingsWords, taskHeadlines } from '../report/task-headlines';
 import { routeLibraryLogs } from './prepare';
 import { createTrainProgress } from '../io/train-progress';
-import { badSamplePolicy, completeRun, openData, planSources, resolveDataRoots, startBackend, writeRunData, type DataOptions } from '../run/run-folder';
+import {
+  badSamplePolicy,
+  completeRun,
+  openData,
+  planSources,
+  resolveDataRoots,
+  startBackend,
+  writeRunData,
+  type DataOptions,
+} from '../run/run-folder';
 import { interruptible } from '../run/interrupt';
 
 /** Options of `multichexnet train`. */
@@ -36,31 +45,64 @@ export function planSource(plan: string, size: string, resolve: (p: string) => s
 /** The `train` verb. */
 export async function trainAction(ctx: CommandContext, planArg: string, o: TrainCommandOptions): Promise<void> {
   routeLibraryLogs(ctx);
-  if (!(PLAN_SIZES as readonly string[]).includes(o.size)) throw new UsageError(`--size must be one of ${PLAN_SIZES.join(', ')}; got "${o.size}"`);
-  const loaded: TrainingPlan = await loadPlan(planSource(planArg, o.size, ctx.path), o.seed !== undefined ? { seed: o.seed } : {});
+  if (!(PLAN_SIZES as readonly string[]).includes(o.size))
+    throw new UsageError(`--size must be one of ${PLAN_SIZES.join(', ')}; got "${o.size}"`);
+  const loaded: TrainingPlan = await loadPlan(
+    planSource(planArg, o.size, ctx.path),
+    o.seed !== undefined ? { seed: o.seed } : {},
+  );
   // A plan's `init` folder is a path like every other on the command line: relative to the current folder.
   const plan: TrainingPlan = loaded.init !== undefined ? { ...loaded, init: ctx.path(loaded.init) } : loaded;
   const roots = await resolveDataRoots(ctx, o);
   const needed = planSources(plan);
   const lacking = needed.filter((s) => roots[s] === undefined);
-  if (lacking.length > 0) throw new UsageError(`plan ${plan.name} trains on ${needed.join(', ')}: give --data <root> or --${lacking[0]} <dir> (missing ${lacking.join(', ')})`);
+  if (lacking.length > 0)
+    throw new UsageError(
+      `plan ${plan.name} trains on ${needed.join(', ')}: give --data <root> or --${lacking[0]} <dir> (missing ${lacking.join(', ')})`,
+    );
   const runDir = ctx.path(o.run ?? join(o.runs, plan.name));
   const onBadSample = badSamplePolicy(o.onBadSample);
   await startBackend(ctx, o.backend);
   const data = await openData(roots, plan, plan.split, onBadSample);
-  const result = await interruptible(ctx, (signal) => train(plan, { runDir, data, resume: o.resume === true, onEvent: createTrainProgress(ctx.reporter), signal }));
+  const result = await interruptible(ctx, (signal) =>
+    train(plan, { runDir, data, resume: o.resume === true, onEvent: createTrainProgress(ctx.reporter), signal }),
+  );
   if (result.status === 'aborted') {
     result.model.dispose();
-    throw new Error(`training interrupted at ${result.position.phase} step ${result.position.step}; continue with: multichexnet train ${planArg} --run ${runDir} --resume`);
+    throw new Error(
+      `training interrupted at ${result.position.phase} step ${result.position.step}; continue with: multichexnet train ${planArg} --run ${runDir} --resume`,
+    );
   }
   await writeRunData(runDir, { roots, split: plan.split, onBadSample });
-  const outputs = await completeRun(ctx, { runDir, model: result.model, plan, data, export: o.export, evaluate: o.eval, report: o.report });
+  const outputs = await completeRun(ctx, {
+    runDir,
+    model: result.model,
+    plan,
+    data,
+    export: o.export,
+    evaluate: o.eval,
+    report: o.report,
+  });
   result.model.dispose();
   const health = outputs.evaluation?.data ?? result.data;
-  const summary = { run: runDir, plan: plan.name, status: result.status, seconds: result.seconds, gate: result.gate, validation: result.validation, test: outputs.evaluation?.metrics ?? null, calibration: outputs.calibration ?? null, data: health, model: outputs.exported, report: outputs.report };
+  const summary = {
+    run: runDir,
+    plan: plan.name,
+    status: result.status,
+    seconds: result.seconds,
+    gate: result.gate,
+    validation: result.validation,
+    test: outputs.evaluation?.metrics ?? null,
+    calibration: outputs.calibration ?? null,
+    data: health,
+    model: outputs.exported,
+    report: outputs.report,
+  };
   ctx.emit(summary, [
     `trained ${plan.name} in ${result.seconds.toFixed(0)} s -> ${runDir}`,
-    ...(health.totalSkipped > 0 ? [`  skipped ${health.totalSkipped} bad sample(s): ${skippedText(health.skipped)} (--on-bad-sample skip)`] : []),
+    ...(health.totalSkipped > 0
+      ? [`  skipped ${health.totalSkipped} bad sample(s): ${skippedText(health.skipped)} (--on-bad-sample skip)`]
+      : []),
     ...headlineLines(outputs.evaluation?.metrics ?? null, outputs.evaluation?.calibration),
     ...(outputs.exported ? [`model: ${outputs.exported.model}`] : []),
     ...(outputs.report ? [`report: ${outputs.report}`] : []),
@@ -82,7 +124,11 @@ export function headlineLines(m: TestEvaluation['metrics'] | null, calibration?:
   return [
     ...taskHeadlines(m).map((h) => `  ${h.label.padEnd(20)} ${f(h.value)}  (${h.detail})`),
     ...(m.gate ? [`  gate sens / spec     ${f(m.gate.sensitivity)} / ${f(m.gate.specificity)}`] : []),
-    ...(calibration ? [`  decision settings chosen on val: ${calibrationText(calibration)}`] : calibration === null ? ['  decision settings: defaults (no validation images)'] : []),
+    ...(calibration
+      ? [`  decision settings chosen on val: ${calibrationText(calibration)}`]
+      : calibration === null
+        ? ['  decision settings: defaults (no validation images)']
+        : []),
   ];
 }
 

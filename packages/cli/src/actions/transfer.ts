@@ -54,7 +54,8 @@ export function transferEvaluation(r: FineTuneResult): TestEvaluation | null {
     });
     const positives = y.filter((v) => v === 1).length;
     const negatives = y.length - positives;
-    const points = positives > 0 && negatives > 0 ? thinCurve(rocCurve(y, p).map((q) => ({ fpr: q.fpr, tpr: q.tpr }))) : [];
+    const points =
+      positives > 0 && negatives > 0 ? thinCurve(rocCurve(y, p).map((q) => ({ fpr: q.fpr, tpr: q.tpr }))) : [];
     return { name, auroc: r.test!.perClass[name]!.auroc, positives, negatives, points };
   });
   const perClassAuroc = Object.fromEntries(s.classes.map((c) => [c, r.test!.perClass[c]!.auroc]));
@@ -84,29 +85,39 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
   const from = ctx.path(o.from);
   const covid = ctx.path(o.covid);
   if (!existsSync(from)) throw new UsageError(`no such model or run folder: ${from}`);
-  if (!existsSync(covid)) throw new UsageError(`no such COVID-19 collection folder: ${covid} (write one with "multichexnet synth --out data")`);
-  const classes = o.classes.split(',').map((c) => c.trim()).filter(Boolean);
+  if (!existsSync(covid))
+    throw new UsageError(
+      `no such COVID-19 collection folder: ${covid} (write one with "multichexnet synth --out data")`,
+    );
+  const classes = o.classes
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   const runDir = ctx.path(o.run ?? join(o.runs, `transfer-${classes.join('-').toLowerCase()}`));
   await startBackend(ctx, o.backend);
-  const result = await interruptible(ctx, (signal) => fineTune({
-    from,
-    data: covid,
-    classes,
-    seed: o.seed,
-    runDir,
-    resume: o.resume === true,
-    signal,
-    onEvent: createFineTuneProgress(ctx.reporter),
-    ...(o.freeze !== undefined ? { freeze: o.freeze as FreezeMode } : {}),
-    ...(o.lrMultiplier !== undefined ? { lrMultiplier: o.lrMultiplier } : {}),
-    ...(o.imbalance !== undefined ? { imbalance: o.imbalance as ImbalanceMode } : {}),
-    ...(o.steps !== undefined ? { steps: o.steps } : {}),
-    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
-    ...(o.learningRate !== undefined ? { optimizer: { type: 'adam', learningRate: o.learningRate } } : {}),
-  }));
+  const result = await interruptible(ctx, (signal) =>
+    fineTune({
+      from,
+      data: covid,
+      classes,
+      seed: o.seed,
+      runDir,
+      resume: o.resume === true,
+      signal,
+      onEvent: createFineTuneProgress(ctx.reporter),
+      ...(o.freeze !== undefined ? { freeze: o.freeze as FreezeMode } : {}),
+      ...(o.lrMultiplier !== undefined ? { lrMultiplier: o.lrMultiplier } : {}),
+      ...(o.imbalance !== undefined ? { imbalance: o.imbalance as ImbalanceMode } : {}),
+      ...(o.steps !== undefined ? { steps: o.steps } : {}),
+      ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+      ...(o.learningRate !== undefined ? { optimizer: { type: 'adam', learningRate: o.learningRate } } : {}),
+    }),
+  );
   if (result.status === 'aborted') {
     result.model.dispose();
-    throw new Error(`fine-tuning interrupted at step ${result.history.at(-1)?.step ?? 0}; continue with the same command and --resume`);
+    throw new Error(
+      `fine-tuning interrupted at step ${result.history.at(-1)?.step ?? 0}; continue with the same command and --resume`,
+    );
   }
   let exported: ExportedFiles | null = null;
   let report: string | null = null;
@@ -115,16 +126,41 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
     const evaluation = transferEvaluation(result);
     // The test F1 of transfer.json was counted at these thresholds; the exported files record the same ones.
     if (evaluation !== null) evaluation.calibration = calibration;
-    if (evaluation !== null) await writeFileAtomic(join(runDir, RUN_FILES.test), `${JSON.stringify(evaluation, nanAsString, 2)}\n`);
+    if (evaluation !== null)
+      await writeFileAtomic(join(runDir, RUN_FILES.test), `${JSON.stringify(evaluation, nanAsString, 2)}\n`);
     await writeRunCalibration(runDir, calibration);
-    if (o.export) exported = await exportRunModel(result.model, { name: `transfer-${classes.join('-')}`, imageSize: result.imageSize, ...(result.config.preprocess ? { preprocess: result.config.preprocess } : {}) }, runDir, ctx.reporter, calibration);
+    if (o.export)
+      exported = await exportRunModel(
+        result.model,
+        {
+          name: `transfer-${classes.join('-')}`,
+          imageSize: result.imageSize,
+          ...(result.config.preprocess ? { preprocess: result.config.preprocess } : {}),
+        },
+        runDir,
+        ctx.reporter,
+        calibration,
+      );
     if (o.report) report = (await writeReport(runDir)).path;
   } finally {
     result.model.dispose();
   }
   const t = result.test;
   ctx.emit(
-    { run: runDir, classes, freeze: result.config.freeze, steps: result.config.steps, test: t, validation: result.validation, gateThreshold: result.gateThreshold, imbalance: result.imbalance, calibration, model: exported, report, seconds: result.seconds },
+    {
+      run: runDir,
+      classes,
+      freeze: result.config.freeze,
+      steps: result.config.steps,
+      test: t,
+      validation: result.validation,
+      gateThreshold: result.gateThreshold,
+      imbalance: result.imbalance,
+      calibration,
+      model: exported,
+      report,
+      seconds: result.seconds,
+    },
     [
       `fine-tuned ${classes.join(', ')} from ${from} (${result.config.freeze}, ${result.config.steps} steps) in ${result.seconds.toFixed(0)} s -> ${runDir}`,
       ...(t === null
@@ -134,7 +170,9 @@ export async function transferAction(ctx: CommandContext, o: TransferOptions): P
             const f = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
             return `  ${c}: test AUROC ${f(m.auroc)}, F1 ${f(m.f1)}, sensitivity ${f(m.sensitivity)} at specificity >= ${t.specificityTarget} (${m.positives} positive of ${m.positives + m.negatives})`;
           })),
-      calibration ? `  decision settings chosen on val: ${calibrationText(calibration)}` : '  decision settings: defaults (no validation images)',
+      calibration
+        ? `  decision settings chosen on val: ${calibrationText(calibration)}`
+        : '  decision settings: defaults (no validation images)',
       ...(exported ? [`model: ${exported.model}`] : []),
       ...(report ? [`report: ${report}`] : []),
     ],

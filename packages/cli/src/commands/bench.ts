@@ -45,11 +45,23 @@ export function registerBench(program: Command, context: (cmd: Command) => Comma
     .action(async (opts: BenchOptions, cmd: Command) => {
       const ctx = context(cmd);
       const runner = findBenchRunner(opts.repo !== undefined ? ctx.path(opts.repo) : ctx.io.cwd);
-      if (runner === null) throw new UsageError('no bench/run.mjs here or in a parent folder: run inside a MultiCheXNet-TS checkout, or pass --repo <dir>');
-      const args = [runner, ...(opts.only ? ['--only', opts.only] : []), ...(opts.quick ? ['--quick'] : []), ...(opts.out ? ['--out', ctx.path(opts.out)] : []), ...(opts.list ? ['--list'] : [])];
+      if (runner === null)
+        throw new UsageError(
+          'no bench/run.mjs here or in a parent folder: run inside a MultiCheXNet-TS checkout, or pass --repo <dir>',
+        );
+      const args = [
+        runner,
+        ...(opts.only ? ['--only', opts.only] : []),
+        ...(opts.quick ? ['--quick'] : []),
+        ...(opts.out ? ['--out', ctx.path(opts.out)] : []),
+        ...(opts.list ? ['--list'] : []),
+      ];
       // The runner prints its JSON on stdout and a table on stderr; both pass through unchanged.
       const code = await new Promise<number>((resolve, reject) => {
-        const child = spawn(process.execPath, args, { cwd: dirname(dirname(runner)), stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, args, {
+          cwd: dirname(dirname(runner)),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
         child.stdout.on('data', (b: Buffer) => ctx.io.stdout.write(b.toString()));
         child.stderr.on('data', (b: Buffer) => ctx.io.stderr.write(b.toString()));
         child.on('error', reject);

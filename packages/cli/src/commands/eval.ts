@@ -24,5 +24,7 @@ export function registerEval(program: Command, context: (cmd: Command) => Comman
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
     .option('--no-report', 'do not re-render report.html')
     .addHelpText('after', examples('multichexnet eval runs/multichexnet-joint-tiny --json'))
-    .action(async (run: string, o: EvalOptions, cmd: Command) => (await import('../actions/eval')).evalAction(context(cmd), run, o));
+    .action(async (run: string, o: EvalOptions, cmd: Command) =>
+      (await import('../actions/eval')).evalAction(context(cmd), run, o),
+    );
 }

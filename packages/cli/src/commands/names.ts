@@ -4,7 +4,14 @@
  */
 
 /** The trainer's built-in plans. */
-export const BUILTIN_PLAN_NAMES = ['multichexnet-joint', 'multichexnet-alternating', 'bigbang', 'single-cls', 'single-det', 'single-seg'] as const;
+export const BUILTIN_PLAN_NAMES = [
+  'multichexnet-joint',
+  'multichexnet-alternating',
+  'bigbang',
+  'single-cls',
+  'single-det',
+  'single-seg',
+] as const;
 /** The trainer's plan sizes. */
 export const PLAN_SIZE_NAMES = ['tiny', 'small', 'full'] as const;
 /** The variants the experiments train. */

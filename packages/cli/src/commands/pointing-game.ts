@@ -21,6 +21,11 @@ export function registerPointingGame(program: Command, context: (cmd: Command) =
     .option('--classes <list>', 'comma-separated classes (default: the localised findings the model has)')
     .option('--tolerance <px>', 'tolerant game radius in film pixels (default: half a map cell)', numberArg(0, 4096))
     .option('-o, --out <file>', 'also write the JSON report to this file')
-    .addHelpText('after', examples('multichexnet pointing-game --model runs/quickstart --films 40 --out results/pointing-game.json'))
-    .action(async (o: PointingGameCommandOptions, cmd: Command) => (await import('../actions/pointing-game')).pointingGameAction(context(cmd), o));
+    .addHelpText(
+      'after',
+      examples('multichexnet pointing-game --model runs/quickstart --films 40 --out results/pointing-game.json'),
+    )
+    .action(async (o: PointingGameCommandOptions, cmd: Command) =>
+      (await import('../actions/pointing-game')).pointingGameAction(context(cmd), o),
+    );
 }

@@ -18,12 +18,30 @@ export function registerQuickstart(program: Command, context: (cmd: Command) => 
     )
     .option('-o, --out <dir>', 'output folder', 'runs/quickstart')
     .option('--seed <n>', 'seed of the data, the plans and the baselines', integerArg(0), 0)
-    .option('--size <size>', `plan size (${PLAN_SIZE_NAMES.join(' | ')}): tiny = densenet-tiny at 128 px; small = densenet-small at 256 px, same steps, several times longer`, 'tiny')
+    .option(
+      '--size <size>',
+      `plan size (${PLAN_SIZE_NAMES.join(' | ')}): tiny = densenet-tiny at 128 px; small = densenet-small at 256 px, same steps, several times longer`,
+      'tiny',
+    )
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
-    .option('--step-scale <x>', 'multiply every phase length (below 1: a quicker, weaker smoke run)', numberArg(0.0001, 10), 1)
+    .option(
+      '--step-scale <x>',
+      'multiply every phase length (below 1: a quicker, weaker smoke run)',
+      numberArg(0.0001, 10),
+      1,
+    )
     .option('--nih <n>', 'synthetic NIH images (omitted: the experiment default)', integerArg(1))
     .option('--rsna <n>', 'synthetic RSNA images (omitted: the experiment default)', integerArg(1))
     .option('--siim <n>', 'synthetic SIIM images (omitted: the experiment default)', integerArg(1))
-    .addHelpText('after', examples('multichexnet quickstart', 'multichexnet quickstart --out runs/qs2 --seed 3 --json', 'multichexnet quickstart --size small --out runs/qs-small'))
-    .action(async (o: QuickstartOptions, cmd: Command) => (await import('../actions/quickstart')).quickstartAction(context(cmd), o));
+    .addHelpText(
+      'after',
+      examples(
+        'multichexnet quickstart',
+        'multichexnet quickstart --out runs/qs2 --seed 3 --json',
+        'multichexnet quickstart --size small --out runs/qs-small',
+      ),
+    )
+    .action(async (o: QuickstartOptions, cmd: Command) =>
+      (await import('../actions/quickstart')).quickstartAction(context(cmd), o),
+    );
 }

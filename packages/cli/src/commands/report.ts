@@ -13,5 +13,7 @@ export function registerReport(program: Command, context: (cmd: Command) => Comm
     )
     .argument('<run>', 'run folder, e.g. runs/quickstart')
     .addHelpText('after', examples('multichexnet report runs/quickstart && xdg-open runs/quickstart/report.html'))
-    .action(async (run: string, _opts: unknown, cmd: Command) => (await import('../actions/report')).reportAction(context(cmd), run));
+    .action(async (run: string, _opts: unknown, cmd: Command) =>
+      (await import('../actions/report')).reportAction(context(cmd), run),
+    );
 }

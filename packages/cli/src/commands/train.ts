@@ -25,16 +25,27 @@ export function registerTrain(program: Command, context: (cmd: Command) => Comma
     .option('--seed <n>', "override the plan's seed", integerArg(0))
     .option('--run <dir>', 'run folder (default <runs>/<plan name>)')
     .option('--runs <dir>', 'parent folder of run folders', 'runs')
-    .option('--resume', 'continue the run in --run from its last checkpoint (a damaged one is skipped for the newest intact one)')
-    .option('--on-bad-sample <policy>', 'a bad label row or image: fail (stop, naming it) | skip (leave it out, count it in eval.json and the report)', 'fail')
+    .option(
+      '--resume',
+      'continue the run in --run from its last checkpoint (a damaged one is skipped for the newest intact one)',
+    )
+    .option(
+      '--on-bad-sample <policy>',
+      'a bad label row or image: fail (stop, naming it) | skip (leave it out, count it in eval.json and the report)',
+      'fail',
+    )
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
     .option('--no-export', 'skip the ONNX export')
     .option('--no-eval', 'skip the test-split evaluation and the gallery')
     .option('--no-report', 'skip report.html')
     .addHelpText(
       'after',
-      examples('multichexnet synth --out data/synth && multichexnet train multichexnet-joint --size tiny --data data/synth', 'multichexnet train my-plan.json --data data/synth --run runs/exp1 --resume'),
+      examples(
+        'multichexnet synth --out data/synth && multichexnet train multichexnet-joint --size tiny --data data/synth',
+        'multichexnet train my-plan.json --data data/synth --run runs/exp1 --resume',
+      ),
     )
-    .action(async (planArg: string, o: TrainCommandOptions, cmd: Command) => (await import('../actions/train')).trainAction(context(cmd), planArg, o));
+    .action(async (planArg: string, o: TrainCommandOptions, cmd: Command) =>
+      (await import('../actions/train')).trainAction(context(cmd), planArg, o),
+    );
 }
-

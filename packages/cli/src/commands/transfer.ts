@@ -12,13 +12,17 @@ export function registerTransfer(program: Command, context: (cmd: Command) => Co
       "Transfer learning with @multichexnet/transfer: the trained model's encoder and cls feature layers (theta_feats) " +
         'are kept, a new decoder (theta_dec) with the new classes replaces the cls decoder, det / seg and the gate ' +
         'blocks stay untouched. Trains on a COVID-19 image data collection folder (frontal X-rays, labels from the ' +
-        "finding hierarchy, split by patient), picks F1 and gate thresholds on validation data, reports test AUROC, F1 " +
+        'finding hierarchy, split by patient), picks F1 and gate thresholds on validation data, reports test AUROC, F1 ' +
         'and sensitivity at 90 % specificity. The run folder gets weights/, transfer.json, metrics.jsonl, ' +
         'checkpoints/, the ONNX files, eval-test.json and report.html; --resume continues an interrupted run.',
     )
     .requiredOption('--from <dir>', 'trained run folder (or weights folder), e.g. runs/quickstart')
     .requiredOption('--covid <dir>', 'COVID-19 image data collection folder (metadata.csv + images/), e.g. data/covid')
-    .option('--classes <list>', 'new classes, comma-separated (pathologies or finding levels: COVID-19, Viral, ...)', 'COVID-19')
+    .option(
+      '--classes <list>',
+      'new classes, comma-separated (pathologies or finding levels: COVID-19, Viral, ...)',
+      'COVID-19',
+    )
     .option('--freeze <mode>', 'encoder-frozen | feats-frozen | all-trainable (omitted: encoder-frozen)')
     .option('--lr-multiplier <x>', 'learning-rate factor of the transferred parameters that learn', numberArg(0, 10))
     .option('--imbalance <mode>', 'weighted-loss | oversample | none (omitted: weighted-loss)')
@@ -27,11 +31,22 @@ export function registerTransfer(program: Command, context: (cmd: Command) => Co
     .option('--learning-rate <x>', 'Adam learning rate of the new decoder', numberArg(1e-8, 1))
     .option('--seed <n>', 'seed of the new decoder, data order and augmentation', integerArg(0), 0)
     .option('--run <dir>', 'run folder (default <runs>/transfer-<classes>)')
-    .option('--resume', 'continue the fine-tuning in --run from its last checkpoint (Ctrl-C stops after the current step)')
+    .option(
+      '--resume',
+      'continue the fine-tuning in --run from its last checkpoint (Ctrl-C stops after the current step)',
+    )
     .option('--runs <dir>', 'parent folder of run folders', 'runs')
     .option('--backend <name>', 'tfjs backend: auto | wasm | tensorflow | cpu', 'auto')
     .option('--no-export', 'skip the ONNX export')
     .option('--no-report', 'skip report.html')
-    .addHelpText('after', examples('multichexnet transfer --from runs/quickstart --covid data/covid --steps 60', 'multichexnet transfer --from runs/quickstart --covid data/covid --classes COVID-19,Bacterial --freeze feats-frozen'))
-    .action(async (o: TransferOptions, cmd: Command) => (await import('../actions/transfer')).transferAction(context(cmd), o));
+    .addHelpText(
+      'after',
+      examples(
+        'multichexnet transfer --from runs/quickstart --covid data/covid --steps 60',
+        'multichexnet transfer --from runs/quickstart --covid data/covid --classes COVID-19,Bacterial --freeze feats-frozen',
+      ),
+    )
+    .action(async (o: TransferOptions, cmd: Command) =>
+      (await import('../actions/transfer')).transferAction(context(cmd), o),
+    );
 }

@@ -1,6 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { decodeImageAsync, type DecodedImage, type ImageDecodeOptions, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
+import {
+  decodeImageAsync,
+  type DecodedImage,
+  type ImageDecodeOptions,
+  type ImageDecoder,
+  type ImageFormat,
+} from '@multichexnet/data';
 import { UsageError } from '../cli-error';
 
 /** File extensions a folder walk picks up (a file named explicitly is read whatever its name: formats are sniffed). */
@@ -31,7 +37,9 @@ export async function listImageFiles(inputs: readonly string[]): Promise<string[
 }
 
 async function walk(dir: string): Promise<string[]> {
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   const out: string[] = [];
   for (const e of entries) {
     const p = join(dir, e.name);
@@ -56,9 +64,15 @@ export interface ImageFile {
  * Reads and decodes a PNG, JPEG or DICOM file (format from its bytes, every DICOM transfer syntax); a bad file is a
  * DataError naming it. `decoder` (sharp, where Node has it) goes first; with `fit` it may resize for the model.
  */
-export async function readImageFile(file: string, options: { decoder?: ImageDecoder | null; fit?: ImageDecodeOptions['fit'] } = {}): Promise<ImageFile> {
+export async function readImageFile(
+  file: string,
+  options: { decoder?: ImageDecoder | null; fit?: ImageDecodeOptions['fit'] } = {},
+): Promise<ImageFile> {
   const buf = await readFile(file);
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const { image, format } = await decodeImageAsync(bytes, file, { decoder: options.decoder ?? null, ...(options.fit !== undefined ? { fit: options.fit } : {}) });
+  const { image, format } = await decodeImageAsync(bytes, file, {
+    decoder: options.decoder ?? null,
+    ...(options.fit !== undefined ? { fit: options.fit } : {}),
+  });
   return { file, format, image };
 }

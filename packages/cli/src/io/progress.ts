@@ -21,7 +21,11 @@ export interface Reporter {
 export type ProgressMode = 'bar' | 'lines' | 'silent';
 
 /** Progress mode for a stream: `bar` on a TTY (unless `CI` is set), `lines` otherwise. */
-export function progressModeFor(stream: TextSink, env: Record<string, string | undefined>, quiet: boolean): ProgressMode {
+export function progressModeFor(
+  stream: TextSink,
+  env: Record<string, string | undefined>,
+  quiet: boolean,
+): ProgressMode {
   if (quiet) return 'silent';
   return stream.isTTY === true && env.CI === undefined && env.TERM !== 'dumb' ? 'bar' : 'lines';
 }
@@ -42,7 +46,9 @@ function formatRate(perSecond: number): string {
 
 function formatInfo(info: Record<string, string | number> | undefined): string {
   if (info === undefined) return '';
-  const parts = Object.entries(info).map(([k, v]) => `${k} ${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(3)) : v}`);
+  const parts = Object.entries(info).map(
+    ([k, v]) => `${k} ${typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(3)) : v}`,
+  );
   return parts.length > 0 ? ` | ${parts.join(' ')}` : '';
 }
 
@@ -54,7 +60,11 @@ function formatInfo(info: Record<string, string | number> | undefined): string {
  * const task = createReporter(process.stderr, 'lines').task('synth', 460, 'images');
  * task.update(46);   // "synth 46/460 images (10%) 12 images/s, eta 35s"
  */
-export function createReporter(stream: TextSink, mode: ProgressMode, options: { lineEverySeconds?: number; now?: () => number } = {}): Reporter {
+export function createReporter(
+  stream: TextSink,
+  mode: ProgressMode,
+  options: { lineEverySeconds?: number; now?: () => number } = {},
+): Reporter {
   const now = options.now ?? (() => performance.now() / 1000);
   const lineEvery = options.lineEverySeconds ?? 15;
   let active: cliProgress.SingleBar | null = null;
@@ -117,19 +127,27 @@ export function createReporter(stream: TextSink, mode: ProgressMode, options: { 
             lastDecile = Math.max(lastDecile, decile);
             lastLine = t;
             const pct = Math.floor((done / total) * 100);
-            stream.write(`${label} ${done}/${total} ${unit} (${pct}%) ${formatRate(rate)} ${unit}/s, eta ${formatDuration(eta)}${formatInfo(info)}\n`);
+            stream.write(
+              `${label} ${done}/${total} ${unit} (${pct}%) ${formatRate(rate)} ${unit}/s, eta ${formatDuration(eta)}${formatInfo(info)}\n`,
+            );
           }
         },
         finish(summary) {
           const elapsed = now() - started;
           if (bar !== null) {
-            bar.update(done, { rate: formatRate(done / Math.max(elapsed, 1e-9)), etaText: '0s', infoText: formatInfo(info) });
+            bar.update(done, {
+              rate: formatRate(done / Math.max(elapsed, 1e-9)),
+              etaText: '0s',
+              infoText: formatInfo(info),
+            });
             bar.stop();
             if (active === bar) active = null;
           }
           if (mode === 'silent') return;
           const rate = elapsed > 0 ? done / elapsed : 0;
-          stream.write(`${label}: ${done} ${unit} in ${formatDuration(elapsed)} (${formatRate(rate)} ${unit}/s)${summary ? `, ${summary}` : ''}\n`);
+          stream.write(
+            `${label}: ${done} ${unit} in ${formatDuration(elapsed)} (${formatRate(rate)} ${unit}/s)${summary ? `, ${summary}` : ''}\n`,
+          );
         },
       };
     },

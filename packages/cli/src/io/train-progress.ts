@@ -16,7 +16,9 @@ export function createFineTuneProgress(reporter: Reporter, label = 'fine-tune'):
   return (e) => {
     switch (e.type) {
       case 'start':
-        reporter.info(`${label}: ${e.steps} steps on ${e.trainSamples} images, ${e.freeze} (${e.trainable} variables learn: ${e.transferred} transferred, ${e.fresh} new)`);
+        reporter.info(
+          `${label}: ${e.steps} steps on ${e.trainSamples} images, ${e.freeze} (${e.trainable} variables learn: ${e.transferred} transferred, ${e.fresh} new)`,
+        );
         task = reporter.task(label, e.steps, 'steps');
         break;
       case 'step':
@@ -44,7 +46,9 @@ export function createFineTuneProgress(reporter: Reporter, label = 'fine-tune'):
  * @example
  * await train(plan, { runDir, data, onEvent: createTrainProgress(ctx.reporter) });
  */
-export function createTrainProgress(reporter: Reporter): (event: TrainEvent | ExperimentEvent | TransferExperimentEvent) => void {
+export function createTrainProgress(
+  reporter: Reporter,
+): (event: TrainEvent | ExperimentEvent | TransferExperimentEvent) => void {
   let task: ProgressTask | null = null;
   const fineTunes = new Map<string, (e: FineTuneEvent) => void>();
   return (e) => {
@@ -62,7 +66,9 @@ export function createTrainProgress(reporter: Reporter): (event: TrainEvent | Ex
         if (e.stage !== 'variant-start') reporter.info(e.message);
         break;
       case 'run-start':
-        reporter.info(`${prefix}training ${e.plan}: ${e.phases} phases, ${e.totalSteps} steps -> ${e.runDir}${e.resumedFrom ? ` (resumed at ${e.resumedFrom.phase} step ${e.resumedFrom.step})` : ''}`);
+        reporter.info(
+          `${prefix}training ${e.plan}: ${e.phases} phases, ${e.totalSteps} steps -> ${e.runDir}${e.resumedFrom ? ` (resumed at ${e.resumedFrom.phase} step ${e.resumedFrom.step})` : ''}`,
+        );
         break;
       case 'phase-start':
         task?.finish();
@@ -77,19 +83,27 @@ export function createTrainProgress(reporter: Reporter): (event: TrainEvent | Ex
         break;
       }
       case 'eval':
-        reporter.info(`${prefix}  validation ${e.phase} @${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${f(v)}`).join(', ')}${e.best ? ' (best)' : ''}`);
+        reporter.info(
+          `${prefix}  validation ${e.phase} @${e.step}: ${Object.entries(e.metrics)
+            .map(([k, v]) => `${k} ${f(v)}`)
+            .join(', ')}${e.best ? ' (best)' : ''}`,
+        );
         break;
       case 'phase-end':
         task?.finish(e.restoredBest ? `restored best weights of step ${e.restoredBest.step}` : undefined);
         task = null;
         break;
       case 'gate-threshold':
-        reporter.info(`${prefix}gate threshold ${f(e.threshold)}: sensitivity ${f(e.sensitivity)} (target ${e.targetSensitivity}), specificity ${f(e.specificity)} on validation`);
+        reporter.info(
+          `${prefix}gate threshold ${f(e.threshold)}: sensitivity ${f(e.sensitivity)} (target ${e.targetSensitivity}), specificity ${f(e.specificity)} on validation`,
+        );
         break;
       case 'stopped':
         task?.finish();
         task = null;
-        reporter.warn(`${prefix}training stopped in ${e.phase} at step ${e.step}: ${e.reason}${e.lastCheckpoint ? `; last good checkpoint ${e.lastCheckpoint}` : ''}`);
+        reporter.warn(
+          `${prefix}training stopped in ${e.phase} at step ${e.step}: ${e.reason}${e.lastCheckpoint ? `; last good checkpoint ${e.lastCheckpoint}` : ''}`,
+        );
         break;
       case 'run-end':
         task?.finish();

@@ -1,7 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DecodedImage } from '@multichexnet/data';
-import { createPipeline, verifyModelBytes, PIPELINE_FILES, type ModelMetadata, type OodPolicy, type PipelineResult } from '@multichexnet/runtime';
+import {
+  createPipeline,
+  verifyModelBytes,
+  PIPELINE_FILES,
+  type ModelMetadata,
+  type OodPolicy,
+  type PipelineResult,
+} from '@multichexnet/runtime';
 import { UsageError } from '../cli-error';
 
 /** Decoding and gating overrides of `predict`. */
@@ -58,7 +65,10 @@ export async function openPredictor(model: string, settings: PredictSettings): P
     const candidates = [join(model, PIPELINE_FILES.stage1), join(model, PIPELINE_FILES.model)];
     const found = [];
     for (const c of candidates) if ((await isDir(c)) === false) found.push(c);
-    if (found.length === 0) throw new UsageError(`no model in ${model}: expected ${PIPELINE_FILES.stage1} or ${PIPELINE_FILES.model} (run "multichexnet export" first)`);
+    if (found.length === 0)
+      throw new UsageError(
+        `no model in ${model}: expected ${PIPELINE_FILES.stage1} or ${PIPELINE_FILES.model} (run "multichexnet export" first)`,
+      );
     file = found[0]!;
   }
   const { readFile } = await import('node:fs/promises');
@@ -66,7 +76,10 @@ export async function openPredictor(model: string, settings: PredictSettings): P
   const { metadata } = await verifyModelBytes(bytes, file);
   // A model exported without a gate runs its routed tasks on every image.
   const s = { ...settings, gate: settings.gate && metadata.gate !== null };
-  if (metadata.role === 'stage2') throw new UsageError(`${file} is the second stage of a pipeline: pass its ${PIPELINE_FILES.stage1} or the run folder`);
+  if (metadata.role === 'stage2')
+    throw new UsageError(
+      `${file} is the second stage of a pipeline: pass its ${PIPELINE_FILES.stage1} or the run folder`,
+    );
   const single = metadata.role === 'model';
   const stage2 = join(dirname(file), basename(file).replace('stage1', 'stage2'));
   const hasStage2 = !single && stage2 !== file && (await isDir(stage2)) === false;
@@ -82,5 +95,11 @@ export async function openPredictor(model: string, settings: PredictSettings): P
     ...(s.oodThreshold !== undefined ? { oodThreshold: s.oodThreshold } : {}),
   });
   const files = hasStage2 ? [file, stage2] : [file];
-  return { kind: single ? 'single-graph' : 'pipeline', metadata: pipe.metadata, files, run: (images) => pipe.runBatch(images), dispose: () => pipe.dispose() };
+  return {
+    kind: single ? 'single-graph' : 'pipeline',
+    metadata: pipe.metadata,
+    files,
+    run: (images) => pipe.runBatch(images),
+    dispose: () => pipe.dispose(),
+  };
 }

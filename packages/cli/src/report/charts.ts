@@ -20,8 +20,10 @@ export function lossCurvesSpec(records: readonly MetricsRecord[]): TopLevelSpec 
     const step = r.globalStep ?? r.step ?? 0;
     // A fine-tuning run logs one `loss` (the new decoder's BCE) instead of per-task `losses`.
     const losses = r.losses ?? (typeof r.loss === 'number' ? { cls: r.loss } : {});
-    for (const [loss, value] of Object.entries(losses)) if (Number.isFinite(value)) rows.push({ step, phase, loss: `${loss} loss`, value });
-    if (r.total !== undefined && Number.isFinite(r.total) && Object.keys(losses).length > 1) rows.push({ step, phase, loss: 'weighted total', value: r.total });
+    for (const [loss, value] of Object.entries(losses))
+      if (Number.isFinite(value)) rows.push({ step, phase, loss: `${loss} loss`, value });
+    if (r.total !== undefined && Number.isFinite(r.total) && Object.keys(losses).length > 1)
+      rows.push({ step, phase, loss: 'weighted total', value: r.total });
   }
   if (rows.length === 0) return null;
   const losses = [...new Set(rows.map((r) => r.loss))];
@@ -50,7 +52,8 @@ export function validationCurvesSpec(records: readonly MetricsRecord[]): TopLeve
   for (const r of records) {
     if (r.type !== 'eval') continue;
     for (const [k, v] of Object.entries(r)) {
-      if (/^(cls|det|seg|gate)\./.test(k) && typeof v === 'number' && Number.isFinite(v)) rows.push({ step: r.globalStep ?? r.step ?? 0, phase: r.phase ?? '', metric: k, value: v });
+      if (/^(cls|det|seg|gate)\./.test(k) && typeof v === 'number' && Number.isFinite(v))
+        rows.push({ step: r.globalStep ?? r.step ?? 0, phase: r.phase ?? '', metric: k, value: v });
     }
   }
   if (rows.length === 0) return null;
@@ -70,17 +73,31 @@ export function validationCurvesSpec(records: readonly MetricsRecord[]): TopLeve
 }
 
 function diagonal(): Record<string, unknown> {
-  return { mark: { type: 'rule', strokeDash: [4, 4], color: '#9aa5b1' }, encoding: { x: { datum: 0 }, y: { datum: 0 }, x2: { datum: 1 }, y2: { datum: 1 } } };
+  return {
+    mark: { type: 'rule', strokeDash: [4, 4], color: '#9aa5b1' },
+    encoding: { x: { datum: 0 }, y: { datum: 0 }, x2: { datum: 1 }, y2: { datum: 1 } },
+  };
 }
 
 /** One ROC panel per class with its AUROC in the panel title (classes without both labels are left out). */
 export function rocPanelsSpec(rocs: readonly ClassRoc[]): TopLevelSpec | null {
   const usable = rocs.filter((r) => Number.isFinite(r.auroc) && r.points.length > 1);
   if (usable.length === 0) return null;
-  const rows = usable.flatMap((r) => thinCurve(r.points, 120).map((p) => ({ panel: `${r.name}  AUROC ${fmt(r.auroc)}  (n+ ${r.positives})`, fpr: p.fpr, tpr: p.tpr })));
+  const rows = usable.flatMap((r) =>
+    thinCurve(r.points, 120).map((p) => ({
+      panel: `${r.name}  AUROC ${fmt(r.auroc)}  (n+ ${r.positives})`,
+      fpr: p.fpr,
+      tpr: p.tpr,
+    })),
+  );
   return {
     data: { values: rows },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: usable.map((r) => `${r.name}  AUROC ${fmt(r.auroc)}  (n+ ${r.positives})`) },
+    facet: {
+      field: 'panel',
+      type: 'nominal',
+      title: null,
+      sort: usable.map((r) => `${r.name}  AUROC ${fmt(r.auroc)}  (n+ ${r.positives})`),
+    },
     columns: 4,
     spec: {
       width: 150,
@@ -116,7 +133,15 @@ export function aurocBarsSpec(rocs: readonly ClassRoc[], mean: number): TopLevel
           x: { field: 'auroc', type: 'quantitative', scale: { domain: [0, 1] }, title: 'AUROC' },
         },
       },
-      { data: { values: rows }, mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#1f2933' }, encoding: { y: { field: 'class', type: 'nominal', sort: '-x' }, x: { field: 'auroc', type: 'quantitative' }, text: { field: 'auroc', format: '.3f' } } },
+      {
+        data: { values: rows },
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 10, color: '#1f2933' },
+        encoding: {
+          y: { field: 'class', type: 'nominal', sort: '-x' },
+          x: { field: 'auroc', type: 'quantitative' },
+          text: { field: 'auroc', format: '.3f' },
+        },
+      },
       { mark: { type: 'rule', strokeDash: [4, 4], color: '#dc2626' }, encoding: { x: { datum: 0.5 } } },
     ],
   } as unknown as TopLevelSpec;
@@ -131,7 +156,13 @@ export function prCurveSpec(pr: NonNullable<TestEvaluation['curves']['pr']>): To
     width: 360,
     height: 260,
     data: { values: rows },
-    mark: { type: 'line', interpolate: 'step-after', color: '#dc2626', strokeWidth: 1.8, point: { size: 12, color: '#dc2626' } },
+    mark: {
+      type: 'line',
+      interpolate: 'step-after',
+      color: '#dc2626',
+      strokeWidth: 1.8,
+      point: { size: 12, color: '#dc2626' },
+    },
     encoding: {
       x: { field: 'recall', type: 'quantitative', scale: { domain: [0, 1] } },
       y: { field: 'precision', type: 'quantitative', scale: { domain: [0, 1] } },
@@ -152,7 +183,12 @@ export function diceHistogramSpec(dice: NonNullable<TestEvaluation['curves']['di
     encoding: {
       x: { field: 'dice', type: 'quantitative', bin: { extent: [0, 1], step: 0.05 }, title: 'Dice' },
       y: { aggregate: 'count', type: 'quantitative', title: 'images' },
-      color: { field: 'truth', type: 'nominal', title: 'ground truth', scale: { domain: ['pneumothorax', 'no pneumothorax'], range: ['#dc2626', '#9aa5b1'] } },
+      color: {
+        field: 'truth',
+        type: 'nominal',
+        title: 'ground truth',
+        scale: { domain: ['pneumothorax', 'no pneumothorax'], range: ['#dc2626', '#9aa5b1'] },
+      },
     },
   } as TopLevelSpec;
 }
@@ -167,9 +203,28 @@ export function gateRocSpec(g: NonNullable<TestEvaluation['curves']['gateRoc']>)
     height: 260,
     layer: [
       diagonal(),
-      { data: { values: thinCurve(g.points) }, mark: { type: 'line', interpolate: 'step-after', color: '#9333ea', strokeWidth: 1.8 }, encoding: { x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } }, y: { field: 'tpr', type: 'quantitative', title: 'true positive rate', scale: { domain: [0, 1] } } } },
-      { data: { values: [op] }, mark: { type: 'point', filled: true, size: 80, color: '#ea580c' }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' } } },
-      { data: { values: [{ ...op, label: `sens ${fmt(op.tpr, 2)}, spec ${fmt(1 - op.fpr, 2)}` }] }, mark: { type: 'text', align: 'left', dx: 8, dy: 10, fontSize: 11, color: '#ea580c' }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' }, text: { field: 'label' } } },
+      {
+        data: { values: thinCurve(g.points) },
+        mark: { type: 'line', interpolate: 'step-after', color: '#9333ea', strokeWidth: 1.8 },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative', title: 'false positive rate', scale: { domain: [0, 1] } },
+          y: { field: 'tpr', type: 'quantitative', title: 'true positive rate', scale: { domain: [0, 1] } },
+        },
+      },
+      {
+        data: { values: [op] },
+        mark: { type: 'point', filled: true, size: 80, color: '#ea580c' },
+        encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' } },
+      },
+      {
+        data: { values: [{ ...op, label: `sens ${fmt(op.tpr, 2)}, spec ${fmt(1 - op.fpr, 2)}` }] },
+        mark: { type: 'text', align: 'left', dx: 8, dy: 10, fontSize: 11, color: '#ea580c' },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative' },
+          y: { field: 'tpr', type: 'quantitative' },
+          text: { field: 'label' },
+        },
+      },
     ],
   } as unknown as TopLevelSpec;
 }

@@ -5,7 +5,14 @@ import { UsageError } from '../cli-error';
 import { version } from '../version';
 import { renderReport } from './render-report';
 import { PAPER_TABLE_FILES, paperTable } from './paper-tables';
-import { runCalibrationOf, type Gallery, type MetricsRecord, type ReportData, type ResultTable, type TestEvaluation } from './report-data';
+import {
+  runCalibrationOf,
+  type Gallery,
+  type MetricsRecord,
+  type ReportData,
+  type ResultTable,
+  type TestEvaluation,
+} from './report-data';
 import { readRunOod, readRunTemperature } from '../run/fit-probability';
 
 /** File names of a run folder: core's run-folder layout, re-exported where the CLI exported it before. */
@@ -38,7 +45,12 @@ async function readMetrics(file: string): Promise<MetricsRecord[]> {
     try {
       out.push(JSON.parse(line) as MetricsRecord);
     } catch {
-      throw new DataError('metrics.jsonl line is not JSON', { file, row: i + 1, expected: 'one JSON object per line', found: line.slice(0, 60) });
+      throw new DataError('metrics.jsonl line is not JSON', {
+        file,
+        row: i + 1,
+        expected: 'one JSON object per line',
+        found: line.slice(0, 60),
+      });
     }
   });
   return out;

@@ -8,7 +8,8 @@ import type { RunOod, RunTemperature } from '../run/fit-probability';
  * the OOD threshold with where it came from.
  */
 
-const esc = (s: unknown): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: unknown): string =>
+  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: unknown, d = 3): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
 const HEADS = { cls: 'CheXCls (every class, pooled)', det: 'CheXDet box scores', seg: 'CheXSeg pixels' } as const;
@@ -19,7 +20,14 @@ const HEADS = { cls: 'CheXCls (every class, pooled)', det: 'CheXDet box scores',
  */
 export function reliabilitySpec(title: string, r: { before: Reliability; after: Reliability }): TopLevelSpec | null {
   const rows = (['before', 'after'] as const).flatMap((when) =>
-    r[when].bins.filter((b) => b.count > 0).map((b) => ({ probability: b.meanProbability, positives: b.positiveRate, count: b.count, series: when === 'before' ? `T = 1 (ECE ${num(r.before.ece)})` : `scaled (ECE ${num(r.after.ece)})` })),
+    r[when].bins
+      .filter((b) => b.count > 0)
+      .map((b) => ({
+        probability: b.meanProbability,
+        positives: b.positiveRate,
+        count: b.count,
+        series: when === 'before' ? `T = 1 (ECE ${num(r.before.ece)})` : `scaled (ECE ${num(r.after.ece)})`,
+      })),
   );
   if (rows.length === 0) return null;
   const xy = {
@@ -32,15 +40,36 @@ export function reliabilitySpec(title: string, r: { before: Reliability; after: 
     width: 280,
     height: 260,
     layer: [
-      { data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] }, mark: { type: 'line', strokeDash: [4, 4], color: '#9aa5b1' }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } },
+      {
+        data: {
+          values: [
+            { x: 0, y: 0 },
+            { x: 1, y: 1 },
+          ],
+        },
+        mark: { type: 'line', strokeDash: [4, 4], color: '#9aa5b1' },
+        encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } },
+      },
       { data: { values: rows }, mark: { type: 'line', strokeWidth: 1.6 }, encoding: { ...xy, color } },
-      { data: { values: rows }, mark: { type: 'point', filled: true, opacity: 0.9 }, encoding: { ...xy, color, size: { field: 'count', type: 'quantitative', title: 'samples', scale: { range: [20, 220] } } } },
+      {
+        data: { values: rows },
+        mark: { type: 'point', filled: true, opacity: 0.9 },
+        encoding: {
+          ...xy,
+          color,
+          size: { field: 'count', type: 'quantitative', title: 'samples', scale: { range: [20, 220] } },
+        },
+      },
     ],
   } as unknown as TopLevelSpec;
 }
 
 /** The section's HTML; `chart` renders a spec to an SVG figure. Empty when the run has neither file. */
-export async function probabilitySection(t: RunTemperature | null, ood: RunOod | null, chart: (spec: TopLevelSpec | null, caption?: string) => Promise<string>): Promise<string> {
+export async function probabilitySection(
+  t: RunTemperature | null,
+  ood: RunOod | null,
+  chart: (spec: TopLevelSpec | null, caption?: string) => Promise<string>,
+): Promise<string> {
   if (t === null && ood === null) return '';
   const parts: string[] = [];
   if (t !== null) {
@@ -52,7 +81,10 @@ export async function probabilitySection(t: RunTemperature | null, ood: RunOod |
         // one temperature, or one per class (as the task's decoder calibrates it)
         const recorded = t.spec.tasks[h]?.temperature;
         const perClass = typeof recorded === 'object' ? Object.values(recorded) : null;
-        const temp = perClass !== null ? `${perClass.length} per class (${num(Math.min(...perClass), 2)}-${num(Math.max(...perClass), 2)})` : num(recorded ?? Number.NaN, 3);
+        const temp =
+          perClass !== null
+            ? `${perClass.length} per class (${num(Math.min(...perClass), 2)}-${num(Math.max(...perClass), 2)})`
+            : num(recorded ?? Number.NaN, 3);
         return `<tr><td>${esc(HEADS[h])}</td><td>${temp}</td><td>${num(t.val[h]!.before.ece)} → ${num(t.val[h]!.after.ece)}</td><td>${t.test?.[h] ? `${num(t.test[h]!.before.ece)} → ${num(t.test[h]!.after.ece)}` : 'n/a'}</td><td>${(t.test ?? t.val)[h]!.after.count}</td></tr>`;
       });
     parts.push(
@@ -62,7 +94,13 @@ export async function probabilitySection(t: RunTemperature | null, ood: RunOod |
     const charts: string[] = [];
     for (const h of Object.keys(HEADS) as (keyof typeof HEADS)[]) {
       const r = shown[h];
-      if (r !== undefined) charts.push(await chart(reliabilitySpec(`${HEADS[h]}, ${split} split`, r), `Reliability on the ${split} split: a calibrated model lies on the diagonal.`));
+      if (r !== undefined)
+        charts.push(
+          await chart(
+            reliabilitySpec(`${HEADS[h]}, ${split} split`, r),
+            `Reliability on the ${split} split: a calibrated model lies on the diagonal.`,
+          ),
+        );
     }
     parts.push(`<div class="charts">${charts.join('')}</div>`);
   }

@@ -1,5 +1,13 @@
 import type { TopLevelSpec } from 'vega-lite';
-import { aurocBarsSpec, diceHistogramSpec, gateRocSpec, lossCurvesSpec, prCurveSpec, rocPanelsSpec, validationCurvesSpec } from './charts';
+import {
+  aurocBarsSpec,
+  diceHistogramSpec,
+  gateRocSpec,
+  lossCurvesSpec,
+  prCurveSpec,
+  rocPanelsSpec,
+  validationCurvesSpec,
+} from './charts';
 import { renderChartSvg } from './render-chart';
 import { clsTask } from '@multichexnet/head-cls';
 import { BUILTIN_TASKS } from '@multichexnet/model';
@@ -8,9 +16,11 @@ import { probabilitySection } from './probability-section';
 import type { GalleryItem, ReportData, ResultTable, TestEvaluation } from './report-data';
 import { settingsWords, taskHeadlines } from './task-headlines';
 
-const esc = (s: unknown): string => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: unknown): string =>
+  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: unknown, d = 3): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : 'n/a');
-const bytes = (n: number): string => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(0)} KiB` : `${n} B`);
+const bytes = (n: number): string =>
+  n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(0)} KiB` : `${n} B`;
 
 async function chart(spec: TopLevelSpec | null, caption = ''): Promise<string> {
   if (spec === null) return '';
@@ -22,13 +32,23 @@ function card(label: string, value: string, note: string): string {
 }
 
 function headline(test: TestEvaluation | null, validation: Record<string, unknown> | null): string {
-  const m = test?.metrics ?? ((validation?.validation as TestEvaluation['metrics'] | undefined) ?? {});
+  const m = test?.metrics ?? (validation?.validation as TestEvaluation['metrics'] | undefined) ?? {};
   const split = test !== null ? `${test.split} split` : 'validation split';
   const cards: string[] = [];
   for (const h of taskHeadlines(m)) cards.push(card(h.label, num(h.value), h.detail));
-  if (m.gate) cards.push(card('Gate sensitivity / specificity', `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`, `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`));
-  if (cards.length === 0) return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
-  const semantics = BUILTIN_TASKS.some((s) => s.routed && m[s.name] !== undefined) ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes` : '';
+  if (m.gate)
+    cards.push(
+      card(
+        'Gate sensitivity / specificity',
+        `${num(m.gate.sensitivity, 2)} / ${num(m.gate.specificity, 2)}`,
+        `threshold ${num(m.gate.threshold)}, AUROC ${num(m.gate.auroc)}`,
+      ),
+    );
+  if (cards.length === 0)
+    return '<p class="muted">No evaluation yet: run <code>multichexnet eval</code> on this run folder.</p>';
+  const semantics = BUILTIN_TASKS.some((s) => s.routed && m[s.name] !== undefined)
+    ? `, gated pipeline semantics (${esc(test?.gating ?? 'gate')}): det and seg predict only for images the gate passes`
+    : '';
   return `<div class="cards">${cards.join('')}</div><p class="muted">Metrics on the ${esc(split)}${semantics}.</p>${calibrationLine(test)}${dataLine(test?.data ?? (validation?.data as TestEvaluation['data']))}`;
 }
 
@@ -36,18 +56,28 @@ function headline(test: TestEvaluation | null, validation: Record<string, unknow
 function calibrationLine(test: TestEvaluation | null): string {
   if (test === null || test.calibration === undefined) return '';
   const c = test.calibration;
-  if (c === null) return '<p class="muted" id="calibration">Decision settings: defaults (F1 threshold 0.5, the det head\'s box score threshold, no minimum mask area): the run has no validation images to choose them on.</p>';
+  if (c === null)
+    return '<p class="muted" id="calibration">Decision settings: defaults (F1 threshold 0.5, the det head\'s box score threshold, no minimum mask area): the run has no validation images to choose them on.</p>';
   const parts = settingsWords(c.tasks).map(esc);
   const thresholds = (c.tasks[clsTask.name] as { thresholds?: Record<string, number> } | undefined)?.thresholds;
-  if (thresholds !== undefined) parts.push(`per class: ${Object.entries(thresholds).map(([k, v]) => `${esc(k)} ${num(v, 2)}`).join(', ')}`);
-  const same = test.split === 'val' ? ' The split evaluated here is the one they were chosen on, so these numbers are optimistic.' : '';
+  if (thresholds !== undefined)
+    parts.push(
+      `per class: ${Object.entries(thresholds)
+        .map(([k, v]) => `${esc(k)} ${num(v, 2)}`)
+        .join(', ')}`,
+    );
+  const same =
+    test.split === 'val'
+      ? ' The split evaluated here is the one they were chosen on, so these numbers are optimistic.'
+      : '';
   return `<p class="muted" id="calibration">Decision settings chosen on the validation split (gating ${esc(c.gating)}) and applied unchanged here, as in Table 1; the exported model decodes with the same ones: ${parts.join('; ') || 'none'}.${same}</p>`;
 }
 
 /** What the data lost: bad label rows and images skipped under --on-bad-sample skip (the metrics cover the rest). */
 function dataLine(data: TestEvaluation['data']): string {
   if (data === undefined) return '';
-  if (data.totalSkipped === 0) return `<p class="muted" id="skipped-samples">Skipped samples: 0 (bad-sample policy: ${esc(data.onBadSample)}).</p>`;
+  if (data.totalSkipped === 0)
+    return `<p class="muted" id="skipped-samples">Skipped samples: 0 (bad-sample policy: ${esc(data.onBadSample)}).</p>`;
   const per = Object.entries(data.skipped)
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([s, n]) => `${esc(s)} ${n}`)
@@ -59,19 +89,25 @@ function table(t: ResultTable): string {
   const best = new Map<number, number>();
   const reference = new Set(t.referenceRows ?? []);
   for (const c of t.highlight ?? []) {
-    const vals = t.rows.filter((_, i) => !reference.has(i)).map((r) => r[c]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const vals = t.rows
+      .filter((_, i) => !reference.has(i))
+      .map((r) => r[c])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     // Nothing is best when every value is the same.
     if (vals.length > 1 && Math.max(...vals) > Math.min(...vals)) best.set(c, Math.max(...vals));
   }
   const rowBest = (row: number, c: number): boolean => {
     const group = (t.highlightAcross ?? []).find((g) => g.includes(c));
     if (group === undefined) return false;
-    const vals = group.map((k) => t.rows[row]![k]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const vals = group
+      .map((k) => t.rows[row]![k])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     return vals.length > 1 && Math.max(...vals) > Math.min(...vals) && t.rows[row]![c] === Math.max(...vals);
   };
   const cell = (v: string | number | null, c: number, row: number): string => {
     if (v === null) return '<td class="num muted">-</td>';
-    if (typeof v === 'number') return `<td class="num${!reference.has(row) && (best.get(c) === v || rowBest(row, c)) ? ' best' : ''}">${num(v, t.decimals?.[c] ?? 3)}</td>`;
+    if (typeof v === 'number')
+      return `<td class="num${!reference.has(row) && (best.get(c) === v || rowBest(row, c)) ? ' best' : ''}">${num(v, t.decimals?.[c] ?? 3)}</td>`;
     return `<td>${esc(v)}</td>`;
   };
   return `<div class="table-wrap"><table><caption><b>${esc(t.title)}.</b> ${esc(t.caption)}</caption><thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
@@ -85,7 +121,10 @@ function galleryItem(item: GalleryItem, images: Record<string, string>): string 
   const layer = item.maskLayer !== null ? images[item.maskLayer] : undefined;
   const cam = item.cam !== undefined ? images[item.cam.layer] : undefined;
   const rects = item.boxes
-    .map((b) => `<rect class="bx ${b.status}" x="${b.x.toFixed(1)}" y="${b.y.toFixed(1)}" width="${b.width.toFixed(1)}" height="${b.height.toFixed(1)}"/>${b.score !== undefined ? `<text class="bx-label ${b.status}" x="${(b.x + 2).toFixed(1)}" y="${Math.max(9, b.y - 2).toFixed(1)}">${b.score.toFixed(2)}</text>` : ''}`)
+    .map(
+      (b) =>
+        `<rect class="bx ${b.status}" x="${b.x.toFixed(1)}" y="${b.y.toFixed(1)}" width="${b.width.toFixed(1)}" height="${b.height.toFixed(1)}"/>${b.score !== undefined ? `<text class="bx-label ${b.status}" x="${(b.x + 2).toFixed(1)}" y="${Math.max(9, b.y - 2).toFixed(1)}">${b.score.toFixed(2)}</text>` : ''}`,
+    )
     .join('');
   const g = item.gate;
   const gateText = `gate ${g.probability.toFixed(2)} ${g.positive ? 'positive' : 'negative'}${g.truth === null ? '' : g.truth === g.positive ? ' ✓' : g.truth ? ' ✗ missed' : ' ✗ false alarm'}`;
@@ -133,7 +172,14 @@ pre{background:#0f172a;color:#e2e8f0;padding:14px;border-radius:6px;overflow:aut
  * const html = await renderReport(await loadReportData('runs/quickstart'));
  */
 export async function renderReport(d: ReportData): Promise<string> {
-  const plan = (d.plan ?? (d.transfer !== null ? { name: 'fine-tuning', description: `Transfer to ${((d.transfer.config as { classes?: string[] } | undefined)?.classes ?? []).join(', ')}`, imageSize: d.transfer.imageSize } : null)) as {
+  const plan = (d.plan ??
+    (d.transfer !== null
+      ? {
+          name: 'fine-tuning',
+          description: `Transfer to ${((d.transfer.config as { classes?: string[] } | undefined)?.classes ?? []).join(', ')}`,
+          imageSize: d.transfer.imageSize,
+        }
+      : null)) as {
     name?: string;
     description?: string;
     imageSize?: number;
@@ -146,8 +192,16 @@ export async function renderReport(d: ReportData): Promise<string> {
   const isRun = d.plan !== null || d.transfer !== null || t !== null || d.validation !== null || d.metrics.length > 0;
   if (isRun) {
     sections.push({ id: 'summary', title: 'Summary', html: headline(t, d.validation) + phasesTable(plan) });
-    const training = (await chart(lossCurvesSpec(d.metrics), 'Task losses logged during training (masked BCE for cls, box + objectness for det, BCE + Dice for seg), by phase of the plan.')) + (await chart(validationCurvesSpec(d.metrics), 'Validation scores the trainer computed during each phase.'));
-    sections.push({ id: 'training', title: 'Training', html: training ? `<div class="charts">${training}</div>` : '<p class="muted">No metrics.jsonl in this run.</p>' });
+    const training =
+      (await chart(
+        lossCurvesSpec(d.metrics),
+        'Task losses logged during training (masked BCE for cls, box + objectness for det, BCE + Dice for seg), by phase of the plan.',
+      )) + (await chart(validationCurvesSpec(d.metrics), 'Validation scores the trainer computed during each phase.'));
+    sections.push({
+      id: 'training',
+      title: 'Training',
+      html: training ? `<div class="charts">${training}</div>` : '<p class="muted">No metrics.jsonl in this run.</p>',
+    });
   }
   if (t?.curves.roc) {
     const rocs = t.curves.roc;
@@ -158,12 +212,40 @@ export async function renderReport(d: ReportData): Promise<string> {
       html: `<div class="charts">${await chart(aurocBarsSpec(rocs, taskMetrics(t, clsTask)?.meanAuroc ?? Number.NaN))}${await chart(rocPanelsSpec(rocs))}</div>${missing.length > 0 ? `<p class="muted">No ROC for ${esc(missing.join(', '))}: the test split lacks positives or negatives of these classes.</p>` : ''}`,
     });
   }
-  const noBoxes = t?.curves.pr !== undefined && t.curves.pr.points.length === 0 ? `<p class="muted">CheXDet predicted no box at or above its score threshold on the ${t.curves.pr.truthCount} truth boxes of the test split (RSNA mAP ${num(t.metrics.det?.mAP)}): no precision-recall curve.</p>` : '';
-  const detSeg = [t?.curves.pr ? await chart(prCurveSpec(t.curves.pr), `RSNA mAP (IoU 0.4-0.75) ${num(t.metrics.det?.mAP)}; boxes at or above the deployed score threshold.`) : '', t?.curves.dice ? await chart(diceHistogramSpec(t.curves.dice), `SIIM mean Dice ${num(t.metrics.seg?.dice)} (an empty prediction on an empty truth scores 1).`) : '', t?.curves.gateRoc ? await chart(gateRocSpec(t.curves.gateRoc), 'The first-stage gate keeps negatives away from CheXDet and CheXSeg; its threshold was chosen on validation data for the plan\'s sensitivity.') : ''].join('');
-  if (detSeg || noBoxes) sections.push({ id: 'detseg', title: 'Detection, segmentation and gate', html: `${noBoxes}<div class="charts">${detSeg}</div>` });
+  const noBoxes =
+    t?.curves.pr !== undefined && t.curves.pr.points.length === 0
+      ? `<p class="muted">CheXDet predicted no box at or above its score threshold on the ${t.curves.pr.truthCount} truth boxes of the test split (RSNA mAP ${num(t.metrics.det?.mAP)}): no precision-recall curve.</p>`
+      : '';
+  const detSeg = [
+    t?.curves.pr
+      ? await chart(
+          prCurveSpec(t.curves.pr),
+          `RSNA mAP (IoU 0.4-0.75) ${num(t.metrics.det?.mAP)}; boxes at or above the deployed score threshold.`,
+        )
+      : '',
+    t?.curves.dice
+      ? await chart(
+          diceHistogramSpec(t.curves.dice),
+          `SIIM mean Dice ${num(t.metrics.seg?.dice)} (an empty prediction on an empty truth scores 1).`,
+        )
+      : '',
+    t?.curves.gateRoc
+      ? await chart(
+          gateRocSpec(t.curves.gateRoc),
+          "The first-stage gate keeps negatives away from CheXDet and CheXSeg; its threshold was chosen on validation data for the plan's sensitivity.",
+        )
+      : '',
+  ].join('');
+  if (detSeg || noBoxes)
+    sections.push({
+      id: 'detseg',
+      title: 'Detection, segmentation and gate',
+      html: `${noBoxes}<div class="charts">${detSeg}</div>`,
+    });
   // calibration (ECE, reliability diagrams) and OOD refusal: report/probability-section.ts
   const probability = await probabilitySection(d.temperature ?? null, d.ood ?? null, chart);
-  if (probability) sections.push({ id: 'calibration', title: 'Calibration and out-of-distribution refusal', html: probability });
+  if (probability)
+    sections.push({ id: 'calibration', title: 'Calibration and out-of-distribution refusal', html: probability });
   if (d.gallery !== null && d.gallery.items.length > 0) {
     sections.push({
       id: 'gallery',
@@ -171,8 +253,10 @@ export async function renderReport(d: ReportData): Promise<string> {
       html: `<p class="muted">Test images through the exported ONNX pipeline (${esc(d.gallery.model)}), boxes and masks mapped back to the film.</p><div class="legend"><span><i class="sw" style="background:#22c55e"></i>box / mask pixels: correct</span><span><i class="sw" style="background:#f97316"></i>false-positive box</span><span><i class="sw" style="background:#e11d48"></i>missed truth box</span><span><i class="sw" style="background:#38bdf8"></i>truth box found</span><span><i class="sw" style="background:#ef4444;opacity:.6"></i>false-positive mask pixels</span><span><i class="sw" style="background:#3b82f6;opacity:.6"></i>missed mask pixels</span><span><b>✗</b> gate decision differs from the truth</span></div>${d.gallery.items.some((i) => i.cam !== undefined) ? '<input type="checkbox" id="cam-toggle" checked><label for="cam-toggle"> class activation map of the most probable finding (blue to red: no to most evidence)</label>' : ''}<div class="gallery">${d.gallery.items.map((i) => galleryItem(i, d.galleryImages)).join('')}</div>`,
     });
   }
-  if (d.transfer !== null) sections.push({ id: 'transfer', title: 'Transfer (fine-tuning)', html: transferSection(d.transfer) });
-  if (d.tables.length > 0) sections.push({ id: 'tables', title: 'Experiments (paper tables)', html: d.tables.map(table).join('') });
+  if (d.transfer !== null)
+    sections.push({ id: 'transfer', title: 'Transfer (fine-tuning)', html: transferSection(d.transfer) });
+  if (d.tables.length > 0)
+    sections.push({ id: 'tables', title: 'Experiments (paper tables)', html: d.tables.map(table).join('') });
   sections.push({
     id: 'config',
     title: 'Configuration and files',
@@ -197,15 +281,48 @@ function transferSection(t: Record<string, unknown>): string {
   const facts: [string, string][] = [
     ['source model', String(t.from ?? '(in memory)')],
     ['new classes', ((cfg.classes ?? []) as string[]).join(', ')],
-    ['what learns', `${String(cfg.freeze)}: ${count(tr.trainable)} variables (${count(tr.transferred)} transferred at lr x ${String(cfg.lrMultiplier)}, ${count(tr.fresh)} new)`],
-    ['training', `${String(cfg.steps)} steps, batch ${String(cfg.batchSize)}, ${String(imb.trainSamples ?? '?')} images, imbalance: ${String(imb.mode)} (positives ${Object.entries(imb.trainPositives ?? {}).map(([k, v]) => `${k} ${v}`).join(', ')})`],
-    ['gate threshold', t.gateThreshold === null || t.gateThreshold === undefined ? 'no cls-path gate' : num(t.gateThreshold)],
+    [
+      'what learns',
+      `${String(cfg.freeze)}: ${count(tr.trainable)} variables (${count(tr.transferred)} transferred at lr x ${String(cfg.lrMultiplier)}, ${count(tr.fresh)} new)`,
+    ],
+    [
+      'training',
+      `${String(cfg.steps)} steps, batch ${String(cfg.batchSize)}, ${String(imb.trainSamples ?? '?')} images, imbalance: ${String(imb.mode)} (positives ${Object.entries(
+        imb.trainPositives ?? {},
+      )
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    ],
+    [
+      'gate threshold',
+      t.gateThreshold === null || t.gateThreshold === undefined ? 'no cls-path gate' : num(t.gateThreshold),
+    ],
   ];
   const report = (name: string, r: unknown): string => {
-    const rep = r as { perClass?: Record<string, { auroc: number; f1: number; f1Threshold: number; sensitivity: number; specificity: number; positives: number; negatives: number }>; specificityTarget?: number; images?: number } | null;
+    const rep = r as {
+      perClass?: Record<
+        string,
+        {
+          auroc: number;
+          f1: number;
+          f1Threshold: number;
+          sensitivity: number;
+          specificity: number;
+          positives: number;
+          negatives: number;
+        }
+      >;
+      specificityTarget?: number;
+      images?: number;
+    } | null;
     if (!rep?.perClass) return '';
-    return `<h3>${esc(name)} (${String(rep.images ?? '?')} images)</h3><table><thead><tr><th>class</th><th>AUROC</th><th>F1</th><th>F1 threshold</th><th>sensitivity @ spec ≥ ${esc(rep.specificityTarget ?? '')}</th><th>positives / negatives</th></tr></thead><tbody>${Object.entries(rep.perClass)
-      .map(([c, m]) => `<tr><td>${esc(c)}</td><td class="num">${num(m.auroc)}</td><td class="num">${num(m.f1)}</td><td class="num">${num(m.f1Threshold)}</td><td class="num">${num(m.sensitivity)}</td><td class="num">${m.positives} / ${m.negatives}</td></tr>`)
+    return `<h3>${esc(name)} (${String(rep.images ?? '?')} images)</h3><table><thead><tr><th>class</th><th>AUROC</th><th>F1</th><th>F1 threshold</th><th>sensitivity @ spec ≥ ${esc(rep.specificityTarget ?? '')}</th><th>positives / negatives</th></tr></thead><tbody>${Object.entries(
+      rep.perClass,
+    )
+      .map(
+        ([c, m]) =>
+          `<tr><td>${esc(c)}</td><td class="num">${num(m.auroc)}</td><td class="num">${num(m.f1)}</td><td class="num">${num(m.f1Threshold)}</td><td class="num">${num(m.sensitivity)}</td><td class="num">${m.positives} / ${m.negatives}</td></tr>`,
+      )
       .join('')}</tbody></table>`;
   };
   return `<table><tbody>${facts.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>${report('Test split', t.test)}${report('Validation split', t.validation)}`;
@@ -214,6 +331,9 @@ function transferSection(t: Record<string, unknown>): string {
 function phasesTable(plan: { phases?: { name: string; steps: number; description?: string }[] } | null): string {
   if (!plan?.phases?.length) return '';
   return `<h3>Plan</h3><table><thead><tr><th>#</th><th>phase</th><th>steps</th><th>what it trains</th></tr></thead><tbody>${plan.phases
-    .map((p, i) => `<tr><td>${i + 1}</td><td><code>${esc(p.name)}</code></td><td class="num">${p.steps}</td><td>${esc(p.description ?? '')}</td></tr>`)
+    .map(
+      (p, i) =>
+        `<tr><td>${i + 1}</td><td><code>${esc(p.name)}</code></td><td class="num">${p.steps}</td><td>${esc(p.description ?? '')}</td></tr>`,
+    )
     .join('')}</tbody></table>`;
 }

@@ -50,7 +50,11 @@ export interface RunCalibration {
  */
 export function runCalibrationOf(json: unknown): RunCalibration | null {
   if (json === null || typeof json !== 'object') return null;
-  const c = json as Partial<RunCalibration> & { f1Threshold?: Record<string, number>; detScoreThreshold?: number; segMinArea?: number };
+  const c = json as Partial<RunCalibration> & {
+    f1Threshold?: Record<string, number>;
+    detScoreThreshold?: number;
+    segMinArea?: number;
+  };
   if (c.tasks !== undefined) return c as RunCalibration;
   const tasks: RunCalibration['tasks'] = {};
   if (c.f1Threshold !== undefined) tasks.cls = { thresholds: c.f1Threshold };
@@ -86,7 +90,12 @@ export interface TestEvaluation {
   curves: {
     roc?: ClassRoc[];
     /** Precision-recall of the det boxes at IoU 0.5 (boxes at or above the deployed score threshold). */
-    pr?: { iou: number; ap: number; truthCount: number; points: { recall: number; precision: number; score: number }[] };
+    pr?: {
+      iou: number;
+      ap: number;
+      truthCount: number;
+      points: { recall: number; precision: number; score: number }[];
+    };
     /** Per-image SIIM Dice, and whether the image truly has a pneumothorax. */
     dice?: { values: number[]; positive: boolean[] };
     gateRoc?: { auroc: number; threshold: number; points: RocPointData[]; operating: RocPointData };

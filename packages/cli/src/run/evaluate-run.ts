@@ -4,7 +4,19 @@ import { clsTask, rocCurve } from '@multichexnet/head-cls';
 import { detTask, precisionRecallCurve } from '@multichexnet/head-det';
 import { diceScore, segTask } from '@multichexnet/head-seg';
 import type { Gating, MultiCheXNet } from '@multichexnet/model';
-import { calibrate, dataHealth, evalSummary, evaluate, PLAN_SOURCES, taskMetrics, taskRecords, type EvalResult, type EvalSets, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import {
+  calibrate,
+  dataHealth,
+  evalSummary,
+  evaluate,
+  PLAN_SOURCES,
+  taskMetrics,
+  taskRecords,
+  type EvalResult,
+  type EvalSets,
+  type TrainingData,
+  type TrainingPlan,
+} from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { thinCurve } from '../report/charts';
 import type { ClassRoc, RunCalibration, TestEvaluation } from '../report/report-data';
@@ -49,13 +61,19 @@ function classRocs(r: EvalResult, classes: readonly string[]): ClassRoc[] {
     const positives = y.filter((v) => v === 1).length;
     const negatives = y.length - positives;
     const auroc = metrics?.perClassAuroc[name] ?? Number.NaN;
-    const points = positives > 0 && negatives > 0 ? thinCurve(rocCurve(y, s).map((p) => ({ fpr: p.fpr, tpr: p.tpr }))) : [];
+    const points =
+      positives > 0 && negatives > 0 ? thinCurve(rocCurve(y, s).map((p) => ({ fpr: p.fpr, tpr: p.tpr }))) : [];
     return { name, auroc, positives, negatives, points };
   });
 }
 
 /** `evaluate` over the images of `sets`, its progress counted in decoded images. */
-async function evaluateCounted(sets: EvalSets, label: string, reporter: Reporter, run: (sets: EvalSets) => Promise<EvalResult>): Promise<EvalResult> {
+async function evaluateCounted(
+  sets: EvalSets,
+  label: string,
+  reporter: Reporter,
+  run: (sets: EvalSets) => Promise<EvalResult>,
+): Promise<EvalResult> {
   const total = Object.values(sets).reduce((a, d) => a + (d?.size ?? 0), 0);
   const task = reporter.task(label, total, 'images');
   let done = 0;
@@ -77,11 +95,21 @@ async function evaluateCounted(sets: EvalSets, label: string, reporter: Reporter
  * @example
  * const cal = await calibrateRun({ model, plan, data, reporter });   // cal?.tasks.det?.scoreThreshold, cal?.tasks.seg?.minArea
  */
-export async function calibrateRun(args: { model: MultiCheXNet; plan: TrainingPlan; data: TrainingData; gating?: Gating; reporter: Reporter }): Promise<RunCalibration | null> {
+export async function calibrateRun(args: {
+  model: MultiCheXNet;
+  plan: TrainingPlan;
+  data: TrainingData;
+  gating?: Gating;
+  reporter: Reporter;
+}): Promise<RunCalibration | null> {
   const sets = splitSets(args.data, 'val');
   if (Object.values(sets).every((d) => d === undefined || d.size === 0)) return null;
   const r = await evaluateCounted(sets, 'calibrate (val)', args.reporter, (counted) =>
-    evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(args.gating !== undefined ? { gating: args.gating } : {}) }),
+    evaluate(args.model, counted, {
+      imageSize: args.plan.imageSize,
+      preprocess: args.plan.preprocess,
+      ...(args.gating !== undefined ? { gating: args.gating } : {}),
+    }),
   );
   return { chosenOn: 'val', gating: r.gating, tasks: calibrate(r.raw, args.model) };
 }
@@ -113,8 +141,17 @@ export async function evaluateRun(args: {
   reporter: Reporter;
 }): Promise<TestEvaluation & Required<Pick<TestEvaluation, 'data' | 'calibration'>>> {
   const gating = args.gating;
-  const r = await evaluateCounted(splitSets(args.data, args.split), `evaluate (${args.split})`, args.reporter, (counted) =>
-    evaluate(args.model, counted, { imageSize: args.plan.imageSize, preprocess: args.plan.preprocess, ...(gating !== undefined ? { gating } : {}), ...calibrationOptions(args.calibration) }),
+  const r = await evaluateCounted(
+    splitSets(args.data, args.split),
+    `evaluate (${args.split})`,
+    args.reporter,
+    (counted) =>
+      evaluate(args.model, counted, {
+        imageSize: args.plan.imageSize,
+        preprocess: args.plan.preprocess,
+        ...(gating !== undefined ? { gating } : {}),
+        ...calibrationOptions(args.calibration),
+      }),
   );
   // The report's plots of the built-in heads: ROC per class, detection precision-recall, per-image Dice.
   const curves: TestEvaluation['curves'] = {};
@@ -123,11 +160,22 @@ export async function evaluateRun(args: {
   if (cls !== undefined && taskMetrics(r, clsTask) !== undefined) curves.roc = classRocs(r, cls.config.classes);
   if (det !== undefined) {
     const pr = precisionRecallCurve(taskRecords(r.raw, detTask), 0.5);
-    curves.pr = { iou: 0.5, ap: det.ap50, truthCount: pr.truthCount, points: thinCurve(pr.points.map((p) => ({ recall: p.recall, precision: p.precision, score: p.score })), 300) };
+    curves.pr = {
+      iou: 0.5,
+      ap: det.ap50,
+      truthCount: pr.truthCount,
+      points: thinCurve(
+        pr.points.map((p) => ({ recall: p.recall, precision: p.precision, score: p.score })),
+        300,
+      ),
+    };
   }
   if (taskMetrics(r, segTask) !== undefined) {
     const seg = taskRecords(r.raw, segTask);
-    curves.dice = { values: seg.map((s) => diceScore(s.prediction, s.truth)), positive: seg.map((s) => s.truth.data.some((v) => v !== 0)) };
+    curves.dice = {
+      values: seg.map((s) => diceScore(s.prediction, s.truth)),
+      positive: seg.map((s) => s.truth.data.some((v) => v !== 0)),
+    };
   }
   if (r.gate && r.raw.gate.labels.includes(1) && r.raw.gate.labels.includes(0)) {
     const g = r.gate;
@@ -146,5 +194,13 @@ export async function evaluateRun(args: {
     metrics.gate = gate;
   }
   // after the evaluation: the count includes the bad images it met in this split
-  return { format: 'multichexnet-eval', split: args.split, gating: r.gating, calibration: args.calibration, metrics, curves, data: dataHealth(args.data) };
+  return {
+    format: 'multichexnet-eval',
+    split: args.split,
+    gating: r.gating,
+    calibration: args.calibration,
+    metrics,
+    curves,
+    data: dataHealth(args.data),
+  };
 }

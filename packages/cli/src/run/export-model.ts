@@ -1,5 +1,10 @@
 import { runFolder, writeFileAtomic } from '@multichexnet/core';
-import { exportModelWithReport, exportPipeline, writePipelineFiles, type ExportPipelineOptions } from '@multichexnet/export';
+import {
+  exportModelWithReport,
+  exportPipeline,
+  writePipelineFiles,
+  type ExportPipelineOptions,
+} from '@multichexnet/export';
 import { PIPELINE_FILES } from '@multichexnet/runtime';
 import type { PreprocessConfigInput } from '@multichexnet/data';
 import type { MultiCheXNet } from '@multichexnet/model';
@@ -53,7 +58,11 @@ export async function exportRunModel(
   dir: string,
   reporter: Reporter,
   calibration?: RunCalibration | null,
-  exportOptions: { cam?: boolean; ood?: RunOod | null | undefined; temperature?: RunTemperature | null | undefined } = {},
+  exportOptions: {
+    cam?: boolean;
+    ood?: RunOod | null | undefined;
+    temperature?: RunTemperature | null | undefined;
+  } = {},
 ): Promise<ExportedFiles> {
   const cls = model.heads['cls'] as { config: { hidden?: number } } | undefined;
   const decode = decodeOfCalibration(calibration);
@@ -78,5 +87,11 @@ export async function exportRunModel(
   const written = await writePipelineFiles(dir, pipe);
   task.update(3);
   task.finish(`${modelFile}, ${PIPELINE_FILES.stage1}${written.stage2 ? `, ${PIPELINE_FILES.stage2}` : ''}`);
-  return { model: modelFile, stage1: written.stage1, stage2: written.stage2, checksum: single.checksum, bytes: single.bytes.byteLength };
+  return {
+    model: modelFile,
+    stage1: written.stage1,
+    stage2: written.stage2,
+    checksum: single.checksum,
+    bytes: single.bytes.byteLength,
+  };
 }

@@ -19,9 +19,18 @@ const BATCH = 8;
  * @example
  * const ood = await fitOodOnFilms(model, { size: 224 }, ['my-frontal-films/'], 0.02, reporter);
  */
-export async function fitOodOnFilms(model: MultiCheXNet, preprocess: PreprocessConfigInput & { size: number }, inputs: string[], target: number, reporter: Reporter): Promise<RunOod> {
+export async function fitOodOnFilms(
+  model: MultiCheXNet,
+  preprocess: PreprocessConfigInput & { size: number },
+  inputs: string[],
+  target: number,
+  reporter: Reporter,
+): Promise<RunOod> {
   const files = await listImageFiles(inputs);
-  if (files.length < 2 * THRESHOLD_EVERY) throw new UsageError(`--ood-films: ${files.length} film(s) found; give at least ${2 * THRESHOLD_EVERY} frontal chest films (a few hundred are better)`);
+  if (files.length < 2 * THRESHOLD_EVERY)
+    throw new UsageError(
+      `--ood-films: ${files.length} film(s) found; give at least ${2 * THRESHOLD_EVERY} frontal chest films (a few hundred are better)`,
+    );
   const S = preprocess.size;
   const C = model.encoder.config.inputChannels;
   const fit: Float32Array[] = [];
@@ -45,7 +54,8 @@ export async function fitOodOnFilms(model: MultiCheXNet, preprocess: PreprocessC
     const data = (await rows.data()) as Float32Array;
     const D = rows.shape[1];
     rows.dispose();
-    for (let k = 0; k < chunk.length; k++) ((i + k) % THRESHOLD_EVERY === THRESHOLD_EVERY - 1 ? held : fit).push(data.slice(k * D, (k + 1) * D));
+    for (let k = 0; k < chunk.length; k++)
+      ((i + k) % THRESHOLD_EVERY === THRESHOLD_EVERY - 1 ? held : fit).push(data.slice(k * D, (k + 1) * D));
     task.update(Math.min(files.length, i + BATCH));
   }
   task.finish();

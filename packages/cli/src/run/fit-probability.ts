@@ -1,5 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { DataError, OodStatisticsSchema, RUN_FILES, runFolder, writeFileAtomic, type OodStatistics } from '@multichexnet/core';
+import {
+  DataError,
+  OodStatisticsSchema,
+  RUN_FILES,
+  runFolder,
+  writeFileAtomic,
+  type OodStatistics,
+} from '@multichexnet/core';
 import type { OodExport } from '@multichexnet/export';
 import type { MultiCheXNet } from '@multichexnet/model';
 import { TemperatureSpecSchema, type TemperatureSpecInput } from '@multichexnet/runtime';
@@ -91,7 +98,12 @@ export async function readRunOod(runDir: string): Promise<RunOod | undefined> {
   const parsed = OodStatisticsSchema.safeParse(r.statistics);
   if (r.format !== 'multichexnet-ood' || !parsed.success || !(r.threshold > 0)) {
     const issue = parsed.success ? null : parsed.error.issues[0]!;
-    throw new DataError(`${RUN_FILES.ood} does not validate`, { file, field: issue ? `statistics.${issue.path.join('.')}` : r.format !== 'multichexnet-ood' ? 'format' : 'threshold', expected: issue?.message ?? (r.format !== 'multichexnet-ood' ? 'multichexnet-ood' : 'a positive threshold'), found: issue ? 'another value' : String(r.format !== 'multichexnet-ood' ? r.format : r.threshold) });
+    throw new DataError(`${RUN_FILES.ood} does not validate`, {
+      file,
+      field: issue ? `statistics.${issue.path.join('.')}` : r.format !== 'multichexnet-ood' ? 'format' : 'threshold',
+      expected: issue?.message ?? (r.format !== 'multichexnet-ood' ? 'multichexnet-ood' : 'a positive threshold'),
+      found: issue ? 'another value' : String(r.format !== 'multichexnet-ood' ? r.format : r.threshold),
+    });
   }
   return r;
 }
@@ -104,7 +116,12 @@ export async function readRunTemperature(runDir: string): Promise<RunTemperature
   const parsed = TemperatureSpecSchema.safeParse(r.spec);
   if (r.format !== 'multichexnet-temperature' || !parsed.success) {
     const issue = parsed.success ? null : parsed.error.issues[0]!;
-    throw new DataError(`${RUN_FILES.temperature} does not validate`, { file, field: issue ? `spec.${issue.path.join('.')}` : 'format', expected: issue?.message ?? 'multichexnet-temperature', found: issue ? 'another value' : String(r.format) });
+    throw new DataError(`${RUN_FILES.temperature} does not validate`, {
+      file,
+      field: issue ? `spec.${issue.path.join('.')}` : 'format',
+      expected: issue?.message ?? 'multichexnet-temperature',
+      found: issue ? 'another value' : String(r.format),
+    });
   }
   return r;
 }
@@ -119,7 +136,12 @@ export async function writeRunTemperature(runDir: string, t: RunTemperature): Pr
 
 /** The export option `ood` of a run's ood.json. */
 export function oodExportOf(r: RunOod): OodExport {
-  return { statistics: r.statistics, threshold: r.threshold, targetFalseRefusal: r.targetFalseRefusal, thresholdFilms: r.thresholdFilms };
+  return {
+    statistics: r.statistics,
+    threshold: r.threshold,
+    targetFalseRefusal: r.targetFalseRefusal,
+    thresholdFilms: r.thresholdFilms,
+  };
 }
 
 function sized(sets: EvalSets): number {
@@ -132,9 +154,20 @@ function trainSets(data: TrainingData): EvalSets {
   return out;
 }
 
-async function collect(model: MultiCheXNet, plan: TrainingPlan, sets: EvalSets, label: string, reporter: Reporter, opts: { heads: boolean; features: boolean; maxImages?: number }): Promise<CollectedOutputs> {
+async function collect(
+  model: MultiCheXNet,
+  plan: TrainingPlan,
+  sets: EvalSets,
+  label: string,
+  reporter: Reporter,
+  opts: { heads: boolean; features: boolean; maxImages?: number },
+): Promise<CollectedOutputs> {
   const per = Object.values(sets).map((d) => Math.min(d?.size ?? 0, opts.maxImages ?? Infinity));
-  const task = reporter.task(label, per.reduce((a, b) => a + b, 0), 'images');
+  const task = reporter.task(
+    label,
+    per.reduce((a, b) => a + b, 0),
+    'images',
+  );
   let done = 0;
   const out = await collectOutputs(model, sets, {
     imageSize: plan.imageSize,
@@ -152,7 +185,12 @@ async function collect(model: MultiCheXNet, plan: TrainingPlan, sets: EvalSets, 
  * The OOD statistics of pooled feature rows and their threshold on the threshold rows. When those are too few for
  * the target rate, the out-of-fold scores of the fitting rows (5 folds) join them, and `thresholdOn` says so.
  */
-export function oodOfRows(fit: Float32Array[], threshold: Float32Array[], target: number, provenance: { fittedOn: string; thresholdOn: string }): RunOod {
+export function oodOfRows(
+  fit: Float32Array[],
+  threshold: Float32Array[],
+  target: number,
+  provenance: { fittedOn: string; thresholdOn: string },
+): RunOod {
   const statistics = fitOodStatistics(fit, DEFAULT_OOD_LEVELS);
   let scores = threshold.map((r) => oodScore(r, statistics));
   if (!enoughForRate(scores.length, target)) {
@@ -180,19 +218,38 @@ export function oodOfRows(fit: Float32Array[], threshold: Float32Array[], target
  * @example
  * const { ood, temperature } = await fitRunProbability({ model, plan, data, reporter });
  */
-export async function fitRunProbability(args: { model: MultiCheXNet; plan: TrainingPlan; data: TrainingData; reporter: Reporter; target?: number }): Promise<{ ood: RunOod | null; temperature: RunTemperature | null }> {
+export async function fitRunProbability(args: {
+  model: MultiCheXNet;
+  plan: TrainingPlan;
+  data: TrainingData;
+  reporter: Reporter;
+  target?: number;
+}): Promise<{ ood: RunOod | null; temperature: RunTemperature | null }> {
   const val = splitSets(args.data, 'val');
   const train = trainSets(args.data);
   if (sized(val) === 0) return { ood: null, temperature: null };
-  const v = await collect(args.model, args.plan, val, 'fit temperatures + OOD threshold (val)', args.reporter, { heads: true, features: true });
+  const v = await collect(args.model, args.plan, val, 'fit temperatures + OOD threshold (val)', args.reporter, {
+    heads: true,
+    features: true,
+  });
   let ood: RunOod | null = null;
   if (sized(train) >= 3) {
-    const t = await collect(args.model, args.plan, train, 'fit OOD statistics (train)', args.reporter, { heads: false, features: true, maxImages: MAX_FIT_FILMS });
-    ood = oodOfRows(t.features, v.features, args.target ?? DEFAULT_OOD_TARGET, { fittedOn: 'train', thresholdOn: 'val' });
+    const t = await collect(args.model, args.plan, train, 'fit OOD statistics (train)', args.reporter, {
+      heads: false,
+      features: true,
+      maxImages: MAX_FIT_FILMS,
+    });
+    ood = oodOfRows(t.features, v.features, args.target ?? DEFAULT_OOD_TARGET, {
+      fittedOn: 'train',
+      thresholdOn: 'val',
+    });
   }
   const fits = fitHeadTemperatures(v);
   const spec = temperatureSpecOf(args.model, fits);
-  return { ood, temperature: { format: 'multichexnet-temperature', spec, fits, val: headReliability(v, temperaturesOf(spec)) } };
+  return {
+    ood,
+    temperature: { format: 'multichexnet-temperature', spec, fits, val: headReliability(v, temperaturesOf(spec)) },
+  };
 }
 
 /**
@@ -201,7 +258,9 @@ export async function fitRunProbability(args: { model: MultiCheXNet; plan: Train
  */
 export function temperatureSpecOf(model: MultiCheXNet, fits: HeadTemperatures): TemperatureSpecInput {
   const tasks: TemperatureSpecInput['tasks'] = {};
-  const fitted = fits as unknown as Readonly<Record<string, TemperatureFit | Readonly<Record<string, TemperatureFit>> | undefined>>;
+  const fitted = fits as unknown as Readonly<
+    Record<string, TemperatureFit | Readonly<Record<string, TemperatureFit>> | undefined>
+  >;
   for (const spec of model.taskSpecs) {
     const calibration = spec.decoder.calibration;
     const fit = fitted[spec.name];
@@ -213,7 +272,10 @@ export function temperatureSpecOf(model: MultiCheXNet, fits: HeadTemperatures): 
       // labelled (image, class) pairs: a pooled fit counts them all, else the classes' own fits do together
       const pooled = classFits.find((f) => f.pooled === true);
       const samples = pooled !== undefined ? pooled.count : classFits.reduce((a, f) => a + f.count, 0);
-      tasks[spec.name] = { temperature: Object.fromEntries(Object.entries(byClass).map(([c, f]) => [c, f.temperature])), samples };
+      tasks[spec.name] = {
+        temperature: Object.fromEntries(Object.entries(byClass).map(([c, f]) => [c, f.temperature])),
+        samples,
+      };
     } else {
       const f = fit as TemperatureFit;
       tasks[spec.name] = { temperature: f.temperature, samples: f.count };
@@ -231,7 +293,11 @@ function temperaturesOf(spec: TemperatureSpecInput): { cls: Record<string, numbe
   const cls = spec.tasks['cls']?.temperature;
   const det = one('det');
   const seg = one('seg');
-  return { cls: typeof cls === 'object' ? { ...cls } : {}, ...(det !== undefined ? { det } : {}), ...(seg !== undefined ? { seg } : {}) };
+  return {
+    cls: typeof cls === 'object' ? { ...cls } : {},
+    ...(det !== undefined ? { det } : {}),
+    ...(seg !== undefined ? { seg } : {}),
+  };
 }
 
 /**
@@ -240,9 +306,15 @@ function temperaturesOf(spec: TemperatureSpecInput): { cls: Record<string, numbe
  * @example
  * t.test = await testReliability({ model, plan, data, reporter }, t);
  */
-export async function testReliability(args: { model: MultiCheXNet; plan: TrainingPlan; data: TrainingData; reporter: Reporter }, t: RunTemperature): Promise<HeadReliability | undefined> {
+export async function testReliability(
+  args: { model: MultiCheXNet; plan: TrainingPlan; data: TrainingData; reporter: Reporter },
+  t: RunTemperature,
+): Promise<HeadReliability | undefined> {
   const test = splitSets(args.data, 'test');
   if (sized(test) === 0) return undefined;
-  const o = await collect(args.model, args.plan, test, 'calibration error (test)', args.reporter, { heads: true, features: false });
+  const o = await collect(args.model, args.plan, test, 'calibration error (test)', args.reporter, {
+    heads: true,
+    features: false,
+  });
   return headReliability(o, temperaturesOf(t.spec));
 }

@@ -10,9 +10,15 @@ import { camHeatRgba, type PipelineResult } from '@multichexnet/runtime';
  * @example
  * const cam = galleryCamLayer(result, fitTransform(w, h, { size: 256, fit: 'letterbox' }), 256);   // cam?.png
  */
-export function galleryCamLayer(result: PipelineResult, shown: FitTransform, display: number): { className: string; png: Uint8Array } | null {
+export function galleryCamLayer(
+  result: PipelineResult,
+  shown: FitTransform,
+  display: number,
+): { className: string; png: Uint8Array } | null {
   const probabilities = result.probabilities ?? {};
-  const className = (result.findings ?? []).filter((f) => result.cams?.[f] !== undefined).sort((a, b) => (probabilities[b] ?? 0) - (probabilities[a] ?? 0))[0];
+  const className = (result.findings ?? [])
+    .filter((f) => result.cams?.[f] !== undefined)
+    .sort((a, b) => (probabilities[b] ?? 0) - (probabilities[a] ?? 0))[0];
   if (className === undefined) return null;
   const cam = result.cams![className]!;
   const m = cam.transform;
@@ -31,7 +37,11 @@ export function galleryCamLayer(result: PipelineResult, shown: FitTransform, dis
   const x1 = x0 + m.width * shown.scaleX;
   const y1 = y0 + m.height * shown.scaleY;
   for (let y = 0; y < display; y++) {
-    for (let x = 0; x < display; x++) if (x + 0.5 < x0 || x + 0.5 > x1 || y + 0.5 < y0 || y + 0.5 > y1) rgba[(y * display + x) * 4 + 3] = 0;
+    for (let x = 0; x < display; x++)
+      if (x + 0.5 < x0 || x + 0.5 > x1 || y + 0.5 < y0 || y + 0.5 > y1) rgba[(y * display + x) * 4 + 3] = 0;
   }
-  return { className, png: encode({ width: display, height: display, data: new Uint8Array(rgba.buffer), channels: 4, depth: 8 }) };
+  return {
+    className,
+    png: encode({ width: display, height: display, data: new Uint8Array(rgba.buffer), channels: 4, depth: 8 }),
+  };
 }

@@ -2,7 +2,16 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
 import { DataError, runFolder, writeFileAtomic, type BinaryMask, type Box } from '@multichexnet/core';
-import { PATHOLOGIES, fitBoxes, fitImage, fitMask, fitTransform, type Dataset, type LabeledBox, type Sample } from '@multichexnet/data';
+import {
+  PATHOLOGIES,
+  fitBoxes,
+  fitImage,
+  fitMask,
+  fitTransform,
+  type Dataset,
+  type LabeledBox,
+  type Sample,
+} from '@multichexnet/data';
 import { boxIoU } from '@multichexnet/head-det';
 import { diceScore } from '@multichexnet/head-seg';
 import { galleryCamLayer } from './gallery-cam';
@@ -26,12 +35,17 @@ interface Candidate {
 }
 
 function gateTruthOf(labels: Float32Array, classes: readonly string[]): boolean | null {
-  const vals = classes.map((c) => labels[PATHOLOGIES.indexOf(c as (typeof PATHOLOGIES)[number])]).filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  const vals = classes
+    .map((c) => labels[PATHOLOGIES.indexOf(c as (typeof PATHOLOGIES)[number])])
+    .filter((v): v is number => v !== undefined && !Number.isNaN(v));
   return vals.length === 0 ? null : vals.some((v) => v === 1);
 }
 
 /** Predicted boxes matched greedily (best score first) to truth boxes at IoU >= 0.4. */
-function matchBoxes(pred: readonly (Box & { score: number })[], truth: readonly Box[]): { pred: ('tp' | 'fp')[]; truth: ('hit' | 'miss')[] } {
+function matchBoxes(
+  pred: readonly (Box & { score: number })[],
+  truth: readonly Box[],
+): { pred: ('tp' | 'fp')[]; truth: ('hit' | 'miss')[] } {
   const used = new Set<number>();
   const p = pred.map((b) => {
     let best = -1;
@@ -51,7 +65,16 @@ function matchBoxes(pred: readonly (Box & { score: number })[], truth: readonly 
 
 /** The picks: a mix of correct positives, gate misses, false alarms and true negatives per source. */
 function choose(cands: Candidate[]): Candidate[] {
-  const bucket = (c: Candidate): string => (c.gateTruth === null ? 'unknown' : c.gateTruth ? (c.result.gate.positive ? 'tp' : 'fn') : c.result.gate.positive ? 'fp' : 'tn');
+  const bucket = (c: Candidate): string =>
+    c.gateTruth === null
+      ? 'unknown'
+      : c.gateTruth
+        ? c.result.gate.positive
+          ? 'tp'
+          : 'fn'
+        : c.result.gate.positive
+          ? 'fp'
+          : 'tn';
   const want: Record<string, number> = { tp: 2, fn: 1, fp: 1, tn: 1, unknown: 1 };
   const out: Candidate[] = [];
   for (const source of ['rsna', 'siim', 'nih']) {
@@ -85,7 +108,11 @@ function maskLayerPng(pred: Uint8Array | null, truth: Uint8Array | null): Uint8A
   return encode({ width: DISPLAY, height: DISPLAY, data: rgba, channels: 4, depth: 8 });
 }
 
-function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: GalleryItem; files: Record<string, Uint8Array> } {
+function itemOf(
+  c: Candidate,
+  k: number,
+  classes: readonly string[],
+): { item: GalleryItem; files: Record<string, Uint8Array> } {
   const { sample, result } = c;
   // what the model's det / seg heads predicted (absent heads: nothing to draw)
   const predBoxes = result.boxes ?? [];
@@ -100,9 +127,23 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
   const truthBoxes: LabeledBox[] = sample.tasks.det ? (sample.boxes ?? []) : [];
   if (sample.tasks.det || predBoxes.length > 0) {
     const m = matchBoxes(predBoxes, truthBoxes);
-    const shown = fitBoxes(predBoxes.map((b) => ({ ...b, label: 'Pneumonia' as const })), t);
-    shown.forEach((b, i) => boxes.push({ x: b.x, y: b.y, width: b.width, height: b.height, status: sample.tasks.det ? m.pred[i]! : 'pred', score: b.score }));
-    fitBoxes(truthBoxes, t).forEach((b, j) => boxes.push({ x: b.x, y: b.y, width: b.width, height: b.height, status: m.truth[j]! }));
+    const shown = fitBoxes(
+      predBoxes.map((b) => ({ ...b, label: 'Pneumonia' as const })),
+      t,
+    );
+    shown.forEach((b, i) =>
+      boxes.push({
+        x: b.x,
+        y: b.y,
+        width: b.width,
+        height: b.height,
+        status: sample.tasks.det ? m.pred[i]! : 'pred',
+        score: b.score,
+      }),
+    );
+    fitBoxes(truthBoxes, t).forEach((b, j) =>
+      boxes.push({ x: b.x, y: b.y, width: b.width, height: b.height, status: m.truth[j]! }),
+    );
     const fp = m.pred.filter((s) => s === 'fp').length;
     const miss = m.truth.filter((s) => s === 'miss').length;
     if (sample.tasks.det && fp > 0) flags.push(`${fp} false-positive box${fp > 1 ? 'es' : ''}`);
@@ -117,7 +158,11 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
     maskLayer = `${String(k).padStart(2, '0')}-${sample.source}-mask.png`;
     files[maskLayer] = maskLayerPng(pred, truth);
     if (truthMask !== null) {
-      const predFull = predMask ?? { width: truthMask.width, height: truthMask.height, data: new Uint8Array(truthMask.data.length) };
+      const predFull = predMask ?? {
+        width: truthMask.width,
+        height: truthMask.height,
+        data: new Uint8Array(truthMask.data.length),
+      };
       dice = diceScore(predFull, truthMask);
       const truthEmpty = !truthMask.data.some((v) => v !== 0);
       if (truthEmpty && predMask !== null && predMask.data.some((v) => v !== 0)) flags.push('false-positive mask');
@@ -134,8 +179,26 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
     .sort((a, b) => b[1] - a[1])
     .slice(0, 3)
     .map(([cls, probability]) => ({ class: cls, probability }));
-  const truthLabels = PATHOLOGIES.filter((p, i) => sample.labels[i] === 1 && (classes.length === 0 || classes.includes(p)));
-  return { item: { id: imageRef(sample.source, sample.id), source: sample.source, image, maskLayer, size: DISPLAY, gate: { ...result.gate, truth: c.gateTruth }, boxes, dice, top, truthLabels: [...truthLabels], flags, ...(cam !== null && camFile !== null ? { cam: { class: cam.className, layer: camFile } } : {}) }, files };
+  const truthLabels = PATHOLOGIES.filter(
+    (p, i) => sample.labels[i] === 1 && (classes.length === 0 || classes.includes(p)),
+  );
+  return {
+    item: {
+      id: imageRef(sample.source, sample.id),
+      source: sample.source,
+      image,
+      maskLayer,
+      size: DISPLAY,
+      gate: { ...result.gate, truth: c.gateTruth },
+      boxes,
+      dice,
+      top,
+      truthLabels: [...truthLabels],
+      flags,
+      ...(cam !== null && camFile !== null ? { cam: { class: cam.className, layer: camFile } } : {}),
+    },
+    files,
+  };
 }
 
 /**
@@ -149,9 +212,11 @@ function itemOf(c: Candidate, k: number, classes: readonly string[]): { item: Ga
 export async function writeGallery(runDir: string, sets: EvalSets, reporter: Reporter): Promise<Gallery> {
   // the gallery shows what the model predicts on the test split, as the evaluation counts it: no OOD refusal
   const predictor = await openPredictor(runDir, { gate: true, decode: {}, ood: 'off' });
-  const gateClasses = predictor.metadata.gate?.source === 'cls' ? predictor.metadata.gate.classes : ['Pneumonia', 'Pneumothorax'];
+  const gateClasses =
+    predictor.metadata.gate?.source === 'cls' ? predictor.metadata.gate.classes : ['Pneumonia', 'Pneumothorax'];
   const picks: { ds: Dataset; n: number }[] = [];
-  for (const s of ['rsna', 'siim', 'nih'] as const) if (sets[s] !== undefined) picks.push({ ds: sets[s]!, n: Math.min(CANDIDATES[s], sets[s]!.size) });
+  for (const s of ['rsna', 'siim', 'nih'] as const)
+    if (sets[s] !== undefined) picks.push({ ds: sets[s]!, n: Math.min(CANDIDATES[s], sets[s]!.size) });
   const total = picks.reduce((a, p) => a + p.n, 0);
   const task = reporter.task('gallery', total, 'images');
   const cands: Candidate[] = [];
@@ -189,7 +254,11 @@ export async function writeGallery(runDir: string, sets: EvalSets, reporter: Rep
     for (const [name, bytes] of Object.entries(files)) await writeFileAtomic(join(dir, name), bytes);
     items.push(item);
   }
-  const gallery: Gallery = { format: 'multichexnet-gallery', model: predictor.files.map((f) => f.slice(runDir.length + 1)).join(' + '), items };
+  const gallery: Gallery = {
+    format: 'multichexnet-gallery',
+    model: predictor.files.map((f) => f.slice(runDir.length + 1)).join(' + '),
+    items,
+  };
   await writeFileAtomic(run.galleryIndex, `${JSON.stringify(gallery, null, 2)}\n`);
   return gallery;
 }

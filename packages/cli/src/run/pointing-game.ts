@@ -7,7 +7,19 @@ import { UsageError } from '../cli-error';
  * The findings the synthetic generator paints as a lesion smaller than the lungs, where pointing at it says
  * something (Cardiomegaly, Emphysema and Edema cover the heart or both lungs: any peak on the chest would hit).
  */
-export const LOCALISED_FINDINGS: readonly FindingKind[] = ['Atelectasis', 'Consolidation', 'Effusion', 'Fibrosis', 'Hernia', 'Infiltration', 'Mass', 'Nodule', 'Pleural_Thickening', 'Pneumonia', 'Pneumothorax'];
+export const LOCALISED_FINDINGS: readonly FindingKind[] = [
+  'Atelectasis',
+  'Consolidation',
+  'Effusion',
+  'Fibrosis',
+  'Hernia',
+  'Infiltration',
+  'Mass',
+  'Nodule',
+  'Pleural_Thickening',
+  'Pneumonia',
+  'Pneumothorax',
+];
 
 /** Options of {@link evaluatePointingGame}. */
 export interface PointingGameOptions {
@@ -53,29 +65,58 @@ export interface PointingGameReport {
  * @example
  * const r = await evaluatePointingGame('runs/quickstart', { films: 40, seed: 0 });   // r.classes.Mass.accuracy
  */
-export async function evaluatePointingGame(model: PipelineModelSource, options: PointingGameOptions = {}): Promise<PointingGameReport> {
+export async function evaluatePointingGame(
+  model: PipelineModelSource,
+  options: PointingGameOptions = {},
+): Promise<PointingGameReport> {
   const films = options.films ?? 40;
   const seed = options.seed ?? 0;
   const probe = await createPipeline({ model, gate: { enabled: false } });
   const meta = probe.metadata;
   await probe.dispose();
   const classes = options.classes ?? LOCALISED_FINDINGS.filter((c) => meta.classNames.includes(c));
-  const unknown = classes.filter((c) => !(FINDING_KINDS as readonly string[]).includes(c) || !meta.classNames.includes(c));
-  if (unknown.length > 0) throw new UsageError(`pointing game: ${unknown.join(', ')} is not both a class of the model (${meta.classNames.join(', ')}) and a finding the generator paints`);
-  if (classes.length === 0) throw new UsageError(`pointing game: the model has none of the localised findings (${LOCALISED_FINDINGS.join(', ')})`);
+  const unknown = classes.filter(
+    (c) => !(FINDING_KINDS as readonly string[]).includes(c) || !meta.classNames.includes(c),
+  );
+  if (unknown.length > 0)
+    throw new UsageError(
+      `pointing game: ${unknown.join(', ')} is not both a class of the model (${meta.classNames.join(', ')}) and a finding the generator paints`,
+    );
+  if (classes.length === 0)
+    throw new UsageError(
+      `pointing game: the model has none of the localised findings (${LOCALISED_FINDINGS.join(', ')})`,
+    );
   const inputSize = meta.preprocessing?.size ?? 256;
   const size = options.size ?? inputSize;
   // the maps are what is scored: no OOD refusal (a synthetic film the model's check would refuse keeps its maps)
-  const pipeline = await createPipeline({ model, gate: { enabled: false }, cam: { classes, findings: false }, ood: 'off' });
+  const pipeline = await createPipeline({
+    model,
+    gate: { enabled: false },
+    cam: { classes, findings: false },
+    ood: 'off',
+  });
   const results: Record<string, PointingGameClassResult> = {};
-  const all = { strict: [] as boolean[], tolerant: [] as boolean[], chance: [] as number[], tolerantChance: [] as number[] };
+  const all = {
+    strict: [] as boolean[],
+    tolerant: [] as boolean[],
+    chance: [] as number[],
+    tolerantChance: [] as number[],
+  };
   let stride = 0;
   let tolerance = options.tolerance ?? 0;
   try {
     for (const cls of classes) {
       const drawn = Array.from({ length: films }, (_, i) => {
         const rng = createRng(deriveSeed(seed, `pointing-game/${cls}/${i}`));
-        return renderFilm({ size, view: 'PA', sex: i % 2 === 0 ? 'F' : 'M', findings: [{ kind: cls as FindingKind, severity: rng.uniform(0.6, 1) }] }, rng);
+        return renderFilm(
+          {
+            size,
+            view: 'PA',
+            sex: i % 2 === 0 ? 'F' : 'M',
+            findings: [{ kind: cls as FindingKind, severity: rng.uniform(0.6, 1) }],
+          },
+          rng,
+        );
       });
       const out = await pipeline.runBatch(drawn.map((f) => ({ width: f.width, height: f.height, data: f.pixels })));
       const strict: boolean[] = [];
@@ -88,7 +129,10 @@ export async function evaluatePointingGame(model: PipelineModelSource, options: 
         stride = cam.stride;
         // half a map cell on the film: the peak is a cell centre, so a lesion inside the peak cell is within it
         if (options.tolerance === undefined) tolerance = (cam.stride / 2) * (size / inputSize);
-        const target = lesionMask(drawn[i]!.findings.filter((f) => f.kind === cls).map((f) => f.mask), size);
+        const target = lesionMask(
+          drawn[i]!.findings.filter((f) => f.kind === cls).map((f) => f.mask),
+          size,
+        );
         strict.push(pointingGame([{ peak: cam.peak, target }]).hits === 1);
         tolerant.push(pointingGame([{ peak: cam.peak, target }], { tolerance }).hits === 1);
         chance.push(coveredShare(target, 0));
@@ -112,11 +156,24 @@ export async function evaluatePointingGame(model: PipelineModelSource, options: 
   };
 }
 
-function summary(strict: boolean[], tolerant: boolean[], chance: number[], tolerantChance: number[]): PointingGameClassResult {
+function summary(
+  strict: boolean[],
+  tolerant: boolean[],
+  chance: number[],
+  tolerantChance: number[],
+): PointingGameClassResult {
   const hits = strict.filter(Boolean).length;
   const tolerantHits = tolerant.filter(Boolean).length;
   const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
-  return { trials: strict.length, hits, accuracy: hits / Math.max(1, strict.length), tolerantHits, tolerantAccuracy: tolerantHits / Math.max(1, strict.length), chance: mean(chance), tolerantChance: mean(tolerantChance) };
+  return {
+    trials: strict.length,
+    hits,
+    accuracy: hits / Math.max(1, strict.length),
+    tolerantHits,
+    tolerantAccuracy: tolerantHits / Math.max(1, strict.length),
+    chance: mean(chance),
+    tolerantChance: mean(tolerantChance),
+  };
 }
 
 /** The union of a finding's instance masks. */

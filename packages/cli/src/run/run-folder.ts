@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { DataError, RUN_FILES, initBackend, runFolder, writeFileAtomic, type BackendName } from '@multichexnet/core';
 import type { BadSamplePolicy, SplitConfig } from '@multichexnet/data';
 import { loadMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
-import { openTrainingData, parsePlan, type DatasetRoots, type PlanSource, type TrainingData, type TrainingPlan } from '@multichexnet/trainer';
+import {
+  openTrainingData,
+  parsePlan,
+  type DatasetRoots,
+  type PlanSource,
+  type TrainingData,
+  type TrainingPlan,
+} from '@multichexnet/trainer';
 import { UsageError } from '../cli-error';
 import type { CommandContext } from '../context';
 import { writeReport } from '../report/load-run';
@@ -11,7 +18,14 @@ import { runCalibrationOf, type RunCalibration } from '../report/report-data';
 import { calibrateRun, evaluateRun, splitSets } from './evaluate-run';
 import { exportRunModel, type ExportedFiles } from './export-model';
 import { writeGallery } from './gallery';
-import { fitRunProbability, testReliability, writeRunOod, writeRunTemperature, type RunOod, type RunTemperature } from './fit-probability';
+import {
+  fitRunProbability,
+  testReliability,
+  writeRunOod,
+  writeRunTemperature,
+  type RunOod,
+  type RunTemperature,
+} from './fit-probability';
 
 /** `data.json` of a run: where its datasets are and how they were split, so `eval` finds its test set again. */
 export const DATA_FILE = RUN_FILES.data;
@@ -29,7 +43,8 @@ export interface DataOptions {
 /** The `--on-bad-sample` value, checked (a usage error names the allowed ones). */
 export function badSamplePolicy(value: string | undefined, fallback: BadSamplePolicy = 'fail'): BadSamplePolicy {
   if (value === undefined) return fallback;
-  if (value !== 'skip' && value !== 'fail') throw new UsageError(`--on-bad-sample must be skip or fail; got "${value}"`);
+  if (value !== 'skip' && value !== 'fail')
+    throw new UsageError(`--on-bad-sample must be skip or fail; got "${value}"`);
   return value;
 }
 
@@ -50,7 +65,10 @@ export async function resolveDataRoots(ctx: CommandContext, o: DataOptions): Pro
     const root = ctx.path(o.data);
     if (!(await exists(root))) throw new UsageError(`no such data folder: ${root}`);
     for (const s of ['nih', 'rsna', 'siim'] as const) if (await exists(join(root, s))) roots[s] = join(root, s);
-    if (Object.keys(roots).length === 0) throw new UsageError(`${root} holds none of nih/, rsna/, siim/ (write one with "multichexnet synth --out ${o.data}")`);
+    if (Object.keys(roots).length === 0)
+      throw new UsageError(
+        `${root} holds none of nih/, rsna/, siim/ (write one with "multichexnet synth --out ${o.data}")`,
+      );
   }
   for (const s of ['nih', 'rsna', 'siim'] as const) {
     const v = o[s];
@@ -68,7 +86,12 @@ export function planSources(plan: TrainingPlan): PlanSource[] {
 }
 
 /** Opens the given roots with a patient split (default the plan's) and a bad-sample policy (default 'fail'). */
-export async function openData(roots: DatasetRoots, plan: TrainingPlan, split: SplitConfig = plan.split, onBadSample: BadSamplePolicy = 'fail'): Promise<TrainingData> {
+export async function openData(
+  roots: DatasetRoots,
+  plan: TrainingPlan,
+  split: SplitConfig = plan.split,
+  onBadSample: BadSamplePolicy = 'fail',
+): Promise<TrainingData> {
   return openTrainingData(roots, split, { onBadSample });
 }
 
@@ -118,7 +141,10 @@ export async function openRun(runDir: string): Promise<{ plan: TrainingPlan; mod
     throw new DataError('plan.json is not valid JSON', { file: planFile, found: (e as Error).message });
   }
   const plan = parsePlan(json);
-  if (!(await exists(run.modelSpec))) throw new UsageError(`${runDir} has no trained weights yet (weights/model.json): finish training first (multichexnet train ... --resume)`);
+  if (!(await exists(run.modelSpec)))
+    throw new UsageError(
+      `${runDir} has no trained weights yet (weights/model.json): finish training first (multichexnet train ... --resume)`,
+    );
   return { plan, model: await loadMultiCheXNet(run.weights) };
 }
 
@@ -172,32 +198,77 @@ export interface RunOutputs {
  */
 export async function completeRun(
   ctx: CommandContext,
-  args: { runDir: string; model: MultiCheXNet; plan: TrainingPlan; data: TrainingData | null; export: boolean; evaluate: boolean; report: boolean; split?: 'test' | 'val' },
+  args: {
+    runDir: string;
+    model: MultiCheXNet;
+    plan: TrainingPlan;
+    data: TrainingData | null;
+    export: boolean;
+    evaluate: boolean;
+    report: boolean;
+    split?: 'test' | 'val';
+  },
 ): Promise<RunOutputs> {
   const out: RunOutputs = { exported: null, evaluation: null, galleryItems: 0, report: null };
   const split = args.split ?? 'test';
   if ((args.export || args.evaluate) && args.data !== null) {
-    out.calibration = await calibrateRun({ model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter });
-    if (out.calibration === null) ctx.reporter.warn('no validation images: decision settings left at their defaults (F1 at 0.5, the det head\'s score threshold, no minimum mask area)');
+    out.calibration = await calibrateRun({
+      model: args.model,
+      plan: args.plan,
+      data: args.data,
+      reporter: ctx.reporter,
+    });
+    if (out.calibration === null)
+      ctx.reporter.warn(
+        "no validation images: decision settings left at their defaults (F1 at 0.5, the det head's score threshold, no minimum mask area)",
+      );
     // calibration.json stays what the exported files record: `eval --data <other>` must not overwrite it.
-    if (args.export || (await readRunCalibration(args.runDir)) === undefined) await writeRunCalibration(args.runDir, out.calibration);
+    if (args.export || (await readRunCalibration(args.runDir)) === undefined)
+      await writeRunCalibration(args.runDir, out.calibration);
     // OOD statistics and temperatures (run/fit-probability.ts), recorded by the export
-    if (args.export) Object.assign(out, await fitAndWriteProbability(args.runDir, { model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter }));
+    if (args.export)
+      Object.assign(
+        out,
+        await fitAndWriteProbability(args.runDir, {
+          model: args.model,
+          plan: args.plan,
+          data: args.data,
+          reporter: ctx.reporter,
+        }),
+      );
   }
   // Any set of heads exports (a single-task baseline too): each task writes the outputs its spec declares.
-  if (args.export) out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration, { ood: out.ood, temperature: out.temperature });
+  if (args.export)
+    out.exported = await exportRunModel(args.model, args.plan, args.runDir, ctx.reporter, out.calibration, {
+      ood: out.ood,
+      temperature: out.temperature,
+    });
   if (args.evaluate && args.data !== null) {
     const sets = splitSets(args.data, split);
     if (Object.values(sets).every((d) => d === undefined || d.size === 0)) {
       ctx.reporter.warn(`no ${split} images: evaluation skipped`);
     } else {
-      out.evaluation = await evaluateRun({ model: args.model, plan: args.plan, data: args.data, split, calibration: out.calibration ?? null, reporter: ctx.reporter });
-      await writeFileAtomic(runFolder(args.runDir).evaluation(split), `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`);
+      out.evaluation = await evaluateRun({
+        model: args.model,
+        plan: args.plan,
+        data: args.data,
+        split,
+        calibration: out.calibration ?? null,
+        reporter: ctx.reporter,
+      });
+      await writeFileAtomic(
+        runFolder(args.runDir).evaluation(split),
+        `${JSON.stringify(out.evaluation, nanAsString, 2)}\n`,
+      );
       if (split === 'test' && out.temperature) {
-        out.temperature.test = await testReliability({ model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter }, out.temperature);
+        out.temperature.test = await testReliability(
+          { model: args.model, plan: args.plan, data: args.data, reporter: ctx.reporter },
+          out.temperature,
+        );
         await writeRunTemperature(args.runDir, out.temperature);
       }
-      if (await exists(runFolder(args.runDir).stage1)) out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
+      if (await exists(runFolder(args.runDir).stage1))
+        out.galleryItems = (await writeGallery(args.runDir, sets, ctx.reporter)).items.length;
     }
   }
   if (args.report) out.report = (await writeReport(args.runDir)).path;
@@ -210,13 +281,21 @@ export function nanAsString(_key: string, v: unknown): unknown {
 }
 
 /** Fits the OOD statistics and temperatures of a trained model on its splits and writes ood.json / temperature.json. */
-async function fitAndWriteProbability(runDir: string, args: Parameters<typeof fitRunProbability>[0]): Promise<{ ood: RunOod | null; temperature: RunTemperature | null }> {
+async function fitAndWriteProbability(
+  runDir: string,
+  args: Parameters<typeof fitRunProbability>[0],
+): Promise<{ ood: RunOod | null; temperature: RunTemperature | null }> {
   const fitted = await fitRunProbability(args);
   if (fitted.ood !== null) await writeRunOod(runDir, fitted.ood);
-  else args.reporter.warn('too few training or validation films: no OOD statistics (the model will not refuse non-chest images)');
+  else
+    args.reporter.warn(
+      'too few training or validation films: no OOD statistics (the model will not refuse non-chest images)',
+    );
   if (fitted.ood !== null && !fitted.ood.guaranteed) {
     const n = fitted.ood.thresholdFilms;
-    args.reporter.warn(`only ${n} validation film(s) for an OOD false-refusal rate of ${fitted.ood.targetFalseRefusal}: the threshold is their largest score (expect up to ${(100 / (n + 1)).toFixed(0)}% false refusals)`);
+    args.reporter.warn(
+      `only ${n} validation film(s) for an OOD false-refusal rate of ${fitted.ood.targetFalseRefusal}: the threshold is their largest score (expect up to ${(100 / (n + 1)).toFixed(0)}% false refusals)`,
+    );
   }
   if (fitted.temperature !== null) await writeRunTemperature(runDir, fitted.temperature);
   return fitted;

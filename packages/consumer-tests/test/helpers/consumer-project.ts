@@ -71,7 +71,10 @@ export function createConsumerProject(dir: string, spec: ConsumerSpec, fixture?:
  * local npm cache where it can (`--prefer-offline`); the packages' install scripts do not run (onnxruntime-node's
  * would fetch CUDA providers).
  */
-export async function installConsumerProject(dir: string, packages: string[] = []): Promise<{ seconds: number; output: string }> {
+export async function installConsumerProject(
+  dir: string,
+  packages: string[] = [],
+): Promise<{ seconds: number; output: string }> {
   const t0 = performance.now();
   const { stdout, stderr } = await run(
     'npm',
@@ -156,8 +159,15 @@ export async function npmLs(dir: string): Promise<{ occurrences: Map<string, Set
 
 /** Runs a command in the consumer project and returns the JSON object its stdout ends with. */
 export async function runInConsumer<T>(dir: string, command: string, args: string[], timeoutMs = 240_000): Promise<T> {
-  const { stdout } = await run(command, args, { cwd: dir, env: npmEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`${command} ${args.join(' ')} failed in ${dir}:\n${err.stderr ?? ''}\n${err.stdout ?? ''}\n${err.message}`);
+  const { stdout } = await run(command, args, {
+    cwd: dir,
+    env: npmEnv,
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+    throw new Error(
+      `${command} ${args.join(' ')} failed in ${dir}:\n${err.stderr ?? ''}\n${err.stdout ?? ''}\n${err.message}`,
+    );
   });
   const lastLine = stdout.trim().split('\n').at(-1) ?? '';
   try {
@@ -168,9 +178,19 @@ export async function runInConsumer<T>(dir: string, command: string, args: strin
 }
 
 /** Runs a command in the consumer project; returns its exit code and output instead of throwing. */
-export async function runCommand(dir: string, command: string, args: string[], timeoutMs = 240_000): Promise<{ code: number; output: string }> {
+export async function runCommand(
+  dir: string,
+  command: string,
+  args: string[],
+  timeoutMs = 240_000,
+): Promise<{ code: number; output: string }> {
   try {
-    const { stdout, stderr } = await run(command, args, { cwd: dir, env: npmEnv, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(command, args, {
+      cwd: dir,
+      env: npmEnv,
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, output: `${stdout}${stderr}` };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string; message: string };

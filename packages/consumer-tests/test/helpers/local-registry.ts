@@ -66,7 +66,14 @@ export function publishableWorkspacePackages(): { name: string; version: string;
   const dirs = readdirSync(join(workspaceRoot, 'packages')).map((d) => join(workspaceRoot, 'packages', d));
   return dirs
     .filter((d) => existsSync(join(d, 'package.json')))
-    .map((d) => ({ dir: d, ...(JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as { name: string; version: string; private?: boolean }) }))
+    .map((d) => ({
+      dir: d,
+      ...(JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')) as {
+        name: string;
+        version: string;
+        private?: boolean;
+      }),
+    }))
     .filter((m) => m.private !== true)
     .map(({ name, version, dir }) => ({ name, version, dir }));
 }
@@ -78,15 +85,24 @@ export function publishableWorkspacePackages(): { name: string; version: string;
  */
 export async function publishWorkspace(registry: LocalRegistry): Promise<{ seconds: number; output: string }> {
   const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(npmEnv).filter(([k]) => !k.startsWith('NX_')));
-  Object.assign(env, { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NPM_CONFIG_USERCONFIG: registry.userconfig });
+  Object.assign(env, {
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+    NPM_CONFIG_USERCONFIG: registry.userconfig,
+  });
   const nx = join(workspaceRoot, 'node_modules', '.bin', 'nx');
   const t0 = performance.now();
   try {
-    const { stdout, stderr } = await run(nx, ['release', 'publish', `--registry=${registry.url}`, '--outputStyle=static'], {
-      cwd: workspaceRoot,
-      env,
-      maxBuffer: 256 * 1024 * 1024,
-    });
+    const { stdout, stderr } = await run(
+      nx,
+      ['release', 'publish', `--registry=${registry.url}`, '--outputStyle=static'],
+      {
+        cwd: workspaceRoot,
+        env,
+        maxBuffer: 256 * 1024 * 1024,
+      },
+    );
     return { seconds: (performance.now() - t0) / 1000, output: `${stdout}${stderr}` };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };

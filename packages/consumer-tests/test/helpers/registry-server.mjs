@@ -19,7 +19,8 @@ const app = await runServer({
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${server.address().port}/` })}\n`);
 });
-for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => {
+for (const signal of ['SIGTERM', 'SIGINT'])
+  process.on(signal, () => {
     server.close(() => process.exit(0));
     server.closeAllConnections(); // npm keeps its connections alive
   });

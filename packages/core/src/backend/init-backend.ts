@@ -120,7 +120,11 @@ export async function initBackend(name: BackendName = 'auto', options: BackendOp
     } else if (name === 'tensorflow') {
       throw new Error(TENSORFLOW_HINT);
     } else {
-      info = { name: 'wasm', reason: 'Node without @tensorflow/tfjs-node(-gpu): wasm backend with MultiCheXNet training kernels', ...(await initWasm(options)) };
+      info = {
+        name: 'wasm',
+        reason: 'Node without @tensorflow/tfjs-node(-gpu): wasm backend with MultiCheXNet training kernels',
+        ...(await initWasm(options)),
+      };
     }
   } else if (name === 'wasm') {
     info = { name: 'wasm', reason: 'requested', ...(await initWasm(options)) };
@@ -162,7 +166,9 @@ export async function initBackend(name: BackendName = 'auto', options: BackendOp
   current = info;
   if (!loggedOnce) {
     loggedOnce = true;
-    log.info(`backend ${info.name} (${info.reason}${info.threads > 1 ? `, ${info.threads} threads` : ''}${info.relaxedSimd ? ', relaxed SIMD' : ''})`);
+    log.info(
+      `backend ${info.name} (${info.reason}${info.threads > 1 ? `, ${info.threads} threads` : ''}${info.relaxedSimd ? ', relaxed SIMD' : ''})`,
+    );
   }
   return info;
 }

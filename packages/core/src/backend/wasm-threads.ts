@@ -35,7 +35,8 @@ const POOL_LITERAL = 'var pthreadPoolSize=8;';
 const WORKER_LITERAL = 'worker=new Worker(pthreadMainJs)';
 
 // Node-only modules load lazily (this file is part of a bundle that browsers load too).
-const dynamicImport = (s: string): Promise<Record<string, unknown>> => import(/* @vite-ignore */ s) as Promise<Record<string, unknown>>;
+const dynamicImport = (s: string): Promise<Record<string, unknown>> =>
+  import(/* @vite-ignore */ s) as Promise<Record<string, unknown>>;
 
 let liveModule: EmscriptenModule | null = null;
 let exitHookInstalled = false;
@@ -63,8 +64,12 @@ export function disposeWasmThreads(): void {
   }
 }
 
-async function writePrivateFiles(threads: number): Promise<{ factoryPath: string; workerPath: string; wasmPath: string }> {
-  const { createRequire } = (await dynamicImport('node:module')) as { createRequire(u: string): NodeRequire & { resolve(id: string): string } };
+async function writePrivateFiles(
+  threads: number,
+): Promise<{ factoryPath: string; workerPath: string; wasmPath: string }> {
+  const { createRequire } = (await dynamicImport('node:module')) as {
+    createRequire(u: string): NodeRequire & { resolve(id: string): string };
+  };
   const fs = (await dynamicImport('node:fs')) as unknown as typeof import('node:fs');
   const path = (await dynamicImport('node:path')) as unknown as typeof import('node:path');
   const os = (await dynamicImport('node:os')) as unknown as typeof import('node:os');
@@ -82,7 +87,9 @@ async function writePrivateFiles(threads: number): Promise<{ factoryPath: string
     // A worker inherits the parent's execArgv; loader hooks there (tsx, ts-node) must not touch the plain CJS
     // worker script.
     .replace(WORKER_LITERAL, 'worker=new Worker(pthreadMainJs,{execArgv:[]})');
-  const { wasmWorkerContents } = req(path.join(outDir, 'tfjs-backend-wasm-threaded-simd.worker.js')) as { wasmWorkerContents: string };
+  const { wasmWorkerContents } = req(path.join(outDir, 'tfjs-backend-wasm-threaded-simd.worker.js')) as {
+    wasmWorkerContents: string;
+  };
   // The script is embedded in a template literal, which turned its "\\n" escapes into real newlines (all inside
   // string literals of the one-line minified script): restore them, as tfjs's own loader does.
   const workerScript = wasmWorkerContents.replace(/\n/g, '\\n');
@@ -122,7 +129,9 @@ async function createThreadedBackend(threads: number): Promise<tf.KernelBackend>
     disposeData: module.cwrap('dispose_data', null, ['number']),
     dispose: module.cwrap('dispose', null, []),
   };
-  const wasmPkg = (await dynamicImport('@tensorflow/tfjs-backend-wasm')) as unknown as WasmPackage & { default?: WasmPackage };
+  const wasmPkg = (await dynamicImport('@tensorflow/tfjs-backend-wasm')) as unknown as WasmPackage & {
+    default?: WasmPackage;
+  };
   const pkg = wasmPkg.BackendWasm !== undefined ? wasmPkg : wasmPkg.default!;
   pkg.setThreadsCount(threads);
   liveModule = module;

@@ -21,16 +21,29 @@ export interface GradCamOptions {
  * @example
  * const map = gradCam((c5) => head.apply({ ...features, c5 }), features.c5, 3);   // [B, H/32, W/32]
  */
-export function gradCam(model: ActivationModel, activation: tf.Tensor4D, classIndex: number, options: GradCamOptions = {}): tf.Tensor3D {
+export function gradCam(
+  model: ActivationModel,
+  activation: tf.Tensor4D,
+  classIndex: number,
+  options: GradCamOptions = {},
+): tf.Tensor3D {
   if (activation?.rank !== 4) {
-    throw new DataError('Grad-CAM activation must be a feature map', { field: 'activation', expected: 'a tensor [B, h, w, K], NHWC', found: activation?.shape === undefined ? String(activation) : `shape [${activation.shape.join(', ')}]` });
+    throw new DataError('Grad-CAM activation must be a feature map', {
+      field: 'activation',
+      expected: 'a tensor [B, h, w, K], NHWC',
+      found: activation?.shape === undefined ? String(activation) : `shape [${activation.shape.join(', ')}]`,
+    });
   }
   return tf.tidy(() => {
     const score = (a: tf.Tensor): tf.Scalar => {
       const out = model(a as tf.Tensor4D);
       const classes = out.shape[out.rank - 1]!;
       if (!(Number.isInteger(classIndex) && classIndex >= 0 && classIndex < classes && out.rank >= 2)) {
-        throw new DataError('Grad-CAM class index outside the model output', { field: 'classIndex', expected: `an integer in [0, ${classes - 1}] of an output [B, ..., ${classes}]`, found: `${classIndex} (output [${out.shape.join(', ')}])` });
+        throw new DataError('Grad-CAM class index outside the model output', {
+          field: 'classIndex',
+          expected: `an integer in [0, ${classes - 1}] of an output [B, ..., ${classes}]`,
+          found: `${classIndex} (output [${out.shape.join(', ')}])`,
+        });
       }
       // a one-hot product rather than a gather: its gradient is a plain multiplication on every backend
       const pick = tf.tensor1d(Array.from({ length: classes }, (_, k) => (k === classIndex ? 1 : 0)));
@@ -43,7 +56,11 @@ export function gradCam(model: ActivationModel, activation: tf.Tensor4D, classIn
     } catch (e) {
       // tfjs's message for an output computed without the activation: say it in the user's terms
       if (!(e instanceof Error) || !/Cannot compute gradient/.test(e.message)) throw e;
-      throw new DataError('Grad-CAM: the model output does not depend on the activation', { field: 'activation', expected: 'a feature map the model reads (for a block: a level it reads)', found: `shape [${activation.shape.join(', ')}], not on the path to the output` });
+      throw new DataError('Grad-CAM: the model output does not depend on the activation', {
+        field: 'activation',
+        expected: 'a feature map the model reads (for a block: a level it reads)',
+        found: `shape [${activation.shape.join(', ')}], not on the path to the output`,
+      });
     }
     const alpha = tf.mean(grad, [1, 2], true);
     const map = tf.sum(tf.mul(alpha, activation), 3) as tf.Tensor3D;
@@ -58,10 +75,23 @@ export function gradCam(model: ActivationModel, activation: tf.Tensor4D, classIn
  * @example
  * const map = gradCamOfBlock(segHead, features, 'c4', 0);   // [B, H/16, W/16]
  */
-export function gradCamOfBlock(block: Pick<Block<EncoderFeatures, tf.Tensor, unknown>, 'apply'>, features: EncoderFeatures, level: FeatureLevel, classIndex: number, options: GradCamOptions = {}): tf.Tensor3D {
+export function gradCamOfBlock(
+  block: Pick<Block<EncoderFeatures, tf.Tensor, unknown>, 'apply'>,
+  features: EncoderFeatures,
+  level: FeatureLevel,
+  classIndex: number,
+  options: GradCamOptions = {},
+): tf.Tensor3D {
   const activation = features?.[level];
   if (activation === undefined) {
-    throw new DataError('Grad-CAM features lack the level', { field: 'level', expected: `features with ${level}`, found: features === null || typeof features !== 'object' ? String(features) : `keys ${Object.keys(features).join(', ')}` });
+    throw new DataError('Grad-CAM features lack the level', {
+      field: 'level',
+      expected: `features with ${level}`,
+      found:
+        features === null || typeof features !== 'object'
+          ? String(features)
+          : `keys ${Object.keys(features).join(', ')}`,
+    });
   }
   return gradCam((a) => block.apply({ ...features, [level]: a }), activation, classIndex, options);
 }

@@ -74,11 +74,12 @@ export function batchNormTraining(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sg, sb, sm, sv] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
         if (wasm) {
-          return tf.engine().runKernel(
-            BATCH_NORM_TRAINING_GRAD,
-            { x: sx, dy, gamma: sg, beta: sb, mean: sm, variance: sv },
-            { epsilon, relu } as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor[];
+          return tf
+            .engine()
+            .runKernel(BATCH_NORM_TRAINING_GRAD, { x: sx, dy, gamma: sg, beta: sb, mean: sm, variance: sv }, {
+              epsilon,
+              relu,
+            } as unknown as tf.NamedAttrMap) as tf.Tensor[];
         }
         return tf.tidy(() => {
           const n = sx.size / sx.shape[sx.rank - 1]!;

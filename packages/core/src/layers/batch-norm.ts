@@ -34,17 +34,21 @@ type StockBatchNormClass = new (args?: object) => StockBatchNorm;
 // itself (looked up, never instantiated, so no layer-name counter moves).
 function stockClass(): StockBatchNormClass {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization'] as unknown as
-    | [StockBatchNormClass, unknown]
-    | undefined;
+    [StockBatchNormClass, unknown] | undefined;
   if (entry === undefined) throw new Error('tfjs BatchNormalization is not registered');
   // Our own subclass replaces the entry below; walk up to the stock class if this module is evaluated twice.
   let cls = entry[0] as StockBatchNormClass & { multichexnet?: boolean };
-  while (cls.multichexnet === true) cls = Object.getPrototypeOf(cls) as StockBatchNormClass & { multichexnet?: boolean };
+  while (cls.multichexnet === true)
+    cls = Object.getPrototypeOf(cls) as StockBatchNormClass & { multichexnet?: boolean };
   return cls;
 }
 
 const Stock = stockClass();
-const stockCall = Stock.prototype.call as (this: StockBatchNorm, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) => tf.Tensor | tf.Tensor[];
+const stockCall = Stock.prototype.call as (
+  this: StockBatchNorm,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: { training?: boolean },
+) => tf.Tensor | tf.Tensor[];
 
 function isLastAxis(axis: number, rank: number): boolean {
   return axis === -1 || axis === rank - 1;
@@ -55,11 +59,22 @@ function isLastAxis(axis: number, rank: number): boolean {
  * moving averages updated exactly as tfjs BatchNormalization updates them; null when the layer's settings need
  * tfjs's own implementation (inference, another axis, center or scale off).
  */
-function fastTrainingCall(layer: StockBatchNorm, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }, relu: boolean): tf.Tensor | null {
+function fastTrainingCall(
+  layer: StockBatchNorm,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: { training?: boolean },
+  relu: boolean,
+): tf.Tensor | null {
   const x = Array.isArray(inputs) ? inputs[0]! : inputs;
   if (kwargs['training'] !== true || !layer.center || !layer.scale || !isLastAxis(layer.axis, x.rank)) return null;
   return tf.tidy(() => {
-    const { y, mean, variance } = batchNormTraining(x, layer.gamma.read() as tf.Tensor1D, layer.beta.read() as tf.Tensor1D, layer.epsilon, relu);
+    const { y, mean, variance } = batchNormTraining(
+      x,
+      layer.gamma.read() as tf.Tensor1D,
+      layer.beta.read() as tf.Tensor1D,
+      layer.epsilon,
+      relu,
+    );
     const decay = 1 - layer.momentum;
     for (const [variable, value] of [
       [layer.movingMean, mean],
@@ -86,7 +101,11 @@ function stockLayersKeepTheirPath(): boolean {
 // takes the same fast path as core's own layer (the stock step, tf.moments + the FusedBatchNorm gradient with a
 // full-size Tile and transposed reductions, was about 45% of a training step there). Other backends keep tfjs's
 // implementation unchanged.
-Stock.prototype.call = function (this: StockBatchNorm, inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }) {
+Stock.prototype.call = function (
+  this: StockBatchNorm,
+  inputs: tf.Tensor | tf.Tensor[],
+  kwargs: { training?: boolean },
+) {
   if (wasmKernelsActive() && !stockLayersKeepTheirPath()) {
     const y = fastTrainingCall(this, inputs, kwargs, false);
     if (y !== null) return y;
@@ -125,8 +144,12 @@ export class BatchNormReLU extends BatchNorm {
 }
 
 // Plain BatchNorm takes over tfjs's class name, so models saved by stock tfjs load as the fast layer too.
-tf.serialization.SerializationMap.register(BatchNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
-tf.serialization.SerializationMap.register(BatchNormReLU as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+tf.serialization.SerializationMap.register(
+  BatchNorm as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+);
+tf.serialization.SerializationMap.register(
+  BatchNormReLU as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+);
 
 /**
  * The BatchNorm layer every block uses: [B, H, W, C] -> [B, H, W, C] (NHWC), normalised per channel. Blocks call

@@ -24,8 +24,18 @@ export const OodStatisticsSchema = z
   .superRefine((s, ctx) => {
     const D = s.mean.length;
     s.components.forEach((c, i) => {
-      if (c.length !== D) ctx.addIssue({ code: 'custom', path: ['components', i], message: `${D} values (the length of mean), found ${c.length}` });
+      if (c.length !== D)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['components', i],
+          message: `${D} values (the length of mean), found ${c.length}`,
+        });
     });
-    if (s.variances.length !== s.components.length) ctx.addIssue({ code: 'custom', path: ['variances'], message: `${s.components.length} variances (one per component), found ${s.variances.length}` });
+    if (s.variances.length !== s.components.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['variances'],
+        message: `${s.components.length} variances (one per component), found ${s.variances.length}`,
+      });
   });
 export type OodStatistics = z.output<typeof OodStatisticsSchema>;

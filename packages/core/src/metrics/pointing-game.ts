@@ -24,15 +24,33 @@ export interface PointingGameResult {
  * @example
  * pointingGame([{ peak: { x: 40, y: 52 }, target: [{ x: 30, y: 45, width: 20, height: 15 }] }]).accuracy;   // 1
  */
-export function pointingGame(trials: readonly PointingTrial[], options: { tolerance?: number } = {}): PointingGameResult {
+export function pointingGame(
+  trials: readonly PointingTrial[],
+  options: { tolerance?: number } = {},
+): PointingGameResult {
   const tol = options.tolerance ?? 0;
-  if (!(tol >= 0)) throw new DataError('Pointing-game tolerance must be non-negative', { field: 'tolerance', expected: '>= 0 pixels', found: String(tol) });
+  if (!(tol >= 0))
+    throw new DataError('Pointing-game tolerance must be non-negative', {
+      field: 'tolerance',
+      expected: '>= 0 pixels',
+      found: String(tol),
+    });
   let hits = 0;
   trials.forEach((t, i) => {
     if (!(Number.isFinite(t.peak?.x) && Number.isFinite(t.peak?.y))) {
-      throw new DataError('Pointing-game peak is not a point', { row: i + 1, field: 'peak', expected: 'finite { x, y }', found: JSON.stringify(t.peak) });
+      throw new DataError('Pointing-game peak is not a point', {
+        row: i + 1,
+        field: 'peak',
+        expected: 'finite { x, y }',
+        found: JSON.stringify(t.peak),
+      });
     }
-    if (Array.isArray(t.target) ? hitsBoxes(t.peak, t.target as readonly Box[], tol) : hitsMask(t.peak, t.target as BinaryMask, tol)) hits++;
+    if (
+      Array.isArray(t.target)
+        ? hitsBoxes(t.peak, t.target as readonly Box[], tol)
+        : hitsMask(t.peak, t.target as BinaryMask, tol)
+    )
+      hits++;
   });
   return { hits, trials: trials.length, accuracy: trials.length === 0 ? NaN : hits / trials.length };
 }

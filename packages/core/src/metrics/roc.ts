@@ -27,9 +27,17 @@ export interface RocCounts {
  * The (label, score) pairs with an annotated label: NaN labels are dropped (not annotated), other labels must be
  * 0 or 1 and scores finite; anything else is a DataError naming the index.
  */
-function annotatedPairs(yTrue: ArrayLike<number>, yScore: ArrayLike<number>, what: string): { y: Uint8Array; s: Float64Array } {
+function annotatedPairs(
+  yTrue: ArrayLike<number>,
+  yScore: ArrayLike<number>,
+  what: string,
+): { y: Uint8Array; s: Float64Array } {
   if (yTrue.length !== yScore.length) {
-    throw new DataError(`${what}: labels and scores differ in length`, { field: 'yScore', expected: `${yTrue.length} scores`, found: `${yScore.length}` });
+    throw new DataError(`${what}: labels and scores differ in length`, {
+      field: 'yScore',
+      expected: `${yTrue.length} scores`,
+      found: `${yScore.length}`,
+    });
   }
   const y: number[] = [];
   const s: number[] = [];
@@ -37,11 +45,21 @@ function annotatedPairs(yTrue: ArrayLike<number>, yScore: ArrayLike<number>, wha
     const label = yTrue[i]!;
     if (Number.isNaN(label)) continue;
     if (label !== 0 && label !== 1) {
-      throw new DataError(`${what}: labels must be 0, 1 or NaN`, { row: i + 1, field: 'yTrue', expected: '0, 1 or NaN', found: String(label) });
+      throw new DataError(`${what}: labels must be 0, 1 or NaN`, {
+        row: i + 1,
+        field: 'yTrue',
+        expected: '0, 1 or NaN',
+        found: String(label),
+      });
     }
     const score = yScore[i]!;
     if (!Number.isFinite(score)) {
-      throw new DataError(`${what}: scores must be finite`, { row: i + 1, field: 'yScore', expected: 'a finite number', found: String(score) });
+      throw new DataError(`${what}: scores must be finite`, {
+        row: i + 1,
+        field: 'yScore',
+        expected: 'a finite number',
+        found: String(score),
+      });
     }
     y.push(label);
     s.push(score);

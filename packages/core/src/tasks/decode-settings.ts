@@ -9,7 +9,11 @@ export interface SettingRule {
 function record(value: unknown, field: string): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new DataError('Decode settings must be an object', { field, expected: 'an object of settings', found: JSON.stringify(value) });
+    throw new DataError('Decode settings must be an object', {
+      field,
+      expected: 'an object of settings',
+      found: JSON.stringify(value),
+    });
   }
   return value as Record<string, unknown>;
 }
@@ -22,17 +26,33 @@ function record(value: unknown, field: string): Record<string, unknown> {
  * @example
  * resolveSettings('det', { scoreThreshold: 0.25 }, recorded, { scoreThreshold: 0.4 }, { scoreThreshold: probabilityRule });
  */
-export function resolveSettings<S extends object>(field: string, defaults: S, recorded: unknown, overrides: unknown, rules: { readonly [K in keyof S]-?: SettingRule }): S {
+export function resolveSettings<S extends object>(
+  field: string,
+  defaults: S,
+  recorded: unknown,
+  overrides: unknown,
+  rules: { readonly [K in keyof S]-?: SettingRule },
+): S {
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   const apply = (source: Record<string, unknown>, strict: boolean): void => {
     for (const [key, value] of Object.entries(source)) {
       if (value === undefined) continue;
       const rule = (rules as Record<string, SettingRule | undefined>)[key];
       if (rule === undefined) {
-        if (strict) throw new DataError('Unknown decode setting', { field: `${field}.${key}`, expected: `one of ${Object.keys(rules).join(', ') || '(none)'}`, found: key });
+        if (strict)
+          throw new DataError('Unknown decode setting', {
+            field: `${field}.${key}`,
+            expected: `one of ${Object.keys(rules).join(', ') || '(none)'}`,
+            found: key,
+          });
         continue;
       }
-      if (!rule.check(value)) throw new DataError('Decode setting out of range', { field: `${field}.${key}`, expected: rule.expected, found: JSON.stringify(value) });
+      if (!rule.check(value))
+        throw new DataError('Decode setting out of range', {
+          field: `${field}.${key}`,
+          expected: rule.expected,
+          found: JSON.stringify(value),
+        });
       out[key] = value;
     }
   };
@@ -42,4 +62,7 @@ export function resolveSettings<S extends object>(field: string, defaults: S, re
 }
 
 /** A probability in [0, 1]. */
-export const probabilityRule: SettingRule = { expected: 'a number in [0, 1]', check: (v) => typeof v === 'number' && v >= 0 && v <= 1 };
+export const probabilityRule: SettingRule = {
+  expected: 'a number in [0, 1]',
+  check: (v) => typeof v === 'number' && v >= 0 && v <= 1,
+};

@@ -31,7 +31,11 @@ export interface ImageSpace {
 export function inputImageSpace(inputSize: { width: number; height: number }): ImageSpace {
   const { width, height } = inputSize;
   if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
-    throw new DataError('Image space needs a positive integer size', { field: 'inputSize', expected: 'integers > 0', found: `${width} x ${height}` });
+    throw new DataError('Image space needs a positive integer size', {
+      field: 'inputSize',
+      expected: 'integers > 0',
+      found: `${width} x ${height}`,
+    });
   }
   const size = { width, height };
   return {
@@ -40,7 +44,11 @@ export function inputImageSpace(inputSize: { width: number; height: number }): I
     boxes: (boxes) => boxes.map((b) => ({ ...b })),
     mask: (probabilities, threshold) => {
       if (probabilities.length !== width * height) {
-        throw new DataError('Probability map does not match the input grid', { field: 'probabilities', expected: `${width} x ${height} = ${width * height} values`, found: `${probabilities.length}` });
+        throw new DataError('Probability map does not match the input grid', {
+          field: 'probabilities',
+          expected: `${width} x ${height} = ${width * height} values`,
+          found: `${probabilities.length}`,
+        });
       }
       const data = new Uint8Array(width * height);
       for (let i = 0; i < data.length; i++) data[i] = probabilities[i]! > threshold ? 1 : 0;

@@ -34,9 +34,21 @@ export interface OnnxTensorSpec {
 /** Adds nodes, initializers and outputs to an ONNX graph. */
 export interface OnnxGraphWriter {
   /** Adds a node; returns the names of its outputs (fresh names derived from `base`). */
-  node(opType: string, inputs: string[], attrs?: Record<string, OnnxAttrValue>, base?: string, outputs?: number): string[];
+  node(
+    opType: string,
+    inputs: string[],
+    attrs?: Record<string, OnnxAttrValue>,
+    base?: string,
+    outputs?: number,
+  ): string[];
   /** Adds a node writing to the given output names. */
-  nodeTo(opType: string, inputs: string[], outputs: string[], attrs?: Record<string, OnnxAttrValue>, base?: string): void;
+  nodeTo(
+    opType: string,
+    inputs: string[],
+    outputs: string[],
+    attrs?: Record<string, OnnxAttrValue>,
+    base?: string,
+  ): void;
   /** Adds a float32 initializer; returns its name. */
   floats(base: string, dims: number[], data: Float32Array | number[]): string;
   /** Adds an int64 initializer (shapes, axes, indices); returns its name. */

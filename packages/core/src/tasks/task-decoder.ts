@@ -75,12 +75,21 @@ export function deepFreeze<T>(value: T): T {
  */
 export function defineTaskDecoder<P extends object, S>(decoder: TaskDecoder<P, S>): TaskDecoder<P, S> {
   for (const key of ['decode', 'empty', 'settings'] as const) {
-    if (typeof decoder?.[key] !== 'function') throw new TypeError(`task decoder ${String(decoder?.task)}: ${key} must be a function`);
+    if (typeof decoder?.[key] !== 'function')
+      throw new TypeError(`task decoder ${String(decoder?.task)}: ${key} must be a function`);
   }
-  if (typeof decoder.task !== 'string' || decoder.task === '' || decoder.reads.length === 0) throw new TypeError('a task decoder needs a task name and the outputs it reads');
+  if (typeof decoder.task !== 'string' || decoder.task === '' || decoder.reads.length === 0)
+    throw new TypeError('a task decoder needs a task name and the outputs it reads');
   const c = decoder.calibration;
-  if (c !== undefined && (!decoder.reads.includes(c.output) || typeof c.scaleSettings !== 'function' || (c.per === 'class' && typeof c.classes !== 'function'))) {
-    throw new TypeError(`task decoder ${decoder.task}: calibration must name an output it reads, scaleSettings, and classes() when per class`);
+  if (
+    c !== undefined &&
+    (!decoder.reads.includes(c.output) ||
+      typeof c.scaleSettings !== 'function' ||
+      (c.per === 'class' && typeof c.classes !== 'function'))
+  ) {
+    throw new TypeError(
+      `task decoder ${decoder.task}: calibration must name an output it reads, scaleSettings, and classes() when per class`,
+    );
   }
   return deepFreeze(decoder);
 }

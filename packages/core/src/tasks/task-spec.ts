@@ -62,7 +62,14 @@ export interface TaskSource {
  * @typeParam H head, T target of one image, P one image's decoded prediction, S decision settings, M metrics,
  * R one image's evaluation record.
  */
-export interface TaskSpec<H extends TaskHead = TaskHead, T = unknown, P extends object = object, S = unknown, M extends object = object, R = unknown> {
+export interface TaskSpec<
+  H extends TaskHead = TaskHead,
+  T = unknown,
+  P extends object = object,
+  S = unknown,
+  M extends object = object,
+  R = unknown,
+> {
   /** Task name: the model's block name, the plan's task and loss name, the key of its settings and metrics. */
   readonly name: string;
   /** Human name of the head (`CheXDet`). */
@@ -83,7 +90,11 @@ export interface TaskSpec<H extends TaskHead = TaskHead, T = unknown, P extends 
    * predictions (`plain`), so both decode through the same decoder (CheXDet's boxes and scores).
    */
   readonly derivedOutputs?: {
-    graph(writer: OnnxGraphWriter, outputs: ReadonlyMap<string, OnnxValue>, context: TaskOutputContext<H>): OnnxTensorSpec[];
+    graph(
+      writer: OnnxGraphWriter,
+      outputs: ReadonlyMap<string, OnnxValue>,
+      context: TaskOutputContext<H>,
+    ): OnnxTensorSpec[];
     plain(outputs: Readonly<Record<string, PlainTensor>>, context: TaskOutputContext<H>): Record<string, PlainTensor>;
   };
   /** The tfjs-free decoder of those outputs (also exported from the head package's `/decode` subpath). */
@@ -129,13 +140,23 @@ export type AnyTaskSpec = TaskSpec<any, any, any, any, any, any>;
  * @example
  * export const lungTask = defineTaskSpec<LungHead, BinaryMask, LungPrediction, LungSettings, LungMetrics, LungRecord>({ name: 'lung', ... });
  */
-export function defineTaskSpec<H extends TaskHead, T, P extends object, S, M extends object, R>(spec: TaskSpec<H, T, P, S, M, R>): TaskSpec<H, T, P, S, M, R> {
+export function defineTaskSpec<H extends TaskHead, T, P extends object, S, M extends object, R>(
+  spec: TaskSpec<H, T, P, S, M, R>,
+): TaskSpec<H, T, P, S, M, R> {
   const missing = (['createHead', 'decodeSettings', 'loss'] as const).filter((k) => typeof spec?.[k] !== 'function');
-  if (missing.length > 0 || typeof spec.targets?.fromBatch !== 'function' || typeof spec.evaluation?.metrics !== 'function') {
-    throw new TypeError(`task spec ${String(spec?.name)}: missing ${[...missing, 'targets.fromBatch', 'evaluation.metrics'].join(', ')}`);
+  if (
+    missing.length > 0 ||
+    typeof spec.targets?.fromBatch !== 'function' ||
+    typeof spec.evaluation?.metrics !== 'function'
+  ) {
+    throw new TypeError(
+      `task spec ${String(spec?.name)}: missing ${[...missing, 'targets.fromBatch', 'evaluation.metrics'].join(', ')}`,
+    );
   }
-  if (spec.decoder.task !== spec.name) throw new TypeError(`task spec ${spec.name}: its decoder decodes task ${spec.decoder.task}`);
-  if (spec.outputs.length !== 1) throw new TypeError(`task spec ${spec.name}: a head has one output, ${spec.outputs.length} given`);
+  if (spec.decoder.task !== spec.name)
+    throw new TypeError(`task spec ${spec.name}: its decoder decodes task ${spec.decoder.task}`);
+  if (spec.outputs.length !== 1)
+    throw new TypeError(`task spec ${spec.name}: a head has one output, ${spec.outputs.length} given`);
   return deepFreeze(spec);
 }
 

@@ -12,39 +12,60 @@ import { createMemoryCache, type SampleCache } from './sample-cache';
  * Turns sample `index` of `dataset` into a fitted sample (decode + resize). The default runs in this thread;
  * `@multichexnet/data/node` offers a sharp-backed one that decodes off the main thread.
  */
-export type SampleLoader = (dataset: Dataset, index: number, fit: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>) => Promise<FittedSample>;
+export type SampleLoader = (
+  dataset: Dataset,
+  index: number,
+  fit: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation'>,
+) => Promise<FittedSample>;
 
 /** The default {@link SampleLoader}: `dataset.get(i)` then `fitSample`. */
 export const loadFittedInThread: SampleLoader = async (dataset, index, fit) => fitSample(await dataset.get(index), fit);
 
 function isDataset(v: unknown): v is Dataset {
-  return typeof v === 'object' && v !== null && typeof (v as Dataset).get === 'function' && Array.isArray((v as Dataset).entries);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Dataset).get === 'function' &&
+    Array.isArray((v as Dataset).entries)
+  );
 }
 
 function isCache(v: unknown): v is SampleCache {
-  return typeof v === 'object' && v !== null && typeof (v as SampleCache).get === 'function' && typeof (v as SampleCache).set === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as SampleCache).get === 'function' &&
+    typeof (v as SampleCache).set === 'function'
+  );
 }
 
 /** Options of {@link createBatchStream}. JSON fields (all but datasets, loader and a custom cache) round-trip. */
-export const BatchStreamOptionsSchema = z.object({
-  /** One dataset, or several (concatenated; their labels share `PATHOLOGIES`, so they mix in one batch). */
-  datasets: z.union([z.custom<Dataset>(isDataset, { message: 'must be a Dataset' }), z.array(z.custom<Dataset>(isDataset, { message: 'must be a Dataset' })).min(1)]),
-  batchSize: z.number().int().min(1).default(16),
-  shuffle: z.boolean().default(true),
-  seed: z.number().int().default(0),
-  preprocess: PreprocessConfigSchema.default(PreprocessConfigSchema.parse({})),
-  /** Apply `preprocess.augment` (training) or not (validation, inference). */
-  augment: z.boolean().default(false),
-  /** Batches decoded ahead of the consumer. */
-  prefetch: z.number().int().min(0).max(64).default(2),
-  /** Keep fitted samples between epochs: true (1 GiB in memory), false, a byte budget, or a SampleCache. */
-  cache: z.union([z.boolean(), z.object({ maxBytes: z.number().positive() }).strict(), z.custom<SampleCache>(isCache)]).default(true),
-  /** Drop the last, smaller batch of an epoch. */
-  dropLast: z.boolean().default(false),
-  /** Label columns of the batch (default all of `PATHOLOGIES`). */
-  classes: z.array(z.enum(PATHOLOGIES)).min(1).optional(),
-  loader: z.custom<SampleLoader>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
-}).strict();
+export const BatchStreamOptionsSchema = z
+  .object({
+    /** One dataset, or several (concatenated; their labels share `PATHOLOGIES`, so they mix in one batch). */
+    datasets: z.union([
+      z.custom<Dataset>(isDataset, { message: 'must be a Dataset' }),
+      z.array(z.custom<Dataset>(isDataset, { message: 'must be a Dataset' })).min(1),
+    ]),
+    batchSize: z.number().int().min(1).default(16),
+    shuffle: z.boolean().default(true),
+    seed: z.number().int().default(0),
+    preprocess: PreprocessConfigSchema.default(PreprocessConfigSchema.parse({})),
+    /** Apply `preprocess.augment` (training) or not (validation, inference). */
+    augment: z.boolean().default(false),
+    /** Batches decoded ahead of the consumer. */
+    prefetch: z.number().int().min(0).max(64).default(2),
+    /** Keep fitted samples between epochs: true (1 GiB in memory), false, a byte budget, or a SampleCache. */
+    cache: z
+      .union([z.boolean(), z.object({ maxBytes: z.number().positive() }).strict(), z.custom<SampleCache>(isCache)])
+      .default(true),
+    /** Drop the last, smaller batch of an epoch. */
+    dropLast: z.boolean().default(false),
+    /** Label columns of the batch (default all of `PATHOLOGIES`). */
+    classes: z.array(z.enum(PATHOLOGIES)).min(1).optional(),
+    loader: z.custom<SampleLoader>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
+  })
+  .strict();
 
 /** What users pass to {@link createBatchStream}. */
 export type BatchStreamOptions = z.input<typeof BatchStreamOptionsSchema>;
@@ -95,7 +116,13 @@ export function createBatchStream(options: BatchStreamOptions): BatchStream {
   const classes = (opts.classes ?? PATHOLOGIES) as readonly Pathology[];
   const loader = opts.loader ?? loadFittedInThread;
   const cache: SampleCache | null =
-    opts.cache === false ? null : opts.cache === true ? createMemoryCache(1024 ** 3) : isCache(opts.cache) ? opts.cache : createMemoryCache((opts.cache as { maxBytes: number }).maxBytes);
+    opts.cache === false
+      ? null
+      : opts.cache === true
+        ? createMemoryCache(1024 ** 3)
+        : isCache(opts.cache)
+          ? opts.cache
+          : createMemoryCache((opts.cache as { maxBytes: number }).maxBytes);
   const fit = { size: pre.size, fit: pre.fit, interpolation: pre.interpolation };
   const fitKey = `${pre.size}|${pre.fit}|${pre.interpolation}`;
   const refs: Ref[] = [];
@@ -139,7 +166,9 @@ export function createBatchStream(options: BatchStreamOptions): BatchStream {
     };
     items.forEach((it, b) => {
       const entry = (datasets[it.ref.d] as Dataset).entry(it.ref.i);
-      const params = opts.augment ? drawAugment(pre.augment, createRng(deriveSeed(opts.seed, `augment:${epoch}:${it.k}`)), S) : NO_AUGMENT;
+      const params = opts.augment
+        ? drawAugment(pre.augment, createRng(deriveSeed(opts.seed, `augment:${epoch}:${it.k}`)), S)
+        : NO_AUGMENT;
       const m = finishSample(it.fitted, pre, params);
       batch.images.set(m.image, b * S * S);
       if (m.mask !== undefined) batch.masks.set(m.mask, b * S * S);

@@ -28,10 +28,20 @@ export function assertRadiograph(image: DecodedImage, file = '(image)'): void {
   // the film's own size, also when its decoder already resized it for the model
   const { width, height } = image.originalSize ?? image;
   if (width < MIN_RADIOGRAPH_SIDE || height < MIN_RADIOGRAPH_SIDE) {
-    throw new DataError('Image is too small to be a chest X-ray', { file, field: 'width x height', expected: `at least ${MIN_RADIOGRAPH_SIDE} x ${MIN_RADIOGRAPH_SIDE} pixels`, found: `${width} x ${height}` });
+    throw new DataError('Image is too small to be a chest X-ray', {
+      file,
+      field: 'width x height',
+      expected: `at least ${MIN_RADIOGRAPH_SIDE} x ${MIN_RADIOGRAPH_SIDE} pixels`,
+      found: `${width} x ${height}`,
+    });
   }
   if (width * height > MAX_RADIOGRAPH_PIXELS) {
-    throw new DataError('Image is too large to be a chest X-ray', { file, field: 'width x height', expected: `at most ${MAX_RADIOGRAPH_PIXELS} pixels`, found: `${width} x ${height}` });
+    throw new DataError('Image is too large to be a chest X-ray', {
+      file,
+      field: 'width x height',
+      expected: `at most ${MAX_RADIOGRAPH_PIXELS} pixels`,
+      found: `${width} x ${height}`,
+    });
   }
   const colour = image.colourFraction ?? 0;
   if (colour > MAX_COLOUR_FRACTION) {

@@ -17,7 +17,9 @@ interface EmscriptenCodecOptions {
 }
 
 declare module '@cornerstonejs/codec-charls/decodewasmjs' {
-  const factory: (options?: EmscriptenCodecOptions) => Promise<{ JpegLSDecoder: new () => EmscriptenFrameDecoder & { getInterleaveMode(): number } }>;
+  const factory: (
+    options?: EmscriptenCodecOptions,
+  ) => Promise<{ JpegLSDecoder: new () => EmscriptenFrameDecoder & { getInterleaveMode(): number } }>;
   export default factory;
 }
 

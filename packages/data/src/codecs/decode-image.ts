@@ -15,7 +15,8 @@ export type ImageFormat = 'png' | 'jpeg' | 'dicom';
  * DICOM files without the Part 10 preamble. Returns null when unknown.
  */
 export function sniffImageFormat(bytes: Uint8Array, file = ''): ImageFormat | null {
-  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47)
+    return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
   if (hasDicmMagic(bytes)) return 'dicom';
   if (/\.(dcm|dicom)$/i.test(file)) return 'dicom';
@@ -43,7 +44,10 @@ export function decodeImage(bytes: Uint8Array, file = '(image)', options: DicomD
       throw new DataError('Image format is not recognised', {
         file,
         expected: 'PNG, JPEG or DICOM',
-        found: bytes.length === 0 ? 'an empty file' : `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
+        found:
+          bytes.length === 0
+            ? 'an empty file'
+            : `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
       });
   }
 }
@@ -63,7 +67,11 @@ export interface ImageDecodeOptions extends DicomDecodeOptions {
  * `dicom` carries the file's safe attributes when it was a DICOM. Returns null to fall back to the built-in
  * pure-JS decoders.
  */
-export type ImageDecoder = (bytes: Uint8Array, file: string, options: ImageDecodeOptions & { voi: boolean }) => Promise<{ image: DecodedImage; dicom?: DicomMeta } | null>;
+export type ImageDecoder = (
+  bytes: Uint8Array,
+  file: string,
+  options: ImageDecodeOptions & { voi: boolean },
+) => Promise<{ image: DecodedImage; dicom?: DicomMeta } | null>;
 
 /**
  * PNG, JPEG or DICOM bytes → gray image [H, W] (row-major, values in [0, maxValue]) with its format and, for DICOM,

@@ -87,7 +87,11 @@ async function jpegLosslessCodec(): Promise<FrameCodec> {
 }
 
 /** Messages an Emscripten module prints while decoding: the last one names the problem when a decode fails. */
-function messageSink(): { options: { print: (t: string) => void; printErr: (t: string) => void }; last: () => string | undefined; clear: () => void } {
+function messageSink(): {
+  options: { print: (t: string) => void; printErr: (t: string) => void };
+  last: () => string | undefined;
+  clear: () => void;
+} {
   let lines: string[] = [];
   const push = (t: string): void => {
     lines.push(t);
@@ -102,7 +106,8 @@ function locate(url: string | undefined): { locateFile?: (path: string, prefix: 
 
 /** An Emscripten C++ exception reaches JavaScript as a bare number (a pointer): say what it is instead. */
 function codecFailure(err: unknown, library: string, printed: string | undefined): Error {
-  if (err instanceof Error) return new Error(printed !== undefined ? `${err.message}: ${printed}` : err.message, { cause: err });
+  if (err instanceof Error)
+    return new Error(printed !== undefined ? `${err.message}: ${printed}` : err.message, { cause: err });
   return new Error(printed ?? `${library} rejected the data`, { cause: err });
 }
 
@@ -134,21 +139,44 @@ async function wasmCodec<D extends EmscriptenFrameDecoder>(
 }
 
 function charlsCodec(url: string | undefined): Promise<FrameCodec> {
-  return wasmCodec('CharLS', async (o) => (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(o)).JpegLSDecoder, url, (decoder) => {
-    const info = decoder.getFrameInfo();
-    // interleave mode 0 (none) stores the components one plane after another
-    const planar = info.componentCount > 1 && decoder.getInterleaveMode() === 0;
-    return { width: info.width, height: info.height, components: info.componentCount, samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, false), planar };
-  });
+  return wasmCodec(
+    'CharLS',
+    async (o) => (await (await import('@cornerstonejs/codec-charls/decodewasmjs')).default(o)).JpegLSDecoder,
+    url,
+    (decoder) => {
+      const info = decoder.getFrameInfo();
+      // interleave mode 0 (none) stores the components one plane after another
+      const planar = info.componentCount > 1 && decoder.getInterleaveMode() === 0;
+      return {
+        width: info.width,
+        height: info.height,
+        components: info.componentCount,
+        samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, false),
+        planar,
+      };
+    },
+  );
 }
 
 function openjpegCodec(url: string | undefined): Promise<FrameCodec> {
-  return wasmCodec('OpenJPEG', async (o) => (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(o)).J2KDecoder, url, (decoder, printed) => {
-    const info = decoder.getFrameInfo();
-    // OpenJPEG reports most damage by printing "[ERROR] ..." and returning an empty or partial image
-    if (info.width === 0 || info.height === 0 || (printed !== undefined && /error/i.test(printed))) throw new Error(printed ?? 'OpenJPEG found no image in the data');
-    return { width: info.width, height: info.height, components: info.componentCount, samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, info.isSigned === true), planar: false };
-  });
+  return wasmCodec(
+    'OpenJPEG',
+    async (o) => (await (await import('@cornerstonejs/codec-openjpeg/decodewasmjs')).default(o)).J2KDecoder,
+    url,
+    (decoder, printed) => {
+      const info = decoder.getFrameInfo();
+      // OpenJPEG reports most damage by printing "[ERROR] ..." and returning an empty or partial image
+      if (info.width === 0 || info.height === 0 || (printed !== undefined && /error/i.test(printed)))
+        throw new Error(printed ?? 'OpenJPEG found no image in the data');
+      return {
+        width: info.width,
+        height: info.height,
+        components: info.componentCount,
+        samples: copySamples(decoder.getDecodedBuffer(), info.bitsPerSample, info.isSigned === true),
+        planar: false,
+      };
+    },
+  );
 }
 
 /** The decoder's output bytes (a view into the module's heap, freed with the decoder) as samples of their width. */

@@ -24,17 +24,32 @@ export function boundedInflater(maxBytes: number, file: string): (bytes: Uint8Ar
     const inflate = new Inflate((chunk) => {
       total += chunk.length;
       if (total > maxBytes) {
-        throw new DataError('DICOM deflated data set expands past the limit', { file, field: 'maxInflatedBytes', expected: `at most ${maxBytes} bytes inflated`, found: `more than ${maxBytes} bytes` });
+        throw new DataError('DICOM deflated data set expands past the limit', {
+          file,
+          field: 'maxInflatedBytes',
+          expected: `at most ${maxBytes} bytes inflated`,
+          found: `more than ${maxBytes} bytes`,
+        });
       }
       chunks.push(chunk.slice());
     });
     const deflated = bytes.subarray(position);
     try {
       if (deflated.length === 0) inflate.push(deflated, true);
-      for (let o = 0; o < deflated.length; o += STEP) inflate.push(deflated.subarray(o, o + STEP), o + STEP >= deflated.length);
+      for (let o = 0; o < deflated.length; o += STEP)
+        inflate.push(deflated.subarray(o, o + STEP), o + STEP >= deflated.length);
     } catch (err) {
       if (err instanceof DataError) throw err;
-      throw new DataError('DICOM deflated data set cannot be inflated', { file, field: '(0002,0010) TransferSyntaxUID 1.2.840.10008.1.2.1.99', expected: 'a raw deflate stream after the meta group', found: err instanceof Error ? err.message : String(err) }, { cause: err });
+      throw new DataError(
+        'DICOM deflated data set cannot be inflated',
+        {
+          file,
+          field: '(0002,0010) TransferSyntaxUID 1.2.840.10008.1.2.1.99',
+          expected: 'a raw deflate stream after the meta group',
+          found: err instanceof Error ? err.message : String(err),
+        },
+        { cause: err },
+      );
     }
     const out = new Uint8Array(position + total);
     out.set(bytes.subarray(0, position));

@@ -52,7 +52,16 @@ function guarded<T>(ds: DataSet, tag: string, file: string, read: () => T): T {
     return read();
   } catch (err) {
     const found = err instanceof Error ? err.message : String(err);
-    throw new DataError('DICOM element cannot be read', { file, field: `(${tag.slice(1, 5).toUpperCase()},${tag.slice(5).toUpperCase()})`, expected: 'a well-formed element', found }, { cause: err });
+    throw new DataError(
+      'DICOM element cannot be read',
+      {
+        file,
+        field: `(${tag.slice(1, 5).toUpperCase()},${tag.slice(5).toUpperCase()})`,
+        expected: 'a well-formed element',
+        found,
+      },
+      { cause: err },
+    );
   }
 }
 
@@ -140,6 +149,13 @@ export function metaFromDataSet(ds: DataSet, file = '(dicom)'): DicomMeta {
  * @example
  * const meta = readDicomMeta(bytes, 'image.dcm'); // { modality: 'CR', viewPosition: 'PA', rows: 1024, ... }
  */
-export function readDicomMeta(bytes: Uint8Array, file = '(dicom)', options: { maxInflatedBytes?: number } = {}): DicomMeta {
-  return metaFromDataSet(parseDicomBytes(bytes, file, 'x7fe00010', options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES), file);
+export function readDicomMeta(
+  bytes: Uint8Array,
+  file = '(dicom)',
+  options: { maxInflatedBytes?: number } = {},
+): DicomMeta {
+  return metaFromDataSet(
+    parseDicomBytes(bytes, file, 'x7fe00010', options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES),
+    file,
+  );
 }

@@ -15,7 +15,9 @@ export type { DataSet, Element } from 'dicom-parser';
 
 /** The 128-byte preamble is followed by `DICM` in every Part 10 file. */
 export function hasDicmMagic(bytes: Uint8Array): boolean {
-  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+  return (
+    bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d
+  );
 }
 
 /**
@@ -23,7 +25,12 @@ export function hasDicmMagic(bytes: Uint8Array): boolean {
  * wraps parser failures in a {@link DataError} naming the file. A deflated data set is inflated up to
  * `maxInflatedBytes` (default {@link DEFAULT_MAX_INFLATED_BYTES}).
  */
-export function parseDicomBytes(bytes: Uint8Array, file: string, untilTag?: string, maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES): DataSet {
+export function parseDicomBytes(
+  bytes: Uint8Array,
+  file: string,
+  untilTag?: string,
+  maxInflatedBytes = DEFAULT_MAX_INFLATED_BYTES,
+): DataSet {
   try {
     const options = {
       ...(hasDicmMagic(bytes) ? {} : { TransferSyntaxUID: '1.2.840.10008.1.2' }),
@@ -34,7 +41,11 @@ export function parseDicomBytes(bytes: Uint8Array, file: string, untilTag?: stri
   } catch (err) {
     // the inflater's own error already names the file and the limit
     if (err instanceof DataError) throw err;
-    throw new DataError('DICOM file cannot be parsed', { file, expected: 'a DICOM Part 10 file', found: parserMessage(err) }, { cause: err });
+    throw new DataError(
+      'DICOM file cannot be parsed',
+      { file, expected: 'a DICOM Part 10 file', found: parserMessage(err) },
+      { cause: err },
+    );
   }
 }
 

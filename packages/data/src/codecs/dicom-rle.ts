@@ -11,14 +11,23 @@ import type { CodecFrame } from './dicom-frame-codecs';
  * One RLE frame → samples [components planes of height x width], planar. Throws an Error saying what is wrong
  * with the frame (segment count, offsets, a segment that ends early or runs over).
  */
-export function decodeRleFrame(frame: Uint8Array, width: number, height: number, bitsAllocated: 8 | 16, components: number): CodecFrame {
+export function decodeRleFrame(
+  frame: Uint8Array,
+  width: number,
+  height: number,
+  bitsAllocated: 8 | 16,
+  components: number,
+): CodecFrame {
   const n = width * height;
   const bytesPerSample = bitsAllocated / 8;
   const expected = components * bytesPerSample;
   if (frame.length < 64) throw new Error(`frame of ${frame.length} bytes has no 64-byte RLE header`);
   const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const segments = dv.getUint32(0, true);
-  if (segments !== expected) throw new Error(`${segments} RLE segments, expected ${expected} (${components} component(s) x ${bytesPerSample} byte(s))`);
+  if (segments !== expected)
+    throw new Error(
+      `${segments} RLE segments, expected ${expected} (${components} component(s) x ${bytesPerSample} byte(s))`,
+    );
   const offsets: number[] = [];
   for (let s = 0; s < segments; s++) offsets.push(dv.getUint32(4 + 4 * s, true));
   const plane = new Uint8Array(n);
@@ -26,7 +35,8 @@ export function decodeRleFrame(frame: Uint8Array, width: number, height: number,
   for (let s = 0; s < segments; s++) {
     const start = offsets[s] as number;
     const end = s + 1 < segments ? (offsets[s + 1] as number) : frame.length;
-    if (start < 64 || end > frame.length || start >= end) throw new Error(`RLE segment ${s + 1} has offsets ${start}..${end} outside the ${frame.length}-byte frame`);
+    if (start < 64 || end > frame.length || start >= end)
+      throw new Error(`RLE segment ${s + 1} has offsets ${start}..${end} outside the ${frame.length}-byte frame`);
     unpackBits(frame, start, end, plane, s + 1);
     const component = Math.floor(s / bytesPerSample);
     const base = component * n;

@@ -8,7 +8,14 @@ import { MAX_RADIOGRAPH_PIXELS } from './assert-radiograph';
 import { assertDeclaredSize, j2kDeclaredSize, jpegDeclaredSize } from './header-size';
 import { DEFAULT_MAX_INFLATED_BYTES } from './dicom-inflate';
 import { decodeRleFrame } from './dicom-rle';
-import { dropFrameCodec, loadFrameCodec, type CodecFrame, type DicomCodecWasmUrls, type FrameCodec, type LazyPixelEncoding } from './dicom-frame-codecs';
+import {
+  dropFrameCodec,
+  loadFrameCodec,
+  type CodecFrame,
+  type DicomCodecWasmUrls,
+  type FrameCodec,
+  type LazyPixelEncoding,
+} from './dicom-frame-codecs';
 
 /** How the pixel data of a transfer syntax is stored, i.e. which decoder reads it. */
 type PixelEncoding = 'native' | 'jpeg-baseline' | 'rle' | LazyPixelEncoding;
@@ -35,7 +42,9 @@ const SYNTAXES: Readonly<Record<string, SyntaxInfo>> = {
 };
 
 /** Transfer syntaxes this decoder reads, by UID. */
-export const SUPPORTED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = Object.freeze(Object.fromEntries(Object.entries(SYNTAXES).map(([uid, s]) => [uid, s.name])));
+export const SUPPORTED_TRANSFER_SYNTAXES: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(SYNTAXES).map(([uid, s]) => [uid, s.name])),
+);
 
 /** What each encoding's fragments are called in errors. */
 const FRAGMENT_NAMES: Record<Exclude<PixelEncoding, 'native'>, string> = {
@@ -84,7 +93,11 @@ export function decodeDicom(bytes: Uint8Array, file = '(dicom)', options: DicomD
 }
 
 /** {@link decodeDicom} plus the file's non-identifying attributes, from one parse. */
-export function decodeDicomWithMeta(bytes: Uint8Array, file = '(dicom)', options: DicomDecodeOptions = {}): { image: DecodedImage; meta: DicomMeta } {
+export function decodeDicomWithMeta(
+  bytes: Uint8Array,
+  file = '(dicom)',
+  options: DicomDecodeOptions = {},
+): { image: DecodedImage; meta: DicomMeta } {
   const p = prepareDicom(bytes, file, options);
   return { image: finishDicom(p, storedWithoutCodec(p, file), file), meta: p.meta };
 }
@@ -101,7 +114,12 @@ export type JpegFrameDecoder = (frame: Uint8Array, meta: DicomMeta, file: string
  * @example
  * const { image, meta } = await decodeDicomAsync(bytes, 'cr-jpeg-ls.dcm'); // meta.transferSyntaxUid '1.2.840.10008.1.2.4.80'
  */
-export async function decodeDicomAsync(bytes: Uint8Array, file = '(dicom)', options: DicomDecodeOptions = {}, jpeg?: JpegFrameDecoder): Promise<{ image: DecodedImage; meta: DicomMeta }> {
+export async function decodeDicomAsync(
+  bytes: Uint8Array,
+  file = '(dicom)',
+  options: DicomDecodeOptions = {},
+  jpeg?: JpegFrameDecoder,
+): Promise<{ image: DecodedImage; meta: DicomMeta }> {
   const p = prepareDicom(bytes, file, options);
   let stored: StoredSamples;
   if (p.encoding === 'jpeg-baseline' && jpeg !== undefined) {
@@ -113,7 +131,12 @@ export async function decodeDicomAsync(bytes: Uint8Array, file = '(dicom)', opti
       throw fragmentError(p, file, err);
     }
     if (stored.length !== p.meta.rows * p.meta.columns) {
-      throw new DataError('DICOM JPEG size disagrees with Rows/Columns', { file, field: '(0028,0010) Rows', expected: `${p.meta.columns * p.meta.rows} samples`, found: `${stored.length}` });
+      throw new DataError('DICOM JPEG size disagrees with Rows/Columns', {
+        file,
+        field: '(0028,0010) Rows',
+        expected: `${p.meta.columns * p.meta.rows} samples`,
+        found: `${stored.length}`,
+      });
     }
   } else if (p.encoding === 'jpeg-lossless' || p.encoding === 'jpeg-ls' || p.encoding === 'jpeg-2000') {
     const encoding = p.encoding;
@@ -121,7 +144,16 @@ export async function decodeDicomAsync(bytes: Uint8Array, file = '(dicom)', opti
     try {
       codec = await loadFrameCodec(encoding, options.codecWasmUrls);
     } catch (err) {
-      throw new DataError(`DICOM ${FRAGMENT_NAMES[encoding]} codec cannot be loaded`, { file, field: '(0002,0010) TransferSyntaxUID', expected: `its decoder for ${p.syntax.name}`, found: firstLine(err) }, { cause: err });
+      throw new DataError(
+        `DICOM ${FRAGMENT_NAMES[encoding]} codec cannot be loaded`,
+        {
+          file,
+          field: '(0002,0010) TransferSyntaxUID',
+          expected: `its decoder for ${p.syntax.name}`,
+          found: firstLine(err),
+        },
+        { cause: err },
+      );
     }
     let frame: CodecFrame;
     try {
@@ -161,44 +193,92 @@ function prepareDicom(bytes: Uint8Array, file: string, options: DicomDecodeOptio
   const ds = parseDicomBytes(bytes, file, undefined, options.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES);
   const meta = metaFromDataSet(ds, file);
   // The modality LUT defines what every pixel value means: a value that is there but unreadable is not guessed.
-  for (const [tag, field] of [['x00281053', '(0028,1053) RescaleSlope'], ['x00281052', '(0028,1052) RescaleIntercept']] as const) {
+  for (const [tag, field] of [
+    ['x00281053', '(0028,1053) RescaleSlope'],
+    ['x00281052', '(0028,1052) RescaleIntercept'],
+  ] as const) {
     const v = decimalValue(ds, tag, 0, file);
-    if (v !== undefined && !Number.isFinite(v)) throw new DataError('DICOM rescale value is not a finite number', { file, field, expected: 'a decimal string', found: JSON.stringify(ds.string(tag)) });
+    if (v !== undefined && !Number.isFinite(v))
+      throw new DataError('DICOM rescale value is not a finite number', {
+        file,
+        field,
+        expected: 'a decimal string',
+        found: JSON.stringify(ds.string(tag)),
+      });
   }
-  if (meta.rescaleSlope === 0) throw new DataError('DICOM RescaleSlope is zero: every pixel would have the same value', { file, field: '(0028,1053) RescaleSlope', expected: 'a non-zero slope', found: '0' });
+  if (meta.rescaleSlope === 0)
+    throw new DataError('DICOM RescaleSlope is zero: every pixel would have the same value', {
+      file,
+      field: '(0028,1053) RescaleSlope',
+      expected: 'a non-zero slope',
+      found: '0',
+    });
   if (meta.numberOfFrames > 1) {
     // A chest radiograph is one frame; several frames are a cine, a tomosynthesis or a CT series, not a film.
-    throw new DataError('DICOM file holds several frames, not one radiograph', { file, field: '(0028,0008) NumberOfFrames', expected: '1', found: String(meta.numberOfFrames) });
+    throw new DataError('DICOM file holds several frames, not one radiograph', {
+      file,
+      field: '(0028,0008) NumberOfFrames',
+      expected: '1',
+      found: String(meta.numberOfFrames),
+    });
   }
   const pixel = ds.elements.x7fe00010;
   if (pixel === undefined) {
-    throw new DataError('DICOM file has no pixel data', { file, field: '(7FE0,0010) PixelData', expected: 'an image', found: 'no PixelData element' });
+    throw new DataError('DICOM file has no pixel data', {
+      file,
+      field: '(7FE0,0010) PixelData',
+      expected: 'an image',
+      found: 'no PixelData element',
+    });
   }
   if (meta.rows <= 0 || meta.columns <= 0) {
-    throw new DataError('DICOM image has no size', { file, field: '(0028,0010) Rows / (0028,0011) Columns', expected: '> 0', found: `${meta.rows} x ${meta.columns}` });
+    throw new DataError('DICOM image has no size', {
+      file,
+      field: '(0028,0010) Rows / (0028,0011) Columns',
+      expected: '> 0',
+      found: `${meta.rows} x ${meta.columns}`,
+    });
   }
   const syntax = SYNTAXES[meta.transferSyntaxUid];
   if (syntax === undefined) {
     throw new DataError('DICOM transfer syntax is not supported', {
       file,
       field: '(0002,0010) TransferSyntaxUID',
-      expected: Object.entries(SUPPORTED_TRANSFER_SYNTAXES).map(([uid, name]) => `${uid} (${name})`).join(', '),
+      expected: Object.entries(SUPPORTED_TRANSFER_SYNTAXES)
+        .map(([uid, name]) => `${uid} (${name})`)
+        .join(', '),
       found: meta.transferSyntaxUid,
     });
   }
   const voi = chooseVoi(ds, meta, options, file);
   const base = { meta, syntax, encoding: syntax.encoding, voi };
-  if (syntax.encoding === 'native') return { ...base, native: readNativeFrame(ds, pixel, meta, file, syntax.bigEndian === true), frame: null };
+  if (syntax.encoding === 'native')
+    return { ...base, native: readNativeFrame(ds, pixel, meta, file, syntax.bigEndian === true), frame: null };
   const frame = readEncapsulatedFrame(ds, pixel, meta, file);
   // the frame's own header, before a decoder allocates from it
-  const declared = syntax.encoding === 'jpeg-2000' ? j2kDeclaredSize(frame) : syntax.encoding === 'rle' ? null : jpegDeclaredSize(frame);
+  const declared =
+    syntax.encoding === 'jpeg-2000'
+      ? j2kDeclaredSize(frame)
+      : syntax.encoding === 'rle'
+        ? null
+        : jpegDeclaredSize(frame);
   const what = `DICOM ${FRAGMENT_NAMES[syntax.encoding]}`;
   assertDeclaredSize(declared, file, what);
   if (declared !== null && (declared.width !== meta.columns || declared.height !== meta.rows)) {
-    throw new DataError(`${what} size disagrees with Rows/Columns`, { file, field: '(0028,0010) Rows', expected: `${meta.columns}x${meta.rows}`, found: `${declared.width}x${declared.height}` });
+    throw new DataError(`${what} size disagrees with Rows/Columns`, {
+      file,
+      field: '(0028,0010) Rows',
+      expected: `${meta.columns}x${meta.rows}`,
+      found: `${declared.width}x${declared.height}`,
+    });
   }
   if (syntax.encoding !== 'jpeg-baseline' && meta.bitsAllocated !== 8 && meta.bitsAllocated !== 16) {
-    throw new DataError('DICOM BitsAllocated is not supported', { file, field: '(0028,0100) BitsAllocated', expected: '8 or 16', found: String(meta.bitsAllocated) });
+    throw new DataError('DICOM BitsAllocated is not supported', {
+      file,
+      field: '(0028,0100) BitsAllocated',
+      expected: '8 or 16',
+      found: String(meta.bitsAllocated),
+    });
   }
   return { ...base, native: null, frame };
 }
@@ -213,27 +293,41 @@ function storedWithoutCodec(p: PreparedDicom, file: string): StoredSamples {
     case 'rle': {
       let frame: CodecFrame;
       try {
-        frame = decodeRleFrame(p.frame as Uint8Array, p.meta.columns, p.meta.rows, p.meta.bitsAllocated as 8 | 16, p.meta.samplesPerPixel);
+        frame = decodeRleFrame(
+          p.frame as Uint8Array,
+          p.meta.columns,
+          p.meta.rows,
+          p.meta.bitsAllocated as 8 | 16,
+          p.meta.samplesPerPixel,
+        );
       } catch (err) {
         throw fragmentError(p, file, err);
       }
       return storedFromFrame(frame, p, file);
     }
     default:
-      throw new DataError('DICOM transfer syntax needs its codec: decode it with decodeDicomAsync or decodeImageAsync', {
-        file,
-        field: '(0002,0010) TransferSyntaxUID',
-        expected: 'a syntax decoded without a codec (native, JPEG Baseline, RLE)',
-        found: `${p.meta.transferSyntaxUid} (${p.syntax.name})`,
-      });
+      throw new DataError(
+        'DICOM transfer syntax needs its codec: decode it with decodeDicomAsync or decodeImageAsync',
+        {
+          file,
+          field: '(0002,0010) TransferSyntaxUID',
+          expected: 'a syntax decoded without a codec (native, JPEG Baseline, RLE)',
+          found: `${p.meta.transferSyntaxUid} (${p.syntax.name})`,
+        },
+      );
   }
 }
 
 /** The one-line error of a fragment its decoder rejects. */
 function fragmentError(p: PreparedDicom, file: string, err: unknown): DataError {
   const name = FRAGMENT_NAMES[p.encoding as Exclude<PixelEncoding, 'native'>];
-  const expected = p.encoding === 'jpeg-baseline' ? 'an 8-bit baseline JPEG' : `a ${name} frame of ${p.meta.columns}x${p.meta.rows}`;
-  return new DataError(`DICOM ${name} fragment cannot be decoded`, { file, field: '(7FE0,0010) PixelData', expected, found: firstLine(err) }, { cause: err });
+  const expected =
+    p.encoding === 'jpeg-baseline' ? 'an 8-bit baseline JPEG' : `a ${name} frame of ${p.meta.columns}x${p.meta.rows}`;
+  return new DataError(
+    `DICOM ${name} fragment cannot be decoded`,
+    { file, field: '(7FE0,0010) PixelData', expected, found: firstLine(err) },
+    { cause: err },
+  );
 }
 
 function firstLine(err: unknown): string {
@@ -248,22 +342,39 @@ function storedFromFrame(f: CodecFrame, p: PreparedDicom, file: string): StoredS
   const { rows, columns, samplesPerPixel: spp, bitsAllocated, bitsStored, pixelRepresentation } = p.meta;
   const what = `DICOM ${FRAGMENT_NAMES[p.encoding as Exclude<PixelEncoding, 'native'>]}`;
   if (f.width !== columns || f.height !== rows) {
-    throw new DataError(`${what} size disagrees with Rows/Columns`, { file, field: '(0028,0010) Rows', expected: `${columns}x${rows}`, found: `${f.width}x${f.height}` });
+    throw new DataError(`${what} size disagrees with Rows/Columns`, {
+      file,
+      field: '(0028,0010) Rows',
+      expected: `${columns}x${rows}`,
+      found: `${f.width}x${f.height}`,
+    });
   }
   const n = rows * columns;
   if (f.components !== spp || f.samples.length < n * spp) {
-    throw new DataError(`${what} components disagree with SamplesPerPixel`, { file, field: '(0028,0002) SamplesPerPixel', expected: `${spp} component(s) of ${n} samples`, found: `${f.components} component(s), ${f.samples.length} samples` });
+    throw new DataError(`${what} components disagree with SamplesPerPixel`, {
+      file,
+      field: '(0028,0002) SamplesPerPixel',
+      expected: `${spp} component(s) of ${n} samples`,
+      found: `${f.components} component(s), ${f.samples.length} samples`,
+    });
   }
   const s = f.samples;
   if (spp === 1) {
-    if (s instanceof Uint8Array && bitsAllocated === 8 && bitsStored === 8 && pixelRepresentation === 0) return s.length === n ? s : s.slice(0, n);
-    if (bitsAllocated === 16 && pixelRepresentation === 0) return s instanceof Uint16Array && s.length === n ? s : Uint16Array.from(s.subarray(0, n));
+    if (s instanceof Uint8Array && bitsAllocated === 8 && bitsStored === 8 && pixelRepresentation === 0)
+      return s.length === n ? s : s.slice(0, n);
+    if (bitsAllocated === 16 && pixelRepresentation === 0)
+      return s instanceof Uint16Array && s.length === n ? s : Uint16Array.from(s.subarray(0, n));
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = s[i] as number;
     return out;
   }
   if (spp !== 3) {
-    throw new DataError('DICOM SamplesPerPixel is not supported', { file, field: '(0028,0002) SamplesPerPixel', expected: '1 or 3', found: String(spp) });
+    throw new DataError('DICOM SamplesPerPixel is not supported', {
+      file,
+      field: '(0028,0002) SamplesPerPixel',
+      expected: '1 or 3',
+      found: String(spp),
+    });
   }
   return luminance(n, f.planar ? (i, c) => s[c * n + i] as number : (i, c) => s[3 * i + c] as number);
 }
@@ -271,13 +382,15 @@ function storedFromFrame(f: CodecFrame, p: PreparedDicom, file: string): StoredS
 /** Rec. 601 luminance of n colour samples, the rule of every decoder in this package. */
 function luminance(n: number, sample: (i: number, c: number) => number): Int32Array {
   const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.floor((299 * sample(i, 0) + 587 * sample(i, 1) + 114 * sample(i, 2) + 500) / 1000);
+  for (let i = 0; i < n; i++)
+    out[i] = Math.floor((299 * sample(i, 0) + 587 * sample(i, 1) + 114 * sample(i, 2) + 500) / 1000);
   return out;
 }
 
 function finishDicom(p: PreparedDicom, stored: StoredSamples, file: string): DecodedImage {
   // JPEG Baseline is 8-bit unsigned by definition, whatever the header claims; codecs return samples in the low bits
-  if (p.encoding === 'jpeg-baseline') return applyDisplayChain(stored, p, { bitsStored: 8, signed: false, highBit: 7 }, file);
+  if (p.encoding === 'jpeg-baseline')
+    return applyDisplayChain(stored, p, { bitsStored: 8, signed: false, highBit: 7 }, file);
   const bitsStored = p.meta.bitsStored;
   const highBit = p.encoding === 'native' && !(stored instanceof Uint8Array) ? p.meta.highBit : bitsStored - 1;
   return applyDisplayChain(stored, p, { bitsStored, signed: p.meta.pixelRepresentation === 1, highBit }, file);
@@ -297,13 +410,19 @@ function chooseVoi(ds: DataSet, meta: DicomMeta, options: DicomDecodeOptions, fi
     const center = Number.isInteger(k) && k >= 0 ? decimalValue(ds, 'x00281050', k, file) : undefined;
     const width = Number.isInteger(k) && k >= 0 ? decimalValue(ds, 'x00281051', k, file) : undefined;
     if (center === undefined || width === undefined || !Number.isFinite(center) || !Number.isFinite(width)) {
-      throw new DataError('DICOM file has no such VOI window', { file, field: '(0028,1050) WindowCenter / (0028,1051) WindowWidth', expected: `voiWindow an index below ${count}`, found: String(k) });
+      throw new DataError('DICOM file has no such VOI window', {
+        file,
+        field: '(0028,1050) WindowCenter / (0028,1051) WindowWidth',
+        expected: `voiWindow an index below ${count}`,
+        found: String(k),
+      });
     }
     return { kind: 'window', center, width, fn };
   }
   const item = ds.elements.x00283010?.items?.[0]?.dataSet;
   if (item !== undefined) return readVoiLut(item, meta, file);
-  if (meta.windowCenter !== undefined && meta.windowWidth !== undefined) return { kind: 'window', center: meta.windowCenter, width: meta.windowWidth, fn };
+  if (meta.windowCenter !== undefined && meta.windowWidth !== undefined)
+    return { kind: 'window', center: meta.windowCenter, width: meta.windowWidth, fn };
   return null;
 }
 
@@ -313,7 +432,12 @@ function readVoiLut(item: DataSet, meta: DicomMeta, file: string): VoiTransform 
   const desc = item.elements.x00283002;
   const data = item.elements.x00283006;
   if (desc === undefined || desc.length < 6 || data === undefined) {
-    throw new DataError('DICOM VOI LUT item is incomplete', { file, field, expected: 'LUT Descriptor (0028,3002) and LUT Data (0028,3006)', found: desc === undefined ? 'no descriptor' : data === undefined ? 'no data' : `${desc.length}-byte descriptor` });
+    throw new DataError('DICOM VOI LUT item is incomplete', {
+      file,
+      field,
+      expected: 'LUT Descriptor (0028,3002) and LUT Data (0028,3006)',
+      found: desc === undefined ? 'no descriptor' : data === undefined ? 'no data' : `${desc.length}-byte descriptor`,
+    });
   }
   const entries = item.uint16('x00283002', 0) || 65536;
   // the first mapped value is signed when the descriptor says SS, or (implicit VR) when the pixels are signed
@@ -321,7 +445,13 @@ function readVoiLut(item: DataSet, meta: DicomMeta, file: string): VoiTransform 
   const signedFirst = desc.vr === 'SS' || (desc.vr === undefined && meta.pixelRepresentation === 1);
   const firstMapped = signedFirst && rawFirst >= 0x8000 ? rawFirst - 0x10000 : rawFirst;
   const bits = item.uint16('x00283002', 2) as number;
-  if (!(bits >= 1 && bits <= 16)) throw new DataError('DICOM VOI LUT entry size is not supported', { file, field: '(0028,3002) LUTDescriptor', expected: '1 to 16 bits per entry', found: String(bits) });
+  if (!(bits >= 1 && bits <= 16))
+    throw new DataError('DICOM VOI LUT entry size is not supported', {
+      file,
+      field: '(0028,3002) LUTDescriptor',
+      expected: '1 to 16 bits per entry',
+      found: String(bits),
+    });
   const table = new Uint16Array(entries);
   if (data.length === entries && bits <= 8) {
     // 8-bit entries stored one per byte
@@ -329,7 +459,12 @@ function readVoiLut(item: DataSet, meta: DicomMeta, file: string): VoiTransform 
   } else if (data.length >= 2 * entries) {
     for (let i = 0; i < entries; i++) table[i] = item.uint16('x00283006', i) as number;
   } else {
-    throw new DataError('DICOM VOI LUT data is shorter than its descriptor says', { file, field: '(0028,3006) LUTData', expected: `${entries} entries`, found: `${data.length} bytes` });
+    throw new DataError('DICOM VOI LUT data is shorter than its descriptor says', {
+      file,
+      field: '(0028,3006) LUTData',
+      expected: `${entries} entries`,
+      found: `${data.length} bytes`,
+    });
   }
   return { kind: 'lut', firstMapped, bits, table };
 }
@@ -338,19 +473,40 @@ function readVoiLut(item: DataSet, meta: DicomMeta, file: string): VoiTransform 
  * monochrome, Int32Array otherwise (signed, or the luminance of colour). {@link storedFromFrame} gives codecs' output
  * the same form, so both reach the display chain alike.
  */
-function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string, bigEndian: boolean): StoredSamples {
+function readNativeFrame(
+  ds: DataSet,
+  pixel: Element,
+  meta: DicomMeta,
+  file: string,
+  bigEndian: boolean,
+): StoredSamples {
   const { rows, columns, samplesPerPixel: spp, bitsAllocated } = meta;
   if (bitsAllocated !== 8 && bitsAllocated !== 16) {
-    throw new DataError('DICOM BitsAllocated is not supported', { file, field: '(0028,0100) BitsAllocated', expected: '8 or 16', found: String(bitsAllocated) });
+    throw new DataError('DICOM BitsAllocated is not supported', {
+      file,
+      field: '(0028,0100) BitsAllocated',
+      expected: '8 or 16',
+      found: String(bitsAllocated),
+    });
   }
   if (pixel.encapsulatedPixelData === true) {
-    throw new DataError('DICOM pixel data is encapsulated in a native transfer syntax', { file, field: '(7FE0,0010) PixelData', expected: 'native pixel data', found: 'encapsulated fragments' });
+    throw new DataError('DICOM pixel data is encapsulated in a native transfer syntax', {
+      file,
+      field: '(7FE0,0010) PixelData',
+      expected: 'native pixel data',
+      found: 'encapsulated fragments',
+    });
   }
   const n = rows * columns;
   const bytesPer = bitsAllocated / 8;
   const frameBytes = n * spp * bytesPer;
   if (pixel.length < frameBytes) {
-    throw new DataError('DICOM pixel data is shorter than one frame', { file, field: '(7FE0,0010) PixelData', expected: `>= ${frameBytes} bytes`, found: `${pixel.length} bytes` });
+    throw new DataError('DICOM pixel data is shorter than one frame', {
+      file,
+      field: '(7FE0,0010) PixelData',
+      expected: `>= ${frameBytes} bytes`,
+      found: `${pixel.length} bytes`,
+    });
   }
   const buf = ds.byteArray;
   // Big endian swaps OW data per 16-bit word, also when each word holds two 8-bit samples (PS3.5 7.3)
@@ -373,31 +529,56 @@ function readNativeFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: str
     return out;
   }
   const view = new DataView(buf.buffer, buf.byteOffset + pixel.dataOffset, frameBytes + (frameBytes % 2));
-  const read = bitsAllocated === 16 ? (o: number) => view.getUint16(o, !bigEndian) : swappedBytes ? (o: number) => view.getUint8(o ^ 1) : (o: number) => view.getUint8(o);
+  const read =
+    bitsAllocated === 16
+      ? (o: number) => view.getUint16(o, !bigEndian)
+      : swappedBytes
+        ? (o: number) => view.getUint8(o ^ 1)
+        : (o: number) => view.getUint8(o);
   if (spp === 1) {
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = read(i * bytesPer);
     return out;
   }
   if (spp !== 3) {
-    throw new DataError('DICOM SamplesPerPixel is not supported', { file, field: '(0028,0002) SamplesPerPixel', expected: '1 or 3', found: String(spp) });
+    throw new DataError('DICOM SamplesPerPixel is not supported', {
+      file,
+      field: '(0028,0002) SamplesPerPixel',
+      expected: '1 or 3',
+      found: String(spp),
+    });
   }
   // colour (rare in chest X-ray): luminance of the stored samples, interleaved or planar
-  return meta.planarConfiguration === 1 ? luminance(n, (i, c) => read((c * n + i) * bytesPer)) : luminance(n, (i, c) => read((3 * i + c) * bytesPer));
+  return meta.planarConfiguration === 1
+    ? luminance(n, (i, c) => read((c * n + i) * bytesPer))
+    : luminance(n, (i, c) => read((3 * i + c) * bytesPer));
 }
 
 /** The one frame of encapsulated pixel data, its fragments joined. */
 function readEncapsulatedFrame(ds: DataSet, pixel: Element, meta: DicomMeta, file: string): Uint8Array {
   const fragments = pixel.fragments ?? [];
   if (!pixel.encapsulatedPixelData || fragments.length === 0) {
-    throw new DataError('DICOM compressed pixel data is not encapsulated', { file, field: '(7FE0,0010) PixelData', expected: 'encapsulated fragments', found: 'native pixel data' });
+    throw new DataError('DICOM compressed pixel data is not encapsulated', {
+      file,
+      field: '(7FE0,0010) PixelData',
+      expected: 'encapsulated fragments',
+      found: 'native pixel data',
+    });
   }
   try {
-    if (meta.numberOfFrames <= 1) return dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixel, 0, fragments.length) as Uint8Array;
-    const bot = pixel.basicOffsetTable !== undefined && pixel.basicOffsetTable.length > 0 ? pixel.basicOffsetTable : dicomParser.createJPEGBasicOffsetTable(ds, pixel);
+    if (meta.numberOfFrames <= 1)
+      return dicomParser.readEncapsulatedPixelDataFromFragments(ds, pixel, 0, fragments.length) as Uint8Array;
+    const bot =
+      pixel.basicOffsetTable !== undefined && pixel.basicOffsetTable.length > 0
+        ? pixel.basicOffsetTable
+        : dicomParser.createJPEGBasicOffsetTable(ds, pixel);
     return dicomParser.readEncapsulatedImageFrame(ds, pixel, 0, bot) as Uint8Array;
   } catch (err) {
-    throw new DataError('DICOM encapsulated pixel data cannot be read', { file, field: '(7FE0,0010) PixelData', expected: 'encapsulated fragments', found: String(err) }, { cause: err });
+    throw new DataError(
+      'DICOM encapsulated pixel data cannot be read',
+      { file, field: '(7FE0,0010) PixelData', expected: 'encapsulated fragments', found: String(err) },
+      { cause: err },
+    );
   }
 }
 
@@ -405,12 +586,22 @@ function decodeJpegFrameJs(frameBytes: Uint8Array, p: PreparedDicom, file: strin
   const meta = p.meta;
   let raw: { width: number; height: number; data: Uint8Array };
   try {
-    raw = jpeg.decode(frameBytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6 });
+    raw = jpeg.decode(frameBytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxMemoryUsageInMB: 1024,
+      maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6,
+    });
   } catch (err) {
     throw fragmentError(p, file, err);
   }
   if (raw.width !== meta.columns || raw.height !== meta.rows) {
-    throw new DataError('DICOM JPEG size disagrees with Rows/Columns', { file, field: '(0028,0010) Rows', expected: `${meta.columns}x${meta.rows}`, found: `${raw.width}x${raw.height}` });
+    throw new DataError('DICOM JPEG size disagrees with Rows/Columns', {
+      file,
+      field: '(0028,0010) Rows',
+      expected: `${meta.columns}x${meta.rows}`,
+      found: `${raw.width}x${raw.height}`,
+    });
   }
   const n = raw.width * raw.height;
   const ch = raw.data.length / n;
@@ -446,7 +637,12 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
   }
 
   if (!(bitsStored >= 1 && bitsStored <= 16)) {
-    throw new DataError('DICOM BitsStored is not supported', { file, field: '(0028,0101) BitsStored', expected: '1 to 16', found: String(bitsStored) });
+    throw new DataError('DICOM BitsStored is not supported', {
+      file,
+      field: '(0028,0101) BitsStored',
+      expected: '1 to 16',
+      found: String(bitsStored),
+    });
   }
   const shift = highBit + 1 - bitsStored;
   const valueMask = 2 ** bitsStored - 1;
@@ -483,7 +679,12 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
   }
   if (!(maxValue > 0 && maxValue <= 3.4e38)) {
     // e.g. BitsStored 0, or a rescale so large that the range overflows: no image can be shown from it
-    throw new DataError('DICOM pixel range is empty or not finite', { file, field: '(0028,0101) BitsStored / (0028,1053) RescaleSlope', expected: 'a finite range > 0', found: `${bitsStored} bits, slope ${slope}, range ${maxValue}` });
+    throw new DataError('DICOM pixel range is empty or not finite', {
+      file,
+      field: '(0028,0101) BitsStored / (0028,1053) RescaleSlope',
+      expected: 'a finite range > 0',
+      found: `${bitsStored} bits, slope ${slope}, range ${maxValue}`,
+    });
   }
   if (invert) for (let i = 0; i < table.length; i++) table[i] = maxValue - (table[i] as number);
   // A window or VOI LUT maps to whole display levels: 8- or 16-bit output. Without one, integer levels up to 65535
@@ -499,7 +700,13 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
 function applyVoiWindow(data: Float32Array, c: number, w: number, fn: string, ymax: number, file: string): void {
   const n = data.length;
   if (fn === 'LINEAR') {
-    if (!(w >= 1)) throw new DataError('DICOM WindowWidth is invalid for a LINEAR window', { file, field: '(0028,1051) WindowWidth', expected: '>= 1', found: String(w) });
+    if (!(w >= 1))
+      throw new DataError('DICOM WindowWidth is invalid for a LINEAR window', {
+        file,
+        field: '(0028,1051) WindowWidth',
+        expected: '>= 1',
+        found: String(w),
+      });
     const lower = c - 0.5 - (w - 1) / 2;
     const upper = c - 0.5 + (w - 1) / 2;
     for (let i = 0; i < n; i++) {
@@ -507,15 +714,32 @@ function applyVoiWindow(data: Float32Array, c: number, w: number, fn: string, ym
       data[i] = x <= lower ? 0 : x > upper ? ymax : ((x - (c - 0.5)) / (w - 1) + 0.5) * ymax;
     }
   } else if (fn === 'LINEAR_EXACT') {
-    if (!(w > 0)) throw new DataError('DICOM WindowWidth is invalid for a LINEAR_EXACT window', { file, field: '(0028,1051) WindowWidth', expected: '> 0', found: String(w) });
+    if (!(w > 0))
+      throw new DataError('DICOM WindowWidth is invalid for a LINEAR_EXACT window', {
+        file,
+        field: '(0028,1051) WindowWidth',
+        expected: '> 0',
+        found: String(w),
+      });
     for (let i = 0; i < n; i++) {
       const x = data[i] as number;
       data[i] = x <= c - w / 2 ? 0 : x > c + w / 2 ? ymax : ((x - c) / w + 0.5) * ymax;
     }
   } else if (fn === 'SIGMOID') {
-    if (!(w > 0)) throw new DataError('DICOM WindowWidth is invalid for a SIGMOID window', { file, field: '(0028,1051) WindowWidth', expected: '> 0', found: String(w) });
+    if (!(w > 0))
+      throw new DataError('DICOM WindowWidth is invalid for a SIGMOID window', {
+        file,
+        field: '(0028,1051) WindowWidth',
+        expected: '> 0',
+        found: String(w),
+      });
     for (let i = 0; i < n; i++) data[i] = ymax / (1 + Math.exp((-4 * ((data[i] as number) - c)) / w));
   } else {
-    throw new DataError('DICOM VOI LUT function is not supported', { file, field: '(0028,1056) VOILUTFunction', expected: 'LINEAR, LINEAR_EXACT or SIGMOID', found: fn });
+    throw new DataError('DICOM VOI LUT function is not supported', {
+      file,
+      field: '(0028,1056) VOILUTFunction',
+      expected: 'LINEAR, LINEAR_EXACT or SIGMOID',
+      found: fn,
+    });
   }
 }

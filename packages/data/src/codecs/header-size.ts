@@ -18,7 +18,8 @@ export function pngDeclaredSize(bytes: Uint8Array): { width: number; height: num
 /** Width and height declared by a JPEG 2000 codestream's SIZ segment (image area less its offset), or null. */
 export function j2kDeclaredSize(bytes: Uint8Array): { width: number; height: number } | null {
   // SOC (FF4F), then SIZ (FF51): Lsiz, Rsiz, Xsiz, Ysiz, XOsiz, YOsiz
-  if (bytes.length < 24 || bytes[0] !== 0xff || bytes[1] !== 0x4f || bytes[2] !== 0xff || bytes[3] !== 0x51) return null;
+  if (bytes.length < 24 || bytes[0] !== 0xff || bytes[1] !== 0x4f || bytes[2] !== 0xff || bytes[3] !== 0x51)
+    return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return { width: dv.getUint32(8) - dv.getUint32(16), height: dv.getUint32(12) - dv.getUint32(20) };
 }
@@ -38,8 +39,14 @@ export function jpegDeclaredSize(bytes: Uint8Array): { width: number; height: nu
       continue;
     }
     // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC); SOF55 (F7) of JPEG-LS has the same layout
-    if ((marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) || marker === 0xf7) {
-      return { height: ((bytes[o + 5] as number) << 8) | (bytes[o + 6] as number), width: ((bytes[o + 7] as number) << 8) | (bytes[o + 8] as number) };
+    if (
+      (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) ||
+      marker === 0xf7
+    ) {
+      return {
+        height: ((bytes[o + 5] as number) << 8) | (bytes[o + 6] as number),
+        width: ((bytes[o + 7] as number) << 8) | (bytes[o + 8] as number),
+      };
     }
     if (marker === 0xda || marker === 0xd9) return null;
     o += 2 + (((bytes[o + 2] as number) << 8) | (bytes[o + 3] as number));

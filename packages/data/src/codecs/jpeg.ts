@@ -17,26 +17,41 @@ export function decodeJpeg(bytes: Uint8Array, file = '(jpeg)'): DecodedImage {
   assertDeclaredSize(jpegDeclaredSize(bytes), file, 'JPEG');
   let raw: { width: number; height: number; data: Uint8Array };
   try {
-    raw = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxMemoryUsageInMB: 1024, maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6 });
+    raw = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxMemoryUsageInMB: 1024,
+      maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6,
+    });
   } catch (err) {
-    throw new DataError('JPEG cannot be decoded', {
-      file,
-      expected: 'an 8-bit baseline or progressive JPEG',
-      found: String(err instanceof Error ? err.message : err),
-    }, { cause: err });
+    throw new DataError(
+      'JPEG cannot be decoded',
+      {
+        file,
+        expected: 'an 8-bit baseline or progressive JPEG',
+        found: String(err instanceof Error ? err.message : err),
+      },
+      { cause: err },
+    );
   }
   const { width, height } = raw;
   const n = width * height;
   const channels = raw.data.length / n;
   if (channels === 1) return { width, height, data: raw.data, maxValue: 255 };
   if (channels !== 3 && channels !== 4) {
-    throw new DataError('JPEG has an unsupported number of components', { file, expected: '1 or 3', found: String(channels) });
+    throw new DataError('JPEG has an unsupported number of components', {
+      file,
+      expected: '1 or 3',
+      found: String(channels),
+    });
   }
   const src = raw.data;
   const data = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const o = i * channels;
-    data[i] = Math.floor((299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000);
+    data[i] = Math.floor(
+      (299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000,
+    );
   }
   return { width, height, data, maxValue: 255, colourFraction: colourFraction(src, channels, n, 255) };
 }

@@ -46,7 +46,9 @@ export function decodePng(bytes: Uint8Array, file = '(png)'): DecodedImage {
   }
   for (let i = 0; i < n; i++) {
     const o = i * channels;
-    data[i] = Math.floor((299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000);
+    data[i] = Math.floor(
+      (299 * (src[o] as number) + 587 * (src[o + 1] as number) + 114 * (src[o + 2] as number) + 500) / 1000,
+    );
   }
   return { width, height, data, maxValue, colourFraction: colourFraction(src, channels, n, maxValue) };
 }

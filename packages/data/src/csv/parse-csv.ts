@@ -12,7 +12,12 @@ export function parseCsvRows(text: string, file: string): string[][] {
   const result = Papa.parse<string[]>(text, { header: false, skipEmptyLines: true, dynamicTyping: false });
   const bad = result.errors.find((e) => e.type === 'Quotes');
   if (bad !== undefined) {
-    throw new DataError('CSV quoting is malformed', { file, row: (bad.row ?? 0) + 1, expected: 'RFC 4180 quoting', found: bad.message });
+    throw new DataError('CSV quoting is malformed', {
+      file,
+      row: (bad.row ?? 0) + 1,
+      expected: 'RFC 4180 quoting',
+      found: bad.message,
+    });
   }
   return result.data;
 }

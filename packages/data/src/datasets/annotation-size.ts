@@ -12,7 +12,10 @@ export const REAL_ANNOTATION_SIZE = 1024;
  * space its labels were written in) and otherwise assumes the real datasets' 1024 x 1024 space. Boxes and masks are
  * rescaled from this space to the decoded image's size on load, so downsampled copies of the real data work too.
  */
-export async function resolveAnnotationSize(files: FileSource, option: number | 'auto'): Promise<{ width: number; height: number }> {
+export async function resolveAnnotationSize(
+  files: FileSource,
+  option: number | 'auto',
+): Promise<{ width: number; height: number }> {
   if (typeof option === 'number') return { width: option, height: option };
   const manifest = await readFirstText(files, ['synth.json'], '.json');
   if (manifest === null) return { width: REAL_ANNOTATION_SIZE, height: REAL_ANNOTATION_SIZE };

@@ -35,6 +35,12 @@ export function guardRow<T>(sink: (err: DataError) => void, fn: () => T): T | un
  * Whether a box (top-left + size) lies inside a width x height pixel space. Touching the far edge is inside: the
  * real RSNA boxes reach x + width = 1024.
  */
-export function boxInside(x: number, y: number, w: number, h: number, bounds: { width: number; height: number }): boolean {
+export function boxInside(
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  bounds: { width: number; height: number },
+): boolean {
   return x >= 0 && y >= 0 && x + w <= bounds.width && y + h <= bounds.height;
 }

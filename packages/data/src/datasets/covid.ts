@@ -37,12 +37,27 @@ export interface CovidRow {
 }
 
 /** Early (flat) `finding` values that name a pneumonia agent rather than the `Pneumonia/...` path. */
-const FLAT_PNEUMONIAS: ReadonlySet<string> = new Set(['COVID-19', 'SARS', 'MERS', 'MERS-CoV', 'Streptococcus', 'Pneumocystis', 'Chlamydophila', 'E.Coli', 'Klebsiella', 'Legionella']);
+const FLAT_PNEUMONIAS: ReadonlySet<string> = new Set([
+  'COVID-19',
+  'SARS',
+  'MERS',
+  'MERS-CoV',
+  'Streptococcus',
+  'Pneumocystis',
+  'Chlamydophila',
+  'E.Coli',
+  'Klebsiella',
+  'Legionella',
+]);
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 
 /** `finding` text → hierarchy, e.g. `Pneumonia/Viral/Herpes ` → ['Pneumonia', 'Viral', 'Herpes']. */
 export function splitFinding(finding: string): string[] {
-  return finding.trim().split('/').map((s) => s.trim()).filter((s) => s !== '');
+  return finding
+    .trim()
+    .split('/')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /**
@@ -52,7 +67,8 @@ export function splitFinding(finding: string): string[] {
  */
 export function covidLabels(finding: readonly string[]): Float32Array {
   const known: Partial<Record<Pathology, number>> = { 'COVID-19': finding.includes('COVID-19') ? 1 : 0 };
-  if (finding.includes('Pneumonia') || (finding.length === 1 && FLAT_PNEUMONIAS.has(finding[0] as string))) known.Pneumonia = 1;
+  if (finding.includes('Pneumonia') || (finding.length === 1 && FLAT_PNEUMONIAS.has(finding[0] as string)))
+    known.Pneumonia = 1;
   else if (finding.length === 1 && finding[0] === 'No Finding') known.Pneumonia = 0;
   return harmoniseLabels(known);
 }
@@ -74,7 +90,13 @@ export function parseCovidMetadata(
   const need = ['patientid', 'finding', 'view', 'filename'];
   const absent = need.filter((n) => col(n) < 0);
   if (absent.length > 0) {
-    throw new DataError('Not a COVID-19 collection metadata file', { file, row: 1, field: absent.join(', '), expected: `columns ${need.join(', ')}`, found: header.join(',') });
+    throw new DataError('Not a COVID-19 collection metadata file', {
+      file,
+      row: 1,
+      field: absent.join(', '),
+      expected: `columns ${need.join(', ')}`,
+      found: header.join(','),
+    });
   }
   const [cPatient, cFinding, cView, cFile, cModality, cFolder] = [...need, 'modality', 'folder'].map(col) as number[];
   const views = new Set(filters.views);
@@ -98,9 +120,23 @@ export function parseCovidMetadata(
     if (excluded.has(raw)) continue;
     const kept = guardRow(onBad, () => {
       const finding = splitFinding(raw);
-      if (finding.length === 0) throw new DataError('Bad COVID metadata row', { file, row, field: 'finding', expected: 'a finding', found: '""' });
+      if (finding.length === 0)
+        throw new DataError('Bad COVID metadata row', {
+          file,
+          row,
+          field: 'finding',
+          expected: 'a finding',
+          found: '""',
+        });
       const patientId = cell(cPatient);
-      if (patientId === '') throw new DataError('Bad COVID metadata row', { file, row, field: 'patientid', expected: 'a patient id', found: '""' });
+      if (patientId === '')
+        throw new DataError('Bad COVID metadata row', {
+          file,
+          row,
+          field: 'patientid',
+          expected: 'a patient id',
+          found: '""',
+        });
       const r0: CovidRow = { patientId, finding, view, path, filename };
       if (modality !== '') r0.modality = modality;
       return r0;
@@ -141,6 +177,18 @@ export async function openCovid(options: CovidOptions): Promise<Dataset> {
     entries.push(e);
   }
   const missing = rows.length - entries.length;
-  if (missing > 0) log.warn(`covid: ${missing} of ${rows.length} images are not under ${files.root}; loading the ${entries.length} present`);
-  return createDataset({ source: 'covid', files, entries, missing, skippedAtOpen: bad.count, onBadSample: opts.onBadSample, voi: opts.voi, decoder: opts.decoder });
+  if (missing > 0)
+    log.warn(
+      `covid: ${missing} of ${rows.length} images are not under ${files.root}; loading the ${entries.length} present`,
+    );
+  return createDataset({
+    source: 'covid',
+    files,
+    entries,
+    missing,
+    skippedAtOpen: bad.count,
+    onBadSample: opts.onBadSample,
+    voi: opts.voi,
+    decoder: opts.decoder,
+  });
 }

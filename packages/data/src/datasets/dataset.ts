@@ -69,7 +69,12 @@ export function createDataset(init: DatasetInit): Dataset {
   return makeDataset(init, init.entries, init.missing, { count: init.skippedAtOpen, files: new Set() });
 }
 
-function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing: number, skipped: { count: number; files: Set<string> }): Dataset {
+function makeDataset(
+  init: DatasetInit,
+  entries: readonly SampleEntry[],
+  missing: number,
+  skipped: { count: number; files: Set<string> },
+): Dataset {
   const { files, onBadSample } = init;
   const check = (i: number): SampleEntry => {
     const e = entries[i];
@@ -98,7 +103,12 @@ function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing
       return loadSample(entry, bytes, `${files.root}/${entry.file}`, init);
     },
     subset(indices) {
-      return makeDataset(init, indices.map((i) => check(i)), 0, skipped);
+      return makeDataset(
+        init,
+        indices.map((i) => check(i)),
+        0,
+        skipped,
+      );
     },
     noteSkipped(i, err) {
       // a bad image fails again every epoch (it is never cached): count and report it once
@@ -123,7 +133,11 @@ function makeDataset(init: DatasetInit, entries: readonly SampleEntry[], missing
 }
 
 /** Decodes an image with the custom decoder when given (falls back to the built-in ones). */
-export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<{ image: DecodedImage; dicom?: DicomMeta }> {
+export async function decodeWith(
+  bytes: Uint8Array,
+  path: string,
+  init: Pick<DatasetInit, 'voi' | 'decoder'>,
+): Promise<{ image: DecodedImage; dicom?: DicomMeta }> {
   const { image, dicom } = await decodeImageAsync(bytes, path, { voi: init.voi, decoder: init.decoder ?? null });
   return dicom === undefined ? { image } : { image, dicom };
 }
@@ -132,7 +146,12 @@ export async function decodeWith(bytes: Uint8Array, path: string, init: Pick<Dat
  * Entry + image bytes → Sample: decodes, refuses what cannot be a radiograph, adds safe DICOM facts, scales boxes and
  * masks to the image.
  */
-export async function loadSample(entry: SampleEntry, bytes: Uint8Array, path: string, init: Pick<DatasetInit, 'voi' | 'decoder'>): Promise<Sample> {
+export async function loadSample(
+  entry: SampleEntry,
+  bytes: Uint8Array,
+  path: string,
+  init: Pick<DatasetInit, 'voi' | 'decoder'>,
+): Promise<Sample> {
   const { image, dicom } = await decodeWith(bytes, path, init);
   assertRadiograph(image, path);
   const meta: SampleMeta = { ...entry.meta };
@@ -152,10 +171,12 @@ export async function loadSample(entry: SampleEntry, bytes: Uint8Array, path: st
   };
   if (entry.demographics !== undefined) sample.demographics = entry.demographics;
   const space = entry.annotationSize ?? { width: image.width, height: image.height };
-  if (entry.boxes !== undefined) sample.boxes = scaleBoxes(entry.boxes, image.width / space.width, image.height / space.height);
+  if (entry.boxes !== undefined)
+    sample.boxes = scaleBoxes(entry.boxes, image.width / space.width, image.height / space.height);
   if (entry.maskRle !== undefined) {
     const m = unionOfRle(entry.maskRle, space.width, space.height, path);
-    sample.mask = m.width === image.width && m.height === image.height ? m : resizeMaskNearest(m, image.width, image.height);
+    sample.mask =
+      m.width === image.width && m.height === image.height ? m : resizeMaskNearest(m, image.width, image.height);
   }
   return sample;
 }

@@ -27,14 +27,23 @@ export interface OpenedLabelTable {
  * (`labelsFile` when given, else the first of `candidates` present; `what` names it when none is).
  */
 export async function openLabelTable(
-  opts: { root: string | FileSource; onBadSample: BadSamplePolicy; annotationSize: number | 'auto'; labelsFile?: string | undefined },
+  opts: {
+    root: string | FileSource;
+    onBadSample: BadSamplePolicy;
+    annotationSize: number | 'auto';
+    labelsFile?: string | undefined;
+  },
   candidates: readonly string[],
   what: string,
 ): Promise<OpenedLabelTable> {
   const files = await openSource(opts.root);
   const annotationSize = await resolveAnnotationSize(files, opts.annotationSize);
   const bad = badRowSink(opts.onBadSample);
-  const labels = await requireText(files, opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : candidates, what);
+  const labels = await requireText(
+    files,
+    opts.labelsFile !== undefined ? [resolveInside(opts.labelsFile, 'labelsFile')] : candidates,
+    what,
+  );
   return { files, annotationSize, bad, text: labels.text, path: labels.path, file: `${files.root}/${labels.path}` };
 }
 
@@ -42,9 +51,16 @@ export async function openLabelTable(
  * The rows of a label table whose header starts with `columns` (trimmed); otherwise a DataError `problem` naming the
  * file, row 1 and the header found (`expected` says what was wanted, the columns joined by commas by default).
  */
-export function parseLabelTable(text: string, file: string, problem: string, columns: readonly string[], expected = columns.join(',')): string[][] {
+export function parseLabelTable(
+  text: string,
+  file: string,
+  problem: string,
+  columns: readonly string[],
+  expected = columns.join(','),
+): string[][] {
   const rows = parseCsvRows(text, file);
   const header = (rows[0] ?? []).map((h) => h.trim());
-  if (columns.some((c, i) => header[i] !== c)) throw new DataError(problem, { file, row: 1, field: 'header', expected, found: header.join(',') });
+  if (columns.some((c, i) => header[i] !== c))
+    throw new DataError(problem, { file, row: 1, field: 'header', expected, found: header.join(',') });
   return rows;
 }

@@ -22,7 +22,12 @@ export const NihOptionsSchema = BaseDatasetOptionsSchema.extend({
 /** What users pass to {@link openNih}. */
 export type NihOptions = z.input<typeof NihOptionsSchema>;
 
-const LABEL_CANDIDATES = ['Data_Entry_2017_v2020.csv', 'Data_Entry_2017.csv', 'Data_Entry_2017_v2020.csv.gz', 'Data_Entry_2017.csv.gz'];
+const LABEL_CANDIDATES = [
+  'Data_Entry_2017_v2020.csv',
+  'Data_Entry_2017.csv',
+  'Data_Entry_2017_v2020.csv.gz',
+  'Data_Entry_2017.csv.gz',
+];
 const BBOX_CANDIDATES = ['BBox_List_2017.csv', 'BBox_List_2017.csv.gz'];
 const NIH_SIZE = { width: 1024, height: 1024 };
 const NIH_LABELS: ReadonlySet<string> = new Set(CHESTXRAY14_CLASSES);
@@ -32,7 +37,13 @@ function columnIndex(header: string[], names: readonly string[], file: string): 
     const i = header.indexOf(n);
     if (i >= 0) return i;
   }
-  throw new DataError('NIH label index lacks a column', { file, row: 1, field: names.join(' / '), expected: 'present in the header', found: header.join(',') });
+  throw new DataError('NIH label index lacks a column', {
+    file,
+    row: 1,
+    field: names.join(' / '),
+    expected: 'present in the header',
+    found: header.join(','),
+  });
 }
 
 /** `58` or DICOM-AS style `058Y` / `011M` / `003W` / `020D` → years. */
@@ -51,11 +62,22 @@ export function parseNihAge(value: string): number | null {
  * `58` or `058Y`, and `Finding Labels` as an unordered `|`-set of exact tokens; `No Finding` alone means all 14
  * labels 0. A bad row goes to `onBad` (which throws or counts).
  */
-export function parseNihIndex(text: string, file: string, onBad: (err: DataError) => void, options: { demographics?: boolean } = {}): SampleEntry[] {
+export function parseNihIndex(
+  text: string,
+  file: string,
+  onBad: (err: DataError) => void,
+  options: { demographics?: boolean } = {},
+): SampleEntry[] {
   const rows = parseCsvRows(text, file);
   const header = (rows[0] ?? []).map((h) => h.trim());
   if (header[0] !== 'Image Index') {
-    throw new DataError('Not an NIH label index', { file, row: 1, field: 'header', expected: 'first column "Image Index"', found: JSON.stringify(header[0] ?? '') });
+    throw new DataError('Not an NIH label index', {
+      file,
+      row: 1,
+      field: 'header',
+      expected: 'first column "Image Index"',
+      found: JSON.stringify(header[0] ?? ''),
+    });
   }
   const cImage = 0;
   const cFind = columnIndex(header, ['Finding Labels'], file);
@@ -94,7 +116,8 @@ export function parseNihIndex(text: string, file: string, onBad: (err: DataError
       const known: Partial<Record<Pathology, number>> = {};
       for (const c of CHESTXRAY14_CLASSES) known[c] = found.has(c) ? 1 : 0;
       const followUp = Number(cells[cFollow]);
-      if (!/^\d+$/.test((cells[cFollow] as string).trim())) throw bad('Follow-up #', 'an integer', JSON.stringify(cells[cFollow]));
+      if (!/^\d+$/.test((cells[cFollow] as string).trim()))
+        throw bad('Follow-up #', 'an integer', JSON.stringify(cells[cFollow]));
       const patientId = (cells[cPatient] as string).trim();
       if (!/^\d+$/.test(patientId)) throw bad('Patient ID', 'an integer', JSON.stringify(patientId));
       const ageText = (cells[cAge] as string).trim();
@@ -133,22 +156,42 @@ export function parseNihIndex(text: string, file: string, onBad: (err: DataError
  * `BBox_List_2017.csv` text → boxes per image name (1024 px space; `Infiltrate` renamed `Infiltration`). A box
  * leaving `bounds` (the labels' pixel space) when given is a bad row.
  */
-export function parseNihBoxes(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): Map<string, LabeledBox[]> {
-  const rows = parseLabelTable(text, file, 'Not an NIH BBox list', ['Image Index', 'Finding Label'], 'Image Index,Finding Label,Bbox [x,y,w,h]');
+export function parseNihBoxes(
+  text: string,
+  file: string,
+  onBad: (err: DataError) => void,
+  bounds?: { width: number; height: number },
+): Map<string, LabeledBox[]> {
+  const rows = parseLabelTable(
+    text,
+    file,
+    'Not an NIH BBox list',
+    ['Image Index', 'Finding Label'],
+    'Image Index,Finding Label,Bbox [x,y,w,h]',
+  );
   const out = new Map<string, LabeledBox[]>();
   for (let r = 1; r < rows.length; r++) {
     const cells = rows[r] as string[];
     const row = r + 1;
     guardRow(onBad, () => {
-      const bad = (field: string, expected: string, found: string): DataError => new DataError('Bad NIH BBox row', { file, row, field, expected, found });
-      if (cells.length < 6 || cells.slice(6).some((c) => c.trim() !== '')) throw bad('(row)', '6 fields', `${cells.length} fields`);
+      const bad = (field: string, expected: string, found: string): DataError =>
+        new DataError('Bad NIH BBox row', { file, row, field, expected, found });
+      if (cells.length < 6 || cells.slice(6).some((c) => c.trim() !== ''))
+        throw bad('(row)', '6 fields', `${cells.length} fields`);
       const id = (cells[0] as string).trim();
       const raw = (cells[1] as string).trim();
       const label = raw === 'Infiltrate' ? 'Infiltration' : raw;
-      if (!isPathology(label) || !NIH_LABELS.has(label)) throw bad('Finding Label', 'a ChestX-ray14 label', JSON.stringify(raw));
+      if (!isPathology(label) || !NIH_LABELS.has(label))
+        throw bad('Finding Label', 'a ChestX-ray14 label', JSON.stringify(raw));
       const [x, y, w, h] = cells.slice(2, 6).map((c) => Number(c.trim())) as [number, number, number, number];
-      if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0) throw bad('Bbox [x,y,w,h]', 'finite numbers, w and h > 0', cells.slice(2, 6).join(','));
-      if (bounds !== undefined && !boxInside(x, y, w, h, bounds)) throw bad('Bbox [x,y,w,h]', `a box inside the ${bounds.width}x${bounds.height} image`, cells.slice(2, 6).join(','));
+      if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0)
+        throw bad('Bbox [x,y,w,h]', 'finite numbers, w and h > 0', cells.slice(2, 6).join(','));
+      if (bounds !== undefined && !boxInside(x, y, w, h, bounds))
+        throw bad(
+          'Bbox [x,y,w,h]',
+          `a box inside the ${bounds.width}x${bounds.height} image`,
+          cells.slice(2, 6).join(','),
+        );
       const list = out.get(id) ?? [];
       list.push({ label, x, y, width: w, height: h });
       out.set(id, list);
@@ -159,7 +202,10 @@ export function parseNihBoxes(text: string, file: string, onBad: (err: DataError
 
 /** `train_val_list.txt` / `test_list.txt` → image names (CRLF and blank lines tolerated). */
 export function parseNameList(text: string): string[] {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
 }
 
 const NIH_IMAGE_DIR = /^(?:images(?:_\d+)?\/)?(?:images\/)?[^/]+\.png$/i;
@@ -180,7 +226,10 @@ export async function openNih(options: NihOptions): Promise<Dataset> {
   const all = parseNihIndex(labelsText.text, labelsText.file, bad, { demographics: opts.demographics });
 
   if (opts.bboxFile !== false) {
-    const boxText = await readFirstText(files, opts.bboxFile !== undefined ? [resolveInside(opts.bboxFile, 'bboxFile')] : BBOX_CANDIDATES);
+    const boxText = await readFirstText(
+      files,
+      opts.bboxFile !== undefined ? [resolveInside(opts.bboxFile, 'bboxFile')] : BBOX_CANDIDATES,
+    );
     if (boxText !== null) {
       const boxes = parseNihBoxes(boxText.text, `${files.root}/${boxText.path}`, bad, annotationSize);
       for (const e of all) {
@@ -217,6 +266,18 @@ export async function openNih(options: NihOptions): Promise<Dataset> {
   }
   for (const e of present) e.annotationSize = annotationSize;
   const missing = all.length - present.length;
-  if (missing > 0) log.warn(`nih: ${missing} of ${all.length} indexed images are not under ${files.root}; loading the ${present.length} present`);
-  return createDataset({ source: 'nih', files, entries: present, missing, skippedAtOpen: bad.count, onBadSample: opts.onBadSample, voi: opts.voi, decoder: opts.decoder });
+  if (missing > 0)
+    log.warn(
+      `nih: ${missing} of ${all.length} indexed images are not under ${files.root}; loading the ${present.length} present`,
+    );
+  return createDataset({
+    source: 'nih',
+    files,
+    entries: present,
+    missing,
+    skippedAtOpen: bad.count,
+    onBadSample: opts.onBadSample,
+    voi: opts.voi,
+    decoder: opts.decoder,
+  });
 }

@@ -3,13 +3,22 @@ import type { FileSource } from '../io/file-source';
 import type { ImageDecoder } from './dataset';
 
 function isFileSource(v: unknown): v is FileSource {
-  return typeof v === 'object' && v !== null && typeof (v as FileSource).read === 'function' && typeof (v as FileSource).list === 'function' && typeof (v as FileSource).exists === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as FileSource).read === 'function' &&
+    typeof (v as FileSource).list === 'function' &&
+    typeof (v as FileSource).exists === 'function'
+  );
 }
 
 /** Options every loader takes (each loader's schema extends this one). */
 export const BaseDatasetOptionsSchema = z.object({
   /** A folder path (Node) or a FileSource (browser, tests). */
-  root: z.union([z.string().min(1), z.custom<FileSource>(isFileSource, { message: 'must be a folder path or a FileSource' })]),
+  root: z.union([
+    z.string().min(1),
+    z.custom<FileSource>(isFileSource, { message: 'must be a folder path or a FileSource' }),
+  ]),
   /** Bad CSV rows and undecodable images: 'fail' throws the DataError, 'skip' counts them in `skipped`. */
   onBadSample: z.enum(['skip', 'fail']).default('fail'),
   /**

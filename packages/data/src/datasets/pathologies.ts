@@ -42,7 +42,11 @@ export function harmoniseLabels(known: Partial<Record<Pathology, number>>): Floa
   for (const [name, value] of Object.entries(known)) {
     const i = INDEX.get(name);
     if (i === undefined) {
-      throw new DataError('Unknown pathology', { field: 'labels', expected: `one of ${PATHOLOGIES.join(', ')}`, found: JSON.stringify(name) });
+      throw new DataError('Unknown pathology', {
+        field: 'labels',
+        expected: `one of ${PATHOLOGIES.join(', ')}`,
+        found: JSON.stringify(name),
+      });
     }
     out[i] = value as number;
   }

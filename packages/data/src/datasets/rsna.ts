@@ -26,7 +26,12 @@ export interface RsnaPatient {
   boxes: LabeledBox[];
 }
 
-const LABEL_CANDIDATES = ['stage_2_train_labels.csv', 'stage_2_train_labels.csv.zip', 'kaggle_stage_2_train_labels.csv.zip', 'stage_2_train_labels.csv.gz'];
+const LABEL_CANDIDATES = [
+  'stage_2_train_labels.csv',
+  'stage_2_train_labels.csv.zip',
+  'kaggle_stage_2_train_labels.csv.zip',
+  'stage_2_train_labels.csv.gz',
+];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -34,15 +39,28 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * with empty coordinates and no box; positives one row per box. A patient mixing Target values is a bad row, and
  * so is a box leaving `bounds` (the labels' pixel space) when given.
  */
-export function parseRsnaLabels(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): RsnaPatient[] {
-  const rows = parseLabelTable(text, file, 'Not an RSNA label file', ['patientId', 'x', 'y', 'width', 'height', 'Target']);
+export function parseRsnaLabels(
+  text: string,
+  file: string,
+  onBad: (err: DataError) => void,
+  bounds?: { width: number; height: number },
+): RsnaPatient[] {
+  const rows = parseLabelTable(text, file, 'Not an RSNA label file', [
+    'patientId',
+    'x',
+    'y',
+    'width',
+    'height',
+    'Target',
+  ]);
   const byId = new Map<string, RsnaPatient>();
   const poisoned = new Set<string>();
   for (let r = 1; r < rows.length; r++) {
     const cells = (rows[r] as string[]).map((c) => c.trim());
     const row = r + 1;
     guardRow(onBad, () => {
-      const bad = (field: string, expected: string, found: string): DataError => new DataError('Bad RSNA label row', { file, row, field, expected, found });
+      const bad = (field: string, expected: string, found: string): DataError =>
+        new DataError('Bad RSNA label row', { file, row, field, expected, found });
       if (cells.length < 6) throw bad('(row)', '6 fields', `${cells.length} fields`);
       const [id, xs, ys, ws, hs, ts] = cells as [string, string, string, string, string, string];
       if (!UUID.test(id)) throw bad('patientId', 'a lower-case UUID', JSON.stringify(id));
@@ -57,11 +75,23 @@ export function parseRsnaLabels(text: string, file: string, onBad: (err: DataErr
       }
       const p = prev ?? { patientId: id, target, boxes: [] };
       if (target === 0) {
-        if ([xs, ys, ws, hs].some((v) => v !== '')) throw bad('x,y,width,height', 'empty for Target=0', [xs, ys, ws, hs].join(','));
+        if ([xs, ys, ws, hs].some((v) => v !== ''))
+          throw bad('x,y,width,height', 'empty for Target=0', [xs, ys, ws, hs].join(','));
       } else {
-        const [x, y, w, h] = [xs, ys, ws, hs].map((v) => (v === '' ? Number.NaN : Number(v))) as [number, number, number, number];
-        if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0) throw bad('x,y,width,height', 'finite numbers, width and height > 0', [xs, ys, ws, hs].join(','));
-        if (bounds !== undefined && !boxInside(x, y, w, h, bounds)) throw bad('x,y,width,height', `a box inside the ${bounds.width}x${bounds.height} image`, [xs, ys, ws, hs].join(','));
+        const [x, y, w, h] = [xs, ys, ws, hs].map((v) => (v === '' ? Number.NaN : Number(v))) as [
+          number,
+          number,
+          number,
+          number,
+        ];
+        if (![x, y, w, h].every(Number.isFinite) || w <= 0 || h <= 0)
+          throw bad('x,y,width,height', 'finite numbers, width and height > 0', [xs, ys, ws, hs].join(','));
+        if (bounds !== undefined && !boxInside(x, y, w, h, bounds))
+          throw bad(
+            'x,y,width,height',
+            `a box inside the ${bounds.width}x${bounds.height} image`,
+            [xs, ys, ws, hs].join(','),
+          );
         p.boxes.push({ label: 'Pneumonia', x, y, width: w, height: h });
       }
       byId.set(id, p);
@@ -94,8 +124,14 @@ export async function openRsna(options: RsnaOptions): Promise<Dataset> {
   const opts = parseConfig(RsnaOptionsSchema, options, 'RSNA dataset options');
   const { files, annotationSize, bad, ...labels } = await openLabelTable(opts, LABEL_CANDIDATES, 'RSNA label file');
   const patients = parseRsnaLabels(labels.text, labels.file, bad, annotationSize);
-  const classInfo = await readFirstText(files, ['stage_2_detailed_class_info.csv', 'stage_2_detailed_class_info.csv.zip']);
-  const classes = classInfo === null ? new Map<string, string>() : parseRsnaClassInfo(classInfo.text, `${files.root}/${classInfo.path}`);
+  const classInfo = await readFirstText(files, [
+    'stage_2_detailed_class_info.csv',
+    'stage_2_detailed_class_info.csv.zip',
+  ]);
+  const classes =
+    classInfo === null
+      ? new Map<string, string>()
+      : parseRsnaClassInfo(classInfo.text, `${files.root}/${classInfo.path}`);
 
   const dir = resolveInside(opts.imagesDir, 'imagesDir');
   const present = new Set((await files.list(dir)).map((p) => p.slice(dir.length + 1)));
@@ -119,6 +155,18 @@ export async function openRsna(options: RsnaOptions): Promise<Dataset> {
     entries.push(e);
   }
   const missing = patients.length - entries.length;
-  if (missing > 0) log.warn(`rsna: ${missing} of ${patients.length} patients have no DICOM under ${files.root}/${dir}; loading the ${entries.length} present`);
-  return createDataset({ source: 'rsna', files, entries, missing, skippedAtOpen: bad.count, onBadSample: opts.onBadSample, voi: opts.voi, decoder: opts.decoder });
+  if (missing > 0)
+    log.warn(
+      `rsna: ${missing} of ${patients.length} patients have no DICOM under ${files.root}/${dir}; loading the ${entries.length} present`,
+    );
+  return createDataset({
+    source: 'rsna',
+    files,
+    entries,
+    missing,
+    skippedAtOpen: bad.count,
+    onBadSample: opts.onBadSample,
+    voi: opts.voi,
+    decoder: opts.decoder,
+  });
 }

@@ -25,7 +25,13 @@ export interface SiimImage {
   rles: string[];
 }
 
-const LABEL_CANDIDATES = ['train-rle.csv', 'stage_2_train.csv', 'train-rle.csv.gz', 'siim-pneumothorax-train-rle.csv.gz', 'stage_2_train.csv.gz'];
+const LABEL_CANDIDATES = [
+  'train-rle.csv',
+  'stage_2_train.csv',
+  'train-rle.csv.gz',
+  'siim-pneumothorax-train-rle.csv.gz',
+  'stage_2_train.csv.gz',
+];
 const RLE_SHAPE = /^\d+( \d+)*$/;
 
 /**
@@ -33,23 +39,54 @@ const RLE_SHAPE = /^\d+( \d+)*$/;
  * first-appearance order; its rows are separate instances, to be OR-ed. `-1` means no pneumothorax. A run that
  * overflows a `bounds` mask (the labels' pixel space) when given is a bad row.
  */
-export function parseSiimRle(text: string, file: string, onBad: (err: DataError) => void, bounds?: { width: number; height: number }): SiimImage[] {
-  const rows = parseLabelTable(text, file, 'Not a SIIM RLE file', ['ImageId', 'EncodedPixels'], 'ImageId, EncodedPixels');
+export function parseSiimRle(
+  text: string,
+  file: string,
+  onBad: (err: DataError) => void,
+  bounds?: { width: number; height: number },
+): SiimImage[] {
+  const rows = parseLabelTable(
+    text,
+    file,
+    'Not a SIIM RLE file',
+    ['ImageId', 'EncodedPixels'],
+    'ImageId, EncodedPixels',
+  );
   const byId = new Map<string, SiimImage>();
   for (let r = 1; r < rows.length; r++) {
     const cells = (rows[r] as string[]).map((c) => c.trim());
     const row = r + 1;
     guardRow(onBad, () => {
       const [id, rle] = cells as [string, string | undefined];
-      if (!/^[0-9.]+$/.test(id)) throw new DataError('Bad SIIM RLE row', { file, row, field: 'ImageId', expected: 'a DICOM UID', found: JSON.stringify(id) });
+      if (!/^[0-9.]+$/.test(id))
+        throw new DataError('Bad SIIM RLE row', {
+          file,
+          row,
+          field: 'ImageId',
+          expected: 'a DICOM UID',
+          found: JSON.stringify(id),
+        });
       if (rle === undefined || (rle !== RLE_EMPTY && (!RLE_SHAPE.test(rle) || rle.split(' ').length % 2 !== 0))) {
-        throw new DataError('Bad SIIM RLE row', { file, row, field: 'EncodedPixels', expected: '-1 or pairs of integers', found: JSON.stringify((rle ?? '').slice(0, 40)) });
+        throw new DataError('Bad SIIM RLE row', {
+          file,
+          row,
+          field: 'EncodedPixels',
+          expected: '-1 or pairs of integers',
+          found: JSON.stringify((rle ?? '').slice(0, 40)),
+        });
       }
       if (bounds !== undefined && rle !== RLE_EMPTY) {
         // starts are relative: the last run ends at the sum of every start and length
         const end = rle.split(' ').reduce((a, v) => a + Number(v), 0);
         const total = bounds.width * bounds.height;
-        if (end > total) throw new DataError('Bad SIIM RLE row', { file, row, field: 'EncodedPixels', expected: `runs within ${bounds.width}x${bounds.height} = ${total} pixels`, found: `a run ending at ${end}` });
+        if (end > total)
+          throw new DataError('Bad SIIM RLE row', {
+            file,
+            row,
+            field: 'EncodedPixels',
+            expected: `runs within ${bounds.width}x${bounds.height} = ${total} pixels`,
+            found: `a run ending at ${end}`,
+          });
       }
       const img = byId.get(id) ?? { imageId: id, rles: [] };
       if (rle !== RLE_EMPTY) img.rles.push(rle);
@@ -97,6 +134,18 @@ export async function openSiim(options: SiimOptions): Promise<Dataset> {
     });
   }
   const missing = images.length - entries.length;
-  if (missing > 0) log.warn(`siim: ${missing} of ${images.length} images have no DICOM under ${files.root}; loading the ${entries.length} present`);
-  return createDataset({ source: 'siim', files, entries, missing, skippedAtOpen: bad.count, onBadSample: opts.onBadSample, voi: opts.voi, decoder: opts.decoder });
+  if (missing > 0)
+    log.warn(
+      `siim: ${missing} of ${images.length} images have no DICOM under ${files.root}; loading the ${entries.length} present`,
+    );
+  return createDataset({
+    source: 'siim',
+    files,
+    entries,
+    missing,
+    skippedAtOpen: bad.count,
+    onBadSample: opts.onBadSample,
+    voi: opts.voi,
+    decoder: opts.decoder,
+  });
 }

@@ -13,7 +13,10 @@ export type FileBytes = Uint8Array | { arrayBuffer(): Promise<ArrayBuffer> };
  * const files = new Map([...input.files].map((f) => [f.webkitRelativePath.split('/').slice(1).join('/'), f]));
  * const nih = await openNih({ root: createMemorySource(files, 'picked folder') });
  */
-export function createMemorySource(files: Map<string, FileBytes> | Record<string, FileBytes>, label = '(memory)'): FileSource {
+export function createMemorySource(
+  files: Map<string, FileBytes> | Record<string, FileBytes>,
+  label = '(memory)',
+): FileSource {
   const map = new Map<string, FileBytes>();
   const entries = files instanceof Map ? files.entries() : Object.entries(files);
   for (const [path, bytes] of entries) map.set(resolveInside(path, label), bytes);
@@ -22,7 +25,12 @@ export function createMemorySource(files: Map<string, FileBytes> | Record<string
     root: label,
     async read(path) {
       const f = map.get(resolveInside(path, label));
-      if (f === undefined) throw new DataError('File not found', { file: `${label}/${path}`, expected: 'an existing file', found: 'nothing' });
+      if (f === undefined)
+        throw new DataError('File not found', {
+          file: `${label}/${path}`,
+          expected: 'an existing file',
+          found: 'nothing',
+        });
       return f instanceof Uint8Array ? f : new Uint8Array(await f.arrayBuffer());
     },
     async exists(path) {

@@ -10,9 +10,16 @@ import { DataError } from '@multichexnet/core';
  * resolveInside('../secret', 'metadata.csv', 12);      // throws DataError
  */
 export function resolveInside(relPath: string, file = '(dataset)', row?: number): string {
-  const context = { file, ...(row !== undefined ? { row } : {}), field: 'path', expected: 'a path inside the dataset root', found: JSON.stringify(relPath) };
+  const context = {
+    file,
+    ...(row !== undefined ? { row } : {}),
+    field: 'path',
+    expected: 'a path inside the dataset root',
+    found: JSON.stringify(relPath),
+  };
   if (relPath === '' || relPath.includes('\0')) throw new DataError('Path is empty or invalid', context);
-  if (/^([a-zA-Z]:)?[\\/]/.test(relPath) || /^[a-zA-Z]:/.test(relPath)) throw new DataError('Path leaves the dataset root', context);
+  if (/^([a-zA-Z]:)?[\\/]/.test(relPath) || /^[a-zA-Z]:/.test(relPath))
+    throw new DataError('Path leaves the dataset root', context);
   const out: string[] = [];
   for (const seg of relPath.split(/[\\/]+/)) {
     if (seg === '' || seg === '.') continue;

@@ -7,14 +7,16 @@ import type { FittedSample } from '../preprocess/fit-sample';
 const MAGIC = 0x4d435846; // 'MCXF'
 
 function encode(f: FittedSample): Uint8Array {
-  const header = new TextEncoder().encode(JSON.stringify({
-    size: f.size,
-    imageScale: f.imageScale,
-    imageBytes: f.image.byteLength,
-    maskBytes: f.mask?.byteLength ?? 0,
-    boxes: f.boxes ?? null,
-    transform: f.transform,
-  }));
+  const header = new TextEncoder().encode(
+    JSON.stringify({
+      size: f.size,
+      imageScale: f.imageScale,
+      imageBytes: f.image.byteLength,
+      maskBytes: f.mask?.byteLength ?? 0,
+      boxes: f.boxes ?? null,
+      transform: f.transform,
+    }),
+  );
   const out = new Uint8Array(8 + header.length + f.image.byteLength + (f.mask?.byteLength ?? 0));
   const dv = new DataView(out.buffer);
   dv.setUint32(0, MAGIC, true);
@@ -31,7 +33,12 @@ function decode(bytes: Uint8Array): FittedSample | undefined {
   if (dv.getUint32(0, true) !== MAGIC) return undefined;
   const hl = dv.getUint32(4, true);
   const h = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + hl))) as {
-    size: number; imageScale: 255 | 65535; imageBytes: number; maskBytes: number; boxes: FittedSample['boxes'] | null; transform: FittedSample['transform'];
+    size: number;
+    imageScale: 255 | 65535;
+    imageBytes: number;
+    maskBytes: number;
+    boxes: FittedSample['boxes'] | null;
+    transform: FittedSample['transform'];
   };
   if (bytes.length !== 8 + hl + h.imageBytes + h.maskBytes) return undefined;
   const imgRaw = bytes.slice(8 + hl, 8 + hl + h.imageBytes);

@@ -23,7 +23,11 @@ export function createFsSource(root: string): FileSource {
         const buf = await readFile(p);
         return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
       } catch (err) {
-        throw new DataError('File cannot be read', { file: p, expected: 'a readable file', found: (err as NodeJS.ErrnoException).code ?? String(err) }, { cause: err });
+        throw new DataError(
+          'File cannot be read',
+          { file: p, expected: 'a readable file', found: (err as NodeJS.ErrnoException).code ?? String(err) },
+          { cause: err },
+        );
       }
     },
     async exists(path) {

@@ -32,7 +32,10 @@ parentPort?.on('message', (req: LoadRequest) => {
       }
       const decoder = req.sharp ? await (sharpDecoder ??= createSharpDecoder()) : null;
       const bytes = await src.read(req.entry.file);
-      const sample = await loadSample(req.entry, bytes, `${req.root}/${req.entry.file}`, { voi: req.voi, decoder: decoder ?? undefined });
+      const sample = await loadSample(req.entry, bytes, `${req.root}/${req.entry.file}`, {
+        voi: req.voi,
+        decoder: decoder ?? undefined,
+      });
       const fitted = fitSample(sample, req.fit);
       const transfer: ArrayBuffer[] = [fitted.image.buffer as ArrayBuffer];
       if (fitted.mask !== undefined) transfer.push(fitted.mask.buffer as ArrayBuffer);
@@ -42,7 +45,11 @@ parentPort?.on('message', (req: LoadRequest) => {
       parentPort?.postMessage({
         id: req.id,
         ok: false,
-        error: { dataError: err instanceof DataError, message: e.message ?? String(err), context: err instanceof DataError ? err.context : undefined },
+        error: {
+          dataError: err instanceof DataError,
+          message: e.message ?? String(err),
+          context: err instanceof DataError ? err.context : undefined,
+        },
       });
     }
   })();

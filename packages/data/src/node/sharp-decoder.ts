@@ -22,14 +22,21 @@ function toGray(raw: Uint8Array, channels: number, n: number): Uint8Array {
   }
   for (let i = 0; i < n; i++) {
     const o = i * channels;
-    out[i] = Math.floor((299 * (raw[o] as number) + 587 * (raw[o + 1] as number) + 114 * (raw[o + 2] as number) + 500) / 1000);
+    out[i] = Math.floor(
+      (299 * (raw[o] as number) + 587 * (raw[o + 1] as number) + 114 * (raw[o + 2] as number) + 500) / 1000,
+    );
   }
   return out;
 }
 
-async function sharpGray(sharp: SharpFn, bytes: Uint8Array): Promise<{ width: number; height: number; data: Uint8Array; colourFraction?: number }> {
+async function sharpGray(
+  sharp: SharpFn,
+  bytes: Uint8Array,
+): Promise<{ width: number; height: number; data: Uint8Array; colourFraction?: number }> {
   // libvips' own pixel limit (2^28) is 8x ours: a small, valid PNG of 16000 x 16000 zeros would be decoded in full.
-  const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_RADIOGRAPH_PIXELS }).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_RADIOGRAPH_PIXELS })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const n = info.width * info.height;
   const gray = { width: info.width, height: info.height, data: toGray(raw, info.channels, n) };
@@ -41,7 +48,11 @@ async function sharpGray(sharp: SharpFn, bytes: Uint8Array): Promise<{ width: nu
  * for `area` shrinking (the default preprocessing), where its cubic reduction stays within the tolerance stated in
  * test/node.test.ts of the exact box filter. Null: decode at full size and let `fitImage` resize.
  */
-function nativeFitSize(width: number, height: number, fit: ImageDecodeOptions['fit']): { width: number; height: number } | null {
+function nativeFitSize(
+  width: number,
+  height: number,
+  fit: ImageDecodeOptions['fit'],
+): { width: number; height: number } | null {
   if (fit === undefined || fit.interpolation !== 'area' || fit.fit === 'crop') return null;
   const t = fitTransform(width, height, fit);
   const w = Math.round(width * t.scaleX);
@@ -55,11 +66,21 @@ function resized(img: Sharp, size: { width: number; height: number }): Sharp {
 }
 
 /** A gray 8- or 16-bit PNG / gray JPEG decoded (and resized when `size` is given) by libvips, one channel out. */
-async function sharpMono(sharp: SharpFn, bytes: Uint8Array, sixteen: boolean, size: { width: number; height: number } | null): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array }> {
+async function sharpMono(
+  sharp: SharpFn,
+  bytes: Uint8Array,
+  sixteen: boolean,
+  size: { width: number; height: number } | null,
+): Promise<{ width: number; height: number; data: Uint8Array | Uint16Array }> {
   let img = sharp(bytes, { failOn: 'error', limitInputPixels: MAX_RADIOGRAPH_PIXELS });
   if (size !== null) img = resized(img, size);
-  const { data, info } = await img.toColourspace(sixteen ? 'grey16' : 'b-w').raw(sixteen ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
-  const out = sixteen ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const { data, info } = await img
+    .toColourspace(sixteen ? 'grey16' : 'b-w')
+    .raw(sixteen ? { depth: 'ushort' } : {})
+    .toBuffer({ resolveWithObject: true });
+  const out = sixteen
+    ? new Uint16Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength))
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return { width: info.width, height: info.height, data: out };
 }
 
@@ -67,16 +88,29 @@ async function sharpMono(sharp: SharpFn, bytes: Uint8Array, sixteen: boolean, si
  * A decoded DICOM image resized by libvips to `size`, or null when its range does not fit 16 bits. Float samples (the
  * display chain's output) go through as 16-bit integers.
  */
-async function resizeDecoded(sharp: SharpFn, image: DecodedImage, size: { width: number; height: number }): Promise<DecodedImage | null> {
+async function resizeDecoded(
+  sharp: SharpFn,
+  image: DecodedImage,
+  size: { width: number; height: number },
+): Promise<DecodedImage | null> {
   if (!(image.maxValue <= 65535)) return null;
   const eight = image.data instanceof Uint8Array;
   // (only a fractional rescale gives floats; a typed-array copy truncates them by less than one level)
   const samples = eight || image.data instanceof Uint16Array ? image.data : new Uint16Array(image.data);
   const input = sharp(samples, { raw: { width: image.width, height: image.height, channels: 1 } });
   // one band in, one band out: libvips' default sRGB output would make three
-  const out = await resized(input, size).toColourspace(eight ? 'b-w' : 'grey16').raw(eight ? {} : { depth: 'ushort' }).toBuffer();
+  const out = await resized(input, size)
+    .toColourspace(eight ? 'b-w' : 'grey16')
+    .raw(eight ? {} : { depth: 'ushort' })
+    .toBuffer();
   const bytes = out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
-  return { width: size.width, height: size.height, data: eight ? new Uint8Array(bytes) : new Uint16Array(bytes), maxValue: image.maxValue, originalSize: { width: image.width, height: image.height } };
+  return {
+    width: size.width,
+    height: size.height,
+    data: eight ? new Uint8Array(bytes) : new Uint16Array(bytes),
+    maxValue: image.maxValue,
+    originalSize: { width: image.width, height: image.height },
+  };
 }
 
 /**
@@ -117,7 +151,11 @@ export async function createSharpDecoder(): Promise<ImageDecoder | null> {
     if (colourType === 3 || (depth === 16 && colourType !== 0) || (depth !== 8 && depth !== 16)) return null;
     try {
       // one-channel sources resize natively; colour ones decode at full size, where their colour is measured
-      const mono = format === 'png' ? colourType === 0 : (bytes.length > 0 && (await sharp(bytes, { limitInputPixels: MAX_RADIOGRAPH_PIXELS }).metadata()).channels === 1);
+      const mono =
+        format === 'png'
+          ? colourType === 0
+          : bytes.length > 0 &&
+            (await sharp(bytes, { limitInputPixels: MAX_RADIOGRAPH_PIXELS }).metadata()).channels === 1;
       if (mono) {
         const size = declared === null ? null : nativeFitSize(declared.width, declared.height, options.fit);
         const { width, height, data } = await sharpMono(sharp, bytes, depth === 16, size);
@@ -126,7 +164,13 @@ export async function createSharpDecoder(): Promise<ImageDecoder | null> {
         return { image };
       }
       const { width, height, data, colourFraction: colour } = await sharpGray(sharp, bytes);
-      const image: DecodedImage = { width, height, data, maxValue: 255, ...(colour !== undefined ? { colourFraction: colour } : {}) };
+      const image: DecodedImage = {
+        width,
+        height,
+        data,
+        maxValue: 255,
+        ...(colour !== undefined ? { colourFraction: colour } : {}),
+      };
       return { image };
     } catch {
       // let the pure-JS decoder produce the proper DataError for a corrupt file

@@ -13,7 +13,9 @@ export interface WorkerLoader extends SampleLoader {
   readonly threads: number;
 }
 
-type Reply = { id: number; ok: true; fitted: FittedSample } | { id: number; ok: false; error: { dataError: boolean; message: string; context?: DataError['context'] } };
+type Reply =
+  | { id: number; ok: true; fitted: FittedSample }
+  | { id: number; ok: false; error: { dataError: boolean; message: string; context?: DataError['context'] } };
 
 function workerScript(): URL | null {
   // next to this module when running the build; the build output when running from src (tests)
@@ -39,14 +41,24 @@ export function createWorkerLoader(options: { threads?: number; sharp?: boolean 
   const threads = Math.max(1, options.threads ?? Math.max(1, cpus().length - 1));
   const script = workerScript();
   if (script === null) {
-    throw new DataError('Worker script not found', { file: 'dist/node/load-worker.js', expected: 'the built package (npm run build)', found: 'no build output' });
+    throw new DataError('Worker script not found', {
+      file: 'dist/node/load-worker.js',
+      expected: 'the built package (npm run build)',
+      found: 'no build output',
+    });
   }
   const workers: { w: Worker; busy: number }[] = [];
-  const pending = new Map<number, { resolve: (f: FittedSample) => void; reject: (e: unknown) => void; slot: { w: Worker; busy: number } }>();
+  const pending = new Map<
+    number,
+    { resolve: (f: FittedSample) => void; reject: (e: unknown) => void; slot: { w: Worker; busy: number } }
+  >();
   let nextId = 0;
   const spawn = (): { w: Worker; busy: number } => {
     // the build resolves packages by their published entry points: drop any `source` condition a test runner set
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--conditions') && !a.startsWith('-C') && !/^(--conditions|-C)$/.test(all[i - 1] ?? ''));
+    const execArgv = process.execArgv.filter(
+      (a, i, all) =>
+        !a.startsWith('--conditions') && !a.startsWith('-C') && !/^(--conditions|-C)$/.test(all[i - 1] ?? ''),
+    );
     const slot = { w: new Worker(script, { execArgv }), busy: 0 };
     slot.w.unref();
     slot.w.on('message', (r: Reply) => {
@@ -55,7 +67,12 @@ export function createWorkerLoader(options: { threads?: number; sharp?: boolean 
       pending.delete(r.id);
       if (--slot.busy === 0) slot.w.unref();
       if (r.ok) p.resolve(r.fitted);
-      else p.reject(r.error.dataError ? Object.assign(new DataError(r.error.message), { context: r.error.context ?? {} }) : new Error(r.error.message));
+      else
+        p.reject(
+          r.error.dataError
+            ? Object.assign(new DataError(r.error.message), { context: r.error.context ?? {} })
+            : new Error(r.error.message),
+        );
     });
     slot.w.on('error', (err) => {
       for (const [id, p] of pending) {
@@ -74,7 +91,14 @@ export function createWorkerLoader(options: { threads?: number; sharp?: boolean 
     if (!existsSync(root) || !statSync(root).isDirectory()) return loadFittedInThread(dataset, index, fit);
     const slot = workers.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = nextId++;
-    const req: LoadRequest = { id, root, entry: dataset.entry(index), fit, voi: dataset.voi, sharp: options.sharp === true };
+    const req: LoadRequest = {
+      id,
+      root,
+      entry: dataset.entry(index),
+      fit,
+      voi: dataset.voi,
+      sharp: options.sharp === true,
+    };
     return new Promise<FittedSample>((resolve, reject) => {
       pending.set(id, { resolve, reject, slot });
       if (slot.busy++ === 0) slot.w.ref();

@@ -17,7 +17,16 @@ export interface AugmentParams {
 }
 
 /** The identity draw (what inference uses). */
-export const NO_AUGMENT: Readonly<AugmentParams> = Object.freeze({ angleRad: 0, scale: 1, tx: 0, ty: 0, flip: false, contrast: 1, brightness: 0, gamma: 1 });
+export const NO_AUGMENT: Readonly<AugmentParams> = Object.freeze({
+  angleRad: 0,
+  scale: 1,
+  tx: 0,
+  ty: 0,
+  flip: false,
+  contrast: 1,
+  brightness: 0,
+  gamma: 1,
+});
 
 /** Draws augmentation parameters, always in the same order (so a seed fixes them). */
 export function drawAugment(cfg: AugmentConfig, rng: Rng, size: number): AugmentParams {
@@ -52,7 +61,11 @@ function isIdentityGeometry(p: AugmentParams): boolean {
  * and brightness on [0, 1] intensities, then `(x - mean) / std`. With {@link NO_AUGMENT} it is the plain
  * inference preprocessing.
  */
-export function finishSample(f: FittedSample, config: Pick<PreprocessConfig, 'mean' | 'std'>, p: AugmentParams = NO_AUGMENT): ModelSample {
+export function finishSample(
+  f: FittedSample,
+  config: Pick<PreprocessConfig, 'mean' | 'std'>,
+  p: AugmentParams = NO_AUGMENT,
+): ModelSample {
   const S = f.size;
   const n = S * S;
   const inv = 1 / f.imageScale;
@@ -105,7 +118,11 @@ export function finishSample(f: FittedSample, config: Pick<PreprocessConfig, 'me
   img = adjustIntensity(img, p);
   const { mean, std } = config;
   if (typeof mean !== 'number' || typeof std !== 'number') {
-    throw new DataError('Training batches are one grey channel: per-channel mean / std apply to inference only', { field: 'preprocess.mean', expected: 'one number (channels 1)', found: JSON.stringify(mean) });
+    throw new DataError('Training batches are one grey channel: per-channel mean / std apply to inference only', {
+      field: 'preprocess.mean',
+      expected: 'one number (channels 1)',
+      found: JSON.stringify(mean),
+    });
   }
   for (let i = 0; i < n; i++) img[i] = ((img[i] as number) - mean) / std;
   const out: ModelSample = { image: img };
@@ -124,7 +141,8 @@ function adjustIntensity(img: Float32Array, p: AugmentParams): Float32Array {
     sum += g;
   }
   const m = sum / n;
-  for (let i = 0; i < n; i++) img[i] = Math.min(1, Math.max(0, ((img[i] as number) - m) * p.contrast + m + p.brightness));
+  for (let i = 0; i < n; i++)
+    img[i] = Math.min(1, Math.max(0, ((img[i] as number) - m) * p.contrast + m + p.brightness));
   return img;
 }
 

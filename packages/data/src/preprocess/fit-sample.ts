@@ -32,7 +32,11 @@ export interface FittedSample {
 }
 
 /** The transform of {@link fitImage} for an image of the given size. */
-export function fitTransform(width: number, height: number, config: Pick<PreprocessConfig, 'size' | 'fit' | 'crop'>): FitTransform {
+export function fitTransform(
+  width: number,
+  height: number,
+  config: Pick<PreprocessConfig, 'size' | 'fit' | 'crop'>,
+): FitTransform {
   const S = config.size;
   if (config.fit === 'stretch') return { scaleX: S / width, scaleY: S / height, offsetX: 0, offsetY: 0, width, height };
   if (config.fit === 'crop') {
@@ -43,7 +47,14 @@ export function fitTransform(width: number, height: number, config: Pick<Preproc
   const s = S / Math.max(width, height);
   const w = Math.max(1, Math.round(width * s));
   const h = Math.max(1, Math.round(height * s));
-  return { scaleX: w / width, scaleY: h / height, offsetX: Math.floor((S - w) / 2), offsetY: Math.floor((S - h) / 2), width, height };
+  return {
+    scaleX: w / width,
+    scaleY: h / height,
+    offsetX: Math.floor((S - w) / 2),
+    offsetY: Math.floor((S - h) / 2),
+    width,
+    height,
+  };
 }
 
 /** The centred square of the `crop` fit: side `crop` x the shorter side (whole pixels), top-left rounded down. */
@@ -53,10 +64,16 @@ function cropSquare(width: number, height: number, crop: number): { x0: number; 
 }
 
 /** The crop fit's source square of a row-major image, as Float32 (resample's input type). */
-function cropPixels(data: ArrayLike<number>, width: number, height: number, crop: number): { data: Float32Array; side: number } {
+function cropPixels(
+  data: ArrayLike<number>,
+  width: number,
+  height: number,
+  crop: number,
+): { data: Float32Array; side: number } {
   const { x0, y0, side } = cropSquare(width, height, crop);
   const out = new Float32Array(side * side);
-  for (let y = 0; y < side; y++) for (let x = 0; x < side; x++) out[y * side + x] = data[(y + y0) * width + x0 + x] as number;
+  for (let y = 0; y < side; y++)
+    for (let x = 0; x < side; x++) out[y * side + x] = data[(y + y0) * width + x0 + x] as number;
   return { data: out, side };
 }
 
@@ -73,7 +90,10 @@ function place(src: Float32Array, w: number, h: number, t: FitTransform, S: numb
  * @example
  * const x = fitImage(await decodeImage(bytes), resolvePreprocessConfig({ size: 256 })); // Float32Array(65536)
  */
-export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation' | 'crop'>): { data: Float32Array; transform: FitTransform } {
+export function fitImage(
+  image: DecodedImage,
+  config: Pick<PreprocessConfig, 'size' | 'fit' | 'interpolation' | 'crop'>,
+): { data: Float32Array; transform: FitTransform } {
   const S = config.size;
   const crop = config.fit === 'crop';
   const original = image.originalSize ?? image;
@@ -81,7 +101,11 @@ export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'si
   const w = crop ? S : Math.round(original.width * t.scaleX);
   const h = crop ? S : Math.round(original.height * t.scaleY);
   if (image.originalSize !== undefined && (crop || image.width !== w || image.height !== h)) {
-    throw new DataError('Image was resized by its decoder for another fit', { field: 'image.originalSize', expected: `${w} x ${h} for ${original.width} x ${original.height} at size ${S} (${config.fit})`, found: `${image.width} x ${image.height}` });
+    throw new DataError('Image was resized by its decoder for another fit', {
+      field: 'image.originalSize',
+      expected: `${w} x ${h} for ${original.width} x ${original.height} at size ${S} (${config.fit})`,
+      found: `${image.width} x ${image.height}`,
+    });
   }
   let r: Float32Array;
   if (image.originalSize !== undefined) {
@@ -97,14 +121,19 @@ export function fitImage(image: DecodedImage, config: Pick<PreprocessConfig, 'si
   for (let i = 0; i < r.length; i++) {
     const v = (r[i] as number) * inv;
     // NaN survives clamping; a NaN pixel is a corrupt image, not something to feed a network
-    if (Number.isNaN(v)) throw new DataError('Image has NaN pixels', { field: 'image', expected: 'finite values', found: 'NaN' });
+    if (Number.isNaN(v))
+      throw new DataError('Image has NaN pixels', { field: 'image', expected: 'finite values', found: 'NaN' });
     r[i] = v < 0 ? 0 : v > 1 ? 1 : v;
   }
   return { data: place(r, w, h, t, S), transform: t };
 }
 
 /** Mask [H, W] → mask [S, S]: area-average then threshold at 0.5 when shrinking (keeps thin structures fair). */
-export function fitMask(mask: BinaryMask, t: FitTransform, config: Pick<PreprocessConfig, 'size'> & Partial<Pick<PreprocessConfig, 'fit' | 'crop'>>): Uint8Array {
+export function fitMask(
+  mask: BinaryMask,
+  t: FitTransform,
+  config: Pick<PreprocessConfig, 'size'> & Partial<Pick<PreprocessConfig, 'fit' | 'crop'>>,
+): Uint8Array {
   const S = config.size;
   let r: Float32Array;
   if (config.fit === 'crop') {
@@ -122,7 +151,13 @@ export function fitMask(mask: BinaryMask, t: FitTransform, config: Pick<Preproce
 
 /** Boxes in original pixels → boxes in S x S pixels. */
 export function fitBoxes<B extends LabeledBox>(boxes: readonly B[], t: FitTransform): B[] {
-  return boxes.map((b) => ({ ...b, x: b.x * t.scaleX + t.offsetX, y: b.y * t.scaleY + t.offsetY, width: b.width * t.scaleX, height: b.height * t.scaleY }));
+  return boxes.map((b) => ({
+    ...b,
+    x: b.x * t.scaleX + t.offsetX,
+    y: b.y * t.scaleY + t.offsetY,
+    width: b.width * t.scaleX,
+    height: b.height * t.scaleY,
+  }));
 }
 
 /**
@@ -132,8 +167,17 @@ export function fitBoxes<B extends LabeledBox>(boxes: readonly B[], t: FitTransf
  * @example
  * const onOriginal = unfitBoxes(predicted, fitted.transform);
  */
-export function unfitBoxes<B extends { x: number; y: number; width: number; height: number }>(boxes: readonly B[], t: FitTransform): B[] {
-  return boxes.map((b) => ({ ...b, x: (b.x - t.offsetX) / t.scaleX, y: (b.y - t.offsetY) / t.scaleY, width: b.width / t.scaleX, height: b.height / t.scaleY }));
+export function unfitBoxes<B extends { x: number; y: number; width: number; height: number }>(
+  boxes: readonly B[],
+  t: FitTransform,
+): B[] {
+  return boxes.map((b) => ({
+    ...b,
+    x: (b.x - t.offsetX) / t.scaleX,
+    y: (b.y - t.offsetY) / t.scaleY,
+    width: b.width / t.scaleX,
+    height: b.height / t.scaleY,
+  }));
 }
 
 /** Sample parts → {@link FittedSample} (quantised for the cache). */

@@ -2,24 +2,29 @@ import { createRng, parseConfig, z } from '@multichexnet/core';
 import type { Dataset } from '../datasets/dataset';
 
 /** Options of {@link splitByPatient}. */
-export const SplitConfigSchema = z.object({
-  /** Fractions of patients; they must sum to 1 (within 1e-6). */
-  fractions: z.object({
-    train: z.number().min(0).max(1),
-    val: z.number().min(0).max(1),
-    test: z.number().min(0).max(1),
-  }).default({ train: 0.7, val: 0.1, test: 0.2 }),
-  seed: z.number().int().default(0),
-  /**
-   * Honour an official split when the entries carry one (NIH `train_val_list.txt` / `test_list.txt`): the
-   * official test set is the test split, and the official train+val patients are divided between train and
-   * val in the ratio of the train and val fractions.
-   */
-  official: z.boolean().default(true),
-}).strict().refine((c) => Math.abs(c.fractions.train + c.fractions.val + c.fractions.test - 1) < 1e-6, {
-  message: 'fractions.train + fractions.val + fractions.test must be 1',
-  path: ['fractions'],
-});
+export const SplitConfigSchema = z
+  .object({
+    /** Fractions of patients; they must sum to 1 (within 1e-6). */
+    fractions: z
+      .object({
+        train: z.number().min(0).max(1),
+        val: z.number().min(0).max(1),
+        test: z.number().min(0).max(1),
+      })
+      .default({ train: 0.7, val: 0.1, test: 0.2 }),
+    seed: z.number().int().default(0),
+    /**
+     * Honour an official split when the entries carry one (NIH `train_val_list.txt` / `test_list.txt`): the
+     * official test set is the test split, and the official train+val patients are divided between train and
+     * val in the ratio of the train and val fractions.
+     */
+    official: z.boolean().default(true),
+  })
+  .strict()
+  .refine((c) => Math.abs(c.fractions.train + c.fractions.val + c.fractions.test - 1) < 1e-6, {
+    message: 'fractions.train + fractions.val + fractions.test must be 1',
+    path: ['fractions'],
+  });
 
 /** What users pass to {@link splitByPatient}. */
 export type SplitConfig = z.input<typeof SplitConfigSchema>;

@@ -17,7 +17,16 @@ import type { Container } from './mutate';
  */
 
 /** `<repoRoot>/../shared/realdata`, from this file's location. */
-export const REALDATA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'realdata');
+export const REALDATA = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  '..',
+  'shared',
+  'realdata',
+);
 
 /** One valid input. `real` marks the (large, slow to decode) real files. */
 export interface BaseInput {
@@ -55,7 +64,11 @@ export const FAKE_PHI_MARKER = 'FAKEPHI';
 
 /** Fake identifying attributes of the seed's patient and study, each value holding {@link FAKE_PHI_MARKER}. */
 function fakePhiElements(seed: number): TestElement[] {
-  const text = (group: number, element: number, vr: string, value: string): TestElement => ({ tag: [group, element], vr, value });
+  const text = (group: number, element: number, vr: string, value: string): TestElement => ({
+    tag: [group, element],
+    vr,
+    value,
+  });
   return [
     text(0x0008, 0x0050, 'SH', `${FAKE_PHI_MARKER}${seed}`), // AccessionNumber
     text(0x0008, 0x0080, 'LO', `${FAKE_PHI_MARKER} GENERAL HOSPITAL`), // InstitutionName
@@ -81,13 +94,22 @@ export function pngGray8(size: number, seed: number): Uint8Array {
  * An 8-bit MONOCHROME2 DICOM film as the RSNA / SIIM files are stored, fake PHI included: JPEG Baseline (one gray
  * frame from libjpeg-turbo through sharp, encapsulated) or explicit VR little endian native pixels.
  */
-export async function dicomFilm(size: number, seed: number, transferSyntax: 'jpeg-baseline' | 'explicit-vr-little-endian'): Promise<Uint8Array> {
+export async function dicomFilm(
+  size: number,
+  seed: number,
+  transferSyntax: 'jpeg-baseline' | 'explicit-vr-little-endian',
+): Promise<Uint8Array> {
   const pixels = film(size, seed);
   const elements = [...pixelModule({ rows: size, columns: size, bitsAllocated: 8, pixels }), ...fakePhiElements(seed)];
   if (transferSyntax === 'explicit-vr-little-endian') return writeTestDicom(elements);
   const raw = sharp(Buffer.from(pixels), { raw: { width: size, height: size, channels: 1 } });
-  const frame = new Uint8Array(await raw.toColourspace('b-w').jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer());
-  return writeTestDicom([...elements.filter((e) => e.tag[0] !== 0x7fe0), encapsulatedPixelData(frame)], '1.2.840.10008.1.2.4.50');
+  const frame = new Uint8Array(
+    await raw.toColourspace('b-w').jpeg({ quality: 90, chromaSubsampling: '4:4:4' }).toBuffer(),
+  );
+  return writeTestDicom(
+    [...elements.filter((e) => e.tag[0] !== 0x7fe0), encapsulatedPixelData(frame)],
+    '1.2.840.10008.1.2.4.50',
+  );
 }
 
 /** A native 16-bit DICOM (12 bits stored, rescale, VOI window), written by the tests' own writer. */
@@ -119,7 +141,12 @@ export function realInputs(): BaseInput[] {
   ];
   return files
     .filter(([f]) => existsSync(join(REALDATA, f)))
-    .map(([f, container]) => ({ name: `real:${f}`, container, bytes: new Uint8Array(readFileSync(join(REALDATA, f))), real: true }));
+    .map(([f, container]) => ({
+      name: `real:${f}`,
+      container,
+      bytes: new Uint8Array(readFileSync(join(REALDATA, f))),
+      real: true,
+    }));
 }
 
 /** The generated image inputs (every container, several layouts each). */
@@ -130,16 +157,35 @@ export async function syntheticImageInputs(): Promise<BaseInput[]> {
   for (let i = 0; i < f40.length; i++) rgba.set([f40[i] as number, f40[i] as number, f40[i] as number, 255], i * 4);
   const gray16 = new Uint16Array(48 * 48);
   for (let i = 0; i < f48.length; i++) gray16[i] = (f48[i] as number) * 257;
-  const raw = (px: Uint8Array, size: number) => sharp(Buffer.from(px), { raw: { width: size, height: size, channels: 1 } });
+  const raw = (px: Uint8Array, size: number) =>
+    sharp(Buffer.from(px), { raw: { width: size, height: size, channels: 1 } });
   const out: [string, Container, Uint8Array][] = [
     ['png:gray8', 'png', pngGray8(64, 10)],
     ['png:gray16', 'png', encodePng({ width: 48, height: 48, data: gray16, channels: 1, depth: 16 })],
     ['png:rgba', 'png', encodePng({ width: 40, height: 40, data: rgba, channels: 4, depth: 8 })],
-    ['png:palette(sharp)', 'png', new Uint8Array(await raw(film(48, 13), 48).png({ palette: true, colours: 64 }).toBuffer())],
+    [
+      'png:palette(sharp)',
+      'png',
+      new Uint8Array(await raw(film(48, 13), 48).png({ palette: true, colours: 64 }).toBuffer()),
+    ],
     ['png:interlaced(sharp)', 'png', new Uint8Array(await raw(film(48, 14), 48).png({ progressive: true }).toBuffer())],
-    ['jpeg:gray(sharp)', 'jpeg', new Uint8Array(await raw(film(64, 15), 64).toColourspace('b-w').jpeg({ quality: 85 }).toBuffer())],
-    ['jpeg:progressive-rgb(sharp)', 'jpeg', new Uint8Array(await raw(film(48, 16), 48).toColourspace('srgb').jpeg({ quality: 80, progressive: true }).toBuffer())],
-    ['jpeg:baseline(jpeg-js)', 'jpeg', new Uint8Array(jpegJs.encode({ width: 40, height: 40, data: Buffer.from(rgba) }, 80).data)],
+    [
+      'jpeg:gray(sharp)',
+      'jpeg',
+      new Uint8Array(await raw(film(64, 15), 64).toColourspace('b-w').jpeg({ quality: 85 }).toBuffer()),
+    ],
+    [
+      'jpeg:progressive-rgb(sharp)',
+      'jpeg',
+      new Uint8Array(
+        await raw(film(48, 16), 48).toColourspace('srgb').jpeg({ quality: 80, progressive: true }).toBuffer(),
+      ),
+    ],
+    [
+      'jpeg:baseline(jpeg-js)',
+      'jpeg',
+      new Uint8Array(jpegJs.encode({ width: 40, height: 40, data: Buffer.from(rgba) }, 80).data),
+    ],
     ['dicom:jpeg-baseline', 'dicom', await dicomFilm(64, 17, 'jpeg-baseline')],
     ['dicom:explicit-le', 'dicom', await dicomFilm(48, 18, 'explicit-vr-little-endian')],
     ['dicom:native16-voi', 'dicom', dicomNative16(40, 19)],
@@ -164,7 +210,8 @@ export function rleInputs(): { rle: string; width: number; height: number }[] {
         const cx = rng.int(0, w);
         const cy = rng.int(0, h);
         const r = rng.int(1, Math.max(2, Math.floor(Math.min(w, h) / 3)));
-        for (let y = Math.max(0, cy - r); y < Math.min(h, cy + r); y++) for (let x = Math.max(0, cx - r); x < Math.min(w, cx + r); x++) data[y * w + x] = 1;
+        for (let y = Math.max(0, cy - r); y < Math.min(h, cy + r); y++)
+          for (let x = Math.max(0, cx - r); x < Math.min(w, cx + r); x++) data[y * w + x] = 1;
       }
       out.push({ rle: rleEncode({ width: w, height: h, data }), width: w, height: h });
     }

@@ -48,7 +48,8 @@ export interface FuzzReport {
 /** A decoded image must be whole: integer size, one finite value per pixel in [0, maxValue]. */
 function invariantProblem(img: DecodedImage): string | null {
   const { width, height, data, maxValue } = img;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) return `size ${width}x${height}`;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0)
+    return `size ${width}x${height}`;
   if (data.length !== width * height) return `${data.length} values for ${width}x${height}`;
   if (!Number.isFinite(maxValue) || maxValue <= 0) return `maxValue ${maxValue}`;
   for (let i = 0; i < data.length; i++) {
@@ -81,7 +82,8 @@ async function main(): Promise<void> {
   const rles = rleInputs();
   const texts: TextInput[] = labelTextInputs();
   const sharpDecoder = await createSharpDecoder();
-  const byContainer = (c: BaseInput['container'], pool: BaseInput[]): BaseInput[] => pool.filter((b) => b.container === c);
+  const byContainer = (c: BaseInput['container'], pool: BaseInput[]): BaseInput[] =>
+    pool.filter((b) => b.container === c);
 
   const report: FuzzReport = {
     seed,
@@ -94,7 +96,21 @@ async function main(): Promise<void> {
     realBases: real.map((r) => r.name),
   };
   // Reader mix: the three image containers get most cases, RLE and the label tables the rest.
-  const mix: Reader[] = ['png', 'png', 'png', 'jpeg', 'jpeg', 'jpeg', 'dicom', 'dicom', 'dicom', 'dicom', 'rle', 'rle', 'csv'];
+  const mix: Reader[] = [
+    'png',
+    'png',
+    'png',
+    'jpeg',
+    'jpeg',
+    'jpeg',
+    'dicom',
+    'dicom',
+    'dicom',
+    'dicom',
+    'rle',
+    'rle',
+    'csv',
+  ];
 
   for (let i = 0; i < cases; i++) {
     const rng: Rng = createRng(deriveSeed(seed, `case/${i}`));
@@ -109,7 +125,9 @@ async function main(): Promise<void> {
       mutations = m.mutations;
       run = async () => {
         const mask = rleDecode(m.text, r.width, r.height);
-        return mask.data.length === r.width * r.height && mask.data.every((v) => v === 0 || v === 1) ? null : 'mask not binary or wrong size';
+        return mask.data.length === r.width * r.height && mask.data.every((v) => v === 0 || v === 1)
+          ? null
+          : 'mask not binary or wrong size';
       };
     } else if (reader === 'csv') {
       const t = rng.pick(texts);
@@ -122,7 +140,12 @@ async function main(): Promise<void> {
         else if (t.kind === 'nih-boxes') parseNihBoxes(m.text, 'fuzz.csv', sink);
         else if (t.kind === 'rsna') parseRsnaLabels(m.text, 'fuzz.csv', sink);
         else if (t.kind === 'siim') parseSiimRle(m.text, 'fuzz.csv', sink);
-        else parseCovidMetadata(m.text, 'fuzz.csv', sink, { views: ['PA', 'AP'], modalities: ['X-ray'], excludeFindings: ['todo'] });
+        else
+          parseCovidMetadata(m.text, 'fuzz.csv', sink, {
+            views: ['PA', 'AP'],
+            modalities: ['X-ray'],
+            excludeFindings: ['todo'],
+          });
         return null;
       };
     } else {
@@ -166,7 +189,8 @@ async function main(): Promise<void> {
     }
     const ms = performance.now() - t0;
     report.maxCaseMs = Math.max(report.maxCaseMs, ms);
-    if (ms > 200) process.stdout.write(`T ${i} ${ms.toFixed(0)} ms rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
+    if (ms > 200)
+      process.stdout.write(`T ${i} ${ms.toFixed(0)} ms rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB\n`);
     const tally = report.byReader[reader];
     tally.cases++;
     if (outcome === 'ok') tally.ok++;

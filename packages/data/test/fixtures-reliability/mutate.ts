@@ -33,7 +33,9 @@ function setU32le(b: Uint8Array, o: number, v: number): void {
   setU16le(b, o + 2, (v >>> 16) & 0xffff);
 }
 function u32be(b: Uint8Array, o: number): number {
-  return (((b[o] as number) << 24) | ((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number)) >>> 0;
+  return (
+    (((b[o] as number) << 24) | ((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number)) >>> 0
+  );
 }
 
 /** PNG's CRC-32 (ISO 3309), for re-sealing mutated chunks. */
@@ -127,7 +129,13 @@ export function dicomElements(b: Uint8Array): DicomElement[] {
     const long = LONG_VRS.has(vr);
     const lengthOffset = long ? o + 8 : o + 6;
     if (lengthOffset + (long ? 4 : 2) > b.length) break;
-    const length = long ? ((b[lengthOffset] as number) | ((b[lengthOffset + 1] as number) << 8) | ((b[lengthOffset + 2] as number) << 16) | ((b[lengthOffset + 3] as number) << 24)) >>> 0 : (b[lengthOffset] as number) | ((b[lengthOffset + 1] as number) << 8);
+    const length = long
+      ? ((b[lengthOffset] as number) |
+          ((b[lengthOffset + 1] as number) << 8) |
+          ((b[lengthOffset + 2] as number) << 16) |
+          ((b[lengthOffset + 3] as number) << 24)) >>>
+        0
+      : (b[lengthOffset] as number) | ((b[lengthOffset + 1] as number) << 8);
     out.push({ offset: o, tag: ((group << 16) | element) >>> 0, vr, lengthOffset, lengthBytes: long ? 4 : 2, length });
     if (length === 0xffffffff) break; // undefined length (encapsulated pixel data): stop walking here
     o = lengthOffset + (long ? 4 : 2) + length;
@@ -202,7 +210,11 @@ function genericMutation(b: Uint8Array, rng: Rng): { bytes: Uint8Array; what: Mu
 }
 
 /** One mutation that knows the container: length and size fields. */
-function structuredMutation(b: Uint8Array, container: Container, rng: Rng): { bytes: Uint8Array; what: Mutation } | null {
+function structuredMutation(
+  b: Uint8Array,
+  container: Container,
+  rng: Rng,
+): { bytes: Uint8Array; what: Mutation } | null {
   if (container === 'png') {
     const chunks = pngChunks(b);
     if (chunks.length === 0) return null;
@@ -212,7 +224,8 @@ function structuredMutation(b: Uint8Array, container: Container, rng: Rng): { by
       const field = rng.int(0, 5);
       const o = c.offset + 8;
       if (field < 2) setU32be(b, o + field * 4, rng.bernoulli(0.5) ? rng.pick(INTERESTING_U32) : rng.int(0, 70000));
-      else if (o + 8 + (field - 2) < b.length) b[o + 8 + (field - 2) * 1 + (field === 4 ? 2 : 0)] = rng.pick([0, 1, 2, 3, 4, 6, 7, 8, 16, 255]);
+      else if (o + 8 + (field - 2) < b.length)
+        b[o + 8 + (field - 2) * 1 + (field === 4 ? 2 : 0)] = rng.pick([0, 1, 2, 3, 4, 6, 7, 8, 16, 255]);
       resealPng(b);
       return { bytes: b, what: `png-ihdr(${field})` };
     }
@@ -246,14 +259,37 @@ function structuredMutation(b: Uint8Array, container: Container, rng: Rng): { by
       setU16le(b, valueAt, rng.bernoulli(0.5) ? rng.pick(INTERESTING_U16) : rng.int(0, 40));
       return { bytes: b, what: `dicom-us(${e.tag.toString(16)})` };
     }
-    if (rng.bernoulli(0.3) && (e.vr === 'DS' || e.vr === 'IS' || e.vr === 'UI' || e.vr === 'CS') && e.length > 0 && valueAt + e.length <= b.length) {
+    if (
+      rng.bernoulli(0.3) &&
+      (e.vr === 'DS' || e.vr === 'IS' || e.vr === 'UI' || e.vr === 'CS') &&
+      e.length > 0 &&
+      valueAt + e.length <= b.length
+    ) {
       // a text value replaced by another of the same length (numbers, exponents, UIDs of other syntaxes)
-      const pool = ['1e999', '-1e999', 'NaN', '-0', '0', '1e-40', '3', '65535', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.5', 'MONOCHROME1', 'RGB', 'PALETTE COLOR', 'YBR_FULL'];
+      const pool = [
+        '1e999',
+        '-1e999',
+        'NaN',
+        '-0',
+        '0',
+        '1e-40',
+        '3',
+        '65535',
+        '1.2.840.10008.1.2.4.90',
+        '1.2.840.10008.1.2.2',
+        '1.2.840.10008.1.2.5',
+        'MONOCHROME1',
+        'RGB',
+        'PALETTE COLOR',
+        'YBR_FULL',
+      ];
       const text = new TextEncoder().encode(rng.pick(pool).padEnd(e.length, ' ').slice(0, e.length));
       b.set(text, valueAt);
       return { bytes: b, what: `dicom-text(${e.tag.toString(16)})` };
     }
-    const v = rng.bernoulli(0.5) ? rng.pick(e.lengthBytes === 2 ? INTERESTING_U16 : INTERESTING_U32) : Math.max(0, e.length + rng.int(-6, 7));
+    const v = rng.bernoulli(0.5)
+      ? rng.pick(e.lengthBytes === 2 ? INTERESTING_U16 : INTERESTING_U32)
+      : Math.max(0, e.length + rng.int(-6, 7));
     (e.lengthBytes === 2 ? setU16le : setU32le)(b, e.lengthOffset, v);
     return { bytes: b, what: `dicom-len(${e.tag.toString(16)})` };
   }
@@ -264,7 +300,11 @@ function structuredMutation(b: Uint8Array, container: Container, rng: Rng): { by
  * A mutated copy of `base`: 1-3 mutations, a third of them format-aware when the container is known. The input is
  * not changed.
  */
-export function mutateBytes(base: Uint8Array, container: Container, rng: Rng): { bytes: Uint8Array; mutations: Mutation[] } {
+export function mutateBytes(
+  base: Uint8Array,
+  container: Container,
+  rng: Rng,
+): { bytes: Uint8Array; mutations: Mutation[] } {
   let bytes: Uint8Array = base.slice();
   const mutations: Mutation[] = [];
   const k = rng.int(1, 4);
@@ -283,7 +323,38 @@ export function mutateBytes(base: Uint8Array, container: Container, rng: Rng): {
 }
 
 /** Text tokens that break number and structure parsing (CSV cells, RLE strings). */
-const TEXT_TOKENS = ['', ' ', '-1', '-', 'NaN', 'nan', 'Infinity', '1e309', '-5', '0', '00', '4294967296', '99999999999999999999', '1.5', '0x10', ',', '"', '""', '\n', '\r\n', '\t', ',,,,', '|', '..', '../', '/etc/passwd', '\u0000', '\ufeff', 'é', '𝕏'];
+const TEXT_TOKENS = [
+  '',
+  ' ',
+  '-1',
+  '-',
+  'NaN',
+  'nan',
+  'Infinity',
+  '1e309',
+  '-5',
+  '0',
+  '00',
+  '4294967296',
+  '99999999999999999999',
+  '1.5',
+  '0x10',
+  ',',
+  '"',
+  '""',
+  '\n',
+  '\r\n',
+  '\t',
+  ',,,,',
+  '|',
+  '..',
+  '../',
+  '/etc/passwd',
+  '\u0000',
+  '\ufeff',
+  'é',
+  '𝕏',
+];
 
 /** A mutated copy of a text: token replacements and insertions, character deletions, line drops and truncation. */
 export function mutateText(base: string, rng: Rng): { text: string; mutations: Mutation[] } {
@@ -331,7 +402,8 @@ export function mutateText(base: string, rng: Rng): { text: string; mutations: M
       }
       default: {
         const c = text.charCodeAt(o);
-        if (!Number.isNaN(c)) text = text.slice(0, o) + String.fromCharCode(c ^ (1 << rng.int(0, 7))) + text.slice(o + 1);
+        if (!Number.isNaN(c))
+          text = text.slice(0, o) + String.fromCharCode(c ^ (1 << rng.int(0, 7))) + text.slice(o + 1);
         mutations.push(`bitflip(${o})`);
       }
     }

@@ -14,7 +14,8 @@ export interface TestElement {
 const LONG_VRS = new Set(['OB', 'OW', 'SQ', 'UN', 'UT']);
 
 function encodeValue(el: TestElement): Uint8Array {
-  if (el.value instanceof Uint8Array) return el.value.length % 2 === 0 ? el.value : concat([el.value, new Uint8Array(1)]);
+  if (el.value instanceof Uint8Array)
+    return el.value.length % 2 === 0 ? el.value : concat([el.value, new Uint8Array(1)]);
   if (typeof el.value === 'string') {
     const pad = el.vr === 'UI' ? '\0' : ' ';
     const s = el.value.length % 2 === 0 ? el.value : el.value + pad;
@@ -56,7 +57,11 @@ function itemTag(element: number, body: Uint8Array): Uint8Array {
  */
 export function encapsulatedPixelData(frame: Uint8Array): TestElement {
   const fragment = frame.length % 2 === 0 ? frame : concat([frame, new Uint8Array(1)]);
-  const value = concat([itemTag(0xe000, new Uint8Array(0)), itemTag(0xe000, fragment), itemTag(0xe0dd, new Uint8Array(0))]);
+  const value = concat([
+    itemTag(0xe000, new Uint8Array(0)),
+    itemTag(0xe000, fragment),
+    itemTag(0xe0dd, new Uint8Array(0)),
+  ]);
   return { tag: [0x7fe0, 0x0010], vr: 'OB', value, undefinedLength: true };
 }
 
@@ -72,7 +77,19 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** The value of an SQ element: items of explicit-VR LE elements, each with a defined length. */
 export function sequenceValue(items: TestElement[][]): Uint8Array {
-  return concat(items.map((elements) => itemTag(0xe000, concat(elements.slice().sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1]).map(encodeElement)))));
+  return concat(
+    items.map((elements) =>
+      itemTag(
+        0xe000,
+        concat(
+          elements
+            .slice()
+            .sort((a, b) => a.tag[0] - b.tag[0] || a.tag[1] - b.tag[1])
+            .map(encodeElement),
+        ),
+      ),
+    ),
+  );
 }
 
 /** A Part 10 file: preamble, DICM, meta group (explicit LE), then the data set elements (sorted by tag). */

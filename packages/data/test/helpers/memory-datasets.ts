@@ -7,7 +7,8 @@ import { openSiim } from '../../src/datasets/siim';
 import type { Dataset } from '../../src/datasets/dataset';
 import { pixelModule, writeTestDicom } from './dicom-writer';
 
-const NIH_HEADER = 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]';
+const NIH_HEADER =
+  'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]';
 
 /** Seeded gray pixels (pngjs is the independent encoder). */
 export function grayPng(width: number, height: number, seed: number): Uint8Array {
@@ -19,11 +20,22 @@ export function grayPng(width: number, height: number, seed: number): Uint8Array
 
 export function grayDicom(width: number, height: number, seed: number): Uint8Array {
   const rng = createRng(seed);
-  return writeTestDicom(pixelModule({ rows: height, columns: width, bitsAllocated: 8, pixels: Uint8Array.from({ length: width * height }, () => rng.int(0, 256)) }));
+  return writeTestDicom(
+    pixelModule({
+      rows: height,
+      columns: width,
+      bitsAllocated: 8,
+      pixels: Uint8Array.from({ length: width * height }, () => rng.int(0, 256)),
+    }),
+  );
 }
 
 /** An NIH-layout dataset in memory: `images` images over `patients` patients; `corrupt` image indices hold garbage. */
-export async function memoryNih(images: number, patients: number, opts: { corrupt?: number[]; size?: number; split?: boolean; onBadSample?: 'skip' | 'fail' } = {}): Promise<Dataset> {
+export async function memoryNih(
+  images: number,
+  patients: number,
+  opts: { corrupt?: number[]; size?: number; split?: boolean; onBadSample?: 'skip' | 'fail' } = {},
+): Promise<Dataset> {
   const size = opts.size ?? 32;
   const labels = ['Mass', 'No Finding', 'Effusion|Pneumonia', 'Cardiomegaly'];
   const files: Record<string, Uint8Array> = {};
@@ -34,7 +46,10 @@ export async function memoryNih(images: number, patients: number, opts: { corrup
     const pid = (i % patients) + 1;
     const name = `${String(pid).padStart(8, '0')}_${String(Math.floor(i / patients)).padStart(3, '0')}.png`;
     lines.push(`${name},${labels[i % labels.length]},0,${pid},40,F,PA,2000,2000,0.14,0.14`);
-    files[`images/${name}`] = opts.corrupt?.includes(i) === true ? new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5]) : grayPng(size, size, i);
+    files[`images/${name}`] =
+      opts.corrupt?.includes(i) === true
+        ? new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5])
+        : grayPng(size, size, i);
     (pid % 5 === 0 ? test : trainVal).push(name);
   }
   files['Data_Entry_2017.csv'] = new TextEncoder().encode(`${lines.join('\n')}\n`);

@@ -24,9 +24,11 @@ export function parsePgm(bytes: Uint8Array): { width: number; height: number; ma
   const maxValue = Number(max);
   if (kind === 'P5') {
     const start = m[0].length;
-    if (maxValue < 256) return { width, height, maxValue, data: Array.from(bytes.subarray(start, start + width * height)) };
+    if (maxValue < 256)
+      return { width, height, maxValue, data: Array.from(bytes.subarray(start, start + width * height)) };
     const out: number[] = [];
-    for (let i = 0; i < width * height; i++) out.push((bytes[start + 2 * i] as number) * 256 + (bytes[start + 2 * i + 1] as number));
+    for (let i = 0; i < width * height; i++)
+      out.push((bytes[start + 2 * i] as number) * 256 + (bytes[start + 2 * i + 1] as number));
     return { width, height, maxValue, data: out };
   }
   const all = new TextDecoder('latin1').decode(bytes).slice(m[0].length).trim().split(/\s+/).map(Number);

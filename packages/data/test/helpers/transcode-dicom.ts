@@ -22,18 +22,85 @@ export interface Transcoder {
 
 export const TRANSCODERS: readonly Transcoder[] = [
   { uid: '1.2.840.10008.1.2', label: 'implicit-le', tool: 'dcmconv', args: (s, o) => ['+ti', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.2', label: 'big-endian', tool: 'dcmconv', args: (s, o) => ['+tb', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.1.99', label: 'deflated', tool: 'dcmconv', args: (s, o) => ['+td', s, o], fidelity: 'exact' },
+  {
+    uid: '1.2.840.10008.1.2.2',
+    label: 'big-endian',
+    tool: 'dcmconv',
+    args: (s, o) => ['+tb', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.1.99',
+    label: 'deflated',
+    tool: 'dcmconv',
+    args: (s, o) => ['+td', s, o],
+    fidelity: 'exact',
+  },
   { uid: '1.2.840.10008.1.2.5', label: 'rle-dcmtk', tool: 'dcmcrle', args: (s, o) => [s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.5', label: 'rle-gdcm', tool: 'gdcmconv', args: (s, o) => ['--rle', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.57', label: 'jpeg-lossless-p14', tool: 'dcmcjpeg', args: (s, o) => ['+el', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.70', label: 'jpeg-lossless-sv1', tool: 'dcmcjpeg', args: (s, o) => ['+e1', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.70', label: 'jpeg-lossless-gdcm', tool: 'gdcmconv', args: (s, o) => ['--jpeg', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.80', label: 'jpeg-ls-dcmtk', tool: 'dcmcjpls', args: (s, o) => [s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.80', label: 'jpeg-ls-gdcm', tool: 'gdcmconv', args: (s, o) => ['--jpegls', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.81', label: 'jpeg-ls-near', tool: 'dcmcjpls', args: (s, o) => ['+en', s, o], fidelity: 'near', unsigned: true },
-  { uid: '1.2.840.10008.1.2.4.90', label: 'j2k-lossless', tool: 'gdcmconv', args: (s, o) => ['--j2k', s, o], fidelity: 'exact' },
-  { uid: '1.2.840.10008.1.2.4.91', label: 'j2k-lossy', tool: 'gdcmconv', args: (s, o) => ['--j2k', '--lossy', '-r', '5', s, o], fidelity: 'lossy' },
+  {
+    uid: '1.2.840.10008.1.2.5',
+    label: 'rle-gdcm',
+    tool: 'gdcmconv',
+    args: (s, o) => ['--rle', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.57',
+    label: 'jpeg-lossless-p14',
+    tool: 'dcmcjpeg',
+    args: (s, o) => ['+el', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.70',
+    label: 'jpeg-lossless-sv1',
+    tool: 'dcmcjpeg',
+    args: (s, o) => ['+e1', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.70',
+    label: 'jpeg-lossless-gdcm',
+    tool: 'gdcmconv',
+    args: (s, o) => ['--jpeg', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.80',
+    label: 'jpeg-ls-dcmtk',
+    tool: 'dcmcjpls',
+    args: (s, o) => [s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.80',
+    label: 'jpeg-ls-gdcm',
+    tool: 'gdcmconv',
+    args: (s, o) => ['--jpegls', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.81',
+    label: 'jpeg-ls-near',
+    tool: 'dcmcjpls',
+    args: (s, o) => ['+en', s, o],
+    fidelity: 'near',
+    unsigned: true,
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.90',
+    label: 'j2k-lossless',
+    tool: 'gdcmconv',
+    args: (s, o) => ['--j2k', s, o],
+    fidelity: 'exact',
+  },
+  {
+    uid: '1.2.840.10008.1.2.4.91',
+    label: 'j2k-lossy',
+    tool: 'gdcmconv',
+    args: (s, o) => ['--j2k', '--lossy', '-r', '5', s, o],
+    fidelity: 'lossy',
+  },
 ];
 
 /** The tools of {@link TRANSCODERS} that are not on PATH (empty when all are). */
@@ -55,7 +122,9 @@ export function filmPattern(width: number, height: number, low: number, high: nu
     for (let x = 0; x < width; x++) {
       const u = x / width;
       const v = y / height;
-      const lung = Math.max(0, 1 - ((u - 0.3) ** 2 + (v - 0.5) ** 2) * 16) + Math.max(0, 1 - ((u - 0.7) ** 2 + (v - 0.5) ** 2) * 16);
+      const lung =
+        Math.max(0, 1 - ((u - 0.3) ** 2 + (v - 0.5) ** 2) * 16) +
+        Math.max(0, 1 - ((u - 0.7) ** 2 + (v - 0.5) ** 2) * 16);
       const spine = Math.exp(-(((u - 0.5) / 0.05) ** 2));
       const t = 0.55 + 0.25 * v - 0.35 * lung + 0.3 * spine + 0.03 * Math.sin(x * 0.9) * Math.cos(y * 0.7);
       out.push(Math.round(low + (high - low) * Math.min(1, Math.max(0, t))));
@@ -91,7 +160,15 @@ export function nativeDicom(opts: {
   values.forEach((v, i) => (bitsAllocated === 8 ? dv.setUint8(i, v & mask) : dv.setUint16(2 * i, v & mask, true)));
   return writeTestDicom([
     ...IDENTITY,
-    ...pixelModule({ rows: height, columns: width, bitsAllocated, bitsStored: opts.bitsStored, signed: opts.signed, ...(opts.photometric !== undefined ? { photometric: opts.photometric } : {}), pixels }),
+    ...pixelModule({
+      rows: height,
+      columns: width,
+      bitsAllocated,
+      bitsStored: opts.bitsStored,
+      signed: opts.signed,
+      ...(opts.photometric !== undefined ? { photometric: opts.photometric } : {}),
+      pixels,
+    }),
     ...(opts.extra ?? []),
   ]);
 }

@@ -30,7 +30,14 @@ const SeriesSchema = z
     seeds: z.number().int().min(1),
     /** Variants it trains (default every variant of the protocol). */
     variants: z.array(z.enum(VARIANTS)).min(1).optional(),
-    synthetic: z.object({ nih: z.number().int().positive(), rsna: z.number().int().positive(), siim: z.number().int().positive(), covid: z.number().int().positive() }).strict(),
+    synthetic: z
+      .object({
+        nih: z.number().int().positive(),
+        rsna: z.number().int().positive(),
+        siim: z.number().int().positive(),
+        covid: z.number().int().positive(),
+      })
+      .strict(),
     /** Why this budget. */
     note: z.string().min(1),
   })
@@ -53,7 +60,9 @@ export const ProtocolSchema = z
     /** Paired bootstrap of every difference. */
     bootstrap: z.object({ resamples: z.number().int().min(100), confidence: z.number().gt(0).lt(1) }).strict(),
     /** Tables 3 and 4: fine-tuning steps; Table 4 gives every fine-tuned row the same extra NIH budget. */
-    transfer: z.object({ covidFineTuneSteps: z.number().int().positive(), nihExtraSteps: z.number().int().positive() }).strict(),
+    transfer: z
+      .object({ covidFineTuneSteps: z.number().int().positive(), nihExtraSteps: z.number().int().positive() })
+      .strict(),
     /** Every choice and what it was made on. */
     decisions: z.array(DecisionSchema).min(1),
     /** SHA-256 of each resolved plan (`<series>/<variant>`, seed 0), written by {@link freezeProtocol}. */
@@ -62,11 +71,26 @@ export const ProtocolSchema = z
   .strict()
   .superRefine((p, ctx) => {
     const overlap = p.finalSeeds.filter((s) => p.tuningSeeds.includes(s));
-    if (overlap.length > 0) ctx.addIssue({ code: 'custom', path: ['finalSeeds'], message: `must not include tuning seeds (found ${overlap.join(', ')})` });
+    if (overlap.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['finalSeeds'],
+        message: `must not include tuning seeds (found ${overlap.join(', ')})`,
+      });
     for (const [name, s] of Object.entries(p.series)) {
-      if (s.seeds > p.finalSeeds.length) ctx.addIssue({ code: 'custom', path: ['series', name, 'seeds'], message: `must be at most ${p.finalSeeds.length} (the final seeds)` });
+      if (s.seeds > p.finalSeeds.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['series', name, 'seeds'],
+          message: `must be at most ${p.finalSeeds.length} (the final seeds)`,
+        });
       const bad = (s.variants ?? []).filter((v) => !p.variants.includes(v));
-      if (bad.length > 0) ctx.addIssue({ code: 'custom', path: ['series', name, 'variants'], message: `must be variants of the protocol (found ${bad.join(', ')})` });
+      if (bad.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['series', name, 'variants'],
+          message: `must be variants of the protocol (found ${bad.join(', ')})`,
+        });
     }
   });
 /** The protocol as written. */
@@ -118,7 +142,11 @@ async function readProtocolFile(file: string): Promise<ProtocolFile> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new DataError('Cannot read the protocol file', { file, expected: 'a protocol.json (see @multichexnet/experiments README)', found: 'no readable file' });
+    throw new DataError('Cannot read the protocol file', {
+      file,
+      expected: 'a protocol.json (see @multichexnet/experiments README)',
+      found: 'no readable file',
+    });
   }
   let json: unknown;
   try {
@@ -128,7 +156,11 @@ async function readProtocolFile(file: string): Promise<ProtocolFile> {
   }
   const f = json as Partial<ProtocolFile>;
   if (f === null || typeof f !== 'object' || f.protocol === undefined || !('frozen' in f)) {
-    throw new DataError('The protocol file lacks its parts', { file, expected: '{ "protocol": {...}, "frozen": null | { "sha256", "at" } }', found: Object.keys(f ?? {}).join(', ') || 'nothing' });
+    throw new DataError('The protocol file lacks its parts', {
+      file,
+      expected: '{ "protocol": {...}, "frozen": null | { "sha256", "at" } }',
+      found: Object.keys(f ?? {}).join(', ') || 'nothing',
+    });
   }
   return f as ProtocolFile;
 }
@@ -141,16 +173,29 @@ async function readProtocolFile(file: string): Promise<ProtocolFile> {
  * @example
  * const { protocol, sha256 } = await loadProtocol();   // the package's protocol.json
  */
-export async function loadProtocol(file: string = defaultProtocolPath(), options: { allowUnfrozen?: boolean } = {}): Promise<LoadedProtocol> {
+export async function loadProtocol(
+  file: string = defaultProtocolPath(),
+  options: { allowUnfrozen?: boolean } = {},
+): Promise<LoadedProtocol> {
   const f = await readProtocolFile(file);
   const protocol = parseConfig(ProtocolSchema, f.protocol, `protocol ${file}`);
   const sha256 = sha256Of(protocol);
   if (f.frozen === null) {
     if (options.allowUnfrozen !== true) {
-      throw new DataError('The protocol is not frozen', { file, field: 'frozen', expected: 'a freeze stamp: run `multichexnet experiment freeze` before the final runs', found: 'null' });
+      throw new DataError('The protocol is not frozen', {
+        file,
+        field: 'frozen',
+        expected: 'a freeze stamp: run `multichexnet experiment freeze` before the final runs',
+        found: 'null',
+      });
     }
   } else if (f.frozen.sha256 !== sha256) {
-    throw new DataError('The protocol changed after it was frozen', { file, field: 'frozen.sha256', expected: `${f.frozen.sha256} (recorded at ${f.frozen.at})`, found: `${sha256} (the content now); results of the old protocol do not mix with new ones` });
+    throw new DataError('The protocol changed after it was frozen', {
+      file,
+      field: 'frozen.sha256',
+      expected: `${f.frozen.sha256} (recorded at ${f.frozen.at})`,
+      found: `${sha256} (the content now); results of the old protocol do not mix with new ones`,
+    });
   }
   return { protocol, sha256, frozenAt: f.frozen?.at ?? null, file };
 }
@@ -164,15 +209,23 @@ export function seriesVariants(p: Protocol, series: string): Variant[] {
  * Freezes a protocol file: records the SHA-256 of every plan the tables will train (per series and variant, from
  * `planOf`), then the SHA-256 of the whole protocol and the time. Run once, before the final runs.
  */
-export async function freezeProtocol(file: string, planOf: (series: Protocol['series'][string], variant: Variant, p: Protocol) => unknown, now: Date = new Date()): Promise<LoadedProtocol> {
+export async function freezeProtocol(
+  file: string,
+  planOf: (series: Protocol['series'][string], variant: Variant, p: Protocol) => unknown,
+  now: Date = new Date(),
+): Promise<LoadedProtocol> {
   const f = await readProtocolFile(file);
   const draft = parseConfig(ProtocolSchema, f.protocol, `protocol ${file}`);
   const plans: Record<string, string> = {};
-  for (const [name, s] of Object.entries(draft.series)) for (const v of seriesVariants(draft, name)) plans[`${name}/${v}`] = sha256Of(planOf(s, v, draft));
+  for (const [name, s] of Object.entries(draft.series))
+    for (const v of seriesVariants(draft, name)) plans[`${name}/${v}`] = sha256Of(planOf(s, v, draft));
   const protocol = parseConfig(ProtocolSchema, { ...f.protocol, plans }, `protocol ${file}`);
   const sha256 = sha256Of(protocol);
   const at = now.toISOString();
-  await writeFileAtomic(file, `${JSON.stringify({ protocol: { ...f.protocol, plans }, frozen: { sha256, at } }, null, 2)}\n`);
+  await writeFileAtomic(
+    file,
+    `${JSON.stringify({ protocol: { ...f.protocol, plans }, frozen: { sha256, at } }, null, 2)}\n`,
+  );
   return { protocol, sha256, frozenAt: at, file };
 }
 
@@ -198,10 +251,21 @@ export function checkPlan(p: LoadedProtocol, series: string, variant: Variant, p
   const key = `${series}/${variant}`;
   const want = p.protocol.plans[key];
   if (want === undefined) {
-    throw new ConfigError(`protocol ${p.file}`, [{ path: `plans.${key}`, rule: 'must be recorded (freeze the protocol with this series and variant)', received: 'nothing' }]);
+    throw new ConfigError(`protocol ${p.file}`, [
+      {
+        path: `plans.${key}`,
+        rule: 'must be recorded (freeze the protocol with this series and variant)',
+        received: 'nothing',
+      },
+    ]);
   }
   const got = sha256Of(plan);
   if (got !== want) {
-    throw new DataError('The plan differs from the one the protocol froze', { file: p.file, field: `plans.${key}`, expected: want, found: `${got} (a built-in plan or the step scale changed after the freeze)` });
+    throw new DataError('The plan differs from the one the protocol froze', {
+      file: p.file,
+      field: `plans.${key}`,
+      expected: want,
+      found: `${got} (a built-in plan or the step scale changed after the freeze)`,
+    });
   }
 }

@@ -16,7 +16,11 @@ export interface HeadBudget {
 export type Budget = Partial<Record<'cls' | 'det' | 'seg', HeadBudget>>;
 
 /** Datasets whose rows carry each head's label: CheXCls reads NIH's 14 labels and RSNA's / SIIM's finding. */
-const LABELLED: Record<'cls' | 'det' | 'seg', readonly string[]> = { cls: ['nih', 'rsna', 'siim'], det: ['rsna'], seg: ['siim'] };
+const LABELLED: Record<'cls' | 'det' | 'seg', readonly string[]> = {
+  cls: ['nih', 'rsna', 'siim'],
+  det: ['rsna'],
+  seg: ['siim'],
+};
 
 /**
  * Steps and images seen per head over the phases that trained a variant (the shared pre-training included).

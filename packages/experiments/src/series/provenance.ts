@@ -18,13 +18,26 @@ export function currentProvenance(command: string, startedAt: string, now: Date 
   // A bundled CLI (scripts/bundle-cli.mjs) carries the commit it was built from.
   const bundled = process.env.MULTICHEXNET_CODE_COMMIT;
   const commit = bundled !== undefined ? bundled.replace(/\+dirty$/, '') : git(['rev-parse', 'HEAD']);
-  const status = bundled !== undefined ? (bundled.endsWith('+dirty') ? 'dirty' : '') : commit === null ? null : git(['status', '--porcelain', '--untracked-files=no']);
+  const status =
+    bundled !== undefined
+      ? bundled.endsWith('+dirty')
+        ? 'dirty'
+        : ''
+      : commit === null
+        ? null
+        : git(['status', '--porcelain', '--untracked-files=no']);
   const cpu = cpus();
   return {
     command,
     commit,
     dirty: status === null ? null : status.length > 0,
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10, node: process.versions.node, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+      node: process.versions.node,
+      platform: `${process.platform}-${process.arch}`,
+    },
     startedAt,
     updatedAt: now.toISOString(),
   };

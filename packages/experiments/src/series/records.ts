@@ -59,7 +59,10 @@ export function imageRecords(r: Pick<EvalResult, 'raw' | 'metrics'>, model: Mult
     const t = taskMetrics(r, clsTask)?.f1Threshold;
     // A number is the uncalibrated default (0.5 for every class), which the records store as no thresholds.
     const thresholds = t === undefined || typeof t === 'number' ? {} : t;
-    out.cls = clsRecords({ classes: clsHead.config.classes, labels: cls.map((x) => x.labels), scores: cls.map((x) => x.scores) }, thresholds);
+    out.cls = clsRecords(
+      { classes: clsHead.config.classes, labels: cls.map((x) => x.labels), scores: cls.map((x) => x.scores) },
+      thresholds,
+    );
   }
   const det = taskRecords(r.raw, detTask);
   const detMetrics = taskMetrics(r, detTask);
@@ -68,12 +71,25 @@ export function imageRecords(r: Pick<EvalResult, 'raw' | 'metrics'>, model: Mult
     out.det = {
       scoreThreshold: t,
       rsnaAp: det.map((d) => rsnaImageAP({ truth: d.truth, predictions: d.predictions.filter((p) => p.score >= t) })),
-      truth: det.map((d) => d.truth.map(({ x, y, width, height }) => ({ x: round(x), y: round(y), width: round(width), height: round(height) }))),
+      truth: det.map((d) =>
+        d.truth.map(({ x, y, width, height }) => ({
+          x: round(x),
+          y: round(y),
+          width: round(width),
+          height: round(height),
+        })),
+      ),
       predictions: det.map((d) =>
         [...d.predictions]
           .sort((a, b) => b.score - a.score)
           .slice(0, MAX_BOXES)
-          .map((p) => ({ x: round(p.x), y: round(p.y), width: round(p.width), height: round(p.height), score: round(p.score) })),
+          .map((p) => ({
+            x: round(p.x),
+            y: round(p.y),
+            width: round(p.width),
+            height: round(p.height),
+            score: round(p.score),
+          })),
       ),
     };
   }
@@ -86,20 +102,30 @@ export function imageRecords(r: Pick<EvalResult, 'raw' | 'metrics'>, model: Mult
       dice: seg.map((s) => {
         let n = 0;
         for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
-        const prediction = n >= minArea ? s.prediction : { ...s.prediction, data: new Uint8Array(s.prediction.data.length) };
+        const prediction =
+          n >= minArea ? s.prediction : { ...s.prediction, data: new Uint8Array(s.prediction.data.length) };
         return round(siimMeanDice([{ truth: s.truth, prediction }]));
       }),
       positive: seg.map((s) => s.truth.data.some((v) => v !== 0)),
     };
   }
   if (r.raw.gate.labels.length > 0) {
-    out.gate = { scores: r.raw.gate.scores.map(round), labels: [...r.raw.gate.labels], positive: [...r.raw.gate.positive], sources: [...r.raw.gate.sources] };
+    out.gate = {
+      scores: r.raw.gate.scores.map(round),
+      labels: [...r.raw.gate.labels],
+      positive: [...r.raw.gate.positive],
+      sources: [...r.raw.gate.sources],
+    };
   }
   return out;
 }
 
 /** Per-image CheXCls records from test labels and scores (NaN = not labelled), the validation-chosen F1 thresholds and, for transfer, the specificity its sensitivity is read at. */
-export function clsRecords(scores: { classes: readonly string[]; labels: readonly Float32Array[]; scores: readonly Float32Array[] }, thresholds: Record<string, number>, specificity?: number): NonNullable<ImageRecords['cls']> {
+export function clsRecords(
+  scores: { classes: readonly string[]; labels: readonly Float32Array[]; scores: readonly Float32Array[] },
+  thresholds: Record<string, number>,
+  specificity?: number,
+): NonNullable<ImageRecords['cls']> {
   return {
     classes: [...scores.classes],
     labels: scores.labels.map((row) => Array.from(row, (v) => (Number.isNaN(v) ? null : v))),
@@ -110,11 +136,24 @@ export function clsRecords(scores: { classes: readonly string[]; labels: readonl
 }
 
 /** The metrics of the tables, both families: the leaderboards' and the authors'. */
-export const METRICS = ['cls.meanAuroc', 'cls.macroF1', 'cls.sensitivity', 'det.mAP', 'det.ap50', 'det.positiveAp50', 'seg.dice', 'seg.positiveDice', 'gate.auroc', 'gate.sensitivity', 'gate.specificity'] as const;
+export const METRICS = [
+  'cls.meanAuroc',
+  'cls.macroF1',
+  'cls.sensitivity',
+  'det.mAP',
+  'det.ap50',
+  'det.positiveAp50',
+  'seg.dice',
+  'seg.positiveDice',
+  'gate.auroc',
+  'gate.sensitivity',
+  'gate.specificity',
+] as const;
 /** One of {@link METRICS}. */
 export type MetricName = (typeof METRICS)[number];
 /** The task of a metric. */
-export const taskOf = (m: MetricName): 'cls' | 'det' | 'seg' | 'gate' => m.split('.')[0] as 'cls' | 'det' | 'seg' | 'gate';
+export const taskOf = (m: MetricName): 'cls' | 'det' | 'seg' | 'gate' =>
+  m.split('.')[0] as 'cls' | 'det' | 'seg' | 'gate';
 
 /** How each metric is computed and named. */
 export const METRIC_INFO: Record<MetricName, { label: string; family: 'leaderboard' | 'authors' | 'gate' }> = {
@@ -144,14 +183,23 @@ export function imageCount(r: ImageRecords, m: MetricName): number {
 }
 
 /** Typed rows of a cls record set, made once per set: a bootstrap evaluates the metric on it thousands of times. */
-const clsCache = new WeakMap<NonNullable<ImageRecords['cls']>, { labels: Float32Array[]; scores: Float32Array[]; decided: Float32Array[] }>();
-function clsRows(c: NonNullable<ImageRecords['cls']>): { labels: Float32Array[]; scores: Float32Array[]; decided: Float32Array[] } {
+const clsCache = new WeakMap<
+  NonNullable<ImageRecords['cls']>,
+  { labels: Float32Array[]; scores: Float32Array[]; decided: Float32Array[] }
+>();
+function clsRows(c: NonNullable<ImageRecords['cls']>): {
+  labels: Float32Array[];
+  scores: Float32Array[];
+  decided: Float32Array[];
+} {
   let rows = clsCache.get(c);
   if (rows === undefined) {
     rows = {
       labels: c.labels.map((row) => Float32Array.from(row, (v) => (v === null ? Number.NaN : v))),
       scores: c.scores.map((row) => Float32Array.from(row)),
-      decided: c.scores.map((row) => Float32Array.from(c.classes, (k, j) => (row[j]! >= (c.thresholds[k] ?? 0.5) ? 1 : 0))),
+      decided: c.scores.map((row) =>
+        Float32Array.from(c.classes, (k, j) => (row[j]! >= (c.thresholds[k] ?? 0.5) ? 1 : 0)),
+      ),
     };
     clsCache.set(c, rows);
   }
@@ -173,13 +221,22 @@ export function metricOn(r: ImageRecords, m: MetricName, idx: readonly number[])
       if (c === undefined) return Number.NaN;
       const rows = clsRows(c);
       const labels = idx.map((i) => rows.labels[i]!);
-      if (m === 'cls.meanAuroc') return macroAuroc(labels, idx.map((i) => rows.scores[i]!), c.classes).mean;
+      if (m === 'cls.meanAuroc')
+        return macroAuroc(
+          labels,
+          idx.map((i) => rows.scores[i]!),
+          c.classes,
+        ).mean;
       if (m === 'cls.sensitivity') {
         if (c.specificity === undefined) return Number.NaN;
         const per = c.classes.map((_, j) => {
           const keep = idx.filter((i) => c.labels[i]![j] !== null);
           if (keep.length === 0) return Number.NaN;
-          return sensitivityAtSpecificity(Float32Array.from(keep, (i) => c.labels[i]![j]!), Float32Array.from(keep, (i) => c.scores[i]![j]!), c.specificity!).sensitivity;
+          return sensitivityAtSpecificity(
+            Float32Array.from(keep, (i) => c.labels[i]![j]!),
+            Float32Array.from(keep, (i) => c.scores[i]![j]!),
+            c.specificity!,
+          ).sensitivity;
         });
         return meanOf(per.filter((v) => !Number.isNaN(v)));
       }
@@ -187,7 +244,9 @@ export function metricOn(r: ImageRecords, m: MetricName, idx: readonly number[])
       return f1Score(labels, decided, { threshold: 0.5, classes: c.classes }).macro;
     }
     case 'det.mAP':
-      return r.det === undefined ? Number.NaN : meanOf(idx.map((i) => r.det!.rsnaAp[i]!).filter((v): v is number => v !== null));
+      return r.det === undefined
+        ? Number.NaN
+        : meanOf(idx.map((i) => r.det!.rsnaAp[i]!).filter((v): v is number => v !== null));
     case 'det.ap50':
     case 'det.positiveAp50': {
       const d = r.det;
@@ -198,13 +257,23 @@ export function metricOn(r: ImageRecords, m: MetricName, idx: readonly number[])
     case 'seg.dice':
       return r.seg === undefined ? Number.NaN : meanOf(idx.map((i) => r.seg!.dice[i]!));
     case 'seg.positiveDice':
-      return r.seg === undefined ? Number.NaN : meanOf(idx.filter((i) => r.seg!.positive[i]).map((i) => r.seg!.dice[i]!));
+      return r.seg === undefined
+        ? Number.NaN
+        : meanOf(idx.filter((i) => r.seg!.positive[i]).map((i) => r.seg!.dice[i]!));
     case 'gate.auroc':
-      return r.gate === undefined ? Number.NaN : gateRoc(idx.map((i) => r.gate!.scores[i]!), idx.map((i) => r.gate!.labels[i]!)).auroc;
+      return r.gate === undefined
+        ? Number.NaN
+        : gateRoc(
+            idx.map((i) => r.gate!.scores[i]!),
+            idx.map((i) => r.gate!.labels[i]!),
+          ).auroc;
     case 'gate.sensitivity':
     case 'gate.specificity': {
       if (r.gate === undefined) return Number.NaN;
-      const g = gateMetrics(idx.map((i) => r.gate!.positive[i]!), idx.map((i) => r.gate!.labels[i]!));
+      const g = gateMetrics(
+        idx.map((i) => r.gate!.positive[i]!),
+        idx.map((i) => r.gate!.labels[i]!),
+      );
       return m === 'gate.sensitivity' ? g.sensitivity : g.specificity;
     }
   }
@@ -213,5 +282,11 @@ export function metricOn(r: ImageRecords, m: MetricName, idx: readonly number[])
 /** A metric on every image of a record set. */
 export function metricOf(r: ImageRecords, m: MetricName): number {
   const n = imageCount(r, m);
-  return n === 0 ? Number.NaN : metricOn(r, m, Array.from({ length: n }, (_, i) => i));
+  return n === 0
+    ? Number.NaN
+    : metricOn(
+        r,
+        m,
+        Array.from({ length: n }, (_, i) => i),
+      );
 }

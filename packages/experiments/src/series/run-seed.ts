@@ -4,8 +4,20 @@ import type { Gating, MultiCheXNet } from '@multichexnet/model';
 import { evalSummary, taskMetrics, type EvalRaw } from '@multichexnet/trainer';
 import { checkPlan, frozenPlanForm, type LoadedProtocol } from '../protocol/protocol';
 import { chanceBaselines } from '../tables/baselines';
-import { ExperimentConfigSchema, VARIANTS, type ExperimentConfig, type ExperimentConfigInput, type Variant } from '../tables/experiment-config';
-import { evaluateVariant, prepareExperiment, trainVariant, variantPlan, type ExperimentRuntime } from '../tables/run-variants';
+import {
+  ExperimentConfigSchema,
+  VARIANTS,
+  type ExperimentConfig,
+  type ExperimentConfigInput,
+  type Variant,
+} from '../tables/experiment-config';
+import {
+  evaluateVariant,
+  prepareExperiment,
+  trainVariant,
+  variantPlan,
+  type ExperimentRuntime,
+} from '../tables/run-variants';
 import { VARIANT_LABELS, cpuSeconds } from '../tables/table1';
 import { budgetOf } from './budget';
 import { currentProvenance } from './provenance';
@@ -16,8 +28,17 @@ import { SEED_RECORD_FILE, type SeedEvaluation, type SeedRecord, type SeedVarian
  * The plan a protocol freezes for a variant: the variant's plan at seed 0 with the size's step scale, in the form its
  * hash was frozen in ({@link frozenPlanForm}).
  */
-export function protocolPlan(config: Pick<ExperimentConfig, 'size' | 'stepScale' | 'ablations'>, variant: Variant): { variant: Variant; plan: unknown } {
-  const cfg = ExperimentConfigSchema.parse({ out: '-', size: config.size, seed: 0, stepScale: config.stepScale, ablations: config.ablations });
+export function protocolPlan(
+  config: Pick<ExperimentConfig, 'size' | 'stepScale' | 'ablations'>,
+  variant: Variant,
+): { variant: Variant; plan: unknown } {
+  const cfg = ExperimentConfigSchema.parse({
+    out: '-',
+    size: config.size,
+    seed: 0,
+    stepScale: config.stepScale,
+    ablations: config.ablations,
+  });
   return { variant, plan: frozenPlanForm(variantPlan(variant, cfg)) };
 }
 
@@ -34,7 +55,12 @@ export async function readSeedRecord(dir: string): Promise<SeedRecord | null> {
   }
   const r = JSON.parse(text, (_k, v: unknown) => (v === 'NaN' ? Number.NaN : v)) as SeedRecord;
   if (r.format !== 'multichexnet-seed-tables12' || r.formatVersion !== 1) {
-    throw new DataError('Not a seed record of Tables 1 and 2', { file, field: 'format', expected: 'multichexnet-seed-tables12 v1', found: `${String(r.format)} v${String(r.formatVersion)}` });
+    throw new DataError('Not a seed record of Tables 1 and 2', {
+      file,
+      field: 'format',
+      expected: 'multichexnet-seed-tables12 v1',
+      found: `${String(r.format)} v${String(r.formatVersion)}`,
+    });
   }
   return r;
 }
@@ -65,7 +91,11 @@ function evaluationOf(r: Awaited<ReturnType<typeof evaluateVariant>>, model: Mul
  * @example
  * const record = await runSeed({ out: 'runs/series/seed-100', size: 'tiny', seed: 100, variants: [...VARIANTS] }, {}, { protocol, series: 'tiny' });
  */
-export async function runSeed(config: ExperimentConfigInput, runtime: ExperimentRuntime, under: { protocol: LoadedProtocol; series: string } | null): Promise<SeedRecord> {
+export async function runSeed(
+  config: ExperimentConfigInput,
+  runtime: ExperimentRuntime,
+  under: { protocol: LoadedProtocol; series: string } | null,
+): Promise<SeedRecord> {
   const protocol = under?.protocol ?? null;
   const { join } = await import('node:path');
   const t0 = performance.now();
@@ -74,11 +104,17 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
   const done = await readSeedRecord(resolved.out);
   if (done !== null) {
     if ((done.protocol?.sha256 ?? null) !== (protocol?.sha256 ?? null)) {
-      throw new DataError('The seed folder was run under another protocol', { file: join(resolved.out, SEED_RECORD_FILE), field: 'protocol.sha256', expected: protocol?.sha256 ?? 'none', found: done.protocol?.sha256 ?? 'none' });
+      throw new DataError('The seed folder was run under another protocol', {
+        file: join(resolved.out, SEED_RECORD_FILE),
+        field: 'protocol.sha256',
+        expected: protocol?.sha256 ?? 'none',
+        found: done.protocol?.sha256 ?? 'none',
+      });
     }
     if (resolved.variants.every((v) => done.variants.some((x) => x.variant === v))) return done;
   }
-  if (under !== null) for (const v of resolved.variants) checkPlan(under.protocol, under.series, v, protocolPlan(resolved, v));
+  if (under !== null)
+    for (const v of resolved.variants) checkPlan(under.protocol, under.series, v, protocolPlan(resolved, v));
   const ctx = await prepareExperiment(config, runtime);
   // A record with fewer variants (a first pass with a subset) is extended: its variants are kept as they are.
   const variants: SeedVariant[] = [...(done?.variants ?? [])];
@@ -94,7 +130,12 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
       const routes = v.model.taskSpecs.some((spec) => spec.routed) && variant !== 'stage1-cls';
       const gating: Gating = v.model.gate !== null && routes ? 'gate' : 'none';
       const gatings: Gating[] = gating === 'gate' ? ['gate', 'truth', 'none'] : [gating];
-      ctx.emit({ type: 'experiment', stage: 'evaluate', variant, message: `evaluating ${variant} on the test sets (${gatings.join(', ')})` });
+      ctx.emit({
+        type: 'experiment',
+        stage: 'evaluate',
+        variant,
+        message: `evaluating ${variant} on the test sets (${gatings.join(', ')})`,
+      });
       const evaluations: SeedVariant['evaluations'] = {};
       for (const g of gatings) {
         const r = await evaluateVariant(ctx, v, g);
@@ -104,7 +145,15 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
         }
       }
       evaluation += (performance.now() - e0) / 1000;
-      variants.push({ variant, label: VARIANT_LABELS[variant], gating, steps: v.steps, budget: budgetOf(v.phases, ctx.data), trainSeconds: v.seconds, evaluations });
+      variants.push({
+        variant,
+        label: VARIANT_LABELS[variant],
+        gating,
+        steps: v.steps,
+        budget: budgetOf(v.phases, ctx.data),
+        trainSeconds: v.seconds,
+        evaluations,
+      });
     } finally {
       v.model.dispose();
     }
@@ -115,11 +164,16 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
   const record: SeedRecord = {
     format: 'multichexnet-seed-tables12',
     formatVersion: 1,
-    protocol: under === null ? null : { sha256: under.protocol.sha256, file: under.protocol.file, series: under.series },
+    protocol:
+      under === null ? null : { sha256: under.protocol.sha256, file: under.protocol.file, series: under.series },
     seed: ctx.config.seed,
     commit: currentProvenance('', '').commit,
     config: ctx.config,
-    testImages: { nih: ctx.data.nih?.test.size ?? 0, rsna: ctx.data.rsna?.test.size ?? 0, siim: ctx.data.siim?.test.size ?? 0 },
+    testImages: {
+      nih: ctx.data.nih?.test.size ?? 0,
+      rsna: ctx.data.rsna?.test.size ?? 0,
+      siim: ctx.data.siim?.test.size ?? 0,
+    },
     chance: done?.chance ?? chanceBaselines(merged, ctx.imageSize, ctx.config.seed),
     variants: [...variants].sort((a, b) => VARIANTS.indexOf(a.variant) - VARIANTS.indexOf(b.variant)),
     seconds: {
@@ -131,7 +185,14 @@ export async function runSeed(config: ExperimentConfigInput, runtime: Experiment
       cpu: (done?.seconds.cpu ?? 0) + cpuSeconds(cpu0),
     },
   };
-  await writeFileAtomic(join(ctx.config.out, SEED_RECORD_FILE), `${JSON.stringify(record, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`);
-  ctx.emit({ type: 'experiment', stage: 'seed', message: `seed ${record.seed} finished in ${record.seconds.total.toFixed(0)} s (CPU ${record.seconds.cpu.toFixed(0)} s)` });
+  await writeFileAtomic(
+    join(ctx.config.out, SEED_RECORD_FILE),
+    `${JSON.stringify(record, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v))}\n`,
+  );
+  ctx.emit({
+    type: 'experiment',
+    stage: 'seed',
+    message: `seed ${record.seed} finished in ${record.seconds.total.toFixed(0)} s (CPU ${record.seconds.cpu.toFixed(0)} s)`,
+  });
   return record;
 }

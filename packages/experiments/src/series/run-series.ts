@@ -69,7 +69,10 @@ async function exists(p: string): Promise<boolean> {
  * const { table1 } = await experimentSeries({ out: 'runs/series-tiny', series: 'tiny' });   // seeds 100-104
  * console.log(table1.verdict);
  */
-export async function experimentSeries(input: SeriesConfigInput, runtime: SeriesRuntime = {}): Promise<{ table1: Table1Summary; table2: Table2Summary; protocol: LoadedProtocol }> {
+export async function experimentSeries(
+  input: SeriesConfigInput,
+  runtime: SeriesRuntime = {},
+): Promise<{ table1: Table1Summary; table2: Table2Summary; protocol: LoadedProtocol }> {
   const cfg = parseConfig(SeriesConfigSchema, input, 'series config');
   const { join } = await import('node:path');
   const fs = await import('node:fs/promises');
@@ -77,18 +80,37 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
   const p = protocol.protocol;
   const size = p.series[cfg.series];
   if (size === undefined) {
-    throw new ConfigError(`protocol ${protocol.file}`, [{ path: `series.${cfg.series}`, rule: `must be one of the protocol's series (${Object.keys(p.series).join(', ')})`, received: 'nothing' }]);
+    throw new ConfigError(`protocol ${protocol.file}`, [
+      {
+        path: `series.${cfg.series}`,
+        rule: `must be one of the protocol's series (${Object.keys(p.series).join(', ')})`,
+        received: 'nothing',
+      },
+    ]);
   }
   const planned = p.finalSeeds.slice(0, size.seeds);
   const seeds = cfg.seeds ?? planned;
   const tuning = seeds.filter((s) => p.tuningSeeds.includes(s));
   if (tuning.length > 0 && !cfg.allowTuningSeeds) {
-    throw new ConfigError('series config', [{ path: 'seeds', rule: `must not be tuning seeds of the protocol (${p.tuningSeeds.join(', ')})`, received: tuning.join(', ') }]);
+    throw new ConfigError('series config', [
+      {
+        path: 'seeds',
+        rule: `must not be tuning seeds of the protocol (${p.tuningSeeds.join(', ')})`,
+        received: tuning.join(', '),
+      },
+    ]);
   }
   const allowed = seriesVariants(p, cfg.series);
   const variants = cfg.variants ?? allowed;
   const bad = variants.filter((v) => !allowed.includes(v));
-  if (bad.length > 0) throw new ConfigError('series config', [{ path: 'variants', rule: `must be variants of the series ${cfg.series} (${allowed.join(', ')})`, received: bad.join(', ') }]);
+  if (bad.length > 0)
+    throw new ConfigError('series config', [
+      {
+        path: 'variants',
+        rule: `must be variants of the series ${cfg.series} (${allowed.join(', ')})`,
+        received: bad.join(', '),
+      },
+    ]);
   await fs.mkdir(cfg.out, { recursive: true });
   const started = await (async () => {
     try {
@@ -99,7 +121,11 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
   })();
   const seedDirs = (await fs.readdir(cfg.out)).filter((n) => /^seed-\d+$/.test(n));
   if (seedDirs.length > 0 && !cfg.resume) {
-    throw new DataError('The series folder already holds seeds', { file: cfg.out, expected: 'an empty folder, or --resume to continue it', found: seedDirs.join(', ') });
+    throw new DataError('The series folder already holds seeds', {
+      file: cfg.out,
+      expected: 'an empty folder, or --resume to continue it',
+      found: seedDirs.join(', '),
+    });
   }
   const startedAt = started ?? new Date().toISOString();
   const frame = (): SeriesFrame => ({
@@ -117,9 +143,19 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
   await writeFileAtomic(join(cfg.out, PROVENANCE_FILE), `${JSON.stringify(frame().provenance, null, 2)}\n`);
   const emit = runtime.onEvent === null ? () => {} : (runtime.onEvent ?? (() => {}));
   const write = async (records: SeedRecord[]): Promise<{ table1: Table1Summary; table2: Table2Summary }> => {
-    const f = { ...frame(), seeds: records.map((r) => r.seed), seedCommits: Object.fromEntries(records.map((r) => [String(r.seed), r.commit])) };
-    const table1 = summariseTable1(records, { ...f, title: `Table 1: single-task baselines, the paper's stage baselines, BigBang and MultiCheXNet (series ${cfg.series})` });
-    const table2 = summariseTable2(records, { ...f, title: `Table 2: det / seg with the trained gate vs ground-truth and no gating (series ${cfg.series})` });
+    const f = {
+      ...frame(),
+      seeds: records.map((r) => r.seed),
+      seedCommits: Object.fromEntries(records.map((r) => [String(r.seed), r.commit])),
+    };
+    const table1 = summariseTable1(records, {
+      ...f,
+      title: `Table 1: single-task baselines, the paper's stage baselines, BigBang and MultiCheXNet (series ${cfg.series})`,
+    });
+    const table2 = summariseTable2(records, {
+      ...f,
+      title: `Table 2: det / seg with the trained gate vs ground-truth and no gating (series ${cfg.series})`,
+    });
     await writeSummary(cfg.out, 'table1', table1, renderTable1(table1));
     await writeSummary(cfg.out, 'table2', table2, renderTable2(table2));
     return { table1, table2 };
@@ -139,9 +175,27 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
     const dir = join(cfg.out, `seed-${seed}`);
     const had = await readSeedRecord(dir);
     const complete = had !== null && variants.every((v) => had.variants.some((x) => x.variant === v));
-    const state = complete ? 'finished earlier, read' : had !== null ? 'extending with its missing variants' : (await exists(dir)) ? 'resuming' : 'starting';
+    const state = complete
+      ? 'finished earlier, read'
+      : had !== null
+        ? 'extending with its missing variants'
+        : (await exists(dir))
+          ? 'resuming'
+          : 'starting';
     emit({ type: 'experiment', stage: 'seed', message: `seed ${seed}: ${state} in ${dir}` });
-    const record = await runSeed({ out: dir, size: size.size, seed, stepScale: size.stepScale, synthetic: { nih: size.synthetic.nih, rsna: size.synthetic.rsna, siim: size.synthetic.siim }, variants, ablations: p.ablations }, { ...(runtime.data ? { data: runtime.data } : {}), onEvent: runtime.onEvent ?? null }, { protocol, series: cfg.series });
+    const record = await runSeed(
+      {
+        out: dir,
+        size: size.size,
+        seed,
+        stepScale: size.stepScale,
+        synthetic: { nih: size.synthetic.nih, rsna: size.synthetic.rsna, siim: size.synthetic.siim },
+        variants,
+        ablations: p.ablations,
+      },
+      { ...(runtime.data ? { data: runtime.data } : {}), onEvent: runtime.onEvent ?? null },
+      { protocol, series: cfg.series },
+    );
     // Tables after each newly run seed (an interrupted series keeps them), and once at the end.
     if (!complete || seed === seeds[seeds.length - 1]) tables = await write(await finished());
     if (!complete) await runtime.onSeed?.(record, tables!);
@@ -152,11 +206,22 @@ export async function experimentSeries(input: SeriesConfigInput, runtime: Series
 /** Writes `<out>/<name>.json` (non-finite numbers as strings) and the Markdown rendered from it. */
 export async function writeSummary(out: string, name: string, json: unknown, markdown: string): Promise<void> {
   const { join } = await import('node:path');
-  await writeFileAtomic(join(out, `${name}.json`), `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+  await writeFileAtomic(
+    join(out, `${name}.json`),
+    `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
+  );
   await writeFileAtomic(join(out, `${name}.md`), markdown);
 }
 
 /** Reads a table JSON written by {@link writeSummary} (strings "NaN" / "Infinity" back to numbers). */
 export function parseSummary<T>(text: string): T {
-  return JSON.parse(text, (_k, v: unknown) => (v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : v === '-Infinity' ? Number.NEGATIVE_INFINITY : v)) as T;
+  return JSON.parse(text, (_k, v: unknown) =>
+    v === 'NaN'
+      ? Number.NaN
+      : v === 'Infinity'
+        ? Number.POSITIVE_INFINITY
+        : v === '-Infinity'
+          ? Number.NEGATIVE_INFINITY
+          : v,
+  ) as T;
 }

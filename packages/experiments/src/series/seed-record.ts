@@ -42,7 +42,14 @@ export interface SeedRecord {
   chance: ChanceBaselines;
   variants: SeedVariant[];
   /** Wall-clock and CPU seconds of the calls that produced the seed (training includes resumed calls' time). */
-  seconds: { generation: number; training: number; evaluation: number; total: number; cpu: number; runs: Record<string, number> };
+  seconds: {
+    generation: number;
+    training: number;
+    evaluation: number;
+    total: number;
+    cpu: number;
+    runs: Record<string, number>;
+  };
 }
 
 /** The file name of a seed's record inside its folder. */

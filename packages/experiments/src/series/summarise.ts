@@ -6,7 +6,14 @@ import { MTL_FROM_PRETRAIN, STAGE_VARIANTS, type Variant } from '../tables/exper
 import type { Budget } from './budget';
 import { METRICS, imageCount, metricOf, metricOn, taskOf, type ImageRecords, type MetricName } from './records';
 import type { SeedRecord, SeedVariant } from './seed-record';
-import type { Comparison, SeriesFrame, Table1Summary, Table1SummaryRow, Table2Summary, Table2SummaryRow } from './summary-types';
+import type {
+  Comparison,
+  SeriesFrame,
+  Table1Summary,
+  Table1SummaryRow,
+  Table2Summary,
+  Table2SummaryRow,
+} from './summary-types';
 
 /** The bootstrap items: image i of one record set (the metric reads the set through the first item). */
 interface Item {
@@ -14,16 +21,27 @@ interface Item {
   i: number;
 }
 
-const itemsOf = (r: ImageRecords, m: MetricName): Item[] => Array.from({ length: imageCount(r, m) }, (_, i) => ({ r, i }));
+const itemsOf = (r: ImageRecords, m: MetricName): Item[] =>
+  Array.from({ length: imageCount(r, m) }, (_, i) => ({ r, i }));
 const setMetric =
   (m: MetricName) =>
   (items: readonly Item[]): number =>
-    items.length === 0 ? Number.NaN : metricOn(items[0]!.r, m, items.map((x) => x.i));
+    items.length === 0
+      ? Number.NaN
+      : metricOn(
+          items[0]!.r,
+          m,
+          items.map((x) => x.i),
+        );
 
 /** MTL rows: BigBang, MultiCheXNet joint / alternating, and the ablations. */
 const MTL: readonly Variant[] = ['bigbang', ...MTL_FROM_PRETRAIN];
 /** The baselines of each head: the ungated single-task model and the paper's (the pre-training stage, gated). */
-const BASELINES: Record<'cls' | 'det' | 'seg', readonly Variant[]> = { cls: ['single-cls', 'stage1-cls'], det: ['single-det', 'stage2-det'], seg: ['single-seg', 'stage3-seg'] };
+const BASELINES: Record<'cls' | 'det' | 'seg', readonly Variant[]> = {
+  cls: ['single-cls', 'stage1-cls'],
+  det: ['single-det', 'stage2-det'],
+  seg: ['single-seg', 'stage3-seg'],
+};
 /** Metrics compared between MTL and the baselines (gate metrics have no single-task counterpart). */
 const COMPARED: readonly MetricName[] = METRICS.filter((m) => taskOf(m) !== 'gate' && m !== 'cls.sensitivity');
 
@@ -34,7 +52,9 @@ function kindOf(v: Variant): Table1SummaryRow['kind'] {
   return 'MTL';
 }
 
-function metricsOf(evals: (SeedVariant['evaluations'][Gating] | undefined)[]): Partial<Record<MetricName, ReturnType<typeof summariseSeeds>>> {
+function metricsOf(
+  evals: (SeedVariant['evaluations'][Gating] | undefined)[],
+): Partial<Record<MetricName, ReturnType<typeof summariseSeeds>>> {
   const out: Partial<Record<MetricName, ReturnType<typeof summariseSeeds>>> = {};
   for (const m of METRICS) {
     const values = evals.map((e) => e?.metrics[m]).filter((v): v is number => v !== undefined);
@@ -47,7 +67,11 @@ function meanBudget(budgets: Budget[]): Budget {
   const out: Budget = {};
   for (const h of ['cls', 'det', 'seg'] as const) {
     const b = budgets.map((x) => x[h]).filter((x) => x !== undefined);
-    if (b.length > 0) out[h] = { steps: Math.round(b.reduce((s, x) => s + x.steps, 0) / b.length), images: Math.round(b.reduce((s, x) => s + x.images, 0) / b.length) };
+    if (b.length > 0)
+      out[h] = {
+        steps: Math.round(b.reduce((s, x) => s + x.steps, 0) / b.length),
+        images: Math.round(b.reduce((s, x) => s + x.images, 0) / b.length),
+      };
   }
   return out;
 }
@@ -62,22 +86,40 @@ function variantOf(seed: SeedRecord, v: Variant): SeedVariant | undefined {
 }
 
 /** Paired bootstrap of metric(A) - metric(B) over the seeds that hold both, or null when none does. */
-function compare(seeds: SeedRecord[], m: MetricName, a: { v: Variant; g?: Gating }, b: { v: Variant; g?: Gating }, frame: SeriesFrame, key: string): Comparison | null {
+function compare(
+  seeds: SeedRecord[],
+  m: MetricName,
+  a: { v: Variant; g?: Gating },
+  b: { v: Variant; g?: Gating },
+  frame: SeriesFrame,
+  key: string,
+): Comparison | null {
   const runs: PairedRun<Item>[] = [];
   for (const s of seeds) {
     const va = variantOf(s, a.v);
     const vb = variantOf(s, b.v);
     const ea = va === undefined ? undefined : va.evaluations[a.g ?? va.gating];
     const eb = vb === undefined ? undefined : vb.evaluations[b.g ?? vb.gating];
-    if (ea === undefined || eb === undefined || imageCount(ea.records, m) === 0 || imageCount(eb.records, m) === 0) continue;
+    if (ea === undefined || eb === undefined || imageCount(ea.records, m) === 0 || imageCount(eb.records, m) === 0)
+      continue;
     // A seed whose test split leaves the metric undefined (e.g. no positive image) cannot enter the difference.
     if (Number.isNaN(metricOf(ea.records, m)) || Number.isNaN(metricOf(eb.records, m))) continue;
     runs.push({ a: itemsOf(ea.records, m), b: itemsOf(eb.records, m) });
   }
   if (runs.length === 0) return null;
   try {
-    const interval = pairedBootstrapOverSeeds(runs, setMetric(m), { seed: `${key}/${m}`, resamples: frame.bootstrap.resamples, confidence: frame.bootstrap.confidence });
-    return { metric: m, a: a.g === undefined ? a.v : `${a.v} (${a.g})`, b: b.g === undefined ? b.v : `${b.v} (${b.g})`, interval, seeds: runs.length };
+    const interval = pairedBootstrapOverSeeds(runs, setMetric(m), {
+      seed: `${key}/${m}`,
+      resamples: frame.bootstrap.resamples,
+      confidence: frame.bootstrap.confidence,
+    });
+    return {
+      metric: m,
+      a: a.g === undefined ? a.v : `${a.v} (${a.g})`,
+      b: b.g === undefined ? b.v : `${b.v} (${b.g})`,
+      interval,
+      seeds: runs.length,
+    };
   } catch (e) {
     // A metric undefined on a seed's whole test split (e.g. no positive image) has no interval.
     if (e instanceof DataError) return null;
@@ -87,7 +129,12 @@ function compare(seeds: SeedRecord[], m: MetricName, a: { v: Variant; g?: Gating
 
 function checkSeeds(seeds: SeedRecord[]): void {
   const sha = new Set(seeds.map((s) => s.protocol?.sha256 ?? 'none'));
-  if (sha.size > 1) throw new DataError('Seeds of one table ran under different protocols', { field: 'protocol.sha256', expected: 'one protocol', found: [...sha].join(', ') });
+  if (sha.size > 1)
+    throw new DataError('Seeds of one table ran under different protocols', {
+      field: 'protocol.sha256',
+      expected: 'one protocol',
+      found: [...sha].join(', '),
+    });
 }
 
 function countVerdicts(cs: Comparison[]): { better: string[]; worse: string[]; none: string[] } {
@@ -107,11 +154,15 @@ function verdict1(cs: Comparison[], seeds: number, confidence: number): string {
   const parts: string[] = [];
   for (const a of ['multichexnet-joint', 'multichexnet-alternating']) {
     for (const kind of ['paper', 'single'] as const) {
-      const mine = cs.filter((c) => c.a === a && (kind === 'paper' ? c.b.startsWith('stage') : c.b.startsWith('single-')));
+      const mine = cs.filter(
+        (c) => c.a === a && (kind === 'paper' ? c.b.startsWith('stage') : c.b.startsWith('single-')),
+      );
       if (mine.length === 0) continue;
       const v = countVerdicts(mine);
       const list = (xs: string[]): string => (xs.length === 0 ? 'none' : xs.join(', '));
-      parts.push(`${a} vs the ${kind === 'paper' ? "paper's gated stage baselines" : 'ungated single-task models'}: better on ${list(v.better)}; worse on ${list(v.worse)}; no difference at ${pct} on ${list(v.none)}.`);
+      parts.push(
+        `${a} vs the ${kind === 'paper' ? "paper's gated stage baselines" : 'ungated single-task models'}: better on ${list(v.better)}; worse on ${list(v.worse)}; no difference at ${pct} on ${list(v.none)}.`,
+      );
     }
   }
   const all = countVerdicts(cs);
@@ -145,7 +196,8 @@ export function summariseTable1(seeds: SeedRecord[], frame: SeriesFrame): Table1
       metrics: metricsOf(evals),
     };
     const pcs = evals.map((e) => e?.perClass).filter((p) => p !== undefined);
-    if (pcs.length > 0) row.perClass = { auroc: meanRecord(pcs.map((p) => p.auroc)), f1: meanRecord(pcs.map((p) => p.f1)) };
+    if (pcs.length > 0)
+      row.perClass = { auroc: meanRecord(pcs.map((p) => p.auroc)), f1: meanRecord(pcs.map((p) => p.f1)) };
     return row;
   });
   const comparisons: Comparison[] = [];
@@ -157,17 +209,33 @@ export function summariseTable1(seeds: SeedRecord[], frame: SeriesFrame): Table1
       }
     }
   }
-  const chanceKeys = [...new Set(seeds.flatMap((s) => Object.entries(s.chance).flatMap(([t, o]) => Object.keys(o as object).map((k) => `${t}.${k}`))))];
+  const chanceKeys = [
+    ...new Set(
+      seeds.flatMap((s) =>
+        Object.entries(s.chance).flatMap(([t, o]) => Object.keys(o as object).map((k) => `${t}.${k}`)),
+      ),
+    ),
+  ];
   const chance = Object.fromEntries(
     chanceKeys.map((k) => {
       const [t, name] = k.split('.') as [string, string];
-      return [k, summariseSeeds(seeds.map((s) => ((s.chance as Record<string, Record<string, number> | undefined>)[t]?.[name] ?? Number.NaN)))];
+      return [
+        k,
+        summariseSeeds(
+          seeds.map((s) => (s.chance as Record<string, Record<string, number> | undefined>)[t]?.[name] ?? Number.NaN),
+        ),
+      ];
     }),
   );
-  const mean = (f: (s: SeedRecord) => number): number => Math.round(seeds.reduce((x, s) => x + f(s), 0) / Math.max(1, seeds.length));
+  const mean = (f: (s: SeedRecord) => number): number =>
+    Math.round(seeds.reduce((x, s) => x + f(s), 0) / Math.max(1, seeds.length));
   return {
     ...frame,
-    testImages: { nih: mean((s) => s.testImages.nih), rsna: mean((s) => s.testImages.rsna), siim: mean((s) => s.testImages.siim) },
+    testImages: {
+      nih: mean((s) => s.testImages.nih),
+      rsna: mean((s) => s.testImages.rsna),
+      siim: mean((s) => s.testImages.siim),
+    },
     chance,
     rows,
     comparisons,
@@ -182,15 +250,25 @@ export function summariseTable1(seeds: SeedRecord[], frame: SeriesFrame): Table1
  */
 export function summariseTable2(seeds: SeedRecord[], frame: SeriesFrame): Table2Summary {
   checkSeeds(seeds);
-  const variants = [...new Set(seeds.flatMap((s) => s.variants.filter((v) => v.evaluations.truth !== undefined).map((v) => v.variant)))];
+  const variants = [
+    ...new Set(seeds.flatMap((s) => s.variants.filter((v) => v.evaluations.truth !== undefined).map((v) => v.variant))),
+  ];
   const rows: Table2SummaryRow[] = [];
   const comparisons: Comparison[] = [];
   for (const variant of variants) {
     const vs = seeds.map((s) => variantOf(s, variant)).filter((v): v is SeedVariant => v !== undefined);
-    for (const g of ['gate', 'truth', 'none'] as const) rows.push({ variant, label: vs[0]!.label, gating: g, metrics: metricsOf(vs.map((v) => v.evaluations[g])) });
+    for (const g of ['gate', 'truth', 'none'] as const)
+      rows.push({ variant, label: vs[0]!.label, gating: g, metrics: metricsOf(vs.map((v) => v.evaluations[g])) });
     for (const m of COMPARED.filter((x) => taskOf(x) === 'det' || taskOf(x) === 'seg')) {
       for (const other of ['truth', 'none'] as const) {
-        const c = compare(seeds, m, { v: variant, g: 'gate' }, { v: variant, g: other }, frame, `table2/${variant}/gate-${other}`);
+        const c = compare(
+          seeds,
+          m,
+          { v: variant, g: 'gate' },
+          { v: variant, g: other },
+          frame,
+          `table2/${variant}/gate-${other}`,
+        );
         if (c !== null) comparisons.push(c);
       }
     }

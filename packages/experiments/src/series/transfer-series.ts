@@ -36,7 +36,14 @@ const T4_METRICS: readonly MetricName[] = ['cls.meanAuroc', 'cls.macroF1'];
 export interface Table3Summary extends SeriesFrame {
   classes: string[];
   specificity: number;
-  rows: { method: string; label: string; freeze: string; lrMultiplier: number; steps: number; metrics: Partial<Record<MetricName, SeedSummary>> }[];
+  rows: {
+    method: string;
+    label: string;
+    freeze: string;
+    lrMultiplier: number;
+    steps: number;
+    metrics: Partial<Record<MetricName, SeedSummary>>;
+  }[];
   chance: Record<string, SeedSummary>;
   comparisons: Comparison[];
   verdict: string;
@@ -45,7 +52,14 @@ export interface Table3Summary extends SeriesFrame {
 /** Table 4 over seeds, as `table4.json` of a series. */
 export interface Table4Summary extends SeriesFrame {
   classes: string[];
-  rows: { model: string; label: string; steps: number | null; extraSteps: number; metrics: Partial<Record<MetricName, SeedSummary>>; perClass: { auroc: Record<string, number>; f1: Record<string, number> } }[];
+  rows: {
+    model: string;
+    label: string;
+    steps: number | null;
+    extraSteps: number;
+    metrics: Partial<Record<MetricName, SeedSummary>>;
+    perClass: { auroc: Record<string, number>; f1: Record<string, number> };
+  }[];
   comparisons: Comparison[];
   verdict: string;
 }
@@ -58,15 +72,54 @@ const items = (r: ImageRecords): Item[] => (r.cls?.labels ?? []).map((_, i) => (
 const metricOfItems =
   (m: MetricName) =>
   (xs: readonly Item[]): number =>
-    xs.length === 0 ? Number.NaN : metricOn(xs[0]!.r, m, xs.map((x) => x.i));
+    xs.length === 0
+      ? Number.NaN
+      : metricOn(
+          xs[0]!.r,
+          m,
+          xs.map((x) => x.i),
+        );
 
-function compareRecords(pairs: { a: ImageRecords; b: ImageRecords }[], m: MetricName, a: string, b: string, frame: SeriesFrame, key: string): Comparison | null {
+function compareRecords(
+  pairs: { a: ImageRecords; b: ImageRecords }[],
+  m: MetricName,
+  a: string,
+  b: string,
+  frame: SeriesFrame,
+  key: string,
+): Comparison | null {
   // Seeds whose test split leaves the metric undefined cannot enter the difference.
-  const defined = pairs.filter((p) => !Number.isNaN(metricOn(p.a, m, items(p.a).map((x) => x.i))) && !Number.isNaN(metricOn(p.b, m, items(p.b).map((x) => x.i))));
+  const defined = pairs.filter(
+    (p) =>
+      !Number.isNaN(
+        metricOn(
+          p.a,
+          m,
+          items(p.a).map((x) => x.i),
+        ),
+      ) &&
+      !Number.isNaN(
+        metricOn(
+          p.b,
+          m,
+          items(p.b).map((x) => x.i),
+        ),
+      ),
+  );
   const runs: PairedRun<Item>[] = defined.map((p) => ({ a: items(p.a), b: items(p.b) }));
   if (runs.length === 0) return null;
   try {
-    return { metric: m, a, b, interval: pairedBootstrapOverSeeds(runs, metricOfItems(m), { seed: `${key}/${m}`, resamples: frame.bootstrap.resamples, confidence: frame.bootstrap.confidence }), seeds: runs.length };
+    return {
+      metric: m,
+      a,
+      b,
+      interval: pairedBootstrapOverSeeds(runs, metricOfItems(m), {
+        seed: `${key}/${m}`,
+        resamples: frame.bootstrap.resamples,
+        confidence: frame.bootstrap.confidence,
+      }),
+      seeds: runs.length,
+    };
   } catch (e) {
     if (e instanceof DataError) return null;
     throw e;
@@ -76,7 +129,14 @@ function compareRecords(pairs: { a: ImageRecords; b: ImageRecords }[], m: Metric
 function verdictOf(cs: Comparison[], what: string, confidence: number): string {
   if (cs.length === 0) return 'No comparison.';
   const pct = `${Math.round(confidence * 1000) / 10}%`;
-  return cs.map((c) => `${c.a} − ${c.b}, ${c.metric}: ${c.interval.difference >= 0 ? '+' : ''}${cell(c.interval.difference)} [${cell(c.interval.low)}, ${cell(c.interval.high)}] ${c.interval.verdict === 'better' ? 'better' : c.interval.verdict === 'worse' ? 'worse' : `no difference at ${pct}`}`).join('; ') + `. ${what}`;
+  return (
+    cs
+      .map(
+        (c) =>
+          `${c.a} − ${c.b}, ${c.metric}: ${c.interval.difference >= 0 ? '+' : ''}${cell(c.interval.difference)} [${cell(c.interval.low)}, ${cell(c.interval.high)}] ${c.interval.verdict === 'better' ? 'better' : c.interval.verdict === 'worse' ? 'worse' : `no difference at ${pct}`}`,
+      )
+      .join('; ') + `. ${what}`
+  );
 }
 
 const meanRecord = (rows: Record<string, number>[]): Record<string, number> => {
@@ -90,16 +150,44 @@ export function summariseTable3(tables: Table3[], frame: SeriesFrame): Table3Sum
   const rows = first.rows.map((r) => {
     const runs = tables.map((t) => t.rows.find((x) => x.method === r.method)!.runs[0]!);
     const metrics: Table3Summary['rows'][number]['metrics'] = {};
-    for (const m of T3_METRICS) metrics[m] = summariseSeeds(runs.map((x) => metricOn(x.records, m, (x.records.cls?.labels ?? []).map((_, i) => i))));
-    return { method: r.method, label: r.label, freeze: r.freeze, lrMultiplier: r.lrMultiplier, steps: r.steps, metrics };
+    for (const m of T3_METRICS)
+      metrics[m] = summariseSeeds(
+        runs.map((x) =>
+          metricOn(
+            x.records,
+            m,
+            (x.records.cls?.labels ?? []).map((_, i) => i),
+          ),
+        ),
+      );
+    return {
+      method: r.method,
+      label: r.label,
+      freeze: r.freeze,
+      lrMultiplier: r.lrMultiplier,
+      steps: r.steps,
+      metrics,
+    };
   });
-  const recordsOf = (method: string): ImageRecords[] => tables.map((t) => t.rows.find((x) => x.method === method)!.runs[0]!.records);
+  const recordsOf = (method: string): ImageRecords[] =>
+    tables.map((t) => t.rows.find((x) => x.method === method)!.runs[0]!.records);
   const comparisons: Comparison[] = [];
-  for (const [a, b] of [['stage1', 'scratch'], ['mtl', 'scratch'], ['mtl', 'stage1']] as const) {
+  for (const [a, b] of [
+    ['stage1', 'scratch'],
+    ['mtl', 'scratch'],
+    ['mtl', 'stage1'],
+  ] as const) {
     const ra = recordsOf(a);
     const rb = recordsOf(b);
     for (const m of T3_METRICS) {
-      const c = compareRecords(ra.map((x, k) => ({ a: x, b: rb[k]! })), m, a, b, frame, `table3/${a}-${b}`);
+      const c = compareRecords(
+        ra.map((x, k) => ({ a: x, b: rb[k]! })),
+        m,
+        a,
+        b,
+        frame,
+        `table3/${a}-${b}`,
+      );
       if (c !== null) comparisons.push(c);
     }
   }
@@ -108,7 +196,19 @@ export function summariseTable3(tables: Table3[], frame: SeriesFrame): Table3Sum
     'random.auroc': summariseSeeds(tables.map((t) => t.chance.random.auroc)),
     'constant.f1': summariseSeeds(tables.map((t) => t.chance.constant.f1)),
   };
-  return { ...frame, classes: first.classes, specificity: first.specificity, rows, chance, comparisons, verdict: verdictOf(comparisons, 'Each seed trains its own source models (Table 1\'s) and re-draws the COVID patient split; the three rows of a seed share it.', frame.bootstrap.confidence) };
+  return {
+    ...frame,
+    classes: first.classes,
+    specificity: first.specificity,
+    rows,
+    chance,
+    comparisons,
+    verdict: verdictOf(
+      comparisons,
+      "Each seed trains its own source models (Table 1's) and re-draws the COVID patient split; the three rows of a seed share it.",
+      frame.bootstrap.confidence,
+    ),
+  };
 }
 
 /** Table 4 over seeds: mean ± sd per model and the paired intervals of MultiCheXNet minus CheXNet at equal budgets. */
@@ -117,27 +217,60 @@ export function summariseTable4(tables: Table4[], frame: SeriesFrame): Table4Sum
   const rows = first.rows.map((r) => {
     const rs = tables.map((t) => t.rows.find((x) => x.model === r.model)!);
     const metrics: Table4Summary['rows'][number]['metrics'] = {};
-    for (const m of T4_METRICS) metrics[m] = summariseSeeds(rs.map((x) => metricOn(x.records, m, (x.records.cls?.labels ?? []).map((_, i) => i))));
+    for (const m of T4_METRICS)
+      metrics[m] = summariseSeeds(
+        rs.map((x) =>
+          metricOn(
+            x.records,
+            m,
+            (x.records.cls?.labels ?? []).map((_, i) => i),
+          ),
+        ),
+      );
     return {
       model: r.model,
       label: r.label,
       steps: r.steps,
       extraSteps: r.fineTune?.steps ?? 0,
       metrics,
-      perClass: { auroc: meanRecord(rs.map((x) => Object.fromEntries(Object.entries(x.perClass).map(([c, v]) => [c, v.auroc])))), f1: meanRecord(rs.map((x) => Object.fromEntries(Object.entries(x.perClass).map(([c, v]) => [c, v.f1])))) },
+      perClass: {
+        auroc: meanRecord(rs.map((x) => Object.fromEntries(Object.entries(x.perClass).map(([c, v]) => [c, v.auroc])))),
+        f1: meanRecord(rs.map((x) => Object.fromEntries(Object.entries(x.perClass).map(([c, v]) => [c, v.f1])))),
+      },
     };
   });
-  const recordsOf = (model: string): ImageRecords[] => tables.map((t) => t.rows.find((x) => x.model === model)!.records);
+  const recordsOf = (model: string): ImageRecords[] =>
+    tables.map((t) => t.rows.find((x) => x.model === model)!.records);
   const comparisons: Comparison[] = [];
-  for (const [a, b] of [['mtl-finetuned', 'chexnet-finetuned'], ['mtl', 'chexnet']] as const) {
+  for (const [a, b] of [
+    ['mtl-finetuned', 'chexnet-finetuned'],
+    ['mtl', 'chexnet'],
+  ] as const) {
     const ra = recordsOf(a);
     const rb = recordsOf(b);
     for (const m of T4_METRICS) {
-      const c = compareRecords(ra.map((x, k) => ({ a: x, b: rb[k]! })), m, a, b, frame, `table4/${a}-${b}`);
+      const c = compareRecords(
+        ra.map((x, k) => ({ a: x, b: rb[k]! })),
+        m,
+        a,
+        b,
+        frame,
+        `table4/${a}-${b}`,
+      );
       if (c !== null) comparisons.push(c);
     }
   }
-  return { ...frame, classes: first.classes, rows, comparisons, verdict: verdictOf(comparisons, 'Each pair has the same budget: both as trained, or both with the same extra NIH fine-tuning.', frame.bootstrap.confidence) };
+  return {
+    ...frame,
+    classes: first.classes,
+    rows,
+    comparisons,
+    verdict: verdictOf(
+      comparisons,
+      'Each pair has the same budget: both as trained, or both with the same extra NIH fine-tuning.',
+      frame.bootstrap.confidence,
+    ),
+  };
 }
 
 function frameText(f: SeriesFrame): string[] {
@@ -152,12 +285,31 @@ function frameText(f: SeriesFrame): string[] {
 
 function comparisonRows(cs: Comparison[]): string {
   const s = (v: number): string => `${v >= 0 ? '+' : ''}${cell(v)}`;
-  return markdownTable(['A', 'B', 'metric', 'A − B', 'CI', 'verdict', 'seeds'], cs.map((c) => [c.a, c.b, c.metric, s(c.interval.difference), `[${s(c.interval.low)}, ${s(c.interval.high)}]`, c.interval.verdict, String(c.seeds)]));
+  return markdownTable(
+    ['A', 'B', 'metric', 'A − B', 'CI', 'verdict', 'seeds'],
+    cs.map((c) => [
+      c.a,
+      c.b,
+      c.metric,
+      s(c.interval.difference),
+      `[${s(c.interval.low)}, ${s(c.interval.high)}]`,
+      c.interval.verdict,
+      String(c.seeds),
+    ]),
+  );
 }
 
 function provenanceText(f: SeriesFrame): string[] {
   const p = f.provenance;
-  return ['## Provenance', '', `- command: \`${p.command}\``, `- commit: ${p.commit ?? 'unknown'}${p.dirty === true ? ' (with uncommitted changes)' : ''}`, `- machine: ${p.machine.cpus} CPUs (${p.machine.cpuModel}), ${p.machine.memoryGiB} GiB, Node ${p.machine.node}, ${p.machine.platform}`, `- started ${p.startedAt}, last updated ${p.updatedAt}`, ''];
+  return [
+    '## Provenance',
+    '',
+    `- command: \`${p.command}\``,
+    `- commit: ${p.commit ?? 'unknown'}${p.dirty === true ? ' (with uncommitted changes)' : ''}`,
+    `- machine: ${p.machine.cpus} CPUs (${p.machine.cpuModel}), ${p.machine.memoryGiB} GiB, Node ${p.machine.node}, ${p.machine.platform}`,
+    `- started ${p.startedAt}, last updated ${p.updatedAt}`,
+    '',
+  ];
 }
 
 /** Table 3's Markdown, rendered from its JSON alone. */
@@ -166,7 +318,18 @@ export function renderTable3(t: Table3Summary): string {
     ...frameText(t),
     `Classes: ${t.classes.join(', ')}; sensitivity at specificity ${cell(t.specificity, 2)}; F1 at the validation-chosen threshold. Chance: constant score AUROC ${meanSd(t.chance['constant.auroc'])}, random scores ${meanSd(t.chance['random.auroc'])}.`,
     '',
-    markdownTable(['Model', 'AUROC', 'F1', 'sensitivity', 'freeze', 'lr mult.', 'fine-tune steps'], t.rows.map((r) => [r.label, meanSd(r.metrics['cls.meanAuroc']), meanSd(r.metrics['cls.macroF1']), meanSd(r.metrics['cls.sensitivity']), r.freeze, String(r.lrMultiplier), String(r.steps)])),
+    markdownTable(
+      ['Model', 'AUROC', 'F1', 'sensitivity', 'freeze', 'lr mult.', 'fine-tune steps'],
+      t.rows.map((r) => [
+        r.label,
+        meanSd(r.metrics['cls.meanAuroc']),
+        meanSd(r.metrics['cls.macroF1']),
+        meanSd(r.metrics['cls.sensitivity']),
+        r.freeze,
+        String(r.lrMultiplier),
+        String(r.steps),
+      ]),
+    ),
     '',
     '## Transfer minus scratch',
     '',
@@ -182,12 +345,18 @@ export function renderTable3(t: Table3Summary): string {
 export function renderTable4(t: Table4Summary): string {
   const head = ['Class', ...t.rows.flatMap((r) => [`${r.model} F1`, `${r.model} AUROC`])];
   const body = t.classes.map((c) => [c, ...t.rows.flatMap((r) => [cell(r.perClass.f1[c]), cell(r.perClass.auroc[c])])]);
-  body.push(['**Mean (± sd over seeds)**', ...t.rows.flatMap((r) => [meanSd(r.metrics['cls.macroF1']), meanSd(r.metrics['cls.meanAuroc'])])]);
+  body.push([
+    '**Mean (± sd over seeds)**',
+    ...t.rows.flatMap((r) => [meanSd(r.metrics['cls.macroF1']), meanSd(r.metrics['cls.meanAuroc'])]),
+  ]);
   return [
     ...frameText(t),
     markdownTable(head, body),
     '',
-    ...t.rows.map((r) => `- ${r.model}: ${r.label}; ${r.steps ?? '?'} steps${r.extraSteps > 0 ? ` (of which ${r.extraSteps} extra NIH fine-tuning steps)` : ''}`),
+    ...t.rows.map(
+      (r) =>
+        `- ${r.model}: ${r.label}; ${r.steps ?? '?'} steps${r.extraSteps > 0 ? ` (of which ${r.extraSteps} extra NIH fine-tuning steps)` : ''}`,
+    ),
     '',
     '## MultiCheXNet minus CheXNet at equal budgets',
     '',
@@ -217,13 +386,23 @@ async function readJson<T>(file: string): Promise<T | null> {
  * @example
  * await experimentTransferSeries({ out: 'runs/series-tiny', series: 'tiny' });
  */
-export async function experimentTransferSeries(input: TransferSeriesConfigInput, runtime: Omit<TransferExperimentRuntime, 'data' | 'covid'> = {}): Promise<{ table3: Table3Summary; table4: Table4Summary; protocol: LoadedProtocol }> {
+export async function experimentTransferSeries(
+  input: TransferSeriesConfigInput,
+  runtime: Omit<TransferExperimentRuntime, 'data' | 'covid'> = {},
+): Promise<{ table3: Table3Summary; table4: Table4Summary; protocol: LoadedProtocol }> {
   const cfg = parseConfig(TransferSeriesConfigSchema, input, 'transfer series config');
   const { join } = await import('node:path');
   const protocol = await loadProtocol(cfg.protocol, { allowUnfrozen: cfg.allowUnfrozen });
   const p = protocol.protocol;
   const s = p.series[cfg.series];
-  if (s === undefined) throw new ConfigError(`protocol ${protocol.file}`, [{ path: `series.${cfg.series}`, rule: `must be one of the protocol's series (${Object.keys(p.series).join(', ')})`, received: 'nothing' }]);
+  if (s === undefined)
+    throw new ConfigError(`protocol ${protocol.file}`, [
+      {
+        path: `series.${cfg.series}`,
+        rule: `must be one of the protocol's series (${Object.keys(p.series).join(', ')})`,
+        received: 'nothing',
+      },
+    ]);
   const planned = cfg.seeds ?? p.finalSeeds.slice(0, s.seeds);
   const t3s: Table3[] = [];
   const t4s: Table4[] = [];
@@ -233,17 +412,39 @@ export async function experimentTransferSeries(input: TransferSeriesConfigInput,
     const rec = await readSeedRecord(seedDir);
     if (rec === null) continue;
     if (rec.protocol?.sha256 !== protocol.sha256) {
-      throw new DataError('The seed folder was run under another protocol', { file: seedDir, field: 'protocol.sha256', expected: protocol.sha256, found: rec.protocol?.sha256 ?? 'none' });
+      throw new DataError('The seed folder was run under another protocol', {
+        file: seedDir,
+        field: 'protocol.sha256',
+        expected: protocol.sha256,
+        found: rec.protocol?.sha256 ?? 'none',
+      });
     }
     const dir = join(seedDir, 'transfer');
-    const common = { out: dir, reuse: seedDir, size: s.size, seed, seeds: 1, stepScale: s.stepScale, synthetic: { covid: s.synthetic.covid } };
-    const t3 = (await readJson<Table3>(join(dir, 'table3.json'))) ?? (await experimentTable3({ ...common, fineTune: { steps: p.transfer.covidFineTuneSteps } }, runtime));
-    const t4 = (await readJson<Table4>(join(dir, 'table4.json'))) ?? (await experimentTable4({ ...common, nihFineTune: { steps: p.transfer.nihExtraSteps } }, runtime));
+    const common = {
+      out: dir,
+      reuse: seedDir,
+      size: s.size,
+      seed,
+      seeds: 1,
+      stepScale: s.stepScale,
+      synthetic: { covid: s.synthetic.covid },
+    };
+    const t3 =
+      (await readJson<Table3>(join(dir, 'table3.json'))) ??
+      (await experimentTable3({ ...common, fineTune: { steps: p.transfer.covidFineTuneSteps } }, runtime));
+    const t4 =
+      (await readJson<Table4>(join(dir, 'table4.json'))) ??
+      (await experimentTable4({ ...common, nihFineTune: { steps: p.transfer.nihExtraSteps } }, runtime));
     t3s.push(t3);
     t4s.push(t4);
     done.push(seed);
   }
-  if (done.length === 0) throw new DataError('No seed of the series has finished Tables 1 and 2', { file: cfg.out, expected: `seed-<n>/seed-tables12.json for some of ${planned.join(', ')}`, found: 'none' });
+  if (done.length === 0)
+    throw new DataError('No seed of the series has finished Tables 1 and 2', {
+      file: cfg.out,
+      expected: `seed-<n>/seed-tables12.json for some of ${planned.join(', ')}`,
+      found: 'none',
+    });
   const frame = (title: string): SeriesFrame => ({
     title,
     protocol: { sha256: protocol.sha256, frozenAt: protocol.frozenAt },
@@ -257,7 +458,10 @@ export async function experimentTransferSeries(input: TransferSeriesConfigInput,
     provenance: currentProvenance(cfg.command, new Date().toISOString()),
   });
   const table3 = summariseTable3(t3s, frame(`Table 3: transfer to COVID-19 (series ${cfg.series})`));
-  const table4 = summariseTable4(t4s, frame(`Table 4: MultiCheXNet's classification path vs CheXNet-multilabel at equal budgets (series ${cfg.series})`));
+  const table4 = summariseTable4(
+    t4s,
+    frame(`Table 4: MultiCheXNet's classification path vs CheXNet-multilabel at equal budgets (series ${cfg.series})`),
+  );
   await writeSummary(cfg.out, 'table3', table3, renderTable3(table3));
   await writeSummary(cfg.out, 'table4', table4, renderTable4(table4));
   return { table3, table4, protocol };

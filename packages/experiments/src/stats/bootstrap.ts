@@ -66,23 +66,39 @@ function settingsOf(options: BootstrapOptions): Settings {
   const resamples = options.resamples ?? 2000;
   const confidence = options.confidence ?? 0.95;
   if (!Number.isInteger(resamples) || resamples < 1) {
-    throw new DataError('Bootstrap resamples must be a positive integer', { field: 'resamples', expected: 'an integer >= 1', found: String(resamples) });
+    throw new DataError('Bootstrap resamples must be a positive integer', {
+      field: 'resamples',
+      expected: 'an integer >= 1',
+      found: String(resamples),
+    });
   }
   if (!(confidence > 0 && confidence < 1)) {
-    throw new DataError('Bootstrap confidence must lie strictly between 0 and 1', { field: 'confidence', expected: 'a number in (0, 1), e.g. 0.95', found: String(confidence) });
+    throw new DataError('Bootstrap confidence must lie strictly between 0 and 1', {
+      field: 'confidence',
+      expected: 'a number in (0, 1), e.g. 0.95',
+      found: String(confidence),
+    });
   }
   return { resamples, confidence, higherIsBetter: options.higherIsBetter ?? true };
 }
 
 function checkRun<T>(run: PairedRun<T>, where: string): void {
   if (run.a.length !== run.b.length) {
-    throw new DataError('Paired results differ in length: A and B must hold one result per test image, in the same order', {
-      field: where,
-      expected: `${run.a.length} results of B (as many as of A)`,
-      found: `${run.b.length}`,
-    });
+    throw new DataError(
+      'Paired results differ in length: A and B must hold one result per test image, in the same order',
+      {
+        field: where,
+        expected: `${run.a.length} results of B (as many as of A)`,
+        found: `${run.b.length}`,
+      },
+    );
   }
-  if (run.a.length === 0) throw new DataError('No paired results to resample', { field: where, expected: 'at least one test image', found: 'none' });
+  if (run.a.length === 0)
+    throw new DataError('No paired results to resample', {
+      field: where,
+      expected: 'at least one test image',
+      found: 'none',
+    });
 }
 
 /** Indices 0..n-1 drawn with replacement. */
@@ -123,10 +139,18 @@ export function verdictOf(low: number, high: number, confidence: number, higherI
 
 function interval(observed: number, draws: number[], undefinedCount: number, s: Settings): DifferenceInterval {
   if (Number.isNaN(observed)) {
-    throw new DataError('The metric is undefined on the full test set', { field: 'metric', expected: 'a number for A and for B', found: 'NaN' });
+    throw new DataError('The metric is undefined on the full test set', {
+      field: 'metric',
+      expected: 'a number for A and for B',
+      found: 'NaN',
+    });
   }
   if (draws.length === 0) {
-    throw new DataError('The metric is undefined on every bootstrap resample', { field: 'metric', expected: 'a number on at least one resample', found: `NaN on all ${s.resamples}` });
+    throw new DataError('The metric is undefined on every bootstrap resample', {
+      field: 'metric',
+      expected: 'a number on at least one resample',
+      found: `NaN on all ${s.resamples}`,
+    });
   }
   draws.sort((x, y) => x - y);
   const alpha = (1 - s.confidence) / 2;
@@ -155,7 +179,12 @@ function interval(observed: number, draws: number[], undefinedCount: number, s: 
  * const ci = pairedBootstrap(mtlImages, singleImages, (r) => auroc(r.map((x) => x.label), r.map((x) => x.score)), { seed: 100 });
  * // { difference, low, high, confidence: 0.95, resamples: 2000, verdict: 'better' | 'worse' | 'no difference at 95%', ... }
  */
-export function pairedBootstrap<T>(a: readonly T[], b: readonly T[], metric: SetMetric<T>, options: BootstrapOptions): DifferenceInterval {
+export function pairedBootstrap<T>(
+  a: readonly T[],
+  b: readonly T[],
+  metric: SetMetric<T>,
+  options: BootstrapOptions,
+): DifferenceInterval {
   const s = settingsOf(options);
   const run = { a, b };
   checkRun(run, 'b');
@@ -190,9 +219,14 @@ export function pairedBootstrap<T>(a: readonly T[], b: readonly T[], metric: Set
  * @example
  * const ci = pairedBootstrapOverSeeds(seeds.map((s) => ({ a: mtl[s], b: single[s] })), siimMeanDice, { seed: 'table1/seg.dice' });
  */
-export function pairedBootstrapOverSeeds<T>(runs: readonly PairedRun<T>[], metric: SetMetric<T>, options: BootstrapOptions): DifferenceInterval {
+export function pairedBootstrapOverSeeds<T>(
+  runs: readonly PairedRun<T>[],
+  metric: SetMetric<T>,
+  options: BootstrapOptions,
+): DifferenceInterval {
   const s = settingsOf(options);
-  if (runs.length === 0) throw new DataError('No seeds to resample', { field: 'runs', expected: 'at least one seed', found: 'none' });
+  if (runs.length === 0)
+    throw new DataError('No seeds to resample', { field: 'runs', expected: 'at least one seed', found: 'none' });
   runs.forEach((run, k) => checkRun(run, `runs[${k}].b`));
   const observed = runs.reduce((sum, run) => sum + differenceOn(run, metric, null), 0) / runs.length;
   const rng = createRng(options.seed);

@@ -51,22 +51,50 @@ export function chanceBaselines(raw: EvalRaw, imageSize: number, seed: number): 
     const C = labels[0]!.length;
     const col = (c: number): Float32Array => Float32Array.from(labels, (row) => row[c]!);
     const constant = Array.from({ length: C }, (_, c) => auroc(col(c), new Float32Array(labels.length).fill(0.5)));
-    const random = Array.from({ length: C }, (_, c) => auroc(col(c), Float32Array.from(labels, () => rng.next())));
-    const f1 = f1Score(labels, labels.map(() => new Float32Array(C).fill(1)), { threshold: 0.5 });
-    out.cls = { constantMeanAuroc: meanDefined(constant), randomMeanAuroc: meanDefined(random), allPositiveMacroF1: f1.macro };
+    const random = Array.from({ length: C }, (_, c) =>
+      auroc(
+        col(c),
+        Float32Array.from(labels, () => rng.next()),
+      ),
+    );
+    const f1 = f1Score(
+      labels,
+      labels.map(() => new Float32Array(C).fill(1)),
+      { threshold: 0.5 },
+    );
+    out.cls = {
+      constantMeanAuroc: meanDefined(constant),
+      randomMeanAuroc: meanDefined(random),
+      allPositiveMacroF1: f1.macro,
+    };
   }
   if (det.length > 0) {
     const empty = det.map((d) => ({ truth: d.truth, predictions: [] as ScoredBox[] }));
     const random = det.map((d) => {
       const w = rng.uniform(0.1, 0.5) * imageSize;
       const h = rng.uniform(0.1, 0.5) * imageSize;
-      const box: ScoredBox = { x: rng.uniform(0, imageSize - w), y: rng.uniform(0, imageSize - h), width: w, height: h, score: rng.next() };
+      const box: ScoredBox = {
+        x: rng.uniform(0, imageSize - w),
+        y: rng.uniform(0, imageSize - h),
+        width: w,
+        height: h,
+        score: rng.next(),
+      };
       return { truth: d.truth, predictions: [box] };
     });
-    out.det = { emptyMAP: rsnaMeanAP(empty), emptyAp50: apAt(empty, 0.5), randomMAP: rsnaMeanAP(random), randomAp50: apAt(random, 0.5) };
+    out.det = {
+      emptyMAP: rsnaMeanAP(empty),
+      emptyAp50: apAt(empty, 0.5),
+      randomMAP: rsnaMeanAP(random),
+      randomAp50: apAt(random, 0.5),
+    };
   }
   if (seg.length > 0) {
-    const mk = (t: BinaryMask, v: number): BinaryMask => ({ width: t.width, height: t.height, data: new Uint8Array(t.width * t.height).fill(v) });
+    const mk = (t: BinaryMask, v: number): BinaryMask => ({
+      width: t.width,
+      height: t.height,
+      data: new Uint8Array(t.width * t.height).fill(v),
+    });
     out.seg = {
       emptyDice: siimMeanDice(seg.map((s) => ({ truth: s.truth, prediction: mk(s.truth, 0) }))),
       fullDice: siimMeanDice(seg.map((s) => ({ truth: s.truth, prediction: mk(s.truth, 1) }))),

@@ -24,11 +24,23 @@ export const VARIANTS = [
 /** One of {@link VARIANTS}. */
 export type Variant = (typeof VARIANTS)[number];
 /** The variants of a single Table 1 run without a protocol (the quickstart's): the paper's original six. */
-export const CORE_VARIANTS: readonly Variant[] = ['single-cls', 'single-det', 'single-seg', 'bigbang', 'multichexnet-joint', 'multichexnet-alternating'];
+export const CORE_VARIANTS: readonly Variant[] = [
+  'single-cls',
+  'single-det',
+  'single-seg',
+  'bigbang',
+  'multichexnet-joint',
+  'multichexnet-alternating',
+];
 /** Variants whose weights come from the shared pre-training run (checkpoints at the end of a stage). */
 export const STAGE_VARIANTS: readonly Variant[] = ['stage1-cls', 'stage2-det', 'stage3-seg'];
 /** Variants that continue from the shared pre-training run with an MTL phase. */
-export const MTL_FROM_PRETRAIN: readonly Variant[] = ['multichexnet-joint', 'multichexnet-alternating', 'multichexnet-joint-gradnorm', 'multichexnet-joint-pcgrad'];
+export const MTL_FROM_PRETRAIN: readonly Variant[] = [
+  'multichexnet-joint',
+  'multichexnet-alternating',
+  'multichexnet-joint-gradnorm',
+  'multichexnet-joint-pcgrad',
+];
 
 /**
  * Options of the Table 1 / Table 2 experiments. Without `data` the experiment writes synthetic NIH, RSNA and SIIM
@@ -41,7 +53,12 @@ export const ExperimentConfigSchema = z
     /** Plan size of every variant. */
     size: z.enum(PLAN_SIZES).default('tiny'),
     /** Seed of the data, of every plan and of the random baselines. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Images per synthetic dataset (ignored when data is given). */
     synthetic: z
       .object({
@@ -58,10 +75,16 @@ export const ExperimentConfigSchema = z
     /** Batch size override of every phase. */
     batchSize: z.number().int().positive().optional(),
     /** Variants to train (default the paper's six: no stage baselines, no ablations). */
-    variants: z.array(z.enum(VARIANTS)).min(1).default([...CORE_VARIANTS]),
+    variants: z
+      .array(z.enum(VARIANTS))
+      .min(1)
+      .default([...CORE_VARIANTS]),
     /** Loss weightings of the joint MTL ablation rows. */
     ablations: z
-      .object({ gradnorm: LossWeightingConfigSchema.prefault({ type: 'gradnorm' }), pcgrad: LossWeightingConfigSchema.prefault({ type: 'pcgrad' }) })
+      .object({
+        gradnorm: LossWeightingConfigSchema.prefault({ type: 'gradnorm' }),
+        pcgrad: LossWeightingConfigSchema.prefault({ type: 'pcgrad' }),
+      })
       .strict()
       .prefault({}),
   })

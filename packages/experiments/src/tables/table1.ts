@@ -1,7 +1,15 @@
 import type { ExperimentConfigInput, Variant } from './experiment-config';
 import { chanceBaselines, type ChanceBaselines } from './baselines';
 import { cell, markdownTable } from './markdown';
-import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime, type TrainedVariant } from './run-variants';
+import {
+  evaluateVariant,
+  prepareExperiment,
+  trainVariant,
+  writeTable,
+  type ExperimentContext,
+  type ExperimentRuntime,
+  type TrainedVariant,
+} from './run-variants';
 import { clsTask } from '@multichexnet/head-cls';
 import { detTask } from '@multichexnet/head-det';
 import { segTask } from '@multichexnet/head-seg';
@@ -73,7 +81,14 @@ export const VARIANT_LABELS: Record<Variant, string> = {
 };
 
 function rowOf(v: TrainedVariant, r: EvalResult & { calibration: Calibration }): Table1Row {
-  const row: Table1Row = { variant: v.variant, label: VARIANT_LABELS[v.variant], gating: r.gating, steps: v.steps, trainSeconds: v.seconds, calibration: r.calibration };
+  const row: Table1Row = {
+    variant: v.variant,
+    label: VARIANT_LABELS[v.variant],
+    gating: r.gating,
+    steps: v.steps,
+    trainSeconds: v.seconds,
+    calibration: r.calibration,
+  };
   const cls = taskMetrics(r, clsTask);
   const det = taskMetrics(r, detTask);
   const seg = taskMetrics(r, segTask);
@@ -97,7 +112,9 @@ function compare(rows: Table1Row[]): Table1Comparison[] {
   for (const m of METRICS) {
     const single = rows.find((r) => r.variant === m.single);
     const s = single ? m.get(single) : undefined;
-    const candidates = mtl.map((r) => ({ variant: r.variant, value: m.get(r) })).filter((c): c is { variant: Variant; value: number } => c.value !== undefined && Number.isFinite(c.value));
+    const candidates = mtl
+      .map((r) => ({ variant: r.variant, value: m.get(r) }))
+      .filter((c): c is { variant: Variant; value: number } => c.value !== undefined && Number.isFinite(c.value));
     if (s === undefined || !Number.isFinite(s) || candidates.length === 0) continue;
     const best = candidates.reduce((a, b) => (b.value > a.value ? b : a));
     out.push({ metric: m.metric, single: s, bestMtl: best, delta: best.value - s, mtlBetter: best.value > s });
@@ -116,14 +133,53 @@ function verdictOf(c: Table1Comparison[]): string {
 
 function markdownOf(t: Omit<Table1, 'markdown'>): string {
   const ch = t.chance;
-  const header = ['Model', 'cls mean AUROC (NIH)', 'cls macro F1', 'det mAP (RSNA)', 'det AP@0.5', 'seg Dice (SIIM)', 'steps', 'train s'];
+  const header = [
+    'Model',
+    'cls mean AUROC (NIH)',
+    'cls macro F1',
+    'det mAP (RSNA)',
+    'det AP@0.5',
+    'seg Dice (SIIM)',
+    'steps',
+    'train s',
+  ];
   const rows: string[][] = [];
-  rows.push(['Chance: constant scores / no boxes / empty masks', cell(ch.cls?.constantMeanAuroc), cell(ch.cls?.allPositiveMacroF1), cell(ch.det?.emptyMAP), cell(ch.det?.emptyAp50), cell(ch.seg?.emptyDice), '–', '–']);
-  rows.push(['Chance: random scores / one random box / full masks', cell(ch.cls?.randomMeanAuroc), '–', cell(ch.det?.randomMAP), cell(ch.det?.randomAp50), cell(ch.seg?.fullDice), '–', '–']);
+  rows.push([
+    'Chance: constant scores / no boxes / empty masks',
+    cell(ch.cls?.constantMeanAuroc),
+    cell(ch.cls?.allPositiveMacroF1),
+    cell(ch.det?.emptyMAP),
+    cell(ch.det?.emptyAp50),
+    cell(ch.seg?.emptyDice),
+    '–',
+    '–',
+  ]);
+  rows.push([
+    'Chance: random scores / one random box / full masks',
+    cell(ch.cls?.randomMeanAuroc),
+    '–',
+    cell(ch.det?.randomMAP),
+    cell(ch.det?.randomAp50),
+    cell(ch.seg?.fullDice),
+    '–',
+    '–',
+  ]);
   for (const r of t.rows) {
-    rows.push([`${r.label}${r.gating === 'gate' ? ' †' : ''}`, cell(r.cls?.meanAuroc), cell(r.cls?.macroF1), cell(r.det?.mAP), cell(r.det?.ap50), cell(r.seg?.dice), String(r.steps), r.trainSeconds.toFixed(0)]);
+    rows.push([
+      `${r.label}${r.gating === 'gate' ? ' †' : ''}`,
+      cell(r.cls?.meanAuroc),
+      cell(r.cls?.macroF1),
+      cell(r.det?.mAP),
+      cell(r.det?.ap50),
+      cell(r.seg?.dice),
+      String(r.steps),
+      r.trainSeconds.toFixed(0),
+    ]);
   }
-  const cmp = t.comparison.map((c) => `- ${c.metric}: single-task ${cell(c.single)}, best MTL ${cell(c.bestMtl.value)} (${c.bestMtl.variant}), ${c.delta >= 0 ? '+' : ''}${cell(c.delta)}`);
+  const cmp = t.comparison.map(
+    (c) =>
+      `- ${c.metric}: single-task ${cell(c.single)}, best MTL ${cell(c.bestMtl.value)} (${c.bestMtl.variant}), ${c.delta >= 0 ? '+' : ''}${cell(c.delta)}`,
+  );
   return [
     `# ${t.title}`,
     '',
@@ -156,7 +212,10 @@ function markdownOf(t: Omit<Table1, 'markdown'>): string {
  * const t1 = await experimentTable1({ out: 'runs/table1', size: 'tiny', seed: 1 });
  * console.log(t1.markdown);
  */
-export async function experimentTable1(config: ExperimentConfigInput, runtime: ExperimentRuntime = {}): Promise<Table1> {
+export async function experimentTable1(
+  config: ExperimentConfigInput,
+  runtime: ExperimentRuntime = {},
+): Promise<Table1> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const ctx = await prepareExperiment(config, runtime);
@@ -185,16 +244,30 @@ export async function experimentTable1(config: ExperimentConfigInput, runtime: E
   const table: Omit<Table1, 'markdown'> = {
     title: 'Table 1: single-task baselines, BigBang MTL and MultiCheXNet',
     config: ctx.config,
-    testImages: { nih: ctx.data.nih?.test.size ?? 0, rsna: ctx.data.rsna?.test.size ?? 0, siim: ctx.data.siim?.test.size ?? 0 },
+    testImages: {
+      nih: ctx.data.nih?.test.size ?? 0,
+      rsna: ctx.data.rsna?.test.size ?? 0,
+      siim: ctx.data.siim?.test.size ?? 0,
+    },
     chance,
     rows,
     comparison,
     verdict: verdictOf(comparison),
-    seconds: { generation: ctx.generationSeconds, training, evaluation, total: (performance.now() - t0) / 1000, cpu: cpuSeconds(cpu0) },
+    seconds: {
+      generation: ctx.generationSeconds,
+      training,
+      evaluation,
+      total: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds(cpu0),
+    },
   };
   const markdown = markdownOf(table);
   const result: Table1 = { ...table, markdown };
   await writeTable(ctx.config.out, 'table1', result, markdown);
-  ctx.emit({ type: 'experiment', stage: 'tables', message: `Table 1 written to ${ctx.config.out}/table1.md (${result.seconds.total.toFixed(0)} s)` });
+  ctx.emit({
+    type: 'experiment',
+    stage: 'tables',
+    message: `Table 1 written to ${ctx.config.out}/table1.md (${result.seconds.total.toFixed(0)} s)`,
+  });
   return result;
 }

@@ -1,7 +1,14 @@
 import type { ExperimentConfigInput, Variant } from './experiment-config';
 import { cell, markdownTable } from './markdown';
 import { cpuSeconds } from './table1';
-import { evaluateVariant, prepareExperiment, trainVariant, writeTable, type ExperimentContext, type ExperimentRuntime } from './run-variants';
+import {
+  evaluateVariant,
+  prepareExperiment,
+  trainVariant,
+  writeTable,
+  type ExperimentContext,
+  type ExperimentRuntime,
+} from './run-variants';
 import type { Gating } from '@multichexnet/model';
 import { detTask } from '@multichexnet/head-det';
 import { segTask } from '@multichexnet/head-seg';
@@ -53,7 +60,10 @@ const GATING_LABEL: Record<Gating, string> = {
  * @example
  * const t2 = await experimentTable2({ out: 'runs/table1', size: 'tiny' });   // reuses the models of Table 1
  */
-export async function experimentTable2(config: ExperimentConfigInput, runtime: ExperimentRuntime = {}): Promise<Table2> {
+export async function experimentTable2(
+  config: ExperimentConfigInput,
+  runtime: ExperimentRuntime = {},
+): Promise<Table2> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const ctx = await prepareExperiment(config, runtime);
@@ -62,7 +72,12 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
   for (const variant of GATED.filter((v) => ctx.config.variants.includes(v))) {
     const v = await trainVariant(ctx, variant);
     const e0 = performance.now();
-    ctx.emit({ type: 'experiment', stage: 'evaluate', variant, message: `evaluating ${variant} with gate, ground-truth and no gating` });
+    ctx.emit({
+      type: 'experiment',
+      stage: 'evaluate',
+      variant,
+      message: `evaluating ${variant} with gate, ground-truth and no gating`,
+    });
     for (const gating of ['gate', 'truth', 'none'] as const) {
       const r = await evaluateVariant(ctx, v, gating);
       const row: Table2Row = { variant, gating };
@@ -71,7 +86,16 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
       if (det) row.det = { mAP: det.mAP, ap50: det.ap50, images: det.images };
       if (seg) row.seg = { dice: seg.dice, images: seg.images };
       if (r.gate && gating === 'gate') {
-        row.gate = { threshold: r.gate.threshold, sensitivity: r.gate.sensitivity, specificity: r.gate.specificity, falsePositives: r.gate.falsePositives, falseNegatives: r.gate.falseNegatives, count: r.gate.count, auroc: r.gate.auroc, bySource: r.gate.bySource };
+        row.gate = {
+          threshold: r.gate.threshold,
+          sensitivity: r.gate.sensitivity,
+          specificity: r.gate.specificity,
+          falsePositives: r.gate.falsePositives,
+          falseNegatives: r.gate.falseNegatives,
+          count: r.gate.count,
+          auroc: r.gate.auroc,
+          bySource: r.gate.bySource,
+        };
       }
       rows.push(row);
     }
@@ -79,7 +103,19 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
     v.model.dispose();
   }
   const training = [...ctx.runSeconds.values()].reduce((a, b) => a + b, 0);
-  const header = ['Model', 'Gating', 'det mAP (RSNA)', 'det AP@0.5', 'seg Dice (SIIM)', 'gate sensitivity', 'gate specificity', 'gate sens / spec RSNA', 'gate sens / spec SIIM', 'gate FP / FN', 'gate threshold'];
+  const header = [
+    'Model',
+    'Gating',
+    'det mAP (RSNA)',
+    'det AP@0.5',
+    'seg Dice (SIIM)',
+    'gate sensitivity',
+    'gate specificity',
+    'gate sens / spec RSNA',
+    'gate sens / spec SIIM',
+    'gate FP / FN',
+    'gate threshold',
+  ];
   const body = rows.map((r) => [
     r.variant,
     r.gating,
@@ -88,8 +124,12 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
     cell(r.seg?.dice),
     cell(r.gate?.sensitivity),
     cell(r.gate?.specificity),
-    r.gate?.bySource.rsna ? `${cell(r.gate.bySource.rsna.sensitivity)} / ${cell(r.gate.bySource.rsna.specificity)}` : '–',
-    r.gate?.bySource.siim ? `${cell(r.gate.bySource.siim.sensitivity)} / ${cell(r.gate.bySource.siim.specificity)}` : '–',
+    r.gate?.bySource.rsna
+      ? `${cell(r.gate.bySource.rsna.sensitivity)} / ${cell(r.gate.bySource.rsna.specificity)}`
+      : '–',
+    r.gate?.bySource.siim
+      ? `${cell(r.gate.bySource.siim.sensitivity)} / ${cell(r.gate.bySource.siim.specificity)}`
+      : '–',
     r.gate ? `${r.gate.falsePositives} / ${r.gate.falseNegatives}` : '–',
     cell(r.gate?.threshold),
   ]);
@@ -101,13 +141,23 @@ export async function experimentTable2(config: ExperimentConfigInput, runtime: E
     '',
     ...(['gate', 'truth', 'none'] as const).map((g) => `- \`${g}\`: ${GATING_LABEL[g]}`),
     '',
-    'Gate sensitivity / specificity are measured on the RSNA + SIIM test images (positive = Pneumonia or Pneumothorax) at the threshold chosen on validation data for the plan\'s target sensitivity.',
+    "Gate sensitivity / specificity are measured on the RSNA + SIIM test images (positive = Pneumonia or Pneumothorax) at the threshold chosen on validation data for the plan's target sensitivity.",
     '',
     `Time (wall clock): training ${seconds.training.toFixed(0)} s (the models' own training time; models found on disk are not trained again), evaluation ${seconds.evaluation.toFixed(0)} s, total ${seconds.total.toFixed(0)} s; CPU time of the process ${seconds.cpu.toFixed(0)} s.`,
     '',
   ].join('\n');
-  const result: Table2 = { title: 'Table 2: det / seg with the trained gate vs ground-truth gating', config: ctx.config, rows, seconds, markdown };
+  const result: Table2 = {
+    title: 'Table 2: det / seg with the trained gate vs ground-truth gating',
+    config: ctx.config,
+    rows,
+    seconds,
+    markdown,
+  };
   await writeTable(ctx.config.out, 'table2', result, markdown);
-  ctx.emit({ type: 'experiment', stage: 'tables', message: `Table 2 written to ${ctx.config.out}/table2.md (${seconds.total.toFixed(0)} s)` });
+  ctx.emit({
+    type: 'experiment',
+    stage: 'tables',
+    message: `Table 2 written to ${ctx.config.out}/table2.md (${seconds.total.toFixed(0)} s)`,
+  });
   return result;
 }

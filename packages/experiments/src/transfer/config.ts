@@ -27,7 +27,12 @@ export const TransferExperimentConfigSchema = z
     /** Plan size of the source protocol. */
     size: z.enum(PLAN_SIZES).default('tiny'),
     /** Seed of the data, the source plans and the splits; fine-tuning repeat k uses seed + k. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Fine-tuning repeats per Table 3 row (different seeds: decoder init, batch order, augmentation). */
     seeds: z.number().int().min(1).max(50).default(3),
     /**
@@ -60,7 +65,10 @@ export const TransferExperimentConfigSchema = z
      */
     resplit: z.boolean().default(true),
     /** Patient-level split fractions of the COVID set. */
-    covidSplit: z.object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) }).strict().default({ train: 0.5, val: 0.2, test: 0.3 }),
+    covidSplit: z
+      .object({ train: z.number().min(0).max(1), val: z.number().min(0).max(1), test: z.number().min(0).max(1) })
+      .strict()
+      .default({ train: 0.5, val: 0.2, test: 0.3 }),
     /**
      * Step counts of the source protocol (and the CheXNet baseline) multiplied by this: half the tiny plans by
      * default, a short protocol for a single-folder run (a series reuses its seeds' models instead).

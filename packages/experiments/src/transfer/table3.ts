@@ -3,9 +3,25 @@ import { createBatchStream } from '@multichexnet/data';
 import { auroc, clsTask, f1Score, sensitivityAtSpecificity } from '@multichexnet/head-cls';
 import { buildModel, type MultiCheXNet } from '@multichexnet/model';
 import { builtinPlan, parsePlan } from '@multichexnet/trainer';
-import { datasetLabels, fineTune, transferLabels, type FineTuneResult, type FreezeMode, type TransferSplits } from '@multichexnet/transfer';
+import {
+  datasetLabels,
+  fineTune,
+  transferLabels,
+  type FineTuneResult,
+  type FreezeMode,
+  type TransferSplits,
+} from '@multichexnet/transfer';
 import type { TransferExperimentConfigInput } from './config';
-import { disposeContext, maskArea, prepareTransferExperiment, sourceModel, writeTable, type SourceModel, type TransferContext, type TransferExperimentRuntime } from './context';
+import {
+  disposeContext,
+  maskArea,
+  prepareTransferExperiment,
+  sourceModel,
+  writeTable,
+  type SourceModel,
+  type TransferContext,
+  type TransferExperimentRuntime,
+} from './context';
 import { cell, markdownTable, spreadCell } from '../tables/markdown';
 import { spreadOf, type Spread } from './stats';
 import { clsRecords, type ImageRecords } from '../series/records';
@@ -52,16 +68,31 @@ export interface Table3 {
   config: TransferContext['config'];
   classes: string[];
   /** COVID set: images and positives per split (first class) of the experiment seed's split. */
-  data: { root: string; resplit: boolean; images: { train: number; val: number; test: number }; positives: { train: number; val: number; test: number } };
+  data: {
+    root: string;
+    resplit: boolean;
+    images: { train: number; val: number; test: number };
+    positives: { train: number; val: number; test: number };
+  };
   specificity: number;
   /** Scores of predictors that know nothing, on the same test labels (means over the seeds' test splits). */
-  chance: { constant: { auroc: number; f1: number; sensitivity: number }; random: { auroc: number; f1: number; sensitivity: number } };
+  chance: {
+    constant: { auroc: number; f1: number; sensitivity: number };
+    random: { auroc: number; f1: number; sensitivity: number };
+  };
   rows: Table3Row[];
   /**
    * "Free" localisation: the MTL-transferred model (first seed) runs its untouched det / seg heads on every
    * COVID-19-positive test film; `routed` counts those its gate (now reading the new class) would pass on.
    */
-  localisation: { positives: number; routed: number; withBoxes: number; meanBoxes: number; withMask: number; meanMaskFraction: number } | null;
+  localisation: {
+    positives: number;
+    routed: number;
+    withBoxes: number;
+    meanBoxes: number;
+    withMask: number;
+    meanMaskFraction: number;
+  } | null;
   verdict: string;
   seconds: { generation: number; sources: number; fineTuning: number; total: number };
   markdown: string;
@@ -82,10 +113,26 @@ function chanceOf(labels: Float32Array[], specificity: number, seed: number): Ta
   const constant = new Float32Array(y.length).fill(0.5);
   const rng = createRng(seed);
   const random = Float32Array.from(y, () => rng.next());
-  const f1All = f1Score(Array.from(y, (v) => Float32Array.of(v)), Array.from(y, () => Float32Array.of(1)), { threshold: 0.5 }).macro;
+  const f1All = f1Score(
+    Array.from(y, (v) => Float32Array.of(v)),
+    Array.from(y, () => Float32Array.of(1)),
+    { threshold: 0.5 },
+  ).macro;
   return {
-    constant: { auroc: auroc(y, constant), f1: f1All, sensitivity: sensitivityAtSpecificity(y, constant, specificity).sensitivity },
-    random: { auroc: auroc(y, random), f1: f1Score(Array.from(y, (v) => Float32Array.of(v)), Array.from(random, (v) => Float32Array.of(v)), { threshold: 0.5 }).macro, sensitivity: sensitivityAtSpecificity(y, random, specificity).sensitivity },
+    constant: {
+      auroc: auroc(y, constant),
+      f1: f1All,
+      sensitivity: sensitivityAtSpecificity(y, constant, specificity).sensitivity,
+    },
+    random: {
+      auroc: auroc(y, random),
+      f1: f1Score(
+        Array.from(y, (v) => Float32Array.of(v)),
+        Array.from(random, (v) => Float32Array.of(v)),
+        { threshold: 0.5 },
+      ).macro,
+      sensitivity: sensitivityAtSpecificity(y, random, specificity).sensitivity,
+    },
   };
 }
 
@@ -93,7 +140,8 @@ function runOf(seed: number, r: FineTuneResult, split: TransferSplits, specifici
   const t = r.test!;
   const scores = r.testScores!;
   const perClass: Table3Run['perClass'] = {};
-  for (const [c, m] of Object.entries(t.perClass)) perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, sensitivity: m.sensitivity };
+  for (const [c, m] of Object.entries(t.perClass))
+    perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, sensitivity: m.sensitivity };
   const first = t.perClass[t.classes[0]!]!;
   return {
     seed,
@@ -104,12 +152,29 @@ function runOf(seed: number, r: FineTuneResult, split: TransferSplits, specifici
     perClass,
     finalLoss: r.history[r.history.length - 1]?.loss ?? Number.NaN,
     trainSeconds: r.trainSeconds,
-    split: { train: split.train.size, val: split.val?.size ?? 0, test: split.test?.size ?? 0, testPositives: positivesOf(r.testScores?.labels ?? []) },
-    records: { cls: clsRecords(scores, Object.fromEntries(Object.entries(t.perClass).map(([c, m]) => [c, m.f1Threshold])), specificity) },
+    split: {
+      train: split.train.size,
+      val: split.val?.size ?? 0,
+      test: split.test?.size ?? 0,
+      testPositives: positivesOf(r.testScores?.labels ?? []),
+    },
+    records: {
+      cls: clsRecords(
+        scores,
+        Object.fromEntries(Object.entries(t.perClass).map(([c, m]) => [c, m.f1Threshold])),
+        specificity,
+      ),
+    },
   };
 }
 
-async function localise(ctx: TransferContext, split: TransferSplits, model: MultiCheXNet, imageSize: number, preprocess: object): Promise<Table3['localisation']> {
+async function localise(
+  ctx: TransferContext,
+  split: TransferSplits,
+  model: MultiCheXNet,
+  imageSize: number,
+  preprocess: object,
+): Promise<Table3['localisation']> {
   if (!model.taskSpecs.some((s) => s.routed)) return null;
   const classes = model.headOf(clsTask)!.config.classes;
   const test = split.test;
@@ -119,7 +184,15 @@ async function localise(ctx: TransferContext, split: TransferSplits, model: Mult
   if (positives.length === 0) return out;
   let boxes = 0;
   let area = 0;
-  const stream = createBatchStream({ datasets: test.subset(positives), batchSize: 16, shuffle: false, augment: false, preprocess: { ...preprocess, size: imageSize }, prefetch: 1, cache: ctx.cache });
+  const stream = createBatchStream({
+    datasets: test.subset(positives),
+    batchSize: 16,
+    shuffle: false,
+    augment: false,
+    preprocess: { ...preprocess, size: imageSize },
+    prefetch: 1,
+    cache: ctx.cache,
+  });
   for await (const batch of stream) {
     const x = tf.tensor4d(batch.images, [batch.size, batch.imageSize, batch.imageSize, 1]);
     try {
@@ -158,10 +231,15 @@ function verdictOf(rows: Table3Row[]): string {
     const wins = d.filter((v) => v > 0).length;
     return { label: r.label, mean, wins, n: d.length };
   });
-  const text = parts.map((p) => `${p.label} ${p.mean >= 0 ? '+' : ''}${cell(p.mean)} (better on ${p.wins} of ${p.n} seeds)`).join('; ');
+  const text = parts
+    .map((p) => `${p.label} ${p.mean >= 0 ? '+' : ''}${cell(p.mean)} (better on ${p.wins} of ${p.n} seeds)`)
+    .join('; ');
   const clear = parts.filter((p) => p.n > 1 && (p.wins === p.n || p.wins === 0));
   const aboveChance = rows.filter((r) => r.summary.auroc.n > 1 && r.summary.auroc.min > 0.5).map((r) => r.label);
-  const chance = aboveChance.length > 0 ? `Above chance (AUROC > 0.5 on every seed): ${aboveChance.join(', ')}.` : 'No row is above chance (AUROC > 0.5) on every seed.';
+  const chance =
+    aboveChance.length > 0
+      ? `Above chance (AUROC > 0.5 on every seed): ${aboveChance.join(', ')}.`
+      : 'No row is above chance (AUROC > 0.5) on every seed.';
   const verdict =
     clear.length === 0
       ? 'no difference holds on every seed, so none is established at this size'
@@ -173,15 +251,48 @@ function markdownOf(t: Omit<Table3, 'markdown'>): string {
   const spec = cell(t.specificity, 2);
   const header = ['Model', 'AUROC', 'F1', `Sensitivity @ specificity ${spec}`, 'freeze', 'lr mult.', 'steps'];
   const rows: string[][] = [
-    ['Chance: constant score', cell(t.chance.constant.auroc), cell(t.chance.constant.f1), cell(t.chance.constant.sensitivity), '–', '–', '–'],
-    ['Chance: random scores', cell(t.chance.random.auroc), cell(t.chance.random.f1), cell(t.chance.random.sensitivity), '–', '–', '–'],
-    ...t.rows.map((r) => [r.label, spreadCell(r.summary.auroc), spreadCell(r.summary.f1), spreadCell(r.summary.sensitivity), r.freeze, String(r.lrMultiplier), String(r.steps)]),
+    [
+      'Chance: constant score',
+      cell(t.chance.constant.auroc),
+      cell(t.chance.constant.f1),
+      cell(t.chance.constant.sensitivity),
+      '–',
+      '–',
+      '–',
+    ],
+    [
+      'Chance: random scores',
+      cell(t.chance.random.auroc),
+      cell(t.chance.random.f1),
+      cell(t.chance.random.sensitivity),
+      '–',
+      '–',
+      '–',
+    ],
+    ...t.rows.map((r) => [
+      r.label,
+      spreadCell(r.summary.auroc),
+      spreadCell(r.summary.f1),
+      spreadCell(r.summary.sensitivity),
+      r.freeze,
+      String(r.lrMultiplier),
+      String(r.steps),
+    ]),
   ];
   const seeds = t.rows[0]?.runs.map((r) => r.seed) ?? [];
-  const perSeed = markdownTable(['Model', ...seeds.map((s) => `seed ${s} AUROC / F1 / sens.`)], [
-    ['Test split: films (positive)', ...(t.rows[0]?.runs ?? []).map((x) => `${x.split.test} (${x.split.testPositives})`)],
-    ...t.rows.map((r) => [r.label, ...r.runs.map((x) => `${cell(x.auroc)} / ${cell(x.f1)} / ${cell(x.sensitivity)}`)]),
-  ]);
+  const perSeed = markdownTable(
+    ['Model', ...seeds.map((s) => `seed ${s} AUROC / F1 / sens.`)],
+    [
+      [
+        'Test split: films (positive)',
+        ...(t.rows[0]?.runs ?? []).map((x) => `${x.split.test} (${x.split.testPositives})`),
+      ],
+      ...t.rows.map((r) => [
+        r.label,
+        ...r.runs.map((x) => `${cell(x.auroc)} / ${cell(x.f1)} / ${cell(x.sensitivity)}`),
+      ]),
+    ],
+  );
   const d = t.data;
   const loc = t.localisation;
   return [
@@ -197,7 +308,12 @@ function markdownOf(t: Omit<Table3, 'markdown'>): string {
     '',
     '## Source models',
     '',
-    ...t.rows.filter((r) => r.source !== null).map((r) => `- ${r.label}: ${r.source!.provenance}, ${r.source!.steps ?? '?'} steps, ${r.source!.seconds.toFixed(0)} s`),
+    ...t.rows
+      .filter((r) => r.source !== null)
+      .map(
+        (r) =>
+          `- ${r.label}: ${r.source!.provenance}, ${r.source!.steps ?? '?'} steps, ${r.source!.seconds.toFixed(0)} s`,
+      ),
     '',
     ...(loc === null
       ? []
@@ -225,14 +341,20 @@ function markdownOf(t: Omit<Table3, 'markdown'>): string {
  * const t3b = await experimentTable3({ out: 'runs/transfer', reuse: 'runs/quickstart' }); // reuses the quickstart's
  * console.log(t3.markdown);
  */
-export async function experimentTable3(config: TransferExperimentConfigInput, runtime: TransferExperimentRuntime = {}): Promise<Table3> {
+export async function experimentTable3(
+  config: TransferExperimentConfigInput,
+  runtime: TransferExperimentRuntime = {},
+): Promise<Table3> {
   const t0 = performance.now();
   const ctx = await prepareTransferExperiment(config, runtime);
   try {
     const cfg = ctx.config;
     const ft = cfg.fineTune;
     const s0 = performance.now();
-    const sources: Partial<Record<Table3Method, SourceModel>> = { stage1: await sourceModel(ctx, 'stage1'), mtl: await sourceModel(ctx, 'mtl') };
+    const sources: Partial<Record<Table3Method, SourceModel>> = {
+      stage1: await sourceModel(ctx, 'stage1'),
+      mtl: await sourceModel(ctx, 'mtl'),
+    };
     const sourceSeconds = (performance.now() - s0) / 1000;
     const imageSize = sources.mtl!.imageSize;
     const preprocess = sources.mtl!.preprocess;
@@ -274,7 +396,12 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
         }
         runs.get(method)!.push(runOf(seed, r, split, ft.specificity));
         testLabels = r.testScores!.labels;
-        ctx.emit({ type: 'experiment', stage: 'fine-tune', message: `${name}: test AUROC ${cell(r.test!.meanAuroc)}, F1 ${cell(r.test!.macroF1)}, sensitivity ${cell(r.test!.meanSensitivity)} (${r.trainSeconds.toFixed(1)} s)`, seconds: r.seconds });
+        ctx.emit({
+          type: 'experiment',
+          stage: 'fine-tune',
+          message: `${name}: test AUROC ${cell(r.test!.meanAuroc)}, F1 ${cell(r.test!.macroF1)}, sensitivity ${cell(r.test!.meanSensitivity)} (${r.trainSeconds.toFixed(1)} s)`,
+          seconds: r.seconds,
+        });
         if (method === 'mtl' && k === 0) localisation = await localise(ctx, split, r.model, imageSize, preprocess);
         r.model.dispose();
       }
@@ -292,7 +419,11 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
         steps: scratch ? (cfg.scratchSteps ?? ft.steps) : ft.steps,
         source: s === undefined ? null : { provenance: s.provenance, steps: s.steps, seconds: s.seconds },
         runs: rs,
-        summary: { auroc: spreadOf(rs.map((x) => x.auroc)), f1: spreadOf(rs.map((x) => x.f1)), sensitivity: spreadOf(rs.map((x) => x.sensitivity)) },
+        summary: {
+          auroc: spreadOf(rs.map((x) => x.auroc)),
+          f1: spreadOf(rs.map((x) => x.f1)),
+          sensitivity: spreadOf(rs.map((x) => x.sensitivity)),
+        },
       };
     });
     const trainLabels = datasetLabels(ctx.covid.train, ft.classes);
@@ -311,18 +442,35 @@ export async function experimentTable3(config: TransferExperimentConfigInput, ru
       },
       specificity: ft.specificity,
       chance: {
-        constant: { auroc: meanOf((c) => c.constant.auroc), f1: meanOf((c) => c.constant.f1), sensitivity: meanOf((c) => c.constant.sensitivity) },
-        random: { auroc: meanOf((c) => c.random.auroc), f1: meanOf((c) => c.random.f1), sensitivity: meanOf((c) => c.random.sensitivity) },
+        constant: {
+          auroc: meanOf((c) => c.constant.auroc),
+          f1: meanOf((c) => c.constant.f1),
+          sensitivity: meanOf((c) => c.constant.sensitivity),
+        },
+        random: {
+          auroc: meanOf((c) => c.random.auroc),
+          f1: meanOf((c) => c.random.f1),
+          sensitivity: meanOf((c) => c.random.sensitivity),
+        },
       },
       rows,
       localisation,
       verdict: verdictOf(rows),
-      seconds: { generation: ctx.generationSeconds, sources: sourceSeconds, fineTuning: (performance.now() - f0) / 1000, total: (performance.now() - t0) / 1000 },
+      seconds: {
+        generation: ctx.generationSeconds,
+        sources: sourceSeconds,
+        fineTuning: (performance.now() - f0) / 1000,
+        total: (performance.now() - t0) / 1000,
+      },
     };
     const markdown = markdownOf(table);
     const result: Table3 = { ...table, markdown };
     await writeTable(cfg.out, 'table3', result, markdown);
-    ctx.emit({ type: 'experiment', stage: 'tables', message: `Table 3 written to ${cfg.out}/table3.md (${table.seconds.total.toFixed(0)} s)` });
+    ctx.emit({
+      type: 'experiment',
+      stage: 'tables',
+      message: `Table 3 written to ${cfg.out}/table3.md (${table.seconds.total.toFixed(0)} s)`,
+    });
     return result;
   } finally {
     disposeContext(ctx);

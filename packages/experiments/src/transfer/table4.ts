@@ -1,9 +1,25 @@
 import { CHESTXRAY14_CLASSES, DataError } from '@multichexnet/core';
 import { clsTask } from '@multichexnet/head-cls';
-import { chooseThresholds, clsReport, fineTune, scoreClassifier, type ClsReport, type ClsScores, type FreezeMode } from '@multichexnet/transfer';
+import {
+  chooseThresholds,
+  clsReport,
+  fineTune,
+  scoreClassifier,
+  type ClsReport,
+  type ClsScores,
+  type FreezeMode,
+} from '@multichexnet/transfer';
 import { clsRecords, type ImageRecords } from '../series/records';
 import type { TransferExperimentConfigInput } from './config';
-import { disposeContext, prepareTransferExperiment, sourceModel, writeTable, type SourceModel, type TransferContext, type TransferExperimentRuntime } from './context';
+import {
+  disposeContext,
+  prepareTransferExperiment,
+  sourceModel,
+  writeTable,
+  type SourceModel,
+  type TransferContext,
+  type TransferExperimentRuntime,
+} from './context';
 import { cell, markdownTable } from '../tables/markdown';
 
 /**
@@ -38,14 +54,25 @@ export interface Table4 {
   testImages: number;
   rows: Table4Row[];
   /** Fine-tuned MultiCheXNet against the CheXNet baseline fine-tuned with the same budget. */
-  comparison: { meanAuroc: number; macroF1: number; classesAurocBetter: number; classesF1Better: number; classes: number };
+  comparison: {
+    meanAuroc: number;
+    macroF1: number;
+    classesAurocBetter: number;
+    classesF1Better: number;
+    classes: number;
+  };
   verdict: string;
   seconds: { generation: number; sources: number; fineTuning: number; evaluation: number; total: number };
   markdown: string;
 }
 
 /** Short column names of the Markdown table. */
-const SHORT: Record<Table4Model, string> = { chexnet: 'CheXNet', mtl: 'MTL', 'chexnet-finetuned': 'CheXNet + fine-tune', 'mtl-finetuned': 'MTL + fine-tune' };
+const SHORT: Record<Table4Model, string> = {
+  chexnet: 'CheXNet',
+  mtl: 'MTL',
+  'chexnet-finetuned': 'CheXNet + fine-tune',
+  'mtl-finetuned': 'MTL + fine-tune',
+};
 
 const LABELS: Record<Table4Model, string> = {
   chexnet: 'CheXNet-multilabel (NIH only)',
@@ -57,11 +84,30 @@ const LABELS: Record<Table4Model, string> = {
 /** A report with the test scores it was computed from. */
 type Scored = { report: ClsReport; scores: ClsScores };
 
-function rowOf(model: Table4Model, r: Scored, source: SourceModel, extraSteps: number, fine: Table4Row['fineTune']): Table4Row {
+function rowOf(
+  model: Table4Model,
+  r: Scored,
+  source: SourceModel,
+  extraSteps: number,
+  fine: Table4Row['fineTune'],
+): Table4Row {
   const perClass: Table4Row['perClass'] = {};
-  for (const [c, m] of Object.entries(r.report.perClass)) perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, positives: m.positives };
-  const records = { cls: clsRecords(r.scores, Object.fromEntries(Object.entries(perClass).map(([c, m]) => [c, m.f1Threshold]))) };
-  return { model, label: LABELS[model], steps: source.steps === null ? null : source.steps + extraSteps, provenance: source.provenance, perClass, meanAuroc: r.report.meanAuroc, macroF1: r.report.macroF1, fineTune: fine, records };
+  for (const [c, m] of Object.entries(r.report.perClass))
+    perClass[c] = { auroc: m.auroc, f1: m.f1, f1Threshold: m.f1Threshold, positives: m.positives };
+  const records = {
+    cls: clsRecords(r.scores, Object.fromEntries(Object.entries(perClass).map(([c, m]) => [c, m.f1Threshold]))),
+  };
+  return {
+    model,
+    label: LABELS[model],
+    steps: source.steps === null ? null : source.steps + extraSteps,
+    provenance: source.provenance,
+    perClass,
+    meanAuroc: r.report.meanAuroc,
+    macroF1: r.report.macroF1,
+    fineTune: fine,
+    records,
+  };
 }
 
 async function evaluateOn(ctx: TransferContext, source: SourceModel): Promise<Scored> {
@@ -74,7 +120,10 @@ async function evaluateOn(ctx: TransferContext, source: SourceModel): Promise<Sc
 
 function markdownOf(t: Omit<Table4, 'markdown'>): string {
   const header = ['Class', ...t.rows.flatMap((r) => [`${SHORT[r.model]} F1`, `${SHORT[r.model]} AUROC`])];
-  const body = t.classes.map((c) => [c, ...t.rows.flatMap((r) => [cell(r.perClass[c]?.f1), cell(r.perClass[c]?.auroc)])]);
+  const body = t.classes.map((c) => [
+    c,
+    ...t.rows.flatMap((r) => [cell(r.perClass[c]?.f1), cell(r.perClass[c]?.auroc)]),
+  ]);
   body.push(['**Mean**', ...t.rows.flatMap((r) => [`**${cell(r.macroF1)}**`, `**${cell(r.meanAuroc)}**`])]);
   const c = t.comparison;
   return [
@@ -84,7 +133,10 @@ function markdownOf(t: Omit<Table4, 'markdown'>): string {
     '',
     markdownTable(header, body),
     '',
-    ...t.rows.map((r) => `- ${SHORT[r.model]}: ${r.label}; ${r.provenance}${r.steps === null ? '' : `, ${r.steps} steps`}${r.fineTune ? `; fine-tuned ${r.fineTune.steps} steps (${r.fineTune.freeze}, lr ${r.fineTune.learningRate}, multiplier ${r.fineTune.lrMultiplier}, ${r.fineTune.seconds.toFixed(0)} s)` : ''}`),
+    ...t.rows.map(
+      (r) =>
+        `- ${SHORT[r.model]}: ${r.label}; ${r.provenance}${r.steps === null ? '' : `, ${r.steps} steps`}${r.fineTune ? `; fine-tuned ${r.fineTune.steps} steps (${r.fineTune.freeze}, lr ${r.fineTune.learningRate}, multiplier ${r.fineTune.lrMultiplier}, ${r.fineTune.seconds.toFixed(0)} s)` : ''}`,
+    ),
     '',
     `Fine-tuned MultiCheXNet − CheXNet fine-tuned with the same budget: mean AUROC ${c.meanAuroc >= 0 ? '+' : ''}${cell(c.meanAuroc)}, mean F1 ${c.macroF1 >= 0 ? '+' : ''}${cell(c.macroF1)}; better AUROC on ${c.classesAurocBetter} of ${c.classes} classes, better F1 on ${c.classesF1Better}.`,
     '',
@@ -104,7 +156,10 @@ function markdownOf(t: Omit<Table4, 'markdown'>): string {
  * const t4 = await experimentTable4({ out: 'runs/transfer', reuse: 'runs/quickstart' });
  * t4.rows[2].meanAuroc - t4.rows[0].meanAuroc;
  */
-export async function experimentTable4(config: TransferExperimentConfigInput, runtime: TransferExperimentRuntime = {}): Promise<Table4> {
+export async function experimentTable4(
+  config: TransferExperimentConfigInput,
+  runtime: TransferExperimentRuntime = {},
+): Promise<Table4> {
   const t0 = performance.now();
   const ctx = await prepareTransferExperiment(config, runtime);
   try {
@@ -112,7 +167,11 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
     const nft = cfg.nihFineTune;
     const nih = ctx.data.nih;
     if (nih === undefined) {
-      throw new DataError('Table 4 needs the NIH dataset', { field: 'data.nih', expected: 'NIH train / val / test splits', found: 'none' });
+      throw new DataError('Table 4 needs the NIH dataset', {
+        field: 'data.nih',
+        expected: 'NIH train / val / test splits',
+        found: 'none',
+      });
     }
     const s0 = performance.now();
     const chexnet = await sourceModel(ctx, 'chexnet');
@@ -128,9 +187,16 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
     let fineTuning = 0;
     const tuned = new Map<Table4Model, { scored: Scored; seconds: number }>();
     // Both models get the same extra NIH budget with the same settings.
-    for (const [name, source] of [['chexnet-finetuned', chexnet], ['mtl-finetuned', mtl]] as const) {
+    for (const [name, source] of [
+      ['chexnet-finetuned', chexnet],
+      ['mtl-finetuned', mtl],
+    ] as const) {
       const f0 = performance.now();
-      ctx.emit({ type: 'experiment', stage: 'fine-tune', message: `fine-tuning the ${name === 'mtl-finetuned' ? 'MultiCheXNet' : 'CheXNet'} classification path on NIH (${nft.steps} steps, ${nft.freeze})` });
+      ctx.emit({
+        type: 'experiment',
+        stage: 'fine-tune',
+        message: `fine-tuning the ${name === 'mtl-finetuned' ? 'MultiCheXNet' : 'CheXNet'} classification path on NIH (${nft.steps} steps, ${nft.freeze})`,
+      });
       const r = await fineTune({
         from: source.model,
         data: { train: nih.train, val: nih.val, test: nih.test },
@@ -153,7 +219,13 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
       tuned.set(name, { scored: { report: r.test!, scores: r.testScores! }, seconds: r.trainSeconds });
       r.model.dispose();
     }
-    const fine = (name: Table4Model): Table4Row['fineTune'] => ({ freeze: nft.freeze, lrMultiplier: nft.lrMultiplier, learningRate: nft.learningRate, steps: nft.steps, seconds: tuned.get(name)!.seconds });
+    const fine = (name: Table4Model): Table4Row['fineTune'] => ({
+      freeze: nft.freeze,
+      lrMultiplier: nft.lrMultiplier,
+      learningRate: nft.learningRate,
+      steps: nft.steps,
+      seconds: tuned.get(name)!.seconds,
+    });
     const rows: Table4Row[] = [
       rowOf('chexnet', before[0]![1], chexnet, 0, null),
       rowOf('mtl', before[1]![1], mtl, 0, null),
@@ -162,8 +234,15 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
     ];
     const base = rows[2]!;
     const mine = rows[3]!;
-    const better = (k: 'auroc' | 'f1'): number => classes.filter((c) => (mine.perClass[c]?.[k] ?? Number.NaN) > (base.perClass[c]?.[k] ?? Number.NaN)).length;
-    const comparison = { meanAuroc: mine.meanAuroc - base.meanAuroc, macroF1: mine.macroF1 - base.macroF1, classesAurocBetter: better('auroc'), classesF1Better: better('f1'), classes: classes.length };
+    const better = (k: 'auroc' | 'f1'): number =>
+      classes.filter((c) => (mine.perClass[c]?.[k] ?? Number.NaN) > (base.perClass[c]?.[k] ?? Number.NaN)).length;
+    const comparison = {
+      meanAuroc: mine.meanAuroc - base.meanAuroc,
+      macroF1: mine.macroF1 - base.macroF1,
+      classesAurocBetter: better('auroc'),
+      classesF1Better: better('f1'),
+      classes: classes.length,
+    };
     const verdict =
       comparison.meanAuroc > 0 && comparison.macroF1 > 0
         ? 'The fine-tuned MultiCheXNet classification path beat the equally fine-tuned CheXNet baseline on mean AUROC and mean F1.'
@@ -180,12 +259,22 @@ export async function experimentTable4(config: TransferExperimentConfigInput, ru
       rows,
       comparison,
       verdict,
-      seconds: { generation: ctx.generationSeconds, sources: sourceSeconds, fineTuning, evaluation, total: (performance.now() - t0) / 1000 },
+      seconds: {
+        generation: ctx.generationSeconds,
+        sources: sourceSeconds,
+        fineTuning,
+        evaluation,
+        total: (performance.now() - t0) / 1000,
+      },
     };
     const markdown = markdownOf(table);
     const result: Table4 = { ...table, markdown };
     await writeTable(cfg.out, 'table4', result, markdown);
-    ctx.emit({ type: 'experiment', stage: 'tables', message: `Table 4 written to ${cfg.out}/table4.md (${table.seconds.total.toFixed(0)} s)` });
+    ctx.emit({
+      type: 'experiment',
+      stage: 'tables',
+      message: `Table 4 written to ${cfg.out}/table4.md (${table.seconds.total.toFixed(0)} s)`,
+    });
     return result;
   } finally {
     disposeContext(ctx);

@@ -98,7 +98,12 @@ export function convertBatchNorm({ gb, layer, inputs, outShape, base }: ConvertA
     out = { name: name!, shape: outShape, layout: x.layout };
   } else {
     const { scale, shift } = batchNormAffine(p, base);
-    const mul = gb.node('Mul', [x.name, gb.floats(`${base}/scale`, [c], Float32Array.from(scale))], {}, `${base}_scale`)[0]!;
+    const mul = gb.node(
+      'Mul',
+      [x.name, gb.floats(`${base}/scale`, [c], Float32Array.from(scale))],
+      {},
+      `${base}_scale`,
+    )[0]!;
     const add = gb.node('Add', [mul, gb.floats(`${base}/shift`, [c], Float32Array.from(shift))], {}, base)[0]!;
     out = { name: add, shape: outShape, layout: 'plain' };
   }

@@ -27,7 +27,11 @@ export function windowPadding(
 ): Record<string, AttrValue> {
   if (padding === 'valid') return { pads: [0, 0, 0, 0] };
   if (padding !== 'same') {
-    throw new DataError('Padding mode not supported by the ONNX exporter', { field: what, expected: "'same' or 'valid'", found: padding });
+    throw new DataError('Padding mode not supported by the ONNX exporter', {
+      field: what,
+      expected: "'same' or 'valid'",
+      found: padding,
+    });
   }
   const h = input.shape[1];
   const w = input.shape[2];
@@ -84,14 +88,18 @@ function finishWithActivation(args: ConvertArgs, v: Value): Value {
  * The NCHW input and the kernel [kh, kw, a, b] permuted to [b, a, kh, kw] with its bias, a following BatchNorm
  * folded in along `foldAxis` (the ONNX output-channel axis: 0 for Conv, 1 for ConvTranspose).
  */
-function convOperands(args: ConvertArgs, foldAxis: number): { x: Value; kernel: Float32Array; shape: number[]; bias: Float32Array | null } {
+function convOperands(
+  args: ConvertArgs,
+  foldAxis: number,
+): { x: Value; kernel: Float32Array; shape: number[]; bias: Float32Array | null } {
   assertChannelsLast(args);
   const { gb, layer, config, fold } = args;
   const x = gb.toNchw(args.inputs[0]!);
   const weights = readLayerWeights(layer);
   const k = requireWeight(weights, 'kernel', layer);
   let { data: kernel, shape } = permuteAxes(k.data, k.shape, [3, 2, 0, 1]);
-  let bias: Float32Array | null = (config.useBias as boolean | undefined) === false ? null : (weights.get('bias')?.data ?? null);
+  let bias: Float32Array | null =
+    (config.useBias as boolean | undefined) === false ? null : (weights.get('bias')?.data ?? null);
   if (fold !== null) ({ kernel, bias } = foldAffine(kernel, shape, foldAxis, bias, fold));
   return { x, kernel, shape, bias };
 }
@@ -140,7 +148,11 @@ export function convertConv2DTranspose(args: ConvertArgs): Value {
     const tw = Math.max(kw - sw, 0);
     pads = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
   } else if (padding !== 'valid') {
-    throw new DataError('Padding mode not supported by the ONNX exporter', { field: `${layer.name} (Conv2DTranspose)`, expected: "'same' or 'valid'", found: padding });
+    throw new DataError('Padding mode not supported by the ONNX exporter', {
+      field: `${layer.name} (Conv2DTranspose)`,
+      expected: "'same' or 'valid'",
+      found: padding,
+    });
   }
   const inputs = [x.name, gb.floats(`${base}/kernel`, shape, kernel)];
   if (bias !== null) inputs.push(gb.floats(`${base}/bias`, [shape[1]!], bias));
@@ -160,7 +172,8 @@ export function convertDense(args: ConvertArgs): Value {
   const weights = readLayerWeights(layer);
   const k = requireWeight(weights, 'kernel', layer);
   let kernel = k.data;
-  let bias: Float32Array | null = (config.useBias as boolean | undefined) === false ? null : (weights.get('bias')?.data ?? null);
+  let bias: Float32Array | null =
+    (config.useBias as boolean | undefined) === false ? null : (weights.get('bias')?.data ?? null);
   // Kernel [in, out]: output channels are the last axis, so fold along axis 1.
   if (fold !== null) ({ kernel, bias } = foldAffine(kernel, k.shape, 1, bias, fold));
   const w = gb.floats(`${base}/kernel`, k.shape, kernel);

@@ -1,10 +1,4 @@
-import {
-  convertActivation,
-  convertIdentity,
-  convertLeakyReLU,
-  convertReLU,
-  convertSoftmax,
-} from './activation';
+import { convertActivation, convertIdentity, convertLeakyReLU, convertReLU, convertSoftmax } from './activation';
 import { convertBatchNorm } from './batch-norm';
 import { convertConv2D, convertConv2DTranspose, convertDense } from './conv';
 import type { LayerConverter } from './converter';

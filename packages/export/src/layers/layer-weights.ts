@@ -18,11 +18,19 @@ export function readLayerWeights(layer: tf.layers.Layer): Map<string, WeightData
     const full = (v as unknown as { originalName?: string }).originalName ?? v.name;
     const tail = full.slice(full.lastIndexOf('/') + 1);
     // Without originalName, tfjs' per-process uniqueness suffix (`kernel_1`) is stripped back to the known name.
-    const short = KNOWN_WEIGHTS.find((k) => tail === k) ?? KNOWN_WEIGHTS.find((k) => new RegExp(`^${k}_\\d+$`).test(tail)) ?? tail;
+    const short =
+      KNOWN_WEIGHTS.find((k) => tail === k) ?? KNOWN_WEIGHTS.find((k) => new RegExp(`^${k}_\\d+$`).test(tail)) ?? tail;
     if (v.dtype !== 'float32') {
-      throw new DataError('Only float32 weights can be exported', { field: `${layer.name}/${short}`, expected: 'float32', found: v.dtype });
+      throw new DataError('Only float32 weights can be exported', {
+        field: `${layer.name}/${short}`,
+        expected: 'float32',
+        found: v.dtype,
+      });
     }
-    out.set(short, { shape: v.shape.slice() as number[], data: Float32Array.from(v.read().dataSync() as Float32Array) });
+    out.set(short, {
+      shape: v.shape.slice() as number[],
+      data: Float32Array.from(v.read().dataSync() as Float32Array),
+    });
   }
   return out;
 }
@@ -41,7 +49,11 @@ export function requireWeight(weights: Map<string, WeightData>, name: string, la
 }
 
 /** Permutes the axes of a dense row-major array (`out.shape[i] = shape[perm[i]]`). */
-export function permuteAxes(data: Float32Array, shape: number[], perm: number[]): { data: Float32Array; shape: number[] } {
+export function permuteAxes(
+  data: Float32Array,
+  shape: number[],
+  perm: number[],
+): { data: Float32Array; shape: number[] } {
   const rank = shape.length;
   const outShape = perm.map((p) => shape[p]!);
   const inStrides = new Array<number>(rank);

@@ -30,13 +30,23 @@ export function convertConcatenate(args: ConvertArgs): Value {
   let axis = (config.axis as number | undefined) ?? -1;
   if (axis < 0) axis += rank;
   const onnxAxis = inputs[0]!.layout === 'nchw' ? NHWC_TO_NCHW_AXIS[axis]! : axis;
-  const [name] = gb.node('Concat', inputs.map((v) => v.name), { axis: onnxAxis }, base);
+  const [name] = gb.node(
+    'Concat',
+    inputs.map((v) => v.name),
+    { axis: onnxAxis },
+    base,
+  );
   return { name: name!, shape: args.outShape, layout: inputs[0]!.layout };
 }
 
 function variadic(op: 'Sum' | 'Mean' | 'Max' | 'Min', args: ConvertArgs): Value {
   const inputs = commonLayout(args.gb, args.inputs, args);
-  const [name] = args.gb.node(op, inputs.map((v) => v.name), {}, args.base);
+  const [name] = args.gb.node(
+    op,
+    inputs.map((v) => v.name),
+    {},
+    args.base,
+  );
   return { name: name!, shape: args.outShape, layout: inputs[0]!.layout };
 }
 

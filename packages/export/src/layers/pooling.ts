@@ -9,7 +9,11 @@ function pool(op: 'MaxPool' | 'AveragePool', args: ConvertArgs): Value {
   const kernel = pair(config.poolSize as number | number[], 2);
   const strides = pair((config.strides as number | number[] | null) ?? kernel, 1);
   // AveragePool's default count_include_pad = 0 matches TF: padded cells do not count in the mean.
-  const attrs = { kernel_shape: kernel, strides, ...windowPadding(config.padding as string, x, kernel, strides, [1, 1], `${layer.name} (${layer.getClassName()})`) };
+  const attrs = {
+    kernel_shape: kernel,
+    strides,
+    ...windowPadding(config.padding as string, x, kernel, strides, [1, 1], `${layer.name} (${layer.getClassName()})`),
+  };
   const [name] = gb.node(op, [x.name], attrs, base);
   return { name: name!, shape: args.outShape, layout: 'nchw' };
 }

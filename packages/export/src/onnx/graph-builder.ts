@@ -80,7 +80,13 @@ export class GraphBuilder implements OnnxGraphWriter {
   }
 
   /** Adds a node writing to the given output names. */
-  nodeTo(opType: string, inputs: string[], outputs: string[], attrs: Record<string, AttrValue> = {}, base = opType): void {
+  nodeTo(
+    opType: string,
+    inputs: string[],
+    outputs: string[],
+    attrs: Record<string, AttrValue> = {},
+    base = opType,
+  ): void {
     this.nodes.push({
       name: this.uniqueName(`${base}/${opType}`),
       opType,
@@ -94,7 +100,8 @@ export class GraphBuilder implements OnnxGraphWriter {
   floats(base: string, dims: number[], data: Float32Array | number[]): string {
     const arr = data instanceof Float32Array ? data : Float32Array.from(data);
     const count = dims.reduce((a, b) => a * b, 1);
-    if (arr.length !== count) throw new Error(`initializer ${base}: ${arr.length} values for shape [${dims.join(', ')}]`);
+    if (arr.length !== count)
+      throw new Error(`initializer ${base}: ${arr.length} values for shape [${dims.join(', ')}]`);
     const name = this.uniqueName(base);
     this.initializers.push({ name, dims, dataType: OnnxDataType.FLOAT, rawData: bytesOf(arr) });
     return name;
@@ -110,12 +117,20 @@ export class GraphBuilder implements OnnxGraphWriter {
 
   /** Declares a float32 graph input. */
   input(name: string, dims: DimData[], docString?: string): void {
-    this.inputs.push({ name, type: { tensorType: { elemType: OnnxDataType.FLOAT, shape: { dim: dims } } }, ...(docString ? { docString } : {}) });
+    this.inputs.push({
+      name,
+      type: { tensorType: { elemType: OnnxDataType.FLOAT, shape: { dim: dims } } },
+      ...(docString ? { docString } : {}),
+    });
   }
 
   /** Declares a float32 graph output. */
   output(name: string, dims: DimData[], docString?: string): void {
-    this.outputs.push({ name, type: { tensorType: { elemType: OnnxDataType.FLOAT, shape: { dim: dims } } }, ...(docString ? { docString } : {}) });
+    this.outputs.push({
+      name,
+      type: { tensorType: { elemType: OnnxDataType.FLOAT, shape: { dim: dims } } },
+      ...(docString ? { docString } : {}),
+    });
   }
 
   /** The value stored NCHW (rank-4 only); a no-op when it already is. */

@@ -16,7 +16,16 @@ import { PreprocessConfigSchema } from '@multichexnet/data/decode';
 import { camExportOutput } from './cam-output';
 import { OodExportSchema, oodExportOutput, oodExtension } from './ood-output';
 import { calibratedDecode } from './temperature';
-import { GateSpecSchema, PIPELINE_FILES, TemperatureSpecSchema, featureOutputName, type DecodeSpec, type GateSpec, type OodSpec, type TemperatureSpec } from '@multichexnet/runtime/format';
+import {
+  GateSpecSchema,
+  PIPELINE_FILES,
+  TemperatureSpecSchema,
+  featureOutputName,
+  type DecodeSpec,
+  type GateSpec,
+  type OodSpec,
+  type TemperatureSpec,
+} from '@multichexnet/runtime/format';
 import { exportWithExtension, type ExportReport, type GraphExtension } from '../export-onnx';
 import { writeOnnxFile } from '../write-onnx-file';
 
@@ -39,7 +48,9 @@ export interface PipelineGateHead extends AnyBlock {
 
 /** A gate as the exporter reads it (`@multichexnet/gating`'s Gate satisfies it). */
 export interface PipelineGate {
-  readonly config: { readonly kind: 'cls-path'; readonly task: string; readonly classes: readonly string[] } | { readonly kind: 'binary-head' };
+  readonly config:
+    | { readonly kind: 'cls-path'; readonly task: string; readonly classes: readonly string[] }
+    | { readonly kind: 'binary-head' };
   readonly threshold: number;
   readonly head: PipelineGateHead | null;
 }
@@ -130,44 +141,99 @@ interface ExportPlan {
 function planExport(model: PipelineModel, options: ExportPipelineOptions, what: string): ExportPlan {
   const opts = parseConfig(ExportPipelineOptionsSchema, options, what);
   const specs = model.taskSpecs;
-  for (const [role, b] of [['encoder', model.encoder], ...specs.map((s) => [s.name, model.heads[s.name]]), ['gate', model.gate?.head ?? undefined]] as [string, AnyBlock | undefined][]) {
+  for (const [role, b] of [
+    ['encoder', model.encoder],
+    ...specs.map((s) => [s.name, model.heads[s.name]]),
+    ['gate', model.gate?.head ?? undefined],
+  ] as [string, AnyBlock | undefined][]) {
     if (b !== undefined && !((b as { layersModel?: unknown }).layersModel instanceof tf.LayersModel)) {
-      throw new DataError('Pipeline block is not a layer block', { field: role, expected: 'a block with a layersModel', found: typeof b });
+      throw new DataError('Pipeline block is not a layer block', {
+        field: role,
+        expected: 'a block with a layersModel',
+        found: typeof b,
+      });
     }
   }
-  if (specs.length === 0 && model.gate?.head == null) throw new DataError('The model has no head to export', { field: 'heads', expected: 'at least one task head', found: 'none' });
+  if (specs.length === 0 && model.gate?.head == null)
+    throw new DataError('The model has no head to export', {
+      field: 'heads',
+      expected: 'at least one task head',
+      found: 'none',
+    });
   // The class list of the model: the gate's task's, else the first unrouted task with classes (the classifier).
   const gateTask = model.gate?.config.kind === 'cls-path' ? model.gate.config.task : null;
   const classTask = specs.find((s) => s.name === gateTask) ?? specs.find((s) => !s.routed && s.classesOf !== undefined);
   const classNames = classTask?.classesOf !== undefined ? [...classTask.classesOf(model.heads[classTask.name])] : [];
   const decode: DecodeSpec = {};
-  for (const spec of specs) decode[spec.name] = spec.decoder.settings(spec.decodeSettings(model.heads[spec.name]), opts.decode?.[spec.name]);
-  const blocks = [model.encoder, ...specs.map((s) => model.heads[s.name]!), ...(model.gate?.head ? [model.gate.head] : [])].map((b) => serializeBlock(b as AnyBlock));
+  for (const spec of specs)
+    decode[spec.name] = spec.decoder.settings(spec.decodeSettings(model.heads[spec.name]), opts.decode?.[spec.name]);
+  const blocks = [
+    model.encoder,
+    ...specs.map((s) => model.heads[s.name]!),
+    ...(model.gate?.head ? [model.gate.head] : []),
+  ].map((b) => serializeBlock(b as AnyBlock));
   const size = { width: opts.preprocessing.size, height: opts.preprocessing.size };
   // calibrated exports record their thresholds on the calibrated scale (./temperature.ts)
   const calibrated = calibratedDecode(specs, decode, opts.temperature);
   const temperature = opts.temperature === undefined ? {} : { temperature: opts.temperature };
-  return { opts, size, specs, classNames, gate: resolveGate(opts.gate, model, classTask, classNames), decode: calibrated, blocks, temperature };
+  return {
+    opts,
+    size,
+    specs,
+    classNames,
+    gate: resolveGate(opts.gate, model, classTask, classNames),
+    decode: calibrated,
+    blocks,
+    temperature,
+  };
 }
 
-function resolveGate(given: GateSpec | undefined, model: PipelineModel, classTask: AnyTaskSpec | undefined, classNames: string[]): GateSpec | null {
+function resolveGate(
+  given: GateSpec | undefined,
+  model: PipelineModel,
+  classTask: AnyTaskSpec | undefined,
+  classNames: string[],
+): GateSpec | null {
   if (given !== undefined) return given;
   const g = model.gate;
   const probabilities = (task: AnyTaskSpec) => task.outputs[0]!.name;
-  if (g?.config.kind === 'cls-path') return { source: 'cls', task: classTask!.name, probabilities: probabilities(classTask!), classes: [...g.config.classes], threshold: g.threshold };
+  if (g?.config.kind === 'cls-path')
+    return {
+      source: 'cls',
+      task: classTask!.name,
+      probabilities: probabilities(classTask!),
+      classes: [...g.config.classes],
+      threshold: g.threshold,
+    };
   if (g !== null) return { source: 'output', output: 'gate_prob', threshold: g.threshold };
   // No gate of its own: the classifier's Pneumonia / Pneumothorax open the routed tasks, as the paper's pipeline does.
   const classes = DEFAULT_GATE_CLASSES.filter((c) => classNames.includes(c));
   if (classTask === undefined || classes.length === 0 || !model.taskSpecs.some((s) => s.routed)) return null;
-  return { source: 'cls', task: classTask.name, probabilities: probabilities(classTask), classes: [...classes], threshold: 0.5 };
+  return {
+    source: 'cls',
+    task: classTask.name,
+    probabilities: probabilities(classTask),
+    classes: [...classes],
+    threshold: 0.5,
+  };
 }
 
 /**
  * The optional outputs an export adds on the encoder features beside the heads' (`cls_cam`: ./cam-output.ts,
  * `ood_features`: ./ood-output.ts), appended to `outputs` / `specs`; returns the metadata entries they bring.
  */
-function addOptionalOutputs(model: PipelineModel, opts: ResolvedOptions, features: EncoderFeatures<Sym>, outputs: Sym[], specs: OutputSpec[]): { ood?: OodSpec } {
-  const cam = camExportOutput(model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined, features, opts.cam);
+function addOptionalOutputs(
+  model: PipelineModel,
+  opts: ResolvedOptions,
+  features: EncoderFeatures<Sym>,
+  outputs: Sym[],
+  specs: OutputSpec[],
+): { ood?: OodSpec } {
+  const cam = camExportOutput(
+    model.heads['cls'] as Parameters<typeof camExportOutput>[0] | undefined,
+    features,
+    opts.cam,
+  );
   const ood = oodExportOutput(opts.ood, features);
   for (const extra of [cam, ood]) {
     if (extra === null) continue;
@@ -178,14 +244,26 @@ function addOptionalOutputs(model: PipelineModel, opts: ResolvedOptions, feature
 }
 
 function outputSpecsOf(spec: AnyTaskSpec): OutputSpec[] {
-  return spec.outputs.map((o) => ({ name: o.name, activation: o.activation, layout: o.layout ?? 'NHWC', description: o.description }));
+  return spec.outputs.map((o) => ({
+    name: o.name,
+    activation: o.activation,
+    layout: o.layout ?? 'NHWC',
+    description: o.description,
+  }));
 }
 
 /** The in-graph post-processing of the given tasks (CheXDet's boxes), or null when none has any. */
-function derivedOf(model: PipelineModel, specs: readonly AnyTaskSpec[], size: { width: number; height: number }): GraphExtension | null {
+function derivedOf(
+  model: PipelineModel,
+  specs: readonly AnyTaskSpec[],
+  size: { width: number; height: number },
+): GraphExtension | null {
   const derived = specs.filter((s) => s.derivedOutputs !== undefined);
   if (derived.length === 0) return null;
-  return (gb, outputs) => derived.flatMap((s): OnnxTensorSpec[] => s.derivedOutputs!.graph(gb, outputs, { head: model.heads[s.name], inputSize: size }));
+  return (gb, outputs) =>
+    derived.flatMap((s): OnnxTensorSpec[] =>
+      s.derivedOutputs!.graph(gb, outputs, { head: model.heads[s.name], inputSize: size }),
+    );
 }
 
 /**
@@ -214,7 +292,13 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
   // Stage 1: image -> unrouted tasks (+ gate) and the features stage 2 will read.
   const image = tf.input({ shape: [size.height, size.width, model.encoder.config.inputChannels] });
   const features = model.encoder.apply(image);
-  const stage2 = second.length > 0 ? buildStage2(features, second.map((s) => model.heads[s.name]!)) : null;
+  const stage2 =
+    second.length > 0
+      ? buildStage2(
+          features,
+          second.map((s) => model.heads[s.name]!),
+        )
+      : null;
   const s1Outputs: Sym[] = [];
   const s1Specs: OutputSpec[] = [];
   for (const spec of first) {
@@ -225,16 +309,40 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
   const s1Extra = addOptionalOutputs(model, opts, features, s1Outputs, s1Specs);
   if (model.gate?.head) {
     s1Outputs.push(model.gate.head.apply(features));
-    s1Specs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
+    s1Specs.push({
+      name: 'gate_prob',
+      activation: 'sigmoid',
+      layout: 'NHWC',
+      description: '[B, 1] gate probability (dedicated gate head)',
+    });
   }
   for (const level of stage2?.levels ?? []) {
     s1Outputs.push(features[level]);
-    s1Specs.push({ name: featureOutputName(level), activation: 'none', layout: 'NCHW', description: `encoder feature ${level}, NCHW, input of stage 2` });
+    s1Specs.push({
+      name: featureOutputName(level),
+      activation: 'none',
+      layout: 'NCHW',
+      description: `encoder feature ${level}, NCHW, input of stage 2`,
+    });
   }
-  const common = { classNames, preprocessing: opts.preprocessing, blocks, versions: opts.versions, gate, decode, ...temperature };
+  const common = {
+    classNames,
+    preprocessing: opts.preprocessing,
+    blocks,
+    versions: opts.versions,
+    gate,
+    decode,
+    ...temperature,
+  };
   const s1 = await exportWithExtension(
     tf.model({ inputs: image, outputs: s1Outputs }),
-    { outputs: s1Specs, foldBatchNorm: opts.foldBatchNorm, opset: opts.opset, graphName: 'multichexnet_stage1', metadata: { role: 'stage1', ...common, ...s1Extra, tasks: first.map((s) => s.name) } },
+    {
+      outputs: s1Specs,
+      foldBatchNorm: opts.foldBatchNorm,
+      opset: opts.opset,
+      graphName: 'multichexnet_stage1',
+      metadata: { role: 'stage1', ...common, ...s1Extra, tasks: first.map((s) => s.name) },
+    },
     oodExtension(opts.ood, derivedOf(model, first, size)),
   );
   if (stage2 === null) return { stage1: s1.bytes, stage2: null, reports: { stage1: s1, stage2: null } };
@@ -269,8 +377,15 @@ export async function exportModel(model: PipelineModel, options: ExportPipelineO
 }
 
 /** {@link exportModel} with the export report (operator counts, metadata, checksum). */
-export async function exportModelWithReport(model: PipelineModel, options: ExportPipelineOptions): Promise<ExportReport> {
-  const { opts, size, specs, classNames, gate, decode, blocks, temperature } = planExport(model, options, 'model export options');
+export async function exportModelWithReport(
+  model: PipelineModel,
+  options: ExportPipelineOptions,
+): Promise<ExportReport> {
+  const { opts, size, specs, classNames, gate, decode, blocks, temperature } = planExport(
+    model,
+    options,
+    'model export options',
+  );
   const image = tf.input({ shape: [size.height, size.width, model.encoder.config.inputChannels] });
   const features = model.encoder.apply(image);
   const outputs: Sym[] = [];
@@ -283,7 +398,12 @@ export async function exportModelWithReport(model: PipelineModel, options: Expor
   const extra = addOptionalOutputs(model, opts, features, outputs, outputSpecs);
   if (model.gate?.head) {
     outputs.push(model.gate.head.apply(features));
-    outputSpecs.push({ name: 'gate_prob', activation: 'sigmoid', layout: 'NHWC', description: '[B, 1] gate probability (dedicated gate head)' });
+    outputSpecs.push({
+      name: 'gate_prob',
+      activation: 'sigmoid',
+      layout: 'NHWC',
+      description: '[B, 1] gate probability (dedicated gate head)',
+    });
   }
   return exportWithExtension(
     tf.model({ inputs: image, outputs }),
@@ -292,7 +412,18 @@ export async function exportModelWithReport(model: PipelineModel, options: Expor
       foldBatchNorm: opts.foldBatchNorm,
       opset: opts.opset,
       graphName: 'multichexnet',
-      metadata: { role: 'model', classNames, preprocessing: opts.preprocessing, blocks, versions: opts.versions, gate, decode, tasks: specs.map((s) => s.name), ...extra, ...temperature },
+      metadata: {
+        role: 'model',
+        classNames,
+        preprocessing: opts.preprocessing,
+        blocks,
+        versions: opts.versions,
+        gate,
+        decode,
+        tasks: specs.map((s) => s.name),
+        ...extra,
+        ...temperature,
+      },
     },
     oodExtension(opts.ood, derivedOf(model, specs, size)),
   );
@@ -302,7 +433,10 @@ export async function exportModelWithReport(model: PipelineModel, options: Expor
  * The stage-2 model: fresh inputs for exactly the feature levels the routed heads read (recorded as the heads access
  * them), shaped like the stage-1 features.
  */
-function buildStage2(features: EncoderFeatures<Sym>, heads: readonly TaskHead[]): { model: tf.LayersModel; levels: FeatureLevel[] } {
+function buildStage2(
+  features: EncoderFeatures<Sym>,
+  heads: readonly TaskHead[],
+): { model: tf.LayersModel; levels: FeatureLevel[] } {
   const inputs = new Map<FeatureLevel, Sym>();
   const lazy = {} as EncoderFeatures<Sym>;
   for (const level of FEATURE_LEVELS) {
@@ -327,7 +461,10 @@ function buildStage2(features: EncoderFeatures<Sym>, heads: readonly TaskHead[])
  * Writes the pipeline graphs into `dir` (atomically, folders created): `model.stage1.onnx` and, when present,
  * `model.stage2.onnx`. Node only.
  */
-export async function writePipelineFiles(dir: string, models: Pick<PipelineModels, 'stage1' | 'stage2'>): Promise<{ stage1: string; stage2: string | null }> {
+export async function writePipelineFiles(
+  dir: string,
+  models: Pick<PipelineModels, 'stage1' | 'stage2'>,
+): Promise<{ stage1: string; stage2: string | null }> {
   const { join } = await import('node:path');
   const stage1 = join(dir, PIPELINE_FILES.stage1);
   await writeOnnxFile(stage1, models.stage1);

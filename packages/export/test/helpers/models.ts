@@ -29,7 +29,12 @@ export function buildBlocks(preset: EncoderPreset, seed = 1) {
  * dedicated binary gate.
  */
 export function withGateHead(model: PipelineModel, gateHead: PipelineGateHead, threshold = 0.5): PipelineModel {
-  return { encoder: model.encoder, taskSpecs: model.taskSpecs, heads: model.heads, gate: { config: { kind: 'binary-head' }, threshold, head: gateHead } };
+  return {
+    encoder: model.encoder,
+    taskSpecs: model.taskSpecs,
+    heads: model.heads,
+    gate: { config: { kind: 'binary-head' }, threshold, head: gateHead },
+  };
 }
 
 /** tfjs reference of every head on an image batch [B, H, W, C] (NHWC): logits/raw outputs, eager. */

@@ -20,7 +20,8 @@ export function randomizeStatistics(model: tf.LayersModel, seed: number): void {
       const n = shape.reduce((a, b) => a * b, 1);
       let values: number[] | null = null;
       if (name.endsWith('moving_variance')) values = Array.from({ length: n }, () => rng.uniform(0.3, 2));
-      else if (name.endsWith('moving_mean') || name.endsWith('beta') || name.endsWith('bias')) values = Array.from({ length: n }, () => rng.normal(0, 0.5));
+      else if (name.endsWith('moving_mean') || name.endsWith('beta') || name.endsWith('bias'))
+        values = Array.from({ length: n }, () => rng.normal(0, 0.5));
       else if (name.endsWith('gamma')) values = Array.from({ length: n }, () => rng.uniform(0.5, 1.5));
       if (values !== null) {
         const t = tf.tensor(values, shape);
@@ -44,7 +45,11 @@ export function randomInput(shape: number[], seed: number): tf.Tensor {
 }
 
 /** tfjs reference outputs (post-processing applied like the export options ask), as plain arrays. */
-export function referenceOutputs(model: tf.LayersModel, inputs: tf.Tensor[], options: ExportOnnxOptions): Float32Array[] {
+export function referenceOutputs(
+  model: tf.LayersModel,
+  inputs: tf.Tensor[],
+  options: ExportOnnxOptions,
+): Float32Array[] {
   return tf.tidy(() => {
     const out = model.predict(inputs.length === 1 ? inputs[0]! : inputs) as tf.Tensor | tf.Tensor[];
     const list = Array.isArray(out) ? out : [out];
@@ -62,7 +67,11 @@ export async function checkParity(
   inputs: tf.Tensor[],
   options: ExportOnnxOptions = {},
   backends: OrtBackend[] = ['node'],
-): Promise<{ bytes: Uint8Array; diffs: Record<OrtBackend, number[]>; outputs: Record<OrtBackend, Record<string, TensorData>> }> {
+): Promise<{
+  bytes: Uint8Array;
+  diffs: Record<OrtBackend, number[]>;
+  outputs: Record<OrtBackend, Record<string, TensorData>>;
+}> {
   const bytes = await exportOnnx(model, options);
   const ref = referenceOutputs(model, inputs, options);
   const diffs = {} as Record<OrtBackend, number[]>;
@@ -100,7 +109,11 @@ export function runOnnxChecker(bytes: Uint8Array): { ok: boolean; message: strin
     writeFileSync(file, bytes);
     const r = spawnSync(
       DEBIAN_PYTHON,
-      ['-c', 'import onnx, sys\nm = onnx.load(sys.argv[1])\nonnx.checker.check_model(m, full_check=True)\nprint("ok", m.opset_import[0].version)', file],
+      [
+        '-c',
+        'import onnx, sys\nm = onnx.load(sys.argv[1])\nonnx.checker.check_model(m, full_check=True)\nprint("ok", m.opset_import[0].version)',
+        file,
+      ],
       { encoding: 'utf8' },
     );
     return { ok: r.status === 0, message: `${r.stdout}${r.stderr}`.trim() };

@@ -6,10 +6,24 @@ import { PNG } from 'pngjs';
 import type { DecodedImage } from '@multichexnet/data';
 
 /** `<repoRoot>/../shared/realdata`, where the real test images live (never copied into the repo). */
-export const REALDATA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..', 'shared', 'realdata');
+export const REALDATA_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  '..',
+  'shared',
+  'realdata',
+);
 
 /** The real chest X-rays used for parity: two NIH PNGs and two COVID-collection JPEGs. */
-export const REAL_IMAGES = ['00000001_000.png', '00027426_000.png', '16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'] as const;
+export const REAL_IMAGES = [
+  '00000001_000.png',
+  '00027426_000.png',
+  '16747_3_1.jpg',
+  'covid-19-pneumonia-58-prior.jpg',
+] as const;
 
 /** Whether the real images are present (tests skip with a message otherwise). */
 export function realImagesAvailable(): boolean {

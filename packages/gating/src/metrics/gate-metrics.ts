@@ -25,7 +25,11 @@ export interface GateMetrics {
  */
 export function gateMetrics(decisions: readonly (boolean | GateDecision)[], labels: ArrayLike<number>): GateMetrics {
   if (decisions.length !== labels.length) {
-    throw new DataError('gateMetrics: decisions and labels differ in length', { field: 'labels', expected: `${decisions.length} labels`, found: `${labels.length}` });
+    throw new DataError('gateMetrics: decisions and labels differ in length', {
+      field: 'labels',
+      expected: `${decisions.length} labels`,
+      found: `${labels.length}`,
+    });
   }
   let tp = 0;
   let fp = 0;
@@ -34,7 +38,13 @@ export function gateMetrics(decisions: readonly (boolean | GateDecision)[], labe
   for (let i = 0; i < labels.length; i++) {
     const y = labels[i]!;
     if (Number.isNaN(y)) continue;
-    if (y !== 0 && y !== 1) throw new DataError('Gate label must be 0, 1 or NaN', { row: i + 1, field: 'labels', expected: '0, 1 or NaN', found: String(y) });
+    if (y !== 0 && y !== 1)
+      throw new DataError('Gate label must be 0, 1 or NaN', {
+        row: i + 1,
+        field: 'labels',
+        expected: '0, 1 or NaN',
+        found: String(y),
+      });
     const d = decisions[i]!;
     const positive = typeof d === 'boolean' ? d : d.positive;
     if (y === 1) positive ? tp++ : fn++;

@@ -37,7 +37,14 @@ export function classActivationMaps(head: CamSource, features: EncoderFeatures):
   const { level, featureChannels, name, classes } = head.config;
   const x = features?.[level];
   if (x === undefined) {
-    throw new DataError('Class activation maps: features lack the head level', { field: `${name} input`, expected: `features with ${level}`, found: features === null || typeof features !== 'object' ? String(features) : `keys ${Object.keys(features).join(', ')}` });
+    throw new DataError('Class activation maps: features lack the head level', {
+      field: `${name} input`,
+      expected: `features with ${level}`,
+      found:
+        features === null || typeof features !== 'object'
+          ? String(features)
+          : `keys ${Object.keys(features).join(', ')}`,
+    });
   }
   assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
   const kernel = logitsKernel(head);
@@ -59,7 +66,13 @@ export function applyCamLayer(head: CamSource, x: tf.SymbolicTensor): tf.Symboli
   const { name, classes, level, featureChannels } = head.config;
   assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
   const kernel = logitsKernel(head);
-  const layer = tf.layers.conv2d({ name: `${name}_cam_conv`, filters: classes.length, kernelSize: 1, useBias: false, trainable: false });
+  const layer = tf.layers.conv2d({
+    name: `${name}_cam_conv`,
+    filters: classes.length,
+    kernelSize: 1,
+    useBias: false,
+    trainable: false,
+  });
   const out = layer.apply(x) as tf.SymbolicTensor;
   const k = kernel.reshape([1, 1, kernel.shape[0], kernel.shape[1]]);
   layer.setWeights([k]);

@@ -23,9 +23,13 @@ export const CLS_PROBS_OUTPUT = 'cls_probs';
 
 const thresholdsRule = {
   expected: 'an object of class name -> probability in [0, 1]',
-  check: (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((t) => probabilityRule.check(t)),
+  check: (v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((t) => probabilityRule.check(t)),
 };
-const classesRule = { expected: 'an array of class names', check: (v: unknown) => Array.isArray(v) && v.every((c) => typeof c === 'string') };
+const classesRule = {
+  expected: 'an array of class names',
+  check: (v: unknown) => Array.isArray(v) && v.every((c) => typeof c === 'string'),
+};
 
 /**
  * Decodes `cls_probs` [B, C] (sigmoid probabilities) into `{ probabilities, findings? }` by class name. Plain arrays
@@ -43,10 +47,17 @@ export const clsDecoder = defineTaskDecoder<ClsPrediction, ClsDecodeSettings>({
   fields: ['probabilities', 'findings'],
   settings(recorded, overrides, context) {
     const defaults: ClsDecodeSettings = { classes: [...(context?.classNames ?? [])] };
-    const s = resolveSettings<ClsDecodeSettings>('cls', defaults, recorded, overrides, { classes: classesRule, thresholds: thresholdsRule });
+    const s = resolveSettings<ClsDecodeSettings>('cls', defaults, recorded, overrides, {
+      classes: classesRule,
+      thresholds: thresholdsRule,
+    });
     const unknown = Object.keys(s.thresholds ?? {}).filter((c) => !s.classes.includes(c));
     if (unknown.length > 0) {
-      throw new DataError('Decode thresholds name a class the cls head does not have', { field: 'cls.thresholds', expected: `classes among ${s.classes.join(', ')}`, found: unknown.join(', ') });
+      throw new DataError('Decode thresholds name a class the cls head does not have', {
+        field: 'cls.thresholds',
+        expected: `classes among ${s.classes.join(', ')}`,
+        found: unknown.join(', '),
+      });
     }
     return s;
   },
@@ -56,7 +67,10 @@ export const clsDecoder = defineTaskDecoder<ClsPrediction, ClsDecodeSettings>({
     for (let k = 0; k < probs.length; k++) probabilities[settings.classes[k] ?? `class_${k}`] = probs[k]!;
     const t = settings.thresholds;
     if (t === undefined) return { probabilities };
-    return { probabilities, findings: Object.keys(probabilities).filter((c) => t[c] !== undefined && probabilities[c]! >= t[c]!) };
+    return {
+      probabilities,
+      findings: Object.keys(probabilities).filter((c) => t[c] !== undefined && probabilities[c]! >= t[c]!),
+    };
   },
   empty: () => ({ probabilities: {} }),
   // one temperature per class; each class's decision threshold is a probability
@@ -64,6 +78,9 @@ export const clsDecoder = defineTaskDecoder<ClsPrediction, ClsDecodeSettings>({
     per: 'class',
     output: CLS_PROBS_OUTPUT,
     classes: (s) => s.classes,
-    scaleSettings: (s, scale) => (s.thresholds === undefined ? s : { ...s, thresholds: Object.fromEntries(Object.entries(s.thresholds).map(([c, t]) => [c, scale(t, c)])) }),
+    scaleSettings: (s, scale) =>
+      s.thresholds === undefined
+        ? s
+        : { ...s, thresholds: Object.fromEntries(Object.entries(s.thresholds).map(([c, t]) => [c, scale(t, c)])) },
   },
 });

@@ -19,14 +19,23 @@ export interface ClassWeights {
  */
 export function positiveWeightsFromLabels(labels: readonly ArrayLike<number>[]): ClassWeights {
   if (labels.length === 0) {
-    throw new DataError('Cannot compute class weights from no labels', { field: 'labels', expected: 'at least one row', found: '0 rows' });
+    throw new DataError('Cannot compute class weights from no labels', {
+      field: 'labels',
+      expected: 'at least one row',
+      found: '0 rows',
+    });
   }
   const classes = labels[0]!.length;
   const pos = new Array<number>(classes).fill(0);
   const neg = new Array<number>(classes).fill(0);
   labels.forEach((row, r) => {
     if (row.length !== classes) {
-      throw new DataError('Label rows differ in length', { row: r + 1, field: 'labels', expected: `${classes} values`, found: `${row.length}` });
+      throw new DataError('Label rows differ in length', {
+        row: r + 1,
+        field: 'labels',
+        expected: `${classes} values`,
+        found: `${row.length}`,
+      });
     }
     for (let c = 0; c < classes; c++) {
       const y = row[c]!;

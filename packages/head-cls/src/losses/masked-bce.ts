@@ -22,7 +22,11 @@ export interface MaskedBceOptions {
  * @example
  * const loss = maskedBinaryCrossEntropy(tf.tensor2d([[1, NaN]]), tf.tensor2d([[2.0, -1.0]]));  // only entry 0 counts
  */
-export function maskedBinaryCrossEntropy(labels: tf.Tensor2D, logits: tf.Tensor2D, options: MaskedBceOptions = {}): tf.Scalar {
+export function maskedBinaryCrossEntropy(
+  labels: tf.Tensor2D,
+  logits: tf.Tensor2D,
+  options: MaskedBceOptions = {},
+): tf.Scalar {
   assertShape('labels', labels.shape, logits.shape);
   const [batch, classes] = logits.shape;
   if (options.mask !== undefined) assertShape('mask', options.mask.shape, [batch]);

@@ -19,7 +19,11 @@ export interface MacroAuroc {
  * @example
  * macroAuroc(labels, probabilities, CHESTXRAY14_CLASSES).mean;   // 0.84
  */
-export function macroAuroc(yTrue: readonly ArrayLike<number>[], yScore: readonly ArrayLike<number>[], classes?: readonly string[]): MacroAuroc {
+export function macroAuroc(
+  yTrue: readonly ArrayLike<number>[],
+  yScore: readonly ArrayLike<number>[],
+  classes?: readonly string[],
+): MacroAuroc {
   const count = matrixShape(yTrue, yScore, 'macroAuroc');
   const names = classNames(classes, count, 'macroAuroc');
   const perClass: Record<string, number> = {};

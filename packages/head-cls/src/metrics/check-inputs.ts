@@ -1,9 +1,17 @@
 import { DataError } from '@multichexnet/core';
 
 /** Checks that two matrices [N][C] have the same shape; returns C. */
-export function matrixShape(yTrue: readonly ArrayLike<number>[], yScore: readonly ArrayLike<number>[], what: string): number {
+export function matrixShape(
+  yTrue: readonly ArrayLike<number>[],
+  yScore: readonly ArrayLike<number>[],
+  what: string,
+): number {
   if (yTrue.length !== yScore.length) {
-    throw new DataError(`${what}: label and score matrices differ in rows`, { field: 'yScore', expected: `${yTrue.length} rows`, found: `${yScore.length}` });
+    throw new DataError(`${what}: label and score matrices differ in rows`, {
+      field: 'yScore',
+      expected: `${yTrue.length} rows`,
+      found: `${yScore.length}`,
+    });
   }
   const classes = yTrue[0]?.length ?? 0;
   for (let i = 0; i < yTrue.length; i++) {
@@ -22,7 +30,11 @@ export function matrixShape(yTrue: readonly ArrayLike<number>[], yScore: readonl
 export function classNames(classes: readonly string[] | undefined, count: number, what: string): string[] {
   if (classes === undefined) return Array.from({ length: count }, (_, i) => String(i));
   if (classes.length !== count) {
-    throw new DataError(`${what}: one class name per column`, { field: 'classes', expected: `${count} names`, found: `${classes.length}` });
+    throw new DataError(`${what}: one class name per column`, {
+      field: 'classes',
+      expected: `${count} names`,
+      found: `${classes.length}`,
+    });
   }
   return [...classes];
 }

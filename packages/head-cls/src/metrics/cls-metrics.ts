@@ -28,11 +28,25 @@ export interface ClsMetrics {
  * @example
  * clsMetrics(records, ['Pneumonia', 'Effusion'], { Pneumonia: 0.3, Effusion: 0.5 }).meanAuroc;
  */
-export function clsMetrics(records: readonly ClsRecord[], classes: readonly string[], thresholds?: Readonly<Record<string, number>>): ClsMetrics {
+export function clsMetrics(
+  records: readonly ClsRecord[],
+  classes: readonly string[],
+  thresholds?: Readonly<Record<string, number>>,
+): ClsMetrics {
   const labels = records.map((r) => r.labels);
   const scores = records.map((r) => r.scores);
   const m = macroAuroc(labels, scores, classes);
-  const decided = thresholds === undefined ? scores : scores.map((row) => Float32Array.from(classes, (c, j) => (row[j]! >= (thresholds[c] ?? 0.5) ? 1 : 0)));
+  const decided =
+    thresholds === undefined
+      ? scores
+      : scores.map((row) => Float32Array.from(classes, (c, j) => (row[j]! >= (thresholds[c] ?? 0.5) ? 1 : 0)));
   const f1 = f1Score(labels, decided, { threshold: 0.5, classes });
-  return { meanAuroc: m.mean, f1Threshold: thresholds === undefined ? 0.5 : { ...thresholds }, perClassAuroc: m.perClass, macroF1: f1.macro, perClassF1: f1.perClass, images: records.length };
+  return {
+    meanAuroc: m.mean,
+    f1Threshold: thresholds === undefined ? 0.5 : { ...thresholds },
+    perClassAuroc: m.perClass,
+    macroF1: f1.macro,
+    perClassF1: f1.perClass,
+    images: records.length,
+  };
 }

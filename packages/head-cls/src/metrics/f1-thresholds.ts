@@ -8,9 +8,17 @@ import { DataError } from '@multichexnet/core';
  * @example
  * const t = chooseF1Thresholds(valLabels, valScores, classes);   // { Atelectasis: 0.21, ... }
  */
-export function chooseF1Thresholds(labels: readonly ArrayLike<number>[], scores: readonly ArrayLike<number>[], classes: readonly string[]): Record<string, number> {
+export function chooseF1Thresholds(
+  labels: readonly ArrayLike<number>[],
+  scores: readonly ArrayLike<number>[],
+  classes: readonly string[],
+): Record<string, number> {
   if (labels.length !== scores.length) {
-    throw new DataError('chooseF1Thresholds: labels and scores differ in rows', { field: 'scores', expected: `${labels.length} rows`, found: `${scores.length}` });
+    throw new DataError('chooseF1Thresholds: labels and scores differ in rows', {
+      field: 'scores',
+      expected: `${labels.length} rows`,
+      found: `${scores.length}`,
+    });
   }
   const out: Record<string, number> = {};
   classes.forEach((name, c) => {

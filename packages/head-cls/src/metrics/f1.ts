@@ -27,7 +27,11 @@ export interface F1Options {
  * @example
  * f1Score([[1, 0], [0, 1]], [[0.9, 0.2], [0.6, 0.4]]);   // { perClass: { 0: 0.667, 1: 0 }, macro: 0.333, micro: 0.5 }
  */
-export function f1Score(yTrue: readonly ArrayLike<number>[], yScore: readonly ArrayLike<number>[], options: F1Options = {}): F1Result {
+export function f1Score(
+  yTrue: readonly ArrayLike<number>[],
+  yScore: readonly ArrayLike<number>[],
+  options: F1Options = {},
+): F1Result {
   const threshold = options.threshold ?? 0.5;
   const count = matrixShape(yTrue, yScore, 'f1Score');
   const names = classNames(options.classes, count, 'f1Score');
@@ -39,11 +43,21 @@ export function f1Score(yTrue: readonly ArrayLike<number>[], yScore: readonly Ar
       const y = yTrue[i]![c]!;
       if (Number.isNaN(y)) continue;
       if (y !== 0 && y !== 1) {
-        throw new DataError('f1Score: labels must be 0, 1 or NaN', { row: i + 1, field: `yTrue[${c}]`, expected: '0, 1 or NaN', found: String(y) });
+        throw new DataError('f1Score: labels must be 0, 1 or NaN', {
+          row: i + 1,
+          field: `yTrue[${c}]`,
+          expected: '0, 1 or NaN',
+          found: String(y),
+        });
       }
       const s = yScore[i]![c]!;
       if (Number.isNaN(s)) {
-        throw new DataError('f1Score: scores must be numbers', { row: i + 1, field: `yScore[${c}]`, expected: 'a number', found: 'NaN' });
+        throw new DataError('f1Score: scores must be numbers', {
+          row: i + 1,
+          field: `yScore[${c}]`,
+          expected: 'a number',
+          found: 'NaN',
+        });
       }
       const predicted = s > threshold;
       if (predicted && y === 1) tp[c]!++;

@@ -15,7 +15,11 @@ export interface OperatingPoint {
  * @example
  * sensitivityAtSpecificity([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], 0.5);  // { sensitivity: 1, specificity: 0.5, threshold: 0.35 }
  */
-export function sensitivityAtSpecificity(yTrue: ArrayLike<number>, yScore: ArrayLike<number>, minSpecificity: number): OperatingPoint {
+export function sensitivityAtSpecificity(
+  yTrue: ArrayLike<number>,
+  yScore: ArrayLike<number>,
+  minSpecificity: number,
+): OperatingPoint {
   const c = rocCounts(yTrue, yScore, 'sensitivityAtSpecificity');
   if (c.positives === 0 || c.negatives === 0) return { sensitivity: NaN, specificity: NaN, threshold: NaN };
   let best = 0;
@@ -24,5 +28,9 @@ export function sensitivityAtSpecificity(yTrue: ArrayLike<number>, yScore: Array
     if (1 - c.fp[i]! / c.negatives < minSpecificity - 1e-12) break;
     if (c.tp[i]! > c.tp[best]!) best = i;
   }
-  return { sensitivity: c.tp[best]! / c.positives, specificity: 1 - c.fp[best]! / c.negatives, threshold: c.thresholds[best]! };
+  return {
+    sensitivity: c.tp[best]! / c.positives,
+    specificity: 1 - c.fp[best]! / c.negatives,
+    threshold: c.thresholds[best]!,
+  };
 }

@@ -29,7 +29,10 @@ export const covidDecoder = defineTaskDecoder<CovidPrediction, CovidDecodeSettin
   reads: [COVID_PROB_OUTPUT],
   routed: false,
   fields: ['covid'],
-  settings: (recorded, overrides) => resolveSettings<CovidDecodeSettings>('covid', { threshold: 0.5 }, recorded, overrides, { threshold: probabilityRule }),
+  settings: (recorded, overrides) =>
+    resolveSettings<CovidDecodeSettings>('covid', { threshold: 0.5 }, recorded, overrides, {
+      threshold: probabilityRule,
+    }),
   decode(outputs, { index, settings }) {
     const probability = readRow(outputs, COVID_PROB_OUTPUT, index)[0]!;
     return { covid: { probability, positive: probability >= settings.threshold } };
@@ -37,5 +40,9 @@ export const covidDecoder = defineTaskDecoder<CovidPrediction, CovidDecodeSettin
   // An unrouted task runs on every image; an empty call is only asked for by a caller that skipped it.
   empty: () => ({ covid: { probability: 0, positive: false } }),
   // one temperature for the task (what a calibrated export records); the decision threshold is a probability
-  calibration: { per: 'task', output: COVID_PROB_OUTPUT, scaleSettings: (s, scale) => ({ ...s, threshold: scale(s.threshold) }) },
+  calibration: {
+    per: 'task',
+    output: COVID_PROB_OUTPUT,
+    scaleSettings: (s, scale) => ({ ...s, threshold: scale(s.threshold) }),
+  },
 });

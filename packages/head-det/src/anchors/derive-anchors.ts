@@ -90,7 +90,9 @@ function lloyd(sizes: readonly Anchor[], init: Anchor[], maxIterations: number):
       sumH[c]! += sizes[i]!.height;
       count[c]! += 1;
     }
-    centroids = centroids.map((old, c) => (count[c]! > 0 ? { width: sumW[c]! / count[c]!, height: sumH[c]! / count[c]! } : old));
+    centroids = centroids.map((old, c) =>
+      count[c]! > 0 ? { width: sumW[c]! / count[c]!, height: sumH[c]! / count[c]! } : old,
+    );
     // An empty cluster keeps its old centre; with k-means++ seeding on thousands of boxes this does not happen in
     // practice, and keeping it is deterministic.
   }
@@ -114,14 +116,27 @@ export function deriveAnchors(sizes: readonly Anchor[], options: DeriveAnchorsOp
   const restarts = options.restarts ?? 8;
   const maxIterations = options.maxIterations ?? 300;
   if (!Number.isInteger(k) || k < 1) {
-    throw new DataError('deriveAnchors needs a positive integer k', { field: 'k', expected: 'an integer >= 1', found: String(k) });
+    throw new DataError('deriveAnchors needs a positive integer k', {
+      field: 'k',
+      expected: 'an integer >= 1',
+      found: String(k),
+    });
   }
   if (sizes.length < k) {
-    throw new DataError('deriveAnchors needs at least k boxes', { field: 'sizes', expected: `>= ${k} boxes`, found: `${sizes.length}` });
+    throw new DataError('deriveAnchors needs at least k boxes', {
+      field: 'sizes',
+      expected: `>= ${k} boxes`,
+      found: `${sizes.length}`,
+    });
   }
   sizes.forEach((s, i) => {
     if (!(s.width > 0 && s.height > 0 && Number.isFinite(s.width) && Number.isFinite(s.height))) {
-      throw new DataError('Box size must be positive and finite', { row: i + 1, field: 'width/height', expected: 'numbers > 0', found: `${s.width} x ${s.height}` });
+      throw new DataError('Box size must be positive and finite', {
+        row: i + 1,
+        field: 'width/height',
+        expected: 'numbers > 0',
+        found: `${s.width} x ${s.height}`,
+      });
     }
   });
   const rng = createRng(options.seed ?? 0);

@@ -24,7 +24,11 @@ export interface DecodeDetectionsOptions extends Partial<DetDecodeConfig> {
  * const [boxes] = decodeDetections(head.apply(features), head.config, { imageSize: 1024, scoreThreshold: 0.3 });
  * // boxes: [{ x: 212.4, y: 160.0, width: 230.1, height: 402.7, score: 0.91 }, ...]
  */
-export function decodeDetections(output: tf.Tensor4D | PlainTensor, settings: DetLayout & { decode: DetDecodeConfig }, options: DecodeDetectionsOptions = {}): ScoredBox[][] {
+export function decodeDetections(
+  output: tf.Tensor4D | PlainTensor,
+  settings: DetLayout & { decode: DetDecodeConfig },
+  options: DecodeDetectionsOptions = {},
+): ScoredBox[][] {
   const raw: PlainTensor = output instanceof tf.Tensor ? { data: output.dataSync(), dims: output.shape } : output;
   const size = options.imageSize === undefined ? undefined : sizeOf(options.imageSize, 'imageSize');
   const { boxes, scores } = detBoxesOf(raw, settings, size);
@@ -36,5 +40,7 @@ export function decodeDetections(output: tf.Tensor4D | PlainTensor, settings: De
   const [B, N] = scores.dims as [number, number];
   const b4 = boxes.data as Float64Array;
   const s = scores.data as Float64Array;
-  return Array.from({ length: B }, (_, b) => selectBoxes(b4.subarray(b * N * 4, (b + 1) * N * 4), s.subarray(b * N, (b + 1) * N), chosen));
+  return Array.from({ length: B }, (_, b) =>
+    selectBoxes(b4.subarray(b * N * 4, (b + 1) * N * 4), s.subarray(b * N, (b + 1) * N), chosen),
+  );
 }

@@ -20,12 +20,20 @@ const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
  * @example
  * const { boxes, scores } = detBoxesOf({ data: raw, dims: [1, 8, 8, 25] }, head.config);   // 320 boxes of a 256 px input
  */
-export function detBoxesOf(raw: PlainTensor, layout: DetLayout, size?: { width: number; height: number }): { boxes: PlainTensor; scores: PlainTensor } {
+export function detBoxesOf(
+  raw: PlainTensor,
+  layout: DetLayout,
+  size?: { width: number; height: number },
+): { boxes: PlainTensor; scores: PlainTensor } {
   const K = layout.anchors.length;
   const shape = raw.dims;
   const count = shape.reduce((a, b) => a * b, 1);
   if (shape.length !== 4 || shape[3] !== K * DET_VALUES_PER_ANCHOR || raw.data.length !== count) {
-    throw new DataError('Det output has the wrong shape', { field: 'det output', expected: `[B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}]`, found: `[${shape.join(', ')}] with ${raw.data.length} values` });
+    throw new DataError('Det output has the wrong shape', {
+      field: 'det output',
+      expected: `[B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}]`,
+      found: `[${shape.join(', ')}] with ${raw.data.length} values`,
+    });
   }
   const [B, rows, cols] = shape as [number, number, number, number];
   const stride = DET_LEVEL_STRIDE[layout.level];

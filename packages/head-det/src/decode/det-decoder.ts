@@ -1,4 +1,11 @@
-import { defineTaskDecoder, probabilityRule, readRow, resolveSettings, type ScoredBox, type SettingRule } from '@multichexnet/core/base';
+import {
+  defineTaskDecoder,
+  probabilityRule,
+  readRow,
+  resolveSettings,
+  type ScoredBox,
+  type SettingRule,
+} from '@multichexnet/core/base';
 import { DET_BOXES_OUTPUT, DET_SCORES_OUTPUT } from './det-boxes';
 import { nonMaxSuppression } from './nms';
 
@@ -19,9 +26,16 @@ export interface DetDecodeSettings {
 }
 
 /** The defaults of CheXDet's `decode` config. */
-export const DET_DECODE_DEFAULTS: Readonly<DetDecodeSettings> = Object.freeze({ scoreThreshold: 0.25, nmsIoU: 0.5, maxDetections: 10 });
+export const DET_DECODE_DEFAULTS: Readonly<DetDecodeSettings> = Object.freeze({
+  scoreThreshold: 0.25,
+  nmsIoU: 0.5,
+  maxDetections: 10,
+});
 
-const positiveInteger: SettingRule = { expected: 'an integer > 0', check: (v) => Number.isInteger(v) && (v as number) > 0 };
+const positiveInteger: SettingRule = {
+  expected: 'an integer > 0',
+  check: (v) => Number.isInteger(v) && (v as number) > 0,
+};
 
 /**
  * One image's boxes from its candidate boxes [N, 4] (x, y, width, height) and scores [N]: score >= threshold, a
@@ -30,7 +44,11 @@ const positiveInteger: SettingRule = { expected: 'an integer > 0', check: (v) =>
  * @example
  * selectBoxes(boxesOfImage, scoresOfImage, { scoreThreshold: 0.3, nmsIoU: 0.5, maxDetections: 10 });
  */
-export function selectBoxes(boxes: ArrayLike<number>, scores: ArrayLike<number>, settings: DetDecodeSettings): ScoredBox[] {
+export function selectBoxes(
+  boxes: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  settings: DetDecodeSettings,
+): ScoredBox[] {
   const candidates: ScoredBox[] = [];
   for (let i = 0; i < scores.length; i++) {
     const score = scores[i]!;
@@ -58,11 +76,23 @@ export const detDecoder = defineTaskDecoder<DetPrediction, DetDecodeSettings>({
   routed: true,
   fields: ['boxes'],
   settings: (recorded, overrides) =>
-    resolveSettings<DetDecodeSettings>('det', { ...DET_DECODE_DEFAULTS }, recorded, overrides, { scoreThreshold: probabilityRule, nmsIoU: probabilityRule, maxDetections: positiveInteger }),
+    resolveSettings<DetDecodeSettings>('det', { ...DET_DECODE_DEFAULTS }, recorded, overrides, {
+      scoreThreshold: probabilityRule,
+      nmsIoU: probabilityRule,
+      maxDetections: positiveInteger,
+    }),
   decode(outputs, { index, settings, image }) {
-    return { boxes: image.boxes(selectBoxes(readRow(outputs, DET_BOXES_OUTPUT, index), readRow(outputs, DET_SCORES_OUTPUT, index), settings)) };
+    return {
+      boxes: image.boxes(
+        selectBoxes(readRow(outputs, DET_BOXES_OUTPUT, index), readRow(outputs, DET_SCORES_OUTPUT, index), settings),
+      ),
+    };
   },
   empty: () => ({ boxes: [] }),
   // one temperature for every box score; the score threshold is a probability
-  calibration: { per: 'task', output: DET_SCORES_OUTPUT, scaleSettings: (s, scale) => ({ ...s, scoreThreshold: scale(s.scoreThreshold) }) },
+  calibration: {
+    per: 'task',
+    output: DET_SCORES_OUTPUT,
+    scaleSettings: (s, scale) => ({ ...s, scoreThreshold: scale(s.scoreThreshold) }),
+  },
 });

@@ -14,7 +14,14 @@ export interface DetLossSettings extends DetLayout {
  * ignore rule). Wrapped in customGrad so the comparison sits outside the gradient tape: the rule only chooses
  * which anchors count, it is not differentiated.
  */
-function ignoredAnchors(raw: tf.Tensor3D, truth: tf.Tensor3D, rows: number, cols: number, anchors: DetLayout['anchors'], threshold: number): tf.Tensor2D {
+function ignoredAnchors(
+  raw: tf.Tensor3D,
+  truth: tf.Tensor3D,
+  rows: number,
+  cols: number,
+  anchors: DetLayout['anchors'],
+  threshold: number,
+): tf.Tensor2D {
   const K = anchors.length;
   const A = rows * cols * K;
   const colOf = new Float32Array(A);
@@ -69,7 +76,12 @@ function ignoredAnchors(raw: tf.Tensor3D, truth: tf.Tensor3D, rows: number, cols
  * @example
  * const loss = detLoss(targets, head.apply(features, { training: true }), head.config);
  */
-export function detLoss(target: DetTargets, output: tf.Tensor4D, settings: DetLossSettings, mask?: tf.Tensor1D): tf.Scalar {
+export function detLoss(
+  target: DetTargets,
+  output: tf.Tensor4D,
+  settings: DetLossSettings,
+  mask?: tf.Tensor1D,
+): tf.Scalar {
   const K = settings.anchors.length;
   const [B, rows, cols] = target.objectness.shape;
   assertShape('det output', output.shape, [B, rows, cols, K * DET_VALUES_PER_ANCHOR]);

@@ -21,7 +21,9 @@ export interface DetMetrics {
 }
 
 /** Candidate box score thresholds {@link chooseScoreThreshold} tries. */
-export const DET_SCORE_THRESHOLDS: readonly number[] = Object.freeze([0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+export const DET_SCORE_THRESHOLDS: readonly number[] = Object.freeze([
+  0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9,
+]);
 
 /**
  * RSNA mAP of the predictions with score >= `threshold`.
@@ -30,7 +32,9 @@ export const DET_SCORE_THRESHOLDS: readonly number[] = Object.freeze([0.02, 0.05
  * detMapAt(images, 0.3);   // 0.21
  */
 export function detMapAt(images: readonly DetectionImage[], threshold: number): number {
-  return rsnaMeanAP(images.map((d) => ({ truth: d.truth, predictions: d.predictions.filter((p) => p.score >= threshold) })));
+  return rsnaMeanAP(
+    images.map((d) => ({ truth: d.truth, predictions: d.predictions.filter((p) => p.score >= threshold) })),
+  );
 }
 
 /**

@@ -45,11 +45,17 @@ export interface PrecisionRecallCurve {
  * @example
  * const { points } = precisionRecallCurve(images, 0.5);   // [{ score, precision, recall, truePositive }, ...]
  */
-export function precisionRecallCurve(images: readonly DetectionImage[], iou = 0.5, options: VocOptions = {}): PrecisionRecallCurve {
+export function precisionRecallCurve(
+  images: readonly DetectionImage[],
+  iou = 0.5,
+  options: VocOptions = {},
+): PrecisionRecallCurve {
   checkImages(images);
   const rule = options.matchRule ?? 'gte';
   const all: { image: number; index: number; score: number }[] = [];
-  images.forEach((im, i) => byScore(im.predictions).forEach((p) => all.push({ image: i, index: p, score: im.predictions[p]!.score })));
+  images.forEach((im, i) =>
+    byScore(im.predictions).forEach((p) => all.push({ image: i, index: p, score: im.predictions[p]!.score })),
+  );
   // Array.prototype.sort is stable, so equal scores keep image order, then their per-image confidence order.
   all.sort((a, b) => b.score - a.score);
   const claimed = images.map((im) => new Array<boolean>(im.truth.length).fill(false));
@@ -76,7 +82,12 @@ export function precisionRecallCurve(images: readonly DetectionImage[], iou = 0.
     } else {
       fp++;
     }
-    points.push({ score: d.score, precision: tp / (tp + fp), recall: truthCount > 0 ? tp / truthCount : 0, truePositive: isTP });
+    points.push({
+      score: d.score,
+      precision: tp / (tp + fp),
+      recall: truthCount > 0 ? tp / truthCount : 0,
+      truePositive: isTP,
+    });
   }
   return { points, truthCount };
 }
@@ -133,5 +144,9 @@ export function apAt(images: readonly DetectionImage[], iou = 0.5, options: VocO
  * ]); // 1 (apAt over both images gives 0.5)
  */
 export function positiveApAt(images: readonly DetectionImage[], iou = 0.5, options: VocOptions = {}): number {
-  return apAt(images.filter((im) => im.truth.length > 0), iou, options);
+  return apAt(
+    images.filter((im) => im.truth.length > 0),
+    iou,
+    options,
+  );
 }

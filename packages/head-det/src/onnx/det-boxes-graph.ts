@@ -12,10 +12,21 @@ import { DET_VALUES_PER_ANCHOR } from '../grid';
  * @example
  * const specs = addDetBoxesToGraph(writer, outputs.get('det_raw')!, head.anchors, { width: 256, height: 256 });
  */
-export function addDetBoxesToGraph(gb: OnnxGraphWriter, raw: OnnxValue, anchors: readonly Anchor[], imageSize: { width: number; height: number }): OnnxTensorSpec[] {
+export function addDetBoxesToGraph(
+  gb: OnnxGraphWriter,
+  raw: OnnxValue,
+  anchors: readonly Anchor[],
+  imageSize: { width: number; height: number },
+): OnnxTensorSpec[] {
   const K = anchors.length;
   const [, rows, cols, channels] = raw.shape;
-  if (raw.shape.length !== 4 || raw.layout !== 'plain' || typeof rows !== 'number' || typeof cols !== 'number' || channels !== K * DET_VALUES_PER_ANCHOR) {
+  if (
+    raw.shape.length !== 4 ||
+    raw.layout !== 'plain' ||
+    typeof rows !== 'number' ||
+    typeof cols !== 'number' ||
+    channels !== K * DET_VALUES_PER_ANCHOR
+  ) {
     throw new DataError('Det output cannot be decoded in the graph', {
       field: raw.name,
       expected: `NHWC [B, S_h, S_w, ${K * DET_VALUES_PER_ANCHOR}] with a fixed grid`,
@@ -25,11 +36,25 @@ export function addDetBoxesToGraph(gb: OnnxGraphWriter, raw: OnnxValue, anchors:
   const { width: W, height: H } = imageSize;
   const N = rows * cols * K;
   const c = (name: string, dims: number[], values: number[]): string => gb.floats(`det_decode/${name}`, dims, values);
-  const op = (type: string, inputs: string[], base: string, attrs = {}): string => gb.node(type, inputs, attrs, `det_decode/${base}`)[0]!;
+  const op = (type: string, inputs: string[], base: string, attrs = {}): string =>
+    gb.node(type, inputs, attrs, `det_decode/${base}`)[0]!;
 
-  const cells = op('Reshape', [raw.name, gb.int64s('det_decode/cell_shape', [-1, rows, cols, K, DET_VALUES_PER_ANCHOR])], 'cells');
+  const cells = op(
+    'Reshape',
+    [raw.name, gb.int64s('det_decode/cell_shape', [-1, rows, cols, K, DET_VALUES_PER_ANCHOR])],
+    'cells',
+  );
   const slice = (from: number, to: number, base: string): string =>
-    op('Slice', [cells, gb.int64s(`det_decode/${base}_start`, [from]), gb.int64s(`det_decode/${base}_end`, [to]), gb.int64s(`det_decode/${base}_axis`, [4])], base);
+    op(
+      'Slice',
+      [
+        cells,
+        gb.int64s(`det_decode/${base}_start`, [from]),
+        gb.int64s(`det_decode/${base}_end`, [to]),
+        gb.int64s(`det_decode/${base}_axis`, [4]),
+      ],
+      base,
+    );
   const txy = slice(0, 2, 'txy');
   const twh = slice(2, 4, 'twh');
   const tobj = slice(4, 5, 'tobj');
@@ -38,10 +63,24 @@ export function addDetBoxesToGraph(gb: OnnxGraphWriter, raw: OnnxValue, anchors:
   for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) grid.push(q, r);
   const centre = op(
     'Mul',
-    [op('Add', [op('Sigmoid', [txy], 'sxy'), c('grid', [1, rows, cols, 1, 2], grid)], 'cell_xy'), c('cell_size', [2], [W / cols, H / rows])],
+    [
+      op('Add', [op('Sigmoid', [txy], 'sxy'), c('grid', [1, rows, cols, 1, 2], grid)], 'cell_xy'),
+      c('cell_size', [2], [W / cols, H / rows]),
+    ],
     'centre',
   );
-  const size = op('Mul', [op('Exp', [twh], 'ewh'), c('anchor_px', [1, 1, 1, K, 2], anchors.flatMap((a) => [a.width * W, a.height * H]))], 'size');
+  const size = op(
+    'Mul',
+    [
+      op('Exp', [twh], 'ewh'),
+      c(
+        'anchor_px',
+        [1, 1, 1, K, 2],
+        anchors.flatMap((a) => [a.width * W, a.height * H]),
+      ),
+    ],
+    'size',
+  );
   const half = op('Mul', [size, c('half', [], [0.5])], 'half');
   const topLeft = op('Max', [op('Sub', [centre, half], 'tl_raw'), c('zero', [], [0])], 'top_left');
   const bottomRight = op('Min', [op('Add', [centre, half], 'br_raw'), c('image_size', [2], [W, H])], 'bottom_right');
@@ -51,7 +90,13 @@ export function addDetBoxesToGraph(gb: OnnxGraphWriter, raw: OnnxValue, anchors:
   const boxesName = gb.reserveName(DET_BOXES_OUTPUT);
   gb.nodeTo('Reshape', [boxes, gb.int64s('det_decode/boxes_shape', [-1, N, 4])], [boxesName], {}, DET_BOXES_OUTPUT);
   const scoresName = gb.reserveName(DET_SCORES_OUTPUT);
-  gb.nodeTo('Reshape', [op('Sigmoid', [tobj], 'score5'), gb.int64s('det_decode/scores_shape', [-1, N])], [scoresName], {}, DET_SCORES_OUTPUT);
+  gb.nodeTo(
+    'Reshape',
+    [op('Sigmoid', [tobj], 'score5'), gb.int64s('det_decode/scores_shape', [-1, N])],
+    [scoresName],
+    {},
+    DET_SCORES_OUTPUT,
+  );
 
   const boxDoc = `[B, ${N}, 4] boxes (x, y, width, height) in ${W}x${H} input pixels, clipped; one per grid cell and anchor`;
   const scoreDoc = `[B, ${N}] objectness probabilities of det_boxes`;

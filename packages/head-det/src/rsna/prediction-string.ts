@@ -29,19 +29,34 @@ export function toRsnaPredictionString(boxes: readonly ScoredBox[], options: { d
 export function parseRsnaPredictionString(text: string, where: { file?: string; row?: number } = {}): ScoredBox[] {
   const tokens = text.trim() === '' ? [] : text.trim().split(/\s+/);
   if (tokens.length % 5 !== 0) {
-    throw new DataError('PredictionString must hold groups of 5 numbers', { ...where, field: 'PredictionString', expected: '"confidence x y width height" repeated', found: `${tokens.length} values` });
+    throw new DataError('PredictionString must hold groups of 5 numbers', {
+      ...where,
+      field: 'PredictionString',
+      expected: '"confidence x y width height" repeated',
+      found: `${tokens.length} values`,
+    });
   }
   const boxes: ScoredBox[] = [];
   for (let i = 0; i < tokens.length; i += 5) {
     const v = tokens.slice(i, i + 5).map((t, j) => {
       const n = Number(t);
       if (t === '' || !Number.isFinite(n)) {
-        throw new DataError('PredictionString holds a value that is not a number', { ...where, field: `PredictionString value ${i + j + 1}`, expected: 'a finite number', found: JSON.stringify(t) });
+        throw new DataError('PredictionString holds a value that is not a number', {
+          ...where,
+          field: `PredictionString value ${i + j + 1}`,
+          expected: 'a finite number',
+          found: JSON.stringify(t),
+        });
       }
       return n;
     });
     if (v[3]! < 0 || v[4]! < 0) {
-      throw new DataError('PredictionString box has a negative size', { ...where, field: `PredictionString box ${i / 5 + 1}`, expected: 'width and height >= 0', found: `${v[3]} x ${v[4]}` });
+      throw new DataError('PredictionString box has a negative size', {
+        ...where,
+        field: `PredictionString box ${i / 5 + 1}`,
+        expected: 'width and height >= 0',
+        found: `${v[3]} x ${v[4]}`,
+      });
     }
     boxes.push({ score: v[0]!, x: v[1]!, y: v[2]!, width: v[3]!, height: v[4]! });
   }

@@ -57,7 +57,11 @@ export function encodeDetTargets(
   layout: DetLayout,
 ): DetTargets {
   if (!Array.isArray(boxesPerImage) || boxesPerImage.length === 0) {
-    throw new DataError('encodeDetTargets needs one entry per image', { field: 'boxesPerImage', expected: 'a non-empty array of Box[] or null', found: JSON.stringify(boxesPerImage) });
+    throw new DataError('encodeDetTargets needs one entry per image', {
+      field: 'boxesPerImage',
+      expected: 'a non-empty array of Box[] or null',
+      found: JSON.stringify(boxesPerImage),
+    });
   }
   const { width: W, height: H } = sizeOf(imageSize);
   const { rows, cols } = gridOf(layout, imageSize);

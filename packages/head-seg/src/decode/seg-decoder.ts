@@ -1,4 +1,11 @@
-import { DataError, defineTaskDecoder, readRow, resolveSettings, type BinaryMask, type SettingRule } from '@multichexnet/core/base';
+import {
+  DataError,
+  defineTaskDecoder,
+  readRow,
+  resolveSettings,
+  type BinaryMask,
+  type SettingRule,
+} from '@multichexnet/core/base';
 
 /** One image's decoded segmentation. */
 export interface SegPrediction {
@@ -17,7 +24,10 @@ export interface SegDecodeSettings {
 /** Name of the segmentation output: [B, H, W, 1] foreground probabilities, NHWC. */
 export const SEG_MASK_OUTPUT = 'seg_mask';
 
-const openProbability: SettingRule = { expected: 'a number in (0, 1)', check: (v) => typeof v === 'number' && v > 0 && v < 1 };
+const openProbability: SettingRule = {
+  expected: 'a number in (0, 1)',
+  check: (v) => typeof v === 'number' && v > 0 && v < 1,
+};
 const count: SettingRule = { expected: 'an integer >= 0', check: (v) => Number.isInteger(v) && (v as number) >= 0 };
 
 /**
@@ -35,12 +45,20 @@ export const segDecoder = defineTaskDecoder<SegPrediction, SegDecodeSettings>({
   reads: [SEG_MASK_OUTPUT],
   routed: true,
   fields: ['mask'],
-  settings: (recorded, overrides) => resolveSettings<SegDecodeSettings>('seg', { threshold: 0.5, minArea: 0 }, recorded, overrides, { threshold: openProbability, minArea: count }),
+  settings: (recorded, overrides) =>
+    resolveSettings<SegDecodeSettings>('seg', { threshold: 0.5, minArea: 0 }, recorded, overrides, {
+      threshold: openProbability,
+      minArea: count,
+    }),
   decode(outputs, { index, settings, image }) {
     const probs = readRow(outputs, SEG_MASK_OUTPUT, index);
     const { width, height } = image.inputSize;
     if (probs.length !== width * height) {
-      throw new DataError('Seg output does not match the network input', { field: SEG_MASK_OUTPUT, expected: `${height} x ${width} x 1 per image`, found: `${probs.length} values` });
+      throw new DataError('Seg output does not match the network input', {
+        field: SEG_MASK_OUTPUT,
+        expected: `${height} x ${width} x 1 per image`,
+        found: `${probs.length} values`,
+      });
     }
     const mask = image.mask(probs, settings.threshold);
     if (settings.minArea > 0) {
@@ -52,5 +70,9 @@ export const segDecoder = defineTaskDecoder<SegPrediction, SegDecodeSettings>({
   },
   empty: () => ({ mask: null }),
   // one temperature for every pixel; the mask threshold is a probability
-  calibration: { per: 'task', output: SEG_MASK_OUTPUT, scaleSettings: (s, scale) => ({ ...s, threshold: scale(s.threshold) }) },
+  calibration: {
+    per: 'task',
+    output: SEG_MASK_OUTPUT,
+    scaleSettings: (s, scale) => ({ ...s, threshold: scale(s.threshold) }),
+  },
 });

@@ -22,7 +22,12 @@ export interface SegLossSettings {
  * @example
  * const loss = segLoss(truthMasks, head.apply(features, { training: true }), head.config);
  */
-export function segLoss(target: tf.Tensor4D, logits: tf.Tensor4D, settings: SegLossSettings, mask?: tf.Tensor1D): tf.Scalar {
+export function segLoss(
+  target: tf.Tensor4D,
+  logits: tf.Tensor4D,
+  settings: SegLossSettings,
+  mask?: tf.Tensor1D,
+): tf.Scalar {
   assertShape('seg logits', logits.shape, [null, null, null, 1]);
   assertShape('seg target', target.shape, logits.shape);
   if (mask !== undefined) assertShape('seg loss mask', mask.shape, [logits.shape[0]]);
@@ -38,7 +43,10 @@ export function segLoss(target: tf.Tensor4D, logits: tf.Tensor4D, settings: SegL
     const bceImage = tf.div(tf.sum(tf.mul(bce, valid), axes), tf.maximum(nValid, 1));
     const p = tf.mul(tf.sigmoid(logits), valid);
     const inter = tf.sum(tf.mul(p, t), axes);
-    const dice = tf.div(tf.add(tf.mul(inter, 2), diceSmooth), tf.add(tf.add(tf.sum(p, axes), tf.sum(t, axes)), diceSmooth));
+    const dice = tf.div(
+      tf.add(tf.mul(inter, 2), diceSmooth),
+      tf.add(tf.add(tf.sum(p, axes), tf.sum(t, axes)), diceSmooth),
+    );
     const perImage = tf.add(tf.mul(bceImage, bceWeight), tf.mul(tf.sub(1, dice), diceWeight));
     let counted: tf.Tensor = tf.cast(tf.greater(nValid, 0), 'float32');
     if (mask !== undefined) counted = tf.mul(counted, mask);

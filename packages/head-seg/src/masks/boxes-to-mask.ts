@@ -10,13 +10,21 @@ import { DataError, type BinaryMask, type Box } from '@multichexnet/core';
  */
 export function boxesToMask(boxes: readonly Box[], width: number, height: number): BinaryMask {
   if (!(Number.isInteger(width) && Number.isInteger(height) && width >= 0 && height >= 0)) {
-    throw new DataError('Mask size must be non-negative integers', { field: 'width/height', expected: 'integers >= 0', found: `${width} x ${height}` });
+    throw new DataError('Mask size must be non-negative integers', {
+      field: 'width/height',
+      expected: 'integers >= 0',
+      found: `${width} x ${height}`,
+    });
   }
   const data = new Uint8Array(width * height);
   boxes.forEach((b, i) => {
     for (const f of ['x', 'y', 'width', 'height'] as const) {
       if (!Number.isFinite(b[f]) || ((f === 'width' || f === 'height') && b[f] < 0)) {
-        throw new DataError('Invalid box', { field: `boxes[${i}].${f}`, expected: 'a finite number (size >= 0)', found: String(b[f]) });
+        throw new DataError('Invalid box', {
+          field: `boxes[${i}].${f}`,
+          expected: 'a finite number (size >= 0)',
+          found: String(b[f]),
+        });
       }
     }
     const c0 = Math.max(0, Math.ceil(b.x - 0.5));

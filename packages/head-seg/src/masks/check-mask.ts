@@ -16,7 +16,8 @@ export function checkMask(m: BinaryMask, field: string, row?: number): void {
       row,
       field,
       expected: '{ width, height, data } with data.length = width x height',
-      found: m === null || typeof m !== 'object' ? String(m) : `${m.width} x ${m.height}, data length ${m.data?.length}`,
+      found:
+        m === null || typeof m !== 'object' ? String(m) : `${m.width} x ${m.height}, data length ${m.data?.length}`,
     });
   }
 }

@@ -9,10 +9,17 @@ import { checkMask } from './check-mask';
  * @example
  * const target = encodeSegTargets([mask0, null, emptyMask]);   // [3, 256, 256, 1]
  */
-export function encodeSegTargets(masks: readonly (BinaryMask | null)[], size?: { width: number; height: number }): tf.Tensor4D {
+export function encodeSegTargets(
+  masks: readonly (BinaryMask | null)[],
+  size?: { width: number; height: number },
+): tf.Tensor4D {
   const first = masks.find((m) => m !== null) ?? size;
   if (masks.length === 0 || first === undefined || first === null) {
-    throw new DataError('encodeSegTargets needs at least one mask, or a size', { field: 'masks', expected: 'a non-empty array with a BinaryMask or a size', found: `${masks.length} entries` });
+    throw new DataError('encodeSegTargets needs at least one mask, or a size', {
+      field: 'masks',
+      expected: 'a non-empty array with a BinaryMask or a size',
+      found: `${masks.length} entries`,
+    });
   }
   const { width, height } = first;
   const n = width * height;
@@ -24,7 +31,12 @@ export function encodeSegTargets(masks: readonly (BinaryMask | null)[], size?: {
     }
     checkMask(m, 'masks', i + 1);
     if (m.width !== width || m.height !== height) {
-      throw new DataError('All masks of a batch must have the same size', { row: i + 1, field: 'masks', expected: `${width} x ${height}`, found: `${m.width} x ${m.height}` });
+      throw new DataError('All masks of a batch must have the same size', {
+        row: i + 1,
+        field: 'masks',
+        expected: `${width} x ${height}`,
+        found: `${m.width} x ${m.height}`,
+      });
     }
     for (let j = 0; j < n; j++) data[i * n + j] = m.data[j] !== 0 ? 1 : 0;
   });

@@ -26,7 +26,11 @@ export function maskComponents(mask: BinaryMask, options: MaskToBoxesOptions = {
   const connectivity = options.connectivity ?? 8;
   const minArea = options.minArea ?? 1;
   if (connectivity !== 4 && connectivity !== 8) {
-    throw new DataError('connectivity must be 4 or 8', { field: 'connectivity', expected: '4 or 8', found: String(connectivity) });
+    throw new DataError('connectivity must be 4 or 8', {
+      field: 'connectivity',
+      expected: '4 or 8',
+      found: String(connectivity),
+    });
   }
   const { width: W, height: H, data } = mask;
   const seen = new Uint8Array(W * H);

@@ -11,7 +11,12 @@ function diceOf(pred: BinaryMask, truth: BinaryMask, row?: number): number {
   checkMask(pred, 'prediction', row);
   checkMask(truth, 'truth', row);
   if (pred.width !== truth.width || pred.height !== truth.height) {
-    throw new DataError('Prediction and truth masks differ in size', { row, field: 'prediction', expected: `${truth.width} x ${truth.height}`, found: `${pred.width} x ${pred.height}` });
+    throw new DataError('Prediction and truth masks differ in size', {
+      row,
+      field: 'prediction',
+      expected: `${truth.width} x ${truth.height}`,
+      found: `${pred.width} x ${pred.height}`,
+    });
   }
   let p = 0;
   let t = 0;

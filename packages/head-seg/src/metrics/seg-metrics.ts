@@ -32,7 +32,16 @@ function segMasksAt(images: readonly SegmentationImage[], minArea: number): read
   return images.map((s) => {
     let n = 0;
     for (let i = 0; i < s.prediction.data.length; i++) if (s.prediction.data[i] !== 0) n++;
-    return n >= minArea ? s : { truth: s.truth, prediction: { width: s.prediction.width, height: s.prediction.height, data: new Uint8Array(s.prediction.data.length) } };
+    return n >= minArea
+      ? s
+      : {
+          truth: s.truth,
+          prediction: {
+            width: s.prediction.width,
+            height: s.prediction.height,
+            data: new Uint8Array(s.prediction.data.length),
+          },
+        };
   });
 }
 
@@ -44,7 +53,13 @@ function segMasksAt(images: readonly SegmentationImage[], minArea: number): read
  */
 export function segMetrics(images: readonly SegmentationImage[], minArea: number): SegMetrics {
   const masks = segMasksAt(images, minArea);
-  return { dice: siimMeanDice(masks), positiveDice: positiveMeanDice(masks), minArea, images: images.length, positives: images.filter((s) => s.truth.data.some((v) => v !== 0)).length };
+  return {
+    dice: siimMeanDice(masks),
+    positiveDice: positiveMeanDice(masks),
+    minArea,
+    images: images.length,
+    positives: images.filter((s) => s.truth.data.some((v) => v !== 0)).length,
+  };
 }
 
 /**

@@ -32,7 +32,18 @@ export interface TensorRecord {
 }
 
 /** What the interpreter produces: plain JSON-like values, Maps for dicts, and the two records above. */
-export type PickleValue = null | boolean | number | bigint | string | Uint8Array | PickleValue[] | Map<PickleValue, PickleValue> | StorageRef | TensorRecord | PickleGlobal;
+export type PickleValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PickleValue[]
+  | Map<PickleValue, PickleValue>
+  | StorageRef
+  | TensorRecord
+  | PickleGlobal;
 
 /** A whitelisted global, as a callable marker. */
 interface PickleGlobal {
@@ -48,7 +59,18 @@ export class UnpicklingRefused extends Error {
   }
 }
 
-const STORAGE_TYPES = ['FloatStorage', 'DoubleStorage', 'HalfStorage', 'BFloat16Storage', 'LongStorage', 'IntStorage', 'ShortStorage', 'CharStorage', 'ByteStorage', 'BoolStorage'];
+const STORAGE_TYPES = [
+  'FloatStorage',
+  'DoubleStorage',
+  'HalfStorage',
+  'BFloat16Storage',
+  'LongStorage',
+  'IntStorage',
+  'ShortStorage',
+  'CharStorage',
+  'ByteStorage',
+  'BoolStorage',
+];
 const ALLOWED = new Set([
   'collections.OrderedDict',
   'torch._utils._rebuild_tensor_v2',
@@ -65,11 +87,22 @@ const MARK = Symbol('mark');
 type StackItem = PickleValue | typeof MARK;
 
 function isGlobal(v: unknown, name?: string): v is PickleGlobal {
-  return typeof v === 'object' && v !== null && (v as PickleGlobal).kind === 'global' && (name === undefined || (v as PickleGlobal).name === name);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as PickleGlobal).kind === 'global' &&
+    (name === undefined || (v as PickleGlobal).name === name)
+  );
 }
 
 function asInts(v: PickleValue, what: string, source: string): number[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' || typeof x === 'bigint')) throw new DataError('Checkpoint tensor record is malformed', { file: source, field: what, expected: 'a tuple of integers', found: String(v) });
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' || typeof x === 'bigint'))
+    throw new DataError('Checkpoint tensor record is malformed', {
+      file: source,
+      field: what,
+      expected: 'a tuple of integers',
+      found: String(v),
+    });
   return v.map((x) => Number(x));
 }
 
@@ -86,7 +119,12 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
   const memo = new Map<number, PickleValue>();
   let pos = 0;
   const need = (n: number): void => {
-    if (pos + n > bytes.byteLength) throw new DataError('Checkpoint pickle is truncated', { file: source, expected: `${n} more byte(s) at offset ${pos}`, found: `${bytes.byteLength - pos}` });
+    if (pos + n > bytes.byteLength)
+      throw new DataError('Checkpoint pickle is truncated', {
+        file: source,
+        expected: `${n} more byte(s) at offset ${pos}`,
+        found: `${bytes.byteLength - pos}`,
+      });
   };
   const u8 = (): number => {
     need(1);
@@ -112,24 +150,40 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
   };
   const line = (): string => {
     const end = bytes.indexOf(0x0a, pos);
-    if (end < 0) throw new DataError('Checkpoint pickle is truncated', { file: source, expected: 'a newline-terminated name', found: 'end of data' });
+    if (end < 0)
+      throw new DataError('Checkpoint pickle is truncated', {
+        file: source,
+        expected: 'a newline-terminated name',
+        found: 'end of data',
+      });
     const s = text.decode(bytes.subarray(pos, end));
     pos = end + 1;
     return s;
   };
   const pop = (): PickleValue => {
     const v = stack.pop();
-    if (v === undefined || v === MARK) throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a value on the stack', found: v === MARK ? 'a mark' : 'an empty stack' });
+    if (v === undefined || v === MARK)
+      throw new DataError('Checkpoint pickle is malformed', {
+        file: source,
+        expected: 'a value on the stack',
+        found: v === MARK ? 'a mark' : 'an empty stack',
+      });
     return v;
   };
   const top = (): PickleValue => {
     const v = stack[stack.length - 1];
-    if (v === undefined || v === MARK) throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a value on the stack', found: 'none' });
+    if (v === undefined || v === MARK)
+      throw new DataError('Checkpoint pickle is malformed', {
+        file: source,
+        expected: 'a value on the stack',
+        found: 'none',
+      });
     return v;
   };
   const popMark = (): PickleValue[] => {
     const at = stack.lastIndexOf(MARK);
-    if (at < 0) throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a mark', found: 'none' });
+    if (at < 0)
+      throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a mark', found: 'none' });
     const items = stack.splice(at) as PickleValue[];
     items.shift();
     return items;
@@ -140,12 +194,18 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
     return { kind: 'global', name: full };
   };
   const setItems = (target: PickleValue, items: PickleValue[]): void => {
-    if (!(target instanceof Map)) throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a dict to set items on', found: typeof target });
+    if (!(target instanceof Map))
+      throw new DataError('Checkpoint pickle is malformed', {
+        file: source,
+        expected: 'a dict to set items on',
+        found: typeof target,
+      });
     for (let i = 0; i + 1 < items.length; i += 2) target.set(items[i]!, items[i + 1]!);
   };
   const call = (fn: PickleValue, args: PickleValue): PickleValue => {
     const a = Array.isArray(args) ? args : [];
-    if (!isGlobal(fn)) throw new DataError('Checkpoint pickle calls something that is not a global', { file: source, found: typeof fn });
+    if (!isGlobal(fn))
+      throw new DataError('Checkpoint pickle calls something that is not a global', { file: source, found: typeof fn });
     switch (fn.name) {
       case 'collections.OrderedDict': {
         const m = new Map<PickleValue, PickleValue>();
@@ -155,15 +215,27 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       }
       case 'torch._utils._rebuild_tensor_v2': {
         const storage = a[0] as StorageRef;
-        if (storage?.kind !== 'storage') throw new DataError('Checkpoint tensor has no storage', { file: source, expected: 'a persistent storage id', found: String(a[0]) });
-        return { kind: 'tensor', storage, offset: Number(a[1]), shape: asInts(a[2]!, 'size', source), stride: asInts(a[3]!, 'stride', source) };
+        if (storage?.kind !== 'storage')
+          throw new DataError('Checkpoint tensor has no storage', {
+            file: source,
+            expected: 'a persistent storage id',
+            found: String(a[0]),
+          });
+        return {
+          kind: 'tensor',
+          storage,
+          offset: Number(a[1]),
+          shape: asInts(a[2]!, 'size', source),
+          stride: asInts(a[3]!, 'stride', source),
+        };
       }
       case 'torch._utils._rebuild_parameter':
       case 'torch._utils._rebuild_parameter_with_state':
         return a[0]!;
       case 'torch._tensor._rebuild_from_type_v2': {
         const [inner, , innerArgs] = a;
-        if (!isGlobal(a[1], 'torch.Tensor') && !isGlobal(a[1], 'torch.nn.parameter.Parameter')) throw new UnpicklingRefused(`a tensor subclass (${String((a[1] as unknown as PickleGlobal)?.name)})`);
+        if (!isGlobal(a[1], 'torch.Tensor') && !isGlobal(a[1], 'torch.nn.parameter.Parameter'))
+          throw new UnpicklingRefused(`a tensor subclass (${String((a[1] as unknown as PickleGlobal)?.name)})`);
         return call(inner!, innerArgs!);
       }
       case '_codecs.encode': {
@@ -184,12 +256,14 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x95: // FRAME
         take(8);
         break;
-      case 0x63: { // GLOBAL 'c'
+      case 0x63: {
+        // GLOBAL 'c'
         const module = line();
         stack.push(global(module, line()));
         break;
       }
-      case 0x93: { // STACK_GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = pop();
         stack.push(global(String(pop()), String(name)));
         break;
@@ -214,9 +288,11 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         memo.set(memo.size, top());
         break;
       case 0x68: // BINGET 'h'
-      case 0x6a: { // LONG_BINGET 'j'
+      case 0x6a: {
+        // LONG_BINGET 'j'
         const k = op === 0x68 ? u8() : u32();
-        if (!memo.has(k)) throw new DataError('Checkpoint pickle refers to a missing memo entry', { file: source, found: String(k) });
+        if (!memo.has(k))
+          throw new DataError('Checkpoint pickle refers to a missing memo entry', { file: source, found: String(k) });
         stack.push(memo.get(k)!);
         break;
       }
@@ -226,7 +302,8 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x8c: // SHORT_BINUNICODE
         stack.push(text.decode(take(u8())));
         break;
-      case 0x8d: { // BINUNICODE8
+      case 0x8d: {
+        // BINUNICODE8
         const lo = u32();
         const hi = u32();
         stack.push(text.decode(take(hi * 2 ** 32 + lo)));
@@ -244,7 +321,8 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x42: // BINBYTES 'B'
         stack.push(take(u32()).slice());
         break;
-      case 0x4a: { // BININT 'J'
+      case 0x4a: {
+        // BININT 'J'
         need(4);
         stack.push(view.getInt32(pos, true));
         pos += 4;
@@ -257,7 +335,8 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         stack.push(u16());
         break;
       case 0x8a: // LONG1
-      case 0x8b: { // LONG4
+      case 0x8b: {
+        // LONG4
         const n = op === 0x8a ? u8() : u32();
         const b = take(n);
         let v = 0n;
@@ -266,7 +345,8 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
         break;
       }
-      case 0x47: { // BINFLOAT 'G' (big-endian)
+      case 0x47: {
+        // BINFLOAT 'G' (big-endian)
         need(8);
         stack.push(view.getFloat64(pos, false));
         pos += 8;
@@ -278,12 +358,14 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x85: // TUPLE1
         stack.push([pop()]);
         break;
-      case 0x86: { // TUPLE2
+      case 0x86: {
+        // TUPLE2
         const b = pop();
         stack.push([pop(), b]);
         break;
       }
-      case 0x87: { // TUPLE3
+      case 0x87: {
+        // TUPLE3
         const c = pop();
         const b = pop();
         stack.push([pop(), b, c]);
@@ -298,58 +380,91 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x4e: // NONE 'N'
         stack.push(null);
         break;
-      case 0x73: { // SETITEM 's'
+      case 0x73: {
+        // SETITEM 's'
         const v = pop();
         const k = pop();
         setItems(top(), [k, v]);
         break;
       }
-      case 0x75: { // SETITEMS 'u'
+      case 0x75: {
+        // SETITEMS 'u'
         const items = popMark();
         setItems(top(), items);
         break;
       }
-      case 0x61: { // APPEND 'a'
+      case 0x61: {
+        // APPEND 'a'
         const v = pop();
         const list = top();
-        if (!Array.isArray(list)) throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a list to append to', found: typeof list });
+        if (!Array.isArray(list))
+          throw new DataError('Checkpoint pickle is malformed', {
+            file: source,
+            expected: 'a list to append to',
+            found: typeof list,
+          });
         list.push(v);
         break;
       }
-      case 0x65: { // APPENDS 'e'
+      case 0x65: {
+        // APPENDS 'e'
         const items = popMark();
         const list = top();
-        if (!Array.isArray(list)) throw new DataError('Checkpoint pickle is malformed', { file: source, expected: 'a list to append to', found: typeof list });
+        if (!Array.isArray(list))
+          throw new DataError('Checkpoint pickle is malformed', {
+            file: source,
+            expected: 'a list to append to',
+            found: typeof list,
+          });
         list.push(...items);
         break;
       }
-      case 0x52: { // REDUCE 'R'
+      case 0x52: {
+        // REDUCE 'R'
         const args = pop();
         stack.push(call(pop(), args));
         break;
       }
-      case 0x81: { // NEWOBJ: only OrderedDict.__new__ is data
+      case 0x81: {
+        // NEWOBJ: only OrderedDict.__new__ is data
         const args = pop();
         const cls = pop();
-        if (!isGlobal(cls, 'collections.OrderedDict')) throw new UnpicklingRefused(`${(cls as unknown as PickleGlobal)?.name ?? String(cls)} instantiated`);
+        if (!isGlobal(cls, 'collections.OrderedDict'))
+          throw new UnpicklingRefused(`${(cls as unknown as PickleGlobal)?.name ?? String(cls)} instantiated`);
         stack.push(call(cls, args));
         break;
       }
       case 0x62: // BUILD 'b': the state of an OrderedDict (its `_metadata`) or a tensor's; nothing to keep
         pop();
         break;
-      case 0x51: { // BINPERSID 'Q'
+      case 0x51: {
+        // BINPERSID 'Q'
         const pid = pop();
         if (!Array.isArray(pid) || pid[0] !== 'storage' || !isGlobal(pid[1])) {
-          throw new DataError('Checkpoint pickle has a persistent id that is not a tensor storage', { file: source, expected: "('storage', type, key, location, numel)", found: JSON.stringify(pid, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))?.slice(0, 60) ?? 'undefined' });
+          throw new DataError('Checkpoint pickle has a persistent id that is not a tensor storage', {
+            file: source,
+            expected: "('storage', type, key, location, numel)",
+            found:
+              JSON.stringify(pid, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))?.slice(0, 60) ??
+              'undefined',
+          });
         }
-        stack.push({ kind: 'storage', storageType: (pid[1] as PickleGlobal).name.replace(/^torch\./, ''), key: String(pid[2]), numel: Number(pid[4]) });
+        stack.push({
+          kind: 'storage',
+          storageType: (pid[1] as PickleGlobal).name.replace(/^torch\./, ''),
+          key: String(pid[2]),
+          numel: Number(pid[4]),
+        });
         break;
       }
       case 0x2e: // STOP '.'
         return pop();
       default:
-        throw new DataError('Checkpoint pickle uses an opcode outside the state_dict subset', { file: source, expected: 'protocol 2-5 data opcodes', found: `0x${op.toString(16)} at offset ${pos - 1}` });
+        throw new DataError('Checkpoint pickle uses an opcode outside the state_dict subset', {
+          file: source,
+          expected: 'protocol 2-5 data opcodes',
+          found: `0x${op.toString(16)} at offset ${pos - 1}`,
+        });
     }
   }
 }

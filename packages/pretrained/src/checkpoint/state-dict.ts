@@ -49,5 +49,7 @@ export function conversionCommand(file: string): string {
  * exact command that converts it.
  */
 export function needsPythonError(file: string, found: string): DataError {
-  return new DataError(`Checkpoint needs Python to load (file ${file}): found ${found}, expected a plain state_dict of tensors; convert it once with: ${conversionCommand(file)}`);
+  return new DataError(
+    `Checkpoint needs Python to load (file ${file}): found ${found}, expected a plain state_dict of tensors; convert it once with: ${conversionCommand(file)}`,
+  );
 }

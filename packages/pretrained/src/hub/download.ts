@@ -59,23 +59,44 @@ export async function downloadToCache(url: string, path: string, options: Downlo
   const fs = await import('node:fs/promises');
   const { dirname } = await import('node:path');
   const expected = options.sha256?.toLowerCase();
-  if (expected !== undefined && !SHA.test(expected)) throw new DataError('Expected SHA-256 is not 64 hex digits', { field: 'sha256', expected: '64 hex digits', found: options.sha256 });
+  if (expected !== undefined && !SHA.test(expected))
+    throw new DataError('Expected SHA-256 is not 64 hex digits', {
+      field: 'sha256',
+      expected: '64 hex digits',
+      found: options.sha256,
+    });
   const sidecar = `${path}.sha256`;
-  const recorded = await fs.readFile(sidecar, 'utf8').then((s) => s.trim(), () => null);
+  const recorded = await fs.readFile(sidecar, 'utf8').then(
+    (s) => s.trim(),
+    () => null,
+  );
   if (recorded !== null && (expected === undefined || recorded === expected)) {
-    const ok = await fs.access(path).then(() => true, () => false);
+    const ok = await fs.access(path).then(
+      () => true,
+      () => false,
+    );
     if (ok && (await sha256OfFile(path)) === recorded) return { path, url, sha256: recorded, fromCache: true };
   }
   await fs.mkdir(dirname(path), { recursive: true });
   const part = `${path}.part`;
-  let have = await fs.stat(part).then((s) => s.size, () => 0);
-  const response = await fetch(url, { headers: { ...(options.headers ?? {}), ...(have > 0 ? { Range: `bytes=${have}-` } : {}) }, redirect: 'follow' }).catch((e: unknown) => {
+  let have = await fs.stat(part).then(
+    (s) => s.size,
+    () => 0,
+  );
+  const response = await fetch(url, {
+    headers: { ...(options.headers ?? {}), ...(have > 0 ? { Range: `bytes=${have}-` } : {}) },
+    redirect: 'follow',
+  }).catch((e: unknown) => {
     throw new DataError('Download failed', { file: url, found: (e as Error).message }, { cause: e });
   });
   if (response.status === 416 && have > 0) {
     // The partial file is already complete (the server has no bytes past it): check it below.
   } else if (!response.ok) {
-    throw new DataError('Download failed', { file: url, expected: 'HTTP 200 or 206', found: `HTTP ${response.status} ${response.statusText}` });
+    throw new DataError('Download failed', {
+      file: url,
+      expected: 'HTTP 200 or 206',
+      found: `HTTP ${response.status} ${response.statusText}`,
+    });
   } else {
     if (response.status !== 206) have = 0; // the server ignored the range: start over
     const length = Number(response.headers.get('content-length') ?? Number.NaN);
@@ -90,17 +111,35 @@ export async function downloadToCache(url: string, path: string, options: Downlo
         options.onProgress?.({ url, received, total });
       }
     } catch (e) {
-      throw new DataError('Download interrupted (run again to resume from the partial file)', { file: url, expected: total === null ? 'the whole file' : `${total} bytes`, found: `${received} bytes in ${part}` }, { cause: e });
+      throw new DataError(
+        'Download interrupted (run again to resume from the partial file)',
+        {
+          file: url,
+          expected: total === null ? 'the whole file' : `${total} bytes`,
+          found: `${received} bytes in ${part}`,
+        },
+        { cause: e },
+      );
     } finally {
       await file.close();
     }
-    if (total !== null && received !== total) throw new DataError('Download ended early (run again to resume from the partial file)', { file: url, expected: `${total} bytes`, found: `${received} bytes in ${part}` });
+    if (total !== null && received !== total)
+      throw new DataError('Download ended early (run again to resume from the partial file)', {
+        file: url,
+        expected: `${total} bytes`,
+        found: `${received} bytes in ${part}`,
+      });
   }
   const want = expected ?? etagSha(response.headers);
   const got = await sha256OfFile(part);
   if (want !== null && got !== want) {
     await fs.rm(part, { force: true });
-    throw new DataError('Downloaded file has the wrong SHA-256 (deleted; nothing cached)', { file: url, field: 'sha256', expected: want, found: got });
+    throw new DataError('Downloaded file has the wrong SHA-256 (deleted; nothing cached)', {
+      file: url,
+      field: 'sha256',
+      expected: want,
+      found: got,
+    });
   }
   await fs.rename(part, path);
   await fs.writeFile(sidecar, `${got}\n`);

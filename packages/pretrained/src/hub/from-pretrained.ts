@@ -25,22 +25,46 @@ const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 /**
  * The URL and cache path of a source: a URL as is, a repo id in the hub's `<repo>/resolve/<revision>/<file>` layout.
  */
-export async function pretrainedLocation(source: string, options: FromPretrainedOptions = {}): Promise<{ url: string; path: string; name: string }> {
+export async function pretrainedLocation(
+  source: string,
+  options: FromPretrainedOptions = {},
+): Promise<{ url: string; path: string; name: string }> {
   const { homedir } = await import('node:os');
   const { join } = await import('node:path');
   const { createHash } = await import('node:crypto');
   const cache = options.cacheDir ?? process.env.MULTICHEXNET_CACHE ?? join(homedir(), '.cache', 'multichexnet');
   if (/^https?:\/\//.test(source)) {
     const name = decodeURIComponent(new URL(source).pathname.split('/').pop() || 'checkpoint');
-    return { url: source, path: join(cache, 'url', createHash('sha256').update(source).digest('hex').slice(0, 16), name), name };
+    return {
+      url: source,
+      path: join(cache, 'url', createHash('sha256').update(source).digest('hex').slice(0, 16), name),
+      name,
+    };
   }
-  if (!REPO_ID.test(source)) throw new DataError('Not a URL or a Hugging Face repo id', { field: 'source', expected: 'https://... or owner/name', found: source });
+  if (!REPO_ID.test(source))
+    throw new DataError('Not a URL or a Hugging Face repo id', {
+      field: 'source',
+      expected: 'https://... or owner/name',
+      found: source,
+    });
   const file = options.file ?? 'model.safetensors';
   const revision = options.revision ?? 'main';
-  if (file.split('/').some((p) => p === '..' || p === '') || revision.includes('..')) throw new DataError('Repo file or revision leaves the repo', { field: 'file', expected: 'a path inside the repo', found: `${revision}/${file}` });
-  const endpoint = (options.endpoint ?? process.env.MULTICHEXNET_HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
+  if (file.split('/').some((p) => p === '..' || p === '') || revision.includes('..'))
+    throw new DataError('Repo file or revision leaves the repo', {
+      field: 'file',
+      expected: 'a path inside the repo',
+      found: `${revision}/${file}`,
+    });
+  const endpoint = (options.endpoint ?? process.env.MULTICHEXNET_HF_ENDPOINT ?? DEFAULT_HF_ENDPOINT).replace(
+    /\/+$/,
+    '',
+  );
   const url = `${endpoint}/${source}/resolve/${encodeURIComponent(revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
-  return { url, path: join(cache, 'hub', ...source.split('/'), revision, ...file.split('/')), name: file.split('/').pop()! };
+  return {
+    url,
+    path: join(cache, 'hub', ...source.split('/'), revision, ...file.split('/')),
+    name: file.split('/').pop()!,
+  };
 }
 
 /**
@@ -63,8 +87,20 @@ export async function resolvePretrained(source: string, options: FromPretrainedO
  * const m = await fromPretrained('my-org/xrv-densenet121', { layout: 'torchxrayvision', file: 'densenet121-res224-all.safetensors', onProgress: (p) => console.log(p.received, p.total) });
  * m.cls.config.classes;   // 14 ChestX-ray14 classes, then torchxrayvision's extra 4
  */
-export async function fromPretrained(source: string, options: FromPretrainedOptions & ImportOptions): Promise<ImportedModel> {
-  const { file: _file, revision: _revision, endpoint: _endpoint, cacheDir: _cacheDir, sha256: _sha, onProgress: _onProgress, headers: _headers, ...importOptions } = options;
+export async function fromPretrained(
+  source: string,
+  options: FromPretrainedOptions & ImportOptions,
+): Promise<ImportedModel> {
+  const {
+    file: _file,
+    revision: _revision,
+    endpoint: _endpoint,
+    cacheDir: _cacheDir,
+    sha256: _sha,
+    onProgress: _onProgress,
+    headers: _headers,
+    ...importOptions
+  } = options;
   const cached = await resolvePretrained(source, options);
   const fs = await import('node:fs/promises');
   return importCheckpoint(new Uint8Array(await fs.readFile(cached.path)), { ...importOptions, file: cached.url });

@@ -58,7 +58,15 @@ export interface LayoutSpec {
 
 const imagenet = (inputChannels: 1 | 3): PreprocessConfigInput & { size: number } =>
   inputChannels === 3
-    ? { size: 224, fit: 'crop', crop: 0.875, interpolation: 'area', channels: 3, mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] }
+    ? {
+        size: 224,
+        fit: 'crop',
+        crop: 0.875,
+        interpolation: 'area',
+        channels: 3,
+        mean: [...IMAGENET_MEAN],
+        std: [...IMAGENET_STD],
+      }
     : // A folded stem reads one grey channel normalised with the channel averages (see foldStem).
       { size: 224, fit: 'crop', crop: 0.875, interpolation: 'area', channels: 1, mean: FOLDED_MEAN, std: FOLDED_STD };
 
@@ -67,7 +75,8 @@ export const FOLDED_MEAN = (IMAGENET_MEAN[0] + IMAGENET_MEAN[1] + IMAGENET_MEAN[
 export const FOLDED_STD = (IMAGENET_STD[0] + IMAGENET_STD[1] + IMAGENET_STD[2]) / 3;
 
 const torchvision: LayoutSpec = {
-  description: "torchvision's densenet121 state_dict (e.g. DenseNet121_Weights.IMAGENET1K_V1) or timm's densenet121: keys features.*, classifier.*",
+  description:
+    "torchvision's densenet121 state_dict (e.g. DenseNet121_Weights.IMAGENET1K_V1) or timm's densenet121: keys features.*, classifier.*",
   prefixes: ['module.', ''],
   classifierKeys: ['classifier'],
   defaultClasses: (n) => (n === CHESTXRAY14_CLASSES.length ? CHESTXRAY14_CLASSES : null),
@@ -81,23 +90,34 @@ export const LAYOUTS: Readonly<Record<PretrainedLayout, LayoutSpec>> = {
   torchvision,
   timm: { ...torchvision, description: "timm's densenet121 state_dict (the same keys as torchvision's)" },
   chexnet: {
-    description: 'CheXNet reimplementations (e.g. arnoweng/CheXNet model.pth.tar): torchvision densenet121 in DataParallel, keys module.densenet121.features.*, classifier Sequential(Linear(1024, 14), Sigmoid) as module.densenet121.classifier.0.*',
+    description:
+      'CheXNet reimplementations (e.g. arnoweng/CheXNet model.pth.tar): torchvision densenet121 in DataParallel, keys module.densenet121.features.*, classifier Sequential(Linear(1024, 14), Sigmoid) as module.densenet121.classifier.0.*',
     prefixes: ['module.densenet121.', 'densenet121.'],
     classifierKeys: ['classifier.0', 'classifier'],
     defaultClasses: (n) => (n === CHESTXRAY14_CLASSES.length ? CHESTXRAY14_CLASSES : null),
     opThreshs: false,
     preprocess: imagenet,
-    preprocessNote: 'as CheXNet: grey film as RGB in [0, 1], resize 256, crop 224 (CheXNet averages ten crops; one centre crop here), ImageNet mean/std',
+    preprocessNote:
+      'as CheXNet: grey film as RGB in [0, 1], resize 256, crop 224 (CheXNet averages ten crops; one centre crop here), ImageNet mean/std',
   },
   torchxrayvision: {
-    description: 'torchxrayvision DenseNet-121 (densenet121-res224-*): keys features.* with a 1-channel stem, classifier Linear(1024, 18), op_threshs',
+    description:
+      'torchxrayvision DenseNet-121 (densenet121-res224-*): keys features.* with a 1-channel stem, classifier Linear(1024, 18), op_threshs',
     prefixes: ['module.', ''],
     classifierKeys: ['classifier'],
     defaultClasses: (n) => (n === TORCHXRAYVISION_PATHOLOGIES.length ? TORCHXRAYVISION_PATHOLOGIES : null),
     opThreshs: true,
     // xrv.datasets.normalize(img, maxval) = (2 * img / maxval - 1) * 1024, i.e. (x - 0.5) / (1 / 2048) on [0, 1];
     // XRayCenterCrop keeps the largest centred square, XRayResizer scales it to 224.
-    preprocess: () => ({ size: 224, fit: 'crop', crop: 1, interpolation: 'area', channels: 1, mean: 0.5, std: 1 / 2048 }),
+    preprocess: () => ({
+      size: 224,
+      fit: 'crop',
+      crop: 1,
+      interpolation: 'area',
+      channels: 1,
+      mean: 0.5,
+      std: 1 / 2048,
+    }),
     preprocessNote: 'torchxrayvision: one grey channel scaled to [-1024, 1024], largest centred square, resized to 224',
   },
 };

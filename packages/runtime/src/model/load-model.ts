@@ -3,7 +3,13 @@ import { scanModelProto } from '../onnx/onnx-proto';
 import { modelChecksum } from './checksum';
 import { nodeFs } from './node-only';
 import { CHECKSUM_KEY, metadataFromProps, type ModelMetadata } from './metadata';
-import { createSession, resolveBackend, type OrtBackend, type OrtSessionLike, type SessionOptions } from './ort-session';
+import {
+  createSession,
+  resolveBackend,
+  type OrtBackend,
+  type OrtSessionLike,
+  type SessionOptions,
+} from './ort-session';
 
 /** A loaded, verified model with its onnxruntime session. */
 export interface OnnxModel {
@@ -43,7 +49,8 @@ async function readSource(source: string): Promise<Uint8Array> {
     }
   }
   const res = await fetch(source);
-  if (!res.ok) throw new DataError('Cannot fetch model file', { file: source, expected: 'HTTP 200', found: `HTTP ${res.status}` });
+  if (!res.ok)
+    throw new DataError('Cannot fetch model file', { file: source, expected: 'HTTP 200', found: `HTTP ${res.status}` });
   return new Uint8Array(await res.arrayBuffer());
 }
 
@@ -57,22 +64,38 @@ export async function verifyModelBytes(bytes: Uint8Array, file = '<bytes>'): Pro
     throw new DataError('Not an ONNX model file', {
       file,
       expected: 'an ONNX ModelProto (first byte 0x08, the ir_version field)',
-      found: bytes.byteLength < 16 ? `${bytes.byteLength} bytes` : `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
+      found:
+        bytes.byteLength < 16
+          ? `${bytes.byteLength} bytes`
+          : `first bytes ${Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ')}`,
     });
   }
   let scan;
   try {
     scan = scanModelProto(bytes);
   } catch (e) {
-    throw new DataError('Corrupt or truncated ONNX file', { file, expected: 'a complete ONNX protobuf', found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Corrupt or truncated ONNX file',
+      { file, expected: 'a complete ONNX protobuf', found: (e as Error).message },
+      { cause: e },
+    );
   }
   if (scan.graphRange === null || scan.irVersion === null) {
-    throw new DataError('Not an ONNX model file', { file, expected: 'ir_version and graph fields', found: scan.graphRange === null ? 'no graph' : 'no ir_version' });
+    throw new DataError('Not an ONNX model file', {
+      file,
+      expected: 'ir_version and graph fields',
+      found: scan.graphRange === null ? 'no graph' : 'no ir_version',
+    });
   }
   const metadata = metadataFromProps(scan.metadataProps, file);
   const stored = scan.metadataProps.find((p) => p.key === CHECKSUM_KEY)?.value;
   if (stored === undefined) {
-    throw new DataError('Model file has no checksum', { file, field: CHECKSUM_KEY, expected: 'a SHA-256 hex string', found: 'none' });
+    throw new DataError('Model file has no checksum', {
+      file,
+      field: CHECKSUM_KEY,
+      expected: 'a SHA-256 hex string',
+      found: 'none',
+    });
   }
   const actual = await modelChecksum(bytes.subarray(scan.graphRange[0], scan.graphRange[1]), scan.metadataProps);
   if (actual !== stored) {
@@ -95,9 +118,17 @@ export async function verifyModelBytes(bytes: Uint8Array, file = '<bytes>'): Pro
  * const web = await loadModel(bytes, { backend: 'web', threads: 1 }); // onnxruntime-web (wasm)
  * console.log(model.metadata.classNames, model.metadata.outputs.map((o) => o.name));
  */
-export async function loadModel(source: Uint8Array | ArrayBuffer | string, options: LoadModelOptions = {}): Promise<OnnxModel> {
+export async function loadModel(
+  source: Uint8Array | ArrayBuffer | string,
+  options: LoadModelOptions = {},
+): Promise<OnnxModel> {
   const file = typeof source === 'string' ? source : '<bytes>';
-  const bytes = typeof source === 'string' ? await readSource(source) : source instanceof Uint8Array ? source : new Uint8Array(source);
+  const bytes =
+    typeof source === 'string'
+      ? await readSource(source)
+      : source instanceof Uint8Array
+        ? source
+        : new Uint8Array(source);
   const { metadata, checksum } = await verifyModelBytes(bytes, file);
   const backend = resolveBackend(options.backend ?? 'auto');
   let session: OrtSessionLike;
@@ -110,7 +141,11 @@ export async function loadModel(source: Uint8Array | ArrayBuffer | string, optio
   const missing = metadata.outputs.map((o) => o.name).filter((n) => !session.outputNames.includes(n));
   if (missing.length > 0) {
     await session.release();
-    throw new DataError('Model outputs differ from its metadata', { file, expected: missing.join(', '), found: session.outputNames.join(', ') });
+    throw new DataError('Model outputs differ from its metadata', {
+      file,
+      expected: missing.join(', '),
+      found: session.outputNames.join(', '),
+    });
   }
   let released = false;
   return {

@@ -113,7 +113,12 @@ export function metadataFromProps(props: StringStringEntry[], file: string): Mod
     try {
       raw[field] = JSON.parse(value);
     } catch {
-      throw new DataError('Model metadata is not valid JSON', { file, field: key, expected: 'JSON', found: value.slice(0, 60) });
+      throw new DataError('Model metadata is not valid JSON', {
+        file,
+        field: key,
+        expected: 'JSON',
+        found: value.slice(0, 60),
+      });
     }
   }
   if (raw.format !== ONNX_MODEL_FORMAT) {
@@ -131,7 +136,10 @@ export function metadataFromProps(props: StringStringEntry[], file: string): Mod
       file,
       field: `${METADATA_PREFIX}${issue.path.map(String).join('.')}`,
       expected: issue.message,
-      found: JSON.stringify(issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], raw))?.slice(0, 80) ?? 'undefined',
+      found:
+        JSON.stringify(
+          issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], raw),
+        )?.slice(0, 80) ?? 'undefined',
     });
   }
   return parsed.data;

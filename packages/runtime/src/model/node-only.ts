@@ -9,7 +9,8 @@ export function importNodeOnly<T>(specifier: string): Promise<T> {
 }
 
 /** Node's `fs/promises`, imported only when called. */
-export const nodeFs = (): Promise<typeof import('node:fs/promises')> => importNodeOnly(['node', 'fs/promises'].join(':'));
+export const nodeFs = (): Promise<typeof import('node:fs/promises')> =>
+  importNodeOnly(['node', 'fs/promises'].join(':'));
 
 /** Node's `path`, imported only when called. */
 export const nodePath = (): Promise<typeof import('node:path')> => importNodeOnly(['node', 'path'].join(':'));

@@ -47,11 +47,15 @@ export function ortModule(backend: OrtBackend): Promise<OrtModule> {
         return mod.InferenceSession !== undefined ? mod : mod.default!;
       } catch (e) {
         modules.delete(backend);
-        throw new DataError(`Cannot load onnxruntime for the '${backend}' backend`, {
-          field: backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web',
-          expected: 'the package installed (it is a dependency of @multichexnet/runtime)',
-          found: (e as Error).message,
-        }, { cause: e });
+        throw new DataError(
+          `Cannot load onnxruntime for the '${backend}' backend`,
+          {
+            field: backend === 'node' ? 'onnxruntime-node' : 'onnxruntime-web',
+            expected: 'the package installed (it is a dependency of @multichexnet/runtime)',
+            found: (e as Error).message,
+          },
+          { cause: e },
+        );
       }
     })();
     modules.set(backend, m);
@@ -70,7 +74,11 @@ export interface SessionOptions {
 }
 
 /** Creates an inference session from ONNX bytes. */
-export async function createSession(backend: OrtBackend, bytes: Uint8Array, options: SessionOptions = {}): Promise<OrtSessionLike> {
+export async function createSession(
+  backend: OrtBackend,
+  bytes: Uint8Array,
+  options: SessionOptions = {},
+): Promise<OrtSessionLike> {
   const ort = await ortModule(backend);
   const threads = options.threads;
   if (backend === 'web') {

@@ -26,7 +26,12 @@ export async function runModel(
   for (const spec of model.metadata.inputs) {
     const feed = feeds[spec.name];
     if (feed === undefined) {
-      throw new DataError('Missing model input', { file: model.source, field: spec.name, expected: `[${spec.shape.map((d) => d ?? '?').join(', ')}] float32`, found: `feeds ${Object.keys(feeds).join(', ') || '(none)'}` });
+      throw new DataError('Missing model input', {
+        file: model.source,
+        field: spec.name,
+        expected: `[${spec.shape.map((d) => d ?? '?').join(', ')}] float32`,
+        found: `feeds ${Object.keys(feeds).join(', ') || '(none)'}`,
+      });
     }
     const ok =
       feed.dims.length === spec.shape.length &&
@@ -45,13 +50,21 @@ export async function runModel(
   }
   for (const name of Object.keys(feeds)) {
     if (!(name in tensors)) {
-      throw new DataError('Unknown model input', { file: model.source, field: name, expected: model.metadata.inputs.map((i) => i.name).join(', ') });
+      throw new DataError('Unknown model input', {
+        file: model.source,
+        field: name,
+        expected: model.metadata.inputs.map((i) => i.name).join(', '),
+      });
     }
   }
   const wanted = options.outputs ?? model.metadata.outputs.map((o) => o.name);
   for (const name of wanted) {
     if (!model.session.outputNames.includes(name)) {
-      throw new DataError('Unknown model output', { file: model.source, field: name, expected: model.session.outputNames.join(', ') });
+      throw new DataError('Unknown model output', {
+        file: model.source,
+        field: name,
+        expected: model.session.outputNames.join(', '),
+      });
     }
   }
   const results = await model.session.run(tensors, wanted);

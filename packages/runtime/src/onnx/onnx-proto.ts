@@ -205,7 +205,12 @@ export function encodeModelProto(model: ModelProtoData): Uint8Array {
 /** Decodes a whole model (used by tests and tools; the loader uses {@link scanModelProto}). */
 export function decodeModelProto(bytes: Uint8Array): ModelProtoData {
   const { model: type } = types();
-  return type.toObject(type.decode(bytes), { longs: Number, bytes: Uint8Array as unknown as typeof String, defaults: true, arrays: true }) as ModelProtoData;
+  return type.toObject(type.decode(bytes), {
+    longs: Number,
+    bytes: Uint8Array as unknown as typeof String,
+    defaults: true,
+    arrays: true,
+  }) as ModelProtoData;
 }
 
 /** The top-level facts the loader needs, found by walking the wire format without decoding the graph. */
@@ -226,7 +231,13 @@ export function scanModelProto(bytes: Uint8Array): ModelProtoScan {
   const { entry } = types();
   const opset = root!.lookupType('onnx.OperatorSetIdProto');
   const reader = protobuf.Reader.create(bytes);
-  const scan: ModelProtoScan = { irVersion: null, producerName: null, opsetImport: [], metadataProps: [], graphRange: null };
+  const scan: ModelProtoScan = {
+    irVersion: null,
+    producerName: null,
+    opsetImport: [],
+    metadataProps: [],
+    graphRange: null,
+  };
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const field = tag >>> 3;
@@ -239,11 +250,15 @@ export function scanModelProto(bytes: Uint8Array): ModelProtoScan {
     } else if (field === MODEL_FIELD.graph && wire === 2) {
       const len = reader.uint32();
       const start = reader.pos;
-      if (start + len > reader.len) throw new Error(`graph field runs past the end of the data (${start + len} > ${reader.len})`);
+      if (start + len > reader.len)
+        throw new Error(`graph field runs past the end of the data (${start + len} > ${reader.len})`);
       scan.graphRange = [start, start + len];
       reader.skip(len);
     } else if (field === MODEL_FIELD.opsetImport && wire === 2) {
-      const o = opset.toObject(opset.decode(reader.bytes()), { longs: Number, defaults: true }) as { domain: string; version: number };
+      const o = opset.toObject(opset.decode(reader.bytes()), { longs: Number, defaults: true }) as {
+        domain: string;
+        version: number;
+      };
       scan.opsetImport.push(o);
     } else if (field === MODEL_FIELD.metadataProps && wire === 2) {
       const e = entry.toObject(entry.decode(reader.bytes()), { defaults: true }) as StringStringEntry;

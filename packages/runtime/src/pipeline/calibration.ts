@@ -50,21 +50,39 @@ export function calibrationOf(metadata: ModelMetadata): ProbabilityCalibration {
  * when the task has none recorded. Errors: temperatures recorded for a task without a calibration descriptor, or
  * per-class temperatures naming a class the task lacks. Not exported from the package.
  */
-export function temperatureOf(decoder: TaskDecoder, settings: unknown, spec: TemperatureSpec | null): ((column: number) => number) | null {
+export function temperatureOf(
+  decoder: TaskDecoder,
+  settings: unknown,
+  spec: TemperatureSpec | null,
+): ((column: number) => number) | null {
   const t = spec?.tasks[decoder.task];
   if (t === undefined) return null;
   const c = decoder.calibration;
   if (c === undefined) {
-    throw new DataError('Temperatures recorded for a task without probabilities to scale', { field: `temperature.tasks.${decoder.task}`, expected: 'a task whose decoder has a calibration', found: decoder.task });
+    throw new DataError('Temperatures recorded for a task without probabilities to scale', {
+      field: `temperature.tasks.${decoder.task}`,
+      expected: 'a task whose decoder has a calibration',
+      found: decoder.task,
+    });
   }
   if (typeof t.temperature === 'number') {
     const T = t.temperature;
     return () => T;
   }
-  if (c.per !== 'class') throw new DataError('Per-class temperatures for a task calibrated as a whole', { field: `temperature.tasks.${decoder.task}`, expected: 'one number', found: 'an object of classes' });
+  if (c.per !== 'class')
+    throw new DataError('Per-class temperatures for a task calibrated as a whole', {
+      field: `temperature.tasks.${decoder.task}`,
+      expected: 'one number',
+      found: 'an object of classes',
+    });
   const classes = c.classes!(settings);
   const unknown = Object.keys(t.temperature).filter((k) => !classes.includes(k));
-  if (unknown.length > 0) throw new DataError('Temperatures name a class the task does not have', { field: `temperature.tasks.${decoder.task}`, expected: `classes among ${classes.join(', ')}`, found: unknown.join(', ') });
+  if (unknown.length > 0)
+    throw new DataError('Temperatures name a class the task does not have', {
+      field: `temperature.tasks.${decoder.task}`,
+      expected: `classes among ${classes.join(', ')}`,
+      found: unknown.join(', '),
+    });
   const byColumn = classes.map((k) => (t.temperature as Record<string, number>)[k] ?? 1);
   return (column) => byColumn[column] ?? 1;
 }
@@ -73,14 +91,21 @@ export function temperatureOf(decoder: TaskDecoder, settings: unknown, spec: Tem
  * Row `index` of the outputs a task's decoder reads, as [1, ...] views, its probability output replaced by a
  * calibrated copy (the decoder then reads row 0). Not exported from the package.
  */
-export function calibratedRow(outputs: Readonly<Record<string, PlainTensor>>, decoder: TaskDecoder, index: number, temperature: (column: number) => number): Record<string, PlainTensor> {
+export function calibratedRow(
+  outputs: Readonly<Record<string, PlainTensor>>,
+  decoder: TaskDecoder,
+  index: number,
+  temperature: (column: number) => number,
+): Record<string, PlainTensor> {
   const c = decoder.calibration!;
   const view: Record<string, PlainTensor> = {};
   for (const name of decoder.reads) {
     const t = outputs[name];
     if (t === undefined) continue; // the decoder names what is missing
     const per = t.data.length / (t.dims[0] ?? 1);
-    const row = ArrayBuffer.isView(t.data) ? (t.data as Float32Array).subarray(index * per, (index + 1) * per) : Array.prototype.slice.call(t.data, index * per, (index + 1) * per);
+    const row = ArrayBuffer.isView(t.data)
+      ? (t.data as Float32Array).subarray(index * per, (index + 1) * per)
+      : Array.prototype.slice.call(t.data, index * per, (index + 1) * per);
     if (name !== c.output) {
       view[name] = { data: row, dims: [1, ...t.dims.slice(1)] };
       continue;

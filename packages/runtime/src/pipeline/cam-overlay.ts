@@ -17,13 +17,25 @@ export interface CamOverlayOptions {
  * @example
  * const png = renderCamOverlayPng(image, result.cams!.Mass);   // Uint8Array, a PNG file's bytes
  */
-export function renderCamOverlayPng(image: GrayImage, cam: ClassActivationMap, options: CamOverlayOptions = {}): Uint8Array {
+export function renderCamOverlayPng(
+  image: GrayImage,
+  cam: ClassActivationMap,
+  options: CamOverlayOptions = {},
+): Uint8Array {
   const { width, height, data } = image;
   if (data.length !== width * height) {
-    throw new DataError('Image data does not match its size', { field: 'image', expected: `${width * height} values`, found: `${data.length}` });
+    throw new DataError('Image data does not match its size', {
+      field: 'image',
+      expected: `${width * height} values`,
+      found: `${data.length}`,
+    });
   }
   if (cam.transform.width !== width || cam.transform.height !== height) {
-    throw new DataError('Class activation map belongs to another image size', { field: `cams.${cam.className}`, expected: `${width} x ${height}`, found: `${cam.transform.width} x ${cam.transform.height}` });
+    throw new DataError('Class activation map belongs to another image size', {
+      field: `cams.${cam.className}`,
+      expected: `${width} x ${height}`,
+      found: `${cam.transform.width} x ${cam.transform.height}`,
+    });
   }
   let max = options.maxValue ?? 0;
   if (options.maxValue === undefined) for (let i = 0; i < data.length; i++) max = Math.max(max, data[i]!);
@@ -40,6 +52,11 @@ export function renderCamOverlayPng(image: GrayImage, cam: ClassActivationMap, o
 }
 
 /** {@link renderCamOverlayPng} written to `path` atomically. Node only. */
-export async function writeCamOverlayPng(path: string, image: GrayImage, cam: ClassActivationMap, options: CamOverlayOptions = {}): Promise<void> {
+export async function writeCamOverlayPng(
+  path: string,
+  image: GrayImage,
+  cam: ClassActivationMap,
+  options: CamOverlayOptions = {},
+): Promise<void> {
   await writeFileAtomic(path, renderCamOverlayPng(image, cam, options));
 }

@@ -40,15 +40,34 @@ export type CamOptions = z.input<typeof CamOptionsSchema>;
  * null when the model has no maps. Errors name the model file: a class it lacks, or maps asked of a model exported
  * without them.
  */
-export function camClassesOf(metadata: ModelMetadata, options: z.output<typeof CamOptionsSchema>, file: string): string[] | null {
+export function camClassesOf(
+  metadata: ModelMetadata,
+  options: z.output<typeof CamOptionsSchema>,
+  file: string,
+): string[] | null {
   const has = metadata.outputs.some((o) => o.name === CAM_OUTPUT);
   const asked = options.classes === 'all' ? [...metadata.classNames] : options.classes;
   if (!has) {
-    if (asked.length > 0) throw new DataError('Model has no class activation maps: export it with cam: true (multichexnet export writes them unless --no-cam)', { file, field: `outputs.${CAM_OUTPUT}`, expected: `an output ${CAM_OUTPUT}`, found: metadata.outputs.map((o) => o.name).join(', ') });
+    if (asked.length > 0)
+      throw new DataError(
+        'Model has no class activation maps: export it with cam: true (multichexnet export writes them unless --no-cam)',
+        {
+          file,
+          field: `outputs.${CAM_OUTPUT}`,
+          expected: `an output ${CAM_OUTPUT}`,
+          found: metadata.outputs.map((o) => o.name).join(', '),
+        },
+      );
     return null;
   }
   const unknown = asked.filter((c) => !metadata.classNames.includes(c));
-  if (unknown.length > 0) throw new DataError('Class activation map asked for a class the model lacks', { file, field: 'cam.classes', expected: `classes among ${metadata.classNames.join(', ')}`, found: unknown.join(', ') });
+  if (unknown.length > 0)
+    throw new DataError('Class activation map asked for a class the model lacks', {
+      file,
+      field: 'cam.classes',
+      expected: `classes among ${metadata.classNames.join(', ')}`,
+      found: unknown.join(', '),
+    });
   return asked;
 }
 
@@ -59,12 +78,26 @@ export function camClassesOf(metadata: ModelMetadata, options: z.output<typeof C
  * @example
  * const cams = decodeCams(outputs, model.metadata, { transform, classes: ['Mass'] });   // cams.Mass.peak
  */
-export function decodeCams(outputs: Record<string, TensorData>, metadata: ModelMetadata, options: { transform: FitTransform; classes: readonly string[]; index?: number }): Record<string, ClassActivationMap> {
+export function decodeCams(
+  outputs: Record<string, TensorData>,
+  metadata: ModelMetadata,
+  options: { transform: FitTransform; classes: readonly string[]; index?: number },
+): Record<string, ClassActivationMap> {
   const t = outputs[CAM_OUTPUT];
-  if (t === undefined) throw new DataError('Model output missing', { field: CAM_OUTPUT, expected: `an output named ${CAM_OUTPUT}`, found: Object.keys(outputs).join(', ') || '(none)' });
+  if (t === undefined)
+    throw new DataError('Model output missing', {
+      field: CAM_OUTPUT,
+      expected: `an output named ${CAM_OUTPUT}`,
+      found: Object.keys(outputs).join(', ') || '(none)',
+    });
   const [rows, classes, height, width] = t.dims as [number, number, number, number];
   const index = options.index ?? 0;
-  if (!(Number.isInteger(index) && index >= 0 && index < rows)) throw new DataError('Image index outside the batch', { field: CAM_OUTPUT, expected: `0 <= index < ${rows}`, found: String(index) });
+  if (!(Number.isInteger(index) && index >= 0 && index < rows))
+    throw new DataError('Image index outside the batch', {
+      field: CAM_OUTPUT,
+      expected: `0 <= index < ${rows}`,
+      found: String(index),
+    });
   const inputSize = metadata.preprocessing?.size ?? metadata.inputSize?.[0] ?? 0;
   const stride = inputSize / width;
   const cell = width * height;
@@ -104,7 +137,8 @@ export function camToImage(cam: ClassActivationMap): Float32Array {
   const { width: W, height: H, scaleX, scaleY, offsetX, offsetY } = cam.transform;
   const { width: w, height: h, data, stride } = cam;
   const out = new Float32Array(W * H);
-  const gridOf = (p: number, scale: number, offset: number, n: number): number => Math.min(Math.max((offset + (p + 0.5) * scale) / stride - 0.5, 0), n - 1);
+  const gridOf = (p: number, scale: number, offset: number, n: number): number =>
+    Math.min(Math.max((offset + (p + 0.5) * scale) / stride - 0.5, 0), n - 1);
   // the column taps are the same on every row: computed once (a full-size film has millions of pixels)
   const x0 = new Int32Array(W);
   const x1 = new Int32Array(W);

@@ -1,11 +1,24 @@
 import { DataError, parseConfig, z, type GrayImage, type TaskDecoder } from '@multichexnet/core/base';
-import { preprocessImage, type DecodedImage, type FitTransform, type PreprocessConfig } from '@multichexnet/data/decode';
+import {
+  preprocessImage,
+  type DecodedImage,
+  type FitTransform,
+  type PreprocessConfig,
+} from '@multichexnet/data/decode';
 import { loadModel, type OnnxModel } from '../model/load-model';
 import type { ModelMetadata } from '../model/metadata';
 import { nodeFs, nodePath } from '../model/node-only';
 import { resolveBackend } from '../model/ort-session';
 import { runModel, type TensorData } from '../model/run-model';
-import { decideGate, decodeWith, inputSizeOf, taskDecoding, withOod, type DecodedOutputs, type TaskDecoding } from './decode-outputs';
+import {
+  decideGate,
+  decodeWith,
+  inputSizeOf,
+  taskDecoding,
+  withOod,
+  type DecodedOutputs,
+  type TaskDecoding,
+} from './decode-outputs';
 import { PIPELINE_FILES } from '../model/pipeline-files';
 import { CamOptionsSchema, camClassesOf, decodeCams, type ClassActivationMap } from './cam';
 import { OodPolicySchema, checkOodPolicy, isRefused, refusedOutputs } from './ood-policy';
@@ -16,9 +29,7 @@ import { OodPolicySchema, checkOodPolicy, isRefused, refusedOutputs } from './oo
  * `model`: every head runs on every image and the gate only decides which results are decoded).
  */
 export type PipelineModelSource =
-  | string
-  | { stage1: Uint8Array | string; stage2?: Uint8Array | string | null }
-  | { model: Uint8Array | string };
+  string | { stage1: Uint8Array | string; stage2?: Uint8Array | string | null } | { model: Uint8Array | string };
 
 /** Options of {@link createPipeline} besides the model. */
 export const PipelineOptionsSchema = z
@@ -35,7 +46,10 @@ export const PipelineOptionsSchema = z
      */
     executionProviders: z.array(z.string().min(1)).min(1).optional(),
     /** `enabled: false` runs the routed tasks (det / seg style) on every image (ungated); `threshold` overrides the model's. */
-    gate: z.object({ enabled: z.boolean().default(true), threshold: z.number().min(0).max(1).optional() }).strict().prefault({}),
+    gate: z
+      .object({ enabled: z.boolean().default(true), threshold: z.number().min(0).max(1).optional() })
+      .strict()
+      .prefault({}),
     /**
      * Per task overrides of the decision settings the model recorded, checked by the task's decoder, e.g.
      * `{ det: { scoreThreshold: 0.4 }, seg: { threshold: 0.6, minArea: 40 }, cls: { thresholds: { Pneumonia: 0.3 } } }`.
@@ -97,7 +111,8 @@ export interface Pipeline {
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-type ResolvedSources = { stage1: Uint8Array | string; stage2: Uint8Array | string | null } | { model: Uint8Array | string };
+type ResolvedSources =
+  { stage1: Uint8Array | string; stage2: Uint8Array | string | null } | { model: Uint8Array | string };
 
 async function exists(target: string, isUrl: boolean): Promise<boolean> {
   if (isUrl) {
@@ -112,7 +127,8 @@ async function exists(target: string, isUrl: boolean): Promise<boolean> {
 }
 
 async function resolveSources(model: PipelineModelSource): Promise<ResolvedSources> {
-  if (typeof model !== 'string') return 'model' in model ? { model: model.model } : { stage1: model.stage1, stage2: model.stage2 ?? null };
+  if (typeof model !== 'string')
+    return 'model' in model ? { model: model.model } : { stage1: model.stage1, stage2: model.stage2 ?? null };
   if (model.endsWith('.onnx')) return { model };
   const isNode = typeof process !== 'undefined' && process.versions?.node !== undefined;
   const isUrl = !isNode || /^https?:\/\//.test(model);
@@ -153,10 +169,20 @@ export async function createPipeline(args: { model: PipelineModelSource } & Pipe
     const role = stage1.metadata.role;
     // A `.onnx` path may name either kind of graph: a stage 1 alone runs cls + gate only.
     if (single ? role !== 'model' && role !== 'stage1' : role !== 'stage1') {
-      throw new DataError('Pipeline model has the wrong role', { file: stage1.source, field: 'multichexnet.role', expected: single ? 'model or stage1' : 'stage1', found: role });
+      throw new DataError('Pipeline model has the wrong role', {
+        file: stage1.source,
+        field: 'multichexnet.role',
+        expected: single ? 'model or stage1' : 'stage1',
+        found: role,
+      });
     }
     if (stage1.metadata.preprocessing === null) {
-      throw new DataError('Pipeline model lacks its preprocessing', { file: stage1.source, field: 'multichexnet.preprocessing', expected: 'a preprocessing spec', found: 'null' });
+      throw new DataError('Pipeline model lacks its preprocessing', {
+        file: stage1.source,
+        field: 'multichexnet.preprocessing',
+        expected: 'a preprocessing spec',
+        found: 'null',
+      });
     }
     if (!single && sources.stage2 !== null) {
       stage2 = await loadModel(sources.stage2, load);
@@ -223,14 +249,22 @@ class GatedPipeline implements Pipeline {
     const merged: ModelMetadata =
       stage2 === null
         ? this.metadata
-        : { ...this.metadata, outputs: [...this.metadata.outputs, ...stage2.metadata.outputs], decode: { ...this.metadata.decode, ...stage2.metadata.decode }, ...(stage2.metadata.tasks !== undefined ? { tasks: stage2.metadata.tasks } : {}) };
+        : {
+            ...this.metadata,
+            outputs: [...this.metadata.outputs, ...stage2.metadata.outputs],
+            decode: { ...this.metadata.decode, ...stage2.metadata.decode },
+            ...(stage2.metadata.tasks !== undefined ? { tasks: stage2.metadata.tasks } : {}),
+          };
     this.decoding = taskDecoding(merged, opts.decode, decoders);
     this.inputSize = inputSizeOf(merged);
     this.gateThreshold = opts.gate.threshold ?? gate?.threshold ?? 0.5;
     // a model without a gate is fine when there is nothing to gate (a classifier alone); with a routed task it is not
     const routed = this.decoding.filter((d) => d.decoder.routed).map((d) => d.decoder.task);
     if (gate === null && opts.gate.enabled && routed.length > 0) {
-      throw new DataError(`Model has no gate for its routed tasks (${routed.join(', ')}); create the pipeline with gate: { enabled: false }`, { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' });
+      throw new DataError(
+        `Model has no gate for its routed tasks (${routed.join(', ')}); create the pipeline with gate: { enabled: false }`,
+        { file: stage1.source, field: 'multichexnet.gate', expected: 'a gate spec', found: 'null' },
+      );
     }
   }
 
@@ -240,7 +274,8 @@ class GatedPipeline implements Pipeline {
 
   async runBatch(images: readonly (GrayImage | DecodedImage)[]): Promise<PipelineResult[]> {
     const out: PipelineResult[] = [];
-    for (let i = 0; i < images.length; i += this.opts.batchSize) out.push(...(await this.runChunk(images.slice(i, i + this.opts.batchSize))));
+    for (let i = 0; i < images.length; i += this.opts.batchSize)
+      out.push(...(await this.runChunk(images.slice(i, i + this.opts.batchSize))));
     return out;
   }
 
@@ -292,11 +327,27 @@ class GatedPipeline implements Pipeline {
       // OOD refusal (./ood-policy.ts): a refused image gets no findings and no maps
       const decoded = refused[b]
         ? refusedOutputs(this.decoding, gates[b]!)
-        : decodeWith(this.decoding, outputs, gates[b]!, { index: single ? b : 0, transform: transforms[b]!, inputSize: this.inputSize });
+        : decodeWith(this.decoding, outputs, gates[b]!, {
+            index: single ? b : 0,
+            transform: transforms[b]!,
+            inputSize: this.inputSize,
+          });
       if (this.opts.ood !== 'off') withOod(decoded, outputs, this.metadata, single ? b : 0, this.opts.oodThreshold);
       // [cam] the maps of the findings and of the classes asked for (./cam.ts)
-      const camClasses = this.camClasses === null || refused[b] ? null : [...this.camClasses, ...(this.opts.cam.findings ? (decoded.findings ?? []) : [])];
-      const cams = camClasses === null ? {} : { cams: decodeCams(outputs, this.metadata, { transform: transforms[b]!, classes: camClasses, index: single ? b : 0 }) };
+      const camClasses =
+        this.camClasses === null || refused[b]
+          ? null
+          : [...this.camClasses, ...(this.opts.cam.findings ? (decoded.findings ?? []) : [])];
+      const cams =
+        camClasses === null
+          ? {}
+          : {
+              cams: decodeCams(outputs, this.metadata, {
+                transform: transforms[b]!,
+                classes: camClasses,
+                index: single ? b : 0,
+              }),
+            };
       const decodeMs = now() - td;
       const timings: PipelineTimings = {
         preprocessMs: preMs[b]!,
@@ -318,11 +369,19 @@ class GatedPipeline implements Pipeline {
 
 /** A GrayImage with the `maxValue` its sample type implies, unless it says its own. */
 function asDecoded(image: GrayImage | DecodedImage, index: number): DecodedImage {
-  if (image === null || typeof image !== 'object' || !(image.width > 0 && image.height > 0) || image.data?.length !== image.width * image.height) {
+  if (
+    image === null ||
+    typeof image !== 'object' ||
+    !(image.width > 0 && image.height > 0) ||
+    image.data?.length !== image.width * image.height
+  ) {
     throw new DataError('Image data does not match its size', {
       row: index + 1,
       field: 'image',
-      expected: image && image.width > 0 && image.height > 0 ? `${image.width} x ${image.height} = ${image.width * image.height} values` : 'width > 0, height > 0',
+      expected:
+        image && image.width > 0 && image.height > 0
+          ? `${image.width} x ${image.height} = ${image.width * image.height} values`
+          : 'width > 0, height > 0',
       found: `${image?.data?.length ?? 'no'} values`,
     });
   }
@@ -330,7 +389,12 @@ function asDecoded(image: GrayImage | DecodedImage, index: number): DecodedImage
     // NaN would flow through the graphs as NaN probabilities; a corrupt image should fail by name instead.
     const bad = image.data.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
-      throw new DataError('Image holds non-finite pixels', { row: index + 1, field: 'image', expected: 'finite values', found: `${image.data[bad]} at pixel ${bad}` });
+      throw new DataError('Image holds non-finite pixels', {
+        row: index + 1,
+        field: 'image',
+        expected: 'finite values',
+        found: `${image.data[bad]} at pixel ${bad}`,
+      });
     }
   }
   if ('maxValue' in image && typeof image.maxValue === 'number') return image;
@@ -346,7 +410,6 @@ function gatherRows(outputs: Record<string, TensorData>, name: string, rows: num
   rows.forEach((r, i) => data.set(t.data.subarray(r * per, (r + 1) * per), i * per));
   return { data, dims: [rows.length, ...t.dims.slice(1)] };
 }
-
 
 /** Row r of every output [B, ...], as [1, ...] views (no copy). */
 function rowView(outputs: Record<string, TensorData>, r: number): Record<string, TensorData> {

@@ -10,7 +10,11 @@ import { calibratedRow, temperatureOf } from './calibration';
 import { decideOod, type OodDecision } from './ood';
 
 /** The decoders of the built-in task table (CheXCls, CheXDet, CheXSeg), from the heads' tfjs-free subpaths. */
-export const BUILTIN_DECODERS: readonly TaskDecoder[] = Object.freeze([clsDecoder, detDecoder, segDecoder] as TaskDecoder[]);
+export const BUILTIN_DECODERS: readonly TaskDecoder[] = Object.freeze([
+  clsDecoder,
+  detDecoder,
+  segDecoder,
+] as TaskDecoder[]);
 
 /** Options of {@link decodeOutputs}: which image, where it came from, and overrides of what the model recorded. */
 export interface DecodeOutputsOptions {
@@ -69,32 +73,53 @@ export interface TaskDecoding {
  * @example
  * const decoding = taskDecoding(model.metadata, { det: { scoreThreshold: 0.4 } });
  */
-export function taskDecoding(metadata: ModelMetadata, overrides: Readonly<Record<string, unknown>> = {}, extra: readonly TaskDecoder[] = []): TaskDecoding[] {
+export function taskDecoding(
+  metadata: ModelMetadata,
+  overrides: Readonly<Record<string, unknown>> = {},
+  extra: readonly TaskDecoder[] = [],
+): TaskDecoding[] {
   const known = [...extra, ...BUILTIN_DECODERS.filter((d) => !extra.some((e) => e.task === d.task))];
   const outputs = new Set(metadata.outputs.map((o) => o.name));
   let decoders: TaskDecoder[];
   if (metadata.tasks !== undefined) {
     const missing = metadata.tasks.filter((t) => !known.some((d) => d.task === t));
     if (missing.length > 0) {
-      throw new DataError('The model has tasks without a decoder', { field: 'decoders', expected: `decoders for ${missing.join(', ')} (createPipeline({ decoders: [...] }))`, found: `decoders for ${known.map((d) => d.task).join(', ')}` });
+      throw new DataError('The model has tasks without a decoder', {
+        field: 'decoders',
+        expected: `decoders for ${missing.join(', ')} (createPipeline({ decoders: [...] }))`,
+        found: `decoders for ${known.map((d) => d.task).join(', ')}`,
+      });
     }
     decoders = metadata.tasks.map((t) => known.find((d) => d.task === t)!);
   } else {
     decoders = known.filter((d) => d.reads.every((r) => outputs.has(r)) && metadata.decode[d.task] !== null);
   }
-  const unknownOverrides = Object.keys(overrides).filter((t) => overrides[t] !== undefined && !decoders.some((d) => d.task === t));
+  const unknownOverrides = Object.keys(overrides).filter(
+    (t) => overrides[t] !== undefined && !decoders.some((d) => d.task === t),
+  );
   if (unknownOverrides.length > 0) {
-    throw new DataError('Decode settings for a task the model does not have', { field: `decode.${unknownOverrides[0]}`, expected: `one of ${decoders.map((d) => d.task).join(', ') || '(none)'}`, found: unknownOverrides.join(', ') });
+    throw new DataError('Decode settings for a task the model does not have', {
+      field: `decode.${unknownOverrides[0]}`,
+      expected: `one of ${decoders.map((d) => d.task).join(', ') || '(none)'}`,
+      found: unknownOverrides.join(', '),
+    });
   }
   const seen = new Map<string, string>();
   for (const d of decoders) {
     for (const f of d.fields) {
-      if (seen.has(f)) throw new DataError('Two tasks write the same result field', { field: f, expected: 'one task per field', found: `${seen.get(f)} and ${d.task}` });
+      if (seen.has(f))
+        throw new DataError('Two tasks write the same result field', {
+          field: f,
+          expected: 'one task per field',
+          found: `${seen.get(f)} and ${d.task}`,
+        });
       seen.set(f, d.task);
     }
   }
   return decoders.map((decoder) => {
-    const settings = decoder.settings(metadata.decode[decoder.task], overrides[decoder.task], { classNames: metadata.classNames });
+    const settings = decoder.settings(metadata.decode[decoder.task], overrides[decoder.task], {
+      classNames: metadata.classNames,
+    });
     return { decoder, settings, temperature: temperatureOf(decoder, settings, metadata.temperature) };
   });
 }
@@ -103,15 +128,30 @@ export function taskDecoding(metadata: ModelMetadata, overrides: Readonly<Record
  * `gate_prob` [B] or [B, 1] (a cls gate: max of its classes, computed in the graph), or a gate head's output ->
  * image `index`'s gate decision. Not exported from the package: {@link decodeOutputs} is the public way.
  */
-export function decideGate(outputs: Record<string, TensorData>, metadata: ModelMetadata, index: number, gate: { enabled?: boolean; threshold?: number } = {}): GateDecision {
+export function decideGate(
+  outputs: Record<string, TensorData>,
+  metadata: ModelMetadata,
+  index: number,
+  gate: { enabled?: boolean; threshold?: number } = {},
+): GateDecision {
   const spec = metadata.gate;
   if (spec === null) return { probability: 1, positive: true };
   const name = spec.source === 'cls' ? 'gate_prob' : spec.output;
   const t = outputs[name];
-  if (t === undefined) throw new DataError('Model output missing', { field: name, expected: `an output named ${name}`, found: Object.keys(outputs).join(', ') || '(none)' });
+  if (t === undefined)
+    throw new DataError('Model output missing', {
+      field: name,
+      expected: `an output named ${name}`,
+      found: Object.keys(outputs).join(', ') || '(none)',
+    });
   const per = t.data.length / (t.dims[0] ?? 1);
   const probability = t.data[index * per]!;
-  if (probability === undefined) throw new DataError('Image index outside the batch', { field: name, expected: `0 <= index < ${t.dims[0]}`, found: String(index) });
+  if (probability === undefined)
+    throw new DataError('Image index outside the batch', {
+      field: name,
+      expected: `0 <= index < ${t.dims[0]}`,
+      found: String(index),
+    });
   return { probability, positive: gate.enabled === false || probability >= (gate.threshold ?? spec.threshold) };
 }
 
@@ -119,19 +159,33 @@ export function decideGate(outputs: Record<string, TensorData>, metadata: ModelM
 export function inputSizeOf(metadata: ModelMetadata): { width: number; height: number } {
   if (metadata.inputSize !== null) return { width: metadata.inputSize[1], height: metadata.inputSize[0] };
   const image = metadata.inputs.find((i) => i.layout === 'NHWC' && i.shape.length === 4);
-  if (image !== undefined && typeof image.shape[1] === 'number' && typeof image.shape[2] === 'number') return { width: image.shape[2], height: image.shape[1] };
+  if (image !== undefined && typeof image.shape[1] === 'number' && typeof image.shape[2] === 'number')
+    return { width: image.shape[2], height: image.shape[1] };
   const size = metadata.preprocessing?.size ?? 0;
   return { width: size, height: size };
 }
 
 /** One image's result from prepared decoders (the pipeline prepares them once). */
-export function decodeWith(decoding: readonly TaskDecoding[], outputs: Readonly<Record<string, PlainTensor>>, gate: GateDecision, context: { index: number; transform: FitTransform; inputSize: { width: number; height: number } }): DecodedOutputs {
+export function decodeWith(
+  decoding: readonly TaskDecoding[],
+  outputs: Readonly<Record<string, PlainTensor>>,
+  gate: GateDecision,
+  context: { index: number; transform: FitTransform; inputSize: { width: number; height: number } },
+): DecodedOutputs {
   const image = fitImageSpace(context.transform, context.inputSize);
-  const result: DecodedOutputs = { gate, tasks: decoding.map((d) => d.decoder.task), calibrated: decoding.some((d) => d.temperature !== null) };
+  const result: DecodedOutputs = {
+    gate,
+    tasks: decoding.map((d) => d.decoder.task),
+    calibrated: decoding.some((d) => d.temperature !== null),
+  };
   for (const { decoder, settings, temperature } of decoding) {
     if (decoder.routed && !gate.positive) Object.assign(result, decoder.empty(settings));
     // calibrated tasks read a calibrated copy of their row (pipeline/calibration.ts)
-    else if (temperature !== null) Object.assign(result, decoder.decode(calibratedRow(outputs, decoder, context.index, temperature), { index: 0, settings, image }));
+    else if (temperature !== null)
+      Object.assign(
+        result,
+        decoder.decode(calibratedRow(outputs, decoder, context.index, temperature), { index: 0, settings, image }),
+      );
     else Object.assign(result, decoder.decode(outputs, { index: context.index, settings, image }));
   }
   if (result.mask !== undefined) result.maskRle = result.mask === null ? '-1' : rleEncode(result.mask);
@@ -150,16 +204,30 @@ export function decodeWith(decoding: readonly TaskDecoding[], outputs: Readonly<
  * const r = decodeOutputs(out, model.metadata, { transform });
  * r.probabilities?.Pneumonia; r.gate.positive; r.boxes; r.mask;
  */
-export function decodeOutputs(outputs: Record<string, TensorData>, metadata: ModelMetadata, options: DecodeOutputsOptions): DecodedOutputs {
+export function decodeOutputs(
+  outputs: Record<string, TensorData>,
+  metadata: ModelMetadata,
+  options: DecodeOutputsOptions,
+): DecodedOutputs {
   const index = options.index ?? 0;
   const decoding = taskDecoding(metadata, options.decode, options.decoders);
   const gate = decideGate(outputs, metadata, index, options.gate);
-  const result = decodeWith(decoding, outputs, gate, { index, transform: options.transform, inputSize: inputSizeOf(metadata) });
+  const result = decodeWith(decoding, outputs, gate, {
+    index,
+    transform: options.transform,
+    inputSize: inputSizeOf(metadata),
+  });
   return withOod(result, outputs, metadata, index, options.ood?.threshold);
 }
 
 /** The result with its OOD verdict (models with OOD statistics). Not exported from the package. */
-export function withOod(result: DecodedOutputs, outputs: Record<string, TensorData>, metadata: ModelMetadata, index: number, oodThreshold?: number): DecodedOutputs {
+export function withOod(
+  result: DecodedOutputs,
+  outputs: Record<string, TensorData>,
+  metadata: ModelMetadata,
+  index: number,
+  oodThreshold?: number,
+): DecodedOutputs {
   const ood = decideOod(outputs, metadata, index, oodThreshold);
   if (ood !== null) result.ood = ood;
   return result;

@@ -31,7 +31,8 @@ export function fitImageSpace(transform: FitTransform, inputSize: { width: numbe
       // bilinear samples are convex combinations of the window's probabilities: none above the threshold there, none
       // anywhere on the film (the usual film without a pneumothorax skips resizing millions of pixels)
       let top = -Infinity;
-      for (let y = window.y0; y < window.y0 + window.h; y++) for (let x = window.x0; x < window.x0 + window.w; x++) top = Math.max(top, probs[y * stride + x]!);
+      for (let y = window.y0; y < window.y0 + window.h; y++)
+        for (let x = window.x0; x < window.x0 + window.w; x++) top = Math.max(top, probs[y * stride + x]!);
       if (top + 1e-9 <= threshold) return { width, height, data };
       const p = resizeBilinear(probs, stride, window, width, height);
       for (let i = 0; i < data.length; i++) data[i] = p[i]! > threshold ? 1 : 0;

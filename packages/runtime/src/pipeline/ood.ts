@@ -55,11 +55,21 @@ export interface OodDecision {
  * @example
  * const verdict = decideOod(outputs, model.metadata, 0);   // { score, threshold, outOfDistribution }
  */
-export function decideOod(outputs: Record<string, TensorData>, metadata: ModelMetadata, index: number, threshold?: number): OodDecision | null {
+export function decideOod(
+  outputs: Record<string, TensorData>,
+  metadata: ModelMetadata,
+  index: number,
+  threshold?: number,
+): OodDecision | null {
   const spec = metadata.ood;
   if (spec === null) return null;
   const t = outputs[spec.output];
-  if (t === undefined) throw new DataError('Model output missing', { field: spec.output, expected: `an output named ${spec.output} (metadata.ood)`, found: Object.keys(outputs).join(', ') || '(none)' });
+  if (t === undefined)
+    throw new DataError('Model output missing', {
+      field: spec.output,
+      expected: `an output named ${spec.output} (metadata.ood)`,
+      found: Object.keys(outputs).join(', ') || '(none)',
+    });
   const score = t.data[index]!;
   const limit = threshold ?? spec.threshold;
   // NaN (a film of constant pixels normalised to nothing) is no chest film either

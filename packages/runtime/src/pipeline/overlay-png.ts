@@ -22,15 +22,27 @@ export interface OverlayOptions {
  * @example
  * const png = renderOverlayPng(image, result);   // Uint8Array, a PNG file's bytes
  */
-export function renderOverlayPng(image: GrayImage, result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null }, options: OverlayOptions = {}): Uint8Array {
+export function renderOverlayPng(
+  image: GrayImage,
+  result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null },
+  options: OverlayOptions = {},
+): Uint8Array {
   const { width, height, data } = image;
   if (data.length !== width * height) {
-    throw new DataError('Image data does not match its size', { field: 'image', expected: `${width * height} values`, found: `${data.length}` });
+    throw new DataError('Image data does not match its size', {
+      field: 'image',
+      expected: `${width * height} values`,
+      found: `${data.length}`,
+    });
   }
   const mask = result.mask ?? null;
   const boxes = result.boxes ?? [];
   if (mask !== null && (mask.width !== width || mask.height !== height)) {
-    throw new DataError('Mask size differs from the image', { field: 'mask', expected: `${width} x ${height}`, found: `${mask.width} x ${mask.height}` });
+    throw new DataError('Mask size differs from the image', {
+      field: 'mask',
+      expected: `${width} x ${height}`,
+      found: `${mask.width} x ${mask.height}`,
+    });
   }
   let max = options.maxValue ?? 0;
   if (options.maxValue === undefined) for (let i = 0; i < data.length; i++) max = Math.max(max, data[i]!);
@@ -74,6 +86,11 @@ export function renderOverlayPng(image: GrayImage, result: { boxes?: readonly Sc
 }
 
 /** {@link renderOverlayPng} written to `path` atomically. Node only. */
-export async function writeOverlayPng(path: string, image: GrayImage, result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null }, options: OverlayOptions = {}): Promise<void> {
+export async function writeOverlayPng(
+  path: string,
+  image: GrayImage,
+  result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null },
+  options: OverlayOptions = {},
+): Promise<void> {
   await writeFileAtomic(path, renderOverlayPng(image, result, options));
 }

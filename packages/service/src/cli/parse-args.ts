@@ -6,13 +6,23 @@ export function intArg(value: string): number {
   return Number(value);
 }
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+};
 
 /** Commander parser for a byte size: `1048576`, `512k`, `32mb`, `1g`. */
 export function bytesArg(value: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   const unit = m?.[2]?.toLowerCase() ?? '';
-  if (m === null || !(unit in UNITS)) throw new InvalidArgumentError(`expected a size such as 1048576, 512k or 32mb, got "${value}"`);
+  if (m === null || !(unit in UNITS))
+    throw new InvalidArgumentError(`expected a size such as 1048576, 512k or 32mb, got "${value}"`);
   return Math.round(Number(m[1]) * UNITS[unit]!);
 }
 

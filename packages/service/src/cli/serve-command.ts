@@ -35,29 +35,64 @@ interface ServeCliOptions {
  */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('HTTP inference service: POST /v1/predict (PNG, JPEG, DICOM -> JSON), POST /v1/overlay (-> PNG), GET /v1/model, GET /healthz')
+    .description(
+      'HTTP inference service: POST /v1/predict (PNG, JPEG, DICOM -> JSON), POST /v1/overlay (-> PNG), GET /v1/model, GET /healthz',
+    )
     .requiredOption('-m, --model <path>', 'run folder, or its model.stage1.onnx (model.stage2.onnx is read beside it)')
     .option('-p, --port <n>', 'TCP port (0: any free port)', intArg, 8080)
     .option('--host <address>', 'interface to listen on; off loopback it needs tokens or --tls-client-ca', '127.0.0.1')
-    .option('--tokens-file <file>', `API tokens, lines name:token (also env ${TOKENS_ENV}); clients send Authorization: Bearer <token>`)
+    .option(
+      '--tokens-file <file>',
+      `API tokens, lines name:token (also env ${TOKENS_ENV}); clients send Authorization: Bearer <token>`,
+    )
     .option('--insecure-no-auth', 'serve on a non-loopback address without authentication (logged as a warning)', false)
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (with --tls-key)')
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--tls-client-ca <file>', 'mutual TLS: clients must present a certificate from this PEM CA')
-    .option('--rate-limit <n>', 'requests per minute per token (per client address without tokens); 0: none', intArg, 600)
-    .option('--trust-proxy <addresses>', 'proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For names the client')
+    .option(
+      '--rate-limit <n>',
+      'requests per minute per token (per client address without tokens); 0: none',
+      intArg,
+      600,
+    )
+    .option(
+      '--trust-proxy <addresses>',
+      'proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For names the client',
+    )
     .option('--audit-log <file>', 'append one JSON line per request to this file (default: the log on stdout)')
-    .option('--max-body <size>', 'largest upload, e.g. 32mb (413 above it; a deflated DICOM counts inflated)', bytesArg, 32 * 1024 * 1024)
-    .option('--timeout <ms>', 'answer within this many ms: 408 while the upload is still arriving, else 503', intArg, 30_000)
+    .option(
+      '--max-body <size>',
+      'largest upload, e.g. 32mb (413 above it; a deflated DICOM counts inflated)',
+      bytesArg,
+      32 * 1024 * 1024,
+    )
+    .option(
+      '--timeout <ms>',
+      'answer within this many ms: 408 while the upload is still arriving, else 503',
+      intArg,
+      30_000,
+    )
     .option('--headers-timeout <ms>', 'time a client has to send its request headers (408 after it)', intArg, 10_000)
     .option('-c, --concurrency <n>', 'images processed at once (more get 503 + Retry-After)', intArg, 2)
     .option('--threads <n>', 'onnxruntime intra-op threads', intArg)
-    .addOption(new Option('--ood <policy>', 'images unlike the training films: refuse (default when the model records OOD statistics), flag or off').choices(['refuse', 'flag', 'off']))
+    .addOption(
+      new Option(
+        '--ood <policy>',
+        'images unlike the training films: refuse (default when the model records OOD statistics), flag or off',
+      ).choices(['refuse', 'flag', 'off']),
+    )
     .option('--shutdown-timeout <ms>', 'how long SIGTERM waits for in-flight requests', intArg, 30_000)
-    .addOption(new Option('--log-level <level>', 'JSON log level').choices(['debug', 'info', 'warn', 'error', 'silent']).default('info'))
+    .addOption(
+      new Option('--log-level <level>', 'JSON log level')
+        .choices(['debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    )
     .action(async (o: ServeCliOptions) => {
       const fromEnv = process.env[TOKENS_ENV];
-      const tls = o.tlsCert !== undefined || o.tlsKey !== undefined || o.tlsClientCa !== undefined ? { cert: o.tlsCert, key: o.tlsKey, ...(o.tlsClientCa !== undefined ? { clientCa: o.tlsClientCa } : {}) } : undefined;
+      const tls =
+        o.tlsCert !== undefined || o.tlsKey !== undefined || o.tlsClientCa !== undefined
+          ? { cert: o.tlsCert, key: o.tlsKey, ...(o.tlsClientCa !== undefined ? { clientCa: o.tlsClientCa } : {}) }
+          : undefined;
       const server = await startServer({
         model: o.model,
         port: o.port,

@@ -1,5 +1,13 @@
 import { DataError } from '@multichexnet/core';
-import { decodeImageAsync, readDicomMeta, sniffImageFormat, type DecodedImage, type DicomMeta, type ImageDecoder, type ImageFormat } from '@multichexnet/data';
+import {
+  decodeImageAsync,
+  readDicomMeta,
+  sniffImageFormat,
+  type DecodedImage,
+  type DicomMeta,
+  type ImageDecoder,
+  type ImageFormat,
+} from '@multichexnet/data';
 import { createSharpDecoder } from '@multichexnet/data/node';
 import { assertInflatedSize, WORKER_MAX_INFLATED_BYTES } from './inflate-limit';
 
@@ -11,7 +19,10 @@ export interface DecodedUpload {
    * The non-identifying DICOM attributes worth returning (modality, view); never a tag of @multichexnet/data's
    * PHI_TAGS: {@link readDicomMeta} is built from an allow-list.
    */
-  dicom: Pick<DicomMeta, 'modality' | 'viewPosition' | 'bodyPartExamined' | 'photometricInterpretation' | 'rows' | 'columns'> | null;
+  dicom: Pick<
+    DicomMeta,
+    'modality' | 'viewPosition' | 'bodyPartExamined' | 'photometricInterpretation' | 'rows' | 'columns'
+  > | null;
 }
 
 /**
@@ -36,8 +47,15 @@ export async function createUploadDecoder(): Promise<ImageDecoder | null> {
  * @example
  * const { image, format, dicom } = await decodeUpload(bytes, 'upload', false, await createUploadDecoder());
  */
-export async function decodeUpload(bytes: Uint8Array, label: string, dicomHint = false, decoder: ImageDecoder | null = null, maxInflatedBytes = WORKER_MAX_INFLATED_BYTES): Promise<DecodedUpload> {
-  if (bytes.length === 0) throw new DataError('Empty image upload', { file: label, expected: 'PNG, JPEG or DICOM bytes', found: '0 bytes' });
+export async function decodeUpload(
+  bytes: Uint8Array,
+  label: string,
+  dicomHint = false,
+  decoder: ImageDecoder | null = null,
+  maxInflatedBytes = WORKER_MAX_INFLATED_BYTES,
+): Promise<DecodedUpload> {
+  if (bytes.length === 0)
+    throw new DataError('Empty image upload', { file: label, expected: 'PNG, JPEG or DICOM bytes', found: '0 bytes' });
   await assertInflatedSize(bytes, maxInflatedBytes, label);
   const name = dicomHint ? `${label}.dcm` : label;
   const format = sniffImageFormat(bytes, name);

@@ -23,7 +23,8 @@ const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 
  * without any bound, which is what this check must come before.
  */
 function readFileMeta(bytes: Uint8Array): { transferSyntax: string; dataSetOffset: number } | null {
-  if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d) return null;
+  if (bytes.length < 132 || bytes[128] !== 0x44 || bytes[129] !== 0x49 || bytes[130] !== 0x43 || bytes[131] !== 0x4d)
+    return null;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ascii = (at: number, n: number): string => String.fromCharCode(...bytes.subarray(at, at + n));
   let o = 132;
@@ -62,7 +63,13 @@ function inflatedSize(deflated: Uint8Array, limit: number, label: string): Promi
     inflate.on('error', (e) => {
       if (settled) return;
       settled = true;
-      reject(new DataError('Deflated DICOM data set cannot be inflated', { file: label, field: 'data set', expected: 'a raw deflate stream', found: e.message }, { cause: e }));
+      reject(
+        new DataError(
+          'Deflated DICOM data set cannot be inflated',
+          { file: label, field: 'data set', expected: 'a raw deflate stream', found: e.message },
+          { cause: e },
+        ),
+      );
     });
     inflate.end(deflated);
   });
@@ -81,6 +88,11 @@ export async function assertInflatedSize(bytes: Uint8Array, limit: number, label
   if (meta === null || meta.transferSyntax !== DEFLATED_TRANSFER_SYNTAX) return;
   const size = await inflatedSize(bytes.subarray(meta.dataSetOffset), limit, label);
   if (size > limit) {
-    throw new InflateLimitError('Deflated DICOM data set inflates past the limit', { file: label, field: 'data set', expected: `at most ${limit} bytes once inflated`, found: `more than ${limit} bytes` });
+    throw new InflateLimitError('Deflated DICOM data set inflates past the limit', {
+      file: label,
+      field: 'data set',
+      expected: `at most ${limit} bytes once inflated`,
+      found: `more than ${limit} bytes`,
+    });
   }
 }

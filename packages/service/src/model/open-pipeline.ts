@@ -1,7 +1,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { DataError, runFolder } from '@multichexnet/core';
-import { createPipeline, PIPELINE_FILES, verifyModelBytes, type Pipeline, type PipelineOptions } from '@multichexnet/runtime';
+import {
+  createPipeline,
+  PIPELINE_FILES,
+  verifyModelBytes,
+  type Pipeline,
+  type PipelineOptions,
+} from '@multichexnet/runtime';
 
 /** A loaded gated pipeline and the identity of its model. */
 export interface LoadedPipeline {
@@ -23,14 +29,22 @@ const isFile = (p: string): Promise<boolean> =>
  */
 export async function resolvePipelineFiles(model: string): Promise<{ stage1: string; stage2: string | null }> {
   const info = await stat(model).catch((e: unknown) => {
-    throw new DataError('Model not found', { file: model, expected: 'a run folder or a model.stage1.onnx file', found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Model not found',
+      { file: model, expected: 'a run folder or a model.stage1.onnx file', found: (e as Error).message },
+      { cause: e },
+    );
   });
   const dir = info.isDirectory() ? model : dirname(model);
   const folder = runFolder(dir);
   const pair = async (stage1: string) => ({ stage1, stage2: (await isFile(folder.stage2)) ? folder.stage2 : null });
   if (info.isDirectory()) {
     if (await isFile(folder.stage1)) return pair(folder.stage1);
-    throw new DataError('Run folder has no pipeline model', { file: model, expected: `${PIPELINE_FILES.stage1} (written by exportPipeline / writePipelineFiles)`, found: 'no such file' });
+    throw new DataError('Run folder has no pipeline model', {
+      file: model,
+      expected: `${PIPELINE_FILES.stage1} (written by exportPipeline / writePipelineFiles)`,
+      found: 'no such file',
+    });
   }
   const { metadata } = await verifyModelBytes(new Uint8Array(await readFile(model)), model);
   if (metadata.role === 'stage1') return pair(model);
@@ -49,7 +63,10 @@ export async function resolvePipelineFiles(model: string): Promise<{ stage1: str
  * @example
  * const { pipeline, checksum } = await openPipeline('runs/exp1', { threads: 1 });
  */
-export async function openPipeline(model: string, options: Omit<PipelineOptions, 'backend'> = {}): Promise<LoadedPipeline> {
+export async function openPipeline(
+  model: string,
+  options: Omit<PipelineOptions, 'backend'> = {},
+): Promise<LoadedPipeline> {
   const files = await resolvePipelineFiles(model);
   const stage1 = new Uint8Array(await readFile(files.stage1));
   const { checksum } = await verifyModelBytes(stage1, files.stage1);

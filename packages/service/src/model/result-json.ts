@@ -1,5 +1,12 @@
 import type { ScoredBox } from '@multichexnet/core';
-import { camHeatRgba, oodMessage, type ClassActivationMap, type OodDecision, type PipelineResult, type PipelineTimings } from '@multichexnet/runtime';
+import {
+  camHeatRgba,
+  oodMessage,
+  type ClassActivationMap,
+  type OodDecision,
+  type PipelineResult,
+  type PipelineTimings,
+} from '@multichexnet/runtime';
 import { encode } from 'fast-png';
 
 /**
@@ -45,15 +52,37 @@ export interface ResultJson {
  * const json = resultToJson(await pipeline.run(image)); // { tasks, probabilities, gate, boxes, mask: { width, height, pixels }, maskRle, timings }
  */
 export function resultToJson(r: PipelineResult, name = 'image', options: { maps?: MapFormat | null } = {}): ResultJson {
-  const { mask: raster, probabilities, boxes, maskRle, findings: _findings, cams, refused, ood, calibrated, ...rest } = r;
+  const {
+    mask: raster,
+    probabilities,
+    boxes,
+    maskRle,
+    findings: _findings,
+    cams,
+    refused,
+    ood,
+    calibrated,
+    ...rest
+  } = r;
   let mask: ResultJson['mask'] = null;
   if (raster !== undefined && raster !== null) {
     let pixels = 0;
     for (let i = 0; i < raster.data.length; i++) pixels += raster.data[i] !== 0 ? 1 : 0;
     mask = { width: raster.width, height: raster.height, pixels };
   }
-  const out: ResultJson = { ...rest, probabilities: probabilities ?? {}, boxes: boxes ?? [], mask, maskRle: (maskRle as string | undefined) ?? '', calibrated: calibrated === true };
-  if (ood !== undefined) out.ood = { ...ood, decision: refused === true ? 'refused' : ood.outOfDistribution ? 'flagged' : 'in-distribution' };
+  const out: ResultJson = {
+    ...rest,
+    probabilities: probabilities ?? {},
+    boxes: boxes ?? [],
+    mask,
+    maskRle: (maskRle as string | undefined) ?? '',
+    calibrated: calibrated === true,
+  };
+  if (ood !== undefined)
+    out.ood = {
+      ...ood,
+      decision: refused === true ? 'refused' : ood.outOfDistribution ? 'flagged' : 'in-distribution',
+    };
   if (refused === true && ood !== undefined) {
     out.refused = true;
     out.refusal = oodMessage(name, ood);
@@ -85,11 +114,20 @@ export interface MapJson {
  * @example
  * mapsToJson(result.cams ?? {}, 'png').Mass.png;   // 'data:image/png;base64,iVBOR...'
  */
-export function mapsToJson(cams: Readonly<Record<string, ClassActivationMap>>, format: MapFormat): Record<string, MapJson> {
+export function mapsToJson(
+  cams: Readonly<Record<string, ClassActivationMap>>,
+  format: MapFormat,
+): Record<string, MapJson> {
   const out: Record<string, MapJson> = {};
   for (const [cls, cam] of Object.entries(cams)) {
     const entry: MapJson = { peak: { ...cam.peak } };
-    if (format === 'grid') entry.grid = { width: cam.width, height: cam.height, stride: cam.stride, values: Array.from(cam.data, (v) => Math.round(v * 1e4) / 1e4) };
+    if (format === 'grid')
+      entry.grid = {
+        width: cam.width,
+        height: cam.height,
+        stride: cam.stride,
+        values: Array.from(cam.data, (v) => Math.round(v * 1e4) / 1e4),
+      };
     else {
       const { width, height } = cam.transform; // the original film's size
       const rgba = camHeatRgba(cam);

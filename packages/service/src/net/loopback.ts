@@ -9,7 +9,10 @@ import { isIP } from 'node:net';
  * isLoopbackHost('0.0.0.0');   // false
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) !== 6) return false;
@@ -19,5 +22,9 @@ export function isLoopbackHost(host: string): boolean {
   const a = head === '' ? [] : head.split(':');
   const b = tail === '' ? [] : tail.split(':');
   const groups = h.includes('::') ? [...a, ...Array<string>(8 - a.length - b.length).fill('0'), ...b] : a;
-  return groups.length === 8 && groups.slice(0, 7).every((g) => Number.parseInt(g, 16) === 0) && Number.parseInt(groups[7]!, 16) === 1;
+  return (
+    groups.length === 8 &&
+    groups.slice(0, 7).every((g) => Number.parseInt(g, 16) === 0) &&
+    Number.parseInt(groups[7]!, 16) === 1
+  );
 }

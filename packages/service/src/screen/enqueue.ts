@@ -55,7 +55,16 @@ export async function enqueue(options: EnqueueOptions): Promise<EnqueueSummary> 
   const keys = screenKeys(opts.queue);
   const redis = await connectRedis(endpoint);
   const queue = new Queue<ScreenJobData>(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX });
-  const summary: EnqueueSummary = { queue: opts.queue, files: inputs.length, images: 0, added: 0, alreadyDone: 0, alreadyQueued: 0, failedRetried: 0, failedKept: 0 };
+  const summary: EnqueueSummary = {
+    queue: opts.queue,
+    files: inputs.length,
+    images: 0,
+    added: 0,
+    alreadyDone: 0,
+    alreadyQueued: 0,
+    failedRetried: 0,
+    failedKept: 0,
+  };
   const seen = new Set<string>();
   let hashed = 0;
   try {
@@ -92,7 +101,8 @@ export async function enqueue(options: EnqueueOptions): Promise<EnqueueSummary> 
               await job?.retry('failed', { resetAttemptsMade: true });
               summary.failedRetried++;
             } else summary.failedKept++;
-          } else if (state === 'unknown') jobs.push({ r }); // known content whose job is gone without a result
+          } else if (state === 'unknown')
+            jobs.push({ r }); // known content whose job is gone without a result
           else summary.alreadyQueued++;
         }
       }
@@ -130,7 +140,11 @@ async function readImage(img: InputImage): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(img.file));
   } catch (e) {
-    throw new DataError('Cannot read image to enqueue', { file: img.file, expected: 'a readable file', found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Cannot read image to enqueue',
+      { file: img.file, expected: 'a readable file', found: (e as Error).message },
+      { cause: e },
+    );
   }
 }
 

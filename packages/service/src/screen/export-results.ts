@@ -69,10 +69,27 @@ export async function exportResults(options: ExportOptions): Promise<ExportSumma
     const meta = await redis.hgetall(keys.meta);
     const classNames: string[] = meta.classNames !== undefined ? (JSON.parse(meta.classNames) as string[]) : [];
     if (opts.format === 'siim' && meta.hasSeg === '0') {
-      throw new DataError('SIIM export needs a model with a segmentation head', { field: 'format', expected: 'a queue screened by a model with CheXSeg', found: 'a model without seg head' });
+      throw new DataError('SIIM export needs a model with a segmentation head', {
+        field: 'format',
+        expected: 'a queue screened by a model with CheXSeg',
+        found: 'a model without seg head',
+      });
     }
     const header: Record<typeof opts.format, string | null> = {
-      csv: ['id', 'sha256', 'gate_probability', 'gate_positive', ...classNames.map((c) => `p_${c}`), 'PredictionString', 'EncodedPixels', 'ood_score', 'ood_decision', 'calibrated'].map(csvField).join(','),
+      csv: [
+        'id',
+        'sha256',
+        'gate_probability',
+        'gate_positive',
+        ...classNames.map((c) => `p_${c}`),
+        'PredictionString',
+        'EncodedPixels',
+        'ood_score',
+        'ood_decision',
+        'calibrated',
+      ]
+        .map(csvField)
+        .join(','),
       jsonl: null,
       rsna: 'patientId,PredictionString',
       siim: 'ImageId,EncodedPixels',
@@ -107,7 +124,12 @@ export async function exportResults(options: ExportOptions): Promise<ExportSumma
   }
 }
 
-function formatRow(format: 'csv' | 'jsonl' | 'rsna' | 'siim', id: string, r: StoredResult, classNames: string[]): string {
+function formatRow(
+  format: 'csv' | 'jsonl' | 'rsna' | 'siim',
+  id: string,
+  r: StoredResult,
+  classNames: string[],
+): string {
   switch (format) {
     case 'jsonl':
       return JSON.stringify({ id, ...r });
@@ -117,7 +139,18 @@ function formatRow(format: 'csv' | 'jsonl' | 'rsna' | 'siim', id: string, r: Sto
       return `${csvField(id)},${r.maskRle === '' ? '-1' : r.maskRle}`;
     case 'csv':
       // ood_decision: in-distribution, refused or flagged ('' where the model or the worker did not check)
-      return [id, r.sha256, String(r.gate.probability), String(r.gate.positive), ...classNames.map((c) => String(r.probabilities[c] ?? '')), toRsnaPredictionString(r.boxes), r.maskRle, r.ood === undefined ? '' : String(r.ood.score), r.ood?.decision ?? '', String(r.calibrated === true)]
+      return [
+        id,
+        r.sha256,
+        String(r.gate.probability),
+        String(r.gate.positive),
+        ...classNames.map((c) => String(r.probabilities[c] ?? '')),
+        toRsnaPredictionString(r.boxes),
+        r.maskRle,
+        r.ood === undefined ? '' : String(r.ood.score),
+        r.ood?.decision ?? '',
+        String(r.calibrated === true),
+      ]
         .map(csvField)
         .join(',');
   }

@@ -69,7 +69,8 @@ export interface RedisEndpoint {
  * const endpoint = resolveRedis({ redis: 'rediss://worker:pw@10.0.0.5:6380', redisTls: { ca: 'ca.pem' }, ... });
  */
 export function resolveRedis(target: RedisTarget): RedisEndpoint {
-  const invalid = (rule: string, path = 'redis'): ConfigError => new ConfigError('screen options', [{ path, rule, received: JSON.stringify(redactUrl(target.redis)) }]);
+  const invalid = (rule: string, path = 'redis'): ConfigError =>
+    new ConfigError('screen options', [{ path, rule, received: JSON.stringify(redactUrl(target.redis)) }]);
   let url: URL;
   try {
     url = new URL(target.redis);
@@ -78,16 +79,23 @@ export function resolveRedis(target: RedisTarget): RedisEndpoint {
   }
   const secure = url.protocol === 'rediss:';
   if (!secure && !target.allowPlaintextRedis && !isLoopbackHost(url.hostname)) {
-    throw invalid('a plaintext redis:// URL to another machine sends the password, images and results in clear: use rediss:// (TLS), or pass --allow-plaintext-redis on a network you trust');
+    throw invalid(
+      'a plaintext redis:// URL to another machine sends the password, images and results in clear: use rediss:// (TLS), or pass --allow-plaintext-redis on a network you trust',
+    );
   }
   if (target.redisTls === undefined) return { url: target.redis, tls: null };
-  if (!secure) throw invalid('the Redis TLS files (--redis-ca, --redis-cert, --redis-key) need a rediss:// URL', 'redisTls');
+  if (!secure)
+    throw invalid('the Redis TLS files (--redis-ca, --redis-cert, --redis-key) need a rediss:// URL', 'redisTls');
   const read = (file: string | undefined, what: string): Buffer | undefined => {
     if (file === undefined) return undefined;
     try {
       return readFileSync(file);
     } catch (e) {
-      throw new DataError(`Cannot read the Redis TLS ${what}`, { file, expected: 'a readable PEM file', found: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, { cause: e });
+      throw new DataError(
+        `Cannot read the Redis TLS ${what}`,
+        { file, expected: 'a readable PEM file', found: (e as NodeJS.ErrnoException).code ?? (e as Error).message },
+        { cause: e },
+      );
     }
   };
   const { ca, cert, key } = target.redisTls;
@@ -110,7 +118,8 @@ export async function connectRedis(endpoint: RedisEndpoint, options: { blocking?
     lazyConnect: true,
     ...(endpoint.tls !== null ? { tls: endpoint.tls } : {}),
     // The first connection fails fast either way; later drops are retried forever by blocking clients.
-    retryStrategy: (times: number) => (options.blocking && connected ? Math.min(200 * times, 2000) : times > 3 ? null : 200 * times),
+    retryStrategy: (times: number) =>
+      options.blocking && connected ? Math.min(200 * times, 2000) : times > 3 ? null : 200 * times,
   });
   // Errors surface through the awaited commands; without a listener ioredis would print each retry. The last one says
   // why a connection closed (NOAUTH, WRONGPASS, a certificate ioredis' own message hides behind "Connection is
@@ -124,7 +133,11 @@ export async function connectRedis(endpoint: RedisEndpoint, options: { blocking?
   } catch (e) {
     client.disconnect();
     const found = (lastError as Error | null)?.message ?? (e as Error).message;
-    throw new DataError('Cannot reach Redis', { file: redactUrl(endpoint.url), expected: 'a Redis server (>= 6.2) answering PING', found }, { cause: e });
+    throw new DataError(
+      'Cannot reach Redis',
+      { file: redactUrl(endpoint.url), expected: 'a Redis server (>= 6.2) answering PING', found },
+      { cause: e },
+    );
   }
   return client;
 }

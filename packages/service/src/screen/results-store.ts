@@ -40,7 +40,22 @@ return stored
  * Stores `result` for `sha256` unless one is there already; returns whether this call stored it.
  * `dropBlob` deletes the image's Redis payload in the same step.
  */
-export async function recordResult(redis: Redis, keys: ScreenKeys, result: StoredResult, dropBlob: boolean): Promise<boolean> {
-  const stored = await redis.eval(RECORD_SCRIPT, 4, keys.results, keys.ticks, keys.meta, keys.blob(result.sha256), result.sha256, JSON.stringify(result), dropBlob ? '1' : '0');
+export async function recordResult(
+  redis: Redis,
+  keys: ScreenKeys,
+  result: StoredResult,
+  dropBlob: boolean,
+): Promise<boolean> {
+  const stored = await redis.eval(
+    RECORD_SCRIPT,
+    4,
+    keys.results,
+    keys.ticks,
+    keys.meta,
+    keys.blob(result.sha256),
+    result.sha256,
+    JSON.stringify(result),
+    dropBlob ? '1' : '0',
+  );
   return stored === 1;
 }

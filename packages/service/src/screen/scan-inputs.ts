@@ -24,7 +24,11 @@ export function imageIdOf(file: string): string {
 
 async function walk(dir: string, out: string[]): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true }).catch((e: unknown) => {
-    throw new DataError('Cannot list a folder of images', { file: dir, expected: 'a readable folder', found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Cannot list a folder of images',
+      { file: dir, expected: 'a readable folder', found: (e as Error).message },
+      { cause: e },
+    );
   });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
@@ -44,22 +48,59 @@ function manifestRows(text: string, file: string): { path: string; id?: string; 
       try {
         v = JSON.parse(line);
       } catch {
-        throw new DataError('Manifest line is not JSON', { file, row: i + 1, expected: '{"path": "...", "id": "..."}', found: line.slice(0, 60) });
+        throw new DataError('Manifest line is not JSON', {
+          file,
+          row: i + 1,
+          expected: '{"path": "...", "id": "..."}',
+          found: line.slice(0, 60),
+        });
       }
       const o = v as { path?: unknown; id?: unknown };
-      if (typeof o?.path !== 'string' || o.path === '') throw new DataError('Manifest line has no path', { file, row: i + 1, field: 'path', expected: 'a non-empty string', found: JSON.stringify(o?.path) });
-      if (o.id !== undefined && (typeof o.id !== 'string' || o.id === '')) throw new DataError('Manifest id must be a non-empty string', { file, row: i + 1, field: 'id', expected: 'a non-empty string', found: JSON.stringify(o.id) });
+      if (typeof o?.path !== 'string' || o.path === '')
+        throw new DataError('Manifest line has no path', {
+          file,
+          row: i + 1,
+          field: 'path',
+          expected: 'a non-empty string',
+          found: JSON.stringify(o?.path),
+        });
+      if (o.id !== undefined && (typeof o.id !== 'string' || o.id === ''))
+        throw new DataError('Manifest id must be a non-empty string', {
+          file,
+          row: i + 1,
+          field: 'id',
+          expected: 'a non-empty string',
+          found: JSON.stringify(o.id),
+        });
       return [{ path: o.path, ...(o.id !== undefined ? { id: o.id as string } : {}), row: i + 1 }];
     });
   }
   if (name.endsWith('.csv')) {
-    const parsed = Papa.parse<Record<string, string>>(text, { header: true, skipEmptyLines: true, transformHeader: (h) => h.trim() });
+    const parsed = Papa.parse<Record<string, string>>(text, {
+      header: true,
+      skipEmptyLines: true,
+      transformHeader: (h) => h.trim(),
+    });
     const fields = parsed.meta.fields ?? [];
     const pathCol = ['path', 'file', 'filename'].find((c) => fields.includes(c));
-    if (pathCol === undefined) throw new DataError('Manifest CSV has no path column', { file, row: 1, field: 'header', expected: 'a column named path, file or filename', found: fields.join(',') });
+    if (pathCol === undefined)
+      throw new DataError('Manifest CSV has no path column', {
+        file,
+        row: 1,
+        field: 'header',
+        expected: 'a column named path, file or filename',
+        found: fields.join(','),
+      });
     return parsed.data.map((r, i) => {
       const path = (r[pathCol] ?? '').trim();
-      if (path === '') throw new DataError('Manifest row has an empty path', { file, row: i + 2, field: pathCol, expected: 'a file path', found: 'empty' });
+      if (path === '')
+        throw new DataError('Manifest row has an empty path', {
+          file,
+          row: i + 2,
+          field: pathCol,
+          expected: 'a file path',
+          found: 'empty',
+        });
       const id = (r.id ?? '').trim();
       return { path, ...(id !== '' ? { id } : {}), row: i + 2 };
     });
@@ -81,7 +122,11 @@ function manifestRows(text: string, file: string): { path: string; id?: string; 
  */
 export async function scanInputs(source: string): Promise<InputImage[]> {
   const info = await stat(source).catch((e: unknown) => {
-    throw new DataError('Screening source not found', { file: source, expected: 'a folder of images or a manifest file', found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Screening source not found',
+      { file: source, expected: 'a folder of images or a manifest file', found: (e as Error).message },
+      { cause: e },
+    );
   });
   let images: (InputImage & { row?: number })[];
   if (info.isDirectory()) {

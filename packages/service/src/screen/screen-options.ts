@@ -8,7 +8,10 @@ export const RedisTargetSchema = z.object({
    * Redis URL, e.g. `redis://127.0.0.1:6379/0` or `rediss://user:pass@host:6380` (plaintext `redis://` only to loopback
    * unless `allowPlaintextRedis`).
    */
-  redis: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').default('redis://127.0.0.1:6379'),
+  redis: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
   /** Queue name; several screening runs can share one Redis under different names. */
   queue: z.string().regex(QUEUE_NAME, 'must be 1-64 of A-Z a-z 0-9 _ . - (not starting with . _ -)').default('default'),
   /** Accept a plaintext `redis://` URL to another machine (refused by default: use `rediss://`). */
@@ -17,7 +20,10 @@ export const RedisTargetSchema = z.object({
    * PEM files for `rediss://`: the CA that signed the server's certificate, and a client certificate + key when Redis
    * asks for one (its default).
    */
-  redisTls: z.object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).strict().optional(),
+  redisTls: z
+    .object({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() })
+    .strict()
+    .optional(),
 });
 export type RedisTarget = z.output<typeof RedisTargetSchema>;
 
@@ -39,7 +45,9 @@ export const EnqueueOptionsSchema = RedisTargetSchema.extend({
   /** Re-run images whose job failed before (default: keep them failed). */
   retryFailed: z.boolean().default(false),
   /** Called with (files hashed, files in total). */
-  onProgress: z.custom<(done: number, total: number) => void>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
+  onProgress: z
+    .custom<(done: number, total: number) => void>((v) => typeof v === 'function', { message: 'must be a function' })
+    .optional(),
 }).strict();
 export type EnqueueOptions = z.input<typeof EnqueueOptionsSchema>;
 
@@ -71,7 +79,11 @@ export const WorkerOptionsSchema = RedisTargetSchema.extend({
   /** Leave once nothing is waiting, delayed or active in the queue. */
   untilEmpty: z.boolean().default(false),
   logLevel: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
-  logStream: z.custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', { message: 'must have a write(line) method' }).optional(),
+  logStream: z
+    .custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', {
+      message: 'must have a write(line) method',
+    })
+    .optional(),
 }).strict();
 export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;
 
@@ -95,6 +107,10 @@ export const ExportOptionsSchema = RedisTargetSchema.extend({
   format: z.enum(EXPORT_FORMATS),
   /** Output file (written atomically); without it the text goes to `stream`. */
   out: z.string().min(1).optional(),
-  stream: z.custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', { message: 'must have a write(text) method' }).optional(),
+  stream: z
+    .custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', {
+      message: 'must have a write(text) method',
+    })
+    .optional(),
 }).strict();
 export type ExportOptions = z.input<typeof ExportOptionsSchema>;

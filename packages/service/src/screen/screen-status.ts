@@ -56,7 +56,12 @@ export async function screenStatus(options: StatusOptions): Promise<ScreenStatus
   const redis = await connectRedis(endpoint);
   const queue = new Queue<ScreenJobData>(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX });
   try {
-    const [total, done, meta, time] = await Promise.all([redis.hlen(keys.images), redis.hlen(keys.results), redis.hgetall(keys.meta), redis.time()]);
+    const [total, done, meta, time] = await Promise.all([
+      redis.hlen(keys.images),
+      redis.hlen(keys.results),
+      redis.hgetall(keys.meta),
+      redis.time(),
+    ]);
     const counts = await queue.getJobCounts('wait', 'prioritized', 'active', 'delayed', 'failed');
     const now = Number(time[0]) + Number(time[1]) / 1e6;
     const current = Math.floor(now / TICK_SECONDS);
@@ -84,7 +89,12 @@ export async function screenStatus(options: StatusOptions): Promise<ScreenStatus
       etaSeconds: remaining === 0 ? 0 : ratePerSecond > 0 ? remaining / ratePerSecond : null,
       duplicatesDropped: Number(meta.duplicates ?? 0),
       model: meta.model ?? null,
-      failures: failedJobs.map((j) => ({ sha256: j.data.sha256, id: j.data.id, reason: j.failedReason, attempts: j.attemptsMade })),
+      failures: failedJobs.map((j) => ({
+        sha256: j.data.sha256,
+        id: j.data.id,
+        reason: j.failedReason,
+        attempts: j.attemptsMade,
+      })),
     };
   } finally {
     await queue.close();

@@ -50,14 +50,19 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   const levels = { info: 20, warn: 30, error: 40, silent: 100 } as const;
   const log = (level: 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown> = {}): void => {
     if (levels[level] < levels[opts.logLevel]) return;
-    out.write(`${JSON.stringify({ level, time: new Date().toISOString(), service: 'multichexnet-screen-worker', worker: name, queue: opts.queue, msg, ...fields })}\n`);
+    out.write(
+      `${JSON.stringify({ level, time: new Date().toISOString(), service: 'multichexnet-screen-worker', worker: name, queue: opts.queue, msg, ...fields })}\n`,
+    );
   };
 
   // Reconnects forever, like BullMQ's own clients: a Redis restart pauses the worker instead of failing its jobs.
   const redis = await connectRedis(endpoint, { blocking: true });
   let loaded: LoadedPipeline | null = null;
   try {
-    loaded = await openPipeline(opts.model, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ood !== undefined ? { ood: opts.ood } : {}) });
+    loaded = await openPipeline(opts.model, {
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      ...(opts.ood !== undefined ? { ood: opts.ood } : {}),
+    });
     await bindModel(redis, keys, loaded);
   } catch (e) {
     await loaded?.pipeline.dispose();
@@ -81,12 +86,20 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
     }
     const t0 = performance.now();
     const bytes = fromRedis ? await redis.getBuffer(keys.blob(sha256)) : await readFile(file);
-    if (bytes === null) throw new UnrecoverableError(`DataError: image bytes missing from Redis (field ${keys.blob(sha256)}): enqueue the image again`);
+    if (bytes === null)
+      throw new UnrecoverableError(
+        `DataError: image bytes missing from Redis (field ${keys.blob(sha256)}): enqueue the image again`,
+      );
     const actual = createHash('sha256').update(bytes).digest('hex');
     let result;
     try {
       if (actual !== sha256) {
-        throw new DataError('Image changed since it was enqueued', { file: id, field: 'sha256', expected: sha256, found: actual });
+        throw new DataError('Image changed since it was enqueued', {
+          file: id,
+          field: 'sha256',
+          expected: sha256,
+          found: actual,
+        });
       }
       const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       // The file's extension tells the decoder a DICOM without the Part 10 preamble; errors name the image id.
@@ -97,11 +110,21 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
       if (e instanceof DataError) throw new UnrecoverableError(`DataError: ${e.message}`);
       throw e;
     }
-    const stored: StoredResult = { sha256, model: checksum, worker: name, finishedAt: new Date().toISOString(), ...result };
+    const stored: StoredResult = {
+      sha256,
+      model: checksum,
+      worker: name,
+      finishedAt: new Date().toISOString(),
+      ...result,
+    };
     const first = await recordResult(redis, keys, stored, fromRedis);
     if (first) counts.stored++;
     else counts.duplicates++;
-    log('info', first ? 'stored' : 'duplicate dropped', { job: sha256.slice(0, 12), ms: Math.round((performance.now() - t0) * 10) / 10, gate: result.gate.positive });
+    log('info', first ? 'stored' : 'duplicate dropped', {
+      job: sha256.slice(0, 12),
+      ms: Math.round((performance.now() - t0) * 10) / 10,
+      gate: result.gate.positive,
+    });
     return { stored: first };
   };
 
@@ -118,12 +141,20 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   });
   worker.on('failed', (job, err) => {
     counts.failed++;
-    const final = job !== undefined && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
+    const final =
+      job !== undefined && (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1));
     // The log gets the sentence our code wrote, or the error class and code (an fs message holds the path); the
     // job keeps the whole message for `screen status`.
     const code = (err as NodeJS.ErrnoException).code;
-    const error = err instanceof UnrecoverableError ? err.message.split(' (')[0] : `${err.name}${code !== undefined ? ` ${code}` : ''}`;
-    log(final ? 'error' : 'warn', final ? 'failed' : 'failed, will retry', { job: job?.id?.slice(0, 12), attempt: job?.attemptsMade, error });
+    const error =
+      err instanceof UnrecoverableError
+        ? err.message.split(' (')[0]
+        : `${err.name}${code !== undefined ? ` ${code}` : ''}`;
+    log(final ? 'error' : 'warn', final ? 'failed' : 'failed, will retry', {
+      job: job?.id?.slice(0, 12),
+      attempt: job?.attemptsMade,
+      error,
+    });
   });
   worker.on('error', (err) => log('error', 'worker error', { error: err.message }));
 
@@ -131,7 +162,9 @@ export async function startWorker(options: WorkerOptions): Promise<ScreenWorker>
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let poll: NodeJS.Timeout | null = null;
-  const watcher = opts.untilEmpty ? new Queue(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX }) : null;
+  const watcher = opts.untilEmpty
+    ? new Queue(opts.queue, { connection: bullConnection(endpoint), prefix: BULL_PREFIX })
+    : null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       if (poll !== null) clearInterval(poll);
@@ -179,6 +212,10 @@ async function bindModel(redis: Redis, keys: ScreenKeys, { pipeline, checksum }:
   await redis.hsetnx(keys.meta, 'hasSeg', pipeline.metadata.decode.seg !== null ? '1' : '0');
   const bound = await redis.hget(keys.meta, 'model');
   if (bound !== checksum) {
-    throw new DataError('This queue is bound to another model', { field: 'model checksum', expected: bound ?? '?', found: checksum });
+    throw new DataError('This queue is bound to another model', {
+      field: 'model checksum',
+      expected: bound ?? '?',
+      found: checksum,
+    });
   }
 }

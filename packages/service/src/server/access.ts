@@ -21,7 +21,11 @@ function readPem(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (e) {
-    throw new DataError(`Cannot read the TLS ${what}`, { file, expected: 'a readable PEM file', found: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, { cause: e });
+    throw new DataError(
+      `Cannot read the TLS ${what}`,
+      { file, expected: 'a readable PEM file', found: (e as NodeJS.ErrnoException).code ?? (e as Error).message },
+      { cause: e },
+    );
   }
 }
 
@@ -36,7 +40,10 @@ function readPem(file: string, what: string): Buffer {
  */
 export function resolveAccess(opts: ResolvedServeOptions): ServerAccess {
   const warnings: string[] = [];
-  const listed = checkTokens([...(opts.tokens ?? []), ...(opts.tokensFile !== undefined ? readTokensFile(opts.tokensFile) : [])], opts.tokensFile ?? 'tokens option');
+  const listed = checkTokens(
+    [...(opts.tokens ?? []), ...(opts.tokensFile !== undefined ? readTokensFile(opts.tokensFile) : [])],
+    opts.tokensFile ?? 'tokens option',
+  );
   if (opts.tokensFile !== undefined && (statSync(opts.tokensFile).mode & 0o077) !== 0) {
     warnings.push(`the tokens file ${opts.tokensFile} can be read by other users of this machine: chmod 600 it`);
   }
@@ -52,15 +59,24 @@ export function resolveAccess(opts: ResolvedServeOptions): ServerAccess {
         },
       ]);
     }
-    warnings.push(`serving on ${opts.host} without authentication (--insecure-no-auth): anyone who can reach this address can send images and read results`);
+    warnings.push(
+      `serving on ${opts.host} without authentication (--insecure-no-auth): anyone who can reach this address can send images and read results`,
+    );
   }
   if (exposed && listed.length > 0 && opts.tls === undefined) {
-    warnings.push(`API tokens travel in clear text over plain HTTP on ${opts.host}: add --tls-cert / --tls-key or a TLS proxy in front`);
+    warnings.push(
+      `API tokens travel in clear text over plain HTTP on ${opts.host}: add --tls-cert / --tls-key or a TLS proxy in front`,
+    );
   }
   let https: HttpsServerOptions | null = null;
   if (opts.tls !== undefined) {
     https = { cert: readPem(opts.tls.cert, 'certificate'), key: readPem(opts.tls.key, 'key'), minVersion: 'TLSv1.2' };
-    if (opts.tls.clientCa !== undefined) Object.assign(https, { ca: readPem(opts.tls.clientCa, 'client CA'), requestCert: true, rejectUnauthorized: true });
+    if (opts.tls.clientCa !== undefined)
+      Object.assign(https, {
+        ca: readPem(opts.tls.clientCa, 'client CA'),
+        requestCert: true,
+        rejectUnauthorized: true,
+      });
   }
   return { tokens: listed.length > 0 ? new TokenVerifier(listed) : null, https, mutualTls, warnings };
 }

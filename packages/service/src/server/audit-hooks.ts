@@ -49,7 +49,16 @@ function peerName(socket: Socket): string | null {
  */
 export function recordRequests(app: FastifyInstance, sink: AuditSink | null, model: string, mutualTls: boolean): void {
   app.decorateRequest('audit', null);
-  const empty = { token: null, certificate: null, bytes: null, sha256: null, model, gate: null, findings: null, boxes: null };
+  const empty = {
+    token: null,
+    certificate: null,
+    bytes: null,
+    sha256: null,
+    model,
+    gate: null,
+    findings: null,
+    boxes: null,
+  };
   // The running request of each socket, so a socket-level timeout is recorded on that request's line.
   const running = new WeakMap<Socket, FastifyRequest>();
 
@@ -58,7 +67,8 @@ export function recordRequests(app: FastifyInstance, sink: AuditSink | null, mod
     running.delete(req.raw.socket);
     if (sink === null || a === null || OPEN_ROUTES.has(req.routeOptions.url ?? '')) return;
     const status = reply.raw.writableFinished ? reply.raw.statusCode : a.timedOut ? 408 : null;
-    const error = status !== null && status < 400 ? null : (a.error ?? (a.timedOut ? 'RequestTimeout' : 'ClientClosed'));
+    const error =
+      status !== null && status < 400 ? null : (a.error ?? (a.timedOut ? 'RequestTimeout' : 'ClientClosed'));
     sink.write(
       auditRecord({
         ...empty,
@@ -69,7 +79,16 @@ export function recordRequests(app: FastifyInstance, sink: AuditSink | null, mod
         method: req.method,
         route: req.routeOptions.url ?? null,
         status,
-        outcome: status === null ? 'error' : status < 400 ? (a.result !== null ? 'answered' : 'served') : status < 500 || error === 'Busy' ? 'refused' : 'error',
+        outcome:
+          status === null
+            ? 'error'
+            : status < 400
+              ? a.result !== null
+                ? 'answered'
+                : 'served'
+              : status < 500 || error === 'Busy'
+                ? 'refused'
+                : 'error',
         error,
         bytes: a.bytes,
         sha256: a.sha256,
@@ -86,7 +105,19 @@ export function recordRequests(app: FastifyInstance, sink: AuditSink | null, mod
     // A failed handshake can surface as both a TLS and an HTTP client error: one line per connection.
     if (refusedSockets.has(socket)) return;
     refusedSockets.add(socket);
-    sink?.write(auditRecord({ ...empty, requestId: null, client: socket.remoteAddress ?? null, method: null, route: null, status, outcome: 'refused', error, latencyMs: 0 }));
+    sink?.write(
+      auditRecord({
+        ...empty,
+        requestId: null,
+        client: socket.remoteAddress ?? null,
+        method: null,
+        route: null,
+        status,
+        outcome: 'refused',
+        error,
+        latencyMs: 0,
+      }),
+    );
   };
 
   // Fastify's own client error handler still answers these (408 / 431 / 400); this listener only records them.
@@ -108,7 +139,16 @@ export function recordRequests(app: FastifyInstance, sink: AuditSink | null, mod
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    req.audit = { t0: performance.now(), token: null, certificate: mutualTls ? peerName(req.raw.socket) : null, error: null, bytes: null, sha256: null, result: null, timedOut: false };
+    req.audit = {
+      t0: performance.now(),
+      token: null,
+      certificate: mutualTls ? peerName(req.raw.socket) : null,
+      error: null,
+      bytes: null,
+      sha256: null,
+      result: null,
+      timedOut: false,
+    };
     running.set(req.raw.socket, req);
     reply.raw.once('close', () => writeRequest(req, reply));
   });

@@ -70,7 +70,15 @@ export function openAuditSink(target: string | LogStream): AuditSink {
     // Opened here, not lazily by the stream, so a wrong path fails the start instead of losing records.
     fd = openSync(target, 'a', 0o600);
   } catch (e) {
-    throw new DataError('Cannot open the audit log', { file: target, expected: 'a writable file path', found: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Cannot open the audit log',
+      {
+        file: target,
+        expected: 'a writable file path',
+        found: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+      },
+      { cause: e },
+    );
   }
   const out: WriteStream = createWriteStream(target, { fd });
   let failure: Error | null = null;

@@ -31,11 +31,20 @@ export const TOKENS_ENV = 'MULTICHEXNET_TOKENS';
 export function parseTokenList(text: string, source: string): ApiToken[] {
   const entries = text
     .split(/\r?\n/)
-    .flatMap((line, i) => (line.trim().startsWith('#') ? [] : line.split(',').map((entry) => ({ entry: entry.trim(), row: i + 1 }))))
+    .flatMap((line, i) =>
+      line.trim().startsWith('#') ? [] : line.split(',').map((entry) => ({ entry: entry.trim(), row: i + 1 })),
+    )
     .filter(({ entry }) => entry !== '')
     .map(({ entry, row }) => {
       const colon = entry.indexOf(':');
-      if (colon < 0) throw new DataError('Bad API token entry', { file: source, row, field: 'entry', expected: 'name:token', found: 'no ":" separator' });
+      if (colon < 0)
+        throw new DataError('Bad API token entry', {
+          file: source,
+          row,
+          field: 'entry',
+          expected: 'name:token',
+          found: 'no ":" separator',
+        });
       return { name: entry.slice(0, colon).trim(), token: entry.slice(colon + 1).trim(), row };
     });
   return checkTokens(entries, source);
@@ -49,12 +58,20 @@ export function checkTokens(entries: readonly (ApiToken & { row?: number })[], s
   const names = new Set<string>();
   const secrets = new Set<string>();
   return entries.map(({ name, token, row }, i) => {
-    const bad = (field: string, expected: string, found: string): DataError => new DataError('Bad API token entry', { file: source, row: row ?? i + 1, field, expected, found });
-    if (!TOKEN_NAME.test(name)) throw bad('name', '1-64 of A-Z a-z 0-9 _ . @ - (not starting with _ . @ -)', JSON.stringify(name));
-    if (token.length < MIN_TOKEN_LENGTH) throw bad('token', `at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`, `${token.length} characters`);
+    const bad = (field: string, expected: string, found: string): DataError =>
+      new DataError('Bad API token entry', { file: source, row: row ?? i + 1, field, expected, found });
+    if (!TOKEN_NAME.test(name))
+      throw bad('name', '1-64 of A-Z a-z 0-9 _ . @ - (not starting with _ . @ -)', JSON.stringify(name));
+    if (token.length < MIN_TOKEN_LENGTH)
+      throw bad(
+        'token',
+        `at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32)`,
+        `${token.length} characters`,
+      );
     if (!TOKEN_CHARS.test(token)) throw bad('token', 'only A-Z a-z 0-9 . _ ~ + / - and trailing =', 'other characters');
     if (names.has(name)) throw bad('name', 'each name once', `${name} twice`);
-    if (secrets.has(token)) throw bad('token', 'a different token for each name', `the token of an earlier entry under ${name}`);
+    if (secrets.has(token))
+      throw bad('token', 'a different token for each name', `the token of an earlier entry under ${name}`);
     names.add(name);
     secrets.add(token);
     return { name, token };
@@ -67,10 +84,23 @@ export function readTokensFile(file: string): ApiToken[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new DataError('Cannot read the API tokens file', { file, expected: 'a readable file of name:token lines', found: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Cannot read the API tokens file',
+      {
+        file,
+        expected: 'a readable file of name:token lines',
+        found: (e as NodeJS.ErrnoException).code ?? (e as Error).message,
+      },
+      { cause: e },
+    );
   }
   const tokens = parseTokenList(text, file);
-  if (tokens.length === 0) throw new DataError('The API tokens file holds no token', { file, expected: 'at least one name:token line', found: 'none' });
+  if (tokens.length === 0)
+    throw new DataError('The API tokens file holds no token', {
+      file,
+      expected: 'at least one name:token line',
+      found: 'none',
+    });
   return tokens;
 }
 

@@ -6,7 +6,10 @@ export interface LogStream {
   write(line: string): unknown;
 }
 
-const sink = z.custom<LogStream>((v) => typeof v === 'object' && v !== null && typeof (v as LogStream).write === 'function', { message: 'must have a write(line) method' });
+const sink = z.custom<LogStream>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as LogStream).write === 'function',
+  { message: 'must have a write(line) method' },
+);
 
 /** Certificate files of `serve`'s own TLS (PEM). */
 export const ServeTlsSchema = z
@@ -54,7 +57,11 @@ export const ServeOptionsSchema = z
      */
     auditLog: z.union([z.string().min(1), sink]).optional(),
     /** Largest accepted upload in bytes (413 above it). */
-    maxBody: z.number().int().positive().default(32 * 1024 * 1024),
+    maxBody: z
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1024 * 1024),
     /** Milliseconds a request may take from arrival to answer: 408 while its upload is still arriving, 503 after. */
     timeout: z.number().int().positive().default(30_000),
     /** Images processed at once; one more request gets 503 with Retry-After. */

@@ -45,7 +45,6 @@ declare module 'fastify' {
 
 const AUTH_CHALLENGE = 'Bearer realm="multichexnet"';
 
-
 /** Client-facing error body: the error class and a message, never a client's file name. */
 interface ErrorBody {
   error: string;
@@ -83,7 +82,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const audit = auditTarget !== null ? openAuditSink(auditTarget) : null;
   let loaded: LoadedPipeline | null = null;
   try {
-    loaded = await openPipeline(opts.model, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.ood !== undefined ? { ood: opts.ood } : {}) });
+    loaded = await openPipeline(opts.model, {
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      ...(opts.ood !== undefined ? { ood: opts.ood } : {}),
+    });
     return await listen(loaded, opts, access, audit);
   } catch (e) {
     await loaded?.pipeline.dispose();
@@ -92,7 +94,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 }
 
-async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServeOptions, access: ServerAccess, audit: AuditSink | null): Promise<RunningServer> {
+async function listen(
+  { pipeline, checksum }: LoadedPipeline,
+  opts: ResolvedServeOptions,
+  access: ServerAccess,
+  audit: AuditSink | null,
+): Promise<RunningServer> {
   const slots = new Slots(opts.concurrency);
   const decoder = await createUploadDecoder();
   // [cam] whether `?maps=` can be answered: the model carries class activation maps
@@ -101,7 +108,10 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
   let draining = false;
   let nextId = 0;
   // Node enforces headersTimeout (and the requestTimeout backstop) on a timer: check often enough to be on time.
-  const socketLimits = { headersTimeout: opts.headersTimeout, connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(opts.headersTimeout / 4))) };
+  const socketLimits = {
+    headersTimeout: opts.headersTimeout,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(opts.headersTimeout / 4))),
+  };
   const app = Fastify({
     logger:
       opts.logLevel === 'silent'
@@ -156,12 +166,21 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
       max: opts.rateLimit,
       timeWindow: 60_000,
       keyGenerator: (req) => (req.audit?.token != null ? `token:${req.audit.token}` : `address:${req.ip}`),
-      errorResponseBuilder: (_req, ctx) => Object.assign(new Error(`more than ${ctx.max} requests per minute from this client; retry in ${ctx.after}`), { statusCode: ctx.statusCode, code: 'TooManyRequests' }),
+      errorResponseBuilder: (_req, ctx) =>
+        Object.assign(new Error(`more than ${ctx.max} requests per minute from this client; retry in ${ctx.after}`), {
+          statusCode: ctx.statusCode,
+          code: 'TooManyRequests',
+        }),
     });
   }
   // One file part and nothing else: a field, a second file or any further part ends the upload with 413.
-  await app.register(multipart, { limits: { fileSize: opts.maxBody, files: 1, fields: 0, parts: 1, headerPairs: 16 }, throwFileSizeLimit: true });
-  app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer', bodyLimit: opts.maxBody }, (_req, body, done) => done(null, body));
+  await app.register(multipart, {
+    limits: { fileSize: opts.maxBody, files: 1, fields: 0, parts: 1, headerPairs: 16 },
+    throwFileSizeLimit: true,
+  });
+  app.addContentTypeParser(RAW_TYPES, { parseAs: 'buffer', bodyLimit: opts.maxBody }, (_req, body, done) =>
+    done(null, body),
+  );
 
   const refuse = (req: FastifyRequest, reply: FastifyReply, status: number, body: ErrorBody): FastifyReply => {
     if (req.audit !== null) req.audit.error = body.error;
@@ -178,19 +197,30 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     if (status === 408 || body.error === 'Timeout' || status === 413) reply.header('Connection', 'close');
     return refuse(req, reply, status, body);
   });
-  app.setNotFoundHandler((req, reply) => refuse(req, reply, 404, { error: 'NotFound', message: 'no such route: POST /v1/predict, POST /v1/overlay, GET /v1/model, GET /healthz' }));
+  app.setNotFoundHandler((req, reply) =>
+    refuse(req, reply, 404, {
+      error: 'NotFound',
+      message: 'no such route: POST /v1/predict, POST /v1/overlay, GET /v1/model, GET /healthz',
+    }),
+  );
 
   // After the token and the rate limit, before the body is read.
   const admit = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const length = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(length) && length > opts.maxBody + MULTIPART_OVERHEAD) {
-      refuse(req, reply, 413, { error: 'PayloadTooLarge', message: `upload of ${length} bytes exceeds the limit of ${opts.maxBody} bytes` });
+      refuse(req, reply, 413, {
+        error: 'PayloadTooLarge',
+        message: `upload of ${length} bytes exceeds the limit of ${opts.maxBody} bytes`,
+      });
       return;
     }
     const ticket = slots.tryTake();
     if (ticket === null) {
       reply.header('Retry-After', String(slots.retryAfterSeconds()));
-      refuse(req, reply, 503, { error: 'Busy', message: `all ${opts.concurrency} inference slots are busy; retry later` });
+      refuse(req, reply, 503, {
+        error: 'Busy',
+        message: `all ${opts.concurrency} inference slots are busy; retry later`,
+      });
       return;
     }
     req.slot = ticket;
@@ -214,8 +244,24 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     const { upload, result } = await work;
     const ms = performance.now() - t0;
     slots.record(ms);
-    if (req.audit !== null) req.audit.result = { gate: result.gate.positive, findings: result.findings ?? null, boxes: result.boxes?.length ?? 0 };
-    req.log.info({ format: upload.format, width: upload.image.width, height: upload.image.height, bytes: bytes.length, gate: result.gate.positive, boxes: result.boxes?.length ?? 0, ms: Math.round(ms * 10) / 10 }, 'inference');
+    if (req.audit !== null)
+      req.audit.result = {
+        gate: result.gate.positive,
+        findings: result.findings ?? null,
+        boxes: result.boxes?.length ?? 0,
+      };
+    req.log.info(
+      {
+        format: upload.format,
+        width: upload.image.width,
+        height: upload.image.height,
+        bytes: bytes.length,
+        gate: result.gate.positive,
+        boxes: result.boxes?.length ?? 0,
+        ms: Math.round(ms * 10) / 10,
+      },
+      'inference',
+    );
     return { upload, result, ms };
   };
 
@@ -223,10 +269,16 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
     // ?maps=png|grid: the findings' class activation maps (models exported with them), checked before the upload
     const maps = (req.query as Record<string, unknown> | undefined)?.maps;
     if (maps !== undefined && maps !== 'png' && maps !== 'grid') {
-      return refuse(req, reply, 400, { error: 'BadRequest', message: `query maps must be png or grid; got ${JSON.stringify(maps)}` });
+      return refuse(req, reply, 400, {
+        error: 'BadRequest',
+        message: `query maps must be png or grid; got ${JSON.stringify(maps)}`,
+      });
     }
     if (maps !== undefined && !hasMaps) {
-      return refuse(req, reply, 400, { error: 'BadRequest', message: `the model has no class activation maps (output ${CAM_OUTPUT}): export it with them to ask for maps` });
+      return refuse(req, reply, 400, {
+        error: 'BadRequest',
+        message: `the model has no class activation maps (output ${CAM_OUTPUT}): export it with them to ask for maps`,
+      });
     }
     const { upload, result } = await infer(req);
     const json = resultToJson(result, 'upload', { maps: (maps as MapFormat | undefined) ?? null });
@@ -237,7 +289,8 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
       ...json,
     };
     // an image refused as out of distribution: 422 with the usual error fields and the verdict (README: OOD refusal)
-    if (json.refused === true) return refuse(req, reply, 422, { error: 'OutOfDistribution', message: json.refusal!, ...body } as ErrorBody);
+    if (json.refused === true)
+      return refuse(req, reply, 422, { error: 'OutOfDistribution', message: json.refusal!, ...body } as ErrorBody);
     return body;
   });
 
@@ -249,11 +302,24 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
 
   app.get('/v1/model', async () => {
     const m = pipeline.metadata;
-    return { checksum, classNames: m.classNames, inputSize: m.preprocessing?.size ?? null, gate: m.gate, decode: m.decode, versions: m.versions, service: SERVICE_VERSION };
+    return {
+      checksum,
+      classNames: m.classNames,
+      inputSize: m.preprocessing?.size ?? null,
+      gate: m.gate,
+      decode: m.decode,
+      versions: m.versions,
+      service: SERVICE_VERSION,
+    };
   });
 
   app.get('/healthz', { config: { rateLimit: false } }, async (_req, reply) => {
-    const body = { status: draining ? 'draining' : 'ok', inFlight: slots.inUse, concurrency: opts.concurrency, uptimeS: Math.round((Date.now() - started) / 1000) };
+    const body = {
+      status: draining ? 'draining' : 'ok',
+      inFlight: slots.inUse,
+      concurrency: opts.concurrency,
+      uptimeS: Math.round((Date.now() - started) / 1000),
+    };
     return reply.code(draining ? 503 : 200).send(body);
   });
 
@@ -290,9 +356,19 @@ async function listen({ pipeline, checksum }: LoadedPipeline, opts: ResolvedServ
  * its field and what was expected: its file name and `found` come from the client's data.
  */
 function serializeError(err: FastifyError): { type: string; message: string; stack: string; [key: string]: unknown } {
-  const base = { type: err.name, ...(err.code !== undefined ? { code: err.code } : {}), ...(err.statusCode !== undefined ? { statusCode: err.statusCode } : {}) };
+  const base = {
+    type: err.name,
+    ...(err.code !== undefined ? { code: err.code } : {}),
+    ...(err.statusCode !== undefined ? { statusCode: err.statusCode } : {}),
+  };
   if (err instanceof DataError) {
-    return { ...base, message: err.message.split(' (')[0]!.split(': expected')[0]!, stack: '', field: err.context.field, expected: err.context.expected };
+    return {
+      ...base,
+      message: err.message.split(' (')[0]!.split(': expected')[0]!,
+      stack: '',
+      field: err.context.field,
+      expected: err.context.expected,
+    };
   }
   return { ...base, message: err.message, stack: err.stack ?? '' };
 }
@@ -303,18 +379,32 @@ async function readUpload(req: FastifyRequest): Promise<{ bytes: Uint8Array; dic
     let upload: { bytes: Uint8Array; dicomHint: boolean } | null = null;
     // Read to the end, so a part after the file meets the parts limit instead of being left unread.
     for await (const part of req.parts()) {
-      if (part.type !== 'file') throw new DataError('Multipart upload has a field', { field: part.fieldname, expected: 'one file part and nothing else', found: 'a field' });
+      if (part.type !== 'file')
+        throw new DataError('Multipart upload has a field', {
+          field: part.fieldname,
+          expected: 'one file part and nothing else',
+          found: 'a field',
+        });
       const bytes = await part.toBuffer();
       // The client's file name is used only for its extension and never kept.
       const dicomHint = part.mimetype === 'application/dicom' || /\.(dcm|dicom)$/i.test(part.filename ?? '');
       upload = { bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), dicomHint };
     }
-    if (upload === null) throw new DataError('Multipart upload has no file', { field: 'file', expected: 'one file part (PNG, JPEG or DICOM)', found: 'no file part' });
+    if (upload === null)
+      throw new DataError('Multipart upload has no file', {
+        field: 'file',
+        expected: 'one file part (PNG, JPEG or DICOM)',
+        found: 'no file part',
+      });
     return upload;
   }
   const body = req.body;
   if (!(body instanceof Uint8Array)) {
-    throw new DataError('Request has no image body', { field: 'body', expected: `an image with Content-Type ${RAW_TYPES.join(', ')} or multipart/form-data`, found: typeof body });
+    throw new DataError('Request has no image body', {
+      field: 'body',
+      expected: `an image with Content-Type ${RAW_TYPES.join(', ')} or multipart/form-data`,
+      found: typeof body,
+    });
   }
   return { bytes: body, dicomHint: (req.headers['content-type'] ?? '').startsWith('application/dicom') };
 }
@@ -322,13 +412,30 @@ async function readUpload(req: FastifyRequest): Promise<{ bytes: Uint8Array; dic
 const MULTIPART_LIMITS = new Set(['FST_PARTS_LIMIT', 'FST_FILES_LIMIT', 'FST_FIELDS_LIMIT']);
 
 /** An error as the client's status and body. `complete`: the request's body had fully arrived. */
-function errorResponse(error: FastifyError, opts: ResolvedServeOptions, complete: boolean): { status: number; body: ErrorBody } {
-  if (error instanceof InflateLimitError) return { status: 413, body: { error: 'PayloadTooLarge', message: `the DICOM data set inflates past the upload limit of ${opts.maxBody} bytes` } };
+function errorResponse(
+  error: FastifyError,
+  opts: ResolvedServeOptions,
+  complete: boolean,
+): { status: number; body: ErrorBody } {
+  if (error instanceof InflateLimitError)
+    return {
+      status: 413,
+      body: {
+        error: 'PayloadTooLarge',
+        message: `the DICOM data set inflates past the upload limit of ${opts.maxBody} bytes`,
+      },
+    };
   if (error instanceof DataError) {
     const { field, expected, found } = error.context;
     return {
       status: 400,
-      body: { error: 'DataError', message: error.message, ...(field !== undefined ? { field } : {}), ...(expected !== undefined ? { expected } : {}), ...(found !== undefined ? { found } : {}) },
+      body: {
+        error: 'DataError',
+        message: error.message,
+        ...(field !== undefined ? { field } : {}),
+        ...(expected !== undefined ? { expected } : {}),
+        ...(found !== undefined ? { found } : {}),
+      },
     };
   }
   if (error instanceof ConfigError) return { status: 400, body: { error: 'ConfigError', message: error.message } };
@@ -336,12 +443,20 @@ function errorResponse(error: FastifyError, opts: ResolvedServeOptions, complete
     // The client was still sending: its fault (408); everything had arrived: the server was too slow (503).
     return complete
       ? { status: 503, body: { error: 'Timeout', message: `the request did not finish within ${opts.timeout} ms` } }
-      : { status: 408, body: { error: 'RequestTimeout', message: `the upload did not arrive within ${opts.timeout} ms` } };
+      : {
+          status: 408,
+          body: { error: 'RequestTimeout', message: `the upload did not arrive within ${opts.timeout} ms` },
+        };
   }
   const status = error.statusCode ?? 500;
   if (status === 429) return { status, body: { error: 'TooManyRequests', message: error.message } };
-  if (error.code !== undefined && MULTIPART_LIMITS.has(error.code)) return { status: 413, body: { error: 'TooManyParts', message: 'a multipart upload holds one file part and nothing else' } };
-  if (status === 413) return { status, body: { error: 'PayloadTooLarge', message: `upload exceeds the limit of ${opts.maxBody} bytes` } };
+  if (error.code !== undefined && MULTIPART_LIMITS.has(error.code))
+    return {
+      status: 413,
+      body: { error: 'TooManyParts', message: 'a multipart upload holds one file part and nothing else' },
+    };
+  if (status === 413)
+    return { status, body: { error: 'PayloadTooLarge', message: `upload exceeds the limit of ${opts.maxBody} bytes` } };
   if (status < 500) return { status, body: { error: error.code ?? error.name, message: error.message } };
   return { status, body: { error: 'InternalError', message: 'inference failed; see the server log' } };
 }

@@ -11,7 +11,11 @@ function deflatedZeros(prefix: Uint8Array, zeros: number, chunk = 16 * 1024 * 10
   if (zeros % chunk !== 0) throw new Error(`zeros must be a multiple of ${chunk}`);
   const flush = { finishFlush: constants.Z_SYNC_FLUSH };
   const segment = deflateRawSync(Buffer.alloc(chunk), flush);
-  const parts = [deflateRawSync(prefix, flush), ...Array.from({ length: zeros / chunk }, () => segment), deflateRawSync(Buffer.alloc(0))];
+  const parts = [
+    deflateRawSync(prefix, flush),
+    ...Array.from({ length: zeros / chunk }, () => segment),
+    deflateRawSync(Buffer.alloc(0)),
+  ];
   return Buffer.concat(parts);
 }
 
@@ -45,7 +49,13 @@ function part10(transferSyntax: string, dataSet: Uint8Array): Buffer {
   ]);
   const groupLength = Buffer.alloc(4);
   groupLength.writeUInt32LE(meta.length);
-  return Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), element(0x0002, 0x0000, 'UL', groupLength), meta, dataSet]);
+  return Buffer.concat([
+    Buffer.alloc(128),
+    Buffer.from('DICM', 'latin1'),
+    element(0x0002, 0x0000, 'UL', groupLength),
+    meta,
+    dataSet,
+  ]);
 }
 
 /** The image pixel module of a 16-bit MONOCHROME2 image, and its pixel data header (OW, `rows * columns * 2` bytes). */
@@ -105,15 +115,31 @@ export function pngBomb(side = 16000): Buffer {
   // zlib stream: header, the deflate blocks, Adler-32 of all-zero data (a = 1, b = length mod 65521).
   const adler = Buffer.alloc(4);
   adler.writeUInt32BE((((total % 65521) << 16) | 1) >>> 0);
-  const idat = Buffer.concat([Buffer.from([0x78, 0x01]), deflatedZeros(new Uint8Array(0), total, rowsPerChunk * (side + 1)), adler]);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0))]);
+  const idat = Buffer.concat([
+    Buffer.from([0x78, 0x01]),
+    deflatedZeros(new Uint8Array(0), total, rowsPerChunk * (side + 1)),
+    adler,
+  ]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
 }
 
 /** A multipart body of `fields` small text fields, then (optionally) files: far more parts than one upload has. */
 export function manyPartsBody(fields: number, files = 0): { body: Buffer; type: string } {
   const boundary = '----mcx-many-parts';
   const parts: string[] = [];
-  for (let i = 0; i < files; i++) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="file${i}"; filename="f${i}.png"\r\nContent-Type: image/png\r\n\r\nxx\r\n`);
-  for (let i = 0; i < fields; i++) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="field${i}"\r\n\r\nv\r\n`);
-  return { body: Buffer.from(`${parts.join('')}--${boundary}--\r\n`, 'latin1'), type: `multipart/form-data; boundary=${boundary}` };
+  for (let i = 0; i < files; i++)
+    parts.push(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file${i}"; filename="f${i}.png"\r\nContent-Type: image/png\r\n\r\nxx\r\n`,
+    );
+  for (let i = 0; i < fields; i++)
+    parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="field${i}"\r\n\r\nv\r\n`);
+  return {
+    body: Buffer.from(`${parts.join('')}--${boundary}--\r\n`, 'latin1'),
+    type: `multipart/form-data; boundary=${boundary}`,
+  };
 }

@@ -28,20 +28,40 @@ export interface SendOptions {
  */
 export function send(url: string, o: SendOptions = {}): Promise<Answer> {
   const u = new URL(url);
-  const headers: Record<string, string> = { ...(o.headers ?? {}), ...(o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {}) };
+  const headers: Record<string, string> = {
+    ...(o.headers ?? {}),
+    ...(o.token !== undefined ? { authorization: `Bearer ${o.token}` } : {}),
+  };
   if (o.body !== undefined) headers['content-length'] = String(Buffer.byteLength(o.body));
-  const tls = u.protocol === 'https:' ? { ...(o.ca !== undefined ? { ca: readFileSync(o.ca) } : {}), ...(o.cert !== undefined ? { cert: readFileSync(o.cert) } : {}), ...(o.key !== undefined ? { key: readFileSync(o.key) } : {}) } : {};
+  const tls =
+    u.protocol === 'https:'
+      ? {
+          ...(o.ca !== undefined ? { ca: readFileSync(o.ca) } : {}),
+          ...(o.cert !== undefined ? { cert: readFileSync(o.cert) } : {}),
+          ...(o.key !== undefined ? { key: readFileSync(o.key) } : {}),
+        }
+      : {};
   const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: o.method ?? 'GET', headers, agent: false, ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}), ...tls }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: o.method ?? 'GET',
+        headers,
+        agent: false,
+        ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}),
+        ...tls,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, text: body.toString('utf8') });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(o.body);
   });

@@ -27,14 +27,20 @@ export async function writeTestModel(dir: string, seed = 5): Promise<{ stage1: s
   const encoder = createEncoder({ preset: 'densenet-tiny', seed });
   const featureChannels = encoder.featureChannels;
   const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels, hidden: 16, seed: seed + 1 });
-  const det = createDetHead({ featureChannels, hiddenChannels: 16, seed: seed + 2, priorProbability: 0.3, decode: { scoreThreshold: 0.2 } });
+  const det = createDetHead({
+    featureChannels,
+    hiddenChannels: 16,
+    seed: seed + 2,
+    priorProbability: 0.3,
+    decode: { scoreThreshold: 0.2 },
+  });
   const seg = createSegHead({ featureChannels, decoderChannels: 8, seed: seed + 3 });
   const model = createMultiCheXNet({ encoder, heads: { cls, det, seg } });
   try {
-    const models = await exportPipeline(
-      model,
-      { preprocessing: { size: TEST_MODEL_SIZE }, gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0 } },
-    );
+    const models = await exportPipeline(model, {
+      preprocessing: { size: TEST_MODEL_SIZE },
+      gate: { source: 'cls', classes: ['Pneumonia', 'Pneumothorax'], threshold: 0 },
+    });
     return await writePipelineFiles(dir, models);
   } finally {
     model.dispose();
@@ -55,18 +61,28 @@ export async function writeOodTestModel(dir: string, seed = 11): Promise<{ film:
   const cls = createClsHead({ classes: [...CHESTXRAY14_CLASSES], featureChannels, seed: seed + 1 });
   const det = createDetHead({ featureChannels, hiddenChannels: 8, seed: seed + 2 });
   const model = createMultiCheXNet({ encoder, heads: { cls, det } });
-  const gray = (f: { width: number; height: number; pixels: Uint8Array }) => ({ width: f.width, height: f.height, data: f.pixels, maxValue: 255 });
-  const film = (s: number) => gray(renderFilm({ size: 128, view: 'PA', sex: s % 2 ? 'F' : 'M', findings: [] }, createRng(s)));
+  const gray = (f: { width: number; height: number; pixels: Uint8Array }) => ({
+    width: f.width,
+    height: f.height,
+    data: f.pixels,
+    maxValue: 255,
+  });
+  const film = (s: number) =>
+    gray(renderFilm({ size: 128, view: 'PA', sex: s % 2 ? 'F' : 'M', findings: [] }, createRng(s)));
   const rows = (images: ReturnType<typeof film>[]) =>
     tf.tidy(() => {
-      const x = tf.stack(images.map((im) => tf.tensor3d(preprocessImage(im, { size }).input, [size, size, 1]))) as tf.Tensor4D;
+      const x = tf.stack(
+        images.map((im) => tf.tensor3d(preprocessImage(im, { size }).input, [size, size, 1])),
+      ) as tf.Tensor4D;
       const pooled = pooledFeatures(encoder.apply(x), ['c4', 'c5']);
       const D = pooled.shape[1];
       const data = pooled.dataSync() as Float32Array;
       return images.map((_, i) => data.slice(i * D, (i + 1) * D));
     });
   try {
-    const statistics = fitOodStatistics(rows(Array.from({ length: 24 }, (_, i) => film(i))), ['c4', 'c5'], { components: 4 });
+    const statistics = fitOodStatistics(rows(Array.from({ length: 24 }, (_, i) => film(i))), ['c4', 'c5'], {
+      components: 4,
+    });
     const held = rows(Array.from({ length: 12 }, (_, i) => film(100 + i))).map((r) => oodScore(r, statistics));
     const threshold = 1.5 * Math.max(...held);
     const models = await exportPipeline(model, {
@@ -75,10 +91,14 @@ export async function writeOodTestModel(dir: string, seed = 11): Promise<{ film:
       decode: { cls: { thresholds: { Pneumonia: 0 } } },
       gate: { source: 'cls', classes: ['Pneumonia'], threshold: 0 },
       ood: { statistics, threshold, targetFalseRefusal: 0.05, thresholdFilms: held.length },
-      temperature: { split: 'val', tasks: { cls: { temperature: { Pneumonia: 1.5 }, samples: 100 }, det: { temperature: 1.2, samples: 40 } } },
+      temperature: {
+        split: 'val',
+        tasks: { cls: { temperature: { Pneumonia: 1.5 }, samples: 100 }, det: { temperature: 1.2, samples: 40 } },
+      },
     });
     await writePipelineFiles(dir, models);
-    const png = (g: ReturnType<typeof film>) => renderOverlayPng({ width: g.width, height: g.height, data: g.data }, { boxes: [], mask: null });
+    const png = (g: ReturnType<typeof film>) =>
+      renderOverlayPng({ width: g.width, height: g.height, data: g.data }, { boxes: [], mask: null });
     return { film: png(film(999)), text: png(gray(renderNonChest('text', 128, createRng(3)))) };
   } finally {
     model.dispose();

@@ -10,7 +10,8 @@ export const REDIS_SERVER = ((): string | null => {
   return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
 })();
 
-export const REDIS_SKIP_REASON = 'redis-server is not installed (apt-get install redis-server; .ci/system-deps installs it in CI)';
+export const REDIS_SKIP_REASON =
+  'redis-server is not installed (apt-get install redis-server; .ci/system-deps installs it in CI)';
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -43,10 +44,41 @@ export async function startRedis(port?: number, options: TestRedisOptions = {}):
   if (REDIS_SERVER === null) throw new Error(REDIS_SKIP_REASON);
   const dir = mkdtempSync(join(tmpdir(), 'mcx-redis-'));
   port ??= await freePort();
-  const listen = options.tls !== undefined ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.cert, '--tls-key-file', options.tls.key, '--tls-ca-cert-file', options.tls.ca] : ['--port', String(port)];
-  const child: ChildProcess = spawn(REDIS_SERVER, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...(options.args ?? [])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const listen =
+    options.tls !== undefined
+      ? [
+          '--port',
+          '0',
+          '--tls-port',
+          String(port),
+          '--tls-cert-file',
+          options.tls.cert,
+          '--tls-key-file',
+          options.tls.key,
+          '--tls-ca-cert-file',
+          options.tls.ca,
+        ]
+      : ['--port', String(port)];
+  const child: ChildProcess = spawn(
+    REDIS_SERVER,
+    [
+      ...listen,
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--protected-mode',
+      'yes',
+      ...(options.args ?? []),
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let log = '';
   child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   await new Promise<void>((resolve, reject) => {

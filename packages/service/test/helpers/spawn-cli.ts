@@ -26,15 +26,24 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
   let err = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Resolves once `predicate` holds for the process output, rejects on timeout or exit. */
-export async function waitForOutput(p: CliProcess, predicate: (out: string, err: string) => boolean, timeoutMs = 60_000): Promise<void> {
+export async function waitForOutput(
+  p: CliProcess,
+  predicate: (out: string, err: string) => boolean,
+  timeoutMs = 60_000,
+): Promise<void> {
   const t0 = Date.now();
   while (!predicate(p.stdout(), p.stderr())) {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`process exited (${p.child.exitCode ?? p.child.signalCode}) before the expected output:\n${p.stdout()}\n${p.stderr()}`);
+    if (p.child.exitCode !== null || p.child.signalCode !== null)
+      throw new Error(
+        `process exited (${p.child.exitCode ?? p.child.signalCode}) before the expected output:\n${p.stdout()}\n${p.stderr()}`,
+      );
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for output:\n${p.stdout()}\n${p.stderr()}`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -7,7 +7,8 @@ export const OPENSSL = ((): string | null => {
   return r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : null;
 })();
 
-export const OPENSSL_SKIP_REASON = 'openssl is not installed (apt-get install openssl; .ci/system-deps installs it in CI)';
+export const OPENSSL_SKIP_REASON =
+  'openssl is not installed (apt-get install openssl; .ci/system-deps installs it in CI)';
 
 /** A test certificate authority and two certificates it signed (PEM file paths). */
 export interface TestCerts {
@@ -30,12 +31,46 @@ function openssl(args: string[]): void {
 export function makeTestCerts(dir: string): TestCerts {
   const p = (n: string): string => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1'];
-  openssl(['req', '-x509', ...ec, '-keyout', p('ca.key'), '-out', p('ca.pem'), '-subj', '/CN=multichexnet test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
+  openssl([
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    p('ca.key'),
+    '-out',
+    p('ca.pem'),
+    '-subj',
+    '/CN=multichexnet test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  ]);
   const leaf = (name: string, cn: string, extra: string[]): { cert: string; key: string } => {
-    openssl(['req', '-x509', ...ec, '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-keyout', p(`${name}.key`), '-out', p(`${name}.pem`), '-subj', `/CN=${cn}`, ...extra]);
+    openssl([
+      'req',
+      '-x509',
+      ...ec,
+      '-CA',
+      p('ca.pem'),
+      '-CAkey',
+      p('ca.key'),
+      '-keyout',
+      p(`${name}.key`),
+      '-out',
+      p(`${name}.pem`),
+      '-subj',
+      `/CN=${cn}`,
+      ...extra,
+    ]);
     return { cert: p(`${name}.pem`), key: p(`${name}.key`) };
   };
-  const server = leaf('server', 'localhost', ['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-addext', 'extendedKeyUsage=serverAuth']);
+  const server = leaf('server', 'localhost', [
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
+  ]);
   const client = leaf('client', 'pacs-router', ['-addext', 'extendedKeyUsage=clientAuth']);
   openssl(['req', '-x509', ...ec, '-keyout', p('stranger.key'), '-out', p('stranger.pem'), '-subj', '/CN=stranger']);
   return { ca: p('ca.pem'), server, client, stranger: { cert: p('stranger.pem'), key: p('stranger.key') } };

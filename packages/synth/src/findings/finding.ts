@@ -31,4 +31,3 @@ export type FindingPainter = (rng: Rng, opts: FindingOptions) => FindingSteps;
 export function severityOf(rng: Rng, opts: FindingOptions): number {
   return opts.severity ?? rng.uniform(0.35, 1);
 }
-

@@ -9,7 +9,13 @@ import { severityOf, type FindingPainter } from './finding';
  * width, so 4-8 px at 128 px), a mass is larger (6-16 %) and lobulated. Both are fully inside a lung.
  */
 
-function roundLesion(scene: Scene, radius: number, lobes: number, rng: Rng, margin: number): { hard: Field; soft: Field } {
+function roundLesion(
+  scene: Scene,
+  radius: number,
+  lobes: number,
+  rng: Rng,
+  margin: number,
+): { hard: Field; soft: Field } {
   const lung = rng.pick(scene.lungs);
   const c = sampleInLung(lung, { fy: [0.12, 0.85], fl: [0.15, 0.85] }, radius + margin, rng);
   const hard = createField(scene.size, scene.size);
@@ -29,9 +35,19 @@ function roundLesion(scene: Scene, radius: number, lobes: number, rng: Rng, marg
 function paintRound(kind: 'Nodule' | 'Mass', rng: Rng, sev: number, count: number, scene: Scene): DrawnFinding[] {
   const out: DrawnFinding[] = [];
   for (let k = 0; k < count; k++) {
-    const r = kind === 'Nodule' ? scene.frame.len(rng.uniform(0.015, 0.026) * (0.85 + 0.3 * sev)) : scene.frame.len(rng.uniform(0.035, 0.07) * (0.8 + 0.4 * sev));
+    const r =
+      kind === 'Nodule'
+        ? scene.frame.len(rng.uniform(0.015, 0.026) * (0.85 + 0.3 * sev))
+        : scene.frame.len(rng.uniform(0.035, 0.07) * (0.8 + 0.4 * sev));
     const { hard, soft } = roundLesion(scene, r, kind === 'Mass' ? rng.int(2, 5) : 1, rng, scene.frame.len(0.01));
-    addScaled(scene.density, soft, kind === 'Nodule' ? rng.uniform(0.38, 0.5) : rng.uniform(0.45, 0.6), fullRect(soft), undefined, false);
+    addScaled(
+      scene.density,
+      soft,
+      kind === 'Nodule' ? rng.uniform(0.38, 0.5) : rng.uniform(0.45, 0.6),
+      fullRect(soft),
+      undefined,
+      false,
+    );
     const d = toFinding(kind, hard, 0.5);
     if (d) out.push(d);
   }

@@ -15,12 +15,25 @@ import { severityOf, type FindingPainter } from './finding';
  * haze with a few nodules; tuberculosis = upper-zone consolidation with a cavity.
  */
 
-function ggoPatches(scene: Scene, lung: Lung, zone: LungZone, count: number, amp: number, rng: Rng, sizeRange: [number, number]): Field[] {
+function ggoPatches(
+  scene: Scene,
+  lung: Lung,
+  zone: LungZone,
+  count: number,
+  amp: number,
+  rng: Rng,
+  sizeRange: [number, number],
+): Field[] {
   const out: Field[] = [];
   for (let k = 0; k < count; k++) {
     const center = sampleInLung(lung, zone, scene.frame.len(0.02), rng);
     const sx = scene.frame.len(rng.uniform(sizeRange[0], sizeRange[1]));
-    const p = makePatch(scene, lung, { center, sx, sy: sx * rng.uniform(1, 1.6), lobules: rng.int(3, 6), fluff: 0.7 }, rng);
+    const p = makePatch(
+      scene,
+      lung,
+      { center, sx, sy: sx * rng.uniform(1, 1.6), lobules: rng.int(3, 6), fluff: 0.7 },
+      rng,
+    );
     applyPatch(scene, p, amp * rng.uniform(0.8, 1.2));
     out.push(p.field);
   }
@@ -40,11 +53,15 @@ export const paintCovid19: FindingPainter = (rng, opts) => ({
     const fields: Field[] = [];
     for (const lung of lungs) {
       const zone: LungZone = { fy: [0.45 - 0.2 * sev, 0.95], fl: [0.6, 0.97] };
-      fields.push(...ggoPatches(scene, lung, zone, rng.int(2, 4 + Math.round(2 * sev)), 0.12 + 0.14 * sev, rng, [0.03, 0.055]));
+      fields.push(
+        ...ggoPatches(scene, lung, zone, rng.int(2, 4 + Math.round(2 * sev)), 0.12 + 0.14 * sev, rng, [0.03, 0.055]),
+      );
     }
     if (rng.bernoulli(0.33)) {
       const lung = rng.pick(lungs);
-      fields.push(...ggoPatches(scene, lung, { fy: [0.6, 0.92], fl: [0.65, 0.95] }, 1, 0.22 + 0.15 * sev, rng, [0.025, 0.04]));
+      fields.push(
+        ...ggoPatches(scene, lung, { fy: [0.6, 0.92], fl: [0.65, 0.95] }, 1, 0.22 + 0.15 * sev, rng, [0.025, 0.04]),
+      );
     }
     return single('Covid19', scene, fields);
   },
@@ -57,7 +74,8 @@ export const paintViralPneumonia: FindingPainter = (rng, opts) => ({
     const peripheral = rng.bernoulli(0.33);
     const zone: LungZone = peripheral ? { fy: [0.1, 0.6], fl: [0.55, 0.95] } : { fy: [0.3, 0.75], fl: [0.1, 0.5] };
     const fields: Field[] = [];
-    for (const lung of scene.lungs) fields.push(...ggoPatches(scene, lung, zone, rng.int(2, 4), 0.12 + 0.13 * sev, rng, [0.035, 0.06]));
+    for (const lung of scene.lungs)
+      fields.push(...ggoPatches(scene, lung, zone, rng.int(2, 4), 0.12 + 0.13 * sev, rng, [0.035, 0.06]));
     const net = ridgeNoise(scene.size, scene.size, scene.frame.len(0.04), rng, 0.06);
     const union = unionField(scene, fields);
     for (let i = 0; i < net.data.length; i++) net.data[i] = (net.data[i] as number) * (union.data[i] as number);
@@ -84,7 +102,17 @@ export const paintFungalPneumonia: FindingPainter = (rng, opts) => ({
     const sev = severityOf(rng, opts);
     const fields: Field[] = [];
     for (const lung of scene.lungs) {
-      fields.push(...ggoPatches(scene, lung, { fy: [0.2, 0.7], fl: [0.05, 0.45] }, rng.int(2, 4), 0.12 + 0.1 * sev, rng, [0.05, 0.08]));
+      fields.push(
+        ...ggoPatches(
+          scene,
+          lung,
+          { fy: [0.2, 0.7], fl: [0.05, 0.45] },
+          rng.int(2, 4),
+          0.12 + 0.1 * sev,
+          rng,
+          [0.05, 0.08],
+        ),
+      );
       const nodules = rng.int(0, 3);
       for (let k = 0; k < nodules; k++) {
         const c = sampleInLung(lung, { fy: [0.1, 0.8], fl: [0.3, 0.9] }, scene.frame.len(0.02), rng);
@@ -108,7 +136,10 @@ export const paintTuberculosis: FindingPainter = (rng, opts) => ({
     const r = frame.len(rng.uniform(0.018, 0.03));
     addEllipse(scene.density, c.x, c.y, r, r * 0.9, 0, -0.3, 0.4);
     for (let k = 0; k < 3; k++) {
-      const end = { x: lung.hilum.x + rng.normal(0, frame.len(0.02)), y: lung.hilum.y - frame.len(rng.uniform(0, 0.03)) };
+      const end = {
+        x: lung.hilum.x + rng.normal(0, frame.len(0.02)),
+        y: lung.hilum.y - frame.len(rng.uniform(0, 0.03)),
+      };
       strokePolyline(scene.scratch, [c, end], frame.len(0.0025), 'soft');
     }
     addScaled(scene.density, scene.scratch, 0.12, fullRect(scene.scratch), lung.hard);

@@ -26,7 +26,12 @@ export const paintPneumonia: FindingPainter = (rng, opts) => ({
       const fy: [number, number] = perLung === 1 ? [0.3, 0.9] : slot === 0 ? [0.5, 0.92] : [0.15, 0.45];
       const center = sampleInLung(lung, { fy, fl: [0.2, 0.85] }, scene.frame.len(0.035), rng);
       const sx = scene.frame.len(rng.uniform(0.04, 0.065) * (0.8 + 0.4 * sev));
-      const patch = makePatch(scene, lung, { center, sx, sy: sx * rng.uniform(1.1, 1.6), lobules: rng.int(5, 9), fluff: 0.8 }, rng);
+      const patch = makePatch(
+        scene,
+        lung,
+        { center, sx, sy: sx * rng.uniform(1.1, 1.6), lobules: rng.int(5, 9), fluff: 0.8 },
+        rng,
+      );
       applyPatch(scene, patch, 0.24 + 0.22 * sev);
       const f = toFinding('Pneumonia', patch.field, 0.3);
       if (f) out.push(f);
@@ -39,13 +44,15 @@ export const paintPneumonia: FindingPainter = (rng, opts) => ({
 export function lobarField(scene: Scene, lung: Lung, lobe: 'upper' | 'middle' | 'lower', rng: Rng): Field {
   const { frame } = scene;
   const { x0, y0, x1, y1 } = lung.rect;
-  const fy = lobe === 'upper' ? rng.uniform(0.12, 0.3) : lobe === 'middle' ? rng.uniform(0.5, 0.62) : rng.uniform(0.68, 0.85);
+  const fy =
+    lobe === 'upper' ? rng.uniform(0.12, 0.3) : lobe === 'middle' ? rng.uniform(0.5, 0.62) : rng.uniform(0.68, 0.85);
   const center = sampleInLung(lung, { fy: [fy - 0.05, fy + 0.05], fl: [0.3, 0.7] }, frame.len(0.04), rng);
   const sx = frame.len(rng.uniform(0.07, 0.1));
   const patch = makePatch(scene, lung, { center, sx, sy: sx * rng.uniform(0.8, 1.1), lobules: 3, fluff: 0.4 }, rng);
   // The fissure: a nearly horizontal line that bounds an upper-lobe consolidation below and a middle- or
   // lower-lobe consolidation above. It gives the sharp straight edge that tells consolidation from pneumonia.
-  const fissureY = lobe === 'upper' ? center.y + frame.len(rng.uniform(0.03, 0.06)) : center.y - frame.len(rng.uniform(0.02, 0.05));
+  const fissureY =
+    lobe === 'upper' ? center.y + frame.len(rng.uniform(0.03, 0.06)) : center.y - frame.len(rng.uniform(0.02, 0.05));
   const slope = rng.normal(0, 0.08) + (lobe === 'lower' ? -0.15 * lung.sign : 0);
   const edge = frame.len(0.004);
   const cx = (x0 + x1) / 2;
@@ -69,7 +76,8 @@ export const paintConsolidation: FindingPainter = (rng, opts) => ({
   draw(scene) {
     const sev = severityOf(rng, opts);
     const lung = rng.pick(scene.lungs);
-    const lobes: Array<'upper' | 'middle' | 'lower'> = lung.side === 'R' ? ['upper', 'middle', 'lower'] : ['upper', 'lower'];
+    const lobes: Array<'upper' | 'middle' | 'lower'> =
+      lung.side === 'R' ? ['upper', 'middle', 'lower'] : ['upper', 'lower'];
     const f = lobarField(scene, lung, rng.pick(lobes), rng);
     applyPatch(scene, { field: f, lung }, 0.5 + 0.25 * sev);
     addAirBronchograms(scene, f, lung, rng, 0.14);
@@ -122,7 +130,12 @@ export const paintEdema: FindingPainter = (rng, opts) => {
         for (let k = 0; k < lines; k++) {
           const a = sampleInLung(lung, { fy: [0.68, 0.93], fl: [0.86, 0.97] }, frame.len(0.006), rng);
           const len = frame.len(rng.uniform(0.018, 0.03));
-          strokePolyline(scene.scratch, [a, { x: a.x - lung.sign * len, y: a.y + rng.normal(0, 0.5) }], frame.len(0.0022), 'flat');
+          strokePolyline(
+            scene.scratch,
+            [a, { x: a.x - lung.sign * len, y: a.y + rng.normal(0, 0.5) }],
+            frame.len(0.0022),
+            'flat',
+          );
         }
       }
       const weight = createField(scene.size, scene.size);

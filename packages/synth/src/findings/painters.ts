@@ -1,6 +1,12 @@
 import { CHESTXRAY14_CLASSES } from '@multichexnet/core';
 import type { FindingPainter } from './finding';
-import { paintBacterialPneumonia, paintCovid19, paintFungalPneumonia, paintTuberculosis, paintViralPneumonia } from './infection';
+import {
+  paintBacterialPneumonia,
+  paintCovid19,
+  paintFungalPneumonia,
+  paintTuberculosis,
+  paintViralPneumonia,
+} from './infection';
 import { paintConsolidation, paintEdema, paintInfiltration, paintPneumonia } from './opacity';
 import { paintEffusion, paintPleuralThickening, paintPneumothorax } from './pleura';
 import { paintMass, paintNodule } from './focal';
@@ -11,7 +17,14 @@ import { paintAtelectasis, paintCardiomegaly, paintEmphysema, paintFibrosis, pai
  * the COVID-19 collection. `Covid19` is drawn ONLY in the COVID set, so it stays a disease the NIH/RSNA/SIIM
  * models have never seen (the transfer-learning experiment).
  */
-export const FINDING_KINDS = [...CHESTXRAY14_CLASSES, 'Covid19', 'ViralPneumonia', 'BacterialPneumonia', 'FungalPneumonia', 'Tuberculosis'] as const;
+export const FINDING_KINDS = [
+  ...CHESTXRAY14_CLASSES,
+  'Covid19',
+  'ViralPneumonia',
+  'BacterialPneumonia',
+  'FungalPneumonia',
+  'Tuberculosis',
+] as const;
 
 /** One drawable finding. */
 export type FindingKind = (typeof FINDING_KINDS)[number];

@@ -1,6 +1,16 @@
 import type { Rng } from '@multichexnet/core';
 import { valueNoise } from '../noise';
-import { addGaussian, addScaled, blurField, createField, fullRect, smoothstep, strokePolyline, type Field, type Point } from '../raster';
+import {
+  addGaussian,
+  addScaled,
+  blurField,
+  createField,
+  fullRect,
+  smoothstep,
+  strokePolyline,
+  type Field,
+  type Point,
+} from '../raster';
 import type { Lung, Scene } from '../scene';
 
 /*
@@ -67,7 +77,8 @@ export function applyPatch(scene: Scene, patch: Patch, amp: number): void {
 /** Sum (clamped to 1) of several patches' fields, for one instance made of several patches. */
 export function unionField(scene: Scene, fields: readonly Field[]): Field {
   const out = createField(scene.size, scene.size);
-  for (const f of fields) for (let i = 0; i < out.data.length; i++) out.data[i] = Math.max(out.data[i] as number, f.data[i] as number);
+  for (const f of fields)
+    for (let i = 0; i < out.data.length; i++) out.data[i] = Math.max(out.data[i] as number, f.data[i] as number);
   return out;
 }
 
@@ -81,7 +92,10 @@ export function addAirBronchograms(scene: Scene, region: Field, lung: Lung, rng:
   const weight = createField(scene.size, scene.size);
   for (let i = 0; i < weight.data.length; i++) weight.data[i] = smoothstep(0.5, 0.9, region.data[i] as number);
   for (let k = 0; k < n; k++) {
-    const start = { x: lung.hilum.x + lung.sign * frame.len(rng.uniform(0.01, 0.05)), y: lung.hilum.y + frame.len(rng.uniform(-0.05, 0.12)) };
+    const start = {
+      x: lung.hilum.x + lung.sign * frame.len(rng.uniform(0.01, 0.05)),
+      y: lung.hilum.y + frame.len(rng.uniform(-0.05, 0.12)),
+    };
     const angle = lung.sign > 0 ? rng.uniform(-0.6, 1.1) : Math.PI - rng.uniform(-0.6, 1.1);
     const pts: Point[] = [start];
     let p = start;

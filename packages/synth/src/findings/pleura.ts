@@ -1,6 +1,16 @@
 import type { Rng } from '@multichexnet/core';
 import { centroid } from '../geometry';
-import { addScaled, blurField, createField, fillPolygon, fullRect, smoothstep, strokePolyline, type Field, type Point } from '../raster';
+import {
+  addScaled,
+  blurField,
+  createField,
+  fillPolygon,
+  fullRect,
+  smoothstep,
+  strokePolyline,
+  type Field,
+  type Point,
+} from '../raster';
 import { lungFraction, toFinding, type DrawnFinding, type Lung, type Scene } from '../scene';
 import { severityOf, type FindingPainter } from './finding';
 
@@ -38,14 +48,22 @@ export const paintEffusion: FindingPainter = (rng, opts) => ({
           // Fluid takes the place of aerated lung, so it has exactly the weight the air had (soft lung edge,
           // almost none behind the heart).
           const air = (scene.lungSoft.data[i] as number) * (1 - 0.93 * (scene.central.data[i] as number));
-          const sideWeight = lung.sign < 0 ? (x < (scene.lungs[1].rect.x0 + lung.rect.x1) / 2 ? 1 : 0) : x >= (scene.lungs[0].rect.x1 + lung.rect.x0) / 2 ? 1 : 0;
+          const sideWeight =
+            lung.sign < 0
+              ? x < (scene.lungs[1].rect.x0 + lung.rect.x1) / 2
+                ? 1
+                : 0
+              : x >= (scene.lungs[0].rect.x1 + lung.rect.x0) / 2
+                ? 1
+                : 0;
           region.data[i] = Math.max(region.data[i] as number, v * air * sideWeight);
         }
       }
     }
     addScaled(scene.density, region, 0.55 + 0.2 * sev, fullRect(region), undefined, false);
     const mask = createField(size, size);
-    for (let i = 0; i < mask.data.length; i++) mask.data[i] = (region.data[i] as number) * (scene.lungHard.data[i] as number);
+    for (let i = 0; i < mask.data.length; i++)
+      mask.data[i] = (region.data[i] as number) * (scene.lungHard.data[i] as number);
     const d = toFinding('Effusion', mask, 0.5);
     return d ? [d] : [];
   },
@@ -55,7 +73,12 @@ export const paintEffusion: FindingPainter = (rng, opts) => ({
  * The lung outline pulled towards the hilum where it faces `dir` (a unit vector), by up to `depth` of its
  * distance: the collapsed lung of a pneumothorax whose air collects on that side.
  */
-function collapsedOutline(lung: Lung, dir: Point, depth: number, power: number): { outline: Point[]; weights: number[] } {
+function collapsedOutline(
+  lung: Lung,
+  dir: Point,
+  depth: number,
+  power: number,
+): { outline: Point[]; weights: number[] } {
   const c = centroid(lung.outline);
   const weights: number[] = [];
   const outline = lung.outline.map((p) => {
@@ -137,7 +160,13 @@ export const paintPneumothorax: FindingPainter = (rng, opts) => ({
     const out: DrawnFinding[] = [];
     for (let k = 0; k < n; k++) {
       const lung = k === 0 ? first : rng.bernoulli(0.5) ? (scene.lungs.find((l) => l !== first) as Lung) : first;
-      const region = pneumothoraxRegion(scene, lung, rng, k === 0 ? sev : sev * rng.uniform(0.5, 0.9), k === 0 || lung !== first);
+      const region = pneumothoraxRegion(
+        scene,
+        lung,
+        rng,
+        k === 0 ? sev : sev * rng.uniform(0.5, 0.9),
+        k === 0 || lung !== first,
+      );
       const d = toFinding('Pneumothorax', region, 0.5);
       if (d) out.push(d);
     }

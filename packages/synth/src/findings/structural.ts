@@ -1,6 +1,16 @@
 import { ellipsePoints } from '../geometry';
 import { ridgeNoise } from '../noise';
-import { addEllipse, addScaled, blurField, createField, fillPolygon, fullRect, smoothstep, strokePolyline, type Point } from '../raster';
+import {
+  addEllipse,
+  addScaled,
+  blurField,
+  createField,
+  fillPolygon,
+  fullRect,
+  smoothstep,
+  strokePolyline,
+  type Point,
+} from '../raster';
 import { lungFraction, sampleInLung, toFinding, type DrawnFinding, type Lung } from '../scene';
 import { severityOf, type FindingPainter } from './finding';
 
@@ -82,7 +92,10 @@ export const paintAtelectasis: FindingPainter = (rng, opts) => {
       if (lobar) {
         const { x0, x1, y0, y1 } = lung.rect;
         const w = x1 - x0;
-        const at = (fl: number, fy: number): Point => ({ x: lung.sign < 0 ? x1 - fl * w : x0 + fl * w, y: y0 + fy * (y1 - y0) });
+        const at = (fl: number, fy: number): Point => ({
+          x: lung.sign < 0 ? x1 - fl * w : x0 + fl * w,
+          y: y0 + fy * (y1 - y0),
+        });
         const apex = at(rng.uniform(0.05, 0.15), rng.uniform(0.45, 0.55));
         const base = [at(0.02, 1.02), at(rng.uniform(0.35, 0.5) + 0.15 * sev, 1.02)];
         fillPolygon(f, [apex, base[1] as Point, base[0] as Point], 1);
@@ -163,7 +176,8 @@ export const paintHernia: FindingPainter = (rng, opts) => ({
     for (let y = Math.max(0, Math.floor(c.y - ry)); y < Math.min(size, Math.ceil(level)); y++) {
       for (let x = Math.max(0, Math.floor(c.x - rx)); x < Math.min(size, Math.ceil(c.x + rx)); x++) {
         const i = y * size + x;
-        const inner = smoothstep(0.6, 0.95, wall.data[i] as number) * smoothstep(level, level - frame.len(0.003), y + 0.5);
+        const inner =
+          smoothstep(0.6, 0.95, wall.data[i] as number) * smoothstep(level, level - frame.len(0.003), y + 0.5);
         d[i] = (d[i] as number) - 0.55 * inner;
       }
     }

@@ -1,5 +1,12 @@
 import { DataError, deriveSeed } from '@multichexnet/core';
-import { PATHOLOGIES, createBatchStream, type Batch, type Dataset, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
+import {
+  PATHOLOGIES,
+  createBatchStream,
+  type Batch,
+  type Dataset,
+  type PreprocessConfigInput,
+  type SampleCache,
+} from '@multichexnet/data';
 
 /** Options of {@link createBatchCursor}. */
 export interface BatchCursorOptions {
@@ -69,7 +76,11 @@ export function createBatchCursor(options: BatchCursorOptions): BatchCursor {
         yield batch;
       }
       if (yielded === 0 && skip === 0) {
-        throw new DataError('Training epoch produced no batch (every sample was skipped)', { field: 'datasets', expected: 'readable samples', found: `epoch ${epoch} empty` });
+        throw new DataError('Training epoch produced no batch (every sample was skipped)', {
+          field: 'datasets',
+          expected: 'readable samples',
+          found: `epoch ${epoch} empty`,
+        });
       }
       epoch++;
     }

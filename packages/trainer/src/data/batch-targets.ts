@@ -26,7 +26,10 @@ export function withBoxesFromMasks(batch: Batch, minAreaFraction: number): Batch
   const boxes = batch.boxes.map((b, i) => {
     if (det[i] === 1 || batch.tasks.seg[i] !== 1) return b;
     det[i] = 1;
-    return maskToBoxes({ width: S, height: S, data: batch.masks.subarray(i * S * S, (i + 1) * S * S) }, { minArea }).map((box) => ({ ...box, label: 'Pneumothorax' as const }));
+    return maskToBoxes(
+      { width: S, height: S, data: batch.masks.subarray(i * S * S, (i + 1) * S * S) },
+      { minArea },
+    ).map((box) => ({ ...box, label: 'Pneumothorax' as const }));
   });
   return { ...batch, boxes, tasks: { ...batch.tasks, det } };
 }
@@ -38,11 +41,22 @@ export function withBoxesFromMasks(batch: Batch, minAreaFraction: number): Batch
  * @example
  * const t = batchTargets(batch, recipe, model, ['Pneumonia', 'Pneumothorax']);   // t.tasks.det[i]: Box[] | null
  */
-export function batchTargets(batch: Batch, recipe: BatchRecipe, model: MultiCheXNet, gateClasses: readonly string[]): BatchTargets {
+export function batchTargets(
+  batch: Batch,
+  recipe: BatchRecipe,
+  model: MultiCheXNet,
+  gateClasses: readonly string[],
+): BatchTargets {
   const source = recipe.detFromMasks ? withBoxesFromMasks(batch, recipe.maskBoxMinArea) : batch;
   const tasks: Record<string, unknown[]> = {};
-  for (const spec of model.taskSpecs) if (recipe.tasks.includes(spec.name)) tasks[spec.name] = spec.targets.fromBatch(source, model.heads[spec.name]);
+  for (const spec of model.taskSpecs)
+    if (recipe.tasks.includes(spec.name)) tasks[spec.name] = spec.targets.fromBatch(source, model.heads[spec.name]);
   const C = batch.classes.length;
   const rows = Array.from({ length: batch.size }, (_, b) => batch.labels.subarray(b * C, (b + 1) * C));
-  return { size: batch.size, imageSize: batch.imageSize, tasks, gateLabels: gateTargets(rows, batch.classes, gateClasses) };
+  return {
+    size: batch.size,
+    imageSize: batch.imageSize,
+    tasks,
+    gateLabels: gateTargets(rows, batch.classes, gateClasses),
+  };
 }

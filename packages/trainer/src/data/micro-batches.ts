@@ -14,7 +14,11 @@ function rowsOf(batch: Batch, start: number, end: number): Batch {
     classes: batch.classes,
     boxes: cut(batch.boxes),
     masks: batch.masks.subarray(start * pixels, end * pixels),
-    tasks: { cls: batch.tasks.cls.subarray(start, end), det: batch.tasks.det.subarray(start, end), seg: batch.tasks.seg.subarray(start, end) },
+    tasks: {
+      cls: batch.tasks.cls.subarray(start, end),
+      det: batch.tasks.det.subarray(start, end),
+      seg: batch.tasks.seg.subarray(start, end),
+    },
     ids: cut(batch.ids),
     patientIds: cut(batch.patientIds),
     sources: cut(batch.sources),
@@ -32,6 +36,7 @@ export function microBatches(batch: Batch, count: number): Batch[] {
   const n = Math.max(1, Math.min(count, batch.size));
   if (n === 1) return [batch];
   const out: Batch[] = [];
-  for (let i = 0; i < n; i++) out.push(rowsOf(batch, Math.floor((i * batch.size) / n), Math.floor(((i + 1) * batch.size) / n)));
+  for (let i = 0; i < n; i++)
+    out.push(rowsOf(batch, Math.floor((i * batch.size) / n), Math.floor(((i + 1) * batch.size) / n)));
   return out;
 }

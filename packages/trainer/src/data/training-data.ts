@@ -1,5 +1,14 @@
 import { DataError } from '@multichexnet/core';
-import { openNih, openRsna, openSiim, splitByPatient, type BadSamplePolicy, type Dataset, type ImageDecoder, type SplitConfig } from '@multichexnet/data';
+import {
+  openNih,
+  openRsna,
+  openSiim,
+  splitByPatient,
+  type BadSamplePolicy,
+  type Dataset,
+  type ImageDecoder,
+  type SplitConfig,
+} from '@multichexnet/data';
 import type { PlanSource } from '../plan/plan-schema';
 
 /** Train / val / test views of one dataset (patient-level split). */
@@ -27,9 +36,16 @@ export interface DatasetRoots {
  * @example
  * const data = await openTrainingData({ nih: 'data/nih', rsna: 'data/rsna', siim: 'data/siim' }, { fractions: { train: 0.7, val: 0.1, test: 0.2 }, seed: 1 });
  */
-export async function openTrainingData(roots: DatasetRoots, split: SplitConfig = {}, options: { decoder?: ImageDecoder; onBadSample?: BadSamplePolicy } = {}): Promise<TrainingData> {
+export async function openTrainingData(
+  roots: DatasetRoots,
+  split: SplitConfig = {},
+  options: { decoder?: ImageDecoder; onBadSample?: BadSamplePolicy } = {},
+): Promise<TrainingData> {
   const out: TrainingData = {};
-  const extra = { ...(options.decoder !== undefined ? { decoder: options.decoder } : {}), ...(options.onBadSample !== undefined ? { onBadSample: options.onBadSample } : {}) };
+  const extra = {
+    ...(options.decoder !== undefined ? { decoder: options.decoder } : {}),
+    ...(options.onBadSample !== undefined ? { onBadSample: options.onBadSample } : {}),
+  };
   if (roots.nih !== undefined) out.nih = splitByPatient(await openNih({ root: roots.nih, ...extra }), split);
   if (roots.rsna !== undefined) out.rsna = splitByPatient(await openRsna({ root: roots.rsna, ...extra }), split);
   if (roots.siim !== undefined) out.siim = splitByPatient(await openSiim({ root: roots.siim, ...extra }), split);
@@ -40,7 +56,11 @@ export async function openTrainingData(roots: DatasetRoots, split: SplitConfig =
 export function requireSource(data: TrainingData, source: PlanSource, split: keyof SourceSplits, why: string): Dataset {
   const s = data[source];
   if (s === undefined) {
-    throw new DataError(`The plan needs the ${source} dataset (${why})`, { field: `data.${source}`, expected: `${source} train/val/test splits`, found: `only ${Object.keys(data).join(', ') || 'none'}` });
+    throw new DataError(`The plan needs the ${source} dataset (${why})`, {
+      field: `data.${source}`,
+      expected: `${source} train/val/test splits`,
+      found: `only ${Object.keys(data).join(', ') || 'none'}`,
+    });
   }
   return s[split];
 }

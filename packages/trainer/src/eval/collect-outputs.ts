@@ -44,7 +44,10 @@ export interface CollectedOutputs {
 const DET_FLOOR = 0.01;
 
 /** Greedy matching of boxes (best score first) to truths at IoU >= 0.5: 1 for a hit, 0 for a false alarm. */
-function matchBoxes(boxes: readonly { x: number; y: number; width: number; height: number; score: number }[], truth: readonly { x: number; y: number; width: number; height: number }[]): number[] {
+function matchBoxes(
+  boxes: readonly { x: number; y: number; width: number; height: number; score: number }[],
+  truth: readonly { x: number; y: number; width: number; height: number }[],
+): number[] {
   const used = new Array<boolean>(truth.length).fill(false);
   const order = boxes.map((_, i) => i).sort((a, b) => boxes[b]!.score - boxes[a]!.score);
   const hit = new Array<number>(boxes.length).fill(0);
@@ -77,13 +80,22 @@ function matchBoxes(boxes: readonly { x: number; y: number; width: number; heigh
  * const val = await collectOutputs(model, { nih: data.nih.val, rsna: data.rsna.val }, { imageSize: 128, heads: true, features: ['c4', 'c5'] });
  * fitTemperature(val.det.logits, val.det.labels).temperature;
  */
-export async function collectOutputs(model: MultiCheXNet, sets: EvalSets, options: CollectOutputsOptions): Promise<CollectedOutputs> {
+export async function collectOutputs(
+  model: MultiCheXNet,
+  sets: EvalSets,
+  options: CollectOutputsOptions,
+): Promise<CollectedOutputs> {
   // the built-in heads' outputs with their labels (what each task's calibration applies to: its decoder's)
   const cls = model.heads['cls'] as ClsHead | undefined;
   const det = model.heads['det'] as DetHead | undefined;
   const seg = model.heads['seg'] as SegHead | undefined;
   const classes = [...(cls?.config.classes ?? [])];
-  const out: CollectedOutputs = { cls: { logits: [], labels: [], classes }, det: { logits: [], labels: [] }, seg: { logits: [], labels: [] }, features: [] };
+  const out: CollectedOutputs = {
+    cls: { logits: [], labels: [], classes },
+    det: { logits: [], labels: [] },
+    seg: { logits: [], labels: [] },
+    features: [],
+  };
   const present = (Object.keys(sets) as PlanSource[]).filter((s) => sets[s] !== undefined);
   const clsSources = present.includes('nih') ? ['nih'] : present;
   const stride = options.segStride ?? 7;
@@ -100,7 +112,8 @@ export async function collectOutputs(model: MultiCheXNet, sets: EvalSets, option
     };
     if (!does.cls && !does.det && !does.seg && options.features === undefined) continue;
     const stream = createBatchStream({
-      datasets: limit < ds.size ? ds.subset(Array.from({ length: limit }, (_, i) => Math.floor((i * ds.size) / limit))) : ds,
+      datasets:
+        limit < ds.size ? ds.subset(Array.from({ length: limit }, (_, i) => Math.floor((i * ds.size) / limit))) : ds,
       batchSize: options.batchSize ?? 16,
       shuffle: false,
       augment: false,

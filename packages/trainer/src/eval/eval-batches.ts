@@ -1,4 +1,11 @@
-import { createBatchStream, type BatchStream, type Dataset, type Pathology, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
+import {
+  createBatchStream,
+  type BatchStream,
+  type Dataset,
+  type Pathology,
+  type PreprocessConfigInput,
+  type SampleCache,
+} from '@multichexnet/data';
 
 /** How an evaluation pass reads its images. */
 export interface EvalPassOptions {
@@ -18,7 +25,11 @@ export interface EvalPassOptions {
  * @example
  * for await (const batch of evaluationBatches(nih.test, { imageSize: 128 })) console.log(batch.size);
  */
-export function evaluationBatches(datasets: Dataset | Dataset[], options: EvalPassOptions, classes?: readonly Pathology[]): BatchStream {
+export function evaluationBatches(
+  datasets: Dataset | Dataset[],
+  options: EvalPassOptions,
+  classes?: readonly Pathology[],
+): BatchStream {
   return createBatchStream({
     datasets,
     batchSize: options.batchSize ?? 32,

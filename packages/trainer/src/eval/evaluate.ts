@@ -83,7 +83,10 @@ export type RecordOf<S> = S extends TaskSpec<infer _H, infer _T, infer _P, infer
  * @example
  * taskMetrics(result, detTask)?.mAP;
  */
-export function taskMetrics<S extends AnyTaskSpec>(result: Pick<EvalResult, 'metrics'>, spec: S): MetricsOf<S> | undefined {
+export function taskMetrics<S extends AnyTaskSpec>(
+  result: Pick<EvalResult, 'metrics'>,
+  spec: S,
+): MetricsOf<S> | undefined {
   return result.metrics[spec.name] as MetricsOf<S> | undefined;
 }
 
@@ -111,7 +114,11 @@ function defaultSources(data: EvalSets, model: MultiCheXNet): Record<string, Pla
   const out: Record<string, PlanSource[]> = {};
   for (const spec of model.taskSpecs) {
     const { name, fallback } = spec.defaultSource;
-    out[spec.name] = present.includes(name as PlanSource) ? [name as PlanSource] : fallback === 'any-source' ? [...present] : [];
+    out[spec.name] = present.includes(name as PlanSource)
+      ? [name as PlanSource]
+      : fallback === 'any-source'
+        ? [...present]
+        : [];
   }
   out[GATE_BLOCK] = model.gate !== null ? gateSources(model, present) : [];
   return out;
@@ -130,16 +137,34 @@ function defaultSources(data: EvalSets, model: MultiCheXNet): Record<string, Pla
 export async function evaluate(model: MultiCheXNet, data: EvalSets, options: EvaluateOptions): Promise<EvalResult> {
   const gating: Gating = options.gating ?? (model.gate !== null ? 'gate' : 'none');
   if (gating === 'gate' && model.gate === null) {
-    throw new DataError('Gated evaluation needs a model with a gate', { field: 'gating', expected: "'none' or 'truth' for a model without a gate", found: 'gate' });
+    throw new DataError('Gated evaluation needs a model with a gate', {
+      field: 'gating',
+      expected: "'none' or 'truth' for a model without a gate",
+      found: 'gate',
+    });
   }
   const sources: EvalSources = { ...defaultSources(data, model), ...(options.sources ?? {}) };
-  const gateClasses = options.gateClasses ?? (model.gate?.config.kind === 'cls-path' ? model.gate.config.classes : ['Pneumonia', 'Pneumothorax']);
-  const raw: EvalRaw = { tasks: Object.fromEntries(model.tasks.map((t) => [t, []])), gate: { scores: [], labels: [], positive: [], sources: [] } };
-  const collect = Object.fromEntries(model.taskSpecs.flatMap((s) => (s.evaluation.collectSettings !== undefined ? [[s.name, s.evaluation.collectSettings]] : [])));
+  const gateClasses =
+    options.gateClasses ??
+    (model.gate?.config.kind === 'cls-path' ? model.gate.config.classes : ['Pneumonia', 'Pneumothorax']);
+  const raw: EvalRaw = {
+    tasks: Object.fromEntries(model.tasks.map((t) => [t, []])),
+    gate: { scores: [], labels: [], positive: [], sources: [] },
+  };
+  const collect = Object.fromEntries(
+    model.taskSpecs.flatMap((s) =>
+      s.evaluation.collectSettings !== undefined ? [[s.name, s.evaluation.collectSettings]] : [],
+    ),
+  );
   const all = new Set<PlanSource>(Object.values(sources).flat());
   for (const source of all) {
     const ds = data[source];
-    if (ds === undefined) throw new DataError('No evaluation set for a requested source', { field: `data.${source}`, expected: 'a Dataset', found: 'missing' });
+    if (ds === undefined)
+      throw new DataError('No evaluation set for a requested source', {
+        field: `data.${source}`,
+        expected: 'a Dataset',
+        found: 'missing',
+      });
     const does = (name: string): boolean => sources[name]?.includes(source) === true;
     const unrouted = model.taskSpecs.filter((s) => !s.routed && does(s.name));
     const routed = model.taskSpecs.filter((s) => s.routed && does(s.name));
@@ -148,12 +173,19 @@ export async function evaluate(model: MultiCheXNet, data: EvalSets, options: Eva
     for await (const batch of stream) {
       const B = batch.size;
       const S = batch.imageSize;
-      const targets = new Map<AnyTaskSpec, unknown[]>([...unrouted, ...routed].map((s) => [s, s.targets.fromBatch(batch, model.heads[s.name])]));
+      const targets = new Map<AnyTaskSpec, unknown[]>(
+        [...unrouted, ...routed].map((s) => [s, s.targets.fromBatch(batch, model.heads[s.name])]),
+      );
       const images = tf.tensor4d(batch.images, [B, S, S, 1]);
       try {
         const runs: { tasks: AnyTaskSpec[]; truth?: boolean[] }[] = [];
         if (gating === 'truth' && routed.length > 0) {
-          routed.forEach((spec, i) => runs.push({ tasks: i === 0 ? [...unrouted, spec] : [spec], truth: targets.get(spec)!.map((t) => t !== null && spec.targets.isPositive(t)) }));
+          routed.forEach((spec, i) =>
+            runs.push({
+              tasks: i === 0 ? [...unrouted, spec] : [spec],
+              truth: targets.get(spec)!.map((t) => t !== null && spec.targets.isPositive(t)),
+            }),
+          );
         } else {
           runs.push({ tasks: [...unrouted, ...routed] });
         }
@@ -161,7 +193,12 @@ export async function evaluate(model: MultiCheXNet, data: EvalSets, options: Eva
         for (const r of runs) {
           // Gating only concerns routed tasks: a run without them (or a truth run) needs no other decision.
           const g: Gating = r.truth !== undefined ? 'truth' : r.tasks.some((t) => t.routed) ? gating : 'none';
-          const preds = model.predict(images, { gating: g, tasks: r.tasks.map((t) => t.name), ...(r.truth ? { truthPositive: r.truth } : {}), decode: collect });
+          const preds = model.predict(images, {
+            gating: g,
+            tasks: r.tasks.map((t) => t.name),
+            ...(r.truth ? { truthPositive: r.truth } : {}),
+            decode: collect,
+          });
           if (preds[0]?.gate !== undefined && gateRun === null) gateRun = preds;
           for (const spec of r.tasks) {
             const head = model.heads[spec.name];
@@ -192,13 +229,21 @@ export async function evaluate(model: MultiCheXNet, data: EvalSets, options: Eva
 }
 
 /** The metrics of collected records: each task's spec under its decision settings (the head's own, then `settings`). */
-export function summarise(raw: EvalRaw, model: MultiCheXNet, settings: DecisionSettings = {}): Pick<EvalResult, 'metrics' | 'gate'> {
+export function summarise(
+  raw: EvalRaw,
+  model: MultiCheXNet,
+  settings: DecisionSettings = {},
+): Pick<EvalResult, 'metrics' | 'gate'> {
   const metrics: Record<string, object> = {};
   for (const spec of model.taskSpecs) {
     const records = raw.tasks[spec.name] ?? [];
     if (records.length === 0) continue;
     const head = model.heads[spec.name];
-    metrics[spec.name] = spec.evaluation.metrics(records, spec.decoder.settings(spec.decodeSettings(head), settings[spec.name]), head);
+    metrics[spec.name] = spec.evaluation.metrics(
+      records,
+      spec.decoder.settings(spec.decodeSettings(head), settings[spec.name]),
+      head,
+    );
   }
   const out: Pick<EvalResult, 'metrics' | 'gate'> = { metrics };
   if (raw.gate.labels.length > 0 && model.gate !== null) {
@@ -206,10 +251,18 @@ export function summarise(raw: EvalRaw, model: MultiCheXNet, settings: DecisionS
     const bySource: GateEval['bySource'] = {};
     for (const s of new Set(raw.gate.sources)) {
       const idx = raw.gate.sources.flatMap((x, i) => (x === s ? [i] : []));
-      const ms = gateMetrics(idx.map((i) => raw.gate.positive[i]!), idx.map((i) => raw.gate.labels[i]!));
+      const ms = gateMetrics(
+        idx.map((i) => raw.gate.positive[i]!),
+        idx.map((i) => raw.gate.labels[i]!),
+      );
       bySource[s] = { sensitivity: ms.sensitivity, specificity: ms.specificity, count: ms.count };
     }
-    out.gate = { threshold: model.gate.threshold, ...m, auroc: gateRoc(raw.gate.scores, raw.gate.labels).auroc, bySource };
+    out.gate = {
+      threshold: model.gate.threshold,
+      ...m,
+      auroc: gateRoc(raw.gate.scores, raw.gate.labels).auroc,
+      bySource,
+    };
   }
   return out;
 }

@@ -25,12 +25,23 @@ export interface GateThresholdOptions {
  * @example
  * const choice = await fitGateThreshold(model, data, { imageSize: plan.imageSize, targetSensitivity: plan.gateSensitivity });
  */
-export async function fitGateThreshold(model: MultiCheXNet, data: TrainingData, options: GateThresholdOptions): Promise<ThresholdChoice | null> {
+export async function fitGateThreshold(
+  model: MultiCheXNet,
+  data: TrainingData,
+  options: GateThresholdOptions,
+): Promise<ThresholdChoice | null> {
   if (model.gate === null) return null;
   const val: EvalSets = {};
-  for (const s of gateSources(model, PLAN_SOURCES.filter((x) => data[x] !== undefined))) val[s] = data[s]!.val;
+  for (const s of gateSources(
+    model,
+    PLAN_SOURCES.filter((x) => data[x] !== undefined),
+  ))
+    val[s] = data[s]!.val;
   if (Object.keys(val).length === 0) return null;
-  const onlyGate = { ...Object.fromEntries(model.tasks.map((t) => [t, []])), [GATE_BLOCK]: Object.keys(val) as PlanSource[] };
+  const onlyGate = {
+    ...Object.fromEntries(model.tasks.map((t) => [t, []])),
+    [GATE_BLOCK]: Object.keys(val) as PlanSource[],
+  };
   const r = await evaluate(model, val, {
     imageSize: options.imageSize,
     gating: 'none',
@@ -40,7 +51,9 @@ export async function fitGateThreshold(model: MultiCheXNet, data: TrainingData, 
     ...(options.gateClasses !== undefined ? { gateClasses: options.gateClasses } : {}),
   });
   if (!r.raw.gate.labels.includes(1)) return null;
-  const choice = chooseThreshold(r.raw.gate.scores, r.raw.gate.labels, { targetSensitivity: options.targetSensitivity });
+  const choice = chooseThreshold(r.raw.gate.scores, r.raw.gate.labels, {
+    targetSensitivity: options.targetSensitivity,
+  });
   model.gate.setThreshold(choice.threshold);
   return choice;
 }

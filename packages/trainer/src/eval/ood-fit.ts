@@ -15,7 +15,6 @@ import { SVD, Matrix } from 'ml-matrix';
 /** The feature levels pooled by default: the last two encoder stages (chosen by `npm run ood:measure`, see the README). */
 export const DEFAULT_OOD_LEVELS: readonly FeatureLevel[] = ['c4', 'c5'];
 
-
 /** Options of {@link fitOodStatistics}. */
 export interface FitOodOptions {
   /**
@@ -43,7 +42,11 @@ export function pooledFeatures(features: EncoderFeatures<tf.Tensor4D>, levels: r
 export function checkLevels(levels: readonly string[]): FeatureLevel[] {
   const bad = levels.filter((l) => !(FEATURE_LEVELS as readonly string[]).includes(l));
   if (levels.length === 0 || bad.length > 0 || new Set(levels).size !== levels.length) {
-    throw new DataError('OOD feature levels are invalid', { field: 'levels', expected: `distinct levels among ${FEATURE_LEVELS.join(', ')}`, found: levels.join(', ') || '(none)' });
+    throw new DataError('OOD feature levels are invalid', {
+      field: 'levels',
+      expected: `distinct levels among ${FEATURE_LEVELS.join(', ')}`,
+      found: levels.join(', ') || '(none)',
+    });
   }
   return [...levels] as FeatureLevel[];
 }
@@ -56,14 +59,33 @@ export function checkLevels(levels: readonly string[]): FeatureLevel[] {
  * const stats = fitOodStatistics(trainRows, ['c4', 'c5'], { components: 32 });
  * oodScore(rowOfAHand, stats) > oodScore(rowOfAChestFilm, stats);
  */
-export function fitOodStatistics(rows: readonly Float32Array[], levels: readonly FeatureLevel[], options: FitOodOptions = {}): OodStatistics {
+export function fitOodStatistics(
+  rows: readonly Float32Array[],
+  levels: readonly FeatureLevel[],
+  options: FitOodOptions = {},
+): OodStatistics {
   const N = rows.length;
-  if (N < 3) throw new DataError('Too few films to fit the OOD statistics', { field: 'films', expected: 'at least 3 training films', found: String(N) });
+  if (N < 3)
+    throw new DataError('Too few films to fit the OOD statistics', {
+      field: 'films',
+      expected: 'at least 3 training films',
+      found: String(N),
+    });
   const D = rows[0]!.length;
   rows.forEach((r, i) => {
-    if (r.length !== D) throw new DataError('Feature rows differ in length', { field: `rows[${i}]`, expected: `${D} values`, found: `${r.length}` });
+    if (r.length !== D)
+      throw new DataError('Feature rows differ in length', {
+        field: `rows[${i}]`,
+        expected: `${D} values`,
+        found: `${r.length}`,
+      });
     const bad = r.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new DataError('Feature row holds a non-finite value', { field: `rows[${i}][${bad}]`, expected: 'finite values', found: String(r[bad]) });
+    if (bad >= 0)
+      throw new DataError('Feature row holds a non-finite value', {
+        field: `rows[${i}][${bad}]`,
+        expected: 'finite values',
+        found: String(r[bad]),
+      });
   });
   const mean = new Float64Array(D);
   for (const r of rows) for (let j = 0; j < D; j++) mean[j]! += r[j]!;
@@ -108,7 +130,12 @@ export function fitOodStatistics(rows: readonly Float32Array[], levels: readonly
  */
 export function oodScore(row: ArrayLike<number>, stats: OodStatistics): number {
   const D = stats.mean.length;
-  if (row.length !== D) throw new DataError('Feature row does not fit the OOD statistics', { field: 'row', expected: `${D} values`, found: `${row.length}` });
+  if (row.length !== D)
+    throw new DataError('Feature row does not fit the OOD statistics', {
+      field: 'row',
+      expected: `${D} values`,
+      found: `${row.length}`,
+    });
   const c = Float64Array.from({ length: D }, (_, j) => row[j]! - stats.mean[j]!);
   const r = Float64Array.from(c);
   let score = 0;
@@ -132,13 +159,28 @@ export function oodScore(row: ArrayLike<number>, stats: OodStatistics): number {
  * @example
  * const { threshold } = oodThreshold(valScores, 0.02);
  */
-export function oodThreshold(scores: readonly number[], targetFalseRefusal: number): { threshold: number; guaranteed: boolean } {
-  if (!(targetFalseRefusal > 0 && targetFalseRefusal < 1)) throw new DataError('Target false-refusal rate must be in (0, 1)', { field: 'targetFalseRefusal', expected: 'a rate in (0, 1)', found: String(targetFalseRefusal) });
+export function oodThreshold(
+  scores: readonly number[],
+  targetFalseRefusal: number,
+): { threshold: number; guaranteed: boolean } {
+  if (!(targetFalseRefusal > 0 && targetFalseRefusal < 1))
+    throw new DataError('Target false-refusal rate must be in (0, 1)', {
+      field: 'targetFalseRefusal',
+      expected: 'a rate in (0, 1)',
+      found: String(targetFalseRefusal),
+    });
   const finite = scores.filter((s) => Number.isFinite(s)).sort((a, b) => a - b);
-  if (finite.length === 0) throw new DataError('No validation scores to choose the OOD threshold on', { field: 'scores', expected: 'at least one validation film', found: 'none' });
+  if (finite.length === 0)
+    throw new DataError('No validation scores to choose the OOD threshold on', {
+      field: 'scores',
+      expected: 'at least one validation film',
+      found: 'none',
+    });
   const n = finite.length;
   const rank = Math.ceil((n + 1) * (1 - targetFalseRefusal));
-  return rank <= n ? { threshold: finite[rank - 1]!, guaranteed: true } : { threshold: finite[n - 1]!, guaranteed: false };
+  return rank <= n
+    ? { threshold: finite[rank - 1]!, guaranteed: true }
+    : { threshold: finite[n - 1]!, guaranteed: false };
 }
 
 /**
@@ -148,7 +190,12 @@ export function oodThreshold(scores: readonly number[], targetFalseRefusal: numb
  * @example
  * const extra = outOfFoldScores(trainRows, ['c4', 'c5'], 5);
  */
-export function outOfFoldScores(rows: readonly Float32Array[], levels: readonly FeatureLevel[], folds = 5, options: FitOodOptions = {}): number[] {
+export function outOfFoldScores(
+  rows: readonly Float32Array[],
+  levels: readonly FeatureLevel[],
+  folds = 5,
+  options: FitOodOptions = {},
+): number[] {
   const out = new Array<number>(rows.length);
   for (let f = 0; f < folds; f++) {
     const fit = rows.filter((_, i) => i % folds !== f);

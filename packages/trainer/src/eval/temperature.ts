@@ -30,15 +30,30 @@ function sigmoid(x: number): number {
 
 /** The annotated (logit, label) pairs; labels other than 0, 1 or NaN and non-finite logits are DataErrors. */
 function pairs(logits: ArrayLike<number>, labels: ArrayLike<number>, what: string): { z: Float64Array; y: Uint8Array } {
-  if (logits.length !== labels.length) throw new DataError('Logits and labels differ in length', { field: what, expected: `${logits.length} labels`, found: `${labels.length}` });
+  if (logits.length !== labels.length)
+    throw new DataError('Logits and labels differ in length', {
+      field: what,
+      expected: `${logits.length} labels`,
+      found: `${labels.length}`,
+    });
   const z: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < labels.length; i++) {
     const l = labels[i]!;
     if (Number.isNaN(l)) continue;
-    if (l !== 0 && l !== 1) throw new DataError('Label is neither 0, 1 nor NaN', { field: `${what}[${i}]`, expected: '0, 1 or NaN', found: String(l) });
+    if (l !== 0 && l !== 1)
+      throw new DataError('Label is neither 0, 1 nor NaN', {
+        field: `${what}[${i}]`,
+        expected: '0, 1 or NaN',
+        found: String(l),
+      });
     const v = logits[i]!;
-    if (!Number.isFinite(v)) throw new DataError('Logit is not finite', { field: `${what}[${i}]`, expected: 'a finite logit', found: String(v) });
+    if (!Number.isFinite(v))
+      throw new DataError('Logit is not finite', {
+        field: `${what}[${i}]`,
+        expected: 'a finite logit',
+        found: String(v),
+      });
     z.push(v);
     y.push(l);
   }
@@ -66,7 +81,8 @@ export function fitTemperature(logits: ArrayLike<number>, labels: ArrayLike<numb
   let positives = 0;
   for (let i = 0; i < y.length; i++) positives += y[i]!;
   const nllBefore = meanNll(z, y, 1);
-  if (positives === 0 || positives === y.length) return { temperature: 1, nllBefore, nllAfter: nllBefore, count: y.length, fitted: false };
+  if (positives === 0 || positives === y.length)
+    return { temperature: 1, nllBefore, nllAfter: nllBefore, count: y.length, fitted: false };
   const grad = (a: number): number => {
     let g = 0;
     for (let i = 0; i < z.length; i++) g += z[i]! * (sigmoid(a * z[i]!) - y[i]!);
@@ -118,9 +134,24 @@ export interface Reliability {
  * @example
  * reliability([0.9, 0.8, 0.2], [1, 0, 0], 10).ece;
  */
-export function reliability(probabilities: ArrayLike<number>, labels: ArrayLike<number>, bins = 15, what = 'probabilities'): Reliability {
-  if (!(Number.isInteger(bins) && bins > 0)) throw new DataError('Reliability bin count must be a positive integer', { field: 'bins', expected: 'an integer >= 1', found: String(bins) });
-  if (probabilities.length !== labels.length) throw new DataError('Probabilities and labels differ in length', { field: what, expected: `${probabilities.length} labels`, found: `${labels.length}` });
+export function reliability(
+  probabilities: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  bins = 15,
+  what = 'probabilities',
+): Reliability {
+  if (!(Number.isInteger(bins) && bins > 0))
+    throw new DataError('Reliability bin count must be a positive integer', {
+      field: 'bins',
+      expected: 'an integer >= 1',
+      found: String(bins),
+    });
+  if (probabilities.length !== labels.length)
+    throw new DataError('Probabilities and labels differ in length', {
+      field: what,
+      expected: `${probabilities.length} labels`,
+      found: `${labels.length}`,
+    });
   const count = new Float64Array(bins);
   const sumP = new Float64Array(bins);
   const sumY = new Float64Array(bins);
@@ -129,8 +160,18 @@ export function reliability(probabilities: ArrayLike<number>, labels: ArrayLike<
     const y = labels[i]!;
     if (Number.isNaN(y)) continue;
     const p = probabilities[i]!;
-    if (!(p >= 0 && p <= 1)) throw new DataError('Probability outside [0, 1]', { field: `${what}[${i}]`, expected: 'a value in [0, 1]', found: String(p) });
-    if (y !== 0 && y !== 1) throw new DataError('Label is neither 0, 1 nor NaN', { field: `labels[${i}]`, expected: '0, 1 or NaN', found: String(y) });
+    if (!(p >= 0 && p <= 1))
+      throw new DataError('Probability outside [0, 1]', {
+        field: `${what}[${i}]`,
+        expected: 'a value in [0, 1]',
+        found: String(p),
+      });
+    if (y !== 0 && y !== 1)
+      throw new DataError('Label is neither 0, 1 nor NaN', {
+        field: `labels[${i}]`,
+        expected: '0, 1 or NaN',
+        found: String(y),
+      });
     const b = Math.min(bins - 1, Math.floor(p * bins));
     count[b]! += 1;
     sumP[b]! += p;
@@ -217,7 +258,11 @@ const sigmoidOf = (z: number, t: number): number => sigmoid(z / t);
  * const r = headReliability(testOutputs, { cls: { Pneumonia: 1.8 }, det: 1.3 });
  * r.cls?.before.ece; r.cls?.after.ece;
  */
-export function headReliability(outputs: CollectedOutputs, temperatures: { cls: Record<string, number>; det?: number | undefined; seg?: number | undefined }, bins = 15): HeadReliability {
+export function headReliability(
+  outputs: CollectedOutputs,
+  temperatures: { cls: Record<string, number>; det?: number | undefined; seg?: number | undefined },
+  bins = 15,
+): HeadReliability {
   const out: HeadReliability = {};
   const { logits, labels, classes } = outputs.cls;
   if (logits.length > 0) {
@@ -231,13 +276,39 @@ export function headReliability(outputs: CollectedOutputs, temperatures: { cls: 
         t.push(temperatures.cls[c] ?? 1);
       }),
     );
-    out.cls = { before: reliability(z.map((v) => sigmoidOf(v, 1)), y, bins, 'cls'), after: reliability(z.map((v, i) => sigmoidOf(v, t[i]!)), y, bins, 'cls') };
+    out.cls = {
+      before: reliability(
+        z.map((v) => sigmoidOf(v, 1)),
+        y,
+        bins,
+        'cls',
+      ),
+      after: reliability(
+        z.map((v, i) => sigmoidOf(v, t[i]!)),
+        y,
+        bins,
+        'cls',
+      ),
+    };
   }
   for (const head of ['det', 'seg'] as const) {
     const o = outputs[head];
     if (o.logits.length === 0) continue;
     const T = temperatures[head] ?? 1;
-    out[head] = { before: reliability(o.logits.map((v) => sigmoidOf(v, 1)), o.labels, bins, head), after: reliability(o.logits.map((v) => sigmoidOf(v, T)), o.labels, bins, head) };
+    out[head] = {
+      before: reliability(
+        o.logits.map((v) => sigmoidOf(v, 1)),
+        o.labels,
+        bins,
+        head,
+      ),
+      after: reliability(
+        o.logits.map((v) => sigmoidOf(v, T)),
+        o.labels,
+        bins,
+        head,
+      ),
+    };
   }
   return out;
 }

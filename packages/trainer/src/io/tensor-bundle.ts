@@ -1,4 +1,11 @@
-import { DataError, encodeSafetensors, isSafetensors, parseSafetensors, sha256Hex, tensorAsFloat32 } from '@multichexnet/core';
+import {
+  DataError,
+  encodeSafetensors,
+  isSafetensors,
+  parseSafetensors,
+  sha256Hex,
+  tensorAsFloat32,
+} from '@multichexnet/core';
 
 /** One named float32 array with its shape. */
 export interface BundleEntry {
@@ -31,11 +38,21 @@ export async function encodeTensorBundle(entries: readonly BundleEntry[]): Promi
 async function decodeSafetensorsBundle(bytes: Uint8Array, source: string): Promise<BundleEntry[]> {
   const file = parseSafetensors(bytes, source);
   if (file.metadata.format !== 'multichexnet-tensor-bundle') {
-    throw new DataError('Not a MultiCheXNet tensor bundle', { file: source, field: '__metadata__.format', expected: 'multichexnet-tensor-bundle', found: String(file.metadata.format) });
+    throw new DataError('Not a MultiCheXNet tensor bundle', {
+      file: source,
+      field: '__metadata__.format',
+      expected: 'multichexnet-tensor-bundle',
+      found: String(file.metadata.format),
+    });
   }
   const sum = await sha256Hex(file.data);
   if (sum !== file.metadata.dataSha256) {
-    throw new DataError('Tensor bundle checksum mismatch: the file was altered or damaged', { file: source, field: 'dataSha256', expected: String(file.metadata.dataSha256), found: sum });
+    throw new DataError('Tensor bundle checksum mismatch: the file was altered or damaged', {
+      file: source,
+      field: 'dataSha256',
+      expected: String(file.metadata.dataSha256),
+      found: sum,
+    });
   }
   return file.entries.map((e) => ({ name: e.name, shape: e.shape, values: tensorAsFloat32(file, e) }));
 }
@@ -44,7 +61,11 @@ async function decodeSafetensorsBundle(bytes: Uint8Array, source: string): Promi
 export async function decodeTensorBundle(bytes: Uint8Array, source = 'bundle'): Promise<BundleEntry[]> {
   if (isSafetensors(bytes)) return decodeSafetensorsBundle(bytes, source);
   if (bytes.byteLength < 12 || new TextDecoder().decode(bytes.subarray(0, 8)) !== MAGIC) {
-    throw new DataError('Not a MultiCheXNet tensor bundle', { file: source, expected: `magic "${MAGIC}"`, found: `${bytes.byteLength} bytes` });
+    throw new DataError('Not a MultiCheXNet tensor bundle', {
+      file: source,
+      expected: `magic "${MAGIC}"`,
+      found: `${bytes.byteLength} bytes`,
+    });
   }
   const n = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
   let header: { entries: { name: string; shape: number[]; offset: number; length: number }[]; dataSha256: string };
@@ -56,12 +77,25 @@ export async function decodeTensorBundle(bytes: Uint8Array, source = 'bundle'): 
   const dataBytes = bytes.slice(12 + n);
   const total = header.entries.reduce((s, e) => s + e.length, 0);
   if (dataBytes.byteLength !== total * 4) {
-    throw new DataError('Tensor bundle is truncated or has trailing bytes', { file: source, expected: `${total * 4} data bytes`, found: `${dataBytes.byteLength}` });
+    throw new DataError('Tensor bundle is truncated or has trailing bytes', {
+      file: source,
+      expected: `${total * 4} data bytes`,
+      found: `${dataBytes.byteLength}`,
+    });
   }
   const sum = await sha256Hex(dataBytes);
   if (sum !== header.dataSha256) {
-    throw new DataError('Tensor bundle checksum mismatch: the file was altered or damaged', { file: source, field: 'dataSha256', expected: header.dataSha256, found: sum });
+    throw new DataError('Tensor bundle checksum mismatch: the file was altered or damaged', {
+      file: source,
+      field: 'dataSha256',
+      expected: header.dataSha256,
+      found: sum,
+    });
   }
   const data = new Float32Array(dataBytes.buffer);
-  return header.entries.map((e) => ({ name: e.name, shape: e.shape, values: data.slice(e.offset, e.offset + e.length) }));
+  return header.entries.map((e) => ({
+    name: e.name,
+    shape: e.shape,
+    values: data.slice(e.offset, e.offset + e.length),
+  }));
 }

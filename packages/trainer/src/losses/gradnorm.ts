@@ -1,5 +1,11 @@
 import { DataError, tf } from '@multichexnet/core';
-import type { GradientMap, GradientWeighting, LossTask, LossWeightingConfig, LossWeightingState } from './loss-weighting';
+import type {
+  GradientMap,
+  GradientWeighting,
+  LossTask,
+  LossWeightingConfig,
+  LossWeightingState,
+} from './loss-weighting';
 import { otherStateError, present, sumOf } from './weighting-helpers';
 
 type GradNormState = NonNullable<LossWeightingState['gradnorm']>;
@@ -49,7 +55,10 @@ export function gradNormStep(
     next.v[t] = v;
     const mHat = m / (1 - BETA1 ** next.steps);
     const vHat = v / (1 - BETA2 ** next.steps);
-    next.weights[t] = Math.max(MIN_WEIGHT, next.weights[t]! - (options.learningRate * mHat) / (Math.sqrt(vHat) + EPSILON));
+    next.weights[t] = Math.max(
+      MIN_WEIGHT,
+      next.weights[t]! - (options.learningRate * mHat) / (Math.sqrt(vHat) + EPSILON),
+    );
   });
   const total = options.tasks.reduce((s, t) => s + next.weights[t]!, 0);
   for (const t of options.tasks) next.weights[t] = (options.tasks.length * next.weights[t]!) / total;
@@ -66,8 +75,17 @@ function squaredNorm(ts: tf.Tensor[]): number {
 }
 
 /** GradNorm: the step gradient is sum_t w_t grad L_t; the weights move after each applied step (`update`). */
-export function gradNormWeighting(cfg: Extract<LossWeightingConfig, { type: 'gradnorm' }>, tasks: readonly LossTask[]): GradientWeighting {
-  let state: GradNormState = { weights: Object.fromEntries(tasks.map((t) => [t, 1])), initialLosses: {}, m: {}, v: {}, steps: 0 };
+export function gradNormWeighting(
+  cfg: Extract<LossWeightingConfig, { type: 'gradnorm' }>,
+  tasks: readonly LossTask[],
+): GradientWeighting {
+  let state: GradNormState = {
+    weights: Object.fromEntries(tasks.map((t) => [t, 1])),
+    initialLosses: {},
+    m: {},
+    v: {},
+    steps: 0,
+  };
   // Norms of the step whose gradient was combined last, consumed by the update that follows it.
   let pending: { norms: Partial<Record<LossTask, number>> } | null = null;
   return {
@@ -75,14 +93,20 @@ export function gradNormWeighting(cfg: Extract<LossWeightingConfig, { type: 'gra
     tasks,
     needsTaskGradients: true,
     variables: [],
-    combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => tf.mul(l, state.weights[t]!) as tf.Scalar))),
+    combine: (losses) =>
+      tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => tf.mul(l, state.weights[t]!) as tf.Scalar))),
     combineGradients: (g) => {
       const norms: Partial<Record<LossTask, number>> = {};
       const out: GradientMap = new Map();
       const byKey = new Map<string, tf.Tensor[]>();
       for (const [t, m] of Object.entries(g.byTask) as [LossTask, GradientMap][]) {
         if (m === undefined) continue;
-        if (!tasks.includes(t)) throw new DataError('Gradient of a task the weighting does not know', { field: `byTask.${t}`, expected: `one of ${tasks.join(', ')}`, found: t });
+        if (!tasks.includes(t))
+          throw new DataError('Gradient of a task the weighting does not know', {
+            field: `byTask.${t}`,
+            expected: `one of ${tasks.join(', ')}`,
+            found: t,
+          });
         norms[t] = Math.sqrt(squaredNorm([...m].filter(([k]) => g.shared.has(k)).map(([, v]) => v)));
         for (const [k, v] of m) byKey.set(k, [...(byKey.get(k) ?? []), tf.mul(v, state.weights[t]!)]);
       }
@@ -104,7 +128,11 @@ export function gradNormWeighting(cfg: Extract<LossWeightingConfig, { type: 'gra
       if (s.type !== 'gradnorm' || s.gradnorm === undefined) throw otherStateError('gradnorm', s.type);
       for (const t of tasks) {
         if (typeof s.gradnorm.weights[t] !== 'number') {
-          throw new DataError('GradNorm state lacks a task weight', { field: `gradnorm.weights.${t}`, expected: 'a number', found: String(s.gradnorm.weights[t]) });
+          throw new DataError('GradNorm state lacks a task weight', {
+            field: `gradnorm.weights.${t}`,
+            expected: 'a number',
+            found: String(s.gradnorm.weights[t]),
+          });
         }
       }
       state = JSON.parse(JSON.stringify(s.gradnorm)) as GradNormState;

@@ -35,8 +35,20 @@ export const LossWeightingConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('equal') }).strict(),
   z.object({ type: z.literal('fixed'), weights: weightsRecord.default({}) }).strict(),
   z.object({ type: z.literal('uncertainty'), initLogVariance: z.number().default(0) }).strict(),
-  z.object({ type: z.literal('dwa'), temperature: z.number().positive().default(2), window: z.number().int().positive().default(10) }).strict(),
-  z.object({ type: z.literal('gradnorm'), alpha: z.number().min(0).default(1.5), learningRate: z.number().positive().default(0.025) }).strict(),
+  z
+    .object({
+      type: z.literal('dwa'),
+      temperature: z.number().positive().default(2),
+      window: z.number().int().positive().default(10),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('gradnorm'),
+      alpha: z.number().min(0).default(1.5),
+      learningRate: z.number().positive().default(0.025),
+    })
+    .strict(),
   // No seed by default: the trainer derives one from the plan's seed and the phase name.
   z.object({ type: z.literal('pcgrad'), seed: z.number().int().optional() }).strict(),
 ]);
@@ -51,9 +63,21 @@ export interface LossWeightingState {
   /** uncertainty: s_t per task. */
   logVariances?: Record<string, number>;
   /** dwa: per-task sums and counts of the current window, and the means of the last two windows. */
-  dwa?: { sums: Record<string, number>; counts: Record<string, number>; steps: number; previous: Record<string, number>[]; weights: Record<string, number> };
+  dwa?: {
+    sums: Record<string, number>;
+    counts: Record<string, number>;
+    steps: number;
+    previous: Record<string, number>[];
+    weights: Record<string, number>;
+  };
   /** gradnorm: the weights, each task's first loss L_t(0), and the Adam moments and step count of the weights. */
-  gradnorm?: { weights: Record<string, number>; initialLosses: Record<string, number>; m: Record<string, number>; v: Record<string, number>; steps: number };
+  gradnorm?: {
+    weights: Record<string, number>;
+    initialLosses: Record<string, number>;
+    m: Record<string, number>;
+    v: Record<string, number>;
+    steps: number;
+  };
 }
 
 /** Gradients by variable key, each [...shape of its variable]. */
@@ -130,9 +154,18 @@ export interface LossWeightingOptions {
  * const w = createLossWeighting({ type: 'uncertainty' }, ['cls', 'det', 'seg']);
  * const total = w.combine({ cls: lc, seg: ls });   // det had no sample in this batch
  */
-export function createLossWeighting(config: LossWeightingConfigInput, tasks: readonly LossTask[], options: LossWeightingOptions = {}): LossWeighting {
+export function createLossWeighting(
+  config: LossWeightingConfigInput,
+  tasks: readonly LossTask[],
+  options: LossWeightingOptions = {},
+): LossWeighting {
   const cfg = parseConfig(LossWeightingConfigSchema, config, 'loss weighting config');
-  if (tasks.length === 0) throw new DataError('A loss weighting needs at least one task', { field: 'tasks', expected: 'a non-empty list', found: '[]' });
+  if (tasks.length === 0)
+    throw new DataError('A loss weighting needs at least one task', {
+      field: 'tasks',
+      expected: 'a non-empty list',
+      found: '[]',
+    });
   switch (cfg.type) {
     case 'equal':
     case 'fixed':
@@ -148,14 +181,18 @@ export function createLossWeighting(config: LossWeightingConfigInput, tasks: rea
   }
 }
 
-function staticWeighting(cfg: Extract<LossWeightingConfig, { type: 'equal' | 'fixed' }>, tasks: readonly LossTask[]): LossWeighting {
+function staticWeighting(
+  cfg: Extract<LossWeightingConfig, { type: 'equal' | 'fixed' }>,
+  tasks: readonly LossTask[],
+): LossWeighting {
   const w = (t: LossTask): number => (cfg.type === 'fixed' ? (cfg.weights[t] ?? 1) : 1);
   return {
     config: cfg,
     tasks,
     needsTaskGradients: false,
     variables: [],
-    combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => (w(t) === 1 ? l : (tf.mul(l, w(t)) as tf.Scalar))))),
+    combine: (losses) =>
+      tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => (w(t) === 1 ? l : (tf.mul(l, w(t)) as tf.Scalar))))),
     weights: () => Object.fromEntries(tasks.map((t) => [t, w(t)])),
     update: () => {},
     getState: () => ({ type: cfg.type }),
@@ -166,7 +203,10 @@ function staticWeighting(cfg: Extract<LossWeightingConfig, { type: 'equal' | 'fi
   };
 }
 
-function uncertaintyWeighting(cfg: Extract<LossWeightingConfig, { type: 'uncertainty' }>, tasks: readonly LossTask[]): LossWeighting {
+function uncertaintyWeighting(
+  cfg: Extract<LossWeightingConfig, { type: 'uncertainty' }>,
+  tasks: readonly LossTask[],
+): LossWeighting {
   const vars = new Map<LossTask, tf.Variable>(tasks.map((t) => [t, tf.variable(tf.scalar(cfg.initLogVariance), true)]));
   return {
     config: cfg,
@@ -174,20 +214,32 @@ function uncertaintyWeighting(cfg: Extract<LossWeightingConfig, { type: 'uncerta
     needsTaskGradients: false,
     variables: tasks.map((t) => ({ key: `weighting/log_variance/${t}`, variable: vars.get(t)! })),
     combine: (losses) =>
-      tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => {
-        const s = vars.get(t)!;
-        return tf.add(tf.mul(tf.exp(tf.neg(s)), l), s) as tf.Scalar;
-      }))),
+      tf.tidy(() =>
+        sumOf(
+          present(losses, tasks).map(([t, l]) => {
+            const s = vars.get(t)!;
+            return tf.add(tf.mul(tf.exp(tf.neg(s)), l), s) as tf.Scalar;
+          }),
+        ),
+      ),
     weights: () => Object.fromEntries(tasks.map((t) => [t, Math.exp(-vars.get(t)!.dataSync()[0]!)])),
     update: () => {},
-    getState: () => ({ type: 'uncertainty', logVariances: Object.fromEntries(tasks.map((t) => [t, vars.get(t)!.dataSync()[0]!])) }),
+    getState: () => ({
+      type: 'uncertainty',
+      logVariances: Object.fromEntries(tasks.map((t) => [t, vars.get(t)!.dataSync()[0]!])),
+    }),
     setState: (s) => {
       if (s.type !== 'uncertainty' || s.logVariances === undefined) {
         throw otherStateError('uncertainty', s.type);
       }
       for (const t of tasks) {
         const v = s.logVariances[t];
-        if (v === undefined) throw new DataError('Loss weighting state lacks a task', { field: `logVariances.${t}`, expected: 'a number', found: 'missing' });
+        if (v === undefined)
+          throw new DataError('Loss weighting state lacks a task', {
+            field: `logVariances.${t}`,
+            expected: 'a number',
+            found: 'missing',
+          });
         vars.get(t)!.assign(tf.scalar(v));
       }
     },
@@ -207,7 +259,9 @@ function dwaWeighting(cfg: Extract<LossWeightingConfig, { type: 'dwa' }>, tasks:
       return;
     }
     // A task absent from either window keeps the neutral ratio 1.
-    const r = tasks.map((t) => (older[t] !== undefined && last[t] !== undefined && older[t]! > 0 ? last[t]! / older[t]! : 1));
+    const r = tasks.map((t) =>
+      older[t] !== undefined && last[t] !== undefined && older[t]! > 0 ? last[t]! / older[t]! : 1,
+    );
     const e = r.map((x) => Math.exp(x / cfg.temperature));
     const total = e.reduce((a, b) => a + b, 0);
     state.weights = Object.fromEntries(tasks.map((t, i) => [t, (tasks.length * e[i]!) / total]));
@@ -217,7 +271,8 @@ function dwaWeighting(cfg: Extract<LossWeightingConfig, { type: 'dwa' }>, tasks:
     tasks,
     needsTaskGradients: false,
     variables: [],
-    combine: (losses) => tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => tf.mul(l, state.weights[t] ?? 1) as tf.Scalar))),
+    combine: (losses) =>
+      tf.tidy(() => sumOf(present(losses, tasks).map(([t, l]) => tf.mul(l, state.weights[t] ?? 1) as tf.Scalar))),
     weights: () => ({ ...state.weights }),
     update: (values) => {
       for (const [t, v] of Object.entries(values)) {

@@ -12,7 +12,10 @@ import { otherStateError, present, sumOf } from './weighting-helpers';
  * const [a, b] = projectConflicting([tf.tensor1d([1, 0]), tf.tensor1d([-1, 1])], (i) => [1 - i]);
  * // a = [0.5, 0.5] (a . [-1, 1] = 0), b = [0, 1] (b . [1, 0] = 0)
  */
-export function projectConflicting(gradients: readonly tf.Tensor1D[], orderOf: (task: number) => readonly number[]): tf.Tensor1D[] {
+export function projectConflicting(
+  gradients: readonly tf.Tensor1D[],
+  orderOf: (task: number) => readonly number[],
+): tf.Tensor1D[] {
   const squaredNorms = gradients.map((g) => tf.tidy(() => tf.sum(tf.square(g)).dataSync()[0]!));
   return gradients.map((g, i) => {
     let projected: tf.Tensor1D = tf.clone(g);
@@ -30,7 +33,11 @@ export function projectConflicting(gradients: readonly tf.Tensor1D[], orderOf: (
 }
 
 /** PCGrad on the shared weights, the plain sum on the rest; the order of the others is drawn per (seed, step). */
-export function pcgradWeighting(cfg: Extract<LossWeightingConfig, { type: 'pcgrad' }>, tasks: readonly LossTask[], seed: number): GradientWeighting {
+export function pcgradWeighting(
+  cfg: Extract<LossWeightingConfig, { type: 'pcgrad' }>,
+  tasks: readonly LossTask[],
+  seed: number,
+): GradientWeighting {
   return {
     config: cfg,
     tasks,
@@ -55,12 +62,24 @@ function combinePcgrad(g: TaskGradients, seed: number): GradientMap {
   const out: GradientMap = new Map();
   // Task-specific weights (a head's): only their own task reaches them, the sum is that task's gradient.
   const keys = [...new Set(maps.flatMap((m) => [...m.keys()]))];
-  for (const key of keys.filter((k) => !g.shared.has(k))) out.set(key, tf.tidy(() => sumAll(maps.flatMap((m) => (m.has(key) ? [m.get(key)!] : [])))));
+  for (const key of keys.filter((k) => !g.shared.has(k)))
+    out.set(
+      key,
+      tf.tidy(() => sumAll(maps.flatMap((m) => (m.has(key) ? [m.get(key)!] : [])))),
+    );
   // Shared weights: one flat vector per task (zeros where a task does not reach a weight), the surgery, the sum.
   const shared = keys.filter((k) => g.shared.has(k));
   if (shared.length === 0) return out;
   const shapes = shared.map((k) => maps.find((m) => m.has(k))!.get(k)!.shape);
-  const flat = maps.map((m) => tf.tidy(() => tf.concat(shared.map((k, i) => (m.has(k) ? tf.reshape(m.get(k)!, [-1]) : tf.zeros([sizeOf(shapes[i]!)]))), 0) as tf.Tensor1D));
+  const flat = maps.map((m) =>
+    tf.tidy(
+      () =>
+        tf.concat(
+          shared.map((k, i) => (m.has(k) ? tf.reshape(m.get(k)!, [-1]) : tf.zeros([sizeOf(shapes[i]!)]))),
+          0,
+        ) as tf.Tensor1D,
+    ),
+  );
   const rng = createRng(deriveSeed(seed, `pcgrad/step/${g.step}`));
   const orders = maps.map((_, i) => rng.shuffle(maps.map((__, j) => j).filter((j) => j !== i)));
   const projected = projectConflicting(flat, (i) => orders[i]!);

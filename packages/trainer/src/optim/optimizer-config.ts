@@ -37,7 +37,13 @@ export type OptimizerConfig = z.output<typeof OptimizerConfigSchema>;
  */
 export const ScheduleConfigSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('constant') }).strict(),
-  z.object({ type: z.literal('step'), stepSize: z.number().int().positive(), gamma: z.number().positive().max(1).default(0.1) }).strict(),
+  z
+    .object({
+      type: z.literal('step'),
+      stepSize: z.number().int().positive(),
+      gamma: z.number().positive().max(1).default(0.1),
+    })
+    .strict(),
   z
     .object({
       type: z.literal('cosine'),

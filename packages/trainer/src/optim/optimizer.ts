@@ -107,7 +107,8 @@ class OptimizerImpl implements Optimizer {
     for (const [key, byName] of [...this.slots.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
       for (const name of this.slotNames()) {
         const v = byName.get(name);
-        if (v !== undefined) slots.push({ key, slot: name, shape: v.shape.slice(), values: Float32Array.from(v.dataSync()) });
+        if (v !== undefined)
+          slots.push({ key, slot: name, shape: v.shape.slice(), values: Float32Array.from(v.dataSync()) });
       }
     }
     return { type: this.config.type, steps: { ...this.steps }, slots };
@@ -115,13 +116,21 @@ class OptimizerImpl implements Optimizer {
 
   setState(state: OptimizerState): void {
     if (state.type !== this.config.type) {
-      throw new DataError('Optimizer state belongs to another optimizer', { field: 'optimizer.type', expected: this.config.type, found: state.type });
+      throw new DataError('Optimizer state belongs to another optimizer', {
+        field: 'optimizer.type',
+        expected: this.config.type,
+        found: state.type,
+      });
     }
     this.dispose();
     for (const s of state.slots) {
       const n = s.shape.reduce((a, b) => a * b, 1);
       if (s.values.length !== n) {
-        throw new DataError('Optimizer slot has the wrong size', { field: `${s.key}/${s.slot}`, expected: `${n} values for shape [${s.shape}]`, found: `${s.values.length}` });
+        throw new DataError('Optimizer slot has the wrong size', {
+          field: `${s.key}/${s.slot}`,
+          expected: `${n} values for shape [${s.shape}]`,
+          found: `${s.values.length}`,
+        });
       }
       let byName = this.slots.get(s.key);
       if (byName === undefined) {
@@ -140,7 +149,11 @@ class OptimizerImpl implements Optimizer {
       const shape = shapes.get(key);
       for (const [name, v] of byName) {
         if (shape !== undefined && shape !== v.shape.join(',')) {
-          throw new DataError('Optimizer slot does not fit its variable', { field: `${key}/${name}`, expected: `[${shape}]`, found: `[${v.shape}]` });
+          throw new DataError('Optimizer slot does not fit its variable', {
+            field: `${key}/${name}`,
+            expected: `[${shape}]`,
+            found: `[${v.shape}]`,
+          });
         }
       }
     }
@@ -160,6 +173,8 @@ class OptimizerImpl implements Optimizer {
  * const opt = createOptimizer({ type: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 });
  * opt.apply(vars, gradsByKey, 1e-3);
  */
-export function createOptimizer(config: OptimizerConfig): Optimizer & { checkAgainst(vars: readonly TrainableVariable[]): void } {
+export function createOptimizer(
+  config: OptimizerConfig,
+): Optimizer & { checkAgainst(vars: readonly TrainableVariable[]): void } {
   return new OptimizerImpl(config);
 }

@@ -3,7 +3,14 @@ import type { PhaseInput, TrainingPlan, TrainingPlanInput } from './plan-schema'
 import { TrainingPlanSchema } from './plan-schema';
 
 /** Names of the built-in plans. */
-export const BUILTIN_PLANS = ['multichexnet-joint', 'multichexnet-alternating', 'bigbang', 'single-cls', 'single-det', 'single-seg'] as const;
+export const BUILTIN_PLANS = [
+  'multichexnet-joint',
+  'multichexnet-alternating',
+  'bigbang',
+  'single-cls',
+  'single-det',
+  'single-seg',
+] as const;
 /** One of {@link BUILTIN_PLANS}. */
 export type BuiltinPlanName = (typeof BUILTIN_PLANS)[number];
 /**
@@ -69,7 +76,10 @@ const SIZES: Record<PlanSize, SizeTable> = {
   full: FULL,
 };
 
-function phase(t: SizeTable, p: Omit<PhaseInput, 'batchSize' | 'optimizer' | 'evalEvery' | 'checkpointEvery'> & Partial<PhaseInput>): PhaseInput {
+function phase(
+  t: SizeTable,
+  p: Omit<PhaseInput, 'batchSize' | 'optimizer' | 'evalEvery' | 'checkpointEvery'> & Partial<PhaseInput>,
+): PhaseInput {
   return {
     batchSize: t.batchSize,
     optimizer: { type: 'adam', learningRate: t.learningRate },
@@ -94,11 +104,49 @@ function phase(t: SizeTable, p: Omit<PhaseInput, 'batchSize' | 'optimizer' | 'ev
 function pretrainPhases(t: SizeTable): PhaseInput[] {
   const tf = { type: 'teacher-forcing' as const, p: 0.9 };
   return [
-    phase(t, { name: 'pretrain-nih-cls', stage: 'pretrain', description: 'Stage 1: encoder + CheXCls on NIH', trainable: ['encoder', 'cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: t.steps.nihCls }),
-    phase(t, { name: 'pretrain-rsna-cls', stage: 'pretrain', description: 'Stage 2a: encoder + CheXCls on RSNA (Pneumonia)', trainable: ['encoder', 'cls'], batches: [{ datasets: ['rsna'], tasks: ['cls'] }], steps: t.steps.stageCls }),
-    phase(t, { name: 'pretrain-rsna-det', stage: 'pretrain', description: 'Stage 2b: encoder + CheXDet on RSNA, teacher-forced by the gate; CheXCls keeps learning Pneumonia', trainable: ['encoder', 'cls', 'det'], batches: [{ datasets: ['rsna'], tasks: ['cls', 'det'] }], steps: t.steps.stageHead, routing: tf }),
-    phase(t, { name: 'pretrain-siim-cls', stage: 'pretrain', description: 'Stage 3a: encoder + CheXCls on SIIM (Pneumothorax)', trainable: ['encoder', 'cls'], batches: [{ datasets: ['siim'], tasks: ['cls'] }], steps: t.steps.stageCls }),
-    phase(t, { name: 'pretrain-siim-seg', stage: 'pretrain', description: 'Stage 3b: encoder + CheXSeg on SIIM, teacher-forced by the gate; CheXCls keeps learning Pneumothorax', trainable: ['encoder', 'cls', 'seg'], batches: [{ datasets: ['siim'], tasks: ['cls', 'seg'] }], steps: t.steps.stageHead, routing: tf }),
+    phase(t, {
+      name: 'pretrain-nih-cls',
+      stage: 'pretrain',
+      description: 'Stage 1: encoder + CheXCls on NIH',
+      trainable: ['encoder', 'cls'],
+      batches: [{ datasets: ['nih'], tasks: ['cls'] }],
+      steps: t.steps.nihCls,
+    }),
+    phase(t, {
+      name: 'pretrain-rsna-cls',
+      stage: 'pretrain',
+      description: 'Stage 2a: encoder + CheXCls on RSNA (Pneumonia)',
+      trainable: ['encoder', 'cls'],
+      batches: [{ datasets: ['rsna'], tasks: ['cls'] }],
+      steps: t.steps.stageCls,
+    }),
+    phase(t, {
+      name: 'pretrain-rsna-det',
+      stage: 'pretrain',
+      description: 'Stage 2b: encoder + CheXDet on RSNA, teacher-forced by the gate; CheXCls keeps learning Pneumonia',
+      trainable: ['encoder', 'cls', 'det'],
+      batches: [{ datasets: ['rsna'], tasks: ['cls', 'det'] }],
+      steps: t.steps.stageHead,
+      routing: tf,
+    }),
+    phase(t, {
+      name: 'pretrain-siim-cls',
+      stage: 'pretrain',
+      description: 'Stage 3a: encoder + CheXCls on SIIM (Pneumothorax)',
+      trainable: ['encoder', 'cls'],
+      batches: [{ datasets: ['siim'], tasks: ['cls'] }],
+      steps: t.steps.stageCls,
+    }),
+    phase(t, {
+      name: 'pretrain-siim-seg',
+      stage: 'pretrain',
+      description:
+        'Stage 3b: encoder + CheXSeg on SIIM, teacher-forced by the gate; CheXCls keeps learning Pneumothorax',
+      trainable: ['encoder', 'cls', 'seg'],
+      batches: [{ datasets: ['siim'], tasks: ['cls', 'seg'] }],
+      steps: t.steps.stageHead,
+      routing: tf,
+    }),
   ];
 }
 
@@ -120,7 +168,8 @@ function mtlJoint(t: SizeTable, name: string, steps: number, stage: 'mtl'): Phas
     name,
     stage,
     lossWeighting: MTL_WEIGHTING,
-    description: 'Joint MTL: NIH, RSNA and SIIM samples mixed in each batch, all three losses on one batch (each masked to the rows that carry its label)',
+    description:
+      'Joint MTL: NIH, RSNA and SIIM samples mixed in each batch, all three losses on one batch (each masked to the rows that carry its label)',
     trainable: ['encoder', 'cls', 'det', 'seg'],
     batches: [{ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'] }],
     steps,
@@ -133,7 +182,8 @@ function mtlAlternating(t: SizeTable, steps: number): PhaseInput {
     name: 'mtl-alternating',
     stage: 'mtl',
     lossWeighting: MTL_WEIGHTING,
-    description: 'Alternating MTL: one NIH batch for cls, one RSNA batch for cls + det, one SIIM batch for cls + seg; the encoder learns from all',
+    description:
+      'Alternating MTL: one NIH batch for cls, one RSNA batch for cls + det, one SIIM batch for cls + seg; the encoder learns from all',
     trainable: ['encoder', 'cls', 'det', 'seg'],
     batches: [
       { datasets: ['nih'], tasks: ['cls'] },
@@ -154,11 +204,17 @@ function protocolSteps(t: SizeTable): number {
  * Steps in which a plan trains a block: a single-task baseline gets as many updates of its head (and the encoder)
  * as MultiCheXNet gives that head over the whole protocol.
  */
-export function stepsTraining(phases: readonly Pick<PhaseInput, 'trainable' | 'steps'>[], block: 'cls' | 'det' | 'seg'): number {
+export function stepsTraining(
+  phases: readonly Pick<PhaseInput, 'trainable' | 'steps'>[],
+  block: 'cls' | 'det' | 'seg',
+): number {
   return phases.filter((p) => p.trainable.includes(block)).reduce((s, p) => s + p.steps, 0);
 }
 
-function model(t: SizeTable, heads: { cls?: boolean; det?: boolean; seg?: boolean; gate?: boolean }): TrainingPlanInput['model'] {
+function model(
+  t: SizeTable,
+  heads: { cls?: boolean; det?: boolean; seg?: boolean; gate?: boolean },
+): TrainingPlanInput['model'] {
   return {
     encoder: t.encoder,
     ...(heads.cls ? { cls: {} } : {}),
@@ -180,30 +236,99 @@ function model(t: SizeTable, heads: { cls?: boolean; det?: boolean; seg?: boolea
  * @example
  * const plan = builtinPlan('multichexnet-joint', { size: 'tiny', seed: 7 });
  */
-export function builtinPlan(name: BuiltinPlanName, options: { size?: PlanSize; seed?: number } = {}): TrainingPlanInput {
+export function builtinPlan(
+  name: BuiltinPlanName,
+  options: { size?: PlanSize; seed?: number } = {},
+): TrainingPlanInput {
   const size = options.size ?? 'full';
   const t = SIZES[size];
   if (t === undefined) {
-    throw new ConfigError('plan options', [{ path: 'size', rule: `must be one of ${PLAN_SIZES.map((s) => JSON.stringify(s)).join(', ')}`, received: JSON.stringify(size) }]);
+    throw new ConfigError('plan options', [
+      {
+        path: 'size',
+        rule: `must be one of ${PLAN_SIZES.map((s) => JSON.stringify(s)).join(', ')}`,
+        received: JSON.stringify(size),
+      },
+    ]);
   }
   const base = { name: `${name}-${size}`, seed: options.seed ?? 0, imageSize: t.imageSize };
   const total = protocolSteps(t);
   const protocol = [...pretrainPhases(t), mtlJoint(t, 'mtl-joint', t.steps.mtl, 'mtl')];
   switch (name) {
     case 'multichexnet-joint':
-      return { ...base, description: 'MultiCheXNet: Algorithm 1 pre-training, then joint multi-task training', model: model(t, { cls: true, det: true, seg: true, gate: true }), phases: [...pretrainPhases(t), mtlJoint(t, 'mtl-joint', t.steps.mtl, 'mtl')] };
+      return {
+        ...base,
+        description: 'MultiCheXNet: Algorithm 1 pre-training, then joint multi-task training',
+        model: model(t, { cls: true, det: true, seg: true, gate: true }),
+        phases: [...pretrainPhases(t), mtlJoint(t, 'mtl-joint', t.steps.mtl, 'mtl')],
+      };
     case 'multichexnet-alternating':
-      return { ...base, description: 'MultiCheXNet: Algorithm 1 pre-training, then alternating multi-task training', model: model(t, { cls: true, det: true, seg: true, gate: true }), phases: [...pretrainPhases(t), mtlAlternating(t, t.steps.mtl)] };
+      return {
+        ...base,
+        description: 'MultiCheXNet: Algorithm 1 pre-training, then alternating multi-task training',
+        model: model(t, { cls: true, det: true, seg: true, gate: true }),
+        phases: [...pretrainPhases(t), mtlAlternating(t, t.steps.mtl)],
+      };
     case 'bigbang':
-      return { ...base, description: 'BigBang: joint multi-task training from random weights, no pre-training', model: model(t, { cls: true, det: true, seg: true, gate: true }), phases: [mtlJoint(t, 'bigbang', total, 'mtl')] };
+      return {
+        ...base,
+        description: 'BigBang: joint multi-task training from random weights, no pre-training',
+        model: model(t, { cls: true, det: true, seg: true, gate: true }),
+        phases: [mtlJoint(t, 'bigbang', total, 'mtl')],
+      };
     case 'single-cls':
-      return { ...base, description: 'Single-task baseline: encoder + CheXCls on NIH', model: model(t, { cls: true }), phases: [phase(t, { name: 'single-cls', stage: 'single', trainable: ['encoder', 'cls'], batches: [{ datasets: ['nih'], tasks: ['cls'] }], steps: stepsTraining(protocol, 'cls') })] };
+      return {
+        ...base,
+        description: 'Single-task baseline: encoder + CheXCls on NIH',
+        model: model(t, { cls: true }),
+        phases: [
+          phase(t, {
+            name: 'single-cls',
+            stage: 'single',
+            trainable: ['encoder', 'cls'],
+            batches: [{ datasets: ['nih'], tasks: ['cls'] }],
+            steps: stepsTraining(protocol, 'cls'),
+          }),
+        ],
+      };
     case 'single-det':
-      return { ...base, description: 'Single-task baseline: encoder + CheXDet on RSNA (every image, negatives included)', model: model(t, { det: true }), phases: [phase(t, { name: 'single-det', stage: 'single', trainable: ['encoder', 'det'], batches: [{ datasets: ['rsna'], tasks: ['det'] }], steps: stepsTraining(protocol, 'det') })] };
+      return {
+        ...base,
+        description: 'Single-task baseline: encoder + CheXDet on RSNA (every image, negatives included)',
+        model: model(t, { det: true }),
+        phases: [
+          phase(t, {
+            name: 'single-det',
+            stage: 'single',
+            trainable: ['encoder', 'det'],
+            batches: [{ datasets: ['rsna'], tasks: ['det'] }],
+            steps: stepsTraining(protocol, 'det'),
+          }),
+        ],
+      };
     case 'single-seg':
-      return { ...base, description: 'Single-task baseline: encoder + CheXSeg on SIIM (every image, negatives included)', model: model(t, { seg: true }), phases: [phase(t, { name: 'single-seg', stage: 'single', trainable: ['encoder', 'seg'], batches: [{ datasets: ['siim'], tasks: ['seg'] }], steps: stepsTraining(protocol, 'seg') })] };
+      return {
+        ...base,
+        description: 'Single-task baseline: encoder + CheXSeg on SIIM (every image, negatives included)',
+        model: model(t, { seg: true }),
+        phases: [
+          phase(t, {
+            name: 'single-seg',
+            stage: 'single',
+            trainable: ['encoder', 'seg'],
+            batches: [{ datasets: ['siim'], tasks: ['seg'] }],
+            steps: stepsTraining(protocol, 'seg'),
+          }),
+        ],
+      };
     default:
-      throw new ConfigError('plan options', [{ path: 'name', rule: `must be one of ${BUILTIN_PLANS.map((s) => JSON.stringify(s)).join(', ')}`, received: JSON.stringify(name) }]);
+      throw new ConfigError('plan options', [
+        {
+          path: 'name',
+          rule: `must be one of ${BUILTIN_PLANS.map((s) => JSON.stringify(s)).join(', ')}`,
+          received: JSON.stringify(name),
+        },
+      ]);
   }
 }
 
@@ -222,24 +347,40 @@ export function parsePlan(input: unknown): TrainingPlan {
  * @example
  * const plan = await loadPlan('multichexnet-alternating:tiny');
  */
-export async function loadPlan(source: string | TrainingPlanInput, options: { seed?: number } = {}): Promise<TrainingPlan> {
+export async function loadPlan(
+  source: string | TrainingPlanInput,
+  options: { seed?: number } = {},
+): Promise<TrainingPlan> {
   if (typeof source !== 'string') return parsePlan(source);
   const [name, size] = source.split(':') as [string, string | undefined];
   if ((BUILTIN_PLANS as readonly string[]).includes(name)) {
-    return parsePlan(builtinPlan(name as BuiltinPlanName, { size: (size ?? 'full') as PlanSize, ...(options.seed !== undefined ? { seed: options.seed } : {}) }));
+    return parsePlan(
+      builtinPlan(name as BuiltinPlanName, {
+        size: (size ?? 'full') as PlanSize,
+        ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      }),
+    );
   }
   const fs = await import('node:fs/promises');
   let text: string;
   try {
     text = await fs.readFile(source, 'utf8');
   } catch (e) {
-    throw new ConfigError('training plan', [{ path: '', rule: `must be a built-in plan (${BUILTIN_PLANS.join(', ')}) or a readable JSON file`, received: JSON.stringify(source) }]);
+    throw new ConfigError('training plan', [
+      {
+        path: '',
+        rule: `must be a built-in plan (${BUILTIN_PLANS.join(', ')}) or a readable JSON file`,
+        received: JSON.stringify(source),
+      },
+    ]);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError('training plan', [{ path: '', rule: `must be valid JSON (${(e as Error).message})`, received: JSON.stringify(source) }]);
+    throw new ConfigError('training plan', [
+      { path: '', rule: `must be valid JSON (${(e as Error).message})`, received: JSON.stringify(source) },
+    ]);
   }
   return parsePlan(json);
 }

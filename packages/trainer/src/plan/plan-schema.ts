@@ -9,7 +9,9 @@ export const PLAN_SOURCES = ['nih', 'rsna', 'siim'] as const;
 /** One of {@link PLAN_SOURCES}. */
 export type PlanSource = (typeof PLAN_SOURCES)[number];
 
-const NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, ., _ and -');
+const NAME = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, ., _ and -');
 
 /**
  * One kind of batch of a phase. A phase with several recipes alternates between them step by step (step k uses
@@ -71,7 +73,14 @@ export const PhaseSchema = z
      * Absent = 1 (no accumulation).
      */
     accumulate: z.number().int().positive().optional(),
-    optimizer: OptimizerConfigSchema.default({ type: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 }),
+    optimizer: OptimizerConfigSchema.default({
+      type: 'adam',
+      learningRate: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      weightDecay: 0,
+    }),
     schedule: ScheduleConfigSchema.default({ type: 'constant' }),
     lossWeighting: LossWeightingConfigSchema.default({ type: 'equal' }),
     routing: RoutingConfigSchema.default({ type: 'all' }),
@@ -103,7 +112,12 @@ export const TrainingPlanSchema = z
     name: NAME,
     description: z.string().default(''),
     /** Seed of every random choice of the run: initial weights, data order, augmentation, teacher forcing. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Side of the network input in pixels (multiple of 32). */
     imageSize: z.number().int().positive().multipleOf(32).default(128),
     /** Preprocessing and augmentation ranges (`size` comes from imageSize). */
@@ -130,34 +144,67 @@ export const TrainingPlanSchema = z
   })
   .strict()
   .superRefine((plan, ctx) => {
-    if (plan.phases.length === 0 && plan.pretrained === undefined) ctx.addIssue({ code: 'custom', path: ['phases'], message: 'must hold at least one phase' });
+    if (plan.phases.length === 0 && plan.pretrained === undefined)
+      ctx.addIssue({ code: 'custom', path: ['phases'], message: 'must hold at least one phase' });
     const names = new Set<string>();
     const tasks = configuredTasks(plan.model);
     const blocks = new Set([ENCODER_BLOCK, ...tasks, ...(plan.model.gate?.kind === 'binary-head' ? [GATE_BLOCK] : [])]);
     const known = [...blocks].join(', ');
     plan.phases.forEach((phase, p) => {
-      if (names.has(phase.name)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'name'], message: `must be unique ("${phase.name}" appears twice)` });
+      if (names.has(phase.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', p, 'name'],
+          message: `must be unique ("${phase.name}" appears twice)`,
+        });
       names.add(phase.name);
       phase.trainable.forEach((b, i) => {
-        if (!blocks.has(b)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'trainable', i], message: `names block "${b}", which model does not define (its blocks: ${known})` });
+        if (!blocks.has(b))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'trainable', i],
+            message: `names block "${b}", which model does not define (its blocks: ${known})`,
+          });
       });
       const weights = phase.lossWeighting.type === 'fixed' ? Object.keys(phase.lossWeighting.weights) : [];
       weights.forEach((t) => {
-        if (t === ENCODER_BLOCK || !blocks.has(t)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'lossWeighting', 'weights', t], message: `names loss "${t}", which model does not define (its losses: ${[...blocks].filter((b) => b !== ENCODER_BLOCK).join(', ')})` });
+        if (t === ENCODER_BLOCK || !blocks.has(t))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'lossWeighting', 'weights', t],
+            message: `names loss "${t}", which model does not define (its losses: ${[...blocks].filter((b) => b !== ENCODER_BLOCK).join(', ')})`,
+          });
       });
       phase.batches.forEach((r, i) => {
         r.tasks.forEach((t, j) => {
-          if (t === ENCODER_BLOCK || !blocks.has(t)) ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'tasks', j], message: `task "${t}" needs model.${t === GATE_BLOCK ? "gate of kind 'binary-head'" : t}` });
+          if (t === ENCODER_BLOCK || !blocks.has(t))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['phases', p, 'batches', i, 'tasks', j],
+              message: `task "${t}" needs model.${t === GATE_BLOCK ? "gate of kind 'binary-head'" : t}`,
+            });
         });
         if (r.detFromMasks && !r.tasks.includes('det')) {
-          ctx.addIssue({ code: 'custom', path: ['phases', p, 'batches', i, 'detFromMasks'], message: 'needs "det" among the tasks' });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['phases', p, 'batches', i, 'detFromMasks'],
+            message: 'needs "det" among the tasks',
+          });
         }
       });
       if (phase.accumulate !== undefined && phase.batchSize % phase.accumulate !== 0) {
-        ctx.addIssue({ code: 'custom', path: ['phases', p, 'accumulate'], message: `must divide batchSize (${phase.batchSize}) into equal micro-batches` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', p, 'accumulate'],
+          message: `must divide batchSize (${phase.batchSize}) into equal micro-batches`,
+        });
       }
       if (phase.routing.type === 'teacher-forcing' && plan.model.gate === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['phases', p, 'routing'], message: 'teacher forcing routes by the gate: define model.gate' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['phases', p, 'routing'],
+          message: 'teacher forcing routes by the gate: define model.gate',
+        });
       }
     });
   });

@@ -1,4 +1,12 @@
-import { CHECKPOINT_FILES, DataError, LEGACY_WEIGHTS_FILE_EXTENSION, WEIGHTS_FILE_EXTENSION, encodeBlockWeights, loadBlockWeightsFromBytes, writeFileAtomic } from '@multichexnet/core';
+import {
+  CHECKPOINT_FILES,
+  DataError,
+  LEGACY_WEIGHTS_FILE_EXTENSION,
+  WEIGHTS_FILE_EXTENSION,
+  encodeBlockWeights,
+  loadBlockWeightsFromBytes,
+  writeFileAtomic,
+} from '@multichexnet/core';
 import { decodeTensorBundle, encodeTensorBundle, sha256Hex } from '../io/tensor-bundle';
 import type { LossWeightingState } from '../losses/loss-weighting';
 import type { MultiCheXNet } from '@multichexnet/model';
@@ -64,7 +72,14 @@ export function checkpointName(pos: RunPosition): string {
 export async function saveCheckpoint(
   root: string,
   name: string,
-  args: { model: MultiCheXNet; position: RunPosition; plan: { name: string; sha256: string }; state: CheckpointState; optimizer: OptimizerState | null; pointer?: boolean },
+  args: {
+    model: MultiCheXNet;
+    position: RunPosition;
+    plan: { name: string; sha256: string };
+    state: CheckpointState;
+    optimizer: OptimizerState | null;
+    pointer?: boolean;
+  },
 ): Promise<string> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
@@ -79,12 +94,24 @@ export async function saveCheckpoint(
       await writeFileAtomic(join(tmp, file), bytes);
       files[file] = await sha256Hex(bytes);
     };
-    for (const [block, b] of args.model.blocks()) await put(`${block}${WEIGHTS_FILE_EXTENSION}`, await encodeBlockWeights(b));
+    for (const [block, b] of args.model.blocks())
+      await put(`${block}${WEIGHTS_FILE_EXTENSION}`, await encodeBlockWeights(b));
     if (args.optimizer !== null) {
-      await put(OPTIMIZER_FILE, await encodeTensorBundle(args.optimizer.slots.map((s) => ({ name: `${s.key}#${s.slot}`, shape: s.shape, values: s.values }))));
+      await put(
+        OPTIMIZER_FILE,
+        await encodeTensorBundle(
+          args.optimizer.slots.map((s) => ({ name: `${s.key}#${s.slot}`, shape: s.shape, values: s.values })),
+        ),
+      );
     }
     await put(STATE, `${JSON.stringify(args.state, null, 2)}\n`);
-    const manifest: CheckpointManifest = { format: 'multichexnet-checkpoint', formatVersion: 1, plan: args.plan, position: args.position, files };
+    const manifest: CheckpointManifest = {
+      format: 'multichexnet-checkpoint',
+      formatVersion: 1,
+      plan: args.plan,
+      position: args.position,
+      files,
+    };
     const manifestText = `${JSON.stringify(manifest, null, 2)}\n`;
     await writeFileAtomic(join(tmp, MANIFEST), manifestText);
     await removeFolder(root, name);
@@ -120,14 +147,23 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
     try {
       return new Uint8Array(await fs.readFile(join(path, file)));
     } catch (e) {
-      throw new DataError('Checkpoint file is missing', { file: join(path, file), found: (e as Error).message }, { cause: e });
+      throw new DataError(
+        'Checkpoint file is missing',
+        { file: join(path, file), found: (e as Error).message },
+        { cause: e },
+      );
     }
   };
   const manifestBytes = await read(MANIFEST);
   if (expectedManifestSha256 !== undefined) {
     const sum = await sha256Hex(manifestBytes);
     if (sum !== expectedManifestSha256) {
-      throw new DataError('Checkpoint manifest checksum mismatch: the checkpoint was altered', { file: join(path, MANIFEST), field: 'manifestSha256', expected: expectedManifestSha256, found: sum });
+      throw new DataError('Checkpoint manifest checksum mismatch: the checkpoint was altered', {
+        file: join(path, MANIFEST),
+        field: 'manifestSha256',
+        expected: expectedManifestSha256,
+        found: sum,
+      });
     }
   }
   let manifest: CheckpointManifest;
@@ -137,14 +173,24 @@ export async function loadCheckpoint(path: string, expectedManifestSha256?: stri
     throw new DataError('Checkpoint manifest is not valid JSON', { file: join(path, MANIFEST) }, { cause: e });
   }
   if (manifest.format !== 'multichexnet-checkpoint') {
-    throw new DataError('Not a MultiCheXNet checkpoint', { file: join(path, MANIFEST), field: 'format', expected: 'multichexnet-checkpoint', found: String(manifest.format) });
+    throw new DataError('Not a MultiCheXNet checkpoint', {
+      file: join(path, MANIFEST),
+      field: 'format',
+      expected: 'multichexnet-checkpoint',
+      found: String(manifest.format),
+    });
   }
   const contents = new Map<string, Uint8Array>();
   for (const [file, expected] of Object.entries(manifest.files)) {
     const bytes = await read(file);
     const sum = await sha256Hex(bytes);
     if (sum !== expected) {
-      throw new DataError('Checkpoint file checksum mismatch: the file was altered or damaged', { file: join(path, file), field: 'sha256', expected, found: sum });
+      throw new DataError('Checkpoint file checksum mismatch: the file was altered or damaged', {
+        file: join(path, file),
+        field: 'sha256',
+        expected,
+        found: sum,
+      });
     }
     contents.set(file, bytes);
   }
@@ -177,7 +223,12 @@ export async function restoreBlocks(model: MultiCheXNet, ckpt: LoadedCheckpoint)
   for (const [name, block] of model.blocks()) {
     const bytes = ckpt.blocks.get(name);
     if (bytes === undefined) {
-      throw new DataError('Checkpoint lacks a block of the model', { file: ckpt.path, field: name, expected: `${name}${WEIGHTS_FILE_EXTENSION}`, found: [...ckpt.blocks.keys()].join(', ') });
+      throw new DataError('Checkpoint lacks a block of the model', {
+        file: ckpt.path,
+        field: name,
+        expected: `${name}${WEIGHTS_FILE_EXTENSION}`,
+        found: [...ckpt.blocks.keys()].join(', '),
+      });
     }
     await loadBlockWeightsFromBytes(block, bytes, `${ckpt.path}/${name}${WEIGHTS_FILE_EXTENSION}`);
   }
@@ -195,16 +246,33 @@ export async function loadLatestCheckpoint(root: string): Promise<LoadedCheckpoi
     text = await fs.readFile(join(root, POINTER), 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new DataError('Checkpoint pointer cannot be read', { file: join(root, POINTER), found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Checkpoint pointer cannot be read',
+      { file: join(root, POINTER), found: (e as Error).message },
+      { cause: e },
+    );
   }
   let pointer: { checkpoint?: unknown; manifestSha256?: unknown };
   try {
     pointer = JSON.parse(text) as typeof pointer;
   } catch (e) {
-    throw new DataError('Checkpoint pointer is damaged', { file: join(root, POINTER), expected: 'JSON naming the latest checkpoint', found: (e as Error).message }, { cause: e });
+    throw new DataError(
+      'Checkpoint pointer is damaged',
+      { file: join(root, POINTER), expected: 'JSON naming the latest checkpoint', found: (e as Error).message },
+      { cause: e },
+    );
   }
-  if (typeof pointer.checkpoint !== 'string' || !/^p\d{2}-s\d{7}$/.test(pointer.checkpoint) || typeof pointer.manifestSha256 !== 'string') {
-    throw new DataError('Checkpoint pointer is damaged', { file: join(root, POINTER), field: 'checkpoint', expected: 'a checkpoint name and its manifest SHA-256', found: JSON.stringify(pointer).slice(0, 120) });
+  if (
+    typeof pointer.checkpoint !== 'string' ||
+    !/^p\d{2}-s\d{7}$/.test(pointer.checkpoint) ||
+    typeof pointer.manifestSha256 !== 'string'
+  ) {
+    throw new DataError('Checkpoint pointer is damaged', {
+      file: join(root, POINTER),
+      field: 'checkpoint',
+      expected: 'a checkpoint name and its manifest SHA-256',
+      found: JSON.stringify(pointer).slice(0, 120),
+    });
   }
   return loadCheckpoint(join(root, pointer.checkpoint), pointer.manifestSha256);
 }
@@ -216,7 +284,10 @@ export async function loadLatestCheckpoint(root: string): Promise<LoadedCheckpoi
  * exactly where an uninterrupted one would, only later. With no intact checkpoint left the damage is thrown: a run
  * never starts over silently. Stale temporary folders of saves a crash interrupted are removed. Node only.
  */
-export async function loadResumeCheckpoint(root: string, warn: (message: string) => void): Promise<LoadedCheckpoint | null> {
+export async function loadResumeCheckpoint(
+  root: string,
+  warn: (message: string) => void,
+): Promise<LoadedCheckpoint | null> {
   const fs = await import('node:fs/promises');
   const { join } = await import('node:path');
   let names: string[] = [];
@@ -226,7 +297,8 @@ export async function loadResumeCheckpoint(root: string, warn: (message: string)
     return null;
   }
   // only one process writes a run folder: any temporary folder left now belongs to a save that a crash cut short
-  for (const n of names.filter((x) => x.startsWith('.tmp-'))) await fs.rm(join(root, n), { recursive: true, force: true });
+  for (const n of names.filter((x) => x.startsWith('.tmp-')))
+    await fs.rm(join(root, n), { recursive: true, force: true });
   let damage: DataError;
   try {
     return await loadLatestCheckpoint(root);
@@ -234,18 +306,31 @@ export async function loadResumeCheckpoint(root: string, warn: (message: string)
     if (!(e instanceof DataError)) throw e;
     damage = e;
   }
-  const candidates = names.filter((n) => /^p\d{2}-s\d{7}$/.test(n)).sort().reverse();
+  const candidates = names
+    .filter((n) => /^p\d{2}-s\d{7}$/.test(n))
+    .sort()
+    .reverse();
   for (const name of candidates) {
     if (damage.context.file?.includes(`${name}`) === true) continue;
     try {
       const ckpt = await loadCheckpoint(join(root, name));
-      warn(`${damage.message}; resuming from ${name}, the newest intact checkpoint (the run ends with the same result)`);
+      warn(
+        `${damage.message}; resuming from ${name}, the newest intact checkpoint (the run ends with the same result)`,
+      );
       return ckpt;
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
     }
   }
-  throw new DataError(`No intact checkpoint to resume from: ${damage.message}`, { file: root, expected: 'a checkpoint whose files match their checksums', found: `${candidates.length} checkpoint folder(s), none intact` }, { cause: damage });
+  throw new DataError(
+    `No intact checkpoint to resume from: ${damage.message}`,
+    {
+      file: root,
+      expected: 'a checkpoint whose files match their checksums',
+      found: `${candidates.length} checkpoint folder(s), none intact`,
+    },
+    { cause: damage },
+  );
 }
 
 /** Removes all but the newest `keep` position checkpoints (the pointer's target always stays). */

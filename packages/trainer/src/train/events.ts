@@ -5,8 +5,24 @@ import type { LossTask } from '../losses/loss-weighting';
  * console reporter prints them).
  */
 export type TrainEvent =
-  | { type: 'run-start'; plan: string; runDir: string; phases: number; totalSteps: number; resumedFrom: { phase: string; step: number } | null }
-  | { type: 'phase-start'; phase: string; phaseIndex: number; phases: number; steps: number; startStep: number; trainable: string[]; description: string }
+  | {
+      type: 'run-start';
+      plan: string;
+      runDir: string;
+      phases: number;
+      totalSteps: number;
+      resumedFrom: { phase: string; step: number } | null;
+    }
+  | {
+      type: 'phase-start';
+      phase: string;
+      phaseIndex: number;
+      phases: number;
+      steps: number;
+      startStep: number;
+      trainable: string[];
+      description: string;
+    }
   | {
       type: 'step';
       phase: string;
@@ -28,7 +44,13 @@ export type TrainEvent =
     }
   | { type: 'eval'; phase: string; step: number; metrics: Record<string, number>; score: number; best: boolean }
   | { type: 'checkpoint'; phase: string; step: number; path: string; kind: 'periodic' | 'phase-end' | 'best' }
-  | { type: 'phase-end'; phase: string; phaseIndex: number; seconds: number; restoredBest: { step: number; score: number } | null }
+  | {
+      type: 'phase-end';
+      phase: string;
+      phaseIndex: number;
+      seconds: number;
+      restoredBest: { step: number; score: number } | null;
+    }
   | { type: 'gate-threshold'; threshold: number; sensitivity: number; specificity: number; targetSensitivity: number }
   | { type: 'stopped'; phase: string; step: number; reason: string; lastCheckpoint: string | null }
   | { type: 'run-end'; status: 'completed' | 'aborted' | 'stopped'; seconds: number };

@@ -27,7 +27,10 @@ export async function finaliseRun(ctx: RunnerContext, v: ValidationContext): Pro
   const { seconds, training } = runnerSeconds(ctx);
   // What the data lost is part of the result: a metric over fewer images than the folder holds must say so.
   const health = dataHealth(v.data);
-  await writeFileAtomic(ctx.folder!.validation, `${JSON.stringify({ split: 'val', gate, validation, data: health }, null, 2)}\n`);
+  await writeFileAtomic(
+    ctx.folder!.validation,
+    `${JSON.stringify({ split: 'val', gate, validation, data: health }, null, 2)}\n`,
+  );
   ctx.emit({ type: 'run-end', status: 'completed', seconds });
   return { gate, validation, seconds, trainingSeconds: training, data: health };
 }

@@ -32,13 +32,26 @@ export async function readInitSource(dir: string): Promise<InitSource> {
     const spec = (await readJson(join(weightsDir, MODEL_SPEC_FILE))) as ModelSpec | null;
     if (spec === null) continue;
     if (spec.format !== 'multichexnet-model' || spec.blocks?.encoder === undefined) {
-      throw new DataError('The plan\'s init is not a MultiCheXNet model', { file: join(weightsDir, MODEL_SPEC_FILE), field: 'format', expected: 'multichexnet-model with an encoder', found: String(spec.format) });
+      throw new DataError("The plan's init is not a MultiCheXNet model", {
+        file: join(weightsDir, MODEL_SPEC_FILE),
+        field: 'format',
+        expected: 'multichexnet-model with an encoder',
+        found: String(spec.format),
+      });
     }
     const plan = (await readJson(runFolder(dir).plan)) ?? (await readJson(join(weightsDir, '..', RUN_FILES.plan)));
-    const preprocess = plan !== null && typeof plan.preprocess === 'object' && plan.preprocess !== null ? (plan.preprocess as Record<string, unknown>) : null;
+    const preprocess =
+      plan !== null && typeof plan.preprocess === 'object' && plan.preprocess !== null
+        ? (plan.preprocess as Record<string, unknown>)
+        : null;
     return { weightsDir, spec, preprocess };
   }
-  throw new DataError('The plan\'s init folder holds no model', { file: dir, field: 'init', expected: 'a run folder with weights/model.json, or a folder with model.json', found: 'neither' });
+  throw new DataError("The plan's init folder holds no model", {
+    file: dir,
+    field: 'init',
+    expected: 'a run folder with weights/model.json, or a folder with model.json',
+    found: 'neither',
+  });
 }
 
 function configOf(spec: BlockSpec): Record<string, unknown> {
@@ -54,7 +67,9 @@ function configOf(spec: BlockSpec): Record<string, unknown> {
 export function applyInit(plan: TrainingPlan, init: InitSource): TrainingPlan {
   const blocks = init.spec.blocks;
   const model: TrainingPlan['model'] = { ...plan.model, encoder: configOf(blocks.encoder!) };
-  for (const task of configuredTasks(plan.model)) if (blocks[task] !== undefined) model[task] = { ...(plan.model[task] as Record<string, unknown>), ...configOf(blocks[task]) };
+  for (const task of configuredTasks(plan.model))
+    if (blocks[task] !== undefined)
+      model[task] = { ...(plan.model[task] as Record<string, unknown>), ...configOf(blocks[task]) };
   const { size: _size, augment: _augment, ...normalisation } = init.preprocess ?? {};
   return { ...plan, model, preprocess: { ...plan.preprocess, ...normalisation } as TrainingPlan['preprocess'] };
 }

@@ -3,7 +3,13 @@ import type { MultiCheXNet } from '@multichexnet/model';
 import { sha256Hex } from '../io/tensor-bundle';
 import type { LossWeightingState } from '../losses/loss-weighting';
 import type { OptimizerState } from '../optim/optimizer';
-import { loadResumeCheckpoint, restoreBlocks, type BestState, type LoadedCheckpoint, type RunPosition } from './checkpoint';
+import {
+  loadResumeCheckpoint,
+  restoreBlocks,
+  type BestState,
+  type LoadedCheckpoint,
+  type RunPosition,
+} from './checkpoint';
 import type { TrainEventHandler } from './events';
 import { createMemoryMetricsLog, openMetricsLog, type MetricsLog } from './metrics-log';
 import type { RunnerContext } from './phase-runner';
@@ -41,7 +47,11 @@ async function readText(file: string): Promise<string | null> {
  * checkpoints is refused unless `resume` (then its newest intact checkpoint is loaded, and must belong to the same
  * identity). The metrics log is cut back to the checkpoint's step (to nothing for a new run). Node only.
  */
-export async function openRunFolder(dir: string, identity: RunIdentity, options: { resume: boolean }): Promise<OpenedRun> {
+export async function openRunFolder(
+  dir: string,
+  identity: RunIdentity,
+  options: { resume: boolean },
+): Promise<OpenedRun> {
   const fs = await import('node:fs/promises');
   const folder = runFolder(dir);
   const sha256 = await sha256Hex(new TextEncoder().encode(identity.text));
@@ -49,16 +59,33 @@ export async function openRunFolder(dir: string, identity: RunIdentity, options:
   const identityFile = identity.file !== undefined ? folder[identity.file] : null;
   const existing = identityFile !== null ? await readText(identityFile) : null;
   if (identityFile !== null && existing !== null && existing !== identity.text) {
-    throw new DataError('The run folder holds another plan', { file: identityFile, expected: `plan ${identity.name} (sha256 ${sha256.slice(0, 12)})`, found: 'a different plan.json; use a new run folder' });
+    throw new DataError('The run folder holds another plan', {
+      file: identityFile,
+      expected: `plan ${identity.name} (sha256 ${sha256.slice(0, 12)})`,
+      found: 'a different plan.json; use a new run folder',
+    });
   }
   const checkpoint = options.resume ? await loadResumeCheckpoint(folder.checkpoints, (m) => log.warn(m)) : null;
-  if (!options.resume && (identityFile === null || existing !== null) && (await readText(folder.checkpointPointer)) !== null) {
-    throw new DataError('The run folder already holds checkpoints', { file: folder.checkpointPointer, expected: 'resume: true, or a new run folder', found: 'an existing run' });
+  if (
+    !options.resume &&
+    (identityFile === null || existing !== null) &&
+    (await readText(folder.checkpointPointer)) !== null
+  ) {
+    throw new DataError('The run folder already holds checkpoints', {
+      file: folder.checkpointPointer,
+      expected: 'resume: true, or a new run folder',
+      found: 'an existing run',
+    });
   }
   if (identityFile !== null) await writeFileAtomic(identityFile, identity.text);
   const metrics = await openMetricsLog(folder.metrics);
   if (checkpoint !== null && checkpoint.manifest.plan.sha256 !== sha256) {
-    throw new DataError('The checkpoint belongs to another plan', { file: checkpoint.path, field: 'plan.sha256', expected: sha256, found: checkpoint.manifest.plan.sha256 });
+    throw new DataError('The checkpoint belongs to another plan', {
+      file: checkpoint.path,
+      field: 'plan.sha256',
+      expected: sha256,
+      found: checkpoint.manifest.plan.sha256,
+    });
   }
   // A run that crashed before its first checkpoint starts over: its log starts over too.
   await metrics.truncateAfter(checkpoint?.manifest.position.globalStep ?? 0);
@@ -78,14 +105,32 @@ export interface RunStart {
 }
 
 /** Loads a checkpoint into the model (weights, gate threshold) and says where the run goes on; the beginning without one. */
-export async function resumeRun(model: MultiCheXNet, checkpoint: LoadedCheckpoint | null, firstPhase: string): Promise<RunStart> {
+export async function resumeRun(
+  model: MultiCheXNet,
+  checkpoint: LoadedCheckpoint | null,
+  firstPhase: string,
+): Promise<RunStart> {
   if (checkpoint === null) {
-    return { position: { phaseIndex: 0, phase: firstPhase, step: 0, globalStep: 0 }, best: null, elapsedSeconds: 0, lastCheckpoint: null, optimizer: null, weighting: null };
+    return {
+      position: { phaseIndex: 0, phase: firstPhase, step: 0, globalStep: 0 },
+      best: null,
+      elapsedSeconds: 0,
+      lastCheckpoint: null,
+      optimizer: null,
+      weighting: null,
+    };
   }
   await restoreBlocks(model, checkpoint);
   const { state } = checkpoint;
   if (state.gateThreshold !== null && model.gate !== null) model.gate.setThreshold(state.gateThreshold);
-  return { position: checkpoint.manifest.position, best: state.best, elapsedSeconds: state.elapsedSeconds, lastCheckpoint: checkpoint.path, optimizer: checkpoint.optimizer, weighting: state.weighting };
+  return {
+    position: checkpoint.manifest.position,
+    best: state.best,
+    elapsedSeconds: state.elapsedSeconds,
+    lastCheckpoint: checkpoint.path,
+    optimizer: checkpoint.optimizer,
+    weighting: state.weighting,
+  };
 }
 
 /** What {@link createRunnerContext} needs besides the opened folder and the start. */

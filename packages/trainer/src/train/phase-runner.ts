@@ -2,7 +2,16 @@ import { DataError, type RunFolder } from '@multichexnet/core';
 import type { MultiCheXNet } from '@multichexnet/model';
 import type { LossWeightingState } from '../losses/loss-weighting';
 import type { OptimizerState } from '../optim/optimizer';
-import { checkpointName, loadCheckpoint, pruneCheckpoints, restoreBlocks, saveCheckpoint, type BestState, type CheckpointState, type RunPosition } from './checkpoint';
+import {
+  checkpointName,
+  loadCheckpoint,
+  pruneCheckpoints,
+  restoreBlocks,
+  saveCheckpoint,
+  type BestState,
+  type CheckpointState,
+  type RunPosition,
+} from './checkpoint';
 import type { TrainEvent, TrainEventHandler } from './events';
 import { firstNonFiniteWeight } from './finite-weights';
 import type { MetricsLog } from './metrics-log';
@@ -104,28 +113,69 @@ export async function saveRunCheckpoint(
 }
 
 /** Logs and announces a stop, then throws it as a DataError naming phase, step and the last good checkpoint. */
-async function stop(ctx: RunnerContext, pos: RunPosition, why: { reason: string; applied: string; field: string; expected: string; found: string }): Promise<never> {
+async function stop(
+  ctx: RunnerContext,
+  pos: RunPosition,
+  why: { reason: string; applied: string; field: string; expected: string; found: string },
+): Promise<never> {
   const last = ctx.state.lastCheckpoint;
-  await ctx.metrics.append({ type: 'stopped', phase: pos.phase, phaseIndex: pos.phaseIndex, step: pos.step, globalStep: pos.globalStep, reason: why.reason });
+  await ctx.metrics.append({
+    type: 'stopped',
+    phase: pos.phase,
+    phaseIndex: pos.phaseIndex,
+    step: pos.step,
+    globalStep: pos.globalStep,
+    reason: why.reason,
+  });
   ctx.emit({ type: 'stopped', phase: pos.phase, step: pos.step, reason: why.reason, lastCheckpoint: last });
   ctx.emit({ type: 'run-end', status: 'stopped', seconds: runnerSeconds(ctx).seconds });
-  throw new DataError(`Training stopped in phase ${pos.phase} at step ${pos.step}: ${why.reason}; ${why.applied}${last ? ` and the last good checkpoint is ${last}` : ''}`, { field: why.field, expected: why.expected, found: why.found });
+  throw new DataError(
+    `Training stopped in phase ${pos.phase} at step ${pos.step}: ${why.reason}; ${why.applied}${last ? ` and the last good checkpoint is ${last}` : ''}`,
+    { field: why.field, expected: why.expected, found: why.found },
+  );
 }
 
 /** Stops the run on a non-finite loss (its update was not applied) or, when `checkWeights`, a non-finite weight. */
-async function stopIfNotFinite(ctx: RunnerContext, pos: RunPosition, r: PhaseStepResult, checkWeights: boolean): Promise<void> {
-  const bad = Object.entries(r.losses).find(([, v]) => !Number.isFinite(v!)) ?? (Number.isFinite(r.total) ? undefined : ['total', r.total]);
-  if (bad !== undefined) await stop(ctx, pos, { reason: `loss ${bad[0]} is ${String(bad[1])}`, applied: 'the update was not applied', field: `loss.${bad[0]}`, expected: 'a finite loss', found: String(bad[1]) });
+async function stopIfNotFinite(
+  ctx: RunnerContext,
+  pos: RunPosition,
+  r: PhaseStepResult,
+  checkWeights: boolean,
+): Promise<void> {
+  const bad =
+    Object.entries(r.losses).find(([, v]) => !Number.isFinite(v!)) ??
+    (Number.isFinite(r.total) ? undefined : ['total', r.total]);
+  if (bad !== undefined)
+    await stop(ctx, pos, {
+      reason: `loss ${bad[0]} is ${String(bad[1])}`,
+      applied: 'the update was not applied',
+      field: `loss.${bad[0]}`,
+      expected: 'a finite loss',
+      found: String(bad[1]),
+    });
   // Before anything is validated or saved: a diverged model must never become a checkpoint.
   const nonFinite = checkWeights ? firstNonFiniteWeight(ctx.model) : null;
   if (nonFinite !== null) {
     const reason = `weight ${nonFinite.weight} of ${nonFinite.block} is ${String(nonFinite.value)} (the model diverged: lower the learning rate)`;
-    await stop(ctx, pos, { reason, applied: 'nothing was saved', field: `${nonFinite.block}.${nonFinite.weight}`, expected: 'finite weights', found: String(nonFinite.value) });
+    await stop(ctx, pos, {
+      reason,
+      applied: 'nothing was saved',
+      field: `${nonFinite.block}.${nonFinite.weight}`,
+      expected: 'finite weights',
+      found: String(nonFinite.value),
+    });
   }
 }
 
 /** The step event of step k (0-based) of a phase; `secondsPerStep` is the running estimate. */
-function stepEvent(ctx: RunnerContext, phase: RunnerPhase, k: number, r: PhaseStepResult, seconds: number, secondsPerStep: number): Extract<TrainEvent, { type: 'step' }> {
+function stepEvent(
+  ctx: RunnerContext,
+  phase: RunnerPhase,
+  k: number,
+  r: PhaseStepResult,
+  seconds: number,
+  secondsPerStep: number,
+): Extract<TrainEvent, { type: 'step' }> {
   return {
     type: 'step',
     phase: phase.name,
@@ -151,22 +201,42 @@ function stepEvent(ctx: RunnerContext, phase: RunnerPhase, k: number, r: PhaseSt
  * (`restoreBest`) and the phase-end checkpoint, from which a resumed run goes on with the next phase.
  * Returns 'aborted' when `ctx.signal` stopped it (`ctx.state.position` then says where).
  */
-export async function runPhase(ctx: RunnerContext, phase: RunnerPhase, steps: PhaseSteps, startStep: number): Promise<'completed' | 'aborted'> {
+export async function runPhase(
+  ctx: RunnerContext,
+  phase: RunnerPhase,
+  steps: PhaseSteps,
+  startStep: number,
+): Promise<'completed' | 'aborted'> {
   const phaseStarted = performance.now();
   let secondsPerStep = 0.15;
   for (let k = startStep; k < phase.steps; k++) {
     const t0 = performance.now();
     const r = await steps.step(k);
-    const pos: RunPosition = { phaseIndex: phase.index, phase: phase.name, step: k + 1, globalStep: phase.stepsBefore + k + 1 };
-    const evalDue = steps.validate !== undefined && phase.evalEvery > 0 && (k + 1) % phase.evalEvery === 0 && k + 1 < phase.steps;
-    const checkpointDue = ctx.folder !== null && phase.checkpointEvery > 0 && (k + 1) % phase.checkpointEvery === 0 && k + 1 < phase.steps;
+    const pos: RunPosition = {
+      phaseIndex: phase.index,
+      phase: phase.name,
+      step: k + 1,
+      globalStep: phase.stepsBefore + k + 1,
+    };
+    const evalDue =
+      steps.validate !== undefined && phase.evalEvery > 0 && (k + 1) % phase.evalEvery === 0 && k + 1 < phase.steps;
+    const checkpointDue =
+      ctx.folder !== null && phase.checkpointEvery > 0 && (k + 1) % phase.checkpointEvery === 0 && k + 1 < phase.steps;
     await stopIfNotFinite(ctx, pos, r, evalDue || checkpointDue || k + 1 === phase.steps);
     const seconds = (performance.now() - t0) / 1000;
     secondsPerStep = k === startStep ? seconds : 0.9 * secondsPerStep + 0.1 * seconds;
     const event = stepEvent(ctx, phase, k, r, seconds, secondsPerStep);
     ctx.emit(event);
     if ((k + 1) % ctx.logEvery === 0 || k + 1 === phase.steps) {
-      await ctx.metrics.append({ type: 'step', phase: phase.name, phaseIndex: phase.index, step: k + 1, globalStep: pos.globalStep, ...r.record, imagesPerSecond: event.imagesPerSecond });
+      await ctx.metrics.append({
+        type: 'step',
+        phase: phase.name,
+        phaseIndex: phase.index,
+        step: k + 1,
+        globalStep: pos.globalStep,
+        ...r.record,
+        imagesPerSecond: event.imagesPerSecond,
+      });
     }
     if (evalDue) await steps.validate!(k + 1);
     if (checkpointDue) await saveRunCheckpoint(ctx, pos, 'periodic', steps);
@@ -181,7 +251,12 @@ export async function runPhase(ctx: RunnerContext, phase: RunnerPhase, steps: Ph
 }
 
 /** The end of a phase: last validation, back to the best weights if asked, the phase-end checkpoint. */
-async function finishPhase(ctx: RunnerContext, phase: RunnerPhase, steps: PhaseSteps, phaseStarted: number): Promise<void> {
+async function finishPhase(
+  ctx: RunnerContext,
+  phase: RunnerPhase,
+  steps: PhaseSteps,
+  phaseStarted: number,
+): Promise<void> {
   if (steps.validate !== undefined) await steps.validate(phase.steps);
   let restoredBest: { step: number; score: number } | null = null;
   const best = ctx.state.best;
@@ -189,9 +264,20 @@ async function finishPhase(ctx: RunnerContext, phase: RunnerPhase, steps: PhaseS
     await restoreBlocks(ctx.model, await loadCheckpoint(ctx.folder.checkpoint(`best-${phase.name}`)));
     restoredBest = { step: best.step, score: best.score };
   }
-  const pos: RunPosition = { phaseIndex: phase.index + 1, phase: phase.next ?? '(end)', step: 0, globalStep: phase.stepsBefore + phase.steps };
+  const pos: RunPosition = {
+    phaseIndex: phase.index + 1,
+    phase: phase.next ?? '(end)',
+    step: 0,
+    globalStep: phase.stepsBefore + phase.steps,
+  };
   ctx.state.best = null;
   await saveRunCheckpoint(ctx, pos, 'phase-end', undefined, { phase: phase.name, step: phase.steps });
-  ctx.emit({ type: 'phase-end', phase: phase.name, phaseIndex: phase.index, seconds: (performance.now() - phaseStarted) / 1000, restoredBest });
+  ctx.emit({
+    type: 'phase-end',
+    phase: phase.name,
+    phaseIndex: phase.index,
+    seconds: (performance.now() - phaseStarted) / 1000,
+    restoredBest,
+  });
   ctx.state.position = pos;
 }

@@ -47,21 +47,59 @@ function phaseCursors(v: ValidationContext, phase: Phase, startStep: number): Ba
 }
 
 /** A plan phase's steps: batches by recipe (step k uses recipe k mod n), schedule, loss weighting, teacher forcing. */
-function planPhaseSteps(ctx: RunnerContext, v: ValidationContext, phase: Phase, rp: RunnerPhase, parts: { weighting: LossWeighting; optimizer: Optimizer; cursors: BatchCursor[] }): PhaseSteps {
+function planPhaseSteps(
+  ctx: RunnerContext,
+  v: ValidationContext,
+  phase: Phase,
+  rp: RunnerPhase,
+  parts: { weighting: LossWeighting; optimizer: Optimizer; cursors: BatchCursor[] },
+): PhaseSteps {
   const { model } = ctx;
   const { weighting, optimizer, cursors } = parts;
   const variables = [...model.trainableVariables(), ...weighting.variables];
   // Draws depend on (seed, phase name, step) only: see TeacherForcing.decide.
-  const teacherForcing = phase.routing.type === 'teacher-forcing' ? createTeacherForcing({ p: phase.routing.p, seed: deriveSeed(v.plan.seed, 'teacher-forcing') }) : null;
+  const teacherForcing =
+    phase.routing.type === 'teacher-forcing'
+      ? createTeacherForcing({ p: phase.routing.p, seed: deriveSeed(v.plan.seed, 'teacher-forcing') })
+      : null;
   return {
     step: async (k) => {
       const r = k % phase.batches.length;
       const batch = await cursors[r]!.next();
       const learningRate = learningRateAt(phase.schedule, phase.optimizer.learningRate, k, phase.steps);
-      const outcome = trainStep({ model, phase, recipe: phase.batches[r]!, step: k, teacherForcing, weighting, optimizer, variables, learningRate, gateClasses: v.gateClasses }, batch);
+      const outcome = trainStep(
+        {
+          model,
+          phase,
+          recipe: phase.batches[r]!,
+          step: k,
+          teacherForcing,
+          weighting,
+          optimizer,
+          variables,
+          learningRate,
+          gateClasses: v.gateClasses,
+        },
+        batch,
+      );
       const weights = weighting.weights();
-      const record = { losses: outcome.losses, total: outcome.total, weights, lr: learningRate, routing: outcome.routing, routed: outcome.routed };
-      return { losses: outcome.losses, total: outcome.total, learningRate, images: batch.size, weights, routing: outcome.routing, record };
+      const record = {
+        losses: outcome.losses,
+        total: outcome.total,
+        weights,
+        lr: learningRate,
+        routing: outcome.routing,
+        routed: outcome.routed,
+      };
+      return {
+        losses: outcome.losses,
+        total: outcome.total,
+        learningRate,
+        images: batch.size,
+        weights,
+        routing: outcome.routing,
+        record,
+      };
     },
     state: () => ({ optimizer: optimizer.getState(), weighting: weighting.getState() }),
     validate: phaseValidator(ctx, v, phase, rp),
@@ -72,11 +110,19 @@ function planPhaseSteps(ctx: RunnerContext, v: ValidationContext, phase: Phase, 
  * Phase `p` of the plan from `startStep`: its blocks frozen / trainable, a fresh optimizer and loss weighting (or
  * the checkpoint's, when the run resumes inside the phase), then the phase runner.
  */
-async function runPlanPhase(ctx: RunnerContext, v: ValidationContext, p: number, startStep: number, resumed: RunStart | null): Promise<'completed' | 'aborted'> {
+async function runPlanPhase(
+  ctx: RunnerContext,
+  v: ValidationContext,
+  p: number,
+  startStep: number,
+  resumed: RunStart | null,
+): Promise<'completed' | 'aborted'> {
   const { model } = ctx;
   const phase = v.plan.phases[p]!;
   model.setTrainable(Object.fromEntries(model.blocks().map(([b]) => [b, phase.trainable.includes(b)])));
-  const weighting = createLossWeighting(phase.lossWeighting, phaseTasks(phase), { seed: deriveSeed(v.plan.seed, `weighting/${phase.name}`) });
+  const weighting = createLossWeighting(phase.lossWeighting, phaseTasks(phase), {
+    seed: deriveSeed(v.plan.seed, `weighting/${phase.name}`),
+  });
   const optimizer = createOptimizer(phase.optimizer);
   let cursors: BatchCursor[] = [];
   try {
@@ -86,7 +132,16 @@ async function runPlanPhase(ctx: RunnerContext, v: ValidationContext, p: number,
       optimizer.checkAgainst([...model.trainableVariables(), ...weighting.variables]);
     }
     if (startStep === 0) ctx.state.best = null;
-    ctx.emit({ type: 'phase-start', phase: phase.name, phaseIndex: p, phases: v.plan.phases.length, steps: phase.steps, startStep, trainable: phase.trainable, description: phase.description });
+    ctx.emit({
+      type: 'phase-start',
+      phase: phase.name,
+      phaseIndex: p,
+      phases: v.plan.phases.length,
+      steps: phase.steps,
+      startStep,
+      trainable: phase.trainable,
+      description: phase.description,
+    });
     const rp = runnerPhase(v, p);
     cursors = phaseCursors(v, phase, startStep);
     return await runPhase(ctx, rp, planPhaseSteps(ctx, v, phase, rp, { weighting, optimizer, cursors }), startStep);
@@ -101,7 +156,11 @@ async function runPlanPhase(ctx: RunnerContext, v: ValidationContext, p: number,
  * Runs the plan's phases (Algorithm 1's stages, joint or alternating MTL) from where `start` stands: the phase it
  * names from its step, the following ones from their start. Stops at the first aborted phase.
  */
-export async function runPlanPhases(ctx: RunnerContext, v: ValidationContext, start: RunStart): Promise<'completed' | 'aborted'> {
+export async function runPlanPhases(
+  ctx: RunnerContext,
+  v: ValidationContext,
+  start: RunStart,
+): Promise<'completed' | 'aborted'> {
   for (let p = start.position.phaseIndex; p < v.plan.phases.length; p++) {
     const startStep = p === start.position.phaseIndex ? start.position.step : 0;
     const status = await runPlanPhase(ctx, v, p, startStep, startStep > 0 ? start : null);

@@ -1,5 +1,11 @@
 import { tf, type AnyTaskSpec, type EncoderFeatures } from '@multichexnet/core';
-import { createEncoderCache, type GateConfig, type RoutingSource, type TeacherForcing, type TaskRouting } from '@multichexnet/gating';
+import {
+  createEncoderCache,
+  type GateConfig,
+  type RoutingSource,
+  type TeacherForcing,
+  type TaskRouting,
+} from '@multichexnet/gating';
 import type { Batch } from '@multichexnet/data';
 import { GATE_BLOCK, type MultiCheXNet, type TrainableVariable } from '@multichexnet/model';
 import { batchTargets } from '../data/batch-targets';
@@ -82,7 +88,10 @@ interface BatchGradients {
 export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
   const { phase } = ctx;
   const routeTasks = ctx.model.taskSpecs.filter((s) => s.routed && ctx.recipe.tasks.includes(s.name));
-  const source: RoutingSource | null = phase.routing.type === 'teacher-forcing' && routeTasks.length > 0 ? ctx.teacherForcing!.decide(ctx.step, phase.name) : null;
+  const source: RoutingSource | null =
+    phase.routing.type === 'teacher-forcing' && routeTasks.length > 0
+      ? ctx.teacherForcing!.decide(ctx.step, phase.name)
+      : null;
   const parts = microBatches(batch, phase.accumulate ?? 1);
   const sums = new Map<GradientGroup, GradientMap>();
   const lossSums: Partial<Record<LossTask, { sum: number; count: number }>> = {};
@@ -110,18 +119,24 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
       }
       for (const [k, v] of Object.entries(r.routed)) {
         const e = routed[k] ?? { samples: 0, falsePositives: 0, falseNegatives: 0 };
-        routed[k] = { samples: e.samples + v.samples, falsePositives: e.falsePositives + v.falsePositives, falseNegatives: e.falseNegatives + v.falseNegatives };
+        routed[k] = {
+          samples: e.samples + v.samples,
+          falsePositives: e.falsePositives + v.falsePositives,
+          falseNegatives: e.falseNegatives + v.falseNegatives,
+        };
       }
       total += r.total;
       learned ||= !r.empty;
     }
     const losses: Partial<Record<LossTask, number>> = {};
-    for (const [k, e] of Object.entries(lossSums) as [LossTask, { sum: number; count: number }][]) losses[k] = e.sum / e.count;
+    for (const [k, e] of Object.entries(lossSums) as [LossTask, { sum: number; count: number }][])
+      losses[k] = e.sum / e.count;
     total /= parts.length;
     const finite = Number.isFinite(total) && Object.values(losses).every((v) => Number.isFinite(v));
     const applied = learned && finite;
     if (applied) {
-      const mean = (m: GradientMap): GradientMap => (parts.length === 1 ? m : new Map([...m].map(([key, g]) => [key, tf.div(g, parts.length)])));
+      const mean = (m: GradientMap): GradientMap =>
+        parts.length === 1 ? m : new Map([...m].map(([key, g]) => [key, tf.div(g, parts.length)]));
       const owned: GradientMap[] = [];
       try {
         let grads: GradientMap;
@@ -149,7 +164,9 @@ export function trainStep(ctx: StepContext, batch: Batch): StepOutcome {
 
 /** Keys of the encoder's trainable variables: the weights every task shares. */
 function sharedKeys(ctx: StepContext): Set<string> {
-  const encoder = new Set(ctx.model.encoder.trainable ? ctx.model.encoder.trainableWeights.map((w) => w.read().id) : []);
+  const encoder = new Set(
+    ctx.model.encoder.trainable ? ctx.model.encoder.trainableWeights.map((w) => w.read().id) : [],
+  );
   return new Set(ctx.variables.filter((v) => encoder.has(v.variable.id)).map((v) => v.key));
 }
 
@@ -167,7 +184,10 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
   const S = t.imageSize;
   const tasks = recipe.tasks;
   // A cls-path gate reads the probabilities of its task: that task's head runs whenever the gate decides.
-  const gateTask = source === 'gate' && gate?.reads === 'probabilities' ? (gate.config as Extract<GateConfig, { kind: 'cls-path' }>).task : null;
+  const gateTask =
+    source === 'gate' && gate?.reads === 'probabilities'
+      ? (gate.config as Extract<GateConfig, { kind: 'cls-path' }>).task
+      : null;
 
   const images = tf.tensor4d(batch.images, [B, S, S, 1]);
   const cache = createEncoderCache(model.encoder);
@@ -194,7 +214,10 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
       if (spec.name === gateTask) gateInput = tf.sigmoid(out) as tf.Tensor2D;
     }
     if (tasks.includes(GATE_BLOCK) && gate?.head && t.gateLabels.some((v) => !Number.isNaN(v))) {
-      losses[GATE_BLOCK] = gate.head.loss(tf.tensor1d(t.gateLabels), gate.head.apply(features, { training: gate.head.trainable }));
+      losses[GATE_BLOCK] = gate.head.loss(
+        tf.tensor1d(t.gateLabels),
+        gate.head.apply(features, { training: gate.head.trainable }),
+      );
     }
     let gatePositive: boolean[] | null = null;
     if (source === 'gate' && gate) {
@@ -209,11 +232,21 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
       let r: TaskRouting;
       if (source === null) {
         const indices = labeled.flatMap((l, i) => (l ? [i] : []));
-        r = { source: 'ground-truth', indices, targets: indices.map(() => 'truth'), falsePositives: [], falseNegatives: [] };
+        r = {
+          source: 'ground-truth',
+          indices,
+          targets: indices.map(() => 'truth'),
+          falsePositives: [],
+          falseNegatives: [],
+        };
       } else {
         r = ctx.teacherForcing!.route(source, { truthPositive, gatePositive: gatePositive ?? truthPositive, labeled });
       }
-      routed[spec.name] = { samples: r.indices.length, falsePositives: r.falsePositives.length, falseNegatives: r.falseNegatives.length };
+      routed[spec.name] = {
+        samples: r.indices.length,
+        falsePositives: r.falsePositives.length,
+        falseNegatives: r.falseNegatives.length,
+      };
       if (r.indices.length === 0) continue;
       const head = model.heads[spec.name]!;
       const out = apply(spec, rowsOf(r.indices));
@@ -222,7 +255,8 @@ function batchGradients(ctx: StepContext, batch: Batch, source: RoutingSource | 
       losses[spec.name] = spec.loss(head, out, chosen, S);
     }
     // Every pass computes the same losses; the first one keeps their values for the log.
-    if (Object.keys(kept).length === 0) for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
+    if (Object.keys(kept).length === 0)
+      for (const [k, v] of Object.entries(losses) as [LossTask, tf.Scalar][]) kept[k] = tf.keep(v);
     return losses;
   };
   // A loss reaches a trainable variable through its head or through the encoder; frozen-only losses are logged
@@ -329,6 +363,8 @@ function trainingState(model: MultiCheXNet): { variable: tf.LayerVariable; value
   return model.blocks().flatMap(([, block]) => {
     if (!block.trainable) return [];
     const trainable = new Set(block.trainableWeights);
-    return block.weights.filter((w) => !trainable.has(w)).map((variable) => ({ variable, value: tf.clone(variable.read()) }));
+    return block.weights
+      .filter((w) => !trainable.has(w))
+      .map((variable) => ({ variable, value: tf.clone(variable.read()) }));
   });
 }

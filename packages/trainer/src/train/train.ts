@@ -84,33 +84,78 @@ export interface TrainResult {
 export async function train(planInput: TrainingPlanInput | TrainingPlan, options: TrainOptions): Promise<TrainResult> {
   const { plan, init } = await resolvePlan(planInput);
   const started = performance.now();
-  const emit: TrainEventHandler = options.onEvent === null ? () => {} : (options.onEvent ?? createConsoleReporter({ every: plan.logEvery }));
-  const opened = await openRunFolder(options.runDir, { name: plan.name, text: `${JSON.stringify(plan, null, 2)}\n`, file: 'plan' }, { resume: options.resume === true });
-  const model = options.model ?? buildModel(plan.model, plan.seed, options.tasks !== undefined ? { tasks: options.tasks } : {});
+  const emit: TrainEventHandler =
+    options.onEvent === null ? () => {} : (options.onEvent ?? createConsoleReporter({ every: plan.logEvery }));
+  const opened = await openRunFolder(
+    options.runDir,
+    { name: plan.name, text: `${JSON.stringify(plan, null, 2)}\n`, file: 'plan' },
+    { resume: options.resume === true },
+  );
+  const model =
+    options.model ?? buildModel(plan.model, plan.seed, options.tasks !== undefined ? { tasks: options.tasks } : {});
   const start = await resumeRun(model, opened.checkpoint, plan.phases[0]!.name);
   if (opened.checkpoint === null) {
     if (options.initWeights !== undefined) await model.load(options.initWeights);
-    if (init !== null) log.info(`init from ${plan.init}: ${(await loadInitWeights(model, init)).join(', ')} loaded, the other blocks from the seed`);
+    if (init !== null)
+      log.info(
+        `init from ${plan.init}: ${(await loadInitWeights(model, init)).join(', ')} loaded, the other blocks from the seed`,
+      );
   }
   const totalSteps = plan.phases.reduce((s, p) => s + p.steps, 0);
-  const ctx = createRunnerContext(opened, start, { model, totalSteps, emit, ...(options.signal !== undefined ? { signal: options.signal } : {}), logEvery: plan.logEvery, keepCheckpoints: plan.keepCheckpoints, started });
+  const ctx = createRunnerContext(opened, start, {
+    model,
+    totalSteps,
+    emit,
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    logEvery: plan.logEvery,
+    keepCheckpoints: plan.keepCheckpoints,
+    started,
+  });
   const resumedFrom = opened.checkpoint !== null ? { phase: start.position.phase, step: start.position.step } : null;
-  emit({ type: 'run-start', plan: plan.name, runDir: options.runDir, phases: plan.phases.length, totalSteps, resumedFrom });
-  const gateClasses = model.gate?.config.kind === 'cls-path' ? model.gate.config.classes : ['Pneumonia', 'Pneumothorax'];
-  const v: ValidationContext = { plan, data: options.data, cache: options.cache ?? createMemoryCache(2 * 1024 ** 3), gateClasses };
+  emit({
+    type: 'run-start',
+    plan: plan.name,
+    runDir: options.runDir,
+    phases: plan.phases.length,
+    totalSteps,
+    resumedFrom,
+  });
+  const gateClasses =
+    model.gate?.config.kind === 'cls-path' ? model.gate.config.classes : ['Pneumonia', 'Pneumothorax'];
+  const v: ValidationContext = {
+    plan,
+    data: options.data,
+    cache: options.cache ?? createMemoryCache(2 * 1024 ** 3),
+    gateClasses,
+  };
   const base = { plan, model, runDir: options.runDir };
   if ((await runPlanPhases(ctx, v, start)) === 'aborted') {
     const { seconds, training } = runnerSeconds(ctx);
-    return { ...base, status: 'aborted', position: ctx.state.position, gate: null, validation: null, seconds, trainingSeconds: training, data: dataHealth(options.data) };
+    return {
+      ...base,
+      status: 'aborted',
+      position: ctx.state.position,
+      gate: null,
+      validation: null,
+      seconds,
+      trainingSeconds: training,
+      data: dataHealth(options.data),
+    };
   }
   return { ...base, status: 'completed', position: ctx.state.position, ...(await finaliseRun(ctx, v)) };
 }
 
 /** The plan parsed, with its `init` folder read and applied (the plan a run folder records). */
-async function resolvePlan(planInput: TrainingPlanInput | TrainingPlan): Promise<{ plan: TrainingPlan; init: InitSource | null }> {
+async function resolvePlan(
+  planInput: TrainingPlanInput | TrainingPlan,
+): Promise<{ plan: TrainingPlan; init: InitSource | null }> {
   const parsed = parsePlan(planInput);
   if (parsed.phases.length === 0) {
-    throw new DataError('The plan has no phases to train (the plan of an imported model)', { field: 'phases', expected: `a plan with phases; start one from this model with "init": "<its run folder>"`, found: 'none' });
+    throw new DataError('The plan has no phases to train (the plan of an imported model)', {
+      field: 'phases',
+      expected: `a plan with phases; start one from this model with "init": "<its run folder>"`,
+      found: 'none',
+    });
   }
   const init = parsed.init !== undefined ? await readInitSource(parsed.init) : null;
   return { plan: init !== null ? parsePlan(applyInit(parsed, init)) : parsed, init };

@@ -18,7 +18,10 @@ export interface ValidationContext {
 }
 
 /** The metric a loss ranks by: its task spec's primary metric, the gate's AUROC. */
-function primaryOf(model: MultiCheXNet, task: LossTask): { name: string; value: (r: EvalResult) => number | undefined } {
+function primaryOf(
+  model: MultiCheXNet,
+  task: LossTask,
+): { name: string; value: (r: EvalResult) => number | undefined } {
   if (task === GATE_BLOCK) return { name: 'auroc', value: (r) => r.gate?.auroc };
   const name = model.taskSpec(task).evaluation.primary;
   return { name, value: (r) => (r.metrics[task] as Record<string, number> | undefined)?.[name] };
@@ -30,7 +33,9 @@ export function phaseTasks(phase: Phase): LossTask[] {
 }
 
 function evalSourcesOf(phase: Phase, model: MultiCheXNet): EvalSources {
-  const of = (task: LossTask): PlanSource[] => [...new Set(phase.batches.filter((b) => b.tasks.includes(task)).flatMap((b) => b.datasets))];
+  const of = (task: LossTask): PlanSource[] => [
+    ...new Set(phase.batches.filter((b) => b.tasks.includes(task)).flatMap((b) => b.datasets)),
+  ];
   return Object.fromEntries([...model.tasks, GATE_BLOCK].map((t) => [t, of(t)]));
 }
 
@@ -47,7 +52,12 @@ function metricsOf(r: EvalResult, model: MultiCheXNet): Record<string, number> {
     const values = r.metrics[spec.name] as Record<string, number> | undefined;
     if (values !== undefined) for (const k of spec.evaluation.logged) m[`${spec.name}.${k}`] = values[k]!;
   }
-  if (r.gate) Object.assign(m, { 'gate.sensitivity': r.gate.sensitivity, 'gate.specificity': r.gate.specificity, 'gate.auroc': r.gate.auroc });
+  if (r.gate)
+    Object.assign(m, {
+      'gate.sensitivity': r.gate.sensitivity,
+      'gate.specificity': r.gate.specificity,
+      'gate.auroc': r.gate.auroc,
+    });
   return m;
 }
 
@@ -56,12 +66,24 @@ function metricsOf(r: EvalResult, model: MultiCheXNet): Record<string, number> {
  * trains them on, scored with decision settings tuned on the same split; the mean of the tasks' primary metrics is
  * the phase's score. Logs it, tracks the best score (`ctx.state.best`) and, with `restoreBest`, saves its weights.
  */
-export function phaseValidator(ctx: RunnerContext, v: ValidationContext, phase: Phase, rp: RunnerPhase): (step: number) => Promise<void> {
+export function phaseValidator(
+  ctx: RunnerContext,
+  v: ValidationContext,
+  phase: Phase,
+  rp: RunnerPhase,
+): (step: number) => Promise<void> {
   const { model } = ctx;
   const sources = evalSourcesOf(phase, model);
   const val = valSets(v.data, Object.values(sources).flat() as PlanSource[]);
   const primaries = phaseTasks(phase).map((t) => ({ task: t, ...primaryOf(model, t) }));
-  const options = { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, gating: phase.routing.type === 'teacher-forcing' ? ('truth' as const) : ('none' as const), sources, cache: v.cache, gateClasses: v.gateClasses };
+  const options = {
+    imageSize: v.plan.imageSize,
+    preprocess: v.plan.preprocess,
+    gating: phase.routing.type === 'teacher-forcing' ? ('truth' as const) : ('none' as const),
+    sources,
+    cache: v.cache,
+    gateClasses: v.gateClasses,
+  };
   return async (step) => {
     if (Object.keys(val).length === 0) return;
     const raw = await evaluate(model, val, options);
@@ -72,11 +94,27 @@ export function phaseValidator(ctx: RunnerContext, v: ValidationContext, phase: 
     const score = parts.length > 0 ? parts.reduce((a, b) => a + b, 0) / parts.length : Number.NaN;
     const best = ctx.state.best;
     const isBest = Number.isFinite(score) && (best === null || score > best.score);
-    if (isBest) ctx.state.best = { phase: phase.name, step, score, metric: primaries.map((p) => `${p.task}:${p.name}`).join('+') };
+    if (isBest)
+      ctx.state.best = {
+        phase: phase.name,
+        step,
+        score,
+        metric: primaries.map((p) => `${p.task}:${p.name}`).join('+'),
+      };
     const globalStep = rp.stepsBefore + step;
-    await ctx.metrics.append({ type: 'eval', phase: phase.name, phaseIndex: rp.index, step, globalStep, ...m, score, best: isBest });
+    await ctx.metrics.append({
+      type: 'eval',
+      phase: phase.name,
+      phaseIndex: rp.index,
+      step,
+      globalStep,
+      ...m,
+      score,
+      best: isBest,
+    });
     ctx.emit({ type: 'eval', phase: phase.name, step, metrics: m, score, best: isBest });
-    if (isBest && phase.restoreBest) await saveRunCheckpoint(ctx, { phaseIndex: rp.index, phase: phase.name, step, globalStep }, 'best');
+    if (isBest && phase.restoreBest)
+      await saveRunCheckpoint(ctx, { phaseIndex: rp.index, phase: phase.name, step, globalStep }, 'best');
   };
 }
 
@@ -85,17 +123,38 @@ export function phaseValidator(ctx: RunnerContext, v: ValidationContext, phase: 
  * sources. Sets it on the model, logs it; null when the model has no gate or the data no gate positives.
  */
 export async function chooseGateThreshold(ctx: RunnerContext, v: ValidationContext): Promise<ThresholdChoice | null> {
-  const choice = await fitGateThreshold(ctx.model, v.data, { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, targetSensitivity: v.plan.gateSensitivity, cache: v.cache, gateClasses: v.gateClasses });
+  const choice = await fitGateThreshold(ctx.model, v.data, {
+    imageSize: v.plan.imageSize,
+    preprocess: v.plan.preprocess,
+    targetSensitivity: v.plan.gateSensitivity,
+    cache: v.cache,
+    gateClasses: v.gateClasses,
+  });
   if (choice === null) return null;
-  const numbers = { threshold: choice.threshold, sensitivity: choice.sensitivity, specificity: choice.specificity, targetSensitivity: v.plan.gateSensitivity };
+  const numbers = {
+    threshold: choice.threshold,
+    sensitivity: choice.sensitivity,
+    specificity: choice.specificity,
+    targetSensitivity: v.plan.gateSensitivity,
+  };
   await ctx.metrics.append({ type: 'gate-threshold', globalStep: ctx.totalSteps, ...numbers });
   ctx.emit({ type: 'gate-threshold', ...numbers });
   return choice;
 }
 
 /** Validation numbers of the final model (the gated pipeline) on every validation split, as eval.json stores them. */
-export async function validateFinal(model: MultiCheXNet, v: ValidationContext): Promise<Record<string, unknown> | null> {
+export async function validateFinal(
+  model: MultiCheXNet,
+  v: ValidationContext,
+): Promise<Record<string, unknown> | null> {
   const valAll = valSets(v.data, PLAN_SOURCES);
   if (Object.keys(valAll).length === 0) return null;
-  return evalSummary(await evaluate(model, valAll, { imageSize: v.plan.imageSize, preprocess: v.plan.preprocess, cache: v.cache, gateClasses: v.gateClasses }));
+  return evalSummary(
+    await evaluate(model, valAll, {
+      imageSize: v.plan.imageSize,
+      preprocess: v.plan.preprocess,
+      cache: v.cache,
+      gateClasses: v.gateClasses,
+    }),
+  );
 }

@@ -15,7 +15,12 @@ export interface TransferSplits {
 export type TransferDataSource = string | TransferSplits;
 
 function isDataset(v: unknown): v is Dataset {
-  return typeof v === 'object' && v !== null && typeof (v as Dataset).get === 'function' && Array.isArray((v as Dataset).entries);
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Dataset).get === 'function' &&
+    Array.isArray((v as Dataset).entries)
+  );
 }
 
 /**
@@ -26,19 +31,36 @@ function isDataset(v: unknown): v is Dataset {
  * @example
  * const { train, val, test } = await openTransferData('data/covid-chestxray-dataset', { fractions: { train: 0.6, val: 0.2, test: 0.2 }, seed: 1 });
  */
-export async function openTransferData(source: TransferDataSource, split: SplitConfig = {}, covid: Omit<CovidOptions, 'root'> = {}): Promise<TransferSplits> {
+export async function openTransferData(
+  source: TransferDataSource,
+  split: SplitConfig = {},
+  covid: Omit<CovidOptions, 'root'> = {},
+): Promise<TransferSplits> {
   if (typeof source === 'string') {
     const all = await openCovid({ ...covid, root: source });
     if (all.size === 0) {
-      throw new DataError('The COVID collection has no usable frontal X-ray', { file: `${source}/metadata.csv`, expected: 'PA / AP / AP Supine X-ray rows whose image is present', found: '0 images' });
+      throw new DataError('The COVID collection has no usable frontal X-ray', {
+        file: `${source}/metadata.csv`,
+        expected: 'PA / AP / AP Supine X-ray rows whose image is present',
+        found: '0 images',
+      });
     }
     return splitByPatient(all, split);
   }
   if (source === null || typeof source !== 'object' || !isDataset(source.train)) {
-    throw new DataError('Fine-tuning data must be a COVID collection folder or { train, val?, test? } datasets', { field: 'data', expected: 'a folder path or { train: Dataset }', found: source === null ? 'null' : typeof source });
+    throw new DataError('Fine-tuning data must be a COVID collection folder or { train, val?, test? } datasets', {
+      field: 'data',
+      expected: 'a folder path or { train: Dataset }',
+      found: source === null ? 'null' : typeof source,
+    });
   }
   for (const k of ['val', 'test'] as const) {
-    if (source[k] !== undefined && !isDataset(source[k])) throw new DataError('Fine-tuning split is not a dataset', { field: `data.${k}`, expected: 'a Dataset', found: typeof source[k] });
+    if (source[k] !== undefined && !isDataset(source[k]))
+      throw new DataError('Fine-tuning split is not a dataset', {
+        field: `data.${k}`,
+        expected: 'a Dataset',
+        found: typeof source[k],
+      });
   }
   return source;
 }

@@ -43,7 +43,8 @@ export function checkClassesLearnable(labels: readonly Float32Array[], classes: 
       throw new DataError('A new class needs positive and negative training samples', {
         file,
         field: `classes.${j} (${c})`,
-        expected: 'at least one positive and one negative label (a harmonised pathology, or a level of the COVID `finding` hierarchy such as Viral, Bacterial, SARS)',
+        expected:
+          'at least one positive and one negative label (a harmonised pathology, or a level of the COVID `finding` hierarchy such as Viral, Bacterial, SARS)',
         found: `${pos} positive, ${neg} negative of ${labels.length} training samples`,
       });
     }

@@ -47,7 +47,10 @@ function meanDefined(v: number[]): number {
  * const r = clsReport(testScores, { specificity: 0.9, f1Thresholds: chooseThresholds(valScores) });
  * r.perClass['COVID-19'].auroc; r.perClass['COVID-19'].sensitivity;
  */
-export function clsReport(scores: ClsScores, options: { specificity?: number; f1Thresholds?: Record<string, number> } = {}): ClsReport {
+export function clsReport(
+  scores: ClsScores,
+  options: { specificity?: number; f1Thresholds?: Record<string, number> } = {},
+): ClsReport {
   const target = options.specificity ?? 0.9;
   const perClass: Record<string, ClassReport> = {};
   scores.classes.forEach((name, c) => {
@@ -56,8 +59,18 @@ export function clsReport(scores: ClsScores, options: { specificity?: number; f1
     const t = options.f1Thresholds?.[name] ?? 0.5;
     // f1Score predicts positive strictly above its threshold; the chosen thresholds are "score >= t" cuts.
     const decided = Array.from(s, (v) => Float32Array.of(v >= t ? 1 : 0));
-    const f1 = scores.labels.length === 0 ? Number.NaN : f1Score(Array.from(y, (v) => Float32Array.of(v)), decided, { threshold: 0.5 }).macro;
-    const op = scores.labels.length === 0 ? { sensitivity: Number.NaN, specificity: Number.NaN, threshold: Number.NaN } : sensitivityAtSpecificity(y, s, target);
+    const f1 =
+      scores.labels.length === 0
+        ? Number.NaN
+        : f1Score(
+            Array.from(y, (v) => Float32Array.of(v)),
+            decided,
+            { threshold: 0.5 },
+          ).macro;
+    const op =
+      scores.labels.length === 0
+        ? { sensitivity: Number.NaN, specificity: Number.NaN, threshold: Number.NaN }
+        : sensitivityAtSpecificity(y, s, target);
     let positives = 0;
     let negatives = 0;
     for (const v of y) {

@@ -28,9 +28,18 @@ export type ScoreOptions = EvalPassOptions;
  * @example
  * const s = await scoreClassifier(model, covid.test, { imageSize: 128 });   // s.scores[i][0] = P(COVID-19)
  */
-export async function scoreClassifier(model: MultiCheXNet, dataset: Dataset, options: ScoreOptions): Promise<ClsScores> {
+export async function scoreClassifier(
+  model: MultiCheXNet,
+  dataset: Dataset,
+  options: ScoreOptions,
+): Promise<ClsScores> {
   const cls = model.headOf(clsTask);
-  if (cls === undefined) throw new DataError('The model has no classification head', { field: 'heads.cls', expected: 'a cls head', found: 'none' });
+  if (cls === undefined)
+    throw new DataError('The model has no classification head', {
+      field: 'heads.cls',
+      expected: 'a cls head',
+      found: 'none',
+    });
   const classes = [...cls.config.classes];
   const byId = new Map(dataset.entries.map((e) => [e.id, e]));
   const stream = evaluationBatches(dataset, options);

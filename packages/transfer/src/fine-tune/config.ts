@@ -31,7 +31,11 @@ export const FineTuneConfigSchema = z
     decoder: z.enum(['new', 'keep']).default('new'),
     /** The new head when the source model has no cls head (otherwise its level, hidden layer and dropout are kept). */
     head: z
-      .object({ level: z.enum(FEATURE_LEVELS).default('c5'), hidden: z.number().int().nonnegative().default(0), dropout: z.number().min(0).lt(1).default(0) })
+      .object({
+        level: z.enum(FEATURE_LEVELS).default('c5'),
+        hidden: z.number().int().nonnegative().default(0),
+        dropout: z.number().min(0).lt(1).default(0),
+      })
       .strict()
       .prefault({}),
     imbalance: z.enum(IMBALANCE_MODES).default('weighted-loss'),
@@ -39,10 +43,22 @@ export const FineTuneConfigSchema = z
     oversampleRatio: z.number().gt(0).max(1).default(1),
     steps: z.number().int().positive().default(100),
     batchSize: z.number().int().positive().default(16),
-    optimizer: OptimizerConfigSchema.default({ type: 'adam', learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, weightDecay: 0 }),
+    optimizer: OptimizerConfigSchema.default({
+      type: 'adam',
+      learningRate: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      weightDecay: 0,
+    }),
     schedule: ScheduleConfigSchema.default({ type: 'cosine', warmupSteps: 0, minFactor: 0.1 }),
     /** Seed of the new decoder, the data order, augmentation, dropout and oversampling. */
-    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    seed: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 32 - 1)
+      .default(0),
     /** Network input side; default the source run's (plan.json), else 128. */
     imageSize: z.number().int().positive().multipleOf(32).optional(),
     /** Preprocessing (without `size`); default the source run's. */
@@ -59,7 +75,15 @@ export const FineTuneConfigSchema = z
      * validation data for `sensitivity`. `null` drops it. A binary-head gate is kept unchanged.
      */
     gate: z
-      .union([z.null(), z.object({ classes: z.array(z.string().min(1)).min(1).optional(), sensitivity: z.number().gt(0).lte(1).default(0.9) }).strict()])
+      .union([
+        z.null(),
+        z
+          .object({
+            classes: z.array(z.string().min(1)).min(1).optional(),
+            sensitivity: z.number().gt(0).lte(1).default(0.9),
+          })
+          .strict(),
+      ])
       .default({ sensitivity: 0.9 }),
     /** Sensitivity is reported at this specificity. */
     specificity: z.number().gt(0).lt(1).default(0.9),

@@ -33,7 +33,15 @@ import { createDecoderHead } from './decoder-head';
 
 /** Progress of {@link fineTune}. */
 export type FineTuneEvent =
-  | { type: 'start'; steps: number; trainSamples: number; trainable: number; transferred: number; fresh: number; freeze: FineTuneConfig['freeze'] }
+  | {
+      type: 'start';
+      steps: number;
+      trainSamples: number;
+      trainable: number;
+      transferred: number;
+      fresh: number;
+      freeze: FineTuneConfig['freeze'];
+    }
   | { type: 'step'; step: number; steps: number; loss: number; learningRate: number; imagesPerSecond: number }
   | { type: 'evaluated'; split: 'val' | 'test'; meanAuroc: number; images: number }
   | { type: 'end'; seconds: number };
@@ -67,7 +75,13 @@ export interface FineTuneResult {
   /** Which variables learned: transferred ones at lr x lrMultiplier, fresh ones at lr. */
   trainable: Pick<FreezeResult, 'trainable' | 'transferred' | 'fresh'>;
   /** Class balancing actually used. */
-  imbalance: { mode: FineTuneConfig['imbalance']; classWeights: ClassWeights | null; oversampling: OversampleSummary | null; trainPositives: Record<string, number>; trainSamples: number };
+  imbalance: {
+    mode: FineTuneConfig['imbalance'];
+    classWeights: ClassWeights | null;
+    oversampling: OversampleSummary | null;
+    trainPositives: Record<string, number>;
+    trainSamples: number;
+  };
   /** Training loss per step. */
   history: { step: number; loss: number; learningRate: number }[];
   /** Gate threshold chosen on validation data (null: no cls-path gate, or no validation positives). */
@@ -120,17 +134,37 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   try {
     const imageSize = cfg.imageSize ?? source.imageSize ?? 128;
     const preprocess = cfg.preprocess ?? source.preprocess ?? {};
-    const setup: FineTuneSetup = { cfg, imageSize, preprocess, cache: givenCache ?? createMemoryCache(512 * 1024 ** 2), clsFeatsNew: false, ...balanceClasses(cfg, splits) };
+    const setup: FineTuneSetup = {
+      cfg,
+      imageSize,
+      preprocess,
+      cache: givenCache ?? createMemoryCache(512 * 1024 ** 2),
+      clsFeatsNew: false,
+      ...balanceClasses(cfg, splits),
+    };
     const transferred = transferHead(model, cfg, setup.imbalance.classWeights);
     model = transferred.model;
     setup.clsFeatsNew = transferred.clsFeatsNew;
     const run = { from: typeof from === 'string' ? from : null, resume: resume === true, signal, emit };
     const trained = await trainHead(model, setup, run);
-    const evaluated = trained.status === 'completed' ? await evaluateHead(model, splits, setup, emit) : notEvaluated(cfg);
+    const evaluated =
+      trained.status === 'completed' ? await evaluateHead(model, splits, setup, emit) : notEvaluated(cfg);
     const seconds = (performance.now() - started) / 1000;
     const { status, trainable, history, trainSeconds } = trained;
-    const result: FineTuneResult = { status, model, config: cfg, imageSize, trainable, imbalance: setup.imbalance, history, ...evaluated, seconds, trainSeconds };
-    if (cfg.runDir !== undefined && status === 'completed') await writeRun(cfg.runDir, result, { from: run.from, preprocess });
+    const result: FineTuneResult = {
+      status,
+      model,
+      config: cfg,
+      imageSize,
+      trainable,
+      imbalance: setup.imbalance,
+      history,
+      ...evaluated,
+      seconds,
+      trainSeconds,
+    };
+    if (cfg.runDir !== undefined && status === 'completed')
+      await writeRun(cfg.runDir, result, { from: run.from, preprocess });
     emit({ type: 'end', seconds });
     return result;
   } catch (e) {
@@ -157,7 +191,9 @@ function balanceClasses(cfg: FineTuneConfig, splits: TransferSplits): Pick<FineT
   const trainLabels = datasetLabels(splits.train, cfg.classes);
   // A kept decoder already has its classes; a new one must see each class both ways to learn it.
   if (cfg.decoder === 'new') checkClassesLearnable(trainLabels, cfg.classes, splits.train.root);
-  const trainPositives = Object.fromEntries(cfg.classes.map((c, j) => [c, trainLabels.filter((r) => r[j] === 1).length]));
+  const trainPositives = Object.fromEntries(
+    cfg.classes.map((c, j) => [c, trainLabels.filter((r) => r[j] === 1).length]),
+  );
   const classWeights = cfg.imbalance === 'weighted-loss' ? positiveWeightsFromLabels(trainLabels) : null;
   let trainSet = splits.train;
   let oversampling: OversampleSummary | null = null;
@@ -166,17 +202,32 @@ function balanceClasses(cfg: FineTuneConfig, splits: TransferSplits): Pick<FineT
     trainSet = splits.train.subset(o.indices);
     oversampling = o.summary;
   }
-  return { trainSet, imbalance: { mode: cfg.imbalance, classWeights, oversampling, trainPositives, trainSamples: splits.train.size } };
+  return {
+    trainSet,
+    imbalance: { mode: cfg.imbalance, classWeights, oversampling, trainPositives, trainSamples: splits.train.size },
+  };
 }
 
 /** theta_dec: the new decoder in the cls slot (or a new cls head); every other block stays as it was. */
-function transferHead(model: MultiCheXNet, cfg: FineTuneConfig, classWeights: ClassWeights | null): { model: MultiCheXNet; clsFeatsNew: boolean } {
+function transferHead(
+  model: MultiCheXNet,
+  cfg: FineTuneConfig,
+  classWeights: ClassWeights | null,
+): { model: MultiCheXNet; clsFeatsNew: boolean } {
   const oldCls = model.headOf(clsTask);
   const head = createDecoderHead(oldCls, model.encoder.featureChannels, cfg, classWeights);
-  const gateChoice: ClsGateChoice | undefined = model.gate?.kind === 'cls-path' ? (cfg.gate === null ? null : { classes: cfg.gate.classes ?? defaultGateClasses(model, cfg.classes) }) : undefined;
+  const gateChoice: ClsGateChoice | undefined =
+    model.gate?.kind === 'cls-path'
+      ? cfg.gate === null
+        ? null
+        : { classes: cfg.gate.classes ?? defaultGateClasses(model, cfg.classes) }
+      : undefined;
   let out: MultiCheXNet;
   try {
-    out = oldCls !== undefined ? swapHead(model, clsTask.name, head, { gate: gateChoice }) : addHead(model, clsTask.name, head);
+    out =
+      oldCls !== undefined
+        ? swapHead(model, clsTask.name, head, { gate: gateChoice })
+        : addHead(model, clsTask.name, head);
   } catch (e) {
     head.dispose();
     throw e;
@@ -197,16 +248,37 @@ interface HeadRun {
 }
 
 /** The fine-tuning run as the trainer's phase runner sees it: one phase, its checkpoints in `runDir` when given. */
-async function openHeadRun(model: MultiCheXNet, cfg: FineTuneConfig, run: HeadRun): Promise<{ ctx: RunnerContext; start: RunStart }> {
+async function openHeadRun(
+  model: MultiCheXNet,
+  cfg: FineTuneConfig,
+  run: HeadRun,
+): Promise<{ ctx: RunnerContext; start: RunStart }> {
   // What the weights depend on: where checkpoints go and how many are kept do not.
   const { runDir: _dir, checkpointEvery: _every, keepCheckpoints: _keep, ...identity } = cfg;
   const text = `${JSON.stringify({ from: run.from, config: identity }, null, 2)}\n`;
-  const opened = cfg.runDir !== undefined ? await openRunFolder(cfg.runDir, { name: FINE_TUNE_PHASE, text }, { resume: run.resume }) : null;
+  const opened =
+    cfg.runDir !== undefined
+      ? await openRunFolder(cfg.runDir, { name: FINE_TUNE_PHASE, text }, { resume: run.resume })
+      : null;
   const start = await resumeRun(model, opened?.checkpoint ?? null, FINE_TUNE_PHASE);
   const emit: TrainEventHandler = (e) => {
-    if (e.type === 'step') run.emit({ type: 'step', step: e.step, steps: e.steps, loss: e.total, learningRate: e.learningRate, imagesPerSecond: e.imagesPerSecond });
+    if (e.type === 'step')
+      run.emit({
+        type: 'step',
+        step: e.step,
+        steps: e.steps,
+        loss: e.total,
+        learningRate: e.learningRate,
+        imagesPerSecond: e.imagesPerSecond,
+      });
   };
-  const ctx = createRunnerContext(opened, start, { model, totalSteps: cfg.steps, emit, ...(run.signal !== undefined ? { signal: run.signal } : {}), keepCheckpoints: cfg.keepCheckpoints });
+  const ctx = createRunnerContext(opened, start, {
+    model,
+    totalSteps: cfg.steps,
+    emit,
+    ...(run.signal !== undefined ? { signal: run.signal } : {}),
+    keepCheckpoints: cfg.keepCheckpoints,
+  });
   return { ctx, start };
 }
 
@@ -215,22 +287,56 @@ async function openHeadRun(model: MultiCheXNet, cfg: FineTuneConfig, run: HeadRu
  * transferred variables, seeded batches, checkpoints every `checkpointEvery` steps in `runDir`; a resumed run goes
  * on from its newest checkpoint and ends with the weights of an uninterrupted one.
  */
-async function trainHead(model: MultiCheXNet, s: FineTuneSetup, run: HeadRun): Promise<Pick<FineTuneResult, 'status' | 'trainable' | 'history' | 'trainSeconds'>> {
+async function trainHead(
+  model: MultiCheXNet,
+  s: FineTuneSetup,
+  run: HeadRun,
+): Promise<Pick<FineTuneResult, 'status' | 'trainable' | 'history' | 'trainSeconds'>> {
   const { cfg } = s;
-  const freeze = applyFreeze(model, cfg.freeze, { decoderTransferred: cfg.decoder === 'keep', clsFeatsNew: s.clsFeatsNew });
+  const freeze = applyFreeze(model, cfg.freeze, {
+    decoderTransferred: cfg.decoder === 'keep',
+    clsFeatsNew: s.clsFeatsNew,
+  });
   const transferred = new Set(freeze.transferred);
-  const optimizer = scaleLearningRates(createOptimizer(cfg.optimizer), (key) => (transferred.has(key) ? cfg.lrMultiplier : 1));
+  const optimizer = scaleLearningRates(createOptimizer(cfg.optimizer), (key) =>
+    transferred.has(key) ? cfg.lrMultiplier : 1,
+  );
   let status: FineTuneResult['status'] = 'completed';
   let ctx: RunnerContext | null = null;
   try {
     const opened = await openHeadRun(model, cfg, run);
     ctx = opened.ctx;
     const { position, optimizer: moments } = opened.start;
-    run.emit({ type: 'start', steps: cfg.steps, trainSamples: s.trainSet.size, trainable: freeze.trainable.length, transferred: freeze.transferred.length, fresh: freeze.fresh.length, freeze: cfg.freeze });
+    run.emit({
+      type: 'start',
+      steps: cfg.steps,
+      trainSamples: s.trainSet.size,
+      trainable: freeze.trainable.length,
+      transferred: freeze.transferred.length,
+      fresh: freeze.fresh.length,
+      freeze: cfg.freeze,
+    });
     if (position.phaseIndex === 0) {
       if (position.step > 0 && moments !== null) optimizer.setState(moments);
-      const phase = { name: FINE_TUNE_PHASE, index: 0, steps: cfg.steps, evalEvery: 0, checkpointEvery: cfg.checkpointEvery, restoreBest: false, stepsBefore: 0, stepsAfter: 0 };
-      const cursor = createBatchCursor({ datasets: [s.trainSet], batchSize: cfg.batchSize, seed: cfg.seed, preprocess: { ...s.preprocess, size: s.imageSize }, augment: cfg.augment, cache: s.cache, start: position.step });
+      const phase = {
+        name: FINE_TUNE_PHASE,
+        index: 0,
+        steps: cfg.steps,
+        evalEvery: 0,
+        checkpointEvery: cfg.checkpointEvery,
+        restoreBest: false,
+        stepsBefore: 0,
+        stepsAfter: 0,
+      };
+      const cursor = createBatchCursor({
+        datasets: [s.trainSet],
+        batchSize: cfg.batchSize,
+        seed: cfg.seed,
+        preprocess: { ...s.preprocess, size: s.imageSize },
+        augment: cfg.augment,
+        cache: s.cache,
+        start: position.step,
+      });
       try {
         status = await runPhase(ctx, phase, headSteps(model, s, optimizer, cursor), position.step);
       } finally {
@@ -241,8 +347,15 @@ async function trainHead(model: MultiCheXNet, s: FineTuneSetup, run: HeadRun): P
     optimizer.dispose();
     releaseFreeze(model);
   }
-  const history = (await ctx.metrics.records()).filter((r) => r.type === 'step').map((r) => ({ step: r.step as number, loss: r.loss as number, learningRate: r.learningRate as number }));
-  return { status, trainable: { trainable: freeze.trainable, transferred: freeze.transferred, fresh: freeze.fresh }, history, trainSeconds: runnerSeconds(ctx).training };
+  const history = (await ctx.metrics.records())
+    .filter((r) => r.type === 'step')
+    .map((r) => ({ step: r.step as number, loss: r.loss as number, learningRate: r.learningRate as number }));
+  return {
+    status,
+    trainable: { trainable: freeze.trainable, transferred: freeze.transferred, fresh: freeze.fresh },
+    history,
+    trainSeconds: runnerSeconds(ctx).training,
+  };
 }
 
 /** One step: the cls loss of a batch (the encoder in inference mode when frozen), the update when the loss is finite. */
@@ -262,11 +375,14 @@ function headSteps(model: MultiCheXNet, s: FineTuneSetup, optimizer: Optimizer, 
       const images = tf.tensor4d(batch.images, [B, S, S, 1]);
       const labels = tf.tensor2d(labelMatrix(batch, labelsById, C), [B, C]);
       try {
-        const { value, grads } = tf.variableGrads(() => {
-          // A frozen encoder runs in inference mode: its BatchNorm statistics stay those of the source model.
-          const features = model.encoder.apply(images, { training: encoderLearns });
-          return cls.loss(labels, cls.apply(features, { training: true }));
-        }, variables.map((v) => v.variable));
+        const { value, grads } = tf.variableGrads(
+          () => {
+            // A frozen encoder runs in inference mode: its BatchNorm statistics stay those of the source model.
+            const features = model.encoder.apply(images, { training: encoderLearns });
+            return cls.loss(labels, cls.apply(features, { training: true }));
+          },
+          variables.map((v) => v.variable),
+        );
         const loss = value.dataSync()[0]!;
         value.dispose();
         // A non-finite loss is not applied: the runner stops the run, naming the step.
@@ -279,7 +395,15 @@ function headSteps(model: MultiCheXNet, s: FineTuneSetup, optimizer: Optimizer, 
           optimizer.apply(variables, byKey, learningRate);
         }
         tf.dispose(Object.values(grads));
-        return { losses: { [clsTask.name]: loss }, total: loss, learningRate, images: B, weights: {}, routing: null, record: { loss, learningRate } };
+        return {
+          losses: { [clsTask.name]: loss },
+          total: loss,
+          learningRate,
+          images: B,
+          weights: {},
+          routing: null,
+          record: { loss, learningRate },
+        };
       } finally {
         images.dispose();
         labels.dispose();
@@ -290,12 +414,25 @@ function headSteps(model: MultiCheXNet, s: FineTuneSetup, optimizer: Optimizer, 
 }
 
 /** Results of a run stopped before its end: nothing evaluated, thresholds at 0.5. */
-function notEvaluated(cfg: FineTuneConfig): Pick<FineTuneResult, 'validation' | 'f1Thresholds' | 'gateThreshold' | 'test' | 'testScores'> {
-  return { validation: null, f1Thresholds: Object.fromEntries(cfg.classes.map((c) => [c, 0.5])), gateThreshold: null, test: null, testScores: null };
+function notEvaluated(
+  cfg: FineTuneConfig,
+): Pick<FineTuneResult, 'validation' | 'f1Thresholds' | 'gateThreshold' | 'test' | 'testScores'> {
+  return {
+    validation: null,
+    f1Thresholds: Object.fromEntries(cfg.classes.map((c) => [c, 0.5])),
+    gateThreshold: null,
+    test: null,
+    testScores: null,
+  };
 }
 
 /** Thresholds from validation data (per-class F1, the gate's at its sensitivity), then the test report. */
-async function evaluateHead(model: MultiCheXNet, splits: TransferSplits, s: FineTuneSetup, emit: (e: FineTuneEvent) => void): Promise<ReturnType<typeof notEvaluated>> {
+async function evaluateHead(
+  model: MultiCheXNet,
+  splits: TransferSplits,
+  s: FineTuneSetup,
+  emit: (e: FineTuneEvent) => void,
+): Promise<ReturnType<typeof notEvaluated>> {
   const { cfg } = s;
   const scoreOpts = { imageSize: s.imageSize, preprocess: s.preprocess, cache: s.cache };
   const out = notEvaluated(cfg);
@@ -326,13 +463,21 @@ function chooseGate(model: MultiCheXNet, cfg: FineTuneConfig, val: ClsScores): n
   });
   const keep = labels.flatMap((y, i) => (Number.isNaN(y) ? [] : [i]));
   if (!keep.some((i) => labels[i] === 1)) return null;
-  const threshold = chooseThreshold(gate.score(keep.map((i) => val.scores[i]!)), keep.map((i) => labels[i]!), { targetSensitivity: cfg.gate.sensitivity }).threshold;
+  const threshold = chooseThreshold(
+    gate.score(keep.map((i) => val.scores[i]!)),
+    keep.map((i) => labels[i]!),
+    { targetSensitivity: cfg.gate.sensitivity },
+  ).threshold;
   gate.setThreshold(threshold);
   return threshold;
 }
 
 /** Completes a fine-tuning run folder: weights/ (loadable with loadMultiCheXNet) and transfer.json (metrics.jsonl and checkpoints/ are the runner's). */
-async function writeRun(dir: string, r: FineTuneResult, extra: { from: string | null; preprocess: object }): Promise<void> {
+async function writeRun(
+  dir: string,
+  r: FineTuneResult,
+  extra: { from: string | null; preprocess: object },
+): Promise<void> {
   const folder = runFolder(dir);
   await r.model.save(folder.weights);
   const { model: _m, testScores: _s, history: _h, status: _status, ...summary } = r;

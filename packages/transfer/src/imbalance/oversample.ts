@@ -21,12 +21,24 @@ export interface OversampleSummary {
  * @example
  * oversampleIndices([[1], [0], [0], [0]], { seed: 1 }).indices;   // [0, 0, 0, 1, 2, 3]: three positives, three negatives
  */
-export function oversampleIndices(labels: readonly ArrayLike<number>[], options: { seed: number; ratio?: number }): { indices: number[]; summary: OversampleSummary } {
+export function oversampleIndices(
+  labels: readonly ArrayLike<number>[],
+  options: { seed: number; ratio?: number },
+): { indices: number[]; summary: OversampleSummary } {
   const ratio = options.ratio ?? 1;
   if (!(ratio > 0 && ratio <= 1)) {
-    throw new DataError('Oversampling ratio must be in (0, 1]', { field: 'ratio', expected: 'a fraction of the largest group, in (0, 1]', found: String(ratio) });
+    throw new DataError('Oversampling ratio must be in (0, 1]', {
+      field: 'ratio',
+      expected: 'a fraction of the largest group, in (0, 1]',
+      found: String(ratio),
+    });
   }
-  if (labels.length === 0) throw new DataError('Cannot oversample an empty training set', { field: 'labels', expected: 'at least one sample', found: '0' });
+  if (labels.length === 0)
+    throw new DataError('Cannot oversample an empty training set', {
+      field: 'labels',
+      expected: 'at least one sample',
+      found: '0',
+    });
   const groups = new Map<string, number[]>();
   labels.forEach((row, i) => {
     const key = Array.from(row, (y) => (Number.isNaN(y) ? 'NaN' : y >= 0.5 ? '1' : '0')).join(',');

@@ -1,4 +1,11 @@
-import { deserializeBlock, encodeBlockWeights, loadBlockWeightsFromBytes, serializeBlock, type Block, type TaskHead } from '@multichexnet/core';
+import {
+  deserializeBlock,
+  encodeBlockWeights,
+  loadBlockWeightsFromBytes,
+  serializeBlock,
+  type Block,
+  type TaskHead,
+} from '@multichexnet/core';
 import type { Encoder } from '@multichexnet/core-encoder';
 import { createGate, type Gate } from '@multichexnet/gating';
 import { BUILTIN_TASKS, createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
@@ -40,10 +47,19 @@ export async function cloneModel(model: MultiCheXNet): Promise<MultiCheXNet> {
       gate = createGate(model.gate.config);
       if (gate.head !== null) {
         made.push(gate.head as unknown as AnyBlock);
-        await loadBlockWeightsFromBytes(gate.head as unknown as AnyBlock, await encodeBlockWeights(model.gate.head as unknown as AnyBlock), 'gate (clone)');
+        await loadBlockWeightsFromBytes(
+          gate.head as unknown as AnyBlock,
+          await encodeBlockWeights(model.gate.head as unknown as AnyBlock),
+          'gate (clone)',
+        );
       }
     }
-    return createMultiCheXNet({ encoder: encoder as unknown as Encoder, heads, gate, tasks: model.taskSpecs.filter((s) => !BUILTIN_TASKS.includes(s)) });
+    return createMultiCheXNet({
+      encoder: encoder as unknown as Encoder,
+      heads,
+      gate,
+      tasks: model.taskSpecs.filter((s) => !BUILTIN_TASKS.includes(s)),
+    });
   } catch (e) {
     for (const b of made) b.dispose();
     throw e;

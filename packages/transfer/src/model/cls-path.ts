@@ -36,8 +36,11 @@ interface Parametrised {
 /** Parameters (not BatchNorm statistics) of a layers model, by stable name. */
 function parameterNames(model: tf.LayersModel, block: string): { key: string; layer: string }[] {
   const params = new Map<tf.LayerVariable, string>();
-  for (const layer of model.layers) for (const v of (layer as unknown as Parametrised)._trainableWeights) params.set(v, layer.name);
-  return namedWeightsOf(model).flatMap(({ name, variable }) => (params.has(variable) ? [{ key: `${block}/${name}`, layer: params.get(variable)! }] : []));
+  for (const layer of model.layers)
+    for (const v of (layer as unknown as Parametrised)._trainableWeights) params.set(v, layer.name);
+  return namedWeightsOf(model).flatMap(({ name, variable }) =>
+    params.has(variable) ? [{ key: `${block}/${name}`, layer: params.get(variable)! }] : [],
+  );
 }
 
 function layersModelOf(block: unknown): tf.LayersModel {
@@ -54,14 +57,21 @@ function layersModelOf(block: unknown): tf.LayersModel {
 export function splitClsPath(model: MultiCheXNet): ClsPathSplit {
   const cls = model.headOf(clsTask);
   if (cls === undefined) {
-    throw new DataError('The model has no classification head', { field: 'heads.cls', expected: 'a cls head', found: 'none' });
+    throw new DataError('The model has no classification head', {
+      field: 'heads.cls',
+      expected: 'a cls head',
+      found: 'none',
+    });
   }
   const clsModel = layersModelOf(cls);
   const decLayer = (clsModel.outputs[0] as tf.SymbolicTensor).sourceLayer.name;
   const clsParams = parameterNames(clsModel, clsTask.name);
   const featLayers = [...new Set(clsParams.filter((p) => p.layer !== decLayer).map((p) => p.layer))];
   return {
-    feats: [...parameterNames(layersModelOf(model.encoder), 'encoder').map((p) => p.key), ...clsParams.filter((p) => p.layer !== decLayer).map((p) => p.key)],
+    feats: [
+      ...parameterNames(layersModelOf(model.encoder), 'encoder').map((p) => p.key),
+      ...clsParams.filter((p) => p.layer !== decLayer).map((p) => p.key),
+    ],
     dec: clsParams.filter((p) => p.layer === decLayer).map((p) => p.key),
     featLayers,
     decLayer,
@@ -90,12 +100,24 @@ export interface FreezeResult {
  * @example
  * const f = applyFreeze(model, 'feats-frozen');   // f.trainable = f.split.dec
  */
-export function applyFreeze(model: MultiCheXNet, mode: FreezeMode, options: { decoderTransferred?: boolean; clsFeatsNew?: boolean } = {}): FreezeResult {
+export function applyFreeze(
+  model: MultiCheXNet,
+  mode: FreezeMode,
+  options: { decoderTransferred?: boolean; clsFeatsNew?: boolean } = {},
+): FreezeResult {
   if (!(FREEZE_MODES as readonly string[]).includes(mode)) {
-    throw new DataError('Unknown freeze mode', { field: 'freeze', expected: `one of ${FREEZE_MODES.join(', ')}`, found: JSON.stringify(mode) });
+    throw new DataError('Unknown freeze mode', {
+      field: 'freeze',
+      expected: `one of ${FREEZE_MODES.join(', ')}`,
+      found: JSON.stringify(mode),
+    });
   }
   const split = splitClsPath(model);
-  const flags = Object.fromEntries(model.blocks().map(([name]) => [name, name === clsTask.name || (name === ENCODER_BLOCK && mode === 'all-trainable')]));
+  const flags = Object.fromEntries(
+    model
+      .blocks()
+      .map(([name]) => [name, name === clsTask.name || (name === ENCODER_BLOCK && mode === 'all-trainable')]),
+  );
   model.setTrainable(flags);
   // Layer flags after the block flags: a LayersModel's trainable setter rewrites its layers' variables.
   const clsModel = layersModelOf(model.headOf(clsTask));
@@ -104,8 +126,17 @@ export function applyFreeze(model: MultiCheXNet, mode: FreezeMode, options: { de
   clsModel.getLayer(split.decLayer).trainable = true;
   const trainable = model.trainableVariables().map((v) => v.key);
   const clsFeats = split.feats.filter((k) => k.startsWith(`${clsTask.name}/`));
-  const transferredSet = new Set([...split.feats.filter((k) => !featsNew || !clsFeats.includes(k)), ...(options.decoderTransferred === true ? split.dec : [])]);
-  return { mode, trainable, transferred: trainable.filter((k) => transferredSet.has(k)), fresh: trainable.filter((k) => !transferredSet.has(k)), split };
+  const transferredSet = new Set([
+    ...split.feats.filter((k) => !featsNew || !clsFeats.includes(k)),
+    ...(options.decoderTransferred === true ? split.dec : []),
+  ]);
+  return {
+    mode,
+    trainable,
+    transferred: trainable.filter((k) => transferredSet.has(k)),
+    fresh: trainable.filter((k) => !transferredSet.has(k)),
+    split,
+  };
 }
 
 /** Undoes {@link applyFreeze}: every block and every cls layer trainable again (the state a trained model is in). */

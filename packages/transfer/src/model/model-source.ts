@@ -38,7 +38,11 @@ export async function modelFolderOf(path: string): Promise<string> {
       /* next */
     }
   }
-  throw new DataError('No MultiCheXNet model in this folder', { file: path, expected: 'a model folder (model.json + .safetensors files) or a run folder with weights/', found: 'neither' });
+  throw new DataError('No MultiCheXNet model in this folder', {
+    file: path,
+    expected: 'a model folder (model.json + .safetensors files) or a run folder with weights/',
+    found: 'neither',
+  });
 }
 
 /**
@@ -49,7 +53,11 @@ export async function modelFolderOf(path: string): Promise<string> {
 export async function resolveSource(from: string | MultiCheXNet): Promise<ResolvedSource> {
   if (typeof from !== 'string') {
     if (from === null || typeof from !== 'object' || typeof (from as MultiCheXNet).blocks !== 'function') {
-      throw new DataError('fineTune needs a source model', { field: 'from', expected: 'a MultiCheXNet or the path of a saved one', found: String(from) });
+      throw new DataError('fineTune needs a source model', {
+        field: 'from',
+        expected: 'a MultiCheXNet or the path of a saved one',
+        found: String(from),
+      });
     }
     return { model: await cloneModel(from), dir: null };
   }
@@ -62,7 +70,8 @@ export async function resolveSource(from: string | MultiCheXNet): Promise<Resolv
       const json = await readJson(file);
       if (json === null) continue;
       if (typeof json.imageSize === 'number') out.imageSize = json.imageSize;
-      if (json.preprocess !== null && typeof json.preprocess === 'object') out.preprocess = json.preprocess as Omit<PreprocessConfigInput, 'size'>;
+      if (json.preprocess !== null && typeof json.preprocess === 'object')
+        out.preprocess = json.preprocess as Omit<PreprocessConfigInput, 'size'>;
       if (out.imageSize !== undefined) return out;
     }
   }

@@ -25,17 +25,30 @@ function specFor(model: MultiCheXNet, task: string, head: unknown, extra?: AnyTa
   const table = [...model.taskSpecs, ...BUILTIN_TASKS, ...(extra !== undefined ? [extra] : [])];
   const spec = table.find((s) => s.name === task);
   if (spec === undefined) {
-    throw new DataError('Unknown task slot', { field: 'task', expected: `one of ${[...new Set(table.map((s) => s.name))].join(', ')} (or pass its spec)`, found: JSON.stringify(task) });
+    throw new DataError('Unknown task slot', {
+      field: 'task',
+      expected: `one of ${[...new Set(table.map((s) => s.name))].join(', ')} (or pass its spec)`,
+      found: JSON.stringify(task),
+    });
   }
   const className = (head as { className?: unknown } | null)?.className;
   if (head === null || typeof head !== 'object' || className !== spec.headClassName) {
-    throw new DataError('The new head does not do this task', { field: 'newHead', expected: `a ${spec.headClassName} (task ${JSON.stringify(task)})`, found: head === null || typeof head !== 'object' ? String(head) : JSON.stringify(className) });
+    throw new DataError('The new head does not do this task', {
+      field: 'newHead',
+      expected: `a ${spec.headClassName} (task ${JSON.stringify(task)})`,
+      found: head === null || typeof head !== 'object' ? String(head) : JSON.stringify(className),
+    });
   }
   return spec;
 }
 
 /** The gate of the changed model: a cls-path gate reading the changed task follows the choice; any other is kept. */
-function gateFor(model: MultiCheXNet, spec: AnyTaskSpec, newHead: TaskHead, choice: ClsGateChoice | undefined): Gate | null {
+function gateFor(
+  model: MultiCheXNet,
+  spec: AnyTaskSpec,
+  newHead: TaskHead,
+  choice: ClsGateChoice | undefined,
+): Gate | null {
   const old = model.gate;
   const reads = old?.kind === 'cls-path' ? (old.config as ClsPathConfig).task : 'cls';
   if (spec.name !== reads || spec.classesOf === undefined) return old;
@@ -45,12 +58,27 @@ function gateFor(model: MultiCheXNet, spec: AnyTaskSpec, newHead: TaskHead, choi
     const prev = old?.kind === 'cls-path' ? (old.config as ClsPathConfig) : null;
     const missing = choice.classes.filter((c) => !classNames.includes(c));
     if (missing.length > 0) {
-      throw new DataError('The gate classes must be classes of the new head', { field: 'options.gate.classes', expected: `some of ${classNames.join(', ')}`, found: missing.join(', ') });
+      throw new DataError('The gate classes must be classes of the new head', {
+        field: 'options.gate.classes',
+        expected: `some of ${classNames.join(', ')}`,
+        found: missing.join(', '),
+      });
     }
     if (old !== null && old.kind !== 'cls-path') {
-      throw new DataError('The model has a binary-head gate; a cls-path gate cannot replace it here', { field: 'options.gate', expected: 'undefined (keep the binary-head gate)', found: JSON.stringify(choice) });
+      throw new DataError('The model has a binary-head gate; a cls-path gate cannot replace it here', {
+        field: 'options.gate',
+        expected: 'undefined (keep the binary-head gate)',
+        found: JSON.stringify(choice),
+      });
     }
-    return createGate({ kind: 'cls-path', task: spec.name, classes: choice.classes, classNames, threshold: choice.threshold ?? prev?.threshold ?? 0.5, reduce: choice.reduce ?? prev?.reduce ?? 'max' });
+    return createGate({
+      kind: 'cls-path',
+      task: spec.name,
+      classes: choice.classes,
+      classNames,
+      threshold: choice.threshold ?? prev?.threshold ?? 0.5,
+      reduce: choice.reduce ?? prev?.reduce ?? 'max',
+    });
   }
   if (old === null || old.kind !== 'cls-path') return old;
   const cfg = old.config as ClsPathConfig;
@@ -65,10 +93,19 @@ function gateFor(model: MultiCheXNet, spec: AnyTaskSpec, newHead: TaskHead, choi
   return createGate({ ...cfg, classNames });
 }
 
-function recompose(model: MultiCheXNet, spec: AnyTaskSpec, newHead: TaskHead, options: HeadChangeOptions): MultiCheXNet {
+function recompose(
+  model: MultiCheXNet,
+  spec: AnyTaskSpec,
+  newHead: TaskHead,
+  options: HeadChangeOptions,
+): MultiCheXNet {
   for (const [name, block] of model.blocks()) {
     if ((block as unknown) === newHead) {
-      throw new DataError('The new head is already a block of this model', { field: 'newHead', expected: 'a head not in the model', found: `the model's ${name} block` });
+      throw new DataError('The new head is already a block of this model', {
+        field: 'newHead',
+        expected: 'a head not in the model',
+        found: `the model's ${name} block`,
+      });
     }
   }
   const gate = gateFor(model, spec, newHead, options.gate);
@@ -91,9 +128,18 @@ function recompose(model: MultiCheXNet, spec: AnyTaskSpec, newHead: TaskHead, op
  * const covidModel = swapHead(model, 'cls', covidHead, { gate: { classes: ['COVID-19'] } });
  * covidModel.forward(images).cls;   // [B, 1] logits; covidModel.heads.det === model.heads.det
  */
-export function swapHead(model: MultiCheXNet, task: string, newHead: TaskHead, options: HeadChangeOptions = {}): MultiCheXNet {
+export function swapHead(
+  model: MultiCheXNet,
+  task: string,
+  newHead: TaskHead,
+  options: HeadChangeOptions = {},
+): MultiCheXNet {
   if (model.heads[task] === undefined) {
-    throw new DataError('The model has no head for this task to replace', { field: `heads.${task}`, expected: `a ${task} head (use addHead to add one)`, found: 'none' });
+    throw new DataError('The model has no head for this task to replace', {
+      field: `heads.${task}`,
+      expected: `a ${task} head (use addHead to add one)`,
+      found: 'none',
+    });
   }
   return recompose(model, specFor(model, task, newHead), newHead, options);
 }
@@ -105,9 +151,18 @@ export function swapHead(model: MultiCheXNet, task: string, newHead: TaskHead, o
  * @example
  * const withSeg = addHead(model, 'seg', createSegHead({ featureChannels: model.encoder.featureChannels, seed: 3 }));
  */
-export function addHead(model: MultiCheXNet, task: string, head: TaskHead, options: HeadChangeOptions = {}): MultiCheXNet {
+export function addHead(
+  model: MultiCheXNet,
+  task: string,
+  head: TaskHead,
+  options: HeadChangeOptions = {},
+): MultiCheXNet {
   if (model.heads[task] !== undefined) {
-    throw new DataError('The model already has a head for this task', { field: `heads.${task}`, expected: 'no head (use swapHead to replace it)', found: `a ${task} head` });
+    throw new DataError('The model already has a head for this task', {
+      field: `heads.${task}`,
+      expected: 'no head (use swapHead to replace it)',
+      found: `a ${task} head`,
+    });
   }
   return recompose(model, specFor(model, task, head, options.spec), head, options);
 }

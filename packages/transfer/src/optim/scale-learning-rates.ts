@@ -19,7 +19,11 @@ export function scaleLearningRates(optimizer: Optimizer, multiplierOf: (key: str
     if (m === undefined) {
       m = multiplierOf(key);
       if (!(m >= 0) || !Number.isFinite(m)) {
-        throw new DataError('Learning-rate multiplier must be a finite number >= 0', { field: key, expected: 'a finite number >= 0', found: String(m) });
+        throw new DataError('Learning-rate multiplier must be a finite number >= 0', {
+          field: key,
+          expected: 'a finite number >= 0',
+          found: String(m),
+        });
       }
       cache.set(key, m);
     }

@@ -33,15 +33,36 @@ function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   if (n === 0) return outs;
   requireSimd(backend, ADAM_UPDATE);
   const f = Math.fround;
-  const scalars = [f(a.beta1), f(1 - a.beta1), f(a.beta2), f(1 - a.beta2), f(a.oneMinusAccBeta1), f(a.oneMinusAccBeta2), f(a.epsilon), f(-a.learningRate)];
+  const scalars = [
+    f(a.beta1),
+    f(1 - a.beta1),
+    f(a.beta2),
+    f(1 - a.beta2),
+    f(a.oneMinusAccBeta1),
+    f(a.oneMinusAccBeta2),
+    f(a.epsilon),
+    f(-a.learningRate),
+  ];
   const ptrs = [value!, gradient!, m!, v!, ...outs].map((t) => ptrOf(backend, t));
-  const parts = imageParts(backend, Math.ceil(n / 4), 4, 65536).map(([p0, p1]) => [p0 * 4, Math.min(n, p1 * 4)] as const);
-  runParts(backend, ADAM_UPDATE, 'adamUpdate', parts, (i0, i1) => [...ptrs.map((p) => p + i0 * 4), i1 - i0, ...scalars] as AdamArgs);
+  const parts = imageParts(backend, Math.ceil(n / 4), 4, 65536).map(
+    ([p0, p1]) => [p0 * 4, Math.min(n, p1 * 4)] as const,
+  );
+  runParts(
+    backend,
+    ADAM_UPDATE,
+    'adamUpdate',
+    parts,
+    (i0, i1) => [...ptrs.map((p) => p + i0 * 4), i1 - i0, ...scalars] as AdamArgs,
+  );
   return outs;
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */
-export const adamUpdateConfig: tf.KernelConfig = { kernelName: ADAM_UPDATE, backendName: 'wasm', kernelFunc: adamUpdate as unknown as tf.KernelFunc };
+export const adamUpdateConfig: tf.KernelConfig = {
+  kernelName: ADAM_UPDATE,
+  backendName: 'wasm',
+  kernelFunc: adamUpdate as unknown as tf.KernelFunc,
+};
 
 /** What Optimizer.applyGradients takes as a list. */
 type NamedTensor = { name: string; tensor: tf.Tensor };
@@ -72,21 +93,32 @@ export function installFusedAdam(): void {
   const proto = tf.AdamOptimizer.prototype as unknown as { applyGradients(g: tf.NamedTensorMap | NamedTensor[]): void };
   const stock = proto.applyGradients;
   proto.applyGradients = function (this: AdamState, variableGradients: tf.NamedTensorMap | NamedTensor[]) {
-    if (tf.getBackend() !== 'wasm' || tf.getKernel(ADAM_UPDATE, 'wasm') === undefined) return stock.call(this, variableGradients);
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
-    const variables = (tf.engine() as unknown as { registeredVariables: Record<string, tf.Variable> }).registeredVariables;
+    if (tf.getBackend() !== 'wasm' || tf.getKernel(ADAM_UPDATE, 'wasm') === undefined)
+      return stock.call(this, variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
+    const variables = (tf.engine() as unknown as { registeredVariables: Record<string, tf.Variable> })
+      .registeredVariables;
     const oneMinusAccBeta1 = tf.tidy(() => tf.sub(1, this.accBeta1).dataSync()[0]!);
     const oneMinusAccBeta2 = tf.tidy(() => tf.sub(1, this.accBeta2).dataSync()[0]!);
     tf.tidy(() => {
       names.forEach((name, i) => {
         const value = variables[name]!;
-        this.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        this.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        this.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        this.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
         const m = this.accumulatedFirstMoment[i]!.variable;
         const v = this.accumulatedSecondMoment[i]!.variable;
-        if (value.dtype !== 'float32' || gradient.dtype !== 'float32') throw new Error(`Adam on wasm: variable ${name} must be float32, got ${value.dtype}`);
+        if (value.dtype !== 'float32' || gradient.dtype !== 'float32')
+          throw new Error(`Adam on wasm: variable ${name} must be float32, got ${value.dtype}`);
         const [newValue, newM, newV] = tf.engine().runKernel(ADAM_UPDATE, { value, gradient, m, v }, {
           beta1: this.beta1,
           beta2: this.beta2,

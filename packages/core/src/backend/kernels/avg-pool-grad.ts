@@ -15,7 +15,13 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const dxp = ptrOf(backend, dx);
   const scale = 1 / (info.filterHeight * info.filterWidth);
   const geometry = poolGeometry(info);
-  runParts(backend, 'AvgPoolGrad', 'avgPoolGrad', images, (b0, b1) => [dyp + b0 * OH * OW * C * 4, dxp + b0 * H * W * C * 4, b1 - b0, ...geometry, scale]);
+  runParts(backend, 'AvgPoolGrad', 'avgPoolGrad', images, (b0, b1) => [
+    dyp + b0 * OH * OW * C * 4,
+    dxp + b0 * H * W * C * 4,
+    b1 - b0,
+    ...geometry,
+    scale,
+  ]);
   return dx;
 }
 

@@ -95,7 +95,11 @@ function writeOutput(backend: WasmBackend, values: Float32Array): tf.TensorInfo 
   return out;
 }
 
-function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function batchNormTraining(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const backend = asWasm(args.backend);
   const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
@@ -109,7 +113,13 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
     const pShift = scratch.f32(shift);
     const px = ptrOf(backend, x);
     if (rows > 0) {
-      runParts(backend, BATCH_NORM_TRAINING, 'bnStats', ranges, (r0, r1, i) => [px + r0 * C * 4, r1 - r0, C, pShift, sums + i * 16 * C]);
+      runParts(backend, BATCH_NORM_TRAINING, 'bnStats', ranges, (r0, r1, i) => [
+        px + r0 * C * 4,
+        r1 - r0,
+        C,
+        pShift,
+        sums + i * 16 * C,
+      ]);
     }
     const s = sumParts(scratch.readF64(sums, 2 * C * ranges.length), 2 * C);
     const mean = new Float32Array(C);
@@ -126,7 +136,15 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
       const pOffset = scratch.f32(offset);
       const xp = ptrOf(backend, x);
       const yp = ptrOf(backend, y);
-      runParts(backend, BATCH_NORM_TRAINING, 'bnApply', ranges, (r0, r1) => [xp + r0 * C * 4, yp + r0 * C * 4, r1 - r0, C, pScale, pOffset, relu ? 1 : 0]);
+      runParts(backend, BATCH_NORM_TRAINING, 'bnApply', ranges, (r0, r1) => [
+        xp + r0 * C * 4,
+        yp + r0 * C * 4,
+        r1 - r0,
+        C,
+        pScale,
+        pOffset,
+        relu ? 1 : 0,
+      ]);
     }
     return [y, writeOutput(backend, mean), writeOutput(backend, variance)];
   } finally {
@@ -134,7 +152,11 @@ function batchNormTraining(args: { inputs: tf.NamedTensorInfoMap; backend: unkno
   }
 }
 
-function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+function batchNormTrainingGrad(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo[] {
   const backend = asWasm(args.backend);
   const { x, dy, gamma, beta, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
   const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
@@ -144,7 +166,13 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
   try {
     const meanV = f32Of(backend, mean!).slice();
     const gammaV = f32Of(backend, gamma!).slice();
-    const { invStd, scale, offset } = batchNormAffine(gammaV, f32Of(backend, beta!), meanV, f32Of(backend, variance!), epsilon);
+    const { invStd, scale, offset } = batchNormAffine(
+      gammaV,
+      f32Of(backend, beta!),
+      meanV,
+      f32Of(backend, variance!),
+      epsilon,
+    );
     const pMean = scratch.f32(meanV);
     const pScale = scratch.f32(scale);
     const pOffset = scratch.f32(offset);
@@ -153,7 +181,17 @@ function batchNormTrainingGrad(args: { inputs: tf.NamedTensorInfoMap; backend: u
     const xp = ptrOf(backend, x!);
     const dyp = ptrOf(backend, dy!);
     if (rows > 0) {
-      runParts(backend, BATCH_NORM_TRAINING_GRAD, 'bnGradReduce', ranges, (r0, r1, i) => [xp + r0 * C * 4, dyp + r0 * C * 4, r1 - r0, C, pMean, pScale, pOffset, relu ? 1 : 0, sums + i * 16 * C]);
+      runParts(backend, BATCH_NORM_TRAINING_GRAD, 'bnGradReduce', ranges, (r0, r1, i) => [
+        xp + r0 * C * 4,
+        dyp + r0 * C * 4,
+        r1 - r0,
+        C,
+        pMean,
+        pScale,
+        pOffset,
+        relu ? 1 : 0,
+        sums + i * 16 * C,
+      ]);
     }
     const s = sumParts(scratch.readF64(sums, 2 * C * ranges.length), 2 * C);
     const dgamma = new Float32Array(C);

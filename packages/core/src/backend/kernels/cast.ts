@@ -13,15 +13,23 @@ function cast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: t
   const backend = asWasm(args.backend);
   if (dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
     const out = backend.makeOutput(x.shape, 'bool');
-    const src = x.dtype === 'float32' ? (backend.typedArrayFromHeap(x) as Float32Array) : (backend.typedArrayFromHeap(x) as Int32Array);
+    const src =
+      x.dtype === 'float32'
+        ? (backend.typedArrayFromHeap(x) as Float32Array)
+        : (backend.typedArrayFromHeap(x) as Int32Array);
     const dst = backend.typedArrayFromHeap(out) as Uint8Array;
     for (let i = 0; i < src.length; i++) dst[i] = src[i] !== 0 ? 1 : 0;
     return out;
   }
-  if (dtype !== x.dtype || dtype === 'string') return runStock('Cast', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  if (dtype !== x.dtype || dtype === 'string')
+    return runStock('Cast', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype };
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels() (other casts go to the stock kernel). */
-export const castConfig: tf.KernelConfig = { kernelName: 'Cast', backendName: 'wasm', kernelFunc: cast as unknown as tf.KernelFunc };
+export const castConfig: tf.KernelConfig = {
+  kernelName: 'Cast',
+  backendName: 'wasm',
+  kernelFunc: cast as unknown as tf.KernelFunc,
+};

@@ -9,13 +9,29 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
-import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs, type KernelArgs } from './kernel-setup';
+import {
+  imageParts,
+  nhwcConvInfo,
+  singleChannelGeometry,
+  type ConvGeometryAttrs,
+  type KernelArgs,
+} from './kernel-setup';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { convGemmFilter, gemmFor, geometryOf } from './gemm';
 import { xnnConv2d } from './xnn-conv';
 import { heapAlloc, heapFree } from './heap';
-import { asWasm, callKernel, f32Of, makeView, ptrOf, release, releaseView, transpose, type WasmBackend } from './wasm-backend';
+import {
+  asWasm,
+  callKernel,
+  f32Of,
+  makeView,
+  ptrOf,
+  release,
+  releaseView,
+  transpose,
+  type WasmBackend,
+} from './wasm-backend';
 
 /** dW [KH, KW, Ci, Co] from x [B, H, W, Ci] and dy [B, OH, OW, Co] (NHWC). */
 export function conv2dBackpropFilterSwapped(
@@ -77,7 +93,9 @@ export function conv2dBackpropFilterSwapped(
  * with 2 threads blocks under 256K lost up to 2x. MULTICHEXNET_BPF_CHUNK overrides it.
  */
 function gemmChunk(rows: number, pixels: number): number {
-  const floats = Number((typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF_CHUNK'] : undefined) ?? 524288);
+  const floats = Number(
+    (typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_BPF_CHUNK'] : undefined) ?? 524288,
+  );
   const target = Math.floor(floats / rows) & ~3;
   return Math.min(Math.max(target, 256), pixels);
 }
@@ -93,7 +111,15 @@ export function conv2dBackpropFilterXnn(
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW } = info;
+  const {
+    batchSize: B,
+    inHeight: H,
+    inWidth: W,
+    outHeight: OH,
+    outWidth: OW,
+    filterHeight: KH,
+    filterWidth: KW,
+  } = info;
   const { inChannels: Ci, outChannels: Co } = info;
   const rows = KH * KW * Ci;
   const pixels = B * OH * OW;
@@ -104,11 +130,30 @@ export function conv2dBackpropFilterXnn(
   for (let n0 = 0; n0 < pixels; n0 += chunk) {
     const count = Math.min(chunk, pixels - n0);
     // Columns split across the helper threads (multiples of 4 keep the 4x4 transposes aligned).
-    const cols = splitRange(count >> 2, simdThreads(backend), 256).map(([a, b], i, all) => [a * 4, i === all.length - 1 ? count : b * 4] as const);
+    const cols = splitRange(count >> 2, simdThreads(backend), 256).map(
+      ([a, b], i, all) => [a * 4, i === all.length - 1 ? count : b * 4] as const,
+    );
     const xp = ptrOf(backend, x);
     const pp = ptrOf(backend, pT);
     const { strideHeight: SH, strideWidth: SW, padInfo } = info;
-    runParts(backend, 'Conv2DBackpropFilter', 'im2colT', cols, (c0, c1) => [xp, pp + c0 * 4, H, W, Ci, OH, OW, KH, KW, SH, SW, padInfo.top, padInfo.left, n0 + c0, c1 - c0, count]);
+    runParts(backend, 'Conv2DBackpropFilter', 'im2colT', cols, (c0, c1) => [
+      xp,
+      pp + c0 * 4,
+      H,
+      W,
+      Ci,
+      OH,
+      OW,
+      KH,
+      KW,
+      SH,
+      SW,
+      padInfo.top,
+      padInfo.left,
+      n0 + c0,
+      c1 - c0,
+      count,
+    ]);
     const a = count === chunk ? pT : makeView(backend, ptrOf(backend, pT), [1, rows, count]);
     const b = makeView(backend, ptrOf(backend, dy) + n0 * Co * 4, [1, count, Co]);
     const part = callKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });

@@ -7,7 +7,13 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
-import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs, type KernelArgs } from './kernel-setup';
+import {
+  imageParts,
+  nhwcConvInfo,
+  singleChannelGeometry,
+  type ConvGeometryAttrs,
+  type KernelArgs,
+} from './kernel-setup';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
 import { heapAlloc, heapFree } from './heap';
@@ -35,7 +41,11 @@ function reverseTransposedFilter(backend: WasmBackend, filter: tf.TensorInfo): t
 }
 
 /** dy spread over the stride-1 grid, zeros between (dy itself for stride 1): [B, UH, UW, Co]. */
-function zeroInserted(backend: WasmBackend, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): { src: tf.TensorInfo; UH: number; UW: number } {
+function zeroInserted(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): { src: tf.TensorInfo; UH: number; UW: number } {
   const { batchSize: B, outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, outChannels: Co } = info;
   if (sh === 1 && sw === 1) return { src: dy, UH: OH, UW: OW };
   const UH = (OH - 1) * sh + 1;
@@ -44,7 +54,18 @@ function zeroInserted(backend: WasmBackend, dy: tf.TensorInfo, info: tf.backend_
   const dyp = ptrOf(backend, dy);
   const up = ptrOf(backend, src);
   const images = imageParts(backend, B, UH * UW * Co, 262144);
-  runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images, (b0, b1) => [dyp + b0 * OH * OW * Co * 4, up + b0 * UH * UW * Co * 4, b1 - b0, OH, OW, Co, sh, sw, UH, UW]);
+  runParts(backend, 'Conv2DBackpropInput', 'zeroInsert', images, (b0, b1) => [
+    dyp + b0 * OH * OW * Co * 4,
+    up + b0 * UH * UW * Co * 4,
+    b1 - b0,
+    OH,
+    OW,
+    Co,
+    sh,
+    sw,
+    UH,
+    UW,
+  ]);
   return { src, UH, UW };
 }
 
@@ -52,7 +73,12 @@ function zeroInserted(backend: WasmBackend, dy: tf.TensorInfo, info: tf.backend_
  * dx [B, H, W, Ci] on our GEMM: the stride-1 convolution of (zero-inserted) dy with the reversed, channel-swapped
  * filter, padded by K - 1 - pad; im2col computes exactly H x W outputs, so nothing is cropped.
  */
-export function conv2dBackpropInputGemm(backend: WasmBackend, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+export function conv2dBackpropInputGemm(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
   const { src, UH, UW } = zeroInserted(backend, dy, info);
   const packed = packReversedFilter(backend, 'Conv2DBackpropInput', filter);
   try {

@@ -110,7 +110,14 @@ function gemmConvInfo(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs)
 }
 
 /** y [B, OH, OW, Co] on our GEMM, + bias [Co] (optional), relu optional. */
-function convOnGemm(backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, relu: boolean, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+function convOnGemm(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | null,
+  relu: boolean,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
   const packed = packFilter(backend, 'Conv2D', filter);
   try {
     return convGemm(backend, 'Conv2D', x, geometryOf(info), packed, bias === null ? 0 : ptrOf(backend, bias), relu);
@@ -129,15 +136,23 @@ function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?:
   return runStock('Conv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 
-function fusedConv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function fusedConv2D(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
   const attrs = args.attrs as unknown as ConvAttrs;
   const activation = attrs.activation ?? 'linear';
-  const ours = (activation === 'linear' || activation === 'relu') && preluActivationWeights == null && (bias == null || (bias.dtype === 'float32' && sizeOf(bias.shape) === filter!.shape[3]));
+  const ours =
+    (activation === 'linear' || activation === 'relu') &&
+    preluActivationWeights == null &&
+    (bias == null || (bias.dtype === 'float32' && sizeOf(bias.shape) === filter!.shape[3]));
   const info = ours ? singleChannelConvInfo(x!.shape, filter!.shape, attrs) : null;
   if (info !== null) return conv1ch(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', info);
   const gemmInfo = ours ? gemmConvInfo(x!, filter!, attrs) : null;
-  if (gemmInfo !== null) return convOnGemm(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', gemmInfo);
+  if (gemmInfo !== null)
+    return convOnGemm(asWasm(args.backend), x!, filter!, bias ?? null, activation === 'relu', gemmInfo);
   return runStock('FusedConv2D', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 

@@ -115,7 +115,11 @@ export function deferOutput(
   // No memory and no C-side registration until it runs; disposing it as it is frees nothing (free(0) is a no-op).
   storage.set(dataId, { id, memoryOffset: 0, shape, dtype: 'float32', refCount: 1 });
   for (const t of inputs) backend.incRef(t.dataId);
-  const tfjs = (backend.wasm as unknown as { tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void } }).tfjs;
+  const tfjs = (
+    backend.wasm as unknown as {
+      tfjs: { registerTensor(id: number, size: number, offset: number): void; disposeData(id: number): void };
+    }
+  ).tfjs;
   h.pending.set(dataId, {
     run: () => {
       const result = compute();

@@ -79,7 +79,12 @@ function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
     const partDw = (i: number) => (i === 0 ? dwp : scratch + (i - 1) * taps * 4);
     const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
     const dyImage = info.outHeight * info.outWidth * info.outChannels * 4;
-    runParts(backend, 'DepthwiseConv2dNativeBackpropFilter', 'depthwiseBackpropFilter', images, (b0, b1, i) => [xp + b0 * xImage, dyp + b0 * dyImage, partDw(i), ...geometry(info, b1 - b0)]);
+    runParts(backend, 'DepthwiseConv2dNativeBackpropFilter', 'depthwiseBackpropFilter', images, (b0, b1, i) => [
+      xp + b0 * xImage,
+      dyp + b0 * dyImage,
+      partDw(i),
+      ...geometry(info, b1 - b0),
+    ]);
     for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
   } finally {
     if (scratch !== 0) heapFree(backend, scratch);
@@ -104,7 +109,12 @@ function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
   const dxp = ptrOf(backend, dx);
   const xImage = info.inHeight * info.inWidth * info.inChannels * 4;
   const dyImage = info.outHeight * info.outWidth * info.outChannels * 4;
-  runParts(backend, 'DepthwiseConv2dNativeBackpropInput', 'depthwiseBackpropInput', parts(backend, info), (b0, b1) => [dyp + b0 * dyImage, fp, dxp + b0 * xImage, ...geometry(info, b1 - b0)]);
+  runParts(backend, 'DepthwiseConv2dNativeBackpropInput', 'depthwiseBackpropInput', parts(backend, info), (b0, b1) => [
+    dyp + b0 * dyImage,
+    fp,
+    dxp + b0 * xImage,
+    ...geometry(info, b1 - b0),
+  ]);
   return dx;
 }
 

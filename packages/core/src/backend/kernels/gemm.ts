@@ -52,7 +52,12 @@ export interface PackedB {
  * Packs a K x N matrix given as segments stacked along K (each with its own layout, e.g. the taps of a reversed
  * filter), split by panels over the helper threads.
  */
-export function packB(backend: WasmBackend, kernel: string, segments: (HeapMatrix & { rows: number })[], N: number): PackedB {
+export function packB(
+  backend: WasmBackend,
+  kernel: string,
+  segments: (HeapMatrix & { rows: number })[],
+  N: number,
+): PackedB {
   const K = segments.reduce((a, s) => a + s.rows, 0);
   const panels = Math.ceil(N / 8);
   const ptr = heapAlloc(backend, Math.max(32, panels * K * 32));
@@ -81,8 +86,26 @@ export function gemm(
   opts: { accumulate?: boolean; bias?: number; relu?: boolean } = {},
 ): void {
   requireSimd(backend, kernel);
-  const rows = splitRange(Math.ceil(M / 4), simdThreads(backend), Math.max(1, Math.ceil(16384 / Math.max(1, b.K * b.N)))).map(([r0, r1]) => [r0 * 4, Math.min(M, r1 * 4)] as const);
-  runParts(backend, kernel, 'gemm', rows, (m0, m1) => [m1 - m0, b.N, b.K, a.ptr + m0 * a.si, a.si, a.sj, b.ptr, b.K, c.ptr + m0 * c.ldc, c.ldc, opts.accumulate ? 1 : 0, opts.bias ?? 0, opts.relu ? 1 : 0]);
+  const rows = splitRange(
+    Math.ceil(M / 4),
+    simdThreads(backend),
+    Math.max(1, Math.ceil(16384 / Math.max(1, b.K * b.N))),
+  ).map(([r0, r1]) => [r0 * 4, Math.min(M, r1 * 4)] as const);
+  runParts(backend, kernel, 'gemm', rows, (m0, m1) => [
+    m1 - m0,
+    b.N,
+    b.K,
+    a.ptr + m0 * a.si,
+    a.si,
+    a.sj,
+    b.ptr,
+    b.K,
+    c.ptr + m0 * c.ldc,
+    c.ldc,
+    opts.accumulate ? 1 : 0,
+    opts.bias ?? 0,
+    opts.relu ? 1 : 0,
+  ]);
 }
 
 /** Geometry of a convolution as our kernels take it. */
@@ -129,7 +152,9 @@ function geometryArgs(g: ConvGeometry): ConvGeometryArgs {
 
 /** Rows of im2col per sub-chunk: about `MULTICHEXNET_COL_FLOATS` (default 32K) floats, a multiple of 4. */
 function colRows(kdim: number): number {
-  const floats = Number((typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_COL_FLOATS'] : undefined) ?? 32768);
+  const floats = Number(
+    (typeof process !== 'undefined' ? process.env?.['MULTICHEXNET_COL_FLOATS'] : undefined) ?? 32768,
+  );
   return Math.max(4, Math.floor(floats / kdim) & ~3);
 }
 
@@ -137,7 +162,15 @@ function colRows(kdim: number): number {
  * Convolution output [B, OH, OW, N] of x (NHWC, geometry g) with the packed filter matrix [KH*KW*Ci, N], + bias
  * (pointer to N floats, 0 for none), relu.
  */
-export function convGemm(backend: WasmBackend, kernel: string, x: tf.TensorInfo, g: ConvGeometry, filter: PackedB, bias: number, relu: boolean): tf.TensorInfo {
+export function convGemm(
+  backend: WasmBackend,
+  kernel: string,
+  x: tf.TensorInfo,
+  g: ConvGeometry,
+  filter: PackedB,
+  bias: number,
+  relu: boolean,
+): tf.TensorInfo {
   const N = filter.N;
   const out = backend.makeOutput([g.B, g.OH, g.OW, N], 'float32');
   const pixels = g.B * g.OH * g.OW;
@@ -151,7 +184,19 @@ export function convGemm(backend: WasmBackend, kernel: string, x: tf.TensorInfo,
   try {
     const xp = ptrOf(backend, x);
     const yp = ptrOf(backend, out);
-    runParts(backend, kernel, 'convGemmRows', parts, (n0, n1, i) => [xp, ...geometryArgs(g), n0, n1 - n0, col + i * colFloats * 4, rowsPerCol, filter.ptr, N, yp, bias, relu ? 1 : 0]);
+    runParts(backend, kernel, 'convGemmRows', parts, (n0, n1, i) => [
+      xp,
+      ...geometryArgs(g),
+      n0,
+      n1 - n0,
+      col + i * colFloats * 4,
+      rowsPerCol,
+      filter.ptr,
+      N,
+      yp,
+      bias,
+      relu ? 1 : 0,
+    ]);
   } finally {
     heapFree(backend, col);
   }
@@ -172,12 +217,24 @@ export function packReversedFilter(backend: WasmBackend, kernel: string, filter:
   const [KH, KW, Ci, Co] = filter.shape as [number, number, number, number];
   const T = KH * KW;
   const fp = ptrOf(backend, filter);
-  const segments = Array.from({ length: T }, (_, t) => ({ ptr: fp + (T - 1 - t) * Ci * Co * 4, si: 4, sj: Co * 4, rows: Co }));
+  const segments = Array.from({ length: T }, (_, t) => ({
+    ptr: fp + (T - 1 - t) * Ci * Co * 4,
+    si: 4,
+    sj: Co * 4,
+    rows: Co,
+  }));
   return packB(backend, kernel, segments, Ci);
 }
 
 /** dW [KH, KW, Ci, Co] = im2col(x)^T . dy over all output pixels, split by pixels over the helper threads. */
-export function convGemmFilter(backend: WasmBackend, kernel: string, x: tf.TensorInfo, dy: tf.TensorInfo, g: ConvGeometry, Co: number): tf.TensorInfo {
+export function convGemmFilter(
+  backend: WasmBackend,
+  kernel: string,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  g: ConvGeometry,
+  Co: number,
+): tf.TensorInfo {
   const kdim = g.KH * g.KW * g.Ci;
   const dw = backend.makeOutput([g.KH, g.KW, g.Ci, Co], 'float32');
   const pixels = g.B * g.OH * g.OW;
@@ -199,7 +256,18 @@ export function convGemmFilter(backend: WasmBackend, kernel: string, x: tf.Tenso
     const dwp = ptrOf(backend, dw);
     const base = (i: number) => scratch + i * perPart * 4;
     const target = (i: number) => (i === 0 ? dwp : base(i) + (colFloats + packFloats) * 4);
-    runParts(backend, kernel, 'convGemmFilterRows', parts, (n0, n1, i) => [xp, dyp, ...geometryArgs(g), Co, n0, n1 - n0, base(i), base(i) + colFloats * 4, target(i), 0]);
+    runParts(backend, kernel, 'convGemmFilterRows', parts, (n0, n1, i) => [
+      xp,
+      dyp,
+      ...geometryArgs(g),
+      Co,
+      n0,
+      n1 - n0,
+      base(i),
+      base(i) + colFloats * 4,
+      target(i),
+      0,
+    ]);
     for (let i = 1; i < parts.length; i++) simd.addInto(dwp, target(i), partDw);
   } finally {
     heapFree(backend, scratch);

@@ -115,14 +115,21 @@ interface GuardState {
 const guards = new WeakMap<object, GuardState>();
 
 function variableBytes(): number {
-  const vars = (tf.engine() as unknown as { state: { registeredVariables: Record<string, tf.Variable> } }).state.registeredVariables;
+  const vars = (tf.engine() as unknown as { state: { registeredVariables: Record<string, tf.Variable> } }).state
+    .registeredVariables;
   let bytes = 0;
   for (const v of Object.values(vars)) if (!v.isDisposed) bytes += v.size * 4;
   return bytes;
 }
 
 /** Kernels whose input `x` is an NHWC activation, so `x.shape[0]` is the batch. */
-const BATCH_KERNELS = new Set(['Conv2D', 'FusedConv2D', 'Conv2DBackpropFilter', 'MCXBatchNormTraining', 'FusedBatchNorm']);
+const BATCH_KERNELS = new Set([
+  'Conv2D',
+  'FusedConv2D',
+  'Conv2DBackpropFilter',
+  'MCXBatchNormTraining',
+  'FusedBatchNorm',
+]);
 
 function noteBatch(state: GuardState, batch: number): void {
   if (batch === state.batch) return;
@@ -186,7 +193,13 @@ export function heapShortageError(backend: WasmBackend, bytes: number): WasmHeap
       if (b < batch && (reference === null || b > reference.batchSize)) reference = { batchSize: b, peakBytes: peak };
     }
   }
-  return new WasmHeapError({ requestedBytes: bytes, tensorBytes: state?.liveBytes ?? 0, variableBytes: variableBytes(), batchSize: batch, reference });
+  return new WasmHeapError({
+    requestedBytes: bytes,
+    tensorBytes: state?.liveBytes ?? 0,
+    variableBytes: variableBytes(),
+    batchSize: batch,
+    reference,
+  });
 }
 
 /**
@@ -223,7 +236,9 @@ export function installHeapGuard(backend: WasmBackend): void {
     }
     return ptr;
   };
-  const b = backend as unknown as { move(dataId: object, values: unknown, shape: number[], dtype: tf.DataType, refCount: number): void };
+  const b = backend as unknown as {
+    move(dataId: object, values: unknown, shape: number[], dtype: tf.DataType, refCount: number): void;
+  };
   const rawMove = b.move.bind(backend);
   b.move = (dataId, values, shape, dtype, refCount) => {
     rawMove(dataId, values, shape, dtype, refCount);
@@ -240,7 +255,12 @@ export function installHeapGuard(backend: WasmBackend): void {
   // NonMaxSuppression kernels) do not.
   const rawMakeOutput = backend.makeOutput.bind(backend);
   backend.makeOutput = (shape, dtype, memoryOffset, ...rest: unknown[]) =>
-    (rawMakeOutput as (...a: unknown[]) => tf.TensorInfo)(shape, dtype, memoryOffset == null ? memoryOffset : memoryOffset >>> 0, ...rest);
+    (rawMakeOutput as (...a: unknown[]) => tf.TensorInfo)(
+      shape,
+      dtype,
+      memoryOffset == null ? memoryOffset : memoryOffset >>> 0,
+      ...rest,
+    );
   const rawDispose = backend.disposeData.bind(backend);
   backend.disposeData = (dataId: object, force?: boolean): boolean => {
     const freed = rawDispose(dataId, force);
@@ -291,7 +311,12 @@ export function wasmHeapStats(options: { resetPeak?: boolean } = {}): WasmHeapSt
   const backend = tf.backend() as unknown as WasmBackend;
   installHeapGuard(backend);
   const state = guards.get(backend)!;
-  const stats = { liveBytes: state.liveBytes, peakBytes: state.peakBytes, heapBytes: heapBuffer(backend).byteLength, limitBytes: WASM_HEAP_LIMIT_BYTES };
+  const stats = {
+    liveBytes: state.liveBytes,
+    peakBytes: state.peakBytes,
+    heapBytes: heapBuffer(backend).byteLength,
+    limitBytes: WASM_HEAP_LIMIT_BYTES,
+  };
   if (options.resetPeak === true) state.peakBytes = state.liveBytes;
   return stats;
 }
@@ -307,7 +332,8 @@ export function withHeapScope(kernelName: string, kernelFunc: tf.KernelFunc): tf
     installHeapGuard(backend);
     const state = guards.get(backend)!;
     const x = (args.inputs as { x?: tf.TensorInfo }).x;
-    if (x !== undefined && x.shape.length === 4 && x.shape[0]! > 0 && BATCH_KERNELS.has(kernelName)) noteBatch(state, x.shape[0]!);
+    if (x !== undefined && x.shape.length === 4 && x.shape[0]! > 0 && BATCH_KERNELS.has(kernelName))
+      noteBatch(state, x.shape[0]!);
     const outer = state.scope === null;
     if (outer) state.scope = [];
     const start = state.scope!.length;

@@ -24,7 +24,12 @@ export type PadAttr = 'valid' | 'same' | number | tf.backend_util.ExplicitPaddin
  * Whole images per part, so parts write disjoint memory: as many parts as helper threads, but none smaller than
  * about `floatsPerPart` floats (`floatsPerImage` floats each), where a thread would cost more than it saves.
  */
-export function imageParts(backend: WasmBackend, batch: number, floatsPerImage: number, floatsPerPart: number): [number, number][] {
+export function imageParts(
+  backend: WasmBackend,
+  batch: number,
+  floatsPerImage: number,
+  floatsPerPart: number,
+): [number, number][] {
   return splitRange(batch, simdThreads(backend), Math.ceil(floatsPerPart / floatsPerImage));
 }
 
@@ -48,7 +53,14 @@ export function poolGradSetup(args: KernelArgs, kernel: string): PoolGradSetup {
     pad: PadAttr;
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const dx = backend.makeOutput(input.shape, 'float32');
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C } = info;
   if (B * H * W * C === 0) return { backend, dy, input, info, dx, images: null };
@@ -79,7 +91,10 @@ export interface ResizeGradSetup {
 export function resizeGradSetup(args: KernelArgs, kernel: string): ResizeGradSetup {
   const backend = asWasm(args.backend);
   const { images: x, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
-  const { alignCorners, halfPixelCenters } = args.attrs as unknown as { alignCorners: boolean; halfPixelCenters?: boolean };
+  const { alignCorners, halfPixelCenters } = args.attrs as unknown as {
+    alignCorners: boolean;
+    halfPixelCenters?: boolean;
+  };
   const [B, xH, xW, C] = x.shape as [number, number, number, number];
   const [, yH, yW] = dy.shape as [number, number, number, number];
   const dx = backend.makeOutput(x.shape, 'float32');
@@ -100,7 +115,11 @@ export function resizeRatio(outSize: number, inSize: number, alignCorners: boole
  * Copies `tables` onto the wasm heap, runs `fn` with their addresses and frees them, also when `fn` throws.
  * The heap views are made after every `_malloc`, which may grow (and so detach) the heap.
  */
-export function withHeapTables<T>(backend: WasmBackend, tables: readonly (Int32Array | Float32Array)[], fn: (ptrs: number[]) => T): T {
+export function withHeapTables<T>(
+  backend: WasmBackend,
+  tables: readonly (Int32Array | Float32Array)[],
+  fn: (ptrs: number[]) => T,
+): T {
   const ptrs: number[] = [];
   try {
     for (const a of tables) ptrs.push(heapAlloc(backend, Math.max(4, a.length * 4)));
@@ -123,7 +142,12 @@ export interface ConvGeometryAttrs {
 }
 
 /** The forward convolution's geometry of a conv gradient kernel; these kernels take NHWC only. */
-export function nhwcConvInfo(kernel: string, xShape: number[], filterShape: number[], attrs: ConvGeometryAttrs): tf.backend_util.Conv2DInfo {
+export function nhwcConvInfo(
+  kernel: string,
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvGeometryAttrs,
+): tf.backend_util.Conv2DInfo {
   const fmt = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat);
   if (fmt !== 'channelsLast') throw new Error(`${kernel} on wasm supports NHWC only, got ${attrs.dataFormat}`);
   return tf.backend_util.computeConv2DInfo(
@@ -157,6 +181,29 @@ export function singleChannelGeometry(info: tf.backend_util.Conv2DInfo): SingleC
 
 /** The geometry arguments of the pooling gradient kernels after the batch size, in their order. */
 export function poolGeometry(info: tf.backend_util.Conv2DInfo): PoolGeometry {
-  const { inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
-  return [inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left];
+  const {
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    padInfo,
+  } = info;
+  return [
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    padInfo.top,
+    padInfo.left,
+  ];
 }

@@ -59,8 +59,17 @@ function run(
   const bp = ptrOf(backend, b);
   const op = ptrOf(backend, out);
   // A element (m, k); B element (k, n): transposes are strides.
-  const aMatrix = (i: number): HeapMatrix => ({ ptr: ap + i * M * K * 4, si: transposeA ? 4 : K * 4, sj: transposeA ? M * 4 : 4 });
-  const bMatrix = (i: number) => ({ ptr: bp + i * K * N * 4, si: transposeB ? 4 : N * 4, sj: transposeB ? K * 4 : 4, rows: K });
+  const aMatrix = (i: number): HeapMatrix => ({
+    ptr: ap + i * M * K * 4,
+    si: transposeA ? 4 : K * 4,
+    sj: transposeA ? M * 4 : 4,
+  });
+  const bMatrix = (i: number) => ({
+    ptr: bp + i * K * N * 4,
+    si: transposeB ? 4 : N * 4,
+    sj: transposeB ? K * 4 : 4,
+    rows: K,
+  });
   let packed = p.batchB === 1 ? packB(backend, kernel, [bMatrix(0)], N) : null;
   try {
     for (let i = 0; i < p.batch; i++) {
@@ -69,7 +78,15 @@ function run(
         packed = null;
         packed = packB(backend, kernel, [bMatrix(i)], N);
       }
-      gemm(backend, kernel, M, aMatrix(p.batchA === 1 ? 0 : i), packed!, { ptr: op + i * M * N * 4, ldc: N * 4 }, { bias, relu });
+      gemm(
+        backend,
+        kernel,
+        M,
+        aMatrix(p.batchA === 1 ? 0 : i),
+        packed!,
+        { ptr: op + i * M * N * 4, ldc: N * 4 },
+        { bias, relu },
+      );
     }
   } finally {
     packed?.free();
@@ -87,15 +104,40 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
 
 function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-  const { transposeA, transposeB, activation } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+  const { transposeA, transposeB, activation } = args.attrs as unknown as {
+    transposeA: boolean;
+    transposeB: boolean;
+    activation?: string;
+  };
   const act = activation ?? 'linear';
-  let p = gemmFor('matmul') && (act === 'linear' || act === 'relu') && preluActivationWeights == null ? plan(a!, b!, transposeA, transposeB) : null;
+  let p =
+    gemmFor('matmul') && (act === 'linear' || act === 'relu') && preluActivationWeights == null
+      ? plan(a!, b!, transposeA, transposeB)
+      : null;
   if (p !== null && bias != null && (bias.dtype !== 'float32' || sizeOf(bias.shape) !== p.N)) p = null;
   if (p === null) return runStock('_FusedMatMul', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   const backend = asWasm(args.backend);
-  return run(backend, '_FusedMatMul', a!, b!, transposeA, transposeB, p, bias == null ? 0 : ptrOf(backend, bias), act === 'relu');
+  return run(
+    backend,
+    '_FusedMatMul',
+    a!,
+    b!,
+    transposeA,
+    transposeB,
+    p,
+    bias == null ? 0 : ptrOf(backend, bias),
+    act === 'relu',
+  );
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
-export const batchMatMulConfig: tf.KernelConfig = { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMul as unknown as tf.KernelFunc };
-export const fusedMatMulConfig: tf.KernelConfig = { kernelName: '_FusedMatMul', backendName: 'wasm', kernelFunc: fusedMatMul as unknown as tf.KernelFunc };
+export const batchMatMulConfig: tf.KernelConfig = {
+  kernelName: 'BatchMatMul',
+  backendName: 'wasm',
+  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+};
+export const fusedMatMulConfig: tf.KernelConfig = {
+  kernelName: '_FusedMatMul',
+  backendName: 'wasm',
+  kernelFunc: fusedMatMul as unknown as tf.KernelFunc,
+};

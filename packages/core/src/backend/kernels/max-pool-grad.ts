@@ -30,10 +30,24 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const inImg = H * W * C * 4;
   const outImg = OH * OW * C * 4;
   if (tiles2x2) {
-    runParts(backend, 'MaxPoolGrad', 'maxPoolGrad2x2', images, (b0, b1) => [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, H, W, C]);
+    runParts(backend, 'MaxPoolGrad', 'maxPoolGrad2x2', images, (b0, b1) => [
+      xp + b0 * inImg,
+      dyp + b0 * outImg,
+      dxp + b0 * inImg,
+      b1 - b0,
+      H,
+      W,
+      C,
+    ]);
   } else {
     const geometry = poolGeometry(info);
-    runParts(backend, 'MaxPoolGrad', 'maxPoolGradGeneric', images, (b0, b1) => [xp + b0 * inImg, dyp + b0 * outImg, dxp + b0 * inImg, b1 - b0, ...geometry]);
+    runParts(backend, 'MaxPoolGrad', 'maxPoolGradGeneric', images, (b0, b1) => [
+      xp + b0 * inImg,
+      dyp + b0 * outImg,
+      dxp + b0 * inImg,
+      b1 - b0,
+      ...geometry,
+    ]);
   }
   return dx;
 }

@@ -24,14 +24,25 @@ function leadingAxes(x: tf.TensorInfo, axis: number | number[]): { k: number; ro
 }
 
 /** Column totals of x [rows, inner] (f64), split by rows over the helper threads. */
-export function columnSums(backend: WasmBackend, kernel: string, x: tf.TensorInfo, rows: number, inner: number): Float64Array {
+export function columnSums(
+  backend: WasmBackend,
+  kernel: string,
+  x: tf.TensorInfo,
+  rows: number,
+  inner: number,
+): Float64Array {
   requireSimd(backend, kernel);
   const ranges = splitRange(rows, simdThreads(backend), Math.ceil(65536 / inner));
   const acc = heapAlloc(backend, ranges.length * inner * 8);
   try {
     heapF64(backend, acc, ranges.length * inner).fill(0);
     const xp = ptrOf(backend, x);
-    runParts(backend, kernel, 'colSums', ranges, (r0, r1, i) => [xp + r0 * inner * 4, r1 - r0, inner, acc + i * inner * 8]);
+    runParts(backend, kernel, 'colSums', ranges, (r0, r1, i) => [
+      xp + r0 * inner * 4,
+      r1 - r0,
+      inner,
+      acc + i * inner * 8,
+    ]);
     const parts = heapF64(backend, acc, ranges.length * inner);
     const total = parts.slice(0, inner);
     for (let p = 1; p < ranges.length; p++) for (let j = 0; j < inner; j++) total[j]! += parts[p * inner + j]!;
@@ -57,5 +68,13 @@ function reduce(args: KernelArgs, kernel: 'Sum' | 'Mean'): tf.TensorInfo {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
-export const sumConfig: tf.KernelConfig = { kernelName: 'Sum', backendName: 'wasm', kernelFunc: ((a: KernelArgs) => reduce(a, 'Sum')) as unknown as tf.KernelFunc };
-export const meanConfig: tf.KernelConfig = { kernelName: 'Mean', backendName: 'wasm', kernelFunc: ((a: KernelArgs) => reduce(a, 'Mean')) as unknown as tf.KernelFunc };
+export const sumConfig: tf.KernelConfig = {
+  kernelName: 'Sum',
+  backendName: 'wasm',
+  kernelFunc: ((a: KernelArgs) => reduce(a, 'Sum')) as unknown as tf.KernelFunc,
+};
+export const meanConfig: tf.KernelConfig = {
+  kernelName: 'Mean',
+  backendName: 'wasm',
+  kernelFunc: ((a: KernelArgs) => reduce(a, 'Mean')) as unknown as tf.KernelFunc,
+};

@@ -18,7 +18,10 @@ import { avgPoolGradConfig } from './avg-pool-grad';
 import { resizeBilinearGradConfig } from './resize-bilinear-grad';
 import { resizeNearestNeighborGradConfig } from './resize-nearest-grad';
 import { concatConfig, sliceConfig, splitVConfig } from './slice-concat';
-import { depthwiseConv2dNativeBackpropFilterConfig, depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop';
+import {
+  depthwiseConv2dNativeBackpropFilterConfig,
+  depthwiseConv2dNativeBackpropInputConfig,
+} from './depthwise-conv2d-backprop';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum';
 import { meanConfig, sumConfig } from './reductions';
 import { installReluGradient, reluGradConfig } from './relu-grad';
@@ -53,7 +56,10 @@ const RAW_KERNELS: tf.KernelConfig[] = [
   ...batchNormKernelConfigs,
 ];
 // Each kernel frees what it allocated when it fails (a full heap), so a caught WasmHeapError leaks nothing.
-const KERNELS: tf.KernelConfig[] = RAW_KERNELS.map((k) => ({ ...k, kernelFunc: withHeapScope(k.kernelName, k.kernelFunc) }));
+const KERNELS: tf.KernelConfig[] = RAW_KERNELS.map((k) => ({
+  ...k,
+  kernelFunc: withHeapScope(k.kernelName, k.kernelFunc),
+}));
 for (const k of KERNELS) markOurs(k.kernelFunc);
 
 /** Names of the wasm kernels MultiCheXNet registers (stock replacements and additions). */

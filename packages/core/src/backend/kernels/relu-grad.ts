@@ -27,7 +27,11 @@ function reluGrad(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */
-export const reluGradConfig: tf.KernelConfig = { kernelName: RELU_GRAD, backendName: 'wasm', kernelFunc: reluGrad as unknown as tf.KernelFunc };
+export const reluGradConfig: tf.KernelConfig = {
+  kernelName: RELU_GRAD,
+  backendName: 'wasm',
+  kernelFunc: reluGrad as unknown as tf.KernelFunc,
+};
 
 let installed = false;
 
@@ -43,7 +47,8 @@ export function installReluGradient(): void {
   tf.registerGradient({
     ...stock,
     gradFunc: (dy, saved, attrs) => {
-      if (tf.getBackend() !== 'wasm' || tf.getKernel(RELU_GRAD, 'wasm') === undefined) return stock.gradFunc(dy, saved, attrs);
+      if (tf.getBackend() !== 'wasm' || tf.getKernel(RELU_GRAD, 'wasm') === undefined)
+        return stock.gradFunc(dy, saved, attrs);
       const [x] = saved as [tf.Tensor];
       return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x }) as tf.Tensor };
     },

@@ -26,14 +26,32 @@ export function bilinearTaps(outSize: number, inSize: number, alignCorners: bool
 }
 
 function resizeBilinearGrad(args: KernelArgs): tf.TensorInfo {
-  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(args, 'ResizeBilinearGrad');
+  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(
+    args,
+    'ResizeBilinearGrad',
+  );
   if (images === null) return dx;
   const rows = bilinearTaps(yH, xH, alignCorners, halfPixelCenters);
   const cols = bilinearTaps(yW, xW, alignCorners, halfPixelCenters);
   withHeapTables(backend, [rows.lo, rows.hi, rows.frac, cols.lo, cols.hi, cols.frac], (ptrs) => {
     const dyp = ptrOf(backend, dy);
     const dxp = ptrOf(backend, dx);
-    runParts(backend, 'ResizeBilinearGrad', 'resizeBilinearGrad', images, (b0, b1) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, ptrs[0]!, ptrs[1]!, ptrs[2]!, ptrs[3]!, ptrs[4]!, ptrs[5]!]);
+    runParts(backend, 'ResizeBilinearGrad', 'resizeBilinearGrad', images, (b0, b1) => [
+      dyp + b0 * yH * yW * C * 4,
+      dxp + b0 * xH * xW * C * 4,
+      b1 - b0,
+      xH,
+      xW,
+      yH,
+      yW,
+      C,
+      ptrs[0]!,
+      ptrs[1]!,
+      ptrs[2]!,
+      ptrs[3]!,
+      ptrs[4]!,
+      ptrs[5]!,
+    ]);
   });
   return dx;
 }

@@ -9,7 +9,12 @@ import { resizeGradSetup, resizeRatio, withHeapTables, type KernelArgs } from '.
 import { ptrOf } from './wasm-backend';
 
 /** Per output index, the source index tfjs's forward ResizeNearestNeighbor reads. */
-export function nearestSources(outSize: number, inSize: number, alignCorners: boolean, halfPixelCenters: boolean): Int32Array {
+export function nearestSources(
+  outSize: number,
+  inSize: number,
+  alignCorners: boolean,
+  halfPixelCenters: boolean,
+): Int32Array {
   const ratio = resizeRatio(outSize, inSize, alignCorners);
   const out = new Int32Array(outSize);
   for (let i = 0; i < outSize; i++) {
@@ -22,14 +27,28 @@ export function nearestSources(outSize: number, inSize: number, alignCorners: bo
 }
 
 function resizeNearestNeighborGrad(args: KernelArgs): tf.TensorInfo {
-  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(args, 'ResizeNearestNeighborGrad');
+  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(
+    args,
+    'ResizeNearestNeighborGrad',
+  );
   if (images === null) return dx;
   const rows = nearestSources(yH, xH, alignCorners, halfPixelCenters);
   const cols = nearestSources(yW, xW, alignCorners, halfPixelCenters);
   withHeapTables(backend, [rows, cols], ([pr, pc]) => {
     const dyp = ptrOf(backend, dy);
     const dxp = ptrOf(backend, dx);
-    runParts(backend, 'ResizeNearestNeighborGrad', 'resizeNearestGrad', images, (b0, b1) => [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, pr!, pc!]);
+    runParts(backend, 'ResizeNearestNeighborGrad', 'resizeNearestGrad', images, (b0, b1) => [
+      dyp + b0 * yH * yW * C * 4,
+      dxp + b0 * xH * xW * C * 4,
+      b1 - b0,
+      xH,
+      xW,
+      yH,
+      yW,
+      C,
+      pr!,
+      pc!,
+    ]);
   });
   return dx;
 }

@@ -19,7 +19,11 @@ function fourBytes(dtype: tf.DataType): boolean {
  * Collapses a slice to as few axes as possible: an axis merges into the one before it when it is taken whole.
  * Returns shape, begin and size of the collapsed slice (same elements, same order).
  */
-export function collapseSlice(shape: number[], begin: number[], size: number[]): { shape: number[]; begin: number[]; size: number[] } {
+export function collapseSlice(
+  shape: number[],
+  begin: number[],
+  size: number[],
+): { shape: number[]; begin: number[]; size: number[] } {
   const s: number[] = [shape[0] ?? 1];
   const b: number[] = [begin[0] ?? 0];
   const z: number[] = [size[0] ?? 1];
@@ -106,8 +110,14 @@ function concat(args: KernelArgs): tf.TensorInfo {
     return runStock('Concat', args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
   const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, first.shape)[0]!;
-  tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
-  const outShape = tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis);
+  tf.backend_util.assertParamsConsistent(
+    inputs.map((t) => t.shape),
+    axis,
+  );
+  const outShape = tf.backend_util.computeOutShape(
+    inputs.map((t) => t.shape),
+    axis,
+  );
   const out = backend.makeOutput(outShape, first.dtype);
   if (sizeOf(outShape) === 0) return out;
   // As 2-D: [outer, inner_i] blocks side by side in [outer, sum inner_i].
@@ -125,6 +135,18 @@ function concat(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (stock kernels remain the fallback). */
-export const sliceConfig: tf.KernelConfig = { kernelName: 'Slice', backendName: 'wasm', kernelFunc: slice as unknown as tf.KernelFunc };
-export const splitVConfig: tf.KernelConfig = { kernelName: 'SplitV', backendName: 'wasm', kernelFunc: splitV as unknown as tf.KernelFunc };
-export const concatConfig: tf.KernelConfig = { kernelName: 'Concat', backendName: 'wasm', kernelFunc: concat as unknown as tf.KernelFunc };
+export const sliceConfig: tf.KernelConfig = {
+  kernelName: 'Slice',
+  backendName: 'wasm',
+  kernelFunc: slice as unknown as tf.KernelFunc,
+};
+export const splitVConfig: tf.KernelConfig = {
+  kernelName: 'SplitV',
+  backendName: 'wasm',
+  kernelFunc: splitV as unknown as tf.KernelFunc,
+};
+export const concatConfig: tf.KernelConfig = {
+  kernelName: 'Concat',
+  backendName: 'wasm',
+  kernelFunc: concat as unknown as tf.KernelFunc,
+};

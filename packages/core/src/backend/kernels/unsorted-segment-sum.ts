@@ -12,7 +12,8 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const { numSegments } = args.attrs as unknown as { numSegments: number };
-  if (x.dtype !== 'float32' && x.dtype !== 'int32') throw new Error(`UnsortedSegmentSum on wasm takes float32 or int32 x, got ${x.dtype}`);
+  if (x.dtype !== 'float32' && x.dtype !== 'int32')
+    throw new Error(`UnsortedSegmentSum on wasm takes float32 or int32 x, got ${x.dtype}`);
   const rows = sizeOf(segmentIds.shape);
   const inner = sizeOf(x.shape.slice(segmentIds.shape.length));
   const out = backend.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);

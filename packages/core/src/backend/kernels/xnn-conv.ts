@@ -18,13 +18,7 @@ export interface XnnConvGeometry {
 }
 
 /** Output spatial size XNNPACK computes for this geometry. */
-export function xnnConvOutSize(
-  inH: number,
-  inW: number,
-  kH: number,
-  kW: number,
-  g: XnnConvGeometry,
-): [number, number] {
+export function xnnConvOutSize(inH: number, inW: number, kH: number, kW: number, g: XnnConvGeometry): [number, number] {
   const effH = (kH - 1) * g.dilationH + 1;
   const effW = (kW - 1) * g.dilationW + 1;
   const outH = Math.floor((inH + g.padTop + g.padBottom - effH) / g.strideH) + 1;

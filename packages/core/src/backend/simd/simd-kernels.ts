@@ -14,42 +14,111 @@ import {
 
 /** Depthwise gradients after the three pointers; M is the channel multiplier. */
 export type DepthwiseGeometry = [
-  B: number, H: number, W: number, C: number, OH: number, OW: number, M: number, KH: number, KW: number,
-  SH: number, SW: number, DH: number, DW: number, padTop: number, padLeft: number,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+  M: number,
+  KH: number,
+  KW: number,
+  SH: number,
+  SW: number,
+  DH: number,
+  DW: number,
+  padTop: number,
+  padLeft: number,
 ];
 
 /** A convolution's geometry as the GEMM convolution kernels take it. */
 export type ConvGeometryArgs = [
-  H: number, W: number, Ci: number, OH: number, OW: number, KH: number, KW: number,
-  SH: number, SW: number, DH: number, DW: number, padTop: number, padLeft: number,
+  H: number,
+  W: number,
+  Ci: number,
+  OH: number,
+  OW: number,
+  KH: number,
+  KW: number,
+  SH: number,
+  SW: number,
+  DH: number,
+  DW: number,
+  padTop: number,
+  padLeft: number,
 ];
 export type Im2colArgs = [x: number, out: number, ...geometry: ConvGeometryArgs, n0: number, count: number];
 /** convGemmRows after x. */
 export type ConvGemmRowsArgs = [
-  ...geometry: ConvGeometryArgs, n0: number, count: number, col: number, colRows: number, packedB: number, N: number,
-  y: number, bias: number, relu: number,
+  ...geometry: ConvGeometryArgs,
+  n0: number,
+  count: number,
+  col: number,
+  colRows: number,
+  packedB: number,
+  N: number,
+  y: number,
+  bias: number,
+  relu: number,
 ];
 /** convGemmFilterRows after x, dy. */
 export type ConvGemmFilterRowsArgs = [
-  ...geometry: ConvGeometryArgs, Co: number, n0: number, count: number, col: number, pack: number, dw: number,
+  ...geometry: ConvGeometryArgs,
+  Co: number,
+  n0: number,
+  count: number,
+  col: number,
+  pack: number,
+  dw: number,
   accumulate: number,
 ];
 
 /** The direct single-input-channel convolution kernels, after the pointers and the batch size. */
 export type SingleChannelGeometry = [
-  H: number, W: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number,
-  padTop: number, padLeft: number, Co: number,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+  KH: number,
+  KW: number,
+  SH: number,
+  SW: number,
+  padTop: number,
+  padLeft: number,
+  Co: number,
 ];
 /** The pooling gradient kernels, after the pointers and the batch size. */
 export type PoolGeometry = [
-  H: number, W: number, C: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number,
-  padTop: number, padLeft: number,
+  H: number,
+  W: number,
+  C: number,
+  OH: number,
+  OW: number,
+  KH: number,
+  KW: number,
+  SH: number,
+  SW: number,
+  padTop: number,
+  padLeft: number,
 ];
 
 export type AdamArgs = [
-  value: number, g: number, m: number, v: number, outValue: number, outM: number, outV: number, n: number,
-  beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, biasCorrection1: number,
-  biasCorrection2: number, epsilon: number, negLr: number,
+  value: number,
+  g: number,
+  m: number,
+  v: number,
+  outValue: number,
+  outM: number,
+  outV: number,
+  n: number,
+  beta1: number,
+  oneMinusBeta1: number,
+  beta2: number,
+  oneMinusBeta2: number,
+  biasCorrection1: number,
+  biasCorrection2: number,
+  epsilon: number,
+  negLr: number,
 ];
 
 /** The BatchNorm gradient kernels share these after x, dy (bnGradApply: after x, dy, dx). */
@@ -61,30 +130,174 @@ export interface SimdKernels {
   bnApply(x: number, y: number, rows: number, C: number, scale: number, offset: number, relu: number): void;
   bnGradReduce(...args: [x: number, dy: number, ...tail: BnGradTail, out: number]): void;
   bnGradApply(
-    ...args: [x: number, dy: number, dx: number, rows: number, C: number, scale: number, offset: number, relu: number, mean: number, a: number, b: number, k: number]
+    ...args: [
+      x: number,
+      dy: number,
+      dx: number,
+      rows: number,
+      C: number,
+      scale: number,
+      offset: number,
+      relu: number,
+      mean: number,
+      a: number,
+      b: number,
+      k: number,
+    ]
   ): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number): void;
   maxPoolGradGeneric(...args: [x: number, dy: number, dx: number, B: number, ...geometry: PoolGeometry]): void;
   avgPoolGrad(...args: [dy: number, dx: number, B: number, ...geometry: PoolGeometry, scale: number]): void;
   resizeBilinearGrad(
-    ...args: [dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number, rowTop: number, rowBottom: number, rowFrac: number, colLeft: number, colRight: number, colFrac: number]
+    ...args: [
+      dy: number,
+      dx: number,
+      B: number,
+      xH: number,
+      xW: number,
+      yH: number,
+      yW: number,
+      C: number,
+      rowTop: number,
+      rowBottom: number,
+      rowFrac: number,
+      colLeft: number,
+      colRight: number,
+      colFrac: number,
+    ]
   ): void;
-  resizeNearestGrad(dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number, rowSrc: number, colSrc: number): void;
-  zeroInsert(src: number, dst: number, B: number, OH: number, OW: number, C: number, SH: number, SW: number, DH: number, DW: number): void;
-  crop(src: number, dst: number, N: number, SH: number, SW: number, C: number, top: number, left: number, DH: number, DW: number): void;
-  conv1ch(...args: [x: number, w: number, bias: number, y: number, B: number, ...geometry: SingleChannelGeometry, relu: number, scratch: number, padLen: number]): void;
-  conv1chBackpropInput(...args: [dy: number, w: number, dx: number, B: number, ...geometry: SingleChannelGeometry, scratch: number, padLen: number]): void;
-  conv1chBackpropFilter(...args: [x: number, dy: number, dw: number, B: number, ...geometry: SingleChannelGeometry, scratch: number, padLen: number]): void;
+  resizeNearestGrad(
+    dy: number,
+    dx: number,
+    B: number,
+    xH: number,
+    xW: number,
+    yH: number,
+    yW: number,
+    C: number,
+    rowSrc: number,
+    colSrc: number,
+  ): void;
+  zeroInsert(
+    src: number,
+    dst: number,
+    B: number,
+    OH: number,
+    OW: number,
+    C: number,
+    SH: number,
+    SW: number,
+    DH: number,
+    DW: number,
+  ): void;
+  crop(
+    src: number,
+    dst: number,
+    N: number,
+    SH: number,
+    SW: number,
+    C: number,
+    top: number,
+    left: number,
+    DH: number,
+    DW: number,
+  ): void;
+  conv1ch(
+    ...args: [
+      x: number,
+      w: number,
+      bias: number,
+      y: number,
+      B: number,
+      ...geometry: SingleChannelGeometry,
+      relu: number,
+      scratch: number,
+      padLen: number,
+    ]
+  ): void;
+  conv1chBackpropInput(
+    ...args: [
+      dy: number,
+      w: number,
+      dx: number,
+      B: number,
+      ...geometry: SingleChannelGeometry,
+      scratch: number,
+      padLen: number,
+    ]
+  ): void;
+  conv1chBackpropFilter(
+    ...args: [
+      x: number,
+      dy: number,
+      dw: number,
+      B: number,
+      ...geometry: SingleChannelGeometry,
+      scratch: number,
+      padLen: number,
+    ]
+  ): void;
   im2colT(
-    ...args: [x: number, out: number, H: number, W: number, Ci: number, OH: number, OW: number, KH: number, KW: number, SH: number, SW: number, padTop: number, padLeft: number, n0: number, count: number, rowLen: number]
+    ...args: [
+      x: number,
+      out: number,
+      H: number,
+      W: number,
+      Ci: number,
+      OH: number,
+      OW: number,
+      KH: number,
+      KW: number,
+      SH: number,
+      SW: number,
+      padTop: number,
+      padLeft: number,
+      n0: number,
+      count: number,
+      rowLen: number,
+    ]
   ): void;
   addInto(acc: number, part: number, n: number): void;
-  copyBlock(src: number, srcStride: number, srcOff: number, dst: number, dstStride: number, dstOff: number, rows: number, width: number): void;
+  copyBlock(
+    src: number,
+    srcStride: number,
+    srcOff: number,
+    dst: number,
+    dstStride: number,
+    dstOff: number,
+    rows: number,
+    width: number,
+  ): void;
   reluGrad(dy: number, x: number, dx: number, n: number): void;
   adamUpdate(...args: AdamArgs): void;
-  gemmPackB(b: number, sbk: number, sbn: number, K: number, N: number, bp: number, Kp: number, k0: number, j0: number, j1: number): void;
+  gemmPackB(
+    b: number,
+    sbk: number,
+    sbn: number,
+    K: number,
+    N: number,
+    bp: number,
+    Kp: number,
+    k0: number,
+    j0: number,
+    j1: number,
+  ): void;
   gemm(
-    ...args: [M: number, N: number, K: number, a: number, sam: number, sak: number, bp: number, Kp: number, c: number, ldc: number, accumulate: number, bias: number, relu: number]
+    ...args: [
+      M: number,
+      N: number,
+      K: number,
+      a: number,
+      sam: number,
+      sak: number,
+      bp: number,
+      Kp: number,
+      c: number,
+      ldc: number,
+      accumulate: number,
+      bias: number,
+      relu: number,
+    ]
   ): void;
   im2col(...args: Im2colArgs): void;
   convGemmRows(x: number, ...rest: ConvGemmRowsArgs): void;
@@ -112,8 +325,8 @@ const compiled: Partial<Record<Variant, WebAssembly.Module>> = {};
 
 /** f32x4.relaxed_madd in the smallest valid module: whether this engine accepts relaxed SIMD. */
 const RELAXED_PROBE = new Uint8Array([
-  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 0x0a, 0x0d, 1, 0x0b, 0, 0x20, 0, 0x20, 1,
-  0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 0x0a, 0x0d, 1, 0x0b, 0,
+  0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b,
 ]);
 
 let relaxedState: boolean | null = null;

@@ -119,8 +119,14 @@ export class SimdPool {
    * Starts `threads - 1` helpers on `memory` (which must be shared), or returns null when that is not possible
    * here. Waits up to 5 s for them to come up.
    */
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, local: SimdKernels, threads: number): Promise<SimdPool | null> {
-    if (threads < 2 || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
+  static async create(
+    module: WebAssembly.Module,
+    memory: WebAssembly.Memory,
+    local: SimdKernels,
+    threads: number,
+  ): Promise<SimdPool | null> {
+    if (threads < 2 || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer))
+      return null;
     if (typeof process === 'undefined' || process.versions?.node === undefined) return null;
     let WorkerCtor: new (src: string, opts: object) => PoolWorker['worker'];
     try {
@@ -129,11 +135,17 @@ export class SimdPool {
     } catch {
       return null;
     }
-    const names = Object.keys(local).filter((k) => typeof (local as unknown as Record<string, unknown>)[k] === 'function') as KernelName[];
+    const names = Object.keys(local).filter(
+      (k) => typeof (local as unknown as Record<string, unknown>)[k] === 'function',
+    ) as KernelName[];
     const workers: PoolWorker[] = [];
     for (let i = 0; i < threads - 1; i++) {
       const ctrl = new SharedArrayBuffer(64 + MAX_ARGS * 8);
-      const worker = new WorkerCtor(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl, names }, execArgv: [] });
+      const worker = new WorkerCtor(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory, ctrl, names },
+        execArgv: [],
+      });
       worker.unref();
       workers.push({ worker, i32: new Int32Array(ctrl), args: new Float64Array(ctrl, 64, MAX_ARGS) });
     }
