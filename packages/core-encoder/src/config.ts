@@ -1,9 +1,8 @@
-import { z } from '@multichexnet/core';
+import { z, SeedSchema, BlockNameSchema } from '@multichexnet/core';
 import { ENCODER_PRESETS, PRESETS, type DenseNetArchitecture, type EncoderPreset } from './presets';
 
 // Layer names become tfjs tensor names (which must match /^[A-Za-z0-9][-A-Za-z0-9._\/]*$/); the block name is a
 // prefix of every layer, so it may not contain '/' (that would read as a name scope).
-const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /**
  * The CheXEnc config: a preset plus optional per-field overrides. Parsing resolves the preset, so the output
@@ -30,17 +29,9 @@ export const EncoderConfigSchema = z
     compression: z.number().gt(0).lte(1).optional(),
     dropRate: z.number().min(0).lt(1).optional(),
     /** Seed of every initializer (and of the dropout masks). */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Block name, prefix of every layer name, so two encoders can live in one graph. */
-    name: z
-      .string()
-      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
-      .default('encoder'),
+    name: BlockNameSchema.default('encoder'),
     /** Image channels (1 for radiographs; 3 to load ImageNet-style weights). */
     inputChannels: z.number().int().positive().default(1),
     /**

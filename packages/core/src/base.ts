@@ -6,7 +6,7 @@
 export { CORE_VERSION as version } from './version';
 export { ConfigError, DataError, assertShape } from './errors';
 export type { ConfigIssue, DataErrorContext } from './errors';
-export { parseConfig, FeatureChannelsSchema, z } from './config';
+export { parseConfig, BlockNameSchema, FeatureChannelsSchema, SeedSchema, z } from './config';
 export { createRng, deriveSeed } from './rng';
 export type { Rng } from './rng';
 export { log, setLogLevel, setLogSink } from './log';

@@ -77,3 +77,15 @@ const channels = z.number().int().positive();
 export const FeatureChannelsSchema = z.object({ c2: channels, c3: channels, c4: channels, c5: channels }).strict();
 
 export { z };
+
+/** A seed of the project's RNGs: an unsigned 32-bit integer. Add `.default(...)` where a config has one. */
+export const SeedSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .max(2 ** 32 - 1);
+
+/** A block name (prefix of every layer name): a letter, then letters, digits, `_` and `-`. */
+export const BlockNameSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must start with a letter and hold only letters, digits, _ and -');

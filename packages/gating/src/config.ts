@@ -1,7 +1,6 @@
-import { FEATURE_LEVELS, FeatureChannelsSchema, z } from '@multichexnet/core';
+import { FEATURE_LEVELS, FeatureChannelsSchema, z, SeedSchema, BlockNameSchema } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes them, so it may not contain '/' (a name scope).
-const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const probability = z.number().min(0).max(1);
 
 /**
@@ -22,17 +21,9 @@ export const GateHeadConfigSchema = z
     /** Initial probability of "positive" (bias of the logit), so training starts at the class prior. */
     priorProbability: z.number().gt(0).lt(1).default(0.5),
     /** Seed of every initializer. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Block name, prefix of every layer name. */
-    name: z
-      .string()
-      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
-      .default('gate'),
+    name: BlockNameSchema.default('gate'),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { DataError, createRng, deriveSeed, parseConfig, z } from '@multichexnet/core';
+import { DataError, createRng, deriveSeed, parseConfig, z, SeedSchema } from '@multichexnet/core';
 
 /** Config of {@link createTeacherForcing}. */
 export const TeacherForcingConfigSchema = z
@@ -6,12 +6,7 @@ export const TeacherForcingConfigSchema = z
     /** Probability that a batch routes by the ground truth instead of the gate (the paper: 0.9). */
     p: z.number().min(0).max(1).default(0.9),
     /** Seed of the per-batch draws. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
   })
   .strict();
 /** What a user passes to {@link createTeacherForcing}. */

@@ -1,7 +1,6 @@
-import { FEATURE_LEVELS, FeatureChannelsSchema, z } from '@multichexnet/core';
+import { FEATURE_LEVELS, FeatureChannelsSchema, z, SeedSchema, BlockNameSchema } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes them, so it may not contain '/' (a name scope).
-const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 const classWeights = z.array(z.number().nonnegative().finite());
 
@@ -29,17 +28,9 @@ export const ClsHeadConfigSchema = z
     /** Weight of the negative term per class (CheXNet's w-); default 1. */
     negWeights: classWeights.optional(),
     /** Seed of the initializers and of the dropout masks. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Block name, prefix of every layer name. */
-    name: z
-      .string()
-      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
-      .default('cls'),
+    name: BlockNameSchema.default('cls'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -1,4 +1,4 @@
-import { FeatureChannelsSchema, z } from '@multichexnet/core';
+import { FeatureChannelsSchema, z, SeedSchema, BlockNameSchema } from '@multichexnet/core';
 
 /**
  * The CheXCovid config. `featureChannels` comes from the encoder (`encoder.featureChannels`).
@@ -15,17 +15,9 @@ export const CovidHeadConfigSchema = z
     /** Weight of the positive term of the BCE (COVID-19 films are the rare class). */
     posWeight: z.number().positive().finite().default(1),
     /** Seed of the initializers. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Block name, prefix of every layer name. */
-    name: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'must start with a letter and hold only letters, digits, _ and -')
-      .default('covid'),
+    name: BlockNameSchema.default('covid'),
   })
   .strict();
 

@@ -1,8 +1,7 @@
-import { FeatureChannelsSchema, z } from '@multichexnet/core';
+import { FeatureChannelsSchema, z, SeedSchema, BlockNameSchema } from '@multichexnet/core';
 import { RSNA_ANCHORS } from './anchors/rsna-anchors';
 
 // Layer names become tfjs tensor names; the block name prefixes every layer, so it may not contain '/'.
-const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /** One anchor shape, width and height as fractions of the image. */
 export const AnchorSchema = z.object({ width: z.number().gt(0).lte(1), height: z.number().gt(0).lte(1) }).strict();
@@ -60,17 +59,9 @@ export const DetHeadConfigSchema = z
     /** Initial objectness probability of every anchor (bias of the objectness logits, as RetinaNet). */
     priorProbability: z.number().gt(0).lt(1).default(0.01),
     /** Seed of every initializer. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Block name, prefix of every layer name. */
-    name: z
-      .string()
-      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
-      .default('chex_det'),
+    name: BlockNameSchema.default('chex_det'),
     loss: DetLossConfigSchema.prefault({}),
     decode: DetDecodeConfigSchema.prefault({}),
   })

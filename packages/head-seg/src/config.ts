@@ -1,7 +1,6 @@
-import { FeatureChannelsSchema, z } from '@multichexnet/core';
+import { FeatureChannelsSchema, z, SeedSchema, BlockNameSchema } from '@multichexnet/core';
 
 // Layer names become tfjs tensor names; the block name prefixes every layer, so it may not contain '/'.
-const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /** Weights of the CheXSeg loss (see `segLoss`). */
 export const SegLossConfigSchema = z
@@ -34,17 +33,9 @@ export const SegHeadConfigSchema = z
     /** Probability threshold of `decode`: a pixel is foreground when sigmoid(logit) > threshold. */
     threshold: z.number().gt(0).lt(1).default(0.5),
     /** Seed of every initializer. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Block name, prefix of every layer name. */
-    name: z
-      .string()
-      .regex(NAME_PATTERN, 'must start with a letter and hold only letters, digits, _ and -')
-      .default('chex_seg'),
+    name: BlockNameSchema.default('chex_seg'),
     loss: SegLossConfigSchema.prefault({}),
   })
   .strict();

@@ -1,6 +1,6 @@
 import { access, cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
-import { RUN_FILES, parseConfig, runFolder, writeFileAtomic, z } from '@multichexnet/core';
+import { RUN_FILES, parseConfig, runFolder, writeFileAtomic, z, SeedSchema } from '@multichexnet/core';
 import { loadMultiCheXNet } from '@multichexnet/model';
 import {
   PLAN_SIZES,
@@ -26,12 +26,7 @@ export const QuickstartConfigSchema = z
   .object({
     /** The run folder: the MultiCheXNet model, its report, and the experiment (data/, one folder per variant). */
     out: z.string().min(1).default('runs/quickstart'),
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /**
      * Plan size of every variant: `tiny` (densenet-tiny at 128 px, the default) or `small` (the same step counts,
      * densenet-small at 256 px: several times longer, see the README); `full` is the paper-scale protocol (hours).

@@ -1,4 +1,4 @@
-import { z } from '@multichexnet/core';
+import { z, SeedSchema } from '@multichexnet/core';
 import { SplitConfigSchema } from '@multichexnet/data';
 import { LossWeightingConfigSchema, PLAN_SIZES } from '@multichexnet/trainer';
 
@@ -53,12 +53,7 @@ export const ExperimentConfigSchema = z
     /** Plan size of every variant. */
     size: z.enum(PLAN_SIZES).default('tiny'),
     /** Seed of the data, of every plan and of the random baselines. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Images per synthetic dataset (ignored when data is given). */
     synthetic: z
       .object({

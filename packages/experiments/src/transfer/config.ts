@@ -1,4 +1,4 @@
-import { z } from '@multichexnet/core';
+import { z, SeedSchema } from '@multichexnet/core';
 import { SplitConfigSchema } from '@multichexnet/data';
 import { PLAN_SIZES } from '@multichexnet/trainer';
 import { IMBALANCE_MODES } from '@multichexnet/transfer';
@@ -27,12 +27,7 @@ export const TransferExperimentConfigSchema = z
     /** Plan size of the source protocol. */
     size: z.enum(PLAN_SIZES).default('tiny'),
     /** Seed of the data, the source plans and the splits; fine-tuning repeat k uses seed + k. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Fine-tuning repeats per Table 3 row (different seeds: decoder init, batch order, augmentation). */
     seeds: z.number().int().min(1).max(50).default(3),
     /**

@@ -1,4 +1,13 @@
-import { CHESTXRAY14_CLASSES, ConfigError, DataError, parseConfig, sha256Hex, tf, z } from '@multichexnet/core';
+import {
+  CHESTXRAY14_CLASSES,
+  ConfigError,
+  DataError,
+  parseConfig,
+  sha256Hex,
+  tf,
+  z,
+  SeedSchema,
+} from '@multichexnet/core';
 import { createEncoder, type Encoder } from '@multichexnet/core-encoder';
 import { resolvePreprocessConfig, type PreprocessConfig } from '@multichexnet/data';
 import { createClsHead, type ClsHead } from '@multichexnet/head-cls';
@@ -29,12 +38,7 @@ export const ImportOptionsSchema = z
     /** Names of the classifier's outputs in order ('' = an output to drop); default the layout's own list. */
     classes: z.array(z.string()).min(1).optional(),
     /** Seed of a new CheXCls when the checkpoint has no usable classifier (an ImageNet head). */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
   })
   .strict();
 /** What a caller passes to {@link importCheckpoint}. */

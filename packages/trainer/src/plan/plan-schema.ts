@@ -1,4 +1,4 @@
-import { z } from '@multichexnet/core';
+import { z, SeedSchema } from '@multichexnet/core';
 import { PreprocessConfigSchema, SplitConfigSchema } from '@multichexnet/data';
 import { configuredTasks, ENCODER_BLOCK, GATE_BLOCK, ModelConfigSchema } from '@multichexnet/model';
 import { LossWeightingConfigSchema } from '../losses/loss-weighting';
@@ -112,12 +112,7 @@ export const TrainingPlanSchema = z
     name: NAME,
     description: z.string().default(''),
     /** Seed of every random choice of the run: initial weights, data order, augmentation, teacher forcing. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Side of the network input in pixels (multiple of 32). */
     imageSize: z.number().int().positive().multipleOf(32).default(128),
     /** Preprocessing and augmentation ranges (`size` comes from imageSize). */

@@ -1,4 +1,4 @@
-import { FEATURE_LEVELS, z } from '@multichexnet/core';
+import { FEATURE_LEVELS, z, SeedSchema } from '@multichexnet/core';
 import { PreprocessConfigSchema, SplitConfigSchema } from '@multichexnet/data';
 import { OptimizerConfigSchema, ScheduleConfigSchema } from '@multichexnet/trainer';
 import { FREEZE_MODES } from '../model/cls-path';
@@ -53,12 +53,7 @@ export const FineTuneConfigSchema = z
     }),
     schedule: ScheduleConfigSchema.default({ type: 'cosine', warmupSteps: 0, minFactor: 0.1 }),
     /** Seed of the new decoder, the data order, augmentation, dropout and oversampling. */
-    seed: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(2 ** 32 - 1)
-      .default(0),
+    seed: SeedSchema.default(0),
     /** Network input side; default the source run's (plan.json), else 128. */
     imageSize: z.number().int().positive().multipleOf(32).optional(),
     /** Preprocessing (without `size`); default the source run's. */
