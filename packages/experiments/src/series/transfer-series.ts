@@ -32,6 +32,25 @@ export type TransferSeriesConfigInput = z.input<typeof TransferSeriesConfigSchem
 const T3_METRICS: readonly MetricName[] = ['cls.meanAuroc', 'cls.macroF1', 'cls.sensitivity'];
 const T4_METRICS: readonly MetricName[] = ['cls.meanAuroc', 'cls.macroF1'];
 
+/** Mean ± sd over seeds of each metric, every test image of the classifier counted (one entry per seed). */
+function clsSeedSummaries(
+  seeds: readonly { records: ImageRecords }[],
+  names: readonly MetricName[],
+): Partial<Record<MetricName, SeedSummary>> {
+  const metrics: Partial<Record<MetricName, SeedSummary>> = {};
+  for (const m of names)
+    metrics[m] = summariseSeeds(
+      seeds.map((x) =>
+        metricOn(
+          x.records,
+          m,
+          (x.records.cls?.labels ?? []).map((_, i) => i),
+        ),
+      ),
+    );
+  return metrics;
+}
+
 /** Table 3 over seeds, as `table3.json` of a series. */
 export interface Table3Summary extends SeriesFrame {
   classes: string[];
@@ -149,17 +168,7 @@ export function summariseTable3(tables: Table3[], frame: SeriesFrame): Table3Sum
   const first = tables[0]!;
   const rows = first.rows.map((r) => {
     const runs = tables.map((t) => t.rows.find((x) => x.method === r.method)!.runs[0]!);
-    const metrics: Table3Summary['rows'][number]['metrics'] = {};
-    for (const m of T3_METRICS)
-      metrics[m] = summariseSeeds(
-        runs.map((x) =>
-          metricOn(
-            x.records,
-            m,
-            (x.records.cls?.labels ?? []).map((_, i) => i),
-          ),
-        ),
-      );
+    const metrics = clsSeedSummaries(runs, T3_METRICS);
     return {
       method: r.method,
       label: r.label,
@@ -216,17 +225,7 @@ export function summariseTable4(tables: Table4[], frame: SeriesFrame): Table4Sum
   const first = tables[0]!;
   const rows = first.rows.map((r) => {
     const rs = tables.map((t) => t.rows.find((x) => x.model === r.model)!);
-    const metrics: Table4Summary['rows'][number]['metrics'] = {};
-    for (const m of T4_METRICS)
-      metrics[m] = summariseSeeds(
-        rs.map((x) =>
-          metricOn(
-            x.records,
-            m,
-            (x.records.cls?.labels ?? []).map((_, i) => i),
-          ),
-        ),
-      );
+    const metrics = clsSeedSummaries(rs, T4_METRICS);
     return {
       model: r.model,
       label: r.label,
