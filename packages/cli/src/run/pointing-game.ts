@@ -205,3 +205,71 @@ function coveredShare(mask: BinaryMask, radius: number): number {
   for (let i = 0; i < on.length; i++) n += on[i]!;
   return n / on.length;
 }
+
+/**
+ * The pointing-game floor a trained model is held to, stated before the quickstart model it is checked on was
+ * trained: (1) overall, within half a map cell, more hits than a random peak would make, at one-sided significance
+ * `significance`; (2) every localised class the model detects (its test AUROC at least `detectedAuroc`) scores at
+ * least `detectedRatio` times its chance level within half a cell. A map cannot point at what the model does not see,
+ * so (2) holds only the detected classes to a ratio; (1) holds the maps of every class together to beat chance.
+ */
+export const POINTING_GAME_FLOOR = { significance: 0.01, detectedAuroc: 0.8, detectedRatio: 2 } as const;
+
+/** {@link checkPointingGameFloor}'s verdict. */
+export interface PointingGameFloorVerdict {
+  floor: { significance: number; detectedAuroc: number; detectedRatio: number };
+  overall: { trials: number; tolerantHits: number; tolerantChance: number; pValue: number; holds: boolean };
+  detected: { className: string; auroc: number; tolerantAccuracy: number; tolerantChance: number; holds: boolean }[];
+  holds: boolean;
+}
+
+/**
+ * Checks a pointing-game report against {@link POINTING_GAME_FLOOR} (or `floor`), with the model's per-class test
+ * AUROC (e.g. `metrics.cls.perClassAuroc` of the run's eval-test.json). The overall p-value is the binomial upper tail
+ * P(X >= hits), X ~ Binomial(trials, mean chance): the hits of a random peak are a sum of Bernoulli trials with the
+ * films' own chance levels, whose upper tail above the mean is no heavier than this binomial's (Hoeffding 1956), so
+ * the test is conservative.
+ *
+ * @example
+ * checkPointingGameFloor(report, { Pneumothorax: 0.96 }).holds;
+ */
+export function checkPointingGameFloor(
+  report: PointingGameReport,
+  perClassAuroc: Readonly<Record<string, number>>,
+  floor: PointingGameFloorVerdict['floor'] = POINTING_GAME_FLOOR,
+): PointingGameFloorVerdict {
+  const o = report.overall;
+  const pValue = binomialUpperTail(o.tolerantHits, o.trials, o.tolerantChance);
+  const overall = {
+    trials: o.trials,
+    tolerantHits: o.tolerantHits,
+    tolerantChance: o.tolerantChance,
+    pValue,
+    holds: o.tolerantAccuracy > o.tolerantChance && pValue < floor.significance,
+  };
+  const detected = Object.entries(report.classes)
+    .filter(([c]) => (perClassAuroc[c] ?? 0) >= floor.detectedAuroc)
+    .map(([className, r]) => ({
+      className,
+      auroc: perClassAuroc[className]!,
+      tolerantAccuracy: r.tolerantAccuracy,
+      tolerantChance: r.tolerantChance,
+      holds: r.tolerantAccuracy >= floor.detectedRatio * r.tolerantChance,
+    }));
+  return { floor: { ...floor }, overall, detected, holds: overall.holds && detected.every((d) => d.holds) };
+}
+
+/** P(X >= k) for X ~ Binomial(n, p), summed in log space (n in the thousands stays exact to rounding). */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  if (k <= 0) return 1;
+  if (k > n) return 0;
+  if (p <= 0) return 0;
+  if (p >= 1) return 1;
+  let logC = 0; // log C(n, i), built up from i = 0
+  let sum = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i > 0) logC += Math.log((n - i + 1) / i);
+    if (i >= k) sum += Math.exp(logC + i * Math.log(p) + (n - i) * Math.log1p(-p));
+  }
+  return Math.min(1, sum);
+}
