@@ -1,4 +1,5 @@
-// `npm run pointing:measure -- --run runs/quickstart [--seed 1] [--films 40] [--out results/pointing-game-quickstart.json]`
+// `npm run pointing:measure -- --run runs/quickstart [--seed 1] [--films 40] [--out results/pointing-game-quickstart.json]
+//    [--trained-by "the command that trained the run"]`
 //
 // The pointing game of a trained run's class activation maps (`multichexnet pointing-game`'s evaluation, seeded
 // synthetic films with one painted lesion each), checked against the stated floor (POINTING_GAME_FLOOR in
@@ -22,6 +23,7 @@ const runDir = resolve(root, arg('run', 'runs/quickstart'));
 const outFile = resolve(root, arg('out', 'results/pointing-game-quickstart.json'));
 const seed = Number(arg('seed', '1'));
 const films = Number(arg('films', '40'));
+const trainedBy = arg('trained-by', '');
 
 const files = runFolder(runDir);
 for (const f of [files.test, files.plan]) {
@@ -45,8 +47,17 @@ const verdict = checkPointingGameFloor(report, perClassAuroc);
 const git = (...a: string[]): string => execFileSync('git', a, { cwd: root, encoding: 'utf8' }).trim();
 const artifact = {
   format: 'multichexnet-pointing-game-artifact',
-  command: `npm run pointing:measure -- ${process.argv.slice(2).join(' ')}`.trim(),
-  model: { run: relative(root, runDir), plan: plan.name, seed: plan.seed, imageSize: plan.imageSize },
+  command: `npm run pointing:measure -- ${process.argv
+    .slice(2)
+    .map((a) => (/\s/.test(a) ? JSON.stringify(a) : a))
+    .join(' ')}`.trim(),
+  model: {
+    run: relative(root, runDir),
+    plan: plan.name,
+    seed: plan.seed,
+    imageSize: plan.imageSize,
+    ...(trainedBy !== '' ? { trainedBy } : {}),
+  },
   commit: git('rev-parse', 'HEAD'),
   dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
   machine: { cpus: os.cpus().length, node: process.version, loadAverage1m: [loadStart, os.loadavg()[0]!] },
