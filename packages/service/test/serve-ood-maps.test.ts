@@ -88,6 +88,28 @@ describe('serve: class activation maps on request', () => {
     expect(plain.maps).toBeUndefined();
   });
 
+  it("&classes= adds the maps of the classes named to the findings' maps; an unknown class or classes without maps is 400", async () => {
+    const both = (await (
+      await post(`${refuse.url}/v1/predict?maps=grid&classes=Mass,Nodule`, images.film)
+    ).json()) as Record<string, any>;
+    expect(Object.keys(both.maps).sort()).toEqual(['Mass', 'Nodule', 'Pneumonia']);
+    expect(both.maps.Mass.grid.values).toHaveLength(both.maps.Mass.grid.width * both.maps.Mass.grid.height);
+    // the default stays the findings only, although the service's pipeline decodes every class's map
+    const findingsOnly = (await (await post(`${refuse.url}/v1/predict?maps=grid`, images.film)).json()) as Record<
+      string,
+      any
+    >;
+    expect(Object.keys(findingsOnly.maps)).toEqual(['Pneumonia']);
+    const unknown = await post(`${refuse.url}/v1/predict?maps=png&classes=Mass,Lung_Opacity`, images.film);
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { message: string }).message).toMatch(
+      /^query classes: Lung_Opacity is not a class of the model \(Atelectasis, /,
+    );
+    const alone = await post(`${refuse.url}/v1/predict?classes=Mass`, images.film);
+    expect(alone.status).toBe(400);
+    expect(((await alone.json()) as { message: string }).message).toMatch(/classes goes with maps=png or maps=grid/);
+  });
+
   it('answers 400 to an unknown maps format, and a refused image carries no maps', async () => {
     const bad = await post(`${refuse.url}/v1/predict?maps=jpeg`, images.film);
     expect(bad.status).toBe(400);

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { DataError, runFolder } from '@multichexnet/core';
 import {
+  CAM_OUTPUT,
   createPipeline,
   PIPELINE_FILES,
   verifyModelBytes,
@@ -59,18 +60,27 @@ export async function resolvePipelineFiles(model: string): Promise<{ stage1: str
 
 /**
  * Loads the gated inference pipeline for `--model` (see {@link resolvePipelineFiles}) on onnxruntime-node.
+ * `everyMap`: a model that carries class activation maps returns every class's map with each result (a client then
+ * picks the ones it asks for); a model without maps loads as it is.
  *
  * @example
  * const { pipeline, checksum } = await openPipeline('runs/exp1', { threads: 1 });
  */
 export async function openPipeline(
   model: string,
-  options: Omit<PipelineOptions, 'backend'> = {},
+  options: Omit<PipelineOptions, 'backend'> & { everyMap?: boolean } = {},
 ): Promise<LoadedPipeline> {
+  const { everyMap = false, ...pipelineOptions } = options;
   const files = await resolvePipelineFiles(model);
   const stage1 = new Uint8Array(await readFile(files.stage1));
-  const { checksum } = await verifyModelBytes(stage1, files.stage1);
+  const { checksum, metadata } = await verifyModelBytes(stage1, files.stage1);
   const stage2 = files.stage2 === null ? null : new Uint8Array(await readFile(files.stage2));
-  const pipeline = await createPipeline({ model: { stage1, stage2 }, backend: 'node', ...options });
+  const maps = everyMap && metadata.outputs.some((o) => o.name === CAM_OUTPUT);
+  const pipeline = await createPipeline({
+    model: { stage1, stage2 },
+    backend: 'node',
+    ...pipelineOptions,
+    ...(maps ? { cam: { classes: 'all' as const } } : {}),
+  });
   return { pipeline, checksum };
 }

@@ -38,7 +38,7 @@ export interface ResultJson {
   refusal?: string;
   /** Whether the probabilities and box scores are calibrated (temperature scaling fitted on validation). */
   calibrated: boolean;
-  /** Class activation maps of the findings, when asked for (`maps`: see {@link mapsToJson}). */
+  /** Class activation maps of the findings and of the classes asked for, when asked for (see {@link mapsToJson}). */
   maps?: Record<string, MapJson>;
   /** The fields of other tasks' decoders (e.g. CheXCovid's `covid`), as they decode them. */
   readonly [field: string]: unknown;
@@ -51,19 +51,12 @@ export interface ResultJson {
  * @example
  * const json = resultToJson(await pipeline.run(image)); // { tasks, probabilities, gate, boxes, mask: { width, height, pixels }, maskRle, timings }
  */
-export function resultToJson(r: PipelineResult, name = 'image', options: { maps?: MapFormat | null } = {}): ResultJson {
-  const {
-    mask: raster,
-    probabilities,
-    boxes,
-    maskRle,
-    findings: _findings,
-    cams,
-    refused,
-    ood,
-    calibrated,
-    ...rest
-  } = r;
+export function resultToJson(
+  r: PipelineResult,
+  name = 'image',
+  options: { maps?: MapFormat | null; mapClasses?: readonly string[] } = {},
+): ResultJson {
+  const { mask: raster, probabilities, boxes, maskRle, findings, cams, refused, ood, calibrated, ...rest } = r;
   let mask: ResultJson['mask'] = null;
   if (raster !== undefined && raster !== null) {
     let pixels = 0;
@@ -87,7 +80,12 @@ export function resultToJson(r: PipelineResult, name = 'image', options: { maps?
     out.refused = true;
     out.refusal = oodMessage(name, ood);
   }
-  if (options.maps != null) out.maps = mapsToJson(cams ?? {}, options.maps);
+  if (options.maps != null) {
+    // the findings' maps and those asked for by name (the pipeline may carry every class's)
+    const wanted = new Set([...(findings ?? []), ...(options.mapClasses ?? [])]);
+    const picked = Object.fromEntries(Object.entries(cams ?? {}).filter(([c]) => wanted.has(c)));
+    out.maps = mapsToJson(picked, options.maps);
+  }
   return out;
 }
 

@@ -83,6 +83,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let loaded: LoadedPipeline | null = null;
   try {
     loaded = await openPipeline(opts.model, {
+      everyMap: true,
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
       ...(opts.ood !== undefined ? { ood: opts.ood } : {}),
     });
@@ -266,8 +267,11 @@ async function listen(
   };
 
   app.post('/v1/predict', { preParsing: admit }, async (req, reply) => {
-    // ?maps=png|grid: the findings' class activation maps (models exported with them), checked before the upload
-    const maps = (req.query as Record<string, unknown> | undefined)?.maps;
+    // ?maps=png|grid[&classes=A,B]: the findings' class activation maps and those of the classes named (models
+    // exported with them), checked before the upload
+    const query = req.query as Record<string, unknown> | undefined;
+    const maps = query?.maps;
+    const classesParam = query?.classes;
     if (maps !== undefined && maps !== 'png' && maps !== 'grid') {
       return refuse(req, reply, 400, {
         error: 'BadRequest',
@@ -280,8 +284,26 @@ async function listen(
         message: `the model has no class activation maps (output ${CAM_OUTPUT}): export it with them to ask for maps`,
       });
     }
+    let mapClasses: string[] = [];
+    if (classesParam !== undefined) {
+      if (maps === undefined || typeof classesParam !== 'string')
+        return refuse(req, reply, 400, {
+          error: 'BadRequest',
+          message: 'query classes goes with maps=png or maps=grid, once: e.g. ?maps=png&classes=Mass,Nodule',
+        });
+      mapClasses = classesParam
+        .split(',')
+        .map((c) => c.trim())
+        .filter((c) => c !== '');
+      const unknown = mapClasses.filter((c) => !pipeline.metadata.classNames.includes(c));
+      if (unknown.length > 0)
+        return refuse(req, reply, 400, {
+          error: 'BadRequest',
+          message: `query classes: ${unknown.join(', ')} is not a class of the model (${pipeline.metadata.classNames.join(', ')})`,
+        });
+    }
     const { upload, result } = await infer(req);
-    const json = resultToJson(result, 'upload', { maps: (maps as MapFormat | undefined) ?? null });
+    const json = resultToJson(result, 'upload', { maps: (maps as MapFormat | undefined) ?? null, mapClasses });
     const body = {
       model: { checksum },
       image: { format: upload.format, width: upload.image.width, height: upload.image.height },
