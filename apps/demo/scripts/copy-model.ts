@@ -57,6 +57,12 @@ put('gate specificity', m.gate?.specificity);
 const plan = await readJson(join(runDir, 'plan.json'));
 const table1 = await readJson(join(runDir, 'table1.json'));
 const seed = typeof plan?.seed === 'number' ? plan.seed : 0;
+// the command as `train` takes it: a built-in plan's recorded name `<plan>-<size>` is `<plan>:<size>` on the command
+// line, the data root is the folder holding the run's nih/ rsna/ siim/ (its data.json), the run folder itself
+const planName = typeof plan?.name === 'string' ? plan.name.replace(/-(tiny|small|full)$/, ':$1') : '<plan>';
+const dataJson = await readJson(join(runDir, 'data.json'));
+const roots = Object.values((dataJson?.roots ?? {}) as Record<string, string>).map((r) => dirname(r));
+const dataRoot = roots.length > 0 && roots.every((r) => r === roots[0]) ? relative(repoRoot, roots[0]!) : null;
 
 const provenance = {
   run: relative(repoRoot, runDir),
@@ -64,7 +70,7 @@ const provenance = {
   command:
     table1 !== null
       ? `multichexnet quickstart${seed !== 0 ? ` --seed ${seed}` : ''}`
-      : `multichexnet train ${typeof plan?.name === 'string' ? plan.name : '<plan>'} --seed ${seed}`,
+      : `multichexnet train ${planName}${dataRoot !== null ? ` --data ${dataRoot}` : ''} --run ${relative(repoRoot, runDir)} --seed ${seed}`,
   exportedAt: info.mtime.toISOString(),
   copiedAt: new Date().toISOString(),
   checksum,

@@ -34,6 +34,21 @@ describe('readModelFiles', () => {
     expect(provenance.checksum).toBe(m.checksum);
   });
 
+  it.skipIf(!hasBundled)("the bundled model's provenance command is one `multichexnet train` takes as printed", () => {
+    const provenance = JSON.parse(readFileSync(join(dirname(bundled), 'provenance.json'), 'utf8')) as {
+      run: string;
+      command: string;
+      notes: string[];
+    };
+    // the built-in plan as `train` names it (`<plan>:<size>`), the data root, the run folder, the seed
+    const m = /^multichexnet train ([a-z-]+):(tiny|small|full) --data (\S+) --run (\S+) --seed (\d+)$/.exec(
+      provenance.command,
+    );
+    expect(m, provenance.command).not.toBeNull();
+    expect(m![4]).toBe(provenance.run);
+    expect(provenance.notes[0]).toMatch(new RegExp(`^plan ${m![1]}-${m![2]},`));
+  });
+
   it.skipIf(!hasBundled)('refuses two single graphs together and a tampered copy', async () => {
     const bytes = new Uint8Array(readFileSync(bundled));
     await expect(
