@@ -1,11 +1,13 @@
 import {
-  DataError,
+  FeatureHead,
   LayerBlock,
   assertShape,
-  deriveSeed,
+  featureInput,
   parseConfig,
+  pooledLogitModel,
   registerBlock,
   tf,
+  type AnyTensor,
   type ApplyOptions,
   type EncoderFeatures,
   type Head,
@@ -35,33 +37,20 @@ export interface GateHead
 }
 
 function buildGateModel(c: GateHeadConfig): tf.LayersModel {
-  const { name, seed } = c;
-  const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
-  let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
-  if (c.hidden > 0) {
-    x = tf.layers
-      .dense({
-        name: `${name}_hidden`,
-        units: c.hidden,
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
-      })
-      .apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
-  }
   const prior = c.priorProbability;
-  const logit = tf.layers
-    .dense({
-      name: `${name}_logit`,
-      units: 1,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logit') }),
-      // Start at the prior, as RetinaNet does for rare positives: the first steps do not fight a 0.5 guess.
-      biasInitializer: tf.initializers.constant({ value: Math.log(prior / (1 - prior)) }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name, inputs: input, outputs: logit });
+  return pooledLogitModel({
+    name: c.name,
+    seed: c.seed,
+    channels: c.featureChannels[c.level],
+    hidden: c.hidden,
+    units: 1,
+    outputName: 'logit',
+    // Start at the prior, as RetinaNet does for rare positives: the first steps do not fight a 0.5 guess.
+    bias: Math.log(prior / (1 - prior)),
+  });
 }
 
-class GateHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConfig> implements GateHead {
+class GateHeadImpl extends FeatureHead<tf.Tensor2D, GateHeadConfig> implements GateHead {
   readonly className = GATE_HEAD_CLASS_NAME;
   readonly task = 'gate' as const;
 
@@ -69,26 +58,8 @@ class GateHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConf
     super(config, buildGateModel(config));
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor2D | tf.SymbolicTensor {
-    const { level, featureChannels, name } = this.config;
-    const x = features?.[level];
-    if (x === undefined) {
-      throw new DataError('Gate head input lacks its feature level', {
-        field: `${name} input`,
-        expected: `features with ${level}`,
-        found:
-          features === null || typeof features !== 'object'
-            ? String(features)
-            : `keys ${Object.keys(features).join(', ')}`,
-      });
-    }
-    assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
-    return this.run([x], opts)[0] as tf.Tensor2D;
+  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
+    return [featureInput(features, this.config.level, this.config)];
   }
 
   loss(target: tf.Tensor1D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {

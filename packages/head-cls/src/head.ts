@@ -1,13 +1,16 @@
 import {
-  DataError,
+  FeatureHead,
   LayerBlock,
   assertShape,
   createRng,
   deriveSeed,
+  featureInput,
   parseConfig,
+  pooledLogitModel,
   inputImageSpace,
   registerBlock,
   tf,
+  type AnyTensor,
   type ApplyOptions,
   type EncoderFeatures,
   type Head,
@@ -49,35 +52,18 @@ export interface ClsHead
 }
 
 function buildClsModel(c: ClsHeadConfig): tf.LayersModel {
-  const { name, seed } = c;
-  const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
-  let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
-  if (c.hidden > 0) {
-    x = tf.layers
-      .dense({
-        name: `${name}_hidden`,
-        units: c.hidden,
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
-      })
-      .apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
-  }
-  if (c.dropout > 0) {
-    x = tf.layers
-      .dropout({ name: `${name}_dropout`, rate: c.dropout, seed: deriveSeed(seed, 'dropout') })
-      .apply(x) as tf.SymbolicTensor;
-  }
-  const logits = tf.layers
-    .dense({
-      name: `${name}_logits`,
-      units: c.classes.length,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logits') }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name, inputs: input, outputs: logits });
+  return pooledLogitModel({
+    name: c.name,
+    seed: c.seed,
+    channels: c.featureChannels[c.level],
+    hidden: c.hidden,
+    dropout: c.dropout,
+    units: c.classes.length,
+    outputName: 'logits',
+  });
 }
 
-class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig> implements ClsHead {
+class ClsHeadImpl extends FeatureHead<tf.Tensor2D, ClsHeadConfig> implements ClsHead {
   readonly className = CLS_HEAD_CLASS_NAME;
   readonly task = 'cls' as const;
   private readonly dropouts: tf.layers.Layer[];
@@ -89,30 +75,13 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
     this.dropoutRng = createRng(deriveSeed(config.seed, 'dropout-masks'));
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor2D | tf.SymbolicTensor {
-    const { level, featureChannels, name } = this.config;
-    const x = features?.[level];
-    if (x === undefined) {
-      throw new DataError('Classification head input lacks its feature level', {
-        field: `${name} input`,
-        expected: `features with ${level}`,
-        found:
-          features === null || typeof features !== 'object'
-            ? String(features)
-            : `keys ${Object.keys(features).join(', ')}`,
-      });
-    }
-    assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
+  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>, opts?: ApplyOptions): T[] {
+    const x = featureInput(features, this.config.level, this.config);
     if (opts?.training === true) {
       // tfjs's Dropout reuses a fixed seed; a fresh one per training call keeps masks random yet reproducible.
       for (const layer of this.dropouts) (layer as unknown as { seed: number }).seed = this.dropoutRng.seed();
     }
-    return this.run([x], opts)[0] as tf.Tensor2D;
+    return [x];
   }
 
   loss(target: tf.Tensor2D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {

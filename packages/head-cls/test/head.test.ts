@@ -93,7 +93,7 @@ describe('createClsHead: outputs', () => {
     const head = createClsHead({ classes: CLASSES, featureChannels: CHANNELS });
     const f = features(3, 1, { ...CHANNELS, c5: 7 });
     expect(() => head.apply(f)).toThrow(DataError);
-    expect(() => head.apply(f)).toThrow(/field cls input c5\): expected \[\?, \?, \?, 12\], found \[1, 4, 4, 7\]/);
+    expect(() => head.apply(f)).toThrow(/field cls features\.c5\): expected \[\?, \?, \?, 12\], found \[1, 4, 4, 7\]/);
     expect(() => head.apply({ c2: f.c2 } as unknown as EncoderFeatures)).toThrow(
       /expected features with c5, found keys c2/,
     );

@@ -1,11 +1,13 @@
 import {
-  DataError,
+  FeatureHead,
   LayerBlock,
   assertShape,
-  deriveSeed,
+  featureInput,
   parseConfig,
+  pooledLogitModel,
   registerBlock,
   tf,
+  type AnyTensor,
   type ApplyOptions,
   type EncoderFeatures,
 } from '@multichexnet/core';
@@ -27,29 +29,17 @@ export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, Covi
 }
 
 function buildCovidModel(c: CovidHeadConfig): tf.LayersModel {
-  const input = tf.input({ shape: [null, null, c.featureChannels.c5], name: `${c.name}_features` });
-  let x = tf.layers.globalAveragePooling2d({ name: `${c.name}_pool` }).apply(input) as tf.SymbolicTensor;
-  if (c.hidden > 0) {
-    x = tf.layers
-      .dense({
-        name: `${c.name}_hidden`,
-        units: c.hidden,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(c.seed, 'hidden') }),
-      })
-      .apply(x) as tf.SymbolicTensor;
-  }
-  const logit = tf.layers
-    .dense({
-      name: `${c.name}_logit`,
-      units: 1,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(c.seed, 'logit') }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name: c.name, inputs: input, outputs: logit });
+  return pooledLogitModel({
+    name: c.name,
+    seed: c.seed,
+    channels: c.featureChannels.c5,
+    hidden: c.hidden,
+    units: 1,
+    outputName: 'logit',
+  });
 }
 
-class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadConfig> implements CovidHead {
+class CovidHeadImpl extends FeatureHead<tf.Tensor2D, CovidHeadConfig> implements CovidHead {
   readonly className = COVID_HEAD_CLASS_NAME;
   readonly task = 'covid' as const;
 
@@ -57,21 +47,8 @@ class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadCo
     super(config, buildCovidModel(config));
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor2D | tf.SymbolicTensor {
-    const x = features?.c5;
-    if (x === undefined)
-      throw new DataError('COVID-19 head input lacks its feature level', {
-        field: `${this.config.name} input`,
-        expected: 'features with c5',
-        found: String(features),
-      });
-    assertShape(`${this.config.name} input c5`, x.shape, [null, null, null, this.config.featureChannels.c5]);
-    return this.run([x], opts)[0] as tf.Tensor2D;
+  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
+    return [featureInput(features, 'c5', this.config)];
   }
 
   loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar {

@@ -1,9 +1,10 @@
 import {
-  DataError,
-  LayerBlock,
+  FeatureHead,
+  featureInput,
   parseConfig,
   registerBlock,
   tf,
+  type AnyTensor,
   type ApplyOptions,
   type Box,
   type EncoderFeatures,
@@ -47,7 +48,7 @@ export interface DetHead extends Head<tf.Tensor4D, DetTargets, ScoredBox[], DetH
   decode(output: tf.Tensor4D, options?: DecodeDetectionsOptions): ScoredBox[][];
 }
 
-class AnchorDetHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, DetHeadConfig> implements DetHead {
+class AnchorDetHead extends FeatureHead<tf.Tensor4D, DetHeadConfig> implements DetHead {
   readonly className = DET_HEAD_CLASS_NAME;
   readonly task = 'det' as const;
   readonly anchors: readonly Anchor[];
@@ -59,23 +60,8 @@ class AnchorDetHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, DetHeadConf
     this.stride = DET_LEVEL_STRIDE[config.level];
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor4D | tf.SymbolicTensor {
-    const { level, featureChannels, name } = this.config;
-    const x = features?.[level];
-    const c = featureChannels[level];
-    if (x === undefined || x.shape.length !== 4 || (x.shape[3] !== null && x.shape[3] !== c)) {
-      throw new DataError(`Det head input ${level} must be [B, H, W, ${c}] (NHWC)`, {
-        field: `${name} features.${level}`,
-        expected: `[B, H, W, ${c}]`,
-        found: x === undefined ? 'missing' : `[${x.shape.join(', ')}]`,
-      });
-    }
-    return this.run([x], opts)[0] as tf.Tensor4D;
+  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
+    return [featureInput(features, this.config.level, this.config)];
   }
 
   encodeTargets(boxesPerImage: readonly (readonly Box[] | null)[], imageSize: ImageSize): DetTargets {

@@ -1,11 +1,13 @@
 import {
   DataError,
   FEATURE_LEVELS,
-  LayerBlock,
+  FeatureHead,
+  featureInput,
   inputImageSpace,
   parseConfig,
   registerBlock,
   tf,
+  type AnyTensor,
   type ApplyOptions,
   type BinaryMask,
   type EncoderFeatures,
@@ -37,7 +39,7 @@ export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegH
   decode(output: tf.Tensor4D, threshold?: number): BinaryMask[];
 }
 
-class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig> implements SegHead {
+class FpnSegHead extends FeatureHead<tf.Tensor4D, SegHeadConfig> implements SegHead {
   readonly className = SEG_HEAD_CLASS_NAME;
   readonly task = 'seg' as const;
 
@@ -45,25 +47,9 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
     super(config, buildSegModel(config));
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor4D | tf.SymbolicTensor {
-    const { featureChannels, name } = this.config;
-    const inputs = FEATURE_LEVELS.map((level) => {
-      const x = features?.[level];
-      const c = featureChannels[level];
-      if (x === undefined || x.shape.length !== 4 || (x.shape[3] !== null && x.shape[3] !== c)) {
-        throw new DataError(`Seg head input ${level} must be [B, H, W, ${c}] (NHWC)`, {
-          field: `${name} features.${level}`,
-          expected: `[B, H, W, ${c}]`,
-          found: x === undefined ? 'missing' : `[${x.shape.join(', ')}]`,
-        });
-      }
-      return x;
-    });
+  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
+    const { name } = this.config;
+    const inputs = FEATURE_LEVELS.map((level) => featureInput(features, level, this.config));
     // The add-skips need each level to be exactly twice the next one; say so before tfjs fails inside a layer.
     const [c2, c3, c4, c5] = inputs.map((x) => x.shape);
     const pairs: [readonly (number | null)[], readonly (number | null)[], string][] = [
@@ -82,7 +68,7 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
         }
       }
     }
-    return this.run(inputs, opts)[0] as tf.Tensor4D;
+    return inputs;
   }
 
   loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar {
