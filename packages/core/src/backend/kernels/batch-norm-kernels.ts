@@ -16,6 +16,7 @@ import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
 import { heapAlloc, heapF64, heapFree } from './heap';
 import { asWasm, f32Of, mallocF32, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+import { wasmKernelConfig } from './kernel-setup';
 
 /** Kernel names (custom: they exist only for wasm and are never called by tfjs itself). */
 export const BATCH_NORM_TRAINING = 'MCXBatchNormTraining';
@@ -232,10 +233,6 @@ function batchNormTrainingGrad(args: {
 
 /** Kernel configs: registered by registerWasmTrainingKernels(). */
 export const batchNormKernelConfigs: tf.KernelConfig[] = [
-  { kernelName: BATCH_NORM_TRAINING, backendName: 'wasm', kernelFunc: batchNormTraining as unknown as tf.KernelFunc },
-  {
-    kernelName: BATCH_NORM_TRAINING_GRAD,
-    backendName: 'wasm',
-    kernelFunc: batchNormTrainingGrad as unknown as tf.KernelFunc,
-  },
+  wasmKernelConfig(BATCH_NORM_TRAINING, batchNormTraining),
+  wasmKernelConfig(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad),
 ];

@@ -15,6 +15,7 @@ import {
   singleChannelGeometry,
   type ConvGeometryAttrs,
   type KernelArgs,
+  wasmKernelConfig,
 } from './kernel-setup';
 import { splitRange } from '../simd/simd-pool';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
@@ -223,8 +224,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */
-export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: 'Conv2DBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
-};
+export const conv2DBackpropFilterConfig: tf.KernelConfig = wasmKernelConfig(
+  'Conv2DBackpropFilter',
+  conv2DBackpropFilter,
+);

@@ -13,6 +13,7 @@ import {
   singleChannelGeometry,
   type ConvGeometryAttrs,
   type KernelArgs,
+  wasmKernelConfig,
 } from './kernel-setup';
 import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
@@ -212,8 +213,4 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: replaces the stock scalar kernel; registered by registerWasmTrainingKernels(). */
-export const conv2DBackpropInputConfig: tf.KernelConfig = {
-  kernelName: 'Conv2DBackpropInput',
-  backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
-};
+export const conv2DBackpropInputConfig: tf.KernelConfig = wasmKernelConfig('Conv2DBackpropInput', conv2DBackpropInput);

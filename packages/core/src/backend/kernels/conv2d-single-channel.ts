@@ -6,7 +6,13 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
-import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs } from './kernel-setup';
+import {
+  imageParts,
+  nhwcConvInfo,
+  singleChannelGeometry,
+  type ConvGeometryAttrs,
+  wasmKernelConfig,
+} from './kernel-setup';
 import { heapAlloc, heapF32, heapFree } from './heap';
 import { convGemm, gemmFor, geometryOf, packFilter } from './gemm';
 import { runStock } from './stock-kernels';
@@ -157,13 +163,5 @@ function fusedConv2D(args: {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
-export const conv2DConfig: tf.KernelConfig = {
-  kernelName: 'Conv2D',
-  backendName: 'wasm',
-  kernelFunc: conv2D as unknown as tf.KernelFunc,
-};
-export const fusedConv2DConfig: tf.KernelConfig = {
-  kernelName: 'FusedConv2D',
-  backendName: 'wasm',
-  kernelFunc: fusedConv2D as unknown as tf.KernelFunc,
-};
+export const conv2DConfig: tf.KernelConfig = wasmKernelConfig('Conv2D', conv2D);
+export const fusedConv2DConfig: tf.KernelConfig = wasmKernelConfig('FusedConv2D', fusedConv2D);

@@ -8,7 +8,7 @@ import { tf } from '../../tf';
 import type { DepthwiseGeometry } from '../simd/simd-kernels';
 import { requireSimd, runParts } from './kernel-context';
 import { heapAlloc, heapFree } from './heap';
-import { imageParts, type KernelArgs, type PadAttr } from './kernel-setup';
+import { imageParts, type KernelArgs, type PadAttr, wasmKernelConfig } from './kernel-setup';
 import { asWasm, f32Of, ptrOf, sizeOf } from './wasm-backend';
 
 interface DepthwiseAttrs {
@@ -119,13 +119,11 @@ function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel configs (missing in stock 4.22.0): registered by registerWasmTrainingKernels(). */
-export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: depthwiseConv2dNativeBackpropFilter as unknown as tf.KernelFunc,
-};
-export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
-  kernelName: 'DepthwiseConv2dNativeBackpropInput',
-  backendName: 'wasm',
-  kernelFunc: depthwiseConv2dNativeBackpropInput as unknown as tf.KernelFunc,
-};
+export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = wasmKernelConfig(
+  'DepthwiseConv2dNativeBackpropFilter',
+  depthwiseConv2dNativeBackpropFilter,
+);
+export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = wasmKernelConfig(
+  'DepthwiseConv2dNativeBackpropInput',
+  depthwiseConv2dNativeBackpropInput,
+);
