@@ -21,8 +21,8 @@ export type {
 } from './blocks/block';
 export { LayerBlock, namedWeightsOf } from './blocks/layer-block';
 export { FeatureHead, featureInput, pooledLogitModel } from './blocks/feature-head';
-export type { FeatureInputConfig, PooledLogitOptions } from './blocks/feature-head';
-export { registerBlock, registeredBlocks, serializeBlock, deserializeBlock } from './registry';
+export type { FeatureBlock, FeatureInputConfig, PooledLogitOptions } from './blocks/feature-head';
+export { blockFactory, registerBlock, registeredBlocks, serializeBlock, deserializeBlock } from './registry';
 export type { BlockSpec } from './registry';
 export {
   encodeBlockWeights,

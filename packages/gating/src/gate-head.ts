@@ -1,15 +1,10 @@
 import {
   FeatureHead,
-  LayerBlock,
   assertShape,
-  featureInput,
-  parseConfig,
   pooledLogitModel,
-  registerBlock,
+  blockFactory,
   tf,
-  type AnyTensor,
-  type ApplyOptions,
-  type EncoderFeatures,
+  type FeatureBlock,
   type Head,
 } from '@multichexnet/core';
 import { GateHeadConfigSchema, type GateHeadConfig, type GateHeadConfigInput } from './config';
@@ -20,20 +15,12 @@ export const GATE_HEAD_CLASS_NAME = 'gating/GateHead';
 
 /**
  * The dedicated binary gate: features {c2..c5} -> logit [B, 1], pre-sigmoid ("does this image hold a finding the
- * det/seg heads should see?").
+ * det/seg heads should see?"). Its `loss` is the masked BCE: target [B] of 0/1 (NaN = no gate label), logits [B, 1],
+ * mask [B] of 0/1; `decode` turns logits [B, 1] into the probability of each image.
  */
 export interface GateHead
-  extends
-    LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConfig>,
-    Head<tf.Tensor2D, tf.Tensor1D, number, GateHeadConfig> {
+  extends FeatureBlock<tf.Tensor2D, GateHeadConfig>, Head<tf.Tensor2D, tf.Tensor1D, number, GateHeadConfig> {
   readonly task: 'gate';
-  /** Logits [B, 1] (eager) or the symbolic logits of a larger graph. */
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  /** Masked BCE: target [B] of 0/1 (NaN = no gate label), logits [B, 1], mask [B] of 0/1. */
-  loss(target: tf.Tensor1D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar;
-  /** Logits [B, 1] -> the probability of each image (does not dispose `output`). */
-  decode(output: tf.Tensor2D): number[];
 }
 
 function buildGateModel(c: GateHeadConfig): tf.LayersModel {
@@ -55,11 +42,7 @@ class GateHeadImpl extends FeatureHead<tf.Tensor2D, GateHeadConfig> implements G
   readonly task = 'gate' as const;
 
   constructor(config: GateHeadConfig) {
-    super(config, buildGateModel(config));
-  }
-
-  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
-    return [featureInput(features, this.config.level, this.config)];
+    super(config, buildGateModel(config), [config.level]);
   }
 
   loss(target: tf.Tensor1D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {
@@ -82,8 +65,9 @@ class GateHeadImpl extends FeatureHead<tf.Tensor2D, GateHeadConfig> implements G
  * const loss = head.loss(tf.tensor1d([1, 0, NaN]), logits);   // NaN = no gate label
  * head.decode(logits);                                        // [0.81, 0.12, 0.47]
  */
-export function createGateHead(config: GateHeadConfigInput): GateHead {
-  return new GateHeadImpl(parseConfig(GateHeadConfigSchema, config, 'gate head config'));
-}
-
-registerBlock(GATE_HEAD_CLASS_NAME, (config: GateHeadConfigInput) => createGateHead(config));
+export const createGateHead: (config: GateHeadConfigInput) => GateHead = blockFactory(
+  GATE_HEAD_CLASS_NAME,
+  GateHeadConfigSchema,
+  'gate head config',
+  (c) => new GateHeadImpl(c),
+);

@@ -1,26 +1,12 @@
-import {
-  FeatureHead,
-  LayerBlock,
-  assertShape,
-  featureInput,
-  parseConfig,
-  pooledLogitModel,
-  registerBlock,
-  tf,
-  type AnyTensor,
-  type ApplyOptions,
-  type EncoderFeatures,
-} from '@multichexnet/core';
+import { FeatureHead, assertShape, pooledLogitModel, blockFactory, tf, type FeatureBlock } from '@multichexnet/core';
 import { CovidHeadConfigSchema, type CovidHeadConfig, type CovidHeadConfigInput } from './config';
 
 /** Registry name of the COVID-19 head. */
 export const COVID_HEAD_CLASS_NAME = 'head-covid/CovidHead';
 
 /** CheXCovid: features {c2..c5} -> one COVID-19 logit [B, 1], pre-sigmoid. */
-export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadConfig> {
+export interface CovidHead extends FeatureBlock<tf.Tensor2D, CovidHeadConfig> {
   readonly task: 'covid';
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
   /**
    * Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by
    * `posWeight`.
@@ -44,11 +30,7 @@ class CovidHeadImpl extends FeatureHead<tf.Tensor2D, CovidHeadConfig> implements
   readonly task = 'covid' as const;
 
   constructor(config: CovidHeadConfig) {
-    super(config, buildCovidModel(config));
-  }
-
-  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
-    return [featureInput(features, 'c5', this.config)];
+    super(config, buildCovidModel(config), ['c5']);
   }
 
   loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar {
@@ -74,8 +56,9 @@ class CovidHeadImpl extends FeatureHead<tf.Tensor2D, CovidHeadConfig> implements
  * const head = createCovidHead({ featureChannels: encoder.featureChannels, seed: 1 });
  * const logits = head.apply(encoder.apply(images));   // [B, 1]
  */
-export function createCovidHead(config: CovidHeadConfigInput): CovidHead {
-  return new CovidHeadImpl(parseConfig(CovidHeadConfigSchema, config, 'COVID-19 head config'));
-}
-
-registerBlock(COVID_HEAD_CLASS_NAME, (config: CovidHeadConfigInput) => createCovidHead(config));
+export const createCovidHead: (config: CovidHeadConfigInput) => CovidHead = blockFactory(
+  COVID_HEAD_CLASS_NAME,
+  CovidHeadConfigSchema,
+  'COVID-19 head config',
+  (c) => new CovidHeadImpl(c),
+);

@@ -38,12 +38,34 @@ export function featureInput<T extends AnyTensor>(
 }
 
 /**
- * Base class of the heads that sit on the encoder: `apply` maps features {c2..c5} to the wrapped model's single
- * output, eager or symbolic; subclasses say which checked levels feed the model in `inputs`.
+ * A block on the encoder features {c2..c5}: its output Y for eager features, a symbolic tensor of a larger graph for
+ * symbolic ones.
  */
-export abstract class FeatureHead<Y extends tf.Tensor, C> extends LayerBlock<EncoderFeatures, Y, C> {
-  /** The model's inputs taken from `features` (checked with {@link featureInput}), in the model's input order. */
-  protected abstract inputs<T extends AnyTensor>(features: EncoderFeatures<T>, opts?: ApplyOptions): T[];
+export interface FeatureBlock<Y extends tf.Tensor, C> extends LayerBlock<EncoderFeatures, Y, C> {
+  apply(features: EncoderFeatures, opts?: ApplyOptions): Y;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
+}
+
+/**
+ * Base class of the heads that sit on the encoder: `apply` checks the feature levels the head reads
+ * ({@link featureInput}) and runs the wrapped model on them, eager or symbolic, returning its single output.
+ */
+export abstract class FeatureHead<Y extends tf.Tensor, C extends FeatureInputConfig>
+  extends LayerBlock<EncoderFeatures, Y, C>
+  implements FeatureBlock<Y, C>
+{
+  /** The levels the model takes, in its input order. */
+  private readonly levels: readonly FeatureLevel[];
+
+  protected constructor(config: C, layersModel: tf.LayersModel, levels: readonly FeatureLevel[]) {
+    super(config, layersModel);
+    this.levels = levels;
+  }
+
+  /** The model's inputs: the checked levels of `features`. Subclasses add checks (or training-time set-up). */
+  protected inputs<T extends AnyTensor>(features: EncoderFeatures<T>, _opts?: ApplyOptions): T[] {
+    return this.levels.map((level) => featureInput(features, level, this.config));
+  }
 
   apply(features: EncoderFeatures, opts?: ApplyOptions): Y;
   apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
