@@ -126,22 +126,16 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         found: `${bytes.byteLength - pos}`,
       });
   };
-  const u8 = (): number => {
-    need(1);
-    return bytes[pos++]!;
-  };
-  const u16 = (): number => {
-    need(2);
-    const v = view.getUint16(pos, true);
-    pos += 2;
+  /** The `n`-byte number at the read position (`get` reads it from the DataView), then moves past it. */
+  const fixed = (n: number, get: (at: number) => number): number => {
+    need(n);
+    const v = get(pos);
+    pos += n;
     return v;
   };
-  const u32 = (): number => {
-    need(4);
-    const v = view.getUint32(pos, true);
-    pos += 4;
-    return v;
-  };
+  const u8 = (): number => fixed(1, (at) => view.getUint8(at));
+  const u16 = (): number => fixed(2, (at) => view.getUint16(at, true));
+  const u32 = (): number => fixed(4, (at) => view.getUint32(at, true));
   const take = (n: number): Uint8Array => {
     need(n);
     const out = bytes.subarray(pos, pos + n);
@@ -321,13 +315,9 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x42: // BINBYTES 'B'
         stack.push(take(u32()).slice());
         break;
-      case 0x4a: {
-        // BININT 'J'
-        need(4);
-        stack.push(view.getInt32(pos, true));
-        pos += 4;
+      case 0x4a: // BININT 'J'
+        stack.push(fixed(4, (at) => view.getInt32(at, true)));
         break;
-      }
       case 0x4b: // BININT1 'K'
         stack.push(u8());
         break;
@@ -345,13 +335,9 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
         break;
       }
-      case 0x47: {
-        // BINFLOAT 'G' (big-endian)
-        need(8);
-        stack.push(view.getFloat64(pos, false));
-        pos += 8;
+      case 0x47: // BINFLOAT 'G' (big-endian)
+        stack.push(fixed(8, (at) => view.getFloat64(at, false)));
         break;
-      }
       case 0x74: // TUPLE 't'
         stack.push(popMark());
         break;
