@@ -58,15 +58,18 @@ export function paddedRowLength(info: tf.backend_util.Conv2DInfo): number {
   return (Math.max(info.padInfo.left + info.inWidth, reach) + 3) & ~3;
 }
 
-/** y [B, OH, OW, Co] of x [B, H, W, 1] and filter [KH, KW, 1, Co]; bias [Co] optional; relu optional. */
-export function conv1ch(
+/** A fused convolution y [B, OH, OW, Co] of x and filter [KH, KW, Ci, Co], + bias [Co] (optional), relu optional. */
+type FusedConv = (
   backend: WasmBackend,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   bias: tf.TensorInfo | null,
   relu: boolean,
   info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+) => tf.TensorInfo;
+
+/** y [B, OH, OW, Co] of x [B, H, W, 1] and filter [KH, KW, 1, Co]; bias [Co] optional; relu optional. */
+export const conv1ch: FusedConv = (backend, x, filter, bias, relu, info) => {
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
   const padLen = paddedRowLength(info);
   const slab = info.filterHeight * padLen;
@@ -96,7 +99,7 @@ export function conv1ch(
     heapFree(backend, scratch);
   }
   return out;
-}
+};
 
 /** Geometry when our GEMM takes the convolution (NHWC float32, gemmFor('forward')), else null. */
 function gemmConvInfo(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): tf.backend_util.Conv2DInfo | null {
@@ -116,21 +119,14 @@ function gemmConvInfo(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs)
 }
 
 /** y [B, OH, OW, Co] on our GEMM, + bias [Co] (optional), relu optional. */
-function convOnGemm(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  bias: tf.TensorInfo | null,
-  relu: boolean,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+const convOnGemm: FusedConv = (backend, x, filter, bias, relu, info) => {
   const packed = packFilter(backend, 'Conv2D', filter);
   try {
     return convGemm(backend, 'Conv2D', x, geometryOf(info), packed, bias === null ? 0 : ptrOf(backend, bias), relu);
   } finally {
     packed.free();
   }
-}
+};
 
 function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
