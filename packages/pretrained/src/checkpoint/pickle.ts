@@ -187,6 +187,15 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
     if (!ALLOWED.has(full)) throw new UnpicklingRefused(full);
     return { kind: 'global', name: full };
   };
+  const appendTo = (list: PickleValue, items: PickleValue[]): void => {
+    if (!Array.isArray(list))
+      throw new DataError('Checkpoint pickle is malformed', {
+        file: source,
+        expected: 'a list to append to',
+        found: typeof list,
+      });
+    list.push(...items);
+  };
   const setItems = (target: PickleValue, items: PickleValue[]): void => {
     if (!(target instanceof Map))
       throw new DataError('Checkpoint pickle is malformed', {
@@ -379,30 +388,11 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         setItems(top(), items);
         break;
       }
-      case 0x61: {
-        // APPEND 'a'
-        const v = pop();
-        const list = top();
-        if (!Array.isArray(list))
-          throw new DataError('Checkpoint pickle is malformed', {
-            file: source,
-            expected: 'a list to append to',
-            found: typeof list,
-          });
-        list.push(v);
-        break;
-      }
+      case 0x61: // APPEND 'a'
       case 0x65: {
         // APPENDS 'e'
-        const items = popMark();
-        const list = top();
-        if (!Array.isArray(list))
-          throw new DataError('Checkpoint pickle is malformed', {
-            file: source,
-            expected: 'a list to append to',
-            found: typeof list,
-          });
-        list.push(...items);
+        const items = op === 0x61 ? [pop()] : popMark();
+        appendTo(top(), items);
         break;
       }
       case 0x52: {
