@@ -6,7 +6,7 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
-import type { PoolGeometry, SimdKernels, SingleChannelGeometry } from '../simd/simd-kernels';
+import type { PoolGeometry, SimdKernels, SingleChannelGeometry, WindowGeometry } from '../simd/simd-kernels';
 import { heapAlloc, heapF32, heapFree, heapI32 } from './heap';
 import { asWasm, ptrOf, type WasmBackend } from './wasm-backend';
 
@@ -179,7 +179,7 @@ export function nhwcConvInfo(
 }
 
 /** The window arguments (filter size, stride, top and left padding) the SIMD conv and pool kernels share. */
-function windowGeometry(info: tf.backend_util.Conv2DInfo): [number, number, number, number, number, number] {
+function windowGeometry(info: tf.backend_util.Conv2DInfo): WindowGeometry {
   const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
   return [filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left];
 }
