@@ -418,6 +418,27 @@ describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
   });
 });
 
+/**
+ * The gradient of sum(pool(x) * r) at x = `xv` (r seeded by `rSeed`) on wasm against cpu: its relative error, and
+ * the tensors the wasm pass left behind.
+ */
+async function poolGradVsCpu(
+  pool: (x: tf.Tensor4D) => tf.Tensor4D,
+  xv: Float32Array,
+  shape: [number, number, number, number],
+  rSeed: number,
+): Promise<{ err: number; leaked: number }> {
+  const fn = () =>
+    tf.grads((a: tf.Tensor) => {
+      const y = pool(a as tf.Tensor4D);
+      return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, rSeed), y.shape)));
+    })([tf.tensor4d(xv, shape)]);
+  const [ref] = await on('cpu', fn);
+  const before = tf.memory().numTensors;
+  const [got] = await on('wasm', fn);
+  return { err: relErr(got!, ref!), leaked: tf.memory().numTensors - before };
+}
+
 describe('MaxPoolGrad vs cpu', () => {
   const cases: { k: number; s: number; pad: 'same' | 'valid'; h: number; w: number; c: number }[] = [
     { k: 2, s: 2, pad: 'valid', h: 8, w: 8, c: 16 }, // SIMD fast path
@@ -433,16 +454,9 @@ describe('MaxPoolGrad vs cpu', () => {
         let xv = randomValues(shape, 41 + c.k + c.h);
         if (sign === 'negative') xv = xv.map((v) => -Math.abs(v) - 0.5);
         if (sign === 'ties') xv = xv.map((v) => Math.round(v));
-        const fn = () =>
-          tf.grads((a: tf.Tensor) => {
-            const y = tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad);
-            return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, 5), y.shape)));
-          })([tf.tensor4d(xv, shape)]);
-        const [ref] = await on('cpu', fn);
-        const before = tf.memory().numTensors;
-        const [got] = await on('wasm', fn);
-        expect(tf.memory().numTensors).toBe(before);
-        expect(relErr(got!, ref!)).toBeLessThan(1e-6);
+        const { err, leaked } = await poolGradVsCpu((a) => tf.maxPool(a, c.k, c.s, c.pad), xv, shape, 5);
+        expect(leaked).toBe(0);
+        expect(err).toBeLessThan(1e-6);
       });
     }
   }
@@ -459,16 +473,9 @@ describe('AvgPoolGrad vs cpu', () => {
     it(`k=${c.k} s=${c.s} ${c.pad} ${c.h}x${c.w}x${c.c}`, async () => {
       const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
       const xv = randomValues(shape, 71 + c.k + c.h);
-      const fn = () =>
-        tf.grads((a: tf.Tensor) => {
-          const y = tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad);
-          return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, 6), y.shape)));
-        })([tf.tensor4d(xv, shape)]);
-      const [ref] = await on('cpu', fn);
-      const before = tf.memory().numTensors;
-      const [got] = await on('wasm', fn);
-      expect(tf.memory().numTensors).toBe(before);
-      expect(relErr(got!, ref!)).toBeLessThan(1e-5);
+      const { err, leaked } = await poolGradVsCpu((a) => tf.avgPool(a, c.k, c.s, c.pad), xv, shape, 6);
+      expect(leaked).toBe(0);
+      expect(err).toBeLessThan(1e-5);
     });
   }
 });

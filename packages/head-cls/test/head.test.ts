@@ -200,15 +200,10 @@ describe('createClsHead: config', () => {
       [{ classes: ['a'], featureChannels: CHANNELS, hiden: 3 }, /unknown key\(s\) "hiden"/],
     ];
     for (const [input, message] of cases) {
-      let err: unknown;
-      try {
-        createClsHead(input as never);
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(input)).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toMatch(/Invalid classification head config/);
-      expect((err as Error).message).toMatch(message);
+      const create = () => createClsHead(input as never);
+      expect(create, JSON.stringify(input)).toThrow(ConfigError);
+      expect(create, JSON.stringify(input)).toThrow(/Invalid classification head config/);
+      expect(create, JSON.stringify(input)).toThrow(message);
     }
   });
 });
