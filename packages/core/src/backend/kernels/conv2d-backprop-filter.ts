@@ -9,19 +9,11 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
-import {
-  imageParts,
-  nhwcConvInfo,
-  singleChannelGeometry,
-  type ConvGeometryAttrs,
-  type KernelArgs,
-  wasmKernelConfig,
-} from './kernel-setup';
+import { nhwcConvInfo, type ConvGeometryAttrs, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import { splitRange } from '../simd/simd-pool';
-import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+import { paddedRowLength, runSingleChannel, singleChannelEnabled } from './conv2d-single-channel';
 import { convGemmFilter, gemmFor, geometryOf } from './gemm';
 import { xnnConv2d } from './xnn-conv';
-import { heapAlloc, heapFree } from './heap';
 import {
   asWasm,
   callKernel,
@@ -176,30 +168,24 @@ export function conv2dBackpropFilter1ch(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const dw = backend.makeOutput([info.filterHeight, info.filterWidth, 1, info.outChannels], 'float32');
-  const padLen = paddedRowLength(info);
   const taps = info.filterHeight * info.filterWidth * info.outChannels;
-  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
-  // Part 0 accumulates into dw, the others into private blocks added at the end.
-  const scratch = heapAlloc(backend, images.length * (padLen + taps) * 4);
-  try {
-    const xp = ptrOf(backend, x);
-    const dyp = ptrOf(backend, dy);
-    const dwp = ptrOf(backend, dw);
-    const partDw = (i: number) => (i === 0 ? dwp : scratch + (images.length * padLen + i * taps) * 4);
-    runParts(backend, 'Conv2DBackpropFilter', 'conv1chBackpropFilter', images, (b0, b1, i) => [
+  const xp = ptrOf(backend, x);
+  const dyp = ptrOf(backend, dy);
+  const dwp = ptrOf(backend, dw);
+  // Part 0 accumulates into dw, the others into private blocks (after the slabs) added at the end.
+  const partDw = (i: number, blocks: number) => (i === 0 ? dwp : blocks + i * taps * 4);
+  runSingleChannel(backend, 'Conv2DBackpropFilter', 'conv1chBackpropFilter', info, {
+    slab: paddedRowLength(info),
+    extra: (parts) => parts * taps,
+    pointers: (b0, i, blocks) => [
       xp + b0 * info.inHeight * info.inWidth * 4,
       dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-      partDw(i),
-      b1 - b0,
-      ...singleChannelGeometry(info),
-      scratch + i * padLen * 4,
-      padLen,
-    ]);
-    const simd = requireSimd(backend, 'Conv2DBackpropFilter');
-    for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
-  } finally {
-    heapFree(backend, scratch);
-  }
+      partDw(i, blocks),
+    ],
+    finish: (simd, parts, blocks) => {
+      for (let i = 1; i < parts; i++) simd.addInto(dwp, partDw(i, blocks), taps);
+    },
+  });
   return dw;
 }
 

@@ -7,17 +7,9 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
-import {
-  imageParts,
-  nhwcConvInfo,
-  singleChannelGeometry,
-  type ConvGeometryAttrs,
-  type KernelArgs,
-  wasmKernelConfig,
-} from './kernel-setup';
-import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+import { imageParts, nhwcConvInfo, type ConvGeometryAttrs, type KernelArgs, wasmKernelConfig } from './kernel-setup';
+import { paddedRowLength, runSingleChannel, singleChannelEnabled } from './conv2d-single-channel';
 import { deferOutput } from './deferred';
-import { heapAlloc, heapFree } from './heap';
 import { convGemm, gemmFor, packReversedFilter } from './gemm';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
@@ -162,27 +154,17 @@ export function conv2dBackpropInput1ch(
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
   const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
-  const padLen = paddedRowLength(info);
-  const slab = (info.filterHeight + info.strideHeight) * padLen;
-  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
-  requireSimd(backend, 'Conv2DBackpropInput');
-  const scratch = heapAlloc(backend, images.length * slab * 4);
-  try {
-    const dyp = ptrOf(backend, dy);
-    const fp = ptrOf(backend, filter);
-    const dxp = ptrOf(backend, dx);
-    runParts(backend, 'Conv2DBackpropInput', 'conv1chBackpropInput', images, (b0, b1, i) => [
+  const dyp = ptrOf(backend, dy);
+  const fp = ptrOf(backend, filter);
+  const dxp = ptrOf(backend, dx);
+  runSingleChannel(backend, 'Conv2DBackpropInput', 'conv1chBackpropInput', info, {
+    slab: (info.filterHeight + info.strideHeight) * paddedRowLength(info),
+    pointers: (b0) => [
       dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
       fp,
       dxp + b0 * info.inHeight * info.inWidth * 4,
-      b1 - b0,
-      ...singleChannelGeometry(info),
-      scratch + i * slab * 4,
-      padLen,
-    ]);
-  } finally {
-    heapFree(backend, scratch);
-  }
+    ],
+  });
   return dx;
 }
 

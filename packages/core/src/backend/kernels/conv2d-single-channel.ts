@@ -5,6 +5,7 @@
  * to the stock kernel unchanged.
  */
 import { tf } from '../../tf';
+import type { SimdKernels } from '../simd/simd-kernels';
 import { requireSimd, runParts } from './kernel-context';
 import {
   imageParts,
@@ -58,6 +59,58 @@ export function paddedRowLength(info: tf.backend_util.Conv2DInfo): number {
   return (Math.max(info.padInfo.left + info.inWidth, reach) + 3) & ~3;
 }
 
+/** How {@link runSingleChannel} lays out a kernel's call. */
+export interface SingleChannelRun {
+  /** Scratch floats of each part (the kernel's padded rows). */
+  slab: number;
+  /** Floats after the parts' slabs for the caller, given the part count (default none). */
+  extra?: (parts: number) => number;
+  /** Fills the extra floats at `extraAt` before the kernel runs. */
+  prepare?: (extraAt: number) => void;
+  /** The kernel's pointer arguments for the part from image `b0`; `extraAt` is the address of the extra floats. */
+  pointers: (b0: number, part: number, extraAt: number) => number[];
+  /** Arguments between the geometry and the scratch (conv1ch's relu flag). */
+  flags?: number[];
+  /** Runs after the kernel, before the scratch is freed (the filter gradient adds its parts up). */
+  finish?: (simd: SimdKernels, parts: number, extraAt: number) => void;
+}
+
+/**
+ * Runs a direct single-channel SIMD kernel (conv1ch and its two gradients) over parts of the batch, whole images of
+ * at least 256K floats of the Co-channel side each, with per-part scratch on the heap (freed also when it throws):
+ * (...pointers, images, ...singleChannelGeometry, ...flags, scratch, paddedRowLength).
+ */
+export function runSingleChannel(
+  backend: WasmBackend,
+  kernel: string,
+  fn: 'conv1ch' | 'conv1chBackpropInput' | 'conv1chBackpropFilter',
+  info: tf.backend_util.Conv2DInfo,
+  run: SingleChannelRun,
+): void {
+  const padLen = paddedRowLength(info);
+  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
+  const simd = requireSimd(backend, kernel);
+  const scratch = heapAlloc(backend, (images.length * run.slab + (run.extra?.(images.length) ?? 0)) * 4);
+  const extraAt = scratch + images.length * run.slab * 4;
+  try {
+    run.prepare?.(extraAt);
+    runParts(backend, kernel, fn, images, (b0, b1, i) => {
+      const geometry = singleChannelGeometry(info);
+      const args = [
+        ...run.pointers(b0, i, extraAt),
+        b1 - b0,
+        ...geometry,
+        ...(run.flags ?? []),
+        scratch + i * run.slab * 4,
+      ];
+      return [...args, padLen] as Parameters<SimdKernels[typeof fn]>;
+    });
+    run.finish?.(simd, images.length, extraAt);
+  } finally {
+    heapFree(backend, scratch);
+  }
+}
+
 /** A fused convolution y [B, OH, OW, Co] of x and filter [KH, KW, Ci, Co], + bias [Co] (optional), relu optional. */
 type FusedConv = (
   backend: WasmBackend,
@@ -71,33 +124,24 @@ type FusedConv = (
 /** y [B, OH, OW, Co] of x [B, H, W, 1] and filter [KH, KW, 1, Co]; bias [Co] optional; relu optional. */
 export const conv1ch: FusedConv = (backend, x, filter, bias, relu, info) => {
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-  const padLen = paddedRowLength(info);
-  const slab = info.filterHeight * padLen;
-  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
+  const xp = ptrOf(backend, x);
+  const fp = ptrOf(backend, filter);
+  const yp = ptrOf(backend, out);
   // Scratch: padded rows per part, then Co zeros standing in for a missing bias.
-  requireSimd(backend, 'Conv2D');
-  const scratch = heapAlloc(backend, (images.length * slab + info.outChannels) * 4);
-  const zeros = scratch + images.length * slab * 4;
-  if (bias === null) heapF32(backend, zeros, info.outChannels).fill(0);
-  try {
-    const xp = ptrOf(backend, x);
-    const fp = ptrOf(backend, filter);
-    const bp = bias === null ? zeros : ptrOf(backend, bias);
-    const yp = ptrOf(backend, out);
-    runParts(backend, 'Conv2D', 'conv1ch', images, (b0, b1, i) => [
+  runSingleChannel(backend, 'Conv2D', 'conv1ch', info, {
+    slab: info.filterHeight * paddedRowLength(info),
+    extra: () => info.outChannels,
+    prepare: (zeros) => {
+      if (bias === null) heapF32(backend, zeros, info.outChannels).fill(0);
+    },
+    pointers: (b0, _part, zeros) => [
       xp + b0 * info.inHeight * info.inWidth * 4,
       fp,
-      bp,
+      bias === null ? zeros : ptrOf(backend, bias),
       yp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-      b1 - b0,
-      ...singleChannelGeometry(info),
-      relu ? 1 : 0,
-      scratch + i * slab * 4,
-      padLen,
-    ]);
-  } finally {
-    heapFree(backend, scratch);
-  }
+    ],
+    flags: [relu ? 1 : 0],
+  });
   return out;
 };
 
