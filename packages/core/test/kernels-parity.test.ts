@@ -123,23 +123,25 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
       [0, 1],
       [0, 0],
     ];
+    // Both gradients of one stride-2 convolution; `shape` is the attribute each takes for its output's shape.
+    const gradient = (kernel: string, inputs: tf.NamedTensorMap, shape: Record<string, number[]>) =>
+      tf.engine().runKernel(kernel, inputs, {
+        strides: [2, 2],
+        pad,
+        dataFormat: 'NHWC',
+        ...shape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
     const run = () => [
-      tf
-        .engine()
-        .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) }, {
-          strides: [2, 2],
-          pad,
-          dataFormat: 'NHWC',
-          filterShape: [3, 3, 3, 5],
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
-      tf
-        .engine()
-        .runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) }, {
-          strides: [2, 2],
-          pad,
-          dataFormat: 'NHWC',
-          inputShape: [2, 8, 9, 3],
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      gradient(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) },
+        { filterShape: [3, 3, 3, 5] },
+      ),
+      gradient(
+        'Conv2DBackpropInput',
+        { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) },
+        { inputShape: [2, 8, 9, 3] },
+      ),
     ];
     const ref = await on('cpu', run);
     await tf.setBackend('wasm');

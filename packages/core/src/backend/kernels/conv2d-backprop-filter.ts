@@ -11,7 +11,12 @@ import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { nhwcConvInfo, type ConvGeometryAttrs, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import { splitRange } from '../simd/simd-pool';
-import { paddedRowLength, runSingleChannel, singleChannelEnabled } from './conv2d-single-channel';
+import {
+  paddedRowLength,
+  runSingleChannel,
+  singleChannelEnabled,
+  type SingleChannelGradient,
+} from './conv2d-single-channel';
 import { convGemmFilter, gemmFor, geometryOf } from './gemm';
 import { xnnConv2d } from './xnn-conv';
 import {
@@ -161,12 +166,7 @@ export function conv2dBackpropFilterXnn(
 }
 
 /** dW [KH, KW, 1, Co] of a single-input-channel convolution, by the direct SIMD kernel (Co a multiple of 4). */
-export function conv2dBackpropFilter1ch(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+export const conv2dBackpropFilter1ch: SingleChannelGradient = (backend, x, dy, info) => {
   const dw = backend.makeOutput([info.filterHeight, info.filterWidth, 1, info.outChannels], 'float32');
   const taps = info.filterHeight * info.filterWidth * info.outChannels;
   const xp = ptrOf(backend, x);
@@ -187,7 +187,7 @@ export function conv2dBackpropFilter1ch(
     },
   });
   return dw;
-}
+};
 
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);

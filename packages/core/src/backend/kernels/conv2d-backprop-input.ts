@@ -8,7 +8,12 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
 import { imageParts, nhwcConvInfo, type ConvGeometryAttrs, type KernelArgs, wasmKernelConfig } from './kernel-setup';
-import { paddedRowLength, runSingleChannel, singleChannelEnabled } from './conv2d-single-channel';
+import {
+  paddedRowLength,
+  runSingleChannel,
+  singleChannelEnabled,
+  type SingleChannelGradient,
+} from './conv2d-single-channel';
 import { deferOutput } from './deferred';
 import { convGemm, gemmFor, packReversedFilter } from './gemm';
 import { xnnConv2d } from './xnn-conv';
@@ -147,12 +152,7 @@ export function conv2dBackpropInputXnn(
 }
 
 /** dx [B, H, W, 1] of a single-input-channel convolution by the direct SIMD kernel (Co a multiple of 4). */
-export function conv2dBackpropInput1ch(
-  backend: WasmBackend,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+export const conv2dBackpropInput1ch: SingleChannelGradient = (backend, dy, filter, info) => {
   const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
   const dyp = ptrOf(backend, dy);
   const fp = ptrOf(backend, filter);
@@ -166,7 +166,7 @@ export function conv2dBackpropInput1ch(
     ],
   });
   return dx;
-}
+};
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);

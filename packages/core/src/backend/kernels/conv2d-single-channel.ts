@@ -59,6 +59,14 @@ export function paddedRowLength(info: tf.backend_util.Conv2DInfo): number {
   return (Math.max(info.padInfo.left + info.inWidth, reach) + 3) & ~3;
 }
 
+/** A gradient of the single-channel convolution on the direct kernel: (backend, its two inputs, geometry) -> it. */
+export type SingleChannelGradient = (
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+) => tf.TensorInfo;
+
 /** How {@link runSingleChannel} lays out a kernel's call. */
 export interface SingleChannelRun {
   /** Scratch floats of each part (the kernel's padded rows). */

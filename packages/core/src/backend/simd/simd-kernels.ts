@@ -113,6 +113,9 @@ export type AdamArgs = [
   negLr: number,
 ];
 
+/** Both resize gradients start with dy [B, yH, yW, C] and dx [B, xH, xW, C]; their source tables follow. */
+type ResizeGradArgs = [dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number];
+
 /** The BatchNorm gradient kernels share these after x, dy (bnGradApply: after x, dy, dx). */
 type BnGradTail = [rows: number, C: number, mean: number, scale: number, offset: number, relu: number];
 
@@ -142,14 +145,7 @@ export interface SimdKernels {
   avgPoolGrad(...args: [dy: number, dx: number, B: number, ...geometry: PoolGeometry, scale: number]): void;
   resizeBilinearGrad(
     ...args: [
-      dy: number,
-      dx: number,
-      B: number,
-      xH: number,
-      xW: number,
-      yH: number,
-      yW: number,
-      C: number,
+      ...sizes: ResizeGradArgs,
       rowTop: number,
       rowBottom: number,
       rowFrac: number,
@@ -158,18 +154,7 @@ export interface SimdKernels {
       colFrac: number,
     ]
   ): void;
-  resizeNearestGrad(
-    dy: number,
-    dx: number,
-    B: number,
-    xH: number,
-    xW: number,
-    yH: number,
-    yW: number,
-    C: number,
-    rowSrc: number,
-    colSrc: number,
-  ): void;
+  resizeNearestGrad(...args: [...sizes: ResizeGradArgs, rowSrc: number, colSrc: number]): void;
   zeroInsert(
     src: number,
     dst: number,
