@@ -167,15 +167,10 @@ describe('createEncoder: config', () => {
       ],
     ];
     for (const [input, message] of cases) {
-      let err: unknown;
-      try {
-        createEncoder(input as never);
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(input)).toBeInstanceOf(ConfigError);
-      expect((err as Error).message).toMatch(/Invalid encoder config/);
-      expect((err as Error).message).toMatch(message);
+      const create = () => createEncoder(input as never);
+      expect(create, JSON.stringify(input)).toThrow(ConfigError);
+      expect(create, JSON.stringify(input)).toThrow(/Invalid encoder config/);
+      expect(create, JSON.stringify(input)).toThrow(message);
     }
   });
 });

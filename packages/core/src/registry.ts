@@ -1,4 +1,5 @@
 import { DataError } from './errors';
+import { parseConfig, type z } from './config';
 import type { Block } from './blocks/block';
 
 /** What is needed to rebuild a block: its registry name and its resolved config. */
@@ -22,6 +23,25 @@ const factories = new Map<string, Factory>();
  */
 export function registerBlock(className: string, factory: (config: never) => Block<unknown, unknown, unknown>): void {
   factories.set(className, factory as Factory);
+}
+
+/**
+ * The `create*` factory of a block class: validates the config once with `schema` (a ConfigError names the field,
+ * `what` the config) and constructs the block; the factory is registered under `className` (see
+ * {@link registerBlock}).
+ *
+ * @example
+ * export const createGateHead = blockFactory(GATE_HEAD_CLASS_NAME, GateHeadConfigSchema, 'gate head config', (c) => new GateHeadImpl(c));
+ */
+export function blockFactory<S extends z.ZodType, B extends AnyBlock>(
+  className: string,
+  schema: S,
+  what: string,
+  construct: (config: z.output<S>) => B,
+): (config: z.input<S>) => B {
+  const create = (config: z.input<S>): B => construct(parseConfig(schema, config, what));
+  registerBlock(className, create);
+  return create;
 }
 
 /** The registered block names, sorted. */

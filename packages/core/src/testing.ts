@@ -205,6 +205,55 @@ export async function weightsRoundTrip<X>(
   }
 }
 
+/** What {@link blockContract} checks, each `true` (and the registry name) for a block that keeps the contract. */
+export interface BlockContractFacts {
+  className: string;
+  sameSeedSame: boolean;
+  otherSeedDiffers: boolean;
+  configKept: boolean;
+  fileLoadSame: boolean;
+  bytesLoadSame: boolean;
+  rebuiltDiffers: boolean;
+}
+
+/**
+ * The contract every block's tests check, in one call: {@link seedDeterminism} of `create` from `seed` on `input`,
+ * then the {@link weightsRoundTrip} of `create(roundTripSeed)` through `file` (weights moved by `shift`). Every block
+ * made here is disposed. Compare with {@link blockContractHolds}.
+ *
+ * @example
+ * expect(await blockContract((seed) => createDetHead({ ...config, seed }), features, file)).toEqual(
+ *   blockContractHolds(DET_HEAD_CLASS_NAME),
+ * );
+ */
+export async function blockContract<X>(
+  create: (seed: number) => TensorBlock<NoInfer<X>>,
+  input: X,
+  file: string,
+  { seed = 3, roundTripSeed = 11, shift = 0.5 }: { seed?: number; roundTripSeed?: number; shift?: number } = {},
+): Promise<BlockContractFacts> {
+  const determinism = seedDeterminism(create, seed, input);
+  const block = create(roundTripSeed);
+  try {
+    return { ...determinism, ...(await weightsRoundTrip(block, input, file, shift)) };
+  } finally {
+    block.dispose();
+  }
+}
+
+/** The facts of {@link blockContract} for a block of registry name `className` that keeps the contract. */
+export function blockContractHolds(className: string): BlockContractFacts {
+  return {
+    className,
+    sameSeedSame: true,
+    otherSeedDiffers: true,
+    configKept: true,
+    fileLoadSame: true,
+    bytesLoadSame: true,
+    rebuiltDiffers: true,
+  };
+}
+
 /**
  * Tensors left behind by `rounds` rounds of what training and inference do with a head: apply in training mode, the
  * loss, the loss's gradient with respect to the output, decode. 0 for a leak-free head.

@@ -17,6 +17,11 @@ const x5 = () => t([1, 4, 4, 4, 2]);
 const unary =
   (op: (x: tf.Tensor) => tf.Tensor, shape = [2, 3, 4]): Example =>
   () => ({ inputs: [t(shape)], f: (x) => op(x) });
+/** No crop (BatchToSpaceND) / no padding (SpaceToBatchND) along the two block axes. */
+const NO_CROP = [
+  [0, 0],
+  [0, 0],
+];
 const binary =
   (op: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): Example =>
   () => ({ inputs: [t([2, 3]), t([2, 3], 0.5)], f: (a, b) => op(a, b) });
@@ -38,18 +43,7 @@ const EXAMPLES: Record<string, Example> = {
   AvgPool: () => ({ inputs: [x4()], f: (x) => tf.avgPool(x as tf.Tensor4D, 2, 2, 'valid') }),
   AvgPool3D: () => ({ inputs: [x5()], f: (x) => tf.avgPool3d(x as tf.Tensor5D, 2, 2, 'valid') }),
   BatchMatMul: () => ({ inputs: [t([2, 3, 4]), t([2, 4, 5])], f: (a, b) => tf.matMul(a!, b!) }),
-  BatchToSpaceND: () => ({
-    inputs: [t([4, 2, 2, 1])],
-    f: (x) =>
-      tf.batchToSpaceND(
-        x!,
-        [2, 2],
-        [
-          [0, 0],
-          [0, 0],
-        ],
-      ),
-  }),
+  BatchToSpaceND: unary((x) => tf.batchToSpaceND(x, [2, 2], NO_CROP), [4, 2, 2, 1]),
   Cast: unary((x) => tf.cast(x, 'float32')),
   Ceil: unary(tf.ceil),
   ClipByValue: unary((x) => tf.clipByValue(x, 0.4, 0.8)),
@@ -160,18 +154,7 @@ const EXAMPLES: Record<string, Example> = {
   Slice: unary((x) => tf.slice(x, [0, 1, 1], [2, 2, 2])),
   Softmax: unary(tf.softmax),
   Softplus: unary(tf.softplus),
-  SpaceToBatchND: () => ({
-    inputs: [t([1, 4, 4, 1])],
-    f: (x) =>
-      tf.spaceToBatchND(
-        x!,
-        [2, 2],
-        [
-          [0, 0],
-          [0, 0],
-        ],
-      ),
-  }),
+  SpaceToBatchND: unary((x) => tf.spaceToBatchND(x, [2, 2], NO_CROP), [1, 4, 4, 1]),
   SplitV: unary((x) => tf.split(x, [1, 3], 2)[1]!),
   Sqrt: unary(tf.sqrt),
   Square: unary(tf.square),

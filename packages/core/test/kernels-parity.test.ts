@@ -123,23 +123,25 @@ describe('Conv2D gradients (Conv2DBackpropFilter, Conv2DBackpropInput) vs cpu', 
       [0, 1],
       [0, 0],
     ];
+    // Both gradients of one stride-2 convolution; `shape` is the attribute each takes for its output's shape.
+    const gradient = (kernel: string, inputs: tf.NamedTensorMap, shape: Record<string, number[]>) =>
+      tf.engine().runKernel(kernel, inputs, {
+        strides: [2, 2],
+        pad,
+        dataFormat: 'NHWC',
+        ...shape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
     const run = () => [
-      tf
-        .engine()
-        .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) }, {
-          strides: [2, 2],
-          pad,
-          dataFormat: 'NHWC',
-          filterShape: [3, 3, 3, 5],
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
-      tf
-        .engine()
-        .runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) }, {
-          strides: [2, 2],
-          pad,
-          dataFormat: 'NHWC',
-          inputShape: [2, 8, 9, 3],
-        } as unknown as tf.NamedAttrMap) as tf.Tensor,
+      gradient(
+        'Conv2DBackpropFilter',
+        { x: tf.tensor4d(x, [2, 8, 9, 3]), dy: tf.tensor4d(dy, [2, 4, 4, 5]) },
+        { filterShape: [3, 3, 3, 5] },
+      ),
+      gradient(
+        'Conv2DBackpropInput',
+        { dy: tf.tensor4d(dy, [2, 4, 4, 5]), filter: tf.tensor4d(f, [3, 3, 3, 5]) },
+        { inputShape: [2, 8, 9, 3] },
+      ),
     ];
     const ref = await on('cpu', run);
     await tf.setBackend('wasm');
@@ -418,6 +420,27 @@ describe('Sum / Mean over leading axes and the Relu gradient vs cpu', () => {
   });
 });
 
+/**
+ * The gradient of sum(pool(x) * r) at x = `xv` (r seeded by `rSeed`) on wasm against cpu: its relative error, and
+ * the tensors the wasm pass left behind.
+ */
+async function poolGradVsCpu(
+  pool: (x: tf.Tensor4D) => tf.Tensor4D,
+  xv: Float32Array,
+  shape: [number, number, number, number],
+  rSeed: number,
+): Promise<{ err: number; leaked: number }> {
+  const fn = () =>
+    tf.grads((a: tf.Tensor) => {
+      const y = pool(a as tf.Tensor4D);
+      return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, rSeed), y.shape)));
+    })([tf.tensor4d(xv, shape)]);
+  const [ref] = await on('cpu', fn);
+  const before = tf.memory().numTensors;
+  const [got] = await on('wasm', fn);
+  return { err: relErr(got!, ref!), leaked: tf.memory().numTensors - before };
+}
+
 describe('MaxPoolGrad vs cpu', () => {
   const cases: { k: number; s: number; pad: 'same' | 'valid'; h: number; w: number; c: number }[] = [
     { k: 2, s: 2, pad: 'valid', h: 8, w: 8, c: 16 }, // SIMD fast path
@@ -433,16 +456,9 @@ describe('MaxPoolGrad vs cpu', () => {
         let xv = randomValues(shape, 41 + c.k + c.h);
         if (sign === 'negative') xv = xv.map((v) => -Math.abs(v) - 0.5);
         if (sign === 'ties') xv = xv.map((v) => Math.round(v));
-        const fn = () =>
-          tf.grads((a: tf.Tensor) => {
-            const y = tf.maxPool(a as tf.Tensor4D, c.k, c.s, c.pad);
-            return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, 5), y.shape)));
-          })([tf.tensor4d(xv, shape)]);
-        const [ref] = await on('cpu', fn);
-        const before = tf.memory().numTensors;
-        const [got] = await on('wasm', fn);
-        expect(tf.memory().numTensors).toBe(before);
-        expect(relErr(got!, ref!)).toBeLessThan(1e-6);
+        const { err, leaked } = await poolGradVsCpu((a) => tf.maxPool(a, c.k, c.s, c.pad), xv, shape, 5);
+        expect(leaked).toBe(0);
+        expect(err).toBeLessThan(1e-6);
       });
     }
   }
@@ -459,123 +475,93 @@ describe('AvgPoolGrad vs cpu', () => {
     it(`k=${c.k} s=${c.s} ${c.pad} ${c.h}x${c.w}x${c.c}`, async () => {
       const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
       const xv = randomValues(shape, 71 + c.k + c.h);
-      const fn = () =>
-        tf.grads((a: tf.Tensor) => {
-          const y = tf.avgPool(a as tf.Tensor4D, c.k, c.s, c.pad);
-          return tf.sum(tf.mul(y, tf.tensor(randomValues(y.shape, 6), y.shape)));
-        })([tf.tensor4d(xv, shape)]);
-      const [ref] = await on('cpu', fn);
-      const before = tf.memory().numTensors;
-      const [got] = await on('wasm', fn);
-      expect(tf.memory().numTensors).toBe(before);
-      expect(relErr(got!, ref!)).toBeLessThan(1e-5);
+      const { err, leaked } = await poolGradVsCpu((a) => tf.avgPool(a, c.k, c.s, c.pad), xv, shape, 6);
+      expect(leaked).toBe(0);
+      expect(err).toBeLessThan(1e-5);
     });
   }
 });
 
-describe('ResizeBilinearGrad vs cpu', () => {
-  /** (J^T r)_i = <resize(e_i), r>: the exact gradient, one cpu forward pass per input element. */
-  async function transposeOfForward(
-    shape: [number, number, number, number],
-    size: [number, number],
-    align: boolean,
-    hpc: boolean,
-    rv: Float32Array,
-  ) {
-    await tf.setBackend('cpu');
-    const n = shape.reduce((a, b) => a * b, 1);
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const e = new Float32Array(n);
-      e[i] = 1;
-      out[i] = tf.tidy(
-        () =>
-          tf
-            .sum(
-              tf.mul(
-                tf.image.resizeBilinear(tf.tensor4d(e, shape), size, align, hpc),
-                tf.tensor(rv, [shape[0], ...size, shape[3]]),
-              ),
-            )
-            .dataSync()[0]!,
-      );
-    }
-    return out;
-  }
-  const cases: { h: number; w: number; c: number; oh: number; ow: number; align: boolean; hpc: boolean }[] = [
-    { h: 8, w: 8, c: 16, oh: 16, ow: 16, align: false, hpc: false }, // 2x decoder upsampling
-    { h: 4, w: 5, c: 6, oh: 16, ow: 20, align: false, hpc: false }, // 4x, non-square, scalar channel tail
-    { h: 5, w: 7, c: 4, oh: 9, ow: 12, align: true, hpc: false },
-    { h: 9, w: 8, c: 3, oh: 4, ow: 5, align: false, hpc: false }, // downsampling
-    { h: 3, w: 4, c: 2, oh: 7, ow: 9, align: false, hpc: true }, // half-pixel centres
-  ];
-  for (const c of cases) {
-    it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
-      const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
-      const rv = randomValues([2, c.oh, c.ow, c.c], 82 + c.h);
-      const ref = await transposeOfForward(shape, [c.oh, c.ow], c.align, c.hpc, rv);
-      const before = tf.memory().numTensors;
-      const [got] = await on('wasm', () =>
-        tf.grads((a: tf.Tensor) =>
-          tf.sum(
-            tf.mul(
-              tf.image.resizeBilinear(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc),
-              tf.tensor(rv, [2, c.oh, c.ow, c.c]),
-            ),
-          ),
-        )([tf.zeros(shape)]),
-      );
-      expect(tf.memory().numTensors).toBe(before);
-      expect(relErr(got!, ref)).toBeLessThan(1e-5);
-    });
-  }
-});
+/** The two resize gradients, each against the exact transpose of its forward on cpu. */
+type ResizeCase = { h: number; w: number; c: number; oh: number; ow: number; align: boolean; hpc: boolean };
+const RESIZE_GRADS: {
+  name: string;
+  resize: (x: tf.Tensor4D, size: [number, number], align: boolean, hpc: boolean) => tf.Tensor4D;
+  seed: number;
+  tolerance: number;
+  cases: ResizeCase[];
+}[] = [
+  {
+    name: 'ResizeBilinearGrad vs cpu',
+    resize: tf.image.resizeBilinear,
+    seed: 82,
+    tolerance: 1e-5,
+    cases: [
+      { h: 8, w: 8, c: 16, oh: 16, ow: 16, align: false, hpc: false }, // 2x decoder upsampling
+      { h: 4, w: 5, c: 6, oh: 16, ow: 20, align: false, hpc: false }, // 4x, non-square, scalar channel tail
+      { h: 5, w: 7, c: 4, oh: 9, ow: 12, align: true, hpc: false },
+      { h: 9, w: 8, c: 3, oh: 4, ow: 5, align: false, hpc: false }, // downsampling
+      { h: 3, w: 4, c: 2, oh: 7, ow: 9, align: false, hpc: true }, // half-pixel centres
+    ],
+  },
+  {
+    name: 'ResizeNearestNeighborGrad: the exact transpose of the forward',
+    resize: tf.image.resizeNearestNeighbor,
+    seed: 91,
+    tolerance: 1e-6,
+    cases: [
+      { h: 4, w: 4, c: 8, oh: 8, ow: 8, align: false, hpc: false }, // 2x decoder upsampling
+      { h: 3, w: 5, c: 6, oh: 12, ow: 20, align: false, hpc: false },
+      { h: 5, w: 4, c: 4, oh: 9, ow: 7, align: true, hpc: false },
+      { h: 4, w: 3, c: 3, oh: 7, ow: 8, align: false, hpc: true },
+    ],
+  },
+];
 
-describe('ResizeNearestNeighborGrad: the exact transpose of the forward', () => {
-  const cases: { h: number; w: number; c: number; oh: number; ow: number; align: boolean; hpc: boolean }[] = [
-    { h: 4, w: 4, c: 8, oh: 8, ow: 8, align: false, hpc: false }, // 2x decoder upsampling
-    { h: 3, w: 5, c: 6, oh: 12, ow: 20, align: false, hpc: false },
-    { h: 5, w: 4, c: 4, oh: 9, ow: 7, align: true, hpc: false },
-    { h: 4, w: 3, c: 3, oh: 7, ow: 8, align: false, hpc: true },
-  ];
-  for (const c of cases) {
-    it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
-      const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
-      const n = shape.reduce((a, b) => a * b, 1);
-      const rv = randomValues([2, c.oh, c.ow, c.c], 91 + c.h);
+for (const { name, resize, seed, tolerance, cases } of RESIZE_GRADS) {
+  describe(name, () => {
+    /** (J^T r)_i = <resize(e_i), r>: the exact gradient, one cpu forward pass per input element. */
+    async function transposeOfForward(
+      shape: [number, number, number, number],
+      size: [number, number],
+      align: boolean,
+      hpc: boolean,
+      rv: Float32Array,
+    ) {
       await tf.setBackend('cpu');
-      const ref = new Float32Array(n);
+      const n = shape.reduce((a, b) => a * b, 1);
+      const out = new Float32Array(n);
       for (let i = 0; i < n; i++) {
         const e = new Float32Array(n);
         e[i] = 1;
-        ref[i] = tf.tidy(
+        out[i] = tf.tidy(
           () =>
             tf
               .sum(
-                tf.mul(
-                  tf.image.resizeNearestNeighbor(tf.tensor4d(e, shape), [c.oh, c.ow], c.align, c.hpc),
-                  tf.tensor(rv, [2, c.oh, c.ow, c.c]),
-                ),
+                tf.mul(resize(tf.tensor4d(e, shape), size, align, hpc), tf.tensor(rv, [shape[0], ...size, shape[3]])),
               )
               .dataSync()[0]!,
         );
       }
-      const before = tf.memory().numTensors;
-      const [got] = await on('wasm', () =>
-        tf.grads((a: tf.Tensor) =>
-          tf.sum(
-            tf.mul(
-              tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc),
-              tf.tensor(rv, [2, c.oh, c.ow, c.c]),
-            ),
-          ),
-        )([tf.zeros(shape)]),
-      );
-      expect(tf.memory().numTensors).toBe(before);
-      expect(relErr(got!, ref)).toBeLessThan(1e-6);
-    });
-  }
-});
+      return out;
+    }
+    for (const c of cases) {
+      it(`${c.h}x${c.w}x${c.c} -> ${c.oh}x${c.ow} alignCorners=${c.align} halfPixelCenters=${c.hpc}`, async () => {
+        const shape: [number, number, number, number] = [2, c.h, c.w, c.c];
+        const rv = randomValues([2, c.oh, c.ow, c.c], seed + c.h);
+        const ref = await transposeOfForward(shape, [c.oh, c.ow], c.align, c.hpc, rv);
+        const before = tf.memory().numTensors;
+        const [got] = await on('wasm', () =>
+          tf.grads((a: tf.Tensor) =>
+            tf.sum(tf.mul(resize(a as tf.Tensor4D, [c.oh, c.ow], c.align, c.hpc), tf.tensor(rv, [2, c.oh, c.ow, c.c]))),
+          )([tf.zeros(shape)]),
+        );
+        expect(tf.memory().numTensors).toBe(before);
+        expect(relErr(got!, ref)).toBeLessThan(tolerance);
+      });
+    }
+  });
+}
 
 describe('Identity', () => {
   it('clones without copying and without leaking', async () => {

@@ -1,13 +1,10 @@
 import {
-  DataError,
-  LayerBlock,
+  FeatureHead,
   assertShape,
-  deriveSeed,
-  parseConfig,
-  registerBlock,
+  pooledLogitModel,
+  blockFactory,
   tf,
-  type ApplyOptions,
-  type EncoderFeatures,
+  type FeatureBlock,
   type Head,
 } from '@multichexnet/core';
 import { GateHeadConfigSchema, type GateHeadConfig, type GateHeadConfigInput } from './config';
@@ -18,77 +15,34 @@ export const GATE_HEAD_CLASS_NAME = 'gating/GateHead';
 
 /**
  * The dedicated binary gate: features {c2..c5} -> logit [B, 1], pre-sigmoid ("does this image hold a finding the
- * det/seg heads should see?").
+ * det/seg heads should see?"). Its `loss` is the masked BCE: target [B] of 0/1 (NaN = no gate label), logits [B, 1],
+ * mask [B] of 0/1; `decode` turns logits [B, 1] into the probability of each image.
  */
 export interface GateHead
-  extends
-    LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConfig>,
-    Head<tf.Tensor2D, tf.Tensor1D, number, GateHeadConfig> {
+  extends FeatureBlock<tf.Tensor2D, GateHeadConfig>, Head<tf.Tensor2D, tf.Tensor1D, number, GateHeadConfig> {
   readonly task: 'gate';
-  /** Logits [B, 1] (eager) or the symbolic logits of a larger graph. */
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  /** Masked BCE: target [B] of 0/1 (NaN = no gate label), logits [B, 1], mask [B] of 0/1. */
-  loss(target: tf.Tensor1D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar;
-  /** Logits [B, 1] -> the probability of each image (does not dispose `output`). */
-  decode(output: tf.Tensor2D): number[];
 }
 
 function buildGateModel(c: GateHeadConfig): tf.LayersModel {
-  const { name, seed } = c;
-  const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
-  let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
-  if (c.hidden > 0) {
-    x = tf.layers
-      .dense({
-        name: `${name}_hidden`,
-        units: c.hidden,
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
-      })
-      .apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
-  }
   const prior = c.priorProbability;
-  const logit = tf.layers
-    .dense({
-      name: `${name}_logit`,
-      units: 1,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logit') }),
-      // Start at the prior, as RetinaNet does for rare positives: the first steps do not fight a 0.5 guess.
-      biasInitializer: tf.initializers.constant({ value: Math.log(prior / (1 - prior)) }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name, inputs: input, outputs: logit });
+  return pooledLogitModel({
+    name: c.name,
+    seed: c.seed,
+    channels: c.featureChannels[c.level],
+    hidden: c.hidden,
+    units: 1,
+    outputName: 'logit',
+    // Start at the prior, as RetinaNet does for rare positives: the first steps do not fight a 0.5 guess.
+    bias: Math.log(prior / (1 - prior)),
+  });
 }
 
-class GateHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConfig> implements GateHead {
+class GateHeadImpl extends FeatureHead<tf.Tensor2D, GateHeadConfig> implements GateHead {
   readonly className = GATE_HEAD_CLASS_NAME;
   readonly task = 'gate' as const;
 
   constructor(config: GateHeadConfig) {
-    super(config, buildGateModel(config));
-  }
-
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor2D | tf.SymbolicTensor {
-    const { level, featureChannels, name } = this.config;
-    const x = features?.[level];
-    if (x === undefined) {
-      throw new DataError('Gate head input lacks its feature level', {
-        field: `${name} input`,
-        expected: `features with ${level}`,
-        found:
-          features === null || typeof features !== 'object'
-            ? String(features)
-            : `keys ${Object.keys(features).join(', ')}`,
-      });
-    }
-    assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
-    return this.run([x], opts)[0] as tf.Tensor2D;
+    super(config, buildGateModel(config), [config.level]);
   }
 
   loss(target: tf.Tensor1D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {
@@ -111,8 +65,9 @@ class GateHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, GateHeadConf
  * const loss = head.loss(tf.tensor1d([1, 0, NaN]), logits);   // NaN = no gate label
  * head.decode(logits);                                        // [0.81, 0.12, 0.47]
  */
-export function createGateHead(config: GateHeadConfigInput): GateHead {
-  return new GateHeadImpl(parseConfig(GateHeadConfigSchema, config, 'gate head config'));
-}
-
-registerBlock(GATE_HEAD_CLASS_NAME, (config: GateHeadConfigInput) => createGateHead(config));
+export const createGateHead: (config: GateHeadConfigInput) => GateHead = blockFactory(
+  GATE_HEAD_CLASS_NAME,
+  GateHeadConfigSchema,
+  'gate head config',
+  (c) => new GateHeadImpl(c),
+);

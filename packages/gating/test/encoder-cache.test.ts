@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, tf } from '@multichexnet/core';
-import { createEncoderCache, createGate, createGateHead, gatherRows } from '../src/index';
+import { createEncoderCache, createGate, createGateHead, gatherRows, type EncoderCache } from '../src/index';
 import { SMALL_FEATURE_CHANNELS as CHANNELS, disposeFeatures, randomFeatures } from '@multichexnet/core/testing';
 import { countingEncoder } from './helpers';
 
@@ -10,6 +10,22 @@ function images(batch: number, seed: number): tf.Tensor4D {
     Float32Array.from({ length: batch * 64 * 64 }, () => rng.normal()),
     [batch, 64, 64, 1],
   );
+}
+
+/** Runs `body` on a counting encoder, its cache and `batch` seeded images; frees the images and the encoder after. */
+function withCache(
+  batch: number,
+  seed: number,
+  body: (cache: EncoderCache, x: tf.Tensor4D, enc: ReturnType<typeof countingEncoder>) => void,
+): void {
+  const enc = countingEncoder();
+  const x = images(batch, seed);
+  try {
+    body(createEncoderCache(enc), x, enc);
+  } finally {
+    x.dispose();
+    enc.model.dispose();
+  }
 }
 
 describe('EncoderCache', () => {
@@ -42,36 +58,30 @@ describe('EncoderCache', () => {
   });
 
   it('recomputes an entry that an enclosing scope freed', () => {
-    const enc = countingEncoder();
-    const cache = createEncoderCache(enc);
-    const x = images(2, 3);
-    tf.tidy(() => {
-      cache.features(x);
+    withCache(2, 3, (cache, x, enc) => {
+      tf.tidy(() => {
+        cache.features(x);
+      });
+      expect(() => cache.rows([0])).toThrow(DataError);
+      const f = cache.features(x);
+      expect(f.c5.isDisposed).toBe(false);
+      expect(enc.calls).toBe(2);
+      cache.clear();
+      expect(f.c5.isDisposed).toBe(true);
     });
-    expect(() => cache.rows([0])).toThrow(DataError);
-    const f = cache.features(x);
-    expect(f.c5.isDisposed).toBe(false);
-    expect(enc.calls).toBe(2);
-    cache.clear();
-    expect(f.c5.isDisposed).toBe(true);
-    x.dispose();
-    enc.model.dispose();
   });
 
   it('leaves no tensor behind after clear', () => {
-    const enc = countingEncoder();
-    const cache = createEncoderCache(enc);
-    const x = images(3, 4);
-    cache.features(x);
-    const before = tf.memory().numTensors;
-    const f = cache.features(x);
-    const r = cache.rows([2]);
-    disposeFeatures(r);
-    expect(tf.memory().numTensors).toBe(before);
-    cache.clear();
-    expect(f.c2.isDisposed && f.c3.isDisposed && f.c4.isDisposed && f.c5.isDisposed).toBe(true);
-    x.dispose();
-    enc.model.dispose();
+    withCache(3, 4, (cache, x) => {
+      cache.features(x);
+      const before = tf.memory().numTensors;
+      const f = cache.features(x);
+      const r = cache.rows([2]);
+      disposeFeatures(r);
+      expect(tf.memory().numTensors).toBe(before);
+      cache.clear();
+      expect(f.c2.isDisposed && f.c3.isDisposed && f.c4.isDisposed && f.c5.isDisposed).toBe(true);
+    });
   });
 });
 

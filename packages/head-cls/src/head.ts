@@ -1,15 +1,16 @@
 import {
-  DataError,
-  LayerBlock,
+  FeatureHead,
   assertShape,
   createRng,
   deriveSeed,
-  parseConfig,
+  pooledLogitModel,
   inputImageSpace,
-  registerBlock,
+  blockFactory,
   tf,
+  type AnyTensor,
   type ApplyOptions,
   type EncoderFeatures,
+  type FeatureBlock,
   type Head,
   type Rng,
 } from '@multichexnet/core';
@@ -23,23 +24,14 @@ export const CLS_HEAD_CLASS_NAME = 'head-cls/ClsHead';
 
 /**
  * CheXCls: features {c2..c5} -> logits [B, C], pre-sigmoid (C = config.classes.length, in that order).
- * Probabilities are `sigmoid(logits)`, which {@link ClsHead.decode} returns per image.
+ * Probabilities are `sigmoid(logits)`, which {@link ClsHead.decode} returns per image. Its `loss` is the scalar masked
+ * BCE: target [B, C] in [0, 1] with NaN for "not annotated", output the logits [B, C], mask [B] of 0/1 switching
+ * samples off; it uses the config's posWeights / negWeights. `decode` turns logits [B, C] into one `{ probabilities }`
+ * per image.
  */
 export interface ClsHead
-  extends
-    LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig>,
-    Head<tf.Tensor2D, tf.Tensor2D, ClsPrediction, ClsHeadConfig> {
+  extends FeatureBlock<tf.Tensor2D, ClsHeadConfig>, Head<tf.Tensor2D, tf.Tensor2D, ClsPrediction, ClsHeadConfig> {
   readonly task: 'cls';
-  /** Logits [B, C] (eager) or the symbolic logits of a larger graph. */
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  /**
-   * Scalar masked BCE: target [B, C] in [0, 1] with NaN for "not annotated", output the logits [B, C],
-   * mask [B] of 0/1 switching samples off. Uses the config's posWeights / negWeights.
-   */
-  loss(target: tf.Tensor2D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar;
-  /** Logits [B, C] -> one `{ probabilities }` per image (does not dispose `output`). */
-  decode(output: tf.Tensor2D): ClsPrediction[];
   /**
    * Class activation maps [B, h, w, C], NHWC, over the pooled level (exact: their spatial mean plus the bias is the
    * logit; see `classActivationMaps`); symbolic features give the graph node the ONNX export writes as `cls_cam`.
@@ -49,70 +41,36 @@ export interface ClsHead
 }
 
 function buildClsModel(c: ClsHeadConfig): tf.LayersModel {
-  const { name, seed } = c;
-  const input = tf.input({ shape: [null, null, c.featureChannels[c.level]], name: `${name}_features` });
-  let x = tf.layers.globalAveragePooling2d({ name: `${name}_pool` }).apply(input) as tf.SymbolicTensor;
-  if (c.hidden > 0) {
-    x = tf.layers
-      .dense({
-        name: `${name}_hidden`,
-        units: c.hidden,
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(seed, 'hidden') }),
-      })
-      .apply(x) as tf.SymbolicTensor;
-    x = tf.layers.reLU({ name: `${name}_hidden_relu` }).apply(x) as tf.SymbolicTensor;
-  }
-  if (c.dropout > 0) {
-    x = tf.layers
-      .dropout({ name: `${name}_dropout`, rate: c.dropout, seed: deriveSeed(seed, 'dropout') })
-      .apply(x) as tf.SymbolicTensor;
-  }
-  const logits = tf.layers
-    .dense({
-      name: `${name}_logits`,
-      units: c.classes.length,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(seed, 'logits') }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name, inputs: input, outputs: logits });
+  return pooledLogitModel({
+    name: c.name,
+    seed: c.seed,
+    channels: c.featureChannels[c.level],
+    hidden: c.hidden,
+    dropout: c.dropout,
+    units: c.classes.length,
+    outputName: 'logits',
+  });
 }
 
-class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig> implements ClsHead {
+class ClsHeadImpl extends FeatureHead<tf.Tensor2D, ClsHeadConfig> implements ClsHead {
   readonly className = CLS_HEAD_CLASS_NAME;
   readonly task = 'cls' as const;
   private readonly dropouts: tf.layers.Layer[];
   private readonly dropoutRng: Rng;
 
   constructor(config: ClsHeadConfig) {
-    super(config, buildClsModel(config));
+    super(config, buildClsModel(config), [config.level]);
     this.dropouts = this.layersModel.layers.filter((l) => l.getClassName() === 'Dropout');
     this.dropoutRng = createRng(deriveSeed(config.seed, 'dropout-masks'));
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor2D | tf.SymbolicTensor {
-    const { level, featureChannels, name } = this.config;
-    const x = features?.[level];
-    if (x === undefined) {
-      throw new DataError('Classification head input lacks its feature level', {
-        field: `${name} input`,
-        expected: `features with ${level}`,
-        found:
-          features === null || typeof features !== 'object'
-            ? String(features)
-            : `keys ${Object.keys(features).join(', ')}`,
-      });
-    }
-    assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
+  protected override inputs<T extends AnyTensor>(features: EncoderFeatures<T>, opts?: ApplyOptions): T[] {
+    const inputs = super.inputs(features);
     if (opts?.training === true) {
       // tfjs's Dropout reuses a fixed seed; a fresh one per training call keeps masks random yet reproducible.
       for (const layer of this.dropouts) (layer as unknown as { seed: number }).seed = this.dropoutRng.seed();
     }
-    return this.run([x], opts)[0] as tf.Tensor2D;
+    return inputs;
   }
 
   loss(target: tf.Tensor2D, output: tf.Tensor2D, mask?: tf.Tensor1D): tf.Scalar {
@@ -156,8 +114,9 @@ class ClsHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, ClsHeadConfig
  * const loss = head.loss(labels, logits);                           // labels [B, 14], NaN = not annotated
  * head.decode(logits)[0].probabilities.Effusion;                    // 0.43
  */
-export function createClsHead(config: ClsHeadConfigInput): ClsHead {
-  return new ClsHeadImpl(parseConfig(ClsHeadConfigSchema, config, 'classification head config'));
-}
-
-registerBlock(CLS_HEAD_CLASS_NAME, (config: ClsHeadConfigInput) => createClsHead(config));
+export const createClsHead: (config: ClsHeadConfigInput) => ClsHead = blockFactory(
+  CLS_HEAD_CLASS_NAME,
+  ClsHeadConfigSchema,
+  'classification head config',
+  (c) => new ClsHeadImpl(c),
+);

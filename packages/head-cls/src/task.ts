@@ -31,7 +31,6 @@ export const clsTask = defineTaskSpec<ClsHead, ClsTarget, ClsPrediction, ClsDeco
   name: 'cls',
   title: 'CheXCls',
   headClassName: CLS_HEAD_CLASS_NAME,
-  routed: false,
   defaultSource: { name: 'nih', fallback: 'any-source' },
   createHead: (config, featureChannels) =>
     createClsHead({ classes: [...CHESTXRAY14_CLASSES], ...config, featureChannels } as ClsHeadConfigInput),

@@ -31,30 +31,21 @@ function randomMatrix(
   return Array.from({ length: rows }, () => Array.from({ length: cols }, () => f(rng)));
 }
 
-function lossValue(
-  labels: number[][],
-  logits: number[][],
-  opts: Omit<MaskedBceOptions, 'mask'> & { mask?: number[] } = {},
-): number {
-  return tf.tidy(() => {
-    const mask = opts.mask === undefined ? undefined : tf.tensor1d(opts.mask);
-    return maskedBinaryCrossEntropy(tf.tensor2d(labels), tf.tensor2d(logits), { ...opts, mask }).dataSync()[0]!;
-  });
+type BceCase = Omit<MaskedBceOptions, 'mask'> & { mask?: number[] };
+
+/** The masked BCE against `labels` as a function of the logits; call it inside a tidy. */
+function bceOf(labels: number[][], opts: BceCase): (z: tf.Tensor) => tf.Scalar {
+  const y = tf.tensor2d(labels);
+  const mask = opts.mask === undefined ? undefined : tf.tensor1d(opts.mask);
+  return (z) => maskedBinaryCrossEntropy(y, z as tf.Tensor2D, { ...opts, mask });
 }
 
-function logitGrad(
-  labels: number[][],
-  logits: number[][],
-  opts: Omit<MaskedBceOptions, 'mask'> & { mask?: number[] } = {},
-): Float32Array {
-  return tf.tidy(() => {
-    const y = tf.tensor2d(labels);
-    const mask = opts.mask === undefined ? undefined : tf.tensor1d(opts.mask);
-    const g = tf.grad((z: tf.Tensor) => maskedBinaryCrossEntropy(y, z as tf.Tensor2D, { ...opts, mask }))(
-      tf.tensor2d(logits),
-    );
-    return g.dataSync() as Float32Array;
-  });
+function lossValue(labels: number[][], logits: number[][], opts: BceCase = {}): number {
+  return tf.tidy(() => bceOf(labels, opts)(tf.tensor2d(logits)).dataSync()[0]!);
+}
+
+function logitGrad(labels: number[][], logits: number[][], opts: BceCase = {}): Float32Array {
+  return tf.tidy(() => tf.grad(bceOf(labels, opts))(tf.tensor2d(logits)).dataSync() as Float32Array);
 }
 
 beforeAll(async () => {

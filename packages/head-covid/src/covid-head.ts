@@ -1,24 +1,12 @@
-import {
-  DataError,
-  LayerBlock,
-  assertShape,
-  deriveSeed,
-  parseConfig,
-  registerBlock,
-  tf,
-  type ApplyOptions,
-  type EncoderFeatures,
-} from '@multichexnet/core';
+import { FeatureHead, assertShape, pooledLogitModel, blockFactory, tf, type FeatureBlock } from '@multichexnet/core';
 import { CovidHeadConfigSchema, type CovidHeadConfig, type CovidHeadConfigInput } from './config';
 
 /** Registry name of the COVID-19 head. */
 export const COVID_HEAD_CLASS_NAME = 'head-covid/CovidHead';
 
 /** CheXCovid: features {c2..c5} -> one COVID-19 logit [B, 1], pre-sigmoid. */
-export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadConfig> {
+export interface CovidHead extends FeatureBlock<tf.Tensor2D, CovidHeadConfig> {
   readonly task: 'covid';
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
   /**
    * Scalar BCE of the logits [B, 1] against labels [B] (1 / 0; NaN = not annotated, no loss), positives weighted by
    * `posWeight`.
@@ -27,51 +15,22 @@ export interface CovidHead extends LayerBlock<EncoderFeatures, tf.Tensor2D, Covi
 }
 
 function buildCovidModel(c: CovidHeadConfig): tf.LayersModel {
-  const input = tf.input({ shape: [null, null, c.featureChannels.c5], name: `${c.name}_features` });
-  let x = tf.layers.globalAveragePooling2d({ name: `${c.name}_pool` }).apply(input) as tf.SymbolicTensor;
-  if (c.hidden > 0) {
-    x = tf.layers
-      .dense({
-        name: `${c.name}_hidden`,
-        units: c.hidden,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.heNormal({ seed: deriveSeed(c.seed, 'hidden') }),
-      })
-      .apply(x) as tf.SymbolicTensor;
-  }
-  const logit = tf.layers
-    .dense({
-      name: `${c.name}_logit`,
-      units: 1,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: deriveSeed(c.seed, 'logit') }),
-    })
-    .apply(x) as tf.SymbolicTensor;
-  return tf.model({ name: c.name, inputs: input, outputs: logit });
+  return pooledLogitModel({
+    name: c.name,
+    seed: c.seed,
+    channels: c.featureChannels.c5,
+    hidden: c.hidden,
+    units: 1,
+    outputName: 'logit',
+  });
 }
 
-class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadConfig> implements CovidHead {
+class CovidHeadImpl extends FeatureHead<tf.Tensor2D, CovidHeadConfig> implements CovidHead {
   readonly className = COVID_HEAD_CLASS_NAME;
   readonly task = 'covid' as const;
 
   constructor(config: CovidHeadConfig) {
-    super(config, buildCovidModel(config));
-  }
-
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor2D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor2D | tf.SymbolicTensor {
-    const x = features?.c5;
-    if (x === undefined)
-      throw new DataError('COVID-19 head input lacks its feature level', {
-        field: `${this.config.name} input`,
-        expected: 'features with c5',
-        found: String(features),
-      });
-    assertShape(`${this.config.name} input c5`, x.shape, [null, null, null, this.config.featureChannels.c5]);
-    return this.run([x], opts)[0] as tf.Tensor2D;
+    super(config, buildCovidModel(config), ['c5']);
   }
 
   loss(labels: tf.Tensor1D, logits: tf.Tensor2D): tf.Scalar {
@@ -97,8 +56,9 @@ class CovidHeadImpl extends LayerBlock<EncoderFeatures, tf.Tensor2D, CovidHeadCo
  * const head = createCovidHead({ featureChannels: encoder.featureChannels, seed: 1 });
  * const logits = head.apply(encoder.apply(images));   // [B, 1]
  */
-export function createCovidHead(config: CovidHeadConfigInput): CovidHead {
-  return new CovidHeadImpl(parseConfig(CovidHeadConfigSchema, config, 'COVID-19 head config'));
-}
-
-registerBlock(COVID_HEAD_CLASS_NAME, (config: CovidHeadConfigInput) => createCovidHead(config));
+export const createCovidHead: (config: CovidHeadConfigInput) => CovidHead = blockFactory(
+  COVID_HEAD_CLASS_NAME,
+  CovidHeadConfigSchema,
+  'COVID-19 head config',
+  (c) => new CovidHeadImpl(c),
+);

@@ -1,5 +1,4 @@
-import { auroc, defineTaskSpec, formatMetric, tf, type LabelBatch } from '@multichexnet/core';
-import type { CovidHeadConfigInput } from './config';
+import { auroc, defineTaskSpec, taskHead, formatMetric, tf, type LabelBatch } from '@multichexnet/core';
 import { COVID_HEAD_CLASS_NAME, createCovidHead, type CovidHead } from './covid-head';
 import {
   COVID_PROB_OUTPUT,
@@ -59,10 +58,8 @@ export const covidTask = defineTaskSpec<
 >({
   name: 'covid',
   title: 'CheXCovid',
-  headClassName: COVID_HEAD_CLASS_NAME,
-  routed: false,
+  ...taskHead(COVID_HEAD_CLASS_NAME, createCovidHead),
   defaultSource: { name: 'covid', fallback: 'none' },
-  createHead: (config, featureChannels) => createCovidHead({ ...config, featureChannels } as CovidHeadConfigInput),
   outputs: [{ name: COVID_PROB_OUTPUT, activation: 'sigmoid', description: '[B, 1] sigmoid probability of COVID-19' }],
   decoder: covidDecoder,
   decodeSettings: () => ({ threshold: 0.5 }),

@@ -1,12 +1,9 @@
 import {
-  DataError,
-  LayerBlock,
-  parseConfig,
-  registerBlock,
+  FeatureHead,
+  blockFactory,
   tf,
-  type ApplyOptions,
   type Box,
-  type EncoderFeatures,
+  type FeatureBlock,
   type Head,
   type ScoredBox,
 } from '@multichexnet/core';
@@ -26,17 +23,13 @@ export const DET_HEAD_CLASS_NAME = 'head-det/DetHead';
  * CheXDet: encoder features -> raw detections [B, S_h, S_w, K*5] (NHWC; channel k*5 + j is field j of anchor k:
  * tx, ty, tw, th, objectness logit), on the grid of `config.level`.
  */
-export interface DetHead extends Head<tf.Tensor4D, DetTargets, ScoredBox[], DetHeadConfig> {
+export interface DetHead
+  extends FeatureBlock<tf.Tensor4D, DetHeadConfig>, Head<tf.Tensor4D, DetTargets, ScoredBox[], DetHeadConfig> {
   readonly task: 'det';
-  /** The functional graph (what the trainer nests and the ONNX exporter walks). */
-  readonly layersModel: tf.LayersModel;
   /** The K anchor shapes (fractions of the image). */
   readonly anchors: readonly Anchor[];
   /** Stride of the grid relative to the image (32 for c5, 16 for c4). */
   readonly stride: number;
-  /** Raw detections [B, S_h, S_w, K*5] of eager features; a symbolic tensor for symbolic features. */
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
   /** {@link encodeDetTargets} with this head's grid and anchors. */
   encodeTargets(boxesPerImage: readonly (readonly Box[] | null)[], imageSize: ImageSize): DetTargets;
   /** Scalar loss of raw detections [B, S_h, S_w, K*5] against `target`: {@link detLoss} with this head's weights. */
@@ -47,35 +40,16 @@ export interface DetHead extends Head<tf.Tensor4D, DetTargets, ScoredBox[], DetH
   decode(output: tf.Tensor4D, options?: DecodeDetectionsOptions): ScoredBox[][];
 }
 
-class AnchorDetHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, DetHeadConfig> implements DetHead {
+class AnchorDetHead extends FeatureHead<tf.Tensor4D, DetHeadConfig> implements DetHead {
   readonly className = DET_HEAD_CLASS_NAME;
   readonly task = 'det' as const;
   readonly anchors: readonly Anchor[];
   readonly stride: number;
 
   constructor(config: DetHeadConfig) {
-    super(config, buildDetModel(config));
+    super(config, buildDetModel(config), [config.level]);
     this.anchors = config.anchors;
     this.stride = DET_LEVEL_STRIDE[config.level];
-  }
-
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor4D | tf.SymbolicTensor {
-    const { level, featureChannels, name } = this.config;
-    const x = features?.[level];
-    const c = featureChannels[level];
-    if (x === undefined || x.shape.length !== 4 || (x.shape[3] !== null && x.shape[3] !== c)) {
-      throw new DataError(`Det head input ${level} must be [B, H, W, ${c}] (NHWC)`, {
-        field: `${name} features.${level}`,
-        expected: `[B, H, W, ${c}]`,
-        found: x === undefined ? 'missing' : `[${x.shape.join(', ')}]`,
-      });
-    }
-    return this.run([x], opts)[0] as tf.Tensor4D;
   }
 
   encodeTargets(boxesPerImage: readonly (readonly Box[] | null)[], imageSize: ImageSize): DetTargets {
@@ -100,8 +74,9 @@ class AnchorDetHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, DetHeadConf
  * const raw = head.apply(encoder.apply(images));            // [B, 8, 8, 25] for 256 px images, 5 anchors
  * const boxes = head.decode(raw, { imageSize: 1024 });     // ScoredBox[][] in original RSNA pixels
  */
-export function createDetHead(config: DetHeadConfigInput): DetHead {
-  return new AnchorDetHead(parseConfig(DetHeadConfigSchema, config, 'det head config'));
-}
-
-registerBlock(DET_HEAD_CLASS_NAME, (config: DetHeadConfigInput) => createDetHead(config));
+export const createDetHead: (config: DetHeadConfigInput) => DetHead = blockFactory(
+  DET_HEAD_CLASS_NAME,
+  DetHeadConfigSchema,
+  'det head config',
+  (c) => new AnchorDetHead(c),
+);

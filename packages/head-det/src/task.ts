@@ -1,5 +1,4 @@
-import { defineTaskSpec, formatMetric, type Box } from '@multichexnet/core';
-import type { DetHeadConfigInput } from './config';
+import { defineTaskSpec, taskHead, formatMetric, type Box } from '@multichexnet/core';
 import { DET_BOXES_OUTPUT, DET_RAW_OUTPUT, DET_SCORES_OUTPUT, detBoxesOf } from './decode/det-boxes';
 import { detDecoder, type DetDecodeSettings, type DetPrediction } from './decode/det-decoder';
 import { DET_HEAD_CLASS_NAME, createDetHead, type DetHead } from './det-head';
@@ -26,10 +25,8 @@ export const detTask = defineTaskSpec<DetHead, DetTarget, DetPrediction, DetDeco
   {
     name: 'det',
     title: 'CheXDet',
-    headClassName: DET_HEAD_CLASS_NAME,
-    routed: true,
+    ...taskHead(DET_HEAD_CLASS_NAME, createDetHead),
     defaultSource: { name: 'rsna', fallback: 'none' },
-    createHead: (config, featureChannels) => createDetHead({ ...config, featureChannels } as DetHeadConfigInput),
     outputs: [{ name: DET_RAW_OUTPUT, activation: 'none', description: 'raw CheXDet output [B, S_h, S_w, K*5], NHWC' }],
     derivedOutputs: {
       graph: (writer, outputs, { head, inputSize }) =>

@@ -19,8 +19,8 @@ import {
   maxGradError,
   randomFeatures,
   randomTensor,
-  seedDeterminism,
-  weightsRoundTrip,
+  blockContract,
+  blockContractHolds,
 } from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, hiddenChannels: 8, hiddenLayers: 1, seed: 3 };
@@ -154,27 +154,11 @@ describe('createDetHead', () => {
     head.dispose();
   });
 
-  it('is deterministic per seed', () => {
+  it('is deterministic per seed and round-trips its config (registry) and weights (.safetensors file, bytes)', async () => {
     const f = randomFeatures(1, 64, 5);
-    expect(seedDeterminism((seed) => createDetHead({ ...small, seed }), 3, f)).toEqual({
-      sameSeedSame: true,
-      otherSeedDiffers: true,
-    });
+    const facts = await blockContract((seed) => createDetHead({ ...small, seed }), f, join(dir, 'det.safetensors'));
+    expect(facts).toEqual(blockContractHolds('head-det/DetHead'));
     disposeFeatures(f);
-  });
-
-  it('round-trips its config through the registry and its weights through a .safetensors file and bytes', async () => {
-    const head = createDetHead({ ...small, seed: 11 });
-    const f = randomFeatures(1, 64, 6);
-    expect(await weightsRoundTrip(head, f, join(dir, 'det.safetensors'))).toEqual({
-      className: 'head-det/DetHead',
-      configKept: true,
-      fileLoadSame: true,
-      bytesLoadSame: true,
-      rebuiltDiffers: true,
-    });
-    disposeFeatures(f);
-    head.dispose();
   });
 
   it('does not leak in apply, loss, gradient and decode', () => {

@@ -1,14 +1,14 @@
 import {
   DataError,
   FEATURE_LEVELS,
-  LayerBlock,
+  FeatureHead,
   inputImageSpace,
-  parseConfig,
-  registerBlock,
+  blockFactory,
   tf,
-  type ApplyOptions,
+  type AnyTensor,
   type BinaryMask,
   type EncoderFeatures,
+  type FeatureBlock,
   type Head,
 } from '@multichexnet/core';
 import { SegHeadConfigSchema, type SegHeadConfig, type SegHeadConfigInput } from './config';
@@ -19,16 +19,13 @@ import { buildSegModel } from './seg-model';
 /** Registry name of the CheXSeg block. */
 export const SEG_HEAD_CLASS_NAME = 'head-seg/SegHead';
 
-/** CheXSeg: encoder features {c2..c5} -> mask logits [B, H, W, 1] (NHWC, pre-sigmoid), H = 4 x c2 height. */
-export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegHeadConfig> {
+/**
+ * CheXSeg: encoder features {c2..c5} -> mask logits [B, H, W, 1] (NHWC, pre-sigmoid), H = 4 x c2 height. Its `loss`
+ * is {@link segLoss} with this head's weights; `target` [B, H, W, 1] of 0/1 (NaN = ignored pixel).
+ */
+export interface SegHead
+  extends FeatureBlock<tf.Tensor4D, SegHeadConfig>, Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegHeadConfig> {
   readonly task: 'seg';
-  /** The functional graph (what the trainer nests and the ONNX exporter walks). */
-  readonly layersModel: tf.LayersModel;
-  /** Mask logits [B, H, W, 1] of eager features; a symbolic tensor for symbolic features. */
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  /** {@link segLoss} with this head's weights; `target` [B, H, W, 1] of 0/1 (NaN = ignored pixel). */
-  loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar;
   /**
    * Mask logits [B, H, W, 1] -> a binary mask per image, 1 where sigmoid(logit) > `threshold` (default
    * `config.threshold`): the plain `segDecoder` on the probabilities, as the ONNX pipeline decodes. Reads the tensor
@@ -37,33 +34,17 @@ export interface SegHead extends Head<tf.Tensor4D, tf.Tensor4D, BinaryMask, SegH
   decode(output: tf.Tensor4D, threshold?: number): BinaryMask[];
 }
 
-class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig> implements SegHead {
+class FpnSegHead extends FeatureHead<tf.Tensor4D, SegHeadConfig> implements SegHead {
   readonly className = SEG_HEAD_CLASS_NAME;
   readonly task = 'seg' as const;
 
   constructor(config: SegHeadConfig) {
-    super(config, buildSegModel(config));
+    super(config, buildSegModel(config), FEATURE_LEVELS);
   }
 
-  apply(features: EncoderFeatures, opts?: ApplyOptions): tf.Tensor4D;
-  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
-  apply(
-    features: EncoderFeatures<tf.Tensor4D | tf.SymbolicTensor>,
-    opts?: ApplyOptions,
-  ): tf.Tensor4D | tf.SymbolicTensor {
-    const { featureChannels, name } = this.config;
-    const inputs = FEATURE_LEVELS.map((level) => {
-      const x = features?.[level];
-      const c = featureChannels[level];
-      if (x === undefined || x.shape.length !== 4 || (x.shape[3] !== null && x.shape[3] !== c)) {
-        throw new DataError(`Seg head input ${level} must be [B, H, W, ${c}] (NHWC)`, {
-          field: `${name} features.${level}`,
-          expected: `[B, H, W, ${c}]`,
-          found: x === undefined ? 'missing' : `[${x.shape.join(', ')}]`,
-        });
-      }
-      return x;
-    });
+  protected override inputs<T extends AnyTensor>(features: EncoderFeatures<T>): T[] {
+    const { name } = this.config;
+    const inputs = super.inputs(features);
     // The add-skips need each level to be exactly twice the next one; say so before tfjs fails inside a layer.
     const [c2, c3, c4, c5] = inputs.map((x) => x.shape);
     const pairs: [readonly (number | null)[], readonly (number | null)[], string][] = [
@@ -82,7 +63,7 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
         }
       }
     }
-    return this.run(inputs, opts)[0] as tf.Tensor4D;
+    return inputs;
   }
 
   loss(target: tf.Tensor4D, output: tf.Tensor4D, mask?: tf.Tensor1D): tf.Scalar {
@@ -117,8 +98,9 @@ class FpnSegHead extends LayerBlock<EncoderFeatures, tf.Tensor4D, SegHeadConfig>
  * const logits = head.apply(encoder.apply(images));   // [B, 256, 256, 1] for 256 px images
  * const [mask] = head.decode(logits);                   // BinaryMask, 1 where p > 0.5
  */
-export function createSegHead(config: SegHeadConfigInput): SegHead {
-  return new FpnSegHead(parseConfig(SegHeadConfigSchema, config, 'seg head config'));
-}
-
-registerBlock(SEG_HEAD_CLASS_NAME, (config: SegHeadConfigInput) => createSegHead(config));
+export const createSegHead: (config: SegHeadConfigInput) => SegHead = blockFactory(
+  SEG_HEAD_CLASS_NAME,
+  SegHeadConfigSchema,
+  'seg head config',
+  (c) => new FpnSegHead(c),
+);

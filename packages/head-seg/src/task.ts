@@ -1,5 +1,4 @@
-import { defineTaskSpec, tf, type BinaryMask } from '@multichexnet/core';
-import type { SegHeadConfigInput } from './config';
+import { defineTaskSpec, taskHead, tf, type BinaryMask } from '@multichexnet/core';
 import { SEG_MASK_OUTPUT, segDecoder, type SegDecodeSettings, type SegPrediction } from './decode/seg-decoder';
 import { encodeSegTargets } from './masks/encode-masks';
 import type { SegmentationImage } from './metrics/dice';
@@ -33,10 +32,8 @@ export const segTask = defineTaskSpec<
 >({
   name: 'seg',
   title: 'CheXSeg',
-  headClassName: SEG_HEAD_CLASS_NAME,
-  routed: true,
+  ...taskHead(SEG_HEAD_CLASS_NAME, createSegHead),
   defaultSource: { name: 'siim', fallback: 'none' },
-  createHead: (config, featureChannels) => createSegHead({ ...config, featureChannels } as SegHeadConfigInput),
   outputs: [
     { name: SEG_MASK_OUTPUT, activation: 'sigmoid', description: '[B, H, W, 1] foreground probabilities, NHWC' },
   ],

@@ -11,8 +11,8 @@ import {
   maxGradError,
   randomFeatures,
   randomTensor,
-  seedDeterminism,
-  weightsRoundTrip,
+  blockContract,
+  blockContractHolds,
 } from '@multichexnet/core/testing';
 
 const small = { featureChannels: CHANNELS, decoderChannels: 8, seed: 3 };
@@ -123,28 +123,12 @@ describe('createSegHead', () => {
     head.dispose();
   });
 
-  it('is deterministic per seed', () => {
+  it('is deterministic per seed and round-trips its config (registry) and weights (.safetensors file, bytes)', async () => {
     const f = randomFeatures(1, 64, 5);
-    expect(seedDeterminism((seed) => createSegHead({ ...small, seed }), 3, f)).toEqual({
-      sameSeedSame: true,
-      otherSeedDiffers: true,
-    });
+    const create = (seed: number) => createSegHead({ ...small, seed, upsampling: 'nearest' });
+    const facts = await blockContract(create, f, join(dir, 'seg.safetensors'), { shift: 0.25 });
+    expect(facts).toEqual(blockContractHolds('head-seg/SegHead'));
     disposeFeatures(f);
-  });
-
-  it('round-trips its config through the registry and its weights through a .safetensors file and bytes', async () => {
-    const head = createSegHead({ ...small, seed: 11, upsampling: 'nearest' });
-    const f = randomFeatures(1, 64, 6);
-    const facts = await weightsRoundTrip(head, f, join(dir, 'seg.safetensors'), 0.25);
-    expect(facts).toEqual({
-      className: 'head-seg/SegHead',
-      configKept: true,
-      fileLoadSame: true,
-      bytesLoadSame: true,
-      rebuiltDiffers: true,
-    });
-    disposeFeatures(f);
-    head.dispose();
   });
 
   it('does not leak in apply, loss, gradient and decode', () => {

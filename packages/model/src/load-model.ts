@@ -80,12 +80,7 @@ export async function loadMultiCheXNet(
         await loadBlockWeights(gate.head, join(dir, s.file));
       }
     }
-    return createMultiCheXNet({
-      encoder,
-      heads,
-      gate,
-      ...(options.tasks !== undefined ? { tasks: options.tasks } : {}),
-    });
+    return createMultiCheXNet({ encoder, heads, gate, tasks: options.tasks });
   } catch (e) {
     for (const b of built) b.dispose();
     throw e;

@@ -145,12 +145,7 @@ export function buildModel(
         }),
       );
     }
-    return createMultiCheXNet({
-      encoder,
-      heads,
-      gate,
-      ...(options.tasks !== undefined ? { tasks: options.tasks } : {}),
-    });
+    return createMultiCheXNet({ encoder, heads, gate, tasks: options.tasks });
   } catch (e) {
     encoder.dispose();
     for (const h of Object.values(heads)) h.dispose();

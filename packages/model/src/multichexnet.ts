@@ -100,7 +100,7 @@ export interface MultiCheXNetParts {
   heads: Readonly<Record<string, TaskHead>>;
   gate?: Gate | null;
   /** Task specs besides the built-in ones (a user's own tasks). */
-  tasks?: readonly AnyTaskSpec[];
+  tasks?: readonly AnyTaskSpec[] | undefined;
 }
 
 /** Options of {@link MultiCheXNet.toLayersModel}. */

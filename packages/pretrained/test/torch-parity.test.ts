@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataError, initBackend, saveBlockWeights, tf } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, DataError, initBackend, saveBlockWeights, tf } from '@multichexnet/core';
 import { runReadmeExample } from '@multichexnet/core/testing';
 import { preprocessImage, type DecodedImage } from '@multichexnet/data';
 import { LAYOUTS, fromPretrained, importCheckpoint, type ImportedModel, type ImportOptions } from '../src/index';
@@ -45,6 +45,15 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 async function load(file: string, options: ImportOptions): Promise<ImportedModel> {
   return importCheckpoint(readFileSync(join(dir, file)), { ...options, file });
+}
+
+/** The model of `file`, after checking that `other` (the same weights in another format) imports the same weights. */
+async function loadChecked(file: string, other: string, options: ImportOptions): Promise<ImportedModel> {
+  const m = await load(file, options);
+  const again = await load(other, options);
+  sameWeights(m, again);
+  again.dispose();
+  return m;
 }
 
 /** Our probabilities [film][class] through the imported model's own preprocessing, on tfjs. */
@@ -95,10 +104,10 @@ describe('DenseNet-121 checkpoints imported match PyTorch on real films (PNG, JP
   });
 
   it('torchvision layout, stem kept with inputChannels 3 (ImageNet RGB statistics): within 1e-4; .pth and .safetensors give the same weights', async () => {
-    const m = await load('torchvision.pth', { layout: 'torchvision', inputChannels: 3 });
-    const st = await load('torchvision.safetensors', { layout: 'torchvision', inputChannels: 3 });
-    sameWeights(m, st);
-    st.dispose();
+    const m = await loadChecked('torchvision.pth', 'torchvision.safetensors', {
+      layout: 'torchvision',
+      inputChannels: 3,
+    });
     expect(m.preprocess).toMatchObject({
       size: 224,
       fit: 'crop',
@@ -120,26 +129,8 @@ describe('DenseNet-121 checkpoints imported match PyTorch on real films (PNG, JP
   }, 120_000);
 
   it('CheXNet layout (DataParallel, Sequential classifier, dotted names, inside a training checkpoint), RGB stem folded to grey: within 1e-4 of PyTorch on the same fold', async () => {
-    const m = await load('chexnet.pth.tar', { layout: 'chexnet' });
-    const st = await load('chexnet.safetensors', { layout: 'chexnet' });
-    sameWeights(m, st);
-    st.dispose();
-    expect(m.cls.config.classes).toEqual([
-      'Atelectasis',
-      'Cardiomegaly',
-      'Effusion',
-      'Infiltration',
-      'Mass',
-      'Nodule',
-      'Pneumonia',
-      'Pneumothorax',
-      'Consolidation',
-      'Edema',
-      'Emphysema',
-      'Fibrosis',
-      'Pleural_Thickening',
-      'Hernia',
-    ]);
+    const m = await loadChecked('chexnet.pth.tar', 'chexnet.safetensors', { layout: 'chexnet' });
+    expect(m.cls.config.classes).toEqual([...CHESTXRAY14_CLASSES]);
     expect(m.provenance).toMatchObject({ stemChannels: 3, inputChannels: 1, folded: true });
     const ours = forward(m);
     expect(worst(ours, ref.chexnet.probsFolded)).toBeLessThan(TOLERANCE);
@@ -151,10 +142,7 @@ describe('DenseNet-121 checkpoints imported match PyTorch on real films (PNG, JP
   }, 120_000);
 
   it('torchxrayvision layout: classes mapped by name (14 ours, then its 4 extras), op_threshs as thresholds, within 1e-4; .pth and .safetensors the same', async () => {
-    const m = await load('xrv.safetensors', { layout: 'torchxrayvision' });
-    const pth = await load('xrv.pth', { layout: 'torchxrayvision' });
-    sameWeights(m, pth);
-    pth.dispose();
+    const m = await loadChecked('xrv.safetensors', 'xrv.pth', { layout: 'torchxrayvision' });
     // fromPretrained: the same file from a server on 127.0.0.1 in the hub's layout, into a cache folder.
     const server = createServer((req, res) => {
       if (req.url !== '/org/xrv-densenet121/resolve/main/xrv.safetensors') return void res.writeHead(404).end();

@@ -69,6 +69,9 @@ export interface Block<X, Y, C> {
 export interface Head<Y, T, P, C> extends Block<EncoderFeatures, Y, C> {
   /** Task name: `cls`, `det`, `seg` or a user task. */
   readonly task: string;
+  /** Raw outputs Y of eager features; for symbolic features, the symbolic outputs of a larger graph. */
+  apply(features: EncoderFeatures, opts?: ApplyOptions): Y;
+  apply(features: EncoderFeatures<tf.SymbolicTensor>, opts?: ApplyOptions): tf.SymbolicTensor;
   /**
    * The task loss, a scalar. `mask` ([B] of 0/1, optional) switches samples off: a sample whose label is missing
    * for this task adds no loss (the paper's -1 labels).

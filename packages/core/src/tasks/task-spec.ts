@@ -76,7 +76,7 @@ export interface TaskSpec<
   readonly title: string;
   /** Registry class name of the head block (what a saved model records). */
   readonly headClassName: string;
-  /** Whether the first-stage gate decides which images the head runs on (det / seg style). */
+  /** Whether the first-stage gate decides which images the head runs on (det / seg style): its decoder's `routed`. */
   readonly routed: boolean;
   readonly defaultSource: TaskSource;
   /** The head from its config (without `featureChannels`) on an encoder's feature channels; validates the config. */
@@ -135,14 +135,30 @@ export interface TaskSpec<
 export type AnyTaskSpec = TaskSpec<any, any, any, any, any, any>;
 
 /**
- * Declares a task spec: checks that it carries what every reader of the table calls, and freezes it.
+ * The head entries of a task spec (`headClassName`, `createHead`) from the head's registry name and its `create*`
+ * factory: the head is created on the encoder's feature channels.
+ *
+ * @example
+ * defineTaskSpec({ name: 'lung', ...taskHead(LUNG_HEAD_CLASS_NAME, createLungHead), ... });
+ */
+export function taskHead<H extends TaskHead, I extends { featureChannels: FeatureChannels }>(
+  headClassName: string,
+  create: (config: I) => H,
+): Pick<TaskSpec<H>, 'headClassName' | 'createHead'> {
+  return { headClassName, createHead: (config, featureChannels) => create({ ...config, featureChannels } as I) };
+}
+
+/**
+ * Declares a task spec: checks that it carries what every reader of the table calls, takes `routed` from its
+ * decoder, and freezes it.
  *
  * @example
  * export const lungTask = defineTaskSpec<LungHead, BinaryMask, LungPrediction, LungSettings, LungMetrics, LungRecord>({ name: 'lung', ... });
  */
 export function defineTaskSpec<H extends TaskHead, T, P extends object, S, M extends object, R>(
-  spec: TaskSpec<H, T, P, S, M, R>,
+  input: Omit<TaskSpec<H, T, P, S, M, R>, 'routed'>,
 ): TaskSpec<H, T, P, S, M, R> {
+  const spec: TaskSpec<H, T, P, S, M, R> = { ...input, routed: input?.decoder?.routed };
   const missing = (['createHead', 'decodeSettings', 'loss'] as const).filter((k) => typeof spec?.[k] !== 'function');
   if (
     missing.length > 0 ||

@@ -1,4 +1,4 @@
-import { DataError, assertShape, tf, type EncoderFeatures } from '@multichexnet/core';
+import { DataError, assertShape, featureInput, tf, type EncoderFeatures } from '@multichexnet/core';
 import type { ClsHeadConfig } from '../config';
 
 /** What the CAM needs of a CheXCls: its config and the layers model holding the `<name>_logits` dense layer. */
@@ -34,19 +34,8 @@ function logitsKernel(head: CamSource): tf.Tensor2D {
  * const cams = classActivationMaps(head, encoder.apply(images));   // [B, H/32, W/32, 14]
  */
 export function classActivationMaps(head: CamSource, features: EncoderFeatures): tf.Tensor4D {
-  const { level, featureChannels, name, classes } = head.config;
-  const x = features?.[level];
-  if (x === undefined) {
-    throw new DataError('Class activation maps: features lack the head level', {
-      field: `${name} input`,
-      expected: `features with ${level}`,
-      found:
-        features === null || typeof features !== 'object'
-          ? String(features)
-          : `keys ${Object.keys(features).join(', ')}`,
-    });
-  }
-  assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
+  const { level, classes } = head.config;
+  const x = featureInput(features, level, head.config);
   const kernel = logitsKernel(head);
   return tf.tidy(() => {
     const [b, h, w, k] = x.shape;
@@ -64,7 +53,7 @@ export function classActivationMaps(head: CamSource, features: EncoderFeatures):
  */
 export function applyCamLayer(head: CamSource, x: tf.SymbolicTensor): tf.SymbolicTensor {
   const { name, classes, level, featureChannels } = head.config;
-  assertShape(`${name} input ${level}`, x.shape, [null, null, null, featureChannels[level]]);
+  assertShape(`${name} features.${level}`, x.shape, [null, null, null, featureChannels[level]]);
   const kernel = logitsKernel(head);
   const layer = tf.layers.conv2d({
     name: `${name}_cam_conv`,

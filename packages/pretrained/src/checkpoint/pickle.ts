@@ -126,22 +126,16 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         found: `${bytes.byteLength - pos}`,
       });
   };
-  const u8 = (): number => {
-    need(1);
-    return bytes[pos++]!;
-  };
-  const u16 = (): number => {
-    need(2);
-    const v = view.getUint16(pos, true);
-    pos += 2;
+  /** The `n`-byte number at the read position (`get` reads it from the DataView), then moves past it. */
+  const fixed = (n: number, get: (at: number) => number): number => {
+    need(n);
+    const v = get(pos);
+    pos += n;
     return v;
   };
-  const u32 = (): number => {
-    need(4);
-    const v = view.getUint32(pos, true);
-    pos += 4;
-    return v;
-  };
+  const u8 = (): number => fixed(1, (at) => view.getUint8(at));
+  const u16 = (): number => fixed(2, (at) => view.getUint16(at, true));
+  const u32 = (): number => fixed(4, (at) => view.getUint32(at, true));
   const take = (n: number): Uint8Array => {
     need(n);
     const out = bytes.subarray(pos, pos + n);
@@ -192,6 +186,15 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
     const full = `${module}.${name}`;
     if (!ALLOWED.has(full)) throw new UnpicklingRefused(full);
     return { kind: 'global', name: full };
+  };
+  const appendTo = (list: PickleValue, items: PickleValue[]): void => {
+    if (!Array.isArray(list))
+      throw new DataError('Checkpoint pickle is malformed', {
+        file: source,
+        expected: 'a list to append to',
+        found: typeof list,
+      });
+    list.push(...items);
   };
   const setItems = (target: PickleValue, items: PickleValue[]): void => {
     if (!(target instanceof Map))
@@ -321,13 +324,9 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
       case 0x42: // BINBYTES 'B'
         stack.push(take(u32()).slice());
         break;
-      case 0x4a: {
-        // BININT 'J'
-        need(4);
-        stack.push(view.getInt32(pos, true));
-        pos += 4;
+      case 0x4a: // BININT 'J'
+        stack.push(fixed(4, (at) => view.getInt32(at, true)));
         break;
-      }
       case 0x4b: // BININT1 'K'
         stack.push(u8());
         break;
@@ -345,13 +344,9 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
         break;
       }
-      case 0x47: {
-        // BINFLOAT 'G' (big-endian)
-        need(8);
-        stack.push(view.getFloat64(pos, false));
-        pos += 8;
+      case 0x47: // BINFLOAT 'G' (big-endian)
+        stack.push(fixed(8, (at) => view.getFloat64(at, false)));
         break;
-      }
       case 0x74: // TUPLE 't'
         stack.push(popMark());
         break;
@@ -393,30 +388,11 @@ export function unpickle(bytes: Uint8Array, source: string): PickleValue {
         setItems(top(), items);
         break;
       }
-      case 0x61: {
-        // APPEND 'a'
-        const v = pop();
-        const list = top();
-        if (!Array.isArray(list))
-          throw new DataError('Checkpoint pickle is malformed', {
-            file: source,
-            expected: 'a list to append to',
-            found: typeof list,
-          });
-        list.push(v);
-        break;
-      }
+      case 0x61: // APPEND 'a'
       case 0x65: {
         // APPENDS 'e'
-        const items = popMark();
-        const list = top();
-        if (!Array.isArray(list))
-          throw new DataError('Checkpoint pickle is malformed', {
-            file: source,
-            expected: 'a list to append to',
-            found: typeof list,
-          });
-        list.push(...items);
+        const items = op === 0x61 ? [pop()] : popMark();
+        appendTo(top(), items);
         break;
       }
       case 0x52: {

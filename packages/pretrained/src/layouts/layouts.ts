@@ -100,11 +100,11 @@ export const LAYOUTS: Readonly<Record<PretrainedLayout, LayoutSpec>> = {
     preprocessNote:
       'as CheXNet: grey film as RGB in [0, 1], resize 256, crop 224 (CheXNet averages ten crops; one centre crop here), ImageNet mean/std',
   },
+  // torchvision's keys (features.*, classifier), with its own classes, operating points and preprocessing.
   torchxrayvision: {
+    ...torchvision,
     description:
       'torchxrayvision DenseNet-121 (densenet121-res224-*): keys features.* with a 1-channel stem, classifier Linear(1024, 18), op_threshs',
-    prefixes: ['module.', ''],
-    classifierKeys: ['classifier'],
     defaultClasses: (n) => (n === TORCHXRAYVISION_PATHOLOGIES.length ? TORCHXRAYVISION_PATHOLOGIES : null),
     opThreshs: true,
     // xrv.datasets.normalize(img, maxval) = (2 * img / maxval - 1) * 1024, i.e. (x - 0.5) / (1 / 2048) on [0, 1];

@@ -8,7 +8,7 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
-import { imageParts, type KernelArgs } from './kernel-setup';
+import { imageParts, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import type { AdamArgs } from '../simd/simd-kernels';
 import { asWasm, ptrOf, sizeOf } from './wasm-backend';
 
@@ -58,11 +58,7 @@ function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */
-export const adamUpdateConfig: tf.KernelConfig = {
-  kernelName: ADAM_UPDATE,
-  backendName: 'wasm',
-  kernelFunc: adamUpdate as unknown as tf.KernelFunc,
-};
+export const adamUpdateConfig: tf.KernelConfig = wasmKernelConfig(ADAM_UPDATE, adamUpdate);
 
 /** What Optimizer.applyGradients takes as a list. */
 type NamedTensor = { name: string; tensor: tf.Tensor };

@@ -4,7 +4,7 @@
  */
 import type { tf } from '../../tf';
 import { runParts } from './kernel-context';
-import { poolGeometry, poolGradSetup, type KernelArgs } from './kernel-setup';
+import { poolGeometry, poolGradSetup, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import { ptrOf } from './wasm-backend';
 
 function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -26,8 +26,4 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: replaces the stock scalar kernel; registered by registerWasmTrainingKernels(). */
-export const avgPoolGradConfig: tf.KernelConfig = {
-  kernelName: 'AvgPoolGrad',
-  backendName: 'wasm',
-  kernelFunc: avgPoolGrad as unknown as tf.KernelFunc,
-};
+export const avgPoolGradConfig: tf.KernelConfig = wasmKernelConfig('AvgPoolGrad', avgPoolGrad);

@@ -16,6 +16,7 @@ import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
 import { heapAlloc, heapF64, heapFree } from './heap';
 import { asWasm, f32Of, mallocF32, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+import { wasmKernelConfig, type KernelArgs } from './kernel-setup';
 
 /** Kernel names (custom: they exist only for wasm and are never called by tfjs itself). */
 export const BATCH_NORM_TRAINING = 'MCXBatchNormTraining';
@@ -95,17 +96,18 @@ function writeOutput(backend: WasmBackend, values: Float32Array): tf.TensorInfo 
   return out;
 }
 
-function batchNormTraining(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo[] {
+/** What both BatchNorm kernels start from: the attributes, x's channels C and rows, a scratch owner to free. */
+function batchNormSetup(args: KernelArgs, kernel: string, x: tf.TensorInfo) {
   const backend = asWasm(args.backend);
-  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
   const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
   const { C, rows } = channelsOf(x);
-  requireSimd(backend, BATCH_NORM_TRAINING);
-  const scratch = new Scratch(backend);
+  requireSimd(backend, kernel);
+  return { backend, epsilon, relu, C, rows, scratch: new Scratch(backend) };
+}
+
+function batchNormTraining(args: KernelArgs): tf.TensorInfo[] {
+  const { x, gamma, beta } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const { backend, epsilon, relu, C, rows, scratch } = batchNormSetup(args, BATCH_NORM_TRAINING, x);
   try {
     const shift = rows > 0 ? f32Of(backend, x).slice(0, C) : new Float32Array(C);
     const ranges = rowParts(backend, rows, C);
@@ -152,17 +154,9 @@ function batchNormTraining(args: {
   }
 }
 
-function batchNormTrainingGrad(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo[] {
-  const backend = asWasm(args.backend);
+function batchNormTrainingGrad(args: KernelArgs): tf.TensorInfo[] {
   const { x, dy, gamma, beta, mean, variance } = args.inputs as Record<string, tf.TensorInfo>;
-  const { epsilon, relu } = args.attrs as unknown as { epsilon: number; relu: boolean };
-  const { C, rows } = channelsOf(x!);
-  requireSimd(backend, BATCH_NORM_TRAINING_GRAD);
-  const scratch = new Scratch(backend);
+  const { backend, epsilon, relu, C, rows, scratch } = batchNormSetup(args, BATCH_NORM_TRAINING_GRAD, x!);
   try {
     const meanV = f32Of(backend, mean!).slice();
     const gammaV = f32Of(backend, gamma!).slice();
@@ -232,10 +226,6 @@ function batchNormTrainingGrad(args: {
 
 /** Kernel configs: registered by registerWasmTrainingKernels(). */
 export const batchNormKernelConfigs: tf.KernelConfig[] = [
-  { kernelName: BATCH_NORM_TRAINING, backendName: 'wasm', kernelFunc: batchNormTraining as unknown as tf.KernelFunc },
-  {
-    kernelName: BATCH_NORM_TRAINING_GRAD,
-    backendName: 'wasm',
-    kernelFunc: batchNormTrainingGrad as unknown as tf.KernelFunc,
-  },
+  wasmKernelConfig(BATCH_NORM_TRAINING, batchNormTraining),
+  wasmKernelConfig(BATCH_NORM_TRAINING_GRAD, batchNormTrainingGrad),
 ];

@@ -6,6 +6,7 @@
 import type { tf } from '../../tf';
 import { runStock } from './stock-kernels';
 import { asWasm } from './wasm-backend';
+import { wasmKernelConfig } from './kernel-setup';
 
 function cast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const x = args.inputs['x']!;
@@ -28,8 +29,4 @@ function cast(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: t
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels() (other casts go to the stock kernel). */
-export const castConfig: tf.KernelConfig = {
-  kernelName: 'Cast',
-  backendName: 'wasm',
-  kernelFunc: cast as unknown as tf.KernelFunc,
-};
+export const castConfig: tf.KernelConfig = wasmKernelConfig('Cast', cast);

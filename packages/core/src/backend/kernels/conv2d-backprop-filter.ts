@@ -9,18 +9,16 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
-import {
-  imageParts,
-  nhwcConvInfo,
-  singleChannelGeometry,
-  type ConvGeometryAttrs,
-  type KernelArgs,
-} from './kernel-setup';
+import { nhwcConvInfo, type ConvGeometryAttrs, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import { splitRange } from '../simd/simd-pool';
-import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+import {
+  paddedRowLength,
+  runSingleChannel,
+  singleChannelEnabled,
+  type SingleChannelGradient,
+} from './conv2d-single-channel';
 import { convGemmFilter, gemmFor, geometryOf } from './gemm';
 import { xnnConv2d } from './xnn-conv';
-import { heapAlloc, heapFree } from './heap';
 import {
   asWasm,
   callKernel,
@@ -168,39 +166,28 @@ export function conv2dBackpropFilterXnn(
 }
 
 /** dW [KH, KW, 1, Co] of a single-input-channel convolution, by the direct SIMD kernel (Co a multiple of 4). */
-export function conv2dBackpropFilter1ch(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+export const conv2dBackpropFilter1ch: SingleChannelGradient = (backend, x, dy, info) => {
   const dw = backend.makeOutput([info.filterHeight, info.filterWidth, 1, info.outChannels], 'float32');
-  const padLen = paddedRowLength(info);
   const taps = info.filterHeight * info.filterWidth * info.outChannels;
-  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
-  // Part 0 accumulates into dw, the others into private blocks added at the end.
-  const scratch = heapAlloc(backend, images.length * (padLen + taps) * 4);
-  try {
-    const xp = ptrOf(backend, x);
-    const dyp = ptrOf(backend, dy);
-    const dwp = ptrOf(backend, dw);
-    const partDw = (i: number) => (i === 0 ? dwp : scratch + (images.length * padLen + i * taps) * 4);
-    runParts(backend, 'Conv2DBackpropFilter', 'conv1chBackpropFilter', images, (b0, b1, i) => [
+  const xp = ptrOf(backend, x);
+  const dyp = ptrOf(backend, dy);
+  const dwp = ptrOf(backend, dw);
+  // Part 0 accumulates into dw, the others into private blocks (after the slabs) added at the end.
+  const partDw = (i: number, blocks: number) => (i === 0 ? dwp : blocks + i * taps * 4);
+  runSingleChannel(backend, 'Conv2DBackpropFilter', 'conv1chBackpropFilter', info, {
+    slab: paddedRowLength(info),
+    extra: (parts) => parts * taps,
+    pointers: (b0, i, blocks) => [
       xp + b0 * info.inHeight * info.inWidth * 4,
       dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-      partDw(i),
-      b1 - b0,
-      ...singleChannelGeometry(info),
-      scratch + i * padLen * 4,
-      padLen,
-    ]);
-    const simd = requireSimd(backend, 'Conv2DBackpropFilter');
-    for (let i = 1; i < images.length; i++) simd.addInto(dwp, partDw(i), taps);
-  } finally {
-    heapFree(backend, scratch);
-  }
+      partDw(i, blocks),
+    ],
+    finish: (simd, parts, blocks) => {
+      for (let i = 1; i < parts; i++) simd.addInto(dwp, partDw(i, blocks), taps);
+    },
+  });
   return dw;
-}
+};
 
 function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
@@ -223,8 +210,7 @@ function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */
-export const conv2DBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: 'Conv2DBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: conv2DBackpropFilter as unknown as tf.KernelFunc,
-};
+export const conv2DBackpropFilterConfig: tf.KernelConfig = wasmKernelConfig(
+  'Conv2DBackpropFilter',
+  conv2DBackpropFilter,
+);

@@ -7,16 +7,14 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
+import { imageParts, nhwcConvInfo, type ConvGeometryAttrs, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import {
-  imageParts,
-  nhwcConvInfo,
-  singleChannelGeometry,
-  type ConvGeometryAttrs,
-  type KernelArgs,
-} from './kernel-setup';
-import { paddedRowLength, singleChannelEnabled } from './conv2d-single-channel';
+  paddedRowLength,
+  runSingleChannel,
+  singleChannelEnabled,
+  type SingleChannelGradient,
+} from './conv2d-single-channel';
 import { deferOutput } from './deferred';
-import { heapAlloc, heapFree } from './heap';
 import { convGemm, gemmFor, packReversedFilter } from './gemm';
 import { xnnConv2d } from './xnn-conv';
 import { asWasm, f32Of, ptrOf, release, type WasmBackend } from './wasm-backend';
@@ -154,36 +152,21 @@ export function conv2dBackpropInputXnn(
 }
 
 /** dx [B, H, W, 1] of a single-input-channel convolution by the direct SIMD kernel (Co a multiple of 4). */
-export function conv2dBackpropInput1ch(
-  backend: WasmBackend,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+export const conv2dBackpropInput1ch: SingleChannelGradient = (backend, dy, filter, info) => {
   const dx = backend.makeOutput([info.batchSize, info.inHeight, info.inWidth, 1], 'float32');
-  const padLen = paddedRowLength(info);
-  const slab = (info.filterHeight + info.strideHeight) * padLen;
-  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
-  requireSimd(backend, 'Conv2DBackpropInput');
-  const scratch = heapAlloc(backend, images.length * slab * 4);
-  try {
-    const dyp = ptrOf(backend, dy);
-    const fp = ptrOf(backend, filter);
-    const dxp = ptrOf(backend, dx);
-    runParts(backend, 'Conv2DBackpropInput', 'conv1chBackpropInput', images, (b0, b1, i) => [
+  const dyp = ptrOf(backend, dy);
+  const fp = ptrOf(backend, filter);
+  const dxp = ptrOf(backend, dx);
+  runSingleChannel(backend, 'Conv2DBackpropInput', 'conv1chBackpropInput', info, {
+    slab: (info.filterHeight + info.strideHeight) * paddedRowLength(info),
+    pointers: (b0) => [
       dyp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
       fp,
       dxp + b0 * info.inHeight * info.inWidth * 4,
-      b1 - b0,
-      ...singleChannelGeometry(info),
-      scratch + i * slab * 4,
-      padLen,
-    ]);
-  } finally {
-    heapFree(backend, scratch);
-  }
+    ],
+  });
   return dx;
-}
+};
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
@@ -212,8 +195,4 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: replaces the stock scalar kernel; registered by registerWasmTrainingKernels(). */
-export const conv2DBackpropInputConfig: tf.KernelConfig = {
-  kernelName: 'Conv2DBackpropInput',
-  backendName: 'wasm',
-  kernelFunc: conv2DBackpropInput as unknown as tf.KernelFunc,
-};
+export const conv2DBackpropInputConfig: tf.KernelConfig = wasmKernelConfig('Conv2DBackpropInput', conv2DBackpropInput);

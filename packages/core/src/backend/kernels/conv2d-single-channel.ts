@@ -5,8 +5,15 @@
  * to the stock kernel unchanged.
  */
 import { tf } from '../../tf';
+import type { SimdKernels } from '../simd/simd-kernels';
 import { requireSimd, runParts } from './kernel-context';
-import { imageParts, nhwcConvInfo, singleChannelGeometry, type ConvGeometryAttrs } from './kernel-setup';
+import {
+  imageParts,
+  nhwcConvInfo,
+  singleChannelGeometry,
+  type ConvGeometryAttrs,
+  wasmKernelConfig,
+} from './kernel-setup';
 import { heapAlloc, heapF32, heapFree } from './heap';
 import { convGemm, gemmFor, geometryOf, packFilter } from './gemm';
 import { runStock } from './stock-kernels';
@@ -52,45 +59,99 @@ export function paddedRowLength(info: tf.backend_util.Conv2DInfo): number {
   return (Math.max(info.padInfo.left + info.inWidth, reach) + 3) & ~3;
 }
 
-/** y [B, OH, OW, Co] of x [B, H, W, 1] and filter [KH, KW, 1, Co]; bias [Co] optional; relu optional. */
-export function conv1ch(
+/** A gradient of the single-channel convolution on the direct kernel: (backend, its two inputs, geometry) -> it. */
+export type SingleChannelGradient = (
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+) => tf.TensorInfo;
+
+/** How {@link runSingleChannel} lays out a kernel's call. */
+export interface SingleChannelRun {
+  /** Scratch floats of each part (the kernel's padded rows). */
+  slab: number;
+  /** Floats after the parts' slabs for the caller, given the part count (default none). */
+  extra?: (parts: number) => number;
+  /** Fills the extra floats at `extraAt` before the kernel runs. */
+  prepare?: (extraAt: number) => void;
+  /** The kernel's pointer arguments for the part from image `b0`; `extraAt` is the address of the extra floats. */
+  pointers: (b0: number, part: number, extraAt: number) => number[];
+  /** Arguments between the geometry and the scratch (conv1ch's relu flag). */
+  flags?: number[];
+  /** Runs after the kernel, before the scratch is freed (the filter gradient adds its parts up). */
+  finish?: (simd: SimdKernels, parts: number, extraAt: number) => void;
+}
+
+/**
+ * Runs a direct single-channel SIMD kernel (conv1ch and its two gradients) over parts of the batch, whole images of
+ * at least 256K floats of the Co-channel side each, with per-part scratch on the heap (freed also when it throws):
+ * (...pointers, images, ...singleChannelGeometry, ...flags, scratch, paddedRowLength).
+ */
+export function runSingleChannel(
+  backend: WasmBackend,
+  kernel: string,
+  fn: 'conv1ch' | 'conv1chBackpropInput' | 'conv1chBackpropFilter',
+  info: tf.backend_util.Conv2DInfo,
+  run: SingleChannelRun,
+): void {
+  const padLen = paddedRowLength(info);
+  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
+  const simd = requireSimd(backend, kernel);
+  const scratch = heapAlloc(backend, (images.length * run.slab + (run.extra?.(images.length) ?? 0)) * 4);
+  const extraAt = scratch + images.length * run.slab * 4;
+  try {
+    run.prepare?.(extraAt);
+    runParts(backend, kernel, fn, images, (b0, b1, i) => {
+      const geometry = singleChannelGeometry(info);
+      const args = [
+        ...run.pointers(b0, i, extraAt),
+        b1 - b0,
+        ...geometry,
+        ...(run.flags ?? []),
+        scratch + i * run.slab * 4,
+      ];
+      return [...args, padLen] as Parameters<SimdKernels[typeof fn]>;
+    });
+    run.finish?.(simd, images.length, extraAt);
+  } finally {
+    heapFree(backend, scratch);
+  }
+}
+
+/** A fused convolution y [B, OH, OW, Co] of x and filter [KH, KW, Ci, Co], + bias [Co] (optional), relu optional. */
+type FusedConv = (
   backend: WasmBackend,
   x: tf.TensorInfo,
   filter: tf.TensorInfo,
   bias: tf.TensorInfo | null,
   relu: boolean,
   info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+) => tf.TensorInfo;
+
+/** y [B, OH, OW, Co] of x [B, H, W, 1] and filter [KH, KW, 1, Co]; bias [Co] optional; relu optional. */
+export const conv1ch: FusedConv = (backend, x, filter, bias, relu, info) => {
   const out = backend.makeOutput([info.batchSize, info.outHeight, info.outWidth, info.outChannels], 'float32');
-  const padLen = paddedRowLength(info);
-  const slab = info.filterHeight * padLen;
-  const images = imageParts(backend, info.batchSize, info.outHeight * info.outWidth * info.outChannels, 262144);
+  const xp = ptrOf(backend, x);
+  const fp = ptrOf(backend, filter);
+  const yp = ptrOf(backend, out);
   // Scratch: padded rows per part, then Co zeros standing in for a missing bias.
-  requireSimd(backend, 'Conv2D');
-  const scratch = heapAlloc(backend, (images.length * slab + info.outChannels) * 4);
-  const zeros = scratch + images.length * slab * 4;
-  if (bias === null) heapF32(backend, zeros, info.outChannels).fill(0);
-  try {
-    const xp = ptrOf(backend, x);
-    const fp = ptrOf(backend, filter);
-    const bp = bias === null ? zeros : ptrOf(backend, bias);
-    const yp = ptrOf(backend, out);
-    runParts(backend, 'Conv2D', 'conv1ch', images, (b0, b1, i) => [
+  runSingleChannel(backend, 'Conv2D', 'conv1ch', info, {
+    slab: info.filterHeight * paddedRowLength(info),
+    extra: () => info.outChannels,
+    prepare: (zeros) => {
+      if (bias === null) heapF32(backend, zeros, info.outChannels).fill(0);
+    },
+    pointers: (b0, _part, zeros) => [
       xp + b0 * info.inHeight * info.inWidth * 4,
       fp,
-      bp,
+      bias === null ? zeros : ptrOf(backend, bias),
       yp + b0 * info.outHeight * info.outWidth * info.outChannels * 4,
-      b1 - b0,
-      ...singleChannelGeometry(info),
-      relu ? 1 : 0,
-      scratch + i * slab * 4,
-      padLen,
-    ]);
-  } finally {
-    heapFree(backend, scratch);
-  }
+    ],
+    flags: [relu ? 1 : 0],
+  });
   return out;
-}
+};
 
 /** Geometry when our GEMM takes the convolution (NHWC float32, gemmFor('forward')), else null. */
 function gemmConvInfo(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs): tf.backend_util.Conv2DInfo | null {
@@ -110,21 +171,14 @@ function gemmConvInfo(x: tf.TensorInfo, filter: tf.TensorInfo, attrs: ConvAttrs)
 }
 
 /** y [B, OH, OW, Co] on our GEMM, + bias [Co] (optional), relu optional. */
-function convOnGemm(
-  backend: WasmBackend,
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  bias: tf.TensorInfo | null,
-  relu: boolean,
-  info: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+const convOnGemm: FusedConv = (backend, x, filter, bias, relu, info) => {
   const packed = packFilter(backend, 'Conv2D', filter);
   try {
     return convGemm(backend, 'Conv2D', x, geometryOf(info), packed, bias === null ? 0 : ptrOf(backend, bias), relu);
   } finally {
     packed.free();
   }
-}
+};
 
 function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -157,13 +211,5 @@ function fusedConv2D(args: {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
-export const conv2DConfig: tf.KernelConfig = {
-  kernelName: 'Conv2D',
-  backendName: 'wasm',
-  kernelFunc: conv2D as unknown as tf.KernelFunc,
-};
-export const fusedConv2DConfig: tf.KernelConfig = {
-  kernelName: 'FusedConv2D',
-  backendName: 'wasm',
-  kernelFunc: fusedConv2D as unknown as tf.KernelFunc,
-};
+export const conv2DConfig: tf.KernelConfig = wasmKernelConfig('Conv2D', conv2D);
+export const fusedConv2DConfig: tf.KernelConfig = wasmKernelConfig('FusedConv2D', fusedConv2D);

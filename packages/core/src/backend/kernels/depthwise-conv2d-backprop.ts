@@ -8,7 +8,7 @@ import { tf } from '../../tf';
 import type { DepthwiseGeometry } from '../simd/simd-kernels';
 import { requireSimd, runParts } from './kernel-context';
 import { heapAlloc, heapFree } from './heap';
-import { imageParts, type KernelArgs, type PadAttr } from './kernel-setup';
+import { imageParts, type KernelArgs, type PadAttr, wasmKernelConfig } from './kernel-setup';
 import { asWasm, f32Of, ptrOf, sizeOf } from './wasm-backend';
 
 interface DepthwiseAttrs {
@@ -18,16 +18,27 @@ interface DepthwiseAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-function depthwiseInfo(xShape: number[], filterShape: number[], attrs: DepthwiseAttrs): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
+type Shape4 = [number, number, number, number];
+
+/**
+ * What both gradients start from: the forward's geometry (x of `inputShape`, or the `x` input; the filter of
+ * `filterShape`, or the `filter` input) and the gradient, allocated with the shape its attribute `of` gives.
+ */
+function depthwiseGradSetup(args: KernelArgs, of: 'filterShape' | 'inputShape') {
+  const backend = asWasm(args.backend);
+  const attrs = args.attrs as unknown as DepthwiseAttrs & { filterShape?: Shape4; inputShape?: Shape4 };
+  const inputs = args.inputs as Record<string, tf.TensorInfo | undefined>;
+  const info = tf.backend_util.computeConv2DInfo(
+    (attrs.inputShape ?? inputs['x']!.shape) as Shape4,
+    (attrs.filterShape ?? inputs['filter']!.shape) as Shape4,
     attrs.strides,
     attrs.dilations ?? 1,
     attrs.pad,
     attrs.dimRoundingMode,
     true,
   );
+  const shape = attrs[of]!;
+  return { backend, info, shape, out: backend.makeOutput(shape, 'float32') };
 }
 
 /** The geometry arguments of both SIMD kernels, in their order. */
@@ -58,12 +69,9 @@ function parts(backend: ReturnType<typeof asWasm>, info: tf.backend_util.Conv2DI
 }
 
 function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
-  const backend = asWasm(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const attrs = args.attrs as unknown as DepthwiseAttrs & { filterShape: [number, number, number, number] };
-  const info = depthwiseInfo(x.shape, attrs.filterShape, attrs);
-  const dw = backend.makeOutput(attrs.filterShape, 'float32');
-  const taps = sizeOf(attrs.filterShape);
+  const { backend, info, shape, out: dw } = depthwiseGradSetup(args, 'filterShape');
+  const taps = sizeOf(shape);
   if (info.batchSize * info.outHeight * info.outWidth === 0 || taps === 0) {
     f32Of(backend, dw).fill(0);
     return dw;
@@ -93,12 +101,9 @@ function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
 }
 
 function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
-  const backend = asWasm(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const attrs = args.attrs as unknown as DepthwiseAttrs & { inputShape: [number, number, number, number] };
-  const info = depthwiseInfo(attrs.inputShape, filter.shape, attrs);
-  const dx = backend.makeOutput(attrs.inputShape, 'float32');
-  if (sizeOf(attrs.inputShape) === 0) return dx;
+  const { backend, info, shape, out: dx } = depthwiseGradSetup(args, 'inputShape');
+  if (sizeOf(shape) === 0) return dx;
   if (info.outHeight * info.outWidth * info.outChannels === 0) {
     f32Of(backend, dx).fill(0);
     return dx;
@@ -119,13 +124,11 @@ function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel configs (missing in stock 4.22.0): registered by registerWasmTrainingKernels(). */
-export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = {
-  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-  backendName: 'wasm',
-  kernelFunc: depthwiseConv2dNativeBackpropFilter as unknown as tf.KernelFunc,
-};
-export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = {
-  kernelName: 'DepthwiseConv2dNativeBackpropInput',
-  backendName: 'wasm',
-  kernelFunc: depthwiseConv2dNativeBackpropInput as unknown as tf.KernelFunc,
-};
+export const depthwiseConv2dNativeBackpropFilterConfig: tf.KernelConfig = wasmKernelConfig(
+  'DepthwiseConv2dNativeBackpropFilter',
+  depthwiseConv2dNativeBackpropFilter,
+);
+export const depthwiseConv2dNativeBackpropInputConfig: tf.KernelConfig = wasmKernelConfig(
+  'DepthwiseConv2dNativeBackpropInput',
+  depthwiseConv2dNativeBackpropInput,
+);

@@ -5,6 +5,7 @@
  */
 import type { tf } from '../../tf';
 import { asWasm } from './wasm-backend';
+import { wasmKernelConfig } from './kernel-setup';
 
 function identity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf.TensorInfo {
   const backend = asWasm(args.backend);
@@ -14,8 +15,4 @@ function identity(args: { inputs: tf.NamedTensorInfoMap; backend: unknown }): tf
 }
 
 /** Kernel config: replaces the stock copying kernel; registered by registerWasmTrainingKernels(). */
-export const identityConfig: tf.KernelConfig = {
-  kernelName: 'Identity',
-  backendName: 'wasm',
-  kernelFunc: identity as unknown as tf.KernelFunc,
-};
+export const identityConfig: tf.KernelConfig = wasmKernelConfig('Identity', identity);

@@ -4,17 +4,25 @@
  * each kernel's SIMD code.
  */
 import { tf } from '../../tf';
-import { requireSimd, simdThreads } from './kernel-context';
+import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { splitRange } from '../simd/simd-pool';
-import type { PoolGeometry, SingleChannelGeometry } from '../simd/simd-kernels';
+import type { PoolGeometry, SimdKernels, SingleChannelGeometry, WindowGeometry } from '../simd/simd-kernels';
 import { heapAlloc, heapF32, heapFree, heapI32 } from './heap';
-import { asWasm, type WasmBackend } from './wasm-backend';
+import { asWasm, ptrOf, type WasmBackend } from './wasm-backend';
 
 /** The arguments tfjs hands a kernel function. */
 export interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;
   attrs?: tf.NamedAttrMap;
+}
+
+/** The config that registers `kernelFunc` as the wasm backend's kernel `kernelName`. */
+export function wasmKernelConfig(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[],
+): tf.KernelConfig {
+  return { kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc };
 }
 
 /** Padding attribute of the conv and pool kernels. */
@@ -68,27 +76,25 @@ export function poolGradSetup(args: KernelArgs, kernel: string): PoolGradSetup {
   return { backend, dy, input, info, dx, images: imageParts(backend, B, H * W * C, 65536) };
 }
 
-/** What a resize gradient kernel starts from (null images: nothing to do). */
-export interface ResizeGradSetup {
-  backend: WasmBackend;
-  dy: tf.TensorInfo;
-  dx: tf.TensorInfo;
-  alignCorners: boolean;
-  halfPixelCenters: boolean;
-  /** x [B, xH, xW, C], dy [B, yH, yW, C]. */
-  B: number;
-  xH: number;
-  xW: number;
-  C: number;
-  yH: number;
-  yW: number;
-  images: [number, number][] | null;
-}
+/** Source tables of a resize along one axis (rows, then columns), as the forward resize computes them. */
+export type ResizeAxisTables = (
+  outSize: number,
+  inSize: number,
+  alignCorners: boolean,
+  halfPixelCenters: boolean,
+) => (Int32Array | Float32Array)[];
 
 /**
- * ResizeBilinearGrad / ResizeNearestNeighborGrad: shapes, attributes, dx allocated, parts of at least 64K floats of dy.
+ * ResizeBilinearGrad / ResizeNearestNeighborGrad: dx [B, xH, xW, C] allocated, the row and column tables of `axisTables`
+ * copied to the heap, and the SIMD kernel `fn` run over parts of at least 64K floats of dy, with the arguments
+ * (dy, dx, images, xH, xW, yH, yW, C, ...row tables, ...column tables).
  */
-export function resizeGradSetup(args: KernelArgs, kernel: string): ResizeGradSetup {
+export function runResizeGrad(
+  args: KernelArgs,
+  kernel: string,
+  fn: 'resizeBilinearGrad' | 'resizeNearestGrad',
+  axisTables: ResizeAxisTables,
+): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const { images: x, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
   const { alignCorners, halfPixelCenters } = args.attrs as unknown as {
@@ -98,10 +104,20 @@ export function resizeGradSetup(args: KernelArgs, kernel: string): ResizeGradSet
   const [B, xH, xW, C] = x.shape as [number, number, number, number];
   const [, yH, yW] = dy.shape as [number, number, number, number];
   const dx = backend.makeOutput(x.shape, 'float32');
-  const setup = { backend, dy, dx, alignCorners, halfPixelCenters: halfPixelCenters === true, B, xH, xW, C, yH, yW };
-  if (B * xH * xW * C === 0) return { ...setup, images: null };
+  if (B * xH * xW * C === 0) return dx;
   requireSimd(backend, kernel);
-  return { ...setup, images: imageParts(backend, B, yH * yW * C, 65536) };
+  const images = imageParts(backend, B, yH * yW * C, 65536);
+  const half = halfPixelCenters === true;
+  const tables = [...axisTables(yH, xH, alignCorners, half), ...axisTables(yW, xW, alignCorners, half)];
+  withHeapTables(backend, tables, (ptrs) => {
+    const dyp = ptrOf(backend, dy);
+    const dxp = ptrOf(backend, dx);
+    runParts(backend, kernel, fn, images, (b0, b1) => {
+      const part = [dyp + b0 * yH * yW * C * 4, dxp + b0 * xH * xW * C * 4, b1 - b0, xH, xW, yH, yW, C, ...ptrs];
+      return part as Parameters<SimdKernels[typeof fn]>;
+    });
+  });
+  return dx;
 }
 
 /** Input-per-output ratio of a resize along one axis, as tfjs's forward resizes compute it. */
@@ -162,48 +178,20 @@ export function nhwcConvInfo(
   );
 }
 
+/** The window arguments (filter size, stride, top and left padding) the SIMD conv and pool kernels share. */
+function windowGeometry(info: tf.backend_util.Conv2DInfo): WindowGeometry {
+  const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  return [filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left];
+}
+
 /** The geometry arguments every direct single-channel SIMD kernel takes, in their order. */
 export function singleChannelGeometry(info: tf.backend_util.Conv2DInfo): SingleChannelGeometry {
-  return [
-    info.inHeight,
-    info.inWidth,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    info.outChannels,
-  ];
+  const { inHeight, inWidth, outHeight, outWidth, outChannels } = info;
+  return [inHeight, inWidth, outHeight, outWidth, ...windowGeometry(info), outChannels];
 }
 
 /** The geometry arguments of the pooling gradient kernels after the batch size, in their order. */
 export function poolGeometry(info: tf.backend_util.Conv2DInfo): PoolGeometry {
-  const {
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    filterHeight,
-    filterWidth,
-    strideHeight,
-    strideWidth,
-    padInfo,
-  } = info;
-  return [
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    filterHeight,
-    filterWidth,
-    strideHeight,
-    strideWidth,
-    padInfo.top,
-    padInfo.left,
-  ];
+  const { inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  return [inHeight, inWidth, inChannels, outHeight, outWidth, ...windowGeometry(info)];
 }

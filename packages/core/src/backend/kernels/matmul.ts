@@ -9,6 +9,7 @@ import { gemm, gemmFor, packB, type HeapMatrix } from './gemm';
 import type { KernelArgs } from './kernel-setup';
 import { runStock } from './stock-kernels';
 import { asWasm, f32Of, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+import { wasmKernelConfig } from './kernel-setup';
 
 interface MatMulPlan {
   batch: number;
@@ -131,13 +132,5 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
-export const batchMatMulConfig: tf.KernelConfig = {
-  kernelName: 'BatchMatMul',
-  backendName: 'wasm',
-  kernelFunc: batchMatMul as unknown as tf.KernelFunc,
-};
-export const fusedMatMulConfig: tf.KernelConfig = {
-  kernelName: '_FusedMatMul',
-  backendName: 'wasm',
-  kernelFunc: fusedMatMul as unknown as tf.KernelFunc,
-};
+export const batchMatMulConfig: tf.KernelConfig = wasmKernelConfig('BatchMatMul', batchMatMul);
+export const fusedMatMulConfig: tf.KernelConfig = wasmKernelConfig('_FusedMatMul', fusedMatMul);

@@ -7,7 +7,7 @@
  */
 import type { tf } from '../../tf';
 import { runParts } from './kernel-context';
-import { poolGeometry, poolGradSetup, type KernelArgs } from './kernel-setup';
+import { poolGeometry, poolGradSetup, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import { ptrOf } from './wasm-backend';
 
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
@@ -53,8 +53,4 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: replaces the stock kernel; registered by registerWasmTrainingKernels(). */
-export const maxPoolGradConfig: tf.KernelConfig = {
-  kernelName: 'MaxPoolGrad',
-  backendName: 'wasm',
-  kernelFunc: maxPoolGrad as unknown as tf.KernelFunc,
-};
+export const maxPoolGradConfig: tf.KernelConfig = wasmKernelConfig('MaxPoolGrad', maxPoolGrad);

@@ -7,7 +7,7 @@
 import { tf } from '../../tf';
 import { requireSimd, runParts, simdThreads } from './kernel-context';
 import { heapAlloc, heapF64, heapFree } from './heap';
-import type { KernelArgs } from './kernel-setup';
+import { wasmKernelConfig, type KernelArgs } from './kernel-setup';
 import { splitRange } from '../simd/simd-pool';
 import { runStock } from './stock-kernels';
 import { asWasm, f32Of, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
@@ -68,13 +68,5 @@ function reduce(args: KernelArgs, kernel: 'Sum' | 'Mean'): tf.TensorInfo {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (the stock kernels stay the fallback). */
-export const sumConfig: tf.KernelConfig = {
-  kernelName: 'Sum',
-  backendName: 'wasm',
-  kernelFunc: ((a: KernelArgs) => reduce(a, 'Sum')) as unknown as tf.KernelFunc,
-};
-export const meanConfig: tf.KernelConfig = {
-  kernelName: 'Mean',
-  backendName: 'wasm',
-  kernelFunc: ((a: KernelArgs) => reduce(a, 'Mean')) as unknown as tf.KernelFunc,
-};
+export const sumConfig: tf.KernelConfig = wasmKernelConfig('Sum', (a) => reduce(a, 'Sum'));
+export const meanConfig: tf.KernelConfig = wasmKernelConfig('Mean', (a) => reduce(a, 'Mean'));

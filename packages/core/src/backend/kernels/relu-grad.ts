@@ -6,7 +6,7 @@
  */
 import { tf } from '../../tf';
 import { requireSimd, runParts } from './kernel-context';
-import { imageParts, type KernelArgs } from './kernel-setup';
+import { imageParts, type KernelArgs, wasmKernelConfig } from './kernel-setup';
 import { asWasm, ptrOf, sizeOf } from './wasm-backend';
 
 /** Kernel name (custom: wasm only, called by the Relu gradient below). */
@@ -27,11 +27,7 @@ function reluGrad(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config: registered by registerWasmTrainingKernels(). */
-export const reluGradConfig: tf.KernelConfig = {
-  kernelName: RELU_GRAD,
-  backendName: 'wasm',
-  kernelFunc: reluGrad as unknown as tf.KernelFunc,
-};
+export const reluGradConfig: tf.KernelConfig = wasmKernelConfig(RELU_GRAD, reluGrad);
 
 let installed = false;
 

@@ -5,9 +5,7 @@
  * ignores halfPixelCenters in the gradient; with the default, false, both agree).
  */
 import type { tf } from '../../tf';
-import { runParts } from './kernel-context';
-import { resizeGradSetup, resizeRatio, withHeapTables, type KernelArgs } from './kernel-setup';
-import { ptrOf } from './wasm-backend';
+import { resizeRatio, runResizeGrad, wasmKernelConfig, type KernelArgs } from './kernel-setup';
 
 /** Per output index: floor and ceil source indices and the fraction, as tfjs's forward ResizeBilinear computes them. */
 export function bilinearTaps(outSize: number, inSize: number, alignCorners: boolean, halfPixelCenters: boolean) {
@@ -26,39 +24,11 @@ export function bilinearTaps(outSize: number, inSize: number, alignCorners: bool
 }
 
 function resizeBilinearGrad(args: KernelArgs): tf.TensorInfo {
-  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(
-    args,
-    'ResizeBilinearGrad',
-  );
-  if (images === null) return dx;
-  const rows = bilinearTaps(yH, xH, alignCorners, halfPixelCenters);
-  const cols = bilinearTaps(yW, xW, alignCorners, halfPixelCenters);
-  withHeapTables(backend, [rows.lo, rows.hi, rows.frac, cols.lo, cols.hi, cols.frac], (ptrs) => {
-    const dyp = ptrOf(backend, dy);
-    const dxp = ptrOf(backend, dx);
-    runParts(backend, 'ResizeBilinearGrad', 'resizeBilinearGrad', images, (b0, b1) => [
-      dyp + b0 * yH * yW * C * 4,
-      dxp + b0 * xH * xW * C * 4,
-      b1 - b0,
-      xH,
-      xW,
-      yH,
-      yW,
-      C,
-      ptrs[0]!,
-      ptrs[1]!,
-      ptrs[2]!,
-      ptrs[3]!,
-      ptrs[4]!,
-      ptrs[5]!,
-    ]);
+  return runResizeGrad(args, 'ResizeBilinearGrad', 'resizeBilinearGrad', (outSize, inSize, alignCorners, half) => {
+    const { lo, hi, frac } = bilinearTaps(outSize, inSize, alignCorners, half);
+    return [lo, hi, frac];
   });
-  return dx;
 }
 
 /** Kernel config: replaces the stock kernel; registered by registerWasmTrainingKernels(). */
-export const resizeBilinearGradConfig: tf.KernelConfig = {
-  kernelName: 'ResizeBilinearGrad',
-  backendName: 'wasm',
-  kernelFunc: resizeBilinearGrad as unknown as tf.KernelFunc,
-};
+export const resizeBilinearGradConfig: tf.KernelConfig = wasmKernelConfig('ResizeBilinearGrad', resizeBilinearGrad);

@@ -4,9 +4,7 @@
  * index arithmetic for alignCorners and halfPixelCenters.
  */
 import type { tf } from '../../tf';
-import { runParts } from './kernel-context';
-import { resizeGradSetup, resizeRatio, withHeapTables, type KernelArgs } from './kernel-setup';
-import { ptrOf } from './wasm-backend';
+import { resizeRatio, runResizeGrad, wasmKernelConfig, type KernelArgs } from './kernel-setup';
 
 /** Per output index, the source index tfjs's forward ResizeNearestNeighbor reads. */
 export function nearestSources(
@@ -27,35 +25,16 @@ export function nearestSources(
 }
 
 function resizeNearestNeighborGrad(args: KernelArgs): tf.TensorInfo {
-  const { backend, dy, dx, alignCorners, halfPixelCenters, xH, xW, C, yH, yW, images } = resizeGradSetup(
+  return runResizeGrad(
     args,
     'ResizeNearestNeighborGrad',
+    'resizeNearestGrad',
+    (outSize, inSize, alignCorners, half) => [nearestSources(outSize, inSize, alignCorners, half)],
   );
-  if (images === null) return dx;
-  const rows = nearestSources(yH, xH, alignCorners, halfPixelCenters);
-  const cols = nearestSources(yW, xW, alignCorners, halfPixelCenters);
-  withHeapTables(backend, [rows, cols], ([pr, pc]) => {
-    const dyp = ptrOf(backend, dy);
-    const dxp = ptrOf(backend, dx);
-    runParts(backend, 'ResizeNearestNeighborGrad', 'resizeNearestGrad', images, (b0, b1) => [
-      dyp + b0 * yH * yW * C * 4,
-      dxp + b0 * xH * xW * C * 4,
-      b1 - b0,
-      xH,
-      xW,
-      yH,
-      yW,
-      C,
-      pr!,
-      pc!,
-    ]);
-  });
-  return dx;
 }
 
 /** Kernel config: replaces the stock kernel; registered by registerWasmTrainingKernels(). */
-export const resizeNearestNeighborGradConfig: tf.KernelConfig = {
-  kernelName: 'ResizeNearestNeighborGrad',
-  backendName: 'wasm',
-  kernelFunc: resizeNearestNeighborGrad as unknown as tf.KernelFunc,
-};
+export const resizeNearestNeighborGradConfig: tf.KernelConfig = wasmKernelConfig(
+  'ResizeNearestNeighborGrad',
+  resizeNearestNeighborGrad,
+);

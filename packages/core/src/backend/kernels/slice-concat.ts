@@ -8,6 +8,7 @@ import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
 import { runStock } from './stock-kernels';
 import { asWasm, ptrOf, sizeOf, type WasmBackend } from './wasm-backend';
+import { wasmKernelConfig } from './kernel-setup';
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
@@ -135,18 +136,6 @@ function concat(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel configs: registered by registerWasmTrainingKernels() (stock kernels remain the fallback). */
-export const sliceConfig: tf.KernelConfig = {
-  kernelName: 'Slice',
-  backendName: 'wasm',
-  kernelFunc: slice as unknown as tf.KernelFunc,
-};
-export const splitVConfig: tf.KernelConfig = {
-  kernelName: 'SplitV',
-  backendName: 'wasm',
-  kernelFunc: splitV as unknown as tf.KernelFunc,
-};
-export const concatConfig: tf.KernelConfig = {
-  kernelName: 'Concat',
-  backendName: 'wasm',
-  kernelFunc: concat as unknown as tf.KernelFunc,
-};
+export const sliceConfig: tf.KernelConfig = wasmKernelConfig('Slice', slice);
+export const splitVConfig: tf.KernelConfig = wasmKernelConfig('SplitV', splitV);
+export const concatConfig: tf.KernelConfig = wasmKernelConfig('Concat', concat);

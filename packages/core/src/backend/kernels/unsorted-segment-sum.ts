@@ -7,6 +7,7 @@ import { tf } from '../../tf';
 import { requireSimd } from './kernel-context';
 import type { KernelArgs } from './kernel-setup';
 import { asWasm, f32Of, ptrOf, sizeOf } from './wasm-backend';
+import { wasmKernelConfig } from './kernel-setup';
 
 function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
@@ -41,8 +42,4 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
 }
 
 /** Kernel config (missing in stock 4.22.0): registered by registerWasmTrainingKernels(). */
-export const unsortedSegmentSumConfig: tf.KernelConfig = {
-  kernelName: 'UnsortedSegmentSum',
-  backendName: 'wasm',
-  kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
-};
+export const unsortedSegmentSumConfig: tf.KernelConfig = wasmKernelConfig('UnsortedSegmentSum', unsortedSegmentSum);

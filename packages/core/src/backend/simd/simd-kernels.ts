@@ -12,6 +12,15 @@ import {
 // The argument lists of the exported kernels (assembly/kernels.ts, assembly/gemm.ts), as labeled tuples: a geometry
 // shared by several kernels is written once. Every pointer is a byte offset into the backend heap.
 
+/** Filter size and strides of a sliding window, in the order every windowed kernel takes them. */
+type WindowArgs = [KH: number, KW: number, SH: number, SW: number];
+/** Dilations of a convolution's filter. */
+type DilationArgs = [DH: number, DW: number];
+/** Padding before the first row and column. */
+type PadArgs = [padTop: number, padLeft: number];
+/** The window of a convolution or pool without dilation: filter size, strides, padding. */
+export type WindowGeometry = [...window: WindowArgs, ...pad: PadArgs];
+
 /** Depthwise gradients after the three pointers; M is the channel multiplier. */
 export type DepthwiseGeometry = [
   B: number,
@@ -21,14 +30,9 @@ export type DepthwiseGeometry = [
   OH: number,
   OW: number,
   M: number,
-  KH: number,
-  KW: number,
-  SH: number,
-  SW: number,
-  DH: number,
-  DW: number,
-  padTop: number,
-  padLeft: number,
+  ...window: WindowArgs,
+  ...dilation: DilationArgs,
+  ...pad: PadArgs,
 ];
 
 /** A convolution's geometry as the GEMM convolution kernels take it. */
@@ -38,14 +42,9 @@ export type ConvGeometryArgs = [
   Ci: number,
   OH: number,
   OW: number,
-  KH: number,
-  KW: number,
-  SH: number,
-  SW: number,
-  DH: number,
-  DW: number,
-  padTop: number,
-  padLeft: number,
+  ...window: WindowArgs,
+  ...dilation: DilationArgs,
+  ...pad: PadArgs,
 ];
 export type Im2colArgs = [x: number, out: number, ...geometry: ConvGeometryArgs, n0: number, count: number];
 /** convGemmRows after x. */
@@ -79,27 +78,20 @@ export type SingleChannelGeometry = [
   W: number,
   OH: number,
   OW: number,
-  KH: number,
-  KW: number,
-  SH: number,
-  SW: number,
-  padTop: number,
-  padLeft: number,
+  ...window: WindowGeometry,
   Co: number,
 ];
 /** The pooling gradient kernels, after the pointers and the batch size. */
-export type PoolGeometry = [
-  H: number,
-  W: number,
-  C: number,
-  OH: number,
-  OW: number,
-  KH: number,
-  KW: number,
-  SH: number,
-  SW: number,
-  padTop: number,
-  padLeft: number,
+export type PoolGeometry = [H: number, W: number, C: number, OH: number, OW: number, ...window: WindowGeometry];
+/** The single-channel convolution gradients: three pointers, the batch size, the geometry, scratch and its row length. */
+type SingleChannelGradArgs = [
+  a: number,
+  b: number,
+  out: number,
+  B: number,
+  ...geometry: SingleChannelGeometry,
+  scratch: number,
+  padLen: number,
 ];
 
 export type AdamArgs = [
@@ -120,6 +112,9 @@ export type AdamArgs = [
   epsilon: number,
   negLr: number,
 ];
+
+/** Both resize gradients start with dy [B, yH, yW, C] and dx [B, xH, xW, C]; their source tables follow. */
+type ResizeGradArgs = [dy: number, dx: number, B: number, xH: number, xW: number, yH: number, yW: number, C: number];
 
 /** The BatchNorm gradient kernels share these after x, dy (bnGradApply: after x, dy, dx). */
 type BnGradTail = [rows: number, C: number, mean: number, scale: number, offset: number, relu: number];
@@ -150,14 +145,7 @@ export interface SimdKernels {
   avgPoolGrad(...args: [dy: number, dx: number, B: number, ...geometry: PoolGeometry, scale: number]): void;
   resizeBilinearGrad(
     ...args: [
-      dy: number,
-      dx: number,
-      B: number,
-      xH: number,
-      xW: number,
-      yH: number,
-      yW: number,
-      C: number,
+      ...sizes: ResizeGradArgs,
       rowTop: number,
       rowBottom: number,
       rowFrac: number,
@@ -166,18 +154,7 @@ export interface SimdKernels {
       colFrac: number,
     ]
   ): void;
-  resizeNearestGrad(
-    dy: number,
-    dx: number,
-    B: number,
-    xH: number,
-    xW: number,
-    yH: number,
-    yW: number,
-    C: number,
-    rowSrc: number,
-    colSrc: number,
-  ): void;
+  resizeNearestGrad(...args: [...sizes: ResizeGradArgs, rowSrc: number, colSrc: number]): void;
   zeroInsert(
     src: number,
     dst: number,
@@ -215,28 +192,10 @@ export interface SimdKernels {
       padLen: number,
     ]
   ): void;
-  conv1chBackpropInput(
-    ...args: [
-      dy: number,
-      w: number,
-      dx: number,
-      B: number,
-      ...geometry: SingleChannelGeometry,
-      scratch: number,
-      padLen: number,
-    ]
-  ): void;
-  conv1chBackpropFilter(
-    ...args: [
-      x: number,
-      dy: number,
-      dw: number,
-      B: number,
-      ...geometry: SingleChannelGeometry,
-      scratch: number,
-      padLen: number,
-    ]
-  ): void;
+  /** (dy, w, dx, ...): dx of a single-input-channel convolution. */
+  conv1chBackpropInput(...args: SingleChannelGradArgs): void;
+  /** (x, dy, dw, ...): dw of a single-input-channel convolution. */
+  conv1chBackpropFilter(...args: SingleChannelGradArgs): void;
   im2colT(
     ...args: [
       x: number,
@@ -246,12 +205,7 @@ export interface SimdKernels {
       Ci: number,
       OH: number,
       OW: number,
-      KH: number,
-      KW: number,
-      SH: number,
-      SW: number,
-      padTop: number,
-      padLeft: number,
+      ...window: WindowGeometry,
       n0: number,
       count: number,
       rowLen: number,
