@@ -10,14 +10,7 @@ import type { DecodedImage } from '../src/codecs/decoded-image';
 import { readDicomMeta } from '../src/codecs/dicom-meta';
 import { missingMessage, realFile } from './realdata';
 import { runTool } from './helpers/run-tool';
-import {
-  filmPattern,
-  missingTranscodeTools,
-  nativeDicom,
-  transcode,
-  TRANSCODERS,
-  type Transcoder,
-} from './helpers/transcode-dicom';
+import { filmDicom, missingTranscodeTools, transcode, TRANSCODERS, type Transcoder } from './helpers/transcode-dicom';
 
 const SIIM_DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
 const siimPath = realFile(SIIM_DCM);
@@ -32,22 +25,9 @@ const at = (tag: [number, number], el: { vr: string; value: string }) => ({ ...e
 
 /** The native sources: every bit depth, sign and LUT the display chain handles. */
 const SOURCES = {
-  u8: nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 8,
-    bitsStored: 8,
-    signed: false,
-    values: filmPattern(W, H, 0, 255),
-  }),
-  'u12-mono1-rescaled': nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 12,
-    signed: false,
+  u8: filmDicom(W, H, 'u8', [0, 255]),
+  'u12-mono1-rescaled': filmDicom(W, H, 'u12', [40, 4000], {
     photometric: 'MONOCHROME1',
-    values: filmPattern(W, H, 40, 4000),
     extra: [
       at([0x0028, 0x1052], ds('-100')),
       at([0x0028, 0x1053], ds('2')),
@@ -55,31 +35,11 @@ const SOURCES = {
       at([0x0028, 0x1051], ds('5000\\2000')),
     ],
   }),
-  u16: nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 16,
-    signed: false,
-    values: filmPattern(W, H, 0, 65535),
-  }),
-  's16-rescaled': nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 16,
-    signed: true,
-    values: filmPattern(W, H, -3000, 3000),
+  u16: filmDicom(W, H, 'u16', [0, 65535]),
+  's16-rescaled': filmDicom(W, H, 's16', [-3000, 3000], {
     extra: [at([0x0028, 0x1052], ds('-1024')), at([0x0028, 0x1053], ds('1'))],
   }),
-  s12: nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 12,
-    signed: true,
-    values: filmPattern(W, H, -2000, 2000),
-  }),
+  s12: filmDicom(W, H, 's12', [-2000, 2000]),
 } as const;
 
 function psnr(a: DecodedImage, b: DecodedImage): number {

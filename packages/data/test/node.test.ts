@@ -10,7 +10,7 @@ import { decodeImage, decodeImageAsync, type ImageDecoder } from '../src/codecs/
 import type { DecodedImage } from '../src/codecs/decoded-image';
 import { fitImage, fitSample } from '../src/preprocess/fit-sample';
 import { encode as encodePng } from 'fast-png';
-import { filmPattern, nativeDicom } from './helpers/transcode-dicom';
+import { filmDicom, filmPattern } from './helpers/transcode-dicom';
 import { resolvePreprocessConfig } from '../src/preprocess/config';
 import { createBatchStream } from '../src/batching/batch-stream';
 import { missingMessage, realFile } from './realdata';
@@ -129,30 +129,8 @@ describe('createSharpDecoder', () => {
       const films: [string, Uint8Array][] = [
         ['16-bit.png', png16],
         ['gray.jpg', jpg],
-        [
-          '12-bit.dcm',
-          nativeDicom({
-            width: W,
-            height: H,
-            bitsAllocated: 16,
-            bitsStored: 12,
-            signed: false,
-            values: filmPattern(W, H, 0, 4095),
-          }),
-        ],
-        [
-          'windowed-mono1.dcm',
-          nativeDicom({
-            width: W,
-            height: H,
-            bitsAllocated: 16,
-            bitsStored: 12,
-            signed: false,
-            photometric: 'MONOCHROME1',
-            values: filmPattern(W, H, 0, 4095),
-            extra: windowed,
-          }),
-        ],
+        ['12-bit.dcm', filmDicom(W, H, 'u12', [0, 4095])],
+        ['windowed-mono1.dcm', filmDicom(W, H, 'u12', [0, 4095], { photometric: 'MONOCHROME1', extra: windowed })],
       ];
       for (const [name, bytes] of films) {
         const got = await dec(bytes, name, { voi: true, fit: cfg });
