@@ -23,49 +23,70 @@ function model(shape: number[], build: (x: Sym) => Sym | Sym[], seed = 7): tf.La
 
 const ap = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
 
-type Case = { name: string; shape: number[]; build: (x: Sym) => Sym | Sym[] };
-
-/** A case applying one layer (made fresh for each build) to the input. */
-function one(name: string, shape: number[], layer: () => tf.layers.Layer): Case {
-  return { name, shape, build: (x) => ap(layer(), x) };
-}
-
 /** Every layer of the vocabulary, in the configurations the blocks use and the awkward ones. */
-const CASES: Case[] = [
-  one('Conv2D same stride 1', [9, 9, 3], () => L.conv2d({ filters: 4, kernelSize: 3, padding: 'same' })),
-  one('Conv2D same stride 2, odd size (asymmetric pad)', [15, 13, 2], () =>
-    L.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same' }),
-  ),
-  one('Conv2D 7x7 stride 2 same, even size', [16, 16, 1], () =>
-    L.conv2d({ filters: 4, kernelSize: 7, strides: 2, padding: 'same' }),
-  ),
-  one('Conv2D valid, rectangular kernel and stride', [12, 11, 3], () =>
-    L.conv2d({ filters: 4, kernelSize: [3, 2], strides: [2, 1], padding: 'valid' }),
-  ),
-  one('Conv2D dilation 2', [12, 12, 2], () =>
-    L.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same' }),
-  ),
-  one('Conv2D no bias, relu activation', [8, 8, 3], () =>
-    L.conv2d({ filters: 4, kernelSize: 1, useBias: false, activation: 'relu' }),
-  ),
-  one('Conv2D sigmoid activation', [8, 8, 3], () => L.conv2d({ filters: 2, kernelSize: 3, activation: 'sigmoid' })),
-  one('Conv2DTranspose k3 s2 same', [5, 6, 3], () =>
-    L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }),
-  ),
-  one('Conv2DTranspose k4 s2 same', [5, 5, 3], () =>
-    L.conv2dTranspose({ filters: 2, kernelSize: 4, strides: 2, padding: 'same' }),
-  ),
-  one('Conv2DTranspose k2 s2 valid', [4, 5, 3], () =>
-    L.conv2dTranspose({ filters: 3, kernelSize: 2, strides: 2, padding: 'valid' }),
-  ),
-  one('Conv2DTranspose k1 s2 same (kernel < stride)', [4, 4, 2], () =>
-    L.conv2dTranspose({ filters: 3, kernelSize: 1, strides: 2, padding: 'same' }),
-  ),
-  one('Conv2DTranspose k3 s1 valid, no bias', [6, 6, 2], () =>
-    L.conv2dTranspose({ filters: 3, kernelSize: 3, padding: 'valid', useBias: false }),
-  ),
-  one('Dense on [B, C]', [6], () => L.dense({ units: 5, activation: 'relu' })),
-  one('Dense on [B, H, W, C] (last axis)', [4, 3, 5], () => L.dense({ units: 2 })),
+const CASES: { name: string; shape: number[]; build: (x: Sym) => Sym | Sym[] }[] = [
+  {
+    name: 'Conv2D same stride 1',
+    shape: [9, 9, 3],
+    build: (x) => ap(L.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2D same stride 2, odd size (asymmetric pad)',
+    shape: [15, 13, 2],
+    build: (x) => ap(L.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2D 7x7 stride 2 same, even size',
+    shape: [16, 16, 1],
+    build: (x) => ap(L.conv2d({ filters: 4, kernelSize: 7, strides: 2, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2D valid, rectangular kernel and stride',
+    shape: [12, 11, 3],
+    build: (x) => ap(L.conv2d({ filters: 4, kernelSize: [3, 2], strides: [2, 1], padding: 'valid' }), x),
+  },
+  {
+    name: 'Conv2D dilation 2',
+    shape: [12, 12, 2],
+    build: (x) => ap(L.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2D no bias, relu activation',
+    shape: [8, 8, 3],
+    build: (x) => ap(L.conv2d({ filters: 4, kernelSize: 1, useBias: false, activation: 'relu' }), x),
+  },
+  {
+    name: 'Conv2D sigmoid activation',
+    shape: [8, 8, 3],
+    build: (x) => ap(L.conv2d({ filters: 2, kernelSize: 3, activation: 'sigmoid' }), x),
+  },
+  {
+    name: 'Conv2DTranspose k3 s2 same',
+    shape: [5, 6, 3],
+    build: (x) => ap(L.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2DTranspose k4 s2 same',
+    shape: [5, 5, 3],
+    build: (x) => ap(L.conv2dTranspose({ filters: 2, kernelSize: 4, strides: 2, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2DTranspose k2 s2 valid',
+    shape: [4, 5, 3],
+    build: (x) => ap(L.conv2dTranspose({ filters: 3, kernelSize: 2, strides: 2, padding: 'valid' }), x),
+  },
+  {
+    name: 'Conv2DTranspose k1 s2 same (kernel < stride)',
+    shape: [4, 4, 2],
+    build: (x) => ap(L.conv2dTranspose({ filters: 3, kernelSize: 1, strides: 2, padding: 'same' }), x),
+  },
+  {
+    name: 'Conv2DTranspose k3 s1 valid, no bias',
+    shape: [6, 6, 2],
+    build: (x) => ap(L.conv2dTranspose({ filters: 3, kernelSize: 3, padding: 'valid', useBias: false }), x),
+  },
+  { name: 'Dense on [B, C]', shape: [6], build: (x) => ap(L.dense({ units: 5, activation: 'relu' }), x) },
+  { name: 'Dense on [B, H, W, C] (last axis)', shape: [4, 3, 5], build: (x) => ap(L.dense({ units: 2 }), x) },
   {
     name: 'BatchNorm folded into Conv2D, then ReLU',
     shape: [10, 10, 3],
@@ -95,8 +116,12 @@ const CASES: Case[] = [
     build: (x) =>
       ap(L.conv2d({ filters: 3, kernelSize: 1 }), ap(L.reLU(), ap(L.batchNormalization({ epsilon: 1e-5 }), x))),
   },
-  one('BatchNorm on [B, C]', [5], () => L.batchNormalization({ center: false })),
-  one('BatchNorm on [B, T, C] (Mul + Add)', [4, 3], () => L.batchNormalization({ scale: false })),
+  { name: 'BatchNorm on [B, C]', shape: [5], build: (x) => ap(L.batchNormalization({ center: false }), x) },
+  {
+    name: 'BatchNorm on [B, T, C] (Mul + Add)',
+    shape: [4, 3],
+    build: (x) => ap(L.batchNormalization({ scale: false }), x),
+  },
   {
     name: "core's batchNorm() and fused BatchNormReLU folded into Conv2D",
     shape: [9, 9, 3],
@@ -136,20 +161,26 @@ const CASES: Case[] = [
       ap(L.activation({ activation: 'softmax' }), ap(L.conv2d({ filters: 3, kernelSize: 1 }), x)),
     ],
   },
-  one('Softmax over [B, K]', [6], () => L.activation({ activation: 'softmax' })),
-  one('ReLU with maxValue (ReLU6)', [4, 4, 2], () => L.reLU({ maxValue: 0.5 })),
-  one('MaxPooling2D 3x3 s2 same, odd size', [9, 11, 3], () =>
-    L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
-  ),
-  one('MaxPooling2D 2x2 valid', [9, 8, 2], () => L.maxPooling2d({ poolSize: 2 })),
-  one('AveragePooling2D 2x2 s2 valid (DenseNet transition)', [8, 10, 3], () =>
-    L.averagePooling2d({ poolSize: 2, strides: 2 }),
-  ),
-  one('AveragePooling2D 3x3 s1 same (padding not counted)', [5, 6, 2], () =>
-    L.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }),
-  ),
-  one('GlobalAveragePooling2D', [5, 7, 4], () => L.globalAveragePooling2d({})),
-  one('GlobalMaxPooling2D', [5, 7, 4], () => L.globalMaxPooling2d({})),
+  { name: 'Softmax over [B, K]', shape: [6], build: (x) => ap(L.activation({ activation: 'softmax' }), x) },
+  { name: 'ReLU with maxValue (ReLU6)', shape: [4, 4, 2], build: (x) => ap(L.reLU({ maxValue: 0.5 }), x) },
+  {
+    name: 'MaxPooling2D 3x3 s2 same, odd size',
+    shape: [9, 11, 3],
+    build: (x) => ap(L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }), x),
+  },
+  { name: 'MaxPooling2D 2x2 valid', shape: [9, 8, 2], build: (x) => ap(L.maxPooling2d({ poolSize: 2 }), x) },
+  {
+    name: 'AveragePooling2D 2x2 s2 valid (DenseNet transition)',
+    shape: [8, 10, 3],
+    build: (x) => ap(L.averagePooling2d({ poolSize: 2, strides: 2 }), x),
+  },
+  {
+    name: 'AveragePooling2D 3x3 s1 same (padding not counted)',
+    shape: [5, 6, 2],
+    build: (x) => ap(L.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }), x),
+  },
+  { name: 'GlobalAveragePooling2D', shape: [5, 7, 4], build: (x) => ap(L.globalAveragePooling2d({}), x) },
+  { name: 'GlobalMaxPooling2D', shape: [5, 7, 4], build: (x) => ap(L.globalMaxPooling2d({}), x) },
   {
     name: 'Concatenate on channels (DenseNet growth)',
     shape: [6, 6, 3],
@@ -182,11 +213,23 @@ const CASES: Case[] = [
       return ap(L.multiply(), [x, g]);
     },
   },
-  one('UpSampling2D nearest x2', [4, 5, 3], () => L.upSampling2d({ size: [2, 2] })),
-  one('UpSampling2D nearest x3 by x2', [3, 4, 2], () => L.upSampling2d({ size: [3, 2] })),
-  one('UpSampling2D bilinear x2', [4, 5, 3], () => L.upSampling2d({ size: [2, 2], interpolation: 'bilinear' })),
-  one('UpSampling2D bilinear x3', [3, 3, 2], () => L.upSampling2d({ size: [3, 3], interpolation: 'bilinear' })),
-  one('UpSampling2D bilinear x4 by x2', [3, 5, 1], () => L.upSampling2d({ size: [4, 2], interpolation: 'bilinear' })),
+  { name: 'UpSampling2D nearest x2', shape: [4, 5, 3], build: (x) => ap(L.upSampling2d({ size: [2, 2] }), x) },
+  { name: 'UpSampling2D nearest x3 by x2', shape: [3, 4, 2], build: (x) => ap(L.upSampling2d({ size: [3, 2] }), x) },
+  {
+    name: 'UpSampling2D bilinear x2',
+    shape: [4, 5, 3],
+    build: (x) => ap(L.upSampling2d({ size: [2, 2], interpolation: 'bilinear' }), x),
+  },
+  {
+    name: 'UpSampling2D bilinear x3',
+    shape: [3, 3, 2],
+    build: (x) => ap(L.upSampling2d({ size: [3, 3], interpolation: 'bilinear' }), x),
+  },
+  {
+    name: 'UpSampling2D bilinear x4 by x2',
+    shape: [3, 5, 1],
+    build: (x) => ap(L.upSampling2d({ size: [4, 2], interpolation: 'bilinear' }), x),
+  },
   {
     name: 'ZeroPadding2D asymmetric',
     shape: [4, 5, 2],

@@ -59,27 +59,26 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Writes `files` (path under `dir` -> text), making their folders. */
-function writeTree(dir: string, files: Record<string, string>): void {
+/** Writes `files` (path under `dir` -> text), making their folders; returns `dir`. */
+function writeTree(dir: string, files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, name)), { recursive: true });
     writeFileSync(join(dir, name), text);
   }
+  return dir;
 }
 
 describe('scanInputs', () => {
   it('walks a folder recursively for PNG, JPEG and DICOM, ids are file stems', async () => {
-    const dir = join(root, 'scan');
     const names = ['x.png', 'a/y.JPG', 'a/b/z.dcm', 'notes.txt', 'a/b/w.nii.gz', '.hidden.png'];
-    writeTree(dir, Object.fromEntries(names.map((f) => [f, 'x'])));
+    const dir = writeTree(join(root, 'scan'), Object.fromEntries(names.map((f) => [f, 'x'])));
     const found = await scanInputs(dir);
     expect(found.map((f) => f.id)).toEqual(['z', 'y', 'x']);
     expect(found.every((f) => f.file.startsWith(dir))).toBe(true);
   });
 
   it('reads csv, jsonl and plain-list manifests relative to their folder', async () => {
-    const dir = join(root, 'manifests');
-    writeTree(dir, {
+    const dir = writeTree(join(root, 'manifests'), {
       'm.csv': 'path,id\nimgs/a.png,first\n"imgs/b,c.dcm",\n',
       'm.jsonl': '{"path":"imgs/a.png"}\n\n{"path":"/abs/b.dcm","id":"B"}\n',
       'm.txt': '# list\nimgs/a.png\n\nimgs/c.jpeg\n',
@@ -96,8 +95,7 @@ describe('scanInputs', () => {
   });
 
   it('refuses a manifest without a path column, a bad JSON line, and two files with one id', async () => {
-    const dir = join(root, 'bad-manifests');
-    writeTree(dir, {
+    const dir = writeTree(join(root, 'bad-manifests'), {
       'nopath.csv': 'name,id\na.png,1\n',
       'bad.jsonl': '{"path":"a.png"}\n{oops\n',
       'clash.txt': 'x/a.png\ny/a.png\n',
