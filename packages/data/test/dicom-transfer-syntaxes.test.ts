@@ -8,12 +8,11 @@ import { decodeDicom, decodeDicomAsync, SUPPORTED_TRANSFER_SYNTAXES } from '../s
 import { decodeImageAsync } from '../src/codecs/decode-image';
 import type { DecodedImage } from '../src/codecs/decoded-image';
 import { readDicomMeta } from '../src/codecs/dicom-meta';
-import { missingMessage, realFile } from './realdata';
+import { itOnRealFile } from './realdata';
 import { runTool } from './helpers/run-tool';
 import { filmDicom, missingTranscodeTools, transcode, TRANSCODERS, type Transcoder } from './helpers/transcode-dicom';
 
 const SIIM_DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
-const siimPath = realFile(SIIM_DCM);
 const missing = missingTranscodeTools();
 const tmp = mkdtempSync(join(tmpdir(), 'mcx-syntaxes-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -122,13 +121,12 @@ describe.skipIf(missing.length > 0)(
       });
     }
 
-    it.skipIf(siimPath === null)(
-      siimPath === null
-        ? missingMessage(SIIM_DCM)
-        : 'the real SIIM film, decompressed by dcmtk, reads the same in every lossless encoding',
-      async () => {
+    itOnRealFile(
+      SIIM_DCM,
+      'the real SIIM film, decompressed by dcmtk, reads the same in every lossless encoding',
+      async (siimPath) => {
         const native = join(tmp, 'siim-native.dcm');
-        runTool('dcmdjpeg', [siimPath as string, native]);
+        runTool('dcmdjpeg', [siimPath, native]);
         const ref = decodeDicom(new Uint8Array(readFileSync(native)), native);
         expect([ref.width, ref.height]).toEqual([1024, 1024]);
         for (const t of TRANSCODERS.filter((x) => x.fidelity !== 'lossy')) {

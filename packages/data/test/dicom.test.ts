@@ -9,7 +9,7 @@ import { decodeDicom } from '../src/codecs/dicom';
 import { readDicomMeta } from '../src/codecs/dicom-meta';
 import { PHI_TAGS } from '../src/codecs/phi-tags';
 import { decodeImage } from '../src/codecs/decode-image';
-import { missingMessage, realFile } from './realdata';
+import { itOnRealFile, realFile } from './realdata';
 import { pixelModule, sequenceValue, writeTestDicom, type TestElement } from './helpers/dicom-writer';
 import { hasTool, parsePgm, runTool } from './helpers/run-tool';
 
@@ -54,23 +54,18 @@ function pgmOf(dcm: string, args: string[] = []): ReturnType<typeof parsePgm> {
 }
 
 describe('decodeDicom on the real SIIM file', () => {
-  it.skipIf(siimPath === null)(
-    siimPath === null
-      ? missingMessage(SIIM_DCM)
-      : 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone',
-    () => {
-      const bytes = new Uint8Array(readFileSync(siimPath as string));
-      const img = decodeDicom(bytes, SIIM_DCM);
-      expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
-      const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
-      const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
-      expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
-      // not a constant image
-      const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
-      expect(mean).toBeGreaterThan(20);
-      expect(mean).toBeLessThan(235);
-    },
-  );
+  itOnRealFile(SIIM_DCM, 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone', (siimPath) => {
+    const bytes = new Uint8Array(readFileSync(siimPath));
+    const img = decodeDicom(bytes, SIIM_DCM);
+    expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
+    const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
+    const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
+    expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
+    // not a constant image
+    const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
+    expect(mean).toBeGreaterThan(20);
+    expect(mean).toBeLessThan(235);
+  });
 
   it.skipIf(siimPath === null || mono1Path === null)('decodes the MONOCHROME1 copy to the inverse', () => {
     const a = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));

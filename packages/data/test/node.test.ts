@@ -13,7 +13,7 @@ import { encode as encodePng } from 'fast-png';
 import { filmDicom, filmPattern } from './helpers/transcode-dicom';
 import { resolvePreprocessConfig } from '../src/preprocess/config';
 import { createBatchStream } from '../src/batching/batch-stream';
-import { missingMessage, realFile } from './realdata';
+import { itOnRealFile, realFile } from './realdata';
 import { makeTmpRoot } from './helpers/tmp-root';
 import { memoryNih } from './helpers/memory-datasets';
 
@@ -41,23 +41,19 @@ describe('createFsSource', () => {
 });
 
 describe('createSharpDecoder', () => {
-  const pngPath = realFile('00000001_000.png');
   const jpgPath = realFile('16747_3_1.jpg');
   const dcmPath = realFile('1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm');
   const mono1Path = realFile('Fake_MONOHR1.dcm');
 
-  it.skipIf(pngPath === null)(
-    pngPath === null ? missingMessage('00000001_000.png') : 'gives the same PNG pixels as the pure-JS path',
-    async () => {
-      const dec = await createSharpDecoder();
-      expect(dec).not.toBeNull();
-      const bytes = new Uint8Array(readFileSync(pngPath as string));
-      const got = await dec?.(bytes, 'a.png', { voi: true });
-      const ref = decodeImage(bytes);
-      expect(got?.image.width).toBe(ref.width);
-      expect(Buffer.from(got?.image.data as Uint8Array).equals(Buffer.from(ref.data as Uint8Array))).toBe(true);
-    },
-  );
+  itOnRealFile('00000001_000.png', 'gives the same PNG pixels as the pure-JS path', async (pngPath) => {
+    const dec = await createSharpDecoder();
+    expect(dec).not.toBeNull();
+    const bytes = new Uint8Array(readFileSync(pngPath));
+    const got = await dec?.(bytes, 'a.png', { voi: true });
+    const ref = decodeImage(bytes);
+    expect(got?.image.width).toBe(ref.width);
+    expect(Buffer.from(got?.image.data as Uint8Array).equals(Buffer.from(ref.data as Uint8Array))).toBe(true);
+  });
 
   it.skipIf(jpgPath === null || dcmPath === null || mono1Path === null)(
     'decodes colour JPEG and DICOM JPEG within one level of the pure-JS path, MONOCHROME1 inverted',
