@@ -14,13 +14,12 @@ import { preprocessImage } from '@multichexnet/data';
 import { createMultiCheXNet } from '@multichexnet/model';
 import { exportPipeline, writePipelineFiles } from '@multichexnet/export';
 import {
-  createConsumerProject,
-  installConsumerProject,
   installedCopies,
   installedPackages,
   npmLs,
   packWorkspacePackages,
   runInConsumer,
+  setUpConsumerProject,
 } from './helpers/consumer-project';
 
 const SIZE = 64;
@@ -106,17 +105,15 @@ beforeAll(async () => {
     'onnxruntime-node'
   ]!;
   const file = (name: string): string => `file:${packed.get(name)!.tarball}`;
-  project = join(work, 'project');
-  createConsumerProject(
-    project,
+  project = await setUpConsumerProject(
+    work,
     {
       dependencies: { '@multichexnet/runtime': file('@multichexnet/runtime'), 'onnxruntime-node': onnxruntimeRange },
       overrides: Object.fromEntries(PACKAGES.filter((n) => n !== '@multichexnet/runtime').map((n) => [n, file(n)])),
     },
     'runtime',
+    `runtime consumer: packed ${PACKAGES.length} packages`,
   );
-  const { seconds } = await installConsumerProject(project);
-  console.log(`runtime consumer: packed ${PACKAGES.length} packages, npm install took ${seconds.toFixed(1)} s`);
 });
 
 afterAll(() => {

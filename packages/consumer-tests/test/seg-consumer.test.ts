@@ -5,14 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createConsumerProject,
-  installConsumerProject,
   installedCopies,
   npmLs,
   runCommand,
   packWorkspacePackages,
   runInConsumer,
   workspaceRoot,
+  setUpConsumerProject,
 } from './helpers/consumer-project';
 
 const PACKAGES = ['@multichexnet/core', '@multichexnet/core-encoder', '@multichexnet/head-seg'];
@@ -27,14 +26,12 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'mcx-consumer-seg-'));
   const packed = packWorkspacePackages(PACKAGES, join(work, 'tarballs'));
   coreVersion = packed.get('@multichexnet/core')!.version;
-  project = join(work, 'project');
-  createConsumerProject(
-    project,
+  project = await setUpConsumerProject(
+    work,
     { dependencies: Object.fromEntries([...packed].map(([name, p]) => [name, `file:${p.tarball}`])) },
     'seg',
+    `seg consumer: packed ${PACKAGES.length} packages`,
   );
-  const { seconds } = await installConsumerProject(project);
-  console.log(`seg consumer: packed ${PACKAGES.length} packages, npm install took ${seconds.toFixed(1)} s`);
 });
 
 afterAll(() => {

@@ -6,12 +6,7 @@
 export { decodeImage, decodeImageAsync, sniffImageFormat } from './codecs/decode-image';
 export type { ImageFormat, ImageDecodeOptions, ImageDecoder } from './codecs/decode-image';
 export type { DecodedImage } from './codecs/decoded-image';
-export {
-  assertRadiograph,
-  MIN_RADIOGRAPH_SIDE,
-  MAX_RADIOGRAPH_PIXELS,
-  MAX_COLOUR_FRACTION,
-} from './codecs/assert-radiograph';
+export * from './codecs/assert-radiograph';
 export { decodePng } from './codecs/png';
 export { decodeJpeg } from './codecs/jpeg';
 export { decodeDicom, decodeDicomAsync, decodeDicomWithMeta, SUPPORTED_TRANSFER_SYNTAXES } from './codecs/dicom';

@@ -11,15 +11,7 @@ export { openCovid, CovidOptionsSchema, parseCovidMetadata, covidLabels, splitFi
 export type { CovidOptions, CovidRow } from './datasets/covid';
 export { BaseDatasetOptionsSchema } from './datasets/options';
 export type { Dataset, BadSamplePolicy, ImageDecoder } from './datasets/dataset';
-export type {
-  Sample,
-  SampleEntry,
-  SampleMeta,
-  LabeledBox,
-  TaskAvailability,
-  SourceName,
-  Demographics,
-} from './datasets/sample';
+export type * from './datasets/sample';
 export { PATHOLOGIES, pathologyIndex, isPathology, harmoniseLabels, selectClasses } from './datasets/pathologies';
 export type { Pathology } from './datasets/pathologies';
 
@@ -34,47 +26,7 @@ export type { FileBytes } from './io/memory-source';
 export { resolveInside } from './io/safe-path';
 
 // --- image codecs and preprocessing to the model input; also alone, without tfjs or sharp: '@multichexnet/data/decode'
-export {
-  decodeImage,
-  decodeImageAsync,
-  sniffImageFormat,
-  assertRadiograph,
-  MIN_RADIOGRAPH_SIDE,
-  MAX_RADIOGRAPH_PIXELS,
-  MAX_COLOUR_FRACTION,
-  decodePng,
-  decodeJpeg,
-  decodeDicom,
-  decodeDicomAsync,
-  decodeDicomWithMeta,
-  SUPPORTED_TRANSFER_SYNTAXES,
-  DEFAULT_MAX_INFLATED_BYTES,
-  readDicomMeta,
-  PHI_TAGS,
-  rleDecode,
-  rleEncode,
-  RLE_EMPTY,
-  PreprocessConfigSchema,
-  resolvePreprocessConfig,
-  fitImage,
-  fitMask,
-  fitBoxes,
-  fitTransform,
-  unfitBoxes,
-  preprocessImage,
-} from './decode';
-export type {
-  ImageFormat,
-  ImageDecodeOptions,
-  DecodedImage,
-  DicomDecodeOptions,
-  JpegFrameDecoder,
-  DicomCodecWasmUrls,
-  DicomMeta,
-  PreprocessConfig,
-  PreprocessConfigInput,
-  FitTransform,
-} from './decode';
+export * from './decode';
 
 // --- training-side preprocessing: whole samples (image, boxes, mask) and augmentation
 export { AugmentConfigSchema } from './preprocess/config';

@@ -8,19 +8,11 @@ import { decodeDicom, decodeDicomAsync, SUPPORTED_TRANSFER_SYNTAXES } from '../s
 import { decodeImageAsync } from '../src/codecs/decode-image';
 import type { DecodedImage } from '../src/codecs/decoded-image';
 import { readDicomMeta } from '../src/codecs/dicom-meta';
-import { missingMessage, realFile } from './realdata';
+import { itOnRealFile } from './realdata';
 import { runTool } from './helpers/run-tool';
-import {
-  filmPattern,
-  missingTranscodeTools,
-  nativeDicom,
-  transcode,
-  TRANSCODERS,
-  type Transcoder,
-} from './helpers/transcode-dicom';
+import { filmDicom, missingTranscodeTools, transcode, TRANSCODERS, type Transcoder } from './helpers/transcode-dicom';
 
 const SIIM_DCM = '1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm';
-const siimPath = realFile(SIIM_DCM);
 const missing = missingTranscodeTools();
 const tmp = mkdtempSync(join(tmpdir(), 'mcx-syntaxes-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -32,22 +24,9 @@ const at = (tag: [number, number], el: { vr: string; value: string }) => ({ ...e
 
 /** The native sources: every bit depth, sign and LUT the display chain handles. */
 const SOURCES = {
-  u8: nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 8,
-    bitsStored: 8,
-    signed: false,
-    values: filmPattern(W, H, 0, 255),
-  }),
-  'u12-mono1-rescaled': nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 12,
-    signed: false,
+  u8: filmDicom(W, H, 'u8', [0, 255]),
+  'u12-mono1-rescaled': filmDicom(W, H, 'u12', [40, 4000], {
     photometric: 'MONOCHROME1',
-    values: filmPattern(W, H, 40, 4000),
     extra: [
       at([0x0028, 0x1052], ds('-100')),
       at([0x0028, 0x1053], ds('2')),
@@ -55,31 +34,11 @@ const SOURCES = {
       at([0x0028, 0x1051], ds('5000\\2000')),
     ],
   }),
-  u16: nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 16,
-    signed: false,
-    values: filmPattern(W, H, 0, 65535),
-  }),
-  's16-rescaled': nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 16,
-    signed: true,
-    values: filmPattern(W, H, -3000, 3000),
+  u16: filmDicom(W, H, 'u16', [0, 65535]),
+  's16-rescaled': filmDicom(W, H, 's16', [-3000, 3000], {
     extra: [at([0x0028, 0x1052], ds('-1024')), at([0x0028, 0x1053], ds('1'))],
   }),
-  s12: nativeDicom({
-    width: W,
-    height: H,
-    bitsAllocated: 16,
-    bitsStored: 12,
-    signed: true,
-    values: filmPattern(W, H, -2000, 2000),
-  }),
+  s12: filmDicom(W, H, 's12', [-2000, 2000]),
 } as const;
 
 function psnr(a: DecodedImage, b: DecodedImage): number {
@@ -162,13 +121,12 @@ describe.skipIf(missing.length > 0)(
       });
     }
 
-    it.skipIf(siimPath === null)(
-      siimPath === null
-        ? missingMessage(SIIM_DCM)
-        : 'the real SIIM film, decompressed by dcmtk, reads the same in every lossless encoding',
-      async () => {
+    itOnRealFile(
+      SIIM_DCM,
+      'the real SIIM film, decompressed by dcmtk, reads the same in every lossless encoding',
+      async (siimPath) => {
         const native = join(tmp, 'siim-native.dcm');
-        runTool('dcmdjpeg', [siimPath as string, native]);
+        runTool('dcmdjpeg', [siimPath, native]);
         const ref = decodeDicom(new Uint8Array(readFileSync(native)), native);
         expect([ref.width, ref.height]).toEqual([1024, 1024]);
         for (const t of TRANSCODERS.filter((x) => x.fidelity !== 'lossy')) {

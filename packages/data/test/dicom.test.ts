@@ -9,7 +9,7 @@ import { decodeDicom } from '../src/codecs/dicom';
 import { readDicomMeta } from '../src/codecs/dicom-meta';
 import { PHI_TAGS } from '../src/codecs/phi-tags';
 import { decodeImage } from '../src/codecs/decode-image';
-import { missingMessage, realFile } from './realdata';
+import { itOnRealFile, realFile } from './realdata';
 import { pixelModule, sequenceValue, writeTestDicom, type TestElement } from './helpers/dicom-writer';
 import { hasTool, parsePgm, runTool } from './helpers/run-tool';
 
@@ -53,24 +53,31 @@ function pgmOf(dcm: string, args: string[] = []): ReturnType<typeof parsePgm> {
   return parsePgm(readFileSync(out));
 }
 
+/**
+ * The real SIIM film decompressed by dcmtk (`dcmdjpeg`, native explicit VR LE) as `<tmp>/<names[0]>.dcm`, and that
+ * copy rewritten by `tool flags` as `<tmp>/<names[1]>.dcm`; returns both paths.
+ */
+function dcmtkCopies(names: [string, string], tool: string, flags: string[]): [string, string] {
+  const native = join(tmp, `${names[0]}.dcm`);
+  const out = join(tmp, `${names[1]}.dcm`);
+  runTool('dcmdjpeg', [siimPath as string, native]);
+  runTool(tool, [...flags, native, out]);
+  return [native, out];
+}
+
 describe('decodeDicom on the real SIIM file', () => {
-  it.skipIf(siimPath === null)(
-    siimPath === null
-      ? missingMessage(SIIM_DCM)
-      : 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone',
-    () => {
-      const bytes = new Uint8Array(readFileSync(siimPath as string));
-      const img = decodeDicom(bytes, SIIM_DCM);
-      expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
-      const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
-      const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
-      expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
-      // not a constant image
-      const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
-      expect(mean).toBeGreaterThan(20);
-      expect(mean).toBeLessThan(235);
-    },
-  );
+  itOnRealFile(SIIM_DCM, 'decodes JPEG Baseline to 1024x1024 equal to its JPEG payload decoded alone', (siimPath) => {
+    const bytes = new Uint8Array(readFileSync(siimPath));
+    const img = decodeDicom(bytes, SIIM_DCM);
+    expect([img.width, img.height, img.maxValue]).toEqual([1024, 1024, 255]);
+    const ref = jpeg.decode(jpegPayload(bytes), { useTArray: true, formatAsRGBA: false });
+    const refGray = new Uint8Array(1024 * 1024).map((_, i) => ref.data[i * 3] as number);
+    expect(Buffer.from(img.data as Uint8Array).equals(Buffer.from(refGray))).toBe(true);
+    // not a constant image
+    const mean = (img.data as Uint8Array).reduce((a, b) => a + b, 0) / img.data.length;
+    expect(mean).toBeGreaterThan(20);
+    expect(mean).toBeLessThan(235);
+  });
 
   it.skipIf(siimPath === null || mono1Path === null)('decodes the MONOCHROME1 copy to the inverse', () => {
     const a = decodeDicom(new Uint8Array(readFileSync(siimPath as string)));
@@ -96,10 +103,7 @@ describe('decodeDicom on the real SIIM file', () => {
   it.skipIf(siimPath === null || !DCMTK)(
     'decodes native explicit and implicit VR copies (made by dcmtk) exactly as dcmtk does',
     () => {
-      const explicit = join(tmp, 'explicit.dcm');
-      const implicit = join(tmp, 'implicit.dcm');
-      runTool('dcmdjpeg', [siimPath as string, explicit]);
-      runTool('dcmconv', ['+ti', explicit, implicit]);
+      const [explicit, implicit] = dcmtkCopies(['explicit', 'implicit'], 'dcmconv', ['+ti']);
       const ref = pgmOf(explicit);
       for (const f of [explicit, implicit]) {
         const bytes = new Uint8Array(readFileSync(f));
@@ -115,10 +119,7 @@ describe('decodeDicom on the real SIIM file', () => {
   it.skipIf(siimPath === null || !DCMTK)(
     'rejects an unsupported transfer syntax (JPEG Extended) naming file and UID',
     () => {
-      const explicit = join(tmp, 'explicit-for-extended.dcm');
-      const extended = join(tmp, 'extended.dcm');
-      runTool('dcmdjpeg', [siimPath as string, explicit]);
-      runTool('dcmcjpeg', ['+ee', explicit, extended]);
+      const [, extended] = dcmtkCopies(['explicit-for-extended', 'extended'], 'dcmcjpeg', ['+ee']);
       const bytes = new Uint8Array(readFileSync(extended));
       expect(() => decodeDicom(bytes, extended)).toThrow(DataError);
       expect(() => decodeDicom(bytes, extended)).toThrow(/extended\.dcm.*1\.2\.840\.10008\.1\.2\.4\.51/s);

@@ -5,7 +5,7 @@ import { openNih, parseNihAge, parseNihBoxes, parseNihIndex, parseNameList } fro
 import { badRowSink } from '../src/datasets/bad-rows';
 import { PATHOLOGIES, pathologyIndex } from '../src/datasets/pathologies';
 import { createMemorySource } from '../src/io/memory-source';
-import { missingMessage, readGzText, realFile } from './realdata';
+import { itOnRealFile, readGzText, realFile } from './realdata';
 import { makeTmpRoot, type TmpRoot } from './helpers/tmp-root';
 
 const INDEX = 'Data_Entry_2017_v2020.csv.gz';
@@ -38,42 +38,39 @@ const HEADER_2017 =
   'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],';
 
 describe('parseNihIndex on the real Data_Entry_2017_v2020.csv', () => {
-  it.skipIf(indexPath === null)(
-    indexPath === null ? missingMessage(INDEX) : 'loads all 112,120 rows with the published per-label counts',
-    () => {
-      // How fast: `npm run bench -- --only label-tables` (a timed assertion here failed on a loaded machine).
-      const entries = parseNihIndex(readGzText(indexPath as string), INDEX, fail);
-      expect(entries.length).toBe(112120);
-      const counts: Record<string, number> = {};
-      let noFinding = 0;
-      let notBinary = 0;
-      let covidKnown = 0;
-      for (const e of entries) {
-        let any = false;
-        CHESTXRAY14_CLASSES.forEach((c) => {
-          const v = e.labels[pathologyIndex(c)];
-          if (v === 1) {
-            counts[c] = (counts[c] ?? 0) + 1;
-            any = true;
-          } else if (v !== 0) notBinary++;
-        });
-        if (!any) noFinding++;
-        if (!Number.isNaN(e.labels[pathologyIndex('COVID-19')])) covidKnown++;
-      }
-      expect([notBinary, covidKnown]).toEqual([0, 0]);
-      expect(counts).toEqual(SPEC_COUNTS);
-      expect(noFinding).toBe(60361);
-      expect(new Set(entries.map((e) => e.patientId)).size).toBe(30805);
-      expect(entries.filter((e) => e.meta.viewPosition === 'PA').length).toBe(67310);
-      expect(entries.filter((e) => e.meta.viewPosition === 'AP').length).toBe(44810);
-      expect(entries[0]).toMatchObject({
-        id: '00000001_000.png',
-        patientId: '1',
-        meta: { followUp: 0, viewPosition: 'PA', originalSize: [2682, 2749] },
+  itOnRealFile(INDEX, 'loads all 112,120 rows with the published per-label counts', (indexPath) => {
+    // How fast: `npm run bench -- --only label-tables` (a timed assertion here failed on a loaded machine).
+    const entries = parseNihIndex(readGzText(indexPath), INDEX, fail);
+    expect(entries.length).toBe(112120);
+    const counts: Record<string, number> = {};
+    let noFinding = 0;
+    let notBinary = 0;
+    let covidKnown = 0;
+    for (const e of entries) {
+      let any = false;
+      CHESTXRAY14_CLASSES.forEach((c) => {
+        const v = e.labels[pathologyIndex(c)];
+        if (v === 1) {
+          counts[c] = (counts[c] ?? 0) + 1;
+          any = true;
+        } else if (v !== 0) notBinary++;
       });
-      expect(entries[0]?.demographics).toBeUndefined();
-    },
-  );
+      if (!any) noFinding++;
+      if (!Number.isNaN(e.labels[pathologyIndex('COVID-19')])) covidKnown++;
+    }
+    expect([notBinary, covidKnown]).toEqual([0, 0]);
+    expect(counts).toEqual(SPEC_COUNTS);
+    expect(noFinding).toBe(60361);
+    expect(new Set(entries.map((e) => e.patientId)).size).toBe(30805);
+    expect(entries.filter((e) => e.meta.viewPosition === 'PA').length).toBe(67310);
+    expect(entries.filter((e) => e.meta.viewPosition === 'AP').length).toBe(44810);
+    expect(entries[0]).toMatchObject({
+      id: '00000001_000.png',
+      patientId: '1',
+      meta: { followUp: 0, viewPosition: 'PA', originalSize: [2682, 2749] },
+    });
+    expect(entries[0]?.demographics).toBeUndefined();
+  });
 
   it.skipIf(indexPath === null)(
     'reads the 2017 Kaggle header variant (Patient Sex, trailing comma) identically',
@@ -147,35 +144,32 @@ describe('parseNihIndex rules', () => {
 });
 
 describe('parseNihBoxes', () => {
-  it.skipIf(bboxPath === null)(
-    bboxPath === null ? missingMessage(BBOX) : 'loads the real BBox_List: 984 rows on 880 images, Infiltrate renamed',
-    () => {
-      const boxes = parseNihBoxes(readGzText(bboxPath as string), BBOX, fail);
-      expect(boxes.size).toBe(880);
-      const all = [...boxes.values()].flat();
-      expect(all.length).toBe(984);
-      expect(Math.max(...[...boxes.values()].map((b) => b.length))).toBe(4);
-      const byLabel: Record<string, number> = {};
-      for (const b of all) byLabel[b.label] = (byLabel[b.label] ?? 0) + 1;
-      expect(byLabel).toEqual({
-        Atelectasis: 180,
-        Effusion: 153,
-        Cardiomegaly: 146,
-        Infiltration: 123,
-        Pneumonia: 120,
-        Pneumothorax: 98,
-        Mass: 85,
-        Nodule: 79,
-      });
-      expect(boxes.get('00013118_008.png')?.[0]).toEqual({
-        label: 'Atelectasis',
-        x: 225.084745762712,
-        y: 547.019216763771,
-        width: 86.7796610169491,
-        height: 79.1864406779661,
-      });
-    },
-  );
+  itOnRealFile(BBOX, 'loads the real BBox_List: 984 rows on 880 images, Infiltrate renamed', (bboxPath) => {
+    const boxes = parseNihBoxes(readGzText(bboxPath), BBOX, fail);
+    expect(boxes.size).toBe(880);
+    const all = [...boxes.values()].flat();
+    expect(all.length).toBe(984);
+    expect(Math.max(...[...boxes.values()].map((b) => b.length))).toBe(4);
+    const byLabel: Record<string, number> = {};
+    for (const b of all) byLabel[b.label] = (byLabel[b.label] ?? 0) + 1;
+    expect(byLabel).toEqual({
+      Atelectasis: 180,
+      Effusion: 153,
+      Cardiomegaly: 146,
+      Infiltration: 123,
+      Pneumonia: 120,
+      Pneumothorax: 98,
+      Mass: 85,
+      Nodule: 79,
+    });
+    expect(boxes.get('00013118_008.png')?.[0]).toEqual({
+      label: 'Atelectasis',
+      x: 225.084745762712,
+      y: 547.019216763771,
+      width: 86.7796610169491,
+      height: 79.1864406779661,
+    });
+  });
 
   it('rejects NaN and non-positive sizes', () => {
     const head = 'Image Index,Finding Label,Bbox [x,y,w,h],,,\n';

@@ -6,7 +6,7 @@ import { DataError } from '@multichexnet/core';
 import { decodePng } from '../src/codecs/png';
 import { decodeJpeg } from '../src/codecs/jpeg';
 import { decodeImage, sniffImageFormat } from '../src/codecs/decode-image';
-import { missingMessage, realFile } from './realdata';
+import { itOnRealFile, realFile } from './realdata';
 
 const PNGS = ['00000001_000.png', '00027426_000.png'];
 const JPEGS = ['16747_3_1.jpg', 'covid-19-pneumonia-58-prior.jpg'];
@@ -31,21 +31,17 @@ function writePng(
 
 describe('decodePng', () => {
   for (const name of PNGS) {
-    const path = realFile(name);
-    it.skipIf(path === null)(
-      path === null ? missingMessage(name) : `decodes the real NIH ${name} exactly as pngjs does`,
-      () => {
-        const bytes = new Uint8Array(readFileSync(path as string));
-        const img = decodePng(bytes, name);
-        const ref = PNG.sync.read(Buffer.from(bytes));
-        expect([img.width, img.height]).toEqual([ref.width, ref.height]);
-        expect(img.maxValue).toBe(255);
-        let mismatches = 0;
-        for (let i = 0; i < img.data.length; i++) if (img.data[i] !== ref.data[i * 4]) mismatches++;
-        expect(mismatches).toBe(0);
-        expect(sniffImageFormat(bytes)).toBe('png');
-      },
-    );
+    itOnRealFile(name, `decodes the real NIH ${name} exactly as pngjs does`, (path) => {
+      const bytes = new Uint8Array(readFileSync(path));
+      const img = decodePng(bytes, name);
+      const ref = PNG.sync.read(Buffer.from(bytes));
+      expect([img.width, img.height]).toEqual([ref.width, ref.height]);
+      expect(img.maxValue).toBe(255);
+      let mismatches = 0;
+      for (let i = 0; i < img.data.length; i++) if (img.data[i] !== ref.data[i * 4]) mismatches++;
+      expect(mismatches).toBe(0);
+      expect(sniffImageFormat(bytes)).toBe('png');
+    });
   }
 
   it('takes luminance of RGBA and the first channel of gray+alpha', () => {
@@ -73,30 +69,26 @@ describe('decodePng', () => {
 
 describe('decodeJpeg', () => {
   for (const name of JPEGS) {
-    const path = realFile(name);
-    it.skipIf(path === null)(
-      path === null ? missingMessage(name) : `decodes the real COVID ${name} close to libjpeg (sharp)`,
-      async () => {
-        const bytes = new Uint8Array(readFileSync(path as string));
-        const img = decodeImage(bytes, name);
-        const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
-        expect([img.width, img.height]).toEqual([info.width, info.height]);
-        let sum = 0;
-        let max = 0;
-        for (let i = 0; i < img.data.length; i++) {
-          const o = i * info.channels;
-          const lum = Math.floor(
-            (299 * (data[o] as number) + 587 * (data[o + 1] as number) + 114 * (data[o + 2] as number) + 500) / 1000,
-          );
-          const d = Math.abs((img.data[i] as number) - lum);
-          sum += d;
-          max = Math.max(max, d);
-        }
-        // different IDCT and chroma upsampling: small per-pixel differences only
-        expect(sum / img.data.length).toBeLessThan(1.5);
-        expect(max).toBeLessThan(40);
-      },
-    );
+    itOnRealFile(name, `decodes the real COVID ${name} close to libjpeg (sharp)`, async (path) => {
+      const bytes = new Uint8Array(readFileSync(path));
+      const img = decodeImage(bytes, name);
+      const { data, info } = await sharp(bytes).raw().toBuffer({ resolveWithObject: true });
+      expect([img.width, img.height]).toEqual([info.width, info.height]);
+      let sum = 0;
+      let max = 0;
+      for (let i = 0; i < img.data.length; i++) {
+        const o = i * info.channels;
+        const lum = Math.floor(
+          (299 * (data[o] as number) + 587 * (data[o + 1] as number) + 114 * (data[o + 2] as number) + 500) / 1000,
+        );
+        const d = Math.abs((img.data[i] as number) - lum);
+        sum += d;
+        max = Math.max(max, d);
+      }
+      // different IDCT and chroma upsampling: small per-pixel differences only
+      expect(sum / img.data.length).toBeLessThan(1.5);
+      expect(max).toBeLessThan(40);
+    });
   }
 
   it('rejects a truncated JPEG with a DataError', () => {

@@ -12,6 +12,22 @@ function ramp(w: number, h: number): Float32Array {
   return Float32Array.from({ length: w * h }, (_, i) => ((i * 37) % 101) / 100);
 }
 
+/** A black 8-bit image [h, w] with a white block, and the block's 0/1 mask. */
+function whiteBlock(
+  w: number,
+  h: number,
+  block: { x: number; y: number; width: number; height: number },
+): { image: Uint8Array; mask: Uint8Array } {
+  const image = new Uint8Array(w * h);
+  const mask = new Uint8Array(w * h);
+  for (let y = block.y; y < block.y + block.height; y++)
+    for (let x = block.x; x < block.x + block.width; x++) {
+      image[y * w + x] = 255;
+      mask[y * w + x] = 1;
+    }
+  return { image, mask };
+}
+
 describe('resample', () => {
   it('bilinear matches tf.image.resizeBilinear with half-pixel centres', () => {
     const src = ramp(13, 7);
@@ -57,13 +73,7 @@ describe('fit (resize + letterbox)', () => {
     // a 40x20 image, white block at x 10..19, y 5..14
     const w = 40;
     const h = 20;
-    const data = new Uint8Array(w * h);
-    const mask = new Uint8Array(w * h);
-    for (let y = 5; y < 15; y++)
-      for (let x = 10; x < 20; x++) {
-        data[y * w + x] = 255;
-        mask[y * w + x] = 1;
-      }
+    const { image: data, mask } = whiteBlock(w, h, { x: 10, y: 5, width: 10, height: 10 });
     const img: DecodedImage = { width: w, height: h, data, maxValue: 255 };
     const c = resolvePreprocessConfig({ size: 8 });
     const f = fitSample(
@@ -114,13 +124,7 @@ describe('augmentation', () => {
   /** A 64x64 fitted sample with a bright 16x24 rectangle, its mask and its box. */
   function squareSample() {
     const S = 64;
-    const image = new Uint8Array(S * S);
-    const mask = new Uint8Array(S * S);
-    for (let y = 20; y < 44; y++)
-      for (let x = 12; x < 28; x++) {
-        image[y * S + x] = 255;
-        mask[y * S + x] = 1;
-      }
+    const { image, mask } = whiteBlock(S, S, { x: 12, y: 20, width: 16, height: 24 });
     return {
       size: S,
       image,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError } from '@multichexnet/core';
 import { rleDecode, rleEncode } from '../src/codecs/rle';
-import { missingMessage, readGzText, realFile } from './realdata';
+import { itOnRealFile, readGzText } from './realdata';
 
 const SIIM = 'siim-pneumothorax-train-rle.csv.gz';
 
@@ -71,24 +71,20 @@ describe('rleDecode / rleEncode (SIIM codec)', () => {
     expect(() => rleDecode('10 7', 4, 4)).toThrow(/leaves the image/);
   });
 
-  const path = realFile(SIIM);
-  it.skipIf(path === null)(
-    path === null ? missingMessage(SIIM) : 'round-trips every row of the real SIIM train-rle.csv byte-identically',
-    () => {
-      const lines = readGzText(path as string).split('\n');
-      expect(lines[0]).toBe('ImageId, EncodedPixels');
-      const rows = lines.slice(1).filter((l) => l !== '');
-      expect(rows.length).toBe(12954);
-      let positives = 0;
-      const mismatches: string[] = [];
-      for (const line of rows) {
-        const rle = line.slice(line.indexOf(',') + 1).trim();
-        if (rle !== '-1') positives++;
-        // one expect at the end: 12,954 expect() calls would dominate the run time
-        if (rleEncode(rleDecode(rle, 1024, 1024)) !== rle) mismatches.push(line.slice(0, 60));
-      }
-      expect(mismatches).toEqual([]);
-      expect(positives).toBe(3576);
-    },
-  );
+  itOnRealFile(SIIM, 'round-trips every row of the real SIIM train-rle.csv byte-identically', (path) => {
+    const lines = readGzText(path).split('\n');
+    expect(lines[0]).toBe('ImageId, EncodedPixels');
+    const rows = lines.slice(1).filter((l) => l !== '');
+    expect(rows.length).toBe(12954);
+    let positives = 0;
+    const mismatches: string[] = [];
+    for (const line of rows) {
+      const rle = line.slice(line.indexOf(',') + 1).trim();
+      if (rle !== '-1') positives++;
+      // one expect at the end: 12,954 expect() calls would dominate the run time
+      if (rleEncode(rleDecode(rle, 1024, 1024)) !== rle) mismatches.push(line.slice(0, 60));
+    }
+    expect(mismatches).toEqual([]);
+    expect(positives).toBe(3576);
+  });
 });

@@ -8,7 +8,7 @@ import { badRowSink } from '../src/datasets/bad-rows';
 import { pathologyIndex } from '../src/datasets/pathologies';
 import { rleDecode } from '../src/codecs/rle';
 import { PHI_TAGS } from '../src/codecs/phi-tags';
-import { missingMessage, readGzText, realFile } from './realdata';
+import { itOnRealFile, readGzText, realFile } from './realdata';
 import { makeTmpRoot, type TmpRoot } from './helpers/tmp-root';
 
 const RSNA = 'kaggle_stage_2_train_labels.csv.zip';
@@ -25,27 +25,24 @@ function rsnaText(): string {
 }
 
 describe('RSNA labels', () => {
-  it.skipIf(rsnaPath === null)(
-    rsnaPath === null ? missingMessage(RSNA) : 'group the real file into 26,684 patients, 6,012 positive, 9,555 boxes',
-    () => {
-      const patients = parseRsnaLabels(rsnaText(), RSNA, fail);
-      expect(patients.length).toBe(26684);
-      expect(patients.filter((p) => p.target === 1).length).toBe(6012);
-      expect(patients.reduce((a, p) => a + p.boxes.length, 0)).toBe(9555);
-      expect(patients.filter((p) => p.target === 0).every((p) => p.boxes.length === 0)).toBe(true);
-      const perPatient = [0, 0, 0, 0, 0];
-      for (const p of patients) perPatient[Math.max(1, p.boxes.length)]++;
-      expect(perPatient.slice(1)).toEqual([23286, 3266, 119, 13]);
-      expect(Math.max(...patients.flatMap((p) => p.boxes.map((b) => b.x + b.width)))).toBe(1024);
-      expect(patients.find((p) => p.patientId === '00436515-870c-4b36-a041-de91049b9ab4')?.boxes[0]).toEqual({
-        label: 'Pneumonia',
-        x: 264,
-        y: 152,
-        width: 213,
-        height: 379,
-      });
-    },
-  );
+  itOnRealFile(RSNA, 'group the real file into 26,684 patients, 6,012 positive, 9,555 boxes', (rsnaPath) => {
+    const patients = parseRsnaLabels(rsnaText(), RSNA, fail);
+    expect(patients.length).toBe(26684);
+    expect(patients.filter((p) => p.target === 1).length).toBe(6012);
+    expect(patients.reduce((a, p) => a + p.boxes.length, 0)).toBe(9555);
+    expect(patients.filter((p) => p.target === 0).every((p) => p.boxes.length === 0)).toBe(true);
+    const perPatient = [0, 0, 0, 0, 0];
+    for (const p of patients) perPatient[Math.max(1, p.boxes.length)]++;
+    expect(perPatient.slice(1)).toEqual([23286, 3266, 119, 13]);
+    expect(Math.max(...patients.flatMap((p) => p.boxes.map((b) => b.x + b.width)))).toBe(1024);
+    expect(patients.find((p) => p.patientId === '00436515-870c-4b36-a041-de91049b9ab4')?.boxes[0]).toEqual({
+      label: 'Pneumonia',
+      x: 264,
+      y: 152,
+      width: 213,
+      height: 379,
+    });
+  });
 
   it('rejects rows mixing Target values, boxes on negatives and non-numeric boxes', () => {
     const head = 'patientId,x,y,width,height,Target\n';
@@ -61,18 +58,13 @@ describe('RSNA labels', () => {
 });
 
 describe('SIIM labels', () => {
-  it.skipIf(siimPath === null)(
-    siimPath === null
-      ? missingMessage(SIIM)
-      : 'group the real file into 12,047 images, 2,669 positive with 3,576 instances',
-    () => {
-      const images = parseSiimRle(readGzText(siimPath as string), SIIM, fail);
-      expect(images.length).toBe(12047);
-      expect(images.filter((i) => i.rles.length > 0).length).toBe(2669);
-      expect(images.reduce((a, i) => a + i.rles.length, 0)).toBe(3576);
-      expect(Math.max(...images.map((i) => i.rles.length))).toBe(10);
-    },
-  );
+  itOnRealFile(SIIM, 'group the real file into 12,047 images, 2,669 positive with 3,576 instances', (siimPath) => {
+    const images = parseSiimRle(readGzText(siimPath), SIIM, fail);
+    expect(images.length).toBe(12047);
+    expect(images.filter((i) => i.rles.length > 0).length).toBe(2669);
+    expect(images.reduce((a, i) => a + i.rles.length, 0)).toBe(3576);
+    expect(Math.max(...images.map((i) => i.rles.length))).toBe(10);
+  });
 
   it('trims the header space and the leading value space; rejects malformed RLE', () => {
     const out = parseSiimRle('ImageId, EncodedPixels\n1.2.3, -1\n1.2.4, 1 2 5 1\n1.2.4, 0 1\n', 's.csv', fail);

@@ -7,6 +7,7 @@ import { exportOnnx, type ExportOnnxOptions } from '../src/index';
 import { encodeModelProto, scanModelProto } from '@multichexnet/runtime/format';
 import { randomInput, randomizeStatistics } from './helpers/parity';
 import { REALDATA_DIR } from './helpers/real-images';
+import { clsGate } from './helpers/models';
 
 const realdata = REALDATA_DIR;
 
@@ -54,13 +55,7 @@ describe('loadModel: self-describing files', () => {
       ['cls_probs', [null, 14], 'plain'],
       ['gate_prob', [null], 'plain'],
     ]);
-    expect(m.metadata.gate).toEqual({
-      source: 'cls',
-      task: 'cls',
-      probabilities: 'cls_probs',
-      classes: ['Pneumonia', 'Pneumothorax'],
-      threshold: 0.4,
-    });
+    expect(m.metadata.gate).toEqual(clsGate(['Pneumonia', 'Pneumothorax'], 0.4));
     expect(m.metadata.versions).toMatchObject({
       '@multichexnet/export': '0.1.0',
       '@multichexnet/runtime': '0.1.0',

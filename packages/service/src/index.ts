@@ -10,35 +10,15 @@ export type { ApiToken } from './server/auth';
 export type { AuditRecord } from './server/audit';
 
 // --- batch screening on a Redis job queue
-export { enqueue } from './screen/enqueue';
-export type { EnqueueSummary, ScreenJobData } from './screen/enqueue';
-export { startWorker } from './screen/start-worker';
-export type { ScreenWorker } from './screen/start-worker';
-export { screenStatus } from './screen/screen-status';
-export type { ScreenStatus, FailedImage } from './screen/screen-status';
-export { exportResults } from './screen/export-results';
-export type { ExportSummary } from './screen/export-results';
-export { scanInputs, imageIdOf } from './screen/scan-inputs';
-export type { InputImage } from './screen/scan-inputs';
+export * from './screen/enqueue';
+export * from './screen/start-worker';
+export * from './screen/screen-status';
+export * from './screen/export-results';
+export * from './screen/scan-inputs';
 export type { StoredResult } from './screen/results-store';
 export { screenKeys, BULL_PREFIX } from './screen/redis';
 export type { ScreenKeys } from './screen/redis';
-export {
-  EnqueueOptionsSchema,
-  WorkerOptionsSchema,
-  StatusOptionsSchema,
-  ExportOptionsSchema,
-  RedisTargetSchema,
-  EXPORT_FORMATS,
-} from './screen/screen-options';
-export type {
-  EnqueueOptions,
-  WorkerOptions,
-  StatusOptions,
-  ExportOptions,
-  LineSink,
-  RedisTarget,
-} from './screen/screen-options';
+export * from './screen/screen-options';
 
 // --- the commands the multichexnet CLI registers
 export { serveCommand } from './cli/serve-command';

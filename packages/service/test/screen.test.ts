@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { QueueEvents } from 'bullmq';
 import { ConfigError, DataError } from '@multichexnet/core';
@@ -59,25 +59,30 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** Writes `files` (path under `dir` -> text), making their folders; returns `dir`. */
+function writeTree(dir: string, files: Record<string, string>): string {
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
 describe('scanInputs', () => {
   it('walks a folder recursively for PNG, JPEG and DICOM, ids are file stems', async () => {
-    const dir = join(root, 'scan');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(join(dir, 'a', 'b'), { recursive: true });
-    for (const f of ['x.png', 'a/y.JPG', 'a/b/z.dcm', 'notes.txt', 'a/b/w.nii.gz', '.hidden.png'])
-      writeFileSync(join(dir, f), 'x');
+    const names = ['x.png', 'a/y.JPG', 'a/b/z.dcm', 'notes.txt', 'a/b/w.nii.gz', '.hidden.png'];
+    const dir = writeTree(join(root, 'scan'), Object.fromEntries(names.map((f) => [f, 'x'])));
     const found = await scanInputs(dir);
     expect(found.map((f) => f.id)).toEqual(['z', 'y', 'x']);
     expect(found.every((f) => f.file.startsWith(dir))).toBe(true);
   });
 
   it('reads csv, jsonl and plain-list manifests relative to their folder', async () => {
-    const dir = join(root, 'manifests');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'm.csv'), 'path,id\nimgs/a.png,first\n"imgs/b,c.dcm",\n');
-    writeFileSync(join(dir, 'm.jsonl'), '{"path":"imgs/a.png"}\n\n{"path":"/abs/b.dcm","id":"B"}\n');
-    writeFileSync(join(dir, 'm.txt'), '# list\nimgs/a.png\n\nimgs/c.jpeg\n');
+    const dir = writeTree(join(root, 'manifests'), {
+      'm.csv': 'path,id\nimgs/a.png,first\n"imgs/b,c.dcm",\n',
+      'm.jsonl': '{"path":"imgs/a.png"}\n\n{"path":"/abs/b.dcm","id":"B"}\n',
+      'm.txt': '# list\nimgs/a.png\n\nimgs/c.jpeg\n',
+    });
     expect(await scanInputs(join(dir, 'm.csv'))).toEqual([
       { id: 'first', file: join(dir, 'imgs/a.png') },
       { id: 'b,c', file: join(dir, 'imgs/b,c.dcm') },
@@ -90,12 +95,11 @@ describe('scanInputs', () => {
   });
 
   it('refuses a manifest without a path column, a bad JSON line, and two files with one id', async () => {
-    const dir = join(root, 'bad-manifests');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'nopath.csv'), 'name,id\na.png,1\n');
-    writeFileSync(join(dir, 'bad.jsonl'), '{"path":"a.png"}\n{oops\n');
-    writeFileSync(join(dir, 'clash.txt'), 'x/a.png\ny/a.png\n');
+    const dir = writeTree(join(root, 'bad-manifests'), {
+      'nopath.csv': 'name,id\na.png,1\n',
+      'bad.jsonl': '{"path":"a.png"}\n{oops\n',
+      'clash.txt': 'x/a.png\ny/a.png\n',
+    });
     await expect(scanInputs(join(dir, 'nopath.csv'))).rejects.toThrow(/no path column.*found name,id/);
     await expect(scanInputs(join(dir, 'bad.jsonl'))).rejects.toThrow(/row 2/);
     const clash = await scanInputs(join(dir, 'clash.txt')).catch((e: unknown) => e);
@@ -319,7 +323,6 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
   it('matches the path-payload results for the same contents and leaves no payload behind', async () => {
     const queue = 'inline';
     const dir = join(root, 'inline');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
     const names = ['00000001_000.png', '00000002_000.png', '00000003_000.png'];
     for (const n of names) copyFileSync(join(imagesDir, 'nih', 'images', n), join(dir, n));
@@ -375,7 +378,6 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
 
   it('retries an unreadable file with backoff, then keeps it failed with the I/O error', async () => {
     const dir = join(root, 'vanishing');
-    const { mkdirSync } = await import('node:fs');
     mkdirSync(dir);
     copyFileSync(join(imagesDir, 'nih', 'images', '00000005_000.png'), join(dir, 'gone.png'));
     await enqueue({ source: dir, redis: redis.url, queue: 'retry', attempts: 3, backoffMs: 100 });
@@ -428,7 +430,6 @@ describe.skipIf(!hasRedis)('screening with the image bytes in Redis (no shared s
       const again = await startRedis(own.port);
       try {
         const dir = join(root, 'restart');
-        const { mkdirSync } = await import('node:fs');
         mkdirSync(dir);
         copyFileSync(join(imagesDir, 'nih', 'images', '00000004_000.png'), join(dir, 'a.png'));
         await enqueue({ source: dir, redis: again.url, queue: 'restart' });

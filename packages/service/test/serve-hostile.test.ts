@@ -50,6 +50,21 @@ async function attack(
   return { status, ms };
 }
 
+/** POSTs `body` to /v1/predict as `type`. */
+function predict(body: Uint8Array, type: string): Promise<Answer> {
+  return send(`${url}/v1/predict`, { method: 'POST', body, headers: { 'content-type': type } });
+}
+
+/** {@link predict} as a timed {@link attack}; returns the server's answer. */
+async function attackPredict(name: string, body: Uint8Array, type: string): Promise<Answer> {
+  let answer!: Answer;
+  await attack(name, async () => {
+    answer = await predict(body, type);
+    return answer.status;
+  });
+  return answer;
+}
+
 /**
  * Opens a raw connection, writes `head`, then one byte of `drip` a second until the server answers or closes;
  * resolves with the status line's code (or 'closed') and the time from the first byte.
@@ -112,10 +127,7 @@ beforeAll(async () => {
   await waitForOutput(serve, (_out, err) => /listening on http:\/\/127\.0\.0\.1:\d+/.test(err));
   url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(serve.stderr())![1]!;
   // Warm up (first inference allocates onnxruntime's arenas): the baseline is a server that has worked.
-  for (let i = 0; i < 3; i++)
-    expect(
-      (await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).status,
-    ).toBe(200);
+  for (let i = 0; i < 3; i++) expect((await predict(png, 'image/png')).status).toBe(200);
   const m = memoryOf(serve.child.pid!);
   memory.baseline = { status: 200, ms: 0, rssMiB: m.rss, peakMiB: m.peak };
 }, 120_000);
@@ -134,15 +146,7 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
   it('a deflated DICOM whose data set inflates to 1 GiB: 413 once the inflated bytes pass the upload limit', async () => {
     const bomb = deflateBombDicom();
     expect(bomb.length).toBeLessThan(MAX_BODY);
-    let answer!: Answer;
-    await attack('deflate bomb DICOM (1 GiB data set, 1 MiB file)', async () => {
-      answer = await send(`${url}/v1/predict`, {
-        method: 'POST',
-        body: bomb,
-        headers: { 'content-type': 'application/dicom' },
-      });
-      return answer.status;
-    });
+    const answer = await attackPredict('deflate bomb DICOM (1 GiB data set, 1 MiB file)', bomb, 'application/dicom');
     // 413 is the inflate bound's answer (the request timeout's is 408): refused in time; how fast is `ms` in the log.
     expect(answer.status, answer.text).toBe(413);
     expect(jsonOf(answer)).toMatchObject({
@@ -150,25 +154,13 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
       message: expect.stringMatching(/inflates past the upload limit of 2097152 bytes/) as unknown,
     });
     // A well-formed small deflated DICOM is let through the bound to the decoder (which may or may not read it yet).
-    const small = await send(`${url}/v1/predict`, {
-      method: 'POST',
-      body: smallDeflatedDicom(),
-      headers: { 'content-type': 'application/dicom' },
-    });
+    const small = await predict(smallDeflatedDicom(), 'application/dicom');
     expect([200, 400], small.text).toContain(small.status);
   });
 
   it('a valid PNG declaring 16000 x 16000 pixels in a quarter megabyte: 400 before decoding', async () => {
     const bomb = pngBomb();
-    let answer!: Answer;
-    await attack('PNG bomb (16000 x 16000, 250 KB)', async () => {
-      answer = await send(`${url}/v1/predict`, {
-        method: 'POST',
-        body: bomb,
-        headers: { 'content-type': 'image/png' },
-      });
-      return answer.status;
-    });
+    const answer = await attackPredict('PNG bomb (16000 x 16000, 250 KB)', bomb, 'image/png');
     expect(answer.status, answer.text).toBe(400);
     expect(jsonOf(answer)).toMatchObject({
       error: 'DataError',
@@ -183,15 +175,7 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
       ['multipart, a file then 3000 fields', 3000, 1],
     ] as const) {
       const form = manyPartsBody(fields, files);
-      let answer!: Answer;
-      await attack(name, async () => {
-        answer = await send(`${url}/v1/predict`, {
-          method: 'POST',
-          body: form.body,
-          headers: { 'content-type': form.type },
-        });
-        return answer.status;
-      });
+      const answer = await attackPredict(name, form.body, form.type);
       expect(answer.status, `${name}: ${answer.text}`).toBe(413);
       expect(jsonOf(answer), name).toMatchObject({ error: 'TooManyParts' });
     }
@@ -203,11 +187,7 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
       const slow = Array.from({ length: 30 }, () => slowClient(head, 'a'.repeat(60)));
       // Served while 30 connections drip.
       await new Promise((r) => setTimeout(r, 500));
-      const meanwhile = await send(`${url}/v1/predict`, {
-        method: 'POST',
-        body: png,
-        headers: { 'content-type': 'image/png' },
-      });
+      const meanwhile = await predict(png, 'image/png');
       expect(meanwhile.status).toBe(200);
       const results = await Promise.all(slow);
       expect(new Set(results.map((r) => r.status))).toEqual(new Set([408]));
@@ -234,9 +214,7 @@ describe('multichexnet serve under hostile inputs, in its own process', () => {
     const base = memory.baseline!;
     const peak = Math.max(...Object.values(memory).map((m) => m.peakMiB));
     expect(peak - base.peakMiB).toBeLessThan(PEAK_GROWTH_LIMIT_MIB);
-    expect(
-      (await send(`${url}/v1/predict`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } })).status,
-    ).toBe(200);
+    expect((await predict(png, 'image/png')).status).toBe(200);
     const lines = readFileSync(join(root, 'audit.jsonl'), 'utf8')
       .trim()
       .split('\n')

@@ -22,6 +22,9 @@ export const COVID_HEADER =
 
 const COVID = 'Pneumonia/Viral/COVID-19';
 
+/** The clinical columns between RT_PCR_positive and view (survival .. lymphocyte_count). */
+const CLINICAL_FIELDS = 12;
+
 /** Non-COVID findings with their weights and the pattern drawn for them. */
 const OTHER_FINDINGS: ReadonlyArray<[string, number, FindingKind | null]> = [
   ['Pneumonia/Bacterial/Streptococcus', 0.1, 'BacterialPneumonia'],
@@ -234,18 +237,8 @@ export async function writeCovid(cfg: SynthConfig, sink: FileSink, tick: Tick): 
       String(rng.int(30, 85)),
       COVID,
       'Y',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
+      // survival .. lymphocyte_count: a CT row records none of the clinical fields
+      ...Array<string>(CLINICAL_FIELDS).fill(''),
       rng.pick(['Axial', 'Coronal']),
       'CT',
       '2020',

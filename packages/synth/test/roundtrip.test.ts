@@ -3,12 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHESTXRAY14_CLASSES, createRng } from '@multichexnet/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCovid, openNih, openRsna, openSiim, PATHOLOGIES, pathologyIndex, type Dataset } from '@multichexnet/data';
+import {
+  openCovid,
+  openNih,
+  openRsna,
+  openSiim,
+  PATHOLOGIES,
+  pathologyIndex,
+  type Dataset,
+  type Sample,
+} from '@multichexnet/data';
 import { SynthConfigSchema, type SynthConfig } from '../src/config';
 import { planNih, type NihImagePlan } from '../src/nih-writer';
-import { renderFilm } from '../src/render';
-import { planRsnaImage, type RsnaPlan } from '../src/rsna-writer';
-import { planSiimImage, type SiimPlan } from '../src/siim-writer';
+import { renderFilm, type RenderedFilm, type RenderRequest } from '../src/render';
+import { planRsnaImage } from '../src/rsna-writer';
+import { planSiimImage } from '../src/siim-writer';
 import { synthesize, type SynthResult } from '../src/synthesize';
 
 /*
@@ -20,8 +29,10 @@ import { synthesize, type SynthResult } from '../src/synthesize';
 
 const SIZE = 128;
 const COUNTS = { nih: 120, rsna: 70, siim: 60, covid: 50 };
+/** The labels of the NIH BBox_List: the first eight ChestX-ray14 classes, Atelectasis to Pneumothorax. */
+const BOXED_CLASSES: readonly string[] = CHESTXRAY14_CLASSES.slice(0, 8);
 
-async function all(ds: Dataset): Promise<Awaited<ReturnType<Dataset['get']>>[]> {
+async function all(ds: Dataset): Promise<Sample[]> {
   const out = [];
   for (let i = 0; i < ds.size; i++) out.push(await ds.get(i));
   return out;
@@ -31,6 +42,29 @@ function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += Math.abs((a[i] as number) - (b[i] as number));
   return s / a.length;
+}
+
+/**
+ * Every sample of `ds` (which must hold `count`) with its plan, found by `id` among the `count` images `plan` makes
+ * from `cfg`, and the film that plan renders.
+ */
+async function withPlans<P extends { request: RenderRequest; filmSeed: number }>(
+  ds: Dataset,
+  cfg: SynthConfig,
+  count: number,
+  plan: (cfg: SynthConfig, i: number) => P,
+  id: (p: P) => string,
+): Promise<{ s: Sample; p: P; film: RenderedFilm }[]> {
+  expect(ds.size).toBe(count);
+  const plans = new Map<string, P>();
+  for (let i = 0; i < count; i++) {
+    const p = plan(cfg, i);
+    plans.set(id(p), p);
+  }
+  return (await all(ds)).map((s) => {
+    const p = plans.get(s.id) as P;
+    return { s, p, film: renderFilm(p.request, createRng(p.filmSeed)) };
+  });
 }
 
 describe.each(['image', 'original'] as const)(
@@ -77,20 +111,7 @@ describe.each(['image', 'original'] as const)(
         expect([s.image.width, s.image.height]).toEqual([SIZE, SIZE]);
         expect(Buffer.from(s.image.data as Uint8Array).equals(Buffer.from(film.pixels))).toBe(true);
         if (!p.boxed) continue;
-        const drawn = film.findings
-          .filter((f) =>
-            [
-              'Atelectasis',
-              'Cardiomegaly',
-              'Effusion',
-              'Infiltration',
-              'Mass',
-              'Nodule',
-              'Pneumonia',
-              'Pneumothorax',
-            ].includes(f.kind),
-          )
-          .slice(0, 4);
+        const drawn = film.findings.filter((f) => BOXED_CLASSES.includes(f.kind)).slice(0, 4);
         expect(s.boxes?.length ?? 0).toBe(drawn.length);
         (s.boxes ?? []).forEach((b, k) => {
           const d = drawn[k] as (typeof drawn)[number];
@@ -107,16 +128,9 @@ describe.each(['image', 'original'] as const)(
 
     it('RSNA: every patient loads with Target, class, the drawn opacity boxes and the drawn pixels (JPEG)', async () => {
       const ds = await openRsna({ root: result.paths.rsna });
-      expect(ds.size).toBe(COUNTS.rsna);
-      const plans = new Map<string, RsnaPlan>();
-      for (let i = 0; i < COUNTS.rsna; i++) {
-        const p = planRsnaImage(cfg, i);
-        plans.set(p.patientId, p);
-      }
+      const loaded = await withPlans(ds, cfg, COUNTS.rsna, planRsnaImage, (p) => p.patientId);
       let positives = 0;
-      for (const s of await all(ds)) {
-        const p = plans.get(s.id) as RsnaPlan;
-        const film = renderFilm(p.request, createRng(p.filmSeed));
+      for (const { s, p, film } of loaded) {
         const opacities = film.findings.filter((f) => f.kind === 'Pneumonia');
         const target = p.positive && opacities.length > 0 ? 1 : 0;
         expect(s.labels[pathologyIndex('Pneumonia')]).toBe(target);
@@ -137,16 +151,9 @@ describe.each(['image', 'original'] as const)(
 
     it('SIIM: every image loads with its pneumothorax label and exactly the drawn mask (OR of the instances)', async () => {
       const ds = await openSiim({ root: result.paths.siim });
-      expect(ds.size).toBe(COUNTS.siim);
-      const plans = new Map<string, SiimPlan>();
-      for (let i = 0; i < COUNTS.siim; i++) {
-        const p = planSiimImage(cfg, i);
-        plans.set(p.uids.sop, p);
-      }
+      const loaded = await withPlans(ds, cfg, COUNTS.siim, planSiimImage, (p) => p.uids.sop);
       let positives = 0;
-      for (const s of await all(ds)) {
-        const p = plans.get(s.id) as SiimPlan;
-        const film = renderFilm(p.request, createRng(p.filmSeed));
+      for (const { s, p, film } of loaded) {
         const drawn = film.findings.filter((f) => f.kind === 'Pneumothorax');
         const union = new Uint8Array(SIZE * SIZE);
         for (const d of drawn)

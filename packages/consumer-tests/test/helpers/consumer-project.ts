@@ -84,6 +84,23 @@ export async function installConsumerProject(
   return { seconds: (performance.now() - t0) / 1000, output: `${stdout}${stderr}` };
 }
 
+/**
+ * {@link createConsumerProject} in `<work>/project`, then {@link installConsumerProject}; logs how long the install
+ * took under `label`. Returns the project folder.
+ */
+export async function setUpConsumerProject(
+  work: string,
+  spec: ConsumerSpec,
+  fixture: string,
+  label: string,
+): Promise<string> {
+  const project = join(work, 'project');
+  createConsumerProject(project, spec, fixture);
+  const { seconds } = await installConsumerProject(project);
+  console.log(`${label}, npm install took ${seconds.toFixed(1)} s`);
+  return project;
+}
+
 /** Every package folder installed in a project (nested node_modules included), with its name and version. */
 function installedManifests(dir: string): { path: string; name: string; version: string }[] {
   const found: { path: string; name: string; version: string }[] = [];

@@ -18,6 +18,30 @@ export function fittedBytes(f: FittedSample): number {
   return f.image.byteLength + (f.mask?.byteLength ?? 0) + 64 * ((f.boxes?.length ?? 0) + 1);
 }
 
+/** What a {@link SampleCache} counts (its `bytes`, `hits` and `misses`). */
+export interface CacheCounts {
+  bytes: number;
+  hits: number;
+  misses: number;
+}
+
+/** A {@link SampleCache} of `get` / `set` and the counts they keep, read through the cache's counters. */
+export function countedCache(store: Pick<SampleCache, 'get' | 'set'>, counts: CacheCounts): SampleCache {
+  return {
+    get: store.get,
+    set: store.set,
+    get bytes() {
+      return counts.bytes;
+    },
+    get hits() {
+      return counts.hits;
+    },
+    get misses() {
+      return counts.misses;
+    },
+  };
+}
+
 /**
  * An in-memory least-recently-used cache bounded by bytes.
  *
@@ -26,46 +50,38 @@ export function fittedBytes(f: FittedSample): number {
  */
 export function createMemoryCache(maxBytes: number): SampleCache {
   const map = new Map<string, FittedSample>();
-  let bytes = 0;
-  let hits = 0;
-  let misses = 0;
-  return {
-    get(key) {
-      const v = map.get(key);
-      if (v === undefined) {
-        misses++;
-        return undefined;
-      }
-      hits++;
-      // refresh recency: Map keeps insertion order
-      map.delete(key);
-      map.set(key, v);
-      return v;
-    },
-    set(key, value) {
-      const size = fittedBytes(value);
-      if (size > maxBytes) return;
-      const old = map.get(key);
-      if (old !== undefined) {
-        bytes -= fittedBytes(old);
+  const counts: CacheCounts = { bytes: 0, hits: 0, misses: 0 };
+  return countedCache(
+    {
+      get(key) {
+        const v = map.get(key);
+        if (v === undefined) {
+          counts.misses++;
+          return undefined;
+        }
+        counts.hits++;
+        // refresh recency: Map keeps insertion order
         map.delete(key);
-      }
-      map.set(key, value);
-      bytes += size;
-      for (const [k, v] of map) {
-        if (bytes <= maxBytes) break;
-        map.delete(k);
-        bytes -= fittedBytes(v);
-      }
+        map.set(key, v);
+        return v;
+      },
+      set(key, value) {
+        const size = fittedBytes(value);
+        if (size > maxBytes) return;
+        const old = map.get(key);
+        if (old !== undefined) {
+          counts.bytes -= fittedBytes(old);
+          map.delete(key);
+        }
+        map.set(key, value);
+        counts.bytes += size;
+        for (const [k, v] of map) {
+          if (counts.bytes <= maxBytes) break;
+          map.delete(k);
+          counts.bytes -= fittedBytes(v);
+        }
+      },
     },
-    get bytes() {
-      return bytes;
-    },
-    get hits() {
-      return hits;
-    },
-    get misses() {
-      return misses;
-    },
-  };
+    counts,
+  );
 }

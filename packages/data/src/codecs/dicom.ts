@@ -1,10 +1,9 @@
 import { DataError } from '@multichexnet/core/base';
-import jpeg from 'jpeg-js';
 import type { DataSet, Element } from 'dicom-parser';
 import type { DecodedImage } from './decoded-image';
 import { dicomParser, parseDicomBytes } from './dicom-parser';
 import { decimalValue, metaFromDataSet, type DicomMeta } from './dicom-meta';
-import { MAX_RADIOGRAPH_PIXELS } from './assert-radiograph';
+import { decodeJpegPixels, type JpegPixels } from './jpeg';
 import { assertDeclaredSize, j2kDeclaredSize, jpegDeclaredSize } from './header-size';
 import { DEFAULT_MAX_INFLATED_BYTES } from './dicom-inflate';
 import { decodeRleFrame } from './dicom-rle';
@@ -319,6 +318,16 @@ function storedWithoutCodec(p: PreparedDicom, file: string): StoredSamples {
 }
 
 /** The one-line error of a fragment its decoder rejects. */
+/** The error for a SamplesPerPixel other than 1 (gray) or 3 (colour). */
+function unsupportedSamplesPerPixel(spp: number, file: string): DataError {
+  return new DataError('DICOM SamplesPerPixel is not supported', {
+    file,
+    field: '(0028,0002) SamplesPerPixel',
+    expected: '1 or 3',
+    found: String(spp),
+  });
+}
+
 function fragmentError(p: PreparedDicom, file: string, err: unknown): DataError {
   const name = FRAGMENT_NAMES[p.encoding as Exclude<PixelEncoding, 'native'>];
   const expected =
@@ -368,14 +377,7 @@ function storedFromFrame(f: CodecFrame, p: PreparedDicom, file: string): StoredS
     for (let i = 0; i < n; i++) out[i] = s[i] as number;
     return out;
   }
-  if (spp !== 3) {
-    throw new DataError('DICOM SamplesPerPixel is not supported', {
-      file,
-      field: '(0028,0002) SamplesPerPixel',
-      expected: '1 or 3',
-      found: String(spp),
-    });
-  }
+  if (spp !== 3) throw unsupportedSamplesPerPixel(spp, file);
   return luminance(n, f.planar ? (i, c) => s[c * n + i] as number : (i, c) => s[3 * i + c] as number);
 }
 
@@ -540,14 +542,7 @@ function readNativeFrame(
     for (let i = 0; i < n; i++) out[i] = read(i * bytesPer);
     return out;
   }
-  if (spp !== 3) {
-    throw new DataError('DICOM SamplesPerPixel is not supported', {
-      file,
-      field: '(0028,0002) SamplesPerPixel',
-      expected: '1 or 3',
-      found: String(spp),
-    });
-  }
+  if (spp !== 3) throw unsupportedSamplesPerPixel(spp, file);
   // colour (rare in chest X-ray): luminance of the stored samples, interleaved or planar
   return meta.planarConfiguration === 1
     ? luminance(n, (i, c) => read((c * n + i) * bytesPer))
@@ -584,14 +579,9 @@ function readEncapsulatedFrame(ds: DataSet, pixel: Element, meta: DicomMeta, fil
 
 function decodeJpegFrameJs(frameBytes: Uint8Array, p: PreparedDicom, file: string): Uint8Array {
   const meta = p.meta;
-  let raw: { width: number; height: number; data: Uint8Array };
+  let raw: JpegPixels;
   try {
-    raw = jpeg.decode(frameBytes, {
-      useTArray: true,
-      formatAsRGBA: false,
-      maxMemoryUsageInMB: 1024,
-      maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6,
-    });
+    raw = decodeJpegPixels(frameBytes);
   } catch (err) {
     throw fragmentError(p, file, err);
   }
@@ -696,17 +686,21 @@ function applyDisplayChain(stored: StoredSamples, p: PreparedDicom, layout: Stor
   return { width, height, data, maxValue };
 }
 
+/** The error for a window width outside what VOI LUT function `fn` takes. */
+function invalidWindowWidth(fn: string, expected: string, w: number, file: string): DataError {
+  return new DataError(`DICOM WindowWidth is invalid for a ${fn} window`, {
+    file,
+    field: '(0028,1051) WindowWidth',
+    expected,
+    found: String(w),
+  });
+}
+
 /** VOI LUT functions of PS3.3 C.11.2.1.2 / C.11.2.1.3, output range [0, ymax], in place. */
 function applyVoiWindow(data: Float32Array, c: number, w: number, fn: string, ymax: number, file: string): void {
   const n = data.length;
   if (fn === 'LINEAR') {
-    if (!(w >= 1))
-      throw new DataError('DICOM WindowWidth is invalid for a LINEAR window', {
-        file,
-        field: '(0028,1051) WindowWidth',
-        expected: '>= 1',
-        found: String(w),
-      });
+    if (!(w >= 1)) throw invalidWindowWidth('LINEAR', '>= 1', w, file);
     const lower = c - 0.5 - (w - 1) / 2;
     const upper = c - 0.5 + (w - 1) / 2;
     for (let i = 0; i < n; i++) {
@@ -714,25 +708,13 @@ function applyVoiWindow(data: Float32Array, c: number, w: number, fn: string, ym
       data[i] = x <= lower ? 0 : x > upper ? ymax : ((x - (c - 0.5)) / (w - 1) + 0.5) * ymax;
     }
   } else if (fn === 'LINEAR_EXACT') {
-    if (!(w > 0))
-      throw new DataError('DICOM WindowWidth is invalid for a LINEAR_EXACT window', {
-        file,
-        field: '(0028,1051) WindowWidth',
-        expected: '> 0',
-        found: String(w),
-      });
+    if (!(w > 0)) throw invalidWindowWidth('LINEAR_EXACT', '> 0', w, file);
     for (let i = 0; i < n; i++) {
       const x = data[i] as number;
       data[i] = x <= c - w / 2 ? 0 : x > c + w / 2 ? ymax : ((x - c) / w + 0.5) * ymax;
     }
   } else if (fn === 'SIGMOID') {
-    if (!(w > 0))
-      throw new DataError('DICOM WindowWidth is invalid for a SIGMOID window', {
-        file,
-        field: '(0028,1051) WindowWidth',
-        expected: '> 0',
-        found: String(w),
-      });
+    if (!(w > 0)) throw invalidWindowWidth('SIGMOID', '> 0', w, file);
     for (let i = 0; i < n; i++) data[i] = ymax / (1 + Math.exp((-4 * ((data[i] as number) - c)) / w));
   } else {
     throw new DataError('DICOM VOI LUT function is not supported', {

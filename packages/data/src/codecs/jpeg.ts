@@ -5,6 +5,23 @@ import { colourFraction } from './colour-fraction';
 import { MAX_RADIOGRAPH_PIXELS } from './assert-radiograph';
 import { assertDeclaredSize, jpegDeclaredSize } from './header-size';
 
+/** A JPEG's samples as jpeg-js returns them: `data` interleaves its components (gray ones replicated in R, G, B). */
+export interface JpegPixels {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** jpeg-js within the radiograph size limits (no RGBA expansion); throws what jpeg-js throws. */
+export function decodeJpegPixels(bytes: Uint8Array): JpegPixels {
+  return jpeg.decode(bytes, {
+    useTArray: true,
+    formatAsRGBA: false,
+    maxMemoryUsageInMB: 1024,
+    maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6,
+  });
+}
+
 /**
  * Baseline/progressive 8-bit JPEG bytes → gray image [H, W], row-major, Uint8 0..255.
  *
@@ -15,14 +32,9 @@ import { assertDeclaredSize, jpegDeclaredSize } from './header-size';
  */
 export function decodeJpeg(bytes: Uint8Array, file = '(jpeg)'): DecodedImage {
   assertDeclaredSize(jpegDeclaredSize(bytes), file, 'JPEG');
-  let raw: { width: number; height: number; data: Uint8Array };
+  let raw: JpegPixels;
   try {
-    raw = jpeg.decode(bytes, {
-      useTArray: true,
-      formatAsRGBA: false,
-      maxMemoryUsageInMB: 1024,
-      maxResolutionInMP: MAX_RADIOGRAPH_PIXELS / 1e6,
-    });
+    raw = decodeJpegPixels(bytes);
   } catch (err) {
     throw new DataError(
       'JPEG cannot be decoded',

@@ -1,10 +1,10 @@
-import { DataError, log, parseConfig, z } from '@multichexnet/core';
+import { DataError, parseConfig, z } from '@multichexnet/core';
 import { parseCsvRows } from '../csv/parse-csv';
 import { openSource } from '../io/open-source';
 import { requireText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
 import { badRowSink, guardRow } from './bad-rows';
-import { createDataset, type Dataset } from './dataset';
+import { presentDataset, type Dataset } from './dataset';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels, type Pathology } from './pathologies';
 import type { SampleEntry } from './sample';
@@ -176,19 +176,6 @@ export async function openCovid(options: CovidOptions): Promise<Dataset> {
     if (r.modality !== undefined) e.meta.modality = r.modality;
     entries.push(e);
   }
-  const missing = rows.length - entries.length;
-  if (missing > 0)
-    log.warn(
-      `covid: ${missing} of ${rows.length} images are not under ${files.root}; loading the ${entries.length} present`,
-    );
-  return createDataset({
-    source: 'covid',
-    files,
-    entries,
-    missing,
-    skippedAtOpen: bad.count,
-    onBadSample: opts.onBadSample,
-    voi: opts.voi,
-    decoder: opts.decoder,
-  });
+  const absent = `images are not under ${files.root}`;
+  return presentDataset({ source: 'covid', files, entries, indexed: rows.length, absent, bad }, opts);
 }

@@ -69,6 +69,44 @@ export function createDataset(init: DatasetInit): Dataset {
   return makeDataset(init, init.entries, init.missing, { count: init.skippedAtOpen, files: new Set() });
 }
 
+/** What a loader found: its index matched against the files present. */
+export interface PresentSamples {
+  source: SourceName;
+  files: FileSource;
+  /** The indexed samples whose image is present. */
+  entries: SampleEntry[];
+  /** How many samples the index lists. */
+  indexed: number;
+  /** Where the absent ones were looked for, as the warning names them (`images are not under <root>`). */
+  absent: string;
+  /** The bad rows counted at open time. */
+  bad: { count: number };
+}
+
+/**
+ * Builds the {@link Dataset} a loader returns from the samples present: the indexed ones whose image is absent count
+ * as `missing`, and a partial download is reported once.
+ */
+export function presentDataset(
+  found: PresentSamples,
+  opts: Pick<DatasetInit, 'onBadSample' | 'voi' | 'decoder'>,
+): Dataset {
+  const { source, files, entries, indexed } = found;
+  const missing = indexed - entries.length;
+  if (missing > 0)
+    log.warn(`${source}: ${missing} of ${indexed} ${found.absent}; loading the ${entries.length} present`);
+  return createDataset({
+    source,
+    files,
+    entries,
+    missing,
+    skippedAtOpen: found.bad.count,
+    onBadSample: opts.onBadSample,
+    voi: opts.voi,
+    decoder: opts.decoder,
+  });
+}
+
 function makeDataset(
   init: DatasetInit,
   entries: readonly SampleEntry[],

@@ -1,9 +1,9 @@
-import { CHESTXRAY14_CLASSES, DataError, log, parseConfig, z } from '@multichexnet/core';
+import { CHESTXRAY14_CLASSES, DataError, parseConfig, z } from '@multichexnet/core';
 import { parseCsvRows } from '../csv/parse-csv';
 import { readFirstText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
 import { boxInside, guardRow } from './bad-rows';
-import { createDataset, type Dataset } from './dataset';
+import { presentDataset, type Dataset } from './dataset';
 import { openLabelTable, parseLabelTable } from './label-table';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels, isPathology, type Pathology } from './pathologies';
@@ -265,19 +265,6 @@ export async function openNih(options: NihOptions): Promise<Dataset> {
     present.push(e);
   }
   for (const e of present) e.annotationSize = annotationSize;
-  const missing = all.length - present.length;
-  if (missing > 0)
-    log.warn(
-      `nih: ${missing} of ${all.length} indexed images are not under ${files.root}; loading the ${present.length} present`,
-    );
-  return createDataset({
-    source: 'nih',
-    files,
-    entries: present,
-    missing,
-    skippedAtOpen: bad.count,
-    onBadSample: opts.onBadSample,
-    voi: opts.voi,
-    decoder: opts.decoder,
-  });
+  const absent = `indexed images are not under ${files.root}`;
+  return presentDataset({ source: 'nih', files, entries: present, indexed: all.length, absent, bad }, opts);
 }

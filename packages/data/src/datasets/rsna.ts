@@ -1,8 +1,8 @@
-import { DataError, log, parseConfig, z } from '@multichexnet/core';
+import { DataError, parseConfig, z } from '@multichexnet/core';
 import { readFirstText } from '../io/read-text';
 import { resolveInside } from '../io/safe-path';
 import { boxInside, guardRow } from './bad-rows';
-import { createDataset, type Dataset } from './dataset';
+import { presentDataset, type Dataset } from './dataset';
 import { openLabelTable, parseLabelTable } from './label-table';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels } from './pathologies';
@@ -154,19 +154,6 @@ export async function openRsna(options: RsnaOptions): Promise<Dataset> {
     if (c !== undefined) e.meta.rsnaClass = c;
     entries.push(e);
   }
-  const missing = patients.length - entries.length;
-  if (missing > 0)
-    log.warn(
-      `rsna: ${missing} of ${patients.length} patients have no DICOM under ${files.root}/${dir}; loading the ${entries.length} present`,
-    );
-  return createDataset({
-    source: 'rsna',
-    files,
-    entries,
-    missing,
-    skippedAtOpen: bad.count,
-    onBadSample: opts.onBadSample,
-    voi: opts.voi,
-    decoder: opts.decoder,
-  });
+  const absent = `patients have no DICOM under ${files.root}/${dir}`;
+  return presentDataset({ source: 'rsna', files, entries, indexed: patients.length, absent, bad }, opts);
 }

@@ -1,8 +1,8 @@
-import { DataError, log, parseConfig, z } from '@multichexnet/core';
+import { DataError, parseConfig, z } from '@multichexnet/core';
 import { RLE_EMPTY } from '../codecs/rle';
 import { resolveInside } from '../io/safe-path';
 import { guardRow } from './bad-rows';
-import { createDataset, type Dataset } from './dataset';
+import { presentDataset, type Dataset } from './dataset';
 import { openLabelTable, parseLabelTable } from './label-table';
 import { BaseDatasetOptionsSchema } from './options';
 import { harmoniseLabels } from './pathologies';
@@ -133,19 +133,6 @@ export async function openSiim(options: SiimOptions): Promise<Dataset> {
       meta: {},
     });
   }
-  const missing = images.length - entries.length;
-  if (missing > 0)
-    log.warn(
-      `siim: ${missing} of ${images.length} images have no DICOM under ${files.root}; loading the ${entries.length} present`,
-    );
-  return createDataset({
-    source: 'siim',
-    files,
-    entries,
-    missing,
-    skippedAtOpen: bad.count,
-    onBadSample: opts.onBadSample,
-    voi: opts.voi,
-    decoder: opts.decoder,
-  });
+  const absent = `images have no DICOM under ${files.root}`;
+  return presentDataset({ source: 'siim', files, entries, indexed: images.length, absent, bad }, opts);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SampleCache } from '../batching/sample-cache';
+import { countedCache, type CacheCounts, type SampleCache } from '../batching/sample-cache';
 import type { FittedSample } from '../preprocess/fit-sample';
 
 const MAGIC = 0x4d435846; // 'MCXF'
@@ -59,43 +59,35 @@ function decode(bytes: Uint8Array): FittedSample | undefined {
  */
 export function createDiskCache(options: { dir: string }): SampleCache {
   const { dir } = options;
-  let bytes = 0;
-  let hits = 0;
-  let misses = 0;
+  const counts: CacheCounts = { bytes: 0, hits: 0, misses: 0 };
   let ready: Promise<unknown> | null = null;
   const path = (key: string): string => join(dir, `${createHash('sha1').update(key).digest('hex')}.mcxf`);
-  return {
-    async get(key) {
-      try {
-        const f = decode(new Uint8Array(await readFile(path(key))));
-        if (f !== undefined) {
-          hits++;
-          return f;
+  return countedCache(
+    {
+      async get(key) {
+        try {
+          const f = decode(new Uint8Array(await readFile(path(key))));
+          if (f !== undefined) {
+            counts.hits++;
+            return f;
+          }
+        } catch {
+          // absent: a miss
         }
-      } catch {
-        // absent: a miss
-      }
-      misses++;
-      return undefined;
+        counts.misses++;
+        return undefined;
+      },
+      async set(key, value) {
+        ready ??= mkdir(dir, { recursive: true });
+        await ready;
+        const data = encode(value);
+        // tmp + rename: a reader never sees a half-written file (no fsync: a lost cache entry is only a miss)
+        const tmp = `${path(key)}.${process.pid}.tmp`;
+        await writeFile(tmp, data);
+        await rename(tmp, path(key));
+        counts.bytes += data.length;
+      },
     },
-    async set(key, value) {
-      ready ??= mkdir(dir, { recursive: true });
-      await ready;
-      const data = encode(value);
-      // tmp + rename: a reader never sees a half-written file (no fsync: a lost cache entry is only a miss)
-      const tmp = `${path(key)}.${process.pid}.tmp`;
-      await writeFile(tmp, data);
-      await rename(tmp, path(key));
-      bytes += data.length;
-    },
-    get bytes() {
-      return bytes;
-    },
-    get hits() {
-      return hits;
-    },
-    get misses() {
-      return misses;
-    },
-  };
+    counts,
+  );
 }

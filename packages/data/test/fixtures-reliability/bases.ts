@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import jpegJs from 'jpeg-js';
 import sharp from 'sharp';
 import { createRng } from '@multichexnet/core';
 import { rleEncode } from '../../src/codecs/rle';
 import { encapsulatedPixelData, pixelModule, writeTestDicom, type TestElement } from '../helpers/dicom-writer';
+import { REALDATA } from '../realdata';
 import type { Container } from './mutate';
 
 /*
@@ -15,18 +15,6 @@ import type { Container } from './mutate';
  * the real files of ../shared/realdata when present. Everything is generated at test time from seeds: no binary
  * fixture is committed.
  */
-
-/** `<repoRoot>/../shared/realdata`, from this file's location. */
-export const REALDATA = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  '..',
-  'shared',
-  'realdata',
-);
 
 /** One valid input. `real` marks the (large, slow to decode) real files. */
 export interface BaseInput {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, unzipSync } from 'fflate';
-import { REALDATA } from './bases';
+import { REALDATA } from '../realdata';
 
 /*
  * Valid label tables of the four datasets, small: written here in each dataset's exact format (specs/DATASETS.md),

@@ -20,87 +20,31 @@ export interface Transcoder {
   unsigned?: true;
 }
 
+/** A transcoder whose command line is `<tool> <flags...> <src> <out>`. */
+function via(
+  uid: string,
+  label: string,
+  tool: string,
+  flags: string[],
+  fidelity: Transcoder['fidelity'] = 'exact',
+): Transcoder {
+  return { uid, label, tool, args: (s, o) => [...flags, s, o], fidelity };
+}
+
 export const TRANSCODERS: readonly Transcoder[] = [
-  { uid: '1.2.840.10008.1.2', label: 'implicit-le', tool: 'dcmconv', args: (s, o) => ['+ti', s, o], fidelity: 'exact' },
-  {
-    uid: '1.2.840.10008.1.2.2',
-    label: 'big-endian',
-    tool: 'dcmconv',
-    args: (s, o) => ['+tb', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.1.99',
-    label: 'deflated',
-    tool: 'dcmconv',
-    args: (s, o) => ['+td', s, o],
-    fidelity: 'exact',
-  },
-  { uid: '1.2.840.10008.1.2.5', label: 'rle-dcmtk', tool: 'dcmcrle', args: (s, o) => [s, o], fidelity: 'exact' },
-  {
-    uid: '1.2.840.10008.1.2.5',
-    label: 'rle-gdcm',
-    tool: 'gdcmconv',
-    args: (s, o) => ['--rle', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.57',
-    label: 'jpeg-lossless-p14',
-    tool: 'dcmcjpeg',
-    args: (s, o) => ['+el', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.70',
-    label: 'jpeg-lossless-sv1',
-    tool: 'dcmcjpeg',
-    args: (s, o) => ['+e1', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.70',
-    label: 'jpeg-lossless-gdcm',
-    tool: 'gdcmconv',
-    args: (s, o) => ['--jpeg', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.80',
-    label: 'jpeg-ls-dcmtk',
-    tool: 'dcmcjpls',
-    args: (s, o) => [s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.80',
-    label: 'jpeg-ls-gdcm',
-    tool: 'gdcmconv',
-    args: (s, o) => ['--jpegls', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.81',
-    label: 'jpeg-ls-near',
-    tool: 'dcmcjpls',
-    args: (s, o) => ['+en', s, o],
-    fidelity: 'near',
-    unsigned: true,
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.90',
-    label: 'j2k-lossless',
-    tool: 'gdcmconv',
-    args: (s, o) => ['--j2k', s, o],
-    fidelity: 'exact',
-  },
-  {
-    uid: '1.2.840.10008.1.2.4.91',
-    label: 'j2k-lossy',
-    tool: 'gdcmconv',
-    args: (s, o) => ['--j2k', '--lossy', '-r', '5', s, o],
-    fidelity: 'lossy',
-  },
+  via('1.2.840.10008.1.2', 'implicit-le', 'dcmconv', ['+ti']),
+  via('1.2.840.10008.1.2.2', 'big-endian', 'dcmconv', ['+tb']),
+  via('1.2.840.10008.1.2.1.99', 'deflated', 'dcmconv', ['+td']),
+  via('1.2.840.10008.1.2.5', 'rle-dcmtk', 'dcmcrle', []),
+  via('1.2.840.10008.1.2.5', 'rle-gdcm', 'gdcmconv', ['--rle']),
+  via('1.2.840.10008.1.2.4.57', 'jpeg-lossless-p14', 'dcmcjpeg', ['+el']),
+  via('1.2.840.10008.1.2.4.70', 'jpeg-lossless-sv1', 'dcmcjpeg', ['+e1']),
+  via('1.2.840.10008.1.2.4.70', 'jpeg-lossless-gdcm', 'gdcmconv', ['--jpeg']),
+  via('1.2.840.10008.1.2.4.80', 'jpeg-ls-dcmtk', 'dcmcjpls', []),
+  via('1.2.840.10008.1.2.4.80', 'jpeg-ls-gdcm', 'gdcmconv', ['--jpegls']),
+  { ...via('1.2.840.10008.1.2.4.81', 'jpeg-ls-near', 'dcmcjpls', ['+en'], 'near'), unsigned: true },
+  via('1.2.840.10008.1.2.4.90', 'j2k-lossless', 'gdcmconv', ['--j2k']),
+  via('1.2.840.10008.1.2.4.91', 'j2k-lossy', 'gdcmconv', ['--j2k', '--lossy', '-r', '5'], 'lossy'),
 ];
 
 /** The tools of {@link TRANSCODERS} that are not on PATH (empty when all are). */
@@ -131,6 +75,26 @@ export function filmPattern(width: number, height: number, low: number, high: nu
     }
   }
   return out;
+}
+
+/** The pixel layouts the tests write: unsigned or signed, bits stored (16-bit allocation above 8 bits). */
+const LAYOUTS = {
+  u8: { bitsAllocated: 8, bitsStored: 8, signed: false },
+  u12: { bitsAllocated: 16, bitsStored: 12, signed: false },
+  u16: { bitsAllocated: 16, bitsStored: 16, signed: false },
+  s12: { bitsAllocated: 16, bitsStored: 12, signed: true },
+  s16: { bitsAllocated: 16, bitsStored: 16, signed: true },
+} as const;
+
+/** A native DICOM of {@link filmPattern} between `low` and `high`, stored in `layout`. */
+export function filmDicom(
+  width: number,
+  height: number,
+  layout: keyof typeof LAYOUTS,
+  [low, high]: [number, number],
+  more: { photometric?: string; extra?: TestElement[] } = {},
+): Uint8Array {
+  return nativeDicom({ width, height, ...LAYOUTS[layout], values: filmPattern(width, height, low, high), ...more });
 }
 
 /** The identifiers gdcm needs to derive a lossy image, and a modality. */

@@ -138,6 +138,20 @@ interface ExportPlan {
   temperature: { temperature?: TemperatureSpec };
 }
 
+/** The metadata every graph of one export records, whatever its role. */
+function commonMetadata(plan: ExportPlan) {
+  const { opts, classNames, gate, decode, blocks, temperature } = plan;
+  return {
+    classNames,
+    preprocessing: opts.preprocessing,
+    blocks,
+    versions: opts.versions,
+    gate,
+    decode,
+    ...temperature,
+  };
+}
+
 function planExport(model: PipelineModel, options: ExportPipelineOptions, what: string): ExportPlan {
   const opts = parseConfig(ExportPipelineOptionsSchema, options, what);
   const specs = model.taskSpecs;
@@ -243,6 +257,36 @@ function addOptionalOutputs(
   return ood === null ? {} : { ood: ood.metadata };
 }
 
+/**
+ * The outputs a graph computes from the encoder features: the given tasks' heads, the optional cam / ood outputs
+ * and the dedicated gate head's probability when the model has one.
+ */
+function encoderOutputs(
+  model: PipelineModel,
+  opts: ResolvedOptions,
+  features: EncoderFeatures<Sym>,
+  tasks: readonly AnyTaskSpec[],
+): { outputs: Sym[]; specs: OutputSpec[]; extra: { ood?: OodSpec } } {
+  const outputs: Sym[] = [];
+  const specs: OutputSpec[] = [];
+  for (const spec of tasks) {
+    outputs.push(model.heads[spec.name]!.apply(features));
+    specs.push(...outputSpecsOf(spec));
+  }
+  // [cam] [ood] optional outputs on the encoder features (./cam-output.ts, ./ood-output.ts)
+  const extra = addOptionalOutputs(model, opts, features, outputs, specs);
+  if (model.gate?.head) {
+    outputs.push(model.gate.head.apply(features));
+    specs.push({
+      name: 'gate_prob',
+      activation: 'sigmoid',
+      layout: 'NHWC',
+      description: '[B, 1] gate probability (dedicated gate head)',
+    });
+  }
+  return { outputs, specs, extra };
+}
+
 function outputSpecsOf(spec: AnyTaskSpec): OutputSpec[] {
   return spec.outputs.map((o) => ({
     name: o.name,
@@ -285,7 +329,7 @@ function derivedOf(
  */
 export async function exportPipeline(model: PipelineModel, options: ExportPipelineOptions): Promise<PipelineModels> {
   const plan = planExport(model, options, 'pipeline export options');
-  const { opts, size, specs, classNames, gate, decode, blocks, temperature } = plan;
+  const { opts, size, specs } = plan;
   const first = specs.filter((s) => !s.routed);
   const second = specs.filter((s) => s.routed);
 
@@ -299,23 +343,7 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
           second.map((s) => model.heads[s.name]!),
         )
       : null;
-  const s1Outputs: Sym[] = [];
-  const s1Specs: OutputSpec[] = [];
-  for (const spec of first) {
-    s1Outputs.push(model.heads[spec.name]!.apply(features));
-    s1Specs.push(...outputSpecsOf(spec));
-  }
-  // [cam] [ood] optional outputs on the encoder features (./cam-output.ts, ./ood-output.ts)
-  const s1Extra = addOptionalOutputs(model, opts, features, s1Outputs, s1Specs);
-  if (model.gate?.head) {
-    s1Outputs.push(model.gate.head.apply(features));
-    s1Specs.push({
-      name: 'gate_prob',
-      activation: 'sigmoid',
-      layout: 'NHWC',
-      description: '[B, 1] gate probability (dedicated gate head)',
-    });
-  }
+  const { outputs: s1Outputs, specs: s1Specs, extra: s1Extra } = encoderOutputs(model, opts, features, first);
   for (const level of stage2?.levels ?? []) {
     s1Outputs.push(features[level]);
     s1Specs.push({
@@ -325,15 +353,7 @@ export async function exportPipeline(model: PipelineModel, options: ExportPipeli
       description: `encoder feature ${level}, NCHW, input of stage 2`,
     });
   }
-  const common = {
-    classNames,
-    preprocessing: opts.preprocessing,
-    blocks,
-    versions: opts.versions,
-    gate,
-    decode,
-    ...temperature,
-  };
+  const common = commonMetadata(plan);
   const s1 = await exportWithExtension(
     tf.model({ inputs: image, outputs: s1Outputs }),
     {
@@ -381,30 +401,11 @@ export async function exportModelWithReport(
   model: PipelineModel,
   options: ExportPipelineOptions,
 ): Promise<ExportReport> {
-  const { opts, size, specs, classNames, gate, decode, blocks, temperature } = planExport(
-    model,
-    options,
-    'model export options',
-  );
+  const plan = planExport(model, options, 'model export options');
+  const { opts, size, specs } = plan;
   const image = tf.input({ shape: [size.height, size.width, model.encoder.config.inputChannels] });
   const features = model.encoder.apply(image);
-  const outputs: Sym[] = [];
-  const outputSpecs: OutputSpec[] = [];
-  for (const spec of specs) {
-    outputs.push(model.heads[spec.name]!.apply(features));
-    outputSpecs.push(...outputSpecsOf(spec));
-  }
-  // [cam] [ood] optional outputs on the encoder features (./cam-output.ts, ./ood-output.ts)
-  const extra = addOptionalOutputs(model, opts, features, outputs, outputSpecs);
-  if (model.gate?.head) {
-    outputs.push(model.gate.head.apply(features));
-    outputSpecs.push({
-      name: 'gate_prob',
-      activation: 'sigmoid',
-      layout: 'NHWC',
-      description: '[B, 1] gate probability (dedicated gate head)',
-    });
-  }
+  const { outputs, specs: outputSpecs, extra } = encoderOutputs(model, opts, features, specs);
   return exportWithExtension(
     tf.model({ inputs: image, outputs }),
     {
@@ -412,18 +413,7 @@ export async function exportModelWithReport(
       foldBatchNorm: opts.foldBatchNorm,
       opset: opts.opset,
       graphName: 'multichexnet',
-      metadata: {
-        role: 'model',
-        classNames,
-        preprocessing: opts.preprocessing,
-        blocks,
-        versions: opts.versions,
-        gate,
-        decode,
-        tasks: specs.map((s) => s.name),
-        ...extra,
-        ...temperature,
-      },
+      metadata: { role: 'model', ...commonMetadata(plan), tasks: specs.map((s) => s.name), ...extra },
     },
     oodExtension(opts.ood, derivedOf(model, specs, size)),
   );

@@ -24,6 +24,11 @@ export function buildBlocks(preset: EncoderPreset, seed = 1) {
   return { encoder, cls, det, seg, model, dispose: () => model.dispose() };
 }
 
+/** The `metadata.gate` of a model gated on its classifier's probabilities of `classes`. */
+export function clsGate(classes: string[], threshold: number) {
+  return { source: 'cls', task: 'cls', probabilities: 'cls_probs', classes, threshold };
+}
+
 /**
  * The parts of `model` the exporter reads, with `gateHead` (any layer block over the features with one logit) as a
  * dedicated binary gate.

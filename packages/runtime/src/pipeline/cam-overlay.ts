@@ -1,6 +1,7 @@
 import { encode } from 'fast-png';
 import { DataError, writeFileAtomic, type GrayImage } from '@multichexnet/core/base';
 import { camHeatRgba, type ClassActivationMap } from './cam';
+import { displayGray } from './overlay-png';
 
 /** Strength and scaling of {@link renderCamOverlayPng}. */
 export interface CamOverlayOptions {
@@ -22,14 +23,8 @@ export function renderCamOverlayPng(
   cam: ClassActivationMap,
   options: CamOverlayOptions = {},
 ): Uint8Array {
-  const { width, height, data } = image;
-  if (data.length !== width * height) {
-    throw new DataError('Image data does not match its size', {
-      field: 'image',
-      expected: `${width * height} values`,
-      found: `${data.length}`,
-    });
-  }
+  const { width, height } = image;
+  const gray = displayGray(image, options.maxValue);
   if (cam.transform.width !== width || cam.transform.height !== height) {
     throw new DataError('Class activation map belongs to another image size', {
       field: `cams.${cam.className}`,
@@ -37,14 +32,11 @@ export function renderCamOverlayPng(
       found: `${cam.transform.width} x ${cam.transform.height}`,
     });
   }
-  let max = options.maxValue ?? 0;
-  if (options.maxValue === undefined) for (let i = 0; i < data.length; i++) max = Math.max(max, data[i]!);
-  const scale = max > 0 ? 255 / max : 0;
   const opacity = options.opacity ?? 0.6;
   const heat = camHeatRgba(cam);
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
-    const g = Math.min(255, Math.max(0, data[i]! * scale));
+    const g = gray(i);
     const a = (heat[i * 4 + 3]! / 255) * opacity;
     for (let ch = 0; ch < 3; ch++) rgb[i * 3 + ch] = g * (1 - a) + heat[i * 4 + ch]! * a;
   }

@@ -2,6 +2,7 @@ import { DataError, z } from '@multichexnet/core/base';
 import type { FitTransform } from '@multichexnet/data/decode';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';
+import { modelOutput } from './model-output';
 
 /** Name of the optional stage-1 / single-graph output holding the class activation maps. */
 export const CAM_OUTPUT = 'cls_cam';
@@ -83,13 +84,7 @@ export function decodeCams(
   metadata: ModelMetadata,
   options: { transform: FitTransform; classes: readonly string[]; index?: number },
 ): Record<string, ClassActivationMap> {
-  const t = outputs[CAM_OUTPUT];
-  if (t === undefined)
-    throw new DataError('Model output missing', {
-      field: CAM_OUTPUT,
-      expected: `an output named ${CAM_OUTPUT}`,
-      found: Object.keys(outputs).join(', ') || '(none)',
-    });
+  const t = modelOutput(outputs, CAM_OUTPUT);
   const [rows, classes, height, width] = t.dims as [number, number, number, number];
   const index = options.index ?? 0;
   if (!(Number.isInteger(index) && index >= 0 && index < rows))

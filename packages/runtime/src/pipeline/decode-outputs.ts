@@ -6,6 +6,7 @@ import { segDecoder, type SegPrediction } from '@multichexnet/head-seg/decode';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';
 import { fitImageSpace } from './fit-image-space';
+import { modelOutput } from './model-output';
 import { calibratedRow, temperatureOf } from './calibration';
 import { decideOod, type OodDecision } from './ood';
 
@@ -137,13 +138,7 @@ export function decideGate(
   const spec = metadata.gate;
   if (spec === null) return { probability: 1, positive: true };
   const name = spec.source === 'cls' ? 'gate_prob' : spec.output;
-  const t = outputs[name];
-  if (t === undefined)
-    throw new DataError('Model output missing', {
-      field: name,
-      expected: `an output named ${name}`,
-      found: Object.keys(outputs).join(', ') || '(none)',
-    });
+  const t = modelOutput(outputs, name);
   const per = t.data.length / (t.dims[0] ?? 1);
   const probability = t.data[index * per]!;
   if (probability === undefined)

@@ -1,6 +1,7 @@
-import { DataError, z } from '@multichexnet/core/base';
+import { z } from '@multichexnet/core/base';
 import type { ModelMetadata } from '../model/metadata';
 import type { TensorData } from '../model/run-model';
+import { modelOutput } from './model-output';
 
 /*
  * Out-of-distribution refusal: "this is not a frontal chest X-ray". The exported stage 1 pools the encoder features
@@ -63,13 +64,7 @@ export function decideOod(
 ): OodDecision | null {
   const spec = metadata.ood;
   if (spec === null) return null;
-  const t = outputs[spec.output];
-  if (t === undefined)
-    throw new DataError('Model output missing', {
-      field: spec.output,
-      expected: `an output named ${spec.output} (metadata.ood)`,
-      found: Object.keys(outputs).join(', ') || '(none)',
-    });
+  const t = modelOutput(outputs, spec.output, 'metadata.ood');
   const score = t.data[index]!;
   const limit = threshold ?? spec.threshold;
   // NaN (a film of constant pixels normalised to nothing) is no chest film either

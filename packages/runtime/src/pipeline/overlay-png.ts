@@ -1,6 +1,25 @@
 import { encode } from 'fast-png';
 import { DataError, writeFileAtomic, type BinaryMask, type GrayImage, type ScoredBox } from '@multichexnet/core/base';
 
+/**
+ * The film's gray levels as display values 0..255 (`maxValue` shown as white; default: the image's maximum), for
+ * the overlays drawn over it; refuses pixel data that does not match the image's size.
+ */
+export function displayGray(image: GrayImage, maxValue?: number): (i: number) => number {
+  const { width, height, data } = image;
+  if (data.length !== width * height) {
+    throw new DataError('Image data does not match its size', {
+      field: 'image',
+      expected: `${width * height} values`,
+      found: `${data.length}`,
+    });
+  }
+  let max = maxValue ?? 0;
+  if (maxValue === undefined) for (let i = 0; i < data.length; i++) max = Math.max(max, data[i]!);
+  const scale = max > 0 ? 255 / max : 0;
+  return (i) => Math.min(255, Math.max(0, data[i]! * scale));
+}
+
 /** Colours and strengths of {@link renderOverlayPng}. */
 export interface OverlayOptions {
   /** RGB of the mask tint (default red). */
@@ -27,14 +46,8 @@ export function renderOverlayPng(
   result: { boxes?: readonly ScoredBox[]; mask?: BinaryMask | null },
   options: OverlayOptions = {},
 ): Uint8Array {
-  const { width, height, data } = image;
-  if (data.length !== width * height) {
-    throw new DataError('Image data does not match its size', {
-      field: 'image',
-      expected: `${width * height} values`,
-      found: `${data.length}`,
-    });
-  }
+  const { width, height } = image;
+  const gray = displayGray(image, options.maxValue);
   const mask = result.mask ?? null;
   const boxes = result.boxes ?? [];
   if (mask !== null && (mask.width !== width || mask.height !== height)) {
@@ -44,14 +57,11 @@ export function renderOverlayPng(
       found: `${mask.width} x ${mask.height}`,
     });
   }
-  let max = options.maxValue ?? 0;
-  if (options.maxValue === undefined) for (let i = 0; i < data.length; i++) max = Math.max(max, data[i]!);
-  const scale = max > 0 ? 255 / max : 0;
   const [mr, mg, mb] = options.maskColor ?? [255, 40, 40];
   const alpha = options.maskOpacity ?? 0.4;
   const rgb = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
-    const g = Math.min(255, Math.max(0, data[i]! * scale));
+    const g = gray(i);
     const on = mask !== null && mask.data[i] !== 0;
     rgb[i * 3] = on ? g * (1 - alpha) + mr * alpha : g;
     rgb[i * 3 + 1] = on ? g * (1 - alpha) + mg * alpha : g;

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 /** Commander parser for a whole number option. */
 export function intArg(value: string): number {
@@ -28,3 +28,38 @@ export function bytesArg(value: string): number {
 
 /** Default Redis URL: `MULTICHEXNET_REDIS`, else the local server. */
 export const DEFAULT_REDIS = process.env.MULTICHEXNET_REDIS ?? 'redis://127.0.0.1:6379';
+
+/** What the options of {@link withInferenceOptions} parse to. */
+export interface InferenceCliOptions {
+  concurrency: number;
+  threads?: number;
+  ood?: 'refuse' | 'flag' | 'off';
+}
+
+/**
+ * Adds the options of a command that runs the model, `-c, --concurrency`, `--threads` and `--ood`, in that order;
+ * `inferenceSettings` reads them back.
+ */
+export function withInferenceOptions(
+  cmd: Command,
+  help: { concurrency: string; defaultConcurrency: number; threads: string },
+): Command {
+  return cmd
+    .option('-c, --concurrency <n>', help.concurrency, intArg, help.defaultConcurrency)
+    .option('--threads <n>', help.threads, intArg)
+    .addOption(
+      new Option(
+        '--ood <policy>',
+        'images unlike the training films: refuse (default when the model records OOD statistics), flag or off',
+      ).choices(['refuse', 'flag', 'off']),
+    );
+}
+
+/** The settings of {@link withInferenceOptions}' options, those not given left out (the defaults apply). */
+export function inferenceSettings(o: InferenceCliOptions): InferenceCliOptions {
+  return {
+    concurrency: o.concurrency,
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.ood !== undefined ? { ood: o.ood } : {}),
+  };
+}

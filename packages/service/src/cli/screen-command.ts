@@ -4,7 +4,7 @@ import { exportResults } from '../screen/export-results';
 import { EXPORT_FORMATS } from '../screen/screen-options';
 import { screenStatus, type ScreenStatus } from '../screen/screen-status';
 import { startWorker } from '../screen/start-worker';
-import { DEFAULT_REDIS, intArg } from './parse-args';
+import { DEFAULT_REDIS, inferenceSettings, intArg, withInferenceOptions, type InferenceCliOptions } from './parse-args';
 
 interface Target {
   redis: string;
@@ -124,23 +124,20 @@ export function screenCommand(): Command {
       ),
   );
 
+  const workerCommand = withTarget(new Command('worker'))
+    .description(
+      'run the model on queued images until SIGTERM / SIGINT (finishes running images first); start as many as you like, on any machine',
+    )
+    .requiredOption(
+      '-m, --model <path>',
+      'run folder, or its model.stage1.onnx (the same model for every worker of a queue)',
+    );
   screen.addCommand(
-    withTarget(new Command('worker'))
-      .description(
-        'run the model on queued images until SIGTERM / SIGINT (finishes running images first); start as many as you like, on any machine',
-      )
-      .requiredOption(
-        '-m, --model <path>',
-        'run folder, or its model.stage1.onnx (the same model for every worker of a queue)',
-      )
-      .option('-c, --concurrency <n>', 'images processed at once by this process', intArg, 1)
-      .option('--threads <n>', 'onnxruntime intra-op threads per process', intArg)
-      .addOption(
-        new Option(
-          '--ood <policy>',
-          'images unlike the training films: refuse (default when the model records OOD statistics), flag or off',
-        ).choices(['refuse', 'flag', 'off']),
-      )
+    withInferenceOptions(workerCommand, {
+      concurrency: 'images processed at once by this process',
+      defaultConcurrency: 1,
+      threads: 'onnxruntime intra-op threads per process',
+    })
       .option(
         '--batch <n>',
         'images per onnxruntime run, grouped from running jobs (raises --concurrency to at least n)',
@@ -157,24 +154,20 @@ export function screenCommand(): Command {
       )
       .action(
         async (
-          o: Target & {
-            model: string;
-            concurrency: number;
-            threads?: number;
-            ood?: 'refuse' | 'flag' | 'off';
-            batch: number;
-            lockMs: number;
-            stalledCheckMs?: number;
-            untilEmpty: boolean;
-            logLevel: 'info';
-          },
+          o: Target &
+            InferenceCliOptions & {
+              model: string;
+              batch: number;
+              lockMs: number;
+              stalledCheckMs?: number;
+              untilEmpty: boolean;
+              logLevel: 'info';
+            },
         ) => {
           const worker = await startWorker({
             ...target(o),
             model: o.model,
-            concurrency: o.concurrency,
-            ...(o.threads !== undefined ? { threads: o.threads } : {}),
-            ...(o.ood !== undefined ? { ood: o.ood } : {}),
+            ...inferenceSettings(o),
             batch: o.batch,
             lockMs: o.lockMs,
             ...(o.stalledCheckMs !== undefined ? { stalledCheckMs: o.stalledCheckMs } : {}),

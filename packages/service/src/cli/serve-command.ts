@@ -1,18 +1,15 @@
 import { Command, Option } from 'commander';
 import { parseTokenList, TOKENS_ENV } from '../server/auth';
 import { startServer } from '../server/start-server';
-import { bytesArg, intArg } from './parse-args';
+import { bytesArg, inferenceSettings, intArg, withInferenceOptions, type InferenceCliOptions } from './parse-args';
 
-interface ServeCliOptions {
+interface ServeCliOptions extends InferenceCliOptions {
   model: string;
   port: number;
   host: string;
   maxBody: number;
   timeout: number;
   headersTimeout: number;
-  concurrency: number;
-  threads?: number;
-  ood?: 'refuse' | 'flag' | 'off';
   shutdownTimeout: number;
   tokensFile?: string;
   insecureNoAuth: boolean;
@@ -34,7 +31,7 @@ interface ServeCliOptions {
  * program.addCommand(serveCommand());
  */
 export function serveCommand(): Command {
-  return new Command('serve')
+  const cmd = new Command('serve')
     .description(
       'HTTP inference service: POST /v1/predict (PNG, JPEG, DICOM -> JSON), POST /v1/overlay (-> PNG), GET /v1/model, GET /healthz',
     )
@@ -72,15 +69,12 @@ export function serveCommand(): Command {
       intArg,
       30_000,
     )
-    .option('--headers-timeout <ms>', 'time a client has to send its request headers (408 after it)', intArg, 10_000)
-    .option('-c, --concurrency <n>', 'images processed at once (more get 503 + Retry-After)', intArg, 2)
-    .option('--threads <n>', 'onnxruntime intra-op threads', intArg)
-    .addOption(
-      new Option(
-        '--ood <policy>',
-        'images unlike the training films: refuse (default when the model records OOD statistics), flag or off',
-      ).choices(['refuse', 'flag', 'off']),
-    )
+    .option('--headers-timeout <ms>', 'time a client has to send its request headers (408 after it)', intArg, 10_000);
+  return withInferenceOptions(cmd, {
+    concurrency: 'images processed at once (more get 503 + Retry-After)',
+    defaultConcurrency: 2,
+    threads: 'onnxruntime intra-op threads',
+  })
     .option('--shutdown-timeout <ms>', 'how long SIGTERM waits for in-flight requests', intArg, 30_000)
     .addOption(
       new Option('--log-level <level>', 'JSON log level')
@@ -108,9 +102,7 @@ export function serveCommand(): Command {
         maxBody: o.maxBody,
         timeout: o.timeout,
         headersTimeout: o.headersTimeout,
-        concurrency: o.concurrency,
-        ...(o.threads !== undefined ? { threads: o.threads } : {}),
-        ...(o.ood !== undefined ? { ood: o.ood } : {}),
+        ...inferenceSettings(o),
         shutdownTimeout: o.shutdownTimeout,
         logLevel: o.logLevel,
       });

@@ -56,6 +56,13 @@ export interface LineSink {
   write(line: string): unknown;
 }
 
+/** A {@link LineSink} option; the message names what its `write` takes. */
+function lineSink(what: string) {
+  return z.custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', {
+    message: `must have a write(${what}) method`,
+  });
+}
+
 /** Options of {@link startWorker}. */
 export const WorkerOptionsSchema = RedisTargetSchema.extend({
   /** A run folder, or its `model.stage1.onnx`. Every worker of a queue must load the same model. */
@@ -79,11 +86,7 @@ export const WorkerOptionsSchema = RedisTargetSchema.extend({
   /** Leave once nothing is waiting, delayed or active in the queue. */
   untilEmpty: z.boolean().default(false),
   logLevel: z.enum(['info', 'warn', 'error', 'silent']).default('info'),
-  logStream: z
-    .custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', {
-      message: 'must have a write(line) method',
-    })
-    .optional(),
+  logStream: lineSink('line').optional(),
 }).strict();
 export type WorkerOptions = z.input<typeof WorkerOptionsSchema>;
 
@@ -107,10 +110,6 @@ export const ExportOptionsSchema = RedisTargetSchema.extend({
   format: z.enum(EXPORT_FORMATS),
   /** Output file (written atomically); without it the text goes to `stream`. */
   out: z.string().min(1).optional(),
-  stream: z
-    .custom<LineSink>((v) => typeof v === 'object' && v !== null && typeof (v as LineSink).write === 'function', {
-      message: 'must have a write(text) method',
-    })
-    .optional(),
+  stream: lineSink('text').optional(),
 }).strict();
 export type ExportOptions = z.input<typeof ExportOptionsSchema>;
