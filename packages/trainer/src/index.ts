@@ -100,8 +100,12 @@ export {
 } from './eval/temperature';
 export type {
   TemperatureFit,
+  ClassTemperatureFits,
   HeadTemperatures,
+  TemperatureFitsOf,
   HeadReliability,
+  ReliabilityChange,
+  TaskTemperatures,
   Reliability,
   ReliabilityBin,
 } from './eval/temperature';
@@ -117,7 +121,13 @@ export {
 } from './eval/ood-fit';
 export type { FitOodOptions } from './eval/ood-fit';
 export { collectOutputs } from './eval/collect-outputs';
-export type { CollectOutputsOptions, CollectedOutputs } from './eval/collect-outputs';
+export type {
+  CollectOutputsOptions,
+  CollectedOutputs,
+  CalibrationSamples,
+  ClassSamples,
+  TaskSamples,
+} from './eval/collect-outputs';
 export { fitGateThreshold } from './eval/gate-threshold';
 export type { GateThresholdOptions } from './eval/gate-threshold';
 export type { Calibration } from './eval/calibrate';

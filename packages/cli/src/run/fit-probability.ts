@@ -24,6 +24,8 @@ import {
   type EvalSets,
   type HeadReliability,
   type HeadTemperatures,
+  type ClassTemperatureFits,
+  type TaskTemperatures,
   type TemperatureFit,
   type TrainingData,
   type TrainingPlan,
@@ -258,15 +260,12 @@ export async function fitRunProbability(args: {
  */
 export function temperatureSpecOf(model: MultiCheXNet, fits: HeadTemperatures): TemperatureSpecInput {
   const tasks: TemperatureSpecInput['tasks'] = {};
-  const fitted = fits as unknown as Readonly<
-    Record<string, TemperatureFit | Readonly<Record<string, TemperatureFit>> | undefined>
-  >;
   for (const spec of model.taskSpecs) {
     const calibration = spec.decoder.calibration;
-    const fit = fitted[spec.name];
+    const fit = fits[spec.name];
     if (calibration === undefined || fit === undefined) continue;
     if (calibration.per === 'class') {
-      const byClass = fit as Readonly<Record<string, TemperatureFit & { pooled?: boolean }>>;
+      const byClass = fit as ClassTemperatureFits;
       const classFits = Object.values(byClass);
       if (classFits.length === 0) continue;
       // labelled (image, class) pairs: a pooled fit counts them all, else the classes' own fits do together
@@ -284,20 +283,9 @@ export function temperatureSpecOf(model: MultiCheXNet, fits: HeadTemperatures): 
   return { split: 'val', tasks };
 }
 
-/** The temperatures of a recorded spec as the trainer's headReliability takes them. */
-function temperaturesOf(spec: TemperatureSpecInput): { cls: Record<string, number>; det?: number; seg?: number } {
-  const one = (task: string): number | undefined => {
-    const t = spec.tasks[task]?.temperature;
-    return typeof t === 'number' ? t : undefined;
-  };
-  const cls = spec.tasks['cls']?.temperature;
-  const det = one('det');
-  const seg = one('seg');
-  return {
-    cls: typeof cls === 'object' ? { ...cls } : {},
-    ...(det !== undefined ? { det } : {}),
-    ...(seg !== undefined ? { seg } : {}),
-  };
+/** The temperatures of a recorded spec as the trainer's headReliability takes them: by task, as recorded. */
+function temperaturesOf(spec: TemperatureSpecInput): TaskTemperatures {
+  return Object.fromEntries(Object.entries(spec.tasks).map(([task, t]) => [task, t.temperature]));
 }
 
 /**
