@@ -2,8 +2,9 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, lines } from './helpers';
-import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
+import { cli, flags, lines } from './helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * `--on-bad-sample` through the real CLI. A synthetic NIH set gets damaged the ways real downloads are: a PNG cut
@@ -44,12 +45,7 @@ describe('train --on-bad-sample', () => {
       dir,
       'train',
       'plan.json',
-      '--data',
-      'data',
-      '--run',
-      'runs/fail',
-      '--no-export',
-      '--no-report',
+      ...flags({ data: 'data', run: 'runs/fail', noExport: true, noReport: true }),
     );
     expect(r.code).toBe(1);
     const errors = lines(r.err).filter((l) => l.startsWith('multichexnet: error:'));
@@ -78,13 +74,7 @@ describe('train --on-bad-sample', () => {
       dir,
       'train',
       'plan.json',
-      '--data',
-      'data',
-      '--run',
-      'runs/skip',
-      '--on-bad-sample',
-      'skip',
-      '--json',
+      ...flags({ data: 'data', run: 'runs/skip', onBadSample: 'skip', json: true }),
     );
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(r.out) as {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@multichexnet/core';
 import { cli, lines } from './helpers';
-import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * A damaged model file through `multichexnet predict`: a single byte flipped anywhere (seeded positions across the
