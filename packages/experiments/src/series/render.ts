@@ -1,7 +1,8 @@
 import type { SeedSummary } from '../stats/seed-summary';
 import { cell, markdownTable } from '../tables/markdown';
 import { METRIC_INFO, METRICS, taskOf, type MetricName } from './records';
-import type { Comparison, SeriesFrame, Table1Summary, Table2Summary } from './summary-types';
+import { comparisonTable } from './comparison-table';
+import type { SeriesFrame, Table1Summary, Table2Summary } from './summary-types';
 
 /** `mean ± sd` (sd only with 2 or more seeds; `n/a` where undefined). */
 export function meanSd(s: SeedSummary | undefined): string {
@@ -9,8 +10,6 @@ export function meanSd(s: SeedSummary | undefined): string {
   if (s.seeds === 0) return 'n/a';
   return s.seeds < 2 ? cell(s.mean) : `${cell(s.mean)} ± ${cell(s.sd)}`;
 }
-
-const signed = (v: number): string => `${v >= 0 ? '+' : ''}${cell(v)}`;
 
 function seedsText(f: SeriesFrame): string {
   const missing = f.plannedSeeds.filter((s) => !f.seeds.includes(s));
@@ -27,22 +26,6 @@ function header(f: SeriesFrame): string[] {
     '',
     `Series \`${f.series}\`: plan size \`${f.size}\`, step scale ${f.stepScale} (every phase's steps of the built-in plan times this); ${seedsText(f)}; ${p}. Cells: mean ± sample sd over seeds. Intervals: paired bootstrap over seeds, then test images (${f.bootstrap.resamples} resamples, ${Math.round(f.bootstrap.confidence * 100)}% percentile), verdict from the interval.`,
   ];
-}
-
-function comparisonTable(cs: Comparison[], confidence: number): string {
-  const pct = `${Math.round(confidence * 100)}%`;
-  return markdownTable(
-    ['A', 'B', 'metric', 'A − B', `${pct} CI`, 'verdict', 'seeds'],
-    cs.map((c) => [
-      c.a,
-      c.b,
-      METRIC_INFO[c.metric].label,
-      signed(c.interval.difference),
-      `[${signed(c.interval.low)}, ${signed(c.interval.high)}]`,
-      c.interval.verdict,
-      String(c.seeds),
-    ]),
-  );
 }
 
 function provenance(f: SeriesFrame): string[] {

@@ -13,11 +13,9 @@ import {
 } from '@multichexnet/transfer';
 import type { TransferExperimentConfigInput } from './config';
 import {
-  disposeContext,
   maskArea,
-  prepareTransferExperiment,
+  withTransferContext,
   sourceModel,
-  writeTable,
   type SourceModel,
   type TransferContext,
   type TransferExperimentRuntime,
@@ -25,6 +23,7 @@ import {
 import { cell, markdownTable, spreadCell } from '../tables/markdown';
 import { spreadOf, type Spread } from './stats';
 import { clsRecords, type ImageRecords } from '../series/records';
+import { publishTable } from '../tables/table-files';
 
 /** The three ways to get a COVID-19 classifier that Table 3 compares. */
 export const TABLE3_METHODS = ['scratch', 'stage1', 'mtl'] as const;
@@ -345,9 +344,7 @@ export async function experimentTable3(
   config: TransferExperimentConfigInput,
   runtime: TransferExperimentRuntime = {},
 ): Promise<Table3> {
-  const t0 = performance.now();
-  const ctx = await prepareTransferExperiment(config, runtime);
-  try {
+  return withTransferContext(config, runtime, async (ctx, t0) => {
     const cfg = ctx.config;
     const ft = cfg.fineTune;
     const s0 = performance.now();
@@ -463,16 +460,7 @@ export async function experimentTable3(
         total: (performance.now() - t0) / 1000,
       },
     };
-    const markdown = markdownOf(table);
-    const result: Table3 = { ...table, markdown };
-    await writeTable(cfg.out, 'table3', result, markdown);
-    ctx.emit({
-      type: 'experiment',
-      stage: 'tables',
-      message: `Table 3 written to ${cfg.out}/table3.md (${table.seconds.total.toFixed(0)} s)`,
-    });
-    return result;
-  } finally {
-    disposeContext(ctx);
-  }
+    const result: Table3 = { ...table, markdown: markdownOf(table) };
+    return publishTable(ctx.emit, cfg.out, 'table3', result, table.seconds.total, 'null');
+  });
 }
