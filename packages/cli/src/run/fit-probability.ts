@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   DataError,
   OodStatisticsSchema,
@@ -32,6 +31,7 @@ import {
 } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { splitSets } from './evaluate-run';
+import { readOptionalJson } from '../io/read-json';
 
 /*
  * The run folder's out-of-distribution statistics (ood.json) and probability temperatures (temperature.json):
@@ -76,18 +76,9 @@ export interface RunTemperature {
   test?: HeadReliability;
 }
 
+/** A run file written with NaN as `"NaN"`, read back with NaN (undefined when absent). */
 async function readRunJson<T>(file: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text, (_k, v: unknown) => (v === 'NaN' ? Number.NaN : v)) as T;
-  } catch (e) {
-    throw new DataError('Run file is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
-  }
+  return (await readOptionalJson(file, { reviver: (_k, v) => (v === 'NaN' ? Number.NaN : v) })) as T | undefined;
 }
 
 const nanAsString = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
