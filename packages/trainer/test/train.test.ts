@@ -114,6 +114,14 @@ function expectSameRun(a: TrainResult, dirA: string, b: TrainResult, dirB: strin
   expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
 }
 
+/** Resumes the run in `dirB` to its end and checks it ends as the uninterrupted run `a` did; frees both models. */
+async function resumeToSameEnd(resolved: TrainingPlan, a: TrainResult, dirA: string, dirB: string): Promise<void> {
+  const b = await resumeRun(resolved, dirB);
+  expectSameRun(a, dirA, b, dirB);
+  a.model.dispose();
+  b.model.dispose();
+}
+
 describe('train', () => {
   it('a run stopped mid-phase and resumed ends exactly where an uninterrupted run ends', async () => {
     const resolved = parsePlan(plan());
@@ -170,10 +178,7 @@ describe('train', () => {
     const b1 = await train(resolved, { runDir: dirB, data, ...stopAt('mtl', 3) });
     expect(b1.status).toBe('aborted');
     b1.model.dispose();
-    const b2 = await resumeRun(resolved, dirB);
-    expectSameRun(a, dirA, b2, dirB);
-    a.model.dispose();
-    b2.model.dispose();
+    await resumeToSameEnd(resolved, a, dirA, dirB);
   });
 
   it('with pcgrad and gradnorm phases: stopped in each and resumed, the run ends on the same bytes', async () => {
@@ -212,10 +217,7 @@ describe('train', () => {
     const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
     expect(latest.state.weighting?.type).toBe('gradnorm');
     b2.model.dispose();
-    const b3 = await resumeRun(resolved, dirB);
-    expectSameRun(a, dirA, b3, dirB);
-    a.model.dispose();
-    b3.model.dispose();
+    await resumeToSameEnd(resolved, a, dirA, dirB);
   });
 
   it('refuses to resume a run folder of another plan', async () => {

@@ -7,7 +7,7 @@ import { experimentTable3, type Table3 } from '../transfer/table3';
 import { experimentTable4, type Table4 } from '../transfer/table4';
 import { currentProvenance } from './provenance';
 import { metricOn, type ImageRecords, type MetricName } from './records';
-import { comparisonTable } from './comparison-table';
+import { comparisonSection, seedsText } from './markdown-parts';
 import { meanSd } from './render';
 import { readSeedRecord } from './run-seed';
 import { parseSummary, writeSummary } from './run-series';
@@ -208,26 +208,17 @@ export function summariseTable4(tables: Table4[], frame: SeriesFrame): Table4Sum
 }
 
 function frameText(f: SeriesFrame): string[] {
-  const missing = f.plannedSeeds.filter((s) => !f.seeds.includes(s));
   return [
     `# ${f.title}`,
     '',
-    `Series \`${f.series}\`: plan size \`${f.size}\`, step scale ${f.stepScale}; ${f.seeds.length} of ${f.plannedSeeds.length} planned seeds (${f.seeds.join(', ') || 'none'}${missing.length > 0 ? `; not run yet: ${missing.join(', ')}` : ''}); protocol sha256 \`${f.protocol?.sha256.slice(0, 16) ?? 'none'}\`. Cells: mean ± sample sd over seeds. Intervals: paired bootstrap over seeds, then test images (${f.bootstrap.resamples} resamples, ${Math.round(f.bootstrap.confidence * 100)}%).`,
+    `Series \`${f.series}\`: plan size \`${f.size}\`, step scale ${f.stepScale}; ${seedsText(f)}; protocol sha256 \`${f.protocol?.sha256.slice(0, 16) ?? 'none'}\`. Cells: mean ± sample sd over seeds. Intervals: paired bootstrap over seeds, then test images (${f.bootstrap.resamples} resamples, ${Math.round(f.bootstrap.confidence * 100)}%).`,
     '',
   ];
 }
 
 /** How a transfer table over seeds ends: its comparisons under `title` (metrics by name), its verdict, its provenance. */
 function closing(title: string, t: SeriesFrame & { comparisons: Comparison[]; verdict: string }): string[] {
-  return [
-    `## ${title}`,
-    '',
-    comparisonTable(t.comparisons, undefined, (m) => m),
-    '',
-    `**${t.verdict}**`,
-    '',
-    ...provenanceText(t),
-  ];
+  return [...comparisonSection(title, t, { metricText: (m) => m }), ...provenanceText(t)];
 }
 
 function provenanceText(f: SeriesFrame): string[] {
