@@ -187,11 +187,8 @@ describe('multichexnet import', () => {
     const r = await cli(
       work,
       'predict',
-      '--model',
-      join('runs', 'torchxrayvision'),
       join(REALDATA, FILMS[3]!),
-      '--json',
-      '--js-decode',
+      ...flags({ model: join('runs', 'torchxrayvision'), json: true, jsDecode: true }),
     );
     expect(r.code, r.err).toBe(0);
     const [p] = (JSON.parse(r.out) as { images: { probabilities: Record<string, number> }[] }).images;
@@ -389,11 +386,9 @@ describe('multichexnet import', () => {
     const p = await cli(
       work,
       'predict',
-      '--model',
-      join('runs', 'xrv-ood'),
-      '--json',
       page.text[0]!,
       join(films, 'film-04.png'),
+      ...flags({ model: join('runs', 'xrv-ood'), json: true }),
     );
     expect(p.code, p.err).toBe(0);
     const [text, film] = (

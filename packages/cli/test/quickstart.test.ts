@@ -145,19 +145,17 @@ describe('quickstart', () => {
 
 describe('experiment table3 / table4 on the quickstart folder', () => {
   it('reuses its models and data, writes both tables and a report that shows them', async () => {
-    const t3 = await cli(
-      dir,
-      'experiment',
-      'table3',
-      ...flags({ reuse: 'qs', out: 'transfer', seeds: 1, fineTuneSteps: 2, stepScale: 0.005, seed: 4, json: true }),
-    );
+    // both tables reuse the quickstart folder's models and data, each with two fine-tuning steps
+    const experiment = (table: string, extra: Readonly<Record<string, number>> = {}) =>
+      cli(
+        dir,
+        'experiment',
+        table,
+        ...flags({ reuse: 'qs', out: 'transfer', ...extra, fineTuneSteps: 2, stepScale: 0.005, seed: 4, json: true }),
+      );
+    const t3 = await experiment('table3', { seeds: 1 });
     expect(t3.code, t3.err).toBe(0);
-    const t4 = await cli(
-      dir,
-      'experiment',
-      'table4',
-      ...flags({ reuse: 'qs', out: 'transfer', fineTuneSteps: 2, stepScale: 0.005, seed: 4, json: true }),
-    );
+    const t4 = await experiment('table4');
     expect(t4.code, t4.err).toBe(0);
     const folder = join(dir, 'transfer');
     const table3 = JSON.parse(readFileSync(join(folder, 'table3.json'), 'utf8')) as {

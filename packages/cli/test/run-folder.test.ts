@@ -347,12 +347,8 @@ describe('eval, export, predict on the run', () => {
     const r = await cli(
       dir,
       'predict',
-      '--model',
-      join('runs', 'fixture'),
       join('data', 'siim'),
-      '--out',
-      'siim.json',
-      '--quiet',
+      ...flags({ model: join('runs', 'fixture'), out: 'siim.json', quiet: true }),
     );
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, 'siim.json'), 'utf8')) as PredictOutput;

@@ -4,7 +4,7 @@ export * from './plan/plan-schema';
 export * from './plan/builtin-plans';
 // --- optimisation
 export * from './optim/optimizer';
-export { OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-config';
+export { DEFAULT_OPTIMIZER, OptimizerConfigSchema, ScheduleConfigSchema } from './optim/optimizer-config';
 export type {
   OptimizerConfig,
   OptimizerConfigInput,
