@@ -1,39 +1,50 @@
-// Post-hoc calibration reads the task table: every head whose decoder has a calibration descriptor is collected,
-// fitted and scored, the fourth task (CheXCovid, one package of its own) as much as the paper's three.
-import { rmSync } from 'node:fs';
+// Post-hoc calibration (the trainer's collectOutputs / fitHeadTemperatures / headReliability) reads the task table:
+// every head whose decoder has a calibration descriptor is collected, fitted and scored, this fourth task as much as
+// the paper's three, with no line of it in the trainer.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '@multichexnet/core';
-import { PATHOLOGIES, createBatchStream, openCovid } from '@multichexnet/data';
-// The example fourth task, composed as a user's program would (trainer's sources never name it).
+// The test composes the task with the layers above the heads, as a user's program would; src/ imports none of them.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { COVID_CLASS, covidTask } from '@multichexnet/head-covid';
+import { PATHOLOGIES, createBatchStream, openCovid, type Dataset } from '@multichexnet/data';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { createMultiCheXNet, type MultiCheXNet } from '@multichexnet/model';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { smallModel } from '@multichexnet/model/testing';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { synthesize } from '@multichexnet/synth';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   collectOutputs,
   fitHeadTemperatures,
   headReliability,
+  openTrainingData,
   reliability,
   type TaskSamples,
   type TemperatureFit,
-} from '../src/index';
-import { smallModel } from './helpers';
-import { syntheticData } from './synthetic';
+} from '@multichexnet/trainer';
+import { COVID_CLASS, covidTask } from '../src/index';
 
 const S = 64;
 const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
 let root: string;
 let model: MultiCheXNet;
-let sets: Record<string, import('@multichexnet/data').Dataset>;
+let sets: Record<string, Dataset>;
 
 beforeAll(async () => {
   await initBackend('cpu');
-  const synth = await syntheticData({ nih: 10, rsna: 10, siim: 10 }, S, 31, { covid: 16 });
-  root = synth.root;
+  root = mkdtempSync(join(tmpdir(), 'mcx-covid-cal-'));
+  await synthesize({ out: root, counts: { nih: 10, rsna: 10, siim: 10, covid: 16 }, size: S, seed: 31 });
+  const data = await openTrainingData(
+    { nih: join(root, 'nih'), rsna: join(root, 'rsna'), siim: join(root, 'siim') },
+    { fractions: { train: 0.6, val: 0.2, test: 0.2 }, seed: 31 },
+  );
   sets = {
-    nih: synth.data.nih!.test,
-    rsna: synth.data.rsna!.test,
-    siim: synth.data.siim!.test,
+    nih: data.nih!.test,
+    rsna: data.rsna!.test,
+    siim: data.siim!.test,
     covid: await openCovid({ root: join(root, 'covid') }),
   };
   const base = smallModel(3, { gate: null });
