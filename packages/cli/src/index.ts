@@ -1,17 +1,15 @@
-export { version } from './version';
+export * from './version';
 // --- the command
-export { runCli } from './run-cli';
+export * from './run-cli';
 export { createProgram } from './program';
 export { EXIT_CODES, UsageError, describeError, exitCodeOf } from './cli-error';
 export type { ExitCode } from './cli-error';
-export { processIo } from './io/cli-io';
-export type { CliIo, TextSink } from './io/cli-io';
-export { createReporter, progressModeFor, formatDuration } from './io/progress';
-export type { Reporter, ProgressTask, ProgressMode } from './io/progress';
+export * from './io/cli-io';
+export * from './io/progress';
 export { createTrainProgress } from './io/train-progress';
 // --- run folders and the report
-export { renderReport } from './report/render-report';
-export { loadReportData, writeReport, RUN_FILES } from './report/load-run';
+export * from './report/render-report';
+export * from './report/load-run';
 export { renderChartSvg } from './report/render-chart';
 export { paperTable } from './report/paper-tables';
 export type {
@@ -27,10 +25,9 @@ export type {
 export { exportRunModel } from './run/export-model';
 export type { ExportedFiles } from './run/export-model';
 export { evaluateRun } from './run/evaluate-run';
-export { writeGallery } from './run/gallery';
+export * from './run/gallery';
 // --- predict
-export { openPredictor } from './predict/predictor';
-export type { Predictor, PredictSettings } from './predict/predictor';
+export * from './predict/predictor';
 export { runPredict } from './actions/predict';
 export type { PredictCommandOptions, PredictOutput, PredictedImage } from './actions/predict';
 export { runQuickstart, QuickstartConfigSchema } from './actions/quickstart';

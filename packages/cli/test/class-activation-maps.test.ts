@@ -16,7 +16,7 @@ import type { Gallery } from '../src/report/report-data';
 import { galleryCamLayer } from '../src/run/gallery-cam';
 import type { PointingGameReport } from '../src/run/pointing-game';
 import type { PredictOutput } from '../src/actions/predict';
-import { cli } from './helpers';
+import { cli, flags } from './helpers';
 
 const SIZE = 64;
 /**
@@ -110,17 +110,7 @@ describe('class activation maps in the CLI', () => {
     const r = await cli(
       dir,
       'pointing-game',
-      '--model',
-      modelFile,
-      '--classes',
-      'Mass',
-      '--films',
-      '30',
-      '--seed',
-      '1',
-      '--out',
-      out,
-      '--json',
+      ...flags({ model: modelFile, classes: 'Mass', films: 30, seed: 1, out, json: true }),
     );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);

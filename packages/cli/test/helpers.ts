@@ -42,6 +42,20 @@ export function bufferIo(cwd: string, tty = false): { io: CliIo; out: () => stri
   return { io, out: () => out, err: () => err };
 }
 
+/**
+ * Command-line flags of an options object, in its order: a camelCase key is its kebab-case flag, `true` a flag
+ * without a value.
+ *
+ * @example
+ * flags({ out: 'qs', stepScale: 0.005, noReport: true });   // ['--out', 'qs', '--step-scale', '0.005', '--no-report']
+ */
+export function flags(options: Readonly<Record<string, string | number | true>>): string[] {
+  return Object.entries(options).flatMap(([key, value]) => {
+    const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    return value === true ? [flag] : [flag, String(value)];
+  });
+}
+
 /** Runs the CLI in-process; returns the exit code and what it wrote. */
 export async function cli(cwd: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const b = bufferIo(cwd);

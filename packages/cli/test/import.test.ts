@@ -26,7 +26,8 @@ import { LAYOUTS } from '@multichexnet/pretrained';
 import { createPipeline } from '@multichexnet/runtime';
 import { renderFilm, writeNonChestSet } from '@multichexnet/synth';
 import { encode } from 'fast-png';
-import { REALDATA, cli } from './helpers';
+import { REALDATA, cli, flags } from './helpers';
+import { synthesize } from './reliability-helpers';
 
 // `multichexnet import` end to end, against PyTorch: the checkpoints and reference probabilities come from
 // @multichexnet/pretrained's reference script (Debian's python3-torch), whose cache folder this test shares with that
@@ -186,11 +187,8 @@ describe('multichexnet import', () => {
     const r = await cli(
       work,
       'predict',
-      '--model',
-      join('runs', 'torchxrayvision'),
       join(REALDATA, FILMS[3]!),
-      '--json',
-      '--js-decode',
+      ...flags({ model: join('runs', 'torchxrayvision'), json: true, jsDecode: true }),
     );
     expect(r.code, r.err).toBe(0);
     const [p] = (JSON.parse(r.out) as { images: { probabilities: Record<string, number> }[] }).images;
@@ -260,36 +258,14 @@ describe('multichexnet import', () => {
       'import',
       'chexnet',
       join(refDir, 'chexnet.pth.tar'),
-      '--out',
-      join('runs', 'torchxrayvision'),
+      ...flags({ out: join('runs', 'torchxrayvision') }),
     );
     expect(exists.code).toBe(2);
     expect(exists.err).toMatch(/already exists/);
   }, 120_000);
 
   it('a plan with "init" starts Algorithm 1 at stage 2 from the imported run: det, seg and the gate trained on top, the encoder kept', async () => {
-    expect(
-      (
-        await cli(
-          work,
-          'synth',
-          '--out',
-          'data',
-          '--nih',
-          '12',
-          '--rsna',
-          '12',
-          '--siim',
-          '12',
-          '--covid',
-          '16',
-          '--size',
-          '64',
-          '--seed',
-          '3',
-        )
-      ).code,
-    ).toBe(0);
+    await synthesize(work, 'data', { nih: 12, rsna: 12, siim: 12, covid: 16 }, 3);
     const plan = {
       name: 'stage2-on-xrv',
       init: join('runs', 'torchxrayvision'),
@@ -319,14 +295,7 @@ describe('multichexnet import', () => {
       work,
       'train',
       'stage2.json',
-      '--data',
-      'data',
-      '--run',
-      join('runs', 'stage2'),
-      '--no-export',
-      '--no-eval',
-      '--no-report',
-      '--json',
+      ...flags({ data: 'data', run: join('runs', 'stage2'), noExport: true, noEval: true, noReport: true, json: true }),
     );
     expect(r.code, r.err).toBe(0);
     const resolved = JSON.parse(readFileSync(join(work, 'runs', 'stage2', 'plan.json'), 'utf8')) as {
@@ -367,19 +336,16 @@ describe('multichexnet import', () => {
     const tr = await cli(
       work,
       'transfer',
-      '--from',
-      run,
-      '--covid',
-      join('data', 'covid'),
-      '--steps',
-      '2',
-      '--batch-size',
-      '4',
-      '--run',
-      join('runs', 'covid'),
-      '--no-export',
-      '--no-report',
-      '--json',
+      ...flags({
+        from: run,
+        covid: join('data', 'covid'),
+        steps: 2,
+        batchSize: 4,
+        run: join('runs', 'covid'),
+        noExport: true,
+        noReport: true,
+        json: true,
+      }),
     );
     expect(tr.code, tr.err).toBe(0);
     const transfer = JSON.parse(readFileSync(join(work, 'runs', 'covid', 'transfer.json'), 'utf8')) as {
@@ -408,11 +374,7 @@ describe('multichexnet import', () => {
       'import',
       'torchxrayvision',
       join(refDir, 'xrv.safetensors'),
-      '--out',
-      join('runs', 'xrv-ood'),
-      '--ood-films',
-      films,
-      '--json',
+      ...flags({ out: join('runs', 'xrv-ood'), oodFilms: films, json: true }),
     );
     expect(r.code, r.err).toBe(0);
     expect((JSON.parse(r.out) as { ood: { fittedOn: number; thresholdOn: number } }).ood).toMatchObject({
@@ -424,11 +386,9 @@ describe('multichexnet import', () => {
     const p = await cli(
       work,
       'predict',
-      '--model',
-      join('runs', 'xrv-ood'),
-      '--json',
       page.text[0]!,
       join(films, 'film-04.png'),
+      ...flags({ model: join('runs', 'xrv-ood'), json: true }),
     );
     expect(p.code, p.err).toBe(0);
     const [text, film] = (
@@ -442,10 +402,7 @@ describe('multichexnet import', () => {
       'import',
       'torchxrayvision',
       join(refDir, 'xrv.safetensors'),
-      '--out',
-      join('runs', 'xrv-few'),
-      '--ood-films',
-      join(films, 'film-00.png'),
+      ...flags({ out: join('runs', 'xrv-few'), oodFilms: join(films, 'film-00.png') }),
     );
     expect(few.code).toBe(2);
     expect(few.err).toMatch(/--ood-films: 1 film\(s\) found; give at least 10 frontal chest films/);

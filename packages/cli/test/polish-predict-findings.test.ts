@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyModelBytes, type ModelMetadata } from '@multichexnet/runtime';
 import type { PredictOutput } from '../src/actions/predict';
 import { cli, lines } from './helpers';
-import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * `predict` reports the findings a model decides with the per-class thresholds its training run chose on the

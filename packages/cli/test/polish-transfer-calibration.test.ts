@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyModelBytes } from '@multichexnet/runtime';
 import type { PredictOutput } from '../src/actions/predict';
 import type { RunCalibration, TestEvaluation } from '../src/report/report-data';
-import { cli } from './helpers';
-import { clsPhase, tinyPlan } from './reliability-helpers';
+import { cli, flags } from './helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * `transfer` exports and evaluates with the per-class thresholds its fine-tuning chose on the COVID-19 validation
@@ -20,26 +21,7 @@ let human: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-transfer-cal-'));
-  const synth = await cli(
-    dir,
-    'synth',
-    '--out',
-    'data',
-    '--nih',
-    '16',
-    '--rsna',
-    '0',
-    '--siim',
-    '0',
-    '--covid',
-    '40',
-    '--size',
-    '64',
-    '--seed',
-    '6',
-    '--json',
-  );
-  expect(synth.code, synth.err).toBe(0);
+  await synthesize(dir, 'data', { nih: 16, rsna: 0, siim: 0, covid: 40 }, 6);
   writeFileSync(
     join(dir, 'plan.json'),
     JSON.stringify(tinyPlan('transfer-cal', 4, [clsPhase('cls', 2)], { cls: {}, gate: { kind: 'cls-path' } })),
@@ -48,50 +30,29 @@ beforeAll(async () => {
     dir,
     'train',
     'plan.json',
-    '--data',
-    'data',
-    '--run',
-    'runs/src',
-    '--no-report',
-    '--no-eval',
-    '--no-export',
+    ...flags({ data: 'data', run: 'runs/src', noReport: true, noEval: true, noExport: true }),
   );
   expect(t.code, t.err).toBe(0);
-  const r = await cli(
-    dir,
-    'transfer',
-    '--from',
-    'runs/src',
-    '--covid',
-    join('data', 'covid'),
-    '--steps',
-    '2',
-    '--batch-size',
-    '4',
-    '--run',
-    'runs/covid',
-    '--no-report',
-    '--json',
-  );
+  // the same fine-tuning twice: once exported, as JSON; once for the human summary
+  const transfer = (run: string, extra: Readonly<Record<string, true>>) =>
+    cli(
+      dir,
+      'transfer',
+      ...flags({
+        from: 'runs/src',
+        covid: join('data', 'covid'),
+        steps: 2,
+        batchSize: 4,
+        run,
+        noReport: true,
+        ...extra,
+      }),
+    );
+  const r = await transfer('runs/covid', { json: true });
   expect(r.code, r.err).toBe(0);
   out = JSON.parse(r.out) as typeof out;
   record = JSON.parse(readFileSync(join(dir, 'runs', 'covid', 'transfer.json'), 'utf8')) as typeof record;
-  const h = await cli(
-    dir,
-    'transfer',
-    '--from',
-    'runs/src',
-    '--covid',
-    join('data', 'covid'),
-    '--steps',
-    '2',
-    '--batch-size',
-    '4',
-    '--run',
-    'runs/covid-h',
-    '--no-report',
-    '--no-export',
-  );
+  const h = await transfer('runs/covid-h', { noExport: true });
   expect(h.code, h.err).toBe(0);
   human = h.out;
 }, 180_000);

@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyModelBytes } from '@multichexnet/runtime';
 import type { Gallery } from '../src/report/report-data';
 import { lines } from './helpers';
-import { finished, runChild, spawnCli, synthesize, tinyPlan, type ChildResult } from './reliability-helpers';
+import { THREE_HEADS, mtlPhase, tinyPlan } from './plans';
+import { finished, runChild, spawnCli, synthesize, type ChildResult } from './reliability-helpers';
 
 /*
  * No PHI leaves a DICOM. The whole flow runs as users run it, each verb in its own process (synth -> train ->
@@ -120,22 +121,7 @@ const TOKEN = '5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee5c0ffee0'
 /** SHA-256 of each film posted to `serve`, in order. */
 const posted: string[] = [];
 
-const PLAN = tinyPlan(
-  'privacy',
-  6,
-  [
-    {
-      name: 'mtl',
-      stage: 'mtl',
-      trainable: ['encoder', 'cls', 'det', 'seg'],
-      batches: [{ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: true }],
-      steps: 3,
-      batchSize: 8,
-      routing: { type: 'teacher-forcing', p: 0.9 },
-    },
-  ],
-  { cls: {}, det: { hiddenChannels: 8, hiddenLayers: 1 }, seg: { decoderChannels: 8 }, gate: { kind: 'cls-path' } },
-);
+const PLAN = tinyPlan('privacy', 6, [mtlPhase(3)], THREE_HEADS);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-phi-'));

@@ -3,11 +3,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CORE_VARIANTS } from '@multichexnet/experiments';
 import { verifyModelBytes } from '@multichexnet/runtime';
 import { writeNonChestSet } from '@multichexnet/synth';
 import { openTrainingData } from '@multichexnet/trainer';
 import type { TestEvaluation } from '../src/report/report-data';
-import { REPO_ROOT, cli, lines, shellEnv } from './helpers';
+import { REPO_ROOT, cli, flags, lines, shellEnv } from './helpers';
 
 /*
  * The quickstart's whole flow on a small synthetic set with every phase cut to a step or two: the experiment
@@ -27,19 +28,7 @@ beforeAll(async () => {
   const r = await cli(
     dir,
     'quickstart',
-    '--out',
-    'qs',
-    '--seed',
-    '4',
-    '--step-scale',
-    '0.005',
-    '--nih',
-    '40',
-    '--rsna',
-    '30',
-    '--siim',
-    '30',
-    '--json',
+    ...flags({ out: 'qs', seed: 4, stepScale: 0.005, nih: 40, rsna: 30, siim: 30, json: true }),
   );
   expect(r.code, r.err).toBe(0);
   result = JSON.parse(r.out) as typeof result;
@@ -66,15 +55,8 @@ describe('quickstart', () => {
     ]) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
-    for (const v of [
-      'pretrain',
-      'single-cls',
-      'single-det',
-      'single-seg',
-      'bigbang',
-      'multichexnet-joint',
-      'multichexnet-alternating',
-    ])
+    // the shared pre-training and the paper's original six variants
+    for (const v of ['pretrain', ...CORE_VARIANTS])
       expect(existsSync(join(out, v, 'weights', 'model.json')), v).toBe(true);
     expect(result.model.model).toBe(join(out, 'model.onnx'));
   });
@@ -127,19 +109,7 @@ describe('quickstart', () => {
     const r = await cli(
       dir,
       'quickstart',
-      '--out',
-      'qs',
-      '--seed',
-      '4',
-      '--step-scale',
-      '0.005',
-      '--nih',
-      '40',
-      '--rsna',
-      '30',
-      '--siim',
-      '30',
-      '--json',
+      ...flags({ out: 'qs', seed: 4, stepScale: 0.005, nih: 40, rsna: 30, siim: 30, json: true }),
     );
     expect(r.code, r.err).toBe(0);
     expect(r.err).toContain(`reusing the synthetic data in ${join(out, 'data')}`);
@@ -152,18 +122,7 @@ describe('quickstart', () => {
     const r = await cli(
       REPO_ROOT,
       'quickstart',
-      '--out',
-      out,
-      '--seed',
-      '4',
-      '--step-scale',
-      '0.005',
-      '--nih',
-      '40',
-      '--rsna',
-      '30',
-      '--siim',
-      '30',
+      ...flags({ out, seed: 4, stepScale: 0.005, nih: 40, rsna: 30, siim: 30 }),
     );
     expect(r.code, r.err).toBe(0);
     const next = lines(r.out).find((l) => l.startsWith('next:'));
@@ -186,41 +145,17 @@ describe('quickstart', () => {
 
 describe('experiment table3 / table4 on the quickstart folder', () => {
   it('reuses its models and data, writes both tables and a report that shows them', async () => {
-    const t3 = await cli(
-      dir,
-      'experiment',
-      'table3',
-      '--reuse',
-      'qs',
-      '--out',
-      'transfer',
-      '--seeds',
-      '1',
-      '--fine-tune-steps',
-      '2',
-      '--step-scale',
-      '0.005',
-      '--seed',
-      '4',
-      '--json',
-    );
+    // both tables reuse the quickstart folder's models and data, each with two fine-tuning steps
+    const experiment = (table: string, extra: Readonly<Record<string, number>> = {}) =>
+      cli(
+        dir,
+        'experiment',
+        table,
+        ...flags({ reuse: 'qs', out: 'transfer', ...extra, fineTuneSteps: 2, stepScale: 0.005, seed: 4, json: true }),
+      );
+    const t3 = await experiment('table3', { seeds: 1 });
     expect(t3.code, t3.err).toBe(0);
-    const t4 = await cli(
-      dir,
-      'experiment',
-      'table4',
-      '--reuse',
-      'qs',
-      '--out',
-      'transfer',
-      '--fine-tune-steps',
-      '2',
-      '--step-scale',
-      '0.005',
-      '--seed',
-      '4',
-      '--json',
-    );
+    const t4 = await experiment('table4');
     expect(t4.code, t4.err).toBe(0);
     const folder = join(dir, 'transfer');
     const table3 = JSON.parse(readFileSync(join(folder, 'table3.json'), 'utf8')) as {

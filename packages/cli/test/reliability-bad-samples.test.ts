@@ -2,8 +2,9 @@ import { appendFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, lines } from './helpers';
-import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
+import { cli, flags, lines } from './helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * `--on-bad-sample` through the real CLI. A synthetic NIH set gets damaged the ways real downloads are: a PNG cut
@@ -38,19 +39,13 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(tinyPlan('bad-samples', 3, [clsPhase('cls', 12)])));
 }, 120_000);
 
+/** `train plan.json` on `<cwd>/data` into `run`, with more flags. */
+const trainIn = (cwd: string, run: string, extra: Readonly<Record<string, string | true>>) =>
+  cli(cwd, 'train', 'plan.json', ...flags({ data: 'data', run, ...extra }));
+
 describe('train --on-bad-sample', () => {
   it('fail (the default): exit 1, one line naming the bad file or row', async () => {
-    const r = await cli(
-      dir,
-      'train',
-      'plan.json',
-      '--data',
-      'data',
-      '--run',
-      'runs/fail',
-      '--no-export',
-      '--no-report',
-    );
+    const r = await trainIn(dir, 'runs/fail', { noExport: true, noReport: true });
     expect(r.code).toBe(1);
     const errors = lines(r.err).filter((l) => l.startsWith('multichexnet: error:'));
     expect(errors).toHaveLength(1);
@@ -66,7 +61,7 @@ describe('train --on-bad-sample', () => {
     const file = join(data, 'nih', 'images', name);
     writeFileSync(file, readFileSync(file).subarray(0, 200));
     writeFileSync(join(d2, 'plan.json'), readFileSync(join(dir, 'plan.json')));
-    const r = await cli(d2, 'train', 'plan.json', '--data', 'data', '--run', 'runs/fail', '--no-export', '--no-report');
+    const r = await trainIn(d2, 'runs/fail', { noExport: true, noReport: true });
     expect(r.code).toBe(1);
     const errors = lines(r.err).filter((l) => l.startsWith('multichexnet: error:'));
     expect(errors).toHaveLength(1);
@@ -74,18 +69,7 @@ describe('train --on-bad-sample', () => {
   });
 
   it('skip: completes and reports the exact skipped count in the summary, eval.json, eval-test.json and report.html', async () => {
-    const r = await cli(
-      dir,
-      'train',
-      'plan.json',
-      '--data',
-      'data',
-      '--run',
-      'runs/skip',
-      '--on-bad-sample',
-      'skip',
-      '--json',
-    );
+    const r = await trainIn(dir, 'runs/skip', { onBadSample: 'skip', json: true });
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(r.out) as {
       status: string;

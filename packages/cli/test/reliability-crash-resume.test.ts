@@ -4,16 +4,8 @@ import { basename, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@multichexnet/core';
 import { loadCheckpoint, loadLatestCheckpoint } from '@multichexnet/trainer';
-import {
-  clsPhase,
-  finished,
-  metricsWithoutClock,
-  runChild,
-  spawnCli,
-  synthesize,
-  tinyPlan,
-  type ChildResult,
-} from './reliability-helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { finished, metricsWithoutClock, runChild, spawnCli, synthesize, type ChildResult } from './reliability-helpers';
 
 /*
  * Crash safety end to end: the real `multichexnet train` in its own process, killed with SIGKILL (no handler

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { expect } from 'vitest';
-import { cli, lines } from './helpers';
+import { cli, flags, lines } from './helpers';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(here, '..', '..', '..');
@@ -50,62 +50,14 @@ export function runChild(cwd: string, args: readonly string[]): Promise<ChildRes
   return finished(spawnCli(cwd, args));
 }
 
-/** A tiny plan (64 px, the smallest encoder) with the given phases. */
-export function tinyPlan(
-  name: string,
-  seed: number,
-  phases: unknown[],
-  model: Record<string, unknown> = { cls: {} },
-): Record<string, unknown> {
-  return {
-    name,
-    seed,
-    imageSize: 64,
-    logEvery: 1,
-    keepCheckpoints: 3,
-    model: { encoder: { preset: 'densenet-tiny', initFeatures: 8, growthRate: 4 }, ...model },
-    phases,
-  };
-}
-
-/** One cls phase on NIH. */
-export function clsPhase(name: string, steps: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    name,
-    trainable: ['encoder', 'cls'],
-    batches: [{ datasets: ['nih'], tasks: ['cls'] }],
-    steps,
-    batchSize: 4,
-    ...extra,
-  };
-}
-
-/** `multichexnet synth` into `<dir>/<out>`, in-process; fails the test when it fails. */
+/** `multichexnet synth` of 64 px films into `<dir>/<out>` (no COVID-19 set unless counted), in-process; fails the test when it fails. */
 export async function synthesize(
   dir: string,
   out: string,
-  counts: { nih: number; rsna: number; siim: number },
+  counts: { nih: number; rsna: number; siim: number; covid?: number },
   seed: number,
 ): Promise<string> {
-  const r = await cli(
-    dir,
-    'synth',
-    '--out',
-    out,
-    '--nih',
-    String(counts.nih),
-    '--rsna',
-    String(counts.rsna),
-    '--siim',
-    String(counts.siim),
-    '--covid',
-    '0',
-    '--size',
-    '64',
-    '--seed',
-    String(seed),
-    '--json',
-  );
+  const r = await cli(dir, 'synth', ...flags({ out, covid: 0, ...counts, size: 64, seed, json: true }));
   expect(r.code, r.err).toBe(0);
   return join(dir, out);
 }

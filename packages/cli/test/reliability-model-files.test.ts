@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '@multichexnet/core';
 import { cli, lines } from './helpers';
-import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * A damaged model file through `multichexnet predict`: a single byte flipped anywhere (seeded positions across the
@@ -27,11 +28,15 @@ beforeAll(async () => {
   model = new Uint8Array(readFileSync(join(dir, 'runs', 'm', 'model.onnx')));
 }, 120_000);
 
+/** `predict` of the film with `modelPath`, its results to `out` and its overlays to `overlays`. */
+const predictWith = (modelPath: string, out: string, overlays: string) =>
+  cli(dir, 'predict', '--model', modelPath, image, '--out', out, '--overlay', overlays);
+
 /** Runs predict on `modelPath` with --out and --overlay and checks the refusal. */
 async function expectRefused(modelPath: string, tag: string): Promise<string> {
   const out = join(dir, `out-${tag}.json`);
   const overlays = join(dir, `overlays-${tag}`);
-  const r = await cli(dir, 'predict', '--model', modelPath, image, '--out', out, '--overlay', overlays);
+  const r = await predictWith(modelPath, out, overlays);
   expect([1, 2], `${tag}: exit ${r.code}`).toContain(r.code);
   expect(r.out, tag).toBe('');
   const errorLines = lines(r.err).filter((l) => l.startsWith('multichexnet: error:'));
@@ -47,17 +52,7 @@ async function expectRefused(modelPath: string, tag: string): Promise<string> {
 
 describe('predict refuses a damaged model file', () => {
   it('the intact model predicts (control)', async () => {
-    const r = await cli(
-      dir,
-      'predict',
-      '--model',
-      join('runs', 'm', 'model.onnx'),
-      image,
-      '--out',
-      'out-ok.json',
-      '--overlay',
-      'overlays-ok',
-    );
+    const r = await predictWith(join('runs', 'm', 'model.onnx'), 'out-ok.json', 'overlays-ok');
     expect(r.code, r.err).toBe(0);
     expect(existsSync(join(dir, 'out-ok.json'))).toBe(true);
   });

@@ -6,7 +6,8 @@ import { initBackend, tf } from '@multichexnet/core';
 import { buildModel } from '@multichexnet/model';
 import { loadLatestCheckpoint, parsePlan, restoreBlocks } from '@multichexnet/trainer';
 import { cli, lines } from './helpers';
-import { clsPhase, synthesize, tinyPlan } from './reliability-helpers';
+import { clsPhase, tinyPlan } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * A run that diverges, through the real CLI. The realistic cause: a learning rate far too high (1e12 with SGD).

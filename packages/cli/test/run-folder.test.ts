@@ -22,7 +22,9 @@ import {
 import { verifyModelBytes } from '@multichexnet/runtime';
 import type { PredictOutput } from '../src/actions/predict';
 import type { Gallery, TestEvaluation } from '../src/report/report-data';
-import { cli, lines, realFile } from './helpers';
+import { cli, flags, lines, realFile } from './helpers';
+import { THREE_HEADS, mtlPhase, pretrainPhase } from './plans';
+import { synthesize } from './reliability-helpers';
 
 /*
  * One tiny real run shared by every test of this file: synthetic data written by `synth`, a four-phase plan (the
@@ -38,75 +40,19 @@ const PLAN = {
   name: 'cli-fixture',
   seed: 5,
   imageSize: 64,
-  model: {
-    encoder: { preset: 'densenet-tiny' },
-    cls: {},
-    det: { hiddenChannels: 8, hiddenLayers: 1 },
-    seg: { decoderChannels: 8 },
-    gate: { kind: 'cls-path' },
-  },
+  model: { encoder: { preset: 'densenet-tiny' }, ...THREE_HEADS },
   logEvery: 2,
   phases: [
-    {
-      name: 'pre-cls',
-      stage: 'pretrain',
-      trainable: ['encoder', 'cls'],
-      batches: [{ datasets: ['nih'], tasks: ['cls'] }],
-      steps: 4,
-      batchSize: 8,
-    },
-    {
-      name: 'pre-det',
-      stage: 'pretrain',
-      trainable: ['det'],
-      batches: [{ datasets: ['rsna'], tasks: ['det'] }],
-      steps: 2,
-      batchSize: 8,
-      routing: { type: 'teacher-forcing', p: 0.9 },
-    },
-    {
-      name: 'pre-seg',
-      stage: 'pretrain',
-      trainable: ['seg'],
-      batches: [{ datasets: ['siim'], tasks: ['seg'] }],
-      steps: 2,
-      batchSize: 8,
-      routing: { type: 'teacher-forcing', p: 0.9 },
-    },
-    {
-      name: 'mtl',
-      stage: 'mtl',
-      trainable: ['encoder', 'cls', 'det', 'seg'],
-      batches: [{ datasets: ['nih', 'rsna', 'siim'], tasks: ['cls', 'det', 'seg'], detFromMasks: true }],
-      steps: 4,
-      batchSize: 8,
-      routing: { type: 'teacher-forcing', p: 0.9 },
-    },
+    pretrainPhase('cls', 'nih', 4, true),
+    pretrainPhase('det', 'rsna', 2),
+    pretrainPhase('seg', 'siim', 2),
+    mtlPhase(4),
   ],
 };
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mcx-cli-run-'));
-  const synth = await cli(
-    dir,
-    'synth',
-    '--out',
-    'data',
-    '--nih',
-    '48',
-    '--rsna',
-    '32',
-    '--siim',
-    '32',
-    '--covid',
-    '60',
-    '--size',
-    '64',
-    '--seed',
-    '2',
-    '--json',
-  );
-  expect(synth.code, synth.err).toBe(0);
+  await synthesize(dir, 'data', { nih: 48, rsna: 32, siim: 32, covid: 60 }, 2);
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(PLAN));
   const r = await cli(dir, 'train', 'plan.json', '--data', 'data', '--run', 'runs/fixture', '--json');
   expect(r.code, r.err).toBe(0);
@@ -401,12 +347,8 @@ describe('eval, export, predict on the run', () => {
     const r = await cli(
       dir,
       'predict',
-      '--model',
-      join('runs', 'fixture'),
       join('data', 'siim'),
-      '--out',
-      'siim.json',
-      '--quiet',
+      ...flags({ model: join('runs', 'fixture'), out: 'siim.json', quiet: true }),
     );
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(readFileSync(join(dir, 'siim.json'), 'utf8')) as PredictOutput;
@@ -510,17 +452,14 @@ describe('transfer', () => {
     const r = await cli(
       dir,
       'transfer',
-      '--from',
-      'runs/fixture',
-      '--covid',
-      join('data', 'covid'),
-      '--steps',
-      '3',
-      '--batch-size',
-      '8',
-      '--run',
-      'runs/covid',
-      '--json',
+      ...flags({
+        from: 'runs/fixture',
+        covid: join('data', 'covid'),
+        steps: 3,
+        batchSize: 8,
+        run: 'runs/covid',
+        json: true,
+      }),
     );
     expect(r.code, r.err).toBe(0);
     const out = JSON.parse(r.out) as {
@@ -593,12 +532,7 @@ describe('transfer', () => {
     const r = await cli(
       dir,
       'transfer',
-      '--from',
-      'runs/fixture',
-      '--covid',
-      join('data', 'covid'),
-      '--freeze',
-      'frozen',
+      ...flags({ from: 'runs/fixture', covid: join('data', 'covid'), freeze: 'frozen' }),
     );
     expect(r.code).toBe(2);
     expect(lines(r.err)).toHaveLength(1);

@@ -20,10 +20,6 @@ import {
   renderTable4,
   type ExperimentEvent,
   type ProtocolFile,
-  type Table1Summary,
-  type Table2Summary,
-  type Table3Summary,
-  type Table4Summary,
 } from '../src/index';
 
 // A mini series: every phase a step or two on a small synthetic set, two seeds, the variants that exercise every
@@ -64,6 +60,12 @@ beforeAll(async () => {
   );
   out = join(dir, 'series');
 }, 30_000);
+
+/** `<name>.md` in `dir` is what `render` makes of `<name>.json` alone. */
+function expectMarkdownOfJson<T>(dir: string, name: string, render: (summary: T) => string): void {
+  const json = parseSummary<T>(readFileSync(join(dir, `${name}.json`), 'utf8'));
+  expect(readFileSync(join(dir, `${name}.md`), 'utf8')).toBe(render(json));
+}
 
 describe('experimentSeries', () => {
   it('runs seed by seed, resumes, and writes both tables with intervals from per-image records', async () => {
@@ -160,13 +162,8 @@ describe('experimentSeries', () => {
     ).toBe(true);
 
     // The files: JSON, and Markdown that renders from the JSON alone.
-    for (const [name, render] of [
-      ['table1', renderTable1],
-      ['table2', renderTable2],
-    ] as const) {
-      const json = parseSummary<Table1Summary & Table2Summary>(readFileSync(join(out, `${name}.json`), 'utf8'));
-      expect(readFileSync(join(out, `${name}.md`), 'utf8')).toBe(render(json));
-    }
+    expectMarkdownOfJson(out, 'table1', renderTable1);
+    expectMarkdownOfJson(out, 'table2', renderTable2);
     const md = readFileSync(join(out, 'table1.md'), 'utf8');
     expect(md).toContain('2 of 2 planned seeds (100, 101)');
     expect(md).toContain('## MTL minus baselines');
@@ -204,13 +201,8 @@ describe('experimentSeries', () => {
     expect(t4.rows.find((r) => r.model === 'mtl')!.provenance).toBe(
       `reused: ${join(out, 'seed-100', 'multichexnet-joint')}`,
     );
-    for (const [name, render] of [
-      ['table3', renderTable3],
-      ['table4', renderTable4],
-    ] as const) {
-      const json = parseSummary<Table3Summary & Table4Summary>(readFileSync(join(out, `${name}.json`), 'utf8'));
-      expect(readFileSync(join(out, `${name}.md`), 'utf8')).toBe(render(json));
-    }
+    expectMarkdownOfJson(out, 'table3', renderTable3);
+    expectMarkdownOfJson(out, 'table4', renderTable4);
     // A second call reads each seed's tables instead of fine-tuning again.
     const t0 = performance.now();
     await experimentTransferSeries({ out, series: 'mini', protocol: protocolFile, command: 'test' }, { onEvent: null });

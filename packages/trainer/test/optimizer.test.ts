@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataError, createRng, tf } from '@multichexnet/core';
 import type { TrainableVariable } from '@multichexnet/model';
-import { OptimizerConfigSchema, createOptimizer, learningRateAt } from '../src/index';
+import { OptimizerConfigSchema, createOptimizer, learningRateAt, type Optimizer } from '../src/index';
 
 const adamCfg = OptimizerConfigSchema.parse({ type: 'adam', learningRate: 0.1 });
 
@@ -28,6 +28,13 @@ function grads(vs: TrainableVariable[], only?: string): Map<string, tf.Tensor> {
   return m;
 }
 
+/** One optimizer step on the gradients of {@link grads} (of the variable `only`, when given), freed after it. */
+function step(opt: Optimizer, vs: TrainableVariable[], learningRate: number, only?: string): void {
+  const g = grads(vs, only);
+  opt.apply(vs, g, learningRate);
+  tf.dispose([...g.values()]);
+}
+
 describe('createOptimizer (adam)', () => {
   it('follows the Adam update of Kingma and Ba, in float64 up to float32 rounding', () => {
     const vs = vars(1);
@@ -36,9 +43,7 @@ describe('createOptimizer (adam)', () => {
     const m = w.map(() => 0);
     const v = w.map(() => 0);
     for (let t = 1; t <= 5; t++) {
-      const g = grads(vs);
-      opt.apply(vs, g, 0.1);
-      tf.dispose([...g.values()]);
+      step(opt, vs, 0.1);
       for (let i = 0; i < w.length; i++) {
         const gi = 2 * w[i]!;
         m[i] = 0.9 * m[i]! + 0.1 * gi;
@@ -59,9 +64,7 @@ describe('createOptimizer (adam)', () => {
     const ours = createOptimizer(adamCfg);
     const theirs = tf.train.adam(0.1, 0.9, 0.999, 1e-7);
     for (let t = 0; t < 4; t++) {
-      const g = grads(a);
-      ours.apply(a, g, 0.1);
-      tf.dispose([...g.values()]);
+      step(ours, a, 0.1);
       theirs.minimize(
         () => tf.addN(b.map((x) => tf.sum(tf.square(x.variable)))) as tf.Scalar,
         false,
@@ -79,14 +82,10 @@ describe('createOptimizer (adam)', () => {
   it('leaves a variable without a gradient and its moments untouched', () => {
     const vs = vars(3);
     const opt = createOptimizer(adamCfg);
-    let g = grads(vs);
-    opt.apply(vs, g, 0.1);
-    tf.dispose([...g.values()]);
+    step(opt, vs, 0.1);
     const before = opt.getState();
     const bBefore = Float32Array.from(vs[1]!.variable.dataSync());
-    g = grads(vs, 'a/w');
-    opt.apply(vs, g, 0.1);
-    tf.dispose([...g.values()]);
+    step(opt, vs, 0.1, 'a/w');
     const after = opt.getState();
     expect(Array.from(vs[1]!.variable.dataSync())).toEqual(Array.from(bBefore));
     expect(after.steps).toEqual({ 'a/w': 2, 'b/w': 1 });
@@ -103,15 +102,11 @@ describe('createOptimizer (adam)', () => {
     const b = vars(4);
     const one = createOptimizer(adamCfg);
     for (let t = 0; t < 6; t++) {
-      const g = grads(a);
-      one.apply(a, g, 0.05);
-      tf.dispose([...g.values()]);
+      step(one, a, 0.05);
     }
     const first = createOptimizer(adamCfg);
     for (let t = 0; t < 3; t++) {
-      const g = grads(b);
-      first.apply(b, g, 0.05);
-      tf.dispose([...g.values()]);
+      step(first, b, 0.05);
     }
     const state = JSON.parse(
       JSON.stringify({
@@ -127,9 +122,7 @@ describe('createOptimizer (adam)', () => {
     });
     second.checkAgainst(b);
     for (let t = 0; t < 3; t++) {
-      const g = grads(b);
-      second.apply(b, g, 0.05);
-      tf.dispose([...g.values()]);
+      step(second, b, 0.05);
     }
     a.forEach((x, i) => expect(Array.from(x.variable.dataSync())).toEqual(Array.from(b[i]!.variable.dataSync())));
     for (const o of [one, second]) o.dispose();
@@ -160,13 +153,9 @@ describe('createOptimizer (adam)', () => {
   it('does not leak tensors per step', () => {
     const vs = vars(6);
     const opt = createOptimizer(adamCfg);
-    let g = grads(vs);
-    opt.apply(vs, g, 0.1);
-    tf.dispose([...g.values()]);
+    step(opt, vs, 0.1);
     const n = tf.memory().numTensors;
-    g = grads(vs);
-    opt.apply(vs, g, 0.1);
-    tf.dispose([...g.values()]);
+    step(opt, vs, 0.1);
     expect(tf.memory().numTensors).toBe(n);
     opt.dispose();
     tf.dispose(vs.map((x) => x.variable));
@@ -180,9 +169,7 @@ describe('createOptimizer (sgd)', () => {
     const w = Array.from(vs[0]!.variable.dataSync(), Number);
     const buf = w.map(() => 0);
     for (let t = 1; t <= 4; t++) {
-      const g = grads(vs);
-      opt.apply(vs, g, 0.1);
-      tf.dispose([...g.values()]);
+      step(opt, vs, 0.1);
       for (let i = 0; i < w.length; i++) {
         const gi = 2 * w[i]!;
         buf[i] = t === 1 ? gi : 0.5 * buf[i]! + gi;

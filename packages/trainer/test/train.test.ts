@@ -12,7 +12,10 @@ import {
   restoreBlocks,
   train,
   type TrainEvent,
+  type TrainOptions,
+  type TrainResult,
   type TrainingData,
+  type TrainingPlan,
   type TrainingPlanInput,
 } from '../src/index';
 import { differing, snapshot } from './helpers';
@@ -81,6 +84,44 @@ function metricsOf(runDir: string): unknown[] {
     });
 }
 
+/** Train options that stop the run after step `step` of phase `phase` (as Ctrl-C would), passing events on to `seen`. */
+function stopAt(phase: string, step: number, seen?: (e: TrainEvent) => void): Pick<TrainOptions, 'signal' | 'onEvent'> {
+  const stop = new AbortController();
+  return {
+    signal: stop.signal,
+    onEvent: (e) => {
+      seen?.(e);
+      if (e.type === 'step' && e.phase === phase && e.step === step) stop.abort();
+    },
+  };
+}
+
+/** Resumes the run in `runDir` into a fresh model, as a fresh process would (to its end unless `options` stop it). */
+function resumeRun(resolved: TrainingPlan, runDir: string, options: Partial<TrainOptions> = { onEvent: null }) {
+  return train(resolved, {
+    runDir,
+    data,
+    resume: true,
+    model: buildModel(resolved.model, resolved.seed),
+    ...options,
+  });
+}
+
+/** A resumed run `b` completed on the bytes of the uninterrupted run `a`: its weights and its metrics log. */
+function expectSameRun(a: TrainResult, dirA: string, b: TrainResult, dirB: string): void {
+  expect(b.status).toBe('completed');
+  expect(differing(snapshot(a.model), snapshot(b.model))).toEqual([]);
+  expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
+}
+
+/** Resumes the run in `dirB` to its end and checks it ends as the uninterrupted run `a` did; frees both models. */
+async function resumeToSameEnd(resolved: TrainingPlan, a: TrainResult, dirA: string, dirB: string): Promise<void> {
+  const b = await resumeRun(resolved, dirB);
+  expectSameRun(a, dirA, b, dirB);
+  a.model.dispose();
+  b.model.dispose();
+}
+
 describe('train', () => {
   it('a run stopped mid-phase and resumed ends exactly where an uninterrupted run ends', async () => {
     const resolved = parsePlan(plan());
@@ -89,17 +130,8 @@ describe('train', () => {
     expect(a.status).toBe('completed');
 
     const dirB = mkdtempSync(join(tmpdir(), 'run-b-'));
-    const stop = new AbortController();
     const events: TrainEvent[] = [];
-    const b1 = await train(resolved, {
-      runDir: dirB,
-      data,
-      signal: stop.signal,
-      onEvent: (e) => {
-        events.push(e);
-        if (e.type === 'step' && e.phase === 'mtl' && e.step === 3) stop.abort();
-      },
-    });
+    const b1 = await train(resolved, { runDir: dirB, data, ...stopAt('mtl', 3, (e) => events.push(e)) });
     expect(b1.status).toBe('aborted');
     expect(b1.position).toMatchObject({ phase: 'mtl', step: 3 });
     expect(
@@ -110,16 +142,8 @@ describe('train', () => {
     const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
     expect(latest.manifest.position).toMatchObject({ phase: 'mtl', step: 2 });
     expect(latest.optimizer!.slots.some((s) => s.key.startsWith('weighting/'))).toBe(true);
-    const b2 = await train(resolved, {
-      runDir: dirB,
-      data,
-      resume: true,
-      model: buildModel(resolved.model, resolved.seed),
-      onEvent: null,
-    });
-    expect(b2.status).toBe('completed');
-
-    expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
+    const b2 = await resumeRun(resolved, dirB);
+    expectSameRun(a, dirA, b2, dirB);
     // restoreBest: the run ends on the weights of the best validation score of phase mtl.
     const bestRun = buildModel(resolved.model, 5);
     await restoreBlocks(bestRun, await loadCheckpoint(join(dirA, 'checkpoints', 'best-mtl')));
@@ -127,7 +151,6 @@ describe('train', () => {
     bestRun.dispose();
     expect(b2.gate?.threshold).toBe(a.gate?.threshold);
     expect(JSON.stringify(b2.validation)).toBe(JSON.stringify(a.validation));
-    expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
     a.model.dispose();
     b2.model.dispose();
   });
@@ -152,27 +175,10 @@ describe('train', () => {
       'mtl:4',
     ]);
     const dirB = mkdtempSync(join(tmpdir(), 'run-acc-b-'));
-    const stop = new AbortController();
-    const b1 = await train(resolved, {
-      runDir: dirB,
-      data,
-      signal: stop.signal,
-      onEvent: (e) => e.type === 'step' && e.phase === 'mtl' && e.step === 3 && stop.abort(),
-    });
+    const b1 = await train(resolved, { runDir: dirB, data, ...stopAt('mtl', 3) });
     expect(b1.status).toBe('aborted');
     b1.model.dispose();
-    const b2 = await train(resolved, {
-      runDir: dirB,
-      data,
-      resume: true,
-      model: buildModel(resolved.model, resolved.seed),
-      onEvent: null,
-    });
-    expect(b2.status).toBe('completed');
-    expect(differing(snapshot(a.model), snapshot(b2.model))).toEqual([]);
-    expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
-    a.model.dispose();
-    b2.model.dispose();
+    await resumeToSameEnd(resolved, a, dirA, dirB);
   });
 
   it('with pcgrad and gradnorm phases: stopped in each and resumed, the run ends on the same bytes', async () => {
@@ -203,39 +209,15 @@ describe('train', () => {
       .map((l) => (l as { weights: Record<string, number> }).weights);
     expect(weights.at(-1)).not.toEqual({ cls: 1, det: 1, seg: 1 }); // GradNorm moved its weights
     const dirB = mkdtempSync(join(tmpdir(), 'run-gw-b-'));
-    const stopAt = (phase: string, step: number) => {
-      const stop = new AbortController();
-      return {
-        signal: stop.signal,
-        onEvent: (e: TrainEvent) => e.type === 'step' && e.phase === phase && e.step === step && stop.abort(),
-      };
-    };
     const b1 = await train(resolved, { runDir: dirB, data, ...stopAt('pc', 3) });
     expect(b1.status).toBe('aborted');
     b1.model.dispose();
-    const b2 = await train(resolved, {
-      runDir: dirB,
-      data,
-      resume: true,
-      model: buildModel(resolved.model, resolved.seed),
-      ...stopAt('gn', 3),
-    });
+    const b2 = await resumeRun(resolved, dirB, stopAt('gn', 3));
     expect(b2.status).toBe('aborted');
     const latest = (await loadLatestCheckpoint(join(dirB, 'checkpoints')))!;
     expect(latest.state.weighting?.type).toBe('gradnorm');
     b2.model.dispose();
-    const b3 = await train(resolved, {
-      runDir: dirB,
-      data,
-      resume: true,
-      model: buildModel(resolved.model, resolved.seed),
-      onEvent: null,
-    });
-    expect(b3.status).toBe('completed');
-    expect(differing(snapshot(a.model), snapshot(b3.model))).toEqual([]);
-    expect(metricsOf(dirB)).toEqual(metricsOf(dirA));
-    a.model.dispose();
-    b3.model.dispose();
+    await resumeToSameEnd(resolved, a, dirA, dirB);
   });
 
   it('refuses to resume a run folder of another plan', async () => {

@@ -14,22 +14,13 @@ import {
   type TestEvaluation,
 } from './report-data';
 import { readRunOod, readRunTemperature } from '../run/fit-probability';
+import { readOptionalJson } from '../io/read-json';
 
 /** File names of a run folder: core's run-folder layout, re-exported where the CLI exported it before. */
 export { RUN_FILES };
 
 async function readJson<T>(file: string): Promise<T | null> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new DataError('Run file is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
-  }
+  return ((await readOptionalJson(file)) ?? null) as T | null;
 }
 
 async function readMetrics(file: string): Promise<MetricsRecord[]> {

@@ -112,29 +112,21 @@ const spreadText = (v: unknown): string | null => {
 
 function table3(t: Json): ResultTable {
   const chance = (t.chance ?? {}) as Json;
+  // the chance baselines fill the metric columns only (no spread, no source, no fine-tuning)
+  const chanceRow = (label: string, kind: 'constant' | 'random'): ResultTable['rows'][number] => [
+    label,
+    numOrNull(at(chance, `${kind}.auroc`)),
+    null,
+    numOrNull(at(chance, `${kind}.f1`)),
+    null,
+    numOrNull(at(chance, `${kind}.sensitivity`)),
+    null,
+    null,
+    null,
+  ];
   const rows: ResultTable['rows'] = [
-    [
-      'Chance: constant score',
-      numOrNull(at(chance, 'constant.auroc')),
-      null,
-      numOrNull(at(chance, 'constant.f1')),
-      null,
-      numOrNull(at(chance, 'constant.sensitivity')),
-      null,
-      null,
-      null,
-    ],
-    [
-      'Chance: random scores',
-      numOrNull(at(chance, 'random.auroc')),
-      null,
-      numOrNull(at(chance, 'random.f1')),
-      null,
-      numOrNull(at(chance, 'random.sensitivity')),
-      null,
-      null,
-      null,
-    ],
+    chanceRow('Chance: constant score', 'constant'),
+    chanceRow('Chance: random scores', 'random'),
   ];
   for (const r of (t.rows ?? []) as Json[]) {
     const runs = ((r.runs ?? []) as unknown[]).length;

@@ -12,7 +12,13 @@ const esc = (s: unknown): string =>
   String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: unknown, d = 3): string => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 
-const HEADS = { cls: 'CheXCls (every class, pooled)', det: 'CheXDet box scores', seg: 'CheXSeg pixels' } as const;
+/** What the built-in heads' calibrated values are, in words; another task (a user's) is shown by its name. */
+const HEADS: Readonly<Record<string, string>> = {
+  cls: 'CheXCls (every class, pooled)',
+  det: 'CheXDet box scores',
+  seg: 'CheXSeg pixels',
+};
+const headName = (task: string): string => HEADS[task] ?? task;
 
 /**
  * A reliability diagram: positive rate against mean probability per bin, before and after temperature scaling,
@@ -75,7 +81,8 @@ export async function probabilitySection(
   if (t !== null) {
     const shown: HeadReliability = t.test ?? t.val;
     const split = t.test !== undefined ? 'test' : 'validation';
-    const rows = (Object.keys(HEADS) as (keyof typeof HEADS)[])
+    // every calibrated task the run recorded, in the model's task order
+    const rows = Object.keys(t.val)
       .filter((h) => t.val[h] !== undefined)
       .map((h) => {
         // one temperature, or one per class (as the task's decoder calibrates it)
@@ -85,19 +92,18 @@ export async function probabilitySection(
           perClass !== null
             ? `${perClass.length} per class (${num(Math.min(...perClass), 2)}-${num(Math.max(...perClass), 2)})`
             : num(recorded ?? Number.NaN, 3);
-        return `<tr><td>${esc(HEADS[h])}</td><td>${temp}</td><td>${num(t.val[h]!.before.ece)} → ${num(t.val[h]!.after.ece)}</td><td>${t.test?.[h] ? `${num(t.test[h]!.before.ece)} → ${num(t.test[h]!.after.ece)}` : 'n/a'}</td><td>${(t.test ?? t.val)[h]!.after.count}</td></tr>`;
+        return `<tr><td>${esc(headName(h))}</td><td>${temp}</td><td>${num(t.val[h]!.before.ece)} → ${num(t.val[h]!.after.ece)}</td><td>${t.test?.[h] ? `${num(t.test[h]!.before.ece)} → ${num(t.test[h]!.after.ece)}` : 'n/a'}</td><td>${(t.test ?? t.val)[h]!.after.count}</td></tr>`;
       });
     parts.push(
       `<p>Probabilities are calibrated by temperature scaling, p' = sigmoid(logit(p) / T), with T fitted on the validation split by minimum log-loss and recorded in the exported model (the runtime applies it; decisions do not change). Expected calibration error (15 equal-width bins) before → after:</p>`,
       `<table class="files"><thead><tr><th>head</th><th>temperature</th><th>ECE validation</th><th>ECE test</th><th>${split} samples</th></tr></thead><tbody>${rows.join('')}</tbody></table>`,
     );
     const charts: string[] = [];
-    for (const h of Object.keys(HEADS) as (keyof typeof HEADS)[]) {
-      const r = shown[h];
+    for (const [h, r] of Object.entries(shown)) {
       if (r !== undefined)
         charts.push(
           await chart(
-            reliabilitySpec(`${HEADS[h]}, ${split} split`, r),
+            reliabilitySpec(`${headName(h)}, ${split} split`, r),
             `Reliability on the ${split} split: a calibrated model lies on the diagonal.`,
           ),
         );

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import {
   DataError,
   OodStatisticsSchema,
@@ -24,12 +23,15 @@ import {
   type EvalSets,
   type HeadReliability,
   type HeadTemperatures,
+  type ClassTemperatureFits,
+  type TaskTemperatures,
   type TemperatureFit,
   type TrainingData,
   type TrainingPlan,
 } from '@multichexnet/trainer';
 import type { Reporter } from '../io/progress';
 import { splitSets } from './evaluate-run';
+import { readOptionalJson } from '../io/read-json';
 
 /*
  * The run folder's out-of-distribution statistics (ood.json) and probability temperatures (temperature.json):
@@ -74,18 +76,9 @@ export interface RunTemperature {
   test?: HeadReliability;
 }
 
+/** A run file written with NaN as `"NaN"`, read back with NaN (undefined when absent). */
 async function readRunJson<T>(file: string): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text, (_k, v: unknown) => (v === 'NaN' ? Number.NaN : v)) as T;
-  } catch (e) {
-    throw new DataError('Run file is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
-  }
+  return (await readOptionalJson(file, { reviver: (_k, v) => (v === 'NaN' ? Number.NaN : v) })) as T | undefined;
 }
 
 const nanAsString = (_k: string, v: unknown): unknown => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
@@ -258,15 +251,12 @@ export async function fitRunProbability(args: {
  */
 export function temperatureSpecOf(model: MultiCheXNet, fits: HeadTemperatures): TemperatureSpecInput {
   const tasks: TemperatureSpecInput['tasks'] = {};
-  const fitted = fits as unknown as Readonly<
-    Record<string, TemperatureFit | Readonly<Record<string, TemperatureFit>> | undefined>
-  >;
   for (const spec of model.taskSpecs) {
     const calibration = spec.decoder.calibration;
-    const fit = fitted[spec.name];
+    const fit = fits[spec.name];
     if (calibration === undefined || fit === undefined) continue;
     if (calibration.per === 'class') {
-      const byClass = fit as Readonly<Record<string, TemperatureFit & { pooled?: boolean }>>;
+      const byClass = fit as ClassTemperatureFits;
       const classFits = Object.values(byClass);
       if (classFits.length === 0) continue;
       // labelled (image, class) pairs: a pooled fit counts them all, else the classes' own fits do together
@@ -284,20 +274,9 @@ export function temperatureSpecOf(model: MultiCheXNet, fits: HeadTemperatures): 
   return { split: 'val', tasks };
 }
 
-/** The temperatures of a recorded spec as the trainer's headReliability takes them. */
-function temperaturesOf(spec: TemperatureSpecInput): { cls: Record<string, number>; det?: number; seg?: number } {
-  const one = (task: string): number | undefined => {
-    const t = spec.tasks[task]?.temperature;
-    return typeof t === 'number' ? t : undefined;
-  };
-  const cls = spec.tasks['cls']?.temperature;
-  const det = one('det');
-  const seg = one('seg');
-  return {
-    cls: typeof cls === 'object' ? { ...cls } : {},
-    ...(det !== undefined ? { det } : {}),
-    ...(seg !== undefined ? { seg } : {}),
-  };
+/** The temperatures of a recorded spec as the trainer's headReliability takes them: by task, as recorded. */
+function temperaturesOf(spec: TemperatureSpecInput): TaskTemperatures {
+  return Object.fromEntries(Object.entries(spec.tasks).map(([task, t]) => [task, t.temperature]));
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type RunOod,
   type RunTemperature,
 } from './fit-probability';
+import { readOptionalJson } from '../io/read-json';
 
 /** `data.json` of a run: where its datasets are and how they were split, so `eval` finds its test set again. */
 export const DATA_FILE = RUN_FILES.data;
@@ -163,18 +164,8 @@ export async function writeRunCalibration(runDir: string, calibration: RunCalibr
 
 /** The decision settings a run recorded: undefined when it has no calibration.json, null when it found no validation images. */
 export async function readRunCalibration(runDir: string): Promise<RunCalibration | null | undefined> {
-  const file = runFolder(runDir).calibration;
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return runCalibrationOf(JSON.parse(text));
-  } catch (e) {
-    throw new DataError('calibration.json is not valid JSON', { file, expected: 'JSON', found: (e as Error).message });
-  }
+  const json = await readOptionalJson(runFolder(runDir).calibration, { message: 'calibration.json is not valid JSON' });
+  return json === undefined ? undefined : runCalibrationOf(json);
 }
 
 /** What the post-training steps produced. */

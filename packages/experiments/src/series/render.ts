@@ -1,20 +1,14 @@
 import type { SeedSummary } from '../stats/seed-summary';
 import { cell, markdownTable } from '../tables/markdown';
 import { METRIC_INFO, METRICS, taskOf, type MetricName } from './records';
-import type { Comparison, SeriesFrame, Table1Summary, Table2Summary } from './summary-types';
+import { comparisonSection, seedsText } from './markdown-parts';
+import type { SeriesFrame, Table1Summary, Table2Summary } from './summary-types';
 
 /** `mean ± sd` (sd only with 2 or more seeds; `n/a` where undefined). */
 export function meanSd(s: SeedSummary | undefined): string {
   if (s === undefined) return '–';
   if (s.seeds === 0) return 'n/a';
   return s.seeds < 2 ? cell(s.mean) : `${cell(s.mean)} ± ${cell(s.sd)}`;
-}
-
-const signed = (v: number): string => `${v >= 0 ? '+' : ''}${cell(v)}`;
-
-function seedsText(f: SeriesFrame): string {
-  const missing = f.plannedSeeds.filter((s) => !f.seeds.includes(s));
-  return `${f.seeds.length} of ${f.plannedSeeds.length} planned seeds (${f.seeds.join(', ') || 'none'}${missing.length > 0 ? `; not run yet: ${missing.join(', ')}` : ''})`;
 }
 
 function header(f: SeriesFrame): string[] {
@@ -27,22 +21,6 @@ function header(f: SeriesFrame): string[] {
     '',
     `Series \`${f.series}\`: plan size \`${f.size}\`, step scale ${f.stepScale} (every phase's steps of the built-in plan times this); ${seedsText(f)}; ${p}. Cells: mean ± sample sd over seeds. Intervals: paired bootstrap over seeds, then test images (${f.bootstrap.resamples} resamples, ${Math.round(f.bootstrap.confidence * 100)}% percentile), verdict from the interval.`,
   ];
-}
-
-function comparisonTable(cs: Comparison[], confidence: number): string {
-  const pct = `${Math.round(confidence * 100)}%`;
-  return markdownTable(
-    ['A', 'B', 'metric', 'A − B', `${pct} CI`, 'verdict', 'seeds'],
-    cs.map((c) => [
-      c.a,
-      c.b,
-      METRIC_INFO[c.metric].label,
-      signed(c.interval.difference),
-      `[${signed(c.interval.low)}, ${signed(c.interval.high)}]`,
-      c.interval.verdict,
-      String(c.seeds),
-    ]),
-  );
 }
 
 function provenance(f: SeriesFrame): string[] {
@@ -153,14 +131,10 @@ export function renderTable1(t: Table1Summary): string {
       budgetRows,
     ),
     '',
-    '## MTL minus baselines',
-    '',
-    "Every MTL row (BigBang, MultiCheXNet joint / alternating, the GradNorm and PCGrad ablations) minus each baseline of the same head: the ungated single-task model and the paper's baseline, the pre-training stage of Algorithm 1 gated like MultiCheXNet.",
-    '',
-    comparisonTable(t.comparisons, t.bootstrap.confidence),
-    '',
-    `**${t.verdict}**`,
-    '',
+    ...comparisonSection('MTL minus baselines', t, {
+      note: "Every MTL row (BigBang, MultiCheXNet joint / alternating, the GradNorm and PCGrad ablations) minus each baseline of the same head: the ungated single-task model and the paper's baseline, the pre-training stage of Algorithm 1 gated like MultiCheXNet.",
+      confidence: t.bootstrap.confidence,
+    }),
     ...(classes.length === 0
       ? []
       : [
@@ -200,12 +174,7 @@ export function renderTable2(t: Table2Summary): string {
     '',
     'Gate metrics on the RSNA + SIIM test images (positive = Pneumonia or Pneumothorax).',
     '',
-    '## What the gate costs and buys',
-    '',
-    comparisonTable(t.comparisons, t.bootstrap.confidence),
-    '',
-    `**${t.verdict}**`,
-    '',
+    ...comparisonSection('What the gate costs and buys', t, { confidence: t.bootstrap.confidence }),
     ...provenance(t),
   ].join('\n');
 }

@@ -7,25 +7,14 @@ import { currentProvenance } from './provenance';
 import { renderTable1, renderTable2 } from './render';
 import { readSeedRecord, runSeed } from './run-seed';
 import type { SeedRecord } from './seed-record';
+import { SERIES_FIELDS } from './series-options';
 import { summariseTable1, summariseTable2 } from './summarise';
 import type { SeriesFrame, Table1Summary, Table2Summary } from './summary-types';
 
 /** Options of {@link experimentSeries}. */
 export const SeriesConfigSchema = z
   .object({
-    /** Series folder: seed-<n>/ per seed (data, one run folder per variant, seed-tables12.json), table1/2.{json,md}. */
-    out: z.string().min(1),
-    /** A series of the protocol (`tiny`, `small`, a learnability series): size, step scale, seeds, variants. */
-    series: z.string().min(1).default('tiny'),
-    /**
-     * Seeds to run in this call; default the series' planned seeds (the first `seeds` of the protocol's final
-     * seeds). The tables cover every finished seed of the folder.
-     */
-    seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
-    /** Protocol file; default the package's `protocol.json`. */
-    protocol: z.string().min(1).optional(),
-    /** Run with an unfrozen protocol (tuning, smoke tests): the tables then say so. */
-    allowUnfrozen: z.boolean().default(false),
+    ...SERIES_FIELDS,
     /** Run seeds the protocol lists as tuning seeds (development runs: never for the final tables). */
     allowTuningSeeds: z.boolean().default(false),
     /** Continue a series folder that already holds seeds (finished seeds are read, an interrupted one resumes). */

@@ -1,10 +1,10 @@
 import { DataError } from '@multichexnet/core';
 import type { Gating } from '@multichexnet/model';
-import { pairedBootstrapOverSeeds, type PairedRun } from '../stats/bootstrap';
 import { summariseSeeds } from '../stats/seed-summary';
 import { MTL_FROM_PRETRAIN, STAGE_VARIANTS, type Variant } from '../tables/experiment-config';
 import type { Budget } from './budget';
-import { METRICS, imageCount, metricOf, metricOn, taskOf, type ImageRecords, type MetricName } from './records';
+import { METRICS, taskOf, type MetricName } from './records';
+import { pairedComparison } from './paired-comparison';
 import type { SeedRecord, SeedVariant } from './seed-record';
 import type {
   Comparison,
@@ -14,25 +14,6 @@ import type {
   Table2Summary,
   Table2SummaryRow,
 } from './summary-types';
-
-/** The bootstrap items: image i of one record set (the metric reads the set through the first item). */
-interface Item {
-  r: ImageRecords;
-  i: number;
-}
-
-const itemsOf = (r: ImageRecords, m: MetricName): Item[] =>
-  Array.from({ length: imageCount(r, m) }, (_, i) => ({ r, i }));
-const setMetric =
-  (m: MetricName) =>
-  (items: readonly Item[]): number =>
-    items.length === 0
-      ? Number.NaN
-      : metricOn(
-          items[0]!.r,
-          m,
-          items.map((x) => x.i),
-        );
 
 /** MTL rows: BigBang, MultiCheXNet joint / alternating, and the ablations. */
 const MTL: readonly Variant[] = ['bigbang', ...MTL_FROM_PRETRAIN];
@@ -94,37 +75,15 @@ function compare(
   frame: SeriesFrame,
   key: string,
 ): Comparison | null {
-  const runs: PairedRun<Item>[] = [];
-  for (const s of seeds) {
+  const pairs = seeds.flatMap((s) => {
     const va = variantOf(s, a.v);
     const vb = variantOf(s, b.v);
     const ea = va === undefined ? undefined : va.evaluations[a.g ?? va.gating];
     const eb = vb === undefined ? undefined : vb.evaluations[b.g ?? vb.gating];
-    if (ea === undefined || eb === undefined || imageCount(ea.records, m) === 0 || imageCount(eb.records, m) === 0)
-      continue;
-    // A seed whose test split leaves the metric undefined (e.g. no positive image) cannot enter the difference.
-    if (Number.isNaN(metricOf(ea.records, m)) || Number.isNaN(metricOf(eb.records, m))) continue;
-    runs.push({ a: itemsOf(ea.records, m), b: itemsOf(eb.records, m) });
-  }
-  if (runs.length === 0) return null;
-  try {
-    const interval = pairedBootstrapOverSeeds(runs, setMetric(m), {
-      seed: `${key}/${m}`,
-      resamples: frame.bootstrap.resamples,
-      confidence: frame.bootstrap.confidence,
-    });
-    return {
-      metric: m,
-      a: a.g === undefined ? a.v : `${a.v} (${a.g})`,
-      b: b.g === undefined ? b.v : `${b.v} (${b.g})`,
-      interval,
-      seeds: runs.length,
-    };
-  } catch (e) {
-    // A metric undefined on a seed's whole test split (e.g. no positive image) has no interval.
-    if (e instanceof DataError) return null;
-    throw e;
-  }
+    return ea === undefined || eb === undefined ? [] : [{ a: ea.records, b: eb.records }];
+  });
+  const name = (x: { v: Variant; g?: Gating }): string => (x.g === undefined ? x.v : `${x.v} (${x.g})`);
+  return pairedComparison(pairs, m, { a: name(a), b: name(b) }, frame, key);
 }
 
 function checkSeeds(seeds: SeedRecord[]): void {

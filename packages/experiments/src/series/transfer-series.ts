@@ -1,6 +1,5 @@
 import { ConfigError, DataError, parseConfig, z } from '@multichexnet/core';
 import { loadProtocol, type LoadedProtocol } from '../protocol/protocol';
-import { pairedBootstrapOverSeeds, type PairedRun } from '../stats/bootstrap';
 import { summariseSeeds, type SeedSummary } from '../stats/seed-summary';
 import { cell, markdownTable } from '../tables/markdown';
 import type { TransferExperimentRuntime } from '../transfer/context';
@@ -8,23 +7,20 @@ import { experimentTable3, type Table3 } from '../transfer/table3';
 import { experimentTable4, type Table4 } from '../transfer/table4';
 import { currentProvenance } from './provenance';
 import { metricOn, type ImageRecords, type MetricName } from './records';
+import { comparisonSection, seedsText } from './markdown-parts';
 import { meanSd } from './render';
 import { readSeedRecord } from './run-seed';
 import { parseSummary, writeSummary } from './run-series';
+import { SERIES_FIELDS } from './series-options';
+import { pairedComparison } from './paired-comparison';
 import type { Comparison, SeriesFrame } from './summary-types';
 
-/** Options of {@link experimentTransferSeries}. */
+/**
+ * Options of {@link experimentTransferSeries}: `out` is a Table 1 series folder (Tables 3 and 4 reuse each finished
+ * seed's models and data); `seeds` default to the series' seeds, and a seed must have finished Tables 1 and 2.
+ */
 export const TransferSeriesConfigSchema = z
-  .object({
-    /** A Table 1 series folder: Tables 3 and 4 reuse each finished seed's models and data. */
-    out: z.string().min(1),
-    series: z.string().min(1).default('tiny'),
-    /** Seeds (default the series' seeds); a seed must have finished Tables 1 and 2. */
-    seeds: z.array(z.number().int().nonnegative()).min(1).optional(),
-    protocol: z.string().min(1).optional(),
-    allowUnfrozen: z.boolean().default(false),
-    command: z.string().default('experimentTransferSeries()'),
-  })
+  .object({ ...SERIES_FIELDS, command: z.string().default('experimentTransferSeries()') })
   .strict();
 /** What users pass. */
 export type TransferSeriesConfigInput = z.input<typeof TransferSeriesConfigSchema>;
@@ -83,66 +79,23 @@ export interface Table4Summary extends SeriesFrame {
   verdict: string;
 }
 
-interface Item {
-  r: ImageRecords;
-  i: number;
-}
-const items = (r: ImageRecords): Item[] => (r.cls?.labels ?? []).map((_, i) => ({ r, i }));
-const metricOfItems =
-  (m: MetricName) =>
-  (xs: readonly Item[]): number =>
-    xs.length === 0
-      ? Number.NaN
-      : metricOn(
-          xs[0]!.r,
-          m,
-          xs.map((x) => x.i),
-        );
-
-function compareRecords(
-  pairs: { a: ImageRecords; b: ImageRecords }[],
-  m: MetricName,
-  a: string,
-  b: string,
+/**
+ * The paired comparisons over seeds of each (a, b) pair of a table's rows on each metric, resampled with the seed
+ * `<table>/<a>-<b>/<metric>`; metrics no seed defines are left out.
+ */
+function rowComparisons(
+  table: string,
+  pairs: readonly (readonly [string, string])[],
+  metrics: readonly MetricName[],
+  recordsOf: (row: string) => ImageRecords[],
   frame: SeriesFrame,
-  key: string,
-): Comparison | null {
-  // Seeds whose test split leaves the metric undefined cannot enter the difference.
-  const defined = pairs.filter(
-    (p) =>
-      !Number.isNaN(
-        metricOn(
-          p.a,
-          m,
-          items(p.a).map((x) => x.i),
-        ),
-      ) &&
-      !Number.isNaN(
-        metricOn(
-          p.b,
-          m,
-          items(p.b).map((x) => x.i),
-        ),
-      ),
-  );
-  const runs: PairedRun<Item>[] = defined.map((p) => ({ a: items(p.a), b: items(p.b) }));
-  if (runs.length === 0) return null;
-  try {
-    return {
-      metric: m,
-      a,
-      b,
-      interval: pairedBootstrapOverSeeds(runs, metricOfItems(m), {
-        seed: `${key}/${m}`,
-        resamples: frame.bootstrap.resamples,
-        confidence: frame.bootstrap.confidence,
-      }),
-      seeds: runs.length,
-    };
-  } catch (e) {
-    if (e instanceof DataError) return null;
-    throw e;
-  }
+): Comparison[] {
+  return pairs.flatMap(([a, b]) => {
+    const ra = recordsOf(a);
+    const rb = recordsOf(b);
+    const seeds = ra.map((x, k) => ({ a: x, b: rb[k]! }));
+    return metrics.flatMap((m) => pairedComparison(seeds, m, { a, b }, frame, `${table}/${a}-${b}`) ?? []);
+  });
 }
 
 function verdictOf(cs: Comparison[], what: string, confidence: number): string {
@@ -180,26 +133,17 @@ export function summariseTable3(tables: Table3[], frame: SeriesFrame): Table3Sum
   });
   const recordsOf = (method: string): ImageRecords[] =>
     tables.map((t) => t.rows.find((x) => x.method === method)!.runs[0]!.records);
-  const comparisons: Comparison[] = [];
-  for (const [a, b] of [
-    ['stage1', 'scratch'],
-    ['mtl', 'scratch'],
-    ['mtl', 'stage1'],
-  ] as const) {
-    const ra = recordsOf(a);
-    const rb = recordsOf(b);
-    for (const m of T3_METRICS) {
-      const c = compareRecords(
-        ra.map((x, k) => ({ a: x, b: rb[k]! })),
-        m,
-        a,
-        b,
-        frame,
-        `table3/${a}-${b}`,
-      );
-      if (c !== null) comparisons.push(c);
-    }
-  }
+  const comparisons = rowComparisons(
+    'table3',
+    [
+      ['stage1', 'scratch'],
+      ['mtl', 'scratch'],
+      ['mtl', 'stage1'],
+    ],
+    T3_METRICS,
+    recordsOf,
+    frame,
+  );
   const chance = {
     'constant.auroc': summariseSeeds(tables.map((t) => t.chance.constant.auroc)),
     'random.auroc': summariseSeeds(tables.map((t) => t.chance.random.auroc)),
@@ -240,25 +184,16 @@ export function summariseTable4(tables: Table4[], frame: SeriesFrame): Table4Sum
   });
   const recordsOf = (model: string): ImageRecords[] =>
     tables.map((t) => t.rows.find((x) => x.model === model)!.records);
-  const comparisons: Comparison[] = [];
-  for (const [a, b] of [
-    ['mtl-finetuned', 'chexnet-finetuned'],
-    ['mtl', 'chexnet'],
-  ] as const) {
-    const ra = recordsOf(a);
-    const rb = recordsOf(b);
-    for (const m of T4_METRICS) {
-      const c = compareRecords(
-        ra.map((x, k) => ({ a: x, b: rb[k]! })),
-        m,
-        a,
-        b,
-        frame,
-        `table4/${a}-${b}`,
-      );
-      if (c !== null) comparisons.push(c);
-    }
-  }
+  const comparisons = rowComparisons(
+    'table4',
+    [
+      ['mtl-finetuned', 'chexnet-finetuned'],
+      ['mtl', 'chexnet'],
+    ],
+    T4_METRICS,
+    recordsOf,
+    frame,
+  );
   return {
     ...frame,
     classes: first.classes,
@@ -273,29 +208,17 @@ export function summariseTable4(tables: Table4[], frame: SeriesFrame): Table4Sum
 }
 
 function frameText(f: SeriesFrame): string[] {
-  const missing = f.plannedSeeds.filter((s) => !f.seeds.includes(s));
   return [
     `# ${f.title}`,
     '',
-    `Series \`${f.series}\`: plan size \`${f.size}\`, step scale ${f.stepScale}; ${f.seeds.length} of ${f.plannedSeeds.length} planned seeds (${f.seeds.join(', ') || 'none'}${missing.length > 0 ? `; not run yet: ${missing.join(', ')}` : ''}); protocol sha256 \`${f.protocol?.sha256.slice(0, 16) ?? 'none'}\`. Cells: mean ± sample sd over seeds. Intervals: paired bootstrap over seeds, then test images (${f.bootstrap.resamples} resamples, ${Math.round(f.bootstrap.confidence * 100)}%).`,
+    `Series \`${f.series}\`: plan size \`${f.size}\`, step scale ${f.stepScale}; ${seedsText(f)}; protocol sha256 \`${f.protocol?.sha256.slice(0, 16) ?? 'none'}\`. Cells: mean ± sample sd over seeds. Intervals: paired bootstrap over seeds, then test images (${f.bootstrap.resamples} resamples, ${Math.round(f.bootstrap.confidence * 100)}%).`,
     '',
   ];
 }
 
-function comparisonRows(cs: Comparison[]): string {
-  const s = (v: number): string => `${v >= 0 ? '+' : ''}${cell(v)}`;
-  return markdownTable(
-    ['A', 'B', 'metric', 'A − B', 'CI', 'verdict', 'seeds'],
-    cs.map((c) => [
-      c.a,
-      c.b,
-      c.metric,
-      s(c.interval.difference),
-      `[${s(c.interval.low)}, ${s(c.interval.high)}]`,
-      c.interval.verdict,
-      String(c.seeds),
-    ]),
-  );
+/** How a transfer table over seeds ends: its comparisons under `title` (metrics by name), its verdict, its provenance. */
+function closing(title: string, t: SeriesFrame & { comparisons: Comparison[]; verdict: string }): string[] {
+  return [...comparisonSection(title, t, { metricText: (m) => m }), ...provenanceText(t)];
 }
 
 function provenanceText(f: SeriesFrame): string[] {
@@ -330,13 +253,7 @@ export function renderTable3(t: Table3Summary): string {
       ]),
     ),
     '',
-    '## Transfer minus scratch',
-    '',
-    comparisonRows(t.comparisons),
-    '',
-    `**${t.verdict}**`,
-    '',
-    ...provenanceText(t),
+    ...closing('Transfer minus scratch', t),
   ].join('\n');
 }
 
@@ -357,13 +274,7 @@ export function renderTable4(t: Table4Summary): string {
         `- ${r.model}: ${r.label}; ${r.steps ?? '?'} steps${r.extraSteps > 0 ? ` (of which ${r.extraSteps} extra NIH fine-tuning steps)` : ''}`,
     ),
     '',
-    '## MultiCheXNet minus CheXNet at equal budgets',
-    '',
-    comparisonRows(t.comparisons),
-    '',
-    `**${t.verdict}**`,
-    '',
-    ...provenanceText(t),
+    ...closing('MultiCheXNet minus CheXNet at equal budgets', t),
   ].join('\n');
 }
 

@@ -1,4 +1,4 @@
-import { log, parseConfig, runFolder, writeFileAtomic } from '@multichexnet/core';
+import { log, parseConfig, runFolder } from '@multichexnet/core';
 import { createMemoryCache, type SampleCache } from '@multichexnet/data';
 import { synthesize } from '@multichexnet/synth';
 import type { AnyTaskSpec } from '@multichexnet/core';
@@ -345,22 +345,4 @@ export function valSets(data: TrainingData): EvalSets {
   const out: EvalSets = {};
   for (const s of PLAN_SOURCES) if (data[s] !== undefined) out[s] = data[s]!.val;
   return out;
-}
-
-/** Writes `<out>/<name>.json` and `<out>/<name>.md`. */
-export async function writeTable(
-  out: string,
-  name: string,
-  json: unknown,
-  markdown: string,
-): Promise<{ json: string; markdown: string }> {
-  const { join } = await import('node:path');
-  const j = join(out, `${name}.json`);
-  const m = join(out, `${name}.md`);
-  await writeFileAtomic(
-    j,
-    `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`,
-  );
-  await writeFileAtomic(m, markdown);
-  return { json: j, markdown: m };
 }

@@ -5,7 +5,6 @@ import {
   evaluateVariant,
   prepareExperiment,
   trainVariant,
-  writeTable,
   type ExperimentContext,
   type ExperimentRuntime,
   type TrainedVariant,
@@ -15,6 +14,7 @@ import { detTask } from '@multichexnet/head-det';
 import { segTask } from '@multichexnet/head-seg';
 import type { Gating } from '@multichexnet/model';
 import { taskMetrics, type Calibration, type EvalResult } from '@multichexnet/trainer';
+import { publishTable } from './table-files';
 
 /** One row of Table 1. */
 export interface Table1Row {
@@ -261,13 +261,6 @@ export async function experimentTable1(
       cpu: cpuSeconds(cpu0),
     },
   };
-  const markdown = markdownOf(table);
-  const result: Table1 = { ...table, markdown };
-  await writeTable(ctx.config.out, 'table1', result, markdown);
-  ctx.emit({
-    type: 'experiment',
-    stage: 'tables',
-    message: `Table 1 written to ${ctx.config.out}/table1.md (${result.seconds.total.toFixed(0)} s)`,
-  });
-  return result;
+  const result: Table1 = { ...table, markdown: markdownOf(table) };
+  return publishTable(ctx.emit, ctx.config.out, 'table1', result, result.seconds.total, 'string');
 }

@@ -5,7 +5,6 @@ import {
   evaluateVariant,
   prepareExperiment,
   trainVariant,
-  writeTable,
   type ExperimentContext,
   type ExperimentRuntime,
 } from './run-variants';
@@ -13,6 +12,7 @@ import type { Gating } from '@multichexnet/model';
 import { detTask } from '@multichexnet/head-det';
 import { segTask } from '@multichexnet/head-seg';
 import { taskMetrics } from '@multichexnet/trainer';
+import { publishTable } from './table-files';
 
 /** The gated variants Table 2 examines. */
 const GATED: Variant[] = ['bigbang', 'multichexnet-joint', 'multichexnet-alternating'];
@@ -153,11 +153,5 @@ export async function experimentTable2(
     seconds,
     markdown,
   };
-  await writeTable(ctx.config.out, 'table2', result, markdown);
-  ctx.emit({
-    type: 'experiment',
-    stage: 'tables',
-    message: `Table 2 written to ${ctx.config.out}/table2.md (${seconds.total.toFixed(0)} s)`,
-  });
-  return result;
+  return publishTable(ctx.emit, ctx.config.out, 'table2', result, seconds.total, 'string');
 }

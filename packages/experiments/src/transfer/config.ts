@@ -1,8 +1,27 @@
 import { z, SeedSchema } from '@multichexnet/core';
 import { SplitConfigSchema } from '@multichexnet/data';
 import { PLAN_SIZES } from '@multichexnet/trainer';
-import { IMBALANCE_MODES } from '@multichexnet/transfer';
-import { FREEZE_MODES } from '@multichexnet/transfer';
+import { FREEZE_MODES, IMBALANCE_MODES, type FreezeMode, type ImbalanceMode } from '@multichexnet/transfer';
+
+/**
+ * The fine-tuning settings of a transfer table's rows (Table 3's COVID-19 decoder, Table 4's NIH fine-tuning) with
+ * the table's defaults; the learning rate defaults to the tiny plans' rate, the batch to 16 images.
+ */
+function fineTuneFields(defaults: {
+  freeze: FreezeMode;
+  lrMultiplier: number;
+  steps: number;
+  imbalance: ImbalanceMode;
+}) {
+  return {
+    freeze: z.enum(FREEZE_MODES).default(defaults.freeze),
+    lrMultiplier: z.number().min(0).max(10).default(defaults.lrMultiplier),
+    learningRate: z.number().positive().default(3e-3),
+    steps: z.number().int().positive().default(defaults.steps),
+    batchSize: z.number().int().positive().default(16),
+    imbalance: z.enum(IMBALANCE_MODES).default(defaults.imbalance),
+  };
+}
 
 /** Model folders (written by `model.save`, or run folders with weights/) to use instead of training them. */
 const SourcesSchema = z
@@ -73,12 +92,7 @@ export const TransferExperimentConfigSchema = z
     fineTune: z
       .object({
         classes: z.array(z.string().min(1)).min(1).default(['COVID-19']),
-        freeze: z.enum(FREEZE_MODES).default('encoder-frozen'),
-        lrMultiplier: z.number().min(0).max(10).default(0.1),
-        learningRate: z.number().positive().default(3e-3),
-        steps: z.number().int().positive().default(40),
-        batchSize: z.number().int().positive().default(16),
-        imbalance: z.enum(IMBALANCE_MODES).default('weighted-loss'),
+        ...fineTuneFields({ freeze: 'encoder-frozen', lrMultiplier: 0.1, steps: 40, imbalance: 'weighted-loss' }),
         /** Sensitivity is reported at this specificity. */
         specificity: z.number().gt(0).lt(1).default(0.9),
       })
@@ -89,13 +103,7 @@ export const TransferExperimentConfigSchema = z
     /** Table 4: the MultiCheXNet classification path fine-tuned on NIH (same 14 classes, decoder kept). */
     nihFineTune: z
       .object({
-        freeze: z.enum(FREEZE_MODES).default('all-trainable'),
-        lrMultiplier: z.number().min(0).max(10).default(1),
-        /** The tiny plans' rate. */
-        learningRate: z.number().positive().default(3e-3),
-        steps: z.number().int().positive().default(100),
-        batchSize: z.number().int().positive().default(16),
-        imbalance: z.enum(IMBALANCE_MODES).default('none'),
+        ...fineTuneFields({ freeze: 'all-trainable', lrMultiplier: 1, steps: 100, imbalance: 'none' }),
       })
       .strict()
       .prefault({}),

@@ -1,12 +1,4 @@
-import {
-  CHECKPOINT_FILES,
-  DataError,
-  log,
-  parseConfig,
-  runFolder,
-  writeFileAtomic,
-  type BinaryMask,
-} from '@multichexnet/core';
+import { CHECKPOINT_FILES, DataError, log, parseConfig, runFolder, type BinaryMask } from '@multichexnet/core';
 import { createMemoryCache, type PreprocessConfigInput, type SampleCache } from '@multichexnet/data';
 import { synthesize } from '@multichexnet/synth';
 import {
@@ -389,21 +381,22 @@ export function disposeContext(ctx: TransferContext): void {
   ctx.sources.clear();
 }
 
-/** Writes `<out>/<name>.json` and `<out>/<name>.md` (atomically). */
-export async function writeTable(
-  out: string,
-  name: string,
-  json: unknown,
-  markdown: string,
-): Promise<{ json: string; markdown: string }> {
-  const { join } = await import('node:path');
-  const files = { json: join(out, `${name}.json`), markdown: join(out, `${name}.md`) };
-  await writeFileAtomic(
-    files.json,
-    `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
-  );
-  await writeFileAtomic(files.markdown, markdown);
-  return files;
+/**
+ * Runs one transfer table: opens its context ({@link prepareTransferExperiment}), hands it to `body` with the
+ * `performance.now()` of the start, and disposes of its source models however `body` ends.
+ */
+export async function withTransferContext<T>(
+  config: TransferExperimentConfigInput,
+  runtime: TransferExperimentRuntime,
+  body: (ctx: TransferContext, started: number) => Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  const ctx = await prepareTransferExperiment(config, runtime);
+  try {
+    return await body(ctx, started);
+  } finally {
+    disposeContext(ctx);
+  }
 }
 
 /** Mask pixels set. */

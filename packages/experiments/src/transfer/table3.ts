@@ -13,11 +13,9 @@ import {
 } from '@multichexnet/transfer';
 import type { TransferExperimentConfigInput } from './config';
 import {
-  disposeContext,
   maskArea,
-  prepareTransferExperiment,
+  withTransferContext,
   sourceModel,
-  writeTable,
   type SourceModel,
   type TransferContext,
   type TransferExperimentRuntime,
@@ -25,6 +23,7 @@ import {
 import { cell, markdownTable, spreadCell } from '../tables/markdown';
 import { spreadOf, type Spread } from './stats';
 import { clsRecords, type ImageRecords } from '../series/records';
+import { publishTable } from '../tables/table-files';
 
 /** The three ways to get a COVID-19 classifier that Table 3 compares. */
 export const TABLE3_METHODS = ['scratch', 'stage1', 'mtl'] as const;
@@ -250,25 +249,19 @@ function verdictOf(rows: Table3Row[]): string {
 function markdownOf(t: Omit<Table3, 'markdown'>): string {
   const spec = cell(t.specificity, 2);
   const header = ['Model', 'AUROC', 'F1', `Sensitivity @ specificity ${spec}`, 'freeze', 'lr mult.', 'steps'];
+  // the chance baselines have metrics only (no freeze mode, multiplier or steps)
+  const chanceRow = (label: string, c: Table3['chance']['constant']): string[] => [
+    label,
+    cell(c.auroc),
+    cell(c.f1),
+    cell(c.sensitivity),
+    '–',
+    '–',
+    '–',
+  ];
   const rows: string[][] = [
-    [
-      'Chance: constant score',
-      cell(t.chance.constant.auroc),
-      cell(t.chance.constant.f1),
-      cell(t.chance.constant.sensitivity),
-      '–',
-      '–',
-      '–',
-    ],
-    [
-      'Chance: random scores',
-      cell(t.chance.random.auroc),
-      cell(t.chance.random.f1),
-      cell(t.chance.random.sensitivity),
-      '–',
-      '–',
-      '–',
-    ],
+    chanceRow('Chance: constant score', t.chance.constant),
+    chanceRow('Chance: random scores', t.chance.random),
     ...t.rows.map((r) => [
       r.label,
       spreadCell(r.summary.auroc),
@@ -345,9 +338,7 @@ export async function experimentTable3(
   config: TransferExperimentConfigInput,
   runtime: TransferExperimentRuntime = {},
 ): Promise<Table3> {
-  const t0 = performance.now();
-  const ctx = await prepareTransferExperiment(config, runtime);
-  try {
+  return withTransferContext(config, runtime, async (ctx, t0) => {
     const cfg = ctx.config;
     const ft = cfg.fineTune;
     const s0 = performance.now();
@@ -430,6 +421,12 @@ export async function experimentTable3(
     const valLabels = ctx.covid.val ? datasetLabels(ctx.covid.val, ft.classes) : [];
     const testLabels = ctx.covid.test ? datasetLabels(ctx.covid.test, ft.classes) : [];
     const meanOf = (f: (c: Table3['chance']) => number): number => spreadOf(chances.map(f)).mean;
+    // each chance baseline's metrics, averaged over the seeds
+    const meanChance = (kind: 'constant' | 'random'): Table3['chance']['constant'] => ({
+      auroc: meanOf((c) => c[kind].auroc),
+      f1: meanOf((c) => c[kind].f1),
+      sensitivity: meanOf((c) => c[kind].sensitivity),
+    });
     const table: Omit<Table3, 'markdown'> = {
       title: 'Table 3: transfer to COVID-19 (a finding the pre-training never saw)',
       config: cfg,
@@ -441,18 +438,7 @@ export async function experimentTable3(
         positives: { train: positivesOf(trainLabels), val: positivesOf(valLabels), test: positivesOf(testLabels) },
       },
       specificity: ft.specificity,
-      chance: {
-        constant: {
-          auroc: meanOf((c) => c.constant.auroc),
-          f1: meanOf((c) => c.constant.f1),
-          sensitivity: meanOf((c) => c.constant.sensitivity),
-        },
-        random: {
-          auroc: meanOf((c) => c.random.auroc),
-          f1: meanOf((c) => c.random.f1),
-          sensitivity: meanOf((c) => c.random.sensitivity),
-        },
-      },
+      chance: { constant: meanChance('constant'), random: meanChance('random') },
       rows,
       localisation,
       verdict: verdictOf(rows),
@@ -463,16 +449,7 @@ export async function experimentTable3(
         total: (performance.now() - t0) / 1000,
       },
     };
-    const markdown = markdownOf(table);
-    const result: Table3 = { ...table, markdown };
-    await writeTable(cfg.out, 'table3', result, markdown);
-    ctx.emit({
-      type: 'experiment',
-      stage: 'tables',
-      message: `Table 3 written to ${cfg.out}/table3.md (${table.seconds.total.toFixed(0)} s)`,
-    });
-    return result;
-  } finally {
-    disposeContext(ctx);
-  }
+    const result: Table3 = { ...table, markdown: markdownOf(table) };
+    return publishTable(ctx.emit, cfg.out, 'table3', result, table.seconds.total, 'null');
+  });
 }

@@ -12,15 +12,14 @@ import {
 import { clsRecords, type ImageRecords } from '../series/records';
 import type { TransferExperimentConfigInput } from './config';
 import {
-  disposeContext,
-  prepareTransferExperiment,
+  withTransferContext,
   sourceModel,
-  writeTable,
   type SourceModel,
   type TransferContext,
   type TransferExperimentRuntime,
 } from './context';
 import { cell, markdownTable } from '../tables/markdown';
+import { publishTable } from '../tables/table-files';
 
 /**
  * The models Table 4 compares: the CheXNet baseline and MultiCheXNet as trained, and both after the same extra
@@ -160,9 +159,7 @@ export async function experimentTable4(
   config: TransferExperimentConfigInput,
   runtime: TransferExperimentRuntime = {},
 ): Promise<Table4> {
-  const t0 = performance.now();
-  const ctx = await prepareTransferExperiment(config, runtime);
-  try {
+  return withTransferContext(config, runtime, async (ctx, t0) => {
     const cfg = ctx.config;
     const nft = cfg.nihFineTune;
     const nih = ctx.data.nih;
@@ -267,16 +264,7 @@ export async function experimentTable4(
         total: (performance.now() - t0) / 1000,
       },
     };
-    const markdown = markdownOf(table);
-    const result: Table4 = { ...table, markdown };
-    await writeTable(cfg.out, 'table4', result, markdown);
-    ctx.emit({
-      type: 'experiment',
-      stage: 'tables',
-      message: `Table 4 written to ${cfg.out}/table4.md (${table.seconds.total.toFixed(0)} s)`,
-    });
-    return result;
-  } finally {
-    disposeContext(ctx);
-  }
+    const result: Table4 = { ...table, markdown: markdownOf(table) };
+    return publishTable(ctx.emit, cfg.out, 'table4', result, table.seconds.total, 'null');
+  });
 }

@@ -109,17 +109,19 @@ export function gateSources(model: MultiCheXNet, present: readonly PlanSource[])
   return routed.length === 0 ? [...present] : present.filter((s) => routed.includes(s));
 }
 
+/**
+ * The sources a task is evaluated (and calibrated) on by default: its spec's default source when present, else every
+ * source present for an `any-source` task (CheXCls), else none.
+ */
+export function taskSources<S extends string>(spec: AnyTaskSpec, present: readonly S[]): S[] {
+  const { name, fallback } = spec.defaultSource;
+  return present.includes(name as S) ? [name as S] : fallback === 'any-source' ? [...present] : [];
+}
+
 function defaultSources(data: EvalSets, model: MultiCheXNet): Record<string, PlanSource[]> {
   const present = PLAN_SOURCES.filter((s) => data[s] !== undefined);
   const out: Record<string, PlanSource[]> = {};
-  for (const spec of model.taskSpecs) {
-    const { name, fallback } = spec.defaultSource;
-    out[spec.name] = present.includes(name as PlanSource)
-      ? [name as PlanSource]
-      : fallback === 'any-source'
-        ? [...present]
-        : [];
-  }
+  for (const spec of model.taskSpecs) out[spec.name] = taskSources(spec, present);
   out[GATE_BLOCK] = model.gate !== null ? gateSources(model, present) : [];
   return out;
 }

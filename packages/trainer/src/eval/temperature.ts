@@ -1,5 +1,12 @@
 import { DataError } from '@multichexnet/core';
-import type { CollectedOutputs } from './collect-outputs';
+import {
+  calibrationSamples,
+  isClassSamples,
+  type CalibrationSamples,
+  type ClassSamples,
+  type CollectedOutputs,
+  type TaskSamples,
+} from './collect-outputs';
 
 /*
  * Temperature scaling (Guo et al. 2017) for sigmoid outputs: p = sigmoid(z / T) with one T > 0 per class or head,
@@ -193,120 +200,135 @@ export function reliability(
 /** Labels of each kind a CheXCls class needs for a temperature of its own (else it takes the head's pooled one). */
 export const MIN_CLASS_LABELS = 10;
 
-/** Temperatures of every head fitted on one set of collected outputs. */
-export interface HeadTemperatures {
-  /**
-   * CheXCls, per class: its own fit when it has at least {@link MIN_CLASS_LABELS} positive and negative labels, else
-   * the fit pooled over every (image, class) pair (`pooled: true`): a temperature from a handful of labels is noise.
-   */
-  cls: Record<string, TemperatureFit & { pooled?: boolean }>;
-  det?: TemperatureFit;
-  seg?: TemperatureFit;
+/** A task calibrated per class: each class's fit, or the task's pooled one (`pooled: true`). */
+export type ClassTemperatureFits = Record<string, TemperatureFit & { pooled?: boolean }>;
+
+/**
+ * The fits of {@link fitHeadTemperatures} on outputs of type O, by task: a per-class task (CheXCls) always gets its
+ * classes' fits, a task calibrated as a whole (CheXDet, CheXSeg, a user's task) one fit, absent without samples.
+ */
+export type TemperatureFitsOf<O> = {
+  [K in keyof O as K extends 'features' ? never : K]: O[K] extends ClassSamples
+    ? ClassTemperatureFits
+    : O[K] extends TaskSamples
+      ? TemperatureFit | undefined
+      : ClassTemperatureFits | TemperatureFit | undefined;
+};
+
+/** Temperatures of every calibrated head fitted on one set of collected outputs, by task name. */
+export type HeadTemperatures = TemperatureFitsOf<CollectedOutputs>;
+
+/** A per-class task's fits: per class its own when it has enough labels of each kind, else the pooled one. */
+function fitClassTemperatures(task: string, samples: ClassSamples): ClassTemperatureFits {
+  const out: ClassTemperatureFits = {};
+  const { logits, labels, classes } = samples;
+  if (logits.length === 0) return out;
+  const pooled = fitTemperature(
+    logits.flatMap((r) => Array.from(r)),
+    labels.flatMap((r) => Array.from(r)),
+    task,
+  );
+  classes.forEach((c, j) => {
+    const y = labels.map((r) => r[j]!);
+    const positives = y.filter((v) => v === 1).length;
+    const negatives = y.filter((v) => v === 0).length;
+    out[c] =
+      positives >= MIN_CLASS_LABELS && negatives >= MIN_CLASS_LABELS
+        ? fitTemperature(
+            logits.map((r) => r[j]!),
+            y,
+            `${task}.${c}`,
+          )
+        : { ...pooled, pooled: true };
+  });
+  return out;
 }
 
 /**
- * Fits one temperature per CheXCls class, one for CheXDet's box scores and one for CheXSeg's pixels on outputs
- * collected by {@link collectOutputs} (normally the validation split). A head without samples gets none.
+ * Fits the temperatures of every calibrated task on outputs collected by {@link collectOutputs} (normally the
+ * validation split), as its decoder calibrates it: one per class for a per-class task (CheXCls: a class's own fit
+ * when it has at least {@link MIN_CLASS_LABELS} positive and negative labels, else the fit pooled over every (image,
+ * class) pair, `pooled: true`: a temperature from a handful of labels is noise), one for a task calibrated as a
+ * whole (CheXDet's box scores, CheXSeg's pixels, a user's task). A task without samples gets none.
  *
  * @example
  * const t = fitHeadTemperatures(await collectOutputs(model, valSets, { imageSize: 128, heads: true }));
  * t.cls.Pneumonia.temperature; t.det?.temperature;
  */
-export function fitHeadTemperatures(outputs: CollectedOutputs): HeadTemperatures {
-  const out: HeadTemperatures = { cls: {} };
-  const { logits, labels, classes } = outputs.cls;
-  if (logits.length > 0) {
-    const pooled = fitTemperature(
-      logits.flatMap((r) => Array.from(r)),
-      labels.flatMap((r) => Array.from(r)),
-      'cls',
-    );
-    classes.forEach((c, j) => {
-      const y = labels.map((r) => r[j]!);
-      const positives = y.filter((v) => v === 1).length;
-      const negatives = y.filter((v) => v === 0).length;
-      out.cls[c] =
-        positives >= MIN_CLASS_LABELS && negatives >= MIN_CLASS_LABELS
-          ? fitTemperature(
-              logits.map((r) => r[j]!),
-              y,
-              `cls.${c}`,
-            )
-          : { ...pooled, pooled: true };
-    });
+export function fitHeadTemperatures<O extends CollectedOutputs>(outputs: O): TemperatureFitsOf<O> {
+  const out: Record<string, ClassTemperatureFits | TemperatureFit> = {};
+  for (const [task, samples] of calibrationSamples(outputs)) {
+    if (isClassSamples(samples)) out[task] = fitClassTemperatures(task, samples);
+    else if (samples.logits.length > 0) out[task] = fitTemperature(samples.logits, samples.labels, task);
   }
-  if (outputs.det.logits.length > 0) out.det = fitTemperature(outputs.det.logits, outputs.det.labels, 'det');
-  if (outputs.seg.logits.length > 0) out.seg = fitTemperature(outputs.seg.logits, outputs.seg.labels, 'seg');
-  return out;
+  return out as TemperatureFitsOf<O>;
 }
 
-/** Reliability of each head before and after temperature scaling. */
-export interface HeadReliability {
-  /** CheXCls: every (image, class) pair with a label, pooled. */
-  cls?: { before: Reliability; after: Reliability };
-  det?: { before: Reliability; after: Reliability };
-  seg?: { before: Reliability; after: Reliability };
+/** Reliability before and after temperature scaling. */
+export interface ReliabilityChange {
+  before: Reliability;
+  after: Reliability;
 }
+
+/** Reliability of each calibrated head by task name (a per-class task: every (image, class) pair with a label, pooled). */
+export type HeadReliability = Partial<Record<string, ReliabilityChange>>;
+
+/** Temperatures by task: one number, or one per class (a class left out keeps T = 1). */
+export type TaskTemperatures = Readonly<Record<string, number | Readonly<Record<string, number>> | undefined>>;
 
 const sigmoidOf = (z: number, t: number): number => sigmoid(z / t);
 
 /**
+ * A task's samples as one list of (logit, label, temperature): per class every (image, class) pair with its class's
+ * temperature, else every sample with the task's one.
+ */
+function scaledPairs(
+  samples: CalibrationSamples,
+  t: TaskTemperatures[string],
+): { z: readonly number[]; y: readonly number[]; temperature: (i: number) => number } {
+  if (!isClassSamples(samples)) {
+    const T = typeof t === 'number' ? t : 1;
+    return { z: samples.logits, y: samples.labels, temperature: () => T };
+  }
+  const z: number[] = [];
+  const y: number[] = [];
+  const T: number[] = [];
+  samples.logits.forEach((row, i) =>
+    samples.classes.forEach((c, j) => {
+      z.push(row[j]!);
+      y.push(samples.labels[i]![j]!);
+      T.push(typeof t === 'number' ? t : (t?.[c] ?? 1));
+    }),
+  );
+  return { z, y, temperature: (i) => T[i]! };
+}
+
+/**
  * Reliability diagrams and ECE of each head's probabilities on collected outputs (normally the test split), at
- * T = 1 and at the given temperatures.
+ * T = 1 and at the given temperatures (by task, as {@link fitHeadTemperatures} fits them; a task without one keeps
+ * T = 1).
  *
  * @example
  * const r = headReliability(testOutputs, { cls: { Pneumonia: 1.8 }, det: 1.3 });
  * r.cls?.before.ece; r.cls?.after.ece;
  */
-export function headReliability(
-  outputs: CollectedOutputs,
-  temperatures: { cls: Record<string, number>; det?: number | undefined; seg?: number | undefined },
-  bins = 15,
-): HeadReliability {
+export function headReliability(outputs: CollectedOutputs, temperatures: TaskTemperatures, bins = 15): HeadReliability {
   const out: HeadReliability = {};
-  const { logits, labels, classes } = outputs.cls;
-  if (logits.length > 0) {
-    const z: number[] = [];
-    const y: number[] = [];
-    const t: number[] = [];
-    logits.forEach((row, i) =>
-      classes.forEach((c, j) => {
-        z.push(row[j]!);
-        y.push(labels[i]![j]!);
-        t.push(temperatures.cls[c] ?? 1);
-      }),
-    );
-    out.cls = {
+  for (const [task, samples] of calibrationSamples(outputs)) {
+    if (samples.logits.length === 0) continue;
+    const { z, y, temperature } = scaledPairs(samples, temperatures[task]);
+    out[task] = {
       before: reliability(
         z.map((v) => sigmoidOf(v, 1)),
         y,
         bins,
-        'cls',
+        task,
       ),
       after: reliability(
-        z.map((v, i) => sigmoidOf(v, t[i]!)),
+        z.map((v, i) => sigmoidOf(v, temperature(i))),
         y,
         bins,
-        'cls',
-      ),
-    };
-  }
-  for (const head of ['det', 'seg'] as const) {
-    const o = outputs[head];
-    if (o.logits.length === 0) continue;
-    const T = temperatures[head] ?? 1;
-    out[head] = {
-      before: reliability(
-        o.logits.map((v) => sigmoidOf(v, 1)),
-        o.labels,
-        bins,
-        head,
-      ),
-      after: reliability(
-        o.logits.map((v) => sigmoidOf(v, T)),
-        o.labels,
-        bins,
-        head,
+        task,
       ),
     };
   }

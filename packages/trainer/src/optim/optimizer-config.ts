@@ -29,6 +29,8 @@ export const OptimizerConfigSchema = z.discriminatedUnion('type', [AdamConfigSch
 export type OptimizerConfigInput = z.input<typeof OptimizerConfigSchema>;
 /** The resolved optimizer config. */
 export type OptimizerConfig = z.output<typeof OptimizerConfigSchema>;
+/** The optimizer of a phase or a fine-tuning that names none: Adam at its defaults (learning rate 1e-3). */
+export const DEFAULT_OPTIMIZER: OptimizerConfig = AdamConfigSchema.parse({ type: 'adam' });
 
 /**
  * Learning-rate schedule over the steps of a phase, as a factor of the optimizer's `learningRate`:

@@ -211,6 +211,19 @@ export function stepsTraining(
   return phases.filter((p) => p.trainable.includes(block)).reduce((s, p) => s + p.steps, 0);
 }
 
+/** The single-task baselines: each head with the encoder on its source's every image. */
+const SINGLE_TASK = {
+  cls: { source: 'nih', description: 'Single-task baseline: encoder + CheXCls on NIH' },
+  det: {
+    source: 'rsna',
+    description: 'Single-task baseline: encoder + CheXDet on RSNA (every image, negatives included)',
+  },
+  seg: {
+    source: 'siim',
+    description: 'Single-task baseline: encoder + CheXSeg on SIIM (every image, negatives included)',
+  },
+} as const;
+
 function model(
   t: SizeTable,
   heads: { cls?: boolean; det?: boolean; seg?: boolean; gate?: boolean },
@@ -277,50 +290,24 @@ export function builtinPlan(
         phases: [mtlJoint(t, 'bigbang', total, 'mtl')],
       };
     case 'single-cls':
-      return {
-        ...base,
-        description: 'Single-task baseline: encoder + CheXCls on NIH',
-        model: model(t, { cls: true }),
-        phases: [
-          phase(t, {
-            name: 'single-cls',
-            stage: 'single',
-            trainable: ['encoder', 'cls'],
-            batches: [{ datasets: ['nih'], tasks: ['cls'] }],
-            steps: stepsTraining(protocol, 'cls'),
-          }),
-        ],
-      };
     case 'single-det':
+    case 'single-seg': {
+      const task = name.slice('single-'.length) as keyof typeof SINGLE_TASK;
       return {
         ...base,
-        description: 'Single-task baseline: encoder + CheXDet on RSNA (every image, negatives included)',
-        model: model(t, { det: true }),
+        description: SINGLE_TASK[task].description,
+        model: model(t, { [task]: true }),
         phases: [
           phase(t, {
-            name: 'single-det',
+            name,
             stage: 'single',
-            trainable: ['encoder', 'det'],
-            batches: [{ datasets: ['rsna'], tasks: ['det'] }],
-            steps: stepsTraining(protocol, 'det'),
+            trainable: ['encoder', task],
+            batches: [{ datasets: [SINGLE_TASK[task].source], tasks: [task] }],
+            steps: stepsTraining(protocol, task),
           }),
         ],
       };
-    case 'single-seg':
-      return {
-        ...base,
-        description: 'Single-task baseline: encoder + CheXSeg on SIIM (every image, negatives included)',
-        model: model(t, { seg: true }),
-        phases: [
-          phase(t, {
-            name: 'single-seg',
-            stage: 'single',
-            trainable: ['encoder', 'seg'],
-            batches: [{ datasets: ['siim'], tasks: ['seg'] }],
-            steps: stepsTraining(protocol, 'seg'),
-          }),
-        ],
-      };
+    }
     default:
       throw new ConfigError('plan options', [
         {

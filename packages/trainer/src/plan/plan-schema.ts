@@ -2,7 +2,7 @@ import { z, SeedSchema } from '@multichexnet/core';
 import { PreprocessConfigSchema, SplitConfigSchema } from '@multichexnet/data';
 import { configuredTasks, ENCODER_BLOCK, GATE_BLOCK, ModelConfigSchema } from '@multichexnet/model';
 import { LossWeightingConfigSchema } from '../losses/loss-weighting';
-import { OptimizerConfigSchema, ScheduleConfigSchema } from '../optim/optimizer-config';
+import { DEFAULT_OPTIMIZER, OptimizerConfigSchema, ScheduleConfigSchema } from '../optim/optimizer-config';
 
 /** The training datasets a plan can draw batches from. */
 export const PLAN_SOURCES = ['nih', 'rsna', 'siim'] as const;
@@ -73,14 +73,7 @@ export const PhaseSchema = z
      * Absent = 1 (no accumulation).
      */
     accumulate: z.number().int().positive().optional(),
-    optimizer: OptimizerConfigSchema.default({
-      type: 'adam',
-      learningRate: 1e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      weightDecay: 0,
-    }),
+    optimizer: OptimizerConfigSchema.default(DEFAULT_OPTIMIZER),
     schedule: ScheduleConfigSchema.default({ type: 'constant' }),
     lossWeighting: LossWeightingConfigSchema.default({ type: 'equal' }),
     routing: RoutingConfigSchema.default({ type: 'all' }),

@@ -1,6 +1,6 @@
 import { FEATURE_LEVELS, z, SeedSchema } from '@multichexnet/core';
 import { PreprocessConfigSchema, SplitConfigSchema } from '@multichexnet/data';
-import { OptimizerConfigSchema, ScheduleConfigSchema } from '@multichexnet/trainer';
+import { DEFAULT_OPTIMIZER, OptimizerConfigSchema, ScheduleConfigSchema } from '@multichexnet/trainer';
 import { FREEZE_MODES } from '../model/cls-path';
 
 /** How class imbalance of the new classes is handled. */
@@ -43,14 +43,7 @@ export const FineTuneConfigSchema = z
     oversampleRatio: z.number().gt(0).max(1).default(1),
     steps: z.number().int().positive().default(100),
     batchSize: z.number().int().positive().default(16),
-    optimizer: OptimizerConfigSchema.default({
-      type: 'adam',
-      learningRate: 1e-3,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      weightDecay: 0,
-    }),
+    optimizer: OptimizerConfigSchema.default(DEFAULT_OPTIMIZER),
     schedule: ScheduleConfigSchema.default({ type: 'cosine', warmupSteps: 0, minFactor: 0.1 }),
     /** Seed of the new decoder, the data order, augmentation, dropout and oversampling. */
     seed: SeedSchema.default(0),
