@@ -14,6 +14,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { auroc, createRng, deriveSeed, initBackend, tf, type FeatureLevel } from '@multichexnet/core';
 import { decodeImageAsync, preprocessImage, type DecodedImage, type PreprocessConfigInput } from '@multichexnet/data';
 import { createPipeline, PIPELINE_FILES } from '@multichexnet/runtime';
@@ -39,14 +40,19 @@ import {
 } from '@multichexnet/trainer';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-};
-const runDir = resolve(root, arg('run', 'runs/quickstart'));
-const outFile = resolve(root, arg('out', 'results/ood-calibration.json'));
-const perKind = Number(arg('per-kind', '30'));
-const filmCount = Number(arg('films', '120'));
+// node's own argument parser: an unknown or misspelt flag is an error, not silently ignored
+const { values: opt } = parseArgs({
+  options: {
+    run: { type: 'string', default: 'runs/quickstart' },
+    out: { type: 'string', default: 'results/ood-calibration.json' },
+    'per-kind': { type: 'string', default: '30' },
+    films: { type: 'string', default: '120' },
+  },
+});
+const runDir = resolve(root, opt.run);
+const outFile = resolve(root, opt.out);
+const perKind = Number(opt['per-kind']);
+const filmCount = Number(opt.films);
 const SEED = 'ood-measure';
 const REALDATA = resolve(root, '..', 'shared', 'realdata');
 const REAL_FRONTAL = [

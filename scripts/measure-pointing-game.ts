@@ -11,19 +11,26 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { runFolder } from '@multichexnet/core';
 import { checkPointingGameFloor, evaluatePointingGame } from '../packages/cli/src/run/pointing-game';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name: string, fallback: string): string => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-};
-const runDir = resolve(root, arg('run', 'runs/quickstart'));
-const outFile = resolve(root, arg('out', 'results/pointing-game-quickstart.json'));
-const seed = Number(arg('seed', '1'));
-const films = Number(arg('films', '40'));
-const trainedBy = arg('trained-by', '');
+// node's own argument parser: an unknown or misspelt flag is an error, not silently ignored
+const { values: opt } = parseArgs({
+  options: {
+    run: { type: 'string', default: 'runs/quickstart' },
+    out: { type: 'string', default: 'results/pointing-game-quickstart.json' },
+    seed: { type: 'string', default: '1' },
+    films: { type: 'string', default: '40' },
+    'trained-by': { type: 'string', default: '' },
+  },
+});
+const runDir = resolve(root, opt.run);
+const outFile = resolve(root, opt.out);
+const seed = Number(opt.seed);
+const films = Number(opt.films);
+const trainedBy = opt['trained-by'];
 
 const files = runFolder(runDir);
 for (const f of [files.test, files.plan]) {
